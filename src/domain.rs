@@ -1,0 +1,19 @@
+//! The domain model: markets, money, products, price snapshots and opportunities.
+//!
+//! Pure values with no I/O. Everything else in arbdesk (the Keepa client, the store, the
+//! console, the API) speaks in these types, so they carry the invariants that matter for
+//! money: amounts are integer minor units tagged with their currency, markets are a closed
+//! set, ASINs are validated once at the edge.
+
+mod asin;
+mod market;
+mod money;
+mod opportunity;
+mod product;
+pub mod text;
+
+pub use asin::{Asin, ParseAsinError};
+pub use market::{Market, ParseMarketError, parse_market_list};
+pub use money::{Currency, Money, MoneyError};
+pub use opportunity::{Opportunity, OpportunityKey};
+pub use product::{PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind};

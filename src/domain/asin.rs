@@ -1,0 +1,94 @@
+//! The Amazon Standard Identification Number: ten ASCII letters or digits.
+//!
+//! Validated once where it enters the program (CLI, API, Keepa responses); after that an
+//! `Asin` is always well formed and upper case, so it can be used as a key without checks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A well-formed, upper-case ASIN.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Asin([u8; 10]);
+
+/// Why a string is not an ASIN.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid ASIN '{input}': expected 10 letters or digits, such as B0DEMO1234")]
+pub struct ParseAsinError {
+    /// The rejected input, shortened to 40 characters and stripped of control characters.
+    pub input: String,
+}
+
+impl Asin {
+    /// The ASIN as a string slice.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII alphanumerics are ever stored, so this cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or("??????????")
+    }
+}
+
+impl FromStr for Asin {
+    type Err = ParseAsinError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bytes = t.as_bytes();
+        if bytes.len() != 10 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+            let input: String = t.chars().filter(|c| !c.is_control()).take(40).collect();
+            return Err(ParseAsinError { input });
+        }
+        let mut out = [0u8; 10];
+        for (o, b) in out.iter_mut().zip(bytes) {
+            *o = b.to_ascii_uppercase();
+        }
+        Ok(Asin(out))
+    }
+}
+
+impl fmt::Display for Asin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Asin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Asin({})", self.as_str())
+    }
+}
+
+impl Serialize for Asin {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Asin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_uppercases() {
+        let a: Asin = " b0demo1234 ".parse().unwrap();
+        assert_eq!(a.as_str(), "B0DEMO1234");
+    }
+
+    #[test]
+    fn rejects_wrong_length_and_symbols() {
+        for bad in ["", "B0DEMO123", "B0DEMO12345", "B0DEMO-234", "B0DÉMO1234"] {
+            let err = bad.parse::<Asin>().unwrap_err();
+            assert!(
+                err.to_string().contains("expected 10 letters or digits"),
+                "{bad}"
+            );
+        }
+    }
+}

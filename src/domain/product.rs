@@ -1,0 +1,118 @@
+//! A product as arbdesk knows it: identity, one price snapshot per market, and history.
+//!
+//! `PriceSnapshot` holds what the detector and the console need about one listing at one
+//! moment: the three prices that matter (Amazon's own offer, the lowest New offer, the Buy
+//! Box landed with shipping), their 90-day averages, demand and competition signals, and the
+//! fee facts Keepa reports. A missing price is `None`, never zero.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Asin, Market, Money};
+
+/// One listing's state in one market at `observed_at` (Keepa's `lastUpdate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriceSnapshot {
+    /// The marketplace.
+    pub market: Market,
+    /// Title as listed in this market (titles differ by language).
+    pub title: Option<String>,
+    /// Amazon's own offer, if Amazon sells it now.
+    pub amazon: Option<Money>,
+    /// Lowest New offer (including Amazon's).
+    pub new: Option<Money>,
+    /// New Buy Box price, landed (price plus shipping).
+    pub buy_box: Option<Money>,
+    /// 90-day average of Amazon's price.
+    pub amazon_avg90: Option<Money>,
+    /// 90-day average of the lowest New offer.
+    pub new_avg90: Option<Money>,
+    /// 90-day average of the landed Buy Box price.
+    pub buy_box_avg90: Option<Money>,
+    /// Current sales rank in the root category.
+    pub sales_rank: Option<i64>,
+    /// Sales-rank drops in the last 30 days (each is at least one sale).
+    pub rank_drops30: Option<i64>,
+    /// Amazon's "bought in past month", when Amazon shows it.
+    pub monthly_sold: Option<i64>,
+    /// Number of New offers.
+    pub offers_new: Option<i64>,
+    /// Number of New FBA offers, Amazon's own included.
+    pub offers_new_fba: Option<i64>,
+    /// Number of New FBM offers.
+    pub offers_new_fbm: Option<i64>,
+    /// Whether Amazon holds the Buy Box now.
+    pub buy_box_is_amazon: Option<bool>,
+    /// Amazon's share of the Buy Box over the stats interval, in percent.
+    pub amazon_buy_box_share_pct: Option<f64>,
+    /// Keepa's referral fee percentage for this listing.
+    pub referral_fee_pct: Option<f64>,
+    /// FBA pick-and-pack fee, net of VAT.
+    pub fba_fee: Option<Money>,
+    /// Out-of-stock share of the last 90 days for the Buy Box, in percent.
+    pub out_of_stock_pct90: Option<i64>,
+    /// When Keepa last refreshed this listing.
+    pub observed_at: DateTime<Utc>,
+}
+
+impl PriceSnapshot {
+    /// True when the listing has any current New offer (Amazon, lowest New or Buy Box).
+    pub fn in_stock(&self) -> bool {
+        self.amazon.is_some() || self.new.is_some() || self.buy_box.is_some()
+    }
+}
+
+/// Which price a history series tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesKind {
+    /// Amazon's own offer (Keepa csv 0).
+    Amazon,
+    /// Lowest New offer (csv 1).
+    New,
+    /// Sales rank (csv 3); values are ranks, not money.
+    SalesRank,
+    /// New Buy Box landed (csv 18).
+    BuyBox,
+}
+
+/// One step of a step function: `value` holds from `at` until the next point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricePoint {
+    /// When the value took effect.
+    pub at: DateTime<Utc>,
+    /// Minor units (or rank); `None` means no offer / out of stock.
+    pub value: Option<i64>,
+}
+
+/// A history series of one kind in one market.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriceSeries {
+    /// The market.
+    pub market: Market,
+    /// What is tracked.
+    pub kind: SeriesKind,
+    /// Points in ascending time.
+    pub points: Vec<PricePoint>,
+}
+
+/// A product across the markets where it is listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// The ASIN.
+    pub asin: Asin,
+    /// The best title known (the first market's, in display order).
+    pub title: Option<String>,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Image URL (Amazon's media host).
+    pub image_url: Option<String>,
+    /// EAN codes, primary first.
+    pub eans: Vec<String>,
+    /// Units per package.
+    pub package_quantity: Option<i64>,
+    /// Current snapshot per market.
+    pub markets: BTreeMap<Market, PriceSnapshot>,
+}

@@ -1,0 +1,90 @@
+//! Making text from the internet safe to show.
+//!
+//! Product titles and brands come from Amazon via Keepa and can hold anything, including
+//! terminal escape sequences that would recolour, move the cursor or rewrite the clipboard of
+//! the operator's terminal. `sanitize` removes every escape sequence and control character
+//! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
+
+/// Removes ANSI/OSC/DCS escape sequences and control characters; collapses whitespace runs
+/// (tabs and newlines included) to one space and trims the ends.
+pub fn sanitize(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    let mut pending_space = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            // C1 introducers: CSI, OSC, DCS, SOS, PM, APC take a body like their ESC forms.
+            '\u{9b}' => skip_until_final(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            c if c.is_whitespace() => pending_space = !out.is_empty(),
+            c if c.is_control() => {}
+            // Bidi overrides can make a title render as something else.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_until_final(chars),
+        Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
+        // Two-byte sequences (ESC c, ESC 7, …) and intermediates: drop one more char.
+        Some(_) | None => {}
+    }
+}
+
+/// CSI: parameters and intermediates, then one final byte in `@`..=`~`.
+fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('@'..='~').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// OSC/DCS/APC bodies end at BEL, ST (`ESC \`) or C1 ST.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn strips_sgr_osc_and_controls() {
+        let evil = "\u{1b}[31mRed\u{1b}[0m Kettle\u{7}\u{1b}]52;c;ZXZpbA==\u{7} 1.7L\r\n\tsteel";
+        assert_eq!(sanitize(evil), "Red Kettle 1.7L steel");
+        let link = "\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\";
+        assert_eq!(sanitize(link), "click");
+        assert_eq!(sanitize("a\u{9b}2Jb\u{202e}c"), "abc");
+        assert_eq!(sanitize("  Kopfhörer  Über  "), "Kopfhörer Über");
+    }
+
+    #[test]
+    fn never_panics_on_truncated_sequences() {
+        for s in ["\u{1b}", "\u{1b}[", "\u{1b}]52;c;", "x\u{9d}", "\u{1b}P"] {
+            let _ = sanitize(s);
+        }
+    }
+}

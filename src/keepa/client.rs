@@ -1,0 +1,700 @@
+//! The Keepa API client: token-aware, retrying, typed.
+//!
+//! Every request queues through one async mutex that owns the token bucket, so requests
+//! start in order and none is sent before the bucket can pay for it (`bucket::Bucket`). The
+//! bucket is seeded once from `/token` and then replaced from the envelope of every response,
+//! 429s included; `/token` is never polled. 429 waits and retries without counting as a
+//! failure; 5xx, timeouts, resets and unparseable bodies retry with capped exponential
+//! backoff and jitter; 400/402/404/405 are final. A bad key or a lapsed subscription stops
+//! all traffic until `resume` is called. The status (`ClientStatus`) is published on a
+//! `watch` channel for the console and `/health`.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+use tokio::time::Instant;
+use url::Url;
+
+use super::bucket::Bucket;
+use super::decode::{ProductBody, split_product_body};
+use super::error::Error;
+use super::transport::{ReqwestTransport, Transport, TransportError};
+use super::wire::{self, Envelope};
+use crate::domain::{Asin, Market};
+
+/// Most ASINs Keepa takes in one `/product` request.
+pub const MAX_ASINS_PER_REQUEST: usize = 100;
+
+/// A Keepa API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the query string only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Retry schedule for server and transport failures.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Most attempts per request (429s do not count).
+    pub max_attempts: u32,
+    /// First backoff; doubles per attempt.
+    pub base: Duration,
+    /// Backoff cap.
+    pub cap: Duration,
+    /// Jitter, as a fraction of the backoff (0.2 = ±20 %).
+    pub jitter: f64,
+    /// Most consecutive 429s before the request is given up.
+    pub max_rate_limited: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 1, 2, 4 … s, capped at 60 s, ±20 %, at most 5 attempts (`docs/keepa-api.md` §5).
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(60),
+            jitter: 0.2,
+            max_rate_limited: 50,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed attempt number `attempt` (1-based), before jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    fn jittered(&self, attempt: u32) -> Duration {
+        let d = self.backoff(attempt).as_secs_f64();
+        let unit = (random_u64() % 10_001) as f64 / 10_000.0; // 0..=1
+        let factor = 1.0 + self.jitter * (2.0 * unit - 1.0);
+        Duration::from_secs_f64((d * factor).max(0.0))
+    }
+}
+
+fn random_u64() -> u64 {
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
+/// What the console and `/health` show about Keepa.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClientStatus {
+    /// Last known token balance.
+    pub tokens_left: Option<i64>,
+    /// Tokens per minute.
+    pub refill_rate: Option<i64>,
+    /// Milliseconds to the next refill, as of `tokens_seen_at`.
+    pub refill_in_ms: Option<i64>,
+    /// When the token state was observed.
+    pub tokens_seen_at: Option<DateTime<Utc>>,
+    /// Requests sent.
+    pub requests: u64,
+    /// Failed attempts (5xx, transport, unparseable).
+    pub errors: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Tokens consumed as reported by Keepa.
+    pub tokens_consumed: i64,
+    /// `tokensConsumed − estimate`, summed: how far the cost estimator is off.
+    pub estimator_drift: i64,
+    /// Last successful response.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Last error, without the key.
+    pub last_error: Option<String>,
+    /// Waiting until this time (token budget or backoff).
+    pub waiting_until: Option<DateTime<Utc>>,
+    /// Why traffic is stopped (bad key, no subscription), if it is.
+    pub stopped: Option<String>,
+}
+
+/// Client settings.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Base URL, `https://api.keepa.com` by default.
+    pub base_url: Url,
+    /// The key.
+    pub key: ApiKey,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    /// Defaults for `key` against `base_url`.
+    pub fn new(base_url: Url, key: ApiKey) -> Self {
+        ClientConfig {
+            base_url,
+            key,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A `/product` request for one market.
+#[derive(Clone, Debug)]
+pub struct ProductQuery {
+    /// The market.
+    pub market: Market,
+    /// ASINs (split into requests of at most 100).
+    pub asins: Vec<Asin>,
+    /// `stats=N`: statistics over the last N days.
+    pub stats_days: Option<u32>,
+    /// `history=0` drops `csv` when false.
+    pub history: bool,
+    /// `days=N`: trim history.
+    pub days: Option<u32>,
+    /// `buybox=1` (+2 tokens per product).
+    pub buybox: bool,
+    /// `update=N` hours.
+    pub update: Option<i32>,
+}
+
+impl ProductQuery {
+    /// The usual refresh: 90-day stats and history, no Buy Box.
+    pub fn new(market: Market, asins: Vec<Asin>) -> Self {
+        ProductQuery {
+            market,
+            asins,
+            stats_days: Some(90),
+            history: true,
+            days: Some(90),
+            buybox: false,
+            update: None,
+        }
+    }
+
+    /// Token cost Keepa will charge, as far as it is documented.
+    pub fn estimated_cost(&self) -> i64 {
+        let per = 1 + if self.buybox { 2 } else { 0 } + i64::from(self.update == Some(0));
+        per * self.asins.len() as i64
+    }
+}
+
+/// The result of one `/product` request.
+#[derive(Debug, Clone)]
+pub struct ProductBatch {
+    /// The market asked.
+    pub market: Market,
+    /// Token state after the request.
+    pub envelope: Envelope,
+    /// Raw product objects, undecoded (decode with `decode::decode_product`).
+    pub products: Vec<String>,
+    /// When the response arrived.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A best-seller list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestSellers {
+    /// The market.
+    pub market: Market,
+    /// Category node id (0 for a product group).
+    pub category_id: i64,
+    /// Well-formed ASINs, best seller first.
+    pub asins: Vec<Asin>,
+}
+
+/// The Keepa client. Cheap to clone; clones share the bucket and status.
+#[derive(Clone)]
+pub struct KeepaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    transport: Arc<dyn Transport>,
+    bucket: Mutex<Option<Bucket>>,
+    status: watch::Sender<ClientStatus>,
+}
+
+impl fmt::Debug for KeepaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeepaClient")
+            .field("base_url", &self.inner.config.base_url.as_str())
+            .field("key", &self.inner.config.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeepaClient {
+    /// A client over HTTP(S) with reqwest.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let t = ReqwestTransport::new(config.connect_timeout, config.timeout)
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        Ok(Self::with_transport(config, Arc::new(t)))
+    }
+
+    /// A client over any transport (the simulator's in-process one, in tests).
+    pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+        let (status, _) = watch::channel(ClientStatus::default());
+        KeepaClient {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                bucket: Mutex::new(None),
+                status,
+            }),
+        }
+    }
+
+    /// Subscribes to status changes.
+    pub fn subscribe(&self) -> watch::Receiver<ClientStatus> {
+        self.inner.status.subscribe()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> ClientStatus {
+        self.inner.status.borrow().clone()
+    }
+
+    /// Clears a stop caused by a bad key or a lapsed subscription.
+    pub fn resume(&self) {
+        self.inner.status.send_modify(|s| s.stopped = None);
+    }
+
+    /// `/token`: costs nothing; seeds the bucket.
+    pub async fn token(&self) -> Result<Envelope, Error> {
+        let (env, _) = self.call("token", &[], 0).await?;
+        Ok(env)
+    }
+
+    /// `/product` for at most 100 ASINs of one market.
+    pub async fn products(&self, q: &ProductQuery) -> Result<ProductBatch, Error> {
+        if q.asins.is_empty() || q.asins.len() > MAX_ASINS_PER_REQUEST {
+            return Err(Error::InvalidRequest(format!(
+                "/product takes 1 to {MAX_ASINS_PER_REQUEST} ASINs per request, got {}",
+                q.asins.len()
+            )));
+        }
+        let asins = q
+            .asins
+            .iter()
+            .map(Asin::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut params = vec![
+            ("domain", q.market.keepa_domain().to_string()),
+            ("asin", asins),
+        ];
+        if let Some(s) = q.stats_days {
+            params.push(("stats", s.to_string()));
+        }
+        if !q.history {
+            params.push(("history", "0".into()));
+        }
+        if let Some(d) = q.days {
+            params.push(("days", d.to_string()));
+        }
+        if q.buybox {
+            params.push(("buybox", "1".into()));
+        }
+        if let Some(u) = q.update {
+            params.push(("update", u.to_string()));
+        }
+        let (_, body) = self.call("product", &params, q.estimated_cost()).await?;
+        // `call` has already checked that the body parses.
+        let ProductBody { envelope, products } =
+            split_product_body(&body).map_err(|e| self.unavailable("product", 1, e.to_string()))?;
+        Ok(ProductBatch {
+            market: q.market,
+            envelope,
+            products,
+            fetched_at: Utc::now(),
+        })
+    }
+
+    /// `/product` for any number of ASINs: one request per 100, one result per request.
+    pub async fn products_chunked(&self, q: &ProductQuery) -> Vec<Result<ProductBatch, Error>> {
+        let mut out = Vec::new();
+        for chunk in q.asins.chunks(MAX_ASINS_PER_REQUEST) {
+            let sub = ProductQuery {
+                asins: chunk.to_vec(),
+                ..q.clone()
+            };
+            out.push(self.products(&sub).await);
+        }
+        out
+    }
+
+    /// `/bestsellers` for a category node id or product group (costs 50, 0 if no list).
+    pub async fn bestsellers(
+        &self,
+        market: Market,
+        category: &str,
+        range: u32,
+    ) -> Result<BestSellers, Error> {
+        let params = [
+            ("domain", market.keepa_domain().to_string()),
+            ("category", category.to_string()),
+            ("range", range.to_string()),
+        ];
+        let (_, body) = self.call("bestsellers", &params, 50).await?;
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body {
+            #[serde(default)]
+            best_sellers_list: Option<wire::BestSellersList>,
+        }
+        let parsed: Body = serde_json::from_slice(&body)
+            .map_err(|e| self.unavailable("bestsellers", 1, e.to_string()))?;
+        let list = parsed.best_sellers_list;
+        Ok(BestSellers {
+            market,
+            category_id: list.as_ref().map_or(0, |l| l.category_id),
+            asins: list
+                .map(|l| l.asin_list.iter().filter_map(|a| a.parse().ok()).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// `/category` for up to 10 node ids (`0` = the roots). Costs 1.
+    pub async fn categories(
+        &self,
+        market: Market,
+        ids: &[i64],
+        parents: bool,
+    ) -> Result<Vec<wire::Category>, Error> {
+        if ids.is_empty() || ids.len() > 10 {
+            return Err(Error::InvalidRequest(format!(
+                "/category takes 1 to 10 ids, got {}",
+                ids.len()
+            )));
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let params = [
+            ("domain", market.keepa_domain().to_string()),
+            ("category", list),
+            ("parents", if parents { "1" } else { "0" }.to_string()),
+        ];
+        let (_, body) = self.call("category", &params, 1).await?;
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default)]
+            categories: Option<std::collections::BTreeMap<String, wire::Category>>,
+        }
+        let parsed: Body = serde_json::from_slice(&body)
+            .map_err(|e| self.unavailable("category", 1, e.to_string()))?;
+        Ok(parsed
+            .categories
+            .map(|m| m.into_values().collect())
+            .unwrap_or_default())
+    }
+
+    fn url(&self, endpoint: &str, params: &[(&str, String)]) -> Result<Url, Error> {
+        let mut url = self
+            .inner
+            .config
+            .base_url
+            .join(endpoint)
+            .map_err(|e| Error::InvalidRequest(format!("bad Keepa base URL: {e}")))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("key", self.inner.config.key.expose());
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Replaces the key in server-provided text, in case a server echoes it.
+    fn redact(&self, text: &str) -> String {
+        let key = self.inner.config.key.expose();
+        let mut s: String = text.chars().take(300).collect();
+        if !key.is_empty() {
+            s = s.replace(key, "***");
+        }
+        s
+    }
+
+    fn unavailable(&self, endpoint: &str, attempts: u32, last: String) -> Error {
+        Error::Unavailable {
+            endpoint: endpoint.to_string(),
+            attempts,
+            last: self.redact(&last),
+        }
+    }
+
+    /// Waits until the bucket can pay `cost`, then reserves it. Seeds the bucket from
+    /// `/token` the first time.
+    async fn reserve(&self, cost: i64) -> Result<(), Error> {
+        if cost <= 0 {
+            return Ok(());
+        }
+        if self.inner.bucket.lock().await.is_none() {
+            // Boxed: `token` goes through `call`, which comes back here with cost 0.
+            Box::pin(self.token()).await?;
+        }
+        let mut guard = self.inner.bucket.lock().await;
+        loop {
+            let now = Instant::now();
+            let Some(bucket) = guard.as_mut() else {
+                let rate = self.inner.status.borrow().refill_rate.unwrap_or(0);
+                return Err(Error::NoRefill { rate });
+            };
+            let at = bucket.ready_at(cost);
+            if at <= now {
+                bucket.reserve(cost, now);
+                let left = bucket.left;
+                self.inner.status.send_modify(|s| {
+                    s.tokens_left = Some(left);
+                    s.waiting_until = None;
+                });
+                return Ok(());
+            }
+            let wait = at - now;
+            self.inner
+                .status
+                .send_modify(|s| s.waiting_until = Some(Utc::now() + wait));
+            tracing::debug!(
+                cost,
+                wait_ms = wait.as_millis() as u64,
+                "Waiting for Keepa tokens."
+            );
+            tokio::time::sleep_until(at).await;
+            let now = Instant::now();
+            if let Some(b) = guard.as_mut() {
+                b.advance(now);
+            }
+        }
+    }
+
+    /// Records an envelope: replaces the bucket and publishes the token state. A plan that
+    /// never refills leaves no bucket, and requests that cost tokens then fail with `NoRefill`.
+    async fn observe(&self, env: &Envelope) {
+        let now = Instant::now();
+        let bucket = Bucket::from_envelope(env, now);
+        *self.inner.bucket.lock().await = bucket;
+        self.inner.status.send_modify(|s| {
+            s.tokens_left = Some(env.tokens_left);
+            s.refill_rate = Some(env.refill_rate);
+            s.refill_in_ms = Some(env.refill_in);
+            s.tokens_seen_at = Some(Utc::now());
+        });
+        if bucket.is_none() {
+            tracing::error!(
+                refill_rate = env.refill_rate,
+                "The Keepa plan refills no tokens; requests that cost tokens cannot run."
+            );
+        }
+    }
+
+    fn fail(&self, err: &Error) {
+        let msg = err.to_string();
+        let fatal = err.is_fatal();
+        tracing::error!(error = %msg, "Keepa request failed.");
+        self.inner.status.send_modify(|s| {
+            s.last_error = Some(msg.clone());
+            if fatal {
+                s.stopped = Some(msg);
+            }
+        });
+    }
+
+    /// Sends one request with budgeting and retries; returns the envelope and raw body.
+    async fn call(
+        &self,
+        endpoint: &str,
+        params: &[(&str, String)],
+        cost: i64,
+    ) -> Result<(Envelope, Bytes), Error> {
+        if let Some(reason) = self.inner.status.borrow().stopped.clone() {
+            return Err(Error::Stopped { reason });
+        }
+        let url = self.url(endpoint, params)?;
+        let policy = self.inner.config.retry;
+        let mut attempts = 0u32;
+        let mut limited = 0u32;
+        loop {
+            self.reserve(cost).await?;
+            attempts += 1;
+            self.inner.status.send_modify(|s| s.requests += 1);
+            let started = Instant::now();
+            let result = self.inner.transport.get(&url).await;
+            let failure: String = match result {
+                Err(
+                    e @ (TransportError::Timeout
+                    | TransportError::Connect(_)
+                    | TransportError::Body(_)),
+                ) => e.to_string(),
+                Ok(resp) => {
+                    let env: Option<Envelope> = serde_json::from_slice(&resp.body).ok();
+                    match resp.status {
+                        200 => match env {
+                            Some(env) => {
+                                self.observe(&env).await;
+                                let drift = env.tokens_consumed - cost;
+                                if let Some(e) = &env.error {
+                                    tracing::warn!(endpoint, kind = ?e.kind, message = ?e.message, "Keepa reported an error on a successful response.");
+                                }
+                                tracing::debug!(
+                                    endpoint,
+                                    cost,
+                                    consumed = env.tokens_consumed,
+                                    left = env.tokens_left,
+                                    ms = started.elapsed().as_millis() as u64,
+                                    "Keepa request done."
+                                );
+                                self.inner.status.send_modify(|s| {
+                                    s.last_success = Some(Utc::now());
+                                    s.tokens_consumed += env.tokens_consumed;
+                                    s.estimator_drift += drift;
+                                });
+                                return Ok((env, resp.body));
+                            }
+                            None => {
+                                format!("unparseable response body ({} bytes)", resp.body.len())
+                            }
+                        },
+                        429 => {
+                            limited += 1;
+                            attempts -= 1; // a 429 is not a failure
+                            self.inner.status.send_modify(|s| s.rate_limited += 1);
+                            if limited > policy.max_rate_limited {
+                                let e = self.unavailable(
+                                    endpoint,
+                                    attempts,
+                                    format!("{limited} consecutive HTTP 429 answers"),
+                                );
+                                self.fail(&e);
+                                return Err(e);
+                            }
+                            let wait = match &env {
+                                Some(env) => {
+                                    self.observe(env).await;
+                                    None
+                                }
+                                None => {
+                                    // No envelope: last known refill + 1 s, or a minute.
+                                    let mut g = self.inner.bucket.lock().await;
+                                    let now = Instant::now();
+                                    let wait = g.as_ref().map_or(Duration::from_secs(60), |b| {
+                                        b.refill_in + Duration::from_secs(1)
+                                    });
+                                    if let Some(b) = g.as_mut() {
+                                        b.left = b.left.min(0);
+                                        b.seen = now;
+                                    }
+                                    Some(wait)
+                                }
+                            };
+                            tracing::info!(
+                                endpoint,
+                                "Keepa token balance exhausted (HTTP 429); waiting for a refill."
+                            );
+                            if let Some(w) = wait {
+                                tokio::time::sleep(w).await;
+                            }
+                            continue;
+                        }
+                        400 | 402 | 404 | 405 => {
+                            let (kind, message) = env
+                                .as_ref()
+                                .and_then(|e| e.error.as_ref())
+                                .map(|e| {
+                                    (
+                                        e.kind.clone().unwrap_or_default(),
+                                        e.message.clone().unwrap_or_default(),
+                                    )
+                                })
+                                .unwrap_or_else(|| {
+                                    (
+                                        String::new(),
+                                        String::from_utf8_lossy(&resp.body).into_owned(),
+                                    )
+                                });
+                            if let Some(env) = &env {
+                                self.observe(env).await;
+                            }
+                            let message = self.redact(&message);
+                            let err = match resp.status {
+                                402 => Error::Payment,
+                                404 => Error::NotFound {
+                                    endpoint: endpoint.to_string(),
+                                },
+                                400 if endpoint == "token"
+                                    || kind.to_ascii_lowercase().contains("key")
+                                    || message.to_ascii_lowercase().contains("key") =>
+                                {
+                                    Error::Auth { message }
+                                }
+                                status => Error::BadRequest {
+                                    endpoint: endpoint.to_string(),
+                                    status,
+                                    message,
+                                },
+                            };
+                            self.fail(&err);
+                            return Err(err);
+                        }
+                        500 | 502 | 503 | 504 => format!("HTTP {}", resp.status),
+                        status => {
+                            let err = Error::Unexpected {
+                                endpoint: endpoint.to_string(),
+                                status,
+                                message: self.redact(&String::from_utf8_lossy(&resp.body)),
+                            };
+                            self.fail(&err);
+                            return Err(err);
+                        }
+                    }
+                }
+            };
+            // A retryable failure: give the reserved tokens back is not possible to know
+            // (the server may have charged them), so the bucket keeps the reservation.
+            let failure = self.redact(&failure);
+            self.inner.status.send_modify(|s| {
+                s.errors += 1;
+                s.last_error = Some(format!("/{endpoint}: {failure}"));
+            });
+            if attempts >= policy.max_attempts {
+                let e = self.unavailable(endpoint, attempts, failure);
+                self.fail(&e);
+                return Err(e);
+            }
+            let wait = policy.jittered(attempts);
+            tracing::warn!(endpoint, attempt = attempts, wait_ms = wait.as_millis() as u64, error = %failure, "Keepa request failed; retrying.");
+            self.inner
+                .status
+                .send_modify(|s| s.waiting_until = Some(Utc::now() + wait));
+            tokio::time::sleep(wait).await;
+        }
+    }
+}

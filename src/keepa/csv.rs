@@ -1,0 +1,191 @@
+//! Decoding Keepa's `csv` history arrays.
+//!
+//! Each `csv[i]` is a flat integer array: pairs `[t, v, t, v, …]` for most types, triples
+//! `[t, price, shipping, …]` for the "with shipping" types (7, 18–29, 32). Times are Keepa
+//! minutes, ascending; a value holds until the next point; −1 means no offer. For triples
+//! the landed price is `price + max(shipping, 0)`, computed only when `price ≥ 0`.
+
+/// Index of Amazon's own offer history.
+pub const AMAZON: usize = 0;
+/// Index of the lowest New offer history.
+pub const NEW: usize = 1;
+/// Index of the sales-rank history.
+pub const SALES: usize = 3;
+/// Index of the New offer count history.
+pub const COUNT_NEW: usize = 11;
+/// Index of the New Buy Box history, landed (triples).
+pub const BUY_BOX_SHIPPING: usize = 18;
+/// Index of the New FBA offer count (Amazon's offer included).
+pub const COUNT_NEW_FBA: usize = 34;
+/// Index of the New FBM offer count.
+pub const COUNT_NEW_FBM: usize = 35;
+
+/// Largest plausible price in minor units (1,000,000.00); anything above is corrupt data.
+pub const MAX_PRICE_MINOR: i64 = 100_000_000;
+/// Largest plausible sales rank or count.
+pub const MAX_RANK: i64 = 1_000_000_000;
+/// Largest plausible Keepa minute (the year 2087); anything above is corrupt data.
+pub const MAX_KEEPA_MINUTE: i64 = 40_000_000;
+
+/// How a csv type is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `[t, v, …]`.
+    Pairs,
+    /// `[t, price, shipping, …]`.
+    Triples,
+}
+
+/// The layout of csv type `index`.
+pub const fn layout(index: usize) -> Layout {
+    match index {
+        7 | 18..=29 | 32 => Layout::Triples,
+        _ => Layout::Pairs,
+    }
+}
+
+/// Whether csv type `index` holds money (as opposed to ranks, counts or ratings).
+pub const fn is_price(index: usize) -> bool {
+    !matches!(index, 3 | 11..=17 | 34 | 35)
+}
+
+/// One decoded history point: `value` holds from `minute` on; `None` is no offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    /// Keepa minute.
+    pub minute: i64,
+    /// Minor units (landed for triples), rank or count.
+    pub value: Option<i64>,
+}
+
+/// What is wrong with a csv array.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CsvError {
+    /// Length is not a multiple of 2 (pairs) or 3 (triples).
+    #[error("length {len} is not a multiple of {stride}")]
+    Length {
+        /// Array length.
+        len: usize,
+        /// Expected stride.
+        stride: usize,
+    },
+    /// A time is outside Keepa's range or goes backwards.
+    #[error("time {minute} at position {pos} is out of order or out of range")]
+    Time {
+        /// Offending Keepa minute.
+        minute: i64,
+        /// Position in the array.
+        pos: usize,
+    },
+    /// A value is implausible (e.g. a price of more than 1,000,000.00 or below −2).
+    #[error("value {value} at position {pos} is out of range")]
+    Value {
+        /// Offending value.
+        value: i64,
+        /// Position in the array.
+        pos: usize,
+    },
+}
+
+/// Decodes csv type `index` into points, validating layout, times and values.
+pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
+    let stride = match layout(index) {
+        Layout::Pairs => 2,
+        Layout::Triples => 3,
+    };
+    if !raw.len().is_multiple_of(stride) {
+        return Err(CsvError::Length {
+            len: raw.len(),
+            stride,
+        });
+    }
+    let max = if is_price(index) {
+        MAX_PRICE_MINOR
+    } else {
+        MAX_RANK
+    };
+    let mut out = Vec::with_capacity(raw.len() / stride);
+    let mut last = i64::MIN;
+    for (k, chunk) in raw.chunks_exact(stride).enumerate() {
+        let pos = k * stride;
+        let minute = chunk[0];
+        if !(0..=MAX_KEEPA_MINUTE).contains(&minute) || minute < last {
+            return Err(CsvError::Time { minute, pos });
+        }
+        last = minute;
+        let v = chunk[1];
+        if !(-2..=max).contains(&v) {
+            return Err(CsvError::Value {
+                value: v,
+                pos: pos + 1,
+            });
+        }
+        let value = match chunk.get(2) {
+            Some(&ship) => {
+                if !(-2..=max).contains(&ship) {
+                    return Err(CsvError::Value {
+                        value: ship,
+                        pos: pos + 2,
+                    });
+                }
+                (v >= 0).then(|| v + ship.max(0))
+            }
+            None => (v >= 0).then_some(v),
+        };
+        out.push(Point { minute, value });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_missing_values() {
+        let p = decode(AMAZON, &[100, 7999, 200, -1, 300, 7499]).unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1].value, None);
+        assert_eq!(
+            p[2],
+            Point {
+                minute: 300,
+                value: Some(7499)
+            }
+        );
+    }
+
+    #[test]
+    fn triples_add_shipping_but_never_a_negative_one() {
+        let p = decode(BUY_BOX_SHIPPING, &[10, 7199, 299, 20, 7499, -1, 30, -1, 0]).unwrap();
+        assert_eq!(
+            p.iter().map(|x| x.value).collect::<Vec<_>>(),
+            [Some(7498), Some(7499), None]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_layouts_times_and_values() {
+        assert_eq!(
+            decode(AMAZON, &[1, 2, 3]),
+            Err(CsvError::Length { len: 3, stride: 2 })
+        );
+        assert_eq!(
+            decode(18, &[1, 2]),
+            Err(CsvError::Length { len: 2, stride: 3 })
+        );
+        assert!(matches!(
+            decode(AMAZON, &[5, 1, 4, 1]),
+            Err(CsvError::Time { .. })
+        ));
+        assert!(matches!(
+            decode(AMAZON, &[5, -7]),
+            Err(CsvError::Value { .. })
+        ));
+        assert!(matches!(
+            decode(AMAZON, &[5, i64::MAX]),
+            Err(CsvError::Value { .. })
+        ));
+        assert!(decode(SALES, &[5, 900_000]).is_ok());
+    }
+}

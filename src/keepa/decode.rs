@@ -1,0 +1,361 @@
+//! From Keepa's wire product to arbdesk's domain: one market's listing of one ASIN.
+//!
+//! Decoding is strict about meaning and lenient about shape: unknown fields are ignored,
+//! missing ones are `None`, but a wrong type, an odd-length history or an absurd value is a
+//! `DecodeError` naming the ASIN and the field. Errors are per product, so one bad product
+//! never poisons its batch. Every string from Keepa is sanitized here, once.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::csv::{self, Point};
+use super::time::keepa_to_utc;
+use super::wire;
+use crate::domain::text::sanitize;
+use crate::domain::{Asin, Market, Money, PricePoint, PriceSeries, PriceSnapshot, SeriesKind};
+
+/// A product that could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed Keepa product {asin} (domain {domain}): field `{field}`: {reason}")]
+pub struct DecodeError {
+    /// The ASIN, or `?` when even that could not be read.
+    pub asin: String,
+    /// The Keepa domain id, or `?`.
+    pub domain: String,
+    /// Path of the offending field, e.g. `csv[18]` or `stats.current[3]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// One market's view of one product, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing {
+    /// The ASIN.
+    pub asin: Asin,
+    /// The market (from `domainId`).
+    pub market: Market,
+    /// Keepa product type: only 0 has usable prices.
+    pub product_type: i64,
+    /// Sanitized title.
+    pub title: Option<String>,
+    /// Sanitized brand.
+    pub brand: Option<String>,
+    /// Large image URL on Amazon's media host.
+    pub image_url: Option<String>,
+    /// EANs, primary first.
+    pub eans: Vec<String>,
+    /// Units per package.
+    pub package_quantity: Option<i64>,
+    /// Root category node id.
+    pub root_category: Option<i64>,
+    /// Adult product.
+    pub is_adult: bool,
+    /// Hazardous material records present.
+    pub is_hazmat: bool,
+    /// Current prices and signals.
+    pub snapshot: PriceSnapshot,
+    /// Amazon, New, sales rank and Buy Box histories (only those present).
+    pub history: Vec<PriceSeries>,
+}
+
+impl Listing {
+    /// The product page in this listing's market.
+    pub fn product_url(&self) -> String {
+        self.market.product_url(&self.asin)
+    }
+}
+
+/// Amazon's own seller id per market: a community convention, not Keepa documentation.
+pub const fn amazon_seller_id(m: Market) -> &'static str {
+    match m {
+        Market::UK => "A3P5ROKL5A1OLE",
+        Market::DE => "A3JWKAKR8XB7XF",
+        Market::FR => "A1X6FK5RDHNB96",
+        Market::IT => "A11IL2PNWYJU7H",
+        Market::ES => "A1AT7YVPFBWXBL",
+    }
+}
+
+/// The image URL for a Keepa image file name.
+pub fn image_url(file: &str) -> String {
+    format!("https://m.media-amazon.com/images/I/{file}")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Ident {
+    #[serde(default)]
+    asin: Option<serde_json::Value>,
+    #[serde(default)]
+    domain_id: Option<serde_json::Value>,
+}
+
+/// Decodes one raw product object.
+pub fn decode_product(raw: &str) -> Result<Listing, DecodeError> {
+    // The fast path parses plainly; only a failure is parsed again to find the field.
+    let p: wire::Product = match serde_json::from_str(raw) {
+        Ok(p) => p,
+        Err(plain) => return Err(parse_error(raw, plain)),
+    };
+    decode_wire(&p).map_err(|(field, reason)| DecodeError {
+        asin: sanitize(&p.asin).chars().take(20).collect(),
+        domain: p.domain_id.to_string(),
+        field,
+        reason,
+    })
+}
+
+/// Names the product and the field of a JSON-level failure.
+fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
+    // Read the identity leniently, so the error can still name the product.
+    let ident: Option<Ident> = serde_json::from_str(raw).ok();
+    let show = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => sanitize(s).chars().take(20).collect(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => "?".to_string(),
+    };
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let (field, reason) = match serde_path_to_error::deserialize::<_, wire::Product>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." {
+                "(product)".to_string()
+            } else {
+                path
+            };
+            (path, e.into_inner().to_string())
+        }
+        Ok(_) => ("(product)".to_string(), plain.to_string()),
+    };
+    DecodeError {
+        asin: show(ident.as_ref().and_then(|i| i.asin.as_ref())),
+        domain: show(ident.as_ref().and_then(|i| i.domain_id.as_ref())),
+        field,
+        reason,
+    }
+}
+
+type FieldError = (String, String);
+
+/// Decodes an already-parsed wire product. Errors are `(field, reason)`.
+fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
+    let asin: Asin = p
+        .asin
+        .parse()
+        .map_err(|e: crate::domain::ParseAsinError| ("asin".to_string(), e.to_string()))?;
+    let market = Market::from_keepa_domain(p.domain_id).ok_or_else(|| {
+        (
+            "domainId".to_string(),
+            format!(
+                "{} is not a covered market: expected 2 (UK), 3 (DE), 4 (FR), 8 (IT) or 9 (ES)",
+                p.domain_id
+            ),
+        )
+    })?;
+    let currency = market.currency();
+    let money = |v: i64| Money::new(v, currency);
+
+    // Validate and decode every history array present.
+    let mut decoded: Vec<Option<Vec<Point>>> = Vec::new();
+    if let Some(csv_arrays) = &p.csv {
+        for (i, a) in csv_arrays.iter().enumerate() {
+            let d = match a {
+                Some(a) => {
+                    Some(csv::decode(i, a).map_err(|e| (format!("csv[{i}]"), e.to_string()))?)
+                }
+                None => None,
+            };
+            decoded.push(d);
+        }
+    }
+    let last_of = |i: usize| -> Option<i64> {
+        decoded
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .and_then(|s| s.last())
+            .and_then(|pt| pt.value)
+    };
+
+    let no_stats = wire::Stats::default();
+    let stats = p.stats.as_ref().unwrap_or(&no_stats);
+    let stat = |name: &str,
+                arr: &Option<Vec<i64>>,
+                i: usize,
+                max: i64|
+     -> Result<Option<i64>, FieldError> {
+        match arr.as_ref().and_then(|a| a.get(i)) {
+            None => Ok(None),
+            Some(&v) if v < 0 => Ok(None),
+            Some(&v) if v > max => Err((
+                format!("stats.{name}[{i}]"),
+                format!("value {v} is out of range"),
+            )),
+            Some(&v) => Ok(Some(v)),
+        }
+    };
+    let current = |i: usize, max: i64| -> Result<Option<i64>, FieldError> {
+        if stats.current.is_some() {
+            stat("current", &stats.current, i, max)
+        } else {
+            Ok(last_of(i))
+        }
+    };
+    let price_max = csv::MAX_PRICE_MINOR;
+    let rank_max = csv::MAX_RANK;
+
+    let last_update = match p.last_update {
+        Some(m) if (0..=csv::MAX_KEEPA_MINUTE).contains(&m) => keepa_to_utc(m),
+        Some(m) => {
+            return Err((
+                "lastUpdate".into(),
+                format!("{m} is not a plausible Keepa minute"),
+            ));
+        }
+        None => None,
+    };
+    let observed_at: DateTime<Utc> = last_update.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+
+    let amazon_share = stats
+        .buy_box_stats
+        .as_ref()
+        .and_then(|s| s.get(amazon_seller_id(market)))
+        .map(|s| s.percentage_won)
+        .filter(|v| v.is_finite() && (0.0..=100.0).contains(v));
+    let fba_fee = match p.fba_fees.as_ref().and_then(|f| f.pick_and_pack_fee) {
+        Some(v) if (0..=price_max).contains(&v) => Some(money(v)),
+        Some(v) if v < 0 => None,
+        Some(v) => {
+            return Err((
+                "fbaFees.pickAndPackFee".into(),
+                format!("value {v} is out of range"),
+            ));
+        }
+        None => None,
+    };
+    let referral = match p.referral_fee_percentage {
+        Some(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Some(v),
+        Some(v) if v < 0.0 => None,
+        Some(v) => {
+            return Err((
+                "referralFeePercentage".into(),
+                format!("{v} is not a percentage"),
+            ));
+        }
+        None => None,
+    };
+    let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
+
+    let title = p.title.as_deref().map(sanitize).filter(|s| !s.is_empty());
+    let snapshot = PriceSnapshot {
+        market,
+        title: title.clone(),
+        amazon: current(csv::AMAZON, price_max)?.map(money),
+        new: current(csv::NEW, price_max)?.map(money),
+        buy_box: current(csv::BUY_BOX_SHIPPING, price_max)?.map(money),
+        amazon_avg90: stat("avg90", &stats.avg90, csv::AMAZON, price_max)?.map(money),
+        new_avg90: stat("avg90", &stats.avg90, csv::NEW, price_max)?.map(money),
+        buy_box_avg90: stat("avg90", &stats.avg90, csv::BUY_BOX_SHIPPING, price_max)?.map(money),
+        sales_rank: current(csv::SALES, rank_max)?,
+        rank_drops30: positive(stats.sales_rank_drops30),
+        monthly_sold: positive(p.monthly_sold),
+        offers_new: current(csv::COUNT_NEW, rank_max)?,
+        offers_new_fba: current(csv::COUNT_NEW_FBA, rank_max)?,
+        offers_new_fbm: current(csv::COUNT_NEW_FBM, rank_max)?,
+        buy_box_is_amazon: stats.buy_box_is_amazon,
+        amazon_buy_box_share_pct: amazon_share,
+        referral_fee_pct: referral,
+        fba_fee,
+        out_of_stock_pct90: stat(
+            "outOfStockPercentage90",
+            &stats.out_of_stock_percentage90,
+            csv::BUY_BOX_SHIPPING,
+            100,
+        )?,
+        observed_at,
+    };
+
+    let mut history = Vec::new();
+    for (i, kind) in [
+        (csv::AMAZON, SeriesKind::Amazon),
+        (csv::NEW, SeriesKind::New),
+        (csv::SALES, SeriesKind::SalesRank),
+        (csv::BUY_BOX_SHIPPING, SeriesKind::BuyBox),
+    ] {
+        if let Some(Some(points)) = decoded.get(i) {
+            let points = points
+                .iter()
+                .filter_map(|pt| {
+                    Some(PricePoint {
+                        at: keepa_to_utc(pt.minute)?,
+                        value: pt.value,
+                    })
+                })
+                .collect();
+            history.push(PriceSeries {
+                market,
+                kind,
+                points,
+            });
+        }
+    }
+
+    let image_url = p
+        .images
+        .as_ref()
+        .and_then(|imgs| imgs.first())
+        .and_then(|i| i.l.as_deref().or(i.m.as_deref()))
+        .or_else(|| p.images_csv.as_deref().and_then(|s| s.split(',').next()))
+        .map(sanitize)
+        .filter(|f| {
+            !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-+%".contains(c))
+        })
+        .map(|f| image_url(&f));
+
+    Ok(Listing {
+        asin,
+        market,
+        product_type: p.product_type.unwrap_or(0),
+        title,
+        brand: p.brand.as_deref().map(sanitize).filter(|s| !s.is_empty()),
+        image_url,
+        eans: p
+            .ean_list
+            .iter()
+            .flatten()
+            .map(|e| sanitize(e))
+            .filter(|e| !e.is_empty())
+            .collect(),
+        package_quantity: positive(p.package_quantity),
+        root_category: p.root_category,
+        is_adult: p.is_adult_product.unwrap_or(false),
+        is_hazmat: matches!(&p.hazardous_materials, Some(v) if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())),
+        snapshot,
+        history,
+    })
+}
+
+/// The envelope and the per-product results of a `/product` response body.
+#[derive(Debug)]
+pub struct ProductBody {
+    /// Token state of the response.
+    pub envelope: wire::Envelope,
+    /// Each product's raw JSON, in response order.
+    pub products: Vec<String>,
+}
+
+/// Splits a `/product` body into its envelope and raw products without decoding them.
+pub fn split_product_body(body: &[u8]) -> Result<ProductBody, serde_json::Error> {
+    let parsed: wire::ProductEnvelope<'_> = serde_json::from_slice(body)?;
+    Ok(ProductBody {
+        envelope: parsed.envelope,
+        products: parsed
+            .products
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.get().to_string())
+            .collect(),
+    })
+}

@@ -1,0 +1,86 @@
+//! The Keepa client's error type: one variant per way a caller must react.
+//!
+//! `Auth` and `Payment` stop all Keepa traffic until the operator acts; `BadRequest` and
+//! `NotFound` are bugs in the request and are not retried; `Unavailable` is what is left
+//! after the retry budget for 5xx, timeouts and unparseable bodies is spent. No message
+//! ever contains the API key: transport errors are stripped of their URL and server text is
+//! redacted before it is stored.
+
+/// What went wrong talking to Keepa.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// HTTP 400 naming the key: the key is wrong.
+    #[error(
+        "Keepa rejected the API key (HTTP 400: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key"
+    )]
+    Auth {
+        /// Keepa's message.
+        message: String,
+    },
+    /// HTTP 402: no active subscription.
+    #[error("the Keepa key has no active subscription (HTTP 402); renew the plan at keepa.com")]
+    Payment,
+    /// HTTP 400/405: the request itself is wrong.
+    #[error("Keepa rejected /{endpoint} (HTTP {status}): {message}")]
+    BadRequest {
+        /// Endpoint path.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// Keepa's message.
+        message: String,
+    },
+    /// HTTP 404: unknown path.
+    #[error("Keepa has no endpoint /{endpoint} (HTTP 404); check --keepa-url")]
+    NotFound {
+        /// Endpoint path.
+        endpoint: String,
+    },
+    /// Retries exhausted on server errors, timeouts, resets or unparseable bodies.
+    #[error("Keepa /{endpoint} failed after {attempts} attempts; last error: {last}")]
+    Unavailable {
+        /// Endpoint path.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// An earlier `Auth` or `Payment` error stopped all traffic.
+    #[error("Keepa traffic is stopped: {reason}")]
+    Stopped {
+        /// The error that stopped it.
+        reason: String,
+    },
+    /// Any other HTTP status.
+    #[error("Keepa answered /{endpoint} with unexpected HTTP {status}: {message}")]
+    Unexpected {
+        /// Endpoint path.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// Body excerpt.
+        message: String,
+    },
+    /// The plan refills no tokens, so a request with a cost can never run.
+    #[error(
+        "the Keepa plan refills {rate} tokens per minute; requests that cost tokens cannot run"
+    )]
+    NoRefill {
+        /// Effective refill rate.
+        rate: i64,
+    },
+    /// The caller asked for something invalid before anything was sent.
+    #[error("invalid Keepa request: {0}")]
+    InvalidRequest(String),
+}
+
+impl Error {
+    /// Whether this error stops all further traffic (bad key, no subscription).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Error::Auth { .. } | Error::Payment | Error::Stopped { .. }
+        )
+    }
+}

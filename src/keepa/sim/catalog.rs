@@ -1,0 +1,822 @@
+//! The simulated catalogue: a deterministic product for every well-formed ASIN.
+//!
+//! A product's identity (title, brand, EAN, image, base price, demand) is derived from the
+//! ASIN and the seed. Each market lists it or not, may be out of stock, and prices it around
+//! the base in its own currency; about 5 % of products have one market priced well below
+//! the others, which is what makes arbitrage. Prices move hour by hour as a bounded,
+//! mean-reverting walk that changes at random events (about one a day per series), so a
+//! product fetched twice a day apart has moved, and its 90-day history is consistent with
+//! its current price. Everything is computed on demand from `(seed, ASIN, market, hour)`.
+
+use std::collections::BTreeMap;
+
+use super::rng::{derive, hash, signed, smooth, unit};
+use crate::domain::{Asin, Market};
+use crate::keepa::decode::amazon_seller_id;
+use crate::keepa::time::unix_ms_to_keepa;
+use crate::keepa::wire::{self, BuyBoxStat, FbaFees, Image, Stats};
+
+/// Depth of the simulated history.
+pub const HISTORY_DAYS: i64 = 90;
+const HOURS: i64 = HISTORY_DAYS * 24;
+/// Share of products with one market priced well below the rest.
+const OPPORTUNITY_SHARE: f64 = 0.05;
+/// GBP per EUR used to price the UK store (close to the 2025–26 ECB rate).
+const GBP_PER_EUR: f64 = 0.86;
+
+struct Archetype {
+    noun: &'static str,
+    group: &'static str,
+    root: i64,
+    min_eur: f64,
+    max_eur: f64,
+    referral: f64,
+    weight_g: (i64, i64),
+}
+
+/// Root categories: `(node id, name)`. Invented ids, stable across seeds.
+pub const ROOTS: [(i64, &str); 6] = [
+    (340_843_031, "Electronics & Photo"),
+    (3_167_641, "Kitchen & Home"),
+    (318_949_011, "Sports & Outdoors"),
+    (64_187_031, "Beauty"),
+    (79_903_031, "DIY & Tools"),
+    (468_292, "Toys & Games"),
+];
+
+const ARCHETYPES: [Archetype; 16] = [
+    Archetype {
+        noun: "Bluetooth Headphones, Over-Ear, ANC",
+        group: "Consumer Electronics",
+        root: 340_843_031,
+        min_eur: 25.0,
+        max_eur: 250.0,
+        referral: 7.0,
+        weight_g: (200, 450),
+    },
+    Archetype {
+        noun: "USB-C Charger 65W GaN",
+        group: "Consumer Electronics",
+        root: 340_843_031,
+        min_eur: 15.0,
+        max_eur: 60.0,
+        referral: 7.0,
+        weight_g: (90, 200),
+    },
+    Archetype {
+        noun: "Smart Plug with Energy Monitor, 4-Pack",
+        group: "Consumer Electronics",
+        root: 340_843_031,
+        min_eur: 20.0,
+        max_eur: 70.0,
+        referral: 7.0,
+        weight_g: (250, 500),
+    },
+    Archetype {
+        noun: "Portable SSD 1TB",
+        group: "Personal Computer",
+        root: 340_843_031,
+        min_eur: 60.0,
+        max_eur: 180.0,
+        referral: 7.0,
+        weight_g: (60, 150),
+    },
+    Archetype {
+        noun: "Espresso Machine, 15 bar",
+        group: "Kitchen",
+        root: 3_167_641,
+        min_eur: 80.0,
+        max_eur: 480.0,
+        referral: 15.0,
+        weight_g: (3000, 9000),
+    },
+    Archetype {
+        noun: "Cast Iron Skillet 28 cm",
+        group: "Kitchen",
+        root: 3_167_641,
+        min_eur: 20.0,
+        max_eur: 90.0,
+        referral: 15.0,
+        weight_g: (2000, 3500),
+    },
+    Archetype {
+        noun: "Stainless Steel Kettle 1.7 L",
+        group: "Kitchen",
+        root: 3_167_641,
+        min_eur: 18.0,
+        max_eur: 90.0,
+        referral: 15.0,
+        weight_g: (900, 1600),
+    },
+    Archetype {
+        noun: "Vacuum Food Sealer",
+        group: "Kitchen",
+        root: 3_167_641,
+        min_eur: 30.0,
+        max_eur: 140.0,
+        referral: 15.0,
+        weight_g: (1200, 2500),
+    },
+    Archetype {
+        noun: "Yoga Mat, 6 mm, Non-Slip",
+        group: "Sports",
+        root: 318_949_011,
+        min_eur: 12.0,
+        max_eur: 60.0,
+        referral: 15.0,
+        weight_g: (800, 1500),
+    },
+    Archetype {
+        noun: "Adjustable Dumbbells 2 x 10 kg",
+        group: "Sports",
+        root: 318_949_011,
+        min_eur: 40.0,
+        max_eur: 220.0,
+        referral: 15.0,
+        weight_g: (10000, 21000),
+    },
+    Archetype {
+        noun: "Electric Toothbrush with 3 Heads",
+        group: "Health and Beauty",
+        root: 64_187_031,
+        min_eur: 25.0,
+        max_eur: 160.0,
+        referral: 15.0,
+        weight_g: (300, 700),
+    },
+    Archetype {
+        noun: "Hair Dryer 2200W, Ionic",
+        group: "Health and Beauty",
+        root: 64_187_031,
+        min_eur: 20.0,
+        max_eur: 300.0,
+        referral: 15.0,
+        weight_g: (500, 1100),
+    },
+    Archetype {
+        noun: "Cordless Drill 18V, 2 Batteries",
+        group: "Tools",
+        root: 79_903_031,
+        min_eur: 45.0,
+        max_eur: 260.0,
+        referral: 13.0,
+        weight_g: (1500, 3500),
+    },
+    Archetype {
+        noun: "Laser Distance Meter 50 m",
+        group: "Tools",
+        root: 79_903_031,
+        min_eur: 20.0,
+        max_eur: 110.0,
+        referral: 13.0,
+        weight_g: (150, 400),
+    },
+    Archetype {
+        noun: "Strategy Board Game, 2-5 Players",
+        group: "Toy",
+        root: 468_292,
+        min_eur: 15.0,
+        max_eur: 75.0,
+        referral: 15.0,
+        weight_g: (600, 1800),
+    },
+    Archetype {
+        noun: "Building Blocks Set, 1,200 Pieces",
+        group: "Toy",
+        root: 468_292,
+        min_eur: 25.0,
+        max_eur: 160.0,
+        referral: 15.0,
+        weight_g: (900, 2600),
+    },
+];
+
+const BRANDS: [&str; 16] = [
+    "Ankora",
+    "Lumivo",
+    "Kestrel",
+    "Nordvik",
+    "Vellora",
+    "Brightfold",
+    "Oakhaven",
+    "Zentro",
+    "Maribel",
+    "Quillon",
+    "Tessaro",
+    "Halvard",
+    "Corvina",
+    "Praxton",
+    "Silvane",
+    "Umberly",
+];
+const VARIANTS: [&str; 10] = [
+    "Black",
+    "White",
+    "Graphite",
+    "Sage Green",
+    "Navy",
+    "Silver",
+    "Red",
+    "Sand",
+    "2nd Gen",
+    "Pro",
+];
+
+/// The simulated catalogue for one seed.
+#[derive(Clone, Copy, Debug)]
+pub struct Catalog {
+    seed: u64,
+}
+
+/// What the caller asked `/product` for.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Include `csv` (history=1).
+    pub history: bool,
+    /// Trim history to this many days (0 = no trimming).
+    pub days: i64,
+    /// Stats interval in days, if `stats` was sent.
+    pub stats_days: Option<i64>,
+    /// Include Buy Box history and stats.
+    pub buybox: bool,
+}
+
+/// Market-independent facts about a product.
+struct Identity {
+    key: u64,
+    arch: &'static Archetype,
+    brand: &'static str,
+    title: String,
+    base_eur_cents: f64,
+    ean: String,
+    image: String,
+    weight_g: i64,
+    home: Market,
+    cheap: Option<(Market, f64)>,
+    rank_base: f64,
+    monthly_sold: Option<i64>,
+}
+
+/// Per-market facts that do not change with time.
+struct Listing {
+    key: u64,
+    present: bool,
+    factor: f64,
+    amazon_sells: bool,
+    oos_rate: f64,
+    fbm_shipping: i64,
+    offers_base: f64,
+    minor_per_eur_cent: f64,
+    package_quantity: i64,
+}
+
+/// One hour of one listing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Hour {
+    amazon: i64,
+    new: i64,
+    rank: i64,
+    count_new: i64,
+    count_fba: i64,
+    count_fbm: i64,
+    buy_box: i64,
+    buy_box_ship: i64,
+    amazon_has_box: bool,
+}
+
+impl Catalog {
+    /// The catalogue for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Catalog { seed }
+    }
+
+    fn identity(&self, asin: &Asin) -> Identity {
+        let key = hash(self.seed, &[b"product", asin.as_str().as_bytes()]);
+        let r = |tag: u64| unit(derive(key, tag, 0));
+        let arch = &ARCHETYPES[(derive(key, 1, 0) % ARCHETYPES.len() as u64) as usize];
+        let brand = BRANDS[(derive(key, 2, 0) % BRANDS.len() as u64) as usize];
+        let variant = VARIANTS[(derive(key, 3, 0) % VARIANTS.len() as u64) as usize];
+        let model = derive(key, 4, 0) % 900 + 100;
+        let title = format!("{brand} {} {model}, {variant}", arch.noun);
+        // Log-uniform between the archetype's bounds.
+        let (lo, hi) = (arch.min_eur.ln(), arch.max_eur.ln());
+        let base_eur_cents = (lo + (hi - lo) * r(5)).exp() * 100.0;
+        let ean = ean13(derive(key, 6, 0));
+        let image = image_name(derive(key, 7, 0));
+        let weight_g = arch.weight_g.0 + (r(8) * (arch.weight_g.1 - arch.weight_g.0) as f64) as i64;
+        let home = Market::ALL[(derive(key, 9, 0) % 5) as usize];
+        let cheap = (r(10) < OPPORTUNITY_SHARE).then(|| {
+            let m = Market::ALL[(derive(key, 11, 0) % 5) as usize];
+            (m, 0.55 + 0.17 * r(12))
+        });
+        let rank_base = (200f64.ln() + (400_000f64.ln() - 200f64.ln()) * r(13)).exp();
+        let monthly_sold = (r(14) < 0.7 && rank_base < 120_000.0)
+            .then(|| {
+                ((60_000.0 / rank_base.powf(0.8)) * 40.0)
+                    .round()
+                    .clamp(1.0, 10_000.0) as i64
+            })
+            .map(|m| if m >= 50 { m / 50 * 50 } else { m });
+        Identity {
+            key,
+            arch,
+            brand,
+            title,
+            base_eur_cents,
+            ean,
+            image,
+            weight_g,
+            home,
+            cheap,
+            rank_base,
+            monthly_sold,
+        }
+    }
+
+    fn listing(&self, id: &Identity, market: Market) -> Listing {
+        let key = derive(id.key, 100 + market.keepa_domain() as u64, 0);
+        let r = |tag: u64| unit(derive(key, tag, 0));
+        let present = market == id.home || r(1) < 0.88;
+        let mut factor = 1.0 + 0.06 * signed(derive(key, 2, 0));
+        if let Some((m, d)) = id.cheap
+            && m == market
+        {
+            factor = d;
+        }
+        let minor_per_eur_cent = match market.currency() {
+            crate::domain::Currency::GBP => GBP_PER_EUR,
+            crate::domain::Currency::EUR => 1.0,
+        };
+        Listing {
+            key,
+            present,
+            factor,
+            amazon_sells: r(3) < 0.55,
+            oos_rate: if r(4) < 0.15 { 0.25 } else { 0.03 },
+            fbm_shipping: if r(5) < 0.3 { 299 } else { 0 },
+            offers_base: 2.0 + 18.0 * r(6),
+            minor_per_eur_cent,
+            package_quantity: if r(7) < 0.02 { 2 } else { 1 },
+        }
+    }
+
+    /// The state of a listing at an absolute hour (Unix hours).
+    fn hour(&self, id: &Identity, l: &Listing, h: i64, ev: &mut Events) -> Hour {
+        let day = h.div_euclid(24);
+        let in_stock = unit(derive(l.key, 20, day)) >= l.oos_rate;
+        let amazon_in = l.amazon_sells && in_stock && unit(derive(l.key, 21, day)) >= 0.05;
+        let base = id.base_eur_cents * l.factor * l.minor_per_eur_cent;
+        let amz_walk = smooth(derive(l.key, 30, 0), ev.amazon.at(l.key, 31, h, 0.04), 72);
+        let tp_walk = smooth(derive(l.key, 32, 0), ev.third.at(l.key, 33, h, 0.05), 60);
+        let rank_walk = smooth(derive(l.key, 34, 0), ev.rank.at(l.key, 35, h, 0.06), 48);
+        let offer_walk = smooth(derive(l.key, 36, 0), ev.offers.at(l.key, 37, h, 0.02), 120);
+        let amazon_price = quantize(base * (1.0 + 0.07 * amz_walk));
+        let third_price = quantize(base * (1.01 + 0.06 * tp_walk));
+        let amazon = if amazon_in { amazon_price } else { -1 };
+        let third = if in_stock { third_price } else { -1 };
+        let new = match (amazon, third) {
+            (-1, t) => t,
+            (a, -1) => a,
+            (a, t) => a.min(t),
+        };
+        let (buy_box, buy_box_ship, amazon_has_box) =
+            if amazon >= 0 && (third < 0 || amazon <= third + third / 30) {
+                (amazon, 0, true)
+            } else if third >= 0 {
+                (third, l.fbm_shipping, false)
+            } else {
+                (-1, -1, false)
+            };
+        let count_new = if in_stock {
+            ((l.offers_base * (1.0 + 0.3 * offer_walk)).round() as i64).max(1)
+                + i64::from(amazon_in)
+        } else {
+            0
+        };
+        let count_fba = if in_stock {
+            (count_new * 2 / 3).max(i64::from(amazon_in))
+        } else {
+            0
+        };
+        Hour {
+            amazon,
+            new,
+            rank: (id.rank_base * (0.6 * rank_walk).exp()).round() as i64,
+            count_new,
+            count_fba,
+            count_fbm: count_new - count_fba,
+            buy_box,
+            buy_box_ship,
+            amazon_has_box,
+        }
+    }
+
+    /// The Keepa product object for `asin` in `market` at `now_ms` (Unix ms).
+    pub fn product(
+        &self,
+        asin: &Asin,
+        market: Market,
+        now_ms: i64,
+        opts: Options,
+    ) -> wire::Product {
+        let id = self.identity(asin);
+        let l = self.listing(&id, market);
+        let now_keepa = unix_ms_to_keepa(now_ms);
+        let mut p = wire::Product {
+            asin: asin.to_string(),
+            domain_id: i64::from(market.keepa_domain()),
+            product_type: Some(0),
+            last_update: Some(now_keepa - (derive(l.key, 40, now_keepa / 60) % 45) as i64),
+            csv: opts.history.then(|| vec![None; 36]),
+            ..Default::default()
+        };
+        if !l.present {
+            // Not listed here: Keepa knows the ASIN but has nothing for this store.
+            p.product_type = Some(4);
+            return p;
+        }
+        p.title = Some(id.title.clone());
+        p.brand = Some(id.brand.to_string());
+        p.product_group = Some(id.arch.group.to_string());
+        p.ean_list = Some(vec![id.ean.clone()]);
+        p.images = Some(vec![Image {
+            l: Some(format!("{}L.jpg", id.image)),
+            m: Some(format!("{}M.jpg", id.image)),
+        }]);
+        p.root_category = Some(id.arch.root);
+        p.categories = Some(vec![id.arch.root * 10 + (id.key % 7) as i64]);
+        p.availability_amazon = Some(if l.amazon_sells { 0 } else { -1 });
+        p.package_weight = Some(id.weight_g);
+        p.package_length = Some(150 + (id.weight_g / 20).min(450));
+        p.package_width = Some(100 + (id.weight_g / 40).min(300));
+        p.package_height = Some(40 + (id.weight_g / 60).min(250));
+        p.package_quantity = Some(l.package_quantity);
+        p.monthly_sold = id.monthly_sold.map(|m| {
+            ((m as f64) * (0.4 + 0.8 * unit(derive(l.key, 8, 0))))
+                .round()
+                .max(1.0) as i64
+        });
+        p.referral_fee_percentage = Some(id.arch.referral);
+        let pick = ((250.0 + id.weight_g as f64 * 0.35).min(1_800.0) * l.minor_per_eur_cent).round()
+            as i64;
+        p.fba_fees = Some(FbaFees {
+            pick_and_pack_fee: Some(pick),
+            pick_and_pack_fee_tax: Some(pick * i64::from(market.standard_vat_bp()) / 10_000),
+            storage_fee: Some(0),
+            storage_fee_tax: Some(0),
+        });
+        p.is_adult_product = Some(false);
+
+        // Walk the last 90 days hour by hour: history points where a value changes, and
+        // the accumulators for `stats`.
+        let now_h = now_ms.div_euclid(3_600_000);
+        let start_h = now_h - HOURS;
+        let trim_h = if opts.days > 0 {
+            now_h - opts.days.min(HISTORY_DAYS) * 24
+        } else {
+            start_h
+        };
+        let stats_days = opts.stats_days.unwrap_or(90).clamp(1, HISTORY_DAYS);
+        let mut ev = Events::default();
+        let mut hist: [Vec<i64>; 36] = std::array::from_fn(|_| Vec::new());
+        let mut acc = Accumulators::new(now_h, stats_days);
+        let mut prev: Option<Hour> = None;
+        let mut last = None;
+        for h in start_h..=now_h {
+            let cur = self.hour(&id, &l, h, &mut ev);
+            acc.add(h, &cur);
+            if h >= trim_h && opts.history && prev != Some(cur) {
+                let t = (h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN).max(0);
+                let changed = |f: fn(&Hour) -> i64| prev.is_none_or(|p| f(&p) != f(&cur));
+                for (i, f) in [
+                    (0usize, (|x: &Hour| x.amazon) as fn(&Hour) -> i64),
+                    (1, |x: &Hour| x.new),
+                    (3, |x: &Hour| x.rank),
+                    (11, |x: &Hour| x.count_new),
+                    (34, |x: &Hour| x.count_fba),
+                    (35, |x: &Hour| x.count_fbm),
+                ] {
+                    if changed(f) {
+                        hist[i].extend([t, f(&cur)]);
+                    }
+                }
+                if opts.buybox
+                    && prev.is_none_or(|p| {
+                        (p.buy_box, p.buy_box_ship) != (cur.buy_box, cur.buy_box_ship)
+                    })
+                {
+                    hist[18].extend([t, cur.buy_box, cur.buy_box_ship]);
+                }
+            }
+            prev = Some(cur);
+            last = Some(cur);
+        }
+        if let Some(csv) = p.csv.as_mut() {
+            for (slot, series) in csv.iter_mut().zip(hist) {
+                if !series.is_empty() {
+                    *slot = Some(series);
+                }
+            }
+        }
+        if let Some(cur) = last {
+            p.last_price_change = Some(now_keepa - (derive(l.key, 41, now_h) % 600) as i64);
+            if opts.stats_days.is_some() {
+                p.stats = Some(acc.stats(&cur, opts.buybox, market));
+            }
+        }
+        p
+    }
+
+    /// A deterministic best-seller list for `(market, category)`.
+    pub fn bestsellers(&self, market: Market, category: &str, len: usize) -> Vec<String> {
+        let key = hash(
+            self.seed,
+            &[
+                b"bestsellers",
+                &[market.keepa_domain()],
+                category.as_bytes(),
+            ],
+        );
+        (0..len as i64)
+            .map(|i| asin_from(derive(key, 50, i)))
+            .collect()
+    }
+}
+
+/// Remembers the last price-change event per series, so each hour costs one hash.
+#[derive(Default)]
+struct Events {
+    amazon: EventTrack,
+    third: EventTrack,
+    rank: EventTrack,
+    offers: EventTrack,
+}
+
+#[derive(Default)]
+struct EventTrack {
+    last_hour: Option<i64>,
+    last_event: i64,
+}
+
+impl EventTrack {
+    /// The hour of the latest event at or before `h` (events happen with probability `p`
+    /// per hour; a 4-day lattice bounds the look-back).
+    fn at(&mut self, key: u64, tag: u64, h: i64, p: f64) -> i64 {
+        let is_event = |x: i64| x.rem_euclid(96) == 0 || unit(derive(key, tag, x)) < p;
+        if self.last_hour == Some(h - 1) {
+            if is_event(h) {
+                self.last_event = h;
+            }
+        } else {
+            let mut x = h;
+            while !is_event(x) {
+                x -= 1;
+            }
+            self.last_event = x;
+        }
+        self.last_hour = Some(h);
+        self.last_event
+    }
+}
+
+/// Running sums for the `stats` object.
+struct Accumulators {
+    now_h: i64,
+    stats_days: i64,
+    sum: [[i64; 4]; 3],
+    n: [[i64; 4]; 3],
+    oos: [[i64; 4]; 2],
+    min: [Option<(i64, i64)>; 4],
+    max: [Option<(i64, i64)>; 4],
+    drops: [i64; 2],
+    prev_rank: Option<i64>,
+    amazon_box_hours: i64,
+    box_hours: i64,
+}
+
+/// Windows: 0 = interval (`stats=N`), 1 = 30 days, 2 = 90 days. Series: Amazon, New,
+/// rank, Buy Box.
+impl Accumulators {
+    fn new(now_h: i64, stats_days: i64) -> Self {
+        Accumulators {
+            now_h,
+            stats_days,
+            sum: [[0; 4]; 3],
+            n: [[0; 4]; 3],
+            oos: [[0; 4]; 2],
+            min: [None; 4],
+            max: [None; 4],
+            drops: [0; 2],
+            prev_rank: None,
+            amazon_box_hours: 0,
+            box_hours: 0,
+        }
+    }
+
+    fn add(&mut self, h: i64, x: &Hour) {
+        let age = self.now_h - h;
+        let in_window = [age < self.stats_days * 24, age < 30 * 24, age < 90 * 24];
+        let vals = [x.amazon, x.new, x.rank, x.buy_box];
+        for (w, inside) in in_window.iter().enumerate() {
+            if !inside {
+                continue;
+            }
+            for (s, v) in vals.iter().enumerate() {
+                if *v >= 0 {
+                    self.sum[w][s] += v;
+                    self.n[w][s] += 1;
+                } else if w >= 1 {
+                    self.oos[w - 1][s] += 1;
+                }
+            }
+        }
+        if in_window[0] {
+            let t = h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN;
+            for (s, v) in vals.iter().enumerate() {
+                if *v >= 0 {
+                    if self.min[s].is_none_or(|(_, m)| *v < m) {
+                        self.min[s] = Some((t, *v));
+                    }
+                    if self.max[s].is_none_or(|(_, m)| *v > m) {
+                        self.max[s] = Some((t, *v));
+                    }
+                }
+            }
+            if x.buy_box >= 0 {
+                self.box_hours += 1;
+                self.amazon_box_hours += i64::from(x.amazon_has_box);
+            }
+        }
+        if let Some(p) = self.prev_rank
+            && x.rank < p
+        {
+            if in_window[1] {
+                self.drops[0] += 1;
+            }
+            if in_window[2] {
+                self.drops[1] += 1;
+            }
+        }
+        self.prev_rank = Some(x.rank);
+    }
+
+    fn stats(&self, cur: &Hour, buybox: bool, market: Market) -> Stats {
+        const IDX: [usize; 4] = [0, 1, 3, 18];
+        let avg = |w: usize| {
+            let mut a = vec![-1i64; 36];
+            for (s, &i) in IDX.iter().enumerate() {
+                if i == 18 && !buybox {
+                    continue;
+                }
+                if self.n[w][s] > 0 {
+                    a[i] = (self.sum[w][s] as f64 / self.n[w][s] as f64).round() as i64;
+                }
+            }
+            a
+        };
+        let oos = |w: usize| {
+            let mut a = vec![-1i64; 36];
+            let hours = if w == 0 { 30 * 24 } else { 90 * 24 };
+            for (s, &i) in IDX.iter().enumerate() {
+                if s == 2 || (i == 18 && !buybox) {
+                    continue;
+                }
+                a[i] = self.oos[w][s] * 100 / hours;
+            }
+            a
+        };
+        let extreme = |e: &[Option<(i64, i64)>; 4]| {
+            let mut a: Vec<Option<Vec<i64>>> = vec![None; 36];
+            for (s, &i) in IDX.iter().enumerate() {
+                if i == 18 && !buybox {
+                    continue;
+                }
+                a[i] = e[s].map(|(t, v)| vec![t, v]);
+            }
+            a
+        };
+        let mut current = vec![-1i64; 36];
+        current[0] = cur.amazon;
+        current[1] = cur.new;
+        current[3] = cur.rank;
+        current[11] = cur.count_new;
+        current[34] = cur.count_fba;
+        current[35] = cur.count_fbm;
+        if buybox {
+            current[18] = cur.buy_box;
+        }
+        let mut stats = Stats {
+            current: Some(current),
+            avg: Some(avg(0)),
+            avg30: Some(avg(1)),
+            avg90: Some(avg(2)),
+            avg180: Some(avg(2)),
+            min_in_interval: Some(extreme(&self.min)),
+            max_in_interval: Some(extreme(&self.max)),
+            out_of_stock_percentage30: Some(oos(0)),
+            out_of_stock_percentage90: Some(oos(1)),
+            sales_rank_drops30: Some(self.drops[0]),
+            sales_rank_drops90: Some(self.drops[1]),
+            total_offer_count: Some(-2),
+            ..Default::default()
+        };
+        if buybox {
+            let seller = if cur.amazon_has_box {
+                amazon_seller_id(market)
+            } else {
+                "A1SIMSELLER0EU"
+            };
+            stats.buy_box_price = Some(if cur.buy_box >= 0 {
+                cur.buy_box - cur.buy_box_ship.max(0)
+            } else {
+                -1
+            });
+            stats.buy_box_shipping = Some(if cur.buy_box >= 0 {
+                cur.buy_box_ship
+            } else {
+                -2
+            });
+            stats.buy_box_seller_id = Some(seller.to_string());
+            stats.buy_box_is_amazon = Some(cur.amazon_has_box);
+            stats.buy_box_is_fba = Some(cur.amazon_has_box || cur.buy_box_ship == 0);
+            let share = if self.box_hours > 0 {
+                self.amazon_box_hours as f64 * 100.0 / self.box_hours as f64
+            } else {
+                0.0
+            };
+            let mut m = BTreeMap::new();
+            if share > 0.0 {
+                m.insert(
+                    amazon_seller_id(market).to_string(),
+                    BuyBoxStat {
+                        percentage_won: (share * 10.0).round() / 10.0,
+                        avg_price: 0,
+                        avg_new_offer_count: cur.count_new,
+                        is_fba: false,
+                        last_seen: 0,
+                    },
+                );
+            }
+            if share < 100.0 {
+                m.insert(
+                    "A1SIMSELLER0EU".to_string(),
+                    BuyBoxStat {
+                        percentage_won: ((100.0 - share) * 10.0).round() / 10.0,
+                        avg_price: 0,
+                        avg_new_offer_count: cur.count_new,
+                        is_fba: true,
+                        last_seen: 0,
+                    },
+                );
+            }
+            stats.buy_box_stats = Some(m);
+        }
+        stats
+    }
+}
+
+/// Rounds to a shelf price ending in .49 or .99 (minor units), at least 0.99.
+fn quantize(minor: f64) -> i64 {
+    let v = minor.round() as i64;
+    ((v + 25) / 50 * 50 - 1).max(99)
+}
+
+/// A valid EAN-13 with the GS1 check digit.
+fn ean13(h: u64) -> String {
+    let mut digits: Vec<u32> = format!("40{:010}", h % 10_000_000_000)
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .collect();
+    let sum: u32 = digits
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
+        .sum();
+    digits.push((10 - sum % 10) % 10);
+    digits.iter().map(|d| char::from(b'0' + *d as u8)).collect()
+}
+
+const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// An Amazon-style image file stem, e.g. `71Ab3xYzQ9`.
+fn image_name(h: u64) -> String {
+    const CHARS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut s = String::from("71");
+    let mut x = h;
+    for _ in 0..8 {
+        s.push(CHARS[(x % 62) as usize] as char);
+        x /= 62;
+    }
+    s
+}
+
+/// A `B0…` ASIN from 64 bits.
+pub fn asin_from(h: u64) -> String {
+    let mut s = String::from("B0");
+    let mut x = h;
+    for _ in 0..8 {
+        s.push(ALNUM[(x % 36) as usize] as char);
+        x /= 36;
+    }
+    s
+}

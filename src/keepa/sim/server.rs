@@ -1,0 +1,426 @@
+//! The simulator's HTTP handlers.
+//!
+//! One handler per endpoint, all sharing the same steps: check the key, apply faults,
+//! validate parameters (400 `invalidParameter` naming the parameter), charge the bucket
+//! (429 with the envelope when it is empty), answer with the envelope plus the payload.
+//! Trailing slashes are accepted (`/product/`), as the Python client sends them.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+use axum::Router;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use tower_http::compression::CompressionLayer;
+
+use super::State;
+use super::catalog::{Options, ROOTS};
+use super::rng::{hash, unit};
+use crate::domain::{Asin, Market};
+use crate::keepa::wire::{Category, Envelope};
+
+type Params = HashMap<String, String>;
+
+pub(super) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/{endpoint}", get(handle))
+        .route("/{endpoint}/", get(handle))
+        .with_state(state)
+        .layer(CompressionLayer::new())
+}
+
+/// An answer before serialization: status, cost charged, payload fields.
+struct Answer {
+    status: StatusCode,
+    consumed: i64,
+    payload: Map<String, Value>,
+}
+
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Answer {
+    let mut payload = Map::new();
+    payload.insert(
+        "error".into(),
+        json!({ "type": kind, "message": message.into() }),
+    );
+    Answer {
+        status,
+        consumed: 0,
+        payload,
+    }
+}
+
+fn bad_param(name: &str, why: impl std::fmt::Display) -> Answer {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalidParameter",
+        format!("You used an invalid parameter for this API Call: {name}: {why}"),
+    )
+}
+
+async fn handle(
+    AxState(state): AxState<Arc<State>>,
+    Path(endpoint): Path<String>,
+    Query(params): Query<Params>,
+) -> Response {
+    let started = Instant::now();
+    let n = state.requests.fetch_add(1, Ordering::Relaxed);
+    let faults = state.faults();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let roll = |tag: &[u8]| unit(hash(state.config.seed, &[tag, &n.to_le_bytes()]));
+    if faults.error_rate > 0.0 && roll(b"error") < faults.error_rate {
+        return match n % 3 {
+            0 => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{\"error\":\"internal\"}",
+            )
+                .into_response(),
+            1 => (
+                StatusCode::BAD_GATEWAY,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>502 Bad Gateway</body></html>",
+            )
+                .into_response(),
+            _ => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"error\":\"unavailable\"}",
+            )
+                .into_response(),
+        };
+    }
+
+    let answer = answer(&state, &endpoint, &params, faults.payment_required);
+    let now = Instant::now();
+    let (left, refill_in, rate) = {
+        let mut b = state.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        (b.left(now), b.refill_in_ms(now), b.rate())
+    };
+    let env = Envelope {
+        timestamp: state.now_ms(),
+        tokens_left: left,
+        refill_in,
+        refill_rate: rate,
+        token_flow_reduction: 0.0,
+        tokens_consumed: answer.consumed,
+        processing_time_in_ms: started.elapsed().as_millis() as i64,
+        error: None,
+    };
+    let mut body = match serde_json::to_value(&env) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    body.extend(answer.payload);
+    let mut text = Value::Object(body).to_string();
+    if answer.status == StatusCode::OK
+        && faults.malformed_body_rate > 0.0
+        && roll(b"body") < faults.malformed_body_rate
+    {
+        let mut cut = text.len() / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    if faults.malformed_product_rate > 0.0 && endpoint == "product" {
+        // Applied after the envelope so the rest of the batch stays intact.
+        text = corrupt_products(&state, n, &text, faults.malformed_product_rate);
+    }
+    (
+        answer.status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        text,
+    )
+        .into_response()
+}
+
+fn corrupt_products(state: &State, n: u64, text: &str, rate: f64) -> String {
+    let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(text) else {
+        return text.to_string();
+    };
+    if let Some(Value::Array(products)) = body.get_mut("products") {
+        for (i, p) in products.iter_mut().enumerate() {
+            if unit(hash(
+                state.config.seed,
+                &[b"product-fault", &n.to_le_bytes(), &i.to_le_bytes()],
+            )) >= rate
+            {
+                continue;
+            }
+            match p.get_mut("csv").and_then(|c| c.get_mut(1)) {
+                Some(series @ Value::Array(_)) => {
+                    if let Value::Array(a) = series {
+                        a.push(json!(7));
+                    }
+                }
+                _ => {
+                    p["lastUpdate"] = json!("yesterday");
+                }
+            }
+        }
+    }
+    Value::Object(body).to_string()
+}
+
+fn answer(state: &State, endpoint: &str, params: &Params, payment_required: bool) -> Answer {
+    let key = params.get("key").map(String::as_str).unwrap_or("");
+    let key_ok = !key.is_empty()
+        && state
+            .config
+            .accepted_keys
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k == key));
+    if !key_ok {
+        return error(StatusCode::BAD_REQUEST, "invalidKey", "Invalid access key.");
+    }
+    if payment_required {
+        return error(
+            StatusCode::PAYMENT_REQUIRED,
+            "paymentRequired",
+            "No active subscription for this access key.",
+        );
+    }
+    match endpoint {
+        "token" => Answer {
+            status: StatusCode::OK,
+            consumed: 0,
+            payload: Map::new(),
+        },
+        "product" => product(state, params),
+        "bestsellers" => bestsellers(state, params),
+        "category" => category(state, params),
+        other => error(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            format!(
+                "Unknown endpoint /{}",
+                other.chars().take(40).collect::<String>()
+            ),
+        ),
+    }
+}
+
+fn market(params: &Params) -> Result<Market, Answer> {
+    let raw = params
+        .get("domain")
+        .ok_or_else(|| bad_param("domain", "missing"))?;
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| bad_param("domain", format!("'{raw}' is not an integer domain id")))?;
+    Market::from_keepa_domain(id)
+        .ok_or_else(|| bad_param("domain", format!("{id} is not simulated (2, 3, 4, 8, 9)")))
+}
+
+fn flag(params: &Params, name: &str) -> Result<bool, Answer> {
+    match params.get(name).map(String::as_str) {
+        None | Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(v) => Err(bad_param(name, format!("'{v}' is not 0 or 1"))),
+    }
+}
+
+fn int(params: &Params, name: &str) -> Result<Option<i64>, Answer> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| bad_param(name, format!("'{v}' is not an integer")))
+        })
+        .transpose()
+}
+
+/// Charges the bucket; `Err` is the 429 answer.
+fn charge(state: &State, cost: i64) -> Result<(), Answer> {
+    let mut b = state.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+    if b.try_spend(cost, Instant::now()) {
+        Ok(())
+    } else {
+        Err(Answer {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            consumed: 0,
+            payload: Map::new(),
+        })
+    }
+}
+
+fn product(state: &State, params: &Params) -> Answer {
+    let run = || -> Result<Answer, Answer> {
+        let market = market(params)?;
+        if params.contains_key("code") {
+            return Err(bad_param(
+                "code",
+                "code lookups are not simulated; use asin",
+            ));
+        }
+        if params.contains_key("offers") {
+            return Err(bad_param("offers", "live offers are not simulated"));
+        }
+        let raw = params
+            .get("asin")
+            .ok_or_else(|| bad_param("asin", "missing"))?;
+        let asins = raw
+            .split(',')
+            .map(|a| a.parse::<Asin>().map_err(|e| bad_param("asin", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if asins.is_empty() || asins.len() > 100 {
+            return Err(bad_param(
+                "asin",
+                format!("{} ASINs; 1 to 100 per request", asins.len()),
+            ));
+        }
+        let history = !matches!(params.get("history").map(String::as_str), Some("0"));
+        let buybox = flag(params, "buybox")?;
+        let days = int(params, "days")?.unwrap_or(0);
+        if days < 0 {
+            return Err(bad_param("days", "must be 0 or more"));
+        }
+        let stats_days = match params.get("stats") {
+            None => None,
+            // `start,end` ranges are answered with the 90-day statistics.
+            Some(s) if s.contains(',') => Some(90),
+            Some(s) => Some(
+                s.parse::<i64>()
+                    .map_err(|_| bad_param("stats", format!("'{s}' is not a number of days")))?,
+            ),
+        };
+        let update = int(params, "update")?;
+        for f in ["rating", "stock", "videos", "aplus", "only-live-offers"] {
+            flag(params, f)?;
+        }
+        let per = 1 + if buybox { 2 } else { 0 } + i64::from(update == Some(0));
+        let cost = per * asins.len() as i64;
+        charge(state, cost)?;
+        let now = state.now_ms();
+        let opts = Options {
+            history,
+            days,
+            stats_days,
+            buybox,
+        };
+        let products: Vec<Value> = asins
+            .iter()
+            .map(|a| {
+                serde_json::to_value(state.catalog.product(a, market, now, opts))
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        let mut payload = Map::new();
+        payload.insert("products".into(), Value::Array(products));
+        Ok(Answer {
+            status: StatusCode::OK,
+            consumed: cost,
+            payload,
+        })
+    };
+    run().unwrap_or_else(|a| a)
+}
+
+fn bestsellers(state: &State, params: &Params) -> Answer {
+    let run = || -> Result<Answer, Answer> {
+        let market = market(params)?;
+        let category = params
+            .get("category")
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| bad_param("category", "missing"))?;
+        match int(params, "range")? {
+            None | Some(0 | 30 | 90 | 180) => {}
+            Some(r) => return Err(bad_param("range", format!("{r} is not 0, 30, 90 or 180"))),
+        }
+        charge(state, 50)?;
+        let asins = state
+            .catalog
+            .bestsellers(market, category, state.config.bestseller_len);
+        let mut payload = Map::new();
+        payload.insert(
+            "bestSellersList".into(),
+            json!({
+                "domainId": market.keepa_domain(),
+                "lastUpdate": crate::keepa::time::unix_ms_to_keepa(state.now_ms()) / 60 * 60,
+                "categoryId": category.parse::<i64>().unwrap_or(0),
+                "asinList": asins,
+            }),
+        );
+        Ok(Answer {
+            status: StatusCode::OK,
+            consumed: 50,
+            payload,
+        })
+    };
+    run().unwrap_or_else(|a| a)
+}
+
+fn category(state: &State, params: &Params) -> Answer {
+    let run = || -> Result<Answer, Answer> {
+        market(params)?;
+        let raw = params
+            .get("category")
+            .ok_or_else(|| bad_param("category", "missing"))?;
+        let ids = raw
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .parse::<i64>()
+                    .map_err(|_| bad_param("category", format!("'{c}' is not a node id")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() || ids.len() > 10 {
+            return Err(bad_param("category", "1 to 10 ids"));
+        }
+        charge(state, 1)?;
+        let all = tree();
+        let mut out = Map::new();
+        for id in ids {
+            let found: Vec<&Category> = if id == 0 {
+                all.iter().filter(|c| c.parent == 0).collect()
+            } else {
+                all.iter().filter(|c| c.cat_id == id).collect()
+            };
+            for c in found {
+                out.insert(
+                    c.cat_id.to_string(),
+                    serde_json::to_value(c).unwrap_or(Value::Null),
+                );
+            }
+        }
+        let mut payload = Map::new();
+        payload.insert("categories".into(), Value::Object(out));
+        Ok(Answer {
+            status: StatusCode::OK,
+            consumed: 1,
+            payload,
+        })
+    };
+    run().unwrap_or_else(|a| a)
+}
+
+/// Root categories and seven children each (ids `root × 10 + k`, as the catalogue uses).
+fn tree() -> Vec<Category> {
+    let mut out = Vec::new();
+    for (id, name) in ROOTS {
+        let children: Vec<i64> = (0..7).map(|k| id * 10 + k).collect();
+        for &c in &children {
+            out.push(Category {
+                cat_id: c,
+                name: format!("{name} {}", c % 10 + 1),
+                context_free_name: None,
+                children: vec![],
+                parent: id,
+                product_count: 1_000 + c % 997,
+            });
+        }
+        out.push(Category {
+            cat_id: id,
+            name: name.to_string(),
+            context_free_name: Some(name.to_string()),
+            children,
+            parent: 0,
+            product_count: 100_000 + id % 99_991,
+        });
+    }
+    out
+}

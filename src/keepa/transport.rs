@@ -1,0 +1,106 @@
+//! How the client moves bytes: a one-method trait and its reqwest implementation.
+//!
+//! The client's logic (token budget, retries, error typing) is independent of HTTP
+//! plumbing, so it sits behind `Transport`. Production uses `ReqwestTransport` (rustls,
+//! gzip, Keepa's own timeouts of 30 s to connect and 120 s in all). The simulator offers an
+//! in-process transport, which lets tests run the real client against the real simulator on
+//! tokio's paused clock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use url::Url;
+
+/// An HTTP response: status and the (already decompressed) body.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response body.
+    pub body: Bytes,
+}
+
+/// A failure below HTTP. Messages never contain the request URL (it holds the key).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Connect or read timeout.
+    #[error("request timed out")]
+    Timeout,
+    /// Could not connect, or the connection was reset.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The body could not be read or decompressed (truncated, bad gzip).
+    #[error("reading the response body failed: {0}")]
+    Body(String),
+}
+
+/// The future a transport returns.
+pub type TransportFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>;
+
+/// Sends one GET request.
+pub trait Transport: Send + Sync {
+    /// GETs `url`, asking for gzip.
+    fn get<'a>(&'a self, url: &'a Url) -> TransportFuture<'a>;
+}
+
+/// The production transport: reqwest with rustls and gzip.
+#[derive(Clone, Debug)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// A transport with the given timeouts.
+    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Self, TransportError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .gzip(true)
+            .user_agent(concat!("arbdesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Connect(describe(e)))?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+/// Describes a reqwest error with its causes, never its URL.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+fn classify(e: reqwest::Error, reading_body: bool) -> TransportError {
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else if reading_body || e.is_body() || e.is_decode() {
+        TransportError::Body(describe(e))
+    } else {
+        TransportError::Connect(describe(e))
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn get<'a>(&'a self, url: &'a Url) -> TransportFuture<'a> {
+        Box::pin(async move {
+            let resp = self
+                .client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.map_err(|e| classify(e, true))?;
+            Ok(HttpResponse { status, body })
+        })
+    }
+}

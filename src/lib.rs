@@ -1,0 +1,9 @@
+//! arbdesk: Amazon EU cross-marketplace arbitrage in one binary.
+//!
+//! Engine modules (`domain`, `keepa`) know nothing of the console or the API; the binary
+//! (`main.rs`) wires them to the command line. See `README.md` for the architecture.
+
+pub mod cli;
+pub mod commands;
+pub mod domain;
+pub mod keepa;

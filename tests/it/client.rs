@@ -1,0 +1,297 @@
+//! The Keepa client against scripted answers (paused clock) and raw HTTP servers.
+
+use std::io::Write;
+use std::time::Duration;
+
+use arbdesk::domain::{Asin, Market};
+use arbdesk::keepa::transport::TransportError;
+use arbdesk::keepa::{Error, KeepaClient, ProductQuery};
+
+use super::util::*;
+
+fn query(n: usize) -> ProductQuery {
+    let asins: Vec<Asin> = (0..n)
+        .map(|i| format!("B0TEST{i:04}").parse().unwrap())
+        .collect();
+    ProductQuery::new(Market::DE, asins)
+}
+
+fn assert_no_key(text: &str) {
+    assert!(
+        !text.contains(SECRET_KEY),
+        "the API key leaked into: {text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_waits_the_refill_from_its_body_then_succeeds() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(429, envelope(0, 38_205, 20, "")),
+        Step::Http(
+            200,
+            envelope(19, 60_000, 20, &product_payload("B0TEST0000")),
+        ),
+    ]);
+    let batch = client.products(&query(1)).await.unwrap();
+    assert_eq!(batch.products.len(), 1);
+    assert_eq!(t.paths(), ["/token", "/product", "/product"]);
+    let times = t.times();
+    // One token is needed: the first refill, 38.205 s away, plus a second of margin.
+    assert_eq!(times[2] - times[1], Duration::from_millis(39_205));
+    let st = client.status();
+    assert_eq!((st.rate_limited, st.errors), (1, 0));
+    assert_eq!(st.tokens_left, Some(19));
+}
+
+#[tokio::test(start_paused = true)]
+async fn payment_required_is_final_typed_and_stops_traffic() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(
+            402,
+            envelope(
+                100,
+                1_000,
+                20,
+                r#""error":{"type":"paymentRequired","message":"No subscription"}"#,
+            ),
+        ),
+    ]);
+    let err = client.products(&query(3)).await.unwrap_err();
+    assert_eq!(err, Error::Payment);
+    assert_eq!(t.paths().len(), 2, "402 is not retried");
+    assert_no_key(&err.to_string());
+    // Every later call fails at once, without traffic.
+    let again = client.products(&query(1)).await.unwrap_err();
+    assert!(matches!(again, Error::Stopped { .. }), "{again:?}");
+    assert_eq!(t.paths().len(), 2);
+    assert!(client.status().stopped.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalid_key_is_an_auth_error_without_the_key() {
+    let body = format!(
+        r#"{{"timestamp":1,"tokensLeft":0,"refillIn":0,"refillRate":0,"error":{{"type":"invalidKey","message":"Invalid access key {SECRET_KEY}"}}}}"#
+    );
+    let (client, t) = scripted_client(vec![Step::Http(400, body)]);
+    let err = client.token().await.unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert_eq!(t.paths().len(), 1, "400 is not retried");
+    assert_no_key(&err.to_string());
+    assert_no_key(&format!("{err:?}"));
+    assert_no_key(&format!("{client:?}"));
+    assert_no_key(&format!("{:?}", client.status()));
+    assert!(
+        err.to_string().contains("KEEPA_API_KEY"),
+        "the message says what to do: {err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_parameter_is_a_bad_request_not_retried() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(
+            400,
+            envelope(
+                100,
+                1_000,
+                20,
+                r#""error":{"type":"invalidParameter","message":"You used an invalid parameter"}"#,
+            ),
+        ),
+    ]);
+    let err = client.products(&query(1)).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BadRequest { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(t.paths().len(), 2);
+    assert!(
+        client.status().stopped.is_none(),
+        "a bad parameter does not stop traffic"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_retry_with_backoff_then_succeed() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(500, "oops".into()),
+        Step::Http(503, "<html>busy</html>".into()),
+        Step::Http(200, envelope(97, 1_000, 20, &product_payload("B0TEST0000"))),
+    ]);
+    client.products(&query(1)).await.unwrap();
+    let times = t.times();
+    let first = times[2] - times[1];
+    let second = times[3] - times[2];
+    // 1 s then 2 s, each ±20 %.
+    assert!(
+        first >= Duration::from_millis(800) && first <= Duration::from_millis(1200),
+        "{first:?}"
+    );
+    assert!(
+        second >= Duration::from_millis(1600) && second <= Duration::from_millis(2400),
+        "{second:?}"
+    );
+    assert_eq!(client.status().errors, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_are_capped_at_five_attempts() {
+    let mut steps = vec![Step::Http(200, envelope(100, 1_000, 20, ""))];
+    steps.extend(
+        (0..5).map(|_| Step::Fail(TransportError::Connect("connection reset by peer".into()))),
+    );
+    let (client, t) = scripted_client(steps);
+    let err = client.products(&query(1)).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Unavailable { attempts: 5, .. }),
+        "{err:?}"
+    );
+    assert_eq!(t.paths().len(), 6);
+    assert!(err.to_string().contains("connection reset"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_truncated_body_is_retried_and_never_updates_the_token_state() {
+    let good = envelope(42, 1_000, 20, &product_payload("B0TEST0000"));
+    let truncated = good[..good.len() / 2].to_string();
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(200, truncated),
+        Step::Http(200, good),
+    ]);
+    let before = client.status().tokens_left;
+    assert_eq!(before, None);
+    client.products(&query(1)).await.unwrap();
+    assert_eq!(t.paths().len(), 3);
+    assert_eq!(client.status().errors, 1);
+    assert_eq!(client.status().tokens_left, Some(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_negative_balance_is_waited_out_before_the_next_request() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(5, 10_000, 20, "")),
+        // 5 tokens left, the request costs 20 (buybox): it runs, Keepa reports -15... and
+        // then another -50 from some other consumer of the key.
+        Step::Http(
+            200,
+            envelope(-50, 10_000, 20, &product_payload("B0TEST0000")),
+        ),
+        Step::Http(200, envelope(0, 60_000, 20, &product_payload("B0TEST0001"))),
+    ]);
+    let mut q = query(1);
+    q.buybox = true;
+    client.products(&q).await.unwrap();
+    client.products(&query(1)).await.unwrap();
+    let times = t.times();
+    // From -50, one token needs ceil(51 / 20) = 3 refills: 10 s, +60 s, +60 s, +1 s.
+    assert_eq!(times[2] - times[1], Duration::from_secs(131));
+    assert_eq!(client.status().tokens_left, Some(0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn larger_requests_are_split_into_batches_of_one_hundred() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(1000, 1_000, 20, "")),
+        Step::Http(200, envelope(900, 1_000, 20, r#""products":[]"#)),
+        Step::Http(200, envelope(800, 1_000, 20, r#""products":[]"#)),
+        Step::Http(200, envelope(750, 1_000, 20, r#""products":[]"#)),
+    ]);
+    let results = client.products_chunked(&query(250)).await;
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(t.paths().len(), 4);
+    let err = client.products(&query(101)).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)));
+}
+
+// ---- Over real sockets, through reqwest ----
+
+fn real_client(addr: std::net::SocketAddr) -> KeepaClient {
+    let mut cfg = config(&format!("http://{addr}/"));
+    cfg.retry = fast_retry();
+    cfg.timeout = Duration::from_secs(5);
+    KeepaClient::new(cfg).unwrap()
+}
+
+#[tokio::test]
+async fn a_gzip_body_is_decoded() {
+    let body = envelope(77, 5_000, 20, "");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let resp = http_response(
+        "200 OK",
+        &[
+            ("content-type", "application/json".into()),
+            ("content-encoding", "gzip".into()),
+            ("content-length", gz.len().to_string()),
+        ],
+        &gz,
+    );
+    let addr = raw_server(vec![resp]).await;
+    let env = real_client(addr).token().await.unwrap();
+    assert_eq!(env.tokens_left, 77);
+}
+
+#[tokio::test]
+async fn a_body_cut_short_on_the_wire_is_retried() {
+    let good = envelope(12, 5_000, 20, "");
+    let cut = http_response(
+        "200 OK",
+        &[("content-length", "4000".into())],
+        &good.as_bytes()[..20],
+    );
+    let ok = http_response(
+        "200 OK",
+        &[("content-length", good.len().to_string())],
+        good.as_bytes(),
+    );
+    let addr = raw_server(vec![cut, ok]).await;
+    let client = real_client(addr);
+    let env = client.token().await.unwrap();
+    assert_eq!(env.tokens_left, 12);
+    assert_eq!(client.status().errors, 1);
+}
+
+#[tokio::test]
+async fn a_dead_server_gives_a_typed_error_without_the_key() {
+    // Bind and drop to get a port nobody listens on.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let client = real_client(addr);
+    let err = client.token().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Unavailable { attempts: 5, .. }),
+        "{err:?}"
+    );
+    assert_no_key(&err.to_string());
+    assert_no_key(&format!("{err:?}"));
+    assert_no_key(client.status().last_error.as_deref().unwrap_or(""));
+}
+
+#[tokio::test]
+async fn the_client_is_shareable_across_tasks() {
+    let sim = arbdesk::keepa::sim::Simulator::new(Default::default());
+    let client = KeepaClient::with_transport(config("http://sim.invalid/"), sim.transport());
+    let tasks: Vec<_> = Market::ALL
+        .into_iter()
+        .map(|m| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                let q = ProductQuery::new(m, vec!["B0D1XD1ZV3".parse().unwrap()]);
+                c.products(&q).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().products.len(), 1);
+    }
+}

@@ -1,0 +1,233 @@
+//! Decoding Keepa products: hand-checked fixtures, malformed batches, arbitrary JSON.
+
+use arbdesk::domain::{Market, Money, SeriesKind};
+use arbdesk::keepa::decode::split_product_body;
+use arbdesk::keepa::decode_product;
+use proptest::prelude::*;
+
+use super::util::fixture;
+
+fn products(name: &str) -> Vec<String> {
+    split_product_body(fixture(name).as_bytes())
+        .unwrap()
+        .products
+}
+
+#[test]
+fn de_product_of_the_reference_decodes_to_the_hand_checked_values() {
+    let body = split_product_body(fixture("product_de.json").as_bytes()).unwrap();
+    assert_eq!(body.envelope.tokens_left, 1183);
+    assert_eq!(body.envelope.refill_in, 42_817);
+    assert_eq!(body.envelope.tokens_consumed, 3);
+    let l = decode_product(&body.products[0]).unwrap();
+    assert_eq!(l.asin.as_str(), "B0DEMO1234");
+    assert_eq!(l.market, Market::DE);
+    assert_eq!(
+        l.title.as_deref(),
+        Some("Beispiel Bluetooth-Kopfhörer, Over-Ear, ANC, Schwarz")
+    );
+    assert_eq!(
+        l.image_url.as_deref(),
+        Some("https://m.media-amazon.com/images/I/71AbCdEfGhL.jpg")
+    );
+    assert_eq!(l.product_url(), "https://www.amazon.de/dp/B0DEMO1234");
+    assert_eq!(l.eans, vec!["4012345678901"]);
+    let s = &l.snapshot;
+    assert_eq!(s.amazon, Some(Money::eur(7499)));
+    assert_eq!(s.new, Some(Money::eur(7299)));
+    assert_eq!(s.buy_box, Some(Money::eur(7499)));
+    assert_eq!(s.amazon_avg90, Some(Money::eur(7393)));
+    assert_eq!(s.new_avg90, Some(Money::eur(7201)));
+    assert_eq!(s.buy_box_avg90, Some(Money::eur(7396)));
+    assert_eq!(s.sales_rank, Some(1012));
+    assert_eq!(s.offers_new, Some(15));
+    assert_eq!(s.rank_drops30, Some(21));
+    assert_eq!(s.monthly_sold, Some(300));
+    assert_eq!(s.buy_box_is_amazon, Some(true));
+    assert_eq!(s.amazon_buy_box_share_pct, Some(96.0));
+    assert_eq!(s.referral_fee_pct, Some(7.0));
+    assert_eq!(s.fba_fee, Some(Money::eur(412)));
+    assert_eq!(s.out_of_stock_pct90, Some(0));
+    assert_eq!(s.observed_at.to_rfc3339(), "2026-11-25T05:41:00+00:00");
+
+    // Buy Box triples: landed = price + shipping; the FBM seller's 71.99 + 2.99.
+    let bb = l
+        .history
+        .iter()
+        .find(|h| h.kind == SeriesKind::BuyBox)
+        .unwrap();
+    let values: Vec<_> = bb.points.iter().map(|p| p.value).collect();
+    assert_eq!(values, [Some(7999), Some(6999), Some(7498), Some(7499)]);
+    assert_eq!(bb.points[2].at.to_rfc3339(), "2026-10-30T21:48:00+00:00");
+    // Amazon was out of stock from 8325948: a gap, not a zero.
+    let amz = l
+        .history
+        .iter()
+        .find(|h| h.kind == SeriesKind::Amazon)
+        .unwrap();
+    assert_eq!(amz.points[2].value, None);
+}
+
+#[test]
+fn uk_product_is_in_pence_and_never_mixed_with_euros() {
+    let l = decode_product(&products("product_uk_pence.json")[0]).unwrap();
+    assert_eq!(l.market, Market::UK);
+    let s = &l.snapshot;
+    assert_eq!(
+        s.amazon, None,
+        "Amazon has no offer (-1), which is not a price of zero"
+    );
+    assert_eq!(s.new, Some(Money::gbp(2749)));
+    assert_eq!(s.buy_box, Some(Money::gbp(2999)));
+    assert_eq!(s.buy_box_avg90, Some(Money::gbp(2870)));
+    assert_eq!(s.fba_fee, Some(Money::gbp(298)));
+    assert_eq!(
+        (s.offers_new, s.offers_new_fba, s.offers_new_fbm),
+        (Some(7), Some(4), Some(3))
+    );
+    assert_eq!(s.buy_box_is_amazon, Some(false));
+    assert_eq!(l.product_url(), "https://www.amazon.co.uk/dp/B0UKPENCE1");
+    // The Buy Box history's last landed price agrees with stats.current: 27.49 + 2.50.
+    let bb = l
+        .history
+        .iter()
+        .find(|h| h.kind == SeriesKind::BuyBox)
+        .unwrap();
+    assert_eq!(bb.points.last().unwrap().value, Some(2999));
+    assert_eq!(bb.points[1].value, Some(2649 + 399));
+}
+
+#[test]
+fn out_of_stock_listing_has_no_prices_and_history_falls_back_to_csv() {
+    let ps = products("out_of_stock_it.json");
+    let oos = decode_product(&ps[0]).unwrap();
+    assert!(!oos.snapshot.in_stock());
+    assert_eq!(oos.snapshot.sales_rank, Some(15000));
+    // Without stats, the current price is the last csv value.
+    let ok = decode_product(&ps[1]).unwrap();
+    assert_eq!(ok.snapshot.new, Some(Money::eur(2399)));
+    assert!(ok.snapshot.in_stock());
+}
+
+#[test]
+fn malformed_products_are_errors_naming_asin_and_field_and_do_not_poison_the_batch() {
+    let results: Vec<_> = products("malformed_batch.json")
+        .iter()
+        .map(|p| decode_product(p))
+        .collect();
+    assert_eq!(results.len(), 7);
+    let err = |i: usize| results[i].as_ref().unwrap_err().clone();
+
+    let e = err(0);
+    assert_eq!(
+        (e.asin.as_str(), e.field.as_str()),
+        ("B0ODDLEN01", "csv[0]")
+    );
+    assert!(e.reason.contains("length 3 is not a multiple of 2"), "{e}");
+
+    let e = err(1);
+    assert_eq!(
+        (e.asin.as_str(), e.field.as_str()),
+        ("B0WRONGTY1", "csv[1][1]")
+    );
+
+    let e = err(2);
+    assert_eq!(
+        (e.asin.as_str(), e.field.as_str()),
+        ("B0ABSURD01", "csv[0]")
+    );
+    assert!(e.reason.contains("out of range"), "{e}");
+
+    assert_eq!(
+        results[3].as_ref().unwrap().snapshot.amazon,
+        Some(Money::eur(1999))
+    );
+
+    let e = err(4);
+    assert_eq!(e.asin, "?");
+    assert!(e.to_string().contains("asin"), "{e}");
+
+    let e = err(5);
+    assert_eq!(
+        (e.asin.as_str(), e.field.as_str()),
+        ("B0BADDOMN1", "domainId")
+    );
+    assert!(e.reason.contains("expected 2 (UK), 3 (DE)"), "{e}");
+
+    let e = err(6);
+    assert!(e.reason.contains("out of order"), "{e}");
+}
+
+#[test]
+fn titles_with_escape_sequences_are_made_inert() {
+    let raw = r#"{"asin":"B0EVILTITL","domainId":3,"title":"\u001b]52;c;cm0gLXJmIC8=\u0007Kettle \u001b[31mRED\u001b[0m","brand":"\u001b[2JBrand","csv":null}"#;
+    let l = decode_product(raw).unwrap();
+    assert_eq!(l.title.as_deref(), Some("Kettle RED"));
+    assert_eq!(l.brand.as_deref(), Some("Brand"));
+}
+
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        "[a-zA-Z0-9 \u{1b}\\[\\]]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("asin".to_string()),
+                        Just("domainId".to_string()),
+                        Just("csv".to_string()),
+                        Just("stats".to_string()),
+                        Just("current".to_string()),
+                        Just("title".to_string()),
+                        Just("lastUpdate".to_string()),
+                        "[a-z]{1,8}",
+                    ],
+                    inner
+                ),
+                0..8
+            )
+            .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_json_never_panics_the_decoder(v in arb_json()) {
+        let text = v.to_string();
+        let _ = decode_product(&text);
+        let _ = split_product_body(text.as_bytes());
+    }
+
+    #[test]
+    fn mutated_real_products_never_panic(path in 0usize..64, v in arb_json()) {
+        let mut p: serde_json::Value = serde_json::from_str(&products("product_de.json")[0]).unwrap();
+        // Replace one field of the real product (or of its stats) with arbitrary JSON.
+        let obj = if path % 2 == 0 { p.as_object_mut() } else { p.get_mut("stats").and_then(|s| s.as_object_mut()) };
+        if let Some(obj) = obj {
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            let k = &keys[path % keys.len()];
+            obj.insert(k.clone(), v);
+        }
+        match decode_product(&p.to_string()) {
+            Ok(l) => prop_assert_eq!(l.asin.as_str(), "B0DEMO1234"),
+            Err(e) => prop_assert!(!e.field.is_empty()),
+        }
+    }
+
+    #[test]
+    fn arbitrary_csv_arrays_never_panic(idx in 0usize..40, raw in prop::collection::vec(any::<i64>(), 0..40)) {
+        let _ = arbdesk::keepa::csv::decode(idx, &raw);
+    }
+}

@@ -1,0 +1,319 @@
+//! The Keepa simulator: determinism, Keepa's shape over a real socket, tokens, realism.
+
+use std::time::Duration;
+
+use arbdesk::domain::{Asin, Currency, Market};
+use arbdesk::keepa::sim::{Catalog, Faults, Options, SimConfig, Simulator, asin_from};
+use arbdesk::keepa::{KeepaClient, ProductQuery, decode_product};
+use serde_json::Value;
+
+use super::util::config;
+
+const T0: i64 = 1_795_586_400_000; // 2026-11-25T06:00:00Z
+
+fn opts() -> Options {
+    Options {
+        history: true,
+        days: 90,
+        stats_days: Some(90),
+        buybox: true,
+    }
+}
+
+fn asins(n: usize) -> Vec<Asin> {
+    (0..n as u64)
+        .map(|i| asin_from(i * 7919 + 13).parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_catalogue_is_deterministic_for_a_seed() {
+    let a = Catalog::new(7);
+    let b = Catalog::new(7);
+    let c = Catalog::new(8);
+    let asin: Asin = "B0D1XD1ZV3".parse().unwrap();
+    for m in Market::ALL {
+        let pa = serde_json::to_string(&a.product(&asin, m, T0, opts())).unwrap();
+        let pb = serde_json::to_string(&b.product(&asin, m, T0, opts())).unwrap();
+        assert_eq!(pa, pb);
+    }
+    let pa = serde_json::to_string(&a.product(&asin, Market::DE, T0, opts())).unwrap();
+    let pc = serde_json::to_string(&c.product(&asin, Market::DE, T0, opts())).unwrap();
+    assert_ne!(pa, pc, "another seed gives another product");
+    assert_eq!(
+        a.bestsellers(Market::DE, "562066", 50),
+        b.bestsellers(Market::DE, "562066", 50)
+    );
+    assert_ne!(
+        a.bestsellers(Market::DE, "562066", 50),
+        a.bestsellers(Market::DE, "3167641", 50)
+    );
+    assert_ne!(
+        a.bestsellers(Market::DE, "562066", 50),
+        a.bestsellers(Market::IT, "562066", 50)
+    );
+}
+
+#[test]
+fn prices_are_plausible_in_the_right_currency_and_a_few_percent_are_arbitrage() {
+    let cat = Catalog::new(42);
+    let mut gaps = 0;
+    let n = 600;
+    for asin in asins(n) {
+        let mut eur_prices = Vec::new();
+        for m in Market::ALL {
+            let l =
+                decode_product(&serde_json::to_string(&cat.product(&asin, m, T0, opts())).unwrap())
+                    .unwrap();
+            for p in [l.snapshot.amazon, l.snapshot.new, l.snapshot.buy_box]
+                .into_iter()
+                .flatten()
+            {
+                assert_eq!(p.currency, m.currency());
+                let eur = match p.currency {
+                    Currency::EUR => p.minor as f64,
+                    Currency::GBP => p.minor as f64 / 0.86,
+                };
+                assert!((99.0..=60_000.0).contains(&eur), "{asin} {m}: {p}");
+            }
+            if let Some(p) = l.snapshot.buy_box {
+                eur_prices.push(if p.currency == Currency::GBP {
+                    p.minor as f64 / 0.86
+                } else {
+                    p.minor as f64
+                });
+            }
+        }
+        if eur_prices.len() >= 2 {
+            let lo = eur_prices.iter().cloned().fold(f64::MAX, f64::min);
+            let hi = eur_prices.iter().cloned().fold(0.0, f64::max);
+            if hi / lo > 1.3 {
+                gaps += 1;
+            }
+        }
+    }
+    let share = gaps as f64 / n as f64;
+    assert!(
+        (0.01..=0.12).contains(&share),
+        "{gaps} of {n} products have a >30 % gap"
+    );
+}
+
+#[test]
+fn some_markets_are_missing_or_out_of_stock() {
+    let cat = Catalog::new(42);
+    let (mut missing, mut oos, mut total) = (0, 0, 0);
+    for asin in asins(300) {
+        for m in Market::ALL {
+            let p = cat.product(&asin, m, T0, opts());
+            total += 1;
+            let l = decode_product(&serde_json::to_string(&p).unwrap()).unwrap();
+            if l.title.is_none() {
+                missing += 1;
+            } else if !l.snapshot.in_stock() {
+                oos += 1;
+            }
+        }
+    }
+    assert!(
+        missing > total / 50 && missing < total / 4,
+        "{missing} of {total} missing"
+    );
+    assert!(oos > 0 && oos < total / 5, "{oos} of {total} out of stock");
+}
+
+#[test]
+fn prices_move_over_time_and_history_covers_ninety_days() {
+    let cat = Catalog::new(42);
+    let mut moved = 0;
+    for asin in asins(100) {
+        let later = T0 + 3 * 24 * 3_600_000;
+        let a = decode_product(
+            &serde_json::to_string(&cat.product(&asin, Market::DE, T0, opts())).unwrap(),
+        )
+        .unwrap();
+        let b = decode_product(
+            &serde_json::to_string(&cat.product(&asin, Market::DE, later, opts())).unwrap(),
+        )
+        .unwrap();
+        if a.snapshot.new != b.snapshot.new {
+            moved += 1;
+        }
+        if let Some(series) = a.history.first() {
+            let first = series.points.first().unwrap().at.timestamp_millis();
+            let age_days = (T0 - first) as f64 / 86_400_000.0;
+            assert!(
+                (89.9..=90.1).contains(&age_days),
+                "history starts {age_days} days back"
+            );
+        }
+    }
+    assert!(moved > 30, "only {moved} of 100 prices moved in three days");
+}
+
+async fn get_json(url: &str, gzip: bool) -> (u16, Option<String>, Value) {
+    let client = reqwest::Client::builder().gzip(false).build().unwrap();
+    let mut req = client.get(url);
+    if gzip {
+        req = req.header("accept-encoding", "gzip");
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let enc = resp
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = resp.bytes().await.unwrap();
+    let text = if enc.as_deref() == Some("gzip") {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    } else {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    (status, enc, serde_json::from_str(&text).unwrap())
+}
+
+#[tokio::test]
+async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
+    let sim = Simulator::new(SimConfig {
+        refill_rate: 1,
+        ..SimConfig::default()
+    });
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = format!("http://{addr}/product?key=k&domain=3&asin=B0D1XD1ZV3&stats=90");
+    let (status, enc, body) = get_json(&url, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(enc.as_deref(), Some("gzip"));
+    for f in [
+        "timestamp",
+        "tokensLeft",
+        "refillIn",
+        "refillRate",
+        "tokenFlowReduction",
+        "tokensConsumed",
+        "processingTimeInMs",
+    ] {
+        assert!(body.get(f).is_some(), "envelope field {f} missing");
+    }
+    let p = &body["products"][0];
+    assert_eq!(p["domainId"], 3);
+    assert_eq!(p["asin"], "B0D1XD1ZV3");
+    let csv = p["csv"].as_array().unwrap();
+    assert_eq!(csv.len(), 36, "the Python client indexes csv 0..35");
+    assert!(csv.iter().any(|c| c.is_array()));
+    assert_eq!(body["tokensConsumed"], 1);
+
+    // The trailing-slash form of the Python client works too.
+    let (status, _, _) = get_json(&format!("http://{addr}/token/?key=k"), false).await;
+    assert_eq!(status, 200);
+
+    // 60 tokens; 100 ASINs runs while positive and goes negative; the next is refused.
+    let many = (0..100).map(asin_from).collect::<Vec<_>>().join(",");
+    let (status, _, body) = get_json(
+        &format!("http://{addr}/product?key=k&domain=3&asin={many}"),
+        false,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["tokensLeft"].as_i64().unwrap(), 59 - 100);
+    let (status, _, body) = get_json(&url, false).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["tokensLeft"].as_i64().unwrap(), -41);
+    assert!(body["refillIn"].as_i64().unwrap() > 0);
+    assert_eq!(body["refillRate"], 1);
+    // /token costs nothing and answers even now.
+    let (status, _, _) = get_json(&format!("http://{addr}/token?key=k"), false).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_keepa_style_400s() {
+    let sim = Simulator::new(SimConfig {
+        accepted_keys: Some(vec!["good".into()]),
+        ..SimConfig::default()
+    });
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for (q, needle) in [
+        ("product?key=good&domain=de&asin=B0D1XD1ZV3", "domain"),
+        ("product?key=good&domain=7&asin=B0D1XD1ZV3", "domain"),
+        ("product?key=good&domain=3&asin=NOTANASIN!", "asin"),
+        ("product?key=good&domain=3", "asin"),
+        (
+            "product?key=good&domain=3&asin=B0D1XD1ZV3&buybox=2",
+            "buybox",
+        ),
+        ("bestsellers?key=good&domain=3&category=1&range=7", "range"),
+        ("product?key=bad&domain=3&asin=B0D1XD1ZV3", "access key"),
+    ] {
+        let (status, _, body) = get_json(&format!("http://{addr}/{q}"), false).await;
+        assert_eq!(status, 400, "{q}");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{q}: {msg}");
+        assert!(
+            body.get("tokensLeft").is_some(),
+            "errors carry the envelope too"
+        );
+    }
+    let (status, _, _) = get_json(&format!("http://{addr}/nothing?key=good"), false).await;
+    assert_eq!(status, 404);
+    // Keepa's Java client sends days=0: no trimming, not an error.
+    let (status, _, _) = get_json(&format!("http://{addr}/product?key=good&domain=3&asin=B0D1XD1ZV3&days=0&only-live-offers=0&update=1"), false).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn faults_are_injected_and_the_client_survives_them() {
+    let sim = Simulator::new(SimConfig::default());
+    sim.set_faults(Faults {
+        error_rate: 0.3,
+        malformed_product_rate: 0.2,
+        malformed_body_rate: 0.1,
+        ..Faults::default()
+    });
+    let mut cfg = config("http://sim.invalid/");
+    cfg.retry = super::util::fast_retry();
+    cfg.retry.max_attempts = 10;
+    let client = KeepaClient::with_transport(cfg, sim.transport());
+    let mut decoded = Vec::new();
+    for m in Market::ALL {
+        let batch = client
+            .products(&ProductQuery::new(m, asins(40)))
+            .await
+            .unwrap();
+        assert_eq!(batch.products.len(), 40);
+        decoded.extend(batch.products.iter().map(|p| decode_product(p)));
+    }
+    let bad = decoded.iter().filter(|r| r.is_err()).count();
+    assert!(bad > 0 && bad < 100, "{bad} malformed of 200");
+    for e in decoded.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(e.asin.starts_with("B0"), "{e}");
+    }
+    assert!(client.status().errors > 0);
+}
+
+#[tokio::test]
+async fn payment_fault_and_latency() {
+    let sim = Simulator::new(SimConfig::default());
+    sim.set_faults(Faults {
+        payment_required: true,
+        latency: Duration::from_millis(30),
+        ..Faults::default()
+    });
+    let client = KeepaClient::with_transport(config("http://sim.invalid/"), sim.transport());
+    let started = std::time::Instant::now();
+    let err = client.token().await.unwrap_err();
+    assert_eq!(err, arbdesk::keepa::Error::Payment);
+    assert!(started.elapsed() >= Duration::from_millis(30));
+}
