@@ -10,29 +10,12 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 
 use crate::cli::{FetchArgs, KeepaArgs, SimArgs};
+use crate::domain::Listing;
 use crate::domain::{Market, Money};
 use crate::keepa::client::ClientConfig;
 use crate::keepa::sim::{Faults, ROOTS, SimConfig, Simulator};
-use crate::keepa::{ApiKey, KeepaClient, Listing, ProductQuery, decode_product};
-
-/// Where Keepa data comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// The real Keepa API (or a proxy of it).
-    Live,
-    /// The built-in simulator: simulated prices, never to be mistaken for live ones.
-    Demo,
-}
-
-impl Source {
-    /// `LIVE` or `DEMO`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Source::Live => "LIVE",
-            Source::Demo => "DEMO",
-        }
-    }
-}
+use crate::keepa::{ApiKey, KeepaClient, ProductQuery, decode_product};
+use crate::pipeline::Source;
 
 /// Builds the Keepa client the flags ask for.
 ///

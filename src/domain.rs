@@ -15,5 +15,5 @@ pub mod text;
 pub use asin::{Asin, ParseAsinError};
 pub use market::{Market, ParseMarketError, parse_market_list};
 pub use money::{Currency, Money, MoneyError};
-pub use opportunity::{Opportunity, OpportunityKey};
-pub use product::{PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind};
+pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey};
+pub use product::{Listing, PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind};

@@ -18,5 +18,5 @@ pub mod transport;
 pub mod wire;
 
 pub use client::{ApiKey, ClientStatus, KeepaClient, ProductQuery, RetryPolicy};
-pub use decode::{DecodeError, Listing, decode_product};
+pub use decode::{DecodeError, decode_product};
 pub use error::Error;

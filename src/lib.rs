@@ -5,5 +5,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod component;
 pub mod domain;
 pub mod keepa;
+pub mod pipeline;
+pub mod queue;
+pub mod store;

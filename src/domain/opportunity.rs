@@ -3,9 +3,11 @@
 //! Rows are keyed by `asin:buy:sell`, which is also the idempotency key of every store.
 //! Gross figures (what the price gap alone says) and net figures (after VAT, fees, FX and
 //! shipping) sit side by side; percentages are plain numbers computed once by the economics
-//! model, money is minor units with a currency.
+//! model, money is minor units with a currency. Every row carries its breakdown and the
+//! versions of the data it was computed from, so a number can always be explained.
 
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,56 @@ impl fmt::Display for OpportunityKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.asin, self.buy, self.sell)
     }
+}
+
+impl FromStr for OpportunityKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c), None) => Ok(OpportunityKey {
+                asin: a.parse().map_err(|e| format!("{e}"))?,
+                buy: b.parse().map_err(|e| format!("{e}"))?,
+                sell: c.parse().map_err(|e| format!("{e}"))?,
+            }),
+            _ => Err(format!(
+                "invalid opportunity key '{s}': expected ASIN:BUY:SELL, e.g. B0DEMO1234:IT:DE"
+            )),
+        }
+    }
+}
+
+/// One term of the net calculation, with where its value came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownLine {
+    /// Stable id, e.g. `output_vat`, `referral_fee`, `fba_fee`, `landed_cost`.
+    pub id: String,
+    /// Human label, e.g. `Referral fee 15 % of 59.90 gross`.
+    pub label: String,
+    /// The amount (negative for costs), in the currency it is charged in.
+    pub amount: Money,
+    /// Where the input came from: `keepa`, `config:referral 2025-02-01`, `ecb 2026-11-24`, …
+    pub source: String,
+}
+
+/// The full net breakdown of one row and the data versions behind it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// The terms, in calculation order.
+    pub lines: Vec<BreakdownLine>,
+    /// EUR per GBP used (`None` on EUR-only routes).
+    pub fx_eur_per_gbp: Option<f64>,
+    /// Date of the FX rate.
+    pub fx_date: Option<String>,
+    /// `effective_from` of the VAT table used.
+    pub vat_table: Option<String>,
+    /// `effective_from` of the referral fee table used.
+    pub fee_table: Option<String>,
+    /// Keepa `lastUpdate` of the buy side.
+    pub buy_observed_at: Option<DateTime<Utc>>,
+    /// Keepa `lastUpdate` of the sell side.
+    pub sell_observed_at: Option<DateTime<Utc>>,
 }
 
 /// One directed route for one product, with its gross and net economics.
@@ -57,8 +109,20 @@ pub struct Opportunity {
     pub roi_pct: f64,
     /// Expected monthly profit in EUR, the ranking key.
     pub expected_monthly_profit: Money,
-    /// Failed gates and data warnings (`ROI`, `FX_STALE`, `NO_BUYBOX`, …).
+    /// Highest gross shelf price in the buy market that still passes the ROI and profit
+    /// gates, in the buy market's currency (`None` when no price passes).
+    pub max_buy_price: Option<Money>,
+    /// Sell price needed for the target ROI, in the sell market's currency.
+    pub target_sell_price: Option<Money>,
+    /// Sell price at which profit is zero, in the sell market's currency.
+    pub break_even_sell_price: Option<Money>,
+    /// True when every gate passes; only ranked rows compete on expected monthly profit.
+    pub ranked: bool,
+    /// Failed gates (`PROFIT`, `ROI`, `SPIKE`, `DEMAND`, `STALE`, `IDENTITY`, `BLOCKED`) and
+    /// data warnings (`NO_BUYBOX`, `FX_STALE`, `FEE_MISMATCH`, `VAT_REGISTRATION`, …).
     pub flags: Vec<String>,
+    /// How the net figures were computed.
+    pub breakdown: Breakdown,
     /// When the row was last computed.
     pub updated_at: DateTime<Utc>,
 }
@@ -71,5 +135,15 @@ impl Opportunity {
             buy: self.buy_market,
             sell: self.sell_market,
         }
+    }
+
+    /// Amazon product page where it is bought.
+    pub fn buy_url(&self) -> String {
+        self.buy_market.product_url(&self.asin)
+    }
+
+    /// Amazon product page where it is sold.
+    pub fn sell_url(&self) -> String {
+        self.sell_market.product_url(&self.asin)
     }
 }

@@ -53,6 +53,16 @@ pub struct PriceSnapshot {
     pub fba_fee: Option<Money>,
     /// Out-of-stock share of the last 90 days for the Buy Box, in percent.
     pub out_of_stock_pct90: Option<i64>,
+    /// EANs of this market's record, primary first (cross-market identity).
+    pub eans: Vec<String>,
+    /// Units per package in this market's record.
+    pub package_quantity: Option<i64>,
+    /// Keepa product group, e.g. `Kitchen` (maps to a referral fee category).
+    pub product_group: Option<String>,
+    /// Adult product.
+    pub is_adult: bool,
+    /// Hazardous material records present.
+    pub is_hazmat: bool,
     /// When Keepa last refreshed this listing.
     pub observed_at: DateTime<Utc>,
 }
@@ -115,4 +125,42 @@ pub struct Product {
     pub package_quantity: Option<i64>,
     /// Current snapshot per market.
     pub markets: BTreeMap<Market, PriceSnapshot>,
+}
+
+/// One market's view of one product, decoded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The ASIN.
+    pub asin: Asin,
+    /// The market (from `domainId`).
+    pub market: Market,
+    /// Keepa product type: only 0 has usable prices.
+    pub product_type: i64,
+    /// Sanitized title.
+    pub title: Option<String>,
+    /// Sanitized brand.
+    pub brand: Option<String>,
+    /// Large image URL on Amazon's media host.
+    pub image_url: Option<String>,
+    /// EANs, primary first.
+    pub eans: Vec<String>,
+    /// Units per package.
+    pub package_quantity: Option<i64>,
+    /// Root category node id.
+    pub root_category: Option<i64>,
+    /// Adult product.
+    pub is_adult: bool,
+    /// Hazardous material records present.
+    pub is_hazmat: bool,
+    /// Current prices and signals.
+    pub snapshot: PriceSnapshot,
+    /// Amazon, New, sales rank and Buy Box histories (only those present).
+    pub history: Vec<PriceSeries>,
+}
+
+impl Listing {
+    /// The product page in this listing's market.
+    pub fn product_url(&self) -> String {
+        self.market.product_url(&self.asin)
+    }
 }

@@ -12,7 +12,9 @@ use super::csv::{self, Point};
 use super::time::keepa_to_utc;
 use super::wire;
 use crate::domain::text::sanitize;
-use crate::domain::{Asin, Market, Money, PricePoint, PriceSeries, PriceSnapshot, SeriesKind};
+use crate::domain::{
+    Asin, Listing, Market, Money, PricePoint, PriceSeries, PriceSnapshot, SeriesKind,
+};
 
 /// A product that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,44 +28,6 @@ pub struct DecodeError {
     pub field: String,
     /// What is wrong with it.
     pub reason: String,
-}
-
-/// One market's view of one product, decoded.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Listing {
-    /// The ASIN.
-    pub asin: Asin,
-    /// The market (from `domainId`).
-    pub market: Market,
-    /// Keepa product type: only 0 has usable prices.
-    pub product_type: i64,
-    /// Sanitized title.
-    pub title: Option<String>,
-    /// Sanitized brand.
-    pub brand: Option<String>,
-    /// Large image URL on Amazon's media host.
-    pub image_url: Option<String>,
-    /// EANs, primary first.
-    pub eans: Vec<String>,
-    /// Units per package.
-    pub package_quantity: Option<i64>,
-    /// Root category node id.
-    pub root_category: Option<i64>,
-    /// Adult product.
-    pub is_adult: bool,
-    /// Hazardous material records present.
-    pub is_hazmat: bool,
-    /// Current prices and signals.
-    pub snapshot: PriceSnapshot,
-    /// Amazon, New, sales rank and Buy Box histories (only those present).
-    pub history: Vec<PriceSeries>,
-}
-
-impl Listing {
-    /// The product page in this listing's market.
-    pub fn product_url(&self) -> String {
-        self.market.product_url(&self.asin)
-    }
 }
 
 /// Amazon's own seller id per market: a community convention, not Keepa documentation.
@@ -247,6 +211,14 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
     let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
 
     let title = p.title.as_deref().map(sanitize).filter(|s| !s.is_empty());
+    let eans: Vec<String> = p
+        .ean_list
+        .iter()
+        .flatten()
+        .map(|e| sanitize(e))
+        .filter(|e| !e.is_empty())
+        .collect();
+    let is_hazmat = matches!(&p.hazardous_materials, Some(v) if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
     let snapshot = PriceSnapshot {
         market,
         title: title.clone(),
@@ -266,6 +238,15 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
         amazon_buy_box_share_pct: amazon_share,
         referral_fee_pct: referral,
         fba_fee,
+        eans: eans.clone(),
+        package_quantity: positive(p.package_quantity),
+        product_group: p
+            .product_group
+            .as_deref()
+            .map(sanitize)
+            .filter(|s| !s.is_empty()),
+        is_adult: p.is_adult_product.unwrap_or(false),
+        is_hazmat,
         out_of_stock_pct90: stat(
             "outOfStockPercentage90",
             &stats.out_of_stock_percentage90,
@@ -321,17 +302,11 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
         title,
         brand: p.brand.as_deref().map(sanitize).filter(|s| !s.is_empty()),
         image_url,
-        eans: p
-            .ean_list
-            .iter()
-            .flatten()
-            .map(|e| sanitize(e))
-            .filter(|e| !e.is_empty())
-            .collect(),
+        eans,
         package_quantity: positive(p.package_quantity),
         root_category: p.root_category,
         is_adult: p.is_adult_product.unwrap_or(false),
-        is_hazmat: matches!(&p.hazardous_materials, Some(v) if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())),
+        is_hazmat,
         snapshot,
         history,
     })

@@ -1,0 +1,95 @@
+//! The pipeline's status snapshot: what the console's health panel, `/health` and `/stats`
+//! show. Published on a `watch` channel; readers never block the pipeline.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::keepa::ClientStatus;
+use crate::store::JobRun;
+
+/// Where Keepa data comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The real Keepa API (or a proxy of it).
+    Live,
+    /// The built-in simulator: simulated prices, never to be mistaken for live ones.
+    #[default]
+    Demo,
+}
+
+impl Source {
+    /// `LIVE` or `DEMO`, as the console's header shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Live => "LIVE",
+            Source::Demo => "DEMO",
+        }
+    }
+}
+
+/// Counters of one stage (`ingest`, `enrich`, `detect`, `store`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StageStatus {
+    /// Items handled since start.
+    pub processed: u64,
+    /// Items that failed.
+    pub errors: u64,
+    /// Items per second over the last minute.
+    pub rate_per_s: f64,
+    /// Last error, if any.
+    pub last_error: Option<String>,
+    /// When the stage last handled an item.
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+/// A scheduled job's state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobStatus {
+    /// Job name (`refresh`, `discovery`, `fx`).
+    pub name: String,
+    /// Whether it is running now.
+    pub running: bool,
+    /// The last completed run.
+    pub last_run: Option<JobRun>,
+    /// When it runs next.
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+/// The FX rate in use.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FxStatus {
+    /// EUR per GBP.
+    pub eur_per_gbp: f64,
+    /// Publication date of the rate.
+    pub date: String,
+    /// `ecb`, `config` or `default`.
+    pub source: String,
+    /// Older than the configured maximum age.
+    pub stale: bool,
+}
+
+/// Everything the pipeline reports.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PipelineStatus {
+    /// Live or demo data.
+    pub source: Source,
+    /// When the pipeline started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Whether the pipeline runs in this process (false for `--role api`).
+    pub running: bool,
+    /// Per-stage counters.
+    pub stages: BTreeMap<String, StageStatus>,
+    /// Messages queued or in flight.
+    pub queue_depth: u64,
+    /// Messages sent to the dead-letter topic.
+    pub dead_letters: u64,
+    /// The Keepa client's state (tokens, errors, backoff).
+    pub keepa: ClientStatus,
+    /// Scheduled jobs.
+    pub jobs: Vec<JobStatus>,
+    /// FX rate in use.
+    pub fx: Option<FxStatus>,
+}

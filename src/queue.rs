@@ -1,0 +1,134 @@
+//! The queue seam: how raw Keepa updates travel from ingest to processing.
+//!
+//! Messages are bytes with a key (the ASIN), exactly as they would be on Kafka, so the
+//! in-process queue and Kafka behave alike: processing validates every payload, and one that
+//! fails goes to the dead-letter topic with the reason instead of being dropped. Consumers
+//! acknowledge deliveries only after the store has written them (at-least-once; the store's
+//! idempotent writes make redelivery harmless). `publish` applies backpressure by waiting
+//! for room.
+
+pub mod memory;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::component::{BoxFuture, ComponentHealth};
+use crate::domain::{Asin, Market};
+
+/// The topics arbdesk uses (names as on Kafka).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Raw Keepa products from ingest: `raw.keepa_updates`.
+    RawUpdates,
+    /// Enriched products for downstream consumers: `enriched.products`.
+    Enriched,
+    /// New or raised opportunities: `alerts`.
+    Alerts,
+    /// Raw updates that failed validation: `raw.keepa_updates.dlq`.
+    DeadLetter,
+}
+
+impl Topic {
+    /// The topic name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Topic::RawUpdates => "raw.keepa_updates",
+            Topic::Enriched => "enriched.products",
+            Topic::Alerts => "alerts",
+            Topic::DeadLetter => "raw.keepa_updates.dlq",
+        }
+    }
+}
+
+/// A message: key (the ASIN) and payload bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Partitioning key.
+    pub key: String,
+    /// Payload.
+    pub payload: Bytes,
+}
+
+/// Identifies a delivery for acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeliveryTag {
+    /// Partition (0 for the in-process queue).
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+}
+
+/// A consumed message awaiting acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// For `ack`.
+    pub tag: DeliveryTag,
+    /// The message.
+    pub message: Message,
+}
+
+/// Why a queue operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is closed (shutdown).
+    #[error("the queue is closed")]
+    Closed,
+    /// The broker cannot be reached; retry later.
+    #[error("the queue is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Moves messages between pipeline stages.
+pub trait Queue: Send + Sync {
+    /// Publishes a batch to `topic`, waiting for room when the queue is full.
+    fn publish(&self, topic: Topic, batch: Vec<Message>) -> BoxFuture<'_, Result<(), QueueError>>;
+    /// Takes up to `max` raw updates, waiting at most `wait` for the first one. Returns an
+    /// empty batch on timeout and `Closed` once the queue is closed and drained.
+    fn consume(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, QueueError>>;
+    /// Acknowledges deliveries whose effects the store has written.
+    fn ack(&self, tags: Vec<DeliveryTag>) -> BoxFuture<'_, Result<(), QueueError>>;
+    /// Sends a delivery that failed validation to the dead-letter topic, with the reason,
+    /// and acknowledges it.
+    fn dead_letter(
+        &self,
+        delivery: Delivery,
+        reason: String,
+    ) -> BoxFuture<'_, Result<(), QueueError>>;
+    /// Messages waiting or in flight (consumer lag on Kafka).
+    fn depth(&self) -> u64;
+    /// Stops accepting messages; consumers drain what is left.
+    fn close(&self);
+    /// Reports health.
+    fn health(&self) -> BoxFuture<'_, ComponentHealth>;
+}
+
+/// The payload of `raw.keepa_updates`: one Keepa product as fetched.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawUpdate {
+    /// The ASIN (also the message key).
+    pub asin: Asin,
+    /// The market asked.
+    pub market: Market,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// The Keepa product object, verbatim.
+    pub product: Box<RawValue>,
+}
+
+impl RawUpdate {
+    /// Encodes as a queue message keyed by ASIN.
+    pub fn to_message(&self) -> Result<Message, serde_json::Error> {
+        Ok(Message {
+            key: self.asin.to_string(),
+            payload: Bytes::from(serde_json::to_vec(self)?),
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! The store seam: where products, opportunities, the watchlist and job runs live.
+//!
+//! One object-safe trait, `Store`, read by the console and the API through the same query
+//! types and written by the pipeline. Every write is idempotent: listings are keyed by
+//! `(ASIN, market)`, products by ASIN, opportunities by `asin:buy:sell`, so a redelivered
+//! batch changes nothing. `upsert_listings` returns the merged products it touched, which is
+//! what detection needs; `replace_opportunities` makes an ASIN's set of opportunities exactly
+//! the given one (rows that vanished are retired). The implementation is chosen by config
+//! (`sqlite`, and later `elasticsearch`), built in one place; `tests/` runs one conformance
+//! story against every implementation.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::component::{BoxFuture, ComponentHealth};
+use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+
+/// A page of results with the total number of matches.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// Matches in all pages.
+    pub total: u64,
+    /// This page.
+    pub items: Vec<T>,
+}
+
+/// Why a store operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or is broken; retry later.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The data on disk is newer than this binary understands, or corrupt.
+    #[error("the store's data is not usable: {0}")]
+    Corrupt(String),
+    /// The caller asked for something invalid.
+    #[error("invalid store request: {0}")]
+    Invalid(String),
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How opportunities are sorted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpportunitySort {
+    /// Gross margin percent.
+    GrossMarginPct,
+    /// Net margin percent.
+    NetMarginPct,
+    /// Net profit per unit.
+    NetProfit,
+    /// Return on investment.
+    RoiPct,
+    /// Last computed.
+    UpdatedAt,
+    /// Expected monthly profit (ranked rows first).
+    #[default]
+    ExpectedMonthlyProfit,
+}
+
+/// Filters, order and page of an opportunity query. Empty market lists mean all markets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpportunityFilter {
+    /// Minimum gross margin percent.
+    pub min_gross_margin_pct: Option<f64>,
+    /// Minimum net margin percent.
+    pub min_net_margin_pct: Option<f64>,
+    /// Minimum net profit, EUR cents.
+    pub min_profit_cents: Option<i64>,
+    /// Minimum ROI percent.
+    pub min_roi_pct: Option<f64>,
+    /// Buy markets allowed.
+    pub buy: Vec<Market>,
+    /// Sell markets allowed.
+    pub sell: Vec<Market>,
+    /// Case-insensitive substring of the title or ASIN.
+    pub text: Option<String>,
+    /// Only rows that pass every gate.
+    pub ranked_only: bool,
+    /// Sort key; ties break by ASIN, buy market, sell market.
+    pub sort: OpportunitySort,
+    /// Descending order.
+    pub descending: bool,
+    /// Page size (at most 1000 through the API).
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+impl Default for OpportunityFilter {
+    fn default() -> Self {
+        OpportunityFilter {
+            min_gross_margin_pct: None,
+            min_net_margin_pct: None,
+            min_profit_cents: None,
+            min_roi_pct: None,
+            buy: Vec::new(),
+            sell: Vec::new(),
+            text: None,
+            ranked_only: false,
+            sort: OpportunitySort::default(),
+            descending: true,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// Filters and page of a product query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductFilter {
+    /// Case-insensitive substring of the title, brand or ASIN.
+    pub text: Option<String>,
+    /// Only products listed in this market.
+    pub market: Option<Market>,
+    /// Page size.
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+/// Totals for `/stats` and the console's tiles.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StoreStats {
+    /// Products known.
+    pub total_products: u64,
+    /// Opportunity rows (all routes with a positive gross margin).
+    pub opportunities: u64,
+    /// Rows passing every gate.
+    pub ranked_opportunities: u64,
+    /// Best gross margin percent.
+    pub best_gross_margin_pct: Option<f64>,
+    /// Average gross margin percent.
+    pub avg_gross_margin_pct: Option<f64>,
+    /// Products listed per market.
+    pub products_per_market: BTreeMap<Market, u64>,
+    /// Latest listing fetch.
+    pub last_update: Option<DateTime<Utc>>,
+    /// ASINs on the watchlist.
+    pub watchlist: u64,
+}
+
+/// Where a watchlist entry came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchSource {
+    /// Added by a person (console, CLI, API).
+    User,
+    /// Found by best-seller discovery.
+    Discovery,
+    /// Brought in by `arbdesk import`.
+    Import,
+}
+
+/// One watched ASIN.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WatchEntry {
+    /// The ASIN.
+    pub asin: Asin,
+    /// Where it came from.
+    pub source: WatchSource,
+    /// When it was added.
+    pub added_at: DateTime<Utc>,
+    /// Oldest fetch across its markets (`None` = never fetched anywhere).
+    pub oldest_fetch: Option<DateTime<Utc>>,
+}
+
+/// One run of a scheduled job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    /// Job name (`refresh`, `discovery`, `fx`).
+    pub job: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: DateTime<Utc>,
+    /// `ok` or the error.
+    pub result: String,
+    /// What it did, e.g. `found 412 ASINs, 37 new`.
+    pub detail: String,
+}
+
+/// Progress of a resumable import, committed with the data it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Identifies the import (e.g. the canonical file path and size).
+    pub key: String,
+    /// Bytes of the file fully imported.
+    pub offset: u64,
+}
+
+/// Where products, opportunities, the watchlist and job runs live.
+pub trait Store: Send + Sync {
+    /// Probes the store (a cheap round trip) and reports.
+    fn health(&self) -> BoxFuture<'_, ComponentHealth>;
+
+    /// Adds ASINs to the watchlist; returns how many were new.
+    fn watch_add(&self, asins: Vec<Asin>, source: WatchSource)
+    -> BoxFuture<'_, StoreResult<usize>>;
+    /// Removes ASINs from the watchlist (their data stays); returns how many were removed.
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>>;
+    /// The whole watchlist, oldest addition first.
+    fn watchlist(&self) -> BoxFuture<'_, StoreResult<Vec<WatchEntry>>>;
+    /// Up to `limit` watched ASINs to refresh in `market`: never fetched there first, then
+    /// those with an open opportunity, then the stalest.
+    fn refresh_candidates(
+        &self,
+        market: Market,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
+
+    /// Writes listings (identity, snapshot, history) in one transaction, with an optional
+    /// import checkpoint; returns the merged product of every ASIN touched.
+    fn upsert_listings(
+        &self,
+        listings: Vec<Listing>,
+        fetched_at: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Product>>>;
+    /// Makes each ASIN's opportunities exactly the given set, in one transaction.
+    fn replace_opportunities(
+        &self,
+        sets: Vec<(Asin, Vec<Opportunity>)>,
+    ) -> BoxFuture<'_, StoreResult<()>>;
+    /// The last checkpoint committed for an import key.
+    fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>>;
+
+    /// Products matching a filter.
+    fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>>;
+    /// One product.
+    fn product(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Option<Product>>>;
+    /// Price history of one product in every market.
+    fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>>;
+    /// Opportunities matching a filter.
+    fn opportunities(
+        &self,
+        filter: OpportunityFilter,
+    ) -> BoxFuture<'_, StoreResult<Page<Opportunity>>>;
+    /// Totals.
+    fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>>;
+
+    /// Records a job run.
+    fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>>;
+    /// The latest run of each job.
+    fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>>;
+}
