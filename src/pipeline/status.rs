@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::component::ComponentHealth;
 use crate::keepa::ClientStatus;
 use crate::store::JobRun;
 
@@ -84,6 +85,8 @@ pub struct PipelineStatus {
     pub stages: BTreeMap<String, StageStatus>,
     /// Messages queued or in flight.
     pub queue_depth: u64,
+    /// The queue's own health report, refreshed by the pipeline.
+    pub queue: Option<ComponentHealth>,
     /// Messages sent to the dead-letter topic.
     pub dead_letters: u64,
     /// The Keepa client's state (tokens, errors, backoff).
