@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod component;
+pub mod config;
 pub mod domain;
 pub mod keepa;
 pub mod pipeline;

@@ -10,12 +10,31 @@
 //! story against every implementation.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+
+/// Which store to use: `[store]` in the config file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// Embedded SQLite.
+    Sqlite {
+        /// Database file; default `<data_dir>/arbdesk.sqlite`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<PathBuf>,
+    },
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig::Sqlite { path: None }
+    }
+}
 
 /// A page of results with the total number of matches.
 #[derive(Clone, Debug, PartialEq, Serialize)]
