@@ -11,4 +11,6 @@ mod it {
     mod client;
     mod decode;
     mod sim;
+    mod sqlite;
+    mod store_story;
 }
