@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod component;
 pub mod domain;
+pub mod economics;
 pub mod keepa;
 pub mod pipeline;
 pub mod queue;
