@@ -26,6 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 
+pub use breakdown::money;
 pub use config::{EconomicsConfig, EconomicsOverlay, SellPriceRule, VatScheme};
 pub use detector::Detector;
 pub use fx::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};

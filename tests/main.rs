@@ -9,5 +9,6 @@ mod it {
     mod cli;
     mod client;
     mod decode;
+    mod economics;
     mod sim;
 }
