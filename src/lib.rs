@@ -8,6 +8,7 @@ pub mod commands;
 pub mod component;
 pub mod config;
 pub mod domain;
+pub mod economics;
 pub mod keepa;
 pub mod pipeline;
 pub mod queue;

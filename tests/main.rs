@@ -10,6 +10,7 @@ mod it {
     mod cli;
     mod client;
     mod decode;
+    mod economics;
     mod sim;
     mod sqlite;
     mod store_story;
