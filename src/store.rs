@@ -6,16 +6,59 @@
 //! batch changes nothing. `upsert_listings` returns the merged products it touched, which is
 //! what detection needs; `replace_opportunities` makes an ASIN's set of opportunities exactly
 //! the given one (rows that vanished are retired). The implementation is chosen by config
-//! (`sqlite`, and later `elasticsearch`), built in one place; `tests/` runs one conformance
-//! story against every implementation.
+//! (`sqlite`, and later `elasticsearch`), built in one place (`build`); nothing else names
+//! a concrete backend. `tests/` runs one conformance story against every implementation.
+
+pub mod sqlite;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+
+/// Which store to use, as written in the config file (`[store] type = "sqlite"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// The embedded SQLite file.
+    Sqlite {
+        /// The database file; relative paths are inside the data dir. Default
+        /// `<data dir>/arbdesk.sqlite`.
+        #[serde(default)]
+        path: Option<PathBuf>,
+        /// Days of price history kept per series (default 90).
+        #[serde(default)]
+        history_days: Option<u32>,
+    },
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig::Sqlite {
+            path: None,
+            history_days: None,
+        }
+    }
+}
+
+/// Opens the configured store; `data_dir` holds its files unless the config says otherwise.
+pub fn build(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    match config {
+        StoreConfig::Sqlite { path, history_days } => {
+            let path = data_dir.join(path.as_deref().unwrap_or(Path::new("arbdesk.sqlite")));
+            let mut options = sqlite::SqliteOptions::default();
+            if let Some(days) = history_days {
+                options.history_days = *days;
+            }
+            Ok(Arc::new(sqlite::SqliteStore::open_with(&path, options)?))
+        }
+    }
+}
 
 /// A page of results with the total number of matches.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,0 +1,239 @@
+//! The embedded store: one SQLite file in WAL mode, the default backend.
+//!
+//! `SqliteStore` is the `Store` trait over blocking SQLite code: every method hands its work
+//! to tokio's blocking pool, writes to the one writer connection and reads to a pool of
+//! reader connections (`pool`), so readers never block the writer and the async runtime is
+//! never blocked by disk I/O. The submodules own one concern each: `schema` (tables, indexes,
+//! migrations), `codec` (columns and errors), `history` (the compact price-history blobs),
+//! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
+//! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
+
+mod codec;
+mod history;
+mod ingest;
+mod pool;
+mod query;
+mod read;
+mod schema;
+mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+use super::{
+    Checkpoint, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError, StoreResult,
+    StoreStats, WatchEntry, WatchSource,
+};
+use crate::component::{BoxFuture, ComponentHealth, HealthStatus};
+use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+use codec::Res;
+use pool::Db;
+
+/// Settings of the SQLite store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqliteOptions {
+    /// Days of price history kept per series (the last point before the window is kept too).
+    pub history_days: u32,
+    /// Idle reader connections kept open.
+    pub readers: usize,
+    /// How long a statement waits for a lock held by another process before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            history_days: 90,
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SQLite implementation of `Store`.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Arc<Db>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.db.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path` with default options, creating the file and its parent
+    /// directories if needed and migrating the schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database at `path` with `options`.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        if options.history_days == 0 {
+            return Err(StoreError::Invalid(
+                "history_days is 0: keep at least 1 day of price history".into(),
+            ));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot create the directory {} for the store: {e}; check its permissions \
+                     or set the store path",
+                    dir.display()
+                ))
+            })?;
+        }
+        let db = Db::open(path, options).map_err(|e| e.into_store(path))?;
+        Ok(SqliteStore { db: Arc::new(db) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.db.path
+    }
+
+    fn read<T, F>(&self, f: F) -> BoxFuture<'_, StoreResult<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Res<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        Box::pin(blocking(move || {
+            db.read(f).map_err(|e| e.into_store(&db.path))
+        }))
+    }
+
+    fn write<T, F>(&self, f: F) -> BoxFuture<'_, StoreResult<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &SqliteOptions) -> Res<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        Box::pin(blocking(move || {
+            db.write(|c| f(c, &db.options))
+                .map_err(|e| e.into_store(&db.path))
+        }))
+    }
+}
+
+/// Runs blocking store work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(StoreError::Unavailable(format!(
+            "a store task did not finish: {e}; retry, and report it if it persists"
+        )))
+    })
+}
+
+impl Store for SqliteStore {
+    fn health(&self) -> BoxFuture<'_, ComponentHealth> {
+        let db = Arc::clone(&self.db);
+        Box::pin(async move {
+            let path = db.path.display().to_string();
+            let probe = blocking(move || db.probe().map_err(|e| e.into_store(&db.path))).await;
+            match probe {
+                Ok((latency, None)) => ComponentHealth {
+                    latency_ms: Some(latency),
+                    ..ComponentHealth::ok("sqlite", path)
+                },
+                Ok((latency, Some(err))) => ComponentHealth {
+                    status: HealthStatus::Degraded,
+                    latency_ms: Some(latency),
+                    ..ComponentHealth::degraded(
+                        "sqlite",
+                        format!("{path}: the last write failed: {err}"),
+                    )
+                },
+                Err(e) => ComponentHealth::down("sqlite", e.to_string()),
+            }
+        })
+    }
+
+    fn watch_add(
+        &self,
+        asins: Vec<Asin>,
+        source: WatchSource,
+    ) -> BoxFuture<'_, StoreResult<usize>> {
+        let now = Utc::now();
+        self.write(move |c, _| write::watch_add(c, &asins, source, now))
+    }
+
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>> {
+        self.write(move |c, _| write::watch_remove(c, &asins))
+    }
+
+    fn watchlist(&self) -> BoxFuture<'_, StoreResult<Vec<WatchEntry>>> {
+        self.read(read::watchlist)
+    }
+
+    fn refresh_candidates(
+        &self,
+        market: Market,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+        self.read(move |c| read::refresh_candidates(c, market, limit))
+    }
+
+    fn upsert_listings(
+        &self,
+        listings: Vec<Listing>,
+        fetched_at: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Product>>> {
+        self.write(move |c, o| {
+            ingest::upsert_listings(c, o.history_days, &listings, fetched_at, checkpoint)
+        })
+    }
+
+    fn replace_opportunities(
+        &self,
+        sets: Vec<(Asin, Vec<Opportunity>)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(move |c, _| write::replace_opportunities(c, &sets))
+    }
+
+    fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        self.read(move |c| read::checkpoint(c, &key))
+    }
+
+    fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>> {
+        self.read(move |c| query::products(c, &filter))
+    }
+
+    fn product(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Option<Product>>> {
+        self.read(move |c| read::product(c, asin))
+    }
+
+    fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>> {
+        self.read(move |c| read::history(c, asin))
+    }
+
+    fn opportunities(
+        &self,
+        filter: OpportunityFilter,
+    ) -> BoxFuture<'_, StoreResult<Page<Opportunity>>> {
+        self.read(move |c| query::opportunities(c, &filter))
+    }
+
+    fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>> {
+        self.read(read::stats)
+    }
+
+    fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(move |c, _| write::record_job(c, &run))
+    }
+
+    fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>> {
+        self.read(read::jobs)
+    }
+}

@@ -1,0 +1,258 @@
+//! How domain values sit in SQLite columns, and how SQLite failures become `StoreError`s.
+//!
+//! Times are INTEGER microseconds since the Unix epoch (sortable, exact to the microsecond).
+//! Markets are their Keepa domain id (2 UK, 3 DE, 4 FR, 8 IT, 9 ES): stable, documented,
+//! and ordered like `Market`'s display order, so `ORDER BY market` is the display order.
+//! History kinds are their Keepa csv index (0, 1, 3, 18), ordered like `SeriesKind`.
+//!
+//! Internal code returns `Fail`, which keeps what was being done; the store adds the file
+//! path when it turns a `Fail` into the `StoreError` a caller sees. Anything read back that
+//! does not decode is `Corrupt` naming the row: a damaged row is an error, never a panic.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::ErrorCode;
+
+use crate::domain::{Market, SeriesKind};
+use crate::store::StoreError;
+
+/// A failure inside the SQLite store, before the file path is attached.
+#[derive(Debug)]
+pub(super) enum Fail {
+    /// SQLite refused `doing`.
+    Db {
+        doing: &'static str,
+        err: rusqlite::Error,
+    },
+    /// A row or the schema does not decode.
+    Corrupt(String),
+    /// The caller's request is invalid.
+    Invalid(String),
+    /// The file cannot be used as it is (no WAL, gone); what is wrong and what to do.
+    Unavailable(String),
+}
+
+/// Result of internal store code.
+pub(super) type Res<T> = Result<T, Fail>;
+
+/// Attaches what was being done to a SQLite error.
+pub(super) trait Doing<T> {
+    /// Wraps the error as `Fail::Db { doing, .. }`.
+    fn doing(self, doing: &'static str) -> Res<T>;
+}
+
+impl<T> Doing<T> for Result<T, rusqlite::Error> {
+    fn doing(self, doing: &'static str) -> Res<T> {
+        self.map_err(|err| Fail::Db { doing, err })
+    }
+}
+
+impl Fail {
+    /// The caller-facing error, naming the database file and what to do.
+    pub(super) fn into_store(self, path: &Path) -> StoreError {
+        let path = path.display();
+        match self {
+            Fail::Corrupt(what) => StoreError::Corrupt(format!(
+                "{path}: {what}; restore a backup or move the file aside to start afresh"
+            )),
+            Fail::Invalid(what) => StoreError::Invalid(what),
+            Fail::Unavailable(what) => StoreError::Unavailable(format!("{path}: {what}")),
+            Fail::Db { doing, err } => {
+                let code = err.sqlite_error_code();
+                match code {
+                    Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                        StoreError::Corrupt(format!(
+                            "{doing} in {path} failed: {err}; restore a backup or move the \
+                             file aside to start afresh"
+                        ))
+                    }
+                    Some(ErrorCode::DiskFull) => StoreError::Unavailable(format!(
+                        "{doing} in {path} failed: {err}; free disk space and retry"
+                    )),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                        StoreError::Unavailable(format!(
+                            "{doing} in {path} failed: {err}; another process holds the \
+                             database, retry or stop it"
+                        ))
+                    }
+                    Some(_) => StoreError::Unavailable(format!(
+                        "{doing} in {path} failed: {err}; check the file, its permissions \
+                         and the disk"
+                    )),
+                    // Not an SQLite error code: a value that did not convert.
+                    None => StoreError::Corrupt(format!(
+                        "{doing} in {path} failed: {err}; restore a backup or move the file \
+                         aside to start afresh"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// A time as stored: microseconds since the Unix epoch.
+pub(super) fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A stored time back; `what` names the row for the error.
+pub(super) fn from_micros(v: i64, what: &dyn Fn() -> String) -> Res<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| Fail::Corrupt(format!("{}: time {v} is out of range", what())))
+}
+
+/// A market as stored: its Keepa domain id.
+pub(super) fn market_id(m: Market) -> i64 {
+    i64::from(m.keepa_domain())
+}
+
+/// A stored market back.
+pub(super) fn market_from(v: i64, what: &dyn Fn() -> String) -> Res<Market> {
+    Market::from_keepa_domain(v)
+        .ok_or_else(|| Fail::Corrupt(format!("{}: market id {v} is unknown", what())))
+}
+
+/// A history kind as stored: its Keepa csv index.
+pub(super) fn kind_id(k: SeriesKind) -> i64 {
+    match k {
+        SeriesKind::Amazon => 0,
+        SeriesKind::New => 1,
+        SeriesKind::SalesRank => 3,
+        SeriesKind::BuyBox => 18,
+    }
+}
+
+/// A stored history kind back.
+pub(super) fn kind_from(v: i64, what: &dyn Fn() -> String) -> Res<SeriesKind> {
+    match v {
+        0 => Ok(SeriesKind::Amazon),
+        1 => Ok(SeriesKind::New),
+        3 => Ok(SeriesKind::SalesRank),
+        18 => Ok(SeriesKind::BuyBox),
+        _ => Err(Fail::Corrupt(format!(
+            "{}: history kind {v} is unknown",
+            what()
+        ))),
+    }
+}
+
+/// A `usize` limit or offset as an SQLite integer (saturating: nobody pages past 2^63).
+pub(super) fn count_param(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A stored count back (never negative).
+pub(super) fn count_from(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// JSON of a stored document back; `what` names the row for the error.
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &dyn Fn() -> String,
+) -> Res<T> {
+    serde_json::from_str(text)
+        .map_err(|e| Fail::Corrupt(format!("{}: stored JSON does not decode: {e}", what())))
+}
+
+/// JSON of a value to store.
+pub(super) fn to_json<T: serde::Serialize>(v: &T, what: &dyn Fn() -> String) -> Res<String> {
+    serde_json::to_string(v)
+        .map_err(|e| Fail::Invalid(format!("{} cannot be stored as JSON: {e}", what())))
+}
+
+/// Lower-cased search text: the parts joined by a separator no sanitized text contains,
+/// so a query never matches across two fields.
+pub(super) fn search_text<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for p in parts {
+        if !out.is_empty() {
+            out.push('\u{1f}');
+        }
+        out.push_str(&p.to_lowercase());
+    }
+    out
+}
+
+/// A user's text filter normalised for `instr(search, ?)`: lower case, no control
+/// characters, trimmed; `None` when nothing is left (no filter).
+pub(super) fn search_query(text: Option<&str>) -> Option<String> {
+    let q: String = text?
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_lowercase();
+    (!q.is_empty()).then_some(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markets_and_kinds_round_trip_in_display_order() {
+        let what = || "test".to_string();
+        let ids: Vec<i64> = Market::ALL.iter().map(|m| market_id(*m)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted, "market ids must sort in display order");
+        for m in Market::ALL {
+            assert_eq!(market_from(market_id(m), &what).unwrap(), m);
+        }
+        assert!(matches!(market_from(5, &what), Err(Fail::Corrupt(_))));
+        for k in [
+            SeriesKind::Amazon,
+            SeriesKind::New,
+            SeriesKind::SalesRank,
+            SeriesKind::BuyBox,
+        ] {
+            assert_eq!(kind_from(kind_id(k), &what).unwrap(), k);
+        }
+        assert!(matches!(kind_from(2, &what), Err(Fail::Corrupt(_))));
+    }
+
+    #[test]
+    fn times_round_trip_and_absurd_ones_are_corrupt() {
+        let what = || "row".to_string();
+        let t = DateTime::from_timestamp(1_795_586_400, 123_456_000).unwrap();
+        assert_eq!(from_micros(micros(t), &what).unwrap(), t);
+        let err = from_micros(i64::MAX, &what).unwrap_err();
+        assert!(matches!(err, Fail::Corrupt(m) if m.contains("row: time")));
+    }
+
+    #[test]
+    fn search_text_is_lower_case_and_queries_are_normalised() {
+        assert_eq!(
+            search_text(["Kopfhörer ÜBER", "B0DEMO1234"]),
+            "kopfhörer über\u{1f}b0demo1234"
+        );
+        assert_eq!(search_query(Some("  ÜBer\u{1f} ")), Some("über".into()));
+        assert_eq!(search_query(Some(" \t ")), None);
+        assert_eq!(search_query(None), None);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_what_to_do() {
+        let p = Path::new("/data/arbdesk.sqlite");
+        let e = Fail::Corrupt("listing B0X:DE: bad".into()).into_store(p);
+        assert!(
+            matches!(&e, StoreError::Corrupt(m) if m.contains("/data/arbdesk.sqlite")
+            && m.contains("restore a backup"))
+        );
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        let e = Fail::Db {
+            doing: "writing listings",
+            err: busy,
+        }
+        .into_store(p);
+        assert!(
+            matches!(&e, StoreError::Unavailable(m) if m.contains("writing listings")
+            && m.contains("retry"))
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The filtered, sorted, paged queries: opportunities and products.
+//!
+//! An opportunity query counts its matches, then reads one page of row ids and the page's
+//! documents. Each sort key has an index ordered `key DESC, asin, buy, sell`, so a
+//! descending page is a walk down that index that stops after `offset + limit` matches.
+//! Which plan is cheaper depends on how many rows match, which the count has just told us:
+//! with many matches the page walks the sort index (`INDEXED BY`), with few the planner is
+//! left to find them through a filter index and sort them. Text filters compare a
+//! lower-cased search column with `instr`, so `%` and `_` in a query are plain characters.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+
+use super::codec::{Doing, Fail, Res, count_from, count_param, from_json, market_id, search_query};
+use super::ingest::market_bit;
+use super::read::load_product;
+use crate::domain::{Asin, Market, Opportunity, Product};
+use crate::store::{OpportunityFilter, OpportunitySort, Page, ProductFilter};
+
+/// Matches per page row above which walking the sort index beats sorting the matches.
+const WALK_RATIO: u64 = 100;
+
+/// Opportunities matching `f`.
+pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<Opportunity>> {
+    let (where_sql, params) = opportunity_where(f)?;
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM opportunities {where_sql}"))
+        .and_then(|mut st| st.query_row(params_from_iter(&params), |r| r.get(0)))
+        .doing("counting opportunities")?;
+    let total = count_from(total);
+    let wanted = f.offset.saturating_add(f.limit) as u64;
+    if f.limit == 0 || total <= f.offset as u64 {
+        return Ok(Page {
+            total,
+            items: Vec::new(),
+        });
+    }
+    let (index, keys) = sort_index(f.sort);
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let order: Vec<String> = keys.iter().map(|k| format!("{k} {dir}")).collect();
+    let indexed = if total >= wanted.saturating_mul(WALK_RATIO) {
+        format!("INDEXED BY {index}")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT id FROM opportunities {indexed} {where_sql}
+         ORDER BY {}, asin, buy, sell LIMIT ? OFFSET ?",
+        order.join(", ")
+    );
+    let mut page_params = params;
+    page_params.push(Value::Integer(count_param(f.limit)));
+    page_params.push(Value::Integer(count_param(f.offset)));
+    let ids: Vec<i64> = c
+        .prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_map(params_from_iter(&page_params), |r| r.get(0))?
+                .collect()
+        })
+        .doing("reading a page of opportunities")?;
+    let mut doc = c
+        .prepare_cached("SELECT body FROM opportunity_docs WHERE id = ?1")
+        .doing("preparing the opportunity document read")?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let what = || format!("opportunity row {id}");
+        let body: String = doc.query_row([id], |r| r.get(0)).map_err(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => {
+                Fail::Corrupt(format!("{}: its document is missing", what()))
+            }
+            err => Fail::Db {
+                doing: "reading an opportunity document",
+                err,
+            },
+        })?;
+        items.push(from_json(&body, &what)?);
+    }
+    Ok(Page { total, items })
+}
+
+/// The index walked for a sort key, and the key's columns.
+fn sort_index(sort: OpportunitySort) -> (&'static str, &'static [&'static str]) {
+    match sort {
+        OpportunitySort::GrossMarginPct => ("opp_gross", &["gross_margin_pct"]),
+        OpportunitySort::NetMarginPct => ("opp_net", &["net_margin_pct"]),
+        OpportunitySort::NetProfit => ("opp_profit", &["net_profit"]),
+        OpportunitySort::RoiPct => ("opp_roi", &["roi_pct"]),
+        OpportunitySort::UpdatedAt => ("opp_updated", &["updated_at"]),
+        OpportunitySort::ExpectedMonthlyProfit => {
+            ("opp_emp", &["ranked", "expected_monthly_profit"])
+        }
+    }
+}
+
+/// The `WHERE` clause of an opportunity filter and its parameters.
+fn opportunity_where(f: &OpportunityFilter) -> Res<(String, Vec<Value>)> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    for (name, column, min) in [
+        (
+            "min_gross_margin_pct",
+            "gross_margin_pct",
+            f.min_gross_margin_pct,
+        ),
+        ("min_net_margin_pct", "net_margin_pct", f.min_net_margin_pct),
+        ("min_roi_pct", "roi_pct", f.min_roi_pct),
+    ] {
+        if let Some(v) = min {
+            if v.is_nan() {
+                return Err(Fail::Invalid(format!("{name} is NaN: pass a number")));
+            }
+            conds.push(format!("{column} >= ?"));
+            params.push(Value::Real(v));
+        }
+    }
+    if let Some(v) = f.min_profit_cents {
+        conds.push("net_profit >= ?".into());
+        params.push(Value::Integer(v));
+    }
+    for (column, markets) in [("buy", &f.buy), ("sell", &f.sell)] {
+        if let Some(list) = market_list(markets) {
+            conds.push(format!("{column} IN ({list})"));
+        }
+    }
+    if let Some(q) = search_query(f.text.as_deref()) {
+        conds.push("instr(search, ?) > 0".into());
+        params.push(Value::Text(q));
+    }
+    if f.ranked_only {
+        conds.push("ranked = 1".into());
+    }
+    let sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    Ok((sql, params))
+}
+
+/// A market list as SQL integer literals (they come from a closed enum), `None` for all.
+fn market_list(markets: &[Market]) -> Option<String> {
+    let mut ids: Vec<i64> = markets.iter().map(|m| market_id(*m)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    (!ids.is_empty()).then(|| {
+        ids.iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Products listed in at least one market and matching `f`, by ASIN.
+pub(super) fn products(c: &Connection, f: &ProductFilter) -> Res<Page<Product>> {
+    let mut conds = vec!["markets != 0".to_string()];
+    let mut params: Vec<Value> = Vec::new();
+    if let Some(m) = f.market {
+        conds.push(format!("(markets & {}) != 0", market_bit(m)));
+    }
+    if let Some(q) = search_query(f.text.as_deref()) {
+        conds.push("instr(search, ?) > 0".into());
+        params.push(Value::Text(q));
+    }
+    let where_sql = conds.join(" AND ");
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM products WHERE {where_sql}"))
+        .and_then(|mut st| st.query_row(params_from_iter(&params), |r| r.get(0)))
+        .doing("counting products")?;
+    let mut items = Vec::new();
+    if f.limit > 0 {
+        params.push(Value::Integer(count_param(f.limit)));
+        params.push(Value::Integer(count_param(f.offset)));
+        let asins: Vec<String> = c
+            .prepare_cached(&format!(
+                "SELECT asin FROM products WHERE {where_sql} ORDER BY asin LIMIT ? OFFSET ?"
+            ))
+            .and_then(|mut st| {
+                st.query_map(params_from_iter(&params), |r| r.get(0))?
+                    .collect()
+            })
+            .doing("reading a page of products")?;
+        for a in asins {
+            let asin: Asin = a
+                .parse()
+                .map_err(|e| Fail::Corrupt(format!("product row '{a}': {e}")))?;
+            if let Some(p) = load_product(c, asin)? {
+                items.push(p);
+            }
+        }
+    }
+    Ok(Page {
+        total: count_from(total),
+        items,
+    })
+}

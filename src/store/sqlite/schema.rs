@@ -1,0 +1,281 @@
+//! The SQLite schema, its migrations, and the pragmas every connection runs with.
+//!
+//! The schema version is `PRAGMA user_version`: migration `n` (1-based) takes the file from
+//! version `n - 1` to `n`, in one transaction together with the version bump, so a crash
+//! mid-migration leaves the previous version intact. A file whose version is newer than the
+//! last migration known here was written by a newer arbdesk and is refused, not guessed at.
+//!
+//! Shape of the data, and why:
+//! - `listings` holds one row per (ASIN, market) with the identity columns the product merge
+//!   reads and the whole snapshot as JSON; `listed` marks rows whose market really sells the
+//!   product (Keepa type 0 with a title), the others only record that the market was fetched.
+//! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
+//!   search column; snapshots are read from `listings`.
+//! - `history` holds one compact blob per (ASIN, market, kind) (`history.rs`).
+//! - `opportunities` is narrow (every filter and sort column, indexed per sort key with the
+//!   `asin, buy, sell` tie-break so a sorted page is an index walk); the full row as JSON
+//!   lives in `opportunity_docs`, so new fields need no migration and scans stay small.
+//! - `job_runs` keeps the last runs of each job; `checkpoints` and `meta` are key/value.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::codec::{Doing, Fail, Res};
+
+/// One step of the schema.
+pub(super) struct Migration {
+    /// What it does, for errors.
+    pub name: &'static str,
+    /// The SQL, run as one batch.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order; the schema version is the number applied.
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    name: "initial schema",
+    sql: r#"
+CREATE TABLE watchlist (
+    asin     TEXT PRIMARY KEY,
+    source   TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX watchlist_added ON watchlist (added_at, asin);
+
+CREATE TABLE products (
+    asin             TEXT PRIMARY KEY,
+    title            TEXT,
+    brand            TEXT,
+    image_url        TEXT,
+    eans             TEXT NOT NULL,
+    package_quantity INTEGER,
+    markets          INTEGER NOT NULL,
+    search           TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE listings (
+    asin             TEXT NOT NULL,
+    market           INTEGER NOT NULL,
+    listed           INTEGER NOT NULL,
+    product_type     INTEGER NOT NULL,
+    title            TEXT,
+    brand            TEXT,
+    image_url        TEXT,
+    eans             TEXT NOT NULL,
+    package_quantity INTEGER,
+    root_category    INTEGER,
+    fetched_at       INTEGER NOT NULL,
+    observed_at      INTEGER NOT NULL,
+    snapshot         TEXT NOT NULL,
+    PRIMARY KEY (asin, market)
+);
+CREATE INDEX listings_market ON listings (market, listed, fetched_at);
+
+CREATE TABLE history (
+    asin   TEXT NOT NULL,
+    market INTEGER NOT NULL,
+    kind   INTEGER NOT NULL,
+    points BLOB NOT NULL,
+    PRIMARY KEY (asin, market, kind)
+);
+
+CREATE TABLE opportunities (
+    id                      INTEGER PRIMARY KEY,
+    asin                    TEXT NOT NULL,
+    buy                     INTEGER NOT NULL,
+    sell                    INTEGER NOT NULL,
+    gross_margin_pct        REAL NOT NULL,
+    net_margin_pct          REAL NOT NULL,
+    net_profit              INTEGER NOT NULL,
+    roi_pct                 REAL NOT NULL,
+    expected_monthly_profit INTEGER NOT NULL,
+    ranked                  INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL,
+    search                  TEXT NOT NULL,
+    UNIQUE (asin, buy, sell)
+);
+CREATE INDEX opp_emp ON opportunities
+    (ranked DESC, expected_monthly_profit DESC, asin, buy, sell);
+CREATE INDEX opp_gross ON opportunities (gross_margin_pct DESC, asin, buy, sell);
+CREATE INDEX opp_net ON opportunities (net_margin_pct DESC, asin, buy, sell);
+CREATE INDEX opp_profit ON opportunities (net_profit DESC, asin, buy, sell);
+CREATE INDEX opp_roi ON opportunities (roi_pct DESC, asin, buy, sell);
+CREATE INDEX opp_updated ON opportunities (updated_at DESC, asin, buy, sell);
+
+CREATE TABLE opportunity_docs (
+    id   INTEGER PRIMARY KEY REFERENCES opportunities (id) ON DELETE CASCADE,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE job_runs (
+    id          INTEGER PRIMARY KEY,
+    job         TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    result      TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX job_runs_job ON job_runs (job, started_at, id);
+
+CREATE TABLE checkpoints (
+    key         TEXT PRIMARY KEY,
+    byte_offset INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+}];
+
+/// The schema version this binary writes.
+pub(super) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Pragmas of the one writing connection: WAL so readers never block it, `NORMAL` sync
+/// (durable across a process crash; a power cut may lose the last commits, never corrupt).
+pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .doing("switching to WAL mode")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Fail::Unavailable(format!(
+            "the database stays in journal mode '{mode}' instead of WAL: put it on a local \
+             file system"
+        )));
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = {busy_ms};
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;
+         PRAGMA journal_size_limit = 67108864;"
+    ))
+    .doing("configuring the writer")
+}
+
+/// Pragmas of a reading connection: it can never write by mistake.
+pub(super) fn configure_reader(conn: &Connection, busy_ms: u64) -> Res<()> {
+    conn.execute_batch(&format!(
+        "PRAGMA query_only = ON;
+         PRAGMA busy_timeout = {busy_ms};
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16384;"
+    ))
+    .doing("configuring a reader")
+}
+
+/// The schema version of the open file.
+pub(super) fn version(conn: &Connection) -> Res<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .doing("reading the schema version")
+}
+
+/// Brings the file up to the last of `steps`, one transaction per step.
+pub(super) fn migrate(conn: &mut Connection, steps: &[Migration]) -> Res<()> {
+    let latest = steps.len() as i64;
+    let found = version(conn)?;
+    check_version(found, latest)?;
+    for (i, step) in steps.iter().enumerate() {
+        let target = i as i64 + 1;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .doing("starting a migration")?;
+        // Another process may have migrated while we waited for the lock.
+        let now = version(&tx)?;
+        check_version(now, latest)?;
+        if now >= target {
+            continue;
+        }
+        tx.execute_batch(step.sql).map_err(|err| {
+            Fail::Corrupt(format!(
+                "schema migration {target} ({}) failed: {err}",
+                step.name
+            ))
+        })?;
+        tx.pragma_update(None, "user_version", target)
+            .doing("recording the schema version")?;
+        tx.commit().doing("committing a migration")?;
+    }
+    Ok(())
+}
+
+fn check_version(found: i64, latest: i64) -> Res<()> {
+    if found > latest {
+        return Err(Fail::Corrupt(format!(
+            "schema version {found} is newer than this arbdesk understands (it knows up to \
+             {latest}): upgrade arbdesk, or point the store at another file"
+        )));
+    }
+    if found < 0 {
+        return Err(Fail::Corrupt(format!(
+            "schema version {found} is not an arbdesk schema"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: &[Migration] = &[
+        Migration {
+            name: "one",
+            sql: "CREATE TABLE a (x INTEGER);",
+        },
+        Migration {
+            name: "two, broken halfway",
+            sql: "CREATE TABLE b (x INTEGER); INSERT INTO nowhere VALUES (1);",
+        },
+    ];
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut st = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failed_step_rolls_back_alone_and_names_itself() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let err = migrate(&mut conn, STEPS).unwrap_err();
+        assert!(
+            matches!(&err, Fail::Corrupt(m) if m.contains("migration 2 (two, broken halfway)")),
+            "{err:?}"
+        );
+        assert_eq!(version(&conn).unwrap(), 1);
+        assert_eq!(tables(&conn), vec!["a"]);
+    }
+
+    #[test]
+    fn migrations_are_applied_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(version(&conn).unwrap(), latest_version());
+        let before = tables(&conn);
+        assert!(before.contains(&"opportunities".to_string()));
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(tables(&conn), before);
+    }
+
+    #[test]
+    fn newer_and_negative_versions_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = migrate(&mut conn, MIGRATIONS).unwrap_err();
+        assert!(matches!(&err, Fail::Corrupt(m) if m.contains("schema version 99 is newer")));
+        conn.pragma_update(None, "user_version", -1).unwrap();
+        assert!(matches!(
+            migrate(&mut conn, MIGRATIONS),
+            Err(Fail::Corrupt(_))
+        ));
+    }
+}

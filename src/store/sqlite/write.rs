@@ -1,0 +1,241 @@
+//! Writing opportunities, the watchlist and job runs, each call in the caller's one
+//! transaction.
+//!
+//! `replace_opportunities` compares each wanted row's JSON with the stored one and writes
+//! only what changed: re-detecting an unchanged product touches nothing, rows that vanished
+//! are deleted (their documents go with them by cascade), and the narrow indexed columns are
+//! always derived from the same `Opportunity` as the document, so they cannot disagree. Rows
+//! are validated first: a non-finite percentage or non-EUR profit would sort and filter
+//! wrongly forever, so it is refused with the row's key.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::codec::{Doing, Fail, Res, market_id, micros, search_text, to_json};
+use crate::domain::{Asin, Currency, Market, Opportunity};
+use crate::store::{JobRun, WatchSource};
+
+/// Runs kept per job; older ones are deleted as new ones are recorded.
+const RUNS_KEPT: i64 = 50;
+
+/// The stored name of a watch source.
+pub(super) fn source_name(s: WatchSource) -> &'static str {
+    match s {
+        WatchSource::User => "user",
+        WatchSource::Discovery => "discovery",
+        WatchSource::Import => "import",
+    }
+}
+
+/// Adds ASINs not yet watched; returns how many were new.
+pub(super) fn watch_add(
+    c: &Connection,
+    asins: &[Asin],
+    source: WatchSource,
+    now: DateTime<Utc>,
+) -> Res<usize> {
+    let mut st = c
+        .prepare_cached(
+            "INSERT INTO watchlist (asin, source, added_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (asin) DO NOTHING",
+        )
+        .doing("preparing the watchlist insert")?;
+    let mut added = 0;
+    for a in asins {
+        added += st
+            .execute(params![a.as_str(), source_name(source), micros(now)])
+            .doing("adding to the watchlist")?;
+    }
+    Ok(added)
+}
+
+/// Removes ASINs from the watchlist; returns how many were there.
+pub(super) fn watch_remove(c: &Connection, asins: &[Asin]) -> Res<usize> {
+    let mut st = c
+        .prepare_cached("DELETE FROM watchlist WHERE asin = ?1")
+        .doing("preparing the watchlist delete")?;
+    let mut removed = 0;
+    for a in asins {
+        removed += st
+            .execute([a.as_str()])
+            .doing("removing from the watchlist")?;
+    }
+    Ok(removed)
+}
+
+/// Records a job run and forgets the oldest beyond `RUNS_KEPT`.
+pub(super) fn record_job(c: &Connection, run: &JobRun) -> Res<()> {
+    c.prepare_cached(
+        "INSERT INTO job_runs (job, started_at, finished_at, result, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            run.job,
+            micros(run.started_at),
+            micros(run.finished_at),
+            run.result,
+            run.detail
+        ])
+    })
+    .doing("recording a job run")?;
+    c.prepare_cached(
+        "DELETE FROM job_runs WHERE job = ?1 AND id NOT IN
+             (SELECT id FROM job_runs WHERE job = ?1
+              ORDER BY started_at DESC, id DESC LIMIT ?2)",
+    )
+    .and_then(|mut st| st.execute(params![run.job, RUNS_KEPT]))
+    .doing("forgetting old job runs")?;
+    Ok(())
+}
+
+/// Makes each ASIN's stored opportunities exactly its set (the last set wins for an ASIN
+/// given twice, and the last row for a route given twice).
+pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportunity>)]) -> Res<()> {
+    for (asin, opps) in sets {
+        let mut wanted: BTreeMap<(Market, Market), (&Opportunity, String)> = BTreeMap::new();
+        for o in opps {
+            validate(*asin, o)?;
+            let body = to_json(o, &|| format!("opportunity {}", o.key()))?;
+            wanted.insert((o.buy_market, o.sell_market), (o, body));
+        }
+        let unchanged = retire_and_compare(c, *asin, &wanted)?;
+        for (route, (o, body)) in &wanted {
+            if !unchanged.contains(route) {
+                upsert(c, o, body)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the ASIN's rows that are not wanted; returns the wanted routes already stored
+/// exactly as wanted.
+fn retire_and_compare(
+    c: &Connection,
+    asin: Asin,
+    wanted: &BTreeMap<(Market, Market), (&Opportunity, String)>,
+) -> Res<HashSet<(Market, Market)>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT o.id, o.buy, o.sell, d.body FROM opportunities o
+             LEFT JOIN opportunity_docs d ON d.id = o.id WHERE o.asin = ?1",
+        )
+        .doing("preparing the opportunity read")?;
+    let stored = st
+        .query_map([asin.as_str()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .doing("reading opportunities")?
+        .collect::<Result<Vec<_>, _>>()
+        .doing("reading opportunities")?;
+    let mut delete = c
+        .prepare_cached("DELETE FROM opportunities WHERE id = ?1")
+        .doing("preparing the opportunity delete")?;
+    let mut unchanged = HashSet::new();
+    for (id, buy, sell, body) in stored {
+        let route = wanted
+            .iter()
+            .find(|((b, s), _)| market_id(*b) == buy && market_id(*s) == sell);
+        match route {
+            None => {
+                delete.execute([id]).doing("retiring an opportunity")?;
+            }
+            Some((r, (_, want))) if body.as_deref() == Some(want.as_str()) => {
+                unchanged.insert(*r);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(unchanged)
+}
+
+fn upsert(c: &Connection, o: &Opportunity, body: &str) -> Res<()> {
+    let search = search_text(
+        [o.title.as_deref(), Some(o.asin.as_str())]
+            .into_iter()
+            .flatten(),
+    );
+    let id: i64 = c
+        .prepare_cached(
+            "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct, net_margin_pct,
+                 net_profit, roi_pct, expected_monthly_profit, ranked, updated_at, search)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (asin, buy, sell) DO UPDATE SET
+                 gross_margin_pct = excluded.gross_margin_pct,
+                 net_margin_pct = excluded.net_margin_pct, net_profit = excluded.net_profit,
+                 roi_pct = excluded.roi_pct,
+                 expected_monthly_profit = excluded.expected_monthly_profit,
+                 ranked = excluded.ranked, updated_at = excluded.updated_at,
+                 search = excluded.search
+             RETURNING id",
+        )
+        .and_then(|mut st| {
+            st.query_row(
+                params![
+                    o.asin.as_str(),
+                    market_id(o.buy_market),
+                    market_id(o.sell_market),
+                    o.gross_margin_pct,
+                    o.net_margin_pct,
+                    o.net_profit.minor,
+                    o.roi_pct,
+                    o.expected_monthly_profit.minor,
+                    o.ranked,
+                    micros(o.updated_at),
+                    search,
+                ],
+                |r| r.get(0),
+            )
+        })
+        .doing("writing an opportunity")?;
+    c.prepare_cached(
+        "INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+    )
+    .and_then(|mut st| st.execute(params![id, body]))
+    .doing("writing an opportunity document")?;
+    Ok(())
+}
+
+/// Refuses rows that would be stored under the wrong ASIN or sort and filter wrongly.
+fn validate(asin: Asin, o: &Opportunity) -> Res<()> {
+    let key = o.key();
+    if o.asin != asin {
+        return Err(Fail::Invalid(format!(
+            "opportunity {key} was given in the set of {asin}: each set holds only its own \
+             ASIN's rows"
+        )));
+    }
+    for (name, v) in [
+        ("gross_margin_pct", o.gross_margin_pct),
+        ("net_margin_pct", o.net_margin_pct),
+        ("roi_pct", o.roi_pct),
+    ] {
+        if !v.is_finite() {
+            return Err(Fail::Invalid(format!(
+                "opportunity {key} has {name} = {v}: percentages must be finite numbers"
+            )));
+        }
+    }
+    for (name, m) in [
+        ("net_profit", o.net_profit),
+        ("expected_monthly_profit", o.expected_monthly_profit),
+    ] {
+        if m.currency != Currency::EUR {
+            return Err(Fail::Invalid(format!(
+                "opportunity {key} has {name} in {}: profits are stored in EUR, convert \
+                 first",
+                m.currency
+            )));
+        }
+    }
+    Ok(())
+}
