@@ -4,6 +4,7 @@
 mod it {
     pub mod util;
 
+    mod api;
     mod boundary;
     mod budget;
     mod cli;

@@ -17,12 +17,16 @@ use utoipa::{Modify, OpenApi};
 
 use super::ApiState;
 use super::dto::{
-    BreakdownLineOut, BreakdownOut, ComponentOut, Components, FxOut, Health, JobOut, KeepaOut,
-    ListingStats, MarketDetail, MarketPrices, OpportunityItem, OpportunityPage, PipelineOut,
-    Prices, ProductDetail, ProductPage, ProductSummary, SeriesOut, StageOut, Stats,
+    BreakdownLineOut, BreakdownOut, ComponentOut, Components, FxOut, Health, JobOut, JobRunOut,
+    KeepaOut, ListingStats, MarketDetail, MarketPrices, OpportunityItem, OpportunityPage,
+    PipelineOut, Prices, ProductDetail, ProductPage, ProductSummary, SeriesOut, StageOut, Stats,
 };
 use super::error::Problem;
 use super::opportunities::SortOrder;
+use crate::component::HealthStatus;
+use crate::domain::{Asin, Currency, Market, Money, PricePoint, SeriesKind};
+use crate::pipeline::Source;
+use crate::store::OpportunitySort;
 
 struct BearerAuth;
 
@@ -66,7 +70,8 @@ impl Modify for BearerAuth {
         Problem, Health, Components, ComponentOut, ProductPage, ProductSummary, MarketPrices,
         ProductDetail, MarketDetail, Prices, ListingStats, SeriesOut, OpportunityPage,
         OpportunityItem, BreakdownOut, BreakdownLineOut, Stats, PipelineOut, StageOut,
-        KeepaOut, JobOut, FxOut, SortOrder,
+        KeepaOut, JobOut, JobRunOut, FxOut, SortOrder, OpportunitySort, Market, Money, Currency,
+        Asin, SeriesKind, PricePoint, HealthStatus, Source,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -18,8 +18,8 @@ pub use product::{
     ListingStats, MarketDetail, MarketPrices, Prices, ProductDetail, ProductSummary, SeriesOut,
 };
 pub use status::{
-    ComponentOut, Components, FxOut, Health, JobOut, KeepaOut, PipelineOut, StageOut, Stats,
-    merge_jobs,
+    ComponentOut, Components, FxOut, Health, JobOut, JobRunOut, KeepaOut, PipelineOut, StageOut,
+    Stats, merge_jobs,
 };
 
 /// One page of opportunities.

@@ -109,10 +109,14 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
         .then(|| rest.trim_ascii())
 }
 
+/// Whether an error response is already a document a client can use: problem+json from
+/// `ApiError`, or JSON on purpose (the `/health` report with its 503). Bodies without a
+/// type or in plain text come from the framework and are rewritten.
 fn is_problem(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    })
 }
 
 /// Rewrites an error response that did not come from `ApiError` (405 from the router,
