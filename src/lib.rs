@@ -1,8 +1,10 @@
 //! arbdesk: Amazon EU cross-marketplace arbitrage in one binary.
 //!
-//! Engine modules (`domain`, `keepa`) know nothing of the console or the API; the binary
+//! Engine modules (`domain`, `keepa`, `queue`, `store`, `pipeline`) know nothing of the
+//! console or the API (`api` depends on them, never the reverse); the binary
 //! (`main.rs`) wires them to the command line. See `README.md` for the architecture.
 
+pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod component;

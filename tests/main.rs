@@ -5,6 +5,7 @@ mod it {
     pub mod util;
 
     mod assets;
+    mod api;
     mod boundary;
     mod budget;
     mod cli;

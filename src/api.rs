@@ -1,0 +1,241 @@
+//! The REST API: what scripts, spreadsheets, dashboards and Prometheus see.
+//!
+//! axum over the same store the console reads, never the other way round: the engine does
+//! not know this module exists. Handlers are thin — parse the query strictly, ask the store,
+//! shape the answer — and the hot list endpoints answer from a cache of pre-serialized
+//! bodies that the pipeline's generation counter invalidates after every store write. One
+//! `ApiError` answers every failure as problem+json. Layers, outermost first: request
+//! metrics, tracing, CORS (allow-list; none configured = no CORS headers), gzip, then one
+//! guard for bearer auth, body limit, request timeout and error shaping.
+
+mod cache;
+mod docs;
+mod dto;
+mod error;
+mod health;
+mod metrics;
+mod middleware;
+mod opportunities;
+mod params;
+mod products;
+mod respond;
+mod schema;
+mod settings;
+mod stats;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceBuilder;
+use tower::util::option_layer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+pub use cache::CacheStats;
+pub use error::{ApiError, PROBLEM_JSON, Problem};
+pub use settings::{ApiSettings, BearerToken, check_bind};
+
+use crate::pipeline::PipelineStatus;
+use crate::store::Store;
+
+/// Everything a request handler may read. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    status: watch::Receiver<PipelineStatus>,
+    generation: watch::Receiver<u64>,
+    settings: ApiSettings,
+    version: &'static str,
+    cache: cache::ResponseCache,
+    metrics: metrics::HttpMetrics,
+    openapi: Bytes,
+}
+
+impl ApiState {
+    /// State over `store`, reporting the pipeline's `status`, with cached bodies dropped
+    /// whenever `generation` changes (the pipeline bumps it after every store write).
+    pub fn new(
+        store: Arc<dyn Store>,
+        status: watch::Receiver<PipelineStatus>,
+        generation: watch::Receiver<u64>,
+        settings: ApiSettings,
+        version: &'static str,
+    ) -> Self {
+        let cache = cache::ResponseCache::new(settings.cache_max_entries, settings.cache_max_bytes);
+        ApiState {
+            inner: Arc::new(Inner {
+                store,
+                status,
+                generation,
+                cache,
+                metrics: metrics::HttpMetrics::new(),
+                openapi: docs::openapi_bytes(version),
+                settings,
+                version,
+            }),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &ApiSettings {
+        &self.inner.settings
+    }
+
+    /// Response cache counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    fn status_snapshot(&self) -> PipelineStatus {
+        self.inner.status.borrow().clone()
+    }
+
+    fn generation(&self) -> u64 {
+        *self.inner.generation.borrow()
+    }
+
+    fn version(&self) -> &'static str {
+        self.inner.version
+    }
+
+    fn cache(&self) -> &cache::ResponseCache {
+        &self.inner.cache
+    }
+
+    fn http_metrics(&self) -> &metrics::HttpMetrics {
+        &self.inner.metrics
+    }
+
+    fn openapi(&self) -> Bytes {
+        self.inner.openapi.clone()
+    }
+}
+
+/// The API's routes with every layer applied.
+pub fn router(state: ApiState) -> Router {
+    let settings = state.settings();
+    let cors = cors_layer(&settings.cors_origins);
+    let layers = ServiceBuilder::new()
+        .layer(from_fn_with_state(state.clone(), middleware::record))
+        .layer(TraceLayer::new_for_http())
+        .layer(option_layer(cors))
+        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(state.clone(), middleware::guard));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/products", get(products::list))
+        .route("/products/{asin}", get(products::detail))
+        .route("/opportunities", get(opportunities::list))
+        .route("/stats", get(stats::stats))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::docs_page))
+        .fallback(not_found)
+        .layer(layers)
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains open requests.
+/// Refuses (`PermissionDenied`) a non-loopback listener without a token, like `check_bind`.
+pub async fn serve(
+    state: ApiState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let addr = listener.local_addr()?;
+    settings::check_addr(addr, state.settings())
+        .map_err(|msg| io::Error::new(io::ErrorKind::PermissionDenied, msg))?;
+    tracing::info!(
+        %addr,
+        auth = state.settings().bearer_token.is_some(),
+        "Serving the REST API."
+    );
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// CORS for the configured origins; `None` (no CORS headers at all) when there are none.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let mut list = Vec::new();
+        for o in origins {
+            match settings::check_origin(o).and_then(|()| {
+                HeaderValue::from_str(o).map_err(|e| format!("invalid CORS origin '{o}': {e}"))
+            }) {
+                Ok(v) => list.push(v),
+                Err(msg) => tracing::warn!(error = %msg, "Ignoring a CORS origin."),
+            }
+        }
+        AllowOrigin::list(list)
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+            ])
+            .expose_headers([header::ETAG, header::RETRY_AFTER])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+const ENDPOINTS: [&str; 8] = [
+    "/health",
+    "/products",
+    "/products/{asin}",
+    "/opportunities",
+    "/stats",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+];
+
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path();
+    let trimmed = path.trim_end_matches('/');
+    let hint = if trimmed != path && !trimmed.is_empty() && ENDPOINTS.contains(&trimmed) {
+        format!(" (did you mean '{trimmed}', without the trailing slash?)")
+    } else {
+        String::new()
+    };
+    ApiError::not_found(format!(
+        "no endpoint at '{}'{hint}; the endpoints are {}",
+        error::shorten(path),
+        ENDPOINTS.join(", ")
+    ))
+    .into_response()
+}

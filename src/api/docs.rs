@@ -1,0 +1,145 @@
+//! `GET /openapi.json` and `GET /docs`: the contract, generated from the code, and a page to
+//! explore and try it that works with no network.
+//!
+//! The OpenAPI document is derived from the handlers' `#[utoipa::path]` annotations and the
+//! response types' `ToSchema`, built once when the router is built. `/docs` is one
+//! self-contained HTML page (`docs.html`, compiled into the binary: inline CSS and script,
+//! no CDN, no fonts) that renders `/openapi.json` and sends requests with an optional
+//! bearer token; its `Content-Security-Policy` forbids loading anything from elsewhere.
+//! It also documents each problem type, which the `type` of every error body links to.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::ApiState;
+use super::dto::{
+    BreakdownLineOut, BreakdownOut, ComponentOut, Components, FxOut, Health, JobOut, JobRunOut,
+    KeepaOut, ListingStats, MarketDetail, MarketPrices, OpportunityItem, OpportunityPage,
+    PipelineOut, Prices, ProductDetail, ProductPage, ProductSummary, SeriesOut, StageOut, Stats,
+};
+use super::error::Problem;
+use super::opportunities::SortOrder;
+use crate::component::HealthStatus;
+use crate::domain::{Asin, Currency, Market, Money, PricePoint, SeriesKind};
+use crate::pipeline::Source;
+use crate::store::OpportunitySort;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Required when the server has a token (api.token / ARBDESK_API_TOKEN).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "arbdesk API",
+        description = "Amazon EU cross-marketplace arbitrage (UK, DE, FR, IT, ES) from Keepa data. \
+            Money is integer minor units with an ISO currency code; percentages are numbers. \
+            Errors are application/problem+json naming the parameter at fault.",
+        license(name = "MIT")
+    ),
+    paths(
+        super::health::health,
+        super::products::list,
+        super::products::detail,
+        super::opportunities::list,
+        super::stats::stats,
+        super::metrics::metrics,
+        openapi_json,
+        docs_page,
+    ),
+    components(schemas(
+        Problem, Health, Components, ComponentOut, ProductPage, ProductSummary, MarketPrices,
+        ProductDetail, MarketDetail, Prices, ListingStats, SeriesOut, OpportunityPage,
+        OpportunityItem, BreakdownOut, BreakdownLineOut, Stats, PipelineOut, StageOut,
+        KeepaOut, JobOut, JobRunOut, FxOut, SortOrder, OpportunitySort, Market, Money, Currency,
+        Asin, SeriesKind, PricePoint, HealthStatus, Source,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "opportunities", description = "Arbitrage routes with gross and net economics."),
+        (name = "products", description = "The catalogue: prices per market, signals, history."),
+        (name = "stats", description = "Totals and pipeline state."),
+        (name = "health", description = "Liveness, component health, Prometheus metrics."),
+        (name = "docs", description = "This documentation."),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document for this build, serialized.
+pub(crate) fn openapi_bytes(version: &str) -> Bytes {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = version.to_string();
+    match doc.to_json() {
+        Ok(s) => Bytes::from(s),
+        Err(e) => {
+            tracing::error!(error = %e, "Serializing the OpenAPI document failed.");
+            Bytes::from_static(b"{}")
+        }
+    }
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "docs",
+    responses((status = 200, description = "OpenAPI 3.1 document.", content_type = "application/json", body = Object))
+)]
+pub(crate) async fn openapi_json(State(state): State<ApiState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        state.openapi(),
+    )
+        .into_response()
+}
+
+const PAGE: &str = include_str!("docs.html");
+
+/// Interactive documentation, self-contained (works offline).
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "docs",
+    responses((status = 200, description = "HTML page rendering /openapi.json.", content_type = "text/html", body = String))
+)]
+pub(crate) async fn docs_page() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+                ),
+            ),
+        ],
+        PAGE,
+    )
+        .into_response()
+}

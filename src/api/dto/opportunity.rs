@@ -1,0 +1,142 @@
+//! An opportunity as `/opportunities` returns it: gross and net figures, Amazon links, and
+//! the net breakdown only when asked for (it is most of the row's size).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{Asin, Breakdown, BreakdownLine, Market, Money, Opportunity};
+
+/// One directed route for one product.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OpportunityItem {
+    /// The product.
+    pub asin: Asin,
+    /// Title for display.
+    pub title: Option<String>,
+    /// Market to buy in.
+    pub buy_market: Market,
+    /// Market to sell in.
+    pub sell_market: Market,
+    /// Buy price, gross, in the buy market's currency.
+    pub buy_price: Money,
+    /// Sell price, gross and landed, in the sell market's currency.
+    pub sell_price: Money,
+    /// Sell minus buy, both in EUR.
+    pub gross_margin: Money,
+    /// Gross margin over the buy price (EUR), in percent (what `min_margin` filters).
+    pub gross_margin_pct: f64,
+    /// Profit per unit after VAT, fees, FX and shipping, in EUR.
+    pub net_profit: Money,
+    /// Net profit over net revenue, in percent.
+    pub net_margin_pct: f64,
+    /// Net profit over landed cost, in percent.
+    pub roi_pct: f64,
+    /// Expected monthly profit in EUR, the ranking key.
+    pub expected_monthly_profit: Money,
+    /// Highest buy-market shelf price that still passes the ROI and profit gates.
+    pub max_buy_price: Option<Money>,
+    /// Sell price needed for the target ROI.
+    pub target_sell_price: Option<Money>,
+    /// Sell price at which the net profit is zero.
+    pub break_even_sell_price: Option<Money>,
+    /// True when every gate passes.
+    pub ranked: bool,
+    /// Failed gates (`PROFIT`, `ROI`, `SPIKE`, …) and data warnings (`NO_BUYBOX`, `FX_STALE`, …).
+    pub flags: Vec<String>,
+    /// Amazon product page in the buy market.
+    pub buy_url: String,
+    /// Amazon product page in the sell market.
+    pub sell_url: String,
+    /// When the row was last computed (RFC 3339).
+    pub updated_at: DateTime<Utc>,
+    /// How the net figures were computed; present only with `breakdown=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<BreakdownOut>,
+}
+
+impl OpportunityItem {
+    /// The wire form of `o`, with its breakdown if `with_breakdown`.
+    pub fn from_domain(o: &Opportunity, with_breakdown: bool) -> Self {
+        OpportunityItem {
+            asin: o.asin,
+            title: o.title.clone(),
+            buy_market: o.buy_market,
+            sell_market: o.sell_market,
+            buy_price: o.buy_price,
+            sell_price: o.sell_price,
+            gross_margin: o.gross_margin,
+            gross_margin_pct: o.gross_margin_pct,
+            net_profit: o.net_profit,
+            net_margin_pct: o.net_margin_pct,
+            roi_pct: o.roi_pct,
+            expected_monthly_profit: o.expected_monthly_profit,
+            max_buy_price: o.max_buy_price,
+            target_sell_price: o.target_sell_price,
+            break_even_sell_price: o.break_even_sell_price,
+            ranked: o.ranked,
+            flags: o.flags.clone(),
+            buy_url: o.buy_url(),
+            sell_url: o.sell_url(),
+            updated_at: o.updated_at,
+            breakdown: with_breakdown.then(|| BreakdownOut::from(&o.breakdown)),
+        }
+    }
+}
+
+/// One term of the net calculation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BreakdownLineOut {
+    /// Stable id, e.g. `output_vat`, `referral_fee`, `fba_fee`, `landed_cost`.
+    pub id: String,
+    /// Human label, e.g. `Referral fee 15 % of 59.90 gross`.
+    pub label: String,
+    /// The amount (negative for costs), in the currency it is charged in.
+    pub amount: Money,
+    /// Where the input came from: `keepa`, `config:referral 2025-02-01`, `ecb 2026-11-24`, …
+    pub source: String,
+}
+
+/// The net breakdown of one row and the data versions behind it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BreakdownOut {
+    /// The terms, in calculation order.
+    pub lines: Vec<BreakdownLineOut>,
+    /// EUR per GBP used (absent on EUR-only routes).
+    pub fx_eur_per_gbp: Option<f64>,
+    /// Date of the FX rate.
+    pub fx_date: Option<String>,
+    /// `effective_from` of the VAT table used.
+    pub vat_table: Option<String>,
+    /// `effective_from` of the referral fee table used.
+    pub fee_table: Option<String>,
+    /// Keepa `lastUpdate` of the buy side.
+    pub buy_observed_at: Option<DateTime<Utc>>,
+    /// Keepa `lastUpdate` of the sell side.
+    pub sell_observed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&BreakdownLine> for BreakdownLineOut {
+    fn from(l: &BreakdownLine) -> Self {
+        BreakdownLineOut {
+            id: l.id.clone(),
+            label: l.label.clone(),
+            amount: l.amount,
+            source: l.source.clone(),
+        }
+    }
+}
+
+impl From<&Breakdown> for BreakdownOut {
+    fn from(b: &Breakdown) -> Self {
+        BreakdownOut {
+            lines: b.lines.iter().map(BreakdownLineOut::from).collect(),
+            fx_eur_per_gbp: b.fx_eur_per_gbp,
+            fx_date: b.fx_date.clone(),
+            vat_table: b.vat_table.clone(),
+            fee_table: b.fee_table.clone(),
+            buy_observed_at: b.buy_observed_at,
+            sell_observed_at: b.sell_observed_at,
+        }
+    }
+}

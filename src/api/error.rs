@@ -1,0 +1,265 @@
+//! The API's one error type and its wire form, RFC 9457 `application/problem+json`.
+//!
+//! Every failure a client can see goes through `ApiError`: bad parameters (400, naming the
+//! parameter, the value and what is accepted), unknown paths and ASINs (404), missing or
+//! wrong tokens (401), a store that cannot answer (503, with the internal error logged and a
+//! plain message sent). Internal details never reach the client; the `type` of each problem
+//! points at its section of `/docs`, so a script author can look it up.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document, as sent.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Problem {
+    /// Problem type: a link to its section of `/docs`, e.g. `/docs#problem-invalid-parameter`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, fixed summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request and what to do about it.
+    pub detail: String,
+    /// The query parameter at fault (400s on parameters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The rejected value, shortened and stripped of control characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// What would have been accepted: the allowed values, the allowed parameters, or a range.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
+}
+
+/// Any failure answered by the API (boxed: errors are rare, `Result`s are everywhere).
+#[derive(Clone, Debug)]
+pub struct ApiError(Box<Details>);
+
+#[derive(Clone, Debug)]
+struct Details {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    parameter: Option<String>,
+    value: Option<String>,
+    accepted: Vec<String>,
+    /// Logged, never sent.
+    internal: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: String) -> Self {
+        ApiError(Box::new(Details {
+            status,
+            slug,
+            title,
+            detail,
+            parameter: None,
+            value: None,
+            accepted: Vec::new(),
+            internal: None,
+        }))
+    }
+
+    /// A query parameter with a value that cannot be used (400).
+    pub fn bad_parameter(
+        parameter: &str,
+        value: Option<&str>,
+        detail: impl Into<String>,
+        accepted: Vec<String>,
+    ) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid query parameter",
+            detail.into(),
+        );
+        e.0.parameter = Some(parameter.to_string());
+        e.0.value = value.map(shorten);
+        e.0.accepted = accepted;
+        e
+    }
+
+    /// Query parameters the endpoint does not know (400): a typo must not widen a query.
+    pub fn unknown_parameters(unknown: &[String], accepted: &[&str], hint: &str) -> Self {
+        let names: Vec<String> = unknown
+            .iter()
+            .map(|u| format!("'{}'", shorten(u)))
+            .collect();
+        let takes = if accepted.is_empty() {
+            "this endpoint takes no query parameters".to_string()
+        } else {
+            format!("this endpoint accepts: {}", accepted.join(", "))
+        };
+        let detail = format!(
+            "unknown query parameter{} {}{hint}; {takes}",
+            if unknown.len() == 1 { "" } else { "s" },
+            names.join(", "),
+        );
+        let mut e = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown-parameter",
+            "Unknown query parameter",
+            detail,
+        );
+        e.0.parameter = unknown.first().map(|u| shorten(u));
+        e.0.accepted = accepted.iter().map(|s| s.to_string()).collect();
+        e
+    }
+
+    /// A path segment that is not well formed (400), e.g. a malformed ASIN.
+    pub fn bad_path(parameter: &str, value: &str, detail: impl Into<String>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            "Invalid path parameter",
+            detail.into(),
+        );
+        e.0.parameter = Some(parameter.to_string());
+        e.0.value = Some(shorten(value));
+        e
+    }
+
+    /// Nothing at this path, or no such product (404).
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            detail.into(),
+        )
+    }
+
+    /// A missing or wrong bearer token (401).
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail.into(),
+        )
+    }
+
+    /// The store failed (503); the internal message is logged, not sent.
+    pub fn store(err: &StoreError) -> Self {
+        let detail = match err {
+            StoreError::Unavailable(_) => {
+                "the store is unavailable; the data cannot be read right now. Retry later; if it persists, check the server log and /health"
+            }
+            StoreError::Corrupt(_) => {
+                "the store's data cannot be read by this version of arbdesk; see the server log"
+            }
+            StoreError::Invalid(_) => "the store rejected this query; see the server log",
+        };
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            "Store unavailable",
+            detail.to_string(),
+        );
+        e.0.internal = Some(err.to_string());
+        e
+    }
+
+    /// A failure that is the server's own fault (500); the message is logged, not sent.
+    pub fn internal(what: impl Into<String>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to build the response; see the server log".into(),
+        );
+        e.0.internal = Some(what.into());
+        e
+    }
+
+    /// An error status produced outside the handlers (405, 413, timeouts), given a detail.
+    pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let (slug, title) = match status.as_u16() {
+            405 => ("method-not-allowed", "Method not allowed"),
+            408 | 503 => ("unavailable", "Service unavailable"),
+            413 => ("payload-too-large", "Request body too large"),
+            404 => ("not-found", "Not found"),
+            s if s < 500 => ("bad-request", "Bad request"),
+            _ => ("internal", "Internal error"),
+        };
+        ApiError::new(status, slug, title, detail.into())
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The problem document sent for this error.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("/docs#problem-{}", self.0.slug),
+            title: self.0.title.to_string(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            parameter: self.0.parameter.clone(),
+            value: self.0.value.clone(),
+            accepted: self.0.accepted.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.0.status.as_u16(),
+            self.0.title,
+            self.0.detail
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(internal) = &self.0.internal {
+            if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(error = %internal, "API request failed: the store did not answer.");
+            } else {
+                tracing::error!(error = %internal, "API request failed inside the server.");
+            }
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_else(|_| {
+            br#"{"type":"/docs#problem-internal","title":"Internal error","status":500,"detail":"unserializable problem"}"#.to_vec()
+        });
+        let mut res = (self.0.status, body).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.0.status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"arbdesk\""),
+            );
+        }
+        if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        res
+    }
+}
+
+/// A client-supplied value made safe to echo: no control characters, at most 80 characters.
+pub(crate) fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(80).collect();
+    if s.chars().filter(|c| !c.is_control()).nth(80).is_some() {
+        out.push('…');
+    }
+    out
+}

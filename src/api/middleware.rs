@@ -1,0 +1,177 @@
+//! The API's own middleware: request metrics, bearer authentication, and turning every
+//! error response into problem+json.
+//!
+//! `record` is the outermost layer so it counts every answer, 401s and timeouts included,
+//! under the matched route. `guard` sits inside CORS and compression: it checks the bearer
+//! token (in constant time; `/health`, `/docs` and `/openapi.json` stay open so probes and
+//! readers need no secret), refuses bodies above the limit by their `Content-Length` (no
+//! handler reads a body, so a chunked one is never buffered), bounds the handler's time
+//! with the request timeout (503), and rewrites any error that did not come from
+//! `ApiError` — 405 from the router, extractor rejections — into a problem document that
+//! says what to do. Doing these here rather than with tower-http's limit and timeout
+//! layers keeps their errors problem+json and the stack short on the hot path.
+
+use std::time::Instant;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ApiState;
+use super::error::{ApiError, PROBLEM_JSON};
+use super::metrics::HttpMetrics;
+
+/// Paths served without a token.
+const OPEN_PATHS: [&str; 3] = ["/health", "/docs", "/openapi.json"];
+
+/// Counts the request and its latency under its route.
+pub(crate) async fn record(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let route = HttpMetrics::route_index(req.extensions().get::<MatchedPath>().map(|m| m.as_str()));
+    let started = Instant::now();
+    let res = next.run(req).await;
+    state
+        .http_metrics()
+        .record(route, res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// Authenticates, then makes sure an error response is problem+json.
+pub(crate) async fn guard(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.settings().bearer_token
+        && !OPEN_PATHS.contains(&req.uri().path())
+    {
+        match bearer(req.headers()) {
+            None => {
+                return ApiError::unauthorized(
+                    "this server requires a bearer token: send 'Authorization: Bearer <token>' \
+                     with the server's api.token / ARBDESK_API_TOKEN",
+                )
+                .into_response();
+            }
+            Some(presented) if !token.matches(presented) => {
+                return ApiError::unauthorized("the bearer token is not this server's token")
+                    .into_response();
+            }
+            Some(_) => {}
+        }
+    }
+    let limit = state.settings().body_limit;
+    if let Some(len) = content_length(req.headers())
+        && len > limit
+    {
+        return ApiError::from_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is {len} bytes, above the limit of {limit} bytes (the API takes no request bodies)"
+            ),
+        )
+        .into_response();
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let timeout = state.settings().request_timeout;
+    let Ok(res) = tokio::time::timeout(timeout, next.run(req)).await else {
+        tracing::warn!(%method, path, timeout_s = timeout.as_secs_f64(), "API request timed out.");
+        return ApiError::from_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request did not finish within {:.1} s; retry, or narrow the query (a lower limit, more filters)",
+                timeout.as_secs_f64()
+            ),
+        )
+        .into_response();
+    };
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(res.headers()) {
+        return res;
+    }
+    problemize(res, &method, &path).await
+}
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| rest.trim_ascii())
+}
+
+/// Whether an error response is already a document a client can use: problem+json from
+/// `ApiError`, or JSON on purpose (the `/health` report with its 503). Bodies without a
+/// type or in plain text come from the framework and are rewritten.
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"application/json")
+    })
+}
+
+/// Rewrites an error response that did not come from `ApiError` (405 from the router,
+/// extractor rejections) as problem+json, keeping its headers (`Allow`, CORS).
+async fn problemize(res: Response, method: &Method, path: &str) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let status = parts.status;
+    let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!(
+            "method {method} is not allowed on {}; the API is read-only: use GET",
+            super::error::shorten(path)
+        )
+    } else {
+        let text = to_bytes(body, 2048).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+        if text.trim().is_empty() {
+            reason
+        } else {
+            format!("{reason}: {}", super::error::shorten(text.trim()))
+        }
+    };
+    let (pparts, pbody) = ApiError::from_status(status, detail)
+        .into_response()
+        .into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    for (name, value) in &pparts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, Body::new(pbody))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(bearer(&h), Some(&b"abc"[..]));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
+        assert_eq!(bearer(&h), Some(&b"abc"[..]));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bear"));
+        assert_eq!(bearer(&h), None);
+    }
+}

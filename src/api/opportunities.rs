@@ -1,0 +1,224 @@
+//! `GET /opportunities`: the ranked list, filtered on gross and net figures.
+//!
+//! Parameters are parsed strictly into the store's `OpportunityFilter`; the normalized
+//! filter (markets sorted, defaults applied) is the cache key, so `buy=it,de` and
+//! `buy=DE&buy=IT` share one cached body. `min_margin` keeps the original API's meaning,
+//! gross margin percent; the net filters sit beside it.
+
+use std::sync::LazyLock;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::dto::{OpportunityItem, OpportunityPage};
+use super::error::{ApiError, Problem};
+use super::params::Params;
+use super::{ApiState, respond};
+use crate::domain::Market;
+use crate::store::{OpportunityFilter, OpportunitySort};
+
+/// Sort keys as the API spells them.
+pub(crate) const SORT_KEYS: [(&str, OpportunitySort); 6] = [
+    ("gross_margin_pct", OpportunitySort::GrossMarginPct),
+    ("net_margin_pct", OpportunitySort::NetMarginPct),
+    ("net_profit", OpportunitySort::NetProfit),
+    ("roi_pct", OpportunitySort::RoiPct),
+    ("updated_at", OpportunitySort::UpdatedAt),
+    (
+        "expected_monthly_profit",
+        OpportunitySort::ExpectedMonthlyProfit,
+    ),
+];
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first (the default).
+    Desc,
+}
+
+/// Query parameters of `GET /opportunities`. Empty values count as absent.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the query; the handler parses it strictly with `Params`.
+pub(crate) struct OpportunityQuery {
+    /// Minimum gross margin in percent (the original API's `min_margin`), e.g. `10`.
+    min_margin: Option<f64>,
+    /// Minimum net margin (net profit over net revenue) in percent.
+    min_net_margin: Option<f64>,
+    /// Minimum net profit per unit in euros, up to 2 decimals, e.g. `3.5`.
+    min_profit: Option<f64>,
+    /// Minimum ROI (net profit over landed cost) in percent.
+    min_roi: Option<f64>,
+    /// Buy markets, comma-separated (`DE,IT`) or repeated; default all.
+    #[param(style = Form, explode = false)]
+    buy: Option<Vec<Market>>,
+    /// Sell markets, comma-separated (`UK,FR`) or repeated; default all.
+    #[param(style = Form, explode = false)]
+    sell: Option<Vec<Market>>,
+    /// Case-insensitive substring of the title or ASIN (at most 200 characters).
+    q: Option<String>,
+    /// Only rows that pass every gate (`true`/`false`, default `false`).
+    ranked: Option<bool>,
+    /// Sort key (default `expected_monthly_profit`, ranked rows first).
+    sort: Option<OpportunitySort>,
+    /// Sort direction (default `desc`).
+    order: Option<SortOrder>,
+    /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+    /// Include each row's net breakdown (default `false`).
+    breakdown: Option<bool>,
+}
+
+static ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(|| {
+    <OpportunityQuery as IntoParams>::into_params(|| None)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+});
+
+/// The names `/opportunities` accepts.
+pub(crate) fn accepted() -> Vec<&'static str> {
+    ACCEPTED.iter().map(String::as_str).collect()
+}
+
+/// Largest offset accepted: deep enough for any catalogue, small enough for every store.
+pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
+
+fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
+    let p = Params::parse(raw, &accepted())?;
+    let descending = p
+        .choice(
+            "order",
+            &[("asc", SortOrder::Asc), ("desc", SortOrder::Desc)],
+        )?
+        .is_none_or(|o| o == SortOrder::Desc);
+    let filter = OpportunityFilter {
+        min_gross_margin_pct: p.percent("min_margin")?,
+        min_net_margin_pct: p.percent("min_net_margin")?,
+        min_profit_cents: p.euros("min_profit")?,
+        min_roi_pct: p.percent("min_roi")?,
+        buy: p.markets("buy")?,
+        sell: p.markets("sell")?,
+        text: p.text("q", 200)?,
+        ranked_only: p.boolean("ranked")?.unwrap_or(false),
+        sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
+        descending,
+        limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
+        offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
+    };
+    Ok((filter, p.boolean("breakdown")?.unwrap_or(false)))
+}
+
+/// Ranked arbitrage opportunities with gross and net figures.
+#[utoipa::path(
+    get,
+    path = "/opportunities",
+    tag = "opportunities",
+    params(OpportunityQuery),
+    responses(
+        (status = 200, description = "One page of opportunities.", body = OpportunityPage),
+        (status = 400, description = "A parameter is unknown or has a bad value; the problem names it and what is accepted.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (filter, breakdown) = match parse(query.as_deref()) {
+        Ok(parsed) => parsed,
+        Err(e) => return e.into_response(),
+    };
+    let key = format!("/opportunities {filter:?} breakdown={breakdown}");
+    let (limit, offset) = (filter.limit as u64, filter.offset as u64);
+    let store = state.store();
+    respond::cached(&state, &headers, key, move || async move {
+        let page = store
+            .opportunities(filter)
+            .await
+            .map_err(|e| ApiError::store(&e))?;
+        respond::json(&OpportunityPage {
+            total: page.total,
+            limit,
+            offset,
+            items: page
+                .items
+                .iter()
+                .map(|o| OpportunityItem::from_domain(o, breakdown))
+                .collect(),
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_normalization() {
+        let (f, b) = parse(None).unwrap();
+        assert_eq!(f, OpportunityFilter::default());
+        assert!(!b);
+        let (f, b) = parse(Some(
+            "buy=it,DE&sell=uk&order=asc&sort=roi_pct&min_profit=3.5&breakdown=true",
+        ))
+        .unwrap();
+        assert_eq!(f.buy, vec![Market::DE, Market::IT]);
+        assert_eq!(f.sell, vec![Market::UK]);
+        assert!(!f.descending);
+        assert_eq!(f.sort, OpportunitySort::RoiPct);
+        assert_eq!(f.min_profit_cents, Some(350));
+        assert!(b);
+    }
+
+    #[test]
+    fn documented_names_are_the_accepted_names() {
+        let names = accepted();
+        for n in [
+            "min_margin",
+            "min_net_margin",
+            "min_profit",
+            "min_roi",
+            "buy",
+            "sell",
+            "q",
+            "ranked",
+            "sort",
+            "order",
+            "limit",
+            "offset",
+            "breakdown",
+        ] {
+            assert!(names.contains(&n), "{n}");
+        }
+        assert_eq!(names.len(), 13);
+    }
+
+    #[test]
+    fn bad_sort_lists_the_keys() {
+        let e = parse(Some("sort=profit")).unwrap_err().problem();
+        assert!(
+            e.detail.starts_with(
+                "sort 'profit' is not one of gross_margin_pct, net_margin_pct, net_profit"
+            ),
+            "{}",
+            e.detail
+        );
+        assert_eq!(e.accepted.len(), 6);
+    }
+}

@@ -1,0 +1,379 @@
+//! Strict query-string parsing with errors a script author can act on.
+//!
+//! axum's `Query<T>` with serde answers a typo'd parameter by ignoring it and a bad value
+//! with a generic deserializer message. Here every endpoint declares the parameters it
+//! accepts (taken from its OpenAPI `IntoParams` type, so the docs and the check cannot
+//! drift); an unknown name is a 400 that lists them and suggests the closest, and every
+//! value is parsed by a typed accessor whose error names the parameter, quotes the value
+//! and says what is accepted. An empty value (`?q=`) means "not given", as an HTML form
+//! sends it; a parameter given twice is an error, except market lists, which accumulate.
+
+use std::ops::RangeInclusive;
+
+use url::form_urlencoded;
+
+use super::error::{ApiError, shorten};
+use crate::domain::Market;
+
+/// The query string of one request, checked against the endpoint's accepted names.
+#[derive(Debug)]
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes `raw` and rejects names outside `accepted`.
+    pub fn parse(raw: Option<&str>, accepted: &[&str]) -> Result<Params, ApiError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
+            .collect();
+        let mut unknown: Vec<String> = Vec::new();
+        for (k, _) in &pairs {
+            if !accepted.contains(&k.as_str()) && !unknown.contains(k) {
+                unknown.push(k.clone());
+            }
+        }
+        if let Some(first) = unknown.first() {
+            let hint = suggest(first, accepted)
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            return Err(ApiError::unknown_parameters(&unknown, accepted, &hint));
+        }
+        Ok(Params { pairs })
+    }
+
+    /// The one value of `name`, trimmed; `None` when absent or empty.
+    fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::bad_parameter(
+                name,
+                None,
+                format!("{name} is given more than once; give it once"),
+                Vec::new(),
+            ));
+        }
+        Ok(first.map(|(_, v)| v.trim()).filter(|v| !v.is_empty()))
+    }
+
+    /// A whole number in `range`, or `default` when absent.
+    pub fn whole(
+        &self,
+        name: &str,
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<u64, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(default);
+        };
+        let (min, max) = (*range.start(), *range.end());
+        let accepted = vec![format!("a whole number from {min} to {max}")];
+        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} '{}' is not a whole number", shorten(v)),
+                accepted,
+            ));
+        }
+        if v.starts_with('-') && digits.bytes().any(|b| b != b'0') {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} {} is below the minimum {min}", shorten(v)),
+                accepted,
+            ));
+        }
+        match digits.parse::<u64>() {
+            Ok(n) if n < min => Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} {n} is below the minimum {min}"),
+                accepted,
+            )),
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} {} is above the maximum {max}", shorten(v)),
+                accepted,
+            )),
+        }
+    }
+
+    /// A finite number of percent, e.g. `10` or `12.5`.
+    pub fn percent(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(Some(x)),
+            _ => Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!(
+                    "{name} '{}' is not a number: give a percentage such as 10 or 12.5",
+                    shorten(v)
+                ),
+                vec!["a finite number of percent".into()],
+            )),
+        }
+    }
+
+    /// An amount of euros with at most two decimals (`3`, `3.5`, `-0.25`), as cents.
+    pub fn euros(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        let err = |why: &str| {
+            ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} '{}' {why}", shorten(v)),
+                vec!["euros with up to 2 decimals, e.g. 3.5".into()],
+            )
+        };
+        let (neg, unsigned) = match v.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, v.strip_prefix('+').unwrap_or(v)),
+        };
+        let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {
+            return Err(err("is not an amount of euros such as 3.5"));
+        }
+        if frac.len() > 2 {
+            return Err(err("has more than 2 decimals: give whole cents, e.g. 3.55"));
+        }
+        let euros: i64 = if whole.is_empty() {
+            0
+        } else {
+            match whole.parse::<i64>() {
+                Ok(n) if n <= 1_000_000_000 => n,
+                _ => return Err(err("is above the maximum 1000000000")),
+            }
+        };
+        let cents: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+        let total = euros * 100 + cents;
+        Ok(Some(if neg { -total } else { total }))
+    }
+
+    /// Markets from every occurrence of `name`, comma-separated, sorted and deduplicated.
+    pub fn markets(&self, name: &str) -> Result<Vec<Market>, ApiError> {
+        let mut out = Vec::new();
+        for (_, v) in self.pairs.iter().filter(|(k, _)| k == name) {
+            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                out.push(parse_market(name, part)?);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// One market.
+    pub fn market(&self, name: &str) -> Result<Option<Market>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        if v.contains(',') {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} takes one market, got '{}'", shorten(v)),
+                market_codes(),
+            ));
+        }
+        parse_market(name, v).map(Some)
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} '{}' is not one of true, false", shorten(v)),
+                vec!["true".into(), "false".into()],
+            )),
+        }
+    }
+
+    /// One of a fixed set of names (case-insensitive).
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        choices: &[(&str, T)],
+    ) -> Result<Option<T>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        if let Some((_, t)) = choices.iter().find(|(c, _)| c.eq_ignore_ascii_case(v)) {
+            return Ok(Some(*t));
+        }
+        let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
+        let hint = suggest(v, &names)
+            .map(|s| format!(" (did you mean '{s}'?)"))
+            .unwrap_or_default();
+        Err(ApiError::bad_parameter(
+            name,
+            Some(v),
+            format!(
+                "{name} '{}' is not one of {}{hint}",
+                shorten(v),
+                names.join(", ")
+            ),
+            names.iter().map(|s| s.to_string()).collect(),
+        ))
+    }
+
+    /// Free text of at most `max_chars` characters, without control characters.
+    pub fn text(&self, name: &str, max_chars: usize) -> Result<Option<String>, ApiError> {
+        let Some(v) = self.one(name)? else {
+            return Ok(None);
+        };
+        let n = v.chars().count();
+        if n > max_chars {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} is {n} characters long; the maximum is {max_chars}"),
+                vec![format!("text of 1 to {max_chars} characters")],
+            ));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} contains control characters"),
+                vec![format!("text of 1 to {max_chars} characters")],
+            ));
+        }
+        Ok(Some(v.to_string()))
+    }
+}
+
+fn market_codes() -> Vec<String> {
+    Market::ALL.iter().map(|m| m.code().to_string()).collect()
+}
+
+fn parse_market(name: &str, v: &str) -> Result<Market, ApiError> {
+    v.parse::<Market>().map_err(|_| {
+        ApiError::bad_parameter(
+            name,
+            Some(v),
+            format!(
+                "{name} '{}': expected one of UK, DE, FR, IT, ES",
+                shorten(v)
+            ),
+            market_codes(),
+        )
+    })
+}
+
+/// The closest candidate to `input`: same letters ignoring case, or at most 2 edits away.
+pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = input.to_ascii_lowercase();
+    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(&lower)) {
+        return Some(c);
+    }
+    if lower.chars().count() > 40 {
+        return None;
+    }
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(q: &str) -> Params {
+        Params::parse(Some(q), &["limit", "min_profit", "buy", "sort", "q"]).unwrap()
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_a_suggestion() {
+        let e = Params::parse(Some("limt=5"), &["limit", "offset"]).unwrap_err();
+        let prob = e.problem();
+        assert_eq!(prob.status, 400);
+        assert!(prob.detail.contains("'limt'") && prob.detail.contains("did you mean 'limit'"));
+    }
+
+    #[test]
+    fn whole_numbers_have_ranges() {
+        assert_eq!(p("limit=20").whole("limit", 50, 1..=1000).unwrap(), 20);
+        assert_eq!(p("").whole("limit", 50, 1..=1000).unwrap(), 50);
+        let e = p("limit=5000").whole("limit", 50, 1..=1000).unwrap_err();
+        assert_eq!(e.problem().detail, "limit 5000 is above the maximum 1000");
+        let e = p("limit=-1").whole("limit", 50, 1..=1000).unwrap_err();
+        assert_eq!(e.problem().detail, "limit -1 is below the minimum 1");
+        let e = p("limit=99999999999999999999999")
+            .whole("limit", 50, 1..=1000)
+            .unwrap_err();
+        assert!(e.problem().detail.contains("above the maximum 1000"));
+        assert!(p("limit=2.5").whole("limit", 50, 1..=1000).is_err());
+        assert!(p("limit=5&limit=6").whole("limit", 50, 1..=1000).is_err());
+    }
+
+    #[test]
+    fn euros_are_exact_cents() {
+        assert_eq!(p("min_profit=3.5").euros("min_profit").unwrap(), Some(350));
+        assert_eq!(p("min_profit=3").euros("min_profit").unwrap(), Some(300));
+        assert_eq!(p("min_profit=-0.05").euros("min_profit").unwrap(), Some(-5));
+        assert_eq!(p("min_profit=.25").euros("min_profit").unwrap(), Some(25));
+        for bad in ["3.555", "abc", "1e3", ".", "-", "3,5"] {
+            assert!(
+                p(&format!("min_profit={bad}")).euros("min_profit").is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn markets_accumulate_and_sort() {
+        let m = p("buy=it,DE&buy=de").markets("buy").unwrap();
+        assert_eq!(m, vec![Market::DE, Market::IT]);
+        let e = p("buy=XX").markets("buy").unwrap_err();
+        assert_eq!(
+            e.problem().detail,
+            "buy 'XX': expected one of UK, DE, FR, IT, ES"
+        );
+    }
+
+    #[test]
+    fn suggestions_are_close_only() {
+        assert_eq!(suggest("profit", &["net_profit", "roi_pct"]), None);
+        assert_eq!(
+            suggest("roi_pc", &["net_profit", "roi_pct"]),
+            Some("roi_pct")
+        );
+        assert_eq!(suggest("LIMIT", &["limit"]), Some("limit"));
+    }
+}

@@ -1,0 +1,168 @@
+//! `GET /products` and `GET /products/{asin}`: the catalogue, one page or one product.
+//!
+//! Both go through the response cache. A malformed ASIN is a 400 that says what an ASIN
+//! looks like; a well-formed one the store does not know is a 404. History is opt-in
+//! (`history=true`) because it is most of a product's size.
+
+use std::sync::LazyLock;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use utoipa::IntoParams;
+
+use super::dto::{ProductDetail, ProductPage, ProductSummary};
+use super::error::{ApiError, Problem};
+use super::opportunities::MAX_OFFSET;
+use super::params::Params;
+use super::{ApiState, respond};
+use crate::domain::{Asin, Market};
+use crate::store::ProductFilter;
+
+/// Query parameters of `GET /products`. Empty values count as absent.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the query; the handler parses it strictly with `Params`.
+pub(crate) struct ProductQuery {
+    /// Case-insensitive substring of the title, brand or ASIN (at most 200 characters).
+    q: Option<String>,
+    /// Only products listed in this market.
+    market: Option<Market>,
+    /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+}
+
+/// Query parameters of `GET /products/{asin}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the query; the handler parses it strictly with `Params`.
+pub(crate) struct ProductDetailQuery {
+    /// Include the price and rank history per market (default `false`).
+    history: Option<bool>,
+}
+
+fn names<T: IntoParams>() -> Vec<String> {
+    T::into_params(|| None)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+static LIST_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductQuery>);
+static DETAIL_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductDetailQuery>);
+
+fn strs(v: &'static [String]) -> Vec<&'static str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
+    let p = Params::parse(raw, &strs(&LIST_ACCEPTED))?;
+    Ok(ProductFilter {
+        text: p.text("q", 200)?,
+        market: p.market("market")?,
+        limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
+        offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
+    })
+}
+
+/// Products with their current prices per market.
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(ProductQuery),
+    responses(
+        (status = 200, description = "One page of products.", body = ProductPage),
+        (status = 400, description = "A parameter is unknown or has a bad value.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let filter = match parse_list(query.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let key = format!("/products {filter:?}");
+    let (limit, offset) = (filter.limit as u64, filter.offset as u64);
+    let store = state.store();
+    respond::cached(&state, &headers, key, move || async move {
+        let page = store
+            .products(filter)
+            .await
+            .map_err(|e| ApiError::store(&e))?;
+        respond::json(&ProductPage {
+            total: page.total,
+            limit,
+            offset,
+            items: page.items.iter().map(ProductSummary::from).collect(),
+        })
+    })
+    .await
+}
+
+/// One product: prices, averages and signals per market, Amazon links, optional history.
+#[utoipa::path(
+    get,
+    path = "/products/{asin}",
+    tag = "products",
+    params(
+        ("asin" = String, Path, description = "The ASIN: 10 letters or digits, any case.", example = "B0DEMO1234"),
+        ProductDetailQuery
+    ),
+    responses(
+        (status = 200, description = "The product.", body = ProductDetail),
+        (status = 400, description = "Malformed ASIN or bad parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No product with this ASIN is known.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn detail(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let parsed = raw
+        .parse::<Asin>()
+        .map_err(|e| ApiError::bad_path("asin", &raw, e.to_string()))
+        .and_then(|asin| {
+            let p = Params::parse(query.as_deref(), &strs(&DETAIL_ACCEPTED))?;
+            Ok((asin, p.boolean("history")?.unwrap_or(false)))
+        });
+    let (asin, with_history) = match parsed {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let key = format!("/products/{asin} history={with_history}");
+    let store = state.store();
+    respond::cached(&state, &headers, key, move || async move {
+        let product = store
+            .product(asin)
+            .await
+            .map_err(|e| ApiError::store(&e))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no product with ASIN '{asin}' is known; GET /products lists the known ones"
+                ))
+            })?;
+        let history = if with_history {
+            Some(store.history(asin).await.map_err(|e| ApiError::store(&e))?)
+        } else {
+            None
+        };
+        respond::json(&ProductDetail::new(&product, history.as_deref()))
+    })
+    .await
+}

@@ -1,0 +1,147 @@
+//! Turning cached bodies into HTTP responses: content negotiation and revalidation.
+//!
+//! A cached body is sent as is (no re-serialization), gzipped from its lazily built gzip
+//! copy when the client accepts it, and answered `304 Not Modified` when the client already
+//! holds it (`If-None-Match` with the entry's ETag). Every response says `Vary:
+//! Accept-Encoding` and `Cache-Control: no-cache`, so intermediaries revalidate.
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::ApiState;
+use super::cache::Entry;
+use super::error::ApiError;
+
+/// Serializes a response body.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(format!("serializing a response failed: {e}")))
+}
+
+/// The body for `key` from the cache, or built by `build` and cached.
+pub(crate) async fn cached<F, Fut>(
+    state: &ApiState,
+    headers: &HeaderMap,
+    key: String,
+    build: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Bytes, ApiError>>,
+{
+    let generation = state.generation();
+    match state.cache().get_or_build(key, generation, build).await {
+        Ok(entry) => from_entry(&entry, headers),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn from_entry(entry: &Entry, headers: &HeaderMap) -> Response {
+    let mut builder = Response::builder()
+        .header(header::ETAG, entry.etag.clone())
+        .header(header::VARY, HeaderValue::from_static("accept-encoding"))
+        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if not_modified(headers, &entry.etag) {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    builder = builder.status(StatusCode::OK).header(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let gz = if accepts_gzip(headers) {
+        entry.gzip()
+    } else {
+        None
+    };
+    match gz {
+        Some(gz) => builder
+            .header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))
+            .body(Body::from(gz.clone())),
+        None => builder.body(Body::from(entry.body.clone())),
+    }
+    .unwrap_or_default()
+}
+
+/// Whether `If-None-Match` lists `etag` (or `*`).
+fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let tag = etag.as_bytes();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|t| t.trim_ascii())
+        .any(|t| t == b"*" || t == tag || t.strip_prefix(b"W/") == Some(tag))
+}
+
+/// Whether `Accept-Encoding` allows gzip (`gzip` or `*` with a non-zero q-value).
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut star = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if coding.eq_ignore_ascii_case("gzip") {
+                return !zero;
+            }
+            if coding == "*" {
+                star = !zero;
+            }
+        }
+    }
+    star
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(name: header::HeaderName, v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(name, HeaderValue::from_str(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(&h(
+            header::ACCEPT_ENCODING,
+            "gzip, deflate, br"
+        )));
+        assert!(accepts_gzip(&h(
+            header::ACCEPT_ENCODING,
+            "br;q=1.0, GZIP;q=0.5"
+        )));
+        assert!(!accepts_gzip(&h(header::ACCEPT_ENCODING, "gzip;q=0")));
+        assert!(accepts_gzip(&h(header::ACCEPT_ENCODING, "*")));
+        assert!(!accepts_gzip(&h(header::ACCEPT_ENCODING, "identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn etag_revalidation() {
+        let tag = HeaderValue::from_static("\"1-abc\"");
+        assert!(not_modified(
+            &h(header::IF_NONE_MATCH, "\"0-x\", \"1-abc\""),
+            &tag
+        ));
+        assert!(not_modified(&h(header::IF_NONE_MATCH, "W/\"1-abc\""), &tag));
+        assert!(!not_modified(&h(header::IF_NONE_MATCH, "\"1-abd\""), &tag));
+        assert!(!not_modified(&HeaderMap::new(), &tag));
+    }
+}

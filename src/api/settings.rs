@@ -1,0 +1,213 @@
+//! The API's settings and the one safety rule about where it may listen.
+//!
+//! `ApiSettings` is the validated, typed form the config layer produces; nothing in the API
+//! re-checks it at request time. The bearer token is a secret: `BearerToken`'s `Debug` and
+//! `Display` never show it, and comparing a presented token takes the same time wherever
+//! the first differing byte is. `check_bind` is the rule that keeps an unauthenticated API
+//! off the network: a non-loopback address needs a token or an explicit
+//! `--insecure-no-auth`.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+
+/// The API's bearer token. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// Validates a token: 1 to 512 visible ASCII characters, no spaces (it travels in an
+    /// `Authorization` header).
+    pub fn new(token: impl Into<String>) -> Result<Self, String> {
+        let token = token.into();
+        if token.is_empty() {
+            return Err("the API token is empty: set a non-empty api.token / ARBDESK_API_TOKEN, or unset it".into());
+        }
+        if token.len() > 512 {
+            return Err(format!(
+                "the API token is {} characters long; the maximum is 512",
+                token.len()
+            ));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "the API token may only hold visible ASCII characters (no spaces or control characters)"
+                    .into(),
+            );
+        }
+        Ok(BearerToken(token))
+    }
+
+    /// The token itself, for a client that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is this token, in time independent of where they differ.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        self.0.as_bytes().ct_eq(presented).into()
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
+}
+
+impl fmt::Display for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How the API listens and whom it lets in.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Listen address; 127.0.0.1:8000 by default.
+    pub addr: SocketAddr,
+    /// Required as `Authorization: Bearer …` on every endpoint but `/health`, `/docs` and
+    /// `/openapi.json` when set.
+    pub bearer_token: Option<BearerToken>,
+    /// Origins allowed by CORS (`https://dash.example.com`, or `*`); empty = no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Allow a non-loopback address without a token (explicit opt-in).
+    pub insecure_no_auth: bool,
+    /// Most responses kept in the response cache.
+    pub cache_max_entries: usize,
+    /// Most bytes of response bodies kept in the response cache.
+    pub cache_max_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8000),
+            bearer_token: None,
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(10),
+            body_limit: 64 * 1024,
+            insecure_no_auth: false,
+            cache_max_entries: 4096,
+            cache_max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl ApiSettings {
+    /// Checks everything `router` and `serve` rely on: the bind rule, the CORS origins, a
+    /// non-zero timeout. The config layer calls this once.
+    pub fn validate(&self) -> Result<(), String> {
+        check_bind(self)?;
+        for origin in &self.cors_origins {
+            check_origin(origin)?;
+        }
+        if self.request_timeout.is_zero() {
+            return Err("api.request_timeout is 0: set a positive duration such as 10s".into());
+        }
+        Ok(())
+    }
+}
+
+/// Refuses to listen on a non-loopback address without a bearer token, unless
+/// `insecure_no_auth` says so explicitly.
+pub fn check_bind(settings: &ApiSettings) -> Result<(), String> {
+    check_addr(settings.addr, settings)
+}
+
+/// `check_bind` for an address other than the configured one (the bound socket's).
+pub(crate) fn check_addr(addr: SocketAddr, settings: &ApiSettings) -> Result<(), String> {
+    if addr.ip().is_loopback() || settings.bearer_token.is_some() || settings.insecure_no_auth {
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to serve the API on {addr} without authentication: it is reachable from other \
+         machines. Set api.token / ARBDESK_API_TOKEN, or pass --insecure-no-auth, or bind \
+         127.0.0.1"
+    ))
+}
+
+/// A CORS origin is `*` or `scheme://host[:port]` with no path.
+pub(crate) fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let bad = || {
+        format!(
+            "invalid CORS origin '{}' in api.cors_origins: expected scheme://host[:port] such as https://dash.example.com, or *",
+            origin
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        )
+    };
+    let url = url::Url::parse(origin).map_err(|_| bad())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && !origin.ends_with('/')
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty();
+    if plain && origin.parse::<axum::http::HeaderValue>().is_ok() {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_never_shows_and_compares_exactly() {
+        let t = BearerToken::new("abc123").unwrap();
+        assert_eq!(format!("{t:?} {t}"), "BearerToken(***) ***");
+        assert!(t.matches(b"abc123"));
+        assert!(!t.matches(b"abc124"));
+        assert!(!t.matches(b"abc12"));
+        assert!(!t.matches(b""));
+        assert!(BearerToken::new("").is_err());
+        assert!(BearerToken::new("has space").is_err());
+    }
+
+    #[test]
+    fn origins_must_be_bare() {
+        assert!(check_origin("https://dash.example.com").is_ok());
+        assert!(check_origin("http://localhost:3000").is_ok());
+        assert!(check_origin("*").is_ok());
+        for bad in [
+            "dash.example.com",
+            "https://x.com/",
+            "https://x.com/a",
+            "ftp://x.com",
+            "",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_needs_no_token() {
+        let mut s = ApiSettings::default();
+        assert!(check_bind(&s).is_ok());
+        s.addr = "[::1]:8000".parse().unwrap();
+        assert!(check_bind(&s).is_ok());
+        s.addr = "0.0.0.0:8000".parse().unwrap();
+        let err = check_bind(&s).unwrap_err();
+        assert!(
+            err.contains("0.0.0.0:8000") && err.contains("--insecure-no-auth"),
+            "{err}"
+        );
+        s.insecure_no_auth = true;
+        assert!(check_bind(&s).is_ok());
+    }
+}

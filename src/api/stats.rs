@@ -1,0 +1,90 @@
+//! `GET /stats`: store totals next to the pipeline's throughput, Keepa tokens, jobs and FX.
+//!
+//! Totals come from the store (one `stats` and one `jobs` query, run concurrently); the
+//! rest is the pipeline's status snapshot. Jobs merge both: the live status knows what is
+//! running and when it runs next, the store remembers last runs across restarts and
+//! processes.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::dto::{FxOut, KeepaOut, PipelineOut, StageOut, Stats};
+use super::error::{ApiError, Problem};
+use super::params::Params;
+use super::{ApiState, respond};
+use crate::domain::Market;
+
+/// Totals, margins, per-market counts, pipeline rates, token state, jobs and FX.
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "stats",
+    responses(
+        (status = 200, description = "Current totals and pipeline state.", body = Stats),
+        (status = 400, description = "A query parameter was given (there are none).", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn stats(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Response {
+    match build(&state, query.as_deref()).await {
+        Ok(stats) => match respond::json(&stats) {
+            Ok(body) => {
+                let mut res = (
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )],
+                    body,
+                )
+                    .into_response();
+                res.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                res
+            }
+            Err(e) => e.into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError> {
+    Params::parse(query, &[])?;
+    let store = state.store();
+    let (totals, jobs) = tokio::join!(store.stats(), store.jobs());
+    let totals = totals.map_err(|e| ApiError::store(&e))?;
+    let jobs = jobs.map_err(|e| ApiError::store(&e))?;
+    let status = state.status_snapshot();
+    let mut per_market: BTreeMap<Market, u64> = Market::ALL.iter().map(|m| (*m, 0)).collect();
+    per_market.extend(totals.products_per_market.iter().map(|(m, n)| (*m, *n)));
+    Ok(Stats {
+        total_products: totals.total_products,
+        opportunities: totals.opportunities,
+        ranked_opportunities: totals.ranked_opportunities,
+        markets: Market::ALL.to_vec(),
+        best_gross_margin_pct: totals.best_gross_margin_pct,
+        avg_gross_margin_pct: totals.avg_gross_margin_pct,
+        products_per_market: per_market,
+        watchlist: totals.watchlist,
+        last_update: totals.last_update,
+        source: status.source,
+        pipeline: PipelineOut {
+            running: status.running,
+            started_at: status.started_at,
+            stages: status
+                .stages
+                .iter()
+                .map(|(k, v)| (k.clone(), StageOut::from(v)))
+                .collect(),
+            queue_depth: status.queue_depth,
+            dead_letters: status.dead_letters,
+        },
+        keepa: KeepaOut::from(&status.keepa),
+        jobs: super::dto::merge_jobs(&status.jobs, &jobs),
+        fx: status.fx.as_ref().map(FxOut::from),
+    })
+}

@@ -1,0 +1,121 @@
+//! The contract and its documentation: `/openapi.json` generated from the code, `/docs`
+//! usable with no network.
+
+use super::fixture::{VERSION, get, seeded_api};
+
+#[tokio::test]
+async fn openapi_lists_every_endpoint_and_its_parameters() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/openapi.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let doc = r.json();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["version"], VERSION);
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for p in [
+        "/health",
+        "/products",
+        "/products/{asin}",
+        "/opportunities",
+        "/stats",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+    ] {
+        assert!(paths.iter().any(|k| *k == p), "{p} missing from {paths:?}");
+    }
+    let params: Vec<&str> = doc["paths"]["/opportunities"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "min_margin",
+        "min_net_margin",
+        "min_profit",
+        "min_roi",
+        "buy",
+        "sell",
+        "q",
+        "ranked",
+        "sort",
+        "order",
+        "limit",
+        "offset",
+        "breakdown",
+    ] {
+        assert!(params.contains(&name), "{name} not documented: {params:?}");
+        // Every documented parameter is accepted (no 400 "unknown parameter").
+        let r = get(&api.app, &format!("/opportunities?{name}=")).await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "OpportunityItem",
+        "OpportunityPage",
+        "Money",
+        "Market",
+        "Problem",
+        "Health",
+        "Stats",
+        "ProductDetail",
+    ] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+    let sort = &schemas["OpportunitySort"]["enum"];
+    assert_eq!(sort.as_array().unwrap().len(), 6);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let item = &schemas["OpportunityItem"]["properties"];
+    assert_eq!(item["buy_price"]["$ref"], "#/components/schemas/Money");
+}
+
+#[tokio::test]
+async fn docs_page_is_self_contained() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/docs").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
+    let html = r.text();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("openapi.json"), "renders the spec");
+    for external in [
+        "http://",
+        "https://",
+        "src=\"//",
+        "href=\"//",
+        "url(",
+        "@import",
+        "cdn",
+    ] {
+        assert!(
+            !html.to_lowercase().contains(external),
+            "references {external}"
+        );
+    }
+    // Every problem type the API can send has its anchor on the page.
+    for slug in [
+        "invalid-parameter",
+        "unknown-parameter",
+        "invalid-path",
+        "not-found",
+        "unauthorized",
+        "method-not-allowed",
+        "payload-too-large",
+        "store-unavailable",
+        "unavailable",
+        "internal",
+    ] {
+        assert!(html.contains(&format!("id=\"problem-{slug}\"")), "{slug}");
+    }
+}

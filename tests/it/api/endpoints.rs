@@ -1,0 +1,469 @@
+//! Happy paths: each endpoint's exact JSON shape over the seeded store.
+
+use arbdesk::pipeline::Source;
+use chrono::DateTime;
+
+use super::fixture::{KETTLE, LAMP, VERSION, get, keys, seeded_api, set};
+
+const COMPONENT: &[&str] = &["status", "kind", "detail", "latency_ms"];
+
+#[tokio::test]
+async fn health_reports_each_component_and_the_data_source() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/health").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let h = r.json();
+    assert_eq!(
+        keys(&h),
+        set(&["status", "source", "version", "components"])
+    );
+    assert_eq!(h["source"], "demo");
+    assert_eq!(h["version"], VERSION);
+    assert_eq!(
+        keys(&h["components"]),
+        set(&["keepa", "queue", "store", "pipeline"])
+    );
+    for c in ["keepa", "queue", "store", "pipeline"] {
+        assert_eq!(keys(&h["components"][c]), set(COMPONENT), "{c}");
+    }
+    assert_eq!(h["components"]["store"]["status"], "ok");
+    assert_eq!(h["components"]["store"]["kind"], "sqlite");
+    assert!(h["components"]["store"]["latency_ms"].as_f64().is_some());
+    assert_eq!(h["components"]["keepa"]["kind"], "keepa-simulator");
+    assert!(
+        h["components"]["keepa"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1180 tokens left")
+    );
+    assert_eq!(
+        h["components"]["queue"]["detail"],
+        "bounded in-process channels; depth 12, 2 dead letters"
+    );
+    assert_eq!(h["status"], "ok");
+
+    // Live data with Keepa stopped: still serving (200), but degraded, and it says why.
+    api.status.send_modify(|s| {
+        s.source = Source::Live;
+        s.keepa.stopped = Some("the API key was rejected (HTTP 401)".into());
+    });
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(h["source"], "live");
+    assert_eq!(h["status"], "degraded");
+    assert_eq!(h["components"]["keepa"]["status"], "down");
+    assert!(
+        h["components"]["keepa"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rejected")
+    );
+}
+
+#[tokio::test]
+async fn products_list_prices_in_each_markets_currency() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/products").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let page = r.json();
+    assert_eq!(keys(&page), set(&["total", "limit", "offset", "items"]));
+    assert_eq!(
+        (page["total"].as_u64(), page["limit"].as_u64()),
+        (Some(2), Some(50))
+    );
+    let kettle = &page["items"][0];
+    assert_eq!(
+        keys(kettle),
+        set(&[
+            "asin",
+            "title",
+            "brand",
+            "image_url",
+            "markets",
+            "updated_at"
+        ])
+    );
+    assert_eq!(kettle["asin"], KETTLE);
+    assert_eq!(kettle["brand"], "Brewmaster");
+    assert_eq!(keys(&kettle["markets"]), set(&["UK", "DE", "IT"]));
+    assert_eq!(
+        keys(&kettle["markets"]["UK"]),
+        set(&["amazon", "new", "buy_box", "observed_at"])
+    );
+    assert_eq!(
+        kettle["markets"]["UK"]["amazon"],
+        serde_json::json!({"amount": 1749, "currency": "GBP"})
+    );
+    assert_eq!(
+        kettle["markets"]["DE"]["amazon"],
+        serde_json::json!({"amount": 2099, "currency": "EUR"})
+    );
+
+    let fr = get(&api.app, "/products?market=fr").await.json();
+    assert_eq!(fr["total"], 1);
+    assert_eq!(fr["items"][0]["asin"], LAMP);
+    let q = get(&api.app, "/products?q=KETTLE").await.json();
+    assert_eq!(
+        (q["total"].as_u64(), q["items"][0]["asin"].as_str()),
+        (Some(1), Some(KETTLE))
+    );
+    let second = get(&api.app, "/products?limit=1&offset=1").await.json();
+    assert_eq!(second["total"], 2);
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["items"][0]["asin"], LAMP);
+    assert_eq!(
+        (second["limit"].as_u64(), second["offset"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn one_product_has_prices_stats_urls_and_history_on_request() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, &format!("/products/{}", KETTLE.to_lowercase())).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p = r.json();
+    assert_eq!(
+        keys(&p),
+        set(&[
+            "asin",
+            "title",
+            "brand",
+            "image_url",
+            "eans",
+            "package_quantity",
+            "updated_at",
+            "urls",
+            "markets"
+        ])
+    );
+    assert_eq!(p["asin"], KETTLE);
+    assert_eq!(
+        p["urls"]["DE"],
+        format!("https://www.amazon.de/dp/{KETTLE}")
+    );
+    assert_eq!(
+        p["urls"]["UK"],
+        format!("https://www.amazon.co.uk/dp/{KETTLE}")
+    );
+    let uk = &p["markets"]["UK"];
+    assert_eq!(
+        keys(uk),
+        set(&[
+            "title",
+            "url",
+            "currency",
+            "in_stock",
+            "prices",
+            "avg90",
+            "stats",
+            "product_group",
+            "is_adult",
+            "is_hazmat",
+            "observed_at"
+        ])
+    );
+    assert_eq!(uk["currency"], "GBP");
+    assert_eq!(
+        uk["prices"]["buy_box"],
+        serde_json::json!({"amount": 1849, "currency": "GBP"})
+    );
+    assert_eq!(uk["avg90"]["new"], serde_json::Value::Null);
+    assert_eq!(uk["stats"]["sales_rank"], 1234);
+    assert_eq!(
+        uk["stats"]["fba_fee"],
+        serde_json::json!({"amount": 350, "currency": "GBP"})
+    );
+    assert!(DateTime::parse_from_rfc3339(uk["observed_at"].as_str().unwrap()).is_ok());
+
+    let h = get(&api.app, &format!("/products/{KETTLE}?history=true"))
+        .await
+        .json();
+    let series = h["history"].as_array().unwrap();
+    assert_eq!(series.len(), 3, "one New series per market");
+    let it = series.iter().find(|s| s["market"] == "IT").unwrap();
+    assert_eq!(keys(it), set(&["market", "kind", "unit", "points"]));
+    assert_eq!(
+        (it["kind"].as_str(), it["unit"].as_str()),
+        (Some("new"), Some("EUR"))
+    );
+    assert_eq!(it["points"][1]["value"], 1499);
+    assert!(keys(&it["points"][0]) == set(&["at", "value"]));
+}
+
+#[tokio::test]
+async fn opportunities_carry_gross_and_net_figures_and_links() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/opportunities?min_margin=10").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.json();
+    assert_eq!(
+        page["total"], 2,
+        "the 5.26 % lamp route is below min_margin=10"
+    );
+    let first = &page["items"][0];
+    assert_eq!(
+        keys(first),
+        set(&[
+            "asin",
+            "title",
+            "buy_market",
+            "sell_market",
+            "buy_price",
+            "sell_price",
+            "gross_margin",
+            "gross_margin_pct",
+            "net_profit",
+            "net_margin_pct",
+            "roi_pct",
+            "expected_monthly_profit",
+            "max_buy_price",
+            "target_sell_price",
+            "break_even_sell_price",
+            "ranked",
+            "flags",
+            "buy_url",
+            "sell_url",
+            "updated_at",
+        ])
+    );
+    // Default order: ranked first, by expected monthly profit.
+    assert_eq!(
+        (first["buy_market"].as_str(), first["sell_market"].as_str()),
+        (Some("IT"), Some("DE"))
+    );
+    assert_eq!(first["gross_margin_pct"], 33.36);
+    assert_eq!(
+        first["net_profit"],
+        serde_json::json!({"amount": 412, "currency": "EUR"})
+    );
+    assert_eq!(first["ranked"], true);
+    assert_eq!(
+        first["buy_url"],
+        format!("https://www.amazon.it/dp/{KETTLE}")
+    );
+    assert_eq!(
+        first["sell_url"],
+        format!("https://www.amazon.de/dp/{KETTLE}")
+    );
+    assert!(DateTime::parse_from_rfc3339(first["updated_at"].as_str().unwrap()).is_ok());
+    let uk = &page["items"][1];
+    assert_eq!(
+        uk["buy_price"],
+        serde_json::json!({"amount": 1499, "currency": "GBP"}),
+        "native currency"
+    );
+    assert_eq!(uk["gross_margin"]["currency"], "EUR");
+    assert_eq!(uk["flags"], serde_json::json!(["PROFIT"]));
+
+    let with = get(&api.app, "/opportunities?breakdown=true&limit=1")
+        .await
+        .json();
+    let b = &with["items"][0]["breakdown"];
+    assert_eq!(
+        keys(b),
+        set(&[
+            "lines",
+            "fx_eur_per_gbp",
+            "fx_date",
+            "vat_table",
+            "fee_table",
+            "buy_observed_at",
+            "sell_observed_at"
+        ])
+    );
+    assert_eq!(
+        keys(&b["lines"][0]),
+        set(&["id", "label", "amount", "source"])
+    );
+}
+
+#[tokio::test]
+async fn opportunity_filters_sorts_and_pages() {
+    let (_dir, _store, api) = seeded_api().await;
+    let routes = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}>{}",
+                    o["buy_market"].as_str().unwrap(),
+                    o["sell_market"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let all = get(&api.app, "/opportunities").await.json();
+    assert_eq!(all["total"], 3);
+    let uk = get(&api.app, "/opportunities?buy=uk").await.json();
+    assert_eq!(routes(&uk), ["UK>DE"]);
+    let two = get(&api.app, "/opportunities?buy=FR&buy=it").await.json();
+    assert_eq!(two["total"], 2);
+    assert_eq!(
+        get(&api.app, "/opportunities?sell=FR").await.json()["total"],
+        0
+    );
+    let profit = get(&api.app, "/opportunities?min_profit=1.8").await.json();
+    assert_eq!(
+        routes(&profit),
+        ["IT>DE", "UK>DE"],
+        "180 cents is 1.8 euros exactly"
+    );
+    assert_eq!(
+        get(&api.app, "/opportunities?min_profit=1.81").await.json()["total"],
+        1
+    );
+    let asc = get(&api.app, "/opportunities?sort=gross_margin_pct&order=asc")
+        .await
+        .json();
+    assert_eq!(routes(&asc), ["FR>DE", "UK>DE", "IT>DE"]);
+    let roi = get(&api.app, "/opportunities?min_roi=6").await.json();
+    assert_eq!(routes(&roi), ["IT>DE", "UK>DE"]);
+    let net = get(&api.app, "/opportunities?min_net_margin=5")
+        .await
+        .json();
+    assert_eq!(routes(&net), ["IT>DE"]);
+    let ranked = get(&api.app, "/opportunities?ranked=true").await.json();
+    assert_eq!(routes(&ranked), ["IT>DE"]);
+    let q = get(&api.app, "/opportunities?q=lamp").await.json();
+    assert_eq!(routes(&q), ["FR>DE"]);
+    let paged = get(&api.app, "/opportunities?limit=1&offset=2&sort=net_profit")
+        .await
+        .json();
+    assert_eq!(
+        (paged["total"].as_u64(), routes(&paged)),
+        (Some(3), vec!["FR>DE".to_string()])
+    );
+    let empty_values = get(&api.app, "/opportunities?q=&min_margin=&buy=")
+        .await
+        .json();
+    assert_eq!(empty_values["total"], 3, "empty values mean not given");
+}
+
+#[tokio::test]
+async fn stats_combine_store_totals_and_pipeline_state() {
+    let (_dir, _store, api) = seeded_api().await;
+    let r = get(&api.app, "/stats").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = r.json();
+    assert_eq!(
+        keys(&s),
+        set(&[
+            "total_products",
+            "opportunities",
+            "ranked_opportunities",
+            "markets",
+            "best_gross_margin_pct",
+            "avg_gross_margin_pct",
+            "products_per_market",
+            "watchlist",
+            "last_update",
+            "source",
+            "pipeline",
+            "keepa",
+            "jobs",
+            "fx",
+        ])
+    );
+    assert_eq!(s["total_products"], 2);
+    assert_eq!(s["opportunities"], 3);
+    assert_eq!(
+        s["markets"],
+        serde_json::json!(["UK", "DE", "FR", "IT", "ES"])
+    );
+    assert_eq!(s["best_gross_margin_pct"], 33.36);
+    assert_eq!(
+        s["products_per_market"],
+        serde_json::json!({"UK": 1, "DE": 2, "FR": 1, "IT": 1, "ES": 0})
+    );
+    assert!(DateTime::parse_from_rfc3339(s["last_update"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        keys(&s["pipeline"]),
+        set(&[
+            "running",
+            "started_at",
+            "stages",
+            "queue_depth",
+            "dead_letters"
+        ])
+    );
+    assert_eq!(s["pipeline"]["stages"]["enrich"]["rate_per_s"], 14.5);
+    assert_eq!(s["keepa"]["tokens_left"], 1180);
+    assert_eq!(s["fx"]["eur_per_gbp"], 1.17);
+    let jobs: Vec<&str> = s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jobs,
+        ["discovery", "refresh"],
+        "live jobs merged with the store's last runs"
+    );
+    assert_eq!(
+        s["jobs"][0]["last_run"]["detail"],
+        "found 412 ASINs, 37 new"
+    );
+    assert_eq!(s["jobs"][1]["running"], true);
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_every_family() {
+    let (_dir, _store, api) = seeded_api().await;
+    get(&api.app, "/opportunities?min_margin=10").await;
+    get(&api.app, "/opportunities?limit=0").await;
+    get(&api.app, "/nowhere").await;
+    let r = get(&api.app, "/metrics").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = r.text();
+    for needle in [
+        "arbdesk_http_requests_total{route=\"/opportunities\",status=\"200\"} 1\n",
+        "arbdesk_http_requests_total{route=\"/opportunities\",status=\"400\"} 1\n",
+        "arbdesk_http_requests_total{route=\"other\",status=\"404\"} 1\n",
+        "arbdesk_http_request_duration_seconds_bucket{route=\"/opportunities\",le=\"+Inf\"} 2\n",
+        "arbdesk_store_up 1\n",
+        "arbdesk_store_products 2\n",
+        "arbdesk_store_opportunities 3\n",
+        "arbdesk_store_market_products{market=\"DE\"} 2\n",
+        "arbdesk_pipeline_processed_total{stage=\"enrich\"} 900\n",
+        "arbdesk_pipeline_errors_total{stage=\"enrich\"} 2\n",
+        "arbdesk_queue_depth 12\n",
+        "arbdesk_dead_letters_total 2\n",
+        "arbdesk_keepa_tokens_left 1180\n",
+        "arbdesk_keepa_requests_total 31\n",
+        "arbdesk_keepa_rate_limited_total 1\n",
+        "arbdesk_keepa_errors_total 0\n",
+        "arbdesk_api_cache_requests_total{result=\"miss\"}",
+        "arbdesk_build_info{version=\"9.9.9-test\",source=\"demo\"} 1\n",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    // Every sample line is `name{labels} value` with a known TYPE before it.
+    let mut typed = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            typed.insert(rest.split(' ').next().unwrap().to_string());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (name_labels, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
+        let name = name_labels.split('{').next().unwrap();
+        assert!(name.starts_with("arbdesk_"), "{line}");
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| typed.contains(*f)))
+            .unwrap_or(name);
+        assert!(typed.contains(family), "no TYPE for {line}");
+    }
+}

@@ -1,0 +1,279 @@
+//! Asking wrongly: every bad parameter is a 400 problem naming it and what is accepted;
+//! unknown things are 404; a dead store is 503 without its internals.
+
+use axum::body::Body;
+use axum::http::Request;
+
+use super::fixture::{KETTLE, api_over, down_store, get, keys, seeded_api, send, set};
+use arbdesk::api::ApiSettings;
+
+#[tokio::test]
+async fn every_bad_parameter_is_a_400_naming_it() {
+    let (_dir, _store, api) = seeded_api().await;
+    let long_q = "x".repeat(201);
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            "/opportunities?sort=profit".into(),
+            "sort",
+            "sort 'profit' is not one of gross_margin_pct, net_margin_pct, net_profit, roi_pct, updated_at, expected_monthly_profit",
+        ),
+        (
+            "/opportunities?limit=5000".into(),
+            "limit",
+            "limit 5000 is above the maximum 1000",
+        ),
+        (
+            "/opportunities?limit=0".into(),
+            "limit",
+            "limit 0 is below the minimum 1",
+        ),
+        (
+            "/opportunities?limit=ten".into(),
+            "limit",
+            "limit 'ten' is not a whole number",
+        ),
+        (
+            "/opportunities?offset=-1".into(),
+            "offset",
+            "offset -1 is below the minimum 0",
+        ),
+        (
+            "/opportunities?buy=XX".into(),
+            "buy",
+            "buy 'XX': expected one of UK, DE, FR, IT, ES",
+        ),
+        (
+            "/opportunities?sell=DE,NL".into(),
+            "sell",
+            "sell 'NL': expected one of UK, DE, FR, IT, ES",
+        ),
+        (
+            "/opportunities?order=up".into(),
+            "order",
+            "order 'up' is not one of asc, desc",
+        ),
+        (
+            "/opportunities?min_margin=ten".into(),
+            "min_margin",
+            "min_margin 'ten' is not a number",
+        ),
+        (
+            "/opportunities?min_net_margin=NaN".into(),
+            "min_net_margin",
+            "min_net_margin 'NaN' is not a number",
+        ),
+        (
+            "/opportunities?min_roi=inf".into(),
+            "min_roi",
+            "min_roi 'inf' is not a number",
+        ),
+        (
+            "/opportunities?min_profit=3.555".into(),
+            "min_profit",
+            "min_profit '3.555' has more than 2 decimals",
+        ),
+        (
+            "/opportunities?min_profit=3,5".into(),
+            "min_profit",
+            "min_profit '3,5' is not an amount of euros",
+        ),
+        (
+            "/opportunities?ranked=maybe".into(),
+            "ranked",
+            "ranked 'maybe' is not one of true, false",
+        ),
+        (
+            "/opportunities?breakdown=2".into(),
+            "breakdown",
+            "breakdown '2' is not one of true, false",
+        ),
+        (
+            "/opportunities?limit=10&limit=20".into(),
+            "limit",
+            "limit is given more than once",
+        ),
+        (
+            format!("/opportunities?q={long_q}"),
+            "q",
+            "q is 201 characters long; the maximum is 200",
+        ),
+        (
+            "/opportunities?q=%1B%5B31m".into(),
+            "q",
+            "q contains control characters",
+        ),
+        (
+            "/products?market=XX".into(),
+            "market",
+            "market 'XX': expected one of UK, DE, FR, IT, ES",
+        ),
+        (
+            "/products?market=DE,FR".into(),
+            "market",
+            "market takes one market",
+        ),
+        (
+            "/products?limit=1001".into(),
+            "limit",
+            "limit 1001 is above the maximum 1000",
+        ),
+        (
+            "/products?offset=99999999999999999999999".into(),
+            "offset",
+            "is above the maximum",
+        ),
+        (
+            format!("/products/{KETTLE}?history=yes please"),
+            "history",
+            "history 'yes please' is not one of true, false",
+        ),
+    ];
+    for (uri, parameter, detail) in cases {
+        let r = get(&api.app, &uri.replace(' ', "%20")).await;
+        let p = r.problem(400);
+        assert_eq!(p["parameter"], parameter, "{uri}: {p}");
+        let d = p["detail"].as_str().unwrap();
+        assert!(d.contains(detail), "{uri}: {d:?} lacks {detail:?}");
+        if !d.contains("more than once") {
+            assert!(!p["accepted"].as_array().unwrap().is_empty(), "{uri}: {p}");
+        }
+        assert_eq!(p["type"], "/docs#problem-invalid-parameter");
+    }
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_refused_not_ignored() {
+    let (_dir, _store, api) = seeded_api().await;
+    let p = get(&api.app, "/opportunities?min_marign=10&foo=1")
+        .await
+        .problem(400);
+    assert_eq!(p["type"], "/docs#problem-unknown-parameter");
+    assert_eq!(p["parameter"], "min_marign");
+    let d = p["detail"].as_str().unwrap();
+    assert!(d.contains("'min_marign', 'foo'"), "{d}");
+    assert!(d.contains("did you mean 'min_margin'?"), "{d}");
+    assert!(
+        p["accepted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "min_net_margin")
+    );
+    let p = get(&api.app, "/products?page=2").await.problem(400);
+    assert_eq!(p["parameter"], "page");
+    let p = get(&api.app, "/stats?verbose=1").await.problem(400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("takes no query parameters")
+    );
+    let p = get(&api.app, &format!("/products/{KETTLE}?histroy=true"))
+        .await
+        .problem(400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean 'history'?")
+    );
+}
+
+#[tokio::test]
+async fn asins_malformed_are_400_and_unknown_are_404() {
+    let (_dir, _store, api) = seeded_api().await;
+    let p = get(&api.app, "/products/B0-BAD").await.problem(400);
+    assert_eq!(p["parameter"], "asin");
+    assert_eq!(p["value"], "B0-BAD");
+    assert_eq!(
+        p["detail"],
+        "invalid ASIN 'B0-BAD': expected 10 letters or digits, such as B0DEMO1234"
+    );
+    let p = get(&api.app, "/products/B0NOTKNOWN").await.problem(404);
+    assert!(p["detail"].as_str().unwrap().contains("'B0NOTKNOWN'"));
+    assert_eq!(
+        keys(&p),
+        set(&["type", "title", "status", "detail"]),
+        "no parameter fields on a 404"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problems_too() {
+    let (_dir, _store, api) = seeded_api().await;
+    let p = get(&api.app, "/opportunites").await.problem(404);
+    assert!(
+        p["detail"].as_str().unwrap().contains("/opportunities"),
+        "lists the endpoints"
+    );
+    let p = get(&api.app, "/opportunities/").await.problem(404);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("without the trailing slash")
+    );
+    let r = send(
+        &api.app,
+        Request::post("/opportunities").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let p = r.problem(405);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("method POST is not allowed")
+    );
+    assert!(r.header("allow").unwrap().contains("GET"));
+    let r = send(
+        &api.app,
+        Request::get("/opportunities")
+            .header("content-length", "10000000")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let p = r.problem(413);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("above the limit of 65536 bytes")
+    );
+}
+
+#[tokio::test]
+async fn a_dead_store_is_503_without_internals() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(down_store(&dir), ApiSettings::default());
+    let h = get(&api.app, "/health").await;
+    assert_eq!(h.status, 503);
+    assert_eq!(h.header("content-type"), Some("application/json"));
+    let body = h.json();
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["components"]["store"]["status"], "down");
+    for uri in [
+        "/opportunities?min_margin=10",
+        "/products",
+        &format!("/products/{KETTLE}"),
+        "/stats",
+    ] {
+        let r = get(&api.app, uri).await;
+        let p = r.problem(503);
+        assert_eq!(p["type"], "/docs#problem-store-unavailable", "{uri}");
+        assert_eq!(r.header("retry-after"), Some("5"));
+        assert!(
+            !r.text().contains("disk on fire"),
+            "internal error leaked: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("/secret/path"), "internal path leaked");
+    }
+    // Bad input is still a 400, not a store error.
+    get(&api.app, "/opportunities?limit=0").await.problem(400);
+    // The scrape survives a dead store.
+    let m = get(&api.app, "/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(m.text().contains("arbdesk_store_up 0\n"));
+}

@@ -1,0 +1,227 @@
+//! The layers around the handlers: bearer auth, CORS, gzip, timeouts, the bind rule.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbdesk::api::{ApiSettings, BearerToken, check_bind, serve};
+use axum::body::Body;
+use axum::http::Request;
+
+use super::fixture::{Double, api_over, get, seeded_store, send};
+
+fn with_token(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_configured_token_is_required_except_on_health_and_docs() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ApiSettings {
+        bearer_token: Some(BearerToken::new("s3cret-token").unwrap()),
+        ..ApiSettings::default()
+    };
+    assert!(
+        !format!("{settings:?}").contains("s3cret"),
+        "Debug redacts the token"
+    );
+    let api = api_over(seeded_store(&dir).await, settings);
+
+    let r = get(&api.app, "/opportunities").await;
+    let p = r.problem(401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"arbdesk\"")
+    );
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer")
+    );
+    let r = send(&api.app, with_token("/opportunities", "s3cret-tokem")).await;
+    r.problem(401);
+    let r = send(
+        &api.app,
+        Request::get("/stats")
+            .header("authorization", "Basic czNjcmV0LXRva2Vu")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    r.problem(401);
+    for uri in ["/opportunities", "/products", "/stats", "/metrics"] {
+        let r = send(&api.app, with_token(uri, "s3cret-token")).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.text());
+    }
+    get(&api.app, "/metrics").await.problem(401);
+    for open in ["/health", "/docs", "/openapi.json"] {
+        assert_eq!(get(&api.app, open).await.status, 200, "{open}");
+    }
+    // Failed logins are counted like any answer.
+    let m = send(&api.app, with_token("/metrics", "s3cret-token"))
+        .await
+        .text();
+    assert!(
+        m.contains("arbdesk_http_requests_total{route=\"/opportunities\",status=\"401\"} 2"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn cors_follows_the_allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(&dir).await;
+    let origin = |o: &str| {
+        Request::get("/opportunities")
+            .header("origin", o)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // No origins configured: no CORS headers at all.
+    let none = api_over(store.clone(), ApiSettings::default());
+    let r = send(&none.app, origin("https://dash.example.com")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+
+    let settings = ApiSettings {
+        cors_origins: vec!["https://dash.example.com".into()],
+        bearer_token: Some(BearerToken::new("tok").unwrap()),
+        ..ApiSettings::default()
+    };
+    let api = api_over(store, settings);
+    let r = send(
+        &api.app,
+        Request::get("/opportunities")
+            .header("origin", "https://dash.example.com")
+            .header("authorization", "Bearer tok")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://dash.example.com")
+    );
+    let r = send(&api.app, origin("https://evil.example.com")).await;
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    // A 401 still carries CORS headers, so the browser app can read why.
+    let r = send(&api.app, origin("https://dash.example.com")).await;
+    r.problem(401);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://dash.example.com")
+    );
+    // A preflight needs no token.
+    let r = send(
+        &api.app,
+        Request::options("/opportunities")
+            .header("origin", "https://dash.example.com")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.header("access-control-allow-methods")
+            .unwrap()
+            .contains("GET")
+    );
+    assert!(
+        r.header("access-control-allow-headers")
+            .unwrap()
+            .contains("authorization")
+    );
+}
+
+#[tokio::test]
+async fn bodies_are_gzipped_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let plain = get(&api.app, "/opportunities?breakdown=true").await;
+    let gz = |uri: &str| {
+        Request::get(uri)
+            .header("accept-encoding", "gzip, br")
+            .body(Body::empty())
+            .unwrap()
+    };
+    for uri in ["/opportunities?breakdown=true", "/stats", "/openapi.json"] {
+        let r = send(&api.app, gz(uri)).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding"), Some("gzip"), "{uri}");
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&r.body[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        if uri.starts_with("/opportunities") {
+            assert_eq!(out, plain.body.to_vec(), "same bytes, compressed");
+            assert_eq!(v["total"], 3);
+        }
+    }
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+}
+
+#[tokio::test]
+async fn a_slow_store_is_cut_off_by_the_request_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = Arc::new(Double::new(
+        seeded_store(&dir).await,
+        Duration::from_secs(5),
+    ));
+    let settings = ApiSettings {
+        request_timeout: Duration::from_millis(100),
+        ..ApiSettings::default()
+    };
+    let api = api_over(slow, settings);
+    let started = std::time::Instant::now();
+    let p = get(&api.app, "/opportunities").await.problem(503);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 0.1 s"),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn binding_beyond_loopback_needs_a_token() {
+    let mut s = ApiSettings::default();
+    assert_eq!(s.addr.to_string(), "127.0.0.1:8000");
+    assert!(check_bind(&s).is_ok());
+    s.addr = "0.0.0.0:8000".parse().unwrap();
+    let msg = check_bind(&s).unwrap_err();
+    for part in [
+        "0.0.0.0:8000",
+        "api.token",
+        "ARBDESK_API_TOKEN",
+        "--insecure-no-auth",
+    ] {
+        assert!(msg.contains(part), "{msg:?} lacks {part}");
+    }
+    s.bearer_token = Some(BearerToken::new("tok").unwrap());
+    assert!(check_bind(&s).is_ok());
+    s.bearer_token = None;
+    s.insecure_no_auth = true;
+    assert!(check_bind(&s).is_ok());
+
+    // `serve` applies the same rule to the socket it is given.
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = serve(api.state, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("--insecure-no-auth"));
+}
