@@ -1,7 +1,8 @@
 //! What each subcommand does, on top of the library.
 //!
 //! The binary parses the command line (`cli`), loads the settings once (`config::load`) and
-//! calls `run`. Each command lives in its own file under `commands/`.
+//! calls `run`. Each command lives in its own file under `commands/`; the factories shared
+//! by several of them (store, detector, API settings) are here.
 
 /// `println!` for command output: a closed pipe (`arbdesk … | head`) ends quietly.
 macro_rules! outln {
@@ -14,12 +15,21 @@ macro_rules! out {
 }
 
 mod config_cmd;
+pub mod export;
+mod import;
 pub mod keepa;
+mod serve;
+mod watch;
 
-use anyhow::Result;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Settings;
+use crate::economics::{Economics, EconomicsConfig, EconomicsOverlay, LiveDetector};
+use crate::pipeline::Detect;
+use crate::store::Store;
 
 pub use keepa::keepa_source;
 
@@ -43,14 +53,49 @@ pub fn emit(text: &str, newline: bool) {
     }
 }
 
+/// Opens the configured store, creating the data dir.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "Could not create the data dir {}",
+            settings.data_dir.display()
+        )
+    })?;
+    crate::store::build(&settings.store, &settings.data_dir).with_context(|| {
+        format!(
+            "Could not open the store in {}",
+            settings.data_dir.display()
+        )
+    })
+}
+
+/// The validated economics model: shipped tables overlaid with the config file's sections.
+pub fn economics(settings: &Settings) -> Result<Economics> {
+    let overlay: EconomicsOverlay = toml::Value::Table(settings.economics.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("invalid economics section in the config file: {e}")
+        })?;
+    let config = EconomicsConfig::with_overlay(overlay).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Economics::new(config).map_err(|e| anyhow::anyhow!("invalid economics config: {e}"))
+}
+
+/// The detector the pipeline and `import` use.
+pub fn detector(settings: &Settings) -> Result<Arc<dyn Detect>> {
+    Ok(Arc::new(LiveDetector::new(Arc::new(economics(settings)?))))
+}
+
 /// Runs the command the user asked for.
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
     match &cli.command {
-        None => keepa::overview(&settings).await,
+        None => serve::serve(settings).await,
         Some(Command::KeepaSim(args)) => keepa::keepa_sim(args).await,
         Some(Command::Fetch(args)) => keepa::fetch(&settings, args).await,
         Some(Command::Token) => keepa::token(&settings).await,
         Some(Command::Config(c)) => config_cmd::config(&cli.global, &settings, c),
+        Some(Command::Watch(c)) => watch::watch(&settings, c).await,
+        Some(Command::Import(args)) => import::import(&settings, args).await,
+        Some(Command::Export(args)) => export::export(&settings, args).await,
         Some(Command::Completions(args)) => {
             use clap::CommandFactory;
             clap_complete::generate(
@@ -60,9 +105,6 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
                 &mut std::io::stdout(),
             );
             Ok(())
-        }
-        Some(Command::Watch(_) | Command::Import(_) | Command::Export(_)) => {
-            anyhow::bail!("this command needs the store, which is not available in this build yet")
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod detector;
 pub mod fx;
 pub mod gates;
+pub mod live;
 pub mod model;
 pub mod solve;
 pub mod tables;
@@ -31,6 +32,7 @@ pub use config::{EconomicsConfig, EconomicsOverlay, SellPriceRule, VatScheme};
 pub use detector::Detector;
 pub use fx::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};
 pub use gates::{cmp_rank, expected_monthly_profit, flag, monthly_units};
+pub use live::LiveDetector;
 pub use tables::Tables;
 
 /// Why an economics configuration was rejected.

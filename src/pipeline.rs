@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub use enrich::{EnrichError, Enricher};
 pub use status::{FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
 
+use crate::component::BoxFuture;
 use crate::config::PipelineSettings;
 use crate::domain::{Asin, Market, Opportunity, Product};
 use crate::keepa::KeepaClient;
@@ -37,6 +38,11 @@ pub trait Detect: Send + Sync {
     fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
+    /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` describes it.
+    fn refresh_fx<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+    ) -> Option<BoxFuture<'a, Result<String, String>>>;
 }
 
 /// Something to do now rather than on schedule.
@@ -46,6 +52,60 @@ pub enum Command {
     Discover,
     /// Refresh these ASINs in every market now.
     Refresh(Vec<Asin>),
+}
+
+/// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
+/// working day, around 16:00 CET), recording each run as the `fx` job.
+async fn fx_job(
+    detect: Arc<dyn Detect>,
+    stats: Arc<stats::Stats>,
+    store: Arc<dyn Store>,
+    cancel: CancellationToken,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot build an HTTP client for FX rates; using the configured rate.");
+            return;
+        }
+    };
+    loop {
+        let started = Utc::now();
+        let Some(fetch) = detect.refresh_fx(&client) else {
+            return;
+        };
+        stats.job_started("fx");
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = fetch => r,
+        };
+        let (result, detail) = match outcome {
+            Ok(d) => ("ok".to_string(), d),
+            Err(e) => {
+                tracing::warn!(error = %e, "Fetching ECB rates failed; keeping the last rate (rows are flagged when it is stale).");
+                (format!("error: {e}"), "kept the last rate".to_string())
+            }
+        };
+        let run = crate::store::JobRun {
+            job: "fx".into(),
+            started_at: started,
+            finished_at: Utc::now(),
+            result,
+            detail,
+        };
+        if let Err(e) = store.record_job(run.clone()).await {
+            tracing::warn!(error = %e, "Could not record the FX run.");
+        }
+        stats.job_finished(run, Some(Utc::now() + EVERY));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
 }
 
 /// What the pipeline is built from.
@@ -117,6 +177,16 @@ impl Pipeline {
                 generation: Arc::new(gen_tx),
             };
             process.spawn(stage.run(cancel.clone()));
+        }
+        if deps.source == Source::Live
+            && let Some(detect) = deps.detect.clone()
+        {
+            background.spawn(fx_job(
+                detect,
+                stats.clone(),
+                deps.store.clone(),
+                cancel.clone(),
+            ));
         }
         let status = stats.subscribe();
         background.spawn(stats::publish(

@@ -85,7 +85,10 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
     let f = filter(args)?;
-    let page = store.opportunities(f.clone()).await.context("Reading opportunities failed")?;
+    let page = store
+        .opportunities(f.clone())
+        .await
+        .context("Reading opportunities failed")?;
     let text = match args.format {
         ExportFormat::Csv => {
             let mut s = String::from(HEADER);
@@ -126,9 +129,16 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     };
     match &args.output {
         Some(path) => {
-            let mut f = std::fs::File::create(path).with_context(|| format!("Could not create {}", path.display()))?;
-            f.write_all(text.as_bytes()).with_context(|| format!("Could not write {}", path.display()))?;
-            eprintln!("Wrote {} of {} opportunities to {}.", page.items.len(), page.total, path.display());
+            let mut f = std::fs::File::create(path)
+                .with_context(|| format!("Could not create {}", path.display()))?;
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("Could not write {}", path.display()))?;
+            eprintln!(
+                "Wrote {} of {} opportunities to {}.",
+                page.items.len(),
+                page.total,
+                path.display()
+            );
         }
         None => out!("{text}"),
     }

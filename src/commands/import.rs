@@ -30,7 +30,9 @@ struct Line {
 
 /// Decodes lines on all cores; returns listings and `(line number, error)` pairs.
 fn decode_all(lines: Vec<Line>) -> (Vec<Listing>, Vec<(u64, String)>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let chunk = lines.len().div_ceil(threads).max(1);
     let results: Vec<Vec<(u64, Result<Listing, String>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = lines
@@ -43,7 +45,10 @@ fn decode_all(lines: Vec<Line>) -> (Vec<Listing>, Vec<(u64, String)>) {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     let mut ok = Vec::with_capacity(lines.len());
     let mut bad = Vec::new();
@@ -60,11 +65,17 @@ fn decode_all(lines: Vec<Line>) -> (Vec<Listing>, Vec<(u64, String)>) {
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
     let detect = super::detector(settings)?;
-    let path = std::fs::canonicalize(&args.file).with_context(|| format!("Cannot open {}", args.file.display()))?;
-    let file = std::fs::File::open(&path).with_context(|| format!("Cannot open {}", path.display()))?;
+    let path = std::fs::canonicalize(&args.file)
+        .with_context(|| format!("Cannot open {}", args.file.display()))?;
+    let file =
+        std::fs::File::open(&path).with_context(|| format!("Cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let key = format!("import:{}:{size}", path.display());
-    let start = store.checkpoint(key.clone()).await.context("Reading the import checkpoint failed")?.unwrap_or(0);
+    let start = store
+        .checkpoint(key.clone())
+        .await
+        .context("Reading the import checkpoint failed")?
+        .unwrap_or(0);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line_no = 0u64;
     if start > 0 {
@@ -81,7 +92,10 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             line_no += 1;
         }
         reader.seek(SeekFrom::Start(start))?;
-        eprintln!("Resuming {} after line {line_no} (byte {start} of {size}).", path.display());
+        eprintln!(
+            "Resuming {} after line {line_no} (byte {start} of {size}).",
+            path.display()
+        );
     }
 
     let progress = !args.quiet && std::io::stderr().is_terminal();
@@ -94,7 +108,9 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         let mut buf = String::new();
         while lines.len() < args.batch.max(1) {
             buf.clear();
-            let n = reader.read_line(&mut buf).with_context(|| format!("Reading {} failed after line {line_no}", path.display()))?;
+            let n = reader.read_line(&mut buf).with_context(|| {
+                format!("Reading {} failed after line {line_no}", path.display())
+            })?;
             if n == 0 {
                 break;
             }
@@ -102,7 +118,10 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             line_no += 1;
             let text = buf.trim();
             if !text.is_empty() {
-                lines.push(Line { number: line_no, text: text.to_string() });
+                lines.push(Line {
+                    number: line_no,
+                    text: text.to_string(),
+                });
             }
         }
         if lines.is_empty() && offset >= size {
@@ -116,11 +135,27 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             bad_total += 1;
         }
         imported += listings.len() as u64;
-        write_batch(&store, &detect, listings, args.watch, Checkpoint { key: key.clone(), offset }).await?;
+        write_batch(
+            &store,
+            &detect,
+            listings,
+            args.watch,
+            Checkpoint {
+                key: key.clone(),
+                offset,
+            },
+        )
+        .await?;
         if progress && last_report.elapsed().as_millis() > 300 {
-            let pct = if size > 0 { offset as f64 * 100.0 / size as f64 } else { 100.0 };
+            let pct = if size > 0 {
+                offset as f64 * 100.0 / size as f64
+            } else {
+                100.0
+            };
             let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-            eprint!("\rimported {imported} lines · {bad_total} bad · {pct:.0} % · {rate:.0} lines/s   ");
+            eprint!(
+                "\rimported {imported} lines · {bad_total} bad · {pct:.0} % · {rate:.0} lines/s   "
+            );
             last_report = Instant::now();
         }
         if offset >= size {
@@ -151,15 +186,33 @@ async fn write_batch(
 ) -> Result<()> {
     let now = Utc::now();
     let asins: Vec<Asin> = listings.iter().map(|l| l.asin).collect();
-    let products = store.upsert_listings(listings, now, None).await.context("Writing to the store failed")?;
+    let products = store
+        .upsert_listings(listings, now, None)
+        .await
+        .context("Writing to the store failed")?;
     let d = detect.clone();
-    let sets = tokio::task::spawn_blocking(move || products.iter().map(|p| (p.asin, d.detect(p, now))).collect::<Vec<_>>()).await?;
-    store.replace_opportunities(sets).await.context("Writing opportunities failed")?;
+    let sets = tokio::task::spawn_blocking(move || {
+        products
+            .iter()
+            .map(|p| (p.asin, d.detect(p, now)))
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    store
+        .replace_opportunities(sets)
+        .await
+        .context("Writing opportunities failed")?;
     if watch {
-        store.watch_add(asins, WatchSource::Import).await.context("Adding to the watchlist failed")?;
+        store
+            .watch_add(asins, WatchSource::Import)
+            .await
+            .context("Adding to the watchlist failed")?;
     }
     // The checkpoint moves only once the whole batch is written: a crash anywhere before
     // this line makes the next run redo the batch, which is idempotent.
-    store.upsert_listings(Vec::new(), now, Some(checkpoint)).await.context("Writing the import checkpoint failed")?;
+    store
+        .upsert_listings(Vec::new(), now, Some(checkpoint))
+        .await
+        .context("Writing the import checkpoint failed")?;
     Ok(())
 }

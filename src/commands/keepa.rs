@@ -6,13 +6,12 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
 
 use crate::cli::{FetchArgs, SimArgs};
 use crate::config::Settings;
 use crate::domain::{Asin, Listing, Market, Money};
 use crate::keepa::client::ClientConfig;
-use crate::keepa::sim::{Faults, ROOTS, SimConfig, Simulator};
+use crate::keepa::sim::{Faults, SimConfig, Simulator};
 use crate::keepa::{ApiKey, KeepaClient, ProductQuery, decode_product};
 use crate::pipeline::Source;
 
@@ -186,55 +185,5 @@ pub async fn token(settings: &Settings) -> Result<()> {
         env.refill_rate,
         env.refill_in as f64 / 1000.0
     );
-    Ok(())
-}
-
-/// `arbdesk` with no subcommand: what is ready, and a sample of live or demo prices.
-pub async fn overview(settings: &Settings) -> Result<()> {
-    let (client, source) = keepa_source(settings)?;
-    outln!(
-        "arbdesk {} — Amazon EU arbitrage (UK DE FR IT ES) via Keepa",
-        env!("CARGO_PKG_VERSION")
-    );
-    outln!(
-        "Source: {}{}",
-        source.label(),
-        if source == Source::Demo {
-            " (built-in Keepa simulator; set KEEPA_API_KEY for live prices)"
-        } else {
-            ""
-        }
-    );
-    outln!("");
-    outln!("Ready: the Keepa client (token budget, retries), the decoder and the simulator.");
-    outln!("  arbdesk fetch B0D1XD1ZV3 --markets de,it   prices of ASINs per market");
-    outln!("  arbdesk keepa-sim --addr 127.0.0.1:18080   a Keepa-compatible server");
-    outln!("  arbdesk token                              the Keepa token balance");
-    outln!("");
-    let best = match client
-        .bestsellers(Market::DE, &ROOTS[0].0.to_string(), 0)
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => {
-            outln!("Could not load a sample: {e}");
-            return Ok(());
-        }
-    };
-    let sample: Vec<_> = best.asins.into_iter().take(6).collect();
-    match fetch_listings(&client, &sample, &Market::ALL, false).await {
-        Ok(listings) => {
-            outln!(
-                "Sample: six {} best sellers on amazon.de, priced in every market at {} UTC",
-                ROOTS[0].1,
-                Utc::now().format("%H:%M")
-            );
-            let mut sorted = listings;
-            sorted.sort_by_key(|l| (l.asin, l.market));
-            out!("{}", listings_table(&sorted));
-        }
-        Err(e) => outln!("Could not load a sample: {e:#}"),
-    }
-    print_tokens(&client);
     Ok(())
 }

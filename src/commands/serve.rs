@@ -15,25 +15,53 @@ use crate::queue;
 
 /// Runs arbdesk headless.
 pub async fn serve(settings: Settings) -> Result<()> {
-    let api_addr = settings.api.addr.filter(|_| settings.has_role(Role::Api));
-    if api_addr.is_some() {
-        api::check_bind(&settings.api).map_err(|e| anyhow::anyhow!(e))?;
-    }
+    let api_settings = match settings.api.addr.filter(|_| settings.has_role(Role::Api)) {
+        Some(addr) => {
+            let c = &settings.api;
+            let token = match &c.token {
+                Some(t) => Some(api::BearerToken::new(t.expose()).map_err(|e| anyhow::anyhow!(e))?),
+                None => None,
+            };
+            let s = api::ApiSettings {
+                addr,
+                bearer_token: token,
+                cors_origins: c.cors_origins.clone(),
+                request_timeout: c.request_timeout,
+                body_limit: c.body_limit,
+                insecure_no_auth: c.insecure_no_auth,
+                ..api::ApiSettings::default()
+            };
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+            Some(s)
+        }
+        None => None,
+    };
     let store = super::open_store(&settings)?;
     let queue = queue::build(&settings.queue);
     let (client, source) = if settings.has_role(Role::Ingest) {
         let (c, s) = super::keepa_source(&settings)?;
         (Some(c), s)
     } else {
-        (None, if settings.keepa.is_demo() { Source::Demo } else { Source::Live })
+        (
+            None,
+            if settings.keepa.is_demo() {
+                Source::Demo
+            } else {
+                Source::Live
+            },
+        )
     };
-    let detect = if settings.has_role(Role::Process) { Some(super::detector(&settings)?) } else { None };
+    let detect = if settings.has_role(Role::Process) {
+        Some(super::detector(&settings)?)
+    } else {
+        None
+    };
 
-    let listener = match api_addr {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
+    let listener = match &api_settings {
+        Some(s) => Some(
+            tokio::net::TcpListener::bind(s.addr)
                 .await
-                .with_context(|| format!("Could not listen on {addr} for the REST API: is another process using it? Pick another with --api-addr, or --api-addr off"))?,
+                .with_context(|| format!("Could not listen on {} for the REST API: is another process using it? Pick another with --api-addr, or --api-addr off", s.addr))?,
         ),
         None => None,
     };
@@ -50,15 +78,22 @@ pub async fn serve(settings: Settings) -> Result<()> {
     });
     let cancel = pipeline.cancel_token();
 
-    let api_task = listener.map(|listener| {
-        let state = ApiState::new(store.clone(), pipeline.status(), pipeline.generation(), settings.api.clone(), env!("CARGO_PKG_VERSION"));
+    let api_task = listener.zip(api_settings).map(|(listener, api_settings)| {
+        let state = ApiState::new(
+            store.clone(),
+            pipeline.status(),
+            pipeline.generation(),
+            api_settings,
+            env!("CARGO_PKG_VERSION"),
+        );
         let stop = cancel.clone();
         match listener.local_addr() {
             Ok(addr) => tracing::info!("REST API listening on http://{addr}"),
             Err(e) => tracing::warn!(error = %e, "REST API listening; its address is unknown."),
         }
         tokio::spawn(async move {
-            if let Err(e) = api::serve(state, listener, async move { stop.cancelled().await }).await {
+            if let Err(e) = api::serve(state, listener, async move { stop.cancelled().await }).await
+            {
                 tracing::error!(error = %e, "The REST API stopped.");
             }
         })

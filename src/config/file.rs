@@ -57,6 +57,14 @@ pub struct FileConfig {
     pub referral: Option<toml::Value>,
     /// `[[route]]`.
     pub route: Option<toml::Value>,
+    /// `[route_defaults]`.
+    pub route_defaults: Option<toml::Value>,
+    /// `[[fba]]`.
+    pub fba: Option<toml::Value>,
+    /// `[[storage]]`.
+    pub storage: Option<toml::Value>,
+    /// `[product_groups]`.
+    pub product_groups: Option<toml::Value>,
 }
 
 /// `[keepa]`.

@@ -25,7 +25,14 @@ impl Drop for Server {
 fn start(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
-        .args(["--serve", "--api-addr", "127.0.0.1:0", "--log", "info", "--data-dir"])
+        .args([
+            "--serve",
+            "--api-addr",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .args(extra)
         .env_remove("KEEPA_API_KEY")
@@ -41,19 +48,32 @@ fn start(extra: &[&str]) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(i) = line.find("http://") {
-                let url: String = line[i..].chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                let url: String = line[i..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
+                    .collect();
                 let _ = tx.send(url);
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("the API address was logged");
-    Server { child, base: base.trim_end_matches('/').to_string(), _dir: dir }
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the API address was logged");
+    Server {
+        child,
+        base: base.trim_end_matches('/').to_string(),
+        _dir: dir,
+    }
 }
 
 async fn get(base: &str, path: &str) -> (u16, String, Value) {
     let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
     let status = resp.status().as_u16();
-    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .unwrap_or_default();
     let text = resp.text().await.unwrap();
     let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, ctype, json)
@@ -72,12 +92,34 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         if body["total"].as_u64().unwrap_or(0) > 0 {
             break body;
         }
-        assert!(Instant::now() < deadline, "no opportunities after two minutes");
+        assert!(
+            Instant::now() < deadline,
+            "no opportunities after two minutes"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let first = &opps["items"][0];
-    for f in ["asin", "title", "buy_market", "sell_market", "buy_price", "sell_price", "gross_margin", "gross_margin_pct", "net_profit", "net_margin_pct", "roi_pct", "buy_url", "sell_url", "updated_at", "flags"] {
-        assert!(first.get(f).is_some(), "opportunity field {f} missing: {first}");
+    for f in [
+        "asin",
+        "title",
+        "buy_market",
+        "sell_market",
+        "buy_price",
+        "sell_price",
+        "gross_margin",
+        "gross_margin_pct",
+        "net_profit",
+        "net_margin_pct",
+        "roi_pct",
+        "buy_url",
+        "sell_url",
+        "updated_at",
+        "flags",
+    ] {
+        assert!(
+            first.get(f).is_some(),
+            "opportunity field {f} missing: {first}"
+        );
     }
     assert!(first["buy_price"]["amount"].is_i64());
     assert_eq!(first["gross_margin"]["currency"], "EUR");
@@ -87,7 +129,10 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
     assert_eq!(status, 200, "{health}");
     assert_eq!(health["source"], "demo");
     for c in ["keepa", "queue", "store", "pipeline"] {
-        assert!(health["components"].get(c).is_some(), "component {c}: {health}");
+        assert!(
+            health["components"].get(c).is_some(),
+            "component {c}: {health}"
+        );
     }
 
     let (status, _, products) = get(&base, "/products?limit=3").await;
@@ -108,7 +153,11 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
     assert!(ctype.starts_with("application/problem+json"), "{ctype}");
     assert!(body.to_string().contains("ASIN"), "{body}");
 
-    let (status, _, filtered) = get(&base, "/opportunities?min_margin=10&sort=roi_pct&order=desc&limit=50&buy=de,it").await;
+    let (status, _, filtered) = get(
+        &base,
+        "/opportunities?min_margin=10&sort=roi_pct&order=desc&limit=50&buy=de,it",
+    )
+    .await;
     assert_eq!(status, 200);
     for o in filtered["items"].as_array().unwrap() {
         assert!(o["gross_margin_pct"].as_f64().unwrap() >= 10.0);
@@ -130,18 +179,29 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
     assert!(openapi["paths"].get("/opportunities").is_some());
     let (status, _, docs) = get(&base, "/docs").await;
     assert_eq!(status, 200);
-    assert!(docs.as_str().unwrap().contains("<html") || docs.as_str().unwrap().contains("<!DOCTYPE"));
+    assert!(
+        docs.as_str().unwrap().contains("<html") || docs.as_str().unwrap().contains("<!DOCTYPE")
+    );
 
     // SIGTERM: drains and exits successfully.
     let mut server = server;
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(s) = server.child.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "arbdesk did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "arbdesk did not stop after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "exit status {status}");
@@ -159,7 +219,10 @@ fn a_public_address_without_a_token_is_refused_at_start() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("0.0.0.0") && err.contains("--insecure-no-auth"), "{err}");
+    assert!(
+        err.contains("0.0.0.0") && err.contains("--insecure-no-auth"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -167,13 +230,24 @@ fn a_bad_config_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, "[api]\naddr = \"nowhere\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk")).args(["config", "show", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("api.addr") && err.contains("nowhere") && err.contains("HOST:PORT"), "{err}");
+    assert!(
+        err.contains("api.addr") && err.contains("nowhere") && err.contains("HOST:PORT"),
+        "{err}"
+    );
 
     std::fs::write(&cfg, "[api]\nadress = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk")).args(["config", "show", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("adress"), "an unknown key is named: {err}");

@@ -62,6 +62,7 @@ pub fn snapshot(m: Market, title: Option<&str>, buy_box: Option<i64>, at: i64) -
         out_of_stock_pct90: Some(3),
         eans: Vec::new(),
         package_quantity: Some(1),
+        package: Default::default(),
         product_group: Some("Kitchen".into()),
         is_adult: false,
         is_hazmat: false,
