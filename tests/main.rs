@@ -12,6 +12,7 @@ mod it {
     mod client;
     mod decode;
     mod economics;
+    mod import;
     mod serve;
     mod sim;
     mod sqlite;
