@@ -7,8 +7,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -134,19 +133,16 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub(crate) async fn list(
-    State(state): State<ApiState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let (filter, breakdown) = match parse(query.as_deref()) {
+pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
+    let (filter, breakdown) = match parse(query) {
         Ok(parsed) => parsed,
         Err(e) => return e.into_response(),
     };
     let key = format!("/opportunities {filter:?} breakdown={breakdown}");
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let page = store
             .opportunities(filter)
             .await

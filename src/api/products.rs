@@ -6,8 +6,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use utoipa::IntoParams;
 
@@ -83,19 +82,16 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub(crate) async fn list(
-    State(state): State<ApiState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let filter = match parse_list(query.as_deref()) {
+pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
+    let filter = match parse_list(query) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
     let key = format!("/products {filter:?}");
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let page = store
             .products(filter)
             .await
@@ -131,14 +127,14 @@ pub(crate) async fn list(
 pub(crate) async fn detail(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
     let parsed = raw
         .parse::<Asin>()
         .map_err(|e| ApiError::bad_path("asin", &raw, e.to_string()))
         .and_then(|asin| {
-            let p = Params::parse(query.as_deref(), &strs(&DETAIL_ACCEPTED))?;
+            let p = Params::parse(query, &strs(&DETAIL_ACCEPTED))?;
             Ok((asin, p.boolean("history")?.unwrap_or(false)))
         });
     let (asin, with_history) = match parsed {
@@ -147,7 +143,7 @@ pub(crate) async fn detail(
     };
     let key = format!("/products/{asin} history={with_history}");
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let product = store
             .product(asin)
             .await
