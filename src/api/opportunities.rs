@@ -79,23 +79,19 @@ pub(crate) struct OpportunityQuery {
     breakdown: Option<bool>,
 }
 
-static ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(|| {
-    <OpportunityQuery as IntoParams>::into_params(|| None)
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
-});
+static ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<OpportunityQuery>);
 
 /// The names `/opportunities` accepts.
-pub(crate) fn accepted() -> Vec<&'static str> {
-    ACCEPTED.iter().map(String::as_str).collect()
+pub(crate) fn accepted() -> &'static [&'static str] {
+    &ACCEPTED
 }
 
 /// Largest offset accepted: deep enough for any catalogue, small enough for every store.
 pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
 
 fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
-    let p = Params::parse(raw, &accepted())?;
+    let p = Params::parse(raw, accepted())?;
     let descending = p
         .choice(
             "order",
@@ -119,6 +115,25 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
     Ok((filter, p.boolean("breakdown")?.unwrap_or(false)))
 }
 
+/// The normalized query as a cache key: every field of the filter, compactly.
+fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
+    format!(
+        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{}|{}|{}|{breakdown}",
+        f.min_gross_margin_pct,
+        f.min_net_margin_pct,
+        f.min_profit_cents,
+        f.min_roi_pct,
+        f.buy,
+        f.sell,
+        f.text,
+        f.ranked_only,
+        f.sort,
+        f.descending,
+        f.limit,
+        f.offset,
+    )
+}
+
 /// Ranked arbitrage opportunities with gross and net figures.
 #[utoipa::path(
     get,
@@ -139,7 +154,7 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
         Ok(parsed) => parsed,
         Err(e) => return e.into_response(),
     };
-    let key = format!("/opportunities {filter:?} breakdown={breakdown}");
+    let key = cache_key(&filter, breakdown);
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
     respond::cached(&state, headers, key, move || async move {

@@ -44,22 +44,13 @@ pub(crate) struct ProductDetailQuery {
     history: Option<bool>,
 }
 
-fn names<T: IntoParams>() -> Vec<String> {
-    T::into_params(|| None)
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
-}
-
-static LIST_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductQuery>);
-static DETAIL_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductDetailQuery>);
-
-fn strs(v: &'static [String]) -> Vec<&'static str> {
-    v.iter().map(String::as_str).collect()
-}
+static LIST_ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<ProductQuery>);
+static DETAIL_ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<ProductDetailQuery>);
 
 fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
-    let p = Params::parse(raw, &strs(&LIST_ACCEPTED))?;
+    let p = Params::parse(raw, &LIST_ACCEPTED)?;
     Ok(ProductFilter {
         text: p.text("q", 200)?,
         market: p.market("market")?,
@@ -134,7 +125,7 @@ pub(crate) async fn detail(
         .parse::<Asin>()
         .map_err(|e| ApiError::bad_path("asin", &raw, e.to_string()))
         .and_then(|asin| {
-            let p = Params::parse(query, &strs(&DETAIL_ACCEPTED))?;
+            let p = Params::parse(query, &DETAIL_ACCEPTED)?;
             Ok((asin, p.boolean("history")?.unwrap_or(false)))
         });
     let (asin, with_history) = match parsed {
