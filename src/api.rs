@@ -135,7 +135,8 @@ pub fn router(state: ApiState) -> Router {
     let settings = state.settings();
     let cors = cors_layer(&settings.cors_origins);
     let layers = ServiceBuilder::new()
-        .layer(TraceLayer::new_for_http())
+        // Failures are logged where they are understood (`ApiError`), not again as "5xx".
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .layer(option_layer(cors))
         .layer(CompressionLayer::new())
         .layer(middleware::FrontLayer::new(state.clone()));

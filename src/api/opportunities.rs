@@ -72,8 +72,8 @@ pub(crate) struct OpportunityQuery {
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
-    /// Rows to skip (default 0).
-    #[param(minimum = 0)]
+    /// Rows to skip (default 0, at most 1000000000).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
     /// Include each row's net breakdown (default `false`).
     breakdown: Option<bool>,
