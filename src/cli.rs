@@ -1,61 +1,284 @@
 //! The command line: every flag and subcommand, parsed by clap.
 //!
 //! Kept in the library (not the binary) so tests can check that documented command lines,
-//! such as those in `docker-compose.yml`, are accepted by the real parser.
+//! such as those in `docker-compose.yml`, are accepted by the real parser. Flags that are
+//! also settings take their environment variable here (`env = …`), which gives the layering
+//! of `config`: defaults → config file → environment → flags.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{Asin, Market};
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
+///
+/// With no subcommand it runs the pipeline and the REST API; `--serve` runs them headless
+/// with logs on stderr. Without a Keepa key the data comes from the built-in simulator and
+/// is labelled DEMO everywhere.
 #[derive(Debug, Parser)]
-#[command(name = "arbdesk", version, about, long_about = None)]
+#[command(name = "arbdesk", version, about, long_about)]
 pub struct Cli {
-    /// Keepa connection settings.
+    /// Settings shared by every command.
     #[command(flatten)]
-    pub keepa: KeepaArgs,
+    pub global: GlobalArgs,
 
-    /// Log filter for stderr (tracing syntax, e.g. `info` or `arbdesk=debug`).
-    #[arg(long, env = "ARBDESK_LOG", default_value = "info", global = true)]
-    pub log: String,
-
-    /// What to do; with none, show what is ready and a live sample of prices.
+    /// What to do; with none, run arbdesk.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// Where Keepa is and how to authenticate.
-#[derive(Debug, Args, Clone)]
-pub struct KeepaArgs {
+/// Settings shared by every command (each also readable from the config file).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Run headless: pipeline and REST API, logs on stderr.
+    #[arg(long)]
+    pub serve: bool,
+
+    /// Config file (default: config.toml in the platform config dir, if present).
+    #[arg(long, env = "ARBDESK_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for the SQLite store, logs and exports (default: the platform data dir).
+    #[arg(long, env = "ARBDESK_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Address of the REST API, or `off` (default 127.0.0.1:8000).
+    #[arg(long, env = "ARBDESK_API_ADDR", global = true, value_name = "ADDR|off")]
+    pub api_addr: Option<ApiAddr>,
+
+    /// Bearer token the REST API requires (needed to bind a non-loopback address).
+    #[arg(
+        long,
+        env = "ARBDESK_API_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub api_token: Option<String>,
+
+    /// Allow a non-loopback API address without a bearer token.
+    #[arg(long, global = true)]
+    pub insecure_no_auth: bool,
+
     /// Keepa API key. Without one, arbdesk runs on its built-in Keepa simulator (demo data).
-    #[arg(long, env = "KEEPA_API_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "KEEPA_API_KEY",
+        hide_env_values = true,
+        global = true,
+        value_name = "KEY"
+    )]
     pub keepa_key: Option<String>,
 
     /// Keepa API base URL (a proxy, a simulator started with `arbdesk keepa-sim`, tests).
-    #[arg(
-        long,
-        env = "ARBDESK_KEEPA_URL",
-        default_value = "https://api.keepa.com",
-        global = true
-    )]
-    pub keepa_url: url::Url,
+    #[arg(long, env = "ARBDESK_KEEPA_URL", global = true, value_name = "URL")]
+    pub keepa_url: Option<url::Url>,
+
+    /// Use the built-in simulator even when a Keepa key is configured.
+    #[arg(long, global = true)]
+    pub demo: bool,
 
     /// Seed of the built-in simulator used in demo mode.
-    #[arg(long, default_value_t = 42, global = true)]
-    pub demo_seed: u64,
+    #[arg(long, global = true, value_name = "N")]
+    pub demo_seed: Option<u64>,
+
+    /// Markets to track, comma-separated (default: UK,DE,FR,IT,ES).
+    #[arg(
+        long,
+        env = "ARBDESK_MARKETS",
+        global = true,
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
+    pub markets: Option<Vec<Market>>,
+
+    /// Roles this process runs, comma-separated (default: all three).
+    #[arg(
+        long,
+        env = "ARBDESK_ROLE",
+        global = true,
+        value_delimiter = ',',
+        value_name = "ROLES"
+    )]
+    pub role: Option<Vec<Role>>,
+
+    /// Log filter (tracing syntax, e.g. `info` or `arbdesk=debug`).
+    #[arg(long, env = "ARBDESK_LOG", global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// `--api-addr`: an address or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiAddr {
+    /// Serve on this address.
+    On(SocketAddr),
+    /// Do not serve the API.
+    Off,
+}
+
+impl std::str::FromStr for ApiAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("off") {
+            return Ok(ApiAddr::Off);
+        }
+        s.trim().parse().map(ApiAddr::On).map_err(|_| {
+            format!("invalid API address '{s}': expected HOST:PORT such as 127.0.0.1:8000, or off")
+        })
+    }
+}
+
+/// A role a process plays.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    ValueEnum,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Fetch from Keepa and publish raw updates.
+    Ingest,
+    /// Enrich raw updates, store them and detect opportunities.
+    Process,
+    /// Serve the REST API.
+    Api,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Manage the watchlist.
+    #[command(subcommand)]
+    Watch(WatchCommand),
+    /// Import Keepa product objects from a JSON-lines file (resumable, idempotent).
+    Import(ImportArgs),
+    /// Export opportunities as CSV or JSON.
+    Export(ExportArgs),
+    /// Show, locate or create the config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
     /// Run the Keepa-compatible simulator on a local port.
     KeepaSim(SimArgs),
     /// Fetch ASINs from Keepa (or the demo simulator) and print their prices per market.
     Fetch(FetchArgs),
     /// Show the Keepa token balance (costs no tokens).
     Token,
+}
+
+/// `arbdesk watch …`.
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Add ASINs to the watchlist.
+    Add {
+        /// ASINs (10 letters or digits each).
+        #[arg(required = true)]
+        asins: Vec<Asin>,
+    },
+    /// Remove ASINs from the watchlist (their data stays).
+    #[command(alias = "remove")]
+    Rm {
+        /// ASINs.
+        #[arg(required = true)]
+        asins: Vec<Asin>,
+    },
+    /// List the watchlist.
+    #[command(alias = "list")]
+    Ls,
+}
+
+/// `arbdesk import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSON-lines file: one Keepa product object (with its `domainId`) per line.
+    pub file: PathBuf,
+    /// Lines per transaction.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+    /// Also add the imported ASINs to the watchlist.
+    #[arg(long)]
+    pub watch: bool,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values, one row per opportunity.
+    Csv,
+    /// `{meta, rows}` JSON.
+    Json,
+}
+
+/// `arbdesk export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Minimum gross margin, percent.
+    #[arg(long)]
+    pub min_margin: Option<f64>,
+    /// Minimum net margin, percent.
+    #[arg(long)]
+    pub min_net_margin: Option<f64>,
+    /// Minimum net profit, EUR.
+    #[arg(long)]
+    pub min_profit: Option<f64>,
+    /// Minimum ROI, percent.
+    #[arg(long)]
+    pub min_roi: Option<f64>,
+    /// Buy markets, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub buy: Vec<Market>,
+    /// Sell markets, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub sell: Vec<Market>,
+    /// Only rows that pass every gate.
+    #[arg(long)]
+    pub ranked: bool,
+    /// Most rows to export.
+    #[arg(long, default_value_t = 100_000)]
+    pub limit: usize,
+}
+
+/// `arbdesk config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted).
+    Show,
+    /// Print where the config file is read from.
+    Path,
+    /// Write a commented config file with the defaults.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `arbdesk completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `arbdesk keepa-sim`.
@@ -93,9 +316,6 @@ pub struct FetchArgs {
     /// ASINs to fetch (10 letters or digits each).
     #[arg(required = true)]
     pub asins: Vec<Asin>,
-    /// Markets to query, comma-separated (default: all five).
-    #[arg(long, value_delimiter = ',', default_value = "UK,DE,FR,IT,ES")]
-    pub markets: Vec<Market>,
     /// Ask for Buy Box data (+2 tokens per product and market).
     #[arg(long)]
     pub buybox: bool,
@@ -124,11 +344,37 @@ mod tests {
     }
 
     #[test]
-    fn bad_market_and_asin_are_named() {
-        let e = Cli::try_parse_from(["arbdesk", "fetch", "--markets", "de,nl", "B0DEMO1234"])
-            .unwrap_err();
+    fn bad_values_are_named() {
+        let e = Cli::try_parse_from(["arbdesk", "--markets", "de,nl"]).unwrap_err();
         assert!(e.to_string().contains("invalid market 'nl'"), "{e}");
         let e = Cli::try_parse_from(["arbdesk", "fetch", "B0-BAD"]).unwrap_err();
         assert!(e.to_string().contains("invalid ASIN 'B0-BAD'"), "{e}");
+        let e = Cli::try_parse_from(["arbdesk", "--api-addr", "localhost"]).unwrap_err();
+        assert!(e.to_string().contains("expected HOST:PORT"), "{e}");
+    }
+
+    #[test]
+    fn global_flags_work_after_subcommands() {
+        let cli = Cli::try_parse_from([
+            "arbdesk",
+            "watch",
+            "add",
+            "B0DEMO1234",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.data_dir, Some(PathBuf::from("/tmp/x")));
+        let cli = Cli::try_parse_from([
+            "arbdesk",
+            "--serve",
+            "--role",
+            "ingest,process",
+            "--api-addr",
+            "off",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.role, Some(vec![Role::Ingest, Role::Process]));
+        assert_eq!(cli.global.api_addr, Some(ApiAddr::Off));
     }
 }

@@ -1,251 +1,110 @@
 //! What each subcommand does, on top of the library.
 //!
-//! The binary parses the command line (`cli`) and calls into here. Demo mode is decided in
-//! one place (`keepa_source`): without a Keepa key and with the default URL, requests go to
-//! an in-process simulator and everything printed says DEMO.
+//! The binary parses the command line (`cli`), loads the settings once (`config::load`) and
+//! calls `run`. Each command lives in its own file under `commands/`; the factories shared
+//! by several of them (store, detector, API settings) are here.
 
-use std::fmt::Write as _;
+/// `println!` for command output: a closed pipe (`arbdesk … | head`) ends quietly.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::commands::emit(&format!($($t)*), true) };
+}
+
+/// `print!` for command output.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::commands::emit(&format!($($t)*), false) };
+}
+
+mod config_cmd;
+pub mod export;
+mod import;
+pub mod keepa;
+mod serve;
+mod watch;
+
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
 
-use crate::cli::{FetchArgs, KeepaArgs, SimArgs};
-use crate::domain::Listing;
-use crate::domain::{Market, Money};
-use crate::keepa::client::ClientConfig;
-use crate::keepa::sim::{Faults, ROOTS, SimConfig, Simulator};
-use crate::keepa::{ApiKey, KeepaClient, ProductQuery, decode_product};
-use crate::pipeline::Source;
+use crate::cli::{Cli, Command};
+use crate::config::Settings;
+use crate::economics::{Economics, EconomicsConfig, EconomicsOverlay, LiveDetector};
+use crate::pipeline::Detect;
+use crate::store::Store;
 
-/// Builds the Keepa client the flags ask for.
-///
-/// A key means live data from `--keepa-url`. No key and the default URL means demo data
-/// from an in-process simulator. No key and another URL (e.g. `arbdesk keepa-sim`) means
-/// that server, with the key `demo`.
-pub fn keepa_source(args: &KeepaArgs) -> Result<(KeepaClient, Source)> {
-    let default_url = args.keepa_url.as_str().trim_end_matches('/') == "https://api.keepa.com";
-    match (&args.keepa_key, default_url) {
-        (Some(key), _) => {
-            let client = KeepaClient::new(ClientConfig::new(
-                args.keepa_url.clone(),
-                ApiKey::new(key.clone()),
-            ))
-            .context("Could not build the Keepa HTTP client")?;
-            Ok((client, Source::Live))
-        }
-        (None, true) => {
-            let sim = Simulator::new(SimConfig {
-                seed: args.demo_seed,
-                ..SimConfig::default()
-            });
-            let base = url::Url::parse("http://keepa-sim.invalid/").context("simulator URL")?;
-            let client = KeepaClient::with_transport(
-                ClientConfig::new(base, ApiKey::new("demo")),
-                sim.transport(),
-            );
-            Ok((client, Source::Demo))
-        }
-        (None, false) => {
-            let client = KeepaClient::new(ClientConfig::new(
-                args.keepa_url.clone(),
-                ApiKey::new("demo"),
-            ))
-            .context("Could not build the Keepa HTTP client")?;
-            Ok((client, Source::Demo))
-        }
-    }
-}
+pub use keepa::keepa_source;
 
-/// `arbdesk keepa-sim`: serve until Ctrl-C.
-pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
-    let sim = Simulator::new(SimConfig {
-        seed: args.seed,
-        refill_rate: args.refill_rate,
-        accepted_keys: (!args.accept_keys.is_empty()).then(|| args.accept_keys.clone()),
-        ..SimConfig::default()
-    });
-    sim.set_faults(Faults {
-        error_rate: args.error_rate,
-        latency: std::time::Duration::from_millis(args.latency_ms),
-        malformed_body_rate: args.malformed_rate,
-        malformed_product_rate: args.malformed_product_rate,
-        payment_required: false,
-    });
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "Could not listen on {}: is another process using it?",
-                args.addr
-            )
-        })?;
-    let addr = listener.local_addr()?;
-    eprintln!(
-        "Keepa simulator listening on http://{addr} (seed {}, {} tokens/min). Try:\n  curl 'http://{addr}/product?key=demo&domain=3&asin=B0D1XD1ZV3&stats=90'",
-        args.seed, args.refill_rate
-    );
-    sim.serve(listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("The simulator failed")?;
-    Ok(())
-}
-
-/// Fetches `asins` in every market of `markets`, decoding each product.
-pub async fn fetch_listings(
-    client: &KeepaClient,
-    asins: &[crate::domain::Asin],
-    markets: &[Market],
-    buybox: bool,
-) -> Result<Vec<Listing>> {
-    let mut out = Vec::new();
-    for &m in markets {
-        let mut q = ProductQuery::new(m, asins.to_vec());
-        q.buybox = buybox;
-        for batch in client.products_chunked(&q).await {
-            let batch = batch.with_context(|| {
-                format!("Fetching {} ASINs from Keepa in {m} failed", asins.len())
-            })?;
-            for raw in &batch.products {
-                match decode_product(raw) {
-                    Ok(l) => out.push(l),
-                    Err(e) => tracing::warn!(error = %e, "Skipped a malformed Keepa product."),
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn price(m: Option<Money>) -> String {
-    m.map_or_else(|| "—".to_string(), |m| m.to_string())
-}
-
-/// Renders listings as a plain table, one line per ASIN and market.
-pub fn listings_table(listings: &[Listing]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
-        "ASIN", "MK", "AMAZON", "NEW", "BUY BOX", "RANK", "TITLE"
-    );
-    for l in listings {
-        let snap = &l.snapshot;
-        let title: String = l
-            .title
-            .as_deref()
-            .unwrap_or("(not listed)")
-            .chars()
-            .take(40)
-            .collect();
-        let _ = writeln!(
-            s,
-            "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
-            l.asin.as_str(),
-            l.market.code(),
-            price(snap.amazon),
-            price(snap.new),
-            price(snap.buy_box),
-            snap.sales_rank
-                .map_or_else(|| "—".into(), |r| r.to_string()),
-            title
-        );
-    }
-    s
-}
-
-/// `arbdesk fetch`.
-pub async fn fetch(keepa: &KeepaArgs, args: &FetchArgs) -> Result<()> {
-    let (client, source) = keepa_source(keepa)?;
-    let listings = fetch_listings(&client, &args.asins, &args.markets, args.buybox).await?;
-    if args.json {
-        for l in &listings {
-            let line = serde_json::json!({
-                "asin": l.asin, "market": l.market, "title": l.title, "brand": l.brand,
-                "url": l.product_url(), "image_url": l.image_url, "eans": l.eans,
-                "snapshot": l.snapshot, "source": source.label(),
-            });
-            println!("{line}");
-        }
-    } else {
-        println!("Source: {}", source.label());
-        print!("{}", listings_table(&listings));
-    }
-    print_tokens(&client);
-    Ok(())
-}
-
-fn print_tokens(client: &KeepaClient) {
-    let st = client.status();
-    if let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) {
-        eprintln!("Keepa tokens: {left} left, refill {rate}/min.");
-    }
-}
-
-/// `arbdesk token`.
-pub async fn token(keepa: &KeepaArgs) -> Result<()> {
-    let (client, source) = keepa_source(keepa)?;
-    let env = client
-        .token()
-        .await
-        .context("Asking Keepa for the token balance failed")?;
-    println!(
-        "{}: {} tokens left, refill {} per minute, next refill in {:.1} s.",
-        source.label(),
-        env.tokens_left,
-        env.refill_rate,
-        env.refill_in as f64 / 1000.0
-    );
-    Ok(())
-}
-
-/// `arbdesk` with no subcommand: what is ready, and a sample of live or demo prices.
-pub async fn overview(keepa: &KeepaArgs) -> Result<()> {
-    let (client, source) = keepa_source(keepa)?;
-    println!(
-        "arbdesk {} — Amazon EU arbitrage (UK DE FR IT ES) via Keepa",
-        env!("CARGO_PKG_VERSION")
-    );
-    println!(
-        "Source: {}{}",
-        source.label(),
-        if source == Source::Demo {
-            " (built-in Keepa simulator; set KEEPA_API_KEY for live prices)"
+/// Writes command output to stdout; exits quietly when the reader has gone away.
+pub fn emit(text: &str, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let r = out.write_all(text.as_bytes()).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
         } else {
-            ""
+            Ok(())
         }
-    );
-    println!();
-    println!("Ready: the Keepa client (token budget, retries), the decoder and the simulator.");
-    println!("  arbdesk fetch B0D1XD1ZV3 --markets de,it   prices of ASINs per market");
-    println!("  arbdesk keepa-sim --addr 127.0.0.1:18080   a Keepa-compatible server");
-    println!("  arbdesk token                              the Keepa token balance");
-    println!();
-    let best = match client
-        .bestsellers(Market::DE, &ROOTS[0].0.to_string(), 0)
-        .await
-    {
-        Ok(b) => b,
-        Err(e) => {
-            println!("Could not load a sample: {e}");
-            return Ok(());
+    });
+    if let Err(e) = r.and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
         }
-    };
-    let sample: Vec<_> = best.asins.into_iter().take(6).collect();
-    match fetch_listings(&client, &sample, &Market::ALL, false).await {
-        Ok(listings) => {
-            println!(
-                "Sample: six {} best sellers on amazon.de, priced in every market at {} UTC",
-                ROOTS[0].1,
-                Utc::now().format("%H:%M")
-            );
-            let mut sorted = listings;
-            sorted.sort_by_key(|l| (l.asin, l.market));
-            print!("{}", listings_table(&sorted));
-        }
-        Err(e) => println!("Could not load a sample: {e:#}"),
+        eprintln!("error: writing to stdout failed: {e}");
+        std::process::exit(1);
     }
-    print_tokens(&client);
-    Ok(())
+}
+
+/// Opens the configured store, creating the data dir.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "Could not create the data dir {}",
+            settings.data_dir.display()
+        )
+    })?;
+    crate::store::build(&settings.store, &settings.data_dir).with_context(|| {
+        format!(
+            "Could not open the store in {}",
+            settings.data_dir.display()
+        )
+    })
+}
+
+/// The validated economics model: shipped tables overlaid with the config file's sections.
+pub fn economics(settings: &Settings) -> Result<Economics> {
+    let overlay: EconomicsOverlay = toml::Value::Table(settings.economics.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("invalid economics section in the config file: {e}")
+        })?;
+    let config = EconomicsConfig::with_overlay(overlay).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Economics::new(config).map_err(|e| anyhow::anyhow!("invalid economics config: {e}"))
+}
+
+/// The detector the pipeline and `import` use.
+pub fn detector(settings: &Settings) -> Result<Arc<dyn Detect>> {
+    Ok(Arc::new(LiveDetector::new(Arc::new(economics(settings)?))))
+}
+
+/// Runs the command the user asked for.
+pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
+    match &cli.command {
+        None => serve::serve(settings).await,
+        Some(Command::KeepaSim(args)) => keepa::keepa_sim(args).await,
+        Some(Command::Fetch(args)) => keepa::fetch(&settings, args).await,
+        Some(Command::Token) => keepa::token(&settings).await,
+        Some(Command::Config(c)) => config_cmd::config(&cli.global, &settings, c),
+        Some(Command::Watch(c)) => watch::watch(&settings, c).await,
+        Some(Command::Import(args)) => import::import(&settings, args).await,
+        Some(Command::Export(args)) => export::export(&settings, args).await,
+        Some(Command::Completions(args)) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "arbdesk",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
 }

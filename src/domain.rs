@@ -16,4 +16,6 @@ pub use asin::{Asin, ParseAsinError};
 pub use market::{Market, ParseMarketError, parse_market_list};
 pub use money::{Currency, Money, MoneyError};
 pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey};
-pub use product::{Listing, PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind};
+pub use product::{
+    Listing, PackageDims, PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind,
+};

@@ -1,25 +1,39 @@
-//! The `arbdesk` binary: parse the command line, set up logging, run the command.
+//! The `arbdesk` binary: parse the command line, load the settings, set up logging, run.
 
-use anyhow::Result;
+use std::process::ExitCode;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use arbdesk::cli::{Cli, Command};
-use arbdesk::commands;
+use arbdesk::cli::Cli;
+use arbdesk::{commands, config};
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log)
-        .map_err(|e| anyhow::anyhow!("invalid --log filter '{}': {e}", cli.log))?;
+    let settings = match config::load(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = match EnvFilter::try_new(&settings.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: invalid log filter '{}': {e}", settings.log);
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    match &cli.command {
-        None => commands::overview(&cli.keepa).await,
-        Some(Command::KeepaSim(args)) => commands::keepa_sim(args).await,
-        Some(Command::Fetch(args)) => commands::fetch(&cli.keepa, args).await,
-        Some(Command::Token) => commands::token(&cli.keepa).await,
+    match commands::run(&cli, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

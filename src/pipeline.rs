@@ -1,8 +1,241 @@
 //! The pipeline: ingest → queue → enrich → store → detect → store.
 //!
 //! This module is the only place that spawns tasks and wires the stages together. The
-//! stages themselves are plain values (`Enricher`, `Detector`) tested on their own.
+//! stages themselves are plain values (`Enricher`, and a `Detect` implementation from the
+//! economics model) tested on their own. One `CancellationToken` stops everything: ingest
+//! stops fetching, the queue is closed, processing drains what was already published, and
+//! only then does `shutdown` return, so an accepted update is never lost.
+//!
+//! Status is published on a `watch` channel (`PipelineStatus`) and a data generation
+//! counter is bumped after every store write, which the API uses to invalidate its cache.
 
+pub mod enrich;
+mod ingest;
+mod process;
+mod stats;
 pub mod status;
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use enrich::{EnrichError, Enricher};
 pub use status::{FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
+
+use crate::component::BoxFuture;
+use crate::config::PipelineSettings;
+use crate::domain::{Asin, Market, Opportunity, Product};
+use crate::keepa::KeepaClient;
+use crate::queue::Queue;
+use crate::store::Store;
+
+/// Computes the opportunities of a merged product (the economics model, with its FX state).
+pub trait Detect: Send + Sync {
+    /// Every route of `product` with a positive gross margin, evaluated at `now`.
+    fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity>;
+    /// The FX rate in use, for the status snapshot.
+    fn fx(&self) -> Option<FxStatus>;
+    /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` describes it.
+    fn refresh_fx<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+    ) -> Option<BoxFuture<'a, Result<String, String>>>;
+}
+
+/// Something to do now rather than on schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run best-seller discovery now.
+    Discover,
+    /// Refresh these ASINs in every market now.
+    Refresh(Vec<Asin>),
+}
+
+/// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
+/// working day, around 16:00 CET), recording each run as the `fx` job.
+async fn fx_job(
+    detect: Arc<dyn Detect>,
+    stats: Arc<stats::Stats>,
+    store: Arc<dyn Store>,
+    cancel: CancellationToken,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot build an HTTP client for FX rates; using the configured rate.");
+            return;
+        }
+    };
+    loop {
+        let started = Utc::now();
+        let Some(fetch) = detect.refresh_fx(&client) else {
+            return;
+        };
+        stats.job_started("fx");
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = fetch => r,
+        };
+        let (result, detail) = match outcome {
+            Ok(d) => ("ok".to_string(), d),
+            Err(e) => {
+                tracing::warn!(error = %e, "Fetching ECB rates failed; keeping the last rate (rows are flagged when it is stale).");
+                (format!("error: {e}"), "kept the last rate".to_string())
+            }
+        };
+        let run = crate::store::JobRun {
+            job: "fx".into(),
+            started_at: started,
+            finished_at: Utc::now(),
+            result,
+            detail,
+        };
+        if let Err(e) = store.record_job(run.clone()).await {
+            tracing::warn!(error = %e, "Could not record the FX run.");
+        }
+        stats.job_finished(run, Some(Utc::now() + EVERY));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// What the pipeline is built from.
+pub struct PipelineDeps {
+    /// Where data comes from (`None` when this process does not ingest).
+    pub client: Option<KeepaClient>,
+    /// Live or demo.
+    pub source: Source,
+    /// The queue between ingest and processing.
+    pub queue: Arc<dyn Queue>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Detection (`None` when this process does not process).
+    pub detect: Option<Arc<dyn Detect>>,
+    /// Markets to refresh.
+    pub markets: Vec<Market>,
+    /// Intervals and batch sizes.
+    pub settings: PipelineSettings,
+    /// Ask Keepa for Buy Box data.
+    pub buybox: bool,
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    status: watch::Receiver<PipelineStatus>,
+    generation: watch::Receiver<u64>,
+    commands: mpsc::Sender<Command>,
+    cancel: CancellationToken,
+    queue: Arc<dyn Queue>,
+    ingest: JoinSet<()>,
+    process: JoinSet<()>,
+    background: JoinSet<()>,
+}
+
+impl Pipeline {
+    /// Starts the stages this process runs: ingest when a client is given, processing when
+    /// a detector is given. Must be called inside a tokio runtime.
+    pub fn start(deps: PipelineDeps) -> Pipeline {
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(stats::Stats::new(
+            deps.source,
+            deps.client.is_some() || deps.detect.is_some(),
+        ));
+        let (gen_tx, generation) = watch::channel(0u64);
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let mut ingest = JoinSet::new();
+        let mut process = JoinSet::new();
+        let mut background = JoinSet::new();
+
+        if let Some(client) = deps.client.clone() {
+            let stage = ingest::Ingest {
+                client,
+                queue: deps.queue.clone(),
+                store: deps.store.clone(),
+                markets: deps.markets.clone(),
+                settings: deps.settings.clone(),
+                buybox: deps.buybox,
+                stats: stats.clone(),
+            };
+            ingest.spawn(stage.run(cmd_rx, cancel.clone()));
+        }
+        if let Some(detect) = deps.detect.clone() {
+            let stage = process::Process {
+                queue: deps.queue.clone(),
+                store: deps.store.clone(),
+                detect,
+                batch: deps.settings.process_batch,
+                stats: stats.clone(),
+                generation: Arc::new(gen_tx),
+            };
+            process.spawn(stage.run(cancel.clone()));
+        }
+        if deps.source == Source::Live
+            && let Some(detect) = deps.detect.clone()
+        {
+            background.spawn(fx_job(
+                detect,
+                stats.clone(),
+                deps.store.clone(),
+                cancel.clone(),
+            ));
+        }
+        let status = stats.subscribe();
+        background.spawn(stats::publish(
+            stats,
+            deps.client,
+            deps.queue.clone(),
+            deps.store.clone(),
+            deps.detect,
+            cancel.clone(),
+        ));
+        Pipeline {
+            status,
+            generation,
+            commands: cmd_tx,
+            cancel,
+            queue: deps.queue,
+            ingest,
+            process,
+            background,
+        }
+    }
+
+    /// The status snapshot channel.
+    pub fn status(&self) -> watch::Receiver<PipelineStatus> {
+        self.status.clone()
+    }
+
+    /// The data generation channel, bumped after every store write.
+    pub fn generation(&self) -> watch::Receiver<u64> {
+        self.generation.clone()
+    }
+
+    /// Sends commands to the ingest stage.
+    pub fn commands(&self) -> mpsc::Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// A token that stops the pipeline when cancelled.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops ingest, lets processing drain what was published, then stops the rest.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while self.ingest.join_next().await.is_some() {}
+        self.queue.close();
+        while self.process.join_next().await.is_some() {}
+        while self.background.join_next().await.is_some() {}
+        tracing::info!("Pipeline stopped; in-flight updates were drained.");
+    }
+}

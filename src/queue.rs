@@ -9,6 +9,7 @@
 
 pub mod memory;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,37 @@ use serde_json::value::RawValue;
 
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Market};
+
+/// Which queue to use: `[queue]` in the config file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum QueueConfig {
+    /// Bounded in-process channels.
+    Memory {
+        /// Raw updates held before `publish` waits.
+        #[serde(default = "default_capacity")]
+        capacity: usize,
+    },
+}
+
+fn default_capacity() -> usize {
+    10_000
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig::Memory {
+            capacity: default_capacity(),
+        }
+    }
+}
+
+/// Builds the configured queue.
+pub fn build(config: &QueueConfig) -> Arc<dyn Queue> {
+    match config {
+        QueueConfig::Memory { capacity } => Arc::new(memory::MemoryQueue::new(*capacity)),
+    }
+}
 
 /// The topics arbdesk uses (names as on Kafka).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

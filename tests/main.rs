@@ -5,10 +5,15 @@ mod it {
     pub mod util;
 
     mod api;
+    mod assets;
     mod boundary;
     mod budget;
     mod cli;
     mod client;
     mod decode;
+    mod economics;
+    mod serve;
     mod sim;
+    mod sqlite;
+    mod store_story;
 }

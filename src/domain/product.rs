@@ -57,6 +57,9 @@ pub struct PriceSnapshot {
     pub eans: Vec<String>,
     /// Units per package in this market's record.
     pub package_quantity: Option<i64>,
+    /// Package size and weight in this market's record (storage and FBA fee fallbacks).
+    #[serde(default)]
+    pub package: PackageDims,
     /// Keepa product group, e.g. `Kitchen` (maps to a referral fee category).
     pub product_group: Option<String>,
     /// Adult product.
@@ -65,6 +68,27 @@ pub struct PriceSnapshot {
     pub is_hazmat: bool,
     /// When Keepa last refreshed this listing.
     pub observed_at: DateTime<Utc>,
+}
+
+/// Package size and weight as Keepa reports them; each is `None` when unknown (Keepa 0/−1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageDims {
+    /// Length, mm.
+    pub length_mm: Option<i64>,
+    /// Width, mm.
+    pub width_mm: Option<i64>,
+    /// Height, mm.
+    pub height_mm: Option<i64>,
+    /// Weight, grams.
+    pub weight_g: Option<i64>,
+}
+
+impl PackageDims {
+    /// Volume in mm³ when all three sides are known.
+    pub fn volume_mm3(&self) -> Option<i128> {
+        let (l, w, h) = (self.length_mm?, self.width_mm?, self.height_mm?);
+        Some(i128::from(l) * i128::from(w) * i128::from(h))
+    }
 }
 
 impl PriceSnapshot {

@@ -13,7 +13,7 @@ use super::time::keepa_to_utc;
 use super::wire;
 use crate::domain::text::sanitize;
 use crate::domain::{
-    Asin, Listing, Market, Money, PricePoint, PriceSeries, PriceSnapshot, SeriesKind,
+    Asin, Listing, Market, Money, PackageDims, PricePoint, PriceSeries, PriceSnapshot, SeriesKind,
 };
 
 /// A product that could not be decoded.
@@ -209,6 +209,8 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
         None => None,
     };
     let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
+    // Keepa writes 0 or −1 for an unknown size; a side over 10 m is not a parcel.
+    let dim = |v: Option<i64>| v.filter(|x| (1..=10_000_000).contains(x));
 
     let title = p.title.as_deref().map(sanitize).filter(|s| !s.is_empty());
     let eans: Vec<String> = p
@@ -240,6 +242,12 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
         fba_fee,
         eans: eans.clone(),
         package_quantity: positive(p.package_quantity),
+        package: PackageDims {
+            length_mm: dim(p.package_length),
+            width_mm: dim(p.package_width),
+            height_mm: dim(p.package_height),
+            weight_g: dim(p.package_weight),
+        },
         product_group: p
             .product_group
             .as_deref()

@@ -42,16 +42,29 @@ fn help_documents_every_flag_of_every_command() {
 }
 
 #[test]
-fn the_bare_command_runs_in_demo_mode_without_a_key() {
+fn fetch_prints_demo_prices_without_a_key() {
     let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["fetch", "B0D1XD1ZV3", "--markets", "de,uk"])
         .env_remove("KEEPA_API_KEY")
         .env_remove("ARBDESK_KEEPA_URL")
+        .env_remove("ARBDESK_CONFIG")
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Source: DEMO"), "{text}");
-    assert!(text.contains("B0"), "a sample of products is shown: {text}");
+    assert!(
+        text.contains("B0D1XD1ZV3  DE") && text.contains("B0D1XD1ZV3  UK"),
+        "{text}"
+    );
+    assert!(
+        text.contains('€') && text.contains('£'),
+        "prices in each market's currency: {text}"
+    );
 }
 
 #[test]

@@ -181,6 +181,9 @@ pub(super) fn migrate(conn: &mut Connection, steps: &[Migration]) -> Res<()> {
     check_version(found, latest)?;
     for (i, step) in steps.iter().enumerate() {
         let target = i as i64 + 1;
+        if found >= target {
+            continue;
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .doing("starting a migration")?;

@@ -63,6 +63,7 @@ fn snapshot(market: Market, title: &str, price: i64) -> PriceSnapshot {
         out_of_stock_pct90: Some(2),
         eans: vec!["4006381333931".into()],
         package_quantity: Some(1),
+        package: Default::default(),
         product_group: Some("Kitchen".into()),
         is_adult: false,
         is_hazmat: false,

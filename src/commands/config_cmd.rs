@@ -1,0 +1,46 @@
+//! `arbdesk config show|path|init`.
+
+use anyhow::{Context, Result};
+
+use crate::cli::{ConfigCommand, GlobalArgs};
+use crate::config::{self, Settings};
+
+/// Runs a config subcommand.
+pub fn config(args: &GlobalArgs, settings: &Settings, cmd: &ConfigCommand) -> Result<()> {
+    match cmd {
+        ConfigCommand::Show => out!("{}", config::render(settings)),
+        ConfigCommand::Path => {
+            let (path, _) = config::config_path(args);
+            match path {
+                Some(p) => outln!(
+                    "{}{}",
+                    p.display(),
+                    if p.exists() {
+                        ""
+                    } else {
+                        " (does not exist yet; `arbdesk config init` creates it)"
+                    }
+                ),
+                None => outln!("no platform config directory; pass --config FILE"),
+            }
+        }
+        ConfigCommand::Init { force } => {
+            let (path, _) = config::config_path(args);
+            let path = path.context("No platform config directory; pass --config FILE")?;
+            if path.exists() && !force {
+                anyhow::bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    path.display()
+                );
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("Could not create {}", dir.display()))?;
+            }
+            std::fs::write(&path, config::TEMPLATE)
+                .with_context(|| format!("Could not write {}", path.display()))?;
+            outln!("Wrote {}", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `arbdesk export`: opportunities as CSV or JSON, with the filters of the API.
+//!
+//! Numbers are raw (dot decimal, minor units converted to major with two decimals, no
+//! currency symbols), so spreadsheets and scripts read them as numbers.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::config::Settings;
+use crate::domain::{Money, Opportunity};
+use crate::store::{OpportunityFilter, OpportunitySort};
+
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,ranked,flags,buy_url,sell_url,updated_at";
+
+fn opt_money(m: Option<Money>) -> String {
+    m.map(Money::decimal_string).unwrap_or_default()
+}
+
+/// One opportunity as a CSV line (no newline).
+pub fn csv_row(o: &Opportunity) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        o.asin,
+        csv_field(o.title.as_deref().unwrap_or("")),
+        o.buy_market,
+        o.sell_market,
+        o.buy_price.decimal_string(),
+        o.buy_price.currency,
+        o.sell_price.decimal_string(),
+        o.sell_price.currency,
+        o.gross_margin.decimal_string(),
+        o.gross_margin_pct,
+        o.net_profit.decimal_string(),
+        o.net_margin_pct,
+        o.roi_pct,
+        o.expected_monthly_profit.decimal_string(),
+        opt_money(o.max_buy_price),
+        o.ranked,
+        csv_field(&o.flags.join(" ")),
+        o.buy_url(),
+        o.sell_url(),
+        o.updated_at.to_rfc3339(),
+    );
+    s
+}
+
+/// The filter an export asks for.
+pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
+    let cents = match args.min_profit {
+        Some(p) if !p.is_finite() => anyhow::bail!("--min-profit {p} is not a number of euros"),
+        Some(p) => Some((p * 100.0).round() as i64),
+        None => None,
+    };
+    Ok(OpportunityFilter {
+        min_gross_margin_pct: args.min_margin,
+        min_net_margin_pct: args.min_net_margin,
+        min_profit_cents: cents,
+        min_roi_pct: args.min_roi,
+        buy: args.buy.clone(),
+        sell: args.sell.clone(),
+        ranked_only: args.ranked,
+        sort: OpportunitySort::ExpectedMonthlyProfit,
+        descending: true,
+        limit: args.limit,
+        ..OpportunityFilter::default()
+    })
+}
+
+/// Runs `arbdesk export`.
+pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
+    let store = super::open_store(settings)?;
+    let f = filter(args)?;
+    let page = store
+        .opportunities(f.clone())
+        .await
+        .context("Reading opportunities failed")?;
+    let text = match args.format {
+        ExportFormat::Csv => {
+            let mut s = String::from(HEADER);
+            s.push('\n');
+            for o in &page.items {
+                s.push_str(&csv_row(o));
+                s.push('\n');
+            }
+            s
+        }
+        ExportFormat::Json => {
+            let fx = page.items.iter().find_map(|o| o.breakdown.fx_date.clone());
+            let meta = serde_json::json!({
+                "filter": {
+                    "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
+                    "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
+                    "buy": f.buy, "sell": f.sell, "ranked": f.ranked_only,
+                },
+                "sort": "expected_monthly_profit desc",
+                "fx_date": fx,
+                "fee_table": page.items.iter().find_map(|o| o.breakdown.fee_table.clone()),
+                "vat_table": page.items.iter().find_map(|o| o.breakdown.vat_table.clone()),
+                "generated_at": Utc::now().to_rfc3339(),
+                "total": page.total,
+            });
+            let rows: Vec<serde_json::Value> = page
+                .items
+                .iter()
+                .map(|o| {
+                    let mut v = serde_json::to_value(o).unwrap_or_default();
+                    v["buy_url"] = o.buy_url().into();
+                    v["sell_url"] = o.sell_url().into();
+                    v
+                })
+                .collect();
+            serde_json::to_string_pretty(&serde_json::json!({ "meta": meta, "rows": rows }))? + "\n"
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            let mut f = std::fs::File::create(path)
+                .with_context(|| format!("Could not create {}", path.display()))?;
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("Could not write {}", path.display()))?;
+            eprintln!(
+                "Wrote {} of {} opportunities to {}.",
+                page.items.len(),
+                page.total,
+                path.display()
+            );
+        }
+        None => out!("{text}"),
+    }
+    Ok(())
+}

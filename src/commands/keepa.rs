@@ -1,0 +1,189 @@
+//! The Keepa commands: `keepa-sim`, `fetch`, `token`, and the client factory.
+//!
+//! Demo mode is decided in one place (`keepa_source`): without a Keepa key, requests go to
+//! the built-in simulator and everything printed says DEMO.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{FetchArgs, SimArgs};
+use crate::config::Settings;
+use crate::domain::{Asin, Listing, Market, Money};
+use crate::keepa::client::ClientConfig;
+use crate::keepa::sim::{Faults, SimConfig, Simulator};
+use crate::keepa::{ApiKey, KeepaClient, ProductQuery, decode_product};
+use crate::pipeline::Source;
+
+/// Builds the Keepa client the settings ask for.
+///
+/// A key means live data from `keepa.url`. No key and the default URL means demo data from
+/// an in-process simulator. No key and another URL (e.g. `arbdesk keepa-sim`) means that
+/// server, with the key `demo`.
+pub fn keepa_source(settings: &Settings) -> Result<(KeepaClient, Source)> {
+    let k = &settings.keepa;
+    let default_url = k.url.as_str().trim_end_matches('/') == "https://api.keepa.com";
+    let (url, key, source) = match (&k.key, default_url) {
+        (Some(key), _) => (k.url.clone(), key.expose().to_string(), Source::Live),
+        (None, true) => {
+            let sim = Simulator::new(SimConfig {
+                seed: k.demo_seed,
+                ..SimConfig::default()
+            });
+            let base = url::Url::parse("http://keepa-sim.invalid/").context("simulator URL")?;
+            let client = KeepaClient::with_transport(
+                ClientConfig::new(base, ApiKey::new("demo")),
+                sim.transport(),
+            );
+            return Ok((client, Source::Demo));
+        }
+        (None, false) => (k.url.clone(), "demo".to_string(), Source::Demo),
+    };
+    let client = KeepaClient::new(ClientConfig::new(url, ApiKey::new(key)))
+        .context("Could not build the Keepa HTTP client")?;
+    Ok((client, source))
+}
+
+/// `arbdesk keepa-sim`: serve until Ctrl-C.
+pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
+    let sim = Simulator::new(SimConfig {
+        seed: args.seed,
+        refill_rate: args.refill_rate,
+        accepted_keys: (!args.accept_keys.is_empty()).then(|| args.accept_keys.clone()),
+        ..SimConfig::default()
+    });
+    sim.set_faults(Faults {
+        error_rate: args.error_rate,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        malformed_body_rate: args.malformed_rate,
+        malformed_product_rate: args.malformed_product_rate,
+        payment_required: false,
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "Could not listen on {}: is another process using it?",
+                args.addr
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "Keepa simulator listening on http://{addr} (seed {}, {} tokens/min). Try:\n  curl 'http://{addr}/product?key=demo&domain=3&asin=B0D1XD1ZV3&stats=90'",
+        args.seed, args.refill_rate
+    );
+    sim.serve(listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("The simulator failed")?;
+    Ok(())
+}
+
+/// Fetches `asins` in every market of `markets`, decoding each product.
+pub async fn fetch_listings(
+    client: &KeepaClient,
+    asins: &[Asin],
+    markets: &[Market],
+    buybox: bool,
+) -> Result<Vec<Listing>> {
+    let mut out = Vec::new();
+    for &m in markets {
+        let mut q = ProductQuery::new(m, asins.to_vec());
+        q.buybox = buybox;
+        for batch in client.products_chunked(&q).await {
+            let batch = batch.with_context(|| {
+                format!("Fetching {} ASINs from Keepa in {m} failed", asins.len())
+            })?;
+            for raw in &batch.products {
+                match decode_product(raw) {
+                    Ok(l) => out.push(l),
+                    Err(e) => tracing::warn!(error = %e, "Skipped a malformed Keepa product."),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn price(m: Option<Money>) -> String {
+    m.map_or_else(|| "—".to_string(), |m| m.to_string())
+}
+
+/// Renders listings as a plain table, one line per ASIN and market.
+pub fn listings_table(listings: &[Listing]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
+        "ASIN", "MK", "AMAZON", "NEW", "BUY BOX", "RANK", "TITLE"
+    );
+    for l in listings {
+        let snap = &l.snapshot;
+        let title: String = l
+            .title
+            .as_deref()
+            .unwrap_or("(not listed)")
+            .chars()
+            .take(40)
+            .collect();
+        let _ = writeln!(
+            s,
+            "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
+            l.asin.as_str(),
+            l.market.code(),
+            price(snap.amazon),
+            price(snap.new),
+            price(snap.buy_box),
+            snap.sales_rank
+                .map_or_else(|| "—".into(), |r| r.to_string()),
+            title
+        );
+    }
+    s
+}
+
+/// `arbdesk fetch`.
+pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
+    let (client, source) = keepa_source(settings)?;
+    let listings = fetch_listings(&client, &args.asins, &settings.markets, args.buybox).await?;
+    if args.json {
+        for l in &listings {
+            let line = serde_json::json!({
+                "asin": l.asin, "market": l.market, "title": l.title, "brand": l.brand,
+                "url": l.product_url(), "image_url": l.image_url, "eans": l.eans,
+                "snapshot": l.snapshot, "source": source.label(),
+            });
+            outln!("{line}");
+        }
+    } else {
+        outln!("Source: {}", source.label());
+        out!("{}", listings_table(&listings));
+    }
+    print_tokens(&client);
+    Ok(())
+}
+
+fn print_tokens(client: &KeepaClient) {
+    let st = client.status();
+    if let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) {
+        eprintln!("Keepa tokens: {left} left, refill {rate}/min.");
+    }
+}
+
+/// `arbdesk token`.
+pub async fn token(settings: &Settings) -> Result<()> {
+    let (client, source) = keepa_source(settings)?;
+    let env = client
+        .token()
+        .await
+        .context("Asking Keepa for the token balance failed")?;
+    outln!(
+        "{}: {} tokens left, refill {} per minute, next refill in {:.1} s.",
+        source.label(),
+        env.tokens_left,
+        env.refill_rate,
+        env.refill_in as f64 / 1000.0
+    );
+    Ok(())
+}

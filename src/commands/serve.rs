@@ -1,0 +1,137 @@
+//! Running arbdesk: the pipeline and the REST API in one process, until Ctrl-C or SIGTERM.
+//!
+//! Which parts run follows the roles (`--role ingest,process,api`, all by default). The API
+//! address is checked before anything starts, so a refused bind fails fast with a clear
+//! message. On a signal, the API stops accepting, ingest stops, processing drains what was
+//! already fetched, and the process exits.
+
+use anyhow::{Context, Result};
+
+use crate::api::{self, ApiState};
+use crate::cli::Role;
+use crate::config::Settings;
+use crate::pipeline::{Pipeline, PipelineDeps, Source};
+use crate::queue;
+
+/// Runs arbdesk headless.
+pub async fn serve(settings: Settings) -> Result<()> {
+    let api_settings = match settings.api.addr.filter(|_| settings.has_role(Role::Api)) {
+        Some(addr) => {
+            let c = &settings.api;
+            let token = match &c.token {
+                Some(t) => Some(api::BearerToken::new(t.expose()).map_err(|e| anyhow::anyhow!(e))?),
+                None => None,
+            };
+            let s = api::ApiSettings {
+                addr,
+                bearer_token: token,
+                cors_origins: c.cors_origins.clone(),
+                request_timeout: c.request_timeout,
+                body_limit: c.body_limit,
+                insecure_no_auth: c.insecure_no_auth,
+                ..api::ApiSettings::default()
+            };
+            s.validate().map_err(|e| anyhow::anyhow!(e))?;
+            Some(s)
+        }
+        None => None,
+    };
+    let store = super::open_store(&settings)?;
+    let queue = queue::build(&settings.queue);
+    let (client, source) = if settings.has_role(Role::Ingest) {
+        let (c, s) = super::keepa_source(&settings)?;
+        (Some(c), s)
+    } else {
+        (
+            None,
+            if settings.keepa.is_demo() {
+                Source::Demo
+            } else {
+                Source::Live
+            },
+        )
+    };
+    let detect = if settings.has_role(Role::Process) {
+        Some(super::detector(&settings)?)
+    } else {
+        None
+    };
+
+    let listener = match &api_settings {
+        Some(s) => Some(
+            tokio::net::TcpListener::bind(s.addr)
+                .await
+                .with_context(|| format!("Could not listen on {} for the REST API: is another process using it? Pick another with --api-addr, or --api-addr off", s.addr))?,
+        ),
+        None => None,
+    };
+
+    let pipeline = Pipeline::start(PipelineDeps {
+        client,
+        source,
+        queue,
+        store: store.clone(),
+        detect,
+        markets: settings.markets.clone(),
+        settings: settings.pipeline.clone(),
+        buybox: settings.keepa.buybox,
+    });
+    let cancel = pipeline.cancel_token();
+
+    let api_task = listener.zip(api_settings).map(|(listener, api_settings)| {
+        let state = ApiState::new(
+            store.clone(),
+            pipeline.status(),
+            pipeline.generation(),
+            api_settings,
+            env!("CARGO_PKG_VERSION"),
+        );
+        let stop = cancel.clone();
+        match listener.local_addr() {
+            Ok(addr) => tracing::info!("REST API listening on http://{addr}"),
+            Err(e) => tracing::warn!(error = %e, "REST API listening; its address is unknown."),
+        }
+        tokio::spawn(async move {
+            if let Err(e) = api::serve(state, listener, async move { stop.cancelled().await }).await
+            {
+                tracing::error!(error = %e, "The REST API stopped.");
+            }
+        })
+    });
+
+    tracing::info!(
+        source = source.label(),
+        data_dir = %settings.data_dir.display(),
+        roles = ?settings.roles,
+        "arbdesk is running; Ctrl-C stops it."
+    );
+    wait_for_signal().await;
+    tracing::info!("Stopping: draining in-flight updates.");
+    pipeline.shutdown().await;
+    if let Some(t) = api_task {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,63 @@
+//! `arbdesk watch add|rm|ls`: the watchlist, straight in the store.
+
+use anyhow::{Context, Result};
+
+use crate::cli::WatchCommand;
+use crate::config::Settings;
+use crate::store::WatchSource;
+
+/// Runs a watch subcommand.
+pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
+    let store = super::open_store(settings)?;
+    match cmd {
+        WatchCommand::Add { asins } => {
+            let n = store
+                .watch_add(asins.clone(), WatchSource::User)
+                .await
+                .context("Adding to the watchlist failed")?;
+            outln!(
+                "Added {n} ASIN(s) to the watchlist ({} already watched).",
+                asins.len().saturating_sub(n)
+            );
+        }
+        WatchCommand::Rm { asins } => {
+            let n = store
+                .watch_remove(asins.clone())
+                .await
+                .context("Removing from the watchlist failed")?;
+            outln!("Removed {n} ASIN(s) from the watchlist; their data stays in the store.");
+        }
+        WatchCommand::Ls => {
+            let list = store
+                .watchlist()
+                .await
+                .context("Reading the watchlist failed")?;
+            outln!(
+                "{:<10}  {:<9}  {:<20}  {:<20}",
+                "ASIN",
+                "SOURCE",
+                "ADDED",
+                "OLDEST FETCH"
+            );
+            for w in &list {
+                let fetched = w.oldest_fetch.map_or_else(
+                    || "never".to_string(),
+                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
+                );
+                let source = serde_json::to_value(w.source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                outln!(
+                    "{:<10}  {:<9}  {:<20}  {:<20}",
+                    w.asin.as_str(),
+                    source,
+                    w.added_at.format("%Y-%m-%d %H:%M"),
+                    fetched
+                );
+            }
+            outln!("{} ASIN(s) watched.", list.len());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Configuration: defaults in code → `config.toml` → environment → command-line flags,
+//! validated once into typed `Settings`.
+//!
+//! `file` holds the raw shape of the config file (unknown keys are errors, so a typo is
+//! caught instead of silently ignored). `load` merges the layers and checks every value once;
+//! after that nothing re-validates. Secrets (the Keepa key, the API token) live in
+//! `Secret`, whose `Debug` and `Display` never show them; `render` prints the effective
+//! configuration with secrets redacted for `arbdesk config show`.
+
+mod file;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use file::{DiscoveryCategory, FileConfig, TEMPLATE};
+
+use crate::cli::{GlobalArgs, Role};
+use crate::domain::Market;
+use crate::queue::QueueConfig;
+use crate::store::StoreConfig;
+
+/// A secret string: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A configuration problem, naming the key, the value and what is expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid {key} = {value}: {expected}")]
+    Invalid {
+        /// The setting, e.g. `api.addr`.
+        key: String,
+        /// The offending value.
+        value: String,
+        /// What would be accepted.
+        expected: String,
+    },
+}
+
+fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.to_string(),
+        expected: expected.into(),
+    }
+}
+
+/// Keepa settings.
+#[derive(Clone, Debug)]
+pub struct KeepaSettings {
+    /// The key; `None` (or `--demo`) means the built-in simulator.
+    pub key: Option<Secret>,
+    /// Base URL.
+    pub url: url::Url,
+    /// Simulator seed in demo mode.
+    pub demo_seed: u64,
+    /// Ask for Buy Box data (+2 tokens per product and market).
+    pub buybox: bool,
+}
+
+impl KeepaSettings {
+    /// True when data comes from the simulator.
+    pub fn is_demo(&self) -> bool {
+        self.key.is_none()
+    }
+}
+
+/// REST API settings.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Where to listen; `None` = off.
+    pub addr: Option<SocketAddr>,
+    /// Bearer token.
+    pub token: Option<Secret>,
+    /// CORS allow-list.
+    pub cors_origins: Vec<String>,
+    /// Allow non-loopback without a token.
+    pub insecure_no_auth: bool,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Largest request body.
+    pub body_limit: usize,
+}
+
+/// Pipeline settings.
+#[derive(Clone, Debug)]
+pub struct PipelineSettings {
+    /// Refresh each product at most this often.
+    pub refresh_interval: Duration,
+    /// ASINs per Keepa request (≤ 100).
+    pub fetch_batch: usize,
+    /// Raw updates per processing batch.
+    pub process_batch: usize,
+    /// Discovery: best-seller lists to follow.
+    pub discovery: Vec<DiscoveryCategory>,
+    /// Discovery interval.
+    pub discovery_interval: Duration,
+    /// ASINs taken from the top of each list.
+    pub discovery_take: usize,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Markets tracked.
+    pub markets: Vec<Market>,
+    /// Roles of this process.
+    pub roles: Vec<Role>,
+    /// Headless.
+    pub serve: bool,
+    /// Log filter.
+    pub log: String,
+    /// Keepa.
+    pub keepa: KeepaSettings,
+    /// REST API.
+    pub api: ApiSettings,
+    /// Queue backend.
+    pub queue: QueueConfig,
+    /// Store backend.
+    pub store: StoreConfig,
+    /// Pipeline.
+    pub pipeline: PipelineSettings,
+    /// The economics sections of the config file, as written (validated by `economics`).
+    pub economics: toml::Table,
+}
+
+impl Settings {
+    /// Whether this process plays `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Platform directories (`directories::ProjectDirs` for "arbdesk").
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "arbdesk")
+}
+
+/// Where the config file is looked for when `--config` is not given.
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The default data directory.
+pub fn default_data_dir() -> PathBuf {
+    project_dirs().map_or_else(|| PathBuf::from(".arbdesk"), |d| d.data_dir().to_path_buf())
+}
+
+/// The config file `load` would read, and whether it was named explicitly.
+pub fn config_path(args: &GlobalArgs) -> (Option<PathBuf>, bool) {
+    match &args.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (default_config_path(), false),
+    }
+}
+
+/// Reads and parses a config file.
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Merges defaults, the config file, the environment and the flags, and validates.
+pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
+    let (path, explicit) = config_path(args);
+    let (file, used) = match &path {
+        Some(p) if explicit || p.exists() => (read_file(p)?, Some(p.clone())),
+        _ => (FileConfig::default(), None),
+    };
+    file::resolve(file, args, used)
+}
+
+/// The effective configuration as TOML, secrets redacted.
+pub fn render(s: &Settings) -> String {
+    file::render(s)
+}

@@ -1,0 +1,452 @@
+//! The config file's shape, and how it merges with flags into `Settings`.
+//!
+//! Every section rejects unknown keys. Sections the economics model owns (`economics`,
+//! `fx`, `vat`, `referral`, `route`, …) are kept as written and validated by that model.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ApiSettings, ConfigError, KeepaSettings, PipelineSettings, Secret, Settings, default_data_dir,
+    invalid,
+};
+use crate::cli::{ApiAddr, GlobalArgs, Role};
+use crate::domain::Market;
+use crate::queue::QueueConfig;
+use crate::store::StoreConfig;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Markets tracked.
+    pub markets: Option<Vec<Market>>,
+    /// Roles of this process.
+    pub roles: Option<Vec<Role>>,
+    /// Log filter.
+    pub log: Option<String>,
+    /// `[keepa]`.
+    #[serde(default)]
+    pub keepa: KeepaSection,
+    /// `[api]`.
+    #[serde(default)]
+    pub api: ApiSection,
+    /// `[queue]`.
+    pub queue: Option<QueueConfig>,
+    /// `[store]`.
+    pub store: Option<StoreConfig>,
+    /// `[pipeline]`.
+    #[serde(default)]
+    pub pipeline: PipelineSection,
+    /// `[discovery]`.
+    #[serde(default)]
+    pub discovery: DiscoverySection,
+    /// Economics sections, validated by the economics model.
+    pub economics: Option<toml::Value>,
+    /// `[fx]`.
+    pub fx: Option<toml::Value>,
+    /// `[[vat]]`.
+    pub vat: Option<toml::Value>,
+    /// `[[referral]]`.
+    pub referral: Option<toml::Value>,
+    /// `[[route]]`.
+    pub route: Option<toml::Value>,
+    /// `[route_defaults]`.
+    pub route_defaults: Option<toml::Value>,
+    /// `[[fba]]`.
+    pub fba: Option<toml::Value>,
+    /// `[[storage]]`.
+    pub storage: Option<toml::Value>,
+    /// `[product_groups]`.
+    pub product_groups: Option<toml::Value>,
+}
+
+/// `[keepa]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepaSection {
+    /// API key (prefer `KEEPA_API_KEY`).
+    pub key: Option<String>,
+    /// Base URL.
+    pub url: Option<url::Url>,
+    /// Simulator seed.
+    pub demo_seed: Option<u64>,
+    /// Ask for Buy Box data.
+    pub buybox: Option<bool>,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// `HOST:PORT` or `off`.
+    pub addr: Option<String>,
+    /// Bearer token.
+    pub token: Option<String>,
+    /// CORS allow-list.
+    pub cors_origins: Option<Vec<String>>,
+    /// Allow non-loopback without a token.
+    pub insecure_no_auth: Option<bool>,
+    /// Request timeout, seconds.
+    pub request_timeout_secs: Option<f64>,
+    /// Body limit, bytes.
+    pub body_limit_bytes: Option<usize>,
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSection {
+    /// Refresh interval, seconds (live data).
+    pub refresh_interval_secs: Option<u64>,
+    /// Refresh interval, seconds (demo data).
+    pub demo_refresh_interval_secs: Option<u64>,
+    /// ASINs per Keepa request.
+    pub fetch_batch: Option<usize>,
+    /// Raw updates per processing batch.
+    pub process_batch: Option<usize>,
+}
+
+/// One best-seller list to follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryCategory {
+    /// The market.
+    pub market: Market,
+    /// Category node id or product group.
+    pub category: String,
+}
+
+/// `[discovery]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySection {
+    /// Lists to follow (live data; demo follows the simulator's roots).
+    pub categories: Option<Vec<DiscoveryCategory>>,
+    /// Hours between runs.
+    pub interval_hours: Option<f64>,
+    /// ASINs taken from the top of each list.
+    pub take: Option<usize>,
+}
+
+/// A commented config file with the defaults, written by `arbdesk config init`.
+pub const TEMPLATE: &str = include_str!("template.toml");
+
+const DEFAULT_API: &str = "127.0.0.1:8000";
+
+/// The simulator's root categories, followed by discovery in demo mode.
+fn demo_categories() -> Vec<DiscoveryCategory> {
+    crate::keepa::sim::ROOTS
+        .iter()
+        .take(4)
+        .map(|(id, _)| DiscoveryCategory {
+            market: Market::DE,
+            category: id.to_string(),
+        })
+        .collect()
+}
+
+pub(super) fn resolve(
+    f: FileConfig,
+    a: &GlobalArgs,
+    used: Option<PathBuf>,
+) -> Result<Settings, ConfigError> {
+    let key = match (a.demo, a.keepa_key.clone().or(f.keepa.key)) {
+        (true, _) => None,
+        (false, Some(k)) if k.trim().is_empty() => None,
+        (false, Some(k)) => {
+            if k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    "keepa.key",
+                    "***",
+                    "a Keepa key has no spaces or control characters",
+                ));
+            }
+            Some(Secret::new(k))
+        }
+        (false, None) => None,
+    };
+    let url = match a.keepa_url.clone().or(f.keepa.url) {
+        Some(u) if !matches!(u.scheme(), "http" | "https") => {
+            return Err(invalid("keepa.url", u, "an http:// or https:// URL"));
+        }
+        Some(u) => u,
+        None => url::Url::parse("https://api.keepa.com")
+            .map_err(|e| invalid("keepa.url", e, "a URL"))?,
+    };
+    let keepa = KeepaSettings {
+        key,
+        url,
+        demo_seed: a.demo_seed.or(f.keepa.demo_seed).unwrap_or(42),
+        buybox: f.keepa.buybox.unwrap_or(false),
+    };
+
+    let addr = match a.api_addr {
+        Some(ApiAddr::Off) => None,
+        Some(ApiAddr::On(addr)) => Some(addr),
+        None => {
+            let raw = f.api.addr.unwrap_or_else(|| DEFAULT_API.to_string());
+            if raw.trim().eq_ignore_ascii_case("off") {
+                None
+            } else {
+                Some(raw.trim().parse::<SocketAddr>().map_err(|_| {
+                    invalid(
+                        "api.addr",
+                        format!("'{raw}'"),
+                        "HOST:PORT such as 127.0.0.1:8000, or \"off\"",
+                    )
+                })?)
+            }
+        }
+    };
+    let timeout = f.api.request_timeout_secs.unwrap_or(10.0);
+    if !(0.1..=600.0).contains(&timeout) {
+        return Err(invalid(
+            "api.request_timeout_secs",
+            timeout,
+            "between 0.1 and 600 seconds",
+        ));
+    }
+    let api = ApiSettings {
+        addr,
+        token: a
+            .api_token
+            .clone()
+            .or(f.api.token)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        cors_origins: f.api.cors_origins.unwrap_or_default(),
+        insecure_no_auth: a.insecure_no_auth || f.api.insecure_no_auth.unwrap_or(false),
+        request_timeout: Duration::from_secs_f64(timeout),
+        body_limit: f.api.body_limit_bytes.unwrap_or(64 * 1024),
+    };
+
+    let demo = keepa.is_demo();
+    let refresh = if demo {
+        f.pipeline.demo_refresh_interval_secs.unwrap_or(60)
+    } else {
+        f.pipeline.refresh_interval_secs.unwrap_or(30 * 60)
+    };
+    if refresh == 0 {
+        return Err(invalid(
+            "pipeline.refresh_interval_secs",
+            0,
+            "at least 1 second",
+        ));
+    }
+    let fetch_batch = f.pipeline.fetch_batch.unwrap_or(100);
+    if !(1..=100).contains(&fetch_batch) {
+        return Err(invalid(
+            "pipeline.fetch_batch",
+            fetch_batch,
+            "1 to 100 (Keepa's limit per request)",
+        ));
+    }
+    let process_batch = f.pipeline.process_batch.unwrap_or(500);
+    if !(1..=100_000).contains(&process_batch) {
+        return Err(invalid(
+            "pipeline.process_batch",
+            process_batch,
+            "1 to 100000",
+        ));
+    }
+    let hours = f.discovery.interval_hours.unwrap_or(2.0);
+    if !(hours.is_finite() && hours > 0.0) {
+        return Err(invalid(
+            "discovery.interval_hours",
+            hours,
+            "a positive number of hours",
+        ));
+    }
+    let discovery = match f.discovery.categories {
+        Some(c) => c,
+        None if demo => demo_categories(),
+        None => Vec::new(),
+    };
+    let pipeline = PipelineSettings {
+        refresh_interval: Duration::from_secs(refresh),
+        fetch_batch,
+        process_batch,
+        discovery,
+        discovery_interval: Duration::from_secs_f64(hours * 3600.0),
+        discovery_take: f.discovery.take.unwrap_or(100),
+    };
+
+    let mut roles = a
+        .role
+        .clone()
+        .or(f.roles)
+        .unwrap_or_else(|| vec![Role::Ingest, Role::Process, Role::Api]);
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(invalid(
+            "roles",
+            "[]",
+            "one or more of ingest, process, api",
+        ));
+    }
+    let markets = a
+        .markets
+        .clone()
+        .or(f.markets)
+        .unwrap_or_else(|| Market::ALL.to_vec());
+    if markets.is_empty() {
+        return Err(invalid(
+            "markets",
+            "[]",
+            "one or more of UK, DE, FR, IT, ES",
+        ));
+    }
+
+    let mut economics = toml::Table::new();
+    for (k, v) in [
+        ("economics", f.economics),
+        ("fx", f.fx),
+        ("vat", f.vat),
+        ("referral", f.referral),
+        ("route", f.route),
+    ] {
+        if let Some(v) = v {
+            economics.insert(k.to_string(), v);
+        }
+    }
+
+    Ok(Settings {
+        config_file: used,
+        data_dir: a
+            .data_dir
+            .clone()
+            .or(f.data_dir)
+            .unwrap_or_else(default_data_dir),
+        markets,
+        roles,
+        serve: a.serve,
+        log: a
+            .log
+            .clone()
+            .or(f.log)
+            .unwrap_or_else(|| "info".to_string()),
+        keepa,
+        api,
+        queue: f.queue.unwrap_or_default(),
+        store: f.store.unwrap_or_default(),
+        pipeline,
+        economics,
+    })
+}
+
+pub(super) fn render(s: &Settings) -> String {
+    let mut o = String::new();
+    let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+    let _ = writeln!(
+        o,
+        "# effective configuration (config file: {})",
+        s.config_file
+            .as_ref()
+            .map_or("none".into(), |p| p.display().to_string())
+    );
+    let _ = writeln!(o, "data_dir = {}", q(&s.data_dir.display().to_string()));
+    let markets: Vec<String> = s.markets.iter().map(|m| q(m.code())).collect();
+    let _ = writeln!(o, "markets = [{}]", markets.join(", "));
+    let roles: Vec<String> = s
+        .roles
+        .iter()
+        .map(|r| q(&format!("{r:?}").to_lowercase()))
+        .collect();
+    let _ = writeln!(o, "roles = [{}]", roles.join(", "));
+    let _ = writeln!(o, "log = {}", q(&s.log));
+    let _ = writeln!(
+        o,
+        "\n[keepa]\nkey = {}",
+        if s.keepa.key.is_some() {
+            q("***")
+        } else {
+            q("")
+        }
+    );
+    let _ = writeln!(
+        o,
+        "url = {}\ndemo_seed = {}\nbuybox = {}",
+        q(s.keepa.url.as_str()),
+        s.keepa.demo_seed,
+        s.keepa.buybox
+    );
+    let _ = writeln!(
+        o,
+        "# source: {}",
+        if s.keepa.is_demo() {
+            "demo (built-in simulator)"
+        } else {
+            "live"
+        }
+    );
+    let addr = s.api.addr.map_or("off".to_string(), |a| a.to_string());
+    let _ = writeln!(
+        o,
+        "\n[api]\naddr = {}\ntoken = {}",
+        q(&addr),
+        if s.api.token.is_some() {
+            q("***")
+        } else {
+            q("")
+        }
+    );
+    let origins: Vec<String> = s.api.cors_origins.iter().map(|c| q(c)).collect();
+    let _ = writeln!(
+        o,
+        "cors_origins = [{}]\ninsecure_no_auth = {}",
+        origins.join(", "),
+        s.api.insecure_no_auth
+    );
+    let _ = writeln!(
+        o,
+        "request_timeout_secs = {}\nbody_limit_bytes = {}",
+        s.api.request_timeout.as_secs_f64(),
+        s.api.body_limit
+    );
+    if let Ok(t) = toml::to_string(&s.queue) {
+        let _ = write!(o, "\n[queue]\n{t}");
+    }
+    if let Ok(t) = toml::to_string(&s.store) {
+        let _ = write!(o, "\n[store]\n{t}");
+    }
+    let p = &s.pipeline;
+    let _ = writeln!(
+        o,
+        "\n[pipeline]\nrefresh_interval_secs = {}\nfetch_batch = {}\nprocess_batch = {}",
+        p.refresh_interval.as_secs(),
+        p.fetch_batch,
+        p.process_batch
+    );
+    let cats: Vec<String> = p
+        .discovery
+        .iter()
+        .map(|c| {
+            format!(
+                "{{ market = {}, category = {} }}",
+                q(c.market.code()),
+                q(&c.category)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "\n[discovery]\ninterval_hours = {}\ntake = {}\ncategories = [{}]",
+        p.discovery_interval.as_secs_f64() / 3600.0,
+        p.discovery_take,
+        cats.join(", ")
+    );
+    if !s.economics.is_empty()
+        && let Ok(t) = toml::to_string(&s.economics)
+    {
+        let _ = write!(o, "\n{t}");
+    }
+    o
+}

@@ -1,0 +1,316 @@
+//! The breakdown of a row: every term of §4 as a line with its amount and its source.
+//!
+//! Signs follow the money: revenue positive, costs negative, so the detail lines of a row
+//! (all but the `net_proceeds` and `landed_cost` subtotals) add up to its profit up to the
+//! display rounding. Sell-side and buy-side lines are built once per market and copied into
+//! each pair; only the route lines are per pair.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
+use super::round_cents;
+use crate::domain::{BreakdownLine, Currency, Market, Money};
+
+/// `d` rounded once to the cent, as money (saturating far beyond any real price).
+pub fn money(d: Decimal, currency: Currency) -> Money {
+    let minor = round_cents(d)
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|c| c.to_i64())
+        .unwrap_or(if d.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+    Money::new(minor, currency)
+}
+
+/// A rate as a percentage label: `0.19` → `19 %`, `0.0075` → `0.75 %`.
+pub fn pct_label(rate: Decimal) -> String {
+    format!("{} %", (rate * Decimal::ONE_HUNDRED).normalize())
+}
+
+/// An amount as a label: `59.90`.
+pub fn amount_label(d: Decimal) -> String {
+    format!("{:.2}", round_cents(d))
+}
+
+fn line(
+    id: &str,
+    label: String,
+    amount: Decimal,
+    currency: Currency,
+    source: &str,
+) -> BreakdownLine {
+    BreakdownLine {
+        id: id.to_string(),
+        label,
+        amount: money(amount, currency),
+        source: source.to_string(),
+    }
+}
+
+/// Where each sell-side input came from, as shown.
+pub struct SellSources<'a> {
+    /// The sell market.
+    pub market: Market,
+    /// `Buy Box (lower of now and 90-day average)`, `Amazon offer`, …
+    pub price_basis: &'a str,
+    /// `config:vat 2025-01-01`.
+    pub vat: &'a str,
+    /// `config:referral 2025-02-01`.
+    pub referral: &'a str,
+    /// `keepa`, `config:fba 2025-10-15`, or why it is unknown.
+    pub fba: &'a str,
+    /// `config:storage 2025-01-01`.
+    pub storage: &'a str,
+    /// What the storage figure is made of.
+    pub storage_label: &'a str,
+    /// `ecb 2026-11-24` (GBP) or `-`.
+    pub fx: &'a str,
+}
+
+/// The sell-side lines: price, output VAT, fees and reserves, conversion, `N`.
+pub fn sell_lines(
+    src: &SellSources<'_>,
+    terms: &SellTerms<'_>,
+    side: &SellSide,
+) -> Vec<BreakdownLine> {
+    let cur = terms.currency;
+    let m = src.market;
+    let mut v = Vec::with_capacity(12);
+    v.push(line(
+        "sell_price",
+        format!("Sell price in {m}, {}", src.price_basis),
+        side.price,
+        cur,
+        "keepa",
+    ));
+    v.push(line(
+        "output_vat",
+        format!("Output VAT {} to {m}", pct_label(terms.vat)),
+        -side.output_vat,
+        cur,
+        src.vat,
+    ));
+    let referral_label = if side.referral > terms.category.fee_before_min(side.price) {
+        format!("Referral fee: minimum fee ({})", terms.category.id)
+    } else {
+        format!(
+            "Referral fee on {} gross ({}, {})",
+            amount_label(side.price),
+            terms.category.id,
+            mode_label(terms, side.price)
+        )
+    };
+    v.push(line(
+        "referral_fee",
+        referral_label,
+        -side.referral,
+        cur,
+        src.referral,
+    ));
+    if !terms.dsf.referral.is_zero() {
+        v.push(line(
+            "referral_dsf",
+            format!(
+                "Digital Services Fee {} on the referral fee",
+                pct_label(terms.dsf.referral)
+            ),
+            -side.referral_dsf,
+            cur,
+            src.referral,
+        ));
+    }
+    v.push(line(
+        "fba_fee",
+        "FBA fulfilment fee".to_string(),
+        -terms.fba_fee,
+        cur,
+        src.fba,
+    ));
+    v.push(line(
+        "storage",
+        format!("Storage {}", src.storage_label),
+        -terms.storage,
+        cur,
+        src.storage,
+    ));
+    if !terms.dsf.fba.is_zero() {
+        v.push(line(
+            "fba_dsf",
+            format!(
+                "Digital Services Fee {} on FBA fee and storage",
+                pct_label(terms.dsf.fba)
+            ),
+            -side.fba_dsf,
+            cur,
+            src.referral,
+        ));
+    }
+    if !terms.fee_vat.is_zero() {
+        v.push(line(
+            "fee_vat",
+            format!("VAT {} on Amazon's fees", pct_label(terms.fee_vat)),
+            -side.fee_vat,
+            cur,
+            "config:economics fee_vat_rate",
+        ));
+    }
+    v.push(line(
+        "returns_reserve",
+        "Returns reserve (return rate × loss per return)".to_string(),
+        -terms.returns,
+        cur,
+        "config:economics",
+    ));
+    if cur != Currency::EUR {
+        v.push(line(
+            "proceeds_eur",
+            format!("Proceeds converted from {cur}"),
+            side.proceeds_eur,
+            Currency::EUR,
+            src.fx,
+        ));
+        v.push(line(
+            "payout_fx_fee",
+            format!("Payout conversion fee {}", pct_label(terms.payout_fee)),
+            -side.payout_fee_eur,
+            Currency::EUR,
+            "config:economics payout_fx_fee",
+        ));
+    }
+    v.push(line(
+        "net_proceeds",
+        "Net proceeds N".to_string(),
+        side.net_eur,
+        Currency::EUR,
+        "model",
+    ));
+    v
+}
+
+fn mode_label(terms: &SellTerms<'_>, price: Decimal) -> String {
+    match terms.category.flat_rate() {
+        Some(r) => pct_label(r),
+        None => format!(
+            "tiered, {} at this price",
+            pct_label(terms.category.rate_at(price))
+        ),
+    }
+}
+
+/// The buy-side lines: price, recovered input VAT, conversion and spread.
+pub fn buy_lines(
+    market: Market,
+    vat_src: &str,
+    fx_src: &str,
+    terms: &BuyTerms,
+    side: &BuySide,
+) -> Vec<BreakdownLine> {
+    let cur = terms.currency;
+    let mut v = Vec::with_capacity(5);
+    v.push(line(
+        "buy_price",
+        format!("Buy price in {market} (gross)"),
+        -side.price,
+        cur,
+        "keepa",
+    ));
+    if terms.recoverable {
+        v.push(line(
+            "input_vat",
+            format!("Input VAT {} recovered", pct_label(terms.vat)),
+            side.vat_recovered,
+            cur,
+            vat_src,
+        ));
+    } else {
+        v.push(line(
+            "input_vat",
+            format!(
+                "Input VAT {} not recoverable (no invoice or not registered)",
+                pct_label(terms.vat)
+            ),
+            Decimal::ZERO,
+            cur,
+            vat_src,
+        ));
+    }
+    if cur != Currency::EUR {
+        v.push(line(
+            "purchase_eur",
+            format!("Purchase converted from {cur}"),
+            -side.cost_eur,
+            Currency::EUR,
+            fx_src,
+        ));
+        v.push(line(
+            "purchase_fx_spread",
+            format!("Purchase FX spread {}", pct_label(terms.spread)),
+            -side.spread_eur,
+            Currency::EUR,
+            "config:economics purchase_fx_spread",
+        ));
+    }
+    v
+}
+
+/// The route lines and the subtotal `L`, then the profit line.
+pub fn route_lines(
+    out: &mut Vec<BreakdownLine>,
+    source: &str,
+    add: &RouteCost,
+    landed: Decimal,
+    profit_label: String,
+    profit: Decimal,
+) {
+    let e = Currency::EUR;
+    for (id, label, amount) in [
+        ("ship_to_you", "Shipping to you", add.ship_to_you),
+        ("prep", "Prep and labels", add.prep),
+        ("inbound", "Inbound to FBA", add.inbound),
+    ] {
+        out.push(line(id, label.to_string(), -amount, e, source));
+    }
+    if !add.inbound_weight.is_zero() {
+        out.push(line(
+            "inbound_weight",
+            "Inbound per kg".to_string(),
+            -add.inbound_weight,
+            e,
+            source,
+        ));
+    }
+    if !add.duty.is_zero() || !add.broker.is_zero() || !add.import_vat.is_zero() {
+        out.push(line(
+            "duty",
+            "Import duty".to_string(),
+            -add.duty,
+            e,
+            source,
+        ));
+        out.push(line(
+            "broker",
+            "Customs broker, share per unit".to_string(),
+            -add.broker,
+            e,
+            source,
+        ));
+        out.push(line(
+            "import_vat",
+            "Import VAT not recovered".to_string(),
+            -add.import_vat,
+            e,
+            source,
+        ));
+    }
+    out.push(line(
+        "landed_cost",
+        "Landed cost L".to_string(),
+        -landed,
+        e,
+        "model",
+    ));
+    out.push(line("profit", profit_label, profit, e, "model"));
+}

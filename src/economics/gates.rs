@@ -1,0 +1,133 @@
+//! §4.1: the gates a route must pass to be ranked, the expected monthly profit it is ranked
+//! by, and the one ordering every list uses.
+//!
+//! Gates never decide whether a row exists: a failed gate is a flag, and a row is ranked
+//! when none of its flags is a failed gate. Flags that only warn (`NO_BUYBOX`,
+//! `FEE_MISMATCH`, …) live in the same list, so the set of gate flags is defined here once.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
+
+use crate::domain::{Opportunity, PriceSnapshot};
+
+/// Flag names, as stored and shown.
+pub mod flag {
+    /// Profit below `min_profit`.
+    pub const PROFIT: &str = "PROFIT";
+    /// ROI below `min_roi`.
+    pub const ROI: &str = "ROI";
+    /// The sell price is far from its 90-day average.
+    pub const SPIKE: &str = "SPIKE";
+    /// No 90-day average (or no current value) to check stability against.
+    pub const NO_HISTORY: &str = "NO_HISTORY";
+    /// Below the demand floor in the sell market.
+    pub const DEMAND: &str = "DEMAND";
+    /// Keepa data older than allowed on either side.
+    pub const STALE: &str = "STALE";
+    /// FX rate older than allowed (a failed gate on GBP routes, a warning elsewhere).
+    pub const FX_STALE: &str = "FX_STALE";
+    /// The two records may not be the same item.
+    pub const IDENTITY: &str = "IDENTITY";
+    /// Hazmat or adult listing.
+    pub const BLOCKED: &str = "BLOCKED";
+    /// No VAT, referral or storage table in force on the computation date.
+    pub const NO_TABLE: &str = "NO_TABLE";
+    /// A UK↔EU route without customs configured.
+    pub const ROUTE_DISABLED: &str = "ROUTE_DISABLED";
+    /// No Keepa FBA fee and no weight (or an oversize weight) for the fallback table.
+    pub const FBA_FEE_UNKNOWN: &str = "FBA_FEE_UNKNOWN";
+    /// Package dimensions or weight unknown where storage or inbound cost needs them.
+    pub const NO_PACKAGE: &str = "NO_PACKAGE";
+    /// Warning: sell price from Amazon or lowest New, not the Buy Box.
+    pub const NO_BUYBOX: &str = "NO_BUYBOX";
+    /// Warning: a lowest-New sell price from before Keepa included shipping in it.
+    pub const NO_SHIPPING: &str = "NO_SHIPPING";
+    /// Warning: Keepa's referral % is more than the tolerance away from the table.
+    pub const FEE_MISMATCH: &str = "FEE_MISMATCH";
+    /// Warning: selling from FBA stock in this market needs a VAT registration there.
+    pub const VAT_REGISTRATION: &str = "VAT_REGISTRATION";
+    /// Warning: Amazon sells the item or holds the Buy Box in the sell market.
+    pub const AMAZON: &str = "AMAZON";
+
+    /// Flags that keep a row from being ranked (`FX_STALE` only on GBP routes).
+    pub const GATES: [&str; 13] = [
+        PROFIT,
+        ROI,
+        SPIKE,
+        NO_HISTORY,
+        DEMAND,
+        STALE,
+        FX_STALE,
+        IDENTITY,
+        BLOCKED,
+        NO_TABLE,
+        ROUTE_DISABLED,
+        FBA_FEE_UNKNOWN,
+        NO_PACKAGE,
+    ];
+}
+
+/// `q_T = sales_T · (1 − s_AMZ) / (n_FBA + 1)`: the units a new FBA seller can expect to
+/// sell per month in this market.
+pub fn monthly_units(t: &PriceSnapshot) -> Decimal {
+    let sales = match (t.monthly_sold, t.rank_drops30) {
+        (Some(m), _) if m > 0 => m,
+        (_, Some(d)) if d > 0 => d,
+        _ => 0,
+    };
+    let amazon_share = match t.amazon_buy_box_share_pct {
+        Some(p) if p.is_finite() => Decimal::from_f64(p.clamp(0.0, 100.0))
+            .map_or(Decimal::ZERO, |p| p / Decimal::ONE_HUNDRED),
+        _ if t.buy_box_is_amazon == Some(true) => Decimal::ONE,
+        _ => Decimal::ZERO,
+    };
+    let amazon_offer = i64::from(t.amazon.is_some());
+    let offers = t.offers_new_fba.or(t.offers_new).unwrap_or(0);
+    let competitors = offers.saturating_sub(amazon_offer).max(0);
+    Decimal::from(sales) * (Decimal::ONE - amazon_share)
+        / (Decimal::from(competitors) + Decimal::ONE)
+}
+
+/// `E = π · min(Q_buy, q_T)`.
+pub fn expected_monthly_profit(profit: Decimal, q_t: Decimal, max_units: Decimal) -> Decimal {
+    profit * q_t.min(max_units)
+}
+
+/// The ranking order: ranked rows first, then expected monthly profit, ROI and profit, all
+/// descending, then ASIN and route ascending, so the order is total and stable.
+pub fn cmp_rank(a: &Opportunity, b: &Opportunity) -> Ordering {
+    b.ranked
+        .cmp(&a.ranked)
+        .then(
+            b.expected_monthly_profit
+                .minor
+                .cmp(&a.expected_monthly_profit.minor),
+        )
+        .then(b.roi_pct.total_cmp(&a.roi_pct))
+        .then(b.net_profit.minor.cmp(&a.net_profit.minor))
+        .then(a.asin.cmp(&b.asin))
+        .then(a.buy_market.cmp(&b.buy_market))
+        .then(a.sell_market.cmp(&b.sell_market))
+}
+
+/// Whether `observed_at` is older than `max_hours` at `now`.
+pub fn is_stale(observed_at: DateTime<Utc>, now: DateTime<Utc>, max_hours: i64) -> bool {
+    (now - observed_at).num_minutes() > max_hours.saturating_mul(60)
+}
+
+/// Identity: the two records share an EAN and their package quantities are equal (both
+/// unknown counts as equal; the EAN is the main evidence).
+pub fn same_item(s: &PriceSnapshot, t: &PriceSnapshot) -> bool {
+    s.package_quantity == t.package_quantity && s.eans.iter().any(|e| t.eans.contains(e))
+}
+
+/// Whether a failed gate among `flags` keeps the row unranked; `gbp_route` makes
+/// `FX_STALE` one.
+pub fn is_ranked(flags: &[String], gbp_route: bool) -> bool {
+    !flags
+        .iter()
+        .any(|f| flag::GATES.contains(&f.as_str()) && (f != flag::FX_STALE || gbp_route))
+}

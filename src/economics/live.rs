@@ -1,0 +1,72 @@
+//! The detector as the pipeline runs it: the economics model plus the FX rate in force.
+//!
+//! The rate is the configured override, else the latest ECB rate fetched, else the shipped
+//! dated rate (rows then carry `FX_STALE` once it is older than `fx.max_age_days`). The
+//! pipeline calls `refresh_fx` once per working day in live mode; offline (demo, tests) no
+//! fetch is made.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::{DateTime, Utc};
+
+use super::{Detector, Economics, FxRate, fetch_ecb};
+use crate::component::BoxFuture;
+use crate::domain::{Opportunity, Product};
+use crate::pipeline::{Detect, FxStatus};
+
+/// `Detect` for the pipeline.
+pub struct LiveDetector {
+    detector: Detector,
+    fetched: RwLock<Option<FxRate>>,
+}
+
+impl LiveDetector {
+    /// A detector over validated economics.
+    pub fn new(economics: Arc<Economics>) -> Self {
+        LiveDetector {
+            detector: Detector::new(economics),
+            fetched: RwLock::new(None),
+        }
+    }
+
+    fn rate(&self) -> FxRate {
+        let fetched = self.fetched.read().unwrap_or_else(PoisonError::into_inner);
+        self.detector.economics().fx_rate(fetched.as_ref())
+    }
+}
+
+impl Detect for LiveDetector {
+    fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity> {
+        self.detector.detect(product, &self.rate(), now)
+    }
+
+    fn fx(&self) -> Option<FxStatus> {
+        let econ = self.detector.economics();
+        Some(
+            self.rate()
+                .status(Utc::now().date_naive(), econ.fx_max_age_days()),
+        )
+    }
+
+    fn refresh_fx<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+    ) -> Option<BoxFuture<'a, Result<String, String>>> {
+        let econ = self.detector.economics();
+        if !econ.fx_fetch_enabled() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let rate = fetch_ecb(client, econ.fx_url())
+                .await
+                .map_err(|e| e.to_string())?;
+            let detail = format!(
+                "ECB {}: 1 GBP = {:.4} EUR",
+                rate.date,
+                rate.eur_per_gbp_display()
+            );
+            *self.fetched.write().unwrap_or_else(PoisonError::into_inner) = Some(rate);
+            Ok(detail)
+        }))
+    }
+}

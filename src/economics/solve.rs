@@ -1,0 +1,106 @@
+//! Cent prices found by search, where §4 has no closed form.
+//!
+//! Max buy price on UK↔EU routes: customs make `Add` depend on `P_S`, so the answer is the
+//! largest cent price that still passes the profit and ROI gates (`L` grows with `P_S`, so
+//! the passing prices are a prefix and bisection finds its end). Target sell and break-even
+//! for tiered or min-fee-bound schedules: the smallest cent price whose net proceeds reach
+//! the target. `N` is not monotone across a threshold tier (the rate jumps), but between
+//! consecutive breakpoints — tier bounds and the prices where the minimum fee stops binding —
+//! it is affine in `P_T`, so each segment is settled by its ends and one bisection.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::config::TierMode;
+use super::fx::FxRate;
+use super::model::SellTerms;
+use crate::keepa::csv::MAX_PRICE_MINOR;
+
+/// The highest price searched, in minor units (Keepa's own plausibility bound).
+pub const PRICE_CAP: i64 = MAX_PRICE_MINOR;
+
+/// `cents` as a decimal amount.
+pub fn cents_to_decimal(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
+/// The largest cent in `[1, hi]` for which `passes` holds, assuming the passing cents form a
+/// prefix of that range.
+pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
+    let hi = hi.min(PRICE_CAP);
+    if hi < 1 || !passes(1) {
+        return None;
+    }
+    if passes(hi) {
+        return Some(hi);
+    }
+    let (mut ok, mut fail) = (1, hi);
+    while fail - ok > 1 {
+        let mid = ok + (fail - ok) / 2;
+        if passes(mid) { ok = mid } else { fail = mid }
+    }
+    Some(ok)
+}
+
+/// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
+pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
+    let reaches = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur >= target_eur;
+    let points = breakpoints(terms);
+    for (i, &lo) in points.iter().enumerate() {
+        let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
+        if hi < lo {
+            continue;
+        }
+        if reaches(lo) {
+            return Some(lo);
+        }
+        if reaches(hi) {
+            // Affine on [lo, hi], below the target at lo and above at hi: increasing.
+            let (mut below, mut above) = (lo, hi);
+            while above - below > 1 {
+                let mid = below + (above - below) / 2;
+                if reaches(mid) {
+                    above = mid
+                } else {
+                    below = mid
+                }
+            }
+            return Some(above);
+        }
+    }
+    None
+}
+
+/// First cents of the segments on which `N` is affine, ascending, starting at 1.
+fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
+    let min_fee = terms.schedule.min_fee(terms.currency);
+    let to_cent_after = |d: Decimal| -> Option<i64> {
+        d.checked_mul(Decimal::ONE_HUNDRED)?
+            .floor()
+            .to_i64()?
+            .checked_add(1)
+    };
+    let mut points = vec![1];
+    let cat = terms.category;
+    let mut lower = Decimal::ZERO;
+    for t in &cat.tiers {
+        if !t.rate.is_zero() {
+            // Where the tier's own fee line crosses the minimum fee.
+            let kink = match cat.mode {
+                TierMode::Marginal => (min_fee - cat.fee_before_min(lower))
+                    .checked_div(t.rate)
+                    .and_then(|d| d.checked_add(lower)),
+                TierMode::Flat | TierMode::Threshold => min_fee.checked_div(t.rate),
+            };
+            points.extend(kink.and_then(to_cent_after));
+        }
+        if let Some(u) = t.upto {
+            points.extend(to_cent_after(u));
+            lower = u;
+        }
+    }
+    points.retain(|p| (1..=PRICE_CAP).contains(p));
+    points.sort_unstable();
+    points.dedup();
+    points
+}

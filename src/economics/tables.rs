@@ -1,0 +1,303 @@
+//! The validated dated tables (VAT, referral with DSF, FBA fallback, storage), the routes and
+//! the product-group mapping, with the lookups the model needs.
+//!
+//! Tables are stored per kind in ascending `effective_from`; [`Tables::at`] picks, for one
+//! computation date, the latest of each kind on or before it, or reports which kind has
+//! none (`NO_TABLE`). Per-market values are arrays indexed by [`market_index`], so the hot
+//! path never hashes a market.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+
+use super::config::TierMode;
+use crate::domain::{Currency, Market};
+
+/// Position of `m` in [`Market::ALL`].
+pub const fn market_index(m: Market) -> usize {
+    match m {
+        Market::UK => 0,
+        Market::DE => 1,
+        Market::FR => 2,
+        Market::IT => 3,
+        Market::ES => 4,
+    }
+}
+
+/// A table with its effective date.
+#[derive(Debug, Clone)]
+pub struct Dated<T> {
+    /// First day the table applies.
+    pub from: NaiveDate,
+    /// The table.
+    pub table: T,
+}
+
+/// VAT rates of one dated table.
+#[derive(Debug, Clone)]
+pub struct VatRates {
+    /// Standard rate per market.
+    pub standard: [Decimal; 5],
+    /// Reduced classes per market.
+    pub reduced: HashMap<String, [Decimal; 5]>,
+}
+
+impl VatRates {
+    /// The rate for `m`, in `class` when one applies.
+    pub fn rate(&self, m: Market, class: Option<&str>) -> Decimal {
+        let i = market_index(m);
+        class
+            .and_then(|c| self.reduced.get(c))
+            .map_or(self.standard[i], |r| r[i])
+    }
+}
+
+/// One referral tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    /// Inclusive upper bound in the sell currency; `None` on the last tier.
+    pub upto: Option<Decimal>,
+    /// Rate.
+    pub rate: Decimal,
+}
+
+/// One referral category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Category {
+    /// Id, e.g. `default`.
+    pub id: String,
+    /// How the tiers apply.
+    pub mode: TierMode,
+    /// Ascending tiers; the last is open.
+    pub tiers: Vec<Tier>,
+}
+
+impl Category {
+    /// The fee before the minimum: Σ rate·slice (marginal) or rate(P)·P (flat, threshold).
+    pub fn fee_before_min(&self, price: Decimal) -> Decimal {
+        match self.mode {
+            TierMode::Flat | TierMode::Threshold => self.rate_at(price) * price,
+            TierMode::Marginal => {
+                let mut lower = Decimal::ZERO;
+                let mut fee = Decimal::ZERO;
+                for t in &self.tiers {
+                    let upper = t.upto.map_or(price, |u| u.min(price));
+                    if upper > lower {
+                        fee += t.rate * (upper - lower);
+                    }
+                    match t.upto {
+                        Some(u) if u < price => lower = u,
+                        _ => break,
+                    }
+                }
+                fee
+            }
+        }
+    }
+
+    /// The rate of the tier `price` falls in (for marginal tiers: the rate of its slice).
+    pub fn rate_at(&self, price: Decimal) -> Decimal {
+        self.tiers
+            .iter()
+            .find(|t| t.upto.is_none_or(|u| price <= u))
+            .or(self.tiers.last())
+            .map_or(Decimal::ZERO, |t| t.rate)
+    }
+
+    /// The single rate of a flat schedule.
+    pub fn flat_rate(&self) -> Option<Decimal> {
+        match (self.mode, self.tiers.as_slice()) {
+            (TierMode::Flat, [t]) => Some(t.rate),
+            _ => None,
+        }
+    }
+}
+
+/// DSF surcharges of one market.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Dsf {
+    /// On referral fees.
+    pub referral: Decimal,
+    /// On FBA fees and storage.
+    pub fba: Decimal,
+}
+
+/// One dated referral schedule.
+#[derive(Debug, Clone)]
+pub struct ReferralSchedule {
+    /// Minimum fee in EUR markets.
+    pub min_fee_eur: Decimal,
+    /// Minimum fee in GBP markets.
+    pub min_fee_gbp: Decimal,
+    /// The `default` category.
+    pub default: Category,
+    /// The other categories.
+    pub categories: Vec<Category>,
+    /// DSF per market.
+    pub dsf: [Dsf; 5],
+}
+
+impl ReferralSchedule {
+    /// The category with `id`, else `default`.
+    pub fn category(&self, id: &str) -> &Category {
+        self.categories
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or(&self.default)
+    }
+
+    /// The minimum fee in `currency`.
+    pub fn min_fee(&self, currency: Currency) -> Decimal {
+        match currency {
+            Currency::EUR => self.min_fee_eur,
+            Currency::GBP => self.min_fee_gbp,
+        }
+    }
+
+    /// ref(P) = max(min fee, tiered fee).
+    pub fn fee(&self, category: &Category, price: Decimal, currency: Currency) -> Decimal {
+        category.fee_before_min(price).max(self.min_fee(currency))
+    }
+}
+
+/// One dated FBA fallback table: weight tiers per market.
+#[derive(Debug, Clone)]
+pub struct FbaSchedule {
+    /// `(upto grams inclusive, fee)` ascending per market; `None` = open.
+    pub tiers: [Vec<(Option<i64>, Decimal)>; 5],
+}
+
+impl FbaSchedule {
+    /// The fee for a unit of `weight_g` in `m`, or `None` beyond the last tier.
+    pub fn fee(&self, m: Market, weight_g: i64) -> Option<Decimal> {
+        self.tiers[market_index(m)]
+            .iter()
+            .find(|(upto, _)| upto.is_none_or(|u| weight_g <= u))
+            .map(|(_, fee)| *fee)
+    }
+}
+
+/// One dated storage table.
+#[derive(Debug, Clone)]
+pub struct StorageSchedule {
+    /// Rate per m³·month per market.
+    pub base: [Decimal; 5],
+    /// Peak rate per market, when configured.
+    pub peak: [Option<Decimal>; 5],
+    /// Bit `m` set when month `m` (1–12) is a peak month.
+    pub peak_months: u16,
+}
+
+impl StorageSchedule {
+    /// The rate per m³·month in `m` on `date`.
+    pub fn rate(&self, m: Market, date: NaiveDate) -> Decimal {
+        let i = market_index(m);
+        let peak = self.peak_months & (1 << date.month()) != 0;
+        match (peak, self.peak[i]) {
+            (true, Some(p)) => p,
+            _ => self.base[i],
+        }
+    }
+}
+
+/// Customs of a UK↔EU route, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customs {
+    /// Duty on the customs value.
+    pub duty_rate: Decimal,
+    /// Import VAT reclaimed.
+    pub import_vat_recoverable: bool,
+    /// Broker fee per unit (per shipment ÷ units), EUR.
+    pub broker_per_unit: Decimal,
+}
+
+/// Logistics of one directed route, validated, EUR per unit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Route {
+    /// Delivery to the operator.
+    pub ship_to_you: Decimal,
+    /// Prep and labels.
+    pub prep: Decimal,
+    /// Inbound to FBA.
+    pub inbound: Decimal,
+    /// Inbound per kg.
+    pub inbound_per_kg: Decimal,
+    /// Customs (UK↔EU).
+    pub customs: Option<Customs>,
+    /// A UK↔EU route without customs: shown, never ranked.
+    pub disabled: bool,
+    /// `config:route IT→DE` or `config:route_defaults`.
+    pub source: String,
+}
+
+/// Everything dated or per route, validated.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    /// VAT tables, ascending.
+    pub vat: Vec<Dated<VatRates>>,
+    /// Referral schedules, ascending.
+    pub referral: Vec<Dated<ReferralSchedule>>,
+    /// FBA fallback tables, ascending.
+    pub fba: Vec<Dated<FbaSchedule>>,
+    /// Storage tables, ascending.
+    pub storage: Vec<Dated<StorageSchedule>>,
+    /// Route per `[from][to]` (the diagonal is unused).
+    pub routes: [[Route; 5]; 5],
+    /// Keepa product group → (referral category id, VAT class).
+    pub groups: HashMap<String, (String, Option<String>)>,
+}
+
+/// The tables in force on one date.
+#[derive(Debug, Clone, Copy)]
+pub struct TablesAt<'a> {
+    /// VAT.
+    pub vat: &'a Dated<VatRates>,
+    /// Referral and DSF.
+    pub referral: &'a Dated<ReferralSchedule>,
+    /// FBA fallback (needed only where Keepa has no fee).
+    pub fba: Option<&'a Dated<FbaSchedule>>,
+    /// Storage.
+    pub storage: &'a Dated<StorageSchedule>,
+}
+
+/// Which kind of table has nothing in force on the computation date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingTable {
+    /// No VAT table.
+    Vat,
+    /// No referral table.
+    Referral,
+    /// No storage table.
+    Storage,
+}
+
+fn latest<T>(tables: &[Dated<T>], date: NaiveDate) -> Option<&Dated<T>> {
+    let n = tables.partition_point(|t| t.from <= date);
+    n.checked_sub(1).and_then(|i| tables.get(i))
+}
+
+impl Tables {
+    /// The tables in force on `date`: the latest `effective_from` on or before it.
+    pub fn at(&self, date: NaiveDate) -> Result<TablesAt<'_>, MissingTable> {
+        Ok(TablesAt {
+            vat: latest(&self.vat, date).ok_or(MissingTable::Vat)?,
+            referral: latest(&self.referral, date).ok_or(MissingTable::Referral)?,
+            fba: latest(&self.fba, date),
+            storage: latest(&self.storage, date).ok_or(MissingTable::Storage)?,
+        })
+    }
+
+    /// The route from `s` to `t`.
+    pub fn route(&self, s: Market, t: Market) -> &Route {
+        &self.routes[market_index(s)][market_index(t)]
+    }
+
+    /// The referral category id and VAT class of a Keepa product group.
+    pub fn group(&self, product_group: Option<&str>) -> (&str, Option<&str>) {
+        match product_group.and_then(|g| self.groups.get(g)) {
+            Some((id, vat)) => (id.as_str(), vat.as_deref()),
+            None => ("default", None),
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! Startup validation: raw config → [`Economics`], or an error naming the bad value.
+//!
+//! Everything the model later relies on without checking is established here: dates parse,
+//! rates are fractions in [0, 1), tiers ascend, every market has a VAT rate and FBA tiers,
+//! the `default` referral category exists, every route and group names something real, and
+//! the FX fallback is a plausible positive rate. One function per section keeps each rule
+//! next to the message it produces.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::config::{
+    CategoryConfig, EconomicsConfig, FbaTable, ReferralTable, StorageTable, TierMode, VatScheme,
+    VatTable,
+};
+use super::fx::{FetchSchedule, FxRate, FxSource, GbpQuote};
+use super::tables::{
+    Category, Customs, Dated, Dsf, FbaSchedule, ReferralSchedule, Route, StorageSchedule, Tables,
+    Tier, VatRates, market_index,
+};
+use super::{Economics, EconomicsError, Params, parse_date};
+use crate::domain::{Currency, Market};
+
+type R<T> = Result<T, EconomicsError>;
+
+fn bad(
+    field: impl Into<String>,
+    value: impl ToString,
+    problem: impl Into<String>,
+) -> EconomicsError {
+    EconomicsError::Invalid {
+        field: field.into(),
+        value: value.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// A fraction in [0, 1).
+fn rate(field: &str, v: Decimal) -> R<Decimal> {
+    if v >= Decimal::ZERO && v < Decimal::ONE {
+        Ok(v)
+    } else {
+        Err(bad(field, v, "is not a rate in [0, 1) (0.19 means 19 %)"))
+    }
+}
+
+/// An amount ≥ 0 and below a million.
+fn amount(field: &str, v: Decimal) -> R<Decimal> {
+    if v >= Decimal::ZERO && v < Decimal::from(1_000_000) {
+        Ok(v)
+    } else {
+        Err(bad(field, v, "is not an amount in [0, 1000000)"))
+    }
+}
+
+fn date(field: &str, s: &str) -> R<NaiveDate> {
+    parse_date(s).ok_or_else(|| bad(field, s, "is not a date (YYYY-MM-DD)"))
+}
+
+fn per_market(field: &str, m: &BTreeMap<Market, Decimal>) -> R<[Decimal; 5]> {
+    let mut out = [Decimal::ZERO; 5];
+    for market in Market::ALL {
+        let v = m.get(&market).ok_or_else(|| {
+            bad(
+                field,
+                market,
+                "is missing: every market UK, DE, FR, IT, ES needs a value",
+            )
+        })?;
+        out[market_index(market)] = *v;
+    }
+    Ok(out)
+}
+
+/// Sorted by date, no two tables on the same date.
+fn dated<T>(kind: &str, mut v: Vec<Dated<T>>) -> R<Vec<Dated<T>>> {
+    v.sort_by_key(|d| d.from);
+    for w in v.windows(2) {
+        if w[0].from == w[1].from {
+            return Err(bad(
+                format!("[[{kind}]] effective_from"),
+                w[0].from,
+                "appears twice: each table needs its own date",
+            ));
+        }
+    }
+    Ok(v)
+}
+
+pub(super) fn build(config: EconomicsConfig) -> R<Economics> {
+    let params = params(&config)?;
+    let vat = dated("vat", config.vat.iter().map(vat_table).collect::<R<_>>()?)?;
+    let referral = dated(
+        "referral",
+        config
+            .referral
+            .iter()
+            .map(referral_table)
+            .collect::<R<_>>()?,
+    )?;
+    let fba = dated("fba", config.fba.iter().map(fba_table).collect::<R<_>>()?)?;
+    let storage = dated(
+        "storage",
+        config.storage.iter().map(storage_table).collect::<R<_>>()?,
+    )?;
+    let routes = routes(&config)?;
+    let groups = groups(&config)?;
+    let (shipped_fx, override_fx) = fx(&config)?;
+    Ok(Economics {
+        params,
+        tables: Tables {
+            vat,
+            referral,
+            fba,
+            storage,
+            routes,
+            groups,
+        },
+        shipped_fx,
+        override_fx,
+        config,
+    })
+}
+
+fn params(c: &EconomicsConfig) -> R<Params> {
+    let e = &c.economics;
+    let g = &e.gates;
+    if e.base_currency != "EUR" {
+        return Err(bad(
+            "[economics] base_currency",
+            &e.base_currency,
+            "is not supported: results are computed in EUR",
+        ));
+    }
+    if e.max_units_per_month == 0 || e.max_units_per_month > 1_000_000 {
+        return Err(bad(
+            "[economics] max_units_per_month",
+            e.max_units_per_month,
+            "must be between 1 and 1000000",
+        ));
+    }
+    if e.months_to_sell < Decimal::ZERO || e.months_to_sell > Decimal::from(120) {
+        return Err(bad(
+            "[economics] months_to_sell",
+            e.months_to_sell,
+            "must be between 0 and 120",
+        ));
+    }
+    if e.fee_mismatch_points < Decimal::ZERO || e.fee_mismatch_points > Decimal::ONE_HUNDRED {
+        return Err(bad(
+            "[economics] fee_mismatch_points",
+            e.fee_mismatch_points,
+            "must be between 0 and 100 percentage points",
+        ));
+    }
+    if g.min_roi < Decimal::ZERO || g.min_roi > Decimal::from(100) {
+        return Err(bad(
+            "[economics.gates] min_roi",
+            g.min_roi,
+            "must be between 0 and 100 (0.20 means 20 %)",
+        ));
+    }
+    if g.min_profit.abs() >= Decimal::from(1_000_000) {
+        return Err(bad(
+            "[economics.gates] min_profit",
+            g.min_profit,
+            "is not a plausible profit in EUR",
+        ));
+    }
+    for (name, v) in [
+        ("min_monthly_sold", g.min_monthly_sold),
+        ("min_drops30", g.min_drops30),
+    ] {
+        if v < 0 {
+            return Err(bad(format!("[economics.gates] {name}"), v, "must be ≥ 0"));
+        }
+    }
+    if g.max_keepa_age_hours <= 0 {
+        return Err(bad(
+            "[economics.gates] max_keepa_age_hours",
+            g.max_keepa_age_hours,
+            "must be > 0",
+        ));
+    }
+    let (mut block_hazmat, mut block_adult) = (false, false);
+    for b in &g.block {
+        match b.as_str() {
+            "hazmat" => block_hazmat = true,
+            "adult" => block_adult = true,
+            other => {
+                return Err(bad(
+                    "[economics.gates] block",
+                    other,
+                    "is not a flag: expected hazmat or adult",
+                ));
+            }
+        }
+    }
+    if c.fx.max_age_days < 0 {
+        return Err(bad("[fx] max_age_days", c.fx.max_age_days, "must be ≥ 0"));
+    }
+    Ok(Params {
+        fee_vat: rate("[economics] fee_vat_rate", e.fee_vat_rate)?,
+        purchase_spread: rate("[economics] purchase_fx_spread", e.purchase_fx_spread)?,
+        payout_fee: rate("[economics] payout_fx_fee", e.payout_fx_fee)?,
+        sell_price: e.sell_price,
+        max_units: Decimal::from(e.max_units_per_month),
+        recoverable: e.vat_scheme == VatScheme::Standard && e.purchase_vat_invoice,
+        scheme: e.vat_scheme,
+        months_to_sell: e.months_to_sell,
+        returns_reserve: rate("[economics] return_rate", e.return_rate)?
+            * amount("[economics] loss_per_return", e.loss_per_return)?,
+        return_rate: e.return_rate,
+        loss_per_return: e.loss_per_return,
+        fee_mismatch_points: e.fee_mismatch_points,
+        vat_registered_in: e.vat_registered_in.clone(),
+        min_profit: g.min_profit,
+        min_roi: g.min_roi,
+        max_dev_avg90: rate("[economics.gates] max_dev_avg90", g.max_dev_avg90)?,
+        min_monthly_sold: g.min_monthly_sold,
+        min_drops30: g.min_drops30,
+        max_keepa_age_hours: g.max_keepa_age_hours,
+        block_hazmat,
+        block_adult,
+        fx_max_age_days: c.fx.max_age_days,
+    })
+}
+
+fn vat_table(t: &VatTable) -> R<Dated<VatRates>> {
+    let from = date("[[vat]] effective_from", &t.effective_from)?;
+    let ctx = format!("[[vat]] {}", t.effective_from);
+    for (m, v) in &t.rates {
+        rate(&format!("{ctx} rates.{m}"), *v)?;
+    }
+    let standard = per_market(&format!("{ctx} rates"), &t.rates)?;
+    let mut reduced = HashMap::new();
+    for (class, rates) in &t.reduced {
+        for (m, v) in rates {
+            rate(&format!("{ctx} reduced.{class}.{m}"), *v)?;
+        }
+        reduced.insert(
+            class.clone(),
+            per_market(&format!("{ctx} reduced.{class}"), rates)?,
+        );
+    }
+    Ok(Dated {
+        from,
+        table: VatRates { standard, reduced },
+    })
+}
+
+fn category(ctx: &str, c: &CategoryConfig) -> R<Category> {
+    let ctx = format!("{ctx} category '{}'", c.id);
+    if c.tiers.is_empty() {
+        return Err(bad(
+            format!("{ctx} tiers"),
+            "[]",
+            "is empty: give at least one { rate = … }",
+        ));
+    }
+    if c.mode == TierMode::Flat && c.tiers.len() != 1 {
+        return Err(bad(
+            format!("{ctx} tiers"),
+            c.tiers.len(),
+            "tiers given for mode \"flat\", which takes exactly one",
+        ));
+    }
+    let mut tiers = Vec::with_capacity(c.tiers.len());
+    let mut prev: Option<Decimal> = None;
+    for (i, t) in c.tiers.iter().enumerate() {
+        let last = i + 1 == c.tiers.len();
+        rate(&format!("{ctx} tiers[{i}].rate"), t.rate)?;
+        match (t.upto, last) {
+            (Some(u), false) => {
+                if u <= Decimal::ZERO || prev.is_some_and(|p| u <= p) {
+                    return Err(bad(
+                        format!("{ctx} tiers[{i}].upto"),
+                        u,
+                        "must be positive and above the previous tier's (tiers ascend)",
+                    ));
+                }
+                prev = Some(u);
+            }
+            (None, true) => {}
+            (Some(u), true) => {
+                return Err(bad(
+                    format!("{ctx} tiers[{i}].upto"),
+                    u,
+                    "is set on the last tier, which must be open (no upto)",
+                ));
+            }
+            (None, false) => {
+                return Err(bad(
+                    format!("{ctx} tiers[{i}].upto"),
+                    "(none)",
+                    "is missing: only the last tier is open",
+                ));
+            }
+        }
+        tiers.push(Tier {
+            upto: t.upto,
+            rate: t.rate,
+        });
+    }
+    Ok(Category {
+        id: c.id.clone(),
+        mode: c.mode,
+        tiers,
+    })
+}
+
+fn referral_table(t: &ReferralTable) -> R<Dated<ReferralSchedule>> {
+    let from = date("[[referral]] effective_from", &t.effective_from)?;
+    let ctx = format!("[[referral]] {}", t.effective_from);
+    let min_fee = |cur: Currency| -> R<Decimal> {
+        let v = t.min_fee.get(cur.code()).ok_or_else(|| {
+            bad(
+                format!("{ctx} min_fee"),
+                cur,
+                "is missing: give min_fee = { EUR = …, GBP = … }",
+            )
+        })?;
+        amount(&format!("{ctx} min_fee.{cur}"), *v)
+    };
+    if let Some(k) = t.min_fee.keys().find(|k| k.parse::<Currency>().is_err()) {
+        return Err(bad(
+            format!("{ctx} min_fee"),
+            k,
+            "is not a currency: expected EUR or GBP",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut default = None;
+    let mut categories = Vec::new();
+    for c in &t.categories {
+        if !seen.insert(c.id.as_str()) {
+            return Err(bad(format!("{ctx} categories"), &c.id, "appears twice"));
+        }
+        let cat = category(&ctx, c)?;
+        if cat.id == "default" {
+            default = Some(cat);
+        } else {
+            categories.push(cat);
+        }
+    }
+    let default = default.ok_or_else(|| {
+        bad(
+            format!("{ctx} categories"),
+            "default",
+            "is missing: every referral table needs a \"default\" category",
+        )
+    })?;
+    let mut dsf = [Dsf::default(); 5];
+    for (m, d) in &t.dsf {
+        dsf[market_index(*m)] = Dsf {
+            referral: rate(&format!("{ctx} dsf.{m}.referral"), d.referral)?,
+            fba: rate(&format!("{ctx} dsf.{m}.fba"), d.fba)?,
+        };
+    }
+    Ok(Dated {
+        from,
+        table: ReferralSchedule {
+            min_fee_eur: min_fee(Currency::EUR)?,
+            min_fee_gbp: min_fee(Currency::GBP)?,
+            default,
+            categories,
+            dsf,
+        },
+    })
+}
+
+fn fba_table(t: &FbaTable) -> R<Dated<FbaSchedule>> {
+    let from = date("[[fba]] effective_from", &t.effective_from)?;
+    let ctx = format!("[[fba]] {}", t.effective_from);
+    let mut tiers: [Vec<(Option<i64>, Decimal)>; 5] = Default::default();
+    for m in Market::ALL {
+        let list = t.tiers.get(&m).ok_or_else(|| {
+            bad(
+                format!("{ctx} tiers"),
+                m,
+                "is missing: every market UK, DE, FR, IT, ES needs weight tiers",
+            )
+        })?;
+        let mut prev = 0;
+        for (i, tier) in list.iter().enumerate() {
+            amount(&format!("{ctx} tiers.{m}[{i}].fee"), tier.fee)?;
+            match tier.upto_g {
+                Some(u) if u > prev => prev = u,
+                Some(u) => {
+                    return Err(bad(
+                        format!("{ctx} tiers.{m}[{i}].upto_g"),
+                        u,
+                        "must be above the previous tier's (tiers ascend, grams > 0)",
+                    ));
+                }
+                None if i + 1 == list.len() => {}
+                None => {
+                    return Err(bad(
+                        format!("{ctx} tiers.{m}[{i}].upto_g"),
+                        "(none)",
+                        "is missing: only the last tier may be open",
+                    ));
+                }
+            }
+            tiers[market_index(m)].push((tier.upto_g, tier.fee));
+        }
+        if list.is_empty() {
+            return Err(bad(format!("{ctx} tiers.{m}"), "[]", "is empty"));
+        }
+    }
+    Ok(Dated {
+        from,
+        table: FbaSchedule { tiers },
+    })
+}
+
+fn storage_table(t: &StorageTable) -> R<Dated<StorageSchedule>> {
+    let from = date("[[storage]] effective_from", &t.effective_from)?;
+    let ctx = format!("[[storage]] {}", t.effective_from);
+    for (m, v) in t.per_m3_month.iter().chain(&t.peak_per_m3_month) {
+        amount(&format!("{ctx} rate {m}"), *v)?;
+    }
+    let base = per_market(&format!("{ctx} per_m3_month"), &t.per_m3_month)?;
+    let mut peak = [None; 5];
+    for (m, v) in &t.peak_per_m3_month {
+        peak[market_index(*m)] = Some(*v);
+    }
+    let mut peak_months = 0u16;
+    for &month in &t.peak_months {
+        if !(1..=12).contains(&month) {
+            return Err(bad(
+                format!("{ctx} peak_months"),
+                month,
+                "is not a month (1–12)",
+            ));
+        }
+        peak_months |= 1 << month;
+    }
+    Ok(Dated {
+        from,
+        table: StorageSchedule {
+            base,
+            peak,
+            peak_months,
+        },
+    })
+}
+
+fn route_from(
+    ctx: &str,
+    s: Market,
+    t: Market,
+    costs: [Decimal; 4],
+    customs: Option<&super::config::CustomsConfig>,
+    source: String,
+) -> R<Route> {
+    let names = ["ship_to_you", "prep", "inbound", "inbound_per_kg"];
+    for (n, v) in names.iter().zip(costs) {
+        amount(&format!("{ctx} {n}"), v)?;
+    }
+    let border = (s == Market::UK) != (t == Market::UK);
+    let customs = match customs {
+        None => None,
+        Some(_) if !border => {
+            return Err(bad(
+                format!("{ctx} customs"),
+                format!("{s}→{t}"),
+                "is set on an EU-internal route: customs apply to UK↔EU routes only",
+            ));
+        }
+        Some(c) => {
+            if c.units_per_shipment == 0 {
+                return Err(bad(
+                    format!("{ctx} customs.units_per_shipment"),
+                    0,
+                    "must be at least 1",
+                ));
+            }
+            Some(Customs {
+                duty_rate: rate(&format!("{ctx} customs.duty_rate"), c.duty_rate)?,
+                import_vat_recoverable: c.import_vat_recoverable,
+                broker_per_unit: amount(
+                    &format!("{ctx} customs.broker_per_shipment"),
+                    c.broker_per_shipment,
+                )? / Decimal::from(c.units_per_shipment),
+            })
+        }
+    };
+    Ok(Route {
+        ship_to_you: costs[0],
+        prep: costs[1],
+        inbound: costs[2],
+        inbound_per_kg: costs[3],
+        disabled: border && customs.is_none(),
+        customs,
+        source,
+    })
+}
+
+fn routes(c: &EconomicsConfig) -> R<[[Route; 5]; 5]> {
+    let d = &c.route_defaults;
+    let default_costs = [d.ship_to_you, d.prep, d.inbound, d.inbound_per_kg];
+    let mut out: [[Option<Route>; 5]; 5] = Default::default();
+    for r in &c.route {
+        let ctx = format!("[[route]] {}→{}", r.from, r.to);
+        if r.from == r.to {
+            return Err(bad(
+                "[[route]] to",
+                r.to,
+                "equals `from`: a route joins two different markets",
+            ));
+        }
+        let slot = &mut out[market_index(r.from)][market_index(r.to)];
+        if slot.is_some() {
+            return Err(bad(
+                "[[route]]",
+                format!("{}→{}", r.from, r.to),
+                "appears twice",
+            ));
+        }
+        let costs = [r.ship_to_you, r.prep, r.inbound, r.inbound_per_kg];
+        *slot = Some(route_from(
+            &ctx,
+            r.from,
+            r.to,
+            costs,
+            r.customs.as_ref(),
+            format!("config:route {}→{}", r.from, r.to),
+        )?);
+    }
+    let mut routes: [[Route; 5]; 5] = Default::default();
+    for s in Market::ALL {
+        for t in Market::ALL {
+            let (i, j) = (market_index(s), market_index(t));
+            routes[i][j] = match out[i][j].take() {
+                Some(r) => r,
+                None => route_from(
+                    "[route_defaults]",
+                    s,
+                    t,
+                    default_costs,
+                    None,
+                    "config:route_defaults".to_string(),
+                )?,
+            };
+        }
+    }
+    Ok(routes)
+}
+
+fn groups(c: &EconomicsConfig) -> R<HashMap<String, (String, Option<String>)>> {
+    let mut out = HashMap::new();
+    for (group, m) in &c.product_groups {
+        for t in &c.referral {
+            if m.referral != "default" && !t.categories.iter().any(|cat| cat.id == m.referral) {
+                return Err(bad(
+                    format!("[product_groups] \"{group}\" referral"),
+                    &m.referral,
+                    format!("is not a category of [[referral]] {}", t.effective_from),
+                ));
+            }
+        }
+        if let Some(class) = &m.vat {
+            for t in &c.vat {
+                if !t.reduced.contains_key(class) {
+                    return Err(bad(
+                        format!("[product_groups] \"{group}\" vat"),
+                        class,
+                        format!("is not a reduced class of [[vat]] {}", t.effective_from),
+                    ));
+                }
+            }
+        }
+        out.insert(group.clone(), (m.referral.clone(), m.vat.clone()));
+    }
+    Ok(out)
+}
+
+fn fx(c: &EconomicsConfig) -> R<(FxRate, Option<FxRate>)> {
+    if FetchSchedule::parse(&c.fx.fetch_after).is_none() {
+        return Err(bad(
+            "[fx] fetch_after",
+            &c.fx.fetch_after,
+            format!(
+                "is not 'HH:MM Zone' with a zone among {}",
+                FetchSchedule::accepted_zones()
+            ),
+        ));
+    }
+    let plausible = |v: Decimal| v > Decimal::new(1, 2) && v < Decimal::ONE_HUNDRED;
+    let s = &c.fx.shipped;
+    if !plausible(s.gbp_per_eur) {
+        return Err(bad(
+            "[fx] shipped.gbp_per_eur",
+            s.gbp_per_eur,
+            "is not a plausible rate (1 EUR = x GBP, e.g. 0.8653)",
+        ));
+    }
+    let shipped = FxRate {
+        gbp: GbpQuote::GbpPerEur(s.gbp_per_eur),
+        date: date("[fx] shipped.date", &s.date)?,
+        source: FxSource::Shipped,
+    };
+    let mut over = None;
+    for (cur, o) in c.fx.r#override.iter().flatten() {
+        if cur != "GBP" {
+            return Err(bad(
+                "[fx] override",
+                cur,
+                "is not overridable: only GBP needs a rate",
+            ));
+        }
+        if !plausible(o.eur_per_unit) {
+            return Err(bad(
+                "[fx] override.GBP.eur_per_unit",
+                o.eur_per_unit,
+                "is not a plausible rate (EUR per GBP, e.g. 1.1500)",
+            ));
+        }
+        over = Some(FxRate {
+            gbp: GbpQuote::EurPerGbp(o.eur_per_unit),
+            date: date("[fx] override.GBP.date", &o.date)?,
+            source: FxSource::Override,
+        });
+    }
+    Ok((shipped, over))
+}

@@ -1,0 +1,90 @@
+//! The enrich stage: a raw queue message in, a validated listing out.
+//!
+//! Pure and synchronous. A message must be a `RawUpdate` whose Keepa product decodes and
+//! agrees with the envelope (same ASIN and market); anything else is an `EnrichError` whose
+//! text is the dead-letter reason, so a poison message is explained, never dropped silently.
+
+use crate::domain::Listing;
+use crate::keepa::decode_product;
+use crate::queue::RawUpdate;
+
+/// Why a raw update was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnrichError {
+    /// The payload is not a `RawUpdate`.
+    #[error("payload is not a raw Keepa update: {0}")]
+    Envelope(String),
+    /// The Keepa product inside is malformed.
+    #[error("{0}")]
+    Product(String),
+    /// The product is not the one the envelope names.
+    #[error("envelope says {expected} but the product is {found}")]
+    Mismatch {
+        /// ASIN:market of the envelope.
+        expected: String,
+        /// ASIN:market of the product.
+        found: String,
+    },
+}
+
+/// Turns raw updates into listings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Enricher;
+
+impl Enricher {
+    /// Validates and decodes one message payload.
+    pub fn enrich(&self, payload: &[u8]) -> Result<Listing, EnrichError> {
+        let raw: RawUpdate =
+            serde_json::from_slice(payload).map_err(|e| EnrichError::Envelope(e.to_string()))?;
+        let listing =
+            decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
+        if listing.asin != raw.asin || listing.market != raw.market {
+            return Err(EnrichError::Mismatch {
+                expected: format!("{}:{}", raw.asin, raw.market),
+                found: format!("{}:{}", listing.asin, listing.market),
+            });
+        }
+        Ok(listing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(asin: &str, market: &str, product: &str) -> Vec<u8> {
+        format!(r#"{{"asin":"{asin}","market":"{market}","fetched_at":"2026-11-25T06:00:00Z","product":{product}}}"#).into_bytes()
+    }
+
+    #[test]
+    fn a_good_update_becomes_a_listing() {
+        let p =
+            r#"{"asin":"B0DEMO1234","domainId":3,"title":"Kettle","csv":[null,[8300000,1999]]}"#;
+        let l = Enricher.enrich(&payload("B0DEMO1234", "DE", p)).unwrap();
+        assert_eq!(l.snapshot.new, Some(crate::domain::Money::eur(1999)));
+    }
+
+    #[test]
+    fn poison_is_explained() {
+        assert!(matches!(
+            Enricher.enrich(b"\x00\xffnot json"),
+            Err(EnrichError::Envelope(_))
+        ));
+        let odd = r#"{"asin":"B0DEMO1234","domainId":3,"csv":[[1,2,3]]}"#;
+        let e = Enricher
+            .enrich(&payload("B0DEMO1234", "DE", odd))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("B0DEMO1234") && e.to_string().contains("csv[0]"),
+            "{e}"
+        );
+        let other = r#"{"asin":"B0OTHER123","domainId":4,"csv":null}"#;
+        let e = Enricher
+            .enrich(&payload("B0DEMO1234", "DE", other))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "envelope says B0DEMO1234:DE but the product is B0OTHER123:FR"
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The ingest stage: what Airflow and the Keepa producer did.
+//!
+//! It refreshes the watchlist market by market in the store's order (never fetched first,
+//! then products with an open opportunity, then the stalest), skipping products refreshed
+//! within `refresh_interval`, in requests of up to 100 ASINs. The Keepa client paces every
+//! request to the token budget, so this loop never needs its own rate limit. Discovery pulls
+//! best-seller lists every `discovery_interval` (and on command) and adds their top ASINs to
+//! the watchlist. Each fetched product is published as one `RawUpdate` keyed by ASIN.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::Command;
+use super::stats::Stats;
+use crate::config::PipelineSettings;
+use crate::domain::{Asin, Market};
+use crate::keepa::{KeepaClient, ProductQuery};
+use crate::queue::{Message, Queue, RawUpdate, Topic};
+use crate::store::{JobRun, Store, WatchSource};
+
+pub struct Ingest {
+    pub client: KeepaClient,
+    pub queue: Arc<dyn Queue>,
+    pub store: Arc<dyn Store>,
+    pub markets: Vec<Market>,
+    pub settings: PipelineSettings,
+    pub buybox: bool,
+    pub stats: Arc<Stats>,
+}
+
+impl Ingest {
+    pub async fn run(self, mut commands: mpsc::Receiver<Command>, cancel: CancellationToken) {
+        let mut fetched: HashMap<(Asin, Market), Instant> = HashMap::new();
+        let mut next_discovery = Instant::now();
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            while let Ok(cmd) = commands.try_recv() {
+                match cmd {
+                    Command::Discover => next_discovery = Instant::now(),
+                    Command::Refresh(asins) => {
+                        for m in self.markets.clone() {
+                            tokio::select! {
+                                _ = cancel.cancelled() => return,
+                                _ = self.fetch(m, asins.clone()) => {}
+                            }
+                        }
+                    }
+                }
+            }
+            if !self.settings.discovery.is_empty() && Instant::now() >= next_discovery {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = self.discover() => {}
+                }
+                next_discovery = Instant::now() + self.settings.discovery_interval;
+                self.stats
+                    .job_scheduled("discovery", Utc::now() + self.settings.discovery_interval);
+            }
+            let mut did_work = false;
+            for &m in &self.markets {
+                let due = self.due(m, &fetched).await;
+                if due.is_empty() {
+                    continue;
+                }
+                did_work = true;
+                let now = Instant::now();
+                for a in &due {
+                    fetched.insert((*a, m), now);
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = self.fetch(m, due) => {}
+                }
+            }
+            if !did_work {
+                // Nothing due: wait a little, or for a command or shutdown.
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    cmd = commands.recv() => match cmd {
+                        Some(Command::Discover) => next_discovery = Instant::now(),
+                        Some(Command::Refresh(asins)) => {
+                            for m in self.markets.clone() {
+                                self.fetch(m, asins.clone()).await;
+                            }
+                        }
+                        None => tokio::time::sleep(Duration::from_secs(1)).await,
+                    },
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+        tracing::info!("Ingest stopped.");
+    }
+
+    /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.
+    async fn due(&self, market: Market, fetched: &HashMap<(Asin, Market), Instant>) -> Vec<Asin> {
+        let limit = self.settings.fetch_batch * 4;
+        let candidates = match self.store.refresh_candidates(market, limit).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.stats.record(
+                    "ingest",
+                    0,
+                    1,
+                    Some(format!("reading the watchlist failed: {e}")),
+                );
+                return Vec::new();
+            }
+        };
+        let now = Instant::now();
+        candidates
+            .into_iter()
+            .filter(|a| {
+                fetched
+                    .get(&(*a, market))
+                    .is_none_or(|t| now - *t >= self.settings.refresh_interval)
+            })
+            .take(self.settings.fetch_batch)
+            .collect()
+    }
+
+    /// Fetches one batch and publishes every product it returns.
+    async fn fetch(&self, market: Market, asins: Vec<Asin>) {
+        if asins.is_empty() {
+            return;
+        }
+        let n = asins.len();
+        let mut q = ProductQuery::new(market, asins);
+        q.buybox = self.buybox;
+        let results = self.client.products_chunked(&q).await;
+        for batch in results {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(%market, asins = n, error = %e, "Fetching a batch from Keepa failed; it is retried next cycle.");
+                    self.stats.record("ingest", 0, 1, Some(e.to_string()));
+                    continue;
+                }
+            };
+            let mut messages = Vec::with_capacity(batch.products.len());
+            for raw in batch.products {
+                match to_message(&raw, market, batch.fetched_at) {
+                    Ok(m) => messages.push(m),
+                    // The product is published raw; processing sends it to the dead-letter
+                    // topic with the reason. Here only unparseable JSON can fail.
+                    Err(e) => messages.push(Message {
+                        key: "unknown".into(),
+                        payload: serde_json::json!({ "error": e, "raw": raw })
+                            .to_string()
+                            .into(),
+                    }),
+                }
+            }
+            let count = messages.len() as u64;
+            match self.queue.publish(Topic::RawUpdates, messages).await {
+                Ok(()) => self.stats.record("ingest", count, 0, None),
+                Err(e) => {
+                    self.stats
+                        .record("ingest", 0, count, Some(format!("publishing failed: {e}")))
+                }
+            }
+        }
+    }
+
+    async fn discover(&self) {
+        let started = Utc::now();
+        self.stats.job_started("discovery");
+        let mut found = 0usize;
+        let mut added = 0usize;
+        let mut errors = Vec::new();
+        for cat in &self.settings.discovery {
+            match self.client.bestsellers(cat.market, &cat.category, 0).await {
+                Ok(list) => {
+                    let top: Vec<Asin> = list
+                        .asins
+                        .into_iter()
+                        .take(self.settings.discovery_take)
+                        .collect();
+                    found += top.len();
+                    match self.store.watch_add(top, WatchSource::Discovery).await {
+                        Ok(n) => added += n,
+                        Err(e) => errors.push(format!("{} {}: {e}", cat.market, cat.category)),
+                    }
+                }
+                Err(e) => errors.push(format!("{} {}: {e}", cat.market, cat.category)),
+            }
+        }
+        let result = if errors.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("error: {}", errors.join("; "))
+        };
+        let run = JobRun {
+            job: "discovery".into(),
+            started_at: started,
+            finished_at: Utc::now(),
+            result,
+            detail: format!(
+                "{} lists, {found} ASINs, {added} new",
+                self.settings.discovery.len()
+            ),
+        };
+        tracing::info!(found, added, errors = errors.len(), "Discovery finished.");
+        if let Err(e) = self.store.record_job(run.clone()).await {
+            tracing::warn!(error = %e, "Could not record the discovery run.");
+        }
+        self.stats
+            .job_finished(run, Some(Utc::now() + self.settings.discovery_interval));
+    }
+}
+
+/// Wraps one raw Keepa product as a queue message keyed by its ASIN.
+fn to_message(
+    raw: &str,
+    market: Market,
+    fetched_at: chrono::DateTime<Utc>,
+) -> Result<Message, String> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        asin: String,
+    }
+    let key: Key = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    let asin: Asin = key
+        .asin
+        .parse()
+        .map_err(|e: crate::domain::ParseAsinError| e.to_string())?;
+    let product =
+        serde_json::value::RawValue::from_string(raw.to_string()).map_err(|e| e.to_string())?;
+    RawUpdate {
+        asin,
+        market,
+        fetched_at,
+        product,
+    }
+    .to_message()
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,180 @@
+//! Counters the stages update and the task that turns them into `PipelineStatus`.
+//!
+//! Stages call `record` and the job methods; once a second `publish` adds the Keepa
+//! client's state, the queue's depth and health and the FX rate, computes per-stage rates
+//! over the last minute, and sends the snapshot on the `watch` channel.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{Detect, JobStatus, PipelineStatus, Source, StageStatus};
+use crate::keepa::KeepaClient;
+use crate::queue::Queue;
+use crate::store::{JobRun, Store};
+
+#[derive(Default)]
+struct Stage {
+    status: StageStatus,
+    samples: VecDeque<(Instant, u64)>,
+}
+
+/// Shared counters.
+pub struct Stats {
+    tx: watch::Sender<PipelineStatus>,
+    stages: Mutex<BTreeMap<&'static str, Stage>>,
+    jobs: Mutex<BTreeMap<String, JobStatus>>,
+}
+
+impl Stats {
+    pub fn new(source: Source, running: bool) -> Self {
+        let status = PipelineStatus {
+            source,
+            running,
+            started_at: Some(Utc::now()),
+            ..Default::default()
+        };
+        Stats {
+            tx: watch::channel(status).0,
+            stages: Mutex::default(),
+            jobs: Mutex::default(),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<PipelineStatus> {
+        self.tx.subscribe()
+    }
+
+    /// Counts `ok` items handled and `failed` failures of `stage`.
+    pub fn record(&self, stage: &'static str, ok: u64, failed: u64, error: Option<String>) {
+        let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
+        let s = stages.entry(stage).or_default();
+        s.status.processed += ok;
+        s.status.errors += failed;
+        if error.is_some() {
+            s.status.last_error = error;
+        }
+        s.status.last_at = Some(Utc::now());
+    }
+
+    pub fn job_started(&self, name: &str) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let j = jobs.entry(name.to_string()).or_insert_with(|| JobStatus {
+            name: name.to_string(),
+            ..Default::default()
+        });
+        j.running = true;
+    }
+
+    pub fn job_finished(&self, run: JobRun, next: Option<DateTime<Utc>>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let j = jobs.entry(run.job.clone()).or_insert_with(|| JobStatus {
+            name: run.job.clone(),
+            ..Default::default()
+        });
+        j.running = false;
+        j.next_run = next;
+        j.last_run = Some(run);
+    }
+
+    pub fn job_scheduled(&self, name: &str, next: DateTime<Utc>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let j = jobs.entry(name.to_string()).or_insert_with(|| JobStatus {
+            name: name.to_string(),
+            ..Default::default()
+        });
+        j.next_run = Some(next);
+    }
+
+    fn stage_snapshot(&self) -> BTreeMap<String, StageStatus> {
+        let now = Instant::now();
+        let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
+        stages
+            .iter_mut()
+            .map(|(name, s)| {
+                s.samples.push_back((now, s.status.processed));
+                while s.samples.len() > 2
+                    && s.samples
+                        .front()
+                        .is_some_and(|(t, _)| now - *t > Duration::from_secs(60))
+                {
+                    s.samples.pop_front();
+                }
+                if let (Some((t0, n0)), Some((t1, n1))) = (s.samples.front(), s.samples.back()) {
+                    let secs = (*t1 - *t0).as_secs_f64();
+                    s.status.rate_per_s = if secs > 0.0 {
+                        (n1 - n0) as f64 / secs
+                    } else {
+                        0.0
+                    };
+                }
+                (name.to_string(), s.status.clone())
+            })
+            .collect()
+    }
+}
+
+/// Publishes a fresh snapshot every second until cancelled.
+pub async fn publish(
+    stats: Arc<Stats>,
+    client: Option<KeepaClient>,
+    queue: Arc<dyn Queue>,
+    store: Arc<dyn Store>,
+    detect: Option<Arc<dyn Detect>>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        // Job history from the store every 10 s, for jobs run by other processes too.
+        if n.is_multiple_of(10)
+            && let Ok(runs) = store.jobs().await
+        {
+            let mut jobs = stats.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            for run in runs {
+                let j = jobs.entry(run.job.clone()).or_insert_with(|| JobStatus {
+                    name: run.job.clone(),
+                    ..Default::default()
+                });
+                if j.last_run
+                    .as_ref()
+                    .is_none_or(|l| l.finished_at < run.finished_at)
+                {
+                    j.last_run = Some(run);
+                }
+            }
+        }
+        n += 1;
+        let queue_health = queue.health().await;
+        let stages = stats.stage_snapshot();
+        let jobs: Vec<JobStatus> = stats
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        stats.tx.send_modify(|s| {
+            s.dead_letters = stages.get("enrich").map_or(0, |e| e.errors);
+            s.stages = stages;
+            s.queue_depth = queue.depth();
+            s.queue = Some(queue_health);
+            s.jobs = jobs;
+            if let Some(c) = &client {
+                s.keepa = c.status();
+            }
+            if let Some(d) = &detect {
+                s.fx = d.fx();
+            }
+        });
+    }
+}

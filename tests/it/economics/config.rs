@@ -1,0 +1,275 @@
+//! Configuration: the shipped defaults validate, a user's file overlays them, every invalid
+//! value is rejected with a message naming it, and dated tables are picked by date.
+
+use arbdesk::domain::Market;
+use arbdesk::economics::{Detector, Economics, EconomicsConfig, EconomicsError, FxSource};
+use chrono::NaiveDate;
+
+use super::{d, ecb_fx, now, product, snap};
+
+#[test]
+fn the_shipped_defaults_validate_and_reproduce_section_5() {
+    let econ = Economics::shipped().unwrap();
+    let p = econ.params();
+    assert_eq!(p.min_roi, d("0.20"));
+    assert_eq!(p.min_profit, d("3.00"));
+    assert_eq!(p.returns_reserve, d("0.60"));
+    assert_eq!(p.purchase_spread, d("0.015"));
+    assert_eq!(p.payout_fee, d("0.0075"));
+    assert!(p.recoverable);
+    let tab = econ
+        .tables()
+        .at(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        .unwrap();
+    assert_eq!(tab.vat.table.rate(Market::IT, None), d("0.22"));
+    assert_eq!(tab.vat.table.rate(Market::FR, Some("books")), d("0.055"));
+    assert_eq!(
+        tab.referral
+            .table
+            .category("consumer_electronics")
+            .flat_rate(),
+        Some(d("0.07"))
+    );
+    assert_eq!(tab.referral.table.category("no such id").id, "default");
+    // UK↔EU stays disabled until customs are configured; EU↔EU uses the defaults.
+    assert!(econ.tables().route(Market::UK, Market::DE).disabled);
+    assert!(econ.tables().route(Market::ES, Market::UK).disabled);
+    assert!(!econ.tables().route(Market::FR, Market::ES).disabled);
+    assert_eq!(econ.tables().route(Market::FR, Market::ES).prep, d("0.50"));
+    assert_eq!(
+        econ.tables().group(Some("Personal Computer")).0,
+        "consumer_electronics"
+    );
+    assert_eq!(econ.tables().group(Some("Garden")).0, "default");
+    // Offline, the shipped rate is used and shown as such; an override wins over everything.
+    assert_eq!(econ.fx_rate(None).source, FxSource::Shipped);
+    assert_eq!(econ.fx_rate(Some(&ecb_fx())).source, FxSource::Ecb);
+    assert!(econ.fx_fetch_enabled());
+}
+
+#[test]
+fn a_user_file_overlays_key_by_key_and_replaces_lists_whole() {
+    let cfg = EconomicsConfig::from_toml_str(
+        r#"
+        [keepa]                    # other sections of config.toml are not ours
+        key_file = "keepa.key"
+
+        [economics]
+        vat_scheme = "not_registered"
+        fee_vat_rate = 0.19
+        gates = { min_roi = 0.30 }
+
+        [fx]
+        override = { GBP = { eur_per_unit = 1.1500, date = "2026-11-24" } }
+
+        [[route]]
+        from = "UK"
+        to = "DE"
+        prep = 0.40
+        inbound = 0.90
+        customs = { duty_rate = 0.04, import_vat_recoverable = true, broker_per_shipment = 35.00, units_per_shipment = 50 }
+        "#,
+    )
+    .unwrap();
+    let econ = Economics::new(cfg).unwrap();
+    let p = econ.params();
+    assert_eq!(p.min_roi, d("0.30"));
+    assert_eq!(
+        p.min_profit,
+        d("3.00"),
+        "gates not named keep their defaults"
+    );
+    assert_eq!(p.fee_vat, d("0.19"));
+    assert!(!p.recoverable, "not registered: input VAT is cost");
+    let uk_de = econ.tables().route(Market::UK, Market::DE);
+    assert!(!uk_de.disabled);
+    assert_eq!(uk_de.customs.as_ref().unwrap().broker_per_unit, d("0.70"));
+    // The user's [[route]] list replaced the shipped one: IT→DE falls back to the defaults.
+    assert_eq!(
+        econ.tables().route(Market::IT, Market::DE).source,
+        "config:route_defaults"
+    );
+    let fx = econ.fx_rate(Some(&ecb_fx()));
+    assert_eq!(fx.source, FxSource::Override);
+    assert!(!econ.fx_fetch_enabled());
+}
+
+fn rejected(toml: &str) -> String {
+    let err = EconomicsConfig::from_toml_str(toml)
+        .and_then(Economics::new)
+        .expect_err(toml);
+    err.to_string()
+}
+
+#[test]
+fn invalid_values_are_rejected_naming_the_value() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[vat]]\neffective_from = \"2025-13-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22, ES = 0.21 }",
+            "[[vat]] effective_from '2025-13-01' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 19, FR = 0.2, IT = 0.22, ES = 0.21 }",
+            "[[vat]] 2025-01-01 rates.DE '19' is not a rate in [0, 1) (0.19 means 19 %)",
+        ),
+        (
+            "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22 }",
+            "[[vat]] 2025-01-01 rates 'ES' is missing: every market UK, DE, FR, IT, ES needs a value",
+        ),
+        (
+            "[economics]\nreturn_rate = 1.5",
+            "[economics] return_rate '1.5' is not a rate in [0, 1)",
+        ),
+        (
+            "[economics]\npurchase_fx_spread = -0.01",
+            "[economics] purchase_fx_spread '-0.01' is not a rate",
+        ),
+        (
+            "[economics]\nbase_currency = \"GBP\"",
+            "[economics] base_currency 'GBP' is not supported",
+        ),
+        (
+            "[economics]\nmax_units_per_month = 0",
+            "[economics] max_units_per_month '0' must be between 1",
+        ),
+        (
+            "[economics.gates]\nblock = [\"meltable\"]",
+            "[economics.gates] block 'meltable' is not a flag",
+        ),
+        (
+            "[[referral]]\neffective_from = \"2025-02-01\"\nmin_fee = { EUR = 0.30, GBP = 0.25 }\ncategories = [{ id = \"books\", mode = \"flat\", tiers = [{ rate = 0.15 }] }]",
+            "[[referral]] 2025-02-01 categories 'default' is missing",
+        ),
+        (
+            "[[referral]]\neffective_from = \"2025-02-01\"\nmin_fee = { EUR = 0.30, GBP = 0.25 }\ncategories = [{ id = \"default\", mode = \"marginal\", tiers = [{ upto = 50.0, rate = 0.15 }, { upto = 20.0, rate = 0.10 }, { rate = 0.05 }] }]",
+            "[[referral]] 2025-02-01 category 'default' tiers[1].upto '20' must be positive and above the previous tier's",
+        ),
+        (
+            "[[referral]]\neffective_from = \"2025-02-01\"\nmin_fee = { EUR = 0.30 }\ncategories = [{ id = \"default\", mode = \"flat\", tiers = [{ rate = 0.15 }] }]",
+            "[[referral]] 2025-02-01 min_fee 'GBP' is missing",
+        ),
+        (
+            "[[route]]\nfrom = \"IT\"\nto = \"DE\"\ncustoms = { duty_rate = 0.04, import_vat_recoverable = true, broker_per_shipment = 35.0, units_per_shipment = 50 }",
+            "[[route]] IT→DE customs 'IT→DE' is set on an EU-internal route",
+        ),
+        (
+            "[[route]]\nfrom = \"IT\"\nto = \"IT\"",
+            "[[route]] to 'IT' equals `from`",
+        ),
+        (
+            "[[route]]\nfrom = \"NL\"\nto = \"DE\"",
+            "invalid market 'NL'",
+        ),
+        (
+            "[[route]]\nfrom = \"UK\"\nto = \"FR\"\ncustoms = { duty_rate = 0.04, import_vat_recoverable = false, broker_per_shipment = 35.0, units_per_shipment = 0 }",
+            "[[route]] UK→FR customs.units_per_shipment '0' must be at least 1",
+        ),
+        (
+            "[fx]\nfetch_after = \"4pm Europe/Berlin\"",
+            "[fx] fetch_after '4pm Europe/Berlin' is not 'HH:MM Zone'",
+        ),
+        (
+            "[fx]\nshipped = { gbp_per_eur = 0, date = \"2025-11-21\" }",
+            "[fx] shipped.gbp_per_eur '0' is not a plausible rate",
+        ),
+        (
+            "[fx]\noverride = { USD = { eur_per_unit = 0.9, date = \"2026-11-24\" } }",
+            "[fx] override 'USD' is not overridable",
+        ),
+        (
+            "[fx]\noverride = { GBP = { eur_per_unit = 1.15, date = \"24.11.2026\" } }",
+            "[fx] override.GBP.date '24.11.2026' is not a date",
+        ),
+        (
+            "[product_groups]\n\"Kitchen\" = { referral = \"kitchenware\" }",
+            "[product_groups] \"Kitchen\" referral 'kitchenware' is not a category of [[referral]] 2025-02-01",
+        ),
+        (
+            "[[storage]]\neffective_from = \"2025-01-01\"\nper_m3_month = { UK = 22, DE = 26, FR = 26, IT = 26, ES = 26 }\npeak_months = [13]",
+            "[[storage]] 2025-01-01 peak_months '13' is not a month (1–12)",
+        ),
+        (
+            "[[fba]]\neffective_from = \"2025-10-15\"\ntiers = { UK = [{ fee = 2.0 }], DE = [{ upto_g = 500, fee = 3.0 }, { upto_g = 100, fee = 2.5 }], FR = [{ fee = 3.0 }], IT = [{ fee = 3.0 }], ES = [{ fee = 3.0 }] }",
+            "[[fba]] 2025-10-15 tiers.DE[1].upto_g '100' must be above the previous tier's",
+        ),
+        (
+            "[economics]\nvat_scheme = \"flat_rate\"",
+            "unknown variant `flat_rate`",
+        ),
+        ("[economics]\nfee_vat = 0.19", "unknown field `fee_vat`"),
+    ];
+    for (toml, want) in cases {
+        let got = rejected(toml);
+        assert!(
+            got.contains(want),
+            "config:\n{toml}\nwanted: {want}\ngot:    {got}"
+        );
+    }
+}
+
+#[test]
+fn two_tables_on_one_date_are_rejected() {
+    let t = "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22, ES = 0.21 }\n";
+    let err = EconomicsConfig::from_toml_str(&format!("{t}\n{t}\n[product_groups]"))
+        .and_then(Economics::new)
+        .unwrap_err();
+    assert!(matches!(err, EconomicsError::Invalid { .. }));
+    assert!(
+        err.to_string()
+            .contains("[[vat]] effective_from '2025-01-01' appears twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
+    // DE's VAT goes to 21 % on 2026-07-01 in this story.
+    let econ = super::econ(
+        r#"
+        [[vat]]
+        effective_from = "2025-01-01"
+        rates = { UK = 0.20, DE = 0.19, FR = 0.20, IT = 0.22, ES = 0.21 }
+        reduced = { books = { UK = 0.0, DE = 0.07, FR = 0.055, IT = 0.04, ES = 0.04 } }
+        [[vat]]
+        effective_from = "2026-07-01"
+        rates = { UK = 0.20, DE = 0.21, FR = 0.20, IT = 0.22, ES = 0.21 }
+        reduced = { books = { UK = 0.0, DE = 0.07, FR = 0.055, IT = 0.04, ES = 0.04 } }
+        "#,
+    );
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let t = econ.tables();
+    assert_eq!(
+        t.at(day("2026-06-30"))
+            .unwrap()
+            .vat
+            .table
+            .rate(Market::DE, None),
+        d("0.19")
+    );
+    assert_eq!(
+        t.at(day("2026-07-01"))
+            .unwrap()
+            .vat
+            .table
+            .rate(Market::DE, None),
+        d("0.21")
+    );
+    assert!(t.at(day("2024-12-31")).is_err(), "before every table");
+
+    // A product computed in 2024: the row exists with its gross gap, but nothing net is
+    // invented and it is not ranked.
+    let det = Detector::new(econ.clone());
+    let p = product(vec![snap(Market::IT, 4000), snap(Market::DE, 5990)]);
+    let then = now() - chrono::Duration::days(600);
+    let mut fresh = p.clone();
+    for s in fresh.markets.values_mut() {
+        s.observed_at = then;
+    }
+    let rows = det.detect(&fresh, &ecb_fx(), then);
+    let o = super::row(&rows, Market::IT, Market::DE);
+    assert_eq!(o.gross_margin, arbdesk::domain::Money::eur(1990));
+    assert!(o.flags.contains(&"NO_TABLE".to_string()), "{:?}", o.flags);
+    assert!(!o.ranked);
+    assert!(o.breakdown.lines.is_empty());
+    assert_eq!(o.max_buy_price, None);
+}

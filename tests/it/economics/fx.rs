@@ -1,0 +1,137 @@
+//! The GBP rate: the ECB daily file as published, what malformed files produce, conversion in
+//! the direction the rate was written, staleness, and one fetch over a loopback socket.
+
+use arbdesk::domain::Currency;
+use arbdesk::economics::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};
+use chrono::NaiveDate;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::d;
+
+fn fixture() -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ecb/eurofxref-daily.xml");
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn the_daily_file_yields_the_gbp_rate_exactly_as_published() {
+    let rate = parse_ecb_daily(&fixture()).unwrap();
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653")));
+    assert_eq!(rate.date, day("2026-11-24"));
+    assert_eq!(rate.source, FxSource::Ecb);
+}
+
+#[test]
+fn double_quotes_and_a_namespace_prefix_are_read_too() {
+    let xml = r#"<e:Cube><e:Cube time="2026-11-23"><e:Cube rate="0.8700" currency="GBP" /></e:Cube></e:Cube>"#;
+    let rate = parse_ecb_daily(xml).unwrap();
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.87")));
+    assert_eq!(rate.date, day("2026-11-23"));
+}
+
+#[test]
+fn malformed_files_give_typed_errors() {
+    let good = fixture();
+    let cases: Vec<(String, FxError)> = vec![
+        (String::new(), FxError::NoDate),
+        (
+            "<html><body>Service unavailable</body></html>".into(),
+            FxError::NoDate,
+        ),
+        (
+            good.replace("2026-11-24", "2026-13-24"),
+            FxError::BadDate("2026-13-24".into()),
+        ),
+        (
+            good.replace("'GBP'", "'XXX'"),
+            FxError::NoGbp(day("2026-11-24")),
+        ),
+        (
+            good.replace("0.8653", "0,8653"),
+            FxError::BadRate("0,8653".into()),
+        ),
+        (
+            good.replace("0.8653", "-0.8653"),
+            FxError::BadRate("-0.8653".into()),
+        ),
+        (good.replace("0.8653", "0"), FxError::BadRate("0".into())),
+        (
+            "<Cube time='2026-11-24'><Cube currency='GBP' rate='0.8653'".into(),
+            FxError::Unterminated { at: 24 },
+        ),
+        (
+            "<Cube currency='GBP' rate='0.8653'/>".into(),
+            FxError::NoDate,
+        ),
+    ];
+    for (xml, want) in cases {
+        assert_eq!(parse_ecb_daily(&xml), Err(want.clone()), "for {want}");
+    }
+    // Truncated anywhere, the file never panics the parser.
+    for cut in 0..good.len() {
+        if good.is_char_boundary(cut) {
+            let _ = parse_ecb_daily(&good[..cut]);
+        }
+    }
+}
+
+#[test]
+fn gbp_converts_by_dividing_by_the_published_rate() {
+    let rate = FxRate::ecb(d("0.8653"), day("2026-11-24"));
+    // £86.53 is exactly €100 at 1 EUR = 0.8653 GBP: no rounded 1/x anywhere.
+    assert_eq!(rate.to_eur(d("86.53"), Currency::GBP), d("100"));
+    assert_eq!(rate.from_eur(d("100"), Currency::GBP), d("86.53"));
+    assert_eq!(rate.to_eur(d("86.53"), Currency::EUR), d("86.53"));
+    // An override is "EUR per GBP", used as written.
+    let manual = FxRate {
+        gbp: GbpQuote::EurPerGbp(d("1.15")),
+        date: day("2026-11-24"),
+        source: FxSource::Override,
+    };
+    assert_eq!(manual.to_eur(d("10"), Currency::GBP), d("11.50"));
+    assert_eq!(manual.status(day("2026-11-24"), 4).source, "config");
+}
+
+#[test]
+fn a_rate_older_than_the_limit_is_stale() {
+    let rate = FxRate::ecb(d("0.8653"), day("2026-11-20"));
+    assert!(!rate.is_stale(day("2026-11-24"), 4));
+    assert!(rate.is_stale(day("2026-11-25"), 4));
+    let status = rate.status(day("2026-11-25"), 4);
+    assert!(status.stale);
+    assert_eq!(status.date, "2026-11-20");
+    assert_eq!(status.source, "ecb");
+    assert!((status.eur_per_gbp - 1.155669).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn fetch_reads_the_file_over_http() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = fixture();
+    let server = tokio::spawn(async move {
+        for status in ["200 OK", "503 Service Unavailable"] {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 2048];
+            let _ = sock.read(&mut buf).await.unwrap();
+            let reply = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/stats/eurofxref/eurofxref-daily.xml");
+    let rate = fetch_ecb(&client, &url).await.unwrap();
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653")));
+    let err = fetch_ecb(&client, &url).await.unwrap_err();
+    assert!(matches!(err, FxError::Http { .. }), "{err}");
+    assert!(err.to_string().contains("503"), "{err}");
+    server.await.unwrap();
+}

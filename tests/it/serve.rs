@@ -1,0 +1,254 @@
+//! End to end: the real binary with `--serve` on the built-in simulator, a temp data dir and
+//! an ephemeral port; every endpoint over a real socket; a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `arbdesk --serve` and waits for the API address in its log.
+fn start(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args([
+            "--serve",
+            "--api-addr",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .args(extra)
+        .env_remove("KEEPA_API_KEY")
+        .env_remove("ARBDESK_KEEPA_URL")
+        .env_remove("ARBDESK_CONFIG")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("http://") {
+                let url: String = line[i..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
+                    .collect();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the API address was logged");
+    Server {
+        child,
+        base: base.trim_end_matches('/').to_string(),
+        _dir: dir,
+    }
+}
+
+async fn get(base: &str, path: &str) -> (u16, String, Value) {
+    let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
+    let status = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, ctype, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
+    let server = start(&[]);
+    let base = server.base.clone();
+
+    // Opportunities appear once discovery and the first refresh have gone through.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let opps = loop {
+        let (status, _, body) = get(&base, "/opportunities?limit=5").await;
+        assert_eq!(status, 200, "{body}");
+        if body["total"].as_u64().unwrap_or(0) > 0 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no opportunities after two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let first = &opps["items"][0];
+    for f in [
+        "asin",
+        "title",
+        "buy_market",
+        "sell_market",
+        "buy_price",
+        "sell_price",
+        "gross_margin",
+        "gross_margin_pct",
+        "net_profit",
+        "net_margin_pct",
+        "roi_pct",
+        "buy_url",
+        "sell_url",
+        "updated_at",
+        "flags",
+    ] {
+        assert!(
+            first.get(f).is_some(),
+            "opportunity field {f} missing: {first}"
+        );
+    }
+    assert!(first["buy_price"]["amount"].is_i64());
+    assert_eq!(first["gross_margin"]["currency"], "EUR");
+    let asin = first["asin"].as_str().unwrap().to_string();
+
+    let (status, _, health) = get(&base, "/health").await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["source"], "demo");
+    for c in ["keepa", "queue", "store", "pipeline"] {
+        assert!(
+            health["components"].get(c).is_some(),
+            "component {c}: {health}"
+        );
+    }
+
+    let (status, _, products) = get(&base, "/products?limit=3").await;
+    assert_eq!(status, 200);
+    assert!(products["total"].as_u64().unwrap() > 0);
+    assert_eq!(products["items"].as_array().unwrap().len(), 3);
+
+    let (status, _, product) = get(&base, &format!("/products/{asin}?history=true")).await;
+    assert_eq!(status, 200, "{product}");
+    assert!(product.get("history").is_some(), "{product}");
+    assert!(product["urls"].to_string().contains("https://www.amazon."));
+
+    let (status, ctype, _) = get(&base, "/products/B0NOTHERE0").await;
+    assert_eq!(status, 404);
+    assert!(ctype.starts_with("application/problem+json"), "{ctype}");
+    let (status, ctype, body) = get(&base, "/products/not-an-asin").await;
+    assert_eq!(status, 400);
+    assert!(ctype.starts_with("application/problem+json"), "{ctype}");
+    assert!(body.to_string().contains("ASIN"), "{body}");
+
+    let (status, _, filtered) = get(
+        &base,
+        "/opportunities?min_margin=10&sort=roi_pct&order=desc&limit=50&buy=de,it",
+    )
+    .await;
+    assert_eq!(status, 200);
+    for o in filtered["items"].as_array().unwrap() {
+        assert!(o["gross_margin_pct"].as_f64().unwrap() >= 10.0);
+        assert!(["DE", "IT"].contains(&o["buy_market"].as_str().unwrap()));
+    }
+    let (status, _, bad) = get(&base, "/opportunities?sort=profit").await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad.to_string().contains("sort"), "{bad}");
+
+    let (status, _, stats) = get(&base, "/stats").await;
+    assert_eq!(status, 200);
+    assert!(stats["total_products"].as_u64().unwrap() > 0, "{stats}");
+
+    let (status, _, metrics) = get(&base, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.as_str().unwrap().contains("arbdesk_"), "{metrics}");
+    let (status, _, openapi) = get(&base, "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(openapi["paths"].get("/opportunities").is_some());
+    let (status, _, docs) = get(&base, "/docs").await;
+    assert_eq!(status, 200);
+    assert!(
+        docs.as_str().unwrap().contains("<html") || docs.as_str().unwrap().contains("<!DOCTYPE")
+    );
+
+    // SIGTERM: drains and exits successfully.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "arbdesk did not stop after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn a_public_address_without_a_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["--serve", "--api-addr", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("ARBDESK_API_TOKEN")
+        .env_remove("KEEPA_API_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("0.0.0.0") && err.contains("--insecure-no-auth"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[api]\naddr = \"nowhere\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("api.addr") && err.contains("nowhere") && err.contains("HOST:PORT"),
+        "{err}"
+    );
+
+    std::fs::write(&cfg, "[api]\nadress = \"127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("adress"), "an unknown key is named: {err}");
+}
