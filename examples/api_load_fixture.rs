@@ -63,6 +63,7 @@ fn snapshot(market: Market, title: &str, price: i64, rng: &mut Rng) -> PriceSnap
         out_of_stock_pct90: Some(rng.below(30) as i64),
         eans: vec![format!("40{:011}", rng.below(99_999_999_999))],
         package_quantity: Some(1),
+        package: Default::default(),
         product_group: Some("Kitchen".into()),
         is_adult: false,
         is_hazmat: false,
