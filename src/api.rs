@@ -4,9 +4,9 @@
 //! not know this module exists. Handlers are thin — parse the query strictly, ask the store,
 //! shape the answer — and the hot list endpoints answer from a cache of pre-serialized
 //! bodies that the pipeline's generation counter invalidates after every store write. One
-//! `ApiError` answers every failure as problem+json. Layers, outermost first: request
-//! metrics, tracing, CORS (allow-list; none configured = no CORS headers), gzip, then one
-//! guard for bearer auth, body limit, request timeout and error shaping.
+//! `ApiError` answers every failure as problem+json. Layers, outermost first: tracing, CORS
+//! (allow-list; none configured = no CORS headers), gzip, then one `Front` layer for
+//! request metrics, bearer auth, body limit, request timeout and error shaping.
 
 mod cache;
 mod docs;
@@ -30,7 +30,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -136,11 +135,11 @@ pub fn router(state: ApiState) -> Router {
     let settings = state.settings();
     let cors = cors_layer(&settings.cors_origins);
     let layers = ServiceBuilder::new()
-        .layer(from_fn_with_state(state.clone(), middleware::record))
-        .layer(TraceLayer::new_for_http())
+        // Failures are logged where they are understood (`ApiError`), not again as "5xx".
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .layer(option_layer(cors))
         .layer(CompressionLayer::new())
-        .layer(from_fn_with_state(state.clone(), middleware::guard));
+        .layer(middleware::FrontLayer::new(state.clone()));
     Router::new()
         .route("/health", get(health::health))
         .route("/products", get(products::list))

@@ -1,44 +1,104 @@
-//! The API's own middleware: request metrics, bearer authentication, and turning every
-//! error response into problem+json.
+//! The API's own middleware: request metrics, bearer authentication, body limit, request
+//! timeout, and turning every error response into problem+json — one hand-written tower
+//! layer, `Front`, because it runs on every request and two `from_fn` layers cost an extra
+//! boxed service clone and future each.
 //!
-//! `record` is the outermost layer so it counts every answer, 401s and timeouts included,
-//! under the matched route. `guard` sits inside CORS and compression: it checks the bearer
-//! token (in constant time; `/health`, `/docs` and `/openapi.json` stay open so probes and
-//! readers need no secret), refuses bodies above the limit by their `Content-Length` (no
-//! handler reads a body, so a chunked one is never buffered), bounds the handler's time
-//! with the request timeout (503), and rewrites any error that did not come from
-//! `ApiError` — 405 from the router, extractor rejections — into a problem document that
-//! says what to do. Doing these here rather than with tower-http's limit and timeout
-//! layers keeps their errors problem+json and the stack short on the hot path.
+//! It sits inside CORS and compression, so it counts every answer the handlers and the
+//! router give (401s and timeouts included; CORS preflights, answered by the CORS layer,
+//! are not) under the matched route. It checks the bearer token in constant time
+//! (`/health`, `/docs` and `/openapi.json` stay open so probes and readers need no secret),
+//! refuses bodies above the limit by their `Content-Length` (no handler reads a body, so a
+//! chunked one is never buffered), bounds the handler's time with the request timeout
+//! (503), and rewrites any error that did not come from `ApiError` — 405 from the router,
+//! extractor rejections — into a problem document that says what to do. Doing the limit
+//! and timeout here rather than with tower-http's layers keeps their errors problem+json.
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
 use super::ApiState;
 use super::error::{ApiError, PROBLEM_JSON};
 use super::metrics::HttpMetrics;
+use crate::component::BoxFuture;
 
 /// Paths served without a token.
 const OPEN_PATHS: [&str; 3] = ["/health", "/docs", "/openapi.json"];
 
-/// Counts the request and its latency under its route.
-pub(crate) async fn record(State(state): State<ApiState>, req: Request, next: Next) -> Response {
-    let route = HttpMetrics::route_index(req.extensions().get::<MatchedPath>().map(|m| m.as_str()));
-    let started = Instant::now();
-    let res = next.run(req).await;
-    state
-        .http_metrics()
-        .record(route, res.status().as_u16(), started.elapsed());
-    res
+/// Wraps each route in `Front`.
+#[derive(Clone)]
+pub(crate) struct FrontLayer {
+    state: ApiState,
 }
 
-/// Authenticates, then makes sure an error response is problem+json.
-pub(crate) async fn guard(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+impl FrontLayer {
+    pub fn new(state: ApiState) -> Self {
+        FrontLayer { state }
+    }
+}
+
+impl<S> Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Metrics, auth, body limit, timeout and error shaping around one route.
+#[derive(Clone)]
+pub(crate) struct Front<S> {
+    inner: S,
+    state: ApiState,
+}
+
+impl<S> Service<Request> for Front<S>
+where
+    S: Service<Request, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The clone is ready only after its own `poll_ready`; the ready one goes with this call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let route =
+                HttpMetrics::route_index(req.extensions().get::<MatchedPath>().map(|m| m.as_str()));
+            let started = Instant::now();
+            let res = guard(&state, inner, req).await;
+            state
+                .http_metrics()
+                .record(route, res.status().as_u16(), started.elapsed());
+            Ok(res)
+        })
+    }
+}
+
+/// Authenticates, limits, times out, then makes sure an error response is problem+json.
+async fn guard<S>(state: &ApiState, mut inner: S, req: Request) -> Response
+where
+    S: Service<Request, Error = Infallible>,
+    S::Response: IntoResponse,
+{
     if let Some(token) = &state.settings().bearer_token
         && !OPEN_PATHS.contains(&req.uri().path())
     {
@@ -72,16 +132,20 @@ pub(crate) async fn guard(State(state): State<ApiState>, req: Request, next: Nex
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let timeout = state.settings().request_timeout;
-    let Ok(res) = tokio::time::timeout(timeout, next.run(req)).await else {
-        tracing::warn!(%method, path, timeout_s = timeout.as_secs_f64(), "API request timed out.");
-        return ApiError::from_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request did not finish within {:.1} s; retry, or narrow the query (a lower limit, more filters)",
-                timeout.as_secs_f64()
-            ),
-        )
-        .into_response();
+    let res = match tokio::time::timeout(timeout, inner.call(req)).await {
+        Ok(Ok(res)) => res.into_response(),
+        Ok(Err(never)) => match never {},
+        Err(_) => {
+            tracing::warn!(%method, path, timeout_s = timeout.as_secs_f64(), "API request timed out.");
+            return ApiError::from_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the request did not finish within {:.1} s; retry, or narrow the query (a lower limit, more filters)",
+                    timeout.as_secs_f64()
+                ),
+            )
+            .into_response();
+        }
     };
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) || is_problem(res.headers()) {

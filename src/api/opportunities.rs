@@ -7,8 +7,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -73,30 +72,26 @@ pub(crate) struct OpportunityQuery {
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
-    /// Rows to skip (default 0).
-    #[param(minimum = 0)]
+    /// Rows to skip (default 0, at most 1000000000).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
     /// Include each row's net breakdown (default `false`).
     breakdown: Option<bool>,
 }
 
-static ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(|| {
-    <OpportunityQuery as IntoParams>::into_params(|| None)
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
-});
+static ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<OpportunityQuery>);
 
 /// The names `/opportunities` accepts.
-pub(crate) fn accepted() -> Vec<&'static str> {
-    ACCEPTED.iter().map(String::as_str).collect()
+pub(crate) fn accepted() -> &'static [&'static str] {
+    &ACCEPTED
 }
 
 /// Largest offset accepted: deep enough for any catalogue, small enough for every store.
 pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
 
 fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
-    let p = Params::parse(raw, &accepted())?;
+    let p = Params::parse(raw, accepted())?;
     let descending = p
         .choice(
             "order",
@@ -120,6 +115,25 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
     Ok((filter, p.boolean("breakdown")?.unwrap_or(false)))
 }
 
+/// The normalized query as a cache key: every field of the filter, compactly.
+fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
+    format!(
+        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{}|{}|{}|{breakdown}",
+        f.min_gross_margin_pct,
+        f.min_net_margin_pct,
+        f.min_profit_cents,
+        f.min_roi_pct,
+        f.buy,
+        f.sell,
+        f.text,
+        f.ranked_only,
+        f.sort,
+        f.descending,
+        f.limit,
+        f.offset,
+    )
+}
+
 /// Ranked arbitrage opportunities with gross and net figures.
 #[utoipa::path(
     get,
@@ -134,19 +148,16 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub(crate) async fn list(
-    State(state): State<ApiState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let (filter, breakdown) = match parse(query.as_deref()) {
+pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
+    let (filter, breakdown) = match parse(query) {
         Ok(parsed) => parsed,
         Err(e) => return e.into_response(),
     };
-    let key = format!("/opportunities {filter:?} breakdown={breakdown}");
+    let key = cache_key(&filter, breakdown);
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let page = store
             .opportunities(filter)
             .await

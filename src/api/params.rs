@@ -261,6 +261,15 @@ impl Params {
     }
 }
 
+/// The parameter names an OpenAPI `IntoParams` type documents: the endpoint's allow-list.
+/// Called once per endpoint (the names are leaked to live as long as the program).
+pub(crate) fn names<T: utoipa::IntoParams>() -> Vec<&'static str> {
+    T::into_params(|| None)
+        .into_iter()
+        .map(|p| &*Box::leak(p.name.into_boxed_str()))
+        .collect()
+}
+
 fn market_codes() -> Vec<String> {
     Market::ALL.iter().map(|m| m.code().to_string()).collect()
 }

@@ -6,8 +6,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use utoipa::IntoParams;
 
@@ -31,8 +30,8 @@ pub(crate) struct ProductQuery {
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
-    /// Rows to skip (default 0).
-    #[param(minimum = 0)]
+    /// Rows to skip (default 0, at most 1000000000).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
 }
 
@@ -45,22 +44,13 @@ pub(crate) struct ProductDetailQuery {
     history: Option<bool>,
 }
 
-fn names<T: IntoParams>() -> Vec<String> {
-    T::into_params(|| None)
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
-}
-
-static LIST_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductQuery>);
-static DETAIL_ACCEPTED: LazyLock<Vec<String>> = LazyLock::new(names::<ProductDetailQuery>);
-
-fn strs(v: &'static [String]) -> Vec<&'static str> {
-    v.iter().map(String::as_str).collect()
-}
+static LIST_ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<ProductQuery>);
+static DETAIL_ACCEPTED: LazyLock<Vec<&'static str>> =
+    LazyLock::new(super::params::names::<ProductDetailQuery>);
 
 fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
-    let p = Params::parse(raw, &strs(&LIST_ACCEPTED))?;
+    let p = Params::parse(raw, &LIST_ACCEPTED)?;
     Ok(ProductFilter {
         text: p.text("q", 200)?,
         market: p.market("market")?,
@@ -83,19 +73,16 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     ),
     security(("bearer" = []))
 )]
-pub(crate) async fn list(
-    State(state): State<ApiState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let filter = match parse_list(query.as_deref()) {
+pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
+    let filter = match parse_list(query) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
     let key = format!("/products {filter:?}");
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let page = store
             .products(filter)
             .await
@@ -131,14 +118,14 @@ pub(crate) async fn list(
 pub(crate) async fn detail(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    req: Request,
 ) -> Response {
+    let (query, headers) = (req.uri().query(), req.headers());
     let parsed = raw
         .parse::<Asin>()
         .map_err(|e| ApiError::bad_path("asin", &raw, e.to_string()))
         .and_then(|asin| {
-            let p = Params::parse(query.as_deref(), &strs(&DETAIL_ACCEPTED))?;
+            let p = Params::parse(query, &DETAIL_ACCEPTED)?;
             Ok((asin, p.boolean("history")?.unwrap_or(false)))
         });
     let (asin, with_history) = match parsed {
@@ -147,7 +134,7 @@ pub(crate) async fn detail(
     };
     let key = format!("/products/{asin} history={with_history}");
     let store = state.store();
-    respond::cached(&state, &headers, key, move || async move {
+    respond::cached(&state, headers, key, move || async move {
         let product = store
             .product(asin)
             .await

@@ -43,32 +43,34 @@ where
 }
 
 fn from_entry(entry: &Entry, headers: &HeaderMap) -> Response {
-    let mut builder = Response::builder()
-        .header(header::ETAG, entry.etag.clone())
-        .header(header::VARY, HeaderValue::from_static("accept-encoding"))
-        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if not_modified(headers, &entry.etag) {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .unwrap_or_default();
-    }
-    builder = builder.status(StatusCode::OK).header(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let gz = if accepts_gzip(headers) {
+    let not_modified = not_modified(headers, &entry.etag);
+    let gz = if !not_modified && accepts_gzip(headers) {
         entry.gzip()
     } else {
         None
     };
-    match gz {
-        Some(gz) => builder
-            .header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))
-            .body(Body::from(gz.clone())),
-        None => builder.body(Body::from(entry.body.clone())),
+    let mut res = match (not_modified, gz) {
+        (true, _) => Response::new(Body::empty()),
+        (false, Some(gz)) => Response::new(Body::from(gz.clone())),
+        (false, None) => Response::new(Body::from(entry.body.clone())),
+    };
+    let h = res.headers_mut();
+    h.reserve(6);
+    h.insert(header::ETAG, entry.etag.clone());
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if not_modified {
+        *res.status_mut() = StatusCode::NOT_MODIFIED;
+        return res;
     }
-    .unwrap_or_default()
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if gz.is_some() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    res
 }
 
 /// Whether `If-None-Match` lists `etag` (or `*`).

@@ -1,0 +1,170 @@
+//! HTTP request counters and latency histograms per route, lock-free.
+//!
+//! Fixed arrays of atomics indexed by route and status code: recording a request takes no
+//! lock and no allocation. The route set is closed (the router's paths plus `other` for
+//! unmatched ones) and status codes are 100–599.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::{header, num};
+
+/// Route labels; the last one stands for every unmatched path.
+const ROUTES: [&str; 9] = [
+    "/health",
+    "/products",
+    "/products/{asin}",
+    "/opportunities",
+    "/stats",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "other",
+];
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+struct RouteMetrics {
+    /// Requests by status code − 100.
+    statuses: Box<[AtomicU64]>,
+    /// Non-cumulative bucket counts; the last slot is above every bound.
+    buckets: Box<[AtomicU64]>,
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+fn zeros(n: usize) -> Box<[AtomicU64]> {
+    (0..n).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// Lock-free HTTP request counters and latency histograms per route.
+pub(crate) struct HttpMetrics {
+    routes: Box<[RouteMetrics]>,
+}
+
+impl HttpMetrics {
+    pub fn new() -> Self {
+        HttpMetrics {
+            routes: ROUTES
+                .iter()
+                .map(|_| RouteMetrics {
+                    statuses: zeros(500),
+                    buckets: zeros(BUCKETS.len() + 1),
+                    sum_ns: AtomicU64::new(0),
+                    count: AtomicU64::new(0),
+                })
+                .collect(),
+        }
+    }
+
+    /// The index of a matched path (`None` or unknown = `other`).
+    pub fn route_index(path: Option<&str>) -> usize {
+        path.and_then(|p| ROUTES.iter().position(|r| *r == p))
+            .unwrap_or(ROUTES.len() - 1)
+    }
+
+    /// Counts one answered request.
+    pub fn record(&self, route: usize, status: u16, elapsed: Duration) {
+        let Some(r) = self.routes.get(route) else {
+            return;
+        };
+        if let Some(c) = r.statuses.get(usize::from(status).wrapping_sub(100)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let secs = elapsed.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        if let Some(b) = r.buckets.get(bucket) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        r.sum_ns.fetch_add(ns, Ordering::Relaxed);
+        r.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, out: &mut String) {
+        header(
+            out,
+            "arbdesk_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route and status.",
+        );
+        for (name, r) in ROUTES.iter().zip(self.routes.iter()) {
+            for (i, c) in r.statuses.iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "arbdesk_http_requests_total{{route=\"{name}\",status=\"{}\"}} {n}",
+                        i + 100
+                    );
+                }
+            }
+        }
+        header(
+            out,
+            "arbdesk_http_request_duration_seconds",
+            "histogram",
+            "Time to answer HTTP requests, by route.",
+        );
+        for (name, r) in ROUTES.iter().zip(self.routes.iter()) {
+            let count = r.count.load(Ordering::Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let mut cumulative = 0;
+            for (i, b) in r.buckets.iter().enumerate() {
+                cumulative += b.load(Ordering::Relaxed);
+                let le = BUCKETS.get(i).map_or("+Inf".to_string(), |b| b.to_string());
+                let _ = writeln!(
+                    out,
+                    "arbdesk_http_request_duration_seconds_bucket{{route=\"{name}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let sum = r.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+            let _ = writeln!(
+                out,
+                "arbdesk_http_request_duration_seconds_sum{{route=\"{name}\"}} {}",
+                num(sum)
+            );
+            let _ = writeln!(
+                out,
+                "arbdesk_http_request_duration_seconds_count{{route=\"{name}\"}} {count}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative_and_counts_statuses() {
+        let m = HttpMetrics::new();
+        let r = HttpMetrics::route_index(Some("/opportunities"));
+        m.record(r, 200, Duration::from_micros(300));
+        m.record(r, 200, Duration::from_millis(3));
+        m.record(r, 400, Duration::from_secs(60));
+        m.record(HttpMetrics::route_index(Some("/nope")), 404, Duration::ZERO);
+        m.record(r, 42, Duration::ZERO); // out of range: counted in the histogram only
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains(
+                "arbdesk_http_requests_total{route=\"/opportunities\",status=\"200\"} 2\n"
+            )
+        );
+        assert!(out.contains("arbdesk_http_requests_total{route=\"other\",status=\"404\"} 1\n"));
+        assert!(out.contains("_bucket{route=\"/opportunities\",le=\"0.0005\"} 2\n"));
+        assert!(out.contains("_bucket{route=\"/opportunities\",le=\"0.005\"} 3\n"));
+        assert!(out.contains("_bucket{route=\"/opportunities\",le=\"+Inf\"} 4\n"));
+        assert!(out.contains("_count{route=\"/opportunities\"} 4\n"));
+    }
+}
