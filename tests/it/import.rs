@@ -17,14 +17,21 @@ const BAD_LINES: [u64; 3] = [7, 500, 1201];
 /// A JSON-lines file of simulated Keepa products with three bad lines.
 fn write_file(dir: &Path, lines: u64) -> PathBuf {
     let cat = Catalog::new(7);
-    let opts = Options { history: false, days: 0, stats_days: Some(90), buybox: true };
+    let opts = Options {
+        history: false,
+        days: 0,
+        stats_days: Some(90),
+        buybox: true,
+    };
     let path = dir.join("products.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let markets = [Market::DE, Market::IT, Market::FR, Market::UK];
     for n in 1..=lines {
         let line = match n {
             7 => "{\"asin\": \"B0TRUNCATED\", \"domainId\": 3, \"csv\": [[1,".to_string(),
-            500 => r#"{"asin":"B0ODDCSV01","domainId":3,"csv":[[8300000,1999,8300001]]}"#.to_string(),
+            500 => {
+                r#"{"asin":"B0ODDCSV01","domainId":3,"csv":[[8300000,1999,8300001]]}"#.to_string()
+            }
             1201 => "not json at all".to_string(),
             _ => {
                 let asin = asin_from((n - 1) / 4).parse().unwrap();
@@ -40,13 +47,18 @@ fn write_file(dir: &Path, lines: u64) -> PathBuf {
 
 fn import(file: &Path, data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_arbdesk"));
-    c.args(["import", "--batch", "40", "--quiet"]).arg(file).arg("--data-dir").arg(data).env_remove("ARBDESK_CONFIG");
+    c.args(["import", "--batch", "40", "--quiet"])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("ARBDESK_CONFIG");
     c
 }
 
 fn integrity(db: &Path) -> String {
     let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
 }
 
 async fn counts(data: &Path) -> (u64, u64, u64) {
@@ -65,20 +77,37 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     // A clean import: bad lines named by number, the rest imported.
     let clean = dir.path().join("clean");
     let out = import(&file, &clean).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     for n in BAD_LINES {
-        assert!(err.contains(&format!("line {n}: ")), "line {n} is reported: {err}");
+        assert!(
+            err.contains(&format!("line {n}: ")),
+            "line {n} is reported: {err}"
+        );
     }
-    assert!(err.contains("B0ODDCSV01") && err.contains("csv[0]"), "{err}");
+    assert!(
+        err.contains("B0ODDCSV01") && err.contains("csv[0]"),
+        "{err}"
+    );
     let expected = counts(&clean).await;
     assert_eq!(expected.0, 600, "every ASIN has good lines");
     assert!(expected.2 > 0, "the import ran detection");
 
     // The same import, killed once the first batches are committed.
     let crashed = dir.path().join("crashed");
-    let mut child = import(&file, &crashed).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let key = format!("import:{}:{size}", std::fs::canonicalize(&file).unwrap().display());
+    let mut child = import(&file, &crashed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let key = format!(
+        "import:{}:{size}",
+        std::fs::canonicalize(&file).unwrap().display()
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let db = crashed.join("arbdesk.sqlite");
@@ -86,10 +115,18 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         if db.exists()
             && let Ok(store) = SqliteStore::open(&db)
         {
-            done = store.checkpoint(key.clone()).await.ok().flatten().unwrap_or(0);
+            done = store
+                .checkpoint(key.clone())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0);
         }
         if done > 0 {
-            assert!(done < size, "the import finished before it could be killed; make the file larger");
+            assert!(
+                done < size,
+                "the import finished before it could be killed; make the file larger"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "the import made no progress");
@@ -100,10 +137,21 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     assert_eq!(integrity(&crashed.join("arbdesk.sqlite")), "ok");
 
     let out = import(&file, &crashed).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Resuming"), "the second run resumes");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Resuming"),
+        "the second run resumes"
+    );
     assert_eq!(integrity(&crashed.join("arbdesk.sqlite")), "ok");
-    assert_eq!(counts(&crashed).await, expected, "(products, listings, opportunities) equal a clean import");
+    assert_eq!(
+        counts(&crashed).await,
+        expected,
+        "(products, listings, opportunities) equal a clean import"
+    );
 
     // Running it once more changes nothing: idempotent.
     let out = import(&file, &crashed).output().unwrap();
