@@ -1,0 +1,28 @@
+//! Writes simulated Keepa `/product` objects as JSON lines, for `arbdesk import` benchmarks.
+//!
+//!     cargo run --release --example keepa_lines -- 100000 > products.jsonl
+//!
+//! Each line is one product in one market (ASINs spread over the five markets), with
+//! `stats` and the 30-day history Keepa returns with `days=30`, about 1–2 KB a line.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufWriter, Write};
+
+use arbdesk::domain::Market;
+use arbdesk::keepa::sim::{Catalog, Options, asin_from};
+
+fn main() {
+    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let cat = Catalog::new(42);
+    let opts = Options { history: true, days: 7, stats_days: Some(90), buybox: false };
+    let now = 1_795_586_400_000;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for i in 0..n {
+        let asin = asin_from(i / 5).parse().unwrap();
+        let market = Market::ALL[(i % 5) as usize];
+        let p = cat.product(&asin, market, now, opts);
+        if serde_json::to_writer(&mut out, &p).is_err() || out.write_all(b"\n").is_err() {
+            return;
+        }
+    }
+}
