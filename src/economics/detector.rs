@@ -230,6 +230,9 @@ impl Detector {
         let package = Package::of(product);
         let fx_stale = fx.is_stale(date, p.fx_max_age_days);
         let fx_src = fx.source_label();
+        let fx_date = fx.date.to_string();
+        let fx_shown = fx.eur_per_gbp_display();
+        let versions = tables.map(|t| (t.vat.from.to_string(), t.referral.from.to_string()));
         let mut sell_calc: [Option<SellCalc<'_>>; 5] = Default::default();
         let mut buy_calc: [Option<BuyCalc>; 5] = Default::default();
 
@@ -275,8 +278,8 @@ impl Detector {
                     flags: Vec::new(),
                     breakdown: Breakdown {
                         lines: Vec::new(),
-                        fx_eur_per_gbp: gbp_route.then(|| fx.eur_per_gbp_display()),
-                        fx_date: Some(fx.date.to_string()),
+                        fx_eur_per_gbp: gbp_route.then_some(fx_shown),
+                        fx_date: Some(fx_date.clone()),
                         vat_table: None,
                         fee_table: None,
                         buy_observed_at: Some(s_snap.observed_at),
@@ -284,14 +287,14 @@ impl Detector {
                     },
                     updated_at: now,
                 };
-                let Some(tab) = tables else {
+                let (Some(tab), Some((vat_v, fee_v))) = (tables, &versions) else {
                     flags.push(flag::NO_TABLE);
                     row.flags = ordered(flags);
                     out.push(row);
                     continue;
                 };
-                row.breakdown.vat_table = Some(tab.vat.from.to_string());
-                row.breakdown.fee_table = Some(tab.referral.from.to_string());
+                row.breakdown.vat_table = Some(vat_v.clone());
+                row.breakdown.fee_table = Some(fee_v.clone());
                 let sell = sell_calc[ti].get_or_insert_with(|| {
                     self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date)
                 });
@@ -615,9 +618,9 @@ impl Detector {
         lines.extend_from_slice(&buy.lines);
         let profit_label = format!(
             "Profit π: {} % of net revenue, {} % of gross; ROI {} % (target {})",
-            pct(fig.margin_net),
+            row.net_margin_pct,
             pct(fig.margin_gross),
-            pct(fig.roi),
+            row.roi_pct,
             pct_label(p.min_roi)
         );
         breakdown::route_lines(

@@ -396,7 +396,7 @@ fn the_section_4_1_example_ranks_x_before_y() {
     ry.roi_pct = 45.0;
     ry.expected_monthly_profit = Money::eur(4_500);
     ry.asin = "B0AAAAAAAA".parse().unwrap();
-    let mut list = vec![ry.clone(), rx.clone()];
+    let mut list = [ry.clone(), rx.clone()];
     list.sort_by(cmp_rank);
     assert_eq!(
         list[0].expected_monthly_profit,
@@ -406,13 +406,13 @@ fn the_section_4_1_example_ranks_x_before_y() {
     // Ties on E break by ROI, then π, then ASIN; unranked rows come last.
     let mut tie = ry.clone();
     tie.expected_monthly_profit = rx.expected_monthly_profit;
-    let mut list = vec![rx.clone(), tie.clone()];
+    let mut list = [rx.clone(), tie.clone()];
     list.sort_by(cmp_rank);
     assert_eq!(list[0].roi_pct, 45.0);
     let mut unranked = ry.clone();
     unranked.ranked = false;
     unranked.expected_monthly_profit = Money::eur(1_000_000);
-    let mut list = vec![unranked, rx.clone()];
+    let mut list = [unranked, rx.clone()];
     list.sort_by(cmp_rank);
     assert!(list[0].ranked);
 }
