@@ -217,7 +217,7 @@ impl Detector {
             }
         };
         let reach = |target: Decimal| -> Option<Money> {
-            match sell.terms.closed_form_price(target, fx) {
+            match sell.closed.and_then(|c| c.price(target, fx)) {
                 Some(price) => Some(money(price, t.currency())),
                 None => solve::smallest_sell_price(&sell.terms, fx, target)
                     .map(|c| Money::new(c, t.currency())),

@@ -11,7 +11,7 @@ use super::super::breakdown::{self, SellSources};
 use super::super::config::TierMode;
 use super::super::fx::FxRate;
 use super::super::gates::{self, Flag, FlagSet};
-use super::super::model::{BuySide, BuyTerms, SellSide, SellTerms};
+use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
 use super::super::solve::cents_to_decimal;
 use super::super::tables::{TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
@@ -56,6 +56,7 @@ pub(super) struct SellCalc<'a> {
     pub(super) flags: FlagSet,
     pub(super) lines: Vec<BreakdownLine>,
     pub(super) q_t: Decimal,
+    pub(super) closed: Option<ClosedForm>,
 }
 
 /// The buy side of one market, evaluated.
@@ -318,6 +319,7 @@ impl Detector {
             side,
             flags,
             q_t: gates::monthly_units(snap),
+            closed: terms.closed_form(),
         }
     }
 
