@@ -31,7 +31,7 @@ pub use breakdown::money;
 pub use config::{EconomicsConfig, EconomicsOverlay, SellPriceRule, VatScheme};
 pub use detector::Detector;
 pub use fx::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};
-pub use gates::{cmp_rank, expected_monthly_profit, flag, monthly_units};
+pub use gates::{Flag, FlagSet, cmp_rank, expected_monthly_profit, flag, monthly_units};
 pub use live::LiveDetector;
 pub use tables::Tables;
 
@@ -164,6 +164,16 @@ impl Economics {
     /// The ECB daily file URL.
     pub fn fx_url(&self) -> &str {
         &self.config.fx.url
+    }
+
+    /// The pipeline's view of `rate` on `today` (stale per `[fx] max_age_days`).
+    pub fn fx_status(&self, rate: &FxRate, today: NaiveDate) -> crate::pipeline::FxStatus {
+        rate.status(today, self.params.fx_max_age_days)
+    }
+
+    /// The parsed `[fx] fetch_after` (validated at startup).
+    pub fn fx_schedule(&self) -> Option<fx::FetchSchedule> {
+        fx::FetchSchedule::parse(&self.config.fx.fetch_after)
     }
 
     /// Maximum FX age in days.

@@ -52,8 +52,8 @@ pub mod flag {
     /// Warning: Amazon sells the item or holds the Buy Box in the sell market.
     pub const AMAZON: &str = "AMAZON";
 
-    /// Flags that keep a row from being ranked (`FX_STALE` only on GBP routes).
-    pub const GATES: [&str; 13] = [
+    /// Every flag in its canonical order: the 13 failed gates, then the warnings.
+    pub const ORDER: [&str; 18] = [
         PROFIT,
         ROI,
         SPIKE,
@@ -67,7 +67,97 @@ pub mod flag {
         ROUTE_DISABLED,
         FBA_FEE_UNKNOWN,
         NO_PACKAGE,
+        NO_BUYBOX,
+        NO_SHIPPING,
+        FEE_MISMATCH,
+        VAT_REGISTRATION,
+        AMAZON,
     ];
+
+    /// How many of `ORDER` are gates (`FX_STALE` only on GBP routes).
+    pub const GATES: usize = 13;
+}
+
+/// One flag; its discriminant is its position in [`flag::ORDER`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[allow(missing_docs)]
+pub enum Flag {
+    Profit,
+    Roi,
+    Spike,
+    NoHistory,
+    Demand,
+    Stale,
+    FxStale,
+    Identity,
+    Blocked,
+    NoTable,
+    RouteDisabled,
+    FbaFeeUnknown,
+    NoPackage,
+    NoBuybox,
+    NoShipping,
+    FeeMismatch,
+    VatRegistration,
+    Amazon,
+}
+
+impl Flag {
+    /// The name stored and shown, e.g. `ROI`.
+    pub const fn name(self) -> &'static str {
+        flag::ORDER[self as usize]
+    }
+}
+
+/// A set of flags as bits, so collecting them per pair allocates nothing; [`names`]
+/// lists them in canonical order.
+///
+/// [`names`]: FlagSet::names
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlagSet(u32);
+
+impl FlagSet {
+    /// Adds `f`.
+    pub fn insert(&mut self, f: Flag) {
+        self.0 |= 1 << (f as u32);
+    }
+
+    /// Adds `f` when `cond` holds.
+    pub fn insert_if(&mut self, cond: bool, f: Flag) {
+        if cond {
+            self.insert(f);
+        }
+    }
+
+    /// Whether `f` is in the set.
+    pub fn contains(self, f: Flag) -> bool {
+        self.0 & (1 << (f as u32)) != 0
+    }
+
+    /// Both sets.
+    pub fn union(self, other: FlagSet) -> FlagSet {
+        FlagSet(self.0 | other.0)
+    }
+
+    /// True when no failed gate is in the set (`FX_STALE` counts only on GBP routes).
+    pub fn ranked(self, gbp_route: bool) -> bool {
+        let mut gates = (1u32 << flag::GATES) - 1;
+        if !gbp_route {
+            gates &= !(1 << (Flag::FxStale as u32));
+        }
+        self.0 & gates == 0
+    }
+
+    /// The names, in canonical order.
+    pub fn names(self) -> Vec<String> {
+        flag::ORDER
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| (*n).to_string())
+            .collect()
+    }
 }
 
 /// `q_T = sales_T · (1 − s_AMZ) / (n_FBA + 1)`: the units a new FBA seller can expect to
@@ -127,7 +217,47 @@ pub fn same_item(s: &PriceSnapshot, t: &PriceSnapshot) -> bool {
 /// Whether a failed gate among `flags` keeps the row unranked; `gbp_route` makes
 /// `FX_STALE` one.
 pub fn is_ranked(flags: &[String], gbp_route: bool) -> bool {
-    !flags
-        .iter()
-        .any(|f| flag::GATES.contains(&f.as_str()) && (f != flag::FX_STALE || gbp_route))
+    !flags.iter().any(|f| {
+        flag::ORDER[..flag::GATES].contains(&f.as_str()) && (f != flag::FX_STALE || gbp_route)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_sets_list_in_canonical_order_and_rank_by_gates_only() {
+        let mut f = FlagSet::default();
+        assert!(f.ranked(true));
+        f.insert(Flag::Amazon);
+        f.insert(Flag::FeeMismatch);
+        assert!(f.ranked(true), "warnings never unrank");
+        f.insert(Flag::FxStale);
+        assert!(
+            f.ranked(false),
+            "a stale rate does not touch EUR-only routes"
+        );
+        assert!(!f.ranked(true));
+        f.insert(Flag::Profit);
+        assert_eq!(f.names(), ["PROFIT", "FX_STALE", "FEE_MISMATCH", "AMAZON"]);
+        assert!(!is_ranked(&f.names(), false));
+        assert!(is_ranked(
+            &["AMAZON".to_string(), "FX_STALE".to_string()],
+            false
+        ));
+        for (i, name) in flag::ORDER.iter().enumerate() {
+            assert_eq!(
+                flag::ORDER.iter().position(|n| n == name),
+                Some(i),
+                "unique names"
+            );
+        }
+        assert_eq!(Flag::Amazon.name(), flag::AMAZON);
+        assert_eq!(
+            Flag::NoPackage as usize + 1,
+            flag::GATES,
+            "gates come first"
+        );
+    }
 }

@@ -98,17 +98,50 @@ impl SellTerms<'_> {
     /// The closed-form price reaching `cost_target_eur` of net proceeds (`L·(1+ROI_t)`):
     /// only for a flat rate whose minimum fee does not bind at the answer.
     pub fn closed_form_price(&self, cost_target_eur: Decimal, fx: &FxRate) -> Option<Decimal> {
+        self.closed_form()?.price(cost_target_eur, fx)
+    }
+
+    /// The price-independent part of the closed form, when the schedule is flat:
+    /// `r' = r·(1+d_ref)·(1+φ)`, `F' = (F + Sto)·(1+d_fba)·(1+φ)` and `1/(1+v) − r'`.
+    pub fn closed_form(&self) -> Option<ClosedForm> {
         let r = self.category.flat_rate()?;
         let one = Decimal::ONE;
         let r_eff = r * (one + self.dsf.referral) * (one + self.fee_vat);
         let f_eff = (self.fba_fee + self.storage) * (one + self.dsf.fba) * (one + self.fee_vat);
         let denom = one / (one + self.vat) - r_eff;
-        if denom <= Decimal::ZERO || self.payout_fee >= one {
-            return None;
+        (denom > Decimal::ZERO && self.payout_fee < one).then(|| ClosedForm {
+            currency: self.currency,
+            rate: r,
+            min_fee: self.schedule.min_fee(self.currency),
+            fixed: f_eff + self.returns,
+            denom,
+            payout_fee: self.payout_fee,
+        })
+    }
+}
+
+/// `P_T* = (L·(1+ROI_t)/(fx_T·(1−a_T)) + F' + Ret) / (1/(1+v_T) − r')`, prepared once per
+/// sell market.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosedForm {
+    currency: Currency,
+    rate: Decimal,
+    min_fee: Decimal,
+    fixed: Decimal,
+    denom: Decimal,
+    payout_fee: Decimal,
+}
+
+impl ClosedForm {
+    /// The gross price whose net proceeds are `cost_target_eur`, unless the minimum fee
+    /// binds there (then only a search answers).
+    pub fn price(&self, cost_target_eur: Decimal, fx: &FxRate) -> Option<Decimal> {
+        let mut needed = fx.from_eur(cost_target_eur, self.currency);
+        if !self.payout_fee.is_zero() {
+            needed = needed.checked_div(Decimal::ONE - self.payout_fee)?;
         }
-        let needed = fx.from_eur(cost_target_eur, self.currency) / (one - self.payout_fee);
-        let p = (needed + f_eff + self.returns).checked_div(denom)?;
-        let binding = r * p < self.schedule.min_fee(self.currency);
+        let p = (needed + self.fixed).checked_div(self.denom)?;
+        let binding = self.rate * p < self.min_fee;
         (p > Decimal::ZERO && !binding).then_some(p)
     }
 }

@@ -44,31 +44,84 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
 pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
-    let reaches = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur >= target_eur;
+    let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+    let floor = lower_bound(terms, fx, target_eur);
     let points = breakpoints(terms);
     for (i, &lo) in points.iter().enumerate() {
         let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
+        let lo = lo.max(floor);
         if hi < lo {
             continue;
         }
-        if reaches(lo) {
+        let n_lo = net(lo);
+        if n_lo >= target_eur {
             return Some(lo);
         }
-        if reaches(hi) {
-            // Affine on [lo, hi], below the target at lo and above at hi: increasing.
-            let (mut below, mut above) = (lo, hi);
-            while above - below > 1 {
-                let mid = below + (above - below) / 2;
-                if reaches(mid) {
-                    above = mid
-                } else {
-                    below = mid
-                }
-            }
-            return Some(above);
+        let n_hi = net(hi);
+        if n_hi >= target_eur {
+            // Affine on [lo, hi], below the target at lo and reaching it at hi: increasing.
+            return Some(first_reaching(lo, n_lo, hi, n_hi, target_eur, &net));
         }
     }
     None
+}
+
+/// A cent price below which `N` cannot reach `target_eur`, whatever the referral fee:
+/// `N ≤ (P/(1+v) − (F+Sto)·(1+d_fba)·(1+φ) − Ret) · fx · (1−a)`. One cent of margin keeps
+/// decimal precision from ever skipping the answer.
+fn lower_bound(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> i64 {
+    let one = Decimal::ONE;
+    let fixed = (terms.fba_fee + terms.storage) * (one + terms.dsf.fba) * (one + terms.fee_vat)
+        + terms.returns;
+    let needed = fx
+        .from_eur(target_eur, terms.currency)
+        .checked_div(one - terms.payout_fee);
+    needed
+        .and_then(|n| (n + fixed).checked_mul(one + terms.vat))
+        .and_then(|p| p.checked_mul(Decimal::ONE_HUNDRED))
+        .and_then(|c| c.floor().to_i64())
+        .map_or(1, |c| c.saturating_sub(1).max(1))
+}
+
+/// The first cent in `(lo, hi]` reaching `target` where `net` is affine and increasing:
+/// interpolate, then confirm with exact evaluations (bisection if interpolation misleads).
+fn first_reaching(
+    lo: i64,
+    n_lo: Decimal,
+    hi: i64,
+    n_hi: Decimal,
+    target: Decimal,
+    net: &impl Fn(i64) -> Decimal,
+) -> i64 {
+    let (mut below, mut above) = (lo, hi);
+    let guess = (target - n_lo)
+        .checked_mul(Decimal::from(hi - lo))
+        .and_then(|x| x.checked_div(n_hi - n_lo))
+        .and_then(|x| x.ceil().to_i64())
+        .map(|step| (lo + step).clamp(lo + 1, hi));
+    if let Some(g) = guess {
+        // The guess is exact up to decimal precision: check it and its neighbour.
+        if net(g) >= target {
+            above = g;
+            if g - 1 > below && net(g - 1) < target {
+                below = g - 1;
+            }
+        } else {
+            below = g;
+            if g < hi && net(g + 1) >= target {
+                above = g + 1;
+            }
+        }
+    }
+    while above - below > 1 {
+        let mid = below + (above - below) / 2;
+        if net(mid) >= target {
+            above = mid
+        } else {
+            below = mid
+        }
+    }
+    above
 }
 
 /// First cents of the segments on which `N` is affine, ascending, starting at 1.

@@ -497,3 +497,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_decoded_keepa_listing_feeds_the_detector() {
+    let raw = super::super::util::fixture("product_de.json");
+    let body = arbdesk::keepa::decode::split_product_body(raw.as_bytes()).unwrap();
+    let de = arbdesk::keepa::decode_product(&body.products[0])
+        .unwrap()
+        .snapshot;
+    // Package size and weight come through from Keepa's packageLength/Width/Height/Weight.
+    assert_eq!(
+        de.package,
+        arbdesk::domain::PackageDims {
+            length_mm: Some(215),
+            width_mm: Some(190),
+            height_mm: Some(95),
+            weight_g: Some(412),
+        }
+    );
+    // The same item, listed cheaper in IT.
+    let mut it = de.clone();
+    it.market = Market::IT;
+    it.buy_box = Some(Money::eur(5000));
+    let at = de.observed_at + Duration::hours(1);
+    let det = Detector::new(econ(""));
+    let rows = det.detect(&product(vec![de.clone(), it]), &ecb_fx(), at);
+    let o = row(&rows, Market::IT, Market::DE);
+    let referral = o
+        .breakdown
+        .lines
+        .iter()
+        .find(|l| l.id == "referral_fee")
+        .unwrap();
+    assert!(
+        referral.label.contains("consumer_electronics"),
+        "{}",
+        referral.label
+    );
+    assert_eq!(o.breakdown.sell_observed_at, Some(de.observed_at));
+    // 215 × 190 × 95 mm = 0.00388075 m³ at 25/m³·month for one month.
+    assert_eq!(
+        line(o, "storage"),
+        arbdesk::economics::money(d("-0.09701875"), Currency::EUR)
+    );
+}

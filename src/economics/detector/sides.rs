@@ -1,0 +1,365 @@
+//! The two sides of every route, evaluated once per market and product: the sell side
+//! (`N` with its fees, the market-level gates and warnings, and its breakdown lines) and the
+//! buy side (the purchase part of `L`). Kept apart from the pair loop in `detector.rs`
+//! because this is where Keepa's facts meet the tables, one snapshot at a time.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
+
+use super::super::breakdown::{self, SellSources};
+use super::super::config::TierMode;
+use super::super::fx::FxRate;
+use super::super::gates::{self, Flag, FlagSet};
+use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
+use super::super::solve::cents_to_decimal;
+use super::super::tables::{TablesAt, market_index};
+use super::super::{SellPriceRule, VatScheme};
+use super::Detector;
+use crate::domain::{BreakdownLine, Currency, Money, PriceSnapshot, Product};
+use crate::keepa::csv::MAX_PRICE_MINOR;
+
+/// Keepa's lowest-New price includes shipping only from this day on (docs/economics.md §3).
+const NEW_INCLUDES_SHIPPING_FROM: (i32, u32, u32) = (2026, 2, 16);
+
+/// Which series the sell price came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Basis {
+    BuyBox,
+    Amazon,
+    New,
+}
+
+/// A market's sell price and the series it came from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SellQuote {
+    pub(super) money: Money,
+    pub(super) price: Decimal,
+    pub(super) eur: Decimal,
+    basis: Basis,
+    pub(super) now: Option<Decimal>,
+    pub(super) avg: Option<Decimal>,
+}
+
+/// A market's buy price.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BuyQuote {
+    pub(super) money: Money,
+    pub(super) price: Decimal,
+    pub(super) eur: Decimal,
+}
+
+/// The sell side of one market, evaluated.
+pub(super) struct SellCalc<'a> {
+    pub(super) terms: SellTerms<'a>,
+    pub(super) side: SellSide,
+    pub(super) flags: FlagSet,
+    pub(super) lines: Vec<BreakdownLine>,
+    pub(super) q_t: Decimal,
+    pub(super) closed: Option<ClosedForm>,
+}
+
+/// The buy side of one market, evaluated.
+pub(super) struct BuyCalc {
+    pub(super) terms: BuyTerms,
+    pub(super) side: BuySide,
+    pub(super) lines: Vec<BreakdownLine>,
+    pub(super) flags: FlagSet,
+}
+
+/// A price in minor units if it is present, positive, plausible and in the market's currency.
+fn valid(m: Option<Money>, currency: Currency) -> Option<Money> {
+    m.filter(|m| m.currency == currency && (1..=MAX_PRICE_MINOR).contains(&m.minor))
+}
+
+fn dec(m: Money) -> Decimal {
+    cents_to_decimal(m.minor)
+}
+
+pub(super) fn sell_quote(s: &PriceSnapshot, rule: SellPriceRule, fx: &FxRate) -> Option<SellQuote> {
+    let cur = s.market.currency();
+    let (bb, bb90) = (valid(s.buy_box, cur), valid(s.buy_box_avg90, cur));
+    let picked = match rule {
+        SellPriceRule::MinCurrentAvg90 => match (bb, bb90) {
+            (Some(a), Some(b)) => Some(if b.minor < a.minor { b } else { a }),
+            (a, b) => a.or(b),
+        },
+        SellPriceRule::Current => bb,
+        SellPriceRule::Avg90 => bb90,
+    };
+    let (money, basis, now, avg) = match picked {
+        Some(p) => (p, Basis::BuyBox, bb, bb90),
+        None => match (valid(s.amazon, cur), valid(s.new, cur)) {
+            (Some(a), _) => (a, Basis::Amazon, Some(a), valid(s.amazon_avg90, cur)),
+            (None, Some(n)) => (n, Basis::New, Some(n), valid(s.new_avg90, cur)),
+            (None, None) => return None,
+        },
+    };
+    let price = dec(money);
+    Some(SellQuote {
+        money,
+        price,
+        eur: fx.to_eur(price, cur),
+        basis,
+        now: now.map(dec),
+        avg: avg.map(dec),
+    })
+}
+
+pub(super) fn buy_quote(s: &PriceSnapshot, fx: &FxRate) -> Option<BuyQuote> {
+    let cur = s.market.currency();
+    let money =
+        valid(s.buy_box, cur).or_else(|| match (valid(s.amazon, cur), valid(s.new, cur)) {
+            (Some(a), Some(n)) => Some(if n.minor < a.minor { n } else { a }),
+            (a, n) => a.or(n),
+        })?;
+    let price = dec(money);
+    Some(BuyQuote {
+        money,
+        price,
+        eur: fx.to_eur(price, cur),
+    })
+}
+
+/// Package facts for one product: a market's own record first, else any other market's.
+pub(super) struct Package {
+    pub(super) weight_g: [Option<i64>; 5],
+    pub(super) volume_mm3: [Option<i128>; 5],
+}
+
+impl Package {
+    pub(super) fn of(product: &Product) -> Self {
+        let any_weight = product.markets.values().find_map(|s| s.package.weight_g);
+        let any_volume = product
+            .markets
+            .values()
+            .find_map(|s| s.package.volume_mm3());
+        let mut p = Package {
+            weight_g: [any_weight; 5],
+            volume_mm3: [any_volume; 5],
+        };
+        for (m, s) in &product.markets {
+            let i = market_index(*m);
+            p.weight_g[i] = s.package.weight_g.or(any_weight);
+            p.volume_mm3[i] = s.package.volume_mm3().or(any_volume);
+        }
+        p
+    }
+}
+
+impl Detector {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn sell_side<'a>(
+        &self,
+        snap: &PriceSnapshot,
+        q: &SellQuote,
+        tab: &TablesAt<'a>,
+        package: &Package,
+        fx: &FxRate,
+        fx_src: &str,
+        now: DateTime<Utc>,
+        date: NaiveDate,
+    ) -> SellCalc<'a> {
+        let p = &self.econ.params;
+        let t = snap.market;
+        let ti = market_index(t);
+        let cur = t.currency();
+        let mut flags = FlagSet::default();
+        let (group, vat_class) = self.econ.tables.group(snap.product_group.as_deref());
+        let schedule = &tab.referral.table;
+        let category = schedule.category(group);
+
+        let (fba_fee, fba_src) = match snap
+            .fba_fee
+            .filter(|f| f.currency == cur && (0..=MAX_PRICE_MINOR).contains(&f.minor))
+        {
+            Some(f) => (dec(f), "keepa".to_string()),
+            None => match (tab.fba, package.weight_g[ti]) {
+                (Some(table), Some(w)) => match table.table.fee(t, w) {
+                    Some(fee) => (fee, format!("config:fba {} ({w} g)", table.from)),
+                    None => {
+                        flags.insert(Flag::FbaFeeUnknown);
+                        (
+                            Decimal::ZERO,
+                            format!("unknown: {w} g is beyond config:fba {}", table.from),
+                        )
+                    }
+                },
+                (None, _) => {
+                    flags.insert(Flag::FbaFeeUnknown);
+                    (
+                        Decimal::ZERO,
+                        "unknown: no Keepa fee and no config:fba table in force".to_string(),
+                    )
+                }
+                (Some(_), None) => {
+                    flags.insert(Flag::FbaFeeUnknown);
+                    (
+                        Decimal::ZERO,
+                        "unknown: no Keepa fee and no package weight".to_string(),
+                    )
+                }
+            },
+        };
+        let rate = tab.storage.table.rate(t, date);
+        let (storage, storage_label) = match package.volume_mm3[ti]
+            .and_then(|v| Decimal::try_from_i128_with_scale(v, 9).ok())
+        {
+            Some(m3) => (
+                rate * m3 * p.months_to_sell,
+                format!(
+                    "{}/m³·month × {} m³ × {} month(s)",
+                    breakdown::amount_label(rate),
+                    m3.normalize(),
+                    p.months_to_sell.normalize()
+                ),
+            ),
+            None => {
+                if !(rate * p.months_to_sell).is_zero() {
+                    flags.insert(Flag::NoPackage);
+                }
+                (Decimal::ZERO, "unknown: no package dimensions".to_string())
+            }
+        };
+        let terms = SellTerms {
+            currency: cur,
+            vat: tab.vat.table.rate(t, vat_class),
+            category,
+            schedule,
+            dsf: schedule.dsf[ti],
+            fee_vat: p.fee_vat,
+            fba_fee,
+            storage,
+            returns: p.returns_reserve,
+            payout_fee: if cur == Currency::EUR {
+                Decimal::ZERO
+            } else {
+                p.payout_fee
+            },
+        };
+        let side = terms.evaluate(q.price, fx);
+
+        // Data warnings and the market-level gates.
+        match q.basis {
+            Basis::BuyBox => {}
+            Basis::Amazon => flags.insert(Flag::NoBuybox),
+            Basis::New => {
+                flags.insert(Flag::NoBuybox);
+                let (y, m, d) = NEW_INCLUDES_SHIPPING_FROM;
+                if NaiveDate::from_ymd_opt(y, m, d)
+                    .is_some_and(|cut| snap.observed_at.date_naive() < cut)
+                {
+                    flags.insert(Flag::NoShipping);
+                }
+            }
+        }
+        match (q.now, q.avg) {
+            (Some(now_p), Some(avg)) => {
+                if (now_p - avg).abs() > p.max_dev_avg90 * avg {
+                    flags.insert(Flag::Spike);
+                }
+            }
+            _ => flags.insert(Flag::NoHistory),
+        }
+        let demand = snap
+            .monthly_sold
+            .is_some_and(|m| m > 0 && m >= p.min_monthly_sold)
+            || snap.rank_drops30.is_some_and(|d| d >= p.min_drops30);
+        if !demand {
+            flags.insert(Flag::Demand);
+        }
+        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
+            flags.insert(Flag::Stale);
+        }
+        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
+            flags.insert(Flag::Blocked);
+        }
+        if let Some(keepa) = snap.referral_fee_pct.and_then(Decimal::from_f64) {
+            let off = |r: Decimal| (r * Decimal::ONE_HUNDRED - keepa).abs() > p.fee_mismatch_points;
+            let mismatch = match category.mode {
+                TierMode::Marginal => category.tiers.iter().all(|tier| off(tier.rate)),
+                _ => off(category.rate_at(q.price)),
+            };
+            if mismatch {
+                flags.insert(Flag::FeeMismatch);
+            }
+        }
+        let unregistered = p.scheme == VatScheme::NotRegistered
+            || p.vat_registered_in
+                .as_ref()
+                .is_some_and(|l| !l.contains(&t));
+        if unregistered {
+            flags.insert(Flag::VatRegistration);
+        }
+        if snap.amazon.is_some() || snap.buy_box_is_amazon == Some(true) {
+            flags.insert(Flag::Amazon);
+        }
+
+        let basis = match q.basis {
+            Basis::BuyBox => "Buy Box landed",
+            Basis::Amazon => "Amazon's offer (no Buy Box data)",
+            Basis::New => "lowest New (no Buy Box data)",
+        };
+        let vat_src = format!("config:vat {}", tab.vat.from);
+        let referral_src = format!("config:referral {}", tab.referral.from);
+        let storage_src = format!("config:storage {}", tab.storage.from);
+        let src = SellSources {
+            market: t,
+            price_basis: basis,
+            vat: &vat_src,
+            referral: &referral_src,
+            fba: &fba_src,
+            storage: &storage_src,
+            storage_label: &storage_label,
+            fx: if cur == Currency::EUR { "-" } else { fx_src },
+        };
+        SellCalc {
+            lines: breakdown::sell_lines(&src, &terms, &side),
+            terms,
+            side,
+            flags,
+            q_t: gates::monthly_units(snap),
+            closed: terms.closed_form(),
+        }
+    }
+
+    pub(super) fn buy_side(
+        &self,
+        snap: &PriceSnapshot,
+        q: &BuyQuote,
+        tab: &TablesAt<'_>,
+        fx: &FxRate,
+        fx_src: &str,
+        now: DateTime<Utc>,
+    ) -> BuyCalc {
+        let p = &self.econ.params;
+        let s = snap.market;
+        let cur = s.currency();
+        let (_, vat_class) = self.econ.tables.group(snap.product_group.as_deref());
+        let terms = BuyTerms {
+            currency: cur,
+            vat: tab.vat.table.rate(s, vat_class),
+            recoverable: p.recoverable,
+            spread: if cur == Currency::EUR {
+                Decimal::ZERO
+            } else {
+                p.purchase_spread
+            },
+        };
+        let side = terms.evaluate(q.price, fx);
+        let mut flags = FlagSet::default();
+        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
+            flags.insert(Flag::Stale);
+        }
+        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
+            flags.insert(Flag::Blocked);
+        }
+        let vat_src = format!("config:vat {}", tab.vat.from);
+        BuyCalc {
+            lines: breakdown::buy_lines(s, &vat_src, fx_src, &terms, &side),
+            terms,
+            side,
+            flags,
+        }
+    }
+}
