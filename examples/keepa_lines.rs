@@ -12,9 +12,17 @@ use arbdesk::domain::Market;
 use arbdesk::keepa::sim::{Catalog, Options, asin_from};
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
     let cat = Catalog::new(42);
-    let opts = Options { history: true, days: 7, stats_days: Some(90), buybox: false };
+    let opts = Options {
+        history: true,
+        days: 7,
+        stats_days: Some(90),
+        buybox: false,
+    };
     let now = 1_795_586_400_000;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for i in 0..n {

@@ -13,6 +13,7 @@ mod docs;
 mod dto;
 mod error;
 mod health;
+mod jobs;
 mod metrics;
 mod middleware;
 mod opportunities;
@@ -35,8 +36,10 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tower::ServiceBuilder;
+
+use crate::pipeline::Command;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -64,6 +67,7 @@ struct Inner {
     cache: cache::ResponseCache,
     metrics: metrics::HttpMetrics,
     openapi: Bytes,
+    commands: std::sync::OnceLock<mpsc::Sender<Command>>,
 }
 
 impl ApiState {
@@ -87,8 +91,20 @@ impl ApiState {
                 openapi: docs::openapi_bytes(version),
                 settings,
                 version,
+                commands: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Lets `POST /jobs/{name}` queue commands for the pipeline's ingest stage.
+    /// A state's command channel is set once; later calls keep the first.
+    pub fn with_commands(self, commands: mpsc::Sender<Command>) -> Self {
+        let _ = self.inner.commands.set(commands);
+        self
+    }
+
+    fn commands(&self) -> Option<&mpsc::Sender<Command>> {
+        self.inner.commands.get()
     }
 
     /// The settings in force.
@@ -146,6 +162,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/products/{asin}", get(products::detail))
         .route("/opportunities", get(opportunities::list))
         .route("/stats", get(stats::stats))
+        .route("/jobs/{name}", axum::routing::post(jobs::run))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::docs_page))

@@ -62,6 +62,7 @@ impl Modify for BearerAuth {
         super::products::detail,
         super::opportunities::list,
         super::stats::stats,
+        super::jobs::run,
         super::metrics::metrics,
         openapi_json,
         docs_page,

@@ -85,7 +85,8 @@ pub async fn serve(settings: Settings) -> Result<()> {
             pipeline.generation(),
             api_settings,
             env!("CARGO_PKG_VERSION"),
-        );
+        )
+        .with_commands(pipeline.commands());
         let stop = cancel.clone();
         match listener.local_addr() {
             Ok(addr) => tracing::info!("REST API listening on http://{addr}"),

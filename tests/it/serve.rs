@@ -183,6 +183,25 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         docs.as_str().unwrap().contains("<html") || docs.as_str().unwrap().contains("<!DOCTYPE")
     );
 
+    // Discovery can be run by hand.
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{base}/jobs/discovery"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let resp = client
+        .post(format!("{base}/jobs/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(
+        resp.text().await.unwrap().contains("discovery"),
+        "the error lists the jobs"
+    );
+
     // SIGTERM: drains and exits successfully.
     let mut server = server;
     let pid = server.child.id().to_string();
