@@ -185,11 +185,13 @@ async fn write_batch(
     checkpoint: Checkpoint,
 ) -> Result<()> {
     let now = Utc::now();
+    let t0 = Instant::now();
     let asins: Vec<Asin> = listings.iter().map(|l| l.asin).collect();
     let products = store
         .upsert_listings(listings, now, None)
         .await
         .context("Writing to the store failed")?;
+    let t1 = Instant::now();
     let d = detect.clone();
     let sets = tokio::task::spawn_blocking(move || {
         products
@@ -198,10 +200,17 @@ async fn write_batch(
             .collect::<Vec<_>>()
     })
     .await?;
+    let t2 = Instant::now();
     store
         .replace_opportunities(sets)
         .await
         .context("Writing opportunities failed")?;
+    tracing::debug!(
+        store_ms = (t1 - t0).as_millis() as u64,
+        detect_ms = (t2 - t1).as_millis() as u64,
+        opportunities_ms = t2.elapsed().as_millis() as u64,
+        "Wrote an import batch."
+    );
     if watch {
         store
             .watch_add(asins, WatchSource::Import)
