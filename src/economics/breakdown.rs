@@ -39,7 +39,7 @@ pub fn pct_label(rate: Decimal) -> String {
 
 /// An amount as a label: `59.90`.
 pub fn amount_label(d: Decimal) -> String {
-    format!("{:.2}", round_cents(d))
+    money(d, Currency::EUR).decimal_string()
 }
 
 fn line(

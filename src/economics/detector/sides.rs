@@ -129,19 +129,19 @@ pub(super) struct Package {
 
 impl Package {
     pub(super) fn of(product: &Product) -> Self {
-        let any_weight = product.markets.values().find_map(|s| s.package.weight_g);
-        let any_volume = product
-            .markets
-            .values()
-            .find_map(|s| s.package.volume_mm3());
+        // A size or weight that is not positive is unknown, whoever built the snapshot.
+        let weight = |s: &PriceSnapshot| s.package.weight_g.filter(|g| *g > 0);
+        let volume = |s: &PriceSnapshot| s.package.volume_mm3().filter(|v| *v > 0);
+        let any_weight = product.markets.values().find_map(weight);
+        let any_volume = product.markets.values().find_map(volume);
         let mut p = Package {
             weight_g: [any_weight; 5],
             volume_mm3: [any_volume; 5],
         };
         for (m, s) in &product.markets {
             let i = market_index(*m);
-            p.weight_g[i] = s.package.weight_g.or(any_weight);
-            p.volume_mm3[i] = s.package.volume_mm3().or(any_volume);
+            p.weight_g[i] = weight(s).or(any_weight);
+            p.volume_mm3[i] = volume(s).or(any_volume);
         }
         p
     }

@@ -273,3 +273,10 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     assert!(o.breakdown.lines.is_empty());
     assert_eq!(o.max_buy_price, None);
 }
+
+#[test]
+fn the_config_serializes_to_toml_and_reads_back_unchanged() {
+    let shipped = EconomicsConfig::default();
+    let text = toml::to_string(&shipped).unwrap();
+    assert_eq!(EconomicsConfig::from_toml_str(&text).unwrap(), shipped);
+}

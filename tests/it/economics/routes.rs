@@ -301,6 +301,10 @@ fn each_failed_gate_is_a_flag_and_unranks_the_row() {
             de.fba_fee = None;
             de.package.weight_g = Some(30_000);
         }),
+        ("NO_PACKAGE", |it, de| {
+            it.package = arbdesk::domain::PackageDims::default();
+            de.package = arbdesk::domain::PackageDims::default();
+        }),
     ];
     for (want, tweak) in cases {
         let (mut it, mut de) = healthy();
@@ -539,5 +543,35 @@ fn a_decoded_keepa_listing_feeds_the_detector() {
     assert_eq!(
         line(o, "storage"),
         arbdesk::economics::money(d("-0.09701875"), Currency::EUR)
+    );
+}
+
+#[test]
+fn selling_where_the_operator_has_no_vat_number_is_flagged() {
+    let det = Detector::new(econ("[economics]\nvat_registered_in = [\"DE\"]\n"));
+    let p = product(vec![
+        snap(Market::IT, 3000),
+        snap(Market::DE, 5990),
+        snap(Market::FR, 5990),
+    ]);
+    let rows = det.detect(&p, &ecb_fx(), now());
+    assert!(!flags(row(&rows, Market::IT, Market::DE)).contains(&"VAT_REGISTRATION"));
+    let fr = row(&rows, Market::IT, Market::FR);
+    assert!(
+        flags(fr).contains(&"VAT_REGISTRATION") && fr.ranked,
+        "a warning: {:?}",
+        fr.flags
+    );
+    // Not registered anywhere: every row says so, and input VAT is cost.
+    let det = Detector::new(econ(
+        "[economics]\nvat_scheme = \"not_registered\"\nfee_vat_rate = 0.19\n",
+    ));
+    let rows = det.detect(&p, &ecb_fx(), now());
+    let de = row(&rows, Market::IT, Market::DE);
+    assert!(flags(de).contains(&"VAT_REGISTRATION"));
+    assert_eq!(line(de, "input_vat"), Money::eur(0));
+    assert_eq!(
+        line(de, "fee_vat"),
+        eur(-(d("8.985") + d("4.10") + d("0.15")) * d("0.19"))
     );
 }
