@@ -12,7 +12,9 @@ use arbdesk::domain::{Asin, Listing, Market, Opportunity};
 use arbdesk::keepa::decode_product;
 use arbdesk::keepa::sim::{Catalog, Options, asin_from};
 use arbdesk::store::sqlite::{SqliteOptions, SqliteStore};
-use arbdesk::store::{Checkpoint, OpportunityFilter, Store, StoreConfig, StoreError, build};
+use arbdesk::store::{
+    Checkpoint, OpportunityFilter, OpportunitySort, Store, StoreConfig, StoreError, build,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
@@ -454,4 +456,96 @@ async fn a_killed_import_keeps_data_and_checkpoint_in_step() {
         }
     }
     assert_eq!(integrity(&path), "ok");
+}
+
+/// The sort key of a row as the store orders it (before the ASIN, buy, sell tie-break).
+fn sort_key(o: &Opportunity, sort: OpportunitySort) -> (f64, f64) {
+    match sort {
+        OpportunitySort::GrossMarginPct => (o.gross_margin_pct, 0.0),
+        OpportunitySort::NetMarginPct => (o.net_margin_pct, 0.0),
+        OpportunitySort::NetProfit => (o.net_profit.minor as f64, 0.0),
+        OpportunitySort::RoiPct => (o.roi_pct, 0.0),
+        OpportunitySort::UpdatedAt => (o.updated_at.timestamp_micros() as f64, 0.0),
+        OpportunitySort::ExpectedMonthlyProfit => (
+            f64::from(u8::from(o.ranked)),
+            o.expected_monthly_profit.minor as f64,
+        ),
+    }
+}
+
+/// Pages are read by walking a sort index when many rows match and by sorting the matches
+/// when few do; both must give the reference order, ties included.
+#[tokio::test]
+async fn both_query_plans_agree_with_a_reference_sort() {
+    use Market::{DE, ES, FR, IT, UK};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("a.sqlite")).unwrap();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut rows = Vec::new();
+    let mut sets = Vec::new();
+    for i in 0..100 {
+        let asin: Asin = asin_from(50_000 + i).parse().unwrap();
+        let mut set = Vec::new();
+        for (buy, sell) in [(IT, DE), (FR, UK), (UK, DE), (ES, FR)] {
+            // Few distinct values, so ties are everywhere.
+            let f = Figures(
+                next(5) as f64 * 5.0,
+                next(4) as f64 - 1.0,
+                next(3) as i64 * 100,
+                next(6) as f64,
+                next(4) as i64 * 1_000,
+                next(2) == 0,
+                next(3) as i64,
+            );
+            set.push(opp(asin, buy, sell, "Row", f));
+        }
+        rows.extend(set.clone());
+        sets.push((asin, set));
+    }
+    store.replace_opportunities(sets).await.unwrap();
+    let sorts = [
+        OpportunitySort::GrossMarginPct,
+        OpportunitySort::NetMarginPct,
+        OpportunitySort::NetProfit,
+        OpportunitySort::RoiPct,
+        OpportunitySort::UpdatedAt,
+        OpportunitySort::ExpectedMonthlyProfit,
+    ];
+    for sort in sorts {
+        for descending in [true, false] {
+            for min_gross in [None, Some(10.0)] {
+                let mut want: Vec<&Opportunity> = rows
+                    .iter()
+                    .filter(|o| min_gross.is_none_or(|m| o.gross_margin_pct >= m))
+                    .collect();
+                want.sort_by(|a, b| {
+                    let by_key = sort_key(a, sort).partial_cmp(&sort_key(b, sort)).unwrap();
+                    let by_key = if descending { by_key.reverse() } else { by_key };
+                    by_key.then(a.key().cmp(&b.key()))
+                });
+                let want: Vec<_> = want.iter().map(|o| o.key()).collect();
+                for (offset, limit) in [(0, 1000), (0, 1), (1, 2), (3, 1), (7, 3)] {
+                    let filter = OpportunityFilter {
+                        min_gross_margin_pct: min_gross,
+                        sort,
+                        descending,
+                        offset,
+                        limit,
+                        ..OpportunityFilter::default()
+                    };
+                    let page = store.opportunities(filter.clone()).await.unwrap();
+                    let got: Vec<_> = page.items.iter().map(|o| o.key()).collect();
+                    let end = (offset + limit).min(want.len());
+                    assert_eq!(got, want[offset..end], "{filter:?}");
+                    assert_eq!(page.total, want.len() as u64);
+                }
+            }
+        }
+    }
 }
