@@ -4,10 +4,12 @@
 //! to tokio's blocking pool, writes to the one writer connection and reads to a pool of
 //! reader connections (`pool`), so readers never block the writer and the async runtime is
 //! never blocked by disk I/O. The submodules own one concern each: `schema` (tables, indexes,
-//! migrations), `codec` (columns and errors), `history` (the compact price-history blobs),
+//! migrations), `pool` (connections), `checkpointer` (WAL checkpoints off the writer's
+//! thread), `codec` (columns and errors), `history` (the compact price-history blobs),
 //! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
 
+mod checkpointer;
 mod codec;
 mod history;
 mod ingest;

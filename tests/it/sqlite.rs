@@ -170,7 +170,9 @@ async fn reopening_finds_everything_and_history_is_compact() {
         .sum();
     let c = Connection::open(&path).unwrap();
     let bytes: i64 = c
-        .query_row("SELECT sum(length(points)) FROM history", [], |r| r.get(0))
+        .query_row("SELECT sum(length(history)) FROM listings", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let per_point = bytes as f64 / points as f64;
     assert!(
@@ -326,7 +328,7 @@ async fn damaged_rows_are_errors_not_panics() {
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "UPDATE listings SET snapshot = '{\"market\": 7';
-         INSERT INTO history (asin, market, kind, points) VALUES ('B0DAMAGED1', 3, 18, x'01');
+         UPDATE listings SET history = x'01';
          UPDATE opportunity_docs SET body = 'null';
          UPDATE watchlist SET source = 'x';
          INSERT INTO watchlist (asin, source, added_at) VALUES ('not an asin', 'user', 0);",

@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::codec::{
-    Doing, Fail, Res, count_from, count_param, from_json, from_micros, kind_from, market_from,
-    market_id,
+    Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_from, market_id,
 };
 use super::history;
 use super::write::source_name;
@@ -80,32 +79,28 @@ pub(super) fn product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
 /// Every stored history series of `asin`, by market then kind.
 pub(super) fn history(c: &Connection, asin: Asin) -> Res<Vec<PriceSeries>> {
     let mut st = c
-        .prepare_cached(
-            "SELECT market, kind, points FROM history WHERE asin = ?1 ORDER BY market, kind",
-        )
+        .prepare_cached("SELECT market, history FROM listings WHERE asin = ?1 ORDER BY market")
         .doing("preparing the history read")?;
     let rows = st
         .query_map([asin.as_str()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })
         .doing("reading history")?;
     let mut out = Vec::new();
     for row in rows {
-        let (m, k, blob) = row.doing("reading history")?;
-        let what = || format!("history of {asin} (market id {m}, kind {k})");
+        let (m, blob) = row.doing("reading history")?;
+        let what = || format!("history of {asin} (market id {m})");
         let market = market_from(m, &what)?;
-        let kind = kind_from(k, &what)?;
-        let points =
-            history::decode(&blob).map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
-        out.push(PriceSeries {
-            market,
-            kind,
-            points,
-        });
+        let all = history::decode(&blob).map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
+        for (kind, steps) in all {
+            let points = history::points(&steps)
+                .ok_or_else(|| Fail::Corrupt(format!("{}: a time is out of range", what())))?;
+            out.push(PriceSeries {
+                market,
+                kind,
+                points,
+            });
+        }
     }
     Ok(out)
 }

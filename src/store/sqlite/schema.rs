@@ -7,11 +7,11 @@
 //!
 //! Shape of the data, and why:
 //! - `listings` holds one row per (ASIN, market) with the identity columns the product merge
-//!   reads and the whole snapshot as JSON; `listed` marks rows whose market really sells the
-//!   product (Keepa type 0 with a title), the others only record that the market was fetched.
+//!   reads, the whole snapshot as JSON and the price history of every kind as one compact
+//!   blob (`history.rs`); `listed` marks rows whose market really sells the product (Keepa
+//!   type 0 with a title), the others only record that the market was fetched.
 //! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
 //!   search column; snapshots are read from `listings`.
-//! - `history` holds one compact blob per (ASIN, market, kind) (`history.rs`).
 //! - `opportunities` is narrow (every filter and sort column, indexed per sort key with the
 //!   `asin, buy, sell` tie-break so a sorted page is an index walk); the full row as JSON
 //!   lives in `opportunity_docs`, so new fields need no migration and scans stay small.
@@ -66,17 +66,10 @@ CREATE TABLE listings (
     fetched_at       INTEGER NOT NULL,
     observed_at      INTEGER NOT NULL,
     snapshot         TEXT NOT NULL,
+    history          BLOB NOT NULL,
     PRIMARY KEY (asin, market)
 );
 CREATE INDEX listings_market ON listings (market, listed, fetched_at);
-
-CREATE TABLE history (
-    asin   TEXT NOT NULL,
-    market INTEGER NOT NULL,
-    kind   INTEGER NOT NULL,
-    points BLOB NOT NULL,
-    PRIMARY KEY (asin, market, kind)
-);
 
 CREATE TABLE opportunities (
     id                      INTEGER PRIMARY KEY,
@@ -136,7 +129,12 @@ pub(super) fn latest_version() -> i64 {
 
 /// Pragmas of the one writing connection: WAL so readers never block it, `NORMAL` sync
 /// (durable across a process crash; a power cut may lose the last commits, never corrupt).
+/// Pages are 16 KiB (set before the file exists): listing rows carry about 2 KiB of
+/// snapshot and history, which fill 4 KiB pages half-empty. Checkpoints normally run on
+/// their own thread (`checkpointer.rs`); the writer's own autocheckpoint is a backstop.
 pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
+    conn.execute_batch("PRAGMA page_size = 16384")
+        .doing("setting the page size")?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .doing("switching to WAL mode")?;
@@ -152,7 +150,8 @@ pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
          PRAGMA busy_timeout = {busy_ms};
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;
-         PRAGMA journal_size_limit = 67108864;"
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA wal_autocheckpoint = 8192;"
     ))
     .doing("configuring the writer")
 }
