@@ -7,6 +7,7 @@
 //! migrations), `pool` (connections), `checkpointer` (WAL checkpoints off the writer's
 //! thread), `codec` (columns and errors), `history` (the compact price-history blobs),
 //! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
+//! `totals` (the running counts behind `stats`),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
 
 mod checkpointer;
@@ -17,6 +18,7 @@ mod pool;
 mod query;
 mod read;
 mod schema;
+mod totals;
 mod write;
 
 use std::path::Path;
@@ -30,7 +32,7 @@ use super::{
     Checkpoint, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError, StoreResult,
     StoreStats, WatchEntry, WatchSource,
 };
-use crate::component::{BoxFuture, ComponentHealth, HealthStatus};
+use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
 use codec::Res;
 use pool::Db;
@@ -149,7 +151,6 @@ impl Store for SqliteStore {
                     ..ComponentHealth::ok("sqlite", path)
                 },
                 Ok((latency, Some(err))) => ComponentHealth {
-                    status: HealthStatus::Degraded,
                     latency_ms: Some(latency),
                     ..ComponentHealth::degraded(
                         "sqlite",

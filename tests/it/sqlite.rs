@@ -331,7 +331,7 @@ async fn damaged_rows_are_errors_not_panics() {
          UPDATE listings SET history = x'01';
          UPDATE opportunity_docs SET body = 'null';
          UPDATE watchlist SET source = 'x';
-         INSERT INTO watchlist (asin, source, added_at) VALUES ('not an asin', 'user', 0);",
+         INSERT INTO watchlist (asin, source, added_at, fetched) VALUES ('not an asin', 'user', 0, 0);",
     )
     .unwrap();
 
@@ -548,6 +548,93 @@ async fn both_query_plans_agree_with_a_reference_sort() {
                     assert_eq!(page.total, want.len() as u64);
                 }
             }
+        }
+    }
+}
+
+/// `stats` reads running totals kept by the writes; after any mix of writes they must equal
+/// a recount of the rows.
+#[tokio::test]
+async fn running_totals_match_a_recount() {
+    use Market::{DE, ES, FR, IT, UK};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let asins: Vec<Asin> = (0..30)
+        .map(|i| asin_from(70_000 + i).parse().unwrap())
+        .collect();
+    let routes = [(IT, DE), (FR, UK), (UK, DE), (ES, FR), (DE, IT)];
+    let c = Connection::open(&path).unwrap();
+    for round in 0..12 {
+        let mut batch = Vec::new();
+        for a in &asins {
+            for m in Market::ALL {
+                match next(4) {
+                    0 => {}
+                    1 => batch.push(super::store_story::fixtures::unlisted(*a, m, 4, None)),
+                    _ => batch.push(listed(*a, m, "Thing", "Acme", &[], 999, round, vec![])),
+                }
+            }
+        }
+        let products = store
+            .upsert_listings(batch, t(round * 10), None)
+            .await
+            .unwrap();
+        let mut sets = Vec::new();
+        for p in &products {
+            let mut rows = Vec::new();
+            for (b, s) in routes {
+                if next(3) == 0 {
+                    continue;
+                }
+                let gross = next(4_000) as f64 / 100.0;
+                let f = Figures(gross, 1.0, 100, 5.0, 1_000, next(2) == 0, round);
+                rows.push(opp(p.asin, b, s, "Thing", f));
+            }
+            sets.push((p.asin, rows));
+        }
+        store.replace_opportunities(sets).await.unwrap();
+
+        let stats = store.stats().await.unwrap();
+        let one = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            stats.total_products as i64,
+            one("SELECT count(*) FROM products WHERE markets != 0")
+        );
+        assert_eq!(
+            stats.opportunities as i64,
+            one("SELECT count(*) FROM opportunities")
+        );
+        assert_eq!(
+            stats.ranked_opportunities as i64,
+            one("SELECT count(*) FROM opportunities WHERE ranked = 1")
+        );
+        let avg: Option<f64> = c
+            .query_row("SELECT avg(gross_margin_pct) FROM opportunities", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        match (stats.avg_gross_margin_pct, avg) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-6, "{a} vs {b}"),
+            (a, b) => assert_eq!(a, b),
+        }
+        for m in Market::ALL {
+            let id = i64::from(m.keepa_domain());
+            let n: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM listings WHERE listed = 1 AND market = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(stats.products_per_market[&m] as i64, n, "round {round} {m}");
         }
     }
 }

@@ -112,6 +112,22 @@ pub(super) fn market_from(v: i64, what: &dyn Fn() -> String) -> Res<Market> {
         .ok_or_else(|| Fail::Corrupt(format!("{}: market id {v} is unknown", what())))
 }
 
+/// The bit of a market in a market bit set (`products.markets`, `watchlist.fetched`): its
+/// position in display order.
+pub(super) fn market_bit(m: Market) -> i64 {
+    let i = Market::ALL.iter().position(|x| *x == m).unwrap_or(0);
+    1 << i
+}
+
+/// SQL turning a `market` column into its bit, built from `Market::ALL`.
+pub(super) fn market_bit_sql(column: &str) -> String {
+    let arms: String = Market::ALL
+        .iter()
+        .map(|m| format!(" WHEN {} THEN {}", market_id(*m), market_bit(*m)))
+        .collect();
+    format!("(CASE {column}{arms} ELSE 0 END)")
+}
+
 /// A `usize` limit or offset as an SQLite integer (saturating: nobody pages past 2^63).
 pub(super) fn count_param(v: usize) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)

@@ -22,9 +22,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::codec::{
-    Doing, Fail, Res, from_json, market_from, market_id, micros, search_text, to_json,
+    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, search_text, to_json,
 };
 use super::history;
+use super::totals::{self, Totals};
 use crate::domain::{Asin, Listing, Market, PriceSnapshot, Product};
 use crate::store::Checkpoint;
 
@@ -54,16 +55,18 @@ pub(super) fn upsert_listings(
         history_days,
     };
     let mut products = Vec::with_capacity(order.len());
+    let mut totals = Totals::default();
     for asin in order {
         let group = by_asin.get(&asin).map(Vec::as_slice).unwrap_or_default();
-        products.push(batch.apply(c, asin, group)?);
+        products.push(batch.apply(c, asin, group, &mut totals)?);
     }
+    totals.flush(c)?;
     if !listings.is_empty() {
         c.prepare_cached(
-            "INSERT INTO meta (key, value) VALUES ('last_update', ?1)
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
         )
-        .and_then(|mut st| st.execute([batch.fetched]))
+        .and_then(|mut st| st.execute(params![totals::LAST_UPDATE, batch.fetched]))
         .doing("recording the last update")?;
     }
     if let Some(cp) = checkpoint {
@@ -145,8 +148,15 @@ struct Batch {
 
 impl Batch {
     /// Applies one ASIN's listings and returns its merged product.
-    fn apply(&self, c: &Connection, asin: Asin, listings: &[&Listing]) -> Res<Product> {
+    fn apply(
+        &self,
+        c: &Connection,
+        asin: Asin,
+        listings: &[&Listing],
+        totals: &mut Totals,
+    ) -> Res<Product> {
         let mut rows = read_rows(c, asin)?;
+        let was_listed: Vec<Market> = listed(&rows);
         let mut fresh: HashMap<Market, &PriceSnapshot> = HashMap::new();
         let mut changed = false;
         for l in listings {
@@ -172,7 +182,15 @@ impl Batch {
         let product = merge_product(asin, &rows, &fresh)?;
         if changed {
             write_product(c, &product, &rows)?;
+            let now_listed = listed(&rows);
+            for m in Market::ALL {
+                let delta = i64::from(now_listed.contains(&m)) - i64::from(was_listed.contains(&m));
+                totals.add(&totals::listed_key(m), delta);
+            }
+            let delta = i64::from(!now_listed.is_empty()) - i64::from(!was_listed.is_empty());
+            totals.add(totals::PRODUCTS_LISTED, delta);
         }
+        mark_fetched(c, asin, &rows)?;
         Ok(product)
     }
 
@@ -198,6 +216,25 @@ impl Batch {
         }
         history::encode(&all)
     }
+}
+
+/// The markets whose rows list the product.
+fn listed(rows: &BTreeMap<Market, Row>) -> Vec<Market> {
+    rows.iter()
+        .filter(|(_, r)| r.listed)
+        .map(|(m, _)| *m)
+        .collect()
+}
+
+/// Records on the watchlist entry, if any, every market the ASIN was fetched in.
+fn mark_fetched(c: &Connection, asin: Asin, rows: &BTreeMap<Market, Row>) -> Res<()> {
+    let mask = rows.keys().fold(0, |acc, m| acc | market_bit(*m));
+    c.prepare_cached(
+        "UPDATE watchlist SET fetched = fetched | ?2 WHERE asin = ?1 AND (fetched & ?2) != ?2",
+    )
+    .and_then(|mut st| st.execute(params![asin.as_str(), mask]))
+    .doing("recording fetched markets on the watchlist")?;
+    Ok(())
 }
 
 /// The stored listing rows of `asin`, by market.
@@ -348,10 +385,4 @@ fn write_product(c: &Connection, p: &Product, rows: &BTreeMap<Market, Row>) -> R
     })
     .doing("writing a product")?;
     Ok(())
-}
-
-/// The bit of a market in `products.markets`: its position in display order.
-pub(super) fn market_bit(m: Market) -> i64 {
-    let i = Market::ALL.iter().position(|x| *x == m).unwrap_or(0);
-    1 << i
 }

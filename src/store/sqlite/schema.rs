@@ -11,11 +11,19 @@
 //!   blob (`history.rs`); `listed` marks rows whose market really sells the product (Keepa
 //!   type 0 with a title), the others only record that the market was fetched.
 //! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
-//!   search column; snapshots are read from `listings`.
-//! - `opportunities` is narrow (every filter and sort column, indexed per sort key with the
-//!   `asin, buy, sell` tie-break so a sorted page is an index walk); the full row as JSON
-//!   lives in `opportunity_docs`, so new fields need no migration and scans stay small.
-//! - `job_runs` keeps the last runs of each job; `checkpoints` and `meta` are key/value.
+//!   search column; snapshots are read from `listings`. `listings_fetched` orders each
+//!   market's rows stalest first for refresh scheduling and covers the per-market counts.
+//! - `watchlist` keeps, per ASIN, the bit set of markets it was ever fetched in, so "never
+//!   fetched in this market" is a scan of one small covering index.
+//! - `opportunities` is narrow (every filter and sort column); the full row as JSON lives in
+//!   `opportunity_docs`, so new fields need no migration and scans stay small. Only the keys
+//!   the console and the API lead with are indexed (`key DESC, asin, buy, sell`, so a sorted
+//!   page is an index walk): expected monthly profit (the default order), gross margin (the
+//!   API's `min_margin`) and net margin (the console's default basis). Every index is paid
+//!   for on every detection write, at random places; other sorts scan the narrow table.
+//! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
+//!   never scan) and the last update; `job_runs` keeps the last runs of each job;
+//!   `checkpoints` maps import keys to offsets.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -36,9 +44,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
 CREATE TABLE watchlist (
     asin     TEXT PRIMARY KEY,
     source   TEXT NOT NULL,
-    added_at INTEGER NOT NULL
+    added_at INTEGER NOT NULL,
+    fetched  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX watchlist_added ON watchlist (added_at, asin);
+CREATE INDEX watchlist_added ON watchlist (added_at, asin, fetched);
 
 CREATE TABLE products (
     asin             TEXT PRIMARY KEY,
@@ -69,7 +78,7 @@ CREATE TABLE listings (
     history          BLOB NOT NULL,
     PRIMARY KEY (asin, market)
 );
-CREATE INDEX listings_market ON listings (market, listed, fetched_at);
+CREATE INDEX listings_fetched ON listings (market, fetched_at, asin, listed);
 
 CREATE TABLE opportunities (
     id                      INTEGER PRIMARY KEY,
@@ -90,9 +99,6 @@ CREATE INDEX opp_emp ON opportunities
     (ranked DESC, expected_monthly_profit DESC, asin, buy, sell);
 CREATE INDEX opp_gross ON opportunities (gross_margin_pct DESC, asin, buy, sell);
 CREATE INDEX opp_net ON opportunities (net_margin_pct DESC, asin, buy, sell);
-CREATE INDEX opp_profit ON opportunities (net_profit DESC, asin, buy, sell);
-CREATE INDEX opp_roi ON opportunities (roi_pct DESC, asin, buy, sell);
-CREATE INDEX opp_updated ON opportunities (updated_at DESC, asin, buy, sell);
 
 CREATE TABLE opportunity_docs (
     id   INTEGER PRIMARY KEY REFERENCES opportunities (id) ON DELETE CASCADE,
