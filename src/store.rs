@@ -120,11 +120,12 @@ pub struct OpportunityFilter {
     pub buy: Vec<Market>,
     /// Sell markets allowed.
     pub sell: Vec<Market>,
-    /// Case-insensitive substring of the title or ASIN.
+    /// Case-insensitive literal substring (no wildcards) of the title or ASIN; blank = all.
     pub text: Option<String>,
     /// Only rows that pass every gate.
     pub ranked_only: bool,
-    /// Sort key; ties break by ASIN, buy market, sell market.
+    /// Sort key; ties break by ASIN, then buy market, then sell market, always ascending
+    /// (markets in display order: UK, DE, FR, IT, ES).
     pub sort: OpportunitySort,
     /// Descending order.
     pub descending: bool,
@@ -177,9 +178,9 @@ pub struct StoreStats {
     pub ranked_opportunities: u64,
     /// Best gross margin percent.
     pub best_gross_margin_pct: Option<f64>,
-    /// Average gross margin percent.
+    /// Average gross margin percent (a store may round it to the millionth).
     pub avg_gross_margin_pct: Option<f64>,
-    /// Products listed per market.
+    /// Products listed per market (every market, zeros included).
     pub products_per_market: BTreeMap<Market, u64>,
     /// Latest listing fetch.
     pub last_update: Option<DateTime<Utc>>,
@@ -246,10 +247,11 @@ pub trait Store: Send + Sync {
     -> BoxFuture<'_, StoreResult<usize>>;
     /// Removes ASINs from the watchlist (their data stays); returns how many were removed.
     fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>>;
-    /// The whole watchlist, oldest addition first.
+    /// The whole watchlist, oldest addition first (ties by ASIN).
     fn watchlist(&self) -> BoxFuture<'_, StoreResult<Vec<WatchEntry>>>;
-    /// Up to `limit` watched ASINs to refresh in `market`: never fetched there first, then
-    /// those with an open opportunity, then the stalest.
+    /// Up to `limit` watched ASINs to refresh in `market`: never fetched there first (oldest
+    /// addition first, ties by ASIN), then those with an opportunity buying or selling there,
+    /// then the rest; the stalest fetch first within the last two tiers, ties by ASIN.
     fn refresh_candidates(
         &self,
         market: Market,
@@ -257,7 +259,13 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
 
     /// Writes listings (identity, snapshot, history) in one transaction, with an optional
-    /// import checkpoint; returns the merged product of every ASIN touched.
+    /// import checkpoint; returns the merged product of every ASIN touched, in batch order.
+    ///
+    /// Per (ASIN, market) the latest `fetched_at` wins (a stale redelivery does not roll
+    /// prices back) while history is always merged, deduplicated by time. A listing of Keepa
+    /// type other than 0 or without a title records the fetch but lists nothing: the product
+    /// then has no snapshot for that market. Identity (title, brand, image, package quantity)
+    /// comes from the first listed market in display order; EANs are merged in that order.
     fn upsert_listings(
         &self,
         listings: Vec<Listing>,
@@ -272,9 +280,9 @@ pub trait Store: Send + Sync {
     /// The last checkpoint committed for an import key.
     fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>>;
 
-    /// Products matching a filter.
+    /// Products listed in at least one market and matching a filter, ordered by ASIN.
     fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>>;
-    /// One product.
+    /// One product, if it was ever fetched (with no markets if none lists it now).
     fn product(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Option<Product>>>;
     /// Price history of one product in every market.
     fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>>;
@@ -288,6 +296,6 @@ pub trait Store: Send + Sync {
 
     /// Records a job run.
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>>;
-    /// The latest run of each job.
+    /// The latest run (by start) of each job, ordered by job name.
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>>;
 }

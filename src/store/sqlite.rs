@@ -4,10 +4,13 @@
 //! to tokio's blocking pool, writes to the one writer connection and reads to a pool of
 //! reader connections (`pool`), so readers never block the writer and the async runtime is
 //! never blocked by disk I/O. The submodules own one concern each: `schema` (tables, indexes,
-//! migrations), `codec` (columns and errors), `history` (the compact price-history blobs),
+//! migrations), `pool` (connections), `checkpointer` (WAL checkpoints off the writer's
+//! thread), `codec` (columns and errors), `history` (the compact price-history blobs),
 //! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
+//! `totals` (the running counts behind `stats`),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
 
+mod checkpointer;
 mod codec;
 mod history;
 mod ingest;
@@ -15,6 +18,7 @@ mod pool;
 mod query;
 mod read;
 mod schema;
+mod totals;
 mod write;
 
 use std::path::Path;
@@ -28,7 +32,7 @@ use super::{
     Checkpoint, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError, StoreResult,
     StoreStats, WatchEntry, WatchSource,
 };
-use crate::component::{BoxFuture, ComponentHealth, HealthStatus};
+use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
 use codec::Res;
 use pool::Db;
@@ -147,7 +151,6 @@ impl Store for SqliteStore {
                     ..ComponentHealth::ok("sqlite", path)
                 },
                 Ok((latency, Some(err))) => ComponentHealth {
-                    status: HealthStatus::Degraded,
                     latency_ms: Some(latency),
                     ..ComponentHealth::degraded(
                         "sqlite",

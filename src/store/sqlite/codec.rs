@@ -3,7 +3,6 @@
 //! Times are INTEGER microseconds since the Unix epoch (sortable, exact to the microsecond).
 //! Markets are their Keepa domain id (2 UK, 3 DE, 4 FR, 8 IT, 9 ES): stable, documented,
 //! and ordered like `Market`'s display order, so `ORDER BY market` is the display order.
-//! History kinds are their Keepa csv index (0, 1, 3, 18), ordered like `SeriesKind`.
 //!
 //! Internal code returns `Fail`, which keeps what was being done; the store adds the file
 //! path when it turns a `Fail` into the `StoreError` a caller sees. Anything read back that
@@ -14,7 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::ErrorCode;
 
-use crate::domain::{Market, SeriesKind};
+use crate::domain::Market;
 use crate::store::StoreError;
 
 /// A failure inside the SQLite store, before the file path is attached.
@@ -113,28 +112,20 @@ pub(super) fn market_from(v: i64, what: &dyn Fn() -> String) -> Res<Market> {
         .ok_or_else(|| Fail::Corrupt(format!("{}: market id {v} is unknown", what())))
 }
 
-/// A history kind as stored: its Keepa csv index.
-pub(super) fn kind_id(k: SeriesKind) -> i64 {
-    match k {
-        SeriesKind::Amazon => 0,
-        SeriesKind::New => 1,
-        SeriesKind::SalesRank => 3,
-        SeriesKind::BuyBox => 18,
-    }
+/// The bit of a market in a market bit set (`products.markets`, `watchlist.fetched`): its
+/// position in display order.
+pub(super) fn market_bit(m: Market) -> i64 {
+    let i = Market::ALL.iter().position(|x| *x == m).unwrap_or(0);
+    1 << i
 }
 
-/// A stored history kind back.
-pub(super) fn kind_from(v: i64, what: &dyn Fn() -> String) -> Res<SeriesKind> {
-    match v {
-        0 => Ok(SeriesKind::Amazon),
-        1 => Ok(SeriesKind::New),
-        3 => Ok(SeriesKind::SalesRank),
-        18 => Ok(SeriesKind::BuyBox),
-        _ => Err(Fail::Corrupt(format!(
-            "{}: history kind {v} is unknown",
-            what()
-        ))),
-    }
+/// SQL turning a `market` column into its bit, built from `Market::ALL`.
+pub(super) fn market_bit_sql(column: &str) -> String {
+    let arms: String = Market::ALL
+        .iter()
+        .map(|m| format!(" WHEN {} THEN {}", market_id(*m), market_bit(*m)))
+        .collect();
+    format!("(CASE {column}{arms} ELSE 0 END)")
 }
 
 /// A `usize` limit or offset as an SQLite integer (saturating: nobody pages past 2^63).
@@ -192,7 +183,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markets_and_kinds_round_trip_in_display_order() {
+    fn markets_round_trip_in_display_order() {
         let what = || "test".to_string();
         let ids: Vec<i64> = Market::ALL.iter().map(|m| market_id(*m)).collect();
         let mut sorted = ids.clone();
@@ -202,15 +193,6 @@ mod tests {
             assert_eq!(market_from(market_id(m), &what).unwrap(), m);
         }
         assert!(matches!(market_from(5, &what), Err(Fail::Corrupt(_))));
-        for k in [
-            SeriesKind::Amazon,
-            SeriesKind::New,
-            SeriesKind::SalesRank,
-            SeriesKind::BuyBox,
-        ] {
-            assert_eq!(kind_from(kind_id(k), &what).unwrap(), k);
-        }
-        assert!(matches!(kind_from(2, &what), Err(Fail::Corrupt(_))));
     }
 
     #[test]

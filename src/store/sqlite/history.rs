@@ -1,21 +1,33 @@
-//! Price history at rest: one compact BLOB per (ASIN, market, kind), merged on every upsert.
+//! Price history at rest: one compact BLOB per (ASIN, market) holding every kind's series,
+//! merged on every upsert.
 //!
 //! A series is a step function with a point wherever the value changes; Keepa resends the
 //! whole 90-day window on every fetch, so the store merges the incoming points into what it
 //! has (deduplicated by time, the incoming point winning) and trims what fell out of the
 //! retention window, keeping the last point before it so the window's first value is known.
 //!
-//! The encoding is delta varints: a version byte, a time unit byte (minute, second or
-//! millisecond: the coarsest that holds every point exactly, so Keepa's minute stamps take
-//! one or two bytes), the point count, then per point the time (zigzag for the first,
-//! strictly positive deltas after) and the value (0 for "no offer", else the zigzag delta
-//! from the previous value plus one). Times are kept to the millisecond. Decoding checks
-//! every byte and never panics: a damaged blob is an error naming nothing but what is wrong,
-//! and the caller names the row.
+//! One blob per listing rather than one per kind: the listing row is read and written once
+//! per upsert anyway, and four rows per listing cost four lookups and four writes each time.
+//!
+//! Layout: a version byte and the series count, then per series (kinds ascending) the kind
+//! (Keepa's csv index: 0 Amazon, 1 New, 3 sales rank, 18 Buy Box), a time unit (minute,
+//! second or millisecond: the coarsest that holds every point exactly, so Keepa's minute
+//! stamps take one or two bytes), the point count, and per point a varint of the time
+//! (zigzag for the first, strictly positive deltas after) shifted left with a "no offer" flag
+//! in bit 0, followed, when there is an offer, by the zigzag delta from the previous value.
+//! Times are kept to the millisecond. Decoding checks every byte and never panics: a damaged
+//! blob is an error saying what is wrong, and the caller names the row.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::domain::PricePoint;
+use crate::domain::{PricePoint, SeriesKind};
+
+/// One point as the store handles it: Unix milliseconds and the value. Merging, trimming
+/// and encoding work on these, so the write path never builds a calendar date.
+pub(super) type Step = (i64, Option<i64>);
+
+/// One kind's points, sorted by time with no two at the same millisecond.
+pub(super) type Series = (SeriesKind, Vec<Step>);
 
 /// The only encoding version so far.
 const VERSION: u8 = 1;
@@ -26,39 +38,118 @@ pub(super) const MAX_POINTS: usize = 20_000;
 /// Milliseconds per time unit code.
 const UNITS: [(u8, i64); 3] = [(1, 60_000), (2, 1_000), (3, 1)];
 
-/// Encodes points that are sorted by time with no two at the same millisecond.
-pub(super) fn encode(points: &[PricePoint]) -> Vec<u8> {
-    let ms: Vec<i64> = points.iter().map(|p| p.at.timestamp_millis()).collect();
-    let (unit_code, unit_ms) = UNITS
-        .into_iter()
-        .find(|(_, u)| ms.iter().all(|t| t % u == 0))
-        .unwrap_or((3, 1));
-    let mut out = Vec::with_capacity(4 + points.len() * 4);
-    out.push(VERSION);
-    out.push(unit_code);
-    put_varint(&mut out, points.len() as u128);
-    let (mut prev_t, mut prev_v) = (0i64, 0i64);
-    for (i, (p, t)) in points.iter().zip(&ms).enumerate() {
-        let t = t / unit_ms;
-        if i == 0 {
-            put_varint(&mut out, u128::from(zigzag(t)));
-        } else {
-            put_varint(&mut out, u128::from(t.wrapping_sub(prev_t) as u64));
-        }
-        prev_t = t;
-        match p.value {
-            None => put_varint(&mut out, 0),
-            Some(v) => {
-                put_varint(&mut out, u128::from(zigzag(v.wrapping_sub(prev_v))) + 1);
-                prev_v = v;
-            }
+const DAY_MS: i64 = 86_400_000;
+
+/// The stored code of a kind: its Keepa csv index, ordered like `SeriesKind`.
+pub(super) fn kind_code(k: SeriesKind) -> u8 {
+    match k {
+        SeriesKind::Amazon => 0,
+        SeriesKind::New => 1,
+        SeriesKind::SalesRank => 3,
+        SeriesKind::BuyBox => 18,
+    }
+}
+
+fn kind_from_code(c: u8) -> Option<SeriesKind> {
+    match c {
+        0 => Some(SeriesKind::Amazon),
+        1 => Some(SeriesKind::New),
+        3 => Some(SeriesKind::SalesRank),
+        18 => Some(SeriesKind::BuyBox),
+        _ => None,
+    }
+}
+
+/// Incoming points as steps sorted by time, the later of two at the same millisecond
+/// winning. Keepa's points are already sorted and distinct, which costs one pass.
+pub(super) fn steps(points: &[PricePoint]) -> Vec<Step> {
+    let mut v: Vec<Step> = points
+        .iter()
+        .map(|p| (p.at.timestamp_millis(), p.value))
+        .collect();
+    if v.windows(2).all(|w| w[0].0 < w[1].0) {
+        return v;
+    }
+    v.sort_by_key(|s| s.0);
+    let mut out: Vec<Step> = Vec::with_capacity(v.len());
+    for s in v {
+        match out.last_mut() {
+            Some(last) if last.0 == s.0 => last.1 = s.1,
+            _ => out.push(s),
         }
     }
     out
 }
 
-/// Decodes a blob written by `encode`.
-pub(super) fn decode(blob: &[u8]) -> Result<Vec<PricePoint>, String> {
+/// Steps back as points; `None` if a time is beyond what a timestamp can hold.
+pub(super) fn points(steps: &[Step]) -> Option<Vec<PricePoint>> {
+    steps
+        .iter()
+        .map(|(t, value)| {
+            Some(PricePoint {
+                at: DateTime::<Utc>::from_timestamp_millis(*t)?,
+                value: *value,
+            })
+        })
+        .collect()
+}
+
+/// Merges `incoming` points of `kind` into `all` (kept sorted by kind).
+pub(super) fn merge_into(all: &mut Vec<Series>, kind: SeriesKind, incoming: Vec<Step>) {
+    match all.binary_search_by_key(&kind, |(k, _)| *k) {
+        Ok(i) => all[i].1 = merge(&all[i].1, &incoming),
+        Err(i) => all.insert(i, (kind, incoming)),
+    }
+}
+
+/// Encodes series sorted by kind; empty series are left out.
+pub(super) fn encode(all: &[Series]) -> Vec<u8> {
+    let present: Vec<&Series> = all.iter().filter(|(_, s)| !s.is_empty()).collect();
+    let points: usize = present.iter().map(|(_, s)| s.len()).sum();
+    let mut out = Vec::with_capacity(2 + present.len() * 4 + points * 3);
+    out.push(VERSION);
+    put_varint(&mut out, present.len() as u64);
+    for (kind, steps) in present {
+        out.push(kind_code(*kind));
+        encode_series(&mut out, steps);
+    }
+    out
+}
+
+fn encode_series(out: &mut Vec<u8>, steps: &[Step]) {
+    // Constant divisors, so the per-point division is a multiplication.
+    if steps.iter().all(|(t, _)| t % 60_000 == 0) {
+        encode_points::<1, 60_000>(out, steps);
+    } else if steps.iter().all(|(t, _)| t % 1_000 == 0) {
+        encode_points::<2, 1_000>(out, steps);
+    } else {
+        encode_points::<3, 1>(out, steps);
+    }
+}
+
+fn encode_points<const CODE: u8, const UNIT_MS: i64>(out: &mut Vec<u8>, steps: &[Step]) {
+    out.push(CODE);
+    put_varint(out, steps.len() as u64);
+    let (mut prev_t, mut prev_v) = (0i64, 0i64);
+    for (i, (t, value)) in steps.iter().enumerate() {
+        let t = t / UNIT_MS;
+        // Valid timestamps are below 2^53 ms, so the shift never loses a bit.
+        let time = if i == 0 {
+            zigzag(t)
+        } else {
+            t.wrapping_sub(prev_t) as u64
+        };
+        prev_t = t;
+        put_varint(out, time << 1 | u64::from(value.is_none()));
+        if let Some(v) = value {
+            put_varint(out, zigzag(v.wrapping_sub(prev_v)));
+            prev_v = *v;
+        }
+    }
+}
+
+/// Decodes a blob written by `encode`; every time is a valid timestamp.
+pub(super) fn decode(blob: &[u8]) -> Result<Vec<Series>, String> {
     let mut r = Reader { blob, pos: 0 };
     let version = r.byte()?;
     if version != VERSION {
@@ -66,6 +157,26 @@ pub(super) fn decode(blob: &[u8]) -> Result<Vec<PricePoint>, String> {
             "history encoding version {version} is unknown (this arbdesk reads {VERSION})"
         ));
     }
+    let n = r.varint()?;
+    if n > 4 {
+        return Err(format!("history claims {n} series; there are 4 kinds"));
+    }
+    let mut all: Vec<Series> = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let code = r.byte()?;
+        let kind = kind_from_code(code).ok_or_else(|| format!("history kind {code} is unknown"))?;
+        if all.last().is_some_and(|(k, _)| *k >= kind) {
+            return Err(format!("history kind {code} is out of order"));
+        }
+        all.push((kind, decode_series(&mut r)?));
+    }
+    if r.pos != blob.len() {
+        return Err(format!("history has {} trailing bytes", blob.len() - r.pos));
+    }
+    Ok(all)
+}
+
+fn decode_series(r: &mut Reader<'_>) -> Result<Vec<Step>, String> {
     let unit = r.byte()?;
     let unit_ms = UNITS
         .into_iter()
@@ -73,68 +184,52 @@ pub(super) fn decode(blob: &[u8]) -> Result<Vec<PricePoint>, String> {
         .map(|(_, ms)| ms)
         .ok_or_else(|| format!("history time unit {unit} is unknown"))?;
     let count = r.varint()?;
-    // Each point takes at least two bytes: a count beyond that is a lie, not an allocation.
+    // Each point takes at least a byte: a count beyond that is a lie, not an allocation.
+    let left = r.blob.len() - r.pos;
     let cap = usize::try_from(count)
         .ok()
-        .filter(|c| *c <= blob.len() / 2)
-        .ok_or_else(|| format!("history claims {count} points in {} bytes", blob.len()))?;
-    let mut points = Vec::with_capacity(cap);
+        .filter(|c| *c <= left)
+        .ok_or_else(|| format!("history claims {count} points in {left} bytes"))?;
+    let range =
+        DateTime::<Utc>::MIN_UTC.timestamp_millis()..=DateTime::<Utc>::MAX_UTC.timestamp_millis();
+    let mut steps = Vec::with_capacity(cap);
     let (mut t, mut prev_v) = (0i64, 0i64);
     for i in 0..cap {
-        let raw_t = u64::try_from(r.varint()?).map_err(|_| "history time overflows")?;
+        let raw = r.varint()?;
+        let (time, none) = (raw >> 1, raw & 1 == 1);
         t = if i == 0 {
-            unzigzag(raw_t)
-        } else if raw_t == 0 {
+            unzigzag(time)
+        } else if time == 0 {
             return Err(format!(
                 "history point {i} repeats the time of the previous one"
             ));
         } else {
-            t.checked_add_unsigned(raw_t)
+            t.checked_add_unsigned(time)
                 .ok_or_else(|| format!("history point {i} time overflows"))?
         };
-        let at = t
+        let ms = t
             .checked_mul(unit_ms)
-            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .filter(|ms| range.contains(ms))
             .ok_or_else(|| format!("history point {i} time is out of range"))?;
-        let value = match r.varint()? {
-            0 => None,
-            raw => {
-                let z = u64::try_from(raw - 1).map_err(|_| "history value overflows")?;
-                prev_v = prev_v.wrapping_add(unzigzag(z));
-                Some(prev_v)
-            }
+        let value = if none {
+            None
+        } else {
+            prev_v = prev_v.wrapping_add(unzigzag(r.varint()?));
+            Some(prev_v)
         };
-        points.push(PricePoint { at, value });
+        steps.push((ms, value));
     }
-    if r.pos != blob.len() {
-        return Err(format!("history has {} trailing bytes", blob.len() - r.pos));
-    }
-    Ok(points)
+    Ok(steps)
 }
 
-/// Sorts incoming points by time, the later of two at the same millisecond winning.
-pub(super) fn normalize(points: &[PricePoint]) -> Vec<PricePoint> {
-    let mut v: Vec<PricePoint> = points.to_vec();
-    v.sort_by_key(|p| p.at.timestamp_millis());
-    let mut out: Vec<PricePoint> = Vec::with_capacity(v.len());
-    for p in v {
-        let at = truncate_ms(p.at);
-        match out.last_mut() {
-            Some(last) if last.at == at => last.value = p.value,
-            _ => out.push(PricePoint { at, value: p.value }),
-        }
-    }
-    out
-}
-
-/// Merges sorted `incoming` into sorted `existing`; at equal times the incoming point wins.
-pub(super) fn merge(existing: &[PricePoint], incoming: &[PricePoint]) -> Vec<PricePoint> {
+/// Merges sorted `incoming` into sorted `existing`; at equal times the incoming step wins.
+pub(super) fn merge(existing: &[Step], incoming: &[Step]) -> Vec<Step> {
     let mut out = Vec::with_capacity(existing.len() + incoming.len());
     let (mut a, mut b) = (existing.iter().peekable(), incoming.iter().peekable());
     loop {
         match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x.at < y.at => out.extend(a.next()),
-            (Some(x), Some(y)) if x.at == y.at => {
+            (Some(x), Some(y)) if x.0 < y.0 => out.extend(a.next()),
+            (Some(x), Some(y)) if x.0 == y.0 => {
                 a.next();
                 out.extend(b.next());
             }
@@ -145,20 +240,17 @@ pub(super) fn merge(existing: &[PricePoint], incoming: &[PricePoint]) -> Vec<Pri
     }
 }
 
-/// Drops points before `now - days`, keeping the last one before the cutoff (it holds the
+/// Drops steps before `now - days`, keeping the last one before the cutoff (it holds the
 /// value at the window's start), then keeps at most `MAX_POINTS` of the newest.
-pub(super) fn trim(points: &mut Vec<PricePoint>, now: DateTime<Utc>, days: u32) {
-    let first_inside = now
-        .checked_sub_signed(TimeDelta::days(i64::from(days)))
-        .map_or(0, |cutoff| points.partition_point(|p| p.at < cutoff));
+pub(super) fn trim(steps: &mut Vec<Step>, now: DateTime<Utc>, days: u32) {
+    let cutoff = now
+        .timestamp_millis()
+        .saturating_sub(i64::from(days).saturating_mul(DAY_MS));
+    let first_inside = steps.partition_point(|s| s.0 < cutoff);
     let keep_from = first_inside
         .saturating_sub(1)
-        .max(points.len().saturating_sub(MAX_POINTS));
-    points.drain(..keep_from);
-}
-
-fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+        .max(steps.len().saturating_sub(MAX_POINTS));
+    steps.drain(..keep_from);
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -169,7 +261,7 @@ fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u128) {
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -192,12 +284,12 @@ impl Reader<'_> {
         Ok(b)
     }
 
-    /// A varint of at most 19 bytes (enough for u128; 10 suffice for what is written).
-    fn varint(&mut self) -> Result<u128, String> {
-        let mut v: u128 = 0;
-        for shift in (0..128).step_by(7) {
+    /// A varint of at most 10 bytes.
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
             let b = self.byte()?;
-            v |= u128::from(b & 0x7f) << shift;
+            v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
@@ -218,6 +310,10 @@ mod tests {
         }
     }
 
+    fn st(min: i64, v: Option<i64>) -> Step {
+        (min * 60_000, v)
+    }
+
     #[test]
     fn keepa_minute_steps_take_few_bytes_and_round_trip() {
         let base = 29_000_000; // minutes since 1970, ~2025
@@ -229,82 +325,135 @@ mod tests {
                 )
             })
             .collect();
-        let blob = encode(&pts);
-        assert!(blob.len() < 4 + 100 * 3, "{} bytes", blob.len());
-        assert_eq!(decode(&blob).unwrap(), pts);
-        assert_eq!(decode(&encode(&[])).unwrap(), vec![]);
+        let all = vec![
+            (SeriesKind::New, steps(&pts)),
+            (SeriesKind::BuyBox, steps(&pts[..3])),
+        ];
+        let blob = encode(&all);
+        assert!(blob.len() < 4 + 103 * 3, "{} bytes", blob.len());
+        let back = decode(&blob).unwrap();
+        assert_eq!(back, all);
+        assert_eq!(points(&back[0].1).unwrap(), pts);
+        let empty = encode(&[(SeriesKind::Amazon, vec![])]);
+        assert_eq!(decode(&empty).unwrap(), vec![], "empty series are left out");
+    }
+
+    #[test]
+    fn incoming_points_are_sorted_and_the_last_of_a_millisecond_wins() {
+        let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        let nanos = at(5)
+            .checked_add_signed(chrono::TimeDelta::nanoseconds(300))
+            .unwrap();
+        let raw = [
+            PricePoint {
+                at: at(9),
+                value: Some(1),
+            },
+            PricePoint {
+                at: at(5),
+                value: Some(2),
+            },
+            PricePoint {
+                at: nanos,
+                value: Some(3),
+            },
+        ];
+        assert_eq!(steps(&raw), vec![(5, Some(3)), (9, Some(1))]);
     }
 
     #[test]
     fn merge_dedupes_by_time_with_incoming_winning() {
-        let old = vec![pt(1, Some(10)), pt(2, Some(20)), pt(4, None)];
-        let new = normalize(&[
-            pt(4, Some(40)),
-            pt(2, Some(21)),
-            pt(3, Some(30)),
-            pt(3, Some(31)),
-        ]);
+        let old = vec![st(1, Some(10)), st(2, Some(20)), st(4, None)];
+        let new = vec![st(2, Some(21)), st(3, Some(31)), st(4, Some(40))];
         assert_eq!(
             merge(&old, &new),
             vec![
-                pt(1, Some(10)),
-                pt(2, Some(21)),
-                pt(3, Some(31)),
-                pt(4, Some(40))
+                st(1, Some(10)),
+                st(2, Some(21)),
+                st(3, Some(31)),
+                st(4, Some(40))
             ]
         );
         assert_eq!(merge(&old, &old), old);
+        let mut all = vec![(SeriesKind::BuyBox, old.clone())];
+        merge_into(&mut all, SeriesKind::New, new.clone());
+        merge_into(&mut all, SeriesKind::BuyBox, new);
+        assert_eq!(all[0].0, SeriesKind::New, "kinds stay sorted");
+        assert_eq!(all[1].1.len(), 4);
     }
 
     #[test]
     fn trim_keeps_the_value_at_the_window_start() {
         let day = 24 * 60;
-        let mut pts = vec![pt(0, Some(1)), pt(day, Some(2)), pt(5 * day, Some(3))];
+        let mut s = vec![st(0, Some(1)), st(day, Some(2)), st(5 * day, Some(3))];
         let now = pt(10 * day, None).at;
-        trim(&mut pts, now, 7);
-        assert_eq!(pts, vec![pt(day, Some(2)), pt(5 * day, Some(3))]);
-        let mut all_old = vec![pt(0, Some(1)), pt(1, Some(2))];
+        trim(&mut s, now, 7);
+        assert_eq!(s, vec![st(day, Some(2)), st(5 * day, Some(3))]);
+        let mut all_old = vec![st(0, Some(1)), st(1, Some(2))];
         trim(&mut all_old, now, 7);
-        assert_eq!(all_old, vec![pt(1, Some(2))]);
+        assert_eq!(all_old, vec![st(1, Some(2))]);
+        let mut many: Vec<Step> = (0..MAX_POINTS as i64 + 5).map(|i| (i, Some(i))).collect();
+        trim(&mut many, DateTime::from_timestamp_millis(0).unwrap(), 1);
+        assert_eq!(many.len(), MAX_POINTS);
+        assert_eq!(many[0], (5, Some(5)), "the newest are kept");
     }
 
     #[test]
     fn damaged_blobs_are_errors() {
-        let good = encode(&[pt(5, Some(1)), pt(6, Some(2))]);
+        let good = encode(&[(SeriesKind::New, vec![st(5, Some(1)), st(6, Some(2))])]);
         for cut in 0..good.len() {
             assert!(decode(&good[..cut]).is_err(), "cut at {cut}");
         }
         let mut trailing = good.clone();
         trailing.push(0);
         assert!(decode(&trailing).unwrap_err().contains("trailing"));
-        assert!(decode(&[9, 1, 0]).unwrap_err().contains("version 9"));
-        assert!(decode(&[1, 7, 0]).unwrap_err().contains("unit 7"));
+        assert!(decode(&[9, 0]).unwrap_err().contains("version 9"));
+        assert!(decode(&[1, 5]).unwrap_err().contains("5 series"));
+        assert!(decode(&[1, 1, 7, 1, 0]).unwrap_err().contains("kind 7"));
         assert!(
-            decode(&[1, 1, 0xff, 0xff, 0xff, 0x0f])
+            decode(&[1, 2, 1, 1, 0, 1, 1, 0])
+                .unwrap_err()
+                .contains("out of order")
+        );
+        assert!(decode(&[1, 1, 1, 7, 0]).unwrap_err().contains("unit 7"));
+        assert!(
+            decode(&[1, 1, 1, 1, 0xff, 0x0f])
                 .unwrap_err()
                 .contains("claims")
         );
         // A zero time delta would be a duplicate point.
         assert!(
-            decode(&[1, 1, 2, 2, 0, 0, 0])
+            decode(&[1, 1, 1, 1, 2, 4, 1, 1])
                 .unwrap_err()
                 .contains("repeats")
         );
+        // A time beyond any timestamp.
+        let far = encode(&[(SeriesKind::New, vec![(i64::MAX / 60_000 * 60_000, None)])]);
+        assert!(decode(&far).is_err());
     }
 
     proptest! {
         #[test]
         fn any_sorted_series_round_trips(
-            start in -10_000_000_000_000i64..10_000_000_000_000,
-            steps in proptest::collection::vec((1i64..10_000_000, proptest::option::of(any::<i64>())), 0..60),
+            start in -8_000_000_000_000_000i64..8_000_000_000_000_000,
+            deltas in proptest::collection::vec((1i64..10_000_000, proptest::option::of(any::<i64>())), 0..60),
         ) {
             let mut t = start;
-            let mut pts = Vec::new();
-            for (dt, v) in steps {
-                t += dt;
-                pts.push(PricePoint { at: DateTime::from_timestamp_millis(t).unwrap(), value: v });
+            let mut s = Vec::new();
+            for (dt, v) in deltas {
+                t = (t + dt).min(8_200_000_000_000_000);
+                if s.last().is_some_and(|(l, _)| *l >= t) {
+                    break;
+                }
+                s.push((t, v));
             }
-            prop_assert_eq!(decode(&encode(&pts)).unwrap(), pts);
+            let all = vec![(SeriesKind::SalesRank, s)];
+            let back = decode(&encode(&all)).unwrap();
+            if all[0].1.is_empty() {
+                prop_assert!(back.is_empty());
+            } else {
+                prop_assert_eq!(back, all);
+            }
         }
 
         #[test]

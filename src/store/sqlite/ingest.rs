@@ -1,27 +1,31 @@
-//! Writing listings: the snapshot rows, the merged price history, the merged products and
-//! the import checkpoint, all in the caller's one transaction.
+//! Writing listings: the listing rows with their merged price history, the merged products
+//! and the import checkpoint, all in the caller's one transaction.
+//!
+//! Work is done per ASIN: its stored listing rows are read once, the batch's listings of
+//! that ASIN are applied in memory, and only rows that changed are written back, followed by
+//! the product. That is one read, the changed rows and one product write per ASIN, whatever
+//! the number of markets and history kinds; a redelivered batch writes nothing.
 //!
 //! The newest fetch wins: a listing replaces the stored one for its (ASIN, market) unless
 //! the stored one was fetched later (a redelivered old batch cannot roll prices back), while
 //! its history is always merged in, since old points are still true. A listing of Keepa
 //! type other than 0, or without a title, is stored as "fetched, not listed here": it counts
-//! for refresh scheduling but adds no market and no identity to the product. Re-applying a
-//! batch rewrites identical rows and changes nothing.
+//! for refresh scheduling but adds no market and no identity to the product.
 //!
 //! The product of every ASIN touched is rebuilt from all its listing rows, identity taken
 //! from the listed markets in display order (UK, DE, FR, IT, ES), and returned in the order
-//! the ASINs first appear in the batch. Snapshots written by this batch are reused rather
-//! than parsed back.
+//! the ASINs first appear in the batch. Snapshots of this batch are reused, not parsed back.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::codec::{
-    Doing, Fail, Res, from_json, kind_id, market_from, market_id, micros, search_text, to_json,
+    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, search_text, to_json,
 };
 use super::history;
+use super::totals::{self, Totals};
 use crate::domain::{Asin, Listing, Market, PriceSnapshot, Product};
 use crate::store::Checkpoint;
 
@@ -33,30 +37,36 @@ pub(super) fn upsert_listings(
     fetched_at: DateTime<Utc>,
     checkpoint: Option<Checkpoint>,
 ) -> Res<Vec<Product>> {
-    let fetched = micros(fetched_at);
     let mut order = Vec::new();
-    let mut seen = HashSet::new();
-    let mut fresh: HashMap<(Asin, Market), &PriceSnapshot> = HashMap::new();
+    let mut by_asin: HashMap<Asin, Vec<&Listing>> = HashMap::new();
     for l in listings {
         validate(l)?;
-        if write_listing(c, l, fetched)? {
-            fresh.insert((l.asin, l.market), &l.snapshot);
-        }
-        write_history(c, l, fetched_at, history_days)?;
-        if seen.insert(l.asin) {
-            order.push(l.asin);
-        }
+        by_asin
+            .entry(l.asin)
+            .or_insert_with(|| {
+                order.push(l.asin);
+                Vec::new()
+            })
+            .push(l);
     }
-    let products = order
-        .into_iter()
-        .map(|asin| merge_product(c, asin, &fresh))
-        .collect::<Res<Vec<_>>>()?;
+    let batch = Batch {
+        fetched: micros(fetched_at),
+        now: fetched_at,
+        history_days,
+    };
+    let mut products = Vec::with_capacity(order.len());
+    let mut totals = Totals::default();
+    for asin in order {
+        let group = by_asin.get(&asin).map(Vec::as_slice).unwrap_or_default();
+        products.push(batch.apply(c, asin, group, &mut totals)?);
+    }
+    totals.flush(c)?;
     if !listings.is_empty() {
         c.prepare_cached(
-            "INSERT INTO meta (key, value) VALUES ('last_update', ?1)
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
         )
-        .and_then(|mut st| st.execute([fetched]))
+        .and_then(|mut st| st.execute(params![totals::LAST_UPDATE, batch.fetched]))
         .doing("recording the last update")?;
     }
     if let Some(cp) = checkpoint {
@@ -71,7 +81,7 @@ pub(super) fn upsert_listings(
              ON CONFLICT (key) DO UPDATE
              SET byte_offset = excluded.byte_offset, updated_at = excluded.updated_at",
         )
-        .and_then(|mut st| st.execute(params![cp.key, offset, fetched]))
+        .and_then(|mut st| st.execute(params![cp.key, offset, batch.fetched]))
         .doing("writing the import checkpoint")?;
     }
     Ok(products)
@@ -92,144 +102,222 @@ fn validate(l: &Listing) -> Res<()> {
     }
 }
 
-/// True when the market really sells the product.
-fn is_listed(l: &Listing) -> bool {
-    l.product_type == 0 && l.title.is_some()
-}
-
-/// Upserts the listing row unless a later fetch is stored; true when written.
-fn write_listing(c: &Connection, l: &Listing, fetched: i64) -> Res<bool> {
-    let what = || format!("listing {}:{}", l.asin, l.market);
-    let eans = to_json(&l.eans, &what)?;
-    let snapshot = to_json(&l.snapshot, &what)?;
-    let mut st = c
-        .prepare_cached(
-            "INSERT INTO listings (asin, market, listed, product_type, title, brand, image_url,
-                                   eans, package_quantity, root_category, fetched_at,
-                                   observed_at, snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (asin, market) DO UPDATE SET
-                 listed = excluded.listed, product_type = excluded.product_type,
-                 title = excluded.title, brand = excluded.brand,
-                 image_url = excluded.image_url, eans = excluded.eans,
-                 package_quantity = excluded.package_quantity,
-                 root_category = excluded.root_category, fetched_at = excluded.fetched_at,
-                 observed_at = excluded.observed_at, snapshot = excluded.snapshot
-             WHERE excluded.fetched_at >= listings.fetched_at",
-        )
-        .doing("preparing the listing upsert")?;
-    let changed = st
-        .execute(params![
-            l.asin.as_str(),
-            market_id(l.market),
-            is_listed(l),
-            l.product_type,
-            l.title,
-            l.brand,
-            l.image_url,
-            eans,
-            l.package_quantity,
-            l.root_category,
-            fetched,
-            micros(l.snapshot.observed_at),
-            snapshot,
-        ])
-        .doing("writing a listing")?;
-    Ok(changed > 0)
-}
-
-/// Merges each history series of the listing into the stored one.
-fn write_history(c: &Connection, l: &Listing, now: DateTime<Utc>, days: u32) -> Res<()> {
-    let mut get = c
-        .prepare_cached("SELECT points FROM history WHERE asin = ?1 AND market = ?2 AND kind = ?3")
-        .doing("preparing the history read")?;
-    let mut put = c
-        .prepare_cached(
-            "INSERT INTO history (asin, market, kind, points) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (asin, market, kind) DO UPDATE SET points = excluded.points",
-        )
-        .doing("preparing the history write")?;
-    for series in &l.history {
-        let incoming = history::normalize(&series.points);
-        if incoming.is_empty() {
-            continue;
-        }
-        let key = params![l.asin.as_str(), market_id(l.market), kind_id(series.kind)];
-        let stored: Option<Vec<u8>> = get
-            .query_row(key, |r| r.get(0))
-            .optional()
-            .doing("reading history")?;
-        let existing = match stored.as_deref().map(history::decode) {
-            None => Vec::new(),
-            Some(Ok(points)) => points,
-            // The incoming points replace a damaged blob rather than blocking the listing.
-            Some(Err(reason)) => {
-                tracing::warn!(
-                    asin = %l.asin, market = %l.market, kind = ?series.kind, %reason,
-                    "Replaced a damaged price history blob."
-                );
-                Vec::new()
-            }
-        };
-        let mut merged = history::merge(&existing, &incoming);
-        history::trim(&mut merged, now, days);
-        let blob = history::encode(&merged);
-        if stored.as_deref() != Some(blob.as_slice()) {
-            put.execute(params![
-                l.asin.as_str(),
-                market_id(l.market),
-                kind_id(series.kind),
-                blob
-            ])
-            .doing("writing history")?;
-        }
-    }
-    Ok(())
-}
-
-/// One stored listing row, as the merge reads it.
+/// One stored listing row.
+#[derive(Clone, PartialEq)]
 struct Row {
-    market: i64,
     listed: bool,
+    product_type: i64,
     title: Option<String>,
     brand: Option<String>,
     image_url: Option<String>,
     eans: String,
     package_quantity: Option<i64>,
+    root_category: Option<i64>,
     fetched_at: i64,
+    observed_at: i64,
     snapshot: String,
+    history: Vec<u8>,
 }
 
-/// Rebuilds and stores the product of `asin` from all its listing rows.
-fn merge_product(
-    c: &Connection,
-    asin: Asin,
-    fresh: &HashMap<(Asin, Market), &PriceSnapshot>,
-) -> Res<Product> {
+impl Row {
+    fn from_listing(l: &Listing, fetched_at: i64, history: Vec<u8>) -> Res<Row> {
+        let what = || format!("listing {}:{}", l.asin, l.market);
+        Ok(Row {
+            listed: l.product_type == 0 && l.title.is_some(),
+            product_type: l.product_type,
+            title: l.title.clone(),
+            brand: l.brand.clone(),
+            image_url: l.image_url.clone(),
+            eans: to_json(&l.eans, &what)?,
+            package_quantity: l.package_quantity,
+            root_category: l.root_category,
+            fetched_at,
+            observed_at: micros(l.snapshot.observed_at),
+            snapshot: to_json(&l.snapshot, &what)?,
+            history,
+        })
+    }
+}
+
+/// What every ASIN of a batch shares.
+struct Batch {
+    fetched: i64,
+    now: DateTime<Utc>,
+    history_days: u32,
+}
+
+impl Batch {
+    /// Applies one ASIN's listings and returns its merged product.
+    fn apply(
+        &self,
+        c: &Connection,
+        asin: Asin,
+        listings: &[&Listing],
+        totals: &mut Totals,
+    ) -> Res<Product> {
+        let mut rows = read_rows(c, asin)?;
+        let was_listed: Vec<Market> = listed(&rows);
+        let mut fresh: HashMap<Market, &PriceSnapshot> = HashMap::new();
+        let mut changed = false;
+        for l in listings {
+            let stored = rows.get(&l.market);
+            let history = self.merged_history(l, stored);
+            let replace = stored.is_none_or(|r| self.fetched >= r.fetched_at);
+            let row = match stored {
+                Some(r) if !replace => Row {
+                    history,
+                    ..r.clone()
+                },
+                _ => Row::from_listing(l, self.fetched, history)?,
+            };
+            if replace {
+                fresh.insert(l.market, &l.snapshot);
+            }
+            if stored != Some(&row) {
+                write_row(c, asin, l.market, &row)?;
+                rows.insert(l.market, row);
+                changed = true;
+            }
+        }
+        let product = merge_product(asin, &rows, &fresh)?;
+        if changed {
+            write_product(c, &product, &rows)?;
+            let now_listed = listed(&rows);
+            for m in Market::ALL {
+                let delta = i64::from(now_listed.contains(&m)) - i64::from(was_listed.contains(&m));
+                totals.add(&totals::listed_key(m), delta);
+            }
+            let delta = i64::from(!now_listed.is_empty()) - i64::from(!was_listed.is_empty());
+            totals.add(totals::PRODUCTS_LISTED, delta);
+        }
+        mark_fetched(c, asin, &rows)?;
+        Ok(product)
+    }
+
+    /// The stored history of the listing's row with its incoming points merged and trimmed.
+    fn merged_history(&self, l: &Listing, stored: Option<&Row>) -> Vec<u8> {
+        let mut all = match stored.map(|r| history::decode(&r.history)) {
+            None => Vec::new(),
+            Some(Ok(all)) => all,
+            // The incoming points replace a damaged blob rather than blocking the listing.
+            Some(Err(reason)) => {
+                tracing::warn!(
+                    asin = %l.asin, market = %l.market, %reason,
+                    "Replaced a damaged price history blob."
+                );
+                Vec::new()
+            }
+        };
+        for series in &l.history {
+            history::merge_into(&mut all, series.kind, history::steps(&series.points));
+        }
+        for (_, steps) in &mut all {
+            history::trim(steps, self.now, self.history_days);
+        }
+        history::encode(&all)
+    }
+}
+
+/// The markets whose rows list the product.
+fn listed(rows: &BTreeMap<Market, Row>) -> Vec<Market> {
+    rows.iter()
+        .filter(|(_, r)| r.listed)
+        .map(|(m, _)| *m)
+        .collect()
+}
+
+/// Records on the watchlist entry, if any, every market the ASIN was fetched in.
+fn mark_fetched(c: &Connection, asin: Asin, rows: &BTreeMap<Market, Row>) -> Res<()> {
+    let mask = rows.keys().fold(0, |acc, m| acc | market_bit(*m));
+    c.prepare_cached(
+        "UPDATE watchlist SET fetched = fetched | ?2 WHERE asin = ?1 AND (fetched & ?2) != ?2",
+    )
+    .and_then(|mut st| st.execute(params![asin.as_str(), mask]))
+    .doing("recording fetched markets on the watchlist")?;
+    Ok(())
+}
+
+/// The stored listing rows of `asin`, by market.
+fn read_rows(c: &Connection, asin: Asin) -> Res<BTreeMap<Market, Row>> {
     let mut st = c
         .prepare_cached(
-            "SELECT market, listed, title, brand, image_url, eans, package_quantity,
-                    fetched_at, snapshot
-             FROM listings WHERE asin = ?1 ORDER BY market",
+            "SELECT market, listed, product_type, title, brand, image_url, eans,
+                    package_quantity, root_category, fetched_at, observed_at, snapshot, history
+             FROM listings WHERE asin = ?1",
         )
-        .doing("preparing the product merge")?;
+        .doing("preparing the listing read")?;
     let raw = st
         .query_map([asin.as_str()], |r| {
-            Ok(Row {
-                market: r.get(0)?,
-                listed: r.get(1)?,
-                title: r.get(2)?,
-                brand: r.get(3)?,
-                image_url: r.get(4)?,
-                eans: r.get(5)?,
-                package_quantity: r.get(6)?,
-                fetched_at: r.get(7)?,
-                snapshot: r.get(8)?,
-            })
+            Ok((
+                r.get::<_, i64>(0)?,
+                Row {
+                    listed: r.get(1)?,
+                    product_type: r.get(2)?,
+                    title: r.get(3)?,
+                    brand: r.get(4)?,
+                    image_url: r.get(5)?,
+                    eans: r.get(6)?,
+                    package_quantity: r.get(7)?,
+                    root_category: r.get(8)?,
+                    fetched_at: r.get(9)?,
+                    observed_at: r.get(10)?,
+                    snapshot: r.get(11)?,
+                    history: r.get(12)?,
+                },
+            ))
         })
-        .doing("reading listings")?
-        .collect::<Result<Vec<_>, _>>()
         .doing("reading listings")?;
+    let mut rows = BTreeMap::new();
+    for row in raw {
+        let (id, row) = row.doing("reading listings")?;
+        let market = market_from(id, &|| format!("listing {asin} (market id {id})"))?;
+        rows.insert(market, row);
+    }
+    Ok(rows)
+}
+
+fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row) -> Res<()> {
+    c.prepare_cached(
+        "INSERT INTO listings (asin, market, listed, product_type, title, brand, image_url,
+                               eans, package_quantity, root_category, fetched_at, observed_at,
+                               snapshot, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (asin, market) DO UPDATE SET
+             listed = excluded.listed, product_type = excluded.product_type,
+             title = excluded.title, brand = excluded.brand, image_url = excluded.image_url,
+             eans = excluded.eans, package_quantity = excluded.package_quantity,
+             root_category = excluded.root_category, fetched_at = excluded.fetched_at,
+             observed_at = excluded.observed_at, snapshot = excluded.snapshot,
+             history = excluded.history",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            asin.as_str(),
+            market_id(market),
+            r.listed,
+            r.product_type,
+            r.title,
+            r.brand,
+            r.image_url,
+            r.eans,
+            r.package_quantity,
+            r.root_category,
+            r.fetched_at,
+            r.observed_at,
+            r.snapshot,
+            r.history,
+        ])
+    })
+    .doing("writing a listing")?;
+    Ok(())
+}
+
+/// Builds the product of `asin` from its rows.
+fn merge_product(
+    asin: Asin,
+    rows: &BTreeMap<Market, Row>,
+    fresh: &HashMap<Market, &PriceSnapshot>,
+) -> Res<Product> {
     let mut p = Product {
         asin,
         title: None,
@@ -239,33 +327,33 @@ fn merge_product(
         package_quantity: None,
         markets: BTreeMap::new(),
     };
-    let mut mask = 0i64;
-    let mut updated = 0i64;
-    for row in raw {
-        let what = || format!("listing {asin} (market id {})", row.market);
-        let market = market_from(row.market, &what)?;
-        updated = updated.max(row.fetched_at);
-        if !row.listed {
-            continue;
-        }
+    // BTreeMap order is display order.
+    for (market, row) in rows.iter().filter(|(_, r)| r.listed) {
         let what = || format!("listing {asin}:{market}");
-        let snapshot = match fresh.get(&(asin, market)) {
+        let snapshot = match fresh.get(market) {
             Some(s) => (*s).clone(),
             None => from_json(&row.snapshot, &what)?,
         };
         let eans: Vec<String> = from_json(&row.eans, &what)?;
-        p.title = p.title.or(row.title);
-        p.brand = p.brand.or(row.brand);
-        p.image_url = p.image_url.or(row.image_url);
+        p.title = p.title.or_else(|| row.title.clone());
+        p.brand = p.brand.or_else(|| row.brand.clone());
+        p.image_url = p.image_url.or_else(|| row.image_url.clone());
         p.package_quantity = p.package_quantity.or(row.package_quantity);
         for e in eans {
             if !p.eans.contains(&e) {
                 p.eans.push(e);
             }
         }
-        mask |= market_bit(market);
-        p.markets.insert(market, snapshot);
+        p.markets.insert(*market, snapshot);
     }
+    Ok(p)
+}
+
+/// Stores the identity of a merged product, its listed markets and its search text.
+fn write_product(c: &Connection, p: &Product, rows: &BTreeMap<Market, Row>) -> Res<()> {
+    let asin = p.asin;
+    let mask = p.markets.keys().fold(0, |m, k| m | market_bit(*k));
+    let updated = rows.values().map(|r| r.fetched_at).max().unwrap_or(0);
     let search = search_text(
         [p.title.as_deref(), p.brand.as_deref(), Some(asin.as_str())]
             .into_iter()
@@ -296,11 +384,5 @@ fn merge_product(
         ])
     })
     .doing("writing a product")?;
-    Ok(p)
-}
-
-/// The bit of a market in `products.markets`: its position in display order.
-pub(super) fn market_bit(m: Market) -> i64 {
-    let i = Market::ALL.iter().position(|x| *x == m).unwrap_or(0);
-    1 << i
+    Ok(())
 }

@@ -10,7 +10,8 @@
 //! Readers are opened on demand, without the create flag (a vanished file is an error, not
 //! a new empty database), and up to `readers` idle ones are kept. A connection that hit a
 //! database error is dropped rather than returned, so a transient failure does not stick.
-//! All of this is blocking; `sqlite.rs` runs it on tokio's blocking pool.
+//! After each commit the writer nudges the checkpoint thread (`checkpointer.rs`). All of
+//! this is blocking; `sqlite.rs` runs it on tokio's blocking pool.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -19,6 +20,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::SqliteOptions;
+use super::checkpointer::Checkpointer;
 use super::codec::{Doing, Fail, Res};
 use super::schema;
 
@@ -31,6 +33,7 @@ pub(super) struct Db {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     last_write_error: Mutex<Option<String>>,
+    checkpointer: Checkpointer,
 }
 
 impl Db {
@@ -40,12 +43,15 @@ impl Db {
         let mut writer = Connection::open(path).doing("opening the database")?;
         schema::configure_writer(&writer, busy_ms)?;
         schema::migrate(&mut writer, schema::MIGRATIONS)?;
+        let checkpoints = Connection::open_with_flags(path, existing_file())
+            .doing("opening the checkpoint connection")?;
         let db = Db {
             path: path.to_path_buf(),
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             last_write_error: Mutex::new(None),
+            checkpointer: Checkpointer::start(checkpoints)?,
         };
         // Fail at open, not at the first query, if readers cannot work.
         let reader = db.open_reader()?;
@@ -58,8 +64,8 @@ impl Db {
     }
 
     fn open_reader(&self) -> Res<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).doing("opening a reader")?;
+        let conn =
+            Connection::open_with_flags(&self.path, existing_file()).doing("opening a reader")?;
         schema::configure_reader(&conn, self.busy_ms())?;
         Ok(conn)
     }
@@ -104,6 +110,9 @@ impl Db {
                 Ok(out)
             });
         drop(conn);
+        if result.is_ok() {
+            self.checkpointer.kick();
+        }
         let mut last = self
             .last_write_error
             .lock()
@@ -146,4 +155,10 @@ impl Db {
             .clone();
         Ok((latency, last))
     }
+}
+
+/// Open flags for connections after the first: the file must exist (a vanished file is an
+/// error, not a new empty database).
+fn existing_file() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }

@@ -1,18 +1,20 @@
 //! The filtered, sorted, paged queries: opportunities and products.
 //!
 //! An opportunity query counts its matches, then reads one page of row ids and the page's
-//! documents. Each sort key has an index ordered `key DESC, asin, buy, sell`, so a
+//! documents. The leading sort keys have an index ordered `key DESC, asin, buy, sell`, so a
 //! descending page is a walk down that index that stops after `offset + limit` matches.
 //! Which plan is cheaper depends on how many rows match, which the count has just told us:
 //! with many matches the page walks the sort index (`INDEXED BY`), with few the planner is
-//! left to find them through a filter index and sort them. Text filters compare a
+//! left to find them through a filter index and sort them. Sorts without an index scan the
+//! narrow table and keep the top `offset + limit`. Text filters compare a
 //! lower-cased search column with `instr`, so `%` and `_` in a query are plain characters.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::codec::{Doing, Fail, Res, count_from, count_param, from_json, market_id, search_query};
-use super::ingest::market_bit;
+use super::codec::{
+    Doing, Fail, Res, count_from, count_param, from_json, market_bit, market_id, search_query,
+};
 use super::read::load_product;
 use crate::domain::{Asin, Market, Opportunity, Product};
 use crate::store::{OpportunityFilter, OpportunitySort, Page, ProductFilter};
@@ -35,13 +37,12 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
             items: Vec::new(),
         });
     }
-    let (index, keys) = sort_index(f.sort);
+    let (index, keys) = sort_key(f.sort);
     let dir = if f.descending { "DESC" } else { "ASC" };
     let order: Vec<String> = keys.iter().map(|k| format!("{k} {dir}")).collect();
-    let indexed = if total >= wanted.saturating_mul(WALK_RATIO) {
-        format!("INDEXED BY {index}")
-    } else {
-        String::new()
+    let indexed = match index {
+        Some(index) if total >= wanted.saturating_mul(WALK_RATIO) => format!("INDEXED BY {index}"),
+        _ => String::new(),
     };
     let sql = format!(
         "SELECT id FROM opportunities {indexed} {where_sql}
@@ -78,16 +79,16 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
     Ok(Page { total, items })
 }
 
-/// The index walked for a sort key, and the key's columns.
-fn sort_index(sort: OpportunitySort) -> (&'static str, &'static [&'static str]) {
+/// The columns of a sort key, and the index that holds rows in that order, if any.
+fn sort_key(sort: OpportunitySort) -> (Option<&'static str>, &'static [&'static str]) {
     match sort {
-        OpportunitySort::GrossMarginPct => ("opp_gross", &["gross_margin_pct"]),
-        OpportunitySort::NetMarginPct => ("opp_net", &["net_margin_pct"]),
-        OpportunitySort::NetProfit => ("opp_profit", &["net_profit"]),
-        OpportunitySort::RoiPct => ("opp_roi", &["roi_pct"]),
-        OpportunitySort::UpdatedAt => ("opp_updated", &["updated_at"]),
+        OpportunitySort::GrossMarginPct => (Some("opp_gross"), &["gross_margin_pct"]),
+        OpportunitySort::NetMarginPct => (Some("opp_net"), &["net_margin_pct"]),
+        OpportunitySort::NetProfit => (None, &["net_profit"]),
+        OpportunitySort::RoiPct => (None, &["roi_pct"]),
+        OpportunitySort::UpdatedAt => (None, &["updated_at"]),
         OpportunitySort::ExpectedMonthlyProfit => {
-            ("opp_emp", &["ranked", "expected_monthly_profit"])
+            (Some("opp_emp"), &["ranked", "expected_monthly_profit"])
         }
     }
 }

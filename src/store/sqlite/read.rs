@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::codec::{
-    Doing, Fail, Res, count_from, count_param, from_json, from_micros, kind_from, market_from,
+    Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_from,
     market_id,
 };
 use super::history;
+use super::totals;
 use super::write::source_name;
 use crate::domain::{Asin, Market, PriceSeries, PriceSnapshot, Product};
 use crate::store::{JobRun, StoreStats, WatchEntry, WatchSource};
@@ -80,93 +81,64 @@ pub(super) fn product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
 /// Every stored history series of `asin`, by market then kind.
 pub(super) fn history(c: &Connection, asin: Asin) -> Res<Vec<PriceSeries>> {
     let mut st = c
-        .prepare_cached(
-            "SELECT market, kind, points FROM history WHERE asin = ?1 ORDER BY market, kind",
-        )
+        .prepare_cached("SELECT market, history FROM listings WHERE asin = ?1 ORDER BY market")
         .doing("preparing the history read")?;
     let rows = st
         .query_map([asin.as_str()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })
         .doing("reading history")?;
     let mut out = Vec::new();
     for row in rows {
-        let (m, k, blob) = row.doing("reading history")?;
-        let what = || format!("history of {asin} (market id {m}, kind {k})");
+        let (m, blob) = row.doing("reading history")?;
+        let what = || format!("history of {asin} (market id {m})");
         let market = market_from(m, &what)?;
-        let kind = kind_from(k, &what)?;
-        let points =
-            history::decode(&blob).map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
-        out.push(PriceSeries {
-            market,
-            kind,
-            points,
-        });
+        let all = history::decode(&blob).map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
+        for (kind, steps) in all {
+            let points = history::points(&steps)
+                .ok_or_else(|| Fail::Corrupt(format!("{}: a time is out of range", what())))?;
+            out.push(PriceSeries {
+                market,
+                kind,
+                points,
+            });
+        }
     }
     Ok(out)
 }
 
-fn count(c: &Connection, sql: &str, doing: &'static str) -> Res<u64> {
-    let n: i64 = c
-        .prepare_cached(sql)
-        .and_then(|mut st| st.query_row([], |r| r.get(0)))
-        .doing(doing)?;
-    Ok(count_from(n))
-}
-
-/// Totals.
+/// Totals, from the running counts in `meta` and one index probe for the best margin.
 pub(super) fn stats(c: &Connection) -> Res<StoreStats> {
-    let (best, avg): (Option<f64>, Option<f64>) = c
-        .prepare_cached("SELECT max(gross_margin_pct), avg(gross_margin_pct) FROM opportunities")
-        .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
-        .doing("reading margins")?;
-    let mut per_market: BTreeMap<Market, u64> = Market::ALL.iter().map(|m| (*m, 0)).collect();
-    let mut st = c
-        .prepare_cached("SELECT market, count(*) FROM listings WHERE listed = 1 GROUP BY market")
-        .doing("preparing the market counts")?;
-    let rows = st
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-        .doing("counting products per market")?;
-    for row in rows {
-        let (m, n) = row.doing("counting products per market")?;
-        let market = market_from(m, &|| "listings".to_string())?;
-        per_market.insert(market, count_from(n));
-    }
-    let last: Option<i64> = c
-        .prepare_cached("SELECT value FROM meta WHERE key = 'last_update'")
+    let t = totals::read(c)?;
+    let get = |k: &str| t.get(k).copied().unwrap_or(0);
+    let best: Option<f64> = c
+        .prepare_cached(
+            "SELECT gross_margin_pct FROM opportunities ORDER BY gross_margin_pct DESC LIMIT 1",
+        )
         .and_then(|mut st| st.query_row([], |r| r.get(0)).optional())
-        .doing("reading the last update")?;
+        .doing("reading the best margin")?;
+    let rows = get(totals::OPPORTUNITIES);
+    let watchlist: i64 = c
+        .prepare_cached("SELECT count(*) FROM watchlist")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
+        .doing("counting the watchlist")?;
+    let last = t
+        .get(totals::LAST_UPDATE)
+        .map(|v| from_micros(*v, &|| "meta last_update".to_string()))
+        .transpose()?;
     Ok(StoreStats {
-        total_products: count(
-            c,
-            "SELECT count(*) FROM products WHERE markets != 0",
-            "counting products",
-        )?,
-        opportunities: count(
-            c,
-            "SELECT count(*) FROM opportunities",
-            "counting opportunities",
-        )?,
-        ranked_opportunities: count(
-            c,
-            "SELECT count(*) FROM opportunities WHERE ranked = 1",
-            "counting ranked opportunities",
-        )?,
+        total_products: count_from(get(totals::PRODUCTS_LISTED)),
+        opportunities: count_from(rows),
+        ranked_opportunities: count_from(get(totals::RANKED)),
         best_gross_margin_pct: best,
-        avg_gross_margin_pct: avg,
-        products_per_market: per_market,
-        last_update: last
-            .map(|v| from_micros(v, &|| "meta last_update".to_string()))
-            .transpose()?,
-        watchlist: count(
-            c,
-            "SELECT count(*) FROM watchlist",
-            "counting the watchlist",
-        )?,
+        avg_gross_margin_pct: (rows > 0)
+            .then(|| get(totals::GROSS_MICROS) as f64 / 1e6 / rows as f64),
+        products_per_market: Market::ALL
+            .iter()
+            .map(|m| (*m, count_from(get(&totals::listed_key(*m)))))
+            .collect(),
+        last_update: last,
+        watchlist: count_from(watchlist),
     })
 }
 
@@ -246,39 +218,50 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
     Ok(out)
 }
 
-/// Watched ASINs to refresh in `market`: never fetched there (oldest addition first), then
-/// those with an opportunity buying or selling there, then the rest; within the last two
-/// tiers the stalest fetch first. Ties break by addition, then ASIN.
+/// Watched ASINs to refresh in `market`: never fetched there (oldest addition first, ties
+/// by ASIN), then those with an opportunity buying or selling there, then the rest; the
+/// stalest fetch first within the last two tiers, ties by ASIN. Each tier is a walk of an
+/// index in the order wanted, stopping once `limit` are found.
 pub(super) fn refresh_candidates(c: &Connection, market: Market, limit: usize) -> Res<Vec<Asin>> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let mut st = c
-        .prepare_cached(
-            "SELECT w.asin FROM watchlist w
-             LEFT JOIN listings l ON l.asin = w.asin AND l.market = ?1
-             ORDER BY
-                 CASE WHEN l.fetched_at IS NULL THEN 0
-                      WHEN EXISTS (SELECT 1 FROM opportunities o
-                                   WHERE o.asin = w.asin AND (o.buy = ?1 OR o.sell = ?1))
-                      THEN 1
-                      ELSE 2 END,
-                 l.fetched_at, w.added_at, w.asin
-             LIMIT ?2",
-        )
-        .doing("preparing the refresh candidates")?;
-    let rows = st
-        .query_map(params![market_id(market), count_param(limit)], |r| {
-            r.get::<_, String>(0)
-        })
+    let mut out: Vec<Asin> = Vec::new();
+    let never = "SELECT asin FROM watchlist INDEXED BY watchlist_added WHERE (fetched & ?1) = 0
+                 ORDER BY added_at, asin LIMIT ?2";
+    // `?3` is 1 for the tier with an open opportunity in the market, 0 for the rest.
+    let fetched = "SELECT l.asin FROM listings l INDEXED BY listings_fetched
+                   WHERE l.market = ?1
+                     AND EXISTS (SELECT 1 FROM watchlist w WHERE w.asin = l.asin)
+                     AND EXISTS (SELECT 1 FROM opportunities o
+                                 WHERE o.asin = l.asin AND (o.buy = ?1 OR o.sell = ?1)) = ?3
+                   ORDER BY l.fetched_at, l.asin LIMIT ?2";
+    for (sql, p1, tier) in [
+        (never, market_bit(market), None),
+        (fetched, market_id(market), Some(1)),
+        (fetched, market_id(market), Some(0)),
+    ] {
+        let want = limit - out.len();
+        if want == 0 {
+            break;
+        }
+        let mut st = c
+            .prepare_cached(sql)
+            .doing("preparing the refresh candidates")?;
+        let rows: Vec<String> = match tier {
+            None => st
+                .query_map(params![p1, count_param(want)], |r| r.get(0))
+                .and_then(|rows| rows.collect()),
+            Some(t) => st
+                .query_map(params![p1, count_param(want), t], |r| r.get(0))
+                .and_then(|rows| rows.collect()),
+        }
         .doing("choosing refresh candidates")?;
-    let mut out = Vec::new();
-    for row in rows {
-        let a = row.doing("choosing refresh candidates")?;
-        out.push(
-            a.parse()
-                .map_err(|e| Fail::Corrupt(format!("watchlist entry '{a}': {e}")))?,
-        );
+        for a in rows {
+            let asin: Asin = a
+                .parse()
+                .map_err(|e| Fail::Corrupt(format!("watchlist entry '{a}': {e}")))?;
+            if !out.contains(&asin) {
+                out.push(asin);
+            }
+        }
     }
     Ok(out)
 }

@@ -7,15 +7,23 @@
 //!
 //! Shape of the data, and why:
 //! - `listings` holds one row per (ASIN, market) with the identity columns the product merge
-//!   reads and the whole snapshot as JSON; `listed` marks rows whose market really sells the
-//!   product (Keepa type 0 with a title), the others only record that the market was fetched.
+//!   reads, the whole snapshot as JSON and the price history of every kind as one compact
+//!   blob (`history.rs`); `listed` marks rows whose market really sells the product (Keepa
+//!   type 0 with a title), the others only record that the market was fetched.
 //! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
-//!   search column; snapshots are read from `listings`.
-//! - `history` holds one compact blob per (ASIN, market, kind) (`history.rs`).
-//! - `opportunities` is narrow (every filter and sort column, indexed per sort key with the
-//!   `asin, buy, sell` tie-break so a sorted page is an index walk); the full row as JSON
-//!   lives in `opportunity_docs`, so new fields need no migration and scans stay small.
-//! - `job_runs` keeps the last runs of each job; `checkpoints` and `meta` are key/value.
+//!   search column; snapshots are read from `listings`. `listings_fetched` orders each
+//!   market's rows stalest first for refresh scheduling and covers the per-market counts.
+//! - `watchlist` keeps, per ASIN, the bit set of markets it was ever fetched in, so "never
+//!   fetched in this market" is a scan of one small covering index.
+//! - `opportunities` is narrow (every filter and sort column); the full row as JSON lives in
+//!   `opportunity_docs`, so new fields need no migration and scans stay small. Only the keys
+//!   the console and the API lead with are indexed (`key DESC, asin, buy, sell`, so a sorted
+//!   page is an index walk): expected monthly profit (the default order), gross margin (the
+//!   API's `min_margin`) and net margin (the console's default basis). Every index is paid
+//!   for on every detection write, at random places; other sorts scan the narrow table.
+//! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
+//!   never scan) and the last update; `job_runs` keeps the last runs of each job;
+//!   `checkpoints` maps import keys to offsets.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -36,9 +44,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[Migration {
 CREATE TABLE watchlist (
     asin     TEXT PRIMARY KEY,
     source   TEXT NOT NULL,
-    added_at INTEGER NOT NULL
+    added_at INTEGER NOT NULL,
+    fetched  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX watchlist_added ON watchlist (added_at, asin);
+CREATE INDEX watchlist_added ON watchlist (added_at, asin, fetched);
 
 CREATE TABLE products (
     asin             TEXT PRIMARY KEY,
@@ -66,17 +75,10 @@ CREATE TABLE listings (
     fetched_at       INTEGER NOT NULL,
     observed_at      INTEGER NOT NULL,
     snapshot         TEXT NOT NULL,
+    history          BLOB NOT NULL,
     PRIMARY KEY (asin, market)
 );
-CREATE INDEX listings_market ON listings (market, listed, fetched_at);
-
-CREATE TABLE history (
-    asin   TEXT NOT NULL,
-    market INTEGER NOT NULL,
-    kind   INTEGER NOT NULL,
-    points BLOB NOT NULL,
-    PRIMARY KEY (asin, market, kind)
-);
+CREATE INDEX listings_fetched ON listings (market, fetched_at, asin, listed);
 
 CREATE TABLE opportunities (
     id                      INTEGER PRIMARY KEY,
@@ -97,9 +99,6 @@ CREATE INDEX opp_emp ON opportunities
     (ranked DESC, expected_monthly_profit DESC, asin, buy, sell);
 CREATE INDEX opp_gross ON opportunities (gross_margin_pct DESC, asin, buy, sell);
 CREATE INDEX opp_net ON opportunities (net_margin_pct DESC, asin, buy, sell);
-CREATE INDEX opp_profit ON opportunities (net_profit DESC, asin, buy, sell);
-CREATE INDEX opp_roi ON opportunities (roi_pct DESC, asin, buy, sell);
-CREATE INDEX opp_updated ON opportunities (updated_at DESC, asin, buy, sell);
 
 CREATE TABLE opportunity_docs (
     id   INTEGER PRIMARY KEY REFERENCES opportunities (id) ON DELETE CASCADE,
@@ -136,7 +135,12 @@ pub(super) fn latest_version() -> i64 {
 
 /// Pragmas of the one writing connection: WAL so readers never block it, `NORMAL` sync
 /// (durable across a process crash; a power cut may lose the last commits, never corrupt).
+/// Pages are 16 KiB (set before the file exists): listing rows carry about 2 KiB of
+/// snapshot and history, which fill 4 KiB pages half-empty. Checkpoints normally run on
+/// their own thread (`checkpointer.rs`); the writer's own autocheckpoint is a backstop.
 pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
+    conn.execute_batch("PRAGMA page_size = 16384")
+        .doing("setting the page size")?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .doing("switching to WAL mode")?;
@@ -152,7 +156,8 @@ pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
          PRAGMA busy_timeout = {busy_ms};
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;
-         PRAGMA journal_size_limit = 67108864;"
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA wal_autocheckpoint = 8192;"
     ))
     .doing("configuring the writer")
 }

@@ -8,12 +8,13 @@
 //! are validated first: a non-finite percentage or non-EUR profit would sort and filter
 //! wrongly forever, so it is refused with the row's key.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::codec::{Doing, Fail, Res, market_id, micros, search_text, to_json};
+use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros, search_text, to_json};
+use super::totals::{self, Totals};
 use crate::domain::{Asin, Currency, Market, Opportunity};
 use crate::store::{JobRun, WatchSource};
 
@@ -29,7 +30,8 @@ pub(super) fn source_name(s: WatchSource) -> &'static str {
     }
 }
 
-/// Adds ASINs not yet watched; returns how many were new.
+/// Adds ASINs not yet watched; returns how many were new. A new entry starts with the
+/// markets it was already fetched in.
 pub(super) fn watch_add(
     c: &Connection,
     asins: &[Asin],
@@ -37,10 +39,12 @@ pub(super) fn watch_add(
     now: DateTime<Utc>,
 ) -> Res<usize> {
     let mut st = c
-        .prepare_cached(
-            "INSERT INTO watchlist (asin, source, added_at) VALUES (?1, ?2, ?3)
+        .prepare_cached(&format!(
+            "INSERT INTO watchlist (asin, source, added_at, fetched) VALUES (?1, ?2, ?3,
+                 (SELECT coalesce(sum({}), 0) FROM listings WHERE asin = ?1))
              ON CONFLICT (asin) DO NOTHING",
-        )
+            market_bit_sql("market")
+        ))
         .doing("preparing the watchlist insert")?;
     let mut added = 0;
     for a in asins {
@@ -94,6 +98,7 @@ pub(super) fn record_job(c: &Connection, run: &JobRun) -> Res<()> {
 /// Makes each ASIN's stored opportunities exactly its set (the last set wins for an ASIN
 /// given twice, and the last row for a route given twice).
 pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportunity>)]) -> Res<()> {
+    let mut totals = Totals::default();
     for (asin, opps) in sets {
         let mut wanted: BTreeMap<(Market, Market), (&Opportunity, String)> = BTreeMap::new();
         for o in opps {
@@ -101,36 +106,60 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportuni
             let body = to_json(o, &|| format!("opportunity {}", o.key()))?;
             wanted.insert((o.buy_market, o.sell_market), (o, body));
         }
-        let unchanged = retire_and_compare(c, *asin, &wanted)?;
+        let stored = retire_and_compare(c, *asin, &wanted, &mut totals)?;
         for (route, (o, body)) in &wanted {
-            if !unchanged.contains(route) {
-                upsert(c, o, body)?;
+            let before = stored.get(route);
+            if before.is_some_and(|s| s.unchanged) {
+                continue;
             }
+            upsert(c, o, body)?;
+            let (count, ranked, gross) = before.map_or((0, 0, 0), |s| (1, s.ranked, s.gross));
+            totals.add(totals::OPPORTUNITIES, 1 - count);
+            totals.add(totals::RANKED, i64::from(o.ranked) - ranked);
+            totals.add(
+                totals::GROSS_MICROS,
+                totals::gross_micros(o.gross_margin_pct) - gross,
+            );
         }
     }
-    Ok(())
+    totals.flush(c)
 }
 
-/// Deletes the ASIN's rows that are not wanted; returns the wanted routes already stored
-/// exactly as wanted.
+/// What is stored for a wanted route.
+struct Stored {
+    /// The stored document is exactly the wanted one.
+    unchanged: bool,
+    /// Stored `ranked` (0 or 1).
+    ranked: i64,
+    /// Stored gross margin in millionths of a percent.
+    gross: i64,
+}
+
+/// Deletes the ASIN's rows that are not wanted; returns what is stored for wanted routes.
 fn retire_and_compare(
     c: &Connection,
     asin: Asin,
     wanted: &BTreeMap<(Market, Market), (&Opportunity, String)>,
-) -> Res<HashSet<(Market, Market)>> {
+    totals: &mut Totals,
+) -> Res<HashMap<(Market, Market), Stored>> {
     let mut st = c
         .prepare_cached(
-            "SELECT o.id, o.buy, o.sell, d.body FROM opportunities o
-             LEFT JOIN opportunity_docs d ON d.id = o.id WHERE o.asin = ?1",
+            "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body
+             FROM opportunities o LEFT JOIN opportunity_docs d ON d.id = o.id
+             WHERE o.asin = ?1",
         )
         .doing("preparing the opportunity read")?;
-    let stored = st
+    let rows = st
         .query_map([asin.as_str()], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ),
+                r.get::<_, i64>(3)?,
+                r.get::<_, f64>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })
         .doing("reading opportunities")?
@@ -139,22 +168,33 @@ fn retire_and_compare(
     let mut delete = c
         .prepare_cached("DELETE FROM opportunities WHERE id = ?1")
         .doing("preparing the opportunity delete")?;
-    let mut unchanged = HashSet::new();
-    for (id, buy, sell, body) in stored {
+    let mut stored = HashMap::new();
+    for ((id, buy, sell), ranked, gross, body) in rows {
+        let gross = totals::gross_micros(gross);
         let route = wanted
             .iter()
             .find(|((b, s), _)| market_id(*b) == buy && market_id(*s) == sell);
         match route {
             None => {
                 delete.execute([id]).doing("retiring an opportunity")?;
+                totals.add(totals::OPPORTUNITIES, -1);
+                totals.add(totals::RANKED, -ranked);
+                totals.add(totals::GROSS_MICROS, -gross);
             }
-            Some((r, (_, want))) if body.as_deref() == Some(want.as_str()) => {
-                unchanged.insert(*r);
+            Some((r, (_, want))) => {
+                let unchanged = body.as_deref() == Some(want.as_str());
+                stored.insert(
+                    *r,
+                    Stored {
+                        unchanged,
+                        ranked,
+                        gross,
+                    },
+                );
             }
-            Some(_) => {}
         }
     }
-    Ok(unchanged)
+    Ok(stored)
 }
 
 fn upsert(c: &Connection, o: &Opportunity, body: &str) -> Res<()> {

@@ -192,11 +192,20 @@ pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Op
     }
 }
 
-/// Opportunity keys as `ASIN:BUY:SELL` strings, for readable assertions.
-pub fn keys(items: &[Opportunity]) -> Vec<String> {
-    items.iter().map(|o| o.key().to_string()).collect()
+/// The story's short name of an ASIN: `A` for `B0STORY0A1`.
+pub fn label(asin: Asin) -> String {
+    asin.as_str()[8..9].to_string()
 }
 
+/// Opportunity keys as `A:FR:DE` labels, for readable assertions.
+pub fn keys(items: &[Opportunity]) -> Vec<String> {
+    items
+        .iter()
+        .map(|o| format!("{}:{}:{}", label(o.asin), o.buy_market, o.sell_market))
+        .collect()
+}
+
+/// ASIN labels of a list.
 pub fn asins<T>(items: &[T], f: impl Fn(&T) -> Asin) -> Vec<String> {
-    items.iter().map(|x| f(x).to_string()).collect()
+    items.iter().map(|x| label(f(x))).collect()
 }

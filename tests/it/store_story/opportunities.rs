@@ -1,0 +1,399 @@
+//! Chapters of the story about opportunities: replacing sets, every filter, sort key,
+//! tie-break and page, refresh priority, refused requests, and retiring vanished rows.
+
+use arbdesk::domain::{Market, Money, Opportunity};
+use arbdesk::store::{OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource};
+
+use super::fixtures::{Figures, a, b, d, e, keys, opp, t};
+use super::{strings, tick};
+use Market::{DE, ES, FR, IT, UK};
+
+/// The opportunity rows of the story, by number (see `opportunities`).
+pub struct Rows {
+    all: Vec<Opportunity>,
+}
+
+impl Rows {
+    fn get(&self, key: &str) -> &Opportunity {
+        self.all
+            .iter()
+            .find(|o| keys(std::slice::from_ref(o))[0] == key)
+            .unwrap()
+    }
+}
+
+pub async fn query(s: &dyn Store) -> Rows {
+    tick().await;
+    assert_eq!(
+        s.watch_add(vec![d(), e()], WatchSource::Discovery)
+            .await
+            .unwrap(),
+        2
+    );
+    let kettle = "Acme Kettle 1.7L";
+    let rows = vec![
+        opp(
+            a(),
+            FR,
+            DE,
+            kettle,
+            Figures(31.8, 12.5, 520, 22.0, 15_600, true, 120),
+        ),
+        opp(
+            a(),
+            FR,
+            UK,
+            kettle,
+            Figures(25.0, 8.0, 310, 14.0, 9_300, true, 120),
+        ),
+        opp(
+            a(),
+            DE,
+            UK,
+            kettle,
+            Figures(4.0, -3.0, -90, -4.0, 0, false, 120),
+        ),
+        opp(
+            b(),
+            DE,
+            FR,
+            "Zenith Desk Lamp",
+            Figures(12.0, 2.5, 120, 25.0, 2_400, false, 60),
+        ),
+        opp(
+            d(),
+            IT,
+            UK,
+            "Orbit Headphones",
+            Figures(40.0, 15.0, 1_450, 30.0, 15_600, true, 60),
+        ),
+        opp(
+            d(),
+            IT,
+            DE,
+            "Orbit Headphones",
+            Figures(25.0, 9.5, 800, 11.0, 8_000, true, 60),
+        ),
+        opp(
+            e(),
+            ES,
+            DE,
+            "Acme Desk Fan",
+            Figures(9.99, 1.0, 40, 2.0, 40_000, false, 180),
+        ),
+    ];
+    let sets = vec![
+        (a(), rows[0..3].to_vec()),
+        (b(), rows[3..4].to_vec()),
+        (d(), rows[4..6].to_vec()),
+        (e(), rows[6..7].to_vec()),
+    ];
+    s.replace_opportunities(sets.clone()).await.unwrap();
+    s.replace_opportunities(sets).await.unwrap();
+
+    let q = |f: OpportunityFilter| async move { s.opportunities(f).await.unwrap() };
+    let all = q(OpportunityFilter::default()).await;
+    assert_eq!(all.total, 7);
+    assert_eq!(
+        keys(&all.items),
+        [
+            "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
+        ],
+        "ranked rows first by expected monthly profit, equal profits by ASIN"
+    );
+    for o in &all.items {
+        assert_eq!(o, rows.iter().find(|r| r.key() == o.key()).unwrap());
+    }
+
+    let sorted = |sort, descending| OpportunityFilter {
+        sort,
+        descending,
+        ..OpportunityFilter::default()
+    };
+    use OpportunitySort::*;
+    let cases: Vec<(OpportunityFilter, Vec<&str>)> = vec![
+        (
+            sorted(ExpectedMonthlyProfit, false),
+            vec![
+                "A:DE:UK", "B:DE:FR", "E:ES:DE", "D:IT:DE", "A:FR:UK", "A:FR:DE", "D:IT:UK",
+            ],
+        ),
+        (
+            sorted(GrossMarginPct, true),
+            vec![
+                "D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE", "B:DE:FR", "E:ES:DE", "A:DE:UK",
+            ],
+        ),
+        (
+            sorted(GrossMarginPct, false),
+            vec![
+                "A:DE:UK", "E:ES:DE", "B:DE:FR", "A:FR:UK", "D:IT:DE", "A:FR:DE", "D:IT:UK",
+            ],
+        ),
+        (
+            sorted(NetMarginPct, true),
+            vec![
+                "D:IT:UK", "A:FR:DE", "D:IT:DE", "A:FR:UK", "B:DE:FR", "E:ES:DE", "A:DE:UK",
+            ],
+        ),
+        (
+            sorted(NetProfit, true),
+            vec![
+                "D:IT:UK", "D:IT:DE", "A:FR:DE", "A:FR:UK", "B:DE:FR", "E:ES:DE", "A:DE:UK",
+            ],
+        ),
+        (
+            sorted(RoiPct, true),
+            vec![
+                "D:IT:UK", "B:DE:FR", "A:FR:DE", "A:FR:UK", "D:IT:DE", "E:ES:DE", "A:DE:UK",
+            ],
+        ),
+        // Equal times: ASIN, then buy and sell market in display order (UK before DE).
+        (
+            sorted(UpdatedAt, true),
+            vec![
+                "E:ES:DE", "A:DE:UK", "A:FR:UK", "A:FR:DE", "B:DE:FR", "D:IT:UK", "D:IT:DE",
+            ],
+        ),
+    ];
+    let f = OpportunityFilter::default;
+    let filters: Vec<(OpportunityFilter, Vec<&str>)> = vec![
+        (
+            OpportunityFilter {
+                min_gross_margin_pct: Some(25.0),
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+        ),
+        (
+            OpportunityFilter {
+                min_gross_margin_pct: Some(10.0),
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "B:DE:FR"],
+        ),
+        (
+            OpportunityFilter {
+                min_net_margin_pct: Some(9.5),
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "D:IT:DE"],
+        ),
+        (
+            OpportunityFilter {
+                min_profit_cents: Some(310),
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+        ),
+        (
+            OpportunityFilter {
+                min_roi_pct: Some(22.0),
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "B:DE:FR"],
+        ),
+        (
+            OpportunityFilter {
+                buy: vec![FR],
+                ..f()
+            },
+            vec!["A:FR:DE", "A:FR:UK"],
+        ),
+        (
+            OpportunityFilter {
+                sell: vec![DE, UK, DE],
+                ..f()
+            },
+            vec![
+                "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "A:DE:UK",
+            ],
+        ),
+        (
+            OpportunityFilter {
+                buy: vec![IT, ES],
+                sell: vec![DE],
+                ..f()
+            },
+            vec!["D:IT:DE", "E:ES:DE"],
+        ),
+        (
+            OpportunityFilter {
+                text: Some("KETTLE".into()),
+                ..f()
+            },
+            vec!["A:FR:DE", "A:FR:UK", "A:DE:UK"],
+        ),
+        (
+            OpportunityFilter {
+                text: Some(" desk ".into()),
+                ..f()
+            },
+            vec!["E:ES:DE", "B:DE:FR"],
+        ),
+        (
+            OpportunityFilter {
+                text: Some("b0story0d".into()),
+                ..f()
+            },
+            vec!["D:IT:UK", "D:IT:DE"],
+        ),
+        (
+            OpportunityFilter {
+                text: Some("%".into()),
+                ..f()
+            },
+            vec![],
+        ),
+        (
+            OpportunityFilter {
+                text: Some("lampb0story".into()),
+                ..f()
+            },
+            vec![],
+        ),
+        (
+            OpportunityFilter {
+                text: Some("".into()),
+                ..f()
+            },
+            vec![
+                "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
+            ],
+        ),
+        (
+            OpportunityFilter {
+                ranked_only: true,
+                ..f()
+            },
+            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+        ),
+        (
+            OpportunityFilter {
+                min_gross_margin_pct: Some(10.0),
+                sell: vec![UK],
+                ranked_only: true,
+                sort: GrossMarginPct,
+                ..f()
+            },
+            vec!["D:IT:UK", "A:FR:UK"],
+        ),
+    ];
+    for (filter, want) in cases.into_iter().chain(filters) {
+        let page = q(filter.clone()).await;
+        assert_eq!(keys(&page.items), want, "{filter:?}");
+        assert_eq!(page.total, want.len() as u64, "{filter:?}");
+    }
+
+    // Paging: `total` counts every match, pages are slices of one order.
+    let page = |offset, limit| OpportunityFilter {
+        offset,
+        limit,
+        ..f()
+    };
+    let mut pages = Vec::new();
+    for offset in [0, 3, 6] {
+        let p = q(page(offset, 3)).await;
+        assert_eq!(p.total, 7);
+        pages.extend(keys(&p.items));
+    }
+    assert_eq!(pages, keys(&all.items));
+    for (offset, limit) in [(7, 3), (100, 3), (0, 0)] {
+        let p: Page<Opportunity> = q(page(offset, limit)).await;
+        assert_eq!((p.total, p.items.len()), (7, 0));
+    }
+
+    // Refresh priority: never fetched here, then an open opportunity here, then the rest;
+    // the stalest first within a tier.
+    assert_eq!(
+        strings(s.refresh_candidates(IT, 10).await.unwrap()),
+        ["A", "B", "C", "D", "E"],
+        "D sells in IT and beats E, which was fetched earlier but has no IT route"
+    );
+    assert_eq!(
+        strings(s.refresh_candidates(DE, 10).await.unwrap()),
+        ["C", "D", "E", "B", "A"]
+    );
+    assert_eq!(
+        strings(s.refresh_candidates(DE, 2).await.unwrap()),
+        ["C", "D"]
+    );
+
+    // Invalid requests are refused and change nothing.
+    let mut raised = rows[3].clone();
+    raised.expected_monthly_profit = Money::eur(99_999);
+    let mut nan = rows[0].clone();
+    nan.roi_pct = f64::NAN;
+    let err = s
+        .replace_opportunities(vec![(b(), vec![raised]), (a(), vec![nan])])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("B0STORY0A1:FR:DE")),
+        "{err}"
+    );
+    let err = s
+        .replace_opportunities(vec![(b(), vec![rows[0].clone()])])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid(_)),
+        "a row filed under another ASIN"
+    );
+    let zenith = q(OpportunityFilter {
+        text: Some("zenith".into()),
+        ..f()
+    })
+    .await;
+    assert_eq!(zenith.items, vec![rows[3].clone()]);
+    let err = s
+        .opportunities(OpportunityFilter {
+            min_gross_margin_pct: Some(f64::NAN),
+            ..f()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    Rows { all: rows }
+}
+
+pub async fn retire(s: &dyn Store, rows: &Rows) {
+    let mut raised = rows.get("A:FR:DE").clone();
+    raised.expected_monthly_profit = Money::eur(20_000);
+    raised.updated_at = t(190);
+    let new_route = opp(
+        a(),
+        UK,
+        FR,
+        "Acme Kettle 1.7L",
+        Figures(2.0, -6.0, -150, -7.0, 100, false, 190),
+    );
+    s.replace_opportunities(vec![
+        (a(), vec![raised.clone(), new_route.clone()]),
+        (e(), vec![]),
+    ])
+    .await
+    .unwrap();
+    let all = s.opportunities(OpportunityFilter::default()).await.unwrap();
+    assert_eq!(all.total, 5);
+    assert_eq!(
+        keys(&all.items),
+        ["A:FR:DE", "D:IT:UK", "D:IT:DE", "B:DE:FR", "A:UK:FR",],
+        "A:FR:UK, A:DE:UK and every E row are retired; B and D are untouched"
+    );
+    assert_eq!(all.items[0], raised);
+    assert_eq!(all.items[4], new_route);
+    assert_eq!(all.items[1], *rows.get("D:IT:UK"));
+    // Equal times: the buy market breaks the tie before the sell market.
+    let by_time = s
+        .opportunities(OpportunityFilter {
+            sort: OpportunitySort::UpdatedAt,
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&by_time.items),
+        ["A:UK:FR", "A:FR:DE", "B:DE:FR", "D:IT:UK", "D:IT:DE",]
+    );
+}
