@@ -10,6 +10,6 @@ mod it {
     mod client;
     mod decode;
     mod sim;
-    mod sqlite;
+    mod store_sqlite;
     mod store_story;
 }
