@@ -8,8 +8,9 @@
 //!   limit 50)` and its neighbours, `product`, `stats`, `refresh_candidates`.
 //!
 //! The 100k fixture replicates 2,000 simulated products under fresh ASINs (simulating 100k
-//! products hour by hour would dominate the run) and derives opportunities from the merged
-//! products with a simplified margin model. Building it takes a few minutes; set
+//! products hour by hour would dominate the run), written in batches of 10,000 listings as a
+//! bulk import would, with opportunities derived from the merged products by a simplified
+//! margin model; building it prints the bulk write rates. It takes a few minutes; set
 //! `ARBDESK_BENCH_STORE=/path/file.sqlite` to keep it between runs.
 #![allow(clippy::unwrap_used)]
 
@@ -28,6 +29,8 @@ use tokio::runtime::Runtime;
 
 const NOW_MS: i64 = 1_795_586_400_000;
 const BATCH_PRODUCTS: u64 = 200;
+/// Products per batch when building the 100k fixture, as a bulk import would write them.
+const FIXTURE_BATCH: u64 = 2_000;
 const TEMPLATES: u64 = 2_000;
 const PRODUCTS: u64 = 100_000;
 
@@ -204,36 +207,42 @@ fn fixture(rt: &Runtime) -> (SqliteStore, Option<tempfile::TempDir>) {
         template.len(),
         started.elapsed()
     );
-    let (mut listings, mut rows, mut write) = (0usize, 0usize, Duration::ZERO);
-    for first in (0..PRODUCTS).step_by(BATCH_PRODUCTS as usize) {
-        let start = first as usize % TEMPLATES as usize * 5;
-        let batch = renamed(&template[start..start + BATCH_PRODUCTS as usize * 5], first);
+    let (mut listings, mut rows) = (0usize, 0usize);
+    let (mut upserting, mut replacing) = (Duration::ZERO, Duration::ZERO);
+    for first in (0..PRODUCTS).step_by(FIXTURE_BATCH as usize) {
+        let mut batch = Vec::new();
+        for part in (first..first + FIXTURE_BATCH).step_by(TEMPLATES as usize) {
+            let n = (first + FIXTURE_BATCH - part).min(TEMPLATES) as usize * 5;
+            batch.extend(renamed(&template[..n], part));
+        }
         listings += batch.len();
         let asins: Vec<Asin> = batch.iter().step_by(5).map(|l| l.asin).collect();
         let cp = Checkpoint {
             key: "fixture".into(),
-            offset: first + BATCH_PRODUCTS,
+            offset: first + FIXTURE_BATCH,
         };
-        let t = Instant::now();
         rt.block_on(store.watch_add(asins, WatchSource::Import))
             .unwrap();
+        let t = Instant::now();
         let products = rt
-            .block_on(store.upsert_listings(batch, now(), None))
+            .block_on(store.upsert_listings(batch, now(), Some(cp)))
             .unwrap();
+        upserting += t.elapsed();
         let sets: Vec<_> = products
             .iter()
             .map(|p| (p.asin, routes(p, now())))
             .collect();
         rows += sets.iter().map(|(_, r)| r.len()).sum::<usize>();
+        let t = Instant::now();
         rt.block_on(store.replace_opportunities(sets)).unwrap();
-        rt.block_on(store.upsert_listings(Vec::new(), now(), Some(cp)))
-            .unwrap();
-        write += t.elapsed();
+        replacing += t.elapsed();
     }
     eprintln!(
-        "Stored {listings} listings and {rows} opportunity rows in {write:.1?} \
-         ({:.0} listings/s with their opportunities).",
-        listings as f64 / write.as_secs_f64()
+        "Fixture in batches of {} listings: upsert_listings {:.0} listings/s, \
+         replace_opportunities {:.0} rows/s ({listings} listings, {rows} rows).",
+        FIXTURE_BATCH * 5,
+        listings as f64 / upserting.as_secs_f64(),
+        rows as f64 / replacing.as_secs_f64()
     );
     (store, dir)
 }

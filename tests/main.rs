@@ -15,6 +15,6 @@ mod it {
     mod import;
     mod serve;
     mod sim;
-    mod sqlite;
+    mod store_sqlite;
     mod store_story;
 }

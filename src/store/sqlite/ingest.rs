@@ -156,6 +156,8 @@ impl Batch {
         totals: &mut Totals,
     ) -> Res<Product> {
         let mut rows = read_rows(c, asin)?;
+        // A product row exists exactly when a listing row does.
+        let was_empty = rows.is_empty();
         let was_listed: Vec<Market> = listed(&rows);
         let mut fresh: HashMap<Market, &PriceSnapshot> = HashMap::new();
         let mut changed = false;
@@ -174,14 +176,14 @@ impl Batch {
                 fresh.insert(l.market, &l.snapshot);
             }
             if stored != Some(&row) {
-                write_row(c, asin, l.market, &row)?;
+                write_row(c, asin, l.market, &row, stored.is_some())?;
                 rows.insert(l.market, row);
                 changed = true;
             }
         }
         let product = merge_product(asin, &rows, &fresh)?;
         if changed {
-            write_product(c, &product, &rows)?;
+            write_product(c, &product, &rows, !was_empty)?;
             let now_listed = listed(&rows);
             for m in Market::ALL {
                 let delta = i64::from(now_listed.contains(&m)) - i64::from(was_listed.contains(&m));
@@ -276,39 +278,42 @@ fn read_rows(c: &Connection, asin: Asin) -> Res<BTreeMap<Market, Row>> {
     Ok(rows)
 }
 
-fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row) -> Res<()> {
-    c.prepare_cached(
-        "INSERT INTO listings (asin, market, listed, product_type, title, brand, image_url,
-                               eans, package_quantity, root_category, fetched_at, observed_at,
-                               snapshot, history)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (asin, market) DO UPDATE SET
-             listed = excluded.listed, product_type = excluded.product_type,
-             title = excluded.title, brand = excluded.brand, image_url = excluded.image_url,
-             eans = excluded.eans, package_quantity = excluded.package_quantity,
-             root_category = excluded.root_category, fetched_at = excluded.fetched_at,
-             observed_at = excluded.observed_at, snapshot = excluded.snapshot,
-             history = excluded.history",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            asin.as_str(),
-            market_id(market),
-            r.listed,
-            r.product_type,
-            r.title,
-            r.brand,
-            r.image_url,
-            r.eans,
-            r.package_quantity,
-            r.root_category,
-            r.fetched_at,
-            r.observed_at,
-            r.snapshot,
-            r.history,
-        ])
-    })
-    .doing("writing a listing")?;
+/// Writes a listing row. Plain `INSERT` or `UPDATE`, since whether the row exists is known:
+/// an upsert statement would make SQLite journal every page it touches, in case the
+/// statement had to be undone halfway.
+fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row, exists: bool) -> Res<()> {
+    const UPDATE: &str = "UPDATE listings SET listed = ?3, product_type = ?4, title = ?5,
+             brand = ?6, image_url = ?7, eans = ?8, package_quantity = ?9, root_category = ?10,
+             fetched_at = ?11, observed_at = ?12, snapshot = ?13, history = ?14
+         WHERE asin = ?1 AND market = ?2";
+    const INSERT: &str = "INSERT INTO listings (asin, market, listed, product_type, title,
+             brand, image_url, eans, package_quantity, root_category, fetched_at, observed_at,
+             snapshot, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    let run = |sql: &str| {
+        c.prepare_cached(sql).and_then(|mut st| {
+            st.execute(params![
+                asin.as_str(),
+                market_id(market),
+                r.listed,
+                r.product_type,
+                r.title,
+                r.brand,
+                r.image_url,
+                r.eans,
+                r.package_quantity,
+                r.root_category,
+                r.fetched_at,
+                r.observed_at,
+                r.snapshot,
+                r.history,
+            ])
+        })
+    };
+    // An update that finds no row (the file was edited by hand) falls back to an insert.
+    if !exists || run(UPDATE).doing("updating a listing")? == 0 {
+        run(INSERT).doing("inserting a listing")?;
+    }
     Ok(())
 }
 
@@ -350,7 +355,12 @@ fn merge_product(
 }
 
 /// Stores the identity of a merged product, its listed markets and its search text.
-fn write_product(c: &Connection, p: &Product, rows: &BTreeMap<Market, Row>) -> Res<()> {
+fn write_product(
+    c: &Connection,
+    p: &Product,
+    rows: &BTreeMap<Market, Row>,
+    exists: bool,
+) -> Res<()> {
     let asin = p.asin;
     let mask = p.markets.keys().fold(0, |m, k| m | market_bit(*k));
     let updated = rows.values().map(|r| r.fetched_at).max().unwrap_or(0);
@@ -360,29 +370,29 @@ fn write_product(c: &Connection, p: &Product, rows: &BTreeMap<Market, Row>) -> R
             .flatten(),
     );
     let eans = to_json(&p.eans, &|| format!("product {asin}"))?;
-    c.prepare_cached(
-        "INSERT INTO products (asin, title, brand, image_url, eans, package_quantity, markets,
-                               search, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (asin) DO UPDATE SET
-             title = excluded.title, brand = excluded.brand, image_url = excluded.image_url,
-             eans = excluded.eans, package_quantity = excluded.package_quantity,
-             markets = excluded.markets, search = excluded.search,
-             updated_at = excluded.updated_at",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            asin.as_str(),
-            p.title,
-            p.brand,
-            p.image_url,
-            eans,
-            p.package_quantity,
-            mask,
-            search,
-            updated,
-        ])
-    })
-    .doing("writing a product")?;
+    const UPDATE: &str = "UPDATE products SET title = ?2, brand = ?3, image_url = ?4,
+             eans = ?5, package_quantity = ?6, markets = ?7, search = ?8, updated_at = ?9
+         WHERE asin = ?1";
+    const INSERT: &str = "INSERT INTO products (asin, title, brand, image_url, eans,
+             package_quantity, markets, search, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    let run = |sql: &str| {
+        c.prepare_cached(sql).and_then(|mut st| {
+            st.execute(params![
+                asin.as_str(),
+                p.title,
+                p.brand,
+                p.image_url,
+                eans,
+                p.package_quantity,
+                mask,
+                search,
+                updated,
+            ])
+        })
+    };
+    if !exists || run(UPDATE).doing("updating a product")? == 0 {
+        run(INSERT).doing("inserting a product")?;
+    }
     Ok(())
 }

@@ -101,7 +101,7 @@ CREATE INDEX opp_gross ON opportunities (gross_margin_pct DESC, asin, buy, sell)
 CREATE INDEX opp_net ON opportunities (net_margin_pct DESC, asin, buy, sell);
 
 CREATE TABLE opportunity_docs (
-    id   INTEGER PRIMARY KEY REFERENCES opportunities (id) ON DELETE CASCADE,
+    id   INTEGER PRIMARY KEY,
     body TEXT NOT NULL
 );
 

@@ -3,7 +3,7 @@
 //!
 //! `replace_opportunities` compares each wanted row's JSON with the stored one and writes
 //! only what changed: re-detecting an unchanged product touches nothing, rows that vanished
-//! are deleted (their documents go with them by cascade), and the narrow indexed columns are
+//! are deleted with their documents, and the narrow indexed columns are
 //! always derived from the same `Opportunity` as the document, so they cannot disagree. Rows
 //! are validated first: a non-finite percentage or non-EUR profit would sort and filter
 //! wrongly forever, so it is refused with the row's key.
@@ -112,7 +112,7 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportuni
             if before.is_some_and(|s| s.unchanged) {
                 continue;
             }
-            upsert(c, o, body)?;
+            write(c, o, body, before.map(|s| s.id))?;
             let (count, ranked, gross) = before.map_or((0, 0, 0), |s| (1, s.ranked, s.gross));
             totals.add(totals::OPPORTUNITIES, 1 - count);
             totals.add(totals::RANKED, i64::from(o.ranked) - ranked);
@@ -127,6 +127,8 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportuni
 
 /// What is stored for a wanted route.
 struct Stored {
+    /// Row id in `opportunities` and `opportunity_docs`.
+    id: i64,
     /// The stored document is exactly the wanted one.
     unchanged: bool,
     /// Stored `ranked` (0 or 1).
@@ -168,6 +170,9 @@ fn retire_and_compare(
     let mut delete = c
         .prepare_cached("DELETE FROM opportunities WHERE id = ?1")
         .doing("preparing the opportunity delete")?;
+    let mut delete_doc = c
+        .prepare_cached("DELETE FROM opportunity_docs WHERE id = ?1")
+        .doing("preparing the opportunity document delete")?;
     let mut stored = HashMap::new();
     for ((id, buy, sell), ranked, gross, body) in rows {
         let gross = totals::gross_micros(gross);
@@ -177,6 +182,9 @@ fn retire_and_compare(
         match route {
             None => {
                 delete.execute([id]).doing("retiring an opportunity")?;
+                delete_doc
+                    .execute([id])
+                    .doing("retiring an opportunity document")?;
                 totals.add(totals::OPPORTUNITIES, -1);
                 totals.add(totals::RANKED, -ranked);
                 totals.add(totals::GROSS_MICROS, -gross);
@@ -186,6 +194,7 @@ fn retire_and_compare(
                 stored.insert(
                     *r,
                     Stored {
+                        id,
                         unchanged,
                         ranked,
                         gross,
@@ -197,51 +206,75 @@ fn retire_and_compare(
     Ok(stored)
 }
 
-fn upsert(c: &Connection, o: &Opportunity, body: &str) -> Res<()> {
+/// Writes one row and its document: an update of row `id`, or an insert. Plain statements,
+/// since whether the row exists is known: an upsert would make SQLite journal every page it
+/// touches in case the statement had to be undone halfway.
+fn write(c: &Connection, o: &Opportunity, body: &str, id: Option<i64>) -> Res<()> {
     let search = search_text(
         [o.title.as_deref(), Some(o.asin.as_str())]
             .into_iter()
             .flatten(),
     );
-    let id: i64 = c
-        .prepare_cached(
-            "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct, net_margin_pct,
-                 net_profit, roi_pct, expected_monthly_profit, ranked, updated_at, search)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (asin, buy, sell) DO UPDATE SET
-                 gross_margin_pct = excluded.gross_margin_pct,
-                 net_margin_pct = excluded.net_margin_pct, net_profit = excluded.net_profit,
-                 roi_pct = excluded.roi_pct,
-                 expected_monthly_profit = excluded.expected_monthly_profit,
-                 ranked = excluded.ranked, updated_at = excluded.updated_at,
-                 search = excluded.search
-             RETURNING id",
-        )
-        .and_then(|mut st| {
-            st.query_row(
-                params![
-                    o.asin.as_str(),
-                    market_id(o.buy_market),
-                    market_id(o.sell_market),
-                    o.gross_margin_pct,
-                    o.net_margin_pct,
-                    o.net_profit.minor,
-                    o.roi_pct,
-                    o.expected_monthly_profit.minor,
-                    o.ranked,
-                    micros(o.updated_at),
-                    search,
-                ],
-                |r| r.get(0),
-            )
-        })
-        .doing("writing an opportunity")?;
-    c.prepare_cached(
-        "INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)
-         ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-    )
-    .and_then(|mut st| st.execute(params![id, body]))
-    .doing("writing an opportunity document")?;
+    let columns = params![
+        o.asin.as_str(),
+        market_id(o.buy_market),
+        market_id(o.sell_market),
+        o.gross_margin_pct,
+        o.net_margin_pct,
+        o.net_profit.minor,
+        o.roi_pct,
+        o.expected_monthly_profit.minor,
+        o.ranked,
+        micros(o.updated_at),
+        search,
+    ];
+    let updated = match id {
+        Some(id) => {
+            let n = c
+                .prepare_cached(
+                    "UPDATE opportunities SET gross_margin_pct = ?4, net_margin_pct = ?5,
+                         net_profit = ?6, roi_pct = ?7, expected_monthly_profit = ?8,
+                         ranked = ?9, updated_at = ?10, search = ?11
+                     WHERE id = ?12 AND asin = ?1 AND buy = ?2 AND sell = ?3",
+                )
+                .and_then(|mut st| {
+                    let mut p: Vec<&dyn rusqlite::ToSql> = columns.to_vec();
+                    p.push(&id);
+                    st.execute(p.as_slice())
+                })
+                .doing("updating an opportunity")?;
+            (n > 0).then_some(id)
+        }
+        None => None,
+    };
+    let (id, new_doc) = match updated {
+        Some(id) => (id, false),
+        None => {
+            let id = c
+                .prepare_cached(
+                    "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct,
+                         net_margin_pct, net_profit, roi_pct, expected_monthly_profit, ranked,
+                         updated_at, search)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .and_then(|mut st| st.insert(columns))
+                .doing("inserting an opportunity")?;
+            (id, true)
+        }
+    };
+    let doc = |sql: &str| {
+        c.prepare_cached(sql)
+            .and_then(|mut st| st.execute(params![id, body]))
+    };
+    // A document missing beside an existing row (the file was edited by hand) is inserted.
+    if new_doc
+        || doc("UPDATE opportunity_docs SET body = ?2 WHERE id = ?1")
+            .doing("updating an opportunity document")?
+            == 0
+    {
+        doc("INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)")
+            .doing("inserting an opportunity document")?;
+    }
     Ok(())
 }
 
