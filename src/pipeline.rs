@@ -45,6 +45,22 @@ pub trait Detect: Send + Sync {
     ) -> Option<BoxFuture<'a, Result<String, String>>>;
 }
 
+/// Runs detection over merged products on the blocking pool (it is CPU work), returning each
+/// ASIN with its complete set of opportunities, ready for `Store::replace_opportunities`.
+pub async fn detect_all(
+    detect: Arc<dyn Detect>,
+    products: Vec<Product>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Asin, Vec<Opportunity>)>, tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || {
+        products
+            .iter()
+            .map(|p| (p.asin, detect.detect(p, now)))
+            .collect()
+    })
+    .await
+}
+
 /// Something to do now rather than on schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {

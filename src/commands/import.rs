@@ -192,14 +192,7 @@ async fn write_batch(
         .await
         .context("Writing to the store failed")?;
     let t1 = Instant::now();
-    let d = detect.clone();
-    let sets = tokio::task::spawn_blocking(move || {
-        products
-            .iter()
-            .map(|p| (p.asin, d.detect(p, now)))
-            .collect::<Vec<_>>()
-    })
-    .await?;
+    let sets = crate::pipeline::detect_all(detect.clone(), products, now).await?;
     let t2 = Instant::now();
     store
         .replace_opportunities(sets)

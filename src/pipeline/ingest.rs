@@ -46,11 +46,8 @@ impl Ingest {
                 match cmd {
                     Command::Discover => next_discovery = Instant::now(),
                     Command::Refresh(asins) => {
-                        for m in self.markets.clone() {
-                            tokio::select! {
-                                _ = cancel.cancelled() => return,
-                                _ = self.fetch(m, asins.clone()) => {}
-                            }
+                        if !self.refresh_now(asins, &cancel).await {
+                            return;
                         }
                     }
                 }
@@ -87,8 +84,8 @@ impl Ingest {
                     cmd = commands.recv() => match cmd {
                         Some(Command::Discover) => next_discovery = Instant::now(),
                         Some(Command::Refresh(asins)) => {
-                            for m in self.markets.clone() {
-                                self.fetch(m, asins.clone()).await;
+                            if !self.refresh_now(asins, &cancel).await {
+                                break;
                             }
                         }
                         None => tokio::time::sleep(Duration::from_secs(1)).await,
@@ -98,6 +95,17 @@ impl Ingest {
             }
         }
         tracing::info!("Ingest stopped.");
+    }
+
+    /// Refreshes `asins` in every market now; false when cancelled on the way.
+    async fn refresh_now(&self, asins: Vec<Asin>, cancel: &CancellationToken) -> bool {
+        for &m in &self.markets {
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                _ = self.fetch(m, asins.clone()) => {}
+            }
+        }
+        true
     }
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.

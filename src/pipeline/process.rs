@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::stats::Stats;
 use super::{Detect, Enricher};
-use crate::domain::{Asin, Listing, Opportunity};
+use crate::domain::Listing;
 use crate::queue::{Queue, QueueError};
 use crate::store::{Store, StoreError};
 
@@ -100,15 +100,7 @@ impl Process {
             None => return false,
         };
         self.stats.record("store", n, 0, None);
-        let detect = self.detect.clone();
-        let sets = tokio::task::spawn_blocking(move || {
-            products
-                .iter()
-                .map(|p| (p.asin, detect.detect(p, now)))
-                .collect::<Vec<(Asin, Vec<Opportunity>)>>()
-        })
-        .await;
-        let sets = match sets {
+        let sets = match super::detect_all(self.detect.clone(), products, now).await {
             Ok(s) => s,
             Err(e) => {
                 self.stats

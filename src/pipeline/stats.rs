@@ -62,33 +62,26 @@ impl Stats {
         s.status.last_at = Some(Utc::now());
     }
 
-    pub fn job_started(&self, name: &str) {
+    /// Applies `f` to the status of job `name`, creating it on first use.
+    fn with_job(&self, name: &str, f: impl FnOnce(&mut JobStatus)) {
         let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        let j = jobs.entry(name.to_string()).or_insert_with(|| JobStatus {
-            name: name.to_string(),
-            ..Default::default()
-        });
-        j.running = true;
+        f(job_entry(&mut jobs, name));
+    }
+
+    pub fn job_started(&self, name: &str) {
+        self.with_job(name, |j| j.running = true);
     }
 
     pub fn job_finished(&self, run: JobRun, next: Option<DateTime<Utc>>) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        let j = jobs.entry(run.job.clone()).or_insert_with(|| JobStatus {
-            name: run.job.clone(),
-            ..Default::default()
+        self.with_job(&run.job.clone(), |j| {
+            j.running = false;
+            j.next_run = next;
+            j.last_run = Some(run);
         });
-        j.running = false;
-        j.next_run = next;
-        j.last_run = Some(run);
     }
 
     pub fn job_scheduled(&self, name: &str, next: DateTime<Utc>) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-        let j = jobs.entry(name.to_string()).or_insert_with(|| JobStatus {
-            name: name.to_string(),
-            ..Default::default()
-        });
-        j.next_run = Some(next);
+        self.with_job(name, |j| j.next_run = Some(next));
     }
 
     fn stage_snapshot(&self) -> BTreeMap<String, StageStatus> {
@@ -119,6 +112,13 @@ impl Stats {
     }
 }
 
+fn job_entry<'a>(jobs: &'a mut BTreeMap<String, JobStatus>, name: &str) -> &'a mut JobStatus {
+    jobs.entry(name.to_string()).or_insert_with(|| JobStatus {
+        name: name.to_string(),
+        ..Default::default()
+    })
+}
+
 /// Publishes a fresh snapshot every second until cancelled.
 pub async fn publish(
     stats: Arc<Stats>,
@@ -141,10 +141,7 @@ pub async fn publish(
         {
             let mut jobs = stats.jobs.lock().unwrap_or_else(PoisonError::into_inner);
             for run in runs {
-                let j = jobs.entry(run.job.clone()).or_insert_with(|| JobStatus {
-                    name: run.job.clone(),
-                    ..Default::default()
-                });
+                let j = job_entry(&mut jobs, &run.job);
                 if j.last_run
                     .as_ref()
                     .is_none_or(|l| l.finished_at < run.finished_at)

@@ -195,15 +195,11 @@ impl Queue for MemoryQueue {
 
     fn health(&self) -> BoxFuture<'_, ComponentHealth> {
         Box::pin(async move {
-            let depth = self.depth();
-            let detail = format!(
-                "{depth} queued or in flight of {}; {} dead letters",
-                self.capacity,
-                self.dead_letter_total()
-            );
+            // Depth and dead letters are reported next to this by the status snapshot.
+            let detail = format!("bounded in-process channel of {}", self.capacity);
             if self.sender().is_none() {
                 ComponentHealth::down("memory", "closed")
-            } else if depth as usize >= self.capacity {
+            } else if self.depth() as usize >= self.capacity {
                 ComponentHealth::degraded("memory", format!("full: {detail}"))
             } else {
                 ComponentHealth::ok("memory", detail)
