@@ -112,6 +112,11 @@ impl ApiState {
         &self.inner.settings
     }
 
+    /// Requests answered since start (the console's health panel shows it).
+    pub fn requests_total(&self) -> u64 {
+        self.inner.metrics.total()
+    }
+
     /// Response cache counters.
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()

@@ -104,6 +104,14 @@ pub struct GlobalArgs {
     )]
     pub role: Option<Vec<Role>>,
 
+    /// Console theme: dark, light, mono, ansi16, auto, or a theme file's name.
+    #[arg(long, env = "ARBDESK_THEME", global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+
+    /// Console without colour (the mono theme).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
     /// Log filter (tracing syntax, e.g. `info` or `arbdesk=debug`).
     #[arg(long, env = "ARBDESK_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -164,6 +172,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Export opportunities as CSV or JSON.
     Export(ExportArgs),
+    /// Show resolved paths, the console's theme, keymap warnings and terminal capabilities.
+    Info,
     /// Show, locate or create the config file.
     #[command(subcommand)]
     Config(ConfigCommand),

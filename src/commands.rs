@@ -15,10 +15,12 @@ macro_rules! out {
 }
 
 mod config_cmd;
+mod console;
 pub mod export;
 mod import;
+mod info;
 pub mod keepa;
-mod serve;
+pub mod serve;
 mod watch;
 
 use std::sync::Arc;
@@ -88,7 +90,9 @@ pub fn detector(settings: &Settings) -> Result<Arc<dyn Detect>> {
 /// Runs the command the user asked for.
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
     match &cli.command {
-        None => serve::serve(settings).await,
+        None if settings.serve => serve::serve(settings).await,
+        None => console::console(settings).await,
+        Some(Command::Info) => info::info(&settings),
         Some(Command::KeepaSim(args)) => keepa::keepa_sim(args).await,
         Some(Command::Fetch(args)) => keepa::fetch(&settings, args).await,
         Some(Command::Token) => keepa::token(&settings).await,

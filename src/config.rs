@@ -124,6 +124,25 @@ pub struct ApiSettings {
     pub body_limit: usize,
 }
 
+/// Console settings (`[console]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleSettings {
+    /// Theme name, `auto` or unset (then NO_COLOR and the terminal decide).
+    pub theme: Option<String>,
+    /// Force the colourless theme (`--no-color`).
+    pub no_color: bool,
+    /// Base keymap: `default` or `vim`.
+    pub keymap: String,
+    /// `auto`, `osc52`, `native` or `off`.
+    pub clipboard: String,
+    /// `auto`, `on` or `off`.
+    pub hyperlinks: String,
+    /// New opportunities at or above this gross margin % raise a toast.
+    pub alert_margin_pct: f64,
+    /// Directory of `keymap.toml` and `themes/`.
+    pub config_dir: PathBuf,
+}
+
 /// Pipeline settings.
 #[derive(Clone, Debug)]
 pub struct PipelineSettings {
@@ -166,6 +185,8 @@ pub struct Settings {
     pub store: StoreConfig,
     /// Pipeline.
     pub pipeline: PipelineSettings,
+    /// Console.
+    pub console: ConsoleSettings,
     /// The economics sections of the config file, as written (validated by `economics`).
     pub economics: toml::Table,
 }
@@ -185,6 +206,21 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 /// Where the config file is looked for when `--config` is not given.
 pub fn default_config_path() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The directory of `keymap.toml` and `themes/`: `$ARBDESK_CONFIG_DIR`, else the config
+/// file's directory, else the platform config dir.
+pub fn config_dir(config_file: Option<&Path>) -> PathBuf {
+    if let Some(d) = std::env::var_os("ARBDESK_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(parent) = config_file.and_then(Path::parent) {
+        return parent.to_path_buf();
+    }
+    project_dirs().map_or_else(
+        || PathBuf::from(".arbdesk"),
+        |d| d.config_dir().to_path_buf(),
+    )
 }
 
 /// The default data directory.

@@ -15,3 +15,4 @@ pub mod keepa;
 pub mod pipeline;
 pub mod queue;
 pub mod store;
+pub mod tui;

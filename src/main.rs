@@ -25,10 +25,32 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    // The console owns the terminal: its logs go to a daily file in the data dir, which the
+    // log view (g l) shows. Everything else logs to stderr.
+    let _log_guard = if cli.command.is_none() && !settings.serve {
+        let dir = settings.data_dir.join("logs");
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!(
+                "error: could not create the log directory {}: {e}",
+                dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        let (writer, guard) =
+            tracing_appender::non_blocking(tracing_appender::rolling::daily(&dir, "arbdesk.log"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(writer)
+            .init();
+        Some(guard)
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        None
+    };
     match commands::run(&cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -10,6 +10,7 @@
 //! counter is bumped after every store write, which the API uses to invalidate its cache.
 
 pub mod enrich;
+pub mod health;
 mod ingest;
 mod process;
 mod stats;

@@ -59,6 +59,46 @@ pub fn csv_row(o: &Opportunity) -> String {
     s
 }
 
+/// Opportunities as CSV with a header line.
+pub fn render_csv(items: &[Opportunity]) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for o in items {
+        s.push_str(&csv_row(o));
+        s.push('\n');
+    }
+    s
+}
+
+/// Opportunities as `{meta: {filter, sort, fx_date, fee_table, vat_table, generated_at,
+/// total}, rows: [...]}`, each row with its breakdown and both product links.
+pub fn render_json(
+    items: &[Opportunity],
+    filter: serde_json::Value,
+    sort: &str,
+    total: u64,
+) -> Result<String> {
+    let meta = serde_json::json!({
+        "filter": filter,
+        "sort": sort,
+        "fx_date": items.iter().find_map(|o| o.breakdown.fx_date.clone()),
+        "fee_table": items.iter().find_map(|o| o.breakdown.fee_table.clone()),
+        "vat_table": items.iter().find_map(|o| o.breakdown.vat_table.clone()),
+        "generated_at": Utc::now().to_rfc3339(),
+        "total": total,
+    });
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|o| {
+            let mut v = serde_json::to_value(o).unwrap_or_default();
+            v["buy_url"] = o.buy_url().into();
+            v["sell_url"] = o.sell_url().into();
+            v
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&serde_json::json!({ "meta": meta, "rows": rows }))? + "\n")
+}
+
 /// The filter an export asks for.
 pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
     let cents = match args.min_profit {
@@ -89,43 +129,19 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         .opportunities(f.clone())
         .await
         .context("Reading opportunities failed")?;
+    let filter_meta = serde_json::json!({
+        "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
+        "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
+        "buy": f.buy, "sell": f.sell, "ranked": f.ranked_only,
+    });
     let text = match args.format {
-        ExportFormat::Csv => {
-            let mut s = String::from(HEADER);
-            s.push('\n');
-            for o in &page.items {
-                s.push_str(&csv_row(o));
-                s.push('\n');
-            }
-            s
-        }
-        ExportFormat::Json => {
-            let fx = page.items.iter().find_map(|o| o.breakdown.fx_date.clone());
-            let meta = serde_json::json!({
-                "filter": {
-                    "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
-                    "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
-                    "buy": f.buy, "sell": f.sell, "ranked": f.ranked_only,
-                },
-                "sort": "expected_monthly_profit desc",
-                "fx_date": fx,
-                "fee_table": page.items.iter().find_map(|o| o.breakdown.fee_table.clone()),
-                "vat_table": page.items.iter().find_map(|o| o.breakdown.vat_table.clone()),
-                "generated_at": Utc::now().to_rfc3339(),
-                "total": page.total,
-            });
-            let rows: Vec<serde_json::Value> = page
-                .items
-                .iter()
-                .map(|o| {
-                    let mut v = serde_json::to_value(o).unwrap_or_default();
-                    v["buy_url"] = o.buy_url().into();
-                    v["sell_url"] = o.sell_url().into();
-                    v
-                })
-                .collect();
-            serde_json::to_string_pretty(&serde_json::json!({ "meta": meta, "rows": rows }))? + "\n"
-        }
+        ExportFormat::Csv => render_csv(&page.items),
+        ExportFormat::Json => render_json(
+            &page.items,
+            filter_meta,
+            "expected_monthly_profit desc",
+            page.total,
+        )?,
     };
     match &args.output {
         Some(path) => {

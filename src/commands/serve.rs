@@ -13,8 +13,46 @@ use crate::config::Settings;
 use crate::pipeline::{Pipeline, PipelineDeps, Source};
 use crate::queue;
 
+/// The parts of a running arbdesk: the pipeline and, when this process serves it, the API.
+pub struct Runtime {
+    /// The running pipeline.
+    pub pipeline: Pipeline,
+    /// The store everything reads and writes.
+    pub store: std::sync::Arc<dyn crate::store::Store>,
+    /// Live or demo.
+    pub source: Source,
+    /// The API's state and address, when it is served.
+    pub api: Option<(ApiState, std::net::SocketAddr)>,
+    api_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// Stops the API, drains the pipeline.
+    pub async fn stop(self) {
+        self.pipeline.shutdown().await;
+        if let Some(t) = self.api_task {
+            let _ = t.await;
+        }
+    }
+}
+
 /// Runs arbdesk headless.
 pub async fn serve(settings: Settings) -> Result<()> {
+    let runtime = start(&settings).await?;
+    tracing::info!(
+        source = runtime.source.label(),
+        data_dir = %settings.data_dir.display(),
+        roles = ?settings.roles,
+        "arbdesk is running; Ctrl-C stops it."
+    );
+    wait_for_signal().await;
+    tracing::info!("Stopping: draining in-flight updates.");
+    runtime.stop().await;
+    Ok(())
+}
+
+/// Starts the pipeline and the API as the settings and roles say.
+pub async fn start(settings: &Settings) -> Result<Runtime> {
     let api_settings = match settings.api.addr.filter(|_| settings.has_role(Role::Api)) {
         Some(addr) => {
             let c = &settings.api;
@@ -36,10 +74,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
         }
         None => None,
     };
-    let store = super::open_store(&settings)?;
+    let store = super::open_store(settings)?;
     let queue = queue::build(&settings.queue);
     let (client, source) = if settings.has_role(Role::Ingest) {
-        let (c, s) = super::keepa_source(&settings)?;
+        let (c, s) = super::keepa_source(settings)?;
         (Some(c), s)
     } else {
         (
@@ -52,7 +90,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
         )
     };
     let detect = if settings.has_role(Role::Process) {
-        Some(super::detector(&settings)?)
+        Some(super::detector(settings)?)
     } else {
         None
     };
@@ -78,6 +116,7 @@ pub async fn serve(settings: Settings) -> Result<()> {
     });
     let cancel = pipeline.cancel_token();
 
+    let mut api = None;
     let api_task = listener.zip(api_settings).map(|(listener, api_settings)| {
         let state = ApiState::new(
             store.clone(),
@@ -89,7 +128,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
         .with_commands(pipeline.commands());
         let stop = cancel.clone();
         match listener.local_addr() {
-            Ok(addr) => tracing::info!("REST API listening on http://{addr}"),
+            Ok(addr) => {
+                tracing::info!("REST API listening on http://{addr}");
+                api = Some((state.clone(), addr));
+            }
             Err(e) => tracing::warn!(error = %e, "REST API listening; its address is unknown."),
         }
         tokio::spawn(async move {
@@ -99,23 +141,17 @@ pub async fn serve(settings: Settings) -> Result<()> {
             }
         })
     });
-
-    tracing::info!(
-        source = source.label(),
-        data_dir = %settings.data_dir.display(),
-        roles = ?settings.roles,
-        "arbdesk is running; Ctrl-C stops it."
-    );
-    wait_for_signal().await;
-    tracing::info!("Stopping: draining in-flight updates.");
-    pipeline.shutdown().await;
-    if let Some(t) = api_task {
-        let _ = t.await;
-    }
-    Ok(())
+    Ok(Runtime {
+        pipeline,
+        store,
+        source,
+        api,
+        api_task,
+    })
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

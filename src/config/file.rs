@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApiSettings, ConfigError, KeepaSettings, PipelineSettings, Secret, Settings, default_data_dir,
-    invalid,
+    ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, Secret, Settings,
+    default_data_dir, invalid,
 };
 use crate::cli::{ApiAddr, GlobalArgs, Role};
 use crate::domain::Market;
@@ -47,6 +47,9 @@ pub struct FileConfig {
     /// `[discovery]`.
     #[serde(default)]
     pub discovery: DiscoverySection,
+    /// `[console]`.
+    #[serde(default)]
+    pub console: ConsoleSection,
     /// Economics sections, validated by the economics model.
     pub economics: Option<toml::Value>,
     /// `[fx]`.
@@ -121,6 +124,22 @@ pub struct DiscoveryCategory {
     pub market: Market,
     /// Category node id or product group.
     pub category: String,
+}
+
+/// `[console]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// Theme: dark, light, mono, ansi16, a user theme, or auto.
+    pub theme: Option<String>,
+    /// Base keymap: default or vim.
+    pub keymap: Option<String>,
+    /// auto, osc52, native or off.
+    pub clipboard: Option<String>,
+    /// auto, on or off.
+    pub hyperlinks: Option<String>,
+    /// Toast new opportunities at or above this gross margin %.
+    pub alert_margin_pct: Option<f64>,
 }
 
 /// `[discovery]`.
@@ -318,7 +337,9 @@ pub(super) fn resolve(
         }
     }
 
+    let console = console_settings(f.console, a, used.as_deref())?;
     Ok(Settings {
+        console,
         config_file: used,
         data_dir: a
             .data_dir
@@ -339,6 +360,66 @@ pub(super) fn resolve(
         store: f.store.unwrap_or_default(),
         pipeline,
         economics,
+    })
+}
+
+fn console_settings(
+    c: ConsoleSection,
+    a: &GlobalArgs,
+    config_file: Option<&std::path::Path>,
+) -> Result<ConsoleSettings, ConfigError> {
+    let one_of = |key: &str, v: Option<String>, default: &str, allowed: &[&str]| {
+        let v = v
+            .unwrap_or_else(|| default.to_string())
+            .trim()
+            .to_ascii_lowercase();
+        if allowed.contains(&v.as_str()) {
+            Ok(v)
+        } else {
+            Err(invalid(key, format!("'{v}'"), &allowed.join(", ")))
+        }
+    };
+    let keymap = one_of("console.keymap", c.keymap, "default", &["default", "vim"])?;
+    let clipboard = one_of(
+        "console.clipboard",
+        std::env::var("ARBDESK_CLIPBOARD").ok().or(c.clipboard),
+        "auto",
+        &["auto", "osc52", "native", "off"],
+    )?;
+    let hyperlinks = one_of(
+        "console.hyperlinks",
+        c.hyperlinks,
+        "auto",
+        &["auto", "on", "off"],
+    )?;
+    let alert = c.alert_margin_pct.unwrap_or(30.0);
+    if !(0.0..=10_000.0).contains(&alert) {
+        return Err(invalid(
+            "console.alert_margin_pct",
+            alert,
+            "a percentage between 0 and 10000",
+        ));
+    }
+    let theme = a.theme.clone().or(c.theme).filter(|t| !t.trim().is_empty());
+    if let Some(t) = &theme
+        && !t
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return Err(invalid(
+            "console.theme",
+            format!("'{t}'"),
+            "a theme name (letters, digits, - and _): dark, light, mono, ansi16, auto or a file in <config>/themes",
+        ));
+    }
+    Ok(ConsoleSettings {
+        theme,
+        no_color: a.no_color,
+        keymap,
+        clipboard,
+        hyperlinks,
+        alert_margin_pct: alert,
+        config_dir: super::config_dir(config_file),
     })
 }
 
@@ -442,6 +523,16 @@ pub(super) fn render(s: &Settings) -> String {
         p.discovery_interval.as_secs_f64() / 3600.0,
         p.discovery_take,
         cats.join(", ")
+    );
+    let c = &s.console;
+    let _ = writeln!(
+        o,
+        "\n[console]\ntheme = {}\nkeymap = {}\nclipboard = {}\nhyperlinks = {}\nalert_margin_pct = {}",
+        q(c.theme.as_deref().unwrap_or("auto")),
+        q(&c.keymap),
+        q(&c.clipboard),
+        q(&c.hyperlinks),
+        c.alert_margin_pct
     );
     if !s.economics.is_empty()
         && let Ok(t) = toml::to_string(&s.economics)

@@ -88,6 +88,14 @@ impl HttpMetrics {
         r.count.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Requests answered on every route.
+    pub fn total(&self) -> u64 {
+        self.routes
+            .iter()
+            .map(|r| r.count.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn render(&self, out: &mut String) {
         header(
             out,

@@ -1,0 +1,45 @@
+//! `arbdesk` with no flags: the console in front, the pipeline and the API behind it.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::serve;
+use crate::config::Settings;
+use crate::tui::app::{self, ConsoleDeps};
+use crate::tui::state::Session;
+
+/// Runs the console until the operator quits, then drains the pipeline.
+pub async fn console(settings: Settings) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the console needs a terminal, and stdin or stdout is not one; run `arbdesk --serve` for the headless pipeline and API"
+        );
+    }
+    let runtime = serve::start(&settings).await?;
+    let api_requests = runtime.api.as_ref().map(|(state, _)| {
+        let state = state.clone();
+        Arc::new(move || state.requests_total()) as Arc<dyn Fn() -> u64 + Send + Sync>
+    });
+    let deps = ConsoleDeps {
+        store: runtime.store.clone(),
+        status: runtime.pipeline.status(),
+        generation: runtime.pipeline.generation(),
+        commands: Some(runtime.pipeline.commands()),
+        api_requests,
+        session: Session {
+            source: runtime.source,
+            markets: settings.markets.clone(),
+            api_addr: runtime.api.as_ref().map(|(_, a)| a.to_string()),
+            alert_margin_pct: settings.console.alert_margin_pct,
+            hyperlinks: false,
+        },
+        settings: settings.console.clone(),
+        data_dir: settings.data_dir.clone(),
+    };
+    let result = app::run(deps).await;
+    eprintln!("arbdesk: stopping, draining in-flight updates…");
+    runtime.stop().await;
+    result
+}

@@ -1,0 +1,84 @@
+//! `arbdesk info`: what the console would use here, and why.
+
+use anyhow::Result;
+
+use crate::config::Settings;
+use crate::tui::app::{hyperlinks_enabled, load_keymap, load_theme};
+use crate::tui::clipboard::Mux;
+use crate::tui::theme::{self, TermEnv};
+
+/// Prints resolved paths, theme choice, keymap warnings and terminal capabilities.
+pub fn info(settings: &Settings) -> Result<()> {
+    let env = TermEnv::from_env();
+    let c = &settings.console;
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+    outln!("arbdesk {}", env!("CARGO_PKG_VERSION"));
+    outln!("\n[paths]");
+    outln!(
+        "config file   {}",
+        settings
+            .config_file
+            .as_ref()
+            .map_or("(none)".into(), |p| p.display().to_string())
+    );
+    outln!("config dir    {}", c.config_dir.display());
+    outln!(
+        "keymap file   {}",
+        c.config_dir.join("keymap.toml").display()
+    );
+    outln!("themes dir    {}", c.config_dir.join("themes").display());
+    outln!("data dir      {}", settings.data_dir.display());
+    outln!("logs          {}", settings.data_dir.join("logs").display());
+    outln!(
+        "exports       {}",
+        settings.data_dir.join("exports").display()
+    );
+
+    let choice = theme::choose(c.theme.as_deref(), c.no_color, &env);
+    let (t, theme_warnings) = load_theme(&choice.name, &c.config_dir, &env);
+    outln!("\n[console]");
+    outln!("theme         {} ({})", t.name, choice.reason);
+    outln!("colour depth  {:?}", env.depth());
+    outln!("keymap        {}", c.keymap);
+    let mode = c.clipboard.as_str();
+    let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref());
+    outln!(
+        "clipboard     {mode}{}",
+        match (mode, env.ssh.is_some()) {
+            ("auto", true) => " (SSH: OSC 52 first, then native)",
+            ("auto", false) => " (native first, then OSC 52)",
+            _ => "",
+        }
+    );
+    outln!("osc52 wrap    {mux:?}");
+    outln!(
+        "hyperlinks    {} ({})",
+        if hyperlinks_enabled(&c.hyperlinks, &env) {
+            "on"
+        } else {
+            "off"
+        },
+        c.hyperlinks
+    );
+    outln!("\n[terminal]");
+    outln!("TERM          {}", show(&env.term));
+    outln!("COLORTERM     {}", show(&env.colorterm));
+    outln!("NO_COLOR      {}", show(&env.no_color));
+    outln!("TMUX          {}", show(&env.tmux));
+    outln!("SSH           {}", show(&env.ssh));
+
+    let keymap = load_keymap(c);
+    let warnings: Vec<&String> = keymap
+        .warnings
+        .iter()
+        .chain(theme_warnings.iter())
+        .collect();
+    outln!("\n[warnings]");
+    if warnings.is_empty() {
+        outln!("none");
+    }
+    for w in warnings {
+        outln!("- {w}");
+    }
+    Ok(())
+}

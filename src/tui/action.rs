@@ -1,0 +1,780 @@
+//! The console's action vocabulary: one registry of ids, one parser.
+//!
+//! A key binding's `run`, the `:` command line and the help overlay all use the same
+//! strings (`sort roi`, `copy link`, `min-margin +1`), parsed here into [`Action`]. Help and
+//! the hint bar are generated from [`REGISTRY`], never written by hand.
+
+use std::fmt;
+
+use crate::domain::{Asin, Market};
+
+/// Where an action applies. Lookup goes from the focused context to `Global`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// Everywhere.
+    Global,
+    /// The filter sidebar.
+    Sidebar,
+    /// The opportunities table.
+    Table,
+    /// The detail pane.
+    Detail,
+    /// The health panel or view.
+    Health,
+    /// The log view.
+    Logs,
+}
+
+impl Context {
+    /// Every context, in keymap file order.
+    pub const ALL: [Context; 6] = [
+        Context::Global,
+        Context::Sidebar,
+        Context::Table,
+        Context::Detail,
+        Context::Health,
+        Context::Logs,
+    ];
+
+    /// The section name in a keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::Sidebar => "sidebar",
+            Context::Table => "table",
+            Context::Detail => "detail",
+            Context::Health => "health",
+            Context::Logs => "logs",
+        }
+    }
+
+    /// The context named `s`.
+    pub fn from_name(s: &str) -> Option<Context> {
+        Context::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+/// One entry of the registry.
+#[derive(Debug)]
+pub struct ActionSpec {
+    /// What `:` and `run =` use.
+    pub id: &'static str,
+    /// Completion hints for the first argument.
+    pub args: &'static [&'static str],
+    /// Where the action is meaningful.
+    pub contexts: &'static [Context],
+    /// One line for help.
+    pub desc: &'static str,
+    /// Changes stored data (the watchlist).
+    pub dangerous: bool,
+}
+
+const G: &[Context] = &[Context::Global];
+const T: &[Context] = &[Context::Table];
+const TD: &[Context] = &[Context::Table, Context::Detail];
+const TL: &[Context] = &[Context::Table, Context::Logs];
+const TSL: &[Context] = &[Context::Table, Context::Sidebar, Context::Logs];
+
+/// Every action the console knows.
+pub const REGISTRY: &[ActionSpec] = &[
+    spec("help", &[], G, "Show every action and its keys"),
+    spec("command", &[], G, "Open the command line"),
+    spec("back", &[], G, "Back, or clear the filter or prompt"),
+    spec(
+        "goto",
+        &["opportunities", "health", "logs"],
+        G,
+        "Go to a view",
+    ),
+    spec("freeze", &[], G, "Freeze or unfreeze the display"),
+    spec(
+        "theme",
+        &["next", "dark", "light", "mono", "ansi16"],
+        G,
+        "Switch the theme",
+    ),
+    spec(
+        "focus",
+        &["next", "prev"],
+        G,
+        "Move the focus between panels",
+    ),
+    spec(
+        "min-margin",
+        &["+1", "-1", "10"],
+        G,
+        "Change or set the minimum margin (%)",
+    ),
+    spec(
+        "basis",
+        &["gross", "net"],
+        G,
+        "Filter the minimum margin on gross or net",
+    ),
+    spec(
+        "limit",
+        &["25", "50", "100", "250", "all"],
+        G,
+        "Rows to show",
+    ),
+    spec(
+        "markets",
+        &["uk,de,fr,it,es"],
+        G,
+        "Buy and sell only in these markets",
+    ),
+    spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
+    spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
+    spec("quit", &[], G, "Quit (back below the top view)"),
+    spec("filter", &[], TL, "Filter by title, ASIN or field"),
+    spec(
+        "move",
+        &["+1", "-1", "+page", "-page", "top", "bottom"],
+        TSL,
+        "Move the selection",
+    ),
+    spec("open", &[], T, "Open the detail of the selected row"),
+    spec("mark", &[], T, "Mark or unmark the selected row"),
+    spec("zoom", &[], T, "Table full screen"),
+    spec(
+        "sort",
+        &SORT_ARGS,
+        T,
+        "Sort by a column (again reverses); next, reverse",
+    ),
+    spec(
+        "copy",
+        &["link", "asin", "row"],
+        TD,
+        "Copy to the clipboard",
+    ),
+    spec("export", &["csv", "json"], T, "Export the filtered rows"),
+    spec(
+        "refresh",
+        &["selected"],
+        T,
+        "Refresh the selected product now",
+    ),
+    ActionSpec {
+        id: "watch",
+        args: &["add", "remove"],
+        contexts: T,
+        desc: "Add ASINs to or remove the selected one from the watchlist",
+        dangerous: true,
+    },
+    spec(
+        "toggle",
+        &[],
+        &[Context::Sidebar],
+        "Toggle the item under the cursor",
+    ),
+    spec(
+        "faults-only",
+        &[],
+        &[Context::Health],
+        "Show only components with faults",
+    ),
+    spec(
+        "log-level",
+        &["error", "warn", "info", "debug", "trace"],
+        &[Context::Logs],
+        "Show log lines at this level and above",
+    ),
+    spec("none", &[], G, "Nothing (unbinds a key in a keymap)"),
+];
+
+const SORT_ARGS: [&str; 14] = [
+    "profit",
+    "roi",
+    "margin",
+    "net",
+    "emp",
+    "asin",
+    "age",
+    "title",
+    "buy",
+    "sell",
+    "buy-price",
+    "sell-price",
+    "next",
+    "reverse",
+];
+
+const fn spec(
+    id: &'static str,
+    args: &'static [&'static str],
+    contexts: &'static [Context],
+    desc: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        id,
+        args,
+        contexts,
+        desc,
+        dangerous: false,
+    }
+}
+
+/// The registry entry for `id`.
+pub fn spec_of(id: &str) -> Option<&'static ActionSpec> {
+    REGISTRY.iter().find(|s| s.id == id)
+}
+
+/// A table column: what the table shows and sorts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// ASIN.
+    Asin,
+    /// Title.
+    Title,
+    /// Buy market.
+    Buy,
+    /// Sell market.
+    Sell,
+    /// Buy price (native currency).
+    BuyPrice,
+    /// Sell price (native currency).
+    SellPrice,
+    /// Gross margin in EUR.
+    Gross,
+    /// Gross margin %.
+    Margin,
+    /// Net profit in EUR.
+    Profit,
+    /// Net margin %.
+    Net,
+    /// Return on investment %.
+    Roi,
+    /// Expected monthly profit.
+    Emp,
+    /// Time since the prices were seen.
+    Age,
+}
+
+impl Column {
+    /// Table order; `s` cycles through it.
+    pub const ALL: [Column; 13] = [
+        Column::Asin,
+        Column::Title,
+        Column::Buy,
+        Column::Sell,
+        Column::BuyPrice,
+        Column::SellPrice,
+        Column::Gross,
+        Column::Margin,
+        Column::Profit,
+        Column::Net,
+        Column::Roi,
+        Column::Emp,
+        Column::Age,
+    ];
+
+    /// The `sort` argument.
+    pub fn id(self) -> &'static str {
+        match self {
+            Column::Asin => "asin",
+            Column::Title => "title",
+            Column::Buy => "buy",
+            Column::Sell => "sell",
+            Column::BuyPrice => "buy-price",
+            Column::SellPrice => "sell-price",
+            Column::Gross => "gross",
+            Column::Margin => "margin",
+            Column::Profit => "profit",
+            Column::Net => "net",
+            Column::Roi => "roi",
+            Column::Emp => "emp",
+            Column::Age => "age",
+        }
+    }
+
+    /// The header label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Column::Asin => "ASIN",
+            Column::Title => "Title",
+            Column::Buy => "Buy",
+            Column::Sell => "Sell",
+            Column::BuyPrice => "Buy price",
+            Column::SellPrice => "Sell price",
+            Column::Gross => "Gross €",
+            Column::Margin => "Gross %",
+            Column::Profit => "Net €",
+            Column::Net => "Net %",
+            Column::Roi => "ROI %",
+            Column::Emp => "EMP €",
+            Column::Age => "Age",
+        }
+    }
+
+    /// The column for a `sort` argument (`gross-margin`, `net_profit` and the REST names too).
+    pub fn parse(s: &str) -> Option<Column> {
+        let s = s.to_ascii_lowercase().replace('_', "-");
+        Some(match s.as_str() {
+            "asin" => Column::Asin,
+            "title" => Column::Title,
+            "buy" | "src" => Column::Buy,
+            "sell" | "dst" => Column::Sell,
+            "buy-price" | "price" => Column::BuyPrice,
+            "sell-price" => Column::SellPrice,
+            "gross" | "gross-margin" => Column::Gross,
+            "margin" | "gross-margin-pct" => Column::Margin,
+            "profit" | "net-profit" => Column::Profit,
+            "net" | "net-margin-pct" => Column::Net,
+            "roi" | "roi-pct" => Column::Roi,
+            "emp" => Column::Emp,
+            "age" | "updated-at" => Column::Age,
+            _ => return None,
+        })
+    }
+
+    /// Whether larger values come first by default.
+    pub fn descending_by_default(self) -> bool {
+        !matches!(
+            self,
+            Column::Asin | Column::Title | Column::Buy | Column::Sell | Column::Age
+        )
+    }
+}
+
+/// Views reached with `goto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The dashboard: sidebar, tiles, table, detail, health.
+    Opportunities,
+    /// Health, full screen.
+    Health,
+    /// The log file's tail.
+    Logs,
+}
+
+/// Selection moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Motion {
+    /// By this many rows.
+    By(i64),
+    /// By this many pages.
+    Pages(i64),
+    /// First row.
+    Top,
+    /// Last row.
+    Bottom,
+}
+
+/// Clipboard targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyTarget {
+    /// The sell market's product page.
+    Link,
+    /// The ASIN.
+    Asin,
+    /// The row as tab-separated values.
+    Row,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values.
+    Csv,
+    /// `{meta, rows}` JSON.
+    Json,
+}
+
+/// How to sort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    /// By this column; `Some(true)` descending; `None` = default or reverse if already sorted.
+    Column(Column, Option<bool>),
+    /// The next column in table order.
+    Next,
+    /// Reverse the current order.
+    Reverse,
+}
+
+/// Minimum-margin change.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MarginChange {
+    /// Add this many percentage points.
+    By(f64),
+    /// Set to this value.
+    To(f64),
+}
+
+/// Margin basis of the minimum-margin filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Basis {
+    /// Gross margin % (sell − buy over buy, in EUR).
+    #[default]
+    Gross,
+    /// Net margin % (after VAT, fees, shipping).
+    Net,
+}
+
+/// Which side a market toggle applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Where to buy.
+    Buy,
+    /// Where to sell.
+    Sell,
+    /// Both.
+    Both,
+}
+
+/// Row limits offered in the sidebar.
+pub const ROW_LIMITS: [Option<usize>; 5] = [Some(25), Some(50), Some(100), Some(250), None];
+
+/// Log levels, most severe first.
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// Something the operator (a key, the command line) asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Toggle help.
+    Help,
+    /// Open the command line, optionally pre-filled.
+    Command(String),
+    /// Open the filter prompt, or set the filter.
+    Filter(Option<String>),
+    /// Back or clear.
+    Back,
+    /// Switch view.
+    Goto(View),
+    /// Freeze or unfreeze.
+    Freeze,
+    /// Next theme (`None`) or a named one.
+    Theme(Option<String>),
+    /// Focus the next (`true`) or previous panel.
+    Focus(bool),
+    /// Change the minimum margin.
+    MinMargin(MarginChange),
+    /// Margin basis.
+    Basis(Basis),
+    /// Row limit (`None` = all).
+    Limit(Option<usize>),
+    /// Restrict markets.
+    Markets(Side, Vec<Market>),
+    /// Quit.
+    Quit,
+    /// Move the selection.
+    Move(Motion),
+    /// Open the detail.
+    Open,
+    /// Mark the selected row.
+    Mark,
+    /// Table full screen.
+    Zoom,
+    /// Sort.
+    Sort(SortBy),
+    /// Copy.
+    Copy(CopyTarget),
+    /// Export the view.
+    Export(Format),
+    /// Refresh the selected product now.
+    Refresh,
+    /// Add ASINs to the watchlist; with none, open a prompt for them.
+    WatchAdd(Vec<Asin>),
+    /// Remove ASINs (none = the selected one) from the watchlist.
+    WatchRemove(Vec<Asin>),
+    /// Toggle the sidebar item under the cursor.
+    Toggle,
+    /// Health: faults only.
+    FaultsOnly,
+    /// Logs: minimum level (index into [`LOG_LEVELS`]).
+    LogLevel(usize),
+    /// Does nothing (unbinds a key).
+    None,
+}
+
+/// Why a command did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn bad(id: &str, arg: &str, expected: &str) -> ParseError {
+    ParseError(format!("{id}: '{arg}' is not valid; expected {expected}"))
+}
+
+/// Parses `id args…` as typed on the command line or written in a keymap's `run`.
+pub fn parse(input: &str) -> Result<Action, ParseError> {
+    let input = input.trim();
+    let (id, rest) = match input.split_once(char::is_whitespace) {
+        Some((id, rest)) => (id, rest.trim()),
+        None => (input, ""),
+    };
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let first = args.first().copied().unwrap_or("");
+    let action = match id {
+        "" => {
+            return Err(ParseError(
+                "empty command; type an action such as 'sort roi' (Tab completes)".into(),
+            ));
+        }
+        "help" => Action::Help,
+        "command" => Action::Command(rest.to_string()),
+        "back" => Action::Back,
+        "filter" => Action::Filter((!rest.is_empty()).then(|| rest.to_string())),
+        "goto" | "logs" | "health" => {
+            let target = if id == "goto" { first } else { id };
+            Action::Goto(match target {
+                "opportunities" | "o" | "" => View::Opportunities,
+                "health" | "h" => View::Health,
+                "logs" | "l" => View::Logs,
+                other => return Err(bad(id, other, "opportunities, health or logs")),
+            })
+        }
+        "freeze" => Action::Freeze,
+        "theme" => Action::Theme(match first {
+            "" | "next" => None,
+            name => Some(name.to_string()),
+        }),
+        "focus" => match first {
+            "" | "next" => Action::Focus(true),
+            "prev" => Action::Focus(false),
+            other => return Err(bad(id, other, "next or prev")),
+        },
+        "min-margin" | "min" => Action::MinMargin(parse_margin(id, first)?),
+        "basis" => Action::Basis(match first {
+            "gross" => Basis::Gross,
+            "net" => Basis::Net,
+            other => return Err(bad(id, other, "gross or net")),
+        }),
+        "limit" => Action::Limit(match first {
+            "all" => None,
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(bad(id, n, "a number of rows such as 50, or all")),
+            },
+        }),
+        "markets" | "buy" | "sell" => {
+            let side = match id {
+                "buy" => Side::Buy,
+                "sell" => Side::Sell,
+                _ => Side::Both,
+            };
+            let joined = args.join(",");
+            let markets = if joined.is_empty() || joined == "all" {
+                Market::ALL.to_vec()
+            } else {
+                crate::domain::parse_market_list(&joined)
+                    .map_err(|e| ParseError(format!("{id}: {e}")))?
+            };
+            Action::Markets(side, markets)
+        }
+        "quit" | "q" | "q!" => Action::Quit,
+        "move" => Action::Move(match first {
+            "top" => Motion::Top,
+            "bottom" => Motion::Bottom,
+            "+page" => Motion::Pages(1),
+            "-page" => Motion::Pages(-1),
+            n => match n.parse::<i64>() {
+                Ok(n) => Motion::By(n),
+                Err(_) => return Err(bad(id, n, "+1, -1, +page, -page, top or bottom")),
+            },
+        }),
+        "open" => Action::Open,
+        "mark" => Action::Mark,
+        "zoom" => Action::Zoom,
+        "sort" => Action::Sort(match first {
+            "next" => SortBy::Next,
+            "reverse" => SortBy::Reverse,
+            "" => {
+                return Err(bad(
+                    id,
+                    "",
+                    "a column such as profit, roi, margin, asin or age",
+                ));
+            }
+            col => {
+                let c = Column::parse(col).ok_or_else(|| {
+                    bad(id, col, "profit, roi, margin, net, gross, emp, asin, title, buy, sell, buy-price, sell-price, age, next or reverse")
+                })?;
+                let dir = match args.get(1).copied() {
+                    None => None,
+                    Some("desc") => Some(true),
+                    Some("asc") => Some(false),
+                    Some(other) => return Err(bad(id, other, "asc or desc")),
+                };
+                SortBy::Column(c, dir)
+            }
+        }),
+        "copy" => Action::Copy(match first {
+            "" | "link" => CopyTarget::Link,
+            "asin" => CopyTarget::Asin,
+            "row" => CopyTarget::Row,
+            other => return Err(bad(id, other, "link, asin or row")),
+        }),
+        "export" => Action::Export(match first {
+            "" | "csv" => Format::Csv,
+            "json" => Format::Json,
+            other => return Err(bad(id, other, "csv or json")),
+        }),
+        "refresh" => match first {
+            "" | "selected" => Action::Refresh,
+            other => return Err(bad(id, other, "selected")),
+        },
+        "watch" => {
+            let asins = args
+                .iter()
+                .skip(1)
+                .flat_map(|a| a.split(','))
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse::<Asin>()
+                        .map_err(|e| ParseError(format!("watch: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            match first {
+                "add" => Action::WatchAdd(asins),
+                "remove" | "rm" => Action::WatchRemove(asins),
+                other => return Err(bad(id, other, "add ASIN… or remove [ASIN…]")),
+            }
+        }
+        "toggle" => Action::Toggle,
+        "faults-only" => Action::FaultsOnly,
+        "log-level" => match LOG_LEVELS.iter().position(|l| *l == first) {
+            Some(i) => Action::LogLevel(i),
+            None => return Err(bad(id, first, "error, warn, info, debug or trace")),
+        },
+        "none" => Action::None,
+        other => {
+            return Err(ParseError(match nearest_id(other) {
+                Some(n) => format!("unknown action '{other}'; did you mean '{n}'?"),
+                None => format!("unknown action '{other}'; press ? for the list"),
+            }));
+        }
+    };
+    Ok(action)
+}
+
+fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
+    let trimmed = arg.trim_end_matches('%');
+    let value: f64 = trimmed
+        .parse()
+        .map_err(|_| bad(id, arg, "a percentage such as 12, +1 or -1"))?;
+    if !value.is_finite() || value.abs() > 1000.0 {
+        return Err(bad(id, arg, "a percentage between -1000 and 1000"));
+    }
+    Ok(if arg.starts_with('+') || arg.starts_with('-') {
+        MarginChange::By(value)
+    } else {
+        MarginChange::To(value)
+    })
+}
+
+/// The registry id closest to `s` (edit distance ≤ 3), for "did you mean".
+pub fn nearest_id(s: &str) -> Option<&'static str> {
+    REGISTRY
+        .iter()
+        .map(|spec| (levenshtein(s, spec.id), spec.id))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, id)| id)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let v = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur.push(v);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Completions of a partly typed command line: ids, then the first argument's hints.
+pub fn complete(input: &str) -> Vec<String> {
+    match input.split_once(' ') {
+        None => REGISTRY
+            .iter()
+            .filter(|s| s.id.starts_with(input) && s.id != "none")
+            .map(|s| s.id.to_string())
+            .collect(),
+        Some((id, arg)) => spec_of(id)
+            .map(|s| {
+                s.args
+                    .iter()
+                    .filter(|a| a.starts_with(arg.trim_start()))
+                    .map(|a| format!("{id} {a}"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registry_id_parses_with_its_hints() {
+        for s in REGISTRY {
+            let line = match s.args.first() {
+                Some(a) => format!("{} {a}", s.id),
+                None => s.id.to_string(),
+            };
+            let line = if s.id == "watch" {
+                "watch add B0D1XD1ZV3".to_string()
+            } else {
+                line
+            };
+            assert!(parse(&line).is_ok(), "{line}: {:?}", parse(&line));
+        }
+    }
+
+    #[test]
+    fn commands_parse_to_actions() {
+        assert_eq!(
+            parse("sort roi desc"),
+            Ok(Action::Sort(SortBy::Column(Column::Roi, Some(true))))
+        );
+        assert_eq!(
+            parse("min 12"),
+            Ok(Action::MinMargin(MarginChange::To(12.0)))
+        );
+        assert_eq!(
+            parse("min-margin -1"),
+            Ok(Action::MinMargin(MarginChange::By(-1.0)))
+        );
+        assert_eq!(
+            parse("markets de,it"),
+            Ok(Action::Markets(Side::Both, vec![Market::DE, Market::IT]))
+        );
+        assert_eq!(parse(":q".trim_start_matches(':')), Ok(Action::Quit));
+        assert_eq!(parse("logs"), Ok(Action::Goto(View::Logs)));
+        assert_eq!(parse("limit all"), Ok(Action::Limit(None)));
+        assert!(matches!(parse("watch add B0D1XD1ZV3"), Ok(Action::WatchAdd(v)) if v.len() == 1));
+    }
+
+    #[test]
+    fn bad_commands_name_the_value_and_suggest() {
+        assert_eq!(
+            parse("srot roi").unwrap_err().0,
+            "unknown action 'srot'; did you mean 'sort'?"
+        );
+        assert!(parse("sort colour").unwrap_err().0.contains("'colour'"));
+        assert!(parse("min lots").unwrap_err().0.contains("'lots'"));
+        assert!(parse("watch add nope").is_err());
+        assert!(parse("markets xx").unwrap_err().0.contains("xx"));
+    }
+
+    #[test]
+    fn completion_offers_ids_then_arguments() {
+        assert_eq!(complete("so"), vec!["sort".to_string()]);
+        assert!(complete("sort r").contains(&"sort roi".to_string()));
+        assert!(complete("theme ").contains(&"theme mono".to_string()));
+    }
+}

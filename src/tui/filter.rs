@@ -1,0 +1,317 @@
+//! The `/` filter: words and field comparisons, all of which must hold.
+//!
+//! ```text
+//! term  := ['!'] (field op value[,value…] | word | "phrase")
+//! op    := = | != | > | >= | < | <= | ~ (contains)
+//! field := asin title src dst route profit net margin gross roi emp flags
+//! /roi>=25 route=it>de,es>de      /kopfhörer profit>5      /src=uk !flags~stale
+//! ```
+//! A bare word or phrase matches the ASIN or the title, case-insensitively. Values may end
+//! in `%` or `€`. `profit` and `gross` are euros; `net`, `margin` and `roi` are percentages.
+
+use super::model::Row;
+use crate::domain::Market;
+
+/// A parsed filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    terms: Vec<Term>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Term {
+    negate: bool,
+    kind: TermKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum TermKind {
+    Text(String),
+    Num(NumField, Op, f64),
+    Markets(MarketField, bool, Vec<Market>),
+    Routes(bool, Vec<(Market, Market)>),
+    Str(StrField, Op, String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NumField {
+    Profit,
+    Net,
+    Margin,
+    Gross,
+    Roi,
+    Emp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum MarketField {
+    Src,
+    Dst,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StrField {
+    Asin,
+    Title,
+    Flags,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Contains,
+}
+
+const OPS: [(&str, Op); 7] = [
+    (">=", Op::Ge),
+    ("<=", Op::Le),
+    ("!=", Op::Ne),
+    ("=", Op::Eq),
+    (">", Op::Gt),
+    ("<", Op::Lt),
+    ("~", Op::Contains),
+];
+
+const FIELDS: &str = "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
+
+fn tokens(input: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in input.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("a \"quoted phrase\" is not closed".into());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+impl Filter {
+    /// Parses the filter text; the error names the term and what is accepted.
+    pub fn parse(input: &str) -> Result<Filter, String> {
+        let mut terms = Vec::new();
+        for tok in tokens(input)? {
+            let (negate, body) = match tok.strip_prefix('!') {
+                Some(rest) if !rest.is_empty() => (true, rest),
+                _ => (false, tok.as_str()),
+            };
+            let split = body
+                .char_indices()
+                .find_map(|(i, _)| {
+                    OPS.iter()
+                        .find(|(s, _)| body[i..].starts_with(s))
+                        .map(|(s, op)| (i, s.len(), *op))
+                })
+                .filter(|(i, _, _)| {
+                    *i > 0 && body[..*i].chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            let kind = match split {
+                None => TermKind::Text(body.to_lowercase()),
+                Some((i, len, op)) => {
+                    let field = body[..i].to_ascii_lowercase();
+                    let value = body[i + len..].trim_end_matches(['%', '€']).to_string();
+                    field_term(&field, op, &value, &tok)?
+                }
+            };
+            terms.push(Term { negate, kind });
+        }
+        Ok(Filter { terms })
+    }
+
+    /// No terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// A word the store can pre-filter on: the first plain, non-negated word.
+    pub fn store_text(&self) -> Option<String> {
+        self.terms.iter().find_map(|t| match (&t.kind, t.negate) {
+            (TermKind::Text(w), false) => Some(w.clone()),
+            _ => None,
+        })
+    }
+
+    /// Whether a row passes every term.
+    pub fn matches(&self, row: &Row) -> bool {
+        self.terms.iter().all(|t| t.matches(row) != t.negate)
+    }
+}
+
+fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, String> {
+    let num = |f: NumField| -> Result<TermKind, String> {
+        if op == Op::Contains {
+            return Err(format!("'{tok}': {field} takes = != > >= < <="));
+        }
+        let v: f64 = value
+            .parse()
+            .map_err(|_| format!("'{tok}': '{value}' is not a number"))?;
+        Ok(TermKind::Num(f, op, v))
+    };
+    let markets = |f: MarketField| -> Result<TermKind, String> {
+        let eq = match op {
+            Op::Eq => true,
+            Op::Ne => false,
+            _ => return Err(format!("'{tok}': {field} takes = or !=")),
+        };
+        let list = crate::domain::parse_market_list(value).map_err(|e| format!("'{tok}': {e}"))?;
+        Ok(TermKind::Markets(f, eq, list))
+    };
+    let text = |f: StrField| -> Result<TermKind, String> {
+        match op {
+            Op::Eq | Op::Ne | Op::Contains => Ok(TermKind::Str(f, op, value.to_lowercase())),
+            _ => Err(format!("'{tok}': {field} takes = != or ~")),
+        }
+    };
+    match field {
+        "profit" => num(NumField::Profit),
+        "net" => num(NumField::Net),
+        "margin" => num(NumField::Margin),
+        "gross" => num(NumField::Gross),
+        "roi" => num(NumField::Roi),
+        "emp" => num(NumField::Emp),
+        "src" | "buy" => markets(MarketField::Src),
+        "dst" | "sell" => markets(MarketField::Dst),
+        "asin" => text(StrField::Asin),
+        "title" => text(StrField::Title),
+        "flags" | "flag" => text(StrField::Flags),
+        "route" => {
+            let eq = match op {
+                Op::Eq => true,
+                Op::Ne => false,
+                _ => return Err(format!("'{tok}': route takes = or !=")),
+            };
+            let routes = value
+                .split(',')
+                .map(|r| {
+                    let (a, b) = r
+                        .split_once('>')
+                        .ok_or_else(|| format!("'{tok}': a route is written it>de"))?;
+                    let a: Market = a.parse().map_err(|e| format!("'{tok}': {e}"))?;
+                    let b: Market = b.parse().map_err(|e| format!("'{tok}': {e}"))?;
+                    Ok((a, b))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(TermKind::Routes(eq, routes))
+        }
+        other => Err(format!(
+            "'{tok}': unknown field '{other}'; fields are {FIELDS}"
+        )),
+    }
+}
+
+fn cmp(op: Op, a: f64, b: f64) -> bool {
+    match op {
+        Op::Eq => (a - b).abs() < 0.005,
+        Op::Ne => (a - b).abs() >= 0.005,
+        Op::Gt => a > b,
+        Op::Ge => a >= b,
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        Op::Contains => false,
+    }
+}
+
+impl Term {
+    fn matches(&self, row: &Row) -> bool {
+        let euros = |m: crate::domain::Money| m.minor as f64 / 100.0;
+        match &self.kind {
+            TermKind::Text(w) => row.search.contains(w.as_str()),
+            TermKind::Num(f, op, v) => {
+                let x = match f {
+                    NumField::Profit => euros(row.net),
+                    NumField::Gross => euros(row.gross),
+                    NumField::Emp => euros(row.emp),
+                    NumField::Net => row.net_pct,
+                    NumField::Margin => row.gross_pct,
+                    NumField::Roi => row.roi,
+                };
+                cmp(*op, x, *v)
+            }
+            TermKind::Markets(f, eq, list) => {
+                let m = match f {
+                    MarketField::Src => row.key.buy,
+                    MarketField::Dst => row.key.sell,
+                };
+                list.contains(&m) == *eq
+            }
+            TermKind::Routes(eq, routes) => routes.contains(&(row.key.buy, row.key.sell)) == *eq,
+            TermKind::Str(f, op, v) => {
+                let hay: std::borrow::Cow<'_, str> = match f {
+                    StrField::Asin => row.key.asin.as_str().to_lowercase().into(),
+                    StrField::Title => row.title.to_lowercase().into(),
+                    StrField::Flags => row.flags.join(" ").to_lowercase().into(),
+                };
+                match op {
+                    Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),
+                    Op::Eq => hay == v.as_str(),
+                    Op::Ne => hay != v.as_str(),
+                    _ => hay.contains(v.as_str()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::row;
+
+    #[test]
+    fn words_fields_and_negation() {
+        let r = row(
+            "B0D1XD1ZV3",
+            "Sony Kopfhörer WH-1000",
+            Market::IT,
+            Market::DE,
+            25.0,
+            900,
+        );
+        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        assert!(ok("kopfhörer"));
+        assert!(ok("\"sony kopf\""));
+        assert!(ok("b0d1x"));
+        assert!(!ok("!sony"));
+        assert!(ok("margin>=25 profit>5"));
+        assert!(!ok("profit>10"));
+        assert!(ok("route=it>de,es>de"));
+        assert!(ok("src=it dst!=uk"));
+        assert!(!ok("src=uk"));
+        assert!(ok("margin>20%"));
+        assert!(ok("flags=fx_stale"));
+        assert!(ok("!flags~hazmat"));
+    }
+
+    #[test]
+    fn errors_name_the_term() {
+        assert!(Filter::parse("colour=red").unwrap_err().contains("colour"));
+        assert!(Filter::parse("roi>lots").unwrap_err().contains("lots"));
+        assert!(Filter::parse("src>uk").unwrap_err().contains("src"));
+        assert!(Filter::parse("src=xx").unwrap_err().contains("xx"));
+        assert!(Filter::parse("\"open").is_err());
+    }
+
+    #[test]
+    fn the_first_plain_word_goes_to_the_store() {
+        let f = Filter::parse("roi>5 !cable sony tv").unwrap();
+        assert_eq!(f.store_text().as_deref(), Some("sony"));
+        assert_eq!(Filter::parse("roi>5").unwrap().store_text(), None);
+    }
+}

@@ -1,0 +1,229 @@
+//! What the console shows, prepared once per data refresh: rows with their cells already
+//! formatted, and the queries that fetch them.
+
+use chrono::{DateTime, Utc};
+
+use super::action::{Basis, Column};
+use crate::domain::text::sanitize;
+use crate::domain::{Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
+
+/// The most rows loaded for "all" (the tile still shows the full count).
+pub const MAX_ROWS: usize = 100_000;
+/// Rows a `/` filter searches: the best rows under the sidebar filters, in the store's order.
+pub const FILTER_ROWS: usize = 10_000;
+
+/// Cells formatted once per refresh, in [`Column::ALL`] order except `Age` (formatted per
+/// frame for the visible rows only, since it changes every second).
+pub const CELLS: usize = 12;
+
+/// One opportunity as the table shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// ASIN and route.
+    pub key: OpportunityKey,
+    /// Sanitized title (may be empty).
+    pub title: String,
+    /// Buy price, native currency.
+    pub buy_price: Money,
+    /// Sell price, native currency.
+    pub sell_price: Money,
+    /// Gross margin, EUR.
+    pub gross: Money,
+    /// Gross margin %.
+    pub gross_pct: f64,
+    /// Net profit, EUR.
+    pub net: Money,
+    /// Net margin %.
+    pub net_pct: f64,
+    /// ROI %.
+    pub roi: f64,
+    /// Expected monthly profit, EUR.
+    pub emp: Money,
+    /// When the prices were computed.
+    pub updated_at: DateTime<Utc>,
+    /// Failed gates and warnings.
+    pub flags: Vec<String>,
+    /// Passed every gate.
+    pub ranked: bool,
+    /// Pre-formatted cells.
+    pub cells: [String; CELLS],
+    /// Lower-case `asin title` for the `/` filter.
+    pub search: String,
+}
+
+fn pct(v: f64) -> String {
+    if v.abs() >= 10_000.0 {
+        format!("{:.0}", v)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Money without the currency symbol when the column says the currency (`12.34`).
+fn amount(m: Money) -> String {
+    m.decimal_string()
+}
+
+impl Row {
+    /// Builds a row from a stored opportunity.
+    pub fn from_opportunity(o: &Opportunity) -> Row {
+        let title = o.title.as_deref().map(sanitize).unwrap_or_default();
+        let cells = [
+            o.asin.to_string(),
+            title.clone(),
+            o.buy_market.code().to_string(),
+            o.sell_market.code().to_string(),
+            o.buy_price.to_string(),
+            o.sell_price.to_string(),
+            amount(o.gross_margin),
+            pct(o.gross_margin_pct),
+            amount(o.net_profit),
+            pct(o.net_margin_pct),
+            pct(o.roi_pct),
+            amount(o.expected_monthly_profit),
+        ];
+        Row {
+            search: format!(
+                "{} {}",
+                o.asin.as_str().to_ascii_lowercase(),
+                title.to_lowercase()
+            ),
+            key: o.key(),
+            title,
+            buy_price: o.buy_price,
+            sell_price: o.sell_price,
+            gross: o.gross_margin,
+            gross_pct: o.gross_margin_pct,
+            net: o.net_profit,
+            net_pct: o.net_margin_pct,
+            roi: o.roi_pct,
+            emp: o.expected_monthly_profit,
+            updated_at: o.updated_at,
+            flags: o.flags.iter().map(|f| sanitize(f)).collect(),
+            ranked: o.ranked,
+            cells,
+        }
+    }
+
+    /// The pre-formatted cell of a column (`Age` has none).
+    pub fn cell(&self, c: Column) -> &str {
+        let i = match c {
+            Column::Asin => 0,
+            Column::Title => 1,
+            Column::Buy => 2,
+            Column::Sell => 3,
+            Column::BuyPrice => 4,
+            Column::SellPrice => 5,
+            Column::Gross => 6,
+            Column::Margin => 7,
+            Column::Profit => 8,
+            Column::Net => 9,
+            Column::Roi => 10,
+            Column::Emp => 11,
+            Column::Age => return "",
+        };
+        &self.cells[i]
+    }
+
+    /// The sell market's product page.
+    pub fn sell_url(&self) -> String {
+        self.key.sell.product_url(&self.key.asin)
+    }
+
+    /// The row as tab-separated values (copy row).
+    pub fn tsv(&self) -> String {
+        let mut parts: Vec<&str> = self.cells.iter().map(String::as_str).collect();
+        let updated = self.updated_at.to_rfc3339();
+        parts.push(&updated);
+        parts.join("\t")
+    }
+}
+
+/// What the store is asked for: the sidebar filters and the sort, pushed down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// Minimum margin %.
+    pub min_margin: f64,
+    /// On gross or net margin.
+    pub basis: Basis,
+    /// Buy markets (empty = all).
+    pub buy: Vec<crate::domain::Market>,
+    /// Sell markets (empty = all).
+    pub sell: Vec<crate::domain::Market>,
+    /// Rows wanted.
+    pub limit: usize,
+    /// The store's order (the table may re-sort the page by other columns).
+    pub sort: OpportunitySort,
+    /// Descending.
+    pub descending: bool,
+    /// A word the store can pre-filter on (title, brand or ASIN).
+    pub text: Option<String>,
+}
+
+impl Query {
+    /// The store filter.
+    pub fn filter(&self) -> OpportunityFilter {
+        let mut f = OpportunityFilter {
+            buy: self.buy.clone(),
+            sell: self.sell.clone(),
+            text: self.text.clone(),
+            sort: self.sort,
+            descending: self.descending,
+            limit: self.limit,
+            offset: 0,
+            ..OpportunityFilter::default()
+        };
+        match self.basis {
+            Basis::Gross => f.min_gross_margin_pct = Some(self.min_margin),
+            Basis::Net => f.min_net_margin_pct = Some(self.min_margin),
+        }
+        f
+    }
+}
+
+/// The store order for a table column: the columns the store indexes are sorted there, so
+/// a row limit keeps the top rows of that column; others keep the top rows by margin.
+pub fn store_sort(c: Column) -> (OpportunitySort, Option<bool>) {
+    match c {
+        Column::Margin => (OpportunitySort::GrossMarginPct, None),
+        Column::Net => (OpportunitySort::NetMarginPct, None),
+        Column::Profit => (OpportunitySort::NetProfit, None),
+        Column::Roi => (OpportunitySort::RoiPct, None),
+        Column::Age => (OpportunitySort::UpdatedAt, Some(true)),
+        Column::Emp => (OpportunitySort::ExpectedMonthlyProfit, None),
+        _ => (OpportunitySort::GrossMarginPct, Some(true)),
+    }
+}
+
+/// One answer of the store.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Feed {
+    /// Rows in the store's order.
+    pub rows: Vec<Row>,
+    /// How many opportunities match the query (may exceed `rows`).
+    pub total: u64,
+    /// Store totals.
+    pub stats: StoreStats,
+    /// What was asked.
+    pub query: Option<Query>,
+    /// Set when the store could not answer; the last good rows stay on screen.
+    pub error: Option<String>,
+    /// When the answer arrived.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The selected row's product, loaded on demand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detail {
+    /// Which row.
+    pub key: OpportunityKey,
+    /// The product, when found.
+    pub product: Option<Product>,
+    /// Its price history.
+    pub history: Vec<PriceSeries>,
+    /// The opportunity with its breakdown.
+    pub opportunity: Option<Opportunity>,
+    /// Why it could not be loaded.
+    pub error: Option<String>,
+}

@@ -1,0 +1,1238 @@
+//! The console's state and its reducer.
+//!
+//! `UiState::apply(Action) -> Vec<Effect>` is synchronous and does no I/O: effects (queries,
+//! clipboard, export, watchlist changes) run outside it and report back as messages. The
+//! table's `view` holds indices into the loaded rows, filtered and sorted, recomputed only
+//! when data, the filter or the sort change; rendering slices it to the visible window.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::action::{
+    Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
+    ROW_LIMITS, Side, SortBy, View,
+};
+use super::filter::Filter;
+use super::keymap::{Key, Keymap, Lookup};
+use super::model::{Detail, FILTER_ROWS, Feed, MAX_ROWS, Query, Row, store_sort};
+use crate::component::ComponentHealth;
+use crate::domain::{Asin, Market, OpportunityKey};
+use crate::pipeline::{PipelineStatus, Source};
+
+/// How long a changed cell keeps its arrow.
+pub const CHANGE_TTL: Duration = Duration::seconds(60);
+/// How long a toast stays.
+const TOAST_TTL: Duration = Duration::seconds(6);
+/// Toasts kept at once.
+const TOASTS: usize = 4;
+
+/// Panels that take the focus, in `Tab` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Filters.
+    Sidebar,
+    /// Opportunities.
+    Table,
+    /// The selected product.
+    Detail,
+    /// Components.
+    Health,
+}
+
+const FOCUS_ORDER: [Focus; 4] = [Focus::Sidebar, Focus::Table, Focus::Detail, Focus::Health];
+
+/// Direction of a changed value, and whether the change is good for profit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The value rose.
+    pub up: bool,
+    /// The change raises profit.
+    pub good: bool,
+}
+
+/// Changes of one row since the previous refresh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowDelta {
+    /// The row was not there before.
+    pub new: bool,
+    /// Per column that can change.
+    pub cells: Vec<(Column, Change)>,
+    /// When it was seen.
+    pub at: DateTime<Utc>,
+}
+
+/// A short message in the corner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    /// Text.
+    pub text: String,
+    /// Shown as an error.
+    pub error: bool,
+    /// When it goes away.
+    pub until: DateTime<Utc>,
+    /// New-opportunity alert (a newer alert replaces it).
+    pub alert: bool,
+}
+
+/// Prompts at the bottom of the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `:` command line.
+    Command,
+    /// `/` filter.
+    Filter,
+}
+
+/// A line being typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    /// Which prompt.
+    pub kind: PromptKind,
+    /// The text so far.
+    pub input: String,
+    /// Inline error under the prompt.
+    pub error: Option<String>,
+    /// Position in the history while walking it.
+    pub history_pos: Option<usize>,
+}
+
+/// A yes/no question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirm {
+    /// The question, naming the target.
+    pub question: String,
+    /// What `y` does.
+    pub action: Effect,
+}
+
+/// Modal layers over the screen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    /// `?`: actions and keys; typing filters.
+    Help {
+        /// Filter text.
+        filter: String,
+        /// Selected line.
+        selected: usize,
+    },
+    /// `:` or `/`.
+    Prompt(Prompt),
+    /// `y/N`.
+    Confirm(Confirm),
+}
+
+/// Work for the event loop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Ask the store for rows.
+    Query(Query),
+    /// Load the product behind a row.
+    LoadDetail(OpportunityKey),
+    /// Copy text; `what` names it in the toast.
+    Copy {
+        /// The text.
+        text: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// Write the rows of the view to a file.
+    Export(Format),
+    /// Refresh these ASINs now.
+    Refresh(Vec<Asin>),
+    /// Add to the watchlist.
+    WatchAdd(Vec<Asin>),
+    /// Remove from the watchlist.
+    WatchRemove(Vec<Asin>),
+    /// Switch to a theme by name (`None` = next).
+    Theme(Option<String>),
+    /// Read the log tail now.
+    LoadLogs,
+    /// Keep this command line in the history file.
+    SaveHistory(String),
+}
+
+/// Fixed facts about this console session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    /// Live or demo.
+    pub source: Source,
+    /// Markets tracked.
+    pub markets: Vec<Market>,
+    /// Where the REST API listens.
+    pub api_addr: Option<String>,
+    /// Toast new rows at or above this gross margin %.
+    pub alert_margin_pct: f64,
+    /// Wrap links in OSC 8.
+    pub hyperlinks: bool,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            source: Source::Demo,
+            markets: Market::ALL.to_vec(),
+            api_addr: None,
+            alert_margin_pct: 30.0,
+            hyperlinks: false,
+        }
+    }
+}
+
+/// Everything the screen shows.
+#[derive(Debug)]
+pub struct UiState {
+    /// Session facts.
+    pub session: Session,
+    /// "Now", set on each tick (rendering never reads the clock).
+    pub now: DateTime<Utc>,
+    /// Pipeline status.
+    pub status: PipelineStatus,
+    /// Store health, probed periodically.
+    pub store_health: Option<ComponentHealth>,
+    /// API requests answered.
+    pub api_requests: u64,
+    /// The rows on screen.
+    pub feed: Arc<Feed>,
+    /// A newer feed held back while frozen.
+    pending: Option<Arc<Feed>>,
+    /// Snapshots that arrived while frozen.
+    pub frozen_pending: u32,
+    /// Frozen since.
+    pub frozen: Option<DateTime<Utc>>,
+    /// Filtered and sorted indices into `feed.rows`.
+    pub view: Vec<u32>,
+    /// Changes per row.
+    pub deltas: HashMap<OpportunityKey, RowDelta>,
+    /// Rows that left since the previous refresh.
+    pub dropped: usize,
+    /// Minimum margin %.
+    pub min_margin: f64,
+    /// Gross or net.
+    pub basis: Basis,
+    /// Buy markets on.
+    pub buy: Vec<Market>,
+    /// Sell markets on.
+    pub sell: Vec<Market>,
+    /// Index into [`ROW_LIMITS`].
+    pub limit: usize,
+    /// `/` filter text and its parse.
+    pub filter_text: String,
+    filter: Filter,
+    /// Sort column.
+    pub sort: Column,
+    /// Descending.
+    pub descending: bool,
+    /// Selected position in `view`.
+    pub selected: usize,
+    /// First visible position.
+    pub offset: usize,
+    selected_key: Option<OpportunityKey>,
+    /// Marked rows.
+    pub marked: HashSet<OpportunityKey>,
+    /// Focused panel.
+    pub focus: Focus,
+    /// Sidebar cursor.
+    pub sidebar_cursor: usize,
+    /// The current view.
+    pub view_kind: View,
+    /// Table full screen.
+    pub zoom: bool,
+    /// The detail shown instead of the table on narrow screens.
+    pub detail_open: bool,
+    /// The selected product.
+    pub detail: Option<Detail>,
+    /// Overlay, if any.
+    pub overlay: Option<Overlay>,
+    /// Keys of a chord in progress.
+    pub pending_keys: Vec<Key>,
+    /// Toasts, oldest first.
+    pub toasts: VecDeque<Toast>,
+    /// Health view: faults only.
+    pub faults_only: bool,
+    /// Log tail lines.
+    pub logs: Vec<String>,
+    /// Minimum log level (index into [`LOG_LEVELS`]).
+    pub log_level: usize,
+    /// Log scroll from the bottom (0 = follow).
+    pub log_scroll: usize,
+    /// Theme name.
+    pub theme: String,
+    /// Command history, oldest first.
+    pub history: Vec<String>,
+    /// Rows of the table that fit (set from the layout).
+    pub page: usize,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// The last query sent.
+    pub last_query: Option<Query>,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    /// Leave the loop.
+    pub quit: bool,
+}
+
+impl UiState {
+    /// A fresh state.
+    pub fn new(session: Session, now: DateTime<Utc>) -> UiState {
+        let markets = session.markets.clone();
+        UiState {
+            status: PipelineStatus {
+                source: session.source,
+                ..PipelineStatus::default()
+            },
+            session,
+            now,
+            store_health: None,
+            api_requests: 0,
+            feed: Arc::new(Feed::default()),
+            pending: None,
+            frozen_pending: 0,
+            frozen: None,
+            view: Vec::new(),
+            deltas: HashMap::new(),
+            dropped: 0,
+            min_margin: 10.0,
+            basis: Basis::Gross,
+            buy: markets.clone(),
+            sell: markets,
+            limit: 1,
+            filter_text: String::new(),
+            filter: Filter::default(),
+            sort: Column::Margin,
+            descending: true,
+            selected: 0,
+            offset: 0,
+            selected_key: None,
+            marked: HashSet::new(),
+            focus: Focus::Table,
+            sidebar_cursor: 0,
+            view_kind: View::Opportunities,
+            zoom: false,
+            detail_open: false,
+            detail: None,
+            overlay: None,
+            pending_keys: Vec::new(),
+            toasts: VecDeque::new(),
+            faults_only: false,
+            logs: Vec::new(),
+            log_level: 2,
+            log_scroll: 0,
+            theme: "dark".into(),
+            history: Vec::new(),
+            page: 10,
+            size: (80, 24),
+            last_query: None,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The store query the filters and sort ask for.
+    pub fn query(&self) -> Query {
+        let (sort, forced) = store_sort(self.sort);
+        let all = |v: &Vec<Market>| {
+            if self.session.markets.iter().all(|m| v.contains(m)) {
+                Vec::new()
+            } else {
+                v.clone()
+            }
+        };
+        Query {
+            min_margin: self.min_margin,
+            basis: self.basis,
+            buy: all(&self.buy),
+            sell: all(&self.sell),
+            // A `/` filter narrows rows in memory, so it searches more than a screenful.
+            limit: match ROW_LIMITS.get(self.limit).copied().flatten() {
+                Some(n) if self.filter.is_empty() => n,
+                Some(n) => n.max(FILTER_ROWS),
+                None => MAX_ROWS,
+            },
+            sort,
+            descending: forced.unwrap_or(self.descending),
+            text: self.filter.store_text(),
+        }
+    }
+
+    /// The effect that reloads rows when the query changed.
+    fn requery(&mut self) -> Vec<Effect> {
+        let q = self.query();
+        if self.last_query.as_ref() == Some(&q) {
+            return Vec::new();
+        }
+        self.last_query = Some(q.clone());
+        vec![Effect::Query(q)]
+    }
+
+    /// The context keys are looked up in.
+    pub fn context(&self) -> Context {
+        match self.view_kind {
+            View::Logs => Context::Logs,
+            View::Health => Context::Health,
+            View::Opportunities => match self.focus {
+                Focus::Sidebar => Context::Sidebar,
+                Focus::Table if self.detail_open => Context::Detail,
+                Focus::Table => Context::Table,
+                Focus::Detail => Context::Detail,
+                Focus::Health => Context::Health,
+            },
+        }
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self) -> Option<&Row> {
+        let i = *self.view.get(self.selected)?;
+        self.feed.rows.get(i as usize)
+    }
+
+    /// Whether the detail pane is on screen (wide layouts always show it).
+    pub fn detail_visible(&self) -> bool {
+        self.view_kind == View::Opportunities
+            && !self.zoom
+            && (self.detail_open || super::ui::shows_detail_beside(self.size))
+    }
+
+    /// The row whose detail should be loaded, if it is not already.
+    pub fn wanted_detail(&self) -> Option<OpportunityKey> {
+        if !self.detail_visible() {
+            return None;
+        }
+        let key = self.selected_row()?.key;
+        match &self.detail {
+            Some(d) if d.key == key => None,
+            _ => Some(key),
+        }
+    }
+
+    /// Adds a toast.
+    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        self.push_toast(text.into(), error, false);
+    }
+
+    fn push_toast(&mut self, text: String, error: bool, alert: bool) {
+        if alert {
+            self.toasts.retain(|t| !t.alert);
+        }
+        self.toasts.push_back(Toast {
+            text,
+            error,
+            until: self.now + TOAST_TTL,
+            alert,
+        });
+        while self.toasts.len() > TOASTS {
+            self.toasts.pop_front();
+        }
+        self.dirty = true;
+    }
+
+    /// The clock moved: expire toasts and arrows.
+    pub fn on_tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        self.toasts.retain(|t| t.until > now);
+        self.deltas.retain(|_, d| now - d.at < CHANGE_TTL);
+        self.dirty = true;
+    }
+
+    /// A resize: keep the selection visible.
+    pub fn on_resize(&mut self, w: u16, h: u16) {
+        self.size = (w, h);
+        self.page = super::ui::table_rows(self).max(1);
+        self.clamp();
+        self.dirty = true;
+    }
+
+    /// New pipeline status.
+    pub fn on_status(&mut self, status: PipelineStatus) {
+        self.status = status;
+        self.dirty = true;
+    }
+
+    /// A store answer. Held back while frozen.
+    pub fn on_feed(&mut self, feed: Feed) {
+        let feed = Arc::new(feed);
+        if self.frozen.is_some() {
+            self.pending = Some(feed);
+            self.frozen_pending += 1;
+            self.dirty = true;
+            return;
+        }
+        self.swap_in(feed);
+    }
+
+    fn swap_in(&mut self, feed: Arc<Feed>) {
+        if feed.error.is_some() && feed.rows.is_empty() && !self.feed.rows.is_empty() {
+            // Keep the last good rows; show the error.
+            let mut kept = (*self.feed).clone();
+            kept.error = feed.error.clone();
+            self.feed = Arc::new(kept);
+            self.dirty = true;
+            return;
+        }
+        let same_query = self.feed.query.is_some() && self.feed.query == feed.query;
+        self.compute_deltas(&feed, same_query);
+        self.feed = feed;
+        self.rebuild_view();
+    }
+
+    fn compute_deltas(&mut self, new: &Feed, same_query: bool) {
+        if self.feed.at.is_none() {
+            return;
+        }
+        let old: HashMap<OpportunityKey, &Row> =
+            self.feed.rows.iter().map(|r| (r.key, r)).collect();
+        let mut alerts = Vec::new();
+        for r in &new.rows {
+            match old.get(&r.key) {
+                None if same_query => {
+                    self.deltas.insert(
+                        r.key,
+                        RowDelta {
+                            new: true,
+                            cells: Vec::new(),
+                            at: self.now,
+                        },
+                    );
+                    if r.gross_pct >= self.session.alert_margin_pct {
+                        alerts.push(r);
+                    }
+                }
+                None => {}
+                Some(prev) => {
+                    let mut cells = Vec::new();
+                    let mut diff = |c: Column, a: i64, b: i64, rising_is_good: bool| {
+                        if a != b {
+                            let up = b > a;
+                            cells.push((
+                                c,
+                                Change {
+                                    up,
+                                    good: up == rising_is_good,
+                                },
+                            ));
+                        }
+                    };
+                    diff(
+                        Column::BuyPrice,
+                        prev.buy_price.minor,
+                        r.buy_price.minor,
+                        false,
+                    );
+                    diff(
+                        Column::SellPrice,
+                        prev.sell_price.minor,
+                        r.sell_price.minor,
+                        true,
+                    );
+                    diff(Column::Gross, prev.gross.minor, r.gross.minor, true);
+                    diff(Column::Profit, prev.net.minor, r.net.minor, true);
+                    let bp = |v: f64| (v * 10.0).round() as i64;
+                    diff(Column::Roi, bp(prev.roi), bp(r.roi), true);
+                    diff(Column::Margin, bp(prev.gross_pct), bp(r.gross_pct), true);
+                    if !cells.is_empty() {
+                        self.deltas.insert(
+                            r.key,
+                            RowDelta {
+                                new: false,
+                                cells,
+                                at: self.now,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        if same_query {
+            let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
+            self.dropped = self
+                .feed
+                .rows
+                .iter()
+                .filter(|r| !keys.contains(&r.key))
+                .count();
+        }
+        match alerts.as_slice() {
+            [] => {}
+            [one] => {
+                let text = format!(
+                    "New: {} {}→{} {:.1} % · net €{}",
+                    one.key.asin,
+                    one.key.buy.code(),
+                    one.key.sell.code(),
+                    one.gross_pct,
+                    one.net.decimal_string()
+                );
+                self.push_toast(text, false, true);
+            }
+            many => {
+                let best = many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max);
+                let text = format!(
+                    "{} new opportunities ≥ {:.0} % (best {:.1} %)",
+                    many.len(),
+                    self.session.alert_margin_pct,
+                    best
+                );
+                self.push_toast(text, false, true);
+            }
+        }
+    }
+
+    /// Recomputes `view` from the rows, the filter and the sort, keeping the selected row.
+    pub fn rebuild_view(&mut self) {
+        let rows = &self.feed.rows;
+        let mut view: Vec<u32> = (0..rows.len() as u32)
+            .filter(|&i| self.filter.matches(&rows[i as usize]))
+            .collect();
+        let col = self.sort;
+        let desc = self.descending;
+        view.sort_by(|&a, &b| {
+            let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
+            let ord = compare(ra, rb, col);
+            let ord = if desc { ord.reverse() } else { ord };
+            ord.then_with(|| ra.key.cmp(&rb.key))
+        });
+        if let Some(n) = ROW_LIMITS.get(self.limit).copied().flatten() {
+            view.truncate(n);
+        }
+        self.view = view;
+        if let Some(key) = self.selected_key
+            && let Some(pos) = self
+                .view
+                .iter()
+                .position(|&i| self.feed.rows[i as usize].key == key)
+        {
+            self.selected = pos;
+        }
+        self.clamp();
+        self.dirty = true;
+    }
+
+    fn clamp(&mut self) {
+        let n = self.view.len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+        let page = self.page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(n.saturating_sub(page));
+        self.selected_key = self.selected_row().map(|r| r.key);
+    }
+
+    /// The product behind the selected row arrived.
+    pub fn on_detail(&mut self, detail: Detail) {
+        self.detail = Some(detail);
+        self.dirty = true;
+    }
+
+    /// A key from the terminal. Prompts and overlays take keys first.
+    pub fn on_key(&mut self, ev: &crossterm::event::KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+        self.dirty = true;
+        if self.overlay.is_some() {
+            return self.overlay_key(ev, keymap);
+        }
+        let Some(key) = Key::from_event(ev) else {
+            return Vec::new();
+        };
+        let mut seq = std::mem::take(&mut self.pending_keys);
+        seq.push(key);
+        match keymap.lookup(self.context(), &seq) {
+            // Ctrl-C always leaves, whatever view is open.
+            Lookup::Run(Action::Quit) if key == Key::parse("<C-c>").unwrap_or(key) => {
+                self.quit = true;
+                Vec::new()
+            }
+            Lookup::Run(a) => self.apply(a),
+            Lookup::Pending => {
+                self.pending_keys = seq;
+                Vec::new()
+            }
+            Lookup::Unbound if seq.len() > 1 => match keymap.lookup(self.context(), &[key]) {
+                Lookup::Run(a) => self.apply(a),
+                Lookup::Pending => {
+                    self.pending_keys = vec![key];
+                    Vec::new()
+                }
+                Lookup::Unbound => Vec::new(),
+            },
+            Lookup::Unbound => Vec::new(),
+        }
+    }
+
+    fn overlay_key(&mut self, ev: &crossterm::event::KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let ctrl_c = ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(overlay) = self.overlay.take() else {
+            return Vec::new();
+        };
+        match overlay {
+            Overlay::Confirm(c) => match ev.code {
+                KeyCode::Char('y' | 'Y') => self.run_effect_confirmed(c.action),
+                _ if ctrl_c => self.apply(Action::Quit),
+                _ => {
+                    self.toast("Cancelled", false);
+                    Vec::new()
+                }
+            },
+            Overlay::Help {
+                mut filter,
+                mut selected,
+            } => {
+                match ev.code {
+                    KeyCode::Esc | KeyCode::Char('?')
+                        if filter.is_empty() || ev.code == KeyCode::Esc =>
+                    {
+                        return Vec::new();
+                    }
+                    _ if ctrl_c => return self.apply(Action::Quit),
+                    KeyCode::Enter => {
+                        let entries = super::ui::help_entries(self, keymap, &filter);
+                        if let Some(e) = entries.get(selected)
+                            && let Ok(a) = super::action::parse(&e.run)
+                        {
+                            return self.apply(a);
+                        }
+                        return Vec::new();
+                    }
+                    KeyCode::Down => selected += 1,
+                    KeyCode::Up => selected = selected.saturating_sub(1),
+                    KeyCode::Backspace => {
+                        filter.pop();
+                        selected = 0;
+                    }
+                    KeyCode::Char(c) => {
+                        filter.push(c);
+                        selected = 0;
+                    }
+                    _ => {}
+                }
+                let n = super::ui::help_entries(self, keymap, &filter).len();
+                selected = selected.min(n.saturating_sub(1));
+                self.overlay = Some(Overlay::Help { filter, selected });
+                Vec::new()
+            }
+            Overlay::Prompt(mut p) => {
+                match ev.code {
+                    KeyCode::Esc => {
+                        if p.kind == PromptKind::Filter {
+                            return self.set_filter(String::new());
+                        }
+                        return Vec::new();
+                    }
+                    _ if ctrl_c => return self.apply(Action::Quit),
+                    KeyCode::Enter => return self.submit(p),
+                    KeyCode::Tab if p.kind == PromptKind::Command => {
+                        let options = super::action::complete(&p.input);
+                        if let Some(first) = options.first() {
+                            p.input = if options.len() == 1 {
+                                format!("{first} ")
+                            } else {
+                                common_prefix(&options)
+                            };
+                        }
+                        p.error = (options.len() > 1).then(|| options.join("  "));
+                    }
+                    KeyCode::Up | KeyCode::Down if p.kind == PromptKind::Command => {
+                        let n = self.history.len();
+                        if n > 0 {
+                            let pos = match (p.history_pos, ev.code) {
+                                (None, KeyCode::Up) => Some(n - 1),
+                                (Some(i), KeyCode::Up) => Some(i.saturating_sub(1)),
+                                (Some(i), _) if i + 1 < n => Some(i + 1),
+                                _ => None,
+                            };
+                            p.input = pos.map_or_else(String::new, |i| self.history[i].clone());
+                            p.history_pos = pos;
+                        }
+                    }
+                    KeyCode::Backspace => {
+                        if p.input.is_empty() {
+                            return if p.kind == PromptKind::Filter {
+                                self.set_filter(String::new())
+                            } else {
+                                Vec::new()
+                            };
+                        }
+                        p.input.pop();
+                        p.error = None;
+                    }
+                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        p.input.push(c);
+                        p.error = None;
+                    }
+                    _ => {}
+                }
+                let live = (p.kind == PromptKind::Filter).then(|| p.input.clone());
+                self.overlay = Some(Overlay::Prompt(p));
+                match live {
+                    // The filter applies as you type; a half-typed term just waits.
+                    Some(text) => match Filter::parse(&text) {
+                        Ok(_) => self.set_filter_keep_prompt(text),
+                        Err(_) => Vec::new(),
+                    },
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Pasted text goes to an open prompt.
+    pub fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if let Some(Overlay::Prompt(p)) = &mut self.overlay {
+            p.input.push_str(&clean);
+            self.dirty = true;
+        }
+        Vec::new()
+    }
+
+    fn submit(&mut self, p: Prompt) -> Vec<Effect> {
+        match p.kind {
+            PromptKind::Filter => match Filter::parse(&p.input) {
+                Ok(_) => self.set_filter(p.input),
+                Err(e) => {
+                    self.overlay = Some(Overlay::Prompt(Prompt {
+                        error: Some(e),
+                        ..p
+                    }));
+                    Vec::new()
+                }
+            },
+            PromptKind::Command => {
+                let line = p.input.trim().trim_start_matches(':').to_string();
+                if line.is_empty() {
+                    return Vec::new();
+                }
+                match super::action::parse(&line) {
+                    Ok(a) => {
+                        self.history.retain(|h| h != &line);
+                        self.history.push(line.clone());
+                        let excess = self.history.len().saturating_sub(500);
+                        self.history.drain(..excess);
+                        let mut fx = vec![Effect::SaveHistory(line)];
+                        fx.extend(self.apply(a));
+                        fx
+                    }
+                    Err(e) => {
+                        self.overlay = Some(Overlay::Prompt(Prompt {
+                            error: Some(e.0),
+                            ..p
+                        }));
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_filter_keep_prompt(&mut self, text: String) -> Vec<Effect> {
+        let overlay = self.overlay.take();
+        let fx = self.set_filter(text);
+        if self.overlay.is_none() {
+            self.overlay = overlay;
+        }
+        fx
+    }
+
+    fn set_filter(&mut self, text: String) -> Vec<Effect> {
+        match Filter::parse(&text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_text = text.trim().to_string();
+                self.rebuild_view();
+                self.requery()
+            }
+            Err(e) => {
+                self.toast(format!("Filter: {e}"), true);
+                Vec::new()
+            }
+        }
+    }
+
+    fn run_effect_confirmed(&mut self, effect: Effect) -> Vec<Effect> {
+        vec![effect]
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind, input: String) {
+        self.overlay = Some(Overlay::Prompt(Prompt {
+            kind,
+            input,
+            error: None,
+            history_pos: None,
+        }));
+    }
+
+    /// Runs an action.
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        match action {
+            Action::None => Vec::new(),
+            Action::Help => {
+                self.overlay = Some(Overlay::Help {
+                    filter: String::new(),
+                    selected: 0,
+                });
+                Vec::new()
+            }
+            Action::Command(prefill) => {
+                self.open_prompt(PromptKind::Command, prefill);
+                Vec::new()
+            }
+            Action::Filter(None) => {
+                self.open_prompt(PromptKind::Filter, self.filter_text.clone());
+                Vec::new()
+            }
+            Action::Filter(Some(text)) => self.set_filter(text),
+            Action::Back => {
+                if self.view_kind != View::Opportunities {
+                    self.view_kind = View::Opportunities;
+                } else if self.detail_open {
+                    self.detail_open = false;
+                } else if self.zoom {
+                    self.zoom = false;
+                } else if self.focus != Focus::Table {
+                    self.focus = Focus::Table;
+                } else if !self.filter_text.is_empty() {
+                    return self.set_filter(String::new());
+                }
+                Vec::new()
+            }
+            Action::Goto(v) => {
+                self.view_kind = v;
+                self.detail_open = false;
+                if v == View::Logs {
+                    self.log_scroll = 0;
+                    return vec![Effect::LoadLogs];
+                }
+                Vec::new()
+            }
+            Action::Freeze => {
+                match self.frozen.take() {
+                    Some(_) => {
+                        self.frozen_pending = 0;
+                        if let Some(f) = self.pending.take() {
+                            self.swap_in(f);
+                        }
+                        self.toast("Live again", false);
+                    }
+                    None => self.frozen = Some(self.now),
+                }
+                Vec::new()
+            }
+            Action::Theme(name) => vec![Effect::Theme(name)],
+            Action::Focus(next) => {
+                let i = FOCUS_ORDER
+                    .iter()
+                    .position(|f| *f == self.focus)
+                    .unwrap_or(1);
+                let n = FOCUS_ORDER.len();
+                self.focus = FOCUS_ORDER[if next { (i + 1) % n } else { (i + n - 1) % n }];
+                self.view_kind = View::Opportunities;
+                self.on_resize(self.size.0, self.size.1);
+                Vec::new()
+            }
+            Action::MinMargin(change) => {
+                let v = match change {
+                    MarginChange::By(d) => self.min_margin + d,
+                    MarginChange::To(v) => v,
+                };
+                self.min_margin = (v * 10.0).round() / 10.0;
+                self.requery()
+            }
+            Action::Basis(b) => {
+                self.basis = b;
+                self.requery()
+            }
+            Action::Limit(n) => {
+                self.limit = ROW_LIMITS.iter().position(|l| *l == n).unwrap_or_else(|| {
+                    // Any other number: the nearest offered limit at or above it.
+                    ROW_LIMITS
+                        .iter()
+                        .position(|l| l.is_none_or(|l| Some(l) >= n))
+                        .unwrap_or(ROW_LIMITS.len() - 1)
+                });
+                self.rebuild_view();
+                self.requery()
+            }
+            Action::Markets(side, list) => {
+                let list: Vec<Market> = self
+                    .session
+                    .markets
+                    .iter()
+                    .copied()
+                    .filter(|m| list.contains(m))
+                    .collect();
+                if list.is_empty() {
+                    self.toast("None of those markets is tracked", true);
+                    return Vec::new();
+                }
+                if matches!(side, Side::Buy | Side::Both) {
+                    self.buy = list.clone();
+                }
+                if matches!(side, Side::Sell | Side::Both) {
+                    self.sell = list;
+                }
+                self.requery()
+            }
+            Action::Quit => {
+                if self.view_kind != View::Opportunities || self.detail_open {
+                    return self.apply(Action::Back);
+                }
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Move(m) => {
+                match self.context() {
+                    Context::Sidebar => self.move_sidebar(m),
+                    Context::Logs => self.move_logs(m),
+                    _ => self.move_table(m),
+                }
+                Vec::new()
+            }
+            Action::Open => {
+                if self.selected_row().is_some() {
+                    if super::ui::shows_detail_beside(self.size) {
+                        self.focus = Focus::Detail;
+                    } else {
+                        self.detail_open = true;
+                    }
+                }
+                Vec::new()
+            }
+            Action::Mark => {
+                if let Some(k) = self.selected_row().map(|r| r.key) {
+                    if !self.marked.remove(&k) {
+                        self.marked.insert(k);
+                    }
+                    self.move_table(Motion::By(1));
+                }
+                Vec::new()
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.on_resize(self.size.0, self.size.1);
+                Vec::new()
+            }
+            Action::Sort(by) => {
+                match by {
+                    SortBy::Column(c, dir) => {
+                        self.descending = match dir {
+                            Some(d) => d,
+                            None if c == self.sort => !self.descending,
+                            None => c.descending_by_default(),
+                        };
+                        self.sort = c;
+                    }
+                    SortBy::Next => {
+                        let i = Column::ALL
+                            .iter()
+                            .position(|c| *c == self.sort)
+                            .unwrap_or(0);
+                        self.sort = Column::ALL[(i + 1) % Column::ALL.len()];
+                        self.descending = self.sort.descending_by_default();
+                    }
+                    SortBy::Reverse => self.descending = !self.descending,
+                }
+                self.rebuild_view();
+                self.requery()
+            }
+            Action::Copy(target) => {
+                let Some(row) = self.selected_row() else {
+                    self.toast("Nothing selected to copy", true);
+                    return Vec::new();
+                };
+                let (text, what) = match target {
+                    CopyTarget::Link => (row.sell_url(), "sell link"),
+                    CopyTarget::Asin => (row.key.asin.to_string(), "ASIN"),
+                    CopyTarget::Row => (row.tsv(), "row"),
+                };
+                vec![Effect::Copy { text, what }]
+            }
+            Action::Export(f) => vec![Effect::Export(f)],
+            Action::Refresh => match self.selected_row() {
+                Some(r) => vec![Effect::Refresh(vec![r.key.asin])],
+                None => {
+                    self.toast("Nothing selected to refresh", true);
+                    Vec::new()
+                }
+            },
+            Action::WatchAdd(asins) if asins.is_empty() => {
+                self.open_prompt(PromptKind::Command, "watch add ".into());
+                Vec::new()
+            }
+            Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
+            Action::WatchRemove(asins) => {
+                let asins = if asins.is_empty() {
+                    match self.selected_row() {
+                        Some(r) => vec![r.key.asin],
+                        None => {
+                            self.toast("Nothing selected to remove", true);
+                            return Vec::new();
+                        }
+                    }
+                } else {
+                    asins
+                };
+                let names: Vec<String> = asins.iter().map(ToString::to_string).collect();
+                self.overlay = Some(Overlay::Confirm(Confirm {
+                    question: format!("Remove {} from the watchlist? y/N", names.join(", ")),
+                    action: Effect::WatchRemove(asins),
+                }));
+                Vec::new()
+            }
+            Action::Toggle => self.toggle_sidebar(),
+            Action::FaultsOnly => {
+                self.faults_only = !self.faults_only;
+                Vec::new()
+            }
+            Action::LogLevel(i) => {
+                self.log_level = i.min(LOG_LEVELS.len() - 1);
+                Vec::new()
+            }
+        }
+    }
+
+    fn move_table(&mut self, m: Motion) {
+        let n = self.view.len();
+        if n == 0 {
+            return;
+        }
+        let page = self.page.max(1) as i64;
+        let cur = self.selected as i64;
+        let target = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(p) => cur + p * page,
+            Motion::Top => 0,
+            Motion::Bottom => n as i64 - 1,
+        };
+        self.selected = target.clamp(0, n as i64 - 1) as usize;
+        self.clamp();
+    }
+
+    fn move_logs(&mut self, m: Motion) {
+        let n = self.logs.len();
+        let page = self.page.max(1);
+        self.log_scroll = match m {
+            Motion::By(d) if d < 0 => (self.log_scroll + d.unsigned_abs() as usize).min(n),
+            Motion::By(d) => self.log_scroll.saturating_sub(d as usize),
+            Motion::Pages(p) if p < 0 => (self.log_scroll + page).min(n),
+            Motion::Pages(_) => self.log_scroll.saturating_sub(page),
+            Motion::Top => n,
+            Motion::Bottom => 0,
+        };
+    }
+
+    /// Sidebar items: 0 min margin, 1 basis, 2.. buy markets, then sell markets, then rows.
+    pub fn sidebar_items(&self) -> usize {
+        3 + 2 * self.session.markets.len()
+    }
+
+    fn move_sidebar(&mut self, m: Motion) {
+        let n = self.sidebar_items() as i64;
+        let cur = self.sidebar_cursor as i64;
+        let t = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(p) => cur + p * 5,
+            Motion::Top => 0,
+            Motion::Bottom => n - 1,
+        };
+        self.sidebar_cursor = t.clamp(0, n - 1) as usize;
+    }
+
+    fn toggle_sidebar(&mut self) -> Vec<Effect> {
+        let k = self.session.markets.len();
+        let c = self.sidebar_cursor;
+        let flip = |list: &mut Vec<Market>, m: Market, all: &[Market]| {
+            if let Some(i) = list.iter().position(|x| *x == m) {
+                if list.len() > 1 {
+                    list.remove(i);
+                }
+            } else {
+                list.push(m);
+                list.sort_by_key(|x| all.iter().position(|a| a == x));
+            }
+        };
+        match c {
+            0 => {
+                self.open_prompt(
+                    PromptKind::Command,
+                    format!("min-margin {}", self.min_margin),
+                );
+                Vec::new()
+            }
+            1 => {
+                self.basis = match self.basis {
+                    Basis::Gross => Basis::Net,
+                    Basis::Net => Basis::Gross,
+                };
+                self.requery()
+            }
+            c if c < 2 + k => {
+                let m = self.session.markets[c - 2];
+                let all = self.session.markets.clone();
+                flip(&mut self.buy, m, &all);
+                self.requery()
+            }
+            c if c < 2 + 2 * k => {
+                let m = self.session.markets[c - 2 - k];
+                let all = self.session.markets.clone();
+                flip(&mut self.sell, m, &all);
+                self.requery()
+            }
+            _ => {
+                self.limit = (self.limit + 1) % ROW_LIMITS.len();
+                self.rebuild_view();
+                self.requery()
+            }
+        }
+    }
+
+    /// The `/` filter in force.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+fn common_prefix(options: &[String]) -> String {
+    let Some(first) = options.first() else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for o in options {
+        len = len.min(
+            first
+                .chars()
+                .zip(o.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a.len_utf8())
+                .sum(),
+        );
+    }
+    first[..len].to_string()
+}
+
+/// Orders two rows by a column, ascending.
+fn compare(a: &Row, b: &Row, c: Column) -> std::cmp::Ordering {
+    let f = |x: f64, y: f64| x.total_cmp(&y);
+    match c {
+        Column::Asin => a.key.asin.cmp(&b.key.asin),
+        Column::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
+        Column::Buy => a.key.buy.code().cmp(b.key.buy.code()),
+        Column::Sell => a.key.sell.code().cmp(b.key.sell.code()),
+        Column::BuyPrice => a.buy_price.minor.cmp(&b.buy_price.minor),
+        Column::SellPrice => a.sell_price.minor.cmp(&b.sell_price.minor),
+        Column::Gross => a.gross.minor.cmp(&b.gross.minor),
+        Column::Margin => f(a.gross_pct, b.gross_pct),
+        Column::Profit => a.net.minor.cmp(&b.net.minor),
+        Column::Net => f(a.net_pct, b.net_pct),
+        Column::Roi => f(a.roi, b.roi),
+        Column::Emp => a.emp.minor.cmp(&b.emp.minor),
+        // Age ascending = newest first.
+        Column::Age => b.updated_at.cmp(&a.updated_at),
+    }
+}

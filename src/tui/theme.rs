@@ -1,0 +1,451 @@
+//! Themes: named roles (`border`, `selection`, `profit_high`, …) resolved to styles.
+//!
+//! Widgets never name colours; they ask the theme for a role. The shipped themes are TOML
+//! files compiled in; a user theme in `<config>/themes/NAME.toml` may `extends` one of them
+//! and override single roles. Colours are reduced to what the terminal can show: RGB with
+//! truecolor, the nearest xterm-256 index on 256-colour terminals, and the `ansi16` theme
+//! below that.
+
+use std::collections::BTreeMap;
+
+use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+
+/// Shipped themes: (name, TOML).
+pub const BUILTIN: [(&str, &str); 4] = [
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    ("mono", include_str!("../../themes/mono.toml")),
+    ("ansi16", include_str!("../../themes/ansi16.toml")),
+];
+
+/// Colour depth of the terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// 24-bit.
+    TrueColor,
+    /// xterm-256 palette.
+    Indexed256,
+    /// The 16 ANSI colours.
+    Ansi16,
+}
+
+impl Depth {
+    /// From `COLORTERM` and `TERM`.
+    pub fn detect(colorterm: Option<&str>, term: Option<&str>) -> Depth {
+        if matches!(colorterm, Some("truecolor" | "24bit")) {
+            Depth::TrueColor
+        } else if term.is_some_and(|t| t.contains("256color")) {
+            Depth::Indexed256
+        } else {
+            Depth::Ansi16
+        }
+    }
+}
+
+/// A resolved theme.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theme {
+    /// The theme's name.
+    pub name: String,
+    styles: BTreeMap<String, Style>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    name: Option<String>,
+    extends: Option<String>,
+    #[serde(default)]
+    palette: BTreeMap<String, String>,
+    #[serde(default)]
+    roles: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    status: BTreeMap<String, toml::Value>,
+}
+
+/// Every role a widget may ask for; the shipped themes define all of them.
+pub const ROLES: [&str; 30] = [
+    "border",
+    "border_focus",
+    "title",
+    "selection",
+    "header",
+    "sort_indicator",
+    "filter_active",
+    "key_hint",
+    "badge_live",
+    "badge_demo",
+    "badge_readonly",
+    "toast_ok",
+    "toast_err",
+    "muted",
+    "profit_high",
+    "profit_low",
+    "profit_negative",
+    "delta_good",
+    "delta_bad",
+    "stale",
+    "flag",
+    "amazon_on_listing",
+    "health_ok",
+    "health_degraded",
+    "health_down",
+    // Chart lines are drawn in the palette's own colours.
+    "accent",
+    "good",
+    "warn",
+    "bad",
+    "dim",
+];
+
+impl Theme {
+    /// A shipped theme by name (`dark` when unknown, which the shipped list never is).
+    pub fn builtin(name: &str) -> Theme {
+        let text = BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(BUILTIN[0].1, |(_, t)| *t);
+        let (theme, _) = Theme::parse(text, None);
+        theme
+    }
+
+    /// Names of the shipped themes, in `theme next` order.
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN.iter().map(|(n, _)| *n)
+    }
+
+    /// Parses a theme file; `base` supplies roles it lacks (`extends`, else `dark`).
+    /// Returns the theme and warnings (unknown roles, bad colours); never fails: what cannot
+    /// be read falls back to the base.
+    pub fn parse(text: &str, base: Option<&Theme>) -> (Theme, Vec<String>) {
+        let mut warnings = Vec::new();
+        let file: ThemeFile = match toml::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                warnings.push(format!("not a valid theme file: {}", e.message()));
+                let fallback = base.cloned().unwrap_or_else(|| Theme::builtin("dark"));
+                return (fallback, warnings);
+            }
+        };
+        let mut styles = match (&file.extends, base) {
+            (Some(name), _) => {
+                if !BUILTIN.iter().any(|(n, _)| n == name) {
+                    warnings.push(format!(
+                        "extends = \"{name}\" is not a shipped theme (dark, light, mono, ansi16); using dark"
+                    ));
+                }
+                Theme::builtin(name).styles
+            }
+            (None, Some(b)) => b.styles.clone(),
+            (None, None) => BTreeMap::new(),
+        };
+        let mut palette = BTreeMap::new();
+        for (k, v) in &file.palette {
+            match parse_color(v) {
+                Some(c) => {
+                    palette.insert(k.clone(), c);
+                    styles.insert(k.clone(), Style::new().fg(c));
+                }
+                None => warnings.push(format!("palette.{k}: '{v}' is not a colour")),
+            }
+        }
+        for (section, roles) in [("roles", &file.roles), ("status", &file.status)] {
+            for (role, v) in roles {
+                if !ROLES.contains(&role.as_str()) {
+                    warnings.push(format!("[{section}] {role}: unknown role"));
+                    continue;
+                }
+                match style_of(v, &palette) {
+                    Ok(s) => {
+                        styles.insert(role.clone(), s);
+                    }
+                    Err(e) => warnings.push(format!("[{section}] {role}: {e}")),
+                }
+            }
+        }
+        let name = file.name.unwrap_or_else(|| "custom".into());
+        (Theme { name, styles }, warnings)
+    }
+
+    /// The style of a role (the terminal's default when the theme lacks it).
+    pub fn style(&self, role: &str) -> Style {
+        self.styles.get(role).copied().unwrap_or_default()
+    }
+
+    /// Whether every widget role resolves.
+    pub fn missing_roles(&self) -> Vec<&'static str> {
+        ROLES
+            .iter()
+            .copied()
+            .filter(|r| !self.styles.contains_key(*r))
+            .collect()
+    }
+
+    /// The theme with its colours reduced to `depth`.
+    pub fn for_depth(mut self, depth: Depth) -> Theme {
+        if depth == Depth::Indexed256 {
+            for s in self.styles.values_mut() {
+                s.fg = s.fg.map(to_256);
+                s.bg = s.bg.map(to_256);
+            }
+        }
+        self
+    }
+}
+
+fn style_of(v: &toml::Value, palette: &BTreeMap<String, Color>) -> Result<Style, String> {
+    let color = |s: &str| -> Result<Color, String> {
+        palette
+            .get(s)
+            .copied()
+            .or_else(|| parse_color(s))
+            .ok_or_else(|| format!("'{s}' is neither a palette name nor a colour"))
+    };
+    match v {
+        toml::Value::String(s) => Ok(Style::new().fg(color(s)?)),
+        toml::Value::Table(t) => {
+            let mut style = Style::new();
+            for (k, v) in t {
+                match (k.as_str(), v) {
+                    ("fg", toml::Value::String(s)) => style = style.fg(color(s)?),
+                    ("bg", toml::Value::String(s)) => style = style.bg(color(s)?),
+                    (m, toml::Value::Boolean(true)) => {
+                        style = style.add_modifier(match m {
+                            "bold" => Modifier::BOLD,
+                            "dim" => Modifier::DIM,
+                            "italic" => Modifier::ITALIC,
+                            "underlined" => Modifier::UNDERLINED,
+                            "reversed" => Modifier::REVERSED,
+                            other => return Err(format!("unknown style key '{other}'")),
+                        })
+                    }
+                    (_, toml::Value::Boolean(false)) => {}
+                    (other, _) => return Err(format!("bad value for '{other}'")),
+                }
+            }
+            Ok(style)
+        }
+        _ => Err("expected a palette name or a style table".into()),
+    }
+}
+
+/// `#rrggbb`, an ANSI name, `0`–`255` or `reset`.
+fn parse_color(s: &str) -> Option<Color> {
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix('#') {
+        if hex.len() != 6 {
+            return None;
+        }
+        let v = u32::from_str_radix(hex, 16).ok()?;
+        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+    }
+    if let Ok(i) = s.parse::<u8>() {
+        return Some(Color::Indexed(i));
+    }
+    Some(
+        match s.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+            "reset" | "default" => Color::Reset,
+            "black" => Color::Black,
+            "red" => Color::Red,
+            "green" => Color::Green,
+            "yellow" => Color::Yellow,
+            "blue" => Color::Blue,
+            "magenta" => Color::Magenta,
+            "cyan" => Color::Cyan,
+            "gray" | "grey" => Color::Gray,
+            "darkgray" | "darkgrey" => Color::DarkGray,
+            "lightred" => Color::LightRed,
+            "lightgreen" => Color::LightGreen,
+            "lightyellow" => Color::LightYellow,
+            "lightblue" => Color::LightBlue,
+            "lightmagenta" => Color::LightMagenta,
+            "lightcyan" => Color::LightCyan,
+            "white" => Color::White,
+            _ => return None,
+        },
+    )
+}
+
+/// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp).
+fn to_256(c: Color) -> Color {
+    let Color::Rgb(r, g, b) = c else {
+        return c;
+    };
+    let level = |v: u8| -> u8 {
+        if v < 48 {
+            0
+        } else if v < 115 {
+            1
+        } else {
+            (v - 35) / 40
+        }
+    };
+    let (ri, gi, bi) = (level(r), level(g), level(b));
+    let cube = 16 + 36 * ri + 6 * gi + bi;
+    let steps = [0u8, 95, 135, 175, 215, 255];
+    let cube_rgb = (steps[ri as usize], steps[gi as usize], steps[bi as usize]);
+    let avg = (u16::from(r) + u16::from(g) + u16::from(b)) / 3;
+    let grey_i = if avg > 238 {
+        23
+    } else {
+        (avg.saturating_sub(3) / 10) as u8
+    };
+    let grey_v = 8 + 10 * grey_i;
+    let dist = |(x, y, z): (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
+        d(x, r) + d(y, g) + d(z, b)
+    };
+    if dist((grey_v, grey_v, grey_v)) < dist(cube_rgb) {
+        Color::Indexed(232 + grey_i)
+    } else {
+        Color::Indexed(cube)
+    }
+}
+
+/// How the theme was chosen, for `arbdesk info`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    /// The theme name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Precedence: `--no-color` → mono; an explicit theme (flag or config); `NO_COLOR` → mono;
+/// a terminal without 256 colours → ansi16; else dark.
+pub fn choose(explicit: Option<&str>, no_color_flag: bool, env: &TermEnv) -> Choice {
+    let c = |name: &str, reason: &str| Choice {
+        name: name.into(),
+        reason: reason.into(),
+    };
+    if no_color_flag {
+        return c("mono", "--no-color");
+    }
+    if let Some(name) = explicit.filter(|n| *n != "auto") {
+        return c(name, "theme setting");
+    }
+    if env.no_color.as_deref().is_some_and(|v| !v.is_empty()) {
+        return c("mono", "NO_COLOR is set");
+    }
+    if env.depth() == Depth::Ansi16 {
+        return c("ansi16", "the terminal has fewer than 256 colours");
+    }
+    c("dark", "default")
+}
+
+/// The terminal environment the console adapts to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TermEnv {
+    /// `TERM`.
+    pub term: Option<String>,
+    /// `COLORTERM`.
+    pub colorterm: Option<String>,
+    /// `NO_COLOR`.
+    pub no_color: Option<String>,
+    /// `TMUX`.
+    pub tmux: Option<String>,
+    /// `SSH_TTY` or `SSH_CONNECTION`.
+    pub ssh: Option<String>,
+}
+
+impl TermEnv {
+    /// Read from the process environment.
+    pub fn from_env() -> TermEnv {
+        let var = |k: &str| std::env::var(k).ok();
+        TermEnv {
+            term: var("TERM"),
+            colorterm: var("COLORTERM"),
+            no_color: var("NO_COLOR"),
+            tmux: var("TMUX"),
+            ssh: var("SSH_TTY").or_else(|| var("SSH_CONNECTION")),
+        }
+    }
+
+    /// Colour depth.
+    pub fn depth(&self) -> Depth {
+        Depth::detect(self.colorterm.as_deref(), self.term.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_themes_resolve_every_role() {
+        for (name, text) in BUILTIN {
+            let (t, warnings) = Theme::parse(text, None);
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+            assert!(
+                t.missing_roles().is_empty(),
+                "{name}: {:?}",
+                t.missing_roles()
+            );
+            assert!(
+                t.style("selection")
+                    .add_modifier
+                    .contains(Modifier::REVERSED)
+            );
+        }
+        let mono = Theme::builtin("mono");
+        for role in ROLES {
+            let s = mono.style(role);
+            assert!(
+                matches!(s.fg, None | Some(Color::Reset)) && s.bg.is_none(),
+                "mono {role} has a colour"
+            );
+        }
+    }
+
+    #[test]
+    fn user_themes_extend_and_warn() {
+        let text = r##"
+name = "night"
+extends = "light"
+palette = { accent = "#ff0000" }
+[roles]
+title = { fg = "accent", bold = true }
+sparkle = "accent"
+border = "nosuchcolour"
+"##;
+        let (t, w) = Theme::parse(text, None);
+        assert_eq!(t.name, "night");
+        assert_eq!(t.style("title").fg, Some(Color::Rgb(255, 0, 0)));
+        assert_eq!(
+            t.style("selection"),
+            Theme::builtin("light").style("selection")
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn choice_follows_the_precedence() {
+        let env = TermEnv {
+            no_color: Some("1".into()),
+            colorterm: Some("truecolor".into()),
+            ..TermEnv::default()
+        };
+        assert_eq!(choose(None, false, &env).name, "mono");
+        assert_eq!(choose(Some("light"), false, &env).name, "light");
+        assert_eq!(choose(Some("light"), true, &env).name, "mono");
+        let plain = TermEnv {
+            term: Some("xterm".into()),
+            ..TermEnv::default()
+        };
+        assert_eq!(choose(None, false, &plain).name, "ansi16");
+        let rich = TermEnv {
+            term: Some("xterm-256color".into()),
+            ..TermEnv::default()
+        };
+        assert_eq!(choose(Some("auto"), false, &rich).name, "dark");
+    }
+
+    #[test]
+    fn rgb_maps_to_the_nearest_256_colour() {
+        assert_eq!(to_256(Color::Rgb(255, 0, 0)), Color::Indexed(196));
+        assert_eq!(to_256(Color::Rgb(0, 0, 0)), Color::Indexed(16));
+        assert_eq!(to_256(Color::Rgb(128, 128, 128)), Color::Indexed(244));
+        assert_eq!(to_256(Color::Green), Color::Green);
+    }
+}

@@ -1,0 +1,239 @@
+//! Rendering: a pure function of the state, the theme and the keymap.
+//!
+//! Nothing here does I/O, takes a lock, sorts, filters or reads the clock ("now" comes from
+//! the state's last tick), so a frame is deterministic and snapshot tests see exactly what
+//! an operator sees. Every area is computed with saturating arithmetic and empty areas are
+//! skipped, so any terminal size, down to 1×1, draws without a panic.
+
+mod detail;
+mod overlay;
+mod panels;
+mod table;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use super::action::{Context, REGISTRY, View};
+use super::keymap::{Keymap, show_keys};
+use super::state::{Focus, UiState};
+use super::theme::Theme;
+
+pub use overlay::HelpEntry;
+
+/// Below this the console only says that the terminal is too small.
+pub const MIN_SIZE: (u16, u16) = (60, 15);
+
+/// Where each part of the dashboard goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    /// Title bar.
+    pub header: Rect,
+    /// Metric tiles.
+    pub tiles: Option<Rect>,
+    /// Filters.
+    pub sidebar: Option<Rect>,
+    /// Opportunities.
+    pub table: Option<Rect>,
+    /// Selected product.
+    pub detail: Option<Rect>,
+    /// Components.
+    pub health: Option<Rect>,
+    /// Key hints, prompt.
+    pub footer: Rect,
+}
+
+/// Whether the detail pane is on screen without opening it: beside the table on wide
+/// screens, under it on tall ones.
+pub fn shows_detail_beside((w, h): (u16, u16)) -> bool {
+    w >= 160 || (w >= 80 && h >= 36)
+}
+
+/// The dashboard layout for the state's terminal size.
+pub fn layout(s: &UiState) -> Areas {
+    let area = Rect::new(0, 0, s.size.0, s.size.1);
+    dashboard(area, s)
+}
+
+fn dashboard(area: Rect, s: &UiState) -> Areas {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut a = Areas {
+        header,
+        footer,
+        ..Areas::default()
+    };
+    let (tiles_h, health_h) = (
+        if body.height >= 18 && !s.zoom { 3 } else { 0 },
+        if body.height >= 38 && !s.zoom { 9 } else { 0 },
+    );
+    let [tiles, rest] =
+        Layout::vertical([Constraint::Length(tiles_h), Constraint::Min(0)]).areas(body);
+    if tiles_h > 0 {
+        a.tiles = Some(tiles);
+    }
+    let show_sidebar = !s.zoom && (area.width >= 120 || s.focus == Focus::Sidebar);
+    let [side, main] = Layout::horizontal([
+        Constraint::Length(if show_sidebar { 24 } else { 0 }),
+        Constraint::Min(0),
+    ])
+    .areas(rest);
+    if show_sidebar {
+        a.sidebar = Some(side);
+    }
+    let [main, health] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(health_h)]).areas(main);
+    if health_h > 0 {
+        a.health = Some(health);
+    }
+    if s.zoom {
+        a.table = Some(main);
+    } else if area.width >= 160 {
+        let [t, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(main);
+        a.table = Some(t);
+        a.detail = Some(d);
+    } else if shows_detail_beside((area.width, area.height)) {
+        let [t, d] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main);
+        a.table = Some(t);
+        a.detail = Some(d);
+    } else if s.detail_open {
+        a.detail = Some(main);
+    } else {
+        a.table = Some(main);
+    }
+    a
+}
+
+/// Table rows that fit (without borders and the header row).
+pub fn table_rows(s: &UiState) -> usize {
+    match s.view_kind {
+        View::Opportunities => layout(s)
+            .table
+            .map_or(1, |t| usize::from(t.height.saturating_sub(3))),
+        _ => usize::from(s.size.1.saturating_sub(4)),
+    }
+}
+
+/// Draws a frame.
+pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
+    let area = f.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let text = format!(
+            "terminal too small: {}×{} (min {}×{})",
+            area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+        );
+        f.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let a = dashboard(area, s);
+    panels::header(f, a.header, s, theme);
+    match s.view_kind {
+        View::Opportunities => {
+            if let Some(r) = a.tiles {
+                panels::tiles(f, r, s, theme);
+            }
+            if let Some(r) = a.sidebar {
+                panels::sidebar(f, r, s, theme);
+            }
+            if let Some(r) = a.table {
+                table::render(f, r, s, theme);
+            }
+            if let Some(r) = a.detail {
+                detail::render(f, r, s, theme);
+            }
+            if let Some(r) = a.health {
+                panels::health(f, r, s, theme, s.focus == Focus::Health);
+            }
+        }
+        View::Health => {
+            let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
+            panels::health(f, body, s, theme, true);
+        }
+        View::Logs => {
+            let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
+            panels::logs(f, body, s, theme);
+        }
+    }
+    overlay::footer(f, a.footer, s, theme, keymap);
+    overlay::render(f, area, s, theme, keymap);
+}
+
+/// A bordered block with the focus style when focused.
+fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.style(if focused { "border_focus" } else { "border" }))
+        .title(title)
+        .title_style(theme.style("title"))
+}
+
+/// Help entries for the current context: every binding valid here, then actions with no key.
+pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry> {
+    let ctx = s.context();
+    let mut out: Vec<HelpEntry> = Vec::new();
+    for c in [ctx, Context::Global] {
+        for b in keymap.bindings(c) {
+            if out.iter().any(|e| e.keys == show_keys(&b.keys)) {
+                continue;
+            }
+            out.push(HelpEntry {
+                keys: show_keys(&b.keys),
+                run: b.run.clone(),
+                desc: b.desc.clone(),
+                user: b.user,
+                context: c.name(),
+            });
+        }
+    }
+    for spec in REGISTRY {
+        if spec.id == "none" || out.iter().any(|e| e.run.split(' ').next() == Some(spec.id)) {
+            continue;
+        }
+        out.push(HelpEntry {
+            keys: format!(":{}", spec.id),
+            run: spec.id.to_string(),
+            desc: spec.desc.to_string(),
+            user: false,
+            context: "command",
+        });
+    }
+    let f = filter.to_lowercase();
+    out.retain(|e| {
+        f.is_empty()
+            || e.run.contains(&f)
+            || e.desc.to_lowercase().contains(&f)
+            || e.keys.to_lowercase().contains(&f)
+    });
+    out
+}
+
+/// `Span` helper: text in a role's style.
+fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, role: &str, theme: &Theme) -> Span<'a> {
+    Span::styled(text, theme.style(role))
+}
+
+/// Formats a duration since `then` compactly: `12s`, `5m`, `3h`, `2d`.
+pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+    let s = (now - then).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}

@@ -1,0 +1,408 @@
+//! The detail pane: the selected product across markets, its P&L and its price history.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Wrap};
+
+use super::{block, styled};
+use crate::domain::text::sanitize;
+use crate::domain::{Currency, Market, Money, PriceSeries, SeriesKind};
+use crate::tui::model::Detail;
+use crate::tui::state::{Focus, UiState};
+use crate::tui::theme::Theme;
+
+/// Days of history in the chart.
+const CHART_DAYS: i64 = 90;
+
+pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let focused = s.focus == Focus::Detail || s.detail_open;
+    let b = block(" Detail ", focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let Some(row) = s.selected_row() else {
+        f.render_widget(
+            Paragraph::new("Select a row to see its product.").style(theme.style("muted")),
+            inner,
+        );
+        return;
+    };
+    let detail = s.detail.as_ref().filter(|d| d.key == row.key);
+    let Some(d) = detail else {
+        f.render_widget(
+            Paragraph::new(format!("Loading {}…", row.key.asin)).style(theme.style("muted")),
+            inner,
+        );
+        return;
+    };
+    if let Some(e) = &d.error {
+        f.render_widget(
+            Paragraph::new(format!("Could not load {}: {e}", row.key.asin))
+                .style(theme.style("toast_err"))
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let eur_per_gbp = s.status.fx.as_ref().map(|fx| fx.eur_per_gbp).or_else(|| {
+        d.opportunity
+            .as_ref()
+            .and_then(|o| o.breakdown.fx_eur_per_gbp)
+    });
+    let markets = d.product.as_ref().map_or(0, |p| p.markets.len() as u16);
+    let breakdown_lines = d
+        .opportunity
+        .as_ref()
+        .map_or(0, |o| o.breakdown.lines.len() as u16 + 2);
+    let h = inner.height;
+    let head_h = 3.min(h);
+    let mut rest = h - head_h;
+    let prices_h = (markets + 1).min(rest);
+    rest -= prices_h;
+    let pnl_h = (breakdown_lines + 1).min(rest);
+    rest -= pnl_h;
+    let links_h = if rest >= 14 { markets + 1 } else { 0 };
+    rest -= links_h;
+    let chart_h = if rest >= 6 { rest } else { 0 };
+    let [head, prices, pnl, chart, links] = Layout::vertical([
+        Constraint::Length(head_h),
+        Constraint::Length(prices_h),
+        Constraint::Length(pnl_h),
+        Constraint::Length(chart_h),
+        Constraint::Length(links_h),
+    ])
+    .areas(inner);
+    render_head(f, head, d, row.key.asin.as_str(), theme);
+    render_prices(f, prices, d, eur_per_gbp, row.key.buy, row.key.sell, theme);
+    render_pnl(f, pnl, d, theme);
+    if chart.height > 0 {
+        render_chart(f, chart, d, eur_per_gbp, s, theme);
+    }
+    if links.height > 0 {
+        render_links(f, links, d, s.session.hyperlinks, theme);
+    }
+}
+
+fn render_head(f: &mut Frame<'_>, area: Rect, d: &Detail, asin: &str, theme: &Theme) {
+    let p = d.product.as_ref();
+    let title = p
+        .and_then(|p| p.title.as_deref())
+        .map(sanitize)
+        .unwrap_or_else(|| "(no title)".into());
+    let brand = p
+        .and_then(|p| p.brand.as_deref())
+        .map(sanitize)
+        .unwrap_or_else(|| "–".into());
+    let image = p
+        .and_then(|p| p.image_url.as_deref())
+        .map(sanitize)
+        .unwrap_or_else(|| "no image".into());
+    let lines = vec![
+        Line::from(styled(title, "title", theme)),
+        Line::from(vec![
+            Span::raw(format!("{asin} · ")),
+            styled(brand, "muted", theme),
+        ]),
+        Line::from(styled(image, "muted", theme)),
+    ];
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {
+    match m.currency {
+        Currency::EUR => Some(m),
+        Currency::GBP => eur_per_gbp.map(|r| Money::eur((m.minor as f64 * r).round() as i64)),
+    }
+}
+
+fn money_cell(m: Option<Money>) -> String {
+    m.map_or_else(|| "–".into(), |m| m.to_string())
+}
+
+fn render_prices(
+    f: &mut Frame<'_>,
+    area: Rect,
+    d: &Detail,
+    eur_per_gbp: Option<f64>,
+    buy: Market,
+    sell: Market,
+    theme: &Theme,
+) {
+    if area.height == 0 {
+        return;
+    }
+    let Some(p) = &d.product else {
+        return;
+    };
+    let header = Row::new(["Mkt", "New", "New €", "Buy Box", "Amazon", "Rank", ""])
+        .style(theme.style("header"));
+    let rows = p.markets.iter().map(|(m, snap)| {
+        let role = if *m == buy {
+            "delta_bad"
+        } else if *m == sell {
+            "delta_good"
+        } else {
+            ""
+        };
+        let tag = if *m == buy {
+            "buy"
+        } else if *m == sell {
+            "sell"
+        } else {
+            ""
+        };
+        let stock = if snap.in_stock() { "" } else { " out" };
+        Row::new(vec![
+            Cell::from(styled(m.code(), role, theme)),
+            Cell::from(money_cell(snap.new)),
+            Cell::from(money_cell(snap.new.and_then(|n| eur(n, eur_per_gbp)))),
+            Cell::from(money_cell(snap.buy_box)),
+            Cell::from(money_cell(snap.amazon)),
+            Cell::from(
+                snap.sales_rank
+                    .map_or_else(|| "–".into(), |r| r.to_string()),
+            ),
+            Cell::from(format!("{tag}{stock}")),
+        ])
+    });
+    let t = Table::new(
+        rows,
+        [
+            Constraint::Length(3),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Min(4),
+        ],
+    )
+    .header(header)
+    .column_spacing(1);
+    f.render_widget(t, area);
+}
+
+fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let Some(o) = &d.opportunity else {
+        f.render_widget(
+            Paragraph::new("No P&L: the opportunity is no longer listed.")
+                .style(theme.style("muted")),
+            area,
+        );
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        styled("Gross ", "header", theme),
+        Span::raw(format!(
+            "{} ({:.1} %)   ",
+            o.gross_margin, o.gross_margin_pct
+        )),
+        styled("Net ", "header", theme),
+        Span::styled(
+            format!(
+                "{} ({:.1} %) · ROI {:.1} %",
+                o.net_profit, o.net_margin_pct, o.roi_pct
+            ),
+            theme.style(if o.net_profit.minor < 0 {
+                "profit_negative"
+            } else {
+                "profit_high"
+            }),
+        ),
+    ])];
+    let width = area.width.saturating_sub(14) as usize;
+    for l in &o.breakdown.lines {
+        let label = sanitize(&l.label);
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {label:<width$.width$}")),
+            Span::raw(format!("{:>11}", l.amount.to_string())),
+        ]));
+    }
+    let mut tables = Vec::new();
+    if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
+        tables.push(format!("FX {rate:.4} EUR/GBP ({date})"));
+    }
+    if !o.flags.is_empty() {
+        tables.push(format!("flags: {}", o.flags.join(", ")));
+    }
+    if !tables.is_empty() {
+        lines.push(Line::from(styled(tables.join(" · "), "muted", theme)));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// Colour role per market for the chart lines.
+fn market_role(m: Market) -> &'static str {
+    match m {
+        Market::UK => "accent",
+        Market::DE => "good",
+        Market::FR => "warn",
+        Market::IT => "bad",
+        Market::ES => "title",
+    }
+}
+
+/// Points `(days before now, EUR)` of a step series, with a point before each step so the
+/// line keeps its level until the change.
+fn points(series: &PriceSeries, eur_per_gbp: Option<f64>, s: &UiState) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let from = s.now - chrono::Duration::days(CHART_DAYS);
+    let mut last: Option<f64> = None;
+    for p in &series.points {
+        let at = p.at.max(from);
+        let x = (at - s.now).num_minutes() as f64 / 1440.0;
+        let y = p
+            .value
+            .and_then(|v| eur(Money::new(v, series.market.currency()), eur_per_gbp))
+            .map(|m| m.minor as f64 / 100.0);
+        if p.at < from {
+            last = y;
+            continue;
+        }
+        if let Some(prev) = last {
+            out.push((x, prev));
+        }
+        if let Some(y) = y {
+            out.push((x, y));
+        }
+        last = y;
+    }
+    if let Some(y) = last {
+        if out.is_empty() {
+            out.push((-(CHART_DAYS as f64), y));
+        }
+        out.push((0.0, y));
+    }
+    out
+}
+
+fn render_chart(
+    f: &mut Frame<'_>,
+    area: Rect,
+    d: &Detail,
+    eur_per_gbp: Option<f64>,
+    s: &UiState,
+    theme: &Theme,
+) {
+    let mut series: Vec<(Market, Vec<(f64, f64)>)> = Vec::new();
+    for m in Market::ALL {
+        let pick = |k: SeriesKind| {
+            d.history
+                .iter()
+                .find(|h| h.market == m && h.kind == k && !h.points.is_empty())
+        };
+        if let Some(h) = pick(SeriesKind::New).or_else(|| pick(SeriesKind::Amazon)) {
+            let pts = points(h, eur_per_gbp, s);
+            if !pts.is_empty() {
+                series.push((m, pts));
+            }
+        }
+    }
+    if series.is_empty() {
+        f.render_widget(
+            Paragraph::new("No price history yet.").style(theme.style("muted")),
+            area,
+        );
+        return;
+    }
+    let (lo, hi) = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
+        .fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let pad = ((hi - lo) * 0.1).max(0.5);
+    let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    let datasets = series
+        .iter()
+        .map(|(m, pts)| {
+            Dataset::default()
+                .name(m.code())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.style(market_role(*m)))
+                .data(pts)
+        })
+        .collect();
+    let chart = Chart::new(datasets)
+        .block(ratatui::widgets::Block::default().title(styled(
+            " Lowest New, 90 days (€) ",
+            "muted",
+            theme,
+        )))
+        .x_axis(
+            Axis::default()
+                .bounds([-(CHART_DAYS as f64), 0.0])
+                .labels(["-90d", "-45d", "now"])
+                .style(theme.style("muted")),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([lo, hi])
+                .labels([format!("{lo:.0}"), format!("{hi:.0}")])
+                .style(theme.style("muted")),
+        )
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft));
+    f.render_widget(chart, area);
+}
+
+fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, theme: &Theme) {
+    let Some(p) = &d.product else {
+        return;
+    };
+    let mut lines = vec![Line::from(styled("Amazon", "header", theme))];
+    let mut urls = Vec::new();
+    for m in p.markets.keys() {
+        let url = m.product_url(&p.asin);
+        lines.push(Line::from(format!("{} {url}", m.code())));
+        urls.push((3u16, url));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+    if hyperlinks {
+        let buf = f.buffer_mut();
+        for (i, (skip, url)) in urls.iter().enumerate() {
+            let y = area.y + 1 + i as u16;
+            if y >= area.bottom() {
+                break;
+            }
+            let x = area.x + skip;
+            let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
+            hyperlink(buf, Rect::new(x, y, w, 1), url);
+        }
+    }
+}
+
+/// Wraps the cells of `area` in an OSC 8 link to `url`, two cells per sequence: ratatui
+/// counts the width of a cell's symbol, so each symbol holds its escape codes plus two
+/// visible characters and the second cell is skipped (ratatui's hyperlink example).
+fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
+    let mut x = area.x;
+    while x < area.right() {
+        let first = buf.cell((x, area.y)).map(|c| c.symbol().to_string());
+        let second = if x + 1 < area.right() {
+            buf.cell((x + 1, area.y)).map(|c| c.symbol().to_string())
+        } else {
+            None
+        };
+        let text = format!(
+            "{}{}",
+            first.unwrap_or_default(),
+            second.clone().unwrap_or_default()
+        );
+        if let Some(c) = buf.cell_mut((x, area.y)) {
+            c.set_symbol(&format!("\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"));
+        }
+        if second.is_some()
+            && let Some(c) = buf.cell_mut((x + 1, area.y))
+        {
+            c.set_diff_option(ratatui::buffer::CellDiffOption::Skip);
+        }
+        x += 2;
+    }
+}

@@ -1,0 +1,226 @@
+//! The footer (key hints or a prompt) and everything drawn over the dashboard: help,
+//! the which-key popup, the confirmation box and toasts.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::{block, styled};
+use crate::tui::action::Context;
+use crate::tui::keymap::{Keymap, show_keys};
+use crate::tui::state::{Overlay, PromptKind, UiState};
+use crate::tui::theme::Theme;
+
+/// One line of the help overlay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelpEntry {
+    /// Keys (`g h`), or `:id` for actions only reachable from the command line.
+    pub keys: String,
+    /// The command (`goto health`).
+    pub run: String,
+    /// Description.
+    pub desc: String,
+    /// Bound by the user's keymap.
+    pub user: bool,
+    /// Where it applies.
+    pub context: &'static str,
+}
+
+/// Commands the hint bar offers per context, in order.
+fn hint_runs(ctx: Context) -> &'static [&'static str] {
+    match ctx {
+        Context::Table => &[
+            "help",
+            "command",
+            "filter",
+            "open",
+            "sort next",
+            "copy link",
+            "export csv",
+            "freeze",
+            "focus next",
+            "quit",
+        ],
+        Context::Detail => &["copy link", "copy asin", "back", "help", "quit"],
+        Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
+        Context::Health => &["faults-only", "focus next", "back", "help"],
+        Context::Logs => &["log-level warn", "move top", "move bottom", "back"],
+        Context::Global => &["help", "command", "quit"],
+    }
+}
+
+pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
+    if let Some(Overlay::Prompt(p)) = &s.overlay {
+        let lead = match p.kind {
+            PromptKind::Command => ":",
+            PromptKind::Filter => "/",
+        };
+        let mut spans = vec![
+            styled(lead, "key_hint", theme),
+            Span::raw(p.input.clone()),
+            styled("█", "muted", theme),
+        ];
+        if let Some(e) = &p.error {
+            spans.push(Span::raw("  "));
+            spans.push(styled(e.clone(), "toast_err", theme));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let ctx = s.context();
+    let mut spans = Vec::new();
+    for run in hint_runs(ctx) {
+        let Some(keys) = keymap.keys_for(ctx, run) else {
+            continue;
+        };
+        let label = run.split(' ').next().unwrap_or(run);
+        spans.push(styled(keys, "key_hint", theme));
+        spans.push(Span::raw(format!(" {label}  ")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
+    match &s.overlay {
+        Some(Overlay::Help { filter, selected }) => {
+            help(f, area, s, theme, keymap, filter, *selected)
+        }
+        Some(Overlay::Confirm(c)) => {
+            let w = (c.question.chars().count() as u16 + 4).min(area.width);
+            let r = centered(area, w, 3);
+            f.render_widget(Clear, r);
+            let b = block(" Confirm ", true, theme);
+            let inner = b.inner(r);
+            f.render_widget(b, r);
+            f.render_widget(Paragraph::new(c.question.clone()), inner);
+        }
+        _ => {}
+    }
+    if let Some(first) = s.pending_keys.first() {
+        let options = keymap.continuations(s.context(), *first);
+        if !options.is_empty() {
+            let h = (options.len() as u16 + 2).min(area.height.saturating_sub(2));
+            let w = 36.min(area.width);
+            let r = Rect::new(
+                area.right().saturating_sub(w),
+                area.bottom().saturating_sub(h + 1),
+                w,
+                h,
+            );
+            f.render_widget(Clear, r);
+            let b = block(format!(" {} … ", first), true, theme);
+            let inner = b.inner(r);
+            f.render_widget(b, r);
+            let lines: Vec<Line<'_>> = options
+                .iter()
+                .map(|b| {
+                    Line::from(vec![
+                        styled(show_keys(&b.keys[1..]), "key_hint", theme),
+                        Span::raw(format!("  {}", b.desc)),
+                    ])
+                })
+                .collect();
+            f.render_widget(Paragraph::new(lines), inner);
+        }
+    }
+    toasts(f, area, s, theme);
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn help(
+    f: &mut Frame<'_>,
+    area: Rect,
+    s: &UiState,
+    theme: &Theme,
+    keymap: &Keymap,
+    filter: &str,
+    selected: usize,
+) {
+    let entries = super::help_entries(s, keymap, filter);
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(100),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, r);
+    let title = if filter.is_empty() {
+        format!(
+            " Help · {} · type to filter, Enter runs, Esc closes ",
+            s.context().name()
+        )
+    } else {
+        format!(" Help · /{filter} ")
+    };
+    let b = block(title, true, theme);
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    if entries.is_empty() {
+        f.render_widget(
+            Paragraph::new(format!("No action matches '{filter}'."))
+                .style(theme.style("muted"))
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let rows = entries.iter().map(|e| {
+        let keys = if e.user {
+            format!("{} *", e.keys)
+        } else {
+            e.keys.clone()
+        };
+        Row::new(vec![
+            Cell::from(styled(keys, "key_hint", theme)),
+            Cell::from(e.run.clone()),
+            Cell::from(Span::styled(e.desc.clone(), theme.style("muted"))),
+            Cell::from(e.context),
+        ])
+    });
+    let t = Table::new(
+        rows,
+        [
+            Constraint::Length(10),
+            Constraint::Length(20),
+            Constraint::Min(20),
+            Constraint::Length(8),
+        ],
+    )
+    .header(Row::new(["Keys", "Command", "What it does", "Where"]).style(theme.style("header")))
+    .column_spacing(1)
+    .row_highlight_style(theme.style("selection"));
+    let mut ts = TableState::default().with_selected(Some(selected));
+    f.render_stateful_widget(t, inner, &mut ts);
+}
+
+fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let mut y = area.bottom().saturating_sub(2);
+    for t in s.toasts.iter().rev() {
+        let text = crate::domain::text::sanitize(&t.text);
+        let w = (text.chars().count() as u16 + 2).min(area.width);
+        if y <= area.y {
+            break;
+        }
+        let r = Rect::new(area.right().saturating_sub(w), y, w, 1);
+        f.render_widget(Clear, r);
+        f.render_widget(
+            Paragraph::new(format!(" {text} ")).style(theme.style(if t.error {
+                "toast_err"
+            } else {
+                "toast_ok"
+            })),
+            r,
+        );
+        y = y.saturating_sub(1);
+    }
+}

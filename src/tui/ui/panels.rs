@@ -1,0 +1,402 @@
+//! Header, metric tiles, sidebar filters, the health panel and the log view.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{age, block, styled};
+use crate::component::{ComponentHealth, HealthStatus};
+use crate::pipeline::Source;
+use crate::pipeline::health::{keepa_health, pipeline_health, queue_health};
+use crate::tui::action::{Basis, LOG_LEVELS, ROW_LIMITS};
+use crate::tui::state::{Focus, UiState};
+use crate::tui::theme::Theme;
+
+pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let mut spans = vec![styled(" arbdesk ", "title", theme), Span::raw(" ")];
+    spans.push(match s.session.source {
+        Source::Live => styled(" LIVE ", "badge_live", theme),
+        Source::Demo => styled(" DEMO ", "badge_demo", theme),
+    });
+    spans.push(Span::raw("  "));
+    let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
+    spans.push(Span::raw(codes.join(" ")));
+    let k = &s.status.keepa;
+    let tokens = match (k.tokens_left, k.refill_rate) {
+        (Some(t), Some(r)) => format!("  tokens {t} +{r}/min"),
+        (Some(t), None) => format!("  tokens {t}"),
+        _ => "  tokens –".to_string(),
+    };
+    spans.push(styled(tokens, "muted", theme));
+    if let Some(since) = s.frozen {
+        spans.push(Span::raw("  "));
+        spans.push(styled(
+            format!(
+                " FROZEN {} · {} newer ",
+                age(s.now, since),
+                s.frozen_pending
+            ),
+            "badge_readonly",
+            theme,
+        ));
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(14)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(spans)), left);
+    f.render_widget(
+        Paragraph::new(s.now.format("%H:%M:%S UTC ").to_string())
+            .alignment(Alignment::Right)
+            .style(theme.style("muted")),
+        right,
+    );
+}
+
+pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let st = &s.feed.stats;
+    let best = s
+        .view
+        .iter()
+        .filter_map(|&i| s.feed.rows.get(i as usize))
+        .map(|r| r.gross_pct)
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        });
+    let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
+    let k = &s.status.keepa;
+    let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);
+    let items: [(&str, String); 6] = [
+        ("Products", thousands(st.total_products)),
+        ("Opportunities", thousands(s.feed.total)),
+        (
+            "Markets",
+            format!("{markets_with_data}/{}", s.session.markets.len()),
+        ),
+        (
+            "Best margin",
+            best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
+        ),
+        (
+            "Keepa tokens",
+            match (k.tokens_left, k.refill_rate) {
+                (Some(t), Some(r)) => format!("{t} (+{r}/min)"),
+                (Some(t), None) => t.to_string(),
+                _ => "–".into(),
+            },
+        ),
+        ("Throughput", format!("{rate:.1} products/s")),
+    ];
+    let cols = Layout::horizontal([Constraint::Ratio(1, 6); 6]).split(area);
+    for ((label, value), r) in items.iter().zip(cols.iter()) {
+        let b = block(styled(format!(" {label} "), "muted", theme), false, theme);
+        let inner = b.inner(*r);
+        f.render_widget(b, *r);
+        f.render_widget(
+            Paragraph::new(Span::styled(value.clone(), theme.style("title")))
+                .alignment(Alignment::Center),
+            inner,
+        );
+    }
+}
+
+/// `12345` → `12,345`.
+pub(super) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let focused = s.focus == Focus::Sidebar;
+    let b = block(" Filters ", focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let cursor = |i: usize| focused && s.sidebar_cursor == i;
+    let line = |i: usize, text: String| -> Line<'static> {
+        if cursor(i) {
+            Line::from(Span::styled(text, theme.style("selection")))
+        } else {
+            Line::from(text)
+        }
+    };
+    let mut lines = vec![
+        line(0, format!("Min margin {:>6.1} %", s.min_margin)),
+        line(
+            1,
+            format!(
+                "Basis      {:>8}",
+                match s.basis {
+                    Basis::Gross => "gross",
+                    Basis::Net => "net",
+                }
+            ),
+        ),
+        Line::from(styled("Buy in", "muted", theme)),
+    ];
+    let k = s.session.markets.len();
+    for (j, m) in s.session.markets.iter().enumerate() {
+        let on = if s.buy.contains(m) { "[x]" } else { "[ ]" };
+        lines.push(line(2 + j, format!(" {on} {}", m.code())));
+    }
+    lines.push(Line::from(styled("Sell in", "muted", theme)));
+    for (j, m) in s.session.markets.iter().enumerate() {
+        let on = if s.sell.contains(m) { "[x]" } else { "[ ]" };
+        lines.push(line(2 + k + j, format!(" {on} {}", m.code())));
+    }
+    let limit = ROW_LIMITS
+        .get(s.limit)
+        .copied()
+        .flatten()
+        .map_or_else(|| "all".to_string(), |n| n.to_string());
+    lines.push(line(2 + 2 * k, format!("Rows       {limit:>8}")));
+    if focused {
+        lines.push(Line::from(styled(
+            "Space toggles · +/- margin",
+            "muted",
+            theme,
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One row of the health panel.
+struct HealthRow {
+    name: String,
+    health: ComponentHealth,
+    last: String,
+    errors: String,
+}
+
+fn health_rows(s: &UiState) -> Vec<HealthRow> {
+    let st = &s.status;
+    let k = &st.keepa;
+    let mut rows = vec![HealthRow {
+        name: "keepa".into(),
+        health: keepa_health(k, st.source, s.now),
+        last: k
+            .last_success
+            .map_or_else(|| "never".into(), |t| age(s.now, t)),
+        errors: k.errors.to_string(),
+    }];
+    rows.push(HealthRow {
+        name: "queue".into(),
+        health: queue_health(st),
+        last: String::new(),
+        errors: st.dead_letters.to_string(),
+    });
+    let store = s.store_health.clone().unwrap_or_else(|| ComponentHealth {
+        status: HealthStatus::Degraded,
+        kind: "store".into(),
+        detail: "not probed yet".into(),
+        latency_ms: None,
+    });
+    let store_last = store
+        .latency_ms
+        .map_or_else(String::new, |ms| format!("{ms:.1} ms"));
+    rows.push(HealthRow {
+        name: "store".into(),
+        health: store,
+        last: store_last,
+        errors: String::new(),
+    });
+    rows.push(HealthRow {
+        name: "api".into(),
+        health: match &s.session.api_addr {
+            Some(a) => {
+                ComponentHealth::ok("http", format!("http://{a} · {} requests", s.api_requests))
+            }
+            None => ComponentHealth::ok("off", "not serving (--api-addr off)"),
+        },
+        last: String::new(),
+        errors: String::new(),
+    });
+    let p = pipeline_health(st);
+    let errors: u64 = st.stages.values().map(|x| x.errors).sum();
+    rows.push(HealthRow {
+        name: "pipeline".into(),
+        health: p,
+        last: st
+            .stages
+            .values()
+            .filter_map(|x| x.last_at)
+            .max()
+            .map_or_else(String::new, |t| age(s.now, t)),
+        errors: errors.to_string(),
+    });
+    for job in &st.jobs {
+        let result = job.last_run.as_ref().map(|r| r.result.clone());
+        let status = match result.as_deref() {
+            Some(r) if r.starts_with("error") => HealthStatus::Degraded,
+            _ => HealthStatus::Ok,
+        };
+        let mut detail = match (&job.last_run, job.running) {
+            (_, true) => "running".to_string(),
+            (Some(r), false) => format!("{}: {}", r.result, r.detail),
+            (None, false) => "not run yet".to_string(),
+        };
+        if let Some(next) = job.next_run {
+            if next > s.now {
+                detail.push_str(&format!(" · next in {}", age(next, s.now).replace('-', "")));
+            } else {
+                detail.push_str(" · due");
+            }
+        }
+        rows.push(HealthRow {
+            name: format!("job {}", job.name),
+            health: ComponentHealth {
+                status,
+                kind: "scheduler".into(),
+                detail,
+                latency_ms: None,
+            },
+            last: job
+                .last_run
+                .as_ref()
+                .map_or_else(String::new, |r| age(s.now, r.finished_at)),
+            errors: String::new(),
+        });
+    }
+    if let Some(fx) = &st.fx {
+        rows.push(HealthRow {
+            name: "fx".into(),
+            health: ComponentHealth {
+                status: if fx.stale {
+                    HealthStatus::Degraded
+                } else {
+                    HealthStatus::Ok
+                },
+                kind: fx.source.clone(),
+                detail: format!(
+                    "EUR/GBP {:.4} of {}{}",
+                    fx.eur_per_gbp,
+                    fx.date,
+                    if fx.stale {
+                        " (stale: rows flagged)"
+                    } else {
+                        ""
+                    }
+                ),
+                latency_ms: None,
+            },
+            last: String::new(),
+            errors: String::new(),
+        });
+    }
+    rows
+}
+
+pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, focused: bool) {
+    let mut rows = health_rows(s);
+    if s.faults_only {
+        rows.retain(|r| r.health.status != HealthStatus::Ok);
+    }
+    let title = if s.faults_only {
+        " Health · faults only (x) "
+    } else {
+        " Health "
+    };
+    let b = block(title, focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    if rows.is_empty() {
+        f.render_widget(
+            Paragraph::new("No faults.").style(theme.style("muted")),
+            inner,
+        );
+        return;
+    }
+    let header = Row::new(["Component", "Status", "Kind", "Last", "Errors", "Detail"])
+        .style(theme.style("header"));
+    let body = rows.into_iter().map(|r| {
+        let (label, role) = match r.health.status {
+            HealthStatus::Ok => ("ok", "health_ok"),
+            HealthStatus::Degraded => ("degraded", "health_degraded"),
+            HealthStatus::Down => ("DOWN", "health_down"),
+        };
+        Row::new(vec![
+            Cell::from(r.name),
+            Cell::from(styled(label, role, theme)),
+            Cell::from(crate::domain::text::sanitize(&r.health.kind)),
+            Cell::from(r.last),
+            Cell::from(r.errors),
+            Cell::from(crate::domain::text::sanitize(&r.health.detail)),
+        ])
+    });
+    let table = Table::new(
+        body,
+        [
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(15),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// Whether a log line is at `level` (index into `LOG_LEVELS`) or more severe.
+pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
+    let upper = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
+    match upper.iter().position(|l| line.contains(&format!(" {l} "))) {
+        Some(i) => i <= level,
+        None => true,
+    }
+}
+
+pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let lines: Vec<&String> = s
+        .logs
+        .iter()
+        .filter(|l| log_line_visible(l, s.log_level))
+        .collect();
+    let title = format!(
+        " Log · {} and above · {} ",
+        LOG_LEVELS.get(s.log_level).copied().unwrap_or("info"),
+        if s.log_scroll == 0 {
+            "following".to_string()
+        } else {
+            format!("{} lines up", s.log_scroll)
+        }
+    );
+    let b = block(title, true, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    if lines.is_empty() {
+        f.render_widget(
+            Paragraph::new("No log lines yet.").style(theme.style("muted")),
+            inner,
+        );
+        return;
+    }
+    let h = usize::from(inner.height);
+    let end = lines.len().saturating_sub(s.log_scroll.min(lines.len()));
+    let start = end.saturating_sub(h);
+    let text: Vec<Line<'_>> = lines[start..end]
+        .iter()
+        .map(|l| {
+            let role = if l.contains(" ERROR ") {
+                "toast_err"
+            } else if l.contains(" WARN ") {
+                "flag"
+            } else {
+                ""
+            };
+            if role.is_empty() {
+                Line::from(l.as_str())
+            } else {
+                Line::from(styled(l.as_str(), role, theme))
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(text), inner);
+}

@@ -1,0 +1,247 @@
+//! The opportunities table: only the visible window of rows is built.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::{age, block, styled};
+use crate::tui::action::Column;
+use crate::tui::model;
+use crate::tui::state::{Focus, UiState};
+use crate::tui::theme::Theme;
+
+/// Columns in the order they are dropped last-to-first when the table is narrow.
+const PRIORITY: [Column; 13] = [
+    Column::Asin,
+    Column::Margin,
+    Column::Profit,
+    Column::Roi,
+    Column::Buy,
+    Column::Sell,
+    Column::Title,
+    Column::Net,
+    Column::Age,
+    Column::SellPrice,
+    Column::BuyPrice,
+    Column::Gross,
+    Column::Emp,
+];
+
+/// Width of a column (the title's is its minimum), including room for a change arrow.
+fn width(c: Column) -> u16 {
+    match c {
+        Column::Asin => 10,
+        Column::Title => 14,
+        Column::Buy | Column::Sell => 4,
+        Column::BuyPrice | Column::SellPrice => 10,
+        Column::Gross | Column::Profit => 9,
+        Column::Margin => 9,
+        Column::Net | Column::Roi => 8,
+        Column::Emp => 8,
+        Column::Age => 4,
+    }
+}
+
+fn numeric(c: Column) -> bool {
+    !matches!(c, Column::Asin | Column::Title | Column::Buy | Column::Sell)
+}
+
+/// The columns that fit in `avail` cells, in table order, with their widths.
+pub fn columns(avail: u16) -> Vec<(Column, u16)> {
+    let mut used: u16 = 2; // gutter + its spacing
+    let mut chosen = Vec::new();
+    for c in PRIORITY {
+        let need = width(c) + 1;
+        if used + need <= avail {
+            used += need;
+            chosen.push(c);
+        }
+    }
+    let spare = avail.saturating_sub(used);
+    let mut out: Vec<(Column, u16)> = Column::ALL
+        .iter()
+        .filter(|c| chosen.contains(c))
+        .map(|c| (*c, width(*c)))
+        .collect();
+    if let Some(t) = out.iter_mut().find(|(c, _)| *c == Column::Title) {
+        t.1 += spare;
+    }
+    out
+}
+
+pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let focused = s.focus == Focus::Table && !s.detail_open;
+    let feed = &s.feed;
+    let mut title = vec![Span::raw(" Opportunities ")];
+    let shown = s.view.len();
+    title.push(styled(
+        if !s.filter_text.is_empty() {
+            format!("{shown} matching ")
+        } else if feed.total as usize > shown {
+            format!("{shown} of {} ", feed.total)
+        } else {
+            format!("{shown} ")
+        },
+        "muted",
+        theme,
+    ));
+    if !s.filter_text.is_empty() {
+        title.push(styled(
+            format!("/{} ", s.filter_text),
+            "filter_active",
+            theme,
+        ));
+    }
+    if s.dropped > 0 {
+        title.push(styled(format!("−{} left ", s.dropped), "muted", theme));
+    }
+    if let Some(e) = &feed.error {
+        title.push(styled(format!("store error: {e} "), "toast_err", theme));
+    }
+    let b = block(Line::from(title), focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if s.view.is_empty() {
+        let msg = empty_message(s);
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(theme.style("muted"))
+                .alignment(Alignment::Center)
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let cols = columns(inner.width);
+    let header = Row::new(
+        std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| {
+            let mut spans = vec![Span::raw(c.label())];
+            if *c == s.sort {
+                spans.push(styled(
+                    if s.descending { " ▼" } else { " ▲" },
+                    "sort_indicator",
+                    theme,
+                ));
+            }
+            let line = Line::from(spans);
+            Cell::from(if numeric(*c) {
+                line.alignment(Alignment::Right)
+            } else {
+                line
+            })
+        })),
+    )
+    .style(theme.style("header"));
+    let h = usize::from(inner.height.saturating_sub(1));
+    let start = s.offset.min(s.view.len());
+    let end = (start + h).min(s.view.len());
+    let rows = s.view[start..end].iter().filter_map(|&i| {
+        let r = feed.rows.get(i as usize)?;
+        Some(row(r, &cols, s, theme))
+    });
+    let mut widths: Vec<Constraint> = vec![Constraint::Length(1)];
+    widths.extend(cols.iter().map(|(_, w)| Constraint::Length(*w)));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(theme.style("selection"));
+    let mut ts = TableState::default().with_selected(s.selected.checked_sub(start));
+    f.render_stateful_widget(table, inner, &mut ts);
+}
+
+fn empty_message(s: &UiState) -> String {
+    if let Some(e) = &s.feed.error {
+        return format!("The store did not answer: {e}");
+    }
+    if s.feed.at.is_none() {
+        return "Loading…".into();
+    }
+    if s.feed.stats.total_products == 0 {
+        return format!(
+            "No products yet: the pipeline is fetching the watchlist ({} ASINs).",
+            s.feed.stats.watchlist
+        );
+    }
+    format!(
+        "No opportunities at ≥ {} % {}{}. Lower it with - or :min 0.",
+        s.min_margin,
+        match s.basis {
+            crate::tui::action::Basis::Gross => "gross",
+            crate::tui::action::Basis::Net => "net",
+        },
+        if s.filter_text.is_empty() {
+            String::new()
+        } else {
+            format!(" matching /{}", s.filter_text)
+        }
+    )
+}
+
+fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme) -> Row<'a> {
+    let delta = s.deltas.get(&r.key);
+    let gutter = if s.marked.contains(&r.key) {
+        styled("*", "key_hint", theme)
+    } else if delta.is_some_and(|d| d.new) {
+        styled("+", "delta_good", theme)
+    } else if !r.flags.is_empty() {
+        styled("!", "flag", theme)
+    } else {
+        Span::raw(" ")
+    };
+    let mut cells = vec![Cell::from(gutter)];
+    for (c, _) in cols {
+        let text: std::borrow::Cow<'a, str> = match c {
+            Column::Age => age(s.now, r.updated_at).into(),
+            _ => r.cell(*c).into(),
+        };
+        let style = cell_style(*c, r, theme);
+        let mut spans = vec![Span::styled(text, style)];
+        if let Some(ch) = delta.and_then(|d| d.cells.iter().find(|(dc, _)| dc == c)) {
+            spans.push(styled(
+                if ch.1.up { "↑" } else { "↓" },
+                if ch.1.good { "delta_good" } else { "delta_bad" },
+                theme,
+            ));
+        } else if numeric(*c) && *c != Column::Age {
+            spans.push(Span::raw(" "));
+        }
+        let line = Line::from(spans);
+        cells.push(Cell::from(if numeric(*c) {
+            line.alignment(Alignment::Right)
+        } else {
+            line
+        }));
+    }
+    let row = Row::new(cells);
+    if r.flags
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case("stale") || f.contains("STALE_PRICE"))
+    {
+        row.style(theme.style("stale"))
+    } else {
+        row
+    }
+}
+
+fn cell_style(c: Column, r: &model::Row, theme: &Theme) -> Style {
+    let money = |minor: i64| {
+        theme.style(if minor < 0 {
+            "profit_negative"
+        } else if r.ranked {
+            "profit_high"
+        } else {
+            "profit_low"
+        })
+    };
+    match c {
+        Column::Profit | Column::Net => money(r.net.minor),
+        Column::Roi => money(r.net.minor),
+        Column::Gross | Column::Margin => money(r.gross.minor),
+        _ => Style::default(),
+    }
+}
