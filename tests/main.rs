@@ -10,6 +10,7 @@ mod it {
     mod budget;
     mod cli;
     mod client;
+    mod console;
     mod decode;
     mod economics;
     mod import;

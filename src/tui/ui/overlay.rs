@@ -50,6 +50,21 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
     }
 }
 
+/// The short name a hint shows for a command.
+fn hint_label(run: &str) -> &str {
+    match run {
+        "copy link" => "copy link",
+        "copy asin" => "copy ASIN",
+        "min-margin +1" => "margin",
+        "move +1" => "down",
+        "move top" => "top",
+        "move bottom" => "follow",
+        "log-level warn" => "warnings",
+        "faults-only" => "faults",
+        other => other.split(' ').next().unwrap_or(other),
+    }
+}
+
 pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
     if let Some(Overlay::Prompt(p)) = &s.overlay {
         let lead = match p.kind {
@@ -74,7 +89,7 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         let Some(keys) = keymap.keys_for(ctx, run) else {
             continue;
         };
-        let label = run.split(' ').next().unwrap_or(run);
+        let label = hint_label(run);
         spans.push(styled(keys, "key_hint", theme));
         spans.push(Span::raw(format!(" {label}  ")));
     }

@@ -65,26 +65,36 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
     let k = &s.status.keepa;
     let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);
+    // Below 120 columns each tile is ~13 cells wide: short labels and values.
+    let wide = area.width >= 120;
+    let pick = |long: &'static str, short: &'static str| if wide { long } else { short };
     let items: [(&str, String); 6] = [
-        ("Products", thousands(st.total_products)),
-        ("Opportunities", thousands(s.feed.total)),
+        (pick("Products", "Products"), thousands(st.total_products)),
+        (pick("Opportunities", "Opps"), thousands(s.feed.total)),
         (
-            "Markets",
+            pick("Markets", "Markets"),
             format!("{markets_with_data}/{}", s.session.markets.len()),
         ),
         (
-            "Best margin",
+            pick("Best margin", "Best"),
             best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
         ),
         (
-            "Keepa tokens",
+            pick("Keepa tokens", "Tokens"),
             match (k.tokens_left, k.refill_rate) {
-                (Some(t), Some(r)) => format!("{t} (+{r}/min)"),
-                (Some(t), None) => t.to_string(),
+                (Some(t), Some(r)) if wide => format!("{t} (+{r}/min)"),
+                (Some(t), _) => t.to_string(),
                 _ => "–".into(),
             },
         ),
-        ("Throughput", format!("{rate:.1} products/s")),
+        (
+            pick("Throughput", "Rate"),
+            if wide {
+                format!("{rate:.1} products/s")
+            } else {
+                format!("{rate:.1}/s")
+            },
+        ),
     ];
     let cols = Layout::horizontal([Constraint::Ratio(1, 6); 6]).split(area);
     for ((label, value), r) in items.iter().zip(cols.iter()) {

@@ -1,0 +1,250 @@
+//! The real binary in a pseudo-terminal, in demo mode, driven by keystrokes and read back
+//! through a VT100 screen parser: what an operator on SSH sees.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const COLS: u16 = 110;
+const ROWS: u16 = 30;
+
+struct Console {
+    raw: Arc<Mutex<Vec<u8>>>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Console {
+    fn start(data_dir: &std::path::Path) -> Console {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_arbdesk"));
+        cmd.args([
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--api-addr",
+            "127.0.0.1:0",
+            "--demo",
+        ]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("ARBDESK_CLIPBOARD", "osc52");
+        cmd.env("ARBDESK_CONFIG_DIR", data_dir.join("config"));
+        cmd.env_remove("TMUX");
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("ARBDESK_CONFIG");
+        let child = pair.slave.spawn_command(cmd).expect("arbdesk starts");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(ROWS).unwrap(),
+            std::num::NonZeroU16::new(COLS).unwrap(),
+            0,
+        )));
+        let (r, s) = (raw.clone(), screen.clone());
+        std::thread::spawn(move || {
+            // Keeps the master open for as long as the reader runs.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+                s.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Console {
+            raw,
+            screen,
+            writer,
+            child,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let c = self.contents();
+            if ok(&c) {
+                return c;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out waiting for {what}; the screen shows:\n{c}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The row drawn in reverse video: the selection.
+    fn selected(&self) -> Option<(String, String, String)> {
+        let parser = self.screen.lock().unwrap();
+        let screen = parser.screen();
+        (0..ROWS).find_map(|r| {
+            let reversed =
+                (2..COLS - 1).any(|col| screen.cell(r, col).is_some_and(|c| c.inverse()));
+            if !reversed {
+                return None;
+            }
+            let line = screen.contents_between(r, 0, r, COLS);
+            rows(&line).into_iter().next()
+        })
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The table's data rows on screen: `(asin, buy, sell)`.
+fn rows(screen: &str) -> Vec<(String, String, String)> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l
+                .split(|c: char| c.is_whitespace() || c == '│' || c == '┃')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let i = words
+                .iter()
+                .position(|w| w.len() == 10 && w.starts_with("B0"))?;
+            let markets: Vec<&&str> = words[i + 1..]
+                .iter()
+                .filter(|w| ["UK", "DE", "FR", "IT", "ES"].contains(w))
+                .take(2)
+                .collect();
+            match markets[..] {
+                [b, s] => Some((words[i].to_string(), b.to_string(), s.to_string())),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn demo_console_in_a_pseudo_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start(dir.path());
+    let limit = Duration::from_secs(120);
+
+    c.wait_for("the DEMO header", |s| s.contains("DEMO"), limit);
+    c.wait_for("opportunities", |s| !rows(s).is_empty(), limit);
+
+    // Sort by ROI: the header shows the arrow.
+    c.send("R");
+    c.wait_for("ROI sort", |s| s.contains("ROI % ▼"), limit);
+
+    // Filter to buying in DE.
+    c.send("/src=de\r");
+    let s = c.wait_for(
+        "the filter",
+        |s| s.contains("/src=de") && !rows(s).is_empty(),
+        limit,
+    );
+    assert!(rows(&s).iter().all(|(_, buy, _)| buy == "DE"), "{s}");
+
+    // Top row, open its detail (a drawer at this size), then back.
+    c.send("gg");
+    c.send("\r");
+    c.wait_for(
+        "the detail",
+        |s| s.contains("Mkt") && s.contains("Net"),
+        limit,
+    );
+    c.send("\x1b");
+    c.wait_for("the table again", |s| !rows(s).is_empty(), limit);
+    // Freeze the display so the selected row cannot move while it is read.
+    c.send("f");
+    c.wait_for("the freeze banner", |s| s.contains("FROZEN"), limit);
+    let (asin, _, sell) = c.selected().expect("a selected (reverse-video) row");
+
+    // Copy the sell link: the OSC 52 sequence carries the row's sell-market URL.
+    let before = c.raw.lock().unwrap().len();
+    c.send("y");
+    let host = match sell.as_str() {
+        "UK" => "www.amazon.co.uk",
+        "DE" => "www.amazon.de",
+        "FR" => "www.amazon.fr",
+        "IT" => "www.amazon.it",
+        _ => "www.amazon.es",
+    };
+    let expected = format!("https://{host}/dp/{asin}");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&expected);
+    let needle = format!("\x1b]52;c;{b64}\x07");
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&c.raw.lock().unwrap()[before..]).contains(&needle) {
+        if start.elapsed() > Duration::from_secs(10) {
+            let out = String::from_utf8_lossy(&c.raw.lock().unwrap()[before..]).to_string();
+            let sent: Vec<String> = out
+                .split("\x1b]52;c;")
+                .skip(1)
+                .filter_map(|p| p.split('\x07').next())
+                .map(|b| {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(b)
+                        .unwrap_or_default();
+                    String::from_utf8_lossy(&bytes).to_string()
+                })
+                .collect();
+            panic!(
+                "no OSC 52 sequence for {expected}; sent: {sent:?}; screen:\n{}",
+                c.contents()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.wait_for("the copy toast", |s| s.contains("sent via OSC 52"), limit);
+
+    // Quit: the process ends and the terminal is restored.
+    c.send("q");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = c.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "arbdesk did not exit after q"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let raw = String::from_utf8_lossy(&c.raw.lock().unwrap()).to_string();
+    let entered = raw
+        .find("\x1b[?1049h")
+        .expect("the alternate screen was entered");
+    let left = raw
+        .rfind("\x1b[?1049l")
+        .expect("the alternate screen was left");
+    assert!(left > entered);
+    assert!(
+        raw[left..].contains("\x1b[?25h")
+            || raw[..left].rfind("\x1b[?25h") > raw[..left].rfind("\x1b[?25l"),
+        "cursor shown again"
+    );
+    let screen = c.screen.lock().unwrap();
+    assert!(
+        !screen.screen().alternate_screen(),
+        "still on the alternate screen"
+    );
+}

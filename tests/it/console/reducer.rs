@@ -1,0 +1,244 @@
+//! Key sequences replayed through the keymap and the reducer, as an operator types them.
+
+use arbdesk::domain::Market;
+use arbdesk::tui::action::{Action, Column, View};
+use arbdesk::tui::fixtures;
+use arbdesk::tui::keymap::Keymap;
+use arbdesk::tui::model::Feed;
+use arbdesk::tui::state::{Effect, Focus, Overlay, UiState};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn keys(s: &mut UiState, typed: &str) -> Vec<Effect> {
+    let keymap = Keymap::load("default", None);
+    let mut fx = Vec::new();
+    for c in typed.chars() {
+        fx.extend(s.on_key(&KeyEvent::from(KeyCode::Char(c)), &keymap));
+    }
+    fx
+}
+
+fn key(s: &mut UiState, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    let keymap = Keymap::load("default", None);
+    s.on_key(&KeyEvent::new(code, mods), &keymap)
+}
+
+fn selected_asin(s: &UiState) -> String {
+    s.selected_row().unwrap().key.asin.to_string()
+}
+
+#[test]
+fn sort_keys_toggle_direction_and_mark_the_header() {
+    let mut s = fixtures::loaded(200, (200, 60));
+    keys(&mut s, "R");
+    assert_eq!((s.sort, s.descending), (Column::Roi, true));
+    let rois: Vec<f64> = s
+        .view
+        .iter()
+        .map(|&i| s.feed.rows[i as usize].roi)
+        .collect();
+    assert!(rois.windows(2).all(|w| w[0] >= w[1]));
+    keys(&mut s, "R");
+    assert_eq!((s.sort, s.descending), (Column::Roi, false));
+    keys(&mut s, "N");
+    assert_eq!((s.sort, s.descending), (Column::Asin, false));
+    keys(&mut s, "s");
+    assert_eq!(s.sort, Column::Title);
+    keys(&mut s, "S");
+    assert!(s.descending);
+}
+
+#[test]
+fn selection_stays_on_the_same_row_across_refreshes() {
+    let mut s = fixtures::loaded(200, (200, 60));
+    keys(&mut s, "jjjjj");
+    let before = selected_asin(&s);
+    let key = s.selected_row().unwrap().key;
+    // A refresh where the rows come back in another order and one row is gone.
+    let mut feed: Feed = (*s.feed).clone();
+    feed.rows.reverse();
+    feed.rows.remove(0);
+    s.on_feed(feed);
+    assert_eq!(s.selected_row().unwrap().key, key);
+    assert_eq!(selected_asin(&s), before);
+}
+
+#[test]
+fn changed_cells_get_arrows_by_their_effect_on_profit() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let mut feed: Feed = (*s.feed).clone();
+    let r = &mut feed.rows[0];
+    let key = r.key;
+    r.buy_price.minor += 100; // costs more: bad
+    r.sell_price.minor += 300; // sells for more: good
+    s.on_feed(feed);
+    let d = s.deltas.get(&key).expect("a delta for the changed row");
+    let buy = d
+        .cells
+        .iter()
+        .find(|(c, _)| *c == Column::BuyPrice)
+        .unwrap()
+        .1;
+    let sell = d
+        .cells
+        .iter()
+        .find(|(c, _)| *c == Column::SellPrice)
+        .unwrap()
+        .1;
+    assert!(buy.up && !buy.good);
+    assert!(sell.up && sell.good);
+}
+
+#[test]
+fn chords_go_to_views_and_q_goes_back_before_quitting() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "gh");
+    assert_eq!(s.view_kind, View::Health);
+    keys(&mut s, "q");
+    assert_eq!(s.view_kind, View::Opportunities);
+    assert!(!s.quit);
+    let fx = keys(&mut s, "gl");
+    assert_eq!(s.view_kind, View::Logs);
+    assert!(fx.contains(&Effect::LoadLogs));
+    // Ctrl-C leaves from anywhere.
+    key(&mut s, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(s.quit);
+}
+
+#[test]
+fn the_filter_applies_as_typed_and_esc_clears_it() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    let all = s.view.len();
+    keys(&mut s, "/src=uk");
+    assert!(matches!(s.overlay, Some(Overlay::Prompt(_))));
+    assert!(s.view.len() < all);
+    assert!(
+        s.view
+            .iter()
+            .all(|&i| s.feed.rows[i as usize].key.buy == Market::UK)
+    );
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.filter_text, "src=uk");
+    assert!(s.overlay.is_none());
+    // The filter survives a refresh.
+    let feed: Feed = (*s.feed).clone();
+    s.on_feed(feed);
+    assert!(s.view.len() < all);
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.filter_text, "");
+    assert_eq!(s.view.len(), all);
+}
+
+#[test]
+fn margin_keys_and_sidebar_toggles_requery_the_store() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let fx = keys(&mut s, "+");
+    let q = match fx.as_slice() {
+        [Effect::Query(q)] => q.clone(),
+        other => panic!("expected a query, got {other:?}"),
+    };
+    assert_eq!(q.min_margin, 1.0);
+    // Sidebar: focus it, walk to the UK buy toggle, switch it off.
+    key(&mut s, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(s.focus, Focus::Sidebar);
+    keys(&mut s, "jj");
+    let fx = keys(&mut s, " ");
+    match fx.as_slice() {
+        [Effect::Query(q)] => assert!(!q.buy.contains(&Market::UK) && !q.buy.is_empty()),
+        other => panic!("expected a query, got {other:?}"),
+    }
+    // Typed: `:min 12` and `:markets de,it`.
+    keys(&mut s, ":min 12");
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Query(q) if q.min_margin == 12.0))
+    );
+    s.apply(Action::Markets(
+        arbdesk::tui::action::Side::Both,
+        vec![Market::DE, Market::IT],
+    ));
+    assert_eq!(s.buy, vec![Market::DE, Market::IT]);
+    assert_eq!(s.sell, vec![Market::DE, Market::IT]);
+}
+
+#[test]
+fn copy_export_refresh_and_watch_become_effects() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let row = s.selected_row().unwrap().clone();
+    let fx = keys(&mut s, "y");
+    assert_eq!(
+        fx,
+        vec![Effect::Copy {
+            text: row.key.sell.product_url(&row.key.asin),
+            what: "sell link"
+        }]
+    );
+    let fx = keys(&mut s, "Y");
+    assert!(matches!(&fx[..], [Effect::Copy { text, .. }] if *text == row.key.asin.to_string()));
+    assert_eq!(
+        keys(&mut s, "e"),
+        vec![Effect::Export(arbdesk::tui::action::Format::Csv)]
+    );
+    assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![row.key.asin])]);
+    // `d` asks first; `y` confirms.
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::WatchRemove(vec![row.key.asin])]
+    );
+    // `a` opens the command line pre-filled.
+    keys(&mut s, "a");
+    keys(&mut s, "B0D1XD1ZV3");
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.contains(&Effect::WatchAdd(vec!["B0D1XD1ZV3".parse().unwrap()])));
+}
+
+#[test]
+fn freeze_holds_new_data_until_unfrozen() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    keys(&mut s, "f");
+    let mut feed: Feed = (*s.feed).clone();
+    feed.rows.truncate(10);
+    s.on_feed(feed.clone());
+    s.on_feed(feed);
+    assert_eq!(s.view.len(), 50);
+    assert_eq!(s.frozen_pending, 2);
+    keys(&mut s, "f");
+    assert_eq!(s.view.len(), 10);
+    assert!(s.frozen.is_none());
+}
+
+#[test]
+fn enter_opens_the_detail_drawer_on_small_screens_and_esc_closes_it() {
+    let mut s = fixtures::loaded(50, (80, 24));
+    assert!(s.wanted_detail().is_none(), "no detail on screen yet");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.detail_open);
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(!s.detail_open);
+}
+
+#[test]
+fn paging_keeps_the_selection_in_view() {
+    let mut s = fixtures::loaded(500, (80, 24));
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    assert!(s.selected >= s.offset && s.selected < s.offset + s.page);
+    keys(&mut s, "G");
+    assert_eq!(s.selected, s.view.len() - 1);
+    assert!(s.selected < s.offset + s.page);
+    keys(&mut s, "gg");
+    assert_eq!((s.selected, s.offset), (0, 0));
+}
+
+#[test]
+fn a_bad_command_stays_open_with_the_error() {
+    let mut s = fixtures::loaded(10, (120, 40));
+    keys(&mut s, ":sort colour");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => assert!(p.error.as_deref().unwrap().contains("'colour'")),
+        other => panic!("prompt closed: {other:?}"),
+    }
+}

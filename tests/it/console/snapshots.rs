@@ -1,0 +1,204 @@
+//! Frames drawn into ratatui's `TestBackend` and compared with reviewed snapshots
+//! (`tests/it/console/snapshots/`). Fixtures use a fixed clock and no hyperlinks, so a frame
+//! is the same on every machine. Text snapshots hold symbols; styles are asserted on cells.
+
+use arbdesk::tui::action::{Action, View};
+use arbdesk::tui::fixtures;
+use arbdesk::tui::keymap::Keymap;
+use arbdesk::tui::model::Feed;
+use arbdesk::tui::state::UiState;
+use arbdesk::tui::theme::Theme;
+use arbdesk::tui::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
+
+fn draw(s: &UiState, theme: &str) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    let keymap = Keymap::load("default", None);
+    term.draw(|f| ui::render(f, s, &Theme::builtin(theme), &keymap))
+        .unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(s: &UiState) -> String {
+    let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    let keymap = Keymap::load("default", None);
+    term.draw(|f| ui::render(f, s, &Theme::builtin("mono"), &keymap))
+        .unwrap();
+    term.backend().to_string()
+}
+
+fn store_down(mut s: UiState) -> UiState {
+    s.on_feed(Feed {
+        error: Some("database is locked (SQLITE_BUSY); retrying".into()),
+        at: Some(fixtures::now()),
+        ..Feed::default()
+    });
+    s.store_health = Some(arbdesk::component::ComponentHealth::down(
+        "sqlite",
+        "database is locked (SQLITE_BUSY)",
+    ));
+    s.status.keepa.errors = 4;
+    s.status.keepa.last_success = None;
+    s.status.keepa.last_error = Some("/product: HTTP 502 Bad Gateway".into());
+    s
+}
+
+#[test]
+fn dashboard_loaded_wide() {
+    insta::assert_snapshot!(text(&fixtures::loaded(300, (200, 60))));
+}
+
+#[test]
+fn dashboard_loaded_medium() {
+    insta::assert_snapshot!(text(&fixtures::loaded(300, (120, 40))));
+}
+
+#[test]
+fn dashboard_loaded_narrow() {
+    insta::assert_snapshot!(text(&fixtures::loaded(300, (80, 24))));
+}
+
+#[test]
+fn dashboard_empty_narrow_and_wide() {
+    insta::assert_snapshot!("empty_80x24", text(&fixtures::empty((80, 24))));
+    insta::assert_snapshot!("empty_200x60", text(&fixtures::empty((200, 60))));
+}
+
+#[test]
+fn dashboard_error_narrow_and_wide() {
+    insta::assert_snapshot!("error_80x24", text(&store_down(fixtures::empty((80, 24)))));
+    // With rows on screen, a failed refresh keeps them and says so.
+    insta::assert_snapshot!(
+        "error_kept_rows_200x60",
+        text(&store_down(fixtures::loaded(300, (200, 60))))
+    );
+}
+
+#[test]
+fn detail_drawer_narrow() {
+    let mut s = fixtures::loaded(300, (80, 24));
+    s.apply(Action::Open);
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn sidebar_focused_narrow() {
+    let mut s = fixtures::loaded(300, (80, 24));
+    s.apply(Action::Focus(false));
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = fixtures::loaded(300, (120, 40));
+    s.apply(Action::Help);
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn health_view_and_faults_only() {
+    let mut s = store_down(fixtures::loaded(300, (120, 30)));
+    s.apply(Action::Goto(View::Health));
+    insta::assert_snapshot!("health_view", text(&s));
+    s.apply(Action::FaultsOnly);
+    insta::assert_snapshot!("health_faults_only", text(&s));
+}
+
+#[test]
+fn log_view() {
+    let mut s = fixtures::loaded(30, (100, 20));
+    s.logs = (0..40)
+        .map(|i| {
+            let level = ["INFO", "WARN", "ERROR", "DEBUG"][i % 4];
+            format!(
+                "2026-03-02T14:29:{:02}Z {level} arbdesk::pipeline: line {i}",
+                i % 60
+            )
+        })
+        .collect();
+    s.apply(Action::Goto(View::Logs));
+    s.apply(Action::LogLevel(1));
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn command_line_with_an_error() {
+    let mut s = fixtures::loaded(30, (100, 20));
+    s.apply(Action::Command("srot roi".into()));
+    let keymap = Keymap::load("default", None);
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter),
+        &keymap,
+    );
+    insta::assert_snapshot!(text(&s));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [
+        (1, 1),
+        (20, 5),
+        (59, 15),
+        (60, 15),
+        (0, 0),
+        (300, 2),
+        (2, 200),
+    ] {
+        let mut s = fixtures::loaded(50, (w.max(1), h.max(1)));
+        s.apply(Action::Help);
+        let _ = draw(&s, "dark");
+        s.apply(Action::Back);
+        s.apply(Action::Open);
+        let _ = draw(&s, "dark");
+    }
+    insta::assert_snapshot!("too_small_20x5", text(&fixtures::loaded(50, (20, 5))));
+}
+
+#[test]
+fn every_theme_draws_and_the_selection_stays_visible() {
+    for name in Theme::builtin_names() {
+        let s = fixtures::loaded(100, (120, 40));
+        let buf = draw(&s, name);
+        // The selected row is the first data row of the table: its ASIN cell is reversed.
+        let a = ui::layout(&s).table.unwrap();
+        let cell = &buf[(a.x + 3, a.y + 2)];
+        assert!(
+            cell.modifier.contains(Modifier::REVERSED),
+            "{name}: selection not reversed ({cell:?})"
+        );
+    }
+}
+
+#[test]
+fn titles_with_escape_sequences_render_inert() {
+    let mut s = fixtures::loaded(3, (200, 60));
+    let evil = "Evil\x1b]52;c;cm0gLXJmIH4=\x07 title\x1b[2J\x1b[31m red \u{9b}6n\r\nnext";
+    let mut feed = (*s.feed).clone();
+    for r in &mut feed.rows {
+        let mut o = fixtures::opportunity(
+            r.key.asin,
+            evil,
+            r.key.buy,
+            r.key.sell,
+            40.0,
+            900,
+            fixtures::now(),
+        );
+        o.flags = vec!["FLAG\x1b[5m".into()];
+        *r = arbdesk::tui::model::Row::from_opportunity(&o);
+    }
+    s.on_feed(feed);
+    let buf = draw(&s, "dark");
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "a control character reached the screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let screen = text(&s);
+    assert!(screen.contains("Evil title red next"), "{screen}");
+}
