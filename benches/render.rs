@@ -34,14 +34,27 @@ fn key_to_frame(c: &mut Criterion) {
     let keymap = Keymap::load("default", None);
     let base = fixtures::loaded(100_000, (200, 60));
     let mut g = c.benchmark_group("key_to_frame_100k");
-    let mut run = |name: &str, keys: &'static [KeyCode]| {
+    g.sample_size(20);
+    // `before` is typed during setup; only `typed` and the frame after it are measured.
+    let mut run = |name: &str, before: &'static str, typed: &'static str| {
         let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
         g.bench_function(name, |b| {
             b.iter_batched_ref(
-                || clone_state(&base),
+                || {
+                    let mut s = clone_state(&base);
+                    for c in before.chars() {
+                        s.on_key(&KeyEvent::from(KeyCode::Char(c)), &keymap);
+                    }
+                    s
+                },
                 |s| {
-                    for k in keys {
-                        s.on_key(&KeyEvent::from(*k), &keymap);
+                    for c in typed.chars() {
+                        let code = if c == '\r' {
+                            KeyCode::Enter
+                        } else {
+                            KeyCode::Char(c)
+                        };
+                        s.on_key(&KeyEvent::from(code), &keymap);
                     }
                     term.draw(|f| ui::render(f, s, &theme, &keymap)).unwrap();
                 },
@@ -49,21 +62,10 @@ fn key_to_frame(c: &mut Criterion) {
             )
         });
     };
-    run("move_down", &[KeyCode::Char('j')]);
-    run("sort_roi", &[KeyCode::Char('R')]);
-    run("sort_title", &[KeyCode::Char('s'), KeyCode::Char('s')]);
-    run(
-        "filter_src_uk",
-        &[
-            KeyCode::Char('/'),
-            KeyCode::Char('s'),
-            KeyCode::Char('r'),
-            KeyCode::Char('c'),
-            KeyCode::Char('='),
-            KeyCode::Char('u'),
-            KeyCode::Char('k'),
-        ],
-    );
+    run("move_down", "", "j");
+    run("sort_roi", "", "R");
+    run("sort_title", ":sort title", "\r");
+    run("filter_keystroke", "/src=u", "k");
     g.finish();
 }
 

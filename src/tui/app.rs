@@ -470,24 +470,53 @@ fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>) {
     });
 }
 
+/// Opportunities read per store query: the full records (with their breakdowns) of one
+/// chunk are turned into compact rows before the next is read, which bounds memory.
+const CHUNK: usize = 5_000;
+
 /// Runs a query and builds the rows.
 pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
-    let (page, stats) = tokio::join!(store.opportunities(q.filter()), store.stats());
-    match (page, stats) {
-        (Ok(page), Ok(stats)) => Feed {
-            rows: page.items.iter().map(Row::from_opportunity).collect(),
-            total: page.total,
-            stats,
-            query: Some(q),
-            error: None,
-            at: Some(Utc::now()),
-        },
-        (Err(e), _) | (_, Err(e)) => Feed {
-            query: Some(q),
-            error: Some(e.to_string()),
-            at: Some(Utc::now()),
-            ..Feed::default()
-        },
+    let failed = |q: Query, e: crate::store::StoreError| Feed {
+        query: Some(q),
+        error: Some(e.to_string()),
+        at: Some(Utc::now()),
+        ..Feed::default()
+    };
+    let stats = match store.stats().await {
+        Ok(s) => s,
+        Err(e) => return failed(q, e),
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut filter = q.filter();
+    while rows.len() < q.limit {
+        filter.limit = CHUNK.min(q.limit - rows.len());
+        let page = match store.opportunities(filter.clone()).await {
+            Ok(p) => p,
+            Err(e) => return failed(q, e),
+        };
+        total = page.total;
+        let n = page.items.len();
+        // Rows may shift between chunks while the pipeline writes: keep each key once.
+        rows.extend(
+            page.items
+                .iter()
+                .filter(|o| seen.insert(o.key()))
+                .map(Row::from_opportunity),
+        );
+        if n < filter.limit {
+            break;
+        }
+        filter.offset += n;
+    }
+    Feed {
+        rows,
+        total,
+        stats,
+        query: Some(q),
+        error: None,
+        at: Some(Utc::now()),
     }
 }
 

@@ -203,6 +203,12 @@ pub struct UiState {
     pub frozen: Option<DateTime<Utc>>,
     /// Filtered and sorted indices into `feed.rows`.
     pub view: Vec<u32>,
+    /// The best gross margin % in `view` (computed with it, not per frame).
+    pub best_margin: Option<f64>,
+    /// Keys of `feed.rows`, contiguous for fast lookups.
+    keys: Vec<OpportunityKey>,
+    /// Each row's rank in (ASIN, route) order: the sort's final tie-breaker.
+    key_rank: Vec<u32>,
     /// Changes per row.
     pub deltas: HashMap<OpportunityKey, RowDelta>,
     /// Rows that left since the previous refresh.
@@ -291,6 +297,9 @@ impl UiState {
             frozen_pending: 0,
             frozen: None,
             view: Vec::new(),
+            best_margin: None,
+            keys: Vec::new(),
+            key_rank: Vec::new(),
             deltas: HashMap::new(),
             dropped: 0,
             min_margin: 10.0,
@@ -472,6 +481,18 @@ impl UiState {
         }
         let same_query = self.feed.query.is_some() && self.feed.query == feed.query;
         self.compute_deltas(&feed, same_query);
+        self.keys = feed.rows.iter().map(|r| r.key).collect();
+        let mut order: Vec<(OpportunityKey, u32)> = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        order.sort_unstable();
+        self.key_rank = vec![0; order.len()];
+        for (rank, (_, i)) in order.into_iter().enumerate() {
+            self.key_rank[i as usize] = rank as u32;
+        }
         self.feed = feed;
         self.rebuild_view();
     }
@@ -581,26 +602,52 @@ impl UiState {
     /// Recomputes `view` from the rows, the filter and the sort, keeping the selected row.
     pub fn rebuild_view(&mut self) {
         let rows = &self.feed.rows;
-        let mut view: Vec<u32> = (0..rows.len() as u32)
-            .filter(|&i| self.filter.matches(&rows[i as usize]))
-            .collect();
         let col = self.sort;
         let desc = self.descending;
-        view.sort_by(|&a, &b| {
-            let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-            let ord = compare(ra, rb, col);
-            let ord = if desc { ord.reverse() } else { ord };
-            ord.then_with(|| ra.key.cmp(&rb.key))
-        });
+        // Sort keys are copied out in one sequential pass, then sorted as a contiguous
+        // array: comparing through the row structs would miss the cache on every access.
+        // Ties fall back to the row's rank in (ASIN, route) order, so rows never jump.
+        let mut view: Vec<u32> = if col == Column::Title {
+            let mut keyed: Vec<(&str, u32, u32)> = (0..rows.len())
+                .filter(|&i| self.filter.matches(&rows[i]))
+                .map(|i| {
+                    (
+                        rows[i].search.get(11..).unwrap_or(""),
+                        self.key_rank[i],
+                        i as u32,
+                    )
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                let ord = if desc { b.0.cmp(a.0) } else { a.0.cmp(b.0) };
+                ord.then(a.1.cmp(&b.1))
+            });
+            keyed.into_iter().map(|(_, _, i)| i).collect()
+        } else {
+            let mut keyed: Vec<(i64, u32, u32)> = (0..rows.len())
+                .filter(|&i| self.filter.matches(&rows[i]))
+                .map(|i| {
+                    let k = match col {
+                        Column::Asin => i64::from(self.key_rank[i]),
+                        _ => sort_key(&rows[i], col),
+                    };
+                    (if desc { !k } else { k }, self.key_rank[i], i as u32)
+                })
+                .collect();
+            keyed.sort_unstable();
+            keyed.into_iter().map(|(_, _, i)| i).collect()
+        };
         if let Some(n) = ROW_LIMITS.get(self.limit).copied().flatten() {
             view.truncate(n);
         }
+        self.best_margin = view
+            .iter()
+            .map(|&i| rows[i as usize].gross_pct)
+            .reduce(f64::max);
         self.view = view;
         if let Some(key) = self.selected_key
-            && let Some(pos) = self
-                .view
-                .iter()
-                .position(|&i| self.feed.rows[i as usize].key == key)
+            && let Some(row) = self.keys.iter().position(|k| *k == key)
+            && let Some(pos) = self.view.iter().position(|&i| i as usize == row)
         {
             self.selected = pos;
         }
@@ -1216,23 +1263,31 @@ fn common_prefix(options: &[String]) -> String {
     first[..len].to_string()
 }
 
-/// Orders two rows by a column, ascending.
-fn compare(a: &Row, b: &Row, c: Column) -> std::cmp::Ordering {
-    let f = |x: f64, y: f64| x.total_cmp(&y);
+/// A row's sort key for a column as an integer, ascending; text columns other than the
+/// title sort by their rank in (ASIN, route) order or by market code.
+fn sort_key(r: &Row, c: Column) -> i64 {
+    // Total order of f64 as i64 (negatives flipped), so NaN cannot break the sort.
+    let f = |x: f64| {
+        let b = x.to_bits() as i64;
+        if b < 0 { b ^ i64::MAX } else { b }
+    };
+    let code = |m: Market| {
+        let b = m.code().as_bytes();
+        i64::from(b[0]) << 8 | i64::from(b[1])
+    };
     match c {
-        Column::Asin => a.key.asin.cmp(&b.key.asin),
-        Column::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
-        Column::Buy => a.key.buy.code().cmp(b.key.buy.code()),
-        Column::Sell => a.key.sell.code().cmp(b.key.sell.code()),
-        Column::BuyPrice => a.buy_price.minor.cmp(&b.buy_price.minor),
-        Column::SellPrice => a.sell_price.minor.cmp(&b.sell_price.minor),
-        Column::Gross => a.gross.minor.cmp(&b.gross.minor),
-        Column::Margin => f(a.gross_pct, b.gross_pct),
-        Column::Profit => a.net.minor.cmp(&b.net.minor),
-        Column::Net => f(a.net_pct, b.net_pct),
-        Column::Roi => f(a.roi, b.roi),
-        Column::Emp => a.emp.minor.cmp(&b.emp.minor),
+        Column::Asin | Column::Title => 0,
+        Column::Buy => code(r.key.buy),
+        Column::Sell => code(r.key.sell),
+        Column::BuyPrice => r.buy_price.minor,
+        Column::SellPrice => r.sell_price.minor,
+        Column::Gross => r.gross.minor,
+        Column::Margin => f(r.gross_pct),
+        Column::Profit => r.net.minor,
+        Column::Net => f(r.net_pct),
+        Column::Roi => f(r.roi),
+        Column::Emp => r.emp.minor,
         // Age ascending = newest first.
-        Column::Age => b.updated_at.cmp(&a.updated_at),
+        Column::Age => -r.updated_at.timestamp_micros(),
     }
 }

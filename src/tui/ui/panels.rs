@@ -54,14 +54,7 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 
 pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let st = &s.feed.stats;
-    let best = s
-        .view
-        .iter()
-        .filter_map(|&i| s.feed.rows.get(i as usize))
-        .map(|r| r.gross_pct)
-        .fold(None, |acc: Option<f64>, v| {
-            Some(acc.map_or(v, |a| a.max(v)))
-        });
+    let best = s.best_margin;
     let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
     let k = &s.status.keepa;
     let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);
