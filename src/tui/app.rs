@@ -472,7 +472,7 @@ fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>) {
 
 /// Opportunities read per store query: the full records (with their breakdowns) of one
 /// chunk are turned into compact rows before the next is read, which bounds memory.
-const CHUNK: usize = 5_000;
+const CHUNK: usize = 2_000;
 
 /// Runs a query and builds the rows.
 pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {

@@ -255,8 +255,8 @@ impl Term {
             TermKind::Str(f, op, v) => {
                 let hay: std::borrow::Cow<'_, str> = match f {
                     StrField::Asin => row.key.asin.as_str().to_lowercase().into(),
-                    StrField::Title => row.title.to_lowercase().into(),
-                    StrField::Flags => row.flags.join(" ").to_lowercase().into(),
+                    StrField::Title => row.title().to_lowercase().into(),
+                    StrField::Flags => row.flags.to_lowercase().into(),
                 };
                 match op {
                     Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),

@@ -224,7 +224,7 @@ pub fn detail(r: &Row) -> Detail {
         key: r.key,
         product: Some(Product {
             asin: r.key.asin,
-            title: Some(r.title.clone()),
+            title: Some(r.title().to_string()),
             brand: Some("Sony".into()),
             image_url: Some(format!(
                 "https://m.media-amazon.com/images/I/{}.jpg",
@@ -237,7 +237,7 @@ pub fn detail(r: &Row) -> Detail {
         history,
         opportunity: Some(opportunity(
             r.key.asin,
-            &r.title,
+            r.title(),
             r.key.buy,
             r.key.sell,
             r.gross_pct,

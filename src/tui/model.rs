@@ -17,13 +17,15 @@ pub const FILTER_ROWS: usize = 10_000;
 /// frame for the visible rows only, since it changes every second).
 pub const CELLS: usize = 12;
 
-/// One opportunity as the table shows it.
+/// Longest title kept in a row (the table truncates it long before that).
+const MAX_TITLE: usize = 240;
+
+/// One opportunity as the table shows it. Compact on purpose (about 400 bytes with its
+/// text): the console may hold 100,000 of them, so the cells live in one string.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     /// ASIN and route.
     pub key: OpportunityKey,
-    /// Sanitized title (may be empty).
-    pub title: String,
     /// Buy price, native currency.
     pub buy_price: Money,
     /// Sell price, native currency.
@@ -42,14 +44,15 @@ pub struct Row {
     pub emp: Money,
     /// When the prices were computed.
     pub updated_at: DateTime<Utc>,
-    /// Failed gates and warnings.
-    pub flags: Vec<String>,
+    /// Failed gates and warnings, space-separated (empty when none).
+    pub flags: Box<str>,
     /// Passed every gate.
     pub ranked: bool,
-    /// Pre-formatted cells.
-    pub cells: [String; CELLS],
-    /// Lower-case `asin title` for the `/` filter.
-    pub search: String,
+    /// The pre-formatted cells, concatenated; `ends[i]` is where cell `i` ends.
+    text: Box<str>,
+    ends: [u16; CELLS],
+    /// Lower-case `asin title` for the `/` filter and the title sort.
+    pub search: Box<str>,
 }
 
 fn pct(v: f64) -> String {
@@ -60,37 +63,42 @@ fn pct(v: f64) -> String {
     }
 }
 
-/// Money without the currency symbol when the column says the currency (`12.34`).
-fn amount(m: Money) -> String {
-    m.decimal_string()
-}
-
 impl Row {
     /// Builds a row from a stored opportunity.
     pub fn from_opportunity(o: &Opportunity) -> Row {
-        let title = o.title.as_deref().map(sanitize).unwrap_or_default();
+        let mut title = o.title.as_deref().map(sanitize).unwrap_or_default();
+        if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE) {
+            title.truncate(cut);
+        }
         let cells = [
             o.asin.to_string(),
-            title.clone(),
+            title,
             o.buy_market.code().to_string(),
             o.sell_market.code().to_string(),
             o.buy_price.to_string(),
             o.sell_price.to_string(),
-            amount(o.gross_margin),
+            o.gross_margin.decimal_string(),
             pct(o.gross_margin_pct),
-            amount(o.net_profit),
+            o.net_profit.decimal_string(),
             pct(o.net_margin_pct),
             pct(o.roi_pct),
-            amount(o.expected_monthly_profit),
+            o.expected_monthly_profit.decimal_string(),
         ];
+        let mut text = String::with_capacity(cells.iter().map(String::len).sum());
+        let mut ends = [0u16; CELLS];
+        for (end, c) in ends.iter_mut().zip(&cells) {
+            text.push_str(c);
+            *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
+        }
+        let flags: Vec<String> = o.flags.iter().map(|f| sanitize(f)).collect();
         Row {
             search: format!(
                 "{} {}",
                 o.asin.as_str().to_ascii_lowercase(),
-                title.to_lowercase()
-            ),
+                cells[1].to_lowercase()
+            )
+            .into_boxed_str(),
             key: o.key(),
-            title,
             buy_price: o.buy_price,
             sell_price: o.sell_price,
             gross: o.gross_margin,
@@ -100,9 +108,10 @@ impl Row {
             roi: o.roi_pct,
             emp: o.expected_monthly_profit,
             updated_at: o.updated_at,
-            flags: o.flags.iter().map(|f| sanitize(f)).collect(),
+            flags: flags.join(" ").into_boxed_str(),
             ranked: o.ranked,
-            cells,
+            text: text.into_boxed_str(),
+            ends,
         }
     }
 
@@ -123,7 +132,19 @@ impl Row {
             Column::Emp => 11,
             Column::Age => return "",
         };
-        &self.cells[i]
+        let start = if i == 0 {
+            0
+        } else {
+            usize::from(self.ends[i - 1])
+        };
+        self.text
+            .get(start..usize::from(self.ends[i]))
+            .unwrap_or("")
+    }
+
+    /// The sanitized title (may be empty).
+    pub fn title(&self) -> &str {
+        self.cell(Column::Title)
     }
 
     /// The sell market's product page.
@@ -133,7 +154,7 @@ impl Row {
 
     /// The row as tab-separated values (copy row).
     pub fn tsv(&self) -> String {
-        let mut parts: Vec<&str> = self.cells.iter().map(String::as_str).collect();
+        let mut parts: Vec<&str> = (0..CELLS).map(|i| self.cell(Column::ALL[i])).collect();
         let updated = self.updated_at.to_rfc3339();
         parts.push(&updated);
         parts.join("\t")

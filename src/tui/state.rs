@@ -371,7 +371,20 @@ impl UiState {
         if self.last_query.as_ref() == Some(&q) {
             return Vec::new();
         }
+        // When every matching row is loaded, a new sort order is applied in memory only.
+        let complete = self.feed.error.is_none()
+            && self.feed.rows.len() as u64 >= self.feed.total
+            && self.feed.query.as_ref().is_some_and(|f| {
+                Query {
+                    sort: q.sort,
+                    descending: q.descending,
+                    ..f.clone()
+                } == q
+            });
         self.last_query = Some(q.clone());
+        if complete {
+            return Vec::new();
+        }
         vec![Effect::Query(q)]
     }
 

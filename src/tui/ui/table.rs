@@ -219,8 +219,8 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
     }
     let row = Row::new(cells);
     if r.flags
-        .iter()
-        .any(|f| f.eq_ignore_ascii_case("stale") || f.contains("STALE_PRICE"))
+        .split(' ')
+        .any(|f| f == crate::economics::gates::flag::STALE)
     {
         row.style(theme.style("stale"))
     } else {
