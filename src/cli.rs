@@ -104,6 +104,24 @@ pub struct GlobalArgs {
     )]
     pub role: Option<Vec<Role>>,
 
+    /// Queue between ingest and processing: memory (in process) or kafka.
+    #[arg(
+        long,
+        env = "ARBDESK_QUEUE",
+        global = true,
+        value_name = "memory|kafka"
+    )]
+    pub queue: Option<QueueKind>,
+
+    /// Kafka bootstrap servers, comma-separated (with --queue kafka).
+    #[arg(
+        long,
+        env = "ARBDESK_KAFKA_BROKERS",
+        global = true,
+        value_name = "LIST"
+    )]
+    pub kafka_brokers: Option<String>,
+
     /// Console theme: dark, light, mono, ansi16, auto, or a theme file's name.
     #[arg(long, env = "ARBDESK_THEME", global = true, value_name = "NAME")]
     pub theme: Option<String>,
@@ -137,6 +155,15 @@ impl std::str::FromStr for ApiAddr {
             format!("invalid API address '{s}': expected HOST:PORT such as 127.0.0.1:8000, or off")
         })
     }
+}
+
+/// `--queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueueKind {
+    /// Bounded in-process channels.
+    Memory,
+    /// A Kafka cluster.
+    Kafka,
 }
 
 /// A role a process plays.

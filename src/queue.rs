@@ -7,6 +7,8 @@
 //! idempotent writes make redelivery harmless). `publish` applies backpressure by waiting
 //! for room.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod memory;
 
 use std::sync::Arc;
@@ -30,6 +32,66 @@ pub enum QueueConfig {
         #[serde(default = "default_capacity")]
         capacity: usize,
     },
+    /// A Kafka cluster (needs the `kafka` cargo feature, on by default).
+    Kafka(KafkaSettings),
+}
+
+/// `[queue] type = "kafka"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, comma-separated (`host:9092,host2:9092`).
+    pub brokers: String,
+    /// Consumer group of the processing workers.
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// Partitions of the raw and enriched topics when arbdesk creates them.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Replication factor when arbdesk creates topics.
+    #[serde(default = "default_replication")]
+    pub replication: i32,
+    /// Create missing topics at start.
+    #[serde(default = "default_true")]
+    pub create_topics: bool,
+    /// Prefix of every topic name (e.g. `staging.`).
+    #[serde(default)]
+    pub topic_prefix: String,
+    /// librdkafka properties for real clusters: `security.protocol`, `sasl.mechanism`,
+    /// `sasl.username`, `ssl.ca.location`, …
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    /// Defaults for `brokers`.
+    pub fn new(brokers: impl Into<String>) -> KafkaSettings {
+        KafkaSettings {
+            brokers: brokers.into(),
+            group: default_group(),
+            partitions: default_partitions(),
+            replication: default_replication(),
+            create_topics: true,
+            topic_prefix: String::new(),
+            options: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+fn default_group() -> String {
+    "enrichment-consumer".into()
+}
+
+fn default_partitions() -> i32 {
+    3
+}
+
+fn default_replication() -> i32 {
+    1
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_capacity() -> usize {
@@ -45,9 +107,15 @@ impl Default for QueueConfig {
 }
 
 /// Builds the configured queue.
-pub fn build(config: &QueueConfig) -> Arc<dyn Queue> {
+pub async fn build(config: &QueueConfig) -> Result<Arc<dyn Queue>, QueueError> {
     match config {
-        QueueConfig::Memory { capacity } => Arc::new(memory::MemoryQueue::new(*capacity)),
+        QueueConfig::Memory { capacity } => Ok(Arc::new(memory::MemoryQueue::new(*capacity))),
+        #[cfg(feature = "kafka")]
+        QueueConfig::Kafka(k) => Ok(Arc::new(kafka::KafkaQueue::connect(k.clone()).await?)),
+        #[cfg(not(feature = "kafka"))]
+        QueueConfig::Kafka(_) => Err(QueueError::Unavailable(
+            "this arbdesk was built without the `kafka` feature; rebuild with default features or use [queue] type = \"memory\"".into(),
+        )),
     }
 }
 

@@ -14,6 +14,7 @@ mod it {
     mod decode;
     mod economics;
     mod import;
+    mod queue_story;
     mod serve;
     mod sim;
     mod store_sqlite;

@@ -75,7 +75,9 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         None => None,
     };
     let store = super::open_store(settings)?;
-    let queue = queue::build(&settings.queue);
+    let queue = queue::build(&settings.queue)
+        .await
+        .map_err(|e| anyhow::anyhow!("Could not open the queue: {e}"))?;
     let (client, source) = if settings.has_role(Role::Ingest) {
         let (c, s) = super::keepa_source(settings)?;
         (Some(c), s)

@@ -14,9 +14,9 @@ use super::{
     ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, Secret, Settings,
     default_data_dir, invalid,
 };
-use crate::cli::{ApiAddr, GlobalArgs, Role};
+use crate::cli::{ApiAddr, GlobalArgs, QueueKind, Role};
 use crate::domain::Market;
-use crate::queue::QueueConfig;
+use crate::queue::{KafkaSettings, QueueConfig};
 use crate::store::StoreConfig;
 
 /// The whole file.
@@ -356,10 +356,50 @@ pub(super) fn resolve(
             .unwrap_or_else(|| "info".to_string()),
         keepa,
         api,
-        queue: f.queue.unwrap_or_default(),
+        queue: queue_config(f.queue, a)?,
         store: f.store.unwrap_or_default(),
         pipeline,
         economics,
+    })
+}
+
+/// `[queue]` with `--queue` and `--kafka-brokers` over it.
+fn queue_config(file: Option<QueueConfig>, a: &GlobalArgs) -> Result<QueueConfig, ConfigError> {
+    let q = match (a.queue, file) {
+        (Some(QueueKind::Memory), Some(q @ QueueConfig::Memory { .. })) => q,
+        (Some(QueueKind::Memory), _) => QueueConfig::default(),
+        (Some(QueueKind::Kafka), Some(q @ QueueConfig::Kafka(_))) => q,
+        (Some(QueueKind::Kafka), _) => match &a.kafka_brokers {
+            Some(b) => QueueConfig::Kafka(KafkaSettings::new(b.clone())),
+            None => {
+                return Err(invalid(
+                    "queue",
+                    "kafka",
+                    "Kafka bootstrap servers: add --kafka-brokers HOST:9092 (or ARBDESK_KAFKA_BROKERS, or brokers in [queue])",
+                ));
+            }
+        },
+        (None, Some(q)) => q,
+        (None, None) => QueueConfig::default(),
+    };
+    Ok(match q {
+        QueueConfig::Kafka(mut k) => {
+            if let Some(b) = &a.kafka_brokers {
+                k.brokers = b.clone();
+            }
+            if k.brokers.trim().is_empty() {
+                return Err(invalid("queue.brokers", "''", "HOST:PORT[,HOST:PORT…]"));
+            }
+            if !(1..=10_000).contains(&k.partitions) || !(1..=10).contains(&k.replication) {
+                return Err(invalid(
+                    "queue.partitions/replication",
+                    format!("{}/{}", k.partitions, k.replication),
+                    "1–10000 partitions and a replication factor of 1–10",
+                ));
+            }
+            QueueConfig::Kafka(k)
+        }
+        memory => memory,
     })
 }
 
@@ -492,7 +532,18 @@ pub(super) fn render(s: &Settings) -> String {
         s.api.request_timeout.as_secs_f64(),
         s.api.body_limit
     );
-    if let Ok(t) = toml::to_string(&s.queue) {
+    let mut queue = s.queue.clone();
+    if let QueueConfig::Kafka(k) = &mut queue {
+        for (key, v) in k.options.iter_mut() {
+            if ["password", "secret", "token", "key"]
+                .iter()
+                .any(|w| key.contains(w))
+            {
+                *v = "***".into();
+            }
+        }
+    }
+    if let Ok(t) = toml::to_string(&queue) {
         let _ = write!(o, "\n[queue]\n{t}");
     }
     if let Ok(t) = toml::to_string(&s.store) {

@@ -123,7 +123,7 @@ pub fn hyperlinks_enabled(setting: &str, env: &TermEnv) -> bool {
 }
 
 enum Msg {
-    Feed(Feed),
+    Feed(Box<Feed>),
     Detail(Box<Detail>),
     StoreHealth(ComponentHealth),
     Logs(Vec<String>),
@@ -250,7 +250,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             Some(msg) = rx.recv() => match msg {
                 Msg::Feed(feed) => {
                     query_in_flight = false;
-                    state.on_feed(feed);
+                    state.on_feed(*feed);
                 }
                 Msg::Detail(d) => {
                     detail_in_flight = None;
@@ -466,7 +466,7 @@ fn load_history(data_dir: &Path) -> Vec<String> {
 fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
         let feed = load_feed(store.as_ref(), q).await;
-        let _ = tx.send(Msg::Feed(feed)).await;
+        let _ = tx.send(Msg::Feed(Box::new(feed))).await;
     });
 }
 
@@ -510,14 +510,17 @@ pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
         }
         filter.offset += n;
     }
-    Feed {
+    let mut feed = Feed {
         rows,
         total,
         stats,
         query: Some(q),
         error: None,
         at: Some(Utc::now()),
-    }
+        title_rank: Vec::new(),
+    };
+    feed.rank_titles();
+    feed
 }
 
 fn spawn_detail(store: Arc<dyn Store>, key: OpportunityKey, tx: mpsc::Sender<Msg>) {

@@ -344,7 +344,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
     for m in Market::ALL {
         per_market.insert(m, (n as u64 / 3).max(1));
     }
-    let feed = Feed {
+    let mut feed = Feed {
         total: rows.len() as u64,
         stats: StoreStats {
             total_products: (n as u64).div_ceil(3),
@@ -360,7 +360,9 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
         query: None,
         error: None,
         at: Some(now()),
+        title_rank: Vec::new(),
     };
+    feed.rank_titles();
     s.limit = 4; // all
     s.min_margin = 0.0;
     s.on_resize(size.0, size.1);

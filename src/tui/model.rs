@@ -232,6 +232,27 @@ pub struct Feed {
     pub error: Option<String>,
     /// When the answer arrived.
     pub at: Option<DateTime<Utc>>,
+    /// Each row's position in title order, computed where the feed is loaded (off the
+    /// key path), so sorting by title is as fast as sorting by a number.
+    pub title_rank: Vec<u32>,
+}
+
+impl Feed {
+    /// Fills `title_rank`.
+    pub fn rank_titles(&mut self) {
+        let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (ra, rb) = (&self.rows[a as usize], &self.rows[b as usize]);
+            ra.search
+                .get(11..)
+                .cmp(&rb.search.get(11..))
+                .then(ra.key.cmp(&rb.key))
+        });
+        self.title_rank = vec![0; order.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            self.title_rank[i as usize] = rank as u32;
+        }
+    }
 }
 
 /// The selected row's product, loaded on demand.

@@ -620,7 +620,8 @@ impl UiState {
         // Sort keys are copied out in one sequential pass, then sorted as a contiguous
         // array: comparing through the row structs would miss the cache on every access.
         // Ties fall back to the row's rank in (ASIN, route) order, so rows never jump.
-        let mut view: Vec<u32> = if col == Column::Title {
+        let ranked_titles = self.feed.title_rank.len() == rows.len();
+        let mut view: Vec<u32> = if col == Column::Title && !ranked_titles {
             let mut keyed: Vec<(&str, u32, u32)> = (0..rows.len())
                 .filter(|&i| self.filter.matches(&rows[i]))
                 .map(|i| {
@@ -642,6 +643,7 @@ impl UiState {
                 .map(|i| {
                     let k = match col {
                         Column::Asin => i64::from(self.key_rank[i]),
+                        Column::Title => i64::from(self.feed.title_rank[i]),
                         _ => sort_key(&rows[i], col),
                     };
                     (if desc { !k } else { k }, self.key_rank[i], i as u32)

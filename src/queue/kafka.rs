@@ -1,0 +1,534 @@
+//! The Kafka queue (rdkafka): the only file that names rdkafka.
+//!
+//! - Producer: `acks=all`, idempotence on, key = ASIN (one product stays on one partition).
+//! - Topics `raw.keepa_updates` (3 partitions by default), `enriched.products`, `alerts` and
+//!   `raw.keepa_updates.dlq`, created at start when missing (`create_topics = false` leaves
+//!   that to the cluster's operators).
+//! - Consumer group `enrichment-consumer`, joined lazily on the first `consume`, so an
+//!   ingest-only process never takes partitions. Auto-commit is off: `ack` commits, per
+//!   partition, up to the lowest offset still in flight, so a crash redelivers exactly what
+//!   was not yet stored (at-least-once; the store's idempotent writes absorb repeats).
+//! - A message that fails validation goes to the DLQ with the reason and its origin in
+//!   headers, and is then acknowledged: never dropped silently, never blocking its partition.
+//! - On a rebalance, offsets in flight on revoked partitions are forgotten: the new owner
+//!   gets them again from the last commit.
+//! - Consumer lag (high watermark − committed, over the assigned partitions) is measured by
+//!   `health` and reported by `depth`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rdkafka::ClientContext;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::util::Timeout;
+
+use super::{Delivery, DeliveryTag, KafkaSettings, Message, Queue, QueueError, Topic};
+use crate::component::{BoxFuture, ComponentHealth};
+
+/// Offsets handed out and not yet acknowledged, per partition of the raw topic.
+#[derive(Default)]
+struct InFlight {
+    /// Partition → offsets delivered and not acknowledged.
+    pending: BTreeMap<i32, BTreeSet<i64>>,
+    /// Partition → highest offset delivered.
+    highest: BTreeMap<i32, i64>,
+}
+
+impl InFlight {
+    fn delivered(&mut self, partition: i32, offset: i64) {
+        self.pending.entry(partition).or_default().insert(offset);
+        let h = self.highest.entry(partition).or_insert(offset);
+        *h = (*h).max(offset);
+    }
+
+    /// Marks offsets done; returns `(partition, next offset to commit)` for each partition
+    /// touched: the lowest offset still pending, or one past the highest delivered.
+    fn acked(&mut self, tags: &[DeliveryTag]) -> Vec<(i32, i64)> {
+        let mut touched = BTreeSet::new();
+        for t in tags {
+            if let Some(p) = self.pending.get_mut(&t.partition) {
+                p.remove(&t.offset);
+                touched.insert(t.partition);
+            }
+        }
+        touched
+            .into_iter()
+            .filter_map(|p| {
+                let next = match self.pending.get(&p).and_then(|s| s.first()) {
+                    Some(lowest) => *lowest,
+                    None => self.highest.get(&p)? + 1,
+                };
+                Some((p, next))
+            })
+            .collect()
+    }
+
+    fn revoke(&mut self, partition: i32) {
+        self.pending.remove(&partition);
+        self.highest.remove(&partition);
+    }
+
+    fn count(&self) -> u64 {
+        self.pending.values().map(|s| s.len() as u64).sum()
+    }
+}
+
+/// Forgets in-flight offsets of revoked partitions.
+struct Context {
+    in_flight: Arc<Mutex<InFlight>>,
+    topic: String,
+}
+
+impl ClientContext for Context {}
+
+impl ConsumerContext for Context {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            let mut f = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for e in list.elements_for_topic(&self.topic) {
+                f.revoke(e.partition());
+            }
+            tracing::info!(
+                partitions = list.count(),
+                "Kafka rebalance: partitions revoked."
+            );
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(list) => {
+                tracing::info!(
+                    partitions = list.count(),
+                    "Kafka rebalance: partitions assigned."
+                )
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "Kafka rebalance failed."),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+/// A queue on a Kafka cluster.
+pub struct KafkaQueue {
+    settings: KafkaSettings,
+    producer: FutureProducer,
+    consumer: Arc<OnceLock<Result<Arc<StreamConsumer<Context>>, String>>>,
+    in_flight: Arc<Mutex<InFlight>>,
+    closed: AtomicBool,
+    lag: AtomicU64,
+    dead_total: AtomicU64,
+}
+
+fn client_config(s: &KafkaSettings) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &s.brokers);
+    for (k, v) in &s.options {
+        c.set(k, v);
+    }
+    c
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> QueueError {
+    QueueError::Unavailable(format!("{what}: {e}"))
+}
+
+impl KafkaQueue {
+    /// Connects the producer and, when `create_topics` is set, creates missing topics.
+    pub async fn connect(settings: KafkaSettings) -> Result<KafkaQueue, QueueError> {
+        let producer: FutureProducer = client_config(&settings)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("message.timeout.ms", "60000")
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .create()
+            .map_err(|e| unavailable("creating the Kafka producer", e))?;
+        let queue = KafkaQueue {
+            producer,
+            consumer: Arc::new(OnceLock::new()),
+            in_flight: Arc::new(Mutex::new(InFlight::default())),
+            closed: AtomicBool::new(false),
+            lag: AtomicU64::new(0),
+            dead_total: AtomicU64::new(0),
+            settings,
+        };
+        if queue.settings.create_topics {
+            queue.create_topics().await?;
+        }
+        Ok(queue)
+    }
+
+    fn topic(&self, t: Topic) -> String {
+        format!("{}{}", self.settings.topic_prefix, t.name())
+    }
+
+    async fn create_topics(&self) -> Result<(), QueueError> {
+        let admin: AdminClient<DefaultClientContext> = client_config(&self.settings)
+            .create()
+            .map_err(|e| unavailable("creating the Kafka admin client", e))?;
+        let names: Vec<(String, i32)> = [
+            (Topic::RawUpdates, self.settings.partitions),
+            (Topic::Enriched, self.settings.partitions),
+            (Topic::Alerts, 1),
+            (Topic::DeadLetter, 1),
+        ]
+        .into_iter()
+        .map(|(t, p)| (self.topic(t), p))
+        .collect();
+        let topics: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(self.settings.replication)))
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results = admin
+            .create_topics(topics.iter(), &opts)
+            .await
+            .map_err(|e| unavailable("creating Kafka topics", e))?;
+        for r in results {
+            match r {
+                Ok(name) => tracing::info!(topic = %name, "Created the Kafka topic."),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(unavailable(
+                        &format!("creating the Kafka topic {name}"),
+                        code,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn consumer(&self) -> Result<&StreamConsumer<Context>, QueueError> {
+        let c = self.consumer.get_or_init(|| {
+            let ctx = Context {
+                in_flight: self.in_flight.clone(),
+                topic: self.topic(Topic::RawUpdates),
+            };
+            let consumer: StreamConsumer<Context> = client_config(&self.settings)
+                .set("group.id", &self.settings.group)
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("partition.assignment.strategy", "cooperative-sticky")
+                .create_with_context(ctx)
+                .map_err(|e| format!("creating the Kafka consumer: {e}"))?;
+            consumer
+                .subscribe(&[&self.topic(Topic::RawUpdates)])
+                .map_err(|e| format!("subscribing to {}: {e}", Topic::RawUpdates.name()))?;
+            Ok(Arc::new(consumer))
+        });
+        c.as_ref()
+            .map(|c| &**c)
+            .map_err(|e| QueueError::Unavailable(e.clone()))
+    }
+
+    async fn produce(
+        &self,
+        topic: &str,
+        batch: Vec<Message>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), QueueError> {
+        let mut pending = std::collections::VecDeque::new();
+        for m in &batch {
+            let mut record = FutureRecord::to(topic)
+                .key(m.key.as_bytes())
+                .payload(m.payload.as_ref());
+            if let Some(h) = &headers {
+                record = record.headers(h.clone());
+            }
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(f) => {
+                        pending.push_back(f);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                        // The local buffer is full: wait for the oldest delivery (backpressure).
+                        record = r;
+                        match pending.pop_front() {
+                            Some(f) => delivered(f.await)?,
+                            None => tokio::time::sleep(Duration::from_millis(50)).await,
+                        }
+                    }
+                    Err((e, _)) => return Err(unavailable(&format!("producing to {topic}"), e)),
+                }
+            }
+        }
+        for f in pending {
+            delivered(f.await)?;
+        }
+        Ok(())
+    }
+
+    /// Dead letters sent since start.
+    pub fn dead_letter_total(&self) -> u64 {
+        self.dead_total.load(Ordering::Relaxed)
+    }
+
+    /// Commits synchronously (on a blocking thread): `ack` returns once Kafka has the offsets.
+    async fn commit(&self, offsets: &[(i32, i64)]) -> Result<(), QueueError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        self.consumer()?;
+        let Some(Ok(consumer)) = self.consumer.get().cloned() else {
+            return Err(QueueError::Closed);
+        };
+        let topic = self.topic(Topic::RawUpdates);
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in offsets {
+            tpl.add_partition_offset(&topic, *p, Offset::Offset(*o))
+                .map_err(|e| unavailable("building the commit", e))?;
+        }
+        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
+            .await
+            .map_err(|e| unavailable("committing Kafka offsets", e))?
+            .map_err(|e| unavailable("committing Kafka offsets", e))
+    }
+
+    /// Lag of the group over its assigned partitions (blocking calls: run off the runtime).
+    fn measure_lag(consumer: Option<&StreamConsumer<Context>>) -> Result<u64, String> {
+        let Some(consumer) = consumer else {
+            return Ok(0);
+        };
+        let timeout = Timeout::After(Duration::from_secs(5));
+        let assigned = consumer.assignment().map_err(|e| e.to_string())?;
+        if assigned.count() == 0 {
+            return Ok(0);
+        }
+        let committed = consumer
+            .committed_offsets(assigned.clone(), timeout)
+            .map_err(|e| e.to_string())?;
+        let mut lag = 0u64;
+        for e in committed.elements() {
+            let (low, high) = consumer
+                .fetch_watermarks(e.topic(), e.partition(), timeout)
+                .map_err(|e| e.to_string())?;
+            let at = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => low,
+            };
+            lag += u64::try_from(high - at).unwrap_or(0);
+        }
+        Ok(lag)
+    }
+}
+
+fn delivered<E>(
+    r: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, E>,
+) -> Result<(), QueueError> {
+    match r {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(unavailable("a Kafka delivery failed", e)),
+        Err(_) => Err(QueueError::Closed),
+    }
+}
+
+impl Queue for KafkaQueue {
+    fn publish(&self, topic: Topic, batch: Vec<Message>) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            if self.closed.load(Ordering::Relaxed) {
+                return Err(QueueError::Closed);
+            }
+            self.produce(&self.topic(topic), batch, None).await
+        })
+    }
+
+    fn consume(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Delivery>, QueueError>> {
+        Box::pin(async move {
+            if self.closed.load(Ordering::Relaxed) {
+                return Err(QueueError::Closed);
+            }
+            let consumer = self.consumer()?;
+            let mut out = Vec::new();
+            let mut budget = wait;
+            while out.len() < max.max(1) {
+                let next = match tokio::time::timeout(budget, consumer.recv()).await {
+                    Err(_) => break,
+                    Ok(Err(e)) => {
+                        if out.is_empty() {
+                            return Err(unavailable("consuming from Kafka", e));
+                        }
+                        break;
+                    }
+                    Ok(Ok(m)) => m,
+                };
+                let key = next
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned())
+                    .unwrap_or_default();
+                let payload = Bytes::copy_from_slice(next.payload().unwrap_or_default());
+                let tag = DeliveryTag {
+                    partition: next.partition(),
+                    offset: next.offset(),
+                };
+                self.in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .delivered(tag.partition, tag.offset);
+                out.push(Delivery {
+                    tag,
+                    message: Message { key, payload },
+                });
+                // After the first message, take only what is already there.
+                budget = Duration::from_millis(5);
+            }
+            Ok(out)
+        })
+    }
+
+    fn ack(&self, tags: Vec<DeliveryTag>) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            let offsets = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .acked(&tags);
+            self.commit(&offsets).await
+        })
+    }
+
+    fn dead_letter(
+        &self,
+        delivery: Delivery,
+        reason: String,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
+        Box::pin(async move {
+            tracing::warn!(key = %delivery.message.key, reason = %reason, "Sent a raw update to the dead-letter topic.");
+            let partition = delivery.tag.partition.to_string();
+            let offset = delivery.tag.offset.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "error",
+                    value: Some(reason.as_str()),
+                })
+                .insert(Header {
+                    key: "source.topic",
+                    value: Some(Topic::RawUpdates.name()),
+                })
+                .insert(Header {
+                    key: "source.partition",
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: "source.offset",
+                    value: Some(offset.as_str()),
+                });
+            self.produce(
+                &self.topic(Topic::DeadLetter),
+                vec![delivery.message],
+                Some(headers),
+            )
+            .await?;
+            self.dead_total.fetch_add(1, Ordering::Relaxed);
+            self.ack(vec![delivery.tag]).await
+        })
+    }
+
+    fn depth(&self) -> u64 {
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .count();
+        self.lag.load(Ordering::Relaxed).max(in_flight)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        let _ = rdkafka::producer::Producer::flush(
+            &self.producer,
+            Timeout::After(Duration::from_secs(10)),
+        );
+    }
+
+    fn health(&self) -> BoxFuture<'_, ComponentHealth> {
+        Box::pin(async move {
+            if self.closed.load(Ordering::Relaxed) {
+                return ComponentHealth::down("kafka", "closed");
+            }
+            let started = std::time::Instant::now();
+            // Metadata and watermark calls block: keep them off the async workers.
+            let producer = self.producer.clone();
+            let consumer = self.consumer.get().and_then(|c| c.as_ref().ok()).cloned();
+            let probe = tokio::task::spawn_blocking(move || {
+                let meta = rdkafka::producer::Producer::client(&producer)
+                    .fetch_metadata(None, Timeout::After(Duration::from_secs(3)))
+                    .map_err(|e| e.to_string())?;
+                let lag = KafkaQueue::measure_lag(consumer.as_deref())?;
+                Ok::<_, String>((meta.brokers().len(), lag))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the probe failed: {e}")));
+            let mut h = match probe {
+                Ok((brokers, lag)) => {
+                    self.lag.store(lag, Ordering::Relaxed);
+                    ComponentHealth::ok(
+                        "kafka",
+                        format!(
+                            "{brokers} broker(s) at {}; consumer lag {lag}",
+                            self.settings.brokers
+                        ),
+                    )
+                }
+                Err(e) => ComponentHealth::down(
+                    "kafka",
+                    format!(
+                        "brokers {} unreachable: {e}; ingest waits and retries",
+                        self.settings.brokers
+                    ),
+                ),
+            };
+            h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            h
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_stop_at_the_lowest_offset_in_flight() {
+        let mut f = InFlight::default();
+        for o in 10..15 {
+            f.delivered(0, o);
+        }
+        f.delivered(1, 3);
+        let tag = |partition, offset| DeliveryTag { partition, offset };
+        // 11 and 12 done, 10 still out: nothing past 10 may be committed.
+        assert_eq!(f.acked(&[tag(0, 11), tag(0, 12)]), vec![(0, 10)]);
+        assert_eq!(f.acked(&[tag(0, 10)]), vec![(0, 13)]);
+        assert_eq!(
+            f.acked(&[tag(0, 13), tag(0, 14), tag(1, 3)]),
+            vec![(0, 15), (1, 4)]
+        );
+        assert_eq!(f.count(), 0);
+        // Revoked partitions are forgotten; late acks for them commit nothing.
+        f.delivered(2, 7);
+        f.revoke(2);
+        assert!(f.acked(&[tag(2, 7)]).is_empty());
+    }
+}

@@ -1,0 +1,244 @@
+//! The queue conformance story, generic over `Queue`: what the pipeline relies on, told
+//! once and run against every backend: the in-process queue, rdkafka's mock cluster, and
+//! an external Kafka broker when `ARBDESK_TEST_KAFKA` names one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use arbdesk::queue::{Delivery, Message, Queue, Topic};
+use bytes::Bytes;
+
+fn batch(prefix: &str, products: usize, per_product: usize) -> Vec<Message> {
+    let mut out = Vec::new();
+    for n in 0..per_product {
+        for p in 0..products {
+            out.push(Message {
+                key: format!("B0{prefix}{p:06}"),
+                payload: Bytes::from(format!("{prefix}:{p}:{n}")),
+            });
+        }
+    }
+    out
+}
+
+/// Consumes until `n` deliveries arrived (or the deadline passed).
+async fn take(q: &dyn Queue, n: usize, deadline: Duration) -> Vec<Delivery> {
+    let start = std::time::Instant::now();
+    let mut out = Vec::new();
+    while out.len() < n && start.elapsed() < deadline {
+        out.extend(
+            q.consume(n - out.len(), Duration::from_millis(500))
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+/// Publish, consume everything exactly once, per-key order, ack, dead-letter.
+pub async fn story(q: &dyn Queue, prefix: &str) {
+    let sent = batch(prefix, 10, 3);
+    q.publish(Topic::RawUpdates, sent.clone()).await.unwrap();
+    let got = take(q, sent.len(), Duration::from_secs(60)).await;
+    assert_eq!(
+        got.len(),
+        sent.len(),
+        "every published message is delivered"
+    );
+    let mut payloads: Vec<&Bytes> = got.iter().map(|d| &d.message.payload).collect();
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), sent.len(), "no message is delivered twice");
+    // Messages of one key (one product) arrive in the order they were published.
+    let mut per_key: BTreeMap<&str, Vec<&Bytes>> = BTreeMap::new();
+    for d in &got {
+        per_key
+            .entry(&d.message.key)
+            .or_default()
+            .push(&d.message.payload);
+    }
+    for (key, seq) in per_key {
+        let expected: Vec<&Bytes> = sent
+            .iter()
+            .filter(|m| m.key == key)
+            .map(|m| &m.payload)
+            .collect();
+        assert_eq!(seq, expected, "order of {key}");
+    }
+    // A poison message goes to the dead-letter topic and counts as handled.
+    let (poison, rest) = got.split_first().unwrap();
+    q.dead_letter(
+        poison.clone(),
+        "not a Keepa product: expected value at line 1".into(),
+    )
+    .await
+    .unwrap();
+    q.ack(rest.iter().map(|d| d.tag).collect()).await.unwrap();
+    let _ = q.health().await;
+    assert_eq!(
+        q.depth(),
+        0,
+        "nothing left after everything was acknowledged"
+    );
+    // Nothing more to read.
+    assert!(
+        q.consume(10, Duration::from_millis(1500))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Alerts and enriched products can be published too.
+    q.publish(Topic::Alerts, batch(prefix, 1, 1)).await.unwrap();
+    q.publish(Topic::Enriched, batch(prefix, 2, 1))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn memory_queue_story() {
+    let q = arbdesk::queue::memory::MemoryQueue::new(1_000);
+    story(&q, "MEM").await;
+    assert_eq!(q.dead_letters().len(), 1);
+    assert!(q.dead_letters()[0].reason.contains("not a Keepa product"));
+}
+
+#[cfg(feature = "kafka")]
+mod kafka {
+    use std::time::Duration;
+
+    use arbdesk::queue::kafka::KafkaQueue;
+    use arbdesk::queue::{KafkaSettings, Queue, Topic};
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message as _};
+    use rdkafka::mocking::MockCluster;
+
+    use super::{batch, story, take};
+
+    fn settings(brokers: &str, prefix: &str) -> KafkaSettings {
+        let mut s = KafkaSettings::new(brokers);
+        // The mock cluster has its topics made through its own API (below).
+        s.create_topics = !prefix.starts_with("mock");
+        // A dead worker's partitions move on after the session timeout: keep it short.
+        s.options.insert("session.timeout.ms".into(), "6000".into());
+        s.options
+            .insert("heartbeat.interval.ms".into(), "500".into());
+        s.topic_prefix = format!("{prefix}.");
+        s.group = format!("{prefix}-group");
+        s
+    }
+
+    /// Everything the pipeline needs, then crash safety and the dead-letter record.
+    async fn full_story(brokers: &str, prefix: &str) {
+        let q = KafkaQueue::connect(settings(brokers, prefix))
+            .await
+            .unwrap();
+        story(&q, prefix).await;
+        let h = q.health().await;
+        assert_eq!(h.kind, "kafka");
+        assert!(h.detail.contains("consumer lag 0"), "{}", h.detail);
+        q.close();
+        drop(q);
+
+        // The dead letter carries the original bytes and the reason.
+        let dlq: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", format!("{prefix}-dlq-reader"))
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        dlq.subscribe(&[&format!("{prefix}.{}", Topic::DeadLetter.name())])
+            .unwrap();
+        let start = std::time::Instant::now();
+        let record = loop {
+            if let Some(Ok(m)) = dlq.poll(Duration::from_millis(200)) {
+                break m.detach();
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "no dead letter");
+        };
+        let reason = record
+            .headers()
+            .and_then(|h| h.iter().find(|x| x.key == "error"))
+            .and_then(|x| x.value)
+            .map(|v| String::from_utf8_lossy(v).to_string());
+        assert!(reason.unwrap().contains("not a Keepa product"));
+        assert!(String::from_utf8_lossy(record.payload().unwrap()).starts_with(prefix));
+
+        // At-least-once: a worker that dies before acknowledging leaves its messages to
+        // the next member of the group; acknowledged ones are not read again.
+        let a = KafkaQueue::connect(settings(brokers, prefix))
+            .await
+            .unwrap();
+        a.publish(Topic::RawUpdates, batch(prefix, 6, 2))
+            .await
+            .unwrap();
+        let got = take(&a, 12, Duration::from_secs(60)).await;
+        assert_eq!(got.len(), 12);
+        // Acknowledge the first delivery of each partition only.
+        let mut acked = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &got {
+            if seen.insert(d.tag.partition) {
+                acked.push(d.clone());
+            }
+        }
+        a.ack(acked.iter().map(|d| d.tag).collect()).await.unwrap();
+        a.close();
+        drop(a); // a crash: no more acks
+        let b = KafkaQueue::connect(settings(brokers, prefix))
+            .await
+            .unwrap();
+        let again = take(&b, 12 - acked.len(), Duration::from_secs(90)).await;
+        let again: std::collections::BTreeSet<_> =
+            again.iter().map(|d| d.message.payload.clone()).collect();
+        let expected: std::collections::BTreeSet<_> = got
+            .iter()
+            .filter(|d| !acked.iter().any(|a| a.tag == d.tag))
+            .map(|d| d.message.payload.clone())
+            .collect();
+        assert_eq!(
+            again, expected,
+            "exactly the unacknowledged messages come back"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kafka_queue_story_on_the_mock_cluster() {
+        let cluster = MockCluster::new(3).unwrap();
+        for (t, partitions) in [
+            (Topic::RawUpdates, 3),
+            (Topic::Enriched, 3),
+            (Topic::Alerts, 1),
+            (Topic::DeadLetter, 1),
+        ] {
+            cluster
+                .create_topic(&format!("mock.{}", t.name()), partitions, 1)
+                .unwrap();
+        }
+        full_story(&cluster.bootstrap_servers(), "mock").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kafka_queue_story_on_an_external_broker() {
+        let Ok(brokers) = std::env::var("ARBDESK_TEST_KAFKA") else {
+            eprintln!(
+                "skipped: set ARBDESK_TEST_KAFKA=HOST:PORT to run the Kafka story on a broker"
+            );
+            return;
+        };
+        let prefix = format!("t{}", std::process::id());
+        full_story(&brokers, &prefix).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_cluster_is_reported_down() {
+        let mut s = KafkaSettings::new("127.0.0.1:1");
+        s.create_topics = false;
+        s.options
+            .insert("socket.connection.setup.timeout.ms".into(), "1000".into());
+        let q = KafkaQueue::connect(s).await.unwrap();
+        let h = q.health().await;
+        assert_eq!(h.status, arbdesk::component::HealthStatus::Down);
+        assert!(h.detail.contains("127.0.0.1:1"), "{}", h.detail);
+    }
+}
