@@ -125,6 +125,32 @@ async fn fx_job(
     }
 }
 
+/// Bumps the data generation when another process has written the store (its latest
+/// update moved), so an API-only or console-only process drops stale cached answers.
+async fn watch_store(
+    store: Arc<dyn Store>,
+    generation: Arc<watch::Sender<u64>>,
+    cancel: CancellationToken,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+    let mut last = None;
+    loop {
+        if let Ok(s) = store.stats().await {
+            let marker = (s.last_update, s.opportunities, s.total_products);
+            if last.as_ref() != Some(&marker) {
+                if last.is_some() {
+                    generation.send_modify(|g| *g += 1);
+                }
+                last = Some(marker);
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
 /// What the pipeline is built from.
 pub struct PipelineDeps {
     /// Where data comes from (`None` when this process does not ingest).
@@ -167,6 +193,7 @@ impl Pipeline {
             deps.client.is_some() || deps.detect.is_some(),
         ));
         let (gen_tx, generation) = watch::channel(0u64);
+        let gen_tx = Arc::new(gen_tx);
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let mut ingest = JoinSet::new();
         let mut process = JoinSet::new();
@@ -191,9 +218,12 @@ impl Pipeline {
                 detect,
                 batch: deps.settings.process_batch,
                 stats: stats.clone(),
-                generation: Arc::new(gen_tx),
+                generation: gen_tx.clone(),
             };
             process.spawn(stage.run(cancel.clone()));
+        } else {
+            // Other processes write the store (roles across processes): notice their writes.
+            background.spawn(watch_store(deps.store.clone(), gen_tx, cancel.clone()));
         }
         if deps.source == Source::Live
             && let Some(detect) = deps.detect.clone()

@@ -15,6 +15,7 @@ mod it {
     mod economics;
     mod import;
     mod queue_story;
+    mod roles;
     mod serve;
     mod sim;
     mod store_sqlite;

@@ -36,7 +36,7 @@ impl Stats {
         let status = PipelineStatus {
             source,
             running,
-            started_at: Some(Utc::now()),
+            started_at: running.then(Utc::now),
             ..Default::default()
         };
         Stats {

@@ -1,0 +1,237 @@
+//! Roles across OS processes on Kafka: one `--role ingest` on the simulator, two
+//! `--role process` workers sharing the partitions, one `--role api`, all on one SQLite
+//! store. A worker is killed with SIGKILL mid-run; every product still arrives exactly
+//! once, with the opportunities detection gives for its stored prices.
+//!
+//! Runs on rdkafka's mock cluster, whose brokers listen on loopback so other processes can
+//! use them. (On the noida-db test server a SIGKILLed member is never expired from the
+//! group, so its partitions are never handed on; the queue story covers a clean handover
+//! there, and this test covers the crash on the mock cluster.)
+#![cfg(feature = "kafka")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arbdesk::queue::Topic;
+use arbdesk::store::{OpportunityFilter, ProductFilter, StoreConfig};
+use rdkafka::mocking::MockCluster;
+
+const ASINS: usize = 300;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn arbdesk(dir: &Path, config: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_arbdesk"));
+    c.arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--demo", "--log", "info"])
+        .args(args)
+        .env_remove("KEEPA_API_KEY")
+        .env_remove("ARBDESK_QUEUE")
+        .env_remove("ARBDESK_KAFKA_BROKERS")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn spawn(dir: &Path, config: &Path, args: &[&str]) -> (Proc, std::sync::mpsc::Receiver<String>) {
+    let mut child = arbdesk(dir, config, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (Proc(child), rx)
+}
+
+fn get(base: &str, path: &str) -> serde_json::Value {
+    let out = Command::new("curl")
+        .args(["-sf", &format!("{base}{path}")])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn roles_across_processes_share_the_work_and_survive_a_kill() {
+    let cluster = MockCluster::new(1).unwrap();
+    for (t, p) in [
+        (Topic::RawUpdates, 3),
+        (Topic::Enriched, 3),
+        (Topic::Alerts, 1),
+        (Topic::DeadLetter, 1),
+    ] {
+        cluster
+            .create_topic(&format!("e2e.{}", t.name()), p, 1)
+            .unwrap();
+    }
+    let (brokers, prefix) = (cluster.bootstrap_servers(), "e2e");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[queue]
+type = "kafka"
+brokers = "{brokers}"
+topic_prefix = "{prefix}."
+group = "{prefix}-workers"
+create_topics = false
+options = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500" }}
+
+[pipeline]
+demo_refresh_interval_secs = 3600
+
+[discovery]
+categories = []
+"#,
+        ),
+    )
+    .unwrap();
+    let asins: Vec<String> = (0..ASINS).map(|i| format!("B0E2E{i:05}")).collect();
+    let status = arbdesk(dir.path(), &config, &["watch", "add"])
+        .args(&asins)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let (api, api_log) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--role", "api", "--api-addr", "127.0.0.1:0"],
+    );
+    let base = loop {
+        let line = api_log
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the API process logs its address");
+        if let Some(i) = line.find("http://") {
+            break line[i..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"')
+                .collect::<String>();
+        }
+    };
+    let (worker_a, _la) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--role", "process", "--api-addr", "off"],
+    );
+    let (worker_b, _lb) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--role", "process", "--api-addr", "off"],
+    );
+    let (ingest, _li) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--role", "ingest", "--api-addr", "off"],
+    );
+
+    // Kill one worker once products are arriving; then wait until every product is in and
+    // the totals have stayed put for longer than the group's session timeout (the killed
+    // worker's uncommitted messages go to the other one after it).
+    let start = Instant::now();
+    let mut worker_a = Some(worker_a);
+
+    let mut stable_since = Instant::now();
+    let mut previous = serde_json::Value::Null;
+    loop {
+        let stats = get(&base, "/stats");
+        let products = stats["total_products"].as_u64().unwrap_or(0);
+        if products > 0
+            && let Some(mut w) = worker_a.take()
+        {
+            w.0.kill().unwrap(); // SIGKILL
+            let _ = w.0.wait();
+            // The survivor takes the dead worker's partitions when its session times out.
+        }
+        let marker = serde_json::json!([stats["products_per_market"], stats["opportunities"]]);
+        if marker != previous {
+            previous = marker;
+            stable_since = Instant::now();
+        }
+        if products == ASINS as u64 && stable_since.elapsed() > Duration::from_secs(12) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "not every product arrived; last /stats: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let health = get(&base, "/health");
+    assert_eq!(health["status"], "ok", "{health}");
+    drop((ingest, worker_b, api));
+
+    // Check the store: every product once, and exactly the opportunities detection gives.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = arbdesk::store::build(&StoreConfig::default(), dir.path()).unwrap();
+        let products = store
+            .products(ProductFilter {
+                limit: 10_000,
+                ..ProductFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(products.total, ASINS as u64);
+        let ids: BTreeSet<String> = products.items.iter().map(|p| p.asin.to_string()).collect();
+        assert_eq!(ids, asins.iter().cloned().collect());
+        let stored = store
+            .opportunities(OpportunityFilter {
+                limit: 100_000,
+                ..OpportunityFilter::default()
+            })
+            .await
+            .unwrap();
+        let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
+        for o in &stored.items {
+            assert!(
+                by_key
+                    .insert(o.key().to_string(), o.gross_margin.minor)
+                    .is_none(),
+                "{} stored twice",
+                o.key()
+            );
+        }
+        let overlay: arbdesk::economics::EconomicsOverlay =
+            toml::Value::Table(Default::default()).try_into().unwrap();
+        let economics = arbdesk::economics::Economics::new(
+            arbdesk::economics::EconomicsConfig::with_overlay(overlay).unwrap(),
+        )
+        .unwrap();
+        let detect: Arc<dyn arbdesk::pipeline::Detect> =
+            Arc::new(arbdesk::economics::LiveDetector::new(Arc::new(economics)));
+        let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+        for p in &products.items {
+            for o in detect.detect(p, chrono::Utc::now()) {
+                expected.insert(o.key().to_string(), o.gross_margin.minor);
+            }
+        }
+        assert!(!expected.is_empty());
+        assert_eq!(
+            by_key, expected,
+            "stored opportunities differ from detection"
+        );
+    });
+}
