@@ -106,14 +106,13 @@ async fn memory_queue_story() {
 mod kafka {
     use std::time::Duration;
 
+    use super::{batch, story, take};
+    use crate::it::util::mock_cluster;
     use arbdesk::queue::kafka::KafkaQueue;
     use arbdesk::queue::{KafkaSettings, Queue, Topic};
     use rdkafka::config::ClientConfig;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::{Headers, Message as _};
-    use rdkafka::mocking::MockCluster;
-
-    use super::{batch, story, take};
 
     fn settings(brokers: &str, prefix: &str) -> KafkaSettings {
         let mut s = KafkaSettings::new(brokers);
@@ -204,17 +203,7 @@ mod kafka {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn kafka_queue_story_on_the_mock_cluster() {
-        let cluster = MockCluster::new(3).unwrap();
-        for (t, partitions) in [
-            (Topic::RawUpdates, 3),
-            (Topic::Enriched, 3),
-            (Topic::Alerts, 1),
-            (Topic::DeadLetter, 1),
-        ] {
-            cluster
-                .create_topic(&format!("mock.{}", t.name()), partitions, 1)
-                .unwrap();
-        }
+        let cluster = mock_cluster(3, "mock");
         full_story(&cluster.bootstrap_servers(), "mock").await;
     }
 

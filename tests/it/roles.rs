@@ -16,9 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbdesk::queue::Topic;
 use arbdesk::store::{OpportunityFilter, ProductFilter, StoreConfig};
-use rdkafka::mocking::MockCluster;
 
 const ASINS: usize = 300;
 
@@ -72,17 +70,7 @@ fn get(base: &str, path: &str) -> serde_json::Value {
 
 #[test]
 fn roles_across_processes_share_the_work_and_survive_a_kill() {
-    let cluster = MockCluster::new(1).unwrap();
-    for (t, p) in [
-        (Topic::RawUpdates, 3),
-        (Topic::Enriched, 3),
-        (Topic::Alerts, 1),
-        (Topic::DeadLetter, 1),
-    ] {
-        cluster
-            .create_topic(&format!("e2e.{}", t.name()), p, 1)
-            .unwrap();
-    }
+    let cluster = crate::it::util::mock_cluster(1, "e2e");
     let (brokers, prefix) = (cluster.bootstrap_servers(), "e2e");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");

@@ -143,3 +143,24 @@ pub fn http_response(status: &str, headers: &[(&str, String)], body: &[u8]) -> V
     out.extend_from_slice(body);
     out
 }
+
+/// rdkafka's in-process mock cluster with arbdesk's topics (named `PREFIX.topic`) created.
+#[cfg(feature = "kafka")]
+pub fn mock_cluster(
+    brokers: i32,
+    prefix: &str,
+) -> rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    use arbdesk::queue::Topic;
+    let cluster = rdkafka::mocking::MockCluster::new(brokers).unwrap();
+    for (t, partitions) in [
+        (Topic::RawUpdates, 3),
+        (Topic::Enriched, 3),
+        (Topic::Alerts, 1),
+        (Topic::DeadLetter, 1),
+    ] {
+        cluster
+            .create_topic(&format!("{prefix}.{}", t.name()), partitions, 1)
+            .unwrap();
+    }
+    cluster
+}
