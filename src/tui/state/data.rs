@@ -1,0 +1,236 @@
+//! New data: store answers swapped in, change marks, and the sorted, filtered view.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::{Change, Column, Feed, Market, OpportunityKey, ROW_LIMITS, Row, RowDelta, UiState};
+
+impl UiState {
+    /// A store answer. Held back while frozen.
+    pub fn on_feed(&mut self, feed: Feed) {
+        let feed = Arc::new(feed);
+        if self.frozen.is_some() {
+            self.pending = Some(feed);
+            self.frozen_pending += 1;
+            self.dirty = true;
+            return;
+        }
+        self.swap_in(feed);
+    }
+
+    pub(super) fn swap_in(&mut self, feed: Arc<Feed>) {
+        if feed.error.is_some() && feed.rows.is_empty() && !self.feed.rows.is_empty() {
+            // Keep the last good rows; show the error.
+            let mut kept = (*self.feed).clone();
+            kept.error = feed.error.clone();
+            self.feed = Arc::new(kept);
+            self.dirty = true;
+            return;
+        }
+        let same_query = self.feed.query.is_some() && self.feed.query == feed.query;
+        self.compute_deltas(&feed, same_query);
+        self.keys = feed.rows.iter().map(|r| r.key).collect();
+        let mut order: Vec<(OpportunityKey, u32)> = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i as u32))
+            .collect();
+        order.sort_unstable();
+        self.key_rank = vec![0; order.len()];
+        for (rank, (_, i)) in order.into_iter().enumerate() {
+            self.key_rank[i as usize] = rank as u32;
+        }
+        self.feed = feed;
+        self.rebuild_view();
+    }
+
+    fn compute_deltas(&mut self, new: &Feed, same_query: bool) {
+        if self.feed.at.is_none() {
+            return;
+        }
+        let old: HashMap<OpportunityKey, &Row> =
+            self.feed.rows.iter().map(|r| (r.key, r)).collect();
+        let mut alerts = Vec::new();
+        for r in &new.rows {
+            match old.get(&r.key) {
+                None if same_query => {
+                    self.deltas.insert(
+                        r.key,
+                        RowDelta {
+                            new: true,
+                            cells: Vec::new(),
+                            at: self.now,
+                        },
+                    );
+                    if r.gross_pct >= self.session.alert_margin_pct {
+                        alerts.push(r);
+                    }
+                }
+                None => {}
+                Some(prev) => {
+                    let mut cells = Vec::new();
+                    let mut diff = |c: Column, a: i64, b: i64, rising_is_good: bool| {
+                        if a != b {
+                            let up = b > a;
+                            cells.push((
+                                c,
+                                Change {
+                                    up,
+                                    good: up == rising_is_good,
+                                },
+                            ));
+                        }
+                    };
+                    diff(
+                        Column::BuyPrice,
+                        prev.buy_price.minor,
+                        r.buy_price.minor,
+                        false,
+                    );
+                    diff(
+                        Column::SellPrice,
+                        prev.sell_price.minor,
+                        r.sell_price.minor,
+                        true,
+                    );
+                    diff(Column::Gross, prev.gross.minor, r.gross.minor, true);
+                    diff(Column::Profit, prev.net.minor, r.net.minor, true);
+                    let bp = |v: f64| (v * 10.0).round() as i64;
+                    diff(Column::Roi, bp(prev.roi), bp(r.roi), true);
+                    diff(Column::Margin, bp(prev.gross_pct), bp(r.gross_pct), true);
+                    if !cells.is_empty() {
+                        self.deltas.insert(
+                            r.key,
+                            RowDelta {
+                                new: false,
+                                cells,
+                                at: self.now,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        if same_query {
+            let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
+            self.dropped = self
+                .feed
+                .rows
+                .iter()
+                .filter(|r| !keys.contains(&r.key))
+                .count();
+        }
+        match alerts.as_slice() {
+            [] => {}
+            [one] => {
+                let text = format!(
+                    "New: {} {}→{} {:.1} % · net €{}",
+                    one.key.asin,
+                    one.key.buy.code(),
+                    one.key.sell.code(),
+                    one.gross_pct,
+                    one.net.decimal_string()
+                );
+                self.push_toast(text, false, true);
+            }
+            many => {
+                let best = many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max);
+                let text = format!(
+                    "{} new opportunities ≥ {:.0} % (best {:.1} %)",
+                    many.len(),
+                    self.session.alert_margin_pct,
+                    best
+                );
+                self.push_toast(text, false, true);
+            }
+        }
+    }
+
+    /// Recomputes `view` from the rows, the filter and the sort, keeping the selected row.
+    pub fn rebuild_view(&mut self) {
+        let rows = &self.feed.rows;
+        let col = self.sort;
+        let desc = self.descending;
+        // Sort keys are copied out in one sequential pass, then sorted as a contiguous
+        // array: comparing through the row structs would miss the cache on every access.
+        // Ties fall back to the row's rank in (ASIN, route) order, so rows never jump.
+        let ranked_titles = self.feed.title_rank.len() == rows.len();
+        let mut view: Vec<u32> = if col == Column::Title && !ranked_titles {
+            let mut keyed: Vec<(&str, u32, u32)> = (0..rows.len())
+                .filter(|&i| self.filter.matches(&rows[i]))
+                .map(|i| {
+                    (
+                        rows[i].search.get(11..).unwrap_or(""),
+                        self.key_rank[i],
+                        i as u32,
+                    )
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                let ord = if desc { b.0.cmp(a.0) } else { a.0.cmp(b.0) };
+                ord.then(a.1.cmp(&b.1))
+            });
+            keyed.into_iter().map(|(_, _, i)| i).collect()
+        } else {
+            let mut keyed: Vec<(i64, u32, u32)> = (0..rows.len())
+                .filter(|&i| self.filter.matches(&rows[i]))
+                .map(|i| {
+                    let k = match col {
+                        Column::Asin => i64::from(self.key_rank[i]),
+                        Column::Title => i64::from(self.feed.title_rank[i]),
+                        _ => sort_key(&rows[i], col),
+                    };
+                    (if desc { !k } else { k }, self.key_rank[i], i as u32)
+                })
+                .collect();
+            keyed.sort_unstable();
+            keyed.into_iter().map(|(_, _, i)| i).collect()
+        };
+        if let Some(n) = ROW_LIMITS.get(self.limit).copied().flatten() {
+            view.truncate(n);
+        }
+        self.best_margin = view
+            .iter()
+            .map(|&i| rows[i as usize].gross_pct)
+            .reduce(f64::max);
+        self.view = view;
+        if let Some(key) = self.selected_key
+            && let Some(row) = self.keys.iter().position(|k| *k == key)
+            && let Some(pos) = self.view.iter().position(|&i| i as usize == row)
+        {
+            self.selected = pos;
+        }
+        self.clamp();
+        self.dirty = true;
+    }
+}
+
+/// A row's sort key for a column as an integer, ascending; text columns other than the
+/// title sort by their rank in (ASIN, route) order or by market code.
+fn sort_key(r: &Row, c: Column) -> i64 {
+    // Total order of f64 as i64 (negatives flipped), so NaN cannot break the sort.
+    let f = |x: f64| {
+        let b = x.to_bits() as i64;
+        if b < 0 { b ^ i64::MAX } else { b }
+    };
+    let code = |m: Market| {
+        let b = m.code().as_bytes();
+        i64::from(b[0]) << 8 | i64::from(b[1])
+    };
+    match c {
+        Column::Asin | Column::Title => 0,
+        Column::Buy => code(r.key.buy),
+        Column::Sell => code(r.key.sell),
+        Column::BuyPrice => r.buy_price.minor,
+        Column::SellPrice => r.sell_price.minor,
+        Column::Gross => r.gross.minor,
+        Column::Margin => f(r.gross_pct),
+        Column::Profit => r.net.minor,
+        Column::Net => f(r.net_pct),
+        Column::Roi => f(r.roi),
+        Column::Emp => r.emp.minor,
+        // Age ascending = newest first.
+        Column::Age => -r.updated_at.timestamp_micros(),
+    }
+}

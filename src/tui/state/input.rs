@@ -1,0 +1,261 @@
+//! Keys, pastes and the prompts: how terminal input becomes actions and effects.
+
+use crossterm::event::KeyEvent;
+
+use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, Prompt, PromptKind, UiState};
+
+impl UiState {
+    /// A key from the terminal. Prompts and overlays take keys first.
+    pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+        self.dirty = true;
+        if self.overlay.is_some() {
+            return self.overlay_key(ev, keymap);
+        }
+        let Some(key) = Key::from_event(ev) else {
+            return Vec::new();
+        };
+        let mut seq = std::mem::take(&mut self.pending_keys);
+        seq.push(key);
+        match keymap.lookup(self.context(), &seq) {
+            // Ctrl-C always leaves, whatever view is open.
+            Lookup::Run(Action::Quit) if key == Key::parse("<C-c>").unwrap_or(key) => {
+                self.quit = true;
+                Vec::new()
+            }
+            Lookup::Run(a) => self.apply(a),
+            Lookup::Pending => {
+                self.pending_keys = seq;
+                Vec::new()
+            }
+            Lookup::Unbound if seq.len() > 1 => match keymap.lookup(self.context(), &[key]) {
+                Lookup::Run(a) => self.apply(a),
+                Lookup::Pending => {
+                    self.pending_keys = vec![key];
+                    Vec::new()
+                }
+                Lookup::Unbound => Vec::new(),
+            },
+            Lookup::Unbound => Vec::new(),
+        }
+    }
+
+    fn overlay_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let ctrl_c = ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(overlay) = self.overlay.take() else {
+            return Vec::new();
+        };
+        match overlay {
+            Overlay::Confirm(c) => match ev.code {
+                KeyCode::Char('y' | 'Y') => vec![c.action],
+                _ if ctrl_c => self.apply(Action::Quit),
+                _ => {
+                    self.toast("Cancelled", false);
+                    Vec::new()
+                }
+            },
+            Overlay::Help {
+                mut filter,
+                mut selected,
+            } => {
+                match ev.code {
+                    KeyCode::Esc | KeyCode::Char('?')
+                        if filter.is_empty() || ev.code == KeyCode::Esc =>
+                    {
+                        return Vec::new();
+                    }
+                    _ if ctrl_c => return self.apply(Action::Quit),
+                    KeyCode::Enter => {
+                        let entries = crate::tui::ui::help_entries(self, keymap, &filter);
+                        if let Some(e) = entries.get(selected)
+                            && let Ok(a) = crate::tui::action::parse(&e.run)
+                        {
+                            return self.apply(a);
+                        }
+                        return Vec::new();
+                    }
+                    KeyCode::Down => selected += 1,
+                    KeyCode::Up => selected = selected.saturating_sub(1),
+                    KeyCode::Backspace => {
+                        filter.pop();
+                        selected = 0;
+                    }
+                    KeyCode::Char(c) => {
+                        filter.push(c);
+                        selected = 0;
+                    }
+                    _ => {}
+                }
+                let n = crate::tui::ui::help_entries(self, keymap, &filter).len();
+                selected = selected.min(n.saturating_sub(1));
+                self.overlay = Some(Overlay::Help { filter, selected });
+                Vec::new()
+            }
+            Overlay::Prompt(mut p) => {
+                match ev.code {
+                    KeyCode::Esc => {
+                        if p.kind == PromptKind::Filter {
+                            return self.set_filter(String::new());
+                        }
+                        return Vec::new();
+                    }
+                    _ if ctrl_c => return self.apply(Action::Quit),
+                    KeyCode::Enter => return self.submit(p),
+                    KeyCode::Tab if p.kind == PromptKind::Command => {
+                        let options = crate::tui::action::complete(&p.input);
+                        if let Some(first) = options.first() {
+                            p.input = if options.len() == 1 {
+                                format!("{first} ")
+                            } else {
+                                common_prefix(&options)
+                            };
+                        }
+                        p.error = (options.len() > 1).then(|| options.join("  "));
+                    }
+                    KeyCode::Up | KeyCode::Down if p.kind == PromptKind::Command => {
+                        let n = self.history.len();
+                        if n > 0 {
+                            let pos = match (p.history_pos, ev.code) {
+                                (None, KeyCode::Up) => Some(n - 1),
+                                (Some(i), KeyCode::Up) => Some(i.saturating_sub(1)),
+                                (Some(i), _) if i + 1 < n => Some(i + 1),
+                                _ => None,
+                            };
+                            p.input = pos.map_or_else(String::new, |i| self.history[i].clone());
+                            p.history_pos = pos;
+                        }
+                    }
+                    KeyCode::Backspace => {
+                        if p.input.is_empty() {
+                            return if p.kind == PromptKind::Filter {
+                                self.set_filter(String::new())
+                            } else {
+                                Vec::new()
+                            };
+                        }
+                        p.input.pop();
+                        p.error = None;
+                    }
+                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        p.input.push(c);
+                        p.error = None;
+                    }
+                    _ => {}
+                }
+                let live = (p.kind == PromptKind::Filter).then(|| p.input.clone());
+                self.overlay = Some(Overlay::Prompt(p));
+                match live {
+                    // The filter applies as you type; a half-typed term just waits.
+                    Some(text) => match Filter::parse(&text) {
+                        Ok(_) => self.set_filter_keep_prompt(text),
+                        Err(_) => Vec::new(),
+                    },
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Pasted text goes to an open prompt.
+    pub fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if let Some(Overlay::Prompt(p)) = &mut self.overlay {
+            p.input.push_str(&clean);
+            self.dirty = true;
+        }
+        Vec::new()
+    }
+
+    fn submit(&mut self, p: Prompt) -> Vec<Effect> {
+        match p.kind {
+            PromptKind::Filter => match Filter::parse(&p.input) {
+                Ok(_) => self.set_filter(p.input),
+                Err(e) => {
+                    self.overlay = Some(Overlay::Prompt(Prompt {
+                        error: Some(e),
+                        ..p
+                    }));
+                    Vec::new()
+                }
+            },
+            PromptKind::Command => {
+                let line = p.input.trim().trim_start_matches(':').to_string();
+                if line.is_empty() {
+                    return Vec::new();
+                }
+                match crate::tui::action::parse(&line) {
+                    Ok(a) => {
+                        self.history.retain(|h| h != &line);
+                        self.history.push(line.clone());
+                        let excess = self.history.len().saturating_sub(500);
+                        self.history.drain(..excess);
+                        let mut fx = vec![Effect::SaveHistory(line)];
+                        fx.extend(self.apply(a));
+                        fx
+                    }
+                    Err(e) => {
+                        self.overlay = Some(Overlay::Prompt(Prompt {
+                            error: Some(e.0),
+                            ..p
+                        }));
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_filter_keep_prompt(&mut self, text: String) -> Vec<Effect> {
+        let overlay = self.overlay.take();
+        let fx = self.set_filter(text);
+        if self.overlay.is_none() {
+            self.overlay = overlay;
+        }
+        fx
+    }
+
+    pub(super) fn set_filter(&mut self, text: String) -> Vec<Effect> {
+        match Filter::parse(&text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_text = text.trim().to_string();
+                self.rebuild_view();
+                self.requery()
+            }
+            Err(e) => {
+                self.toast(format!("Filter: {e}"), true);
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {
+        self.overlay = Some(Overlay::Prompt(Prompt {
+            kind,
+            input,
+            error: None,
+            history_pos: None,
+        }));
+    }
+}
+
+fn common_prefix(options: &[String]) -> String {
+    let Some(first) = options.first() else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for o in options {
+        len = len.min(
+            first
+                .chars()
+                .zip(o.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a.len_utf8())
+                .sum(),
+        );
+    }
+    first[..len].to_string()
+}
