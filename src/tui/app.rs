@@ -313,7 +313,6 @@ fn run_effect(
 ) {
     match effect {
         Effect::Query(_) => {}
-        Effect::LoadDetail(key) => spawn_detail(deps.store.clone(), key, tx.clone()),
         Effect::Copy { text, what } => {
             let mut out = std::io::stdout();
             let outcome = clipboard::copy(

@@ -131,8 +131,6 @@ pub enum Overlay {
 pub enum Effect {
     /// Ask the store for rows.
     Query(Query),
-    /// Load the product behind a row.
-    LoadDetail(OpportunityKey),
     /// Copy text; `what` names it in the toast.
     Copy {
         /// The text.
@@ -816,10 +814,5 @@ impl UiState {
                 self.requery()
             }
         }
-    }
-
-    /// The `/` filter in force.
-    pub fn filter(&self) -> &Filter {
-        &self.filter
     }
 }
