@@ -122,6 +122,19 @@ pub struct GlobalArgs {
     )]
     pub kafka_brokers: Option<String>,
 
+    /// Store: sqlite (a file in the data dir) or elasticsearch.
+    #[arg(
+        long,
+        env = "ARBDESK_STORE",
+        global = true,
+        value_name = "sqlite|elasticsearch"
+    )]
+    pub store: Option<StoreKind>,
+
+    /// Elasticsearch node URLs, comma-separated (with --store elasticsearch).
+    #[arg(long, env = "ARBDESK_ES_URL", global = true, value_name = "URL")]
+    pub es_url: Option<String>,
+
     /// Console theme: dark, light, mono, ansi16, auto, or a theme file's name.
     #[arg(long, env = "ARBDESK_THEME", global = true, value_name = "NAME")]
     pub theme: Option<String>,
@@ -164,6 +177,15 @@ pub enum QueueKind {
     Memory,
     /// A Kafka cluster.
     Kafka,
+}
+
+/// `--store`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// One SQLite file in the data dir.
+    Sqlite,
+    /// An Elasticsearch 8 cluster.
+    Elasticsearch,
 }
 
 /// A role a process plays.

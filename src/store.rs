@@ -9,7 +9,14 @@
 //! (`sqlite`, and later `elasticsearch`), built in one place (`build`); nothing else names
 //! a concrete backend. `tests/` runs one conformance story against every implementation.
 
+mod check;
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
+mod es_settings;
+mod history;
 pub mod sqlite;
+
+pub use es_settings::EsSettings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +42,8 @@ pub enum StoreConfig {
         #[serde(default)]
         history_days: Option<u32>,
     },
+    /// An Elasticsearch 8 cluster (needs the `elasticsearch` cargo feature, on by default).
+    Elasticsearch(EsSettings),
 }
 
 impl Default for StoreConfig {
@@ -57,6 +66,16 @@ pub fn build(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, St
             }
             Ok(Arc::new(sqlite::SqliteStore::open_with(&path, options)?))
         }
+        #[cfg(feature = "elasticsearch")]
+        StoreConfig::Elasticsearch(settings) => {
+            Ok(Arc::new(elasticsearch::EsStore::connect(settings)?))
+        }
+        #[cfg(not(feature = "elasticsearch"))]
+        StoreConfig::Elasticsearch(_) => Err(StoreError::Invalid(
+            "this arbdesk was built without the Elasticsearch store: rebuild with \
+             `--features elasticsearch` (on by default), or use type = \"sqlite\""
+                .into(),
+        )),
     }
 }
 

@@ -14,10 +14,10 @@ use super::{
     ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, Secret, Settings,
     default_data_dir, invalid,
 };
-use crate::cli::{ApiAddr, GlobalArgs, QueueKind, Role};
+use crate::cli::{ApiAddr, GlobalArgs, QueueKind, Role, StoreKind};
 use crate::domain::Market;
 use crate::queue::{KafkaSettings, QueueConfig};
-use crate::store::StoreConfig;
+use crate::store::{EsSettings, StoreConfig};
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -357,7 +357,7 @@ pub(super) fn resolve(
         keepa,
         api,
         queue: queue_config(f.queue, a)?,
-        store: f.store.unwrap_or_default(),
+        store: store_config(f.store, a)?,
         pipeline,
         economics,
     })
@@ -400,6 +400,38 @@ fn queue_config(file: Option<QueueConfig>, a: &GlobalArgs) -> Result<QueueConfig
             QueueConfig::Kafka(k)
         }
         memory => memory,
+    })
+}
+
+/// `[store]` with `--store` and `--es-url` over it.
+fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig, ConfigError> {
+    let s = match (a.store, file) {
+        (Some(StoreKind::Sqlite), Some(s @ StoreConfig::Sqlite { .. })) => s,
+        (Some(StoreKind::Sqlite), _) => StoreConfig::default(),
+        (Some(StoreKind::Elasticsearch), Some(s @ StoreConfig::Elasticsearch(_))) => s,
+        (Some(StoreKind::Elasticsearch), _) => match &a.es_url {
+            Some(u) => StoreConfig::Elasticsearch(EsSettings::new(u.clone())),
+            None => {
+                return Err(invalid(
+                    "store",
+                    "elasticsearch",
+                    "an Elasticsearch URL: add --es-url http://HOST:9200 (or ARBDESK_ES_URL, or url in [store])",
+                ));
+            }
+        },
+        (None, Some(s)) => s,
+        (None, None) => StoreConfig::default(),
+    };
+    Ok(match s {
+        StoreConfig::Elasticsearch(mut e) => {
+            if let Some(u) = &a.es_url {
+                e.url = u.clone();
+            }
+            e.validate()
+                .map_err(|why| invalid("store", "elasticsearch", &why))?;
+            StoreConfig::Elasticsearch(e)
+        }
+        sqlite => sqlite,
     })
 }
 
@@ -546,7 +578,15 @@ pub(super) fn render(s: &Settings) -> String {
     if let Ok(t) = toml::to_string(&queue) {
         let _ = write!(o, "\n[queue]\n{t}");
     }
-    if let Ok(t) = toml::to_string(&s.store) {
+    let mut store = s.store.clone();
+    if let StoreConfig::Elasticsearch(e) = &mut store {
+        for secret in [&mut e.password, &mut e.api_key] {
+            if secret.is_some() {
+                *secret = Some("***".into());
+            }
+        }
+    }
+    if let Ok(t) = toml::to_string(&store) {
         let _ = write!(o, "\n[store]\n{t}");
     }
     let p = &s.pipeline;

@@ -5,14 +5,13 @@
 //! reader connections (`pool`), so readers never block the writer and the async runtime is
 //! never blocked by disk I/O. The submodules own one concern each: `schema` (tables, indexes,
 //! migrations), `pool` (connections), `checkpointer` (WAL checkpoints off the writer's
-//! thread), `codec` (columns and errors), `history` (the compact price-history blobs),
+//! thread), `codec` (columns and errors),
 //! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
 //! `totals` (the running counts behind `stats`),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
 
 mod checkpointer;
 mod codec;
-mod history;
 mod ingest;
 mod pool;
 mod query;

@@ -153,31 +153,6 @@ pub(super) fn to_json<T: serde::Serialize>(v: &T, what: &dyn Fn() -> String) -> 
         .map_err(|e| Fail::Invalid(format!("{} cannot be stored as JSON: {e}", what())))
 }
 
-/// Lower-cased search text: the parts joined by a separator no sanitized text contains,
-/// so a query never matches across two fields.
-pub(super) fn search_text<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for p in parts {
-        if !out.is_empty() {
-            out.push('\u{1f}');
-        }
-        out.push_str(&p.to_lowercase());
-    }
-    out
-}
-
-/// A user's text filter normalised for `instr(search, ?)`: lower case, no control
-/// characters, trimmed; `None` when nothing is left (no filter).
-pub(super) fn search_query(text: Option<&str>) -> Option<String> {
-    let q: String = text?
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .to_lowercase();
-    (!q.is_empty()).then_some(q)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,17 +177,6 @@ mod tests {
         assert_eq!(from_micros(micros(t), &what).unwrap(), t);
         let err = from_micros(i64::MAX, &what).unwrap_err();
         assert!(matches!(err, Fail::Corrupt(m) if m.contains("row: time")));
-    }
-
-    #[test]
-    fn search_text_is_lower_case_and_queries_are_normalised() {
-        assert_eq!(
-            search_text(["Kopfhörer ÜBER", "B0DEMO1234"]),
-            "kopfhörer über\u{1f}b0demo1234"
-        );
-        assert_eq!(search_query(Some("  ÜBer\u{1f} ")), Some("über".into()));
-        assert_eq!(search_query(Some(" \t ")), None);
-        assert_eq!(search_query(None), None);
     }
 
     #[test]

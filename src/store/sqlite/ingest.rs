@@ -22,12 +22,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::codec::{
-    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, search_text, to_json,
+    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, to_json,
 };
-use super::history;
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Listing, Market, PriceSnapshot, Product};
 use crate::store::Checkpoint;
+use crate::store::check::{self, search_text};
+use crate::store::history;
 
 /// Writes `listings` fetched at `fetched_at` and the checkpoint; returns the merged products.
 pub(super) fn upsert_listings(
@@ -40,7 +41,7 @@ pub(super) fn upsert_listings(
     let mut order = Vec::new();
     let mut by_asin: HashMap<Asin, Vec<&Listing>> = HashMap::new();
     for l in listings {
-        validate(l)?;
+        check::listing(l).map_err(Fail::Invalid)?;
         by_asin
             .entry(l.asin)
             .or_insert_with(|| {
@@ -85,21 +86,6 @@ pub(super) fn upsert_listings(
         .doing("writing the import checkpoint")?;
     }
     Ok(products)
-}
-
-/// A listing must describe one market throughout.
-fn validate(l: &Listing) -> Res<()> {
-    let wrong = std::iter::once(l.snapshot.market)
-        .chain(l.history.iter().map(|s| s.market))
-        .find(|m| *m != l.market);
-    match wrong {
-        Some(m) => Err(Fail::Invalid(format!(
-            "listing {}:{} carries data for market {m}: a listing's snapshot and history \
-             must be for its own market",
-            l.asin, l.market
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// One stored listing row.
@@ -198,25 +184,15 @@ impl Batch {
 
     /// The stored history of the listing's row with its incoming points merged and trimmed.
     fn merged_history(&self, l: &Listing, stored: Option<&Row>) -> Vec<u8> {
-        let mut all = match stored.map(|r| history::decode(&r.history)) {
-            None => Vec::new(),
-            Some(Ok(all)) => all,
-            // The incoming points replace a damaged blob rather than blocking the listing.
-            Some(Err(reason)) => {
-                tracing::warn!(
-                    asin = %l.asin, market = %l.market, %reason,
-                    "Replaced a damaged price history blob."
-                );
-                Vec::new()
-            }
-        };
-        for series in &l.history {
-            history::merge_into(&mut all, series.kind, history::steps(&series.points));
+        let stored = stored.map(|r| r.history.as_slice());
+        let (blob, damage) = history::merge_blob(stored, &l.history, self.now, self.history_days);
+        if let Some(reason) = damage {
+            tracing::warn!(
+                asin = %l.asin, market = %l.market, %reason,
+                "Replaced a damaged price history blob."
+            );
         }
-        for (_, steps) in &mut all {
-            history::trim(steps, self.now, self.history_days);
-        }
-        history::encode(&all)
+        blob
     }
 }
 

@@ -12,11 +12,10 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::codec::{
-    Doing, Fail, Res, count_from, count_param, from_json, market_bit, market_id, search_query,
-};
+use super::codec::{Doing, Fail, Res, count_from, count_param, from_json, market_bit, market_id};
 use super::read::load_product;
 use crate::domain::{Asin, Market, Opportunity, Product};
+use crate::store::check::search_query;
 use crate::store::{OpportunityFilter, OpportunitySort, Page, ProductFilter};
 
 /// Matches per page row above which walking the sort index beats sorting the matches.

@@ -13,10 +13,10 @@ use super::codec::{
     Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_from,
     market_id,
 };
-use super::history;
 use super::totals;
 use super::write::source_name;
 use crate::domain::{Asin, Market, PriceSeries, PriceSnapshot, Product};
+use crate::store::history;
 use crate::store::{JobRun, StoreStats, WatchEntry, WatchSource};
 
 /// The product of `asin` if it was ever fetched: identity and the snapshots of the markets
@@ -93,16 +93,9 @@ pub(super) fn history(c: &Connection, asin: Asin) -> Res<Vec<PriceSeries>> {
         let (m, blob) = row.doing("reading history")?;
         let what = || format!("history of {asin} (market id {m})");
         let market = market_from(m, &what)?;
-        let all = history::decode(&blob).map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
-        for (kind, steps) in all {
-            let points = history::points(&steps)
-                .ok_or_else(|| Fail::Corrupt(format!("{}: a time is out of range", what())))?;
-            out.push(PriceSeries {
-                market,
-                kind,
-                points,
-            });
-        }
+        let series = history::series_of(market, &blob)
+            .map_err(|e| Fail::Corrupt(format!("{}: {e}", what())))?;
+        out.extend(series);
     }
     Ok(out)
 }

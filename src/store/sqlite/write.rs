@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros, search_text, to_json};
+use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros, to_json};
 use super::totals::{self, Totals};
-use crate::domain::{Asin, Currency, Market, Opportunity};
+use crate::domain::{Asin, Market, Opportunity};
+use crate::store::check::{self, search_text};
 use crate::store::{JobRun, WatchSource};
 
 /// Runs kept per job; older ones are deleted as new ones are recorded.
@@ -102,7 +103,7 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportuni
     for (asin, opps) in sets {
         let mut wanted: BTreeMap<(Market, Market), (&Opportunity, String)> = BTreeMap::new();
         for o in opps {
-            validate(*asin, o)?;
+            check::opportunity(*asin, o).map_err(Fail::Invalid)?;
             let body = to_json(o, &|| format!("opportunity {}", o.key()))?;
             wanted.insert((o.buy_market, o.sell_market), (o, body));
         }
@@ -274,41 +275,6 @@ fn write(c: &Connection, o: &Opportunity, body: &str, id: Option<i64>) -> Res<()
     {
         doc("INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)")
             .doing("inserting an opportunity document")?;
-    }
-    Ok(())
-}
-
-/// Refuses rows that would be stored under the wrong ASIN or sort and filter wrongly.
-fn validate(asin: Asin, o: &Opportunity) -> Res<()> {
-    let key = o.key();
-    if o.asin != asin {
-        return Err(Fail::Invalid(format!(
-            "opportunity {key} was given in the set of {asin}: each set holds only its own \
-             ASIN's rows"
-        )));
-    }
-    for (name, v) in [
-        ("gross_margin_pct", o.gross_margin_pct),
-        ("net_margin_pct", o.net_margin_pct),
-        ("roi_pct", o.roi_pct),
-    ] {
-        if !v.is_finite() {
-            return Err(Fail::Invalid(format!(
-                "opportunity {key} has {name} = {v}: percentages must be finite numbers"
-            )));
-        }
-    }
-    for (name, m) in [
-        ("net_profit", o.net_profit),
-        ("expected_monthly_profit", o.expected_monthly_profit),
-    ] {
-        if m.currency != Currency::EUR {
-            return Err(Fail::Invalid(format!(
-                "opportunity {key} has {name} in {}: profits are stored in EUR, convert \
-                 first",
-                m.currency
-            )));
-        }
     }
     Ok(())
 }

@@ -20,20 +20,20 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{PricePoint, SeriesKind};
+use crate::domain::{Market, PricePoint, PriceSeries, SeriesKind};
 
 /// One point as the store handles it: Unix milliseconds and the value. Merging, trimming
 /// and encoding work on these, so the write path never builds a calendar date.
-pub(super) type Step = (i64, Option<i64>);
+pub(crate) type Step = (i64, Option<i64>);
 
 /// One kind's points, sorted by time with no two at the same millisecond.
-pub(super) type Series = (SeriesKind, Vec<Step>);
+pub(crate) type Series = (SeriesKind, Vec<Step>);
 
 /// The only encoding version so far.
 const VERSION: u8 = 1;
 
 /// Most points kept per series: a safety cap far above Keepa's hourly steps over 90 days.
-pub(super) const MAX_POINTS: usize = 20_000;
+pub(crate) const MAX_POINTS: usize = 20_000;
 
 /// Milliseconds per time unit code.
 const UNITS: [(u8, i64); 3] = [(1, 60_000), (2, 1_000), (3, 1)];
@@ -41,7 +41,7 @@ const UNITS: [(u8, i64); 3] = [(1, 60_000), (2, 1_000), (3, 1)];
 const DAY_MS: i64 = 86_400_000;
 
 /// The stored code of a kind: its Keepa csv index, ordered like `SeriesKind`.
-pub(super) fn kind_code(k: SeriesKind) -> u8 {
+pub(crate) fn kind_code(k: SeriesKind) -> u8 {
     match k {
         SeriesKind::Amazon => 0,
         SeriesKind::New => 1,
@@ -62,7 +62,7 @@ fn kind_from_code(c: u8) -> Option<SeriesKind> {
 
 /// Incoming points as steps sorted by time, the later of two at the same millisecond
 /// winning. Keepa's points are already sorted and distinct, which costs one pass.
-pub(super) fn steps(points: &[PricePoint]) -> Vec<Step> {
+pub(crate) fn steps(points: &[PricePoint]) -> Vec<Step> {
     let mut v: Vec<Step> = points
         .iter()
         .map(|p| (p.at.timestamp_millis(), p.value))
@@ -82,7 +82,7 @@ pub(super) fn steps(points: &[PricePoint]) -> Vec<Step> {
 }
 
 /// Steps back as points; `None` if a time is beyond what a timestamp can hold.
-pub(super) fn points(steps: &[Step]) -> Option<Vec<PricePoint>> {
+pub(crate) fn points(steps: &[Step]) -> Option<Vec<PricePoint>> {
     steps
         .iter()
         .map(|(t, value)| {
@@ -94,8 +94,45 @@ pub(super) fn points(steps: &[Step]) -> Option<Vec<PricePoint>> {
         .collect()
 }
 
+/// The stored blob of one listing with `incoming` series merged in and trimmed to `days`
+/// before `now`. A damaged stored blob is replaced by the incoming points (the reason is
+/// returned for a warning) rather than blocking the listing.
+pub(crate) fn merge_blob(
+    stored: Option<&[u8]>,
+    incoming: &[PriceSeries],
+    now: DateTime<Utc>,
+    days: u32,
+) -> (Vec<u8>, Option<String>) {
+    let (mut all, damage) = match stored.map(decode) {
+        None => (Vec::new(), None),
+        Some(Ok(all)) => (all, None),
+        Some(Err(reason)) => (Vec::new(), Some(reason)),
+    };
+    for series in incoming {
+        merge_into(&mut all, series.kind, steps(&series.points));
+    }
+    for (_, steps) in &mut all {
+        trim(steps, now, days);
+    }
+    (encode(&all), damage)
+}
+
+/// The series of one market's stored blob, kinds ascending.
+pub(crate) fn series_of(market: Market, blob: &[u8]) -> Result<Vec<PriceSeries>, String> {
+    let mut out = Vec::new();
+    for (kind, steps) in decode(blob)? {
+        let points = points(&steps).ok_or("a time is out of range")?;
+        out.push(PriceSeries {
+            market,
+            kind,
+            points,
+        });
+    }
+    Ok(out)
+}
+
 /// Merges `incoming` points of `kind` into `all` (kept sorted by kind).
-pub(super) fn merge_into(all: &mut Vec<Series>, kind: SeriesKind, incoming: Vec<Step>) {
+pub(crate) fn merge_into(all: &mut Vec<Series>, kind: SeriesKind, incoming: Vec<Step>) {
     match all.binary_search_by_key(&kind, |(k, _)| *k) {
         Ok(i) => all[i].1 = merge(&all[i].1, &incoming),
         Err(i) => all.insert(i, (kind, incoming)),
@@ -103,7 +140,7 @@ pub(super) fn merge_into(all: &mut Vec<Series>, kind: SeriesKind, incoming: Vec<
 }
 
 /// Encodes series sorted by kind; empty series are left out.
-pub(super) fn encode(all: &[Series]) -> Vec<u8> {
+pub(crate) fn encode(all: &[Series]) -> Vec<u8> {
     let present: Vec<&Series> = all.iter().filter(|(_, s)| !s.is_empty()).collect();
     let points: usize = present.iter().map(|(_, s)| s.len()).sum();
     let mut out = Vec::with_capacity(2 + present.len() * 4 + points * 3);
@@ -149,7 +186,7 @@ fn encode_points<const CODE: u8, const UNIT_MS: i64>(out: &mut Vec<u8>, steps: &
 }
 
 /// Decodes a blob written by `encode`; every time is a valid timestamp.
-pub(super) fn decode(blob: &[u8]) -> Result<Vec<Series>, String> {
+pub(crate) fn decode(blob: &[u8]) -> Result<Vec<Series>, String> {
     let mut r = Reader { blob, pos: 0 };
     let version = r.byte()?;
     if version != VERSION {
@@ -223,7 +260,7 @@ fn decode_series(r: &mut Reader<'_>) -> Result<Vec<Step>, String> {
 }
 
 /// Merges sorted `incoming` into sorted `existing`; at equal times the incoming step wins.
-pub(super) fn merge(existing: &[Step], incoming: &[Step]) -> Vec<Step> {
+pub(crate) fn merge(existing: &[Step], incoming: &[Step]) -> Vec<Step> {
     let mut out = Vec::with_capacity(existing.len() + incoming.len());
     let (mut a, mut b) = (existing.iter().peekable(), incoming.iter().peekable());
     loop {
@@ -242,7 +279,7 @@ pub(super) fn merge(existing: &[Step], incoming: &[Step]) -> Vec<Step> {
 
 /// Drops steps before `now - days`, keeping the last one before the cutoff (it holds the
 /// value at the window's start), then keeps at most `MAX_POINTS` of the newest.
-pub(super) fn trim(steps: &mut Vec<Step>, now: DateTime<Utc>, days: u32) {
+pub(crate) fn trim(steps: &mut Vec<Step>, now: DateTime<Utc>, days: u32) {
     let cutoff = now
         .timestamp_millis()
         .saturating_sub(i64::from(days).saturating_mul(DAY_MS));

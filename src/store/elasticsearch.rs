@@ -1,0 +1,709 @@
+//! The Elasticsearch store: the same `Store` contract as SQLite, on an Elasticsearch 8
+//! cluster, for when several processes share one store.
+//!
+//! This file is the only one that names the `elasticsearch` crate: `Es` wraps the client
+//! (connection pool, credentials, TLS, timeouts) behind a handful of JSON requests — search,
+//! count, multi-get and bulk — and turns every failure into a `StoreError` that says what to
+//! do. The submodules work in JSON documents only: `docs` (index names, explicit mappings,
+//! document ids and shapes), `ingest` (listings, history and the merged products), `write`
+//! (opportunities, the watchlist, jobs) and `query` (every read).
+//!
+//! Indices are created with explicit mappings on first use, so a store whose cluster is down
+//! at start-up opens anyway, reports itself down, and starts working when the cluster comes
+//! back. Writes go in bulk requests with per-item results: a refused item fails the call
+//! (nothing is acknowledged upstream, the batch is retried, and every write is idempotent),
+//! while the few outcomes that are expected (a watchlist entry that already exists, a job run
+//! older than the stored one) are tolerated by name. Reads that a write depends on use
+//! real-time multi-gets, never searches, so correctness does not hang on index refreshes.
+
+mod docs;
+mod ingest;
+mod query;
+mod write;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::cluster::ClusterHealthParts;
+use elasticsearch::http::response::Response;
+use elasticsearch::http::transport::{
+    MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+};
+use elasticsearch::indices::IndicesCreateParts;
+use elasticsearch::params::Refresh;
+use elasticsearch::{BulkParts, CountParts, Elasticsearch, MgetParts, SearchParts};
+use serde_json::{Value, json};
+
+use super::{
+    Checkpoint, EsSettings, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError,
+    StoreResult, StoreStats, WatchEntry, WatchSource,
+};
+use crate::component::{BoxFuture, ComponentHealth};
+use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+use docs::Ix;
+
+/// The store on an Elasticsearch cluster.
+#[derive(Clone)]
+pub struct EsStore {
+    es: Arc<Es>,
+    history_days: u32,
+}
+
+impl std::fmt::Debug for EsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsStore")
+            .field("url", &self.es.url)
+            .field("prefix", &self.es.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EsStore {
+    /// Builds the client; no request is made until the store is first used.
+    pub fn connect(settings: &EsSettings) -> Result<EsStore, StoreError> {
+        settings.validate().map_err(StoreError::Invalid)?;
+        let es = Es::connect(settings)?;
+        Ok(EsStore {
+            es: Arc::new(es),
+            history_days: settings.history_days.unwrap_or(90),
+        })
+    }
+
+    /// Runs `f` once the indices exist, recording the outcome of writes for `health`.
+    async fn run<T, F, Fut>(&self, write: bool, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(Arc<Es>) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        self.es.ensure_indices().await?;
+        let out = f(Arc::clone(&self.es)).await;
+        if write {
+            self.es.note_write(&out);
+        }
+        out
+    }
+}
+
+impl Store for EsStore {
+    fn health(&self) -> BoxFuture<'_, ComponentHealth> {
+        Box::pin(async move { self.es.health().await })
+    }
+
+    fn watch_add(
+        &self,
+        asins: Vec<Asin>,
+        source: WatchSource,
+    ) -> BoxFuture<'_, StoreResult<usize>> {
+        let now = Utc::now();
+        Box::pin(self.run(true, move |es| async move {
+            write::watch_add(&es, asins, source, now).await
+        }))
+    }
+
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>> {
+        Box::pin(self.run(true, move |es| async move {
+            write::watch_remove(&es, asins).await
+        }))
+    }
+
+    fn watchlist(&self) -> BoxFuture<'_, StoreResult<Vec<WatchEntry>>> {
+        Box::pin(self.run(false, |es| async move { query::watchlist(&es).await }))
+    }
+
+    fn refresh_candidates(
+        &self,
+        market: Market,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::refresh_candidates(&es, market, limit).await
+        }))
+    }
+
+    fn upsert_listings(
+        &self,
+        listings: Vec<Listing>,
+        fetched_at: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Product>>> {
+        let days = self.history_days;
+        Box::pin(self.run(true, move |es| async move {
+            ingest::upsert_listings(&es, days, listings, fetched_at, checkpoint).await
+        }))
+    }
+
+    fn replace_opportunities(
+        &self,
+        sets: Vec<(Asin, Vec<Opportunity>)>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.run(true, move |es| async move {
+            write::replace_opportunities(&es, sets).await
+        }))
+    }
+
+    fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::checkpoint(&es, &key).await
+        }))
+    }
+
+    fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::products(&es, &filter).await
+        }))
+    }
+
+    fn product(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Option<Product>>> {
+        Box::pin(self.run(
+            false,
+            move |es| async move { query::product(&es, asin).await },
+        ))
+    }
+
+    fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>> {
+        Box::pin(self.run(
+            false,
+            move |es| async move { query::history(&es, asin).await },
+        ))
+    }
+
+    fn opportunities(
+        &self,
+        filter: OpportunityFilter,
+    ) -> BoxFuture<'_, StoreResult<Page<Opportunity>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::opportunities(&es, &filter).await
+        }))
+    }
+
+    fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>> {
+        Box::pin(self.run(false, |es| async move { query::stats(&es).await }))
+    }
+
+    fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.run(
+            true,
+            move |es| async move { write::record_job(&es, run).await },
+        ))
+    }
+
+    fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>> {
+        Box::pin(self.run(false, |es| async move { query::jobs(&es).await }))
+    }
+}
+
+/// The largest `from + size` a search may ask for (Elasticsearch's default
+/// `index.max_result_window`); deeper pages walk with `search_after`.
+const WINDOW: usize = 10_000;
+
+/// The connection and the requests the store makes.
+pub(crate) struct Es {
+    client: Elasticsearch,
+    url: String,
+    prefix: String,
+    refresh: Refresh,
+    /// The indices exist (checked or created since the last time one was found missing).
+    ready: AtomicBool,
+    /// The last write's error, cleared by a successful write.
+    last_write_error: Mutex<Option<String>>,
+}
+
+/// One item of a bulk response.
+#[derive(Debug)]
+pub(crate) struct Item {
+    /// HTTP status of the item.
+    pub status: u16,
+    /// `created`, `updated`, `deleted`, `noop`, `not_found`.
+    pub result: Option<String>,
+    /// The error type (`version_conflict_engine_exception`, …) when it failed.
+    pub error: Option<String>,
+    /// The error's reason.
+    pub reason: Option<String>,
+}
+
+/// A bulk request being built: NDJSON lines, and what each item is for error messages.
+#[derive(Default)]
+pub(crate) struct Bulk {
+    lines: Vec<String>,
+    what: Vec<String>,
+}
+
+impl Bulk {
+    fn action(&mut self, action: &str, meta: Value, doc: Option<Value>) {
+        let id = meta["_id"].as_str().unwrap_or_default().to_string();
+        let index = meta["_index"].as_str().unwrap_or_default().to_string();
+        self.what.push(format!("{action} {index}/{id}"));
+        self.lines.push(json!({ action: meta }).to_string());
+        if let Some(doc) = doc {
+            self.lines.push(doc.to_string());
+        }
+    }
+
+    /// Writes `doc` as document `id` of `index` (the full index name).
+    pub fn index(&mut self, index: &str, id: &str, doc: Value) {
+        self.action("index", json!({"_index": index, "_id": id}), Some(doc));
+    }
+
+    /// Writes `doc` unless a document with a version of at least `version` is stored.
+    pub fn index_versioned(&mut self, index: &str, id: &str, version: i64, doc: Value) {
+        let meta = json!({"_index": index, "_id": id, "version": version,
+                          "version_type": "external_gte"});
+        self.action("index", meta, Some(doc));
+    }
+
+    /// Creates document `id` unless it exists (then the item fails with 409).
+    pub fn create(&mut self, index: &str, id: &str, doc: Value) {
+        self.action("create", json!({"_index": index, "_id": id}), Some(doc));
+    }
+
+    /// Merges the fields of `partial` into document `id`; `upsert` creates it if missing.
+    pub fn update(&mut self, index: &str, id: &str, partial: Value, upsert: bool) {
+        let body = if upsert {
+            json!({"doc": partial, "doc_as_upsert": true})
+        } else {
+            json!({"doc": partial})
+        };
+        self.action("update", json!({"_index": index, "_id": id}), Some(body));
+    }
+
+    /// Deletes document `id` (a missing one is `not_found`, not an error).
+    pub fn delete(&mut self, index: &str, id: &str) {
+        self.action("delete", json!({"_index": index, "_id": id}), None);
+    }
+
+    /// No items.
+    pub fn is_empty(&self) -> bool {
+        self.what.is_empty()
+    }
+}
+
+impl Es {
+    fn connect(s: &EsSettings) -> Result<Es, StoreError> {
+        let invalid = StoreError::Invalid;
+        let mut urls = s.urls().map_err(invalid)?;
+        let builder = if urls.len() == 1 {
+            TransportBuilder::new(SingleNodeConnectionPool::new(urls.remove(0)))
+        } else {
+            TransportBuilder::new(MultiNodeConnectionPool::round_robin(urls, None))
+        };
+        let mut builder = builder
+            .timeout(Duration::from_secs(s.timeout_secs))
+            .disable_proxy();
+        if let (Some(user), Some(pass)) = (&s.username, &s.password) {
+            builder = builder.auth(Credentials::Basic(user.clone(), pass.clone()));
+        }
+        if let Some(key) = &s.api_key {
+            builder = builder.auth(Credentials::EncodedApiKey(key.clone()));
+        }
+        let validation = match (&s.ca_cert, s.tls_verify) {
+            (_, false) => CertificateValidation::None,
+            (Some(path), true) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "cannot read the CA certificate {}: {e}; check ca_cert in [store]",
+                        path.display()
+                    ))
+                })?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "{} is not a PEM certificate: {e}; check ca_cert in [store]",
+                        path.display()
+                    ))
+                })?;
+                CertificateValidation::Full(cert)
+            }
+            (None, true) => CertificateValidation::Default,
+        };
+        let transport = builder.cert_validation(validation).build().map_err(|e| {
+            StoreError::Invalid(format!("cannot set up the Elasticsearch client: {e}"))
+        })?;
+        let refresh = match s.refresh.as_str() {
+            "false" => Refresh::False,
+            "wait_for" => Refresh::WaitFor,
+            _ => Refresh::True,
+        };
+        Ok(Es {
+            client: Elasticsearch::new(transport),
+            url: s.url.clone(),
+            prefix: s.index_prefix.clone(),
+            refresh,
+            ready: AtomicBool::new(false),
+            last_write_error: Mutex::new(None),
+        })
+    }
+
+    /// The full name of an index.
+    pub fn name(&self, ix: Ix) -> String {
+        format!("{}{}", self.prefix, ix.suffix())
+    }
+
+    fn unreachable(&self, what: &str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Unavailable(format!(
+            "Elasticsearch at {} did not answer while {what}: {e}; check that it is running \
+             and reachable, and the store's url",
+            self.url
+        ))
+    }
+
+    /// Sends a request and reads its JSON answer; statuses in `accept` are answers too.
+    async fn answer(
+        &self,
+        what: &str,
+        sent: Result<Response, elasticsearch::Error>,
+        accept: &[u16],
+    ) -> StoreResult<(u16, Value)> {
+        let resp = sent.map_err(|e| self.unreachable(what, e))?;
+        let status = resp.status_code().as_u16();
+        let text = resp.text().await.map_err(|e| self.unreachable(what, e))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status < 300 || accept.contains(&status) {
+            return Ok((status, body));
+        }
+        let kind = body["error"]["type"].as_str().unwrap_or("");
+        let reason = body["error"]["reason"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| text.chars().take(300).collect());
+        if kind == "index_not_found_exception" {
+            self.ready.store(false, Ordering::Relaxed);
+        }
+        Err(match status {
+            401 | 403 => StoreError::Unavailable(format!(
+                "Elasticsearch at {} refused the request while {what} (HTTP {status}: \
+                 {reason}); check username/password or api_key in [store]",
+                self.url
+            )),
+            404 if kind == "index_not_found_exception" => StoreError::Unavailable(format!(
+                "an index is missing while {what} ({reason}); arbdesk creates its indices \
+                 on the next request"
+            )),
+            408 | 429 | 500.. => StoreError::Unavailable(format!(
+                "Elasticsearch at {} is overloaded or failing while {what} (HTTP {status}: \
+                 {reason}); it is retried",
+                self.url
+            )),
+            _ => StoreError::Invalid(format!(
+                "Elasticsearch refused a request while {what} (HTTP {status}, {kind}: {reason})"
+            )),
+        })
+    }
+
+    /// Creates the indices that are missing, with their mappings.
+    async fn ensure_indices(&self) -> StoreResult<()> {
+        if self.ready.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        for ix in Ix::ALL {
+            let name = self.name(ix);
+            let sent = self
+                .client
+                .indices()
+                .create(IndicesCreateParts::Index(&name))
+                .body(docs::mapping(ix))
+                .send()
+                .await;
+            let what = format!("creating the index {name}");
+            let (status, body) = self.answer(&what, sent, &[400]).await?;
+            if status == 400 && body["error"]["type"] != "resource_already_exists_exception" {
+                return Err(StoreError::Invalid(format!(
+                    "Elasticsearch refused the index {name}: {}; check index_prefix and the \
+                     cluster's index templates",
+                    body["error"]["reason"]
+                )));
+            }
+        }
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn note_write<T>(&self, out: &StoreResult<T>) {
+        let mut last = self
+            .last_write_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = out.as_ref().err().map(ToString::to_string);
+    }
+
+    async fn health(&self) -> ComponentHealth {
+        let started = Instant::now();
+        let sent = self
+            .client
+            .cluster()
+            .health(ClusterHealthParts::None)
+            .send()
+            .await;
+        let probe = self.answer("checking cluster health", sent, &[]).await;
+        let latency = started.elapsed().as_secs_f64() * 1000.0;
+        let (_, body) = match probe {
+            Ok(v) => v,
+            Err(e) => return ComponentHealth::down("elasticsearch", e.to_string()),
+        };
+        let status = body["status"].as_str().unwrap_or("unknown");
+        let summary = format!("{} (cluster {status}, indices {}*)", self.url, self.prefix);
+        let last = self
+            .last_write_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let health = match (status, last) {
+            ("red", _) => ComponentHealth::degraded(
+                "elasticsearch",
+                format!("{summary}: some shards are unassigned; writes may fail"),
+            ),
+            (_, Some(err)) => ComponentHealth::degraded(
+                "elasticsearch",
+                format!("{summary}: the last write failed: {err}"),
+            ),
+            _ => ComponentHealth::ok("elasticsearch", summary),
+        };
+        ComponentHealth {
+            latency_ms: Some(latency),
+            ..health
+        }
+    }
+
+    /// Runs a search and returns the whole answer.
+    pub async fn search(&self, ix: Ix, body: Value) -> StoreResult<Value> {
+        let name = self.name(ix);
+        let sent = self
+            .client
+            .search(SearchParts::Index(&[&name]))
+            .body(body)
+            .send()
+            .await;
+        let (_, v) = self.answer(&format!("searching {name}"), sent, &[]).await?;
+        Ok(v)
+    }
+
+    /// Counts the documents matching `query`.
+    pub async fn count(&self, ix: Ix, query: Value) -> StoreResult<u64> {
+        let name = self.name(ix);
+        let sent = self
+            .client
+            .count(CountParts::Index(&[&name]))
+            .body(json!({ "query": query }))
+            .send()
+            .await;
+        let (_, v) = self.answer(&format!("counting {name}"), sent, &[]).await?;
+        v["count"].as_u64().ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "Elasticsearch answered a count of {name} without one"
+            ))
+        })
+    }
+
+    /// One page of a sorted search: the total and the `_source` of `limit` hits after
+    /// `offset`. The sort must end in a unique key, so deep pages can walk with
+    /// `search_after` past the `from + size` window.
+    pub async fn page(
+        &self,
+        ix: Ix,
+        query: Value,
+        sort: Value,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(u64, Vec<Value>)> {
+        let fits = offset.checked_add(limit).is_some_and(|end| end <= WINDOW);
+        if fits {
+            let v = self
+                .search(
+                    ix,
+                    json!({"query": query, "sort": sort, "from": offset, "size": limit,
+                           "track_total_hits": true}),
+                )
+                .await?;
+            return Ok((total_of(&v), sources(&v)));
+        }
+        let mut total = None;
+        let mut after: Option<Value> = None;
+        let mut skipped = 0;
+        let mut out = Vec::new();
+        loop {
+            let skipping = skipped < offset;
+            let size = if skipping {
+                (offset - skipped).min(WINDOW)
+            } else {
+                (limit - out.len()).min(WINDOW)
+            };
+            if size == 0 {
+                break;
+            }
+            let mut body = json!({"query": query, "sort": sort, "size": size,
+                                  "track_total_hits": total.is_none()});
+            if skipping {
+                body["_source"] = json!(false);
+            }
+            if let Some(a) = &after {
+                body["search_after"] = a.clone();
+            }
+            let v = self.search(ix, body).await?;
+            if total.is_none() {
+                total = Some(total_of(&v));
+            }
+            let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            let Some(last) = hits.last() else { break };
+            after = Some(last["sort"].clone());
+            if skipping {
+                skipped += hits.len();
+            } else {
+                out.extend(hits.into_iter().map(|h| h["_source"].clone()));
+            }
+        }
+        Ok((total.unwrap_or(0), out))
+    }
+
+    /// Real-time gets of documents by index and id; `None` for those not found.
+    pub async fn mget(&self, ids: &[(Ix, String)]) -> StoreResult<Vec<Option<Value>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<Value> = ids
+            .iter()
+            .map(|(ix, id)| json!({"_index": self.name(*ix), "_id": id}))
+            .collect();
+        let sent = self
+            .client
+            .mget(MgetParts::None)
+            .body(json!({ "docs": docs }))
+            .send()
+            .await;
+        let (_, v) = self.answer("reading documents", sent, &[]).await?;
+        let found = v["docs"].as_array().cloned().unwrap_or_default();
+        if found.len() != ids.len() {
+            return Err(StoreError::Corrupt(format!(
+                "Elasticsearch answered {} documents for {} requested",
+                found.len(),
+                ids.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for d in found {
+            if let Some(err) = d.get("error") {
+                if err["type"] == "index_not_found_exception" {
+                    self.ready.store(false, Ordering::Relaxed);
+                }
+                return Err(StoreError::Unavailable(format!(
+                    "reading document {} failed: {}",
+                    d["_id"], err["reason"]
+                )));
+            }
+            out.push(match d["found"].as_bool() {
+                Some(true) => Some(d["_source"].clone()),
+                _ => None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends a bulk request; returns the items, or the first failure not `tolerated`.
+    pub async fn bulk(
+        &self,
+        bulk: Bulk,
+        tolerated: impl Fn(&Item) -> bool,
+    ) -> StoreResult<Vec<Item>> {
+        if bulk.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Bulk { lines, what } = bulk;
+        let sent = self
+            .client
+            .bulk(BulkParts::None)
+            .body(lines)
+            .refresh(self.refresh)
+            .send()
+            .await;
+        let (_, v) = self.answer("writing a batch", sent, &[]).await?;
+        let raw = v["items"].as_array().cloned().unwrap_or_default();
+        if raw.len() != what.len() {
+            return Err(StoreError::Unavailable(format!(
+                "Elasticsearch answered {} results for a batch of {} writes; it is retried",
+                raw.len(),
+                what.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(raw.len());
+        let mut failed: Vec<(usize, Item)> = Vec::new();
+        for (i, r) in raw.into_iter().enumerate() {
+            let body = r.as_object().and_then(|o| o.values().next()).cloned();
+            let body = body.unwrap_or(Value::Null);
+            let item = Item {
+                status: body["status"].as_u64().unwrap_or(0) as u16,
+                result: body["result"].as_str().map(str::to_string),
+                error: body["error"]["type"].as_str().map(str::to_string),
+                reason: body["error"]["reason"].as_str().map(str::to_string),
+            };
+            let ok = item.error.is_none() && (200..300).contains(&item.status)
+                || item.result.as_deref() == Some("not_found")
+                || tolerated(&item);
+            if ok {
+                items.push(item);
+            } else {
+                failed.push((i, item));
+            }
+        }
+        let Some((i, first)) = failed.first() else {
+            return Ok(items);
+        };
+        let message = format!(
+            "{} of {} writes failed; the first, {}: HTTP {} {}: {}",
+            failed.len(),
+            what.len(),
+            what[*i],
+            first.status,
+            first.error.as_deref().unwrap_or("error"),
+            first.reason.as_deref().unwrap_or("no reason given")
+        );
+        let retry = failed
+            .iter()
+            .any(|(_, f)| f.status == 429 || f.status >= 500);
+        if failed
+            .iter()
+            .any(|(_, f)| f.error.as_deref() == Some("index_not_found_exception"))
+        {
+            self.ready.store(false, Ordering::Relaxed);
+        }
+        Err(if retry {
+            StoreError::Unavailable(format!("{message}; the batch is retried"))
+        } else {
+            StoreError::Invalid(message)
+        })
+    }
+}
+
+/// `hits.total.value` of a search answer.
+fn total_of(v: &Value) -> u64 {
+    v["hits"]["total"]["value"].as_u64().unwrap_or(0)
+}
+
+/// The `_source` of every hit.
+fn sources(v: &Value) -> Vec<Value> {
+    v["hits"]["hits"]
+        .as_array()
+        .map(|h| h.iter().map(|x| x["_source"].clone()).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_lines_are_ndjson_with_metadata() {
+        let mut b = Bulk::default();
+        b.index("p-x", "A:UK", json!({"a": 1}));
+        b.delete("p-x", "B");
+        b.update("p-y", "C", json!({"f": 2}), true);
+        b.index_versioned("p-j", "refresh", 7, json!({}));
+        assert_eq!(b.what.len(), 4);
+        assert_eq!(b.lines.len(), 7);
+        assert_eq!(b.lines[0], r#"{"index":{"_id":"A:UK","_index":"p-x"}}"#);
+        assert_eq!(b.lines[2], r#"{"delete":{"_id":"B","_index":"p-x"}}"#);
+        assert_eq!(b.lines[4], r#"{"doc":{"f":2},"doc_as_upsert":true}"#);
+        assert!(b.lines[5].contains(r#""version":7"#));
+        assert!(b.lines[5].contains("external_gte"));
+    }
+}

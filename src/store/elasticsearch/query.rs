@@ -1,0 +1,283 @@
+//! The reads: filtered, sorted, paged opportunities and products, stats from counts and
+//! aggregations, refresh candidates from the watchlist's copied fetch times, and the lookups
+//! by id (product, history, checkpoint) as real-time gets.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::Es;
+use super::docs::{self, Ix, fetched_field, listing_id, substring};
+use crate::domain::{Asin, Market, Opportunity, PriceSeries, Product};
+use crate::store::check::search_query;
+use crate::store::{
+    JobRun, OpportunityFilter, OpportunitySort, Page, ProductFilter, StoreError, StoreResult,
+    StoreStats, WatchEntry, history,
+};
+
+/// Opportunities matching `f`.
+pub(super) async fn opportunities(
+    es: &Es,
+    f: &OpportunityFilter,
+) -> StoreResult<Page<Opportunity>> {
+    let mut filter: Vec<Value> = Vec::new();
+    for (name, field, min) in [
+        (
+            "min_gross_margin_pct",
+            "gross_margin_pct",
+            f.min_gross_margin_pct,
+        ),
+        ("min_net_margin_pct", "net_margin_pct", f.min_net_margin_pct),
+        ("min_roi_pct", "roi_pct", f.min_roi_pct),
+    ] {
+        if let Some(v) = min {
+            if !v.is_finite() {
+                return Err(StoreError::Invalid(format!(
+                    "{name} is {v}: pass a finite number"
+                )));
+            }
+            filter.push(json!({"range": {field: {"gte": v}}}));
+        }
+    }
+    if let Some(v) = f.min_profit_cents {
+        filter.push(json!({"range": {"net_profit": {"gte": v}}}));
+    }
+    for (field, markets) in [("buy_market", &f.buy), ("sell_market", &f.sell)] {
+        if !markets.is_empty() {
+            let codes: Vec<&str> = markets.iter().map(|m| m.code()).collect();
+            filter.push(json!({"terms": {field: codes}}));
+        }
+    }
+    if let Some(q) = search_query(f.text.as_deref()) {
+        filter.push(substring(&q));
+    }
+    if f.ranked_only {
+        filter.push(json!({"term": {"ranked": true}}));
+    }
+    let dir = if f.descending { "desc" } else { "asc" };
+    let keys: &[&str] = match f.sort {
+        OpportunitySort::GrossMarginPct => &["gross_margin_pct"],
+        OpportunitySort::NetMarginPct => &["net_margin_pct"],
+        OpportunitySort::NetProfit => &["net_profit"],
+        OpportunitySort::RoiPct => &["roi_pct"],
+        OpportunitySort::UpdatedAt => &["updated_at"],
+        OpportunitySort::ExpectedMonthlyProfit => &["ranked", "expected_monthly_profit"],
+    };
+    let mut sort: Vec<Value> = keys.iter().map(|k| json!({ *k: dir })).collect();
+    for tie in ["asin", "buy_rank", "sell_rank"] {
+        sort.push(json!({ tie: "asc" }));
+    }
+    let query = json!({"bool": {"filter": filter}});
+    let (total, hits) = es
+        .page(Ix::Opportunities, query, json!(sort), f.offset, f.limit)
+        .await?;
+    let items = hits
+        .iter()
+        .map(|h| docs::value(&h["doc"], &|| format!("opportunity {}", h["doc"]["asin"])))
+        .collect::<StoreResult<Vec<Opportunity>>>()?;
+    Ok(Page { total, items })
+}
+
+/// Products listed in at least one market and matching `f`, by ASIN.
+pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Product>> {
+    let mut filter = vec![json!({"exists": {"field": "markets"}})];
+    if let Some(m) = f.market {
+        filter.push(json!({"term": {"markets": m.code()}}));
+    }
+    if let Some(q) = search_query(f.text.as_deref()) {
+        filter.push(substring(&q));
+    }
+    let query = json!({"bool": {"filter": filter}});
+    let sort = json!([{"asin": "asc"}]);
+    let (total, hits) = es
+        .page(Ix::Products, query, sort, f.offset, f.limit)
+        .await?;
+    let items = hits
+        .iter()
+        .map(|h| docs::value(&h["doc"], &|| format!("product {}", h["asin"])))
+        .collect::<StoreResult<Vec<Product>>>()?;
+    Ok(Page { total, items })
+}
+
+/// One product, if it was ever fetched.
+pub(super) async fn product(es: &Es, asin: Asin) -> StoreResult<Option<Product>> {
+    let found = es.mget(&[(Ix::Products, asin.to_string())]).await?;
+    match found.into_iter().next().flatten() {
+        // A document with routes only: opportunities were stored, no listing ever was.
+        Some(d) if d.get("doc").is_some() => {
+            docs::value(&d["doc"], &|| format!("product {asin}")).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Every stored history series of `asin`, by market then kind.
+pub(super) async fn history(es: &Es, asin: Asin) -> StoreResult<Vec<PriceSeries>> {
+    let ids: Vec<(Ix, String)> = Market::ALL
+        .iter()
+        .map(|m| (Ix::History, listing_id(asin, *m)))
+        .collect();
+    let found = es.mget(&ids).await?;
+    let mut out = Vec::new();
+    for (m, doc) in Market::ALL.into_iter().zip(found) {
+        let Some(doc) = doc else { continue };
+        let what = || format!("the price history of {asin}:{m}");
+        let blob = doc["history"]
+            .as_str()
+            .and_then(|b| STANDARD.decode(b).ok())
+            .ok_or_else(|| docs::corrupt(what(), "the history is not base64"))?;
+        out.extend(history::series_of(m, &blob).map_err(|e| docs::corrupt(what(), e))?);
+    }
+    Ok(out)
+}
+
+/// Totals: counts, the best and average gross margin, products per market, last update.
+pub(super) async fn stats(es: &Es) -> StoreResult<StoreStats> {
+    let listed = json!({"exists": {"field": "markets"}});
+    let products = es
+        .search(
+            Ix::Products,
+            json!({"size": 0, "track_total_hits": true, "query": listed,
+                   "aggs": {"markets": {"terms": {"field": "markets", "size": 10}}}}),
+        )
+        .await?;
+    let opps = es
+        .search(
+            Ix::Opportunities,
+            json!({"size": 0, "track_total_hits": true,
+                   "aggs": {"best": {"max": {"field": "gross_margin_pct"}},
+                            "avg": {"avg": {"field": "gross_margin_pct"}}}}),
+        )
+        .await?;
+    let ranked = es
+        .count(Ix::Opportunities, json!({"term": {"ranked": true}}))
+        .await?;
+    let last = es
+        .search(
+            Ix::Listings,
+            json!({"size": 0, "aggs": {"last": {"max": {"field": "fetched_at"}}}}),
+        )
+        .await?;
+    let watchlist = es.count(Ix::Watchlist, json!({"match_all": {}})).await?;
+
+    let mut per_market: BTreeMap<Market, u64> = Market::ALL.iter().map(|m| (*m, 0)).collect();
+    for b in products["aggregations"]["markets"]["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let m = docs::market(&b["key"], &|| "a products-per-market bucket".into())?;
+        per_market.insert(m, b["doc_count"].as_u64().unwrap_or(0));
+    }
+    let opportunities = super::total_of(&opps);
+    let agg = |name: &str| opps["aggregations"][name]["value"].as_f64();
+    let last_update = match last["aggregations"]["last"]["value"].as_f64() {
+        Some(v) => Some(docs::time(&json!(v as i64), &|| "the last update".into())?),
+        None => None,
+    };
+    Ok(StoreStats {
+        total_products: super::total_of(&products),
+        opportunities,
+        ranked_opportunities: ranked,
+        best_gross_margin_pct: agg("best").filter(|_| opportunities > 0),
+        avg_gross_margin_pct: agg("avg")
+            .filter(|_| opportunities > 0)
+            .map(|v| (v * 1e6).round() / 1e6),
+        products_per_market: per_market,
+        last_update,
+        watchlist,
+    })
+}
+
+/// The whole watchlist, oldest addition first (ties by ASIN).
+pub(super) async fn watchlist(es: &Es) -> StoreResult<Vec<WatchEntry>> {
+    let sort = json!([{"added_at": "asc"}, {"asin": "asc"}]);
+    let (_, hits) = es
+        .page(Ix::Watchlist, json!({"match_all": {}}), sort, 0, usize::MAX)
+        .await?;
+    hits.iter()
+        .map(|h| {
+            let what = || format!("watchlist entry {}", h["asin"]);
+            let oldest = Market::ALL
+                .iter()
+                .filter_map(|m| h[fetched_field(*m)].as_i64())
+                .min();
+            Ok(WatchEntry {
+                asin: docs::asin(&h["asin"], &what)?,
+                source: docs::value(&h["source"], &what)?,
+                added_at: docs::time(&h["added_at"], &what)?,
+                oldest_fetch: oldest.map(|t| docs::time(&json!(t), &what)).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Watched ASINs to refresh in `market`: never fetched there (oldest addition first, ties
+/// by ASIN), then those with an opportunity buying or selling there, then the rest; the
+/// stalest fetch first within the last two tiers, ties by ASIN.
+pub(super) async fn refresh_candidates(
+    es: &Es,
+    market: Market,
+    limit: usize,
+) -> StoreResult<Vec<Asin>> {
+    let fetched = fetched_field(market);
+    let has_fetch = json!({"exists": {"field": fetched}});
+    let opp = json!({"term": {"opp_markets": market.code()}});
+    let tiers = [
+        (
+            json!({"bool": {"must_not": [has_fetch]}}),
+            json!([{"added_at": "asc"}, {"asin": "asc"}]),
+        ),
+        (
+            json!({"bool": {"filter": [has_fetch, opp]}}),
+            json!([{ fetched.as_str(): "asc" }, {"asin": "asc"}]),
+        ),
+        (
+            json!({"bool": {"filter": [has_fetch], "must_not": [opp]}}),
+            json!([{ fetched.as_str(): "asc" }, {"asin": "asc"}]),
+        ),
+    ];
+    let mut out: Vec<Asin> = Vec::new();
+    for (query, sort) in tiers {
+        let want = limit - out.len();
+        if want == 0 {
+            break;
+        }
+        let (_, hits) = es.page(Ix::Watchlist, query, sort, 0, want).await?;
+        for h in hits {
+            let asin = docs::asin(&h["asin"], &|| "a watchlist entry".into())?;
+            if !out.contains(&asin) {
+                out.push(asin);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The committed offset of an import.
+pub(super) async fn checkpoint(es: &Es, key: &str) -> StoreResult<Option<u64>> {
+    if key.len() > 512 {
+        return Ok(None);
+    }
+    let found = es.mget(&[(Ix::Checkpoints, key.to_string())]).await?;
+    match found.into_iter().next().flatten() {
+        None => Ok(None),
+        Some(d) => d["offset"]
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| docs::corrupt(format!("checkpoint '{key}'"), "no offset")),
+    }
+}
+
+/// The latest run of each job, by job name.
+pub(super) async fn jobs(es: &Es) -> StoreResult<Vec<JobRun>> {
+    let sort = json!([{"job": "asc"}]);
+    let (_, hits) = es
+        .page(Ix::Jobs, json!({"match_all": {}}), sort, 0, usize::MAX)
+        .await?;
+    hits.iter()
+        .map(|h| docs::value(&h["doc"], &|| format!("job {}", h["job"])))
+        .collect()
+}

@@ -1,0 +1,197 @@
+//! The other writes: opportunities, the watchlist and job runs.
+//!
+//! `replace_opportunities` knows which routes an ASIN has from its product document's
+//! `routes` (read in real time), so retiring a vanished route is a delete by id rather than
+//! a delete-by-query that would depend on the index having been refreshed. The watchlist
+//! carries copies of what refresh scheduling sorts on (fetch time per market, markets with
+//! an opportunity), kept current by the writes that change them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::docs::{self, Ix, fetched_field, listing_id, micros, opportunity_id, route};
+use super::{Bulk, Es};
+use crate::domain::{Asin, Market, Opportunity};
+use crate::store::check::{self, search_text};
+use crate::store::{JobRun, StoreError, StoreResult, WatchSource};
+
+/// Adds ASINs to the watchlist; returns how many were new.
+pub(super) async fn watch_add(
+    es: &Es,
+    asins: Vec<Asin>,
+    source: WatchSource,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let asins = distinct(asins);
+    // What scheduling needs of ASINs fetched before they were watched.
+    let mut ids = Vec::new();
+    for a in &asins {
+        ids.extend(Market::ALL.map(|m| (Ix::Listings, listing_id(*a, m))));
+        ids.push((Ix::Products, a.to_string()));
+    }
+    let found = es.mget(&ids).await?;
+    let mut bulk = Bulk::default();
+    let source = docs::to_value(&source, &|| "a watchlist source".into())?;
+    for (a, docs) in asins.iter().zip(found.chunks(Market::ALL.len() + 1)) {
+        let mut doc = Map::new();
+        doc.insert("asin".into(), json!(a.as_str()));
+        doc.insert("source".into(), source.clone());
+        doc.insert("added_at".into(), json!(micros(now)));
+        for (m, listing) in Market::ALL.iter().zip(docs) {
+            if let Some(t) = listing.as_ref().and_then(|l| l["fetched_at"].as_i64()) {
+                doc.insert(fetched_field(*m), json!(t));
+            }
+        }
+        let routes = docs.last().cloned().flatten().map(|p| p["routes"].clone());
+        doc.insert(
+            "opp_markets".into(),
+            json!(route_markets(routes.as_ref().unwrap_or(&Value::Null))),
+        );
+        bulk.create(&es.name(Ix::Watchlist), a.as_str(), Value::Object(doc));
+    }
+    let items = es.bulk(bulk, |i| i.status == 409).await?;
+    Ok(items.iter().filter(|i| i.status == 201).count())
+}
+
+/// Removes ASINs from the watchlist; returns how many were there.
+pub(super) async fn watch_remove(es: &Es, asins: Vec<Asin>) -> StoreResult<usize> {
+    let mut bulk = Bulk::default();
+    for a in distinct(asins) {
+        bulk.delete(&es.name(Ix::Watchlist), a.as_str());
+    }
+    let items = es.bulk(bulk, |_| false).await?;
+    Ok(items
+        .iter()
+        .filter(|i| i.result.as_deref() == Some("deleted"))
+        .count())
+}
+
+/// Makes each ASIN's opportunities exactly the given set.
+pub(super) async fn replace_opportunities(
+    es: &Es,
+    sets: Vec<(Asin, Vec<Opportunity>)>,
+) -> StoreResult<()> {
+    // A later set of the same ASIN replaces an earlier one, as if applied in order.
+    let mut order = Vec::new();
+    let mut wanted: HashMap<Asin, Vec<Opportunity>> = HashMap::new();
+    for (asin, opps) in sets {
+        for o in &opps {
+            check::opportunity(asin, o).map_err(StoreError::Invalid)?;
+        }
+        if wanted.insert(asin, opps).is_none() {
+            order.push(asin);
+        }
+    }
+    let mut ids = Vec::new();
+    for a in &order {
+        ids.push((Ix::Products, a.to_string()));
+        ids.push((Ix::Watchlist, a.to_string()));
+    }
+    let found = es.mget(&ids).await?;
+    let mut bulk = Bulk::default();
+    for (a, docs) in order.iter().zip(found.chunks(2)) {
+        let opps = wanted.remove(a).unwrap_or_default();
+        let stored_routes = docs[0].as_ref().map(|p| p["routes"].clone());
+        let mut routes: BTreeSet<String> = BTreeSet::new();
+        for o in &opps {
+            routes.insert(route(o.buy_market, o.sell_market));
+            let id = opportunity_id(*a, o.buy_market, o.sell_market);
+            bulk.index(&es.name(Ix::Opportunities), &id, opportunity_doc(o)?);
+        }
+        let before: BTreeSet<String> = strings(stored_routes.as_ref());
+        for gone in before.difference(&routes) {
+            bulk.delete(&es.name(Ix::Opportunities), &format!("{a}:{gone}"));
+        }
+        if stored_routes.is_none() || before != routes {
+            let partial = json!({"asin": a.as_str(), "routes": routes});
+            bulk.update(&es.name(Ix::Products), a.as_str(), partial, true);
+        }
+        if let Some(w) = &docs[1] {
+            let markets = route_markets(&json!(routes));
+            let now: BTreeSet<String> = markets.iter().map(|m| m.to_string()).collect();
+            if strings(Some(&w["opp_markets"])) != now {
+                let partial = json!({ "opp_markets": markets });
+                bulk.update(&es.name(Ix::Watchlist), a.as_str(), partial, false);
+            }
+        }
+    }
+    es.bulk(bulk, |item| {
+        item.error.as_deref() == Some("document_missing_exception")
+    })
+    .await?;
+    Ok(())
+}
+
+/// The indexed fields of an opportunity, and the opportunity itself under `doc`.
+fn opportunity_doc(o: &Opportunity) -> StoreResult<Value> {
+    let rank = |m: Market| Market::ALL.iter().position(|x| *x == m).unwrap_or(0);
+    let search = search_text(
+        [o.title.as_deref(), Some(o.asin.as_str())]
+            .into_iter()
+            .flatten(),
+    );
+    Ok(json!({
+        "asin": o.asin.as_str(),
+        "buy_market": o.buy_market.code(),
+        "sell_market": o.sell_market.code(),
+        "buy_rank": rank(o.buy_market),
+        "sell_rank": rank(o.sell_market),
+        "gross_margin_pct": o.gross_margin_pct,
+        "net_margin_pct": o.net_margin_pct,
+        "roi_pct": o.roi_pct,
+        "net_profit": o.net_profit.minor,
+        "expected_monthly_profit": o.expected_monthly_profit.minor,
+        "ranked": o.ranked,
+        "updated_at": micros(o.updated_at),
+        "search": search,
+        "doc": docs::to_value(o, &|| format!("opportunity {}", o.key()))?,
+    }))
+}
+
+/// Records a job run: the stored run of a job is replaced only by one that started no
+/// earlier (the start time is the document's external version).
+pub(super) async fn record_job(es: &Es, run: JobRun) -> StoreResult<()> {
+    let started = micros(run.started_at).max(0);
+    let doc = json!({
+        "job": run.job,
+        "started_at": started,
+        "doc": docs::to_value(&run, &|| format!("job run {}", run.job))?,
+    });
+    let mut bulk = Bulk::default();
+    bulk.index_versioned(&es.name(Ix::Jobs), &run.job, started, doc);
+    es.bulk(bulk, |i| i.status == 409).await?;
+    Ok(())
+}
+
+/// The markets of stored routes (`BUY:SELL` strings), in display order.
+fn route_markets(routes: &Value) -> Vec<&'static str> {
+    let routes = strings(Some(routes));
+    Market::ALL
+        .iter()
+        .filter(|m| {
+            routes
+                .iter()
+                .any(|r| r.split(':').any(|code| code == m.code()))
+        })
+        .map(|m| m.code())
+        .collect()
+}
+
+/// A JSON array of strings as a set (anything else is empty).
+fn strings(v: Option<&Value>) -> BTreeSet<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// ASINs without repeats, in first-seen order.
+fn distinct(asins: Vec<Asin>) -> Vec<Asin> {
+    let mut seen = BTreeSet::new();
+    asins.into_iter().filter(|a| seen.insert(*a)).collect()
+}
