@@ -18,7 +18,7 @@ mod it {
     mod roles;
     mod serve;
     mod sim;
-    mod store_es;
+    pub mod store_es;
     mod store_sqlite;
     mod store_story;
 }

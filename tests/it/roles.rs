@@ -1,12 +1,14 @@
 //! Roles across OS processes on Kafka: one `--role ingest` on the simulator, two
-//! `--role process` workers sharing the partitions, one `--role api`, all on one SQLite
-//! store. A worker is killed with SIGKILL mid-run; every product still arrives exactly
-//! once, with the opportunities detection gives for its stored prices.
+//! `--role process` workers sharing the partitions, one `--role api`, all on one store
+//! (SQLite, or Elasticsearch when `ARBDESK_TEST_ES_URL` names one). A worker is killed with
+//! SIGKILL mid-run; every product still arrives exactly once, with the opportunities
+//! detection gives for its stored prices.
 //!
-//! Runs on rdkafka's mock cluster, whose brokers listen on loopback so other processes can
-//! use them. (On the noida-db test server a SIGKILLed member is never expired from the
-//! group, so its partitions are never handed on; the queue story covers a clean handover
-//! there, and this test covers the crash on the mock cluster.)
+//! The kill runs on rdkafka's mock cluster, whose brokers listen on loopback so other
+//! processes can use them. On the external broker (`ARBDESK_TEST_KAFKA`, the noida-db test
+//! server in CI) the same topology runs without the kill: that server never expires a
+//! SIGKILLed member from the group, so its partitions would never be handed on; the queue
+//! story covers a clean handover there.
 #![cfg(feature = "kafka")]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +42,8 @@ fn arbdesk(dir: &Path, config: &Path, args: &[&str]) -> Command {
         .env_remove("KEEPA_API_KEY")
         .env_remove("ARBDESK_QUEUE")
         .env_remove("ARBDESK_KAFKA_BROKERS")
+        .env_remove("ARBDESK_STORE")
+        .env_remove("ARBDESK_ES_URL")
         .env("NO_COLOR", "1");
     c
 }
@@ -71,13 +75,61 @@ fn get(base: &str, path: &str) -> serde_json::Value {
 #[test]
 fn roles_across_processes_share_the_work_and_survive_a_kill() {
     let cluster = crate::it::util::mock_cluster(1, "e2e");
-    let (brokers, prefix) = (cluster.bootstrap_servers(), "e2e");
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    scenario(
+        dir.path(),
+        &mock_queue(&cluster.bootstrap_servers(), "e2e"),
+        "",
+        true,
+    );
+}
+
+#[cfg(feature = "elasticsearch")]
+#[test]
+fn roles_on_elasticsearch_survive_a_kill() {
+    let Some(url) = super::store_es::es_url() else {
+        return;
+    };
+    let cluster = crate::it::util::mock_cluster(1, "e2e-es");
+    let dir = tempfile::tempdir().unwrap();
+    let store = es_store(&url);
+    scenario(
+        dir.path(),
+        &mock_queue(&cluster.bootstrap_servers(), "e2e-es"),
+        &store,
+        true,
+    );
+}
+
+#[cfg(feature = "elasticsearch")]
+#[test]
+fn roles_on_the_external_broker_and_elasticsearch() {
+    let Some(url) = super::store_es::es_url() else {
+        return;
+    };
+    let Ok(brokers) = std::env::var("ARBDESK_TEST_KAFKA") else {
+        eprintln!("skipped: set ARBDESK_TEST_KAFKA=HOST:PORT to run the roles on a broker");
+        return;
+    };
+    let prefix = format!("roles{}", std::process::id());
+    let queue = format!(
+        r#"
+[queue]
+type = "kafka"
+brokers = "{brokers}"
+topic_prefix = "{prefix}."
+group = "{prefix}-workers"
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    scenario(dir.path(), &queue, &es_store(&url), false);
+}
+
+/// `[queue]` on rdkafka's mock cluster (topics made by `mock_cluster`, short sessions so the
+/// killed worker's partitions move on quickly).
+fn mock_queue(brokers: &str, prefix: &str) -> String {
+    format!(
+        r#"
 [queue]
 type = "kafka"
 brokers = "{brokers}"
@@ -85,7 +137,29 @@ topic_prefix = "{prefix}."
 group = "{prefix}-workers"
 create_topics = false
 options = {{ "session.timeout.ms" = "6000", "heartbeat.interval.ms" = "500" }}
+"#
+    )
+}
 
+/// `[store]` on the Elasticsearch test server, with indices of its own.
+#[cfg(feature = "elasticsearch")]
+fn es_store(url: &str) -> String {
+    let s = super::store_es::fresh_settings(url);
+    format!(
+        "\n[store]\ntype = \"elasticsearch\"\nurl = \"{}\"\nindex_prefix = \"{}\"\n",
+        s.url, s.index_prefix
+    )
+}
+
+/// Watches 300 ASINs, runs ingest, two workers and an API as separate processes on the
+/// given `[queue]` and `[store]` (SQLite in `dir` when `store` is empty), optionally kills
+/// one worker once products arrive, and checks what the store holds.
+fn scenario(dir: &Path, queue: &str, store: &str, kill: bool) {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{queue}{store}
 [pipeline]
 demo_refresh_interval_secs = 3600
 
@@ -96,7 +170,7 @@ categories = []
     )
     .unwrap();
     let asins: Vec<String> = (0..ASINS).map(|i| format!("B0E2E{i:05}")).collect();
-    let status = arbdesk(dir.path(), &config, &["watch", "add"])
+    let status = arbdesk(dir, &config, &["watch", "add"])
         .args(&asins)
         .stdout(Stdio::null())
         .status()
@@ -104,7 +178,7 @@ categories = []
     assert!(status.success());
 
     let (api, api_log) = spawn(
-        dir.path(),
+        dir,
         &config,
         &["--serve", "--role", "api", "--api-addr", "127.0.0.1:0"],
     );
@@ -120,17 +194,17 @@ categories = []
         }
     };
     let (worker_a, _la) = spawn(
-        dir.path(),
+        dir,
         &config,
         &["--serve", "--role", "process", "--api-addr", "off"],
     );
     let (worker_b, _lb) = spawn(
-        dir.path(),
+        dir,
         &config,
         &["--serve", "--role", "process", "--api-addr", "off"],
     );
     let (ingest, _li) = spawn(
-        dir.path(),
+        dir,
         &config,
         &["--serve", "--role", "ingest", "--api-addr", "off"],
     );
@@ -146,7 +220,8 @@ categories = []
     loop {
         let stats = get(&base, "/stats");
         let products = stats["total_products"].as_u64().unwrap_or(0);
-        if products > 0
+        if kill
+            && products > 0
             && let Some(mut w) = worker_a.take()
         {
             w.0.kill().unwrap(); // SIGKILL
@@ -169,12 +244,18 @@ categories = []
     }
     let health = get(&base, "/health");
     assert_eq!(health["status"], "ok", "{health}");
-    drop((ingest, worker_b, api));
+    drop((ingest, worker_b, api, worker_a));
 
     // Check the store: every product once, and exactly the opportunities detection gives.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = arbdesk::store::build(&StoreConfig::default(), dir.path()).unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        let file: toml::Value = toml::from_str(&text).unwrap();
+        let store_config: StoreConfig = match file.get("store") {
+            Some(s) => s.clone().try_into().unwrap(),
+            None => StoreConfig::default(),
+        };
+        let store = arbdesk::store::build(&store_config, dir).unwrap();
         let products = store
             .products(ProductFilter {
                 limit: 10_000,
