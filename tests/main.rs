@@ -10,6 +10,7 @@ mod it {
     mod budget;
     mod cli;
     mod client;
+    mod compose;
     mod console;
     mod decode;
     mod economics;

@@ -51,29 +51,33 @@ pub async fn serve(settings: Settings) -> Result<()> {
     Ok(())
 }
 
-/// Starts the pipeline and the API as the settings and roles say.
-pub async fn start(settings: &Settings) -> Result<Runtime> {
-    let api_settings = match settings.api.addr.filter(|_| settings.has_role(Role::Api)) {
-        Some(addr) => {
-            let c = &settings.api;
-            let token = match &c.token {
-                Some(t) => Some(api::BearerToken::new(t.expose()).map_err(|e| anyhow::anyhow!(e))?),
-                None => None,
-            };
-            let s = api::ApiSettings {
-                addr,
-                bearer_token: token,
-                cors_origins: c.cors_origins.clone(),
-                request_timeout: c.request_timeout,
-                body_limit: c.body_limit,
-                insecure_no_auth: c.insecure_no_auth,
-                ..api::ApiSettings::default()
-            };
-            s.validate().map_err(|e| anyhow::anyhow!(e))?;
-            Some(s)
-        }
+/// The API this process serves, if its roles and address say it serves one; refuses a
+/// listener the settings do not allow (a non-loopback address without a token).
+pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
+    let Some(addr) = settings.api.addr.filter(|_| settings.has_role(Role::Api)) else {
+        return Ok(None);
+    };
+    let c = &settings.api;
+    let token = match &c.token {
+        Some(t) => Some(api::BearerToken::new(t.expose()).map_err(|e| anyhow::anyhow!(e))?),
         None => None,
     };
+    let s = api::ApiSettings {
+        addr,
+        bearer_token: token,
+        cors_origins: c.cors_origins.clone(),
+        request_timeout: c.request_timeout,
+        body_limit: c.body_limit,
+        insecure_no_auth: c.insecure_no_auth,
+        ..api::ApiSettings::default()
+    };
+    s.validate().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(s))
+}
+
+/// Starts the pipeline and the API as the settings and roles say.
+pub async fn start(settings: &Settings) -> Result<Runtime> {
+    let api_settings = api_settings(settings)?;
     let store = super::open_store(settings)?;
     let queue = queue::build(&settings.queue)
         .await
