@@ -68,6 +68,8 @@ struct Inner {
     metrics: metrics::HttpMetrics,
     openapi: Bytes,
     commands: std::sync::OnceLock<mpsc::Sender<Command>>,
+    /// The last store probe found the store down: cached bodies are not served then.
+    store_down: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -92,6 +94,7 @@ impl ApiState {
                 settings,
                 version,
                 commands: std::sync::OnceLock::new(),
+                store_down: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -128,6 +131,19 @@ impl ApiState {
 
     fn status_snapshot(&self) -> PipelineStatus {
         self.inner.status.borrow().clone()
+    }
+
+    /// The last store probe (by `/health` or the background watch) found it down.
+    fn store_down(&self) -> bool {
+        self.inner
+            .store_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_store_down(&self, down: bool) {
+        self.inner
+            .store_down
+            .store(down, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn generation(&self) -> u64 {
@@ -191,6 +207,7 @@ pub async fn serve(
         auth = state.settings().bearer_token.is_some(),
         "Serving the REST API."
     );
+    tokio::spawn(watch_store(Arc::downgrade(&state.inner)));
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
@@ -199,6 +216,21 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Probes the store every few seconds while the API's state lives, so that queries answer
+/// 503 while it is down even when a cached body would do (a cached body is only as good as
+/// the store behind it) and resume as soon as it is back.
+async fn watch_store(state: std::sync::Weak<Inner>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+    loop {
+        let Some(inner) = state.upgrade() else { return };
+        let state = ApiState { inner };
+        let health = health::probe_store(&state).await;
+        state.set_store_down(health.status == crate::component::HealthStatus::Down);
+        drop(state);
+        tokio::time::sleep(EVERY).await;
+    }
 }
 
 /// CORS for the configured origins; `None` (no CORS headers at all) when there are none.

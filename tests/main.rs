@@ -14,7 +14,9 @@ mod it {
     mod console;
     mod decode;
     mod economics;
+    mod es_outage;
     mod import;
+    mod procs;
     mod queue_story;
     mod roles;
     mod serve;

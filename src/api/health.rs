@@ -22,17 +22,8 @@ use crate::pipeline::health::{keepa_health, pipeline_health, queue_health};
 /// Longest the store's health probe may take before it counts as down.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
-/// Overall and per-component health; 503 when the store is down.
-#[utoipa::path(
-    get,
-    path = "/health",
-    tag = "health",
-    responses(
-        (status = 200, description = "The store answers; `status` is `ok` or `degraded`.", body = Health),
-        (status = 503, description = "The store is down; `status` is `down`.", body = Health),
-    )
-)]
-pub(crate) async fn health(State(state): State<ApiState>) -> Response {
+/// The store's health, within `STORE_PROBE_DEADLINE`, timed.
+pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
     let started = Instant::now();
     let mut store = match tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().health()).await {
         Ok(h) => h,
@@ -47,6 +38,22 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
     if store.latency_ms.is_none() {
         store.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }
+    store
+}
+
+/// Overall and per-component health; 503 when the store is down.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses(
+        (status = 200, description = "The store answers; `status` is `ok` or `degraded`.", body = Health),
+        (status = 503, description = "The store is down; `status` is `down`.", body = Health),
+    )
+)]
+pub(crate) async fn health(State(state): State<ApiState>) -> Response {
+    let store = probe_store(&state).await;
+    state.set_store_down(store.status == HealthStatus::Down);
     let status = state.status_snapshot();
     let now = Utc::now();
     let components = Components {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::ApiState;
 use super::cache::Entry;
 use super::error::ApiError;
+use crate::store::StoreError;
 
 /// Serializes a response body.
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
@@ -35,6 +36,10 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Bytes, ApiError>>,
 {
+    if state.store_down() {
+        let down = StoreError::Unavailable("the last store probe found it down".into());
+        return ApiError::store(&down).into_response();
+    }
     let generation = state.generation();
     match state.cache().get_or_build(key, generation, build).await {
         Ok(entry) => from_entry(&entry, headers),

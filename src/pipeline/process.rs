@@ -139,7 +139,7 @@ impl Process {
                         _ = cancel.cancelled() => return None,
                         _ = tokio::time::sleep(wait) => {}
                     }
-                    wait = (wait * 2).min(Duration::from_secs(30));
+                    wait = (wait * 2).min(Duration::from_secs(10));
                 }
             }
         }

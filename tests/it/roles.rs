@@ -12,65 +12,16 @@
 #![cfg(feature = "kafka")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbdesk::store::{OpportunityFilter, ProductFilter, StoreConfig};
 
+use super::procs::{api_base, arbdesk, get, spawn};
+
 const ASINS: usize = 300;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn arbdesk(dir: &Path, config: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_arbdesk"));
-    c.arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--demo", "--log", "info"])
-        .args(args)
-        .env_remove("KEEPA_API_KEY")
-        .env_remove("ARBDESK_QUEUE")
-        .env_remove("ARBDESK_KAFKA_BROKERS")
-        .env_remove("ARBDESK_STORE")
-        .env_remove("ARBDESK_ES_URL")
-        .env("NO_COLOR", "1");
-    c
-}
-
-fn spawn(dir: &Path, config: &Path, args: &[&str]) -> (Proc, std::sync::mpsc::Receiver<String>) {
-    let mut child = arbdesk(dir, config, args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (Proc(child), rx)
-}
-
-fn get(base: &str, path: &str) -> serde_json::Value {
-    let out = Command::new("curl")
-        .args(["-sf", &format!("{base}{path}")])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
 
 #[test]
 fn roles_across_processes_share_the_work_and_survive_a_kill() {
@@ -182,17 +133,7 @@ categories = []
         &config,
         &["--serve", "--role", "api", "--api-addr", "127.0.0.1:0"],
     );
-    let base = loop {
-        let line = api_log
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the API process logs its address");
-        if let Some(i) = line.find("http://") {
-            break line[i..]
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != '"')
-                .collect::<String>();
-        }
-    };
+    let base = api_base(&api_log);
     let (worker_a, _la) = spawn(
         dir,
         &config,
