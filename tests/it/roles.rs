@@ -245,3 +245,112 @@ categories = []
         );
     });
 }
+
+/// A poison message on the raw topic (not JSON, or JSON that is no Keepa product) goes to
+/// the dead-letter topic with the reason and its original bytes, is committed, and does not
+/// hold up the partition: the watched products behind it are all processed.
+#[test]
+fn poison_messages_go_to_the_dead_letter_topic_with_their_reason() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message as _};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let cluster = crate::it::util::mock_cluster(1, "poison");
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[pipeline]\ndemo_refresh_interval_secs = 3600\n\n[discovery]\ncategories = []\n",
+            mock_queue(&brokers, "poison")
+        ),
+    )
+    .unwrap();
+    let asins: Vec<String> = (0..20).map(|i| format!("B0PSN{i:05}")).collect();
+    let status = arbdesk(dir.path(), &config, &["watch", "add"])
+        .args(&asins)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let poison: [&[u8]; 2] = [
+        b"\xff\xfe not json",
+        br#"{"asin":"B0PSN00001","surprise":true}"#,
+    ];
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    for p in poison {
+        producer
+            .send(
+                BaseRecord::to("poison.raw.keepa_updates")
+                    .key("B0PSN00001")
+                    .payload(p),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+
+    let (_arbdesk, log) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--api-addr", "127.0.0.1:0"],
+    );
+    let base = api_base(&log);
+    let start = Instant::now();
+    loop {
+        let stats = get(&base, "/stats");
+        if stats["total_products"] == 20 && stats["pipeline"]["dead_letters"] == 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the poison held up the pipeline: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    let dlq: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "poison-dlq-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    dlq.subscribe(&["poison.raw.keepa_updates.dlq"]).unwrap();
+    let mut letters = Vec::new();
+    while letters.len() < 2 {
+        if let Some(Ok(m)) = dlq.poll(Duration::from_millis(200)) {
+            let reason = m
+                .headers()
+                .and_then(|h| h.iter().find(|x| x.key == "error"))
+                .and_then(|x| x.value)
+                .map(|v| String::from_utf8_lossy(v).to_string())
+                .unwrap_or_default();
+            letters.push((m.payload().unwrap_or_default().to_vec(), reason));
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(150),
+            "dead letters: {letters:?}"
+        );
+    }
+    letters.sort();
+    let mut want: Vec<Vec<u8>> = poison.iter().map(|p| p.to_vec()).collect();
+    want.sort();
+    assert_eq!(
+        letters.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+        want,
+        "the original bytes are kept"
+    );
+    for (payload, reason) in &letters {
+        assert!(
+            reason.contains("not a raw Keepa update"),
+            "{:?}: {reason}",
+            String::from_utf8_lossy(payload)
+        );
+    }
+}
