@@ -173,6 +173,36 @@ impl Default for OpportunityFilter {
     }
 }
 
+impl OpportunityFilter {
+    /// The percentage minimums set, as (parameter, field, value); a value that is not a
+    /// finite number is refused, naming the parameter.
+    pub(crate) fn pct_minimums(&self) -> Result<Vec<(&'static str, f64)>, String> {
+        let mut out = Vec::new();
+        for (name, field, min) in [
+            (
+                "min_gross_margin_pct",
+                "gross_margin_pct",
+                self.min_gross_margin_pct,
+            ),
+            (
+                "min_net_margin_pct",
+                "net_margin_pct",
+                self.min_net_margin_pct,
+            ),
+            ("min_roi_pct", "roi_pct", self.min_roi_pct),
+        ] {
+            match min {
+                Some(v) if !v.is_finite() => {
+                    return Err(format!("{name} is {v}: pass a finite number"));
+                }
+                Some(v) => out.push((field, v)),
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Filters and page of a product query.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductFilter {

@@ -2,7 +2,9 @@
 //! how text is searched (one lower-cased search string per row, matched as a literal
 //! substring, never across two fields).
 
-use crate::domain::{Asin, Currency, Listing, Opportunity};
+use std::collections::BTreeMap;
+
+use crate::domain::{Asin, Currency, Listing, Market, Opportunity, PriceSnapshot, Product};
 
 /// A listing must describe one market throughout.
 pub(crate) fn listing(l: &Listing) -> Result<(), String> {
@@ -51,6 +53,45 @@ pub(crate) fn opportunity(asin: Asin, o: &Opportunity) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What one listed market says of a product's identity.
+pub(crate) struct Identity<'a> {
+    pub title: Option<&'a String>,
+    pub brand: Option<&'a String>,
+    pub image_url: Option<&'a String>,
+    pub package_quantity: Option<i64>,
+    pub eans: &'a [String],
+}
+
+/// The product of `asin` from its listed markets, given in display order: each identity
+/// field from the first market that has it, EANs merged in that order.
+pub(crate) fn merged_product<'a>(
+    asin: Asin,
+    listed: impl IntoIterator<Item = (Market, Identity<'a>, PriceSnapshot)>,
+) -> Product {
+    let mut p = Product {
+        asin,
+        title: None,
+        brand: None,
+        image_url: None,
+        eans: Vec::new(),
+        package_quantity: None,
+        markets: BTreeMap::new(),
+    };
+    for (market, id, snapshot) in listed {
+        p.title = p.title.or_else(|| id.title.cloned());
+        p.brand = p.brand.or_else(|| id.brand.cloned());
+        p.image_url = p.image_url.or_else(|| id.image_url.cloned());
+        p.package_quantity = p.package_quantity.or(id.package_quantity);
+        for e in id.eans {
+            if !p.eans.contains(e) {
+                p.eans.push(e.clone());
+            }
+        }
+        p.markets.insert(market, snapshot);
+    }
+    p
 }
 
 /// Lower-cased search text: the parts joined by a separator no sanitized text contains,

@@ -349,16 +349,25 @@ impl Es {
         ))
     }
 
-    /// Sends a request and reads its JSON answer; statuses in `accept` are answers too.
+    /// Sends a request and reads its JSON answer (timed in the debug log); statuses in
+    /// `accept` are answers too.
     async fn answer(
         &self,
         what: &str,
-        sent: Result<Response, elasticsearch::Error>,
+        sent: impl Future<Output = Result<Response, elasticsearch::Error>>,
         accept: &[u16],
     ) -> StoreResult<(u16, Value)> {
-        let resp = sent.map_err(|e| self.unreachable(what, e))?;
+        let started = Instant::now();
+        let resp = sent.await.map_err(|e| self.unreachable(what, e))?;
         let status = resp.status_code().as_u16();
         let text = resp.text().await.map_err(|e| self.unreachable(what, e))?;
+        tracing::debug!(
+            what,
+            status,
+            bytes = text.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "Elasticsearch answered."
+        );
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status < 300 || accept.contains(&status) {
             return Ok((status, body));
@@ -399,13 +408,11 @@ impl Es {
         }
         for ix in Ix::ALL {
             let name = self.name(ix);
-            let sent = self
-                .client
-                .indices()
+            let indices = self.client.indices();
+            let sent = indices
                 .create(IndicesCreateParts::Index(&name))
                 .body(docs::mapping(ix))
-                .send()
-                .await;
+                .send();
             let what = format!("creating the index {name}");
             let (status, body) = self.answer(&what, sent, &[400]).await?;
             if status == 400 && body["error"]["type"] != "resource_already_exists_exception" {
@@ -430,12 +437,8 @@ impl Es {
 
     async fn health(&self) -> ComponentHealth {
         let started = Instant::now();
-        let sent = self
-            .client
-            .cluster()
-            .health(ClusterHealthParts::None)
-            .send()
-            .await;
+        let cluster = self.client.cluster();
+        let sent = cluster.health(ClusterHealthParts::None).send();
         let probe = self.answer("checking cluster health", sent, &[]).await;
         let latency = started.elapsed().as_secs_f64() * 1000.0;
         let (_, body) = match probe {
@@ -469,12 +472,12 @@ impl Es {
     /// Runs a search and returns the whole answer.
     pub async fn search(&self, ix: Ix, body: Value) -> StoreResult<Value> {
         let name = self.name(ix);
+        let names = [name.as_str()];
         let sent = self
             .client
-            .search(SearchParts::Index(&[&name]))
+            .search(SearchParts::Index(&names))
             .body(body)
-            .send()
-            .await;
+            .send();
         let (_, v) = self.answer(&format!("searching {name}"), sent, &[]).await?;
         Ok(v)
     }
@@ -482,12 +485,12 @@ impl Es {
     /// Counts the documents matching `query`.
     pub async fn count(&self, ix: Ix, query: Value) -> StoreResult<u64> {
         let name = self.name(ix);
+        let names = [name.as_str()];
         let sent = self
             .client
-            .count(CountParts::Index(&[&name]))
+            .count(CountParts::Index(&names))
             .body(json!({ "query": query }))
-            .send()
-            .await;
+            .send();
         let (_, v) = self.answer(&format!("counting {name}"), sent, &[]).await?;
         v["count"].as_u64().ok_or_else(|| {
             StoreError::Corrupt(format!(
@@ -569,8 +572,7 @@ impl Es {
             .client
             .mget(MgetParts::None)
             .body(json!({ "docs": docs }))
-            .send()
-            .await;
+            .send();
         let (_, v) = self.answer("reading documents", sent, &[]).await?;
         let found = v["docs"].as_array().cloned().unwrap_or_default();
         if found.len() != ids.len() {
@@ -614,8 +616,7 @@ impl Es {
             .bulk(BulkParts::None)
             .body(lines)
             .refresh(self.refresh)
-            .send()
-            .await;
+            .send();
         let (_, v) = self.answer("writing a batch", sent, &[]).await?;
         let raw = v["items"].as_array().cloned().unwrap_or_default();
         if raw.len() != what.len() {

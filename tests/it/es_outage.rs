@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::procs::{answer, api_base, arbdesk, get, spawn};
+use super::procs::{answer, api_base, get, spawn, watch};
 
 const ASINS: usize = 300;
 const OUTAGE: Duration = Duration::from_secs(20);
@@ -125,12 +125,7 @@ categories = []
     )
     .unwrap();
     let asins: Vec<String> = (0..ASINS).map(|i| format!("B0OUT{i:05}")).collect();
-    let status = arbdesk(dir.path(), &config, &["watch", "add"])
-        .args(&asins)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    watch(dir.path(), &config, &asins);
 
     let (_arbdesk, log) = spawn(
         dir.path(),

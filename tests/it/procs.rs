@@ -36,6 +36,16 @@ pub fn arbdesk(dir: &Path, config: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// `arbdesk watch add ASINS…`, which must succeed.
+pub fn watch(dir: &Path, config: &Path, asins: &[String]) {
+    let status = arbdesk(dir, config, &["watch", "add"])
+        .args(asins)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "watch add failed");
+}
+
 /// Starts `arbdesk` with its stderr lines sent to the receiver.
 pub fn spawn(dir: &Path, config: &Path, args: &[&str]) -> (Proc, Receiver<String>) {
     let mut child = arbdesk(dir, config, args)

@@ -13,13 +13,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbdesk::store::{OpportunityFilter, ProductFilter, StoreConfig};
 
-use super::procs::{api_base, arbdesk, get, spawn};
+use super::procs::{api_base, get, spawn, watch};
 
 const ASINS: usize = 300;
 
@@ -121,12 +120,7 @@ categories = []
     )
     .unwrap();
     let asins: Vec<String> = (0..ASINS).map(|i| format!("B0E2E{i:05}")).collect();
-    let status = arbdesk(dir, &config, &["watch", "add"])
-        .args(&asins)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    watch(dir, &config, &asins);
 
     let (api, api_log) = spawn(
         dir,
@@ -183,8 +177,19 @@ categories = []
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let health = get(&base, "/health");
-    assert_eq!(health["status"], "ok", "{health}");
+    // Settled: health turns ok (a busy test server may answer a probe late for a while).
+    let settled = Instant::now();
+    loop {
+        let health = get(&base, "/health");
+        if health["status"] == "ok" {
+            break;
+        }
+        assert!(
+            settled.elapsed() < Duration::from_secs(60),
+            "health did not turn ok: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     drop((ingest, worker_b, api, worker_a));
 
     // Check the store: every product once, and exactly the opportunities detection gives.
@@ -269,12 +274,7 @@ fn poison_messages_go_to_the_dead_letter_topic_with_their_reason() {
     )
     .unwrap();
     let asins: Vec<String> = (0..20).map(|i| format!("B0PSN{i:05}")).collect();
-    let status = arbdesk(dir.path(), &config, &["watch", "add"])
-        .args(&asins)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    watch(dir.path(), &config, &asins);
 
     let poison: [&[u8]; 2] = [
         b"\xff\xfe not json",

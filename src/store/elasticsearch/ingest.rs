@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::docs::{self, Ix, fetched_field, listing_id, micros};
 use super::{Bulk, Es};
 use crate::domain::{Asin, Listing, Market, Product};
-use crate::store::check::{self, search_text};
+use crate::store::check::{self, Identity, search_text};
 use crate::store::{Checkpoint, StoreError, StoreResult, history};
 
 /// A stored listing: the last fetch in one market, history kept apart.
@@ -262,30 +262,18 @@ fn apply(
     Ok(product)
 }
 
-/// The product of `asin` from its listings: identity from the listed markets in display
-/// order, EANs merged in that order.
+/// The product of `asin` from its listed markets (the map is in display order).
 fn merge_product(asin: Asin, rows: &BTreeMap<Market, Row>) -> Product {
-    let mut p = Product {
-        asin,
-        title: None,
-        brand: None,
-        image_url: None,
-        eans: Vec::new(),
-        package_quantity: None,
-        markets: BTreeMap::new(),
-    };
-    for (market, row) in rows.iter().filter(|(_, r)| r.listed()) {
-        let l = &row.listing;
-        p.title = p.title.or_else(|| l.title.clone());
-        p.brand = p.brand.or_else(|| l.brand.clone());
-        p.image_url = p.image_url.or_else(|| l.image_url.clone());
-        p.package_quantity = p.package_quantity.or(l.package_quantity);
-        for e in &l.eans {
-            if !p.eans.contains(e) {
-                p.eans.push(e.clone());
-            }
-        }
-        p.markets.insert(*market, l.snapshot.clone());
-    }
-    p
+    let listed = rows.iter().filter(|(_, r)| r.listed()).map(|(m, r)| {
+        let l = &r.listing;
+        let id = Identity {
+            title: l.title.as_ref(),
+            brand: l.brand.as_ref(),
+            image_url: l.image_url.as_ref(),
+            package_quantity: l.package_quantity,
+            eans: &l.eans,
+        };
+        (*m, id, l.snapshot.clone())
+    });
+    check::merged_product(asin, listed)
 }

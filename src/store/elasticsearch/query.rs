@@ -23,23 +23,8 @@ pub(super) async fn opportunities(
     f: &OpportunityFilter,
 ) -> StoreResult<Page<Opportunity>> {
     let mut filter: Vec<Value> = Vec::new();
-    for (name, field, min) in [
-        (
-            "min_gross_margin_pct",
-            "gross_margin_pct",
-            f.min_gross_margin_pct,
-        ),
-        ("min_net_margin_pct", "net_margin_pct", f.min_net_margin_pct),
-        ("min_roi_pct", "roi_pct", f.min_roi_pct),
-    ] {
-        if let Some(v) = min {
-            if !v.is_finite() {
-                return Err(StoreError::Invalid(format!(
-                    "{name} is {v}: pass a finite number"
-                )));
-            }
-            filter.push(json!({"range": {field: {"gte": v}}}));
-        }
+    for (field, v) in f.pct_minimums().map_err(StoreError::Invalid)? {
+        filter.push(json!({"range": {field: {"gte": v}}}));
     }
     if let Some(v) = f.min_profit_cents {
         filter.push(json!({"range": {"net_profit": {"gte": v}}}));

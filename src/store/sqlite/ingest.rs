@@ -27,7 +27,7 @@ use super::codec::{
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Listing, Market, PriceSnapshot, Product};
 use crate::store::Checkpoint;
-use crate::store::check::{self, search_text};
+use crate::store::check::{self, Identity, search_text};
 use crate::store::history;
 
 /// Writes `listings` fetched at `fetched_at` and the checkpoint; returns the merged products.
@@ -293,22 +293,13 @@ fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row, exists: bool) 
     Ok(())
 }
 
-/// Builds the product of `asin` from its rows.
+/// Builds the product of `asin` from its rows (the map is in display order).
 fn merge_product(
     asin: Asin,
     rows: &BTreeMap<Market, Row>,
     fresh: &HashMap<Market, &PriceSnapshot>,
 ) -> Res<Product> {
-    let mut p = Product {
-        asin,
-        title: None,
-        brand: None,
-        image_url: None,
-        eans: Vec::new(),
-        package_quantity: None,
-        markets: BTreeMap::new(),
-    };
-    // BTreeMap order is display order.
+    let mut listed = Vec::new();
     for (market, row) in rows.iter().filter(|(_, r)| r.listed) {
         let what = || format!("listing {asin}:{market}");
         let snapshot = match fresh.get(market) {
@@ -316,18 +307,21 @@ fn merge_product(
             None => from_json(&row.snapshot, &what)?,
         };
         let eans: Vec<String> = from_json(&row.eans, &what)?;
-        p.title = p.title.or_else(|| row.title.clone());
-        p.brand = p.brand.or_else(|| row.brand.clone());
-        p.image_url = p.image_url.or_else(|| row.image_url.clone());
-        p.package_quantity = p.package_quantity.or(row.package_quantity);
-        for e in eans {
-            if !p.eans.contains(&e) {
-                p.eans.push(e);
-            }
-        }
-        p.markets.insert(*market, snapshot);
+        listed.push((*market, row, eans, snapshot));
     }
-    Ok(p)
+    Ok(check::merged_product(
+        asin,
+        listed.iter().map(|(market, row, eans, snapshot)| {
+            let id = Identity {
+                title: row.title.as_ref(),
+                brand: row.brand.as_ref(),
+                image_url: row.image_url.as_ref(),
+                package_quantity: row.package_quantity,
+                eans,
+            };
+            (*market, id, snapshot.clone())
+        }),
+    ))
 }
 
 /// Stores the identity of a merged product, its listed markets and its search text.

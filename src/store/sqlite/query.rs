@@ -96,22 +96,9 @@ fn sort_key(sort: OpportunitySort) -> (Option<&'static str>, &'static [&'static 
 fn opportunity_where(f: &OpportunityFilter) -> Res<(String, Vec<Value>)> {
     let mut conds: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
-    for (name, column, min) in [
-        (
-            "min_gross_margin_pct",
-            "gross_margin_pct",
-            f.min_gross_margin_pct,
-        ),
-        ("min_net_margin_pct", "net_margin_pct", f.min_net_margin_pct),
-        ("min_roi_pct", "roi_pct", f.min_roi_pct),
-    ] {
-        if let Some(v) = min {
-            if v.is_nan() {
-                return Err(Fail::Invalid(format!("{name} is NaN: pass a number")));
-            }
-            conds.push(format!("{column} >= ?"));
-            params.push(Value::Real(v));
-        }
+    for (column, v) in f.pct_minimums().map_err(Fail::Invalid)? {
+        conds.push(format!("{column} >= ?"));
+        params.push(Value::Real(v));
     }
     if let Some(v) = f.min_profit_cents {
         conds.push("net_profit >= ?".into());
