@@ -561,12 +561,27 @@ impl Es {
 
     /// Real-time gets of documents by index and id; `None` for those not found.
     pub async fn mget(&self, ids: &[(Ix, String)]) -> StoreResult<Vec<Option<Value>>> {
+        self.mget_fields(ids, &[]).await
+    }
+
+    /// `mget`, reading only the listed fields of the indices named in `only`.
+    pub async fn mget_fields(
+        &self,
+        ids: &[(Ix, String)],
+        only: &[(Ix, &[&str])],
+    ) -> StoreResult<Vec<Option<Value>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let docs: Vec<Value> = ids
             .iter()
-            .map(|(ix, id)| json!({"_index": self.name(*ix), "_id": id}))
+            .map(|(ix, id)| {
+                let mut d = json!({"_index": self.name(*ix), "_id": id});
+                if let Some((_, fields)) = only.iter().find(|(i, _)| i == ix) {
+                    d["_source"] = json!(fields);
+                }
+                d
+            })
             .collect();
         let sent = self
             .client

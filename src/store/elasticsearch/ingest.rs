@@ -142,7 +142,7 @@ async fn read(
         ids.push((Ix::Products, asin.to_string()));
         slots.push(Slot::Product(*asin));
     }
-    let found = es.mget(&ids).await?;
+    let found = es.mget_fields(&ids, &[(Ix::Products, &["routes"])]).await?;
     let mut out: HashMap<Asin, Stored> = HashMap::new();
     for (slot, doc) in slots.into_iter().zip(found) {
         let Some(doc) = doc else { continue };

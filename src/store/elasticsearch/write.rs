@@ -31,7 +31,8 @@ pub(super) async fn watch_add(
         ids.extend(Market::ALL.map(|m| (Ix::Listings, listing_id(*a, m))));
         ids.push((Ix::Products, a.to_string()));
     }
-    let found = es.mget(&ids).await?;
+    let only: [(Ix, &[&str]); 2] = [(Ix::Listings, &["fetched_at"]), (Ix::Products, &["routes"])];
+    let found = es.mget_fields(&ids, &only).await?;
     let mut bulk = Bulk::default();
     let source = docs::to_value(&source, &|| "a watchlist source".into())?;
     for (a, docs) in asins.iter().zip(found.chunks(Market::ALL.len() + 1)) {
@@ -89,7 +90,11 @@ pub(super) async fn replace_opportunities(
         ids.push((Ix::Products, a.to_string()));
         ids.push((Ix::Watchlist, a.to_string()));
     }
-    let found = es.mget(&ids).await?;
+    let only: [(Ix, &[&str]); 2] = [
+        (Ix::Products, &["routes"]),
+        (Ix::Watchlist, &["opp_markets"]),
+    ];
+    let found = es.mget_fields(&ids, &only).await?;
     let mut bulk = Bulk::default();
     for (a, docs) in order.iter().zip(found.chunks(2)) {
         let opps = wanted.remove(a).unwrap_or_default();
