@@ -34,10 +34,18 @@ pub struct Ingest {
     pub stats: Arc<Stats>,
 }
 
+/// Shortest and longest wait of an idle ingest loop before it looks for due ASINs again.
+const IDLE_MIN: Duration = Duration::from_secs(1);
+const IDLE_MAX: Duration = Duration::from_secs(5);
+
 impl Ingest {
     pub async fn run(self, mut commands: mpsc::Receiver<Command>, cancel: CancellationToken) {
         let mut fetched: HashMap<(Asin, Market), Instant> = HashMap::new();
         let mut next_discovery = Instant::now();
+        // How long to wait when nothing is due: doubling from 1 s to 5 s while idle, so an
+        // idle pipeline asks the store for candidates (three queries per market) about once
+        // every 5 s, and a newly watched ASIN is fetched within that.
+        let mut idle = IDLE_MIN;
         loop {
             if cancel.is_cancelled() {
                 break;
@@ -77,7 +85,9 @@ impl Ingest {
                     _ = self.fetch(m, due) => {}
                 }
             }
-            if !did_work {
+            if did_work {
+                idle = IDLE_MIN;
+            } else {
                 // Nothing due: wait a little, or for a command or shutdown.
                 tokio::select! {
                     _ = cancel.cancelled() => break,
@@ -88,10 +98,11 @@ impl Ingest {
                                 break;
                             }
                         }
-                        None => tokio::time::sleep(Duration::from_secs(1)).await,
+                        None => tokio::time::sleep(idle).await,
                     },
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(idle) => {}
                 }
+                idle = (idle * 2).min(IDLE_MAX);
             }
         }
         tracing::info!("Ingest stopped.");
