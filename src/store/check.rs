@@ -2,7 +2,7 @@
 //! how text is searched (one lower-cased search string per row, matched as a literal
 //! substring, never across two fields).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::{Asin, Currency, Listing, Market, Opportunity, PriceSnapshot, Product};
 
@@ -19,6 +19,30 @@ pub(crate) fn listing(l: &Listing) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// ASINs in first-seen order, and each one's items.
+pub(crate) type Grouped<L> = (Vec<Asin>, HashMap<Asin, Vec<L>>);
+
+/// A batch's listings checked and grouped by ASIN: the ASINs in the order they first
+/// appear, and each one's listings in batch order.
+pub(crate) fn by_asin<L: std::borrow::Borrow<Listing>>(
+    listings: impl IntoIterator<Item = L>,
+) -> Result<Grouped<L>, String> {
+    let mut order = Vec::new();
+    let mut groups: HashMap<Asin, Vec<L>> = HashMap::new();
+    for l in listings {
+        listing(l.borrow())?;
+        let asin = l.borrow().asin;
+        groups
+            .entry(asin)
+            .or_insert_with(|| {
+                order.push(asin);
+                Vec::new()
+            })
+            .push(l);
+    }
+    Ok((order, groups))
 }
 
 /// Refuses rows that would be stored under the wrong ASIN or sort and filter wrongly.

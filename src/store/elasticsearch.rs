@@ -6,7 +6,7 @@
 //! count, multi-get and bulk — and turns every failure into a `StoreError` that says what to
 //! do. The submodules work in JSON documents only: `bulk` (building bulk requests, their
 //! per-item results), `docs` (index names, explicit mappings, document ids and shapes), `ingest` (listings, history and the merged products), `write`
-//! (opportunities, the watchlist, jobs) and `query` (every read).
+//! (opportunities, the watchlist, jobs) and `query` (every read, and the paging walk).
 //!
 //! Indices are created with explicit mappings on first use, so a store whose cluster is down
 //! at start-up opens anyway, reports itself down, and starts working when the cluster comes
@@ -197,10 +197,6 @@ impl Store for EsStore {
         Box::pin(self.run(false, |es| async move { query::jobs(&es).await }))
     }
 }
-
-/// The largest `from + size` a search may ask for (Elasticsearch's default
-/// `index.max_result_window`); deeper pages walk with `search_after`.
-const WINDOW: usize = 10_000;
 
 /// The connection and the requests the store makes.
 pub(crate) struct Es {
@@ -432,66 +428,6 @@ impl Es {
         })
     }
 
-    /// One page of a sorted search: the total and the `_source` of `limit` hits after
-    /// `offset`. The sort must end in a unique key, so deep pages can walk with
-    /// `search_after` past the `from + size` window.
-    pub async fn page(
-        &self,
-        ix: Ix,
-        query: Value,
-        sort: Value,
-        offset: usize,
-        limit: usize,
-    ) -> StoreResult<(u64, Vec<Value>)> {
-        let fits = offset.checked_add(limit).is_some_and(|end| end <= WINDOW);
-        if fits {
-            let v = self
-                .search(
-                    ix,
-                    json!({"query": query, "sort": sort, "from": offset, "size": limit,
-                           "track_total_hits": true}),
-                )
-                .await?;
-            return Ok((total_of(&v), sources(&v)));
-        }
-        let mut total = None;
-        let mut after: Option<Value> = None;
-        let mut skipped = 0;
-        let mut out = Vec::new();
-        loop {
-            let skipping = skipped < offset;
-            let size = if skipping {
-                (offset - skipped).min(WINDOW)
-            } else {
-                (limit - out.len()).min(WINDOW)
-            };
-            if size == 0 {
-                break;
-            }
-            let mut body = json!({"query": query, "sort": sort, "size": size,
-                                  "track_total_hits": total.is_none()});
-            if skipping {
-                body["_source"] = json!(false);
-            }
-            if let Some(a) = &after {
-                body["search_after"] = a.clone();
-            }
-            let v = self.search(ix, body).await?;
-            if total.is_none() {
-                total = Some(total_of(&v));
-            }
-            let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
-            let Some(last) = hits.last() else { break };
-            after = Some(last["sort"].clone());
-            if skipping {
-                skipped += hits.len();
-            } else {
-                out.extend(hits.into_iter().map(|h| h["_source"].clone()));
-            }
-        }
-        Ok((total.unwrap_or(0), out))
-    }
-
     /// Real-time gets of documents by index and id; `None` for those not found.
     pub async fn mget(&self, ids: &[(Ix, String)]) -> StoreResult<Vec<Option<Value>>> {
         self.mget_fields(ids, &[]).await
@@ -621,17 +557,4 @@ impl Es {
             StoreError::Invalid(message)
         })
     }
-}
-
-/// `hits.total.value` of a search answer.
-fn total_of(v: &Value) -> u64 {
-    v["hits"]["total"]["value"].as_u64().unwrap_or(0)
-}
-
-/// The `_source` of every hit.
-fn sources(v: &Value) -> Vec<Value> {
-    v["hits"]["hits"]
-        .as_array()
-        .map(|h| h.iter().map(|x| x["_source"].clone()).collect())
-        .unwrap_or_default()
 }

@@ -54,18 +54,7 @@ pub(super) async fn upsert_listings(
     fetched_at: DateTime<Utc>,
     checkpoint: Option<Checkpoint>,
 ) -> StoreResult<Vec<Product>> {
-    let mut order: Vec<Asin> = Vec::new();
-    let mut by_asin: HashMap<Asin, Vec<Listing>> = HashMap::new();
-    for l in listings {
-        check::listing(&l).map_err(StoreError::Invalid)?;
-        by_asin
-            .entry(l.asin)
-            .or_insert_with(|| {
-                order.push(l.asin);
-                Vec::new()
-            })
-            .push(l);
-    }
+    let (order, mut by_asin) = check::by_asin(listings).map_err(StoreError::Invalid)?;
     let mut stored = read(es, &order, &by_asin).await?;
     let fetched = micros(fetched_at);
     let mut bulk = Bulk::default();

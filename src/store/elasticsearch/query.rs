@@ -55,9 +55,7 @@ pub(super) async fn opportunities(
         sort.push(json!({ tie: "asc" }));
     }
     let query = json!({"bool": {"filter": filter}});
-    let (total, hits) = es
-        .page(Ix::Opportunities, query, json!(sort), f.offset, f.limit)
-        .await?;
+    let (total, hits) = page(es, Ix::Opportunities, query, json!(sort), f.offset, f.limit).await?;
     let items = hits
         .iter()
         .map(|h| docs::value(&h["doc"], &|| format!("opportunity {}", h["doc"]["asin"])))
@@ -76,9 +74,7 @@ pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Pro
     }
     let query = json!({"bool": {"filter": filter}});
     let sort = json!([{"asin": "asc"}]);
-    let (total, hits) = es
-        .page(Ix::Products, query, sort, f.offset, f.limit)
-        .await?;
+    let (total, hits) = page(es, Ix::Products, query, sort, f.offset, f.limit).await?;
     let items = hits
         .iter()
         .map(|h| docs::value(&h["doc"], &|| format!("product {}", h["asin"])))
@@ -120,32 +116,27 @@ pub(super) async fn history(es: &Es, asin: Asin) -> StoreResult<Vec<PriceSeries>
 
 /// Totals: counts, the best and average gross margin, products per market, last update.
 pub(super) async fn stats(es: &Es) -> StoreResult<StoreStats> {
+    // Five independent requests, sent together.
     let listed = json!({"exists": {"field": "markets"}});
-    let products = es
-        .search(
+    let (products, opps, ranked, last, watchlist) = tokio::try_join!(
+        es.search(
             Ix::Products,
             json!({"size": 0, "track_total_hits": true, "query": listed,
                    "aggs": {"markets": {"terms": {"field": "markets", "size": 10}}}}),
-        )
-        .await?;
-    let opps = es
-        .search(
+        ),
+        es.search(
             Ix::Opportunities,
             json!({"size": 0, "track_total_hits": true,
                    "aggs": {"best": {"max": {"field": "gross_margin_pct"}},
                             "avg": {"avg": {"field": "gross_margin_pct"}}}}),
-        )
-        .await?;
-    let ranked = es
-        .count(Ix::Opportunities, json!({"term": {"ranked": true}}))
-        .await?;
-    let last = es
-        .search(
+        ),
+        es.count(Ix::Opportunities, json!({"term": {"ranked": true}})),
+        es.search(
             Ix::Listings,
             json!({"size": 0, "aggs": {"last": {"max": {"field": "fetched_at"}}}}),
-        )
-        .await?;
-    let watchlist = es.count(Ix::Watchlist, json!({"match_all": {}})).await?;
+        ),
+        es.count(Ix::Watchlist, json!({"match_all": {}})),
+    )?;
 
     let mut per_market: BTreeMap<Market, u64> = Market::ALL.iter().map(|m| (*m, 0)).collect();
     for b in products["aggregations"]["markets"]["buckets"]
@@ -156,14 +147,14 @@ pub(super) async fn stats(es: &Es) -> StoreResult<StoreStats> {
         let m = docs::market(&b["key"], &|| "a products-per-market bucket".into())?;
         per_market.insert(m, b["doc_count"].as_u64().unwrap_or(0));
     }
-    let opportunities = super::total_of(&opps);
+    let opportunities = total_of(&opps);
     let agg = |name: &str| opps["aggregations"][name]["value"].as_f64();
     let last_update = match last["aggregations"]["last"]["value"].as_f64() {
         Some(v) => Some(docs::time(&json!(v as i64), &|| "the last update".into())?),
         None => None,
     };
     Ok(StoreStats {
-        total_products: super::total_of(&products),
+        total_products: total_of(&products),
         opportunities,
         ranked_opportunities: ranked,
         best_gross_margin_pct: agg("best").filter(|_| opportunities > 0),
@@ -179,9 +170,15 @@ pub(super) async fn stats(es: &Es) -> StoreResult<StoreStats> {
 /// The whole watchlist, oldest addition first (ties by ASIN).
 pub(super) async fn watchlist(es: &Es) -> StoreResult<Vec<WatchEntry>> {
     let sort = json!([{"added_at": "asc"}, {"asin": "asc"}]);
-    let (_, hits) = es
-        .page(Ix::Watchlist, json!({"match_all": {}}), sort, 0, usize::MAX)
-        .await?;
+    let (_, hits) = page(
+        es,
+        Ix::Watchlist,
+        json!({"match_all": {}}),
+        sort,
+        0,
+        usize::MAX,
+    )
+    .await?;
     hits.iter()
         .map(|h| {
             let what = || format!("watchlist entry {}", h["asin"]);
@@ -230,7 +227,7 @@ pub(super) async fn refresh_candidates(
         if want == 0 {
             break;
         }
-        let (_, hits) = es.page(Ix::Watchlist, query, sort, 0, want).await?;
+        let (_, hits) = page(es, Ix::Watchlist, query, sort, 0, want).await?;
         for h in hits {
             let asin = docs::asin(&h["asin"], &|| "a watchlist entry".into())?;
             if !out.contains(&asin) {
@@ -259,10 +256,85 @@ pub(super) async fn checkpoint(es: &Es, key: &str) -> StoreResult<Option<u64>> {
 /// The latest run of each job, by job name.
 pub(super) async fn jobs(es: &Es) -> StoreResult<Vec<JobRun>> {
     let sort = json!([{"job": "asc"}]);
-    let (_, hits) = es
-        .page(Ix::Jobs, json!({"match_all": {}}), sort, 0, usize::MAX)
-        .await?;
+    let (_, hits) = page(es, Ix::Jobs, json!({"match_all": {}}), sort, 0, usize::MAX).await?;
     hits.iter()
         .map(|h| docs::value(&h["doc"], &|| format!("job {}", h["job"])))
         .collect()
+}
+
+/// The largest `from + size` a search may ask for (Elasticsearch's default
+/// `index.max_result_window`); deeper pages walk with `search_after`.
+const WINDOW: usize = 10_000;
+
+/// One page of a sorted search: the total and the `_source` of `limit` hits after
+/// `offset`. The sort must end in a unique key, so deep pages can walk with
+/// `search_after` past the `from + size` window.
+async fn page(
+    es: &Es,
+    ix: Ix,
+    query: Value,
+    sort: Value,
+    offset: usize,
+    limit: usize,
+) -> StoreResult<(u64, Vec<Value>)> {
+    let fits = offset.checked_add(limit).is_some_and(|end| end <= WINDOW);
+    if fits {
+        let v = es
+            .search(
+                ix,
+                json!({"query": query, "sort": sort, "from": offset, "size": limit,
+                       "track_total_hits": true}),
+            )
+            .await?;
+        return Ok((total_of(&v), sources(&v)));
+    }
+    let mut total = None;
+    let mut after: Option<Value> = None;
+    let mut skipped = 0;
+    let mut out = Vec::new();
+    loop {
+        let skipping = skipped < offset;
+        let size = if skipping {
+            (offset - skipped).min(WINDOW)
+        } else {
+            (limit - out.len()).min(WINDOW)
+        };
+        if size == 0 {
+            break;
+        }
+        let mut body = json!({"query": query, "sort": sort, "size": size,
+                              "track_total_hits": total.is_none()});
+        if skipping {
+            body["_source"] = json!(false);
+        }
+        if let Some(a) = &after {
+            body["search_after"] = a.clone();
+        }
+        let v = es.search(ix, body).await?;
+        if total.is_none() {
+            total = Some(total_of(&v));
+        }
+        let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        let Some(last) = hits.last() else { break };
+        after = Some(last["sort"].clone());
+        if skipping {
+            skipped += hits.len();
+        } else {
+            out.extend(hits.into_iter().map(|h| h["_source"].clone()));
+        }
+    }
+    Ok((total.unwrap_or(0), out))
+}
+
+/// `hits.total.value` of a search answer.
+fn total_of(v: &Value) -> u64 {
+    v["hits"]["total"]["value"].as_u64().unwrap_or(0)
+}
+
+/// The `_source` of every hit.
+fn sources(v: &Value) -> Vec<Value> {
+    v["hits"]["hits"]
+        .as_array()
+        .map(|h| h.iter().map(|x| x["_source"].clone()).collect())
+        .unwrap_or_default()
 }

@@ -38,18 +38,7 @@ pub(super) fn upsert_listings(
     fetched_at: DateTime<Utc>,
     checkpoint: Option<Checkpoint>,
 ) -> Res<Vec<Product>> {
-    let mut order = Vec::new();
-    let mut by_asin: HashMap<Asin, Vec<&Listing>> = HashMap::new();
-    for l in listings {
-        check::listing(l).map_err(Fail::Invalid)?;
-        by_asin
-            .entry(l.asin)
-            .or_insert_with(|| {
-                order.push(l.asin);
-                Vec::new()
-            })
-            .push(l);
-    }
+    let (order, by_asin) = check::by_asin(listings).map_err(Fail::Invalid)?;
     let batch = Batch {
         fetched: micros(fetched_at),
         now: fetched_at,
