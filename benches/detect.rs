@@ -1,6 +1,7 @@
 //! Detection throughput: 100,000 synthetic products listed in all five markets, prices
 //! scattered ±30 % around a base so that roughly half of the 20 routes have a positive gross
-//! gap (and so are priced in full: net model, searches, breakdown).
+//! gap (and so are priced in full: net model, gates, max buy, target and break-even prices;
+//! breakdown lines are built only when a row is explained).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;

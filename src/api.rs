@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceBuilder;
 
-use crate::pipeline::Command;
+use crate::pipeline::{Command, Detect};
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -68,6 +68,8 @@ struct Inner {
     metrics: metrics::HttpMetrics,
     openapi: Bytes,
     commands: std::sync::OnceLock<mpsc::Sender<Command>>,
+    /// Explains rows for `breakdown=true` (without one, rows come without lines).
+    detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
 }
@@ -94,6 +96,7 @@ impl ApiState {
                 settings,
                 version,
                 commands: std::sync::OnceLock::new(),
+                detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
             }),
         }
@@ -104,6 +107,17 @@ impl ApiState {
     pub fn with_commands(self, commands: mpsc::Sender<Command>) -> Self {
         let _ = self.inner.commands.set(commands);
         self
+    }
+
+    /// Lets `breakdown=true` rebuild each row's breakdown lines from its stored product.
+    /// Set once; later calls keep the first.
+    pub fn with_detector(self, detect: Arc<dyn Detect>) -> Self {
+        let _ = self.inner.detect.set(detect);
+        self
+    }
+
+    fn detector(&self) -> Option<Arc<dyn Detect>> {
+        self.inner.detect.get().cloned()
     }
 
     fn commands(&self) -> Option<&mpsc::Sender<Command>> {

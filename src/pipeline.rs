@@ -37,6 +37,10 @@ use crate::store::Store;
 pub trait Detect: Send + Sync {
     /// Every route of `product` with a positive gross margin, evaluated at `now`.
     fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity>;
+    /// `row` with its breakdown lines, recomputed from `product` at the row's own time and
+    /// FX rate (so its figures are the stored ones while the product is unchanged); `None`
+    /// when the product no longer has that route.
+    fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
     /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` describes it.
@@ -46,20 +50,67 @@ pub trait Detect: Send + Sync {
     ) -> Option<BoxFuture<'a, Result<String, String>>>;
 }
 
-/// Runs detection over merged products on the blocking pool (it is CPU work), returning each
-/// ASIN with its complete set of opportunities, ready for `Store::replace_opportunities`.
+/// Runs detection over merged products on the blocking pool (it is CPU work), on every core
+/// for large batches, returning each ASIN with its complete set of opportunities in input
+/// order, ready for `Store::replace_opportunities`.
 pub async fn detect_all(
     detect: Arc<dyn Detect>,
     products: Vec<Product>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Asin, Vec<Opportunity>)>, tokio::task::JoinError> {
+    /// Below this many products a second thread costs more than it saves.
+    const PER_THREAD: usize = 256;
     tokio::task::spawn_blocking(move || {
-        products
-            .iter()
-            .map(|p| (p.asin, detect.detect(p, now)))
-            .collect()
+        let run = |part: &[Product]| -> Vec<(Asin, Vec<Opportunity>)> {
+            part.iter()
+                .map(|p| (p.asin, detect.detect(p, now)))
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(products.len() / PER_THREAD)
+            .max(1);
+        if threads == 1 {
+            return run(&products);
+        }
+        let chunk = products.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = products
+                .chunks(chunk)
+                .map(|part| s.spawn(move || run(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
     })
     .await
+}
+
+/// `rows` with their breakdown lines, each explained from its product as stored now (one
+/// store read per distinct ASIN). A row whose product is gone, or no longer has its route,
+/// is returned as it is, without lines; a store error is returned as such.
+pub async fn explain_all(
+    store: &dyn Store,
+    detect: &dyn Detect,
+    rows: Vec<Opportunity>,
+) -> Result<Vec<Opportunity>, crate::store::StoreError> {
+    let mut products: std::collections::HashMap<Asin, Option<Product>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if !products.contains_key(&row.asin) {
+            let p = store.product(row.asin).await?;
+            products.insert(row.asin, p);
+        }
+        let explained = products
+            .get(&row.asin)
+            .and_then(Option::as_ref)
+            .and_then(|p| detect.explain(p, &row));
+        out.push(explained.unwrap_or(row));
+    }
+    Ok(out)
 }
 
 /// Something to do now rather than on schedule.

@@ -157,11 +157,17 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
     let key = cache_key(&filter, breakdown);
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
+    let detect = state.detector().filter(|_| breakdown);
     respond::cached(&state, headers, key, move || async move {
-        let page = store
+        let mut page = store
             .opportunities(filter)
             .await
             .map_err(|e| ApiError::store(&e))?;
+        if let Some(detect) = detect {
+            page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
+        }
         respond::json(&OpportunityPage {
             total: page.total,
             limit,

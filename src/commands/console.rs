@@ -24,6 +24,7 @@ pub async fn console(settings: Settings) -> Result<()> {
     });
     let deps = ConsoleDeps {
         store: runtime.store.clone(),
+        explainer: Some(runtime.explainer.clone()),
         status: runtime.pipeline.status(),
         generation: runtime.pipeline.generation(),
         commands: Some(runtime.pipeline.commands()),

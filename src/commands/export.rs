@@ -71,7 +71,8 @@ pub fn render_csv(items: &[Opportunity]) -> String {
 }
 
 /// Opportunities as `{meta: {filter, sort, fx_date, fee_table, vat_table, generated_at,
-/// total}, rows: [...]}`, each row with its breakdown and both product links.
+/// total}, rows: [...]}`, each row with its breakdown (as explained by the caller) and both
+/// product links.
 pub fn render_json(
     items: &[Opportunity],
     filter: serde_json::Value,
@@ -125,10 +126,16 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
     let f = filter(args)?;
-    let page = store
+    let mut page = store
         .opportunities(f.clone())
         .await
         .context("Reading opportunities failed")?;
+    if args.format == ExportFormat::Json {
+        let detect = super::detector(settings)?;
+        page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
+            .await
+            .context("Reading the products to explain the rows failed")?;
+    }
     let filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
         "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,

@@ -19,6 +19,8 @@ pub struct Runtime {
     pub pipeline: Pipeline,
     /// The store everything reads and writes.
     pub store: std::sync::Arc<dyn crate::store::Store>,
+    /// Explains stored rows (their breakdown lines).
+    pub explainer: std::sync::Arc<dyn crate::pipeline::Detect>,
     /// Live or demo.
     pub source: Source,
     /// The API's state and address, when it is served.
@@ -95,11 +97,10 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             },
         )
     };
-    let detect = if settings.has_role(Role::Process) {
-        Some(super::detector(settings)?)
-    } else {
-        None
-    };
+    // Every role explains rows (breakdowns for the API and the console); only processing
+    // detects.
+    let explainer = super::detector(settings)?;
+    let detect = settings.has_role(Role::Process).then(|| explainer.clone());
 
     let listener = match &api_settings {
         Some(s) => Some(
@@ -131,7 +132,8 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             api_settings,
             env!("CARGO_PKG_VERSION"),
         )
-        .with_commands(pipeline.commands());
+        .with_commands(pipeline.commands())
+        .with_detector(explainer.clone());
         let stop = cancel.clone();
         match listener.local_addr() {
             Ok(addr) => {
@@ -150,6 +152,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     Ok(Runtime {
         pipeline,
         store,
+        explainer,
         source,
         api,
         api_task,

@@ -63,15 +63,24 @@ pub struct BreakdownLine {
     pub source: String,
 }
 
-/// The full net breakdown of one row and the data versions behind it.
+/// The net breakdown of one row and the data versions behind it.
+///
+/// Detection records the versions, the FX rate and the Keepa times of every row, and leaves
+/// `lines` empty: the lines are rebuilt exactly, from the stored product and these inputs,
+/// for the rows someone asks about (`Detect::explain`). Stored rows stay small that way.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
-    /// The terms, in calculation order.
+    /// The terms, in calculation order (empty until the row is explained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<BreakdownLine>,
     /// EUR per GBP used (`None` on EUR-only routes).
     pub fx_eur_per_gbp: Option<f64>,
     /// Date of the FX rate.
     pub fx_date: Option<String>,
+    /// The GBP rate exactly as used, with its source and date
+    /// (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`), so the row can be explained with it later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fx_rate: Option<String>,
     /// `effective_from` of the VAT table used.
     pub vat_table: Option<String>,
     /// `effective_from` of the referral fee table used.

@@ -49,6 +49,9 @@ impl Detector {
     }
 
     /// Like [`detect`](Self::detect), appending to `out` (reuse it across products).
+    ///
+    /// Rows come without breakdown lines: those are for the few rows someone looks at, and
+    /// [`explain`](Self::explain) rebuilds them exactly from the same inputs.
     pub fn detect_into(
         &self,
         product: &Product,
@@ -56,6 +59,37 @@ impl Detector {
         now: DateTime<Utc>,
         out: &mut Vec<Opportunity>,
     ) {
+        self.run(product, fx, now, None, out);
+    }
+
+    /// The route `buy → sell` of `product` as [`detect`](Self::detect) computes it at `now`
+    /// with `fx`, with its breakdown lines; `None` when the route has no positive gross
+    /// margin (or no price on a side). Given a stored row's own time and FX rate (see
+    /// [`FxRate::from_record`]) and the product it was computed from, the figures are the
+    /// stored ones, so the lines add up to what the row shows.
+    pub fn explain(
+        &self,
+        product: &Product,
+        fx: &FxRate,
+        now: DateTime<Utc>,
+        buy: Market,
+        sell: Market,
+    ) -> Option<Opportunity> {
+        let mut out = Vec::with_capacity(1);
+        self.run(product, fx, now, Some((buy, sell)), &mut out);
+        out.pop()
+    }
+
+    /// Every route (or only `only`, with breakdown lines) of `product` into `out`.
+    fn run(
+        &self,
+        product: &Product,
+        fx: &FxRate,
+        now: DateTime<Utc>,
+        only: Option<(Market, Market)>,
+        out: &mut Vec<Opportunity>,
+    ) {
+        let explain = only.is_some();
         let p = &self.econ.params;
         let date = now.date_naive();
         let mut sells: [Option<SellQuote>; 5] = [None; 5];
@@ -75,6 +109,7 @@ impl Detector {
         let package = Package::of(product);
         let fx_stale = fx.is_stale(date, p.fx_max_age_days);
         let fx_src = fx.source_label();
+        let fx_record = fx.record();
         let fx_date = fx.date.to_string();
         let fx_shown = fx.eur_per_gbp_display();
         let versions = tables.map(|t| (t.vat.from.to_string(), t.referral.from.to_string()));
@@ -92,7 +127,7 @@ impl Detector {
                     continue;
                 };
                 let gross = sq.eur - bq.eur;
-                if s == t || gross <= Decimal::ZERO {
+                if s == t || gross <= Decimal::ZERO || only.is_some_and(|o| o != (s, t)) {
                     continue;
                 }
                 let gbp_route = s.currency() == Currency::GBP || t.currency() == Currency::GBP;
@@ -121,6 +156,7 @@ impl Detector {
                         lines: Vec::new(),
                         fx_eur_per_gbp: gbp_route.then_some(fx_shown),
                         fx_date: Some(fx_date.clone()),
+                        fx_rate: Some(fx_record.clone()),
                         vat_table: None,
                         fee_table: None,
                         buy_observed_at: Some(s_snap.observed_at),
@@ -137,11 +173,12 @@ impl Detector {
                 row.breakdown.vat_table = Some(vat_v.clone());
                 row.breakdown.fee_table = Some(fee_v.clone());
                 let sell = sell_calc[ti].get_or_insert_with(|| {
-                    self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date)
+                    self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date, explain)
                 });
-                let buy = buy_calc[si]
-                    .get_or_insert_with(|| self.buy_side(s_snap, &bq, &tab, fx, &fx_src, now));
-                self.combine(&mut row, &mut flags, sell, buy, &package, fx);
+                let buy = buy_calc[si].get_or_insert_with(|| {
+                    self.buy_side(s_snap, &bq, &tab, fx, &fx_src, now, explain)
+                });
+                self.combine(&mut row, &mut flags, sell, buy, &package, fx, explain);
                 row.flags = flags.names();
                 row.ranked = flags.ranked(gbp_route);
                 out.push(row);
@@ -149,7 +186,9 @@ impl Detector {
         }
     }
 
-    /// Fills the net figures of `row` from the two sides and the route.
+    /// Fills the net figures of `row` from the two sides and the route (and its breakdown
+    /// lines when explaining).
+    #[allow(clippy::too_many_arguments)]
     fn combine(
         &self,
         row: &mut Opportunity,
@@ -158,6 +197,7 @@ impl Detector {
         buy: &BuyCalc,
         package: &Package,
         fx: &FxRate,
+        explain: bool,
     ) {
         let p = &self.econ.params;
         let (s, t) = (row.buy_market, row.sell_market);
@@ -219,7 +259,11 @@ impl Detector {
         let reach = |target: Decimal| -> Option<Money> {
             match sell.closed.and_then(|c| c.price(target, fx)) {
                 Some(price) => Some(money(price, t.currency())),
-                None => solve::smallest_sell_price(&sell.terms, fx, target)
+                None if sell.segments.is_empty() => {
+                    solve::smallest_sell_price(&sell.terms, fx, target)
+                        .map(|c| Money::new(c, t.currency()))
+                }
+                None => solve::smallest_sell_price_on(&sell.terms, &sell.segments, fx, target)
                     .map(|c| Money::new(c, t.currency())),
             }
         };
@@ -231,6 +275,9 @@ impl Detector {
         row.net_margin_pct = pct(fig.margin_net);
         row.roi_pct = pct(fig.roi);
         row.expected_monthly_profit = money(e, Currency::EUR);
+        if !explain {
+            return;
+        }
 
         let mut lines = Vec::with_capacity(sell.lines.len() + buy.lines.len() + 8);
         lines.extend_from_slice(&sell.lines);

@@ -152,6 +152,39 @@ impl FxRate {
         format!("{} {}", self.source.label(), self.date)
     }
 
+    /// The rate exactly as written, with source and date: `ecb 2026-06-09: 1 EUR = 0.8653 GBP`
+    /// or `config 2026-11-24: 1 GBP = 1.15 EUR`. [`from_record`](Self::from_record) reads it
+    /// back.
+    pub fn record(&self) -> String {
+        match self.gbp {
+            GbpQuote::GbpPerEur(x) => format!("{}: 1 EUR = {x} GBP", self.source_label()),
+            GbpQuote::EurPerGbp(y) => format!("{}: 1 GBP = {y} EUR", self.source_label()),
+        }
+    }
+
+    /// The rate written by [`record`](Self::record), or `None` if `s` is not one.
+    pub fn from_record(s: &str) -> Option<FxRate> {
+        let (head, quote) = s.split_once(": 1 ")?;
+        let (source, date) = head.split_once(' ')?;
+        let source = match source {
+            "ecb" => FxSource::Ecb,
+            "config" => FxSource::Override,
+            "default" => FxSource::Shipped,
+            _ => return None,
+        };
+        let date = super::parse_date(date)?;
+        let gbp = if let Some(x) = quote
+            .strip_prefix("EUR = ")
+            .and_then(|q| q.strip_suffix(" GBP"))
+        {
+            GbpQuote::GbpPerEur(Decimal::from_str(x).ok()?)
+        } else {
+            let y = quote.strip_prefix("GBP = ")?.strip_suffix(" EUR")?;
+            GbpQuote::EurPerGbp(Decimal::from_str(y).ok()?)
+        };
+        Some(FxRate { gbp, date, source })
+    }
+
     /// The pipeline's view of this rate.
     pub fn status(&self, today: NaiveDate, max_age_days: i64) -> FxStatus {
         FxStatus {

@@ -40,6 +40,23 @@ impl Detect for LiveDetector {
         self.detector.detect(product, &self.rate(), now)
     }
 
+    fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity> {
+        // The row's own time and rate; a row stored before rates were recorded uses today's.
+        let fx = row
+            .breakdown
+            .fx_rate
+            .as_deref()
+            .and_then(FxRate::from_record)
+            .unwrap_or_else(|| self.rate());
+        self.detector.explain(
+            product,
+            &fx,
+            row.updated_at,
+            row.buy_market,
+            row.sell_market,
+        )
+    }
+
     fn fx(&self) -> Option<FxStatus> {
         let econ = self.detector.economics();
         Some(

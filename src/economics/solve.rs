@@ -44,9 +44,19 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
 pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
+    smallest_sell_price_on(terms, &breakpoints(terms), fx, target_eur)
+}
+
+/// [`smallest_sell_price`] with the segments of `terms` already found by [`breakpoints`]
+/// (they depend on the sell side only, so a detector finds them once per market).
+pub fn smallest_sell_price_on(
+    terms: &SellTerms<'_>,
+    points: &[i64],
+    fx: &FxRate,
+    target_eur: Decimal,
+) -> Option<i64> {
     let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
     let floor = lower_bound(terms, fx, target_eur);
-    let points = breakpoints(terms);
     for (i, &lo) in points.iter().enumerate() {
         let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
         let lo = lo.max(floor);
@@ -125,7 +135,7 @@ fn first_reaching(
 }
 
 /// First cents of the segments on which `N` is affine, ascending, starting at 1.
-fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
+pub fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
     let min_fee = terms.schedule.min_fee(terms.currency);
     let to_cent_after = |d: Decimal| -> Option<i64> {
         d.checked_mul(Decimal::ONE_HUNDRED)?

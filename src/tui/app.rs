@@ -24,13 +24,15 @@ use super::state::{Effect, Session, UiState};
 use super::theme::{self, TermEnv, Theme};
 use crate::component::ComponentHealth;
 use crate::domain::{Asin, OpportunityKey};
-use crate::pipeline::{Command, PipelineStatus};
+use crate::pipeline::{Command, Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store, WatchSource};
 
 /// Everything the console needs from the running arbdesk.
 pub struct ConsoleDeps {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// Rebuilds the breakdown lines of the row in the detail pane.
+    pub explainer: Option<Arc<dyn Detect>>,
     /// Pipeline status.
     pub status: watch::Receiver<PipelineStatus>,
     /// Bumped after every store write.
@@ -223,7 +225,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             && let Some(key) = state.wanted_detail()
         {
             detail_in_flight = Some(key);
-            spawn_detail(deps.store.clone(), key, tx.clone());
+            spawn_detail(deps.store.clone(), deps.explainer.clone(), key, tx.clone());
         }
         if state.quit {
             break;
@@ -352,10 +354,17 @@ fn run_effect(
                 if state.descending { "desc" } else { "asc" }
             );
             let store = deps.store.clone();
+            let explainer = deps.explainer.clone();
             let dir = deps.data_dir.join("exports");
             let tx = tx.clone();
             tokio::spawn(async move {
-                let msg = match export(store, query, keys, format, meta, &sort, &dir).await {
+                let rows = Rows {
+                    store,
+                    explainer,
+                    query,
+                    keys,
+                };
+                let msg = match export(rows, format, meta, &sort, &dir).await {
                     Ok((path, n)) => {
                         Msg::Toast(format!("Exported {n} rows to {}", path.display()), false)
                     }
@@ -522,15 +531,25 @@ pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
     feed
 }
 
-fn spawn_detail(store: Arc<dyn Store>, key: OpportunityKey, tx: mpsc::Sender<Msg>) {
+fn spawn_detail(
+    store: Arc<dyn Store>,
+    explainer: Option<Arc<dyn Detect>>,
+    key: OpportunityKey,
+    tx: mpsc::Sender<Msg>,
+) {
     tokio::spawn(async move {
-        let d = load_detail(store.as_ref(), key).await;
+        let d = load_detail(store.as_ref(), explainer.as_deref(), key).await;
         let _ = tx.send(Msg::Detail(Box::new(d))).await;
     });
 }
 
-/// Loads the product, history and opportunity behind a row.
-pub async fn load_detail(store: &dyn Store, key: OpportunityKey) -> Detail {
+/// Loads the product, history and opportunity behind a row, the opportunity explained
+/// (with its breakdown lines) from that product.
+pub async fn load_detail(
+    store: &dyn Store,
+    explainer: Option<&dyn Detect>,
+    key: OpportunityKey,
+) -> Detail {
     let filter = OpportunityFilter {
         text: Some(key.asin.to_string()),
         buy: vec![key.buy],
@@ -561,6 +580,10 @@ pub async fn load_detail(store: &dyn Store, key: OpportunityKey) -> Detail {
             note(&e);
             None
         }
+    };
+    let opportunity = match (opportunity, &product, explainer) {
+        (Some(o), Some(p), Some(x)) => Some(x.explain(p, &o).unwrap_or(o)),
+        (o, _, _) => o,
     };
     Detail {
         key,
@@ -622,10 +645,21 @@ fn spawn_logs(data_dir: PathBuf, tx: mpsc::Sender<Msg>) {
     });
 }
 
-async fn export(
+/// The rows an export writes: those of `keys`, in that order, read with `query`.
+struct Rows {
     store: Arc<dyn Store>,
+    explainer: Option<Arc<dyn Detect>>,
     query: Query,
     keys: Vec<OpportunityKey>,
+}
+
+async fn export(
+    Rows {
+        store,
+        explainer,
+        query,
+        keys,
+    }: Rows,
     format: Format,
     filter_meta: serde_json::Value,
     sort: &str,
@@ -639,8 +673,13 @@ async fn export(
         .context("reading the opportunities failed")?;
     let mut by_key: std::collections::HashMap<OpportunityKey, crate::domain::Opportunity> =
         page.items.into_iter().map(|o| (o.key(), o)).collect();
-    let items: Vec<crate::domain::Opportunity> =
+    let mut items: Vec<crate::domain::Opportunity> =
         keys.iter().filter_map(|k| by_key.remove(k)).collect();
+    if let (Format::Json, Some(x)) = (format, &explainer) {
+        items = crate::pipeline::explain_all(store.as_ref(), x.as_ref(), items)
+            .await
+            .context("reading the products to explain the rows failed")?;
+    }
     let (ext, text) = match format {
         Format::Csv => ("csv", crate::commands::export::render_csv(&items)),
         Format::Json => (

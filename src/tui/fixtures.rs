@@ -106,6 +106,7 @@ pub fn opportunity(
             ],
             fx_eur_per_gbp: Some(1.17),
             fx_date: Some("2026-02-27".into()),
+            fx_rate: Some("ecb 2026-02-27: 1 EUR = 0.8653 GBP".into()),
             vat_table: Some("2025-01-01".into()),
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(updated_at),

@@ -104,6 +104,43 @@ pub fn row(rows: &[Opportunity], buy: Market, sell: Market) -> &Opportunity {
         .unwrap_or_else(|| panic!("no row {buy}→{sell} among {}", rows.len()))
 }
 
+/// Every row of `p` as detection computes it, each explained (with its breakdown lines) and
+/// checked against the row detection stores: the same figures, only the lines added.
+pub fn detect_explained(
+    det: &Detector,
+    p: &Product,
+    fx: &FxRate,
+    at: DateTime<Utc>,
+) -> Vec<Opportunity> {
+    det.detect(p, fx, at)
+        .into_iter()
+        .map(|stored| {
+            assert!(
+                stored.breakdown.lines.is_empty(),
+                "detection stores no lines"
+            );
+            let o = det
+                .explain(p, fx, at, stored.buy_market, stored.sell_market)
+                .expect("every detected route can be explained");
+            let mut bare = o.clone();
+            bare.breakdown.lines.clear();
+            assert_eq!(bare, stored, "the explained row is the stored one");
+            // Explained with the rate the row recorded, it is the same row again.
+            let recorded = stored
+                .breakdown
+                .fx_rate
+                .as_deref()
+                .and_then(FxRate::from_record);
+            assert_eq!(
+                recorded.as_ref(),
+                Some(fx),
+                "the row records its exact rate"
+            );
+            o
+        })
+        .collect()
+}
+
 pub fn line(o: &Opportunity, id: &str) -> Money {
     o.breakdown
         .lines
@@ -121,7 +158,7 @@ fn r6(x: Decimal) -> Decimal {
 fn worked_example(extra: &str) -> Opportunity {
     let det = Detector::new(econ(extra));
     let p = product(vec![snap(Market::IT, 4000), snap(Market::DE, 5990)]);
-    let rows = det.detect(&p, &ecb_fx(), now());
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
     row(&rows, Market::IT, Market::DE).clone()
 }
 

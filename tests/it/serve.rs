@@ -124,6 +124,30 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
     assert!(first["buy_price"]["amount"].is_i64());
     assert_eq!(first["gross_margin"]["currency"], "EUR");
     let asin = first["asin"].as_str().unwrap().to_string();
+    assert!(first.get("breakdown").is_none(), "only on request: {first}");
+
+    // Breakdowns are rebuilt from the stored products on request, and add up to the row.
+    let (status, _, explained) = get(&base, "/opportunities?limit=5&breakdown=true").await;
+    assert_eq!(status, 200, "{explained}");
+    for o in explained["items"].as_array().unwrap() {
+        let b = &o["breakdown"];
+        assert!(
+            b["fx_rate"]
+                .as_str()
+                .is_some_and(|r| r.contains("1 EUR = ")),
+            "{b}"
+        );
+        let lines = b["lines"].as_array().unwrap();
+        let amount = |id: &str| {
+            lines
+                .iter()
+                .find(|l| l["id"] == id)
+                .unwrap_or_else(|| panic!("no {id} line in {b}"))["amount"]
+                .clone()
+        };
+        assert_eq!(amount("profit"), o["net_profit"], "{o}");
+        assert_eq!(amount("sell_price"), o["sell_price"], "{o}");
+    }
 
     let (status, _, health) = get(&base, "/health").await;
     assert_eq!(status, 200, "{health}");

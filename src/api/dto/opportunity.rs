@@ -106,6 +106,8 @@ pub struct BreakdownOut {
     pub fx_eur_per_gbp: Option<f64>,
     /// Date of the FX rate.
     pub fx_date: Option<String>,
+    /// The GBP rate exactly as used, with source and date (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`).
+    pub fx_rate: Option<String>,
     /// `effective_from` of the VAT table used.
     pub vat_table: Option<String>,
     /// `effective_from` of the referral fee table used.
@@ -133,6 +135,7 @@ impl From<&Breakdown> for BreakdownOut {
             lines: b.lines.iter().map(BreakdownLineOut::from).collect(),
             fx_eur_per_gbp: b.fx_eur_per_gbp,
             fx_date: b.fx_date.clone(),
+            fx_rate: b.fx_rate.clone(),
             vat_table: b.vat_table.clone(),
             fee_table: b.fee_table.clone(),
             buy_observed_at: b.buy_observed_at,

@@ -12,7 +12,7 @@ use super::super::config::TierMode;
 use super::super::fx::FxRate;
 use super::super::gates::{self, Flag, FlagSet};
 use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
-use super::super::solve::cents_to_decimal;
+use super::super::solve::{self, cents_to_decimal};
 use super::super::tables::{TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
 use super::Detector;
@@ -49,7 +49,31 @@ pub(super) struct BuyQuote {
     pub(super) eur: Decimal,
 }
 
-/// The sell side of one market, evaluated.
+/// Where the FBA fee of a sell side came from; a label only when a breakdown is asked for.
+#[derive(Debug, Clone, Copy)]
+enum FbaOrigin {
+    Keepa,
+    Table(NaiveDate, i64),
+    Beyond(NaiveDate, i64),
+    NoTable,
+    NoWeight,
+}
+
+impl FbaOrigin {
+    fn label(self) -> String {
+        match self {
+            FbaOrigin::Keepa => "keepa".to_string(),
+            FbaOrigin::Table(from, w) => format!("config:fba {from} ({w} g)"),
+            FbaOrigin::Beyond(from, w) => format!("unknown: {w} g is beyond config:fba {from}"),
+            FbaOrigin::NoTable => {
+                "unknown: no Keepa fee and no config:fba table in force".to_string()
+            }
+            FbaOrigin::NoWeight => "unknown: no Keepa fee and no package weight".to_string(),
+        }
+    }
+}
+
+/// The sell side of one market, evaluated (with its breakdown lines only when explaining).
 pub(super) struct SellCalc<'a> {
     pub(super) terms: SellTerms<'a>,
     pub(super) side: SellSide,
@@ -57,9 +81,11 @@ pub(super) struct SellCalc<'a> {
     pub(super) lines: Vec<BreakdownLine>,
     pub(super) q_t: Decimal,
     pub(super) closed: Option<ClosedForm>,
+    /// Where `N` is affine in the price, for searches (empty when the closed form serves).
+    pub(super) segments: Vec<i64>,
 }
 
-/// The buy side of one market, evaluated.
+/// The buy side of one market, evaluated (lines only when explaining).
 pub(super) struct BuyCalc {
     pub(super) terms: BuyTerms,
     pub(super) side: BuySide,
@@ -159,6 +185,7 @@ impl Detector {
         fx_src: &str,
         now: DateTime<Utc>,
         date: NaiveDate,
+        explain: bool,
     ) -> SellCalc<'a> {
         let p = &self.econ.params;
         let t = snap.market;
@@ -169,56 +196,39 @@ impl Detector {
         let schedule = &tab.referral.table;
         let category = schedule.category(group);
 
-        let (fba_fee, fba_src) = match snap
+        let (fba_fee, fba_origin) = match snap
             .fba_fee
             .filter(|f| f.currency == cur && (0..=MAX_PRICE_MINOR).contains(&f.minor))
         {
-            Some(f) => (dec(f), "keepa".to_string()),
+            Some(f) => (dec(f), FbaOrigin::Keepa),
             None => match (tab.fba, package.weight_g[ti]) {
                 (Some(table), Some(w)) => match table.table.fee(t, w) {
-                    Some(fee) => (fee, format!("config:fba {} ({w} g)", table.from)),
+                    Some(fee) => (fee, FbaOrigin::Table(table.from, w)),
                     None => {
                         flags.insert(Flag::FbaFeeUnknown);
-                        (
-                            Decimal::ZERO,
-                            format!("unknown: {w} g is beyond config:fba {}", table.from),
-                        )
+                        (Decimal::ZERO, FbaOrigin::Beyond(table.from, w))
                     }
                 },
                 (None, _) => {
                     flags.insert(Flag::FbaFeeUnknown);
-                    (
-                        Decimal::ZERO,
-                        "unknown: no Keepa fee and no config:fba table in force".to_string(),
-                    )
+                    (Decimal::ZERO, FbaOrigin::NoTable)
                 }
                 (Some(_), None) => {
                     flags.insert(Flag::FbaFeeUnknown);
-                    (
-                        Decimal::ZERO,
-                        "unknown: no Keepa fee and no package weight".to_string(),
-                    )
+                    (Decimal::ZERO, FbaOrigin::NoWeight)
                 }
             },
         };
         let rate = tab.storage.table.rate(t, date);
-        let (storage, storage_label) = match package.volume_mm3[ti]
-            .and_then(|v| Decimal::try_from_i128_with_scale(v, 9).ok())
-        {
-            Some(m3) => (
-                rate * m3 * p.months_to_sell,
-                format!(
-                    "{}/m³·month × {} m³ × {} month(s)",
-                    breakdown::amount_label(rate),
-                    m3.normalize(),
-                    p.months_to_sell.normalize()
-                ),
-            ),
+        let volume_m3 =
+            package.volume_mm3[ti].and_then(|v| Decimal::try_from_i128_with_scale(v, 9).ok());
+        let storage = match volume_m3 {
+            Some(m3) => rate * m3 * p.months_to_sell,
             None => {
                 if !(rate * p.months_to_sell).is_zero() {
                     flags.insert(Flag::NoPackage);
                 }
-                (Decimal::ZERO, "unknown: no package dimensions".to_string())
+                Decimal::ZERO
             }
         };
         let terms = SellTerms {
@@ -295,31 +305,52 @@ impl Detector {
             flags.insert(Flag::Amazon);
         }
 
-        let basis = match q.basis {
-            Basis::BuyBox => "Buy Box landed",
-            Basis::Amazon => "Amazon's offer (no Buy Box data)",
-            Basis::New => "lowest New (no Buy Box data)",
-        };
-        let vat_src = format!("config:vat {}", tab.vat.from);
-        let referral_src = format!("config:referral {}", tab.referral.from);
-        let storage_src = format!("config:storage {}", tab.storage.from);
-        let src = SellSources {
-            market: t,
-            price_basis: basis,
-            vat: &vat_src,
-            referral: &referral_src,
-            fba: &fba_src,
-            storage: &storage_src,
-            storage_label: &storage_label,
-            fx: if cur == Currency::EUR { "-" } else { fx_src },
+        let closed = terms.closed_form();
+        let lines = if explain {
+            let basis = match q.basis {
+                Basis::BuyBox => "Buy Box landed",
+                Basis::Amazon => "Amazon's offer (no Buy Box data)",
+                Basis::New => "lowest New (no Buy Box data)",
+            };
+            let storage_label = match volume_m3 {
+                Some(m3) => format!(
+                    "{}/m³·month × {} m³ × {} month(s)",
+                    breakdown::amount_label(rate),
+                    m3.normalize(),
+                    p.months_to_sell.normalize()
+                ),
+                None => "unknown: no package dimensions".to_string(),
+            };
+            let vat_src = format!("config:vat {}", tab.vat.from);
+            let referral_src = format!("config:referral {}", tab.referral.from);
+            let storage_src = format!("config:storage {}", tab.storage.from);
+            let fba_src = fba_origin.label();
+            let src = SellSources {
+                market: t,
+                price_basis: basis,
+                vat: &vat_src,
+                referral: &referral_src,
+                fba: &fba_src,
+                storage: &storage_src,
+                storage_label: &storage_label,
+                fx: if cur == Currency::EUR { "-" } else { fx_src },
+            };
+            breakdown::sell_lines(&src, &terms, &side)
+        } else {
+            Vec::new()
         };
         SellCalc {
-            lines: breakdown::sell_lines(&src, &terms, &side),
+            lines,
             terms,
             side,
             flags,
             q_t: gates::monthly_units(snap),
-            closed: terms.closed_form(),
+            closed,
+            segments: if closed.is_some() {
+                Vec::new()
+            } else {
+                solve::breakpoints(&terms)
+            },
         }
     }
 
@@ -331,6 +362,7 @@ impl Detector {
         fx: &FxRate,
         fx_src: &str,
         now: DateTime<Utc>,
+        explain: bool,
     ) -> BuyCalc {
         let p = &self.econ.params;
         let s = snap.market;
@@ -354,9 +386,14 @@ impl Detector {
         if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
             flags.insert(Flag::Blocked);
         }
-        let vat_src = format!("config:vat {}", tab.vat.from);
+        let lines = if explain {
+            let vat_src = format!("config:vat {}", tab.vat.from);
+            breakdown::buy_lines(s, &vat_src, fx_src, &terms, &side)
+        } else {
+            Vec::new()
+        };
         BuyCalc {
-            lines: breakdown::buy_lines(s, &vat_src, fx_src, &terms, &side),
+            lines,
             terms,
             side,
             flags,

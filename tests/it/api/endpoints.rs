@@ -267,6 +267,7 @@ async fn opportunities_carry_gross_and_net_figures_and_links() {
             "lines",
             "fx_eur_per_gbp",
             "fx_date",
+            "fx_rate",
             "vat_table",
             "fee_table",
             "buy_observed_at",

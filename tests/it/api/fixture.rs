@@ -143,6 +143,7 @@ pub fn opportunity(a: &str, buy: Market, sell: Market, gross_pct: f64, profit: i
             }],
             fx_eur_per_gbp: (buy == Market::UK || sell == Market::UK).then_some(1.17),
             fx_date: Some("2026-11-19".into()),
+            fx_rate: Some("ecb 2026-11-19: 1 EUR = 0.8653 GBP".into()),
             vat_table: Some("2025-01-01".into()),
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(at()),

@@ -5,7 +5,7 @@ use arbdesk::domain::Market;
 use arbdesk::economics::{Detector, Economics, EconomicsConfig, EconomicsError, FxSource};
 use chrono::NaiveDate;
 
-use super::{d, ecb_fx, now, product, snap};
+use super::{d, detect_explained, ecb_fx, now, product, snap};
 
 #[test]
 fn the_shipped_defaults_validate_and_reproduce_section_5() {
@@ -265,7 +265,7 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     for s in fresh.markets.values_mut() {
         s.observed_at = then;
     }
-    let rows = det.detect(&fresh, &ecb_fx(), then);
+    let rows = detect_explained(&det, &fresh, &ecb_fx(), then);
     let o = super::row(&rows, Market::IT, Market::DE);
     assert_eq!(o.gross_margin, arbdesk::domain::Money::eur(1990));
     assert!(o.flags.contains(&"NO_TABLE".to_string()), "{:?}", o.flags);

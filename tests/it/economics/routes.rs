@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use super::{d, ecb_fx, econ, line, now, product, row, snap};
+use super::{d, detect_explained, ecb_fx, econ, line, now, product, row, snap};
 
 fn eur(x: Decimal) -> Money {
     arbdesk::economics::money(x, Currency::EUR)
@@ -26,7 +26,7 @@ fn healthy() -> (PriceSnapshot, PriceSnapshot) {
 
 fn detect_it_de(it: PriceSnapshot, de: PriceSnapshot) -> arbdesk::domain::Opportunity {
     let det = Detector::new(econ(""));
-    let rows = det.detect(&product(vec![it, de]), &ecb_fx(), now());
+    let rows = detect_explained(&det, &product(vec![it, de]), &ecb_fx(), now());
     row(&rows, Market::IT, Market::DE).clone()
 }
 
@@ -48,7 +48,8 @@ fn a_profitable_route_passes_every_gate_and_is_ranked() {
 #[test]
 fn only_pairs_with_a_positive_gross_gap_exist() {
     let det = Detector::new(econ(""));
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![
             snap(Market::IT, 4000),
             snap(Market::DE, 5990),
@@ -73,7 +74,8 @@ fn an_out_of_stock_market_is_in_no_pair() {
     it.new = None;
     it.amazon = None; // its 90-day average alone is no price
     let det = Detector::new(econ(""));
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![it, snap(Market::DE, 5990), snap(Market::ES, 4500)]),
         &ecb_fx(),
         now(),
@@ -100,7 +102,7 @@ fn all_twenty_routes_exist_when_every_market_sells_above_its_cheapest_offer() {
         })
         .collect();
     let det = Detector::new(econ(""));
-    let rows = det.detect(&product(snaps), &ecb_fx(), now());
+    let rows = detect_explained(&det, &product(snaps), &ecb_fx(), now());
     assert_eq!(rows.len(), 20);
     assert!(
         rows.iter()
@@ -116,7 +118,8 @@ fn all_twenty_routes_exist_when_every_market_sells_above_its_cheapest_offer() {
 fn gbp_is_converted_at_the_published_rate_never_taken_as_eur() {
     let det = Detector::new(econ(""));
     let fx = ecb_fx(); // 1 EUR = 0.8653 GBP
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![snap(Market::DE, 4000), snap(Market::UK, 5000)]),
         &fx,
         now(),
@@ -149,7 +152,8 @@ fn gbp_is_converted_at_the_published_rate_never_taken_as_eur() {
     assert_eq!(o.net_profit, eur(n - l));
 
     // Other direction: the purchase spread applies on the GBP buy side, no payout fee.
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![snap(Market::UK, 3000), snap(Market::DE, 5990)]),
         &fx,
         now(),
@@ -162,7 +166,8 @@ fn gbp_is_converted_at_the_published_rate_never_taken_as_eur() {
     assert!(flags(o).contains(&"ROUTE_DISABLED") && !o.ranked);
 
     // EUR-only rows carry no GBP rate at all.
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![snap(Market::IT, 3000), snap(Market::DE, 5990)]),
         &fx,
         now(),
@@ -185,7 +190,7 @@ fn a_stale_rate_unranks_gbp_routes_only() {
         snap(Market::IT, 3000),
         snap(Market::DE, 5990),
     ]);
-    let rows = det.detect(&p, &old, now());
+    let rows = detect_explained(&det, &p, &old, now());
     let eur = row(&rows, Market::IT, Market::DE);
     assert!(
         eur.ranked && flags(eur) == vec!["FX_STALE"],
@@ -199,7 +204,7 @@ fn a_stale_rate_unranks_gbp_routes_only() {
         gbp.flags
     );
     // With today's rate the same UK route is ranked.
-    let rows = det.detect(&p, &ecb_fx(), now());
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
     assert!(
         row(&rows, Market::UK, Market::DE).ranked,
         "{:?}",
@@ -221,7 +226,8 @@ fn customs_add_duty_broker_and_import_vat_and_max_buy_is_found_by_search() {
     let econ = econ(CUSTOMS_UK_DE);
     let det = Detector::new(econ.clone());
     let fx = ecb_fx();
-    let rows = det.detect(
+    let rows = detect_explained(
+        &det,
         &product(vec![snap(Market::UK, 2500), snap(Market::DE, 5990)]),
         &fx,
         now(),
@@ -494,7 +500,7 @@ proptest! {
     ) {
         let det = Detector::new(econ(CUSTOMS_UK_DE));
         let fx = FxRate::ecb(d(x), NaiveDate::from_ymd_opt(2026, 6, 9).unwrap());
-        for o in det.detect(&product(vec![uk, de, it]), &fx, now()) {
+        for o in detect_explained(&det, &product(vec![uk, de, it]), &fx, now()) {
             prop_assert!(o.gross_margin.minor >= 0);
             prop_assert!(o.gross_margin_pct >= 0.0);
             prop_assert!(o.buy_market != o.sell_market);
@@ -525,7 +531,7 @@ fn a_decoded_keepa_listing_feeds_the_detector() {
     it.buy_box = Some(Money::eur(5000));
     let at = de.observed_at + Duration::hours(1);
     let det = Detector::new(econ(""));
-    let rows = det.detect(&product(vec![de.clone(), it]), &ecb_fx(), at);
+    let rows = detect_explained(&det, &product(vec![de.clone(), it]), &ecb_fx(), at);
     let o = row(&rows, Market::IT, Market::DE);
     let referral = o
         .breakdown
@@ -554,7 +560,7 @@ fn selling_where_the_operator_has_no_vat_number_is_flagged() {
         snap(Market::DE, 5990),
         snap(Market::FR, 5990),
     ]);
-    let rows = det.detect(&p, &ecb_fx(), now());
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
     assert!(!flags(row(&rows, Market::IT, Market::DE)).contains(&"VAT_REGISTRATION"));
     let fr = row(&rows, Market::IT, Market::FR);
     assert!(
@@ -566,7 +572,7 @@ fn selling_where_the_operator_has_no_vat_number_is_flagged() {
     let det = Detector::new(econ(
         "[economics]\nvat_scheme = \"not_registered\"\nfee_vat_rate = 0.19\n",
     ));
-    let rows = det.detect(&p, &ecb_fx(), now());
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
     let de = row(&rows, Market::IT, Market::DE);
     assert!(flags(de).contains(&"VAT_REGISTRATION"));
     assert_eq!(line(de, "input_vat"), Money::eur(0));

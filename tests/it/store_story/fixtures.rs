@@ -183,6 +183,7 @@ pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Op
             }],
             fx_eur_per_gbp: (buy == Market::UK || sell == Market::UK).then_some(1.1765),
             fx_date: Some("2026-11-24".into()),
+            fx_rate: Some("ecb 2026-11-24: 1 EUR = 0.8653 GBP".into()),
             vat_table: Some("2025-01-01".into()),
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(t(updated - 5)),
