@@ -160,7 +160,7 @@ fn routes(p: &Product, at: DateTime<Utc>) -> Vec<Opportunity> {
             let sold = p.markets[&sell].monthly_sold.unwrap_or(20);
             out.push(Opportunity {
                 asin: p.asin,
-                title: p.title.clone(),
+                title: p.title.as_deref().map(Into::into),
                 buy_market: buy,
                 sell_market: sell,
                 buy_price: p.markets[&buy].buy_box.unwrap_or(Money::eur(0)),

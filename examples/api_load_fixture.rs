@@ -79,7 +79,7 @@ fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng
     let ranked = net > 300;
     Opportunity {
         asin,
-        title: Some(title.to_string()),
+        title: Some(title.into()),
         buy_market: buy,
         sell_market: sell,
         buy_price: Money::new(buy_cents, buy.currency()),

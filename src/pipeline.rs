@@ -100,9 +100,8 @@ pub async fn explain_all(
         std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if !products.contains_key(&row.asin) {
-            let p = store.product(row.asin).await?;
-            products.insert(row.asin, p);
+        if let std::collections::hash_map::Entry::Vacant(e) = products.entry(row.asin) {
+            e.insert(store.product(row.asin).await?);
         }
         let explained = products
             .get(&row.asin)

@@ -1,11 +1,12 @@
 //! `arbdesk import FILE`: Keepa product objects, one JSON object per line, into the store.
 //!
-//! Lines are read in batches; each batch is decoded on every core, written in one store
-//! transaction together with a checkpoint (the byte offset after its last line), then
-//! run through detection. Killed at any point, the store holds whole batches and a
-//! checkpoint that matches them, so running the same command again resumes after the last
-//! committed batch; re-importing is harmless because every write is idempotent. A bad line
-//! is reported with its number and skipped; the rest is imported.
+//! Lines are read in batches; each batch is decoded on every core, its listings written in
+//! one store transaction, run through detection, its opportunities written, and then a
+//! checkpoint (the byte offset after its last line) is stored. Reading, writing and detection
+//! of consecutive batches overlap (see [`import`]). Killed at any point, the checkpoint names
+//! a point before which everything is written, so running the same command again resumes
+//! there; re-importing is harmless because every write is idempotent. A bad line is
+//! reported with its number and skipped; the rest is imported.
 
 use std::io::{BufRead, BufReader, IsTerminal, Seek, SeekFrom};
 use std::sync::Arc;
@@ -16,9 +17,8 @@ use chrono::Utc;
 
 use crate::cli::ImportArgs;
 use crate::config::Settings;
-use crate::domain::{Asin, Listing};
+use crate::domain::{Asin, Listing, Product};
 use crate::keepa::decode_product;
-use crate::pipeline::Detect;
 use crate::store::{Checkpoint, Store, WatchSource};
 
 const SHOWN_ERRORS: usize = 20;
@@ -61,7 +61,72 @@ fn decode_all(lines: Vec<Line>) -> (Vec<Listing>, Vec<(u64, String)>) {
     (ok, bad)
 }
 
+/// One batch of the file, read and decoded.
+struct Decoded {
+    listings: Vec<Listing>,
+    bad: Vec<(u64, String)>,
+    /// Byte offset just after the batch's last line.
+    offset: u64,
+}
+
+/// Reads and decodes batches of `lines` lines ahead of the writer, until the end of the file
+/// or until the writer stops listening. Runs on a blocking thread.
+fn read_batches(
+    mut reader: BufReader<std::fs::File>,
+    lines: usize,
+    mut line_no: u64,
+    mut offset: u64,
+    path: std::path::PathBuf,
+    tx: tokio::sync::mpsc::Sender<Result<Decoded>>,
+) {
+    let mut buf = String::new();
+    loop {
+        let mut batch = Vec::with_capacity(lines);
+        while batch.len() < lines {
+            buf.clear();
+            let n = match reader.read_line(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let e = anyhow::Error::new(e).context(format!(
+                        "Reading {} failed after line {line_no}",
+                        path.display()
+                    ));
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            offset += n as u64;
+            line_no += 1;
+            let text = buf.trim();
+            if !text.is_empty() {
+                batch.push(Line {
+                    number: line_no,
+                    text: text.to_string(),
+                });
+            }
+        }
+        let end = batch.is_empty();
+        let (listings, bad) = decode_all(batch);
+        let sent = tx.blocking_send(Ok(Decoded {
+            listings,
+            bad,
+            offset,
+        }));
+        if end || sent.is_err() {
+            return;
+        }
+    }
+}
+
 /// Runs `arbdesk import`.
+///
+/// Three stages overlap: a reader thread decodes batch N+2 while the store writes the
+/// listings of batch N+1 and detection runs over batch N; then N's opportunities and its
+/// checkpoint are written. The checkpoint of N is written after N+1's listings, which is
+/// harmless: a run resumed after N writes N+1 again, and every write is idempotent.
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
     let detect = super::detector(settings)?;
@@ -100,55 +165,78 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
 
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let began = Instant::now();
-    let mut offset = start;
     let (mut imported, mut bad_total) = (0u64, 0u64);
     let mut last_report = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let batch = args.batch.max(1);
+    let reading = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            read_batches(reader, batch, line_no, start, path, tx);
+        })
+    };
+    // Batch N: its listings are stored, its detection is next.
+    let mut stored: Option<(Vec<Product>, Vec<Asin>, u64)> = None;
     loop {
-        let mut lines = Vec::with_capacity(args.batch.max(1));
-        let mut buf = String::new();
-        while lines.len() < args.batch.max(1) {
-            buf.clear();
-            let n = reader.read_line(&mut buf).with_context(|| {
-                format!("Reading {} failed after line {line_no}", path.display())
-            })?;
-            if n == 0 {
-                break;
+        let next = rx
+            .recv()
+            .await
+            .transpose()?
+            .filter(|d| !d.listings.is_empty() || !d.bad.is_empty());
+        let now = Utc::now();
+        let mut next_asins = Vec::new();
+        let mut next_offset = 0;
+        let write_next = match next {
+            Some(d) => {
+                for (n, e) in &d.bad {
+                    if bad_total < SHOWN_ERRORS as u64 {
+                        eprintln!("line {n}: {e}; skipped");
+                    }
+                    bad_total += 1;
+                }
+                imported += d.listings.len() as u64;
+                next_asins = d.listings.iter().map(|l| l.asin).collect();
+                next_offset = d.offset;
+                Some(d.listings)
             }
-            offset += n as u64;
-            line_no += 1;
-            let text = buf.trim();
-            if !text.is_empty() {
-                lines.push(Line {
-                    number: line_no,
-                    text: text.to_string(),
-                });
-            }
-        }
-        if lines.is_empty() && offset >= size {
-            break;
-        }
-        let (listings, bad) = tokio::task::spawn_blocking(move || decode_all(lines)).await?;
-        for (n, e) in &bad {
-            if bad_total < SHOWN_ERRORS as u64 {
-                eprintln!("line {n}: {e}; skipped");
-            }
-            bad_total += 1;
-        }
-        imported += listings.len() as u64;
-        write_batch(
-            &store,
-            &detect,
-            listings,
-            args.watch,
-            Checkpoint {
-                key: key.clone(),
-                offset,
+            None => None,
+        };
+        let done = write_next.is_none();
+        let t0 = Instant::now();
+        let (sets, products) = tokio::join!(
+            async {
+                match stored.take() {
+                    Some((products, asins, offset)) => Some((
+                        crate::pipeline::detect_all(detect.clone(), products, now).await,
+                        asins,
+                        offset,
+                    )),
+                    None => None,
+                }
             },
-        )
-        .await?;
+            async {
+                match write_next {
+                    Some(listings) => Some(store.upsert_listings(listings, now, None).await),
+                    None => None,
+                }
+            }
+        );
+        let t1 = Instant::now();
+        if let Some((sets, asins, offset)) = sets {
+            finish_batch(&store, sets?, args.watch.then_some(asins), &key, offset).await?;
+        }
+        tracing::debug!(
+            overlapped_ms = (t1 - t0).as_millis() as u64,
+            finish_ms = t1.elapsed().as_millis() as u64,
+            "Wrote an import batch."
+        );
+        if let Some(products) = products {
+            let products = products.context("Writing to the store failed")?;
+            stored = Some((products, next_asins, next_offset));
+        }
         if progress && last_report.elapsed().as_millis() > 300 {
             let pct = if size > 0 {
-                offset as f64 * 100.0 / size as f64
+                next_offset as f64 * 100.0 / size as f64
             } else {
                 100.0
             };
@@ -158,10 +246,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             );
             last_report = Instant::now();
         }
-        if offset >= size {
+        if done {
             break;
         }
     }
+    drop(rx);
+    reading.await?;
     if progress {
         eprintln!();
     }
@@ -177,34 +267,19 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     Ok(())
 }
 
-async fn write_batch(
+/// Writes a batch's opportunities (and watchlist entries), then moves the checkpoint past it.
+async fn finish_batch(
     store: &Arc<dyn Store>,
-    detect: &Arc<dyn Detect>,
-    listings: Vec<Listing>,
-    watch: bool,
-    checkpoint: Checkpoint,
+    sets: Vec<(Asin, Vec<crate::domain::Opportunity>)>,
+    watch: Option<Vec<Asin>>,
+    key: &str,
+    offset: u64,
 ) -> Result<()> {
-    let now = Utc::now();
-    let t0 = Instant::now();
-    let asins: Vec<Asin> = listings.iter().map(|l| l.asin).collect();
-    let products = store
-        .upsert_listings(listings, now, None)
-        .await
-        .context("Writing to the store failed")?;
-    let t1 = Instant::now();
-    let sets = crate::pipeline::detect_all(detect.clone(), products, now).await?;
-    let t2 = Instant::now();
     store
         .replace_opportunities(sets)
         .await
         .context("Writing opportunities failed")?;
-    tracing::debug!(
-        store_ms = (t1 - t0).as_millis() as u64,
-        detect_ms = (t2 - t1).as_millis() as u64,
-        opportunities_ms = t2.elapsed().as_millis() as u64,
-        "Wrote an import batch."
-    );
-    if watch {
+    if let Some(asins) = watch {
         store
             .watch_add(asins, WatchSource::Import)
             .await
@@ -212,8 +287,12 @@ async fn write_batch(
     }
     // The checkpoint moves only once the whole batch is written: a crash anywhere before
     // this line makes the next run redo the batch, which is idempotent.
+    let checkpoint = Checkpoint {
+        key: key.to_string(),
+        offset,
+    };
     store
-        .upsert_listings(Vec::new(), now, Some(checkpoint))
+        .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
         .await
         .context("Writing the import checkpoint failed")?;
     Ok(())

@@ -6,8 +6,10 @@
 //! model, money is minor units with a currency. Every row carries its breakdown and the
 //! versions of the data it was computed from, so a number can always be explained.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,15 +78,15 @@ pub struct Breakdown {
     /// EUR per GBP used (`None` on EUR-only routes).
     pub fx_eur_per_gbp: Option<f64>,
     /// Date of the FX rate.
-    pub fx_date: Option<String>,
+    pub fx_date: Option<Arc<str>>,
     /// The GBP rate exactly as used, with its source and date
     /// (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`), so the row can be explained with it later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fx_rate: Option<String>,
+    pub fx_rate: Option<Arc<str>>,
     /// `effective_from` of the VAT table used.
-    pub vat_table: Option<String>,
+    pub vat_table: Option<Arc<str>>,
     /// `effective_from` of the referral fee table used.
-    pub fee_table: Option<String>,
+    pub fee_table: Option<Arc<str>>,
     /// Keepa `lastUpdate` of the buy side.
     pub buy_observed_at: Option<DateTime<Utc>>,
     /// Keepa `lastUpdate` of the sell side.
@@ -96,8 +98,8 @@ pub struct Breakdown {
 pub struct Opportunity {
     /// The product.
     pub asin: Asin,
-    /// Title for display.
-    pub title: Option<String>,
+    /// Title for display (shared by the rows of one product).
+    pub title: Option<Arc<str>>,
     /// Market to buy in.
     pub buy_market: Market,
     /// Market to sell in.
@@ -129,7 +131,7 @@ pub struct Opportunity {
     pub ranked: bool,
     /// Failed gates (`PROFIT`, `ROI`, `SPIKE`, `DEMAND`, `STALE`, `IDENTITY`, `BLOCKED`) and
     /// data warnings (`NO_BUYBOX`, `FX_STALE`, `FEE_MISMATCH`, `VAT_REGISTRATION`, …).
-    pub flags: Vec<String>,
+    pub flags: Vec<Cow<'static, str>>,
     /// How the net figures were computed.
     pub breakdown: Breakdown,
     /// When the row was last computed.

@@ -109,80 +109,97 @@ impl Detector {
         let package = Package::of(product);
         let fx_stale = fx.is_stale(date, p.fx_max_age_days);
         let fx_src = fx.source_label();
-        let fx_record = fx.record();
-        let fx_date = fx.date.to_string();
+        let fx_record: Arc<str> = fx.record().into();
+        let title: Option<Arc<str>> = product.title.as_deref().map(Arc::from);
+        let fx_date: Arc<str> = fx.date.to_string().into();
         let fx_shown = fx.eur_per_gbp_display();
-        let versions = tables.map(|t| (t.vat.from.to_string(), t.referral.from.to_string()));
+        let versions: Option<(Arc<str>, Arc<str>)> = tables.map(|t| {
+            (
+                t.vat.from.to_string().into(),
+                t.referral.from.to_string().into(),
+            )
+        });
         let mut sell_calc: [Option<SellCalc<'_>>; 5] = Default::default();
         let mut buy_calc: [Option<BuyCalc>; 5] = Default::default();
 
+        // The routes that exist: both sides priced and a positive gross gap, counted first
+        // so the rows take one allocation.
+        let mut pairs = [(Market::UK, Market::UK, Decimal::ZERO); 20];
+        let mut n = 0;
         for s in Market::ALL {
-            let si = market_index(s);
-            let (Some(bq), Some(s_snap)) = (buys[si], snaps[si]) else {
+            let Some(bq) = buys[market_index(s)] else {
                 continue;
             };
             for t in Market::ALL {
-                let ti = market_index(t);
-                let (Some(sq), Some(t_snap)) = (sells[ti], snaps[ti]) else {
+                let Some(sq) = sells[market_index(t)] else {
                     continue;
                 };
                 let gross = sq.eur - bq.eur;
-                if s == t || gross <= Decimal::ZERO || only.is_some_and(|o| o != (s, t)) {
-                    continue;
+                if s != t && gross > Decimal::ZERO && only.is_none_or(|o| o == (s, t)) {
+                    pairs[n] = (s, t, gross);
+                    n += 1;
                 }
-                let gbp_route = s.currency() == Currency::GBP || t.currency() == Currency::GBP;
-                let mut flags = FlagSet::default();
-                flags.insert_if(fx_stale, Flag::FxStale);
-                flags.insert_if(!gates::same_item(s_snap, t_snap), Flag::Identity);
-                let mut row = Opportunity {
-                    asin: product.asin,
-                    title: product.title.clone(),
-                    buy_market: s,
-                    sell_market: t,
-                    buy_price: bq.money,
-                    sell_price: sq.money,
-                    gross_margin: money(gross, Currency::EUR),
-                    gross_margin_pct: pct(gross / bq.eur),
-                    net_profit: Money::eur(0),
-                    net_margin_pct: 0.0,
-                    roi_pct: 0.0,
-                    expected_monthly_profit: Money::eur(0),
-                    max_buy_price: None,
-                    target_sell_price: None,
-                    break_even_sell_price: None,
-                    ranked: false,
-                    flags: Vec::new(),
-                    breakdown: Breakdown {
-                        lines: Vec::new(),
-                        fx_eur_per_gbp: gbp_route.then_some(fx_shown),
-                        fx_date: Some(fx_date.clone()),
-                        fx_rate: Some(fx_record.clone()),
-                        vat_table: None,
-                        fee_table: None,
-                        buy_observed_at: Some(s_snap.observed_at),
-                        sell_observed_at: Some(t_snap.observed_at),
-                    },
-                    updated_at: now,
-                };
-                let (Some(tab), Some((vat_v, fee_v))) = (tables, &versions) else {
-                    flags.insert(Flag::NoTable);
-                    row.flags = flags.names();
-                    out.push(row);
-                    continue;
-                };
-                row.breakdown.vat_table = Some(vat_v.clone());
-                row.breakdown.fee_table = Some(fee_v.clone());
-                let sell = sell_calc[ti].get_or_insert_with(|| {
-                    self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date, explain)
-                });
-                let buy = buy_calc[si].get_or_insert_with(|| {
-                    self.buy_side(s_snap, &bq, &tab, fx, &fx_src, now, explain)
-                });
-                self.combine(&mut row, &mut flags, sell, buy, &package, fx, explain);
-                row.flags = flags.names();
-                row.ranked = flags.ranked(gbp_route);
-                out.push(row);
             }
+        }
+        out.reserve(n);
+        for &(s, t, gross) in &pairs[..n] {
+            let (si, ti) = (market_index(s), market_index(t));
+            let (Some(bq), Some(s_snap), Some(sq), Some(t_snap)) =
+                (buys[si], snaps[si], sells[ti], snaps[ti])
+            else {
+                continue;
+            };
+            let gbp_route = s.currency() == Currency::GBP || t.currency() == Currency::GBP;
+            let mut flags = FlagSet::default();
+            flags.insert_if(fx_stale, Flag::FxStale);
+            flags.insert_if(!gates::same_item(s_snap, t_snap), Flag::Identity);
+            let mut row = Opportunity {
+                asin: product.asin,
+                title: title.clone(),
+                buy_market: s,
+                sell_market: t,
+                buy_price: bq.money,
+                sell_price: sq.money,
+                gross_margin: money(gross, Currency::EUR),
+                gross_margin_pct: pct(gross / bq.eur),
+                net_profit: Money::eur(0),
+                net_margin_pct: 0.0,
+                roi_pct: 0.0,
+                expected_monthly_profit: Money::eur(0),
+                max_buy_price: None,
+                target_sell_price: None,
+                break_even_sell_price: None,
+                ranked: false,
+                flags: Vec::new(),
+                breakdown: Breakdown {
+                    lines: Vec::new(),
+                    fx_eur_per_gbp: gbp_route.then_some(fx_shown),
+                    fx_date: Some(fx_date.clone()),
+                    fx_rate: Some(fx_record.clone()),
+                    vat_table: None,
+                    fee_table: None,
+                    buy_observed_at: Some(s_snap.observed_at),
+                    sell_observed_at: Some(t_snap.observed_at),
+                },
+                updated_at: now,
+            };
+            let (Some(tab), Some((vat_v, fee_v))) = (tables, &versions) else {
+                flags.insert(Flag::NoTable);
+                row.flags = flags.names();
+                out.push(row);
+                continue;
+            };
+            row.breakdown.vat_table = Some(vat_v.clone());
+            row.breakdown.fee_table = Some(fee_v.clone());
+            let sell = sell_calc[ti].get_or_insert_with(|| {
+                self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date, explain)
+            });
+            let buy = buy_calc[si]
+                .get_or_insert_with(|| self.buy_side(s_snap, &bq, &tab, fx, &fx_src, now, explain));
+            self.combine(&mut row, &mut flags, sell, buy, &package, fx, explain);
+            row.flags = flags.names();
+            row.ranked = flags.ranked(gbp_route);
+            out.push(row);
         }
     }
 
@@ -263,7 +280,9 @@ impl Detector {
                     solve::smallest_sell_price(&sell.terms, fx, target)
                         .map(|c| Money::new(c, t.currency()))
                 }
-                None => solve::smallest_sell_price_on(&sell.terms, &sell.segments, fx, target)
+                None => sell
+                    .segments
+                    .smallest_sell_price(&sell.terms, fx, target)
                     .map(|c| Money::new(c, t.currency())),
             }
         };

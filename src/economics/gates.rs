@@ -5,6 +5,7 @@
 //! when none of its flags is a failed gate. Flags that only warn (`NO_BUYBOX`,
 //! `FEE_MISMATCH`, …) live in the same list, so the set of gate flags is defined here once.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -150,12 +151,12 @@ impl FlagSet {
     }
 
     /// The names, in canonical order.
-    pub fn names(self) -> Vec<String> {
+    pub fn names(self) -> Vec<Cow<'static, str>> {
         flag::ORDER
             .iter()
             .enumerate()
             .filter(|(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, n)| (*n).to_string())
+            .map(|(_, n)| Cow::Borrowed(*n))
             .collect()
     }
 }
@@ -216,10 +217,11 @@ pub fn same_item(s: &PriceSnapshot, t: &PriceSnapshot) -> bool {
 
 /// Whether a failed gate among `flags` keeps the row unranked; `gbp_route` makes
 /// `FX_STALE` one.
-pub fn is_ranked(flags: &[String], gbp_route: bool) -> bool {
-    !flags.iter().any(|f| {
-        flag::ORDER[..flag::GATES].contains(&f.as_str()) && (f != flag::FX_STALE || gbp_route)
-    })
+pub fn is_ranked<S: AsRef<str>>(flags: &[S], gbp_route: bool) -> bool {
+    !flags
+        .iter()
+        .map(AsRef::as_ref)
+        .any(|f| flag::ORDER[..flag::GATES].contains(&f) && (f != flag::FX_STALE || gbp_route))
 }
 
 #[cfg(test)]

@@ -44,36 +44,98 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
 pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
-    smallest_sell_price_on(terms, &breakpoints(terms), fx, target_eur)
-}
-
-/// [`smallest_sell_price`] with the segments of `terms` already found by [`breakpoints`]
-/// (they depend on the sell side only, so a detector finds them once per market).
-pub fn smallest_sell_price_on(
-    terms: &SellTerms<'_>,
-    points: &[i64],
-    fx: &FxRate,
-    target_eur: Decimal,
-) -> Option<i64> {
-    let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
     let floor = lower_bound(terms, fx, target_eur);
+    let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+    let points = breakpoints(terms);
     for (i, &lo) in points.iter().enumerate() {
         let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
         let lo = lo.max(floor);
         if hi < lo {
             continue;
         }
-        let n_lo = net(lo);
-        if n_lo >= target_eur {
-            return Some(lo);
-        }
-        let n_hi = net(hi);
-        if n_hi >= target_eur {
-            // Affine on [lo, hi], below the target at lo and reaching it at hi: increasing.
-            return Some(first_reaching(lo, n_lo, hi, n_hi, target_eur, &net));
+        let seg = Segment {
+            lo,
+            hi,
+            n_lo: net(lo),
+            n_hi: net(hi),
+        };
+        if let Some(c) = seg.first_reaching(target_eur, &net) {
+            return Some(c);
         }
     }
     None
+}
+
+/// A range of cent prices on which `N` is affine, with `N` at both ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    lo: i64,
+    hi: i64,
+    n_lo: Decimal,
+    n_hi: Decimal,
+}
+
+impl Segment {
+    /// The first cent of the segment reaching `target`, if any.
+    fn first_reaching(&self, target: Decimal, net: &impl Fn(i64) -> Decimal) -> Option<i64> {
+        if self.n_lo >= target {
+            Some(self.lo)
+        } else if self.n_hi >= target {
+            // Affine, below the target at lo and reaching it at hi: increasing.
+            Some(first_reaching(
+                self.lo, self.n_lo, self.hi, self.n_hi, target, net,
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// The segments of one sell side with `N` at their ends: they depend on the sell market's
+/// terms only, so a detector evaluates them once per market and answers every target and
+/// break-even search of that market from them with one interpolation and its check.
+#[derive(Debug, Clone, Default)]
+pub struct Segments(Vec<Segment>);
+
+impl Segments {
+    /// The segments of `terms` at `fx`.
+    pub fn of(terms: &SellTerms<'_>, fx: &FxRate) -> Self {
+        let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+        let points = breakpoints(terms);
+        Segments(
+            points
+                .iter()
+                .enumerate()
+                .map(|(i, &lo)| {
+                    let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
+                    Segment {
+                        lo,
+                        hi,
+                        n_lo: net(lo),
+                        n_hi: net(hi),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// No segments (the closed form answers instead).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// What [`smallest_sell_price`] answers, found from the stored ends.
+    pub fn smallest_sell_price(
+        &self,
+        terms: &SellTerms<'_>,
+        fx: &FxRate,
+        target_eur: Decimal,
+    ) -> Option<i64> {
+        let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+        self.0
+            .iter()
+            .find_map(|seg| seg.first_reaching(target_eur, &net))
+    }
 }
 
 /// A cent price below which `N` cannot reach `target_eur`, whatever the referral fee:
@@ -135,7 +197,7 @@ fn first_reaching(
 }
 
 /// First cents of the segments on which `N` is affine, ascending, starting at 1.
-pub fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
+fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
     let min_fee = terms.schedule.min_fee(terms.currency);
     let to_cent_after = |d: Decimal| -> Option<i64> {
         d.checked_mul(Decimal::ONE_HUNDRED)?

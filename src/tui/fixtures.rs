@@ -60,7 +60,7 @@ pub fn opportunity(
     let net = Money::eur(net_cents);
     Opportunity {
         asin: a,
-        title: Some(title.to_string()),
+        title: Some(title.into()),
         buy_market: buy,
         sell_market: sell,
         buy_price: native(buy, buy_cents),

@@ -60,7 +60,7 @@ impl OpportunityItem {
     pub fn from_domain(o: &Opportunity, with_breakdown: bool) -> Self {
         OpportunityItem {
             asin: o.asin,
-            title: o.title.clone(),
+            title: o.title.as_deref().map(str::to_string),
             buy_market: o.buy_market,
             sell_market: o.sell_market,
             buy_price: o.buy_price,
@@ -75,7 +75,7 @@ impl OpportunityItem {
             target_sell_price: o.target_sell_price,
             break_even_sell_price: o.break_even_sell_price,
             ranked: o.ranked,
-            flags: o.flags.clone(),
+            flags: o.flags.iter().map(|f| f.to_string()).collect(),
             buy_url: o.buy_url(),
             sell_url: o.sell_url(),
             updated_at: o.updated_at,
@@ -134,10 +134,10 @@ impl From<&Breakdown> for BreakdownOut {
         BreakdownOut {
             lines: b.lines.iter().map(BreakdownLineOut::from).collect(),
             fx_eur_per_gbp: b.fx_eur_per_gbp,
-            fx_date: b.fx_date.clone(),
-            fx_rate: b.fx_rate.clone(),
-            vat_table: b.vat_table.clone(),
-            fee_table: b.fee_table.clone(),
+            fx_date: b.fx_date.as_deref().map(str::to_string),
+            fx_rate: b.fx_rate.as_deref().map(str::to_string),
+            vat_table: b.vat_table.as_deref().map(str::to_string),
+            fee_table: b.fee_table.as_deref().map(str::to_string),
             buy_observed_at: b.buy_observed_at,
             sell_observed_at: b.sell_observed_at,
         }

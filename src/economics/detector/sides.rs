@@ -12,7 +12,7 @@ use super::super::config::TierMode;
 use super::super::fx::FxRate;
 use super::super::gates::{self, Flag, FlagSet};
 use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
-use super::super::solve::{self, cents_to_decimal};
+use super::super::solve::{Segments, cents_to_decimal};
 use super::super::tables::{TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
 use super::Detector;
@@ -82,7 +82,7 @@ pub(super) struct SellCalc<'a> {
     pub(super) q_t: Decimal,
     pub(super) closed: Option<ClosedForm>,
     /// Where `N` is affine in the price, for searches (empty when the closed form serves).
-    pub(super) segments: Vec<i64>,
+    pub(super) segments: Segments,
 }
 
 /// The buy side of one market, evaluated (lines only when explaining).
@@ -347,13 +347,14 @@ impl Detector {
             q_t: gates::monthly_units(snap),
             closed,
             segments: if closed.is_some() {
-                Vec::new()
+                Segments::default()
             } else {
-                solve::breakpoints(&terms)
+                Segments::of(&terms, fx)
             },
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn buy_side(
         &self,
         snap: &PriceSnapshot,

@@ -3,7 +3,7 @@
 
 use arbdesk::domain::{Currency, Market};
 use arbdesk::economics::model::SellTerms;
-use arbdesk::economics::solve::{largest_passing, smallest_sell_price};
+use arbdesk::economics::solve::{Segments, largest_passing, smallest_sell_price};
 use arbdesk::economics::tables::{Dsf, market_index};
 use arbdesk::economics::{Economics, round_cents};
 use chrono::NaiveDate;
@@ -182,6 +182,46 @@ fn search_finds_the_cheapest_price_across_a_threshold_jump() {
             (1..found).all(|c| n(c) < target),
             "a cheaper price reaches {target}"
         );
+    }
+}
+
+#[test]
+fn stored_segment_ends_answer_every_search_as_the_search_does() {
+    // A detector keeps each sell market's segments with N at their ends and answers the
+    // target and break-even searches of all its routes from them.
+    let econ = shipped();
+    let fx = ecb_fx();
+    for currency in [Currency::EUR, Currency::GBP] {
+        for cat in [
+            "beauty_health_grocery",
+            "furniture",
+            "jewellery",
+            "car_motorbike",
+            "clothing_shoes_bags",
+            "default",
+        ] {
+            let t = terms(&econ, cat, currency);
+            let segments = Segments::of(&t, &fx);
+            for target in [
+                "-3.00",
+                "0.01",
+                "0.50",
+                "2.00",
+                "4.99",
+                "17.55",
+                "33.886885",
+                "180.00",
+                "260.00",
+                "5000.00",
+            ] {
+                let target = d(target);
+                assert_eq!(
+                    segments.smallest_sell_price(&t, &fx, target),
+                    smallest_sell_price(&t, &fx, target),
+                    "{cat} {currency} target {target}"
+                );
+            }
+        }
     }
 }
 
