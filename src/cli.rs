@@ -262,8 +262,9 @@ pub enum WatchCommand {
 pub struct ImportArgs {
     /// JSON-lines file: one Keepa product object (with its `domainId`) per line.
     pub file: PathBuf,
-    /// Lines per transaction.
-    #[arg(long, default_value_t = 2000)]
+    /// Lines per batch: each batch's listings are one transaction, its opportunities
+    /// another. Larger batches write faster; up to four are in memory at once.
+    #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
     /// Also add the imported ASINs to the watchlist.
     #[arg(long)]
