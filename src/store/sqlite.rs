@@ -201,7 +201,14 @@ impl Store for SqliteStore {
         &self,
         sets: Vec<(Asin, Vec<Opportunity>)>,
     ) -> BoxFuture<'_, StoreResult<()>> {
-        self.write(move |c, _| write::replace_opportunities(c, &sets))
+        let db = Arc::clone(&self.db);
+        Box::pin(blocking(move || {
+            // Validated and serialized before the writer is taken: that overlaps whatever
+            // write holds it now.
+            let prepared = write::prepare(sets).map_err(|e| e.into_store(&db.path))?;
+            db.write(|c| write::replace_opportunities(c, &prepared))
+                .map_err(|e| e.into_store(&db.path))
+        }))
     }
 
     fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>> {

@@ -96,24 +96,50 @@ pub(super) fn record_job(c: &Connection, run: &JobRun) -> Res<()> {
     Ok(())
 }
 
+/// One wanted row, validated, with its document and search text.
+pub(super) struct Wanted {
+    o: Opportunity,
+    body: String,
+    search: String,
+}
+
+/// Each ASIN's wanted rows by route.
+pub(super) type Prepared = Vec<(Asin, BTreeMap<(Market, Market), Wanted>)>;
+
+/// Validates and serializes `sets` for [`replace_opportunities`]. Pure CPU work, done before
+/// the writer connection is taken, so it overlaps another batch's write.
+pub(super) fn prepare(sets: Vec<(Asin, Vec<Opportunity>)>) -> Res<Prepared> {
+    sets.into_iter()
+        .map(|(asin, opps)| {
+            let mut wanted = BTreeMap::new();
+            for o in opps {
+                check::opportunity(asin, &o).map_err(Fail::Invalid)?;
+                let body = to_json(&o, &|| format!("opportunity {}", o.key()))?;
+                let search = search_text(
+                    [o.title.as_deref(), Some(o.asin.as_str())]
+                        .into_iter()
+                        .flatten(),
+                );
+                wanted.insert((o.buy_market, o.sell_market), Wanted { o, body, search });
+            }
+            Ok((asin, wanted))
+        })
+        .collect()
+}
+
 /// Makes each ASIN's stored opportunities exactly its set (the last set wins for an ASIN
 /// given twice, and the last row for a route given twice).
-pub(super) fn replace_opportunities(c: &Connection, sets: &[(Asin, Vec<Opportunity>)]) -> Res<()> {
+pub(super) fn replace_opportunities(c: &Connection, sets: &Prepared) -> Res<()> {
     let mut totals = Totals::default();
-    for (asin, opps) in sets {
-        let mut wanted: BTreeMap<(Market, Market), (&Opportunity, String)> = BTreeMap::new();
-        for o in opps {
-            check::opportunity(*asin, o).map_err(Fail::Invalid)?;
-            let body = to_json(o, &|| format!("opportunity {}", o.key()))?;
-            wanted.insert((o.buy_market, o.sell_market), (o, body));
-        }
-        let stored = retire_and_compare(c, *asin, &wanted, &mut totals)?;
-        for (route, (o, body)) in &wanted {
+    for (asin, wanted) in sets {
+        let stored = retire_and_compare(c, *asin, wanted, &mut totals)?;
+        for (route, w) in wanted {
             let before = stored.get(route);
             if before.is_some_and(|s| s.unchanged) {
                 continue;
             }
-            write(c, o, body, before.map(|s| s.id))?;
+            let o = &w.o;
+            write(c, w, before.map(|s| s.id))?;
             let (count, ranked, gross) = before.map_or((0, 0, 0), |s| (1, s.ranked, s.gross));
             totals.add(totals::OPPORTUNITIES, 1 - count);
             totals.add(totals::RANKED, i64::from(o.ranked) - ranked);
@@ -142,7 +168,7 @@ struct Stored {
 fn retire_and_compare(
     c: &Connection,
     asin: Asin,
-    wanted: &BTreeMap<(Market, Market), (&Opportunity, String)>,
+    wanted: &BTreeMap<(Market, Market), Wanted>,
     totals: &mut Totals,
 ) -> Res<HashMap<(Market, Market), Stored>> {
     let mut st = c
@@ -190,8 +216,8 @@ fn retire_and_compare(
                 totals.add(totals::RANKED, -ranked);
                 totals.add(totals::GROSS_MICROS, -gross);
             }
-            Some((r, (_, want))) => {
-                let unchanged = body.as_deref() == Some(want.as_str());
+            Some((r, want)) => {
+                let unchanged = body.as_deref() == Some(want.body.as_str());
                 stored.insert(
                     *r,
                     Stored {
@@ -210,12 +236,8 @@ fn retire_and_compare(
 /// Writes one row and its document: an update of row `id`, or an insert. Plain statements,
 /// since whether the row exists is known: an upsert would make SQLite journal every page it
 /// touches in case the statement had to be undone halfway.
-fn write(c: &Connection, o: &Opportunity, body: &str, id: Option<i64>) -> Res<()> {
-    let search = search_text(
-        [o.title.as_deref(), Some(o.asin.as_str())]
-            .into_iter()
-            .flatten(),
-    );
+fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
+    let (o, body, search) = (&w.o, w.body.as_str(), w.search.as_str());
     let columns = params![
         o.asin.as_str(),
         market_id(o.buy_market),

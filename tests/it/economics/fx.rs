@@ -98,6 +98,44 @@ fn gbp_converts_by_dividing_by_the_published_rate() {
 }
 
 #[test]
+fn a_rate_recorded_on_a_row_reads_back_exactly() {
+    // Rows record the rate they used so their breakdown can be rebuilt with it later.
+    let rates = [
+        FxRate::ecb(d("0.8653"), day("2026-06-09")),
+        FxRate {
+            gbp: GbpQuote::EurPerGbp(d("1.1500")),
+            date: day("2026-11-24"),
+            source: FxSource::Override,
+        },
+        FxRate {
+            gbp: GbpQuote::GbpPerEur(d("0.88")),
+            date: day("2025-11-21"),
+            source: FxSource::Shipped,
+        },
+    ];
+    for rate in rates {
+        let record = rate.record();
+        assert_eq!(FxRate::from_record(&record), Some(rate.clone()), "{record}");
+    }
+    assert_eq!(
+        FxRate::ecb(d("0.8653"), day("2026-06-09")).record(),
+        "ecb 2026-06-09: 1 EUR = 0.8653 GBP"
+    );
+    for junk in [
+        "",
+        "ecb",
+        "ecb 2026-06-09",
+        "ecb 2026-06-09: 1 EUR = x GBP",
+        "ecb 2026-13-01: 1 EUR = 0.8653 GBP",
+        "bank 2026-06-09: 1 EUR = 0.8653 GBP",
+        "ecb 2026-06-09: 1 USD = 0.8653 GBP",
+        "ecb 2026-06-09: 1 EUR = 0.8653 USD",
+    ] {
+        assert_eq!(FxRate::from_record(junk), None, "{junk:?}");
+    }
+}
+
+#[test]
 fn a_rate_older_than_the_limit_is_stale() {
     let rate = FxRate::ecb(d("0.8653"), day("2026-11-20"));
     assert!(!rate.is_stale(day("2026-11-24"), 4));
