@@ -6,6 +6,9 @@
 //! purchase side once per buy market (both memoised), the route costs per pair. Gates never
 //! decide existence; they become flags. With no table in force the row still exists, with
 //! its gross figures, zero net figures and `NO_TABLE`, so nothing is invented.
+//!
+//! Detection builds no breakdown lines (their labels and sources are most of a row's cost
+//! and size); `explain` runs the same code for one route with them.
 
 mod sides;
 
