@@ -187,13 +187,35 @@ pub fn round_cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// A percentage for display: `ratio × 100`, rounded to 2 dp half away from zero, as `f64`.
+/// A percentage for display: `ratio × 100`, rounded to 2 dp half away from zero, as `f64`
+/// (the nearest `f64` to that two-place decimal).
 pub fn pct(ratio: Decimal) -> f64 {
-    use rust_decimal::prelude::ToPrimitive;
-    (ratio * Decimal::ONE_HUNDRED)
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-        .to_f64()
-        .unwrap_or(0.0)
+    // ratio × 100 to 2 places is ratio to 4 places, shifted: integer work on the mantissa.
+    match scaled_away_from_zero(ratio, 4) {
+        Some(q) => q as f64 / 100.0,
+        None => 0.0,
+    }
+}
+
+/// `d` in units of 10^-`places`, rounded half away from zero (exactly what
+/// `round_dp_with_strategy(places, MidpointAwayFromZero)` gives, as an integer mantissa);
+/// `None` if that does not fit an `i64`. Rounding is the hot path of detection, and on the
+/// mantissa it is two integer divisions instead of decimal rescaling.
+pub(crate) fn scaled_away_from_zero(d: Decimal, places: u32) -> Option<i64> {
+    let (m, scale) = (d.mantissa(), d.scale());
+    let q = if scale <= places {
+        m.checked_mul(10i128.checked_pow(places - scale)?)?
+    } else {
+        // scale ≤ 28, so the divisor fits an i128.
+        let p = 10i128.checked_pow(scale - places)?;
+        let (q, r) = (m / p, m % p);
+        if r.unsigned_abs() * 2 >= p.unsigned_abs() {
+            q + r.signum()
+        } else {
+            q
+        }
+    };
+    i64::try_from(q).ok()
 }
 
 /// Parses `YYYY-MM-DD`.

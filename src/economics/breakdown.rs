@@ -6,29 +6,18 @@
 //! each pair; only the route lines are per pair.
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
-use super::round_cents;
 use crate::domain::{BreakdownLine, Currency, Market, Money};
 
-/// `d` rounded once to the cent, as money (saturating far beyond any real price).
+/// `d` rounded once to the cent (half away from zero), as money (saturating far beyond any
+/// real price).
 pub fn money(d: Decimal, currency: Currency) -> Money {
-    // Already whole cents (prices, configured amounts): no rounding to do.
-    if d.scale() <= 2 {
-        let exact = d.mantissa().checked_mul(10i128.pow(2 - d.scale()));
-        if let Some(minor) = exact.and_then(|m| i64::try_from(m).ok()) {
-            return Money::new(minor, currency);
-        }
-    }
-    let minor = round_cents(d)
-        .checked_mul(Decimal::ONE_HUNDRED)
-        .and_then(|c| c.to_i64())
-        .unwrap_or(if d.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        });
+    let minor = super::scaled_away_from_zero(d, 2).unwrap_or(if d.is_sign_negative() {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
     Money::new(minor, currency)
 }
 

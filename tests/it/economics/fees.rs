@@ -233,3 +233,49 @@ fn max_buy_by_search_is_the_largest_passing_cent() {
     assert_eq!(largest_passing(500, |_| true), Some(500));
     assert_eq!(largest_passing(0, |_| true), None);
 }
+
+proptest::proptest! {
+    /// Every shown figure is rounded on the decimal's integer mantissa: exactly what
+    /// `rust_decimal` rounding half away from zero gives, for any magnitude and scale.
+    #[test]
+    fn cent_and_percent_rounding_agree_with_decimal_rounding(
+        mantissa in proptest::num::i64::ANY,
+        wide in proptest::prelude::any::<bool>(),
+        scale in 0u32..=28,
+    ) {
+        use rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+        use rust_decimal::prelude::ToPrimitive;
+        let m = if wide { i128::from(mantissa) * 1_000_003 } else { i128::from(mantissa) };
+        let x = Decimal::from_i128_with_scale(m, scale);
+        let cents = (x.round_dp_with_strategy(2, MidpointAwayFromZero) * Decimal::ONE_HUNDRED)
+            .to_i64();
+        if let Some(c) = cents {
+            proptest::prop_assert_eq!(arbdesk::economics::money(x, Currency::EUR).minor, c);
+        }
+        if let Some(hundred) = x.checked_mul(Decimal::ONE_HUNDRED) {
+            let shown = hundred.round_dp_with_strategy(2, MidpointAwayFromZero).to_f64();
+            if let Some(p) = shown.filter(|p| p.abs() < 1e13) {
+                proptest::prop_assert_eq!(arbdesk::economics::pct(x), p);
+            }
+        }
+    }
+}
+
+#[test]
+fn halves_round_away_from_zero_in_both_directions() {
+    assert_eq!(
+        arbdesk::economics::money(d("8.985"), Currency::EUR).minor,
+        899
+    );
+    assert_eq!(
+        arbdesk::economics::money(d("-8.985"), Currency::EUR).minor,
+        -899
+    );
+    assert_eq!(
+        arbdesk::economics::money(d("8.98499999"), Currency::EUR).minor,
+        898
+    );
+    assert_eq!(arbdesk::economics::pct(d("0.077146")), 7.71);
+    assert_eq!(arbdesk::economics::pct(d("-0.00005")), -0.01);
+    assert_eq!(arbdesk::economics::pct(d("0.12345")), 12.35);
+}
