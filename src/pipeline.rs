@@ -89,27 +89,31 @@ pub async fn detect_all(
 }
 
 /// `rows` with their breakdown lines, each explained from its product as stored now (one
-/// store read per distinct ASIN). A row whose product is gone, or no longer has its route,
-/// is returned as it is, without lines; a store error is returned as such.
+/// store read for all their products). A row whose product is gone, or no longer has its
+/// route, is returned as it is, without lines; a store error is returned as such.
 pub async fn explain_all(
     store: &dyn Store,
     detect: &dyn Detect,
     rows: Vec<Opportunity>,
 ) -> Result<Vec<Opportunity>, crate::store::StoreError> {
-    let mut products: std::collections::HashMap<Asin, Option<Product>> =
-        std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        if let std::collections::hash_map::Entry::Vacant(e) = products.entry(row.asin) {
-            e.insert(store.product(row.asin).await?);
-        }
-        let explained = products
-            .get(&row.asin)
-            .and_then(Option::as_ref)
-            .and_then(|p| detect.explain(p, &row));
-        out.push(explained.unwrap_or(row));
-    }
-    Ok(out)
+    let mut asins: Vec<Asin> = rows.iter().map(|r| r.asin).collect();
+    asins.sort_unstable();
+    asins.dedup();
+    let found = store.products_by_asin(asins.clone()).await?;
+    let products: std::collections::HashMap<Asin, Product> = asins
+        .into_iter()
+        .zip(found)
+        .filter_map(|(a, p)| Some((a, p?)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            products
+                .get(&row.asin)
+                .and_then(|p| detect.explain(p, &row))
+                .unwrap_or(row)
+        })
+        .collect())
 }
 
 /// Something to do now rather than on schedule.

@@ -333,6 +333,12 @@ pub trait Store: Send + Sync {
     fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>>;
     /// One product, if it was ever fetched (with no markets if none lists it now).
     fn product(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Option<Product>>>;
+    /// Several products as [`product`](Self::product) reads them, in the order asked, in
+    /// one read (one transaction, or one request).
+    fn products_by_asin(
+        &self,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Option<Product>>>>;
     /// Price history of one product in every market.
     fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>>;
     /// Opportunities matching a filter.

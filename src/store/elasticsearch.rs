@@ -166,6 +166,15 @@ impl Store for EsStore {
         ))
     }
 
+    fn products_by_asin(
+        &self,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Option<Product>>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::products_by_asin(&es, &asins).await
+        }))
+    }
+
     fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>> {
         Box::pin(self.run(
             false,

@@ -223,6 +223,13 @@ impl Store for SqliteStore {
         self.read(move |c| read::product(c, asin))
     }
 
+    fn products_by_asin(
+        &self,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Option<Product>>>> {
+        self.read(move |c| asins.iter().map(|a| read::product(c, *a)).collect())
+    }
+
     fn history(&self, asin: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>> {
         self.read(move |c| read::history(c, asin))
     }

@@ -84,14 +84,30 @@ pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Pro
 
 /// One product, if it was ever fetched.
 pub(super) async fn product(es: &Es, asin: Asin) -> StoreResult<Option<Product>> {
-    let found = es.mget(&[(Ix::Products, asin.to_string())]).await?;
-    match found.into_iter().next().flatten() {
-        // A document with routes only: opportunities were stored, no listing ever was.
-        Some(d) if d.get("doc").is_some() => {
-            docs::value(&d["doc"], &|| format!("product {asin}")).map(Some)
-        }
-        _ => Ok(None),
+    Ok(products_by_asin(es, &[asin]).await?.pop().flatten())
+}
+
+/// Several products in one real-time multi-get, in the order asked.
+pub(super) async fn products_by_asin(es: &Es, asins: &[Asin]) -> StoreResult<Vec<Option<Product>>> {
+    if asins.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<(Ix, String)> = asins
+        .iter()
+        .map(|a| (Ix::Products, a.to_string()))
+        .collect();
+    let found = es.mget(&ids).await?;
+    asins
+        .iter()
+        .zip(found)
+        .map(|(asin, d)| match d {
+            // A document with routes only: opportunities were stored, no listing ever was.
+            Some(d) if d.get("doc").is_some() => {
+                docs::value(&d["doc"], &|| format!("product {asin}")).map(Some)
+            }
+            _ => Ok(None),
+        })
+        .collect()
 }
 
 /// Every stored history series of `asin`, by market then kind.

@@ -440,6 +440,12 @@ impl Store for Double {
             self.inner.product(a).await
         })
     }
+    fn products_by_asin(&self, a: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Option<Product>>>> {
+        Box::pin(async move {
+            self.gate().await?;
+            self.inner.products_by_asin(a).await
+        })
+    }
     fn history(&self, a: Asin) -> BoxFuture<'_, StoreResult<Vec<PriceSeries>>> {
         Box::pin(async move {
             self.gate().await?;

@@ -93,6 +93,12 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
         "watched, never fetched"
     );
     assert_eq!(
+        s.products_by_asin(vec![c(), a(), e()]).await.unwrap(),
+        vec![None, Some(want[0].clone()), Some(want[3].clone())],
+        "several at once, in the order asked"
+    );
+    assert!(s.products_by_asin(Vec::new()).await.unwrap().is_empty());
+    assert_eq!(
         s.checkpoint("story-import".into()).await.unwrap(),
         Some(100)
     );
