@@ -44,31 +44,12 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
 pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
-    let floor = lower_bound(terms, fx, target_eur);
-    let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
-    let points = breakpoints(terms);
-    for (i, &lo) in points.iter().enumerate() {
-        let hi = points.get(i + 1).map_or(PRICE_CAP, |next| next - 1);
-        let lo = lo.max(floor);
-        if hi < lo {
-            continue;
-        }
-        let seg = Segment {
-            lo,
-            hi,
-            n_lo: net(lo),
-            n_hi: net(hi),
-        };
-        if let Some(c) = seg.first_reaching(target_eur, &net) {
-            return Some(c);
-        }
-    }
-    None
+    Segments::of(terms, fx).smallest_sell_price(terms, fx, target_eur)
 }
 
 /// A range of cent prices on which `N` is affine, with `N` at both ends.
 #[derive(Debug, Clone, Copy)]
-pub struct Segment {
+struct Segment {
     lo: i64,
     hi: i64,
     n_lo: Decimal,
@@ -136,23 +117,6 @@ impl Segments {
             .iter()
             .find_map(|seg| seg.first_reaching(target_eur, &net))
     }
-}
-
-/// A cent price below which `N` cannot reach `target_eur`, whatever the referral fee:
-/// `N ≤ (P/(1+v) − (F+Sto)·(1+d_fba)·(1+φ) − Ret) · fx · (1−a)`. One cent of margin keeps
-/// decimal precision from ever skipping the answer.
-fn lower_bound(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> i64 {
-    let one = Decimal::ONE;
-    let fixed = (terms.fba_fee + terms.storage) * (one + terms.dsf.fba) * (one + terms.fee_vat)
-        + terms.returns;
-    let needed = fx
-        .from_eur(target_eur, terms.currency)
-        .checked_div(one - terms.payout_fee);
-    needed
-        .and_then(|n| (n + fixed).checked_mul(one + terms.vat))
-        .and_then(|p| p.checked_mul(Decimal::ONE_HUNDRED))
-        .and_then(|c| c.floor().to_i64())
-        .map_or(1, |c| c.saturating_sub(1).max(1))
 }
 
 /// The first cent in `(lo, hi]` reaching `target` where `net` is affine and increasing:
