@@ -18,6 +18,7 @@ pub mod fx;
 pub mod gates;
 pub mod live;
 pub mod model;
+pub mod num;
 pub mod solve;
 pub mod tables;
 mod validate;
@@ -190,11 +191,7 @@ pub fn round_cents(d: Decimal) -> Decimal {
 /// A percentage for display: `ratio × 100`, rounded to 2 dp half away from zero, as `f64`
 /// (the nearest `f64` to that two-place decimal).
 pub fn pct(ratio: Decimal) -> f64 {
-    // ratio × 100 to 2 places is ratio to 4 places, shifted: integer work on the mantissa.
-    match scaled_away_from_zero(ratio, 4) {
-        Some(q) => q as f64 / 100.0,
-        None => 0.0,
-    }
+    num::Num::pct(ratio)
 }
 
 /// `d` in units of 10^-`places`, rounded half away from zero (exactly what

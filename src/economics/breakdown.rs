@@ -8,17 +8,13 @@
 use rust_decimal::Decimal;
 
 use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
+use super::num::Num;
 use crate::domain::{BreakdownLine, Currency, Market, Money};
 
 /// `d` rounded once to the cent (half away from zero), as money (saturating far beyond any
 /// real price).
 pub fn money(d: Decimal, currency: Currency) -> Money {
-    let minor = super::scaled_away_from_zero(d, 2).unwrap_or(if d.is_sign_negative() {
-        i64::MIN
-    } else {
-        i64::MAX
-    });
-    Money::new(minor, currency)
+    Num::money(d, currency)
 }
 
 /// A rate as a percentage label: `0.19` → `19 %`, `0.0075` → `0.75 %`.
@@ -31,17 +27,17 @@ pub fn amount_label(d: Decimal) -> String {
     money(d, Currency::EUR).decimal_string()
 }
 
-fn line(
+fn line<N: Num>(
     id: &str,
     label: String,
-    amount: Decimal,
+    amount: N,
     currency: Currency,
     source: &str,
 ) -> BreakdownLine {
     BreakdownLine {
         id: id.to_string(),
         label,
-        amount: money(amount, currency),
+        amount: money(amount.to_dec(), currency),
         source: source.to_string(),
     }
 }
@@ -67,10 +63,10 @@ pub struct SellSources<'a> {
 }
 
 /// The sell-side lines: price, output VAT, fees and reserves, conversion, `N`.
-pub fn sell_lines(
+pub fn sell_lines<N: Num>(
     src: &SellSources<'_>,
-    terms: &SellTerms<'_>,
-    side: &SellSide,
+    terms: &SellTerms<'_, N>,
+    side: &SellSide<N>,
 ) -> Vec<BreakdownLine> {
     let cur = terms.currency;
     let m = src.market;
@@ -84,7 +80,7 @@ pub fn sell_lines(
     ));
     v.push(line(
         "output_vat",
-        format!("Output VAT {} to {m}", pct_label(terms.vat)),
+        format!("Output VAT {} to {m}", pct_label(terms.vat.to_dec())),
         -side.output_vat,
         cur,
         src.vat,
@@ -94,7 +90,7 @@ pub fn sell_lines(
     } else {
         format!(
             "Referral fee on {} gross ({}, {})",
-            amount_label(side.price),
+            amount_label(side.price.to_dec()),
             terms.category.id,
             mode_label(terms, side.price)
         )
@@ -111,7 +107,7 @@ pub fn sell_lines(
             "referral_dsf",
             format!(
                 "Digital Services Fee {} on the referral fee",
-                pct_label(terms.dsf.referral)
+                pct_label(terms.dsf.referral.to_dec())
             ),
             -side.referral_dsf,
             cur,
@@ -137,7 +133,7 @@ pub fn sell_lines(
             "fba_dsf",
             format!(
                 "Digital Services Fee {} on FBA fee and storage",
-                pct_label(terms.dsf.fba)
+                pct_label(terms.dsf.fba.to_dec())
             ),
             -side.fba_dsf,
             cur,
@@ -147,7 +143,7 @@ pub fn sell_lines(
     if !terms.fee_vat.is_zero() {
         v.push(line(
             "fee_vat",
-            format!("VAT {} on Amazon's fees", pct_label(terms.fee_vat)),
+            format!("VAT {} on Amazon's fees", pct_label(terms.fee_vat.to_dec())),
             -side.fee_vat,
             cur,
             "config:economics fee_vat_rate",
@@ -170,7 +166,10 @@ pub fn sell_lines(
         ));
         v.push(line(
             "payout_fx_fee",
-            format!("Payout conversion fee {}", pct_label(terms.payout_fee)),
+            format!(
+                "Payout conversion fee {}",
+                pct_label(terms.payout_fee.to_dec())
+            ),
             -side.payout_fee_eur,
             Currency::EUR,
             "config:economics payout_fx_fee",
@@ -186,23 +185,23 @@ pub fn sell_lines(
     v
 }
 
-fn mode_label(terms: &SellTerms<'_>, price: Decimal) -> String {
+fn mode_label<N: Num>(terms: &SellTerms<'_, N>, price: N) -> String {
     match terms.category.flat_rate() {
         Some(r) => pct_label(r),
         None => format!(
             "tiered, {} at this price",
-            pct_label(terms.category.rate_at(price))
+            pct_label(terms.category.rate_at(price.to_dec()))
         ),
     }
 }
 
 /// The buy-side lines: price, recovered input VAT, conversion and spread.
-pub fn buy_lines(
+pub fn buy_lines<N: Num>(
     market: Market,
     vat_src: &str,
     fx_src: &str,
-    terms: &BuyTerms,
-    side: &BuySide,
+    terms: &BuyTerms<N>,
+    side: &BuySide<N>,
 ) -> Vec<BreakdownLine> {
     let cur = terms.currency;
     let mut v = Vec::with_capacity(5);
@@ -216,7 +215,7 @@ pub fn buy_lines(
     if terms.recoverable {
         v.push(line(
             "input_vat",
-            format!("Input VAT {} recovered", pct_label(terms.vat)),
+            format!("Input VAT {} recovered", pct_label(terms.vat.to_dec())),
             side.vat_recovered,
             cur,
             vat_src,
@@ -226,7 +225,7 @@ pub fn buy_lines(
             "input_vat",
             format!(
                 "Input VAT {} not recoverable (no invoice or not registered)",
-                pct_label(terms.vat)
+                pct_label(terms.vat.to_dec())
             ),
             Decimal::ZERO,
             cur,
@@ -243,7 +242,7 @@ pub fn buy_lines(
         ));
         v.push(line(
             "purchase_fx_spread",
-            format!("Purchase FX spread {}", pct_label(terms.spread)),
+            format!("Purchase FX spread {}", pct_label(terms.spread.to_dec())),
             -side.spread_eur,
             Currency::EUR,
             "config:economics purchase_fx_spread",
@@ -253,13 +252,13 @@ pub fn buy_lines(
 }
 
 /// The route lines and the subtotal `L`, then the profit line.
-pub fn route_lines(
+pub fn route_lines<N: Num>(
     out: &mut Vec<BreakdownLine>,
     source: &str,
-    add: &RouteCost,
-    landed: Decimal,
+    add: &RouteCost<N>,
+    landed: N,
     profit_label: String,
-    profit: Decimal,
+    profit: N,
 ) {
     let e = Currency::EUR;
     for (id, label, amount) in [

@@ -9,6 +9,11 @@
 //!
 //! Detection builds no breakdown lines (their labels and sources are most of a row's cost
 //! and size); `explain` runs the same code for one route with them.
+//!
+//! The code is generic over the number type (see [`super::num`]): detection runs each
+//! product in checked machine arithmetic ([`Bound`]) and again in exact decimals only when
+//! that could not settle every cent, percentage and gate, so its rows are always the
+//! decimal model's rows. `explain` and [`Detector::detect_exact`] compute in decimals only.
 
 mod sides;
 
@@ -17,13 +22,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::breakdown::{self, money, pct_label};
+use super::Economics;
+use super::breakdown::{self, pct_label};
 use super::fx::FxRate;
 use super::gates::{self, Flag, FlagSet};
 use super::model::{self, RouteCost};
-use super::solve::{self, cents_to_decimal};
+use super::num::{self, Bound, Num};
+use super::solve;
 use super::tables::market_index;
-use super::{Economics, pct};
 use crate::domain::{Breakdown, Currency, Market, Money, Opportunity, PriceSnapshot, Product};
 use sides::{BuyCalc, BuyQuote, Package, SellCalc, SellQuote, buy_quote, sell_quote};
 
@@ -62,7 +68,41 @@ impl Detector {
         now: DateTime<Utc>,
         out: &mut Vec<Opportunity>,
     ) {
-        self.run(product, fx, now, None, out);
+        if !self.detect_fast(product, fx, now, out) {
+            self.detect_exact(product, fx, now, out);
+        }
+    }
+
+    /// The rows of `product` in checked machine arithmetic, appended to `out`, if that
+    /// settles every figure exactly as decimals would; otherwise appends nothing and
+    /// returns `false` (then [`detect_exact`](Self::detect_exact) answers).
+    pub fn detect_fast(
+        &self,
+        product: &Product,
+        fx: &FxRate,
+        now: DateTime<Utc>,
+        out: &mut Vec<Opportunity>,
+    ) -> bool {
+        let start = out.len();
+        let _ = num::take_unsure();
+        self.run::<Bound>(product, fx, now, None, out);
+        if num::take_unsure() {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
+
+    /// Like [`detect_into`](Self::detect_into), computing every figure in exact decimals
+    /// only: the reference that `detect_into` agrees with, row for row.
+    pub fn detect_exact(
+        &self,
+        product: &Product,
+        fx: &FxRate,
+        now: DateTime<Utc>,
+        out: &mut Vec<Opportunity>,
+    ) {
+        self.run::<Decimal>(product, fx, now, None, out);
     }
 
     /// The route `buy → sell` of `product` as [`detect`](Self::detect) computes it at `now`
@@ -79,12 +119,13 @@ impl Detector {
         sell: Market,
     ) -> Option<Opportunity> {
         let mut out = Vec::with_capacity(1);
-        self.run(product, fx, now, Some((buy, sell)), &mut out);
+        self.run::<Decimal>(product, fx, now, Some((buy, sell)), &mut out);
         out.pop()
     }
 
-    /// Every route (or only `only`, with breakdown lines) of `product` into `out`.
-    fn run(
+    /// Every route (or only `only`, with breakdown lines) of `product` into `out`,
+    /// computed in `N`.
+    fn run<N: Num>(
         &self,
         product: &Product,
         fx: &FxRate,
@@ -95,8 +136,8 @@ impl Detector {
         let explain = only.is_some();
         let p = &self.econ.params;
         let date = now.date_naive();
-        let mut sells: [Option<SellQuote>; 5] = [None; 5];
-        let mut buys: [Option<BuyQuote>; 5] = [None; 5];
+        let mut sells: [Option<SellQuote<N>>; 5] = [None; 5];
+        let mut buys: [Option<BuyQuote<N>>; 5] = [None; 5];
         let mut snaps: [Option<&PriceSnapshot>; 5] = [None; 5];
         for (m, s) in &product.markets {
             if s.market != *m || !s.in_stock() || (m.currency() == Currency::GBP && !fx.is_usable())
@@ -122,12 +163,12 @@ impl Detector {
                 t.referral.from.to_string().into(),
             )
         });
-        let mut sell_calc: [Option<SellCalc<'_>>; 5] = Default::default();
-        let mut buy_calc: [Option<BuyCalc>; 5] = Default::default();
+        let mut sell_calc: [Option<SellCalc<'_, N>>; 5] = Default::default();
+        let mut buy_calc: [Option<BuyCalc<N>>; 5] = Default::default();
 
         // The routes that exist: both sides priced and a positive gross gap, counted first
         // so the rows take one allocation.
-        let mut pairs = [(Market::UK, Market::UK, Decimal::ZERO); 20];
+        let mut pairs = [(Market::UK, Market::UK, N::zero()); 20];
         let mut n = 0;
         for s in Market::ALL {
             let Some(bq) = buys[market_index(s)] else {
@@ -137,8 +178,13 @@ impl Detector {
                 let Some(sq) = sells[market_index(t)] else {
                     continue;
                 };
-                let gross = sq.eur - bq.eur;
-                if s != t && gross > Decimal::ZERO && only.is_none_or(|o| o == (s, t)) {
+                // Between EUR markets the gap is whole cents: exact in any `N`.
+                let gross = if sq.money.currency == bq.money.currency {
+                    N::from_cents(sq.money.minor - bq.money.minor)
+                } else {
+                    sq.eur - bq.eur
+                };
+                if s != t && gross > N::zero() && only.is_none_or(|o| o == (s, t)) {
                     pairs[n] = (s, t, gross);
                     n += 1;
                 }
@@ -163,8 +209,12 @@ impl Detector {
                 sell_market: t,
                 buy_price: bq.money,
                 sell_price: sq.money,
-                gross_margin: money(gross, Currency::EUR),
-                gross_margin_pct: pct(gross / bq.eur),
+                gross_margin: gross.money(Currency::EUR),
+                gross_margin_pct: if sq.money.currency == bq.money.currency {
+                    num::ratio_pct(sq.money.minor - bq.money.minor, bq.money.minor)
+                } else {
+                    (gross / bq.eur).pct()
+                },
                 net_profit: Money::eur(0),
                 net_margin_pct: 0.0,
                 roi_pct: 0.0,
@@ -209,12 +259,12 @@ impl Detector {
     /// Fills the net figures of `row` from the two sides and the route (and its breakdown
     /// lines when explaining).
     #[allow(clippy::too_many_arguments)]
-    fn combine(
+    fn combine<N: Num>(
         &self,
         row: &mut Opportunity,
         flags: &mut FlagSet,
-        sell: &SellCalc<'_>,
-        buy: &BuyCalc,
+        sell: &SellCalc<'_, N>,
+        buy: &BuyCalc<N>,
         package: &Package,
         fx: &FxRate,
         explain: bool,
@@ -226,59 +276,51 @@ impl Detector {
         flags.insert_if(route.disabled, Flag::RouteDisabled);
         let weight_kg =
             match package.weight_g[market_index(s)].or(package.weight_g[market_index(t)]) {
-                Some(g) => Decimal::new(g, 3),
+                Some(g) => N::from_dec(Decimal::new(g, 3)),
                 None => {
                     flags.insert_if(!route.inbound_per_kg.is_zero(), Flag::NoPackage);
-                    Decimal::ZERO
+                    N::zero()
                 }
             };
         let add = RouteCost::of(route, buy.side.purchase_eur, sell.terms.vat, weight_kg);
         let landed = buy.side.purchase_eur + add.total;
-        let fig = model::figures(
-            &sell.side,
-            t.currency(),
-            landed,
-            fx,
-            p.min_roi,
-            p.min_profit,
-        );
-        flags.insert_if(fig.profit < p.min_profit, Flag::Profit);
+        let (min_roi, min_profit) = (N::from_dec(p.min_roi), N::from_dec(p.min_profit));
+        let fig = model::figures(&sell.side, t.currency(), landed, fx, min_roi, min_profit);
+        flags.insert_if(fig.profit < min_profit, Flag::Profit);
         flags.insert_if(
-            landed <= Decimal::ZERO || fig.profit < p.min_roi * landed,
+            landed <= N::zero() || fig.profit < min_roi * landed,
             Flag::Roi,
         );
 
         // Max buy price: closed form unless customs make Add depend on P_S.
         let no_customs = add.ship_to_you + add.prep + add.inbound + add.inbound_weight;
         let budget = fig.max_cost - no_customs;
-        row.max_buy_price = if budget <= Decimal::ZERO {
+        row.max_buy_price = if budget <= N::zero() {
             None
         } else {
             let closed = buy.terms.closed_form_price(budget, fx);
             match &route.customs {
-                None => Some(money(closed, s.currency())).filter(|m| m.minor > 0),
+                None => Some(closed.money(s.currency())).filter(|m| m.minor > 0),
                 Some(_) => {
-                    let hi = breakdown::money(closed, s.currency())
-                        .minor
-                        .saturating_add(1);
+                    let hi = closed.money(s.currency()).minor.saturating_add(1);
                     solve::largest_passing(hi, |c| {
-                        let side = buy.terms.evaluate(cents_to_decimal(c), fx);
+                        let side = buy.terms.evaluate(N::from_cents(c), fx);
                         let add =
                             RouteCost::of(route, side.purchase_eur, sell.terms.vat, weight_kg);
                         model::passes_money_gates(
                             fig.net,
                             side.purchase_eur + add.total,
-                            p.min_roi,
-                            p.min_profit,
+                            min_roi,
+                            min_profit,
                         )
                     })
                     .map(|c| Money::new(c, s.currency()))
                 }
             }
         };
-        let reach = |target: Decimal| -> Option<Money> {
+        let reach = |target: N| -> Option<Money> {
             match sell.closed.and_then(|c| c.price(target, fx)) {
-                Some(price) => Some(money(price, t.currency())),
+                Some(price) => Some(price.money(t.currency())),
                 None if sell.segments.is_empty() => {
                     solve::smallest_sell_price(&sell.terms, fx, target)
                         .map(|c| Money::new(c, t.currency()))
@@ -289,14 +331,14 @@ impl Detector {
                     .map(|c| Money::new(c, t.currency())),
             }
         };
-        row.target_sell_price = reach(landed * (Decimal::ONE + p.min_roi));
+        row.target_sell_price = reach(landed * (N::one() + min_roi));
         row.break_even_sell_price = reach(landed);
 
-        let e = gates::expected_monthly_profit(fig.profit, sell.q_t, p.max_units);
-        row.net_profit = money(fig.profit, Currency::EUR);
-        row.net_margin_pct = pct(fig.margin_net);
-        row.roi_pct = pct(fig.roi);
-        row.expected_monthly_profit = money(e, Currency::EUR);
+        let e = gates::expected_monthly_profit(fig.profit, sell.q_t, N::from_dec(p.max_units));
+        row.net_profit = fig.profit.money(Currency::EUR);
+        row.net_margin_pct = fig.margin_net.pct();
+        row.roi_pct = fig.roi.pct();
+        row.expected_monthly_profit = e.money(Currency::EUR);
         if !explain {
             return;
         }
@@ -307,7 +349,7 @@ impl Detector {
         let profit_label = format!(
             "Profit π: {} % of net revenue, {} % of gross; ROI {} % (target {})",
             row.net_margin_pct,
-            pct(fig.margin_gross),
+            fig.margin_gross.pct(),
             row.roi_pct,
             pct_label(p.min_roi)
         );

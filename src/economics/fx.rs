@@ -18,6 +18,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 pub use schedule::FetchSchedule;
 
+use super::num::Num;
 use crate::domain::Currency;
 use crate::pipeline::FxStatus;
 
@@ -114,23 +115,23 @@ impl FxRate {
     }
 
     /// `amount` of `currency` in EUR (zero if the rate is not [usable](Self::is_usable)).
-    pub fn to_eur(&self, amount: Decimal, currency: Currency) -> Decimal {
+    pub fn to_eur<N: Num>(&self, amount: N, currency: Currency) -> N {
         match (currency, self.gbp) {
             (Currency::EUR, _) => Some(amount),
-            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount.checked_div(x),
-            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount.checked_mul(y),
+            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount.checked_div(N::from_dec(x)),
+            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount.checked_mul(N::from_dec(y)),
         }
-        .unwrap_or_default()
+        .unwrap_or_else(N::zero)
     }
 
     /// `amount_eur` in `currency` (zero if the rate is not [usable](Self::is_usable)).
-    pub fn from_eur(&self, amount_eur: Decimal, currency: Currency) -> Decimal {
+    pub fn from_eur<N: Num>(&self, amount_eur: N, currency: Currency) -> N {
         match (currency, self.gbp) {
             (Currency::EUR, _) => Some(amount_eur),
-            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount_eur.checked_mul(x),
-            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount_eur.checked_div(y),
+            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount_eur.checked_mul(N::from_dec(x)),
+            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount_eur.checked_div(N::from_dec(y)),
         }
-        .unwrap_or_default()
+        .unwrap_or_else(N::zero)
     }
 
     /// EUR per GBP for display only (never computed with).

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
+use super::num::Num;
 use crate::domain::{Opportunity, PriceSnapshot};
 
 /// Flag names, as stored and shown.
@@ -183,7 +184,7 @@ pub fn monthly_units(t: &PriceSnapshot) -> Decimal {
 }
 
 /// `E = π · min(Q_buy, q_T)`.
-pub fn expected_monthly_profit(profit: Decimal, q_t: Decimal, max_units: Decimal) -> Decimal {
+pub fn expected_monthly_profit<N: Num>(profit: N, q_t: N, max_units: N) -> N {
     profit * q_t.min(max_units)
 }
 

@@ -14,6 +14,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::config::TierMode;
 use super::fx::FxRate;
 use super::model::SellTerms;
+use super::num::Num;
 use crate::keepa::csv::MAX_PRICE_MINOR;
 
 /// The highest price searched, in minor units (Keepa's own plausibility bound).
@@ -43,22 +44,26 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
 }
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.
-pub fn smallest_sell_price(terms: &SellTerms<'_>, fx: &FxRate, target_eur: Decimal) -> Option<i64> {
+pub fn smallest_sell_price<N: Num>(
+    terms: &SellTerms<'_, N>,
+    fx: &FxRate,
+    target_eur: N,
+) -> Option<i64> {
     Segments::of(terms, fx).smallest_sell_price(terms, fx, target_eur)
 }
 
 /// A range of cent prices on which `N` is affine, with `N` at both ends.
 #[derive(Debug, Clone, Copy)]
-struct Segment {
+struct Segment<N> {
     lo: i64,
     hi: i64,
-    n_lo: Decimal,
-    n_hi: Decimal,
+    n_lo: N,
+    n_hi: N,
 }
 
-impl Segment {
+impl<N: Num> Segment<N> {
     /// The first cent of the segment reaching `target`, if any.
-    fn first_reaching(&self, target: Decimal, net: &impl Fn(i64) -> Decimal) -> Option<i64> {
+    fn first_reaching(&self, target: N, net: &impl Fn(i64) -> N) -> Option<i64> {
         if self.n_lo >= target {
             Some(self.lo)
         } else if self.n_hi >= target {
@@ -75,13 +80,19 @@ impl Segment {
 /// The segments of one sell side with `N` at their ends: they depend on the sell market's
 /// terms only, so a detector evaluates them once per market and answers every target and
 /// break-even search of that market from them with one interpolation and its check.
-#[derive(Debug, Clone, Default)]
-pub struct Segments(Vec<Segment>);
+#[derive(Debug, Clone)]
+pub struct Segments<N = Decimal>(Vec<Segment<N>>);
 
-impl Segments {
+impl<N> Default for Segments<N> {
+    fn default() -> Self {
+        Segments(Vec::new())
+    }
+}
+
+impl<N: Num> Segments<N> {
     /// The segments of `terms` at `fx`.
-    pub fn of(terms: &SellTerms<'_>, fx: &FxRate) -> Self {
-        let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+    pub fn of(terms: &SellTerms<'_, N>, fx: &FxRate) -> Self {
+        let net = |c: i64| terms.evaluate(N::from_cents(c), fx).net_eur;
         let points = breakpoints(terms);
         Segments(
             points
@@ -108,11 +119,11 @@ impl Segments {
     /// What [`smallest_sell_price`] answers, found from the stored ends.
     pub fn smallest_sell_price(
         &self,
-        terms: &SellTerms<'_>,
+        terms: &SellTerms<'_, N>,
         fx: &FxRate,
-        target_eur: Decimal,
+        target_eur: N,
     ) -> Option<i64> {
-        let net = |c: i64| terms.evaluate(cents_to_decimal(c), fx).net_eur;
+        let net = |c: i64| terms.evaluate(N::from_cents(c), fx).net_eur;
         self.0
             .iter()
             .find_map(|seg| seg.first_reaching(target_eur, &net))
@@ -121,19 +132,19 @@ impl Segments {
 
 /// The first cent in `(lo, hi]` reaching `target` where `net` is affine and increasing:
 /// interpolate, then confirm with exact evaluations (bisection if interpolation misleads).
-fn first_reaching(
+fn first_reaching<N: Num>(
     lo: i64,
-    n_lo: Decimal,
+    n_lo: N,
     hi: i64,
-    n_hi: Decimal,
-    target: Decimal,
-    net: &impl Fn(i64) -> Decimal,
+    n_hi: N,
+    target: N,
+    net: &impl Fn(i64) -> N,
 ) -> i64 {
     let (mut below, mut above) = (lo, hi);
     let guess = (target - n_lo)
-        .checked_mul(Decimal::from(hi - lo))
+        .checked_mul(N::from_i64(hi - lo))
         .and_then(|x| x.checked_div(n_hi - n_lo))
-        .and_then(|x| x.ceil().to_i64())
+        .and_then(N::ceil_hint)
         .map(|step| (lo + step).clamp(lo + 1, hi));
     if let Some(g) = guess {
         // The guess is exact up to decimal precision: check it and its neighbour.
@@ -161,7 +172,7 @@ fn first_reaching(
 }
 
 /// First cents of the segments on which `N` is affine, ascending, starting at 1.
-fn breakpoints(terms: &SellTerms<'_>) -> Vec<i64> {
+fn breakpoints<N>(terms: &SellTerms<'_, N>) -> Vec<i64> {
     let min_fee = terms.schedule.min_fee(terms.currency);
     let to_cent_after = |d: Decimal| -> Option<i64> {
         d.checked_mul(Decimal::ONE_HUNDRED)?

@@ -12,6 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::config::TierMode;
+use super::num::Num;
 use crate::domain::{Currency, Market};
 
 /// Position of `m` in [`Market::ALL`].
@@ -75,18 +76,19 @@ pub struct Category {
 
 impl Category {
     /// The fee before the minimum: Σ rate·slice (marginal) or rate(P)·P (flat, threshold).
-    pub fn fee_before_min(&self, price: Decimal) -> Decimal {
+    pub fn fee_before_min<N: Num>(&self, price: N) -> N {
         match self.mode {
             TierMode::Flat | TierMode::Threshold => self.rate_at(price) * price,
             TierMode::Marginal => {
-                let mut lower = Decimal::ZERO;
-                let mut fee = Decimal::ZERO;
+                let mut lower = N::zero();
+                let mut fee = N::zero();
                 for t in &self.tiers {
-                    let upper = t.upto.map_or(price, |u| u.min(price));
+                    let upto = t.upto.map(N::from_dec);
+                    let upper = upto.map_or(price, |u| u.min(price));
                     if upper > lower {
-                        fee += t.rate * (upper - lower);
+                        fee = fee + N::from_dec(t.rate) * (upper - lower);
                     }
-                    match t.upto {
+                    match upto {
                         Some(u) if u < price => lower = u,
                         _ => break,
                     }
@@ -97,12 +99,12 @@ impl Category {
     }
 
     /// The rate of the tier `price` falls in (for marginal tiers: the rate of its slice).
-    pub fn rate_at(&self, price: Decimal) -> Decimal {
+    pub fn rate_at<N: Num>(&self, price: N) -> N {
         self.tiers
             .iter()
-            .find(|t| t.upto.is_none_or(|u| price <= u))
+            .find(|t| t.upto.is_none_or(|u| price <= N::from_dec(u)))
             .or(self.tiers.last())
-            .map_or(Decimal::ZERO, |t| t.rate)
+            .map_or(N::zero(), |t| N::from_dec(t.rate))
     }
 
     /// The single rate of a flat schedule.
@@ -116,11 +118,21 @@ impl Category {
 
 /// DSF surcharges of one market.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Dsf {
+pub struct Dsf<N = Decimal> {
     /// On referral fees.
-    pub referral: Decimal,
+    pub referral: N,
     /// On FBA fees and storage.
-    pub fba: Decimal,
+    pub fba: N,
+}
+
+impl Dsf {
+    /// The same surcharges as `N`.
+    pub fn to<N: Num>(self) -> Dsf<N> {
+        Dsf {
+            referral: N::from_dec(self.referral),
+            fba: N::from_dec(self.fba),
+        }
+    }
 }
 
 /// One dated referral schedule.
@@ -156,8 +168,10 @@ impl ReferralSchedule {
     }
 
     /// ref(P) = max(min fee, tiered fee).
-    pub fn fee(&self, category: &Category, price: Decimal, currency: Currency) -> Decimal {
-        category.fee_before_min(price).max(self.min_fee(currency))
+    pub fn fee<N: Num>(&self, category: &Category, price: N, currency: Currency) -> N {
+        category
+            .fee_before_min(price)
+            .max(N::from_dec(self.min_fee(currency)))
     }
 }
 

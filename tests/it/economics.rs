@@ -2,6 +2,7 @@
 //! then FX, fees, config validation and the detector's routes in the submodules.
 
 mod config;
+mod fast;
 mod fees;
 mod fx;
 mod routes;

@@ -12,6 +12,7 @@ use super::super::config::TierMode;
 use super::super::fx::FxRate;
 use super::super::gates::{self, Flag, FlagSet};
 use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
+use super::super::num::Num;
 use super::super::solve::{Segments, cents_to_decimal};
 use super::super::tables::{TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
@@ -32,21 +33,21 @@ enum Basis {
 
 /// A market's sell price and the series it came from.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct SellQuote {
+pub(super) struct SellQuote<N> {
     pub(super) money: Money,
-    pub(super) price: Decimal,
-    pub(super) eur: Decimal,
+    pub(super) price: N,
+    pub(super) eur: N,
     basis: Basis,
-    pub(super) now: Option<Decimal>,
-    pub(super) avg: Option<Decimal>,
+    pub(super) now: Option<Money>,
+    pub(super) avg: Option<Money>,
 }
 
 /// A market's buy price.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct BuyQuote {
+pub(super) struct BuyQuote<N> {
     pub(super) money: Money,
-    pub(super) price: Decimal,
-    pub(super) eur: Decimal,
+    pub(super) price: N,
+    pub(super) eur: N,
 }
 
 /// Where the FBA fee of a sell side came from; a label only when a breakdown is asked for.
@@ -74,21 +75,21 @@ impl FbaOrigin {
 }
 
 /// The sell side of one market, evaluated (with its breakdown lines only when explaining).
-pub(super) struct SellCalc<'a> {
-    pub(super) terms: SellTerms<'a>,
-    pub(super) side: SellSide,
+pub(super) struct SellCalc<'a, N> {
+    pub(super) terms: SellTerms<'a, N>,
+    pub(super) side: SellSide<N>,
     pub(super) flags: FlagSet,
     pub(super) lines: Vec<BreakdownLine>,
-    pub(super) q_t: Decimal,
-    pub(super) closed: Option<ClosedForm>,
+    pub(super) q_t: N,
+    pub(super) closed: Option<ClosedForm<N>>,
     /// Where `N` is affine in the price, for searches (empty when the closed form serves).
-    pub(super) segments: Segments,
+    pub(super) segments: Segments<N>,
 }
 
 /// The buy side of one market, evaluated (lines only when explaining).
-pub(super) struct BuyCalc {
-    pub(super) terms: BuyTerms,
-    pub(super) side: BuySide,
+pub(super) struct BuyCalc<N> {
+    pub(super) terms: BuyTerms<N>,
+    pub(super) side: BuySide<N>,
     pub(super) lines: Vec<BreakdownLine>,
     pub(super) flags: FlagSet,
 }
@@ -98,11 +99,15 @@ fn valid(m: Option<Money>, currency: Currency) -> Option<Money> {
     m.filter(|m| m.currency == currency && (1..=MAX_PRICE_MINOR).contains(&m.minor))
 }
 
-fn dec(m: Money) -> Decimal {
-    cents_to_decimal(m.minor)
+fn num<N: Num>(m: Money) -> N {
+    N::from_cents(m.minor)
 }
 
-pub(super) fn sell_quote(s: &PriceSnapshot, rule: SellPriceRule, fx: &FxRate) -> Option<SellQuote> {
+pub(super) fn sell_quote<N: Num>(
+    s: &PriceSnapshot,
+    rule: SellPriceRule,
+    fx: &FxRate,
+) -> Option<SellQuote<N>> {
     let cur = s.market.currency();
     let (bb, bb90) = (valid(s.buy_box, cur), valid(s.buy_box_avg90, cur));
     let picked = match rule {
@@ -121,25 +126,25 @@ pub(super) fn sell_quote(s: &PriceSnapshot, rule: SellPriceRule, fx: &FxRate) ->
             (None, None) => return None,
         },
     };
-    let price = dec(money);
+    let price = num(money);
     Some(SellQuote {
         money,
         price,
         eur: fx.to_eur(price, cur),
         basis,
-        now: now.map(dec),
-        avg: avg.map(dec),
+        now,
+        avg,
     })
 }
 
-pub(super) fn buy_quote(s: &PriceSnapshot, fx: &FxRate) -> Option<BuyQuote> {
+pub(super) fn buy_quote<N: Num>(s: &PriceSnapshot, fx: &FxRate) -> Option<BuyQuote<N>> {
     let cur = s.market.currency();
     let money =
         valid(s.buy_box, cur).or_else(|| match (valid(s.amazon, cur), valid(s.new, cur)) {
             (Some(a), Some(n)) => Some(if n.minor < a.minor { n } else { a }),
             (a, n) => a.or(n),
         })?;
-    let price = dec(money);
+    let price = num(money);
     Some(BuyQuote {
         money,
         price,
@@ -175,10 +180,10 @@ impl Package {
 
 impl Detector {
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn sell_side<'a>(
+    pub(super) fn sell_side<'a, N: Num>(
         &self,
         snap: &PriceSnapshot,
-        q: &SellQuote,
+        q: &SellQuote<N>,
         tab: &TablesAt<'a>,
         package: &Package,
         fx: &FxRate,
@@ -186,7 +191,7 @@ impl Detector {
         now: DateTime<Utc>,
         date: NaiveDate,
         explain: bool,
-    ) -> SellCalc<'a> {
+    ) -> SellCalc<'a, N> {
         let p = &self.econ.params;
         let t = snap.market;
         let ti = market_index(t);
@@ -200,22 +205,22 @@ impl Detector {
             .fba_fee
             .filter(|f| f.currency == cur && (0..=MAX_PRICE_MINOR).contains(&f.minor))
         {
-            Some(f) => (dec(f), FbaOrigin::Keepa),
+            Some(f) => (num(f), FbaOrigin::Keepa),
             None => match (tab.fba, package.weight_g[ti]) {
                 (Some(table), Some(w)) => match table.table.fee(t, w) {
-                    Some(fee) => (fee, FbaOrigin::Table(table.from, w)),
+                    Some(fee) => (N::from_dec(fee), FbaOrigin::Table(table.from, w)),
                     None => {
                         flags.insert(Flag::FbaFeeUnknown);
-                        (Decimal::ZERO, FbaOrigin::Beyond(table.from, w))
+                        (N::zero(), FbaOrigin::Beyond(table.from, w))
                     }
                 },
                 (None, _) => {
                     flags.insert(Flag::FbaFeeUnknown);
-                    (Decimal::ZERO, FbaOrigin::NoTable)
+                    (N::zero(), FbaOrigin::NoTable)
                 }
                 (Some(_), None) => {
                     flags.insert(Flag::FbaFeeUnknown);
-                    (Decimal::ZERO, FbaOrigin::NoWeight)
+                    (N::zero(), FbaOrigin::NoWeight)
                 }
             },
         };
@@ -223,28 +228,28 @@ impl Detector {
         let volume_m3 =
             package.volume_mm3[ti].and_then(|v| Decimal::try_from_i128_with_scale(v, 9).ok());
         let storage = match volume_m3 {
-            Some(m3) => rate * m3 * p.months_to_sell,
+            Some(m3) => N::from_dec(rate) * N::from_dec(m3) * N::from_dec(p.months_to_sell),
             None => {
-                if !(rate * p.months_to_sell).is_zero() {
+                if !rate.is_zero() && !p.months_to_sell.is_zero() {
                     flags.insert(Flag::NoPackage);
                 }
-                Decimal::ZERO
+                N::zero()
             }
         };
         let terms = SellTerms {
             currency: cur,
-            vat: tab.vat.table.rate(t, vat_class),
+            vat: N::from_dec(tab.vat.table.rate(t, vat_class)),
             category,
             schedule,
-            dsf: schedule.dsf[ti],
-            fee_vat: p.fee_vat,
+            dsf: schedule.dsf[ti].to(),
+            fee_vat: N::from_dec(p.fee_vat),
             fba_fee,
             storage,
-            returns: p.returns_reserve,
+            returns: N::from_dec(p.returns_reserve),
             payout_fee: if cur == Currency::EUR {
-                Decimal::ZERO
+                N::zero()
             } else {
-                p.payout_fee
+                N::from_dec(p.payout_fee)
             },
         };
         let side = terms.evaluate(q.price, fx);
@@ -265,7 +270,9 @@ impl Detector {
         }
         match (q.now, q.avg) {
             (Some(now_p), Some(avg)) => {
-                if (now_p - avg).abs() > p.max_dev_avg90 * avg {
+                // The gap is whole cents, exact in any `N` (and zero when nothing moved).
+                let gap = N::from_cents((now_p.minor - avg.minor).abs());
+                if gap > N::from_dec(p.max_dev_avg90) * num(avg) {
                     flags.insert(Flag::Spike);
                 }
             }
@@ -288,7 +295,7 @@ impl Detector {
             let off = |r: Decimal| (r * Decimal::ONE_HUNDRED - keepa).abs() > p.fee_mismatch_points;
             let mismatch = match category.mode {
                 TierMode::Marginal => category.tiers.iter().all(|tier| off(tier.rate)),
-                _ => off(category.rate_at(q.price)),
+                _ => off(category.rate_at(cents_to_decimal(q.money.minor))),
             };
             if mismatch {
                 flags.insert(Flag::FeeMismatch);
@@ -344,7 +351,7 @@ impl Detector {
             terms,
             side,
             flags,
-            q_t: gates::monthly_units(snap),
+            q_t: N::from_dec(gates::monthly_units(snap)),
             closed,
             segments: if closed.is_some() {
                 Segments::default()
@@ -355,28 +362,28 @@ impl Detector {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn buy_side(
+    pub(super) fn buy_side<N: Num>(
         &self,
         snap: &PriceSnapshot,
-        q: &BuyQuote,
+        q: &BuyQuote<N>,
         tab: &TablesAt<'_>,
         fx: &FxRate,
         fx_src: &str,
         now: DateTime<Utc>,
         explain: bool,
-    ) -> BuyCalc {
+    ) -> BuyCalc<N> {
         let p = &self.econ.params;
         let s = snap.market;
         let cur = s.currency();
         let (_, vat_class) = self.econ.tables.group(snap.product_group.as_deref());
         let terms = BuyTerms {
             currency: cur,
-            vat: tab.vat.table.rate(s, vat_class),
+            vat: N::from_dec(tab.vat.table.rate(s, vat_class)),
             recoverable: p.recoverable,
             spread: if cur == Currency::EUR {
-                Decimal::ZERO
+                N::zero()
             } else {
-                p.purchase_spread
+                N::from_dec(p.purchase_spread)
             },
         };
         let side = terms.evaluate(q.price, fx);

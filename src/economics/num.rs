@@ -1,0 +1,490 @@
+//! The numbers the model computes with: exact decimals, or a fast enclosure that knows when
+//! it cannot be trusted.
+//!
+//! §4 is written once, generic over [`Num`]. [`Decimal`] is the reference: every figure the
+//! model defines, in 28-digit decimal arithmetic. [`Bound`] runs the same code in machine
+//! floats, each value carried as an interval `[lo, hi]` that is widened by one unit in the
+//! last place after every operation, so the decimal result always lies inside it. Whenever
+//! the interval cannot settle a question on its own — a comparison whose operands overlap,
+//! a cent or percentage whose rounding differs between the two ends, anything not finite —
+//! it marks the thread's computation [unsure](take_unsure) and answers as best it can. The
+//! detector runs each product on `Bound` first and, when that is unsure, again on `Decimal`:
+//! every row it keeps is exactly the row the decimal model gives, at a fraction of the cost
+//! (the property test in `tests/it/economics/fast.rs` checks this on random products).
+
+use std::cell::Cell;
+use std::fmt::Debug;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+
+use crate::domain::{Currency, Money};
+
+/// What the model needs of a number.
+pub trait Num:
+    Copy
+    + Debug
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// 0.
+    fn zero() -> Self;
+    /// 1.
+    fn one() -> Self;
+    /// A decimal constant (a rate or amount from the tables).
+    fn from_dec(d: Decimal) -> Self;
+    /// `cents` / 100.
+    fn from_cents(cents: i64) -> Self;
+    /// An integer.
+    fn from_i64(v: i64) -> Self;
+    /// `self / rhs`, `None` when `rhs` is zero (or the quotient does not fit).
+    fn checked_div(self, rhs: Self) -> Option<Self>;
+    /// `self × rhs`, `None` when the product does not fit.
+    fn checked_mul(self, rhs: Self) -> Option<Self>;
+    /// Whether the value is zero.
+    fn is_zero(self) -> bool;
+    /// The smaller of the two.
+    fn min(self, other: Self) -> Self {
+        if other < self { other } else { self }
+    }
+    /// The larger of the two.
+    fn max(self, other: Self) -> Self {
+        if other > self { other } else { self }
+    }
+    /// |self|.
+    fn abs(self) -> Self {
+        if self < Self::zero() { -self } else { self }
+    }
+    /// `self × 10^places`, rounded half away from zero; `None` if it does not fit an `i64`.
+    fn scaled_round(self, places: u32) -> Option<i64>;
+    /// The smallest integer ≥ `self`, if it fits an `i64`.
+    fn ceil_i64(self) -> Option<i64>;
+    /// Like [`ceil_i64`](Num::ceil_i64) but only a hint, for searches that check their
+    /// answer anyway: `Bound` gives its midpoint's ceiling and is never unsure here.
+    fn ceil_hint(self) -> Option<i64> {
+        self.ceil_i64()
+    }
+    /// The decimal value, for breakdown lines (exact for `Decimal`, which is the only
+    /// number lines are built from).
+    fn to_dec(self) -> Decimal;
+
+    /// The amount rounded to the cent (saturating), as `Money`.
+    fn money(self, currency: Currency) -> Money {
+        let minor = self.scaled_round(2).unwrap_or(if self < Self::zero() {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+        Money::new(minor, currency)
+    }
+    /// A ratio as a percentage rounded to 2 places (0 if out of range).
+    fn pct(self) -> f64 {
+        // ratio × 100 to 2 places is the ratio to 4 places, shifted.
+        self.scaled_round(4).map_or(0.0, |q| q as f64 / 100.0)
+    }
+}
+
+impl Num for Decimal {
+    fn zero() -> Self {
+        Decimal::ZERO
+    }
+    fn one() -> Self {
+        Decimal::ONE
+    }
+    fn from_dec(d: Decimal) -> Self {
+        d
+    }
+    fn from_cents(cents: i64) -> Self {
+        Decimal::new(cents, 2)
+    }
+    fn from_i64(v: i64) -> Self {
+        Decimal::from(v)
+    }
+    fn checked_div(self, rhs: Self) -> Option<Self> {
+        Decimal::checked_div(self, rhs)
+    }
+    fn checked_mul(self, rhs: Self) -> Option<Self> {
+        Decimal::checked_mul(self, rhs)
+    }
+    fn is_zero(self) -> bool {
+        Decimal::is_zero(&self)
+    }
+    fn min(self, other: Self) -> Self {
+        Ord::min(self, other)
+    }
+    fn max(self, other: Self) -> Self {
+        Ord::max(self, other)
+    }
+    fn abs(self) -> Self {
+        Decimal::abs(&self)
+    }
+    fn scaled_round(self, places: u32) -> Option<i64> {
+        super::scaled_away_from_zero(self, places)
+    }
+    fn ceil_i64(self) -> Option<i64> {
+        self.ceil().to_i64()
+    }
+    fn to_dec(self) -> Decimal {
+        self
+    }
+}
+
+/// `num / den` as a percentage rounded to 2 places, half away from zero, in integers: what
+/// [`Num::pct`] gives for the decimal quotient of two whole-cent amounts (the quotient
+/// is never within decimal precision of a rounding tie it is not on). `den` must be
+/// positive.
+pub fn ratio_pct(num: i64, den: i64) -> f64 {
+    let (n, d) = (i128::from(num) * 10_000, i128::from(den));
+    let q = (2 * n.abs() + d) / (2 * d);
+    let q = if num < 0 { -q } else { q };
+    q as f64 / 100.0
+}
+
+thread_local! {
+    static UNSURE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks this thread's current computation as not settled by [`Bound`].
+fn unsure() {
+    UNSURE.with(|u| u.set(true));
+}
+
+/// Whether a [`Bound`] computation on this thread was unsure since the last call, clearing
+/// the mark.
+pub fn take_unsure() -> bool {
+    UNSURE.with(|u| u.replace(false))
+}
+
+/// A real number known to lie in `[lo, hi]`: machine floats with outward rounding.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    lo: f64,
+    hi: f64,
+}
+
+/// 2^53: integers below it are exact in an `f64`.
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+impl Bound {
+    /// The one-point interval `[v, v]` (`v` exact).
+    fn point(v: f64) -> Self {
+        Bound { lo: v, hi: v }
+    }
+
+    /// `[lo, hi]` widened by one unit in the last place on each side: the exact result of an
+    /// operation whose rounded results are `lo` and `hi` lies inside.
+    fn widened(lo: f64, hi: f64) -> Self {
+        Bound {
+            lo: lo.next_down(),
+            hi: hi.next_up(),
+        }
+    }
+
+    /// The interval's ends.
+    pub fn ends(self) -> (f64, f64) {
+        (self.lo, self.hi)
+    }
+
+    fn finite(self) -> bool {
+        self.lo.is_finite() && self.hi.is_finite()
+    }
+
+    /// `x / 10^scale` for an integer mantissa, exact when the quotient is.
+    fn from_scaled(mantissa: i128, scale: u32) -> Self {
+        let m = mantissa as f64;
+        if m.abs() >= EXACT_INT || scale > 22 {
+            // Not exact in either part: a generous margin.
+            let v = m / 10f64.powi(scale as i32);
+            let pad = v.abs() * 4.0 * f64::EPSILON;
+            return Bound {
+                lo: v - pad,
+                hi: v + pad,
+            };
+        }
+        let p = 10f64.powi(scale as i32); // exact for scale ≤ 22
+        let v = m / p; // correctly rounded
+        if v.mul_add(p, -m) == 0.0 {
+            Bound::point(v)
+        } else {
+            Bound::widened(v, v)
+        }
+    }
+}
+
+impl Add for Bound {
+    type Output = Bound;
+    fn add(self, o: Bound) -> Bound {
+        if self.lo == self.hi && o.lo == o.hi {
+            // Exact when the rounding error (TwoSum) is zero.
+            let s = self.lo + o.lo;
+            let bb = s - self.lo;
+            let err = (self.lo - (s - bb)) + (o.lo - bb);
+            if err == 0.0 {
+                return Bound::point(s);
+            }
+        }
+        Bound::widened(self.lo + o.lo, self.hi + o.hi)
+    }
+}
+
+impl Sub for Bound {
+    type Output = Bound;
+    fn sub(self, o: Bound) -> Bound {
+        self + (-o)
+    }
+}
+
+impl Neg for Bound {
+    type Output = Bound;
+    fn neg(self) -> Bound {
+        Bound {
+            lo: -self.hi,
+            hi: -self.lo,
+        }
+    }
+}
+
+impl Mul for Bound {
+    type Output = Bound;
+    fn mul(self, o: Bound) -> Bound {
+        if self.lo == self.hi && o.lo == o.hi {
+            let p = self.lo * o.lo;
+            if self.lo.mul_add(o.lo, -p) == 0.0 {
+                return Bound::point(p);
+            }
+        }
+        if self.lo >= 0.0 && o.lo >= 0.0 {
+            return Bound::widened(self.lo * o.lo, self.hi * o.hi);
+        }
+        let c = [
+            self.lo * o.lo,
+            self.lo * o.hi,
+            self.hi * o.lo,
+            self.hi * o.hi,
+        ];
+        Bound::widened(
+            c.into_iter().fold(f64::INFINITY, f64::min),
+            c.into_iter().fold(f64::NEG_INFINITY, f64::max),
+        )
+    }
+}
+
+impl Div for Bound {
+    type Output = Bound;
+    fn div(self, o: Bound) -> Bound {
+        self.checked_div(o).unwrap_or_else(|| {
+            // Division by zero: the decimal model never gets here on inputs it accepts.
+            unsure();
+            Bound::point(0.0)
+        })
+    }
+}
+
+impl PartialEq for Bound {
+    fn eq(&self, o: &Bound) -> bool {
+        self.partial_cmp(o) == Some(std::cmp::Ordering::Equal)
+    }
+}
+
+impl PartialOrd for Bound {
+    /// Certain when the intervals do not overlap (or are the same point); otherwise unsure,
+    /// answering by the midpoints.
+    fn partial_cmp(&self, o: &Bound) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering::*;
+        if self.hi < o.lo {
+            Some(Less)
+        } else if self.lo > o.hi {
+            Some(Greater)
+        } else if self.lo == self.hi && o.lo == o.hi && self.lo == o.lo {
+            Some(Equal)
+        } else {
+            unsure();
+            let (a, b) = (self.lo + self.hi, o.lo + o.hi);
+            Some(if a < b { Less } else { Greater })
+        }
+    }
+}
+
+impl Num for Bound {
+    fn zero() -> Self {
+        Bound::point(0.0)
+    }
+    fn one() -> Self {
+        Bound::point(1.0)
+    }
+    fn from_dec(d: Decimal) -> Self {
+        Bound::from_scaled(d.mantissa(), d.scale())
+    }
+    fn from_cents(cents: i64) -> Self {
+        Bound::from_scaled(i128::from(cents), 2)
+    }
+    fn from_i64(v: i64) -> Self {
+        Bound::from_scaled(i128::from(v), 0)
+    }
+    fn checked_div(self, o: Bound) -> Option<Bound> {
+        if o.lo == 0.0 && o.hi == 0.0 {
+            return None;
+        }
+        if o.lo <= 0.0 && o.hi >= 0.0 {
+            unsure();
+            return Some(Bound::point(0.0));
+        }
+        if self.lo == self.hi && o.lo == o.hi {
+            let q = self.lo / o.lo;
+            if q.mul_add(o.lo, -self.lo) == 0.0 {
+                return Some(Bound::point(q));
+            }
+        }
+        let c = [
+            self.lo / o.lo,
+            self.lo / o.hi,
+            self.hi / o.lo,
+            self.hi / o.hi,
+        ];
+        Some(Bound::widened(
+            c.into_iter().fold(f64::INFINITY, f64::min),
+            c.into_iter().fold(f64::NEG_INFINITY, f64::max),
+        ))
+    }
+    // The interval of a min, max or |x| is known without deciding which operand it is.
+    fn min(self, o: Bound) -> Bound {
+        Bound {
+            lo: self.lo.min(o.lo),
+            hi: self.hi.min(o.hi),
+        }
+    }
+    fn max(self, o: Bound) -> Bound {
+        Bound {
+            lo: self.lo.max(o.lo),
+            hi: self.hi.max(o.hi),
+        }
+    }
+    fn abs(self) -> Bound {
+        if self.lo >= 0.0 {
+            self
+        } else if self.hi <= 0.0 {
+            -self
+        } else {
+            Bound {
+                lo: 0.0,
+                hi: self.hi.max(-self.lo),
+            }
+        }
+    }
+    fn checked_mul(self, o: Bound) -> Option<Bound> {
+        // Overflow shows as an infinite end, which rounding reports as unsure.
+        Some(self * o)
+    }
+    fn is_zero(self) -> bool {
+        if self.lo == 0.0 && self.hi == 0.0 {
+            true
+        } else if self.lo > 0.0 || self.hi < 0.0 {
+            false
+        } else {
+            unsure();
+            false
+        }
+    }
+    fn scaled_round(self, places: u32) -> Option<i64> {
+        let s = Bound::point(10f64.powi(places as i32)) * self;
+        let (lo, hi) = (s.lo.round(), s.hi.round());
+        if !s.finite() || lo != hi {
+            unsure();
+            return None;
+        }
+        if lo.abs() >= EXACT_INT {
+            // Beyond exact integers: let the decimal model say what it is.
+            unsure();
+            return None;
+        }
+        Some(lo as i64)
+    }
+    fn ceil_i64(self) -> Option<i64> {
+        let (lo, hi) = (self.lo.ceil(), self.hi.ceil());
+        if !self.finite() || lo != hi || lo.abs() >= EXACT_INT {
+            unsure();
+            return None;
+        }
+        Some(lo as i64)
+    }
+    fn ceil_hint(self) -> Option<i64> {
+        let c = ((self.lo + self.hi) / 2.0).ceil();
+        (c.is_finite() && c.abs() < EXACT_INT).then_some(c as i64)
+    }
+    fn to_dec(self) -> Decimal {
+        Decimal::from_f64((self.lo + self.hi) / 2.0).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn exact_values_stay_points_and_inexact_ones_enclose_the_decimal() {
+        assert_eq!(Bound::from_dec(d("0.25")).ends(), (0.25, 0.25));
+        assert_eq!(Bound::from_cents(1500).ends(), (15.0, 15.0));
+        let (lo, hi) = Bound::from_dec(d("0.19")).ends();
+        assert!(lo < 0.19 && 0.19 < hi, "{lo} {hi}");
+        let q = Bound::from_cents(1999) / (Bound::one() + Bound::from_dec(d("0.19")));
+        let exact = (d("19.99") / d("1.19")).to_f64().unwrap_or_default();
+        assert!(q.lo <= exact && exact <= q.hi);
+        assert!(!take_unsure());
+    }
+
+    #[test]
+    fn overlapping_comparisons_and_rounding_ties_are_unsure() {
+        let _ = take_unsure();
+        let a = Bound::from_dec(d("0.1")) + Bound::from_dec(d("0.2"));
+        let b = Bound::from_dec(d("0.3"));
+        let _ = a < b;
+        assert!(
+            take_unsure(),
+            "0.1 + 0.2 against 0.3 cannot be settled in floats"
+        );
+        // 1.005 rounds to 1.01 in decimals; in floats it sits on the tie.
+        assert_eq!(Bound::from_dec(d("1.005")).scaled_round(2), None);
+        assert!(take_unsure());
+        assert_eq!(Bound::from_dec(d("1.004")).scaled_round(2), Some(100));
+        assert_eq!(Bound::from_cents(-1234).money(Currency::EUR).minor, -1234);
+        assert!(!take_unsure());
+        assert_eq!(Decimal::from_dec(d("1.005")).scaled_round(2), Some(101));
+    }
+
+    #[test]
+    fn whole_cent_ratios_round_like_decimals() {
+        for (n, d) in [
+            (1, 32),
+            (1, 3),
+            (2, 3),
+            (-1, 32),
+            (599, 1999),
+            (12345, 100000),
+            (7, 80000),
+        ] {
+            let exact = (Decimal::from(n) / Decimal::from(d)).pct();
+            assert_eq!(ratio_pct(n, d), exact, "{n}/{d}");
+        }
+    }
+
+    #[test]
+    fn division_by_an_interval_around_zero_is_unsure() {
+        let _ = take_unsure();
+        assert!(Bound::zero().is_zero() && !Bound::from_cents(1).is_zero());
+        assert!(!take_unsure());
+        let near =
+            Bound::from_dec(d("0.3")) - (Bound::from_dec(d("0.1")) + Bound::from_dec(d("0.2")));
+        let _ = Bound::one() / near;
+        assert!(take_unsure());
+        assert_eq!(Bound::one().checked_div(Bound::zero()), None);
+    }
+}

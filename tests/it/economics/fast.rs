@@ -1,0 +1,134 @@
+//! Detection in machine arithmetic: every row it keeps is the exact decimal model's row.
+//!
+//! `Detector::detect` tries each product in checked floats first and falls back to decimals
+//! when a cent, a percentage or a gate is too close to call. These stories feed it the
+//! inputs most likely to land on such a boundary — whole-cent prices in every market and
+//! referral mode, both ways of quoting the pound, customs routes, minimum fees — and compare
+//! with `Detector::detect_exact`, which computes in decimals only.
+
+use arbdesk::domain::{Market, Money, Product};
+use arbdesk::economics::{Detector, FxRate, GbpQuote};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+use super::{econ, now, product, snap};
+
+/// UK↔DE through customs both ways, import VAT not recovered on one of them.
+const ROUTES: &str = r#"
+[[route]]
+from = "UK"
+to = "DE"
+prep = 0.5
+inbound = 0.6
+inbound_per_kg = 0.35
+customs = { duty_rate = 0.04, import_vat_recoverable = false, broker_per_shipment = 35.0, units_per_shipment = 50 }
+
+[[route]]
+from = "DE"
+to = "UK"
+ship_to_you = 4.99
+customs = { duty_rate = 0.025, import_vat_recoverable = true, broker_per_shipment = 20.0, units_per_shipment = 30 }
+"#;
+
+/// Keepa product groups that map to every referral mode (flat, threshold, marginal).
+const GROUPS: [&str; 6] = [
+    "Kitchen",
+    "Consumer Electronics",
+    "Health and Beauty",
+    "Furniture",
+    "Jewelry",
+    "Shoes",
+];
+
+fn arb_product() -> impl Strategy<Value = Product> {
+    let market = |m: Market| {
+        (
+            prop::option::of(1i64..60_000),
+            prop::option::of(1i64..60_000),
+            prop::option::of(0i64..1_500),
+            0usize..GROUPS.len(),
+            prop::option::of(1i64..30_000),
+        )
+            .prop_map(move |(bb, avg, fba, group, weight)| {
+                let mut s = snap(m, 1000);
+                let money = |v: i64| Money::new(v, m.currency());
+                s.buy_box = bb.map(money);
+                s.new = bb.map(money);
+                s.buy_box_avg90 = avg.map(money);
+                s.fba_fee = fba.map(money);
+                s.product_group = Some(GROUPS[group].to_string());
+                s.package.weight_g = weight;
+                s
+            })
+    };
+    (
+        market(Market::UK),
+        market(Market::DE),
+        market(Market::FR),
+        market(Market::IT),
+        market(Market::ES),
+    )
+        .prop_map(|(a, b, c, d, e)| product(vec![a, b, c, d, e]))
+}
+
+fn fx(quote: u8, rate: u32) -> FxRate {
+    let date = NaiveDate::from_ymd_opt(2026, 6, 9).unwrap();
+    let x = rust_decimal::Decimal::new(i64::from(rate), 4);
+    let mut fx = FxRate::ecb(x, date);
+    if quote == 1 {
+        fx.gbp = GbpQuote::EurPerGbp(x + rust_decimal::Decimal::new(3000, 4));
+    }
+    fx
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn fast_detection_gives_the_exact_rows(
+        p in arb_product(), quote in 0u8..2, rate in 8000u32..9000,
+    ) {
+        let det = Detector::new(econ(ROUTES));
+        let fx = fx(quote, rate);
+        let mut exact = Vec::new();
+        det.detect_exact(&p, &fx, now(), &mut exact);
+        prop_assert_eq!(det.detect(&p, &fx, now()), exact.clone());
+        let mut fast = Vec::new();
+        if det.detect_fast(&p, &fx, now(), &mut fast) {
+            prop_assert_eq!(fast, exact);
+        } else {
+            prop_assert!(fast.is_empty(), "an unsettled product leaves no rows behind");
+        }
+    }
+}
+
+#[test]
+fn the_fast_path_settles_nearly_every_product() {
+    // Without this, a fast path that always gave up would pass every test above.
+    let det = Detector::new(econ(ROUTES));
+    let fx = fx(0, 8653);
+    let mut settled = 0;
+    let n = 500;
+    for i in 0..n {
+        let base = 500 + (i * 7919) % 40_000;
+        let p = product(
+            Market::ALL
+                .into_iter()
+                .enumerate()
+                .map(|(k, m)| {
+                    let mut s = snap(m, base + (k as i64 * 613 + i * 37) % 2_000);
+                    s.product_group = Some(GROUPS[(i as usize + k) % GROUPS.len()].to_string());
+                    s
+                })
+                .collect(),
+        );
+        let mut rows = Vec::new();
+        if det.detect_fast(&p, &fx, now(), &mut rows) {
+            settled += 1;
+        }
+    }
+    assert!(
+        settled * 100 >= n * 95,
+        "only {settled} of {n} settled in floats"
+    );
+}
