@@ -145,6 +145,15 @@ fn bench(c: &mut Criterion) {
             ns as f64 / 1e9
         )),
     );
+    // How many products the checked float path settles without decimals.
+    let settled = products
+        .iter()
+        .filter(|p| {
+            out.clear();
+            det.detect_fast(p, &fx, now, &mut out)
+        })
+        .count();
+    eprintln!("detect: {settled} of {PRODUCTS} products settled in checked floats");
     // The pipeline's own entry point, on every core (as `import` and processing run it).
     let live: Arc<dyn Detect> = Arc::new(LiveDetector::new(econ.clone()));
     let rt = tokio::runtime::Builder::new_multi_thread().build().unwrap();

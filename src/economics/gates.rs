@@ -10,7 +10,6 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::FromPrimitive;
 
 use super::num::Num;
 use crate::domain::{Opportunity, PriceSnapshot};
@@ -165,22 +164,27 @@ impl FlagSet {
 /// `q_T = sales_T · (1 − s_AMZ) / (n_FBA + 1)`: the units a new FBA seller can expect to
 /// sell per month in this market.
 pub fn monthly_units(t: &PriceSnapshot) -> Decimal {
+    monthly_units_in(t)
+}
+
+/// [`monthly_units`] computed in `N`.
+pub fn monthly_units_in<N: Num>(t: &PriceSnapshot) -> N {
     let sales = match (t.monthly_sold, t.rank_drops30) {
         (Some(m), _) if m > 0 => m,
         (_, Some(d)) if d > 0 => d,
         _ => 0,
     };
     let amazon_share = match t.amazon_buy_box_share_pct {
-        Some(p) if p.is_finite() => Decimal::from_f64(p.clamp(0.0, 100.0))
-            .map_or(Decimal::ZERO, |p| p / Decimal::ONE_HUNDRED),
-        _ if t.buy_box_is_amazon == Some(true) => Decimal::ONE,
-        _ => Decimal::ZERO,
+        Some(p) if p.is_finite() => {
+            N::from_float(p.clamp(0.0, 100.0)).map_or(N::zero(), |p| p / N::from_i64(100))
+        }
+        _ if t.buy_box_is_amazon == Some(true) => N::one(),
+        _ => N::zero(),
     };
     let amazon_offer = i64::from(t.amazon.is_some());
     let offers = t.offers_new_fba.or(t.offers_new).unwrap_or(0);
     let competitors = offers.saturating_sub(amazon_offer).max(0);
-    Decimal::from(sales) * (Decimal::ONE - amazon_share)
-        / (Decimal::from(competitors) + Decimal::ONE)
+    N::from_i64(sales) * (N::one() - amazon_share) / (N::from_i64(competitors) + N::one())
 }
 
 /// `E = π · min(Q_buy, q_T)`.

@@ -42,6 +42,8 @@ pub trait Num:
     fn from_cents(cents: i64) -> Self;
     /// An integer.
     fn from_i64(v: i64) -> Self;
+    /// A float from Keepa (a percentage), as `Decimal::from_f64` reads it.
+    fn from_float(v: f64) -> Option<Self>;
     /// `self / rhs`, `None` when `rhs` is zero (or the quotient does not fit).
     fn checked_div(self, rhs: Self) -> Option<Self>;
     /// `self × rhs`, `None` when the product does not fit.
@@ -75,10 +77,12 @@ pub trait Num:
 
     /// The amount rounded to the cent (saturating), as `Money`.
     fn money(self, currency: Currency) -> Money {
-        let minor = self.scaled_round(2).unwrap_or(if self < Self::zero() {
-            i64::MIN
-        } else {
-            i64::MAX
+        let minor = self.scaled_round(2).unwrap_or_else(|| {
+            if self < Self::zero() {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
         });
         Money::new(minor, currency)
     }
@@ -104,6 +108,9 @@ impl Num for Decimal {
     }
     fn from_i64(v: i64) -> Self {
         Decimal::from(v)
+    }
+    fn from_float(v: f64) -> Option<Self> {
+        <Decimal as FromPrimitive>::from_f64(v)
     }
     fn checked_div(self, rhs: Self) -> Option<Self> {
         Decimal::checked_div(self, rhs)
@@ -194,25 +201,59 @@ impl Bound {
         self.lo.is_finite() && self.hi.is_finite()
     }
 
-    /// `x / 10^scale` for an integer mantissa, exact when the quotient is.
+    /// `x / 10^scale` for an integer mantissa, a point when that is a whole number.
     fn from_scaled(mantissa: i128, scale: u32) -> Self {
-        let m = mantissa as f64;
-        if m.abs() >= EXACT_INT || scale > 22 {
-            // Not exact in either part: a generous margin.
-            let v = m / 10f64.powi(scale as i32);
-            let pad = v.abs() * 4.0 * f64::EPSILON;
-            return Bound {
-                lo: v - pad,
-                hi: v + pad,
+        if let (Ok(m), Some(&p)) = (i64::try_from(mantissa), POW10.get(scale as usize))
+            && m.unsigned_abs() < EXACT_INT as u64
+        {
+            // Both parts exact, so the quotient is correctly rounded. Whole numbers are
+            // exact, and stay points: a price on a tier bound or a zero rate must compare
+            // equal. (Constant divisors for the usual scales.)
+            let whole = match scale {
+                0 => true,
+                1 => m % 10 == 0,
+                2 => m % 100 == 0,
+                3 => m % 1_000 == 0,
+                4 => m % 10_000 == 0,
+                s => s < 19 && m % 10i64.pow(s) == 0,
+            };
+            let v = m as f64 / p;
+            return if whole {
+                Bound::point(v)
+            } else {
+                Bound::widened(v, v)
             };
         }
-        let p = 10f64.powi(scale as i32); // exact for scale ≤ 22
-        let v = m / p; // correctly rounded
-        if v.mul_add(p, -m) == 0.0 {
-            Bound::point(v)
-        } else {
-            Bound::widened(v, v)
+        // Not exact in either part: a generous margin.
+        let v = mantissa as f64 / 10f64.powi(scale as i32);
+        let pad = v.abs() * 8.0 * f64::EPSILON;
+        Bound {
+            lo: v - pad,
+            hi: v + pad,
         }
+    }
+
+    fn is_point_zero(self) -> bool {
+        self.lo == 0.0 && self.hi == 0.0
+    }
+}
+
+/// 10^0 … 10^22, every one exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `x` rounded half away from zero, for `|x| < 2^53` (integer work: no libm call).
+fn round_away(x: f64) -> i64 {
+    let t = x as i64; // truncates toward zero
+    let frac = x - t as f64; // exact
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
     }
 }
 
@@ -252,11 +293,8 @@ impl Neg for Bound {
 impl Mul for Bound {
     type Output = Bound;
     fn mul(self, o: Bound) -> Bound {
-        if self.lo == self.hi && o.lo == o.hi {
-            let p = self.lo * o.lo;
-            if self.lo.mul_add(o.lo, -p) == 0.0 {
-                return Bound::point(p);
-            }
+        if self.is_point_zero() || o.is_point_zero() {
+            return Bound::point(0.0);
         }
         if self.lo >= 0.0 && o.lo >= 0.0 {
             return Bound::widened(self.lo * o.lo, self.hi * o.hi);
@@ -326,6 +364,25 @@ impl Num for Bound {
     fn from_i64(v: i64) -> Self {
         Bound::from_scaled(i128::from(v), 0)
     }
+    fn from_float(v: f64) -> Option<Self> {
+        if !v.is_finite() {
+            return None;
+        }
+        if v.abs() >= 1e28 {
+            // Near or past the largest decimal: whether it converts is for decimals to say.
+            unsure();
+            return None;
+        }
+        if v.abs() < EXACT_INT && v == (v as i64) as f64 {
+            return Some(Bound::point(v)); // a whole number converts exactly
+        }
+        // `Decimal::from_f64` keeps at least 15 significant digits: far inside this margin.
+        let pad = v.abs() * 1e-13;
+        Some(Bound {
+            lo: v - pad,
+            hi: v + pad,
+        })
+    }
     fn checked_div(self, o: Bound) -> Option<Bound> {
         if o.lo == 0.0 && o.hi == 0.0 {
             return None;
@@ -334,11 +391,11 @@ impl Num for Bound {
             unsure();
             return Some(Bound::point(0.0));
         }
-        if self.lo == self.hi && o.lo == o.hi {
-            let q = self.lo / o.lo;
-            if q.mul_add(o.lo, -self.lo) == 0.0 {
-                return Some(Bound::point(q));
-            }
+        if self.is_point_zero() {
+            return Some(Bound::point(0.0));
+        }
+        if self.lo >= 0.0 && o.lo > 0.0 {
+            return Some(Bound::widened(self.lo / o.hi, self.hi / o.lo));
         }
         let c = [
             self.lo / o.lo,
@@ -391,18 +448,21 @@ impl Num for Bound {
         }
     }
     fn scaled_round(self, places: u32) -> Option<i64> {
-        let s = Bound::point(10f64.powi(places as i32)) * self;
-        let (lo, hi) = (s.lo.round(), s.hi.round());
-        if !s.finite() || lo != hi {
+        let s = match POW10.get(places as usize) {
+            Some(&p) => Bound::point(p) * self,
+            None => Bound::point(f64::NAN),
+        };
+        // Beyond exact integers (or not finite): let the decimal model say what it is.
+        if !(s.lo.abs() < EXACT_INT && s.hi.abs() < EXACT_INT) {
             unsure();
             return None;
         }
-        if lo.abs() >= EXACT_INT {
-            // Beyond exact integers: let the decimal model say what it is.
+        let (lo, hi) = (round_away(s.lo), round_away(s.hi));
+        if lo != hi {
             unsure();
             return None;
         }
-        Some(lo as i64)
+        Some(lo)
     }
     fn ceil_i64(self) -> Option<i64> {
         let (lo, hi) = (self.lo.ceil(), self.hi.ceil());
@@ -417,7 +477,7 @@ impl Num for Bound {
         (c.is_finite() && c.abs() < EXACT_INT).then_some(c as i64)
     }
     fn to_dec(self) -> Decimal {
-        Decimal::from_f64((self.lo + self.hi) / 2.0).unwrap_or_default()
+        <Decimal as FromPrimitive>::from_f64((self.lo + self.hi) / 2.0).unwrap_or_default()
     }
 }
 
@@ -431,7 +491,10 @@ mod tests {
 
     #[test]
     fn exact_values_stay_points_and_inexact_ones_enclose_the_decimal() {
-        assert_eq!(Bound::from_dec(d("0.25")).ends(), (0.25, 0.25));
+        assert_eq!(Bound::from_dec(d("2")).ends(), (2.0, 2.0));
+        assert_eq!(Bound::from_dec(d("0.00")).ends(), (0.0, 0.0));
+        let (lo, hi) = Bound::from_dec(d("0.25")).ends();
+        assert!(lo < 0.25 && 0.25 < hi);
         assert_eq!(Bound::from_cents(1500).ends(), (15.0, 15.0));
         let (lo, hi) = Bound::from_dec(d("0.19")).ends();
         assert!(lo < 0.19 && 0.19 < hi, "{lo} {hi}");

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::FromPrimitive;
 
 use super::super::breakdown::{self, SellSources};
 use super::super::config::TierMode;
@@ -13,7 +12,7 @@ use super::super::fx::FxRate;
 use super::super::gates::{self, Flag, FlagSet};
 use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
 use super::super::num::Num;
-use super::super::solve::{Segments, cents_to_decimal};
+use super::super::solve::Segments;
 use super::super::tables::{TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
 use super::Detector;
@@ -291,11 +290,15 @@ impl Detector {
         if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
             flags.insert(Flag::Blocked);
         }
-        if let Some(keepa) = snap.referral_fee_pct.and_then(Decimal::from_f64) {
-            let off = |r: Decimal| (r * Decimal::ONE_HUNDRED - keepa).abs() > p.fee_mismatch_points;
+        if let Some(keepa) = snap.referral_fee_pct.and_then(N::from_float) {
+            let points = N::from_dec(p.fee_mismatch_points);
+            let off = |r: N| (r * N::from_i64(100) - keepa).abs() > points;
             let mismatch = match category.mode {
-                TierMode::Marginal => category.tiers.iter().all(|tier| off(tier.rate)),
-                _ => off(category.rate_at(cents_to_decimal(q.money.minor))),
+                TierMode::Marginal => category
+                    .tiers
+                    .iter()
+                    .all(|tier| off(N::from_dec(tier.rate))),
+                _ => off(category.rate_at(q.price)),
             };
             if mismatch {
                 flags.insert(Flag::FeeMismatch);
@@ -351,7 +354,7 @@ impl Detector {
             terms,
             side,
             flags,
-            q_t: N::from_dec(gates::monthly_units(snap)),
+            q_t: gates::monthly_units_in(snap),
             closed,
             segments: if closed.is_some() {
                 Segments::default()
