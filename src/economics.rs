@@ -5,7 +5,8 @@
 //! `validate` turns it into an [`Economics`] once at startup, so nothing downstream
 //! re-checks a rate; `tables` holds the validated dated tables and the referral, FBA and
 //! storage lookups; `fx` owns the GBP rate (ECB parsing and fetching, staleness); `model` is
-//! §4 in exact decimals (sell side `N`, buy side `L`, route costs `Add`, closed forms);
+//! §4 (sell side `N`, buy side `L`, route costs `Add`, closed forms), written once over the
+//! number types of `num`: exact decimals, and the checked floats detection tries first;
 //! `solve` finds cent prices by search where no closed form applies; `gates` is §4.1 (gates,
 //! expected monthly profit, the ranking order); `detector` assembles `Opportunity` rows with
 //! their breakdown (`breakdown`). Everything here is pure and synchronous except
