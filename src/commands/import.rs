@@ -177,6 +177,8 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     };
     // Batch N: its listings are stored, its detection is next.
     let mut stored: Option<(Vec<Product>, Vec<Asin>, u64)> = None;
+    // How far the file has been read, for the progress line.
+    let mut read_to = start;
     loop {
         let next = rx
             .recv()
@@ -195,8 +197,11 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                     bad_total += 1;
                 }
                 imported += d.listings.len() as u64;
-                next_asins = d.listings.iter().map(|l| l.asin).collect();
+                if args.watch {
+                    next_asins = d.listings.iter().map(|l| l.asin).collect();
+                }
                 next_offset = d.offset;
+                read_to = d.offset;
                 Some(d.listings)
             }
             None => None,
@@ -236,7 +241,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         }
         if progress && last_report.elapsed().as_millis() > 300 {
             let pct = if size > 0 {
-                next_offset as f64 * 100.0 / size as f64
+                read_to as f64 * 100.0 / size as f64
             } else {
                 100.0
             };
