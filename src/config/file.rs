@@ -8,8 +8,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::{
     ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, Secret, Settings,
     default_data_dir, invalid,
@@ -19,140 +17,10 @@ use crate::domain::Market;
 use crate::queue::{KafkaSettings, QueueConfig};
 use crate::store::{EsSettings, StoreConfig};
 
-/// The whole file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    /// Data directory.
-    pub data_dir: Option<PathBuf>,
-    /// Markets tracked.
-    pub markets: Option<Vec<Market>>,
-    /// Roles of this process.
-    pub roles: Option<Vec<Role>>,
-    /// Log filter.
-    pub log: Option<String>,
-    /// `[keepa]`.
-    #[serde(default)]
-    pub keepa: KeepaSection,
-    /// `[api]`.
-    #[serde(default)]
-    pub api: ApiSection,
-    /// `[queue]`.
-    pub queue: Option<QueueConfig>,
-    /// `[store]`.
-    pub store: Option<StoreConfig>,
-    /// `[pipeline]`.
-    #[serde(default)]
-    pub pipeline: PipelineSection,
-    /// `[discovery]`.
-    #[serde(default)]
-    pub discovery: DiscoverySection,
-    /// `[console]`.
-    #[serde(default)]
-    pub console: ConsoleSection,
-    /// Economics sections, validated by the economics model.
-    pub economics: Option<toml::Value>,
-    /// `[fx]`.
-    pub fx: Option<toml::Value>,
-    /// `[[vat]]`.
-    pub vat: Option<toml::Value>,
-    /// `[[referral]]`.
-    pub referral: Option<toml::Value>,
-    /// `[[route]]`.
-    pub route: Option<toml::Value>,
-    /// `[route_defaults]`.
-    pub route_defaults: Option<toml::Value>,
-    /// `[[fba]]`.
-    pub fba: Option<toml::Value>,
-    /// `[[storage]]`.
-    pub storage: Option<toml::Value>,
-    /// `[product_groups]`.
-    pub product_groups: Option<toml::Value>,
-}
+mod sections;
 
-/// `[keepa]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeepaSection {
-    /// API key (prefer `KEEPA_API_KEY`).
-    pub key: Option<String>,
-    /// Base URL.
-    pub url: Option<url::Url>,
-    /// Simulator seed.
-    pub demo_seed: Option<u64>,
-    /// Ask for Buy Box data.
-    pub buybox: Option<bool>,
-}
-
-/// `[api]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiSection {
-    /// `HOST:PORT` or `off`.
-    pub addr: Option<String>,
-    /// Bearer token.
-    pub token: Option<String>,
-    /// CORS allow-list.
-    pub cors_origins: Option<Vec<String>>,
-    /// Allow non-loopback without a token.
-    pub insecure_no_auth: Option<bool>,
-    /// Request timeout, seconds.
-    pub request_timeout_secs: Option<f64>,
-    /// Body limit, bytes.
-    pub body_limit_bytes: Option<usize>,
-}
-
-/// `[pipeline]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineSection {
-    /// Refresh interval, seconds (live data).
-    pub refresh_interval_secs: Option<u64>,
-    /// Refresh interval, seconds (demo data).
-    pub demo_refresh_interval_secs: Option<u64>,
-    /// ASINs per Keepa request.
-    pub fetch_batch: Option<usize>,
-    /// Raw updates per processing batch.
-    pub process_batch: Option<usize>,
-}
-
-/// One best-seller list to follow.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscoveryCategory {
-    /// The market.
-    pub market: Market,
-    /// Category node id or product group.
-    pub category: String,
-}
-
-/// `[console]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsoleSection {
-    /// Theme: dark, light, mono, ansi16, a user theme, or auto.
-    pub theme: Option<String>,
-    /// Base keymap: default or vim.
-    pub keymap: Option<String>,
-    /// auto, osc52, native or off.
-    pub clipboard: Option<String>,
-    /// auto, on or off.
-    pub hyperlinks: Option<String>,
-    /// Toast new opportunities at or above this gross margin %.
-    pub alert_margin_pct: Option<f64>,
-}
-
-/// `[discovery]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscoverySection {
-    /// Lists to follow (live data; demo follows the simulator's roots).
-    pub categories: Option<Vec<DiscoveryCategory>>,
-    /// Hours between runs.
-    pub interval_hours: Option<f64>,
-    /// ASINs taken from the top of each list.
-    pub take: Option<usize>,
-}
+use sections::ConsoleSection;
+pub use sections::{DiscoveryCategory, FileConfig};
 
 /// A commented config file with the defaults, written by `arbdesk config init`.
 pub const TEMPLATE: &str = include_str!("template.toml");

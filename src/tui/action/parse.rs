@@ -1,0 +1,237 @@
+//! The command line: `id args…` parsed into an [`Action`], with suggestions and completion.
+
+use std::fmt;
+
+use super::{
+    Action, Basis, Column, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion, REGISTRY, Side,
+    SortBy, View, spec_of,
+};
+use crate::domain::{Asin, Market};
+
+/// Why a command did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn bad(id: &str, arg: &str, expected: &str) -> ParseError {
+    ParseError(format!("{id}: '{arg}' is not valid; expected {expected}"))
+}
+
+/// Parses `id args…` as typed on the command line or written in a keymap's `run`.
+pub fn parse(input: &str) -> Result<Action, ParseError> {
+    let input = input.trim();
+    let (id, rest) = match input.split_once(char::is_whitespace) {
+        Some((id, rest)) => (id, rest.trim()),
+        None => (input, ""),
+    };
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let first = args.first().copied().unwrap_or("");
+    let action = match id {
+        "" => {
+            return Err(ParseError(
+                "empty command; type an action such as 'sort roi' (Tab completes)".into(),
+            ));
+        }
+        "help" => Action::Help,
+        "command" => Action::Command(rest.to_string()),
+        "back" => Action::Back,
+        "filter" => Action::Filter((!rest.is_empty()).then(|| rest.to_string())),
+        "goto" | "logs" | "health" => {
+            let target = if id == "goto" { first } else { id };
+            Action::Goto(match target {
+                "opportunities" | "o" | "" => View::Opportunities,
+                "health" | "h" => View::Health,
+                "logs" | "l" => View::Logs,
+                other => return Err(bad(id, other, "opportunities, health or logs")),
+            })
+        }
+        "freeze" => Action::Freeze,
+        "theme" => Action::Theme(match first {
+            "" | "next" => None,
+            name => Some(name.to_string()),
+        }),
+        "focus" => match first {
+            "" | "next" => Action::Focus(true),
+            "prev" => Action::Focus(false),
+            other => return Err(bad(id, other, "next or prev")),
+        },
+        "min-margin" | "min" => Action::MinMargin(parse_margin(id, first)?),
+        "basis" => Action::Basis(match first {
+            "gross" => Basis::Gross,
+            "net" => Basis::Net,
+            other => return Err(bad(id, other, "gross or net")),
+        }),
+        "limit" => Action::Limit(match first {
+            "all" => None,
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(bad(id, n, "a number of rows such as 50, or all")),
+            },
+        }),
+        "markets" | "buy" | "sell" => {
+            let side = match id {
+                "buy" => Side::Buy,
+                "sell" => Side::Sell,
+                _ => Side::Both,
+            };
+            let joined = args.join(",");
+            let markets = if joined.is_empty() || joined == "all" {
+                Market::ALL.to_vec()
+            } else {
+                crate::domain::parse_market_list(&joined)
+                    .map_err(|e| ParseError(format!("{id}: {e}")))?
+            };
+            Action::Markets(side, markets)
+        }
+        "quit" | "q" | "q!" => Action::Quit,
+        "move" => Action::Move(match first {
+            "top" => Motion::Top,
+            "bottom" => Motion::Bottom,
+            "+page" => Motion::Pages(1),
+            "-page" => Motion::Pages(-1),
+            n => match n.parse::<i64>() {
+                Ok(n) => Motion::By(n),
+                Err(_) => return Err(bad(id, n, "+1, -1, +page, -page, top or bottom")),
+            },
+        }),
+        "open" => Action::Open,
+        "mark" => Action::Mark,
+        "zoom" => Action::Zoom,
+        "sort" => Action::Sort(match first {
+            "next" => SortBy::Next,
+            "reverse" => SortBy::Reverse,
+            "" => {
+                return Err(bad(
+                    id,
+                    "",
+                    "a column such as profit, roi, margin, asin or age",
+                ));
+            }
+            col => {
+                let c = Column::parse(col).ok_or_else(|| {
+                    bad(id, col, "profit, roi, margin, net, gross, emp, asin, title, buy, sell, buy-price, sell-price, age, next or reverse")
+                })?;
+                let dir = match args.get(1).copied() {
+                    None => None,
+                    Some("desc") => Some(true),
+                    Some("asc") => Some(false),
+                    Some(other) => return Err(bad(id, other, "asc or desc")),
+                };
+                SortBy::Column(c, dir)
+            }
+        }),
+        "copy" => Action::Copy(match first {
+            "" | "link" => CopyTarget::Link,
+            "asin" => CopyTarget::Asin,
+            "row" => CopyTarget::Row,
+            other => return Err(bad(id, other, "link, asin or row")),
+        }),
+        "export" => Action::Export(match first {
+            "" | "csv" => Format::Csv,
+            "json" => Format::Json,
+            other => return Err(bad(id, other, "csv or json")),
+        }),
+        "refresh" => match first {
+            "" | "selected" => Action::Refresh,
+            other => return Err(bad(id, other, "selected")),
+        },
+        "watch" => {
+            let asins = args
+                .iter()
+                .skip(1)
+                .flat_map(|a| a.split(','))
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse::<Asin>()
+                        .map_err(|e| ParseError(format!("watch: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            match first {
+                "add" => Action::WatchAdd(asins),
+                "remove" | "rm" => Action::WatchRemove(asins),
+                other => return Err(bad(id, other, "add ASIN… or remove [ASIN…]")),
+            }
+        }
+        "toggle" => Action::Toggle,
+        "faults-only" => Action::FaultsOnly,
+        "log-level" => match LOG_LEVELS.iter().position(|l| *l == first) {
+            Some(i) => Action::LogLevel(i),
+            None => return Err(bad(id, first, "error, warn, info, debug or trace")),
+        },
+        "none" => Action::None,
+        other => {
+            return Err(ParseError(match nearest_id(other) {
+                Some(n) => format!("unknown action '{other}'; did you mean '{n}'?"),
+                None => format!("unknown action '{other}'; press ? for the list"),
+            }));
+        }
+    };
+    Ok(action)
+}
+
+fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
+    let trimmed = arg.trim_end_matches('%');
+    let value: f64 = trimmed
+        .parse()
+        .map_err(|_| bad(id, arg, "a percentage such as 12, +1 or -1"))?;
+    if !value.is_finite() || value.abs() > 1000.0 {
+        return Err(bad(id, arg, "a percentage between -1000 and 1000"));
+    }
+    Ok(if arg.starts_with('+') || arg.starts_with('-') {
+        MarginChange::By(value)
+    } else {
+        MarginChange::To(value)
+    })
+}
+
+/// The registry id closest to `s` (edit distance ≤ 3), for "did you mean".
+pub fn nearest_id(s: &str) -> Option<&'static str> {
+    REGISTRY
+        .iter()
+        .map(|spec| (levenshtein(s, spec.id), spec.id))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, id)| id)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let v = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur.push(v);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Completions of a partly typed command line: ids, then the first argument's hints.
+pub fn complete(input: &str) -> Vec<String> {
+    match input.split_once(' ') {
+        None => REGISTRY
+            .iter()
+            .filter(|s| s.id.starts_with(input) && s.id != "none")
+            .map(|s| s.id.to_string())
+            .collect(),
+        Some((id, arg)) => spec_of(id)
+            .map(|s| {
+                s.args
+                    .iter()
+                    .filter(|a| a.starts_with(arg.trim_start()))
+                    .map(|a| format!("{id} {a}"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}

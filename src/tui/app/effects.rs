@@ -1,0 +1,361 @@
+//! Effects, run outside the reducer: store queries, product details, health and log
+//! tails on their own tasks, clipboard, exports and watchlist changes; each reports back as
+//! a message.
+
+use std::io::Write as _;
+
+use super::{
+    Arc, Asin, Command, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed,
+    Instant, Mode, Msg, Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row,
+    Rows, Store, TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc,
+    theme_names,
+};
+
+#[derive(Clone, Copy)]
+pub(super) struct ClipboardCtx {
+    pub(super) mode: Mode,
+    pub(super) mux: Mux,
+    pub(super) interactive: bool,
+    pub(super) ssh: bool,
+}
+
+pub(super) fn run_effect(
+    effect: Effect,
+    state: &mut UiState,
+    deps: &ConsoleDeps,
+    tx: &mpsc::Sender<Msg>,
+    theme: &mut Theme,
+    env: &TermEnv,
+    clip: ClipboardCtx,
+) {
+    match effect {
+        Effect::Query(_) => {}
+        Effect::Copy { text, what } => {
+            let mut out = std::io::stdout();
+            let outcome = clipboard::copy(
+                &text,
+                clip.mode,
+                clip.ssh,
+                clip.mux,
+                clip.interactive,
+                &mut out,
+            );
+            match outcome {
+                Outcome::SentOsc52 => state.toast(format!("{what} sent via OSC 52: {text}"), false),
+                Outcome::Native(tool) => {
+                    state.toast(format!("{what} copied ({tool}): {text}"), false)
+                }
+                Outcome::Failed(why) => {
+                    state.toast(format!("Could not copy the {what}: {why}"), true)
+                }
+            }
+        }
+        Effect::Export(format) => {
+            let keys: Vec<OpportunityKey> = state
+                .view
+                .iter()
+                .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
+                .collect();
+            let query = state.query();
+            let meta = serde_json::json!({
+                "min_margin": state.min_margin,
+                "basis": format!("{:?}", state.basis).to_lowercase(),
+                "buy": state.buy, "sell": state.sell,
+                "text_filter": state.filter_text,
+            });
+            let sort = format!(
+                "{} {}",
+                state.sort.id(),
+                if state.descending { "desc" } else { "asc" }
+            );
+            let store = deps.store.clone();
+            let explainer = deps.explainer.clone();
+            let dir = deps.data_dir.join("exports");
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let rows = Rows {
+                    store,
+                    explainer,
+                    query,
+                    keys,
+                };
+                let msg = match export(rows, format, meta, &sort, &dir).await {
+                    Ok((path, n)) => {
+                        Msg::Toast(format!("Exported {n} rows to {}", path.display()), false)
+                    }
+                    Err(e) => Msg::Toast(format!("Export failed: {e:#}"), true),
+                };
+                let _ = tx.send(msg).await;
+            });
+        }
+        Effect::Refresh(asins) => match &deps.commands {
+            Some(c) => {
+                let n = asins.len();
+                let markets = state.session.markets.len();
+                match c.try_send(Command::Refresh(asins)) {
+                    Ok(()) => state.toast(
+                        format!(
+                            "Refresh queued for {n} ASIN(s): about {} Keepa tokens",
+                            n * markets
+                        ),
+                        false,
+                    ),
+                    Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+                }
+            }
+            None => state.toast(
+                "This process does not ingest (--role); nothing to refresh",
+                true,
+            ),
+        },
+        Effect::WatchAdd(asins) => {
+            let store = deps.store.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let names = join(&asins);
+                let msg = match store.watch_add(asins, WatchSource::User).await {
+                    Ok(n) => Msg::Toast(format!("Watching {names} ({n} new)"), false),
+                    Err(e) => Msg::Toast(format!("Could not add {names}: {e}"), true),
+                };
+                let _ = tx.send(msg).await;
+            });
+        }
+        Effect::WatchRemove(asins) => {
+            let store = deps.store.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let names = join(&asins);
+                let msg = match store.watch_remove(asins).await {
+                    Ok(n) => Msg::Toast(format!("Removed {n} from the watchlist: {names}"), false),
+                    Err(e) => Msg::Toast(format!("Could not remove {names}: {e}"), true),
+                };
+                let _ = tx.send(msg).await;
+            });
+        }
+        Effect::Theme(name) => {
+            let names = theme_names(&deps.settings.config_dir);
+            let name = name.unwrap_or_else(|| {
+                let i = names
+                    .iter()
+                    .position(|n| *n == state.theme)
+                    .map_or(0, |i| i + 1);
+                names[i % names.len()].clone()
+            });
+            let (t, warnings) = load_theme(&name, &deps.settings.config_dir, env);
+            match warnings.first() {
+                Some(w) if t.name != name => state.toast(w.clone(), true),
+                Some(w) => {
+                    state.toast(format!("Theme {name}: {w}"), true);
+                    *theme = t;
+                    state.theme = name;
+                }
+                None => {
+                    *theme = t;
+                    state.toast(format!("Theme {name}"), false);
+                    state.theme = name;
+                }
+            }
+        }
+        Effect::LoadLogs => spawn_logs(deps.data_dir.clone(), tx.clone()),
+        Effect::SaveHistory(line) => {
+            let path = deps.data_dir.join("history");
+            let result = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| writeln!(f, "{line}"));
+            if let Err(e) = result {
+                tracing::warn!(path = %path.display(), error = %e, "Could not save the command history.");
+            }
+        }
+    }
+}
+
+fn join(asins: &[Asin]) -> String {
+    asins
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn load_history(data_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(data_dir.join("history")).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    let skip = lines.len().saturating_sub(500);
+    lines.into_iter().skip(skip).collect()
+}
+
+pub(super) fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let feed = load_feed(store.as_ref(), q).await;
+        let _ = tx.send(Msg::Feed(Box::new(feed))).await;
+    });
+}
+
+/// Opportunities read per store query: the full records (with their breakdowns) of one
+/// chunk are turned into compact rows before the next is read, which bounds memory.
+const CHUNK: usize = 2_000;
+
+/// Runs a query and builds the rows.
+pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
+    let failed = |q: Query, e: crate::store::StoreError| Feed {
+        query: Some(q),
+        error: Some(e.to_string()),
+        at: Some(Utc::now()),
+        ..Feed::default()
+    };
+    let stats = match store.stats().await {
+        Ok(s) => s,
+        Err(e) => return failed(q, e),
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut filter = q.filter();
+    while rows.len() < q.limit {
+        filter.limit = CHUNK.min(q.limit - rows.len());
+        let page = match store.opportunities(filter.clone()).await {
+            Ok(p) => p,
+            Err(e) => return failed(q, e),
+        };
+        total = page.total;
+        let n = page.items.len();
+        // Rows may shift between chunks while the pipeline writes: keep each key once.
+        rows.extend(
+            page.items
+                .iter()
+                .filter(|o| seen.insert(o.key()))
+                .map(Row::from_opportunity),
+        );
+        if n < filter.limit {
+            break;
+        }
+        filter.offset += n;
+    }
+    let mut feed = Feed {
+        rows,
+        total,
+        stats,
+        query: Some(q),
+        error: None,
+        at: Some(Utc::now()),
+        title_rank: Vec::new(),
+    };
+    feed.rank_titles();
+    feed
+}
+
+pub(super) fn spawn_detail(
+    store: Arc<dyn Store>,
+    explainer: Option<Arc<dyn Detect>>,
+    key: OpportunityKey,
+    tx: mpsc::Sender<Msg>,
+) {
+    tokio::spawn(async move {
+        let d = load_detail(store.as_ref(), explainer.as_deref(), key).await;
+        let _ = tx.send(Msg::Detail(Box::new(d))).await;
+    });
+}
+
+/// Loads the product, history and opportunity behind a row, the opportunity explained
+/// (with its breakdown lines) from that product.
+pub async fn load_detail(
+    store: &dyn Store,
+    explainer: Option<&dyn Detect>,
+    key: OpportunityKey,
+) -> Detail {
+    let filter = OpportunityFilter {
+        text: Some(key.asin.to_string()),
+        buy: vec![key.buy],
+        sell: vec![key.sell],
+        limit: 5,
+        ..OpportunityFilter::default()
+    };
+    let (product, history, opps) = tokio::join!(
+        store.product(key.asin),
+        store.history(key.asin),
+        store.opportunities(filter)
+    );
+    let mut error = None;
+    let mut note = |e: &dyn std::fmt::Display| {
+        error.get_or_insert_with(|| e.to_string());
+    };
+    let product = product.unwrap_or_else(|e| {
+        note(&e);
+        None
+    });
+    let history = history.unwrap_or_else(|e| {
+        note(&e);
+        Vec::new()
+    });
+    let opportunity = match opps {
+        Ok(p) => p.items.into_iter().find(|o| o.key() == key),
+        Err(e) => {
+            note(&e);
+            None
+        }
+    };
+    let opportunity = match (opportunity, &product, explainer) {
+        (Some(o), Some(p), Some(x)) => Some(x.explain(p, &o).unwrap_or(o)),
+        (o, _, _) => o,
+    };
+    Detail {
+        key,
+        product,
+        history,
+        opportunity,
+        error,
+    }
+}
+
+pub(super) fn spawn_store_health(store: Arc<dyn Store>, tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let mut h = match tokio::time::timeout(Duration::from_secs(2), store.health()).await {
+            Ok(h) => h,
+            Err(_) => ComponentHealth::down("store", "no answer to its health probe within 2 s"),
+        };
+        if h.latency_ms.is_none() {
+            h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let _ = tx.send(Msg::StoreHealth(h)).await;
+    });
+}
+
+/// The newest log file's last lines (at most 5,000).
+pub fn read_log_tail(dir: &Path) -> Vec<String> {
+    const TAIL_BYTES: u64 = 512 * 1024;
+    let newest = std::fs::read_dir(dir).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("arbdesk.log"))
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+    });
+    let Some(entry) = newest else {
+        return Vec::new();
+    };
+    let Ok(mut file) = std::fs::File::open(entry.path()) else {
+        return Vec::new();
+    };
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)));
+    let mut buf = Vec::new();
+    let _ = file.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines: Vec<String> = text.lines().map(crate::domain::text::sanitize).collect();
+    if len > TAIL_BYTES && !lines.is_empty() {
+        lines.remove(0); // probably cut in the middle
+    }
+    let skip = lines.len().saturating_sub(5000);
+    lines.drain(..skip);
+    lines
+}
+
+pub(super) fn spawn_logs(data_dir: PathBuf, tx: mpsc::Sender<Msg>) {
+    tokio::task::spawn_blocking(move || {
+        let lines = read_log_tail(&data_dir.join("logs"));
+        let _ = tx.blocking_send(Msg::Logs(lines));
+    });
+}

@@ -1,0 +1,333 @@
+//! The reducer: what each action does to the state, and the cursor motions it uses.
+
+use super::{
+    Action, Basis, Column, Confirm, Context, CopyTarget, Effect, FOCUS_ORDER, Focus, LOG_LEVELS,
+    MarginChange, Market, Motion, Overlay, PromptKind, ROW_LIMITS, Side, SortBy, UiState, View,
+};
+
+impl UiState {
+    /// Runs an action.
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        match action {
+            Action::None => Vec::new(),
+            Action::Help => {
+                self.overlay = Some(Overlay::Help {
+                    filter: String::new(),
+                    selected: 0,
+                });
+                Vec::new()
+            }
+            Action::Command(prefill) => {
+                self.open_prompt(PromptKind::Command, prefill);
+                Vec::new()
+            }
+            Action::Filter(None) => {
+                self.open_prompt(PromptKind::Filter, self.filter_text.clone());
+                Vec::new()
+            }
+            Action::Filter(Some(text)) => self.set_filter(text),
+            Action::Back => {
+                if self.view_kind != View::Opportunities {
+                    self.view_kind = View::Opportunities;
+                } else if self.detail_open {
+                    self.detail_open = false;
+                } else if self.zoom {
+                    self.zoom = false;
+                } else if self.focus != Focus::Table {
+                    self.focus = Focus::Table;
+                } else if !self.filter_text.is_empty() {
+                    return self.set_filter(String::new());
+                }
+                Vec::new()
+            }
+            Action::Goto(v) => {
+                self.view_kind = v;
+                self.detail_open = false;
+                if v == View::Logs {
+                    self.log_scroll = 0;
+                    return vec![Effect::LoadLogs];
+                }
+                Vec::new()
+            }
+            Action::Freeze => {
+                match self.frozen.take() {
+                    Some(_) => {
+                        self.frozen_pending = 0;
+                        if let Some(f) = self.pending.take() {
+                            self.swap_in(f);
+                        }
+                        self.toast("Live again", false);
+                    }
+                    None => self.frozen = Some(self.now),
+                }
+                Vec::new()
+            }
+            Action::Theme(name) => vec![Effect::Theme(name)],
+            Action::Focus(next) => {
+                let i = FOCUS_ORDER
+                    .iter()
+                    .position(|f| *f == self.focus)
+                    .unwrap_or(1);
+                let n = FOCUS_ORDER.len();
+                self.focus = FOCUS_ORDER[if next { (i + 1) % n } else { (i + n - 1) % n }];
+                self.view_kind = View::Opportunities;
+                self.on_resize(self.size.0, self.size.1);
+                Vec::new()
+            }
+            Action::MinMargin(change) => {
+                let v = match change {
+                    MarginChange::By(d) => self.min_margin + d,
+                    MarginChange::To(v) => v,
+                };
+                self.min_margin = (v * 10.0).round() / 10.0;
+                self.requery()
+            }
+            Action::Basis(b) => {
+                self.basis = b;
+                self.requery()
+            }
+            Action::Limit(n) => {
+                self.limit = ROW_LIMITS.iter().position(|l| *l == n).unwrap_or_else(|| {
+                    // Any other number: the nearest offered limit at or above it.
+                    ROW_LIMITS
+                        .iter()
+                        .position(|l| l.is_none_or(|l| Some(l) >= n))
+                        .unwrap_or(ROW_LIMITS.len() - 1)
+                });
+                self.rebuild_view();
+                self.requery()
+            }
+            Action::Markets(side, list) => {
+                let list: Vec<Market> = self
+                    .session
+                    .markets
+                    .iter()
+                    .copied()
+                    .filter(|m| list.contains(m))
+                    .collect();
+                if list.is_empty() {
+                    self.toast("None of those markets is tracked", true);
+                    return Vec::new();
+                }
+                if matches!(side, Side::Buy | Side::Both) {
+                    self.buy = list.clone();
+                }
+                if matches!(side, Side::Sell | Side::Both) {
+                    self.sell = list;
+                }
+                self.requery()
+            }
+            Action::Quit => {
+                if self.view_kind != View::Opportunities || self.detail_open {
+                    return self.apply(Action::Back);
+                }
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Move(m) => {
+                match self.context() {
+                    Context::Sidebar => self.move_sidebar(m),
+                    Context::Logs => self.move_logs(m),
+                    _ => self.move_table(m),
+                }
+                Vec::new()
+            }
+            Action::Open => {
+                if self.selected_row().is_some() {
+                    if crate::tui::ui::shows_detail_beside(self.size) {
+                        self.focus = Focus::Detail;
+                    } else {
+                        self.detail_open = true;
+                    }
+                }
+                Vec::new()
+            }
+            Action::Mark => {
+                if let Some(k) = self.selected_row().map(|r| r.key) {
+                    if !self.marked.remove(&k) {
+                        self.marked.insert(k);
+                    }
+                    self.move_table(Motion::By(1));
+                }
+                Vec::new()
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.on_resize(self.size.0, self.size.1);
+                Vec::new()
+            }
+            Action::Sort(by) => {
+                match by {
+                    SortBy::Column(c, dir) => {
+                        self.descending = match dir {
+                            Some(d) => d,
+                            None if c == self.sort => !self.descending,
+                            None => c.descending_by_default(),
+                        };
+                        self.sort = c;
+                    }
+                    SortBy::Next => {
+                        let i = Column::ALL
+                            .iter()
+                            .position(|c| *c == self.sort)
+                            .unwrap_or(0);
+                        self.sort = Column::ALL[(i + 1) % Column::ALL.len()];
+                        self.descending = self.sort.descending_by_default();
+                    }
+                    SortBy::Reverse => self.descending = !self.descending,
+                }
+                self.rebuild_view();
+                self.requery()
+            }
+            Action::Copy(target) => {
+                let Some(row) = self.selected_row() else {
+                    self.toast("Nothing selected to copy", true);
+                    return Vec::new();
+                };
+                let (text, what) = match target {
+                    CopyTarget::Link => (row.sell_url(), "sell link"),
+                    CopyTarget::Asin => (row.key.asin.to_string(), "ASIN"),
+                    CopyTarget::Row => (row.tsv(), "row"),
+                };
+                vec![Effect::Copy { text, what }]
+            }
+            Action::Export(f) => vec![Effect::Export(f)],
+            Action::Refresh => match self.selected_row() {
+                Some(r) => vec![Effect::Refresh(vec![r.key.asin])],
+                None => {
+                    self.toast("Nothing selected to refresh", true);
+                    Vec::new()
+                }
+            },
+            Action::WatchAdd(asins) if asins.is_empty() => {
+                self.open_prompt(PromptKind::Command, "watch add ".into());
+                Vec::new()
+            }
+            Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
+            Action::WatchRemove(asins) => {
+                let asins = if asins.is_empty() {
+                    match self.selected_row() {
+                        Some(r) => vec![r.key.asin],
+                        None => {
+                            self.toast("Nothing selected to remove", true);
+                            return Vec::new();
+                        }
+                    }
+                } else {
+                    asins
+                };
+                let names: Vec<String> = asins.iter().map(ToString::to_string).collect();
+                self.overlay = Some(Overlay::Confirm(Confirm {
+                    question: format!("Remove {} from the watchlist? y/N", names.join(", ")),
+                    action: Effect::WatchRemove(asins),
+                }));
+                Vec::new()
+            }
+            Action::Toggle => self.toggle_sidebar(),
+            Action::FaultsOnly => {
+                self.faults_only = !self.faults_only;
+                Vec::new()
+            }
+            Action::LogLevel(i) => {
+                self.log_level = i.min(LOG_LEVELS.len() - 1);
+                Vec::new()
+            }
+        }
+    }
+
+    fn move_table(&mut self, m: Motion) {
+        let n = self.view.len();
+        if n == 0 {
+            return;
+        }
+        let page = self.page.max(1) as i64;
+        let cur = self.selected as i64;
+        let target = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(p) => cur + p * page,
+            Motion::Top => 0,
+            Motion::Bottom => n as i64 - 1,
+        };
+        self.selected = target.clamp(0, n as i64 - 1) as usize;
+        self.clamp();
+    }
+
+    fn move_logs(&mut self, m: Motion) {
+        let n = self.logs.len();
+        let page = self.page.max(1);
+        self.log_scroll = match m {
+            Motion::By(d) if d < 0 => (self.log_scroll + d.unsigned_abs() as usize).min(n),
+            Motion::By(d) => self.log_scroll.saturating_sub(d as usize),
+            Motion::Pages(p) if p < 0 => (self.log_scroll + page).min(n),
+            Motion::Pages(_) => self.log_scroll.saturating_sub(page),
+            Motion::Top => n,
+            Motion::Bottom => 0,
+        };
+    }
+
+    /// Sidebar items: 0 min margin, 1 basis, 2.. buy markets, then sell markets, then rows.
+    pub fn sidebar_items(&self) -> usize {
+        3 + 2 * self.session.markets.len()
+    }
+
+    fn move_sidebar(&mut self, m: Motion) {
+        let n = self.sidebar_items() as i64;
+        let cur = self.sidebar_cursor as i64;
+        let t = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(p) => cur + p * 5,
+            Motion::Top => 0,
+            Motion::Bottom => n - 1,
+        };
+        self.sidebar_cursor = t.clamp(0, n - 1) as usize;
+    }
+
+    fn toggle_sidebar(&mut self) -> Vec<Effect> {
+        let k = self.session.markets.len();
+        let c = self.sidebar_cursor;
+        let flip = |list: &mut Vec<Market>, m: Market, all: &[Market]| {
+            if let Some(i) = list.iter().position(|x| *x == m) {
+                if list.len() > 1 {
+                    list.remove(i);
+                }
+            } else {
+                list.push(m);
+                list.sort_by_key(|x| all.iter().position(|a| a == x));
+            }
+        };
+        match c {
+            0 => {
+                self.open_prompt(
+                    PromptKind::Command,
+                    format!("min-margin {}", self.min_margin),
+                );
+                Vec::new()
+            }
+            1 => {
+                self.basis = match self.basis {
+                    Basis::Gross => Basis::Net,
+                    Basis::Net => Basis::Gross,
+                };
+                self.requery()
+            }
+            c if c < 2 + k => {
+                let m = self.session.markets[c - 2];
+                let all = self.session.markets.clone();
+                flip(&mut self.buy, m, &all);
+                self.requery()
+            }
+            c if c < 2 + 2 * k => {
+                let m = self.session.markets[c - 2 - k];
+                let all = self.session.markets.clone();
+                flip(&mut self.sell, m, &all);
+                self.requery()
+            }
+            _ => {
+                self.limit = (self.limit + 1) % ROW_LIMITS.len();
+                self.rebuild_view();
+                self.requery()
+            }
+        }
+    }
+}
