@@ -301,9 +301,23 @@ impl Detector {
             let closed = buy.terms.closed_form_price(budget, fx);
             match &route.customs {
                 None => Some(closed.money(s.currency())).filter(|m| m.minor > 0),
-                Some(_) => {
+                Some(customs) => {
                     let hi = closed.money(s.currency()).minor.saturating_add(1);
-                    solve::largest_passing(hi, |c| {
+                    // L is affine in the purchase: (1 + duty)(1 + unrecovered import VAT) a
+                    // euro, plus the broker's share; its closed form is the search's hint.
+                    let import_vat = if customs.import_vat_recoverable {
+                        N::zero()
+                    } else {
+                        sell.terms.vat
+                    };
+                    let per_eur =
+                        (N::one() + N::from_dec(customs.duty_rate)) * (N::one() + import_vat);
+                    let hint = (budget - N::from_dec(customs.broker_per_unit))
+                        .checked_div(per_eur)
+                        .map(|b| buy.terms.closed_form_price(b, fx) * N::from_i64(100))
+                        .and_then(N::ceil_hint)
+                        .map(|c| c - 1);
+                    solve::largest_passing_near(hint, hi, |c| {
                         let side = buy.terms.evaluate(N::from_cents(c), fx);
                         let add =
                             RouteCost::of(route, side.purchase_eur, sell.terms.vat, weight_kg);

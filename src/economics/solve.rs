@@ -2,7 +2,8 @@
 //!
 //! Max buy price on UK↔EU routes: customs make `Add` depend on `P_S`, so the answer is the
 //! largest cent price that still passes the profit and ROI gates (`L` grows with `P_S`, so
-//! the passing prices are a prefix and bisection finds its end). Target sell and break-even
+//! the passing prices are a prefix and bisection finds its end; `L` is affine in `P_S`, so
+//! a closed form's estimate usually settles it in two checks). Target sell and break-even
 //! for tiered or min-fee-bound schedules: the smallest cent price whose net proceeds reach
 //! the target. `N` is not monotone across a threshold tier (the rate jumps), but between
 //! consecutive breakpoints — tier bounds and the prices where the minimum fee stops binding —
@@ -41,6 +42,27 @@ pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
         if passes(mid) { ok = mid } else { fail = mid }
     }
     Some(ok)
+}
+
+/// [`largest_passing`], starting from `hint`, a closed form's estimate of the answer: when
+/// the answer is `hint` or the cent below it, two or three checks settle it; otherwise
+/// bisection does, so a poor hint costs time, never correctness.
+pub fn largest_passing_near(
+    hint: Option<i64>,
+    hi: i64,
+    passes: impl Fn(i64) -> bool,
+) -> Option<i64> {
+    let hi = hi.min(PRICE_CAP);
+    if let Some(h) = hint.filter(|h| (1..=hi).contains(h)) {
+        if passes(h) {
+            if h == hi || !passes(h + 1) {
+                return Some(h);
+            }
+        } else if h > 1 && passes(h - 1) {
+            return Some(h - 1);
+        }
+    }
+    largest_passing(hi, passes)
 }
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.

@@ -3,7 +3,9 @@
 
 use arbdesk::domain::{Currency, Market};
 use arbdesk::economics::model::SellTerms;
-use arbdesk::economics::solve::{Segments, largest_passing, smallest_sell_price};
+use arbdesk::economics::solve::{
+    Segments, largest_passing, largest_passing_near, smallest_sell_price,
+};
 use arbdesk::economics::tables::{Dsf, market_index};
 use arbdesk::economics::{Economics, round_cents};
 use chrono::NaiveDate;
@@ -235,6 +237,20 @@ fn max_buy_by_search_is_the_largest_passing_cent() {
 }
 
 proptest::proptest! {
+    /// A hint changes how many checks the search makes, never its answer.
+    #[test]
+    fn a_hinted_search_gives_the_plain_answer(
+        hi in -5i64..20_000,
+        threshold in -5i64..20_000,
+        hint in proptest::option::of(-5i64..20_005),
+    ) {
+        let passes = |c: i64| c <= threshold;
+        proptest::prop_assert_eq!(
+            largest_passing_near(hint, hi, passes),
+            largest_passing(hi, passes)
+        );
+    }
+
     /// Every shown figure is rounded on the decimal's integer mantissa: exactly what
     /// `rust_decimal` rounding half away from zero gives, for any magnitude and scale.
     #[test]
