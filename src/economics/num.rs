@@ -174,6 +174,9 @@ pub struct Bound {
     hi: f64,
 }
 
+/// Far more than a decimal's rounding step (1e-28), far less than anything shown.
+const TINY: f64 = 1e-27;
+
 /// 2^53: integers below it are exact in an `f64`.
 const EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
@@ -185,10 +188,13 @@ impl Bound {
 
     /// `[lo, hi]` widened by one unit in the last place on each side: the exact result of an
     /// operation whose rounded results are `lo` and `hi` lies inside.
+    ///
+    /// The ends also move by at least `TINY`: decimals keep 28 places, so below about 1e-12
+    /// their rounding step is larger than a float's last place.
     fn widened(lo: f64, hi: f64) -> Self {
         Bound {
-            lo: lo.next_down(),
-            hi: hi.next_up(),
+            lo: lo.next_down().min(lo - TINY),
+            hi: hi.next_up().max(hi + TINY),
         }
     }
 
@@ -203,6 +209,9 @@ impl Bound {
 
     /// `x / 10^scale` for an integer mantissa, a point when that is a whole number.
     fn from_scaled(mantissa: i128, scale: u32) -> Self {
+        if mantissa == 0 {
+            return Bound::point(0.0); // a zero written with many places is still zero
+        }
         if let (Ok(m), Some(&p)) = (i64::try_from(mantissa), POW10.get(scale as usize))
             && m.unsigned_abs() < EXACT_INT as u64
         {
@@ -376,8 +385,9 @@ impl Num for Bound {
         if v.abs() < EXACT_INT && v == (v as i64) as f64 {
             return Some(Bound::point(v)); // a whole number converts exactly
         }
-        // `Decimal::from_f64` keeps at least 15 significant digits: far inside this margin.
-        let pad = v.abs() * 1e-13;
+        // `Decimal::from_f64` keeps at least 15 significant digits, and 28 places: both far
+        // inside this margin (a value below 1e-28 reads as 0).
+        let pad = (v.abs() * 1e-13).max(TINY);
         Some(Bound {
             lo: v - pad,
             hi: v + pad,
@@ -521,6 +531,24 @@ mod tests {
         assert_eq!(Bound::from_cents(-1234).money(Currency::EUR).minor, -1234);
         assert!(!take_unsure());
         assert_eq!(Decimal::from_dec(d("1.005")).scaled_round(2), Some(101));
+    }
+
+    #[test]
+    fn tiny_values_keep_the_decimal_inside() {
+        let _ = take_unsure();
+        // Decimal reads 1e-30 as 0: the interval must hold 0 too.
+        let k = Bound::from_float(1e-30).unwrap_or(Bound::one());
+        let _ = k.abs() > Bound::zero();
+        assert!(
+            take_unsure(),
+            "1e-30 against zero is for decimals to settle"
+        );
+        // 1e-20 × 1e-20 is 0 in 28 places.
+        let p = Bound::from_dec(d("0.00000000000000000001"))
+            * Bound::from_dec(d("0.00000000000000000001"));
+        let _ = p > Bound::zero();
+        assert!(take_unsure());
+        assert_eq!(Bound::from_dec(Decimal::new(0, 25)).ends(), (0.0, 0.0));
     }
 
     #[test]

@@ -30,6 +30,30 @@ ship_to_you = 4.99
 customs = { duty_rate = 0.025, import_vat_recoverable = true, broker_per_shipment = 20.0, units_per_shipment = 30 }
 "#;
 
+/// A later referral table at the edge of decimal precision: a 0 % category, a 1e-20 rate
+/// against a 1e-19 minimum fee, and any difference from Keepa's percentage a mismatch.
+const TINY_RATES: &str = r#"
+[economics]
+fee_mismatch_points = 0.0
+
+[[referral]]
+effective_from = "2026-01-01"
+source = "edge cases"
+min_fee = { EUR = 0.0000000000000000001, GBP = 0.25 }
+categories = [
+  { id = "default", mode = "flat", tiers = [{ rate = 0.0 }] },
+  { id = "consumer_electronics", mode = "flat", tiers = [{ rate = 0.00000000000000000001 }] },
+  { id = "beauty_health_grocery", mode = "threshold", tiers = [{ upto = 10.00, rate = 0.08 }, { rate = 0.15 }] },
+  { id = "furniture", mode = "marginal", tiers = [{ upto = 200.00, rate = 0.15 }, { rate = 0.10 }] },
+  { id = "jewellery", mode = "marginal", tiers = [{ upto = 250.00, rate = 0.20 }, { rate = 0.05 }] },
+  { id = "watches", mode = "marginal", tiers = [{ upto = 250.00, rate = 0.15 }, { rate = 0.05 }] },
+  { id = "car_motorbike", mode = "marginal", tiers = [{ upto = 50.00, rate = 0.15 }, { rate = 0.09 }] },
+  { id = "diy_tools", mode = "flat", tiers = [{ rate = 0.13 }] },
+  { id = "clothing_shoes_bags", mode = "marginal", tiers = [{ upto = 45.00, rate = 0.15 }, { rate = 0.07 }] },
+  { id = "amazon_device_accessories", mode = "flat", tiers = [{ rate = 0.45 }] },
+]
+"#;
+
 /// Keepa product groups that map to every referral mode (flat, threshold, marginal).
 const GROUPS: [&str; 6] = [
     "Kitchen",
@@ -48,8 +72,16 @@ fn arb_product() -> impl Strategy<Value = Product> {
             prop::option::of(0i64..1_500),
             0usize..GROUPS.len(),
             prop::option::of(1i64..30_000),
+            prop_oneof![
+                Just(None),
+                Just(Some(1e-30)),
+                Just(Some(1e-15)),
+                Just(Some(7.0)),
+                Just(Some(15.0)),
+                (0.0..100.0f64).prop_map(Some),
+            ],
         )
-            .prop_map(move |(bb, avg, fba, group, weight)| {
+            .prop_map(move |(bb, avg, fba, group, weight, referral)| {
                 let mut s = snap(m, 1000);
                 let money = |v: i64| Money::new(v, m.currency());
                 s.buy_box = bb.map(money);
@@ -58,6 +90,7 @@ fn arb_product() -> impl Strategy<Value = Product> {
                 s.fba_fee = fba.map(money);
                 s.product_group = Some(GROUPS[group].to_string());
                 s.package.weight_g = weight;
+                s.referral_fee_pct = referral;
                 s
             })
     };
@@ -86,9 +119,10 @@ proptest! {
 
     #[test]
     fn fast_detection_gives_the_exact_rows(
-        p in arb_product(), quote in 0u8..2, rate in 8000u32..9000,
+        p in arb_product(), quote in 0u8..2, rate in 8000u32..9000, edge in any::<bool>(),
     ) {
-        let det = Detector::new(econ(ROUTES));
+        let extra = if edge { TINY_RATES } else { "" };
+        let det = Detector::new(econ(&format!("{extra}{ROUTES}")));
         let fx = fx(quote, rate);
         let mut exact = Vec::new();
         det.detect_exact(&p, &fx, now(), &mut exact);
