@@ -3,8 +3,8 @@
 //!
 //! §4 is written once, generic over [`Num`]. [`Decimal`] is the reference: every figure the
 //! model defines, in 28-digit decimal arithmetic. [`Bound`] runs the same code in machine
-//! floats, each value carried as an interval `[lo, hi]` that is widened by one unit in the
-//! last place after every operation, so the decimal result always lies inside it. Whenever
+//! floats, each value carried as an interval `[lo, hi]` that is widened by two units in the
+//! last place (and at least 1e-27) after every operation, so the decimal result always lies inside it. Whenever
 //! the interval cannot settle a question on its own — a comparison whose operands overlap,
 //! a cent or percentage whose rounding differs between the two ends, anything not finite —
 //! it marks the thread's computation [unsure](take_unsure) and answers as best it can. The
@@ -177,6 +177,9 @@ pub struct Bound {
 /// Far more than a decimal's rounding step (1e-28), far less than anything shown.
 const TINY: f64 = 1e-27;
 
+/// The relative widening of an operation's result: two machine epsilons.
+const WIDEN: f64 = 2.0 * f64::EPSILON;
+
 /// 2^53: integers below it are exact in an `f64`.
 const EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
@@ -186,15 +189,17 @@ impl Bound {
         Bound { lo: v, hi: v }
     }
 
-    /// `[lo, hi]` widened by one unit in the last place on each side: the exact result of an
+    /// `[lo, hi]` widened by at least one unit in the last place on each side: the exact result of an
     /// operation whose rounded results are `lo` and `hi` lies inside.
     ///
     /// The ends also move by at least `TINY`: decimals keep 28 places, so below about 1e-12
     /// their rounding step is larger than a float's last place.
     fn widened(lo: f64, hi: f64) -> Self {
+        // |x|·2ε is at least one unit in the last place of x, so the subtraction, even
+        // rounded, moves the end by at least half a unit: past the exact result.
         Bound {
-            lo: lo.next_down().min(lo - TINY),
-            hi: hi.next_up().max(hi + TINY),
+            lo: lo - (lo.abs() * WIDEN + TINY),
+            hi: hi + (hi.abs() * WIDEN + TINY),
         }
     }
 
