@@ -14,6 +14,7 @@ use url::form_urlencoded;
 
 use super::error::{ApiError, shorten};
 use crate::domain::Market;
+use crate::domain::text::edit_distance;
 
 /// The query string of one request, checked against the endpoint's accepted names.
 #[derive(Debug)]
@@ -303,20 +304,6 @@ pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

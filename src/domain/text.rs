@@ -4,6 +4,7 @@
 //! terminal escape sequences that would recolour, move the cursor or rewrite the clipboard of
 //! the operator's terminal. `sanitize` removes every escape sequence and control character
 //! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
+//! `edit_distance` ranks "did you mean" suggestions for mistyped names.
 
 /// Removes ANSI/OSC/DCS escape sequences and control characters; collapses whitespace runs
 /// (tabs and newlines included) to one space and trims the ends.
@@ -67,9 +68,32 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// The Levenshtein distance between `a` and `b`, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::{edit_distance, sanitize};
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "sort"), 4);
+        assert_eq!(edit_distance("grösse", "grosse"), 1);
+        assert_eq!(edit_distance("roi", "roi"), 0);
+    }
 
     #[test]
     fn strips_sgr_osc_and_controls() {

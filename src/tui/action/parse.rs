@@ -6,6 +6,7 @@ use super::{
     Action, Basis, Column, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion, REGISTRY, Side,
     SortBy, View, spec_of,
 };
+use crate::domain::text::edit_distance;
 use crate::domain::{Asin, Market};
 
 /// Why a command did not parse.
@@ -195,25 +196,10 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
 pub fn nearest_id(s: &str) -> Option<&'static str> {
     REGISTRY
         .iter()
-        .map(|spec| (levenshtein(s, spec.id), spec.id))
+        .map(|spec| (edit_distance(s, spec.id), spec.id))
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, id)| id)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let v = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-            cur.push(v);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Completions of a partly typed command line: ids, then the first argument's hints.
