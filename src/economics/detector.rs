@@ -168,7 +168,7 @@ impl Detector {
 
         // The routes that exist: both sides priced and a positive gross gap, counted first
         // so the rows take one allocation.
-        let mut pairs = [(Market::UK, Market::UK, N::zero()); 20];
+        let mut pairs = [(Market::UK, Market::UK, N::zero(), 0.0); 20];
         let mut n = 0;
         for s in Market::ALL {
             let Some(bq) = buys[market_index(s)] else {
@@ -179,19 +179,21 @@ impl Detector {
                     continue;
                 };
                 // Between EUR markets the gap is whole cents: exact in any `N`.
-                let gross = if sq.money.currency == bq.money.currency {
-                    N::from_cents(sq.money.minor - bq.money.minor)
-                } else {
-                    sq.eur - bq.eur
-                };
+                let cents = (sq.money.currency == bq.money.currency)
+                    .then(|| sq.money.minor - bq.money.minor);
+                let gross = cents.map_or_else(|| sq.eur - bq.eur, N::from_cents);
                 if s != t && gross > N::zero() && only.is_none_or(|o| o == (s, t)) {
-                    pairs[n] = (s, t, gross);
+                    let pct = match cents {
+                        Some(c) => num::ratio_pct(c, bq.money.minor),
+                        None => (gross / bq.eur).pct(),
+                    };
+                    pairs[n] = (s, t, gross, pct);
                     n += 1;
                 }
             }
         }
         out.reserve(n);
-        for &(s, t, gross) in &pairs[..n] {
+        for &(s, t, gross, gross_pct) in &pairs[..n] {
             let (si, ti) = (market_index(s), market_index(t));
             let (Some(bq), Some(s_snap), Some(sq), Some(t_snap)) =
                 (buys[si], snaps[si], sells[ti], snaps[ti])
@@ -210,11 +212,7 @@ impl Detector {
                 buy_price: bq.money,
                 sell_price: sq.money,
                 gross_margin: gross.money(Currency::EUR),
-                gross_margin_pct: if sq.money.currency == bq.money.currency {
-                    num::ratio_pct(sq.money.minor - bq.money.minor, bq.money.minor)
-                } else {
-                    (gross / bq.eur).pct()
-                },
+                gross_margin_pct: gross_pct,
                 net_profit: Money::eur(0),
                 net_margin_pct: 0.0,
                 roi_pct: 0.0,

@@ -64,13 +64,10 @@ pub trait Num:
     }
     /// `self × 10^places`, rounded half away from zero; `None` if it does not fit an `i64`.
     fn scaled_round(self, places: u32) -> Option<i64>;
-    /// The smallest integer ≥ `self`, if it fits an `i64`.
-    fn ceil_i64(self) -> Option<i64>;
-    /// Like [`ceil_i64`](Num::ceil_i64) but only a hint, for searches that check their
-    /// answer anyway: `Bound` gives its midpoint's ceiling and is never unsure here.
-    fn ceil_hint(self) -> Option<i64> {
-        self.ceil_i64()
-    }
+    /// The smallest integer ≥ `self` if it fits an `i64`, as a hint for searches that
+    /// check their answer anyway: exact for `Decimal`; `Bound` gives its midpoint's ceiling
+    /// and is never unsure here.
+    fn ceil_hint(self) -> Option<i64>;
     /// The decimal value, for breakdown lines (exact for `Decimal`, which is the only
     /// number lines are built from).
     fn to_dec(self) -> Decimal;
@@ -133,7 +130,7 @@ impl Num for Decimal {
     fn scaled_round(self, places: u32) -> Option<i64> {
         super::scaled_away_from_zero(self, places)
     }
-    fn ceil_i64(self) -> Option<i64> {
+    fn ceil_hint(self) -> Option<i64> {
         self.ceil().to_i64()
     }
     fn to_dec(self) -> Decimal {
@@ -206,10 +203,6 @@ impl Bound {
     /// The interval's ends.
     pub fn ends(self) -> (f64, f64) {
         (self.lo, self.hi)
-    }
-
-    fn finite(self) -> bool {
-        self.lo.is_finite() && self.hi.is_finite()
     }
 
     /// `x / 10^scale` for an integer mantissa, a point when that is a whole number.
@@ -478,14 +471,6 @@ impl Num for Bound {
             return None;
         }
         Some(lo)
-    }
-    fn ceil_i64(self) -> Option<i64> {
-        let (lo, hi) = (self.lo.ceil(), self.hi.ceil());
-        if !self.finite() || lo != hi || lo.abs() >= EXACT_INT {
-            unsure();
-            return None;
-        }
-        Some(lo as i64)
     }
     fn ceil_hint(self) -> Option<i64> {
         let c = ((self.lo + self.hi) / 2.0).ceil();

@@ -21,11 +21,6 @@ use crate::keepa::csv::MAX_PRICE_MINOR;
 /// The highest price searched, in minor units (Keepa's own plausibility bound).
 pub const PRICE_CAP: i64 = MAX_PRICE_MINOR;
 
-/// `cents` as a decimal amount.
-pub fn cents_to_decimal(cents: i64) -> Decimal {
-    Decimal::new(cents, 2)
-}
-
 /// The largest cent in `[1, hi]` for which `passes` holds, assuming the passing cents form a
 /// prefix of that range.
 pub fn largest_passing(hi: i64, passes: impl Fn(i64) -> bool) -> Option<i64> {
