@@ -35,6 +35,7 @@ pub use detector::Detector;
 pub use fx::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};
 pub use gates::{Flag, FlagSet, cmp_rank, expected_monthly_profit, flag, monthly_units};
 pub use live::LiveDetector;
+pub use num::Const;
 pub use tables::Tables;
 
 /// Why an economics configuration was rejected.
@@ -71,37 +72,37 @@ pub struct Economics {
 #[derive(Debug, Clone)]
 pub struct Params {
     /// φ.
-    pub fee_vat: Decimal,
+    pub fee_vat: Const,
     /// κ on non-EUR purchases.
-    pub purchase_spread: Decimal,
+    pub purchase_spread: Const,
     /// a on non-EUR payouts.
-    pub payout_fee: Decimal,
+    pub payout_fee: Const,
     /// Sell price rule.
     pub sell_price: SellPriceRule,
     /// Q_buy.
-    pub max_units: Decimal,
+    pub max_units: Const,
     /// rec.
     pub recoverable: bool,
     /// VAT scheme.
     pub scheme: VatScheme,
     /// Storage months.
-    pub months_to_sell: Decimal,
+    pub months_to_sell: Const,
     /// Ret = return_rate × loss_per_return, in the sell currency.
-    pub returns_reserve: Decimal,
+    pub returns_reserve: Const,
     /// Return rate (for labels).
     pub return_rate: Decimal,
     /// Loss per return (for labels).
     pub loss_per_return: Decimal,
     /// FEE_MISMATCH tolerance in percentage points.
-    pub fee_mismatch_points: Decimal,
+    pub fee_mismatch_points: Const,
     /// Markets with a VAT number, when configured.
     pub vat_registered_in: Option<Vec<crate::domain::Market>>,
     /// π_min.
-    pub min_profit: Decimal,
+    pub min_profit: Const,
     /// ROI_min (and the target sell price's ROI).
-    pub min_roi: Decimal,
+    pub min_roi: Const,
     /// Spike tolerance.
-    pub max_dev_avg90: Decimal,
+    pub max_dev_avg90: Const,
     /// Demand floor on monthly sold.
     pub min_monthly_sold: i64,
     /// Demand floor on 30-day rank drops.

@@ -187,7 +187,7 @@ pub fn sell_lines<N: Num>(
 
 fn mode_label<N: Num>(terms: &SellTerms<'_, N>, price: N) -> String {
     match terms.category.flat_rate() {
-        Some(r) => pct_label(r),
+        Some(r) => pct_label(r.dec()),
         None => format!(
             "tiered, {} at this price",
             pct_label(terms.category.rate_at(price.to_dec()))

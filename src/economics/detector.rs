@@ -17,9 +17,11 @@
 
 mod sides;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::Economics;
@@ -29,7 +31,7 @@ use super::gates::{self, Flag, FlagSet};
 use super::model::{self, RouteCost};
 use super::num::{self, Bound, Num};
 use super::solve;
-use super::tables::market_index;
+use super::tables::{TablesAt, market_index};
 use crate::domain::{Breakdown, Currency, Market, Money, Opportunity, PriceSnapshot, Product};
 use sides::{BuyCalc, BuyQuote, Package, SellCalc, SellQuote, buy_quote, sell_quote};
 
@@ -139,6 +141,10 @@ impl Detector {
         let mut sells: [Option<SellQuote<N>>; 5] = [None; 5];
         let mut buys: [Option<BuyQuote<N>>; 5] = [None; 5];
         let mut snaps: [Option<&PriceSnapshot>; 5] = [None; 5];
+        // Referral category and VAT class per market: one lookup per distinct Keepa group
+        // (a product's markets nearly always share one).
+        let mut groups: [(&str, Option<&str>); 5] = [("default", None); 5];
+        let mut last_group: Option<(&str, (&str, Option<&str>))> = None;
         for (m, s) in &product.markets {
             if s.market != *m || !s.in_stock() || (m.currency() == Currency::GBP && !fx.is_usable())
             {
@@ -146,23 +152,31 @@ impl Detector {
             }
             let i = market_index(*m);
             snaps[i] = Some(s);
+            let name = s.product_group.as_deref();
+            groups[i] = match (name, last_group) {
+                (Some(n), Some((seen, g))) if n == seen => g,
+                _ => {
+                    let g = self.econ.tables.group(name);
+                    last_group = name.map(|n| (n, g));
+                    g
+                }
+            };
             sells[i] = sell_quote(s, p.sell_price, fx);
             buys[i] = buy_quote(s, fx);
         }
         let tables = self.econ.tables.at(date).ok();
         let package = Package::of(product);
-        let fx_stale = fx.is_stale(date, p.fx_max_age_days);
-        let fx_src = fx.source_label();
-        let fx_record: Arc<str> = fx.record().into();
+        let labels = Labels::of(fx, date, p.fx_max_age_days, tables.as_ref());
+        let Labels {
+            fx_stale,
+            ref fx_src,
+            ref fx_record,
+            ref fx_date,
+            fx_shown,
+            ref versions,
+            ..
+        } = *labels;
         let title: Option<Arc<str>> = product.title.as_deref().map(Arc::from);
-        let fx_date: Arc<str> = fx.date.to_string().into();
-        let fx_shown = fx.eur_per_gbp_display();
-        let versions: Option<(Arc<str>, Arc<str>)> = tables.map(|t| {
-            (
-                t.vat.from.to_string().into(),
-                t.referral.from.to_string().into(),
-            )
-        });
         let mut sell_calc: [Option<SellCalc<'_, N>>; 5] = Default::default();
         let mut buy_calc: [Option<BuyCalc<N>>; 5] = Default::default();
 
@@ -234,7 +248,7 @@ impl Detector {
                 },
                 updated_at: now,
             };
-            let (Some(tab), Some((vat_v, fee_v))) = (tables, &versions) else {
+            let (Some(tab), Some((vat_v, fee_v))) = (tables, versions) else {
                 flags.insert(Flag::NoTable);
                 row.flags = flags.names();
                 out.push(row);
@@ -243,10 +257,14 @@ impl Detector {
             row.breakdown.vat_table = Some(vat_v.clone());
             row.breakdown.fee_table = Some(fee_v.clone());
             let sell = sell_calc[ti].get_or_insert_with(|| {
-                self.sell_side(t_snap, &sq, &tab, &package, fx, &fx_src, now, date, explain)
+                let group = groups[ti];
+                self.sell_side(
+                    t_snap, &sq, group, &tab, &package, fx, fx_src, now, date, explain,
+                )
             });
-            let buy = buy_calc[si]
-                .get_or_insert_with(|| self.buy_side(s_snap, &bq, &tab, fx, &fx_src, now, explain));
+            let buy = buy_calc[si].get_or_insert_with(|| {
+                self.buy_side(s_snap, &bq, groups[si].1, &tab, fx, fx_src, now, explain)
+            });
             self.combine(&mut row, &mut flags, sell, buy, &package, fx, explain);
             row.flags = flags.names();
             row.ranked = flags.ranked(gbp_route);
@@ -282,7 +300,7 @@ impl Detector {
             };
         let add = RouteCost::of(route, buy.side.purchase_eur, sell.terms.vat, weight_kg);
         let landed = buy.side.purchase_eur + add.total;
-        let (min_roi, min_profit) = (N::from_dec(p.min_roi), N::from_dec(p.min_profit));
+        let (min_roi, min_profit) = (N::of(p.min_roi), N::of(p.min_profit));
         let fig = model::figures(&sell.side, t.currency(), landed, fx, min_roi, min_profit);
         flags.insert_if(fig.profit < min_profit, Flag::Profit);
         flags.insert_if(
@@ -308,9 +326,8 @@ impl Detector {
                     } else {
                         sell.terms.vat
                     };
-                    let per_eur =
-                        (N::one() + N::from_dec(customs.duty_rate)) * (N::one() + import_vat);
-                    let hint = (budget - N::from_dec(customs.broker_per_unit))
+                    let per_eur = (N::one() + N::of(customs.duty_rate)) * (N::one() + import_vat);
+                    let hint = (budget - N::of(customs.broker_per_unit))
                         .checked_div(per_eur)
                         .map(|b| buy.terms.closed_form_price(b, fx) * N::from_i64(100))
                         .and_then(N::ceil_hint)
@@ -346,7 +363,7 @@ impl Detector {
         row.target_sell_price = reach(landed * (N::one() + min_roi));
         row.break_even_sell_price = reach(landed);
 
-        let e = gates::expected_monthly_profit(fig.profit, sell.q_t, N::from_dec(p.max_units));
+        let e = gates::expected_monthly_profit(fig.profit, sell.q_t, N::of(p.max_units));
         row.net_profit = fig.profit.money(Currency::EUR);
         row.net_margin_pct = fig.margin_net.pct();
         row.roi_pct = fig.roi.pct();
@@ -363,7 +380,7 @@ impl Detector {
             row.net_margin_pct,
             fig.margin_gross.pct(),
             row.roi_pct,
-            pct_label(p.min_roi)
+            pct_label(p.min_roi.dec())
         );
         breakdown::route_lines(
             &mut lines,
@@ -374,5 +391,59 @@ impl Detector {
             fig.profit,
         );
         row.breakdown.lines = lines;
+    }
+}
+
+/// What every row computed with one FX rate, on one day, with one set of tables shares:
+/// the rate's labels and the table versions. Formatting them per product cost more than
+/// pricing a route, so each thread keeps the last set and reuses it while its inputs are
+/// the same.
+struct Labels {
+    key: (FxRate, NaiveDate, i64, Option<(NaiveDate, NaiveDate)>),
+    fx_stale: bool,
+    fx_src: String,
+    fx_record: Arc<str>,
+    fx_date: Arc<str>,
+    fx_shown: f64,
+    versions: Option<(Arc<str>, Arc<str>)>,
+}
+
+thread_local! {
+    static LABELS: RefCell<Option<Rc<Labels>>> = const { RefCell::new(None) };
+}
+
+impl Labels {
+    /// The labels for `fx` on `date` with `tables` (this thread's last set if it matches).
+    fn of(
+        fx: &FxRate,
+        date: NaiveDate,
+        fx_max_age_days: i64,
+        tables: Option<&TablesAt<'_>>,
+    ) -> Rc<Self> {
+        let key = (
+            fx.clone(),
+            date,
+            fx_max_age_days,
+            tables.map(|t| (t.vat.from, t.referral.from)),
+        );
+        LABELS.with(|cell| {
+            let mut cached = cell.borrow_mut();
+            if let Some(l) = cached.as_ref().filter(|l| l.key == key) {
+                return l.clone();
+            }
+            let labels = Rc::new(Labels {
+                fx_stale: fx.is_stale(date, fx_max_age_days),
+                fx_src: fx.source_label(),
+                fx_record: fx.record().into(),
+                fx_date: fx.date.to_string().into(),
+                fx_shown: fx.eur_per_gbp_display(),
+                versions: key
+                    .3
+                    .map(|(vat, fee)| (vat.to_string().into(), fee.to_string().into())),
+                key,
+            });
+            *cached = Some(labels.clone());
+            labels
+        })
     }
 }

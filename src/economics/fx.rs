@@ -18,7 +18,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 pub use schedule::FetchSchedule;
 
-use super::num::Num;
+use super::num::{Const, Num};
 use crate::domain::Currency;
 use crate::pipeline::FxStatus;
 
@@ -26,9 +26,9 @@ use crate::pipeline::FxStatus;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GbpQuote {
     /// x as the ECB publishes it: 1 EUR = x GBP.
-    GbpPerEur(Decimal),
+    GbpPerEur(Const),
     /// An override: 1 GBP = y EUR, used as written.
-    EurPerGbp(Decimal),
+    EurPerGbp(Const),
 }
 
 /// Where a rate came from.
@@ -99,7 +99,7 @@ impl FxRate {
     /// A rate as the ECB publishes it.
     pub fn ecb(gbp_per_eur: Decimal, date: NaiveDate) -> Self {
         FxRate {
-            gbp: GbpQuote::GbpPerEur(gbp_per_eur),
+            gbp: GbpQuote::GbpPerEur(gbp_per_eur.into()),
             date,
             source: FxSource::Ecb,
         }
@@ -111,15 +111,15 @@ impl FxRate {
         let v = match self.gbp {
             GbpQuote::GbpPerEur(v) | GbpQuote::EurPerGbp(v) => v,
         };
-        v > Decimal::new(1, 2) && v < Decimal::ONE_HUNDRED
+        v.dec() > Decimal::new(1, 2) && v.dec() < Decimal::ONE_HUNDRED
     }
 
     /// `amount` of `currency` in EUR (zero if the rate is not [usable](Self::is_usable)).
     pub fn to_eur<N: Num>(&self, amount: N, currency: Currency) -> N {
         match (currency, self.gbp) {
             (Currency::EUR, _) => Some(amount),
-            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount.checked_div(N::from_dec(x)),
-            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount.checked_mul(N::from_dec(y)),
+            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount.checked_div(N::of(x)),
+            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount.checked_mul(N::of(y)),
         }
         .unwrap_or_else(N::zero)
     }
@@ -128,8 +128,8 @@ impl FxRate {
     pub fn from_eur<N: Num>(&self, amount_eur: N, currency: Currency) -> N {
         match (currency, self.gbp) {
             (Currency::EUR, _) => Some(amount_eur),
-            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount_eur.checked_mul(N::from_dec(x)),
-            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount_eur.checked_div(N::from_dec(y)),
+            (Currency::GBP, GbpQuote::GbpPerEur(x)) => amount_eur.checked_mul(N::of(x)),
+            (Currency::GBP, GbpQuote::EurPerGbp(y)) => amount_eur.checked_div(N::of(y)),
         }
         .unwrap_or_else(N::zero)
     }
@@ -137,8 +137,8 @@ impl FxRate {
     /// EUR per GBP for display only (never computed with).
     pub fn eur_per_gbp_display(&self) -> f64 {
         let v = match self.gbp {
-            GbpQuote::GbpPerEur(x) => Decimal::ONE.checked_div(x).unwrap_or_default(),
-            GbpQuote::EurPerGbp(y) => y,
+            GbpQuote::GbpPerEur(x) => Decimal::ONE.checked_div(x.dec()).unwrap_or_default(),
+            GbpQuote::EurPerGbp(y) => y.dec(),
         };
         v.round_dp(6).to_f64().unwrap_or(0.0)
     }
@@ -178,10 +178,10 @@ impl FxRate {
             .strip_prefix("EUR = ")
             .and_then(|q| q.strip_suffix(" GBP"))
         {
-            GbpQuote::GbpPerEur(Decimal::from_str(x).ok()?)
+            GbpQuote::GbpPerEur(Decimal::from_str(x).ok()?.into())
         } else {
             let y = quote.strip_prefix("GBP = ")?.strip_suffix(" EUR")?;
-            GbpQuote::EurPerGbp(Decimal::from_str(y).ok()?)
+            GbpQuote::EurPerGbp(Decimal::from_str(y).ok()?.into())
         };
         Some(FxRate { gbp, date, source })
     }

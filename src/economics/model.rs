@@ -108,7 +108,7 @@ impl<N: Num> SellTerms<'_, N> {
     /// The price-independent part of the closed form, when the schedule is flat:
     /// `r' = r·(1+d_ref)·(1+φ)`, `F' = (F + Sto)·(1+d_fba)·(1+φ)` and `1/(1+v) − r'`.
     pub fn closed_form(&self) -> Option<ClosedForm<N>> {
-        let r = N::from_dec(self.category.flat_rate()?);
+        let r = N::of(self.category.flat_rate()?);
         let one = N::one();
         let r_eff = r * (one + self.dsf.referral) * (one + self.fee_vat);
         let f_eff = (self.fba_fee + self.storage) * (one + self.dsf.fba) * (one + self.fee_vat);
@@ -116,7 +116,7 @@ impl<N: Num> SellTerms<'_, N> {
         (denom > N::zero() && self.payout_fee < one).then(|| ClosedForm {
             currency: self.currency,
             rate: r,
-            min_fee: N::from_dec(self.schedule.min_fee(self.currency)),
+            min_fee: N::of(self.schedule.min_fee(self.currency)),
             fixed: f_eff + self.returns,
             denom,
             payout_fee: self.payout_fee,
@@ -233,23 +233,23 @@ pub struct RouteCost<N = Decimal> {
 impl<N: Num> RouteCost<N> {
     /// `Add` for `route`, given the purchase part of L (the customs value) and T's VAT rate.
     pub fn of(route: &Route, purchase_eur: N, vat_t: N, weight_kg: N) -> Self {
-        let inbound_weight = N::from_dec(route.inbound_per_kg) * weight_kg;
+        let inbound_weight = N::of(route.inbound_per_kg) * weight_kg;
         let (duty, broker, import_vat) = match &route.customs {
             None => (N::zero(), N::zero(), N::zero()),
             Some(c) => {
-                let duty = purchase_eur * N::from_dec(c.duty_rate);
+                let duty = purchase_eur * N::of(c.duty_rate);
                 let import_vat = if c.import_vat_recoverable {
                     N::zero()
                 } else {
                     (purchase_eur + duty) * vat_t
                 };
-                (duty, N::from_dec(c.broker_per_unit), import_vat)
+                (duty, N::of(c.broker_per_unit), import_vat)
             }
         };
         let (ship_to_you, prep, inbound) = (
-            N::from_dec(route.ship_to_you),
-            N::from_dec(route.prep),
-            N::from_dec(route.inbound),
+            N::of(route.ship_to_you),
+            N::of(route.prep),
+            N::of(route.inbound),
         );
         RouteCost {
             ship_to_you,

@@ -38,6 +38,8 @@ pub trait Num:
     fn one() -> Self;
     /// A decimal constant (a rate or amount from the tables).
     fn from_dec(d: Decimal) -> Self;
+    /// A constant converted ahead of time (what `from_dec` gives for its decimal).
+    fn of(c: Const) -> Self;
     /// `cents` / 100.
     fn from_cents(cents: i64) -> Self;
     /// An integer.
@@ -100,6 +102,9 @@ impl Num for Decimal {
     fn from_dec(d: Decimal) -> Self {
         d
     }
+    fn of(c: Const) -> Self {
+        c.dec
+    }
     fn from_cents(cents: i64) -> Self {
         Decimal::new(cents, 2)
     }
@@ -135,6 +140,67 @@ impl Num for Decimal {
     }
     fn to_dec(self) -> Decimal {
         self
+    }
+}
+
+/// A decimal constant of the tables or parameters, converted once for every number type:
+/// the model reads rates and amounts many times per product, and converting a decimal to
+/// an interval each time was a fifth of a detection pass. Equal when the decimals are.
+#[derive(Clone, Copy)]
+pub struct Const {
+    dec: Decimal,
+    bound: Bound,
+}
+
+impl Const {
+    /// `dec`, ready for every number type.
+    pub fn new(dec: Decimal) -> Self {
+        Const {
+            dec,
+            bound: Bound::from_dec(dec),
+        }
+    }
+
+    /// The decimal as written.
+    pub fn dec(self) -> Decimal {
+        self.dec
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(self) -> bool {
+        self.dec.is_zero()
+    }
+}
+
+impl From<Decimal> for Const {
+    fn from(dec: Decimal) -> Self {
+        Const::new(dec)
+    }
+}
+
+impl Default for Const {
+    fn default() -> Self {
+        Const::new(Decimal::ZERO)
+    }
+}
+
+impl PartialEq for Const {
+    fn eq(&self, o: &Const) -> bool {
+        self.dec == o.dec
+    }
+}
+
+impl Eq for Const {}
+
+impl Debug for Const {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Debug::fmt(&self.dec, f)
+    }
+}
+
+impl std::fmt::Display for Const {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.dec, f)
     }
 }
 
@@ -365,6 +431,9 @@ impl Num for Bound {
     fn from_dec(d: Decimal) -> Self {
         Bound::from_scaled(d.mantissa(), d.scale())
     }
+    fn of(c: Const) -> Self {
+        c.bound
+    }
     fn from_cents(cents: i64) -> Self {
         Bound::from_scaled(i128::from(cents), 2)
     }
@@ -456,8 +525,9 @@ impl Num for Bound {
         }
     }
     fn scaled_round(self, places: u32) -> Option<i64> {
+        // `× 10^places` (positive, exact): the ends scale in order, then widen.
         let s = match POW10.get(places as usize) {
-            Some(&p) => Bound::point(p) * self,
+            Some(&p) => Bound::widened(self.lo * p, self.hi * p),
             None => Bound::point(f64::NAN),
         };
         // Beyond exact integers (or not finite): let the decimal model say what it is.

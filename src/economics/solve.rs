@@ -15,7 +15,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::config::TierMode;
 use super::fx::FxRate;
 use super::model::SellTerms;
-use super::num::Num;
+use super::num::{Const, Num};
 use crate::keepa::csv::MAX_PRICE_MINOR;
 
 /// The highest price searched, in minor units (Keepa's own plausibility bound).
@@ -190,7 +190,7 @@ fn first_reaching<N: Num>(
 
 /// First cents of the segments on which `N` is affine, ascending, starting at 1.
 fn breakpoints<N>(terms: &SellTerms<'_, N>) -> Vec<i64> {
-    let min_fee = terms.schedule.min_fee(terms.currency);
+    let min_fee = terms.schedule.min_fee(terms.currency).dec();
     let to_cent_after = |d: Decimal| -> Option<i64> {
         d.checked_mul(Decimal::ONE_HUNDRED)?
             .floor()
@@ -205,13 +205,13 @@ fn breakpoints<N>(terms: &SellTerms<'_, N>) -> Vec<i64> {
             // Where the tier's own fee line crosses the minimum fee.
             let kink = match cat.mode {
                 TierMode::Marginal => (min_fee - cat.fee_before_min(lower))
-                    .checked_div(t.rate)
+                    .checked_div(t.rate.dec())
                     .and_then(|d| d.checked_add(lower)),
-                TierMode::Flat | TierMode::Threshold => min_fee.checked_div(t.rate),
+                TierMode::Flat | TierMode::Threshold => min_fee.checked_div(t.rate.dec()),
             };
             points.extend(kink.and_then(to_cent_after));
         }
-        if let Some(u) = t.upto {
+        if let Some(u) = t.upto.map(Const::dec) {
             points.extend(to_cent_after(u));
             lower = u;
         }

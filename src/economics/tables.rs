@@ -9,10 +9,9 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::Decimal;
 
 use super::config::TierMode;
-use super::num::Num;
+use super::num::{Const, Num};
 use crate::domain::{Currency, Market};
 
 /// Position of `m` in [`Market::ALL`].
@@ -39,14 +38,14 @@ pub struct Dated<T> {
 #[derive(Debug, Clone)]
 pub struct VatRates {
     /// Standard rate per market.
-    pub standard: [Decimal; 5],
+    pub standard: [Const; 5],
     /// Reduced classes per market.
-    pub reduced: HashMap<String, [Decimal; 5]>,
+    pub reduced: HashMap<String, [Const; 5]>,
 }
 
 impl VatRates {
     /// The rate for `m`, in `class` when one applies.
-    pub fn rate(&self, m: Market, class: Option<&str>) -> Decimal {
+    pub fn rate(&self, m: Market, class: Option<&str>) -> Const {
         let i = market_index(m);
         class
             .and_then(|c| self.reduced.get(c))
@@ -58,9 +57,9 @@ impl VatRates {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tier {
     /// Inclusive upper bound in the sell currency; `None` on the last tier.
-    pub upto: Option<Decimal>,
+    pub upto: Option<Const>,
     /// Rate.
-    pub rate: Decimal,
+    pub rate: Const,
 }
 
 /// One referral category.
@@ -83,10 +82,10 @@ impl Category {
                 let mut lower = N::zero();
                 let mut fee = N::zero();
                 for t in &self.tiers {
-                    let upto = t.upto.map(N::from_dec);
+                    let upto = t.upto.map(N::of);
                     let upper = upto.map_or(price, |u| u.min(price));
                     if upper > lower {
-                        fee = fee + N::from_dec(t.rate) * (upper - lower);
+                        fee = fee + N::of(t.rate) * (upper - lower);
                     }
                     match upto {
                         Some(u) if u < price => lower = u,
@@ -102,13 +101,13 @@ impl Category {
     pub fn rate_at<N: Num>(&self, price: N) -> N {
         self.tiers
             .iter()
-            .find(|t| t.upto.is_none_or(|u| price <= N::from_dec(u)))
+            .find(|t| t.upto.is_none_or(|u| price <= N::of(u)))
             .or(self.tiers.last())
-            .map_or(N::zero(), |t| N::from_dec(t.rate))
+            .map_or(N::zero(), |t| N::of(t.rate))
     }
 
     /// The single rate of a flat schedule.
-    pub fn flat_rate(&self) -> Option<Decimal> {
+    pub fn flat_rate(&self) -> Option<Const> {
         match (self.mode, self.tiers.as_slice()) {
             (TierMode::Flat, [t]) => Some(t.rate),
             _ => None,
@@ -118,7 +117,7 @@ impl Category {
 
 /// DSF surcharges of one market.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Dsf<N = Decimal> {
+pub struct Dsf<N = Const> {
     /// On referral fees.
     pub referral: N,
     /// On FBA fees and storage.
@@ -129,8 +128,8 @@ impl Dsf {
     /// The same surcharges as `N`.
     pub fn to<N: Num>(self) -> Dsf<N> {
         Dsf {
-            referral: N::from_dec(self.referral),
-            fba: N::from_dec(self.fba),
+            referral: N::of(self.referral),
+            fba: N::of(self.fba),
         }
     }
 }
@@ -139,9 +138,9 @@ impl Dsf {
 #[derive(Debug, Clone)]
 pub struct ReferralSchedule {
     /// Minimum fee in EUR markets.
-    pub min_fee_eur: Decimal,
+    pub min_fee_eur: Const,
     /// Minimum fee in GBP markets.
-    pub min_fee_gbp: Decimal,
+    pub min_fee_gbp: Const,
     /// The `default` category.
     pub default: Category,
     /// The other categories.
@@ -160,7 +159,7 @@ impl ReferralSchedule {
     }
 
     /// The minimum fee in `currency`.
-    pub fn min_fee(&self, currency: Currency) -> Decimal {
+    pub fn min_fee(&self, currency: Currency) -> Const {
         match currency {
             Currency::EUR => self.min_fee_eur,
             Currency::GBP => self.min_fee_gbp,
@@ -171,7 +170,7 @@ impl ReferralSchedule {
     pub fn fee<N: Num>(&self, category: &Category, price: N, currency: Currency) -> N {
         category
             .fee_before_min(price)
-            .max(N::from_dec(self.min_fee(currency)))
+            .max(N::of(self.min_fee(currency)))
     }
 }
 
@@ -179,12 +178,12 @@ impl ReferralSchedule {
 #[derive(Debug, Clone)]
 pub struct FbaSchedule {
     /// `(upto grams inclusive, fee)` ascending per market; `None` = open.
-    pub tiers: [Vec<(Option<i64>, Decimal)>; 5],
+    pub tiers: [Vec<(Option<i64>, Const)>; 5],
 }
 
 impl FbaSchedule {
     /// The fee for a unit of `weight_g` in `m`, or `None` beyond the last tier.
-    pub fn fee(&self, m: Market, weight_g: i64) -> Option<Decimal> {
+    pub fn fee(&self, m: Market, weight_g: i64) -> Option<Const> {
         self.tiers[market_index(m)]
             .iter()
             .find(|(upto, _)| upto.is_none_or(|u| weight_g <= u))
@@ -196,16 +195,16 @@ impl FbaSchedule {
 #[derive(Debug, Clone)]
 pub struct StorageSchedule {
     /// Rate per m³·month per market.
-    pub base: [Decimal; 5],
+    pub base: [Const; 5],
     /// Peak rate per market, when configured.
-    pub peak: [Option<Decimal>; 5],
+    pub peak: [Option<Const>; 5],
     /// Bit `m` set when month `m` (1–12) is a peak month.
     pub peak_months: u16,
 }
 
 impl StorageSchedule {
     /// The rate per m³·month in `m` on `date`.
-    pub fn rate(&self, m: Market, date: NaiveDate) -> Decimal {
+    pub fn rate(&self, m: Market, date: NaiveDate) -> Const {
         let i = market_index(m);
         let peak = self.peak_months & (1 << date.month()) != 0;
         match (peak, self.peak[i]) {
@@ -219,24 +218,24 @@ impl StorageSchedule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customs {
     /// Duty on the customs value.
-    pub duty_rate: Decimal,
+    pub duty_rate: Const,
     /// Import VAT reclaimed.
     pub import_vat_recoverable: bool,
     /// Broker fee per unit (per shipment ÷ units), EUR.
-    pub broker_per_unit: Decimal,
+    pub broker_per_unit: Const,
 }
 
 /// Logistics of one directed route, validated, EUR per unit.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Route {
     /// Delivery to the operator.
-    pub ship_to_you: Decimal,
+    pub ship_to_you: Const,
     /// Prep and labels.
-    pub prep: Decimal,
+    pub prep: Const,
     /// Inbound to FBA.
-    pub inbound: Decimal,
+    pub inbound: Const,
     /// Inbound per kg.
-    pub inbound_per_kg: Decimal,
+    pub inbound_per_kg: Const,
     /// Customs (UK↔EU).
     pub customs: Option<Customs>,
     /// A UK↔EU route without customs: shown, never ranked.

@@ -199,23 +199,24 @@ fn params(c: &EconomicsConfig) -> R<Params> {
         return Err(bad("[fx] max_age_days", c.fx.max_age_days, "must be ≥ 0"));
     }
     Ok(Params {
-        fee_vat: rate("[economics] fee_vat_rate", e.fee_vat_rate)?,
-        purchase_spread: rate("[economics] purchase_fx_spread", e.purchase_fx_spread)?,
-        payout_fee: rate("[economics] payout_fx_fee", e.payout_fx_fee)?,
+        fee_vat: rate("[economics] fee_vat_rate", e.fee_vat_rate)?.into(),
+        purchase_spread: rate("[economics] purchase_fx_spread", e.purchase_fx_spread)?.into(),
+        payout_fee: rate("[economics] payout_fx_fee", e.payout_fx_fee)?.into(),
         sell_price: e.sell_price,
-        max_units: Decimal::from(e.max_units_per_month),
+        max_units: Decimal::from(e.max_units_per_month).into(),
         recoverable: e.vat_scheme == VatScheme::Standard && e.purchase_vat_invoice,
         scheme: e.vat_scheme,
-        months_to_sell: e.months_to_sell,
-        returns_reserve: rate("[economics] return_rate", e.return_rate)?
-            * amount("[economics] loss_per_return", e.loss_per_return)?,
+        months_to_sell: e.months_to_sell.into(),
+        returns_reserve: (rate("[economics] return_rate", e.return_rate)?
+            * amount("[economics] loss_per_return", e.loss_per_return)?)
+        .into(),
         return_rate: e.return_rate,
         loss_per_return: e.loss_per_return,
-        fee_mismatch_points: e.fee_mismatch_points,
+        fee_mismatch_points: e.fee_mismatch_points.into(),
         vat_registered_in: e.vat_registered_in.clone(),
-        min_profit: g.min_profit,
-        min_roi: g.min_roi,
-        max_dev_avg90: rate("[economics.gates] max_dev_avg90", g.max_dev_avg90)?,
+        min_profit: g.min_profit.into(),
+        min_roi: g.min_roi.into(),
+        max_dev_avg90: rate("[economics.gates] max_dev_avg90", g.max_dev_avg90)?.into(),
         min_monthly_sold: g.min_monthly_sold,
         min_drops30: g.min_drops30,
         max_keepa_age_hours: g.max_keepa_age_hours,
@@ -256,20 +257,21 @@ fn route_from(
                 ));
             }
             Some(Customs {
-                duty_rate: rate(&format!("{ctx} customs.duty_rate"), c.duty_rate)?,
+                duty_rate: rate(&format!("{ctx} customs.duty_rate"), c.duty_rate)?.into(),
                 import_vat_recoverable: c.import_vat_recoverable,
-                broker_per_unit: amount(
+                broker_per_unit: (amount(
                     &format!("{ctx} customs.broker_per_shipment"),
                     c.broker_per_shipment,
-                )? / Decimal::from(c.units_per_shipment),
+                )? / Decimal::from(c.units_per_shipment))
+                .into(),
             })
         }
     };
     Ok(Route {
-        ship_to_you: costs[0],
-        prep: costs[1],
-        inbound: costs[2],
-        inbound_per_kg: costs[3],
+        ship_to_you: costs[0].into(),
+        prep: costs[1].into(),
+        inbound: costs[2].into(),
+        inbound_per_kg: costs[3].into(),
         disabled: border && customs.is_none(),
         customs,
         source,
@@ -376,7 +378,7 @@ fn fx(c: &EconomicsConfig) -> R<(FxRate, Option<FxRate>)> {
         ));
     }
     let shipped = FxRate {
-        gbp: GbpQuote::GbpPerEur(s.gbp_per_eur),
+        gbp: GbpQuote::GbpPerEur(s.gbp_per_eur.into()),
         date: date("[fx] shipped.date", &s.date)?,
         source: FxSource::Shipped,
     };
@@ -397,7 +399,7 @@ fn fx(c: &EconomicsConfig) -> R<(FxRate, Option<FxRate>)> {
             ));
         }
         over = Some(FxRate {
-            gbp: GbpQuote::EurPerGbp(o.eur_per_unit),
+            gbp: GbpQuote::EurPerGbp(o.eur_per_unit.into()),
             date: date("[fx] override.GBP.date", &o.date)?,
             source: FxSource::Override,
         });

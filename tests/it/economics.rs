@@ -238,14 +238,14 @@ fn worked_example_unrounded_values_match_to_six_places() {
     let fx = ecb_fx();
     let sell = SellTerms {
         currency: Market::DE.currency(),
-        vat: tab.vat.table.rate(Market::DE, None),
+        vat: tab.vat.table.rate(Market::DE, None).dec(),
         category: schedule.category("default"),
         schedule,
-        dsf: schedule.dsf[market_index(Market::DE)],
+        dsf: schedule.dsf[market_index(Market::DE)].to(),
         fee_vat: Decimal::ZERO,
         fba_fee: d("4.10"),
         storage: d("0.15"),
-        returns: econ.params().returns_reserve,
+        returns: econ.params().returns_reserve.dec(),
         payout_fee: Decimal::ZERO,
     };
     let side = sell.evaluate(d("59.90"), &fx);
@@ -257,7 +257,7 @@ fn worked_example_unrounded_values_match_to_six_places() {
 
     let buy = BuyTerms {
         currency: Market::IT.currency(),
-        vat: tab.vat.table.rate(Market::IT, None),
+        vat: tab.vat.table.rate(Market::IT, None).dec(),
         recoverable: true,
         spread: Decimal::ZERO,
     };

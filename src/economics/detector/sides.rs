@@ -183,6 +183,7 @@ impl Detector {
         &self,
         snap: &PriceSnapshot,
         q: &SellQuote<N>,
+        (group, vat_class): (&str, Option<&str>),
         tab: &TablesAt<'a>,
         package: &Package,
         fx: &FxRate,
@@ -196,7 +197,6 @@ impl Detector {
         let ti = market_index(t);
         let cur = t.currency();
         let mut flags = FlagSet::default();
-        let (group, vat_class) = self.econ.tables.group(snap.product_group.as_deref());
         let schedule = &tab.referral.table;
         let category = schedule.category(group);
 
@@ -207,7 +207,7 @@ impl Detector {
             Some(f) => (num(f), FbaOrigin::Keepa),
             None => match (tab.fba, package.weight_g[ti]) {
                 (Some(table), Some(w)) => match table.table.fee(t, w) {
-                    Some(fee) => (N::from_dec(fee), FbaOrigin::Table(table.from, w)),
+                    Some(fee) => (N::of(fee), FbaOrigin::Table(table.from, w)),
                     None => {
                         flags.insert(Flag::FbaFeeUnknown);
                         (N::zero(), FbaOrigin::Beyond(table.from, w))
@@ -227,7 +227,7 @@ impl Detector {
         let volume_m3 =
             package.volume_mm3[ti].and_then(|v| Decimal::try_from_i128_with_scale(v, 9).ok());
         let storage = match volume_m3 {
-            Some(m3) => N::from_dec(rate) * N::from_dec(m3) * N::from_dec(p.months_to_sell),
+            Some(m3) => N::of(rate) * N::from_dec(m3) * N::of(p.months_to_sell),
             None => {
                 if !rate.is_zero() && !p.months_to_sell.is_zero() {
                     flags.insert(Flag::NoPackage);
@@ -237,18 +237,18 @@ impl Detector {
         };
         let terms = SellTerms {
             currency: cur,
-            vat: N::from_dec(tab.vat.table.rate(t, vat_class)),
+            vat: N::of(tab.vat.table.rate(t, vat_class)),
             category,
             schedule,
             dsf: schedule.dsf[ti].to(),
-            fee_vat: N::from_dec(p.fee_vat),
+            fee_vat: N::of(p.fee_vat),
             fba_fee,
             storage,
-            returns: N::from_dec(p.returns_reserve),
+            returns: N::of(p.returns_reserve),
             payout_fee: if cur == Currency::EUR {
                 N::zero()
             } else {
-                N::from_dec(p.payout_fee)
+                N::of(p.payout_fee)
             },
         };
         let side = terms.evaluate(q.price, fx);
@@ -271,7 +271,7 @@ impl Detector {
             (Some(now_p), Some(avg)) => {
                 // The gap is whole cents, exact in any `N` (and zero when nothing moved).
                 let gap = N::from_cents((now_p.minor - avg.minor).abs());
-                if gap > N::from_dec(p.max_dev_avg90) * num(avg) {
+                if gap > N::of(p.max_dev_avg90) * num(avg) {
                     flags.insert(Flag::Spike);
                 }
             }
@@ -291,13 +291,10 @@ impl Detector {
             flags.insert(Flag::Blocked);
         }
         if let Some(keepa) = snap.referral_fee_pct.and_then(N::from_float) {
-            let points = N::from_dec(p.fee_mismatch_points);
+            let points = N::of(p.fee_mismatch_points);
             let off = |r: N| (r * N::from_i64(100) - keepa).abs() > points;
             let mismatch = match category.mode {
-                TierMode::Marginal => category
-                    .tiers
-                    .iter()
-                    .all(|tier| off(N::from_dec(tier.rate))),
+                TierMode::Marginal => category.tiers.iter().all(|tier| off(N::of(tier.rate))),
                 _ => off(category.rate_at(q.price)),
             };
             if mismatch {
@@ -325,9 +322,9 @@ impl Detector {
             let storage_label = match volume_m3 {
                 Some(m3) => format!(
                     "{}/m³·month × {} m³ × {} month(s)",
-                    breakdown::amount_label(rate),
+                    breakdown::amount_label(rate.dec()),
                     m3.normalize(),
-                    p.months_to_sell.normalize()
+                    p.months_to_sell.dec().normalize()
                 ),
                 None => "unknown: no package dimensions".to_string(),
             };
@@ -369,6 +366,7 @@ impl Detector {
         &self,
         snap: &PriceSnapshot,
         q: &BuyQuote<N>,
+        vat_class: Option<&str>,
         tab: &TablesAt<'_>,
         fx: &FxRate,
         fx_src: &str,
@@ -378,15 +376,14 @@ impl Detector {
         let p = &self.econ.params;
         let s = snap.market;
         let cur = s.currency();
-        let (_, vat_class) = self.econ.tables.group(snap.product_group.as_deref());
         let terms = BuyTerms {
             currency: cur,
-            vat: N::from_dec(tab.vat.table.rate(s, vat_class)),
+            vat: N::of(tab.vat.table.rate(s, vat_class)),
             recoverable: p.recoverable,
             spread: if cur == Currency::EUR {
                 N::zero()
             } else {
-                N::from_dec(p.purchase_spread)
+                N::of(p.purchase_spread)
             },
         };
         let side = terms.evaluate(q.price, fx);

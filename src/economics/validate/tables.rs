@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use super::super::config::{
     CategoryConfig, FbaTable, ReferralTable, StorageTable, TierMode, VatTable,
 };
+use super::super::num::Const;
 use super::super::tables::{
     Category, Dated, Dsf, FbaSchedule, ReferralSchedule, StorageSchedule, Tier, VatRates,
     market_index,
@@ -30,12 +31,15 @@ pub(super) fn vat_table(t: &VatTable) -> R<Dated<VatRates>> {
         }
         reduced.insert(
             class.clone(),
-            per_market(&format!("{ctx} reduced.{class}"), rates)?,
+            per_market(&format!("{ctx} reduced.{class}"), rates)?.map(Const::new),
         );
     }
     Ok(Dated {
         from,
-        table: VatRates { standard, reduced },
+        table: VatRates {
+            standard: standard.map(Const::new),
+            reduced,
+        },
     })
 }
 
@@ -88,8 +92,8 @@ fn category(ctx: &str, c: &CategoryConfig) -> R<Category> {
             }
         }
         tiers.push(Tier {
-            upto: t.upto,
-            rate: t.rate,
+            upto: t.upto.map(Const::new),
+            rate: Const::new(t.rate),
         });
     }
     Ok(Category {
@@ -143,15 +147,15 @@ pub(super) fn referral_table(t: &ReferralTable) -> R<Dated<ReferralSchedule>> {
     let mut dsf = [Dsf::default(); 5];
     for (m, d) in &t.dsf {
         dsf[market_index(*m)] = Dsf {
-            referral: rate(&format!("{ctx} dsf.{m}.referral"), d.referral)?,
-            fba: rate(&format!("{ctx} dsf.{m}.fba"), d.fba)?,
+            referral: rate(&format!("{ctx} dsf.{m}.referral"), d.referral)?.into(),
+            fba: rate(&format!("{ctx} dsf.{m}.fba"), d.fba)?.into(),
         };
     }
     Ok(Dated {
         from,
         table: ReferralSchedule {
-            min_fee_eur: min_fee(Currency::EUR)?,
-            min_fee_gbp: min_fee(Currency::GBP)?,
+            min_fee_eur: min_fee(Currency::EUR)?.into(),
+            min_fee_gbp: min_fee(Currency::GBP)?.into(),
             default,
             categories,
             dsf,
@@ -162,7 +166,7 @@ pub(super) fn referral_table(t: &ReferralTable) -> R<Dated<ReferralSchedule>> {
 pub(super) fn fba_table(t: &FbaTable) -> R<Dated<FbaSchedule>> {
     let from = date("[[fba]] effective_from", &t.effective_from)?;
     let ctx = format!("[[fba]] {}", t.effective_from);
-    let mut tiers: [Vec<(Option<i64>, Decimal)>; 5] = Default::default();
+    let mut tiers: [Vec<(Option<i64>, Const)>; 5] = Default::default();
     for m in Market::ALL {
         let list = t.tiers.get(&m).ok_or_else(|| {
             bad(
@@ -192,7 +196,7 @@ pub(super) fn fba_table(t: &FbaTable) -> R<Dated<FbaSchedule>> {
                     ));
                 }
             }
-            tiers[market_index(m)].push((tier.upto_g, tier.fee));
+            tiers[market_index(m)].push((tier.upto_g, Const::new(tier.fee)));
         }
         if list.is_empty() {
             return Err(bad(format!("{ctx} tiers.{m}"), "[]", "is empty"));
@@ -213,7 +217,7 @@ pub(super) fn storage_table(t: &StorageTable) -> R<Dated<StorageSchedule>> {
     let base = per_market(&format!("{ctx} per_m3_month"), &t.per_m3_month)?;
     let mut peak = [None; 5];
     for (m, v) in &t.peak_per_m3_month {
-        peak[market_index(*m)] = Some(*v);
+        peak[market_index(*m)] = Some(Const::new(*v));
     }
     let mut peak_months = 0u16;
     for &month in &t.peak_months {
@@ -229,7 +233,7 @@ pub(super) fn storage_table(t: &StorageTable) -> R<Dated<StorageSchedule>> {
     Ok(Dated {
         from,
         table: StorageSchedule {
-            base,
+            base: base.map(Const::new),
             peak,
             peak_months,
         },

@@ -11,31 +11,37 @@ use super::{d, detect_explained, ecb_fx, now, product, snap};
 fn the_shipped_defaults_validate_and_reproduce_section_5() {
     let econ = Economics::shipped().unwrap();
     let p = econ.params();
-    assert_eq!(p.min_roi, d("0.20"));
-    assert_eq!(p.min_profit, d("3.00"));
-    assert_eq!(p.returns_reserve, d("0.60"));
-    assert_eq!(p.purchase_spread, d("0.015"));
-    assert_eq!(p.payout_fee, d("0.0075"));
+    assert_eq!(p.min_roi.dec(), d("0.20"));
+    assert_eq!(p.min_profit.dec(), d("3.00"));
+    assert_eq!(p.returns_reserve.dec(), d("0.60"));
+    assert_eq!(p.purchase_spread.dec(), d("0.015"));
+    assert_eq!(p.payout_fee.dec(), d("0.0075"));
     assert!(p.recoverable);
     let tab = econ
         .tables()
         .at(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
         .unwrap();
-    assert_eq!(tab.vat.table.rate(Market::IT, None), d("0.22"));
-    assert_eq!(tab.vat.table.rate(Market::FR, Some("books")), d("0.055"));
+    assert_eq!(tab.vat.table.rate(Market::IT, None), d("0.22").into());
+    assert_eq!(
+        tab.vat.table.rate(Market::FR, Some("books")),
+        d("0.055").into()
+    );
     assert_eq!(
         tab.referral
             .table
             .category("consumer_electronics")
             .flat_rate(),
-        Some(d("0.07"))
+        Some(d("0.07").into())
     );
     assert_eq!(tab.referral.table.category("no such id").id, "default");
     // UK↔EU stays disabled until customs are configured; EU↔EU uses the defaults.
     assert!(econ.tables().route(Market::UK, Market::DE).disabled);
     assert!(econ.tables().route(Market::ES, Market::UK).disabled);
     assert!(!econ.tables().route(Market::FR, Market::ES).disabled);
-    assert_eq!(econ.tables().route(Market::FR, Market::ES).prep, d("0.50"));
+    assert_eq!(
+        econ.tables().route(Market::FR, Market::ES).prep,
+        d("0.50").into()
+    );
     assert_eq!(
         econ.tables().group(Some("Personal Computer")).0,
         "consumer_electronics"
@@ -73,17 +79,20 @@ fn a_user_file_overlays_key_by_key_and_replaces_lists_whole() {
     .unwrap();
     let econ = Economics::new(cfg).unwrap();
     let p = econ.params();
-    assert_eq!(p.min_roi, d("0.30"));
+    assert_eq!(p.min_roi.dec(), d("0.30"));
     assert_eq!(
-        p.min_profit,
+        p.min_profit.dec(),
         d("3.00"),
         "gates not named keep their defaults"
     );
-    assert_eq!(p.fee_vat, d("0.19"));
+    assert_eq!(p.fee_vat.dec(), d("0.19"));
     assert!(!p.recoverable, "not registered: input VAT is cost");
     let uk_de = econ.tables().route(Market::UK, Market::DE);
     assert!(!uk_de.disabled);
-    assert_eq!(uk_de.customs.as_ref().unwrap().broker_per_unit, d("0.70"));
+    assert_eq!(
+        uk_de.customs.as_ref().unwrap().broker_per_unit,
+        d("0.70").into()
+    );
     // The user's [[route]] list replaced the shipped one: IT→DE falls back to the defaults.
     assert_eq!(
         econ.tables().route(Market::IT, Market::DE).source,
@@ -244,7 +253,7 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
             .vat
             .table
             .rate(Market::DE, None),
-        d("0.19")
+        d("0.19").into()
     );
     assert_eq!(
         t.at(day("2026-07-01"))
@@ -252,7 +261,7 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
             .vat
             .table
             .rate(Market::DE, None),
-        d("0.21")
+        d("0.21").into()
     );
     assert!(t.at(day("2024-12-31")).is_err(), "before every table");
 

@@ -109,7 +109,7 @@ fn fx(quote: u8, rate: u32) -> FxRate {
     let x = rust_decimal::Decimal::new(i64::from(rate), 4);
     let mut fx = FxRate::ecb(x, date);
     if quote == 1 {
-        fx.gbp = GbpQuote::EurPerGbp(x + rust_decimal::Decimal::new(3000, 4));
+        fx.gbp = GbpQuote::EurPerGbp((x + rust_decimal::Decimal::new(3000, 4)).into());
     }
     fx
 }

@@ -81,15 +81,15 @@ fn dsf_surcharges_referral_and_fba_fees_where_configured() {
     assert_eq!(
         s.dsf[market_index(Market::FR)],
         Dsf {
-            referral: d("0.03"),
-            fba: d("0.03")
+            referral: d("0.03").into(),
+            fba: d("0.03").into()
         }
     );
     assert_eq!(
         s.dsf[market_index(Market::IT)],
         Dsf {
-            referral: d("0.03"),
-            fba: Decimal::ZERO
+            referral: d("0.03").into(),
+            fba: Decimal::ZERO.into()
         }
     );
     assert_eq!(s.dsf[market_index(Market::DE)], Dsf::default());
@@ -98,7 +98,7 @@ fn dsf_surcharges_referral_and_fba_fees_where_configured() {
         vat: d("0.20"),
         category: s.category("default"),
         schedule: s,
-        dsf: s.dsf[market_index(Market::FR)],
+        dsf: s.dsf[market_index(Market::FR)].to(),
         fee_vat: Decimal::ZERO,
         fba_fee: d("4.00"),
         storage: d("0.20"),
@@ -122,7 +122,7 @@ fn terms<'a>(econ: &'a Economics, category: &str, currency: Currency) -> SellTer
         vat: d("0.20"),
         category: s.category(category),
         schedule: s,
-        dsf: s.dsf[market_index(Market::UK)],
+        dsf: s.dsf[market_index(Market::UK)].to(),
         fee_vat: d("0.19"),
         fba_fee: d("3.10"),
         storage: d("0.12"),

@@ -21,7 +21,7 @@ fn day(s: &str) -> NaiveDate {
 #[test]
 fn the_daily_file_yields_the_gbp_rate_exactly_as_published() {
     let rate = parse_ecb_daily(&fixture()).unwrap();
-    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653")));
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653").into()));
     assert_eq!(rate.date, day("2026-11-24"));
     assert_eq!(rate.source, FxSource::Ecb);
 }
@@ -30,7 +30,7 @@ fn the_daily_file_yields_the_gbp_rate_exactly_as_published() {
 fn double_quotes_and_a_namespace_prefix_are_read_too() {
     let xml = r#"<e:Cube><e:Cube time="2026-11-23"><e:Cube rate="0.8700" currency="GBP" /></e:Cube></e:Cube>"#;
     let rate = parse_ecb_daily(xml).unwrap();
-    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.87")));
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.87").into()));
     assert_eq!(rate.date, day("2026-11-23"));
 }
 
@@ -89,7 +89,7 @@ fn gbp_converts_by_dividing_by_the_published_rate() {
     assert_eq!(rate.to_eur(d("86.53"), Currency::EUR), d("86.53"));
     // An override is "EUR per GBP", used as written.
     let manual = FxRate {
-        gbp: GbpQuote::EurPerGbp(d("1.15")),
+        gbp: GbpQuote::EurPerGbp(d("1.15").into()),
         date: day("2026-11-24"),
         source: FxSource::Override,
     };
@@ -103,12 +103,12 @@ fn a_rate_recorded_on_a_row_reads_back_exactly() {
     let rates = [
         FxRate::ecb(d("0.8653"), day("2026-06-09")),
         FxRate {
-            gbp: GbpQuote::EurPerGbp(d("1.1500")),
+            gbp: GbpQuote::EurPerGbp(d("1.1500").into()),
             date: day("2026-11-24"),
             source: FxSource::Override,
         },
         FxRate {
-            gbp: GbpQuote::GbpPerEur(d("0.88")),
+            gbp: GbpQuote::GbpPerEur(d("0.88").into()),
             date: day("2025-11-21"),
             source: FxSource::Shipped,
         },
@@ -167,7 +167,7 @@ async fn fetch_reads_the_file_over_http() {
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/stats/eurofxref/eurofxref-daily.xml");
     let rate = fetch_ecb(&client, &url).await.unwrap();
-    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653")));
+    assert_eq!(rate.gbp, GbpQuote::GbpPerEur(d("0.8653").into()));
     let err = fetch_ecb(&client, &url).await.unwrap_err();
     assert!(matches!(err, FxError::Http { .. }), "{err}");
     assert!(err.to_string().contains("503"), "{err}");

@@ -251,7 +251,7 @@ fn customs_add_duty_broker_and_import_vat_and_max_buy_is_found_by_search() {
         vat: d("0.19"),
         category: sched.category("default"),
         schedule: sched,
-        dsf: sched.dsf[market_index(Market::DE)],
+        dsf: sched.dsf[market_index(Market::DE)].to(),
         fee_vat: Decimal::ZERO,
         fba_fee: d("4.10"),
         storage: d("0.15"),
