@@ -175,7 +175,7 @@ fn routes(p: &Product, at: DateTime<Utc>) -> Vec<Opportunity> {
                 target_sell_price: None,
                 break_even_sell_price: None,
                 ranked: profit > 200 && net > 5.0,
-                flags: Vec::new(),
+                flags: Default::default(),
                 breakdown: Breakdown::default(),
                 updated_at: at,
             });

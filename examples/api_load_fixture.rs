@@ -95,9 +95,9 @@ fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng
         break_even_sell_price: Some(Money::new(buy_cents + 500, sell.currency())),
         ranked,
         flags: if ranked {
-            vec![]
+            arbdesk::domain::FlagSet::default()
         } else {
-            vec!["PROFIT".into()]
+            [arbdesk::domain::Flag::Profit].into_iter().collect()
         },
         breakdown: Breakdown::default(),
         updated_at: Utc::now(),

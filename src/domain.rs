@@ -6,6 +6,7 @@
 //! set, ASINs are validated once at the edge.
 
 mod asin;
+mod flags;
 mod market;
 mod money;
 mod opportunity;
@@ -13,6 +14,7 @@ mod product;
 pub mod text;
 
 pub use asin::{Asin, ParseAsinError};
+pub use flags::{Flag, FlagSet, flag};
 pub use market::{Market, ParseMarketError, parse_market_list};
 pub use money::{Currency, Money, MoneyError};
 pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey};

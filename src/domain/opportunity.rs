@@ -6,7 +6,6 @@
 //! model, money is minor units with a currency. Every row carries its breakdown and the
 //! versions of the data it was computed from, so a number can always be explained.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Asin, Market, Money};
+use super::{Asin, FlagSet, Market, Money};
 
 /// The identity of an opportunity: one ASIN on one directed route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -130,8 +129,9 @@ pub struct Opportunity {
     /// True when every gate passes; only ranked rows compete on expected monthly profit.
     pub ranked: bool,
     /// Failed gates (`PROFIT`, `ROI`, `SPIKE`, `DEMAND`, `STALE`, `IDENTITY`, `BLOCKED`) and
-    /// data warnings (`NO_BUYBOX`, `FX_STALE`, `FEE_MISMATCH`, `VAT_REGISTRATION`, …).
-    pub flags: Vec<Cow<'static, str>>,
+    /// data warnings (`NO_BUYBOX`, `FX_STALE`, `FEE_MISMATCH`, `VAT_REGISTRATION`, …),
+    /// stored and shown as their names.
+    pub flags: FlagSet,
     /// How the net figures were computed.
     pub breakdown: Breakdown,
     /// When the row was last computed.

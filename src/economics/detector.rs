@@ -235,7 +235,7 @@ impl Detector {
                 target_sell_price: None,
                 break_even_sell_price: None,
                 ranked: false,
-                flags: Vec::new(),
+                flags: FlagSet::default(),
                 breakdown: Breakdown {
                     lines: Vec::new(),
                     fx_eur_per_gbp: gbp_route.then_some(fx_shown),
@@ -250,7 +250,7 @@ impl Detector {
             };
             let (Some(tab), Some((vat_v, fee_v))) = (tables, versions) else {
                 flags.insert(Flag::NoTable);
-                row.flags = flags.names();
+                row.flags = flags;
                 out.push(row);
                 continue;
             };
@@ -266,7 +266,7 @@ impl Detector {
                 self.buy_side(s_snap, &bq, groups[si].1, &tab, fx, fx_src, now, explain)
             });
             self.combine(&mut row, &mut flags, sell, buy, &package, fx, explain);
-            row.flags = flags.names();
+            row.flags = flags;
             row.ranked = flags.ranked(gbp_route);
             out.push(row);
         }

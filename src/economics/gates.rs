@@ -3,163 +3,17 @@
 //!
 //! Gates never decide whether a row exists: a failed gate is a flag, and a row is ranked
 //! when none of its flags is a failed gate. Flags that only warn (`NO_BUYBOX`,
-//! `FEE_MISMATCH`, …) live in the same list, so the set of gate flags is defined here once.
+//! `FEE_MISMATCH`, …) live in the same set ([`FlagSet`], defined with the domain types, since
+//! every row carries one).
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::num::Num;
+pub use crate::domain::{Flag, FlagSet, flag};
 use crate::domain::{Opportunity, PriceSnapshot};
-
-/// Flag names, as stored and shown.
-pub mod flag {
-    /// Profit below `min_profit`.
-    pub const PROFIT: &str = "PROFIT";
-    /// ROI below `min_roi`.
-    pub const ROI: &str = "ROI";
-    /// The sell price is far from its 90-day average.
-    pub const SPIKE: &str = "SPIKE";
-    /// No 90-day average (or no current value) to check stability against.
-    pub const NO_HISTORY: &str = "NO_HISTORY";
-    /// Below the demand floor in the sell market.
-    pub const DEMAND: &str = "DEMAND";
-    /// Keepa data older than allowed on either side.
-    pub const STALE: &str = "STALE";
-    /// FX rate older than allowed (a failed gate on GBP routes, a warning elsewhere).
-    pub const FX_STALE: &str = "FX_STALE";
-    /// The two records may not be the same item.
-    pub const IDENTITY: &str = "IDENTITY";
-    /// Hazmat or adult listing.
-    pub const BLOCKED: &str = "BLOCKED";
-    /// No VAT, referral or storage table in force on the computation date.
-    pub const NO_TABLE: &str = "NO_TABLE";
-    /// A UK↔EU route without customs configured.
-    pub const ROUTE_DISABLED: &str = "ROUTE_DISABLED";
-    /// No Keepa FBA fee and no weight (or an oversize weight) for the fallback table.
-    pub const FBA_FEE_UNKNOWN: &str = "FBA_FEE_UNKNOWN";
-    /// Package dimensions or weight unknown where storage or inbound cost needs them.
-    pub const NO_PACKAGE: &str = "NO_PACKAGE";
-    /// Warning: sell price from Amazon or lowest New, not the Buy Box.
-    pub const NO_BUYBOX: &str = "NO_BUYBOX";
-    /// Warning: a lowest-New sell price from before Keepa included shipping in it.
-    pub const NO_SHIPPING: &str = "NO_SHIPPING";
-    /// Warning: Keepa's referral % is more than the tolerance away from the table.
-    pub const FEE_MISMATCH: &str = "FEE_MISMATCH";
-    /// Warning: selling from FBA stock in this market needs a VAT registration there.
-    pub const VAT_REGISTRATION: &str = "VAT_REGISTRATION";
-    /// Warning: Amazon sells the item or holds the Buy Box in the sell market.
-    pub const AMAZON: &str = "AMAZON";
-
-    /// Every flag in its canonical order: the 13 failed gates, then the warnings.
-    pub const ORDER: [&str; 18] = [
-        PROFIT,
-        ROI,
-        SPIKE,
-        NO_HISTORY,
-        DEMAND,
-        STALE,
-        FX_STALE,
-        IDENTITY,
-        BLOCKED,
-        NO_TABLE,
-        ROUTE_DISABLED,
-        FBA_FEE_UNKNOWN,
-        NO_PACKAGE,
-        NO_BUYBOX,
-        NO_SHIPPING,
-        FEE_MISMATCH,
-        VAT_REGISTRATION,
-        AMAZON,
-    ];
-
-    /// How many of `ORDER` are gates (`FX_STALE` only on GBP routes).
-    pub const GATES: usize = 13;
-}
-
-/// One flag; its discriminant is its position in [`flag::ORDER`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-#[allow(missing_docs)]
-pub enum Flag {
-    Profit,
-    Roi,
-    Spike,
-    NoHistory,
-    Demand,
-    Stale,
-    FxStale,
-    Identity,
-    Blocked,
-    NoTable,
-    RouteDisabled,
-    FbaFeeUnknown,
-    NoPackage,
-    NoBuybox,
-    NoShipping,
-    FeeMismatch,
-    VatRegistration,
-    Amazon,
-}
-
-impl Flag {
-    /// The name stored and shown, e.g. `ROI`.
-    pub const fn name(self) -> &'static str {
-        flag::ORDER[self as usize]
-    }
-}
-
-/// A set of flags as bits, so collecting them per pair allocates nothing; [`names`]
-/// lists them in canonical order.
-///
-/// [`names`]: FlagSet::names
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FlagSet(u32);
-
-impl FlagSet {
-    /// Adds `f`.
-    pub fn insert(&mut self, f: Flag) {
-        self.0 |= 1 << (f as u32);
-    }
-
-    /// Adds `f` when `cond` holds.
-    pub fn insert_if(&mut self, cond: bool, f: Flag) {
-        if cond {
-            self.insert(f);
-        }
-    }
-
-    /// Whether `f` is in the set.
-    pub fn contains(self, f: Flag) -> bool {
-        self.0 & (1 << (f as u32)) != 0
-    }
-
-    /// Both sets.
-    pub fn union(self, other: FlagSet) -> FlagSet {
-        FlagSet(self.0 | other.0)
-    }
-
-    /// True when no failed gate is in the set (`FX_STALE` counts only on GBP routes).
-    pub fn ranked(self, gbp_route: bool) -> bool {
-        let mut gates = (1u32 << flag::GATES) - 1;
-        if !gbp_route {
-            gates &= !(1 << (Flag::FxStale as u32));
-        }
-        self.0 & gates == 0
-    }
-
-    /// The names, in canonical order.
-    pub fn names(self) -> Vec<Cow<'static, str>> {
-        flag::ORDER
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.0 & (1 << i) != 0)
-            .map(|(_, n)| Cow::Borrowed(*n))
-            .collect()
-    }
-}
 
 /// `q_T = sales_T · (1 − s_AMZ) / (n_FBA + 1)`: the units a new FBA seller can expect to
 /// sell per month in this market.
@@ -218,53 +72,4 @@ pub fn is_stale(observed_at: DateTime<Utc>, now: DateTime<Utc>, max_hours: i64) 
 /// unknown counts as equal; the EAN is the main evidence).
 pub fn same_item(s: &PriceSnapshot, t: &PriceSnapshot) -> bool {
     s.package_quantity == t.package_quantity && s.eans.iter().any(|e| t.eans.contains(e))
-}
-
-/// Whether a failed gate among `flags` keeps the row unranked; `gbp_route` makes
-/// `FX_STALE` one.
-pub fn is_ranked<S: AsRef<str>>(flags: &[S], gbp_route: bool) -> bool {
-    !flags
-        .iter()
-        .map(AsRef::as_ref)
-        .any(|f| flag::ORDER[..flag::GATES].contains(&f) && (f != flag::FX_STALE || gbp_route))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flag_sets_list_in_canonical_order_and_rank_by_gates_only() {
-        let mut f = FlagSet::default();
-        assert!(f.ranked(true));
-        f.insert(Flag::Amazon);
-        f.insert(Flag::FeeMismatch);
-        assert!(f.ranked(true), "warnings never unrank");
-        f.insert(Flag::FxStale);
-        assert!(
-            f.ranked(false),
-            "a stale rate does not touch EUR-only routes"
-        );
-        assert!(!f.ranked(true));
-        f.insert(Flag::Profit);
-        assert_eq!(f.names(), ["PROFIT", "FX_STALE", "FEE_MISMATCH", "AMAZON"]);
-        assert!(!is_ranked(&f.names(), false));
-        assert!(is_ranked(
-            &["AMAZON".to_string(), "FX_STALE".to_string()],
-            false
-        ));
-        for (i, name) in flag::ORDER.iter().enumerate() {
-            assert_eq!(
-                flag::ORDER.iter().position(|n| n == name),
-                Some(i),
-                "unique names"
-            );
-        }
-        assert_eq!(Flag::Amazon.name(), flag::AMAZON);
-        assert_eq!(
-            Flag::NoPackage as usize + 1,
-            flag::GATES,
-            "gates come first"
-        );
-    }
 }

@@ -9,7 +9,7 @@ use super::model::{Detail, Feed, Row};
 use super::state::{Session, UiState};
 use crate::component::ComponentHealth;
 use crate::domain::{
-    Asin, Breakdown, BreakdownLine, Market, Money, Opportunity, PackageDims, PricePoint,
+    Asin, Breakdown, BreakdownLine, Flag, Market, Money, Opportunity, PackageDims, PricePoint,
     PriceSeries, PriceSnapshot, Product, SeriesKind,
 };
 use crate::keepa::ClientStatus;
@@ -76,9 +76,9 @@ pub fn opportunity(
         break_even_sell_price: None,
         ranked: net_cents > 0,
         flags: if net_cents > 0 {
-            vec!["FX_STALE".into()]
+            [Flag::FxStale].into_iter().collect()
         } else {
-            vec!["NEGATIVE_NET".into(), "FX_STALE".into()]
+            [Flag::Profit, Flag::FxStale].into_iter().collect()
         },
         breakdown: Breakdown {
             lines: vec![

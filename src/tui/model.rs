@@ -90,7 +90,6 @@ impl Row {
             text.push_str(c);
             *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
         }
-        let flags: Vec<String> = o.flags.iter().map(|f| sanitize(f)).collect();
         Row {
             search: format!(
                 "{} {}",
@@ -108,7 +107,7 @@ impl Row {
             roi: o.roi_pct,
             emp: o.expected_monthly_profit,
             updated_at: o.updated_at,
-            flags: flags.join(" ").into_boxed_str(),
+            flags: o.flags.join(" ").into_boxed_str(),
             ranked: o.ranked,
             text: text.into_boxed_str(),
             ends,

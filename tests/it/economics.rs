@@ -197,7 +197,7 @@ fn worked_example_case_a_matches_every_figure_to_the_cent() {
     assert_eq!(o.break_even_sell_price, Some(Money::eur(5611)));
     // It fails the 20 % ROI and €3 profit gates, and says so.
     assert!(!o.ranked);
-    assert!(o.flags.iter().any(|f| *f == "ROI") && o.flags.iter().any(|f| *f == "PROFIT"));
+    assert!(o.flags.contains_name("ROI") && o.flags.contains_name("PROFIT"));
     // Data honesty.
     assert_eq!(o.breakdown.vat_table.as_deref(), Some("2025-01-01"));
     assert_eq!(o.breakdown.fee_table.as_deref(), Some("2025-02-01"));

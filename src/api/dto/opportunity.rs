@@ -75,7 +75,7 @@ impl OpportunityItem {
             target_sell_price: o.target_sell_price,
             break_even_sell_price: o.break_even_sell_price,
             ranked: o.ranked,
-            flags: o.flags.iter().map(|f| f.to_string()).collect(),
+            flags: o.flags.names().map(String::from).collect(),
             buy_url: o.buy_url(),
             sell_url: o.sell_url(),
             updated_at: o.updated_at,

@@ -130,9 +130,9 @@ pub fn opportunity(a: &str, buy: Market, sell: Market, gross_pct: f64, profit: i
         break_even_sell_price: Some(Money::new(1800, sell.currency())),
         ranked: profit >= 300,
         flags: if profit >= 300 {
-            vec![]
+            arbdesk::domain::FlagSet::default()
         } else {
-            vec!["PROFIT".into()]
+            [arbdesk::domain::Flag::Profit].into_iter().collect()
         },
         breakdown: Breakdown {
             lines: vec![BreakdownLine {

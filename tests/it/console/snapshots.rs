@@ -178,7 +178,7 @@ fn titles_with_escape_sequences_render_inert() {
     let evil = "Evil\x1b]52;c;cm0gLXJmIH4=\x07 title\x1b[2J\x1b[31m red \u{9b}6n\r\nnext";
     let mut feed = (*s.feed).clone();
     for r in &mut feed.rows {
-        let mut o = fixtures::opportunity(
+        let o = fixtures::opportunity(
             r.key.asin,
             evil,
             r.key.buy,
@@ -187,7 +187,6 @@ fn titles_with_escape_sequences_render_inert() {
             900,
             fixtures::now(),
         );
-        o.flags = vec!["FLAG\x1b[5m".into()];
         *r = arbdesk::tui::model::Row::from_opportunity(&o);
     }
     s.on_feed(feed);

@@ -277,7 +277,7 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     let rows = detect_explained(&det, &fresh, &ecb_fx(), then);
     let o = super::row(&rows, Market::IT, Market::DE);
     assert_eq!(o.gross_margin, arbdesk::domain::Money::eur(1990));
-    assert!(o.flags.iter().any(|f| *f == "NO_TABLE"), "{:?}", o.flags);
+    assert!(o.flags.contains_name("NO_TABLE"), "{:?}", o.flags);
     assert!(!o.ranked);
     assert!(o.breakdown.lines.is_empty());
     assert_eq!(o.max_buy_price, None);

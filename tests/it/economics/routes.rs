@@ -16,7 +16,7 @@ fn eur(x: Decimal) -> Money {
 }
 
 fn flags(o: &arbdesk::domain::Opportunity) -> Vec<&str> {
-    o.flags.iter().map(|f| f.as_ref()).collect()
+    o.flags.names().collect()
 }
 
 /// IT €30.00 → DE €59.90: profitable, every gate passes.
@@ -104,9 +104,10 @@ fn all_twenty_routes_exist_when_every_market_sells_above_its_cheapest_offer() {
     let det = Detector::new(econ(""));
     let rows = detect_explained(&det, &product(snaps), &ecb_fx(), now());
     assert_eq!(rows.len(), 20);
-    assert!(rows.iter().all(
-        |o| o.flags.iter().any(|f| *f == "NO_BUYBOX") && o.flags.iter().any(|f| *f == "AMAZON")
-    ));
+    assert!(
+        rows.iter()
+            .all(|o| o.flags.contains_name("NO_BUYBOX") && o.flags.contains_name("AMAZON"))
+    );
     // UK→DE and DE→UK exist but stay unranked until customs are configured.
     assert!(flags(row(&rows, Market::UK, Market::DE)).contains(&"ROUTE_DISABLED"));
     assert!(flags(row(&rows, Market::DE, Market::UK)).contains(&"ROUTE_DISABLED"));
@@ -314,7 +315,7 @@ fn each_failed_gate_is_a_flag_and_unranks_the_row() {
         let (mut it, mut de) = healthy();
         tweak(&mut it, &mut de);
         let o = detect_it_de(it, de);
-        assert!(o.flags.iter().any(|f| *f == want), "{want}: {:?}", o.flags);
+        assert!(o.flags.contains_name(want), "{want}: {:?}", o.flags);
         assert!(!o.ranked, "{want} must unrank");
     }
 }
@@ -335,7 +336,7 @@ fn warnings_are_flags_that_do_not_unrank() {
         let (mut it, mut de) = healthy();
         tweak(&mut it, &mut de);
         let o = detect_it_de(it, de);
-        assert!(o.flags.iter().any(|f| *f == want), "{want}: {:?}", o.flags);
+        assert!(o.flags.contains_name(want), "{want}: {:?}", o.flags);
         assert!(o.ranked, "{want} is a warning: {:?}", o.flags);
     }
     // Within a point of the table is no mismatch.

@@ -170,9 +170,9 @@ pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Op
         break_even_sell_price: Some(money(sell, 2_350)),
         ranked,
         flags: if ranked {
-            Vec::new()
+            arbdesk::domain::FlagSet::default()
         } else {
-            vec!["PROFIT".into()]
+            [arbdesk::domain::Flag::Profit].into_iter().collect()
         },
         breakdown: Breakdown {
             lines: vec![BreakdownLine {
