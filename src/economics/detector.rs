@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 
 use super::Economics;
 use super::breakdown::{self, pct_label};
-use super::fx::FxRate;
+use super::fx::{FxRate, FxSource, GbpQuote};
 use super::gates::{self, Flag, FlagSet};
 use super::model::{self, RouteCost};
 use super::num::{self, Bound, Num};
@@ -399,7 +399,7 @@ impl Detector {
 /// pricing a route, so each thread keeps the last set and reuses it while its inputs are
 /// the same.
 struct Labels {
-    key: (FxRate, NaiveDate, i64, Option<(NaiveDate, NaiveDate)>),
+    key: LabelsKey,
     fx_stale: bool,
     fx_src: String,
     fx_record: Arc<str>,
@@ -407,6 +407,18 @@ struct Labels {
     fx_shown: f64,
     versions: Option<(Arc<str>, Arc<str>)>,
 }
+
+/// What the labels depend on. The rate is compared as written (`0.8653` and `0.86530` are
+/// one number, but two records), so its decimal is kept with its scale.
+type LabelsKey = (
+    bool,
+    [u8; 16],
+    FxSource,
+    NaiveDate,
+    NaiveDate,
+    i64,
+    Option<(NaiveDate, NaiveDate)>,
+);
 
 thread_local! {
     static LABELS: RefCell<Option<Rc<Labels>>> = const { RefCell::new(None) };
@@ -420,8 +432,15 @@ impl Labels {
         fx_max_age_days: i64,
         tables: Option<&TablesAt<'_>>,
     ) -> Rc<Self> {
+        let (per_eur, rate) = match fx.gbp {
+            GbpQuote::GbpPerEur(x) => (true, x),
+            GbpQuote::EurPerGbp(y) => (false, y),
+        };
         let key = (
-            fx.clone(),
+            per_eur,
+            rate.dec().serialize(),
+            fx.source,
+            fx.date,
             date,
             fx_max_age_days,
             tables.map(|t| (t.vat.from, t.referral.from)),
@@ -438,7 +457,7 @@ impl Labels {
                 fx_date: fx.date.to_string().into(),
                 fx_shown: fx.eur_per_gbp_display(),
                 versions: key
-                    .3
+                    .6
                     .map(|(vat, fee)| (vat.to_string().into(), fee.to_string().into())),
                 key,
             });

@@ -136,6 +136,34 @@ fn a_rate_recorded_on_a_row_reads_back_exactly() {
 }
 
 #[test]
+fn rows_record_the_rate_as_written_whichever_rate_came_before() {
+    // 0.8653 and 0.86530 are one number but two records; detection keeps its rate labels
+    // per thread, and each row must still carry the record of the rate it was given, as
+    // must a row computed after a change of day or rate.
+    use arbdesk::domain::Market;
+    use arbdesk::economics::Detector;
+    let det = Detector::new(super::econ(""));
+    let p = super::product(vec![
+        super::snap(Market::IT, 4000),
+        super::snap(Market::DE, 5990),
+    ]);
+    let at = super::now();
+    let written = ["0.8653", "0.86530", "0.8653", "0.87"];
+    for (i, x) in written.into_iter().enumerate() {
+        let fx = FxRate::ecb(d(x), day("2026-06-09"));
+        let rows = det.detect(&p, &fx, at + chrono::Duration::days(i as i64 / 3));
+        assert!(!rows.is_empty());
+        for o in rows {
+            assert_eq!(
+                o.breakdown.fx_rate.as_deref(),
+                Some(format!("ecb 2026-06-09: 1 EUR = {x} GBP").as_str())
+            );
+            assert_eq!(o.breakdown.fx_date.as_deref(), Some("2026-06-09"));
+        }
+    }
+}
+
+#[test]
 fn a_rate_older_than_the_limit_is_stale() {
     let rate = FxRate::ecb(d("0.8653"), day("2026-11-20"));
     assert!(!rate.is_stale(day("2026-11-24"), 4));
