@@ -395,9 +395,9 @@ impl Detector {
 }
 
 /// What every row computed with one FX rate, on one day, with one set of tables shares:
-/// the rate's labels and the table versions. Formatting them per product cost more than
-/// pricing a route, so each thread keeps the last set and reuses it while its inputs are
-/// the same.
+/// the rate's labels and the table versions. Rather than format them (five strings) for
+/// every product, each thread keeps the last set and reuses it while its inputs are the
+/// same.
 struct Labels {
     key: LabelsKey,
     fx_stale: bool,
