@@ -328,6 +328,14 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, StoreResult<()>>;
     /// The last checkpoint committed for an import key.
     fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>>;
+    /// Starts (`true`) or ends (`false`) a bulk load: many writes, few reads. A store may
+    /// defer upkeep until the end, as long as every read stays correct meanwhile and a load
+    /// that never ends (the process was killed) is finished when the store is next opened.
+    /// The default does nothing.
+    fn bulk_load(&self, on: bool) -> BoxFuture<'_, StoreResult<()>> {
+        let _ = on;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Products listed in at least one market and matching a filter, ordered by ASIN.
     fn products(&self, filter: ProductFilter) -> BoxFuture<'_, StoreResult<Page<Product>>>;

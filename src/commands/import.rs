@@ -6,7 +6,8 @@
 //! of consecutive batches overlap (see [`import`]). Killed at any point, the checkpoint names
 //! a point before which everything is written, so running the same command again resumes
 //! there; re-importing is harmless because every write is idempotent. A bad line is
-//! reported with its number and skipped; the rest is imported.
+//! reported with its number and skipped; the rest is imported. A large import runs as the
+//! store's bulk load ([`Store::bulk_load`]), which the store finishes even after a failure.
 
 use std::io::{BufRead, BufReader, IsTerminal, Seek, SeekFrom};
 use std::sync::Arc;
@@ -164,6 +165,18 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     }
 
     let progress = !args.quiet && std::io::stderr().is_terminal();
+    let stored_rows = store
+        .stats()
+        .await
+        .context("Reading the store's totals failed")?
+        .opportunities;
+    let bulk = bulk_worthwhile(size.saturating_sub(start), stored_rows);
+    if bulk {
+        store
+            .bulk_load(true)
+            .await
+            .context("Starting a bulk load failed")?;
+    }
     let began = Instant::now();
     let (mut imported, mut bad_total) = (0u64, 0u64);
     let mut last_report = Instant::now();
@@ -179,6 +192,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let mut stored: Option<(Vec<Product>, Vec<Asin>, u64)> = None;
     // How far the file has been read, for the progress line.
     let mut read_to = start;
+    let loaded: Result<()> = async {
     loop {
         let next = rx
             .recv()
@@ -208,15 +222,16 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         };
         let done = write_next.is_none();
         let t0 = Instant::now();
-        let (sets, products) = tokio::join!(
+        let (finished, products) = tokio::join!(
             async {
                 match stored.take() {
-                    Some((products, asins, offset)) => Some((
-                        crate::pipeline::detect_all(detect.clone(), products, now).await,
-                        asins,
-                        offset,
-                    )),
-                    None => None,
+                    Some((products, asins, offset)) => {
+                        let sets =
+                            crate::pipeline::detect_all(detect.clone(), products, now).await?;
+                        finish_batch(&store, sets, args.watch.then_some(asins), &key, offset)
+                            .await
+                    }
+                    None => Ok(()),
                 }
             },
             async {
@@ -226,13 +241,9 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                 }
             }
         );
-        let t1 = Instant::now();
-        if let Some((sets, asins, offset)) = sets {
-            finish_batch(&store, sets?, args.watch.then_some(asins), &key, offset).await?;
-        }
+        finished?;
         tracing::debug!(
-            overlapped_ms = (t1 - t0).as_millis() as u64,
-            finish_ms = t1.elapsed().as_millis() as u64,
+            ms = t0.elapsed().as_millis() as u64,
             "Wrote an import batch."
         );
         if let Some(products) = products {
@@ -255,6 +266,23 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             break;
         }
     }
+    Ok(())
+    }
+    .await;
+    if bulk {
+        if progress {
+            eprint!("\rbuilding the sort indexes…{:40}", "");
+        }
+        // Built even after a failed batch: everything committed so far is sorted at once.
+        let built = store
+            .bulk_load(false)
+            .await
+            .context("Building the sort indexes after the import failed");
+        loaded?;
+        built?;
+    } else {
+        loaded?;
+    }
     drop(rx);
     reading.await?;
     if progress {
@@ -270,6 +298,15 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         imported as f64 / secs.max(1e-3)
     );
     Ok(())
+}
+
+/// Whether an import of `bytes` more should run as a bulk load over a store of `rows`
+/// opportunity rows: when it adds at least a quarter as many rows as are stored. A line is
+/// about 2 KB and yields about 1.5 rows; building the sort indexes from sorted rows costs
+/// a few times less a row than inserting each row into them at a random place.
+fn bulk_worthwhile(bytes: u64, rows: u64) -> bool {
+    let added = bytes / 2000 * 3 / 2;
+    added.saturating_mul(4) >= rows
 }
 
 /// Writes a batch's opportunities (and watchlist entries), then moves the checkpoint past it.
@@ -301,4 +338,19 @@ async fn finish_batch(
         .await
         .context("Writing the import checkpoint failed")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bulk_worthwhile;
+
+    #[test]
+    fn a_bulk_load_pays_when_the_file_adds_a_quarter_of_the_rows() {
+        assert!(bulk_worthwhile(250_000_000, 0));
+        assert!(bulk_worthwhile(0, 0));
+        // 100k lines of ~2.5 KB ≈ 187k rows: worth it over 600k stored rows, not over 1M.
+        assert!(bulk_worthwhile(250_000_000, 600_000));
+        assert!(!bulk_worthwhile(250_000_000, 1_000_000));
+        assert!(!bulk_worthwhile(2_500, 100));
+    }
 }

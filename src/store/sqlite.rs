@@ -192,9 +192,15 @@ impl Store for SqliteStore {
         fetched_at: DateTime<Utc>,
         checkpoint: Option<Checkpoint>,
     ) -> BoxFuture<'_, StoreResult<Vec<Product>>> {
-        self.write(move |c, o| {
-            ingest::upsert_listings(c, o.history_days, &listings, fetched_at, checkpoint)
-        })
+        let db = Arc::clone(&self.db);
+        Box::pin(blocking(move || {
+            // Encoded before the writer is taken: that overlaps whatever write holds it now.
+            let encoded = ingest::encode(listings).map_err(|e| e.into_store(&db.path))?;
+            db.write(|c| {
+                ingest::upsert_listings(c, db.options.history_days, encoded, fetched_at, checkpoint)
+            })
+            .map_err(|e| e.into_store(&db.path))
+        }))
     }
 
     fn replace_opportunities(
@@ -251,5 +257,18 @@ impl Store for SqliteStore {
 
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>> {
         self.read(read::jobs)
+    }
+
+    /// Drops the opportunity sort indexes at the start and builds them at the end: one
+    /// sorted build instead of a random insert into each for every row. Sorted pages read
+    /// meanwhile are still right, only slower (see `query.rs`).
+    fn bulk_load(&self, on: bool) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(move |c, _| {
+            if on {
+                schema::drop_sort_indexes(c)
+            } else {
+                schema::ensure_sort_indexes(c).map(drop)
+            }
+        })
     }
 }

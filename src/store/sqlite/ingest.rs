@@ -16,6 +16,7 @@
 //! from the listed markets in display order (UK, DE, FR, IT, ES), and returned in the order
 //! the ASINs first appear in the batch. Snapshots of this batch are reused, not parsed back.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -30,14 +31,44 @@ use crate::store::Checkpoint;
 use crate::store::check::{self, Identity, search_text};
 use crate::store::history;
 
+/// A listing with the JSON its row stores.
+pub(super) struct Encoded {
+    listing: Listing,
+    eans: String,
+    snapshot: String,
+}
+
+impl Borrow<Listing> for Encoded {
+    fn borrow(&self) -> &Listing {
+        &self.listing
+    }
+}
+
+/// Encodes `listings` for [`upsert_listings`]. Pure CPU work, done before the writer
+/// connection is taken, so it overlaps another batch's write.
+pub(super) fn encode(listings: Vec<Listing>) -> Res<Vec<Encoded>> {
+    listings
+        .into_iter()
+        .map(|listing| {
+            let what = || format!("listing {}:{}", listing.asin, listing.market);
+            Ok(Encoded {
+                eans: to_json(&listing.eans, &what)?,
+                snapshot: to_json(&listing.snapshot, &what)?,
+                listing,
+            })
+        })
+        .collect()
+}
+
 /// Writes `listings` fetched at `fetched_at` and the checkpoint; returns the merged products.
 pub(super) fn upsert_listings(
     c: &Connection,
     history_days: u32,
-    listings: &[Listing],
+    listings: Vec<Encoded>,
     fetched_at: DateTime<Utc>,
     checkpoint: Option<Checkpoint>,
 ) -> Res<Vec<Product>> {
+    let any = !listings.is_empty();
     let (order, by_asin) = check::by_asin(listings).map_err(Fail::Invalid)?;
     let batch = Batch {
         fetched: micros(fetched_at),
@@ -51,7 +82,7 @@ pub(super) fn upsert_listings(
         products.push(batch.apply(c, asin, group, &mut totals)?);
     }
     totals.flush(c)?;
-    if !listings.is_empty() {
+    if any {
         c.prepare_cached(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
@@ -95,22 +126,22 @@ struct Row {
 }
 
 impl Row {
-    fn from_listing(l: &Listing, fetched_at: i64, history: Vec<u8>) -> Res<Row> {
-        let what = || format!("listing {}:{}", l.asin, l.market);
-        Ok(Row {
+    fn from_listing(e: &Encoded, fetched_at: i64, history: Vec<u8>) -> Row {
+        let l = &e.listing;
+        Row {
             listed: l.product_type == 0 && l.title.is_some(),
             product_type: l.product_type,
             title: l.title.clone(),
             brand: l.brand.clone(),
             image_url: l.image_url.clone(),
-            eans: to_json(&l.eans, &what)?,
+            eans: e.eans.clone(),
             package_quantity: l.package_quantity,
             root_category: l.root_category,
             fetched_at,
             observed_at: micros(l.snapshot.observed_at),
-            snapshot: to_json(&l.snapshot, &what)?,
+            snapshot: e.snapshot.clone(),
             history,
-        })
+        }
     }
 }
 
@@ -127,7 +158,7 @@ impl Batch {
         &self,
         c: &Connection,
         asin: Asin,
-        listings: &[&Listing],
+        listings: &[Encoded],
         totals: &mut Totals,
     ) -> Res<Product> {
         let mut rows = read_rows(c, asin)?;
@@ -136,7 +167,8 @@ impl Batch {
         let was_listed: Vec<Market> = listed(&rows);
         let mut fresh: HashMap<Market, &PriceSnapshot> = HashMap::new();
         let mut changed = false;
-        for l in listings {
+        for e in listings {
+            let l = &e.listing;
             let stored = rows.get(&l.market);
             let history = self.merged_history(l, stored);
             let replace = stored.is_none_or(|r| self.fetched >= r.fetched_at);
@@ -145,7 +177,7 @@ impl Batch {
                     history,
                     ..r.clone()
                 },
-                _ => Row::from_listing(l, self.fetched, history)?,
+                _ => Row::from_listing(e, self.fetched, history),
             };
             if replace {
                 fresh.insert(l.market, &l.snapshot);

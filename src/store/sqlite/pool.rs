@@ -43,6 +43,13 @@ impl Db {
         let mut writer = Connection::open(path).doing("opening the database")?;
         schema::configure_writer(&writer, busy_ms)?;
         schema::migrate(&mut writer, schema::MIGRATIONS)?;
+        let rebuilt = schema::ensure_sort_indexes(&writer)?;
+        if !rebuilt.is_empty() {
+            tracing::warn!(
+                indexes = %rebuilt.join(", "),
+                "Rebuilt sort indexes that an interrupted bulk load had dropped."
+            );
+        }
         let checkpoints = Connection::open_with_flags(path, existing_file())
             .doing("opening the checkpoint connection")?;
         let db = Db {

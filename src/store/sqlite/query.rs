@@ -14,6 +14,7 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::codec::{Doing, Fail, Res, count_from, count_param, from_json, market_bit, market_id};
 use super::read::load_product;
+use super::schema;
 use crate::domain::{Asin, Market, Opportunity, Product};
 use crate::store::check::search_query;
 use crate::store::{OpportunityFilter, OpportunitySort, Page, ProductFilter};
@@ -39,8 +40,14 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
     let (index, keys) = sort_key(f.sort);
     let dir = if f.descending { "DESC" } else { "ASC" };
     let order: Vec<String> = keys.iter().map(|k| format!("{k} {dir}")).collect();
+    // During a bulk load the sort indexes are gone (`schema::SORT_INDEXES`); the planner
+    // then sorts the matches, which is slower and just as right.
     let indexed = match index {
-        Some(index) if total >= wanted.saturating_mul(WALK_RATIO) => format!("INDEXED BY {index}"),
+        Some(index)
+            if total >= wanted.saturating_mul(WALK_RATIO) && schema::has_index(c, index)? =>
+        {
+            format!("INDEXED BY {index}")
+        }
         _ => String::new(),
     };
     let sql = format!(

@@ -20,7 +20,8 @@
 //!   the console and the API lead with are indexed (`key DESC, asin, buy, sell`, so a sorted
 //!   page is an index walk): expected monthly profit (the default order), gross margin (the
 //!   API's `min_margin`) and net margin (the console's default basis). Every index is paid
-//!   for on every detection write, at random places; other sorts scan the narrow table.
+//!   for on every detection write, at random places; other sorts scan the narrow table. A
+//!   bulk load drops these three and builds them once at its end (`SORT_INDEXES`).
 //! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
 //!   never scan) and the last update; `job_runs` keeps the last runs of each job;
 //!   `checkpoints` maps import keys to offsets.
@@ -131,6 +132,56 @@ CREATE TABLE meta (
 /// The schema version this binary writes.
 pub(super) fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
+}
+
+/// The opportunity sort indexes, as migration 1 created them: name and definition.
+///
+/// A bulk load ([`drop_sort_indexes`], then [`ensure_sort_indexes`]) builds them once from
+/// sorted rows at the end instead of inserting every row into each at a random place. An
+/// index missing at open (a bulk load that was killed) is built again then.
+pub(super) const SORT_INDEXES: [(&str, &str); 3] = [
+    (
+        "opp_emp",
+        "opportunities\n    (ranked DESC, expected_monthly_profit DESC, asin, buy, sell)",
+    ),
+    (
+        "opp_gross",
+        "opportunities (gross_margin_pct DESC, asin, buy, sell)",
+    ),
+    (
+        "opp_net",
+        "opportunities (net_margin_pct DESC, asin, buy, sell)",
+    ),
+];
+
+/// Whether the index `name` exists.
+pub(super) fn has_index(conn: &Connection, name: &str) -> Res<bool> {
+    conn.prepare_cached("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1")
+        .and_then(|mut st| st.query_row([name], |r| r.get::<_, i64>(0)))
+        .map(|n| n > 0)
+        .doing("looking up an index")
+}
+
+/// Drops the sort indexes, for a bulk load.
+pub(super) fn drop_sort_indexes(conn: &Connection) -> Res<()> {
+    for (name, _) in SORT_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))
+            .doing("dropping a sort index for a bulk load")?;
+    }
+    Ok(())
+}
+
+/// Builds the sort indexes that are missing; returns their names.
+pub(super) fn ensure_sort_indexes(conn: &Connection) -> Res<Vec<&'static str>> {
+    let mut built = Vec::new();
+    for (name, definition) in SORT_INDEXES {
+        if !has_index(conn, name)? {
+            conn.execute_batch(&format!("CREATE INDEX {name} ON {definition}"))
+                .doing("building a sort index")?;
+            built.push(name);
+        }
+    }
+    Ok(built)
 }
 
 /// Pragmas of the one writing connection: WAL so readers never block it, `NORMAL` sync
@@ -285,5 +336,36 @@ mod tests {
             migrate(&mut conn, MIGRATIONS),
             Err(Fail::Corrupt(_))
         ));
+    }
+
+    fn index_sql(conn: &Connection) -> Vec<(String, String)> {
+        let mut st = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema
+                 WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+            )
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn sort_indexes_rebuilt_after_a_bulk_load_are_the_migrated_ones() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        let migrated = index_sql(&conn);
+        assert!(ensure_sort_indexes(&conn).unwrap().is_empty());
+        drop_sort_indexes(&conn).unwrap();
+        for (name, _) in SORT_INDEXES {
+            assert!(!has_index(&conn, name).unwrap(), "{name}");
+        }
+        assert_eq!(
+            ensure_sort_indexes(&conn).unwrap(),
+            vec!["opp_emp", "opp_gross", "opp_net"]
+        );
+        // Same definitions, character for character, as the migration's.
+        assert_eq!(index_sql(&conn), migrated);
     }
 }

@@ -24,13 +24,28 @@ fn sort_key(o: &Opportunity, sort: OpportunitySort) -> (f64, f64) {
     }
 }
 
+/// How many of the opportunity sort indexes exist in the file.
+fn sort_indexes(path: &std::path::Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema
+             WHERE type = 'index' AND name IN ('opp_emp', 'opp_gross', 'opp_net')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 /// Pages are read by walking a sort index when many rows match and by sorting the matches
-/// when few do; both must give the reference order, ties included.
+/// when few do; both must give the reference order, ties included, and so must a bulk
+/// load, which has no sort indexes until it ends (or until the store is opened again).
 #[tokio::test]
 async fn both_query_plans_agree_with_a_reference_sort() {
     use Market::{DE, ES, FR, IT, UK};
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("a.sqlite")).unwrap();
+    let path = dir.path().join("a.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = |n: u64| {
         x ^= x << 13;
@@ -68,37 +83,55 @@ async fn both_query_plans_agree_with_a_reference_sort() {
         OpportunitySort::UpdatedAt,
         OpportunitySort::ExpectedMonthlyProfit,
     ];
-    for sort in sorts {
-        for descending in [true, false] {
-            for min_gross in [None, Some(10.0)] {
-                let mut want: Vec<&Opportunity> = rows
-                    .iter()
-                    .filter(|o| min_gross.is_none_or(|m| o.gross_margin_pct >= m))
-                    .collect();
-                want.sort_by(|a, b| {
-                    let by_key = sort_key(a, sort).partial_cmp(&sort_key(b, sort)).unwrap();
-                    let by_key = if descending { by_key.reverse() } else { by_key };
-                    by_key.then(a.key().cmp(&b.key()))
-                });
-                let want: Vec<_> = want.iter().map(|o| o.key()).collect();
-                for (offset, limit) in [(0, 1000), (0, 1), (1, 2), (3, 1), (7, 3)] {
-                    let filter = OpportunityFilter {
-                        min_gross_margin_pct: min_gross,
-                        sort,
-                        descending,
-                        offset,
-                        limit,
-                        ..OpportunityFilter::default()
-                    };
-                    let page = store.opportunities(filter.clone()).await.unwrap();
-                    let got: Vec<_> = page.items.iter().map(|o| o.key()).collect();
-                    let end = (offset + limit).min(want.len());
-                    assert_eq!(got, want[offset..end], "{filter:?}");
-                    assert_eq!(page.total, want.len() as u64);
+    for phase in ["indexed", "bulk load"] {
+        if phase == "bulk load" {
+            store.bulk_load(true).await.unwrap();
+            assert_eq!(sort_indexes(&path), 0);
+        }
+        for sort in sorts {
+            for descending in [true, false] {
+                for min_gross in [None, Some(10.0)] {
+                    let mut want: Vec<&Opportunity> = rows
+                        .iter()
+                        .filter(|o| min_gross.is_none_or(|m| o.gross_margin_pct >= m))
+                        .collect();
+                    want.sort_by(|a, b| {
+                        let by_key = sort_key(a, sort).partial_cmp(&sort_key(b, sort)).unwrap();
+                        let by_key = if descending { by_key.reverse() } else { by_key };
+                        by_key.then(a.key().cmp(&b.key()))
+                    });
+                    let want: Vec<_> = want.iter().map(|o| o.key()).collect();
+                    for (offset, limit) in [(0, 1000), (0, 1), (1, 2), (3, 1), (7, 3)] {
+                        let filter = OpportunityFilter {
+                            min_gross_margin_pct: min_gross,
+                            sort,
+                            descending,
+                            offset,
+                            limit,
+                            ..OpportunityFilter::default()
+                        };
+                        let page = store.opportunities(filter.clone()).await.unwrap();
+                        let got: Vec<_> = page.items.iter().map(|o| o.key()).collect();
+                        let end = (offset + limit).min(want.len());
+                        assert_eq!(got, want[offset..end], "{phase}: {filter:?}");
+                        assert_eq!(page.total, want.len() as u64);
+                    }
                 }
             }
         }
     }
+    store.bulk_load(false).await.unwrap();
+    assert_eq!(sort_indexes(&path), 3);
+    // A bulk load that never ended is ended when the store is opened.
+    store.bulk_load(true).await.unwrap();
+    drop(store);
+    assert_eq!(sort_indexes(&path), 0);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(sort_indexes(&path), 3);
+    assert_eq!(
+        store.stats().await.unwrap().opportunities,
+        rows.len() as u64
+    );
 }
 
 /// `stats` reads running totals kept by the writes; after any mix of writes they must equal
