@@ -26,7 +26,8 @@ const SHOWN_ERRORS: usize = 20;
 
 struct Line {
     number: u64,
-    text: String,
+    /// The line, or why it is not text.
+    text: Result<String, String>,
 }
 
 /// Decodes lines on all cores; returns listings and `(line number, error)` pairs.
@@ -41,7 +42,13 @@ fn decode_all(lines: Vec<Line>) -> (Vec<Listing>, Vec<(u64, String)>) {
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|l| (l.number, decode_product(&l.text).map_err(|e| e.to_string())))
+                        .map(|l| {
+                            let decoded = match &l.text {
+                                Ok(text) => decode_product(text).map_err(|e| e.to_string()),
+                                Err(e) => Err(e.clone()),
+                            };
+                            (l.number, decoded)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -80,12 +87,12 @@ fn read_batches(
     path: std::path::PathBuf,
     tx: tokio::sync::mpsc::Sender<Result<Decoded>>,
 ) {
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     loop {
         let mut batch = Vec::with_capacity(lines);
         while batch.len() < lines {
             buf.clear();
-            let n = match reader.read_line(&mut buf) {
+            let n = match reader.read_until(b'\n', &mut buf) {
                 Ok(n) => n,
                 Err(e) => {
                     let e = anyhow::Error::new(e).context(format!(
@@ -101,11 +108,18 @@ fn read_batches(
             }
             offset += n as u64;
             line_no += 1;
-            let text = buf.trim();
-            if !text.is_empty() {
+            let bytes = buf.trim_ascii();
+            if !bytes.is_empty() {
+                // A line that is not UTF-8 is a bad line like any other, not the end.
+                let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+                    format!(
+                        "not UTF-8 text (invalid byte at column {}); save the file as UTF-8",
+                        e.utf8_error().valid_up_to() + 1
+                    )
+                });
                 batch.push(Line {
                     number: line_no,
-                    text: text.to_string(),
+                    text,
                 });
             }
         }

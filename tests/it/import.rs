@@ -12,9 +12,9 @@ use arbdesk::store::Store;
 use arbdesk::store::sqlite::SqliteStore;
 
 const T0: i64 = 1_795_586_400_000;
-const BAD_LINES: [u64; 3] = [7, 500, 1201];
+const BAD_LINES: [u64; 4] = [7, 500, 900, 1201];
 
-/// A JSON-lines file of simulated Keepa products with three bad lines.
+/// A JSON-lines file of simulated Keepa products with four bad lines, one not UTF-8.
 fn write_file(dir: &Path, lines: u64) -> PathBuf {
     let cat = Catalog::new(7);
     let opts = Options {
@@ -27,6 +27,11 @@ fn write_file(dir: &Path, lines: u64) -> PathBuf {
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let markets = [Market::DE, Market::IT, Market::FR, Market::UK];
     for n in 1..=lines {
+        if n == 900 {
+            f.write_all(b"{\"asin\":\"B0\xff\xfe\", \"domainId\": 3}\n")
+                .unwrap();
+            continue;
+        }
         let line = match n {
             7 => "{\"asin\": \"B0TRUNCATED\", \"domainId\": 3, \"csv\": [[1,".to_string(),
             500 => {
@@ -103,6 +108,10 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     }
     assert!(
         err.contains("B0ODDCSV01") && err.contains("csv[0]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 900: not UTF-8 text (invalid byte at column 12)"),
         "{err}"
     );
     let expected = counts(&clean).await;
