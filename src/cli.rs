@@ -269,6 +269,10 @@ pub struct ImportArgs {
     /// Also add the imported ASINs to the watchlist.
     #[arg(long)]
     pub watch: bool,
+    /// Start from the first line even where an earlier run of the same file got further
+    /// (rewriting is harmless: every write is idempotent).
+    #[arg(long)]
+    pub restart: bool,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -283,6 +287,21 @@ pub enum ExportFormat {
     Json,
 }
 
+/// A finite number of percent, as the API's filters take it.
+fn percent(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(x),
+        _ => Err(format!(
+            "'{v}' is not a number: give a percentage such as 10 or 12.5"
+        )),
+    }
+}
+
+/// Euros with up to 2 decimals, as cents, as the API's `min_profit` takes them.
+fn euro_cents(v: &str) -> Result<i64, String> {
+    crate::domain::parse_euro_cents(v).map_err(|why| format!("'{v}' {why}"))
+}
+
 /// `arbdesk export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -292,17 +311,17 @@ pub struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Minimum gross margin, percent.
-    #[arg(long)]
+    /// Minimum gross margin, percent (e.g. 10, 12.5, -5).
+    #[arg(long, allow_negative_numbers = true, value_parser = percent)]
     pub min_margin: Option<f64>,
     /// Minimum net margin, percent.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percent)]
     pub min_net_margin: Option<f64>,
-    /// Minimum net profit, EUR.
-    #[arg(long)]
-    pub min_profit: Option<f64>,
+    /// Minimum net profit, EUR with up to 2 decimals (e.g. 3.5).
+    #[arg(long, allow_negative_numbers = true, value_parser = euro_cents)]
+    pub min_profit: Option<i64>,
     /// Minimum ROI, percent.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = percent)]
     pub min_roi: Option<f64>,
     /// Buy markets, comma-separated.
     #[arg(long, value_delimiter = ',')]

@@ -14,7 +14,7 @@ macro_rules! out {
     ($($t:tt)*) => { $crate::commands::emit(&format!($($t)*), false) };
 }
 
-mod config_cmd;
+pub mod config_cmd;
 mod console;
 pub mod export;
 mod import;
@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Settings;
-use crate::economics::{Economics, EconomicsConfig, EconomicsOverlay, LiveDetector};
+use crate::economics::{Economics, LiveDetector};
 use crate::pipeline::Detect;
 use crate::store::Store;
 
@@ -73,13 +73,7 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
 
 /// The validated economics model: shipped tables overlaid with the config file's sections.
 pub fn economics(settings: &Settings) -> Result<Economics> {
-    let overlay: EconomicsOverlay = toml::Value::Table(settings.economics.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            anyhow::anyhow!("invalid economics section in the config file: {e}")
-        })?;
-    let config = EconomicsConfig::with_overlay(overlay).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Economics::new(config).map_err(|e| anyhow::anyhow!("invalid economics config: {e}"))
+    Ok(settings.economics_model()?)
 }
 
 /// The detector the pipeline and `import` use.
@@ -102,12 +96,10 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
         Some(Command::Export(args)) => export::export(&settings, args).await,
         Some(Command::Completions(args)) => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "arbdesk",
-                &mut std::io::stdout(),
-            );
+            // Written through `emit`, so a closed pipe (`| head`) ends quietly.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "arbdesk", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
     }

@@ -17,6 +17,7 @@ pub use file::{DiscoveryCategory, FileConfig, TEMPLATE};
 
 use crate::cli::{GlobalArgs, Role};
 use crate::domain::Market;
+use crate::economics::{Economics, EconomicsConfig, EconomicsOverlay};
 use crate::queue::QueueConfig;
 use crate::store::StoreConfig;
 
@@ -67,6 +68,15 @@ pub enum ConfigError {
         /// What is wrong, with line and column.
         message: String,
     },
+    /// The economics sections (`[economics]`, `[fx]`, `[[vat]]`, `[route_defaults]`, …)
+    /// do not make a valid model.
+    #[error("{message}{}", in_file(.path.as_deref()))]
+    Economics {
+        /// The config file, if one was read.
+        path: Option<PathBuf>,
+        /// What the economics model refused, naming the section and key.
+        message: String,
+    },
     /// A value is out of range or inconsistent.
     #[error("invalid {key} = {value}: {expected}")]
     Invalid {
@@ -77,6 +87,43 @@ pub enum ConfigError {
         /// What would be accepted.
         expected: String,
     },
+}
+
+/// A CORS origin is `*` or `scheme://host[:port]` with no path.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let bad = || {
+        format!(
+            "invalid CORS origin '{}' in api.cors_origins: expected scheme://host[:port] such as https://dash.example.com, or *",
+            origin
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        )
+    };
+    let url = url::Url::parse(origin).map_err(|_| bad())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && !origin.ends_with('/')
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty();
+    // Visible ASCII only, so it can be sent back in a header as it is.
+    if plain && origin.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// ` (in FILE)` after an economics error, when a file was read.
+fn in_file(path: Option<&Path>) -> String {
+    path.map(|p| format!(" (in {})", p.display()))
+        .unwrap_or_default()
 }
 
 fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigError {
@@ -255,7 +302,28 @@ pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
         Some(p) if explicit || p.exists() => (read_file(p)?, Some(p.clone())),
         _ => (FileConfig::default(), None),
     };
-    file::resolve(file, args, used)
+    let settings = file::resolve(file, args, used)?;
+    // Every command refuses a bad economics section up front, as it refuses a bad key.
+    settings.economics_model()?;
+    Ok(settings)
+}
+
+impl Settings {
+    /// The validated economics model: the shipped tables overlaid with the config file's
+    /// economics sections.
+    pub fn economics_model(&self) -> Result<Economics, ConfigError> {
+        let fail = |message: String| ConfigError::Economics {
+            path: self.config_file.clone(),
+            message,
+        };
+        let overlay: EconomicsOverlay = toml::Value::Table(self.economics.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                fail(format!("invalid economics section in the config file: {e}"))
+            })?;
+        let config = EconomicsConfig::with_overlay(overlay).map_err(|e| fail(e.to_string()))?;
+        Economics::new(config).map_err(|e| fail(e.to_string()))
+    }
 }
 
 /// The effective configuration as TOML, secrets redacted.

@@ -1,16 +1,29 @@
 //! The `arbdesk` binary: parse the command line, load the settings, set up logging, run.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use arbdesk::cli::Cli;
+use arbdesk::cli::{Cli, Command, ConfigCommand};
 use arbdesk::{commands, config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `config path` and `config init` work on the file itself, which may not exist yet.
+    if let Some(Command::Config(c @ (ConfigCommand::Path | ConfigCommand::Init { .. }))) =
+        &cli.command
+    {
+        return match commands::config_cmd::file_command(&cli.global, c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match config::load(&cli.global) {
         Ok(s) => s,
         Err(e) => {
@@ -45,8 +58,11 @@ async fn main() -> ExitCode {
             .init();
         Some(guard)
     } else {
+        // Colour only for a terminal: a redirected log stays plain text.
+        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(colour)
             .with_writer(std::io::stderr)
             .init();
         None

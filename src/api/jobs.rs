@@ -19,6 +19,7 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
 /// Queues a job.
 #[utoipa::path(
     post,
+    operation_id = "runJob",
     path = "/jobs/{name}",
     params(("name" = String, Path, description = "The job: `discovery`")),
     responses(

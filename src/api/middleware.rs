@@ -189,8 +189,14 @@ async fn problemize(res: Response, method: &Method, path: &str) -> Response {
     let (mut parts, body) = res.into_parts();
     let status = parts.status;
     let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .unwrap_or("GET");
         format!(
-            "method {method} is not allowed on {}; the API is read-only: use GET",
+            "method {method} is not allowed on {}; use {allowed}",
             super::error::shorten(path)
         )
     } else {

@@ -138,6 +138,7 @@ fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
 #[utoipa::path(
     get,
     path = "/opportunities",
+    operation_id = "listOpportunities",
     tag = "opportunities",
     params(OpportunityQuery),
     responses(

@@ -129,37 +129,14 @@ impl Params {
         let Some(v) = self.one(name)? else {
             return Ok(None);
         };
-        let err = |why: &str| {
+        crate::domain::parse_euro_cents(v).map(Some).map_err(|why| {
             ApiError::bad_parameter(
                 name,
                 Some(v),
                 format!("{name} '{}' {why}", shorten(v)),
                 vec!["euros with up to 2 decimals, e.g. 3.5".into()],
             )
-        };
-        let (neg, unsigned) = match v.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, v.strip_prefix('+').unwrap_or(v)),
-        };
-        let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {
-            return Err(err("is not an amount of euros such as 3.5"));
-        }
-        if frac.len() > 2 {
-            return Err(err("has more than 2 decimals: give whole cents, e.g. 3.55"));
-        }
-        let euros: i64 = if whole.is_empty() {
-            0
-        } else {
-            match whole.parse::<i64>() {
-                Ok(n) if n <= 1_000_000_000 => n,
-                _ => return Err(err("is above the maximum 1000000000")),
-            }
-        };
-        let cents: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
-        let total = euros * 100 + cents;
-        Ok(Some(if neg { -total } else { total }))
+        })
     }
 
     /// Markets from every occurrence of `name`, comma-separated, sorted and deduplicated.

@@ -63,6 +63,7 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
 #[utoipa::path(
     get,
     path = "/products",
+    operation_id = "listProducts",
     tag = "products",
     params(ProductQuery),
     responses(
@@ -101,6 +102,7 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
 #[utoipa::path(
     get,
     path = "/products/{asin}",
+    operation_id = "getProduct",
     tag = "products",
     params(
         ("asin" = String, Path, description = "The ASIN: 10 letters or digits, any case.", example = "B0DEMO1234"),

@@ -133,35 +133,7 @@ pub(crate) fn check_addr(addr: SocketAddr, settings: &ApiSettings) -> Result<(),
     ))
 }
 
-/// A CORS origin is `*` or `scheme://host[:port]` with no path.
-pub(crate) fn check_origin(origin: &str) -> Result<(), String> {
-    if origin == "*" {
-        return Ok(());
-    }
-    let bad = || {
-        format!(
-            "invalid CORS origin '{}' in api.cors_origins: expected scheme://host[:port] such as https://dash.example.com, or *",
-            origin
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(80)
-                .collect::<String>()
-        )
-    };
-    let url = url::Url::parse(origin).map_err(|_| bad())?;
-    let plain = matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some()
-        && url.path() == "/"
-        && !origin.ends_with('/')
-        && url.query().is_none()
-        && url.fragment().is_none()
-        && url.username().is_empty();
-    if plain && origin.parse::<axum::http::HeaderValue>().is_ok() {
-        Ok(())
-    } else {
-        Err(bad())
-    }
-}
+pub(crate) use crate::config::check_origin;
 
 #[cfg(test)]
 mod tests {

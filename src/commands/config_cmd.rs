@@ -5,10 +5,23 @@ use anyhow::{Context, Result};
 use crate::cli::{ConfigCommand, GlobalArgs};
 use crate::config::{self, Settings};
 
-/// Runs a config subcommand.
+/// Runs `config show` (the other subcommands need no settings: see [`file_command`]).
 pub fn config(args: &GlobalArgs, settings: &Settings, cmd: &ConfigCommand) -> Result<()> {
     match cmd {
-        ConfigCommand::Show => out!("{}", config::render(settings)),
+        ConfigCommand::Show => {
+            out!("{}", config::render(settings));
+            Ok(())
+        }
+        _ => file_command(args, cmd),
+    }
+}
+
+/// Runs `config path` and `config init`. They work on the file itself, so they run before
+/// settings are loaded: a file that does not exist yet, or does not parse, is what they
+/// are for.
+pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
+    match cmd {
+        ConfigCommand::Show => anyhow::bail!("`config show` needs the loaded settings"),
         ConfigCommand::Path => {
             let (path, _) = config::config_path(args);
             match path {

@@ -1,7 +1,10 @@
 //! `arbdesk export`: opportunities as CSV or JSON, with the filters of the API.
 //!
 //! Numbers are raw (dot decimal, minor units converted to major with two decimals, no
-//! currency symbols), so spreadsheets and scripts read them as numbers.
+//! currency symbols), so spreadsheets and scripts read them as numbers. Prices are in their
+//! market's currency: `buy_price` and `max_buy_price` in `buy_currency`; `sell_price`,
+//! `target_sell_price` and `break_even_sell_price` in `sell_currency`; the `_eur` columns
+//! in EUR.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -23,7 +26,7 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,ranked,flags,buy_url,sell_url,updated_at";
+const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at";
 
 fn opt_money(m: Option<Money>) -> String {
     m.map(Money::decimal_string).unwrap_or_default()
@@ -34,7 +37,7 @@ pub fn csv_row(o: &Opportunity) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_field(o.title.as_deref().unwrap_or("")),
         o.buy_market,
@@ -50,6 +53,8 @@ pub fn csv_row(o: &Opportunity) -> String {
         o.roi_pct,
         o.expected_monthly_profit.decimal_string(),
         opt_money(o.max_buy_price),
+        opt_money(o.target_sell_price),
+        opt_money(o.break_even_sell_price),
         o.ranked,
         csv_field(&o.flags.join(" ")),
         o.buy_url(),
@@ -102,15 +107,10 @@ pub fn render_json(
 
 /// The filter an export asks for.
 pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
-    let cents = match args.min_profit {
-        Some(p) if !p.is_finite() => anyhow::bail!("--min-profit {p} is not a number of euros"),
-        Some(p) => Some((p * 100.0).round() as i64),
-        None => None,
-    };
     Ok(OpportunityFilter {
         min_gross_margin_pct: args.min_margin,
         min_net_margin_pct: args.min_net_margin,
-        min_profit_cents: cents,
+        min_profit_cents: args.min_profit,
         min_roi_pct: args.min_roi,
         buy: args.buy.clone(),
         sell: args.sell.clone(),

@@ -151,11 +151,28 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         std::fs::File::open(&path).with_context(|| format!("Cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let key = format!("import:{}:{size}", path.display());
-    let start = store
-        .checkpoint(key.clone())
-        .await
-        .context("Reading the import checkpoint failed")?
-        .unwrap_or(0);
+    let start = if args.restart {
+        0
+    } else {
+        store
+            .checkpoint(key.clone())
+            .await
+            .context("Reading the import checkpoint failed")?
+            .unwrap_or(0)
+    };
+    if size > 0 && start >= size {
+        eprintln!(
+            "{} was imported completely before and has not changed since; nothing to do. \
+             Run with --restart to import it again{}.",
+            path.display(),
+            if args.watch {
+                " (and watch its ASINs)"
+            } else {
+                ""
+            }
+        );
+        return Ok(());
+    }
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line_no = 0u64;
     if start > 0 {
@@ -304,6 +321,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     }
     if bad_total > SHOWN_ERRORS as u64 {
         eprintln!("… and {} more bad lines.", bad_total - SHOWN_ERRORS as u64);
+    }
+    if imported == 0 && bad_total > 0 {
+        anyhow::bail!(
+            "no line of {} could be imported: all {bad_total} are bad (see above)",
+            path.display()
+        );
     }
     let secs = began.elapsed().as_secs_f64();
     outln!(

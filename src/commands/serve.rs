@@ -125,15 +125,18 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
 
     let mut api = None;
     let api_task = listener.zip(api_settings).map(|(listener, api_settings)| {
-        let state = ApiState::new(
+        let mut state = ApiState::new(
             store.clone(),
             pipeline.status(),
             pipeline.generation(),
             api_settings,
             env!("CARGO_PKG_VERSION"),
         )
-        .with_commands(pipeline.commands())
         .with_detector(explainer.clone());
+        // Jobs run in the ingest role; without it `POST /jobs/…` says where to send them.
+        if settings.has_role(Role::Ingest) {
+            state = state.with_commands(pipeline.commands());
+        }
         let stop = cancel.clone();
         match listener.local_addr() {
             Ok(addr) => {

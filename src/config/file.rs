@@ -108,7 +108,7 @@ pub(super) fn resolve(
             .or(f.api.token)
             .filter(|t| !t.is_empty())
             .map(Secret::new),
-        cors_origins: f.api.cors_origins.unwrap_or_default(),
+        cors_origins: cors_origins(f.api.cors_origins.unwrap_or_default())?,
         insecure_no_auth: a.insecure_no_auth || f.api.insecure_no_auth.unwrap_or(false),
         request_timeout: Duration::from_secs_f64(timeout),
         body_limit: f.api.body_limit_bytes.unwrap_or(64 * 1024),
@@ -199,6 +199,10 @@ pub(super) fn resolve(
         ("vat", f.vat),
         ("referral", f.referral),
         ("route", f.route),
+        ("route_defaults", f.route_defaults),
+        ("fba", f.fba),
+        ("storage", f.storage),
+        ("product_groups", f.product_groups),
     ] {
         if let Some(v) = v {
             economics.insert(k.to_string(), v);
@@ -229,6 +233,21 @@ pub(super) fn resolve(
         pipeline,
         economics,
     })
+}
+
+/// `api.cors_origins`, each `*` or a bare `scheme://host[:port]`.
+fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for o in &origins {
+        super::check_origin(o).map_err(|_| {
+            invalid(
+                "api.cors_origins",
+                format!("\"{}\"", o.escape_debug()),
+                "origins such as \"https://dash.example.com\" or \"http://localhost:3000\" \
+                 (scheme, host, optional port, no path), or \"*\"",
+            )
+        })?;
+    }
+    Ok(origins)
 }
 
 /// `[queue]` with `--queue` and `--kafka-brokers` over it.

@@ -80,6 +80,35 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// Parses an amount of euros with at most two decimals (`3`, `3.5`, `-0.25`, `.25`) into
+/// cents, up to 1,000,000,000 euros either way. The error says what is wrong with the
+/// value, for the caller to put after its name.
+pub fn parse_euro_cents(v: &str) -> Result<i64, &'static str> {
+    let (neg, unsigned) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v.strip_prefix('+').unwrap_or(v)),
+    };
+    let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {
+        return Err("is not an amount of euros such as 3.5");
+    }
+    if frac.len() > 2 {
+        return Err("has more than 2 decimals: give whole cents, e.g. 3.55");
+    }
+    let euros: i64 = if whole.is_empty() {
+        0
+    } else {
+        match whole.parse::<i64>() {
+            Ok(n) if n <= 1_000_000_000 => n,
+            _ => return Err("is above the maximum 1000000000"),
+        }
+    };
+    let cents: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+    let total = euros * 100 + cents;
+    Ok(if neg { -total } else { total })
+}
+
 impl Money {
     /// An amount of `minor` units of `currency`.
     pub const fn new(minor: i64, currency: Currency) -> Self {

@@ -179,8 +179,157 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         "(products, listings, opportunities) equal a clean import"
     );
 
-    // Running it once more changes nothing: idempotent.
+    // Running it once more says there is nothing to do; with --restart it imports the
+    // whole file again, which changes nothing: idempotent.
     let out = import(&file, &crashed).output().unwrap();
     assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("imported completely before"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = import(&file, &crashed).arg("--restart").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 2396 product lines"));
     assert_eq!(counts(&crashed).await, expected);
+}
+
+/// A file with no good line is an error, not a successful import of nothing.
+#[test]
+fn a_file_of_bad_lines_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(&file, "not json\n{\"asin\": 3}\n").unwrap();
+    let out = import(&file, &dir.path().join("data")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 1: ") && err.contains("line 2: "),
+        "{err}"
+    );
+    assert!(err.contains("all 2 are bad"), "{err}");
+}
+
+/// Splits one CSV line into fields (quoted fields may hold commas and doubled quotes).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+fn export(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .arg("export")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("ARBDESK_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// `export` writes every stored row as CSV (prices in their market's currency) or JSON,
+/// filters as the API does, and refuses a bad filter naming the flag.
+#[tokio::test]
+async fn export_writes_the_stored_rows_as_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 400);
+    let data = dir.path().join("data");
+    assert!(import(&file, &data).output().unwrap().status.success());
+    let (_, _, rows) = counts(&data).await;
+    assert!(rows > 0);
+
+    let out = export(&data, &["--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    let header = csv_fields(lines.next().unwrap());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let lines: Vec<Vec<String>> = lines.map(csv_fields).collect();
+    assert_eq!(lines.len() as u64, rows, "every stored row");
+    for f in &lines {
+        assert_eq!(f.len(), header.len(), "{f:?}");
+        for (market, currency) in [
+            ("buy_market", "buy_currency"),
+            ("sell_market", "sell_currency"),
+        ] {
+            let want = if f[col(market)] == "UK" { "GBP" } else { "EUR" };
+            assert_eq!(f[col(currency)], want, "{f:?}");
+        }
+        for price in [
+            "buy_price",
+            "sell_price",
+            "max_buy_price",
+            "target_sell_price",
+        ] {
+            let v = &f[col(price)];
+            assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{price} {v:?}");
+        }
+    }
+
+    let out = export(
+        &data,
+        &[
+            "--format",
+            "json",
+            "--buy",
+            "de,it",
+            "--min-profit",
+            "-0.5",
+            "--min-margin",
+            "-5",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let picked = doc["rows"].as_array().unwrap();
+    let want = lines
+        .iter()
+        .filter(|f| ["DE", "IT"].contains(&f[col("buy_market")].as_str()))
+        .filter(|f| f[col("net_profit_eur")].parse::<f64>().unwrap() >= -0.5)
+        .filter(|f| f[col("gross_margin_pct")].parse::<f64>().unwrap() >= -5.0)
+        .count();
+    assert_eq!(picked.len(), want);
+    for r in picked {
+        assert!(
+            ["DE", "IT"].contains(&r["buy_market"].as_str().unwrap()),
+            "{r}"
+        );
+        assert!(r["net_profit"]["amount"].as_i64().unwrap() >= -50, "{r}");
+    }
+
+    for (args, says) in [
+        (["--min-margin", "NaN"], "'NaN' is not a number"),
+        (["--min-roi", "inf"], "'inf' is not a number"),
+        (["--min-profit", "1.234"], "has more than 2 decimals"),
+        (["--min-profit", "1e20"], "is not an amount of euros"),
+    ] {
+        let out = export(&data, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(args[0]) && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
 }

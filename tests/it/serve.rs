@@ -295,3 +295,104 @@ fn a_bad_config_file_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("adress"), "an unknown key is named: {err}");
 }
+
+fn config_show(cfg: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show", "--config"])
+        .arg(cfg)
+        .env_remove("ARBDESK_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// Every economics section of the file reaches the model: a typo in any of them is refused
+/// by every command (exit 2, the key named), and a valid value shows in the model.
+#[test]
+fn every_economics_section_is_read_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    for (section, typo) in [
+        ("[economics]\nreturn_rat = 0.02", "return_rat"),
+        ("[fx]\nfalback_rate = 0.85", "falback_rate"),
+        ("[route_defaults]\nprepp = 0.5", "prepp"),
+        (
+            "[[storage]]\neffective_from = \"2026-01-01\"\nper_m3_montth = { DE = 3 }",
+            "per_m3_montth",
+        ),
+        ("[product_groups]\nToy = { referal = \"toys\" }", "referal"),
+        (
+            "[[fba]]\neffective_from = \"2026-01-01\"\ntierz = {}",
+            "tierz",
+        ),
+    ] {
+        std::fs::write(&cfg, section).unwrap();
+        let out = config_show(&cfg);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{section}: {err}");
+        assert!(err.contains(typo), "{section}: {err}");
+        assert!(err.contains("config.toml"), "the file is named: {err}");
+    }
+    // A valid override is used, not ignored.
+    std::fs::write(&cfg, "[route_defaults]\nprep = 0.75\n").unwrap();
+    let out = config_show(&cfg);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings = arbdesk::config::load(&arbdesk::cli::GlobalArgs {
+        config: Some(cfg.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let model = settings.economics_model().unwrap();
+    assert_eq!(model.config().route_defaults.prep.to_string(), "0.75");
+
+    std::fs::write(&cfg, "[api]\ncors_origins = [\"not a url\"]\n").unwrap();
+    let out = config_show(&cfg);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("api.cors_origins") && err.contains("not a url"),
+        "{err}"
+    );
+}
+
+/// `config path` and `config init` work on a file that does not exist yet.
+#[test]
+fn config_init_creates_the_named_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("new/config.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .env_remove("ARBDESK_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["config", "path"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("does not exist yet"));
+    let out = run(&["config", "init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(cfg.is_file());
+    let out = run(&["config", "show"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["config", "init"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+}

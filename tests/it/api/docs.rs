@@ -29,6 +29,19 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
     ] {
         assert!(paths.iter().any(|k| *k == p), "{p} missing from {paths:?}");
     }
+    // Client generators name methods after operation ids: each must be unique.
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate operationId among {ids:?}");
+    assert!(n >= 9, "{ids:?}");
     let params: Vec<&str> = doc["paths"]["/opportunities"]["get"]["parameters"]
         .as_array()
         .unwrap()
