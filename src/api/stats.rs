@@ -67,7 +67,10 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         ranked_opportunities: totals.ranked_opportunities,
         markets: Market::ALL.to_vec(),
         best_gross_margin_pct: totals.best_gross_margin_pct,
-        avg_gross_margin_pct: totals.avg_gross_margin_pct,
+        // Shown like every percentage of a row: two decimals.
+        avg_gross_margin_pct: totals
+            .avg_gross_margin_pct
+            .map(|v| (v * 100.0).round() / 100.0),
         products_per_market: per_market,
         watchlist: totals.watchlist,
         last_update: totals.last_update,

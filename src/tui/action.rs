@@ -75,7 +75,12 @@ const G: &[Context] = &[Context::Global];
 const T: &[Context] = &[Context::Table];
 const TD: &[Context] = &[Context::Table, Context::Detail];
 const TL: &[Context] = &[Context::Table, Context::Logs];
-const TSL: &[Context] = &[Context::Table, Context::Sidebar, Context::Logs];
+const TDSL: &[Context] = &[
+    Context::Table,
+    Context::Detail,
+    Context::Sidebar,
+    Context::Logs,
+];
 
 /// Every action the console knows.
 pub const REGISTRY: &[ActionSpec] = &[
@@ -132,8 +137,8 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec(
         "move",
         &["+1", "-1", "+page", "-page", "top", "bottom"],
-        TSL,
-        "Move the selection",
+        TDSL,
+        "Move the selection (in the detail drawer: scroll it)",
     ),
     spec("open", &[], T, "Open the detail of the selected row"),
     spec("mark", &[], T, "Mark or unmark the selected row"),

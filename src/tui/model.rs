@@ -202,17 +202,18 @@ impl Query {
     }
 }
 
-/// The store order for a table column: the columns the store indexes are sorted there, so
-/// a row limit keeps the top rows of that column; others keep the top rows by margin.
-pub fn store_sort(c: Column) -> (OpportunitySort, Option<bool>) {
+/// The store order for a table column, so a row limit keeps the top rows of that column;
+/// `None` for the columns the store cannot order by, which are sorted in memory over the
+/// rows a `/` filter would search ([`FILTER_ROWS`]).
+pub fn store_sort(c: Column) -> Option<(OpportunitySort, Option<bool>)> {
     match c {
-        Column::Margin => (OpportunitySort::GrossMarginPct, None),
-        Column::Net => (OpportunitySort::NetMarginPct, None),
-        Column::Profit => (OpportunitySort::NetProfit, None),
-        Column::Roi => (OpportunitySort::RoiPct, None),
-        Column::Age => (OpportunitySort::UpdatedAt, Some(true)),
-        Column::Emp => (OpportunitySort::ExpectedMonthlyProfit, None),
-        _ => (OpportunitySort::GrossMarginPct, Some(true)),
+        Column::Margin => Some((OpportunitySort::GrossMarginPct, None)),
+        Column::Net => Some((OpportunitySort::NetMarginPct, None)),
+        Column::Profit => Some((OpportunitySort::NetProfit, None)),
+        Column::Roi => Some((OpportunitySort::RoiPct, None)),
+        Column::Age => Some((OpportunitySort::UpdatedAt, Some(true))),
+        Column::Emp => Some((OpportunitySort::ExpectedMonthlyProfit, None)),
+        _ => None,
     }
 }
 

@@ -24,6 +24,7 @@ use super::model::{Detail, FILTER_ROWS, Feed, MAX_ROWS, Query, Row, store_sort};
 use crate::component::ComponentHealth;
 use crate::domain::{Asin, Market, OpportunityKey};
 use crate::pipeline::{PipelineStatus, Source};
+use crate::store::OpportunitySort;
 
 /// How long a changed cell keeps its arrow.
 pub const CHANGE_TTL: Duration = Duration::seconds(60);
@@ -265,6 +266,8 @@ pub struct UiState {
     pub log_level: usize,
     /// Log scroll from the bottom (0 = follow).
     pub log_scroll: usize,
+    /// Lines the detail drawer's P&L is scrolled down (the drawer of a small terminal).
+    pub detail_scroll: u16,
     /// Theme name.
     pub theme: String,
     /// Command history, oldest first.
@@ -330,6 +333,7 @@ impl UiState {
             logs: Vec::new(),
             log_level: 2,
             log_scroll: 0,
+            detail_scroll: 0,
             theme: "dark".into(),
             history: Vec::new(),
             page: 10,
@@ -342,7 +346,10 @@ impl UiState {
 
     /// The store query the filters and sort ask for.
     pub fn query(&self) -> Query {
-        let (sort, forced) = store_sort(self.sort);
+        let (sort, forced, in_memory) = match store_sort(self.sort) {
+            Some((sort, forced)) => (sort, forced, false),
+            None => (OpportunitySort::GrossMarginPct, Some(true), true),
+        };
         let all = |v: &Vec<Market>| {
             if self.session.markets.iter().all(|m| v.contains(m)) {
                 Vec::new()
@@ -355,9 +362,10 @@ impl UiState {
             basis: self.basis,
             buy: all(&self.buy),
             sell: all(&self.sell),
-            // A `/` filter narrows rows in memory, so it searches more than a screenful.
+            // A `/` filter narrows rows in memory, and a column the store cannot order by
+            // is sorted in memory, so both need more than a screenful.
             limit: match ROW_LIMITS.get(self.limit).copied().flatten() {
-                Some(n) if self.filter.is_empty() => n,
+                Some(n) if self.filter.is_empty() && !in_memory => n,
                 Some(n) => n.max(FILTER_ROWS),
                 None => MAX_ROWS,
             },
@@ -423,10 +431,19 @@ impl UiState {
         if !self.detail_visible() {
             return None;
         }
-        let key = self.selected_row()?.key;
+        let row = self.selected_row()?;
         match &self.detail {
-            Some(d) if d.key == key => None,
-            _ => Some(key),
+            // Loaded, and no newer than the row: a refresh that recomputed the row (new
+            // prices, a market added) loads it again.
+            Some(d)
+                if d.key == row.key
+                    && d.opportunity
+                        .as_ref()
+                        .is_none_or(|o| o.updated_at >= row.updated_at) =>
+            {
+                None
+            }
+            _ => Some(row.key),
         }
     }
 

@@ -32,7 +32,8 @@ impl From<ComponentHealth> for ComponentOut {
             status: h.status,
             kind: h.kind,
             detail: h.detail,
-            latency_ms: h.latency_ms,
+            // Microsecond resolution; more digits are float noise.
+            latency_ms: h.latency_ms.map(|v| (v * 1000.0).round() / 1000.0),
         }
     }
 }

@@ -119,7 +119,11 @@ impl UiState {
                 self.requery()
             }
             Action::Quit => {
-                if self.view_kind != View::Opportunities || self.detail_open {
+                // The detail is below the table, whether a drawer or the focused pane beside it.
+                if self.view_kind != View::Opportunities
+                    || self.detail_open
+                    || self.focus == Focus::Detail
+                {
                     return self.apply(Action::Back);
                 }
                 self.quit = true;
@@ -129,11 +133,15 @@ impl UiState {
                 match self.context() {
                     Context::Sidebar => self.move_sidebar(m),
                     Context::Logs => self.move_logs(m),
+                    // The drawer covers the table: keys scroll it. Beside the table, they
+                    // move the selection and the detail follows.
+                    Context::Detail if self.detail_open => self.move_detail(m),
                     _ => self.move_table(m),
                 }
                 Vec::new()
             }
             Action::Open => {
+                self.detail_scroll = 0;
                 if self.selected_row().is_some() {
                     if crate::tui::ui::shows_detail_beside(self.size) {
                         self.focus = Focus::Detail;
@@ -250,7 +258,26 @@ impl UiState {
             Motion::Bottom => n as i64 - 1,
         };
         self.selected = target.clamp(0, n as i64 - 1) as usize;
+        self.detail_scroll = 0;
         self.clamp();
+    }
+
+    /// Scrolls the detail drawer, within its P&L's length.
+    fn move_detail(&mut self, m: Motion) {
+        let lines = self
+            .detail
+            .as_ref()
+            .and_then(|d| d.opportunity.as_ref())
+            .map_or(0, |o| o.breakdown.lines.len() as i64 + 4);
+        let page = self.page.max(1) as i64;
+        let cur = i64::from(self.detail_scroll);
+        let to = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(p) => cur + p * page,
+            Motion::Top => 0,
+            Motion::Bottom => lines,
+        };
+        self.detail_scroll = to.clamp(0, lines) as u16;
     }
 
     fn move_logs(&mut self, m: Motion) {

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{Change, Column, Feed, Market, OpportunityKey, ROW_LIMITS, Row, RowDelta, UiState};
+use crate::domain::Currency;
 
 impl UiState {
     /// A store answer. Held back while frozen.
@@ -222,6 +223,14 @@ fn sort_key(r: &Row, c: Column) -> i64 {
         Column::Asin | Column::Title => 0,
         Column::Buy => code(r.key.buy),
         Column::Sell => code(r.key.sell),
+        // Prices compare in EUR. A UK side is in GBP and the other side in EUR, and the
+        // gross margin is their difference in EUR, so the UK side's EUR value follows.
+        Column::BuyPrice if r.buy_price.currency == Currency::GBP => {
+            r.sell_price.minor - r.gross.minor
+        }
+        Column::SellPrice if r.sell_price.currency == Currency::GBP => {
+            r.buy_price.minor + r.gross.minor
+        }
         Column::BuyPrice => r.buy_price.minor,
         Column::SellPrice => r.sell_price.minor,
         Column::Gross => r.gross.minor,

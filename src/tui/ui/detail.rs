@@ -79,7 +79,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     .areas(inner);
     render_head(f, head, d, row.key.asin.as_str(), theme);
     render_prices(f, prices, d, eur_per_gbp, row.key.buy, row.key.sell, theme);
-    render_pnl(f, pnl, d, theme);
+    render_pnl(f, pnl, d, s.detail_scroll, theme);
     if chart.height > 0 {
         render_chart(f, chart, d, eur_per_gbp, s, theme);
     }
@@ -187,7 +187,35 @@ fn render_prices(
     f.render_widget(t, area);
 }
 
-fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, theme: &Theme) {
+/// Splits `text` into lines of at most `width` characters, at spaces where it can.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let (len, add) = (line.chars().count(), word.chars().count());
+        if len > 0 && len + 1 + add > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        // A word longer than a line is cut where the line ends.
+        while line.chars().count() > width {
+            let cut = line
+                .char_indices()
+                .nth(width)
+                .map_or(line.len(), |(i, _)| i);
+            let tail = line.split_off(cut);
+            out.push(std::mem::replace(&mut line, tail));
+        }
+    }
+    out.push(line);
+    out
+}
+
+fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, scroll: u16, theme: &Theme) {
     if area.height == 0 {
         return;
     }
@@ -218,23 +246,52 @@ fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, theme: &Theme) {
             }),
         ),
     ])];
-    let width = area.width.saturating_sub(14) as usize;
+    // A label too long for its line wraps; the amount stands on its last line.
+    let width = usize::from(area.width.saturating_sub(14));
     for l in &o.breakdown.lines {
-        let label = sanitize(&l.label);
-        lines.push(Line::from(vec![
-            Span::raw(format!("  {label:<width$.width$}")),
-            Span::raw(format!("{:>11}", l.amount.to_string())),
-        ]));
+        let label = wrap_words(&sanitize(&l.label), width);
+        let last = label.len() - 1;
+        for (i, part) in label.into_iter().enumerate() {
+            let amount = if i == last {
+                l.amount.to_string()
+            } else {
+                String::new()
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("  {part:<width$}")),
+                Span::raw(format!("{amount:>11}")),
+            ]));
+        }
     }
     let mut tables = Vec::new();
     if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
         tables.push(format!("FX {rate:.4} EUR/GBP ({date})"));
     }
+    if !o.ranked {
+        tables.push("not ranked: a gate failed".to_string());
+    }
     if !o.flags.is_empty() {
         tables.push(format!("flags: {}", o.flags.join(", ")));
     }
-    if !tables.is_empty() {
-        lines.push(Line::from(styled(tables.join(" · "), "muted", theme)));
+    for part in wrap_words(&tables.join(" · "), usize::from(area.width)) {
+        if !part.is_empty() {
+            lines.push(Line::from(styled(part, "muted", theme)));
+        }
+    }
+    // Too long for the area: scrolled by `scroll`, the last line saying what is below.
+    let h = usize::from(area.height);
+    if lines.len() > h {
+        let top = usize::from(scroll).min(lines.len() - (h - 1).max(1));
+        let below = lines.len().saturating_sub(top + h - 1);
+        let mut shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(h - 1).collect();
+        if below > 0 || top > 0 {
+            shown.push(Line::from(styled(
+                format!("↓ {below} more lines · j/k scroll"),
+                "muted",
+                theme,
+            )));
+        }
+        lines = shown;
     }
     f.render_widget(Paragraph::new(lines), area);
 }
@@ -404,5 +461,24 @@ fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
             c.set_diff_option(ratatui::buffer::CellDiffOption::Skip);
         }
         x += 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_words;
+
+    #[test]
+    fn labels_wrap_at_spaces_and_long_words_are_cut() {
+        assert_eq!(
+            wrap_words("Profit π: 20.25 % of net revenue; ROI 38.4 %", 20),
+            vec!["Profit π: 20.25 % of", "net revenue; ROI", "38.4 %"]
+        );
+        assert_eq!(wrap_words("short", 20), vec!["short"]);
+        assert_eq!(
+            wrap_words("abcdefghijklmnopqrstuvwxyz", 10),
+            vec!["abcdefghij", "klmnopqrst", "uvwxyz"]
+        );
+        assert_eq!(wrap_words("", 10), vec![""]);
     }
 }

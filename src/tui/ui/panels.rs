@@ -14,35 +14,61 @@ use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
 pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
-    let mut spans = vec![styled(" arbdesk ", "title", theme), Span::raw(" ")];
-    spans.push(match s.session.source {
-        Source::Live => styled(" LIVE ", "badge_live", theme),
-        Source::Demo => styled(" DEMO ", "badge_demo", theme),
-    });
-    spans.push(Span::raw("  "));
+    // Segments with their rank (0 = kept longest). What does not fit is dropped whole,
+    // lowest rank first, so no number is ever cut short.
+    let mut parts: Vec<(u8, Span<'_>)> = vec![
+        (0, styled(" arbdesk ", "title", theme)),
+        (0, Span::raw(" ")),
+        (
+            0,
+            match s.session.source {
+                Source::Live => styled(" LIVE ", "badge_live", theme),
+                Source::Demo => styled(" DEMO ", "badge_demo", theme),
+            },
+        ),
+    ];
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
-    spans.push(Span::raw(codes.join(" ")));
+    parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
     let k = &s.status.keepa;
-    let tokens = match (k.tokens_left, k.refill_rate) {
-        (Some(t), Some(r)) => format!("  tokens {t} +{r}/min"),
-        (Some(t), None) => format!("  tokens {t}"),
-        _ => "  tokens –".to_string(),
-    };
-    spans.push(styled(tokens, "muted", theme));
-    if let Some(since) = s.frozen {
-        spans.push(Span::raw("  "));
-        spans.push(styled(
-            format!(
-                " FROZEN {} · {} newer ",
-                age(s.now, since),
-                s.frozen_pending
-            ),
-            "badge_readonly",
+    parts.push((
+        2,
+        styled(
+            match k.tokens_left {
+                Some(t) => format!("  tokens {t}"),
+                None => "  tokens –".to_string(),
+            },
+            "muted",
             theme,
+        ),
+    ));
+    if let Some(r) = k.refill_rate {
+        parts.push((4, styled(format!(" +{r}/min"), "muted", theme)));
+    }
+    if let Some(since) = s.frozen {
+        parts.push((1, Span::raw("  ")));
+        parts.push((
+            1,
+            styled(
+                format!(
+                    " FROZEN {} · {} newer ",
+                    age(s.now, since),
+                    s.frozen_pending
+                ),
+                "badge_readonly",
+                theme,
+            ),
         ));
     }
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(14)]).areas(area);
+    let width = |parts: &[(u8, Span<'_>)]| parts.iter().map(|(_, sp)| sp.width()).sum::<usize>();
+    while width(&parts) > usize::from(left.width) {
+        let Some(worst) = parts.iter().map(|(r, _)| *r).max().filter(|r| *r > 0) else {
+            break;
+        };
+        parts.retain(|(r, _)| *r != worst);
+    }
+    let spans: Vec<Span<'_>> = parts.into_iter().map(|(_, sp)| sp).collect();
     f.render_widget(Paragraph::new(Line::from(spans)), left);
     f.render_widget(
         Paragraph::new(s.now.format("%H:%M:%S UTC ").to_string())
@@ -299,6 +325,13 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     if s.faults_only {
         rows.retain(|r| r.health.status != HealthStatus::Ok);
     }
+    // Faults first (down, then degraded), so a short panel never hides one below its edge.
+    let rank = |h: HealthStatus| match h {
+        HealthStatus::Down => 0,
+        HealthStatus::Degraded => 1,
+        HealthStatus::Ok => 2,
+    };
+    rows.sort_by_key(|r| rank(r.health.status));
     let title = if s.faults_only {
         " Health · faults only (x) "
     } else {

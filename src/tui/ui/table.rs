@@ -48,13 +48,24 @@ fn numeric(c: Column) -> bool {
     !matches!(c, Column::Asin | Column::Title | Column::Buy | Column::Sell)
 }
 
-/// The columns that fit in `avail` cells, in table order, with their widths.
-pub fn columns(avail: u16) -> Vec<(Column, u16)> {
+/// The columns that fit in `avail` cells, in table order, with their widths. The column
+/// the table is sorted by comes right after the ASIN, whatever its priority, with room for
+/// its arrow: the order on screen is always visible.
+pub fn columns(avail: u16, sort: Column) -> Vec<(Column, u16)> {
+    let width = |c: Column| {
+        let arrow = (c.label().chars().count() as u16 + 2).saturating_sub(width(c));
+        width(c) + if c == sort { arrow } else { 0 }
+    };
     let mut used: u16 = 2; // gutter + its spacing
     let mut chosen = Vec::new();
-    for c in PRIORITY {
+    let order = PRIORITY[..1]
+        .iter()
+        .chain(std::iter::once(&sort))
+        .chain(&PRIORITY[1..])
+        .copied();
+    for c in order {
         let need = width(c) + 1;
-        if used + need <= avail {
+        if !chosen.contains(&c) && used + need <= avail {
             used += need;
             chosen.push(c);
         }
@@ -117,7 +128,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         );
         return;
     }
-    let cols = columns(inner.width);
+    let cols = columns(inner.width, s.sort);
     let header = Row::new(
         std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| {
             let mut spans = vec![Span::raw(c.label())];
@@ -188,7 +199,8 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
         styled("*", "key_hint", theme)
     } else if delta.is_some_and(|d| d.new) {
         styled("+", "delta_good", theme)
-    } else if !r.flags.is_empty() {
+    } else if !r.ranked {
+        // A failed gate; warnings alone (NO_BUYBOX, FX_STALE on EUR routes) mark nothing.
         styled("!", "flag", theme)
     } else {
         Span::raw(" ")

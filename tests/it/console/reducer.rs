@@ -105,6 +105,20 @@ fn chords_go_to_views_and_q_goes_back_before_quitting() {
 }
 
 #[test]
+fn q_leaves_the_detail_before_quitting_at_every_width() {
+    for size in [(80, 24), (200, 50)] {
+        let mut s = fixtures::loaded(20, size);
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        assert!(s.detail_open || s.focus == Focus::Detail, "{size:?}");
+        keys(&mut s, "q");
+        assert!(!s.quit, "{size:?}: q closes the detail first");
+        assert!(!s.detail_open && s.focus == Focus::Table, "{size:?}");
+        keys(&mut s, "q");
+        assert!(s.quit, "{size:?}");
+    }
+}
+
+#[test]
 fn the_filter_applies_as_typed_and_esc_clears_it() {
     let mut s = fixtures::loaded(300, (200, 60));
     let all = s.view.len();
@@ -217,6 +231,32 @@ fn enter_opens_the_detail_drawer_on_small_screens_and_esc_closes_it() {
     assert!(s.detail_open);
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert!(!s.detail_open);
+}
+
+#[test]
+fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
+    let mut s = fixtures::loaded(50, (80, 24));
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let row = s.selected_row().unwrap().clone();
+    let mut detail = fixtures::detail(&row);
+    if let Some(o) = detail.opportunity.as_mut() {
+        o.updated_at = row.updated_at;
+    }
+    s.on_detail(detail);
+    assert_eq!(s.wanted_detail(), None, "loaded and current");
+    // In the drawer, j and k scroll it; the selection under it stays.
+    keys(&mut s, "jjj");
+    assert_eq!((s.detail_scroll, s.selected), (3, 0));
+    keys(&mut s, "k");
+    assert_eq!(s.detail_scroll, 2);
+    keys(&mut s, "gg");
+    assert_eq!(s.detail_scroll, 0);
+    // A refresh that recomputed the row (new prices, a market added) asks for it again.
+    let mut feed: Feed = (*s.feed).clone();
+    let r = feed.rows.iter_mut().find(|r| r.key == row.key).unwrap();
+    r.updated_at += chrono::Duration::minutes(1);
+    s.on_feed(feed);
+    assert_eq!(s.wanted_detail(), Some(row.key));
 }
 
 #[test]
