@@ -245,6 +245,7 @@ impl Pipeline {
         let stats = Arc::new(stats::Stats::new(
             deps.source,
             deps.client.is_some() || deps.detect.is_some(),
+            deps.client.is_some(),
         ));
         let (gen_tx, generation) = watch::channel(0u64);
         let gen_tx = Arc::new(gen_tx);

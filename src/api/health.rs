@@ -17,7 +17,7 @@ use chrono::Utc;
 use super::ApiState;
 use super::dto::{Components, Health};
 use crate::component::{ComponentHealth, HealthStatus};
-use crate::pipeline::health::{keepa_health, pipeline_health, queue_health};
+use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
 
 /// Longest the store's health probe may take before it counts as down.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
@@ -57,7 +57,7 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
     let status = state.status_snapshot();
     let now = Utc::now();
     let components = Components {
-        keepa: keepa_health(&status.keepa, status.source, now).into(),
+        keepa: keepa_component(&status, now).into(),
         queue: queue_health(&status).into(),
         pipeline: pipeline_health(&status).into(),
         store: store.into(),

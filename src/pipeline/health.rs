@@ -14,6 +14,15 @@ const KEEPA_STALE_AFTER_MIN: i64 = 10;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
 
+/// Keepa as a process reports it: its client's health, or that it has none (no ingest role).
+pub fn keepa_component(s: &PipelineStatus, now: DateTime<Utc>) -> ComponentHealth {
+    if s.keepa_client {
+        keepa_health(&s.keepa, s.source, now)
+    } else {
+        ComponentHealth::ok("none", "no Keepa client in this process (no ingest role)")
+    }
+}
+
 /// Keepa: stopped (bad key, no plan) is down; failing with no success for a while is
 /// degraded; waiting for tokens is normal.
 pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> ComponentHealth {

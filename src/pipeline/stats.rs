@@ -32,10 +32,11 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new(source: Source, running: bool) -> Self {
+    pub fn new(source: Source, running: bool, keepa_client: bool) -> Self {
         let status = PipelineStatus {
             source,
             running,
+            keepa_client,
             started_at: running.then(Utc::now),
             ..Default::default()
         };

@@ -91,6 +91,8 @@ pub struct PipelineStatus {
     pub dead_letters: u64,
     /// The Keepa client's state (tokens, errors, backoff).
     pub keepa: ClientStatus,
+    /// This process runs a Keepa client (the ingest role); without one, `keepa` means nothing.
+    pub keepa_client: bool,
     /// Scheduled jobs.
     pub jobs: Vec<JobStatus>,
     /// FX rate in use.

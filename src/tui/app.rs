@@ -29,8 +29,8 @@ use crate::pipeline::{Command, Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store, WatchSource};
 pub use effects::read_log_tail;
 use effects::{
-    ClipboardCtx, load_history, run_effect, spawn_detail, spawn_logs, spawn_query,
-    spawn_store_health,
+    ClipboardCtx, load_history, restore_ui_state, run_effect, save_ui_state, spawn_detail,
+    spawn_logs, spawn_query, spawn_store_health,
 };
 
 /// Everything the console needs from the running arbdesk.
@@ -165,13 +165,21 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
     let mut state = UiState::new(session, Utc::now());
     state.theme = theme.name.clone();
     state.history = load_history(&deps.data_dir);
-    for w in keymap.warnings.iter().chain(theme_warnings.iter()) {
+    let ui_warnings = restore_ui_state(&deps.data_dir, &mut state);
+    for w in keymap
+        .warnings
+        .iter()
+        .chain(theme_warnings.iter())
+        .chain(ui_warnings.iter())
+    {
         tracing::warn!("{w}");
     }
-    let problems = keymap.warnings.len() + theme_warnings.len();
+    let problems = keymap.warnings.len() + theme_warnings.len() + ui_warnings.len();
     if problems > 0 {
         state.toast(
-            format!("{problems} keymap/theme warning(s): see `arbdesk info` or the log (g l)"),
+            format!(
+                "{problems} keymap/theme/state warning(s): see `arbdesk info` or the log (g l)"
+            ),
             true,
         );
     }
@@ -299,6 +307,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             }
         }
     }
+    save_ui_state(&deps.data_dir, &state);
     Ok(())
 }
 

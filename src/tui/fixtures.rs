@@ -278,6 +278,7 @@ pub fn status() -> PipelineStatus {
         queue_depth: 3,
         queue: Some(ComponentHealth::ok("memory", "bounded in-process channel")),
         dead_letters: 0,
+        keepa_client: true,
         keepa: ClientStatus {
             tokens_left: Some(187),
             refill_rate: Some(20),
@@ -374,9 +375,10 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
     s
 }
 
-/// A console before any data arrived.
+/// A console before any data arrived (its pipeline, with a Keepa client, just started).
 pub fn empty(size: (u16, u16)) -> UiState {
     let mut s = UiState::new(Session::default(), now());
+    s.status.keepa_client = true;
     s.on_resize(size.0, size.1);
     s
 }

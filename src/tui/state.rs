@@ -278,6 +278,8 @@ pub struct UiState {
     pub size: (u16, u16),
     /// The last query sent.
     pub last_query: Option<Query>,
+    /// A query was sent and its rows have not arrived: counts shown are of the old rows.
+    pub loading: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
     /// Leave the loop.
@@ -339,6 +341,7 @@ impl UiState {
             page: 10,
             size: (80, 24),
             last_query: None,
+            loading: false,
             dirty: true,
             quit: false,
         }
@@ -395,6 +398,7 @@ impl UiState {
         if complete {
             return Vec::new();
         }
+        self.loading = true;
         vec![Effect::Query(q)]
     }
 
@@ -507,5 +511,63 @@ impl UiState {
     pub fn on_detail(&mut self, detail: Detail) {
         self.detail = Some(detail);
         self.dirty = true;
+    }
+
+    /// The sort and filters as command lines, for `ui-state.toml`: running them again
+    /// restores them ([`UiState::restore`]).
+    pub fn saved_commands(&self) -> Vec<String> {
+        let dir = if self.descending { "desc" } else { "asc" };
+        let mut out = vec![format!("sort {} {dir}", self.sort.id())];
+        // A signed value is a step, so a negative minimum is 0 and a step down.
+        if self.min_margin < 0.0 {
+            out.push("min-margin 0".into());
+        }
+        out.push(format!("min-margin {}", self.min_margin));
+        out.push(format!(
+            "basis {}",
+            match self.basis {
+                Basis::Gross => "gross",
+                Basis::Net => "net",
+            }
+        ));
+        out.push(match ROW_LIMITS.get(self.limit).copied().flatten() {
+            Some(n) => format!("limit {n}"),
+            None => "limit all".into(),
+        });
+        let codes = |ms: &[Market]| {
+            ms.iter()
+                .map(|m| m.code().to_lowercase())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        out.push(format!("buy {}", codes(&self.buy)));
+        out.push(format!("sell {}", codes(&self.sell)));
+        if !self.filter_text.is_empty() {
+            out.push(format!("filter {}", self.filter_text));
+        }
+        out
+    }
+
+    /// Runs saved command lines; only sort and filter commands are taken. Returns what
+    /// was refused, one message per line, for a warning.
+    pub fn restore(&mut self, commands: &[String]) -> Vec<String> {
+        let mut refused = Vec::new();
+        for line in commands {
+            match super::action::parse(line) {
+                Ok(
+                    a @ (Action::Sort(_)
+                    | Action::MinMargin(_)
+                    | Action::Basis(_)
+                    | Action::Limit(_)
+                    | Action::Markets(..)
+                    | Action::Filter(_)),
+                ) => {
+                    self.apply(a);
+                }
+                Ok(_) => refused.push(format!("'{line}' is not a sort or filter command")),
+                Err(e) => refused.push(e.to_string()),
+            }
+        }
+        refused
     }
 }

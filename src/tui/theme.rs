@@ -267,7 +267,9 @@ fn parse_color(s: &str) -> Option<Color> {
     )
 }
 
-/// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp).
+/// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp). A colour with
+/// a clear hue stays in the cube even where a grey is nearer: a muted green that turned grey
+/// would no longer say "profit".
 fn to_256(c: Color) -> Color {
     let Color::Rgb(r, g, b) = c else {
         return c;
@@ -296,7 +298,21 @@ fn to_256(c: Color) -> Color {
         let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
         d(x, r) + d(y, g) + d(z, b)
     };
-    if dist((grey_v, grey_v, grey_v)) < dist(cube_rgb) {
+    let spread = r.max(g).max(b) - r.min(g).min(b);
+    if spread >= 40 {
+        // A clear hue: the nearest cube colour that is not itself a grey.
+        let mut best = (i32::MAX, cube);
+        for (i, c) in (0..216u8).map(|i| (i, (i / 36, i / 6 % 6, i % 6))) {
+            if c.0 == c.1 && c.1 == c.2 {
+                continue;
+            }
+            let rgb = (steps[c.0 as usize], steps[c.1 as usize], steps[c.2 as usize]);
+            if dist(rgb) < best.0 {
+                best = (dist(rgb), 16 + i);
+            }
+        }
+        Color::Indexed(best.1)
+    } else if dist((grey_v, grey_v, grey_v)) < dist(cube_rgb) {
         Color::Indexed(232 + grey_i)
     } else {
         Color::Indexed(cube)
@@ -447,5 +463,20 @@ border = "nosuchcolour"
         assert_eq!(to_256(Color::Rgb(0, 0, 0)), Color::Indexed(16));
         assert_eq!(to_256(Color::Rgb(128, 128, 128)), Color::Indexed(244));
         assert_eq!(to_256(Color::Green), Color::Green);
+        // The light theme's muted green, warn and bad keep a hue; its slate text and dim
+        // grey stay on the grey ramp.
+        assert_eq!(to_256(Color::Rgb(0x33, 0x63, 0x5c)), Color::Indexed(23));
+        assert!(matches!(
+            to_256(Color::Rgb(0x8f, 0x5e, 0x15)),
+            Color::Indexed(16..=231)
+        ));
+        assert!(matches!(
+            to_256(Color::Rgb(0x34, 0x3b, 0x58)),
+            Color::Indexed(232..)
+        ));
+        assert!(matches!(
+            to_256(Color::Rgb(0x96, 0x99, 0xa3)),
+            Color::Indexed(232..)
+        ));
     }
 }

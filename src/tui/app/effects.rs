@@ -179,6 +179,52 @@ fn join(asins: &[Asin]) -> String {
         .join(", ")
 }
 
+/// `ui-state.toml`: the sort and filters as command lines, restored at the next start.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedUi {
+    commands: Vec<String>,
+}
+
+const UI_STATE: &str = "ui-state.toml";
+
+/// Restores the sort and filters saved by the last run; returns warnings about the file.
+pub(super) fn restore_ui_state(data_dir: &Path, state: &mut UiState) -> Vec<String> {
+    let path = data_dir.join(UI_STATE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => return vec![format!("could not read {}: {e}", path.display())],
+    };
+    match toml::from_str::<SavedUi>(&text) {
+        Ok(saved) => state
+            .restore(&saved.commands)
+            .into_iter()
+            .map(|e| format!("{}: {e}; skipped", path.display()))
+            .collect(),
+        Err(e) => vec![format!(
+            "{} is not a saved console state ({e}); delete it to start afresh",
+            path.display()
+        )],
+    }
+}
+
+/// Saves the sort and filters for the next start.
+pub(super) fn save_ui_state(data_dir: &Path, state: &UiState) {
+    let path = data_dir.join(UI_STATE);
+    let saved = SavedUi {
+        commands: state.saved_commands(),
+    };
+    let text = toml::to_string(&saved).map(|t| {
+        format!("# The console's sort and filters, restored at start; delete to reset.\n{t}")
+    });
+    let result = text
+        .map_err(std::io::Error::other)
+        .and_then(|t| std::fs::write(&path, t));
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "Could not save the console state.");
+    }
+}
+
 pub(super) fn load_history(data_dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(data_dir.join("history")).unwrap_or_default();
     let lines: Vec<String> = text.lines().map(String::from).collect();

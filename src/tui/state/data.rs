@@ -20,6 +20,9 @@ impl UiState {
     }
 
     pub(super) fn swap_in(&mut self, feed: Arc<Feed>) {
+        if feed.query.is_some() && feed.query == self.last_query {
+            self.loading = false;
+        }
         if feed.error.is_some() && feed.rows.is_empty() && !self.feed.rows.is_empty() {
             // Keep the last good rows; show the error.
             let mut kept = (*self.feed).clone();

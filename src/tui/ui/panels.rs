@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::{age, block, styled};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::Source;
-use crate::pipeline::health::{keepa_health, pipeline_health, queue_health};
+use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
 use crate::tui::action::{Basis, LOG_LEVELS, ROW_LIMITS};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
@@ -207,7 +207,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
     let k = &st.keepa;
     let mut rows = vec![HealthRow {
         name: "keepa".into(),
-        health: keepa_health(k, st.source, s.now),
+        health: keepa_component(st, s.now),
         last: k
             .last_success
             .map_or_else(|| "never".into(), |t| age(s.now, t)),

@@ -108,6 +108,9 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if s.dropped > 0 {
         title.push(styled(format!("−{} left ", s.dropped), "muted", theme));
     }
+    if s.loading {
+        title.push(styled("loading… ", "muted", theme));
+    }
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
     }

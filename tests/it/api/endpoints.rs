@@ -58,6 +58,18 @@ async fn health_reports_each_component_and_the_data_source() {
             .unwrap()
             .contains("rejected")
     );
+
+    // A process without the ingest role has no Keepa client, and says so.
+    api.status.send_modify(|s| s.keepa_client = false);
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(h["components"]["keepa"]["status"], "ok");
+    assert_eq!(h["components"]["keepa"]["kind"], "none");
+    assert!(
+        h["components"]["keepa"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no ingest role")
+    );
 }
 
 #[tokio::test]

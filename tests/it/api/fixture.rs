@@ -214,6 +214,7 @@ pub fn status() -> PipelineStatus {
         queue_depth: 12,
         queue: Some(ComponentHealth::ok("memory", "bounded in-process channels")),
         dead_letters: 2,
+        keepa_client: true,
         ..PipelineStatus::default()
     };
     s.stages.insert(

@@ -282,3 +282,41 @@ fn a_bad_command_stays_open_with_the_error() {
         other => panic!("prompt closed: {other:?}"),
     }
 }
+
+#[test]
+fn sort_and_filters_are_saved_as_commands_and_restored() {
+    let mut s = fixtures::loaded(50, (120, 40));
+    for line in [
+        "sort roi asc",
+        "min-margin 0",
+        "min-margin -5",
+        "basis net",
+        "limit all",
+        "buy de,it",
+        "sell uk",
+        "filter profit>5",
+    ] {
+        s.apply(arbdesk::tui::action::parse(line).unwrap());
+    }
+    let saved = s.saved_commands();
+    let mut t = fixtures::loaded(50, (120, 40));
+    assert_eq!(t.restore(&saved), Vec::<String>::new(), "{saved:?}");
+    let shape = |u: &UiState| {
+        (
+            u.sort,
+            u.descending,
+            u.min_margin,
+            u.basis == arbdesk::tui::action::Basis::Net,
+            u.limit,
+            u.buy.clone(),
+            u.sell.clone(),
+            u.filter_text.clone(),
+        )
+    };
+    assert_eq!(shape(&t), shape(&s));
+    assert_eq!(t.min_margin, -5.0);
+    // Only sort and filter commands are taken from the file; the rest is reported.
+    let refused = t.restore(&["quit".to_string(), "sort colour".to_string()]);
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(!t.quit);
+}
