@@ -224,80 +224,80 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     // How far the file has been read, for the progress line.
     let mut read_to = start;
     let loaded: Result<()> = async {
-    loop {
-        let next = rx
-            .recv()
-            .await
-            .transpose()?
-            .filter(|d| !d.listings.is_empty() || !d.bad.is_empty());
-        let now = Utc::now();
-        let mut next_asins = Vec::new();
-        let mut next_offset = 0;
-        let write_next = match next {
-            Some(d) => {
-                for (n, e) in &d.bad {
-                    if bad_total < SHOWN_ERRORS as u64 {
-                        eprintln!("line {n}: {e}; skipped");
+        loop {
+            let next = rx
+                .recv()
+                .await
+                .transpose()?
+                .filter(|d| !d.listings.is_empty() || !d.bad.is_empty());
+            let now = Utc::now();
+            let mut next_asins = Vec::new();
+            let mut next_offset = 0;
+            let write_next = match next {
+                Some(d) => {
+                    for (n, e) in &d.bad {
+                        if bad_total < SHOWN_ERRORS as u64 {
+                            eprintln!("line {n}: {e}; skipped");
+                        }
+                        bad_total += 1;
                     }
-                    bad_total += 1;
-                }
-                imported += d.listings.len() as u64;
-                if args.watch {
-                    next_asins = d.listings.iter().map(|l| l.asin).collect();
-                }
-                next_offset = d.offset;
-                read_to = d.offset;
-                Some(d.listings)
-            }
-            None => None,
-        };
-        let done = write_next.is_none();
-        let t0 = Instant::now();
-        let (finished, products) = tokio::join!(
-            async {
-                match stored.take() {
-                    Some((products, asins, offset)) => {
-                        let sets =
-                            crate::pipeline::detect_all(detect.clone(), products, now).await?;
-                        finish_batch(&store, sets, args.watch.then_some(asins), &key, offset)
-                            .await
+                    imported += d.listings.len() as u64;
+                    if args.watch {
+                        next_asins = d.listings.iter().map(|l| l.asin).collect();
                     }
-                    None => Ok(()),
+                    next_offset = d.offset;
+                    read_to = d.offset;
+                    Some(d.listings)
                 }
-            },
-            async {
-                match write_next {
-                    Some(listings) => Some(store.upsert_listings(listings, now, None).await),
-                    None => None,
-                }
-            }
-        );
-        finished?;
-        tracing::debug!(
-            ms = t0.elapsed().as_millis() as u64,
-            "Wrote an import batch."
-        );
-        if let Some(products) = products {
-            let products = products.context("Writing to the store failed")?;
-            stored = Some((products, next_asins, next_offset));
-        }
-        if progress && last_report.elapsed().as_millis() > 300 {
-            let pct = if size > 0 {
-                read_to as f64 * 100.0 / size as f64
-            } else {
-                100.0
+                None => None,
             };
-            let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-            eprint!(
-                "\rimported {imported} lines · {bad_total} bad · {pct:.0} % · {rate:.0} lines/s   "
+            let done = write_next.is_none();
+            let t0 = Instant::now();
+            let (finished, products) = tokio::join!(
+                async {
+                    match stored.take() {
+                        Some((products, asins, offset)) => {
+                            let sets =
+                                crate::pipeline::detect_all(detect.clone(), products, now).await?;
+                            finish_batch(&store, sets, args.watch.then_some(asins), &key, offset)
+                                .await
+                        }
+                        None => Ok(()),
+                    }
+                },
+                async {
+                    match write_next {
+                        Some(listings) => Some(store.upsert_listings(listings, now, None).await),
+                        None => None,
+                    }
+                }
             );
-            last_report = Instant::now();
+            finished?;
+            tracing::debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                "Wrote an import batch."
+            );
+            if let Some(products) = products {
+                let products = products.context("Writing to the store failed")?;
+                stored = Some((products, next_asins, next_offset));
+            }
+            if progress && last_report.elapsed().as_millis() > 300 {
+                let pct = if size > 0 {
+                    read_to as f64 * 100.0 / size as f64
+                } else {
+                    100.0
+                };
+                let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
+                eprint!(
+                    "\rimported {imported} lines · {bad_total} bad · {pct:.0} % · {rate:.0} lines/s   "
+                );
+                last_report = Instant::now();
+            }
+            if done {
+                break;
+            }
         }
-        if done {
-            break;
-        }
-    }
-    Ok(())
+        Ok(())
     }
     .await;
     if bulk {

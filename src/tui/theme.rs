@@ -306,7 +306,11 @@ fn to_256(c: Color) -> Color {
             if c.0 == c.1 && c.1 == c.2 {
                 continue;
             }
-            let rgb = (steps[c.0 as usize], steps[c.1 as usize], steps[c.2 as usize]);
+            let rgb = (
+                steps[c.0 as usize],
+                steps[c.1 as usize],
+                steps[c.2 as usize],
+            );
             if dist(rgb) < best.0 {
                 best = (dist(rgb), 16 + i);
             }
