@@ -21,6 +21,7 @@ mod params;
 mod products;
 mod respond;
 mod schema;
+mod server;
 mod settings;
 mod stats;
 
@@ -33,7 +34,6 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -222,14 +222,7 @@ pub async fn serve(
         "Serving the REST API."
     );
     tokio::spawn(watch_store(Arc::downgrade(&state.inner)));
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(listener, router(state), shutdown).await
 }
 
 /// Probes the store every few seconds while the API's state lives, so that queries answer

@@ -396,3 +396,40 @@ fn config_init_creates_the_named_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
 }
+
+/// A client that sends half a request head, or nothing at all, is disconnected (after the
+/// 10 s header-read timeout) instead of holding its connection for ever; a normal request
+/// on another connection is answered meanwhile.
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use std::io::{Read, Write};
+    let server = start(&[]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let probes: Vec<_> = [&b"GET /health HTTP/1.1\r\nHost: x\r\n"[..], &b""[..]]
+        .into_iter()
+        .map(|sent| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(&addr).unwrap();
+                s.write_all(sent).unwrap();
+                // Generous: the server closes after 10 s; the test fails only if it never does.
+                s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+                let mut buf = [0u8; 256];
+                s.read(&mut buf)
+            })
+        })
+        .collect();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    for p in probes {
+        let read = p.join().unwrap();
+        assert!(
+            matches!(read, Ok(0)),
+            "the connection was closed, not left open: {read:?}"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! The HTTP/1.1 server under the router: accepts connections, bounds how long a client may
+//! take to send its request head, and drains open connections on shutdown.
+//!
+//! `axum::serve` installs no timer, so hyper's header-read timeout never fires there and a
+//! client that opens a connection and sends nothing, or half a request head, holds it (and
+//! its task) for ever. Here every connection must show a first byte, and then a whole
+//! request head, within [`HEADER_READ_TIMEOUT`]; an idle keep-alive connection is closed
+//! by the same rule. Request bodies and responses are bounded by the router's own timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// How long a client may take to send a request head (and to start one on a new or idle
+/// connection).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets each
+/// connection finish the request it is serving, and returns when all are closed.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    // Dropped senders tell connections to stop; the last receiver dropped says all have.
+    let (stop_tx, stop_rx) = watch::channel(());
+    let (open_tx, open_rx) = watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "Accepting an API connection failed.");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
+        }
+        let service = TowerToHyperService::new(app.clone());
+        let (stop, open) = (stop_rx.clone(), open_rx.clone());
+        tokio::spawn(connection(stream, service, stop, open));
+    }
+    drop((stop_tx, open_rx, stop_rx));
+    open_tx.closed().await;
+    Ok(())
+}
+
+/// One connection: a first byte within the timeout, then HTTP/1.1 until the client closes,
+/// a request head is late, or the server stops.
+async fn connection(
+    stream: TcpStream,
+    service: TowerToHyperService<Router>,
+    mut stop: watch::Receiver<()>,
+    open: watch::Receiver<()>,
+) {
+    if !matches!(
+        tokio::time::timeout(HEADER_READ_TIMEOUT, stream.readable()).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut conn = pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "An API connection ended with an error.");
+    }
+    drop(open);
+}
