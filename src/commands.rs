@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Settings;
-use crate::economics::{Economics, LiveDetector};
+use crate::economics::LiveDetector;
 use crate::pipeline::Detect;
 use crate::store::Store;
 
@@ -71,14 +71,9 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     })
 }
 
-/// The validated economics model: shipped tables overlaid with the config file's sections.
-pub fn economics(settings: &Settings) -> Result<Economics> {
-    Ok(settings.economics_model()?)
-}
-
-/// The detector the pipeline and `import` use.
-pub fn detector(settings: &Settings) -> Result<Arc<dyn Detect>> {
-    Ok(Arc::new(LiveDetector::new(Arc::new(economics(settings)?))))
+/// The detector the pipeline and `import` use, over the model the settings validated.
+pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
+    Arc::new(LiveDetector::new(settings.model.clone()))
 }
 
 /// Runs the command the user asked for.

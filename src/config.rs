@@ -11,6 +11,7 @@ mod file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use file::{DiscoveryCategory, FileConfig, TEMPLATE};
@@ -234,8 +235,11 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     /// Console.
     pub console: ConsoleSettings,
-    /// The economics sections of the config file, as written (validated by `economics`).
+    /// The economics sections of the config file, as written.
     pub economics: toml::Table,
+    /// The economics model those sections make, built and validated once at load: every
+    /// command refuses a bad section up front, as it refuses a bad key.
+    pub model: Arc<Economics>,
 }
 
 impl Settings {
@@ -302,28 +306,24 @@ pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
         Some(p) if explicit || p.exists() => (read_file(p)?, Some(p.clone())),
         _ => (FileConfig::default(), None),
     };
-    let settings = file::resolve(file, args, used)?;
-    // Every command refuses a bad economics section up front, as it refuses a bad key.
-    settings.economics_model()?;
-    Ok(settings)
+    file::resolve(file, args, used)
 }
 
-impl Settings {
-    /// The validated economics model: the shipped tables overlaid with the config file's
-    /// economics sections.
-    pub fn economics_model(&self) -> Result<Economics, ConfigError> {
-        let fail = |message: String| ConfigError::Economics {
-            path: self.config_file.clone(),
-            message,
-        };
-        let overlay: EconomicsOverlay = toml::Value::Table(self.economics.clone())
+/// The economics model of a config file's economics `sections` (the shipped tables overlaid
+/// with them), validated; errors name `file`.
+fn economics_model(sections: &toml::Table, file: Option<&Path>) -> Result<Economics, ConfigError> {
+    let fail = |message: String| ConfigError::Economics {
+        path: file.map(Path::to_path_buf),
+        message,
+    };
+    let overlay: EconomicsOverlay =
+        toml::Value::Table(sections.clone())
             .try_into()
             .map_err(|e: toml::de::Error| {
                 fail(format!("invalid economics section in the config file: {e}"))
             })?;
-        let config = EconomicsConfig::with_overlay(overlay).map_err(|e| fail(e.to_string()))?;
-        Economics::new(config).map_err(|e| fail(e.to_string()))
-    }
+    let config = EconomicsConfig::with_overlay(overlay).map_err(|e| fail(e.to_string()))?;
+    Economics::new(config).map_err(|e| fail(e.to_string()))
 }
 
 /// The effective configuration as TOML, secrets redacted.

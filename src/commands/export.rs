@@ -131,7 +131,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         .await
         .context("Reading opportunities failed")?;
     if args.format == ExportFormat::Json {
-        let detect = super::detector(settings)?;
+        let detect = super::detector(settings);
         page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
             .await
             .context("Reading the products to explain the rows failed")?;

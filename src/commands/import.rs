@@ -144,7 +144,7 @@ fn read_batches(
 /// harmless: a run resumed after N writes N+1 again, and every write is idempotent.
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
-    let detect = super::detector(settings)?;
+    let detect = super::detector(settings);
     let path = std::fs::canonicalize(&args.file)
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
     let file =

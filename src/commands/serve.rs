@@ -99,7 +99,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     };
     // Every role explains rows (breakdowns for the API and the console); only processing
     // detects.
-    let explainer = super::detector(settings)?;
+    let explainer = super::detector(settings);
     let detect = settings.has_role(Role::Process).then(|| explainer.clone());
 
     let listener = match &api_settings {

@@ -209,6 +209,7 @@ pub(super) fn resolve(
         }
     }
 
+    let model = std::sync::Arc::new(super::economics_model(&economics, used.as_deref())?);
     let console = console_settings(f.console, a, used.as_deref())?;
     Ok(Settings {
         console,
@@ -232,6 +233,7 @@ pub(super) fn resolve(
         store: store_config(f.store, a)?,
         pipeline,
         economics,
+        model,
     })
 }
 

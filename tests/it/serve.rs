@@ -345,7 +345,7 @@ fn every_economics_section_is_read_and_checked() {
         ..Default::default()
     })
     .unwrap();
-    let model = settings.economics_model().unwrap();
+    let model = settings.model.clone();
     assert_eq!(model.config().route_defaults.prep.to_string(), "0.75");
 
     std::fs::write(&cfg, "[api]\ncors_origins = [\"not a url\"]\n").unwrap();
