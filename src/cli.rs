@@ -289,12 +289,7 @@ pub enum ExportFormat {
 
 /// A finite number of percent, as the API's filters take it.
 fn percent(v: &str) -> Result<f64, String> {
-    match v.parse::<f64>() {
-        Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(x),
-        _ => Err(format!(
-            "'{v}' is not a number: give a percentage such as 10 or 12.5"
-        )),
-    }
+    crate::domain::parse_percent(v).map_err(|why| format!("'{v}' {why}"))
 }
 
 /// Euros with up to 2 decimals, as cents, as the API's `min_profit` takes them.

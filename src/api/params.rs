@@ -110,18 +110,14 @@ impl Params {
         let Some(v) = self.one(name)? else {
             return Ok(None);
         };
-        match v.parse::<f64>() {
-            Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(Some(x)),
-            _ => Err(ApiError::bad_parameter(
+        crate::domain::parse_percent(v).map(Some).map_err(|why| {
+            ApiError::bad_parameter(
                 name,
                 Some(v),
-                format!(
-                    "{name} '{}' is not a number: give a percentage such as 10 or 12.5",
-                    shorten(v)
-                ),
+                format!("{name} '{}' {why}", shorten(v)),
                 vec!["a finite number of percent".into()],
-            )),
-        }
+            )
+        })
     }
 
     /// An amount of euros with at most two decimals (`3`, `3.5`, `-0.25`), as cents.

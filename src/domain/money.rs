@@ -80,6 +80,15 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// Parses a finite number of percent (`10`, `12.5`, `-5`). The error says what is wrong
+/// with the value, for the caller to put after its name.
+pub fn parse_percent(v: &str) -> Result<f64, &'static str> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(x),
+        _ => Err("is not a number: give a percentage such as 10 or 12.5"),
+    }
+}
+
 /// Parses an amount of euros with at most two decimals (`3`, `3.5`, `-0.25`, `.25`) into
 /// cents, up to 1,000,000,000 euros either way. The error says what is wrong with the
 /// value, for the caller to put after its name.
