@@ -69,7 +69,7 @@ pub(super) fn upsert_listings(
     checkpoint: Option<Checkpoint>,
 ) -> Res<Vec<Product>> {
     let any = !listings.is_empty();
-    let (order, by_asin) = check::by_asin(listings).map_err(Fail::Invalid)?;
+    let (order, mut by_asin) = check::by_asin(listings).map_err(Fail::Invalid)?;
     let batch = Batch {
         fetched: micros(fetched_at),
         now: fetched_at,
@@ -78,7 +78,10 @@ pub(super) fn upsert_listings(
     let mut products = Vec::with_capacity(order.len());
     let mut totals = Totals::default();
     for asin in order {
-        let group = by_asin.get(&asin).map(Vec::as_slice).unwrap_or_default();
+        let group = by_asin
+            .get_mut(&asin)
+            .map(Vec::as_mut_slice)
+            .unwrap_or_default();
         products.push(batch.apply(c, asin, group, &mut totals)?);
     }
     totals.flush(c)?;
@@ -126,7 +129,10 @@ struct Row {
 }
 
 impl Row {
-    fn from_listing(e: &Encoded, fetched_at: i64, history: Vec<u8>) -> Row {
+    /// The row of a listing, its encoded JSON moved in (not copied).
+    fn from_listing(e: &mut Encoded, fetched_at: i64, history: Vec<u8>) -> Row {
+        let eans = std::mem::take(&mut e.eans);
+        let snapshot = std::mem::take(&mut e.snapshot);
         let l = &e.listing;
         Row {
             listed: l.product_type == 0 && l.title.is_some(),
@@ -134,12 +140,12 @@ impl Row {
             title: l.title.clone(),
             brand: l.brand.clone(),
             image_url: l.image_url.clone(),
-            eans: e.eans.clone(),
+            eans,
             package_quantity: l.package_quantity,
             root_category: l.root_category,
             fetched_at,
             observed_at: micros(l.snapshot.observed_at),
-            snapshot: e.snapshot.clone(),
+            snapshot,
             history,
         }
     }
@@ -158,19 +164,20 @@ impl Batch {
         &self,
         c: &Connection,
         asin: Asin,
-        listings: &[Encoded],
+        listings: &mut [Encoded],
         totals: &mut Totals,
     ) -> Res<Product> {
         let mut rows = read_rows(c, asin)?;
         // A product row exists exactly when a listing row does.
         let was_empty = rows.is_empty();
         let was_listed: Vec<Market> = listed(&rows);
-        let mut fresh: HashMap<Market, &PriceSnapshot> = HashMap::new();
+        // Listings whose snapshot replaces the stored one, in batch order.
+        let mut replacing = Vec::new();
         let mut changed = false;
-        for e in listings {
-            let l = &e.listing;
-            let stored = rows.get(&l.market);
-            let history = self.merged_history(l, stored);
+        for (i, e) in listings.iter_mut().enumerate() {
+            let market = e.listing.market;
+            let stored = rows.get(&market);
+            let history = self.merged_history(&e.listing, stored);
             let replace = stored.is_none_or(|r| self.fetched >= r.fetched_at);
             let row = match stored {
                 Some(r) if !replace => Row {
@@ -180,14 +187,19 @@ impl Batch {
                 _ => Row::from_listing(e, self.fetched, history),
             };
             if replace {
-                fresh.insert(l.market, &l.snapshot);
+                replacing.push(i);
             }
             if stored != Some(&row) {
-                write_row(c, asin, l.market, &row, stored.is_some())?;
-                rows.insert(l.market, row);
+                write_row(c, asin, market, &row, stored.is_some())?;
+                rows.insert(market, row);
                 changed = true;
             }
         }
+        // A later listing of a market wins, as in the loop.
+        let fresh: HashMap<Market, &PriceSnapshot> = replacing
+            .iter()
+            .map(|&i| (listings[i].listing.market, &listings[i].listing.snapshot))
+            .collect();
         let product = merge_product(asin, &rows, &fresh)?;
         if changed {
             write_product(c, &product, &rows, !was_empty)?;
