@@ -418,6 +418,16 @@ pub enum Basis {
     Net,
 }
 
+impl Basis {
+    /// The name shown and typed (`basis net`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Basis::Gross => "gross",
+            Basis::Net => "net",
+        }
+    }
+}
+
 /// Which side a market toggle applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {

@@ -523,13 +523,7 @@ impl UiState {
             out.push("min-margin 0".into());
         }
         out.push(format!("min-margin {}", self.min_margin));
-        out.push(format!(
-            "basis {}",
-            match self.basis {
-                Basis::Gross => "gross",
-                Basis::Net => "net",
-            }
-        ));
+        out.push(format!("basis {}", self.basis.id()));
         out.push(match ROW_LIMITS.get(self.limit).copied().flatten() {
             Some(n) => format!("limit {n}"),
             None => "limit all".into(),

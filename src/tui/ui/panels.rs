@@ -9,7 +9,7 @@ use super::{age, block, styled};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::Source;
 use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
-use crate::tui::action::{Basis, LOG_LEVELS, ROW_LIMITS};
+use crate::tui::action::{LOG_LEVELS, ROW_LIMITS};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
@@ -156,16 +156,7 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
     };
     let mut lines = vec![
         line(0, format!("Min margin {:>6.1} %", s.min_margin)),
-        line(
-            1,
-            format!(
-                "Basis      {:>8}",
-                match s.basis {
-                    Basis::Gross => "gross",
-                    Basis::Net => "net",
-                }
-            ),
-        ),
+        line(1, format!("Basis      {:>8}", s.basis.id())),
         Line::from(styled("Buy in", "muted", theme)),
     ];
     let k = s.session.markets.len();

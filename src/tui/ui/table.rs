@@ -184,10 +184,7 @@ fn empty_message(s: &UiState) -> String {
     format!(
         "No opportunities at ≥ {} % {}{}. Lower it with - or :min 0.",
         s.min_margin,
-        match s.basis {
-            crate::tui::action::Basis::Gross => "gross",
-            crate::tui::action::Basis::Net => "net",
-        },
+        s.basis.id(),
         if s.filter_text.is_empty() {
             String::new()
         } else {
