@@ -119,7 +119,8 @@ pub enum OpportunitySort {
     RoiPct,
     /// Last computed.
     UpdatedAt,
-    /// Expected monthly profit (ranked rows first).
+    /// Expected monthly profit, ranked rows first; equal profits by ROI, then net profit
+    /// (economics.md §4.1).
     #[default]
     ExpectedMonthlyProfit,
 }

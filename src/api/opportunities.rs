@@ -65,7 +65,8 @@ pub(crate) struct OpportunityQuery {
     q: Option<String>,
     /// Only rows that pass every gate (`true`/`false`, default `false`).
     ranked: Option<bool>,
-    /// Sort key (default `expected_monthly_profit`, ranked rows first).
+    /// Sort key (default `expected_monthly_profit`: ranked rows first, equal profits by ROI,
+    /// then net profit, then ASIN).
     sort: Option<OpportunitySort>,
     /// Sort direction (default `desc`).
     order: Option<SortOrder>,

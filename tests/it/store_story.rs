@@ -10,9 +10,10 @@
 //! Contract points this story fixes, beyond the trait's signatures: timestamps round-trip to
 //! the microsecond; a listing only counts as "listed" when Keepa type is 0 and it has a
 //! title; the newest fetch wins per (ASIN, market) while history is always merged; product
-//! identity comes from the listed markets in display order; ties sort by ASIN, then buy and
-//! sell market in display order (UK, DE, FR, IT, ES); `products_per_market` names all five
-//! markets; text filters are literal substrings and never match across two fields.
+//! identity comes from the listed markets in display order; equal expected monthly profits
+//! sort by ROI, then profit; other ties by ASIN, then buy and sell market in display order
+//! (UK, DE, FR, IT, ES); `products_per_market` names all five markets; text filters are
+//! literal substrings and never match across two fields.
 
 pub mod fixtures;
 mod listings;
@@ -38,6 +39,7 @@ pub async fn story(store: Arc<dyn Store>) {
     watchlist(s).await;
     let batch1 = listings::ingest(s).await;
     let rows = opportunities::query(s).await;
+    opportunities::ties(s).await;
     opportunities::retire(s, &rows).await;
     listings::products(s, &batch1).await;
     bookkeeping(s).await;

@@ -48,7 +48,9 @@ pub(super) async fn opportunities(
         OpportunitySort::NetProfit => &["net_profit"],
         OpportunitySort::RoiPct => &["roi_pct"],
         OpportunitySort::UpdatedAt => &["updated_at"],
-        OpportunitySort::ExpectedMonthlyProfit => &["ranked", "expected_monthly_profit"],
+        OpportunitySort::ExpectedMonthlyProfit => {
+            &["ranked", "expected_monthly_profit", "roi_pct", "net_profit"]
+        }
     };
     let mut sort: Vec<Value> = keys.iter().map(|k| json!({ *k: dir })).collect();
     for tie in ["asin", "buy_rank", "sell_rank"] {

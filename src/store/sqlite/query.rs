@@ -94,7 +94,8 @@ fn sort_key(sort: OpportunitySort) -> (Option<&'static str>, &'static [&'static 
         OpportunitySort::RoiPct => (None, &["roi_pct"]),
         OpportunitySort::UpdatedAt => (None, &["updated_at"]),
         OpportunitySort::ExpectedMonthlyProfit => {
-            (Some("opp_emp"), &["ranked", "expected_monthly_profit"])
+            let keys = &["ranked", "expected_monthly_profit", "roi_pct", "net_profit"];
+            (Some("opp_emp"), keys)
         }
     }
 }

@@ -39,9 +39,10 @@ pub(super) struct Migration {
 }
 
 /// Every migration, in order; the schema version is the number applied.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    name: "initial schema",
-    sql: r#"
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE watchlist (
     asin     TEXT PRIMARY KEY,
     source   TEXT NOT NULL,
@@ -127,14 +128,25 @@ CREATE TABLE meta (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
-}];
+    },
+    // Equal expected monthly profits are ordered by ROI, then profit (economics.md §4.1),
+    // and the default order's index walk has to produce that order itself.
+    Migration {
+        name: "expected monthly profit ties by ROI, then profit",
+        sql: r#"
+DROP INDEX IF EXISTS opp_emp;
+CREATE INDEX opp_emp ON opportunities
+    (ranked DESC, expected_monthly_profit DESC, roi_pct DESC, net_profit DESC, asin, buy, sell);
+"#,
+    },
+];
 
 /// The schema version this binary writes.
 pub(super) fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// The opportunity sort indexes, as migration 1 created them: name and definition.
+/// The opportunity sort indexes, as the migrations last defined them: name and definition.
 ///
 /// A bulk load ([`drop_sort_indexes`], then [`ensure_sort_indexes`]) builds them once from
 /// sorted rows at the end instead of inserting every row into each at a random place. An
@@ -142,7 +154,7 @@ pub(super) fn latest_version() -> i64 {
 pub(super) const SORT_INDEXES: [(&str, &str); 3] = [
     (
         "opp_emp",
-        "opportunities\n    (ranked DESC, expected_monthly_profit DESC, asin, buy, sell)",
+        "opportunities\n    (ranked DESC, expected_monthly_profit DESC, roi_pct DESC, net_profit DESC, asin, buy, sell)",
     ),
     (
         "opp_gross",
@@ -349,6 +361,38 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn a_version_1_file_gets_the_tie_breaking_profit_index_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct, net_margin_pct,
+                 net_profit, roi_pct, expected_monthly_profit, ranked, updated_at, search)
+             VALUES ('B0MIGRATE1', 1, 2, 10.0, 5.0, 300, 20.0, 6000, 1, 0, 'b0migrate1')",
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(version(&conn).unwrap(), 2);
+        let emp = index_sql(&conn)
+            .into_iter()
+            .find(|(name, _)| name == "opp_emp")
+            .unwrap()
+            .1;
+        assert_eq!(
+            emp,
+            format!("CREATE INDEX opp_emp ON {}", SORT_INDEXES[0].1)
+        );
+        assert!(emp.contains("roi_pct DESC, net_profit DESC"), "{emp}");
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM opportunities INDEXED BY opp_emp",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

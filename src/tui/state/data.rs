@@ -177,15 +177,19 @@ impl UiState {
             });
             keyed.into_iter().map(|(_, _, i)| i).collect()
         } else {
-            let mut keyed: Vec<(i64, u32, u32)> = (0..rows.len())
+            let mut keyed: Vec<([i64; 4], u32, u32)> = (0..rows.len())
                 .filter(|&i| self.filter.matches(&rows[i]))
                 .map(|i| {
                     let k = match col {
-                        Column::Asin => i64::from(self.key_rank[i]),
-                        Column::Title => i64::from(self.feed.title_rank[i]),
+                        Column::Asin => [i64::from(self.key_rank[i]), 0, 0, 0],
+                        Column::Title => [i64::from(self.feed.title_rank[i]), 0, 0, 0],
                         _ => sort_key(&rows[i], col),
                     };
-                    (if desc { !k } else { k }, self.key_rank[i], i as u32)
+                    (
+                        if desc { k.map(|k| !k) } else { k },
+                        self.key_rank[i],
+                        i as u32,
+                    )
                 })
                 .collect();
             keyed.sort_unstable();
@@ -210,9 +214,11 @@ impl UiState {
     }
 }
 
-/// A row's sort key for a column as an integer, ascending; text columns other than the
-/// title sort by their rank in (ASIN, route) order or by market code.
-fn sort_key(r: &Row, c: Column) -> i64 {
+/// A row's sort key for a column as integers, compared in order, ascending; text columns
+/// other than the title sort by their rank in (ASIN, route) order or by market code.
+/// Expected monthly profit puts ranked rows first and orders equal profits by ROI, then
+/// profit (economics.md §4.1), as the store does.
+fn sort_key(r: &Row, c: Column) -> [i64; 4] {
     // Total order of f64 as i64 (negatives flipped), so NaN cannot break the sort.
     let f = |x: f64| {
         let b = x.to_bits() as i64;
@@ -222,7 +228,8 @@ fn sort_key(r: &Row, c: Column) -> i64 {
         let b = m.code().as_bytes();
         i64::from(b[0]) << 8 | i64::from(b[1])
     };
-    match c {
+    let k = match c {
+        Column::Emp => return [i64::from(r.ranked), r.emp.minor, f(r.roi), r.net.minor],
         Column::Asin | Column::Title => 0,
         Column::Buy => code(r.key.buy),
         Column::Sell => code(r.key.sell),
@@ -241,8 +248,8 @@ fn sort_key(r: &Row, c: Column) -> i64 {
         Column::Profit => r.net.minor,
         Column::Net => f(r.net_pct),
         Column::Roi => f(r.roi),
-        Column::Emp => r.emp.minor,
         // Age ascending = newest first.
         Column::Age => -r.updated_at.timestamp_micros(),
-    }
+    };
+    [k, 0, 0, 0]
 }

@@ -320,3 +320,47 @@ fn sort_and_filters_are_saved_as_commands_and_restored() {
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(!t.quit);
 }
+
+#[test]
+fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_profit() {
+    let mut s = fixtures::loaded(4, (200, 60));
+    let mut feed: Feed = (*s.feed).clone();
+    // (ASIN, ranked, expected monthly profit, ROI, profit), in no particular order.
+    let rows = [
+        ("B0TIE00001", true, 5_000, 10.0, 300),
+        ("B0TIE00002", false, 90_000, 50.0, 900),
+        ("B0TIE00003", true, 5_000, 20.0, 100),
+        ("B0TIE00004", true, 5_000, 10.0, 400),
+    ];
+    feed.rows = rows
+        .iter()
+        .map(|&(asin, ranked, emp, roi, profit)| {
+            let mut r = fixtures::row(asin, "Tie", Market::DE, Market::FR, 20.0, profit);
+            r.ranked = ranked;
+            r.emp = arbdesk::domain::Money::eur(emp);
+            r.roi = roi;
+            r
+        })
+        .collect();
+    feed.total = feed.rows.len() as u64;
+    s.on_feed(feed);
+    keys(&mut s, "E");
+    assert_eq!((s.sort, s.descending), (Column::Emp, true));
+    let order = |s: &UiState| -> Vec<String> {
+        s.view
+            .iter()
+            .map(|&i| s.feed.rows[i as usize].key.asin.to_string())
+            .collect()
+    };
+    assert_eq!(
+        order(&s),
+        ["B0TIE00003", "B0TIE00004", "B0TIE00001", "B0TIE00002"],
+        "ranked first; equal profits by ROI, then profit; the store's order"
+    );
+    keys(&mut s, "E");
+    assert!(!s.descending);
+    assert_eq!(
+        order(&s),
+        ["B0TIE00002", "B0TIE00001", "B0TIE00004", "B0TIE00003"]
+    );
+}

@@ -10,17 +10,20 @@ use rusqlite::Connection;
 use crate::it::store_story::fixtures::{Figures, listed, opp, t, unlisted};
 
 /// The sort key of a row as the store orders it (before the ASIN, buy, sell tie-break).
-fn sort_key(o: &Opportunity, sort: OpportunitySort) -> (f64, f64) {
+fn sort_key(o: &Opportunity, sort: OpportunitySort) -> [f64; 4] {
     match sort {
-        OpportunitySort::GrossMarginPct => (o.gross_margin_pct, 0.0),
-        OpportunitySort::NetMarginPct => (o.net_margin_pct, 0.0),
-        OpportunitySort::NetProfit => (o.net_profit.minor as f64, 0.0),
-        OpportunitySort::RoiPct => (o.roi_pct, 0.0),
-        OpportunitySort::UpdatedAt => (o.updated_at.timestamp_micros() as f64, 0.0),
-        OpportunitySort::ExpectedMonthlyProfit => (
+        OpportunitySort::GrossMarginPct => [o.gross_margin_pct, 0.0, 0.0, 0.0],
+        OpportunitySort::NetMarginPct => [o.net_margin_pct, 0.0, 0.0, 0.0],
+        OpportunitySort::NetProfit => [o.net_profit.minor as f64, 0.0, 0.0, 0.0],
+        OpportunitySort::RoiPct => [o.roi_pct, 0.0, 0.0, 0.0],
+        OpportunitySort::UpdatedAt => [o.updated_at.timestamp_micros() as f64, 0.0, 0.0, 0.0],
+        // Ranked first, equal profits by ROI, then profit (economics.md §4.1).
+        OpportunitySort::ExpectedMonthlyProfit => [
             f64::from(u8::from(o.ranked)),
             o.expected_monthly_profit.minor as f64,
-        ),
+            o.roi_pct,
+            o.net_profit.minor as f64,
+        ],
     }
 }
 

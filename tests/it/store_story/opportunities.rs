@@ -4,7 +4,7 @@
 use arbdesk::domain::{Market, Money, Opportunity};
 use arbdesk::store::{OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource};
 
-use super::fixtures::{Figures, a, b, d, e, keys, opp, t};
+use super::fixtures::{Figures, a, asin, b, d, e, keys, opp, t};
 use super::{strings, tick};
 use Market::{DE, ES, FR, IT, UK};
 
@@ -97,9 +97,9 @@ pub async fn query(s: &dyn Store) -> Rows {
     assert_eq!(
         keys(&all.items),
         [
-            "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
+            "D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
         ],
-        "ranked rows first by expected monthly profit, equal profits by ASIN"
+        "ranked rows first by expected monthly profit, equal profits by ROI"
     );
     for o in &all.items {
         assert_eq!(o, rows.iter().find(|r| r.key() == o.key()).unwrap());
@@ -163,35 +163,35 @@ pub async fn query(s: &dyn Store) -> Rows {
                 min_gross_margin_pct: Some(25.0),
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+            vec!["D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE"],
         ),
         (
             OpportunityFilter {
                 min_gross_margin_pct: Some(10.0),
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "B:DE:FR"],
+            vec!["D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE", "B:DE:FR"],
         ),
         (
             OpportunityFilter {
                 min_net_margin_pct: Some(9.5),
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "D:IT:DE"],
+            vec!["D:IT:UK", "A:FR:DE", "D:IT:DE"],
         ),
         (
             OpportunityFilter {
                 min_profit_cents: Some(310),
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+            vec!["D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE"],
         ),
         (
             OpportunityFilter {
                 min_roi_pct: Some(22.0),
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "B:DE:FR"],
+            vec!["D:IT:UK", "A:FR:DE", "B:DE:FR"],
         ),
         (
             OpportunityFilter {
@@ -206,7 +206,7 @@ pub async fn query(s: &dyn Store) -> Rows {
                 ..f()
             },
             vec![
-                "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "A:DE:UK",
+                "D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE", "E:ES:DE", "A:DE:UK",
             ],
         ),
         (
@@ -258,7 +258,7 @@ pub async fn query(s: &dyn Store) -> Rows {
                 ..f()
             },
             vec![
-                "A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
+                "D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE", "E:ES:DE", "B:DE:FR", "A:DE:UK",
             ],
         ),
         (
@@ -266,7 +266,7 @@ pub async fn query(s: &dyn Store) -> Rows {
                 ranked_only: true,
                 ..f()
             },
-            vec!["A:FR:DE", "D:IT:UK", "A:FR:UK", "D:IT:DE"],
+            vec!["D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE"],
         ),
         (
             OpportunityFilter {
@@ -355,6 +355,49 @@ pub async fn query(s: &dyn Store) -> Rows {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     Rows { all: rows }
+}
+
+/// Equal expected monthly profits: ROI first, then profit, then ASIN and route
+/// (economics.md §4.1); `order=asc` is the mirror, but for ASIN and route. The rows come
+/// and go within this chapter.
+pub async fn ties(s: &dyn Store) {
+    let (f, g, h) = (asin("B0STORY0F6"), asin("B0STORY0G7"), asin("B0STORY0H8"));
+    let row = |a, buy, roi, profit| {
+        opp(
+            a,
+            buy,
+            FR,
+            "Tiebreak Widget",
+            Figures(20.0, 10.0, profit, roi, 5_000, true, 200),
+        )
+    };
+    let sets = vec![
+        (f, vec![row(f, DE, 20.0, 500), row(f, IT, 20.0, 500)]),
+        (g, vec![row(g, DE, 25.0, 400)]),
+        (h, vec![row(h, DE, 20.0, 600)]),
+    ];
+    s.replace_opportunities(sets).await.unwrap();
+    let q = |descending| OpportunityFilter {
+        text: Some("tiebreak".into()),
+        descending,
+        ..OpportunityFilter::default()
+    };
+    let desc = s.opportunities(q(true)).await.unwrap();
+    assert_eq!(
+        keys(&desc.items),
+        ["G:DE:FR", "H:DE:FR", "F:DE:FR", "F:IT:FR"],
+        "ROI 25 first, then at ROI 20 the larger profit, then ASIN and buy market"
+    );
+    let asc = s.opportunities(q(false)).await.unwrap();
+    assert_eq!(
+        keys(&asc.items),
+        ["F:DE:FR", "F:IT:FR", "H:DE:FR", "G:DE:FR"]
+    );
+    s.replace_opportunities(vec![(f, vec![]), (g, vec![]), (h, vec![])])
+        .await
+        .unwrap();
+    let all = s.opportunities(OpportunityFilter::default()).await.unwrap();
+    assert_eq!(all.total, 7);
 }
 
 pub async fn retire(s: &dyn Store, rows: &Rows) {
