@@ -1,9 +1,10 @@
 //! The breakdown of a row: every term of §4 as a line with its amount and its source.
 //!
-//! Signs follow the money: revenue positive, costs negative, so the detail lines of a row
-//! (all but the `net_proceeds` and `landed_cost` subtotals) add up to its profit up to the
-//! display rounding. Sell-side and buy-side lines are built once per market and copied into
-//! each pair; only the route lines are per pair.
+//! Signs follow the money: revenue positive, costs negative. Each line is rounded once, to
+//! the cent, and so is each subtotal; where the rounded lines of a subtotal do not add up to
+//! it, [`reconcile`] shows the difference as a `rounding` line, so that what is on screen
+//! adds up. Sell-side and buy-side lines are built once per market and copied into each
+//! pair; only the route lines are per pair.
 
 use rust_decimal::Decimal;
 
@@ -308,4 +309,52 @@ pub fn route_lines<N: Num>(
         "model",
     ));
     out.push(line("profit", profit_label, profit, e, "model"));
+}
+
+/// The subtotals, each with the lines it sums: `net_proceeds` (the sell lines, or from the
+/// conversion to EUR on), `landed_cost` (the buy and route lines in EUR), then `profit`
+/// (the two subtotals). Lines in another currency before a conversion line are restated by
+/// it and not summed again.
+const SUBTOTALS: [&str; 3] = ["net_proceeds", "landed_cost", "profit"];
+
+/// Adds a `rounding` line before each subtotal whose lines, rounded one by one, do not add
+/// up to the subtotal (itself rounded once from the exact sum): at most a cent or two.
+pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
+    let mut start = 0;
+    let mut subtotals: Vec<i64> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let id = lines[i].id.as_str();
+        if !SUBTOTALS.contains(&id) {
+            i += 1;
+            continue;
+        }
+        let total = lines[i].amount;
+        let parts: i64 = if id == "profit" {
+            subtotals.iter().sum()
+        } else {
+            lines[start..i]
+                .iter()
+                .filter(|l| l.amount.currency == total.currency)
+                .map(|l| l.amount.minor)
+                .sum()
+        };
+        let diff = total.minor - parts;
+        if diff != 0 && total.currency == Currency::EUR {
+            lines.insert(
+                i,
+                BreakdownLine {
+                    id: "rounding".to_string(),
+                    label: "Rounding (each line is rounded to the cent, the total once)"
+                        .to_string(),
+                    amount: Money::new(diff, total.currency),
+                    source: "model".to_string(),
+                },
+            );
+            i += 1;
+        }
+        subtotals.push(total.minor);
+        i += 1;
+        start = i;
+    }
 }

@@ -390,6 +390,7 @@ impl Detector {
             profit_label,
             fig.profit,
         );
+        breakdown::reconcile(&mut lines);
         row.breakdown.lines = lines;
     }
 }

@@ -311,12 +311,13 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
     Ok(())
 }
 
-/// The rows an export writes: those of `keys`, in that order, read with `query`.
+/// The rows an export writes: those of `keys`, in that order, read with `query`; without
+/// keys, every row `query` matches, in the store's order.
 struct Rows {
     store: Arc<dyn Store>,
     explainer: Option<Arc<dyn Detect>>,
     query: Query,
-    keys: Vec<OpportunityKey>,
+    keys: Option<Vec<OpportunityKey>>,
 }
 
 async fn export(
@@ -332,15 +333,21 @@ async fn export(
     dir: &Path,
 ) -> Result<(PathBuf, usize)> {
     let mut filter = query.filter();
-    filter.limit = filter.limit.max(keys.len());
+    filter.limit = keys
+        .as_ref()
+        .map_or(usize::MAX, |k| filter.limit.max(k.len()));
     let page = store
         .opportunities(filter)
         .await
         .context("reading the opportunities failed")?;
-    let mut by_key: std::collections::HashMap<OpportunityKey, crate::domain::Opportunity> =
-        page.items.into_iter().map(|o| (o.key(), o)).collect();
-    let mut items: Vec<crate::domain::Opportunity> =
-        keys.iter().filter_map(|k| by_key.remove(k)).collect();
+    let mut items = match keys {
+        None => page.items,
+        Some(keys) => {
+            let mut by_key: std::collections::HashMap<OpportunityKey, _> =
+                page.items.into_iter().map(|o| (o.key(), o)).collect();
+            keys.iter().filter_map(|k| by_key.remove(k)).collect()
+        }
+    };
     if let (Format::Json, Some(x)) = (format, &explainer) {
         items = crate::pipeline::explain_all(store.as_ref(), x.as_ref(), items)
             .await

@@ -204,8 +204,11 @@ pub struct UiState {
     pub frozen_pending: u32,
     /// Frozen since.
     pub frozen: Option<DateTime<Utc>>,
-    /// Filtered and sorted indices into `feed.rows`.
+    /// Filtered and sorted indices into `feed.rows`, up to the row limit: what is shown.
     pub view: Vec<u32>,
+    /// Every loaded row that matches, in the same order: what `N matching` counts and an
+    /// export writes (the row limit is a limit of the screen, not a filter).
+    pub matching: Vec<u32>,
     /// The best gross margin % in `view` (computed with it, not per frame).
     pub best_margin: Option<f64>,
     /// Keys of `feed.rows`, contiguous for fast lookups.
@@ -268,6 +271,9 @@ pub struct UiState {
     pub log_scroll: usize,
     /// Lines the detail drawer's P&L is scrolled down (the drawer of a small terminal).
     pub detail_scroll: u16,
+    /// The largest scroll that still shows more of the P&L, as last drawn (the drawing
+    /// knows how the lines wrap; the keys stop there).
+    pub detail_scroll_max: std::cell::Cell<u16>,
     /// Theme name.
     pub theme: String,
     /// Command history, oldest first.
@@ -304,6 +310,7 @@ impl UiState {
             frozen_pending: 0,
             frozen: None,
             view: Vec::new(),
+            matching: Vec::new(),
             best_margin: None,
             keys: Vec::new(),
             key_rank: Vec::new(),
@@ -336,6 +343,7 @@ impl UiState {
             log_level: 2,
             log_scroll: 0,
             detail_scroll: 0,
+            detail_scroll_max: std::cell::Cell::new(0),
             theme: "dark".into(),
             history: Vec::new(),
             page: 10,

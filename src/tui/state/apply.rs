@@ -134,8 +134,10 @@ impl UiState {
                     Context::Sidebar => self.move_sidebar(m),
                     Context::Logs => self.move_logs(m),
                     // The drawer covers the table: keys scroll it. Beside the table, they
-                    // move the selection and the detail follows.
-                    Context::Detail if self.detail_open => self.move_detail(m),
+                    // move the selection and the detail follows; pages scroll the P&L.
+                    Context::Detail if self.detail_open || matches!(m, Motion::Pages(_)) => {
+                        self.move_detail(m)
+                    }
                     _ => self.move_table(m),
                 }
                 Vec::new()
@@ -262,13 +264,9 @@ impl UiState {
         self.clamp();
     }
 
-    /// Scrolls the detail drawer, within its P&L's length.
+    /// Scrolls the detail drawer, within its P&L's length as last drawn.
     fn move_detail(&mut self, m: Motion) {
-        let lines = self
-            .detail
-            .as_ref()
-            .and_then(|d| d.opportunity.as_ref())
-            .map_or(0, |o| o.breakdown.lines.len() as i64 + 4);
+        let lines = i64::from(self.detail_scroll_max.get());
         let page = self.page.max(1) as i64;
         let cur = i64::from(self.detail_scroll);
         let to = match m {

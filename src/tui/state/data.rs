@@ -160,7 +160,7 @@ impl UiState {
         // array: comparing through the row structs would miss the cache on every access.
         // Ties fall back to the row's rank in (ASIN, route) order, so rows never jump.
         let ranked_titles = self.feed.title_rank.len() == rows.len();
-        let mut view: Vec<u32> = if col == Column::Title && !ranked_titles {
+        let view: Vec<u32> = if col == Column::Title && !ranked_titles {
             let mut keyed: Vec<(&str, u32, u32)> = (0..rows.len())
                 .filter(|&i| self.filter.matches(&rows[i]))
                 .map(|i| {
@@ -195,14 +195,18 @@ impl UiState {
             keyed.sort_unstable();
             keyed.into_iter().map(|(_, _, i)| i).collect()
         };
-        if let Some(n) = ROW_LIMITS.get(self.limit).copied().flatten() {
-            view.truncate(n);
-        }
+        // The best margin of every matching row, whatever the sort and the row limit.
         self.best_margin = view
             .iter()
             .map(|&i| rows[i as usize].gross_pct)
             .reduce(f64::max);
-        self.view = view;
+        let shown = ROW_LIMITS
+            .get(self.limit)
+            .copied()
+            .flatten()
+            .map_or(view.len(), |n| n.min(view.len()));
+        self.view = view[..shown].to_vec();
+        self.matching = view;
         if let Some(key) = self.selected_key
             && let Some(row) = self.keys.iter().position(|k| *k == key)
             && let Some(pos) = self.view.iter().position(|&i| i as usize == row)

@@ -55,21 +55,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             .and_then(|o| o.breakdown.fx_eur_per_gbp)
     });
     let markets = d.product.as_ref().map_or(0, |p| p.markets.len() as u16);
-    let breakdown_lines = d
-        .opportunity
-        .as_ref()
-        .map_or(0, |o| o.breakdown.lines.len() as u16 + 2);
+    let pnl = pnl_lines(d, inner.width, theme);
     let h = inner.height;
     let head_h = 3.min(h);
     let mut rest = h - head_h;
     let prices_h = (markets + 1).min(rest);
     rest -= prices_h;
-    let pnl_h = (breakdown_lines + 1).min(rest);
+    let pnl_h = u16::try_from(pnl.len()).unwrap_or(u16::MAX).min(rest);
     rest -= pnl_h;
     let links_h = if rest >= 14 { markets + 1 } else { 0 };
     rest -= links_h;
     let chart_h = if rest >= 6 { rest } else { 0 };
-    let [head, prices, pnl, chart, links] = Layout::vertical([
+    let [head, prices, pnl_area, chart, links] = Layout::vertical([
         Constraint::Length(head_h),
         Constraint::Length(prices_h),
         Constraint::Length(pnl_h),
@@ -79,7 +76,16 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     .areas(inner);
     render_head(f, head, d, row.key.asin.as_str(), theme);
     render_prices(f, prices, d, eur_per_gbp, row.key.buy, row.key.sell, theme);
-    render_pnl(f, pnl, d, s.detail_scroll, theme);
+    // The drawer takes the scroll keys; beside the table j/k move the selection and the
+    // page keys scroll the P&L once the detail has the focus.
+    let scroll_hint = if s.detail_open {
+        "j/k scroll"
+    } else if s.focus == Focus::Detail {
+        "PgDn/PgUp scroll"
+    } else {
+        "Enter, then PgDn/PgUp"
+    };
+    render_pnl(f, pnl_area, pnl, s, scroll_hint, theme);
     if chart.height > 0 {
         render_chart(f, chart, d, eur_per_gbp, s, theme);
     }
@@ -215,17 +221,16 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
     out
 }
 
-fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, scroll: u16, theme: &Theme) {
-    if area.height == 0 {
-        return;
-    }
+/// The P&L as lines for a pane `width` wide: the headline, the breakdown (labels wrapped,
+/// the amount on a label's last line), the prices that matter to a buyer, then the FX rate,
+/// the gate verdict and the flags.
+fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
     let Some(o) = &d.opportunity else {
-        f.render_widget(
-            Paragraph::new("No P&L: the opportunity is no longer listed.")
-                .style(theme.style("muted")),
-            area,
-        );
-        return;
+        return vec![Line::from(styled(
+            "No P&L: the opportunity is no longer listed.",
+            "muted",
+            theme,
+        ))];
     };
     let mut lines = vec![Line::from(vec![
         styled("Gross ", "header", theme),
@@ -246,10 +251,9 @@ fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, scroll: u16, theme: &Th
             }),
         ),
     ])];
-    // A label too long for its line wraps; the amount stands on its last line.
-    let width = usize::from(area.width.saturating_sub(14));
+    let label_width = usize::from(width.saturating_sub(14));
     for l in &o.breakdown.lines {
-        let label = wrap_words(&sanitize(&l.label), width);
+        let label = wrap_words(&sanitize(&l.label), label_width);
         let last = label.len() - 1;
         for (i, part) in label.into_iter().enumerate() {
             let amount = if i == last {
@@ -258,10 +262,21 @@ fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, scroll: u16, theme: &Th
                 String::new()
             };
             lines.push(Line::from(vec![
-                Span::raw(format!("  {part:<width$}")),
+                Span::raw(format!("  {part:<label_width$}")),
                 Span::raw(format!("{amount:>11}")),
             ]));
         }
+    }
+    let price = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| m.to_string());
+    let targets = format!(
+        "Expected {}/month · max buy {} · target sell {} · break-even {}",
+        o.expected_monthly_profit,
+        price(o.max_buy_price),
+        price(o.target_sell_price),
+        price(o.break_even_sell_price),
+    );
+    for part in wrap_words(&targets, usize::from(width)) {
+        lines.push(Line::from(Span::raw(part)));
     }
     let mut tables = Vec::new();
     if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
@@ -273,26 +288,44 @@ fn render_pnl(f: &mut Frame<'_>, area: Rect, d: &Detail, scroll: u16, theme: &Th
     if !o.flags.is_empty() {
         tables.push(format!("flags: {}", o.flags.join(", ")));
     }
-    for part in wrap_words(&tables.join(" · "), usize::from(area.width)) {
+    for part in wrap_words(&tables.join(" · "), usize::from(width)) {
         if !part.is_empty() {
             lines.push(Line::from(styled(part, "muted", theme)));
         }
     }
-    // Too long for the area: scrolled by `scroll`, the last line saying what is below.
+    lines
+}
+
+/// Renders the P&L `lines` into `area`. Too long for it, they are scrolled by the state's
+/// `detail_scroll` and the last line says what is below and how to see it; the largest
+/// useful scroll is reported back so the keys stop where the text does.
+fn render_pnl(
+    f: &mut Frame<'_>,
+    area: Rect,
+    mut lines: Vec<Line<'_>>,
+    s: &UiState,
+    hint: &str,
+    theme: &Theme,
+) {
     let h = usize::from(area.height);
+    if h == 0 {
+        return;
+    }
+    let mut max_top = 0;
     if lines.len() > h {
-        let top = usize::from(scroll).min(lines.len() - (h - 1).max(1));
+        max_top = lines.len() - (h - 1).max(1);
+        let top = usize::from(s.detail_scroll).min(max_top);
         let below = lines.len().saturating_sub(top + h - 1);
         let mut shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(h - 1).collect();
-        if below > 0 || top > 0 {
-            shown.push(Line::from(styled(
-                format!("↓ {below} more lines · j/k scroll"),
-                "muted",
-                theme,
-            )));
-        }
+        shown.push(Line::from(styled(
+            format!("↓ {below} more lines · {hint}"),
+            "muted",
+            theme,
+        )));
         lines = shown;
     }
+    s.detail_scroll_max
+        .set(u16::try_from(max_top).unwrap_or(u16::MAX));
     f.render_widget(Paragraph::new(lines), area);
 }
 

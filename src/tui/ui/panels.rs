@@ -80,7 +80,13 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 
 pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let st = &s.feed.stats;
-    let best = s.best_margin;
+    // Over the matching rows when all are loaded; otherwise the loaded ones are only the top
+    // of the current sort, and the store's best is the honest figure.
+    let best = if s.feed.total <= s.feed.rows.len() as u64 {
+        s.best_margin
+    } else {
+        st.best_gross_margin_pct.or(s.best_margin)
+    };
     let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
     let k = &s.status.keepa;
     let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);

@@ -87,9 +87,12 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let feed = &s.feed;
     let mut title = vec![Span::raw(" Opportunities ")];
     let shown = s.view.len();
+    let matching = s.matching.len();
     title.push(styled(
-        if !s.filter_text.is_empty() {
-            format!("{shown} matching ")
+        if !s.filter_text.is_empty() && matching > shown {
+            format!("{shown} of {matching} matching ")
+        } else if !s.filter_text.is_empty() {
+            format!("{matching} matching ")
         } else if feed.total as usize > shown {
             format!("{shown} of {} ", feed.total)
         } else {

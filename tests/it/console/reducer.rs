@@ -22,6 +22,17 @@ fn key(s: &mut UiState, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
     s.on_key(&KeyEvent::new(code, mods), &keymap)
 }
 
+/// Draws a frame, as the console does after each key (the drawing reports how far the
+/// detail's P&L can scroll).
+fn draw(s: &UiState) {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(s.size.0, s.size.1)).unwrap();
+    let keymap = Keymap::load("default", None);
+    let theme = arbdesk::tui::theme::Theme::builtin("mono");
+    term.draw(|f| arbdesk::tui::ui::render(f, s, &theme, &keymap))
+        .unwrap();
+}
+
 fn selected_asin(s: &UiState) -> String {
     s.selected_row().unwrap().key.asin.to_string()
 }
@@ -241,14 +252,26 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     let mut detail = fixtures::detail(&row);
     if let Some(o) = detail.opportunity.as_mut() {
         o.updated_at = row.updated_at;
+        // A P&L longer than the drawer (customs and per-kg lines make it so).
+        let more = o.breakdown.lines.clone();
+        o.breakdown.lines.extend(more);
     }
     s.on_detail(detail);
     assert_eq!(s.wanted_detail(), None, "loaded and current");
-    // In the drawer, j and k scroll it; the selection under it stays.
-    keys(&mut s, "jjj");
-    assert_eq!((s.detail_scroll, s.selected), (3, 0));
+    // In the drawer, j and k scroll it as far as the drawn P&L goes; the selection under
+    // it stays.
+    draw(&s);
+    let max = s.detail_scroll_max.get();
+    assert!(max >= 1, "the P&L overflows the drawer");
+    keys(&mut s, "j");
+    assert_eq!((s.detail_scroll, s.selected), (1, 0));
+    // Scrolling stops where the text ends, so the first k after it moves the text.
+    keys(&mut s, &"j".repeat(usize::from(max) + 3));
+    assert_eq!(s.detail_scroll, max);
     keys(&mut s, "k");
-    assert_eq!(s.detail_scroll, 2);
+    assert_eq!(s.detail_scroll, max - 1);
+    keys(&mut s, "G");
+    assert_eq!(s.detail_scroll, max);
     keys(&mut s, "gg");
     assert_eq!(s.detail_scroll, 0);
     // A refresh that recomputed the row (new prices, a market added) asks for it again.
