@@ -89,11 +89,17 @@ impl UiState {
             }
             Action::Limit(n) => {
                 self.limit = ROW_LIMITS.iter().position(|l| *l == n).unwrap_or_else(|| {
-                    // Any other number: the nearest offered limit at or above it.
-                    ROW_LIMITS
+                    // Any other number: the nearest offered limit at or above it, said so.
+                    let at = ROW_LIMITS
                         .iter()
                         .position(|l| l.is_none_or(|l| Some(l) >= n))
-                        .unwrap_or(ROW_LIMITS.len() - 1)
+                        .unwrap_or(ROW_LIMITS.len() - 1);
+                    let shown = ROW_LIMITS[at].map_or("all".to_string(), |l| l.to_string());
+                    self.toast(
+                        format!("Rows {shown}: the row limits are 25, 50, 100, 250 and all"),
+                        false,
+                    );
+                    at
                 });
                 self.rebuild_view();
                 self.requery()

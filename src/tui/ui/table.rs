@@ -12,14 +12,16 @@ use crate::tui::model;
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
-/// Columns in the order they are dropped last-to-first when the table is narrow.
+/// Columns in the order they are dropped last-to-first when the table is narrow. The route
+/// (buy and sell market) comes right after the ASIN: without it two rows of one product
+/// cannot be told apart.
 const PRIORITY: [Column; 13] = [
     Column::Asin,
+    Column::Buy,
+    Column::Sell,
     Column::Margin,
     Column::Profit,
     Column::Roi,
-    Column::Buy,
-    Column::Sell,
     Column::Title,
     Column::Net,
     Column::Age,
@@ -184,16 +186,20 @@ fn empty_message(s: &UiState) -> String {
             s.feed.stats.watchlist
         );
     }
-    format!(
-        "No opportunities at ≥ {} % {}{}. Lower it with - or :min 0.",
-        s.min_margin,
-        s.basis.id(),
-        if s.filter_text.is_empty() {
-            String::new()
-        } else {
-            format!(" matching /{}", s.filter_text)
-        }
-    )
+    if s.filter_text.is_empty() {
+        format!(
+            "No opportunities at ≥ {} % {}. Lower it with - or :min 0.",
+            s.min_margin,
+            s.basis.id(),
+        )
+    } else {
+        format!(
+            "No opportunities at ≥ {} % {} matching /{}. Esc clears the filter; - or :min 0 lowers the margin.",
+            s.min_margin,
+            s.basis.id(),
+            s.filter_text
+        )
+    }
 }
 
 fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme) -> Row<'a> {
@@ -258,5 +264,19 @@ fn cell_style(c: Column, r: &model::Row, theme: &Theme) -> Style {
         Column::Roi => money(r.net.minor),
         Column::Gross | Column::Margin => money(r.gross.minor),
         _ => Style::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_narrow_table_keeps_the_route_and_the_sorted_column() {
+        // 60 columns less the table's borders, sorted by expected monthly profit.
+        let cols: Vec<Column> = columns(58, Column::Emp).into_iter().map(|c| c.0).collect();
+        for c in [Column::Asin, Column::Buy, Column::Sell, Column::Emp] {
+            assert!(cols.contains(&c), "{c:?} missing from {cols:?}");
+        }
     }
 }

@@ -387,3 +387,19 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
         ["B0TIE00002", "B0TIE00001", "B0TIE00004", "B0TIE00003"]
     );
 }
+
+#[test]
+fn a_row_limit_that_is_not_offered_is_rounded_up_and_says_so() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    s.apply(Action::Limit(Some(7)));
+    assert_eq!(s.view.len(), 25);
+    let last = s.toasts.back().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(last.contains("Rows 25") && last.contains("250"), "{last}");
+    s.apply(Action::Limit(Some(100)));
+    assert_eq!(s.view.len(), 100);
+    assert_eq!(
+        s.matching.len(),
+        300,
+        "the limit is of the screen, not of the matches"
+    );
+}
