@@ -345,8 +345,7 @@ pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
                 i,
                 BreakdownLine {
                     id: "rounding".to_string(),
-                    label: "Rounding (each line is rounded to the cent, the total once)"
-                        .to_string(),
+                    label: "Rounding of the lines to the cent".to_string(),
                     amount: Money::new(diff, total.currency),
                     source: "model".to_string(),
                 },
