@@ -125,6 +125,24 @@ pub enum OpportunitySort {
     ExpectedMonthlyProfit,
 }
 
+impl OpportunitySort {
+    /// The row fields this order compares, most significant first, all in the query's
+    /// direction (every store names its columns or fields after them). Ties after these
+    /// break by ASIN, then buy and sell market, always ascending.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            OpportunitySort::GrossMarginPct => &["gross_margin_pct"],
+            OpportunitySort::NetMarginPct => &["net_margin_pct"],
+            OpportunitySort::NetProfit => &["net_profit"],
+            OpportunitySort::RoiPct => &["roi_pct"],
+            OpportunitySort::UpdatedAt => &["updated_at"],
+            OpportunitySort::ExpectedMonthlyProfit => {
+                &["ranked", "expected_monthly_profit", "roi_pct", "net_profit"]
+            }
+        }
+    }
+}
+
 /// Filters, order and page of an opportunity query. Empty market lists mean all markets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpportunityFilter {

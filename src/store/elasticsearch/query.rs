@@ -13,8 +13,8 @@ use super::docs::{self, Ix, fetched_field, listing_id, substring};
 use crate::domain::{Asin, Market, Opportunity, PriceSeries, Product};
 use crate::store::check::search_query;
 use crate::store::{
-    JobRun, OpportunityFilter, OpportunitySort, Page, ProductFilter, StoreError, StoreResult,
-    StoreStats, WatchEntry, history,
+    JobRun, OpportunityFilter, Page, ProductFilter, StoreError, StoreResult, StoreStats,
+    WatchEntry, history,
 };
 
 /// Opportunities matching `f`.
@@ -42,17 +42,7 @@ pub(super) async fn opportunities(
         filter.push(json!({"term": {"ranked": true}}));
     }
     let dir = if f.descending { "desc" } else { "asc" };
-    let keys: &[&str] = match f.sort {
-        OpportunitySort::GrossMarginPct => &["gross_margin_pct"],
-        OpportunitySort::NetMarginPct => &["net_margin_pct"],
-        OpportunitySort::NetProfit => &["net_profit"],
-        OpportunitySort::RoiPct => &["roi_pct"],
-        OpportunitySort::UpdatedAt => &["updated_at"],
-        OpportunitySort::ExpectedMonthlyProfit => {
-            &["ranked", "expected_monthly_profit", "roi_pct", "net_profit"]
-        }
-    };
-    let mut sort: Vec<Value> = keys.iter().map(|k| json!({ *k: dir })).collect();
+    let mut sort: Vec<Value> = f.sort.keys().iter().map(|k| json!({ *k: dir })).collect();
     for tie in ["asin", "buy_rank", "sell_rank"] {
         sort.push(json!({ tie: "asc" }));
     }

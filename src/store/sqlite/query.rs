@@ -37,9 +37,9 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
             items: Vec::new(),
         });
     }
-    let (index, keys) = sort_key(f.sort);
+    let index = sort_index(f.sort);
     let dir = if f.descending { "DESC" } else { "ASC" };
-    let order: Vec<String> = keys.iter().map(|k| format!("{k} {dir}")).collect();
+    let order: Vec<String> = f.sort.keys().iter().map(|k| format!("{k} {dir}")).collect();
     // During a bulk load the sort indexes are gone (`schema::SORT_INDEXES`); the planner
     // then sorts the matches, which is slower and just as right.
     let indexed = match index {
@@ -85,18 +85,13 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
     Ok(Page { total, items })
 }
 
-/// The columns of a sort key, and the index that holds rows in that order, if any.
-fn sort_key(sort: OpportunitySort) -> (Option<&'static str>, &'static [&'static str]) {
+/// The index that holds rows in the order of `sort` (`schema::SORT_INDEXES`), if any.
+fn sort_index(sort: OpportunitySort) -> Option<&'static str> {
     match sort {
-        OpportunitySort::GrossMarginPct => (Some("opp_gross"), &["gross_margin_pct"]),
-        OpportunitySort::NetMarginPct => (Some("opp_net"), &["net_margin_pct"]),
-        OpportunitySort::NetProfit => (None, &["net_profit"]),
-        OpportunitySort::RoiPct => (None, &["roi_pct"]),
-        OpportunitySort::UpdatedAt => (None, &["updated_at"]),
-        OpportunitySort::ExpectedMonthlyProfit => {
-            let keys = &["ranked", "expected_monthly_profit", "roi_pct", "net_profit"];
-            (Some("opp_emp"), keys)
-        }
+        OpportunitySort::GrossMarginPct => Some("opp_gross"),
+        OpportunitySort::NetMarginPct => Some("opp_net"),
+        OpportunitySort::ExpectedMonthlyProfit => Some("opp_emp"),
+        OpportunitySort::NetProfit | OpportunitySort::RoiPct | OpportunitySort::UpdatedAt => None,
     }
 }
 
