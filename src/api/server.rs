@@ -3,9 +3,10 @@
 //!
 //! `axum::serve` installs no timer, so hyper's header-read timeout never fires there and a
 //! client that opens a connection and sends nothing, or half a request head, holds it (and
-//! its task) for ever. Here every connection must show a first byte, and then a whole
-//! request head, within [`HEADER_READ_TIMEOUT`]; an idle keep-alive connection is closed
-//! by the same rule. Request bodies and responses are bounded by the router's own timeout.
+//! its task) for ever. Here hyper's timer runs: a connection must bring a whole request
+//! head within [`HEADER_READ_TIMEOUT`] of opening (hyper starts reading, and the timer, at
+//! once), and an idle keep-alive connection is closed by the same rule. Request bodies and
+//! responses are bounded by the router's own timeout.
 
 use std::future::Future;
 use std::io;
@@ -29,9 +30,9 @@ pub async fn run(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    // Dropped senders tell connections to stop; the last receiver dropped says all have.
+    // Each connection holds a receiver: a send tells them to stop, and the channel closes
+    // when the last one is done.
     let (stop_tx, stop_rx) = watch::channel(());
-    let (open_tx, open_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -50,28 +51,21 @@ pub async fn run(
             tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
         }
         let service = TowerToHyperService::new(app.clone());
-        let (stop, open) = (stop_rx.clone(), open_rx.clone());
-        tokio::spawn(connection(stream, service, stop, open));
+        tokio::spawn(connection(stream, service, stop_rx.clone()));
     }
-    drop((stop_tx, open_rx, stop_rx));
-    open_tx.closed().await;
+    drop(stop_rx);
+    stop_tx.send_replace(());
+    stop_tx.closed().await;
     Ok(())
 }
 
-/// One connection: a first byte within the timeout, then HTTP/1.1 until the client closes,
-/// a request head is late, or the server stops.
+/// One connection: HTTP/1.1 until the client closes, a request head is late, or the server
+/// stops (then the request being served is finished first).
 async fn connection(
     stream: TcpStream,
     service: TowerToHyperService<Router>,
     mut stop: watch::Receiver<()>,
-    open: watch::Receiver<()>,
 ) {
-    if !matches!(
-        tokio::time::timeout(HEADER_READ_TIMEOUT, stream.readable()).await,
-        Ok(Ok(()))
-    ) {
-        return;
-    }
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -87,5 +81,4 @@ async fn connection(
     if let Err(e) = result {
         tracing::trace!(error = %e, "An API connection ended with an error.");
     }
-    drop(open);
 }
