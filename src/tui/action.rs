@@ -442,6 +442,11 @@ pub enum Side {
 /// Row limits offered in the sidebar.
 pub const ROW_LIMITS: [Option<usize>; 5] = [Some(25), Some(50), Some(100), Some(250), None];
 
+/// A row limit as the sidebar and `:limit` write it: `50`, or `all`.
+pub fn limit_label(limit: Option<usize>) -> String {
+    limit.map_or_else(|| "all".to_string(), |n| n.to_string())
+}
+
 /// Log levels, most severe first.
 pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 

@@ -16,7 +16,7 @@ mod input;
 
 use super::action::{
     Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
-    ROW_LIMITS, Side, SortBy, View,
+    ROW_LIMITS, Side, SortBy, View, limit_label,
 };
 use super::filter::Filter;
 use super::keymap::{Key, Keymap, Lookup};
@@ -204,12 +204,13 @@ pub struct UiState {
     pub frozen_pending: u32,
     /// Frozen since.
     pub frozen: Option<DateTime<Utc>>,
-    /// Filtered and sorted indices into `feed.rows`, up to the row limit: what is shown.
-    pub view: Vec<u32>,
-    /// Every loaded row that matches, in the same order: what `N matching` counts and an
-    /// export writes (the row limit is a limit of the screen, not a filter).
+    /// Filtered and sorted indices into `feed.rows`: every loaded row that matches, what
+    /// `N matching` counts and an export writes. The screen shows the first `shown` of
+    /// them ([`view`](Self::view)): the row limit is a limit of the screen, not a filter.
     pub matching: Vec<u32>,
-    /// The best gross margin % in `view` (computed with it, not per frame).
+    /// How many of `matching` the row limit lets the table show.
+    shown: usize,
+    /// The best gross margin % in `matching` (computed with it, not per frame).
     pub best_margin: Option<f64>,
     /// Keys of `feed.rows`, contiguous for fast lookups.
     keys: Vec<OpportunityKey>,
@@ -309,8 +310,8 @@ impl UiState {
             pending: None,
             frozen_pending: 0,
             frozen: None,
-            view: Vec::new(),
             matching: Vec::new(),
+            shown: 0,
             best_margin: None,
             keys: Vec::new(),
             key_rank: Vec::new(),
@@ -425,9 +426,15 @@ impl UiState {
         }
     }
 
+    /// The rows the table shows: indices into `feed.rows`, filtered, sorted and cut at the
+    /// row limit.
+    pub fn view(&self) -> &[u32] {
+        &self.matching[..self.shown.min(self.matching.len())]
+    }
+
     /// The selected row.
     pub fn selected_row(&self) -> Option<&Row> {
-        let i = *self.view.get(self.selected)?;
+        let i = *self.view().get(self.selected)?;
         self.feed.rows.get(i as usize)
     }
 
@@ -503,7 +510,7 @@ impl UiState {
     }
 
     fn clamp(&mut self) {
-        let n = self.view.len();
+        let n = self.view().len();
         self.selected = self.selected.min(n.saturating_sub(1));
         let page = self.page.max(1);
         if self.selected < self.offset {
@@ -532,10 +539,10 @@ impl UiState {
         }
         out.push(format!("min-margin {}", self.min_margin));
         out.push(format!("basis {}", self.basis.id()));
-        out.push(match ROW_LIMITS.get(self.limit).copied().flatten() {
-            Some(n) => format!("limit {n}"),
-            None => "limit all".into(),
-        });
+        out.push(format!(
+            "limit {}",
+            limit_label(ROW_LIMITS.get(self.limit).copied().flatten())
+        ));
         let codes = |ms: &[Market]| {
             ms.iter()
                 .map(|m| m.code().to_lowercase())

@@ -51,19 +51,19 @@ pub(super) fn run_effect(
             }
         }
         Effect::Export(format) => {
-            // Every row that passes the filters (tui-conventions §1.10). Loaded rows are
-            // the top of the store's order unless a `/` filter or an in-memory sort made
-            // the console load more; then the store's own order covers the rest.
-            let keys: Vec<OpportunityKey> = state
-                .matching
-                .iter()
-                .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
-                .collect();
-            let partial = state.feed.total > state.feed.rows.len() as u64;
-            let keys = (!partial
-                || !state.filter_text.is_empty()
-                || crate::tui::model::store_sort(state.sort).is_none())
-            .then_some(keys);
+            // Every row that passes the filters (tui-conventions §1.10). The store's order
+            // is the console's unless a `/` filter or an in-memory sort (or the age
+            // column's own direction) decides which rows match or how they go; then the
+            // matching loaded rows are written, in order.
+            let in_memory = !state.filter_text.is_empty()
+                || !matches!(crate::tui::model::store_sort(state.sort), Some((_, None)));
+            let keys: Option<Vec<OpportunityKey>> = in_memory.then(|| {
+                state
+                    .matching
+                    .iter()
+                    .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
+                    .collect()
+            });
             let query = state.query();
             let meta = serde_json::json!({
                 "min_margin": state.min_margin,

@@ -3,6 +3,7 @@
 use super::{
     Action, Basis, Column, Confirm, Context, CopyTarget, Effect, FOCUS_ORDER, Focus, LOG_LEVELS,
     MarginChange, Market, Motion, Overlay, PromptKind, ROW_LIMITS, Side, SortBy, UiState, View,
+    limit_label,
 };
 
 impl UiState {
@@ -94,9 +95,13 @@ impl UiState {
                         .iter()
                         .position(|l| l.is_none_or(|l| Some(l) >= n))
                         .unwrap_or(ROW_LIMITS.len() - 1);
-                    let shown = ROW_LIMITS[at].map_or("all".to_string(), |l| l.to_string());
+                    let offered: Vec<String> = ROW_LIMITS.map(limit_label).to_vec();
                     self.toast(
-                        format!("Rows {shown}: the row limits are 25, 50, 100, 250 and all"),
+                        format!(
+                            "Rows {}: the row limits are {}",
+                            limit_label(ROW_LIMITS[at]),
+                            offered.join(", ")
+                        ),
                         false,
                     );
                     at
@@ -253,7 +258,7 @@ impl UiState {
     }
 
     fn move_table(&mut self, m: Motion) {
-        let n = self.view.len();
+        let n = self.view().len();
         if n == 0 {
             return;
         }

@@ -200,16 +200,15 @@ impl UiState {
             .iter()
             .map(|&i| rows[i as usize].gross_pct)
             .reduce(f64::max);
-        let shown = ROW_LIMITS
+        self.shown = ROW_LIMITS
             .get(self.limit)
             .copied()
             .flatten()
             .map_or(view.len(), |n| n.min(view.len()));
-        self.view = view[..shown].to_vec();
         self.matching = view;
         if let Some(key) = self.selected_key
             && let Some(row) = self.keys.iter().position(|k| *k == key)
-            && let Some(pos) = self.view.iter().position(|&i| i as usize == row)
+            && let Some(pos) = self.view().iter().position(|&i| i as usize == row)
         {
             self.selected = pos;
         }

@@ -9,7 +9,7 @@ use super::{age, block, styled};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::Source;
 use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
-use crate::tui::action::{LOG_LEVELS, ROW_LIMITS};
+use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, limit_label};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
@@ -175,11 +175,7 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
         let on = if s.sell.contains(m) { "[x]" } else { "[ ]" };
         lines.push(line(2 + k + j, format!(" {on} {}", m.code())));
     }
-    let limit = ROW_LIMITS
-        .get(s.limit)
-        .copied()
-        .flatten()
-        .map_or_else(|| "all".to_string(), |n| n.to_string());
+    let limit = limit_label(ROW_LIMITS.get(s.limit).copied().flatten());
     lines.push(line(2 + 2 * k, format!("Rows       {limit:>8}")));
     if focused {
         lines.push(Line::from(styled(

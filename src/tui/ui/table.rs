@@ -88,7 +88,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let focused = s.focus == Focus::Table && !s.detail_open;
     let feed = &s.feed;
     let mut title = vec![Span::raw(" Opportunities ")];
-    let shown = s.view.len();
+    let shown = s.view().len();
     let matching = s.matching.len();
     title.push(styled(
         if !s.filter_text.is_empty() && matching > shown {
@@ -125,7 +125,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    if s.view.is_empty() {
+    if s.view().is_empty() {
         let msg = empty_message(s);
         f.render_widget(
             Paragraph::new(msg)
@@ -157,9 +157,9 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     )
     .style(theme.style("header"));
     let h = usize::from(inner.height.saturating_sub(1));
-    let start = s.offset.min(s.view.len());
-    let end = (start + h).min(s.view.len());
-    let rows = s.view[start..end].iter().filter_map(|&i| {
+    let start = s.offset.min(s.view().len());
+    let end = (start + h).min(s.view().len());
+    let rows = s.view()[start..end].iter().filter_map(|&i| {
         let r = feed.rows.get(i as usize)?;
         Some(row(r, &cols, s, theme))
     });

@@ -22,17 +22,6 @@ fn key(s: &mut UiState, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
     s.on_key(&KeyEvent::new(code, mods), &keymap)
 }
 
-/// Draws a frame, as the console does after each key (the drawing reports how far the
-/// detail's P&L can scroll).
-fn draw(s: &UiState) {
-    let mut term =
-        ratatui::Terminal::new(ratatui::backend::TestBackend::new(s.size.0, s.size.1)).unwrap();
-    let keymap = Keymap::load("default", None);
-    let theme = arbdesk::tui::theme::Theme::builtin("mono");
-    term.draw(|f| arbdesk::tui::ui::render(f, s, &theme, &keymap))
-        .unwrap();
-}
-
 fn selected_asin(s: &UiState) -> String {
     s.selected_row().unwrap().key.asin.to_string()
 }
@@ -43,7 +32,7 @@ fn sort_keys_toggle_direction_and_mark_the_header() {
     keys(&mut s, "R");
     assert_eq!((s.sort, s.descending), (Column::Roi, true));
     let rois: Vec<f64> = s
-        .view
+        .view()
         .iter()
         .map(|&i| s.feed.rows[i as usize].roi)
         .collect();
@@ -132,12 +121,12 @@ fn q_leaves_the_detail_before_quitting_at_every_width() {
 #[test]
 fn the_filter_applies_as_typed_and_esc_clears_it() {
     let mut s = fixtures::loaded(300, (200, 60));
-    let all = s.view.len();
+    let all = s.view().len();
     keys(&mut s, "/src=uk");
     assert!(matches!(s.overlay, Some(Overlay::Prompt(_))));
-    assert!(s.view.len() < all);
+    assert!(s.view().len() < all);
     assert!(
-        s.view
+        s.view()
             .iter()
             .all(|&i| s.feed.rows[i as usize].key.buy == Market::UK)
     );
@@ -147,10 +136,10 @@ fn the_filter_applies_as_typed_and_esc_clears_it() {
     // The filter survives a refresh.
     let feed: Feed = (*s.feed).clone();
     s.on_feed(feed);
-    assert!(s.view.len() < all);
+    assert!(s.view().len() < all);
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert_eq!(s.filter_text, "");
-    assert_eq!(s.view.len(), all);
+    assert_eq!(s.view().len(), all);
 }
 
 #[test]
@@ -227,10 +216,10 @@ fn freeze_holds_new_data_until_unfrozen() {
     feed.rows.truncate(10);
     s.on_feed(feed.clone());
     s.on_feed(feed);
-    assert_eq!(s.view.len(), 50);
+    assert_eq!(s.view().len(), 50);
     assert_eq!(s.frozen_pending, 2);
     keys(&mut s, "f");
-    assert_eq!(s.view.len(), 10);
+    assert_eq!(s.view().len(), 10);
     assert!(s.frozen.is_none());
 }
 
@@ -260,7 +249,8 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     assert_eq!(s.wanted_detail(), None, "loaded and current");
     // In the drawer, j and k scroll it as far as the drawn P&L goes; the selection under
     // it stays.
-    draw(&s);
+    // The drawing reports how far the detail's P&L can scroll.
+    super::snapshots::draw(&s, "mono");
     let max = s.detail_scroll_max.get();
     assert!(max >= 1, "the P&L overflows the drawer");
     keys(&mut s, "j");
@@ -289,7 +279,7 @@ fn paging_keeps_the_selection_in_view() {
     key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
     assert!(s.selected >= s.offset && s.selected < s.offset + s.page);
     keys(&mut s, "G");
-    assert_eq!(s.selected, s.view.len() - 1);
+    assert_eq!(s.selected, s.view().len() - 1);
     assert!(s.selected < s.offset + s.page);
     keys(&mut s, "gg");
     assert_eq!((s.selected, s.offset), (0, 0));
@@ -370,7 +360,7 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
     keys(&mut s, "E");
     assert_eq!((s.sort, s.descending), (Column::Emp, true));
     let order = |s: &UiState| -> Vec<String> {
-        s.view
+        s.view()
             .iter()
             .map(|&i| s.feed.rows[i as usize].key.asin.to_string())
             .collect()
@@ -392,11 +382,11 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
 fn a_row_limit_that_is_not_offered_is_rounded_up_and_says_so() {
     let mut s = fixtures::loaded(300, (200, 60));
     s.apply(Action::Limit(Some(7)));
-    assert_eq!(s.view.len(), 25);
+    assert_eq!(s.view().len(), 25);
     let last = s.toasts.back().map(|t| t.text.clone()).unwrap_or_default();
     assert!(last.contains("Rows 25") && last.contains("250"), "{last}");
     s.apply(Action::Limit(Some(100)));
-    assert_eq!(s.view.len(), 100);
+    assert_eq!(s.view().len(), 100);
     assert_eq!(
         s.matching.len(),
         300,

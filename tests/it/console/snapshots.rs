@@ -14,7 +14,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
-fn draw(s: &UiState, theme: &str) -> Buffer {
+/// One frame of `s` in `theme`, as the console draws it after each key.
+pub(super) fn draw(s: &UiState, theme: &str) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
     let keymap = Keymap::load("default", None);
     term.draw(|f| ui::render(f, s, &Theme::builtin(theme), &keymap))
