@@ -119,9 +119,23 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, &SqliteOptions) -> Res<T> + Send + 'static,
     {
+        self.write_prepared(|| Ok(()), move |c, o, ()| f(c, o))
+    }
+
+    /// Like [`write`](Self::write), with CPU work (`prepare`: validating, encoding) done on
+    /// the same blocking thread before the writer is taken, so it overlaps whatever write
+    /// holds the writer now.
+    fn write_prepared<P, T, W, F>(&self, prepare: W, f: F) -> BoxFuture<'_, StoreResult<T>>
+    where
+        P: Send + 'static,
+        T: Send + 'static,
+        W: FnOnce() -> Res<P> + Send + 'static,
+        F: FnOnce(&Connection, &SqliteOptions, P) -> Res<T> + Send + 'static,
+    {
         let db = Arc::clone(&self.db);
         Box::pin(blocking(move || {
-            db.write(|c| f(c, &db.options))
+            prepare()
+                .and_then(|p| db.write(|c| f(c, &db.options, p)))
                 .map_err(|e| e.into_store(&db.path))
         }))
     }
@@ -192,29 +206,22 @@ impl Store for SqliteStore {
         fetched_at: DateTime<Utc>,
         checkpoint: Option<Checkpoint>,
     ) -> BoxFuture<'_, StoreResult<Vec<Product>>> {
-        let db = Arc::clone(&self.db);
-        Box::pin(blocking(move || {
-            // Encoded before the writer is taken: that overlaps whatever write holds it now.
-            let encoded = ingest::encode(listings).map_err(|e| e.into_store(&db.path))?;
-            db.write(|c| {
-                ingest::upsert_listings(c, db.options.history_days, encoded, fetched_at, checkpoint)
-            })
-            .map_err(|e| e.into_store(&db.path))
-        }))
+        self.write_prepared(
+            move || ingest::encode(listings),
+            move |c, o, encoded| {
+                ingest::upsert_listings(c, o.history_days, encoded, fetched_at, checkpoint)
+            },
+        )
     }
 
     fn replace_opportunities(
         &self,
         sets: Vec<(Asin, Vec<Opportunity>)>,
     ) -> BoxFuture<'_, StoreResult<()>> {
-        let db = Arc::clone(&self.db);
-        Box::pin(blocking(move || {
-            // Validated and serialized before the writer is taken: that overlaps whatever
-            // write holds it now.
-            let prepared = write::prepare(sets).map_err(|e| e.into_store(&db.path))?;
-            db.write(|c| write::replace_opportunities(c, &prepared))
-                .map_err(|e| e.into_store(&db.path))
-        }))
+        self.write_prepared(
+            move || write::prepare(sets),
+            |c, _, prepared| write::replace_opportunities(c, &prepared),
+        )
     }
 
     fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>> {

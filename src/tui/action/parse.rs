@@ -64,11 +64,12 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             other => return Err(bad(id, other, "next or prev")),
         },
         "min-margin" | "min" => Action::MinMargin(parse_margin(id, first)?),
-        "basis" => Action::Basis(match first {
-            "gross" => Basis::Gross,
-            "net" => Basis::Net,
-            other => return Err(bad(id, other, "gross or net")),
-        }),
+        "basis" => Action::Basis(
+            [Basis::Gross, Basis::Net]
+                .into_iter()
+                .find(|b| b.id() == first)
+                .ok_or_else(|| bad(id, first, "gross or net"))?,
+        ),
         "limit" => Action::Limit(match first {
             "all" => None,
             n => match n.parse::<usize>() {

@@ -318,13 +318,9 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     if s.faults_only {
         rows.retain(|r| r.health.status != HealthStatus::Ok);
     }
-    // Faults first (down, then degraded), so a short panel never hides one below its edge.
-    let rank = |h: HealthStatus| match h {
-        HealthStatus::Down => 0,
-        HealthStatus::Degraded => 1,
-        HealthStatus::Ok => 2,
-    };
-    rows.sort_by_key(|r| rank(r.health.status));
+    // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
+    // panel never hides one below its edge.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
     let title = if s.faults_only {
         " Health · faults only (x) "
     } else {
