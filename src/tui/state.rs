@@ -2,8 +2,9 @@
 //!
 //! `UiState::apply(Action) -> Vec<Effect>` is synchronous and does no I/O: effects (queries,
 //! clipboard, export, watchlist changes) run outside it and report back as messages. The
-//! table's `view` holds indices into the loaded rows, filtered and sorted, recomputed only
-//! when data, the filter or the sort change; rendering slices it to the visible window.
+//! table's `matching` holds indices into the loaded rows, filtered and sorted, recomputed
+//! only when data, the filter or the sort change; `view()` is its part within the row
+//! limit, and rendering slices that to the visible window.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -140,7 +141,7 @@ pub enum Effect {
         /// What it is.
         what: &'static str,
     },
-    /// Write the rows of the view to a file.
+    /// Write every matching row to a file.
     Export(Format),
     /// Refresh these ASINs now.
     Refresh(Vec<Asin>),
