@@ -268,14 +268,18 @@ impl Store for SqliteStore {
 
     /// Drops the opportunity sort indexes at the start and builds them at the end: one
     /// sorted build instead of a random insert into each for every row. Sorted pages read
-    /// meanwhile are still right, only slower (see `query.rs`).
+    /// meanwhile are still right, only slower (see `query.rs`). A marker file locked for
+    /// the duration keeps stores opened by other processes from building them early
+    /// (`pool.rs`).
     fn bulk_load(&self, on: bool) -> BoxFuture<'_, StoreResult<()>> {
-        self.write(move |c, _| {
+        let db = Arc::clone(&self.db);
+        Box::pin(blocking(move || {
             if on {
-                schema::drop_sort_indexes(c)
+                db.begin_bulk_load()
             } else {
-                schema::ensure_sort_indexes(c).map(drop)
+                db.end_bulk_load()
             }
-        })
+            .map_err(|e| e.into_store(&db.path))
+        }))
     }
 }

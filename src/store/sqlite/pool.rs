@@ -12,7 +12,14 @@
 //! database error is dropped rather than returned, so a transient failure does not stick.
 //! After each commit the writer nudges the checkpoint thread (`checkpointer.rs`). All of
 //! this is blocking; `sqlite.rs` runs it on tokio's blocking pool.
+//!
+//! A bulk load (`import`) drops the sort indexes and builds them at its end. While it runs
+//! it holds an exclusive lock on a marker file beside the database (`<db>.bulk-load`), so
+//! a store opened meanwhile by another process (a console, `export`) leaves the indexes
+//! alone; a store opened after a bulk load was killed finds the marker unlocked (the OS
+//! drops the lock with the process) and builds what is missing.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
@@ -34,6 +41,8 @@ pub(super) struct Db {
     readers: Mutex<Vec<Connection>>,
     last_write_error: Mutex<Option<String>>,
     checkpointer: Checkpointer,
+    /// The locked bulk-load marker while this store runs a bulk load.
+    bulk_marker: Mutex<Option<File>>,
 }
 
 impl Db {
@@ -43,13 +52,7 @@ impl Db {
         let mut writer = Connection::open(path).doing("opening the database")?;
         schema::configure_writer(&writer, busy_ms)?;
         schema::migrate(&mut writer, schema::MIGRATIONS)?;
-        let rebuilt = schema::ensure_sort_indexes(&writer)?;
-        if !rebuilt.is_empty() {
-            tracing::warn!(
-                indexes = %rebuilt.join(", "),
-                "Rebuilt sort indexes that an interrupted bulk load had dropped."
-            );
-        }
+        restore_sort_indexes(&mut writer, path)?;
         let checkpoints = Connection::open_with_flags(path, existing_file())
             .doing("opening the checkpoint connection")?;
         let db = Db {
@@ -59,6 +62,7 @@ impl Db {
             readers: Mutex::new(Vec::new()),
             last_write_error: Mutex::new(None),
             checkpointer: Checkpointer::start(checkpoints)?,
+            bulk_marker: Mutex::new(None),
         };
         // Fail at open, not at the first query, if readers cannot work.
         let reader = db.open_reader()?;
@@ -132,6 +136,41 @@ impl Db {
         result
     }
 
+    /// Starts a bulk load: locks the marker, then drops the sort indexes. When another
+    /// process holds the marker, its bulk load is running too; this one goes on without
+    /// the lock (both end by building whatever indexes are missing).
+    pub fn begin_bulk_load(&self) -> Res<()> {
+        let mut held = self
+            .bulk_marker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if held.is_none() {
+            let marker = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(marker_path(&self.path))
+                .map_err(|e| marker_error(&self.path, &e))?;
+            match marker.try_lock() {
+                Ok(()) => *held = Some(marker),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(marker_error(&self.path, &e)),
+            }
+        }
+        drop(held);
+        self.write(schema::drop_sort_indexes)
+    }
+
+    /// Ends a bulk load: builds the sort indexes, then lets go of the marker.
+    pub fn end_bulk_load(&self) -> Res<()> {
+        self.write(|c| schema::ensure_sort_indexes(c).map(drop))?;
+        self.bulk_marker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        Ok(())
+    }
+
     /// Probes the file through a fresh connection, so a file that vanished, was replaced or
     /// damaged is seen even while pooled connections still hold the old one open. Returns
     /// the round trip in milliseconds and the last write error, if the last write failed.
@@ -162,6 +201,60 @@ impl Db {
             .clone();
         Ok((latency, last))
     }
+}
+
+/// Builds the sort indexes a killed bulk load left missing, unless a bulk load is running
+/// now (its marker is locked): that one builds them at its end. Checked and built inside
+/// one write transaction, so a bulk load cannot start in between.
+fn restore_sort_indexes(writer: &mut Connection, path: &Path) -> Res<()> {
+    let tx = writer
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .doing("starting the sort index check")?;
+    let missing = schema::SORT_INDEXES
+        .iter()
+        .map(|(name, _)| schema::has_index(&tx, name).map(|has| !has))
+        .collect::<Res<Vec<bool>>>()?;
+    if !missing.contains(&true) {
+        return Ok(());
+    }
+    if bulk_load_running(path) {
+        tracing::info!(
+            "A bulk load is running in another process; sorted pages are slower until it \
+             ends and builds the sort indexes."
+        );
+        return Ok(());
+    }
+    let rebuilt = schema::ensure_sort_indexes(&tx)?;
+    tx.commit().doing("committing the rebuilt sort indexes")?;
+    tracing::warn!(
+        indexes = %rebuilt.join(", "),
+        "Rebuilt sort indexes that an interrupted bulk load had dropped."
+    );
+    Ok(())
+}
+
+/// Whether another process holds the bulk-load marker of the database at `path`. A marker
+/// that cannot be read counts as not held: the indexes are then built, which is always
+/// correct, only slow for a bulk load that is in fact running.
+fn bulk_load_running(path: &Path) -> bool {
+    let Ok(marker) = File::open(marker_path(path)) else {
+        return false;
+    };
+    matches!(marker.try_lock_shared(), Err(TryLockError::WouldBlock))
+}
+
+/// `<db>.bulk-load`, beside the database.
+fn marker_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bulk-load");
+    PathBuf::from(name)
+}
+
+fn marker_error(path: &Path, e: &std::io::Error) -> Fail {
+    Fail::Unavailable(format!(
+        "cannot lock the bulk-load marker {}: {e}; check that the data directory is writable",
+        marker_path(path).display()
+    ))
 }
 
 /// Open flags for connections after the first: the file must exist (a vanished file is an
