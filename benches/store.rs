@@ -178,6 +178,7 @@ fn routes(p: &Product, at: DateTime<Utc>) -> Vec<Opportunity> {
                 flags: Default::default(),
                 breakdown: Breakdown::default(),
                 updated_at: at,
+                first_seen: None,
             });
         }
     }

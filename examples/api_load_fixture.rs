@@ -101,6 +101,7 @@ fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng
         },
         breakdown: Breakdown::default(),
         updated_at: Utc::now(),
+        first_seen: None,
     }
 }
 

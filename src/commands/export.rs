@@ -26,7 +26,7 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at";
+const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen";
 
 fn opt_money(m: Option<Money>) -> String {
     m.map(Money::decimal_string).unwrap_or_default()
@@ -37,7 +37,7 @@ pub fn csv_row(o: &Opportunity) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_field(o.title.as_deref().unwrap_or("")),
         o.buy_market,
@@ -60,6 +60,7 @@ pub fn csv_row(o: &Opportunity) -> String {
         o.buy_url(),
         o.sell_url(),
         o.updated_at.to_rfc3339(),
+        o.first_seen.map(|t| t.to_rfc3339()).unwrap_or_default(),
     );
     s
 }

@@ -136,6 +136,11 @@ pub struct Opportunity {
     pub breakdown: Breakdown,
     /// When the row was last computed.
     pub updated_at: DateTime<Utc>,
+    /// When the store first recorded this route of this product; later detections of the
+    /// same route keep it. `None` on a row not stored yet, and on rows stored before the
+    /// store kept this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
 }
 
 impl Opportunity {

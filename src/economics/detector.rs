@@ -247,6 +247,7 @@ impl Detector {
                     sell_observed_at: Some(t_snap.observed_at),
                 },
                 updated_at: now,
+                first_seen: None,
             };
             let (Some(tab), Some((vat_v, fee_v))) = (tables, versions) else {
                 flags.insert(Flag::NoTable);

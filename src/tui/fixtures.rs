@@ -113,6 +113,7 @@ pub fn opportunity(
             sell_observed_at: Some(updated_at),
         },
         updated_at,
+        first_seen: Some(updated_at),
     }
 }
 

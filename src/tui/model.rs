@@ -44,6 +44,8 @@ pub struct Row {
     pub emp: Money,
     /// When the prices were computed.
     pub updated_at: DateTime<Utc>,
+    /// When the store first recorded the route (`None` for rows stored before it kept this).
+    pub first_seen: Option<DateTime<Utc>>,
     /// Failed gates and warnings, space-separated (empty when none).
     pub flags: Box<str>,
     /// Passed every gate.
@@ -107,6 +109,7 @@ impl Row {
             roi: o.roi_pct,
             emp: o.expected_monthly_profit,
             updated_at: o.updated_at,
+            first_seen: o.first_seen,
             flags: o.flags.join(" ").into_boxed_str(),
             ranked: o.ranked,
             text: text.into_boxed_str(),

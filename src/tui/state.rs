@@ -102,6 +102,9 @@ pub struct Prompt {
     pub error: Option<String>,
     /// Position in the history while walking it.
     pub history_pos: Option<usize>,
+    /// The text it opened with: for `/`, the filter in force before typing began, which
+    /// is what is saved if the console quits while the filter is still being typed.
+    pub opened_with: String,
 }
 
 /// A yes/no question.
@@ -552,8 +555,13 @@ impl UiState {
         };
         out.push(format!("buy {}", codes(&self.buy)));
         out.push(format!("sell {}", codes(&self.sell)));
-        if !self.filter_text.is_empty() {
-            out.push(format!("filter {}", self.filter_text));
+        // A filter still being typed may be half a term (`roi>`, saved as the word `roi`).
+        let filter = match &self.overlay {
+            Some(Overlay::Prompt(p)) if p.kind == PromptKind::Filter => &p.opened_with,
+            _ => &self.filter_text,
+        };
+        if !filter.is_empty() {
+            out.push(format!("filter {filter}"));
         }
         out
     }

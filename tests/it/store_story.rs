@@ -40,6 +40,7 @@ pub async fn story(store: Arc<dyn Store>) {
     let batch1 = listings::ingest(s).await;
     let rows = opportunities::query(s).await;
     opportunities::ties(s).await;
+    opportunities::first_seen(s).await;
     opportunities::retire(s, &rows).await;
     listings::products(s, &batch1).await;
     bookkeeping(s).await;

@@ -50,6 +50,9 @@ pub struct OpportunityItem {
     pub sell_url: String,
     /// When the row was last computed (RFC 3339).
     pub updated_at: DateTime<Utc>,
+    /// When the store first recorded this route (RFC 3339); `null` for rows stored before
+    /// the store kept it.
+    pub first_seen: Option<DateTime<Utc>>,
     /// How the net figures were computed; present only with `breakdown=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<BreakdownOut>,
@@ -79,6 +82,7 @@ impl OpportunityItem {
             buy_url: o.buy_url(),
             sell_url: o.sell_url(),
             updated_at: o.updated_at,
+            first_seen: o.first_seen,
             breakdown: with_breakdown.then(|| BreakdownOut::from(&o.breakdown)),
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! `replace_opportunities` knows which routes an ASIN has from its product document's
 //! `routes` (read in real time), so retiring a vanished route is a delete by id rather than
-//! a delete-by-query that would depend on the index having been refreshed. The watchlist
+//! a delete-by-query that would depend on the index having been refreshed; the same read
+//! tells which routes are stored already, and those keep their `first_seen`. The watchlist
 //! carries copies of what refresh scheduling sorts on (fetch time per market, markets with
 //! an opportunity), kept current by the writes that change them.
 
@@ -95,15 +96,20 @@ pub(super) async fn replace_opportunities(
         (Ix::Watchlist, &["opp_markets"]),
     ];
     let found = es.mget_fields(&ids, &only).await?;
+    let first_seen = kept_first_seen(es, &order, &wanted, &found).await?;
     let mut bulk = Bulk::default();
     for (a, docs) in order.iter().zip(found.chunks(2)) {
         let opps = wanted.remove(a).unwrap_or_default();
         let stored_routes = docs[0].as_ref().map(|p| p["routes"].clone());
         let mut routes: BTreeSet<String> = BTreeSet::new();
-        for o in &opps {
+        for mut o in opps {
             routes.insert(route(o.buy_market, o.sell_market));
             let id = opportunity_id(*a, o.buy_market, o.sell_market);
-            bulk.index(&es.name(Ix::Opportunities), &id, opportunity_doc(o)?);
+            o.first_seen = match first_seen.get(&id) {
+                Some(kept) => *kept,
+                None => Some(o.first_seen.unwrap_or(o.updated_at)),
+            };
+            bulk.index(&es.name(Ix::Opportunities), &id, opportunity_doc(&o)?);
         }
         let before: BTreeSet<String> = strings(stored_routes.as_ref());
         for gone in before.difference(&routes) {
@@ -127,6 +133,41 @@ pub(super) async fn replace_opportunities(
     })
     .await?;
     Ok(())
+}
+
+/// The stored `first_seen` of every wanted route that is already stored (by opportunity
+/// id; `None` for rows stored before the store kept it), so a route keeps the time it was
+/// first stored. `found` holds the product and watchlist documents of `order`, in pairs.
+async fn kept_first_seen(
+    es: &Es,
+    order: &[Asin],
+    wanted: &HashMap<Asin, Vec<Opportunity>>,
+    found: &[Option<Value>],
+) -> StoreResult<HashMap<String, Option<DateTime<Utc>>>> {
+    let mut ids = Vec::new();
+    for (a, pair) in order.iter().zip(found.chunks(2)) {
+        let routes = strings(pair[0].as_ref().map(|p| &p["routes"]));
+        for o in wanted.get(a).into_iter().flatten() {
+            if routes.contains(&route(o.buy_market, o.sell_market)) {
+                let id = opportunity_id(*a, o.buy_market, o.sell_market);
+                ids.push((Ix::Opportunities, id));
+            }
+        }
+    }
+    let only: [(Ix, &[&str]); 1] = [(Ix::Opportunities, &["doc.first_seen"])];
+    let stored = es.mget_fields(&ids, &only).await?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for ((_, id), doc) in ids.into_iter().zip(stored) {
+        let Some(doc) = doc else { continue };
+        let kept = match &doc["doc"]["first_seen"] {
+            Value::Null => None,
+            v => Some(docs::value::<DateTime<Utc>>(v, &|| {
+                format!("opportunity {id}")
+            })?),
+        };
+        out.insert(id, kept);
+    }
+    Ok(out)
 }
 
 /// The indexed fields of an opportunity, and the opportunity itself under `doc`.

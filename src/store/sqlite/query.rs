@@ -12,7 +12,9 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::codec::{Doing, Fail, Res, count_from, count_param, from_json, market_bit, market_id};
+use super::codec::{
+    Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_id,
+};
 use super::read::load_product;
 use super::schema;
 use crate::domain::{Asin, Market, Opportunity, Product};
@@ -66,12 +68,18 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
         })
         .doing("reading a page of opportunities")?;
     let mut doc = c
-        .prepare_cached("SELECT body FROM opportunity_docs WHERE id = ?1")
+        .prepare_cached(
+            "SELECT d.body, o.first_seen FROM opportunity_docs d
+             JOIN opportunities o ON o.id = d.id WHERE d.id = ?1",
+        )
         .doing("preparing the opportunity document read")?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let what = || format!("opportunity row {id}");
-        let body: String = doc.query_row([id], |r| r.get(0)).map_err(|e| match e {
+        let row = doc.query_row([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        });
+        let (body, first_seen) = row.map_err(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => {
                 Fail::Corrupt(format!("{}: its document is missing", what()))
             }
@@ -80,7 +88,9 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
                 err,
             },
         })?;
-        items.push(from_json(&body, &what)?);
+        let mut o: Opportunity = from_json(&body, &what)?;
+        o.first_seen = first_seen.map(|v| from_micros(v, &what)).transpose()?;
+        items.push(o);
     }
     Ok(Page { total, items })
 }

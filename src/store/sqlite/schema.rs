@@ -15,13 +15,14 @@
 //!   market's rows stalest first for refresh scheduling and covers the per-market counts.
 //! - `watchlist` keeps, per ASIN, the bit set of markets it was ever fetched in, so "never
 //!   fetched in this market" is a scan of one small covering index.
-//! - `opportunities` is narrow (every filter and sort column); the full row as JSON lives in
-//!   `opportunity_docs`, so new fields need no migration and scans stay small. Only the keys
-//!   the console and the API lead with are indexed (`key DESC, asin, buy, sell`, so a sorted
-//!   page is an index walk): expected monthly profit (the default order), gross margin (the
-//!   API's `min_margin`) and net margin (the console's default basis). Every index is paid
-//!   for on every detection write, at random places; other sorts scan the narrow table. A
-//!   bulk load drops these three and builds them once at its end (`SORT_INDEXES`).
+//! - `opportunities` is narrow (every filter and sort column, and `first_seen`, which an
+//!   update leaves alone); the full row as JSON lives in `opportunity_docs`, so new fields
+//!   need no migration and scans stay small. Only the keys the console and the API lead
+//!   with are indexed (`key DESC, asin, buy, sell`, so a sorted page is an index walk):
+//!   expected monthly profit (the default order), gross margin (the API's `min_margin`) and
+//!   net margin (the console's default basis). Every index is paid for on every detection
+//!   write, at random places; other sorts scan the narrow table. A bulk load drops these
+//!   three and builds them once at its end (`SORT_INDEXES`).
 //! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
 //!   never scan) and the last update; `job_runs` keeps the last runs of each job;
 //!   `checkpoints` maps import keys to offsets.
@@ -137,6 +138,14 @@ CREATE TABLE meta (
 DROP INDEX IF EXISTS opp_emp;
 CREATE INDEX opp_emp ON opportunities
     (ranked DESC, expected_monthly_profit DESC, roi_pct DESC, net_profit DESC, asin, buy, sell);
+"#,
+    },
+    // When each route was first stored (`Opportunity::first_seen`), kept by later writes of
+    // the same route: the console marks a row new by it. Rows stored before have none.
+    Migration {
+        name: "first-seen time of each route",
+        sql: r#"
+ALTER TABLE opportunities ADD COLUMN first_seen INTEGER;
 "#,
     },
 ];
@@ -374,7 +383,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn, MIGRATIONS).unwrap();
-        assert_eq!(version(&conn).unwrap(), 2);
+        assert_eq!(version(&conn).unwrap(), latest_version());
         let emp = index_sql(&conn)
             .into_iter()
             .find(|(name, _)| name == "opp_emp")
@@ -393,6 +402,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1);
+        // A row stored before first-seen times were kept has none.
+        let first_seen: Option<i64> = conn
+            .query_row("SELECT first_seen FROM opportunities", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(first_seen, None);
     }
 
     #[test]

@@ -233,7 +233,8 @@ fn retire_and_compare(
     Ok(stored)
 }
 
-/// Writes one row and its document: an update of row `id`, or an insert. Plain statements,
+/// Writes one row and its document: an update of row `id` (which keeps the row's
+/// `first_seen`), or an insert. Plain statements,
 /// since whether the row exists is known: an upsert would make SQLite journal every page it
 /// touches in case the statement had to be undone halfway.
 fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
@@ -277,10 +278,16 @@ fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
                 .prepare_cached(
                     "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct,
                          net_margin_pct, net_profit, roi_pct, expected_monthly_profit, ranked,
-                         updated_at, search)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                         updated_at, search, first_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 )
-                .and_then(|mut st| st.insert(columns))
+                .and_then(|mut st| {
+                    // A new route is first seen now, unless the row says otherwise.
+                    let first_seen = micros(o.first_seen.unwrap_or(o.updated_at));
+                    let mut p: Vec<&dyn rusqlite::ToSql> = columns.to_vec();
+                    p.push(&first_seen);
+                    st.insert(p.as_slice())
+                })
                 .doing("inserting an opportunity")?;
             (id, true)
         }

@@ -3,8 +3,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use chrono::TimeDelta;
+
 use super::{Change, Column, Feed, Market, OpportunityKey, ROW_LIMITS, Row, RowDelta, UiState};
 use crate::domain::Currency;
+
+/// How long before the previous answer a route may have been first recorded and still
+/// count as new: a detection stamps its rows before its write commits, so a row stamped
+/// just before one answer can first become visible in the next.
+const NEW_GRACE: TimeDelta = TimeDelta::seconds(30);
 
 impl UiState {
     /// A store answer. Held back while frozen.
@@ -49,16 +56,20 @@ impl UiState {
         self.rebuild_view();
     }
 
+    /// Marks what changed since the previous answer to the same query: a row that was
+    /// not in it is new only if the store first recorded it since that answer (less
+    /// [`NEW_GRACE`]); a row that only moved into the loaded window is not.
     fn compute_deltas(&mut self, new: &Feed, same_query: bool) {
-        if self.feed.at.is_none() {
+        let Some(previous) = self.feed.at else {
             return;
-        }
+        };
+        let recent = |r: &Row| r.first_seen.is_some_and(|t| t > previous - NEW_GRACE);
         let old: HashMap<OpportunityKey, &Row> =
             self.feed.rows.iter().map(|r| (r.key, r)).collect();
         let mut alerts = Vec::new();
         for r in &new.rows {
             match old.get(&r.key) {
-                None if same_query => {
+                None if same_query && recent(r) => {
                     self.deltas.insert(
                         r.key,
                         RowDelta {

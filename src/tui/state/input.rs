@@ -41,14 +41,18 @@ impl UiState {
 
     fn overlay_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         use crossterm::event::{KeyCode, KeyModifiers};
-        let ctrl_c = ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL);
+        // Ctrl-C always leaves, from any overlay and with the detail open. The overlay stays
+        // as it was: a filter still being typed is then not saved (`saved_commands`).
+        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return Vec::new();
+        }
         let Some(overlay) = self.overlay.take() else {
             return Vec::new();
         };
         match overlay {
             Overlay::Confirm(c) => match ev.code {
                 KeyCode::Char('y' | 'Y') => vec![c.action],
-                _ if ctrl_c => self.apply(Action::Quit),
                 _ => {
                     self.toast("Cancelled", false);
                     Vec::new()
@@ -64,7 +68,6 @@ impl UiState {
                     {
                         return Vec::new();
                     }
-                    _ if ctrl_c => return self.apply(Action::Quit),
                     KeyCode::Enter => {
                         let entries = crate::tui::ui::help_entries(self, keymap, &filter);
                         if let Some(e) = entries.get(selected)
@@ -99,7 +102,6 @@ impl UiState {
                         }
                         return Vec::new();
                     }
-                    _ if ctrl_c => return self.apply(Action::Quit),
                     KeyCode::Enter => return self.submit(p),
                     KeyCode::Tab if p.kind == PromptKind::Command => {
                         let options = crate::tui::action::complete(&p.input);
@@ -235,6 +237,7 @@ impl UiState {
     pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {
         self.overlay = Some(Overlay::Prompt(Prompt {
             kind,
+            opened_with: input.clone(),
             input,
             error: None,
             history_pos: None,

@@ -238,6 +238,7 @@ async fn opportunities_carry_gross_and_net_figures_and_links() {
             "buy_url",
             "sell_url",
             "updated_at",
+            "first_seen",
         ])
     );
     // Default order: ranked first, by expected monthly profit.
@@ -259,7 +260,8 @@ async fn opportunities_carry_gross_and_net_figures_and_links() {
         first["sell_url"],
         format!("https://www.amazon.de/dp/{KETTLE}")
     );
-    assert!(DateTime::parse_from_rfc3339(first["updated_at"].as_str().unwrap()).is_ok());
+    let time = |f: &str| DateTime::parse_from_rfc3339(first[f].as_str().unwrap()).unwrap();
+    assert!(time("first_seen") <= time("updated_at"));
     let uk = &page["items"][1];
     assert_eq!(
         uk["buy_price"],

@@ -150,6 +150,7 @@ pub fn opportunity(a: &str, buy: Market, sell: Market, gross_pct: f64, profit: i
             sell_observed_at: Some(at()),
         },
         updated_at: at() + Days::minutes(5),
+        first_seen: Some(at()),
     }
 }
 

@@ -1,11 +1,14 @@
 //! Key sequences replayed through the keymap and the reducer, as an operator types them.
 
 use arbdesk::domain::Market;
+use arbdesk::store::OpportunitySort;
+use arbdesk::tui::action::Basis;
 use arbdesk::tui::action::{Action, Column, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
-use arbdesk::tui::model::Feed;
+use arbdesk::tui::model::{Feed, Query, Row};
 use arbdesk::tui::state::{Effect, Focus, Overlay, UiState};
+use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn keys(s: &mut UiState, typed: &str) -> Vec<Effect> {
@@ -86,6 +89,68 @@ fn changed_cells_get_arrows_by_their_effect_on_profit() {
         .1;
     assert!(buy.up && !buy.good);
     assert!(sell.up && sell.good);
+}
+
+/// A row is marked new, and alerted, when the store first recorded it since the previous
+/// answer; a row the store has long known that only moved into the loaded window is not
+/// (a re-sort by age pulls such rows in on every refresh).
+#[test]
+fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
+    let mut s = fixtures::loaded(20, (200, 60));
+    let query = Query {
+        min_margin: 0.0,
+        basis: Basis::Gross,
+        buy: vec![],
+        sell: vec![],
+        limit: 20,
+        sort: OpportunitySort::UpdatedAt,
+        descending: true,
+        text: None,
+    };
+    let mut feed: Feed = (*s.feed).clone();
+    feed.query = Some(query.clone());
+    s.on_feed(feed.clone());
+    assert!(s.deltas.values().all(|d| !d.new));
+    let before = s.feed.at.unwrap();
+    let row = |asin: &str, first_seen| {
+        let mut o = fixtures::opportunity(
+            asin.parse().unwrap(),
+            "Arrival",
+            Market::IT,
+            Market::DE,
+            45.0,
+            900,
+            before + Duration::minutes(1),
+        );
+        o.first_seen = first_seen;
+        Row::from_opportunity(&o)
+    };
+    let fresh = row("B0NEWROW01", Some(before + Duration::seconds(20)));
+    let moved = row("B0OLDROW01", Some(before - Duration::hours(1)));
+    let unknown = row("B0OLDROW02", None);
+    feed.rows.truncate(17);
+    feed.rows
+        .extend([fresh.clone(), moved.clone(), unknown.clone()]);
+    feed.at = Some(before + Duration::minutes(1));
+    s.on_feed(feed);
+    let new: Vec<_> = s
+        .deltas
+        .iter()
+        .filter(|(_, d)| d.new)
+        .map(|(k, _)| k.asin.to_string())
+        .collect();
+    assert_eq!(new, ["B0NEWROW01"]);
+    let alerts: Vec<_> = s.toasts.iter().map(|t| t.text.as_str()).collect();
+    assert!(
+        alerts
+            .iter()
+            .any(|t| t.starts_with("New: B0NEWROW01 IT→DE")),
+        "{alerts:?}"
+    );
+    assert!(
+        !alerts.iter().any(|t| t.contains("new opportunities")),
+        "{alerts:?}"
+    );
 }
 
 #[test]
@@ -332,6 +397,32 @@ fn sort_and_filters_are_saved_as_commands_and_restored() {
     let refused = t.restore(&["quit".to_string(), "sort colour".to_string()]);
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(!t.quit);
+}
+
+/// Quitting while a `/` filter is half typed saves the filter in force before `/`: `roi>`
+/// applies as the word `roi` while typing, which is not what anyone meant to keep.
+#[test]
+fn a_filter_still_being_typed_at_quit_is_not_saved() {
+    let mut s = fixtures::loaded(50, (120, 40));
+    keys(&mut s, "/profit>5");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.filter_text, "profit>5");
+    keys(&mut s, "/");
+    for _ in 0.."profit>5".len() {
+        key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    keys(&mut s, "roi>");
+    assert_eq!(s.filter_text, "roi", "applied as typed");
+    key(&mut s, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(s.quit);
+    let saved = s.saved_commands();
+    assert!(saved.contains(&"filter profit>5".to_string()), "{saved:?}");
+    assert!(!saved.iter().any(|c| c.contains("roi")), "{saved:?}");
+    // Submitted with Enter, it is saved.
+    let mut s = fixtures::loaded(50, (120, 40));
+    keys(&mut s, "/roi>5");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.saved_commands().contains(&"filter roi>5".to_string()));
 }
 
 #[test]

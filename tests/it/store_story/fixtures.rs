@@ -190,6 +190,7 @@ pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Op
             sell_observed_at: Some(t(updated - 3)),
         },
         updated_at: t(updated),
+        first_seen: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Chapters of the story about opportunities: replacing sets, every filter, sort key,
-//! tie-break and page, refresh priority, refused requests, and retiring vanished rows.
+//! tie-break and page, refresh priority, refused requests, when a route was first seen,
+//! and retiring vanished rows.
 
 use arbdesk::domain::{Market, Money, Opportunity};
 use arbdesk::store::{OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource};
@@ -101,6 +102,14 @@ pub async fn query(s: &dyn Store) -> Rows {
         ],
         "ranked rows first by expected monthly profit, equal profits by ROI"
     );
+    // Stored rows come back as written, first seen when they were first written.
+    let rows: Vec<Opportunity> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.first_seen = Some(r.updated_at);
+            r
+        })
+        .collect();
     for o in &all.items {
         assert_eq!(o, rows.iter().find(|r| r.key() == o.key()).unwrap());
     }
@@ -400,10 +409,77 @@ pub async fn ties(s: &dyn Store) {
     assert_eq!(all.total, 7);
 }
 
+/// `first_seen`: set when a route is first stored, kept by later writes of the route
+/// (which carry none, as detection's rows do), and set again for a route that was retired
+/// and comes back. The rows come and go within this chapter.
+pub async fn first_seen(s: &dyn Store) {
+    let g = asin("B0STORY0G7");
+    let row = |buy, updated| {
+        opp(
+            g,
+            buy,
+            FR,
+            "Firstseen Gadget",
+            Figures(20.0, 10.0, 500, 20.0, 5_000, true, updated),
+        )
+    };
+    let seen = || async {
+        let page = s
+            .opportunities(OpportunityFilter {
+                text: Some("firstseen".into()),
+                ..OpportunityFilter::default()
+            })
+            .await
+            .unwrap();
+        let mut out: Vec<_> = page
+            .items
+            .iter()
+            .map(|o| (keys(std::slice::from_ref(o))[0].clone(), o.first_seen))
+            .collect();
+        out.sort();
+        out
+    };
+    let at = |v| Some(t(v));
+    s.replace_opportunities(vec![(g, vec![row(DE, 300)])])
+        .await
+        .unwrap();
+    assert_eq!(seen().await, [("G:DE:FR".to_string(), at(300))]);
+    s.replace_opportunities(vec![(g, vec![row(DE, 310), row(IT, 310)])])
+        .await
+        .unwrap();
+    assert_eq!(
+        seen().await,
+        [
+            ("G:DE:FR".to_string(), at(300)),
+            ("G:IT:FR".to_string(), at(310))
+        ],
+        "a stored route keeps its first time"
+    );
+    s.replace_opportunities(vec![(g, vec![row(IT, 320)])])
+        .await
+        .unwrap();
+    s.replace_opportunities(vec![(g, vec![row(DE, 330), row(IT, 330)])])
+        .await
+        .unwrap();
+    assert_eq!(
+        seen().await,
+        [
+            ("G:DE:FR".to_string(), at(330)),
+            ("G:IT:FR".to_string(), at(310))
+        ],
+        "a retired route that comes back is first seen again"
+    );
+    s.replace_opportunities(vec![(g, vec![])]).await.unwrap();
+    let all = s.opportunities(OpportunityFilter::default()).await.unwrap();
+    assert_eq!(all.total, 7);
+}
+
 pub async fn retire(s: &dyn Store, rows: &Rows) {
     let mut raised = rows.get("A:FR:DE").clone();
     raised.expected_monthly_profit = Money::eur(20_000);
     raised.updated_at = t(190);
+    // Written as detection writes it: the store keeps the first time of the route.
+    let first = raised.first_seen.take();
     let new_route = opp(
         a(),
         UK,
@@ -424,8 +500,16 @@ pub async fn retire(s: &dyn Store, rows: &Rows) {
         ["A:FR:DE", "D:IT:UK", "D:IT:DE", "B:DE:FR", "A:UK:FR",],
         "A:FR:UK, A:DE:UK and every E row are retired; B and D are untouched"
     );
+    raised.first_seen = first;
     assert_eq!(all.items[0], raised);
-    assert_eq!(all.items[4], new_route);
+    assert_eq!(all.items[4].first_seen, Some(t(190)));
+    assert_eq!(
+        all.items[4],
+        Opportunity {
+            first_seen: Some(t(190)),
+            ..new_route
+        }
+    );
     assert_eq!(all.items[1], *rows.get("D:IT:UK"));
     // Equal times: the buy market breaks the tie before the sell market.
     let by_time = s
