@@ -227,6 +227,28 @@ fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, role: &str, theme: &Th
     Span::styled(text, theme.style(role))
 }
 
+/// `text` cut to `width` terminal columns, ending in `…` when it had to be cut.
+pub(super) fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.into();
+    }
+    let mut out = String::with_capacity(width + 3);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out.into()
+}
+
 /// Formats a duration since `then` compactly: `12s`, `5m`, `3h`, `2d`.
 pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
     let s = (now - then).num_seconds().max(0);
@@ -235,5 +257,21 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
         60..3600 => format!("{}m", s / 60),
         3600..86_400 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_cuts_to_terminal_columns_with_an_ellipsis() {
+        assert_eq!(fit("Kettle", 6), "Kettle");
+        assert_eq!(fit("Kettle 1.7L", 6), "Kettl…");
+        // Wide characters take two columns; one that would cross the edge is left out.
+        assert_eq!(fit("東京タワー", 6), "東京…");
+        assert_eq!(fit("東京タワー", 5), "東京…");
+        assert_eq!(fit("abc", 1), "…");
+        assert_eq!(fit("abc", 0), "");
     }
 }

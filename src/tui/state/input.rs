@@ -83,7 +83,11 @@ impl UiState {
                         filter.pop();
                         selected = 0;
                     }
-                    KeyCode::Char(c) => {
+                    KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        filter.clear();
+                        selected = 0;
+                    }
+                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         filter.push(c);
                         selected = 0;
                     }
@@ -138,21 +142,38 @@ impl UiState {
                         p.input.pop();
                         p.error = None;
                     }
+                    // Ctrl-U clears the line, as in a shell.
+                    KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        p.input.clear();
+                        p.error = None;
+                    }
                     KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         p.input.push(c);
                         p.error = None;
                     }
                     _ => {}
                 }
-                let live = (p.kind == PromptKind::Filter).then(|| p.input.clone());
-                self.overlay = Some(Overlay::Prompt(p));
+                // The filter applies as you type. A term still being written (`roi>`) just
+                // waits; any other error (`foo=bar`, `roi>abc`) shows under the prompt at
+                // once, while the table keeps the last filter that parsed.
+                let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&p.input));
+                let text = p.input.clone();
                 match live {
-                    // The filter applies as you type; a half-typed term just waits.
-                    Some(text) => match Filter::parse(&text) {
-                        Ok(_) => self.set_filter_keep_prompt(text),
-                        Err(_) => Vec::new(),
-                    },
-                    None => Vec::new(),
+                    Some(Ok(_)) => {
+                        self.overlay = Some(Overlay::Prompt(p));
+                        self.set_filter_keep_prompt(text)
+                    }
+                    Some(Err(e)) => {
+                        if !half_typed(&text) {
+                            p.error = Some(e);
+                        }
+                        self.overlay = Some(Overlay::Prompt(p));
+                        Vec::new()
+                    }
+                    None => {
+                        self.overlay = Some(Overlay::Prompt(p));
+                        Vec::new()
+                    }
                 }
             }
         }
@@ -243,6 +264,13 @@ impl UiState {
             history_pos: None,
         }));
     }
+}
+
+/// Whether filter text ends in the middle of a term: after an operator or a list comma,
+/// or inside a quoted phrase.
+fn half_typed(text: &str) -> bool {
+    text.chars().filter(|&c| c == '"').count() % 2 == 1
+        || text.trim_end().ends_with(['=', '!', '>', '<', '~', ','])
 }
 
 fn common_prefix(options: &[String]) -> String {

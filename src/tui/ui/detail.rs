@@ -7,7 +7,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Wrap};
 
-use super::{block, styled};
+use super::{block, fit, styled};
 use crate::domain::text::sanitize;
 use crate::domain::{Currency, Market, Money, PriceSeries, SeriesKind};
 use crate::tui::model::Detail;
@@ -108,13 +108,18 @@ fn render_head(f: &mut Frame<'_>, area: Rect, d: &Detail, asin: &str, theme: &Th
         .and_then(|p| p.image_url.as_deref())
         .map(sanitize)
         .unwrap_or_else(|| "no image".into());
+    let w = usize::from(area.width);
     let lines = vec![
-        Line::from(styled(title, "title", theme)),
+        Line::from(styled(fit(&title, w).into_owned(), "title", theme)),
         Line::from(vec![
             Span::raw(format!("{asin} · ")),
-            styled(brand, "muted", theme),
+            styled(
+                fit(&brand, w.saturating_sub(asin.len() + 3)).into_owned(),
+                "muted",
+                theme,
+            ),
         ]),
-        Line::from(styled(image, "muted", theme)),
+        Line::from(styled(fit(&image, w).into_owned(), "muted", theme)),
     ];
     f.render_widget(Paragraph::new(lines), area);
 }

@@ -6,6 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{block, styled};
 use crate::tui::action::Context;
 use crate::tui::keymap::{Keymap, show_keys};
@@ -83,15 +85,26 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // Whole hints only: one that does not fit is left out, not cut mid-word.
     let ctx = s.context();
     let mut spans = Vec::new();
+    let mut used = 0;
     for run in hint_runs(ctx) {
         let Some(keys) = keymap.keys_for(ctx, run) else {
             continue;
         };
-        let label = hint_label(run);
-        spans.push(styled(keys, "key_hint", theme));
-        spans.push(Span::raw(format!(" {label}  ")));
+        let key = styled(keys, "key_hint", theme);
+        let label = Span::raw(format!(" {}", hint_label(run)));
+        let gap = if used == 0 { 0 } else { 2 };
+        let need = gap + key.width() + label.width();
+        if used + need > usize::from(area.width) {
+            break;
+        }
+        if gap > 0 {
+            spans.push(Span::raw("  "));
+        }
+        used += need;
+        spans.extend([key, label]);
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -202,13 +215,21 @@ fn help(
             Cell::from(e.context),
         ])
     });
+    // Key, command and context columns as wide as their longest entry, so none is cut.
+    let widest = |w: &dyn Fn(&HelpEntry) -> usize, lo: usize, hi: usize| {
+        let w = entries.iter().map(w).max().unwrap_or(lo).clamp(lo, hi);
+        u16::try_from(w).unwrap_or(u16::MAX)
+    };
+    let keys_w = widest(&|e| e.keys.width() + if e.user { 2 } else { 0 }, 4, 16);
+    let run_w = widest(&|e| e.run.width(), 7, 32);
+    let where_w = widest(&|e| e.context.width(), 5, 12);
     let t = Table::new(
         rows,
         [
-            Constraint::Length(10),
-            Constraint::Length(20),
+            Constraint::Length(keys_w),
+            Constraint::Length(run_w),
             Constraint::Min(20),
-            Constraint::Length(8),
+            Constraint::Length(where_w),
         ],
     )
     .header(Row::new(["Keys", "Command", "What it does", "Where"]).style(theme.style("header")))

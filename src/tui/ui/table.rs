@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::{age, block, styled};
+use super::{age, block, fit, styled};
 use crate::tui::action::Column;
 use crate::tui::model;
 use crate::tui::state::{Focus, UiState};
@@ -215,9 +215,10 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
         Span::raw(" ")
     };
     let mut cells = vec![Cell::from(gutter)];
-    for (c, _) in cols {
+    for (c, w) in cols {
         let text: std::borrow::Cow<'a, str> = match c {
             Column::Age => age(s.now, r.updated_at).into(),
+            Column::Title => fit(r.cell(*c), usize::from(*w)),
             _ => r.cell(*c).into(),
         };
         let style = cell_style(*c, r, theme);

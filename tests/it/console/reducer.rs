@@ -207,6 +207,53 @@ fn the_filter_applies_as_typed_and_esc_clears_it() {
     assert_eq!(s.view().len(), all);
 }
 
+fn prompt_error(s: &UiState) -> Option<String> {
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => p.error.clone(),
+        other => panic!("the prompt is not open: {other:?}"),
+    }
+}
+
+/// A bad term is named while it is typed; a term still being written just waits.
+#[test]
+fn bad_filter_terms_are_named_as_they_are_typed() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    keys(&mut s, "/roi>");
+    assert_eq!(prompt_error(&s), None, "half a term waits");
+    keys(&mut s, "abc");
+    let e = prompt_error(&s).expect("roi>abc is named");
+    assert!(e.contains("'abc' is not a number"), "{e}");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "/foo=bar");
+    let e = prompt_error(&s).expect("foo=bar is named");
+    assert!(
+        e.contains("unknown field 'foo'") && e.contains("roi"),
+        "{e}"
+    );
+    // Fixing the term clears the error and applies the filter.
+    for _ in 0.."foo=bar".len() {
+        key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    keys(&mut s, "roi>=0");
+    assert_eq!(prompt_error(&s), None);
+    assert_eq!(s.filter_text, "roi>=0");
+    keys(&mut s, " \"kopf");
+    assert_eq!(prompt_error(&s), None, "an open quote waits");
+    // Ctrl-U clears the line, and with it the filter.
+    key(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert!(matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.input.is_empty()));
+    assert_eq!(s.filter_text, "");
+}
+
+#[test]
+fn ctrl_u_clears_the_help_filter() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "?sor");
+    assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter == "sor"));
+    key(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter.is_empty()));
+}
+
 #[test]
 fn margin_keys_and_sidebar_toggles_requery_the_store() {
     let mut s = fixtures::loaded(50, (200, 60));
