@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{block, styled};
+use super::{block, fit, styled};
 use crate::tui::action::Context;
 use crate::tui::keymap::{Keymap, show_keys};
 use crate::tui::state::{Overlay, PromptKind, UiState};
@@ -79,8 +79,10 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             styled("█", "muted", theme),
         ];
         if let Some(e) = &p.error {
+            let used: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
+            let room = usize::from(area.width).saturating_sub(used);
             spans.push(Span::raw("  "));
-            spans.push(styled(e.clone(), "toast_err", theme));
+            spans.push(styled(fit(e, room).into_owned(), "toast_err", theme));
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
