@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::component::{BoxFuture, ComponentHealth};
-use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
+use crate::domain::{Asin, Listing, Market, Opportunity, OpportunityKey, PriceSeries, Product};
 
 /// Which store to use, as written in the config file (`[store] type = "sqlite"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,6 +162,9 @@ pub struct OpportunityFilter {
     pub text: Option<String>,
     /// Only rows that pass every gate.
     pub ranked_only: bool,
+    /// Only these routes (empty = every route); at most [`MAX_FILTER_KEYS`]. What the
+    /// console asks to learn which rows that left its page still match elsewhere.
+    pub keys: Vec<OpportunityKey>,
     /// Sort key; ties break by ASIN, then buy market, then sell market, always ascending
     /// (markets in display order: UK, DE, FR, IT, ES).
     pub sort: OpportunitySort,
@@ -184,6 +187,7 @@ impl Default for OpportunityFilter {
             sell: Vec::new(),
             text: None,
             ranked_only: false,
+            keys: Vec::new(),
             sort: OpportunitySort::default(),
             descending: true,
             limit: 50,
@@ -192,10 +196,20 @@ impl Default for OpportunityFilter {
     }
 }
 
+/// The most routes one [`OpportunityFilter::keys`] may name.
+pub const MAX_FILTER_KEYS: usize = 500;
+
 impl OpportunityFilter {
     /// The percentage minimums set, as (parameter, field, value); a value that is not a
-    /// finite number is refused, naming the parameter.
+    /// finite number is refused, naming the parameter. Also refuses more than
+    /// [`MAX_FILTER_KEYS`] keys: every store checks the filter here first.
     pub(crate) fn pct_minimums(&self) -> Result<Vec<(&'static str, f64)>, String> {
+        if self.keys.len() > MAX_FILTER_KEYS {
+            return Err(format!(
+                "{} keys asked for: at most {MAX_FILTER_KEYS}; split the list",
+                self.keys.len()
+            ));
+        }
         let mut out = Vec::new();
         for (name, field, min) in [
             (

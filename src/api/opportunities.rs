@@ -108,6 +108,7 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
         sell: p.markets("sell")?,
         text: p.text("q", 200)?,
         ranked_only: p.boolean("ranked")?.unwrap_or(false),
+        keys: Vec::new(),
         sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
         descending,
         limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
@@ -119,7 +120,7 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
 /// The normalized query as a cache key: every field of the filter, compactly.
 fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
     format!(
-        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{}|{}|{}|{breakdown}",
+        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{}|{}|{}|{breakdown}",
         f.min_gross_margin_pct,
         f.min_net_margin_pct,
         f.min_profit_cents,
@@ -128,6 +129,7 @@ fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
         f.sell,
         f.text,
         f.ranked_only,
+        f.keys,
         f.sort,
         f.descending,
         f.limit,

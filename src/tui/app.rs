@@ -27,11 +27,11 @@ use crate::component::ComponentHealth;
 use crate::domain::{Asin, OpportunityKey};
 use crate::pipeline::{Command, Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store, WatchSource};
-pub use effects::read_log_tail;
 use effects::{
     ClipboardCtx, load_history, restore_ui_state, run_effect, save_ui_state, spawn_detail,
     spawn_logs, spawn_query, spawn_store_health,
 };
+pub use effects::{load_feed, read_log_tail};
 
 /// Everything the console needs from the running arbdesk.
 pub struct ConsoleDeps {
@@ -233,7 +233,13 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             data_changed = false;
             query_in_flight = true;
             last_query = Instant::now();
-            spawn_query(deps.store.clone(), state.query(), tx.clone());
+            let q = state.query();
+            let previous = if state.feed.query.as_ref() == Some(&q) {
+                state.feed.rows.iter().map(|r| r.key).collect()
+            } else {
+                Vec::new()
+            };
+            spawn_query(deps.store.clone(), q, previous, tx.clone());
         }
         if detail_in_flight.is_none()
             && let Some(key) = state.wanted_detail()

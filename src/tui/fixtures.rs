@@ -363,6 +363,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
         query: None,
         error: None,
         at: Some(now()),
+        left: None,
         title_rank: Vec::new(),
     };
     feed.rank_titles();

@@ -235,6 +235,10 @@ pub struct Feed {
     pub error: Option<String>,
     /// When the answer arrived.
     pub at: Option<DateTime<Utc>>,
+    /// How many rows of the previous answer to the same query no longer match it (gone
+    /// from the store, or below a minimum now), as opposed to rows that only moved out of
+    /// the loaded page; `None` when that was not asked.
+    pub left: Option<usize>,
     /// Each row's position in title order, computed where the feed is loaded (off the
     /// key path), so sorting by title is as fast as sorting by a number.
     pub title_rank: Vec<u32>,

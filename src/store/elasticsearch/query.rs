@@ -41,6 +41,14 @@ pub(super) async fn opportunities(
     if f.ranked_only {
         filter.push(json!({"term": {"ranked": true}}));
     }
+    if !f.keys.is_empty() {
+        let ids: Vec<String> = f
+            .keys
+            .iter()
+            .map(|k| docs::opportunity_id(k.asin, k.buy, k.sell))
+            .collect();
+        filter.push(json!({"ids": {"values": ids}}));
+    }
     let dir = if f.descending { "desc" } else { "asc" };
     let mut sort: Vec<Value> = f.sort.keys().iter().map(|k| json!({ *k: dir })).collect();
     for tie in ["asin", "buy_rank", "sell_rank"] {

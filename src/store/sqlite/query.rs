@@ -129,6 +129,15 @@ fn opportunity_where(f: &OpportunityFilter) -> Res<(String, Vec<Value>)> {
     if f.ranked_only {
         conds.push("ranked = 1".into());
     }
+    if !f.keys.is_empty() {
+        let rows = vec!["(?, ?, ?)"; f.keys.len()].join(", ");
+        conds.push(format!("(asin, buy, sell) IN (VALUES {rows})"));
+        for k in &f.keys {
+            params.push(Value::Text(k.asin.as_str().to_string()));
+            params.push(Value::Integer(market_id(k.buy)));
+            params.push(Value::Integer(market_id(k.sell)));
+        }
+    }
     let sql = if conds.is_empty() {
         String::new()
     } else {

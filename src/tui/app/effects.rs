@@ -4,6 +4,8 @@
 
 use std::io::Write as _;
 
+use crate::store::MAX_FILTER_KEYS;
+
 use super::{
     Arc, Asin, Command, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed,
     Instant, Mode, Msg, Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row,
@@ -240,9 +242,16 @@ pub(super) fn load_history(data_dir: &Path) -> Vec<String> {
     lines.into_iter().skip(skip).collect()
 }
 
-pub(super) fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>) {
+/// Loads `q` in the background; `previous` are the rows of the last answer to the same
+/// query (empty when it was another query), to count the rows that left it.
+pub(super) fn spawn_query(
+    store: Arc<dyn Store>,
+    q: Query,
+    previous: Vec<OpportunityKey>,
+    tx: mpsc::Sender<Msg>,
+) {
     tokio::spawn(async move {
-        let feed = load_feed(store.as_ref(), q).await;
+        let feed = load_feed(store.as_ref(), q, &previous).await;
         let _ = tx.send(Msg::Feed(Box::new(feed))).await;
     });
 }
@@ -251,8 +260,10 @@ pub(super) fn spawn_query(store: Arc<dyn Store>, q: Query, tx: mpsc::Sender<Msg>
 /// chunk are turned into compact rows before the next is read, which bounds memory.
 const CHUNK: usize = 2_000;
 
-/// Runs a query and builds the rows.
-pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
+/// Runs a query and builds the rows. Rows of `previous` (the last answer to the same
+/// query) missing from the new rows are looked up by key: those that still match only
+/// moved out of the loaded page; the rest left (`Feed::left`).
+pub async fn load_feed(store: &dyn Store, q: Query, previous: &[OpportunityKey]) -> Feed {
     let failed = |q: Query, e: crate::store::StoreError| Feed {
         query: Some(q),
         error: Some(e.to_string()),
@@ -287,6 +298,24 @@ pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
         }
         filter.offset += n;
     }
+    let missing: Vec<OpportunityKey> = previous
+        .iter()
+        .filter(|k| !seen.contains(*k))
+        .copied()
+        .collect();
+    let mut still = 0;
+    for keys in missing.chunks(MAX_FILTER_KEYS) {
+        let f = OpportunityFilter {
+            keys: keys.to_vec(),
+            offset: 0,
+            limit: 0,
+            ..q.filter()
+        };
+        match store.opportunities(f).await {
+            Ok(p) => still += usize::try_from(p.total).unwrap_or(usize::MAX),
+            Err(e) => return failed(q, e),
+        }
+    }
     let mut feed = Feed {
         rows,
         total,
@@ -294,6 +323,7 @@ pub async fn load_feed(store: &dyn Store, q: Query) -> Feed {
         query: Some(q),
         error: None,
         at: Some(Utc::now()),
+        left: (!previous.is_empty()).then(|| missing.len().saturating_sub(still)),
         title_rank: Vec::new(),
     };
     feed.rank_titles();

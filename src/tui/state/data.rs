@@ -128,13 +128,16 @@ impl UiState {
             }
         }
         if same_query {
-            let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
-            self.dropped = self
-                .feed
-                .rows
-                .iter()
-                .filter(|r| !keys.contains(&r.key))
-                .count();
+            // Rows that left the answer, not the page; counted from the page only when the
+            // store was not asked.
+            self.dropped = new.left.unwrap_or_else(|| {
+                let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
+                self.feed
+                    .rows
+                    .iter()
+                    .filter(|r| !keys.contains(&r.key))
+                    .count()
+            });
         }
         match alerts.as_slice() {
             [] => {}

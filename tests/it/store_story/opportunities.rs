@@ -2,8 +2,10 @@
 //! tie-break and page, refresh priority, refused requests, when a route was first seen,
 //! and retiring vanished rows.
 
-use arbdesk::domain::{Market, Money, Opportunity};
-use arbdesk::store::{OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource};
+use arbdesk::domain::{Market, Money, Opportunity, OpportunityKey};
+use arbdesk::store::{
+    MAX_FILTER_KEYS, OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource,
+};
 
 use super::fixtures::{Figures, a, asin, b, d, e, keys, opp, t};
 use super::{strings, tick};
@@ -363,6 +365,36 @@ pub async fn query(s: &dyn Store) -> Rows {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
+
+    // Only the named routes, with every other filter still applied: A:DE:UK is below the
+    // minimum and B:DE:UK is not stored.
+    let key = |asin, buy, sell| OpportunityKey { asin, buy, sell };
+    let named = OpportunityFilter {
+        keys: vec![
+            key(a(), FR, DE),
+            key(d(), IT, UK),
+            key(a(), DE, UK),
+            key(b(), DE, UK),
+        ],
+        min_gross_margin_pct: Some(10.0),
+        ..f()
+    };
+    let page = q(named.clone()).await;
+    assert_eq!(keys(&page.items), ["D:IT:UK", "A:FR:DE"]);
+    assert_eq!(page.total, 2);
+    let counted = q(OpportunityFilter { limit: 0, ..named }).await;
+    assert_eq!((counted.total, counted.items.len()), (2, 0));
+    let err = s
+        .opportunities(OpportunityFilter {
+            keys: vec![key(a(), FR, DE); MAX_FILTER_KEYS + 1],
+            ..f()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("at most 500")),
+        "{err}"
+    );
     Rows { all: rows }
 }
 
