@@ -71,6 +71,10 @@ fn snapshot(market: Market, title: &str, price: i64, rng: &mut Rng) -> PriceSnap
     }
 }
 
+fn pct2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
 fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng) -> Opportunity {
     let buy_cents = 1000 + rng.below(9000) as i64;
     let gross_pct = rng.below(6000) as f64 / 100.0;
@@ -87,8 +91,9 @@ fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng
         gross_margin: Money::eur(gross),
         gross_margin_pct: gross_pct,
         net_profit: Money::eur(net),
-        net_margin_pct: net as f64 * 100.0 / (buy_cents + gross) as f64,
-        roi_pct: net as f64 * 100.0 / buy_cents as f64,
+        // Percentages to 2 places, as detection rounds them.
+        net_margin_pct: pct2(net as f64 * 100.0 / (buy_cents + gross) as f64),
+        roi_pct: pct2(net as f64 * 100.0 / buy_cents as f64),
         expected_monthly_profit: Money::eur(net * rng.below(40) as i64),
         max_buy_price: Some(Money::new(buy_cents + net.max(0), buy.currency())),
         target_sell_price: None,
