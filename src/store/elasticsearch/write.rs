@@ -3,7 +3,7 @@
 //! `replace_opportunities` knows which routes an ASIN has from its product document's
 //! `routes` (read in real time), so retiring a vanished route is a delete by id rather than
 //! a delete-by-query that would depend on the index having been refreshed; the same read
-//! tells which routes are stored already, and those keep their `first_seen`. The watchlist
+//! fetches the `first_seen` of the routes stored already, which they keep. The watchlist
 //! carries copies of what refresh scheduling sorts on (fetch time per market, markets with
 //! an opportunity), kept current by the writes that change them.
 
@@ -86,17 +86,28 @@ pub(super) async fn replace_opportunities(
             order.push(asin);
         }
     }
+    // One real-time read: each ASIN's product and watchlist documents, then the stored
+    // `first_seen` of every wanted route (missing for a route not stored yet).
     let mut ids = Vec::new();
     for a in &order {
         ids.push((Ix::Products, a.to_string()));
         ids.push((Ix::Watchlist, a.to_string()));
     }
-    let only: [(Ix, &[&str]); 2] = [
+    let pairs = ids.len();
+    for a in &order {
+        for o in wanted.get(a).into_iter().flatten() {
+            let id = opportunity_id(*a, o.buy_market, o.sell_market);
+            ids.push((Ix::Opportunities, id));
+        }
+    }
+    let only: [(Ix, &[&str]); 3] = [
         (Ix::Products, &["routes"]),
         (Ix::Watchlist, &["opp_markets"]),
+        (Ix::Opportunities, &["doc.first_seen"]),
     ];
-    let found = es.mget_fields(&ids, &only).await?;
-    let first_seen = kept_first_seen(es, &order, &wanted, &found).await?;
+    let mut found = es.mget_fields(&ids, &only).await?;
+    let route_docs = found.split_off(pairs);
+    let first_seen = kept_first_seen(&ids[pairs..], route_docs)?;
     let mut bulk = Bulk::default();
     for (a, docs) in order.iter().zip(found.chunks(2)) {
         let opps = wanted.remove(a).unwrap_or_default();
@@ -135,29 +146,15 @@ pub(super) async fn replace_opportunities(
     Ok(())
 }
 
-/// The stored `first_seen` of every wanted route that is already stored (by opportunity
-/// id; `None` for rows stored before the store kept it), so a route keeps the time it was
-/// first stored. `found` holds the product and watchlist documents of `order`, in pairs.
-async fn kept_first_seen(
-    es: &Es,
-    order: &[Asin],
-    wanted: &HashMap<Asin, Vec<Opportunity>>,
-    found: &[Option<Value>],
+/// The stored `first_seen` of each route that is stored already, by opportunity id (`None`
+/// for rows stored before the store kept it), so a route keeps the time it was first
+/// stored; `found` answers `ids`.
+fn kept_first_seen(
+    ids: &[(Ix, String)],
+    found: Vec<Option<Value>>,
 ) -> StoreResult<HashMap<String, Option<DateTime<Utc>>>> {
-    let mut ids = Vec::new();
-    for (a, pair) in order.iter().zip(found.chunks(2)) {
-        let routes = strings(pair[0].as_ref().map(|p| &p["routes"]));
-        for o in wanted.get(a).into_iter().flatten() {
-            if routes.contains(&route(o.buy_market, o.sell_market)) {
-                let id = opportunity_id(*a, o.buy_market, o.sell_market);
-                ids.push((Ix::Opportunities, id));
-            }
-        }
-    }
-    let only: [(Ix, &[&str]); 1] = [(Ix::Opportunities, &["doc.first_seen"])];
-    let stored = es.mget_fields(&ids, &only).await?;
     let mut out = HashMap::with_capacity(ids.len());
-    for ((_, id), doc) in ids.into_iter().zip(stored) {
+    for ((_, id), doc) in ids.iter().zip(found) {
         let Some(doc) = doc else { continue };
         let kept = match &doc["doc"]["first_seen"] {
             Value::Null => None,
@@ -165,7 +162,7 @@ async fn kept_first_seen(
                 format!("opportunity {id}")
             })?),
         };
-        out.insert(id, kept);
+        out.insert(id.clone(), kept);
     }
     Ok(out)
 }
