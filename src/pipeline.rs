@@ -38,8 +38,8 @@ pub trait Detect: Send + Sync {
     /// Every route of `product` with a positive gross margin, evaluated at `now`.
     fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity>;
     /// `row` with its breakdown lines, recomputed from `product` at the row's own time and
-    /// FX rate (so its figures are the stored ones while the product is unchanged); `None`
-    /// when the product no longer has that route.
+    /// FX rate (so its figures are the stored ones while the product is unchanged), keeping
+    /// the row's `first_seen`; `None` when the product no longer has that route.
     fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;

@@ -48,13 +48,15 @@ impl Detect for LiveDetector {
             .as_deref()
             .and_then(FxRate::from_record)
             .unwrap_or_else(|| self.rate());
-        self.detector.explain(
+        let mut explained = self.detector.explain(
             product,
             &fx,
             row.updated_at,
             row.buy_market,
             row.sell_market,
-        )
+        )?;
+        explained.first_seen = row.first_seen;
+        Some(explained)
     }
 
     fn fx(&self) -> Option<FxStatus> {

@@ -235,9 +235,12 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             last_query = Instant::now();
             let q = state.query();
             let previous = if state.feed.query.as_ref() == Some(&q) {
-                state.feed.rows.iter().map(|r| r.key).collect()
+                (
+                    state.feed.rows.iter().map(|r| r.key).collect(),
+                    state.feed.at,
+                )
             } else {
-                Vec::new()
+                (Vec::new(), None)
             };
             spawn_query(deps.store.clone(), q, previous, tx.clone());
         }

@@ -364,6 +364,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
         error: None,
         at: Some(now()),
         left: None,
+        left_of: None,
         title_rank: Vec::new(),
     };
     feed.rank_titles();

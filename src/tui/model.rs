@@ -239,6 +239,8 @@ pub struct Feed {
     /// from the store, or below a minimum now), as opposed to rows that only moved out of
     /// the loaded page; `None` when that was not asked.
     pub left: Option<usize>,
+    /// The `at` of the answer `left` was measured against.
+    pub left_of: Option<DateTime<Utc>>,
     /// Each row's position in title order, computed where the feed is loaded (off the
     /// key path), so sorting by title is as fast as sorting by a number.
     pub title_rank: Vec<u32>,

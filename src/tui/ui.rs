@@ -229,8 +229,9 @@ fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, role: &str, theme: &Th
 
 /// `text` cut to `width` terminal columns, ending in `…` when it had to be cut.
 pub(super) fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    if text.width() <= width {
+    use unicode_width::UnicodeWidthChar;
+    // Measured per character, as it is cut, so a text is cut exactly when it is too wide.
+    if text.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>() <= width {
         return text.into();
     }
     let mut out = String::with_capacity(width + 3);

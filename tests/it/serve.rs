@@ -114,6 +114,7 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         "buy_url",
         "sell_url",
         "updated_at",
+        "first_seen",
         "flags",
     ] {
         assert!(
@@ -147,6 +148,8 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         };
         assert_eq!(amount("profit"), o["net_profit"], "{o}");
         assert_eq!(amount("sell_price"), o["sell_price"], "{o}");
+        // Explaining a row keeps when the store first recorded it.
+        assert!(o["first_seen"].is_string(), "{o}");
     }
 
     let (status, _, health) = get(&base, "/health").await;

@@ -22,7 +22,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -137,25 +137,15 @@ impl Db {
     }
 
     /// Starts a bulk load: locks the marker, then drops the sort indexes. When another
-    /// process holds the marker, its bulk load is running too; this one goes on without
-    /// the lock (both end by building whatever indexes are missing).
+    /// process's bulk load holds the marker, this one goes on without it (both end by
+    /// building whatever indexes are missing).
     pub fn begin_bulk_load(&self) -> Res<()> {
         let mut held = self
             .bulk_marker
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if held.is_none() {
-            let marker = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(marker_path(&self.path))
-                .map_err(|e| marker_error(&self.path, &e))?;
-            match marker.try_lock() {
-                Ok(()) => *held = Some(marker),
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(e)) => return Err(marker_error(&self.path, &e)),
-            }
+            *held = lock_marker(&self.path)?;
         }
         drop(held);
         self.write(schema::drop_sort_indexes)
@@ -207,14 +197,22 @@ impl Db {
 /// now (its marker is locked): that one builds them at its end. Checked and built inside
 /// one write transaction, so a bulk load cannot start in between.
 fn restore_sort_indexes(writer: &mut Connection, path: &Path) -> Res<()> {
+    let all_there = |c: &Connection| -> Res<bool> {
+        for (name, _) in schema::SORT_INDEXES {
+            if !schema::has_index(c, name)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    // The usual case reads only: an open must not wait for another process's write.
+    if all_there(writer)? {
+        return Ok(());
+    }
     let tx = writer
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .doing("starting the sort index check")?;
-    let missing = schema::SORT_INDEXES
-        .iter()
-        .map(|(name, _)| schema::has_index(&tx, name).map(|has| !has))
-        .collect::<Res<Vec<bool>>>()?;
-    if !missing.contains(&true) {
+    if all_there(&tx)? {
         return Ok(());
     }
     if bulk_load_running(path) {
@@ -233,6 +231,41 @@ fn restore_sort_indexes(writer: &mut Connection, path: &Path) -> Res<()> {
     Ok(())
 }
 
+/// Locks the bulk-load marker for a bulk load; `None` when another bulk load holds it, or
+/// when the file system has no locks (then stores opened meanwhile may build the indexes
+/// early: slower, never wrong). A store being opened holds it shared for a moment while it
+/// checks, so a busy marker is tried again for up to half a second.
+fn lock_marker(path: &Path) -> Res<Option<File>> {
+    let marker = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(marker_path(path))
+        .map_err(|e| {
+            Fail::Unavailable(format!(
+                "cannot create the bulk-load marker {}: {e}; check that the data directory \
+                 is writable",
+                marker_path(path).display()
+            ))
+        })?;
+    for _ in 0..50 {
+        match marker.try_lock() {
+            Ok(()) => return Ok(Some(marker)),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(10)),
+            Err(TryLockError::Error(e)) => {
+                tracing::warn!(
+                    marker = %marker_path(path).display(),
+                    error = %e,
+                    "Cannot lock the bulk-load marker; a console or export opened during \
+                     this import may rebuild the sort indexes early."
+                );
+                return Ok(None);
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Whether another process holds the bulk-load marker of the database at `path`. A marker
 /// that cannot be read counts as not held: the indexes are then built, which is always
 /// correct, only slow for a bulk load that is in fact running.
@@ -248,13 +281,6 @@ fn marker_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".bulk-load");
     PathBuf::from(name)
-}
-
-fn marker_error(path: &Path, e: &std::io::Error) -> Fail {
-    Fail::Unavailable(format!(
-        "cannot lock the bulk-load marker {}: {e}; check that the data directory is writable",
-        marker_path(path).display()
-    ))
 }
 
 /// Open flags for connections after the first: the file must exist (a vanished file is an

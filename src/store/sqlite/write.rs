@@ -108,23 +108,33 @@ pub(super) type Prepared = Vec<(Asin, BTreeMap<(Market, Market), Wanted>)>;
 
 /// Validates and serializes `sets` for [`replace_opportunities`]. Pure CPU work, done before
 /// the writer connection is taken, so it overlaps another batch's write.
+/// A later set of an ASIN replaces an earlier one in the same call (the end state of
+/// applying them in order, without retiring and re-creating routes in between, which would
+/// reset their `first_seen`).
 pub(super) fn prepare(sets: Vec<(Asin, Vec<Opportunity>)>) -> Res<Prepared> {
-    sets.into_iter()
-        .map(|(asin, opps)| {
-            let mut wanted = BTreeMap::new();
-            for o in opps {
-                check::opportunity(asin, &o).map_err(Fail::Invalid)?;
-                let body = to_json(&o, &|| format!("opportunity {}", o.key()))?;
-                let search = search_text(
-                    [o.title.as_deref(), Some(o.asin.as_str())]
-                        .into_iter()
-                        .flatten(),
-                );
-                wanted.insert((o.buy_market, o.sell_market), Wanted { o, body, search });
+    let mut out: Prepared = Vec::with_capacity(sets.len());
+    let mut at: HashMap<Asin, usize> = HashMap::with_capacity(sets.len());
+    for (asin, opps) in sets {
+        let mut wanted = BTreeMap::new();
+        for o in opps {
+            check::opportunity(asin, &o).map_err(Fail::Invalid)?;
+            let body = to_json(&o, &|| format!("opportunity {}", o.key()))?;
+            let search = search_text(
+                [o.title.as_deref(), Some(o.asin.as_str())]
+                    .into_iter()
+                    .flatten(),
+            );
+            wanted.insert((o.buy_market, o.sell_market), Wanted { o, body, search });
+        }
+        match at.get(&asin) {
+            Some(&i) => out[i].1 = wanted,
+            None => {
+                at.insert(asin, out.len());
+                out.push((asin, wanted));
             }
-            Ok((asin, wanted))
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 /// Makes each ASIN's stored opportunities exactly its set (the last set wins for an ASIN

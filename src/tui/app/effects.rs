@@ -242,16 +242,18 @@ pub(super) fn load_history(data_dir: &Path) -> Vec<String> {
     lines.into_iter().skip(skip).collect()
 }
 
-/// Loads `q` in the background; `previous` are the rows of the last answer to the same
-/// query (empty when it was another query), to count the rows that left it.
+/// Loads `q` in the background; `previous` are the rows of the answer on screen when it
+/// was asked the same query (empty otherwise) and when that answer came, to count the rows
+/// that left it.
 pub(super) fn spawn_query(
     store: Arc<dyn Store>,
     q: Query,
-    previous: Vec<OpportunityKey>,
+    previous: (Vec<OpportunityKey>, Option<chrono::DateTime<Utc>>),
     tx: mpsc::Sender<Msg>,
 ) {
     tokio::spawn(async move {
-        let feed = load_feed(store.as_ref(), q, &previous).await;
+        let mut feed = load_feed(store.as_ref(), q, &previous.0).await;
+        feed.left_of = previous.1;
         let _ = tx.send(Msg::Feed(Box::new(feed))).await;
     });
 }
@@ -324,6 +326,7 @@ pub async fn load_feed(store: &dyn Store, q: Query, previous: &[OpportunityKey])
         error: None,
         at: Some(Utc::now()),
         left: (!previous.is_empty()).then(|| missing.len().saturating_sub(still)),
+        left_of: None,
         title_rank: Vec::new(),
     };
     feed.rank_titles();

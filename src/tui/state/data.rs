@@ -129,15 +129,20 @@ impl UiState {
         }
         if same_query {
             // Rows that left the answer, not the page; counted from the page only when the
-            // store was not asked.
-            self.dropped = new.left.unwrap_or_else(|| {
-                let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
-                self.feed
-                    .rows
-                    .iter()
-                    .filter(|r| !keys.contains(&r.key))
-                    .count()
-            });
+            // store was not asked. A count measured against another answer (a held-back one
+            // was swapped in meanwhile) says nothing about this one.
+            self.dropped = match new.left {
+                Some(n) if new.left_of == self.feed.at => n,
+                Some(_) => 0,
+                None => {
+                    let keys: HashSet<OpportunityKey> = new.rows.iter().map(|r| r.key).collect();
+                    self.feed
+                        .rows
+                        .iter()
+                        .filter(|r| !keys.contains(&r.key))
+                        .count()
+                }
+            };
         }
         match alerts.as_slice() {
             [] => {}

@@ -146,6 +146,7 @@ impl UiState {
                     KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         p.input.clear();
                         p.error = None;
+                        p.history_pos = None;
                     }
                     KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         p.input.push(c);
@@ -153,28 +154,32 @@ impl UiState {
                     }
                     _ => {}
                 }
-                // The filter applies as you type. A term still being written (`roi>`) just
-                // waits; any other error (`foo=bar`, `roi>abc`) shows under the prompt at
-                // once, while the table keeps the last filter that parsed.
-                let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&p.input));
-                let text = p.input.clone();
-                match live {
-                    Some(Ok(_)) => {
-                        self.overlay = Some(Overlay::Prompt(p));
-                        self.set_filter_keep_prompt(text)
-                    }
-                    Some(Err(e)) => {
-                        if !half_typed(&text) {
-                            p.error = Some(e);
-                        }
-                        self.overlay = Some(Overlay::Prompt(p));
-                        Vec::new()
-                    }
-                    None => {
-                        self.overlay = Some(Overlay::Prompt(p));
-                        Vec::new()
-                    }
+                self.prompt_edited(p)
+            }
+        }
+    }
+
+    /// Puts the edited prompt back. The filter applies as you type: a term still being
+    /// written (`roi>`) just waits; any other error (`foo=bar`, `roi>abc`) shows under the
+    /// prompt at once, while the table keeps the last filter that parsed.
+    fn prompt_edited(&mut self, mut p: Prompt) -> Vec<Effect> {
+        let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&p.input));
+        let text = p.input.clone();
+        match live {
+            Some(Ok(_)) => {
+                self.overlay = Some(Overlay::Prompt(p));
+                self.set_filter_keep_prompt(text)
+            }
+            Some(Err(e)) => {
+                if !half_typed(&text) {
+                    p.error = Some(e);
                 }
+                self.overlay = Some(Overlay::Prompt(p));
+                Vec::new()
+            }
+            None => {
+                self.overlay = Some(Overlay::Prompt(p));
+                Vec::new()
             }
         }
     }
@@ -185,11 +190,18 @@ impl UiState {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        if let Some(Overlay::Prompt(p)) = &mut self.overlay {
-            p.input.push_str(&clean);
-            self.dirty = true;
+        self.dirty = true;
+        match self.overlay.take() {
+            Some(Overlay::Prompt(mut p)) => {
+                p.input.push_str(&clean);
+                p.error = None;
+                self.prompt_edited(p)
+            }
+            other => {
+                self.overlay = other;
+                Vec::new()
+            }
         }
-        Vec::new()
     }
 
     fn submit(&mut self, p: Prompt) -> Vec<Effect> {

@@ -217,7 +217,7 @@ fn help(
             Cell::from(e.context),
         ])
     });
-    // Key, command and context columns as wide as their longest entry, so none is cut.
+    // Key, command and context columns as wide as their longest entry (within limits).
     let widest = |w: &dyn Fn(&HelpEntry) -> usize, lo: usize, hi: usize| {
         let w = entries.iter().map(w).max().unwrap_or(lo).clamp(lo, hi);
         u16::try_from(w).unwrap_or(u16::MAX)

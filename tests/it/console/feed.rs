@@ -62,7 +62,7 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
     assert_eq!(keys(&moved), ["B0FEED00C3", "B0FEED00A1"]);
     assert_eq!(moved.left, Some(0));
 
-    // Now A is gone from the store, and B no longer matches (gross margin below 10 %).
+    // Now A is gone from the store, and C no longer matches (gross margin below 10 %).
     let previous: Vec<_> = moved.rows.iter().map(|r| r.key).collect();
     store
         .replace_opportunities(vec![(a, vec![])])

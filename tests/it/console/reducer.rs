@@ -246,6 +246,17 @@ fn bad_filter_terms_are_named_as_they_are_typed() {
 }
 
 #[test]
+fn a_pasted_filter_applies_like_a_typed_one() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    keys(&mut s, "/");
+    s.on_paste("src=uk");
+    assert_eq!(s.filter_text, "src=uk");
+    s.on_paste(" foo=bar");
+    assert!(prompt_error(&s).is_some_and(|e| e.contains("unknown field 'foo'")));
+    assert_eq!(s.filter_text, "src=uk", "the last filter that parsed stays");
+}
+
+#[test]
 fn ctrl_u_clears_the_help_filter() {
     let mut s = fixtures::loaded(20, (120, 40));
     keys(&mut s, "?sor");

@@ -476,6 +476,11 @@ pub async fn first_seen(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(seen().await, [("G:DE:FR".to_string(), at(300))]);
+    // Two sets of one ASIN in one call: the last is the set, and DE was never retired.
+    s.replace_opportunities(vec![(g, vec![row(IT, 305)]), (g, vec![row(DE, 305)])])
+        .await
+        .unwrap();
+    assert_eq!(seen().await, [("G:DE:FR".to_string(), at(300))]);
     s.replace_opportunities(vec![(g, vec![row(DE, 310), row(IT, 310)])])
         .await
         .unwrap();
