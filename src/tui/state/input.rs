@@ -279,10 +279,38 @@ impl UiState {
 }
 
 /// Whether filter text ends in the middle of a term: after an operator or a list comma,
-/// or inside a quoted phrase.
+/// inside a quoted phrase, or within a market code or route still being typed (`src=u`,
+/// `route=it`, `route=it>d`).
 fn half_typed(text: &str) -> bool {
-    text.chars().filter(|&c| c == '"').count() % 2 == 1
+    if text.chars().filter(|&c| c == '"').count() % 2 == 1
         || text.trim_end().ends_with(['=', '!', '>', '<', '~', ','])
+    {
+        return true;
+    }
+    if text.ends_with(char::is_whitespace) {
+        return false;
+    }
+    let term = text
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .trim_start_matches('!')
+        .to_ascii_lowercase();
+    let Some((field, value)) = term.split_once('=') else {
+        return false;
+    };
+    let item = value.rsplit(',').next().unwrap_or("");
+    let code_begun = |p: &str| {
+        p.len() == 1
+            && crate::domain::Market::ALL
+                .iter()
+                .any(|m| m.code().to_ascii_lowercase().starts_with(p))
+    };
+    match field.trim_end_matches('!') {
+        "src" | "dst" | "buy" | "sell" => code_begun(item),
+        "route" => item.split_once('>').is_none_or(|(_, to)| code_begun(to)),
+        _ => false,
+    }
 }
 
 fn common_prefix(options: &[String]) -> String {
