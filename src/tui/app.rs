@@ -234,14 +234,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             query_in_flight = true;
             last_query = Instant::now();
             let q = state.query();
-            let previous = if state.feed.query.as_ref() == Some(&q) {
-                (
-                    state.feed.rows.iter().map(|r| r.key).collect(),
-                    state.feed.at,
-                )
-            } else {
-                (Vec::new(), None)
-            };
+            let previous = state.answer_to(&q);
             spawn_query(deps.store.clone(), q, previous, tx.clone());
         }
         if detail_in_flight.is_none()

@@ -197,22 +197,14 @@ impl Db {
 /// now (its marker is locked): that one builds them at its end. Checked and built inside
 /// one write transaction, so a bulk load cannot start in between.
 fn restore_sort_indexes(writer: &mut Connection, path: &Path) -> Res<()> {
-    let all_there = |c: &Connection| -> Res<bool> {
-        for (name, _) in schema::SORT_INDEXES {
-            if !schema::has_index(c, name)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    };
     // The usual case reads only: an open must not wait for another process's write.
-    if all_there(writer)? {
+    if schema::missing_sort_indexes(writer)?.is_empty() {
         return Ok(());
     }
     let tx = writer
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .doing("starting the sort index check")?;
-    if all_there(&tx)? {
+    if schema::missing_sort_indexes(&tx)?.is_empty() {
         return Ok(());
     }
     if bulk_load_running(path) {

@@ -192,17 +192,25 @@ pub(super) fn drop_sort_indexes(conn: &Connection) -> Res<()> {
     Ok(())
 }
 
-/// Builds the sort indexes that are missing; returns their names.
-pub(super) fn ensure_sort_indexes(conn: &Connection) -> Res<Vec<&'static str>> {
-    let mut built = Vec::new();
+/// The sort indexes that are missing, as (name, definition).
+pub(super) fn missing_sort_indexes(conn: &Connection) -> Res<Vec<(&'static str, &'static str)>> {
+    let mut missing = Vec::new();
     for (name, definition) in SORT_INDEXES {
         if !has_index(conn, name)? {
-            conn.execute_batch(&format!("CREATE INDEX {name} ON {definition}"))
-                .doing("building a sort index")?;
-            built.push(name);
+            missing.push((name, definition));
         }
     }
-    Ok(built)
+    Ok(missing)
+}
+
+/// Builds the sort indexes that are missing; returns their names.
+pub(super) fn ensure_sort_indexes(conn: &Connection) -> Res<Vec<&'static str>> {
+    let missing = missing_sort_indexes(conn)?;
+    for (name, definition) in &missing {
+        conn.execute_batch(&format!("CREATE INDEX {name} ON {definition}"))
+            .doing("building a sort index")?;
+    }
+    Ok(missing.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Pragmas of the one writing connection: WAL so readers never block it, `NORMAL` sync

@@ -252,8 +252,7 @@ pub(super) fn spawn_query(
     tx: mpsc::Sender<Msg>,
 ) {
     tokio::spawn(async move {
-        let mut feed = load_feed(store.as_ref(), q, &previous.0).await;
-        feed.left_of = previous.1;
+        let feed = load_feed(store.as_ref(), q, &previous.0, previous.1).await;
         let _ = tx.send(Msg::Feed(Box::new(feed))).await;
     });
 }
@@ -264,8 +263,14 @@ const CHUNK: usize = 2_000;
 
 /// Runs a query and builds the rows. Rows of `previous` (the last answer to the same
 /// query) missing from the new rows are looked up by key: those that still match only
-/// moved out of the loaded page; the rest left (`Feed::left`).
-pub async fn load_feed(store: &dyn Store, q: Query, previous: &[OpportunityKey]) -> Feed {
+/// moved out of the loaded page; the rest left (`Feed::left`, measured against the answer
+/// that came at `previous_at`).
+pub async fn load_feed(
+    store: &dyn Store,
+    q: Query,
+    previous: &[OpportunityKey],
+    previous_at: Option<chrono::DateTime<Utc>>,
+) -> Feed {
     let failed = |q: Query, e: crate::store::StoreError| Feed {
         query: Some(q),
         error: Some(e.to_string()),
@@ -326,7 +331,7 @@ pub async fn load_feed(store: &dyn Store, q: Query, previous: &[OpportunityKey])
         error: None,
         at: Some(Utc::now()),
         left: (!previous.is_empty()).then(|| missing.len().saturating_sub(still)),
-        left_of: None,
+        left_of: previous_at,
         title_rank: Vec::new(),
     };
     feed.rank_titles();

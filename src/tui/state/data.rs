@@ -3,9 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Change, Column, Feed, Market, OpportunityKey, ROW_LIMITS, Row, RowDelta, UiState};
+use super::{
+    Change, Column, Feed, Market, OpportunityKey, Query, ROW_LIMITS, Row, RowDelta, UiState,
+};
 use crate::domain::Currency;
 
 /// How long before the previous answer a route may have been first recorded and still
@@ -14,6 +16,16 @@ use crate::domain::Currency;
 const NEW_GRACE: TimeDelta = TimeDelta::seconds(30);
 
 impl UiState {
+    /// The keys and time of the answer on screen if it answered `q` (empty otherwise): what
+    /// the next answer to `q` counts the rows that left against.
+    pub fn answer_to(&self, q: &Query) -> (Vec<OpportunityKey>, Option<DateTime<Utc>>) {
+        if self.feed.query.as_ref() == Some(q) {
+            (self.feed.rows.iter().map(|r| r.key).collect(), self.feed.at)
+        } else {
+            (Vec::new(), None)
+        }
+    }
+
     /// A store answer. Held back while frozen.
     pub fn on_feed(&mut self, feed: Feed) {
         let feed = Arc::new(feed);

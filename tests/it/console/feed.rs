@@ -48,7 +48,7 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
         descending: true,
         text: None,
     };
-    let first = load_feed(&store, q.clone(), &[]).await;
+    let first = load_feed(&store, q.clone(), &[], None).await;
     assert_eq!(keys(&first), ["B0FEED00A1", "B0FEED00B2"]);
     assert_eq!(first.left, None, "nothing to compare with");
     let previous: Vec<_> = first.rows.iter().map(|r| r.key).collect();
@@ -58,7 +58,7 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
         .replace_opportunities(sets(&[(c, 600)]))
         .await
         .unwrap();
-    let moved = load_feed(&store, q.clone(), &previous).await;
+    let moved = load_feed(&store, q.clone(), &previous, first.at).await;
     assert_eq!(keys(&moved), ["B0FEED00C3", "B0FEED00A1"]);
     assert_eq!(moved.left, Some(0));
 
@@ -72,7 +72,7 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
         .replace_opportunities(vec![(c, vec![row_at(c, 5.0, 600)])])
         .await
         .unwrap();
-    let left = load_feed(&store, q, &previous).await;
+    let left = load_feed(&store, q, &previous, moved.at).await;
     assert_eq!(keys(&left), ["B0FEED00B2", "B0FEED00D4"]);
     assert_eq!(left.left, Some(2), "A left the store, C the answer");
 }
