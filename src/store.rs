@@ -201,15 +201,10 @@ pub const MAX_FILTER_KEYS: usize = 500;
 
 impl OpportunityFilter {
     /// The percentage minimums set, as (parameter, field, value); a value that is not a
-    /// finite number is refused, naming the parameter. Also refuses more than
-    /// [`MAX_FILTER_KEYS`] keys: every store checks the filter here first.
+    /// finite number is refused, naming the parameter, and so are too many
+    /// [keys](Self::check_keys): every store reads the filter's limits through here.
     pub(crate) fn pct_minimums(&self) -> Result<Vec<(&'static str, f64)>, String> {
-        if self.keys.len() > MAX_FILTER_KEYS {
-            return Err(format!(
-                "{} keys asked for: at most {MAX_FILTER_KEYS}; split the list",
-                self.keys.len()
-            ));
-        }
+        self.check_keys()?;
         let mut out = Vec::new();
         for (name, field, min) in [
             (
@@ -233,6 +228,17 @@ impl OpportunityFilter {
             }
         }
         Ok(out)
+    }
+
+    /// Refuses more than [`MAX_FILTER_KEYS`] keys.
+    fn check_keys(&self) -> Result<(), String> {
+        if self.keys.len() > MAX_FILTER_KEYS {
+            return Err(format!(
+                "{} keys asked for: at most {MAX_FILTER_KEYS}; split the list",
+                self.keys.len()
+            ));
+        }
+        Ok(())
     }
 }
 
