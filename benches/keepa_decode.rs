@@ -40,6 +40,33 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // Lines as `examples/keepa_lines.rs` writes them for the import benchmark: a week of
+    // history and 90-day stats, ~2.6 KB each, most of it `stats`.
+    let import_opts = Options {
+        history: true,
+        days: 7,
+        stats_days: Some(90),
+        buybox: false,
+    };
+    let lines: Vec<String> = (0..100)
+        .map(|i| {
+            serde_json::to_string(&cat.product(
+                &asin_from(i).parse().unwrap(),
+                Market::ALL[i as usize % 5],
+                1_795_586_400_000,
+                import_opts,
+            ))
+            .unwrap()
+        })
+        .collect();
+    let line_bytes: usize = lines.iter().map(String::len).sum();
+    g.bench_function(
+        format!(
+            "decode 100 import lines ({} B avg)",
+            line_bytes / lines.len()
+        ),
+        |b| b.iter(|| lines.iter().filter(|p| decode_product(p).is_ok()).count()),
+    );
     g.bench_function("simulate 100 products", |b| {
         b.iter(|| {
             (0..100)

@@ -46,6 +46,9 @@ pub fn image_url(file: &str) -> String {
     format!("https://m.media-amazon.com/images/I/{file}")
 }
 
+/// A product as decoding reads it.
+type Product = wire::Product<wire::StatsRead>;
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Ident {
@@ -58,7 +61,7 @@ struct Ident {
 /// Decodes one raw product object.
 pub fn decode_product(raw: &str) -> Result<Listing, DecodeError> {
     // The fast path parses plainly; only a failure is parsed again to find the field.
-    let p: wire::Product = match serde_json::from_str(raw) {
+    let p: Product = match serde_json::from_str(raw) {
         Ok(p) => p,
         Err(plain) => return Err(parse_error(raw, plain)),
     };
@@ -80,7 +83,7 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
         _ => "?".to_string(),
     };
     let mut de = serde_json::Deserializer::from_str(raw);
-    let (field, reason) = match serde_path_to_error::deserialize::<_, wire::Product>(&mut de) {
+    let (field, reason) = match serde_path_to_error::deserialize::<_, Product>(&mut de) {
         Err(e) => {
             let path = e.path().to_string();
             let path = if path == "." {
@@ -103,7 +106,7 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
 type FieldError = (String, String);
 
 /// Decodes an already-parsed wire product. Errors are `(field, reason)`.
-fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
+fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     let asin: Asin = p
         .asin
         .parse()
@@ -141,7 +144,7 @@ fn decode_wire(p: &wire::Product) -> Result<Listing, FieldError> {
             .and_then(|pt| pt.value)
     };
 
-    let no_stats = wire::Stats::default();
+    let no_stats = wire::StatsRead::default();
     let stats = p.stats.as_ref().unwrap_or(&no_stats);
     let stat = |name: &str,
                 arr: &Option<Vec<i64>>,

@@ -200,6 +200,23 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
+/// Decoding reads `stats.current`, `avg90`, `outOfStockPercentage90`, `salesRankDrops30`
+/// and the Buy Box fields; the other arrays are skipped unread, so a shape Keepa may change
+/// there does not cost the listing, while a bad value in a field that is read still does.
+#[test]
+fn stats_fields_decoding_does_not_read_are_skipped_but_read_ones_are_checked() {
+    let mut p: serde_json::Value = serde_json::from_str(&products("product_de.json")[0]).unwrap();
+    let stats = p["stats"].as_object_mut().unwrap();
+    stats.insert("minInInterval".into(), serde_json::json!("not an array"));
+    stats.insert("avg30".into(), serde_json::json!({"odd": [1, "x"]}));
+    let l = decode_product(&p.to_string()).unwrap();
+    assert_eq!(l.snapshot.buy_box_avg90, Some(Money::eur(7396)));
+
+    p["stats"]["avg90"] = serde_json::json!("not an array");
+    let e = decode_product(&p.to_string()).unwrap_err();
+    assert_eq!(e.field, "stats.avg90");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
