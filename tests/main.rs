@@ -16,6 +16,7 @@ mod it {
     mod economics;
     mod es_outage;
     mod import;
+    mod pipeline;
     #[cfg(any(feature = "kafka", feature = "elasticsearch"))]
     mod procs;
     mod queue_story;

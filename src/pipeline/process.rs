@@ -5,19 +5,31 @@
 //! enrichment goes to the dead-letter topic with its reason. When the store is down the
 //! batch is kept and retried with backoff — nothing accepted is dropped — until the store
 //! answers or the process is told to stop.
+//!
+//! Two topics carry results to whoever listens, keyed by ASIN, as JSON: `enriched.products`
+//! gets every product a batch stored, merged across its markets; `alerts` gets every route
+//! that crossed into the ranking with this batch (it passes every gate now, and was not
+//! stored as passing before). Both are derived data: they are published once, after the
+//! store has written, and a failed publish is logged and counted, never retried at the
+//! cost of the data itself. A crash between the write and the publish loses those
+//! messages, since the redelivered batch finds the routes already stored as ranked.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashSet;
+
+use bytes::Bytes;
 use chrono::Utc;
+use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stats::Stats;
 use super::{Detect, Enricher};
-use crate::domain::Listing;
-use crate::queue::{Queue, QueueError};
-use crate::store::{Store, StoreError};
+use crate::domain::{Asin, Listing, Opportunity, OpportunityKey};
+use crate::queue::{Message, Queue, QueueError, Topic};
+use crate::store::{MAX_FILTER_KEYS, OpportunityFilter, Store, StoreError};
 
 pub struct Process {
     pub queue: Arc<dyn Queue>,
@@ -100,6 +112,8 @@ impl Process {
             None => return false,
         };
         self.stats.record("store", n, 0, None);
+        self.publish(Topic::Enriched, "enriched", &products, |p| p.asin)
+            .await;
         let sets = match super::detect_all(self.detect.clone(), products, now).await {
             Ok(s) => s,
             Err(e) => {
@@ -111,11 +125,84 @@ impl Process {
         let found: usize = sets.iter().map(|(_, v)| v.len()).sum();
         self.stats.record("detect", sets.len() as u64, 0, None);
         tracing::debug!(products = sets.len(), opportunities = found, "Detected.");
-        self.retry("store", cancel, || {
-            self.store.replace_opportunities(sets.clone())
-        })
-        .await
-        .is_some()
+        let crossing = self.crossings(&sets).await;
+        if self
+            .retry("store", cancel, || {
+                self.store.replace_opportunities(sets.clone())
+            })
+            .await
+            .is_none()
+        {
+            return false;
+        }
+        self.publish(Topic::Alerts, "alerts", &crossing, |o| o.asin)
+            .await;
+        true
+    }
+
+    /// The routes of `sets` that pass every gate but are not stored as passing: read before
+    /// the write, so what is stored is the previous state. Empty, with a warning, when the
+    /// store cannot answer (the write that follows will say more).
+    async fn crossings(&self, sets: &[(Asin, Vec<Opportunity>)]) -> Vec<Opportunity> {
+        let ranked: Vec<&Opportunity> = sets
+            .iter()
+            .flat_map(|(_, rows)| rows)
+            .filter(|o| o.ranked)
+            .collect();
+        let keys: Vec<OpportunityKey> = ranked.iter().map(|o| o.key()).collect();
+        let mut known = HashSet::new();
+        for chunk in keys.chunks(MAX_FILTER_KEYS) {
+            let filter = OpportunityFilter {
+                keys: chunk.to_vec(),
+                ranked_only: true,
+                limit: chunk.len(),
+                ..OpportunityFilter::default()
+            };
+            match self.store.opportunities(filter).await {
+                Ok(page) => known.extend(page.items.iter().map(Opportunity::key)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not read the stored routes; no alerts for this batch.");
+                    self.stats.record("alerts", 0, 1, Some(e.to_string()));
+                    return Vec::new();
+                }
+            }
+        }
+        ranked
+            .into_iter()
+            .filter(|o| !known.contains(&o.key()))
+            .cloned()
+            .collect()
+    }
+
+    /// Publishes `items` to `topic` as JSON keyed by ASIN, counted as `stage`.
+    async fn publish<T: Serialize>(
+        &self,
+        topic: Topic,
+        stage: &'static str,
+        items: &[T],
+        asin: impl Fn(&T) -> Asin,
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        let mut batch = Vec::with_capacity(items.len());
+        for item in items {
+            match serde_json::to_vec(item) {
+                Ok(json) => batch.push(Message {
+                    key: asin(item).to_string(),
+                    payload: Bytes::from(json),
+                }),
+                Err(e) => self.stats.record(stage, 0, 1, Some(e.to_string())),
+            }
+        }
+        let n = batch.len() as u64;
+        match self.queue.publish(topic, batch).await {
+            Ok(()) => self.stats.record(stage, n, 0, None),
+            Err(e) => {
+                tracing::warn!(error = %e, topic = topic.name(), "Publishing results failed; they are in the store.");
+                self.stats.record(stage, 0, n, Some(e.to_string()));
+            }
+        }
     }
 
     async fn retry<T, F, Fut>(

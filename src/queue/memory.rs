@@ -61,6 +61,11 @@ impl MemoryQueue {
         self.alerts.subscribe()
     }
 
+    /// Subscribes to the enriched-products topic.
+    pub fn subscribe_enriched(&self) -> broadcast::Receiver<Message> {
+        self.enriched.subscribe()
+    }
+
     /// The dead letters kept, oldest first.
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
         self.dead

@@ -1,0 +1,164 @@
+//! What the process stage publishes besides the store: every stored product on
+//! `enriched.products`, and on `alerts` every route that crossed into the ranking.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbdesk::config::PipelineSettings;
+use arbdesk::domain::{Market, Opportunity, OpportunityKey};
+use arbdesk::economics::live::LiveDetector;
+use arbdesk::economics::{Economics, EconomicsConfig};
+use arbdesk::keepa::sim::{Catalog, Options, asin_from};
+use arbdesk::pipeline::{Detect, Pipeline, PipelineDeps, Source};
+use arbdesk::queue::memory::MemoryQueue;
+use arbdesk::queue::{Message, Queue, RawUpdate, Topic};
+use arbdesk::store::sqlite::SqliteStore;
+use arbdesk::store::{OpportunityFilter, Store};
+use chrono::Utc;
+use serde_json::value::RawValue;
+use tokio::sync::broadcast;
+
+const PRODUCTS: u64 = 400;
+
+/// Every simulated product in every market, fetched now, as raw updates (made once: the
+/// simulator's prices move with time).
+fn updates() -> Vec<Message> {
+    let cat = Catalog::new(7);
+    let now = Utc::now();
+    let opts = Options {
+        history: true,
+        days: 7,
+        stats_days: Some(90),
+        buybox: true,
+    };
+    (0..PRODUCTS)
+        .flat_map(|i| Market::ALL.map(move |m| (i, m)))
+        .map(|(i, market)| {
+            let asin = asin_from(i).parse().unwrap();
+            let p = cat.product(&asin, market, now.timestamp_millis(), opts);
+            RawUpdate {
+                asin,
+                market,
+                fetched_at: now,
+                product: RawValue::from_string(serde_json::to_string(&p).unwrap()).unwrap(),
+            }
+            .to_message()
+            .unwrap()
+        })
+        .collect()
+}
+
+/// What one run of the process stage over `updates()` published: the ASINs of the enriched
+/// products and the alerted rows.
+async fn run(
+    store: Arc<dyn Store>,
+    updates: Vec<Message>,
+    economics: &str,
+) -> (BTreeSet<String>, Vec<Opportunity>) {
+    let queue = Arc::new(MemoryQueue::new(20_000));
+    let mut alerts = queue.subscribe_alerts();
+    let mut enriched = queue.subscribe_enriched();
+    // Enriched products outnumber the broadcast buffer: read them as they come.
+    let reader = tokio::spawn(async move {
+        let mut asins = BTreeSet::new();
+        loop {
+            match enriched.recv().await {
+                Ok(m) => {
+                    let p: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                    assert_eq!(p["asin"].as_str(), Some(m.key.as_str()));
+                    assert!(p["markets"].is_object(), "an enriched product: {p}");
+                    asins.insert(m.key);
+                }
+                Err(broadcast::error::RecvError::Closed) => return asins,
+                Err(e) => panic!("enriched products were lost: {e}"),
+            }
+        }
+    });
+    let economics =
+        Arc::new(Economics::new(EconomicsConfig::from_toml_str(economics).unwrap()).unwrap());
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(economics));
+    let q: Arc<dyn Queue> = queue.clone();
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: None,
+        source: Source::Demo,
+        queue: q.clone(),
+        store,
+        detect: Some(detect),
+        markets: Market::ALL.to_vec(),
+        settings: PipelineSettings {
+            refresh_interval: Duration::from_secs(3600),
+            fetch_batch: 100,
+            process_batch: 250,
+            discovery: Vec::new(),
+            discovery_interval: Duration::from_secs(7200),
+            discovery_take: 10,
+        },
+        buybox: true,
+    });
+    q.publish(Topic::RawUpdates, updates).await.unwrap();
+    // Shutting down drains everything published.
+    pipeline.shutdown().await;
+    drop(q);
+    drop(queue);
+    let mut alerted = Vec::new();
+    while let Ok(m) = alerts.try_recv() {
+        let o: Opportunity = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(o.asin.as_str(), m.key);
+        alerted.push(o);
+    }
+    (reader.await.unwrap(), alerted)
+}
+
+async fn stored_ranked(store: &dyn Store) -> HashSet<OpportunityKey> {
+    let page = store
+        .opportunities(OpportunityFilter {
+            ranked_only: true,
+            limit: 10_000,
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    page.items.iter().map(Opportunity::key).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enriched_products_are_published_and_routes_crossing_into_the_ranking_are_alerted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let all: BTreeSet<String> = (0..PRODUCTS).map(asin_from).collect();
+    let updates = updates();
+
+    // An ROI floor of 1,000 %: nothing is ranked, so nothing is alerted.
+    let (asins, alerted) = run(
+        store.clone(),
+        updates.clone(),
+        "[economics.gates]\nmin_roi = 10\n",
+    )
+    .await;
+    assert_eq!(asins, all, "every stored product is published enriched");
+    let keys = |rows: &[Opportunity]| rows.iter().map(|o| o.key().to_string()).collect::<Vec<_>>();
+    assert!(
+        alerted.is_empty(),
+        "nothing passes the gates: {:?}",
+        keys(&alerted)
+    );
+    assert!(stored_ranked(&*store).await.is_empty());
+
+    // The shipped floor: the same prices now rank some routes, and exactly those cross.
+    let (_, alerted) = run(store.clone(), updates.clone(), "").await;
+    let ranked = stored_ranked(&*store).await;
+    assert!(
+        !ranked.is_empty(),
+        "the simulator has routes that pass every gate"
+    );
+    let crossed: Vec<OpportunityKey> = alerted.iter().map(Opportunity::key).collect();
+    assert_eq!(crossed.iter().copied().collect::<HashSet<_>>(), ranked);
+    assert_eq!(crossed.len(), ranked.len(), "each crossing is alerted once");
+    assert!(alerted.iter().all(|o| o.ranked));
+
+    // The same updates again: the ranked routes stay ranked, so no new alerts.
+    let (_, alerted) = run(store.clone(), updates.clone(), "").await;
+    assert!(alerted.is_empty(), "already ranked: {:?}", keys(&alerted));
+}
