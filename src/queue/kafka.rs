@@ -344,7 +344,9 @@ fn delivered<E>(
 impl Queue for KafkaQueue {
     fn publish(&self, topic: Topic, batch: Vec<Message>) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move {
-            if self.closed.load(Ordering::Relaxed) {
+            // Closing stops new raw updates; processing still drains what it holds, and
+            // publishes its results and dead letters, as on the in-process queue.
+            if topic == Topic::RawUpdates && self.closed.load(Ordering::Relaxed) {
                 return Err(QueueError::Closed);
             }
             self.produce(&self.topic(topic), batch, None).await

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use arbdesk::queue::{Delivery, Message, Queue, Topic};
+use arbdesk::queue::{Delivery, Message, Queue, QueueError, Topic};
 use bytes::Bytes;
 
 fn batch(prefix: &str, products: usize, per_product: usize) -> Vec<Message> {
@@ -94,10 +94,25 @@ pub async fn story(q: &dyn Queue, prefix: &str) {
         .unwrap();
 }
 
+/// After `close`: no more raw updates, while processing, draining what it holds, can still
+/// publish its results and dead letters.
+pub async fn closed(q: &dyn Queue, prefix: &str) {
+    q.close();
+    assert_eq!(
+        q.publish(Topic::RawUpdates, batch(prefix, 1, 1)).await,
+        Err(QueueError::Closed)
+    );
+    q.publish(Topic::Alerts, batch(prefix, 1, 1)).await.unwrap();
+    q.publish(Topic::Enriched, batch(prefix, 1, 1))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn memory_queue_story() {
     let q = arbdesk::queue::memory::MemoryQueue::new(1_000);
     story(&q, "MEM").await;
+    closed(&q, "MEM").await;
     assert_eq!(q.dead_letters().len(), 1);
     assert!(q.dead_letters()[0].reason.contains("not a Keepa product"));
 }
@@ -136,7 +151,7 @@ mod kafka {
         let h = q.health().await;
         assert_eq!(h.kind, "kafka");
         assert!(h.detail.contains("consumer lag 0"), "{}", h.detail);
-        q.close();
+        super::closed(&q, prefix).await;
         drop(q);
 
         // The dead letter carries the original bytes and the reason.
