@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -141,8 +141,9 @@ impl Process {
     }
 
     /// The routes of `sets` that pass every gate but are not stored as passing: read before
-    /// the write, so what is stored is the previous state. Empty, with a warning, when the
-    /// store cannot answer (the write that follows will say more).
+    /// the write, so what is stored is the previous state. Each carries the `first_seen`
+    /// the write keeps: the stored one, or its own time for a route not stored yet. Empty,
+    /// with a warning, when the store cannot answer (the write that follows will say more).
     async fn crossings(&self, sets: &[(Asin, Vec<Opportunity>)]) -> Vec<Opportunity> {
         let ranked: Vec<&Opportunity> = sets
             .iter()
@@ -150,16 +151,15 @@ impl Process {
             .filter(|o| o.ranked)
             .collect();
         let keys: Vec<OpportunityKey> = ranked.iter().map(|o| o.key()).collect();
-        let mut known = HashSet::new();
+        let mut stored = HashMap::new();
         for chunk in keys.chunks(MAX_FILTER_KEYS) {
             let filter = OpportunityFilter {
                 keys: chunk.to_vec(),
-                ranked_only: true,
                 limit: chunk.len(),
                 ..OpportunityFilter::default()
             };
             match self.store.opportunities(filter).await {
-                Ok(page) => known.extend(page.items.iter().map(Opportunity::key)),
+                Ok(page) => stored.extend(page.items.into_iter().map(|o| (o.key(), o))),
                 Err(e) => {
                     tracing::warn!(error = %e, "Could not read the stored routes; no alerts for this batch.");
                     self.stats.record("alerts", 0, 1, Some(e.to_string()));
@@ -169,8 +169,16 @@ impl Process {
         }
         ranked
             .into_iter()
-            .filter(|o| !known.contains(&o.key()))
-            .cloned()
+            .filter_map(|o| {
+                let before = stored.get(&o.key());
+                if before.is_some_and(|b| b.ranked) {
+                    return None;
+                }
+                Some(Opportunity {
+                    first_seen: before.map_or(Some(o.updated_at), |b| b.first_seen),
+                    ..o.clone()
+                })
+            })
             .collect()
     }
 

@@ -157,8 +157,31 @@ async fn enriched_products_are_published_and_routes_crossing_into_the_ranking_ar
     assert_eq!(crossed.iter().copied().collect::<HashSet<_>>(), ranked);
     assert_eq!(crossed.len(), ranked.len(), "each crossing is alerted once");
     assert!(alerted.iter().all(|o| o.ranked));
+    // These routes were stored, unranked, by the first run: they keep its first sighting.
+    let stored = store
+        .opportunities(OpportunityFilter {
+            keys: crossed.clone(),
+            limit: crossed.len(),
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    for o in &alerted {
+        let s = stored.items.iter().find(|s| s.key() == o.key()).unwrap();
+        assert!(s.first_seen.is_some());
+        assert_eq!(o.first_seen, s.first_seen, "{}", o.key());
+        assert!(o.first_seen < Some(o.updated_at), "{}", o.key());
+    }
 
     // The same updates again: the ranked routes stay ranked, so no new alerts.
     let (_, alerted) = run(store.clone(), updates.clone(), "").await;
     assert!(alerted.is_empty(), "already ranked: {:?}", keys(&alerted));
+
+    // On a fresh store every ranked route is new: first seen when it was detected.
+    let fresh = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&fresh.path().join("arbdesk.sqlite")).unwrap());
+    let (_, alerted) = run(store.clone(), updates, "").await;
+    assert_eq!(alerted.len(), stored_ranked(&*store).await.len());
+    assert!(alerted.iter().all(|o| o.first_seen == Some(o.updated_at)));
 }
