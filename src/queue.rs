@@ -202,6 +202,12 @@ pub trait Queue: Send + Sync {
         delivery: Delivery,
         reason: String,
     ) -> BoxFuture<'_, Result<(), QueueError>>;
+    /// Whether a message published to `topic` can reach anyone. On Kafka it always can (a
+    /// consumer may read it later); the in-process queue knows its subscribers, so
+    /// publishers can skip encoding what would be dropped.
+    fn listened(&self, _topic: Topic) -> bool {
+        true
+    }
     /// Messages waiting or in flight (consumer lag on Kafka).
     fn depth(&self) -> u64;
     /// Stops accepting messages; consumers drain what is left.

@@ -14,10 +14,9 @@
 //! cost of the data itself. A crash between the write and the publish loses those
 //! messages, since the redelivered batch finds the routes already stored as ranked.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -182,7 +181,9 @@ impl Process {
             .collect()
     }
 
-    /// Publishes `items` to `topic` as JSON keyed by ASIN, counted as `stage`.
+    /// Publishes `items` to `topic` as JSON keyed by ASIN, counted as `stage`. Nothing is
+    /// encoded for a topic no one can hear (an in-process queue without subscribers), which
+    /// would drop the messages anyway.
     async fn publish<T: Serialize>(
         &self,
         topic: Topic,
@@ -191,6 +192,10 @@ impl Process {
         asin: impl Fn(&T) -> Asin,
     ) {
         if items.is_empty() {
+            return;
+        }
+        if !self.queue.listened(topic) {
+            self.stats.record(stage, items.len() as u64, 0, None);
             return;
         }
         let mut batch = Vec::with_capacity(items.len());

@@ -126,6 +126,14 @@ impl Queue for MemoryQueue {
         })
     }
 
+    fn listened(&self, topic: Topic) -> bool {
+        match topic {
+            Topic::Alerts => self.alerts.receiver_count() > 0,
+            Topic::Enriched => self.enriched.receiver_count() > 0,
+            Topic::RawUpdates | Topic::DeadLetter => true,
+        }
+    }
+
     fn consume(
         &self,
         max: usize,
