@@ -262,7 +262,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::HEAD])
+            .allow_methods([Method::GET, Method::HEAD, Method::POST])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
@@ -284,6 +284,15 @@ const ENDPOINTS: [&str; 8] = [
     "/docs",
 ];
 
+/// The methods `path` takes, as an `Allow` value (the routes of [`router`]).
+fn allowed_methods(path: &str) -> &'static str {
+    if path.starts_with("/jobs/") {
+        "POST"
+    } else {
+        "GET, HEAD"
+    }
+}
+
 async fn not_found(req: Request) -> Response {
     let path = req.uri().path();
     let trimmed = path.trim_end_matches('/');
@@ -293,7 +302,7 @@ async fn not_found(req: Request) -> Response {
         String::new()
     };
     ApiError::not_found(format!(
-        "no endpoint at '{}'{hint}; the endpoints are {}",
+        "no endpoint at '{}'{hint}; the endpoints are {} and POST /jobs/{{name}}",
         error::shorten(path),
         ENDPOINTS.join(", ")
     ))

@@ -29,8 +29,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Settings shared by every command (each also readable from the config file).
+/// Settings shared by every command (each also readable from the config file). A
+/// subcommand's help lists them under their own heading, after the subcommand's options.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Run headless: pipeline and REST API, logs on stderr.
     #[arg(long)]
@@ -73,7 +75,7 @@ pub struct GlobalArgs {
     pub keepa_key: Option<String>,
 
     /// Keepa API base URL (a proxy, a simulator started with `arbdesk keepa-sim`, tests).
-    #[arg(long, env = "ARBDESK_KEEPA_URL", global = true, value_name = "URL")]
+    #[arg(long, env = "ARBDESK_KEEPA_URL", global = true, value_name = "URL", value_parser = absolute_url)]
     pub keepa_url: Option<url::Url>,
 
     /// Use the built-in simulator even when a Keepa key is configured.
@@ -161,13 +163,42 @@ impl std::str::FromStr for ApiAddr {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim().eq_ignore_ascii_case("off") {
-            return Ok(ApiAddr::Off);
+        match parse_api_addr(s) {
+            Ok(Some(addr)) => Ok(ApiAddr::On(addr)),
+            Ok(None) => Ok(ApiAddr::Off),
+            Err(problem) => Err(format!("invalid API address '{s}': {problem}")),
         }
-        s.trim().parse().map(ApiAddr::On).map_err(|_| {
-            format!("invalid API address '{s}': expected HOST:PORT such as 127.0.0.1:8000, or off")
-        })
     }
+}
+
+/// What an API address may be, for error messages.
+pub const API_ADDR_FORMS: &str =
+    "expected IP:PORT such as 127.0.0.1:8000 or [::1]:8000, localhost:PORT, or off";
+
+/// An API address: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT` (127.0.0.1), or `off`
+/// (`None`). The error says what is wrong and what is accepted.
+pub fn parse_api_addr(s: &str) -> Result<Option<SocketAddr>, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if let Ok(addr) = t.parse::<SocketAddr>() {
+        return Ok(Some(addr));
+    }
+    let problem = match t.rsplit_once(':') {
+        _ if t.is_empty() => "it is empty".to_string(),
+        None => format!("it has no port (e.g. {t}:8000)"),
+        Some((host, port)) => match port.parse::<u16>() {
+            Err(_) => format!("'{port}' is not a port number (0 to 65535)"),
+            Ok(port) if host.eq_ignore_ascii_case("localhost") => {
+                return Ok(Some(SocketAddr::from(([127, 0, 0, 1], port))));
+            }
+            Ok(_) => format!(
+                "'{host}' is not an IP address (host names other than localhost are not looked up)"
+            ),
+        },
+    };
+    Err(format!("{problem}; {API_ADDR_FORMS}"))
 }
 
 /// `--queue`.
@@ -297,6 +328,28 @@ fn euro_cents(v: &str) -> Result<i64, String> {
     crate::domain::parse_euro_cents(v).map_err(|why| format!("'{v}' {why}"))
 }
 
+/// An absolute http(s) URL.
+fn absolute_url(v: &str) -> Result<url::Url, String> {
+    match url::Url::parse(v.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
+        Ok(u) => Err(format!(
+            "'{v}' is a {} URL: expected http:// or https://, such as https://api.keepa.com",
+            u.scheme()
+        )),
+        Err(e) => Err(format!(
+            "'{v}' is not an absolute URL ({e}): expected one such as https://api.keepa.com \
+             or http://127.0.0.1:18080"
+        )),
+    }
+}
+
+/// A count of rows: a whole number ≥ 0.
+fn count(v: &str) -> Result<usize, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("'{v}' is not a count of rows: expected a whole number ≥ 0, e.g. 500"))
+}
+
 /// `arbdesk export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -328,7 +381,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub ranked: bool,
     /// Most rows to export.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = count)]
     pub limit: usize,
 }
 

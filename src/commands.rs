@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Role};
 use crate::config::Settings;
 use crate::economics::LiveDetector;
 use crate::pipeline::Detect;
@@ -71,6 +71,23 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     })
 }
 
+/// Opens the configured store for a command that only reads it (or changes what is there):
+/// a SQLite file that does not exist is an error naming where it was looked for, not a new
+/// empty store — a mistyped `--data-dir` should not look like an empty catalogue.
+pub fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    if let Some(file) = settings.store.local_file(&settings.data_dir)
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "No arbdesk store at {}: nothing has been stored in this data dir yet. Pass the \
+             --data-dir (or ARBDESK_DATA_DIR) that holds arbdesk.sqlite, or fill this one with \
+             `arbdesk`, `arbdesk --serve`, `arbdesk import FILE` or `arbdesk watch add ASIN`",
+            file.display()
+        );
+    }
+    open_store(settings)
+}
+
 /// The detector the pipeline and `import` use, over the model the settings validated.
 pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
     Arc::new(LiveDetector::new(settings.model.clone()))
@@ -78,6 +95,19 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
 
 /// Runs the command the user asked for.
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
+    let detects = settings.has_role(Role::Ingest) || settings.has_role(Role::Process);
+    if cli.command.is_none() && detects && settings.markets.len() < 2 {
+        anyhow::bail!(
+            "Markets {}: a route buys in one market and sells in another, so arbdesk needs \
+             at least two (e.g. --markets DE,FR; all five when --markets is not given)",
+            settings
+                .markets
+                .iter()
+                .map(|m| m.code())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
     match &cli.command {
         None if settings.serve => serve::serve(settings).await,
         None => console::console(settings).await,

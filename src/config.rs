@@ -8,6 +8,7 @@
 //! configuration with secrets redacted for `arbdesk config show`.
 
 mod file;
+mod show;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -328,5 +329,5 @@ fn economics_model(sections: &toml::Table, file: Option<&Path>) -> Result<Econom
 
 /// The effective configuration as TOML, secrets redacted.
 pub fn render(s: &Settings) -> String {
-    file::render(s)
+    show::render(s)
 }

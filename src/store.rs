@@ -55,11 +55,25 @@ impl Default for StoreConfig {
     }
 }
 
+impl StoreConfig {
+    /// The database file of the SQLite store in `data_dir` (`None` for a remote store).
+    pub fn local_file(&self, data_dir: &Path) -> Option<PathBuf> {
+        match self {
+            StoreConfig::Sqlite { path, .. } => {
+                Some(data_dir.join(path.as_deref().unwrap_or(Path::new("arbdesk.sqlite"))))
+            }
+            StoreConfig::Elasticsearch(_) => None,
+        }
+    }
+}
+
 /// Opens the configured store; `data_dir` holds its files unless the config says otherwise.
 pub fn build(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     match config {
-        StoreConfig::Sqlite { path, history_days } => {
-            let path = data_dir.join(path.as_deref().unwrap_or(Path::new("arbdesk.sqlite")));
+        StoreConfig::Sqlite { history_days, .. } => {
+            let path = config
+                .local_file(data_dir)
+                .unwrap_or_else(|| data_dir.join("arbdesk.sqlite"));
             let mut options = sqlite::SqliteOptions::default();
             if let Some(days) = history_days {
                 options.history_days = *days;

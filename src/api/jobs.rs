@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
@@ -21,9 +21,11 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
     post,
     operation_id = "runJob",
     path = "/jobs/{name}",
-    params(("name" = String, Path, description = "The job: `discovery`")),
+    params(("name" = String, Path, description = "The job: `discovery`", example = "discovery")),
     responses(
         (status = 202, description = "Queued; `/stats` shows the run when it is done"),
+        (status = 401, description = "The server has a bearer token and the request did not send it", content_type = "application/problem+json"),
+        (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`", content_type = "application/problem+json"),
         (status = 404, description = "No such job", content_type = "application/problem+json"),
         (status = 503, description = "This process does not run jobs (no ingest role)", content_type = "application/problem+json"),
     ),
@@ -32,7 +34,34 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
 pub(crate) async fn run(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // A job spends Keepa tokens. Browsers send any page's form POST to a loopback server
+    // without asking, but they always say where it came from: only the command line, other
+    // programs and the configured origins may start one.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("(not text)");
+        let same_origin = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|host| {
+                origin
+                    .strip_prefix("http://")
+                    .or(origin.strip_prefix("https://"))
+                    == Some(host)
+            });
+        let allowed = &state.settings().cors_origins;
+        if !same_origin && !allowed.iter().any(|o| o == "*" || o == origin) {
+            return Err(ApiError::from_status(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "a job cannot be started from a web page at {}: add the origin to \
+                     api.cors_origins to allow it",
+                    super::error::shorten(origin)
+                ),
+            ));
+        }
+    }
     let command = match name.as_str() {
         "discovery" => Command::Discover,
         other => {

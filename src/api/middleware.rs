@@ -194,7 +194,8 @@ async fn problemize(res: Response, method: &Method, path: &str) -> Response {
             .get(header::ALLOW)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
-            .unwrap_or("GET");
+            // axum adds `Allow` outside this layer; the router knows what each path takes.
+            .unwrap_or_else(|| super::allowed_methods(path));
         format!(
             "method {method} is not allowed on {}; use {allowed}",
             super::error::shorten(path)

@@ -175,8 +175,14 @@ impl Params {
             _ => Err(ApiError::bad_parameter(
                 name,
                 Some(v),
-                format!("{name} '{}' is not one of true, false", shorten(v)),
-                vec!["true".into(), "false".into()],
+                format!(
+                    "{name} '{}' is not a yes/no value: use true or false (1/0 and yes/no \
+                     are read too)",
+                    shorten(v)
+                ),
+                ["true", "false", "1", "0", "yes", "no"]
+                    .map(String::from)
+                    .to_vec(),
             )),
         }
     }

@@ -125,7 +125,7 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 
 /// Runs `arbdesk export`.
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
-    let store = super::open_store(settings)?;
+    let store = super::open_existing_store(settings)?;
     let f = filter(args)?;
     let mut page = store
         .opportunities(f.clone())

@@ -80,7 +80,13 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
 /// Starts the pipeline and the API as the settings and roles say.
 pub async fn start(settings: &Settings) -> Result<Runtime> {
     let api_settings = api_settings(settings)?;
-    let store = super::open_store(settings)?;
+    // A process that only serves reads a store others fill: a data dir without one is a
+    // mistake to report, not an empty catalogue to serve.
+    let store = if settings.has_role(Role::Ingest) || settings.has_role(Role::Process) {
+        super::open_store(settings)?
+    } else {
+        super::open_existing_store(settings)?
+    };
     let queue = queue::build(&settings.queue)
         .await
         .map_err(|e| anyhow::anyhow!("Could not open the queue: {e}"))?;

@@ -8,7 +8,10 @@ use crate::store::WatchSource;
 
 /// Runs a watch subcommand.
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
-    let store = super::open_store(settings)?;
+    let store = match cmd {
+        WatchCommand::Add { .. } => super::open_store(settings)?,
+        WatchCommand::Rm { .. } | WatchCommand::Ls => super::open_existing_store(settings)?,
+    };
     match cmd {
         WatchCommand::Add { asins } => {
             let n = store
@@ -25,7 +28,15 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .watch_remove(asins.clone())
                 .await
                 .context("Removing from the watchlist failed")?;
-            outln!("Removed {n} ASIN(s) from the watchlist; their data stays in the store.");
+            let missing = asins.len().saturating_sub(n);
+            outln!(
+                "Removed {n} ASIN(s) from the watchlist{}; their data stays in the store.",
+                if missing > 0 {
+                    format!(" ({missing} were not watched)")
+                } else {
+                    String::new()
+                }
+            );
         }
         WatchCommand::Ls => {
             let list = store

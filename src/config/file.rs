@@ -3,8 +3,6 @@
 //! Every section rejects unknown keys. Sections the economics model owns (`economics`,
 //! `fx`, `vat`, `referral`, `route`, …) are kept as written and validated by that model.
 
-use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,17 +77,8 @@ pub(super) fn resolve(
         Some(ApiAddr::On(addr)) => Some(addr),
         None => {
             let raw = f.api.addr.unwrap_or_else(|| DEFAULT_API.to_string());
-            if raw.trim().eq_ignore_ascii_case("off") {
-                None
-            } else {
-                Some(raw.trim().parse::<SocketAddr>().map_err(|_| {
-                    invalid(
-                        "api.addr",
-                        format!("'{raw}'"),
-                        "HOST:PORT such as 127.0.0.1:8000, or \"off\"",
-                    )
-                })?)
-            }
+            crate::cli::parse_api_addr(&raw)
+                .map_err(|problem| invalid("api.addr", format!("'{raw}'"), &problem))?
         }
     };
     let timeout = f.api.request_timeout_secs.unwrap_or(10.0);
@@ -179,11 +168,18 @@ pub(super) fn resolve(
             "one or more of ingest, process, api",
         ));
     }
-    let markets = a
+    let mut markets = a
         .markets
         .clone()
         .or(f.markets)
         .unwrap_or_else(|| Market::ALL.to_vec());
+    // `de,DE` is one market.
+    let mut seen = Vec::with_capacity(markets.len());
+    markets.retain(|m| {
+        let new = !seen.contains(m);
+        seen.push(*m);
+        new
+    });
     if markets.is_empty() {
         return Err(invalid(
             "markets",
@@ -382,142 +378,4 @@ fn console_settings(
         alert_margin_pct: alert,
         config_dir: super::config_dir(config_file),
     })
-}
-
-pub(super) fn render(s: &Settings) -> String {
-    let mut o = String::new();
-    let q = |v: &str| toml::Value::String(v.to_string()).to_string();
-    let _ = writeln!(
-        o,
-        "# effective configuration (config file: {})",
-        s.config_file
-            .as_ref()
-            .map_or("none".into(), |p| p.display().to_string())
-    );
-    let _ = writeln!(o, "data_dir = {}", q(&s.data_dir.display().to_string()));
-    let markets: Vec<String> = s.markets.iter().map(|m| q(m.code())).collect();
-    let _ = writeln!(o, "markets = [{}]", markets.join(", "));
-    let roles: Vec<String> = s
-        .roles
-        .iter()
-        .map(|r| q(&format!("{r:?}").to_lowercase()))
-        .collect();
-    let _ = writeln!(o, "roles = [{}]", roles.join(", "));
-    let _ = writeln!(o, "log = {}", q(&s.log));
-    let _ = writeln!(
-        o,
-        "\n[keepa]\nkey = {}",
-        if s.keepa.key.is_some() {
-            q("***")
-        } else {
-            q("")
-        }
-    );
-    let _ = writeln!(
-        o,
-        "url = {}\ndemo_seed = {}\nbuybox = {}",
-        q(s.keepa.url.as_str()),
-        s.keepa.demo_seed,
-        s.keepa.buybox
-    );
-    let _ = writeln!(
-        o,
-        "# source: {}",
-        if s.keepa.is_demo() {
-            "demo (built-in simulator)"
-        } else {
-            "live"
-        }
-    );
-    let addr = s.api.addr.map_or("off".to_string(), |a| a.to_string());
-    let _ = writeln!(
-        o,
-        "\n[api]\naddr = {}\ntoken = {}",
-        q(&addr),
-        if s.api.token.is_some() {
-            q("***")
-        } else {
-            q("")
-        }
-    );
-    let origins: Vec<String> = s.api.cors_origins.iter().map(|c| q(c)).collect();
-    let _ = writeln!(
-        o,
-        "cors_origins = [{}]\ninsecure_no_auth = {}",
-        origins.join(", "),
-        s.api.insecure_no_auth
-    );
-    let _ = writeln!(
-        o,
-        "request_timeout_secs = {}\nbody_limit_bytes = {}",
-        s.api.request_timeout.as_secs_f64(),
-        s.api.body_limit
-    );
-    let mut queue = s.queue.clone();
-    if let QueueConfig::Kafka(k) = &mut queue {
-        for (key, v) in k.options.iter_mut() {
-            if ["password", "secret", "token", "key"]
-                .iter()
-                .any(|w| key.contains(w))
-            {
-                *v = "***".into();
-            }
-        }
-    }
-    if let Ok(t) = toml::to_string(&queue) {
-        let _ = write!(o, "\n[queue]\n{t}");
-    }
-    let mut store = s.store.clone();
-    if let StoreConfig::Elasticsearch(e) = &mut store {
-        for secret in [&mut e.password, &mut e.api_key] {
-            if secret.is_some() {
-                *secret = Some("***".into());
-            }
-        }
-    }
-    if let Ok(t) = toml::to_string(&store) {
-        let _ = write!(o, "\n[store]\n{t}");
-    }
-    let p = &s.pipeline;
-    let _ = writeln!(
-        o,
-        "\n[pipeline]\nrefresh_interval_secs = {}\nfetch_batch = {}\nprocess_batch = {}",
-        p.refresh_interval.as_secs(),
-        p.fetch_batch,
-        p.process_batch
-    );
-    let cats: Vec<String> = p
-        .discovery
-        .iter()
-        .map(|c| {
-            format!(
-                "{{ market = {}, category = {} }}",
-                q(c.market.code()),
-                q(&c.category)
-            )
-        })
-        .collect();
-    let _ = writeln!(
-        o,
-        "\n[discovery]\ninterval_hours = {}\ntake = {}\ncategories = [{}]",
-        p.discovery_interval.as_secs_f64() / 3600.0,
-        p.discovery_take,
-        cats.join(", ")
-    );
-    let c = &s.console;
-    let _ = writeln!(
-        o,
-        "\n[console]\ntheme = {}\nkeymap = {}\nclipboard = {}\nhyperlinks = {}\nalert_margin_pct = {}",
-        q(c.theme.as_deref().unwrap_or("auto")),
-        q(&c.keymap),
-        q(&c.clipboard),
-        q(&c.hyperlinks),
-        c.alert_margin_pct
-    );
-    if !s.economics.is_empty()
-        && let Ok(t) = toml::to_string(&s.economics)
-    {
-        let _ = write!(o, "\n{t}");
-    }
-    o
 }

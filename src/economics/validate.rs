@@ -156,10 +156,17 @@ fn params(c: &EconomicsConfig) -> R<Params> {
         return Err(bad(
             "[economics.gates] min_roi",
             g.min_roi,
-            "must be between 0 and 100 (0.20 means 20 %)",
+            "must be a ratio between 0 and 100 (0.20 means an ROI of 20 %, 1.5 means 150 %)",
         ));
     }
-    if g.min_profit.abs() >= Decimal::from(1_000_000) {
+    if g.min_profit < Decimal::ZERO {
+        return Err(bad(
+            "[economics.gates] min_profit",
+            g.min_profit,
+            "must be ≥ 0 EUR: a negative floor would rank routes that lose money",
+        ));
+    }
+    if g.min_profit >= Decimal::from(1_000_000) {
         return Err(bad(
             "[economics.gates] min_profit",
             g.min_profit,

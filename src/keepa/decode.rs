@@ -75,6 +75,32 @@ pub fn decode_product(raw: &str) -> Result<Listing, DecodeError> {
 
 /// Names the product and the field of a JSON-level failure.
 fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
+    let not_product = |what: &str, reason: String| DecodeError {
+        asin: "?".to_string(),
+        domain: "?".to_string(),
+        field: "(product)".to_string(),
+        reason: format!("{what}: {reason}"),
+    };
+    if !raw.trim_start().starts_with('{') {
+        let kind = match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Array(_)) => "a JSON array",
+            Ok(serde_json::Value::String(_)) => "a JSON string",
+            Ok(serde_json::Value::Number(_)) => "a JSON number",
+            Ok(_) => "a JSON value",
+            Err(_) => "not JSON",
+        };
+        return not_product(
+            &format!("{kind}, not a JSON object"),
+            "expected one Keepa product object such as {\"asin\": \"B0…\", \"domainId\": 3, …}"
+                .to_string(),
+        );
+    }
+    if plain.is_eof() {
+        return not_product(
+            "the JSON object ends early",
+            format!("{plain} (a truncated or split line?)"),
+        );
+    }
     // Read the identity leniently, so the error can still name the product.
     let ident: Option<Ident> = serde_json::from_str(raw).ok();
     let show = |v: Option<&serde_json::Value>| match v {

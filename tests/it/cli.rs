@@ -80,3 +80,103 @@ fn a_bad_market_is_a_clear_error() {
         "{err}"
     );
 }
+
+fn arbdesk(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("ARBDESK_CONFIG")
+        .env_remove("KEEPA_API_KEY")
+        .env_remove("ARBDESK_MARKETS")
+        .output()
+        .unwrap()
+}
+
+/// Commands that read the store refuse a data dir without one, naming where they looked,
+/// instead of creating an empty store that looks like an empty catalogue.
+#[test]
+fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("typo");
+    for args in [
+        &["export"][..],
+        &["watch", "ls"],
+        &["watch", "rm", "B0D1XD1ZV3"],
+        &["--serve", "--role", "api", "--api-addr", "127.0.0.1:0"],
+    ] {
+        let out = arbdesk(args, &empty);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("No arbdesk store at") && err.contains("typo"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !empty.join("arbdesk.sqlite").exists(),
+            "{args:?} created a store"
+        );
+    }
+    // Adding to the watchlist is how a store starts; then reading it works.
+    assert!(
+        arbdesk(&["watch", "add", "B0D1XD1ZV3"], &empty)
+            .status
+            .success()
+    );
+    let out = arbdesk(&["watch", "ls"], &empty);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("B0D1XD1ZV3"));
+    let out = arbdesk(&["watch", "rm", "B0D1XD1ZV3", "B0D1XD1ZV4"], &empty);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Removed 1 ASIN(s) from the watchlist (1 were not watched)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `--api-addr` takes `localhost:PORT`, and says what is wrong with a bad address.
+#[test]
+fn api_addresses_are_read_or_refused_with_the_reason() {
+    use arbdesk::cli::parse_api_addr;
+    assert_eq!(
+        parse_api_addr("localhost:8000"),
+        Ok(Some("127.0.0.1:8000".parse().unwrap()))
+    );
+    assert_eq!(
+        parse_api_addr("[::1]:80"),
+        Ok(Some("[::1]:80".parse().unwrap()))
+    );
+    assert_eq!(parse_api_addr(" OFF "), Ok(None));
+    for (bad, says) in [
+        ("127.0.0.1:99999", "'99999' is not a port number"),
+        ("example.com:80", "'example.com' is not an IP address"),
+        ("127.0.0.1", "has no port"),
+        ("", "empty"),
+    ] {
+        let e = parse_api_addr(bad).unwrap_err();
+        assert!(e.contains(says) && e.contains("IP:PORT"), "{bad}: {e}");
+    }
+}
+
+/// Detection needs two markets: `--markets DE` alone is refused for the pipeline (with the
+/// reason), while `fetch` still looks up one market; `DE,de` is one market.
+#[test]
+fn one_market_is_refused_where_routes_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = arbdesk(
+        &["--serve", "--markets", "DE,de", "--api-addr", "off"],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("Markets DE:") && err.contains("at least two"),
+        "{err}"
+    );
+    let out = arbdesk(&["fetch", "--markets", "de", "B0D1XD1ZV3"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

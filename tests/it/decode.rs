@@ -158,6 +158,25 @@ fn malformed_products_are_errors_naming_asin_and_field_and_do_not_poison_the_bat
     assert!(e.reason.contains("out of order"), "{e}");
 }
 
+/// A line that is not a product object at all (an array, a string, text, a truncated
+/// object) says so in words, not in serde's terms.
+#[test]
+fn lines_that_are_not_product_objects_say_what_they_are() {
+    for (line, says) in [
+        ("[1,2,3]", "a JSON array, not a JSON object"),
+        ("\"just a string\"", "a JSON string, not a JSON object"),
+        ("42", "a JSON number, not a JSON object"),
+        ("hello", "not JSON, not a JSON object"),
+        (
+            "{\"asin\": \"B0D1XD1ZV3\", \"domainId\": 3, \"csv\": [",
+            "ends early",
+        ),
+    ] {
+        let e = decode_product(line).unwrap_err();
+        assert!(e.to_string().contains(says), "{line}: {e}");
+    }
+}
+
 #[test]
 fn titles_with_escape_sequences_are_made_inert() {
     let raw = r#"{"asin":"B0EVILTITL","domainId":3,"title":"\u001b]52;c;cm0gLXJmIC8=\u0007Kettle \u001b[31mRED\u001b[0m","brand":"\u001b[2JBrand","csv":null}"#;

@@ -284,7 +284,7 @@ fn a_bad_config_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("api.addr") && err.contains("nowhere") && err.contains("HOST:PORT"),
+        err.contains("api.addr") && err.contains("nowhere") && err.contains("IP:PORT"),
         "{err}"
     );
 
@@ -359,6 +359,87 @@ fn every_economics_section_is_read_and_checked() {
         err.contains("api.cors_origins") && err.contains("not a url"),
         "{err}"
     );
+}
+
+/// `config show` prints no secret (a password inside a URL, Kafka credentials, …), nests
+/// Kafka options under `[queue.options]`, shows the economics tables in force, and what it
+/// prints is a config file that loads to the same settings.
+#[test]
+fn config_show_hides_secrets_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[keepa]
+url = "https://user:KEEPAPASS@proxy.example/keepa?token=QTOKEN&region=eu"
+[api]
+token = "APITOKEN"
+[queue]
+type = "kafka"
+brokers = "localhost:9092"
+options = { "sasl.password" = "SASLPASS", "sasl.oauthbearer.config" = "clientSecret=OAUTHSECRET", "client.id" = "desk-7" }
+[store]
+type = "elasticsearch"
+url = "https://admin:ESPASS@es.example:9200"
+api_key = "ESKEY"
+[economics.gates]
+min_profit = 4.5
+"#,
+    )
+    .unwrap();
+    let shown = |path: &std::path::Path| {
+        let out = config_show(path);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = shown(&cfg);
+    for secret in [
+        "KEEPAPASS",
+        "QTOKEN",
+        "APITOKEN",
+        "SASLPASS",
+        "OAUTHSECRET",
+        "ESPASS",
+        "ESKEY",
+    ] {
+        assert!(!first.contains(secret), "{secret} is shown:\n{first}");
+    }
+    for shown_value in [
+        "region=eu",
+        "[queue.options]",
+        "desk-7",
+        "user:***@proxy.example",
+        "min_profit = 4.5",
+        "[fx]",
+        "[[vat]]",
+        "[[referral]]",
+    ] {
+        assert!(
+            first.contains(shown_value),
+            "{shown_value} missing:\n{first}"
+        );
+    }
+    let copy = dir.path().join("copy.toml");
+    std::fs::write(&copy, &first).unwrap();
+    let second = shown(&copy);
+    // The first line names the file read; the rest is the same configuration.
+    assert_eq!(
+        first.lines().skip(1).collect::<Vec<_>>(),
+        second.lines().skip(1).collect::<Vec<_>>()
+    );
+    let load = |path: &std::path::Path| {
+        arbdesk::config::load(&arbdesk::cli::GlobalArgs {
+            config: Some(path.to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(load(&cfg).model.config(), load(&copy).model.config());
 }
 
 /// `config path` and `config init` work on a file that does not exist yet.

@@ -80,12 +80,12 @@ async fn every_bad_parameter_is_a_400_naming_it() {
         (
             "/opportunities?ranked=maybe".into(),
             "ranked",
-            "ranked 'maybe' is not one of true, false",
+            "ranked 'maybe' is not a yes/no value: use true or false",
         ),
         (
             "/opportunities?breakdown=2".into(),
             "breakdown",
-            "breakdown '2' is not one of true, false",
+            "breakdown '2' is not a yes/no value: use true or false",
         ),
         (
             "/opportunities?limit=10&limit=20".into(),
@@ -125,7 +125,7 @@ async fn every_bad_parameter_is_a_400_naming_it() {
         (
             format!("/products/{KETTLE}?history=yes please"),
             "history",
-            "history 'yes please' is not one of true, false",
+            "history 'yes please' is not a yes/no value: use true or false",
         ),
     ];
     for (uri, parameter, detail) in cases {

@@ -141,6 +141,67 @@ async fn cors_follows_the_allow_list() {
     );
 }
 
+/// `POST /jobs/{name}` starts a job for the command line, other programs, the server's own
+/// pages and the configured origins, and refuses a web page from anywhere else (browsers
+/// send a form's POST to a loopback server without asking, but always say where it came
+/// from). Preflights allow POST for the configured origins; a wrong method names POST.
+#[tokio::test]
+async fn jobs_start_from_allowed_origins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ApiSettings {
+        cors_origins: vec!["https://dash.example.com".into()],
+        ..ApiSettings::default()
+    };
+    let api = api_over(seeded_store(&dir).await, settings);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let app = arbdesk::api::router(api.state.clone().with_commands(tx));
+    let post = |origin: Option<&str>| {
+        let mut r = Request::post("/jobs/discovery").header("host", "127.0.0.1:8000");
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    for origin in [
+        None,
+        Some("https://dash.example.com"),
+        Some("http://127.0.0.1:8000"),
+    ] {
+        let r = send(&app, post(origin)).await;
+        assert_eq!(r.status, 202, "{origin:?}: {}", r.text());
+        assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
+    }
+    let r = send(&app, post(Some("https://evil.example"))).await;
+    let p = r.problem(403);
+    assert!(
+        p["detail"].as_str().unwrap().contains("api.cors_origins"),
+        "{p}"
+    );
+    assert!(rx.try_recv().is_err(), "a refused job is not queued");
+
+    let r = send(
+        &app,
+        Request::options("/jobs/discovery")
+            .header("origin", "https://dash.example.com")
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        r.header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
+    let r = send(
+        &app,
+        Request::put("/jobs/discovery").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let p = r.problem(405);
+    assert!(p["detail"].as_str().unwrap().ends_with("use POST"), "{p}");
+}
+
 #[tokio::test]
 async fn bodies_are_gzipped_when_asked() {
     let dir = tempfile::tempdir().unwrap();
