@@ -477,7 +477,10 @@ mod tests {
         let e = Cli::try_parse_from(["arbdesk", "fetch", "B0-BAD"]).unwrap_err();
         assert!(e.to_string().contains("invalid ASIN 'B0-BAD'"), "{e}");
         let e = Cli::try_parse_from(["arbdesk", "--api-addr", "localhost"]).unwrap_err();
-        assert!(e.to_string().contains("expected HOST:PORT"), "{e}");
+        assert!(
+            e.to_string().contains("has no port") && e.to_string().contains("IP:PORT"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -296,8 +296,45 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: plain_words(&e.to_string()),
     })
+}
+
+/// A TOML/serde message in words a config file's reader uses: `expected f64` is "a
+/// number", a `Decimal` is "a number such as 0.03", and so on.
+pub fn plain_words(message: &str) -> String {
+    let mut out = message.replace(
+        "a Decimal type representing a fixed-point number",
+        "a number such as 0.03",
+    );
+    for (rust, words) in [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+    ] {
+        // Only whole words: `expected u32` but not `expected u32x`.
+        let mut from = 0;
+        while let Some(at) = out[from..].find(rust).map(|i| i + from) {
+            let end = at + rust.len();
+            let whole = out[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            if whole {
+                out.replace_range(at..end, words);
+                from = at + words.len();
+            } else {
+                from = end;
+            }
+        }
+    }
+    out
 }
 
 /// Merges defaults, the config file, the environment and the flags, and validates.
@@ -313,9 +350,16 @@ pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
 /// The economics model of a config file's economics `sections` (the shipped tables overlaid
 /// with them), validated; errors name `file`.
 fn economics_model(sections: &toml::Table, file: Option<&Path>) -> Result<Economics, ConfigError> {
+    // Economics messages are one line: the merged sections have no line numbers to point
+    // at, and the key path is in the message.
     let fail = |message: String| ConfigError::Economics {
         path: file.map(Path::to_path_buf),
-        message,
+        message: plain_words(&message)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let overlay: EconomicsOverlay =
         toml::Value::Table(sections.clone())
@@ -330,4 +374,45 @@ fn economics_model(sections: &toml::Table, file: Option<&Path>) -> Result<Econom
 /// The effective configuration as TOML, secrets redacted.
 pub fn render(s: &Settings) -> String {
     show::render(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_jargon_becomes_plain_words() {
+        assert_eq!(
+            plain_words("invalid type: string \"ten\", expected f64"),
+            "invalid type: string \"ten\", expected a number"
+        );
+        assert_eq!(
+            plain_words("expected u32 at line 3; expected u32x"),
+            "expected a whole number at line 3; expected u32x"
+        );
+        assert!(
+            plain_words("expected a Decimal type representing a fixed-point number")
+                .ends_with("a number such as 0.03")
+        );
+    }
+
+    #[test]
+    fn a_bad_economics_value_is_one_line_in_plain_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[economics]\nreturn_rate = \"3%\"\n").unwrap();
+        let e = load(&GlobalArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            e.contains("return_rate") && e.contains("a number such as 0.03"),
+            "{e}"
+        );
+        assert!(e.contains("config.toml"), "{e}");
+    }
 }

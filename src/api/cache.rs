@@ -37,7 +37,7 @@ impl Entry {
     pub fn new(body: Bytes, generation: u64) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         body.hash(&mut h);
-        let etag = HeaderValue::from_str(&format!("\"{generation:x}-{:016x}\"", h.finish()))
+        let etag = HeaderValue::from_str(&format!("W/\"{generation:x}-{:016x}\"", h.finish()))
             .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         Entry {
             body,
@@ -335,6 +335,6 @@ mod tests {
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
         assert_eq!(out.len(), 4096);
-        assert!(e.etag.to_str().unwrap().starts_with("\"3-"));
+        assert!(e.etag.to_str().unwrap().starts_with("W/\"3-"));
     }
 }

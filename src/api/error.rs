@@ -91,10 +91,16 @@ impl ApiError {
 
     /// Query parameters the endpoint does not know (400): a typo must not widen a query.
     pub fn unknown_parameters(unknown: &[String], accepted: &[&str], hint: &str) -> Self {
-        let names: Vec<String> = unknown
+        // A few names are enough to see the mistake; thousands would only bloat the answer.
+        const SHOWN: usize = 10;
+        let mut names: Vec<String> = unknown
             .iter()
+            .take(SHOWN)
             .map(|u| format!("'{}'", shorten(u)))
             .collect();
+        if unknown.len() > SHOWN {
+            names.push(format!("and {} more", unknown.len() - SHOWN));
+        }
         let takes = if accepted.is_empty() {
             "this endpoint takes no query parameters".to_string()
         } else {
@@ -156,7 +162,7 @@ impl ApiError {
                 "the store is unavailable; the data cannot be read right now. Retry later; if it persists, check the server log and /health"
             }
             StoreError::Corrupt(_) => {
-                "the store's data cannot be read by this version of arbdesk; see the server log"
+                "the store's data cannot be read: the database is damaged or was written by a newer arbdesk; see the server log"
             }
             StoreError::Invalid(_) => "the store rejected this query; see the server log",
         };

@@ -277,10 +277,13 @@ pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str
     if lower.chars().count() > 40 {
         return None;
     }
+    // Close means a slip of a key or two in a name of some length: "limt" is "limit",
+    // but "x0" is not "q".
+    let len = lower.chars().count();
     candidates
         .iter()
         .map(|c| (edit_distance(&lower, c), *c))
-        .filter(|(d, _)| *d <= 2)
+        .filter(|(d, c)| *d <= 2 && *d < len.min(c.chars().count()))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -350,5 +353,8 @@ mod tests {
             Some("roi_pct")
         );
         assert_eq!(suggest("LIMIT", &["limit"]), Some("limit"));
+        assert_eq!(suggest("x0", &["q", "limit"]), None);
+        assert_eq!(suggest("", &["q"]), None);
+        assert_eq!(suggest("sotr", &["sort"]), Some("sort"));
     }
 }

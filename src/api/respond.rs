@@ -78,15 +78,17 @@ fn from_entry(entry: &Entry, headers: &HeaderMap) -> Response {
     res
 }
 
-/// Whether `If-None-Match` lists `etag` (or `*`).
+/// Whether `If-None-Match` lists `etag` (or `*`), compared weakly as RFC 9110 §13.1.2
+/// says: the tags are weak, since one body is sent gzipped or not under the same tag.
 fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let tag = etag.as_bytes();
+    let opaque = |t: &[u8]| -> Vec<u8> { t.strip_prefix(b"W/").unwrap_or(t).to_vec() };
+    let tag = opaque(etag.as_bytes());
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .flat_map(|v| v.as_bytes().split(|b| *b == b','))
         .map(|t| t.trim_ascii())
-        .any(|t| t == b"*" || t == tag || t.strip_prefix(b"W/") == Some(tag))
+        .any(|t| t == b"*" || opaque(t) == tag)
 }
 
 /// Whether `Accept-Encoding` allows gzip (`gzip` or `*` with a non-zero q-value).
@@ -148,6 +150,12 @@ mod tests {
             &tag
         ));
         assert!(not_modified(&h(header::IF_NONE_MATCH, "W/\"1-abc\""), &tag));
+        let weak = HeaderValue::from_static("W/\"1-abc\"");
+        assert!(not_modified(&h(header::IF_NONE_MATCH, "\"1-abc\""), &weak));
+        assert!(not_modified(
+            &h(header::IF_NONE_MATCH, "W/\"1-abc\""),
+            &weak
+        ));
         assert!(!not_modified(&h(header::IF_NONE_MATCH, "\"1-abd\""), &tag));
         assert!(!not_modified(&HeaderMap::new(), &tag));
     }

@@ -159,6 +159,12 @@ impl FlagSet {
         self.0 & (1 << (f as u32)) != 0
     }
 
+    /// The set with `f` added.
+    pub fn union_flag(mut self, f: Flag) -> FlagSet {
+        self.insert(f);
+        self
+    }
+
     /// Both sets.
     pub fn union(self, other: FlagSet) -> FlagSet {
         FlagSet(self.0 | other.0)

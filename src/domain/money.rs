@@ -85,6 +85,9 @@ pub struct Money {
 pub fn parse_percent(v: &str) -> Result<f64, &'static str> {
     match v.parse::<f64>() {
         Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(x),
+        Ok(x) if x.is_infinite() && v.bytes().any(|b| b.is_ascii_digit()) => {
+            Err("is out of range: give a percentage such as 10 or 12.5")
+        }
         _ => Err("is not a number: give a percentage such as 10 or 12.5"),
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! ```text
 //! term  := ['!'] (field op value[,value…] | word | "phrase")
-//! op    := = | != | > | >= | < | <= | ~ (contains)
+//! op    := = | != | > | >= | < | <= | ~ (regular expression, any case)
 //! field := asin title src dst route profit net margin gross roi emp flags
 //! /roi>=25 route=it>de,es>de      /kopfhörer profit>5      /src=uk !flags~stale
+//! /title~^nord  asin~^B0MC  title~(kettle|toaster)$
 //! ```
 //! A bare word or phrase matches the ASIN or the title, case-insensitively. Values may end
 //! in `%` or `€`. `profit` and `gross` are euros; `net`, `margin` and `roi` are percentages.
@@ -31,7 +32,21 @@ enum TermKind {
     Markets(MarketField, bool, Vec<Market>),
     Routes(bool, Vec<(Market, Market)>),
     Str(StrField, Op, String),
+    Matches(StrField, Pattern),
 }
+
+/// A compiled `~` pattern; two are equal when they were written the same.
+#[derive(Clone, Debug)]
+struct Pattern(regex::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// Patterns larger than this (compiled) are refused rather than slowing every keystroke.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum NumField {
@@ -64,7 +79,7 @@ enum Op {
     Ge,
     Lt,
     Le,
-    Contains,
+    Matches,
 }
 
 const OPS: [(&str, Op); 7] = [
@@ -74,7 +89,7 @@ const OPS: [(&str, Op); 7] = [
     ("=", Op::Eq),
     (">", Op::Gt),
     ("<", Op::Lt),
-    ("~", Op::Contains),
+    ("~", Op::Matches),
 ];
 
 const FIELDS: &str = "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
@@ -126,8 +141,14 @@ impl Filter {
                 None => TermKind::Text(body.to_lowercase()),
                 Some((i, len, op)) => {
                     let field = body[..i].to_ascii_lowercase();
-                    let value = body[i + len..].trim_end_matches(['%', '€']).to_string();
-                    field_term(&field, op, &value, &tok)?
+                    let raw = &body[i + len..];
+                    let value = raw.trim_end_matches(['%', '€']).to_string();
+                    field_term(
+                        &field,
+                        op,
+                        if op == Op::Matches { raw } else { &value },
+                        &tok,
+                    )?
                 }
             };
             terms.push(Term { negate, kind });
@@ -156,7 +177,7 @@ impl Filter {
 
 fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, String> {
     let num = |f: NumField| -> Result<TermKind, String> {
-        if op == Op::Contains {
+        if op == Op::Matches {
             return Err(format!("'{tok}': {field} takes = != > >= < <="));
         }
         let v: f64 = value
@@ -175,8 +196,20 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
     };
     let text = |f: StrField| -> Result<TermKind, String> {
         match op {
-            Op::Eq | Op::Ne | Op::Contains => Ok(TermKind::Str(f, op, value.to_lowercase())),
-            _ => Err(format!("'{tok}': {field} takes = != or ~")),
+            Op::Eq | Op::Ne => Ok(TermKind::Str(f, op, value.to_lowercase())),
+            Op::Matches => regex::RegexBuilder::new(value)
+                .case_insensitive(true)
+                .size_limit(PATTERN_SIZE_LIMIT)
+                .build()
+                .map(|re| TermKind::Matches(f, Pattern(re)))
+                .map_err(|e| {
+                    let why = e.to_string();
+                    let why = why.lines().last().unwrap_or("invalid").trim();
+                    format!("'{tok}': not a regular expression ({why})")
+                }),
+            _ => Err(format!(
+                "'{tok}': {field} takes = != or ~ (a regular expression)"
+            )),
         }
     };
     match field {
@@ -224,7 +257,7 @@ fn cmp(op: Op, a: f64, b: f64) -> bool {
         Op::Ge => a >= b,
         Op::Lt => a < b,
         Op::Le => a <= b,
-        Op::Contains => false,
+        Op::Matches => false,
     }
 }
 
@@ -261,10 +294,14 @@ impl Term {
                 match op {
                     Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),
                     Op::Eq => hay == v.as_str(),
-                    Op::Ne => hay != v.as_str(),
-                    _ => hay.contains(v.as_str()),
+                    _ => hay != v.as_str(),
                 }
             }
+            TermKind::Matches(f, Pattern(re)) => match f {
+                StrField::Asin => re.is_match(row.key.asin.as_str()),
+                StrField::Title => re.is_match(row.title()),
+                StrField::Flags => re.is_match(&row.flags),
+            },
         }
     }
 }
@@ -297,6 +334,33 @@ mod tests {
         assert!(ok("margin>20%"));
         assert!(ok("flags=fx_stale"));
         assert!(ok("!flags~hazmat"));
+    }
+
+    #[test]
+    fn tilde_is_a_regular_expression_in_any_case() {
+        let r = row(
+            "B0D1XD1ZV3",
+            "Sony Kopfhörer WH-1000",
+            Market::IT,
+            Market::DE,
+            25.0,
+            900,
+        );
+        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        assert!(ok("title~^sony"));
+        assert!(!ok("title~^kopf"));
+        assert!(ok("title~KOPFHÖRER"));
+        assert!(ok("title~1000$"));
+        assert!(ok("title~(bose|sony)"));
+        assert!(ok("asin~^b0d1"));
+        assert!(!ok("asin~^B0MC"));
+        assert!(ok("flags~stale"));
+        let e = Filter::parse("title~(").unwrap_err();
+        assert!(
+            e.contains("'title~('") && e.contains("not a regular expression"),
+            "{e}"
+        );
+        assert!(Filter::parse("roi~5").unwrap_err().contains("roi takes"));
     }
 
     #[test]

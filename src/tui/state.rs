@@ -246,6 +246,10 @@ pub struct UiState {
     /// First visible position.
     pub offset: usize,
     selected_key: Option<OpportunityKey>,
+    /// The selection is on the first row and stays there as rows arrive, until the operator
+    /// moves it: at start-up, and after a new sort or filter (which ask "what is on top
+    /// now?"). Otherwise the selection follows its row across refreshes.
+    pinned_top: bool,
     /// Marked rows.
     pub marked: HashSet<OpportunityKey>,
     /// Focused panel.
@@ -333,6 +337,7 @@ impl UiState {
             selected: 0,
             offset: 0,
             selected_key: None,
+            pinned_top: true,
             marked: HashSet::new(),
             focus: Focus::Table,
             sidebar_cursor: 0,

@@ -50,6 +50,19 @@ pub fn shows_detail_beside((w, h): (u16, u16)) -> bool {
     w >= 160 || (w >= 80 && h >= 36)
 }
 
+/// Body rows (between the title bar and the footer) from which the health panel shows.
+const HEALTH_MIN_BODY: u16 = 38;
+
+/// Whether `focus` is a panel on screen for `s` (the sidebar opens when it takes focus on
+/// narrow screens): what `Tab` cycles through.
+pub fn focusable(s: &UiState, focus: Focus) -> bool {
+    match focus {
+        Focus::Sidebar | Focus::Table => true,
+        Focus::Detail => !s.zoom && shows_detail_beside(s.size),
+        Focus::Health => !s.zoom && s.size.1.saturating_sub(2) >= HEALTH_MIN_BODY,
+    }
+}
+
 /// The dashboard layout for the state's terminal size.
 pub fn layout(s: &UiState) -> Areas {
     let area = Rect::new(0, 0, s.size.0, s.size.1);
@@ -70,7 +83,11 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
     };
     let (tiles_h, health_h) = (
         if body.height >= 18 && !s.zoom { 3 } else { 0 },
-        if body.height >= 38 && !s.zoom { 9 } else { 0 },
+        if body.height >= HEALTH_MIN_BODY && !s.zoom {
+            9
+        } else {
+            0
+        },
     );
     let [tiles, rest] =
         Layout::vertical([Constraint::Length(tiles_h), Constraint::Min(0)]).areas(body);

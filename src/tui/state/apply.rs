@@ -71,7 +71,15 @@ impl UiState {
                     .position(|f| *f == self.focus)
                     .unwrap_or(1);
                 let n = FOCUS_ORDER.len();
-                self.focus = FOCUS_ORDER[if next { (i + 1) % n } else { (i + n - 1) % n }];
+                // Panels this terminal does not show are skipped.
+                let mut at = i;
+                for _ in 0..n {
+                    at = if next { (at + 1) % n } else { (at + n - 1) % n };
+                    if crate::tui::ui::focusable(self, FOCUS_ORDER[at]) {
+                        break;
+                    }
+                }
+                self.focus = FOCUS_ORDER[at];
                 self.view_kind = View::Opportunities;
                 self.on_resize(self.size.0, self.size.1);
                 Vec::new()
@@ -198,7 +206,7 @@ impl UiState {
                     }
                     SortBy::Reverse => self.descending = !self.descending,
                 }
-                self.rebuild_view();
+                self.pin_to_top();
                 self.requery()
             }
             Action::Copy(target) => {
@@ -271,6 +279,7 @@ impl UiState {
             Motion::Bottom => n as i64 - 1,
         };
         self.selected = target.clamp(0, n as i64 - 1) as usize;
+        self.pinned_top = false;
         self.detail_scroll = 0;
         self.clamp();
     }

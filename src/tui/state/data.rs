@@ -90,7 +90,9 @@ impl UiState {
                             at: self.now,
                         },
                     );
-                    if r.gross_pct >= self.session.alert_margin_pct {
+                    // Toasts are for routes worth acting on: every gate passed (so the
+                    // net profit is positive) and the margin at the threshold.
+                    if r.ranked && r.gross_pct >= self.session.alert_margin_pct {
                         alerts.push(r);
                     }
                 }
@@ -172,7 +174,7 @@ impl UiState {
             many => {
                 let best = many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max);
                 let text = format!(
-                    "{} new opportunities ≥ {:.0} % (best {:.1} %)",
+                    "{} new ranked opportunities ≥ {:.0} % (best {:.1} %)",
                     many.len(),
                     self.session.alert_margin_pct,
                     best
@@ -182,7 +184,15 @@ impl UiState {
         }
     }
 
-    /// Recomputes `view` from the rows, the filter and the sort, keeping the selected row.
+    /// A new sort or filter: the selection goes to the first row and stays there as the
+    /// answer to the new query arrives, until the operator moves it.
+    pub(super) fn pin_to_top(&mut self) {
+        self.pinned_top = true;
+        self.rebuild_view();
+    }
+
+    /// Recomputes `view` from the rows, the filter and the sort, keeping the selected row
+    /// (or the first, while the selection is pinned there).
     pub fn rebuild_view(&mut self) {
         let rows = &self.feed.rows;
         let col = self.sort;
@@ -237,7 +247,10 @@ impl UiState {
             .flatten()
             .map_or(view.len(), |n| n.min(view.len()));
         self.matching = view;
-        if let Some(key) = self.selected_key
+        if self.pinned_top {
+            self.selected = 0;
+            self.offset = 0;
+        } else if let Some(key) = self.selected_key
             && let Some(row) = self.keys.iter().position(|k| *k == key)
             && let Some(pos) = self.view().iter().position(|&i| i as usize == row)
         {

@@ -257,7 +257,7 @@ impl UiState {
             Ok(f) => {
                 self.filter = f;
                 self.filter_text = text.trim().to_string();
-                self.rebuild_view();
+                self.pin_to_top();
                 self.requery()
             }
             Err(e) => {

@@ -287,11 +287,25 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
     if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
         tables.push(format!("FX {rate:.4} EUR/GBP ({date})"));
     }
+    // The failed gates first, by name: they are why the row is not ranked.
+    let gbp = [o.buy_market, o.sell_market]
+        .iter()
+        .any(|m| m.currency() == crate::domain::Currency::GBP);
+    let gates: Vec<&str> = o
+        .flags
+        .iter()
+        .filter(|f| {
+            let alone = crate::domain::FlagSet::default().union_flag(*f);
+            !alone.ranked(gbp)
+        })
+        .map(|f| f.name())
+        .collect();
+    let warnings: Vec<&str> = o.flags.names().filter(|n| !gates.contains(n)).collect();
     if !o.ranked {
-        tables.push("not ranked: a gate failed".to_string());
+        tables.push(format!("not ranked: failed {}", gates.join(", ")));
     }
-    if !o.flags.is_empty() {
-        tables.push(format!("flags: {}", o.flags.join(", ")));
+    if !warnings.is_empty() {
+        tables.push(format!("warnings: {}", warnings.join(", ")));
     }
     for part in wrap_words(&tables.join(" · "), usize::from(width)) {
         if !part.is_empty() {

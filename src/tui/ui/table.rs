@@ -110,6 +110,10 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             theme,
         ));
     }
+    if s.offset > 0 {
+        // Scrolled down: the rows above are not on screen, and the top row is not the best.
+        title.push(styled(format!("↑{} above ", s.offset), "muted", theme));
+    }
     if s.dropped > 0 {
         title.push(styled(format!("−{} left ", s.dropped), "muted", theme));
     }

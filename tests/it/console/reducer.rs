@@ -112,25 +112,32 @@ fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
     s.on_feed(feed.clone());
     assert!(s.deltas.values().all(|d| !d.new));
     let before = s.feed.at.unwrap();
-    let row = |asin: &str, first_seen| {
+    let row_net = |asin: &str, first_seen, net| {
         let mut o = fixtures::opportunity(
             asin.parse().unwrap(),
             "Arrival",
             Market::IT,
             Market::DE,
             45.0,
-            900,
+            net,
             before + Duration::minutes(1),
         );
         o.first_seen = first_seen;
         Row::from_opportunity(&o)
     };
+    let row = |asin: &str, first_seen| row_net(asin, first_seen, 900);
     let fresh = row("B0NEWROW01", Some(before + Duration::seconds(20)));
+    // New too, but losing money (not ranked): marked new, not toasted.
+    let losing = row_net("B0NEWROW02", Some(before + Duration::seconds(20)), -150);
     let moved = row("B0OLDROW01", Some(before - Duration::hours(1)));
     let unknown = row("B0OLDROW02", None);
-    feed.rows.truncate(17);
-    feed.rows
-        .extend([fresh.clone(), moved.clone(), unknown.clone()]);
+    feed.rows.truncate(16);
+    feed.rows.extend([
+        fresh.clone(),
+        losing.clone(),
+        moved.clone(),
+        unknown.clone(),
+    ]);
     feed.at = Some(before + Duration::minutes(1));
     s.on_feed(feed);
     let new: Vec<_> = s
@@ -138,8 +145,10 @@ fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
         .iter()
         .filter(|(_, d)| d.new)
         .map(|(k, _)| k.asin.to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
-    assert_eq!(new, ["B0NEWROW01"]);
+    assert_eq!(new, ["B0NEWROW01", "B0NEWROW02"]);
     let alerts: Vec<_> = s.toasts.iter().map(|t| t.text.as_str()).collect();
     assert!(
         alerts
@@ -550,5 +559,59 @@ fn a_row_limit_that_is_not_offered_is_rounded_up_and_says_so() {
         s.matching.len(),
         300,
         "the limit is of the screen, not of the matches"
+    );
+}
+
+/// `Tab` cycles through the panels the terminal shows: on 80×24 the detail and health
+/// panels are not on screen, so it goes table → filters → table; on 200×60 it visits all.
+#[test]
+fn tab_skips_panels_that_are_not_on_screen() {
+    let mut s = fixtures::loaded(20, (80, 24));
+    assert_eq!(s.focus, Focus::Table);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+        seen.push(s.focus);
+    }
+    assert_eq!(seen, [Focus::Sidebar, Focus::Table, Focus::Sidebar]);
+
+    let mut s = fixtures::loaded(20, (200, 60));
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+        seen.push(s.focus);
+    }
+    assert_eq!(
+        seen,
+        [Focus::Detail, Focus::Health, Focus::Sidebar, Focus::Table]
+    );
+}
+
+/// A new sort or filter puts the selection on the top row, and it stays there while rows
+/// arrive, until the operator moves it; then it follows its row across refreshes. The
+/// title says how many rows are above the screen when it is scrolled.
+#[test]
+fn a_new_sort_shows_the_top_rows_and_the_selection_follows_only_after_a_move() {
+    let mut s = fixtures::loaded(200, (200, 60));
+    assert_eq!(s.selected, 0);
+    keys(&mut s, "jjjjj");
+    let chosen = selected_asin(&s);
+    // A refresh with the same rows keeps the chosen row selected.
+    let feed = (*s.feed).clone();
+    s.on_feed(feed);
+    assert_eq!(selected_asin(&s), chosen);
+    // Scrolled far down, the sort moves the view back to the top.
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    assert!(s.offset > 0);
+    keys(&mut s, "P");
+    assert_eq!((s.selected, s.offset), (0, 0));
+    let top = s.view()[0];
+    let feed = (*s.feed).clone();
+    s.on_feed(feed);
+    assert_eq!(
+        s.view()[s.selected],
+        top,
+        "pinned to the top across a refresh"
     );
 }
