@@ -74,7 +74,6 @@ pub struct ActionSpec {
 const G: &[Context] = &[Context::Global];
 const T: &[Context] = &[Context::Table];
 const TD: &[Context] = &[Context::Table, Context::Detail];
-const TL: &[Context] = &[Context::Table, Context::Logs];
 const TDSL: &[Context] = &[
     Context::Table,
     Context::Detail,
@@ -133,7 +132,7 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
     spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
     spec("quit", &[], G, "Quit (back below the top view)"),
-    spec("filter", &[], TL, "Filter by title, ASIN or field"),
+    spec("filter", &[], TDSL, "Filter by title, ASIN or field"),
     spec(
         "move",
         &["+1", "-1", "+page", "-page", "top", "bottom"],

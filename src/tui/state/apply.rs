@@ -24,6 +24,11 @@ impl UiState {
                 Vec::new()
             }
             Action::Filter(None) => {
+                // From the filters sidebar, the table is what gets filtered: it takes the
+                // focus, so typed letters go to the filter and not to the sidebar's keys.
+                if self.focus == Focus::Sidebar {
+                    self.focus = Focus::Table;
+                }
                 self.open_prompt(PromptKind::Filter, self.filter_text.clone());
                 Vec::new()
             }
@@ -45,6 +50,10 @@ impl UiState {
             Action::Goto(v) => {
                 self.view_kind = v;
                 self.detail_open = false;
+                if v == View::Opportunities {
+                    // Going to the opportunities means their table, wherever the focus was.
+                    self.focus = Focus::Table;
+                }
                 if v == View::Logs {
                     self.log_scroll = 0;
                     return vec![Effect::LoadLogs];

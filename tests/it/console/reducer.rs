@@ -615,3 +615,20 @@ fn a_new_sort_shows_the_top_rows_and_the_selection_follows_only_after_a_move() {
         "pinned to the top across a refresh"
     );
 }
+
+/// From the filters sidebar, `/` opens the table's filter (and the table takes the focus,
+/// so typed letters are the filter's), and `:goto opportunities` returns to the table.
+#[test]
+fn the_sidebar_opens_the_filter_and_goto_returns_to_the_table() {
+    let mut s = fixtures::loaded(20, (160, 45));
+    s.apply(Action::Focus(false));
+    assert_eq!(s.focus, Focus::Sidebar);
+    keys(&mut s, "/");
+    assert_eq!(s.focus, Focus::Table);
+    assert!(matches!(s.overlay, Some(Overlay::Prompt(_))));
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    s.apply(Action::Focus(false));
+    assert_eq!(s.focus, Focus::Sidebar);
+    s.apply(Action::Goto(View::Opportunities));
+    assert_eq!(s.focus, Focus::Table);
+}
