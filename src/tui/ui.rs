@@ -199,7 +199,9 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
         .title_style(theme.style("title"))
 }
 
-/// Help entries for the current context: every binding valid here, then actions with no key.
+/// Help entries for the current context: every binding valid here, then every action as
+/// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
+/// finds how to type it too.
 pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry> {
     let ctx = s.context();
     let mut out: Vec<HelpEntry> = Vec::new();
@@ -218,11 +220,15 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         }
     }
     for spec in REGISTRY {
-        if spec.id == "none" || out.iter().any(|e| e.run.split(' ').next() == Some(spec.id)) {
+        if spec.id == "none" {
             continue;
         }
         out.push(HelpEntry {
-            keys: format!(":{}", spec.id),
+            keys: if spec.args.is_empty() {
+                format!(":{}", spec.id)
+            } else {
+                format!(":{} {}", spec.id, spec.args.join("|"))
+            },
             run: spec.id.to_string(),
             desc: spec.desc.to_string(),
             user: false,

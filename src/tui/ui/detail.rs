@@ -9,7 +9,7 @@ use ratatui::widgets::{Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Ta
 
 use super::{block, fit, styled};
 use crate::domain::text::sanitize;
-use crate::domain::{Currency, Market, Money, PriceSeries, SeriesKind};
+use crate::domain::{Currency, Market, Money, OpportunityKey, PriceSeries, SeriesKind};
 use crate::tui::model::Detail;
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
@@ -57,7 +57,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let markets = d.product.as_ref().map_or(0, |p| p.markets.len() as u16);
     let pnl = pnl_lines(d, inner.width, theme);
     let h = inner.height;
-    let head_h = 3.min(h);
+    let head_h = 4.min(h);
     let mut rest = h - head_h;
     let prices_h = (markets + 1).min(rest);
     rest -= prices_h;
@@ -74,7 +74,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         Constraint::Length(links_h),
     ])
     .areas(inner);
-    render_head(f, head, d, row.key.asin.as_str(), theme);
+    render_head(f, head, d, row.key, s.session.hyperlinks, theme);
     render_prices(f, prices, d, eur_per_gbp, row.key.buy, row.key.sell, theme);
     // The drawer takes the scroll keys; beside the table j/k move the selection and the
     // page keys scroll the P&L once the detail has the focus.
@@ -94,7 +94,17 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
 }
 
-fn render_head(f: &mut Frame<'_>, area: Rect, d: &Detail, asin: &str, theme: &Theme) {
+/// Title, ASIN and brand, then the route's two Amazon pages (OSC 8 links where the
+/// terminal takes them): where to buy and where to sell, always on screen.
+fn render_head(
+    f: &mut Frame<'_>,
+    area: Rect,
+    d: &Detail,
+    key: OpportunityKey,
+    hyperlinks: bool,
+    theme: &Theme,
+) {
+    let asin = key.asin.as_str();
     let p = d.product.as_ref();
     let title = p
         .and_then(|p| p.title.as_deref())
@@ -104,12 +114,12 @@ fn render_head(f: &mut Frame<'_>, area: Rect, d: &Detail, asin: &str, theme: &Th
         .and_then(|p| p.brand.as_deref())
         .map(sanitize)
         .unwrap_or_else(|| "–".into());
-    let image = p
-        .and_then(|p| p.image_url.as_deref())
-        .map(sanitize)
-        .unwrap_or_else(|| "no image".into());
     let w = usize::from(area.width);
-    let lines = vec![
+    let links = [("buy ", key.buy), ("sell", key.sell)].map(|(side, m)| {
+        let url = m.product_url(&key.asin);
+        (format!("{side} {} ", m.code()), url)
+    });
+    let mut lines = vec![
         Line::from(styled(fit(&title, w).into_owned(), "title", theme)),
         Line::from(vec![
             Span::raw(format!("{asin} · ")),
@@ -119,9 +129,26 @@ fn render_head(f: &mut Frame<'_>, area: Rect, d: &Detail, asin: &str, theme: &Th
                 theme,
             ),
         ]),
-        Line::from(styled(fit(&image, w).into_owned(), "muted", theme)),
     ];
+    for (label, url) in &links {
+        lines.push(Line::from(vec![
+            styled(label.clone(), "muted", theme),
+            Span::raw(fit(url, w.saturating_sub(label.len())).into_owned()),
+        ]));
+    }
     f.render_widget(Paragraph::new(lines), area);
+    if hyperlinks {
+        let buf = f.buffer_mut();
+        for (i, (label, url)) in links.iter().enumerate() {
+            let y = area.y + 2 + i as u16;
+            if y >= area.bottom() {
+                break;
+            }
+            let x = area.x + label.len() as u16;
+            let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
+            hyperlink(buf, Rect::new(x, y, w, 1), url);
+        }
+    }
 }
 
 fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {
@@ -336,11 +363,12 @@ fn render_pnl(
         let top = usize::from(s.detail_scroll).min(max_top);
         let below = lines.len().saturating_sub(top + h - 1);
         let mut shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(h - 1).collect();
-        shown.push(Line::from(styled(
-            format!("↓ {below} more lines · {hint}"),
-            "muted",
-            theme,
-        )));
+        let status = if below == 0 {
+            format!("end · ↑ {top} lines above · {hint}")
+        } else {
+            format!("↓ {below} more lines · {hint}")
+        };
+        shown.push(Line::from(styled(status, "muted", theme)));
         lines = shown;
     }
     s.detail_scroll_max
