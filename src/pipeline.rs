@@ -211,8 +211,9 @@ pub struct PipelineDeps {
     pub client: Option<KeepaClient>,
     /// Live or demo.
     pub source: Source,
-    /// The queue between ingest and processing.
-    pub queue: Arc<dyn Queue>,
+    /// The queue between ingest and processing (`None` when this process does neither:
+    /// an API-only process needs no broker).
+    pub queue: Option<Arc<dyn Queue>>,
     /// The store.
     pub store: Arc<dyn Store>,
     /// Detection (`None` when this process does not process).
@@ -231,7 +232,7 @@ pub struct Pipeline {
     generation: watch::Receiver<u64>,
     commands: mpsc::Sender<Command>,
     cancel: CancellationToken,
-    queue: Arc<dyn Queue>,
+    queue: Option<Arc<dyn Queue>>,
     ingest: JoinSet<()>,
     process: JoinSet<()>,
     background: JoinSet<()>,
@@ -254,10 +255,13 @@ impl Pipeline {
         let mut process = JoinSet::new();
         let mut background = JoinSet::new();
 
-        if let Some(client) = deps.client.clone() {
+        if deps.queue.is_none() && (deps.client.is_some() || deps.detect.is_some()) {
+            tracing::error!("Ingest and processing need a queue; neither stage runs.");
+        }
+        if let (Some(client), Some(queue)) = (deps.client.clone(), deps.queue.clone()) {
             let stage = ingest::Ingest {
                 client,
-                queue: deps.queue.clone(),
+                queue,
                 store: deps.store.clone(),
                 markets: deps.markets.clone(),
                 settings: deps.settings.clone(),
@@ -266,9 +270,9 @@ impl Pipeline {
             };
             ingest.spawn(stage.run(cmd_rx, cancel.clone()));
         }
-        if let Some(detect) = deps.detect.clone() {
+        if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
             let stage = process::Process {
-                queue: deps.queue.clone(),
+                queue,
                 store: deps.store.clone(),
                 detect,
                 batch: deps.settings.process_batch,
@@ -335,7 +339,9 @@ impl Pipeline {
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
         while self.ingest.join_next().await.is_some() {}
-        self.queue.close();
+        if let Some(queue) = &self.queue {
+            queue.close();
+        }
         while self.process.join_next().await.is_some() {}
         while self.background.join_next().await.is_some() {}
         tracing::info!("Pipeline stopped; in-flight updates were drained.");

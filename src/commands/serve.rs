@@ -87,9 +87,15 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     } else {
         super::open_existing_store(settings)?
     };
-    let queue = queue::build(&settings.queue)
-        .await
-        .map_err(|e| anyhow::anyhow!("Could not open the queue: {e}"))?;
+    let queue = if settings.has_role(Role::Ingest) || settings.has_role(Role::Process) {
+        Some(
+            queue::build(&settings.queue)
+                .await
+                .map_err(|e| anyhow::anyhow!("Could not open the queue: {e}"))?,
+        )
+    } else {
+        None
+    };
     let (client, source) = if settings.has_role(Role::Ingest) {
         let (c, s) = super::keepa_source(settings)?;
         (Some(c), s)

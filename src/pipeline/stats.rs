@@ -124,7 +124,7 @@ fn job_entry<'a>(jobs: &'a mut BTreeMap<String, JobStatus>, name: &str) -> &'a m
 pub async fn publish(
     stats: Arc<Stats>,
     client: Option<KeepaClient>,
-    queue: Arc<dyn Queue>,
+    queue: Option<Arc<dyn Queue>>,
     store: Arc<dyn Store>,
     detect: Option<Arc<dyn Detect>>,
     cancel: CancellationToken,
@@ -152,7 +152,10 @@ pub async fn publish(
             }
         }
         n += 1;
-        let queue_health = queue.health().await;
+        let queue_health = match &queue {
+            Some(q) => Some(q.health().await),
+            None => None,
+        };
         let stages = stats.stage_snapshot();
         let jobs: Vec<JobStatus> = stats
             .jobs
@@ -164,8 +167,8 @@ pub async fn publish(
         stats.tx.send_modify(|s| {
             s.dead_letters = stages.get("enrich").map_or(0, |e| e.errors);
             s.stages = stages;
-            s.queue_depth = queue.depth();
-            s.queue = Some(queue_health);
+            s.queue_depth = queue.as_ref().map_or(0, |q| q.depth());
+            s.queue = queue_health;
             s.jobs = jobs;
             if let Some(c) = &client {
                 s.keepa = c.status();

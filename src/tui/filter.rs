@@ -311,16 +311,20 @@ mod tests {
     use super::*;
     use crate::tui::fixtures::row;
 
-    #[test]
-    fn words_fields_and_negation() {
-        let r = row(
+    fn headphones() -> Row {
+        row(
             "B0D1XD1ZV3",
             "Sony Kopfhörer WH-1000",
             Market::IT,
             Market::DE,
             25.0,
             900,
-        );
+        )
+    }
+
+    #[test]
+    fn words_fields_and_negation() {
+        let r = headphones();
         let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
         assert!(ok("kopfhörer"));
         assert!(ok("\"sony kopf\""));
@@ -338,14 +342,7 @@ mod tests {
 
     #[test]
     fn tilde_is_a_regular_expression_in_any_case() {
-        let r = row(
-            "B0D1XD1ZV3",
-            "Sony Kopfhörer WH-1000",
-            Market::IT,
-            Market::DE,
-            25.0,
-            900,
-        );
+        let r = headphones();
         let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
         assert!(ok("title~^sony"));
         assert!(!ok("title~^kopf"));

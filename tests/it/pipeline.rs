@@ -82,7 +82,7 @@ async fn run(
     let pipeline = Pipeline::start(PipelineDeps {
         client: None,
         source: Source::Demo,
-        queue: q.clone(),
+        queue: Some(q.clone()),
         store,
         detect: Some(detect),
         markets: Market::ALL.to_vec(),

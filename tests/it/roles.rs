@@ -182,6 +182,8 @@ categories = []
     loop {
         let health = get(&base, "/health");
         if health["status"] == "ok" {
+            // The API-only process opens no queue of its own.
+            assert_eq!(health["components"]["queue"]["kind"], "none", "{health}");
             break;
         }
         assert!(

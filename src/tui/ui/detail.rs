@@ -138,16 +138,8 @@ fn render_head(
     }
     f.render_widget(Paragraph::new(lines), area);
     if hyperlinks {
-        let buf = f.buffer_mut();
-        for (i, (label, url)) in links.iter().enumerate() {
-            let y = area.y + 2 + i as u16;
-            if y >= area.bottom() {
-                break;
-            }
-            let x = area.x + label.len() as u16;
-            let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
-            hyperlink(buf, Rect::new(x, y, w, 1), url);
-        }
+        let urls = links.map(|(label, url)| (label.len() as u16, url));
+        link_rows(f.buffer_mut(), area, 2, &urls);
     }
 }
 
@@ -502,16 +494,21 @@ fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, the
     }
     f.render_widget(Paragraph::new(lines), area);
     if hyperlinks {
-        let buf = f.buffer_mut();
-        for (i, (skip, url)) in urls.iter().enumerate() {
-            let y = area.y + 1 + i as u16;
-            if y >= area.bottom() {
-                break;
-            }
-            let x = area.x + skip;
-            let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
-            hyperlink(buf, Rect::new(x, y, w, 1), url);
+        link_rows(f.buffer_mut(), area, 1, &urls);
+    }
+}
+
+/// Makes `urls` OSC 8 links where they were drawn: one a row from row `first` of `area`,
+/// each starting `skip` cells in, cut at the area's edge.
+fn link_rows(buf: &mut Buffer, area: Rect, first: u16, urls: &[(u16, String)]) {
+    for (i, (skip, url)) in urls.iter().enumerate() {
+        let y = area.y + first + i as u16;
+        if y >= area.bottom() {
+            break;
         }
+        let x = area.x + skip;
+        let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
+        hyperlink(buf, Rect::new(x, y, w, 1), url);
     }
 }
 

@@ -212,20 +212,21 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         last: String::new(),
         errors: st.dead_letters.to_string(),
     });
-    let store = s.store_health.clone().unwrap_or_else(|| ComponentHealth {
+    let mut store = s.store_health.clone().unwrap_or_else(|| ComponentHealth {
         status: HealthStatus::Degraded,
         kind: "store".into(),
         detail: "not probed yet".into(),
         latency_ms: None,
     });
-    let store_last = store
-        .latency_ms
-        .map_or_else(String::new, |ms| format!("{ms:.1} ms"));
+    // "Last" is an age on every row; the probe's latency belongs with the detail.
+    if let Some(ms) = store.latency_ms {
+        store.detail = format!("{} · probe {ms:.1} ms", store.detail);
+    }
     rows.push(HealthRow {
         name: "store".into(),
         health: store,
-        last: store_last,
-        errors: String::new(),
+        last: String::new(),
+        errors: "–".into(),
     });
     rows.push(HealthRow {
         name: "api".into(),
@@ -236,7 +237,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             None => ComponentHealth::ok("off", "not serving (--api-addr off)"),
         },
         last: String::new(),
-        errors: String::new(),
+        errors: "–".into(),
     });
     let p = pipeline_health(st);
     let errors: u64 = st.stages.values().map(|x| x.errors).sum();
@@ -281,7 +282,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
                 .last_run
                 .as_ref()
                 .map_or_else(String::new, |r| age(s.now, r.finished_at)),
-            errors: String::new(),
+            errors: "–".into(),
         });
     }
     if let Some(fx) = &st.fx {
@@ -307,7 +308,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
                 latency_ms: None,
             },
             last: String::new(),
-            errors: String::new(),
+            errors: "–".into(),
         });
     }
     rows
