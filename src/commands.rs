@@ -55,6 +55,12 @@ pub fn emit(text: &str, newline: bool) {
     }
 }
 
+/// A setting refused once the layers are combined; `main` exits with code 2 for it, as
+/// for any other bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadValue(pub String);
+
 /// Opens the configured store, creating the data dir.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -97,7 +103,7 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
     let detects = settings.has_role(Role::Ingest) || settings.has_role(Role::Process);
     if cli.command.is_none() && detects && settings.markets.len() < 2 {
-        anyhow::bail!(
+        return Err(BadValue(format!(
             "Markets {}: a route buys in one market and sells in another, so arbdesk needs \
              at least two (e.g. --markets DE,FR; all five when --markets is not given)",
             settings
@@ -106,7 +112,8 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
                 .map(|m| m.code())
                 .collect::<Vec<_>>()
                 .join(",")
-        );
+        ))
+        .into());
     }
     match &cli.command {
         None if settings.serve => serve::serve(settings).await,

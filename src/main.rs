@@ -71,7 +71,13 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // A value refused once the settings are combined (a public address without a
+            // token, one market) is a bad value like any other: exit code 2.
+            if e.downcast_ref::<commands::BadValue>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

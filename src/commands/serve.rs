@@ -61,7 +61,7 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
     };
     let c = &settings.api;
     let token = match &c.token {
-        Some(t) => Some(api::BearerToken::new(t.expose()).map_err(|e| anyhow::anyhow!(e))?),
+        Some(t) => Some(api::BearerToken::new(t.expose()).map_err(super::BadValue)?),
         None => None,
     };
     let s = api::ApiSettings {
@@ -73,7 +73,7 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
         insecure_no_auth: c.insecure_no_auth,
         ..api::ApiSettings::default()
     };
-    s.validate().map_err(|e| anyhow::anyhow!(e))?;
+    s.validate().map_err(super::BadValue)?;
     Ok(Some(s))
 }
 

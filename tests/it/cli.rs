@@ -168,7 +168,7 @@ fn one_market_is_refused_where_routes_are_detected() {
         dir.path(),
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("Markets DE:") && err.contains("at least two"),
         "{err}"

@@ -263,7 +263,7 @@ fn a_public_address_without_a_token_is_refused_at_start() {
         .env_remove("KEEPA_API_KEY")
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a bad value exits with 2");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("0.0.0.0") && err.contains("--insecure-no-auth"),
