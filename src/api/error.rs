@@ -54,6 +54,8 @@ struct Details {
     accepted: Vec<String>,
     /// Logged, never sent.
     internal: Option<String>,
+    /// A 503 that retrying cannot cure (this process lacks a role): no `Retry-After`.
+    lasting: bool,
 }
 
 impl ApiError {
@@ -67,7 +69,15 @@ impl ApiError {
             value: None,
             accepted: Vec::new(),
             internal: None,
+            lasting: false,
         }))
+    }
+
+    /// The same error, marked as one that retrying this process cannot cure: a 503 is
+    /// then sent without `Retry-After`.
+    pub fn lasting(mut self) -> Self {
+        self.0.lasting = true;
+        self
     }
 
     /// A query parameter with a value that cannot be used (400).
@@ -255,7 +265,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"arbdesk\""),
             );
         }
-        if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
+        if self.0.status == StatusCode::SERVICE_UNAVAILABLE && !self.0.lasting {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         res

@@ -76,7 +76,8 @@ pub(crate) async fn run(
         return Err(ApiError::from_status(
             StatusCode::SERVICE_UNAVAILABLE,
             "this process does not run jobs (it has no ingest role); send the request to the ingest process",
-        ));
+        )
+        .lasting());
     };
     commands.try_send(command).map_err(|_| {
         ApiError::from_status(

@@ -153,6 +153,16 @@ async fn jobs_start_from_allowed_origins_only() {
         ..ApiSettings::default()
     };
     let api = api_over(seeded_store(&dir).await, settings);
+    // A process without the ingest role runs no jobs, now or later: no Retry-After.
+    let r = send(
+        &api.app,
+        Request::post("/jobs/discovery")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    r.problem(503);
+    assert_eq!(r.header("retry-after"), None);
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let app = arbdesk::api::router(api.state.clone().with_commands(tx));
     let post = |origin: Option<&str>| {
