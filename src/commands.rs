@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, Role};
+use crate::cli::{Cli, Command};
 use crate::config::Settings;
 use crate::economics::LiveDetector;
 use crate::pipeline::Detect;
@@ -101,8 +101,7 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
 
 /// Runs the command the user asked for.
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
-    let detects = settings.has_role(Role::Ingest) || settings.has_role(Role::Process);
-    if cli.command.is_none() && detects && settings.markets.len() < 2 {
+    if cli.command.is_none() && settings.runs_pipeline() && settings.markets.len() < 2 {
         return Err(BadValue(format!(
             "Markets {}: a route buys in one market and sells in another, so arbdesk needs \
              at least two (e.g. --markets DE,FR; all five when --markets is not given)",

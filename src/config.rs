@@ -248,6 +248,12 @@ impl Settings {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Whether this process runs a pipeline stage (ingest or processing): it then needs a
+    /// queue, detects routes, and may create the store; an API-only process does neither.
+    pub fn runs_pipeline(&self) -> bool {
+        self.has_role(Role::Ingest) || self.has_role(Role::Process)
+    }
 }
 
 /// Platform directories (`directories::ProjectDirs` for "arbdesk").

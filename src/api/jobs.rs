@@ -50,8 +50,7 @@ pub(crate) async fn run(
                     .or(origin.strip_prefix("https://"))
                     == Some(host)
             });
-        let allowed = &state.settings().cors_origins;
-        if !same_origin && !allowed.iter().any(|o| o == "*" || o == origin) {
+        if !same_origin && !state.settings().allows_origin(origin) {
             return Err(ApiError::from_status(
                 StatusCode::FORBIDDEN,
                 format!(

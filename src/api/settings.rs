@@ -101,6 +101,11 @@ impl Default for ApiSettings {
 }
 
 impl ApiSettings {
+    /// Whether `api.cors_origins` lets a web page at `origin` use the API (`*` lets all).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_origins.iter().any(|o| o == "*" || o == origin)
+    }
+
     /// Checks everything `router` and `serve` rely on: the bind rule, the CORS origins, a
     /// non-zero timeout. The config layer calls this once.
     pub fn validate(&self) -> Result<(), String> {

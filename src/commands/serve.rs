@@ -82,12 +82,12 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     let api_settings = api_settings(settings)?;
     // A process that only serves reads a store others fill: a data dir without one is a
     // mistake to report, not an empty catalogue to serve.
-    let store = if settings.has_role(Role::Ingest) || settings.has_role(Role::Process) {
+    let store = if settings.runs_pipeline() {
         super::open_store(settings)?
     } else {
         super::open_existing_store(settings)?
     };
-    let queue = if settings.has_role(Role::Ingest) || settings.has_role(Role::Process) {
+    let queue = if settings.runs_pipeline() {
         Some(
             queue::build(&settings.queue)
                 .await

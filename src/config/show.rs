@@ -42,7 +42,7 @@ pub(super) fn render(s: &Settings) -> String {
         o,
         "\n[keepa]\nkey = {}",
         if s.keepa.key.is_some() {
-            q("***")
+            q(REDACTED)
         } else {
             q("")
         }
@@ -69,7 +69,7 @@ pub(super) fn render(s: &Settings) -> String {
         "\n[api]\naddr = {}\ntoken = {}",
         q(&addr),
         if s.api.token.is_some() {
-            q("***")
+            q(REDACTED)
         } else {
             q("")
         }

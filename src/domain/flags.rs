@@ -159,24 +159,29 @@ impl FlagSet {
         self.0 & (1 << (f as u32)) != 0
     }
 
-    /// The set with `f` added.
-    pub fn union_flag(mut self, f: Flag) -> FlagSet {
-        self.insert(f);
-        self
-    }
-
     /// Both sets.
     pub fn union(self, other: FlagSet) -> FlagSet {
         FlagSet(self.0 | other.0)
     }
 
-    /// True when no failed gate is in the set (`FX_STALE` counts only on GBP routes).
-    pub fn ranked(self, gbp_route: bool) -> bool {
+    /// The failed gates in the set (`FX_STALE` is a gate only on GBP routes); the rest
+    /// are warnings.
+    pub fn failed_gates(self, gbp_route: bool) -> FlagSet {
         let mut gates = (1u32 << flag::GATES) - 1;
         if !gbp_route {
             gates &= !(1 << (Flag::FxStale as u32));
         }
-        self.0 & gates == 0
+        FlagSet(self.0 & gates)
+    }
+
+    /// The flags that are not failed gates: data warnings.
+    pub fn warnings(self, gbp_route: bool) -> FlagSet {
+        FlagSet(self.0 & !self.failed_gates(gbp_route).0)
+    }
+
+    /// True when no failed gate is in the set (`FX_STALE` counts only on GBP routes).
+    pub fn ranked(self, gbp_route: bool) -> bool {
+        self.failed_gates(gbp_route).is_empty()
     }
 
     /// Whether the set is empty.

@@ -310,19 +310,13 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
     let gbp = [o.buy_market, o.sell_market]
         .iter()
         .any(|m| m.currency() == crate::domain::Currency::GBP);
-    let gates: Vec<&str> = o
-        .flags
-        .iter()
-        .filter(|f| {
-            let alone = crate::domain::FlagSet::default().union_flag(*f);
-            !alone.ranked(gbp)
-        })
-        .map(|f| f.name())
-        .collect();
-    let warnings: Vec<&str> = o.flags.names().filter(|n| !gates.contains(n)).collect();
     if !o.ranked {
-        tables.push(format!("not ranked: failed {}", gates.join(", ")));
+        tables.push(format!(
+            "not ranked: failed {}",
+            o.flags.failed_gates(gbp).join(", ")
+        ));
     }
+    let warnings = o.flags.warnings(gbp);
     if !warnings.is_empty() {
         tables.push(format!("warnings: {}", warnings.join(", ")));
     }
