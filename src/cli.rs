@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{Asin, Market};
 
@@ -27,6 +27,60 @@ pub struct Cli {
     /// What to do; with none, run arbdesk.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command line, or exit with clap's message (code 2). A bad value that came from
+    /// an environment variable rather than the command line says which variable.
+    pub fn parse_or_exit() -> Cli {
+        let e = match Cli::try_parse() {
+            Ok(cli) => return cli,
+            Err(e) => e,
+        };
+        let argv: Vec<String> = std::env::args().collect();
+        let Some(note) = env_note(&e, &argv, |v| std::env::var_os(v).is_some()) else {
+            e.exit()
+        };
+        let text = e.render().to_string();
+        match text.split_once("\nFor more information") {
+            Some((head, tail)) => eprint!("{head}\n{note}\n\nFor more information{tail}"),
+            None => eprintln!("{text}{note}"),
+        }
+        std::process::exit(e.exit_code());
+    }
+}
+
+/// For a value error on a flag the command line did not give, the environment variable
+/// that gave it (`is_set` tells whether a variable is set).
+fn env_note(e: &clap::Error, argv: &[String], is_set: impl Fn(&str) -> bool) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = arg.split_whitespace().next()?; // `--role <ROLES>` → `--role`
+    let long = flag.strip_prefix("--")?;
+    fn find(cmd: &clap::Command, long: &str) -> Option<std::ffi::OsString> {
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_env().map(ToOwned::to_owned))
+            .or_else(|| cmd.get_subcommands().find_map(|c| find(c, long)))
+    }
+    let var = find(&Cli::command(), long)?.into_string().ok()?;
+    let given = argv
+        .iter()
+        .skip(1)
+        .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|r| r.starts_with('=')));
+    (!given && is_set(&var)).then(|| {
+        format!(
+            "  note: this value comes from the environment variable {var}, not the command line: correct it, or `unset {var}`"
+        )
+    })
 }
 
 /// Settings shared by every command (each also readable from the config file). A
@@ -481,6 +535,26 @@ mod tests {
             e.to_string().contains("has no port") && e.to_string().contains("IP:PORT"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_bad_value_from_the_environment_names_its_variable() {
+        // What clap reports for `ARBDESK_ROLE=bogus`: the flag's name.
+        let e = Cli::try_parse_from(["arbdesk", "--role", "bogus"]).unwrap_err();
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let set = |v: &str| v == "ARBDESK_ROLE";
+        let note = env_note(&e, &argv(&["arbdesk", "--serve"]), set).unwrap();
+        assert!(
+            note.contains("ARBDESK_ROLE") && note.contains("unset"),
+            "{note}"
+        );
+        // Given on the command line (either spelling), or no variable set: clap says it all.
+        assert!(env_note(&e, &argv(&["arbdesk", "--role", "bogus"]), set).is_none());
+        assert!(env_note(&e, &argv(&["arbdesk", "--role=bogus"]), set).is_none());
+        assert!(env_note(&e, &argv(&["arbdesk"]), |_| false).is_none());
+        // Not a value error: no note.
+        let e = Cli::try_parse_from(["arbdesk", "--nope"]).unwrap_err();
+        assert!(env_note(&e, &argv(&["arbdesk"]), |_| true).is_none());
     }
 
     #[test]

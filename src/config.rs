@@ -80,7 +80,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is out of range or inconsistent.
-    #[error("invalid {key} = {value}: {expected}")]
+    #[error("invalid {key} = {value}: {expected}{}", in_file(.file.as_deref()))]
     Invalid {
         /// The setting, e.g. `api.addr`.
         key: String,
@@ -88,7 +88,46 @@ pub enum ConfigError {
         value: String,
         /// What would be accepted.
         expected: String,
+        /// The config file the value came from (`None` when a flag, the environment or
+        /// no file set it).
+        file: Option<PathBuf>,
     },
+}
+
+impl ConfigError {
+    /// Names `file` in an `Invalid` error whose value the flags and environment did not
+    /// set: then the file did (the defaults are valid).
+    fn located(self, file: Option<&Path>, args: &GlobalArgs) -> Self {
+        match self {
+            ConfigError::Invalid {
+                key,
+                value,
+                expected,
+                file: None,
+            } if !set_outside_file(&key, args) => ConfigError::Invalid {
+                key,
+                value,
+                expected,
+                file: file.map(Path::to_path_buf),
+            },
+            e => e,
+        }
+    }
+}
+
+/// Whether a flag or environment variable gave the setting `key` (the keys they can set).
+fn set_outside_file(key: &str, a: &GlobalArgs) -> bool {
+    match key {
+        "keepa.key" => a.keepa_key.is_some() || a.demo,
+        "keepa.url" => a.keepa_url.is_some(),
+        "api.addr" => a.api_addr.is_some(),
+        "api.token" => a.api_token.is_some(),
+        "queue" | "queue.brokers" => a.queue.is_some() || a.kafka_brokers.is_some(),
+        "store" => a.store.is_some() || a.es_url.is_some(),
+        "console.theme" => a.theme.is_some(),
+        "console.clipboard" => std::env::var_os("ARBDESK_CLIPBOARD").is_some(),
+        _ => false,
+    }
 }
 
 /// A CORS origin is `*` or `scheme://host[:port]` with no path.
@@ -133,6 +172,7 @@ fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigEr
         key: key.into(),
         value: value.to_string(),
         expected: expected.into(),
+        file: None,
     }
 }
 
@@ -350,7 +390,7 @@ pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
         Some(p) if explicit || p.exists() => (read_file(p)?, Some(p.clone())),
         _ => (FileConfig::default(), None),
     };
-    file::resolve(file, args, used)
+    file::resolve(file, args, used.clone()).map_err(|e| e.located(used.as_deref(), args))
 }
 
 /// The economics model of a config file's economics `sections` (the shipped tables overlaid
@@ -399,6 +439,43 @@ mod tests {
         assert!(
             plain_words("expected a Decimal type representing a fixed-point number")
                 .ends_with("a number such as 0.03")
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file_it_came_from_but_not_a_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[api]\nrequest_timeout_secs = 0\n[keepa]\nurl = \"ftp://keepa.example\"\n",
+        )
+        .unwrap();
+        let args = GlobalArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains("keepa.url") && e.contains("config.toml"), "{e}");
+        // The flag's value overrides the file's: the error is the flag's, without the file.
+        let e = load(&GlobalArgs {
+            keepa_url: Some("ftp://flag.example".parse().unwrap()),
+            ..args.clone()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("flag.example") && !e.contains("config.toml"),
+            "{e}"
+        );
+        std::fs::write(&file, "[api]\nrequest_timeout_secs = 0\n").unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(
+            e.contains("api.request_timeout_secs")
+                && e.contains("(in ")
+                && e.contains("config.toml"),
+            "{e}"
         );
     }
 

@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use arbdesk::cli::{Cli, Command, ConfigCommand};
@@ -11,7 +10,7 @@ use arbdesk::{commands, config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit();
     // `config path` and `config init` work on the file itself, which may not exist yet.
     if let Some(Command::Config(c @ (ConfigCommand::Path | ConfigCommand::Init { .. }))) =
         &cli.command

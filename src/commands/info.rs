@@ -35,7 +35,7 @@ pub fn info(settings: &Settings) -> Result<()> {
     );
 
     let choice = theme::choose(c.theme.as_deref(), c.no_color, &env);
-    let (t, theme_warnings) = load_theme(&choice.name, &c.config_dir, &env);
+    let (t, theme_warnings, _) = load_theme(&choice.name, &c.config_dir, &env);
     outln!("\n[console]");
     outln!("theme         {} ({})", t.name, choice.reason);
     outln!("colour depth  {:?}", env.depth());

@@ -72,31 +72,39 @@ pub fn load_keymap(settings: &crate::config::ConsoleSettings) -> Keymap {
     }
 }
 
-/// A theme by name: shipped, or `<config>/themes/NAME.toml`. Warnings come back.
-pub fn load_theme(name: &str, config_dir: &Path, env: &TermEnv) -> (Theme, Vec<String>) {
-    let (theme, warnings) = if theme::BUILTIN.iter().any(|(n, _)| *n == name) {
-        (Theme::builtin(name), Vec::new())
+/// A theme by name: shipped, or `<config>/themes/NAME.toml`, with warnings and whether it
+/// loaded (a file that is missing or not TOML gives `dark` and `false`; a file with bad
+/// entries loads, with a warning for each).
+pub fn load_theme(name: &str, config_dir: &Path, env: &TermEnv) -> (Theme, Vec<String>, bool) {
+    let (theme, warnings, loaded) = if theme::BUILTIN.iter().any(|(n, _)| *n == name) {
+        (Theme::builtin(name), Vec::new(), true)
     } else {
         let path = config_dir.join("themes").join(format!("{name}.toml"));
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let (t, w) = Theme::parse(&text, Some(&Theme::builtin("dark")));
+                let loaded = toml::from_str::<toml::Table>(&text).is_ok();
+                let (mut t, w) = Theme::parse(&text, Some(&Theme::builtin("dark")));
+                if loaded {
+                    // Known by the name it was asked for, whatever `name` the file says.
+                    t.name = name.to_string();
+                }
                 let w = w
                     .into_iter()
                     .map(|w| format!("{}: {w}", path.display()))
                     .collect();
-                (t, w)
+                (t, w, loaded)
             }
             Err(e) => (
                 Theme::builtin("dark"),
                 vec![format!(
-                    "theme '{name}': {} could not be read ({e}); using dark. Shipped themes: dark, light, mono, ansi16",
+                    "theme '{name}': {} could not be read ({e}). Shipped themes: dark, light, mono, ansi16",
                     path.display()
                 )],
+                false,
             ),
         }
     };
-    (theme.for_depth(env.depth()), warnings)
+    (theme.for_depth(env.depth()), warnings, loaded)
 }
 
 /// Theme names `theme next` cycles through: the shipped ones, then the user's.
@@ -153,7 +161,11 @@ impl Drop for TerminalGuard {
 pub async fn run(deps: ConsoleDeps) -> Result<()> {
     let env = TermEnv::from_env();
     let choice = theme::choose(deps.settings.theme.as_deref(), deps.settings.no_color, &env);
-    let (mut theme, theme_warnings) = load_theme(&choice.name, &deps.settings.config_dir, &env);
+    let (mut theme, mut theme_warnings, loaded) =
+        load_theme(&choice.name, &deps.settings.config_dir, &env);
+    if !loaded {
+        theme_warnings.push(format!("using the {} theme instead", theme.name));
+    }
     let keymap = load_keymap(&deps.settings);
     let clipboard_mode: Mode = deps.settings.clipboard.parse().unwrap_or_default();
     let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref());

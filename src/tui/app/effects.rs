@@ -144,6 +144,7 @@ pub(super) fn run_effect(
         }
         Effect::Theme(name) => {
             let names = theme_names(&deps.settings.config_dir);
+            let typed = name.is_some();
             let name = name.unwrap_or_else(|| {
                 let i = names
                     .iter()
@@ -151,17 +152,25 @@ pub(super) fn run_effect(
                     .map_or(0, |i| i + 1);
                 names[i % names.len()].clone()
             });
-            let (t, warnings) = load_theme(&name, &deps.settings.config_dir, env);
-            match warnings.first() {
-                Some(w) if t.name != name => state.toast(w.clone(), true),
-                Some(w) => {
-                    state.toast(format!("Theme {name}: {w}"), true);
+            let (t, warnings, loaded) = load_theme(&name, &deps.settings.config_dir, env);
+            let first = warnings.first().cloned();
+            match (loaded, first) {
+                // A name typed at `:` that does not load: the prompt stays open with the
+                // reason, as for any other bad command.
+                (false, w) if typed => state.command_failed(
+                    format!("theme {name}"),
+                    w.unwrap_or_else(|| format!("theme '{name}' could not be loaded")),
+                ),
+                (false, w) => state.toast(
+                    w.unwrap_or_else(|| format!("Theme {name} could not be loaded")),
+                    true,
+                ),
+                (true, w) => {
+                    match w {
+                        Some(w) => state.toast(format!("Theme {name}: {w}"), true),
+                        None => state.toast(format!("Theme {name}"), false),
+                    }
                     *theme = t;
-                    state.theme = name;
-                }
-                None => {
-                    *theme = t;
-                    state.toast(format!("Theme {name}"), false);
                     state.theme = name;
                 }
             }

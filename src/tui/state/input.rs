@@ -4,6 +4,9 @@ use crossterm::event::KeyEvent;
 
 use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, Prompt, PromptKind, UiState};
 
+/// Lines PgUp/PgDn move in the help overlay.
+const HELP_PAGE: usize = 10;
+
 impl UiState {
     /// A key from the terminal. Prompts and overlays take keys first.
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
@@ -79,6 +82,10 @@ impl UiState {
                     }
                     KeyCode::Down => selected += 1,
                     KeyCode::Up => selected = selected.saturating_sub(1),
+                    KeyCode::PageDown => selected += HELP_PAGE,
+                    KeyCode::PageUp => selected = selected.saturating_sub(HELP_PAGE),
+                    KeyCode::Home => selected = 0,
+                    KeyCode::End => selected = usize::MAX,
                     KeyCode::Backspace => {
                         filter.pop();
                         selected = 0;
@@ -265,6 +272,16 @@ impl UiState {
                 Vec::new()
             }
         }
+    }
+
+    /// Reopens the `:` prompt with `line` and why it failed: for a command whose failure
+    /// shows only when it runs (a theme file that does not load).
+    pub fn command_failed(&mut self, line: String, error: String) {
+        self.open_prompt(PromptKind::Command, line);
+        if let Some(Overlay::Prompt(p)) = &mut self.overlay {
+            p.error = Some(error);
+        }
+        self.dirty = true;
     }
 
     pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {

@@ -194,6 +194,23 @@ fn help(
     };
     let b = block(title, true, theme);
     let inner = b.inner(r);
+    // Where the selection is when the list does not fit (the header takes a line).
+    let b = if entries.len() > usize::from(inner.height.saturating_sub(1)) {
+        b.title_bottom(
+            Line::from(styled(
+                format!(
+                    " {}/{} · ↑↓ PgUp PgDn Home End ",
+                    selected + 1,
+                    entries.len()
+                ),
+                "muted",
+                theme,
+            ))
+            .right_aligned(),
+        )
+    } else {
+        b
+    };
     f.render_widget(b, r);
     if entries.is_empty() {
         f.render_widget(

@@ -214,6 +214,17 @@ fn demo_console_in_a_pseudo_terminal() {
     }
     c.wait_for("the copy toast", |s| s.contains("sent via OSC 52"), limit);
 
+    // A theme that does not exist: the prompt stays open with the reason, like any other
+    // bad command; Esc closes it.
+    c.send(":theme nope\r");
+    c.wait_for(
+        "the theme error under the prompt",
+        |s| s.contains(":theme nope") && s.contains("could not be read"),
+        limit,
+    );
+    c.send("\x1b");
+    c.wait_for("the prompt closed", |s| !s.contains(":theme nope"), limit);
+
     // Quit: the process ends and the terminal is restored.
     c.send("q");
     let start = Instant::now();
