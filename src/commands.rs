@@ -27,10 +27,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Role};
 use crate::config::Settings;
 use crate::economics::LiveDetector;
 use crate::pipeline::Detect;
+use crate::queue::QueueConfig;
 use crate::store::Store;
 
 pub use keepa::keepa_source;
@@ -99,6 +100,41 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
     Arc::new(LiveDetector::new(settings.model.clone()))
 }
 
+/// Refuses role sets that would run and do nothing: one half of the pipeline on the
+/// in-process queue (the other half, in another process, cannot reach it), or a headless
+/// API-only process with the API off.
+fn check_roles(settings: &Settings) -> Result<(), BadValue> {
+    let (ingest, process) = (
+        settings.has_role(Role::Ingest),
+        settings.has_role(Role::Process),
+    );
+    if ingest != process && matches!(settings.queue, QueueConfig::Memory { .. }) {
+        let (has, lacks) = if ingest {
+            ("ingest", "process")
+        } else {
+            ("process", "ingest")
+        };
+        return Err(BadValue(format!(
+            "--role {has} without {lacks} on the in-process memory queue: no other process \
+             can reach that queue, so {}. Run both roles in this process (leave out --role \
+             or add {lacks}), or use --queue kafka so a process with --role {lacks} shares it",
+            if ingest {
+                "fetched products would never be stored (and Keepa tokens would be spent for nothing)"
+            } else {
+                "nothing would ever arrive to process"
+            }
+        )));
+    }
+    if settings.serve && !settings.runs_pipeline() && settings.api.addr.is_none() {
+        return Err(BadValue(
+            "--role api with --api-addr off serves nothing: give the API an address \
+             (e.g. --api-addr 127.0.0.1:8000)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the command the user asked for.
 pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
     if cli.command.is_none() && settings.runs_pipeline() && settings.markets.len() < 2 {
@@ -113,6 +149,9 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
                 .join(",")
         ))
         .into());
+    }
+    if cli.command.is_none() {
+        check_roles(&settings)?;
     }
     match &cli.command {
         None if settings.serve => serve::serve(settings).await,

@@ -245,6 +245,7 @@ impl Pipeline {
         let cancel = CancellationToken::new();
         let stats = Arc::new(stats::Stats::new(
             deps.source,
+            deps.markets.clone(),
             deps.client.is_some() || deps.detect.is_some(),
             deps.client.is_some(),
         ));

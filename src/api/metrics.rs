@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
+use crate::component::HealthStatus;
 use crate::domain::Market;
 
 mod http;
@@ -125,9 +126,14 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
         ],
     );
 
-    let up = "1 when the store answered this scrape.";
-    match tokio::time::timeout(Duration::from_secs(2), state.store().stats()).await {
-        Ok(Ok(t)) => {
+    let up = "1 when the store's health probe passed and its totals answered this scrape.";
+    let store = state.store();
+    let (totals, health) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), store.stats()),
+        store.health()
+    );
+    match totals {
+        Ok(Ok(t)) if health.status != HealthStatus::Down => {
             singles(
                 &mut out,
                 &[

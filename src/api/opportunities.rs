@@ -63,7 +63,9 @@ pub(crate) struct OpportunityQuery {
     sell: Option<Vec<Market>>,
     /// Case-insensitive substring of the title or ASIN (at most 200 characters).
     q: Option<String>,
-    /// Only rows that pass every gate (`true`/`false`, default `false`).
+    /// `true` keeps only the rows that pass every gate; `false` (the default) applies no
+    /// filter, so ranked and unranked rows both come back (unranked rows have their failed
+    /// gates in `flags`).
     ranked: Option<bool>,
     /// Sort key (default `expected_monthly_profit`: ranked rows first, equal profits by ROI,
     /// then net profit, then ASIN).

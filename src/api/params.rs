@@ -130,7 +130,10 @@ impl Params {
                 name,
                 Some(v),
                 format!("{name} '{}' {why}", shorten(v)),
-                vec!["euros with up to 2 decimals, e.g. 3.5".into()],
+                vec![
+                    "euros with up to 2 decimals between -1000000000 and 1000000000, e.g. 3.5"
+                        .into(),
+                ],
             )
         })
     }
@@ -326,6 +329,18 @@ mod tests {
         assert_eq!(p("min_profit=3").euros("min_profit").unwrap(), Some(300));
         assert_eq!(p("min_profit=-0.05").euros("min_profit").unwrap(), Some(-5));
         assert_eq!(p("min_profit=.25").euros("min_profit").unwrap(), Some(25));
+        let e = p("min_profit=-1000000000000")
+            .euros("min_profit")
+            .unwrap_err();
+        assert!(
+            e.problem().detail.contains("below the minimum -1000000000"),
+            "{}",
+            e.problem().detail
+        );
+        let e = p("min_profit=1000000000000")
+            .euros("min_profit")
+            .unwrap_err();
+        assert!(e.problem().detail.contains("above the maximum 1000000000"));
         for bad in ["3.555", "abc", "1e3", ".", "-", "3,5"] {
             assert!(
                 p(&format!("min_profit={bad}")).euros("min_profit").is_err(),

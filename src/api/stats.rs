@@ -15,7 +15,9 @@ use super::dto::{FxOut, KeepaOut, PipelineOut, StageOut, Stats};
 use super::error::{ApiError, Problem};
 use super::params::Params;
 use super::{ApiState, respond};
+use crate::component::HealthStatus;
 use crate::domain::Market;
+use crate::store::StoreError;
 
 /// Totals, margins, per-market counts, pipeline rates, token state, jobs and FX.
 #[utoipa::path(
@@ -55,7 +57,12 @@ pub(crate) async fn stats(State(state): State<ApiState>, RawQuery(query): RawQue
 async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError> {
     Params::parse(query, &[])?;
     let store = state.store();
-    let (totals, jobs) = tokio::join!(store.stats(), store.jobs());
+    let (totals, jobs, health) = tokio::join!(store.stats(), store.jobs(), store.health());
+    // Totals can still come from pages a damaged database has not lost: what /health says
+    // about the store decides, so the two endpoints never disagree.
+    if health.status == HealthStatus::Down {
+        return Err(ApiError::store(&StoreError::Unavailable(health.detail)));
+    }
     let totals = totals.map_err(|e| ApiError::store(&e))?;
     let jobs = jobs.map_err(|e| ApiError::store(&e))?;
     let status = state.status_snapshot();
@@ -65,7 +72,11 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         total_products: totals.total_products,
         opportunities: totals.opportunities,
         ranked_opportunities: totals.ranked_opportunities,
-        markets: Market::ALL.to_vec(),
+        markets: if status.markets.is_empty() {
+            Market::ALL.to_vec()
+        } else {
+            status.markets.clone()
+        },
         best_gross_margin_pct: totals.best_gross_margin_pct,
         // Shown like every percentage of a row: two decimals.
         avg_gross_margin_pct: totals

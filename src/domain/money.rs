@@ -113,6 +113,7 @@ pub fn parse_euro_cents(v: &str) -> Result<i64, &'static str> {
     } else {
         match whole.parse::<i64>() {
             Ok(n) if n <= 1_000_000_000 => n,
+            _ if neg => return Err("is below the minimum -1000000000"),
             _ => return Err("is above the maximum 1000000000"),
         }
     };

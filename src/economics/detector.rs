@@ -196,7 +196,11 @@ impl Detector {
                 let cents = (sq.money.currency == bq.money.currency)
                     .then(|| sq.money.minor - bq.money.minor);
                 let gross = cents.map_or_else(|| sq.eur - bq.eur, N::from_cents);
-                if s != t && gross > N::zero() && only.is_none_or(|o| o == (s, t)) {
+                // Positive as the row shows it: a GBP gap of a fraction of a cent rounds
+                // to a gross margin of 0.00, which is no margin.
+                let positive =
+                    gross > N::zero() && (cents.is_some() || gross.money(Currency::EUR).minor > 0);
+                if s != t && positive && only.is_none_or(|o| o == (s, t)) {
                     let pct = match cents {
                         Some(c) => num::ratio_pct(c, bq.money.minor),
                         None => (gross / bq.eur).pct(),

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Detect, JobStatus, PipelineStatus, Source, StageStatus};
+use crate::domain::Market;
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
 use crate::store::{JobRun, Store};
@@ -32,9 +33,10 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new(source: Source, running: bool, keepa_client: bool) -> Self {
+    pub fn new(source: Source, markets: Vec<Market>, running: bool, keepa_client: bool) -> Self {
         let status = PipelineStatus {
             source,
+            markets,
             running,
             keepa_client,
             started_at: running.then(Utc::now),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::component::ComponentHealth;
+use crate::domain::Market;
 use crate::keepa::ClientStatus;
 use crate::store::JobRun;
 
@@ -77,6 +78,8 @@ pub struct FxStatus {
 pub struct PipelineStatus {
     /// Live or demo data.
     pub source: Source,
+    /// The markets this process tracks (`--markets`).
+    pub markets: Vec<Market>,
     /// When the pipeline started.
     pub started_at: Option<DateTime<Utc>>,
     /// Whether the pipeline runs in this process (false for `--role api`).

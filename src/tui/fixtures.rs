@@ -273,6 +273,7 @@ pub fn status() -> PipelineStatus {
     }
     PipelineStatus {
         source: Source::Demo,
+        markets: crate::domain::Market::ALL.to_vec(),
         started_at: Some(t - Duration::hours(1)),
         running: true,
         stages,

@@ -180,3 +180,32 @@ fn one_market_is_refused_where_routes_are_detected() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Role sets that would run and do nothing are refused with exit code 2: half a pipeline on
+/// the in-process queue (no other process can reach it, and ingest would spend Keepa tokens
+/// for nothing), and a headless API-only process with the API off.
+#[test]
+fn role_sets_that_would_do_nothing_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (
+            &["--serve", "--role", "ingest", "--api-addr", "off"][..],
+            "--role ingest without process",
+        ),
+        (
+            &["--serve", "--role", "process,api", "--api-addr", "off"][..],
+            "--role process without ingest",
+        ),
+        (
+            &["--serve", "--role", "api", "--api-addr", "off"][..],
+            "--role api with --api-addr off",
+        ),
+    ] {
+        let out = arbdesk(args, dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // Nothing was started: no store was created for the refused pipelines.
+    assert!(!dir.path().join("arbdesk.sqlite").exists());
+}

@@ -1,5 +1,6 @@
 //! Happy paths: each endpoint's exact JSON shape over the seeded store.
 
+use arbdesk::domain::Market;
 use arbdesk::pipeline::Source;
 use chrono::DateTime;
 
@@ -389,6 +390,11 @@ async fn stats_combine_store_totals_and_pipeline_state() {
         s["markets"],
         serde_json::json!(["UK", "DE", "FR", "IT", "ES"])
     );
+    // The markets the process tracks (`--markets DE,FR`), when it says.
+    api.status
+        .send_modify(|st| st.markets = vec![Market::DE, Market::FR]);
+    let tracked = get(&api.app, "/stats").await.json();
+    assert_eq!(tracked["markets"], serde_json::json!(["DE", "FR"]));
     assert_eq!(s["best_gross_margin_pct"], 33.36);
     assert_eq!(
         s["products_per_market"],

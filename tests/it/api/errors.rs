@@ -4,8 +4,13 @@
 use axum::body::Body;
 use axum::http::Request;
 
-use super::fixture::{KETTLE, api_over, down_store, get, keys, seeded_api, send, set};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::fixture::{Double, KETTLE, api_over, down_store, get, keys, seeded_api, send, set};
 use arbdesk::api::ApiSettings;
+use arbdesk::store::sqlite::SqliteStore;
 
 #[tokio::test]
 async fn every_bad_parameter_is_a_400_naming_it() {
@@ -276,4 +281,29 @@ async fn a_dead_store_is_503_without_internals() {
     let m = get(&api.app, "/metrics").await;
     assert_eq!(m.status, 200);
     assert!(m.text().contains("arbdesk_store_up 0\n"));
+}
+
+/// A store whose health probe fails while its totals still read (a damaged file whose
+/// other pages are intact) is down for `/stats` and `/metrics` too, as `/health` says.
+#[tokio::test]
+async fn stats_and_metrics_agree_with_health_about_a_damaged_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = Arc::new(SqliteStore::open(&dir.path().join("damaged.sqlite")).unwrap());
+    let store = Arc::new(Double::new(inner, Duration::ZERO));
+    let api = api_over(store.clone(), ApiSettings::default());
+    get(&api.app, "/stats").await.json();
+    assert!(
+        get(&api.app, "/metrics")
+            .await
+            .text()
+            .contains("arbdesk_store_up 1\n")
+    );
+    store.probe_fails.store(true, Ordering::SeqCst);
+    get(&api.app, "/health").await.json();
+    let r = get(&api.app, "/stats").await;
+    assert_eq!(r.problem(503)["type"], "/docs#problem-store-unavailable");
+    assert!(!r.text().contains("malformed"), "{}", r.text());
+    let m = get(&api.app, "/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(m.text().contains("arbdesk_store_up 0\n"), "{}", m.text());
 }

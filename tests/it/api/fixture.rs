@@ -345,6 +345,8 @@ pub fn set(names: &[&str]) -> BTreeSet<String> {
 pub struct Double {
     pub inner: Arc<dyn Store>,
     pub down: AtomicBool,
+    /// Only the health probe fails (a damaged file whose other pages still read).
+    pub probe_fails: AtomicBool,
     pub delay: Duration,
     pub opportunity_queries: AtomicUsize,
 }
@@ -354,6 +356,7 @@ impl Double {
         Double {
             inner,
             down: AtomicBool::new(false),
+            probe_fails: AtomicBool::new(false),
             delay,
             opportunity_queries: AtomicUsize::new(0),
         }
@@ -375,6 +378,9 @@ impl Store for Double {
     fn health(&self) -> BoxFuture<'_, ComponentHealth> {
         Box::pin(async move {
             match self.gate().await {
+                Ok(()) if self.probe_fails.load(Ordering::SeqCst) => {
+                    ComponentHealth::down("double", "database disk image is malformed")
+                }
                 Ok(()) => self.inner.health().await,
                 Err(e) => ComponentHealth::down("double", e.to_string()),
             }

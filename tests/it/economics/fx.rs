@@ -201,3 +201,28 @@ async fn fetch_reads_the_file_over_http() {
     assert!(err.to_string().contains("503"), "{err}");
     server.await.unwrap();
 }
+
+#[test]
+fn a_gbp_gap_below_half_a_cent_is_no_route() {
+    // £40.00 at 0.8653 GBP per EUR is €46.2267…: selling at €46.23 gains €0.0033, which the
+    // row would show as a gross margin of 0.00 — no margin, so no row; €46.24 is one cent.
+    use arbdesk::domain::Market;
+    use arbdesk::economics::Detector;
+    let det = Detector::new(super::econ(""));
+    let fx = FxRate::ecb(d("0.8653"), day("2026-06-09"));
+    let routes = |sell_cents: i64| {
+        let p = super::product(vec![
+            super::snap(Market::UK, 4000),
+            super::snap(Market::DE, sell_cents),
+        ]);
+        det.detect(&p, &fx, super::now())
+    };
+    assert!(routes(4623).is_empty(), "{:?}", routes(4623));
+    let rows = routes(4624);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].buy_market, rows[0].sell_market),
+        (Market::UK, Market::DE)
+    );
+    assert_eq!(rows[0].gross_margin.minor, 1);
+}
