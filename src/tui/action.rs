@@ -132,7 +132,12 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
     spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
     spec("quit", &[], G, "Quit (back below the top view)"),
-    spec("filter", &[], TDSL, "Filter by title, ASIN or field"),
+    spec(
+        "filter",
+        &[],
+        TDSL,
+        "Filter by title, ASIN or field (in the log view: search the log)",
+    ),
     spec(
         "move",
         &["+1", "-1", "+page", "-page", "top", "bottom"],
@@ -550,6 +555,11 @@ mod tests {
         assert_eq!(parse("logs"), Ok(Action::Goto(View::Logs)));
         assert_eq!(parse("limit all"), Ok(Action::Limit(None)));
         assert!(matches!(parse("watch add B0D1XD1ZV3"), Ok(Action::WatchAdd(v)) if v.len() == 1));
+        // Actions without arguments refuse them rather than run anyway.
+        for typed in ["q extra", "quit now", "freeze 5", "help me"] {
+            let e = parse(typed).unwrap_err().0;
+            assert!(e.contains("takes no arguments"), "{typed}: {e}");
+        }
     }
 
     #[test]

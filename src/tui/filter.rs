@@ -127,6 +127,11 @@ impl Filter {
                 Some(rest) if !rest.is_empty() => (true, rest),
                 _ => (false, tok.as_str()),
             };
+            if let Some((op, _)) = OPS.iter().find(|(s, _)| body.starts_with(s)) {
+                return Err(format!(
+                    "'{tok}' starts with '{op}': write a field term without spaces, e.g. roi>=25"
+                ));
+            }
             let split = body
                 .char_indices()
                 .find_map(|(i, _)| {
@@ -367,6 +372,8 @@ mod tests {
         assert!(Filter::parse("src>uk").unwrap_err().contains("src"));
         assert!(Filter::parse("src=xx").unwrap_err().contains("xx"));
         assert!(Filter::parse("\"open").is_err());
+        let e = Filter::parse("roi >= 25").unwrap_err();
+        assert!(e.contains("'>='") && e.contains("without spaces"), "{e}");
     }
 
     #[test]

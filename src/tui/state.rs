@@ -89,6 +89,8 @@ pub enum PromptKind {
     Command,
     /// `/` filter.
     Filter,
+    /// `/` in the log view: a case-insensitive search of the log lines.
+    LogSearch,
 }
 
 /// A line being typed.
@@ -278,6 +280,8 @@ pub struct UiState {
     pub log_level: usize,
     /// Log scroll from the bottom (0 = follow).
     pub log_scroll: usize,
+    /// Log view: only lines containing this (any case); empty = every line.
+    pub log_search: String,
     /// Lines the detail drawer's P&L is scrolled down (the drawer of a small terminal).
     pub detail_scroll: u16,
     /// The largest scroll that still shows more of the P&L, as last drawn (the drawing
@@ -352,6 +356,7 @@ impl UiState {
             logs: Vec::new(),
             log_level: 2,
             log_scroll: 0,
+            log_search: String::new(),
             detail_scroll: 0,
             detail_scroll_max: std::cell::Cell::new(0),
             theme: "dark".into(),
@@ -508,6 +513,10 @@ impl UiState {
     pub fn on_resize(&mut self, w: u16, h: u16) {
         self.size = (w, h);
         self.page = super::ui::table_rows(self).max(1);
+        // A scroll forced by a smaller screen is undone when the first page fits again.
+        if self.selected < self.page {
+            self.offset = 0;
+        }
         self.clamp();
         self.dirty = true;
     }

@@ -175,6 +175,22 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             }));
         }
     };
+    let takes_none = matches!(
+        action,
+        Action::Help
+            | Action::Back
+            | Action::Quit
+            | Action::Open
+            | Action::Mark
+            | Action::Zoom
+            | Action::Freeze
+            | Action::Toggle
+            | Action::FaultsOnly
+            | Action::None
+    );
+    if takes_none && !args.is_empty() {
+        return Err(ParseError(format!("{id} takes no arguments; got '{rest}'")));
+    }
     Ok(action)
 }
 
@@ -193,12 +209,18 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
     })
 }
 
-/// The registry id closest to `s` (edit distance ≤ 3), for "did you mean".
+/// The registry id closest to `s`, for "did you mean": within one edit for words of up to
+/// three letters (`set` is not `sell`), two up to six, three beyond.
 pub fn nearest_id(s: &str) -> Option<&'static str> {
+    let limit = match s.chars().count() {
+        0..=3 => 1,
+        4..=6 => 2,
+        _ => 3,
+    };
     REGISTRY
         .iter()
         .map(|spec| (edit_distance(s, spec.id), spec.id))
-        .filter(|(d, _)| *d <= 3)
+        .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, id)| id)
 }

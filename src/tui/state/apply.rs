@@ -23,6 +23,14 @@ impl UiState {
                 self.open_prompt(PromptKind::Command, prefill);
                 Vec::new()
             }
+            Action::Filter(None) if self.view_kind == View::Logs => {
+                self.open_prompt(PromptKind::LogSearch, self.log_search.clone());
+                Vec::new()
+            }
+            Action::Filter(Some(text)) if self.view_kind == View::Logs => {
+                self.search_log(text);
+                Vec::new()
+            }
             Action::Filter(None) => {
                 // From the filters sidebar, the table is what gets filtered: it takes the
                 // focus, so typed letters go to the filter and not to the sidebar's keys.

@@ -26,14 +26,21 @@ impl UiState {
         }
     }
 
-    /// A store answer. Held back while frozen.
+    /// A store answer. While frozen, a newer answer to the query on screen (incoming
+    /// data) is held back; an answer to another query is the operator's own change (a
+    /// filter, sort or margin typed while frozen) and is shown at once, replacing what was
+    /// held for the old query.
     pub fn on_feed(&mut self, feed: Feed) {
         let feed = Arc::new(feed);
         if self.frozen.is_some() {
-            self.pending = Some(feed);
-            self.frozen_pending += 1;
-            self.dirty = true;
-            return;
+            if feed.query == self.feed.query {
+                self.pending = Some(feed);
+                self.frozen_pending += 1;
+                self.dirty = true;
+                return;
+            }
+            self.pending = None;
+            self.frozen_pending = 0;
         }
         self.swap_in(feed);
     }

@@ -108,8 +108,10 @@ impl UiState {
             Overlay::Prompt(mut p) => {
                 match ev.code {
                     KeyCode::Esc => {
-                        if p.kind == PromptKind::Filter {
-                            return self.set_filter(String::new());
+                        match p.kind {
+                            PromptKind::Filter => return self.set_filter(String::new()),
+                            PromptKind::LogSearch => self.search_log(String::new()),
+                            PromptKind::Command => {}
                         }
                         return Vec::new();
                     }
@@ -140,10 +142,13 @@ impl UiState {
                     }
                     KeyCode::Backspace => {
                         if p.input.is_empty() {
-                            return if p.kind == PromptKind::Filter {
-                                self.set_filter(String::new())
-                            } else {
-                                Vec::new()
+                            return match p.kind {
+                                PromptKind::Filter => self.set_filter(String::new()),
+                                PromptKind::LogSearch => {
+                                    self.search_log(String::new());
+                                    Vec::new()
+                                }
+                                PromptKind::Command => Vec::new(),
                             };
                         }
                         p.input.pop();
@@ -170,6 +175,11 @@ impl UiState {
     /// written (`roi>`) just waits; any other error (`foo=bar`, `roi>abc`) shows under the
     /// prompt at once, while the table keeps the last filter that parsed.
     fn prompt_edited(&mut self, mut p: Prompt) -> Vec<Effect> {
+        if p.kind == PromptKind::LogSearch {
+            self.search_log(p.input.clone());
+            self.overlay = Some(Overlay::Prompt(p));
+            return Vec::new();
+        }
         let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&p.input));
         let text = p.input.clone();
         match live {
@@ -213,6 +223,10 @@ impl UiState {
 
     fn submit(&mut self, p: Prompt) -> Vec<Effect> {
         match p.kind {
+            PromptKind::LogSearch => {
+                self.search_log(p.input);
+                Vec::new()
+            }
             PromptKind::Filter => match Filter::parse(&p.input) {
                 Ok(_) => self.set_filter(p.input),
                 Err(e) => {
@@ -229,6 +243,17 @@ impl UiState {
                     return Vec::new();
                 }
                 match crate::tui::action::parse(&line) {
+                    // Typed without ASINs it would only reopen this prompt.
+                    Ok(Action::WatchAdd(asins)) if asins.is_empty() => {
+                        self.overlay = Some(Overlay::Prompt(Prompt {
+                            error: Some(
+                                "watch add needs one or more ASINs, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
+                                    .into(),
+                            ),
+                            ..p
+                        }));
+                        Vec::new()
+                    }
                     Ok(a) => {
                         self.history.retain(|h| h != &line);
                         self.history.push(line.clone());
@@ -272,6 +297,13 @@ impl UiState {
                 Vec::new()
             }
         }
+    }
+
+    /// Shows only the log lines containing `text` (any case), following the newest.
+    pub(super) fn search_log(&mut self, text: String) {
+        self.log_search = text.trim().to_string();
+        self.log_scroll = 0;
+        self.dirty = true;
     }
 
     /// Reopens the `:` prompt with `line` and why it failed: for a command whose failure

@@ -61,7 +61,7 @@ fn hint_label(run: &str) -> &str {
         "move +1" => "down",
         "move top" => "top",
         "move bottom" => "follow",
-        "log-level warn" => "warnings",
+        "log-level warn" => "warn+",
         "faults-only" => "faults",
         other => other.split(' ').next().unwrap_or(other),
     }
@@ -71,7 +71,7 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     if let Some(Overlay::Prompt(p)) = &s.overlay {
         let lead = match p.kind {
             PromptKind::Command => ":",
-            PromptKind::Filter => "/",
+            PromptKind::Filter | PromptKind::LogSearch => "/",
         };
         let mut spans = vec![
             styled(lead, "key_hint", theme),

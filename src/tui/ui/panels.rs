@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{age, block, styled};
 use crate::component::{ComponentHealth, HealthStatus};
@@ -101,7 +101,8 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             format!("{markets_with_data}/{}", s.session.markets.len()),
         ),
         (
-            pick("Best margin", "Best"),
+            // Gross, whatever the basis: the figure /stats reports as best_gross_margin_pct.
+            "Best gross",
             best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
         ),
         (
@@ -178,11 +179,9 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
     let limit = limit_label(ROW_LIMITS.get(s.limit).copied().flatten());
     lines.push(line(2 + 2 * k, format!("Rows       {limit:>8}")));
     if focused {
-        lines.push(Line::from(styled(
-            "Space toggles · +/- margin",
-            "muted",
-            theme,
-        )));
+        // Two short lines: the sidebar is ~20 columns wide.
+        lines.push(Line::from(styled("Space toggles", "muted", theme)));
+        lines.push(Line::from(styled("+/- margin", "muted", theme)));
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
@@ -380,14 +379,30 @@ pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
 }
 
 pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
-    let lines: Vec<&String> = s
+    let search = s.log_search.to_lowercase();
+    let at_level: Vec<&String> = s
         .logs
         .iter()
         .filter(|l| log_line_visible(l, s.log_level))
         .collect();
+    let lines: Vec<&String> = at_level
+        .iter()
+        .copied()
+        .filter(|l| search.is_empty() || l.to_lowercase().contains(&search))
+        .collect();
+    let level = LOG_LEVELS.get(s.log_level).copied().unwrap_or("info");
     let title = format!(
-        " Log · {} and above · {} ",
-        LOG_LEVELS.get(s.log_level).copied().unwrap_or("info"),
+        " Log · {level} and above{} · {} ",
+        if search.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " · /{} · {} of {}",
+                s.log_search,
+                lines.len(),
+                at_level.len()
+            )
+        },
         if s.log_scroll == 0 {
             "following".to_string()
         } else {
@@ -398,8 +413,24 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     if lines.is_empty() {
+        let hidden = s.logs.len() - at_level.len();
+        let why = if s.logs.is_empty() {
+            "No log lines yet.".to_string()
+        } else if !search.is_empty() && !at_level.is_empty() {
+            format!(
+                "No log line at {level} and above contains '{}'. Esc clears the search.",
+                s.log_search
+            )
+        } else {
+            format!(
+                "No log lines at {level} and above; {hidden} line{} below that level (press 3 for info, 4 for debug).",
+                if hidden == 1 { " is" } else { "s are" }
+            )
+        };
         f.render_widget(
-            Paragraph::new("No log lines yet.").style(theme.style("muted")),
+            Paragraph::new(why)
+                .style(theme.style("muted"))
+                .wrap(Wrap { trim: true }),
             inner,
         );
         return;

@@ -181,7 +181,9 @@ fn empty_message(s: &UiState) -> String {
     if let Some(e) = &s.feed.error {
         return format!("The store did not answer: {e}");
     }
-    if s.feed.at.is_none() {
+    // Nothing to show yet, or an answer to the query in force is still on its way: no
+    // advice about margins or filters until it has come.
+    if s.feed.at.is_none() || s.loading {
         return "Loading…".into();
     }
     if s.feed.stats.total_products == 0 {

@@ -7,7 +7,7 @@ use arbdesk::tui::action::{Action, Column, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
 use arbdesk::tui::model::{Feed, Query, Row};
-use arbdesk::tui::state::{Effect, Focus, Overlay, UiState};
+use arbdesk::tui::state::{Effect, Focus, Overlay, PromptKind, UiState};
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -363,6 +363,60 @@ fn freeze_holds_new_data_until_unfrozen() {
     keys(&mut s, "f");
     assert_eq!(s.view().len(), 10);
     assert!(s.frozen.is_none());
+}
+
+#[test]
+fn the_operators_own_changes_apply_while_frozen() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    keys(&mut s, "f");
+    // Incoming data for the query on screen is held…
+    let mut refresh: Feed = (*s.feed).clone();
+    refresh.rows.truncate(10);
+    s.on_feed(refresh);
+    assert_eq!(s.frozen_pending, 1);
+    // …but the answer to a margin the operator changed is shown, and what was held for
+    // the old query is dropped.
+    let q = match keys(&mut s, "+").as_slice() {
+        [Effect::Query(q)] => q.clone(),
+        other => panic!("expected a query, got {other:?}"),
+    };
+    assert!(s.loading);
+    let mut answer: Feed = (*s.feed).clone();
+    answer.query = Some(q);
+    answer.rows.truncate(30);
+    s.on_feed(answer);
+    assert!(!s.loading);
+    assert_eq!(s.view().len(), 30);
+    assert_eq!(s.frozen_pending, 0);
+    assert!(s.frozen.is_some(), "still frozen");
+    keys(&mut s, "f");
+    assert_eq!(
+        s.view().len(),
+        30,
+        "nothing stale replaces it on unfreezing"
+    );
+}
+
+#[test]
+fn slash_in_the_log_view_searches_the_log_not_the_table() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    keys(&mut s, "gl");
+    assert_eq!(s.view_kind, View::Logs);
+    let fx = keys(&mut s, "/Pipeline");
+    assert!(fx.is_empty(), "no store query: {fx:?}");
+    assert_eq!(s.log_search, "Pipeline");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.overlay.is_none());
+    assert_eq!(s.log_search, "Pipeline");
+    assert_eq!(s.filter_text, "", "the opportunities filter is untouched");
+    // Esc in the search prompt clears the search.
+    keys(&mut s, "/");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.log_search, "");
+    // Back on the table, `/` filters opportunities again.
+    keys(&mut s, "go");
+    keys(&mut s, "/src=uk");
+    assert!(matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.kind == PromptKind::Filter));
 }
 
 #[test]
