@@ -552,6 +552,10 @@ mod tests {
         assert!(env_note(&e, &argv(&["arbdesk", "--role", "bogus"]), set).is_none());
         assert!(env_note(&e, &argv(&["arbdesk", "--role=bogus"]), set).is_none());
         assert!(env_note(&e, &argv(&["arbdesk"]), |_| false).is_none());
+        // An empty variable (`ARBDESK_DATA_DIR=`) is a value error too.
+        let e = Cli::try_parse_from(["arbdesk", "--data-dir", ""]).unwrap_err();
+        let note = env_note(&e, &argv(&["arbdesk"]), |v| v == "ARBDESK_DATA_DIR");
+        assert!(note.is_some_and(|n| n.contains("ARBDESK_DATA_DIR")), "{e}");
         // Not a value error: no note.
         let e = Cli::try_parse_from(["arbdesk", "--nope"]).unwrap_err();
         assert!(env_note(&e, &argv(&["arbdesk"]), |_| true).is_none());

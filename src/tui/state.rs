@@ -104,6 +104,8 @@ pub struct Prompt {
     pub error: Option<String>,
     /// Position in the history while walking it.
     pub history_pos: Option<usize>,
+    /// Tab completion's candidates and the one the next Tab takes (after Tab listed them).
+    pub cycle: Option<(Vec<String>, usize)>,
     /// The text it opened with: for `/`, the filter in force before typing began, which
     /// is what is saved if the console quits while the filter is still being typed.
     pub opened_with: String,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::{header, num};
 
 /// Route labels; the last one stands for every unmatched path.
-const ROUTES: [&str; 9] = [
+const ROUTES: [&str; 10] = [
     "/health",
     "/products",
     "/products/{asin}",
@@ -20,6 +20,7 @@ const ROUTES: [&str; 9] = [
     "/metrics",
     "/openapi.json",
     "/docs",
+    "/jobs/{name}",
     "other",
 ];
 

@@ -106,6 +106,7 @@ impl UiState {
                 Vec::new()
             }
             Overlay::Prompt(mut p) => {
+                let cycle = p.cycle.take().filter(|_| ev.code == KeyCode::Tab);
                 match ev.code {
                     KeyCode::Esc => {
                         match p.kind {
@@ -116,17 +117,41 @@ impl UiState {
                         return Vec::new();
                     }
                     KeyCode::Enter => return self.submit(p),
-                    KeyCode::Tab if p.kind == PromptKind::Command => {
-                        let options = crate::tui::action::complete(&p.input);
-                        if let Some(first) = options.first() {
-                            p.input = if options.len() == 1 {
-                                format!("{first} ")
-                            } else {
-                                common_prefix(&options)
-                            };
+                    // Tab completes as far as the candidates agree and lists them; each
+                    // further Tab takes the next candidate in turn.
+                    KeyCode::Tab if p.kind == PromptKind::Command => match cycle {
+                        Some((options, next)) => {
+                            p.input = options[next].clone();
+                            p.error = Some(
+                                options
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(j, o)| {
+                                        if j == next {
+                                            format!("[{o}]")
+                                        } else {
+                                            o.clone()
+                                        }
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("  "),
+                            );
+                            let n = options.len();
+                            p.cycle = Some((options, (next + 1) % n));
                         }
-                        p.error = (options.len() > 1).then(|| options.join("  "));
-                    }
+                        None => {
+                            let options = crate::tui::action::complete(&p.input);
+                            if let Some(first) = options.first() {
+                                p.input = if options.len() == 1 {
+                                    format!("{first} ")
+                                } else {
+                                    common_prefix(&options)
+                                };
+                            }
+                            p.error = (options.len() > 1).then(|| options.join("  "));
+                            p.cycle = (options.len() > 1).then_some((options, 0));
+                        }
+                    },
                     KeyCode::Up | KeyCode::Down if p.kind == PromptKind::Command => {
                         let n = self.history.len();
                         if n > 0 {
@@ -323,6 +348,7 @@ impl UiState {
             input,
             error: None,
             history_pos: None,
+            cycle: None,
         }));
     }
 }

@@ -686,3 +686,31 @@ fn the_sidebar_opens_the_filter_and_goto_returns_to_the_table() {
     s.apply(Action::Goto(View::Opportunities));
     assert_eq!(s.focus, Focus::Table);
 }
+
+#[test]
+fn tab_lists_the_candidates_then_takes_each_in_turn() {
+    let mut s = fixtures::loaded(20, (160, 45));
+    keys(&mut s, ":so");
+    let input = |s: &UiState| match &s.overlay {
+        Some(Overlay::Prompt(p)) => p.input.clone(),
+        other => panic!("no prompt: {other:?}"),
+    };
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort ");
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(
+        input(&s),
+        "sort ",
+        "the first Tab on many candidates lists them"
+    );
+    assert!(prompt_error(&s).is_some_and(|e| e.contains("sort profit") && e.contains("sort roi")));
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort profit");
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort roi");
+    // Typing ends the cycle: Tab completes from what is typed again.
+    keys(&mut s, "x");
+    assert_eq!(input(&s), "sort roix");
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort roix");
+}
