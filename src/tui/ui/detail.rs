@@ -316,6 +316,13 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
             o.flags.failed_gates(gbp).join(", ")
         ));
     }
+    if o.flags.contains(crate::domain::Flag::RouteDisabled) {
+        tables.push(
+            "UK↔EU without customs in the config: the net leaves out duty, broker and import \
+             VAT (give this [[route]] a customs entry)"
+                .into(),
+        );
+    }
     let warnings = o.flags.warnings(gbp);
     if !warnings.is_empty() {
         tables.push(format!("warnings: {}", warnings.join(", ")));

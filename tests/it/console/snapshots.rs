@@ -202,3 +202,19 @@ fn titles_with_escape_sequences_render_inert() {
     let screen = text(&s);
     assert!(screen.contains("Evil title red next"), "{screen}");
 }
+
+/// A UK↔EU row without customs in the config says in the detail what its net leaves out.
+#[test]
+fn a_route_without_customs_says_what_its_net_leaves_out() {
+    let mut s = fixtures::loaded(3, (200, 60));
+    let mut d = s.detail.clone().expect("the fixture shows a detail");
+    let o = d.opportunity.as_mut().expect("with its opportunity");
+    o.flags.insert(arbdesk::domain::Flag::RouteDisabled);
+    o.ranked = false;
+    s.on_detail(d);
+    let screen = text(&s);
+    assert!(
+        screen.contains("UK↔EU without customs in the config"),
+        "{screen}"
+    );
+}
