@@ -556,10 +556,24 @@ mod tests {
         assert_eq!(parse("limit all"), Ok(Action::Limit(None)));
         assert!(matches!(parse("watch add B0D1XD1ZV3"), Ok(Action::WatchAdd(v)) if v.len() == 1));
         // Actions without arguments refuse them rather than run anyway.
-        for typed in ["q extra", "quit now", "freeze 5", "help me"] {
+        for typed in ["q extra", "quit now", "freeze 5", "help me", "logs x"] {
             let e = parse(typed).unwrap_err().0;
             assert!(e.contains("takes no arguments"), "{typed}: {e}");
         }
+        for typed in [
+            "export json extra",
+            "goto health extra",
+            "theme dark x",
+            "min 12 13",
+            "sort profit asc extra",
+        ] {
+            let e = parse(typed).unwrap_err().0;
+            assert!(e.contains("one too many"), "{typed}: {e}");
+        }
+        assert!(parse("sort profit asc").is_ok());
+        assert!(parse("markets de it").is_ok());
+        assert!(parse("watch add B0D1XD1ZV3 B07XJ8C8F5").is_ok());
+        assert!(parse("filter roi>5 src=de").is_ok());
     }
 
     #[test]

@@ -128,9 +128,15 @@ impl Filter {
                 _ => (false, tok.as_str()),
             };
             if let Some((op, _)) = OPS.iter().find(|(s, _)| body.starts_with(s)) {
-                return Err(format!(
-                    "'{tok}' starts with '{op}': write a field term without spaces, e.g. roi>=25"
-                ));
+                return Err(if body == *op {
+                    format!(
+                        "'{op}' stands alone: write field, operator and value without spaces, e.g. roi>=25"
+                    )
+                } else {
+                    format!(
+                        "'{tok}' starts with an operator: write field, operator and value without spaces, e.g. roi>=25"
+                    )
+                });
             }
             let split = body
                 .char_indices()
@@ -373,7 +379,10 @@ mod tests {
         assert!(Filter::parse("src=xx").unwrap_err().contains("xx"));
         assert!(Filter::parse("\"open").is_err());
         let e = Filter::parse("roi >= 25").unwrap_err();
-        assert!(e.contains("'>='") && e.contains("without spaces"), "{e}");
+        assert!(
+            e.contains("'>=' stands alone") && e.contains("without spaces"),
+            "{e}"
+        );
     }
 
     #[test]

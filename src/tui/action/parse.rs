@@ -175,21 +175,36 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             }));
         }
     };
-    let takes_none = matches!(
-        action,
+    // Words beyond what the action reads are refused, not ignored.
+    let most = match action {
         Action::Help
-            | Action::Back
-            | Action::Quit
-            | Action::Open
-            | Action::Mark
-            | Action::Zoom
-            | Action::Freeze
-            | Action::Toggle
-            | Action::FaultsOnly
-            | Action::None
-    );
-    if takes_none && !args.is_empty() {
-        return Err(ParseError(format!("{id} takes no arguments; got '{rest}'")));
+        | Action::Back
+        | Action::Quit
+        | Action::Open
+        | Action::Mark
+        | Action::Zoom
+        | Action::Freeze
+        | Action::Toggle
+        | Action::FaultsOnly
+        | Action::None => 0,
+        Action::Goto(_) if id != "goto" => 0,
+        Action::Sort(_) => 2,
+        Action::Command(_)
+        | Action::Filter(_)
+        | Action::Markets(..)
+        | Action::WatchAdd(_)
+        | Action::WatchRemove(_) => usize::MAX,
+        _ => 1,
+    };
+    if args.len() > most {
+        return Err(ParseError(match most {
+            0 => format!("{id} takes no arguments; got '{rest}'"),
+            n => format!(
+                "{id} takes {n} argument{}; '{}' is one too many",
+                if n == 1 { "" } else { "s" },
+                args[n..].join(" ")
+            ),
+        }));
     }
     Ok(action)
 }

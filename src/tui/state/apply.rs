@@ -42,7 +42,11 @@ impl UiState {
             }
             Action::Filter(Some(text)) => self.set_filter(text),
             Action::Back => {
-                if self.view_kind != View::Opportunities {
+                // In the log view a search is cleared before the view is left, as the
+                // empty search result says.
+                if self.view_kind == View::Logs && !self.log_search.is_empty() {
+                    self.search_log(String::new());
+                } else if self.view_kind != View::Opportunities {
                     self.view_kind = View::Opportunities;
                 } else if self.detail_open {
                     self.detail_open = false;

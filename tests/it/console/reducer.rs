@@ -409,8 +409,12 @@ fn slash_in_the_log_view_searches_the_log_not_the_table() {
     assert!(s.overlay.is_none());
     assert_eq!(s.log_search, "Pipeline");
     assert_eq!(s.filter_text, "", "the opportunities filter is untouched");
-    // Esc in the search prompt clears the search.
-    keys(&mut s, "/");
+    // With the prompt closed, Esc clears the search first, then leaves the view.
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.log_search, "");
+    assert_eq!(s.view_kind, View::Logs);
+    // Esc in the search prompt clears the search too.
+    keys(&mut s, "/warn");
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert_eq!(s.log_search, "");
     // Back on the table, `/` filters opportunities again.
