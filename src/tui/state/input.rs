@@ -4,9 +4,6 @@ use crossterm::event::KeyEvent;
 
 use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, Prompt, PromptKind, UiState};
 
-/// Lines PgUp/PgDn move in the help overlay.
-const HELP_PAGE: usize = 10;
-
 impl UiState {
     /// A key from the terminal. Prompts and overlays take keys first.
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
@@ -82,8 +79,8 @@ impl UiState {
                     }
                     KeyCode::Down => selected += 1,
                     KeyCode::Up => selected = selected.saturating_sub(1),
-                    KeyCode::PageDown => selected += HELP_PAGE,
-                    KeyCode::PageUp => selected = selected.saturating_sub(HELP_PAGE),
+                    KeyCode::PageDown => selected += self.help_page(),
+                    KeyCode::PageUp => selected = selected.saturating_sub(self.help_page()),
                     KeyCode::Home => selected = 0,
                     KeyCode::End => selected = usize::MAX,
                     KeyCode::Backspace => {
@@ -322,6 +319,12 @@ impl UiState {
                 Vec::new()
             }
         }
+    }
+
+    /// Lines PgUp/PgDn move in the help overlay: a screenful less its margins, borders and
+    /// header (one line stays in view).
+    fn help_page(&self) -> usize {
+        usize::from(self.size.1).saturating_sub(6).max(1)
     }
 
     /// Shows only the log lines containing `text` (any case), following the newest.

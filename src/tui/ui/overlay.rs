@@ -47,14 +47,21 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
         Context::Detail => &["copy link", "copy asin", "back", "help", "quit"],
         Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
         Context::Health => &["faults-only", "focus next", "back", "help"],
-        Context::Logs => &["log-level warn", "move top", "move bottom", "back"],
+        Context::Logs => &[
+            "filter",
+            "log-level warn",
+            "move top",
+            "move bottom",
+            "back",
+        ],
         Context::Global => &["help", "command", "quit"],
     }
 }
 
-/// The short name a hint shows for a command.
-fn hint_label(run: &str) -> &str {
+/// The short name a hint shows for a command in `ctx`.
+fn hint_label(run: &str, ctx: Context) -> &str {
     match run {
+        "filter" if ctx == Context::Logs => "search",
         "copy link" => "copy link",
         "copy asin" => "copy ASIN",
         "min-margin +1" => "margin",
@@ -96,7 +103,7 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             continue;
         };
         let key = styled(keys, "key_hint", theme);
-        let label = Span::raw(format!(" {}", hint_label(run)));
+        let label = Span::raw(format!(" {}", hint_label(run, ctx)));
         let gap = if used == 0 { 0 } else { 2 };
         let need = gap + key.width() + label.width();
         if used + need > usize::from(area.width) {

@@ -285,6 +285,25 @@ fn ctrl_u_clears_the_help_filter() {
 }
 
 #[test]
+fn help_pages_by_what_the_screen_shows() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "?");
+    let at = |s: &UiState| match &s.overlay {
+        Some(Overlay::Help { selected, .. }) => *selected,
+        other => panic!("no help: {other:?}"),
+    };
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    assert_eq!(at(&s), 34, "40 lines less margins, borders and header");
+    key(&mut s, KeyCode::End, KeyModifiers::NONE);
+    let last = at(&s);
+    assert!(last > 34);
+    key(&mut s, KeyCode::PageUp, KeyModifiers::NONE);
+    assert_eq!(at(&s), last - 34);
+    key(&mut s, KeyCode::Home, KeyModifiers::NONE);
+    assert_eq!(at(&s), 0);
+}
+
+#[test]
 fn margin_keys_and_sidebar_toggles_requery_the_store() {
     let mut s = fixtures::loaded(50, (200, 60));
     let fx = keys(&mut s, "+");
