@@ -130,8 +130,9 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
     let store = state.store();
     let (totals, health) = tokio::join!(
         tokio::time::timeout(Duration::from_secs(2), store.stats()),
-        store.health()
+        super::health::probe_store(&state)
     );
+    state.set_store_down(health.status == HealthStatus::Down);
     match totals {
         Ok(Ok(t)) if health.status != HealthStatus::Down => {
             singles(

@@ -57,9 +57,14 @@ pub(crate) async fn stats(State(state): State<ApiState>, RawQuery(query): RawQue
 async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError> {
     Params::parse(query, &[])?;
     let store = state.store();
-    let (totals, jobs, health) = tokio::join!(store.stats(), store.jobs(), store.health());
-    // Totals can still come from pages a damaged database has not lost: what /health says
-    // about the store decides, so the two endpoints never disagree.
+    let (totals, jobs, health) = tokio::join!(
+        store.stats(),
+        store.jobs(),
+        super::health::probe_store(state)
+    );
+    // Totals can still come from pages a damaged database has not lost: the health probe
+    // decides, as for /health and the cached endpoints, so they never disagree.
+    state.set_store_down(health.status == HealthStatus::Down);
     if health.status == HealthStatus::Down {
         return Err(ApiError::store(&StoreError::Unavailable(health.detail)));
     }

@@ -372,61 +372,6 @@ impl UiState {
         }
     }
 
-    /// The store query the filters and sort ask for.
-    pub fn query(&self) -> Query {
-        let (sort, forced, in_memory) = match store_sort(self.sort) {
-            Some((sort, forced)) => (sort, forced, false),
-            None => (OpportunitySort::GrossMarginPct, Some(true), true),
-        };
-        let all = |v: &Vec<Market>| {
-            if self.session.markets.iter().all(|m| v.contains(m)) {
-                Vec::new()
-            } else {
-                v.clone()
-            }
-        };
-        Query {
-            min_margin: self.min_margin,
-            basis: self.basis,
-            buy: all(&self.buy),
-            sell: all(&self.sell),
-            // A `/` filter narrows rows in memory, and a column the store cannot order by
-            // is sorted in memory, so both need more than a screenful.
-            limit: match ROW_LIMITS.get(self.limit).copied().flatten() {
-                Some(n) if self.filter.is_empty() && !in_memory => n,
-                Some(n) => n.max(FILTER_ROWS),
-                None => MAX_ROWS,
-            },
-            sort,
-            descending: forced.unwrap_or(self.descending),
-            text: self.filter.store_text(),
-        }
-    }
-
-    /// The effect that reloads rows when the query changed.
-    fn requery(&mut self) -> Vec<Effect> {
-        let q = self.query();
-        if self.last_query.as_ref() == Some(&q) {
-            return Vec::new();
-        }
-        // When every matching row is loaded, a new sort order is applied in memory only.
-        let complete = self.feed.error.is_none()
-            && self.feed.rows.len() as u64 >= self.feed.total
-            && self.feed.query.as_ref().is_some_and(|f| {
-                Query {
-                    sort: q.sort,
-                    descending: q.descending,
-                    ..f.clone()
-                } == q
-            });
-        self.last_query = Some(q.clone());
-        if complete {
-            return Vec::new();
-        }
-        self.loading = true;
-        vec![Effect::Query(q)]
-    }
-
     /// The context keys are looked up in.
     pub fn context(&self) -> Context {
         match self.view_kind {

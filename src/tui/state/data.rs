@@ -1,4 +1,5 @@
-//! New data: store answers swapped in, change marks, and the sorted, filtered view.
+//! New data: the store query the view asks for, store answers swapped in, change marks,
+//! and the sorted, filtered view.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -6,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{
-    Change, Column, Feed, Market, OpportunityKey, Query, ROW_LIMITS, Row, RowDelta, UiState,
+    Change, Column, Effect, FILTER_ROWS, Feed, MAX_ROWS, Market, OpportunityKey, OpportunitySort,
+    Query, ROW_LIMITS, Row, RowDelta, UiState, store_sort,
 };
 use crate::domain::Currency;
 
@@ -16,6 +18,61 @@ use crate::domain::Currency;
 const NEW_GRACE: TimeDelta = TimeDelta::seconds(30);
 
 impl UiState {
+    /// The store query the filters and sort ask for.
+    pub fn query(&self) -> Query {
+        let (sort, forced, in_memory) = match store_sort(self.sort) {
+            Some((sort, forced)) => (sort, forced, false),
+            None => (OpportunitySort::GrossMarginPct, Some(true), true),
+        };
+        let all = |v: &Vec<Market>| {
+            if self.session.markets.iter().all(|m| v.contains(m)) {
+                Vec::new()
+            } else {
+                v.clone()
+            }
+        };
+        Query {
+            min_margin: self.min_margin,
+            basis: self.basis,
+            buy: all(&self.buy),
+            sell: all(&self.sell),
+            // A `/` filter narrows rows in memory, and a column the store cannot order by
+            // is sorted in memory, so both need more than a screenful.
+            limit: match ROW_LIMITS.get(self.limit).copied().flatten() {
+                Some(n) if self.filter.is_empty() && !in_memory => n,
+                Some(n) => n.max(FILTER_ROWS),
+                None => MAX_ROWS,
+            },
+            sort,
+            descending: forced.unwrap_or(self.descending),
+            text: self.filter.store_text(),
+        }
+    }
+
+    /// The effect that reloads rows when the query changed.
+    pub(super) fn requery(&mut self) -> Vec<Effect> {
+        let q = self.query();
+        if self.last_query.as_ref() == Some(&q) {
+            return Vec::new();
+        }
+        // When every matching row is loaded, a new sort order is applied in memory only.
+        let complete = self.feed.error.is_none()
+            && self.feed.rows.len() as u64 >= self.feed.total
+            && self.feed.query.as_ref().is_some_and(|f| {
+                Query {
+                    sort: q.sort,
+                    descending: q.descending,
+                    ..f.clone()
+                } == q
+            });
+        self.last_query = Some(q.clone());
+        if complete {
+            return Vec::new();
+        }
+        self.loading = true;
+        vec![Effect::Query(q)]
+    }
+
     /// The keys and time of the answer on screen if it answered `q` (empty otherwise): what
     /// the next answer to `q` counts the rows that left against.
     pub fn answer_to(&self, q: &Query) -> (Vec<OpportunityKey>, Option<DateTime<Utc>>) {

@@ -105,14 +105,7 @@ impl UiState {
             Overlay::Prompt(mut p) => {
                 let cycle = p.cycle.take().filter(|_| ev.code == KeyCode::Tab);
                 match ev.code {
-                    KeyCode::Esc => {
-                        match p.kind {
-                            PromptKind::Filter => return self.set_filter(String::new()),
-                            PromptKind::LogSearch => self.search_log(String::new()),
-                            PromptKind::Command => {}
-                        }
-                        return Vec::new();
-                    }
+                    KeyCode::Esc => return self.cancel_prompt(p.kind),
                     KeyCode::Enter => return self.submit(p),
                     // Tab completes as far as the candidates agree and lists them; each
                     // further Tab takes the next candidate in turn.
@@ -164,14 +157,7 @@ impl UiState {
                     }
                     KeyCode::Backspace => {
                         if p.input.is_empty() {
-                            return match p.kind {
-                                PromptKind::Filter => self.set_filter(String::new()),
-                                PromptKind::LogSearch => {
-                                    self.search_log(String::new());
-                                    Vec::new()
-                                }
-                                PromptKind::Command => Vec::new(),
-                            };
+                            return self.cancel_prompt(p.kind);
                         }
                         p.input.pop();
                         p.error = None;
@@ -251,13 +237,7 @@ impl UiState {
             }
             PromptKind::Filter => match Filter::parse(&p.input) {
                 Ok(_) => self.set_filter(p.input),
-                Err(e) => {
-                    self.overlay = Some(Overlay::Prompt(Prompt {
-                        error: Some(e),
-                        ..p
-                    }));
-                    Vec::new()
-                }
+                Err(e) => self.keep_prompt(p, e),
             },
             PromptKind::Command => {
                 let line = p.input.trim().trim_start_matches(':').to_string();
@@ -266,16 +246,11 @@ impl UiState {
                 }
                 match crate::tui::action::parse(&line) {
                     // Typed without ASINs it would only reopen this prompt.
-                    Ok(Action::WatchAdd(asins)) if asins.is_empty() => {
-                        self.overlay = Some(Overlay::Prompt(Prompt {
-                            error: Some(
-                                "watch add needs one or more ASINs, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
-                                    .into(),
-                            ),
-                            ..p
-                        }));
-                        Vec::new()
-                    }
+                    Ok(Action::WatchAdd(asins)) if asins.is_empty() => self.keep_prompt(
+                        p,
+                        "watch add needs one or more ASINs, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
+                            .into(),
+                    ),
                     Ok(a) => {
                         self.history.retain(|h| h != &line);
                         self.history.push(line.clone());
@@ -285,13 +260,7 @@ impl UiState {
                         fx.extend(self.apply(a));
                         fx
                     }
-                    Err(e) => {
-                        self.overlay = Some(Overlay::Prompt(Prompt {
-                            error: Some(e.0),
-                            ..p
-                        }));
-                        Vec::new()
-                    }
+                    Err(e) => self.keep_prompt(p, e.0),
                 }
             }
         }
@@ -334,14 +303,36 @@ impl UiState {
         self.dirty = true;
     }
 
+    /// Keeps the submitted prompt `p` open with `error` under it.
+    fn keep_prompt(&mut self, p: Prompt, error: String) -> Vec<Effect> {
+        self.overlay = Some(Overlay::Prompt(Prompt {
+            error: Some(error),
+            ..p
+        }));
+        self.dirty = true;
+        Vec::new()
+    }
+
+    /// Closes a prompt by Esc (or Backspace on an empty line), clearing what it edits
+    /// live: the table filter or the log search.
+    fn cancel_prompt(&mut self, kind: PromptKind) -> Vec<Effect> {
+        match kind {
+            PromptKind::Filter => self.set_filter(String::new()),
+            PromptKind::LogSearch => {
+                self.search_log(String::new());
+                Vec::new()
+            }
+            PromptKind::Command => Vec::new(),
+        }
+    }
+
     /// Reopens the `:` prompt with `line` and why it failed: for a command whose failure
     /// shows only when it runs (a theme file that does not load).
     pub fn command_failed(&mut self, line: String, error: String) {
         self.open_prompt(PromptKind::Command, line);
-        if let Some(Overlay::Prompt(p)) = &mut self.overlay {
-            p.error = Some(error);
+        if let Some(Overlay::Prompt(p)) = self.overlay.take() {
+            self.keep_prompt(p, error);
         }
-        self.dirty = true;
     }
 
     pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {
