@@ -14,10 +14,21 @@ pub struct Asin([u8; 10]);
 
 /// Why a string is not an ASIN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid ASIN '{input}': expected 10 letters or digits, such as B0DEMO1234")]
 pub struct ParseAsinError {
-    /// The rejected input, shortened to 40 characters and stripped of control characters.
+    /// The rejected input, trimmed, shortened to 40 characters and stripped of control
+    /// characters.
     pub input: String,
+}
+
+impl fmt::Display for ParseAsinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.input.is_empty() {
+            f.write_str("empty ASIN")?;
+        } else {
+            write!(f, "invalid ASIN '{}'", self.input)?;
+        }
+        f.write_str(": expected 10 letters or digits, such as B0DEMO1234")
+    }
 }
 
 impl Asin {
@@ -90,5 +101,7 @@ mod tests {
                 "{bad}"
             );
         }
+        let blank = " \t".parse::<Asin>().unwrap_err().to_string();
+        assert!(blank.starts_with("empty ASIN: expected"), "{blank}");
     }
 }

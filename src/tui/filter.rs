@@ -94,6 +94,33 @@ const OPS: [(&str, Op); 7] = [
 
 const FIELDS: &str = "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
 
+/// Every field name the parser takes, aliases included.
+const FIELD_NAMES: [&str; 15] = [
+    "asin", "title", "src", "buy", "dst", "sell", "route", "profit", "net", "margin", "gross",
+    "roi", "emp", "flags", "flag",
+];
+
+/// The part of `input` that applies while it is being typed: all of it, except a last word
+/// that is still the beginning of a field name (`r`, `ro`, `roi` on the way to `roi>=25`),
+/// which would otherwise search titles for a keystroke or two and empty the table. A space
+/// after the word, or Enter, applies it as a word.
+pub fn settled(input: &str) -> &str {
+    let start = input
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = input[start..].trim_start_matches('!').to_ascii_lowercase();
+    let becoming_field = !word.is_empty()
+        && !word.contains('"')
+        && FIELD_NAMES.iter().any(|f| f.starts_with(word.as_str()));
+    if becoming_field {
+        &input[..start]
+    } else {
+        input
+    }
+}
+
 fn tokens(input: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -383,6 +410,21 @@ mod tests {
             e.contains("'>=' stands alone") && e.contains("without spaces"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_word_on_its_way_to_a_field_name_waits() {
+        assert_eq!(settled("r"), "");
+        assert_eq!(settled("kettle ro"), "kettle ");
+        assert_eq!(settled("kettle !Fla"), "kettle ");
+        assert_eq!(settled("roi"), "");
+        // A word no field begins with, a finished word, a term: all apply.
+        assert_eq!(settled("kettle row"), "kettle row");
+        assert_eq!(settled("roi "), "roi ");
+        assert_eq!(settled("roi>5"), "roi>5");
+        assert_eq!(settled("\"net"), "\"net");
+        assert_eq!(settled(""), "");
+        assert_eq!(settled("kopfhörer\u{3000}ne"), "kopfhörer\u{3000}");
     }
 
     #[test]

@@ -278,6 +278,7 @@ pub struct Stats {
     pub keepa: KeepaOut,
     /// Scheduled jobs.
     pub jobs: Vec<JobOut>,
-    /// The FX rate in use, once known.
+    /// The GBP rate this process's detection uses; null in a process that does not detect
+    /// (`--role api`), where each row's breakdown names the rate it was computed with.
     pub fx: Option<FxOut>,
 }

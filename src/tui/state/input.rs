@@ -180,16 +180,17 @@ impl UiState {
     }
 
     /// Puts the edited prompt back. The filter applies as you type: a term still being
-    /// written (`roi>`) just waits; any other error (`foo=bar`, `roi>abc`) shows under the
-    /// prompt at once, while the table keeps the last filter that parsed.
+    /// written (`roi>`) just waits, and so does a last word that is still becoming a field
+    /// name (`ro`); any other error (`foo=bar`, `roi>abc`) shows under the prompt at once,
+    /// while the table keeps the last filter that parsed.
     fn prompt_edited(&mut self, mut p: Prompt) -> Vec<Effect> {
         if p.kind == PromptKind::LogSearch {
             self.search_log(p.input.clone());
             self.overlay = Some(Overlay::Prompt(p));
             return Vec::new();
         }
-        let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&p.input));
-        let text = p.input.clone();
+        let text = crate::tui::filter::settled(&p.input).to_string();
+        let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&text));
         match live {
             Some(Ok(_)) => {
                 self.overlay = Some(Overlay::Prompt(p));

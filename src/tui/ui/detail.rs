@@ -14,6 +14,12 @@ use crate::tui::model::Detail;
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
+/// P&L lines shown before the chart gets room (the rest scroll if space is short).
+const PNL_FIRST_LINES: u16 = 8;
+
+/// Rows the chart needs to say anything (axes, legend, a few lines of plot).
+const CHART_MIN_HEIGHT: u16 = 8;
+
 /// Days of history in the chart.
 const CHART_DAYS: i64 = 90;
 
@@ -61,11 +67,24 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let mut rest = h - head_h;
     let prices_h = (markets + 1).min(rest);
     rest -= prices_h;
-    let pnl_h = u16::try_from(pnl.len()).unwrap_or(u16::MAX).min(rest);
-    rest -= pnl_h;
-    let links_h = if rest >= 14 { markets + 1 } else { 0 };
+    // The P&L gets its first lines, then the chart its minimum, then the P&L the rest of
+    // its lines (it scrolls), then the links; whatever is left widens the chart.
+    let pnl_len = u16::try_from(pnl.len()).unwrap_or(u16::MAX);
+    let pnl_first = pnl_len.min(PNL_FIRST_LINES).min(rest);
+    rest -= pnl_first;
+    let mut chart_h = if rest >= CHART_MIN_HEIGHT {
+        CHART_MIN_HEIGHT
+    } else {
+        0
+    };
+    rest -= chart_h;
+    let pnl_h = pnl_first + (pnl_len - pnl_first).min(rest);
+    rest -= pnl_h - pnl_first;
+    let links_h = if rest > markets { markets + 1 } else { 0 };
     rest -= links_h;
-    let chart_h = if rest >= 6 { rest } else { 0 };
+    if chart_h > 0 || rest >= CHART_MIN_HEIGHT {
+        chart_h += rest;
+    }
     let [head, prices, pnl_area, chart, links] = Layout::vertical([
         Constraint::Length(head_h),
         Constraint::Length(prices_h),
@@ -87,7 +106,15 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     };
     render_pnl(f, pnl_area, pnl, s, scroll_hint, theme);
     if chart.height > 0 {
-        render_chart(f, chart, d, eur_per_gbp, s, theme);
+        render_chart(
+            f,
+            chart,
+            d,
+            eur_per_gbp,
+            (row.key.buy, row.key.sell),
+            s,
+            theme,
+        );
     }
     if links.height > 0 {
         render_links(f, links, d, s.session.hyperlinks, theme);
@@ -419,6 +446,7 @@ fn render_chart(
     area: Rect,
     d: &Detail,
     eur_per_gbp: Option<f64>,
+    (buy, sell): (Market, Market),
     s: &UiState,
     theme: &Theme,
 ) {
@@ -460,12 +488,25 @@ fn render_chart(
                 .data(pts)
         })
         .collect();
-    let chart = Chart::new(datasets)
-        .block(ratatui::widgets::Block::default().title(styled(
-            " Lowest New, 90 days (€) ",
-            "muted",
+    // The legend is the title: each market in its line's colour, the route's two named
+    // (a legend box inside the plot would cover the lines it explains).
+    let mut title = vec![styled(" Lowest New, 90 days (€): ", "muted", theme)];
+    for (m, _) in &series {
+        let role = if *m == buy {
+            " buy"
+        } else if *m == sell {
+            " sell"
+        } else {
+            ""
+        };
+        title.push(styled(
+            format!("━ {}{role} ", m.code()),
+            market_role(*m),
             theme,
-        )))
+        ));
+    }
+    let chart = Chart::new(datasets)
+        .block(ratatui::widgets::Block::default().title(Line::from(title)))
         .x_axis(
             Axis::default()
                 .bounds([-(CHART_DAYS as f64), 0.0])
@@ -478,7 +519,7 @@ fn render_chart(
                 .labels([format!("{lo:.0}"), format!("{hi:.0}")])
                 .style(theme.style("muted")),
         )
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft));
+        .legend_position(None);
     f.render_widget(chart, area);
 }
 

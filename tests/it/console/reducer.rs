@@ -264,6 +264,27 @@ fn bad_filter_terms_are_named_as_they_are_typed() {
     assert_eq!(s.filter_text, "");
 }
 
+/// A word on its way to a field name does not search titles (which would empty the table
+/// for a keystroke); the rest of the line applies, and a space or Enter applies the word.
+#[test]
+fn a_field_name_being_typed_keeps_the_rows() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    let all = s.view().len();
+    keys(&mut s, "/ro");
+    assert_eq!(s.view().len(), all, "'ro' may become roi or route");
+    assert_eq!(prompt_error(&s), None);
+    keys(&mut s, "i>=0");
+    assert_eq!(s.filter_text, "roi>=0");
+    keys(&mut s, " ne");
+    assert_eq!(s.filter_text, "roi>=0", "'ne' may become net");
+    keys(&mut s, " ");
+    assert_eq!(s.filter_text, "roi>=0 ne", "a finished word applies");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "/net");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.filter_text, "net", "Enter applies it as a word");
+}
+
 #[test]
 fn a_pasted_filter_applies_like_a_typed_one() {
     let mut s = fixtures::loaded(300, (200, 60));
@@ -566,7 +587,10 @@ fn a_filter_still_being_typed_at_quit_is_not_saved() {
         key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
     }
     keys(&mut s, "roi>");
-    assert_eq!(s.filter_text, "roi", "applied as typed");
+    assert_eq!(
+        s.filter_text, "",
+        "no title search for a field name being typed"
+    );
     key(&mut s, KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert!(s.quit);
     let saved = s.saved_commands();
