@@ -43,7 +43,13 @@ pub trait Detect: Send + Sync {
     fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
-    /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` describes it.
+    /// Takes the rate an earlier run fetched, given as its record (what `refresh_fx`
+    /// reports), if this detector fetches rates, has fetched none yet and the rate is not
+    /// older than the shipped one; `true` if it did. A restart without network then goes on
+    /// with the last rate fetched rather than the older shipped one.
+    fn restore_fx(&self, record: &str) -> bool;
+    /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` is the rate's
+    /// record (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`), which `restore_fx` takes back.
     fn refresh_fx<'a>(
         &'a self,
         client: &'a reqwest::Client,
@@ -125,8 +131,36 @@ pub enum Command {
     Refresh(Vec<Asin>),
 }
 
+/// How the detail of a failed `fx` run begins, before the record of the rate kept.
+const FX_KEPT: &str = "kept ";
+
+/// Gives `detect` the rate of the last `fx` job run in `store` (see
+/// [`Detect::restore_fx`]), so that work done before the next fetch, or without network,
+/// computes with the last rate fetched.
+pub async fn restore_fx(store: &dyn Store, detect: &dyn Detect) {
+    match store.jobs().await {
+        Ok(runs) => {
+            // A successful run's detail is the rate fetched; a failed one's, the rate kept.
+            let record = runs
+                .iter()
+                .find(|r| r.job == "fx")
+                .map(|r| r.detail.strip_prefix(FX_KEPT).unwrap_or(&r.detail));
+            if let Some(record) = record
+                && detect.restore_fx(record)
+            {
+                tracing::info!(rate = %record, "Computing with the last ECB rate fetched until a new one arrives.");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not read the last FX run; computing with the shipped rate until a fetch succeeds.");
+        }
+    }
+}
+
 /// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
-/// working day, around 16:00 CET), recording each run as the `fx` job.
+/// working day, around 16:00 CET), recording each run as the `fx` job. Before the first
+/// fetch it takes back the rate of the last successful run, so that an offline start
+/// computes with the last rate fetched.
 async fn fx_job(
     detect: Arc<dyn Detect>,
     stats: Arc<stats::Stats>,
@@ -134,6 +168,7 @@ async fn fx_job(
     cancel: CancellationToken,
 ) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    restore_fx(&*store, &*detect).await;
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -158,7 +193,10 @@ async fn fx_job(
             Ok(d) => ("ok".to_string(), d),
             Err(e) => {
                 tracing::warn!(error = %e, "Fetching ECB rates failed; keeping the last rate (rows are flagged when it is stale).");
-                (format!("error: {e}"), "kept the last rate".to_string())
+                let kept = detect
+                    .fx()
+                    .map_or_else(|| "the last rate".to_string(), |fx| fx.record);
+                (format!("error: {e}"), format!("{FX_KEPT}{kept}"))
             }
         };
         let run = crate::store::JobRun {

@@ -145,6 +145,8 @@ fn read_batches(
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
     let detect = super::detector(settings);
+    // The rate the live pipeline last fetched, as its own rows use.
+    crate::pipeline::restore_fx(&*store, &*detect).await;
     let path = std::fs::canonicalize(&args.file)
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
     let file =

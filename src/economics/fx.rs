@@ -193,6 +193,7 @@ impl FxRate {
             date: self.date.to_string(),
             source: self.source.label().to_string(),
             stale: self.is_stale(today, max_age_days),
+            record: self.record(),
         }
     }
 }

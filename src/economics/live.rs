@@ -1,15 +1,16 @@
 //! The detector as the pipeline runs it: the economics model plus the FX rate in force.
 //!
-//! The rate is the configured override, else the latest ECB rate fetched, else the shipped
-//! dated rate (rows then carry `FX_STALE` once it is older than `fx.max_age_days`). The
-//! pipeline calls `refresh_fx` once per working day in live mode; offline (demo, tests) no
-//! fetch is made.
+//! The rate is the configured override, else the latest ECB rate fetched (by this process,
+//! or by an earlier run: the pipeline takes it back from the last successful `fx` job run
+//! at start), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
+//! older than `fx.max_age_days`). The pipeline calls `refresh_fx` once per working day in
+//! live mode; offline (demo, tests) no fetch is made.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 
-use super::{Detector, Economics, FxRate, fetch_ecb};
+use super::{Detector, Economics, FxRate, FxSource, fetch_ecb};
 use crate::component::BoxFuture;
 use crate::domain::{Opportunity, Product};
 use crate::pipeline::{Detect, FxStatus};
@@ -67,6 +68,22 @@ impl Detect for LiveDetector {
         )
     }
 
+    fn restore_fx(&self, record: &str) -> bool {
+        let econ = self.detector.economics();
+        let Some(rate) = FxRate::from_record(record).filter(|r| r.source == FxSource::Ecb) else {
+            return false;
+        };
+        if !econ.fx_fetch_enabled() || rate.date < econ.fx_rate(None).date {
+            return false;
+        }
+        let mut fetched = self.fetched.write().unwrap_or_else(PoisonError::into_inner);
+        if fetched.is_some() {
+            return false;
+        }
+        *fetched = Some(rate);
+        true
+    }
+
     fn refresh_fx<'a>(
         &'a self,
         client: &'a reqwest::Client,
@@ -79,13 +96,9 @@ impl Detect for LiveDetector {
             let rate = fetch_ecb(client, econ.fx_url())
                 .await
                 .map_err(|e| e.to_string())?;
-            let detail = format!(
-                "ECB {}: 1 GBP = {:.4} EUR",
-                rate.date,
-                rate.eur_per_gbp_display()
-            );
+            let record = rate.record();
             *self.fetched.write().unwrap_or_else(PoisonError::into_inner) = Some(rate);
-            Ok(detail)
+            Ok(record)
         }))
     }
 }

@@ -27,6 +27,9 @@ struct Stage {
 
 /// Shared counters.
 pub struct Stats {
+    /// When counting began: a stage's rate counts from here until it has a minute of
+    /// samples, so the first batch (counted before any sample) is in it.
+    started: Instant,
     tx: watch::Sender<PipelineStatus>,
     stages: Mutex<BTreeMap<&'static str, Stage>>,
     jobs: Mutex<BTreeMap<String, JobStatus>>,
@@ -43,6 +46,7 @@ impl Stats {
             ..Default::default()
         };
         Stats {
+            started: Instant::now(),
             tx: watch::channel(status).0,
             stages: Mutex::default(),
             jobs: Mutex::default(),
@@ -56,7 +60,10 @@ impl Stats {
     /// Counts `ok` items handled and `failed` failures of `stage`.
     pub fn record(&self, stage: &'static str, ok: u64, failed: u64, error: Option<String>) {
         let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
-        let s = stages.entry(stage).or_default();
+        let s = stages.entry(stage).or_insert_with(|| Stage {
+            samples: VecDeque::from([(self.started, 0)]),
+            ..Stage::default()
+        });
         s.status.processed += ok;
         s.status.errors += failed;
         if error.is_some() {
@@ -179,5 +186,21 @@ pub async fn publish(
                 s.fx = d.fx();
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first batch is counted before the first snapshot samples the stage: its items
+    /// are in the rate, not lost in the baseline.
+    #[test]
+    fn the_first_batch_counts_in_the_rate() {
+        let mut stats = Stats::new(Source::Demo, Vec::new(), true, false);
+        stats.started -= Duration::from_secs(10);
+        stats.record("enrich", 400, 0, None);
+        let rate = stats.stage_snapshot()["enrich"].rate_per_s;
+        assert!(rate > 0.0 && rate <= 40.0, "{rate}");
     }
 }

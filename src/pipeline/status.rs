@@ -39,7 +39,7 @@ pub struct StageStatus {
     pub processed: u64,
     /// Items that failed.
     pub errors: u64,
-    /// Items per second over the last minute.
+    /// Items per second over the last minute (since start, in the first minute).
     pub rate_per_s: f64,
     /// Last error, if any.
     pub last_error: Option<String>,
@@ -71,6 +71,9 @@ pub struct FxStatus {
     pub source: String,
     /// Older than the configured maximum age.
     pub stale: bool,
+    /// The rate exactly as written, with its source and date
+    /// (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`).
+    pub record: String,
 }
 
 /// Everything the pipeline reports.

@@ -321,6 +321,7 @@ pub fn status() -> PipelineStatus {
             date: "2026-02-27".into(),
             source: "default".into(),
             stale: true,
+            record: "default 2026-02-27: 1 GBP = 1.17 EUR".into(),
         }),
     }
 }

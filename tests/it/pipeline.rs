@@ -185,3 +185,87 @@ async fn enriched_products_are_published_and_routes_crossing_into_the_ranking_ar
     assert_eq!(alerted.len(), stored_ranked(&*store).await.len());
     assert!(alerted.iter().all(|o| o.first_seen == Some(o.updated_at)));
 }
+
+/// A live start whose ECB fetch fails computes with the rate the last successful fetch
+/// recorded, not the older shipped one; the failed fetch is recorded and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_start_takes_back_the_last_ecb_rate_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    // Fetched days ago (after the shipped rate's date), all finished before this run's.
+    let day = |ago: i64| (Utc::now().date_naive() - chrono::Duration::days(ago)).to_string();
+    let fetched = |day: String, rate: &str, result: &str| arbdesk::store::JobRun {
+        job: "fx".into(),
+        started_at: format!("{day}T16:05:00Z").parse().unwrap(),
+        finished_at: format!("{day}T16:05:01Z").parse().unwrap(),
+        result: result.into(),
+        detail: format!("ecb {day}: 1 EUR = {rate} GBP"),
+    };
+    // The last run failed and kept the rate of the one before: that rate is taken back.
+    for run in [
+        fetched(day(3), "0.8100", "ok"),
+        fetched(day(2), "0.8400", "ok"),
+        arbdesk::store::JobRun {
+            detail: format!("kept ecb {}: 1 EUR = 0.8400 GBP", day(2)),
+            ..fetched(day(1), "0.9900", "error: timed out")
+        },
+    ] {
+        store.record_job(run).await.unwrap();
+    }
+    // Port 9 on loopback: nothing listens, the fetch fails at once.
+    let economics = Economics::new(
+        EconomicsConfig::from_toml_str("[fx]\nurl = \"http://127.0.0.1:9/eurofxref-daily.xml\"\n")
+            .unwrap(),
+    )
+    .unwrap();
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(100));
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: None,
+        source: Source::Live,
+        queue: Some(q),
+        store: store.clone(),
+        detect: Some(detect),
+        markets: Market::ALL.to_vec(),
+        settings: PipelineSettings {
+            refresh_interval: Duration::from_secs(3600),
+            fetch_batch: 100,
+            process_batch: 250,
+            discovery: Vec::new(),
+            discovery_interval: Duration::from_secs(7200),
+            discovery_take: 10,
+        },
+        buybox: true,
+    });
+    let mut status = pipeline.status();
+    let started = Utc::now() - chrono::Duration::seconds(1);
+    let fx = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            // This run's failed fetch.
+            let failed = status.borrow().jobs.iter().any(|j| {
+                j.name == "fx"
+                    && j.last_run
+                        .as_ref()
+                        .is_some_and(|r| r.finished_at >= started && r.result != "ok")
+            });
+            if failed && let Some(fx) = status.borrow().fx.clone() {
+                return fx;
+            }
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the failed fetch is reported within 30 s");
+    let kept = store.jobs().await.unwrap();
+    pipeline.shutdown().await;
+    let kept = kept.iter().find(|r| r.job == "fx").unwrap();
+    assert_eq!(
+        kept.detail,
+        format!("kept ecb {}: 1 EUR = 0.8400 GBP", day(2)),
+        "the failed run records the rate it kept, for the next start"
+    );
+    assert_eq!(fx.source, "ecb");
+    assert_eq!(fx.date, day(2));
+    assert!((fx.eur_per_gbp - 1.0 / 0.84).abs() < 1e-4, "{fx:?}");
+}

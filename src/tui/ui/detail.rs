@@ -490,7 +490,7 @@ fn render_chart(
         .collect();
     // The legend is the title: each market in its line's colour, the route's two named
     // (a legend box inside the plot would cover the lines it explains).
-    let mut title = vec![styled(" Lowest New, 90 days (€): ", "muted", theme)];
+    let mut title = vec![styled(" Lowest New €, 90d: ", "muted", theme)];
     for (m, _) in &series {
         let role = if *m == buy {
             " buy"

@@ -115,7 +115,10 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         ),
         (
             pick("Throughput", "Rate"),
-            if wide {
+            // Enriched products a second over the last minute (since start in the first).
+            if area.width >= 150 {
+                format!("{rate:.1} products/s, 1 min")
+            } else if wide {
                 format!("{rate:.1} products/s")
             } else {
                 format!("{rate:.1}/s")

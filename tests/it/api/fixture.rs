@@ -244,6 +244,7 @@ pub fn status() -> PipelineStatus {
         date: "2026-11-19".into(),
         source: "ecb".into(),
         stale: false,
+        record: "ecb 2026-11-19: 1 GBP = 1.17 EUR".into(),
     });
     s
 }
