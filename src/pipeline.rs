@@ -43,10 +43,11 @@ pub trait Detect: Send + Sync {
     fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
-    /// Takes the rate an earlier run fetched, given as its record (what `refresh_fx`
-    /// reports), if this detector fetches rates, has fetched none yet and the rate is not
-    /// older than the shipped one; `true` if it did. A restart without network then goes on
-    /// with the last rate fetched rather than the older shipped one.
+    /// Takes a rate fetched elsewhere (by an earlier run, or by another process), given as
+    /// its record (what `refresh_fx` reports), if this detector fetches rates and the rate
+    /// is newer than the one it has (and not older than the shipped one); `true` if it did.
+    /// A restart without network then goes on with the last rate fetched rather than the
+    /// older shipped one, and a process that does not detect shows the rate that is used.
     fn restore_fx(&self, record: &str) -> bool;
     /// Fetches a fresh FX rate, if this detector fetches rates at all; `Ok` is the rate's
     /// record (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`), which `restore_fx` takes back.
@@ -134,9 +135,10 @@ pub enum Command {
 /// How the detail of a failed `fx` run begins, before the record of the rate kept.
 const FX_KEPT: &str = "kept ";
 
-/// Gives `detect` the rate of the last `fx` job run in `store` (see
-/// [`Detect::restore_fx`]), so that work done before the next fetch, or without network,
-/// computes with the last rate fetched.
+/// Gives `detect` the ECB rate of the latest `fx` job run in `store` (the store keeps the
+/// latest run of each job: a successful run's detail is the rate fetched, a failed run's
+/// the rate it kept), see [`Detect::restore_fx`]; so work done before the next fetch, or
+/// without network, computes with the last rate fetched.
 pub async fn restore_fx(store: &dyn Store, detect: &dyn Detect) {
     match store.jobs().await {
         Ok(runs) => {
@@ -157,10 +159,22 @@ pub async fn restore_fx(store: &dyn Store, detect: &dyn Detect) {
     }
 }
 
+/// Keeps `detect` on the FX rate the detecting process last recorded in `store`, checking
+/// every minute (the rate changes once per working day).
+async fn follow_fx(detect: Arc<dyn Detect>, store: Arc<dyn Store>, cancel: CancellationToken) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+    loop {
+        restore_fx(&*store, &*detect).await;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
 /// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
-/// working day, around 16:00 CET), recording each run as the `fx` job. Before the first
-/// fetch it takes back the rate of the last successful run, so that an offline start
-/// computes with the last rate fetched.
+/// working day, around 16:00 CET), recording each run as the `fx` job (the process stage
+/// has taken back the last recorded rate before it began).
 async fn fx_job(
     detect: Arc<dyn Detect>,
     stats: Arc<stats::Stats>,
@@ -168,7 +182,6 @@ async fn fx_job(
     cancel: CancellationToken,
 ) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-    restore_fx(&*store, &*detect).await;
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -256,6 +269,9 @@ pub struct PipelineDeps {
     pub store: Arc<dyn Store>,
     /// Detection (`None` when this process does not process).
     pub detect: Option<Arc<dyn Detect>>,
+    /// Where this process does not detect (`--role api`), the detector that explains rows:
+    /// it follows the FX rate the detecting process records, and the status shows it.
+    pub explain: Option<Arc<dyn Detect>>,
     /// Markets to refresh.
     pub markets: Vec<Market>,
     /// Intervals and batch sizes.
@@ -310,18 +326,31 @@ impl Pipeline {
             ingest.spawn(stage.run(cmd_rx, cancel.clone()));
         }
         if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
+            // Live, the first batch is computed with the last rate fetched, not the shipped
+            // one: the rate is taken back before the stage starts.
+            let restore = (deps.source == Source::Live).then(|| deps.store.clone());
             let stage = process::Process {
                 queue,
                 store: deps.store.clone(),
-                detect,
+                detect: detect.clone(),
                 batch: deps.settings.process_batch,
                 stats: stats.clone(),
                 generation: gen_tx.clone(),
             };
-            process.spawn(stage.run(cancel.clone()));
+            let cancel = cancel.clone();
+            process.spawn(async move {
+                if let Some(store) = restore {
+                    restore_fx(&*store, &*detect).await;
+                }
+                stage.run(cancel).await;
+            });
         } else {
-            // Other processes write the store (roles across processes): notice their writes.
+            // Other processes write the store (roles across processes): notice their writes,
+            // and the FX rate they record.
             background.spawn(watch_store(deps.store.clone(), gen_tx, cancel.clone()));
+            if let Some(explain) = deps.explain.clone() {
+                background.spawn(follow_fx(explain, deps.store.clone(), cancel.clone()));
+            }
         }
         if deps.source == Source::Live
             && let Some(detect) = deps.detect.clone()
@@ -339,7 +368,7 @@ impl Pipeline {
             deps.client,
             deps.queue.clone(),
             deps.store.clone(),
-            deps.detect,
+            deps.detect.or(deps.explain),
             cancel.clone(),
         ));
         Pipeline {

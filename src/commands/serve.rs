@@ -128,6 +128,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         source,
         queue,
         store: store.clone(),
+        explain: detect.is_none().then(|| explainer.clone()),
         detect,
         markets: settings.markets.clone(),
         settings: settings.pipeline.clone(),

@@ -46,7 +46,11 @@ impl FromStr for Asin {
         let t = s.trim();
         let bytes = t.as_bytes();
         if bytes.len() != 10 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
-            let input: String = t.chars().filter(|c| !c.is_control()).take(40).collect();
+            let mut input: String = t.chars().filter(|c| !c.is_control()).take(40).collect();
+            if input.is_empty() && !t.is_empty() {
+                // Only control characters: shown escaped, not as nothing.
+                input = t.escape_default().take(40).collect();
+            }
             return Err(ParseAsinError { input });
         }
         let mut out = [0u8; 10];
@@ -103,5 +107,7 @@ mod tests {
         }
         let blank = " \t".parse::<Asin>().unwrap_err().to_string();
         assert!(blank.starts_with("empty ASIN: expected"), "{blank}");
+        let bell = "\u{7}".parse::<Asin>().unwrap_err().to_string();
+        assert!(bell.starts_with("invalid ASIN '\\u{7}'"), "{bell}");
     }
 }

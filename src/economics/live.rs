@@ -1,8 +1,8 @@
 //! The detector as the pipeline runs it: the economics model plus the FX rate in force.
 //!
 //! The rate is the configured override, else the latest ECB rate fetched (by this process,
-//! or by an earlier run: the pipeline takes it back from the last successful `fx` job run
-//! at start), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
+//! or elsewhere: the pipeline takes back the rate the store's latest `fx` job run fetched
+//! or kept, see [`crate::pipeline::restore_fx`]), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
 //! older than `fx.max_age_days`). The pipeline calls `refresh_fx` once per working day in
 //! live mode; offline (demo, tests) no fetch is made.
 
@@ -70,14 +70,17 @@ impl Detect for LiveDetector {
 
     fn restore_fx(&self, record: &str) -> bool {
         let econ = self.detector.economics();
-        let Some(rate) = FxRate::from_record(record).filter(|r| r.source == FxSource::Ecb) else {
+        let today = Utc::now().date_naive();
+        let Some(rate) = FxRate::from_record(record)
+            .filter(|r| r.source == FxSource::Ecb && r.is_usable() && r.date <= today)
+        else {
             return false;
         };
         if !econ.fx_fetch_enabled() || rate.date < econ.fx_rate(None).date {
             return false;
         }
         let mut fetched = self.fetched.write().unwrap_or_else(PoisonError::into_inner);
-        if fetched.is_some() {
+        if fetched.as_ref().is_some_and(|f| f.date >= rate.date) {
             return false;
         }
         *fetched = Some(rate);

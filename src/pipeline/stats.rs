@@ -19,6 +19,9 @@ use crate::keepa::KeepaClient;
 use crate::queue::Queue;
 use crate::store::{JobRun, Store};
 
+/// The span a stage's rate is averaged over.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
 #[derive(Default)]
 struct Stage {
     status: StageStatus,
@@ -27,8 +30,9 @@ struct Stage {
 
 /// Shared counters.
 pub struct Stats {
-    /// When counting began: a stage's rate counts from here until it has a minute of
-    /// samples, so the first batch (counted before any sample) is in it.
+    /// When counting began: a stage's first sample is a zero from here (or from a minute
+    /// before its first batch, if later), so that batch, counted before any snapshot, is
+    /// in its rate.
     started: Instant,
     tx: watch::Sender<PipelineStatus>,
     stages: Mutex<BTreeMap<&'static str, Stage>>,
@@ -60,9 +64,15 @@ impl Stats {
     /// Counts `ok` items handled and `failed` failures of `stage`.
     pub fn record(&self, stage: &'static str, ok: u64, failed: u64, error: Option<String>) {
         let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
-        let s = stages.entry(stage).or_insert_with(|| Stage {
-            samples: VecDeque::from([(self.started, 0)]),
-            ..Stage::default()
+        let s = stages.entry(stage).or_insert_with(|| {
+            let now = Instant::now();
+            let from = now
+                .checked_sub(RATE_WINDOW)
+                .map_or(self.started, |t| t.max(self.started));
+            Stage {
+                samples: VecDeque::from([(from, 0)]),
+                ..Stage::default()
+            }
         });
         s.status.processed += ok;
         s.status.errors += failed;
@@ -101,10 +111,11 @@ impl Stats {
             .iter_mut()
             .map(|(name, s)| {
                 s.samples.push_back((now, s.status.processed));
+                // The oldest sample kept is the newest one at least a window old.
                 while s.samples.len() > 2
                     && s.samples
-                        .front()
-                        .is_some_and(|(t, _)| now - *t > Duration::from_secs(60))
+                        .get(1)
+                        .is_some_and(|(t, _)| now - *t >= RATE_WINDOW)
                 {
                     s.samples.pop_front();
                 }
@@ -202,5 +213,13 @@ mod tests {
         stats.record("enrich", 400, 0, None);
         let rate = stats.stage_snapshot()["enrich"].rate_per_s;
         assert!(rate > 0.0 && rate <= 40.0, "{rate}");
+        // A stage whose first batch comes long after start: over the last minute.
+        stats.started -= Duration::from_secs(600);
+        stats.record("alerts", 120, 0, None);
+        let rate = stats.stage_snapshot()["alerts"].rate_per_s;
+        assert!(rate > 0.0 && rate <= 2.0, "{rate}");
+        // Later snapshots keep that batch in the window until it is a minute old.
+        let rate = stats.stage_snapshot()["alerts"].rate_per_s;
+        assert!(rate > 0.0, "{rate}");
     }
 }

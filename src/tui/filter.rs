@@ -110,11 +110,15 @@ pub fn settled(input: &str) -> &str {
         .rev()
         .find(|(_, c)| c.is_whitespace())
         .map_or(0, |(i, c)| i + c.len_utf8());
-    let word = input[start..].trim_start_matches('!').to_ascii_lowercase();
-    let becoming_field = !word.is_empty()
-        && !word.contains('"')
-        && FIELD_NAMES.iter().any(|f| f.starts_with(word.as_str()));
-    if becoming_field {
+    let last = &input[start..];
+    let word = last.trim_start_matches('!').to_ascii_lowercase();
+    // `roi!` is on its way to `roi!=5`; a lone `!` to a negated term.
+    let negating = word
+        .strip_suffix('!')
+        .is_some_and(|f| FIELD_NAMES.contains(&f));
+    let becoming_field = !word.contains('"')
+        && (negating || FIELD_NAMES.iter().any(|f| f.starts_with(word.as_str())));
+    if !last.is_empty() && becoming_field {
         &input[..start]
     } else {
         input
@@ -417,6 +421,10 @@ mod tests {
         assert_eq!(settled("r"), "");
         assert_eq!(settled("kettle ro"), "kettle ");
         assert_eq!(settled("kettle !Fla"), "kettle ");
+        assert_eq!(settled("kettle !"), "kettle ");
+        assert_eq!(settled("kettle roi!"), "kettle ");
+        assert_eq!(settled("ROI"), "");
+        assert_eq!(settled("kettle wow!"), "kettle wow!");
         assert_eq!(settled("roi"), "");
         // A word no field begins with, a finished word, a term: all apply.
         assert_eq!(settled("kettle row"), "kettle row");

@@ -85,6 +85,7 @@ async fn run(
         queue: Some(q.clone()),
         store,
         detect: Some(detect),
+        explain: None,
         markets: Market::ALL.to_vec(),
         settings: PipelineSettings {
             refresh_interval: Duration::from_secs(3600),
@@ -227,6 +228,7 @@ async fn an_offline_start_takes_back_the_last_ecb_rate_fetched() {
         queue: Some(q),
         store: store.clone(),
         detect: Some(detect),
+        explain: None,
         markets: Market::ALL.to_vec(),
         settings: PipelineSettings {
             refresh_interval: Duration::from_secs(3600),
@@ -268,4 +270,59 @@ async fn an_offline_start_takes_back_the_last_ecb_rate_fetched() {
     assert_eq!(fx.source, "ecb");
     assert_eq!(fx.date, day(2));
     assert!((fx.eur_per_gbp - 1.0 / 0.84).abs() < 1e-4, "{fx:?}");
+}
+
+/// A process that does not detect (`--role api`) shows the FX rate the detecting process
+/// recorded in the store, not its own shipped one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let day = (Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    store
+        .record_job(arbdesk::store::JobRun {
+            job: "fx".into(),
+            started_at: Utc::now() - chrono::Duration::hours(2),
+            finished_at: Utc::now() - chrono::Duration::hours(2),
+            result: "ok".into(),
+            detail: format!("ecb {day}: 1 EUR = 0.8500 GBP"),
+        })
+        .await
+        .unwrap();
+    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    let explain: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: None,
+        source: Source::Live,
+        queue: None,
+        store,
+        detect: None,
+        explain: Some(explain),
+        markets: Market::ALL.to_vec(),
+        settings: PipelineSettings {
+            refresh_interval: Duration::from_secs(3600),
+            fetch_batch: 100,
+            process_batch: 250,
+            discovery: Vec::new(),
+            discovery_interval: Duration::from_secs(7200),
+            discovery_take: 10,
+        },
+        buybox: true,
+    });
+    let mut status = pipeline.status();
+    let fx = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let fx = status.borrow().fx.clone();
+            if let Some(fx) = fx.filter(|f| f.source == "ecb") {
+                return fx;
+            }
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the recorded rate is shown within 30 s");
+    pipeline.shutdown().await;
+    assert_eq!(fx.date, day);
+    assert_eq!(fx.record, format!("ecb {day}: 1 EUR = 0.8500 GBP"));
 }

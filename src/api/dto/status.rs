@@ -236,6 +236,9 @@ pub struct FxOut {
     pub source: String,
     /// Older than the configured maximum age.
     pub stale: bool,
+    /// The rate exactly as written, with source and date, as each row's breakdown
+    /// `fx_rate` names it (`ecb 2026-06-09: 1 EUR = 0.8653 GBP`).
+    pub record: String,
 }
 
 impl From<&FxStatus> for FxOut {
@@ -245,6 +248,7 @@ impl From<&FxStatus> for FxOut {
             date: f.date.clone(),
             source: f.source.clone(),
             stale: f.stale,
+            record: f.record.clone(),
         }
     }
 }
@@ -278,7 +282,8 @@ pub struct Stats {
     pub keepa: KeepaOut,
     /// Scheduled jobs.
     pub jobs: Vec<JobOut>,
-    /// The GBP rate this process's detection uses; null in a process that does not detect
-    /// (`--role api`), where each row's breakdown names the rate it was computed with.
+    /// The GBP rate detection uses: this process's, or in a process that does not detect
+    /// (`--role api`) the last one recorded in the store by the process that does (each
+    /// row's breakdown names the rate it was computed with).
     pub fx: Option<FxOut>,
 }

@@ -67,12 +67,14 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let mut rest = h - head_h;
     let prices_h = (markets + 1).min(rest);
     rest -= prices_h;
-    // The P&L gets its first lines, then the chart its minimum, then the P&L the rest of
-    // its lines (it scrolls), then the links; whatever is left widens the chart.
+    // The P&L gets its first lines, then the chart (if there is history) its minimum, then
+    // the P&L the rest of its lines (it scrolls), then the links; whatever is left widens
+    // the chart.
     let pnl_len = u16::try_from(pnl.len()).unwrap_or(u16::MAX);
     let pnl_first = pnl_len.min(PNL_FIRST_LINES).min(rest);
     rest -= pnl_first;
-    let mut chart_h = if rest >= CHART_MIN_HEIGHT {
+    let history = d.history.iter().any(|h| !h.points.is_empty());
+    let mut chart_h = if history && rest >= CHART_MIN_HEIGHT {
         CHART_MIN_HEIGHT
     } else {
         0
@@ -82,7 +84,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     rest -= pnl_h - pnl_first;
     let links_h = if rest > markets { markets + 1 } else { 0 };
     rest -= links_h;
-    if chart_h > 0 || rest >= CHART_MIN_HEIGHT {
+    if chart_h > 0 {
         chart_h += rest;
     }
     let [head, prices, pnl_area, chart, links] = Layout::vertical([

@@ -115,13 +115,18 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         ),
         (
             pick("Throughput", "Rate"),
-            // Enriched products a second over the last minute (since start in the first).
-            if area.width >= 150 {
-                format!("{rate:.1} products/s, 1 min")
-            } else if wide {
-                format!("{rate:.1} products/s")
-            } else {
-                format!("{rate:.1}/s")
+            // Enriched products a second over the last minute (since start in the first),
+            // saying so where the tile has room.
+            {
+                let long = format!("{rate:.1} products/s, 1 min");
+                let tile = usize::from(area.width / 6).saturating_sub(2);
+                if long.chars().count() <= tile {
+                    long
+                } else if wide {
+                    format!("{rate:.1} products/s")
+                } else {
+                    format!("{rate:.1}/s")
+                }
             },
         ),
     ];

@@ -226,3 +226,55 @@ fn a_gbp_gap_below_half_a_cent_is_no_route() {
     );
     assert_eq!(rows[0].gross_margin.minor, 1);
 }
+
+/// What a detector takes back from a recorded rate: only an ECB rate that is plausible,
+/// not from the future, not older than the shipped one and newer than the one it has;
+/// and nothing when rates are not fetched at all.
+#[test]
+fn a_recorded_ecb_rate_is_taken_back_only_when_it_is_newer_and_sound() {
+    use arbdesk::economics::{Economics, EconomicsConfig, LiveDetector};
+    use arbdesk::pipeline::Detect;
+    let detector = |toml: &str| {
+        let econ = Economics::new(EconomicsConfig::from_toml_str(toml).unwrap()).unwrap();
+        LiveDetector::new(std::sync::Arc::new(econ))
+    };
+    let today = chrono::Utc::now().date_naive();
+    let ago = |days: i64| today - chrono::Duration::days(days);
+    let record = |date: NaiveDate, rate: &str| format!("ecb {date}: 1 EUR = {rate} GBP");
+    let shown = |d: &LiveDetector| {
+        let fx = d.fx().unwrap();
+        (fx.source, fx.date)
+    };
+
+    let d = detector("");
+    assert_eq!(shown(&d).0, "default");
+    for refused in [
+        record(ago(1), "0"),                               // not a rate
+        record(ago(1), "250"),                             // implausible
+        record(today + chrono::Duration::days(1), "0.85"), // from the future
+        "ecb 2020-01-02: 1 EUR = 0.85 GBP".to_string(),    // older than the shipped rate
+        format!("config {}: 1 GBP = 1.15 EUR", ago(1)),    // not fetched
+        "kept the last rate".to_string(),                  // no rate at all
+    ] {
+        assert!(!d.restore_fx(&refused), "{refused}");
+        assert_eq!(shown(&d).0, "default", "{refused}");
+    }
+    assert!(d.restore_fx(&record(ago(3), "0.8500")));
+    assert_eq!(shown(&d), ("ecb".to_string(), ago(3).to_string()));
+    // Newer replaces, the same or older does not.
+    assert!(d.restore_fx(&record(ago(1), "0.8600")));
+    assert!(!d.restore_fx(&record(ago(1), "0.9000")));
+    assert!(!d.restore_fx(&record(ago(2), "0.8550")));
+    assert_eq!(d.fx().unwrap().record, record(ago(1), "0.8600"));
+
+    // Rates not fetched (shipped only, or a configured override): nothing is taken.
+    for toml in [
+        "[fx]\nsource = \"shipped\"\n",
+        "[fx]\noverride = { GBP = { eur_per_unit = 1.15, date = \"2026-11-24\" } }\n",
+    ] {
+        let d = detector(toml);
+        let before = shown(&d);
+        assert!(!d.restore_fx(&record(ago(1), "0.8600")), "{toml}");
+        assert_eq!(shown(&d), before, "{toml}");
+    }
+}
