@@ -150,7 +150,7 @@ pub async fn restore_fx(store: &dyn Store, detect: &dyn Detect) {
             if let Some(record) = record
                 && detect.restore_fx(record)
             {
-                tracing::info!(rate = %record, "Computing with the last ECB rate fetched until a new one arrives.");
+                tracing::info!(rate = %record, "Using the last ECB rate recorded in the store.");
             }
         }
         Err(e) => {
@@ -173,8 +173,9 @@ async fn follow_fx(detect: Arc<dyn Detect>, store: Arc<dyn Store>, cancel: Cance
 }
 
 /// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
-/// working day, around 16:00 CET), recording each run as the `fx` job (the process stage
-/// has taken back the last recorded rate before it began).
+/// working day, around 16:00 CET), recording each run as the `fx` job. The last recorded
+/// rate is taken back first (as the process stage does before its first batch), so a
+/// failed first fetch keeps, and records, that rate.
 async fn fx_job(
     detect: Arc<dyn Detect>,
     stats: Arc<stats::Stats>,
@@ -182,6 +183,7 @@ async fn fx_job(
     cancel: CancellationToken,
 ) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    restore_fx(&*store, &*detect).await;
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -348,7 +350,11 @@ impl Pipeline {
             // Other processes write the store (roles across processes): notice their writes,
             // and the FX rate they record.
             background.spawn(watch_store(deps.store.clone(), gen_tx, cancel.clone()));
-            if let Some(explain) = deps.explain.clone() {
+            // Live only, as the detecting process takes it back only live (demo data is
+            // computed with the shipped rate).
+            if let Some(explain) = deps.explain.clone()
+                && deps.source == Source::Live
+            {
                 background.spawn(follow_fx(explain, deps.store.clone(), cancel.clone()));
             }
         }

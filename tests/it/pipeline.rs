@@ -49,6 +49,18 @@ fn updates() -> Vec<Message> {
         .collect()
 }
 
+/// Hourly refreshes and no discovery: nothing fetches while a test runs.
+fn settings() -> PipelineSettings {
+    PipelineSettings {
+        refresh_interval: Duration::from_secs(3600),
+        fetch_batch: 100,
+        process_batch: 250,
+        discovery: Vec::new(),
+        discovery_interval: Duration::from_secs(7200),
+        discovery_take: 10,
+    }
+}
+
 /// What one run of the process stage over `updates()` published: the ASINs of the enriched
 /// products and the alerted rows.
 async fn run(
@@ -87,14 +99,7 @@ async fn run(
         detect: Some(detect),
         explain: None,
         markets: Market::ALL.to_vec(),
-        settings: PipelineSettings {
-            refresh_interval: Duration::from_secs(3600),
-            fetch_batch: 100,
-            process_batch: 250,
-            discovery: Vec::new(),
-            discovery_interval: Duration::from_secs(7200),
-            discovery_take: 10,
-        },
+        settings: settings(),
         buybox: true,
     });
     q.publish(Topic::RawUpdates, updates).await.unwrap();
@@ -230,14 +235,7 @@ async fn an_offline_start_takes_back_the_last_ecb_rate_fetched() {
         detect: Some(detect),
         explain: None,
         markets: Market::ALL.to_vec(),
-        settings: PipelineSettings {
-            refresh_interval: Duration::from_secs(3600),
-            fetch_batch: 100,
-            process_batch: 250,
-            discovery: Vec::new(),
-            discovery_interval: Duration::from_secs(7200),
-            discovery_take: 10,
-        },
+        settings: settings(),
         buybox: true,
     });
     let mut status = pipeline.status();
@@ -300,14 +298,7 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
         detect: None,
         explain: Some(explain),
         markets: Market::ALL.to_vec(),
-        settings: PipelineSettings {
-            refresh_interval: Duration::from_secs(3600),
-            fetch_batch: 100,
-            process_batch: 250,
-            discovery: Vec::new(),
-            discovery_interval: Duration::from_secs(7200),
-            discovery_take: 10,
-        },
+        settings: settings(),
         buybox: true,
     });
     let mut status = pipeline.status();
