@@ -180,7 +180,16 @@ impl Filter {
                     *i > 0 && body[..*i].chars().all(|c| c.is_ascii_alphanumeric())
                 });
             let kind = match split {
-                None => TermKind::Text(body.to_lowercase()),
+                None => {
+                    let lower = body.to_lowercase();
+                    if let Some(field) = lower.strip_suffix('!').filter(|f| FIELD_NAMES.contains(f))
+                    {
+                        return Err(format!(
+                            "'{tok}' is half a term: write {field}!=value (not equal), e.g. src!=uk"
+                        ));
+                    }
+                    TermKind::Text(lower)
+                }
                 Some((i, len, op)) => {
                     let field = body[..i].to_ascii_lowercase();
                     let raw = &body[i + len..];
@@ -409,6 +418,12 @@ mod tests {
         assert!(Filter::parse("src>uk").unwrap_err().contains("src"));
         assert!(Filter::parse("src=xx").unwrap_err().contains("xx"));
         assert!(Filter::parse("\"open").is_err());
+        let e = Filter::parse("kettle ROI!").unwrap_err();
+        assert!(
+            e.contains("'ROI!' is half a term") && e.contains("roi!="),
+            "{e}"
+        );
+        assert!(Filter::parse("wow!").is_ok(), "a word with ! is a word");
         let e = Filter::parse("roi >= 25").unwrap_err();
         assert!(
             e.contains("'>=' stands alone") && e.contains("without spaces"),

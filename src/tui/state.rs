@@ -289,6 +289,8 @@ pub struct UiState {
     /// The largest scroll that still shows more of the P&L, as last drawn (the drawing
     /// knows how the lines wrap; the keys stop there).
     pub detail_scroll_max: std::cell::Cell<u16>,
+    /// P&L lines on screen at once, as last drawn: what PgDn/PgUp move.
+    pub detail_page: std::cell::Cell<u16>,
     /// Theme name.
     pub theme: String,
     /// Command history, oldest first.
@@ -361,6 +363,7 @@ impl UiState {
             log_search: String::new(),
             detail_scroll: 0,
             detail_scroll_max: std::cell::Cell::new(0),
+            detail_page: std::cell::Cell::new(1),
             theme: "dark".into(),
             history: Vec::new(),
             page: 10,

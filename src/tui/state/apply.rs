@@ -308,7 +308,7 @@ impl UiState {
     /// Scrolls the detail drawer, within its P&L's length as last drawn.
     fn move_detail(&mut self, m: Motion) {
         let lines = i64::from(self.detail_scroll_max.get());
-        let page = self.page.max(1) as i64;
+        let page = i64::from(self.detail_page.get().max(1));
         let cur = i64::from(self.detail_scroll);
         let to = match m {
             Motion::By(d) => cur + d,

@@ -380,6 +380,9 @@ fn render_pnl(
         return;
     }
     let mut max_top = 0;
+    // A page is the lines shown above the status line.
+    s.detail_page
+        .set(u16::try_from(h.saturating_sub(1).max(1)).unwrap_or(u16::MAX));
     if lines.len() > h {
         max_top = lines.len() - (h - 1).max(1);
         let top = usize::from(s.detail_scroll).min(max_top);

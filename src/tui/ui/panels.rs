@@ -115,15 +115,15 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         ),
         (
             pick("Throughput", "Rate"),
-            // Enriched products a second over the last minute (since start in the first),
-            // saying so where the tile has room.
+            // Keepa updates (one product in one market) enriched a second over the last
+            // minute (since start in the first), saying so where the tile has room.
             {
-                let long = format!("{rate:.1} products/s, 1 min");
+                let long = format!("{rate:.1} updates/s, 1 min");
                 let tile = usize::from(area.width / 6).saturating_sub(2);
                 if long.chars().count() <= tile {
                     long
                 } else if wide {
-                    format!("{rate:.1} products/s")
+                    format!("{rate:.1} updates/s")
                 } else {
                     format!("{rate:.1}/s")
                 }

@@ -504,6 +504,13 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     assert_eq!(s.detail_scroll, max);
     keys(&mut s, "gg");
     assert_eq!(s.detail_scroll, 0);
+    // PgDn moves by the P&L lines on screen (not the table's page), so no line is skipped.
+    let page = s.detail_page.get();
+    assert!(page >= 1 && page < max, "page {page}, max {max}");
+    key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    assert_eq!(s.detail_scroll, page);
+    key(&mut s, KeyCode::PageUp, KeyModifiers::NONE);
+    assert_eq!(s.detail_scroll, 0);
     // A refresh that recomputed the row (new prices, a market added) asks for it again.
     let mut feed: Feed = (*s.feed).clone();
     let r = feed.rows.iter_mut().find(|r| r.key == row.key).unwrap();
