@@ -199,6 +199,32 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
         .title_style(theme.style("title"))
 }
 
+/// The help's legend: row markers, then the `/` filter's language (see [`filter`]).
+const LEGEND: [(&str, &str); 7] = [
+    ("* (row)", "marked row (Space marks and unmarks)"),
+    ("+ (row)", "new: the route appeared since the last refresh"),
+    (
+        "! (row)",
+        "not ranked: a gate failed (PROFIT, ROI, …); the detail says which and why",
+    ),
+    (
+        "/word",
+        "filter: a word or \"phrase\" matches the ASIN or title; all terms must hold",
+    ),
+    (
+        "/roi>=25",
+        "filter: field, operator, value without spaces; operators = != > >= < <= ~",
+    ),
+    (
+        "/src=uk,de",
+        "filter fields: asin title src dst route(it>de) profit net margin gross roi emp flags",
+    ),
+    (
+        "/!flags~stale",
+        "filter: ! negates a term; ~ is a regular expression in any case",
+    ),
+];
+
 /// Help entries for the current context: every binding valid here, then every action as
 /// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
 /// finds how to type it too.
@@ -233,6 +259,16 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
             desc: spec.desc.to_string(),
             user: false,
             context: "command",
+        });
+    }
+    // What the screen shows without a key: the row markers and the filter's language.
+    for (keys, desc) in LEGEND {
+        out.push(HelpEntry {
+            keys: keys.to_string(),
+            run: String::new(),
+            desc: desc.to_string(),
+            user: false,
+            context: "legend",
         });
     }
     let f = filter.to_lowercase();

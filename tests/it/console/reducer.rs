@@ -768,3 +768,21 @@ fn tab_lists_the_candidates_then_takes_each_in_turn() {
     key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
     assert_eq!(input(&s), "sort roix");
 }
+
+/// The help explains what the screen shows without a key: the row markers and the filter's
+/// language, found by a word like any binding.
+#[test]
+fn help_has_a_legend_of_row_markers_and_filter_terms() {
+    let s = fixtures::loaded(20, (120, 40));
+    let keymap = Keymap::load("default", None);
+    let found = |q: &str| -> Vec<String> {
+        arbdesk::tui::ui::help_entries(&s, &keymap, q)
+            .into_iter()
+            .map(|e| e.keys)
+            .collect()
+    };
+    assert!(found("not ranked").contains(&"! (row)".to_string()));
+    assert!(found("new").contains(&"+ (row)".to_string()));
+    assert!(found("operator").contains(&"/roi>=25".to_string()));
+    assert!(found("negates").iter().any(|k| k.starts_with("/!")));
+}
