@@ -202,7 +202,10 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
 /// The help's legend: row markers, then the `/` filter's language (see [`filter`]).
 const LEGEND: [(&str, &str); 7] = [
     ("* (row)", "marked row (Space marks and unmarks)"),
-    ("+ (row)", "new: the route appeared since the last refresh"),
+    (
+        "+ (row)",
+        "new: a ranked route that appeared since the last refresh",
+    ),
     (
         "! (row)",
         "not ranked: a gate failed (PROFIT, ROI, …); the detail says which and why",

@@ -90,6 +90,13 @@ pub(super) fn run_effect(
                     keys,
                 };
                 let msg = match export(rows, format, meta, &sort, &dir).await {
+                    Ok((path, 0)) => Msg::Toast(
+                        format!(
+                            "Exported 0 rows to {}: nothing passes the margin and filters",
+                            path.display()
+                        ),
+                        true,
+                    ),
                     Ok((path, n)) => {
                         Msg::Toast(format!("Exported {n} rows to {}", path.display()), false)
                     }

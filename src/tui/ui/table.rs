@@ -210,13 +210,14 @@ fn empty_message(s: &UiState) -> String {
 
 fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme) -> Row<'a> {
     let delta = s.deltas.get(&r.key);
+    // Marked, then unranked (a failed gate; warnings alone, such as NO_BUYBOX or FX_STALE
+    // on EUR routes, mark nothing), then new: a new route that fails a gate is no news.
     let gutter = if s.marked.contains(&r.key) {
         styled("*", "key_hint", theme)
+    } else if !r.ranked {
+        styled("!", "flag", theme)
     } else if delta.is_some_and(|d| d.new) {
         styled("+", "delta_good", theme)
-    } else if !r.ranked {
-        // A failed gate; warnings alone (NO_BUYBOX, FX_STALE on EUR routes) mark nothing.
-        styled("!", "flag", theme)
     } else {
         Span::raw(" ")
     };

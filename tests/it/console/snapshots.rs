@@ -218,3 +218,43 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
         "{screen}"
     );
 }
+
+/// The gutter: a new route that fails a gate shows `!`, not `+`; a new ranked one `+`.
+#[test]
+fn an_unranked_new_row_is_marked_unranked() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    // A row of each kind among the first on screen, the only one of its ASIN there (the
+    // line is found by the ASIN).
+    let on_screen = |s: &UiState, ranked: bool| {
+        let rows: Vec<_> = s
+            .view()
+            .iter()
+            .take(20)
+            .map(|&i| &s.feed.rows[i as usize])
+            .collect();
+        rows.iter()
+            .find(|r| {
+                r.ranked == ranked && rows.iter().filter(|o| o.key.asin == r.key.asin).count() == 1
+            })
+            .unwrap()
+            .key
+    };
+    let (unranked, ranked) = (on_screen(&s, false), on_screen(&s, true));
+    let mut marked = |key: arbdesk::domain::OpportunityKey| -> String {
+        let asin = key.asin.to_string();
+        s.deltas.insert(
+            key,
+            arbdesk::tui::state::RowDelta {
+                new: true,
+                cells: Vec::new(),
+                at: s.now,
+            },
+        );
+        let screen = text(&s);
+        let line = screen.lines().find(|l| l.contains(&asin)).unwrap();
+        let at = line.find(&asin).unwrap();
+        line[..at].trim_end().chars().last().unwrap().to_string()
+    };
+    assert_eq!(marked(unranked), "!");
+    assert_eq!(marked(ranked), "+");
+}
