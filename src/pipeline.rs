@@ -141,36 +141,31 @@ const FX_KEPT: &str = "kept ";
 /// without network, computes with the last rate fetched.
 pub async fn restore_fx(store: &dyn Store, detect: &dyn Detect) {
     match store.jobs().await {
-        Ok(runs) => {
-            // A successful run's detail is the rate fetched; a failed one's, the rate kept.
-            let record = runs
-                .iter()
-                .find(|r| r.job == "fx")
-                .map(|r| r.detail.strip_prefix(FX_KEPT).unwrap_or(&r.detail));
-            if let Some(record) = record
-                && detect.restore_fx(record)
-            {
-                tracing::info!(rate = %record, "Using the last ECB rate recorded in the store.");
-            }
-        }
+        Ok(runs) => restore_fx_from(&runs, detect),
         Err(e) => {
             tracing::warn!(error = %e, "Could not read the last FX run; computing with the shipped rate until a fetch succeeds.");
         }
     }
 }
 
-/// Keeps `detect` on the FX rate the detecting process last recorded in `store`, checking
-/// every minute (the rate changes once per working day).
-async fn follow_fx(detect: Arc<dyn Detect>, store: Arc<dyn Store>, cancel: CancellationToken) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-    loop {
-        restore_fx(&*store, &*detect).await;
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(EVERY) => {}
-        }
+/// [`restore_fx`] from job runs already read (the latest of each job, as `Store::jobs`
+/// gives them).
+pub fn restore_fx_from(runs: &[crate::store::JobRun], detect: &dyn Detect) {
+    // A successful run's detail is the rate fetched; a failed one's, the rate kept.
+    let record = runs
+        .iter()
+        .find(|r| r.job == "fx")
+        .map(|r| r.detail.strip_prefix(FX_KEPT).unwrap_or(&r.detail));
+    if let Some(record) = record
+        && detect.restore_fx(record)
+    {
+        tracing::info!(rate = %record, "Using the last ECB rate recorded in the store.");
     }
 }
+
+/// The start-up [`restore_fx`], run once by whichever of the process stage and the fx job
+/// asks first; the other waits for it.
+type Restored = Arc<tokio::sync::OnceCell<()>>;
 
 /// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
 /// working day, around 16:00 CET), recording each run as the `fx` job. The last recorded
@@ -180,10 +175,11 @@ async fn fx_job(
     detect: Arc<dyn Detect>,
     stats: Arc<stats::Stats>,
     store: Arc<dyn Store>,
+    restored: Restored,
     cancel: CancellationToken,
 ) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-    restore_fx(&*store, &*detect).await;
+    restored.get_or_init(|| restore_fx(&*store, &*detect)).await;
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -311,6 +307,7 @@ impl Pipeline {
         let mut ingest = JoinSet::new();
         let mut process = JoinSet::new();
         let mut background = JoinSet::new();
+        let restored = Restored::default();
 
         if deps.queue.is_none() && (deps.client.is_some() || deps.detect.is_some()) {
             tracing::error!("Ingest and processing need a queue; neither stage runs.");
@@ -330,7 +327,8 @@ impl Pipeline {
         if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
             // Live, the first batch is computed with the last rate fetched, not the shipped
             // one: the rate is taken back before the stage starts.
-            let restore = (deps.source == Source::Live).then(|| deps.store.clone());
+            let restore =
+                (deps.source == Source::Live).then(|| (deps.store.clone(), restored.clone()));
             let stage = process::Process {
                 queue,
                 store: deps.store.clone(),
@@ -341,22 +339,14 @@ impl Pipeline {
             };
             let cancel = cancel.clone();
             process.spawn(async move {
-                if let Some(store) = restore {
-                    restore_fx(&*store, &*detect).await;
+                if let Some((store, restored)) = restore {
+                    restored.get_or_init(|| restore_fx(&*store, &*detect)).await;
                 }
                 stage.run(cancel).await;
             });
         } else {
-            // Other processes write the store (roles across processes): notice their writes,
-            // and the FX rate they record.
+            // Other processes write the store (roles across processes): notice their writes.
             background.spawn(watch_store(deps.store.clone(), gen_tx, cancel.clone()));
-            // Live only, as the detecting process takes it back only live (demo data is
-            // computed with the shipped rate).
-            if let Some(explain) = deps.explain.clone()
-                && deps.source == Source::Live
-            {
-                background.spawn(follow_fx(explain, deps.store.clone(), cancel.clone()));
-            }
         }
         if deps.source == Source::Live
             && let Some(detect) = deps.detect.clone()
@@ -365,6 +355,7 @@ impl Pipeline {
                 detect,
                 stats.clone(),
                 deps.store.clone(),
+                restored,
                 cancel.clone(),
             ));
         }
@@ -374,6 +365,10 @@ impl Pipeline {
             deps.client,
             deps.queue.clone(),
             deps.store.clone(),
+            // A process that does not detect follows the FX rate the detecting one records
+            // (live only: that process takes it back only live; demo data is computed with
+            // the shipped rate).
+            deps.detect.is_none() && deps.source == Source::Live,
             deps.detect.or(deps.explain),
             cancel.clone(),
         ));

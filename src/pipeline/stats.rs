@@ -140,12 +140,14 @@ fn job_entry<'a>(jobs: &'a mut BTreeMap<String, JobStatus>, name: &str) -> &'a m
     })
 }
 
-/// Publishes a fresh snapshot every second until cancelled.
+/// Publishes a fresh snapshot every second until cancelled. With `follow_fx`, `detect`
+/// takes the FX rate another process records in the store, read with the job history.
 pub async fn publish(
     stats: Arc<Stats>,
     client: Option<KeepaClient>,
     queue: Option<Arc<dyn Queue>>,
     store: Arc<dyn Store>,
+    follow_fx: bool,
     detect: Option<Arc<dyn Detect>>,
     cancel: CancellationToken,
 ) {
@@ -160,6 +162,9 @@ pub async fn publish(
         if n.is_multiple_of(10)
             && let Ok(runs) = store.jobs().await
         {
+            if follow_fx && let Some(d) = &detect {
+                super::restore_fx_from(&runs, &**d);
+            }
             let mut jobs = stats.jobs.lock().unwrap_or_else(PoisonError::into_inner);
             for run in runs {
                 let j = job_entry(&mut jobs, &run.job);

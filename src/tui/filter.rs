@@ -92,7 +92,9 @@ const OPS: [(&str, Op); 7] = [
     ("~", Op::Matches),
 ];
 
-const FIELDS: &str = "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
+/// The fields, as errors and the help name them.
+pub const FIELDS: &str =
+    "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
 
 /// Every field name the parser takes, aliases included.
 const FIELD_NAMES: [&str; 15] = [

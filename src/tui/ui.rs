@@ -199,8 +199,9 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
         .title_style(theme.style("title"))
 }
 
-/// The help's legend: row markers, then the `/` filter's language (see [`filter`]).
-const LEGEND: [(&str, &str); 7] = [
+/// The help's legend: row markers, then the `/` filter's language (its fields are
+/// [`super::filter::FIELDS`]).
+const LEGEND: [(&str, &str); 6] = [
     ("* (row)", "marked row (Space marks and unmarks)"),
     (
         "+ (row)",
@@ -217,10 +218,6 @@ const LEGEND: [(&str, &str); 7] = [
     (
         "/roi>=25",
         "filter: field, operator, value without spaces; operators = != > >= < <= ~",
-    ),
-    (
-        "/src=uk,de",
-        "filter fields: asin title src dst route(it>de) profit net margin gross roi emp flags",
     ),
     (
         "/!flags~stale",
@@ -265,11 +262,16 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         });
     }
     // What the screen shows without a key: the row markers and the filter's language.
-    for (keys, desc) in LEGEND {
+    let fields = format!(
+        "filter fields: {}; a route is written it>de",
+        super::filter::FIELDS
+    );
+    let legend = LEGEND.iter().map(|&(k, d)| (k, d.to_string()));
+    for (keys, desc) in legend.chain([("/src=uk,de", fields)]) {
         out.push(HelpEntry {
             keys: keys.to_string(),
             run: String::new(),
-            desc: desc.to_string(),
+            desc,
             user: false,
             context: "legend",
         });
