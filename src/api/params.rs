@@ -141,8 +141,24 @@ impl Params {
     /// Markets from every occurrence of `name`, comma-separated, sorted and deduplicated.
     pub fn markets(&self, name: &str) -> Result<Vec<Market>, ApiError> {
         let mut out = Vec::new();
+        // `buy=` is no filter; an empty item in a list (`buy=de,,it`) is a typo.
         for (_, v) in self.pairs.iter().filter(|(k, _)| k == name) {
-            for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if v.trim().is_empty() {
+                continue;
+            }
+            for part in v.split(',').map(str::trim) {
+                if part.is_empty() {
+                    return Err(ApiError::bad_parameter(
+                        name,
+                        Some(v),
+                        format!(
+                            "{name} '{}': an empty market between commas; expected a \
+                             comma-separated list of UK, DE, FR, IT, ES",
+                            shorten(v)
+                        ),
+                        market_codes(),
+                    ));
+                }
                 out.push(parse_market(name, part)?);
             }
         }
@@ -358,6 +374,16 @@ mod tests {
             e.problem().detail,
             "buy 'XX': expected one of UK, DE, FR, IT, ES"
         );
+        assert_eq!(p("buy=").markets("buy").unwrap(), vec![]);
+        for typo in ["buy=de,,it", "buy=de,", "buy=,de"] {
+            let e = p(typo).markets("buy").unwrap_err();
+            assert!(
+                e.problem()
+                    .detail
+                    .contains("an empty market between commas"),
+                "{typo}"
+            );
+        }
     }
 
     #[test]

@@ -128,10 +128,14 @@ impl FromStr for Market {
     }
 }
 
-/// Parses a comma-separated list such as `de,it`; duplicates collapse, order is kept.
+/// Parses a comma-separated list such as `de,it`; duplicates collapse, order is kept. An
+/// empty list is no markets; an empty item in a list (`de,,it`) is a typo, refused.
 pub fn parse_market_list(s: &str) -> Result<Vec<Market>, ParseMarketError> {
     let mut out = Vec::new();
-    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+    if s.trim().is_empty() {
+        return Ok(out);
+    }
+    for part in s.split(',') {
         let m: Market = part.parse()?;
         if !out.contains(&m) {
             out.push(m);
@@ -183,5 +187,8 @@ mod tests {
         let l = parse_market_list("de, IT,de").unwrap();
         assert_eq!(l, vec![Market::DE, Market::IT]);
         assert!(parse_market_list("de,nl").is_err());
+        assert_eq!(parse_market_list(" "), Ok(vec![]));
+        let e = parse_market_list("de,,it").unwrap_err();
+        assert_eq!(e.input, "");
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Detect, JobStatus, PipelineStatus, Source, StageStatus};
+use super::{Detect, FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
 use crate::domain::Market;
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
@@ -153,6 +153,7 @@ pub async fn publish(
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
+    let mut fx_was_stale = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -181,6 +182,12 @@ pub async fn publish(
             Some(q) => Some(q.health().await),
             None => None,
         };
+        let fx = detect.as_ref().and_then(|d| d.fx());
+        if let Some(fx) = &fx {
+            let source = stats.tx.borrow().source;
+            log_fx_change(fx, fx_was_stale, source);
+            fx_was_stale = fx.stale;
+        }
         let stages = stats.stage_snapshot();
         let jobs: Vec<JobStatus> = stats
             .jobs
@@ -198,10 +205,29 @@ pub async fn publish(
             if let Some(c) = &client {
                 s.keepa = c.status();
             }
-            if let Some(d) = &detect {
-                s.fx = d.fx();
+            if detect.is_some() {
+                s.fx = fx;
             }
         });
+    }
+}
+
+/// Says when the FX rate in use turns stale (rows on GBP routes then fail their gate) or
+/// fresh again: the Health panel shows it, the log keeps when it happened.
+fn log_fx_change(fx: &FxStatus, was_stale: bool, source: Source) {
+    match (was_stale, fx.stale) {
+        (false, true) if source == Source::Live => tracing::warn!(
+            "FX rate {} is older than [fx] max_age_days: rows are flagged FX_STALE and GBP \
+             routes are not ranked until a newer rate is fetched; check that the ECB daily \
+             file ([fx] url) is reachable, or set [fx.override] to a rate you trust",
+            fx.record
+        ),
+        (false, true) => tracing::info!(
+            "FX rate {} (demo data) is older than [fx] max_age_days: rows are flagged FX_STALE",
+            fx.record
+        ),
+        (true, false) => tracing::info!("FX rate {} is current again", fx.record),
+        _ => {}
     }
 }
 

@@ -107,9 +107,9 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
     spec(
         "min-margin",
-        &["+1", "-1", "10"],
+        &["+1", "-1", "10", "=-5"],
         G,
-        "Change or set the minimum margin (%)",
+        "Change (+1, -1) or set (10, =-5) the minimum margin (%)",
     ),
     spec(
         "basis",
@@ -547,6 +547,16 @@ mod tests {
             parse("min-margin -1"),
             Ok(Action::MinMargin(MarginChange::By(-1.0)))
         );
+        // `=` sets, so a negative minimum can be set as well as moved to.
+        assert_eq!(
+            parse("min =-5"),
+            Ok(Action::MinMargin(MarginChange::To(-5.0)))
+        );
+        assert_eq!(
+            parse("min =7.5%"),
+            Ok(Action::MinMargin(MarginChange::To(7.5)))
+        );
+        assert!(parse("min =x").unwrap_err().0.contains("=-5"));
         assert_eq!(
             parse("markets de,it"),
             Ok(Action::Markets(Side::Both, vec![Market::DE, Market::IT]))

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Basis, Column};
 use crate::domain::text::sanitize;
-use crate::domain::{Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::domain::{Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
 use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
 
 /// The most rows loaded for "all" (the tile still shows the full count).
@@ -72,6 +72,14 @@ impl Row {
         if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE) {
             title.truncate(cut);
         }
+        // A UK↔EU route without customs in the config: its net leaves out duty, broker and
+        // import VAT, so its net cells say they are approximate (≈), in the table as in the
+        // detail.
+        let approx = if o.flags.contains(Flag::RouteDisabled) {
+            "≈"
+        } else {
+            ""
+        };
         let cells = [
             o.asin.to_string(),
             title,
@@ -81,10 +89,10 @@ impl Row {
             o.sell_price.to_string(),
             o.gross_margin.decimal_string(),
             pct(o.gross_margin_pct),
-            o.net_profit.decimal_string(),
-            pct(o.net_margin_pct),
-            pct(o.roi_pct),
-            o.expected_monthly_profit.decimal_string(),
+            format!("{approx}{}", o.net_profit.decimal_string()),
+            format!("{approx}{}", pct(o.net_margin_pct)),
+            format!("{approx}{}", pct(o.roi_pct)),
+            format!("{approx}{}", o.expected_monthly_profit.decimal_string()),
         ];
         let mut text = String::with_capacity(cells.iter().map(String::len).sum());
         let mut ends = [0u16; CELLS];

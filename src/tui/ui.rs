@@ -81,9 +81,13 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
         footer,
         ..Areas::default()
     };
+    // With the detail under the table and in focus, the detail takes the health panel's
+    // rows and most of the table's: the P&L is what the operator opened it for.
+    let stacked = area.width < 160 && shows_detail_beside((area.width, area.height));
+    let reading = stacked && s.focus == Focus::Detail && !s.zoom;
     let (tiles_h, health_h) = (
         if body.height >= 18 && !s.zoom { 3 } else { 0 },
-        if body.height >= HEALTH_MIN_BODY && !s.zoom {
+        if body.height >= HEALTH_MIN_BODY && !s.zoom && !reading {
             9
         } else {
             0
@@ -115,9 +119,13 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
             .areas(main);
         a.table = Some(t);
         a.detail = Some(d);
-    } else if shows_detail_beside((area.width, area.height)) {
-        let [t, d] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main);
+    } else if stacked {
+        let table_pct = if reading { 30 } else { 50 };
+        let [t, d] = Layout::vertical([
+            Constraint::Percentage(table_pct),
+            Constraint::Percentage(100 - table_pct),
+        ])
+        .areas(main);
         a.table = Some(t);
         a.detail = Some(d);
     } else if s.detail_open {
@@ -126,6 +134,34 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
         a.table = Some(main);
     }
     a
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces where it can.
+pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let (len, add) = (line.chars().count(), word.chars().count());
+        if len > 0 && len + 1 + add > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        // A word longer than a line is cut where the line ends.
+        while line.chars().count() > width {
+            let cut = line
+                .char_indices()
+                .nth(width)
+                .map_or(line.len(), |(i, _)| i);
+            let tail = line.split_off(cut);
+            out.push(std::mem::replace(&mut line, tail));
+        }
+    }
+    out.push(line);
+    out
 }
 
 /// Table rows that fit (without borders and the header row).
@@ -201,7 +237,7 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
 
 /// The help's legend: row markers, then the `/` filter's language (its fields are
 /// [`super::filter::FIELDS`]).
-const LEGEND: [(&str, &str); 6] = [
+const LEGEND: [(&str, &str); 7] = [
     ("* (row)", "marked row (Space marks and unmarks)"),
     (
         "+ (row)",
@@ -210,6 +246,11 @@ const LEGEND: [(&str, &str); 6] = [
     (
         "! (row)",
         "not ranked: a gate failed (PROFIT, ROI, …); the detail says which and why",
+    ),
+    (
+        "≈ (net)",
+        "approximate: a UK↔EU route without customs in the config, its net leaves out \
+         duty, broker and import VAT (ROUTE_DISABLED)",
     ),
     (
         "/word",
@@ -327,7 +368,21 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::{fit, wrap_words};
+
+    #[test]
+    fn labels_wrap_at_spaces_and_long_words_are_cut() {
+        assert_eq!(
+            wrap_words("Profit π: 20.25 % of net revenue; ROI 38.4 %", 20),
+            vec!["Profit π: 20.25 % of", "net revenue; ROI", "38.4 %"]
+        );
+        assert_eq!(wrap_words("short", 20), vec!["short"]);
+        assert_eq!(
+            wrap_words("abcdefghijklmnopqrstuvwxyz", 10),
+            vec!["abcdefghij", "klmnopqrst", "uvwxyz"]
+        );
+        assert_eq!(wrap_words("", 10), vec![""]);
+    }
 
     #[test]
     fn fit_cuts_to_terminal_columns_with_an_ellipsis() {

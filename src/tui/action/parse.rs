@@ -209,18 +209,23 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
     Ok(action)
 }
 
+/// `12` sets the minimum, `+1` / `-1` move it, `=-5` sets a negative one.
 fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
-    let trimmed = arg.trim_end_matches('%');
-    let value: f64 = trimmed
+    let (set, number) = match arg.strip_prefix('=') {
+        Some(rest) => (true, rest),
+        None => (!(arg.starts_with('+') || arg.starts_with('-')), arg),
+    };
+    let value: f64 = number
+        .trim_end_matches('%')
         .parse()
-        .map_err(|_| bad(id, arg, "a percentage such as 12, +1 or -1"))?;
+        .map_err(|_| bad(id, arg, "a percentage such as 12, +1, -1 or =-5"))?;
     if !value.is_finite() || value.abs() > 1000.0 {
         return Err(bad(id, arg, "a percentage between -1000 and 1000"));
     }
-    Ok(if arg.starts_with('+') || arg.starts_with('-') {
-        MarginChange::By(value)
-    } else {
+    Ok(if set {
         MarginChange::To(value)
+    } else {
+        MarginChange::By(value)
     })
 }
 

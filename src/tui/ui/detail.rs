@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use super::{block, fit, styled};
+use super::{block, fit, styled, wrap_words};
 use crate::domain::text::sanitize;
 use crate::domain::{Currency, Market, Money, OpportunityKey};
 use crate::tui::model::Detail;
@@ -244,34 +244,6 @@ fn render_prices(
     f.render_widget(t, area);
 }
 
-/// Splits `text` into lines of at most `width` characters, at spaces where it can.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut out: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let (len, add) = (line.chars().count(), word.chars().count());
-        if len > 0 && len + 1 + add > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        // A word longer than a line is cut where the line ends.
-        while line.chars().count() > width {
-            let cut = line
-                .char_indices()
-                .nth(width)
-                .map_or(line.len(), |(i, _)| i);
-            let tail = line.split_off(cut);
-            out.push(std::mem::replace(&mut line, tail));
-        }
-    }
-    out.push(line);
-    out
-}
-
 /// The P&L as lines for a pane `width` wide: the headline, the breakdown (labels wrapped,
 /// the amount on a label's last line), the prices that matter to a buyer, then the FX rate,
 /// the gate verdict and the flags.
@@ -456,24 +428,5 @@ fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
             c.set_diff_option(ratatui::buffer::CellDiffOption::Skip);
         }
         x += 2;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap_words;
-
-    #[test]
-    fn labels_wrap_at_spaces_and_long_words_are_cut() {
-        assert_eq!(
-            wrap_words("Profit π: 20.25 % of net revenue; ROI 38.4 %", 20),
-            vec!["Profit π: 20.25 % of", "net revenue; ROI", "38.4 %"]
-        );
-        assert_eq!(wrap_words("short", 20), vec!["short"]);
-        assert_eq!(
-            wrap_words("abcdefghijklmnopqrstuvwxyz", 10),
-            vec!["abcdefghij", "klmnopqrst", "uvwxyz"]
-        );
-        assert_eq!(wrap_words("", 10), vec![""]);
     }
 }

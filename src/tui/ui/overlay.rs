@@ -94,25 +94,33 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
-    // Whole hints only: one that does not fit is left out, not cut mid-word.
+    // Whole hints only: when they do not all fit, the ones before the last are left out
+    // from the end of the list, so the first (help) and the last (quit, back) always show.
     let ctx = s.context();
-    let mut spans = Vec::new();
-    let mut used = 0;
-    for run in hint_runs(ctx) {
-        let Some(keys) = keymap.keys_for(ctx, run) else {
-            continue;
-        };
-        let key = styled(keys, "key_hint", theme);
-        let label = Span::raw(format!(" {}", hint_label(run, ctx)));
-        let gap = if used == 0 { 0 } else { 2 };
-        let need = gap + key.width() + label.width();
-        if used + need > usize::from(area.width) {
-            break;
-        }
-        if gap > 0 {
+    let mut hints: Vec<(Span<'_>, Span<'_>)> = hint_runs(ctx)
+        .iter()
+        .filter_map(|run| {
+            let keys = keymap.keys_for(ctx, run)?;
+            Some((
+                styled(keys, "key_hint", theme),
+                Span::raw(format!(" {}", hint_label(run, ctx))),
+            ))
+        })
+        .collect();
+    let width = |h: &[(Span<'_>, Span<'_>)]| -> usize {
+        h.iter().map(|(k, l)| k.width() + l.width()).sum::<usize>() + 2 * h.len().saturating_sub(1)
+    };
+    while hints.len() > 2 && width(&hints) > usize::from(area.width) {
+        hints.remove(hints.len() - 2);
+    }
+    while !hints.is_empty() && width(&hints) > usize::from(area.width) {
+        hints.pop();
+    }
+    let mut spans = Vec::with_capacity(hints.len() * 3);
+    for (i, (key, label)) in hints.into_iter().enumerate() {
+        if i > 0 {
             spans.push(Span::raw("  "));
         }
-        used += need;
         spans.extend([key, label]);
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -187,7 +195,7 @@ fn help(
     let entries = super::help_entries(s, keymap, filter);
     let r = centered(
         area,
-        area.width.saturating_sub(4).min(100),
+        area.width.saturating_sub(4).min(120),
         area.height.saturating_sub(2),
     );
     f.render_widget(Clear, r);
@@ -228,27 +236,39 @@ fn help(
         );
         return;
     }
+    // Key, command and context columns as wide as their longest entry (within limits);
+    // what a description does not fit on one line it continues on the next.
+    let widest = |w: &dyn Fn(&HelpEntry) -> usize, lo: usize, hi: usize| {
+        let w = entries.iter().map(w).max().unwrap_or(lo).clamp(lo, hi);
+        u16::try_from(w).unwrap_or(u16::MAX)
+    };
+    let keys_hi = usize::from(inner.width / 4).clamp(12, 22);
+    let keys_w = widest(&|e| e.keys.width() + if e.user { 2 } else { 0 }, 4, keys_hi);
+    let run_w = widest(&|e| e.run.width(), 7, 32);
+    let where_w = widest(&|e| e.context.width(), 5, 12);
+    let desc_w = inner
+        .width
+        .saturating_sub(keys_w + run_w + where_w + 3)
+        .max(20);
     let rows = entries.iter().map(|e| {
         let keys = if e.user {
             format!("{} *", e.keys)
         } else {
             e.keys.clone()
         };
+        let desc: Vec<Line<'_>> = super::wrap_words(&e.desc, usize::from(desc_w))
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, theme.style("muted"))))
+            .collect();
+        let height = u16::try_from(desc.len()).unwrap_or(1).max(1);
         Row::new(vec![
             Cell::from(styled(keys, "key_hint", theme)),
             Cell::from(e.run.clone()),
-            Cell::from(Span::styled(e.desc.clone(), theme.style("muted"))),
+            Cell::from(desc),
             Cell::from(e.context),
         ])
+        .height(height)
     });
-    // Key, command and context columns as wide as their longest entry (within limits).
-    let widest = |w: &dyn Fn(&HelpEntry) -> usize, lo: usize, hi: usize| {
-        let w = entries.iter().map(w).max().unwrap_or(lo).clamp(lo, hi);
-        u16::try_from(w).unwrap_or(u16::MAX)
-    };
-    let keys_w = widest(&|e| e.keys.width() + if e.user { 2 } else { 0 }, 4, 16);
-    let run_w = widest(&|e| e.run.width(), 7, 32);
-    let where_w = widest(&|e| e.context.width(), 5, 12);
     let t = Table::new(
         rows,
         [

@@ -217,6 +217,46 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
         screen.contains("UK↔EU without customs in the config"),
         "{screen}"
     );
+    // The table says so too: its net cells are marked approximate.
+    let mut o = fixtures::opportunity(
+        "B0NOCUSTOM".parse().unwrap(),
+        "Kettle",
+        arbdesk::domain::Market::UK,
+        arbdesk::domain::Market::DE,
+        40.0,
+        1_234,
+        fixtures::now(),
+    );
+    let plain = arbdesk::tui::model::Row::from_opportunity(&o);
+    o.flags.insert(arbdesk::domain::Flag::RouteDisabled);
+    let marked = arbdesk::tui::model::Row::from_opportunity(&o);
+    use arbdesk::tui::action::Column;
+    for c in [Column::Profit, Column::Net, Column::Roi, Column::Emp] {
+        assert_eq!(marked.cell(c), format!("≈{}", plain.cell(c)), "{c:?}");
+    }
+    assert_eq!(marked.cell(Column::Gross), plain.cell(Column::Gross));
+}
+
+/// With the detail under the table (120×40) and in focus, it takes the health panel's
+/// rows and a fifth of the table's, so the P&L shows rather than one or two of its lines.
+#[test]
+fn an_open_detail_under_the_table_gets_the_room() {
+    let mut s = fixtures::loaded(300, (120, 40));
+    let before = ui::layout(&s);
+    assert!(before.health.is_some());
+    s.apply(Action::Open);
+    let after = ui::layout(&s);
+    assert!(after.health.is_none(), "{after:?}");
+    let (d0, d1) = (before.detail.unwrap(), after.detail.unwrap());
+    assert!(d1.height >= d0.height + 10, "{d0:?} → {d1:?}");
+    let screen = text(&s);
+    assert!(
+        screen.contains("Landed cost") && screen.contains("not ranked: failed"),
+        "{screen}"
+    );
+    // Leaving the detail gives the health panel back.
+    s.apply(Action::Back);
+    assert!(ui::layout(&s).health.is_some());
 }
 
 /// The gutter: a new route that fails a gate shows `!`, not `+`; a new ranked one `+`.
