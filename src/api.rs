@@ -221,6 +221,14 @@ pub async fn serve(
         auth = state.settings().bearer_token.is_some(),
         "Serving the REST API."
     );
+    if !addr.ip().is_loopback() && state.settings().bearer_token.is_none() {
+        tracing::warn!(
+            %addr,
+            "The API is open to the network without a token (--insecure-no-auth): anyone who \
+             can reach {addr} can read every opportunity and start jobs that spend Keepa \
+             tokens. Set api.token / ARBDESK_API_TOKEN to require one."
+        );
+    }
     tokio::spawn(watch_store(Arc::downgrade(&state.inner)));
     server::run(listener, router(state), shutdown).await
 }

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::ApiState;
@@ -21,17 +22,55 @@ use super::dto::{
     KeepaOut, ListingStats, MarketDetail, MarketPrices, OpportunityItem, OpportunityPage,
     PipelineOut, Prices, ProductDetail, ProductPage, ProductSummary, SeriesOut, StageOut, Stats,
 };
-use super::error::Problem;
+use super::error::{PROBLEM_JSON, Problem};
+use super::middleware::OPEN_PATHS;
 use super::opportunities::SortOrder;
 use crate::component::HealthStatus;
 use crate::domain::{Asin, Currency, Market, Money, PricePoint, SeriesKind};
 use crate::pipeline::Source;
 use crate::store::OpportunitySort;
 
+/// The bearer scheme, and on every operation the middleware guards (all but its open
+/// paths) the requirement and its 401, so the document says what the server does.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if OPEN_PATHS.contains(&path.as_str()) {
+                continue;
+            }
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+                op.responses
+                    .responses
+                    .entry("401".to_string())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                        ResponseBuilder::new()
+                            .description(
+                                "The server has a bearer token and the request did not send it, \
+                                 or sent another.",
+                            )
+                            .content(
+                                PROBLEM_JSON,
+                                Content::new(Some(Ref::from_schema_name("Problem"))),
+                            )
+                            .build(),
+                    )
+                    });
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",

@@ -272,11 +272,22 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A client-supplied value made safe to echo: no control characters, at most 80 characters.
+/// A client-supplied value made safe to echo: control characters escaped, at most 80
+/// characters.
 pub(crate) fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(80).collect();
-    if s.chars().filter(|c| !c.is_control()).nth(80).is_some() {
-        out.push('…');
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == 80 {
+            out.push('…');
+            break;
+        }
+        // A control character is shown as its escape (`\u{0}`, `\n`), so the value named
+        // is the value sent.
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
     out
 }

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::ApiState;
 use super::dto::{Components, Health};
+use super::middleware::authorized;
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
 
@@ -47,11 +48,11 @@ pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
     path = "/health",
     tag = "health",
     responses(
-        (status = 200, description = "The store answers; `status` is `ok` or `degraded`.", body = Health),
+        (status = 200, description = "The store answers; `status` is `ok` or `degraded`. Served without a token; `components` only with it when the server has one.", body = Health),
         (status = 503, description = "The store is down; `status` is `down`.", body = Health),
     )
 )]
-pub(crate) async fn health(State(state): State<ApiState>) -> Response {
+pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let store = probe_store(&state).await;
     state.set_store_down(store.status == HealthStatus::Down);
     let status = state.status_snapshot();
@@ -81,7 +82,7 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
         status: overall,
         source: status.source,
         version: state.version().to_string(),
-        components,
+        components: authorized(&state, &headers).then_some(components),
     };
     let mut res = (code, Json(body)).into_response();
     res.headers_mut()

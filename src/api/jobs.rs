@@ -24,7 +24,6 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
     params(("name" = String, Path, description = "The job: `discovery`", example = "discovery")),
     responses(
         (status = 202, description = "Queued; `/stats` shows the run when it is done"),
-        (status = 401, description = "The server has a bearer token and the request did not send it", content_type = "application/problem+json"),
         (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`", content_type = "application/problem+json"),
         (status = 404, description = "No such job", content_type = "application/problem+json"),
         (status = 503, description = "This process does not run jobs (no ingest role)", content_type = "application/problem+json"),

@@ -83,8 +83,7 @@ fn flag(b: bool) -> f64 {
     get,
     path = "/metrics",
     tag = "health",
-    responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain", body = String)),
-    security(("bearer" = []))
+    responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain", body = String))
 )]
 pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
     let mut out = String::with_capacity(16 * 1024);

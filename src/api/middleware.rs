@@ -29,7 +29,7 @@ use super::metrics::HttpMetrics;
 use crate::component::BoxFuture;
 
 /// Paths served without a token.
-const OPEN_PATHS: [&str; 3] = ["/health", "/docs", "/openapi.json"];
+pub(crate) const OPEN_PATHS: [&str; 3] = ["/health", "/docs", "/openapi.json"];
 
 /// Wraps each route in `Front`.
 #[derive(Clone)]
@@ -162,6 +162,15 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Whether a request with `headers` may see what the token guards: the server has no token,
+/// or the request sent it. For open paths that say more to those who have it (`/health`).
+pub(crate) fn authorized(state: &ApiState, headers: &HeaderMap) -> bool {
+    match &state.settings().bearer_token {
+        None => true,
+        Some(token) => bearer(headers).is_some_and(|p| token.matches(p)),
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).

@@ -148,11 +148,10 @@ fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
     params(OpportunityQuery),
     responses(
         (status = 200, description = "One page of opportunities.", body = OpportunityPage),
+        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, description = "A parameter is unknown or has a bad value; the problem names it and what is accepted.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
     let (query, headers) = (req.uri().query(), req.headers());

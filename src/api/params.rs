@@ -357,6 +357,19 @@ mod tests {
             .euros("min_profit")
             .unwrap_err();
         assert!(e.problem().detail.contains("above the maximum 1000000000"));
+        // The bounds hold to the cent.
+        assert_eq!(
+            p("min_profit=1000000000").euros("min_profit").unwrap(),
+            Some(100_000_000_000)
+        );
+        for over in ["1000000000.01", "-1000000000.01"] {
+            assert!(
+                p(&format!("min_profit={over}"))
+                    .euros("min_profit")
+                    .is_err(),
+                "{over}"
+            );
+        }
         for bad in ["3.555", "abc", "1e3", ".", "-", "3,5"] {
             assert!(
                 p(&format!("min_profit={bad}")).euros("min_profit").is_err(),

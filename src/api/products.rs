@@ -68,11 +68,10 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     params(ProductQuery),
     responses(
         (status = 200, description = "One page of products.", body = ProductPage),
+        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, description = "A parameter is unknown or has a bad value.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
     let (query, headers) = (req.uri().query(), req.headers());
@@ -110,12 +109,11 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
     ),
     responses(
         (status = 200, description = "The product.", body = ProductDetail),
+        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, description = "Malformed ASIN or bad parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No product with this ASIN is known.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub(crate) async fn detail(
     State(state): State<ApiState>,

@@ -26,11 +26,10 @@ use crate::store::StoreError;
     tag = "stats",
     responses(
         (status = 200, description = "Current totals and pipeline state.", body = Stats),
+        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, description = "A query parameter was given (there are none).", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub(crate) async fn stats(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Response {
     match build(&state, query.as_deref()).await {

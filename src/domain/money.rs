@@ -111,15 +111,15 @@ pub fn parse_euro_cents(v: &str) -> Result<i64, &'static str> {
     let euros: i64 = if whole.is_empty() {
         0
     } else {
-        match whole.parse::<i64>() {
-            Ok(n) if n <= 1_000_000_000 => n,
-            _ if neg => return Err("is below the minimum -1000000000"),
-            _ => return Err("is above the maximum 1000000000"),
-        }
+        whole.parse::<i64>().unwrap_or(i64::MAX).min(1_000_000_001)
     };
     let cents: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
     let total = euros * 100 + cents;
-    Ok(if neg { -total } else { total })
+    match total {
+        t if t > 100_000_000_000 && neg => Err("is below the minimum -1000000000"),
+        t if t > 100_000_000_000 => Err("is above the maximum 1000000000"),
+        t => Ok(if neg { -t } else { t }),
+    }
 }
 
 impl Money {

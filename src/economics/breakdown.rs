@@ -2,7 +2,7 @@
 //!
 //! Signs follow the money: revenue positive, costs negative. Each line is rounded once, to
 //! the cent, and so is each subtotal; where the rounded lines of a subtotal do not add up to
-//! it, [`reconcile`] shows the difference as a `rounding` line, so that what is on screen
+//! it, [`reconcile`] shows the difference as a `rounding_…` line, so that what is on screen
 //! adds up. Sell-side and buy-side lines are built once per market and copied into each
 //! pair; only the route lines are per pair.
 
@@ -317,8 +317,10 @@ pub fn route_lines<N: Num>(
 /// it and not summed again.
 const SUBTOTALS: [&str; 3] = ["net_proceeds", "landed_cost", "profit"];
 
-/// Adds a `rounding` line before each subtotal whose lines, rounded one by one, do not add
-/// up to the subtotal (itself rounded once from the exact sum): at most a cent or two.
+/// Adds a rounding line (`rounding_net_proceeds`, `rounding_landed_cost`,
+/// `rounding_profit`: ids stay unique within a row) before each subtotal whose lines, rounded
+/// one by one, do not add up to the subtotal (itself rounded once from the exact sum): at
+/// most a cent or two.
 pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
     let mut start = 0;
     let mut subtotals: Vec<i64> = Vec::new();
@@ -344,7 +346,7 @@ pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
             lines.insert(
                 i,
                 BreakdownLine {
-                    id: "rounding".to_string(),
+                    id: format!("rounding_{id}"),
                     label: "Rounding of the lines to the cent".to_string(),
                     amount: Money::new(diff, total.currency),
                     source: "model".to_string(),

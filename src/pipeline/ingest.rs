@@ -68,6 +68,19 @@ impl Ingest {
                 next_discovery = Instant::now() + self.settings.discovery_interval;
                 self.stats
                     .job_scheduled("discovery", Utc::now() + self.settings.discovery_interval);
+                // Requests for a discovery made while this one ran joined it: each would
+                // spend the same tokens again for the same lists.
+                let mut refreshes = Vec::new();
+                while let Ok(cmd) = commands.try_recv() {
+                    if let Command::Refresh(asins) = cmd {
+                        refreshes.push(asins);
+                    }
+                }
+                for asins in refreshes {
+                    if !self.refresh_now(asins, &cancel).await {
+                        return;
+                    }
+                }
             }
             let mut did_work = false;
             for &m in &self.markets {

@@ -178,8 +178,18 @@ fn breakdown_lines_add_up_with_a_rounding_line_where_cents_do_not() {
             snap(Market::DE, price * 3 / 2),
         ]);
         for o in detect_explained(&det, &p, &ecb_fx(), now()) {
-            let n = o.breakdown.lines.iter().filter(|l| l.id == "rounding");
+            let n = o
+                .breakdown
+                .lines
+                .iter()
+                .filter(|l| l.id.starts_with("rounding_"));
             rounded += n.count();
+            // Ids are unique within a row, so clients can key lines by them.
+            let mut ids: Vec<&str> = o.breakdown.lines.iter().map(|l| l.id.as_str()).collect();
+            let all = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), all, "{:?}", o.breakdown.lines);
         }
     }
     assert!(rounded > 0, "some sums are a cent off and show it");

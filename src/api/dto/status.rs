@@ -61,8 +61,11 @@ pub struct Health {
     pub source: Source,
     /// arbdesk's version.
     pub version: String,
-    /// Per-component health.
-    pub components: Components,
+    /// Per-component health (paths, token balance, error counts). Left out when the server
+    /// has a bearer token and the request did not send it: probes get the status, callers
+    /// with the token the details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Components>,
 }
 
 /// One pipeline stage's counters.

@@ -61,6 +61,32 @@ async fn a_configured_token_is_required_except_on_health_and_docs() {
     for open in ["/health", "/docs", "/openapi.json"] {
         assert_eq!(get(&api.app, open).await.status, 200, "{open}");
     }
+    // Health tells a probe the status; its details (paths, token balance) need the token.
+    let open = get(&api.app, "/health").await.json();
+    assert_eq!(open["status"], "ok", "{open}");
+    assert!(open.get("components").is_none(), "{open}");
+    let full = send(&api.app, with_token("/health", "s3cret-token"))
+        .await
+        .json();
+    assert_eq!(full["components"]["store"]["status"], "ok", "{full}");
+    // The contract says which operations need the token.
+    let doc = get(&api.app, "/openapi.json").await.json();
+    for (path, method) in [
+        ("/opportunities", "get"),
+        ("/stats", "get"),
+        ("/metrics", "get"),
+        ("/jobs/{name}", "post"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(op["security"][0]["bearer"], serde_json::json!([]), "{path}");
+        assert!(op["responses"]["401"].is_object(), "{path}");
+    }
+    for path in ["/health", "/docs", "/openapi.json"] {
+        assert!(
+            doc["paths"][path]["get"].get("security").is_none(),
+            "{path}"
+        );
+    }
     // Failed logins are counted like any answer.
     let m = send(&api.app, with_token("/metrics", "s3cret-token"))
         .await
