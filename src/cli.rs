@@ -345,11 +345,13 @@ pub enum WatchCommand {
 /// `arbdesk import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSON-lines file: one Keepa product object (with its `domainId`) per line.
+    /// JSON-lines file: one Keepa product object (with its `domainId`) per line. `-` reads
+    /// standard input (e.g. `zcat dump.jsonl.gz | arbdesk import -`); input that is not a
+    /// regular file (stdin, a pipe) is imported from the start and cannot be resumed.
     pub file: PathBuf,
-    /// Lines per batch: each batch's listings are one transaction, its opportunities
-    /// another. Larger batches write faster; up to four are in memory at once.
-    #[arg(long, default_value_t = 10_000)]
+    /// Lines per batch (1 to 1,000,000): each batch's listings are one transaction, its
+    /// opportunities another. Larger batches write faster; up to four are in memory at once.
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true, value_parser = batch_lines)]
     pub batch: usize,
     /// Also add the imported ASINs to the watchlist.
     #[arg(long)]
@@ -370,6 +372,17 @@ pub enum ExportFormat {
     Csv,
     /// `{meta, rows}` JSON.
     Json,
+}
+
+/// Lines per import batch.
+fn batch_lines(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{v}' is not a batch size: expected a whole number of lines from 1 to 1000000, \
+             e.g. 10000"
+        )),
+    }
 }
 
 /// A finite number of percent, as the API's filters take it.

@@ -14,6 +14,25 @@ macro_rules! out {
     ($($t:tt)*) => { $crate::commands::emit(&format!($($t)*), false) };
 }
 
+/// `eprintln!` for messages to the operator: a closed stderr (`2>&1 | head -1`) loses the
+/// message instead of stopping the command halfway.
+macro_rules! noteln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// `eprint!` likewise (progress lines).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, $($t)*);
+        let _ = err.flush();
+    }};
+}
+
 pub mod config_cmd;
 mod console;
 pub mod export;
@@ -51,7 +70,7 @@ pub fn emit(text: &str, newline: bool) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: writing to stdout failed: {e}");
+        noteln!("error: writing to stdout failed: {e}");
         std::process::exit(1);
     }
 }
@@ -64,6 +83,7 @@ pub struct BadValue(pub String);
 
 /// Opens the configured store, creating the data dir.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    check_data_dir(&settings.data_dir)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "Could not create the data dir {}",
@@ -82,6 +102,7 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
 /// a SQLite file that does not exist is an error naming where it was looked for, not a new
 /// empty store — a mistyped `--data-dir` should not look like an empty catalogue.
 pub fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    check_data_dir(&settings.data_dir)?;
     if let Some(file) = settings.store.local_file(&settings.data_dir)
         && !file.exists()
     {
@@ -93,6 +114,19 @@ pub fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
         );
     }
     open_store(settings)
+}
+
+/// A data dir that exists but is not a directory is named as such, before any advice that
+/// assumes it is one.
+fn check_data_dir(dir: &std::path::Path) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => anyhow::bail!(
+            "The data dir {} is a file, not a directory: pass a directory with --data-dir (or \
+             ARBDESK_DATA_DIR), or move the file aside",
+            dir.display()
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The detector the pipeline and `import` use, over the model the settings validated.

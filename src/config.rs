@@ -480,6 +480,43 @@ mod tests {
     }
 
     #[test]
+    fn queue_and_store_sections_default_their_type_and_intervals_are_checked_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let args = GlobalArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        std::fs::write(
+            &file,
+            "[queue]\ncapacity = 5000\n[store]\nhistory_days = 30\n",
+        )
+        .unwrap();
+        let s = load(&args).unwrap();
+        assert_eq!(
+            s.queue,
+            crate::queue::QueueConfig::Memory { capacity: 5000 }
+        );
+        assert!(matches!(
+            s.store,
+            crate::store::StoreConfig::Sqlite {
+                history_days: Some(30),
+                ..
+            }
+        ));
+        // A mistyped key in a section without `type` is still named.
+        std::fs::write(&file, "[queue]\ncapacty = 5000\n").unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains("capacty"), "{e}");
+        // The live interval is checked in demo mode too, under its own name.
+        for key in ["refresh_interval_secs", "demo_refresh_interval_secs"] {
+            std::fs::write(&file, format!("[pipeline]\n{key} = 0\n")).unwrap();
+            let e = load(&args).err().unwrap().to_string();
+            assert!(e.contains(&format!("pipeline.{key}")), "{e}");
+        }
+    }
+
+    #[test]
     fn a_bad_economics_value_is_one_line_in_plain_words() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");

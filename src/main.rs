@@ -8,6 +8,14 @@ use tracing_subscriber::EnvFilter;
 use arbdesk::cli::{Cli, Command, ConfigCommand};
 use arbdesk::{commands, config};
 
+/// `eprintln!` that cannot panic: with stderr closed the message is lost, the exit code not.
+macro_rules! error {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_or_exit();
@@ -18,7 +26,7 @@ async fn main() -> ExitCode {
         return match commands::config_cmd::file_command(&cli.global, c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                error!("error: {e:#}");
                 ExitCode::FAILURE
             }
         };
@@ -26,14 +34,14 @@ async fn main() -> ExitCode {
     let settings = match config::load(&cli.global) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("error: {e}");
             return ExitCode::from(2);
         }
     };
     let filter = match EnvFilter::try_new(&settings.log) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: invalid log filter '{}': {e}", settings.log);
+            error!("error: invalid log filter '{}': {e}", settings.log);
             return ExitCode::from(2);
         }
     };
@@ -42,7 +50,7 @@ async fn main() -> ExitCode {
     let _log_guard = if cli.command.is_none() && !settings.serve {
         let dir = settings.data_dir.join("logs");
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!(
+            error!(
                 "error: could not create the log directory {}: {e}",
                 dir.display()
             );
@@ -69,7 +77,7 @@ async fn main() -> ExitCode {
     match commands::run(&cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            error!("error: {e:#}");
             // A value refused once the settings are combined (a public address without a
             // token, one market) is a bad value like any other: exit code 2.
             if e.downcast_ref::<commands::BadValue>().is_some() {

@@ -40,6 +40,13 @@ pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
         ConfigCommand::Init { force } => {
             let (path, _) = config::config_path(args);
             let path = path.context("No platform config directory; pass --config FILE")?;
+            if path.is_dir() {
+                anyhow::bail!(
+                    "{} is a directory: pass --config with a file name, e.g. {}",
+                    path.display(),
+                    path.join("config.toml").display()
+                );
+            }
             if path.exists() && !force {
                 anyhow::bail!(
                     "{} already exists; pass --force to overwrite it",

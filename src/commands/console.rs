@@ -40,7 +40,7 @@ pub async fn console(settings: Settings) -> Result<()> {
         data_dir: settings.data_dir.clone(),
     };
     let result = app::run(deps).await;
-    eprintln!("arbdesk: stopping, draining in-flight updates…");
+    noteln!("arbdesk: stopping, draining in-flight updates…");
     runtime.stop().await;
     result
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Settings;
@@ -23,6 +23,17 @@ pub fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+/// A free-text field (a title from Keepa): as [`csv_field`], and one that a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) starts with `'`, which shows
+/// the text as written (OWASP's advice on CSV injection).
+pub fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_field(&format!("'{s}"))
+    } else {
+        csv_field(s)
     }
 }
 
@@ -39,7 +50,7 @@ pub fn csv_row(o: &Opportunity) -> String {
         s,
         "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
-        csv_field(o.title.as_deref().unwrap_or("")),
+        csv_text(o.title.as_deref().unwrap_or("")),
         o.buy_market,
         o.sell_market,
         o.buy_price.decimal_string(),
@@ -59,8 +70,10 @@ pub fn csv_row(o: &Opportunity) -> String {
         csv_field(&o.flags.join(" ")),
         o.buy_url(),
         o.sell_url(),
-        o.updated_at.to_rfc3339(),
-        o.first_seen.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        o.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        o.first_seen
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_default(),
     );
     s
 }
@@ -157,7 +170,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
                 .with_context(|| format!("Could not create {}", path.display()))?;
             f.write_all(text.as_bytes())
                 .with_context(|| format!("Could not write {}", path.display()))?;
-            eprintln!(
+            noteln!(
                 "Wrote {} of {} opportunities to {}.",
                 page.items.len(),
                 page.total,
@@ -167,4 +180,23 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         None => out!("{text}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{csv_field, csv_text};
+
+    #[test]
+    fn titles_a_spreadsheet_would_run_are_shown_as_text() {
+        assert_eq!(
+            csv_text("=HYPERLINK(\"http://evil.example\",\"click\")"),
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\""
+        );
+        for lead in ["+1", "-1", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_text(lead), format!("'{lead}"));
+        }
+        // Ordinary titles, and numbers in their own columns, are left as they are.
+        assert_eq!(csv_text("Kettle 1.7 L, steel"), "\"Kettle 1.7 L, steel\"");
+        assert_eq!(csv_field("-5.25"), "-5.25");
+    }
 }

@@ -9,7 +9,8 @@
 //! reported with its number and skipped; the rest is imported. A large import runs as the
 //! store's bulk load ([`Store::bulk_load`]), which the store finishes even after a failure.
 
-use std::io::{BufRead, BufReader, IsTerminal, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -80,11 +81,11 @@ struct Decoded {
 /// Reads and decodes batches of `lines` lines ahead of the writer, until the end of the file
 /// or until the writer stops listening. Runs on a blocking thread.
 fn read_batches(
-    mut reader: BufReader<std::fs::File>,
+    mut reader: BufReader<Box<dyn Read + Send>>,
     lines: usize,
     mut line_no: u64,
     mut offset: u64,
-    path: std::path::PathBuf,
+    name: String,
     tx: tokio::sync::mpsc::Sender<Result<Decoded>>,
 ) {
     let mut buf = Vec::new();
@@ -92,13 +93,12 @@ fn read_batches(
         let mut batch = Vec::with_capacity(lines);
         while batch.len() < lines {
             buf.clear();
+            let at_start = offset == 0;
             let n = match reader.read_until(b'\n', &mut buf) {
                 Ok(n) => n,
                 Err(e) => {
-                    let e = anyhow::Error::new(e).context(format!(
-                        "Reading {} failed after line {line_no}",
-                        path.display()
-                    ));
+                    let e = anyhow::Error::new(e)
+                        .context(format!("Reading {name} failed after line {line_no}"));
                     let _ = tx.blocking_send(Err(e));
                     return;
                 }
@@ -108,7 +108,12 @@ fn read_batches(
             }
             offset += n as u64;
             line_no += 1;
-            let bytes = buf.trim_ascii();
+            // A byte-order mark (editors on Windows write one) is not part of the first line.
+            let line = match buf.strip_prefix(b"\xEF\xBB\xBF") {
+                Some(rest) if at_start => rest,
+                _ => &buf[..],
+            };
+            let bytes = line.trim_ascii();
             if !bytes.is_empty() {
                 // A line that is not UTF-8 is a bad line like any other, not the end.
                 let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
@@ -147,54 +152,41 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let detect = super::detector(settings);
     // The rate the live pipeline last fetched, as its own rows use.
     crate::pipeline::restore_fx(&*store, &*detect).await;
-    let path = std::fs::canonicalize(&args.file)
-        .with_context(|| format!("Cannot open {}", args.file.display()))?;
-    let file =
-        std::fs::File::open(&path).with_context(|| format!("Cannot open {}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let key = format!("import:{}:{size}", path.display());
-    let start = if args.restart {
-        0
-    } else {
-        store
+    let input = Input::open(&args.file)?;
+    let name = input.name.clone();
+    // A regular file is resumable: its checkpoint is keyed by its path and size.
+    let key = input.size.map(|size| format!("import:{name}:{size}"));
+    let size = input.size.unwrap_or(0);
+    let start = match &key {
+        Some(key) if !args.restart => store
             .checkpoint(key.clone())
             .await
             .context("Reading the import checkpoint failed")?
-            .unwrap_or(0)
+            .unwrap_or(0),
+        _ => 0,
     };
-    if size > 0 && start >= size {
-        eprintln!(
-            "{} was imported completely before and has not changed since; nothing to do. \
-             Run with --restart to import it again{}.",
-            path.display(),
-            if args.watch {
-                " (and watch its ASINs)"
-            } else {
-                ""
-            }
-        );
-        return Ok(());
+    if let Some(key) = &key
+        && size > 0
+        && start >= size
+    {
+        return already_imported(&*store, key, &name, args.watch).await;
     }
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line_no = 0u64;
-    if start > 0 {
-        // Count the lines already imported so numbers in messages stay true.
-        let mut skipped = 0u64;
-        let mut buf = Vec::new();
-        while skipped < start {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            skipped += n as u64;
-            line_no += 1;
+    let (reader, line_no) = input.skip_to(start)?;
+    // Ctrl-C stops at once, as a kill would (every batch is written whole or not at all),
+    // and says how to go on.
+    let resume = if key.is_some() {
+        "run the same command again to resume after the last batch written"
+    } else {
+        "input from a stream cannot be resumed: import it again from the start"
+    };
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            noteln!("\nInterrupted: {resume}.");
+            std::process::exit(130);
         }
-        reader.seek(SeekFrom::Start(start))?;
-        eprintln!(
-            "Resuming {} after line {line_no} (byte {start} of {size}).",
-            path.display()
-        );
+    });
+    if start > 0 {
+        noteln!("Resuming {name} after line {line_no} (byte {start} of {size}).");
     }
 
     let progress = !args.quiet && std::io::stderr().is_terminal();
@@ -203,7 +195,11 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         .await
         .context("Reading the store's totals failed")?
         .opportunities;
-    let bulk = bulk_worthwhile(size.saturating_sub(start), stored_rows);
+    let bulk = match key {
+        Some(_) => bulk_worthwhile(size.saturating_sub(start), stored_rows),
+        // A stream of unknown length: a bulk load into an empty store only.
+        None => stored_rows == 0,
+    };
     if bulk {
         store
             .bulk_load(true)
@@ -216,9 +212,9 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let batch = args.batch.max(1);
     let reading = {
-        let path = path.clone();
+        let name = name.clone();
         tokio::task::spawn_blocking(move || {
-            read_batches(reader, batch, line_no, start, path, tx);
+            read_batches(reader, batch, line_no, start, name, tx);
         })
     };
     // Batch N: its listings are stored, its detection is next.
@@ -239,7 +235,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                 Some(d) => {
                     for (n, e) in &d.bad {
                         if bad_total < SHOWN_ERRORS as u64 {
-                            eprintln!("line {n}: {e}; skipped");
+                            noteln!("line {n}: {e}; skipped");
                         }
                         bad_total += 1;
                     }
@@ -261,7 +257,11 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                         Some((products, asins, offset)) => {
                             let sets =
                                 crate::pipeline::detect_all(detect.clone(), products, now).await?;
-                            finish_batch(&store, sets, args.watch.then_some(asins), &key, offset)
+                            let checkpoint = key.as_ref().map(|key| Checkpoint {
+                                key: key.clone(),
+                                offset,
+                            });
+                            finish_batch(&store, sets, args.watch.then_some(asins), checkpoint)
                                 .await
                         }
                         None => Ok(()),
@@ -285,14 +285,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             }
             if progress && last_report.elapsed().as_millis() > 300 {
                 let pct = if size > 0 {
-                    read_to as f64 * 100.0 / size as f64
+                    format!(" · {:.0} %", read_to as f64 * 100.0 / size as f64)
                 } else {
-                    100.0
+                    String::new()
                 };
                 let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-                eprint!(
-                    "\rimported {imported} lines · {bad_total} bad · {pct:.0} % · {rate:.0} lines/s   "
-                );
+                note!("\rimported {imported} lines · {bad_total} bad{pct} · {rate:.0} lines/s   ");
                 last_report = Instant::now();
             }
             if done {
@@ -304,7 +302,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     .await;
     if bulk {
         if progress {
-            eprint!("\rbuilding the sort indexes…{:40}", "");
+            note!("\rbuilding the sort indexes…{:40}", "");
         }
         // Built even after a failed batch: everything committed so far is sorted at once.
         let built = store
@@ -319,24 +317,145 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     drop(rx);
     reading.await?;
     if progress {
-        eprintln!();
+        noteln!();
     }
     if bad_total > SHOWN_ERRORS as u64 {
-        eprintln!("… and {} more bad lines.", bad_total - SHOWN_ERRORS as u64);
+        noteln!("… and {} more bad lines.", bad_total - SHOWN_ERRORS as u64);
+    }
+    if let Some(key) = &key {
+        // What this run found, for a later run that finds nothing left to do.
+        let outcome = [(OUTCOME_IMPORTED, imported), (OUTCOME_BAD, bad_total)];
+        for (what, n) in outcome {
+            let checkpoint = Checkpoint {
+                key: format!("{key}:{what}"),
+                offset: n,
+            };
+            store
+                .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
+                .await
+                .context("Recording the import's outcome failed")?;
+        }
     }
     if imported == 0 && bad_total > 0 {
-        anyhow::bail!(
-            "no line of {} could be imported: all {bad_total} are bad (see above)",
-            path.display()
-        );
+        anyhow::bail!("no line of {name} could be imported: all {bad_total} are bad (see above)");
     }
     let secs = began.elapsed().as_secs_f64();
     outln!(
-        "Imported {imported} product lines from {} in {secs:.1} s ({:.0} lines/s); {bad_total} bad lines skipped.",
-        path.display(),
+        "Imported {imported} product lines from {name} in {secs:.1} s ({:.0} lines/s); {bad_total} bad lines skipped.",
         imported as f64 / secs.max(1e-3)
     );
     Ok(())
+}
+
+/// Checkpoint suffixes under which a run records how many lines it imported and skipped.
+const OUTCOME_IMPORTED: &str = "imported";
+const OUTCOME_BAD: &str = "bad";
+
+/// A file whose checkpoint is at its end: nothing to do, but its last run's verdict stands
+/// (a file of nothing but bad lines still fails, so a retrying script does not pass).
+async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool) -> Result<()> {
+    let outcome = |what: &str| store.checkpoint(format!("{key}:{what}"));
+    let (imported, bad) = (
+        outcome(OUTCOME_IMPORTED).await?,
+        outcome(OUTCOME_BAD).await?,
+    );
+    let again = if watch {
+        "run with --restart to import it again (and watch its ASINs)"
+    } else {
+        "run with --restart to import it again"
+    };
+    let done = format!("{name} was imported completely before and has not changed since");
+    match (imported, bad.unwrap_or(0)) {
+        (Some(0), bad) if bad > 0 => anyhow::bail!(
+            "no line of {name} could be imported: the last run found all {bad} bad and the \
+             file has not changed since; fix the lines and {again}"
+        ),
+        (_, bad) if bad > 0 => noteln!(
+            "{done}; nothing to do. The last run over it skipped {bad} bad lines: fix them \
+             and {again}."
+        ),
+        _ => noteln!("{done}; nothing to do: {again}."),
+    }
+    Ok(())
+}
+
+/// The lines to import: a regular file (resumable) or a stream (stdin, a pipe).
+struct Input {
+    reader: Box<dyn Read + Send>,
+    /// The file's canonical path, or what the stream is.
+    name: String,
+    /// A regular file's size; `None` for a stream.
+    size: Option<u64>,
+    file: Option<std::fs::File>,
+}
+
+impl Input {
+    fn open(arg: &Path) -> Result<Self> {
+        if arg == Path::new("-") {
+            return Ok(Input {
+                reader: Box::new(std::io::stdin()),
+                name: "standard input".to_string(),
+                size: None,
+                file: None,
+            });
+        }
+        let file =
+            std::fs::File::open(arg).with_context(|| format!("Cannot open {}", arg.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("Cannot read {}", arg.display()))?;
+        if meta.is_dir() {
+            anyhow::bail!(
+                "{} is a directory: give a JSON-lines file, or - for standard input",
+                arg.display()
+            );
+        }
+        if !meta.is_file() {
+            // A pipe or device (`<(zcat …)`, /dev/stdin): read once, from the start.
+            return Ok(Input {
+                reader: Box::new(file),
+                name: arg.display().to_string(),
+                size: None,
+                file: None,
+            });
+        }
+        let name = std::fs::canonicalize(arg)
+            .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
+        let reader = Box::new(
+            file.try_clone()
+                .with_context(|| format!("Cannot open {name}"))?,
+        );
+        Ok(Input {
+            reader,
+            name,
+            size: Some(meta.len()),
+            file: Some(file),
+        })
+    }
+
+    /// A reader positioned at byte `start` of a file, and the number of lines before it,
+    /// so numbers in messages stay true.
+    fn skip_to(self, start: u64) -> Result<(BufReader<Box<dyn Read + Send>>, u64)> {
+        let mut line_no = 0u64;
+        if let (Some(mut file), true) = (self.file, start > 0) {
+            let mut counted = 0u64;
+            let mut lines = BufReader::with_capacity(1 << 20, &file);
+            let mut buf = Vec::new();
+            while counted < start {
+                buf.clear();
+                let n = lines.read_until(b'\n', &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                counted += n as u64;
+                line_no += 1;
+            }
+            drop(lines);
+            file.seek(SeekFrom::Start(start))?;
+            return Ok((BufReader::with_capacity(1 << 20, Box::new(file)), line_no));
+        }
+        Ok((BufReader::with_capacity(1 << 20, self.reader), line_no))
+    }
 }
 
 /// Whether an import of `bytes` more should run as a bulk load over a store of `rows`
@@ -353,8 +472,7 @@ async fn finish_batch(
     store: &Arc<dyn Store>,
     sets: Vec<(Asin, Vec<crate::domain::Opportunity>)>,
     watch: Option<Vec<Asin>>,
-    key: &str,
-    offset: u64,
+    checkpoint: Option<Checkpoint>,
 ) -> Result<()> {
     store
         .replace_opportunities(sets)
@@ -368,14 +486,12 @@ async fn finish_batch(
     }
     // The checkpoint moves only once the whole batch is written: a crash anywhere before
     // this line makes the next run redo the batch, which is idempotent.
-    let checkpoint = Checkpoint {
-        key: key.to_string(),
-        offset,
-    };
-    store
-        .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
-        .await
-        .context("Writing the import checkpoint failed")?;
+    if let Some(checkpoint) = checkpoint {
+        store
+            .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
+            .await
+            .context("Writing the import checkpoint failed")?;
+    }
     Ok(())
 }
 

@@ -20,7 +20,11 @@ use crate::pipeline::Source;
 /// A key means live data from `keepa.url`. No key and the default URL means demo data from
 /// an in-process simulator. No key and another URL (e.g. `arbdesk keepa-sim`) means that
 /// server, with the key `demo`.
-pub fn keepa_source(settings: &Settings) -> Result<(KeepaClient, Source)> {
+///
+/// `interactive` is for a command someone waits on (`fetch`, `token`): three attempts
+/// rather than the pipeline's five, so a Keepa that does not answer is reported in about a
+/// minute and a half, not several.
+pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClient, Source)> {
     let k = &settings.keepa;
     let default_url = k.url.as_str().trim_end_matches('/') == "https://api.keepa.com";
     let (url, key, source) = match (&k.key, default_url) {
@@ -39,8 +43,11 @@ pub fn keepa_source(settings: &Settings) -> Result<(KeepaClient, Source)> {
         }
         (None, false) => (k.url.clone(), "demo".to_string(), Source::Demo),
     };
-    let client = KeepaClient::new(ClientConfig::new(url, ApiKey::new(key)))
-        .context("Could not build the Keepa HTTP client")?;
+    let mut config = ClientConfig::new(url, ApiKey::new(key));
+    if interactive {
+        config.retry.max_attempts = 3;
+    }
+    let client = KeepaClient::new(config).context("Could not build the Keepa HTTP client")?;
     Ok((client, source))
 }
 
@@ -68,9 +75,10 @@ pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    eprintln!(
+    noteln!(
         "Keepa simulator listening on http://{addr} (seed {}, {} tokens/min). Try:\n  curl 'http://{addr}/product?key=demo&domain=3&asin=B0D1XD1ZV3&stats=90'",
-        args.seed, args.refill_rate
+        args.seed,
+        args.refill_rate
     );
     sim.serve(listener, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -145,8 +153,9 @@ pub fn listings_table(listings: &[Listing]) -> String {
 
 /// `arbdesk fetch`.
 pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
-    let (client, source) = keepa_source(settings)?;
-    let listings = fetch_listings(&client, &args.asins, &settings.markets, args.buybox).await?;
+    let (client, source) = keepa_source(settings, true)?;
+    let asins = super::watch::distinct(&args.asins);
+    let listings = fetch_listings(&client, &asins, &settings.markets, args.buybox).await?;
     if args.json {
         for l in &listings {
             let line = serde_json::json!({
@@ -167,13 +176,13 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
 fn print_tokens(client: &KeepaClient) {
     let st = client.status();
     if let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) {
-        eprintln!("Keepa tokens: {left} left, refill {rate}/min.");
+        noteln!("Keepa tokens: {left} left, refill {rate}/min.");
     }
 }
 
 /// `arbdesk token`.
 pub async fn token(settings: &Settings) -> Result<()> {
-    let (client, source) = keepa_source(settings)?;
+    let (client, source) = keepa_source(settings, true)?;
     let env = client
         .token()
         .await

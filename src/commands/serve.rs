@@ -97,7 +97,10 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         None
     };
     let (client, source) = if settings.has_role(Role::Ingest) {
-        let (c, s) = super::keepa_source(settings)?;
+        let (c, s) = super::keepa_source(settings, false)?;
+        if s == Source::Live {
+            tokio::spawn(check_keepa(c.clone()));
+        }
         (Some(c), s)
     } else {
         (
@@ -195,5 +198,24 @@ pub async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Asks Keepa for the token balance once at start (`/token` costs nothing; Keepa asks
+/// clients not to poll it), so a wrong URL or key is in the log at once rather than when
+/// the first product is due, which with an empty watchlist may be never.
+async fn check_keepa(client: crate::keepa::KeepaClient) {
+    match client.token().await {
+        Ok(env) => tracing::info!(
+            tokens_left = env.tokens_left,
+            refill_per_min = env.refill_rate,
+            "Keepa answered: {} tokens left, refill {} per minute.",
+            env.tokens_left,
+            env.refill_rate
+        ),
+        Err(e) => tracing::warn!(
+            "Keepa did not answer the start-up token check: {e}. Check keepa.url, keepa.key \
+             (KEEPA_API_KEY) and the network; the pipeline keeps trying."
+        ),
     }
 }

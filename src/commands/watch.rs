@@ -4,7 +4,14 @@ use anyhow::{Context, Result};
 
 use crate::cli::WatchCommand;
 use crate::config::Settings;
+use crate::domain::Asin;
 use crate::store::WatchSource;
+
+/// `asins` without repeats, in the order given: an ASIN named twice is one ASIN.
+pub(crate) fn distinct(asins: &[Asin]) -> Vec<Asin> {
+    let mut seen = std::collections::HashSet::with_capacity(asins.len());
+    asins.iter().copied().filter(|a| seen.insert(*a)).collect()
+}
 
 /// Runs a watch subcommand.
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
@@ -14,6 +21,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     };
     match cmd {
         WatchCommand::Add { asins } => {
+            let asins = &distinct(asins);
             let n = store
                 .watch_add(asins.clone(), WatchSource::User)
                 .await
@@ -24,6 +32,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             );
         }
         WatchCommand::Rm { asins } => {
+            let asins = &distinct(asins);
             let n = store
                 .watch_remove(asins.clone())
                 .await
@@ -32,7 +41,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             outln!(
                 "Removed {n} ASIN(s) from the watchlist{}; their data stays in the store.",
                 if missing > 0 {
-                    format!(" ({missing} were not watched)")
+                    format!(" ({missing} of them not watched)")
                 } else {
                     String::new()
                 }

@@ -103,19 +103,27 @@ pub(super) fn resolve(
         body_limit: f.api.body_limit_bytes.unwrap_or(64 * 1024),
     };
 
+    // Both intervals are checked whichever is in use, so a bad one is found before it is.
+    for (key, secs) in [
+        (
+            "pipeline.refresh_interval_secs",
+            f.pipeline.refresh_interval_secs,
+        ),
+        (
+            "pipeline.demo_refresh_interval_secs",
+            f.pipeline.demo_refresh_interval_secs,
+        ),
+    ] {
+        if secs == Some(0) {
+            return Err(invalid(key, 0, "at least 1 second"));
+        }
+    }
     let demo = keepa.is_demo();
     let refresh = if demo {
         f.pipeline.demo_refresh_interval_secs.unwrap_or(60)
     } else {
         f.pipeline.refresh_interval_secs.unwrap_or(30 * 60)
     };
-    if refresh == 0 {
-        return Err(invalid(
-            "pipeline.refresh_interval_secs",
-            0,
-            "at least 1 second",
-        ));
-    }
     let fetch_batch = f.pipeline.fetch_batch.unwrap_or(100);
     if !(1..=100).contains(&fetch_batch) {
         return Err(invalid(

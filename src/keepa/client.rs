@@ -122,7 +122,7 @@ impl fmt::Debug for KeepaClient {
 impl KeepaClient {
     /// A client over HTTP(S) with reqwest.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let t = ReqwestTransport::new(config.connect_timeout, config.timeout)
+        let t = ReqwestTransport::new(config.connect_timeout, config.read_timeout, config.timeout)
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         Ok(Self::with_transport(config, Arc::new(t)))
     }

@@ -18,7 +18,6 @@ use crate::domain::{
 
 /// A product that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("malformed Keepa product {asin} (domain {domain}): field `{field}`: {reason}")]
 pub struct DecodeError {
     /// The ASIN, or `?` when even that could not be read.
     pub asin: String,
@@ -28,6 +27,38 @@ pub struct DecodeError {
     pub field: String,
     /// What is wrong with it.
     pub reason: String,
+}
+
+impl std::fmt::Display for DecodeError {
+    /// `malformed Keepa product B0… (domain 3): field `csv[1]`: …`; a line that is no
+    /// product at all says only what it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.asin == "?" && self.domain == "?" && self.field == "(product)" {
+            write!(f, "not a Keepa product: {}", self.reason)
+        } else {
+            write!(
+                f,
+                "malformed Keepa product {} (domain {}): field `{}`: {}",
+                self.asin, self.domain, self.field, self.reason
+            )
+        }
+    }
+}
+
+/// serde_json's message for one line of JSON: its position as a column (the line is the
+/// caller's to name; within one product object it is always line 1).
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(msg) if e.line() == 1 => format!("{msg} at column {}", e.column()),
+        Some(msg) => format!(
+            "{msg} at line {} column {} of the object",
+            e.line(),
+            e.column()
+        ),
+        None => text,
+    }
 }
 
 /// Amazon's own seller id per market: a community convention, not Keepa documentation.
@@ -98,8 +129,11 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
     if plain.is_eof() {
         return not_product(
             "the JSON object ends early",
-            format!("{plain} (a truncated or split line?)"),
+            format!("{} (a truncated or split line?)", json_reason(&plain)),
         );
+    }
+    if plain.is_syntax() {
+        return not_product("not valid JSON", json_reason(&plain));
     }
     // Read the identity leniently, so the error can still name the product.
     let ident: Option<Ident> = serde_json::from_str(raw).ok();
@@ -117,9 +151,9 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
             } else {
                 path
             };
-            (path, e.into_inner().to_string())
+            (path, json_reason(&e.into_inner()))
         }
-        Ok(_) => ("(product)".to_string(), plain.to_string()),
+        Ok(_) => ("(product)".to_string(), json_reason(&plain)),
     };
     DecodeError {
         asin: show(ident.as_ref().and_then(|i| i.asin.as_ref())),

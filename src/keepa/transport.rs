@@ -53,10 +53,15 @@ pub struct ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// A transport with the given timeouts.
-    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Self, TransportError> {
+    /// A transport with the given timeouts: to connect, of silence while reading, in all.
+    pub fn new(
+        connect_timeout: Duration,
+        read_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
+            .read_timeout(read_timeout)
             .timeout(timeout)
             .gzip(true)
             .user_agent(concat!("arbdesk/", env!("CARGO_PKG_VERSION")))

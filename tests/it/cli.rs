@@ -125,13 +125,29 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     );
     let out = arbdesk(&["watch", "ls"], &empty);
     assert!(String::from_utf8_lossy(&out.stdout).contains("B0D1XD1ZV3"));
-    let out = arbdesk(&["watch", "rm", "B0D1XD1ZV3", "B0D1XD1ZV4"], &empty);
+    // An ASIN named twice is one ASIN.
+    let out = arbdesk(&["watch", "add", "B0D1XD1ZV5", "B0D1XD1ZV5"], &empty);
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("Removed 1 ASIN(s) from the watchlist (1 were not watched)"),
+            .contains("Added 1 ASIN(s) to the watchlist (0 already watched)"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    let out = arbdesk(&["watch", "rm", "B0D1XD1ZV3", "B0D1XD1ZV4"], &empty);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Removed 1 ASIN(s) from the watchlist (1 of them not watched)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A data dir that is a file is named as one, whatever the command.
+    let file = empty.join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    for args in [&["watch", "ls"][..], &["watch", "add", "B0D1XD1ZV3"], &["export"]] {
+        let out = arbdesk(args, &file);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is a file, not a directory"), "{args:?}: {err}");
+    }
 }
 
 /// `--api-addr` takes `localhost:PORT`, and says what is wrong with a bad address.

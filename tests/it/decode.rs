@@ -171,6 +171,11 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
             "{\"asin\": \"B0D1XD1ZV3\", \"domainId\": 3, \"csv\": [",
             "ends early",
         ),
+        // Broken JSON says so, at a column of the line (the caller names the line).
+        (
+            "{a:1}",
+            "not a Keepa product: not valid JSON: key must be a string at column 2",
+        ),
     ] {
         let e = decode_product(line).unwrap_err();
         assert!(e.to_string().contains(says), "{line}: {e}");

@@ -208,6 +208,49 @@ fn a_file_of_bad_lines_fails() {
         "{err}"
     );
     assert!(err.contains("all 2 are bad"), "{err}");
+    // Run again on the unchanged file: still a failure, so a retrying script does not pass.
+    let again = import(&file, &dir.path().join("data")).output().unwrap();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(err.contains("found all 2 bad"), "{err}");
+}
+
+/// Standard input (`-`) imports like a file, from the start and without a checkpoint; a
+/// byte-order mark before the first line is not part of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_input_imports_and_a_byte_order_mark_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 120);
+    let mut text = b"\xEF\xBB\xBF".to_vec();
+    text.extend(std::fs::read(&file).unwrap());
+    let data = dir.path().join("data");
+    let mut child = import(Path::new("-"), &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    // Line 7 is the only bad line of the first 120: line 1, after the mark, is good.
+    assert!(
+        stderr.contains("line 7: ") && !stderr.contains("line 1: "),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Imported 119 product lines from standard input"),
+        "{stdout}"
+    );
+    // The same file by its path imports the same products.
+    let by_path = dir.path().join("by-path");
+    let out = import(&file, &by_path).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(counts(&data).await, counts(&by_path).await);
 }
 
 /// Splits one CSV line into fields (quoted fields may hold commas and doubled quotes).

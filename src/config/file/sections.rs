@@ -9,6 +9,31 @@ use crate::domain::Market;
 use crate::queue::QueueConfig;
 use crate::store::StoreConfig;
 
+/// A `[queue]` or `[store]` table with its `type` defaulted to the embedded kind, as the
+/// template promises every key is optional.
+fn typed_section<'de, D, T>(d: D, default_type: &str) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let mut table = toml::Table::deserialize(d)?;
+    table
+        .entry("type")
+        .or_insert_with(|| toml::Value::String(default_type.to_string()));
+    toml::Value::Table(table)
+        .try_into()
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn queue_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<QueueConfig>, D::Error> {
+    typed_section(d, "memory")
+}
+
+fn store_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreConfig>, D::Error> {
+    typed_section(d, "sqlite")
+}
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,9 +52,11 @@ pub struct FileConfig {
     /// `[api]`.
     #[serde(default)]
     pub api: ApiSection,
-    /// `[queue]`.
+    /// `[queue]`; without `type` it is `memory`.
+    #[serde(default, deserialize_with = "queue_section")]
     pub queue: Option<QueueConfig>,
-    /// `[store]`.
+    /// `[store]`; without `type` it is `sqlite`.
+    #[serde(default, deserialize_with = "store_section")]
     pub store: Option<StoreConfig>,
     /// `[pipeline]`.
     #[serde(default)]

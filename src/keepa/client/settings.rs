@@ -128,7 +128,10 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Connect timeout.
     pub connect_timeout: Duration,
-    /// Whole-request timeout.
+    /// Longest silence while a response is awaited or read: a server that accepts the
+    /// connection and then says nothing fails the attempt after this, not after `timeout`.
+    pub read_timeout: Duration,
+    /// Whole-request timeout (a large `/product` answer may stream for a while).
     pub timeout: Duration,
 }
 
@@ -139,7 +142,8 @@ impl ClientConfig {
             base_url,
             key,
             retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
             timeout: Duration::from_secs(120),
         }
     }
