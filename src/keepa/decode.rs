@@ -61,6 +61,26 @@ fn json_reason(e: &serde_json::Error) -> String {
     }
 }
 
+/// Longest title or brand kept, in characters. Real titles run to a few hundred at most;
+/// a longer one is noise or an attack, and it would be stored, cached and drawn with every
+/// row.
+const MAX_TEXT_CHARS: usize = 1000;
+
+/// A title or brand as shown: inert (see `sanitize`) and at most `MAX_TEXT_CHARS` long.
+fn text_field(raw: &str) -> String {
+    let head = match raw.char_indices().nth(MAX_TEXT_CHARS * 4) {
+        // Escape sequences take room before sanitizing; look at enough of the text.
+        Some((cut, _)) => &raw[..cut],
+        None => raw,
+    };
+    let mut text = sanitize(head);
+    if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// Amazon's own seller id per market: a community convention, not Keepa documentation.
 pub const fn amazon_seller_id(m: Market) -> &'static str {
     match m {
@@ -275,7 +295,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     // Keepa writes 0 or −1 for an unknown size; a side over 10 m is not a parcel.
     let dim = |v: Option<i64>| v.filter(|x| (1..=10_000_000).contains(x));
 
-    let title = p.title.as_deref().map(sanitize).filter(|s| !s.is_empty());
+    let title = p.title.as_deref().map(text_field).filter(|s| !s.is_empty());
     let eans: Vec<String> = p
         .ean_list
         .iter()
@@ -371,7 +391,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         market,
         product_type: p.product_type.unwrap_or(0),
         title,
-        brand: p.brand.as_deref().map(sanitize).filter(|s| !s.is_empty()),
+        brand: p.brand.as_deref().map(text_field).filter(|s| !s.is_empty()),
         image_url,
         eans,
         package_quantity: positive(p.package_quantity),

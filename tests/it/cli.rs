@@ -143,10 +143,17 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     // A data dir that is a file is named as one, whatever the command.
     let file = empty.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    for args in [&["watch", "ls"][..], &["watch", "add", "B0D1XD1ZV3"], &["export"]] {
+    for args in [
+        &["watch", "ls"][..],
+        &["watch", "add", "B0D1XD1ZV3"],
+        &["export"],
+    ] {
         let out = arbdesk(args, &file);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("is a file, not a directory"), "{args:?}: {err}");
+        assert!(
+            err.contains("is a file, not a directory"),
+            "{args:?}: {err}"
+        );
     }
 }
 

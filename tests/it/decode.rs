@@ -182,6 +182,19 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
     }
 }
 
+/// A title of any length is kept to 1,000 characters, marked as cut.
+#[test]
+fn an_endless_title_is_cut() {
+    let long = "Kettle ".repeat(100_000);
+    let raw = format!(r#"{{"asin":"B0LONGTITL","domainId":3,"title":"{long}","csv":null}}"#);
+    let title = decode_product(&raw).unwrap().title.unwrap();
+    assert_eq!(title.chars().count(), 1001);
+    assert!(
+        title.starts_with("Kettle Kettle") && title.ends_with('…'),
+        "{title}"
+    );
+}
+
 #[test]
 fn titles_with_escape_sequences_are_made_inert() {
     let raw = r#"{"asin":"B0EVILTITL","domainId":3,"title":"\u001b]52;c;cm0gLXJmIC8=\u0007Kettle \u001b[31mRED\u001b[0m","brand":"\u001b[2JBrand","csv":null}"#;
