@@ -319,6 +319,30 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Show the Keepa token balance (costs no tokens).
     Token,
+    /// List the console's key bindings and commands (`--markdown` writes docs/keys.md).
+    Keys(KeysArgs),
+    /// Time the console's frames at this terminal's size over generated rows (nothing is
+    /// drawn on screen and no store is opened).
+    BenchRender(BenchRenderArgs),
+}
+
+/// `arbdesk bench-render`.
+#[derive(Debug, Args)]
+pub struct BenchRenderArgs {
+    /// Opportunities loaded.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rows: u32,
+    /// Frames drawn, each after a key press (j).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub frames: u32,
+}
+
+/// `arbdesk keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Markdown of the shipped keymap, as in docs/keys.md, rather than the keymap in use.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `arbdesk watch …`.

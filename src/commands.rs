@@ -33,12 +33,14 @@ macro_rules! note {
     }};
 }
 
+mod bench_render;
 pub mod config_cmd;
 mod console;
 pub mod export;
 mod import;
 mod info;
 pub mod keepa;
+pub mod keys;
 pub mod serve;
 mod watch;
 
@@ -194,6 +196,8 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
         Some(Command::KeepaSim(args)) => keepa::keepa_sim(args).await,
         Some(Command::Fetch(args)) => keepa::fetch(&settings, args).await,
         Some(Command::Token) => keepa::token(&settings).await,
+        Some(Command::Keys(args)) => keys::keys(&settings, args),
+        Some(Command::BenchRender(args)) => bench_render::bench_render(&settings, args),
         Some(Command::Config(c)) => config_cmd::config(&cli.global, &settings, c),
         Some(Command::Watch(c)) => watch::watch(&settings, c).await,
         Some(Command::Import(args)) => import::import(&settings, args).await,

@@ -310,9 +310,12 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
                 }
             }
             _ = frame.tick(), if state.dirty => {
+                let started = Instant::now();
                 terminal
                     .draw(|f| super::ui::render(f, &state, &theme, &keymap))
                     .context("Drawing the console failed")?;
+                // Shown from the next frame on; recording it is no reason to draw again.
+                state.frames.record(started.elapsed());
                 state.dirty = false;
             }
             _ = signals.recv() => {

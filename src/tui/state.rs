@@ -192,6 +192,38 @@ impl Default for Session {
 }
 
 /// Everything the screen shows.
+/// The draw times of the last frames, for the health panel: the console shows how fast it
+/// is on the operator's own terminal.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameTimes {
+    /// Milliseconds per frame, oldest first, at most `FrameTimes::KEPT`.
+    last: VecDeque<f64>,
+    /// Frames drawn since start.
+    pub drawn: u64,
+}
+
+impl FrameTimes {
+    /// Frames the figures are taken over.
+    pub const KEPT: usize = 120;
+
+    /// Records one frame's draw time.
+    pub fn record(&mut self, took: std::time::Duration) {
+        if self.last.len() == Self::KEPT {
+            self.last.pop_front();
+        }
+        self.last.push_back(took.as_secs_f64() * 1000.0);
+        self.drawn += 1;
+    }
+
+    /// The median and the slowest of the kept frames, in milliseconds (`None` before the
+    /// first frame).
+    pub fn summary(&self) -> Option<(f64, f64)> {
+        let mut v: Vec<f64> = self.last.iter().copied().collect();
+        v.sort_by(f64::total_cmp);
+        Some((*v.get(v.len() / 2)?, *v.last()?))
+    }
+}
+
 #[derive(Debug)]
 pub struct UiState {
     /// Session facts.
@@ -204,6 +236,8 @@ pub struct UiState {
     pub store_health: Option<ComponentHealth>,
     /// API requests answered.
     pub api_requests: u64,
+    /// How long the last frames took to draw.
+    pub frames: FrameTimes,
     /// The rows on screen.
     pub feed: Arc<Feed>,
     /// A newer feed held back while frozen.
@@ -322,6 +356,7 @@ impl UiState {
             now,
             store_health: None,
             api_requests: 0,
+            frames: FrameTimes::default(),
             feed: Arc::new(Feed::default()),
             pending: None,
             frozen_pending: 0,

@@ -232,3 +232,56 @@ fn role_sets_that_would_do_nothing_are_refused() {
     // Nothing was started: no store was created for the refused pipelines.
     assert!(!dir.path().join("arbdesk.sqlite").exists());
 }
+
+/// `docs/keys.md` is what `arbdesk keys --markdown` prints: the key reference cannot drift
+/// from the registry and the shipped keymap. Regenerate it with
+/// `cargo run -- keys --markdown > docs/keys.md`.
+#[test]
+fn the_key_reference_is_generated_from_the_code() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["keys", "--markdown"])
+        .env_remove("ARBDESK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys.md");
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        generated == stored,
+        "docs/keys.md is out of date: run `cargo run -- keys --markdown > docs/keys.md`"
+    );
+    for must in [
+        "## table",
+        "| `?` | `help` |",
+        "## Commands",
+        "`min-margin`",
+    ] {
+        assert!(generated.contains(must), "{must}");
+    }
+}
+
+/// `bench-render` times frames at the terminal's size (200×60 without one) and says so.
+#[test]
+fn bench_render_reports_frame_times() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["bench-render", "--rows", "500", "--frames", "5"])
+        .env_remove("ARBDESK_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("200×60, 500 rows") && text.contains("key to frame median"),
+        "{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["bench-render", "--rows", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -246,6 +246,26 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         last: String::new(),
         errors: "–".into(),
     });
+    if let Some((median, slowest)) = s.frames.summary() {
+        rows.push(HealthRow {
+            name: "console".into(),
+            health: ComponentHealth::ok(
+                "terminal",
+                format!(
+                    "{}×{} · frame {median:.1} ms median, {slowest:.1} ms max of the last {} · \
+                     {} drawn",
+                    s.size.0,
+                    s.size.1,
+                    s.frames
+                        .drawn
+                        .min(crate::tui::state::FrameTimes::KEPT as u64),
+                    s.frames.drawn
+                ),
+            ),
+            last: String::new(),
+            errors: "–".into(),
+        });
+    }
     let p = pipeline_health(st);
     let errors: u64 = st.stages.values().map(|x| x.errors).sum();
     rows.push(HealthRow {

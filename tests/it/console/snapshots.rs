@@ -108,6 +108,23 @@ fn health_view_and_faults_only() {
     insta::assert_snapshot!("health_faults_only", text(&s));
 }
 
+/// The health view says how fast the console draws on this terminal, once it has drawn.
+#[test]
+fn the_health_view_shows_frame_times() {
+    let mut s = fixtures::loaded(300, (120, 30));
+    s.apply(Action::Goto(View::Health));
+    assert!(!text(&s).contains("median"), "no frames drawn yet");
+    for ms in [2, 1, 3, 1, 9] {
+        s.frames.record(std::time::Duration::from_millis(ms));
+    }
+    let screen = text(&s);
+    let line = screen.lines().find(|l| l.contains("console")).unwrap();
+    assert!(
+        line.contains("120×30 · frame 2.0 ms median, 9.0 ms max of the last 5"),
+        "{line}"
+    );
+}
+
 #[test]
 fn log_view() {
     let mut s = fixtures::loaded(30, (100, 20));
