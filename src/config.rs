@@ -205,6 +205,8 @@ pub struct ApiSettings {
     pub token: Option<Secret>,
     /// CORS allow-list.
     pub cors_origins: Vec<String>,
+    /// Host names answered without a token besides IP addresses and localhost.
+    pub allowed_hosts: Vec<String>,
     /// Allow non-loopback without a token.
     pub insecure_no_auth: bool,
     /// Per-request timeout.

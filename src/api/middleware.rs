@@ -99,6 +99,23 @@ where
     S: Service<Request, Error = Infallible>,
     S::Response: IntoResponse,
 {
+    if let Some(host) = req.headers().get(header::HOST)
+        && !state
+            .settings()
+            .allows_host(host.to_str().unwrap_or("(not text)"))
+    {
+        let host = super::error::shorten(&String::from_utf8_lossy(host.as_bytes()));
+        return ApiError::from_status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this server does not answer for the host '{host}': without a token it answers \
+                 IP addresses, localhost and the names in api.allowed_hosts (a page on another \
+                 name that points here could otherwise read it). Add the name to \
+                 api.allowed_hosts, or set api.token"
+            ),
+        )
+        .into_response();
+    }
     if let Some(token) = &state.settings().bearer_token
         && !OPEN_PATHS.contains(&req.uri().path())
     {

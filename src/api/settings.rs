@@ -73,6 +73,10 @@ pub struct ApiSettings {
     pub bearer_token: Option<BearerToken>,
     /// Origins allowed by CORS (`https://dash.example.com`, or `*`); empty = no CORS headers.
     pub cors_origins: Vec<String>,
+    /// Without a token, the `Host` names answered besides IP addresses and `localhost`
+    /// (lowercase; `*` for any). A web page on another name that resolves to this machine
+    /// (DNS rebinding) is refused, so it cannot read an open loopback API.
+    pub allowed_hosts: Vec<String>,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes.
@@ -91,6 +95,7 @@ impl Default for ApiSettings {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8000),
             bearer_token: None,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
             insecure_no_auth: false,
@@ -101,6 +106,33 @@ impl Default for ApiSettings {
 }
 
 impl ApiSettings {
+    /// Whether a request naming `host` (a `Host` header value) is answered: always with a
+    /// token (it guards the data), else for IP addresses, `localhost` and
+    /// `api.allowed_hosts`.
+    pub fn allows_host(&self, host: &str) -> bool {
+        if self.bearer_token.is_some() || self.allowed_hosts.iter().any(|h| h == "*") {
+            return true;
+        }
+        let name = match host.strip_prefix('[') {
+            // `[::1]:8000`: an IPv6 literal.
+            Some(rest) => {
+                return rest
+                    .split(']')
+                    .next()
+                    .is_some_and(|ip| ip.parse::<IpAddr>().is_ok());
+            }
+            None => match host.rsplit_once(':') {
+                Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+                _ => host,
+            },
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name.parse::<IpAddr>().is_ok()
+            || name == "localhost"
+            || name.ends_with(".localhost")
+            || self.allowed_hosts.contains(&name)
+    }
+
     /// Whether `api.cors_origins` lets a web page at `origin` use the API (`*` lets all).
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.cors_origins.iter().any(|o| o == "*" || o == origin)
@@ -143,6 +175,41 @@ pub(crate) use crate::config::check_origin;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_token_only_addresses_localhost_and_listed_names_are_answered() {
+        let mut s = ApiSettings::default();
+        for ok in [
+            "127.0.0.1:8000",
+            "127.0.0.1",
+            "[::1]:8000",
+            "localhost:8000",
+            "LOCALHOST",
+            "app.localhost",
+            "192.168.1.20:8000",
+        ] {
+            assert!(s.allows_host(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "evil.example:8000",
+            "127.0.0.1.evil.example",
+            "[nope]:1",
+        ] {
+            assert!(!s.allows_host(refused), "{refused}");
+        }
+        s.allowed_hosts = vec!["arbdesk.lan".into()];
+        assert!(s.allows_host("arbdesk.lan:8000") && s.allows_host("ARBDESK.LAN."));
+        assert!(!s.allows_host("evil.example"));
+        s.allowed_hosts = vec!["*".into()];
+        assert!(s.allows_host("evil.example"));
+        s.allowed_hosts.clear();
+        s.bearer_token = Some(BearerToken::new("tok").unwrap());
+        assert!(
+            s.allows_host("arbdesk.example.com"),
+            "a token guards the data itself"
+        );
+    }
 
     #[test]
     fn token_never_shows_and_compares_exactly() {

@@ -68,6 +68,7 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
         addr,
         bearer_token: token,
         cors_origins: c.cors_origins.clone(),
+        allowed_hosts: c.allowed_hosts.clone(),
         request_timeout: c.request_timeout,
         body_limit: c.body_limit,
         insecure_no_auth: c.insecure_no_auth,

@@ -98,6 +98,7 @@ pub(super) fn resolve(
             .filter(|t| !t.is_empty())
             .map(Secret::new),
         cors_origins: cors_origins(f.api.cors_origins.unwrap_or_default())?,
+        allowed_hosts: allowed_hosts(f.api.allowed_hosts.unwrap_or_default())?,
         insecure_no_auth: a.insecure_no_auth || f.api.insecure_no_auth.unwrap_or(false),
         request_timeout: Duration::from_secs_f64(timeout),
         body_limit: f.api.body_limit_bytes.unwrap_or(64 * 1024),
@@ -254,6 +255,24 @@ fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
         })?;
     }
     Ok(origins)
+}
+
+/// `api.allowed_hosts`: host names as a `Host` header carries them, without a port
+/// (`arbdesk.lan`), or `*` for any.
+fn allowed_hosts(hosts: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for h in &hosts {
+        let name_like = !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if h != "*" && !name_like {
+            return Err(invalid(
+                "api.allowed_hosts",
+                format!("\"{}\"", h.escape_debug()),
+                "host names without scheme or port, such as \"arbdesk.lan\", or \"*\"",
+            ));
+        }
+    }
+    Ok(hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect())
 }
 
 /// `[queue]` with `--queue` and `--kafka-brokers` over it.

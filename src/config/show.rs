@@ -75,10 +75,12 @@ pub(super) fn render(s: &Settings) -> String {
         }
     );
     let origins: Vec<String> = s.api.cors_origins.iter().map(|c| q(c)).collect();
+    let hosts: Vec<String> = s.api.allowed_hosts.iter().map(|h| q(h)).collect();
     let _ = writeln!(
         o,
-        "cors_origins = [{}]\ninsecure_no_auth = {}",
+        "cors_origins = [{}]\nallowed_hosts = [{}]\ninsecure_no_auth = {}",
         origins.join(", "),
+        hosts.join(", "),
         s.api.insecure_no_auth
     );
     let _ = writeln!(

@@ -489,22 +489,25 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     use std::io::{Read, Write};
     let server = start(&[]);
     let addr = server.base.trim_start_matches("http://").to_string();
-    let probes: Vec<_> = [&b"GET /health HTTP/1.1\r\nHost: x\r\n"[..], &b""[..]]
-        .into_iter()
-        .map(|sent| {
-            let addr = addr.clone();
-            std::thread::spawn(move || {
-                let mut s = std::net::TcpStream::connect(&addr).unwrap();
-                s.write_all(sent).unwrap();
-                // Generous: the server closes after 10 s; the test fails only if it never does.
-                s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
-                let mut buf = [0u8; 256];
-                s.read(&mut buf)
-            })
+    let probes: Vec<_> = [
+        &b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"[..],
+        &b""[..],
+    ]
+    .into_iter()
+    .map(|sent| {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(sent).unwrap();
+            // Generous: the server closes after 10 s; the test fails only if it never does.
+            s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+            let mut buf = [0u8; 256];
+            s.read(&mut buf)
         })
-        .collect();
+    })
+    .collect();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();

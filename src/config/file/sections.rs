@@ -111,6 +111,8 @@ pub struct ApiSection {
     pub token: Option<String>,
     /// CORS allow-list.
     pub cors_origins: Option<Vec<String>>,
+    /// Host names served without a token besides IP addresses and localhost.
+    pub allowed_hosts: Option<Vec<String>>,
     /// Allow non-loopback without a token.
     pub insecure_no_auth: Option<bool>,
     /// Request timeout, seconds.

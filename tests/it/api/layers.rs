@@ -97,6 +97,34 @@ async fn a_configured_token_is_required_except_on_health_and_docs() {
     );
 }
 
+/// Without a token, a request naming another host (a DNS-rebinding page) is refused; the
+/// server's own addresses, localhost and `api.allowed_hosts` are answered.
+#[tokio::test]
+async fn without_a_token_other_host_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ApiSettings {
+        allowed_hosts: vec!["arbdesk.lan".into()],
+        ..ApiSettings::default()
+    };
+    let api = api_over(seeded_store(&dir).await, settings);
+    let with_host = |host: &str| {
+        Request::get("/opportunities?limit=1")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = send(&api.app, with_host("rebind.evil.example")).await;
+    let p = r.problem(403);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("'rebind.evil.example'") && detail.contains("api.allowed_hosts"),
+        "{detail}"
+    );
+    for host in ["127.0.0.1:8000", "localhost:8000", "arbdesk.lan:8000"] {
+        assert_eq!(send(&api.app, with_host(host)).await.status, 200, "{host}");
+    }
+}
+
 #[tokio::test]
 async fn cors_follows_the_allow_list() {
     let dir = tempfile::tempdir().unwrap();
