@@ -141,7 +141,20 @@ pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let width = width.max(8);
     let mut out: Vec<String> = Vec::new();
     let mut line = String::new();
+    // A unit or a closing part stays with the number before it: `15 %)`, `1 month(s)`.
+    let mut words: Vec<String> = Vec::new();
     for word in text.split(' ') {
+        let sticks = word.starts_with(['%', '€', '£', ')']) || word.starts_with("month");
+        match words.last_mut() {
+            Some(prev) if sticks && prev.ends_with(|c: char| c.is_ascii_digit()) => {
+                prev.push(' ');
+                prev.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    for word in &words {
+        let word = word.as_str();
         let (len, add) = (line.chars().count(), word.chars().count());
         if len > 0 && len + 1 + add > width {
             out.push(std::mem::take(&mut line));
@@ -382,6 +395,15 @@ mod tests {
             vec!["abcdefghij", "klmnopqrst", "uvwxyz"]
         );
         assert_eq!(wrap_words("", 10), vec![""]);
+        // A unit is not left alone at the start of a line.
+        assert_eq!(
+            wrap_words("Referral fee on 109.49 gross (default, 15 %)", 41),
+            vec!["Referral fee on 109.49 gross (default,", "15 %)"]
+        );
+        assert_eq!(
+            wrap_words("Storage 36.00/m³·month × 0.0696 m³ × 1 month(s)", 44),
+            vec!["Storage 36.00/m³·month × 0.0696 m³ ×", "1 month(s)"]
+        );
     }
 
     #[test]

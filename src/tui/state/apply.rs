@@ -173,9 +173,13 @@ impl UiState {
                 match self.context() {
                     Context::Sidebar => self.move_sidebar(m),
                     Context::Logs => self.move_logs(m),
-                    // The drawer covers the table: keys scroll it. Beside the table, they
-                    // move the selection and the detail follows; pages scroll the P&L.
-                    Context::Detail if self.detail_open || matches!(m, Motion::Pages(_)) => {
+                    // The drawer covers the table: keys scroll it. Beside the table, rows
+                    // move the selection and the detail follows; pages, top and bottom
+                    // scroll the P&L.
+                    Context::Detail
+                        if self.detail_open
+                            || matches!(m, Motion::Pages(_) | Motion::Top | Motion::Bottom) =>
+                    {
                         self.move_detail(m)
                     }
                     _ => self.move_table(m),

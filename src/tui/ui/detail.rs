@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{block, fit, styled, wrap_words};
 use crate::domain::text::sanitize;
-use crate::domain::{Currency, Market, Money, OpportunityKey};
+use crate::domain::{Currency, Flag, Market, Money, OpportunityKey};
 use crate::tui::model::Detail;
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
@@ -255,16 +255,21 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
             theme,
         ))];
     };
-    let mut lines = vec![Line::from(vec![
+    // A UK↔EU route without customs: its net is approximate, as the table's ≈ says.
+    let approx = if o.flags.contains(Flag::RouteDisabled) {
+        "≈"
+    } else {
+        ""
+    };
+    let gross = vec![
         styled("Gross ", "header", theme),
-        Span::raw(format!(
-            "{} ({:.1} %)   ",
-            o.gross_margin, o.gross_margin_pct
-        )),
+        Span::raw(format!("{} ({:.1} %)", o.gross_margin, o.gross_margin_pct)),
+    ];
+    let net = vec![
         styled("Net ", "header", theme),
         Span::styled(
             format!(
-                "{} ({:.1} %) · ROI {:.1} %",
+                "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
                 o.net_profit, o.net_margin_pct, o.roi_pct
             ),
             theme.style(if o.net_profit.minor < 0 {
@@ -273,7 +278,17 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
                 "profit_high"
             }),
         ),
-    ])];
+    ];
+    // One line where it fits, else gross and net on lines of their own (never cut).
+    let width_of = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    let mut lines = if width_of(&gross) + 3 + width_of(&net) <= usize::from(width) {
+        let mut one = gross;
+        one.push(Span::raw("   "));
+        one.extend(net);
+        vec![Line::from(one)]
+    } else {
+        vec![Line::from(gross), Line::from(net)]
+    };
     let label_width = usize::from(width.saturating_sub(14));
     for l in &o.breakdown.lines {
         let label = wrap_words(&sanitize(&l.label), label_width);
@@ -358,10 +373,14 @@ fn render_pnl(
         let top = usize::from(s.detail_scroll).min(max_top);
         let below = lines.len().saturating_sub(top + h - 1);
         let mut shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(h - 1).collect();
-        let status = if below == 0 {
-            format!("end · ↑ {top} lines above · {hint}")
-        } else {
-            format!("↓ {below} more lines · {hint}")
+        let lines_word = |n: usize| if n == 1 { "line" } else { "lines" };
+        let status = match (top, below) {
+            (_, 0) => format!("end · ↑ {top} {} above · {hint}", lines_word(top)),
+            (0, _) => format!("↓ {below} more {} · {hint}", lines_word(below)),
+            _ => format!(
+                "↑ {top} above · ↓ {below} more {} · {hint}",
+                lines_word(below)
+            ),
         };
         shown.push(Line::from(styled(status, "muted", theme)));
         lines = shown;

@@ -519,6 +519,23 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     assert_eq!(s.wanted_detail(), Some(row.key));
 }
 
+/// With the detail beside or under the table, `G` and `g g` go to the bottom and top of
+/// the P&L, not to the last and first row.
+#[test]
+fn top_and_bottom_scroll_the_detail_beside_the_table() {
+    let mut s = fixtures::loaded(300, (120, 40));
+    keys(&mut s, "jj");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.focus, arbdesk::tui::state::Focus::Detail);
+    super::snapshots::draw(&s, "mono");
+    let selected = s.selected;
+    keys(&mut s, "G");
+    assert_eq!(s.selected, selected, "the selection stays");
+    assert_eq!(s.detail_scroll, s.detail_scroll_max.get());
+    keys(&mut s, "gg");
+    assert_eq!((s.selected, s.detail_scroll), (selected, 0));
+}
+
 #[test]
 fn paging_keeps_the_selection_in_view() {
     let mut s = fixtures::loaded(500, (80, 24));
