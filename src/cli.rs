@@ -118,6 +118,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub insecure_no_auth: bool,
 
+    /// Refuse what changes stored data from the console and the API (the watchlist, jobs);
+    /// the pipeline keeps running.
+    #[arg(long, env = "ARBDESK_READ_ONLY", global = true)]
+    pub read_only: bool,
+
     /// Keepa API key. Without one, arbdesk runs on its built-in Keepa simulator (demo data).
     #[arg(
         long,

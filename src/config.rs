@@ -264,6 +264,8 @@ pub struct Settings {
     pub roles: Vec<Role>,
     /// Headless.
     pub serve: bool,
+    /// The console and the API refuse what changes stored data (`--read-only`).
+    pub read_only: bool,
     /// Log filter.
     pub log: String,
     /// Keepa.

@@ -24,7 +24,7 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
     params(("name" = String, Path, description = "The job: `discovery`", example = "discovery")),
     responses(
         (status = 202, description = "Queued; `/stats` shows the run when it is done"),
-        (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`", content_type = "application/problem+json"),
+        (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", content_type = "application/problem+json"),
         (status = 404, description = "No such job", content_type = "application/problem+json"),
         (status = 503, description = "This process does not run jobs (no ingest role)", content_type = "application/problem+json"),
     ),
@@ -35,6 +35,14 @@ pub(crate) async fn run(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // Discovery adds to the watchlist: stored data a read-only server does not change.
+    if state.settings().read_only {
+        return Err(ApiError::from_status(
+            StatusCode::FORBIDDEN,
+            "this server is read-only (--read-only): jobs that change stored data are off; \
+             run them on a process started without it",
+        ));
+    }
     // A job spends Keepa tokens. Browsers send any page's form POST to a loopback server
     // without asking, but they always say where it came from: only the command line, other
     // programs and the configured origins may start one.

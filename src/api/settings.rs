@@ -83,6 +83,8 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// Allow a non-loopback address without a token (explicit opt-in).
     pub insecure_no_auth: bool,
+    /// Refuse requests that change stored data (`POST /jobs/…`) with 403 (`--read-only`).
+    pub read_only: bool,
     /// Most responses kept in the response cache.
     pub cache_max_entries: usize,
     /// Most bytes of response bodies kept in the response cache.
@@ -99,6 +101,7 @@ impl Default for ApiSettings {
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
             insecure_no_auth: false,
+            read_only: false,
             cache_max_entries: 4096,
             cache_max_bytes: 64 * 1024 * 1024,
         }

@@ -35,6 +35,7 @@ pub async fn console(settings: Settings) -> Result<()> {
             api_addr: runtime.api.as_ref().map(|(_, a)| a.to_string()),
             alert_margin_pct: settings.console.alert_margin_pct,
             hyperlinks: false,
+            read_only: settings.read_only,
         },
         settings: settings.console.clone(),
         data_dir: settings.data_dir.clone(),

@@ -72,6 +72,7 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
         request_timeout: c.request_timeout,
         body_limit: c.body_limit,
         insecure_no_auth: c.insecure_no_auth,
+        read_only: settings.read_only,
         ..api::ApiSettings::default()
     };
     s.validate().map_err(super::BadValue)?;

@@ -227,6 +227,7 @@ pub(super) fn resolve(
         markets,
         roles,
         serve: a.serve,
+        read_only: a.read_only || f.read_only.unwrap_or(false),
         log: a
             .log
             .clone()

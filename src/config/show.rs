@@ -38,6 +38,7 @@ pub(super) fn render(s: &Settings) -> String {
         .collect();
     let _ = writeln!(o, "roles = [{}]", roles.join(", "));
     let _ = writeln!(o, "log = {}", q(&s.log));
+    let _ = writeln!(o, "read_only = {}", s.read_only);
     let _ = writeln!(
         o,
         "\n[keepa]\nkey = {}",

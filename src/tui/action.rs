@@ -513,6 +513,14 @@ pub enum Action {
     None,
 }
 
+impl Action {
+    /// Changes stored data: what `--read-only` hides and refuses (the registry's
+    /// `dangerous` actions).
+    pub fn changes_stored_data(&self) -> bool {
+        matches!(self, Action::WatchAdd(_) | Action::WatchRemove(_))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +538,28 @@ mod tests {
                 line
             };
             assert!(parse(&line).is_ok(), "{line}: {:?}", parse(&line));
+        }
+    }
+
+    /// `dangerous` in the registry and `changes_stored_data` name the same actions.
+    #[test]
+    fn dangerous_actions_are_the_ones_that_change_stored_data() {
+        for s in REGISTRY {
+            for arg in s
+                .args
+                .iter()
+                .copied()
+                .chain(s.args.is_empty().then_some(""))
+            {
+                let line = match (s.id, arg) {
+                    ("watch", a) => format!("watch {a} B0D1XD1ZV3"),
+                    (id, "") => id.to_string(),
+                    (id, a) => format!("{id} {a}"),
+                };
+                if let Ok(action) = parse(&line) {
+                    assert_eq!(action.changes_stored_data(), s.dangerous, "{line}");
+                }
+            }
         }
     }
 

@@ -335,6 +335,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
             api_addr: Some("127.0.0.1:8000".into()),
             alert_margin_pct: 30.0,
             hyperlinks: false,
+            read_only: false,
         },
         now(),
     );

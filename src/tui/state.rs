@@ -177,6 +177,8 @@ pub struct Session {
     pub alert_margin_pct: f64,
     /// Wrap links in OSC 8.
     pub hyperlinks: bool,
+    /// Actions that change stored data are hidden and refused (`--read-only`).
+    pub read_only: bool,
 }
 
 impl Default for Session {
@@ -187,6 +189,7 @@ impl Default for Session {
             api_addr: None,
             alert_margin_pct: 30.0,
             hyperlinks: false,
+            read_only: false,
         }
     }
 }

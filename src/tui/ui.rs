@@ -285,9 +285,12 @@ const LEGEND: [(&str, &str); 7] = [
 pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry> {
     let ctx = s.context();
     let mut out: Vec<HelpEntry> = Vec::new();
+    let hidden = |changes: bool| s.session.read_only && changes;
     for c in [ctx, Context::Global] {
         for b in keymap.bindings(c) {
-            if out.iter().any(|e| e.keys == show_keys(&b.keys)) {
+            if out.iter().any(|e| e.keys == show_keys(&b.keys))
+                || hidden(b.action.changes_stored_data())
+            {
                 continue;
             }
             out.push(HelpEntry {
@@ -300,7 +303,7 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         }
     }
     for spec in REGISTRY {
-        if spec.id == "none" {
+        if spec.id == "none" || hidden(spec.dangerous) {
             continue;
         }
         out.push(HelpEntry {

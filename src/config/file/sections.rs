@@ -46,6 +46,8 @@ pub struct FileConfig {
     pub roles: Option<Vec<Role>>,
     /// Log filter.
     pub log: Option<String>,
+    /// Refuse what changes stored data from the console and the API.
+    pub read_only: Option<bool>,
     /// `[keepa]`.
     #[serde(default)]
     pub keepa: KeepaSection,

@@ -10,6 +10,14 @@ impl UiState {
     /// Runs an action.
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        if self.session.read_only && action.changes_stored_data() {
+            self.toast(
+                "read-only: the watchlist cannot be changed here (started with --read-only)"
+                    .to_string(),
+                true,
+            );
+            return Vec::new();
+        }
         match action {
             Action::None => Vec::new(),
             Action::Help => {

@@ -27,6 +27,10 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             },
         ),
     ];
+    if s.session.read_only {
+        parts.push((0, Span::raw(" ")));
+        parts.push((0, styled(" READ-ONLY ", "badge_demo", theme)));
+    }
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
     parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
     let k = &s.status.keepa;

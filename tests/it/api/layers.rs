@@ -218,7 +218,7 @@ async fn jobs_start_from_allowed_origins_only() {
     r.problem(503);
     assert_eq!(r.header("retry-after"), None);
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let app = arbdesk::api::router(api.state.clone().with_commands(tx));
+    let app = arbdesk::api::router(api.state.clone().with_commands(tx.clone()));
     let post = |origin: Option<&str>| {
         let mut r = Request::post("/jobs/discovery").header("host", "127.0.0.1:8000");
         if let Some(o) = origin {
@@ -241,6 +241,19 @@ async fn jobs_start_from_allowed_origins_only() {
         p["detail"].as_str().unwrap().contains("api.cors_origins"),
         "{p}"
     );
+    assert!(rx.try_recv().is_err(), "a refused job is not queued");
+    // A read-only server starts no job.
+    let ro_dir = tempfile::tempdir().unwrap();
+    let ro = api_over(
+        seeded_store(&ro_dir).await,
+        ApiSettings {
+            read_only: true,
+            ..ApiSettings::default()
+        },
+    );
+    let ro = arbdesk::api::router(ro.state.clone().with_commands(tx.clone()));
+    let p = send(&ro, post(None)).await.problem(403);
+    assert!(p["detail"].as_str().unwrap().contains("read-only"), "{p}");
     assert!(rx.try_recv().is_err(), "a refused job is not queued");
 
     let r = send(

@@ -390,6 +390,42 @@ fn copy_export_refresh_and_watch_become_effects() {
     assert!(fx.contains(&Effect::WatchAdd(vec!["B0D1XD1ZV3".parse().unwrap()])));
 }
 
+/// `--read-only`: watchlist changes are refused with a toast, by key and by command, and
+/// help does not offer them; the header says so.
+#[test]
+fn read_only_refuses_and_hides_watchlist_changes() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    s.session.read_only = true;
+    for typed in ["d", "a"] {
+        assert!(keys(&mut s, typed).is_empty(), "{typed}");
+        assert!(s.overlay.is_none(), "{typed}: no confirm, no prompt");
+    }
+    keys(&mut s, ":watch add B0D1XD1ZV3");
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::WatchAdd(_))),
+        "{fx:?}"
+    );
+    let toast = s.toasts.back().unwrap();
+    assert!(
+        toast.error && toast.text.contains("read-only"),
+        "{}",
+        toast.text
+    );
+    // Reading goes on as before.
+    assert!(!keys(&mut s, "e").is_empty());
+    let keymap = Keymap::load("default", None);
+    let help = arbdesk::tui::ui::help_entries(&s, &keymap, "watch");
+    assert!(
+        help.iter()
+            .all(|e| e.run != "watch" && !e.run.starts_with("watch ")),
+        "{help:?}"
+    );
+    let screen = super::snapshots::draw(&s, "mono");
+    let header: String = (0..200).map(|x| screen[(x, 0)].symbol()).collect();
+    assert!(header.contains("READ-ONLY"), "{header}");
+}
+
 #[test]
 fn freeze_holds_new_data_until_unfrozen() {
     let mut s = fixtures::loaded(50, (200, 60));
