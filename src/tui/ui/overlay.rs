@@ -94,6 +94,30 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // Help and a confirmation take the keys while they are open: their hints, not the
+    // view's.
+    let modal: Option<&[(&str, &str)]> = match &s.overlay {
+        Some(Overlay::Help { .. }) => Some(&[
+            ("type", "filter"),
+            ("↑↓ PgUp PgDn", "move"),
+            ("<Enter>", "run"),
+            ("<Esc>", "close"),
+        ]),
+        Some(Overlay::Confirm(_)) => Some(&[("y", "yes"), ("any other key", "no")]),
+        _ => None,
+    };
+    if let Some(hints) = modal {
+        let mut spans = Vec::new();
+        for (i, (key, label)) in hints.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(styled(*key, "key_hint", theme));
+            spans.push(Span::raw(format!(" {label}")));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     // Whole hints only: when they do not all fit, the ones before the last are left out
     // from the end of the list, so the first (help) and the last (quit, back) always show.
     let ctx = s.context();
@@ -286,10 +310,15 @@ fn help(
 }
 
 fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    // Help covers the screen: its own last lines matter more; toasts wait under it.
+    if matches!(s.overlay, Some(Overlay::Help { .. })) {
+        return;
+    }
     let mut y = area.bottom().saturating_sub(2);
     for t in s.toasts.iter().rev() {
         let text = crate::domain::text::sanitize(&t.text);
-        let w = (text.chars().count() as u16 + 2).min(area.width);
+        let text = fit(&text, usize::from(area.width.saturating_sub(2))).into_owned();
+        let w = (text.width() as u16 + 2).min(area.width);
         if y <= area.y {
             break;
         }

@@ -5,11 +5,11 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use super::{age, block, styled};
+use super::{age, block, fit, styled, wrap_words};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::Source;
 use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
-use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, limit_label};
+use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, View, limit_label};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
@@ -370,7 +370,21 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     }
     let header = Row::new(["Component", "Status", "Kind", "Last", "Errors", "Detail"])
         .style(theme.style("header"));
+    // The detail takes what the other columns leave: wrapped in the health view, cut with
+    // an ellipsis in the dashboard's panel.
+    let detail_w = usize::from(inner.width.saturating_sub(14 + 8 + 15 + 8 + 6 + 5)).max(10);
+    let wrap = s.view_kind == View::Health;
     let body = rows.into_iter().map(|r| {
+        let detail = crate::domain::text::sanitize(&r.health.detail);
+        let detail: Vec<Line<'_>> = if wrap {
+            wrap_words(&detail, detail_w)
+                .into_iter()
+                .map(Line::from)
+                .collect()
+        } else {
+            vec![Line::from(fit(&detail, detail_w).into_owned())]
+        };
+        let height = u16::try_from(detail.len()).unwrap_or(1).max(1);
         let (label, role) = match r.health.status {
             HealthStatus::Ok => ("ok", "health_ok"),
             HealthStatus::Degraded => ("degraded", "health_degraded"),
@@ -382,8 +396,9 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             Cell::from(crate::domain::text::sanitize(&r.health.kind)),
             Cell::from(r.last),
             Cell::from(r.errors),
-            Cell::from(crate::domain::text::sanitize(&r.health.detail)),
+            Cell::from(detail),
         ])
+        .height(height)
     });
     let table = Table::new(
         body,

@@ -376,9 +376,12 @@ fn copy_export_refresh_and_watch_become_effects() {
         vec![Effect::Export(arbdesk::tui::action::Format::Csv)]
     );
     assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![row.key.asin])]);
-    // `d` asks first; `y` confirms.
+    // `d` asks first; `y` confirms. The footer says so while it asks.
     assert!(keys(&mut s, "d").is_empty());
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    let screen = super::snapshots::draw(&s, "mono");
+    let footer: String = (0..200).map(|x| screen[(x, 59)].symbol()).collect();
+    assert!(footer.starts_with("y yes  any other key no"), "{footer}");
     assert_eq!(
         keys(&mut s, "y"),
         vec![Effect::WatchRemove(vec![row.key.asin])]
