@@ -145,7 +145,12 @@ pub const REGISTRY: &[ActionSpec] = &[
         "Move the selection (in the detail drawer: scroll it)",
     ),
     spec("open", &[], T, "Open the detail of the selected row"),
-    spec("mark", &[], T, "Mark or unmark the selected row"),
+    spec(
+        "mark",
+        &[],
+        T,
+        "Mark or unmark the selected row (export writes the marked ones)",
+    ),
     spec("zoom", &[], T, "Table full screen"),
     spec(
         "sort",

@@ -251,7 +251,10 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
 /// The help's legend: row markers, then the `/` filter's language (its fields are
 /// [`super::filter::FIELDS`]).
 const LEGEND: [(&str, &str); 7] = [
-    ("* (row)", "marked row (Space marks and unmarks)"),
+    (
+        "* (row)",
+        "marked row (Space marks and unmarks; e exports only the marked rows)",
+    ),
     (
         "+ (row)",
         "new: a ranked route that appeared since the last refresh",

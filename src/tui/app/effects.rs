@@ -57,21 +57,27 @@ pub(super) fn run_effect(
             // is the console's unless a `/` filter or an in-memory sort (or the age
             // column's own direction) decides which rows match or how they go; then the
             // matching loaded rows are written, in order.
-            let in_memory = !state.filter_text.is_empty()
+            // With rows marked (Space), only those, in the table's order.
+            let marked = !state.marked.is_empty();
+            let in_memory = marked
+                || !state.filter_text.is_empty()
                 || !matches!(crate::tui::model::store_sort(state.sort), Some((_, None)));
             let keys: Option<Vec<OpportunityKey>> = in_memory.then(|| {
                 state
                     .matching
                     .iter()
                     .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
+                    .filter(|k| !marked || state.marked.contains(k))
                     .collect()
             });
+            let what = if marked { "marked rows" } else { "rows" };
             let query = state.query();
             let meta = serde_json::json!({
                 "min_margin": state.min_margin,
                 "basis": format!("{:?}", state.basis).to_lowercase(),
                 "buy": state.buy, "sell": state.sell,
                 "text_filter": state.filter_text,
+                "marked_only": marked,
             });
             let sort = format!(
                 "{} {}",
@@ -98,7 +104,7 @@ pub(super) fn run_effect(
                         true,
                     ),
                     Ok((path, n)) => {
-                        Msg::Toast(format!("Exported {n} rows to {}", path.display()), false)
+                        Msg::Toast(format!("Exported {n} {what} to {}", path.display()), false)
                     }
                     Err(e) => Msg::Toast(format!("Export failed: {e:#}"), true),
                 };

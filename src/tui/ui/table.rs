@@ -110,6 +110,13 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             theme,
         ));
     }
+    if !s.marked.is_empty() {
+        title.push(styled(
+            format!("{} marked (e exports them) ", s.marked.len()),
+            "muted",
+            theme,
+        ));
+    }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.
         title.push(styled(format!("↑{} above ", s.offset), "muted", theme));

@@ -429,6 +429,17 @@ fn read_only_refuses_and_hides_watchlist_changes() {
     assert!(header.contains("READ-ONLY"), "{header}");
 }
 
+/// Marked rows are counted in the table's title, which says what `e` does with them.
+#[test]
+fn marks_are_counted_in_the_title() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    keys(&mut s, " j ");
+    assert_eq!(s.marked.len(), 2);
+    let screen = super::snapshots::draw(&s, "mono");
+    let title: String = (0..200).map(|x| screen[(x, 4)].symbol()).collect();
+    assert!(title.contains("2 marked (e exports them)"), "{title}");
+}
+
 #[test]
 fn freeze_holds_new_data_until_unfrozen() {
     let mut s = fixtures::loaded(50, (200, 60));
