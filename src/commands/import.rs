@@ -381,22 +381,25 @@ async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool)
 
 /// The lines to import: a regular file (resumable) or a stream (stdin, a pipe).
 struct Input {
-    reader: Box<dyn Read + Send>,
+    source: Source,
     /// The file's canonical path, or what the stream is.
     name: String,
     /// A regular file's size; `None` for a stream.
     size: Option<u64>,
-    file: Option<std::fs::File>,
+}
+
+enum Source {
+    File(std::fs::File),
+    Stream(Box<dyn Read + Send>),
 }
 
 impl Input {
     fn open(arg: &Path) -> Result<Self> {
         if arg == Path::new("-") {
             return Ok(Input {
-                reader: Box::new(std::io::stdin()),
+                source: Source::Stream(Box::new(std::io::stdin())),
                 name: "standard input".to_string(),
                 size: None,
-                file: None,
             });
         }
         let file =
@@ -413,31 +416,29 @@ impl Input {
         if !meta.is_file() {
             // A pipe or device (`<(zcat …)`, /dev/stdin): read once, from the start.
             return Ok(Input {
-                reader: Box::new(file),
+                source: Source::Stream(Box::new(file)),
                 name: arg.display().to_string(),
                 size: None,
-                file: None,
             });
         }
         let name = std::fs::canonicalize(arg)
             .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
-        let reader = Box::new(
-            file.try_clone()
-                .with_context(|| format!("Cannot open {name}"))?,
-        );
         Ok(Input {
-            reader,
+            source: Source::File(file),
             name,
             size: Some(meta.len()),
-            file: Some(file),
         })
     }
 
-    /// A reader positioned at byte `start` of a file, and the number of lines before it,
-    /// so numbers in messages stay true.
+    /// A reader positioned at byte `start` of a file (0 for a stream), and the number of
+    /// lines before it, so numbers in messages stay true.
     fn skip_to(self, start: u64) -> Result<(BufReader<Box<dyn Read + Send>>, u64)> {
+        let mut file = match self.source {
+            Source::Stream(r) => return Ok((BufReader::with_capacity(1 << 20, r), 0)),
+            Source::File(f) => f,
+        };
         let mut line_no = 0u64;
-        if let (Some(mut file), true) = (self.file, start > 0) {
+        if start > 0 {
             let mut counted = 0u64;
             let mut lines = BufReader::with_capacity(1 << 20, &file);
             let mut buf = Vec::new();
@@ -452,9 +453,8 @@ impl Input {
             }
             drop(lines);
             file.seek(SeekFrom::Start(start))?;
-            return Ok((BufReader::with_capacity(1 << 20, Box::new(file)), line_no));
         }
-        Ok((BufReader::with_capacity(1 << 20, self.reader), line_no))
+        Ok((BufReader::with_capacity(1 << 20, Box::new(file)), line_no))
     }
 }
 

@@ -106,31 +106,22 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         Some(Overlay::Confirm(_)) => Some(&[("y", "yes"), ("any other key", "no")]),
         _ => None,
     };
-    if let Some(hints) = modal {
-        let mut spans = Vec::new();
-        for (i, (key, label)) in hints.iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::raw("  "));
-            }
-            spans.push(styled(*key, "key_hint", theme));
-            spans.push(Span::raw(format!(" {label}")));
-        }
-        f.render_widget(Paragraph::new(Line::from(spans)), area);
-        return;
-    }
     // Whole hints only: when they do not all fit, the ones before the last are left out
     // from the end of the list, so the first (help) and the last (quit, back) always show.
+    let hint = |key: String, label: &str| {
+        (
+            styled(key, "key_hint", theme),
+            Span::raw(format!(" {label}")),
+        )
+    };
     let ctx = s.context();
-    let mut hints: Vec<(Span<'_>, Span<'_>)> = hint_runs(ctx)
-        .iter()
-        .filter_map(|run| {
-            let keys = keymap.keys_for(ctx, run)?;
-            Some((
-                styled(keys, "key_hint", theme),
-                Span::raw(format!(" {}", hint_label(run, ctx))),
-            ))
-        })
-        .collect();
+    let mut hints: Vec<(Span<'_>, Span<'_>)> = match modal {
+        Some(fixed) => fixed.iter().map(|(k, l)| hint(k.to_string(), l)).collect(),
+        None => hint_runs(ctx)
+            .iter()
+            .filter_map(|run| Some(hint(keymap.keys_for(ctx, run)?, hint_label(run, ctx))))
+            .collect(),
+    };
     let width = |h: &[(Span<'_>, Span<'_>)]| -> usize {
         h.iter().map(|(k, l)| k.width() + l.width()).sum::<usize>() + 2 * h.len().saturating_sub(1)
     };
