@@ -12,6 +12,11 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{Asin, Market};
 
+mod parse;
+
+pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
+use parse::{absolute_url, batch_lines, count, euro_cents, parse_rate, percent};
+
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
 ///
 /// With no subcommand it runs the pipeline and the REST API; `--serve` runs them headless
@@ -209,57 +214,6 @@ pub struct GlobalArgs {
     pub log: Option<String>,
 }
 
-/// `--api-addr`: an address or `off`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApiAddr {
-    /// Serve on this address.
-    On(SocketAddr),
-    /// Do not serve the API.
-    Off,
-}
-
-impl std::str::FromStr for ApiAddr {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match parse_api_addr(s) {
-            Ok(Some(addr)) => Ok(ApiAddr::On(addr)),
-            Ok(None) => Ok(ApiAddr::Off),
-            Err(problem) => Err(format!("invalid API address '{s}': {problem}")),
-        }
-    }
-}
-
-/// What an API address may be, for error messages.
-pub const API_ADDR_FORMS: &str =
-    "expected IP:PORT such as 127.0.0.1:8000 or [::1]:8000, localhost:PORT, or off";
-
-/// An API address: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT` (127.0.0.1), or `off`
-/// (`None`). The error says what is wrong and what is accepted.
-pub fn parse_api_addr(s: &str) -> Result<Option<SocketAddr>, String> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("off") {
-        return Ok(None);
-    }
-    if let Ok(addr) = t.parse::<SocketAddr>() {
-        return Ok(Some(addr));
-    }
-    let problem = match t.rsplit_once(':') {
-        _ if t.is_empty() => "it is empty".to_string(),
-        None => format!("it has no port (e.g. {t}:8000)"),
-        Some((host, port)) => match port.parse::<u16>() {
-            Err(_) => format!("'{port}' is not a port number (0 to 65535)"),
-            Ok(port) if host.eq_ignore_ascii_case("localhost") => {
-                return Ok(Some(SocketAddr::from(([127, 0, 0, 1], port))));
-            }
-            Ok(_) => format!(
-                "'{host}' is not an IP address (host names other than localhost are not looked up)"
-            ),
-        },
-    };
-    Err(format!("{problem}; {API_ADDR_FORMS}"))
-}
-
 /// `--queue`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum QueueKind {
@@ -403,49 +357,6 @@ pub enum ExportFormat {
     Json,
 }
 
-/// Lines per import batch.
-fn batch_lines(v: &str) -> Result<usize, String> {
-    match v.trim().parse::<usize>() {
-        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "'{v}' is not a batch size: expected a whole number of lines from 1 to 1000000, \
-             e.g. 10000"
-        )),
-    }
-}
-
-/// A finite number of percent, as the API's filters take it.
-fn percent(v: &str) -> Result<f64, String> {
-    crate::domain::parse_percent(v).map_err(|why| format!("'{v}' {why}"))
-}
-
-/// Euros with up to 2 decimals, as cents, as the API's `min_profit` takes them.
-fn euro_cents(v: &str) -> Result<i64, String> {
-    crate::domain::parse_euro_cents(v).map_err(|why| format!("'{v}' {why}"))
-}
-
-/// An absolute http(s) URL.
-fn absolute_url(v: &str) -> Result<url::Url, String> {
-    match url::Url::parse(v.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
-        Ok(u) => Err(format!(
-            "'{v}' is a {} URL: expected http:// or https://, such as https://api.keepa.com",
-            u.scheme()
-        )),
-        Err(e) => Err(format!(
-            "'{v}' is not an absolute URL ({e}): expected one such as https://api.keepa.com \
-             or http://127.0.0.1:18080"
-        )),
-    }
-}
-
-/// A count of rows: a whole number ≥ 0.
-fn count(v: &str) -> Result<usize, String> {
-    v.trim()
-        .parse()
-        .map_err(|_| format!("'{v}' is not a count of rows: expected a whole number ≥ 0, e.g. 500"))
-}
-
 /// `arbdesk export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -545,15 +456,6 @@ pub struct FetchArgs {
     /// Print the decoded listings as JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("'{s}' is not between 0.0 and 1.0"))
-    }
 }
 
 #[cfg(test)]

@@ -121,9 +121,14 @@ pub(crate) async fn detail(
     req: Request,
 ) -> Response {
     let (query, headers) = (req.uri().query(), req.headers());
-    let parsed = raw
-        .parse::<Asin>()
-        .map_err(|e| ApiError::bad_path("asin", &raw, e.to_string()))
+    // A path is exact: spaces around an ASIN (`%20`) are a malformed path, not the ASIN.
+    let asin = if raw.trim() == raw {
+        raw.parse::<Asin>().map_err(|e| e.to_string())
+    } else {
+        Err("an ASIN has no spaces around it; expected 10 letters or digits".to_string())
+    };
+    let parsed = asin
+        .map_err(|why| ApiError::bad_path("asin", &raw, why))
         .and_then(|asin| {
             let p = Params::parse(query, &DETAIL_ACCEPTED)?;
             Ok((asin, p.boolean("history")?.unwrap_or(false)))

@@ -97,8 +97,9 @@ pub fn load_theme(name: &str, config_dir: &Path, env: &TermEnv) -> (Theme, Vec<S
             Err(e) => (
                 Theme::builtin("dark"),
                 vec![format!(
-                    "theme '{name}': {} could not be read ({e}). Shipped themes: dark, light, mono, ansi16",
-                    path.display()
+                    "theme '{name}': {} could not be read ({e}). Shipped themes: {}",
+                    path.display(),
+                    Theme::builtin_names().collect::<Vec<_>>().join(", ")
                 )],
                 false,
             ),
@@ -175,6 +176,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
     let mut session = deps.session.clone();
     session.hyperlinks = hyperlinks_enabled(&deps.settings.hyperlinks, &env);
     let mut state = UiState::new(session, Utc::now());
+    state.log_recorded = recorded_level(tracing::level_filters::LevelFilter::current());
     state.theme = theme.name.clone();
     state.history = load_history(&deps.data_dir);
     let ui_warnings = restore_ui_state(&deps.data_dir, &mut state);
@@ -435,4 +437,16 @@ impl Signals {
         #[cfg(not(unix))]
         std::future::pending::<()>().await
     }
+}
+
+/// The index into `LOG_LEVELS` of the most detailed level `max` lets through (`OFF`
+/// records nothing, shown as error).
+fn recorded_level(max: tracing::level_filters::LevelFilter) -> usize {
+    max.into_level().map_or(0, |l| match l {
+        tracing::Level::ERROR => 0,
+        tracing::Level::WARN => 1,
+        tracing::Level::INFO => 2,
+        tracing::Level::DEBUG => 3,
+        tracing::Level::TRACE => 4,
+    })
 }

@@ -317,6 +317,9 @@ pub struct UiState {
     pub logs: Vec<String>,
     /// Minimum log level (index into [`LOG_LEVELS`]).
     pub log_level: usize,
+    /// The most detailed level the log file records (index into [`LOG_LEVELS`]; the
+    /// `--log` filter): a view level past it shows nothing more, and the title says so.
+    pub log_recorded: usize,
     /// Log scroll from the bottom (0 = follow).
     pub log_scroll: usize,
     /// Log view: only lines containing this (any case); empty = every line.
@@ -397,6 +400,7 @@ impl UiState {
             faults_only: false,
             logs: Vec::new(),
             log_level: 2,
+            log_recorded: LOG_LEVELS.len() - 1,
             log_scroll: 0,
             log_search: String::new(),
             detail_scroll: 0,

@@ -12,11 +12,15 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
 /// Shipped themes: (name, TOML).
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
     ("mono", include_str!("../../themes/mono.toml")),
     ("ansi16", include_str!("../../themes/ansi16.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// Colour depth of the terminal.
@@ -132,7 +136,8 @@ impl Theme {
             (Some(name), _) => {
                 if !BUILTIN.iter().any(|(n, _)| n == name) {
                     warnings.push(format!(
-                        "extends = \"{name}\" is not a shipped theme (dark, light, mono, ansi16); using dark"
+                        "extends = \"{name}\" is not a shipped theme ({}); using dark",
+                        Theme::builtin_names().collect::<Vec<_>>().join(", ")
                     ));
                 }
                 Theme::builtin(name).styles

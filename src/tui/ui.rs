@@ -20,6 +20,7 @@ use super::keymap::{Keymap, show_keys};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
 
+pub use detail::pnl_text;
 pub use overlay::HelpEntry;
 
 /// Below this the console only says that the terminal is too small.
@@ -253,7 +254,8 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
 const LEGEND: [(&str, &str); 7] = [
     (
         "* (row)",
-        "marked row (Space marks and unmarks; e exports only the marked rows)",
+        "marked row (Space marks and unmarks; e exports and y copies only the marked \
+         rows); in the warning colour when it is also not ranked",
     ),
     (
         "+ (row)",

@@ -133,7 +133,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             "" | "link" => CopyTarget::Link,
             "asin" => CopyTarget::Asin,
             "row" => CopyTarget::Row,
-            other => return Err(bad(id, other, "link, asin or row")),
+            "breakdown" => CopyTarget::Breakdown,
+            other => return Err(bad(id, other, "link, asin, row or breakdown")),
         }),
         "export" => Action::Export(match first {
             "" | "csv" => Format::Csv,

@@ -242,17 +242,71 @@ impl UiState {
                 self.pin_to_top();
                 self.requery()
             }
-            Action::Copy(target) => {
+            Action::Copy(CopyTarget::Breakdown) => {
                 let Some(row) = self.selected_row() else {
                     self.toast("Nothing selected to copy", true);
                     return Vec::new();
                 };
-                let (text, what) = match target {
-                    CopyTarget::Link => (row.sell_url(), "sell link"),
-                    CopyTarget::Asin => (row.key.asin.to_string(), "ASIN"),
-                    CopyTarget::Row => (row.tsv(), "row"),
+                let key = row.key;
+                match &self.detail {
+                    Some(d) if d.key == key && d.opportunity.is_some() => vec![Effect::Copy {
+                        text: crate::tui::ui::pnl_text(d),
+                        what: "P&L",
+                    }],
+                    _ if !self.detail_visible() => {
+                        self.toast(
+                            "The P&L loads with the detail: Enter opens it, then copy breakdown",
+                            true,
+                        );
+                        Vec::new()
+                    }
+                    _ => {
+                        self.toast("The P&L is still loading; try again in a moment", true);
+                        Vec::new()
+                    }
+                }
+            }
+            Action::Copy(target) => {
+                let one = |row: &crate::tui::model::Row| match target {
+                    CopyTarget::Link => row.sell_url(),
+                    CopyTarget::Asin => row.key.asin.to_string(),
+                    CopyTarget::Row | CopyTarget::Breakdown => row.tsv(),
                 };
-                vec![Effect::Copy { text, what }]
+                // With rows marked (Space), every marked row that is shown, one a line, in
+                // the table's order; otherwise the selected row.
+                if !self.marked.is_empty() {
+                    let lines: Vec<String> = self
+                        .matching
+                        .iter()
+                        .filter_map(|&i| self.feed.rows.get(i as usize))
+                        .filter(|r| self.marked.contains(&r.key))
+                        .map(one)
+                        .collect();
+                    if !lines.is_empty() {
+                        let what = match target {
+                            CopyTarget::Link => "sell links of the marked rows",
+                            CopyTarget::Asin => "ASINs of the marked rows",
+                            CopyTarget::Row | CopyTarget::Breakdown => "marked rows",
+                        };
+                        return vec![Effect::Copy {
+                            text: lines.join("\n"),
+                            what,
+                        }];
+                    }
+                }
+                let Some(row) = self.selected_row() else {
+                    self.toast("Nothing selected to copy", true);
+                    return Vec::new();
+                };
+                let what = match target {
+                    CopyTarget::Link => "sell link",
+                    CopyTarget::Asin => "ASIN",
+                    CopyTarget::Row | CopyTarget::Breakdown => "row",
+                };
+                vec![Effect::Copy {
+                    text: one(row),
+                    what,
+                }]
             }
             Action::Export(f) => vec![Effect::Export(f)],
             Action::Refresh => match self.selected_row() {

@@ -244,6 +244,27 @@ fn render_prices(
     f.render_widget(t, area);
 }
 
+/// The P&L of a loaded detail as plain text (`copy breakdown`): the route and title, then
+/// the lines the detail shows, laid out 100 columns wide.
+pub fn pnl_text(d: &Detail) -> String {
+    let k = d.key;
+    let title = d
+        .opportunity
+        .as_ref()
+        .and_then(|o| o.title.as_deref())
+        .map(sanitize)
+        .unwrap_or_default();
+    let mut out = format!("{} {} → {}  {title}", k.asin, k.buy, k.sell)
+        .trim_end()
+        .to_string();
+    for line in pnl_lines(d, 100, &Theme::builtin("mono")) {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        out.push('\n');
+        out.push_str(text.trim_end());
+    }
+    out
+}
+
 /// The P&L as lines for a pane `width` wide: the headline, the breakdown (labels wrapped,
 /// the amount on a label's last line), the prices that matter to a buyer, then the FX rate,
 /// the gate verdict and the flags.

@@ -44,7 +44,14 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "focus next",
             "quit",
         ],
-        Context::Detail => &["copy link", "copy asin", "back", "help", "quit"],
+        Context::Detail => &[
+            "copy link",
+            "copy asin",
+            "copy breakdown",
+            "back",
+            "help",
+            "quit",
+        ],
         Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
         Context::Health => &["faults-only", "focus next", "back", "help"],
         Context::Logs => &[
@@ -64,6 +71,7 @@ fn hint_label(run: &str, ctx: Context) -> &str {
         "filter" if ctx == Context::Logs => "search",
         "copy link" => "copy link",
         "copy asin" => "copy ASIN",
+        "copy breakdown" => "copy P&L",
         "min-margin +1" => "margin",
         "move +1" => "down",
         "move top" => "top",
@@ -72,6 +80,41 @@ fn hint_label(run: &str, ctx: Context) -> &str {
         "faults-only" => "faults",
         other => other.split(' ').next().unwrap_or(other),
     }
+}
+
+/// `message` wrapped in a box that sits on the footer line `footer`, at most 10 lines
+/// (the last ends in `…` when more would not fit).
+fn prompt_message(f: &mut Frame<'_>, footer: Rect, message: &str, theme: &Theme) {
+    let inner_w = usize::from(footer.width.saturating_sub(2));
+    if inner_w < 8 || footer.y < 3 {
+        return;
+    }
+    let mut lines = super::wrap_words(message, inner_w);
+    let most = usize::from(footer.y.saturating_sub(2)).min(10);
+    if lines.len() > most {
+        lines.truncate(most);
+        if let Some(last) = lines.last_mut() {
+            *last = format!(
+                "{}…",
+                fit(last, inner_w.saturating_sub(1)).trim_end_matches('…')
+            );
+        }
+    }
+    let h = lines.len() as u16 + 2;
+    let rect = Rect {
+        x: footer.x,
+        y: footer.y - h,
+        width: footer.width,
+        height: h,
+    };
+    f.render_widget(Clear, rect);
+    let text: Vec<Line<'_>> = lines.into_iter().map(Line::from).collect();
+    f.render_widget(
+        Paragraph::new(text)
+            .style(theme.style("toast_err"))
+            .block(block(String::new(), true, theme)),
+        rect,
+    );
 }
 
 pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
@@ -88,8 +131,14 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         if let Some(e) = &p.error {
             let used: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
             let room = usize::from(area.width).saturating_sub(used);
-            spans.push(Span::raw("  "));
-            spans.push(styled(fit(e, room).into_owned(), "toast_err", theme));
+            if e.width() <= room {
+                spans.push(Span::raw("  "));
+                spans.push(styled(e.clone(), "toast_err", theme));
+            } else {
+                // Too long for the prompt's line (a long completion list, an error with
+                // its accepted values): wrapped in a box above it, as a shell lists them.
+                prompt_message(f, area, e, theme);
+            }
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;

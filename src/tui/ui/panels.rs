@@ -438,8 +438,15 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         .filter(|l| search.is_empty() || l.to_lowercase().contains(&search))
         .collect();
     let level = LOG_LEVELS.get(s.log_level).copied().unwrap_or("info");
+    // A level the file does not record adds nothing: say so, and how to record it.
+    let recorded = LOG_LEVELS.get(s.log_recorded).copied().unwrap_or("info");
+    let unrecorded = if s.log_level > s.log_recorded {
+        format!(" (file has {recorded} and above; --log {level} records more)")
+    } else {
+        String::new()
+    };
     let title = format!(
-        " Log · {level} and above{} · {} ",
+        " Log · {level} and above{unrecorded}{} · {} ",
         if search.is_empty() {
             String::new()
         } else {
@@ -482,25 +489,35 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         );
         return;
     }
-    let h = usize::from(inner.height);
+    // Long lines wrap (continuation rows indented); the newest line sits at the bottom
+    // and the rows above fill from older lines back.
+    let (h, w) = (usize::from(inner.height), usize::from(inner.width));
     let end = lines.len().saturating_sub(s.log_scroll.min(lines.len()));
-    let start = end.saturating_sub(h);
-    let text: Vec<Line<'_>> = lines[start..end]
-        .iter()
-        .map(|l| {
-            let role = if l.contains(" ERROR ") {
-                "toast_err"
-            } else if l.contains(" WARN ") {
-                "flag"
+    let mut rows: Vec<Line<'_>> = Vec::with_capacity(h);
+    for l in lines[..end].iter().rev() {
+        if rows.len() >= h {
+            break;
+        }
+        let role = if l.contains(" ERROR ") {
+            "toast_err"
+        } else if l.contains(" WARN ") {
+            "flag"
+        } else {
+            ""
+        };
+        let wrapped = super::wrap_words(l, w.saturating_sub(2));
+        for (i, part) in wrapped.into_iter().enumerate().rev() {
+            let text = if i == 0 { part } else { format!("  {part}") };
+            rows.push(if role.is_empty() {
+                Line::from(text)
             } else {
-                ""
-            };
-            if role.is_empty() {
-                Line::from(l.as_str())
-            } else {
-                Line::from(styled(l.as_str(), role, theme))
-            }
-        })
-        .collect();
+                Line::from(styled(text, role, theme))
+            });
+        }
+    }
+    // The oldest line may not fit whole: its first rows go.
+    rows.truncate(h);
+    rows.reverse();
+    let text = rows;
     f.render_widget(Paragraph::new(text), inner);
 }

@@ -219,8 +219,9 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
     let delta = s.deltas.get(&r.key);
     // Marked, then unranked (a failed gate; warnings alone, such as NO_BUYBOX or FX_STALE
     // on EUR routes, mark nothing), then new: a new route that fails a gate is no news.
+    // A marked row that is not ranked keeps the warning colour on its `*`.
     let gutter = if s.marked.contains(&r.key) {
-        styled("*", "key_hint", theme)
+        styled("*", if r.ranked { "key_hint" } else { "flag" }, theme)
     } else if !r.ranked {
         styled("!", "flag", theme)
     } else if delta.is_some_and(|d| d.new) {

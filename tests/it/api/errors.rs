@@ -194,6 +194,10 @@ async fn asins_malformed_are_400_and_unknown_are_404() {
         p["detail"],
         "invalid ASIN 'B0-BAD': expected 10 letters or digits, such as B0DEMO1234"
     );
+    // A space around an ASIN is part of the path, not trimmed away.
+    let p = get(&api.app, "/products/B0NOTKNOWN%20").await.problem(400);
+    assert_eq!(p["value"], "B0NOTKNOWN ");
+    assert!(p["detail"].as_str().unwrap().contains("no spaces"), "{p}");
     let p = get(&api.app, "/products/B0NOTKNOWN").await.problem(404);
     assert!(p["detail"].as_str().unwrap().contains("'B0NOTKNOWN'"));
     assert_eq!(

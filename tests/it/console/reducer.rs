@@ -393,6 +393,77 @@ fn copy_export_refresh_and_watch_become_effects() {
     assert!(fx.contains(&Effect::WatchAdd(vec!["B0D1XD1ZV3".parse().unwrap()])));
 }
 
+/// With rows marked, copy takes every marked row, one a line, in the table's order,
+/// whichever row is selected; with none marked, the selected row.
+#[test]
+fn copy_takes_the_marked_rows() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let first = s.selected_row().unwrap().clone();
+    keys(&mut s, " "); // marks row 1 and moves down
+    keys(&mut s, "j");
+    let third = s.selected_row().unwrap().clone();
+    keys(&mut s, " ");
+    let selected = s.selected_row().unwrap().key;
+    assert!(selected != first.key && selected != third.key);
+    let fx = keys(&mut s, "Y");
+    assert_eq!(
+        fx,
+        vec![Effect::Copy {
+            text: format!("{}\n{}", first.key.asin, third.key.asin),
+            what: "ASINs of the marked rows"
+        }]
+    );
+    // Unmarked again: the selected row only.
+    s.marked.clear();
+    let fx = keys(&mut s, "Y");
+    assert_eq!(
+        fx,
+        vec![Effect::Copy {
+            text: selected.asin.to_string(),
+            what: "ASIN"
+        }]
+    );
+}
+
+/// `copy breakdown` (`b` in the detail) copies the P&L the detail shows, as text; before it
+/// has loaded, a toast says so.
+#[test]
+fn copy_breakdown_copies_the_loaded_pnl() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let row = s.selected_row().unwrap().clone();
+    s.detail = None;
+    assert!(
+        s.apply(Action::Copy(arbdesk::tui::action::CopyTarget::Breakdown))
+            .is_empty()
+    );
+    assert!(s.toasts.back().unwrap().text.contains("still loading"));
+    let d = fixtures::detail(&row);
+    let first_label = d.opportunity.as_ref().unwrap().breakdown.lines[0]
+        .label
+        .clone();
+    s.on_detail(d);
+    let fx = s.apply(Action::Copy(arbdesk::tui::action::CopyTarget::Breakdown));
+    let [Effect::Copy { text, what }] = fx.as_slice() else {
+        panic!("expected a copy, got {fx:?}");
+    };
+    assert_eq!(*what, "P&L");
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "{} {} → {}",
+            row.key.asin, row.key.buy, row.key.sell
+        )),
+        "{first}"
+    );
+    assert!(text.contains("Gross ") && text.contains("Net "), "{text}");
+    assert!(
+        text.contains(first_label.split(' ').next().unwrap()),
+        "{text}"
+    );
+    assert!(text.contains("max buy"), "{text}");
+    assert!(!text.lines().any(|l| l.ends_with(' ')), "{text}");
+}
+
 /// `--read-only`: watchlist changes are refused with a toast, by key and by command, and
 /// help does not offer them; the header says so.
 #[test]

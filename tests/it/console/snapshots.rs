@@ -142,6 +142,69 @@ fn log_view() {
     insta::assert_snapshot!(text(&s));
 }
 
+/// A line wider than the view wraps under itself instead of being cut; a level the file
+/// does not record says so in the title.
+#[test]
+fn long_log_lines_wrap_and_unrecorded_levels_say_so() {
+    let mut s = fixtures::loaded(30, (80, 20));
+    let long = "2026-03-02T14:29:01Z WARN arbdesk::keepa: /product answered HTTP 429 Too Many \
+                Requests; waiting 60 s for tokens before the next refresh of the watchlist ends here";
+    s.logs = vec![
+        "2026-03-02T14:29:00Z INFO arbdesk::pipeline: started".to_string(),
+        long.to_string(),
+    ];
+    s.log_recorded = 2;
+    s.apply(Action::Goto(View::Logs));
+    let screen = text(&s);
+    assert!(screen.contains("started"), "{screen}");
+    assert!(screen.contains("watchlist ends here"), "{screen}");
+    assert!(!screen.contains("file has"), "{screen}");
+    s.apply(Action::LogLevel(3));
+    let screen = text(&s);
+    assert!(
+        screen.contains("debug and above (file has info and above; --log debug records more)"),
+        "{screen}"
+    );
+}
+
+/// An error or a completion list too long for the prompt's line is shown whole, wrapped
+/// in a box above it.
+#[test]
+fn a_long_prompt_message_wraps_above_the_prompt() {
+    let keymap = Keymap::load("default", None);
+    let mut s = fixtures::loaded(30, (80, 24));
+    s.apply(Action::Command("sort bogus".into()));
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter),
+        &keymap,
+    );
+    let Some(arbdesk::tui::state::Overlay::Prompt(p)) = &s.overlay else {
+        panic!("the prompt stays open with its error");
+    };
+    let message = p.error.clone().unwrap();
+    assert!(message.chars().count() > 60, "{message}");
+    let screen = text(&s);
+    let flat: String = screen
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' ' || c == '"'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in message.split_whitespace() {
+        assert!(flat.contains(word), "'{word}' missing from:\n{screen}");
+    }
+    // Tab on an empty command line lists every action; none is cut.
+    s.apply(Action::Command(String::new()));
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Tab),
+        &keymap,
+    );
+    let screen = text(&s);
+    for id in ["help", "quit", "watch", "theme"] {
+        assert!(screen.contains(id), "{id} missing from:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn command_line_with_an_error() {
     let mut s = fixtures::loaded(30, (100, 20));

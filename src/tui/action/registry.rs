@@ -1,0 +1,184 @@
+//! The registry: every action the console knows, with its arguments, where it applies,
+//! its line in help and whether it changes stored data.
+
+use super::Context;
+
+/// One entry of the registry.
+#[derive(Debug)]
+pub struct ActionSpec {
+    /// What `:` and `run =` use.
+    pub id: &'static str,
+    /// Completion hints for the first argument.
+    pub args: &'static [&'static str],
+    /// Where the action is meaningful.
+    pub contexts: &'static [Context],
+    /// One line for help.
+    pub desc: &'static str,
+    /// Changes stored data (the watchlist).
+    pub dangerous: bool,
+}
+
+const G: &[Context] = &[Context::Global];
+const T: &[Context] = &[Context::Table];
+const TD: &[Context] = &[Context::Table, Context::Detail];
+const TDSL: &[Context] = &[
+    Context::Table,
+    Context::Detail,
+    Context::Sidebar,
+    Context::Logs,
+];
+
+/// Every action the console knows.
+pub const REGISTRY: &[ActionSpec] = &[
+    spec("help", &[], G, "Show every action and its keys"),
+    spec("command", &[], G, "Open the command line"),
+    spec("back", &[], G, "Back, or clear the filter or prompt"),
+    spec(
+        "goto",
+        &["opportunities", "health", "logs"],
+        G,
+        "Go to a view",
+    ),
+    spec("freeze", &[], G, "Freeze or unfreeze the display"),
+    spec(
+        "theme",
+        &["next", "dark", "light", "mono", "ansi16", "high-contrast"],
+        G,
+        "Switch the theme",
+    ),
+    spec(
+        "focus",
+        &["next", "prev"],
+        G,
+        "Move the focus between panels",
+    ),
+    spec(
+        "min-margin",
+        &["+1", "-1", "10", "=-5"],
+        G,
+        "Change (+1, -1) or set (10, =-5) the minimum margin (%)",
+    ),
+    spec(
+        "basis",
+        &["gross", "net"],
+        G,
+        "Filter the minimum margin on gross or net",
+    ),
+    spec(
+        "limit",
+        &["25", "50", "100", "250", "all"],
+        G,
+        "Rows to show",
+    ),
+    spec(
+        "markets",
+        &["uk,de,fr,it,es"],
+        G,
+        "Buy and sell only in these markets",
+    ),
+    spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
+    spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
+    spec("quit", &[], G, "Quit (back below the top view)"),
+    spec(
+        "filter",
+        &[],
+        TDSL,
+        "Filter by title, ASIN or field (in the log view: search the log)",
+    ),
+    spec(
+        "move",
+        &["+1", "-1", "+page", "-page", "top", "bottom"],
+        TDSL,
+        "Move the selection (in the detail drawer: scroll it)",
+    ),
+    spec("open", &[], T, "Open the detail of the selected row"),
+    spec(
+        "mark",
+        &[],
+        T,
+        "Mark or unmark the selected row (export and copy take the marked ones)",
+    ),
+    spec("zoom", &[], T, "Table full screen"),
+    spec(
+        "sort",
+        &SORT_ARGS,
+        T,
+        "Sort by a column (again reverses); next, reverse",
+    ),
+    spec(
+        "copy",
+        &["link", "asin", "row", "breakdown"],
+        TD,
+        "Copy to the clipboard (the marked rows when rows are marked)",
+    ),
+    spec("export", &["csv", "json"], T, "Export the filtered rows"),
+    spec(
+        "refresh",
+        &["selected"],
+        T,
+        "Refresh the selected product now",
+    ),
+    ActionSpec {
+        id: "watch",
+        args: &["add", "remove"],
+        contexts: T,
+        desc: "Add ASINs to or remove the selected one from the watchlist",
+        dangerous: true,
+    },
+    spec(
+        "toggle",
+        &[],
+        &[Context::Sidebar],
+        "Toggle the item under the cursor",
+    ),
+    spec(
+        "faults-only",
+        &[],
+        &[Context::Health],
+        "Show only components with faults",
+    ),
+    spec(
+        "log-level",
+        &["error", "warn", "info", "debug", "trace"],
+        &[Context::Logs],
+        "Show log lines at this level and above",
+    ),
+    spec("none", &[], G, "Nothing (unbinds a key in a keymap)"),
+];
+
+const SORT_ARGS: [&str; 14] = [
+    "profit",
+    "roi",
+    "margin",
+    "net",
+    "emp",
+    "asin",
+    "age",
+    "title",
+    "buy",
+    "sell",
+    "buy-price",
+    "sell-price",
+    "next",
+    "reverse",
+];
+
+const fn spec(
+    id: &'static str,
+    args: &'static [&'static str],
+    contexts: &'static [Context],
+    desc: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        id,
+        args,
+        contexts,
+        desc,
+        dangerous: false,
+    }
+}
+
+/// The registry entry for `id`.
+pub fn spec_of(id: &str) -> Option<&'static ActionSpec> {
+    REGISTRY.iter().find(|s| s.id == id)
+}
