@@ -8,6 +8,7 @@
 //! configuration with secrets redacted for `arbdesk config show`.
 
 mod file;
+mod locate;
 mod show;
 
 use std::net::SocketAddr;
@@ -72,15 +73,17 @@ pub enum ConfigError {
     },
     /// The economics sections (`[economics]`, `[fx]`, `[[vat]]`, `[route_defaults]`, …)
     /// do not make a valid model.
-    #[error("{message}{}", in_file(.path.as_deref()))]
+    #[error("{message}{}", in_file(.path.as_deref(), *.line))]
     Economics {
         /// The config file, if one was read.
         path: Option<PathBuf>,
+        /// The line of the file that sets the value, when it can be told.
+        line: Option<usize>,
         /// What the economics model refused, naming the section and key.
         message: String,
     },
     /// A value is out of range or inconsistent.
-    #[error("invalid {key} = {value}: {expected}{}", in_file(.file.as_deref()))]
+    #[error("invalid {key} = {value}: {expected}{}", in_file(.file.as_deref(), *.line))]
     Invalid {
         /// The setting, e.g. `api.addr`.
         key: String,
@@ -91,6 +94,8 @@ pub enum ConfigError {
         /// The config file the value came from (`None` when a flag, the environment or
         /// no file set it).
         file: Option<PathBuf>,
+        /// The line of that file that sets it, when it can be told.
+        line: Option<usize>,
     },
 }
 
@@ -104,7 +109,9 @@ impl ConfigError {
                 value,
                 expected,
                 file: None,
+                ..
             } if !set_outside_file(&key, args) => ConfigError::Invalid {
+                line: file.and_then(|f| line_in(f, &key)),
                 key,
                 value,
                 expected,
@@ -161,10 +168,18 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     }
 }
 
-/// ` (in FILE)` after an economics error, when a file was read.
-fn in_file(path: Option<&Path>) -> String {
-    path.map(|p| format!(" (in {})", p.display()))
-        .unwrap_or_default()
+/// ` (in FILE, line N)` after an error about a value, when a file was read.
+fn in_file(path: Option<&Path>, line: Option<usize>) -> String {
+    match (path, line) {
+        (Some(p), Some(n)) => format!(" (in {}, line {n})", p.display()),
+        (Some(p), None) => format!(" (in {})", p.display()),
+        (None, _) => String::new(),
+    }
+}
+
+/// The line of `file` that sets `key` (read again: errors are rare, files small).
+fn line_in(file: &Path, key: &str) -> Option<usize> {
+    locate::line_of(&std::fs::read_to_string(file).ok()?, key)
 }
 
 fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigError {
@@ -173,6 +188,7 @@ fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigEr
         value: value.to_string(),
         expected: expected.into(),
         file: None,
+        line: None,
     }
 }
 
@@ -400,16 +416,22 @@ pub fn load(args: &GlobalArgs) -> Result<Settings, ConfigError> {
 /// The economics model of a config file's economics `sections` (the shipped tables overlaid
 /// with them), validated; errors name `file`.
 fn economics_model(sections: &toml::Table, file: Option<&Path>) -> Result<Economics, ConfigError> {
-    // Economics messages are one line: the merged sections have no line numbers to point
-    // at, and the key path is in the message.
-    let fail = |message: String| ConfigError::Economics {
-        path: file.map(Path::to_path_buf),
-        message: plain_words(&message)
+    // Economics messages are one line: the merged sections have no line numbers of their
+    // own, so the key the message names is looked up in the file.
+    let fail = |message: String| {
+        let message = plain_words(&message)
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
-            .join(" "),
+            .join(" ");
+        let line = locate::economics_key(message.trim_start_matches("invalid economics config: "))
+            .and_then(|key| line_in(file?, &key));
+        ConfigError::Economics {
+            path: file.map(Path::to_path_buf),
+            line,
+            message,
+        }
     };
     let overlay: EconomicsOverlay =
         toml::Value::Table(sections.clone())
@@ -524,7 +546,7 @@ mod tests {
     fn a_bad_economics_value_is_one_line_in_plain_words() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
-        std::fs::write(&file, "[economics]\nreturn_rate = \"3%\"\n").unwrap();
+        std::fs::write(&file, "# mine\n[economics]\nreturn_rate = \"3%\"\n").unwrap();
         let e = load(&GlobalArgs {
             config: Some(file.clone()),
             ..Default::default()
@@ -537,6 +559,17 @@ mod tests {
             e.contains("return_rate") && e.contains("a number such as 0.03"),
             "{e}"
         );
-        assert!(e.contains("config.toml"), "{e}");
+        assert!(e.contains("config.toml, line 3)"), "{e}");
+        // A value the model refuses (not its type) names the line too, as does a setting.
+        std::fs::write(&file, "[economics.gates]\n\nmin_roi = -1\n").unwrap();
+        let args = GlobalArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains("min_roi") && e.contains(", line 3)"), "{e}");
+        std::fs::write(&file, "[api]\naddr = \"1.2.3.4\"\n").unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains("api.addr") && e.contains(", line 2)"), "{e}");
     }
 }

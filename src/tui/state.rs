@@ -227,6 +227,63 @@ impl FrameTimes {
     }
 }
 
+/// The Keepa token balance over the last hour, one value a minute (the last one seen in
+/// that minute), for the health view's sparkline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TokenTrail {
+    /// (minute, balance), oldest first, at most `TokenTrail::MINUTES`, minutes increasing.
+    minutes: VecDeque<(i64, i64)>,
+}
+
+impl TokenTrail {
+    /// Minutes kept.
+    pub const MINUTES: usize = 60;
+
+    /// Records the balance seen at `at`.
+    pub fn record(&mut self, at: DateTime<Utc>, tokens: i64) {
+        let minute = at.timestamp().div_euclid(60);
+        match self.minutes.back_mut() {
+            Some((m, v)) if *m == minute => *v = tokens,
+            // A clock that went back starts the trail again.
+            Some((m, _)) if *m > minute => {
+                self.minutes.clear();
+                self.minutes.push_back((minute, tokens));
+            }
+            _ => self.minutes.push_back((minute, tokens)),
+        }
+        while self
+            .minutes
+            .front()
+            .is_some_and(|(m, _)| minute - m >= Self::MINUTES as i64)
+        {
+            self.minutes.pop_front();
+        }
+    }
+
+    /// One value a minute, oldest first, ending at the latest minute seen; a minute without a
+    /// sample holds the value before it (the balance did not change that anyone saw).
+    pub fn per_minute(&self) -> Vec<i64> {
+        let (Some(&(first, _)), Some(&(last, _))) = (self.minutes.front(), self.minutes.back())
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity((last - first + 1) as usize);
+        let mut it = self.minutes.iter().peekable();
+        let mut value = 0;
+        for m in first..=last {
+            while let Some(&&(at, v)) = it.peek() {
+                if at > m {
+                    break;
+                }
+                value = v;
+                it.next();
+            }
+            out.push(value);
+        }
+        out
+    }
+}
+
 #[derive(Debug)]
 pub struct UiState {
     /// Session facts.
@@ -241,6 +298,8 @@ pub struct UiState {
     pub api_requests: u64,
     /// How long the last frames took to draw.
     pub frames: FrameTimes,
+    /// The Keepa token balance over the last hour.
+    pub tokens: TokenTrail,
     /// The rows on screen.
     pub feed: Arc<Feed>,
     /// A newer feed held back while frozen.
@@ -363,6 +422,7 @@ impl UiState {
             store_health: None,
             api_requests: 0,
             frames: FrameTimes::default(),
+            tokens: TokenTrail::default(),
             feed: Arc::new(Feed::default()),
             pending: None,
             frozen_pending: 0,
@@ -515,6 +575,9 @@ impl UiState {
 
     /// New pipeline status.
     pub fn on_status(&mut self, status: PipelineStatus) {
+        if let Some(t) = status.keepa.tokens_left {
+            self.tokens.record(self.now, t);
+        }
         self.status = status;
         self.dirty = true;
     }

@@ -416,6 +416,47 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     f.render_widget(table, inner);
 }
 
+/// The Keepa token balance over the last hour, one bar a minute, newest on the right.
+pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let values = s.tokens.per_minute();
+    let (Some(&now), Some(&lo), Some(&hi)) =
+        (values.last(), values.iter().min(), values.iter().max())
+    else {
+        return;
+    };
+    let span = if values.len() >= crate::tui::state::TokenTrail::MINUTES {
+        "last hour".to_string()
+    } else {
+        format!("last {} min", values.len())
+    };
+    let refill = s
+        .status
+        .keepa
+        .refill_rate
+        .map_or_else(String::new, |r| format!(" · +{r}/min"));
+    let title = format!(" Tokens · {span} · now {now} · low {lo} · high {hi}{refill} ");
+    let b = block(title, false, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    // The newest minutes that fit, right-aligned: the right edge is now.
+    let w = usize::from(inner.width);
+    let shown = &values[values.len().saturating_sub(w)..];
+    let data: Vec<u64> = shown.iter().map(|v| (*v).max(0) as u64).collect();
+    let pad = (w - shown.len()) as u16;
+    let r = Rect {
+        x: inner.x + pad,
+        width: inner.width - pad,
+        ..inner
+    };
+    f.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&data)
+            .max(hi.max(1) as u64)
+            .style(theme.style("accent")),
+        r,
+    );
+}
+
 /// Whether a log line is at `level` (index into `LOG_LEVELS`) or more severe.
 pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
     let upper = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];

@@ -125,6 +125,44 @@ fn the_health_view_shows_frame_times() {
     );
 }
 
+/// The health view draws the token balance of the last hour, one bar a minute; a minute
+/// without a sample holds the balance before it, and older minutes drop off.
+#[test]
+fn the_health_view_shows_the_token_balance_of_the_last_hour() {
+    use arbdesk::tui::state::TokenTrail;
+    let t0 = fixtures::now();
+    let mut trail = TokenTrail::default();
+    trail.record(t0, 300);
+    trail.record(t0 + chrono::Duration::seconds(30), 280); // same minute: the last one counts
+    trail.record(t0 + chrono::Duration::minutes(3), 100);
+    assert_eq!(trail.per_minute(), vec![280, 280, 280, 100]);
+    for m in 4..90 {
+        trail.record(t0 + chrono::Duration::minutes(m), m);
+    }
+    let v = trail.per_minute();
+    assert_eq!(v.len(), TokenTrail::MINUTES);
+    assert_eq!((v[0], v[59]), (30, 89));
+
+    let mut s = fixtures::loaded(300, (120, 30));
+    s.tokens = TokenTrail::default();
+    for m in 0..10 {
+        s.tokens
+            .record(t0 + chrono::Duration::minutes(m), 100 + 10 * m);
+    }
+    s.apply(Action::Goto(View::Health));
+    let screen = text(&s);
+    assert!(
+        screen.contains("Tokens · last 10 min · now 190 · low 100 · high 190 · +20/min"),
+        "{screen}"
+    );
+    // Ten bars, the newest (the highest) at the right edge.
+    let bars = screen.lines().nth(4).unwrap();
+    assert!(
+        bars.trim_end_matches(['"', '│', ' ']).ends_with('█'),
+        "{bars}"
+    );
+}
+
 #[test]
 fn log_view() {
     let mut s = fixtures::loaded(30, (100, 20));
