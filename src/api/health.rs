@@ -18,7 +18,7 @@ use super::ApiState;
 use super::dto::{Components, Health};
 use super::middleware::authorized;
 use crate::component::{ComponentHealth, HealthStatus};
-use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
+use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
 
 /// Longest the store's health probe may take before it counts as down.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
@@ -62,11 +62,13 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         queue: queue_health(&status).into(),
         pipeline: pipeline_health(&status).into(),
         store: store.into(),
+        fx: fx_health(&status).map(Into::into),
     };
     let overall = if components.store.status == HealthStatus::Down {
         HealthStatus::Down
     } else if [&components.keepa, &components.queue, &components.pipeline]
-        .iter()
+        .into_iter()
+        .chain(components.fx.as_ref())
         .any(|c| c.status != HealthStatus::Ok)
     {
         HealthStatus::Degraded

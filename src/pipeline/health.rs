@@ -1,4 +1,5 @@
-//! Health rules judged from the status snapshot: Keepa, the queue and the pipeline.
+//! Health rules judged from the status snapshot: Keepa, the queue, the pipeline and the
+//! FX rate.
 //!
 //! Pure functions, shared by `GET /health` and the console's health panel, so both say the
 //! same thing about the same state.
@@ -132,6 +133,22 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
         format!("running; {}", rates.join(", "))
     };
     ComponentHealth::ok("pipeline", detail)
+}
+
+/// The EUR/GBP rate in use, once the pipeline has one. A stale rate on live data is
+/// degraded: GBP routes are not ranked until a current one arrives. Demo data runs offline
+/// on the shipped rate by design, so there it is a fact, not a fault.
+pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
+    let fx = s.fx.as_ref()?;
+    let mut detail = format!("EUR/GBP {:.4} of {}", fx.eur_per_gbp, fx.date);
+    if fx.stale {
+        detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked)");
+    }
+    Some(if fx.stale && s.source == Source::Live {
+        ComponentHealth::degraded(&fx.source, detail)
+    } else {
+        ComponentHealth::ok(&fx.source, detail)
+    })
 }
 
 #[cfg(test)]

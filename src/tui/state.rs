@@ -260,6 +260,12 @@ impl TokenTrail {
         }
     }
 
+    /// The minute of the oldest value kept.
+    pub fn since(&self) -> Option<DateTime<Utc>> {
+        let (m, _) = self.minutes.front()?;
+        DateTime::from_timestamp(m * 60, 0)
+    }
+
     /// One value a minute, oldest first, ending at the latest minute seen; a minute without a
     /// sample holds the value before it (the balance did not change that anyone saw).
     pub fn per_minute(&self) -> Vec<i64> {
@@ -540,6 +546,12 @@ impl UiState {
     fn push_toast(&mut self, text: String, error: bool, alert: bool) {
         if alert {
             self.toasts.retain(|t| !t.alert);
+        } else {
+            // A toast of the same kind (its first word: `Theme …`, `Copied …`) replaces the
+            // older one: pressing T five times leaves one theme toast, not five.
+            let kind = |t: &str| t.split_whitespace().next().map(str::to_owned);
+            let this = kind(&text);
+            self.toasts.retain(|t| t.alert || kind(&t.text) != this);
         }
         self.toasts.push_back(Toast {
             text,

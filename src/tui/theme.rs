@@ -69,7 +69,9 @@ struct ThemeFile {
 }
 
 /// Every role a widget may ask for; the shipped themes define all of them.
-pub const ROLES: [&str; 30] = [
+pub const ROLES: [&str; 31] = [
+    // The whole screen, under everything (`{}` leaves the terminal's own colours).
+    "screen",
     "border",
     "border_focus",
     "title",

@@ -172,7 +172,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         other => {
             return Err(ParseError(match nearest_id(other) {
                 Some(n) => format!("unknown action '{other}'; did you mean '{n}'?"),
-                None => format!("unknown action '{other}'; press ? for the list"),
+                None => format!("unknown action '{other}'; Tab on an empty line lists them all"),
             }));
         }
     };

@@ -96,7 +96,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "mark",
         &[],
         T,
-        "Mark or unmark the selected row (export and copy take the marked ones)",
+        "Mark or unmark the selected row and move down (export and copy take the marked ones)",
     ),
     spec("zoom", &[], T, "Table full screen"),
     spec(
@@ -146,10 +146,11 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("none", &[], G, "Nothing (unbinds a key in a keymap)"),
 ];
 
-const SORT_ARGS: [&str; 14] = [
+const SORT_ARGS: [&str; 15] = [
     "profit",
     "roi",
     "margin",
+    "gross",
     "net",
     "emp",
     "asin",

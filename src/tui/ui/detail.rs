@@ -94,7 +94,8 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     ])
     .areas(inner);
     render_head(f, head, d, row.key, s.session.hyperlinks, theme);
-    render_prices(f, prices, d, eur_per_gbp, row.key.buy, row.key.sell, theme);
+    let route = (row.key.buy, row.key.sell);
+    render_prices(f, prices, d, eur_per_gbp, route, &s.session.markets, theme);
     // The drawer takes the scroll keys; beside the table j/k move the selection and the
     // page keys scroll the P&L once the detail has the focus.
     let scroll_hint = if s.detail_open {
@@ -181,13 +182,15 @@ fn money_cell(m: Option<Money>) -> String {
     m.map_or_else(|| "–".into(), |m| m.to_string())
 }
 
+/// The product's prices per market, the route's two marked; a market the console watches
+/// where the product is not listed says so rather than being left out.
 fn render_prices(
     f: &mut Frame<'_>,
     area: Rect,
     d: &Detail,
     eur_per_gbp: Option<f64>,
-    buy: Market,
-    sell: Market,
+    (buy, sell): (Market, Market),
+    watched: &[Market],
     theme: &Theme,
 ) {
     if area.height == 0 {
@@ -213,7 +216,12 @@ fn render_prices(
         } else {
             ""
         };
-        let stock = if snap.in_stock() { "" } else { " out" };
+        let stock = if snap.in_stock() { "" } else { "out" };
+        let note = [tag, stock]
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         Row::new(vec![
             Cell::from(styled(m.code(), role, theme)),
             Cell::from(money_cell(snap.new)),
@@ -224,9 +232,19 @@ fn render_prices(
                 snap.sales_rank
                     .map_or_else(|| "–".into(), |r| r.to_string()),
             ),
-            Cell::from(format!("{tag}{stock}")),
+            Cell::from(note),
         ])
     });
+    let unlisted = watched
+        .iter()
+        .filter(|m| !p.markets.contains_key(m))
+        .map(|m| {
+            let mut cells = vec![Cell::from(m.code())];
+            cells.extend(std::iter::repeat_n(Cell::from("–"), 5));
+            cells.push(Cell::from("not listed"));
+            Row::new(cells).style(theme.style("muted"))
+        });
+    let rows = rows.chain(unlisted);
     let t = Table::new(
         rows,
         [
@@ -326,9 +344,10 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
             ]));
         }
     }
-    let price = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| m.to_string());
+    // Derived from the same net, so as approximate as it is.
+    let price = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| format!("{approx}{m}"));
     let targets = format!(
-        "Expected {}/month · max buy {} · target sell {} · break-even {}",
+        "Expected {approx}{}/month · max buy {} · target sell {} · break-even {}",
         o.expected_monthly_profit,
         price(o.max_buy_price),
         price(o.target_sell_price),

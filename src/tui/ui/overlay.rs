@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
@@ -89,7 +90,26 @@ fn prompt_message(f: &mut Frame<'_>, footer: Rect, message: &str, theme: &Theme)
     if inner_w < 8 || footer.y < 3 {
         return;
     }
-    let mut lines = super::wrap_words(message, inner_w);
+    // A completion list (items two spaces apart) wraps between items, anything else
+    // between words.
+    let mut lines = if message.contains("  ") {
+        let mut lines: Vec<String> = vec![String::new()];
+        for item in message.split("  ") {
+            let item = fit(item, inner_w);
+            let last = lines.last_mut().expect("starts with one line");
+            if last.is_empty() {
+                last.push_str(&item);
+            } else if last.width() + 2 + item.width() <= inner_w {
+                last.push_str("  ");
+                last.push_str(&item);
+            } else {
+                lines.push(item.into_owned());
+            }
+        }
+        lines
+    } else {
+        super::wrap_words(message, inner_w)
+    };
     let most = usize::from(footer.y.saturating_sub(2)).min(10);
     if lines.len() > most {
         lines.truncate(most);
@@ -326,8 +346,12 @@ fn help(
             .collect();
         let height = u16::try_from(desc.len()).unwrap_or(1).max(1);
         Row::new(vec![
-            Cell::from(styled(keys, "key_hint", theme)),
-            Cell::from(e.run.clone()),
+            Cell::from(styled(
+                fit(&keys, usize::from(keys_w)).into_owned(),
+                "key_hint",
+                theme,
+            )),
+            Cell::from(fit(&e.run, usize::from(run_w)).into_owned()),
             Cell::from(desc),
             Cell::from(e.context),
         ])
@@ -364,12 +388,10 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         }
         let r = Rect::new(area.right().saturating_sub(w), y, w, 1);
         f.render_widget(Clear, r);
+        // Reversed: a solid badge that reads apart from the text it covers, in any theme.
+        let style = theme.style(if t.error { "toast_err" } else { "toast_ok" });
         f.render_widget(
-            Paragraph::new(format!(" {text} ")).style(theme.style(if t.error {
-                "toast_err"
-            } else {
-                "toast_ok"
-            })),
+            Paragraph::new(format!(" {text} ")).style(style.add_modifier(Modifier::REVERSED)),
             r,
         );
         y = y.saturating_sub(1);

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use super::{age, block, fit, styled, wrap_words};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::Source;
-use crate::pipeline::health::{keepa_component, pipeline_health, queue_health};
+use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
 use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, View, limit_label};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
@@ -296,7 +296,8 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         };
         if let Some(next) = job.next_run {
             if next > s.now {
-                detail.push_str(&format!(" · next in {}", age(next, s.now).replace('-', "")));
+                let secs = (next - s.now).num_seconds();
+                detail.push_str(&format!(" · next in {}", super::span(secs)));
             } else {
                 detail.push_str(" · due");
             }
@@ -316,28 +317,10 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             errors: "–".into(),
         });
     }
-    if let Some(fx) = &st.fx {
+    if let Some(fx) = fx_health(st) {
         rows.push(HealthRow {
             name: "fx".into(),
-            health: ComponentHealth {
-                status: if fx.stale {
-                    HealthStatus::Degraded
-                } else {
-                    HealthStatus::Ok
-                },
-                kind: fx.source.clone(),
-                detail: format!(
-                    "EUR/GBP {:.4} of {}{}",
-                    fx.eur_per_gbp,
-                    fx.date,
-                    if fx.stale {
-                        " (stale: rows flagged)"
-                    } else {
-                        ""
-                    }
-                ),
-                latency_ms: None,
-            },
+            health: fx,
             last: String::new(),
             errors: "–".into(),
         });
@@ -424,10 +407,11 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     else {
         return;
     };
-    let span = if values.len() >= crate::tui::state::TokenTrail::MINUTES {
-        "last hour".to_string()
-    } else {
-        format!("last {} min", values.len())
+    let span = match s.tokens.since() {
+        Some(t) if values.len() < crate::tui::state::TokenTrail::MINUTES => {
+            format!("since {}", t.format("%H:%M"))
+        }
+        _ => "last hour".to_string(),
     };
     let refill = s
         .status
@@ -441,7 +425,9 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     // The newest minutes that fit, right-aligned: the right edge is now.
     let w = usize::from(inner.width);
     let shown = &values[values.len().saturating_sub(w)..];
-    let data: Vec<u64> = shown.iter().map(|v| (*v).max(0) as u64).collect();
+    // Drawn from the low to the high (the title gives both): a balance of 177,800 to
+    // 178,000 drawn from zero would be a flat row of full blocks.
+    let data: Vec<u64> = shown.iter().map(|v| (v - lo + 1) as u64).collect();
     let pad = (w - shown.len()) as u16;
     let r = Rect {
         x: inner.x + pad,
@@ -451,7 +437,7 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     f.render_widget(
         ratatui::widgets::Sparkline::default()
             .data(&data)
-            .max(hi.max(1) as u64)
+            .max((hi - lo + 1) as u64)
             .style(theme.style("accent")),
         r,
     );
@@ -517,9 +503,18 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                 s.log_search
             )
         } else {
+            // Only the levels the file records have lines to show.
+            let keys: Vec<String> = (s.log_level + 1..=s.log_recorded)
+                .filter_map(|i| Some(format!("{} for {}", i + 1, LOG_LEVELS.get(i)?)))
+                .collect();
             format!(
-                "No log lines at {level} and above; {hidden} line{} below that level (press 3 for info, 4 for debug).",
-                if hidden == 1 { " is" } else { "s are" }
+                "No log lines at {level} and above; {hidden} line{} below that level{}.",
+                if hidden == 1 { " is" } else { "s are" },
+                if keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (press {})", keys.join(", "))
+                }
             )
         };
         f.render_widget(

@@ -23,9 +23,9 @@ async fn health_reports_each_component_and_the_data_source() {
     assert_eq!(h["version"], VERSION);
     assert_eq!(
         keys(&h["components"]),
-        set(&["keepa", "queue", "store", "pipeline"])
+        set(&["keepa", "queue", "store", "pipeline", "fx"])
     );
-    for c in ["keepa", "queue", "store", "pipeline"] {
+    for c in ["keepa", "queue", "store", "pipeline", "fx"] {
         assert_eq!(keys(&h["components"][c]), set(COMPONENT), "{c}");
     }
     assert_eq!(h["components"]["store"]["status"], "ok");
@@ -43,6 +43,31 @@ async fn health_reports_each_component_and_the_data_source() {
         "bounded in-process channels; depth 12, 2 dead letters"
     );
     assert_eq!(h["status"], "ok");
+    assert_eq!(
+        h["components"]["fx"]["detail"],
+        "EUR/GBP 1.1700 of 2026-11-19"
+    );
+
+    // A stale rate: a fact on demo data, degraded on live data (GBP routes are not ranked).
+    api.status
+        .send_modify(|s| s.fx.as_mut().unwrap().stale = true);
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(h["components"]["fx"]["status"], "ok");
+    assert!(
+        h["components"]["fx"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("stale")
+    );
+    assert_eq!(h["status"], "ok");
+    api.status.send_modify(|s| s.source = Source::Live);
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(h["components"]["fx"]["status"], "degraded");
+    assert_eq!(h["status"], "degraded");
+    api.status.send_modify(|s| {
+        s.source = Source::Demo;
+        s.fx.as_mut().unwrap().stale = false;
+    });
 
     // Live data with Keepa stopped: still serving (200), but degraded, and it says why.
     api.status.send_modify(|s| {

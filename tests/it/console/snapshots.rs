@@ -152,7 +152,7 @@ fn the_health_view_shows_the_token_balance_of_the_last_hour() {
     s.apply(Action::Goto(View::Health));
     let screen = text(&s);
     assert!(
-        screen.contains("Tokens · last 10 min · now 190 · low 100 · high 190 · +20/min"),
+        screen.contains("Tokens · since 14:30 · now 190 · low 100 · high 190 · +20/min"),
         "{screen}"
     );
     // Ten bars, the newest (the highest) at the right edge.
