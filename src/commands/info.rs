@@ -41,7 +41,7 @@ pub fn info(settings: &Settings) -> Result<()> {
     outln!("colour depth  {:?}", env.depth());
     outln!("keymap        {}", c.keymap);
     let mode = c.clipboard.as_str();
-    let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref());
+    let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref()).probe();
     outln!(
         "clipboard     {mode}{}",
         match (mode, env.ssh.is_some()) {
@@ -72,6 +72,11 @@ pub fn info(settings: &Settings) -> Result<()> {
         .warnings
         .iter()
         .chain(theme_warnings.iter())
+        .collect();
+    let clipboard_warning = mux.blocked_reason().map(|why| format!("clipboard: {why}"));
+    let warnings: Vec<&String> = warnings
+        .into_iter()
+        .chain(clipboard_warning.as_ref())
         .collect();
     outln!("\n[warnings]");
     if warnings.is_empty() {

@@ -169,7 +169,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
     }
     let keymap = load_keymap(&deps.settings);
     let clipboard_mode: Mode = deps.settings.clipboard.parse().unwrap_or_default();
-    let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref());
+    let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref()).probe();
+    if let Some(why) = mux.blocked_reason() {
+        tracing::warn!("clipboard: {why}");
+    }
     let interactive =
         std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");
 

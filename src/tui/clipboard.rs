@@ -1,7 +1,10 @@
 //! Copying to the clipboard over SSH and tmux, without ever crashing.
 //!
 //! OSC 52 asks the terminal itself to set the clipboard, which works across SSH. Inside
-//! tmux the sequence is wrapped for passthrough; under GNU screen it is wrapped in a DCS.
+//! tmux the sequence is wrapped for passthrough when tmux lets it through
+//! (`allow-passthrough`, off by default since tmux 3.3), sent plain when tmux takes it into
+//! its own buffer (`set-clipboard on`), and not sent when tmux would drop it; under GNU
+//! screen it is wrapped in a DCS.
 //! The native fallback runs the platform's clipboard tool (`pbcopy`, `wl-copy`, `xclip`,
 //! `xsel`, `clip.exe`) when one is installed. The terminal never acknowledges OSC 52, so
 //! the outcome says "sent", not "copied".
@@ -49,8 +52,14 @@ pub const MAX_OSC52_PAYLOAD: usize = 74_994;
 pub enum Mux {
     /// A terminal directly.
     None,
-    /// tmux (`$TMUX` set): DCS passthrough.
+    /// tmux (`$TMUX` set) passing DCS through to the terminal (`allow-passthrough on`,
+    /// or a tmux before 3.3, which always did).
     Tmux,
+    /// tmux that takes a plain OSC 52 into its buffer and on to the terminal
+    /// (`set-clipboard on`) but does not pass DCS through.
+    TmuxBuffer,
+    /// tmux that drops OSC 52 from programs (passthrough off, `set-clipboard` not on).
+    TmuxBlocked,
     /// GNU screen (`TERM=screen*`): DCS.
     Screen,
 }
@@ -66,10 +75,56 @@ impl Mux {
             Mux::None
         }
     }
+
+    /// Inside tmux, what its options let through: asks the tmux server once (`tmux
+    /// show-options`). Anything else is returned as it is.
+    pub fn probe(self) -> Mux {
+        if self != Mux::Tmux {
+            return self;
+        }
+        let option = |name: &str| -> Option<String> {
+            let out = Command::new("tmux")
+                .args(["show-options", "-gv", name])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        Mux::tmux_policy(
+            option("allow-passthrough").as_deref(),
+            option("set-clipboard").as_deref(),
+        )
+    }
+
+    /// What tmux does with OSC 52 given its `allow-passthrough` and `set-clipboard`
+    /// options (`None`: not known to this tmux, or not readable).
+    pub fn tmux_policy(passthrough: Option<&str>, set_clipboard: Option<&str>) -> Mux {
+        match (passthrough, set_clipboard) {
+            // No such option (tmux < 3.3 always passed DCS through), or it is on.
+            (None | Some("on" | "all"), _) => Mux::Tmux,
+            (_, Some("on")) => Mux::TmuxBuffer,
+            _ => Mux::TmuxBlocked,
+        }
+    }
+
+    /// Why OSC 52 cannot work here, and the fix, when it cannot.
+    pub fn blocked_reason(self) -> Option<&'static str> {
+        (self == Mux::TmuxBlocked).then_some(
+            "tmux drops OSC 52 from programs here (allow-passthrough off, set-clipboard not \
+             on): add `set -g allow-passthrough on` or `set -g set-clipboard on` to \
+             ~/.tmux.conf",
+        )
+    }
 }
 
 /// The exact bytes that set the clipboard to `text`, or an error when it is too long.
 pub fn osc52(text: &str, mux: Mux) -> Result<Vec<u8>, String> {
+    if let Some(why) = mux.blocked_reason() {
+        return Err(why.to_string());
+    }
     let payload = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
     if payload.len() > MAX_OSC52_PAYLOAD {
         return Err(format!(
@@ -79,7 +134,7 @@ pub fn osc52(text: &str, mux: Mux) -> Result<Vec<u8>, String> {
     }
     let seq = format!("\x1b]52;c;{payload}\x07");
     Ok(match mux {
-        Mux::None => seq.into_bytes(),
+        Mux::None | Mux::TmuxBuffer | Mux::TmuxBlocked => seq.into_bytes(),
         Mux::Tmux => format!("\x1bPtmux;\x1b{seq}\x1b\\").into_bytes(),
         Mux::Screen => format!("\x1bP{seq}\x1b\\").into_bytes(),
     })
@@ -228,5 +283,33 @@ mod tests {
         );
         assert_eq!(Mux::detect(None, Some("screen-256color")), Mux::Screen);
         assert_eq!(Mux::detect(Some(""), Some("xterm")), Mux::None);
+        assert_eq!(Mux::None.probe(), Mux::None, "only tmux is asked");
+    }
+
+    #[test]
+    fn tmux_options_decide_how_osc52_is_sent() {
+        assert_eq!(Mux::tmux_policy(None, None), Mux::Tmux, "tmux < 3.3");
+        assert_eq!(Mux::tmux_policy(Some("on"), Some("external")), Mux::Tmux);
+        assert_eq!(Mux::tmux_policy(Some("all"), None), Mux::Tmux);
+        assert_eq!(Mux::tmux_policy(Some("off"), Some("on")), Mux::TmuxBuffer);
+        assert_eq!(
+            Mux::tmux_policy(Some("off"), Some("external")),
+            Mux::TmuxBlocked
+        );
+        let url = "https://www.amazon.de/dp/B0D1XD1ZV3";
+        assert!(
+            osc52(url, Mux::TmuxBuffer)
+                .unwrap()
+                .starts_with(b"\x1b]52;c;")
+        );
+        let why = osc52(url, Mux::TmuxBlocked).unwrap_err();
+        assert!(why.contains("allow-passthrough on"), "{why}");
+        // Blocked: nothing is written, and the failure says why and how to enable it.
+        let mut out = Vec::new();
+        match copy(url, Mode::Osc52, true, Mux::TmuxBlocked, true, &mut out) {
+            Outcome::Failed(why) => assert!(why.contains("tmux drops OSC 52"), "{why}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(out.is_empty(), "nothing is written that tmux would drop");
     }
 }
