@@ -21,3 +21,20 @@ pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey};
 pub use product::{
     Listing, PackageDims, PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind,
 };
+
+/// The current time to the microsecond: the precision every store keeps, so a time written
+/// and read back is the same time, and the API's times in one row are written alike.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound as _;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn now_is_whole_microseconds() {
+        for _ in 0..100 {
+            assert_eq!(super::now().timestamp_subsec_nanos() % 1_000, 0);
+        }
+    }
+}

@@ -228,7 +228,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                 .await
                 .transpose()?
                 .filter(|d| !d.listings.is_empty() || !d.bad.is_empty());
-            let now = Utc::now();
+            let now = crate::domain::now();
             let mut next_asins = Vec::new();
             let mut next_offset = 0;
             let write_next = match next {

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::Utc;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +98,7 @@ impl Process {
     /// Writes listings, detects, writes opportunities; retries while the store is down.
     /// Returns false only when cancelled before the writes succeeded.
     async fn store_and_detect(&self, listings: Vec<Listing>, cancel: &CancellationToken) -> bool {
-        let now = Utc::now();
+        let now = crate::domain::now();
         let n = listings.len() as u64;
         let products = match self
             .retry("store", cancel, || {
