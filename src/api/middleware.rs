@@ -134,6 +134,22 @@ where
             Some(_) => {}
         }
     }
+    if let Some(accept) = req.headers().get(header::ACCEPT) {
+        let served = served_type(req.uri().path());
+        if let Some(served) = served
+            && !acceptable(accept.as_bytes(), served)
+        {
+            let asked = super::error::shorten(&String::from_utf8_lossy(accept.as_bytes()));
+            return ApiError::from_status(
+                StatusCode::NOT_ACCEPTABLE,
+                format!(
+                    "this path answers in {served} only, and Accept: {asked} does not take it; \
+                     send Accept: {served} or */* (for CSV: arbdesk export --format csv)"
+                ),
+            )
+            .into_response();
+        }
+    }
     let limit = state.settings().body_limit;
     if let Some(len) = content_length(req.headers())
         && len > limit
@@ -169,6 +185,47 @@ where
         return res;
     }
     problemize(res, &method, &path).await
+}
+
+/// The media type a path answers in (`None`: the docs, which serve pages and assets of
+/// several types, and are not checked).
+fn served_type(path: &str) -> Option<&'static str> {
+    match path {
+        "/metrics" => Some("text/plain"),
+        p if p == "/docs" || p.starts_with("/docs/") => None,
+        _ => Some("application/json"),
+    }
+}
+
+/// Whether an `Accept` header takes `served` (`type/subtype`): a range that matches it,
+/// `type/*` or `*/*`, without `q=0`. JSON answers also match `application/problem+json`
+/// (errors are written in it). An empty or unreadable header takes anything.
+fn acceptable(accept: &[u8], served: &str) -> bool {
+    let Ok(accept) = std::str::from_utf8(accept) else {
+        return true;
+    };
+    if accept.trim().is_empty() {
+        return true;
+    }
+    let (s_type, s_sub) = served.split_once('/').unwrap_or((served, ""));
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        let (r_type, r_sub) = media.split_once('/').unwrap_or((media, ""));
+        let matches = r_type == "*"
+            || (r_type.eq_ignore_ascii_case(s_type)
+                && (r_sub == "*"
+                    || r_sub.eq_ignore_ascii_case(s_sub)
+                    || (served == "application/json"
+                        && r_sub.eq_ignore_ascii_case("problem+json"))));
+        matches && !refused
+    })
 }
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
@@ -251,6 +308,31 @@ async fn problemize(res: Response, method: &Method, path: &str) -> Response {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn accept_headers_that_take_json_or_text() {
+        let json = "application/json";
+        for ok in [
+            "",
+            "*/*",
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/*",
+            "application/problem+json",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ] {
+            assert!(acceptable(ok.as_bytes(), json), "{ok}");
+        }
+        for refused in ["text/csv", "text/html", "application/json;q=0", "*/*;q=0.0"] {
+            assert!(!acceptable(refused.as_bytes(), json), "{refused}");
+        }
+        // Prometheus asks for OpenMetrics first and takes text/plain.
+        let prom = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+        assert!(acceptable(prom.as_bytes(), "text/plain"));
+        assert!(!acceptable(b"application/json", "text/plain"));
+        assert_eq!(served_type("/docs/swagger-ui.css"), None);
+        assert_eq!(served_type("/opportunities"), Some(json));
+    }
 
     #[test]
     fn bearer_parsing() {

@@ -113,9 +113,8 @@ impl Mux {
     /// Why OSC 52 cannot work here, and the fix, when it cannot.
     pub fn blocked_reason(self) -> Option<&'static str> {
         (self == Mux::TmuxBlocked).then_some(
-            "tmux drops OSC 52 from programs here (allow-passthrough off, set-clipboard not \
-             on): add `set -g allow-passthrough on` or `set -g set-clipboard on` to \
-             ~/.tmux.conf",
+            "tmux drops OSC 52: `set -g set-clipboard on` (or allow-passthrough on) in \
+             ~/.tmux.conf fixes it",
         )
     }
 }
@@ -184,6 +183,8 @@ pub fn copy(
         let r = if osc { try_osc() } else { native(text) };
         match r {
             Ok(o) => return o,
+            // tmux's setting is the one the operator can change: its fix comes first.
+            Err(e) if osc && mux.blocked_reason().is_some() => errors.insert(0, e),
             Err(e) => errors.push(e),
         }
     }
@@ -303,7 +304,7 @@ mod tests {
                 .starts_with(b"\x1b]52;c;")
         );
         let why = osc52(url, Mux::TmuxBlocked).unwrap_err();
-        assert!(why.contains("allow-passthrough on"), "{why}");
+        assert!(why.contains("set -g set-clipboard on"), "{why}");
         // Blocked: nothing is written, and the failure says why and how to enable it.
         let mut out = Vec::new();
         match copy(url, Mode::Osc52, true, Mux::TmuxBlocked, true, &mut out) {
@@ -311,5 +312,11 @@ mod tests {
             other => panic!("expected a failure, got {other:?}"),
         }
         assert!(out.is_empty(), "nothing is written that tmux would drop");
+        // Native first (no SSH), then OSC 52: when both fail, tmux's fix leads the message.
+        match copy(url, Mode::Auto, false, Mux::TmuxBlocked, true, &mut out) {
+            Outcome::Failed(why) => assert!(why.starts_with("tmux drops OSC 52"), "{why}"),
+            Outcome::Native(_) => {} // a clipboard tool is installed here
+            Outcome::SentOsc52 => panic!("OSC 52 sent through a tmux that drops it"),
+        }
     }
 }

@@ -311,3 +311,35 @@ async fn stats_and_metrics_agree_with_health_about_a_damaged_store() {
     assert_eq!(m.status, 200);
     assert!(m.text().contains("arbdesk_store_up 0\n"), "{}", m.text());
 }
+
+/// A client that cannot take JSON is told so (406), not sent it; browsers and `*/*` are
+/// served, and `/metrics` answers Prometheus in text.
+#[tokio::test]
+async fn an_accept_header_that_refuses_json_is_a_406() {
+    let (_dir, _store, api) = seeded_api().await;
+    let with = |uri: &str, accept: &str| {
+        Request::get(uri)
+            .header("accept", accept)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let p = send(&api.app, with("/opportunities", "text/csv"))
+        .await
+        .problem(406);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("application/json") && detail.contains("text/csv"),
+        "{detail}"
+    );
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    assert_eq!(
+        send(&api.app, with("/opportunities", browser)).await.status,
+        200
+    );
+    let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    assert_eq!(
+        send(&api.app, with("/metrics", prometheus)).await.status,
+        200
+    );
+    assert_eq!(send(&api.app, with("/docs", "text/html")).await.status, 200);
+}
