@@ -14,11 +14,14 @@ use chrono::{DateTime, Duration, Utc};
 mod apply;
 mod data;
 mod input;
+mod meters;
 
 use super::action::{
     Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
     ROW_LIMITS, Side, SortBy, View, limit_label,
 };
+pub use meters::{FrameTimes, TokenTrail};
+
 use super::filter::Filter;
 use super::keymap::{Key, Keymap, Lookup};
 use super::model::{Detail, FILTER_ROWS, Feed, MAX_ROWS, Query, Row, store_sort};
@@ -195,101 +198,6 @@ impl Default for Session {
 }
 
 /// Everything the screen shows.
-/// The draw times of the last frames, for the health panel: the console shows how fast it
-/// is on the operator's own terminal.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FrameTimes {
-    /// Milliseconds per frame, oldest first, at most `FrameTimes::KEPT`.
-    last: VecDeque<f64>,
-    /// Frames drawn since start.
-    pub drawn: u64,
-}
-
-impl FrameTimes {
-    /// Frames the figures are taken over.
-    pub const KEPT: usize = 120;
-
-    /// Records one frame's draw time.
-    pub fn record(&mut self, took: std::time::Duration) {
-        if self.last.len() == Self::KEPT {
-            self.last.pop_front();
-        }
-        self.last.push_back(took.as_secs_f64() * 1000.0);
-        self.drawn += 1;
-    }
-
-    /// The median and the slowest of the kept frames, in milliseconds (`None` before the
-    /// first frame).
-    pub fn summary(&self) -> Option<(f64, f64)> {
-        let mut v: Vec<f64> = self.last.iter().copied().collect();
-        v.sort_by(f64::total_cmp);
-        Some((*v.get(v.len() / 2)?, *v.last()?))
-    }
-}
-
-/// The Keepa token balance over the last hour, one value a minute (the last one seen in
-/// that minute), for the health view's sparkline.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TokenTrail {
-    /// (minute, balance), oldest first, at most `TokenTrail::MINUTES`, minutes increasing.
-    minutes: VecDeque<(i64, i64)>,
-}
-
-impl TokenTrail {
-    /// Minutes kept.
-    pub const MINUTES: usize = 60;
-
-    /// Records the balance seen at `at`.
-    pub fn record(&mut self, at: DateTime<Utc>, tokens: i64) {
-        let minute = at.timestamp().div_euclid(60);
-        match self.minutes.back_mut() {
-            Some((m, v)) if *m == minute => *v = tokens,
-            // A clock that went back starts the trail again.
-            Some((m, _)) if *m > minute => {
-                self.minutes.clear();
-                self.minutes.push_back((minute, tokens));
-            }
-            _ => self.minutes.push_back((minute, tokens)),
-        }
-        while self
-            .minutes
-            .front()
-            .is_some_and(|(m, _)| minute - m >= Self::MINUTES as i64)
-        {
-            self.minutes.pop_front();
-        }
-    }
-
-    /// The minute of the oldest value kept.
-    pub fn since(&self) -> Option<DateTime<Utc>> {
-        let (m, _) = self.minutes.front()?;
-        DateTime::from_timestamp(m * 60, 0)
-    }
-
-    /// One value a minute, oldest first, ending at the latest minute seen; a minute without a
-    /// sample holds the value before it (the balance did not change that anyone saw).
-    pub fn per_minute(&self) -> Vec<i64> {
-        let (Some(&(first, _)), Some(&(last, _))) = (self.minutes.front(), self.minutes.back())
-        else {
-            return Vec::new();
-        };
-        let mut out = Vec::with_capacity((last - first + 1) as usize);
-        let mut it = self.minutes.iter().peekable();
-        let mut value = 0;
-        for m in first..=last {
-            while let Some(&&(at, v)) = it.peek() {
-                if at > m {
-                    break;
-                }
-                value = v;
-                it.next();
-            }
-            out.push(value);
-        }
-        out
-    }
-}
-
 #[derive(Debug)]
 pub struct UiState {
     /// Session facts.
