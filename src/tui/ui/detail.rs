@@ -93,7 +93,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         Constraint::Length(links_h),
     ])
     .areas(inner);
-    render_head(f, head, d, row.key, s.session.hyperlinks, theme);
+    render_head(f, head, d, row.key, s, theme);
     let route = (row.key.buy, row.key.sell);
     render_prices(f, prices, d, eur_per_gbp, route, &s.session.markets, theme);
     // The drawer takes the scroll keys; beside the table j/k move the selection and the
@@ -123,15 +123,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 }
 
 /// Title, ASIN and brand, then the route's two Amazon pages (OSC 8 links where the
-/// terminal takes them): where to buy and where to sell, always on screen.
+/// terminal takes them): where to buy and where to sell, always on screen, each with the
+/// age of Keepa's data for that market where it fits (in the warning colour when the row
+/// failed the STALE gate).
 fn render_head(
     f: &mut Frame<'_>,
     area: Rect,
     d: &Detail,
     key: OpportunityKey,
-    hyperlinks: bool,
+    s: &UiState,
     theme: &Theme,
 ) {
+    let hyperlinks = s.session.hyperlinks;
     let asin = key.asin.as_str();
     let p = d.product.as_ref();
     let title = p
@@ -158,11 +161,23 @@ fn render_head(
             ),
         ]),
     ];
-    for (label, url) in &links {
-        lines.push(Line::from(vec![
+    let stale = d
+        .opportunity
+        .as_ref()
+        .is_some_and(|o| o.flags.contains(Flag::Stale));
+    for ((label, url), m) in links.iter().zip([key.buy, key.sell]) {
+        let room = w.saturating_sub(label.len());
+        let mut spans = vec![
             styled(label.clone(), "muted", theme),
-            Span::raw(fit(url, w.saturating_sub(label.len())).into_owned()),
-        ]));
+            Span::raw(fit(url, room).into_owned()),
+        ];
+        let seen = p
+            .and_then(|p| p.markets.get(&m))
+            .map(|snap| format!(" · Keepa {} ago", super::age(s.now, snap.observed_at)));
+        if let Some(seen) = seen.filter(|t| url.len() + t.chars().count() <= room) {
+            spans.push(styled(seen, if stale { "flag" } else { "muted" }, theme));
+        }
+        lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), area);
     if hyperlinks {
