@@ -204,6 +204,7 @@ impl ApiError {
             405 => ("method-not-allowed", "Method not allowed"),
             408 | 503 => ("unavailable", "Service unavailable"),
             413 => ("payload-too-large", "Request body too large"),
+            406 => ("not-acceptable", "Not acceptable"),
             403 => ("forbidden", "Forbidden"),
             404 => ("not-found", "Not found"),
             s if s < 500 => ("bad-request", "Bad request"),

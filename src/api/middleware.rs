@@ -140,11 +140,16 @@ where
             && !acceptable(accept.as_bytes(), served)
         {
             let asked = super::error::shorten(&String::from_utf8_lossy(accept.as_bytes()));
+            let csv = if served == "application/json" {
+                " (CSV comes from `arbdesk export --format csv`)"
+            } else {
+                ""
+            };
             return ApiError::from_status(
                 StatusCode::NOT_ACCEPTABLE,
                 format!(
                     "this path answers in {served} only, and Accept: {asked} does not take it; \
-                     send Accept: {served} or */* (for CSV: arbdesk export --format csv)"
+                     send Accept: {served} or */*{csv}"
                 ),
             )
             .into_response();
@@ -208,15 +213,20 @@ fn acceptable(accept: &[u8], served: &str) -> bool {
         return true;
     }
     let (s_type, s_sub) = served.split_once('/').unwrap_or((served, ""));
+    // The most specific range decides (RFC 9110 §12.5.1): `application/json;q=0, */*`
+    // refuses JSON. Ranges with `q=0` for exactly the served type refuse it outright.
+    let refuses_exactly = accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case(served) && parts.any(q_zero)
+    });
+    if refuses_exactly {
+        return false;
+    }
     accept.split(',').any(|range| {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim();
-        let refused = parts.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
+        let refused = parts.any(q_zero);
         let (r_type, r_sub) = media.split_once('/').unwrap_or((media, ""));
         let matches = r_type == "*"
             || (r_type.eq_ignore_ascii_case(s_type)
@@ -226,6 +236,15 @@ fn acceptable(accept: &[u8], served: &str) -> bool {
                         && r_sub.eq_ignore_ascii_case("problem+json"))));
         matches && !refused
     })
+}
+
+/// Whether a media-range parameter is `q=0` (not acceptable).
+fn q_zero(param: &str) -> bool {
+    param
+        .trim()
+        .strip_prefix("q=")
+        .and_then(|q| q.trim().parse::<f32>().ok())
+        .is_some_and(|q| q <= 0.0)
 }
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
@@ -323,7 +342,13 @@ mod tests {
         ] {
             assert!(acceptable(ok.as_bytes(), json), "{ok}");
         }
-        for refused in ["text/csv", "text/html", "application/json;q=0", "*/*;q=0.0"] {
+        for refused in [
+            "text/csv",
+            "text/html",
+            "application/json;q=0",
+            "*/*;q=0.0",
+            "application/json;q=0, */*",
+        ] {
             assert!(!acceptable(refused.as_bytes(), json), "{refused}");
         }
         // Prometheus asks for OpenMetrics first and takes text/plain.

@@ -18,7 +18,9 @@ pub(crate) fn line_of(text: &str, key: &str) -> Option<usize> {
         }
         if let Some(header) = line.strip_prefix('[') {
             table = path(header.split(']').next()?);
-            if table == key {
+            // The key's own header, or the first of a table under it (`[economics.markets.DE]`
+            // for `economics.markets`).
+            if table == key || table.strip_prefix(key).is_some_and(|r| r.starts_with('.')) {
                 return Some(i + 1);
             }
             continue;
@@ -98,6 +100,12 @@ from = "UK"
         assert_eq!(line_of(FILE, "economics.gates.min_roi"), Some(10));
         assert_eq!(line_of(FILE, "economics.gates.min_profit"), Some(13));
         assert_eq!(line_of(FILE, "economics.gates"), Some(12));
+        assert_eq!(line_of(FILE, "economics"), Some(8), "a table's own header");
+        assert_eq!(
+            line_of(FILE, "economics.gate"),
+            None,
+            "not a prefix of a part"
+        );
         assert_eq!(
             line_of(FILE, "route.from"),
             None,

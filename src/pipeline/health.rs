@@ -135,12 +135,12 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     ComponentHealth::ok("pipeline", detail)
 }
 
-/// The EUR/GBP rate in use, once the pipeline has one. A stale rate on live data is
+/// The GBP rate in use, once the pipeline has one. A stale rate on live data is
 /// degraded: GBP routes are not ranked until a current one arrives. Demo data runs offline
 /// on the shipped rate by design, so there it is a fact, not a fault.
 pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     let fx = s.fx.as_ref()?;
-    let mut detail = format!("EUR/GBP {:.4} of {}", fx.eur_per_gbp, fx.date);
+    let mut detail = format!("1 GBP = {:.4} EUR, rate of {}", fx.eur_per_gbp, fx.date);
     if fx.stale {
         detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked)");
     }

@@ -226,7 +226,8 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
         View::Health => {
             let mut body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
             // The token balance of the last hour above the components, where there is room.
-            if body.height >= 14 && !s.tokens.per_minute().is_empty() {
+            // (From 30 rows: below, the components need every row.)
+            if body.height >= 30 && !s.tokens.per_minute().is_empty() {
                 let [spark, rest] =
                     Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(body);
                 panels::token_sparkline(f, spark, s, theme);

@@ -49,7 +49,7 @@ pub struct Components {
     pub store: ComponentOut,
     /// The pipeline's stages.
     pub pipeline: ComponentOut,
-    /// The EUR/GBP rate in use (once the pipeline has one): `degraded` when live data
+    /// The GBP rate in use (once the pipeline has one): `degraded` when live data
     /// runs on a stale rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fx: Option<ComponentOut>,

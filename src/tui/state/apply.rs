@@ -266,6 +266,7 @@ impl UiState {
                     }
                 }
             }
+            // The row targets (`Breakdown` is answered above; it only shares their arms).
             Action::Copy(target) => {
                 let one = |row: &crate::tui::model::Row| match target {
                     CopyTarget::Link => row.sell_url(),
@@ -273,8 +274,9 @@ impl UiState {
                     CopyTarget::Row | CopyTarget::Breakdown => row.tsv(),
                 };
                 // With rows marked (Space), every marked row that is shown, one a line, in
-                // the table's order; otherwise the selected row.
-                if !self.marked.is_empty() {
+                // the table's order; otherwise, and always in the detail (it shows one
+                // product), the selected row.
+                if !self.marked.is_empty() && self.context() != Context::Detail {
                     let lines: Vec<String> = self
                         .matching
                         .iter()

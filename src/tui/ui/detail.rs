@@ -58,7 +58,16 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             .as_ref()
             .and_then(|o| o.breakdown.fx_eur_per_gbp)
     });
-    let markets = d.product.as_ref().map_or(0, |p| p.markets.len() as u16);
+    // Listed markets, and the watched ones where the product is not listed (a row each).
+    let markets = d.product.as_ref().map_or(0, |p| {
+        let unlisted = s
+            .session
+            .markets
+            .iter()
+            .filter(|m| !p.markets.contains_key(m))
+            .count();
+        (p.markets.len() + unlisted) as u16
+    });
     let pnl = pnl_lines(d, inner.width, theme);
     let h = inner.height;
     let head_h = 4.min(h);
@@ -165,24 +174,33 @@ fn render_head(
         .opportunity
         .as_ref()
         .is_some_and(|o| o.flags.contains(Flag::Stale));
+    let mut shown_urls = Vec::with_capacity(2);
     for ((label, url), m) in links.iter().zip([key.buy, key.sell]) {
         let room = w.saturating_sub(label.len());
-        let mut spans = vec![
-            styled(label.clone(), "muted", theme),
-            Span::raw(fit(url, room).into_owned()),
-        ];
         let seen = p
             .and_then(|p| p.markets.get(&m))
             .map(|snap| format!(" · Keepa {} ago", super::age(s.now, snap.observed_at)));
-        if let Some(seen) = seen.filter(|t| url.len() + t.chars().count() <= room) {
+        let seen_w = seen.as_ref().map_or(0, |t| t.chars().count());
+        // Where the whole URL and the age do not fit, the URL is shown without its
+        // scheme (the link and `y` keep it whole).
+        let shown = if url.len() + seen_w > room {
+            url.trim_start_matches("https://")
+        } else {
+            url.as_str()
+        };
+        let mut spans = vec![
+            styled(label.clone(), "muted", theme),
+            Span::raw(fit(shown, room).into_owned()),
+        ];
+        if let Some(seen) = seen.filter(|_| shown.len() + seen_w <= room) {
             spans.push(styled(seen, if stale { "flag" } else { "muted" }, theme));
         }
         lines.push(Line::from(spans));
+        shown_urls.push((label.len() as u16, shown.len() as u16, url.clone()));
     }
     f.render_widget(Paragraph::new(lines), area);
     if hyperlinks {
-        let urls = links.map(|(label, url)| (label.len() as u16, url));
-        link_rows(f.buffer_mut(), area, 2, &urls);
+        link_rows(f.buffer_mut(), area, 2, &shown_urls);
     }
 }
 
@@ -277,8 +295,9 @@ fn render_prices(
     f.render_widget(t, area);
 }
 
-/// The P&L of a loaded detail as plain text (`copy breakdown`): the route and title, then
-/// the lines the detail shows, laid out 100 columns wide.
+/// The P&L of a loaded detail as plain text (`copy breakdown`): the route and title, the
+/// two Amazon pages, then the lines the detail shows, laid out 72 columns wide (it reads in
+/// a mail or a chat as it does here).
 pub fn pnl_text(d: &Detail) -> String {
     let k = d.key;
     let title = d
@@ -290,11 +309,15 @@ pub fn pnl_text(d: &Detail) -> String {
     let mut out = format!("{} {} → {}  {title}", k.asin, k.buy, k.sell)
         .trim_end()
         .to_string();
-    for line in pnl_lines(d, 100, &Theme::builtin("mono")) {
+    for (side, m) in [("buy ", k.buy), ("sell", k.sell)] {
+        out.push_str(&format!("\n{side} {} {}", m.code(), m.product_url(&k.asin)));
+    }
+    for line in pnl_lines(d, 72, &Theme::builtin("mono")) {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         out.push('\n');
         out.push_str(text.trim_end());
     }
+    out.push('\n');
     out
 }
 
@@ -373,7 +396,7 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
     }
     let mut tables = Vec::new();
     if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
-        tables.push(format!("FX {rate:.4} EUR/GBP ({date})"));
+        tables.push(format!("FX 1 GBP = {rate:.4} EUR ({date})"));
     }
     // The failed gates first, by name: they are why the row is not ranked.
     let gbp = [o.buy_market, o.sell_market]
@@ -454,7 +477,7 @@ fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, the
     for m in p.markets.keys() {
         let url = m.product_url(&p.asin);
         lines.push(Line::from(format!("{} {url}", m.code())));
-        urls.push((3u16, url));
+        urls.push((3u16, url.chars().count() as u16, url));
     }
     f.render_widget(Paragraph::new(lines), area);
     if hyperlinks {
@@ -463,15 +486,16 @@ fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, the
 }
 
 /// Makes `urls` OSC 8 links where they were drawn: one a row from row `first` of `area`,
-/// each starting `skip` cells in, cut at the area's edge.
-fn link_rows(buf: &mut Buffer, area: Rect, first: u16, urls: &[(u16, String)]) {
-    for (i, (skip, url)) in urls.iter().enumerate() {
+/// each `(skip, width, url)` the `width` cells after `skip` (the text shown may be the URL
+/// without its scheme), cut at the area's edge.
+fn link_rows(buf: &mut Buffer, area: Rect, first: u16, urls: &[(u16, u16, String)]) {
+    for (i, (skip, width, url)) in urls.iter().enumerate() {
         let y = area.y + first + i as u16;
         if y >= area.bottom() {
             break;
         }
         let x = area.x + skip;
-        let w = (url.chars().count() as u16).min(area.right().saturating_sub(x));
+        let w = (*width).min(area.right().saturating_sub(x));
         hyperlink(buf, Rect::new(x, y, w, 1), url);
     }
 }

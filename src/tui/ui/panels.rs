@@ -425,9 +425,11 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     // The newest minutes that fit, right-aligned: the right edge is now.
     let w = usize::from(inner.width);
     let shown = &values[values.len().saturating_sub(w)..];
-    // Drawn from the low to the high (the title gives both): a balance of 177,800 to
-    // 178,000 drawn from zero would be a flat row of full blocks.
-    let data: Vec<u64> = shown.iter().map(|v| (v - lo + 1) as u64).collect();
+    // Drawn over the low-to-high range, but never less than a twentieth of the high: a
+    // balance that fell from 3,000 to 0 fills the height, one that moved between 177,800
+    // and 178,000 stays nearly flat (from zero, either would be a row of full blocks).
+    let base = (hi - (hi - lo).max(hi / 20)).max(0);
+    let data: Vec<u64> = shown.iter().map(|v| (v - base + 1) as u64).collect();
     let pad = (w - shown.len()) as u16;
     let r = Rect {
         x: inner.x + pad,
@@ -437,7 +439,7 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     f.render_widget(
         ratatui::widgets::Sparkline::default()
             .data(&data)
-            .max((hi - lo + 1) as u64)
+            .max((hi - base + 1) as u64)
             .style(theme.style("accent")),
         r,
     );
@@ -468,7 +470,7 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     // A level the file does not record adds nothing: say so, and how to record it.
     let recorded = LOG_LEVELS.get(s.log_recorded).copied().unwrap_or("info");
     let unrecorded = if s.log_level > s.log_recorded {
-        format!(" (file has {recorded} and above; --log {level} records more)")
+        format!(" (file: {recorded}+; --log {level} for more)")
     } else {
         String::new()
     };
@@ -503,8 +505,14 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                 s.log_search
             )
         } else {
-            // Only the levels the file records have lines to show.
+            // Only the levels that have lines to show.
+            let has_lines = |i: usize| {
+                s.logs
+                    .iter()
+                    .any(|l| log_line_visible(l, i) && !log_line_visible(l, i - 1))
+            };
             let keys: Vec<String> = (s.log_level + 1..=s.log_recorded)
+                .filter(|&i| has_lines(i))
                 .filter_map(|i| Some(format!("{} for {}", i + 1, LOG_LEVELS.get(i)?)))
                 .collect();
             format!(

@@ -45,7 +45,7 @@ async fn health_reports_each_component_and_the_data_source() {
     assert_eq!(h["status"], "ok");
     assert_eq!(
         h["components"]["fx"]["detail"],
-        "EUR/GBP 1.1700 of 2026-11-19"
+        "1 GBP = 1.1700 EUR, rate of 2026-11-19"
     );
 
     // A stale rate: a fact on demo data, degraded on live data (GBP routes are not ranked).

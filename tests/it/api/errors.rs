@@ -326,6 +326,8 @@ async fn an_accept_header_that_refuses_json_is_a_406() {
     let p = send(&api.app, with("/opportunities", "text/csv"))
         .await
         .problem(406);
+    assert_eq!(p["title"], "Not acceptable");
+    assert_eq!(p["type"], "/docs#problem-not-acceptable");
     let detail = p["detail"].as_str().unwrap();
     assert!(
         detail.contains("application/json") && detail.contains("text/csv"),

@@ -143,7 +143,7 @@ fn the_health_view_shows_the_token_balance_of_the_last_hour() {
     assert_eq!(v.len(), TokenTrail::MINUTES);
     assert_eq!((v[0], v[59]), (30, 89));
 
-    let mut s = fixtures::loaded(300, (120, 30));
+    let mut s = fixtures::loaded(300, (120, 40));
     s.tokens = TokenTrail::default();
     for m in 0..10 {
         s.tokens
@@ -161,6 +161,28 @@ fn the_health_view_shows_the_token_balance_of_the_last_hour() {
         bars.trim_end_matches(['"', '│', ' ']).ends_with('█'),
         "{bars}"
     );
+}
+
+/// A watched market where the product is not listed has its row in the detail's market
+/// table, and the route's links say how old Keepa's data is.
+#[test]
+fn the_detail_lists_unlisted_markets_and_the_age_of_keepa_data() {
+    let mut s = fixtures::loaded(30, (200, 60));
+    let mut d = s.detail.clone().unwrap();
+    let key = d.key;
+    let gone = arbdesk::domain::Market::ALL
+        .into_iter()
+        .find(|m| *m != key.buy && *m != key.sell)
+        .unwrap();
+    d.product.as_mut().unwrap().markets.remove(&gone);
+    s.on_detail(d);
+    let screen = text(&s);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("not listed"))
+        .unwrap_or_else(|| panic!("no 'not listed' row:\n{screen}"));
+    assert!(row.contains(&format!("│{} ", gone.code())), "{row}");
+    assert!(screen.contains("· Keepa 0s ago"), "{screen}");
 }
 
 #[test]
@@ -196,11 +218,11 @@ fn long_log_lines_wrap_and_unrecorded_levels_say_so() {
     let screen = text(&s);
     assert!(screen.contains("started"), "{screen}");
     assert!(screen.contains("watchlist ends here"), "{screen}");
-    assert!(!screen.contains("file has"), "{screen}");
+    assert!(!screen.contains("file:"), "{screen}");
     s.apply(Action::LogLevel(3));
     let screen = text(&s);
     assert!(
-        screen.contains("debug and above (file has info and above; --log debug records more)"),
+        screen.contains("debug and above (file: info+; --log debug for more)"),
         "{screen}"
     );
 }
