@@ -244,6 +244,13 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
     overlay::render(f, area, s, theme, keymap);
 }
 
+/// Clears `area` for something drawn over the screen, to the theme's screen colours (the
+/// terminal's own unless the theme paints the screen, as high-contrast does).
+fn clear(f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    f.render_widget(ratatui::widgets::Clear, area);
+    f.render_widget(Block::default().style(theme.style("screen")), area);
+}
+
 /// A bordered block with the focus style when focused.
 fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()

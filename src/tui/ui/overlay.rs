@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use unicode_width::UnicodeWidthStr;
 
@@ -127,7 +127,7 @@ fn prompt_message(f: &mut Frame<'_>, footer: Rect, message: &str, theme: &Theme)
         width: footer.width,
         height: h,
     };
-    f.render_widget(Clear, rect);
+    super::clear(f, rect, theme);
     let text: Vec<Line<'_>> = lines.into_iter().map(Line::from).collect();
     f.render_widget(
         Paragraph::new(text)
@@ -218,7 +218,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         Some(Overlay::Confirm(c)) => {
             let w = (c.question.chars().count() as u16 + 4).min(area.width);
             let r = centered(area, w, 3);
-            f.render_widget(Clear, r);
+            super::clear(f, r, theme);
             let b = block(" Confirm ", true, theme);
             let inner = b.inner(r);
             f.render_widget(b, r);
@@ -237,7 +237,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
                 w,
                 h,
             );
-            f.render_widget(Clear, r);
+            super::clear(f, r, theme);
             let b = block(format!(" {} … ", first), true, theme);
             let inner = b.inner(r);
             f.render_widget(b, r);
@@ -282,7 +282,7 @@ fn help(
         area.width.saturating_sub(4).min(120),
         area.height.saturating_sub(2),
     );
-    f.render_widget(Clear, r);
+    super::clear(f, r, theme);
     let title = if filter.is_empty() {
         format!(
             " Help · {} · type to filter, Enter runs, Esc closes ",
@@ -387,7 +387,7 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             break;
         }
         let r = Rect::new(area.right().saturating_sub(w), y, w, 1);
-        f.render_widget(Clear, r);
+        super::clear(f, r, theme);
         // Reversed: a solid badge that reads apart from the text it covers, in any theme.
         let style = theme.style(if t.error { "toast_err" } else { "toast_ok" });
         f.render_widget(

@@ -313,6 +313,35 @@ fn every_theme_draws_and_the_selection_stays_visible() {
     }
 }
 
+/// High contrast paints every cell: the dashboard, the detail's chart, and what is drawn
+/// over them (help, the prompt's box, toasts) — none is left to the terminal's background.
+#[test]
+fn high_contrast_leaves_no_cell_on_the_terminal_background() {
+    use ratatui::style::Color;
+    let keymap = Keymap::load("default", None);
+    let mut s = fixtures::loaded(100, (200, 60));
+    s.toast("Theme high-contrast", false);
+    let unpainted = |buf: &Buffer| {
+        buf.content()
+            .iter()
+            .filter(|c| matches!(c.bg, Color::Reset))
+            .count()
+    };
+    assert_eq!(unpainted(&draw(&s, "high-contrast")), 0, "dashboard");
+    s.apply(Action::Command(String::new()));
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Tab),
+        &keymap,
+    );
+    assert_eq!(unpainted(&draw(&s, "high-contrast")), 0, "completion box");
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Esc),
+        &keymap,
+    );
+    s.apply(Action::Help);
+    assert_eq!(unpainted(&draw(&s, "high-contrast")), 0, "help");
+}
+
 #[test]
 fn titles_with_escape_sequences_render_inert() {
     let mut s = fixtures::loaded(3, (200, 60));

@@ -140,6 +140,7 @@ pub(super) fn render(
                 .labels([format!("{lo:.0}"), format!("{hi:.0}")])
                 .style(theme.style("muted")),
         )
-        .legend_position(None);
+        .legend_position(None)
+        .style(theme.style("screen"));
     f.render_widget(chart, area);
 }
