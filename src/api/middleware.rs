@@ -213,20 +213,16 @@ fn acceptable(accept: &[u8], served: &str) -> bool {
         return true;
     }
     let (s_type, s_sub) = served.split_once('/').unwrap_or((served, ""));
-    // The most specific range decides (RFC 9110 §12.5.1): `application/json;q=0, */*`
-    // refuses JSON. Ranges with `q=0` for exactly the served type refuse it outright.
-    let refuses_exactly = accept.split(',').any(|range| {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        media.eq_ignore_ascii_case(served) && parts.any(q_zero)
-    });
-    if refuses_exactly {
-        return false;
-    }
-    accept.split(',').any(|range| {
+    // One pass. The most specific range decides (RFC 9110 §12.5.1): `q=0` on exactly the
+    // served type refuses it whatever else matches (`application/json;q=0, */*`).
+    let mut taken = false;
+    for range in accept.split(',') {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim();
         let refused = parts.any(q_zero);
+        if refused && media.eq_ignore_ascii_case(served) {
+            return false;
+        }
         let (r_type, r_sub) = media.split_once('/').unwrap_or((media, ""));
         let matches = r_type == "*"
             || (r_type.eq_ignore_ascii_case(s_type)
@@ -234,8 +230,9 @@ fn acceptable(accept: &[u8], served: &str) -> bool {
                     || r_sub.eq_ignore_ascii_case(s_sub)
                     || (served == "application/json"
                         && r_sub.eq_ignore_ascii_case("problem+json"))));
-        matches && !refused
-    })
+        taken |= matches && !refused;
+    }
+    taken
 }
 
 /// Whether a media-range parameter is `q=0` (not acceptable).

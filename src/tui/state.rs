@@ -457,9 +457,9 @@ impl UiState {
         } else {
             // A toast of the same kind (its first word: `Theme …`, `Copied …`) replaces the
             // older one: pressing T five times leaves one theme toast, not five.
-            let kind = |t: &str| t.split_whitespace().next().map(str::to_owned);
-            let this = kind(&text);
-            self.toasts.retain(|t| t.alert || kind(&t.text) != this);
+            let this = first_word(&text).to_owned();
+            self.toasts
+                .retain(|t| t.alert || first_word(&t.text) != this);
         }
         self.toasts.push_back(Toast {
             text,
@@ -577,4 +577,9 @@ impl UiState {
         }
         refused
     }
+}
+
+/// A toast's kind: its first word.
+fn first_word(text: &str) -> &str {
+    text.split_whitespace().next().unwrap_or("")
 }

@@ -227,7 +227,7 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
             let mut body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
             // The token balance of the last hour above the components, where there is room.
             // (From 30 rows: below, the components need every row.)
-            if body.height >= 30 && !s.tokens.per_minute().is_empty() {
+            if body.height >= 30 && s.tokens.since().is_some() {
                 let [spark, rest] =
                     Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(body);
                 panels::token_sparkline(f, spark, s, theme);

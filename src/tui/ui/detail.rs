@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{block, fit, styled, wrap_words};
 use crate::domain::text::sanitize;
-use crate::domain::{Currency, Flag, Market, Money, OpportunityKey};
+use crate::domain::{Currency, Flag, Market, Money, OpportunityKey, Product};
 use crate::tui::model::Detail;
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
@@ -60,13 +60,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     });
     // Listed markets, and the watched ones where the product is not listed (a row each).
     let markets = d.product.as_ref().map_or(0, |p| {
-        let unlisted = s
-            .session
-            .markets
-            .iter()
-            .filter(|m| !p.markets.contains_key(m))
-            .count();
-        (p.markets.len() + unlisted) as u16
+        (p.markets.len() + unlisted(p, &s.session.markets).count()) as u16
     });
     let pnl = pnl_lines(d, inner.width, theme);
     let h = inner.height;
@@ -204,6 +198,14 @@ fn render_head(
     }
 }
 
+/// The watched markets where `p` is not listed.
+fn unlisted<'a>(p: &'a Product, watched: &'a [Market]) -> impl Iterator<Item = Market> + 'a {
+    watched
+        .iter()
+        .copied()
+        .filter(|m| !p.markets.contains_key(m))
+}
+
 pub(super) fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {
     match m.currency {
         Currency::EUR => Some(m),
@@ -268,15 +270,12 @@ fn render_prices(
             Cell::from(note),
         ])
     });
-    let unlisted = watched
-        .iter()
-        .filter(|m| !p.markets.contains_key(m))
-        .map(|m| {
-            let mut cells = vec![Cell::from(m.code())];
-            cells.extend(std::iter::repeat_n(Cell::from("–"), 5));
-            cells.push(Cell::from("not listed"));
-            Row::new(cells).style(theme.style("muted"))
-        });
+    let unlisted = unlisted(p, watched).map(|m| {
+        let mut cells = vec![Cell::from(m.code())];
+        cells.extend(std::iter::repeat_n(Cell::from("–"), 5));
+        cells.push(Cell::from("not listed"));
+        Row::new(cells).style(theme.style("muted"))
+    });
     let rows = rows.chain(unlisted);
     let t = Table::new(
         rows,

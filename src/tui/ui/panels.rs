@@ -445,13 +445,15 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     );
 }
 
+/// A log line's level (index into `LOG_LEVELS`), if it names one.
+fn log_line_level(line: &str) -> Option<usize> {
+    const MARKS: [&str; 5] = [" ERROR ", " WARN ", " INFO ", " DEBUG ", " TRACE "];
+    MARKS.iter().position(|m| line.contains(m))
+}
+
 /// Whether a log line is at `level` (index into `LOG_LEVELS`) or more severe.
 pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
-    let upper = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
-    match upper.iter().position(|l| line.contains(&format!(" {l} "))) {
-        Some(i) => i <= level,
-        None => true,
-    }
+    log_line_level(line).is_none_or(|i| i <= level)
 }
 
 pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
@@ -506,11 +508,7 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             )
         } else {
             // Only the levels that have lines to show.
-            let has_lines = |i: usize| {
-                s.logs
-                    .iter()
-                    .any(|l| log_line_visible(l, i) && !log_line_visible(l, i - 1))
-            };
+            let has_lines = |i: usize| s.logs.iter().any(|l| log_line_level(l) == Some(i));
             let keys: Vec<String> = (s.log_level + 1..=s.log_recorded)
                 .filter(|&i| has_lines(i))
                 .filter_map(|i| Some(format!("{} for {}", i + 1, LOG_LEVELS.get(i)?)))
@@ -542,12 +540,10 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         if rows.len() >= h {
             break;
         }
-        let role = if l.contains(" ERROR ") {
-            "toast_err"
-        } else if l.contains(" WARN ") {
-            "flag"
-        } else {
-            ""
+        let role = match log_line_level(l) {
+            Some(0) => "toast_err",
+            Some(1) => "flag",
+            _ => "",
         };
         let wrapped = super::wrap_words(l, w.saturating_sub(2));
         for (i, part) in wrapped.into_iter().enumerate().rev() {
