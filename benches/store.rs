@@ -288,7 +288,7 @@ fn queries(c: &mut Criterion) {
             OpportunityFilter {
                 min_gross_margin_pct: Some(40.0),
                 sell: vec![Market::DE, Market::FR],
-                ranked_only: true,
+                ranked: Some(true),
                 ..hot.clone()
             },
         ),

@@ -387,6 +387,9 @@ pub struct ExportArgs {
     /// Only rows that pass every gate.
     #[arg(long)]
     pub ranked: bool,
+    /// Only rows that fail at least one gate (the `flags` column says which).
+    #[arg(long, conflicts_with = "ranked")]
+    pub unranked: bool,
     /// Most rows to export.
     #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = count)]
     pub limit: usize,

@@ -174,8 +174,9 @@ pub struct OpportunityFilter {
     pub sell: Vec<Market>,
     /// Case-insensitive literal substring (no wildcards) of the title or ASIN; blank = all.
     pub text: Option<String>,
-    /// Only rows that pass every gate.
-    pub ranked_only: bool,
+    /// `Some(true)`: only rows that pass every gate; `Some(false)`: only rows that fail one;
+    /// `None`: both.
+    pub ranked: Option<bool>,
     /// Only these routes (empty = every route); at most [`MAX_FILTER_KEYS`]. What the
     /// console asks to learn which rows that left its page still match elsewhere.
     pub keys: Vec<OpportunityKey>,
@@ -200,7 +201,7 @@ impl Default for OpportunityFilter {
             buy: Vec::new(),
             sell: Vec::new(),
             text: None,
-            ranked_only: false,
+            ranked: None,
             keys: Vec::new(),
             sort: OpportunitySort::default(),
             descending: true,
@@ -261,8 +262,8 @@ impl OpportunityFilter {
 pub struct ProductFilter {
     /// Case-insensitive substring of the title, brand or ASIN.
     pub text: Option<String>,
-    /// Only products listed in this market.
-    pub market: Option<Market>,
+    /// Only products listed in at least one of these markets (empty = any market).
+    pub markets: Vec<Market>,
     /// Page size.
     pub limit: usize,
     /// Rows to skip.

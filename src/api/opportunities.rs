@@ -63,9 +63,8 @@ pub(crate) struct OpportunityQuery {
     sell: Option<Vec<Market>>,
     /// Case-insensitive substring of the title or ASIN (at most 200 characters).
     q: Option<String>,
-    /// `true` keeps only the rows that pass every gate; `false` (the default) applies no
-    /// filter, so ranked and unranked rows both come back (unranked rows have their failed
-    /// gates in `flags`).
+    /// `true` keeps only the rows that pass every gate, `false` only the rows that fail at
+    /// least one (their failed gates are in `flags`); absent, both come back.
     ranked: Option<bool>,
     /// Sort key (default `expected_monthly_profit`: ranked rows first, equal profits by ROI,
     /// then net profit, then ASIN).
@@ -109,7 +108,7 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
         buy: p.markets("buy")?,
         sell: p.markets("sell")?,
         text: p.text("q", 200)?,
-        ranked_only: p.boolean("ranked")?.unwrap_or(false),
+        ranked: p.boolean("ranked")?,
         keys: Vec::new(),
         sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
         descending,
@@ -122,7 +121,7 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
 /// The normalized query as a cache key: every field of the filter, compactly.
 fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
     format!(
-        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{}|{}|{}|{breakdown}",
+        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{breakdown}",
         f.min_gross_margin_pct,
         f.min_net_margin_pct,
         f.min_profit_cents,
@@ -130,7 +129,7 @@ fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
         f.buy,
         f.sell,
         f.text,
-        f.ranked_only,
+        f.ranked,
         f.keys,
         f.sort,
         f.descending,

@@ -167,22 +167,6 @@ impl Params {
         Ok(out)
     }
 
-    /// One market.
-    pub fn market(&self, name: &str) -> Result<Option<Market>, ApiError> {
-        let Some(v) = self.one(name)? else {
-            return Ok(None);
-        };
-        if v.contains(',') {
-            return Err(ApiError::bad_parameter(
-                name,
-                Some(v),
-                format!("{name} takes one market, got '{}'", shorten(v)),
-                market_codes(),
-            ));
-        }
-        parse_market(name, v).map(Some)
-    }
-
     /// `true`/`false` (also `1`/`0`, `yes`/`no`).
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
         let Some(v) = self.one(name)? else {

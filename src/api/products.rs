@@ -25,8 +25,10 @@ use crate::store::ProductFilter;
 pub(crate) struct ProductQuery {
     /// Case-insensitive substring of the title, brand or ASIN (at most 200 characters).
     q: Option<String>,
-    /// Only products listed in this market.
-    market: Option<Market>,
+    /// Only products listed in at least one of these markets, comma-separated (`DE,IT`) or
+    /// repeated; default all.
+    #[param(style = Form, explode = false)]
+    market: Option<Vec<Market>>,
     /// Page size, 1 to 1000 (default 50).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
@@ -53,7 +55,7 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     let p = Params::parse(raw, &LIST_ACCEPTED)?;
     Ok(ProductFilter {
         text: p.text("q", 200)?,
-        market: p.market("market")?,
+        markets: p.markets("market")?,
         limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
         offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
     })

@@ -128,7 +128,11 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
         min_roi_pct: args.min_roi,
         buy: args.buy.clone(),
         sell: args.sell.clone(),
-        ranked_only: args.ranked,
+        ranked: match (args.ranked, args.unranked) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
         sort: OpportunitySort::ExpectedMonthlyProfit,
         descending: true,
         limit: args.limit,
@@ -153,7 +157,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     let filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
         "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
-        "buy": f.buy, "sell": f.sell, "ranked": f.ranked_only,
+        "buy": f.buy, "sell": f.sell, "ranked": f.ranked,
     });
     let text = match args.format {
         ExportFormat::Csv => render_csv(&page.items),

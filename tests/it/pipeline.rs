@@ -119,7 +119,7 @@ async fn run(
 async fn stored_ranked(store: &dyn Store) -> HashSet<OpportunityKey> {
     let page = store
         .opportunities(OpportunityFilter {
-            ranked_only: true,
+            ranked: Some(true),
             limit: 10_000,
             ..OpportunityFilter::default()
         })

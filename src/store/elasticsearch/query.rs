@@ -38,8 +38,8 @@ pub(super) async fn opportunities(
     if let Some(q) = search_query(f.text.as_deref()) {
         filter.push(substring(&q));
     }
-    if f.ranked_only {
-        filter.push(json!({"term": {"ranked": true}}));
+    if let Some(ranked) = f.ranked {
+        filter.push(json!({"term": {"ranked": ranked}}));
     }
     if !f.keys.is_empty() {
         let ids: Vec<String> = f
@@ -66,8 +66,9 @@ pub(super) async fn opportunities(
 /// Products listed in at least one market and matching `f`, by ASIN.
 pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Product>> {
     let mut filter = vec![json!({"exists": {"field": "markets"}})];
-    if let Some(m) = f.market {
-        filter.push(json!({"term": {"markets": m.code()}}));
+    if !f.markets.is_empty() {
+        let codes: Vec<&str> = f.markets.iter().map(|m| m.code()).collect();
+        filter.push(json!({"terms": {"markets": codes}}));
     }
     if let Some(q) = search_query(f.text.as_deref()) {
         filter.push(substring(&q));

@@ -126,8 +126,8 @@ fn opportunity_where(f: &OpportunityFilter) -> Res<(String, Vec<Value>)> {
         conds.push("instr(search, ?) > 0".into());
         params.push(Value::Text(q));
     }
-    if f.ranked_only {
-        conds.push("ranked = 1".into());
+    if let Some(ranked) = f.ranked {
+        conds.push(format!("ranked = {}", i64::from(ranked)));
     }
     if !f.keys.is_empty() {
         let rows = vec!["(?, ?, ?)"; f.keys.len()].join(", ");
@@ -163,8 +163,9 @@ fn market_list(markets: &[Market]) -> Option<String> {
 pub(super) fn products(c: &Connection, f: &ProductFilter) -> Res<Page<Product>> {
     let mut conds = vec!["markets != 0".to_string()];
     let mut params: Vec<Value> = Vec::new();
-    if let Some(m) = f.market {
-        conds.push(format!("(markets & {}) != 0", market_bit(m)));
+    if !f.markets.is_empty() {
+        let mask: i64 = f.markets.iter().map(|m| market_bit(*m)).sum();
+        conds.push(format!("(markets & {mask}) != 0"));
     }
     if let Some(q) = search_query(f.text.as_deref()) {
         conds.push("instr(search, ?) > 0".into());

@@ -141,6 +141,8 @@ async fn products_list_prices_in_each_markets_currency() {
     let fr = get(&api.app, "/products?market=fr").await.json();
     assert_eq!(fr["total"], 1);
     assert_eq!(fr["items"][0]["asin"], LAMP);
+    let either = get(&api.app, "/products?market=fr,de").await.json();
+    assert_eq!(either["total"], 2, "listed in FR or DE: {either}");
     let q = get(&api.app, "/products?q=KETTLE").await.json();
     assert_eq!(
         (q["total"].as_u64(), q["items"][0]["asin"].as_str()),
@@ -369,6 +371,12 @@ async fn opportunity_filters_sorts_and_pages() {
     assert_eq!(routes(&net), ["IT>DE"]);
     let ranked = get(&api.app, "/opportunities?ranked=true").await.json();
     assert_eq!(routes(&ranked), ["IT>DE"]);
+    let unranked = get(&api.app, "/opportunities?ranked=false").await.json();
+    assert_eq!(
+        routes(&unranked),
+        ["UK>DE", "FR>DE"],
+        "ranked=false: the rest"
+    );
     let q = get(&api.app, "/opportunities?q=lamp").await.json();
     assert_eq!(routes(&q), ["FR>DE"]);
     let paged = get(&api.app, "/opportunities?limit=1&offset=2&sort=net_profit")

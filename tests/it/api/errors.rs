@@ -113,9 +113,9 @@ async fn every_bad_parameter_is_a_400_naming_it() {
             "market 'XX': expected one of UK, DE, FR, IT, ES",
         ),
         (
-            "/products?market=DE,FR".into(),
+            "/products?market=DE,,FR".into(),
             "market",
-            "market takes one market",
+            "market 'DE,,FR': an empty market between commas",
         ),
         (
             "/products?limit=1001".into(),

@@ -261,10 +261,10 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
     let e_now = s.product(e()).await.unwrap().unwrap();
     assert_eq!(e_now, product_of(e(), &[&batch1[6]]));
 
-    let q = |text: Option<&str>, market, offset, limit| {
+    let q = |text: Option<&str>, market: Option<Market>, offset, limit| {
         let filter = ProductFilter {
             text: text.map(str::to_string),
-            market,
+            markets: market.into_iter().collect(),
             limit,
             offset,
         };

@@ -274,16 +274,23 @@ pub async fn query(s: &dyn Store) -> Rows {
         ),
         (
             OpportunityFilter {
-                ranked_only: true,
+                ranked: Some(true),
                 ..f()
             },
             vec!["D:IT:UK", "A:FR:DE", "A:FR:UK", "D:IT:DE"],
         ),
         (
             OpportunityFilter {
+                ranked: Some(false),
+                ..f()
+            },
+            vec!["E:ES:DE", "B:DE:FR", "A:DE:UK"],
+        ),
+        (
+            OpportunityFilter {
                 min_gross_margin_pct: Some(10.0),
                 sell: vec![UK],
-                ranked_only: true,
+                ranked: Some(true),
                 sort: GrossMarginPct,
                 ..f()
             },
