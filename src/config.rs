@@ -253,8 +253,11 @@ pub struct ConsoleSettings {
 /// Pipeline settings.
 #[derive(Clone, Debug)]
 pub struct PipelineSettings {
-    /// Refresh each product at most this often.
+    /// Refresh each product at most this often (the live or the demo interval, whichever
+    /// source is in use).
     pub refresh_interval: Duration,
+    /// The two configured intervals, live and demo, as `config show` writes them back.
+    pub intervals: RefreshIntervals,
     /// ASINs per Keepa request (≤ 100).
     pub fetch_batch: usize,
     /// Raw updates per processing batch.
@@ -265,6 +268,15 @@ pub struct PipelineSettings {
     pub discovery_interval: Duration,
     /// ASINs taken from the top of each list.
     pub discovery_take: usize,
+}
+
+/// `pipeline.refresh_interval_secs` and `pipeline.demo_refresh_interval_secs`, defaults applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefreshIntervals {
+    /// With a Keepa key.
+    pub live: Duration,
+    /// On the built-in simulator.
+    pub demo: Duration,
 }
 
 /// The validated configuration.

@@ -117,6 +117,21 @@ pub struct Params {
     pub fx_max_age_days: i64,
 }
 
+impl Params {
+    /// `rec` for a purchase in `s`: the standard scheme with an invoice and, when the VAT
+    /// numbers held are listed (`vat_registered_in`), VAT the operator can reclaim — on its
+    /// own return in `s`, or as an EU purchase zero-rated intra-EU B2B against a VAT number
+    /// held in another EU market (§5). UK VAT paid by a business registered only in the EU
+    /// is cost (§1.6).
+    pub fn recoverable_in(&self, s: crate::domain::Market) -> bool {
+        use crate::domain::Market;
+        self.recoverable
+            && self.vat_registered_in.as_ref().is_none_or(|held| {
+                held.contains(&s) || (s != Market::UK && held.iter().any(|m| *m != Market::UK))
+            })
+    }
+}
+
 impl Economics {
     /// Validates `config` (every table, date, rate and reference) into a ready model.
     pub fn new(config: EconomicsConfig) -> Result<Self, EconomicsError> {

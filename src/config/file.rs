@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, Secret, Settings,
-    default_data_dir, invalid,
+    ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, RefreshIntervals,
+    Secret, Settings, default_data_dir, invalid,
 };
 use crate::cli::{ApiAddr, GlobalArgs, QueueKind, Role, StoreKind};
 use crate::domain::Market;
@@ -119,12 +119,12 @@ pub(super) fn resolve(
             return Err(invalid(key, 0, "at least 1 second"));
         }
     }
-    let demo = keepa.is_demo();
-    let refresh = if demo {
-        f.pipeline.demo_refresh_interval_secs.unwrap_or(60)
-    } else {
-        f.pipeline.refresh_interval_secs.unwrap_or(30 * 60)
+    let intervals = RefreshIntervals {
+        live: Duration::from_secs(f.pipeline.refresh_interval_secs.unwrap_or(30 * 60)),
+        demo: Duration::from_secs(f.pipeline.demo_refresh_interval_secs.unwrap_or(60)),
     };
+    let demo = keepa.is_demo();
+    let refresh = if demo { intervals.demo } else { intervals.live };
     let fetch_batch = f.pipeline.fetch_batch.unwrap_or(100);
     if !(1..=100).contains(&fetch_batch) {
         return Err(invalid(
@@ -155,7 +155,8 @@ pub(super) fn resolve(
         None => Vec::new(),
     };
     let pipeline = PipelineSettings {
-        refresh_interval: Duration::from_secs(refresh),
+        refresh_interval: refresh,
+        intervals,
         fetch_batch,
         process_batch,
         discovery,

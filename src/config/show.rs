@@ -112,8 +112,10 @@ pub(super) fn render(s: &Settings) -> String {
     let p = &s.pipeline;
     let _ = writeln!(
         o,
-        "\n[pipeline]\nrefresh_interval_secs = {}\nfetch_batch = {}\nprocess_batch = {}",
-        p.refresh_interval.as_secs(),
+        "\n[pipeline]\nrefresh_interval_secs = {}\ndemo_refresh_interval_secs = {}\n\
+         fetch_batch = {}\nprocess_batch = {}",
+        p.intervals.live.as_secs(),
+        p.intervals.demo.as_secs(),
         p.fetch_batch,
         p.process_batch
     );

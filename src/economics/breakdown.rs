@@ -158,6 +158,14 @@ pub fn sell_lines<N: Num>(
         "config:economics",
     ));
     if cur != Currency::EUR {
+        // The sum in pounds first, so the conversion below restates a figure on the page.
+        v.push(line(
+            "proceeds",
+            format!("Proceeds in {cur}"),
+            side.proceeds,
+            cur,
+            "model",
+        ));
         v.push(line(
             "proceeds_eur",
             format!("Proceeds converted from {cur}"),
@@ -235,6 +243,13 @@ pub fn buy_lines<N: Num>(
     }
     if cur != Currency::EUR {
         v.push(line(
+            "purchase_cost",
+            format!("Purchase cost in {cur}"),
+            -(side.price - side.vat_recovered),
+            cur,
+            "model",
+        ));
+        v.push(line(
             "purchase_eur",
             format!("Purchase converted from {cur}"),
             -side.cost_eur,
@@ -311,11 +326,17 @@ pub fn route_lines<N: Num>(
     out.push(line("profit", profit_label, profit, e, "model"));
 }
 
-/// The subtotals, each with the lines it sums: `net_proceeds` (the sell lines, or from the
-/// conversion to EUR on), `landed_cost` (the buy and route lines in EUR), then `profit`
-/// (the two subtotals). Lines in another currency before a conversion line are restated by
-/// it and not summed again.
-const SUBTOTALS: [&str; 3] = ["net_proceeds", "landed_cost", "profit"];
+/// The subtotals, each with the lines it sums: in a GBP market `proceeds` and
+/// `purchase_cost` (the lines in pounds above them, restated in EUR by the conversion line
+/// that follows), `net_proceeds` (the sell lines in EUR), `landed_cost` (the buy and route
+/// lines in EUR), then `profit` (the two EUR subtotals).
+const SUBTOTALS: [&str; 5] = [
+    "proceeds",
+    "purchase_cost",
+    "net_proceeds",
+    "landed_cost",
+    "profit",
+];
 
 /// Adds a rounding line (`rounding_net_proceeds`, `rounding_landed_cost`,
 /// `rounding_profit`: ids stay unique within a row) before each subtotal whose lines, rounded
@@ -342,7 +363,7 @@ pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
                 .sum()
         };
         let diff = total.minor - parts;
-        if diff != 0 && total.currency == Currency::EUR {
+        if diff != 0 {
             lines.insert(
                 i,
                 BreakdownLine {
@@ -354,7 +375,9 @@ pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
             );
             i += 1;
         }
-        subtotals.push(total.minor);
+        if total.currency == Currency::EUR {
+            subtotals.push(total.minor);
+        }
         i += 1;
         start = i;
     }

@@ -144,13 +144,19 @@ pub fn detect_explained(
 }
 
 /// What the breakdown shows adds up to the cent: each subtotal is the sum of the EUR lines
-/// since the previous one (a line in pounds is restated in EUR by the conversion line after
-/// it), and the profit is N + L, each with the `rounding` line above it, if any.
+/// since the previous one, the lines in pounds add up to their own subtotal in pounds (which
+/// the conversion line after it restates in EUR), and the profit is N + L, each with the
+/// `rounding` line above it, if any.
 pub fn assert_lines_add_up(o: &Opportunity) {
     let key = o.key();
-    let (mut sum, mut subtotals) = (0, Vec::new());
+    let (mut sum, mut subtotals, mut pounds) = (0, Vec::new(), 0);
     for l in &o.breakdown.lines {
         match l.id.as_str() {
+            "proceeds" | "purchase_cost" => {
+                assert_eq!(pounds, l.amount.minor, "{key}: lines above {}", l.id);
+                assert_eq!(l.amount.currency, arbdesk::domain::Currency::GBP);
+                pounds = 0;
+            }
             "net_proceeds" | "landed_cost" => {
                 assert_eq!(sum, l.amount.minor, "{key}: lines above {}", l.id);
                 subtotals.push(l.amount.minor);
@@ -162,7 +168,7 @@ pub fn assert_lines_add_up(o: &Opportunity) {
                 "{key}: N + L (+ rounding)"
             ),
             _ if l.amount.currency == arbdesk::domain::Currency::EUR => sum += l.amount.minor,
-            _ => {}
+            _ => pounds += l.amount.minor,
         }
     }
 }

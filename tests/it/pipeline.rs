@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbdesk::config::PipelineSettings;
+use arbdesk::config::{PipelineSettings, RefreshIntervals};
 use arbdesk::domain::{Market, Opportunity, OpportunityKey};
 use arbdesk::economics::live::LiveDetector;
 use arbdesk::economics::{Economics, EconomicsConfig};
@@ -53,6 +53,10 @@ fn updates() -> Vec<Message> {
 fn settings() -> PipelineSettings {
     PipelineSettings {
         refresh_interval: Duration::from_secs(3600),
+        intervals: RefreshIntervals {
+            live: Duration::from_secs(3600),
+            demo: Duration::from_secs(3600),
+        },
         fetch_batch: 100,
         process_batch: 250,
         discovery: Vec::new(),

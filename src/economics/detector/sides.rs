@@ -379,7 +379,7 @@ impl Detector {
         let terms = BuyTerms {
             currency: cur,
             vat: N::of(tab.vat.table.rate(s, vat_class)),
-            recoverable: p.recoverable,
+            recoverable: p.recoverable_in(s),
             spread: if cur == Currency::EUR {
                 N::zero()
             } else {

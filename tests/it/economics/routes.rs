@@ -580,3 +580,48 @@ fn selling_where_the_operator_has_no_vat_number_is_flagged() {
         eur(-(d("8.985") + d("4.10") + d("0.15")) * d("0.19"))
     );
 }
+
+/// Input VAT is recovered only where the operator can reclaim it: UK VAT needs a UK VAT
+/// number, an EU purchase needs one in some EU market (intra-EU B2B); unlisted, every
+/// invoice counts.
+#[test]
+fn input_vat_is_recovered_only_where_a_vat_number_reclaims_it() {
+    let p = product(vec![
+        snap(Market::UK, 2500),
+        snap(Market::IT, 3000),
+        snap(Market::DE, 5990),
+    ]);
+    let input_vat = |registered: &str, buy: Market| {
+        let det = Detector::new(econ(&format!(
+            "[economics]\n{registered}\n[[route]]\nfrom = \"UK\"\nto = \"DE\"\n\
+             customs = {{ duty_rate = 0.0, import_vat_recoverable = true, \
+             broker_per_shipment = 0.0, units_per_shipment = 1 }}\n"
+        )));
+        let rows = detect_explained(&det, &p, &ecb_fx(), now());
+        line(row(&rows, buy, Market::DE), "input_vat")
+    };
+    let none = Money::new(0, Currency::GBP);
+    // £25.00 with 20 % VAT: £4.17 of it is VAT.
+    let uk_vat = Money::new(417, Currency::GBP);
+    assert_eq!(input_vat("", Market::UK), uk_vat, "not listed: recovered");
+    assert_eq!(
+        input_vat("vat_registered_in = [\"DE\"]", Market::UK),
+        none,
+        "a German VAT number does not reclaim UK VAT"
+    );
+    assert_eq!(
+        input_vat("vat_registered_in = [\"DE\", \"UK\"]", Market::UK),
+        uk_vat
+    );
+    // €30.00 with 22 % VAT in IT: intra-EU B2B with the German number.
+    let it_vat = Money::eur(541);
+    assert_eq!(
+        input_vat("vat_registered_in = [\"DE\"]", Market::IT),
+        it_vat
+    );
+    assert_eq!(
+        input_vat("vat_registered_in = [\"UK\"]", Market::IT),
+        Money::eur(0),
+        "a UK number alone is no EU VAT number"
+    );
+}
