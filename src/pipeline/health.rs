@@ -135,20 +135,22 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     ComponentHealth::ok("pipeline", detail)
 }
 
-/// The GBP rate in use, once the pipeline has one. A stale rate on live data is
-/// degraded: GBP routes are not ranked until a current one arrives. Demo data runs offline
-/// on the shipped rate by design, so there it is a fact, not a fault.
+/// The GBP rate in use, once the pipeline has one. A stale rate is degraded: GBP routes
+/// are not ranked until a current one arrives. Demo data runs offline on the shipped rate,
+/// so there the detail says how to give it a current one.
 pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     let fx = s.fx.as_ref()?;
     let mut detail = format!("1 GBP = {:.4} EUR, rate of {}", fx.eur_per_gbp, fx.date);
-    if fx.stale {
-        detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked)");
+    if !fx.stale {
+        return Some(ComponentHealth::ok(&fx.source, detail));
     }
-    Some(if fx.stale && s.source == Source::Live {
-        ComponentHealth::degraded(&fx.source, detail)
+    detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked");
+    detail.push_str(if s.source == Source::Demo {
+        "; demo data is offline: a dated rate in [fx] override gives a current one)"
     } else {
-        ComponentHealth::ok(&fx.source, detail)
-    })
+        ")"
+    });
+    Some(ComponentHealth::degraded(&fx.source, detail))
 }
 
 #[cfg(test)]

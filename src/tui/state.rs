@@ -228,7 +228,7 @@ pub struct UiState {
     pub matching: Vec<u32>,
     /// How many of `matching` the row limit lets the table show.
     shown: usize,
-    /// The best gross margin % in `matching` (computed with it, not per frame).
+    /// The best gross margin % of the loaded rows (computed with `matching`, not per frame).
     pub best_margin: Option<f64>,
     /// Keys of `feed.rows`, contiguous for fast lookups.
     keys: Vec<OpportunityKey>,
@@ -412,6 +412,19 @@ impl UiState {
         &self.matching[..self.shown.min(self.matching.len())]
     }
 
+    /// How many marked rows pass the filters (the others are hidden: export and copy
+    /// leave them out).
+    pub fn marked_shown(&self) -> usize {
+        if self.marked.is_empty() {
+            return 0;
+        }
+        self.matching
+            .iter()
+            .filter_map(|&i| self.feed.rows.get(i as usize))
+            .filter(|r| self.marked.contains(&r.key))
+            .count()
+    }
+
     /// The selected row.
     pub fn selected_row(&self) -> Option<&Row> {
         let i = *self.view().get(self.selected)?;
@@ -448,7 +461,14 @@ impl UiState {
 
     /// Adds a toast.
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
-        self.push_toast(text.into(), error, false);
+        let text = text.into();
+        // Whole in the log: a toast fades, and a narrow one is cut.
+        if error {
+            tracing::warn!(target: "arbdesk::console", "{text}");
+        } else {
+            tracing::info!(target: "arbdesk::console", "{text}");
+        }
+        self.push_toast(text, error, false);
     }
 
     fn push_toast(&mut self, text: String, error: bool, alert: bool) {
@@ -517,6 +537,11 @@ impl UiState {
 
     /// The product behind the selected row arrived.
     pub fn on_detail(&mut self, detail: Detail) {
+        // Another row (after a sort, a filter or new data as well as a move): its P&L is
+        // read from the top.
+        if self.detail.as_ref().is_none_or(|d| d.key != detail.key) {
+            self.detail_scroll = 0;
+        }
         self.detail = Some(detail);
         self.dirty = true;
     }

@@ -106,6 +106,11 @@ fn es_store(url: &str) -> String {
 /// one worker once products arrive, and checks what the store holds.
 fn scenario(dir: &Path, queue: &str, store: &str, kill: bool) {
     let config = dir.join("config.toml");
+    // A current rate, so health settles to ok (the shipped one is stale).
+    let fx = format!(
+        "[fx]\noverride = {{ GBP = {{ eur_per_unit = 1.1500, date = \"{}\" }} }}\n",
+        chrono::Utc::now().date_naive()
+    );
     std::fs::write(
         &config,
         format!(
@@ -113,6 +118,7 @@ fn scenario(dir: &Path, queue: &str, store: &str, kill: bool) {
 [pipeline]
 demo_refresh_interval_secs = 3600
 
+{fx}
 [discovery]
 categories = []
 "#,
@@ -231,8 +237,7 @@ categories = []
                 o.key()
             );
         }
-        let overlay: arbdesk::economics::EconomicsOverlay =
-            toml::Value::Table(Default::default()).try_into().unwrap();
+        let overlay: arbdesk::economics::EconomicsOverlay = toml::from_str(&fx).unwrap();
         let economics = arbdesk::economics::Economics::new(
             arbdesk::economics::EconomicsConfig::with_overlay(overlay).unwrap(),
         )

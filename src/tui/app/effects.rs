@@ -59,6 +59,18 @@ pub(super) fn run_effect(
             // matching loaded rows are written, in order.
             // With rows marked (Space), only those, in the table's order.
             let marked = !state.marked.is_empty();
+            let hidden = state.marked.len() - state.marked_shown();
+            if marked && hidden == state.marked.len() {
+                state.toast(
+                    format!(
+                        "Nothing exported: the {hidden} marked {} hidden by the filters; Esc \
+                         clears the / filter, and then the marks",
+                        if hidden == 1 { "row is" } else { "rows are" }
+                    ),
+                    true,
+                );
+                return;
+            }
             let in_memory = marked
                 || !state.filter_text.is_empty()
                 || !matches!(crate::tui::model::store_sort(state.sort), Some((_, None)));
@@ -102,6 +114,13 @@ pub(super) fn run_effect(
                             path.display()
                         ),
                         true,
+                    ),
+                    Ok((path, n)) if hidden > 0 => Msg::Toast(
+                        format!(
+                            "Exported {n} {what} to {} ({hidden} hidden by the filters left out)",
+                            path.display()
+                        ),
+                        false,
                     ),
                     Ok((path, n)) => {
                         Msg::Toast(format!("Exported {n} {what} to {}", path.display()), false)

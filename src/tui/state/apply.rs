@@ -64,6 +64,11 @@ impl UiState {
                     self.focus = Focus::Table;
                 } else if !self.filter_text.is_empty() {
                     return self.set_filter(String::new());
+                } else if !self.marked.is_empty() {
+                    let n = self.marked.len();
+                    self.marked.clear();
+                    let s = if n == 1 { "" } else { "s" };
+                    self.toast(format!("{n} mark{s} cleared"), false);
                 }
                 Vec::new()
             }

@@ -300,11 +300,10 @@ impl UiState {
             keyed.sort_unstable();
             keyed.into_iter().map(|(_, _, i)| i).collect()
         };
-        // The best margin of every matching row, whatever the sort and the row limit.
-        self.best_margin = view
-            .iter()
-            .map(|&i| rows[i as usize].gross_pct)
-            .reduce(f64::max);
+        // The best margin of every loaded row, whatever the sort, the row limit and the `/`
+        // filter: the tiles count what the store's filters (margin, markets) let through,
+        // beside the Opportunities tile; the table's title counts what `/` matches.
+        self.best_margin = rows.iter().map(|r| r.gross_pct).reduce(f64::max);
         self.shown = ROW_LIMITS
             .get(self.limit)
             .copied()

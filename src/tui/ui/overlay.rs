@@ -378,22 +378,46 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     if matches!(s.overlay, Some(Overlay::Help { .. })) {
         return;
     }
-    let mut y = area.bottom().saturating_sub(2);
+    // Inside the frame: above the bottom border and the footer, clear of the right border,
+    // newest lowest. A long toast wraps (a path or a fix is the part that matters), up to
+    // `TOAST_LINES` lines.
+    const TOAST_LINES: usize = 3;
+    let text_w = usize::from(area.width.saturating_sub(6)).min(100);
+    if text_w < 8 || area.height < 6 {
+        return;
+    }
+    let mut bottom = area.bottom().saturating_sub(3);
     for t in s.toasts.iter().rev() {
         let text = crate::domain::text::sanitize(&t.text);
-        let text = fit(&text, usize::from(area.width.saturating_sub(2))).into_owned();
-        let w = (text.width() as u16 + 2).min(area.width);
-        if y <= area.y {
+        let mut lines = super::wrap_words(&text, text_w);
+        if lines.len() > TOAST_LINES {
+            lines.truncate(TOAST_LINES);
+            if let Some(last) = lines.last_mut() {
+                *last = format!("{}…", fit(last, text_w - 1).trim_end_matches('…'));
+            }
+        }
+        let h = lines.len() as u16;
+        let inner_w = lines.iter().map(|l| l.width()).max().unwrap_or(0);
+        let w = inner_w as u16 + 2;
+        if bottom < area.y + h {
             break;
         }
-        let r = Rect::new(area.right().saturating_sub(w), y, w, 1);
+        let top = bottom + 1 - h;
+        let r = Rect::new(area.right().saturating_sub(w + 1), top, w, h);
         super::clear(f, r, theme);
         // Reversed: a solid badge that reads apart from the text it covers, in any theme.
         let style = theme.style(if t.error { "toast_err" } else { "toast_ok" });
+        let body: Vec<Line<'_>> = lines
+            .into_iter()
+            .map(|l| {
+                let pad = inner_w - l.width();
+                Line::from(format!(" {l}{} ", " ".repeat(pad)))
+            })
+            .collect();
         f.render_widget(
-            Paragraph::new(format!(" {text} ")).style(style.add_modifier(Modifier::REVERSED)),
+            Paragraph::new(body).style(style.add_modifier(Modifier::REVERSED)),
             r,
         );
-        y = y.saturating_sub(1);
+        bottom = top.saturating_sub(1);
     }
 }

@@ -84,7 +84,7 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 
 pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let st = &s.feed.stats;
-    // Over the matching rows when all are loaded; otherwise the loaded ones are only the top
+    // Over the loaded rows when all are loaded; otherwise the loaded ones are only the top
     // of the current sort, and the store's best is the honest figure.
     let best = if s.feed.total <= s.feed.rows.len() as u64 {
         s.best_margin

@@ -111,11 +111,13 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         ));
     }
     if !s.marked.is_empty() {
-        title.push(styled(
-            format!("{} marked (e exports them) ", s.marked.len()),
-            "muted",
-            theme,
-        ));
+        let (n, shown) = (s.marked.len(), s.marked_shown());
+        let text = if shown == n {
+            format!("{n} marked (e exports them) ")
+        } else {
+            format!("{n} marked, {} hidden by the filters ", n - shown)
+        };
+        title.push(styled(text, "muted", theme));
     }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.

@@ -48,18 +48,18 @@ async fn health_reports_each_component_and_the_data_source() {
         "1 GBP = 1.1700 EUR, rate of 2026-11-19"
     );
 
-    // A stale rate: a fact on demo data, degraded on live data (GBP routes are not ranked).
+    // A stale rate is degraded (GBP routes are not ranked); on demo data the detail says
+    // how to give it a current one.
     api.status
         .send_modify(|s| s.fx.as_mut().unwrap().stale = true);
     let h = get(&api.app, "/health").await.json();
-    assert_eq!(h["components"]["fx"]["status"], "ok");
+    assert_eq!(h["components"]["fx"]["status"], "degraded");
+    let detail = h["components"]["fx"]["detail"].as_str().unwrap();
     assert!(
-        h["components"]["fx"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("stale")
+        detail.contains("stale") && detail.contains("[fx] override"),
+        "{detail}"
     );
-    assert_eq!(h["status"], "ok");
+    assert_eq!(h["status"], "degraded");
     api.status.send_modify(|s| s.source = Source::Live);
     let h = get(&api.app, "/health").await.json();
     assert_eq!(h["components"]["fx"]["status"], "degraded");
