@@ -201,8 +201,12 @@ pub struct KeepaSettings {
     pub url: url::Url,
     /// Simulator seed in demo mode.
     pub demo_seed: u64,
-    /// Ask for Buy Box data (+2 tokens per product and market).
+    /// Ask for Buy Box data (+2 tokens per product and market): `keepa.buybox`, else on
+    /// for demo data (its tokens are free, and the model's sell price is the Buy Box) and
+    /// off with a key.
     pub buybox: bool,
+    /// `keepa.buybox` as configured (`config show` writes back only what was set).
+    pub buybox_set: Option<bool>,
 }
 
 impl KeepaSettings {

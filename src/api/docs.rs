@@ -34,8 +34,50 @@ use crate::store::OpportunitySort;
 /// paths) the requirement and its 401, so the document says what the server does.
 struct BearerAuth;
 
+/// A problem+json response described by `text`.
+fn problem(text: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(text)
+            .content(
+                PROBLEM_JSON,
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            )
+            .build(),
+    )
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // What the middleware answers on every path: a Host it does not serve (without a
+        // token), and an Accept header that takes nothing the path serves (the docs page
+        // is HTML for any client).
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let r = &mut op.responses.responses;
+                r.entry("403".to_string()).or_insert_with(|| {
+                    problem(
+                        "Without a bearer token the server answers only a Host that is an IP \
+                         address, localhost or a name in api.allowed_hosts.",
+                    )
+                });
+                if path != "/docs" {
+                    r.entry("406".to_string()).or_insert_with(|| {
+                        problem(
+                            "The Accept header takes neither what the path serves nor \
+                             application/problem+json.",
+                        )
+                    });
+                }
+            }
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             if OPEN_PATHS.contains(&path.as_str()) {
                 continue;

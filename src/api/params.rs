@@ -240,6 +240,16 @@ impl Params {
                 vec![format!("text of 1 to {max_chars} characters")],
             ));
         }
+        // What decoding puts where the percent-escapes were not UTF-8 (`%FF`): searching
+        // for it finds nothing, and the client meant something else.
+        if v.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(ApiError::bad_parameter(
+                name,
+                Some(v),
+                format!("{name} is not UTF-8 text: percent-encode the UTF-8 bytes of the text"),
+                vec![format!("text of 1 to {max_chars} characters")],
+            ));
+        }
         Ok(Some(v.to_string()))
     }
 }

@@ -48,7 +48,7 @@ pub fn csv_row(o: &Opportunity) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{:.2},{},{:.2},{:.2},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_text(o.title.as_deref().unwrap_or("")),
         o.buy_market,

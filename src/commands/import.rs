@@ -421,6 +421,18 @@ impl Input {
                 size: None,
             });
         }
+        // A compressed file would read as thousands of bad lines; say what it is instead.
+        let mut magic = [0u8; 2];
+        let mut f = &file;
+        if f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b] {
+            anyhow::bail!(
+                "{} is gzip-compressed: decompress it first, e.g. `zcat {} | arbdesk import -`",
+                arg.display(),
+                arg.display()
+            );
+        }
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
+            .with_context(|| format!("Cannot read {}", arg.display()))?;
         let name = std::fs::canonicalize(arg)
             .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
         Ok(Input {

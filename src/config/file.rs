@@ -65,11 +65,13 @@ pub(super) fn resolve(
         None => url::Url::parse("https://api.keepa.com")
             .map_err(|e| invalid("keepa.url", e, "a URL"))?,
     };
+    let on_simulator = key.is_none();
     let keepa = KeepaSettings {
         key,
         url,
         demo_seed: a.demo_seed.or(f.keepa.demo_seed).unwrap_or(42),
-        buybox: f.keepa.buybox.unwrap_or(false),
+        buybox: f.keepa.buybox.unwrap_or(on_simulator),
+        buybox_set: f.keepa.buybox,
     };
 
     let addr = match a.api_addr {

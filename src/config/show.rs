@@ -50,11 +50,18 @@ pub(super) fn render(s: &Settings) -> String {
     );
     let _ = writeln!(
         o,
-        "url = {}\ndemo_seed = {}\nbuybox = {}",
+        "url = {}\ndemo_seed = {}",
         q(&redact_url(s.keepa.url.as_str())),
         s.keepa.demo_seed,
-        s.keepa.buybox
     );
+    let _ = match s.keepa.buybox_set {
+        Some(on) => writeln!(o, "buybox = {on}"),
+        None => writeln!(
+            o,
+            "# buybox: not set, so {} (on for demo data, off with a key: +2 tokens a product)",
+            if s.keepa.buybox { "on" } else { "off" }
+        ),
+    };
     let _ = writeln!(
         o,
         "# source: {}",

@@ -270,6 +270,7 @@ pub fn buy_lines<N: Num>(
 /// The route lines and the subtotal `L`, then the profit line.
 pub fn route_lines<N: Num>(
     out: &mut Vec<BreakdownLine>,
+    disabled: bool,
     source: &str,
     add: &RouteCost<N>,
     landed: N,
@@ -293,7 +294,18 @@ pub fn route_lines<N: Num>(
             source,
         ));
     }
-    if !add.duty.is_zero() || !add.broker.is_zero() || !add.import_vat.is_zero() {
+    if disabled {
+        // Said where the costs would be, so a reader of the P&L does not take it as whole.
+        out.push(line(
+            "customs_missing",
+            "Customs not configured for this UK↔EU route: no duty, broker or import VAT \
+             counted (ROUTE_DISABLED)"
+                .to_string(),
+            Decimal::ZERO,
+            e,
+            source,
+        ));
+    } else if !add.duty.is_zero() || !add.broker.is_zero() || !add.import_vat.is_zero() {
         out.push(line(
             "duty",
             "Import duty".to_string(),

@@ -389,6 +389,7 @@ impl Detector {
         );
         breakdown::route_lines(
             &mut lines,
+            route.disabled,
             &route.source,
             &add,
             landed,

@@ -312,6 +312,8 @@ pub enum Action {
     Markets(Side, Vec<Market>),
     /// Quit.
     Quit,
+    /// Stop the process as a shell's Ctrl-Z does; `fg` resumes it.
+    Suspend,
     /// Move the selection.
     Move(Motion),
     /// Open the detail.

@@ -158,6 +158,23 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Gives the terminal back to the shell and stops the process, as Ctrl-Z does to any
+/// program (in raw mode the key arrives here, not as a signal); once the shell's `fg`
+/// continues it, the console takes the terminal again and redraws.
+fn suspend(terminal: ratatui::DefaultTerminal) -> Result<ratatui::DefaultTerminal> {
+    drop(terminal);
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+    ratatui::restore();
+    #[cfg(unix)]
+    if let Err(e) = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP) {
+        tracing::warn!(error = %e, "could not suspend");
+    }
+    let mut terminal = ratatui::try_init().context("Could not take the terminal back")?;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    terminal.clear()?;
+    Ok(terminal)
+}
+
 /// Runs the console until the operator quits or a signal arrives.
 pub async fn run(deps: ConsoleDeps) -> Result<()> {
     let env = TermEnv::from_env();
@@ -230,6 +247,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Query(_) => data_changed = true,
+                Effect::Suspend => {
+                    terminal = suspend(terminal)?;
+                    state.dirty = true;
+                }
                 other => run_effect(
                     other,
                     &mut state,

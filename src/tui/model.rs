@@ -163,11 +163,29 @@ impl Row {
     }
 
     /// The row as tab-separated values (copy row).
+    /// The row as one tab-separated line for a spreadsheet: raw numbers (dot decimal, no
+    /// currency symbols; currencies in their own columns), as exports write them.
     pub fn tsv(&self) -> String {
-        let mut parts: Vec<&str> = (0..CELLS).map(|i| self.cell(Column::ALL[i])).collect();
-        let updated = self.updated_at.to_rfc3339();
-        parts.push(&updated);
-        parts.join("\t")
+        let k = self.key;
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}\t{:.2}\t{:.2}\t{}\t{}",
+            k.asin,
+            self.title().replace('\t', " "),
+            k.buy,
+            k.sell,
+            self.buy_price.decimal_string(),
+            self.buy_price.currency,
+            self.sell_price.decimal_string(),
+            self.sell_price.currency,
+            self.gross.decimal_string(),
+            self.gross_pct,
+            self.net.decimal_string(),
+            self.net_pct,
+            self.roi,
+            self.emp.decimal_string(),
+            self.updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
     }
 }
 

@@ -165,6 +165,8 @@ pub enum Effect {
     LoadLogs,
     /// Keep this command line in the history file.
     SaveHistory(String),
+    /// Give the terminal back and stop until the shell's `fg`.
+    Suspend,
 }
 
 /// Fixed facts about this console session.
@@ -349,7 +351,7 @@ impl UiState {
             deltas: HashMap::new(),
             dropped: 0,
             min_margin: 10.0,
-            basis: Basis::Gross,
+            basis: Basis::Net,
             buy: markets.clone(),
             sell: markets,
             limit: 1,

@@ -215,6 +215,25 @@ fn a_file_of_bad_lines_fails() {
     assert!(err.contains("found all 2 bad"), "{err}");
 }
 
+/// A gzip file is named as such, not read as thousands of bad lines.
+#[test]
+fn a_gzip_file_is_refused_with_how_to_read_it() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("products.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"{}\n").unwrap();
+    std::fs::write(&file, gz.finish().unwrap()).unwrap();
+    let out = import(&file, &dir.path().join("data")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is gzip-compressed") && err.contains("| arbdesk import -"),
+        "{err}"
+    );
+    assert!(!err.contains("line 1"), "{err}");
+}
+
 /// Standard input (`-`) imports like a file, from the start and without a checkpoint; a
 /// byte-order mark before the first line is not part of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

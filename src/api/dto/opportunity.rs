@@ -42,7 +42,15 @@ pub struct OpportunityItem {
     pub break_even_sell_price: Option<Money>,
     /// True when every gate passes.
     pub ranked: bool,
-    /// Failed gates (`PROFIT`, `ROI`, `SPIKE`, …) and data warnings (`NO_BUYBOX`, `FX_STALE`, …).
+    /// Failed gates and data warnings, in canonical order. Gates (the row is not ranked):
+    /// `PROFIT` and `ROI` (below the minimums), `SPIKE` (sell price far from its 90-day
+    /// average), `NO_HISTORY`, `DEMAND` (below the demand floor), `STALE` (Keepa data too
+    /// old), `FX_STALE` (a gate on routes with a GBP side, a warning elsewhere), `IDENTITY`
+    /// (the two listings may not be one item), `BLOCKED` (hazmat or adult), `NO_TABLE`,
+    /// `ROUTE_DISABLED` (a UK↔EU route without customs configured: its net figures leave
+    /// out duty, broker and import VAT, so they are approximate), `FBA_FEE_UNKNOWN`,
+    /// `NO_PACKAGE`. Warnings: `NO_BUYBOX` (sell price from Amazon's offer or the lowest
+    /// New), `NO_SHIPPING`, `FEE_MISMATCH`, `VAT_REGISTRATION`, `AMAZON`.
     pub flags: Vec<String>,
     /// Amazon product page in the buy market.
     pub buy_url: String,

@@ -93,6 +93,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             Action::Markets(side, markets)
         }
         "quit" | "q" | "q!" => Action::Quit,
+        "suspend" => Action::Suspend,
         "move" => Action::Move(match first {
             "top" => Motion::Top,
             "bottom" => Motion::Bottom,
@@ -181,6 +182,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         Action::Help
         | Action::Back
         | Action::Quit
+        | Action::Suspend
         | Action::Open
         | Action::Mark
         | Action::Zoom

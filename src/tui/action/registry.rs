@@ -79,6 +79,7 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
     spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
     spec("quit", &[], G, "Quit (back below the top view)"),
+    spec("suspend", &[], G, "Suspend to the shell (fg resumes)"),
     spec(
         "filter",
         &[],

@@ -31,7 +31,8 @@ pub(super) fn run_effect(
     clip: ClipboardCtx,
 ) {
     match effect {
-        Effect::Query(_) => {}
+        // The loop runs these: a query when one is due, a suspend with the terminal.
+        Effect::Query(_) | Effect::Suspend => {}
         Effect::Copy { text, what } => {
             let mut out = std::io::stdout();
             let outcome = clipboard::copy(

@@ -171,6 +171,7 @@ impl UiState {
                 }
                 self.requery()
             }
+            Action::Suspend => vec![Effect::Suspend],
             Action::Quit => {
                 // The detail is below the table, whether a drawer or the focused pane beside it.
                 if self.view_kind != View::Opportunities

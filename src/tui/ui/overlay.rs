@@ -45,14 +45,8 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "focus next",
             "quit",
         ],
-        Context::Detail => &[
-            "copy link",
-            "copy asin",
-            "copy breakdown",
-            "back",
-            "help",
-            "quit",
-        ],
+        // `quit` goes back here ("back below the top view"): the Esc hint says it.
+        Context::Detail => &["copy link", "copy asin", "copy breakdown", "back", "help"],
         Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
         Context::Health => &["faults-only", "focus next", "back", "help"],
         Context::Logs => &[

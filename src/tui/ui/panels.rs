@@ -38,7 +38,7 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         2,
         styled(
             match k.tokens_left {
-                Some(t) => format!("  tokens {t}"),
+                Some(t) => format!("  tokens {}", signed_thousands(t)),
                 None => "  tokens –".to_string(),
             },
             "muted",
@@ -97,6 +97,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     // Below 120 columns each tile is ~13 cells wide: short labels and values.
     let wide = area.width >= 120;
     let pick = |long: &'static str, short: &'static str| if wide { long } else { short };
+    let tile = usize::from(area.width / 6).saturating_sub(2);
     let items: [(&str, String); 6] = [
         (pick("Products", "Products"), thousands(st.total_products)),
         (pick("Opportunities", "Opps"), thousands(s.feed.total)),
@@ -112,8 +113,15 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         (
             pick("Keepa tokens", "Tokens"),
             match (k.tokens_left, k.refill_rate) {
-                (Some(t), Some(r)) if wide => format!("{t} (+{r}/min)"),
-                (Some(t), _) => t.to_string(),
+                (Some(t), Some(r))
+                    if format!("{} (+{r}/min)", signed_thousands(t))
+                        .chars()
+                        .count()
+                        <= tile =>
+                {
+                    format!("{} (+{r}/min)", signed_thousands(t))
+                }
+                (Some(t), _) => signed_thousands(t),
                 _ => "–".into(),
             },
         ),
@@ -123,7 +131,6 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             // minute (since start in the first), saying so where the tile has room.
             {
                 let long = format!("{rate:.1} updates/s, 1 min");
-                let tile = usize::from(area.width / 6).saturating_sub(2);
                 if long.chars().count() <= tile {
                     long
                 } else if wide {
@@ -148,6 +155,12 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
 }
 
 /// `12345` → `12,345`.
+/// A token balance (Keepa lets it go below zero) with thousands separators.
+fn signed_thousands(n: i64) -> String {
+    let digits = thousands(n.unsigned_abs());
+    if n < 0 { format!("-{digits}") } else { digits }
+}
+
 pub(super) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();

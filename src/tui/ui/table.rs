@@ -14,21 +14,22 @@ use crate::tui::theme::Theme;
 
 /// Columns in the order they are dropped last-to-first when the table is narrow. The route
 /// (buy and sell market) comes right after the ASIN: without it two rows of one product
-/// cannot be told apart.
+/// cannot be told apart. Then what a buying decision rests on, as the conventions rank it
+/// for narrow terminals: net profit, ROI and expected monthly profit.
 const PRIORITY: [Column; 13] = [
     Column::Asin,
     Column::Buy,
     Column::Sell,
-    Column::Margin,
     Column::Profit,
     Column::Roi,
+    Column::Emp,
+    Column::Margin,
     Column::Title,
     Column::Net,
     Column::Age,
     Column::SellPrice,
     Column::BuyPrice,
     Column::Gross,
-    Column::Emp,
 ];
 
 /// Width of a column (the title's is its minimum), including room for a change arrow.
@@ -65,23 +66,32 @@ pub fn columns(avail: u16, sort: Column) -> Vec<(Column, u16)> {
         .chain(std::iter::once(&sort))
         .chain(&PRIORITY[1..])
         .copied();
+    // The title, once it fits, keeps room to recognise the product by before the columns
+    // after it in priority take any.
+    const TITLE_ROOM: u16 = 24;
+    let mut title_w = width(Column::Title);
     for c in order {
         let need = width(c) + 1;
-        if !chosen.contains(&c) && used + need <= avail {
-            used += need;
-            chosen.push(c);
+        if chosen.contains(&c) || used + need > avail {
+            continue;
         }
+        if c == Column::Title {
+            title_w = (avail - used - 1).min(TITLE_ROOM).max(title_w);
+            used += title_w + 1;
+        } else {
+            used += need;
+        }
+        chosen.push(c);
     }
     let spare = avail.saturating_sub(used);
-    let mut out: Vec<(Column, u16)> = Column::ALL
+    Column::ALL
         .iter()
         .filter(|c| chosen.contains(c))
-        .map(|c| (*c, width(*c)))
-        .collect();
-    if let Some(t) = out.iter_mut().find(|(c, _)| *c == Column::Title) {
-        t.1 += spare;
-    }
-    out
+        .map(|c| match c {
+            Column::Title => (*c, title_w + spare),
+            _ => (*c, width(*c)),
+        })
+        .collect()
 }
 
 pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
@@ -90,15 +100,16 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let mut title = vec![Span::raw(" Opportunities ")];
     let shown = s.view().len();
     let matching = s.matching.len();
+    let n = |v: usize| super::panels::thousands(v as u64);
     title.push(styled(
         if !s.filter_text.is_empty() && matching > shown {
-            format!("{shown} of {matching} matching ")
+            format!("{} of {} matching ", n(shown), n(matching))
         } else if !s.filter_text.is_empty() {
-            format!("{matching} matching ")
+            format!("{} matching ", n(matching))
         } else if feed.total as usize > shown {
-            format!("{shown} of {} ", feed.total)
+            format!("{} of {} ", n(shown), super::panels::thousands(feed.total))
         } else {
-            format!("{shown} ")
+            format!("{} ", n(shown))
         },
         "muted",
         theme,
@@ -118,6 +129,9 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             format!("{n} marked, {} hidden by the filters ", n - shown)
         };
         title.push(styled(text, "muted", theme));
+    }
+    if s.zoom {
+        title.push(styled("zoomed (z or Esc returns) ", "muted", theme));
     }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.

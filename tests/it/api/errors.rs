@@ -107,6 +107,7 @@ async fn every_bad_parameter_is_a_400_naming_it() {
             "q",
             "q contains control characters",
         ),
+        ("/products?q=caf%E9".into(), "q", "q is not UTF-8 text"),
         (
             "/products?market=XX".into(),
             "market",

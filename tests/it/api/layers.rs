@@ -87,6 +87,18 @@ async fn a_configured_token_is_required_except_on_health_and_docs() {
             "{path}"
         );
     }
+    // What the middleware answers anywhere is in the contract too: 403 for a Host it does
+    // not serve, 406 for an Accept it cannot meet (the HTML docs page answers any).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for op in item.as_object().unwrap().values() {
+            assert!(op["responses"]["403"].is_object(), "{path}");
+            assert_eq!(
+                op["responses"]["406"].is_object(),
+                path != "/docs",
+                "{path}"
+            );
+        }
+    }
     // Failed logins are counted like any answer.
     let m = send(&api.app, with_token("/metrics", "s3cret-token"))
         .await

@@ -371,6 +371,18 @@ fn copy_export_refresh_and_watch_become_effects() {
     );
     let fx = keys(&mut s, "Y");
     assert!(matches!(&fx[..], [Effect::Copy { text, .. }] if *text == row.key.asin.to_string()));
+    // `copy row`: one tab-separated line of raw numbers, as a spreadsheet reads them.
+    let line = row.tsv();
+    let cells: Vec<&str> = line.split('\t').collect();
+    assert_eq!(cells.len(), 15, "{line}");
+    assert_eq!(cells[4], row.buy_price.decimal_string(), "{line}");
+    assert_eq!(cells[5], row.buy_price.currency.to_string(), "{line}");
+    assert!(
+        cells[8..14].iter().all(|c| c.parse::<f64>().is_ok()),
+        "{line}"
+    );
+    assert!(!line.contains(['€', '£', '≈']), "{line}");
+    assert!(cells[14].ends_with('Z') && cells[14].len() == 20, "{line}");
     assert_eq!(
         keys(&mut s, "e"),
         vec![Effect::Export(arbdesk::tui::action::Format::Csv)]
