@@ -331,6 +331,19 @@ pub struct JobRun {
     pub detail: String,
 }
 
+/// How current one market's Keepa data is: the health view's row per marketplace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MarketFreshness {
+    /// The market.
+    pub market: Market,
+    /// Products listed in it.
+    pub listed: u64,
+    /// The oldest Keepa update (`observed_at`) among them.
+    pub oldest: Option<DateTime<Utc>>,
+    /// How many of them Keepa last updated before the cut-off asked for.
+    pub stale: u64,
+}
+
 /// Progress of a resumable import, committed with the data it covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -410,6 +423,12 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, StoreResult<Page<Opportunity>>>;
     /// Totals.
     fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>>;
+    /// Per market (in display order): listed products, the oldest Keepa update among them,
+    /// and how many were last updated before `stale_before`.
+    fn freshness(
+        &self,
+        stale_before: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<MarketFreshness>>>;
 
     /// Records a job run.
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>>;

@@ -36,6 +36,7 @@ pub async fn console(settings: Settings) -> Result<()> {
             alert_margin_pct: settings.console.alert_margin_pct,
             hyperlinks: false,
             read_only: settings.read_only,
+            stale_after_hours: settings.model.params().max_keepa_age_hours,
         },
         settings: settings.console.clone(),
         data_dir: settings.data_dir.clone(),

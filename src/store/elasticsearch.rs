@@ -34,14 +34,14 @@ use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{
     MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
 };
-use elasticsearch::indices::IndicesCreateParts;
+use elasticsearch::indices::{IndicesCreateParts, IndicesPutMappingParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch, MgetParts, SearchParts};
 use serde_json::{Value, json};
 
 use super::{
-    Checkpoint, EsSettings, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError,
-    StoreResult, StoreStats, WatchEntry, WatchSource,
+    Checkpoint, EsSettings, JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, Store,
+    StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
 };
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
@@ -193,6 +193,15 @@ impl Store for EsStore {
 
     fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>> {
         Box::pin(self.run(false, |es| async move { query::stats(&es).await }))
+    }
+
+    fn freshness(
+        &self,
+        stale_before: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<MarketFreshness>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::freshness(&es, stale_before).await
+        }))
     }
 
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>> {
@@ -359,6 +368,24 @@ impl Es {
                      cluster's index templates",
                     body["error"]["reason"]
                 )));
+            }
+            if status == 400 {
+                // An index made by an earlier version: fields added since are added to its
+                // mapping (additive; documents written before simply lack them).
+                let names = [name.as_str()];
+                let sent = indices
+                    .put_mapping(IndicesPutMappingParts::Index(&names))
+                    .body(docs::mapping(ix)["mappings"].clone())
+                    .send();
+                let what = format!("updating the mapping of {name}");
+                let (status, body) = self.answer(&what, sent, &[400]).await?;
+                if status == 400 {
+                    return Err(StoreError::Invalid(format!(
+                        "Elasticsearch refused the mapping of {name}: {}; an index made by \
+                         another program under this index_prefix? Use another prefix",
+                        body["error"]["reason"]
+                    )));
+                }
             }
         }
         self.ready.store(true, Ordering::Relaxed);

@@ -28,8 +28,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::{
-    Checkpoint, JobRun, OpportunityFilter, Page, ProductFilter, Store, StoreError, StoreResult,
-    StoreStats, WatchEntry, WatchSource,
+    Checkpoint, JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, Store, StoreError,
+    StoreResult, StoreStats, WatchEntry, WatchSource,
 };
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
@@ -256,6 +256,13 @@ impl Store for SqliteStore {
 
     fn stats(&self) -> BoxFuture<'_, StoreResult<StoreStats>> {
         self.read(read::stats)
+    }
+
+    fn freshness(
+        &self,
+        stale_before: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<MarketFreshness>>> {
+        self.read(move |c| read::freshness(c, stale_before))
     }
 
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>> {

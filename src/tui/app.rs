@@ -143,6 +143,7 @@ enum Msg {
     Feed(Box<Feed>),
     Detail(Box<Detail>),
     StoreHealth(ComponentHealth),
+    Freshness(Vec<crate::store::MarketFreshness>),
     Logs(Vec<String>),
     Toast(String, bool),
 }
@@ -316,6 +317,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
                     state.store_health = Some(h);
                     state.dirty = true;
                 }
+                Msg::Freshness(f) => {
+                    state.freshness = f;
+                    state.dirty = true;
+                }
                 Msg::Logs(lines) => {
                     state.logs = lines;
                     state.dirty = true;
@@ -329,7 +334,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
                     state.api_requests = f();
                 }
                 if ticks % 5 == 1 {
-                    spawn_store_health(deps.store.clone(), tx.clone());
+                    let stale_before = Utc::now()
+                        - chrono::Duration::hours(state.session.stale_after_hours);
+                    spawn_store_health(deps.store.clone(), stale_before, tx.clone());
                 }
                 if state.view_kind == super::action::View::Logs && ticks.is_multiple_of(2) {
                     spawn_logs(deps.data_dir.clone(), tx.clone());

@@ -336,6 +336,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
             alert_margin_pct: 30.0,
             hyperlinks: false,
             read_only: false,
+            stale_after_hours: 24,
         },
         now(),
     );

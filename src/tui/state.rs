@@ -184,6 +184,8 @@ pub struct Session {
     pub hyperlinks: bool,
     /// Actions that change stored data are hidden and refused (`--read-only`).
     pub read_only: bool,
+    /// Keepa data older than this many hours is stale (the STALE gate's limit).
+    pub stale_after_hours: i64,
 }
 
 impl Default for Session {
@@ -195,6 +197,7 @@ impl Default for Session {
             alert_margin_pct: 30.0,
             hyperlinks: false,
             read_only: false,
+            stale_after_hours: 24,
         }
     }
 }
@@ -210,6 +213,8 @@ pub struct UiState {
     pub status: PipelineStatus,
     /// Store health, probed periodically.
     pub store_health: Option<ComponentHealth>,
+    /// Per market: how current its Keepa data is (read with the store's health).
+    pub freshness: Vec<crate::store::MarketFreshness>,
     /// API requests answered.
     pub api_requests: u64,
     /// How long the last frames took to draw.
@@ -336,6 +341,7 @@ impl UiState {
             session,
             now,
             store_health: None,
+            freshness: Vec::new(),
             api_requests: 0,
             frames: FrameTimes::default(),
             tokens: TokenTrail::default(),

@@ -82,6 +82,7 @@ pub(crate) fn mapping(ix: Ix) -> Value {
             put("market", &keyword);
             put("listed", &boolean);
             put("fetched_at", &long);
+            put("observed_at", &long);
             put("doc", &stored);
         }
         Ix::History => {

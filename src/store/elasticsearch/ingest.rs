@@ -211,6 +211,7 @@ fn apply(
             "market": m.code(),
             "listed": row.listed(),
             "fetched_at": fetched,
+            "observed_at": micros(row.listing.snapshot.observed_at),
             "doc": docs::to_value(&row.listing, &what)?,
         });
         bulk.index(&es.name(Ix::Listings), &id, doc);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Es;
@@ -13,8 +14,8 @@ use super::docs::{self, Ix, fetched_field, listing_id, substring};
 use crate::domain::{Asin, Market, Opportunity, PriceSeries, Product};
 use crate::store::check::search_query;
 use crate::store::{
-    JobRun, OpportunityFilter, Page, ProductFilter, StoreError, StoreResult, StoreStats,
-    WatchEntry, history,
+    JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, StoreError, StoreResult,
+    StoreStats, WatchEntry, history,
 };
 
 /// Opportunities matching `f`.
@@ -127,6 +128,53 @@ pub(super) async fn history(es: &Es, asin: Asin) -> StoreResult<Vec<PriceSeries>
             .and_then(|b| STANDARD.decode(b).ok())
             .ok_or_else(|| docs::corrupt(what(), "the history is not base64"))?;
         out.extend(history::series_of(m, &blob).map_err(|e| docs::corrupt(what(), e))?);
+    }
+    Ok(out)
+}
+
+/// Per market: listed listings, the oldest Keepa update among them and how many are older
+/// than `stale_before` (one aggregation). Listings written before `observed_at` was indexed
+/// count as listed but have no time until they are fetched again.
+pub(super) async fn freshness(
+    es: &Es,
+    stale_before: DateTime<Utc>,
+) -> StoreResult<Vec<MarketFreshness>> {
+    let cut = docs::micros(stale_before);
+    let answer = es
+        .search(
+            Ix::Listings,
+            json!({"size": 0, "query": {"term": {"listed": true}},
+                   "aggs": {"markets": {"terms": {"field": "market", "size": 10},
+                       "aggs": {"oldest": {"min": {"field": "observed_at"}},
+                                "stale": {"filter": {"range": {"observed_at": {"lt": cut}}}}}}}}),
+        )
+        .await?;
+    let mut out: Vec<MarketFreshness> = Market::ALL
+        .iter()
+        .map(|&market| MarketFreshness {
+            market,
+            listed: 0,
+            oldest: None,
+            stale: 0,
+        })
+        .collect();
+    for b in answer["aggregations"]["markets"]["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let m = docs::market(&b["key"], &|| "a listings-per-market bucket".into())?;
+        let Some(row) = out.iter_mut().find(|r| r.market == m) else {
+            continue;
+        };
+        row.listed = b["doc_count"].as_u64().unwrap_or(0);
+        row.stale = b["stale"]["doc_count"].as_u64().unwrap_or(0);
+        row.oldest = match b["oldest"]["value"].as_f64() {
+            Some(v) => Some(docs::time(&json!(v as i64), &|| {
+                format!("the oldest update in {m}")
+            })?),
+            None => None,
+        };
     }
     Ok(out)
 }

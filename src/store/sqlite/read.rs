@@ -7,17 +7,18 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::codec::{
     Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_from,
-    market_id,
+    market_id, micros,
 };
 use super::totals;
 use super::write::source_name;
 use crate::domain::{Asin, Market, PriceSeries, PriceSnapshot, Product};
 use crate::store::history;
-use crate::store::{JobRun, StoreStats, WatchEntry, WatchSource};
+use crate::store::{JobRun, MarketFreshness, StoreStats, WatchEntry, WatchSource};
 
 /// The product of `asin` if it was ever fetched: identity and the snapshots of the markets
 /// that list it.
@@ -133,6 +134,41 @@ pub(super) fn stats(c: &Connection) -> Res<StoreStats> {
         last_update: last,
         watchlist: count_from(watchlist),
     })
+}
+
+/// Per market: the listed count from the totals, the oldest Keepa update and the stale
+/// count from `listings_observed` (a seek and a range count, never a scan of the rows).
+pub(super) fn freshness(c: &Connection, stale_before: DateTime<Utc>) -> Res<Vec<MarketFreshness>> {
+    let t = totals::read(c)?;
+    let mut oldest_st = c
+        .prepare_cached("SELECT min(observed_at) FROM listings WHERE market = ?1 AND listed = 1")
+        .doing("preparing the oldest-update read")?;
+    let mut stale_st = c
+        .prepare_cached(
+            "SELECT count(*) FROM listings WHERE market = ?1 AND listed = 1 AND observed_at < ?2",
+        )
+        .doing("preparing the stale count")?;
+    let cut = micros(stale_before);
+    Market::ALL
+        .iter()
+        .map(|&m| {
+            let id = market_id(m);
+            let oldest: Option<i64> = oldest_st
+                .query_row([id], |r| r.get(0))
+                .doing("reading the oldest update")?;
+            let stale: i64 = stale_st
+                .query_row(params![id, cut], |r| r.get(0))
+                .doing("counting stale listings")?;
+            Ok(MarketFreshness {
+                market: m,
+                listed: count_from(t.get(&totals::listed_key(m)).copied().unwrap_or(0)),
+                oldest: oldest
+                    .map(|v| from_micros(v, &|| format!("the oldest update in {m}")))
+                    .transpose()?,
+                stale: count_from(stale),
+            })
+        })
+        .collect()
 }
 
 fn job_run(r: &Row<'_>) -> rusqlite::Result<(String, i64, i64, String, String)> {

@@ -12,7 +12,9 @@
 //!   type 0 with a title), the others only record that the market was fetched.
 //! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
 //!   search column; snapshots are read from `listings`. `listings_fetched` orders each
-//!   market's rows stalest first for refresh scheduling and covers the per-market counts.
+//!   market's rows stalest first for refresh scheduling and covers the per-market counts;
+//!   `listings_observed` (listed rows by market and Keepa update time) answers the health
+//!   view's oldest update and stale count per market without a scan.
 //! - `watchlist` keeps, per ASIN, the bit set of markets it was ever fetched in, so "never
 //!   fetched in this market" is a scan of one small covering index.
 //! - `opportunities` is narrow (every filter and sort column, and `first_seen`, which an
@@ -146,6 +148,14 @@ CREATE INDEX opp_emp ON opportunities
         name: "first-seen time of each route",
         sql: r#"
 ALTER TABLE opportunities ADD COLUMN first_seen INTEGER;
+"#,
+    },
+    // Per market, the oldest Keepa update and how many listings are stale, for the health
+    // view: a seek and a range count instead of a scan of every listing.
+    Migration {
+        name: "listings by market and Keepa update time",
+        sql: r#"
+CREATE INDEX listings_observed ON listings (market, observed_at) WHERE listed = 1;
 "#,
     },
 ];

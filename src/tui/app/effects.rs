@@ -443,7 +443,13 @@ pub async fn load_detail(
     }
 }
 
-pub(super) fn spawn_store_health(store: Arc<dyn Store>, tx: mpsc::Sender<Msg>) {
+/// Probes the store, then reads how current each market's data is (a failed read keeps
+/// the last answer: the probe reports the store's trouble).
+pub(super) fn spawn_store_health(
+    store: Arc<dyn Store>,
+    stale_before: chrono::DateTime<chrono::Utc>,
+    tx: mpsc::Sender<Msg>,
+) {
     tokio::spawn(async move {
         let started = Instant::now();
         let mut h = match tokio::time::timeout(Duration::from_secs(2), store.health()).await {
@@ -454,6 +460,10 @@ pub(super) fn spawn_store_health(store: Arc<dyn Store>, tx: mpsc::Sender<Msg>) {
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
         }
         let _ = tx.send(Msg::StoreHealth(h)).await;
+        let read = tokio::time::timeout(Duration::from_secs(2), store.freshness(stale_before));
+        if let Ok(Ok(f)) = read.await {
+            let _ = tx.send(Msg::Freshness(f)).await;
+        }
     });
 }
 

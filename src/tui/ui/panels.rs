@@ -330,6 +330,46 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             errors: "–".into(),
         });
     }
+    // Per market, how current Keepa's data is: every market in the health view, a stale
+    // one in the dashboard's panel too.
+    let hours = s.session.stale_after_hours;
+    for f in &s.freshness {
+        if !s.session.markets.contains(&f.market) {
+            continue;
+        }
+        let status = if f.stale > 0 {
+            HealthStatus::Degraded
+        } else {
+            HealthStatus::Ok
+        };
+        if status == HealthStatus::Ok && s.view_kind != View::Health {
+            continue;
+        }
+        let detail = match f.oldest {
+            None if f.listed == 0 => "nothing listed yet".to_string(),
+            None => format!(
+                "{} listed · update times not recorded yet",
+                thousands(f.listed)
+            ),
+            Some(t) => format!(
+                "{} listed · oldest Keepa update {} ago · {} stale (older than {hours}h)",
+                thousands(f.listed),
+                super::span((s.now - t).num_seconds().max(0)),
+                thousands(f.stale)
+            ),
+        };
+        rows.push(HealthRow {
+            name: format!("market {}", f.market.code()),
+            health: ComponentHealth {
+                status,
+                kind: "keepa data".into(),
+                detail,
+                latency_ms: None,
+            },
+            last: f.oldest.map_or_else(String::new, |t| age(s.now, t)),
+            errors: "–".into(),
+        });
+    }
     if let Some(fx) = fx_health(st) {
         rows.push(HealthRow {
             name: "fx".into(),

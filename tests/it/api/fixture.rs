@@ -474,6 +474,15 @@ impl Store for Double {
             self.inner.stats().await
         })
     }
+    fn freshness(
+        &self,
+        stale_before: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<arbdesk::store::MarketFreshness>>> {
+        Box::pin(async move {
+            self.gate().await?;
+            self.inner.freshness(stale_before).await
+        })
+    }
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
             self.gate().await?;

@@ -2,6 +2,7 @@
 //! (`tests/it/console/snapshots/`). Fixtures use a fixed clock and no hyperlinks, so a frame
 //! is the same on every machine. Text snapshots hold symbols; styles are asserted on cells.
 
+use arbdesk::domain::Market;
 use arbdesk::tui::action::{Action, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
@@ -106,6 +107,46 @@ fn health_view_and_faults_only() {
     insta::assert_snapshot!("health_view", text(&s));
     s.apply(Action::FaultsOnly);
     insta::assert_snapshot!("health_faults_only", text(&s));
+}
+
+/// The health view has a row per market: listed products, the oldest Keepa update and how
+/// many are stale; a market with stale data is degraded, and the dashboard's panel shows
+/// it too (fresh markets only in the health view).
+#[test]
+fn the_health_view_says_how_current_each_market_is() {
+    use arbdesk::store::MarketFreshness;
+    let mut s = fixtures::loaded(300, (160, 45));
+    let now = fixtures::now();
+    s.freshness = Market::ALL
+        .iter()
+        .map(|&market| MarketFreshness {
+            market,
+            listed: if market == Market::ES { 0 } else { 1200 },
+            oldest: (market != Market::ES).then(|| now - chrono::Duration::minutes(95)),
+            stale: if market == Market::IT { 7 } else { 0 },
+        })
+        .collect();
+    let dashboard = text(&s);
+    assert!(dashboard.contains("market IT"), "{dashboard}");
+    assert!(!dashboard.contains("market DE"), "{dashboard}");
+    s.apply(Action::Goto(View::Health));
+    let screen = text(&s);
+    let row = |m: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("market {m}")))
+            .unwrap_or_else(|| panic!("no row for {m}:\n{screen}"))
+            .to_string()
+    };
+    assert!(row("IT").contains("degraded"), "{}", row("IT"));
+    assert!(
+        row("IT")
+            .contains("1,200 listed · oldest Keepa update 1h 35m ago · 7 stale (older than 24h)"),
+        "{}",
+        row("IT")
+    );
+    assert!(row("DE").contains(" ok "), "{}", row("DE"));
+    assert!(row("ES").contains("nothing listed yet"), "{}", row("ES"));
 }
 
 /// The health view says how fast the console draws on this terminal, once it has drawn.

@@ -324,4 +324,35 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
             watchlist: 5,
         }
     );
+
+    // Freshness per market agrees with the snapshots the products carry: listed count,
+    // oldest Keepa update, and how many were updated before a cut-off between them.
+    let all = q(None, None, 0, 10).await.items;
+    let observed: Vec<(Market, chrono::DateTime<chrono::Utc>)> = all
+        .iter()
+        .flat_map(|p| p.markets.iter().map(|(m, s)| (*m, s.observed_at)))
+        .collect();
+    let mut times: Vec<_> = observed.iter().map(|(_, t)| *t).collect();
+    times.sort();
+    let cut = times[times.len() / 2];
+    let fresh = s.freshness(cut).await.unwrap();
+    assert_eq!(
+        fresh.iter().map(|f| f.market).collect::<Vec<_>>(),
+        Market::ALL.to_vec()
+    );
+    for f in &fresh {
+        let here: Vec<_> = observed
+            .iter()
+            .filter(|(m, _)| *m == f.market)
+            .map(|(_, t)| *t)
+            .collect();
+        assert_eq!(f.listed, here.len() as u64, "{f:?}");
+        assert_eq!(f.oldest, here.iter().min().copied(), "{f:?}");
+        assert_eq!(
+            f.stale,
+            here.iter().filter(|t| **t < cut).count() as u64,
+            "{f:?}"
+        );
+    }
+    assert!(fresh.iter().any(|f| f.stale > 0), "the cut-off splits them");
 }
