@@ -107,6 +107,9 @@ pub struct Prompt {
     pub error: Option<String>,
     /// Position in the history while walking it.
     pub history_pos: Option<usize>,
+    /// What was typed before the history walk began: Down past the newest entry gives it
+    /// back, as a shell does.
+    pub draft: String,
     /// Tab completion's candidates and the one the next Tab takes (after Tab listed them).
     pub cycle: Option<(Vec<String>, usize)>,
     /// The text it opened with: for `/`, the filter in force before typing began, which

@@ -151,7 +151,11 @@ impl UiState {
                                 (Some(i), _) if i + 1 < n => Some(i + 1),
                                 _ => None,
                             };
-                            p.input = pos.map_or_else(String::new, |i| self.history[i].clone());
+                            if p.history_pos.is_none() {
+                                p.draft = p.input.clone();
+                            }
+                            p.input =
+                                pos.map_or_else(|| p.draft.clone(), |i| self.history[i].clone());
                             p.history_pos = pos;
                         }
                     }
@@ -343,6 +347,7 @@ impl UiState {
             input,
             error: None,
             history_pos: None,
+            draft: String::new(),
             cycle: None,
         }));
     }

@@ -936,3 +936,25 @@ fn help_has_a_legend_of_row_markers_and_filter_terms() {
     assert!(found("operator").contains(&"/roi>=25".to_string()));
     assert!(found("negates").iter().any(|k| k.starts_with("/!")));
 }
+
+/// The command line walks its history with Up and Down, and Down past the newest entry
+/// gives back what was typed before the walk began.
+#[test]
+fn command_history_keeps_the_typed_draft() {
+    let mut s = fixtures::loaded(10, (160, 45));
+    s.history = vec!["sort roi".into(), "min 12".into()];
+    keys(&mut s, ":");
+    keys(&mut s, "sor");
+    let input = |s: &UiState| match &s.overlay {
+        Some(Overlay::Prompt(p)) => p.input.clone(),
+        other => panic!("no prompt: {other:?}"),
+    };
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "min 12");
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort roi");
+    key(&mut s, KeyCode::Down, KeyModifiers::NONE);
+    assert_eq!(input(&s), "min 12");
+    key(&mut s, KeyCode::Down, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sor", "the draft is back");
+}
