@@ -31,7 +31,8 @@ use crate::pipeline::Source;
 use crate::store::OpportunitySort;
 
 /// The bearer scheme, and on every operation the middleware guards (all but its open
-/// paths) the requirement and its 401, so the document says what the server does.
+/// paths) the requirement and its 401, and on every operation the 403 and 406 the
+/// middleware answers, so the document says what the server does.
 struct BearerAuth;
 
 /// A problem+json response described by `text`.
@@ -49,10 +50,8 @@ fn problem(text: &str) -> RefOr<utoipa::openapi::Response> {
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        // What the middleware answers on every path: a Host it does not serve (without a
-        // token), and an Accept header that takes nothing the path serves (the docs page
-        // is HTML for any client).
         for (path, item) in openapi.paths.paths.iter_mut() {
+            let guarded = !OPEN_PATHS.contains(&path.as_str());
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -61,7 +60,24 @@ impl Modify for BearerAuth {
                 &mut item.patch,
             ];
             for op in ops.into_iter().flatten() {
+                if guarded {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                }
                 let r = &mut op.responses.responses;
+                if guarded {
+                    r.entry("401".to_string()).or_insert_with(|| {
+                        problem(
+                            "The server has a bearer token and the request did not send it, \
+                             or sent another.",
+                        )
+                    });
+                }
+                // What the middleware answers on every path: a Host it does not serve
+                // (without a token), and an Accept header that takes nothing the path
+                // serves (the docs page is HTML for any client).
                 r.entry("403".to_string()).or_insert_with(|| {
                     problem(
                         "Without a bearer token the server answers only a Host that is an IP \
@@ -76,41 +92,6 @@ impl Modify for BearerAuth {
                         )
                     });
                 }
-            }
-        }
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            if OPEN_PATHS.contains(&path.as_str()) {
-                continue;
-            }
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in ops.into_iter().flatten() {
-                op.security = Some(vec![SecurityRequirement::new(
-                    "bearer",
-                    Vec::<String>::new(),
-                )]);
-                op.responses
-                    .responses
-                    .entry("401".to_string())
-                    .or_insert_with(|| {
-                        RefOr::T(
-                        ResponseBuilder::new()
-                            .description(
-                                "The server has a bearer token and the request did not send it, \
-                                 or sent another.",
-                            )
-                            .content(
-                                PROBLEM_JSON,
-                                Content::new(Some(Ref::from_schema_name("Problem"))),
-                            )
-                            .build(),
-                    )
-                    });
             }
         }
         let components = openapi.components.get_or_insert_with(Default::default);

@@ -41,6 +41,19 @@ impl Params {
                 .unwrap_or_default();
             return Err(ApiError::unknown_parameters(&unknown, accepted, &hint));
         }
+        // What decoding puts where percent-escapes were not UTF-8 (`%E9` for é in Latin-1):
+        // the client meant something else, so no value is read from it.
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(_, v)| v.contains(char::REPLACEMENT_CHARACTER))
+        {
+            return Err(ApiError::bad_parameter(
+                k,
+                None,
+                format!("{k} is not UTF-8 text: percent-encode the UTF-8 bytes (é is %C3%A9)"),
+                vec!["UTF-8 text, percent-encoded".to_string()],
+            ));
+        }
         Ok(Params { pairs })
     }
 
@@ -237,16 +250,6 @@ impl Params {
                 name,
                 Some(v),
                 format!("{name} contains control characters"),
-                vec![format!("text of 1 to {max_chars} characters")],
-            ));
-        }
-        // What decoding puts where the percent-escapes were not UTF-8 (`%FF`): searching
-        // for it finds nothing, and the client meant something else.
-        if v.contains(char::REPLACEMENT_CHARACTER) {
-            return Err(ApiError::bad_parameter(
-                name,
-                Some(v),
-                format!("{name} is not UTF-8 text: percent-encode the UTF-8 bytes of the text"),
                 vec![format!("text of 1 to {max_chars} characters")],
             ));
         }

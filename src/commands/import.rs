@@ -388,6 +388,19 @@ struct Input {
     size: Option<u64>,
 }
 
+/// The first two bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// `text` as one shell word: quoted when it holds anything but plain path characters.
+fn shell_quoted(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 enum Source {
     File(std::fs::File),
     Stream(Box<dyn Read + Send>),
@@ -424,11 +437,13 @@ impl Input {
         // A compressed file would read as thousands of bad lines; say what it is instead.
         let mut magic = [0u8; 2];
         let mut f = &file;
-        if f.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b] {
+        if f.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC {
             anyhow::bail!(
-                "{} is gzip-compressed: decompress it first, e.g. `zcat {} | arbdesk import -`",
+                "{} is gzip-compressed: decompress it first (`gunzip` it, or \
+                 `zcat {} | arbdesk import -` with the same options; standard input is read \
+                 whole, without resuming)",
                 arg.display(),
-                arg.display()
+                shell_quoted(&arg.display().to_string())
             );
         }
         std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
@@ -446,7 +461,17 @@ impl Input {
     /// lines before it, so numbers in messages stay true.
     fn skip_to(self, start: u64) -> Result<(BufReader<Box<dyn Read + Send>>, u64)> {
         let mut file = match self.source {
-            Source::Stream(r) => return Ok((BufReader::with_capacity(1 << 20, r), 0)),
+            Source::Stream(r) => {
+                let mut reader = BufReader::with_capacity(1 << 20, r);
+                if reader.fill_buf()?.starts_with(&GZIP_MAGIC) {
+                    anyhow::bail!(
+                        "{} is gzip-compressed: decompress it on the way in, e.g. \
+                         `zcat FILE | arbdesk import -` with the same options",
+                        self.name
+                    );
+                }
+                return Ok((reader, 0));
+            }
             Source::File(f) => f,
         };
         let mut line_no = 0u64;

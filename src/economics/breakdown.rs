@@ -8,6 +8,7 @@
 
 use rust_decimal::Decimal;
 
+use super::fx::FxRate;
 use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
 use super::num::Num;
 use crate::domain::{BreakdownLine, Currency, Market, Money};
@@ -68,6 +69,7 @@ pub fn sell_lines<N: Num>(
     src: &SellSources<'_>,
     terms: &SellTerms<'_, N>,
     side: &SellSide<N>,
+    fx: &FxRate,
 ) -> Vec<BreakdownLine> {
     let cur = terms.currency;
     let m = src.market;
@@ -158,7 +160,10 @@ pub fn sell_lines<N: Num>(
         "config:economics",
     ));
     if cur != Currency::EUR {
-        // The sum in pounds first, so the conversion below restates a figure on the page.
+        // The sum in pounds first, and the conversion of that figure as shown, so a
+        // reader can follow it into euros; the model converts the unrounded sum, and
+        // `net_proceeds`'s rounding line takes up the cent where the two differ.
+        let shown = converted(side.proceeds, cur, fx);
         v.push(line(
             "proceeds",
             format!("Proceeds in {cur}"),
@@ -169,7 +174,7 @@ pub fn sell_lines<N: Num>(
         v.push(line(
             "proceeds_eur",
             format!("Proceeds converted from {cur}"),
-            side.proceeds_eur,
+            shown,
             Currency::EUR,
             src.fx,
         ));
@@ -204,13 +209,20 @@ fn mode_label<N: Num>(terms: &SellTerms<'_, N>, price: N) -> String {
     }
 }
 
+/// `amount` in `currency` rounded to the cent as a line shows it, then in EUR (unrounded).
+fn converted<N: Num>(amount: N, currency: Currency, fx: &FxRate) -> Decimal {
+    let cents = money(amount.to_dec(), currency).minor;
+    fx.to_eur(Decimal::new(cents, 2), currency)
+}
+
 /// The buy-side lines: price, recovered input VAT, conversion and spread.
 pub fn buy_lines<N: Num>(
     market: Market,
-    vat_src: &str,
-    fx_src: &str,
+    (vat_src, fx_src): (&str, &str),
+    fx: &FxRate,
     terms: &BuyTerms<N>,
     side: &BuySide<N>,
+    not_recovered: &str,
 ) -> Vec<BreakdownLine> {
     let cur = terms.currency;
     let mut v = Vec::with_capacity(5);
@@ -233,7 +245,7 @@ pub fn buy_lines<N: Num>(
         v.push(line(
             "input_vat",
             format!(
-                "Input VAT {} not recoverable (no invoice or not registered)",
+                "Input VAT {} not recoverable ({not_recovered})",
                 pct_label(terms.vat.to_dec())
             ),
             Decimal::ZERO,
@@ -242,17 +254,19 @@ pub fn buy_lines<N: Num>(
         ));
     }
     if cur != Currency::EUR {
+        let cost = side.price - side.vat_recovered;
         v.push(line(
             "purchase_cost",
             format!("Purchase cost in {cur}"),
-            -(side.price - side.vat_recovered),
+            -cost,
             cur,
             "model",
         ));
+        // As on the sell side: the figure shown, converted (`landed_cost` rounds).
         v.push(line(
             "purchase_eur",
             format!("Purchase converted from {cur}"),
-            -side.cost_eur,
+            -converted(cost, cur, fx),
             Currency::EUR,
             fx_src,
         ));

@@ -411,5 +411,20 @@ fn fx(c: &EconomicsConfig) -> R<(FxRate, Option<FxRate>)> {
             source: FxSource::Override,
         });
     }
+    // A rate dated ahead would read as current for as long (FX_STALE, and GBP routes not
+    // ranked, would stay off): one typo in a year. A day ahead is time zones.
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    for (key, rate) in [
+        ("[fx] shipped.date", Some(&shipped)),
+        ("[fx] override.GBP.date", over.as_ref()),
+    ] {
+        if let Some(r) = rate.filter(|r| r.date > tomorrow) {
+            return Err(bad(
+                key,
+                r.date,
+                "is in the future: date the rate by the day it was published",
+            ));
+        }
+    }
     Ok((shipped, over))
 }

@@ -145,7 +145,9 @@ pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
         return Some(ComponentHealth::ok(&fx.source, detail));
     }
     detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked");
-    detail.push_str(if s.source == Source::Demo {
+    detail.push_str(if fx.source == "config" {
+        "; the [fx] override is older than fx.max_age_days: give it a current rate and date)"
+    } else if s.source == Source::Demo {
         "; demo data is offline: a dated rate in [fx] override gives a current one)"
     } else {
         ")"

@@ -8,6 +8,8 @@
 mod detail;
 mod overlay;
 mod panels;
+
+pub use panels::thousands;
 mod table;
 
 use ratatui::Frame;

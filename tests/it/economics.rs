@@ -150,12 +150,29 @@ pub fn detect_explained(
 pub fn assert_lines_add_up(o: &Opportunity) {
     let key = o.key();
     let (mut sum, mut subtotals, mut pounds) = (0, Vec::new(), 0);
+    let fx = o.breakdown.fx_rate.as_deref().and_then(FxRate::from_record);
+    let mut pound_subtotal = None;
     for l in &o.breakdown.lines {
         match l.id.as_str() {
             "proceeds" | "purchase_cost" => {
                 assert_eq!(pounds, l.amount.minor, "{key}: lines above {}", l.id);
                 assert_eq!(l.amount.currency, arbdesk::domain::Currency::GBP);
                 pounds = 0;
+                pound_subtotal = Some(l.amount);
+            }
+            // A conversion line is the pound subtotal above it, as shown, at the row's rate.
+            "proceeds_eur" | "purchase_eur" => {
+                let (Some(p), Some(fx)) = (pound_subtotal.take(), fx.as_ref()) else {
+                    panic!("{key}: {} without a pound subtotal and rate above it", l.id);
+                };
+                let eur = fx.to_eur(Decimal::new(p.minor, 2), arbdesk::domain::Currency::GBP);
+                assert_eq!(
+                    l.amount,
+                    arbdesk::economics::money(eur, arbdesk::domain::Currency::EUR),
+                    "{key}: {} restates {p:?}",
+                    l.id
+                );
+                sum += l.amount.minor;
             }
             "net_proceeds" | "landed_cost" => {
                 assert_eq!(sum, l.amount.minor, "{key}: lines above {}", l.id);
@@ -184,6 +201,7 @@ fn breakdown_lines_add_up_with_a_rounding_line_where_cents_do_not() {
             snap(Market::DE, price * 3 / 2),
         ]);
         for o in detect_explained(&det, &p, &ecb_fx(), now()) {
+            assert_lines_add_up(&o);
             let n = o
                 .breakdown
                 .lines

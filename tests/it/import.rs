@@ -220,7 +220,7 @@ fn a_file_of_bad_lines_fails() {
 fn a_gzip_file_is_refused_with_how_to_read_it() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("products.jsonl.gz");
+    let file = dir.path().join("my products.jsonl.gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(b"{}\n").unwrap();
     std::fs::write(&file, gz.finish().unwrap()).unwrap();
@@ -228,10 +228,26 @@ fn a_gzip_file_is_refused_with_how_to_read_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("is gzip-compressed") && err.contains("| arbdesk import -"),
-        "{err}"
+        err.contains("is gzip-compressed") && err.contains("products.jsonl.gz' | arbdesk import -"),
+        "the path is quoted for the shell: {err}"
     );
     assert!(!err.contains("line 1"), "{err}");
+    // The same on standard input.
+    let mut child = import(Path::new("-"), &dir.path().join("data"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&file).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("standard input is gzip-compressed"), "{err}");
 }
 
 /// Standard input (`-`) imports like a file, from the start and without a checkpoint; a

@@ -342,7 +342,7 @@ impl Detector {
                 storage_label: &storage_label,
                 fx: if cur == Currency::EUR { "-" } else { fx_src },
             };
-            breakdown::sell_lines(&src, &terms, &side)
+            breakdown::sell_lines(&src, &terms, &side, fx)
         } else {
             Vec::new()
         };
@@ -396,7 +396,15 @@ impl Detector {
         }
         let lines = if explain {
             let vat_src = format!("config:vat {}", tab.vat.from);
-            breakdown::buy_lines(s, &vat_src, fx_src, &terms, &side)
+            // Why input VAT is cost here, when it is.
+            let why = if !p.recoverable {
+                "no invoice or not VAT-registered: vat_scheme, purchase_vat_invoice".to_string()
+            } else if s == crate::domain::Market::UK {
+                "no UK VAT number: vat_registered_in does not list UK".to_string()
+            } else {
+                "no EU VAT number: vat_registered_in lists none".to_string()
+            };
+            breakdown::buy_lines(s, (&vat_src, fx_src), fx, &terms, &side, &why)
         } else {
             Vec::new()
         };

@@ -83,7 +83,11 @@ pub(super) fn run_effect(
                     .filter(|k| !marked || state.marked.contains(k))
                     .collect()
             });
-            let what = if marked { "marked rows" } else { "rows" };
+            let what = if marked {
+                ("marked row", "marked rows")
+            } else {
+                ("row", "rows")
+            };
             let query = state.query();
             let meta = serde_json::json!({
                 "min_margin": state.min_margin,
@@ -118,13 +122,23 @@ pub(super) fn run_effect(
                     ),
                     Ok((path, n)) if hidden > 0 => Msg::Toast(
                         format!(
-                            "Exported {n} {what} to {} ({hidden} hidden by the filters left out)",
+                            "Exported {} {} to {} ({hidden} hidden by the filters left out)",
+                            crate::tui::ui::thousands(n as u64),
+                            if n == 1 { what.0 } else { what.1 },
                             path.display()
                         ),
                         false,
                     ),
                     Ok((path, n)) => {
-                        Msg::Toast(format!("Exported {n} {what} to {}", path.display()), false)
+                        let what = if n == 1 { what.0 } else { what.1 };
+                        Msg::Toast(
+                            format!(
+                                "Exported {} {what} to {}",
+                                crate::tui::ui::thousands(n as u64),
+                                path.display()
+                            ),
+                            false,
+                        )
                     }
                     Err(e) => Msg::Toast(format!("Export failed: {e:#}"), true),
                 };

@@ -301,6 +301,17 @@ impl UiState {
                             what,
                         }];
                     }
+                    // As an export does: the marks are what was meant, not the selection.
+                    let n = self.marked.len();
+                    self.toast(
+                        format!(
+                            "Nothing copied: the {n} marked {} hidden by the filters; Esc \
+                             clears the / filter, and then the marks",
+                            if n == 1 { "row is" } else { "rows are" }
+                        ),
+                        true,
+                    );
+                    return Vec::new();
                 }
                 let Some(row) = self.selected_row() else {
                     self.toast("Nothing selected to copy", true);

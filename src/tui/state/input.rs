@@ -47,6 +47,10 @@ impl UiState {
             self.quit = true;
             return Vec::new();
         }
+        // Ctrl-Z suspends from anywhere too; the overlay is there on `fg`.
+        if ev.code == KeyCode::Char('z') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return vec![Effect::Suspend];
+        }
         let Some(overlay) = self.overlay.take() else {
             return Vec::new();
         };

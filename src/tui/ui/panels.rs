@@ -154,14 +154,14 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     }
 }
 
-/// `12345` → `12,345`.
 /// A token balance (Keepa lets it go below zero) with thousands separators.
 fn signed_thousands(n: i64) -> String {
     let digits = thousands(n.unsigned_abs());
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
-pub(super) fn thousands(n: u64) -> String {
+/// `12345` → `12,345`.
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -42,9 +42,37 @@ fn width(c: Column) -> u16 {
         Column::Gross | Column::Profit => 9,
         Column::Margin => 9,
         Column::Net | Column::Roi => 8,
-        Column::Emp => 8,
+        Column::Emp => 10,
         Column::Age => 4,
     }
+}
+
+/// A number cell in at most `room` cells: as it is when it fits, else with fewer decimals,
+/// then in thousands or millions (`-1.6k`), keeping its sign, currency and `≈`; `#`s when
+/// nothing fits. A right-aligned cell that is too wide loses its left end, which turned a
+/// loss into a profit.
+fn fit_number(text: &str, room: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= room {
+        return text.into();
+    }
+    let digits = text.trim_start_matches(['≈', '-', '+', '€', '£']);
+    let prefix = &text[..text.len() - digits.len()];
+    let Ok(v) = digits.parse::<f64>() else {
+        return "#".repeat(room).into();
+    };
+    let candidates = [
+        format!("{v:.1}"),
+        format!("{v:.0}"),
+        format!("{:.1}k", v / 1e3),
+        format!("{:.0}k", v / 1e3),
+        format!("{:.1}M", v / 1e6),
+        format!("{:.0}M", v / 1e6),
+    ];
+    candidates
+        .into_iter()
+        .map(|c| format!("{prefix}{c}"))
+        .find(|c| c.chars().count() <= room)
+        .map_or_else(|| "#".repeat(room).into(), Into::into)
 }
 
 fn numeric(c: Column) -> bool {
@@ -215,18 +243,31 @@ fn empty_message(s: &UiState) -> String {
             s.feed.stats.watchlist
         );
     }
+    // Lowering the margin is advice only while it is above zero (`:min 0` would raise
+    // a negative one).
+    let lower = s.min_margin > 0.0;
     if s.filter_text.is_empty() {
         format!(
-            "No opportunities at ≥ {} % {}. Lower it with - or :min 0.",
+            "No opportunities at ≥ {} % {}.{}",
             s.min_margin,
             s.basis.id(),
+            if lower {
+                " Lower it with - or :min 0."
+            } else {
+                ""
+            }
         )
     } else {
         format!(
-            "No opportunities at ≥ {} % {} matching /{}. Esc clears the filter; - or :min 0 lowers the margin.",
+            "No opportunities at ≥ {} % {} matching /{}. Esc clears the filter{}",
             s.min_margin,
             s.basis.id(),
-            s.filter_text
+            s.filter_text,
+            if lower {
+                "; - or :min 0 lowers the margin."
+            } else {
+                "."
+            }
         )
     }
 }
@@ -250,6 +291,8 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
         let text: std::borrow::Cow<'a, str> = match c {
             Column::Age => age(s.now, r.updated_at).into(),
             Column::Title => fit(r.cell(*c), usize::from(*w)),
+            // One cell stays free for the change arrow.
+            c if numeric(*c) => fit_number(r.cell(*c), usize::from(*w).saturating_sub(1)),
             _ => r.cell(*c).into(),
         };
         let style = cell_style(*c, r, theme);
@@ -310,5 +353,20 @@ mod tests {
         for c in [Column::Asin, Column::Buy, Column::Sell, Column::Emp] {
             assert!(cols.contains(&c), "{c:?} missing from {cols:?}");
         }
+    }
+
+    /// A number too wide for its cell is shortened, never cut: its sign, currency and `≈`
+    /// stay (a cut left end made a loss read as a profit).
+    #[test]
+    fn numbers_too_wide_are_shortened_with_their_sign() {
+        assert_eq!(fit_number("-68.28", 9), "-68.28");
+        assert_eq!(fit_number("-1634.96", 7), "-1635.0");
+        assert_eq!(fit_number("≈-1634.96", 7), "≈-1635");
+        assert_eq!(fit_number("≈-16342.96", 7), "≈-16343");
+        assert_eq!(fit_number("≈-16342.96", 6), "≈-16k");
+        assert_eq!(fit_number("€164.90", 6), "€164.9");
+        assert_eq!(fit_number("-12345678.00", 6), "-12.3M");
+        assert_eq!(fit_number("-12345678.00", 3), "###");
+        assert_eq!(fit_number("n/a", 2), "##");
     }
 }

@@ -109,6 +109,11 @@ async fn every_bad_parameter_is_a_400_naming_it() {
         ),
         ("/products?q=caf%E9".into(), "q", "q is not UTF-8 text"),
         (
+            "/opportunities?min_roi=%FF".into(),
+            "min_roi",
+            "min_roi is not UTF-8 text",
+        ),
+        (
             "/products?market=XX".into(),
             "market",
             "market 'XX': expected one of UK, DE, FR, IT, ES",

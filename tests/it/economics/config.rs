@@ -190,6 +190,10 @@ fn invalid_values_are_rejected_naming_the_value() {
             "[fx] override.GBP.date '24.11.2026' is not a date",
         ),
         (
+            "[fx]\noverride = { GBP = { eur_per_unit = 1.15, date = \"2999-06-01\" } }",
+            "[fx] override.GBP.date '2999-06-01' is in the future",
+        ),
+        (
             "[product_groups]\n\"Kitchen\" = { referral = \"kitchenware\" }",
             "[product_groups] \"Kitchen\" referral 'kitchenware' is not a category of [[referral]] 2025-02-01",
         ),
