@@ -305,6 +305,8 @@ pub struct UiState {
     pub log_recorded: usize,
     /// Log scroll from the bottom (0 = follow).
     pub log_scroll: usize,
+    /// Health view: rows scrolled off the top (clamped when drawn).
+    pub health_scroll: usize,
     /// Log view: only lines containing this (any case); empty = every line.
     pub log_search: String,
     /// Lines the detail drawer's P&L is scrolled down (the drawer of a small terminal).
@@ -387,6 +389,7 @@ impl UiState {
             log_level: 2,
             log_recorded: LOG_LEVELS.len() - 1,
             log_scroll: 0,
+            health_scroll: 0,
             log_search: String::new(),
             detail_scroll: 0,
             detail_scroll_max: std::cell::Cell::new(0),

@@ -27,6 +27,14 @@ const TDSL: &[Context] = &[
     Context::Sidebar,
     Context::Logs,
 ];
+/// Where `move` scrolls or moves something: the filter's contexts and the health view.
+const MOVES: &[Context] = &[
+    Context::Table,
+    Context::Detail,
+    Context::Sidebar,
+    Context::Logs,
+    Context::Health,
+];
 
 /// Every action the console knows.
 pub const REGISTRY: &[ActionSpec] = &[
@@ -89,8 +97,8 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec(
         "move",
         &["+1", "-1", "+page", "-page", "top", "bottom"],
-        TDSL,
-        "Move the selection (in the detail drawer: scroll it)",
+        MOVES,
+        "Move the selection (in the detail drawer and the health view: scroll it)",
     ),
     spec("open", &[], T, "Open the detail of the selected row"),
     spec(

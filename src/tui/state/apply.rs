@@ -187,6 +187,18 @@ impl UiState {
                 match self.context() {
                     Context::Sidebar => self.move_sidebar(m),
                     Context::Logs => self.move_logs(m),
+                    Context::Health => {
+                        let page = self.page.max(1);
+                        self.health_scroll = match m {
+                            Motion::By(d) => self.health_scroll.saturating_add_signed(d as isize),
+                            Motion::Pages(p) => self
+                                .health_scroll
+                                .saturating_add_signed(p as isize * page as isize),
+                            Motion::Top => 0,
+                            // Drawing clamps it to the last page.
+                            Motion::Bottom => usize::MAX,
+                        };
+                    }
                     // The drawer covers the table: keys scroll it. Beside the table, rows
                     // move the selection and the detail follows; pages, top and bottom
                     // scroll the P&L.

@@ -48,7 +48,7 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
         // `quit` goes back here ("back below the top view"): the Esc hint says it.
         Context::Detail => &["copy link", "copy asin", "copy breakdown", "back", "help"],
         Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
-        Context::Health => &["faults-only", "focus next", "back", "help"],
+        Context::Health => &["faults-only", "move +1", "focus next", "back", "help"],
         Context::Logs => &[
             "filter",
             "log-level warn",
@@ -64,6 +64,7 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
 fn hint_label(run: &str, ctx: Context) -> &str {
     match run {
         "filter" if ctx == Context::Logs => "search",
+        "move +1" if ctx == Context::Health => "scroll",
         "copy link" => "copy link",
         "copy asin" => "copy ASIN",
         "copy breakdown" => "copy P&L",

@@ -389,11 +389,57 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
     // panel never hides one below its edge.
     rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
-    let title = if s.faults_only {
-        " Health · faults only (x) "
-    } else {
-        " Health "
+    // Rows that fit below the header from the scroll position on (the health view
+    // scrolls; the dashboard's panel shows its top, worst first).
+    let wrap = s.view_kind == View::Health;
+    let detail_w = usize::from(area.width.saturating_sub(2 + 14 + 8 + 15 + 8 + 6 + 5)).max(10);
+    let height = |r: &HealthRow| -> usize {
+        if wrap {
+            wrap_words(&crate::domain::text::sanitize(&r.health.detail), detail_w)
+                .len()
+                .max(1)
+        } else {
+            1
+        }
     };
+    let room = usize::from(area.height.saturating_sub(3));
+    let fits_from = |start: usize| {
+        let mut used = 0;
+        rows[start..]
+            .iter()
+            .take_while(|r| {
+                used += height(r);
+                used <= room
+            })
+            .count()
+    };
+    // The last start that still fills the panel: scrolling stops there.
+    let last_start = (0..rows.len())
+        .rev()
+        .take_while(|&i| i + fits_from(i) == rows.len())
+        .last()
+        .unwrap_or(0);
+    let start = if wrap {
+        s.health_scroll.min(last_start)
+    } else {
+        0
+    };
+    let shown = fits_from(start)
+        .max(1)
+        .min(rows.len().saturating_sub(start));
+    let below = rows.len().saturating_sub(start + shown);
+    let mut title = String::from(" Health ");
+    if s.faults_only {
+        title.push_str("· faults only (x) ");
+    }
+    if start > 0 {
+        title.push_str(&format!("· ↑{start} above "));
+    }
+    if below > 0 {
+        let how = if wrap { "j/k scroll" } else { "g h shows all" };
+        title.push_str(&format!("· ↓{below} more ({how}) "));
+    }
+    let rows: Vec<HealthRow> = rows.into_iter().skip(start).collect();
     let b = block(title, focused, theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -408,8 +454,6 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         .style(theme.style("header"));
     // The detail takes what the other columns leave: wrapped in the health view, cut with
     // an ellipsis in the dashboard's panel.
-    let detail_w = usize::from(inner.width.saturating_sub(14 + 8 + 15 + 8 + 6 + 5)).max(10);
-    let wrap = s.view_kind == View::Health;
     let body = rows.into_iter().map(|r| {
         let detail = crate::domain::text::sanitize(&r.health.detail);
         let detail: Vec<Line<'_>> = if wrap {

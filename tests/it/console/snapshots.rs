@@ -149,6 +149,35 @@ fn the_health_view_says_how_current_each_market_is() {
     assert!(row("ES").contains("nothing listed yet"), "{}", row("ES"));
 }
 
+/// A health view taller than the terminal scrolls, and its title says what is above and
+/// below; the dashboard's panel says where to see the rest.
+#[test]
+fn the_health_view_scrolls_on_a_small_terminal() {
+    use arbdesk::store::MarketFreshness;
+    use arbdesk::tui::action::Motion;
+    let mut s = fixtures::loaded(300, (80, 24));
+    s.freshness = Market::ALL
+        .iter()
+        .map(|&market| MarketFreshness {
+            market,
+            listed: 10,
+            oldest: Some(fixtures::now()),
+            stale: 0,
+        })
+        .collect();
+    s.apply(Action::Goto(View::Health));
+    let top = text(&s);
+    assert!(top.contains("more (j/k scroll)"), "{top}");
+    assert!(!top.contains("market ES"), "{top}");
+    s.apply(Action::Move(Motion::Bottom));
+    let bottom = text(&s);
+    assert!(bottom.contains("market ES"), "{bottom}");
+    assert!(bottom.contains("above"), "{bottom}");
+    assert!(!bottom.contains("more (j/k"), "{bottom}");
+    s.apply(Action::Move(Motion::Top));
+    assert_eq!(text(&s), top);
+}
+
 /// The health view says how fast the console draws on this terminal, once it has drawn.
 #[test]
 fn the_health_view_shows_frame_times() {
