@@ -5,6 +5,26 @@
 //! the operator's terminal. `sanitize` removes every escape sequence and control character
 //! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
 //! `edit_distance` ranks "did you mean" suggestions for mistyped names.
+//! `thousands` writes counts the way every screen and message shows them (`12,345`).
+
+/// `12345` → `12,345`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count that may go below zero (a Keepa token balance) with thousands separators.
+pub fn signed_thousands(n: i64) -> String {
+    let digits = thousands(n.unsigned_abs());
+    if n < 0 { format!("-{digits}") } else { digits }
+}
 
 /// Removes ANSI/OSC/DCS escape sequences and control characters; collapses whitespace runs
 /// (tabs and newlines included) to one space and trims the ends.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{PipelineStatus, Source};
 use crate::component::ComponentHealth;
+use crate::domain::text::signed_thousands;
 use crate::keepa::ClientStatus;
 
 /// Without a successful Keepa request for this long, failures make Keepa degraded.
@@ -56,8 +57,10 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
         }
     }
     let tokens = match (k.tokens_left, k.refill_rate) {
-        (Some(left), Some(rate)) => format!("{left} tokens left, refill {rate}/min"),
-        (Some(left), None) => format!("{left} tokens left"),
+        (Some(left), Some(rate)) => {
+            format!("{} tokens left, refill {rate}/min", signed_thousands(left))
+        }
+        (Some(left), None) => format!("{} tokens left", signed_thousands(left)),
         _ => "token balance not seen yet".to_string(),
     };
     let mut detail = format!(

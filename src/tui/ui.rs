@@ -9,7 +9,7 @@ mod detail;
 mod overlay;
 mod panels;
 
-pub use panels::thousands;
+pub use crate::domain::text::thousands;
 mod table;
 
 use ratatui::Frame;

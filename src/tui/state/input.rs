@@ -289,7 +289,14 @@ impl UiState {
             Ok(f) => {
                 self.filter = f;
                 self.filter_text = text.trim().to_string();
-                self.pin_to_top();
+                // A new filter shows its best match first; clearing one keeps the row the
+                // operator was on (it is still there, among more).
+                if self.filter_text.is_empty() {
+                    self.pinned_top = false;
+                    self.rebuild_view();
+                } else {
+                    self.pin_to_top();
+                }
                 self.requery()
             }
             Err(e) => {

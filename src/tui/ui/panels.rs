@@ -7,6 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{age, block, fit, styled, wrap_words};
 use crate::component::{ComponentHealth, HealthStatus};
+use crate::domain::text::{signed_thousands, thousands};
 use crate::pipeline::Source;
 use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
 use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, View, limit_label};
@@ -152,25 +153,6 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             inner,
         );
     }
-}
-
-/// A token balance (Keepa lets it go below zero) with thousands separators.
-fn signed_thousands(n: i64) -> String {
-    let digits = thousands(n.unsigned_abs());
-    if n < 0 { format!("-{digits}") } else { digits }
-}
-
-/// `12345` → `12,345`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
@@ -515,7 +497,12 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
         .keepa
         .refill_rate
         .map_or_else(String::new, |r| format!(" · +{r}/min"));
-    let title = format!(" Tokens · {span} · now {now} · low {lo} · high {hi}{refill} ");
+    let title = format!(
+        " Tokens · {span} · now {} · low {} · high {}{refill} ",
+        signed_thousands(now),
+        signed_thousands(lo),
+        signed_thousands(hi)
+    );
     let b = block(title, false, theme);
     let inner = b.inner(area);
     f.render_widget(b, area);

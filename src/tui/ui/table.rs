@@ -128,14 +128,14 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let mut title = vec![Span::raw(" Opportunities ")];
     let shown = s.view().len();
     let matching = s.matching.len();
-    let n = |v: usize| super::panels::thousands(v as u64);
+    let n = |v: usize| super::thousands(v as u64);
     title.push(styled(
         if !s.filter_text.is_empty() && matching > shown {
             format!("{} of {} matching ", n(shown), n(matching))
         } else if !s.filter_text.is_empty() {
             format!("{} matching ", n(matching))
         } else if feed.total as usize > shown {
-            format!("{} of {} ", n(shown), super::panels::thousands(feed.total))
+            format!("{} of {} ", n(shown), super::thousands(feed.total))
         } else {
             format!("{} ", n(shown))
         },

@@ -36,7 +36,7 @@ async fn health_reports_each_component_and_the_data_source() {
         h["components"]["keepa"]["detail"]
             .as_str()
             .unwrap()
-            .contains("1180 tokens left")
+            .contains("1,180 tokens left")
     );
     assert_eq!(
         h["components"]["queue"]["detail"],

@@ -958,3 +958,18 @@ fn command_history_keeps_the_typed_draft() {
     key(&mut s, KeyCode::Down, KeyModifiers::NONE);
     assert_eq!(input(&s), "sor", "the draft is back");
 }
+
+/// Clearing a `/` filter keeps the row the operator was on; a new filter starts at its
+/// best match.
+#[test]
+fn clearing_the_filter_keeps_the_selected_row() {
+    let mut s = fixtures::loaded(50, (160, 45));
+    keys(&mut s, "/Sony");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    keys(&mut s, "j");
+    let on = s.selected_row().unwrap().key;
+    assert!(s.selected_row().unwrap().title().contains("Sony"));
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.filter_text.is_empty());
+    assert_eq!(s.selected_row().unwrap().key, on);
+}
