@@ -15,7 +15,8 @@ use crate::tui::theme::Theme;
 /// Columns in the order they are dropped last-to-first when the table is narrow. The route
 /// (buy and sell market) comes right after the ASIN: without it two rows of one product
 /// cannot be told apart. Then what a buying decision rests on, as the conventions rank it
-/// for narrow terminals: net profit, ROI and expected monthly profit.
+/// for narrow terminals: net profit, ROI and expected monthly profit; then the title, so a
+/// table beside the detail pane still names its products.
 const PRIORITY: [Column; 13] = [
     Column::Asin,
     Column::Buy,
@@ -23,8 +24,8 @@ const PRIORITY: [Column; 13] = [
     Column::Profit,
     Column::Roi,
     Column::Emp,
-    Column::Margin,
     Column::Title,
+    Column::Margin,
     Column::Net,
     Column::Age,
     Column::SellPrice,
@@ -42,7 +43,7 @@ fn width(c: Column) -> u16 {
         Column::Gross | Column::Profit => 9,
         Column::Margin => 9,
         Column::Net | Column::Roi => 8,
-        Column::Emp => 10,
+        Column::Emp => 9,
         Column::Age => 4,
     }
 }
@@ -351,6 +352,25 @@ mod tests {
         // 60 columns less the table's borders, sorted by expected monthly profit.
         let cols: Vec<Column> = columns(58, Column::Emp).into_iter().map(|c| c.0).collect();
         for c in [Column::Asin, Column::Buy, Column::Sell, Column::Emp] {
+            assert!(cols.contains(&c), "{c:?} missing from {cols:?}");
+        }
+    }
+
+    /// Beside the detail pane of a 160-column terminal (77 cells inside the table's
+    /// borders), the table still names its products.
+    #[test]
+    fn a_table_beside_the_detail_keeps_the_title() {
+        let cols: Vec<Column> = columns(77, Column::Margin)
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        for c in [
+            Column::Title,
+            Column::Profit,
+            Column::Roi,
+            Column::Emp,
+            Column::Margin,
+        ] {
             assert!(cols.contains(&c), "{c:?} missing from {cols:?}");
         }
     }
