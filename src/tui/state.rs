@@ -426,6 +426,20 @@ impl UiState {
         &self.matching[..self.shown.min(self.matching.len())]
     }
 
+    /// Says that nothing was `done` (exported, copied) because every marked row is hidden
+    /// by the filters, and how to see them again.
+    pub fn toast_marks_hidden(&mut self, done: &str) {
+        let n = self.marked.len();
+        let rows = if n == 1 { "row is" } else { "rows are" };
+        self.toast(
+            format!(
+                "Nothing {done}: the {n} marked {rows} hidden by the filters; Esc clears the / \
+                 filter, and then the marks"
+            ),
+            true,
+        );
+    }
+
     /// How many marked rows pass the filters (the others are hidden: export and copy
     /// leave them out).
     pub fn marked_shown(&self) -> usize {

@@ -62,14 +62,7 @@ pub(super) fn run_effect(
             let marked = !state.marked.is_empty();
             let hidden = state.marked.len() - state.marked_shown();
             if marked && hidden == state.marked.len() {
-                state.toast(
-                    format!(
-                        "Nothing exported: the {hidden} marked {} hidden by the filters; Esc \
-                         clears the / filter, and then the marks",
-                        if hidden == 1 { "row is" } else { "rows are" }
-                    ),
-                    true,
-                );
+                state.toast_marks_hidden("exported");
                 return;
             }
             let in_memory = marked

@@ -314,15 +314,7 @@ impl UiState {
                         }];
                     }
                     // As an export does: the marks are what was meant, not the selection.
-                    let n = self.marked.len();
-                    self.toast(
-                        format!(
-                            "Nothing copied: the {n} marked {} hidden by the filters; Esc \
-                             clears the / filter, and then the marks",
-                            if n == 1 { "row is" } else { "rows are" }
-                        ),
-                        true,
-                    );
+                    self.toast_marks_hidden("copied");
                     return Vec::new();
                 }
                 let Some(row) = self.selected_row() else {
