@@ -6,6 +6,7 @@
 //! skipped, so any terminal size, down to 1×1, draws without a panic.
 
 mod detail;
+mod health;
 mod overlay;
 mod panels;
 
@@ -222,7 +223,7 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
                 detail::render(f, r, s, theme);
             }
             if let Some(r) = a.health {
-                panels::health(f, r, s, theme, s.focus == Focus::Health);
+                health::health(f, r, s, theme, s.focus == Focus::Health);
             }
         }
         View::Health => {
@@ -232,10 +233,10 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
             if body.height >= 30 && s.tokens.since().is_some() {
                 let [spark, rest] =
                     Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(body);
-                panels::token_sparkline(f, spark, s, theme);
+                health::token_sparkline(f, spark, s, theme);
                 body = rest;
             }
-            panels::health(f, body, s, theme, true);
+            health::health(f, body, s, theme, true);
         }
         View::Logs => {
             let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));

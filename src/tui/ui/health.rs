@@ -1,0 +1,351 @@
+//! The health panel and view: one row per component and market, and the Keepa token
+//! balance of the last hour.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{age, block, fit, styled, wrap_words};
+use crate::component::{ComponentHealth, HealthStatus};
+use crate::domain::text::{signed_thousands, thousands};
+use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
+use crate::tui::action::View;
+use crate::tui::state::UiState;
+use crate::tui::theme::Theme;
+
+/// One row of the health panel.
+struct HealthRow {
+    name: String,
+    health: ComponentHealth,
+    last: String,
+    errors: String,
+}
+
+fn health_rows(s: &UiState) -> Vec<HealthRow> {
+    let st = &s.status;
+    let k = &st.keepa;
+    let mut rows = vec![HealthRow {
+        name: "keepa".into(),
+        health: keepa_component(st, s.now),
+        last: k
+            .last_success
+            .map_or_else(|| "never".into(), |t| age(s.now, t)),
+        errors: k.errors.to_string(),
+    }];
+    rows.push(HealthRow {
+        name: "queue".into(),
+        health: queue_health(st),
+        last: String::new(),
+        errors: st.dead_letters.to_string(),
+    });
+    let mut store = s.store_health.clone().unwrap_or_else(|| ComponentHealth {
+        status: HealthStatus::Degraded,
+        kind: "store".into(),
+        detail: "not probed yet".into(),
+        latency_ms: None,
+    });
+    // "Last" is an age on every row; the probe's latency belongs with the detail.
+    if let Some(ms) = store.latency_ms {
+        store.detail = format!("{} · probe {ms:.1} ms", store.detail);
+    }
+    rows.push(HealthRow {
+        name: "store".into(),
+        health: store,
+        last: String::new(),
+        errors: "–".into(),
+    });
+    rows.push(HealthRow {
+        name: "api".into(),
+        health: match &s.session.api_addr {
+            Some(a) => {
+                ComponentHealth::ok("http", format!("http://{a} · {} requests", s.api_requests))
+            }
+            None => ComponentHealth::ok("off", "not serving (--api-addr off)"),
+        },
+        last: String::new(),
+        errors: "–".into(),
+    });
+    if let Some((median, slowest)) = s.frames.summary() {
+        rows.push(HealthRow {
+            name: "console".into(),
+            health: ComponentHealth::ok(
+                "terminal",
+                format!(
+                    "{}×{} · frame {median:.1} ms median, {slowest:.1} ms max of the last {} · \
+                     {} drawn",
+                    s.size.0,
+                    s.size.1,
+                    s.frames
+                        .drawn
+                        .min(crate::tui::state::FrameTimes::KEPT as u64),
+                    s.frames.drawn
+                ),
+            ),
+            last: String::new(),
+            errors: "–".into(),
+        });
+    }
+    let p = pipeline_health(st);
+    let errors: u64 = st.stages.values().map(|x| x.errors).sum();
+    rows.push(HealthRow {
+        name: "pipeline".into(),
+        health: p,
+        last: st
+            .stages
+            .values()
+            .filter_map(|x| x.last_at)
+            .max()
+            .map_or_else(String::new, |t| age(s.now, t)),
+        errors: errors.to_string(),
+    });
+    for job in &st.jobs {
+        let result = job.last_run.as_ref().map(|r| r.result.clone());
+        let status = match result.as_deref() {
+            Some(r) if r.starts_with("error") => HealthStatus::Degraded,
+            _ => HealthStatus::Ok,
+        };
+        let mut detail = match (&job.last_run, job.running) {
+            (_, true) => "running".to_string(),
+            (Some(r), false) => format!("{}: {}", r.result, r.detail),
+            (None, false) => "not run yet".to_string(),
+        };
+        if let Some(next) = job.next_run {
+            if next > s.now {
+                let secs = (next - s.now).num_seconds();
+                detail.push_str(&format!(" · next in {}", super::span(secs)));
+            } else {
+                detail.push_str(" · due");
+            }
+        }
+        rows.push(HealthRow {
+            name: format!("job {}", job.name),
+            health: ComponentHealth {
+                status,
+                kind: "scheduler".into(),
+                detail,
+                latency_ms: None,
+            },
+            last: job
+                .last_run
+                .as_ref()
+                .map_or_else(String::new, |r| age(s.now, r.finished_at)),
+            errors: "–".into(),
+        });
+    }
+    // Per market, how current Keepa's data is: every market in the health view, a stale
+    // one in the dashboard's panel too.
+    let hours = s.session.stale_after_hours;
+    for f in &s.freshness {
+        if !s.session.markets.contains(&f.market) {
+            continue;
+        }
+        let status = if f.stale > 0 {
+            HealthStatus::Degraded
+        } else {
+            HealthStatus::Ok
+        };
+        if status == HealthStatus::Ok && s.view_kind != View::Health {
+            continue;
+        }
+        let detail = match f.oldest {
+            None if f.listed == 0 => "nothing listed yet".to_string(),
+            None => format!(
+                "{} listed · update times not recorded yet",
+                thousands(f.listed)
+            ),
+            Some(t) => format!(
+                "{} listed · oldest Keepa update {} ago · {} stale (older than {hours}h)",
+                thousands(f.listed),
+                super::span((s.now - t).num_seconds().max(0)),
+                thousands(f.stale)
+            ),
+        };
+        rows.push(HealthRow {
+            name: format!("market {}", f.market.code()),
+            health: ComponentHealth {
+                status,
+                kind: "keepa data".into(),
+                detail,
+                latency_ms: None,
+            },
+            last: f.oldest.map_or_else(String::new, |t| age(s.now, t)),
+            errors: "–".into(),
+        });
+    }
+    if let Some(fx) = fx_health(st) {
+        rows.push(HealthRow {
+            name: "fx".into(),
+            health: fx,
+            last: String::new(),
+            errors: "–".into(),
+        });
+    }
+    rows
+}
+
+pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, focused: bool) {
+    let mut rows = health_rows(s);
+    if s.faults_only {
+        rows.retain(|r| r.health.status != HealthStatus::Ok);
+    }
+    // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
+    // panel never hides one below its edge.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
+    // Rows that fit below the header from the scroll position on (the health view
+    // scrolls; the dashboard's panel shows its top, worst first).
+    let wrap = s.view_kind == View::Health;
+    let detail_w = usize::from(area.width.saturating_sub(2 + 14 + 8 + 15 + 8 + 6 + 5)).max(10);
+    let height = |r: &HealthRow| -> usize {
+        if wrap {
+            wrap_words(&crate::domain::text::sanitize(&r.health.detail), detail_w)
+                .len()
+                .max(1)
+        } else {
+            1
+        }
+    };
+    let room = usize::from(area.height.saturating_sub(3));
+    let fits_from = |start: usize| {
+        let mut used = 0;
+        rows[start..]
+            .iter()
+            .take_while(|r| {
+                used += height(r);
+                used <= room
+            })
+            .count()
+    };
+    // The last start that still fills the panel: scrolling stops there.
+    let last_start = (0..rows.len())
+        .rev()
+        .take_while(|&i| i + fits_from(i) == rows.len())
+        .last()
+        .unwrap_or(0);
+    let start = if wrap {
+        s.health_scroll.min(last_start)
+    } else {
+        0
+    };
+    let shown = fits_from(start)
+        .max(1)
+        .min(rows.len().saturating_sub(start));
+    let below = rows.len().saturating_sub(start + shown);
+    let mut title = String::from(" Health ");
+    if s.faults_only {
+        title.push_str("· faults only (x) ");
+    }
+    if start > 0 {
+        title.push_str(&format!("· ↑{start} above "));
+    }
+    if below > 0 {
+        let how = if wrap { "j/k scroll" } else { "g h shows all" };
+        title.push_str(&format!("· ↓{below} more ({how}) "));
+    }
+    let rows: Vec<HealthRow> = rows.into_iter().skip(start).collect();
+    let b = block(title, focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    if rows.is_empty() {
+        f.render_widget(
+            Paragraph::new("No faults.").style(theme.style("muted")),
+            inner,
+        );
+        return;
+    }
+    let header = Row::new(["Component", "Status", "Kind", "Last", "Errors", "Detail"])
+        .style(theme.style("header"));
+    // The detail takes what the other columns leave: wrapped in the health view, cut with
+    // an ellipsis in the dashboard's panel.
+    let body = rows.into_iter().map(|r| {
+        let detail = crate::domain::text::sanitize(&r.health.detail);
+        let detail: Vec<Line<'_>> = if wrap {
+            wrap_words(&detail, detail_w)
+                .into_iter()
+                .map(Line::from)
+                .collect()
+        } else {
+            vec![Line::from(fit(&detail, detail_w).into_owned())]
+        };
+        let height = u16::try_from(detail.len()).unwrap_or(1).max(1);
+        let (label, role) = match r.health.status {
+            HealthStatus::Ok => ("ok", "health_ok"),
+            HealthStatus::Degraded => ("degraded", "health_degraded"),
+            HealthStatus::Down => ("DOWN", "health_down"),
+        };
+        Row::new(vec![
+            Cell::from(r.name),
+            Cell::from(styled(label, role, theme)),
+            Cell::from(crate::domain::text::sanitize(&r.health.kind)),
+            Cell::from(r.last),
+            Cell::from(r.errors),
+            Cell::from(detail),
+        ])
+        .height(height)
+    });
+    let table = Table::new(
+        body,
+        [
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(15),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// The Keepa token balance over the last hour, one bar a minute, newest on the right.
+pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let values = s.tokens.per_minute();
+    let (Some(&now), Some(&lo), Some(&hi)) =
+        (values.last(), values.iter().min(), values.iter().max())
+    else {
+        return;
+    };
+    let span = match s.tokens.since() {
+        Some(t) if values.len() < crate::tui::state::TokenTrail::MINUTES => {
+            format!("since {}", t.format("%H:%M"))
+        }
+        _ => "last hour".to_string(),
+    };
+    let refill = s
+        .status
+        .keepa
+        .refill_rate
+        .map_or_else(String::new, |r| format!(" · +{r}/min"));
+    let title = format!(
+        " Tokens · {span} · now {} · low {} · high {}{refill} ",
+        signed_thousands(now),
+        signed_thousands(lo),
+        signed_thousands(hi)
+    );
+    let b = block(title, false, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    // The newest minutes that fit, right-aligned: the right edge is now.
+    let w = usize::from(inner.width);
+    let shown = &values[values.len().saturating_sub(w)..];
+    // Drawn over the low-to-high range, but never less than a twentieth of the high: a
+    // balance that fell from 3,000 to 0 fills the height, one that moved between 177,800
+    // and 178,000 stays nearly flat (from zero, either would be a row of full blocks).
+    let base = (hi - (hi - lo).max(hi / 20)).max(0);
+    let data: Vec<u64> = shown.iter().map(|v| (v - base + 1) as u64).collect();
+    let pad = (w - shown.len()) as u16;
+    let r = Rect {
+        x: inner.x + pad,
+        width: inner.width - pad,
+        ..inner
+    };
+    f.render_widget(
+        ratatui::widgets::Sparkline::default()
+            .data(&data)
+            .max((hi - base + 1) as u64)
+            .style(theme.style("accent")),
+        r,
+    );
+}
