@@ -47,6 +47,7 @@ use tower_http::trace::TraceLayer;
 
 pub use cache::CacheStats;
 pub use error::{ApiError, PROBLEM_JSON, Problem};
+pub use metrics::{ApiActivity, ServerError};
 pub use settings::{ApiSettings, BearerToken, check_bind};
 
 use crate::pipeline::PipelineStatus;
@@ -129,9 +130,10 @@ impl ApiState {
         &self.inner.settings
     }
 
-    /// Requests answered since start (the console's health panel shows it).
-    pub fn requests_total(&self) -> u64 {
-        self.inner.metrics.total()
+    /// Requests answered since start and the server errors among them (the console's
+    /// health view shows them).
+    pub fn activity(&self) -> ApiActivity {
+        self.inner.metrics.activity()
     }
 
     /// Response cache counters.

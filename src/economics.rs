@@ -189,6 +189,11 @@ impl Economics {
         rate.status(today, self.params.fx_max_age_days)
     }
 
+    /// The `effective_from` of each table in force on `today`.
+    pub fn tables_status(&self, today: NaiveDate) -> crate::pipeline::TablesStatus {
+        self.tables.in_force(today)
+    }
+
     /// The parsed `[fx] fetch_after` (validated at startup).
     pub fn fx_schedule(&self) -> Option<fx::FetchSchedule> {
         fx::FetchSchedule::parse(&self.config.fx.fetch_after)

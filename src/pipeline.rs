@@ -24,7 +24,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use enrich::{EnrichError, Enricher};
-pub use status::{FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
+pub use status::{
+    FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
+};
 
 use crate::component::BoxFuture;
 use crate::config::PipelineSettings;
@@ -43,6 +45,8 @@ pub trait Detect: Send + Sync {
     fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
+    /// The economics tables in force today, for the status snapshot.
+    fn tables(&self) -> Option<TablesStatus>;
     /// Takes a rate fetched elsewhere (by an earlier run, or by another process), given as
     /// its record (what `refresh_fx` reports), if this detector fetches rates and the rate
     /// is newer than the one it has (and not older than the shipped one); `true` if it did.
@@ -322,6 +326,15 @@ impl Pipeline {
                 buybox: deps.buybox,
                 stats: stats.clone(),
             };
+            let plan = RefreshPlan {
+                tokens_per_product: crate::keepa::ProductQuery {
+                    buybox: deps.buybox,
+                    ..crate::keepa::ProductQuery::new(Market::UK, vec![])
+                }
+                .cost_per_product(),
+                interval_secs: deps.settings.refresh_interval.as_secs(),
+            };
+            stats.set_refresh_plan(plan);
             ingest.spawn(stage.run(cmd_rx, cancel.clone()));
         }
         if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {

@@ -18,7 +18,9 @@ use super::ApiState;
 use super::dto::{Components, Health};
 use super::middleware::authorized;
 use crate::component::{ComponentHealth, HealthStatus};
-use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
+use crate::pipeline::health::{
+    fx_health, keepa_component, pipeline_health, queue_health, tables_health,
+};
 
 /// Longest the store's health probe may take before it counts as down.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
@@ -63,12 +65,14 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         pipeline: pipeline_health(&status).into(),
         store: store.into(),
         fx: fx_health(&status).map(Into::into),
+        tables: tables_health(&status).map(Into::into),
     };
     let overall = if components.store.status == HealthStatus::Down {
         HealthStatus::Down
     } else if [&components.keepa, &components.queue, &components.pipeline]
         .into_iter()
         .chain(components.fx.as_ref())
+        .chain(components.tables.as_ref())
         .any(|c| c.status != HealthStatus::Ok)
     {
         HealthStatus::Degraded

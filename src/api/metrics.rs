@@ -19,6 +19,7 @@ use crate::domain::Market;
 mod http;
 
 pub(crate) use http::HttpMetrics;
+pub use http::{ApiActivity, ServerError};
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

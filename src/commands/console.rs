@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::serve;
+use crate::api::ApiActivity;
 use crate::config::Settings;
 use crate::tui::app::{self, ConsoleDeps};
 use crate::tui::state::Session;
@@ -18,9 +19,9 @@ pub async fn console(settings: Settings) -> Result<()> {
         );
     }
     let runtime = serve::start(&settings).await?;
-    let api_requests = runtime.api.as_ref().map(|(state, _)| {
+    let api_activity = runtime.api.as_ref().map(|(state, _)| {
         let state = state.clone();
-        Arc::new(move || state.requests_total()) as Arc<dyn Fn() -> u64 + Send + Sync>
+        Arc::new(move || state.activity()) as Arc<dyn Fn() -> ApiActivity + Send + Sync>
     });
     let deps = ConsoleDeps {
         store: runtime.store.clone(),
@@ -28,7 +29,7 @@ pub async fn console(settings: Settings) -> Result<()> {
         status: runtime.pipeline.status(),
         generation: runtime.pipeline.generation(),
         commands: Some(runtime.pipeline.commands()),
-        api_requests,
+        api_activity,
         session: Session {
             source: runtime.source,
             markets: settings.markets.clone(),

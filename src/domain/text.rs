@@ -5,7 +5,8 @@
 //! the operator's terminal. `sanitize` removes every escape sequence and control character
 //! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
 //! `edit_distance` ranks "did you mean" suggestions for mistyped names.
-//! `thousands` writes counts the way every screen and message shows them (`12,345`).
+//! `thousands` writes counts the way every screen and message shows them (`12,345`), `span`
+//! a time span (`1h 59m`).
 
 /// `12345` → `12,345`.
 pub fn thousands(n: u64) -> String {
@@ -24,6 +25,19 @@ pub fn thousands(n: u64) -> String {
 pub fn signed_thousands(n: i64) -> String {
     let digits = thousands(n.unsigned_abs());
     if n < 0 { format!("-{digits}") } else { digits }
+}
+
+/// A time span to the minute, two units at most: `45s`, `59m`, `1h 59m`, `2d 3h`.
+pub fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 if s % 3600 < 60 => format!("{}h", s / 3600),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ if s % 86_400 < 3600 => format!("{}d", s / 86_400),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 /// Removes ANSI/OSC/DCS escape sequences and control characters; collapses whitespace runs
@@ -105,7 +119,17 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, sanitize};
+    use super::{edit_distance, sanitize, span};
+
+    #[test]
+    fn spans_keep_two_units() {
+        assert_eq!(span(45), "45s");
+        assert_eq!(span(59 * 60 + 59), "59m");
+        assert_eq!(span(7140), "1h 59m");
+        assert_eq!(span(7200), "2h");
+        assert_eq!(span(86_400 + 3 * 3600 + 5), "1d 3h");
+        assert_eq!(span(-5), "0s");
+    }
 
     #[test]
     fn edit_distance_counts_characters() {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{Detector, Economics, FxRate, FxSource, fetch_ecb};
 use crate::component::BoxFuture;
 use crate::domain::{Opportunity, Product};
-use crate::pipeline::{Detect, FxStatus};
+use crate::pipeline::{Detect, FxStatus, TablesStatus};
 
 /// `Detect` for the pipeline.
 pub struct LiveDetector {
@@ -65,6 +65,14 @@ impl Detect for LiveDetector {
         Some(
             self.rate()
                 .status(Utc::now().date_naive(), econ.fx_max_age_days()),
+        )
+    }
+
+    fn tables(&self) -> Option<TablesStatus> {
+        Some(
+            self.detector
+                .economics()
+                .tables_status(Utc::now().date_naive()),
         )
     }
 

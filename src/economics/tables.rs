@@ -301,6 +301,20 @@ impl Tables {
         })
     }
 
+    /// The `effective_from` of each kind of table in force on `date`.
+    pub fn in_force(&self, date: NaiveDate) -> crate::pipeline::TablesStatus {
+        fn from<T>(tables: &[Dated<T>], date: NaiveDate) -> Option<String> {
+            latest(tables, date).map(|t| t.from.to_string())
+        }
+        crate::pipeline::TablesStatus {
+            date: date.to_string(),
+            vat: from(&self.vat, date),
+            referral: from(&self.referral, date),
+            fba: from(&self.fba, date),
+            storage: from(&self.storage, date),
+        }
+    }
+
     /// The route from `s` to `t`.
     pub fn route(&self, s: Market, t: Market) -> &Route {
         &self.routes[market_index(s)][market_index(t)]

@@ -68,8 +68,12 @@ impl ProductQuery {
 
     /// Token cost Keepa will charge, as far as it is documented.
     pub fn estimated_cost(&self) -> i64 {
-        let per = 1 + if self.buybox { 2 } else { 0 } + i64::from(self.update == Some(0));
-        per * self.asins.len() as i64
+        self.cost_per_product() * self.asins.len() as i64
+    }
+
+    /// Token cost of one product in this query.
+    pub fn cost_per_product(&self) -> i64 {
+        1 + if self.buybox { 2 } else { 0 } + i64::from(self.update == Some(0))
     }
 }
 

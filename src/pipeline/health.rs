@@ -1,14 +1,14 @@
-//! Health rules judged from the status snapshot: Keepa, the queue, the pipeline and the
-//! FX rate.
+//! Health rules judged from the status snapshot: Keepa and its token bucket, the queue, the
+//! pipeline, the FX rate and the economics tables.
 //!
 //! Pure functions, shared by `GET /health` and the console's health panel, so both say the
 //! same thing about the same state.
 
 use chrono::{DateTime, Utc};
 
-use super::{PipelineStatus, Source};
+use super::{PipelineStatus, RefreshPlan, Source};
 use crate::component::ComponentHealth;
-use crate::domain::text::signed_thousands;
+use crate::domain::text::{signed_thousands, span, thousands};
 use crate::keepa::ClientStatus;
 
 /// Without a successful Keepa request for this long, failures make Keepa degraded.
@@ -58,7 +58,11 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
     }
     let tokens = match (k.tokens_left, k.refill_rate) {
         (Some(left), Some(rate)) => {
-            format!("{} tokens left, refill {rate}/min", signed_thousands(left))
+            format!(
+                "{} tokens left, refill {}/min",
+                signed_thousands(left),
+                signed_thousands(rate)
+            )
         }
         (Some(left), None) => format!("{} tokens left", signed_thousands(left)),
         _ => "token balance not seen yet".to_string(),
@@ -158,6 +162,191 @@ pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     Some(ComponentHealth::degraded(&fx.source, detail))
 }
 
+/// The size of the refresh a token bucket pays for: the watched ASINs and the markets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watched {
+    /// ASINs on the watchlist.
+    pub asins: u64,
+    /// Markets each is refreshed in.
+    pub markets: usize,
+}
+
+/// Keepa's token bucket: the balance, when it next refills, what one full refresh of the
+/// watchlist costs and how long the refill rate makes it take. Degraded when the watchlist
+/// cannot be refreshed within the interval and the balance no longer covers the difference
+/// (products then get older than the interval), or while requests are stopped.
+pub fn token_health(
+    k: &ClientStatus,
+    plan: Option<&RefreshPlan>,
+    watched: Watched,
+    now: DateTime<Utc>,
+) -> ComponentHealth {
+    const KIND: &str = "token bucket";
+    let (Some(left), Some(rate)) = (k.tokens_left, k.refill_rate) else {
+        return ComponentHealth::ok(
+            KIND,
+            "balance not seen yet (it comes with the first answer)",
+        );
+    };
+    let mut parts = vec![format!(
+        "{} left, +{}/min",
+        signed_thousands(left),
+        thousands(rate.max(0).unsigned_abs())
+    )];
+    if let (Some(seen), Some(ms)) = (k.tokens_seen_at, k.refill_in_ms) {
+        // Keepa refills once a minute from the time it gave.
+        let mut next = seen + chrono::Duration::milliseconds(ms.max(0));
+        if next <= now {
+            let behind = (now - next).num_milliseconds() / 60_000 + 1;
+            next += chrono::Duration::minutes(behind);
+        }
+        parts.push(format!(
+            "next refill in {}",
+            span((next - now).num_seconds().max(1))
+        ));
+    }
+    if left < 0 && rate > 0 {
+        parts.push(format!(
+            "below zero: requests wait about {} for it to be positive",
+            span(((-left) + rate - 1) / rate * 60)
+        ));
+    } else if let Some(until) = k.waiting_until.filter(|u| *u > now) {
+        parts.push(format!(
+            "waiting {} for tokens or a backoff",
+            span((until - now).num_seconds().max(1))
+        ));
+    }
+    let mut status = crate::component::HealthStatus::Ok;
+    if let Some(plan) = plan.filter(|_| watched.asins > 0 && watched.markets > 0) {
+        let per = plan.tokens_per_product.max(1);
+        let cost = i64::try_from(watched.asins)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(watched.markets as i64)
+            .saturating_mul(per);
+        parts.push(format!(
+            "a full refresh costs {} ({} ASINs × {} market{} × {per})",
+            signed_thousands(cost),
+            thousands(watched.asins),
+            watched.markets,
+            if watched.markets == 1 { "" } else { "s" },
+        ));
+        if rate > 0 {
+            let cycle_secs = cost.saturating_mul(60) / rate;
+            let interval = i64::try_from(plan.interval_secs).unwrap_or(i64::MAX);
+            let mut cycle = format!("at least {} at the refill rate", span(cycle_secs));
+            if cycle_secs > interval {
+                // Tokens a minute the interval asks for, beyond what refills.
+                let deficit = cost.saturating_mul(60) / interval.max(1) - rate;
+                let covered = if deficit > 0 {
+                    left.max(0) / deficit
+                } else {
+                    i64::MAX
+                };
+                if covered >= 1 {
+                    cycle.push_str(&format!(
+                        ", longer than the {} refresh interval; the balance covers the difference for about {}",
+                        span(interval),
+                        span(covered.saturating_mul(60))
+                    ));
+                } else {
+                    status = crate::component::HealthStatus::Degraded;
+                    cycle.push_str(&format!(
+                        ", longer than the {} refresh interval: products are refreshed less often than that (a larger Keepa plan, fewer markets or ASINs, or a longer interval fixes it)",
+                        span(interval)
+                    ));
+                }
+            }
+            parts.push(cycle);
+        }
+    }
+    parts.push(match k.estimator_drift {
+        0 => "cost estimates exact".to_string(),
+        d => format!(
+            "cost estimates off by {} tokens in all",
+            signed_thousands(d)
+        ),
+    });
+    if let Some(reason) = &k.stopped {
+        return ComponentHealth::down(
+            KIND,
+            format!("requests are stopped: {reason}; {}", parts.join(" · ")),
+        );
+    }
+    ComponentHealth {
+        status,
+        kind: KIND.into(),
+        detail: parts.join(" · "),
+        latency_ms: None,
+    }
+}
+
+/// What refreshing `asins` ASINs now costs in tokens and when the balance allows it, for
+/// the console's answer to a refresh: `15 Keepa tokens, balance 170,800: fetched within
+/// seconds`, or how long the refill takes when the balance is short.
+pub fn refresh_estimate(
+    k: &ClientStatus,
+    plan: Option<&RefreshPlan>,
+    asins: usize,
+    markets: usize,
+) -> String {
+    let per = plan.map_or(1, |p| p.tokens_per_product.max(1));
+    let cost = (asins as i64)
+        .saturating_mul(markets as i64)
+        .saturating_mul(per);
+    let cost_text = format!("{} Keepa tokens", signed_thousands(cost));
+    match (k.tokens_left, k.refill_rate) {
+        (Some(left), _) if left >= cost => format!(
+            "{cost_text} of {}: fetched within seconds",
+            signed_thousands(left)
+        ),
+        (Some(left), Some(rate)) if rate > 0 => format!(
+            "{cost_text}, balance {}: fetched in about {} as tokens refill",
+            signed_thousands(left),
+            span((cost - left).saturating_mul(60) / rate + 1)
+        ),
+        (Some(left), _) => format!("{cost_text}, balance {}", signed_thousands(left)),
+        (None, _) => cost_text,
+    }
+}
+
+/// The economics tables in force today. Without a VAT, referral or storage table rows have
+/// gross figures only (`NO_TABLE`): degraded, saying which is missing.
+pub fn tables_health(s: &PipelineStatus) -> Option<ComponentHealth> {
+    let t = s.tables.as_ref()?;
+    let named = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+    let detail = format!(
+        "in force on {}: VAT of {}, referral fees of {}, FBA fees of {}, storage of {}",
+        t.date,
+        named(&t.vat),
+        named(&t.referral),
+        t.fba
+            .clone()
+            .unwrap_or_else(|| "none (Keepa's fee only)".into()),
+        named(&t.storage)
+    );
+    let missing: Vec<&str> = [
+        ("VAT", &t.vat),
+        ("referral fee", &t.referral),
+        ("storage", &t.storage),
+    ]
+    .into_iter()
+    .filter(|(_, d)| d.is_none())
+    .map(|(name, _)| name)
+    .collect();
+    Some(if missing.is_empty() {
+        ComponentHealth::ok("config", detail)
+    } else {
+        ComponentHealth::degraded(
+            "config",
+            format!(
+                "no {} table in force: rows have gross figures only (NO_TABLE); give one an effective_from on or before {}. {detail}",
+                missing.join(", "),
+                t.date
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +377,119 @@ mod tests {
         assert_eq!(
             keepa_health(&k, Source::Live, now).status,
             HealthStatus::Down
+        );
+    }
+
+    #[test]
+    fn token_rules() {
+        let now = Utc::now();
+        let mut k = ClientStatus::default();
+        let plan = RefreshPlan {
+            tokens_per_product: 1,
+            interval_secs: 1800,
+        };
+        let w = Watched {
+            asins: 400,
+            markets: 5,
+        };
+        let h = token_health(&k, Some(&plan), w, now);
+        assert!(h.detail.contains("not seen yet"), "{}", h.detail);
+        k.tokens_left = Some(300);
+        k.refill_rate = Some(20);
+        // Refilled 50 s ago (seen 70 s ago, 20 s before that refill): the next is in 10 s.
+        k.tokens_seen_at = Some(now - chrono::Duration::seconds(70));
+        k.refill_in_ms = Some(20_000);
+        let h = token_health(&k, Some(&plan), w, now);
+        assert!(h.detail.contains("next refill in 10s"), "{}", h.detail);
+        // 2,000 tokens a refresh at 20/min: 100 min, longer than the 30 min interval; 300
+        // tokens cover the 46/min that are missing for 6 minutes.
+        assert!(
+            h.detail
+                .contains("a full refresh costs 2,000 (400 ASINs × 5 markets × 1)"),
+            "{}",
+            h.detail
+        );
+        assert!(h.detail.contains("at least 1h 40m at the refill rate, longer than the 30m refresh interval; the balance covers the difference for about 6m"), "{}", h.detail);
+        assert_eq!(h.status, HealthStatus::Ok);
+        k.tokens_left = Some(10);
+        let h = token_health(&k, Some(&plan), w, now);
+        assert_eq!(h.status, HealthStatus::Degraded);
+        assert!(h.detail.contains("refreshed less often"), "{}", h.detail);
+        // A watchlist the refill keeps up with: no warning.
+        let small = Watched {
+            asins: 100,
+            markets: 5,
+        };
+        let h = token_health(&k, Some(&plan), small, now);
+        assert_eq!(h.status, HealthStatus::Ok);
+        assert!(
+            h.detail.contains("at least 25m at the refill rate · "),
+            "{}",
+            h.detail
+        );
+        k.tokens_left = Some(-100);
+        k.estimator_drift = 12;
+        let h = token_health(&k, Some(&plan), small, now);
+        assert!(h.detail.contains("requests wait about 5m"), "{}", h.detail);
+        assert!(
+            h.detail.ends_with("cost estimates off by 12 tokens in all"),
+            "{}",
+            h.detail
+        );
+        k.stopped = Some("invalid API key".into());
+        assert_eq!(
+            token_health(&k, None, small, now).status,
+            HealthStatus::Down
+        );
+    }
+
+    #[test]
+    fn refresh_estimates() {
+        let mut k = ClientStatus::default();
+        let plan = RefreshPlan {
+            tokens_per_product: 3,
+            interval_secs: 60,
+        };
+        assert_eq!(refresh_estimate(&k, Some(&plan), 2, 5), "30 Keepa tokens");
+        k.tokens_left = Some(1_200);
+        k.refill_rate = Some(20);
+        assert_eq!(
+            refresh_estimate(&k, Some(&plan), 2, 5),
+            "30 Keepa tokens of 1,200: fetched within seconds"
+        );
+        k.tokens_left = Some(-10);
+        assert_eq!(
+            refresh_estimate(&k, Some(&plan), 2, 5),
+            "30 Keepa tokens, balance -10: fetched in about 2m as tokens refill"
+        );
+    }
+
+    #[test]
+    fn tables_rules() {
+        let mut s = PipelineStatus::default();
+        assert_eq!(tables_health(&s), None);
+        s.tables = Some(crate::pipeline::TablesStatus {
+            date: "2026-12-03".into(),
+            vat: Some("2025-01-01".into()),
+            referral: Some("2025-02-01".into()),
+            fba: None,
+            storage: Some("2025-03-01".into()),
+        });
+        let h = tables_health(&s).unwrap_or_else(|| ComponentHealth::down("x", "none"));
+        assert_eq!(h.status, HealthStatus::Ok);
+        assert_eq!(
+            h.detail,
+            "in force on 2026-12-03: VAT of 2025-01-01, referral fees of 2025-02-01, FBA fees of none (Keepa's fee only), storage of 2025-03-01"
+        );
+        if let Some(t) = s.tables.as_mut() {
+            t.vat = None;
+        }
+        let h = tables_health(&s).unwrap_or_else(|| ComponentHealth::ok("x", "none"));
+        assert_eq!(h.status, HealthStatus::Degraded);
+        assert!(
+            h.detail.starts_with("no VAT table in force"),
+            "{}",
+            h.detail
         );
     }
 

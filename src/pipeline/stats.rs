@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Detect, FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
+use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
 use crate::domain::Market;
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
@@ -55,6 +55,11 @@ impl Stats {
             stages: Mutex::default(),
             jobs: Mutex::default(),
         }
+    }
+
+    /// Records how the ingest stage refreshes the watchlist.
+    pub fn set_refresh_plan(&self, plan: RefreshPlan) {
+        self.tx.send_modify(|s| s.refresh = Some(plan));
     }
 
     pub fn subscribe(&self) -> watch::Receiver<PipelineStatus> {
@@ -183,6 +188,7 @@ pub async fn publish(
             None => None,
         };
         let fx = detect.as_ref().and_then(|d| d.fx());
+        let tables = detect.as_ref().and_then(|d| d.tables());
         if let Some(fx) = &fx {
             let source = stats.tx.borrow().source;
             log_fx_change(fx, fx_was_stale, source);
@@ -207,6 +213,7 @@ pub async fn publish(
             }
             if detect.is_some() {
                 s.fx = fx;
+                s.tables = tables;
             }
         });
     }

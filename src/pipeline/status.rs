@@ -76,6 +76,32 @@ pub struct FxStatus {
     pub record: String,
 }
 
+/// The `effective_from` date of each economics table in force today (`None`: no table of
+/// that kind applies).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TablesStatus {
+    /// The date the tables were looked up for.
+    pub date: String,
+    /// VAT rates.
+    pub vat: Option<String>,
+    /// Referral fees and the digital services fee.
+    pub referral: Option<String>,
+    /// FBA fees for products Keepa has no fee for.
+    pub fba: Option<String>,
+    /// Monthly storage fees.
+    pub storage: Option<String>,
+}
+
+/// What refreshing the watchlist costs, as the ingest stage runs it: the console's token
+/// row multiplies it by the watchlist and the markets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct RefreshPlan {
+    /// Tokens one product costs in one market (1, plus 2 with Buy Box data).
+    pub tokens_per_product: i64,
+    /// Each product is refreshed at most once in this many seconds.
+    pub interval_secs: u64,
+}
+
 /// Everything the pipeline reports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PipelineStatus {
@@ -103,4 +129,8 @@ pub struct PipelineStatus {
     pub jobs: Vec<JobStatus>,
     /// FX rate in use.
     pub fx: Option<FxStatus>,
+    /// Economics tables in force (with a detector in this process).
+    pub tables: Option<TablesStatus>,
+    /// How the watchlist is refreshed (with an ingest stage in this process).
+    pub refresh: Option<RefreshPlan>,
 }

@@ -46,7 +46,7 @@ pub struct ConsoleDeps {
     /// Refresh requests to the pipeline (none for `--role api`).
     pub commands: Option<mpsc::Sender<Command>>,
     /// Requests the API has answered.
-    pub api_requests: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
+    pub api_activity: Option<Arc<dyn Fn() -> crate::api::ApiActivity + Send + Sync>>,
     /// Session facts.
     pub session: Session,
     /// Console settings.
@@ -330,8 +330,8 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             _ = tick.tick() => {
                 ticks += 1;
                 state.on_tick(Utc::now());
-                if let Some(f) = &deps.api_requests {
-                    state.api_requests = f();
+                if let Some(f) = &deps.api_activity {
+                    state.api.observe(f(), Utc::now());
                 }
                 if ticks % 5 == 1 {
                     let stale_before = Utc::now()

@@ -13,7 +13,9 @@ use crate::domain::{
     PriceSeries, PriceSnapshot, Product, SeriesKind,
 };
 use crate::keepa::ClientStatus;
-use crate::pipeline::{FxStatus, JobStatus, PipelineStatus, Source, StageStatus};
+use crate::pipeline::{
+    FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
+};
 use crate::store::{JobRun, StoreStats};
 
 /// The fixed "now" of every fixture.
@@ -323,6 +325,17 @@ pub fn status() -> PipelineStatus {
             stale: true,
             record: "default 2026-02-27: 1 GBP = 1.17 EUR".into(),
         }),
+        tables: Some(TablesStatus {
+            date: "2026-03-02".into(),
+            vat: Some("2025-01-01".into()),
+            referral: Some("2025-02-01".into()),
+            fba: Some("2025-02-01".into()),
+            storage: Some("2025-03-01".into()),
+        }),
+        refresh: Some(RefreshPlan {
+            tokens_per_product: 1,
+            interval_secs: 1800,
+        }),
     }
 }
 
@@ -345,7 +358,12 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
         latency_ms: Some(0.4),
         ..ComponentHealth::ok("sqlite", "WAL, 1 writer, 4 readers")
     });
-    s.api_requests = 1234;
+    let requests = |n| crate::api::ApiActivity {
+        requests: n,
+        ..Default::default()
+    };
+    s.api.observe(requests(1174), now() - Duration::seconds(60));
+    s.api.observe(requests(1234), now());
     let rows = rows(n);
     let mut per_market = BTreeMap::new();
     for m in Market::ALL {

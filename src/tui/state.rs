@@ -20,7 +20,7 @@ use super::action::{
     Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
     ROW_LIMITS, Side, SortBy, View, limit_label,
 };
-pub use meters::{FrameTimes, TokenTrail};
+pub use meters::{ApiMeter, FrameTimes, TokenTrail};
 
 use super::filter::Filter;
 use super::keymap::{Key, Keymap, Lookup};
@@ -218,8 +218,8 @@ pub struct UiState {
     pub store_health: Option<ComponentHealth>,
     /// Per market: how current its Keepa data is (read with the store's health).
     pub freshness: Vec<crate::store::MarketFreshness>,
-    /// API requests answered.
-    pub api_requests: u64,
+    /// What the REST API answered.
+    pub api: ApiMeter,
     /// How long the last frames took to draw.
     pub frames: FrameTimes,
     /// The Keepa token balance over the last hour.
@@ -347,7 +347,7 @@ impl UiState {
             now,
             store_health: None,
             freshness: Vec::new(),
-            api_requests: 0,
+            api: ApiMeter::default(),
             frames: FrameTimes::default(),
             tokens: TokenTrail::default(),
             feed: Arc::new(Feed::default()),

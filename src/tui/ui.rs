@@ -406,32 +406,11 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
     }
 }
 
-/// A time span to the minute, two units at most: `45s`, `59m`, `1h 59m`, `2d 3h`.
-pub fn span(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 if s % 3600 < 60 => format!("{}h", s / 3600),
-        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ if s % 86_400 < 3600 => format!("{}d", s / 86_400),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
-    }
-}
+pub use crate::domain::text::span;
 
 #[cfg(test)]
 mod tests {
-    use super::{fit, span, wrap_words};
-
-    #[test]
-    fn spans_keep_two_units() {
-        assert_eq!(span(45), "45s");
-        assert_eq!(span(59 * 60 + 59), "59m");
-        assert_eq!(span(7140), "1h 59m");
-        assert_eq!(span(7200), "2h");
-        assert_eq!(span(86_400 + 3 * 3600 + 5), "1d 3h");
-        assert_eq!(span(-5), "0s");
-    }
+    use super::{fit, wrap_words};
 
     #[test]
     fn labels_wrap_at_spaces_and_long_words_are_cut() {

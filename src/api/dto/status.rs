@@ -53,6 +53,10 @@ pub struct Components {
     /// runs on a stale rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fx: Option<ComponentOut>,
+    /// The economics tables in force today (with a detector in the process): `degraded`
+    /// when a VAT, referral or storage table is missing and rows have gross figures only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<ComponentOut>,
 }
 
 /// `/health`.

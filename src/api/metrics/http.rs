@@ -6,7 +6,10 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use super::{header, num};
 
@@ -42,9 +45,33 @@ fn zeros(n: usize) -> Box<[AtomicU64]> {
     (0..n).map(|_| AtomicU64::new(0)).collect()
 }
 
+/// An answer with a 5xx status: the server's fault, not the client's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerError {
+    /// When it was answered.
+    pub at: DateTime<Utc>,
+    /// The status code.
+    pub status: u16,
+    /// The route (`other` for an unmatched path).
+    pub route: &'static str,
+}
+
+/// What the API has answered, for the console's health view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApiActivity {
+    /// Requests answered since start.
+    pub requests: u64,
+    /// Of them, answers with a 5xx status.
+    pub server_errors: u64,
+    /// The latest 5xx answer.
+    pub last_server_error: Option<ServerError>,
+}
+
 /// Lock-free HTTP request counters and latency histograms per route.
 pub(crate) struct HttpMetrics {
     routes: Box<[RouteMetrics]>,
+    /// The latest 5xx answer (locked only to record one).
+    last_server_error: Mutex<Option<ServerError>>,
 }
 
 impl HttpMetrics {
@@ -59,6 +86,7 @@ impl HttpMetrics {
                     count: AtomicU64::new(0),
                 })
                 .collect(),
+            last_server_error: Mutex::new(None),
         }
     }
 
@@ -87,6 +115,35 @@ impl HttpMetrics {
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         r.sum_ns.fetch_add(ns, Ordering::Relaxed);
         r.count.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            let error = ServerError {
+                at: Utc::now(),
+                status,
+                route: ROUTES.get(route).copied().unwrap_or("other"),
+            };
+            *self
+                .last_server_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(error);
+        }
+    }
+
+    /// Requests answered, 5xx answers among them and the latest one.
+    pub fn activity(&self) -> ApiActivity {
+        let server_errors = self
+            .routes
+            .iter()
+            .flat_map(|r| r.statuses.iter().skip(400))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
+        ApiActivity {
+            requests: self.total(),
+            server_errors,
+            last_server_error: *self
+                .last_server_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
     }
 
     /// Requests answered on every route.
@@ -153,6 +210,21 @@ impl HttpMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_counts_server_errors_and_keeps_the_latest() {
+        let m = HttpMetrics::new();
+        let ms = Duration::from_millis(1);
+        assert_eq!(m.activity(), ApiActivity::default());
+        m.record(HttpMetrics::route_index(Some("/health")), 200, ms);
+        m.record(HttpMetrics::route_index(Some("/products/{asin}")), 404, ms);
+        m.record(HttpMetrics::route_index(Some("/stats")), 500, ms);
+        m.record(HttpMetrics::route_index(Some("/opportunities")), 503, ms);
+        let a = m.activity();
+        assert_eq!((a.requests, a.server_errors), (4, 2));
+        let last = a.last_server_error.map(|e| (e.status, e.route));
+        assert_eq!(last, Some((503, "/opportunities")));
+    }
 
     #[test]
     fn histogram_is_cumulative_and_counts_statuses() {

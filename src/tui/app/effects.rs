@@ -142,11 +142,22 @@ pub(super) fn run_effect(
             Some(c) => {
                 let n = asins.len();
                 let markets = state.session.markets.len();
+                let estimate = crate::pipeline::health::refresh_estimate(
+                    &state.status.keepa,
+                    state.status.refresh.as_ref(),
+                    n,
+                    markets,
+                );
                 match c.try_send(Command::Refresh(asins)) {
                     Ok(()) => state.toast(
                         format!(
-                            "Refresh queued for {n} ASIN(s): about {} Keepa tokens",
-                            n * markets
+                            "Refresh queued for {} in {markets} market{}: {estimate}",
+                            if n == 1 {
+                                "1 ASIN".to_string()
+                            } else {
+                                format!("{} ASINs", crate::domain::text::thousands(n as u64))
+                            },
+                            if markets == 1 { "" } else { "s" }
                         ),
                         false,
                     ),

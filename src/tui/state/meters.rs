@@ -1,9 +1,12 @@
 //! What the console measures about itself and its sources for the health view: its
-//! frame times and the Keepa token balance over the last hour.
+//! frame times, the Keepa token balance over the last hour and the REST API's requests a
+//! minute.
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
+
+use crate::api::ApiActivity;
 
 /// The draw times of the last frames, for the health panel: the console shows how fast it
 /// is on the operator's own terminal.
@@ -97,5 +100,67 @@ impl TokenTrail {
             out.push(value);
         }
         out
+    }
+}
+
+/// What the REST API answered, sampled once a second, for its requests a minute.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApiMeter {
+    /// The latest sample.
+    pub now: ApiActivity,
+    /// (when, requests answered), oldest first, spanning a little over a minute.
+    samples: VecDeque<(DateTime<Utc>, u64)>,
+}
+
+impl ApiMeter {
+    /// Records the API's counters as seen at `at`.
+    pub fn observe(&mut self, activity: ApiActivity, at: DateTime<Utc>) {
+        self.now = activity;
+        if self.samples.back().is_some_and(|(t, _)| *t > at) {
+            self.samples.clear(); // the clock went back
+        }
+        self.samples.push_back((at, activity.requests));
+        // Keep one sample at least a minute old: the rate spans the whole minute.
+        while self
+            .samples
+            .get(1)
+            .is_some_and(|(t, _)| at - *t >= chrono::Duration::seconds(60))
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Requests a minute over the last minute (over the time sampled, in the first one);
+    /// `None` until two samples a second apart.
+    pub fn per_minute(&self) -> Option<f64> {
+        let ((t0, n0), (t1, n1)) = (self.samples.front()?, self.samples.back()?);
+        let secs = (*t1 - *t0).num_milliseconds() as f64 / 1000.0;
+        (secs >= 1.0).then(|| n1.saturating_sub(*n0) as f64 * 60.0 / secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_rate_spans_the_last_minute() {
+        let t = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let mut m = ApiMeter::default();
+        let at = |n: u64| ApiActivity {
+            requests: n,
+            ..ApiActivity::default()
+        };
+        m.observe(at(0), t);
+        assert_eq!(m.per_minute(), None);
+        // 30 requests in 30 s: 60 a minute.
+        for s in 1..=30 {
+            m.observe(at(s), t + chrono::Duration::seconds(s as i64));
+        }
+        assert_eq!(m.per_minute(), Some(60.0));
+        // Then a quiet minute and a half: nothing in the last minute.
+        m.observe(at(30), t + chrono::Duration::seconds(100));
+        m.observe(at(30), t + chrono::Duration::seconds(120));
+        assert_eq!(m.per_minute(), Some(0.0));
     }
 }

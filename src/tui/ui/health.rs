@@ -9,7 +9,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::{age, block, fit, styled, wrap_words};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::domain::text::{signed_thousands, thousands};
-use crate::pipeline::health::{fx_health, keepa_component, pipeline_health, queue_health};
+use crate::pipeline::health::{
+    Watched, fx_health, keepa_component, pipeline_health, queue_health, tables_health, token_health,
+};
 use crate::tui::action::View;
 use crate::tui::state::UiState;
 use crate::tui::theme::Theme;
@@ -33,6 +35,24 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             .map_or_else(|| "never".into(), |t| age(s.now, t)),
         errors: k.errors.to_string(),
     }];
+    // The token bucket and the tables have their own rows in the health view; the
+    // dashboard's panel shows them only when at fault (the header shows the balance).
+    let in_view = s.view_kind == View::Health;
+    if st.keepa_client {
+        let watched = Watched {
+            asins: s.feed.stats.watchlist,
+            markets: st.markets.len(),
+        };
+        let health = token_health(k, st.refresh.as_ref(), watched, s.now);
+        if in_view || health.status != HealthStatus::Ok {
+            rows.push(HealthRow {
+                name: "tokens".into(),
+                health,
+                last: k.tokens_seen_at.map_or_else(String::new, |t| age(s.now, t)),
+                errors: k.rate_limited.to_string(),
+            });
+        }
+    }
     rows.push(HealthRow {
         name: "queue".into(),
         health: queue_health(st),
@@ -55,17 +75,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         last: String::new(),
         errors: "–".into(),
     });
-    rows.push(HealthRow {
-        name: "api".into(),
-        health: match &s.session.api_addr {
-            Some(a) => {
-                ComponentHealth::ok("http", format!("http://{a} · {} requests", s.api_requests))
-            }
-            None => ComponentHealth::ok("off", "not serving (--api-addr off)"),
-        },
-        last: String::new(),
-        errors: "–".into(),
-    });
+    rows.push(api_row(s));
     if let Some((median, slowest)) = s.frames.summary() {
         rows.push(HealthRow {
             name: "console".into(),
@@ -73,13 +83,15 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
                 "terminal",
                 format!(
                     "{}×{} · frame {median:.1} ms median, {slowest:.1} ms max of the last {} · \
-                     {} drawn",
+                     {} drawn · {} of {} rows in view",
                     s.size.0,
                     s.size.1,
                     s.frames
                         .drawn
                         .min(crate::tui::state::FrameTimes::KEPT as u64),
-                    s.frames.drawn
+                    thousands(s.frames.drawn),
+                    thousands(s.view().len() as u64),
+                    thousands(s.matching.len() as u64),
                 ),
             ),
             last: String::new(),
@@ -181,7 +193,60 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             errors: "–".into(),
         });
     }
+    if let Some(tables) = tables_health(st).filter(|t| in_view || t.status != HealthStatus::Ok) {
+        rows.push(HealthRow {
+            name: "tables".into(),
+            health: tables,
+            last: String::new(),
+            errors: "–".into(),
+        });
+    }
     rows
+}
+
+/// The REST API: where it listens, requests a minute and its server errors (5xx answers,
+/// the latest with its route and age). Degraded for five minutes after a server error.
+fn api_row(s: &UiState) -> HealthRow {
+    let Some(addr) = &s.session.api_addr else {
+        return HealthRow {
+            name: "api".into(),
+            health: ComponentHealth::ok("off", "not serving (--api-addr off)"),
+            last: String::new(),
+            errors: "–".into(),
+        };
+    };
+    let a = &s.api.now;
+    let mut detail = format!("http://{addr} · {} requests", thousands(a.requests));
+    if let Some(rate) = s.api.per_minute() {
+        detail.push_str(&format!(", {} a minute", thousands(rate.round() as u64)));
+    }
+    let mut status = HealthStatus::Ok;
+    match a.last_server_error {
+        Some(e) => {
+            let ago = (s.now - e.at).num_seconds();
+            detail.push_str(&format!(
+                " · last server error: {} on {}, {} ago",
+                e.status,
+                e.route,
+                super::span(ago)
+            ));
+            if ago < 300 {
+                status = HealthStatus::Degraded;
+            }
+        }
+        None => detail.push_str(" · no server errors"),
+    }
+    HealthRow {
+        name: "api".into(),
+        health: ComponentHealth {
+            status,
+            kind: "http".into(),
+            detail,
+            latency_ms: None,
+        },
+        last: String::new(),
+        errors: a.server_errors.to_string(),
+    }
 }
 
 pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, focused: bool) {
