@@ -262,6 +262,9 @@ pub enum Command {
     #[command(subcommand)]
     Watch(WatchCommand),
     /// Import Keepa product objects from a JSON-lines file (resumable, idempotent).
+    ///
+    /// Exit code 0 when every line is imported, 3 when bad lines were skipped (each is
+    /// reported with its number; the rest is imported), 1 when nothing could be imported.
     Import(ImportArgs),
     /// Export opportunities as CSV or JSON.
     Export(ExportArgs),

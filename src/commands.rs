@@ -83,6 +83,12 @@ pub fn emit(text: &str, newline: bool) {
 #[error("{0}")]
 pub struct BadValue(pub String);
 
+/// A command that did its work but skipped some of its input (`import` with bad lines):
+/// exit code 3, so a script can tell it from a clean run (0) and from a failure (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Partial(pub String);
+
 /// Opens the configured store, creating the data dir.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     check_data_dir(&settings.data_dir)?;

@@ -76,6 +76,10 @@ async fn main() -> ExitCode {
     };
     match commands::run(&cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::Partial>().is_some() => {
+            error!("warning: {e:#}");
+            ExitCode::from(3)
+        }
         Err(e) => {
             error!("error: {e:#}");
             // A value refused once the settings are combined (a public address without a

@@ -54,8 +54,6 @@ struct Details {
     accepted: Vec<String>,
     /// Logged, never sent.
     internal: Option<String>,
-    /// A 503 that retrying cannot cure (this process lacks a role): no `Retry-After`.
-    lasting: bool,
 }
 
 impl ApiError {
@@ -69,15 +67,7 @@ impl ApiError {
             value: None,
             accepted: Vec::new(),
             internal: None,
-            lasting: false,
         }))
-    }
-
-    /// The same error, marked as one that retrying this process cannot cure: a 503 is
-    /// then sent without `Retry-After`.
-    pub fn lasting(mut self) -> Self {
-        self.0.lasting = true;
-        self
     }
 
     /// A query parameter with a value that cannot be used (400).
@@ -207,6 +197,7 @@ impl ApiError {
             406 => ("not-acceptable", "Not acceptable"),
             403 => ("forbidden", "Forbidden"),
             404 => ("not-found", "Not found"),
+            409 => ("conflict", "Not served by this process"),
             s if s < 500 => ("bad-request", "Bad request"),
             _ => ("internal", "Internal error"),
         };
@@ -266,7 +257,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"arbdesk\""),
             );
         }
-        if self.0.status == StatusCode::SERVICE_UNAVAILABLE && !self.0.lasting {
+        if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         res

@@ -1,7 +1,7 @@
 //! `POST /jobs/{name}`: run a scheduled job now instead of waiting for its next run.
 //!
-//! Only the ingest role runs jobs, so a process without it (`--role api`) answers 503 and
-//! says so. The job itself runs in the pipeline; this answers 202 as soon as it is queued,
+//! Only the ingest role runs jobs, so a process without it (`--role api`) answers 409 (the
+//! process is not one that runs jobs, now or later) and says which one does. The job itself runs in the pipeline; this answers 202 as soon as it is queued,
 //! and `/stats` shows its result when it has run.
 
 use axum::Json;
@@ -26,7 +26,8 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
         (status = 202, description = "Queued; `/stats` shows the run when it is done"),
         (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", content_type = "application/problem+json"),
         (status = 404, description = "No such job", content_type = "application/problem+json"),
-        (status = 503, description = "This process does not run jobs (no ingest role)", content_type = "application/problem+json"),
+        (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", content_type = "application/problem+json"),
+        (status = 503, description = "The job queue is full or stopped; retry after `Retry-After` seconds", content_type = "application/problem+json"),
     ),
     tag = "jobs"
 )]
@@ -80,10 +81,9 @@ pub(crate) async fn run(
     };
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not run jobs (it has no ingest role); send the request to the ingest process",
-        )
-        .lasting());
+            StatusCode::CONFLICT,
+            "this process does not run jobs (it has no ingest role, --role); send the request to the process that ingests",
+        ));
     };
     commands.try_send(command).map_err(|_| {
         ApiError::from_status(

@@ -176,8 +176,8 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
                 .with_context(|| format!("Could not write {}", path.display()))?;
             noteln!(
                 "Wrote {} of {} opportunities to {}.",
-                page.items.len(),
-                page.total,
+                crate::domain::text::thousands(page.items.len() as u64),
+                crate::domain::text::thousands(page.total),
                 path.display()
             );
         }

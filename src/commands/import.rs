@@ -6,7 +6,8 @@
 //! of consecutive batches overlap (see [`import`]). Killed at any point, the checkpoint names
 //! a point before which everything is written, so running the same command again resumes
 //! there; re-importing is harmless because every write is idempotent. A bad line is
-//! reported with its number and skipped; the rest is imported. A large import runs as the
+//! reported with its number and skipped; the rest is imported, and the command exits with
+//! code 3 (0: every line imported; 1: nothing could be). A large import runs as the
 //! store's bulk load ([`Store::bulk_load`]), which the store finishes even after a failure.
 
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
@@ -17,8 +18,10 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
+use super::Partial;
 use crate::cli::ImportArgs;
 use crate::config::Settings;
+use crate::domain::text::thousands;
 use crate::domain::{Asin, Listing, Product};
 use crate::keepa::decode_product;
 use crate::store::{Checkpoint, Store, WatchSource};
@@ -290,7 +293,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                     String::new()
                 };
                 let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-                note!("\rimported {imported} lines · {bad_total} bad{pct} · {rate:.0} lines/s   ");
+                note!(
+                    "\rimported {} lines · {} bad{pct} · {} lines/s   ",
+                    thousands(imported),
+                    thousands(bad_total),
+                    thousands(rate as u64)
+                );
                 last_report = Instant::now();
             }
             if done {
@@ -341,9 +349,24 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     }
     let secs = began.elapsed().as_secs_f64();
     outln!(
-        "Imported {imported} product lines from {name} in {secs:.1} s ({:.0} lines/s); {bad_total} bad lines skipped.",
-        imported as f64 / secs.max(1e-3)
+        "Imported {} product lines from {name} in {secs:.1} s ({} lines/s); {} bad lines skipped.",
+        thousands(imported),
+        thousands((imported as f64 / secs.max(1e-3)) as u64),
+        thousands(bad_total)
     );
+    if bad_total > 0 {
+        return Err(Partial(format!(
+            "{} of {name} skipped (listed above); the rest is imported. Fix {} and import \
+             the file again (every write is idempotent)",
+            if bad_total == 1 {
+                "1 bad line".to_string()
+            } else {
+                format!("{} bad lines", thousands(bad_total))
+            },
+            if bad_total == 1 { "it" } else { "them" }
+        ))
+        .into());
+    }
     Ok(())
 }
 
@@ -370,10 +393,13 @@ async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool)
             "no line of {name} could be imported: the last run found all {bad} bad and the \
              file has not changed since; fix the lines and {again}"
         ),
-        (_, bad) if bad > 0 => noteln!(
-            "{done}; nothing to do. The last run over it skipped {bad} bad lines: fix them \
-             and {again}."
-        ),
+        (_, bad) if bad > 0 => {
+            return Err(Partial(format!(
+                "{done}; nothing to do. The last run over it skipped {bad} bad lines: fix \
+                 them and {again}"
+            ))
+            .into());
+        }
         _ => noteln!("{done}; nothing to do: {again}."),
     }
     Ok(())

@@ -76,7 +76,10 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                     fetched
                 );
             }
-            outln!("{} ASIN(s) watched.", list.len());
+            outln!(
+                "{} ASIN(s) watched.",
+                crate::domain::text::thousands(list.len() as u64)
+            );
         }
     }
     Ok(())

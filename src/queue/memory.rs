@@ -209,7 +209,10 @@ impl Queue for MemoryQueue {
     fn health(&self) -> BoxFuture<'_, ComponentHealth> {
         Box::pin(async move {
             // Depth and dead letters are reported next to this by the status snapshot.
-            let detail = format!("bounded in-process channel of {}", self.capacity);
+            let detail = format!(
+                "bounded in-process channel of {}",
+                crate::domain::text::thousands(self.capacity as u64)
+            );
             if self.sender().is_none() {
                 ComponentHealth::down("memory", "closed")
             } else if self.depth() as usize >= self.capacity {

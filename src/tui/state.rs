@@ -15,6 +15,7 @@ mod apply;
 mod data;
 mod input;
 mod meters;
+mod toasts;
 
 use super::action::{
     Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
@@ -426,33 +427,6 @@ impl UiState {
         &self.matching[..self.shown.min(self.matching.len())]
     }
 
-    /// Says that nothing was `done` (exported, copied) because every marked row is hidden
-    /// by the filters, and how to see them again.
-    pub fn toast_marks_hidden(&mut self, done: &str) {
-        let n = self.marked.len();
-        let rows = if n == 1 { "row is" } else { "rows are" };
-        self.toast(
-            format!(
-                "Nothing {done}: the {n} marked {rows} hidden by the filters; Esc clears the / \
-                 filter, and then the marks"
-            ),
-            true,
-        );
-    }
-
-    /// How many marked rows pass the filters (the others are hidden: export and copy
-    /// leave them out).
-    pub fn marked_shown(&self) -> usize {
-        if self.marked.is_empty() {
-            return 0;
-        }
-        self.matching
-            .iter()
-            .filter_map(|&i| self.feed.rows.get(i as usize))
-            .filter(|r| self.marked.contains(&r.key))
-            .count()
-    }
-
     /// The selected row.
     pub fn selected_row(&self) -> Option<&Row> {
         let i = *self.view().get(self.selected)?;
@@ -485,40 +459,6 @@ impl UiState {
             }
             _ => Some(row.key),
         }
-    }
-
-    /// Adds a toast.
-    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
-        let text = text.into();
-        // Whole in the log: a toast fades, and a narrow one is cut.
-        if error {
-            tracing::warn!(target: "arbdesk::console", "{text}");
-        } else {
-            tracing::info!(target: "arbdesk::console", "{text}");
-        }
-        self.push_toast(text, error, false);
-    }
-
-    fn push_toast(&mut self, text: String, error: bool, alert: bool) {
-        if alert {
-            self.toasts.retain(|t| !t.alert);
-        } else {
-            // A toast of the same kind (its first word: `Theme …`, `Copied …`) replaces the
-            // older one: pressing T five times leaves one theme toast, not five.
-            let this = first_word(&text).to_owned();
-            self.toasts
-                .retain(|t| t.alert || first_word(&t.text) != this);
-        }
-        self.toasts.push_back(Toast {
-            text,
-            error,
-            until: self.now + TOAST_TTL,
-            alert,
-        });
-        while self.toasts.len() > TOASTS {
-            self.toasts.pop_front();
-        }
-        self.dirty = true;
     }
 
     /// The clock moved: expire toasts and arrows.
@@ -630,9 +570,4 @@ impl UiState {
         }
         refused
     }
-}
-
-/// A toast's kind: its first word.
-fn first_word(text: &str) -> &str {
-    text.split_whitespace().next().unwrap_or("")
 }

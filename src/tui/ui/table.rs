@@ -131,7 +131,10 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let matching = s.matching.len();
     let n = |v: usize| super::thousands(v as u64);
     title.push(styled(
-        if !s.filter_text.is_empty() && matching > shown {
+        // While the store answers a new filter, its count is not known yet (not zero).
+        if !s.filter_text.is_empty() && s.loading && matching == 0 {
+            "… matching ".to_string()
+        } else if !s.filter_text.is_empty() && matching > shown {
             format!("{} of {} matching ", n(shown), n(matching))
         } else if !s.filter_text.is_empty() {
             format!("{} matching ", n(matching))

@@ -126,6 +126,7 @@ async fn docs_page_is_self_contained() {
         "method-not-allowed",
         "payload-too-large",
         "not-acceptable",
+        "conflict",
         "store-unavailable",
         "unavailable",
         "internal",

@@ -219,7 +219,8 @@ async fn jobs_start_from_allowed_origins_only() {
         ..ApiSettings::default()
     };
     let api = api_over(seeded_store(&dir).await, settings);
-    // A process without the ingest role runs no jobs, now or later: no Retry-After.
+    // A process without the ingest role runs no jobs, now or later: a conflict, not a
+    // 503 to retry.
     let r = send(
         &api.app,
         Request::post("/jobs/discovery")
@@ -227,8 +228,10 @@ async fn jobs_start_from_allowed_origins_only() {
             .unwrap(),
     )
     .await;
-    r.problem(503);
+    let p = r.problem(409);
     assert_eq!(r.header("retry-after"), None);
+    assert_eq!(p["type"], "/docs#problem-conflict");
+    assert!(p["detail"].as_str().unwrap().contains("ingest"), "{p}");
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let app = arbdesk::api::router(api.state.clone().with_commands(tx.clone()));
     let post = |origin: Option<&str>| {

@@ -537,3 +537,29 @@ fn an_unranked_new_row_is_marked_unranked() {
     assert_eq!(marked(unranked), "!");
     assert_eq!(marked(ranked), "+");
 }
+
+/// A filter the loaded rows cannot answer goes to the store: until it answers, the title
+/// says the count is not known yet rather than "0 matching".
+#[test]
+fn a_filter_in_flight_has_no_count_yet() {
+    let keymap = Keymap::load("default", None);
+    let mut s = fixtures::loaded(30, (160, 45));
+    // More rows in the store than loaded: a filter is answered by the store.
+    let mut feed: Feed = (*s.feed).clone();
+    feed.total = 5_000;
+    s.on_feed(feed);
+    for c in "/zzzz".chars() {
+        s.on_key(
+            &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
+            &keymap,
+        );
+    }
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter),
+        &keymap,
+    );
+    assert!(s.loading, "the filter went to the store");
+    let screen = text(&s);
+    assert!(screen.contains("… matching /zzzz"), "{screen}");
+    assert!(!screen.contains("0 matching"), "{screen}");
+}
