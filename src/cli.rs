@@ -263,8 +263,9 @@ pub enum Command {
     Watch(WatchCommand),
     /// Import Keepa product objects from a JSON-lines file (resumable, idempotent).
     ///
-    /// Exit code 0 when every line is imported, 3 when bad lines were skipped (each is
-    /// reported with its number; the rest is imported), 1 when nothing could be imported.
+    /// Exit code 0 when every line is imported (an empty input imports nothing and exits 0),
+    /// 3 when bad lines were skipped (each is reported with its number; the rest is
+    /// imported), 1 when every line was bad or the import failed, 2 for a bad argument.
     Import(ImportArgs),
     /// Export opportunities as CSV or JSON.
     Export(ExportArgs),

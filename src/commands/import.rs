@@ -328,7 +328,10 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         noteln!();
     }
     if bad_total > SHOWN_ERRORS as u64 {
-        noteln!("… and {} more bad lines.", bad_total - SHOWN_ERRORS as u64);
+        noteln!(
+            "… and {} more (the first {SHOWN_ERRORS} are shown).",
+            count(bad_total - SHOWN_ERRORS as u64, "bad line")
+        );
     }
     if let Some(key) = &key {
         // What this run found, for a later run that finds nothing left to do.
@@ -345,29 +348,46 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         }
     }
     if imported == 0 && bad_total > 0 {
-        anyhow::bail!("no line of {name} could be imported: all {bad_total} are bad (see above)");
+        anyhow::bail!(
+            "no line of {name} could be imported: all {} are bad (see above)",
+            thousands(bad_total)
+        );
     }
     let secs = began.elapsed().as_secs_f64();
     outln!(
-        "Imported {} product lines from {name} in {secs:.1} s ({} lines/s); {} bad lines skipped.",
-        thousands(imported),
+        "Imported {} from {name} in {secs:.1} s ({} lines/s); {} skipped.",
+        count(imported, "product line"),
         thousands((imported as f64 / secs.max(1e-3)) as u64),
-        thousands(bad_total)
+        count(bad_total, "bad line")
     );
     if bad_total > 0 {
+        let listed = if bad_total > SHOWN_ERRORS as u64 {
+            format!("the first {SHOWN_ERRORS} listed above")
+        } else {
+            "listed above".to_string()
+        };
         return Err(Partial(format!(
-            "{} of {name} skipped (listed above); the rest is imported. Fix {} and import \
-             the file again (every write is idempotent)",
-            if bad_total == 1 {
-                "1 bad line".to_string()
+            "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
+             again (every write is idempotent)",
+            count(bad_total, "bad line"),
+            if bad_total == 1 { "it" } else { "them" },
+            if key.is_some() {
+                "the file"
             } else {
-                format!("{} bad lines", thousands(bad_total))
-            },
-            if bad_total == 1 { "it" } else { "them" }
+                "the input"
+            }
         ))
         .into());
     }
     Ok(())
+}
+
+/// `1 bad line`, `2,980 bad lines`.
+fn count(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{} {what}s", thousands(n)),
+    }
 }
 
 /// Checkpoint suffixes under which a run records how many lines it imported and skipped.

@@ -34,14 +34,23 @@ impl std::fmt::Display for DecodeError {
     /// product at all says only what it is.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.asin == "?" && self.domain == "?" && self.field == "(product)" {
-            write!(f, "not a Keepa product: {}", self.reason)
-        } else {
-            write!(
-                f,
-                "malformed Keepa product {} (domain {}): field `{}`: {}",
-                self.asin, self.domain, self.field, self.reason
-            )
+            return write!(f, "not a Keepa product: {}", self.reason);
         }
+        let asin = if self.asin.trim().is_empty() {
+            "(empty ASIN)"
+        } else {
+            &self.asin
+        };
+        write!(
+            f,
+            "malformed Keepa product {asin} (domain {}): ",
+            self.domain
+        )?;
+        // A whole-object failure (a missing field) names the field in its reason.
+        if self.field != "(product)" {
+            write!(f, "field `{}`: ", self.field)?;
+        }
+        f.write_str(&self.reason)
     }
 }
 

@@ -334,10 +334,10 @@ pub fn tables_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     .map(|(name, _)| name)
     .collect();
     Some(if missing.is_empty() {
-        ComponentHealth::ok("config", detail)
+        ComponentHealth::ok("economics", detail)
     } else {
         ComponentHealth::degraded(
-            "config",
+            "economics",
             format!(
                 "no {} table in force: rows have gross figures only (NO_TABLE); give one an effective_from on or before {}. {detail}",
                 missing.join(", "),

@@ -159,6 +159,7 @@ pub async fn publish(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     let mut fx_was_stale = false;
+    let mut tables_were_missing = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -189,6 +190,21 @@ pub async fn publish(
         };
         let fx = detect.as_ref().and_then(|d| d.fx());
         let tables = detect.as_ref().and_then(|d| d.tables());
+        let missing = tables
+            .as_ref()
+            .is_some_and(|t| t.vat.is_none() || t.referral.is_none() || t.storage.is_none());
+        if missing != tables_were_missing {
+            if missing {
+                tracing::warn!(
+                    "An economics table (VAT, referral fees or storage) has no version in force \
+                     today: rows get gross figures only and are flagged NO_TABLE; give the table \
+                     an effective_from on or before today (arbdesk config show lists them)"
+                );
+            } else {
+                tracing::info!("Every economics table has a version in force again");
+            }
+            tables_were_missing = missing;
+        }
         if let Some(fx) = &fx {
             let source = stats.tx.borrow().source;
             log_fx_change(fx, fx_was_stale, source);

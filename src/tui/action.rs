@@ -328,7 +328,7 @@ pub enum Action {
     Copy(CopyTarget),
     /// Export the view.
     Export(Format),
-    /// Refresh the selected product now.
+    /// Refresh the selected product now (the marked ones, if any).
     Refresh,
     /// Add ASINs to the watchlist; with none, open a prompt for them.
     WatchAdd(Vec<Asin>),

@@ -227,14 +227,11 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
             }
         }
         View::Health => {
-            let mut body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
             // The token balance of the last hour above the components, where there is room.
             // (From 30 rows: below, the components need every row.)
-            if body.height >= 30 && s.tokens.since().is_some() {
-                let [spark, rest] =
-                    Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(body);
+            let (spark, body) = health::view_areas(s, area);
+            if let Some(spark) = spark {
                 health::token_sparkline(f, spark, s, theme);
-                body = rest;
             }
             health::health(f, body, s, theme, true);
         }
@@ -407,6 +404,7 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
 }
 
 pub use crate::domain::text::span;
+pub use health::scroll_limit as health_scroll_limit;
 
 #[cfg(test)]
 mod tests {

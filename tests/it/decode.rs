@@ -182,6 +182,25 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
     }
 }
 
+/// A product object that lacks a field names the field once, and a product without an ASIN
+/// says so rather than leaving a gap.
+#[test]
+fn missing_fields_and_empty_asins_read_plainly() {
+    let e = decode_product(r#"{"asin":"B0D1XD1ZV3","csv":null}"#).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("malformed Keepa product B0D1XD1ZV3 (domain ?): missing field `domainId`"),
+        "{text}"
+    );
+    assert!(!text.contains("(product)"), "{text}");
+    let e = decode_product(r#"{"asin":"","domainId":3,"csv":null}"#).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("malformed Keepa product (empty ASIN) (domain 3): field `asin`"),
+        "{text}"
+    );
+}
+
 /// A title of any length is kept to 1,000 characters, marked as cut.
 #[test]
 fn an_endless_title_is_cut() {

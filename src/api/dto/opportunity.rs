@@ -28,9 +28,12 @@ pub struct OpportunityItem {
     pub gross_margin_pct: f64,
     /// Profit per unit after VAT, fees, FX and shipping, in EUR.
     pub net_profit: Money,
-    /// Net profit over net revenue, in percent.
+    /// Net profit over net revenue, in percent. Like every percentage here, it is the
+    /// ratio of the unrounded figures, rounded once (economics.md §4), so a ratio of the
+    /// rounded amounts shown may differ in the last place.
     pub net_margin_pct: f64,
-    /// Net profit over landed cost, in percent.
+    /// Net profit over landed cost, in percent (of the unrounded figures, like
+    /// `net_margin_pct`).
     pub roi_pct: f64,
     /// Expected monthly profit in EUR, the ranking key.
     pub expected_monthly_profit: Money,

@@ -38,7 +38,8 @@ impl From<ComponentHealth> for ComponentOut {
     }
 }
 
-/// The four components `/health` reports.
+/// The components `/health` reports: always `keepa`, `queue`, `store` and `pipeline`; `fx`
+/// and `tables` in a process that computes or explains rows.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Components {
     /// The Keepa client: tokens, errors, backoff.
@@ -49,11 +50,12 @@ pub struct Components {
     pub store: ComponentOut,
     /// The pipeline's stages.
     pub pipeline: ComponentOut,
-    /// The GBP rate in use (once the pipeline has one): `degraded` when live data
-    /// runs on a stale rate.
+    /// The GBP rate in use (once the pipeline has one): `degraded` while it is older than
+    /// `fx.max_age_days` (GBP routes are then not ranked). Demo data runs offline on the
+    /// shipped rate, so it is `degraded` there until an `[fx] override` gives a current one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fx: Option<ComponentOut>,
-    /// The economics tables in force today (with a detector in the process): `degraded`
+    /// The economics tables in force today (in a process that computes or explains rows): `degraded`
     /// when a VAT, referral or storage table is missing and rows have gross figures only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tables: Option<ComponentOut>,

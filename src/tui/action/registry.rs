@@ -125,7 +125,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "refresh",
         &["selected"],
         T,
-        "Refresh the selected product now",
+        "Refresh the selected product now (the marked ones, if any)",
     ),
     ActionSpec {
         id: "watch",

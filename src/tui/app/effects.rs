@@ -142,6 +142,11 @@ pub(super) fn run_effect(
             Some(c) => {
                 let n = asins.len();
                 let markets = state.session.markets.len();
+                // The ASINs themselves while they are few, else how many.
+                let names = match n {
+                    1..=3 => join(&asins),
+                    _ => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
+                };
                 let estimate = crate::pipeline::health::refresh_estimate(
                     &state.status.keepa,
                     state.status.refresh.as_ref(),
@@ -151,12 +156,7 @@ pub(super) fn run_effect(
                 match c.try_send(Command::Refresh(asins)) {
                     Ok(()) => state.toast(
                         format!(
-                            "Refresh queued for {} in {markets} market{}: {estimate}",
-                            if n == 1 {
-                                "1 ASIN".to_string()
-                            } else {
-                                format!("{} ASINs", crate::domain::text::thousands(n as u64))
-                            },
+                            "Refresh queued for {names} in {markets} market{}: {estimate}",
                             if markets == 1 { "" } else { "s" }
                         ),
                         false,

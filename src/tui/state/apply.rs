@@ -195,9 +195,10 @@ impl UiState {
                                 .health_scroll
                                 .saturating_add_signed(p as isize * page as isize),
                             Motion::Top => 0,
-                            // Drawing clamps it to the last page.
                             Motion::Bottom => usize::MAX,
-                        };
+                        }
+                        // Past the last page a key back would seem to do nothing.
+                        .min(super::super::ui::health_scroll_limit(self));
                     }
                     // The drawer covers the table: keys scroll it. Beside the table, rows
                     // move the selection and the detail follows; pages, top and bottom
@@ -332,6 +333,26 @@ impl UiState {
                 }]
             }
             Action::Export(f) => vec![Effect::Export(f)],
+            // With rows marked, their products (each once, those shown), as copy and
+            // export take the marks; otherwise the selected row's.
+            Action::Refresh if !self.marked.is_empty() && self.context() != Context::Detail => {
+                let mut asins: Vec<crate::domain::Asin> = Vec::new();
+                for r in self
+                    .matching
+                    .iter()
+                    .filter_map(|&i| self.feed.rows.get(i as usize))
+                    .filter(|r| self.marked.contains(&r.key))
+                {
+                    if !asins.contains(&r.key.asin) {
+                        asins.push(r.key.asin);
+                    }
+                }
+                if asins.is_empty() {
+                    self.toast_marks_hidden("refreshed");
+                    return Vec::new();
+                }
+                vec![Effect::Refresh(asins)]
+            }
             Action::Refresh => match self.selected_row() {
                 Some(r) => vec![Effect::Refresh(vec![r.key.asin])],
                 None => {

@@ -130,12 +130,13 @@ impl ApiMeter {
         }
     }
 
-    /// Requests a minute over the last minute (over the time sampled, in the first one);
-    /// `None` until two samples a second apart.
+    /// Requests answered in the last minute (in the first minute, since sampling began:
+    /// never extrapolated past what was answered); `None` until two samples a second apart.
     pub fn per_minute(&self) -> Option<f64> {
         let ((t0, n0), (t1, n1)) = (self.samples.front()?, self.samples.back()?);
         let secs = (*t1 - *t0).num_milliseconds() as f64 / 1000.0;
-        (secs >= 1.0).then(|| n1.saturating_sub(*n0) as f64 * 60.0 / secs)
+        // The oldest sample kept is a little over a minute old: scale down to the minute.
+        (secs >= 1.0).then(|| n1.saturating_sub(*n0) as f64 * (60.0 / secs).min(1.0))
     }
 }
 
@@ -153,14 +154,19 @@ mod tests {
         };
         m.observe(at(0), t);
         assert_eq!(m.per_minute(), None);
-        // 30 requests in 30 s: 60 a minute.
+        // 30 requests in the first 30 s: 30 in the last minute, not 60.
         for s in 1..=30 {
+            m.observe(at(s), t + chrono::Duration::seconds(s as i64));
+        }
+        assert_eq!(m.per_minute(), Some(30.0));
+        // A request a second for 90 s: 60 in the last minute.
+        for s in 31..=90 {
             m.observe(at(s), t + chrono::Duration::seconds(s as i64));
         }
         assert_eq!(m.per_minute(), Some(60.0));
         // Then a quiet minute and a half: nothing in the last minute.
-        m.observe(at(30), t + chrono::Duration::seconds(100));
-        m.observe(at(30), t + chrono::Duration::seconds(120));
+        m.observe(at(90), t + chrono::Duration::seconds(160));
+        m.observe(at(90), t + chrono::Duration::seconds(180));
         assert_eq!(m.per_minute(), Some(0.0));
     }
 }

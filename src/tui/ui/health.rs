@@ -83,15 +83,14 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
                 "terminal",
                 format!(
                     "{}×{} · frame {median:.1} ms median, {slowest:.1} ms max of the last {} · \
-                     {} drawn · {} of {} rows in view",
+                     {} drawn · {}",
                     s.size.0,
                     s.size.1,
                     s.frames
                         .drawn
                         .min(crate::tui::state::FrameTimes::KEPT as u64),
                     thousands(s.frames.drawn),
-                    thousands(s.view().len() as u64),
-                    thousands(s.matching.len() as u64),
+                    rows_in_view(s),
                 ),
             ),
             last: String::new(),
@@ -204,6 +203,22 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
     rows
 }
 
+/// How many table rows are on screen (when the table is) and how many are loaded.
+fn rows_in_view(s: &UiState) -> String {
+    let loaded = s.view().len();
+    let of = format!(
+        "{} of {} rows loaded",
+        thousands(loaded as u64),
+        thousands(s.feed.total.max(loaded as u64))
+    );
+    if s.view_kind == View::Opportunities {
+        let on_screen = super::table_rows(s).min(loaded.saturating_sub(s.offset));
+        format!("{} on screen, {of}", thousands(on_screen as u64))
+    } else {
+        of
+    }
+}
+
 /// The REST API: where it listens, requests a minute and its server errors (5xx answers,
 /// the latest with its route and age). Degraded for five minutes after a server error.
 fn api_row(s: &UiState) -> HealthRow {
@@ -249,53 +264,114 @@ fn api_row(s: &UiState) -> HealthRow {
     }
 }
 
-pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, focused: bool) {
-    let mut rows = health_rows(s);
-    if s.faults_only {
-        rows.retain(|r| r.health.status != HealthStatus::Ok);
-    }
-    // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
-    // panel never hides one below its edge.
-    rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
-    // Rows that fit below the header from the scroll position on (the health view
-    // scrolls; the dashboard's panel shows its top, worst first).
-    let wrap = s.view_kind == View::Health;
-    let detail_w = usize::from(area.width.saturating_sub(2 + 14 + 8 + 15 + 8 + 6 + 5)).max(10);
-    let height = |r: &HealthRow| -> usize {
-        if wrap {
-            wrap_words(&crate::domain::text::sanitize(&r.health.detail), detail_w)
-                .len()
-                .max(1)
-        } else {
-            1
+/// The health rows as drawn in an area: worst first, with their heights and how far the
+/// view can scroll.
+struct Plan {
+    rows: Vec<HealthRow>,
+    /// Whether the Kind and Errors columns fit (below 110 columns the detail takes them).
+    wide: bool,
+    detail_w: usize,
+    heights: Vec<usize>,
+    room: usize,
+    /// The last first row that still fills the area: scrolling stops there.
+    last_start: usize,
+}
+
+impl Plan {
+    fn of(s: &UiState, area: Rect) -> Plan {
+        let mut rows = health_rows(s);
+        if s.faults_only {
+            rows.retain(|r| r.health.status != HealthStatus::Ok);
         }
-    };
-    let room = usize::from(area.height.saturating_sub(3));
-    let fits_from = |start: usize| {
-        let mut used = 0;
-        rows[start..]
+        // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
+        // panel never hides one below its edge.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
+        // The health view wraps each detail; the dashboard's panel cuts it.
+        let wrap = s.view_kind == View::Health;
+        let wide = area.width >= 110;
+        let fixed = if wide {
+            14 + 8 + 15 + 8 + 6 + 5
+        } else {
+            14 + 8 + 8 + 3
+        };
+        let detail_w = usize::from(area.width.saturating_sub(2 + fixed)).max(10);
+        let heights: Vec<usize> = rows
             .iter()
-            .take_while(|r| {
-                used += height(r);
-                used <= room
+            .map(|r| {
+                if wrap {
+                    wrap_words(&crate::domain::text::sanitize(&r.health.detail), detail_w)
+                        .len()
+                        .max(1)
+                } else {
+                    1
+                }
+            })
+            .collect();
+        let mut plan = Plan {
+            rows,
+            wide,
+            detail_w,
+            heights,
+            room: usize::from(area.height.saturating_sub(3)),
+            last_start: 0,
+        };
+        plan.last_start = (0..plan.rows.len())
+            .rev()
+            .take_while(|&i| i + plan.fits_from(i) == plan.rows.len())
+            .last()
+            .unwrap_or(0);
+        plan
+    }
+
+    /// How many rows fit below the header from row `start` on.
+    fn fits_from(&self, start: usize) -> usize {
+        let mut used = 0;
+        self.heights[start.min(self.heights.len())..]
+            .iter()
+            .take_while(|h| {
+                used += **h;
+                used <= self.room
             })
             .count()
-    };
-    // The last start that still fills the panel: scrolling stops there.
-    let last_start = (0..rows.len())
-        .rev()
-        .take_while(|&i| i + fits_from(i) == rows.len())
-        .last()
-        .unwrap_or(0);
+    }
+}
+
+/// Where the health view draws the token sparkline (from 30 rows, when there is a
+/// balance to show) and the components.
+pub(super) fn view_areas(s: &UiState, area: Rect) -> (Option<Rect>, Rect) {
+    let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
+    if body.height >= 30 && s.tokens.since().is_some() {
+        let [spark, rest] =
+            ratatui::layout::Layout::vertical([Constraint::Length(5), Constraint::Min(0)])
+                .areas(body);
+        (Some(spark), rest)
+    } else {
+        (None, body)
+    }
+}
+
+/// The furthest the health view scrolls at the terminal's size: the reducer stops there,
+/// so the first key back moves it.
+pub fn scroll_limit(s: &UiState) -> usize {
+    let area = Rect::new(0, 0, s.size.0, s.size.1);
+    Plan::of(s, view_areas(s, area).1).last_start
+}
+
+pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, focused: bool) {
+    let plan = Plan::of(s, area);
+    let wrap = s.view_kind == View::Health;
     let start = if wrap {
-        s.health_scroll.min(last_start)
+        s.health_scroll.min(plan.last_start)
     } else {
         0
     };
-    let shown = fits_from(start)
+    let rows = &plan.rows;
+    let shown = plan
+        .fits_from(start)
         .max(1)
         .min(rows.len().saturating_sub(start));
     let below = rows.len().saturating_sub(start + shown);
+    let (wide, detail_w) = (plan.wide, plan.detail_w);
     let mut title = String::from(" Health ");
     if s.faults_only {
         title.push_str("· faults only (x) ");
@@ -307,7 +383,7 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         let how = if wrap { "j/k scroll" } else { "g h shows all" };
         title.push_str(&format!("· ↓{below} more ({how}) "));
     }
-    let rows: Vec<HealthRow> = rows.into_iter().skip(start).collect();
+    let rows: Vec<HealthRow> = plan.rows.into_iter().skip(start).collect();
     let b = block(title, focused, theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -318,13 +394,30 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         );
         return;
     }
-    let header = Row::new(["Component", "Status", "Kind", "Last", "Errors", "Detail"])
-        .style(theme.style("header"));
+    // Below 110 columns the Kind and Errors columns give their room to the detail.
+    let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        if wide {
+            cells
+        } else {
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 2 && *i != 4)
+                .map(|(_, c)| c)
+                .collect()
+        }
+    };
+    let header = Row::new(keep(
+        ["Component", "Status", "Kind", "Last", "Errors", "Detail"]
+            .map(Cell::from)
+            .to_vec(),
+    ))
+    .style(theme.style("header"));
     // The detail takes what the other columns leave: wrapped in the health view, cut with
     // an ellipsis in the dashboard's panel.
     let body = rows.into_iter().map(|r| {
         let detail = crate::domain::text::sanitize(&r.health.detail);
-        let detail: Vec<Line<'_>> = if wrap {
+        let detail: Vec<Line<'static>> = if wrap {
             wrap_words(&detail, detail_w)
                 .into_iter()
                 .map(Line::from)
@@ -338,29 +431,34 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             HealthStatus::Degraded => ("degraded", "health_degraded"),
             HealthStatus::Down => ("DOWN", "health_down"),
         };
-        Row::new(vec![
+        Row::new(keep(vec![
             Cell::from(r.name),
             Cell::from(styled(label, role, theme)),
             Cell::from(crate::domain::text::sanitize(&r.health.kind)),
             Cell::from(r.last),
             Cell::from(r.errors),
             Cell::from(detail),
-        ])
+        ]))
         .height(height)
     });
-    let table = Table::new(
-        body,
-        [
+    let widths: Vec<Constraint> = if wide {
+        vec![
             Constraint::Length(14),
             Constraint::Length(8),
             Constraint::Length(15),
             Constraint::Length(8),
             Constraint::Length(6),
             Constraint::Min(10),
-        ],
-    )
-    .header(header)
-    .column_spacing(1);
+        ]
+    } else {
+        vec![
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ]
+    };
+    let table = Table::new(body, widths).header(header).column_spacing(1);
     f.render_widget(table, inner);
 }
 
@@ -382,7 +480,7 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
         .status
         .keepa
         .refill_rate
-        .map_or_else(String::new, |r| format!(" · +{r}/min"));
+        .map_or_else(String::new, |r| format!(" · +{}/min", signed_thousands(r)));
     let title = format!(
         " Tokens · {span} · now {} · low {} · high {}{refill} ",
         signed_thousands(now),
@@ -395,10 +493,11 @@ pub(super) fn token_sparkline(f: &mut Frame<'_>, area: Rect, s: &UiState, theme:
     // The newest minutes that fit, right-aligned: the right edge is now.
     let w = usize::from(inner.width);
     let shown = &values[values.len().saturating_sub(w)..];
-    // Drawn over the low-to-high range, but never less than a twentieth of the high: a
-    // balance that fell from 3,000 to 0 fills the height, one that moved between 177,800
-    // and 178,000 stays nearly flat (from zero, either would be a row of full blocks).
-    let base = (hi - (hi - lo).max(hi / 20)).max(0);
+    // Drawn from a quarter of the range below the low (at least a twentieth of the high,
+    // never below zero): a balance that fell from 3,000 to 0 fills the height down to an
+    // empty bar at zero, one that moved between 177,800 and 178,000 stays nearly flat, and
+    // a low above zero keeps a bar, so "now" at the low never reads as no data.
+    let base = (lo - ((hi - lo) / 4).max(hi / 20)).max(0);
     let data: Vec<u64> = shown.iter().map(|v| (v - base + 1) as u64).collect();
     let pad = (w - shown.len()) as u16;
     let r = Rect {

@@ -45,7 +45,10 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         ),
     ));
     if let Some(r) = k.refill_rate {
-        parts.push((4, styled(format!(" +{r}/min"), "muted", theme)));
+        parts.push((
+            4,
+            styled(format!(" +{}/min", signed_thousands(r)), "muted", theme),
+        ));
     }
     if let Some(since) = s.frozen {
         parts.push((1, Span::raw("  ")));
@@ -113,12 +116,12 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             pick("Keepa tokens", "Tokens"),
             match (k.tokens_left, k.refill_rate) {
                 (Some(t), Some(r))
-                    if format!("{} (+{r}/min)", signed_thousands(t))
+                    if format!("{} (+{}/min)", signed_thousands(t), signed_thousands(r))
                         .chars()
                         .count()
                         <= tile =>
                 {
-                    format!("{} (+{r}/min)", signed_thousands(t))
+                    format!("{} (+{}/min)", signed_thousands(t), signed_thousands(r))
                 }
                 (Some(t), _) => signed_thousands(t),
                 _ => "–".into(),

@@ -131,9 +131,11 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let matching = s.matching.len();
     let n = |v: usize| super::thousands(v as u64);
     title.push(styled(
-        // While the store answers a new filter, its count is not known yet (not zero).
+        // While the store answers a filter, the loaded rows give only a lower bound.
         if !s.filter_text.is_empty() && s.loading && matching == 0 {
             "… matching ".to_string()
+        } else if !s.filter_text.is_empty() && s.loading {
+            format!("{}+ matching ", n(matching))
         } else if !s.filter_text.is_empty() && matching > shown {
             format!("{} of {} matching ", n(shown), n(matching))
         } else if !s.filter_text.is_empty() {

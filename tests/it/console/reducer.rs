@@ -437,6 +437,47 @@ fn copy_takes_the_marked_rows() {
     );
 }
 
+/// `r` refreshes the marked rows' products (each once, in table order) when rows are
+/// marked, else the selected row's.
+#[test]
+fn refresh_takes_the_marked_rows() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let first = s.selected_row().unwrap().key.asin;
+    keys(&mut s, " j");
+    let third = s.selected_row().unwrap().key.asin;
+    keys(&mut s, " ");
+    let mut expected = vec![first];
+    if third != first {
+        expected.push(third);
+    }
+    assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(expected)]);
+    s.marked.clear();
+    let selected = s.selected_row().unwrap().key.asin;
+    assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![selected])]);
+}
+
+/// The health view stops scrolling at its last page, so the first key back moves it.
+#[test]
+fn the_health_view_stops_at_its_last_page() {
+    let mut s = fixtures::loaded(50, (80, 24));
+    keys(&mut s, "gh");
+    assert_eq!(s.view_kind, View::Health);
+    let limit = arbdesk::tui::ui::health_scroll_limit(&s);
+    assert!(limit > 0, "at 80×24 the rows do not fit");
+    for _ in 0..5 {
+        key(&mut s, KeyCode::PageDown, KeyModifiers::NONE);
+    }
+    assert_eq!(s.health_scroll, limit);
+    keys(&mut s, "G");
+    assert_eq!(s.health_scroll, limit);
+    keys(&mut s, "k");
+    assert_eq!(s.health_scroll, limit - 1);
+    for _ in 0..30 {
+        keys(&mut s, "j");
+    }
+    assert_eq!(s.health_scroll, limit);
+}
+
 /// `copy breakdown` (`b` in the detail) copies the P&L the detail shows, as text; before it
 /// has loaded, a toast says so.
 #[test]
