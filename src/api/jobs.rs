@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use crate::pipeline::Command;
 
 /// Jobs that can be run by hand.
@@ -24,10 +24,10 @@ pub(crate) const JOBS: [&str; 1] = ["discovery"];
     params(("name" = String, Path, description = "The job: `discovery`", example = "discovery")),
     responses(
         (status = 202, description = "Queued; `/stats` shows the run when it is done"),
-        (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", content_type = "application/problem+json"),
-        (status = 404, description = "No such job", content_type = "application/problem+json"),
-        (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is full or stopped; retry after `Retry-After` seconds", content_type = "application/problem+json"),
+        (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The job queue is full or stopped; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
     tag = "jobs"
 )]

@@ -150,9 +150,33 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         .context("Reading opportunities failed")?;
     if args.format == ExportFormat::Json {
         let detect = super::detector(settings);
+        let stored: Vec<(Money, f64)> = page
+            .items
+            .iter()
+            .map(|o| (o.net_profit, o.roi_pct))
+            .collect();
         page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
             .await
             .context("Reading the products to explain the rows failed")?;
+        // A breakdown is rebuilt with this process's tables: when they are not the ones the
+        // rows were computed with, the figures move, and the file would not match the
+        // server's answer.
+        let moved = page
+            .items
+            .iter()
+            .zip(&stored)
+            .filter(|(o, (profit, roi))| o.net_profit != *profit || o.roi_pct != *roi)
+            .count();
+        if moved > 0 {
+            noteln!(
+                "warning: recomputing the breakdowns changed the figures of {} of {} rows: \
+                 they were stored with other economics tables (or older prices) than this \
+                 command's config has; run export with the --config the pipeline runs with \
+                 (the exported figures are the recomputed ones)",
+                crate::domain::text::thousands(moved as u64),
+                crate::domain::text::thousands(stored.len() as u64)
+            );
+        }
     }
     let filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,

@@ -404,6 +404,27 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
         );
         assert!(r["net_profit"]["amount"].as_i64().unwrap() >= -50, "{r}");
     }
+    // The same rows explained as stored: no warning. With a config whose VAT differs from
+    // the one the rows were computed with, the figures move, and the export says so.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.path().join("other-vat.toml");
+    std::fs::write(
+        &config,
+        "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.20, DE = 0.25, FR = 0.20, IT = 0.22, ES = 0.21 }\nreduced = { books = { UK = 0.0, DE = 0.07, FR = 0.055, IT = 0.04, ES = 0.04 } }\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = export(&data, &["--format", "json", "--config", config]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: recomputing the breakdowns changed the figures of"),
+        "{err}"
+    );
 
     for (args, says) in [
         (["--min-margin", "NaN"], "'NaN' is not a number"),
