@@ -96,6 +96,10 @@ const OPS: [(&str, Op); 7] = [
 pub const FIELDS: &str =
     "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
 
+/// What the number fields mean, in the units a filter compares them in.
+pub const NUMBER_FIELDS: &str = "profit = net profit €, net = net margin %, margin = gross \
+     margin %, gross = gross margin €, roi = ROI %, emp = expected monthly profit €";
+
 /// Every field name the parser takes, aliases included.
 const FIELD_NAMES: [&str; 15] = [
     "asin", "title", "src", "buy", "dst", "sell", "route", "profit", "net", "margin", "gross",

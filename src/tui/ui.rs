@@ -345,7 +345,8 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         super::filter::FIELDS
     );
     let legend = LEGEND.iter().map(|&(k, d)| (k, d.to_string()));
-    for (keys, desc) in legend.chain([("/src=uk,de", fields)]) {
+    let numbers = super::filter::NUMBER_FIELDS.to_string();
+    for (keys, desc) in legend.chain([("/src=uk,de", fields), ("/profit>5 roi>=25", numbers)]) {
         out.push(HelpEntry {
             keys: keys.to_string(),
             run: String::new(),

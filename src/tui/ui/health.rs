@@ -203,19 +203,22 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
     rows
 }
 
-/// How many table rows are on screen (when the table is) and how many are loaded.
+/// The table's rows: how many it holds (the row limit's share of what matches) and, on the
+/// opportunities view, how many of them are on screen.
 fn rows_in_view(s: &UiState) -> String {
-    let loaded = s.view().len();
-    let of = format!(
-        "{} of {} rows loaded",
-        thousands(loaded as u64),
-        thousands(s.feed.total.max(loaded as u64))
-    );
+    let rows = s.view().len();
+    let mut held = format!("{} rows in the table", thousands(rows as u64));
+    if s.matching.len() > rows {
+        held.push_str(&format!(
+            " (of {} matching)",
+            thousands(s.matching.len() as u64)
+        ));
+    }
     if s.view_kind == View::Opportunities {
-        let on_screen = super::table_rows(s).min(loaded.saturating_sub(s.offset));
-        format!("{} on screen, {of}", thousands(on_screen as u64))
+        let on_screen = super::table_rows(s).min(rows.saturating_sub(s.offset));
+        format!("{} on screen of {held}", thousands(on_screen as u64))
     } else {
-        of
+        held
     }
 }
 
