@@ -158,24 +158,24 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if !s.marked.is_empty() {
         let (n, shown) = (s.marked.len(), s.marked_shown());
         let text = if shown == n {
-            format!("{n} marked (e exports them) ")
+            format!("· {n} marked (e exports them) ")
         } else {
-            format!("{n} marked, {} hidden by the filters ", n - shown)
+            format!("· {n} marked, {} hidden by the filters ", n - shown)
         };
         title.push(styled(text, "muted", theme));
     }
     if s.zoom {
-        title.push(styled("zoomed (z or Esc returns) ", "muted", theme));
+        title.push(styled("· zoomed (z or Esc returns) ", "muted", theme));
     }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.
-        title.push(styled(format!("↑{} above ", s.offset), "muted", theme));
+        title.push(styled(format!("· ↑{} above ", s.offset), "muted", theme));
     }
     if s.dropped > 0 {
-        title.push(styled(format!("−{} left ", s.dropped), "muted", theme));
+        title.push(styled(format!("· −{} left ", s.dropped), "muted", theme));
     }
     if s.loading {
-        title.push(styled("loading… ", "muted", theme));
+        title.push(styled("· loading… ", "muted", theme));
     }
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
