@@ -21,7 +21,7 @@ use chrono::Utc;
 use super::Partial;
 use crate::cli::ImportArgs;
 use crate::config::Settings;
-use crate::domain::text::thousands;
+use crate::domain::text::{count, thousands};
 use crate::domain::{Asin, Listing, Product};
 use crate::keepa::decode_product;
 use crate::store::{Checkpoint, Store, WatchSource};
@@ -380,14 +380,6 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// `1 bad line`, `2,980 bad lines`.
-fn count(n: u64, what: &str) -> String {
-    match n {
-        1 => format!("1 {what}"),
-        n => format!("{} {what}s", thousands(n)),
-    }
 }
 
 /// Checkpoint suffixes under which a run records how many lines it imported and skipped.

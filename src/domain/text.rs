@@ -21,6 +21,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `n` with its noun, plural unless one: `1 bad line`, `2,980 bad lines`, `5 markets`.
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{} {noun}s", thousands(n)),
+    }
+}
+
 /// A count that may go below zero (a Keepa token balance) with thousands separators.
 pub fn signed_thousands(n: i64) -> String {
     let digits = thousands(n.unsigned_abs());

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{PipelineStatus, RefreshPlan, Source};
 use crate::component::ComponentHealth;
-use crate::domain::text::{signed_thousands, span, thousands};
+use crate::domain::text::{count, signed_thousands, span, thousands};
 use crate::keepa::ClientStatus;
 
 /// Without a successful Keepa request for this long, failures make Keepa degraded.
@@ -191,7 +191,7 @@ pub fn token_health(
     let mut parts = vec![format!(
         "{} left, +{}/min",
         signed_thousands(left),
-        thousands(rate.max(0).unsigned_abs())
+        signed_thousands(rate)
     )];
     if let (Some(seen), Some(ms)) = (k.tokens_seen_at, k.refill_in_ms) {
         // Keepa refills once a minute from the time it gave.
@@ -224,11 +224,10 @@ pub fn token_health(
             .saturating_mul(watched.markets as i64)
             .saturating_mul(per);
         parts.push(format!(
-            "a full refresh costs {} ({} ASINs × {} market{} × {per})",
+            "a full refresh costs {} ({} ASINs × {} × {per})",
             signed_thousands(cost),
             thousands(watched.asins),
-            watched.markets,
-            if watched.markets == 1 { "" } else { "s" },
+            count(watched.markets as u64, "market"),
         ));
         if rate > 0 {
             let cycle_secs = cost.saturating_mul(60) / rate;
@@ -324,15 +323,7 @@ pub fn tables_health(s: &PipelineStatus) -> Option<ComponentHealth> {
             .unwrap_or_else(|| "none (Keepa's fee only)".into()),
         named(&t.storage)
     );
-    let missing: Vec<&str> = [
-        ("VAT", &t.vat),
-        ("referral fee", &t.referral),
-        ("storage", &t.storage),
-    ]
-    .into_iter()
-    .filter(|(_, d)| d.is_none())
-    .map(|(name, _)| name)
-    .collect();
+    let missing = t.missing();
     Some(if missing.is_empty() {
         ComponentHealth::ok("economics", detail)
     } else {

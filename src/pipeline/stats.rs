@@ -190,9 +190,7 @@ pub async fn publish(
         };
         let fx = detect.as_ref().and_then(|d| d.fx());
         let tables = detect.as_ref().and_then(|d| d.tables());
-        let missing = tables
-            .as_ref()
-            .is_some_and(|t| t.vat.is_none() || t.referral.is_none() || t.storage.is_none());
+        let missing = tables.as_ref().is_some_and(|t| !t.missing().is_empty());
         if missing != tables_were_missing {
             if missing {
                 tracing::warn!(

@@ -92,6 +92,22 @@ pub struct TablesStatus {
     pub storage: Option<String>,
 }
 
+impl TablesStatus {
+    /// The tables without which rows have gross figures only (`NO_TABLE`) and that have no
+    /// version in force: `VAT`, `referral fee`, `storage` (an FBA table is optional).
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("VAT", &self.vat),
+            ("referral fee", &self.referral),
+            ("storage", &self.storage),
+        ]
+        .into_iter()
+        .filter(|(_, d)| d.is_none())
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
 /// What refreshing the watchlist costs, as the ingest stage runs it: the console's token
 /// row multiplies it by the watchlist and the markets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]

@@ -69,18 +69,17 @@ pub(super) fn run_effect(
                 || !state.filter_text.is_empty()
                 || !matches!(crate::tui::model::store_sort(state.sort), Some((_, None)));
             let keys: Option<Vec<OpportunityKey>> = in_memory.then(|| {
-                state
-                    .matching
-                    .iter()
-                    .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
-                    .filter(|k| !marked || state.marked.contains(k))
-                    .collect()
+                if marked {
+                    state.marked_rows().map(|r| r.key).collect()
+                } else {
+                    state
+                        .matching
+                        .iter()
+                        .filter_map(|&i| state.feed.rows.get(i as usize).map(|r| r.key))
+                        .collect()
+                }
             });
-            let what = if marked {
-                ("marked row", "marked rows")
-            } else {
-                ("row", "rows")
-            };
+            let what = if marked { "marked row" } else { "row" };
             let query = state.query();
             let meta = serde_json::json!({
                 "min_margin": state.min_margin,
@@ -115,24 +114,20 @@ pub(super) fn run_effect(
                     ),
                     Ok((path, n)) if hidden > 0 => Msg::Toast(
                         format!(
-                            "Exported {} {} to {} ({hidden} hidden by the filters left out)",
-                            crate::tui::ui::thousands(n as u64),
-                            if n == 1 { what.0 } else { what.1 },
+                            "Exported {} to {} ({hidden} hidden by the filters left out)",
+                            crate::domain::text::count(n as u64, what),
                             path.display()
                         ),
                         false,
                     ),
-                    Ok((path, n)) => {
-                        let what = if n == 1 { what.0 } else { what.1 };
-                        Msg::Toast(
-                            format!(
-                                "Exported {} {what} to {}",
-                                crate::tui::ui::thousands(n as u64),
-                                path.display()
-                            ),
-                            false,
-                        )
-                    }
+                    Ok((path, n)) => Msg::Toast(
+                        format!(
+                            "Exported {} to {}",
+                            crate::domain::text::count(n as u64, what),
+                            path.display()
+                        ),
+                        false,
+                    ),
                     Err(e) => Msg::Toast(format!("Export failed: {e:#}"), true),
                 };
                 let _ = tx.send(msg).await;
@@ -156,8 +151,8 @@ pub(super) fn run_effect(
                 match c.try_send(Command::Refresh(asins)) {
                     Ok(()) => state.toast(
                         format!(
-                            "Refresh queued for {names} in {markets} market{}: {estimate}",
-                            if markets == 1 { "" } else { "s" }
+                            "Refresh queued for {names} in {}: {estimate}",
+                            crate::domain::text::count(markets as u64, "market")
                         ),
                         false,
                     ),

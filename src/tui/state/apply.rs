@@ -296,13 +296,7 @@ impl UiState {
                 // the table's order; otherwise, and always in the detail (it shows one
                 // product), the selected row.
                 if !self.marked.is_empty() && self.context() != Context::Detail {
-                    let lines: Vec<String> = self
-                        .matching
-                        .iter()
-                        .filter_map(|&i| self.feed.rows.get(i as usize))
-                        .filter(|r| self.marked.contains(&r.key))
-                        .map(one)
-                        .collect();
+                    let lines: Vec<String> = self.marked_rows().map(one).collect();
                     if !lines.is_empty() {
                         let what = match target {
                             CopyTarget::Link => "sell links of the marked rows",
@@ -337,12 +331,7 @@ impl UiState {
             // export take the marks; otherwise the selected row's.
             Action::Refresh if !self.marked.is_empty() && self.context() != Context::Detail => {
                 let mut asins: Vec<crate::domain::Asin> = Vec::new();
-                for r in self
-                    .matching
-                    .iter()
-                    .filter_map(|&i| self.feed.rows.get(i as usize))
-                    .filter(|r| self.marked.contains(&r.key))
-                {
+                for r in self.marked_rows() {
                     if !asins.contains(&r.key.asin) {
                         asins.push(r.key.asin);
                     }

@@ -52,17 +52,21 @@ impl UiState {
         );
     }
 
-    /// How many marked rows pass the filters (the others are hidden: export and copy
-    /// leave them out).
-    pub fn marked_shown(&self) -> usize {
-        if self.marked.is_empty() {
-            return 0;
-        }
+    /// The marked rows that pass the filters, in the table's order (the others are
+    /// hidden: export, copy and refresh leave them out).
+    pub fn marked_rows(&self) -> impl Iterator<Item = &crate::tui::model::Row> {
         self.matching
             .iter()
             .filter_map(|&i| self.feed.rows.get(i as usize))
             .filter(|r| self.marked.contains(&r.key))
-            .count()
+    }
+
+    /// How many marked rows pass the filters.
+    pub fn marked_shown(&self) -> usize {
+        if self.marked.is_empty() {
+            return 0;
+        }
+        self.marked_rows().count()
     }
 }
 
