@@ -292,11 +292,8 @@ impl Plan {
         // The health view wraps each detail; the dashboard's panel cuts it.
         let wrap = s.view_kind == View::Health;
         let wide = area.width >= 110;
-        let fixed = if wide {
-            14 + 8 + 15 + 8 + 6 + 5
-        } else {
-            14 + 8 + 8 + 3
-        };
+        // The fixed columns and a space after each.
+        let fixed: u16 = fixed_widths(wide).iter().map(|w| w + 1).sum();
         let detail_w = usize::from(area.width.saturating_sub(2 + fixed)).max(10);
         let heights: Vec<usize> = rows
             .iter()
@@ -336,6 +333,16 @@ impl Plan {
                 used <= self.room
             })
             .count()
+    }
+}
+
+/// The widths of the columns before the detail: Component, Status, Kind, Last, Errors;
+/// without Kind and Errors below 110 columns.
+fn fixed_widths(wide: bool) -> &'static [u16] {
+    if wide {
+        &[14, 8, 15, 8, 6]
+    } else {
+        &[14, 8, 8]
     }
 }
 
@@ -444,23 +451,11 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         ]))
         .height(height)
     });
-    let widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Length(14),
-            Constraint::Length(8),
-            Constraint::Length(15),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Min(10),
-        ]
-    } else {
-        vec![
-            Constraint::Length(14),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Min(10),
-        ]
-    };
+    let widths: Vec<Constraint> = fixed_widths(wide)
+        .iter()
+        .map(|&w| Constraint::Length(w))
+        .chain([Constraint::Min(10)])
+        .collect();
     let table = Table::new(body, widths).header(header).column_spacing(1);
     f.render_widget(table, inner);
 }
