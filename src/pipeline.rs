@@ -132,8 +132,20 @@ pub async fn explain_all(
 pub enum Command {
     /// Run best-seller discovery now.
     Discover,
-    /// Refresh these ASINs in every market now.
-    Refresh(Vec<Asin>),
+    /// Refresh these ASINs in every market now. An ASIN whose refresh finished after
+    /// `asked` is not fetched again: pressing `r` twice spends the tokens once.
+    Refresh {
+        /// The products.
+        asins: Vec<Asin>,
+        /// When the refresh was asked for.
+        asked: tokio::time::Instant,
+    },
+    /// Refresh the whole watchlist in every market now (skipping, as `Refresh` does, what
+    /// was refreshed after `asked`).
+    RefreshAll {
+        /// When the refresh was asked for.
+        asked: tokio::time::Instant,
+    },
 }
 
 /// How the detail of a failed `fx` run begins, before the record of the rate kept.

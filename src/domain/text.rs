@@ -29,6 +29,27 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
+/// Items as a comma-separated list: `B0DEMO0001, B0DEMO0002`.
+pub fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first `max` items, then how many more: `B0A, B0B, B0C and 397 more`.
+pub fn list_first<T: std::fmt::Display>(items: &[T], max: usize) -> String {
+    match items.len().checked_sub(max) {
+        Some(more) if more > 0 => format!(
+            "{} and {} more",
+            list(&items[..max]),
+            thousands(more as u64)
+        ),
+        _ => list(items),
+    }
+}
+
 /// A count that may go below zero (a Keepa token balance) with thousands separators.
 pub fn signed_thousands(n: i64) -> String {
     let digits = thousands(n.unsigned_abs());
@@ -127,7 +148,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, sanitize, span};
+    use super::{edit_distance, list_first, sanitize, span};
+
+    #[test]
+    fn long_lists_name_the_first_few() {
+        assert_eq!(list_first(&["a", "b"], 3), "a, b");
+        assert_eq!(list_first(&["a", "b", "c"], 3), "a, b, c");
+        assert_eq!(list_first(&["a", "b", "c", "d"], 3), "a, b, c and 1 more");
+        assert_eq!(list_first(&[0; 1_404], 2), "0, 0 and 1,402 more");
+    }
 
     #[test]
     fn spans_keep_two_units() {

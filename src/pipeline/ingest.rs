@@ -38,9 +38,16 @@ pub struct Ingest {
 const IDLE_MIN: Duration = Duration::from_secs(1);
 const IDLE_MAX: Duration = Duration::from_secs(5);
 
+/// How long a refresh on command is remembered, to skip requests made before it finished.
+/// Requests wait in the command queue behind at most a few fetches, far less than this.
+const REFRESHED_KEPT: Duration = Duration::from_secs(600);
+
 impl Ingest {
     pub async fn run(self, mut commands: mpsc::Receiver<Command>, cancel: CancellationToken) {
         let mut fetched: HashMap<(Asin, Market), Instant> = HashMap::new();
+        // When each ASIN's latest refresh on command finished (entries older than
+        // `REFRESHED_KEPT` are dropped).
+        let mut refreshed: HashMap<Asin, Instant> = HashMap::new();
         let mut next_discovery = Instant::now();
         // How long to wait when nothing is due: doubling from 1 s to 5 s while idle, so an
         // idle pipeline asks the store for candidates (three queries per market) about once
@@ -53,8 +60,11 @@ impl Ingest {
             while let Ok(cmd) = commands.try_recv() {
                 match cmd {
                     Command::Discover => next_discovery = Instant::now(),
-                    Command::Refresh(asins) => {
-                        if !self.refresh_now(asins, &cancel).await {
+                    cmd => {
+                        if !self
+                            .refresh(cmd, &mut fetched, &mut refreshed, &cancel)
+                            .await
+                        {
                             return;
                         }
                     }
@@ -72,12 +82,15 @@ impl Ingest {
                 // spend the same tokens again for the same lists.
                 let mut refreshes = Vec::new();
                 while let Ok(cmd) = commands.try_recv() {
-                    if let Command::Refresh(asins) = cmd {
-                        refreshes.push(asins);
+                    if cmd != Command::Discover {
+                        refreshes.push(cmd);
                     }
                 }
-                for asins in refreshes {
-                    if !self.refresh_now(asins, &cancel).await {
+                for cmd in refreshes {
+                    if !self
+                        .refresh(cmd, &mut fetched, &mut refreshed, &cancel)
+                        .await
+                    {
                         return;
                     }
                 }
@@ -106,8 +119,8 @@ impl Ingest {
                     _ = cancel.cancelled() => break,
                     cmd = commands.recv() => match cmd {
                         Some(Command::Discover) => next_discovery = Instant::now(),
-                        Some(Command::Refresh(asins)) => {
-                            if !self.refresh_now(asins, &cancel).await {
+                        Some(cmd) => {
+                            if !self.refresh(cmd, &mut fetched, &mut refreshed, &cancel).await {
                                 break;
                             }
                         }
@@ -121,14 +134,69 @@ impl Ingest {
         tracing::info!("Ingest stopped.");
     }
 
-    /// Refreshes `asins` in every market now; false when cancelled on the way.
-    async fn refresh_now(&self, asins: Vec<Asin>, cancel: &CancellationToken) -> bool {
+    /// Runs a refresh command (the whole watchlist for `RefreshAll`); false when cancelled
+    /// on the way.
+    async fn refresh(
+        &self,
+        cmd: Command,
+        fetched: &mut HashMap<(Asin, Market), Instant>,
+        refreshed: &mut HashMap<Asin, Instant>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let (asins, asked) = match cmd {
+            Command::Discover => return true,
+            Command::Refresh { asins, asked } => (asins, asked),
+            Command::RefreshAll { asked } => match self.store.watchlist().await {
+                Ok(list) => (list.into_iter().map(|w| w.asin).collect(), asked),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not read the watchlist to refresh it; nothing was fetched. Retry once the store answers.");
+                    self.stats
+                        .record("ingest", 0, 1, Some(format!("refresh all: {e}")));
+                    return true;
+                }
+            },
+        };
+        self.refresh_now(asins, asked, fetched, refreshed, cancel)
+            .await
+    }
+
+    /// Refreshes `asins` in every market now, except those whose refresh finished after
+    /// `asked` (a second request made while the first was queued or in flight) and repeats;
+    /// false when cancelled on the way.
+    async fn refresh_now(
+        &self,
+        asins: Vec<Asin>,
+        asked: Instant,
+        fetched: &mut HashMap<(Asin, Market), Instant>,
+        refreshed: &mut HashMap<Asin, Instant>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let (todo, done): (Vec<Asin>, Vec<Asin>) = asins
+            .into_iter()
+            .filter(|a| seen.insert(*a))
+            .partition(|a| refreshed.get(a).is_none_or(|t| *t < asked));
+        if !done.is_empty() {
+            tracing::info!(
+                asins = %crate::domain::text::list_first(&done, 3),
+                "Refresh skipped: these products were refreshed after it was asked for."
+            );
+        }
+        if todo.is_empty() {
+            return true;
+        }
         for &m in &self.markets {
+            // Not due again on schedule until the refresh interval has passed.
+            let started = Instant::now();
+            fetched.extend(todo.iter().map(|a| ((*a, m), started)));
             tokio::select! {
                 _ = cancel.cancelled() => return false,
-                _ = self.fetch(m, asins.clone()) => {}
+                _ = self.fetch(m, todo.clone()) => {}
             }
         }
+        let now = Instant::now();
+        refreshed.retain(|_, t| now.duration_since(*t) < REFRESHED_KEPT);
+        refreshed.extend(todo.into_iter().map(|a| (a, now)));
         true
     }
 

@@ -330,6 +330,8 @@ pub enum Action {
     Export(Format),
     /// Refresh the selected product now (the marked ones, if any).
     Refresh,
+    /// Refresh the whole watchlist now.
+    RefreshAll,
     /// Add ASINs to the watchlist; with none, open a prompt for them.
     WatchAdd(Vec<Asin>),
     /// Remove ASINs (none = the selected one) from the watchlist.

@@ -24,7 +24,7 @@ use super::model::{Detail, Feed, Query, Row};
 use super::state::{Effect, Session, UiState};
 use super::theme::{self, TermEnv, Theme};
 use crate::component::ComponentHealth;
-use crate::domain::{Asin, OpportunityKey};
+use crate::domain::OpportunityKey;
 use crate::pipeline::{Command, Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store, WatchSource};
 use effects::{

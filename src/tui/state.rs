@@ -159,6 +159,8 @@ pub enum Effect {
     Export(Format),
     /// Refresh these ASINs now.
     Refresh(Vec<Asin>),
+    /// Refresh the whole watchlist now.
+    RefreshAll,
     /// Add to the watchlist.
     WatchAdd(Vec<Asin>),
     /// Remove from the watchlist.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbdesk::config::{PipelineSettings, RefreshIntervals};
-use arbdesk::domain::{Market, Opportunity, OpportunityKey};
+use arbdesk::domain::{Asin, Market, Opportunity, OpportunityKey};
 use arbdesk::economics::live::LiveDetector;
 use arbdesk::economics::{Economics, EconomicsConfig};
 use arbdesk::keepa::sim::{Catalog, Options, asin_from};
@@ -320,4 +320,105 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
     pipeline.shutdown().await;
     assert_eq!(fx.date, day);
     assert_eq!(fx.record, format!("ecb {day}: 1 EUR = 0.8500 GBP"));
+}
+
+/// A refresh asked for again before the first one finished (`r` pressed twice) is not
+/// fetched twice: Keepa tokens are spent once. The simulator counts the requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_on_command_spend_tokens_once() {
+    use arbdesk::keepa::client::ClientConfig;
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+    use arbdesk::keepa::{ApiKey, KeepaClient};
+    use arbdesk::pipeline::Command;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let sim = Simulator::new(SimConfig::default());
+    let client = KeepaClient::with_transport(
+        ClientConfig::new(
+            url::Url::parse("http://keepa-sim.invalid/").unwrap(),
+            ApiKey::new("demo"),
+        ),
+        sim.transport(),
+    );
+    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000));
+    // The watchlist is empty: only the commands fetch.
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: Some(client),
+        source: Source::Demo,
+        queue: Some(q),
+        store: store.clone(),
+        detect: Some(detect),
+        explain: None,
+        markets: Market::ALL.to_vec(),
+        settings: settings(),
+        buybox: true,
+    });
+    let commands = pipeline.commands();
+    // Sends refreshes asked for at `asked`, then one of `marker`, and waits until the
+    // marker's product is stored: commands run in order, so the others have run too.
+    let run = |refreshes: Vec<Vec<Asin>>, asked: tokio::time::Instant, marker: Asin| {
+        let (commands, store) = (commands.clone(), store.clone());
+        async move {
+            for asins in refreshes.into_iter().chain([vec![marker]]) {
+                commands
+                    .send(Command::Refresh { asins, asked })
+                    .await
+                    .unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    let stored = store.product(marker).await.unwrap();
+                    if stored.is_some_and(|p| p.markets.len() == Market::ALL.len()) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("the refreshed product is stored within 60 s");
+        }
+    };
+    let markets = Market::ALL.len() as u64;
+    // Products the simulator lists in every market, so "stored in every market" is the
+    // sign that a refresh has run.
+    let everywhere = (0..)
+        .map(|i| asin_from(i).parse::<Asin>().unwrap())
+        .filter(|asin| {
+            Market::ALL.iter().all(|&m| {
+                let opts = Options {
+                    history: false,
+                    days: 0,
+                    stats_days: None,
+                    buybox: false,
+                };
+                sim.catalog()
+                    .product(asin, m, sim.now_ms(), opts)
+                    .product_type
+                    == Some(0)
+            })
+        });
+    let [a, b, c, d]: [Asin; 4] = everywhere.take(4).collect::<Vec<_>>().try_into().unwrap();
+    // A, then A again (listed twice) asked at the same moment, before A's refresh finished:
+    // one request a market for A and one for B; the repeat costs nothing. (The client asks
+    // `/token` once, to seed its token bucket.)
+    run(vec![vec![a], vec![a, a]], tokio::time::Instant::now(), b).await;
+    assert_eq!(sim.requests(), 1 + 2 * markets);
+    // Asked for after that refresh finished, A is fetched again.
+    run(vec![vec![a]], tokio::time::Instant::now(), c).await;
+    assert_eq!(sim.requests(), 1 + 4 * markets);
+    // `:refresh all` fetches the watched products (A and B, refreshed just now, so not due
+    // on schedule) once, in one request a market, whatever else is asked.
+    store
+        .watch_add(vec![a, b], arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let asked = tokio::time::Instant::now();
+    commands.send(Command::RefreshAll { asked }).await.unwrap();
+    run(vec![vec![b]], asked, d).await;
+    assert_eq!(sim.requests(), 1 + 6 * markets);
+    pipeline.shutdown().await;
 }

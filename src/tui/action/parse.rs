@@ -144,7 +144,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         }),
         "refresh" => match first {
             "" | "selected" => Action::Refresh,
-            other => return Err(bad(id, other, "selected")),
+            "all" => Action::RefreshAll,
+            other => return Err(bad(id, other, "selected or all")),
         },
         "watch" => {
             let asins = args

@@ -123,9 +123,9 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("export", &["csv", "json"], T, "Export the filtered rows"),
     spec(
         "refresh",
-        &["selected"],
+        &["selected", "all"],
         T,
-        "Refresh the selected product now (the marked ones, if any)",
+        "Refresh the selected product now (the marked ones, if any; all: the whole watchlist)",
     ),
     ActionSpec {
         id: "watch",

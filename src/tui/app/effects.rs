@@ -7,9 +7,9 @@ use std::io::Write as _;
 use crate::store::MAX_FILTER_KEYS;
 
 use super::{
-    Arc, Asin, Command, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed,
-    Instant, Mode, Msg, Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row,
-    Rows, Store, TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc,
+    Arc, Command, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant,
+    Mode, Msg, Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows,
+    Store, TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc,
     theme_names,
 };
 
@@ -133,42 +133,36 @@ pub(super) fn run_effect(
                 let _ = tx.send(msg).await;
             });
         }
-        Effect::Refresh(asins) => match &deps.commands {
-            Some(c) => {
-                let n = asins.len();
-                let markets = state.session.markets.len();
-                // The ASINs themselves while they are few, else how many.
-                let names = match n {
-                    1..=3 => join(&asins),
-                    _ => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
-                };
-                let estimate = crate::pipeline::health::refresh_estimate(
-                    &state.status.keepa,
-                    state.status.refresh.as_ref(),
-                    n,
-                    markets,
-                );
-                match c.try_send(Command::Refresh(asins)) {
-                    Ok(()) => state.toast(
-                        format!(
-                            "Refresh queued for {names} in {}: {estimate}",
-                            crate::domain::text::count(markets as u64, "market")
-                        ),
-                        false,
-                    ),
-                    Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
-                }
-            }
-            None => state.toast(
-                "This process does not ingest (--role); nothing to refresh",
-                true,
-            ),
-        },
+        Effect::Refresh(asins) => {
+            // The ASINs themselves while they are few, else how many.
+            let names = match asins.len() {
+                1..=3 => crate::domain::text::list(&asins),
+                n => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
+            };
+            let n = asins.len();
+            let asked = tokio::time::Instant::now();
+            queue_refresh(state, deps, Command::Refresh { asins, asked }, names, n);
+        }
+        Effect::RefreshAll => {
+            let n = state.feed.stats.watchlist;
+            let names = format!(
+                "the whole watchlist ({})",
+                crate::domain::text::count(n, "ASIN")
+            );
+            let asked = tokio::time::Instant::now();
+            queue_refresh(
+                state,
+                deps,
+                Command::RefreshAll { asked },
+                names,
+                n as usize,
+            );
+        }
         Effect::WatchAdd(asins) => {
             let store = deps.store.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                let names = join(&asins);
+                let names = crate::domain::text::list(&asins);
                 let msg = match store.watch_add(asins, WatchSource::User).await {
                     Ok(n) => Msg::Toast(format!("Watching {names} ({n} new)"), false),
                     Err(e) => Msg::Toast(format!("Could not add {names}: {e}"), true),
@@ -180,7 +174,7 @@ pub(super) fn run_effect(
             let store = deps.store.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                let names = join(&asins);
+                let names = crate::domain::text::list(&asins);
                 let msg = match store.watch_remove(asins).await {
                     Ok(n) => Msg::Toast(format!("Removed {n} from the watchlist: {names}"), false),
                     Err(e) => Msg::Toast(format!("Could not remove {names}: {e}"), true),
@@ -236,12 +230,33 @@ pub(super) fn run_effect(
     }
 }
 
-fn join(asins: &[Asin]) -> String {
-    asins
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Sends a refresh to the ingest stage; the toast names what (`names`, `n` products) and
+/// what it costs.
+fn queue_refresh(state: &mut UiState, deps: &ConsoleDeps, cmd: Command, names: String, n: usize) {
+    let Some(c) = &deps.commands else {
+        state.toast(
+            "This process does not ingest (--role); nothing to refresh",
+            true,
+        );
+        return;
+    };
+    let markets = state.session.markets.len();
+    let estimate = crate::pipeline::health::refresh_estimate(
+        &state.status.keepa,
+        state.status.refresh.as_ref(),
+        n,
+        markets,
+    );
+    match c.try_send(cmd) {
+        Ok(()) => state.toast(
+            format!(
+                "Refresh queued for {names} in {}: {estimate}",
+                crate::domain::text::count(markets as u64, "market")
+            ),
+            false,
+        ),
+        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+    }
 }
 
 /// `ui-state.toml`: the sort and filters as command lines, restored at the next start.

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use unicode_width::UnicodeWidthStr;
 
@@ -391,17 +391,24 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                 *last = format!("{}…", fit(last, text_w - 1).trim_end_matches('…'));
             }
         }
-        let h = lines.len() as u16;
+        // A rounded box around a solid badge: it reads apart from the panel it covers in
+        // any theme, and in a plain-text capture too.
+        let h = lines.len() as u16 + 2;
         let inner_w = lines.iter().map(|l| l.width()).max().unwrap_or(0);
-        let w = inner_w as u16 + 2;
+        let w = inner_w as u16 + 4;
         if bottom < area.y + h {
             break;
         }
         let top = bottom + 1 - h;
         let r = Rect::new(area.right().saturating_sub(w + 1), top, w, h);
         super::clear(f, r, theme);
-        // Reversed: a solid badge that reads apart from the text it covers, in any theme.
         let style = theme.style(if t.error { "toast_err" } else { "toast_ok" });
+        let frame = Block::default()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .border_style(style);
+        let inside = frame.inner(r);
+        f.render_widget(frame, r);
         let body: Vec<Line<'_>> = lines
             .into_iter()
             .map(|l| {
@@ -411,7 +418,7 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             .collect();
         f.render_widget(
             Paragraph::new(body).style(style.add_modifier(Modifier::REVERSED)),
-            r,
+            inside,
         );
         bottom = top.saturating_sub(1);
     }

@@ -454,6 +454,12 @@ fn refresh_takes_the_marked_rows() {
     s.marked.clear();
     let selected = s.selected_row().unwrap().key.asin;
     assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![selected])]);
+    // `:refresh all` asks for the whole watchlist (the ingest stage reads it).
+    keys(&mut s, ":refresh all");
+    assert_eq!(
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE),
+        vec![Effect::SaveHistory("refresh all".into()), Effect::RefreshAll]
+    );
 }
 
 /// The health view stops scrolling at its last page, so the first key back moves it.
