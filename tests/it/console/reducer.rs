@@ -458,7 +458,10 @@ fn refresh_takes_the_marked_rows() {
     keys(&mut s, ":refresh all");
     assert_eq!(
         key(&mut s, KeyCode::Enter, KeyModifiers::NONE),
-        vec![Effect::SaveHistory("refresh all".into()), Effect::RefreshAll]
+        vec![
+            Effect::SaveHistory("refresh all".into()),
+            Effect::RefreshAll
+        ]
     );
 }
 
