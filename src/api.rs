@@ -8,6 +8,7 @@
 //! (allow-list; none configured = no CORS headers), gzip, then one `Front` layer for
 //! request metrics, bearer auth, body limit, request timeout and error shaping.
 
+mod actions;
 mod cache;
 mod docs;
 mod dto;
@@ -200,6 +201,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/opportunities", get(opportunities::list))
         .route("/stats", get(stats::stats))
         .route("/jobs/{name}", axum::routing::post(jobs::run))
+        .route("/actions", get(actions::list))
+        .route("/actions/{id}", axum::routing::post(actions::run))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::docs_page))
@@ -283,8 +286,9 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-const ENDPOINTS: [&str; 8] = [
+const ENDPOINTS: [&str; 9] = [
     "/health",
+    "/actions",
     "/products",
     "/products/{asin}",
     "/opportunities",
@@ -296,7 +300,7 @@ const ENDPOINTS: [&str; 8] = [
 
 /// The methods `path` takes, as an `Allow` value (the routes of [`router`]).
 fn allowed_methods(path: &str) -> &'static str {
-    if path.starts_with("/jobs/") {
+    if path.starts_with("/jobs/") || path.starts_with("/actions/") {
         "POST"
     } else {
         "GET, HEAD"
@@ -312,7 +316,8 @@ async fn not_found(req: Request) -> Response {
         String::new()
     };
     ApiError::not_found(format!(
-        "no endpoint at '{}'{hint}; the endpoints are {} and POST /jobs/{{name}}",
+        "no endpoint at '{}'{hint}; the endpoints are {}, POST /jobs/{{name}} and POST \
+         /actions/{{id}}",
         error::shorten(path),
         ENDPOINTS.join(", ")
     ))

@@ -125,6 +125,8 @@ impl Modify for BearerAuth {
         super::opportunities::list,
         super::stats::stats,
         super::jobs::run,
+        super::actions::list,
+        super::actions::run,
         super::metrics::metrics,
         openapi_json,
         docs_page,
@@ -134,7 +136,9 @@ impl Modify for BearerAuth {
         ProductDetail, MarketDetail, Prices, ListingStats, SeriesOut, OpportunityPage,
         OpportunityItem, BreakdownOut, BreakdownLineOut, Stats, PipelineOut, StageOut,
         KeepaOut, JobOut, JobRunOut, FxOut, SortOrder, OpportunitySort, Market, Money, Currency,
-        Asin, SeriesKind, PricePoint, HealthStatus, Source,
+        Asin, SeriesKind, PricePoint, HealthStatus, Source, super::actions::ActionList,
+        super::actions::ActionOut, super::actions::KeyOut, super::actions::ActionRequest,
+        super::actions::ActionDone,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -142,6 +146,8 @@ impl Modify for BearerAuth {
         (name = "products", description = "The catalogue: prices per market, signals, history."),
         (name = "stats", description = "Totals and pipeline state."),
         (name = "health", description = "Liveness, component health, Prometheus metrics."),
+        (name = "jobs", description = "Scheduled jobs, run now."),
+        (name = "actions", description = "The console's actions (one vocabulary with its keymap and `:` line); refresh and watch run here."),
         (name = "docs", description = "This documentation."),
     )
 )]

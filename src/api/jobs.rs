@@ -16,6 +16,42 @@ use crate::pipeline::Command;
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
 
+/// Refuses a request sent by a web page from an origin that is neither this server nor in
+/// `api.cors_origins`. Jobs and actions spend Keepa tokens or change the watchlist, and
+/// browsers send any page's form POST to a loopback server without asking; but they always
+/// say where it came from, so only the command line, other programs and the configured
+/// origins may send `what`.
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    settings: &super::ApiSettings,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("(not text)");
+    let same_origin = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| {
+            origin
+                .strip_prefix("http://")
+                .or(origin.strip_prefix("https://"))
+                == Some(host)
+        });
+    if same_origin || settings.allows_origin(origin) {
+        return Ok(());
+    }
+    Err(ApiError::from_status(
+        StatusCode::FORBIDDEN,
+        format!(
+            "{what} cannot be started from a web page at {}: add the origin to \
+             api.cors_origins to allow it",
+            super::error::shorten(origin)
+        ),
+    ))
+}
+
 /// Queues a job.
 #[utoipa::path(
     post,
@@ -44,31 +80,7 @@ pub(crate) async fn run(
              run them on a process started without it",
         ));
     }
-    // A job spends Keepa tokens. Browsers send any page's form POST to a loopback server
-    // without asking, but they always say where it came from: only the command line, other
-    // programs and the configured origins may start one.
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or("(not text)");
-        let same_origin = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .is_some_and(|host| {
-                origin
-                    .strip_prefix("http://")
-                    .or(origin.strip_prefix("https://"))
-                    == Some(host)
-            });
-        if !same_origin && !state.settings().allows_origin(origin) {
-            return Err(ApiError::from_status(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "a job cannot be started from a web page at {}: add the origin to \
-                     api.cors_origins to allow it",
-                    super::error::shorten(origin)
-                ),
-            ));
-        }
-    }
+    check_origin(&headers, state.settings(), "a job")?;
     let command = match name.as_str() {
         "discovery" => Command::Discover,
         other => {

@@ -332,6 +332,8 @@ pub enum Action {
     Refresh,
     /// Refresh the whole watchlist now.
     RefreshAll,
+    /// Refresh these products now.
+    RefreshAsins(Vec<Asin>),
     /// Add ASINs to the watchlist; with none, open a prompt for them.
     WatchAdd(Vec<Asin>),
     /// Remove ASINs (none = the selected one) from the watchlist.

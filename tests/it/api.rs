@@ -5,6 +5,7 @@
 
 mod fixture;
 
+mod actions;
 mod cache;
 mod docs;
 mod endpoints;

@@ -229,6 +229,28 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         "the error lists the jobs"
     );
 
+    // The console's actions: listed, and a refresh of one product queued over the socket.
+    let (status, _, actions) = get(&base, "/actions").await;
+    assert_eq!(status, 200);
+    assert!(
+        actions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "refresh" && a["runs_over_rest"] == true),
+        "{actions}"
+    );
+    let resp = client
+        .post(format!("{base}/actions/refresh"))
+        .header("content-type", "application/json")
+        .body(r#"{"args": ["B0D1XD1ZV3"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let queued: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(queued["status"], "queued", "{queued}");
+
     // SIGTERM: drains and exits successfully.
     let mut server = server;
     let pid = server.child.id().to_string();

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::{header, num};
 
 /// Route labels; the last one stands for every unmatched path.
-const ROUTES: [&str; 10] = [
+const ROUTES: [&str; 12] = [
     "/health",
     "/products",
     "/products/{asin}",
@@ -24,6 +24,8 @@ const ROUTES: [&str; 10] = [
     "/openapi.json",
     "/docs",
     "/jobs/{name}",
+    "/actions",
+    "/actions/{id}",
     "other",
 ];
 

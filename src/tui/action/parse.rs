@@ -145,19 +145,13 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         "refresh" => match first {
             "" | "selected" => Action::Refresh,
             "all" => Action::RefreshAll,
-            other => return Err(bad(id, other, "selected or all")),
+            _ => Action::RefreshAsins(
+                asins(id, &args)
+                    .map_err(|e| ParseError(format!("{}; or 'selected' or 'all'", e.0)))?,
+            ),
         },
         "watch" => {
-            let asins = args
-                .iter()
-                .skip(1)
-                .flat_map(|a| a.split(','))
-                .filter(|a| !a.is_empty())
-                .map(|a| {
-                    a.parse::<Asin>()
-                        .map_err(|e| ParseError(format!("watch: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let asins = asins(id, &args[args.len().min(1)..])?;
             match first {
                 "add" => Action::WatchAdd(asins),
                 "remove" | "rm" => Action::WatchRemove(asins),
@@ -197,7 +191,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         | Action::Filter(_)
         | Action::Markets(..)
         | Action::WatchAdd(_)
-        | Action::WatchRemove(_) => usize::MAX,
+        | Action::WatchRemove(_)
+        | Action::RefreshAsins(_) => usize::MAX,
         _ => 1,
     };
     if args.len() > most {
@@ -211,6 +206,18 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         }));
     }
     Ok(action)
+}
+
+/// ASINs separated by spaces or commas.
+fn asins(id: &str, args: &[&str]) -> Result<Vec<Asin>, ParseError> {
+    args.iter()
+        .flat_map(|a| a.split(','))
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse::<Asin>()
+                .map_err(|e| ParseError(format!("{id}: {e}")))
+        })
+        .collect()
 }
 
 /// `12` sets the minimum, `+1` / `-1` move it, `=-5` sets a negative one.

@@ -125,7 +125,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "refresh",
         &["selected", "all"],
         T,
-        "Refresh the selected product now (the marked ones, if any; all: the whole watchlist)",
+        "Refresh the selected product now (the marked ones, if any), the whole watchlist (all) or the ASINs named",
     ),
     ActionSpec {
         id: "watch",

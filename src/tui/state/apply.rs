@@ -343,6 +343,7 @@ impl UiState {
                 vec![Effect::Refresh(asins)]
             }
             Action::RefreshAll => vec![Effect::RefreshAll],
+            Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
             Action::Refresh => match self.selected_row() {
                 Some(r) => vec![Effect::Refresh(vec![r.key.asin])],
                 None => {

@@ -1,0 +1,344 @@
+//! `GET /actions` and `POST /actions/{id}`: the console's action vocabulary over REST.
+//!
+//! One registry (`tui::action::REGISTRY`) names every action the console knows; the keymap,
+//! the `:` line, help, `docs/keys.md` and this API all read it, so an id such as `refresh`
+//! means the same thing everywhere. `GET /actions` lists it with the default keys. `POST`
+//! runs the actions that act on the pipeline or the store rather than on a console's view:
+//! `refresh` (ASINs, or `all`) and `watch add|remove ASIN…`, with the arguments the `:` line
+//! takes, parsed by the same parser. The others (sort, zoom, theme …) answer 409: there is
+//! no console view here to act on. Actions marked `dangerous` are refused (403) on a
+//! read-only server, and like jobs, a web page may run one only from an allowed origin.
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ApiState;
+use super::error::{ApiError, Problem, shorten};
+use crate::pipeline::Command;
+use crate::store::WatchSource;
+use crate::tui::action::{Action, Context, REGISTRY, parse};
+use crate::tui::keymap::{Keymap, show_keys};
+
+/// The largest request body read: a few thousand ASINs.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The actions `POST /actions/{id}` runs.
+const RUNNABLE: [&str; 2] = ["refresh", "watch"];
+
+/// One action of the registry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionOut {
+    /// The id, as the `:` line, keymap `run =` strings and `POST /actions/{id}` use it.
+    #[schema(example = "refresh")]
+    pub id: &'static str,
+    /// What it does.
+    pub description: &'static str,
+    /// Arguments it completes on the `:` line.
+    #[schema(example = json!(["selected", "all"]))]
+    pub args: Vec<&'static str>,
+    /// Where it applies in the console: `global`, `table`, `detail`, `sidebar`, `health`, `logs`.
+    pub contexts: Vec<&'static str>,
+    /// Changes stored data (the watchlist): refused on a read-only server.
+    pub dangerous: bool,
+    /// Whether `POST /actions/{id}` runs it (the others act on a console's view).
+    pub runs_over_rest: bool,
+    /// The default keys bound to it, with the command each runs.
+    pub keys: Vec<KeyOut>,
+}
+
+/// A default key binding.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyOut {
+    /// The keys, as help shows them (`r`, `g h`, `<C-c>`).
+    #[schema(example = "r")]
+    pub keys: String,
+    /// The command the keys run.
+    #[schema(example = "refresh selected")]
+    pub run: String,
+    /// The console context the binding belongs to.
+    #[schema(example = "table")]
+    pub context: &'static str,
+}
+
+/// Every action.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionList {
+    /// The registry, in help's order.
+    pub items: Vec<ActionOut>,
+}
+
+/// What to run.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// The arguments as the `:` line takes them: `["all"]` or ASINs for `refresh`,
+    /// `["add", "B0…"]` or `["remove", "B0…"]` for `watch`.
+    #[serde(default)]
+    #[schema(example = json!(["B0D1XD1ZV3"]))]
+    pub args: Vec<String>,
+}
+
+/// What was done.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionDone {
+    /// The action and its arguments, as the `:` line writes them.
+    #[schema(example = "refresh B0D1XD1ZV3")]
+    pub action: String,
+    /// `queued` (a refresh: `/stats` and the products show when it ran) or `done`.
+    #[schema(example = "queued")]
+    pub status: &'static str,
+    /// What it did or will cost, in words (a refresh: the Keepa tokens and when the balance
+    /// allows them).
+    #[schema(example = "15 Keepa tokens of 170,800: fetched within seconds")]
+    pub detail: String,
+}
+
+/// Lists the console's actions.
+#[utoipa::path(
+    get,
+    operation_id = "listActions",
+    path = "/actions",
+    responses((status = 200, description = "Every action, with its default keys", body = ActionList)),
+    tag = "actions"
+)]
+pub(crate) async fn list() -> Json<ActionList> {
+    let keymap = Keymap::load("default", None);
+    let items = REGISTRY
+        .iter()
+        .map(|spec| ActionOut {
+            id: spec.id,
+            description: spec.desc,
+            args: spec.args.to_vec(),
+            contexts: spec.contexts.iter().map(|c| c.name()).collect(),
+            dangerous: spec.dangerous,
+            runs_over_rest: RUNNABLE.contains(&spec.id),
+            keys: Context::ALL
+                .iter()
+                .flat_map(|&ctx| {
+                    keymap
+                        .bindings(ctx)
+                        .iter()
+                        .filter(|b| b.run.split_whitespace().next() == Some(spec.id))
+                        .map(move |b| KeyOut {
+                            keys: show_keys(&b.keys),
+                            run: b.run.clone(),
+                            context: ctx.name(),
+                        })
+                })
+                .collect(),
+        })
+        .collect();
+    Json(ActionList { items })
+}
+
+/// Runs an action.
+#[utoipa::path(
+    post,
+    operation_id = "runAction",
+    path = "/actions/{id}",
+    params(("id" = String, Path, description = "The action: `refresh` or `watch` (`GET /actions` lists every id)", example = "refresh")),
+    request_body(content = ActionRequest, description = "The arguments (optional)", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done (`watch`)", body = ActionDone),
+        (status = 202, description = "Queued (`refresh`): `/stats` shows the pipeline's progress", body = ActionDone),
+        (status = 400, description = "The body or the arguments cannot be used; the detail says what the action takes", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The server is read-only and the action changes stored data, or a web page whose origin is not in `api.cors_origins` sent it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such action", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The action acts on a console's view, or (`refresh`) this process does not ingest", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The command queue is full or stopped, or the store cannot answer; retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    tag = "actions"
+)]
+pub(crate) async fn run(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Some(spec) = REGISTRY.iter().find(|s| s.id == id) else {
+        let did_you_mean = match parse(&id) {
+            Err(e) if e.0.contains("did you mean") => format!(" ({})", e.0),
+            _ => String::new(),
+        };
+        return Err(ApiError::not_found(format!(
+            "no action '{}'{did_you_mean}; GET /actions lists them",
+            shorten(&id)
+        )));
+    };
+    let request = read_request(body).await?;
+    let line = std::iter::once(spec.id.to_string())
+        .chain(request.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let action = parse(&line).map_err(|e| bad_args(&e.0))?;
+    if spec.dangerous && state.settings().read_only {
+        return Err(ApiError::from_status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this server is read-only (--read-only): '{}' changes stored data; run it on a \
+                 process started without it",
+                spec.id
+            ),
+        ));
+    }
+    super::jobs::check_origin(&headers, state.settings(), "an action")?;
+    match action {
+        Action::RefreshAll => {
+            queue_refresh(&state, line, Command::RefreshAll { asked: now() }, None).await
+        }
+        Action::RefreshAsins(asins) => {
+            let n = asins.len();
+            let command = Command::Refresh {
+                asins,
+                asked: now(),
+            };
+            queue_refresh(&state, line, command, Some(n)).await
+        }
+        Action::Refresh => Err(bad_args(
+            "refresh: name the products (\"args\": [\"B0D1XD1ZV3\"]) or the whole watchlist \
+             (\"args\": [\"all\"]); there is no selected row over the API",
+        )),
+        Action::WatchAdd(asins) | Action::WatchRemove(asins) if asins.is_empty() => Err(bad_args(
+            "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
+        )),
+        Action::WatchAdd(asins) => {
+            let n = asins.len();
+            let added = state
+                .store()
+                .watch_add(asins, WatchSource::User)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
+            done(line, changed(added, n, "added to", "were on it already"))
+        }
+        Action::WatchRemove(asins) => {
+            let n = asins.len();
+            let removed = state
+                .store()
+                .watch_remove(asins)
+                .await
+                .map_err(|e| ApiError::store(&e))?;
+            done(line, changed(removed, n, "removed from", "were not on it"))
+        }
+        _ => Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            format!(
+                "'{}' acts on a console's view; over the API only {} run (GET /actions says \
+                 which)",
+                spec.id,
+                RUNNABLE.join(" and ")
+            ),
+        )),
+    }
+}
+
+fn now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
+/// The body as an [`ActionRequest`]; an empty body is no arguments.
+async fn read_request(body: Body) -> Result<ActionRequest, ApiError> {
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        ApiError::from_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over {} KB; send fewer ASINs at a time",
+                BODY_LIMIT / 1024
+            ),
+        )
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionRequest::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        bad_args(&format!(
+            "the body is not an action request ({e}); send JSON such as {{\"args\": [\"all\"]}}"
+        ))
+    })
+}
+
+fn bad_args(detail: &str) -> ApiError {
+    ApiError::from_status(StatusCode::BAD_REQUEST, detail.to_string())
+}
+
+/// `2 added to the watchlist`, or `1 of 2 added to the watchlist (the other was on it
+/// already)`.
+fn changed(done: usize, asked: usize, verb: &str, others: &str) -> String {
+    match asked - done.min(asked) {
+        0 => format!("{done} {verb} the watchlist"),
+        1 => format!(
+            "{done} of {asked} {verb} the watchlist (the other {})",
+            others.replacen("were", "was", 1)
+        ),
+        _ => format!("{done} of {asked} {verb} the watchlist (the others {others})"),
+    }
+}
+
+fn done(action: String, detail: String) -> Result<Response, ApiError> {
+    Ok((
+        StatusCode::OK,
+        Json(ActionDone {
+            action,
+            status: "done",
+            detail,
+        }),
+    )
+        .into_response())
+}
+
+/// Queues a refresh of `asins` products (`None`: the watchlist) with the ingest stage.
+async fn queue_refresh(
+    state: &ApiState,
+    action: String,
+    command: Command,
+    asins: Option<usize>,
+) -> Result<Response, ApiError> {
+    let Some(commands) = state.commands() else {
+        return Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            "this process does not fetch from Keepa (it has no ingest role, --role); send the \
+             refresh to the process that ingests",
+        ));
+    };
+    let asins = match asins {
+        Some(n) => n,
+        None => {
+            state
+                .store()
+                .stats()
+                .await
+                .map_err(|e| ApiError::store(&e))?
+                .watchlist as usize
+        }
+    };
+    let status = state.status_snapshot();
+    let estimate = crate::pipeline::health::refresh_estimate(
+        &status.keepa,
+        status.refresh.as_ref(),
+        asins,
+        status.markets.len(),
+    );
+    commands.try_send(command).map_err(|_| {
+        ApiError::from_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the command queue is full or stopped; try again shortly",
+        )
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ActionDone {
+            action,
+            status: "queued",
+            detail: format!(
+                "{} in {}: {estimate}",
+                crate::domain::text::count(asins as u64, "product"),
+                crate::domain::text::count(status.markets.len() as u64, "market")
+            ),
+        }),
+    )
+        .into_response())
+}

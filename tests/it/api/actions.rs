@@ -1,0 +1,168 @@
+//! `GET /actions` and `POST /actions/{id}`: the console's action vocabulary over REST.
+
+use arbdesk::api::{ApiSettings, router};
+use arbdesk::pipeline::Command;
+use arbdesk::store::Store;
+use axum::body::Body;
+use axum::http::Request;
+
+use super::fixture::{api_over, asin, get, seeded_store, send};
+
+fn post(id: &str, body: &str) -> Request<Body> {
+    Request::post(format!("/actions/{id}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// The list is the console's registry: every id, its default keys, whether it changes
+/// stored data and whether the API runs it.
+#[tokio::test]
+async fn the_list_is_the_consoles_registry_with_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let r = get(&api.app, "/actions").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let items = r.json()["items"].as_array().unwrap().clone();
+    let ids: Vec<&str> = items.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let registry: Vec<&str> = arbdesk::tui::action::REGISTRY
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, registry);
+    let find = |id: &str| items.iter().find(|a| a["id"] == id).unwrap().clone();
+    let refresh = find("refresh");
+    assert_eq!(refresh["runs_over_rest"], true);
+    assert_eq!(refresh["dangerous"], false);
+    assert!(
+        refresh["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["keys"] == "r" && k["run"] == "refresh selected" && k["context"] == "table"),
+        "{refresh}"
+    );
+    assert_eq!(find("watch")["dangerous"], true);
+    assert_eq!(find("sort")["runs_over_rest"], false);
+    assert_eq!(find("sort")["contexts"], serde_json::json!(["table"]));
+}
+
+/// `refresh` queues the named ASINs (or the whole watchlist) with the ingest stage and says
+/// what it costs; without arguments, or on a process that does not ingest, it says what to
+/// do instead.
+#[tokio::test]
+async fn refresh_queues_the_named_products_or_the_watchlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    // No ingest role here.
+    let p = send(&api.app, post("refresh", r#"{"args":["all"]}"#))
+        .await
+        .problem(409);
+    assert!(p["detail"].as_str().unwrap().contains("ingest"), "{p}");
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let app = router(api.state.clone().with_commands(tx));
+    let r = send(
+        &app,
+        post("refresh", r#"{"args":["B0D1XD1ZV3,B0D1XD1ZV4"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["status"], "queued");
+    assert_eq!(body["action"], "refresh B0D1XD1ZV3,B0D1XD1ZV4");
+    assert!(
+        body["detail"].as_str().unwrap().contains("Keepa tokens"),
+        "{body}"
+    );
+    match rx.try_recv().unwrap() {
+        Command::Refresh { asins, .. } => {
+            assert_eq!(asins, vec![asin("B0D1XD1ZV3"), asin("B0D1XD1ZV4")]);
+        }
+        other => panic!("not a refresh: {other:?}"),
+    }
+    let r = send(&app, post("refresh", r#"{"args":["all"]}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert!(matches!(rx.try_recv().unwrap(), Command::RefreshAll { .. }));
+
+    // No selection over the API: the arguments are required, and bad ones are named.
+    for (body, says) in [
+        ("", "there is no selected row"),
+        (r#"{"args":[]}"#, "there is no selected row"),
+        (r#"{"args":["B0BAD"]}"#, "B0BAD"),
+        (r#"{"args":"all"}"#, "not an action request"),
+        (r#"{"argz":["all"]}"#, "unknown field `argz`"),
+        ("not json", "not an action request"),
+    ] {
+        let p = send(&app, post("refresh", body)).await.problem(400);
+        assert!(p["detail"].as_str().unwrap().contains(says), "{body}: {p}");
+    }
+    assert!(rx.try_recv().is_err(), "nothing refused was queued");
+}
+
+/// `watch add|remove` changes the watchlist (not on a read-only server); actions that act
+/// on a console's view are a conflict, unknown ids a 404 with the nearest id.
+#[tokio::test]
+async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(&dir).await;
+    let api = api_over(store.clone(), ApiSettings::default());
+    let before = store.watchlist().await.unwrap().len();
+    let r = send(
+        &api.app,
+        post("watch", r#"{"args":["add","B0NEWNEW01","B0NEWNEW02"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "done");
+    assert_eq!(r.json()["detail"], "2 added to the watchlist");
+    assert_eq!(store.watchlist().await.unwrap().len(), before + 2);
+    let r = send(
+        &api.app,
+        post("watch", r#"{"args":["remove","B0NEWNEW01"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(store.watchlist().await.unwrap().len(), before + 1);
+    let p = send(&api.app, post("watch", r#"{"args":["add"]}"#))
+        .await
+        .problem(400);
+    assert!(
+        p["detail"].as_str().unwrap().contains("name the products"),
+        "{p}"
+    );
+
+    // A web page from an origin not allowed is refused, as for jobs.
+    let mut req = post("watch", r#"{"args":["add","B0NEWNEW03"]}"#);
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let p = send(&api.app, req).await.problem(403);
+    assert!(
+        p["detail"].as_str().unwrap().contains("api.cors_origins"),
+        "{p}"
+    );
+
+    let p = send(&api.app, post("sort", r#"{"args":["roi"]}"#))
+        .await
+        .problem(409);
+    assert!(p["detail"].as_str().unwrap().contains("console"), "{p}");
+    let p = send(&api.app, post("refersh", "")).await.problem(404);
+    assert!(p["detail"].as_str().unwrap().contains("'refresh'"), "{p}");
+
+    // Read-only: the watchlist stays as it is.
+    let ro_dir = tempfile::tempdir().unwrap();
+    let ro_store = seeded_store(&ro_dir).await;
+    let ro = api_over(
+        ro_store.clone(),
+        ApiSettings {
+            read_only: true,
+            ..ApiSettings::default()
+        },
+    );
+    let before = ro_store.watchlist().await.unwrap().len();
+    let p = send(&ro.app, post("watch", r#"{"args":["add","B0NEWNEW01"]}"#))
+        .await
+        .problem(403);
+    assert!(p["detail"].as_str().unwrap().contains("read-only"), "{p}");
+    assert_eq!(ro_store.watchlist().await.unwrap().len(), before);
+}
