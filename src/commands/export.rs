@@ -45,10 +45,26 @@ fn opt_money(m: Option<Money>) -> String {
 
 /// One opportunity as a CSV line (no newline).
 pub fn csv_row(o: &Opportunity) -> String {
+    // No table in force: the net fields are empty (unknown), not zero.
+    let net = o.has_net();
+    let net_money = |m: Money| {
+        if net {
+            m.decimal_string()
+        } else {
+            String::new()
+        }
+    };
+    let net_pct = |v: f64| {
+        if net {
+            format!("{v:.2}")
+        } else {
+            String::new()
+        }
+    };
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{:.2},{},{:.2},{:.2},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_text(o.title.as_deref().unwrap_or("")),
         o.buy_market,
@@ -59,10 +75,10 @@ pub fn csv_row(o: &Opportunity) -> String {
         o.sell_price.currency,
         o.gross_margin.decimal_string(),
         o.gross_margin_pct,
-        o.net_profit.decimal_string(),
-        o.net_margin_pct,
-        o.roi_pct,
-        o.expected_monthly_profit.decimal_string(),
+        net_money(o.net_profit),
+        net_pct(o.net_margin_pct),
+        net_pct(o.roi_pct),
+        net_money(o.expected_monthly_profit),
         opt_money(o.max_buy_price),
         opt_money(o.target_sell_price),
         opt_money(o.break_even_sell_price),
@@ -113,6 +129,17 @@ pub fn render_json(
             let mut v = serde_json::to_value(o).unwrap_or_default();
             v["buy_url"] = o.buy_url().into();
             v["sell_url"] = o.sell_url().into();
+            if !o.has_net() {
+                // Unknown (no table in force), as the API says it.
+                for k in [
+                    "net_profit",
+                    "net_margin_pct",
+                    "roi_pct",
+                    "expected_monthly_profit",
+                ] {
+                    v[k] = serde_json::Value::Null;
+                }
+            }
             v
         })
         .collect();

@@ -144,6 +144,13 @@ pub struct Opportunity {
 }
 
 impl Opportunity {
+    /// Whether the net figures were computed: not when a VAT, referral or storage table
+    /// was missing (`NO_TABLE`), when the row has gross figures only and its net fields
+    /// hold zeros that mean "unknown", which every screen and file shows as such.
+    pub fn has_net(&self) -> bool {
+        !self.flags.contains(super::Flag::NoTable)
+    }
+
     /// The row's identity.
     pub fn key(&self) -> OpportunityKey {
         OpportunityKey {

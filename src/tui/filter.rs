@@ -324,6 +324,13 @@ impl Term {
         match &self.kind {
             TermKind::Text(w) => row.search.contains(w.as_str()),
             TermKind::Num(f, op, v) => {
+                let net = matches!(
+                    f,
+                    NumField::Profit | NumField::Emp | NumField::Net | NumField::Roi
+                );
+                if net && !row.has_net {
+                    return false; // unknown, so neither above nor below any number
+                }
                 let x = match f {
                     NumField::Profit => euros(row.net),
                     NumField::Gross => euros(row.gross),

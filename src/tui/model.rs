@@ -50,6 +50,9 @@ pub struct Row {
     pub flags: Box<str>,
     /// Passed every gate.
     pub ranked: bool,
+    /// The net figures were computed ([`Opportunity::has_net`]); without them the net cells
+    /// show `–` and the `/` filter's net fields match nothing.
+    pub has_net: bool,
     /// The pre-formatted cells, concatenated; `ends[i]` is where cell `i` ends.
     text: Box<str>,
     ends: [u16; CELLS],
@@ -80,6 +83,14 @@ impl Row {
         } else {
             ""
         };
+        // No table in force (`NO_TABLE`): the net figures are unknown, not zero.
+        let net = |text: String| {
+            if o.has_net() {
+                format!("{approx}{text}")
+            } else {
+                "–".to_string()
+            }
+        };
         let cells = [
             o.asin.to_string(),
             title,
@@ -89,10 +100,10 @@ impl Row {
             o.sell_price.to_string(),
             o.gross_margin.decimal_string(),
             pct(o.gross_margin_pct),
-            format!("{approx}{}", o.net_profit.decimal_string()),
-            format!("{approx}{}", pct(o.net_margin_pct)),
-            format!("{approx}{}", pct(o.roi_pct)),
-            format!("{approx}{}", o.expected_monthly_profit.decimal_string()),
+            net(o.net_profit.decimal_string()),
+            net(pct(o.net_margin_pct)),
+            net(pct(o.roi_pct)),
+            net(o.expected_monthly_profit.decimal_string()),
         ];
         let mut text = String::with_capacity(cells.iter().map(String::len).sum());
         let mut ends = [0u16; CELLS];
@@ -120,6 +131,7 @@ impl Row {
             first_seen: o.first_seen,
             flags: o.flags.join(" ").into_boxed_str(),
             ranked: o.ranked,
+            has_net: o.has_net(),
             text: text.into_boxed_str(),
             ends,
         }
@@ -162,13 +174,18 @@ impl Row {
         self.key.sell.product_url(&self.key.asin)
     }
 
+    /// A net figure as copied: empty when unknown (no table in force), as in a CSV export.
+    fn net_cell(&self, text: String) -> String {
+        if self.has_net { text } else { String::new() }
+    }
+
     /// The row as tab-separated values (copy row).
     /// The row as one tab-separated line for a spreadsheet: raw numbers (dot decimal, no
     /// currency symbols; currencies in their own columns), as exports write them.
     pub fn tsv(&self) -> String {
         let k = self.key;
         format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}\t{:.2}\t{:.2}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}\t{}\t{}\t{}\t{}",
             k.asin,
             self.title().replace('\t', " "),
             k.buy,
@@ -179,10 +196,10 @@ impl Row {
             self.sell_price.currency,
             self.gross.decimal_string(),
             self.gross_pct,
-            self.net.decimal_string(),
-            self.net_pct,
-            self.roi,
-            self.emp.decimal_string(),
+            self.net_cell(self.net.decimal_string()),
+            self.net_cell(format!("{:.2}", self.net_pct)),
+            self.net_cell(format!("{:.2}", self.roi)),
+            self.net_cell(self.emp.decimal_string()),
             self.updated_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         )

@@ -26,17 +26,19 @@ pub struct OpportunityItem {
     pub gross_margin: Money,
     /// Gross margin over the buy price (EUR), in percent (what `min_margin` filters).
     pub gross_margin_pct: f64,
-    /// Profit per unit after VAT, fees, FX and shipping, in EUR.
-    pub net_profit: Money,
+    /// Profit per unit after VAT, fees, FX and shipping, in EUR. `null` (like the other
+    /// net figures) when no VAT, referral or storage table was in force for the row's date
+    /// (flag `NO_TABLE`): the row has gross figures only.
+    pub net_profit: Option<Money>,
     /// Net profit over net revenue, in percent. Like every percentage here, it is the
     /// ratio of the unrounded figures, rounded once (economics.md §4), so a ratio of the
     /// rounded amounts shown may differ in the last place.
-    pub net_margin_pct: f64,
+    pub net_margin_pct: Option<f64>,
     /// Net profit over landed cost, in percent (of the unrounded figures, like
     /// `net_margin_pct`).
-    pub roi_pct: f64,
+    pub roi_pct: Option<f64>,
     /// Expected monthly profit in EUR, the ranking key.
-    pub expected_monthly_profit: Money,
+    pub expected_monthly_profit: Option<Money>,
     /// Highest buy-market shelf price that still passes the ROI and profit gates.
     pub max_buy_price: Option<Money>,
     /// Sell price needed for the target ROI.
@@ -72,6 +74,7 @@ pub struct OpportunityItem {
 impl OpportunityItem {
     /// The wire form of `o`, with its breakdown if `with_breakdown`.
     pub fn from_domain(o: &Opportunity, with_breakdown: bool) -> Self {
+        let net = o.has_net();
         OpportunityItem {
             asin: o.asin,
             title: o.title.as_deref().map(str::to_string),
@@ -81,10 +84,10 @@ impl OpportunityItem {
             sell_price: o.sell_price,
             gross_margin: o.gross_margin,
             gross_margin_pct: o.gross_margin_pct,
-            net_profit: o.net_profit,
-            net_margin_pct: o.net_margin_pct,
-            roi_pct: o.roi_pct,
-            expected_monthly_profit: o.expected_monthly_profit,
+            net_profit: net.then_some(o.net_profit),
+            net_margin_pct: net.then_some(o.net_margin_pct),
+            roi_pct: net.then_some(o.roi_pct),
+            expected_monthly_profit: net.then_some(o.expected_monthly_profit),
             max_buy_price: o.max_buy_price,
             target_sell_price: o.target_sell_price,
             break_even_sell_price: o.break_even_sell_price,

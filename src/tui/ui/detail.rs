@@ -341,20 +341,31 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
         styled("Gross ", "header", theme),
         Span::raw(format!("{} ({:.1} %)", o.gross_margin, o.gross_margin_pct)),
     ];
-    let net = vec![
-        styled("Net ", "header", theme),
-        Span::styled(
-            format!(
-                "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
-                o.net_profit, o.net_margin_pct, o.roi_pct
+    let net = if o.has_net() {
+        vec![
+            styled("Net ", "header", theme),
+            Span::styled(
+                format!(
+                    "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
+                    o.net_profit, o.net_margin_pct, o.roi_pct
+                ),
+                theme.style(if o.net_profit.minor < 0 {
+                    "profit_negative"
+                } else {
+                    "profit_high"
+                }),
             ),
-            theme.style(if o.net_profit.minor < 0 {
-                "profit_negative"
-            } else {
-                "profit_high"
-            }),
-        ),
-    ];
+        ]
+    } else {
+        vec![
+            styled("Net ", "header", theme),
+            styled(
+                "unknown: no fee or VAT table in force (NO_TABLE)",
+                "warn",
+                theme,
+            ),
+        ]
+    };
     // One line where it fits, else gross and net on lines of their own (never cut).
     let width_of = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
     let mut lines = if width_of(&gross) + 3 + width_of(&net) <= usize::from(width) {

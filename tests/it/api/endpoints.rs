@@ -521,3 +521,69 @@ async fn metrics_are_prometheus_text_with_every_family() {
         assert!(typed.contains(family), "no TYPE for {line}");
     }
 }
+
+/// A row computed with no VAT, referral or storage table in force (`NO_TABLE`) has gross
+/// figures only: its net figures are unknown, and every output says so rather than show
+/// the zeros it carries — `null` in the API, empty in a CSV line and a copied row, `–` in
+/// the table, and no `/` filter on a net field matches it.
+#[tokio::test]
+async fn a_row_without_net_figures_says_unknown_everywhere() {
+    use arbdesk::domain::{Flag, Money};
+    use arbdesk::store::Store;
+    use arbdesk::tui::action::Column;
+    use arbdesk::tui::filter::Filter;
+    use arbdesk::tui::model::Row;
+
+    let (_dir, store, api) = seeded_api().await;
+    let mut gross_only = super::fixture::opportunity(KETTLE, Market::IT, Market::DE, 33.36, 0);
+    gross_only.net_profit = Money::eur(0);
+    gross_only.net_margin_pct = 0.0;
+    gross_only.roi_pct = 0.0;
+    gross_only.expected_monthly_profit = Money::eur(0);
+    gross_only.max_buy_price = None;
+    gross_only.target_sell_price = None;
+    gross_only.break_even_sell_price = None;
+    gross_only.ranked = false;
+    gross_only.flags = [Flag::NoTable].into_iter().collect();
+    store
+        .replace_opportunities(vec![(
+            super::fixture::asin(KETTLE),
+            vec![gross_only.clone()],
+        )])
+        .await
+        .unwrap();
+    api.generation.send_modify(|g| *g += 1);
+
+    let body = get(&api.app, "/opportunities?buy=IT").await.json();
+    let item = &body["items"][0];
+    assert_eq!(item["flags"], serde_json::json!(["NO_TABLE"]), "{item}");
+    for k in [
+        "net_profit",
+        "net_margin_pct",
+        "roi_pct",
+        "expected_monthly_profit",
+    ] {
+        assert!(item[k].is_null(), "{k}: {item}");
+    }
+    assert_eq!(item["gross_margin_pct"], 33.36);
+    // A row with figures keeps them.
+    let lamp = get(&api.app, "/opportunities?buy=FR").await.json();
+    assert_eq!(lamp["items"][0]["net_profit"]["amount"], 95);
+
+    let csv = arbdesk::commands::export::csv_row(&gross_only);
+    let fields: Vec<&str> = csv.split(',').collect();
+    assert_eq!(&fields[9..14], ["33.36", "", "", "", ""], "{csv}");
+
+    let row = Row::from_opportunity(&gross_only);
+    for c in [Column::Profit, Column::Net, Column::Roi, Column::Emp] {
+        assert_eq!(row.cell(c), "–", "{c:?}");
+    }
+    assert_eq!(row.cell(Column::Margin), "33.4");
+    let tsv = row.tsv();
+    let cells: Vec<&str> = tsv.split('\t').collect();
+    assert_eq!(&cells[9..14], ["33.36", "", "", "", ""], "{tsv}");
+    for f in ["profit<1", "profit>=0", "roi<5", "net>-100", "emp<=0"] {
+        assert!(!Filter::parse(f).unwrap().matches(&row), "{f}");
+    }
+    assert!(Filter::parse("margin>30").unwrap().matches(&row));
+}
