@@ -41,6 +41,7 @@ pub async fn story(store: Arc<dyn Store>) {
     let rows = opportunities::query(s).await;
     opportunities::ties(s).await;
     opportunities::first_seen(s).await;
+    opportunities::gross_only(s).await;
     opportunities::retire(s, &rows).await;
     listings::products(s, &batch1).await;
     bookkeeping(s).await;

@@ -182,10 +182,12 @@ fn opportunity_doc(o: &Opportunity) -> StoreResult<Value> {
         "buy_rank": rank(o.buy_market),
         "sell_rank": rank(o.sell_market),
         "gross_margin_pct": o.gross_margin_pct,
-        "net_margin_pct": o.net_margin_pct,
-        "roi_pct": o.roi_pct,
-        "net_profit": o.net_profit.minor,
-        "expected_monthly_profit": o.expected_monthly_profit.minor,
+        // Unknown net figures (`NO_TABLE`) are missing: no range filter matches them and
+        // sorts list them last.
+        "net_margin_pct": o.has_net().then_some(o.net_margin_pct),
+        "roi_pct": o.has_net().then_some(o.roi_pct),
+        "net_profit": o.has_net().then_some(o.net_profit.minor),
+        "expected_monthly_profit": o.has_net().then_some(o.expected_monthly_profit.minor),
         "ranked": o.ranked,
         "updated_at": micros(o.updated_at),
         "search": search,

@@ -24,7 +24,8 @@
 //!   expected monthly profit (the default order), gross margin (the API's `min_margin`) and
 //!   net margin (the console's default basis). Every index is paid for on every detection
 //!   write, at random places; other sorts scan the narrow table. A bulk load drops these
-//!   three and builds them once at its end (`SORT_INDEXES`).
+//!   three and builds them once at its end (`SORT_INDEXES`). The net columns are NULL for
+//!   a row without net figures (`NO_TABLE`), so net filters never match it.
 //! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
 //!   never scan) and the last update; `job_runs` keeps the last runs of each job;
 //!   `checkpoints` maps import keys to offsets.
@@ -156,6 +157,45 @@ ALTER TABLE opportunities ADD COLUMN first_seen INTEGER;
         name: "listings by market and Keepa update time",
         sql: r#"
 CREATE INDEX listings_observed ON listings (market, observed_at) WHERE listed = 1;
+"#,
+    },
+    // A row computed with no VAT, referral or storage table in force (`NO_TABLE`) has no
+    // net figures: its net columns hold NULL, so no net filter matches it and a descending
+    // net sort lists it last, in SQLite as in Elasticsearch (a missing field). SQLite
+    // cannot drop NOT NULL in place: the table is rebuilt, ids and documents kept.
+    Migration {
+        name: "net figures may be unknown",
+        sql: r#"
+CREATE TABLE opportunities_rebuilt (
+    id                      INTEGER PRIMARY KEY,
+    asin                    TEXT NOT NULL,
+    buy                     INTEGER NOT NULL,
+    sell                    INTEGER NOT NULL,
+    gross_margin_pct        REAL NOT NULL,
+    net_margin_pct          REAL,
+    net_profit              INTEGER,
+    roi_pct                 REAL,
+    expected_monthly_profit INTEGER,
+    ranked                  INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL,
+    search                  TEXT NOT NULL,
+    first_seen              INTEGER,
+    UNIQUE (asin, buy, sell)
+);
+INSERT INTO opportunities_rebuilt (id, asin, buy, sell, gross_margin_pct, net_margin_pct,
+    net_profit, roi_pct, expected_monthly_profit, ranked, updated_at, search, first_seen)
+SELECT id, asin, buy, sell, gross_margin_pct, net_margin_pct, net_profit, roi_pct,
+    expected_monthly_profit, ranked, updated_at, search, first_seen
+FROM opportunities;
+DROP TABLE opportunities;
+ALTER TABLE opportunities_rebuilt RENAME TO opportunities;
+CREATE INDEX opp_emp ON opportunities
+    (ranked DESC, expected_monthly_profit DESC, roi_pct DESC, net_profit DESC, asin, buy, sell);
+CREATE INDEX opp_gross ON opportunities (gross_margin_pct DESC, asin, buy, sell);
+CREATE INDEX opp_net ON opportunities (net_margin_pct DESC, asin, buy, sell);
+UPDATE opportunities
+SET net_margin_pct = NULL, net_profit = NULL, roi_pct = NULL, expected_monthly_profit = NULL
+WHERE id IN (SELECT id FROM opportunity_docs WHERE instr(body, '"NO_TABLE"') > 0);
 "#,
     },
 ];
@@ -425,6 +465,53 @@ mod tests {
             .query_row("SELECT first_seen FROM opportunities", [], |r| r.get(0))
             .unwrap();
         assert_eq!(first_seen, None);
+    }
+
+    #[test]
+    fn a_version_4_file_keeps_its_rows_and_forgets_the_zeros_of_rows_without_net_figures() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..4]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO opportunities (id, asin, buy, sell, gross_margin_pct, net_margin_pct,
+                 net_profit, roi_pct, expected_monthly_profit, ranked, updated_at, search,
+                 first_seen)
+             VALUES (7, 'B0MIGRATE1', 1, 2, 10.0, 5.0, 300, 20.0, 6000, 1, 0, 'b0migrate1', 9),
+                    (8, 'B0MIGRATE2', 1, 2, 12.0, 0.0, 0, 0.0, 0, 0, 0, 'b0migrate2', NULL);
+             INSERT INTO opportunity_docs (id, body)
+             VALUES (7, '{\"flags\":[]}'), (8, '{\"flags\":[\"NO_TABLE\"]}');",
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        // id, net profit, ROI, expected monthly profit, first seen
+        type Stored = (i64, Option<i64>, Option<f64>, Option<i64>, Option<i64>);
+        let rows: Vec<Stored> = conn
+            .prepare(
+                "SELECT id, net_profit, roi_pct, expected_monthly_profit, first_seen
+                 FROM opportunities ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, Some(300), Some(20.0), Some(6000), Some(9)),
+                (8, None, None, None, None)
+            ]
+        );
+        // The sort indexes are the ones a bulk load builds.
+        for (name, definition) in SORT_INDEXES {
+            let sql = index_sql(&conn)
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .unwrap()
+                .1;
+            assert_eq!(sql, format!("CREATE INDEX {name} ON {definition}"));
+        }
     }
 
     #[test]

@@ -249,15 +249,17 @@ fn retire_and_compare(
 /// touches in case the statement had to be undone halfway.
 fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
     let (o, body, search) = (&w.o, w.body.as_str(), w.search.as_str());
+    // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
+    let net = o.has_net();
     let columns = params![
         o.asin.as_str(),
         market_id(o.buy_market),
         market_id(o.sell_market),
         o.gross_margin_pct,
-        o.net_margin_pct,
-        o.net_profit.minor,
-        o.roi_pct,
-        o.expected_monthly_profit.minor,
+        net.then_some(o.net_margin_pct),
+        net.then_some(o.net_profit.minor),
+        net.then_some(o.roi_pct),
+        net.then_some(o.expected_monthly_profit.minor),
         o.ranked,
         micros(o.updated_at),
         search,

@@ -568,3 +568,86 @@ pub async fn retire(s: &dyn Store, rows: &Rows) {
         ["A:UK:FR", "A:FR:DE", "B:DE:FR", "D:IT:UK", "D:IT:DE",]
     );
 }
+
+/// A row without net figures (`NO_TABLE`: no fee or VAT table in force) keeps its gross
+/// figures: gross filters find it, no net filter does (its zeros mean "unknown"), and a
+/// descending net sort lists it after every row with figures.
+pub async fn gross_only(s: &dyn Store) {
+    let g = asin("B0STORY0N1");
+    let mut unknown = opp(
+        g,
+        IT,
+        FR,
+        "Grossonly Gadget",
+        Figures(40.0, 0.0, 0, 0.0, 0, false, 400),
+    );
+    unknown.flags = [arbdesk::domain::Flag::NoTable].into_iter().collect();
+    let known = opp(
+        g,
+        DE,
+        FR,
+        "Grossonly Gadget",
+        Figures(30.0, -20.0, -500, -25.0, -1_000, false, 400),
+    );
+    s.replace_opportunities(vec![(g, vec![unknown, known])])
+        .await
+        .unwrap();
+    let routes = |f: OpportunityFilter| async move {
+        let page = s
+            .opportunities(OpportunityFilter {
+                text: Some("grossonly".into()),
+                ..f
+            })
+            .await
+            .unwrap();
+        keys(&page.items)
+    };
+    assert_eq!(
+        routes(OpportunityFilter {
+            min_gross_margin_pct: Some(35.0),
+            ..OpportunityFilter::default()
+        })
+        .await,
+        ["N:IT:FR"]
+    );
+    for f in [
+        OpportunityFilter {
+            min_net_margin_pct: Some(-100.0),
+            ..OpportunityFilter::default()
+        },
+        OpportunityFilter {
+            min_profit_cents: Some(-10_000),
+            ..OpportunityFilter::default()
+        },
+        OpportunityFilter {
+            min_roi_pct: Some(-100.0),
+            ..OpportunityFilter::default()
+        },
+    ] {
+        assert_eq!(routes(f.clone()).await, ["N:DE:FR"], "{f:?}");
+    }
+    for sort in [
+        OpportunitySort::NetMarginPct,
+        OpportunitySort::NetProfit,
+        OpportunitySort::RoiPct,
+        OpportunitySort::ExpectedMonthlyProfit,
+    ] {
+        let f = OpportunityFilter {
+            sort,
+            descending: true,
+            ..OpportunityFilter::default()
+        };
+        assert_eq!(routes(f).await, ["N:DE:FR", "N:IT:FR"], "{sort:?}");
+    }
+    // Read back, the row is the row written: zeros and NO_TABLE.
+    let page = s
+        .opportunities(OpportunityFilter {
+            text: Some("grossonly".into()),
+            buy: vec![IT],
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(!page.items[0].has_net());
+    s.replace_opportunities(vec![(g, vec![])]).await.unwrap();
+}
