@@ -11,7 +11,7 @@
 
 use axum::Json;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 use super::error::{ApiError, Problem, shorten};
+use crate::domain::Asin;
+use crate::domain::text::list_first;
 use crate::pipeline::Command;
 use crate::store::WatchSource;
 use crate::tui::action::{Action, Context, REGISTRY, parse};
@@ -142,13 +144,14 @@ pub(crate) async fn list() -> Json<ActionList> {
     operation_id = "runAction",
     path = "/actions/{id}",
     params(("id" = String, Path, description = "The action: `refresh` or `watch` (`GET /actions` lists every id)", example = "refresh")),
-    request_body(content = ActionRequest, description = "The arguments (optional)", content_type = "application/json"),
+    request_body(content = Option<ActionRequest>, description = "The arguments; no body is no arguments", content_type = "application/json"),
     responses(
         (status = 200, description = "Done (`watch`)", body = ActionDone),
         (status = 202, description = "Queued (`refresh`): `/stats` shows the pipeline's progress", body = ActionDone),
-        (status = 400, description = "The body or the arguments cannot be used; the detail says what the action takes", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body or the arguments cannot be used, or a query parameter was sent (the arguments go in the body); the detail says what the action takes", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The server is read-only and the action changes stored data, or a web page whose origin is not in `api.cors_origins` sent it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such action", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KB: send fewer ASINs at a time", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The action acts on a console's view, or (`refresh`) this process does not ingest", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The command queue is full or stopped, or the store cannot answer; retry", body = Problem, content_type = "application/problem+json"),
     ),
@@ -157,20 +160,45 @@ pub(crate) async fn list() -> Json<ActionList> {
 pub(crate) async fn run(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let Some(spec) = REGISTRY.iter().find(|s| s.id == id) else {
-        let did_you_mean = match parse(&id) {
-            Err(e) if e.0.contains("did you mean") => format!(" ({})", e.0),
-            _ => String::new(),
-        };
-        return Err(ApiError::not_found(format!(
-            "no action '{}'{did_you_mean}; GET /actions lists them",
-            shorten(&id)
-        )));
+        return Err(ApiError::not_found(match parse(&id) {
+            Err(e) if e.0.contains("did you mean") => format!("{} GET /actions lists them", e.0),
+            _ => format!("no action '{}'; GET /actions lists them", shorten(&id)),
+        }));
     };
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        let names: Vec<String> = query
+            .split('&')
+            .map(|p| p.split('=').next().unwrap_or("").to_string())
+            .collect();
+        return Err(ApiError::unknown_parameters(
+            &names,
+            &[],
+            "; the arguments go in the JSON body, {\"args\": [...]}",
+        ));
+    }
+    // An action on a console's view is refused whatever its arguments.
+    if !RUNNABLE.contains(&spec.id) {
+        return Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            format!(
+                "'{}' acts on a console's view; over the API only {} run (GET /actions says \
+                 which)",
+                spec.id,
+                RUNNABLE.join(" and ")
+            ),
+        ));
+    }
     let request = read_request(body).await?;
+    if spec.id == "watch" && request.args.is_empty() {
+        return Err(bad_args(
+            "watch: say add or remove and name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
+        ));
+    }
     let line = std::iter::once(spec.id.to_string())
         .chain(request.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -189,9 +217,11 @@ pub(crate) async fn run(
     super::jobs::check_origin(&headers, state.settings(), "an action")?;
     match action {
         Action::RefreshAll => {
-            queue_refresh(&state, line, Command::RefreshAll { asked: now() }, None).await
+            let command = Command::RefreshAll { asked: now() };
+            queue_refresh(&state, "refresh all".into(), command, None).await
         }
         Action::RefreshAsins(asins) => {
+            let line = format!("refresh {}", list_first(&asins, 10));
             let n = asins.len();
             let command = Command::Refresh {
                 asins,
@@ -207,32 +237,29 @@ pub(crate) async fn run(
             "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
         )),
         Action::WatchAdd(asins) => {
+            let line = format!("watch add {}", list_first(&asins, 10));
+            let one = asins[0];
             let n = asins.len();
             let added = state
                 .store()
                 .watch_add(asins, WatchSource::User)
                 .await
                 .map_err(|e| ApiError::store(&e))?;
-            done(line, changed(added, n, "added to", "were on it already"))
+            done(line, changed(added, n, one, "added to", "on it already"))
         }
         Action::WatchRemove(asins) => {
+            let line = format!("watch remove {}", list_first(&asins, 10));
+            let one = asins[0];
             let n = asins.len();
             let removed = state
                 .store()
                 .watch_remove(asins)
                 .await
                 .map_err(|e| ApiError::store(&e))?;
-            done(line, changed(removed, n, "removed from", "were not on it"))
+            done(line, changed(removed, n, one, "removed from", "not on it"))
         }
-        _ => Err(ApiError::from_status(
-            StatusCode::CONFLICT,
-            format!(
-                "'{}' acts on a console's view; over the API only {} run (GET /actions says \
-                 which)",
-                spec.id,
-                RUNNABLE.join(" and ")
-            ),
-        )),
+        // Parsed from `refresh` or `watch`: nothing else gets here.
+        other => Err(ApiError::internal(format!("unexpected action {other:?}"))),
     }
 }
 
@@ -265,16 +292,18 @@ fn bad_args(detail: &str) -> ApiError {
     ApiError::from_status(StatusCode::BAD_REQUEST, detail.to_string())
 }
 
-/// `2 added to the watchlist`, or `1 of 2 added to the watchlist (the other was on it
-/// already)`.
-fn changed(done: usize, asked: usize, verb: &str, others: &str) -> String {
-    match asked - done.min(asked) {
-        0 => format!("{done} {verb} the watchlist"),
-        1 => format!(
-            "{done} of {asked} {verb} the watchlist (the other {})",
-            others.replacen("were", "was", 1)
+/// `2 added to the watchlist`, `1 of 2 added to the watchlist (the other was on it
+/// already)`, or for one ASIN that did not change, `B0… was on the watchlist already: the
+/// watchlist is unchanged`.
+fn changed(done: usize, asked: usize, one: Asin, verb: &str, state: &str) -> String {
+    match (asked, asked.saturating_sub(done)) {
+        (_, 0) => format!("{done} {verb} the watchlist"),
+        (1, _) => format!(
+            "{one} was {}: the watchlist is unchanged",
+            state.replacen("it", "the watchlist", 1)
         ),
-        _ => format!("{done} of {asked} {verb} the watchlist (the others {others})"),
+        (_, 1) => format!("{done} of {asked} {verb} the watchlist (the other was {state})"),
+        _ => format!("{done} of {asked} {verb} the watchlist (the others were {state})"),
     }
 }
 
@@ -321,6 +350,7 @@ async fn queue_refresh(
         status.refresh.as_ref(),
         asins,
         status.markets.len(),
+        chrono::Utc::now(),
     );
     commands.try_send(command).map_err(|_| {
         ApiError::from_status(

@@ -161,9 +161,7 @@ where
     {
         return ApiError::from_status(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is {len} bytes, above the limit of {limit} bytes (the API takes no request bodies)"
-            ),
+            format!("the request body is {len} bytes, above the limit of {limit} bytes"),
         )
         .into_response();
     }

@@ -287,12 +287,21 @@ pub fn refresh_estimate(
     plan: Option<&RefreshPlan>,
     asins: usize,
     markets: usize,
+    now: DateTime<Utc>,
 ) -> String {
     let per = plan.map_or(1, |p| p.tokens_per_product.max(1));
     let cost = (asins as i64)
         .saturating_mul(markets as i64)
         .saturating_mul(per);
     let cost_text = format!("{} Keepa tokens", signed_thousands(cost));
+    // Requests already wait for tokens (work queued before this one spent them): this
+    // refresh waits at least as long.
+    if let Some(until) = k.waiting_until.filter(|u| *u > now) {
+        return format!(
+            "{cost_text}; Keepa requests are waiting {} for tokens, so it is fetched after that",
+            span((until - now).num_seconds().max(1))
+        );
+    }
     match (k.tokens_left, k.refill_rate) {
         (Some(left), _) if left >= cost => format!(
             "{cost_text} of {}: fetched within seconds",
@@ -312,16 +321,21 @@ pub fn refresh_estimate(
 /// gross figures only (`NO_TABLE`): degraded, saying which is missing.
 pub fn tables_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     let t = s.tables.as_ref()?;
-    let named = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
+    // `VAT of 2025-01-01`, or `no VAT table`.
+    let named = |what: &str, d: &Option<String>| match d {
+        Some(from) => format!("{what} of {from}"),
+        None => format!("no {what} table"),
+    };
     let detail = format!(
-        "in force on {}: VAT of {}, referral fees of {}, FBA fees of {}, storage of {}",
+        "in force on {}: {}, {}, {}, {}",
         t.date,
-        named(&t.vat),
-        named(&t.referral),
-        t.fba
-            .clone()
-            .unwrap_or_else(|| "none (Keepa's fee only)".into()),
-        named(&t.storage)
+        named("VAT", &t.vat),
+        named("referral fees", &t.referral),
+        match &t.fba {
+            Some(from) => format!("FBA fees of {from}"),
+            None => "no FBA fee table (Keepa's fee only)".into(),
+        },
+        named("storage", &t.storage)
     );
     let missing = t.missing();
     Some(if missing.is_empty() {
@@ -441,17 +455,28 @@ mod tests {
             tokens_per_product: 3,
             interval_secs: 60,
         };
-        assert_eq!(refresh_estimate(&k, Some(&plan), 2, 5), "30 Keepa tokens");
+        let now = Utc::now();
+        assert_eq!(
+            refresh_estimate(&k, Some(&plan), 2, 5, now),
+            "30 Keepa tokens"
+        );
         k.tokens_left = Some(1_200);
         k.refill_rate = Some(20);
         assert_eq!(
-            refresh_estimate(&k, Some(&plan), 2, 5),
+            refresh_estimate(&k, Some(&plan), 2, 5, now),
             "30 Keepa tokens of 1,200: fetched within seconds"
         );
         k.tokens_left = Some(-10);
         assert_eq!(
-            refresh_estimate(&k, Some(&plan), 2, 5),
+            refresh_estimate(&k, Some(&plan), 2, 5, now),
             "30 Keepa tokens, balance -10: fetched in about 2m as tokens refill"
+        );
+        // Other work already waits for tokens: the balance does not say "within seconds".
+        k.tokens_left = Some(220);
+        k.waiting_until = Some(now + chrono::Duration::seconds(39));
+        assert_eq!(
+            refresh_estimate(&k, Some(&plan), 2, 5, now),
+            "30 Keepa tokens; Keepa requests are waiting 39s for tokens, so it is fetched after that"
         );
     }
 
@@ -470,7 +495,7 @@ mod tests {
         assert_eq!(h.status, HealthStatus::Ok);
         assert_eq!(
             h.detail,
-            "in force on 2026-12-03: VAT of 2025-01-01, referral fees of 2025-02-01, FBA fees of none (Keepa's fee only), storage of 2025-03-01"
+            "in force on 2026-12-03: VAT of 2025-01-01, referral fees of 2025-02-01, no FBA fee table (Keepa's fee only), storage of 2025-03-01"
         );
         if let Some(t) = s.tables.as_mut() {
             t.vat = None;

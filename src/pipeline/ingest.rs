@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::Command;
 use super::stats::Stats;
+use super::{Command, REFRESH_AGAIN_AFTER};
 use crate::config::PipelineSettings;
 use crate::domain::{Asin, Market};
 use crate::keepa::{KeepaClient, ProductQuery};
@@ -38,8 +38,9 @@ pub struct Ingest {
 const IDLE_MIN: Duration = Duration::from_secs(1);
 const IDLE_MAX: Duration = Duration::from_secs(5);
 
-/// How long a refresh on command is remembered, to skip requests made before it finished.
-/// Requests wait in the command queue behind at most a few fetches, far less than this.
+/// How long a refresh on command is remembered, to skip requests made before it finished
+/// or soon after. Requests wait in the command queue behind at most a few fetches, far
+/// less than this.
 const REFRESHED_KEPT: Duration = Duration::from_secs(600);
 
 impl Ingest {
@@ -160,9 +161,10 @@ impl Ingest {
             .await
     }
 
-    /// Refreshes `asins` in every market now, except those whose refresh finished after
-    /// `asked` (a second request made while the first was queued or in flight) and repeats;
-    /// false when cancelled on the way.
+    /// Refreshes `asins` in every market now, except repeats and those whose refresh on
+    /// command finished less than [`REFRESH_AGAIN_AFTER`] before `asked` or after it (a
+    /// second request made while the first was queued, in flight or just done: Keepa would
+    /// answer the same for the same tokens); false when cancelled on the way.
     async fn refresh_now(
         &self,
         asins: Vec<Asin>,
@@ -175,11 +177,15 @@ impl Ingest {
         let (todo, done): (Vec<Asin>, Vec<Asin>) = asins
             .into_iter()
             .filter(|a| seen.insert(*a))
-            .partition(|a| refreshed.get(a).is_none_or(|t| *t < asked));
+            .partition(|a| {
+                refreshed
+                    .get(a)
+                    .is_none_or(|t| *t + REFRESH_AGAIN_AFTER <= asked)
+            });
         if !done.is_empty() {
             tracing::info!(
                 asins = %crate::domain::text::list_first(&done, 3),
-                "Refresh skipped: these products were refreshed after it was asked for."
+                "Refresh skipped: these products were refreshed on command in the last 30 s."
             );
         }
         if todo.is_empty() {

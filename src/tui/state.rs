@@ -279,6 +279,11 @@ pub struct UiState {
     pinned_top: bool,
     /// Marked rows.
     pub marked: HashSet<OpportunityKey>,
+    /// When this console last asked for each product's refresh (kept for
+    /// `REFRESH_AGAIN_AFTER`), so a repeat is answered without spending tokens.
+    pub refreshes_asked: HashMap<Asin, DateTime<Utc>>,
+    /// When this console last asked for the whole watchlist's refresh.
+    pub refresh_all_asked: Option<DateTime<Utc>>,
     /// Focused panel.
     pub focus: Focus,
     /// Sidebar cursor.
@@ -378,6 +383,8 @@ impl UiState {
             selected_key: None,
             pinned_top: true,
             marked: HashSet::new(),
+            refreshes_asked: HashMap::new(),
+            refresh_all_asked: None,
             focus: Focus::Table,
             sidebar_cursor: 0,
             view_kind: View::Opportunities,

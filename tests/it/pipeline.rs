@@ -401,24 +401,32 @@ async fn refreshes_on_command_spend_tokens_once() {
                     == Some(0)
             })
         });
-    let [a, b, c, d]: [Asin; 4] = everywhere.take(4).collect::<Vec<_>>().try_into().unwrap();
+    // A is refreshed; B to E mark the end of each step (a marker is a product never
+    // refreshed before, so its arrival in the store says the commands before it have run).
+    let [a, b, c, d, e]: [Asin; 5] = everywhere.take(5).collect::<Vec<_>>().try_into().unwrap();
+    let now = tokio::time::Instant::now;
+    let again = arbdesk::pipeline::REFRESH_AGAIN_AFTER;
     // A, then A again (listed twice) asked at the same moment, before A's refresh finished:
     // one request a market for A and one for B; the repeat costs nothing. (The client asks
     // `/token` once, to seed its token bucket.)
-    run(vec![vec![a], vec![a, a]], tokio::time::Instant::now(), b).await;
+    run(vec![vec![a], vec![a, a]], now(), b).await;
     assert_eq!(sim.requests(), 1 + 2 * markets);
-    // Asked for after that refresh finished, A is fetched again.
-    run(vec![vec![a]], tokio::time::Instant::now(), c).await;
-    assert_eq!(sim.requests(), 1 + 4 * markets);
-    // `:refresh all` fetches the watched products (A and B, refreshed just now, so not due
-    // on schedule) once, in one request a market, whatever else is asked.
+    // Asked again just after it finished: nothing for A.
+    run(vec![vec![a]], now(), c).await;
+    assert_eq!(sim.requests(), 1 + 3 * markets);
+    // Asked once the refresh is older than REFRESH_AGAIN_AFTER (a request stamped that
+    // much later), A is fetched again.
+    run(vec![vec![a]], now() + again, d).await;
+    assert_eq!(sim.requests(), 1 + 5 * markets);
+    // `:refresh all` fetches the watched products (A and B, refreshed on command, so not
+    // due on schedule) together, in one request a market.
     store
         .watch_add(vec![a, b], arbdesk::store::WatchSource::User)
         .await
         .unwrap();
-    let asked = tokio::time::Instant::now();
+    let asked = now() + 2 * again;
     commands.send(Command::RefreshAll { asked }).await.unwrap();
-    run(vec![vec![b]], asked, d).await;
-    assert_eq!(sim.requests(), 1 + 6 * markets);
+    run(vec![], asked, e).await;
+    assert_eq!(sim.requests(), 1 + 7 * markets);
     pipeline.shutdown().await;
 }

@@ -144,6 +144,11 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         }),
         "refresh" => match first {
             "" | "selected" => Action::Refresh,
+            "all" if args.len() > 1 => {
+                return Err(ParseError(
+                    "refresh: 'all' refreshes the whole watchlist; name ASINs without it".into(),
+                ));
+            }
             "all" => Action::RefreshAll,
             _ => Action::RefreshAsins(
                 asins(id, &args)
@@ -208,16 +213,22 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
     Ok(action)
 }
 
-/// ASINs separated by spaces or commas.
+/// ASINs separated by spaces or commas, each once, in order.
 fn asins(id: &str, args: &[&str]) -> Result<Vec<Asin>, ParseError> {
-    args.iter()
+    let mut out: Vec<Asin> = Vec::new();
+    for a in args
+        .iter()
         .flat_map(|a| a.split(','))
         .filter(|a| !a.is_empty())
-        .map(|a| {
-            a.parse::<Asin>()
-                .map_err(|e| ParseError(format!("{id}: {e}")))
-        })
-        .collect()
+    {
+        let asin = a
+            .parse::<Asin>()
+            .map_err(|e| ParseError(format!("{id}: {e}")))?;
+        if !out.contains(&asin) {
+            out.push(asin);
+        }
+    }
+    Ok(out)
 }
 
 /// `12` sets the minimum, `+1` / `-1` move it, `=-5` sets a negative one.

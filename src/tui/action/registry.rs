@@ -124,7 +124,7 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec(
         "refresh",
         &["selected", "all"],
-        T,
+        TD,
         "Refresh the selected product now (the marked ones, if any), the whole watchlist (all) or the ASINs named",
     ),
     ActionSpec {

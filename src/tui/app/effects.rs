@@ -134,29 +134,79 @@ pub(super) fn run_effect(
             });
         }
         Effect::Refresh(asins) => {
-            // The ASINs themselves while they are few, else how many.
-            let names = match asins.len() {
-                1..=3 => crate::domain::text::list(&asins),
-                n => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
-            };
+            // Products asked for within REFRESH_AGAIN_AFTER are not fetched again (the
+            // ingest stage skips them too): say so rather than quote their tokens.
+            let now = Utc::now();
+            let again = chrono::Duration::from_std(crate::pipeline::REFRESH_AGAIN_AFTER)
+                .unwrap_or_default();
+            state.refreshes_asked.retain(|_, t| now - *t < again);
+            let (recent, asins): (Vec<_>, Vec<_>) = asins
+                .into_iter()
+                .partition(|a| state.refreshes_asked.contains_key(a));
+            if asins.is_empty() {
+                state.toast(
+                    format!(
+                        "{} refreshed moments ago: not fetched again within {} (no tokens spent)",
+                        names_of(&recent),
+                        crate::domain::text::span(again.num_seconds())
+                    ),
+                    false,
+                );
+                return;
+            }
+            let mut names = names_of(&asins);
+            if !recent.is_empty() {
+                names.push_str(&format!(
+                    " ({} refreshed moments ago left out)",
+                    crate::domain::text::count(recent.len() as u64, "product")
+                ));
+            }
             let n = asins.len();
-            let asked = tokio::time::Instant::now();
-            queue_refresh(state, deps, Command::Refresh { asins, asked }, names, n);
+            if queue_refresh(
+                state,
+                deps,
+                Command::Refresh {
+                    asins: asins.clone(),
+                    asked: tokio::time::Instant::now(),
+                },
+                names,
+                n,
+            ) {
+                state
+                    .refreshes_asked
+                    .extend(asins.into_iter().map(|a| (a, now)));
+            }
         }
         Effect::RefreshAll => {
+            let now = Utc::now();
+            let again = chrono::Duration::from_std(crate::pipeline::REFRESH_AGAIN_AFTER)
+                .unwrap_or_default();
+            if let Some(t) = state.refresh_all_asked.filter(|t| now - *t < again) {
+                state.toast(
+                    format!(
+                        "The whole watchlist was refreshed {} ago: not fetched again within {} (no tokens spent)",
+                        crate::domain::text::span((now - t).num_seconds()),
+                        crate::domain::text::span(again.num_seconds())
+                    ),
+                    false,
+                );
+                return;
+            }
             let n = state.feed.stats.watchlist;
             let names = format!(
                 "the whole watchlist ({})",
                 crate::domain::text::count(n, "ASIN")
             );
             let asked = tokio::time::Instant::now();
-            queue_refresh(
+            if queue_refresh(
                 state,
                 deps,
                 Command::RefreshAll { asked },
                 names,
                 n as usize,
-            );
+            ) {
+                state.refresh_all_asked = Some(now);
+            }
         }
         Effect::WatchAdd(asins) => {
             let store = deps.store.clone();
@@ -230,15 +280,29 @@ pub(super) fn run_effect(
     }
 }
 
+/// The ASINs themselves while they are few, else how many.
+fn names_of(asins: &[crate::domain::Asin]) -> String {
+    match asins.len() {
+        1..=3 => crate::domain::text::list(asins),
+        n => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
+    }
+}
+
 /// Sends a refresh to the ingest stage; the toast names what (`names`, `n` products) and
-/// what it costs.
-fn queue_refresh(state: &mut UiState, deps: &ConsoleDeps, cmd: Command, names: String, n: usize) {
+/// what it costs. Whether it was queued.
+fn queue_refresh(
+    state: &mut UiState,
+    deps: &ConsoleDeps,
+    cmd: Command,
+    names: String,
+    n: usize,
+) -> bool {
     let Some(c) = &deps.commands else {
         state.toast(
             "This process does not ingest (--role); nothing to refresh",
             true,
         );
-        return;
+        return false;
     };
     let markets = state.session.markets.len();
     let estimate = crate::pipeline::health::refresh_estimate(
@@ -246,16 +310,23 @@ fn queue_refresh(state: &mut UiState, deps: &ConsoleDeps, cmd: Command, names: S
         state.status.refresh.as_ref(),
         n,
         markets,
+        Utc::now(),
     );
     match c.try_send(cmd) {
-        Ok(()) => state.toast(
-            format!(
-                "Refresh queued for {names} in {}: {estimate}",
-                crate::domain::text::count(markets as u64, "market")
-            ),
-            false,
-        ),
-        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+        Ok(()) => {
+            state.toast(
+                format!(
+                    "Refresh queued for {names} in {}: {estimate}",
+                    crate::domain::text::count(markets as u64, "market")
+                ),
+                false,
+            );
+            true
+        }
+        Err(e) => {
+            state.toast(format!("Could not queue the refresh: {e}"), true);
+            false
+        }
     }
 }
 

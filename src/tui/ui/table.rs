@@ -148,6 +148,24 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         "muted",
         theme,
     ));
+    // At the last row the limit lets through, say that the limit is why the table ends
+    // (before the filter's echo, which may be long and is cut first).
+    let beyond = if !s.filter_text.is_empty() {
+        (!s.loading).then(|| matching.saturating_sub(shown))
+    } else {
+        Some((feed.total as usize).saturating_sub(shown))
+    };
+    let visible = usize::from(area.height.saturating_sub(3)); // borders and the header
+    let limited = crate::tui::action::ROW_LIMITS
+        .get(s.limit)
+        .is_some_and(Option::is_some);
+    if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
+        title.push(styled(
+            format!("· :limit all shows {} more ", n(more)),
+            "muted",
+            theme,
+        ));
+    }
     if !s.filter_text.is_empty() {
         title.push(styled(
             format!("/{} ", s.filter_text),
@@ -173,23 +191,6 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     if s.dropped > 0 {
         title.push(styled(format!("· −{} left ", s.dropped), "muted", theme));
-    }
-    // At the last row the limit lets through, say that the limit is why the table ends.
-    let beyond = if !s.filter_text.is_empty() {
-        (!s.loading).then(|| matching.saturating_sub(shown))
-    } else {
-        Some((feed.total as usize).saturating_sub(shown))
-    };
-    let visible = usize::from(area.height.saturating_sub(3)); // borders and the header
-    let limited = crate::tui::action::ROW_LIMITS
-        .get(s.limit)
-        .is_some_and(Option::is_some);
-    if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
-        title.push(styled(
-            format!("· :limit all shows {} more ", n(more)),
-            "muted",
-            theme,
-        ));
     }
     if s.loading {
         title.push(styled("· loading… ", "muted", theme));

@@ -70,7 +70,7 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
     assert_eq!(r.status, 202, "{}", r.text());
     let body = r.json();
     assert_eq!(body["status"], "queued");
-    assert_eq!(body["action"], "refresh B0D1XD1ZV3,B0D1XD1ZV4");
+    assert_eq!(body["action"], "refresh B0D1XD1ZV3, B0D1XD1ZV4");
     assert!(
         body["detail"].as_str().unwrap().contains("Keepa tokens"),
         "{body}"
@@ -93,9 +93,39 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
         (r#"{"args":"all"}"#, "not an action request"),
         (r#"{"argz":["all"]}"#, "unknown field `argz`"),
         ("not json", "not an action request"),
+        (r#"{"args":["all","B0D1XD1ZV3"]}"#, "name ASINs without it"),
     ] {
         let p = send(&app, post("refresh", body)).await.problem(400);
         assert!(p["detail"].as_str().unwrap().contains(says), "{body}: {p}");
+    }
+    // The arguments go in the body; a query parameter is refused, not ignored.
+    let r = send(
+        &app,
+        Request::post("/actions/refresh?dry_run=1")
+            .body(Body::from(r#"{"args":["all"]}"#))
+            .unwrap(),
+    )
+    .await;
+    let p = r.problem(400);
+    assert_eq!(p["parameter"], "dry_run", "{p}");
+    // One product named twice is one product: one refresh, and its cost counted once.
+    let r = send(
+        &app,
+        post("refresh", r#"{"args":["B0D1XD1ZV3","b0d1xd1zv3"]}"#),
+    )
+    .await;
+    assert_eq!(r.json()["action"], "refresh B0D1XD1ZV3", "{}", r.text());
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 product in"),
+        "{}",
+        r.text()
+    );
+    match rx.try_recv().unwrap() {
+        Command::Refresh { asins, .. } => assert_eq!(asins, vec![asin("B0D1XD1ZV3")]),
+        other => panic!("not a refresh: {other:?}"),
     }
     assert!(rx.try_recv().is_err(), "nothing refused was queued");
 }
@@ -119,11 +149,31 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
     assert_eq!(store.watchlist().await.unwrap().len(), before + 2);
     let r = send(
         &api.app,
-        post("watch", r#"{"args":["remove","B0NEWNEW01"]}"#),
+        post("watch", r#"{"args":["remove","B0NEWNEW01","B0NEWNEW09"]}"#),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["detail"],
+        "1 of 2 removed from the watchlist (the other was not on it)"
+    );
     assert_eq!(store.watchlist().await.unwrap().len(), before + 1);
+    let r = send(
+        &api.app,
+        post("watch", r#"{"args":["remove","B0NEWNEW09"]}"#),
+    )
+    .await;
+    assert_eq!(
+        r.json()["detail"],
+        "B0NEWNEW09 was not on the watchlist: the watchlist is unchanged"
+    );
+    for body in ["", r#"{"args":[]}"#] {
+        let p = send(&api.app, post("watch", body)).await.problem(400);
+        assert!(
+            p["detail"].as_str().unwrap().contains("add or remove"),
+            "{p}"
+        );
+    }
     let p = send(&api.app, post("watch", r#"{"args":["add"]}"#))
         .await
         .problem(400);
@@ -142,12 +192,16 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
         "{p}"
     );
 
-    let p = send(&api.app, post("sort", r#"{"args":["roi"]}"#))
-        .await
-        .problem(409);
-    assert!(p["detail"].as_str().unwrap().contains("console"), "{p}");
+    // A view action is a conflict whatever its arguments.
+    for body in [r#"{"args":["roi"]}"#, "", r#"{"args":["nonsense"]}"#] {
+        let p = send(&api.app, post("sort", body)).await.problem(409);
+        assert!(p["detail"].as_str().unwrap().contains("console"), "{p}");
+    }
     let p = send(&api.app, post("refersh", "")).await.problem(404);
-    assert!(p["detail"].as_str().unwrap().contains("'refresh'"), "{p}");
+    assert_eq!(
+        p["detail"],
+        "unknown action 'refersh'; did you mean 'refresh'? GET /actions lists them"
+    );
 
     // Read-only: the watchlist stays as it is.
     let ro_dir = tempfile::tempdir().unwrap();
