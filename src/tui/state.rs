@@ -35,6 +35,9 @@ use crate::store::OpportunitySort;
 pub const CHANGE_TTL: Duration = Duration::seconds(60);
 /// How long a toast stays.
 const TOAST_TTL: Duration = Duration::seconds(6);
+/// How long a refresh asked for here is watched for in the rows: a product without a
+/// route in view never shows, and is forgotten after this.
+pub const REFRESH_SEEN_WITHIN: Duration = Duration::minutes(5);
 /// Toasts kept at once.
 const TOASTS: usize = 4;
 
@@ -284,6 +287,9 @@ pub struct UiState {
     pub refreshes_asked: HashMap<Asin, DateTime<Utc>>,
     /// When this console last asked for the whole watchlist's refresh.
     pub refresh_all_asked: Option<DateTime<Utc>>,
+    /// Products whose refresh this console asked for and has not yet seen arrive: a toast
+    /// says when their rows are recomputed (dropped unseen after [`REFRESH_SEEN_WITHIN`]).
+    pub refresh_pending: HashMap<Asin, DateTime<Utc>>,
     /// Focused panel.
     pub focus: Focus,
     /// Sidebar cursor.
@@ -385,6 +391,7 @@ impl UiState {
             marked: HashSet::new(),
             refreshes_asked: HashMap::new(),
             refresh_all_asked: None,
+            refresh_pending: HashMap::new(),
             focus: Focus::Table,
             sidebar_cursor: 0,
             view_kind: View::Opportunities,

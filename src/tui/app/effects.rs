@@ -173,6 +173,9 @@ pub(super) fn run_effect(
                 n,
             ) {
                 state
+                    .refresh_pending
+                    .extend(asins.iter().map(|a| (*a, now)));
+                state
                     .refreshes_asked
                     .extend(asins.into_iter().map(|a| (a, now)));
             }

@@ -94,7 +94,11 @@ impl UiState {
                         }
                         self.toast("Live again", false);
                     }
-                    None => self.frozen = Some(self.now),
+                    None => {
+                        // Frozen again: "Live again" no longer holds.
+                        self.toasts.retain(|t| t.text != "Live again");
+                        self.frozen = Some(self.now);
+                    }
                 }
                 Vec::new()
             }

@@ -116,6 +116,7 @@ impl UiState {
         }
         let same_query = self.feed.query.is_some() && self.feed.query == feed.query;
         self.compute_deltas(&feed, same_query);
+        self.note_refreshed(&feed);
         self.keys = feed.rows.iter().map(|r| r.key).collect();
         let mut order: Vec<(OpportunityKey, u32)> = self
             .keys
@@ -130,6 +131,47 @@ impl UiState {
         }
         self.feed = feed;
         self.rebuild_view();
+    }
+
+    /// Says which products asked for with `r` have come back recomputed: their rows in
+    /// `feed` were computed after the ask. (The operator otherwise sees nothing of a
+    /// refresh that changed no price.)
+    fn note_refreshed(&mut self, feed: &Feed) {
+        if self.refresh_pending.is_empty() {
+            return;
+        }
+        let now = self.now;
+        self.refresh_pending
+            .retain(|_, asked| now - *asked < super::REFRESH_SEEN_WITHIN);
+        let mut done: Vec<crate::domain::Asin> = Vec::new();
+        for r in &feed.rows {
+            let asin = r.key.asin;
+            if self
+                .refresh_pending
+                .get(&asin)
+                .is_some_and(|asked| r.updated_at >= *asked)
+                && !done.contains(&asin)
+            {
+                done.push(asin);
+            }
+        }
+        if done.is_empty() {
+            return;
+        }
+        for a in &done {
+            self.refresh_pending.remove(a);
+        }
+        let text = match done.as_slice() {
+            [one] => {
+                let routes = feed.rows.iter().filter(|r| r.key.asin == *one).count();
+                format!(
+                    "Refreshed {one}: {} recomputed",
+                    crate::domain::text::count(routes as u64, "route")
+                )
+            }
+            many => format!("Refreshed {}", crate::domain::text::list_first(many, 3)),
+        };
+        self.push_toast(text, false, false);
     }
 
     /// Marks what changed since the previous answer to the same query: a row that was

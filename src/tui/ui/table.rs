@@ -198,6 +198,19 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
     }
+    // Without the sidebar on screen, the minimum margin that shapes the rows is said here
+    // (last: cut first when the title is too long).
+    if super::layout(s).sidebar.is_none() {
+        let basis = match s.basis {
+            crate::tui::action::Basis::Gross => "gross",
+            crate::tui::action::Basis::Net => "net",
+        };
+        title.push(styled(
+            format!("· ≥{:.1} % {basis} ", s.min_margin),
+            "muted",
+            theme,
+        ));
+    }
     let b = block(Line::from(title), focused, theme);
     let inner = b.inner(area);
     f.render_widget(b, area);

@@ -1023,3 +1023,38 @@ fn clearing_the_filter_keeps_the_selected_row() {
     assert!(s.filter_text.is_empty());
     assert_eq!(s.selected_row().unwrap().key, on);
 }
+
+/// A product refreshed with `r` is reported when its rows come back recomputed (after the
+/// ask), once; rows computed before the ask do not count.
+#[test]
+fn a_refreshed_product_is_reported_when_its_rows_come_back() {
+    let mut s = fixtures::loaded(12, (160, 45));
+    let row = s.selected_row().unwrap().clone();
+    let asin = row.key.asin;
+    let asked = s.now;
+    s.refresh_pending.insert(asin, asked);
+    let feed_at = |s: &UiState, updated| {
+        let mut feed = (*s.feed).clone();
+        for r in &mut feed.rows {
+            r.updated_at = updated;
+        }
+        feed
+    };
+    let toasts = |s: &UiState| -> Vec<String> { s.toasts.iter().map(|t| t.text.clone()).collect() };
+    // Rows computed before the ask: still pending.
+    s.on_feed(feed_at(&s, asked - chrono::Duration::seconds(5)));
+    assert!(s.refresh_pending.contains_key(&asin));
+    assert!(
+        !toasts(&s).iter().any(|t| t.starts_with("Refreshed")),
+        "{:?}",
+        toasts(&s)
+    );
+    s.on_feed(feed_at(&s, asked + chrono::Duration::seconds(2)));
+    let routes = s.feed.rows.iter().filter(|r| r.key.asin == asin).count();
+    let expected = format!(
+        "Refreshed {asin}: {routes} route{} recomputed",
+        if routes == 1 { "" } else { "s" }
+    );
+    assert!(toasts(&s).contains(&expected), "{:?}", toasts(&s));
+    assert!(s.refresh_pending.is_empty());
+}
