@@ -369,8 +369,9 @@ fn help(
 }
 
 fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
-    // Help covers the screen: its own last lines matter more; toasts wait under it.
-    if matches!(s.overlay, Some(Overlay::Help { .. })) {
+    // Help covers the screen, and a prompt's message sits where toasts go: what the
+    // operator is reading or typing matters more; toasts wait under them.
+    if matches!(s.overlay, Some(Overlay::Help { .. } | Overlay::Prompt(_))) {
         return;
     }
     // Inside the frame: above the bottom border and the footer, clear of the right border,
@@ -381,7 +382,10 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     if text_w < 8 || area.height < 6 {
         return;
     }
-    let mut bottom = area.bottom().saturating_sub(3);
+    // Newest lowest, above the footer; but when the selected row would be under them,
+    // they stack from the top of the table down instead, clear of it.
+    let mut boxes: Vec<(Vec<String>, bool)> = Vec::new();
+    let mut height = 0u16;
     for t in s.toasts.iter().rev() {
         let text = crate::domain::text::sanitize(&t.text);
         let mut lines = super::wrap_words(&text, text_w);
@@ -391,18 +395,38 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                 *last = format!("{}…", fit(last, text_w - 1).trim_end_matches('…'));
             }
         }
-        // A rounded box around a solid badge: it reads apart from the panel it covers in
-        // any theme, and in a plain-text capture too.
+        let h = lines.len() as u16 + 2;
+        if height + h > area.height.saturating_sub(4) {
+            break;
+        }
+        height += h;
+        boxes.push((lines, t.error));
+    }
+    let bottom = area.bottom().saturating_sub(3);
+    let selected_y = super::layout(s)
+        .table
+        .filter(|_| s.view_kind == crate::tui::action::View::Opportunities)
+        .map(|t| t.y + 2 + s.selected.saturating_sub(s.offset) as u16);
+    let from_top = selected_y.is_some_and(|y| y + height > bottom && y <= bottom);
+    let mut y = if from_top {
+        area.y + 1
+    } else {
+        (bottom + 1).saturating_sub(height)
+    };
+    // Drawn top to bottom: from the top the newest first, at the bottom the newest last.
+    if !from_top {
+        boxes.reverse();
+    }
+    for (lines, error) in boxes {
         let h = lines.len() as u16 + 2;
         let inner_w = lines.iter().map(|l| l.width()).max().unwrap_or(0);
         let w = inner_w as u16 + 4;
-        if bottom < area.y + h {
-            break;
-        }
-        let top = bottom + 1 - h;
-        let r = Rect::new(area.right().saturating_sub(w + 1), top, w, h);
+        let r = Rect::new(area.right().saturating_sub(w + 1), y, w, h);
+        y += h;
         super::clear(f, r, theme);
-        let style = theme.style(if t.error { "toast_err" } else { "toast_ok" });
+        // A rounded box around a solid badge: it reads apart from the panel it covers in
+        // any theme, and in a plain-text capture too.
+        let style = theme.style(if error { "toast_err" } else { "toast_ok" });
         let frame = Block::default()
             .borders(Borders::ALL)
             .border_type(BorderType::Rounded)
@@ -420,6 +444,5 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             Paragraph::new(body).style(style.add_modifier(Modifier::REVERSED)),
             inside,
         );
-        bottom = top.saturating_sub(1);
     }
 }
