@@ -233,31 +233,8 @@ pub(crate) async fn run(
             "refresh: name the products (\"args\": [\"B0D1XD1ZV3\"]) or the whole watchlist \
              (\"args\": [\"all\"]); there is no selected row over the API",
         )),
-        Action::WatchAdd(asins) | Action::WatchRemove(asins) if asins.is_empty() => Err(bad_args(
-            "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
-        )),
-        Action::WatchAdd(asins) => {
-            let line = format!("watch add {}", list_first(&asins, 10));
-            let one = asins[0];
-            let n = asins.len();
-            let added = state
-                .store()
-                .watch_add(asins, WatchSource::User)
-                .await
-                .map_err(|e| ApiError::store(&e))?;
-            done(line, changed(added, n, one, "added to", "on it already"))
-        }
-        Action::WatchRemove(asins) => {
-            let line = format!("watch remove {}", list_first(&asins, 10));
-            let one = asins[0];
-            let n = asins.len();
-            let removed = state
-                .store()
-                .watch_remove(asins)
-                .await
-                .map_err(|e| ApiError::store(&e))?;
-            done(line, changed(removed, n, one, "removed from", "not on it"))
-        }
+        Action::WatchAdd(asins) => watch(&state, true, asins).await,
+        Action::WatchRemove(asins) => watch(&state, false, asins).await,
         // Parsed from `refresh` or `watch`: nothing else gets here.
         other => Err(ApiError::internal(format!("unexpected action {other:?}"))),
     }
@@ -290,6 +267,31 @@ async fn read_request(body: Body) -> Result<ActionRequest, ApiError> {
 
 fn bad_args(detail: &str) -> ApiError {
     ApiError::from_status(StatusCode::BAD_REQUEST, detail.to_string())
+}
+
+/// Adds `asins` to the watchlist (`add`) or removes them (at least one).
+async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response, ApiError> {
+    let (verb, state_of_others) = if add {
+        ("add", "on it already")
+    } else {
+        ("remove", "not on it")
+    };
+    let line = format!("watch {verb} {}", list_first(&asins, 10));
+    let Some(&one) = asins.first() else {
+        return Err(bad_args(
+            "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
+        ));
+    };
+    let n = asins.len();
+    let store = state.store();
+    let changed_n = if add {
+        store.watch_add(asins, WatchSource::User).await
+    } else {
+        store.watch_remove(asins).await
+    }
+    .map_err(|e| ApiError::store(&e))?;
+    let did = if add { "added to" } else { "removed from" };
+    done(line, changed(changed_n, n, one, did, state_of_others))
 }
 
 /// `2 added to the watchlist`, `1 of 2 added to the watchlist (the other was on it

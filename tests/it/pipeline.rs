@@ -65,6 +65,26 @@ fn settings() -> PipelineSettings {
     }
 }
 
+/// What every pipeline here starts with: all markets, hourly settings, Buy Box data, no
+/// Keepa client; each test sets what it is about.
+fn deps(
+    store: Arc<dyn Store>,
+    queue: Option<Arc<dyn Queue>>,
+    detect: Option<Arc<dyn Detect>>,
+) -> PipelineDeps {
+    PipelineDeps {
+        client: None,
+        source: Source::Demo,
+        queue,
+        store,
+        detect,
+        explain: None,
+        markets: Market::ALL.to_vec(),
+        settings: settings(),
+        buybox: true,
+    }
+}
+
 /// What one run of the process stage over `updates()` published: the ASINs of the enriched
 /// products and the alerted rows.
 async fn run(
@@ -95,17 +115,7 @@ async fn run(
         Arc::new(Economics::new(EconomicsConfig::from_toml_str(economics).unwrap()).unwrap());
     let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(economics));
     let q: Arc<dyn Queue> = queue.clone();
-    let pipeline = Pipeline::start(PipelineDeps {
-        client: None,
-        source: Source::Demo,
-        queue: Some(q.clone()),
-        store,
-        detect: Some(detect),
-        explain: None,
-        markets: Market::ALL.to_vec(),
-        settings: settings(),
-        buybox: true,
-    });
+    let pipeline = Pipeline::start(deps(store, Some(q.clone()), Some(detect)));
     q.publish(Topic::RawUpdates, updates).await.unwrap();
     // Shutting down drains everything published.
     pipeline.shutdown().await;
@@ -232,15 +242,8 @@ async fn an_offline_start_takes_back_the_last_ecb_rate_fetched() {
     let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
     let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(100));
     let pipeline = Pipeline::start(PipelineDeps {
-        client: None,
         source: Source::Live,
-        queue: Some(q),
-        store: store.clone(),
-        detect: Some(detect),
-        explain: None,
-        markets: Market::ALL.to_vec(),
-        settings: settings(),
-        buybox: true,
+        ..deps(store.clone(), Some(q), Some(detect))
     });
     let mut status = pipeline.status();
     let started = Utc::now() - chrono::Duration::seconds(1);
@@ -295,15 +298,9 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
     let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
     let explain: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
     let pipeline = Pipeline::start(PipelineDeps {
-        client: None,
         source: Source::Live,
-        queue: None,
-        store,
-        detect: None,
         explain: Some(explain),
-        markets: Market::ALL.to_vec(),
-        settings: settings(),
-        buybox: true,
+        ..deps(store, None, None)
     });
     let mut status = pipeline.status();
     let fx = tokio::time::timeout(Duration::from_secs(30), async {
@@ -348,14 +345,7 @@ async fn refreshes_on_command_spend_tokens_once() {
     // The watchlist is empty: only the commands fetch.
     let pipeline = Pipeline::start(PipelineDeps {
         client: Some(client),
-        source: Source::Demo,
-        queue: Some(q),
-        store: store.clone(),
-        detect: Some(detect),
-        explain: None,
-        markets: Market::ALL.to_vec(),
-        settings: settings(),
-        buybox: true,
+        ..deps(store.clone(), Some(q), Some(detect))
     });
     let commands = pipeline.commands();
     // Sends refreshes asked for at `asked`, then one of `marker`, and waits until the
