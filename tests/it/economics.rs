@@ -10,7 +10,7 @@ mod routes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arbdesk::domain::{Market, Money, Opportunity, PackageDims, PriceSnapshot, Product};
+use arbdesk::domain::{Currency, Market, Money, Opportunity, PackageDims, PriceSnapshot, Product};
 use arbdesk::economics::model::{self, BuyTerms, RouteCost, SellTerms};
 use arbdesk::economics::tables::market_index;
 use arbdesk::economics::{Detector, Economics, EconomicsConfig, FxRate, round_cents};
@@ -393,4 +393,30 @@ fn worked_example_unrounded_values_match_to_six_places() {
         d("3.00"),
     );
     assert_eq!(r6(fb.profit), d("-4.598866"));
+}
+
+/// The sell price line says when the price is the 90-day average taken because it is
+/// below today's Buy Box (economics.md §3), so it does not read as a wrong price.
+#[test]
+fn the_sell_price_line_says_when_it_is_the_90_day_average() {
+    let det = Detector::new(econ(""));
+    let mut de = snap(Market::DE, 5_000);
+    de.buy_box_avg90 = Some(Money::new(4_600, Currency::EUR));
+    let p = product(vec![snap(Market::IT, 3_000), de]);
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
+    let o = row(&rows, Market::IT, Market::DE);
+    assert_eq!(o.sell_price, Money::new(4_600, Currency::EUR));
+    let label = &o.breakdown.lines[0].label;
+    assert_eq!(
+        label,
+        "Sell price in DE, Buy Box landed, 90-day average (below today's)"
+    );
+    // Today's price, when it is the lower one, is just the Buy Box.
+    let p = product(vec![snap(Market::IT, 3_000), snap(Market::DE, 5_000)]);
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
+    let o = row(&rows, Market::IT, Market::DE);
+    assert_eq!(
+        o.breakdown.lines[0].label,
+        "Sell price in DE, Buy Box landed"
+    );
 }
