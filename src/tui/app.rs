@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 mod effects;
+mod refresh;
 
 use super::action::Format;
 use super::clipboard::{self, Mode, Mux, Outcome};

@@ -1,16 +1,15 @@
 //! Effects, run outside the reducer: store queries, product details, health and log
 //! tails on their own tasks, clipboard, exports and watchlist changes; each reports back as
-//! a message.
+//! a message. Refreshes have their own module (`refresh.rs`).
 
 use std::io::Write as _;
 
 use crate::store::MAX_FILTER_KEYS;
 
 use super::{
-    Arc, Command, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant,
-    Mode, Msg, Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows,
-    Store, TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc,
-    theme_names,
+    Arc, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant, Mode, Msg,
+    Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows, Store,
+    TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc, theme_names,
 };
 
 #[derive(Clone, Copy)]
@@ -133,84 +132,8 @@ pub(super) fn run_effect(
                 let _ = tx.send(msg).await;
             });
         }
-        Effect::Refresh(asins) => {
-            // Products asked for within REFRESH_AGAIN_AFTER are not fetched again (the
-            // ingest stage skips them too): say so rather than quote their tokens.
-            let now = Utc::now();
-            let again = chrono::Duration::from_std(crate::pipeline::REFRESH_AGAIN_AFTER)
-                .unwrap_or_default();
-            state.refreshes_asked.retain(|_, t| now - *t < again);
-            let (recent, asins): (Vec<_>, Vec<_>) = asins
-                .into_iter()
-                .partition(|a| state.refreshes_asked.contains_key(a));
-            if asins.is_empty() {
-                state.toast(
-                    format!(
-                        "{} refreshed moments ago: not fetched again within {} (no tokens spent)",
-                        names_of(&recent),
-                        crate::domain::text::span(again.num_seconds())
-                    ),
-                    false,
-                );
-                return;
-            }
-            let mut names = names_of(&asins);
-            if !recent.is_empty() {
-                names.push_str(&format!(
-                    " ({} refreshed moments ago left out)",
-                    crate::domain::text::count(recent.len() as u64, "product")
-                ));
-            }
-            let n = asins.len();
-            if queue_refresh(
-                state,
-                deps,
-                Command::Refresh {
-                    asins: asins.clone(),
-                    asked: tokio::time::Instant::now(),
-                },
-                names,
-                n,
-            ) {
-                state
-                    .refresh_pending
-                    .extend(asins.iter().map(|a| (*a, now)));
-                state
-                    .refreshes_asked
-                    .extend(asins.into_iter().map(|a| (a, now)));
-            }
-        }
-        Effect::RefreshAll => {
-            let now = Utc::now();
-            let again = chrono::Duration::from_std(crate::pipeline::REFRESH_AGAIN_AFTER)
-                .unwrap_or_default();
-            if let Some(t) = state.refresh_all_asked.filter(|t| now - *t < again) {
-                state.toast(
-                    format!(
-                        "The whole watchlist was refreshed {} ago: not fetched again within {} (no tokens spent)",
-                        crate::domain::text::span((now - t).num_seconds()),
-                        crate::domain::text::span(again.num_seconds())
-                    ),
-                    false,
-                );
-                return;
-            }
-            let n = state.feed.stats.watchlist;
-            let names = format!(
-                "the whole watchlist ({})",
-                crate::domain::text::count(n, "ASIN")
-            );
-            let asked = tokio::time::Instant::now();
-            if queue_refresh(
-                state,
-                deps,
-                Command::RefreshAll { asked },
-                names,
-                n as usize,
-            ) {
-                state.refresh_all_asked = Some(now);
-            }
-        }
+        Effect::Refresh(asins) => super::refresh::refresh(state, deps, asins),
+        Effect::RefreshAll => super::refresh::refresh_all(state, deps),
         Effect::WatchAdd(asins) => {
             let store = deps.store.clone();
             let tx = tx.clone();
@@ -279,56 +202,6 @@ pub(super) fn run_effect(
             if let Err(e) = result {
                 tracing::warn!(path = %path.display(), error = %e, "Could not save the command history.");
             }
-        }
-    }
-}
-
-/// The ASINs themselves while they are few, else how many.
-fn names_of(asins: &[crate::domain::Asin]) -> String {
-    match asins.len() {
-        1..=3 => crate::domain::text::list(asins),
-        n => format!("{} ASINs", crate::domain::text::thousands(n as u64)),
-    }
-}
-
-/// Sends a refresh to the ingest stage; the toast names what (`names`, `n` products) and
-/// what it costs. Whether it was queued.
-fn queue_refresh(
-    state: &mut UiState,
-    deps: &ConsoleDeps,
-    cmd: Command,
-    names: String,
-    n: usize,
-) -> bool {
-    let Some(c) = &deps.commands else {
-        state.toast(
-            "This process does not ingest (--role); nothing to refresh",
-            true,
-        );
-        return false;
-    };
-    let markets = state.session.markets.len();
-    let estimate = crate::pipeline::health::refresh_estimate(
-        &state.status.keepa,
-        state.status.refresh.as_ref(),
-        n,
-        markets,
-        Utc::now(),
-    );
-    match c.try_send(cmd) {
-        Ok(()) => {
-            state.toast(
-                format!(
-                    "Refresh queued for {names} in {}: {estimate}",
-                    crate::domain::text::count(markets as u64, "market")
-                ),
-                false,
-            );
-            true
-        }
-        Err(e) => {
-            state.toast(format!("Could not queue the refresh: {e}"), true);
-            false
         }
     }
 }
