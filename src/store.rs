@@ -181,7 +181,8 @@ pub struct OpportunityFilter {
     /// console asks to learn which rows that left its page still match elsewhere.
     pub keys: Vec<OpportunityKey>,
     /// Sort key; ties break by ASIN, then buy market, then sell market, always ascending
-    /// (markets in display order: UK, DE, FR, IT, ES).
+    /// (markets in display order: UK, DE, FR, IT, ES). A net figure that is unknown
+    /// ([`Opportunity::has_net`]) sorts after every known one, in either direction.
     pub sort: OpportunitySort,
     /// Descending order.
     pub descending: bool,

@@ -12,7 +12,7 @@
 use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -152,6 +152,7 @@ pub(crate) async fn list() -> Json<ActionList> {
         (status = 403, description = "The server is read-only and the action changes stored data, or a web page whose origin is not in `api.cors_origins` sent it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such action", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 64 KB: send fewer ASINs at a time", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is declared as something other than JSON: send `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The action acts on a console's view, or (`refresh`) this process does not ingest", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The command queue is full or stopped, or the store cannot answer; retry", body = Problem, content_type = "application/problem+json"),
     ),
@@ -193,6 +194,7 @@ pub(crate) async fn run(
             ),
         ));
     }
+    check_content_type(&headers)?;
     let request = read_request(body).await?;
     if spec.id == "watch" && request.args.is_empty() {
         return Err(bad_args(
@@ -242,6 +244,34 @@ pub(crate) async fn run(
 
 fn now() -> tokio::time::Instant {
     tokio::time::Instant::now()
+}
+
+/// A body may be declared as JSON (`application/json` or a `+json` type) or not declared;
+/// anything else (`curl -d` sends a form type) is a 415 saying what to send.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        return Ok(());
+    }
+    Err(ApiError::from_status(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!(
+            "the body is declared as '{}'; send JSON with Content-Type: application/json \
+             (curl: --json '{{\"args\": [\"all\"]}}')",
+            shorten(text)
+        ),
+    ))
 }
 
 /// The body as an [`ActionRequest`]; an empty body is no arguments.

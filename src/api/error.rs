@@ -194,6 +194,7 @@ impl ApiError {
             405 => ("method-not-allowed", "Method not allowed"),
             408 | 503 => ("unavailable", "Service unavailable"),
             413 => ("payload-too-large", "Request body too large"),
+            415 => ("unsupported-media-type", "Unsupported media type"),
             406 => ("not-acceptable", "Not acceptable"),
             403 => ("forbidden", "Forbidden"),
             404 => ("not-found", "Not found"),

@@ -183,7 +183,8 @@ fn opportunity_doc(o: &Opportunity) -> StoreResult<Value> {
         "sell_rank": rank(o.sell_market),
         "gross_margin_pct": o.gross_margin_pct,
         // Unknown net figures (`NO_TABLE`) are missing: no range filter matches them and
-        // sorts list them last.
+        // sorts list them last in either direction (Elasticsearch's default for missing
+        // values; the SQLite store says `NULLS LAST`).
         "net_margin_pct": o.has_net().then_some(o.net_margin_pct),
         "roi_pct": o.has_net().then_some(o.roi_pct),
         "net_profit": o.has_net().then_some(o.net_profit.minor),

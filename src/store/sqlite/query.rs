@@ -40,7 +40,13 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
         });
     }
     let index = sort_index(f.sort);
-    let dir = if f.descending { "DESC" } else { "ASC" };
+    // Rows without net figures (NULL) come last in either direction, as in Elasticsearch
+    // (SQLite's NULLs are the smallest values, so only an ascending sort needs saying so).
+    let dir = if f.descending {
+        "DESC"
+    } else {
+        "ASC NULLS LAST"
+    };
     let order: Vec<String> = f.sort.keys().iter().map(|k| format!("{k} {dir}")).collect();
     // During a bulk load the sort indexes are gone (`schema::SORT_INDEXES`); the planner
     // then sorts the matches, which is slower and just as right.

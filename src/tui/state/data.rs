@@ -324,16 +324,16 @@ impl UiState {
             });
             keyed.into_iter().map(|(_, _, i)| i).collect()
         } else {
-            let mut keyed: Vec<([i64; 4], u32, u32)> = (0..rows.len())
+            let mut keyed: Vec<(SortKey, u32, u32)> = (0..rows.len())
                 .filter(|&i| self.filter.matches(&rows[i]))
                 .map(|i| {
                     let k = match col {
-                        Column::Asin => [i64::from(self.key_rank[i]), 0, 0, 0],
-                        Column::Title => [i64::from(self.feed.title_rank[i]), 0, 0, 0],
+                        Column::Asin => SortKey::of(i64::from(self.key_rank[i])),
+                        Column::Title => SortKey::of(i64::from(self.feed.title_rank[i])),
                         _ => sort_key(&rows[i], col),
                     };
                     (
-                        if desc { k.map(|k| !k) } else { k },
+                        if desc { k.reversed() } else { k },
                         self.key_rank[i],
                         i as u32,
                     )
@@ -366,11 +366,41 @@ impl UiState {
     }
 }
 
-/// A row's sort key for a column as integers, compared in order, ascending; text columns
-/// other than the title sort by their rank in (ASIN, route) order or by market code.
-/// Expected monthly profit puts ranked rows first and orders equal profits by ROI, then
-/// profit (economics.md §4.1), as the store does.
-fn sort_key(r: &Row, c: Column) -> [i64; 4] {
+/// A row's place in a sort, compared field by field, ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey {
+    /// Whether the row is ranked, for expected monthly profit (0 otherwise).
+    lead: i64,
+    /// The row has no net figures and the column is one of them: after every row that
+    /// has them whichever way the sort runs, as the stores order them.
+    unknown: bool,
+    /// The column's value, then its tie-breaks.
+    value: [i64; 3],
+}
+
+impl SortKey {
+    fn of(value: i64) -> Self {
+        SortKey {
+            lead: 0,
+            unknown: false,
+            value: [value, 0, 0],
+        }
+    }
+
+    /// The key for a descending sort (an unknown value stays last).
+    fn reversed(self) -> Self {
+        SortKey {
+            lead: !self.lead,
+            unknown: self.unknown,
+            value: self.value.map(|v| !v),
+        }
+    }
+}
+
+/// A row's sort key for a column; text columns other than the title sort by their rank in
+/// (ASIN, route) order or by market code. Expected monthly profit puts ranked rows first
+/// and orders equal profits by ROI, then profit (economics.md §4.1), as the store does.
+fn sort_key(r: &Row, c: Column) -> SortKey {
     // Total order of f64 as i64 (negatives flipped), so NaN cannot break the sort.
     let f = |x: f64| {
         let b = x.to_bits() as i64;
@@ -380,8 +410,15 @@ fn sort_key(r: &Row, c: Column) -> [i64; 4] {
         let b = m.code().as_bytes();
         i64::from(b[0]) << 8 | i64::from(b[1])
     };
+    let unknown = !r.has_net;
     let k = match c {
-        Column::Emp => return [i64::from(r.ranked), r.emp.minor, f(r.roi), r.net.minor],
+        Column::Emp => {
+            return SortKey {
+                lead: i64::from(r.ranked),
+                unknown,
+                value: [r.emp.minor, f(r.roi), r.net.minor],
+            };
+        }
         Column::Asin | Column::Title => 0,
         Column::Buy => code(r.key.buy),
         Column::Sell => code(r.key.sell),
@@ -403,5 +440,8 @@ fn sort_key(r: &Row, c: Column) -> [i64; 4] {
         // Age ascending = newest first.
         Column::Age => -r.updated_at.timestamp_micros(),
     };
-    [k, 0, 0, 0]
+    SortKey {
+        unknown: unknown && matches!(c, Column::Profit | Column::Net | Column::Roi),
+        ..SortKey::of(k)
+    }
 }

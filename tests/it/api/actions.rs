@@ -182,6 +182,40 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
         "{p}"
     );
 
+    // A body declared as anything but JSON is a 415 that says what to send; JSON with
+    // parameters, a `+json` type and no declared type are read.
+    let declared = |ct: Option<&str>| {
+        let mut req = Request::post("/actions/watch");
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        req.body(Body::from(r#"{"args":["add","B0NEWNEW04"]}"#))
+            .unwrap()
+    };
+    for ct in ["application/x-www-form-urlencoded", "text/plain"] {
+        let p = send(&api.app, declared(Some(ct))).await.problem(415);
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(ct) && detail.contains("application/json"),
+            "{p}"
+        );
+        assert!(
+            p["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("unsupported-media-type"),
+            "{p}"
+        );
+    }
+    for ct in [
+        Some("application/json; charset=utf-8"),
+        Some("application/merge-patch+json"),
+        None,
+    ] {
+        let r = send(&api.app, declared(ct)).await;
+        assert_eq!(r.status, 200, "{ct:?}: {}", r.text());
+    }
+
     // A web page from an origin not allowed is refused, as for jobs.
     let mut req = post("watch", r#"{"args":["add","B0NEWNEW03"]}"#);
     req.headers_mut()

@@ -125,6 +125,7 @@ async fn docs_page_is_self_contained() {
         "unauthorized",
         "method-not-allowed",
         "payload-too-large",
+        "unsupported-media-type",
         "not-acceptable",
         "conflict",
         "store-unavailable",

@@ -3,7 +3,7 @@
 use arbdesk::domain::Market;
 use arbdesk::store::OpportunitySort;
 use arbdesk::tui::action::Basis;
-use arbdesk::tui::action::{Action, Column, View};
+use arbdesk::tui::action::{Action, Column, SortBy, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
 use arbdesk::tui::model::{Feed, Query, Row};
@@ -852,6 +852,53 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
         order(&s),
         ["B0TIE00002", "B0TIE00001", "B0TIE00004", "B0TIE00003"]
     );
+}
+
+/// A row without net figures (no fee or VAT table in force) sorts after every row with
+/// them on a net column, whichever way the sort runs, as both stores order it.
+#[test]
+fn rows_without_net_figures_sort_last_on_net_columns_both_ways() {
+    let mut s = fixtures::loaded(4, (200, 60));
+    let mut feed: Feed = (*s.feed).clone();
+    let rows = [("B0NET00001", 300), ("B0NET00002", -900), ("B0NET00003", 0)];
+    feed.rows = rows
+        .iter()
+        .map(|&(asin, profit)| {
+            let mut r = fixtures::row(asin, "Net", Market::DE, Market::FR, 20.0, profit);
+            r.roi = profit as f64 / 100.0;
+            r.net_pct = profit as f64 / 50.0;
+            r.emp = arbdesk::domain::Money::eur(profit * 10);
+            // Ranked rows lead an expected-profit sort; a row without net figures never is.
+            r.ranked = false;
+            r
+        })
+        .collect();
+    // The third has unknown net figures, shown as zeros.
+    feed.rows[2].has_net = false;
+    feed.total = feed.rows.len() as u64;
+    s.on_feed(feed);
+    let order = |s: &UiState| -> Vec<String> {
+        s.view()
+            .iter()
+            .map(|&i| s.feed.rows[i as usize].key.asin.to_string())
+            .collect()
+    };
+    for c in [Column::Profit, Column::Net, Column::Roi, Column::Emp] {
+        s.apply(Action::Sort(SortBy::Column(c, None)));
+        assert_eq!((s.sort, s.descending), (c, true));
+        assert_eq!(
+            order(&s),
+            ["B0NET00001", "B0NET00002", "B0NET00003"],
+            "{c:?} descending"
+        );
+        s.apply(Action::Sort(SortBy::Column(c, None)));
+        assert_eq!((s.sort, s.descending), (c, false));
+        assert_eq!(
+            order(&s),
+            ["B0NET00002", "B0NET00001", "B0NET00003"],
+            "{c:?} ascending"
+        );
+    }
 }
 
 #[test]

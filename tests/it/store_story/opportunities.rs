@@ -632,12 +632,19 @@ pub async fn gross_only(s: &dyn Store) {
         OpportunitySort::RoiPct,
         OpportunitySort::ExpectedMonthlyProfit,
     ] {
-        let f = OpportunityFilter {
-            sort,
-            descending: true,
-            ..OpportunityFilter::default()
-        };
-        assert_eq!(routes(f).await, ["N:DE:FR", "N:IT:FR"], "{sort:?}");
+        // Unknown net figures sort last whichever way the sort runs.
+        for descending in [true, false] {
+            let f = OpportunityFilter {
+                sort,
+                descending,
+                ..OpportunityFilter::default()
+            };
+            assert_eq!(
+                routes(f).await,
+                ["N:DE:FR", "N:IT:FR"],
+                "{sort:?} descending: {descending}"
+            );
+        }
     }
     // Read back, the row is the row written: zeros and NO_TABLE.
     let page = s
