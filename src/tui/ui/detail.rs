@@ -234,9 +234,10 @@ fn render_prices(
     let Some(p) = &d.product else {
         return;
     };
-    let header = Row::new(["Mkt", "New", "New €", "Buy Box", "Amazon", "Rank", ""])
-        .style(theme.style("header"));
-    let rows = p.markets.iter().map(|(m, snap)| {
+    const HEADER: [&str; 7] = ["Mkt", "New", "New €", "Buy Box", "Amazon", "Rank", ""];
+    // Cells as text first: the columns are as wide as what they hold, so the last one
+    // (the route's side, "out", "not listed") keeps its room in a narrow detail.
+    let listed = p.markets.iter().map(|(m, snap)| {
         let role = if *m == buy {
             "delta_bad"
         } else if *m == sell {
@@ -257,40 +258,47 @@ fn render_prices(
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        Row::new(vec![
-            Cell::from(styled(m.code(), role, theme)),
-            Cell::from(money_cell(snap.new)),
-            Cell::from(money_cell(snap.new.and_then(|n| eur(n, eur_per_gbp)))),
-            Cell::from(money_cell(snap.buy_box)),
-            Cell::from(money_cell(snap.amazon)),
-            Cell::from(
-                snap.sales_rank
-                    .map_or_else(|| "–".into(), |r| r.to_string()),
-            ),
-            Cell::from(note),
-        ])
+        let cells = [
+            m.code().to_string(),
+            money_cell(snap.new),
+            money_cell(snap.new.and_then(|n| eur(n, eur_per_gbp))),
+            money_cell(snap.buy_box),
+            money_cell(snap.amazon),
+            snap.sales_rank
+                .map_or_else(|| "–".into(), |r| r.to_string()),
+            note,
+        ];
+        (cells, role, "")
     });
     let unlisted = unlisted(p, watched).map(|m| {
-        let mut cells = vec![Cell::from(m.code())];
-        cells.extend(std::iter::repeat_n(Cell::from("–"), 5));
-        cells.push(Cell::from("not listed"));
-        Row::new(cells).style(theme.style("muted"))
+        let mut cells: [String; 7] = std::array::from_fn(|_| "–".to_string());
+        cells[0] = m.code().to_string();
+        cells[6] = "not listed".to_string();
+        (cells, "", "muted")
     });
-    let rows = rows.chain(unlisted);
+    let rows: Vec<([String; 7], &str, &str)> = listed.chain(unlisted).collect();
+    let widths: [u16; 7] = std::array::from_fn(|i| {
+        let widest = rows
+            .iter()
+            .map(|(cells, _, _)| cells[i].chars().count())
+            .chain([HEADER[i].chars().count()])
+            .max()
+            .unwrap_or(0);
+        u16::try_from(widest).unwrap_or(u16::MAX)
+    });
+    // Two cells between columns where they fit, one where they do not.
+    let used: u16 = widths.iter().sum();
+    let spacing = if used + 2 * 6 <= area.width { 2 } else { 1 };
     let t = Table::new(
-        rows,
-        [
-            Constraint::Length(3),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Min(4),
-        ],
+        rows.into_iter().map(|([code, rest @ ..], role, style)| {
+            let mut cells = vec![Cell::from(styled(code, role, theme))];
+            cells.extend(rest.into_iter().map(Cell::from));
+            Row::new(cells).style(theme.style(style))
+        }),
+        widths.map(Constraint::Length),
     )
-    .header(header)
-    .column_spacing(1);
+    .header(Row::new(HEADER).style(theme.style("header")))
+    .column_spacing(spacing);
     f.render_widget(t, area);
 }
 

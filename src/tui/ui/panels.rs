@@ -109,7 +109,8 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         ),
         (
             // Gross, whatever the basis: the figure /stats reports as best_gross_margin_pct.
-            "Best gross",
+            // (Below 120 columns a tile's title has 11 cells, padding included.)
+            pick("Best gross", "Top gross"),
             best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
         ),
         (
