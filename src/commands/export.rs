@@ -37,7 +37,7 @@ pub fn csv_text(s: &str) -> String {
     }
 }
 
-const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen";
+const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen,buy_observed_at,sell_observed_at,fx_date,fx_rate,vat_table,fee_table";
 
 fn opt_money(m: Option<Money>) -> String {
     m.map(Money::decimal_string).unwrap_or_default()
@@ -61,10 +61,11 @@ pub fn csv_row(o: &Opportunity) -> String {
             String::new()
         }
     };
+    let b = &o.breakdown;
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_text(o.title.as_deref().unwrap_or("")),
         o.buy_market,
@@ -87,11 +88,26 @@ pub fn csv_row(o: &Opportunity) -> String {
         o.buy_url(),
         o.sell_url(),
         o.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        o.first_seen
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-            .unwrap_or_default(),
+        time(o.first_seen),
+        // Where the figures came from (economics.md §7): the Keepa times of both sides,
+        // the rate and the table versions the row was computed with.
+        time(b.buy_observed_at),
+        time(b.sell_observed_at),
+        text(&b.fx_date),
+        text(&b.fx_rate),
+        text(&b.vat_table),
+        text(&b.fee_table),
     );
     s
+}
+
+fn time(t: Option<chrono::DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn text(t: &Option<std::sync::Arc<str>>) -> String {
+    t.as_deref().map(csv_field).unwrap_or_default()
 }
 
 /// Opportunities as CSV with a header line.

@@ -220,7 +220,8 @@ impl Detector {
             };
             let gbp_route = s.currency() == Currency::GBP || t.currency() == Currency::GBP;
             let mut flags = FlagSet::default();
-            flags.insert_if(fx_stale, Flag::FxStale);
+            // A stale rate says nothing about a route between euro markets: no FX in it.
+            flags.insert_if(fx_stale && gbp_route, Flag::FxStale);
             flags.insert_if(!gates::same_item(s_snap, t_snap), Flag::Identity);
             let mut row = Opportunity {
                 asin: product.asin,

@@ -132,7 +132,9 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
         .areas(main);
         a.table = Some(t);
         a.detail = Some(d);
-    } else if s.detail_open {
+    } else if s.detail_open || s.focus == Focus::Detail {
+        // Also when the detail had the focus beside or under the table and the terminal
+        // shrank: the operator was reading it.
         a.detail = Some(main);
     } else {
         a.table = Some(main);

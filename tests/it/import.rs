@@ -368,6 +368,23 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             let v = &f[col(price)];
             assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{price} {v:?}");
         }
+        // Where the figures came from: both sides' Keepa times, the rate and the tables.
+        for time in ["buy_observed_at", "sell_observed_at"] {
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(&f[col(time)]).is_ok(),
+                "{time}: {f:?}"
+            );
+        }
+        assert!(
+            f[col("fx_rate")].contains("GBP") && f[col("fx_rate")].contains(&f[col("fx_date")]),
+            "{f:?}"
+        );
+        for table in ["vat_table", "fee_table"] {
+            assert!(
+                chrono::NaiveDate::parse_from_str(&f[col(table)], "%Y-%m-%d").is_ok(),
+                "{table}: {f:?}"
+            );
+        }
     }
 
     let out = export(

@@ -39,11 +39,16 @@ pub struct OpportunityItem {
     pub roi_pct: Option<f64>,
     /// Expected monthly profit in EUR, the ranking key.
     pub expected_monthly_profit: Option<Money>,
-    /// Highest buy-market shelf price that still passes the ROI and profit gates.
+    /// Highest buy-market shelf price (gross, in the buy market's currency) that still
+    /// passes the ROI and profit gates. `null` when no positive price does, or the row has
+    /// no net figures.
     pub max_buy_price: Option<Money>,
-    /// Sell price needed for the target ROI.
+    /// Sell price (gross, in the sell market's currency) needed for the target ROI
+    /// (`min_roi` in the config). `null` when no price up to Keepa's cap reaches it, or the
+    /// row has no net figures.
     pub target_sell_price: Option<Money>,
-    /// Sell price at which the net profit is zero.
+    /// Sell price (gross, in the sell market's currency) at which the net profit is zero.
+    /// `null` as for `target_sell_price`.
     pub break_even_sell_price: Option<Money>,
     /// True when every gate passes.
     pub ranked: bool,

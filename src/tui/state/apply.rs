@@ -58,9 +58,12 @@ impl UiState {
                     self.view_kind = View::Opportunities;
                 } else if self.detail_open {
                     self.detail_open = false;
+                    self.detail_scroll = 0;
                 } else if self.zoom {
                     self.zoom = false;
                 } else if self.focus != Focus::Table {
+                    // Leaving the detail: its preview beside the table starts at the top.
+                    self.detail_scroll = 0;
                     self.focus = Focus::Table;
                 } else if !self.filter_text.is_empty() {
                     return self.set_filter(String::new());

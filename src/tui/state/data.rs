@@ -268,7 +268,7 @@ impl UiState {
             [] => {}
             [one] => {
                 let text = format!(
-                    "New: {} {}→{} {:.1} % · net €{}",
+                    "New: {} {}→{} {:.1} % gross · net €{}",
                     one.key.asin,
                     one.key.buy.code(),
                     one.key.sell.code(),
@@ -280,7 +280,7 @@ impl UiState {
             many => {
                 let best = many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max);
                 let text = format!(
-                    "{} new ranked opportunities ≥ {:.0} % (best {:.1} %)",
+                    "{} new ranked opportunities ≥ {:.0} % gross (best {:.1} %)",
                     many.len(),
                     self.session.alert_margin_pct,
                     best

@@ -62,16 +62,21 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let markets = d.product.as_ref().map_or(0, |p| {
         (p.markets.len() + unlisted(p, &s.session.markets).count()) as u16
     });
-    let pnl = pnl_lines(d, inner.width, theme);
+    let (pnl, summary) = pnl_lines(d, inner.width, theme);
+    let pnl_len = u16::try_from(pnl.len()).unwrap_or(u16::MAX);
     let h = inner.height;
     let head_h = 4.min(h);
     let mut rest = h - head_h;
-    let prices_h = (markets + 1).min(rest);
+    // The P&L's summary line (gross, net, ROI) and its scroll line come before the price
+    // grid on a short screen: the figures are what the detail is opened for.
+    let summary_h = pnl_len
+        .min(u16::try_from(summary).unwrap_or(1) + 1)
+        .min(rest);
+    let prices_h = (markets + 1).min(rest - summary_h);
     rest -= prices_h;
     // The P&L gets its first lines, then the chart (if there is history) its minimum, then
     // the P&L the rest of its lines (it scrolls), then the links; whatever is left widens
     // the chart.
-    let pnl_len = u16::try_from(pnl.len()).unwrap_or(u16::MAX);
     let pnl_first = pnl_len.min(PNL_FIRST_LINES).min(rest);
     rest -= pnl_first;
     let history = d.history.iter().any(|h| !h.points.is_empty());
@@ -108,7 +113,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     } else {
         "Enter, then PgDn/PgUp"
     };
-    render_pnl(f, pnl_area, pnl, s, scroll_hint, theme);
+    render_pnl(f, pnl_area, (pnl, summary), s, scroll_hint, theme);
     if chart.height > 0 {
         chart::render(
             f,
@@ -319,7 +324,7 @@ pub fn pnl_text(d: &Detail) -> String {
     for (side, m) in [("buy ", k.buy), ("sell", k.sell)] {
         out.push_str(&format!("\n{side} {} {}", m.code(), m.product_url(&k.asin)));
     }
-    for line in pnl_lines(d, 72, &Theme::builtin("mono")) {
+    for line in pnl_lines(d, 72, &Theme::builtin("mono")).0 {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         out.push('\n');
         out.push_str(text.trim_end());
@@ -331,13 +336,16 @@ pub fn pnl_text(d: &Detail) -> String {
 /// The P&L as lines for a pane `width` wide: the headline, the breakdown (labels wrapped,
 /// the amount on a label's last line), the prices that matter to a buyer, then the FX rate,
 /// the gate verdict and the flags.
-fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
+/// The P&L's lines, and how many of them are its summary (gross, net and ROI: one line, or
+/// two where one does not fit).
+fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<'a>>, usize) {
     let Some(o) = &d.opportunity else {
-        return vec![Line::from(styled(
+        let none = Line::from(styled(
             "No P&L: the opportunity is no longer listed.",
             "muted",
             theme,
-        ))];
+        ));
+        return (vec![none], 1);
     };
     // A UK↔EU route without customs: its net is approximate, as the table's ≈ says.
     let approx = if o.flags.contains(Flag::RouteDisabled) {
@@ -384,6 +392,7 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
     } else {
         vec![Line::from(gross), Line::from(net)]
     };
+    let summary = lines.len();
     let label_width = usize::from(width.saturating_sub(14));
     for l in &o.breakdown.lines {
         let label = wrap_words(&sanitize(&l.label), label_width);
@@ -442,7 +451,7 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
             lines.push(Line::from(styled(part, "muted", theme)));
         }
     }
-    lines
+    (lines, summary)
 }
 
 /// Renders the P&L `lines` into `area`. Too long for it, they are scrolled by the state's
@@ -451,15 +460,22 @@ fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> Vec<Line<'a>> {
 fn render_pnl(
     f: &mut Frame<'_>,
     area: Rect,
-    mut lines: Vec<Line<'_>>,
+    (mut lines, summary): (Vec<Line<'_>>, usize),
     s: &UiState,
     hint: &str,
     theme: &Theme,
 ) {
-    let h = usize::from(area.height);
+    let mut h = usize::from(area.height);
     if h == 0 {
         return;
     }
+    // The summary (gross, net, ROI) stays while the rest scrolls under it.
+    let pinned: Vec<Line<'_>> = if lines.len() > h && h > summary + 1 {
+        lines.drain(..summary).collect()
+    } else {
+        Vec::new()
+    };
+    h -= pinned.len();
     let mut max_top = 0;
     // A page is the lines shown above the status line.
     s.detail_page
@@ -483,6 +499,9 @@ fn render_pnl(
     }
     s.detail_scroll_max
         .set(u16::try_from(max_top).unwrap_or(u16::MAX));
+    if !pinned.is_empty() {
+        lines.splice(0..0, pinned);
+    }
     f.render_widget(Paragraph::new(lines), area);
 }
 

@@ -132,15 +132,36 @@ fn prompt_message(f: &mut Frame<'_>, footer: Rect, message: &str, theme: &Theme)
     );
 }
 
+/// `text` if it is at most `width` cells wide, else `…` and as much of its end as fits.
+fn tail(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut kept = Vec::new();
+    let mut used = 1; // the ellipsis
+    for c in text.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
     if let Some(Overlay::Prompt(p)) = &s.overlay {
         let lead = match p.kind {
             PromptKind::Command => ":",
             PromptKind::Filter | PromptKind::LogSearch => "/",
         };
+        // The end of the input, where typing happens, stays in view: a line longer than
+        // the footer shows `…` and its last part.
+        let room = usize::from(area.width).saturating_sub(2);
         let mut spans = vec![
             styled(lead, "key_hint", theme),
-            Span::raw(p.input.clone()),
+            Span::raw(tail(&p.input, room)),
             styled("█", "muted", theme),
         ];
         if let Some(e) = &p.error {

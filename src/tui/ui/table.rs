@@ -33,6 +33,9 @@ const PRIORITY: [Column; 13] = [
     Column::Gross,
 ];
 
+/// The widest a filter is echoed (title, empty-table message); the prompt shows all of it.
+const FILTER_ECHO: usize = 40;
+
 /// Width of a column (the title's is its minimum), including room for a change arrow.
 fn width(c: Column) -> u16 {
     match c {
@@ -167,8 +170,9 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         ));
     }
     if !s.filter_text.is_empty() {
+        // A long filter is shown by its start: the title keeps room for what follows.
         title.push(styled(
-            format!("/{} ", s.filter_text),
+            format!("/{} ", super::fit(&s.filter_text, FILTER_ECHO)),
             "filter_active",
             theme,
         ));
@@ -299,7 +303,7 @@ fn empty_message(s: &UiState) -> String {
             "No opportunities at ≥ {} % {} matching /{}. Esc clears the filter{}",
             s.min_margin,
             s.basis.id(),
-            s.filter_text,
+            super::fit(&s.filter_text, FILTER_ECHO),
             if lower {
                 "; - or :min 0 lowers the margin."
             } else {

@@ -476,6 +476,48 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
     assert_eq!(marked.cell(Column::Gross), plain.cell(Column::Gross));
 }
 
+/// A filter longer than the footer keeps its end, where the typing is, in view; the table's
+/// title and the empty-table message echo only its start.
+#[test]
+fn a_long_filter_shows_its_end_in_the_prompt_and_its_start_elsewhere() {
+    let mut s = fixtures::loaded(300, (80, 24));
+    s.apply(Action::Filter(None));
+    s.on_paste(&"kettle ".repeat(100));
+    s.on_paste("ZZZ");
+    let screen = text(&s);
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("/…") && footer.contains("kettle ZZZ█"),
+        "{footer}"
+    );
+    let title = screen
+        .lines()
+        .find(|l| l.contains("Opportunities"))
+        .unwrap();
+    assert!(
+        title.contains("/kettle kettle") && title.contains("kett…"),
+        "{title}"
+    );
+}
+
+/// A detail read beside the table stays on screen when the terminal shrinks below the
+/// width that has room for both: it takes the table's place, as `Enter` there would.
+#[test]
+fn a_detail_in_focus_survives_a_shrinking_terminal() {
+    let mut s = fixtures::loaded(300, (160, 45));
+    s.apply(Action::Open);
+    assert_eq!(s.focus, arbdesk::tui::state::Focus::Detail);
+    for (w, h) in [(80, 24), (100, 30), (60, 15)] {
+        s.on_resize(w, h);
+        let a = ui::layout(&s);
+        assert!(a.detail.is_some(), "{w}×{h}: {a:?}");
+        assert!(text(&s).contains("Gross"), "{w}×{h}");
+    }
+    s.apply(Action::Back);
+    let a = ui::layout(&s);
+    assert!(a.detail.is_none() && a.table.is_some(), "{a:?}");
+}
+
 /// With the detail under the table (120×40) and in focus, it takes the health panel's
 /// rows and a fifth of the table's, so the P&L shows rather than one or two of its lines.
 #[test]
