@@ -470,7 +470,10 @@ fn render_pnl(
         return;
     }
     // The summary (gross, net, ROI) stays while the rest scrolls under it.
-    let pinned: Vec<Line<'_>> = if lines.len() > h && h > summary + 1 {
+    // With room for nothing more than the summary and the scroll line, it is pinned only
+    // at the top: scrolled, that one line shows the breakdown.
+    let room = h > summary + 1 || (h > summary && s.detail_scroll == 0);
+    let pinned: Vec<Line<'_>> = if lines.len() > h && room {
         lines.drain(..summary).collect()
     } else {
         Vec::new()
