@@ -24,9 +24,9 @@ pub fn pct_label(rate: Decimal) -> String {
     format!("{} %", (rate * Decimal::ONE_HUNDRED).normalize())
 }
 
-/// An amount as a label: `59.90`.
-pub fn amount_label(d: Decimal) -> String {
-    money(d, Currency::EUR).decimal_string()
+/// An amount in `currency` as a label: `€59.90`, `£32.00`.
+pub fn money_label(d: Decimal, currency: Currency) -> String {
+    money(d, currency).to_string()
 }
 
 fn line<N: Num>(
@@ -93,7 +93,7 @@ pub fn sell_lines<N: Num>(
     } else {
         format!(
             "Referral fee on {} gross ({}, {})",
-            amount_label(side.price.to_dec()),
+            money_label(side.price.to_dec(), cur),
             terms.category.id,
             mode_label(terms, side.price)
         )

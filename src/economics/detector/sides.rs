@@ -326,7 +326,7 @@ impl Detector {
             let storage_label = match volume_m3 {
                 Some(m3) => format!(
                     "{}/m³·month × {} m³ × {} month(s)",
-                    breakdown::amount_label(rate.dec()),
+                    breakdown::money_label(rate.dec(), cur),
                     m3.normalize(),
                     p.months_to_sell.dec().normalize()
                 ),

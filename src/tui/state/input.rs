@@ -190,7 +190,7 @@ impl UiState {
     /// Puts the edited prompt back. The filter applies as you type: a term still being
     /// written (`roi>`) just waits, and so does a last word that is still becoming a field
     /// name (`ro`); any other error (`foo=bar`, `roi>abc`) shows under the prompt at once,
-    /// while the table keeps the last filter that parsed.
+    /// while the table shows the terms before the one in error.
     fn prompt_edited(&mut self, mut p: Prompt) -> Vec<Effect> {
         if p.kind == PromptKind::LogSearch {
             self.search_log(p.input.clone());
@@ -209,6 +209,16 @@ impl UiState {
                     p.error = Some(e);
                 }
                 self.overlay = Some(Overlay::Prompt(p));
+                // The last word is the one being typed: meanwhile the terms before it
+                // apply, so a word that parsed on its way (`foo` of `foo=bar`) does not
+                // stay applied under the error.
+                let before = text
+                    .trim_end()
+                    .rsplit_once(char::is_whitespace)
+                    .map_or("", |(head, _)| head.trim_end());
+                if before != self.filter_text && Filter::parse(before).is_ok() {
+                    return self.set_filter_keep_prompt(before.to_string());
+                }
                 Vec::new()
             }
             None => {

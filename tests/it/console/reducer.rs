@@ -293,7 +293,26 @@ fn a_pasted_filter_applies_like_a_typed_one() {
     assert_eq!(s.filter_text, "src=uk");
     s.on_paste(" foo=bar");
     assert!(prompt_error(&s).is_some_and(|e| e.contains("unknown field 'foo'")));
-    assert_eq!(s.filter_text, "src=uk", "the last filter that parsed stays");
+    assert_eq!(
+        s.filter_text, "src=uk",
+        "the terms before the bad one apply"
+    );
+}
+
+/// Typed a key at a time, a word that parses on its way to a bad term (`foo` of
+/// `foo=bar`) does not stay applied under the error: the terms before it do.
+#[test]
+fn a_bad_last_term_leaves_the_terms_before_it_applied() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    keys(&mut s, "/roi>20 src=uk foo");
+    assert_eq!(s.filter_text, "roi>20 src=uk foo");
+    keys(&mut s, "=bar");
+    assert!(prompt_error(&s).is_some_and(|e| e.contains("unknown field 'foo'")));
+    assert_eq!(s.filter_text, "roi>20 src=uk");
+    // An error earlier in the line keeps what was applied.
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "/roi>abc kettle");
+    assert!(prompt_error(&s).is_some());
 }
 
 #[test]
