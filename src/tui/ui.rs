@@ -273,7 +273,7 @@ const LEGEND: [(&str, &str); 7] = [
     (
         "* (row)",
         "marked row (Space marks and unmarks; e exports and y copies only the marked \
-         rows); in the warning colour when it is also not ranked",
+         rows); its ! or + stays beside it",
     ),
     (
         "+ (row)",

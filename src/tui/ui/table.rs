@@ -40,7 +40,7 @@ const FILTER_ECHO: usize = 40;
 fn width(c: Column) -> u16 {
     match c {
         Column::Asin => 10,
-        Column::Title => 14,
+        Column::Title => 13,
         Column::Buy | Column::Sell => 4,
         Column::BuyPrice | Column::SellPrice => 10,
         Column::Gross | Column::Profit => 9,
@@ -91,7 +91,7 @@ pub fn columns(avail: u16, sort: Column) -> Vec<(Column, u16)> {
         let arrow = (c.label().chars().count() as u16 + 2).saturating_sub(width(c));
         width(c) + if c == sort { arrow } else { 0 }
     };
-    let mut used: u16 = 2; // gutter + its spacing
+    let mut used: u16 = 3; // gutter (mark, then state) + its spacing
     let mut chosen = Vec::new();
     let order = PRIORITY[..1]
         .iter()
@@ -259,7 +259,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         let r = feed.rows.get(i as usize)?;
         Some(row(r, &cols, s, theme))
     });
-    let mut widths: Vec<Constraint> = vec![Constraint::Length(1)];
+    let mut widths: Vec<Constraint> = vec![Constraint::Length(2)];
     widths.extend(cols.iter().map(|(_, w)| Constraint::Length(*w)));
     let table = Table::new(rows, widths)
         .header(header)
@@ -315,19 +315,22 @@ fn empty_message(s: &UiState) -> String {
 
 fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme) -> Row<'a> {
     let delta = s.deltas.get(&r.key);
-    // Marked, then unranked (a failed gate; warnings alone, such as NO_BUYBOX or FX_STALE
-    // on EUR routes, mark nothing), then new: a new route that fails a gate is no news.
-    // A marked row that is not ranked keeps the warning colour on its `*`.
-    let gutter = if s.marked.contains(&r.key) {
-        styled("*", if r.ranked { "key_hint" } else { "flag" }, theme)
-    } else if !r.ranked {
+    // The gutter's two cells: `*` when marked, then unranked `!` (a failed gate; warnings
+    // alone, such as NO_BUYBOX, mark nothing) or new `+` (a new route that fails a gate is
+    // no news). Glyphs, not colour alone, so a marked row still says it is not ranked.
+    let mark = if s.marked.contains(&r.key) {
+        styled("*", "key_hint", theme)
+    } else {
+        Span::raw(" ")
+    };
+    let state = if !r.ranked {
         styled("!", "flag", theme)
     } else if delta.is_some_and(|d| d.new) {
         styled("+", "delta_good", theme)
     } else {
         Span::raw(" ")
     };
-    let mut cells = vec![Cell::from(gutter)];
+    let mut cells = vec![Cell::from(Line::from(vec![mark, state]))];
     for (c, w) in cols {
         let text: std::borrow::Cow<'a, str> = match c {
             Column::Age => age(s.now, r.updated_at).into(),

@@ -476,6 +476,21 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
     assert_eq!(marked.cell(Column::Gross), plain.cell(Column::Gross));
 }
 
+/// A marked row keeps its `!` (or `+`) beside the mark: the state is a glyph, never only a
+/// colour, so it reads the same without colour.
+#[test]
+fn a_marked_row_still_says_it_is_not_ranked() {
+    let mut s = fixtures::loaded(300, (80, 24));
+    let first = s.selected_row().unwrap().clone();
+    assert!(!first.ranked, "the fixture's first row fails a gate");
+    s.apply(Action::Mark);
+    let screen = text(&s);
+    assert!(
+        screen.contains(&format!("┃*! {}", first.key.asin)),
+        "{screen}"
+    );
+}
+
 /// A filter longer than the footer keeps its end, where the typing is, in view; the table's
 /// title and the empty-table message echo only its start.
 #[test]
