@@ -147,7 +147,14 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
 /// so there the detail says how to give it a current one.
 pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     let fx = s.fx.as_ref()?;
-    let mut detail = format!("1 GBP = {:.4} EUR, rate of {}", fx.eur_per_gbp, fx.date);
+    // The rate as written first (the ECB publishes `1 EUR = x GBP`, as the log and the
+    // rows' records say it), then what a pound is worth, which the console shows.
+    let derived = format!("1 GBP = {:.4} EUR", fx.eur_per_gbp);
+    let rate = match fx.record.split_once(": ") {
+        Some((_, written)) if written.starts_with("1 EUR") => format!("{written} ({derived})"),
+        _ => derived,
+    };
+    let mut detail = format!("{rate}, rate of {}", fx.date);
     if !fx.stale {
         return Some(ComponentHealth::ok(&fx.source, detail));
     }
@@ -357,6 +364,35 @@ mod tests {
     use super::*;
     use crate::component::HealthStatus;
     use crate::pipeline::StageStatus;
+
+    /// The ECB's direction as written first, then a pound in euros (what the console
+    /// shows); an override written per pound is said once.
+    #[test]
+    fn the_rate_reads_as_written_and_per_pound() {
+        let mut s = PipelineStatus {
+            fx: Some(crate::pipeline::FxStatus {
+                eur_per_gbp: 1.0 / 0.88,
+                date: "2025-11-21".into(),
+                source: "default".into(),
+                stale: false,
+                record: "default 2025-11-21: 1 EUR = 0.88 GBP".into(),
+            }),
+            ..PipelineStatus::default()
+        };
+        let h = fx_health(&s).unwrap();
+        assert_eq!(
+            h.detail,
+            "1 EUR = 0.88 GBP (1 GBP = 1.1364 EUR), rate of 2025-11-21"
+        );
+        if let Some(fx) = s.fx.as_mut() {
+            fx.eur_per_gbp = 1.15;
+            fx.record = "config 2025-11-21: 1 GBP = 1.15 EUR".into();
+        }
+        assert_eq!(
+            fx_health(&s).unwrap().detail,
+            "1 GBP = 1.1500 EUR, rate of 2025-11-21"
+        );
+    }
 
     #[test]
     fn keepa_rules() {
