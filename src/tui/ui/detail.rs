@@ -284,13 +284,11 @@ fn render_prices(
     let mut rows: Vec<([String; 7], &str, &str)> = listed.chain(unlisted).collect();
     // Short of room, the route's two markets stay and the others go from the end.
     let room = usize::from(area.height.saturating_sub(1));
-    let mut others = rows.iter().filter(|(_, role, _)| role.is_empty()).count();
     let mut i = rows.len();
-    while rows.len() > room && others > 0 && i > 0 {
+    while rows.len() > room && i > 0 {
         i -= 1;
         if rows[i].1.is_empty() {
             rows.remove(i);
-            others -= 1;
         }
     }
     let widths: [u16; 7] = std::array::from_fn(|i| {

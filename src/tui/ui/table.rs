@@ -205,12 +205,8 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     // Without the sidebar on screen, the minimum margin that shapes the rows is said here
     // (last: cut first when the title is too long).
     if super::layout(s).sidebar.is_none() {
-        let basis = match s.basis {
-            crate::tui::action::Basis::Gross => "gross",
-            crate::tui::action::Basis::Net => "net",
-        };
         title.push(styled(
-            format!("· ≥{:.1} % {basis} ", s.min_margin),
+            format!("· ≥{:.1} % {} ", s.min_margin, s.basis.id()),
             "muted",
             theme,
         ));
