@@ -382,7 +382,7 @@ impl UiState {
             limit: 1,
             filter_text: String::new(),
             filter: Filter::default(),
-            sort: Column::Margin,
+            sort: Column::Emp,
             descending: true,
             selected: 0,
             offset: 0,

@@ -852,6 +852,9 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
         .collect();
     feed.total = feed.rows.len() as u64;
     s.on_feed(feed);
+    // The default order; `E` from another sort comes back to it.
+    assert_eq!((s.sort, s.descending), (Column::Emp, true));
+    keys(&mut s, "M");
     keys(&mut s, "E");
     assert_eq!((s.sort, s.descending), (Column::Emp, true));
     let order = |s: &UiState| -> Vec<String> {

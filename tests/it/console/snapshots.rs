@@ -3,7 +3,7 @@
 //! is the same on every machine. Text snapshots hold symbols; styles are asserted on cells.
 
 use arbdesk::domain::Market;
-use arbdesk::tui::action::{Action, View};
+use arbdesk::tui::action::{Action, Column, SortBy, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
 use arbdesk::tui::model::Feed;
@@ -469,7 +469,6 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
     let plain = arbdesk::tui::model::Row::from_opportunity(&o);
     o.flags.insert(arbdesk::domain::Flag::RouteDisabled);
     let marked = arbdesk::tui::model::Row::from_opportunity(&o);
-    use arbdesk::tui::action::Column;
     for c in [Column::Profit, Column::Net, Column::Roi, Column::Emp] {
         assert_eq!(marked.cell(c), format!("≈{}", plain.cell(c)), "{c:?}");
     }
@@ -481,6 +480,8 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
 #[test]
 fn a_marked_row_still_says_it_is_not_ranked() {
     let mut s = fixtures::loaded(300, (80, 24));
+    // By gross margin, so rows that fail a gate lead (the default puts ranked rows first).
+    s.apply(Action::Sort(SortBy::Column(Column::Margin, Some(true))));
     let first = s.selected_row().unwrap().clone();
     assert!(!first.ranked, "the fixture's first row fails a gate");
     s.apply(Action::Mark);
@@ -538,6 +539,10 @@ fn a_detail_in_focus_survives_a_shrinking_terminal() {
 #[test]
 fn an_open_detail_under_the_table_gets_the_room() {
     let mut s = fixtures::loaded(300, (120, 40));
+    // By gross margin, so rows that fail a gate lead (the default puts ranked rows first).
+    s.apply(Action::Sort(SortBy::Column(Column::Margin, Some(true))));
+    let top = s.selected_row().cloned().unwrap();
+    s.on_detail(fixtures::detail(&top));
     let before = ui::layout(&s);
     assert!(before.health.is_some());
     s.apply(Action::Open);
@@ -559,6 +564,8 @@ fn an_open_detail_under_the_table_gets_the_room() {
 #[test]
 fn an_unranked_new_row_is_marked_unranked() {
     let mut s = fixtures::loaded(300, (200, 60));
+    // By gross margin, so rows that fail a gate lead (the default puts ranked rows first).
+    s.apply(Action::Sort(SortBy::Column(Column::Margin, Some(true))));
     // A row of each kind among the first on screen, the only one of its ASIN there (the
     // line is found by the ASIN).
     let on_screen = |s: &UiState, ranked: bool| {
