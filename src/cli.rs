@@ -125,7 +125,12 @@ pub struct GlobalArgs {
 
     /// Refuse what changes stored data from the console and the API (the watchlist, jobs);
     /// the pipeline keeps running.
-    #[arg(long, env = "ARBDESK_READ_ONLY", global = true)]
+    #[arg(
+        long,
+        env = "ARBDESK_READ_ONLY",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub read_only: bool,
 
     /// Keepa API key. Without one, arbdesk runs on its built-in Keepa simulator (demo data).

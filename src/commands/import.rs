@@ -157,8 +157,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     crate::pipeline::restore_fx(&*store, &*detect).await;
     let input = Input::open(&args.file)?;
     let name = input.name.clone();
-    // A regular file is resumable: its checkpoint is keyed by its path and size.
-    let key = input.size.map(|size| format!("import:{name}:{size}"));
+    // A regular file is resumable: its checkpoint is keyed by its path, size and
+    // modification time, so a file edited in place (a bad line fixed, same length) is
+    // imported again rather than taken for the one already read.
+    let key = input
+        .size
+        .map(|size| format!("import:{name}:{size}:{}", input.modified_ns));
     let size = input.size.unwrap_or(0);
     let start = match &key {
         Some(key) if !args.restart => store
@@ -424,6 +428,8 @@ struct Input {
     name: String,
     /// A regular file's size; `None` for a stream.
     size: Option<u64>,
+    /// A regular file's modification time, in nanoseconds since 1970 (0 when unknown).
+    modified_ns: u128,
 }
 
 /// The first two bytes of every gzip stream.
@@ -451,6 +457,7 @@ impl Input {
                 source: Source::Stream(Box::new(std::io::stdin())),
                 name: "standard input".to_string(),
                 size: None,
+                modified_ns: 0,
             });
         }
         let file =
@@ -470,6 +477,7 @@ impl Input {
                 source: Source::Stream(Box::new(file)),
                 name: arg.display().to_string(),
                 size: None,
+                modified_ns: 0,
             });
         }
         // A compressed file would read as thousands of bad lines; say what it is instead.
@@ -488,10 +496,16 @@ impl Input {
             .with_context(|| format!("Cannot read {}", arg.display()))?;
         let name = std::fs::canonicalize(arg)
             .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
         Ok(Input {
             source: Source::File(file),
             name,
             size: Some(meta.len()),
+            modified_ns,
         })
     }
 

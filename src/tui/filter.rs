@@ -8,7 +8,8 @@
 //! /title~^nord  asin~^B0MC  title~(kettle|toaster)$
 //! ```
 //! A bare word or phrase matches the ASIN or the title, case-insensitively. Values may end
-//! in `%` or `€`. `profit` and `gross` are euros; `net`, `margin` and `roi` are percentages.
+//! in their field's unit, `%` or `€`: `profit`, `gross` and `emp` are euros; `net`, `margin`
+//! and `roi` are percentages (`gross>19%` is refused, naming `margin`).
 
 use super::model::Row;
 use crate::domain::Market;
@@ -56,6 +57,58 @@ enum NumField {
     Gross,
     Roi,
     Emp,
+}
+
+impl NumField {
+    /// The unit the field compares in: `%` or `€`.
+    fn unit(self) -> char {
+        match self {
+            NumField::Profit | NumField::Gross | NumField::Emp => '€',
+            NumField::Net | NumField::Margin | NumField::Roi => '%',
+        }
+    }
+
+    /// The field that measures the same thing in the other unit, if any.
+    fn in_other_unit(self) -> Option<&'static str> {
+        match self {
+            NumField::Profit => Some("net"),
+            NumField::Net => Some("profit"),
+            NumField::Margin => Some("gross"),
+            NumField::Gross => Some("margin"),
+            NumField::Roi | NumField::Emp => None,
+        }
+    }
+
+    /// A value written with `unit` (`gross>19%`) is refused unless it is the field's own:
+    /// a percentage compared with euros would filter silently wrong.
+    fn check_unit(self, unit: char, tok: &str) -> Result<(), String> {
+        let own = self.unit();
+        if unit == own {
+            return Ok(());
+        }
+        // `gross margin €` of NUMBER_FIELDS, without its unit.
+        let name = NUMBER_FIELDS
+            .split(", ")
+            .find_map(|d| d.split_once(" = ").filter(|(f, _)| *f == self.id()))
+            .map_or(self.id(), |(_, d)| d.trim_end_matches([' ', '%', '€']));
+        let id = self.id();
+        Err(match self.in_other_unit() {
+            Some(other) => format!("'{tok}': {id} is {name} in {own}; for {unit} write {other}"),
+            None => format!("'{tok}': {id} is {name} in {own}"),
+        })
+    }
+
+    /// The field's name in the grammar.
+    fn id(self) -> &'static str {
+        match self {
+            NumField::Profit => "profit",
+            NumField::Net => "net",
+            NumField::Margin => "margin",
+            NumField::Gross => "gross",
+            NumField::Roi => "roi",
+            NumField::Emp => "emp",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -199,13 +252,18 @@ impl Filter {
                 Some((i, len, op)) => {
                     let field = body[..i].to_ascii_lowercase();
                     let raw = &body[i + len..];
-                    let value = raw.trim_end_matches(['%', '€']).to_string();
-                    field_term(
+                    let value = raw.trim_end_matches(['%', '€']);
+                    let unit = raw[value.len()..].chars().next();
+                    let kind = field_term(
                         &field,
                         op,
-                        if op == Op::Matches { raw } else { &value },
+                        if op == Op::Matches { raw } else { value },
                         &tok,
-                    )?
+                    )?;
+                    if let (TermKind::Num(f, ..), Some(unit)) = (&kind, unit) {
+                        f.check_unit(unit, &tok)?;
+                    }
+                    kind
                 }
             };
             terms.push(Term { negate, kind });
@@ -402,6 +460,27 @@ mod tests {
         assert!(ok("margin>20%"));
         assert!(ok("flags=fx_stale"));
         assert!(ok("!flags~hazmat"));
+    }
+
+    #[test]
+    fn a_value_in_the_other_unit_is_refused_with_the_field_that_takes_it() {
+        let r = headphones();
+        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        assert!(ok("margin>20%") && ok("profit>5€") && ok("roi>=0%") && ok("emp>-1€"));
+        let err = |q: &str| Filter::parse(q).unwrap_err();
+        assert_eq!(
+            err("gross>19%"),
+            "'gross>19%': gross is gross margin in €; for % write margin"
+        );
+        assert_eq!(
+            err("margin>80€"),
+            "'margin>80€': margin is gross margin in %; for € write gross"
+        );
+        assert_eq!(
+            err("!net<5€"),
+            "'!net<5€': net is net margin in %; for € write profit"
+        );
+        assert_eq!(err("roi>5€"), "'roi>5€': roi is ROI in %");
     }
 
     #[test]

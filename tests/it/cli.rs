@@ -285,3 +285,39 @@ fn bench_render_reports_frame_times() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `ARBDESK_READ_ONLY` takes the usual spellings of yes and no (`1`, `yes`, `on`, `true`,
+/// and their opposites), as the README writes it; anything else is an error that names it.
+#[test]
+fn read_only_from_the_environment_takes_one_and_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(["config", "show"])
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env_remove("ARBDESK_CONFIG")
+            .env("ARBDESK_READ_ONLY", value)
+            .output()
+            .unwrap()
+    };
+    for (value, read_only) in [("1", true), ("yes", true), ("0", false), ("off", false)] {
+        let out = show(value);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!("read_only = {read_only}")),
+            "{value}: {text}"
+        );
+    }
+    let out = show("maybe");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("'maybe'") && err.contains("ARBDESK_READ_ONLY"),
+        "{err}"
+    );
+}

@@ -126,8 +126,15 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let modified = std::fs::metadata(&file)
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let key = format!(
-        "import:{}:{size}",
+        "import:{}:{size}:{modified}",
         std::fs::canonicalize(&file).unwrap().display()
     );
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -198,6 +205,40 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 2,396 product lines"));
     assert_eq!(counts(&crashed).await, expected);
+}
+
+/// A bad line fixed in place, the file keeping its length, is imported by the next run: the
+/// file changed, so it is not the one the checkpoint says was read to its end.
+#[tokio::test]
+async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, data) = (dir.path().join("fix.jsonl"), dir.path().join("data"));
+    let opts = Options {
+        history: false,
+        days: 0,
+        stats_days: Some(90),
+        buybox: true,
+    };
+    let asin = asin_from(1).parse().unwrap();
+    let good =
+        serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts)).unwrap();
+    // Domain 3 (DE) mistyped as 6 (Canada), a market arbdesk does not cover: same length.
+    let bad = good.replacen("\"domainId\":3", "\"domainId\":6", 1);
+    assert!(bad != good && bad.len() == good.len());
+    std::fs::write(&file, format!("{bad}\n")).unwrap();
+    let out = import(&file, &data).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // The fix, written a moment later so that the modification time moves on any file
+    // system.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&file, format!("{good}\n")).unwrap();
+    let out = import(&file, &data).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(stdout.contains("Imported 1 product line"), "{stdout}");
+    assert_eq!(counts(&data).await.1, 1, "the listing is stored");
 }
 
 /// A file with no good line is an error, not a successful import of nothing.
