@@ -74,6 +74,12 @@ struct Inner {
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
+    /// Refreshes asked for through this API, and when, so a repeat within
+    /// [`crate::pipeline::REFRESH_AGAIN_AFTER`] (which the ingest stage skips) is answered
+    /// as such rather than with a token estimate. `None` stands for the whole watchlist.
+    refreshes: std::sync::Mutex<
+        std::collections::HashMap<Option<crate::domain::Asin>, std::time::Instant>,
+    >,
 }
 
 impl ApiState {
@@ -100,6 +106,7 @@ impl ApiState {
                 commands: std::sync::OnceLock::new(),
                 detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
+                refreshes: std::sync::Mutex::default(),
             }),
         }
     }
@@ -124,6 +131,35 @@ impl ApiState {
 
     fn commands(&self) -> Option<&mpsc::Sender<Command>> {
         self.inner.commands.get()
+    }
+
+    /// Splits `asked` (`None`: the whole watchlist) into what was not sent for a refresh
+    /// within [`crate::pipeline::REFRESH_AGAIN_AFTER`] and the repeats.
+    fn refresh_repeats(
+        &self,
+        asked: Vec<Option<crate::domain::Asin>>,
+    ) -> (
+        Vec<Option<crate::domain::Asin>>,
+        Vec<Option<crate::domain::Asin>>,
+    ) {
+        let now = std::time::Instant::now();
+        let mut recent = self
+            .inner
+            .refreshes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.retain(|_, t| now.duration_since(*t) < crate::pipeline::REFRESH_AGAIN_AFTER);
+        asked.into_iter().partition(|a| !recent.contains_key(a))
+    }
+
+    /// Records refreshes sent to the ingest stage now.
+    fn refreshes_sent(&self, sent: &[Option<crate::domain::Asin>]) {
+        let now = std::time::Instant::now();
+        self.inner
+            .refreshes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(sent.iter().map(|a| (*a, now)));
     }
 
     /// The settings in force.

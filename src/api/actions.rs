@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 use super::ApiState;
 use super::error::{ApiError, Problem, shorten};
 use crate::domain::Asin;
-use crate::domain::text::list_first;
-use crate::pipeline::Command;
+use crate::domain::text::{list_first, span};
+use crate::pipeline::{Command, REFRESH_AGAIN_AFTER};
 use crate::store::WatchSource;
 use crate::tui::action::{Action, Context, REGISTRY, parse};
 use crate::tui::keymap::{Keymap, show_keys};
@@ -91,7 +91,9 @@ pub struct ActionDone {
     /// The action and its arguments, as the `:` line writes them.
     #[schema(example = "refresh B0D1XD1ZV3")]
     pub action: String,
-    /// `queued` (a refresh: `/stats` and the products show when it ran) or `done`.
+    /// `queued` (a refresh: `/stats` and the products show when it ran) or `done` (a
+    /// watchlist change; a refresh of what was refreshed on request in the last 30 s, which
+    /// is not fetched again).
     #[schema(example = "queued")]
     pub status: &'static str,
     /// What it did or will cost, in words (a refresh: the Keepa tokens and when the balance
@@ -219,17 +221,49 @@ pub(crate) async fn run(
     super::jobs::check_origin(&headers, state.settings(), "an action")?;
     match action {
         Action::RefreshAll => {
+            let (todo, _) = state.refresh_repeats(vec![None]);
+            if todo.is_empty() && state.commands().is_some() {
+                return done(
+                    "refresh all".into(),
+                    format!(
+                        "the whole watchlist was refreshed on request moments ago: not \
+                         fetched again within {} (no tokens spent)",
+                        span(REFRESH_AGAIN_AFTER.as_secs() as i64)
+                    ),
+                );
+            }
             let command = Command::RefreshAll { asked: now() };
-            queue_refresh(&state, "refresh all".into(), command, None).await
+            queue_refresh(&state, "refresh all".into(), command, vec![None], "").await
         }
         Action::RefreshAsins(asins) => {
             let line = format!("refresh {}", list_first(&asins, 10));
-            let n = asins.len();
+            let (todo, repeats) = state.refresh_repeats(asins.into_iter().map(Some).collect());
+            let repeats: Vec<Asin> = repeats.into_iter().flatten().collect();
+            if todo.is_empty() && state.commands().is_some() {
+                return done(
+                    line,
+                    format!(
+                        "{} refreshed on request moments ago: not fetched again within {} \
+                         (no tokens spent)",
+                        list_first(&repeats, 10),
+                        span(REFRESH_AGAIN_AFTER.as_secs() as i64)
+                    ),
+                );
+            }
+            let left_out = if repeats.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} refreshed moments ago left out: {})",
+                    crate::domain::text::count(repeats.len() as u64, "product"),
+                    list_first(&repeats, 10)
+                )
+            };
             let command = Command::Refresh {
-                asins,
+                asins: todo.iter().flatten().copied().collect(),
                 asked: now(),
             };
-            queue_refresh(&state, line, command, Some(n)).await
+            queue_refresh(&state, line, command, todo, &left_out).await
         }
         Action::Refresh => Err(bad_args(
             "refresh: name the products (\"args\": [\"B0D1XD1ZV3\"]) or the whole watchlist \
@@ -356,7 +390,8 @@ async fn queue_refresh(
     state: &ApiState,
     action: String,
     command: Command,
-    asins: Option<usize>,
+    sent: Vec<Option<Asin>>,
+    left_out: &str,
 ) -> Result<Response, ApiError> {
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
@@ -365,9 +400,8 @@ async fn queue_refresh(
              refresh to the process that ingests",
         ));
     };
-    let asins = match asins {
-        Some(n) => n,
-        None => {
+    let asins = match sent.as_slice() {
+        [None] => {
             state
                 .store()
                 .stats()
@@ -375,6 +409,7 @@ async fn queue_refresh(
                 .map_err(|e| ApiError::store(&e))?
                 .watchlist as usize
         }
+        some => some.len(),
     };
     let status = state.status_snapshot();
     let estimate = crate::pipeline::health::refresh_estimate(
@@ -390,13 +425,14 @@ async fn queue_refresh(
             "the command queue is full or stopped; try again shortly",
         )
     })?;
+    state.refreshes_sent(&sent);
     Ok((
         StatusCode::ACCEPTED,
         Json(ActionDone {
             action,
             status: "queued",
             detail: format!(
-                "{} in {}: {estimate}",
+                "{} in {}{left_out}: {estimate}",
                 crate::domain::text::count(asins as u64, "product"),
                 crate::domain::text::count(status.markets.len() as u64, "market")
             ),

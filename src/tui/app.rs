@@ -147,6 +147,8 @@ enum Msg {
     Freshness(Vec<crate::store::MarketFreshness>),
     Logs(Vec<String>),
     Toast(String, bool),
+    /// An export's toast and its path, which `y` then copies.
+    Exported(String, String),
 }
 
 /// Restores the terminal on every exit path, panics included (the panic hook of
@@ -327,6 +329,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
                     state.dirty = true;
                 }
                 Msg::Toast(text, error) => state.toast(text, error),
+                Msg::Exported(text, path) => state.toast_exported(text, path),
             },
             _ = tick.tick() => {
                 ticks += 1;

@@ -87,6 +87,8 @@ pub struct Toast {
     pub until: DateTime<Utc>,
     /// New-opportunity alert (a newer alert replaces it).
     pub alert: bool,
+    /// What `y` copies while this toast shows (an export's path), instead of a sell link.
+    pub copy: Option<String>,
 }
 
 /// Prompts at the bottom of the screen.

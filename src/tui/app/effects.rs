@@ -111,21 +111,21 @@ pub(super) fn run_effect(
                         ),
                         true,
                     ),
-                    Ok((path, n)) if hidden > 0 => Msg::Toast(
+                    Ok((path, n)) if hidden > 0 => Msg::Exported(
                         format!(
                             "Exported {} to {} ({hidden} hidden by the filters left out)",
                             crate::domain::text::count(n as u64, what),
                             path.display()
                         ),
-                        false,
+                        path.display().to_string(),
                     ),
-                    Ok((path, n)) => Msg::Toast(
+                    Ok((path, n)) => Msg::Exported(
                         format!(
                             "Exported {} to {}",
                             crate::domain::text::count(n as u64, what),
                             path.display()
                         ),
-                        false,
+                        path.display().to_string(),
                     ),
                     Err(e) => Msg::Toast(format!("Export failed: {e:#}"), true),
                 };
@@ -150,9 +150,27 @@ pub(super) fn run_effect(
             let store = deps.store.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
-                let names = crate::domain::text::list(&asins);
+                let names = crate::domain::text::list_first(&asins, 3);
+                let asked = asins.len();
                 let msg = match store.watch_remove(asins).await {
-                    Ok(n) => Msg::Toast(format!("Removed {n} from the watchlist: {names}"), false),
+                    Ok(0) if asked == 1 => {
+                        Msg::Toast(format!("{names} was not on the watchlist"), true)
+                    }
+                    Ok(0) => Msg::Toast(format!("None of {names} was on the watchlist"), true),
+                    Ok(n) if n == asked => Msg::Toast(
+                        format!(
+                            "Removed {names} from the watchlist: not refreshed any more; \
+                             stored rows stay with their last prices"
+                        ),
+                        false,
+                    ),
+                    Ok(n) => Msg::Toast(
+                        format!(
+                            "Removed {n} of {asked} from the watchlist ({} not on it): {names}",
+                            asked - n
+                        ),
+                        false,
+                    ),
                     Err(e) => Msg::Toast(format!("Could not remove {names}: {e}"), true),
                 };
                 let _ = tx.send(msg).await;

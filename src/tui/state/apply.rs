@@ -292,6 +292,13 @@ impl UiState {
                     }
                 }
             }
+            // Right after an export, `y` copies where it went (tui-conventions §1.10).
+            Action::Copy(CopyTarget::Link) if self.toast_copy().is_some() => {
+                vec![Effect::Copy {
+                    text: self.toast_copy().unwrap_or_default().to_string(),
+                    what: "export path",
+                }]
+            }
             // The row targets (`Breakdown` is answered above; it only shares their arms).
             Action::Copy(target) => {
                 let one = |row: &crate::tui::model::Row| match target {
@@ -364,7 +371,24 @@ impl UiState {
             }
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             Action::WatchRemove(asins) => {
-                let asins = if asins.is_empty() {
+                // With rows marked, their products (each once, those shown), as refresh,
+                // copy and export take the marks; otherwise the selected row's.
+                let asins = if asins.is_empty()
+                    && !self.marked.is_empty()
+                    && self.context() != Context::Detail
+                {
+                    let mut marked: Vec<crate::domain::Asin> = Vec::new();
+                    for r in self.marked_rows() {
+                        if !marked.contains(&r.key.asin) {
+                            marked.push(r.key.asin);
+                        }
+                    }
+                    if marked.is_empty() {
+                        self.toast_marks_hidden("removed");
+                        return Vec::new();
+                    }
+                    marked
+                } else if asins.is_empty() {
                     match self.selected_row() {
                         Some(r) => vec![r.key.asin],
                         None => {
@@ -375,9 +399,11 @@ impl UiState {
                 } else {
                     asins
                 };
-                let names: Vec<String> = asins.iter().map(ToString::to_string).collect();
+                let names = crate::domain::text::list_first(&asins, 3);
                 self.overlay = Some(Overlay::Confirm(Confirm {
-                    question: format!("Remove {} from the watchlist? y/N", names.join(", ")),
+                    question: format!(
+                        "Remove {names} from the watchlist (no more refreshes; rows stay)? y/N"
+                    ),
                     action: Effect::WatchRemove(asins),
                 }));
                 Vec::new()

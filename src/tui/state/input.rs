@@ -404,7 +404,16 @@ fn half_typed(text: &str) -> bool {
     };
     match field.trim_end_matches('!') {
         "src" | "dst" | "buy" | "sell" => code_begun(item),
-        "route" => item.split_once('>').is_none_or(|(_, to)| code_begun(to)),
+        // `uk` on its way to `uk>de`; `ukde` is an error at once.
+        "route" => match item.split_once('>') {
+            None => {
+                item.len() <= 2
+                    && crate::domain::Market::ALL
+                        .iter()
+                        .any(|m| m.code().to_ascii_lowercase().starts_with(item))
+            }
+            Some((_, to)) => code_begun(to),
+        },
         _ => false,
     }
 }

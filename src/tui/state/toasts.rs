@@ -31,11 +31,30 @@ impl UiState {
             error,
             until: self.now + TOAST_TTL,
             alert,
+            copy: None,
         });
         while self.toasts.len() > TOASTS {
             self.toasts.pop_front();
         }
         self.dirty = true;
+    }
+
+    /// Says where an export went; while the toast shows, `y` copies the path
+    /// (tui-conventions §1.10).
+    pub fn toast_exported(&mut self, text: String, path: String) {
+        self.toast(format!("{text} · y copies the path"), false);
+        if let Some(t) = self.toasts.back_mut() {
+            t.copy = Some(path);
+        }
+    }
+
+    /// What `y` copies instead of a sell link: the path of an export whose toast shows.
+    pub fn toast_copy(&self) -> Option<&str> {
+        self.toasts
+            .iter()
+            .rev()
+            .filter(|t| t.until > self.now)
+            .find_map(|t| t.copy.as_deref())
     }
 
     /// Says that nothing was `done` (exported, copied) because every marked row is hidden

@@ -85,6 +85,48 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
     assert_eq!(r.status, 202, "{}", r.text());
     assert!(matches!(rx.try_recv().unwrap(), Command::RefreshAll { .. }));
 
+    // Asked again within 30 s, the ingest stage would skip them: the answer says so, spends
+    // nothing and queues nothing; only the products not asked for are queued.
+    let r = send(&app, post("refresh", r#"{"args":["all"]}"#)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no tokens spent"),
+        "{}",
+        r.text()
+    );
+    let r = send(&app, post("refresh", r#"{"args":["B0D1XD1ZV3"]}"#)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "done");
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("B0D1XD1ZV3 refreshed on request moments ago"),
+        "{}",
+        r.text()
+    );
+    assert!(rx.try_recv().is_err(), "a repeat is not queued");
+    let r = send(
+        &app,
+        post("refresh", r#"{"args":["B0D1XD1ZV4","B0D1XD1ZV6"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert!(
+        r.json()["detail"].as_str().unwrap().starts_with(
+            "1 product in 0 markets (1 product refreshed moments ago left out: B0D1XD1ZV4)"
+        ),
+        "{}",
+        r.text()
+    );
+    match rx.try_recv().unwrap() {
+        Command::Refresh { asins, .. } => assert_eq!(asins, vec![asin("B0D1XD1ZV6")]),
+        other => panic!("not a refresh: {other:?}"),
+    }
+
     // No selection over the API: the arguments are required, and bad ones are named.
     for (body, says) in [
         ("", "there is no selected row"),
@@ -111,10 +153,10 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
     // One product named twice is one product: one refresh, and its cost counted once.
     let r = send(
         &app,
-        post("refresh", r#"{"args":["B0D1XD1ZV3","b0d1xd1zv3"]}"#),
+        post("refresh", r#"{"args":["B0D1XD1ZV5","b0d1xd1zv5"]}"#),
     )
     .await;
-    assert_eq!(r.json()["action"], "refresh B0D1XD1ZV3", "{}", r.text());
+    assert_eq!(r.json()["action"], "refresh B0D1XD1ZV5", "{}", r.text());
     assert!(
         r.json()["detail"]
             .as_str()
@@ -124,7 +166,7 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
         r.text()
     );
     match rx.try_recv().unwrap() {
-        Command::Refresh { asins, .. } => assert_eq!(asins, vec![asin("B0D1XD1ZV3")]),
+        Command::Refresh { asins, .. } => assert_eq!(asins, vec![asin("B0D1XD1ZV5")]),
         other => panic!("not a refresh: {other:?}"),
     }
     assert!(rx.try_recv().is_err(), "nothing refused was queued");

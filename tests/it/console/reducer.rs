@@ -238,6 +238,11 @@ fn bad_filter_terms_are_named_as_they_are_typed() {
     let e = prompt_error(&s).expect("no market begins with x");
     assert!(e.contains("src=x"), "{e}");
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    // A route without its `>` past two letters is named at once.
+    keys(&mut s, "/route=ukde");
+    let e = prompt_error(&s).expect("route=ukde is named");
+    assert!(e.contains("a route is written it>de"), "{e}");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     keys(&mut s, "/roi>");
     keys(&mut s, "abc");
     let e = prompt_error(&s).expect("roi>abc is named");
@@ -456,6 +461,34 @@ fn copy_takes_the_marked_rows() {
     );
 }
 
+/// While an export's toast shows, `y` copies the file's path (tui-conventions §1.10); once
+/// it is gone, the sell link again.
+#[test]
+fn y_copies_the_path_of_an_export_while_its_toast_shows() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let link = s.selected_row().unwrap().sell_url();
+    s.toast_exported(
+        "Exported 50 rows to /data/exports/a.csv".into(),
+        "/data/exports/a.csv".into(),
+    );
+    assert!(s.toasts.back().unwrap().text.ends_with("y copies the path"));
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::Copy {
+            text: "/data/exports/a.csv".into(),
+            what: "export path"
+        }]
+    );
+    s.on_tick(s.now + chrono::Duration::minutes(5));
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::Copy {
+            text: link,
+            what: "sell link"
+        }]
+    );
+}
+
 /// `r` refreshes the marked rows' products (each once, in table order) when rows are
 /// marked, else the selected row's.
 #[test]
@@ -482,6 +515,39 @@ fn refresh_takes_the_marked_rows() {
             Effect::RefreshAll
         ]
     );
+}
+
+/// `d` removes the marked rows' products (each once) when rows are marked, after asking,
+/// naming them; never the unmarked row the cursor moved on to.
+#[test]
+fn watch_remove_takes_the_marked_rows() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let first = s.selected_row().unwrap().key.asin;
+    keys(&mut s, " j");
+    let third = s.selected_row().unwrap().key.asin;
+    keys(&mut s, " ");
+    let mut expected = vec![first];
+    if third != first {
+        expected.push(third);
+    }
+    // The cursor on a row of another product.
+    while expected.contains(&s.selected_row().unwrap().key.asin) {
+        keys(&mut s, "j");
+    }
+    let selected = s.selected_row().unwrap().key.asin;
+    assert!(keys(&mut s, "d").is_empty());
+    let Some(Overlay::Confirm(c)) = &s.overlay else {
+        panic!("d asks first: {:?}", s.overlay);
+    };
+    assert!(
+        c.question.contains(&first.to_string()) && !c.question.contains(&selected.to_string()),
+        "{}",
+        c.question
+    );
+    assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(expected)]);
+    s.marked.clear();
+    keys(&mut s, "d");
+    assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(vec![selected])]);
 }
 
 /// The health view stops scrolling at its last page, so the first key back moves it.
