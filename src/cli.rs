@@ -431,7 +431,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:18080")]
+    #[arg(long, default_value = "127.0.0.1:18080", value_parser = parse::listen_addr)]
     pub addr: SocketAddr,
     /// Catalogue seed: the same seed gives the same products.
     #[arg(long, default_value_t = 42)]
@@ -486,6 +486,13 @@ mod tests {
         assert!(e.to_string().contains("invalid market 'nl'"), "{e}");
         let e = Cli::try_parse_from(["arbdesk", "fetch", "B0-BAD"]).unwrap_err();
         assert!(e.to_string().contains("invalid ASIN 'B0-BAD'"), "{e}");
+        let e = Cli::try_parse_from(["arbdesk", "keepa-sim", "--addr", ":18777"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no IP address before the port (e.g. 127.0.0.1:18777)")
+                && e.to_string().contains("127.0.0.1:18080"),
+            "{e}"
+        );
         let e = Cli::try_parse_from(["arbdesk", "--api-addr", "localhost"]).unwrap_err();
         assert!(
             e.to_string().contains("has no port") && e.to_string().contains("IP:PORT"),

@@ -46,12 +46,26 @@ pub fn parse_api_addr(s: &str) -> Result<Option<SocketAddr>, String> {
             Ok(port) if host.eq_ignore_ascii_case("localhost") => {
                 return Ok(Some(SocketAddr::from(([127, 0, 0, 1], port))));
             }
+            Ok(port) if host.is_empty() => {
+                format!("it has no IP address before the port (e.g. 127.0.0.1:{port})")
+            }
             Ok(_) => format!(
                 "'{host}' is not an IP address (host names other than localhost are not looked up)"
             ),
         },
     };
     Err(format!("{problem}; {API_ADDR_FORMS}"))
+}
+
+/// An address to listen on: as [`parse_api_addr`], without `off`.
+pub(super) fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    const FORMS: &str =
+        "expected IP:PORT such as 127.0.0.1:18080 or [::1]:18080, or localhost:PORT";
+    match parse_api_addr(s) {
+        Ok(Some(addr)) => Ok(addr),
+        Ok(None) => Err(format!("it cannot be off; {FORMS}")),
+        Err(e) => Err(e.replace(API_ADDR_FORMS, FORMS)),
+    }
 }
 
 /// Lines per import batch.

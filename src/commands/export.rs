@@ -248,7 +248,18 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
                 path.display()
             );
         }
-        None => out!("{text}"),
+        None => {
+            out!("{text}");
+            // Standard output holds only the rows; a cut is said on standard error.
+            if (page.items.len() as u64) < page.total {
+                noteln!(
+                    "Wrote {} of {} opportunities (--limit {}).",
+                    crate::domain::text::thousands(page.items.len() as u64),
+                    crate::domain::text::thousands(page.total),
+                    crate::domain::text::thousands(args.limit as u64)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -353,8 +353,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     }
     if imported == 0 && bad_total > 0 {
         anyhow::bail!(
-            "no line of {name} could be imported: all {} are bad (see above)",
-            thousands(bad_total)
+            "no line of {name} could be imported: {} (see above)",
+            if bad_total == 1 {
+                "its one line is bad".to_string()
+            } else {
+                format!("all {} are bad", thousands(bad_total))
+            }
         );
     }
     let secs = began.elapsed().as_secs_f64();
@@ -406,13 +410,20 @@ async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool)
     let done = format!("{name} was imported completely before and has not changed since");
     match (imported, bad.unwrap_or(0)) {
         (Some(0), bad) if bad > 0 => anyhow::bail!(
-            "no line of {name} could be imported: the last run found all {bad} bad and the \
-             file has not changed since; fix the lines and {again}"
+            "no line of {name} could be imported: the last run found {} and the file has \
+             not changed since; fix {} and {again}",
+            if bad == 1 {
+                "its one line bad".to_string()
+            } else {
+                format!("all {} bad", thousands(bad))
+            },
+            if bad == 1 { "it" } else { "them" }
         ),
         (_, bad) if bad > 0 => {
             return Err(Partial(format!(
-                "{done}; nothing to do. The last run over it skipped {bad} bad lines: fix \
-                 them and {again}"
+                "{done}; nothing to do. The last run over it skipped {}: fix {} and {again}",
+                count(bad, "bad line"),
+                if bad == 1 { "it" } else { "them" }
             ))
             .into());
         }

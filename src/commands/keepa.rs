@@ -101,7 +101,10 @@ pub async fn fetch_listings(
         q.buybox = buybox;
         for batch in client.products_chunked(&q).await {
             let batch = batch.with_context(|| {
-                format!("Fetching {} ASINs from Keepa in {m} failed", asins.len())
+                format!(
+                    "Fetching {} from Keepa in {m} failed",
+                    crate::domain::text::count(asins.len() as u64, "ASIN")
+                )
             })?;
             for raw in &batch.products {
                 match decode_product(raw) {

@@ -217,6 +217,19 @@ pub(super) fn resolve(
         }
     }
 
+    if f.data_dir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().to_string_lossy().trim().is_empty())
+    {
+        return Err(invalid(
+            "data_dir",
+            "''",
+            &format!(
+                "a directory path; remove the line for the default ({})",
+                default_data_dir().display()
+            ),
+        ));
+    }
     let model = std::sync::Arc::new(super::economics_model(&economics, used.as_deref())?);
     let console = console_settings(f.console, a, used.as_deref())?;
     Ok(Settings {

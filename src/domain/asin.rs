@@ -18,14 +18,30 @@ pub struct ParseAsinError {
     /// The rejected input, trimmed, shortened to 40 characters and stripped of control
     /// characters.
     pub input: String,
+    /// The first control or non-ASCII character, if any: a NUL or a Cyrillic `В` does not
+    /// show for what it is in the input as printed.
+    pub stray: Option<char>,
 }
 
 impl fmt::Display for ParseAsinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.input.is_empty() {
+        if self.input.is_empty() && self.stray.is_none() {
             f.write_str("empty ASIN")?;
         } else {
             write!(f, "invalid ASIN '{}'", self.input)?;
+        }
+        match self.stray {
+            Some(c) if c.is_control() || c.is_whitespace() => write!(
+                f,
+                " (it holds U+{:04X}, not a letter or digit)",
+                u32::from(c)
+            )?,
+            Some(c) => write!(
+                f,
+                " ('{c}' is U+{:04X}, not an ASCII letter or digit)",
+                u32::from(c)
+            )?,
+            None => {}
         }
         f.write_str(": expected 10 letters or digits, such as B0DEMO1234")
     }
@@ -51,7 +67,10 @@ impl FromStr for Asin {
                 // Only control characters: shown escaped, not as nothing.
                 input = t.escape_default().take(40).collect();
             }
-            return Err(ParseAsinError { input });
+            // Named only when it does not show as itself: a control character, or a letter
+            // that looks like an ASCII one.
+            let stray = t.chars().find(|c| c.is_control() || !c.is_ascii());
+            return Err(ParseAsinError { input, stray });
         }
         let mut out = [0u8; 10];
         for (o, b) in out.iter_mut().zip(bytes) {
@@ -109,5 +128,21 @@ mod tests {
         assert!(blank.starts_with("empty ASIN: expected"), "{blank}");
         let bell = "\u{7}".parse::<Asin>().unwrap_err().to_string();
         assert!(bell.starts_with("invalid ASIN '\\u{7}'"), "{bell}");
+        // What does not show for what it is, is named by its code.
+        let nul = "B0DEMO1234\u{0}".parse::<Asin>().unwrap_err().to_string();
+        assert!(
+            nul.starts_with("invalid ASIN 'B0DEMO1234' (it holds U+0000, not a letter or digit)"),
+            "{nul}"
+        );
+        let cyrillic = "\u{412}0DEMO1234".parse::<Asin>().unwrap_err().to_string();
+        assert!(
+            cyrillic.contains("('\u{412}' is U+0412, not an ASCII letter or digit)"),
+            "{cyrillic}"
+        );
+        let dash = "B0-BAD".parse::<Asin>().unwrap_err().to_string();
+        assert_eq!(
+            dash,
+            "invalid ASIN 'B0-BAD': expected 10 letters or digits, such as B0DEMO1234"
+        );
     }
 }

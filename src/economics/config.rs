@@ -164,7 +164,10 @@ pub struct ShippedRate {
 
 /// `fx.override.GBP`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a rate per currency, written [fx.override.GBP] with eur_per_unit = 1.1628 and date = \"YYYY-MM-DD\""
+)]
 pub struct OverrideRate {
     /// EUR per unit of the currency, used as written.
     pub eur_per_unit: Decimal,

@@ -427,6 +427,17 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             );
         }
     }
+    // Cut by --limit on standard output: the rows there, the cut said on standard error.
+    let out = export(&data, &["--format", "csv", "--limit", "2"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "Wrote 2 of {} opportunities (--limit 2).",
+            arbdesk::domain::text::thousands(rows)
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = export(
         &data,

@@ -319,6 +319,17 @@ fn a_bad_config_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("adress"), "an unknown key is named: {err}");
+
+    // An empty data directory would put the store in whatever directory the command runs
+    // from; it is refused as the flag and the variable refuse it.
+    std::fs::write(&cfg, "data_dir = \"\"\n").unwrap();
+    let out = config_show(&cfg);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("data_dir") && err.contains("a directory path"),
+        "{err}"
+    );
 }
 
 fn config_show(cfg: &std::path::Path) -> std::process::Output {

@@ -330,6 +330,9 @@ impl Detector {
                     m3.normalize(),
                     p.months_to_sell.dec().normalize()
                 ),
+                None if snap.package.volume_mm3().is_some_and(|v| v > 0) => {
+                    "unknown: package dimensions out of range".to_string()
+                }
                 None => "unknown: no package dimensions".to_string(),
             };
             let vat_src = format!("config:vat {}", tab.vat.from);

@@ -259,8 +259,10 @@ pub fn nearest_id(s: &str) -> Option<&'static str> {
         4..=6 => 2,
         _ => 3,
     };
+    // `none` only unbinds a key in a keymap: nobody means it.
     REGISTRY
         .iter()
+        .filter(|spec| spec.id != "none")
         .map(|spec| (edit_distance(s, spec.id), spec.id))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
