@@ -159,6 +159,7 @@ fn routes(p: &Product, at: DateTime<Utc>) -> Vec<Opportunity> {
             let net = profit as f64 / s * 100.0;
             let sold = p.markets[&sell].monthly_sold.unwrap_or(20);
             out.push(Opportunity {
+                sell_facts: Default::default(),
                 asin: p.asin,
                 title: p.title.as_deref().map(Into::into),
                 buy_market: buy,

@@ -82,6 +82,7 @@ fn opportunity(asin: Asin, title: &str, buy: Market, sell: Market, rng: &mut Rng
     let net = gross - 400 - rng.below(300) as i64;
     let ranked = net > 300;
     Opportunity {
+        sell_facts: Default::default(),
         asin,
         title: Some(title.into()),
         buy_market: buy,

@@ -17,7 +17,7 @@ pub use asin::{Asin, ParseAsinError};
 pub use flags::{Flag, FlagSet, flag};
 pub use market::{Market, ParseMarketError, parse_market_list};
 pub use money::{Currency, Money, MoneyError, parse_euro_cents, parse_percent};
-pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey};
+pub use opportunity::{Breakdown, BreakdownLine, Opportunity, OpportunityKey, SellFacts};
 pub use product::{
     Listing, PackageDims, PricePoint, PriceSeries, PriceSnapshot, Product, SeriesKind,
 };

@@ -141,6 +141,36 @@ pub struct Opportunity {
     /// store kept this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<DateTime<Utc>>,
+    /// What Keepa said of the product where it is sold, when the row was computed (rows
+    /// stored before the store kept this have none).
+    #[serde(default, skip_serializing_if = "SellFacts::is_empty")]
+    pub sell_facts: SellFacts,
+}
+
+/// Keepa's demand figures for the sell market and the product's brand, as the row was
+/// computed with them: what the console's `/` filter (`bsr`, `sold`, `drops30`, `brand`)
+/// and API clients select on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellFacts {
+    /// The brand (shared by the rows of one product).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<Arc<str>>,
+    /// Sales rank in the sell market's root category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_rank: Option<i64>,
+    /// Units Amazon says were bought there last month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_sold: Option<i64>,
+    /// Sales-rank drops there in the last 30 days (each roughly a sale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_drops30: Option<i64>,
+}
+
+impl SellFacts {
+    /// Nothing known.
+    pub fn is_empty(&self) -> bool {
+        *self == SellFacts::default()
+    }
 }
 
 impl Opportunity {

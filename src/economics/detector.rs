@@ -32,7 +32,9 @@ use super::model::{self, RouteCost};
 use super::num::{self, Bound, Num};
 use super::solve;
 use super::tables::{TablesAt, market_index};
-use crate::domain::{Breakdown, Currency, Market, Money, Opportunity, PriceSnapshot, Product};
+use crate::domain::{
+    Breakdown, Currency, Market, Money, Opportunity, PriceSnapshot, Product, SellFacts,
+};
 use sides::{BuyCalc, BuyQuote, Package, SellCalc, SellQuote, buy_quote, sell_quote};
 
 /// The detection stage. Cheap to clone; share one per pipeline.
@@ -177,6 +179,7 @@ impl Detector {
             ..
         } = *labels;
         let title: Option<Arc<str>> = product.title.as_deref().map(Arc::from);
+        let brand: Option<Arc<str>> = product.brand.as_deref().map(Arc::from);
         let mut sell_calc: [Option<SellCalc<'_, N>>; 5] = Default::default();
         let mut buy_calc: [Option<BuyCalc<N>>; 5] = Default::default();
 
@@ -253,6 +256,12 @@ impl Detector {
                 },
                 updated_at: now,
                 first_seen: None,
+                sell_facts: SellFacts {
+                    brand: brand.clone(),
+                    sales_rank: t_snap.sales_rank,
+                    monthly_sold: t_snap.monthly_sold,
+                    rank_drops30: t_snap.rank_drops30,
+                },
             };
             let (Some(tab), Some((vat_v, fee_v))) = (tables, versions) else {
                 flags.insert(Flag::NoTable);

@@ -3,11 +3,15 @@
 //! ```text
 //! term  := ['!'] (field op value[,value…] | word | "phrase")
 //! op    := = | != | > | >= | < | <= | ~ (regular expression, any case)
-//! field := asin title src dst route profit net margin gross roi emp flags
-//! /roi>=25 route=it>de,es>de      /kopfhörer profit>5      /src=uk !flags~stale
-//! /title~^nord  asin~^B0MC  title~(kettle|toaster)$
+//! field := asin title brand src dst route profit net margin gross roi emp price
+//!          bsr sold drops30 age flags          (and the bare word amz)
+//! /roi>=25 route=it>de,es>de !amz   /kopfhörer profit>5   /sold>=50 src=uk   /age<2h
+//! /title~^nord  asin~^B0MC  title~(kettle|toaster)$  brand=zentro  bsr<20000
 //! ```
-//! A bare word or phrase matches the ASIN or the title, case-insensitively. Values may end
+//! A bare word or phrase matches the ASIN or the title, case-insensitively; `amz` alone
+//! means Amazon sells in the sell market (the `AMAZON` flag). `bsr`, `sold` and `drops30`
+//! are Keepa's figures for the sell market; a row without one matches no comparison of it.
+//! `age` takes a duration (`90s`, `30m`, `2h`, `1d`; a bare number is minutes). Values may end
 //! in their field's unit, `%` or `€`: `profit`, `gross` and `emp` are euros; `net`, `margin`
 //! and `roi` are percentages (`gross>19%` is refused, naming `margin`).
 
@@ -57,14 +61,25 @@ enum NumField {
     Gross,
     Roi,
     Emp,
+    /// Buy price in EUR.
+    Price,
+    /// Sales rank in the sell market.
+    Bsr,
+    /// Units sold last month in the sell market.
+    Sold,
+    /// Sales-rank drops in 30 days in the sell market.
+    Drops30,
+    /// Seconds since the row was computed.
+    Age,
 }
 
 impl NumField {
-    /// The unit the field compares in: `%` or `€`.
-    fn unit(self) -> char {
+    /// The unit the field compares in: `%`, `€`, or none (a count, a rank, a duration).
+    fn unit(self) -> Option<char> {
         match self {
-            NumField::Profit | NumField::Gross | NumField::Emp => '€',
-            NumField::Net | NumField::Margin | NumField::Roi => '%',
+            NumField::Profit | NumField::Gross | NumField::Emp | NumField::Price => Some('€'),
+            NumField::Net | NumField::Margin | NumField::Roi => Some('%'),
+            NumField::Bsr | NumField::Sold | NumField::Drops30 | NumField::Age => None,
         }
     }
 
@@ -75,14 +90,19 @@ impl NumField {
             NumField::Net => Some("profit"),
             NumField::Margin => Some("gross"),
             NumField::Gross => Some("margin"),
-            NumField::Roi | NumField::Emp => None,
+            _ => None,
         }
     }
 
     /// A value written with `unit` (`gross>19%`) is refused unless it is the field's own:
     /// a percentage compared with euros would filter silently wrong.
     fn check_unit(self, unit: char, tok: &str) -> Result<(), String> {
-        let own = self.unit();
+        let Some(own) = self.unit() else {
+            return Err(format!(
+                "'{tok}': {} is a plain number, without % or €",
+                self.id()
+            ));
+        };
         if unit == own {
             return Ok(());
         }
@@ -107,6 +127,11 @@ impl NumField {
             NumField::Gross => "gross",
             NumField::Roi => "roi",
             NumField::Emp => "emp",
+            NumField::Price => "price",
+            NumField::Bsr => "bsr",
+            NumField::Sold => "sold",
+            NumField::Drops30 => "drops30",
+            NumField::Age => "age",
         }
     }
 }
@@ -119,6 +144,7 @@ enum MarketField {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum StrField {
+    Brand,
     Asin,
     Title,
     Flags,
@@ -146,17 +172,20 @@ const OPS: [(&str, Op); 7] = [
 ];
 
 /// The fields, as errors and the help name them.
-pub const FIELDS: &str =
-    "asin, title, src, dst, route, profit, net, margin, gross, roi, emp, flags";
+pub const FIELDS: &str = "asin, title, brand, src, dst, route, profit, net, margin, gross, \
+     roi, emp, price, bsr, sold, drops30, age, flags (and the word amz)";
 
 /// What the number fields mean, in the units a filter compares them in.
 pub const NUMBER_FIELDS: &str = "profit = net profit €, net = net margin %, margin = gross \
-     margin %, gross = gross margin €, roi = ROI %, emp = expected monthly profit €";
+     margin %, gross = gross margin €, roi = ROI %, emp = expected monthly profit €, price = \
+     buy price €, bsr = sales rank, sold = units sold last month, drops30 = rank drops in 30 \
+     days (all three where it is sold), age = since computed (30m, 2h, 1d)";
 
 /// Every field name the parser takes, aliases included.
-const FIELD_NAMES: [&str; 15] = [
-    "asin", "title", "src", "buy", "dst", "sell", "route", "profit", "net", "margin", "gross",
-    "roi", "emp", "flags", "flag",
+const FIELD_NAMES: [&str; 25] = [
+    "asin", "title", "brand", "src", "buy", "dst", "sell", "route", "profit", "net", "margin",
+    "gross", "roi", "emp", "price", "bsr", "rank", "sold", "drops30", "drops", "age", "flags",
+    "flag", "amz", "amazon",
 ];
 
 /// The part of `input` that applies while it is being typed: all of it, except a last word
@@ -247,7 +276,11 @@ impl Filter {
                             "'{tok}' is half a term: write {field}!=value (not equal), e.g. src!=uk"
                         ));
                     }
-                    TermKind::Text(lower)
+                    match lower.as_str() {
+                        // Amazon sells where it is sold: the `AMAZON` flag.
+                        "amz" => TermKind::Str(StrField::Flags, Op::Eq, "amazon".into()),
+                        _ => TermKind::Text(lower),
+                    }
                 }
                 Some((i, len, op)) => {
                     let field = body[..i].to_ascii_lowercase();
@@ -284,9 +317,9 @@ impl Filter {
         })
     }
 
-    /// Whether a row passes every term.
-    pub fn matches(&self, row: &Row) -> bool {
-        self.terms.iter().all(|t| t.matches(row) != t.negate)
+    /// Whether a row passes every term at `now` (for `age`).
+    pub fn matches(&self, row: &Row, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.terms.iter().all(|t| t.matches(row, now) != t.negate)
     }
 }
 
@@ -334,6 +367,20 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
         "gross" => num(NumField::Gross),
         "roi" => num(NumField::Roi),
         "emp" => num(NumField::Emp),
+        "price" => num(NumField::Price),
+        "bsr" | "rank" => num(NumField::Bsr),
+        "sold" => num(NumField::Sold),
+        "drops30" | "drops" => num(NumField::Drops30),
+        "age" => {
+            if op == Op::Matches {
+                return Err(format!("'{tok}': age takes = != > >= < <="));
+            }
+            let secs = duration_secs(value).ok_or_else(|| {
+                format!("'{tok}': '{value}' is not a duration: write 90s, 30m, 2h or 1d")
+            })?;
+            Ok(TermKind::Num(NumField::Age, op, secs))
+        }
+        "brand" => text(StrField::Brand),
         "src" | "buy" => markets(MarketField::Src),
         "dst" | "sell" => markets(MarketField::Dst),
         "asin" => text(StrField::Asin),
@@ -364,6 +411,19 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
     }
 }
 
+/// `90s`, `30m`, `2h`, `1d` (a bare number is minutes) in seconds.
+fn duration_secs(v: &str) -> Option<f64> {
+    let (n, per) = match v.char_indices().last()? {
+        (i, 's') => (&v[..i], 1.0),
+        (i, 'm') => (&v[..i], 60.0),
+        (i, 'h') => (&v[..i], 3_600.0),
+        (i, 'd') => (&v[..i], 86_400.0),
+        _ => (v, 60.0),
+    };
+    let n: f64 = n.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n * per)
+}
+
 fn cmp(op: Op, a: f64, b: f64) -> bool {
     match op {
         Op::Eq => (a - b).abs() < 0.005,
@@ -377,7 +437,7 @@ fn cmp(op: Op, a: f64, b: f64) -> bool {
 }
 
 impl Term {
-    fn matches(&self, row: &Row) -> bool {
+    fn matches(&self, row: &Row, now: chrono::DateTime<chrono::Utc>) -> bool {
         let euros = |m: crate::domain::Money| m.minor as f64 / 100.0;
         match &self.kind {
             TermKind::Text(w) => row.search.contains(w.as_str()),
@@ -389,15 +449,22 @@ impl Term {
                 if net && !row.has_net {
                     return false; // unknown, so neither above nor below any number
                 }
+                // A figure Keepa did not give is unknown: no comparison matches it.
+                let known = |x: Option<i64>| x.map(|x| x as f64);
                 let x = match f {
-                    NumField::Profit => euros(row.net),
-                    NumField::Gross => euros(row.gross),
-                    NumField::Emp => euros(row.emp),
-                    NumField::Net => row.net_pct,
-                    NumField::Margin => row.gross_pct,
-                    NumField::Roi => row.roi,
+                    NumField::Profit => Some(euros(row.net)),
+                    NumField::Gross => Some(euros(row.gross)),
+                    NumField::Emp => Some(euros(row.emp)),
+                    NumField::Net => Some(row.net_pct),
+                    NumField::Margin => Some(row.gross_pct),
+                    NumField::Roi => Some(row.roi),
+                    NumField::Price => Some(euros(row.buy_eur())),
+                    NumField::Bsr => known(row.bsr),
+                    NumField::Sold => known(row.sold),
+                    NumField::Drops30 => known(row.drops30),
+                    NumField::Age => Some((now - row.updated_at).num_seconds().max(0) as f64),
                 };
-                cmp(*op, x, *v)
+                x.is_some_and(|x| cmp(*op, x, *v))
             }
             TermKind::Markets(f, eq, list) => {
                 let m = match f {
@@ -412,6 +479,7 @@ impl Term {
                     StrField::Asin => row.key.asin.as_str().to_lowercase().into(),
                     StrField::Title => row.title().to_lowercase().into(),
                     StrField::Flags => row.flags.to_lowercase().into(),
+                    StrField::Brand => row.brand.as_deref().unwrap_or("").into(),
                 };
                 match op {
                     Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),
@@ -423,6 +491,7 @@ impl Term {
                 StrField::Asin => re.is_match(row.key.asin.as_str()),
                 StrField::Title => re.is_match(row.title()),
                 StrField::Flags => re.is_match(&row.flags),
+                StrField::Brand => re.is_match(row.brand.as_deref().unwrap_or("")),
             },
         }
     }
@@ -447,7 +516,11 @@ mod tests {
     #[test]
     fn words_fields_and_negation() {
         let r = headphones();
-        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        let ok = |q: &str| {
+            Filter::parse(q)
+                .unwrap()
+                .matches(&r, crate::tui::fixtures::now())
+        };
         assert!(ok("kopfhörer"));
         assert!(ok("\"sony kopf\""));
         assert!(ok("b0d1x"));
@@ -463,9 +536,46 @@ mod tests {
     }
 
     #[test]
+    fn demand_brand_price_age_and_amazon() {
+        let mut r = headphones();
+        let now = crate::tui::fixtures::now();
+        let ok = |r: &Row, q: &str| Filter::parse(q).unwrap().matches(r, now);
+        // Without Keepa's figures no comparison matches, either way.
+        assert!(!ok(&r, "bsr<100000") && !ok(&r, "bsr>=100000") && !ok(&r, "sold>0"));
+        (r.bsr, r.sold, r.drops30) = (Some(12_000), Some(80), Some(45));
+        r.brand = Some("sony".into());
+        assert!(ok(&r, "bsr<20000 sold>=50 drops30>40 rank<=12000 drops=45"));
+        assert!(!ok(&r, "sold>=100"));
+        assert!(ok(&r, "brand=Sony") && ok(&r, "brand~^so") && !ok(&r, "brand!=sony"));
+        // The fixture buys at €100.00.
+        assert!(ok(&r, "price=100€") && ok(&r, "price<150") && !ok(&r, "price>100"));
+        // Computed at `now`: younger than a minute, not older than an hour.
+        assert!(ok(&r, "age<1m") && ok(&r, "age<=2h") && !ok(&r, "age>60") && !ok(&r, "age>1d"));
+        r.updated_at = now - chrono::Duration::hours(3);
+        assert!(ok(&r, "age>2h") && ok(&r, "age<1d") && ok(&r, "age>=180"));
+        // `amz` is the AMAZON flag.
+        assert!(ok(&r, "!amz") && !ok(&r, "amz"));
+        r.flags = "AMAZON".into();
+        assert!(ok(&r, "amz"));
+        let err = |q: &str| Filter::parse(q).unwrap_err();
+        assert_eq!(
+            err("bsr<5%"),
+            "'bsr<5%': bsr is a plain number, without % or €"
+        );
+        assert_eq!(
+            err("age<soon"),
+            "'age<soon': 'soon' is not a duration: write 90s, 30m, 2h or 1d"
+        );
+    }
+
+    #[test]
     fn a_value_in_the_other_unit_is_refused_with_the_field_that_takes_it() {
         let r = headphones();
-        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        let ok = |q: &str| {
+            Filter::parse(q)
+                .unwrap()
+                .matches(&r, crate::tui::fixtures::now())
+        };
         assert!(ok("margin>20%") && ok("profit>5€") && ok("roi>=0%") && ok("emp>-1€"));
         let err = |q: &str| Filter::parse(q).unwrap_err();
         assert_eq!(
@@ -486,7 +596,11 @@ mod tests {
     #[test]
     fn tilde_is_a_regular_expression_in_any_case() {
         let r = headphones();
-        let ok = |q: &str| Filter::parse(q).unwrap().matches(&r);
+        let ok = |q: &str| {
+            Filter::parse(q)
+                .unwrap()
+                .matches(&r, crate::tui::fixtures::now())
+        };
         assert!(ok("title~^sony"));
         assert!(!ok("title~^kopf"));
         assert!(ok("title~KOPFHÖRER"));

@@ -61,6 +61,7 @@ pub fn opportunity(
     };
     let net = Money::eur(net_cents);
     Opportunity {
+        sell_facts: Default::default(),
         asin: a,
         title: Some(title.into()),
         buy_market: buy,

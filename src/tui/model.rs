@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Basis, Column};
 use crate::domain::text::sanitize;
-use crate::domain::{Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::domain::{Currency, Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
 use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
 
 /// The most rows loaded for "all" (the tile still shows the full count).
@@ -58,6 +58,14 @@ pub struct Row {
     ends: [u16; CELLS],
     /// Lower-case `asin title` for the `/` filter and the title sort.
     pub search: Box<str>,
+    /// Lower-case brand, for the `/` filter.
+    pub brand: Option<Box<str>>,
+    /// Sales rank, units sold last month and rank drops in 30 days where it is sold.
+    pub bsr: Option<i64>,
+    /// See `bsr`.
+    pub sold: Option<i64>,
+    /// See `bsr`.
+    pub drops30: Option<i64>,
 }
 
 fn pct(v: f64) -> String {
@@ -112,6 +120,14 @@ impl Row {
             *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
         }
         Row {
+            brand: o
+                .sell_facts
+                .brand
+                .as_deref()
+                .map(|b| sanitize(b).to_lowercase().into_boxed_str()),
+            bsr: o.sell_facts.sales_rank,
+            sold: o.sell_facts.monthly_sold,
+            drops30: o.sell_facts.rank_drops30,
             search: format!(
                 "{} {}",
                 o.asin.as_str().to_ascii_lowercase(),
@@ -162,6 +178,15 @@ impl Row {
         self.text
             .get(start..usize::from(self.ends[i]))
             .unwrap_or("")
+    }
+
+    /// The buy price in EUR: as it is on a euro market; from a GBP one, the sell price
+    /// (then in EUR) less the gross margin, which is how the row converted it.
+    pub fn buy_eur(&self) -> Money {
+        match self.buy_price.currency {
+            Currency::EUR => self.buy_price,
+            Currency::GBP => Money::eur(self.sell_price.minor - self.gross.minor),
+        }
     }
 
     /// The sanitized title (may be empty).

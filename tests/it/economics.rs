@@ -420,3 +420,24 @@ fn the_sell_price_line_says_when_it_is_the_90_day_average() {
         "Sell price in DE, Buy Box landed"
     );
 }
+
+/// A row carries the sell market's demand figures and the brand it was computed with (what
+/// the console's `bsr`, `sold`, `drops30` and `brand` filters read), not the buy side's.
+#[test]
+fn a_row_carries_the_sell_markets_demand_and_the_brand() {
+    let det = Detector::new(econ(""));
+    let mut de = snap(Market::DE, 5_000);
+    (de.sales_rank, de.monthly_sold, de.rank_drops30) = (Some(7_777), None, Some(12));
+    let p = product(vec![snap(Market::IT, 3_000), de]);
+    let rows = det.detect(&p, &ecb_fx(), now());
+    let o = row(&rows, Market::IT, Market::DE);
+    assert_eq!(o.sell_facts.brand.as_deref(), Some("Demo"));
+    assert_eq!(
+        (
+            o.sell_facts.sales_rank,
+            o.sell_facts.monthly_sold,
+            o.sell_facts.rank_drops30
+        ),
+        (Some(7_777), None, Some(12))
+    );
+}

@@ -71,6 +71,14 @@ pub struct OpportunityItem {
     /// When the store first recorded this route (RFC 3339); `null` for rows stored before
     /// the store kept it.
     pub first_seen: Option<DateTime<Utc>>,
+    /// The product's brand, as Keepa gives it.
+    pub brand: Option<String>,
+    /// Sales rank in the sell market's root category when the row was computed.
+    pub sales_rank: Option<i64>,
+    /// Units bought last month in the sell market, as Amazon shows it.
+    pub monthly_sold: Option<i64>,
+    /// Sales-rank drops in the sell market in the last 30 days (each roughly a sale).
+    pub rank_drops30: Option<i64>,
     /// How the net figures were computed; present only with `breakdown=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<BreakdownOut>,
@@ -102,6 +110,10 @@ impl OpportunityItem {
             sell_url: o.sell_url(),
             updated_at: o.updated_at,
             first_seen: o.first_seen,
+            brand: o.sell_facts.brand.as_deref().map(str::to_string),
+            sales_rank: o.sell_facts.sales_rank,
+            monthly_sold: o.sell_facts.monthly_sold,
+            rank_drops30: o.sell_facts.rank_drops30,
             breakdown: with_breakdown.then(|| BreakdownOut::from(&o.breakdown)),
         }
     }

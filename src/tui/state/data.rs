@@ -309,7 +309,7 @@ impl UiState {
         let ranked_titles = self.feed.title_rank.len() == rows.len();
         let view: Vec<u32> = if col == Column::Title && !ranked_titles {
             let mut keyed: Vec<(&str, u32, u32)> = (0..rows.len())
-                .filter(|&i| self.filter.matches(&rows[i]))
+                .filter(|&i| self.filter.matches(&rows[i], self.now))
                 .map(|i| {
                     (
                         rows[i].search.get(11..).unwrap_or(""),
@@ -325,7 +325,7 @@ impl UiState {
             keyed.into_iter().map(|(_, _, i)| i).collect()
         } else {
             let mut keyed: Vec<(SortKey, u32, u32)> = (0..rows.len())
-                .filter(|&i| self.filter.matches(&rows[i]))
+                .filter(|&i| self.filter.matches(&rows[i], self.now))
                 .map(|i| {
                     let k = match col {
                         Column::Asin => SortKey::of(i64::from(self.key_rank[i])),
@@ -424,13 +424,10 @@ fn sort_key(r: &Row, c: Column) -> SortKey {
         Column::Sell => code(r.key.sell),
         // Prices compare in EUR. A UK side is in GBP and the other side in EUR, and the
         // gross margin is their difference in EUR, so the UK side's EUR value follows.
-        Column::BuyPrice if r.buy_price.currency == Currency::GBP => {
-            r.sell_price.minor - r.gross.minor
-        }
+        Column::BuyPrice => r.buy_eur().minor,
         Column::SellPrice if r.sell_price.currency == Currency::GBP => {
             r.buy_price.minor + r.gross.minor
         }
-        Column::BuyPrice => r.buy_price.minor,
         Column::SellPrice => r.sell_price.minor,
         Column::Gross => r.gross.minor,
         Column::Margin => f(r.gross_pct),

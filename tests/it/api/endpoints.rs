@@ -267,6 +267,10 @@ async fn opportunities_carry_gross_and_net_figures_and_links() {
             "sell_url",
             "updated_at",
             "first_seen",
+            "brand",
+            "sales_rank",
+            "monthly_sold",
+            "rank_drops30",
         ])
     );
     // Default order: ranked first, by expected monthly profit.
@@ -583,7 +587,16 @@ async fn a_row_without_net_figures_says_unknown_everywhere() {
     let cells: Vec<&str> = tsv.split('\t').collect();
     assert_eq!(&cells[9..14], ["33.36", "", "", "", ""], "{tsv}");
     for f in ["profit<1", "profit>=0", "roi<5", "net>-100", "emp<=0"] {
-        assert!(!Filter::parse(f).unwrap().matches(&row), "{f}");
+        assert!(
+            !Filter::parse(f)
+                .unwrap()
+                .matches(&row, arbdesk::tui::fixtures::now()),
+            "{f}"
+        );
     }
-    assert!(Filter::parse("margin>30").unwrap().matches(&row));
+    assert!(
+        Filter::parse("margin>30")
+            .unwrap()
+            .matches(&row, arbdesk::tui::fixtures::now())
+    );
 }

@@ -106,6 +106,7 @@ fn listing(a: &str, market: Market, title: &str, brand: &str, price: i64) -> Lis
 /// An opportunity with the given gross margin percent and net profit (EUR cents).
 pub fn opportunity(a: &str, buy: Market, sell: Market, gross_pct: f64, profit: i64) -> Opportunity {
     Opportunity {
+        sell_facts: Default::default(),
         asin: asin(a),
         title: Some(
             if a == KETTLE {

@@ -153,6 +153,7 @@ pub struct Figures(
 pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Opportunity {
     let Figures(gross, net, profit, roi, emp, ranked, updated) = f;
     Opportunity {
+        sell_facts: Default::default(),
         asin,
         title: Some(title.into()),
         buy_market: buy,
