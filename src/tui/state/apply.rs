@@ -341,29 +341,11 @@ impl UiState {
                 }]
             }
             Action::Export(f) => vec![Effect::Export(f)],
-            // With rows marked, their products (each once, those shown), as copy and
-            // export take the marks; otherwise the selected row's.
-            Action::Refresh if !self.marked.is_empty() && self.context() != Context::Detail => {
-                let mut asins: Vec<crate::domain::Asin> = Vec::new();
-                for r in self.marked_rows() {
-                    if !asins.contains(&r.key.asin) {
-                        asins.push(r.key.asin);
-                    }
-                }
-                if asins.is_empty() {
-                    self.toast_marks_hidden("refreshed");
-                    return Vec::new();
-                }
-                vec![Effect::Refresh(asins)]
-            }
             Action::RefreshAll => vec![Effect::RefreshAll],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
-            Action::Refresh => match self.selected_row() {
-                Some(r) => vec![Effect::Refresh(vec![r.key.asin])],
-                None => {
-                    self.toast("Nothing selected to refresh", true);
-                    Vec::new()
-                }
+            Action::Refresh => match self.acted_on("refreshed", "refresh") {
+                Some(asins) => vec![Effect::Refresh(asins)],
+                None => Vec::new(),
             },
             Action::WatchAdd(asins) if asins.is_empty() => {
                 self.open_prompt(PromptKind::Command, "watch add ".into());
@@ -371,30 +353,10 @@ impl UiState {
             }
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             Action::WatchRemove(asins) => {
-                // With rows marked, their products (each once, those shown), as refresh,
-                // copy and export take the marks; otherwise the selected row's.
-                let asins = if asins.is_empty()
-                    && !self.marked.is_empty()
-                    && self.context() != Context::Detail
-                {
-                    let mut marked: Vec<crate::domain::Asin> = Vec::new();
-                    for r in self.marked_rows() {
-                        if !marked.contains(&r.key.asin) {
-                            marked.push(r.key.asin);
-                        }
-                    }
-                    if marked.is_empty() {
-                        self.toast_marks_hidden("removed");
-                        return Vec::new();
-                    }
-                    marked
-                } else if asins.is_empty() {
-                    match self.selected_row() {
-                        Some(r) => vec![r.key.asin],
-                        None => {
-                            self.toast("Nothing selected to remove", true);
-                            return Vec::new();
-                        }
+                let asins = if asins.is_empty() {
+                    match self.acted_on("removed", "remove") {
+                        Some(asins) => asins,
+                        None => return Vec::new(),
                     }
                 } else {
                     asins

@@ -71,6 +71,33 @@ impl UiState {
         );
     }
 
+    /// The products an action on "the selected row" takes: with rows marked (outside the
+    /// detail, which shows one product), the marked rows' products, each once, those shown,
+    /// as copy and export take the marks; otherwise the selected row's. `None`, with a
+    /// toast saying why, when there is none (`done`: `refreshed`; `verb`: `refresh`).
+    pub(super) fn acted_on(&mut self, done: &str, verb: &str) -> Option<Vec<crate::domain::Asin>> {
+        if !self.marked.is_empty() && self.context() != super::Context::Detail {
+            let mut asins: Vec<crate::domain::Asin> = Vec::new();
+            for r in self.marked_rows() {
+                if !asins.contains(&r.key.asin) {
+                    asins.push(r.key.asin);
+                }
+            }
+            if asins.is_empty() {
+                self.toast_marks_hidden(done);
+                return None;
+            }
+            return Some(asins);
+        }
+        match self.selected_row() {
+            Some(r) => Some(vec![r.key.asin]),
+            None => {
+                self.toast(format!("Nothing selected to {verb}"), true);
+                None
+            }
+        }
+    }
+
     /// The marked rows that pass the filters, in the table's order (the others are
     /// hidden: export, copy and refresh leave them out).
     pub fn marked_rows(&self) -> impl Iterator<Item = &crate::tui::model::Row> {
