@@ -151,6 +151,14 @@ pub(crate) async fn detail(
                     "no product with ASIN '{asin}' is known; GET /products lists the known ones"
                 ))
             })?;
+        // Fetched, but listed nowhere (Keepa's productType other than 0, or no title): not
+        // a product `/products` lists, so not one to answer with an empty shell either.
+        if product.markets.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "'{asin}' was fetched, but Keepa lists it in none of the covered markets (no \
+                 standard product there); GET /products lists the known ones"
+            )));
+        }
         let history = if with_history {
             Some(store.history(asin).await.map_err(|e| ApiError::store(&e))?)
         } else {

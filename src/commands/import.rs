@@ -214,7 +214,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             .context("Starting a bulk load failed")?;
     }
     let began = Instant::now();
-    let (mut imported, mut bad_total) = (0u64, 0u64);
+    let (mut imported, mut bad_total, mut unlisted) = (0u64, 0u64, 0u64);
     let mut last_report = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let batch = args.batch.max(1);
@@ -247,6 +247,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                         bad_total += 1;
                     }
                     imported += d.listings.len() as u64;
+                    // Stored for refresh scheduling, but no product anywhere.
+                    unlisted += d
+                        .listings
+                        .iter()
+                        .filter(|l| l.product_type != 0 || l.title.is_none())
+                        .count() as u64;
                     if args.watch {
                         next_asins = d.listings.iter().map(|l| l.asin).collect();
                     }
@@ -368,6 +374,18 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         thousands((imported as f64 / secs.max(1e-3)) as u64),
         count(bad_total, "bad line")
     );
+    if unlisted > 0 {
+        noteln!(
+            "Of these, {} that Keepa marks as no standard product (productType other than 0, \
+             or no title): stored, so not fetched again at once, but with no product and no \
+             opportunities.",
+            if unlisted == 1 {
+                "1 line is a listing".to_string()
+            } else {
+                format!("{} lines are listings", thousands(unlisted))
+            }
+        );
+    }
     if bad_total > 0 {
         let listed = if bad_total > SHOWN_ERRORS as u64 {
             format!("the first {SHOWN_ERRORS} listed above")

@@ -5,7 +5,8 @@
 //! within `refresh_interval`, in requests of up to 100 ASINs. The Keepa client paces every
 //! request to the token budget, so this loop never needs its own rate limit. Discovery pulls
 //! best-seller lists every `discovery_interval` (and on command) and adds their top ASINs to
-//! the watchlist. Each fetched product is published as one `RawUpdate` keyed by ASIN.
+//! the watchlist, except products already stored (a product taken off the watchlist stays
+//! off). Each fetched product is published as one `RawUpdate` keyed by ASIN.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -291,6 +292,21 @@ impl Ingest {
                         .take(self.settings.discovery_take)
                         .collect();
                     found += top.len();
+                    // Only products never stored: a stored product that is not watched
+                    // was removed from the watchlist (or imported without `--watch`) and
+                    // stays off it until someone adds it.
+                    let known = match self.store.products_by_asin(top.clone()).await {
+                        Ok(known) => known,
+                        Err(e) => {
+                            errors.push(format!("{} {}: {e}", cat.market, cat.category));
+                            continue;
+                        }
+                    };
+                    let top: Vec<Asin> = top
+                        .into_iter()
+                        .zip(known)
+                        .filter_map(|(a, p)| p.is_none().then_some(a))
+                        .collect();
                     match self.store.watch_add(top, WatchSource::Discovery).await {
                         Ok(n) => added += n,
                         Err(e) => errors.push(format!("{} {}: {e}", cat.market, cat.category)),

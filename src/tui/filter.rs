@@ -182,10 +182,10 @@ pub const NUMBER_FIELDS: &str = "profit = net profit €, net = net margin %, ma
      days (all three where it is sold), age = since computed (30m, 2h, 1d)";
 
 /// Every field name the parser takes, aliases included.
-const FIELD_NAMES: [&str; 25] = [
+const FIELD_NAMES: [&str; 24] = [
     "asin", "title", "brand", "src", "buy", "dst", "sell", "route", "profit", "net", "margin",
     "gross", "roi", "emp", "price", "bsr", "rank", "sold", "drops30", "drops", "age", "flags",
-    "flag", "amz", "amazon",
+    "flag", "amz",
 ];
 
 /// The part of `input` that applies while it is being typed: all of it, except a last word
@@ -204,7 +204,9 @@ pub fn settled(input: &str) -> &str {
     let negating = word
         .strip_suffix('!')
         .is_some_and(|f| FIELD_NAMES.contains(&f));
+    // `amz` is a whole term already: it applies at once.
     let becoming_field = !word.contains('"')
+        && word != "amz"
         && (negating || FIELD_NAMES.iter().any(|f| f.starts_with(word.as_str())));
     if !last.is_empty() && becoming_field {
         &input[..start]
@@ -553,8 +555,12 @@ mod tests {
         assert!(ok(&r, "age<1m") && ok(&r, "age<=2h") && !ok(&r, "age>60") && !ok(&r, "age>1d"));
         r.updated_at = now - chrono::Duration::hours(3);
         assert!(ok(&r, "age>2h") && ok(&r, "age<1d") && ok(&r, "age>=180"));
-        // `amz` is the AMAZON flag.
+        // `amz` is the AMAZON flag, applied as soon as it is typed.
         assert!(ok(&r, "!amz") && !ok(&r, "amz"));
+        assert_eq!(
+            (settled("src=de amz"), settled("!amz"), settled("am")),
+            ("src=de amz", "!amz", "")
+        );
         r.flags = "AMAZON".into();
         assert!(ok(&r, "amz"));
         let err = |q: &str| Filter::parse(q).unwrap_err();

@@ -239,6 +239,23 @@ async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
     assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
     assert!(stdout.contains("Imported 1 product line"), "{stdout}");
     assert_eq!(counts(&data).await.1, 1, "the listing is stored");
+
+    // A listing Keepa marks as no standard product (productType 4: an invalid ASIN) is
+    // stored for scheduling, and the summary says it makes no product.
+    let asin = asin_from(2).parse().unwrap();
+    let gone = serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts))
+        .unwrap()
+        .replacen("\"productType\":0", "\"productType\":4", 1);
+    assert!(gone.contains("\"productType\":4"), "{gone}");
+    let other = dir.path().join("gone.jsonl");
+    std::fs::write(&other, format!("{good}\n{gone}\n")).unwrap();
+    let out = import(&other, &data).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Of these, 1 line is a listing that Keepa marks as no standard product"),
+        "{err}"
+    );
 }
 
 /// A file with no good line is an error, not a successful import of nothing.

@@ -420,3 +420,93 @@ async fn refreshes_on_command_spend_tokens_once() {
     assert_eq!(sim.requests(), 1 + 7 * markets);
     pipeline.shutdown().await;
 }
+
+/// Discovery adds the top of each best-seller list, but not a product already stored: one
+/// taken off the watchlist stays off it (the next discovery run put it back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_leaves_out_products_taken_off_the_watchlist() {
+    use arbdesk::config::DiscoveryCategory;
+    use arbdesk::keepa::client::ClientConfig;
+    use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
+    use arbdesk::keepa::{ApiKey, KeepaClient};
+    use arbdesk::pipeline::Command;
+    use arbdesk::store::WatchSource;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let sim = Simulator::new(SimConfig::default());
+    let client = || {
+        KeepaClient::with_transport(
+            ClientConfig::new(
+                url::Url::parse("http://keepa-sim.invalid/").unwrap(),
+                ApiKey::new("demo"),
+            ),
+            sim.transport(),
+        )
+    };
+    let category = ROOTS[0].0.to_string();
+    let top: Vec<Asin> = client()
+        .bestsellers(Market::DE, &category, 0)
+        .await
+        .unwrap()
+        .asins
+        .into_iter()
+        .take(10)
+        .collect();
+    assert_eq!(top.len(), 10);
+    // The first of the list was stored (fetched once), then taken off the watchlist.
+    let removed = top[0];
+    let listing = arbdesk::keepa::decode_product(
+        &serde_json::to_string(&arbdesk::keepa::sim::Catalog::new(42).product(
+            &removed,
+            Market::DE,
+            1_795_586_400_000,
+            Options {
+                history: false,
+                days: 0,
+                stats_days: None,
+                buybox: true,
+            },
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    store
+        .upsert_listings(vec![listing], chrono::Utc::now(), None)
+        .await
+        .unwrap();
+    store
+        .watch_add(vec![removed], WatchSource::User)
+        .await
+        .unwrap();
+    store.watch_remove(vec![removed]).await.unwrap();
+
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: Some(client()),
+        settings: PipelineSettings {
+            discovery: vec![DiscoveryCategory {
+                market: Market::DE,
+                category,
+            }],
+            ..settings()
+        },
+        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
+    });
+    pipeline.commands().send(Command::Discover).await.unwrap();
+    let watched = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let list = store.watchlist().await.unwrap();
+            if list.len() >= 9 {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("discovery adds the list within 60 s");
+    let watched: Vec<Asin> = watched.into_iter().map(|w| w.asin).collect();
+    assert!(!watched.contains(&removed), "{watched:?}");
+    assert!(top[1..].iter().all(|a| watched.contains(a)), "{watched:?}");
+    pipeline.shutdown().await;
+}

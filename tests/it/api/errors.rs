@@ -192,7 +192,7 @@ async fn unknown_parameters_are_refused_not_ignored() {
 
 #[tokio::test]
 async fn asins_malformed_are_400_and_unknown_are_404() {
-    let (_dir, _store, api) = seeded_api().await;
+    let (_dir, store, api) = seeded_api().await;
     let p = get(&api.app, "/products/B0-BAD").await.problem(400);
     assert_eq!(p["parameter"], "asin");
     assert_eq!(p["value"], "B0-BAD");
@@ -206,6 +206,29 @@ async fn asins_malformed_are_400_and_unknown_are_404() {
     assert!(p["detail"].as_str().unwrap().contains("no spaces"), "{p}");
     let p = get(&api.app, "/products/B0NOTKNOWN").await.problem(404);
     assert!(p["detail"].as_str().unwrap().contains("'B0NOTKNOWN'"));
+    // Fetched but listed nowhere (Keepa's productType 4, an invalid ASIN): `/products`
+    // leaves it out, and so does its own path, saying why.
+    let mut gone = super::fixture::listing(
+        "B0TYPE4001",
+        arbdesk::domain::Market::DE,
+        "Gone",
+        "None",
+        999,
+    );
+    gone.product_type = 4;
+    use arbdesk::store::Store as _;
+    store
+        .upsert_listings(vec![gone], chrono::Utc::now(), None)
+        .await
+        .unwrap();
+    let p = get(&api.app, "/products/B0TYPE4001").await.problem(404);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("none of the covered markets"),
+        "{p}"
+    );
     assert_eq!(
         keys(&p),
         set(&["type", "title", "status", "detail"]),

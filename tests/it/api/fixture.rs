@@ -71,7 +71,7 @@ fn snapshot(market: Market, title: &str, price: i64) -> PriceSnapshot {
     }
 }
 
-fn listing(a: &str, market: Market, title: &str, brand: &str, price: i64) -> Listing {
+pub fn listing(a: &str, market: Market, title: &str, brand: &str, price: i64) -> Listing {
     let points = vec![
         PricePoint {
             at: at() - Days::days(3),
