@@ -37,7 +37,7 @@ pub fn csv_text(s: &str) -> String {
     }
 }
 
-const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen,buy_observed_at,sell_observed_at,fx_date,fx_rate,vat_table,fee_table";
+const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen,buy_observed_at,sell_observed_at,fx_date,fx_rate,vat_table,fee_table,brand,sales_rank,monthly_sold,rank_drops30";
 
 fn opt_money(m: Option<Money>) -> String {
     m.map(Money::decimal_string).unwrap_or_default()
@@ -65,7 +65,7 @@ pub fn csv_row(o: &Opportunity) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         o.asin,
         csv_text(o.title.as_deref().unwrap_or("")),
         o.buy_market,
@@ -97,8 +97,21 @@ pub fn csv_row(o: &Opportunity) -> String {
         text(&b.fx_rate),
         text(&b.vat_table),
         text(&b.fee_table),
+        // The sell market's demand as Keepa gave it, and the brand.
+        o.sell_facts
+            .brand
+            .as_deref()
+            .map(csv_text)
+            .unwrap_or_default(),
+        count(o.sell_facts.sales_rank),
+        count(o.sell_facts.monthly_sold),
+        count(o.sell_facts.rank_drops30),
     );
     s
+}
+
+fn count(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 fn time(t: Option<chrono::DateTime<Utc>>) -> String {

@@ -443,7 +443,18 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
                 "{table}: {f:?}"
             );
         }
+        // The sell market's demand, as whole numbers where Keepa gave them.
+        for n in ["sales_rank", "monthly_sold", "rank_drops30"] {
+            let v = &f[col(n)];
+            assert!(v.is_empty() || v.parse::<i64>().is_ok(), "{n} {v:?}");
+        }
     }
+    assert!(
+        lines
+            .iter()
+            .any(|f| !f[col("sales_rank")].is_empty() && !f[col("brand")].is_empty()),
+        "the simulator's products have a rank and a brand"
+    );
     // Cut by --limit on standard output: the rows there, the cut said on standard error.
     let out = export(&data, &["--format", "csv", "--limit", "2"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);

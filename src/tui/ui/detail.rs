@@ -158,16 +158,30 @@ fn render_head(
         let url = m.product_url(&key.asin);
         (format!("{side} {} ", m.code()), url)
     });
+    // Demand where it is sold, as the `/` filter's `sold` and `drops30` read it (the rank
+    // is in the price grid), when the line has room for it.
+    let demand = p.and_then(|p| p.markets.get(&key.sell)).and_then(|snap| {
+        let parts: Vec<String> = [
+            snap.monthly_sold.map(|n| format!("{n} sold/month")),
+            snap.rank_drops30.map(|n| format!("{n} rank drops/30 d")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| format!(" · {}: {}", key.sell.code(), parts.join(", ")))
+    });
+    let brand_room = w.saturating_sub(asin.len() + 3);
+    let mut second = vec![
+        Span::raw(format!("{asin} · ")),
+        styled(fit(&brand, brand_room).into_owned(), "muted", theme),
+    ];
+    if let Some(demand) = demand.filter(|t| brand.chars().count() + t.chars().count() <= brand_room)
+    {
+        second.push(styled(demand, "muted", theme));
+    }
     let mut lines = vec![
         Line::from(styled(fit(&title, w).into_owned(), "title", theme)),
-        Line::from(vec![
-            Span::raw(format!("{asin} · ")),
-            styled(
-                fit(&brand, w.saturating_sub(asin.len() + 3)).into_owned(),
-                "muted",
-                theme,
-            ),
-        ]),
+        Line::from(second),
     ];
     let stale = d
         .opportunity
