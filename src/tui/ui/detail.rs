@@ -160,23 +160,33 @@ fn render_head(
     });
     // Demand where it is sold, as the `/` filter's `sold` and `drops30` read it (the rank
     // is in the price grid), when the line has room for it.
-    let demand = p.and_then(|p| p.markets.get(&key.sell)).and_then(|snap| {
-        let parts: Vec<String> = [
-            snap.monthly_sold.map(|n| format!("{n} sold/month")),
-            snap.rank_drops30.map(|n| format!("{n} rank drops/30 d")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        (!parts.is_empty()).then(|| format!(" · {}: {}", key.sell.code(), parts.join(", ")))
-    });
+    // Both figures where they fit, else the units sold alone.
+    let snap = p.and_then(|p| p.markets.get(&key.sell));
+    let sold = snap
+        .and_then(|s| s.monthly_sold)
+        .map(|n| format!("{n} sold/mo"));
+    let drops = snap
+        .and_then(|s| s.rank_drops30)
+        .map(|n| format!("{n} drops/30d"));
+    let code = key.sell.code();
     let brand_room = w.saturating_sub(asin.len() + 3);
+    let fits = |t: &String| brand.chars().count() + t.chars().count() <= brand_room;
+    let demand = [
+        match (&sold, &drops) {
+            (Some(s), Some(d)) => Some(format!(" · {code} {s}, {d}")),
+            (None, Some(d)) => Some(format!(" · {code} {d}")),
+            _ => None,
+        },
+        sold.as_ref().map(|s| format!(" · {code} {s}")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(fits);
     let mut second = vec![
         Span::raw(format!("{asin} · ")),
         styled(fit(&brand, brand_room).into_owned(), "muted", theme),
     ];
-    if let Some(demand) = demand.filter(|t| brand.chars().count() + t.chars().count() <= brand_room)
-    {
+    if let Some(demand) = demand {
         second.push(styled(demand, "muted", theme));
     }
     let mut lines = vec![
