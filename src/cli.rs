@@ -15,7 +15,7 @@ use crate::domain::{Asin, Market};
 mod parse;
 
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
-use parse::{absolute_url, batch_lines, count, euro_cents, parse_rate, percent};
+use parse::{absolute_url, batch_lines, count, euro_cents, filter_terms, parse_rate, percent};
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
 ///
@@ -399,6 +399,10 @@ pub struct ExportArgs {
     /// Only rows that fail at least one gate (the `flags` column says which).
     #[arg(long, conflicts_with = "ranked")]
     pub unranked: bool,
+    /// The console's `/` filter, e.g. "roi>=25 route=it>de,es>de !amz" or "sold>=50 src=uk"
+    /// (terms that must all hold; `arbdesk keys` lists the fields).
+    #[arg(long, value_name = "TERMS", value_parser = filter_terms)]
+    pub filter: Option<String>,
     /// Most rows to export.
     #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = count)]
     pub limit: usize,

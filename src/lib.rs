@@ -11,6 +11,7 @@ pub mod component;
 pub mod config;
 pub mod domain;
 pub mod economics;
+pub mod filter;
 pub mod keepa;
 pub mod pipeline;
 pub mod queue;

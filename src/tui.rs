@@ -11,7 +11,6 @@
 pub mod action;
 pub mod app;
 pub mod clipboard;
-pub mod filter;
 pub mod fixtures;
 pub mod keymap;
 pub mod model;

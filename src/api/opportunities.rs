@@ -17,7 +17,9 @@ use super::error::{ApiError, Problem};
 use super::params::Params;
 use super::{ApiState, respond};
 use crate::domain::Market;
+use crate::filter::Filter;
 use crate::store::{OpportunityFilter, OpportunitySort};
+use chrono::{DateTime, Utc};
 
 /// Sort keys as the API spells them.
 pub(crate) const SORT_KEYS: [(&str, OpportunitySort); 6] = [
@@ -61,7 +63,11 @@ pub(crate) struct OpportunityQuery {
     /// Sell markets, comma-separated (`UK,FR`) or repeated; default all.
     #[param(style = Form, explode = false)]
     sell: Option<Vec<Market>>,
-    /// Case-insensitive substring of the title or ASIN (at most 200 characters).
+    /// The console's `/` filter (at most 200 characters): space-separated terms that must
+    /// all hold, `!` negating one. A word or `"quoted phrase"` matches the ASIN or title
+    /// (case-insensitive); a field term compares `asin title brand src dst route profit net
+    /// margin gross roi emp price bsr sold drops30 age flags` with `= != > >= < <= ~`, e.g.
+    /// `roi>=25 route=it>de,es>de !amz`, `sold>=50 src=uk`, `title~^nord`, `age<2h`.
     q: Option<String>,
     /// `true` keeps only the rows that pass every gate, `false` only the rows that fail at
     /// least one (their failed gates are in `flags`); absent, both come back.
@@ -92,7 +98,15 @@ pub(crate) fn accepted() -> &'static [&'static str] {
 /// Largest offset accepted: deep enough for any catalogue, small enough for every store.
 pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
 
-fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
+/// A parsed query: the store's filter, the `q` filter on top of it, and `breakdown`.
+#[derive(Debug)]
+struct Parsed {
+    query: OpportunityFilter,
+    filter: Filter,
+    breakdown: bool,
+}
+
+fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
     let p = Params::parse(raw, accepted())?;
     let descending = p
         .choice(
@@ -107,7 +121,7 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
         min_roi_pct: p.percent("min_roi")?,
         buy: p.markets("buy")?,
         sell: p.markets("sell")?,
-        text: p.text("q", 200)?,
+        text: None,
         ranked: p.boolean("ranked")?,
         keys: Vec::new(),
         sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
@@ -115,13 +129,43 @@ fn parse(raw: Option<&str>) -> Result<(OpportunityFilter, bool), ApiError> {
         limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
         offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
     };
-    Ok((filter, p.boolean("breakdown")?.unwrap_or(false)))
+    let q = p.text("q", 200)?;
+    let grammar = match q.as_deref().map(Filter::parse).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(detail) => {
+            return Err(ApiError::bad_parameter(
+                "q",
+                q.as_deref(),
+                format!("q: {detail}"),
+                vec![format!(
+                    "terms such as roi>=25 route=it>de !amz; fields: {}",
+                    crate::filter::FIELDS
+                )],
+            ));
+        }
+    };
+    Ok(Parsed {
+        query: filter,
+        filter: grammar,
+        breakdown: p.boolean("breakdown")?.unwrap_or(false),
+    })
 }
 
-/// The normalized query as a cache key: every field of the filter, compactly.
-fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
+/// The normalized query as a cache key: every field of the filter, compactly. A `q` that
+/// compares `age` also holds the minute, so its answer follows the clock.
+fn cache_key(parsed: &Parsed, now: DateTime<Utc>) -> String {
+    let Parsed {
+        query: f,
+        filter,
+        breakdown,
+    } = parsed;
+    let minute = if filter.uses_clock() {
+        now.timestamp().div_euclid(60).to_string()
+    } else {
+        String::new()
+    };
     format!(
-        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{breakdown}",
+        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{breakdown}|{filter:?}|{minute}",
         f.min_gross_margin_pct,
         f.min_net_margin_pct,
         f.min_profit_cents,
@@ -154,17 +198,22 @@ fn cache_key(f: &OpportunityFilter, breakdown: bool) -> String {
 )]
 pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Response {
     let (query, headers) = (req.uri().query(), req.headers());
-    let (filter, breakdown) = match parse(query) {
+    let parsed = match parse(query) {
         Ok(parsed) => parsed,
         Err(e) => return e.into_response(),
     };
-    let key = cache_key(&filter, breakdown);
+    let now = Utc::now();
+    let key = cache_key(&parsed, now);
+    let Parsed {
+        query: filter,
+        filter: grammar,
+        breakdown,
+    } = parsed;
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
     let detect = state.detector().filter(|_| breakdown);
     respond::cached(&state, headers, key, move || async move {
-        let mut page = store
-            .opportunities(filter)
+        let mut page = crate::filter::select(store.as_ref(), filter, &grammar, now)
             .await
             .map_err(|e| ApiError::store(&e))?;
         if let Some(detect) = detect {
@@ -192,10 +241,14 @@ mod tests {
 
     #[test]
     fn defaults_and_normalization() {
-        let (f, b) = parse(None).unwrap();
-        assert_eq!(f, OpportunityFilter::default());
-        assert!(!b);
-        let (f, b) = parse(Some(
+        let p = parse(None).unwrap();
+        assert_eq!(p.query, OpportunityFilter::default());
+        assert!(!p.breakdown && p.filter.is_empty());
+        let Parsed {
+            query: f,
+            breakdown: b,
+            ..
+        } = parse(Some(
             "buy=it,DE&sell=uk&order=asc&sort=roi_pct&min_profit=3.5&breakdown=true",
         ))
         .unwrap();

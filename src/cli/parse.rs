@@ -84,6 +84,11 @@ pub(super) fn percent(v: &str) -> Result<f64, String> {
     crate::domain::parse_percent(v).map_err(|why| format!("'{v}' {why}"))
 }
 
+/// Filter terms in the console's `/` grammar, checked here and parsed again where used.
+pub(super) fn filter_terms(v: &str) -> Result<String, String> {
+    crate::filter::Filter::parse(v).map(|_| v.to_string())
+}
+
 /// Euros with up to 2 decimals, as cents, as the API's `min_profit` takes them.
 pub(super) fn euro_cents(v: &str) -> Result<i64, String> {
     crate::domain::parse_euro_cents(v).map_err(|why| format!("'{v}' {why}"))

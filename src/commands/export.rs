@@ -200,8 +200,11 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     let store = super::open_existing_store(settings)?;
     let f = filter(args)?;
-    let mut page = store
-        .opportunities(f.clone())
+    let terms = match args.filter.as_deref() {
+        Some(t) => crate::filter::Filter::parse(t).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,
+        None => crate::filter::Filter::default(),
+    };
+    let mut page = crate::filter::select(store.as_ref(), f.clone(), &terms, chrono::Utc::now())
         .await
         .context("Reading opportunities failed")?;
     if args.format == ExportFormat::Json {
@@ -237,7 +240,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     let filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
         "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
-        "buy": f.buy, "sell": f.sell, "ranked": f.ranked,
+        "buy": f.buy, "sell": f.sell, "ranked": f.ranked, "filter": args.filter,
     });
     let text = match args.format {
         ExportFormat::Csv => render_csv(&page.items),

@@ -1,11 +1,13 @@
 //! What the console shows, prepared once per data refresh: rows with their cells already
 //! formatted, and the queries that fetch them.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::action::{Basis, Column};
-use crate::domain::text::sanitize;
-use crate::domain::{Currency, Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::domain::{Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::filter::{Figures, Filterable, brand_key, buy_eur, search_text, shown_title};
 use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
 
 /// The most rows loaded for "all" (the tile still shows the full count).
@@ -16,9 +18,6 @@ pub const FILTER_ROWS: usize = 10_000;
 /// Cells formatted once per refresh, in [`Column::ALL`] order except `Age` (formatted per
 /// frame for the visible rows only, since it changes every second).
 pub const CELLS: usize = 12;
-
-/// Longest title kept in a row (the table truncates it long before that).
-const MAX_TITLE: usize = 240;
 
 /// One opportunity as the table shows it. Compact on purpose (about 400 bytes with its
 /// text): the console may hold 100,000 of them, so the cells live in one string.
@@ -79,10 +78,7 @@ fn pct(v: f64) -> String {
 impl Row {
     /// Builds a row from a stored opportunity.
     pub fn from_opportunity(o: &Opportunity) -> Row {
-        let mut title = o.title.as_deref().map(sanitize).unwrap_or_default();
-        if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE) {
-            title.truncate(cut);
-        }
+        let title = shown_title(o.title.as_deref());
         // A UK↔EU route without customs in the config: its net leaves out duty, broker and
         // import VAT, so its net cells say they are approximate (≈), in the table as in the
         // detail.
@@ -124,16 +120,11 @@ impl Row {
                 .sell_facts
                 .brand
                 .as_deref()
-                .map(|b| sanitize(b).to_lowercase().into_boxed_str()),
+                .map(|b| brand_key(b).into_boxed_str()),
             bsr: o.sell_facts.sales_rank,
             sold: o.sell_facts.monthly_sold,
             drops30: o.sell_facts.rank_drops30,
-            search: format!(
-                "{} {}",
-                o.asin.as_str().to_ascii_lowercase(),
-                cells[1].to_lowercase()
-            )
-            .into_boxed_str(),
+            search: search_text(o.asin.as_str(), &cells[1]).into_boxed_str(),
             key: o.key(),
             buy_price: o.buy_price,
             sell_price: o.sell_price,
@@ -183,10 +174,7 @@ impl Row {
     /// The buy price in EUR: as it is on a euro market; from a GBP one, the sell price
     /// (then in EUR) less the gross margin, which is how the row converted it.
     pub fn buy_eur(&self) -> Money {
-        match self.buy_price.currency {
-            Currency::EUR => self.buy_price,
-            Currency::GBP => Money::eur(self.sell_price.minor - self.gross.minor),
-        }
+        buy_eur(self.buy_price, self.sell_price, self.gross)
     }
 
     /// The sanitized title (may be empty).
@@ -228,6 +216,40 @@ impl Row {
             self.updated_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         )
+    }
+}
+
+impl Filterable for Row {
+    fn key(&self) -> OpportunityKey {
+        self.key
+    }
+    fn search(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.search)
+    }
+    fn title(&self) -> Cow<'_, str> {
+        Cow::Borrowed(Row::title(self))
+    }
+    fn brand(&self) -> Option<Cow<'_, str>> {
+        self.brand.as_deref().map(Cow::Borrowed)
+    }
+    fn flags(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.flags)
+    }
+    fn figures(&self) -> Figures {
+        Figures {
+            gross: self.gross,
+            gross_pct: self.gross_pct,
+            net: self.net,
+            net_pct: self.net_pct,
+            roi: self.roi,
+            emp: self.emp,
+            has_net: self.has_net,
+            buy_eur: self.buy_eur(),
+            bsr: self.bsr,
+            sold: self.sold,
+            drops30: self.drops30,
+            updated_at: self.updated_at,
+        }
     }
 }
 

@@ -23,11 +23,11 @@ use super::action::{
 };
 pub use meters::{ApiMeter, FrameTimes, TokenTrail};
 
-use super::filter::Filter;
 use super::keymap::{Key, Keymap, Lookup};
 use super::model::{Detail, FILTER_ROWS, Feed, MAX_ROWS, Query, Row, store_sort};
 use crate::component::ComponentHealth;
 use crate::domain::{Asin, Market, OpportunityKey};
+use crate::filter::Filter;
 use crate::pipeline::{PipelineStatus, Source};
 use crate::store::OpportunitySort;
 

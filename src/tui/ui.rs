@@ -268,7 +268,7 @@ fn block<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<
 }
 
 /// The help's legend: row markers, then the `/` filter's language (its fields are
-/// [`super::filter::FIELDS`]).
+/// [`crate::filter::FIELDS`]).
 const LEGEND: [(&str, &str); 7] = [
     (
         "* (row)",
@@ -344,10 +344,10 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
     // What the screen shows without a key: the row markers and the filter's language.
     let fields = format!(
         "filter fields: {}; a route is written it>de",
-        super::filter::FIELDS
+        crate::filter::FIELDS
     );
     let legend = LEGEND.iter().map(|&(k, d)| (k, d.to_string()));
-    let numbers = super::filter::NUMBER_FIELDS.to_string();
+    let numbers = crate::filter::NUMBER_FIELDS.to_string();
     for (keys, desc) in legend.chain([("/src=uk,de", fields), ("/profit>5 roi>=25", numbers)]) {
         out.push(HelpEntry {
             keys: keys.to_string(),

@@ -523,7 +523,25 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
         "{err}"
     );
 
+    // --filter takes the console's grammar: the same rows as filtering the full CSV.
+    let out = export(&data, &["--filter", "src=de,it !dst=uk margin>5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let filtered = String::from_utf8(out.stdout).unwrap().lines().count() - 1;
+    let want = lines
+        .iter()
+        .filter(|f| ["DE", "IT"].contains(&f[col("buy_market")].as_str()))
+        .filter(|f| f[col("sell_market")] != "UK")
+        .filter(|f| f[col("gross_margin_pct")].parse::<f64>().unwrap() > 5.0)
+        .count();
+    assert!(want > 0 && want < lines.len());
+    assert_eq!(filtered, want);
+
     for (args, says) in [
+        (["--filter", "rio>5"], "unknown field 'rio'"),
         (["--min-margin", "NaN"], "'NaN' is not a number"),
         (["--min-roi", "inf"], "'inf' is not a number"),
         (["--min-profit", "1.234"], "has more than 2 decimals"),

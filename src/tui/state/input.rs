@@ -197,7 +197,7 @@ impl UiState {
             self.overlay = Some(Overlay::Prompt(p));
             return Vec::new();
         }
-        let text = crate::tui::filter::settled(&p.input).to_string();
+        let text = crate::filter::settled(&p.input).to_string();
         let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&text));
         match live {
             Some(Ok(_)) => {

@@ -390,6 +390,28 @@ async fn opportunity_filters_sorts_and_pages() {
         (paged["total"].as_u64(), routes(&paged)),
         (Some(3), vec!["FR>DE".to_string()])
     );
+    // `q` is the console's `/` filter: field terms and negation, totals and pages exact.
+    let grammar = |q: &str| {
+        let uri = format!("/opportunities?q={}", urlencode(q));
+        let app = api.app.clone();
+        async move { get(&app, &uri).await.json() }
+    };
+    assert_eq!(routes(&grammar("roi>=6 !src=uk").await), ["IT>DE"]);
+    assert_eq!(
+        routes(&grammar("route=fr>de,uk>de").await),
+        ["UK>DE", "FR>DE"]
+    );
+    assert_eq!(routes(&grammar("lamp margin>0").await), ["FR>DE"]);
+    let page = get(
+        &api.app,
+        "/opportunities?q=dst%3Dde%20!route%3Dit%3Ede&limit=1&offset=1",
+    )
+    .await
+    .json();
+    assert_eq!(
+        (page["total"].as_u64(), routes(&page)),
+        (Some(2), vec!["FR>DE".to_string()])
+    );
     let empty_values = get(&api.app, "/opportunities?q=&min_margin=&buy=")
         .await
         .json();
@@ -533,9 +555,9 @@ async fn metrics_are_prometheus_text_with_every_family() {
 #[tokio::test]
 async fn a_row_without_net_figures_says_unknown_everywhere() {
     use arbdesk::domain::{Flag, Money};
+    use arbdesk::filter::Filter;
     use arbdesk::store::Store;
     use arbdesk::tui::action::Column;
-    use arbdesk::tui::filter::Filter;
     use arbdesk::tui::model::Row;
 
     let (_dir, store, api) = seeded_api().await;
@@ -599,4 +621,50 @@ async fn a_row_without_net_figures_says_unknown_everywhere() {
             .unwrap()
             .matches(&row, arbdesk::tui::fixtures::now())
     );
+    // The API's `q` is the same filter over the stored row.
+    for (q, total) in [("src=it profit>=0", 0), ("src=it margin>30", 1)] {
+        let uri = format!("/opportunities?q={}", urlencode(q));
+        assert_eq!(get(&api.app, &uri).await.json()["total"], total, "{q}");
+    }
+}
+
+/// `s` with every byte outside unreserved characters percent-encoded.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_filter_scan_pages_the_same_whatever_the_chunk() {
+    let (_dir, store, _api) = seeded_api().await;
+    let filter = arbdesk::filter::Filter::parse("dst=de !route=uk>de").unwrap();
+    let now = chrono::Utc::now();
+    for chunk in [1, 2, 3, 10_000] {
+        for (offset, want) in [(0, vec!["IT>DE", "FR>DE"]), (1, vec!["FR>DE"]), (2, vec![])] {
+            let query = arbdesk::store::OpportunityFilter {
+                offset,
+                ..Default::default()
+            };
+            let page =
+                arbdesk::filter::select_in_chunks(store.as_ref(), query, &filter, now, chunk)
+                    .await
+                    .unwrap();
+            let got: Vec<String> = page
+                .items
+                .iter()
+                .map(|o| format!("{}>{}", o.buy_market.code(), o.sell_market.code()))
+                .collect();
+            assert_eq!(
+                (page.total, got),
+                (2, want.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                "chunk {chunk}, offset {offset}"
+            );
+        }
+    }
 }

@@ -109,6 +109,16 @@ async fn every_bad_parameter_is_a_400_naming_it() {
         ),
         ("/products?q=caf%E9".into(), "q", "q is not UTF-8 text"),
         (
+            "/opportunities?q=rio%3E5".into(),
+            "q",
+            "q: 'rio>5': unknown field 'rio'",
+        ),
+        (
+            "/opportunities?q=gross%3E19%25".into(),
+            "q",
+            "q: 'gross>19%': gross is gross margin in €; for % write margin",
+        ),
+        (
             "/opportunities?min_roi=%FF".into(),
             "min_roi",
             "min_roi is not UTF-8 text",

@@ -1,4 +1,6 @@
-//! The `/` filter: words and field comparisons, all of which must hold.
+//! The filter grammar: words and field comparisons, all of which must hold. The console's
+//! `/` filter, `GET /opportunities?q=` and `export --filter` parse it here, and match the
+//! console's rows and the store's opportunities through [`Filterable`].
 //!
 //! ```text
 //! term  := ['!'] (field op value[,value…] | word | "phrase")
@@ -15,8 +17,130 @@
 //! in their field's unit, `%` or `€`: `profit`, `gross` and `emp` are euros; `net`, `margin`
 //! and `roi` are percentages (`gross>19%` is refused, naming `margin`).
 
-use super::model::Row;
-use crate::domain::Market;
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::text::sanitize;
+use crate::domain::{Currency, Market, Money, Opportunity, OpportunityKey};
+use crate::store::{OpportunityFilter, Page, Store, StoreResult};
+
+/// What a filter reads of a row.
+pub trait Filterable {
+    /// ASIN and route.
+    fn key(&self) -> OpportunityKey;
+    /// Lower-case `asin title`: what a word or phrase searches.
+    fn search(&self) -> Cow<'_, str>;
+    /// The title as shown (may be empty).
+    fn title(&self) -> Cow<'_, str>;
+    /// The lower-case brand, if known.
+    fn brand(&self) -> Option<Cow<'_, str>>;
+    /// Failed gates and warnings by name, space-separated.
+    fn flags(&self) -> Cow<'_, str>;
+    /// The figures the number fields compare.
+    fn figures(&self) -> Figures;
+}
+
+/// The figures of a row that number fields compare.
+#[derive(Clone, Copy, Debug)]
+pub struct Figures {
+    /// Gross margin, EUR.
+    pub gross: Money,
+    /// Gross margin %.
+    pub gross_pct: f64,
+    /// Net profit, EUR.
+    pub net: Money,
+    /// Net margin %.
+    pub net_pct: f64,
+    /// ROI %.
+    pub roi: f64,
+    /// Expected monthly profit, EUR.
+    pub emp: Money,
+    /// The net figures were computed (else no comparison of them matches).
+    pub has_net: bool,
+    /// Buy price, EUR.
+    pub buy_eur: Money,
+    /// Sales rank where it is sold.
+    pub bsr: Option<i64>,
+    /// Units sold last month where it is sold.
+    pub sold: Option<i64>,
+    /// Rank drops in 30 days where it is sold.
+    pub drops30: Option<i64>,
+    /// When the row was computed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The buy price in EUR: as it is on a euro market; from a GBP one, the sell price (then
+/// in EUR) less the gross margin, which is how the row converted it.
+pub fn buy_eur(buy: Money, sell: Money, gross: Money) -> Money {
+    match buy.currency {
+        Currency::EUR => buy,
+        Currency::GBP => Money::eur(sell.minor - gross.minor),
+    }
+}
+
+/// Longest title kept for display and search (a table truncates it long before that).
+pub const MAX_TITLE: usize = 240;
+
+/// A title as shown: sanitized, at most [`MAX_TITLE`] characters.
+pub fn shown_title(title: Option<&str>) -> String {
+    let mut title = title.map(sanitize).unwrap_or_default();
+    if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE) {
+        title.truncate(cut);
+    }
+    title
+}
+
+/// What a word searches: lower-case `asin title` (the title as shown).
+pub fn search_text(asin: &str, shown_title: &str) -> String {
+    format!(
+        "{} {}",
+        asin.to_ascii_lowercase(),
+        shown_title.to_lowercase()
+    )
+}
+
+/// A brand as the `brand` field compares it.
+pub fn brand_key(brand: &str) -> String {
+    sanitize(brand).to_lowercase()
+}
+
+impl Filterable for Opportunity {
+    fn key(&self) -> OpportunityKey {
+        Opportunity::key(self)
+    }
+    fn search(&self) -> Cow<'_, str> {
+        search_text(self.asin.as_str(), &shown_title(self.title.as_deref())).into()
+    }
+    fn title(&self) -> Cow<'_, str> {
+        shown_title(self.title.as_deref()).into()
+    }
+    fn brand(&self) -> Option<Cow<'_, str>> {
+        self.sell_facts
+            .brand
+            .as_deref()
+            .map(|b| brand_key(b).into())
+    }
+    fn flags(&self) -> Cow<'_, str> {
+        self.flags.join(" ").into()
+    }
+    fn figures(&self) -> Figures {
+        Figures {
+            gross: self.gross_margin,
+            gross_pct: self.gross_margin_pct,
+            net: self.net_profit,
+            net_pct: self.net_margin_pct,
+            roi: self.roi_pct,
+            emp: self.expected_monthly_profit,
+            has_net: self.has_net(),
+            buy_eur: buy_eur(self.buy_price, self.sell_price, self.gross_margin),
+            bsr: self.sell_facts.sales_rank,
+            sold: self.sell_facts.monthly_sold,
+            drops30: self.sell_facts.rank_drops30,
+            updated_at: self.updated_at,
+        }
+    }
+}
 
 /// A parsed filter.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -320,8 +444,84 @@ impl Filter {
     }
 
     /// Whether a row passes every term at `now` (for `age`).
-    pub fn matches(&self, row: &Row, now: chrono::DateTime<chrono::Utc>) -> bool {
+    pub fn matches<R: Filterable + ?Sized>(&self, row: &R, now: DateTime<Utc>) -> bool {
         self.terms.iter().all(|t| t.matches(row, now) != t.negate)
+    }
+
+    /// Whether a term compares `age`, so that a match depends on the clock as well as on
+    /// the row.
+    pub fn uses_clock(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|t| matches!(t.kind, TermKind::Num(NumField::Age, ..)))
+    }
+
+    /// Whether the filter is one plain word or phrase, which the store's own text search
+    /// answers alone.
+    pub fn is_store_text(&self) -> bool {
+        matches!(
+            self.terms.as_slice(),
+            [Term {
+                negate: false,
+                kind: TermKind::Text(_)
+            }]
+        )
+    }
+}
+
+/// Rows scanned per store read when a filter has terms the store cannot answer.
+const SCAN_CHUNK: usize = 10_000;
+
+/// The page of `query` (its sort, `limit` and `offset`) among the store's opportunities
+/// that also pass `filter` at `now`, with the total that pass. A filter of one plain word
+/// is the store's own text search; any other is applied here to every row the rest of
+/// `query` selects, read in chunks in `query`'s order, so totals and pages are exact.
+pub async fn select(
+    store: &dyn Store,
+    query: OpportunityFilter,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> StoreResult<Page<Opportunity>> {
+    select_in_chunks(store, query, filter, now, SCAN_CHUNK).await
+}
+
+/// [`select`], reading at most `chunk` rows per store read.
+pub async fn select_in_chunks(
+    store: &dyn Store,
+    mut query: OpportunityFilter,
+    filter: &Filter,
+    now: DateTime<Utc>,
+    chunk: usize,
+) -> StoreResult<Page<Opportunity>> {
+    let chunk = chunk.max(1);
+    query.text = filter.store_text();
+    if filter.is_empty() || filter.is_store_text() {
+        return store.opportunities(query).await;
+    }
+    let (skip, take) = (query.offset, query.limit);
+    let mut page = Page {
+        total: 0,
+        items: Vec::with_capacity(take.min(1_000)),
+    };
+    query.limit = chunk;
+    query.offset = 0;
+    loop {
+        let rows = store.opportunities(query.clone()).await?.items;
+        let read = rows.len();
+        for row in rows {
+            if !filter.matches(&row, now) {
+                continue;
+            }
+            let at = page.total as usize;
+            if at >= skip && at - skip < take {
+                page.items.push(row);
+            }
+            page.total += 1;
+        }
+        if read < chunk {
+            return Ok(page);
+        }
+        query.offset += read;
     }
 }
 
@@ -439,49 +639,54 @@ fn cmp(op: Op, a: f64, b: f64) -> bool {
 }
 
 impl Term {
-    fn matches(&self, row: &Row, now: chrono::DateTime<chrono::Utc>) -> bool {
-        let euros = |m: crate::domain::Money| m.minor as f64 / 100.0;
+    fn matches<R: Filterable + ?Sized>(&self, row: &R, now: DateTime<Utc>) -> bool {
+        let euros = |m: Money| m.minor as f64 / 100.0;
         match &self.kind {
-            TermKind::Text(w) => row.search.contains(w.as_str()),
+            TermKind::Text(w) => row.search().contains(w.as_str()),
             TermKind::Num(f, op, v) => {
                 let net = matches!(
                     f,
                     NumField::Profit | NumField::Emp | NumField::Net | NumField::Roi
                 );
-                if net && !row.has_net {
+                let fig = row.figures();
+                if net && !fig.has_net {
                     return false; // unknown, so neither above nor below any number
                 }
                 // A figure Keepa did not give is unknown: no comparison matches it.
                 let known = |x: Option<i64>| x.map(|x| x as f64);
                 let x = match f {
-                    NumField::Profit => Some(euros(row.net)),
-                    NumField::Gross => Some(euros(row.gross)),
-                    NumField::Emp => Some(euros(row.emp)),
-                    NumField::Net => Some(row.net_pct),
-                    NumField::Margin => Some(row.gross_pct),
-                    NumField::Roi => Some(row.roi),
-                    NumField::Price => Some(euros(row.buy_eur())),
-                    NumField::Bsr => known(row.bsr),
-                    NumField::Sold => known(row.sold),
-                    NumField::Drops30 => known(row.drops30),
-                    NumField::Age => Some((now - row.updated_at).num_seconds().max(0) as f64),
+                    NumField::Profit => Some(euros(fig.net)),
+                    NumField::Gross => Some(euros(fig.gross)),
+                    NumField::Emp => Some(euros(fig.emp)),
+                    NumField::Net => Some(fig.net_pct),
+                    NumField::Margin => Some(fig.gross_pct),
+                    NumField::Roi => Some(fig.roi),
+                    NumField::Price => Some(euros(fig.buy_eur)),
+                    NumField::Bsr => known(fig.bsr),
+                    NumField::Sold => known(fig.sold),
+                    NumField::Drops30 => known(fig.drops30),
+                    NumField::Age => Some((now - fig.updated_at).num_seconds().max(0) as f64),
                 };
                 x.is_some_and(|x| cmp(*op, x, *v))
             }
             TermKind::Markets(f, eq, list) => {
+                let key = row.key();
                 let m = match f {
-                    MarketField::Src => row.key.buy,
-                    MarketField::Dst => row.key.sell,
+                    MarketField::Src => key.buy,
+                    MarketField::Dst => key.sell,
                 };
                 list.contains(&m) == *eq
             }
-            TermKind::Routes(eq, routes) => routes.contains(&(row.key.buy, row.key.sell)) == *eq,
+            TermKind::Routes(eq, routes) => {
+                let key = row.key();
+                routes.contains(&(key.buy, key.sell)) == *eq
+            }
             TermKind::Str(f, op, v) => {
-                let hay: std::borrow::Cow<'_, str> = match f {
-                    StrField::Asin => row.key.asin.as_str().to_lowercase().into(),
+                let hay: Cow<'_, str> = match f {
+                    StrField::Asin => row.key().asin.as_str().to_lowercase().into(),
                     StrField::Title => row.title().to_lowercase().into(),
-                    StrField::Flags => row.flags.to_lowercase().into(),
-                    StrField::Brand => row.brand.as_deref().unwrap_or("").into(),
+                    StrField::Flags => row.flags().to_lowercase().into(),
+                    StrField::Brand => row.brand().unwrap_or_default(),
                 };
                 match op {
                     Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),
@@ -490,10 +695,10 @@ impl Term {
                 }
             }
             TermKind::Matches(f, Pattern(re)) => match f {
-                StrField::Asin => re.is_match(row.key.asin.as_str()),
-                StrField::Title => re.is_match(row.title()),
-                StrField::Flags => re.is_match(&row.flags),
-                StrField::Brand => re.is_match(row.brand.as_deref().unwrap_or("")),
+                StrField::Asin => re.is_match(row.key().asin.as_str()),
+                StrField::Title => re.is_match(&row.title()),
+                StrField::Flags => re.is_match(&row.flags()),
+                StrField::Brand => re.is_match(&row.brand().unwrap_or_default()),
             },
         }
     }

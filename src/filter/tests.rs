@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::tui::fixtures::row;
+use crate::tui::model::Row;
 
 fn headphones() -> Row {
     row(
