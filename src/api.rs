@@ -37,10 +37,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tower::ServiceBuilder;
 
-use crate::pipeline::{Command, Detect};
+use crate::pipeline::Detect;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -69,17 +69,11 @@ struct Inner {
     cache: cache::ResponseCache,
     metrics: metrics::HttpMetrics,
     openapi: Bytes,
-    commands: std::sync::OnceLock<mpsc::Sender<Command>>,
+    commands: std::sync::OnceLock<crate::pipeline::Commands>,
     /// Explains rows for `breakdown=true` (without one, rows come without lines).
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
-    /// Refreshes asked for through this API, and when, so a repeat within
-    /// [`crate::pipeline::REFRESH_AGAIN_AFTER`] (which the ingest stage skips) is answered
-    /// as such rather than with a token estimate. `None` stands for the whole watchlist.
-    refreshes: std::sync::Mutex<
-        std::collections::HashMap<Option<crate::domain::Asin>, std::time::Instant>,
-    >,
 }
 
 impl ApiState {
@@ -106,15 +100,16 @@ impl ApiState {
                 commands: std::sync::OnceLock::new(),
                 detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
-                refreshes: std::sync::Mutex::default(),
             }),
         }
     }
 
     /// Lets `POST /jobs/{name}` queue commands for the pipeline's ingest stage.
     /// A state's command channel is set once; later calls keep the first.
-    pub fn with_commands(self, commands: mpsc::Sender<Command>) -> Self {
-        let _ = self.inner.commands.set(commands);
+    /// Refreshes share the channel's ledger with everything else that holds it (the
+    /// console of the same process).
+    pub fn with_commands(self, commands: impl Into<crate::pipeline::Commands>) -> Self {
+        let _ = self.inner.commands.set(commands.into());
         self
     }
 
@@ -129,37 +124,8 @@ impl ApiState {
         self.inner.detect.get().cloned()
     }
 
-    fn commands(&self) -> Option<&mpsc::Sender<Command>> {
+    fn commands(&self) -> Option<&crate::pipeline::Commands> {
         self.inner.commands.get()
-    }
-
-    /// Splits `asked` (`None`: the whole watchlist) into what was not sent for a refresh
-    /// within [`crate::pipeline::REFRESH_AGAIN_AFTER`] and the repeats.
-    fn refresh_repeats(
-        &self,
-        asked: Vec<Option<crate::domain::Asin>>,
-    ) -> (
-        Vec<Option<crate::domain::Asin>>,
-        Vec<Option<crate::domain::Asin>>,
-    ) {
-        let now = std::time::Instant::now();
-        let mut recent = self
-            .inner
-            .refreshes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        recent.retain(|_, t| now.duration_since(*t) < crate::pipeline::REFRESH_AGAIN_AFTER);
-        asked.into_iter().partition(|a| !recent.contains_key(a))
-    }
-
-    /// Records refreshes sent to the ingest stage now.
-    fn refreshes_sent(&self, sent: &[Option<crate::domain::Asin>]) {
-        let now = std::time::Instant::now();
-        self.inner
-            .refreshes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(sent.iter().map(|a| (*a, now)));
     }
 
     /// The settings in force.

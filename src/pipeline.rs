@@ -9,6 +9,7 @@
 //! Status is published on a `watch` channel (`PipelineStatus`) and a data generation
 //! counter is bumped after every store write, which the API uses to invalidate its cache.
 
+mod commands;
 pub mod enrich;
 pub mod health;
 mod ingest;
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use commands::{Commands, Refresh};
 pub use enrich::{EnrichError, Enricher};
 pub use status::{
     FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
@@ -303,7 +305,7 @@ pub struct PipelineDeps {
 pub struct Pipeline {
     status: watch::Receiver<PipelineStatus>,
     generation: watch::Receiver<u64>,
-    commands: mpsc::Sender<Command>,
+    commands: Commands,
     cancel: CancellationToken,
     queue: Option<Arc<dyn Queue>>,
     ingest: JoinSet<()>,
@@ -405,7 +407,7 @@ impl Pipeline {
         Pipeline {
             status,
             generation,
-            commands: cmd_tx,
+            commands: cmd_tx.into(),
             cancel,
             queue: deps.queue,
             ingest,
@@ -424,8 +426,8 @@ impl Pipeline {
         self.generation.clone()
     }
 
-    /// Sends commands to the ingest stage.
-    pub fn commands(&self) -> mpsc::Sender<Command> {
+    /// Sends commands to the ingest stage (clones share one ledger of refreshes).
+    pub fn commands(&self) -> Commands {
         self.commands.clone()
     }
 

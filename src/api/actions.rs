@@ -21,7 +21,7 @@ use super::ApiState;
 use super::error::{ApiError, Problem, shorten};
 use crate::domain::Asin;
 use crate::domain::text::{list_first, span};
-use crate::pipeline::{Command, REFRESH_AGAIN_AFTER};
+use crate::pipeline::{REFRESH_AGAIN_AFTER, Refresh};
 use crate::store::WatchSource;
 use crate::tui::action::{Action, Context, REGISTRY, parse};
 use crate::tui::keymap::{Keymap, show_keys};
@@ -220,50 +220,10 @@ pub(crate) async fn run(
     }
     super::jobs::check_origin(&headers, state.settings(), "an action")?;
     match action {
-        Action::RefreshAll => {
-            let (todo, _) = state.refresh_repeats(vec![None]);
-            if todo.is_empty() && state.commands().is_some() {
-                return done(
-                    "refresh all".into(),
-                    format!(
-                        "the whole watchlist was refreshed on request moments ago: not \
-                         fetched again within {} (no tokens spent)",
-                        span(REFRESH_AGAIN_AFTER.as_secs() as i64)
-                    ),
-                );
-            }
-            let command = Command::RefreshAll { asked: now() };
-            queue_refresh(&state, "refresh all".into(), command, vec![None], "").await
-        }
+        Action::RefreshAll => refresh(&state, "refresh all".into(), None).await,
         Action::RefreshAsins(asins) => {
             let line = format!("refresh {}", list_first(&asins, 10));
-            let (todo, repeats) = state.refresh_repeats(asins.into_iter().map(Some).collect());
-            let repeats: Vec<Asin> = repeats.into_iter().flatten().collect();
-            if todo.is_empty() && state.commands().is_some() {
-                return done(
-                    line,
-                    format!(
-                        "{} refreshed on request moments ago: not fetched again within {} \
-                         (no tokens spent)",
-                        list_first(&repeats, 10),
-                        span(REFRESH_AGAIN_AFTER.as_secs() as i64)
-                    ),
-                );
-            }
-            let left_out = if repeats.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({} refreshed moments ago left out: {})",
-                    crate::domain::text::count(repeats.len() as u64, "product"),
-                    list_first(&repeats, 10)
-                )
-            };
-            let command = Command::Refresh {
-                asins: todo.iter().flatten().copied().collect(),
-                asked: now(),
-            };
-            queue_refresh(&state, line, command, todo, &left_out).await
+            refresh(&state, line, Some(asins)).await
         }
         Action::Refresh => Err(bad_args(
             "refresh: name the products (\"args\": [\"B0D1XD1ZV3\"]) or the whole watchlist \
@@ -274,10 +234,6 @@ pub(crate) async fn run(
         // Parsed from `refresh` or `watch`: nothing else gets here.
         other => Err(ApiError::internal(format!("unexpected action {other:?}"))),
     }
-}
-
-fn now() -> tokio::time::Instant {
-    tokio::time::Instant::now()
 }
 
 /// A body may be declared as JSON (`application/json` or a `+json` type) or not declared;
@@ -385,13 +341,13 @@ fn done(action: String, detail: String) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// Queues a refresh of `asins` products (`None`: the watchlist) with the ingest stage.
-async fn queue_refresh(
+/// Refreshes `asins` (`None`: the watchlist) through the ingest stage: 202 with the token
+/// cost, or 200 saying nothing was fetched again when every one was refreshed on request
+/// moments ago (by this API or by a console of this process).
+async fn refresh(
     state: &ApiState,
     action: String,
-    command: Command,
-    sent: Vec<Option<Asin>>,
-    left_out: &str,
+    asins: Option<Vec<Asin>>,
 ) -> Result<Response, ApiError> {
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
@@ -400,16 +356,53 @@ async fn queue_refresh(
              refresh to the process that ingests",
         ));
     };
-    let asins = match sent.as_slice() {
-        [None] => {
-            state
-                .store()
-                .stats()
-                .await
-                .map_err(|e| ApiError::store(&e))?
-                .watchlist as usize
+    let full = || {
+        ApiError::from_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the command queue is full or stopped; try again shortly",
+        )
+    };
+    let whole = asins.is_none();
+    let answer = match asins {
+        Some(asins) => commands.refresh(asins),
+        None => commands.refresh_all(),
+    }
+    .map_err(|_| full())?;
+    let (sent, repeats) = match answer {
+        Refresh::Repeat { repeats, .. } => {
+            let what = if whole {
+                "the whole watchlist was refreshed".to_string()
+            } else {
+                format!("{} refreshed", list_first(&repeats, 10))
+            };
+            return done(
+                action,
+                format!(
+                    "{what} on request moments ago: not fetched again within {} (no tokens spent)",
+                    span(REFRESH_AGAIN_AFTER.as_secs() as i64)
+                ),
+            );
         }
-        some => some.len(),
+        Refresh::Queued { sent, repeats } => (sent, repeats),
+    };
+    let left_out = if repeats.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} refreshed moments ago left out: {})",
+            crate::domain::text::count(repeats.len() as u64, "product"),
+            list_first(&repeats, 10)
+        )
+    };
+    let asins = if whole {
+        state
+            .store()
+            .stats()
+            .await
+            .map_err(|e| ApiError::store(&e))?
+            .watchlist as usize
+    } else {
+        sent.len()
     };
     let status = state.status_snapshot();
     let estimate = crate::pipeline::health::refresh_estimate(
@@ -419,13 +412,6 @@ async fn queue_refresh(
         status.markets.len(),
         chrono::Utc::now(),
     );
-    commands.try_send(command).map_err(|_| {
-        ApiError::from_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the command queue is full or stopped; try again shortly",
-        )
-    })?;
-    state.refreshes_sent(&sent);
     Ok((
         StatusCode::ACCEPTED,
         Json(ActionDone {

@@ -26,7 +26,7 @@ use super::state::{Effect, Session, UiState};
 use super::theme::{self, TermEnv, Theme};
 use crate::component::ComponentHealth;
 use crate::domain::OpportunityKey;
-use crate::pipeline::{Command, Detect, PipelineStatus};
+use crate::pipeline::{Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store, WatchSource};
 use effects::{
     ClipboardCtx, load_history, restore_ui_state, run_effect, save_ui_state, spawn_detail,
@@ -45,7 +45,7 @@ pub struct ConsoleDeps {
     /// Bumped after every store write.
     pub generation: watch::Receiver<u64>,
     /// Refresh requests to the pipeline (none for `--role api`).
-    pub commands: Option<mpsc::Sender<Command>>,
+    pub commands: Option<crate::pipeline::Commands>,
     /// Requests the API has answered.
     pub api_activity: Option<Arc<dyn Fn() -> crate::api::ApiActivity + Send + Sync>>,
     /// Session facts.

@@ -284,11 +284,6 @@ pub struct UiState {
     pinned_top: bool,
     /// Marked rows.
     pub marked: HashSet<OpportunityKey>,
-    /// When this console last asked for each product's refresh (kept for
-    /// `REFRESH_AGAIN_AFTER`), so a repeat is answered without spending tokens.
-    pub refreshes_asked: HashMap<Asin, DateTime<Utc>>,
-    /// When this console last asked for the whole watchlist's refresh.
-    pub refresh_all_asked: Option<DateTime<Utc>>,
     /// Products whose refresh this console asked for and has not yet seen arrive: a toast
     /// says when their rows are recomputed (dropped unseen after [`REFRESH_SEEN_WITHIN`]).
     pub refresh_pending: HashMap<Asin, DateTime<Utc>>,
@@ -391,8 +386,6 @@ impl UiState {
             selected_key: None,
             pinned_top: true,
             marked: HashSet::new(),
-            refreshes_asked: HashMap::new(),
-            refresh_all_asked: None,
             refresh_pending: HashMap::new(),
             focus: Focus::Table,
             sidebar_cursor: 0,

@@ -1,78 +1,82 @@
 //! Refreshes asked for from the console (`r`, `:refresh …`): what is sent to the ingest
-//! stage, what the toast says it costs, and the repeats answered without spending tokens.
+//! stage, what the toast says it costs, and the repeats answered without spending tokens
+//! (the ledger is shared with the API: see [`crate::pipeline::Commands`]).
 
-use super::{Command, ConsoleDeps, UiState, Utc};
+use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
 use crate::domain::text::{count, list, span, thousands};
+use crate::pipeline::{Commands, REFRESH_AGAIN_AFTER, Refresh};
 
-/// How long a refresh asked for here is not asked for again ([`crate::pipeline::REFRESH_AGAIN_AFTER`]).
-fn again() -> chrono::Duration {
-    chrono::Duration::from_std(crate::pipeline::REFRESH_AGAIN_AFTER).unwrap_or_default()
+/// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
+fn window() -> String {
+    span(REFRESH_AGAIN_AFTER.as_secs() as i64)
 }
 
-/// Refreshes `asins`, except those asked for within [`again`] (the ingest stage skips them
+/// Refreshes `asins`, except those asked for moments ago (the ingest stage skips them
 /// too): the toast says so rather than quote their tokens.
 pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>) {
-    let (now, again) = (Utc::now(), again());
-    state.refreshes_asked.retain(|_, t| now - *t < again);
-    let (recent, asins): (Vec<_>, Vec<_>) = asins
-        .into_iter()
-        .partition(|a| state.refreshes_asked.contains_key(a));
-    if asins.is_empty() {
-        state.toast(
+    let Some(commands) = ingesting(state, deps) else {
+        return;
+    };
+    match commands.refresh(asins) {
+        Ok(Refresh::Repeat { repeats, .. }) => state.toast(
             format!(
                 "{} refreshed moments ago: not fetched again within {} (no tokens spent)",
-                names_of(&recent),
-                span(again.num_seconds())
+                names_of(&repeats),
+                window()
             ),
             false,
-        );
-        return;
-    }
-    let mut names = names_of(&asins);
-    if !recent.is_empty() {
-        names.push_str(&format!(
-            " ({} refreshed moments ago left out)",
-            count(recent.len() as u64, "product")
-        ));
-    }
-    let n = asins.len();
-    let command = Command::Refresh {
-        asins: asins.clone(),
-        asked: tokio::time::Instant::now(),
-    };
-    if queue_refresh(state, deps, command, names, n) {
-        state
-            .refresh_pending
-            .extend(asins.iter().map(|a| (*a, now)));
-        state
-            .refreshes_asked
-            .extend(asins.into_iter().map(|a| (a, now)));
+        ),
+        Ok(Refresh::Queued { sent, repeats }) => {
+            let mut names = names_of(&sent);
+            if !repeats.is_empty() {
+                names.push_str(&format!(
+                    " ({} refreshed moments ago left out)",
+                    count(repeats.len() as u64, "product")
+                ));
+            }
+            queued(state, names, sent.len());
+            let now = Utc::now();
+            state
+                .refresh_pending
+                .extend(sent.into_iter().map(|a| (a, now)));
+        }
+        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
     }
 }
 
-/// Refreshes the whole watchlist, unless this console asked for that within [`again`].
+/// Refreshes the whole watchlist, unless it was asked for moments ago.
 pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
-    let (now, again) = (Utc::now(), again());
-    if let Some(t) = state.refresh_all_asked.filter(|t| now - *t < again) {
-        state.toast(
+    let Some(commands) = ingesting(state, deps) else {
+        return;
+    };
+    match commands.refresh_all() {
+        Ok(Refresh::Repeat { ago, .. }) => state.toast(
             format!(
                 "The whole watchlist was refreshed {} ago: not fetched again within {} (no tokens spent)",
-                span((now - t).num_seconds()),
-                span(again.num_seconds())
+                span(ago.as_secs() as i64),
+                window()
             ),
             false,
+        ),
+        Ok(Refresh::Queued { .. }) => {
+            let n = state.feed.stats.watchlist;
+            let names = format!("the whole watchlist ({})", count(n, "ASIN"));
+            queued(state, names, n as usize);
+        }
+        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+    }
+}
+
+/// The command channel, or a toast saying this process has none.
+fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Commands> {
+    if deps.commands.is_none() {
+        state.toast(
+            "This process does not ingest (--role); nothing to refresh",
+            true,
         );
-        return;
     }
-    let n = state.feed.stats.watchlist;
-    let names = format!("the whole watchlist ({})", count(n, "ASIN"));
-    let command = Command::RefreshAll {
-        asked: tokio::time::Instant::now(),
-    };
-    if queue_refresh(state, deps, command, names, n as usize) {
-        state.refresh_all_asked = Some(now);
-    }
+    deps.commands.as_ref()
 }
 
 /// The ASINs themselves while they are few, else how many.
@@ -83,22 +87,8 @@ fn names_of(asins: &[Asin]) -> String {
     }
 }
 
-/// Sends a refresh to the ingest stage; the toast names what (`names`, `n` products) and
-/// what it costs. Whether it was queued.
-fn queue_refresh(
-    state: &mut UiState,
-    deps: &ConsoleDeps,
-    cmd: Command,
-    names: String,
-    n: usize,
-) -> bool {
-    let Some(c) = &deps.commands else {
-        state.toast(
-            "This process does not ingest (--role); nothing to refresh",
-            true,
-        );
-        return false;
-    };
+/// The toast of a refresh sent for `names` (`n` products): what it costs.
+fn queued(state: &mut UiState, names: String, n: usize) {
     let markets = state.session.markets.len();
     let estimate = crate::pipeline::health::refresh_estimate(
         &state.status.keepa,
@@ -107,20 +97,11 @@ fn queue_refresh(
         markets,
         Utc::now(),
     );
-    match c.try_send(cmd) {
-        Ok(()) => {
-            state.toast(
-                format!(
-                    "Refresh queued for {names} in {}: {estimate}",
-                    count(markets as u64, "market")
-                ),
-                false,
-            );
-            true
-        }
-        Err(e) => {
-            state.toast(format!("Could not queue the refresh: {e}"), true);
-            false
-        }
-    }
+    state.toast(
+        format!(
+            "Refresh queued for {names} in {}: {estimate}",
+            count(markets as u64, "market")
+        ),
+        false,
+    );
 }

@@ -1,0 +1,211 @@
+//! The command channel to the ingest stage, with the ledger of the refreshes sent on it.
+//!
+//! The ingest stage skips a product refreshed on command within [`REFRESH_AGAIN_AFTER`]
+//! (Keepa would answer the same for the same tokens). Everything that asks for refreshes
+//! (the console, the API) holds a clone of one [`Commands`], so a repeat is answered as
+//! one, without a token estimate for a fetch that will not happen, whoever asked first.
+//! (A console refresh followed by the same one over the API is a repeat.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::Instant;
+
+use super::{Command, REFRESH_AGAIN_AFTER};
+use crate::domain::Asin;
+
+/// Sends commands to the ingest stage and remembers the refreshes it sent. Cheap to clone;
+/// clones share the ledger.
+#[derive(Clone, Debug)]
+pub struct Commands {
+    tx: mpsc::Sender<Command>,
+    sent: Arc<Mutex<Sent>>,
+}
+
+/// When refreshes were last sent (entries past the window are dropped as it is read).
+#[derive(Debug, Default)]
+struct Sent {
+    all: Option<Instant>,
+    asins: HashMap<Asin, Instant>,
+}
+
+impl From<mpsc::Sender<Command>> for Commands {
+    fn from(tx: mpsc::Sender<Command>) -> Self {
+        Commands {
+            tx,
+            sent: Arc::default(),
+        }
+    }
+}
+
+/// What a refresh request comes to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refresh {
+    /// Sent for these products; the rest were refreshed moments ago (left out).
+    Queued {
+        /// Sent.
+        sent: Vec<Asin>,
+        /// Left out as repeats.
+        repeats: Vec<Asin>,
+    },
+    /// Every product asked for was refreshed moments ago: nothing sent.
+    Repeat {
+        /// The products (empty for the whole watchlist).
+        repeats: Vec<Asin>,
+        /// How long ago the latest of them was sent.
+        ago: Duration,
+    },
+}
+
+impl Commands {
+    /// Queues `cmd` without waiting; fails when the queue is full or the stage stopped.
+    pub fn try_send(&self, cmd: Command) -> Result<(), TrySendError<Command>> {
+        self.tx.try_send(cmd)
+    }
+
+    /// Queues `cmd`, waiting for room; fails when the stage stopped. (Refreshes sent this
+    /// way bypass the ledger: the ingest stage still skips repeats.)
+    pub async fn send(&self, cmd: Command) -> Result<(), mpsc::error::SendError<Command>> {
+        self.tx.send(cmd).await
+    }
+
+    fn sent(&self) -> std::sync::MutexGuard<'_, Sent> {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let fresh = |t: &Instant| now.duration_since(*t) < REFRESH_AGAIN_AFTER;
+        sent.asins.retain(|_, t| fresh(t));
+        sent.all = sent.all.filter(fresh);
+        sent
+    }
+
+    /// Refreshes `asins` (each once, in order) except those sent within
+    /// [`REFRESH_AGAIN_AFTER`]. (A refresh of the whole watchlist does not count here: a
+    /// product named may not be on it.)
+    pub fn refresh(&self, asins: Vec<Asin>) -> Result<Refresh, TrySendError<Command>> {
+        let mut sent = self.sent();
+        let mut seen = std::collections::HashSet::new();
+        let asins: Vec<Asin> = asins.into_iter().filter(|a| seen.insert(*a)).collect();
+        let since = |a: &Asin| sent.asins.get(a).copied();
+        let (todo, repeats): (Vec<Asin>, Vec<Asin>) =
+            asins.iter().partition(|a| since(a).is_none());
+        if todo.is_empty() {
+            let latest = repeats.iter().filter_map(since).max();
+            return Ok(Refresh::Repeat {
+                repeats,
+                ago: latest.map_or(Duration::ZERO, |t| t.elapsed()),
+            });
+        }
+        let asked = Instant::now();
+        self.tx.try_send(Command::Refresh {
+            asins: todo.clone(),
+            asked,
+        })?;
+        sent.asins.extend(todo.iter().map(|a| (*a, asked)));
+        Ok(Refresh::Queued {
+            sent: todo,
+            repeats,
+        })
+    }
+
+    /// Refreshes the whole watchlist unless it was sent within [`REFRESH_AGAIN_AFTER`].
+    pub fn refresh_all(&self) -> Result<Refresh, TrySendError<Command>> {
+        let mut sent = self.sent();
+        if let Some(t) = sent.all {
+            return Ok(Refresh::Repeat {
+                repeats: Vec::new(),
+                ago: t.elapsed(),
+            });
+        }
+        let asked = Instant::now();
+        self.tx.try_send(Command::RefreshAll { asked })?;
+        sent.all = Some(asked);
+        Ok(Refresh::Queued {
+            sent: Vec::new(),
+            repeats: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asin(s: &str) -> Asin {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_repeat_within_the_window_is_not_sent_whoever_asked() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let console = Commands::from(tx);
+        let api = console.clone();
+        let (a, b) = (asin("B0D1XD1ZV3"), asin("B0D1XD1ZV4"));
+        assert_eq!(
+            console.refresh(vec![a, a]).unwrap(),
+            Refresh::Queued {
+                sent: vec![a],
+                repeats: vec![]
+            }
+        );
+        assert!(matches!(rx.try_recv(), Ok(Command::Refresh { asins, .. }) if asins == [a]));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        // The other holder sees the first one's refresh.
+        assert_eq!(
+            api.refresh(vec![a]).unwrap(),
+            Refresh::Repeat {
+                repeats: vec![a],
+                ago: Duration::from_secs(10)
+            }
+        );
+        assert_eq!(
+            api.refresh(vec![b, a]).unwrap(),
+            Refresh::Queued {
+                sent: vec![b],
+                repeats: vec![a]
+            }
+        );
+        assert!(matches!(rx.try_recv(), Ok(Command::Refresh { asins, .. }) if asins == [b]));
+        // Past the window, sent again.
+        tokio::time::advance(REFRESH_AGAIN_AFTER).await;
+        assert!(matches!(
+            api.refresh(vec![a]).unwrap(),
+            Refresh::Queued { .. }
+        ));
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_whole_watchlist_is_its_own_entry() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let c = Commands::from(tx);
+        assert!(matches!(c.refresh_all().unwrap(), Refresh::Queued { .. }));
+        assert!(matches!(rx.try_recv(), Ok(Command::RefreshAll { .. })));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            c.refresh_all().unwrap(),
+            Refresh::Repeat {
+                repeats: vec![],
+                ago: Duration::from_secs(5)
+            }
+        );
+        assert!(rx.try_recv().is_err(), "nothing sent for a repeat");
+        let a = asin("B0D1XD1ZV3");
+        assert!(matches!(
+            c.refresh(vec![a]).unwrap(),
+            Refresh::Queued { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_records_nothing() {
+        let (tx, _rx) = mpsc::channel(1);
+        let c = Commands::from(tx);
+        c.try_send(Command::Discover).unwrap();
+        let a = asin("B0D1XD1ZV3");
+        assert!(c.refresh(vec![a]).is_err());
+        assert!(c.refresh_all().is_err());
+        assert!(c.sent().asins.is_empty() && c.sent().all.is_none());
+    }
+}
