@@ -10,8 +10,7 @@
 //! code 3 (0: every line imported; 1: nothing could be). A large import runs as the
 //! store's bulk load ([`Store::bulk_load`]), which the store finishes even after a failure.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,6 +24,9 @@ use crate::domain::text::{count, thousands};
 use crate::domain::{Asin, Listing, Product};
 use crate::keepa::decode_product;
 use crate::store::{Checkpoint, Store, WatchSource};
+use input::Input;
+
+mod input;
 
 const SHOWN_ERRORS: usize = 20;
 
@@ -448,132 +450,6 @@ async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool)
         _ => noteln!("{done}; nothing to do: {again}."),
     }
     Ok(())
-}
-
-/// The lines to import: a regular file (resumable) or a stream (stdin, a pipe).
-struct Input {
-    source: Source,
-    /// The file's canonical path, or what the stream is.
-    name: String,
-    /// A regular file's size; `None` for a stream.
-    size: Option<u64>,
-    /// A regular file's modification time, in nanoseconds since 1970 (0 when unknown).
-    modified_ns: u128,
-}
-
-/// The first two bytes of every gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// `text` as one shell word: quoted when it holds anything but plain path characters.
-fn shell_quoted(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
-enum Source {
-    File(std::fs::File),
-    Stream(Box<dyn Read + Send>),
-}
-
-impl Input {
-    fn open(arg: &Path) -> Result<Self> {
-        if arg == Path::new("-") {
-            return Ok(Input {
-                source: Source::Stream(Box::new(std::io::stdin())),
-                name: "standard input".to_string(),
-                size: None,
-                modified_ns: 0,
-            });
-        }
-        let file =
-            std::fs::File::open(arg).with_context(|| format!("Cannot open {}", arg.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("Cannot read {}", arg.display()))?;
-        if meta.is_dir() {
-            anyhow::bail!(
-                "{} is a directory: give a JSON-lines file, or - for standard input",
-                arg.display()
-            );
-        }
-        if !meta.is_file() {
-            // A pipe or device (`<(zcat …)`, /dev/stdin): read once, from the start.
-            return Ok(Input {
-                source: Source::Stream(Box::new(file)),
-                name: arg.display().to_string(),
-                size: None,
-                modified_ns: 0,
-            });
-        }
-        // A compressed file would read as thousands of bad lines; say what it is instead.
-        let mut magic = [0u8; 2];
-        let mut f = &file;
-        if f.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC {
-            anyhow::bail!(
-                "{} is gzip-compressed: decompress it first (`gunzip` it, or \
-                 `zcat {} | arbdesk import -` with the same options; standard input is read \
-                 whole, without resuming)",
-                arg.display(),
-                shell_quoted(&arg.display().to_string())
-            );
-        }
-        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
-            .with_context(|| format!("Cannot read {}", arg.display()))?;
-        let name = std::fs::canonicalize(arg)
-            .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        Ok(Input {
-            source: Source::File(file),
-            name,
-            size: Some(meta.len()),
-            modified_ns,
-        })
-    }
-
-    /// A reader positioned at byte `start` of a file (0 for a stream), and the number of
-    /// lines before it, so numbers in messages stay true.
-    fn skip_to(self, start: u64) -> Result<(BufReader<Box<dyn Read + Send>>, u64)> {
-        let mut file = match self.source {
-            Source::Stream(r) => {
-                let mut reader = BufReader::with_capacity(1 << 20, r);
-                if reader.fill_buf()?.starts_with(&GZIP_MAGIC) {
-                    anyhow::bail!(
-                        "{} is gzip-compressed: decompress it on the way in, e.g. \
-                         `zcat FILE | arbdesk import -` with the same options",
-                        self.name
-                    );
-                }
-                return Ok((reader, 0));
-            }
-            Source::File(f) => f,
-        };
-        let mut line_no = 0u64;
-        if start > 0 {
-            let mut counted = 0u64;
-            let mut lines = BufReader::with_capacity(1 << 20, &file);
-            let mut buf = Vec::new();
-            while counted < start {
-                buf.clear();
-                let n = lines.read_until(b'\n', &mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                counted += n as u64;
-                line_no += 1;
-            }
-            drop(lines);
-            file.seek(SeekFrom::Start(start))?;
-        }
-        Ok((BufReader::with_capacity(1 << 20, Box::new(file)), line_no))
-    }
 }
 
 /// Whether an import of `bytes` more should run as a bulk load over a store of `rows`

@@ -130,6 +130,18 @@ async fn run(
     (reader.await.unwrap(), alerted)
 }
 
+/// A Keepa client answered in process by `sim`.
+fn sim_client(sim: &arbdesk::keepa::sim::Simulator) -> arbdesk::keepa::KeepaClient {
+    use arbdesk::keepa::client::ClientConfig;
+    arbdesk::keepa::KeepaClient::with_transport(
+        ClientConfig::new(
+            url::Url::parse("http://keepa-sim.invalid/").unwrap(),
+            arbdesk::keepa::ApiKey::new("demo"),
+        ),
+        sim.transport(),
+    )
+}
+
 async fn stored_ranked(store: &dyn Store) -> HashSet<OpportunityKey> {
     let page = store
         .opportunities(OpportunityFilter {
@@ -323,22 +335,14 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
 /// fetched twice: Keepa tokens are spent once. The simulator counts the requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_on_command_spend_tokens_once() {
-    use arbdesk::keepa::client::ClientConfig;
     use arbdesk::keepa::sim::{SimConfig, Simulator};
-    use arbdesk::keepa::{ApiKey, KeepaClient};
     use arbdesk::pipeline::Command;
 
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
     let sim = Simulator::new(SimConfig::default());
-    let client = KeepaClient::with_transport(
-        ClientConfig::new(
-            url::Url::parse("http://keepa-sim.invalid/").unwrap(),
-            ApiKey::new("demo"),
-        ),
-        sim.transport(),
-    );
+    let client = sim_client(&sim);
     let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
     let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
     let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000));
@@ -426,9 +430,7 @@ async fn refreshes_on_command_spend_tokens_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     use arbdesk::config::DiscoveryCategory;
-    use arbdesk::keepa::client::ClientConfig;
     use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
-    use arbdesk::keepa::{ApiKey, KeepaClient};
     use arbdesk::pipeline::Command;
     use arbdesk::store::WatchSource;
 
@@ -436,15 +438,7 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
     let sim = Simulator::new(SimConfig::default());
-    let client = || {
-        KeepaClient::with_transport(
-            ClientConfig::new(
-                url::Url::parse("http://keepa-sim.invalid/").unwrap(),
-                ApiKey::new("demo"),
-            ),
-            sim.transport(),
-        )
-    };
+    let client = || sim_client(&sim);
     let category = ROOTS[0].0.to_string();
     let top: Vec<Asin> = client()
         .bestsellers(Market::DE, &category, 0)

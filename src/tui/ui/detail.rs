@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use super::{block, fit, styled, wrap_words};
+use super::{block, fit, styled};
 use crate::domain::text::sanitize;
 use crate::domain::{Currency, Flag, Market, Money, OpportunityKey, Product};
 use crate::tui::model::Detail;
@@ -14,6 +14,10 @@ use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
 mod chart;
+mod pnl;
+
+pub use pnl::pnl_text;
+use pnl::{pnl_lines, render_pnl};
 
 /// P&L lines shown before the chart gets room (the rest scroll if space is short).
 const PNL_FIRST_LINES: u16 = 8;
@@ -338,207 +342,6 @@ fn render_prices(
     .header(Row::new(HEADER).style(theme.style("header")))
     .column_spacing(spacing);
     f.render_widget(t, area);
-}
-
-/// The P&L of a loaded detail as plain text (`copy breakdown`): the route and title, the
-/// two Amazon pages, then the lines the detail shows, laid out 72 columns wide (it reads in
-/// a mail or a chat as it does here).
-pub fn pnl_text(d: &Detail) -> String {
-    let k = d.key;
-    let title = d
-        .opportunity
-        .as_ref()
-        .and_then(|o| o.title.as_deref())
-        .map(sanitize)
-        .unwrap_or_default();
-    let mut out = format!("{} {} → {}  {title}", k.asin, k.buy, k.sell)
-        .trim_end()
-        .to_string();
-    for (side, m) in [("buy ", k.buy), ("sell", k.sell)] {
-        out.push_str(&format!("\n{side} {} {}", m.code(), m.product_url(&k.asin)));
-    }
-    for line in pnl_lines(d, 72, &Theme::builtin("mono")).0 {
-        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-        out.push('\n');
-        out.push_str(text.trim_end());
-    }
-    out.push('\n');
-    out
-}
-
-/// The P&L as lines for a pane `width` wide: the headline, the breakdown (labels wrapped,
-/// the amount on a label's last line), the prices that matter to a buyer, then the FX rate,
-/// the gate verdict and the flags.
-/// The P&L's lines, and how many of them are its summary (gross, net and ROI: one line, or
-/// two where one does not fit).
-fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<'a>>, usize) {
-    let Some(o) = &d.opportunity else {
-        let none = Line::from(styled(
-            "No P&L: the opportunity is no longer listed.",
-            "muted",
-            theme,
-        ));
-        return (vec![none], 1);
-    };
-    // A UK↔EU route without customs: its net is approximate, as the table's ≈ says.
-    let approx = if o.flags.contains(Flag::RouteDisabled) {
-        "≈"
-    } else {
-        ""
-    };
-    let gross = vec![
-        styled("Gross ", "header", theme),
-        Span::raw(format!("{} ({:.1} %)", o.gross_margin, o.gross_margin_pct)),
-    ];
-    let net = if o.has_net() {
-        vec![
-            styled("Net ", "header", theme),
-            Span::styled(
-                format!(
-                    "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
-                    o.net_profit, o.net_margin_pct, o.roi_pct
-                ),
-                theme.style(if o.net_profit.minor < 0 {
-                    "profit_negative"
-                } else {
-                    "profit_high"
-                }),
-            ),
-        ]
-    } else {
-        vec![
-            styled("Net ", "header", theme),
-            styled(
-                "unknown: no fee or VAT table in force (NO_TABLE)",
-                "warn",
-                theme,
-            ),
-        ]
-    };
-    // One line where it fits, else gross and net on lines of their own (never cut).
-    let width_of = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
-    let mut lines = if width_of(&gross) + 3 + width_of(&net) <= usize::from(width) {
-        let mut one = gross;
-        one.push(Span::raw("   "));
-        one.extend(net);
-        vec![Line::from(one)]
-    } else {
-        vec![Line::from(gross), Line::from(net)]
-    };
-    let summary = lines.len();
-    let label_width = usize::from(width.saturating_sub(14));
-    for l in &o.breakdown.lines {
-        let label = wrap_words(&sanitize(&l.label), label_width);
-        let last = label.len() - 1;
-        for (i, part) in label.into_iter().enumerate() {
-            let amount = if i == last {
-                l.amount.to_string()
-            } else {
-                String::new()
-            };
-            lines.push(Line::from(vec![
-                Span::raw(format!("  {part:<label_width$}")),
-                Span::raw(format!("{amount:>11}")),
-            ]));
-        }
-    }
-    // Derived from the same net, so as approximate as it is.
-    let price = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| format!("{approx}{m}"));
-    let targets = format!(
-        "Expected {approx}{}/month · max buy {} · target sell {} · break-even {}",
-        o.expected_monthly_profit,
-        price(o.max_buy_price),
-        price(o.target_sell_price),
-        price(o.break_even_sell_price),
-    );
-    for part in wrap_words(&targets, usize::from(width)) {
-        lines.push(Line::from(Span::raw(part)));
-    }
-    let mut tables = Vec::new();
-    if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
-        tables.push(format!("FX 1 GBP = {rate:.4} EUR ({date})"));
-    }
-    // The failed gates first, by name: they are why the row is not ranked.
-    let gbp = [o.buy_market, o.sell_market]
-        .iter()
-        .any(|m| m.currency() == crate::domain::Currency::GBP);
-    if !o.ranked {
-        tables.push(format!(
-            "not ranked: failed {}",
-            o.flags.failed_gates(gbp).join(", ")
-        ));
-    }
-    if o.flags.contains(crate::domain::Flag::RouteDisabled) {
-        tables.push(
-            "UK↔EU without customs in the config: the net leaves out duty, broker and import \
-             VAT (give this [[route]] a customs entry)"
-                .into(),
-        );
-    }
-    let warnings = o.flags.warnings(gbp);
-    if !warnings.is_empty() {
-        tables.push(format!("warnings: {}", warnings.join(", ")));
-    }
-    for part in wrap_words(&tables.join(" · "), usize::from(width)) {
-        if !part.is_empty() {
-            lines.push(Line::from(styled(part, "muted", theme)));
-        }
-    }
-    (lines, summary)
-}
-
-/// Renders the P&L `lines` into `area`. Too long for it, they are scrolled by the state's
-/// `detail_scroll` and the last line says what is below and how to see it; the largest
-/// useful scroll is reported back so the keys stop where the text does.
-fn render_pnl(
-    f: &mut Frame<'_>,
-    area: Rect,
-    (mut lines, summary): (Vec<Line<'_>>, usize),
-    s: &UiState,
-    hint: &str,
-    theme: &Theme,
-) {
-    let mut h = usize::from(area.height);
-    if h == 0 {
-        return;
-    }
-    // The summary (gross, net, ROI) stays while the rest scrolls under it.
-    // With room for nothing more than the summary and the scroll line, it is pinned only
-    // at the top: scrolled, that one line shows the breakdown.
-    let room = h > summary + 1 || (h > summary && s.detail_scroll == 0);
-    let pinned: Vec<Line<'_>> = if lines.len() > h && room {
-        lines.drain(..summary).collect()
-    } else {
-        Vec::new()
-    };
-    h -= pinned.len();
-    let mut max_top = 0;
-    // A page is the lines shown above the status line.
-    s.detail_page
-        .set(u16::try_from(h.saturating_sub(1).max(1)).unwrap_or(u16::MAX));
-    if lines.len() > h {
-        max_top = lines.len() - (h - 1).max(1);
-        let top = usize::from(s.detail_scroll).min(max_top);
-        let below = lines.len().saturating_sub(top + h - 1);
-        let mut shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(h - 1).collect();
-        let lines_word = |n: usize| if n == 1 { "line" } else { "lines" };
-        let status = match (top, below) {
-            (_, 0) => format!("end · ↑ {top} {} above · {hint}", lines_word(top)),
-            (0, _) => format!("↓ {below} more {} · {hint}", lines_word(below)),
-            _ => format!(
-                "↑ {top} above · ↓ {below} more {} · {hint}",
-                lines_word(below)
-            ),
-        };
-        shown.push(Line::from(styled(status, "muted", theme)));
-        lines = shown;
-    }
-    s.detail_scroll_max
-        .set(u16::try_from(max_top).unwrap_or(u16::MAX));
-    if !pinned.is_empty() {
-        lines.splice(0..0, pinned);
-    }
-    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, theme: &Theme) {

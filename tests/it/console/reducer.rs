@@ -489,19 +489,26 @@ fn y_copies_the_path_of_an_export_while_its_toast_shows() {
     );
 }
 
+/// Marks the first and third rows (the cursor ends on the fourth); their products, each
+/// once, in table order.
+fn mark_first_and_third(s: &mut UiState) -> Vec<arbdesk::domain::Asin> {
+    let first = s.selected_row().unwrap().key.asin;
+    keys(s, " j");
+    let third = s.selected_row().unwrap().key.asin;
+    keys(s, " ");
+    let mut asins = vec![first];
+    if third != first {
+        asins.push(third);
+    }
+    asins
+}
+
 /// `r` refreshes the marked rows' products (each once, in table order) when rows are
 /// marked, else the selected row's.
 #[test]
 fn refresh_takes_the_marked_rows() {
     let mut s = fixtures::loaded(50, (200, 60));
-    let first = s.selected_row().unwrap().key.asin;
-    keys(&mut s, " j");
-    let third = s.selected_row().unwrap().key.asin;
-    keys(&mut s, " ");
-    let mut expected = vec![first];
-    if third != first {
-        expected.push(third);
-    }
+    let expected = mark_first_and_third(&mut s);
     assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(expected)]);
     s.marked.clear();
     let selected = s.selected_row().unwrap().key.asin;
@@ -522,14 +529,7 @@ fn refresh_takes_the_marked_rows() {
 #[test]
 fn watch_remove_takes_the_marked_rows() {
     let mut s = fixtures::loaded(50, (200, 60));
-    let first = s.selected_row().unwrap().key.asin;
-    keys(&mut s, " j");
-    let third = s.selected_row().unwrap().key.asin;
-    keys(&mut s, " ");
-    let mut expected = vec![first];
-    if third != first {
-        expected.push(third);
-    }
+    let expected = mark_first_and_third(&mut s);
     // The cursor on a row of another product.
     while expected.contains(&s.selected_row().unwrap().key.asin) {
         keys(&mut s, "j");
@@ -540,7 +540,8 @@ fn watch_remove_takes_the_marked_rows() {
         panic!("d asks first: {:?}", s.overlay);
     };
     assert!(
-        c.question.contains(&first.to_string()) && !c.question.contains(&selected.to_string()),
+        c.question.contains(&expected[0].to_string())
+            && !c.question.contains(&selected.to_string()),
         "{}",
         c.question
     );
