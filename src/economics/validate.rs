@@ -173,6 +173,14 @@ fn params(c: &EconomicsConfig) -> R<Params> {
             "is not a plausible profit in EUR",
         ));
     }
+    if g.min_profit.normalize().scale() > 2 {
+        return Err(bad(
+            "[economics.gates] min_profit",
+            g.min_profit,
+            "has more than 2 decimals: write it in whole cents (e.g. 4.00), as the API's \
+             min_profit and the profit figures are",
+        ));
+    }
     for (name, v) in [
         ("min_monthly_sold", g.min_monthly_sold),
         ("min_drops30", g.min_drops30),

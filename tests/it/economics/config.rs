@@ -142,6 +142,10 @@ fn invalid_values_are_rejected_naming_the_value() {
             "[economics] max_units_per_month '0' must be between 1",
         ),
         (
+            "[economics.gates]\nmin_profit = 3.999999",
+            "[economics.gates] min_profit '3.999999' has more than 2 decimals",
+        ),
+        (
             "[economics.gates]\nblock = [\"meltable\"]",
             "[economics.gates] block 'meltable' is not a flag",
         ),
