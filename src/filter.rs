@@ -456,6 +456,65 @@ impl Filter {
             .any(|t| matches!(t.kind, TermKind::Num(NumField::Age, ..)))
     }
 
+    /// Narrows `query` by the terms the store can answer itself (a lower bound on ROI,
+    /// margins or profit; the buy and sell markets), so that fewer rows are read to be
+    /// matched here. What the store then selects includes every row this filter matches;
+    /// `false` when no row can match (the markets asked for exclude each other).
+    pub fn narrow(&self, query: &mut OpportunityFilter) -> bool {
+        fn raise(bound: &mut Option<f64>, v: f64) {
+            if v.is_finite() {
+                *bound = Some(bound.map_or(v, |b| b.max(v)));
+            }
+        }
+        /// Keeps the markets of `allowed` in `list` (empty `list`: every market).
+        fn keep(list: &mut Vec<Market>, allowed: &[Market]) -> bool {
+            if list.is_empty() {
+                list.extend(Market::ALL.iter().filter(|m| allowed.contains(m)));
+            } else {
+                list.retain(|m| allowed.contains(m));
+            }
+            !list.is_empty()
+        }
+        for t in self.terms.iter().filter(|t| !t.negate) {
+            match &t.kind {
+                TermKind::Num(f, op @ (Op::Ge | Op::Gt | Op::Eq), v) => {
+                    // `=` matches within half a hundredth: the bound is that much lower.
+                    let lo = if *op == Op::Eq { v - 0.005 } else { *v };
+                    match f {
+                        NumField::Roi => raise(&mut query.min_roi_pct, lo),
+                        NumField::Margin => raise(&mut query.min_gross_margin_pct, lo),
+                        NumField::Net => raise(&mut query.min_net_margin_pct, lo),
+                        NumField::Profit if lo.is_finite() && lo.abs() < 1e15 => {
+                            // Whole cents at least a cent below: never above the bound.
+                            let cents = (lo * 100.0).floor() as i64 - 1;
+                            query.min_profit_cents =
+                                Some(query.min_profit_cents.map_or(cents, |c| c.max(cents)));
+                        }
+                        _ => {}
+                    }
+                }
+                TermKind::Markets(f, true, list) => {
+                    let side = match f {
+                        MarketField::Src => &mut query.buy,
+                        MarketField::Dst => &mut query.sell,
+                    };
+                    if !keep(side, list) {
+                        return false;
+                    }
+                }
+                TermKind::Routes(true, routes) => {
+                    let buys: Vec<Market> = routes.iter().map(|r| r.0).collect();
+                    let sells: Vec<Market> = routes.iter().map(|r| r.1).collect();
+                    if !keep(&mut query.buy, &buys) || !keep(&mut query.sell, &sells) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
     /// Whether the filter is one plain word or phrase, which the store's own text search
     /// answers alone.
     pub fn is_store_text(&self) -> bool {
@@ -497,6 +556,12 @@ pub async fn select_in_chunks(
     query.text = filter.store_text();
     if filter.is_empty() || filter.is_store_text() {
         return store.opportunities(query).await;
+    }
+    if !filter.narrow(&mut query) {
+        return Ok(Page {
+            total: 0,
+            items: Vec::new(),
+        });
     }
     let (skip, take) = (query.offset, query.limit);
     let mut page = Page {

@@ -556,3 +556,84 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
         );
     }
 }
+
+/// A filter over the store selects exactly the rows that match it, in the store's order,
+/// whatever part of it the store answers itself (bounds, markets) and however the rows are
+/// read: the same as matching every stored row one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_selects_exactly_the_rows_that_match_it() {
+    use arbdesk::filter::{Filter, select_in_chunks};
+    use arbdesk::store::OpportunityFilter;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 400);
+    let data = dir.path().join("data");
+    import(&file, &data).output().unwrap();
+    let store = SqliteStore::open(&data.join("arbdesk.sqlite")).unwrap();
+    let all = store
+        .opportunities(OpportunityFilter {
+            limit: 1_000_000,
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert!(all.len() > 100, "{} rows", all.len());
+    let now = chrono::Utc::now();
+    // Thresholds at the data's medians, so each bound splits the rows.
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let with_net: Vec<_> = all.iter().filter(|o| o.has_net()).collect();
+    let roi = median(with_net.iter().map(|o| o.roi_pct).collect());
+    let net = median(with_net.iter().map(|o| o.net_margin_pct).collect());
+    let profit = median(
+        with_net
+            .iter()
+            .map(|o| o.net_profit.minor as f64 / 100.0)
+            .collect(),
+    );
+    let margin = median(all.iter().map(|o| o.gross_margin_pct).collect());
+    let some = all[all.len() / 3].gross_margin_pct;
+    for q in [
+        format!("roi>={roi}"),
+        format!("roi>{roi} src=de,it"),
+        format!("margin>={margin} !src=uk"),
+        format!("margin={}", some + 0.003),
+        format!("net>{net} dst=fr,de"),
+        format!("profit>={profit}"),
+        format!("profit>{profit} route=it>de,es>de,de>fr,fr>de"),
+        "src=de src=it".to_string(),
+        "route=uk>de dst=fr".to_string(),
+        format!("!roi>={roi} margin>{margin}"),
+        format!("profit<{profit} margin>{margin}"),
+        format!("profit={profit}"),
+    ] {
+        let q = q.as_str();
+        let filter = Filter::parse(q).unwrap();
+        let want: Vec<_> = all
+            .iter()
+            .filter(|o| filter.matches(*o, now))
+            .map(|o| o.key())
+            .collect();
+        for (chunk, offset) in [(10_000, 0), (7, 0), (7, 3)] {
+            let page = select_in_chunks(
+                &store,
+                OpportunityFilter {
+                    limit: 1_000_000,
+                    offset,
+                    ..OpportunityFilter::default()
+                },
+                &filter,
+                now,
+                chunk,
+            )
+            .await
+            .unwrap();
+            let got: Vec<_> = page.items.iter().map(|o| o.key()).collect();
+            assert_eq!(page.total as usize, want.len(), "{q}");
+            assert_eq!(got, want[offset.min(want.len())..], "{q}, chunk {chunk}");
+        }
+    }
+}
