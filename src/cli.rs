@@ -399,8 +399,9 @@ pub struct ExportArgs {
     /// Only rows that fail at least one gate (the `flags` column says which).
     #[arg(long, conflicts_with = "ranked")]
     pub unranked: bool,
-    /// The console's `/` filter, e.g. "roi>=25 route=it>de,es>de !amz" or "sold>=50 src=uk"
-    /// (terms that must all hold; `arbdesk keys` lists the fields).
+    /// The console's `/` filter, e.g. "roi>=25 route=it>de,es>de !amz" or "sold>=50 src=uk":
+    /// terms that must all hold, `!` negating one; fields asin title brand src dst route
+    /// profit net margin gross roi emp price bsr sold drops30 age flags, and the word amz.
     #[arg(long, value_name = "TERMS", value_parser = filter_terms)]
     pub filter: Option<String>,
     /// Most rows to export.

@@ -152,7 +152,7 @@ fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
 }
 
 /// The normalized query as a cache key: every field of the filter, compactly. A `q` that
-/// compares `age` also holds the minute, so its answer follows the clock.
+/// compares `age` also holds the second, so its answer follows the clock.
 fn cache_key(parsed: &Parsed, now: DateTime<Utc>) -> String {
     let Parsed {
         query: f,
@@ -160,7 +160,7 @@ fn cache_key(parsed: &Parsed, now: DateTime<Utc>) -> String {
         breakdown,
     } = parsed;
     let minute = if filter.uses_clock() {
-        now.timestamp().div_euclid(60).to_string()
+        now.timestamp().to_string()
     } else {
         String::new()
     };

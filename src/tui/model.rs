@@ -272,6 +272,22 @@ pub struct Query {
     pub descending: bool,
     /// A word the store can pre-filter on (title, brand or ASIN).
     pub text: Option<String>,
+    /// Lower bounds a `/` filter states, which the store applies before the filter
+    /// matches rows in memory (see [`crate::filter::Filter::narrow`]).
+    pub bounds: Bounds,
+}
+
+/// The lower bounds of a [`Query`] beyond the sidebar's minimum margin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bounds {
+    /// Minimum ROI %.
+    pub roi_pct: Option<f64>,
+    /// Minimum gross margin %.
+    pub gross_margin_pct: Option<f64>,
+    /// Minimum net margin %.
+    pub net_margin_pct: Option<f64>,
+    /// Minimum net profit, EUR cents.
+    pub profit_cents: Option<i64>,
 }
 
 impl Query {
@@ -287,10 +303,16 @@ impl Query {
             offset: 0,
             ..OpportunityFilter::default()
         };
+        let max = |a: Option<f64>, b: f64| Some(a.map_or(b, |a| a.max(b)));
+        let b = &self.bounds;
+        f.min_gross_margin_pct = b.gross_margin_pct;
+        f.min_net_margin_pct = b.net_margin_pct;
         match self.basis {
-            Basis::Gross => f.min_gross_margin_pct = Some(self.min_margin),
-            Basis::Net => f.min_net_margin_pct = Some(self.min_margin),
+            Basis::Gross => f.min_gross_margin_pct = max(f.min_gross_margin_pct, self.min_margin),
+            Basis::Net => f.min_net_margin_pct = max(f.min_net_margin_pct, self.min_margin),
         }
+        f.min_roi_pct = b.roi_pct;
+        f.min_profit_cents = b.profit_cents;
         f
     }
 }

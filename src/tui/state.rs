@@ -477,6 +477,10 @@ impl UiState {
         self.now = now;
         self.toasts.retain(|t| t.until > now);
         self.deltas.retain(|_, d| now - d.at < CHANGE_TTL);
+        // An `age` term's matches move with the clock, not only with new data.
+        if self.filter.uses_clock() {
+            self.rebuild_view();
+        }
         self.dirty = true;
     }
 

@@ -11,6 +11,8 @@ use super::{
     Query, ROW_LIMITS, Row, RowDelta, UiState, store_sort,
 };
 use crate::domain::Currency;
+use crate::store::OpportunityFilter;
+use crate::tui::model::Bounds;
 
 /// How long before the previous answer a route may have been first recorded and still
 /// count as new: a detection stamps its rows before its write commits, so a row stamped
@@ -31,11 +33,31 @@ impl UiState {
                 v.clone()
             }
         };
+        // What the `/` filter states that the store can answer narrows the rows loaded, so
+        // the rows it searches are those that can match (not just the top of the sort).
+        let mut narrowed = OpportunityFilter {
+            buy: all(&self.buy),
+            sell: all(&self.sell),
+            ..OpportunityFilter::default()
+        };
+        let (buy, sell, bounds) = if self.filter.narrow(&mut narrowed) {
+            let bounds = Bounds {
+                roi_pct: narrowed.min_roi_pct,
+                gross_margin_pct: narrowed.min_gross_margin_pct,
+                net_margin_pct: narrowed.min_net_margin_pct,
+                profit_cents: narrowed.min_profit_cents,
+            };
+            (narrowed.buy, narrowed.sell, bounds)
+        } else {
+            // No row can match: the filter says so over whatever is loaded.
+            (all(&self.buy), all(&self.sell), Bounds::default())
+        };
         Query {
             min_margin: self.min_margin,
             basis: self.basis,
-            buy: all(&self.buy),
-            sell: all(&self.sell),
+            buy,
+            sell,
+            bounds,
             // A `/` filter narrows rows in memory, and a column the store cannot order by
             // is sorted in memory, so both need more than a screenful.
             limit: match ROW_LIMITS.get(self.limit).copied().flatten() {

@@ -47,6 +47,7 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
         sort: OpportunitySort::ExpectedMonthlyProfit,
         descending: true,
         text: None,
+        bounds: Default::default(),
     };
     let first = load_feed(&store, q.clone(), &[], None).await;
     assert_eq!(keys(&first), ["B0FEED00A1", "B0FEED00B2"]);

@@ -106,6 +106,7 @@ fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
         sort: OpportunitySort::UpdatedAt,
         descending: true,
         text: None,
+        bounds: Default::default(),
     };
     let mut feed: Feed = (*s.feed).clone();
     feed.query = Some(query.clone());
@@ -1189,4 +1190,52 @@ fn a_refreshed_product_is_reported_when_its_rows_come_back() {
     );
     assert!(toasts(&s).contains(&expected), "{:?}", toasts(&s));
     assert!(s.refresh_pending.is_empty());
+}
+
+/// What a `/` filter states that the store answers (lower bounds, markets) narrows the
+/// store query, so the rows loaded for the filter to search are rows that can match, not
+/// only the top of the sort; negated terms and other fields do not narrow it.
+#[test]
+fn a_filter_narrows_the_store_query() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    keys(
+        &mut s,
+        "/roi>=25 profit>5 src=de,it route=de>fr,it>fr,it>es",
+    );
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let q = s.query();
+    assert_eq!(q.buy, [Market::DE, Market::IT]);
+    assert_eq!(q.sell, [Market::FR, Market::ES]);
+    assert_eq!(q.bounds.roi_pct, Some(25.0));
+    assert_eq!(
+        q.bounds.profit_cents,
+        Some(499),
+        "a cent below, never above"
+    );
+    let f = q.filter();
+    assert_eq!(f.min_roi_pct, Some(25.0));
+    let sidebar = Some(s.min_margin);
+    assert!(
+        f.min_gross_margin_pct == sidebar || f.min_net_margin_pct == sidebar,
+        "the sidebar's minimum still holds: {f:?}"
+    );
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "/!src=de roi<5 sold>=10");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let q = s.query();
+    assert!(q.buy.is_empty() && q.sell.is_empty(), "{q:?}");
+    assert_eq!(q.bounds, Default::default());
+}
+
+/// An `age` filter follows the clock: rows drop out as they grow older, without new data.
+#[test]
+fn an_age_filter_follows_the_clock() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    let newest = s.feed.rows.iter().map(|r| r.updated_at).max().unwrap();
+    let age = (s.now - newest).num_seconds() + 60;
+    keys(&mut s, &format!("/age<{age}s"));
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(!s.view().is_empty());
+    s.on_tick(s.now + Duration::seconds(120));
+    assert!(s.view().is_empty(), "two minutes later every row is older");
 }
