@@ -597,7 +597,9 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
         }
         let v: f64 = value
             .parse()
-            .map_err(|_| format!("'{tok}': '{value}' is not a number"))?;
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| format!("'{tok}': '{value}' is not a number"))?;
         Ok(TermKind::Num(f, op, v))
     };
     let markets = |f: MarketField| -> Result<TermKind, String> {
@@ -642,9 +644,11 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
             if op == Op::Matches {
                 return Err(format!("'{tok}': age takes = != > >= < <="));
             }
-            let secs = duration_secs(value).ok_or_else(|| {
-                format!("'{tok}': '{value}' is not a duration: write 90s, 30m, 2h or 1d")
-            })?;
+            let secs = duration_secs(value)
+                .filter(|s| s.is_finite())
+                .ok_or_else(|| {
+                    format!("'{tok}': '{value}' is not a duration: write 90s, 30m, 2h or 1d")
+                })?;
             Ok(TermKind::Num(NumField::Age, op, secs))
         }
         "brand" => text(StrField::Brand),
@@ -652,7 +656,18 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
         "dst" | "sell" => markets(MarketField::Dst),
         "asin" => text(StrField::Asin),
         "title" => text(StrField::Title),
-        "flags" | "flag" => text(StrField::Flags),
+        "flags" | "flag" => {
+            // A flag that does not exist would match nothing, silently.
+            let upper = value.to_ascii_uppercase();
+            if matches!(op, Op::Eq | Op::Ne) && crate::domain::Flag::from_name(&upper).is_none() {
+                let names: Vec<&str> = crate::domain::Flag::ALL.iter().map(|f| f.name()).collect();
+                return Err(format!(
+                    "'{tok}': no flag '{value}'; flags are {}",
+                    names.join(", ").to_lowercase()
+                ));
+            }
+            text(StrField::Flags)
+        }
         "route" => {
             let eq = match op {
                 Op::Eq => true,

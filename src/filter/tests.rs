@@ -34,6 +34,10 @@ fn words_fields_and_negation() {
     assert!(!ok("src=uk"));
     assert!(ok("margin>20%"));
     assert!(ok("flags=fx_stale"));
+    // Word boundaries and classes are Unicode's: ö is a word character.
+    assert!(ok(r"title~\bkopfhörer\b"));
+    assert!(!ok(r"title~\bkopf\b"));
+    assert!(ok(r"title~wh-\d+"));
     assert!(ok("!flags~hazmat"));
 }
 
@@ -136,6 +140,17 @@ fn errors_name_the_term() {
         "{e}"
     );
     assert!(Filter::parse("wow!").is_ok(), "a word with ! is a word");
+    // Terms that would match nothing, silently, are refused.
+    for (q, says) in [
+        ("profit>nan", "'nan' is not a number"),
+        ("roi>1e400", "'1e400' is not a number"),
+        ("age<infm", "not a duration"),
+        ("flags=nope", "no flag 'nope'; flags are"),
+    ] {
+        let e = Filter::parse(q).unwrap_err();
+        assert!(e.contains(says), "{q}: {e}");
+    }
+    assert!(Filter::parse("flags=FX_STALE !flag=roi flags~stal").is_ok());
     let e = Filter::parse("roi >= 25").unwrap_err();
     assert!(
         e.contains("'>=' stands alone") && e.contains("without spaces"),
