@@ -428,6 +428,9 @@ mod tests {
         );
         assert_eq!(parse(":q".trim_start_matches(':')), Ok(Action::Quit));
         assert_eq!(parse("logs"), Ok(Action::Goto(View::Logs)));
+        // `all` and `selected` in any case, as ASINs are.
+        assert_eq!(parse("refresh ALL"), Ok(Action::RefreshAll));
+        assert_eq!(parse("refresh Selected"), Ok(Action::Refresh));
         assert_eq!(parse("limit all"), Ok(Action::Limit(None)));
         assert!(matches!(parse("watch add B0D1XD1ZV3"), Ok(Action::WatchAdd(v)) if v.len() == 1));
         // Actions without arguments refuse them rather than run anyway.

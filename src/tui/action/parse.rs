@@ -142,7 +142,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             "json" => Format::Json,
             other => return Err(bad(id, other, "csv or json")),
         }),
-        "refresh" => match first {
+        // The words in any case, as ASINs are taken.
+        "refresh" => match first.to_ascii_lowercase().as_str() {
             "" | "selected" => Action::Refresh,
             "all" if args.len() > 1 => {
                 return Err(ParseError(
