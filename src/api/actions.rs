@@ -369,7 +369,7 @@ async fn refresh(
     }
     .map_err(|_| full())?;
     let (sent, repeats) = match answer {
-        Refresh::Repeat { repeats, .. } => {
+        Refresh::Repeat { repeats, ago } => {
             let what = if whole {
                 "the whole watchlist was refreshed".to_string()
             } else {
@@ -378,7 +378,8 @@ async fn refresh(
             return done(
                 action,
                 format!(
-                    "{what} on request moments ago: not fetched again within {} (no tokens spent)",
+                    "{what} on request {}: not fetched again within {} (no tokens spent)",
+                    Refresh::ago(ago),
                     span(REFRESH_AGAIN_AFTER.as_secs() as i64)
                 ),
             );

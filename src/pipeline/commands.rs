@@ -59,6 +59,18 @@ pub enum Refresh {
     },
 }
 
+impl Refresh {
+    /// How long ago a repeat was sent, as messages say it: `moments ago` under 2 s, else
+    /// `12s ago`.
+    pub fn ago(ago: Duration) -> String {
+        if ago < Duration::from_secs(2) {
+            "moments ago".to_string()
+        } else {
+            format!("{} ago", crate::domain::text::span(ago.as_secs() as i64))
+        }
+    }
+}
+
 impl Commands {
     /// Queues `cmd` without waiting; fails when the queue is full or the stage stopped.
     pub fn try_send(&self, cmd: Command) -> Result<(), TrySendError<Command>> {
@@ -197,6 +209,12 @@ mod tests {
             Refresh::Repeat { .. }
         ));
         assert!(rx.try_recv().is_err(), "nothing sent for repeats");
+    }
+
+    #[test]
+    fn a_repeat_says_how_long_ago() {
+        assert_eq!(Refresh::ago(Duration::from_millis(1_500)), "moments ago");
+        assert_eq!(Refresh::ago(Duration::from_secs(12)), "12s ago");
     }
 
     #[tokio::test]

@@ -19,10 +19,11 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
         return;
     };
     match commands.refresh(asins) {
-        Ok(Refresh::Repeat { repeats, .. }) => state.toast(
+        Ok(Refresh::Repeat { repeats, ago }) => state.toast(
             format!(
-                "{} refreshed moments ago: not fetched again within {} (no tokens spent)",
+                "{} refreshed {}: not fetched again within {} (no tokens spent)",
                 names_of(&repeats),
+                Refresh::ago(ago),
                 window()
             ),
             false,
@@ -53,8 +54,8 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
     match commands.refresh_all() {
         Ok(Refresh::Repeat { ago, .. }) => state.toast(
             format!(
-                "The whole watchlist was refreshed {} ago: not fetched again within {} (no tokens spent)",
-                span(ago.as_secs() as i64),
+                "The whole watchlist was refreshed {}: not fetched again within {} (no tokens spent)",
+                Refresh::ago(ago),
                 window()
             ),
             false,
