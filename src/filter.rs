@@ -17,130 +17,17 @@
 //! in their field's unit, `%` or `€`: `profit`, `gross` and `emp` are euros; `net`, `margin`
 //! and `roi` are percentages (`gross>19%` is refused, naming `margin`).
 
+mod fields;
+mod select;
+
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::text::sanitize;
-use crate::domain::{Currency, Market, Money, Opportunity, OpportunityKey};
-use crate::store::{OpportunityFilter, Page, Store, StoreResult};
+pub use fields::{Figures, Filterable, MAX_TITLE, brand_key, buy_eur, search_text, shown_title};
+pub use select::{select, select_in_chunks};
 
-/// What a filter reads of a row.
-pub trait Filterable {
-    /// ASIN and route.
-    fn key(&self) -> OpportunityKey;
-    /// Lower-case `asin title`: what a word or phrase searches.
-    fn search(&self) -> Cow<'_, str>;
-    /// The title as shown (may be empty).
-    fn title(&self) -> Cow<'_, str>;
-    /// The lower-case brand, if known.
-    fn brand(&self) -> Option<Cow<'_, str>>;
-    /// Failed gates and warnings by name, space-separated.
-    fn flags(&self) -> Cow<'_, str>;
-    /// The figures the number fields compare.
-    fn figures(&self) -> Figures;
-}
-
-/// The figures of a row that number fields compare.
-#[derive(Clone, Copy, Debug)]
-pub struct Figures {
-    /// Gross margin, EUR.
-    pub gross: Money,
-    /// Gross margin %.
-    pub gross_pct: f64,
-    /// Net profit, EUR.
-    pub net: Money,
-    /// Net margin %.
-    pub net_pct: f64,
-    /// ROI %.
-    pub roi: f64,
-    /// Expected monthly profit, EUR.
-    pub emp: Money,
-    /// The net figures were computed (else no comparison of them matches).
-    pub has_net: bool,
-    /// Buy price, EUR.
-    pub buy_eur: Money,
-    /// Sales rank where it is sold.
-    pub bsr: Option<i64>,
-    /// Units sold last month where it is sold.
-    pub sold: Option<i64>,
-    /// Rank drops in 30 days where it is sold.
-    pub drops30: Option<i64>,
-    /// When the row was computed.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The buy price in EUR: as it is on a euro market; from a GBP one, the sell price (then
-/// in EUR) less the gross margin, which is how the row converted it.
-pub fn buy_eur(buy: Money, sell: Money, gross: Money) -> Money {
-    match buy.currency {
-        Currency::EUR => buy,
-        Currency::GBP => Money::eur(sell.minor - gross.minor),
-    }
-}
-
-/// Longest title kept for display and search (a table truncates it long before that).
-pub const MAX_TITLE: usize = 240;
-
-/// A title as shown: sanitized, at most [`MAX_TITLE`] characters.
-pub fn shown_title(title: Option<&str>) -> String {
-    let mut title = title.map(sanitize).unwrap_or_default();
-    if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE) {
-        title.truncate(cut);
-    }
-    title
-}
-
-/// What a word searches: lower-case `asin title` (the title as shown).
-pub fn search_text(asin: &str, shown_title: &str) -> String {
-    format!(
-        "{} {}",
-        asin.to_ascii_lowercase(),
-        shown_title.to_lowercase()
-    )
-}
-
-/// A brand as the `brand` field compares it.
-pub fn brand_key(brand: &str) -> String {
-    sanitize(brand).to_lowercase()
-}
-
-impl Filterable for Opportunity {
-    fn key(&self) -> OpportunityKey {
-        Opportunity::key(self)
-    }
-    fn search(&self) -> Cow<'_, str> {
-        search_text(self.asin.as_str(), &shown_title(self.title.as_deref())).into()
-    }
-    fn title(&self) -> Cow<'_, str> {
-        shown_title(self.title.as_deref()).into()
-    }
-    fn brand(&self) -> Option<Cow<'_, str>> {
-        self.sell_facts
-            .brand
-            .as_deref()
-            .map(|b| brand_key(b).into())
-    }
-    fn flags(&self) -> Cow<'_, str> {
-        self.flags.join(" ").into()
-    }
-    fn figures(&self) -> Figures {
-        Figures {
-            gross: self.gross_margin,
-            gross_pct: self.gross_margin_pct,
-            net: self.net_profit,
-            net_pct: self.net_margin_pct,
-            roi: self.roi_pct,
-            emp: self.expected_monthly_profit,
-            has_net: self.has_net(),
-            buy_eur: buy_eur(self.buy_price, self.sell_price, self.gross_margin),
-            bsr: self.sell_facts.sales_rank,
-            sold: self.sell_facts.monthly_sold,
-            drops30: self.sell_facts.rank_drops30,
-            updated_at: self.updated_at,
-        }
-    }
-}
+use crate::domain::{Market, Money};
 
 /// A parsed filter.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -456,65 +343,6 @@ impl Filter {
             .any(|t| matches!(t.kind, TermKind::Num(NumField::Age, ..)))
     }
 
-    /// Narrows `query` by the terms the store can answer itself (a lower bound on ROI,
-    /// margins or profit; the buy and sell markets), so that fewer rows are read to be
-    /// matched here. What the store then selects includes every row this filter matches;
-    /// `false` when no row can match (the markets asked for exclude each other).
-    pub fn narrow(&self, query: &mut OpportunityFilter) -> bool {
-        fn raise(bound: &mut Option<f64>, v: f64) {
-            if v.is_finite() {
-                *bound = Some(bound.map_or(v, |b| b.max(v)));
-            }
-        }
-        /// Keeps the markets of `allowed` in `list` (empty `list`: every market).
-        fn keep(list: &mut Vec<Market>, allowed: &[Market]) -> bool {
-            if list.is_empty() {
-                list.extend(Market::ALL.iter().filter(|m| allowed.contains(m)));
-            } else {
-                list.retain(|m| allowed.contains(m));
-            }
-            !list.is_empty()
-        }
-        for t in self.terms.iter().filter(|t| !t.negate) {
-            match &t.kind {
-                TermKind::Num(f, op @ (Op::Ge | Op::Gt | Op::Eq), v) => {
-                    // `=` matches within half a hundredth: the bound is that much lower.
-                    let lo = if *op == Op::Eq { v - 0.005 } else { *v };
-                    match f {
-                        NumField::Roi => raise(&mut query.min_roi_pct, lo),
-                        NumField::Margin => raise(&mut query.min_gross_margin_pct, lo),
-                        NumField::Net => raise(&mut query.min_net_margin_pct, lo),
-                        NumField::Profit if lo.is_finite() && lo.abs() < 1e15 => {
-                            // Whole cents at least a cent below: never above the bound.
-                            let cents = (lo * 100.0).floor() as i64 - 1;
-                            query.min_profit_cents =
-                                Some(query.min_profit_cents.map_or(cents, |c| c.max(cents)));
-                        }
-                        _ => {}
-                    }
-                }
-                TermKind::Markets(f, true, list) => {
-                    let side = match f {
-                        MarketField::Src => &mut query.buy,
-                        MarketField::Dst => &mut query.sell,
-                    };
-                    if !keep(side, list) {
-                        return false;
-                    }
-                }
-                TermKind::Routes(true, routes) => {
-                    let buys: Vec<Market> = routes.iter().map(|r| r.0).collect();
-                    let sells: Vec<Market> = routes.iter().map(|r| r.1).collect();
-                    if !keep(&mut query.buy, &buys) || !keep(&mut query.sell, &sells) {
-                        return false;
-                    }
-                }
-                _ => {}
-            }
-        }
-        true
-    }
-
     /// Whether the filter is one plain word or phrase, which the store's own text search
     /// answers alone.
     pub fn is_store_text(&self) -> bool {
@@ -525,68 +353,6 @@ impl Filter {
                 kind: TermKind::Text(_)
             }]
         )
-    }
-}
-
-/// Rows scanned per store read when a filter has terms the store cannot answer.
-const SCAN_CHUNK: usize = 10_000;
-
-/// The page of `query` (its sort, `limit` and `offset`) among the store's opportunities
-/// that also pass `filter` at `now`, with the total that pass. A filter of one plain word
-/// is the store's own text search; any other is applied here to every row the rest of
-/// `query` selects, read in chunks in `query`'s order, so totals and pages are exact.
-pub async fn select(
-    store: &dyn Store,
-    query: OpportunityFilter,
-    filter: &Filter,
-    now: DateTime<Utc>,
-) -> StoreResult<Page<Opportunity>> {
-    select_in_chunks(store, query, filter, now, SCAN_CHUNK).await
-}
-
-/// [`select`], reading at most `chunk` rows per store read.
-pub async fn select_in_chunks(
-    store: &dyn Store,
-    mut query: OpportunityFilter,
-    filter: &Filter,
-    now: DateTime<Utc>,
-    chunk: usize,
-) -> StoreResult<Page<Opportunity>> {
-    let chunk = chunk.max(1);
-    query.text = filter.store_text();
-    if filter.is_empty() || filter.is_store_text() {
-        return store.opportunities(query).await;
-    }
-    if !filter.narrow(&mut query) {
-        return Ok(Page {
-            total: 0,
-            items: Vec::new(),
-        });
-    }
-    let (skip, take) = (query.offset, query.limit);
-    let mut page = Page {
-        total: 0,
-        items: Vec::with_capacity(take.min(1_000)),
-    };
-    query.limit = chunk;
-    query.offset = 0;
-    loop {
-        let rows = store.opportunities(query.clone()).await?.items;
-        let read = rows.len();
-        for row in rows {
-            if !filter.matches(&row, now) {
-                continue;
-            }
-            let at = page.total as usize;
-            if at >= skip && at - skip < take {
-                page.items.push(row);
-            }
-            page.total += 1;
-        }
-        if read < chunk {
-            return Ok(page);
-        }
-        query.offset += read;
     }
 }
 
