@@ -383,11 +383,11 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 /// A TOML/serde message in words a config file's reader uses: `expected f64` is "a
-/// number", a `Decimal` is "a number such as 0.03", and so on.
+/// number", a `Decimal` is "a number such as 0.15 or 4.00", and so on.
 pub fn plain_words(message: &str) -> String {
     let mut out = message.replace(
         "a Decimal type representing a fixed-point number",
-        "a number such as 0.03",
+        "a number such as 0.15 or 4.00",
     );
     for (rust, words) in [
         ("expected f64", "expected a number"),
@@ -480,7 +480,7 @@ mod tests {
         );
         assert!(
             plain_words("expected a Decimal type representing a fixed-point number")
-                .ends_with("a number such as 0.03")
+                .ends_with("a number such as 0.15 or 4.00")
         );
     }
 
@@ -572,7 +572,7 @@ mod tests {
         .to_string();
         assert!(!e.contains('\n'), "{e}");
         assert!(
-            e.contains("return_rate") && e.contains("a number such as 0.03"),
+            e.contains("return_rate") && e.contains("a number such as 0.15 or 4.00"),
             "{e}"
         );
         assert!(e.contains("config.toml, line 3)"), "{e}");

@@ -426,10 +426,22 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
             // A flag that does not exist would match nothing, silently.
             let upper = value.to_ascii_uppercase();
             if matches!(op, Op::Eq | Op::Ne) && crate::domain::Flag::from_name(&upper).is_none() {
-                let names: Vec<&str> = crate::domain::Flag::ALL.iter().map(|f| f.name()).collect();
+                let names: Vec<String> = crate::domain::Flag::ALL
+                    .iter()
+                    .map(|f| f.name().to_lowercase())
+                    .collect();
+                // The likely one first: the whole list is long for a status line.
+                let lower = value.to_lowercase();
+                let hint = names
+                    .iter()
+                    .map(|n| (crate::domain::text::edit_distance(&lower, n), n))
+                    .filter(|(d, _)| *d <= 2)
+                    .min()
+                    .map(|(_, n)| format!(" (did you mean {n}?)"))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "'{tok}': no flag '{value}'; flags are {}",
-                    names.join(", ").to_lowercase()
+                    "'{tok}': no flag '{value}'{hint}; flags are {}",
+                    names.join(", ")
                 ));
             }
             text(StrField::Flags)

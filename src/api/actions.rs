@@ -23,7 +23,7 @@ use crate::domain::Asin;
 use crate::domain::text::{list_first, span};
 use crate::pipeline::{REFRESH_AGAIN_AFTER, Refresh};
 use crate::store::WatchSource;
-use crate::tui::action::{Action, Context, REGISTRY, parse};
+use crate::tui::action::{Action, Context, REFRESH_WORDS, REGISTRY, parse};
 use crate::tui::keymap::{Keymap, show_keys};
 
 /// The largest request body read: a few thousand ASINs.
@@ -207,7 +207,9 @@ pub(crate) async fn run(
         .chain(request.args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    let action = parse(&line).map_err(|e| bad_args(&e.0))?;
+    // No row is selected over the API: a refresh's alternative to ASINs is `all` alone.
+    let action = parse(&line)
+        .map_err(|e| bad_args(&e.0.replace(REFRESH_WORDS, "; or 'all' for the whole watchlist")))?;
     if spec.dangerous && state.settings().read_only {
         return Err(ApiError::from_status(
             StatusCode::FORBIDDEN,

@@ -146,6 +146,10 @@ fn errors_name_the_term() {
         ("roi>1e400", "'1e400' is not a number"),
         ("age<infm", "not a duration"),
         ("flags=nope", "no flag 'nope'; flags are"),
+        (
+            "flags=prfit",
+            "no flag 'prfit' (did you mean profit?); flags are",
+        ),
     ] {
         let e = Filter::parse(q).unwrap_err();
         assert!(e.contains(says), "{q}: {e}");

@@ -57,7 +57,7 @@ impl std::fmt::Display for DecodeError {
 /// serde_json's message for one line of JSON: its position as a column (the line is the
 /// caller's to name; within one product object it is always line 1).
 fn json_reason(e: &serde_json::Error) -> String {
-    let text = e.to_string();
+    let text = whole_number_words(&e.to_string());
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     match text.strip_suffix(&suffix) {
         Some(msg) if e.line() == 1 => format!("{msg} at column {}", e.column()),
@@ -67,6 +67,29 @@ fn json_reason(e: &serde_json::Error) -> String {
             e.column()
         ),
         None => text,
+    }
+}
+
+/// serde_json reads an integer too large for 64 bits (or one with a fraction) as a float,
+/// and then says `invalid type: floating point `1e+20`, expected i64`: said plainly.
+fn whole_number_words(text: &str) -> String {
+    let Some(rest) = text.strip_prefix("invalid type: floating point `") else {
+        return text.to_string();
+    };
+    let Some((value, tail)) = rest.split_once("`, expected ") else {
+        return text.to_string();
+    };
+    let int = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
+        .iter()
+        .find(|t| {
+            tail.starts_with(*t) && !tail[t.len()..].starts_with(|c: char| c.is_alphanumeric())
+        });
+    match int {
+        Some(t) => format!(
+            "{value} is not a whole number that fits here (Keepa sends integers){}",
+            &tail[t.len()..]
+        ),
+        None => text.to_string(),
     }
 }
 

@@ -192,7 +192,9 @@ impl Row {
         if self.has_net { text } else { String::new() }
     }
 
-    /// The row as tab-separated values (copy row).
+    /// The names of [`tsv`](Self::tsv)'s columns, as `export` names them.
+    pub const TSV_HEADER: &'static str = "asin\ttitle\tbuy_market\tsell_market\tbuy_price\tbuy_currency\tsell_price\tsell_currency\tgross_margin_eur\tgross_margin_pct\tnet_profit_eur\tnet_margin_pct\troi_pct\texpected_monthly_profit_eur\tupdated_at";
+
     /// The row as one tab-separated line for a spreadsheet: raw numbers (dot decimal, no
     /// currency symbols; currencies in their own columns), as exports write them.
     pub fn tsv(&self) -> String {

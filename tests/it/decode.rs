@@ -304,3 +304,28 @@ proptest! {
         let _ = arbdesk::keepa::csv::decode(idx, &raw);
     }
 }
+
+/// An integer too large for 64 bits, or one with a fraction, reads as what it is, not as
+/// serde's "invalid type: floating point".
+#[test]
+fn integers_out_of_range_read_plainly() {
+    for (line, value) in [
+        (
+            r#"{"asin":"B0D1XD1ZV3","domainId":3,"lastUpdate":99999999999999999999,"csv":null}"#,
+            "1e+20",
+        ),
+        (
+            r#"{"asin":"B0D1XD1ZV3","domainId":3,"lastUpdate":7.5,"csv":null}"#,
+            "7.5",
+        ),
+    ] {
+        let text = decode_product(line).unwrap_err().to_string();
+        assert!(
+            text.contains(&format!(
+                "field `lastUpdate`: {value} is not a whole number that fits here (Keepa sends integers) at column"
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("floating point"), "{text}");
+    }
+}

@@ -25,6 +25,9 @@ fn bad(id: &str, arg: &str, expected: &str) -> ParseError {
     ParseError(format!("{id}: '{arg}' is not valid; expected {expected}"))
 }
 
+/// What a refresh takes besides ASINs, as the console's parse error names it.
+pub const REFRESH_WORDS: &str = "; or 'selected' or 'all'";
+
 /// Parses `id args…` as typed on the command line or written in a keymap's `run`.
 pub fn parse(input: &str) -> Result<Action, ParseError> {
     let input = input.trim();
@@ -152,8 +155,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             }
             "all" => Action::RefreshAll,
             _ => Action::RefreshAsins(
-                asins(id, &args)
-                    .map_err(|e| ParseError(format!("{}; or 'selected' or 'all'", e.0)))?,
+                asins(id, &args).map_err(|e| ParseError(format!("{}{REFRESH_WORDS}", e.0)))?,
             ),
         },
         "watch" => {

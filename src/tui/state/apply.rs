@@ -310,12 +310,16 @@ impl UiState {
                 // the table's order; otherwise, and always in the detail (it shows one
                 // product), the selected row.
                 if !self.marked.is_empty() && self.context() != Context::Detail {
-                    let lines: Vec<String> = self.marked_rows().map(one).collect();
+                    let mut lines: Vec<String> = self.marked_rows().map(one).collect();
                     if !lines.is_empty() {
                         let what = match target {
                             CopyTarget::Link => "sell links of the marked rows",
                             CopyTarget::Asin => "ASINs of the marked rows",
-                            CopyTarget::Row | CopyTarget::Breakdown => "marked rows",
+                            CopyTarget::Row | CopyTarget::Breakdown => {
+                                // Several rows are a table: named columns, as an export's.
+                                lines.insert(0, crate::tui::model::Row::TSV_HEADER.to_string());
+                                "marked rows, with a header line"
+                            }
                         };
                         return vec![Effect::Copy {
                             text: lines.join("\n"),

@@ -118,13 +118,19 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
         ("", "there is no selected row"),
         (r#"{"args":[]}"#, "there is no selected row"),
         (r#"{"args":["B0BAD"]}"#, "B0BAD"),
+        (
+            r#"{"args":["selectd"]}"#,
+            "or 'all' for the whole watchlist",
+        ),
         (r#"{"args":"all"}"#, "not an action request"),
         (r#"{"argz":["all"]}"#, "unknown field `argz`"),
         ("not json", "not an action request"),
         (r#"{"args":["all","B0D1XD1ZV3"]}"#, "name ASINs without it"),
     ] {
         let p = send(&app, post("refresh", body)).await.problem(400);
-        assert!(p["detail"].as_str().unwrap().contains(says), "{body}: {p}");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{body}: {p}");
+        assert!(!detail.contains("'selected'"), "{body}: {p}");
     }
     // The arguments go in the body; a query parameter is refused, not ignored.
     let r = send(

@@ -450,6 +450,22 @@ fn copy_takes_the_marked_rows() {
             what: "ASINs of the marked rows"
         }]
     );
+    // Rows are a table: a header line, named as export's columns, then each row.
+    keys(&mut s, ":copy row");
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let header = arbdesk::tui::model::Row::TSV_HEADER;
+    assert!(
+        fx.contains(&Effect::Copy {
+            text: format!("{header}\n{}\n{}", first.tsv(), third.tsv()),
+            what: "marked rows, with a header line"
+        }),
+        "{fx:?}"
+    );
+    assert_eq!(
+        header.split('\t').count(),
+        first.tsv().split('\t').count(),
+        "one name a column"
+    );
     // Unmarked again: the selected row only.
     s.marked.clear();
     let fx = keys(&mut s, "Y");
