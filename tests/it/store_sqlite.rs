@@ -345,6 +345,20 @@ async fn damaged_rows_are_errors_not_panics() {
         "opportunity row",
     );
     corrupt(dbg(store.watchlist().await), "watchlist entry");
+    // A document that is not text, and one that is gone.
+    c.execute_batch("UPDATE opportunity_docs SET body = x'7b7d'")
+        .unwrap();
+    match store.opportunities(OpportunityFilter::default()).await {
+        Err(StoreError::Unavailable(m) | StoreError::Corrupt(m)) => {
+            assert!(m.contains("reading an opportunity document"), "{m}")
+        }
+        other => panic!("expected an error reading the document, got {other:?}"),
+    }
+    c.execute_batch("DELETE FROM opportunity_docs").unwrap();
+    corrupt(
+        dbg(store.opportunities(OpportunityFilter::default()).await),
+        "its document is missing",
+    );
     assert_eq!(store.health().await.status, HealthStatus::Ok);
 
     // Writing the listing again heals its row; the damaged history is replaced.

@@ -82,19 +82,21 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let what = || format!("opportunity row {id}");
-        let row = doc.query_row([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
-        });
-        let (body, first_seen) = row.map_err(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => {
-                Fail::Corrupt(format!("{}: its document is missing", what()))
-            }
-            err => Fail::Db {
-                doing: "reading an opportunity document",
-                err,
-            },
-        })?;
-        let mut o: Opportunity = from_json(&body, &what)?;
+        let doing = "reading an opportunity document";
+        let mut rows = doc.query([id]).doing(doing)?;
+        let Some(r) = rows.next().doing(doing)? else {
+            return Err(Fail::Corrupt(format!(
+                "{}: its document is missing",
+                what()
+            )));
+        };
+        // Decoded where SQLite holds it: no copy of the text first.
+        let body = r
+            .get_ref(0)
+            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+            .doing(doing)?;
+        let mut o: Opportunity = from_json(body, &what)?;
+        let first_seen: Option<i64> = r.get(1).doing(doing)?;
         o.first_seen = first_seen.map(|v| from_micros(v, &what)).transpose()?;
         items.push(o);
     }

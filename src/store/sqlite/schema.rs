@@ -292,13 +292,21 @@ pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
     .doing("configuring the writer")
 }
 
-/// Pragmas of a reading connection: it can never write by mistake.
+/// Address space a connection maps of the database file: SQLite's own limit (2 GiB less
+/// 64 KiB); a larger file is read past it as usual.
+const MMAP_BYTES: i64 = 0x7fff_0000;
+
+/// Pragmas of a reading connection: it can never write by mistake. It maps the file
+/// (`mmap_size`) rather than copy each page out of the kernel's cache: a scan of every
+/// stored row (a `q` filter the store cannot answer) spent a third of its time in those
+/// copies. The mapping shares the kernel's cache, so readers hold no copies of their own.
 pub(super) fn configure_reader(conn: &Connection, busy_ms: u64) -> Res<()> {
     conn.execute_batch(&format!(
         "PRAGMA query_only = ON;
          PRAGMA busy_timeout = {busy_ms};
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16384;"
+         PRAGMA cache_size = -16384;
+         PRAGMA mmap_size = {MMAP_BYTES};"
     ))
     .doing("configuring a reader")
 }
