@@ -15,7 +15,7 @@ use crate::domain::{Asin, Market};
 mod parse;
 
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
-use parse::{absolute_url, batch_lines, count, euro_cents, filter_terms, parse_rate, percent};
+use parse::{absolute_url, batch_lines, euro_cents, filter_terms, parse_rate, percent, row_limit};
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
 ///
@@ -405,7 +405,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "TERMS", value_parser = filter_terms)]
     pub filter: Option<String>,
     /// Most rows to export.
-    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = count)]
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = row_limit)]
     pub limit: usize,
 }
 
@@ -467,9 +467,13 @@ pub struct FetchArgs {
     /// ASINs to fetch (10 letters or digits each).
     #[arg(required = true)]
     pub asins: Vec<Asin>,
-    /// Ask for Buy Box data (+2 tokens per product and market).
-    #[arg(long)]
+    /// Ask for Buy Box data (+2 tokens per product and market) whatever `keepa.buybox`
+    /// says (it is on for demo data).
+    #[arg(long, conflicts_with = "no_buybox")]
     pub buybox: bool,
+    /// Do not ask for Buy Box data, whatever `keepa.buybox` says.
+    #[arg(long)]
+    pub no_buybox: bool,
     /// Print the decoded listings as JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -584,6 +584,13 @@ mod tests {
         };
         let e = load(&args).err().unwrap().to_string();
         assert!(e.contains("min_roi") && e.contains(", line 3)"), "{e}");
+        // A percentage written where a ratio goes is refused, saying what it would mean.
+        std::fs::write(&file, "[economics.gates]\nmin_roi = 20\n").unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(
+            e.contains("min_roi") && e.contains("20 would be an ROI of 2000 %"),
+            "{e}"
+        );
         std::fs::write(&file, "[api]\naddr = \"1.2.3.4\"\n").unwrap();
         let e = load(&args).err().unwrap().to_string();
         assert!(e.contains("api.addr") && e.contains(", line 2)"), "{e}");

@@ -255,6 +255,11 @@ impl Filter {
     pub fn parse(input: &str) -> Result<Filter, String> {
         let mut terms = Vec::new();
         for tok in tokens(input)? {
+            if tok.chars().all(|c| c == '!') {
+                return Err(format!(
+                    "'{tok}' alone negates nothing: join it to the term it negates, e.g. !amz or !src=uk"
+                ));
+            }
             let (negate, body) = match tok.strip_prefix('!') {
                 Some(rest) if !rest.is_empty() => (true, rest),
                 _ => (false, tok.as_str()),

@@ -109,11 +109,15 @@ pub(super) fn absolute_url(v: &str) -> Result<url::Url, String> {
     }
 }
 
-/// A count of rows: a whole number ≥ 0.
-pub(super) fn count(v: &str) -> Result<usize, String> {
-    v.trim()
-        .parse()
-        .map_err(|_| format!("'{v}' is not a count of rows: expected a whole number ≥ 0, e.g. 500"))
+/// A most-rows limit: a whole number ≥ 1 (0 rows is no export; the API's `limit` refuses
+/// it too).
+pub(super) fn row_limit(v: &str) -> Result<usize, String> {
+    match v.trim().parse() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "'{v}' is not a number of rows: expected a whole number ≥ 1, e.g. 500"
+        )),
+    }
 }
 
 pub(super) fn parse_rate(s: &str) -> Result<f64, String> {

@@ -377,14 +377,17 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         count(bad_total, "bad line")
     );
     if unlisted > 0 {
+        // Said whole: this goes to stderr, after the bad lines, and may be read without
+        // the summary line above it (stdout).
         noteln!(
-            "Of these, {} that Keepa marks as no standard product (productType other than 0, \
-             or no title): stored, so not fetched again at once, but with no product and no \
-             opportunities.",
+            "Of the {} imported, {} that Keepa marks as no standard product (productType \
+             other than 0, or no title): stored, so not fetched again at once, but with no \
+             product and no opportunities.",
+            count(imported, "product line"),
             if unlisted == 1 {
-                "1 line is a listing".to_string()
+                "1 is a listing".to_string()
             } else {
-                format!("{} lines are listings", thousands(unlisted))
+                format!("{} are listings", thousands(unlisted))
             }
         );
     }

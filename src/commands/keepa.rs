@@ -158,7 +158,9 @@ pub fn listings_table(listings: &[Listing]) -> String {
 pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     let (client, source) = keepa_source(settings, true)?;
     let asins = super::watch::distinct(&args.asins);
-    let listings = fetch_listings(&client, &asins, &settings.markets, args.buybox).await?;
+    // As the pipeline asks: `keepa.buybox`, unless a flag says otherwise.
+    let buybox = (args.buybox || settings.keepa.buybox) && !args.no_buybox;
+    let listings = fetch_listings(&client, &asins, &settings.markets, buybox).await?;
     if args.json {
         for l in &listings {
             let line = serde_json::json!({
@@ -171,6 +173,12 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     } else {
         outln!("Source: {}", source.label());
         out!("{}", listings_table(&listings));
+        if !buybox {
+            noteln!(
+                "BUY BOX was not asked for (keepa.buybox is off); --buybox asks, +2 tokens a \
+                 product and market."
+            );
+        }
     }
     print_tokens(&client);
     Ok(())

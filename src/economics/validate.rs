@@ -152,11 +152,20 @@ fn params(c: &EconomicsConfig) -> R<Params> {
             "must be between 0 and 100 percentage points",
         ));
     }
-    if g.min_roi < Decimal::ZERO || g.min_roi > Decimal::from(100) {
+    // A ratio: above 10 (1,000 %) it is surely a percentage written as one (20 for 0.20).
+    if g.min_roi < Decimal::ZERO || g.min_roi > Decimal::TEN {
+        let as_pct = (g.min_roi > Decimal::TEN)
+            .then(|| g.min_roi.checked_mul(Decimal::ONE_HUNDRED))
+            .flatten()
+            .map_or_else(String::new, |p| {
+                format!("; {} would be an ROI of {} %", g.min_roi, p.normalize())
+            });
         return Err(bad(
             "[economics.gates] min_roi",
             g.min_roi,
-            "must be a ratio between 0 and 100 (0.20 means an ROI of 20 %, 1.5 means 150 %)",
+            format!(
+                "must be a ratio between 0 and 10 (0.20 means an ROI of 20 %, 1.5 means 150 %{as_pct})"
+            ),
         ));
     }
     if g.min_profit < Decimal::ZERO {

@@ -372,7 +372,8 @@ impl UiState {
             key_rank: Vec::new(),
             deltas: HashMap::new(),
             dropped: 0,
-            min_margin: 10.0,
+            // economics.md §4.1: the net-revenue margin floor defaults to 0.
+            min_margin: 0.0,
             basis: Basis::Net,
             buy: markets.clone(),
             sell: markets,
@@ -534,11 +535,8 @@ impl UiState {
     pub fn saved_commands(&self) -> Vec<String> {
         let dir = if self.descending { "desc" } else { "asc" };
         let mut out = vec![format!("sort {} {dir}", self.sort.id())];
-        // A signed value is a step, so a negative minimum is 0 and a step down.
-        if self.min_margin < 0.0 {
-            out.push("min-margin 0".into());
-        }
-        out.push(format!("min-margin {}", self.min_margin));
+        // `=`: a signed value alone is a step.
+        out.push(format!("min-margin ={}", self.min_margin));
         out.push(format!("basis {}", self.basis.id()));
         out.push(format!(
             "limit {}",

@@ -340,3 +340,30 @@ fn read_only_from_the_environment_takes_one_and_zero() {
         "{err}"
     );
 }
+
+/// `fetch` asks for Buy Box data as the pipeline does (`keepa.buybox`, on for demo data),
+/// and says so when it did not ask.
+#[test]
+fn fetch_asks_for_the_buy_box_as_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let buy_boxes = |extra: &[&str]| {
+        let mut args = vec!["fetch", "--json", "B0D1XD1ZV3", "B0D1XD1ZV4", "B0D1XD1ZV5"];
+        args.extend_from_slice(extra);
+        let out = arbdesk(&args, dir.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| !v["snapshot"]["buy_box"].is_null())
+            .count()
+    };
+    assert!(buy_boxes(&[]) > 0, "demo data asks for the Buy Box");
+    assert_eq!(buy_boxes(&["--no-buybox"]), 0);
+    let out = arbdesk(&["fetch", "--no-buybox", "B0D1XD1ZV3"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BUY BOX was not asked for"), "{err}");
+}

@@ -253,7 +253,9 @@ async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("Of these, 1 line is a listing that Keepa marks as no standard product"),
+        err.contains(
+            "Of the 2 product lines imported, 1 is a listing that Keepa marks as no standard product"
+        ),
         "{err}"
     );
 }
@@ -455,6 +457,13 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             .any(|f| !f[col("sales_rank")].is_empty() && !f[col("brand")].is_empty()),
         "the simulator's products have a rank and a brand"
     );
+    // A limit of no rows (or fewer) is refused, as the API's is.
+    for bad in ["0", "-1", "x"] {
+        let out = export(&data, &["--limit", bad]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("expected a whole number ≥ 1"), "{err}");
+    }
     // Cut by --limit on standard output: the rows there, the cut said on standard error.
     let out = export(&data, &["--format", "csv", "--limit", "2"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);

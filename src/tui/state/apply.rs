@@ -312,6 +312,12 @@ impl UiState {
                 if !self.marked.is_empty() && self.context() != Context::Detail {
                     let mut lines: Vec<String> = self.marked_rows().map(one).collect();
                     if !lines.is_empty() {
+                        if matches!(target, CopyTarget::Link | CopyTarget::Asin) {
+                            // Two routes of one product are one ASIN (and one sell link
+                            // when they sell in one market): each once, in order.
+                            let mut seen = std::collections::HashSet::new();
+                            lines.retain(|l| seen.insert(l.clone()));
+                        }
                         let what = match target {
                             CopyTarget::Link => "sell links of the marked rows",
                             CopyTarget::Asin => "ASINs of the marked rows",
@@ -466,7 +472,8 @@ impl UiState {
             0 => {
                 self.open_prompt(
                     PromptKind::Command,
-                    format!("min-margin {}", self.min_margin),
+                    // `=`: a signed number alone is a step (`-5` lowers by 5).
+                    format!("min-margin ={}", self.min_margin),
                 );
                 Vec::new()
             }

@@ -382,6 +382,25 @@ fn margin_keys_and_sidebar_toggles_requery_the_store() {
     assert_eq!(s.sell, vec![Market::DE, Market::IT]);
 }
 
+/// `Space` on the sidebar's minimum opens the prompt with the value shown; confirming it
+/// unchanged keeps it, a negative one too (a signed number alone would be a step).
+#[test]
+fn the_sidebar_minimum_prompt_keeps_a_negative_value() {
+    let mut s = fixtures::loaded(50, (200, 60));
+    for (set, want) in [("=-5", -5.0), ("12", 12.0), ("=-7.5", -7.5)] {
+        keys(&mut s, &format!(":min {set}"));
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(s.min_margin, want);
+        // The minimum is the sidebar's first line.
+        key(&mut s, KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(s.focus, Focus::Sidebar);
+        keys(&mut s, "gg ");
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(s.min_margin, want, "confirming {set} unchanged");
+        key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    }
+}
+
 #[test]
 fn copy_export_refresh_and_watch_become_effects() {
     let mut s = fixtures::loaded(50, (200, 60));
@@ -465,6 +484,34 @@ fn copy_takes_the_marked_rows() {
         header.split('\t').count(),
         first.tsv().split('\t').count(),
         "one name a column"
+    );
+    // Every route of every product marked: each ASIN once, in the table's order.
+    let all: Vec<arbdesk::domain::OpportunityKey> = {
+        s.marked.clear();
+        let shown: Vec<_> = s
+            .view()
+            .iter()
+            .map(|&i| s.feed.rows[i as usize].key)
+            .collect();
+        s.marked.extend(shown);
+        s.marked_rows().map(|r| r.key).collect()
+    };
+    let mut asins: Vec<String> = Vec::new();
+    for k in &all {
+        if !asins.contains(&k.asin.to_string()) {
+            asins.push(k.asin.to_string());
+        }
+    }
+    assert!(
+        asins.len() < all.len(),
+        "the fixture has products with several routes"
+    );
+    assert_eq!(
+        keys(&mut s, "Y"),
+        vec![Effect::Copy {
+            text: asins.join("\n"),
+            what: "ASINs of the marked rows"
+        }]
     );
     // Unmarked again: the selected row only.
     s.marked.clear();
