@@ -25,7 +25,7 @@ pub trait Filterable {
 }
 
 /// The figures of a row that number fields compare.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Figures {
     /// Gross margin, EUR.
     pub gross: Money,

@@ -48,7 +48,7 @@ fn demand_brand_price_age_and_amazon() {
     let ok = |r: &Row, q: &str| Filter::parse(q).unwrap().matches(r, now);
     // Without Keepa's figures no comparison matches, either way.
     assert!(!ok(&r, "bsr<100000") && !ok(&r, "bsr>=100000") && !ok(&r, "sold>0"));
-    (r.bsr, r.sold, r.drops30) = (Some(12_000), Some(80), Some(45));
+    (r.fig.bsr, r.fig.sold, r.fig.drops30) = (Some(12_000), Some(80), Some(45));
     r.brand = Some("sony".into());
     assert!(ok(&r, "bsr<20000 sold>=50 drops30>40 rank<=12000 drops=45"));
     assert!(!ok(&r, "sold>=100"));
@@ -57,7 +57,7 @@ fn demand_brand_price_age_and_amazon() {
     assert!(ok(&r, "price=100€") && ok(&r, "price<150") && !ok(&r, "price>100"));
     // Computed at `now`: younger than a minute, not older than an hour.
     assert!(ok(&r, "age<1m") && ok(&r, "age<=2h") && !ok(&r, "age>60") && !ok(&r, "age>1d"));
-    r.updated_at = now - chrono::Duration::hours(3);
+    r.fig.updated_at = now - chrono::Duration::hours(3);
     assert!(ok(&r, "age>2h") && ok(&r, "age<1d") && ok(&r, "age>=180"));
     // `amz` is the AMAZON flag, applied as soon as it is typed.
     assert!(ok(&r, "!amz") && !ok(&r, "amz"));

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Basis, Column};
 use crate::domain::{Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
-use crate::filter::{Figures, Filterable, brand_key, buy_eur, search_text, shown_title};
+use crate::filter::{Figures, Filterable, brand_key, search_text, shown_title};
 use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
 
 /// The most rows loaded for "all" (the tile still shows the full count).
@@ -29,29 +29,14 @@ pub struct Row {
     pub buy_price: Money,
     /// Sell price, native currency.
     pub sell_price: Money,
-    /// Gross margin, EUR.
-    pub gross: Money,
-    /// Gross margin %.
-    pub gross_pct: f64,
-    /// Net profit, EUR.
-    pub net: Money,
-    /// Net margin %.
-    pub net_pct: f64,
-    /// ROI %.
-    pub roi: f64,
-    /// Expected monthly profit, EUR.
-    pub emp: Money,
-    /// When the prices were computed.
-    pub updated_at: DateTime<Utc>,
+    /// The figures the columns sort on and the `/` filter compares (also `Filterable`'s).
+    pub fig: Figures,
     /// When the store first recorded the route (`None` for rows stored before it kept this).
     pub first_seen: Option<DateTime<Utc>>,
     /// Failed gates and warnings, space-separated (empty when none).
     pub flags: Box<str>,
     /// Passed every gate.
     pub ranked: bool,
-    /// The net figures were computed ([`Opportunity::has_net`]); without them the net cells
-    /// show `–` and the `/` filter's net fields match nothing.
-    pub has_net: bool,
     /// The pre-formatted cells, concatenated; `ends[i]` is where cell `i` ends.
     text: Box<str>,
     ends: [u16; CELLS],
@@ -59,12 +44,6 @@ pub struct Row {
     pub search: Box<str>,
     /// Lower-case brand, for the `/` filter.
     pub brand: Option<Box<str>>,
-    /// Sales rank, units sold last month and rank drops in 30 days where it is sold.
-    pub bsr: Option<i64>,
-    /// See `bsr`.
-    pub sold: Option<i64>,
-    /// See `bsr`.
-    pub drops30: Option<i64>,
 }
 
 fn pct(v: f64) -> String {
@@ -121,24 +100,14 @@ impl Row {
                 .brand
                 .as_deref()
                 .map(|b| brand_key(b).into_boxed_str()),
-            bsr: o.sell_facts.sales_rank,
-            sold: o.sell_facts.monthly_sold,
-            drops30: o.sell_facts.rank_drops30,
             search: search_text(o.asin.as_str(), &cells[1]).into_boxed_str(),
             key: o.key(),
             buy_price: o.buy_price,
             sell_price: o.sell_price,
-            gross: o.gross_margin,
-            gross_pct: o.gross_margin_pct,
-            net: o.net_profit,
-            net_pct: o.net_margin_pct,
-            roi: o.roi_pct,
-            emp: o.expected_monthly_profit,
-            updated_at: o.updated_at,
+            fig: o.figures(),
             first_seen: o.first_seen,
             flags: o.flags.join(" ").into_boxed_str(),
             ranked: o.ranked,
-            has_net: o.has_net(),
             text: text.into_boxed_str(),
             ends,
         }
@@ -174,7 +143,7 @@ impl Row {
     /// The buy price in EUR: as it is on a euro market; from a GBP one, the sell price
     /// (then in EUR) less the gross margin, which is how the row converted it.
     pub fn buy_eur(&self) -> Money {
-        buy_eur(self.buy_price, self.sell_price, self.gross)
+        self.fig.buy_eur
     }
 
     /// The sanitized title (may be empty).
@@ -189,7 +158,11 @@ impl Row {
 
     /// A net figure as copied: empty when unknown (no table in force), as in a CSV export.
     fn net_cell(&self, text: String) -> String {
-        if self.has_net { text } else { String::new() }
+        if self.fig.has_net {
+            text
+        } else {
+            String::new()
+        }
     }
 
     /// The names of [`tsv`](Self::tsv)'s columns, as `export` names them.
@@ -209,13 +182,14 @@ impl Row {
             self.buy_price.currency,
             self.sell_price.decimal_string(),
             self.sell_price.currency,
-            self.gross.decimal_string(),
-            self.gross_pct,
-            self.net_cell(self.net.decimal_string()),
-            self.net_cell(format!("{:.2}", self.net_pct)),
-            self.net_cell(format!("{:.2}", self.roi)),
-            self.net_cell(self.emp.decimal_string()),
-            self.updated_at
+            self.fig.gross.decimal_string(),
+            self.fig.gross_pct,
+            self.net_cell(self.fig.net.decimal_string()),
+            self.net_cell(format!("{:.2}", self.fig.net_pct)),
+            self.net_cell(format!("{:.2}", self.fig.roi)),
+            self.net_cell(self.fig.emp.decimal_string()),
+            self.fig
+                .updated_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         )
     }
@@ -238,20 +212,7 @@ impl Filterable for Row {
         Cow::Borrowed(&self.flags)
     }
     fn figures(&self) -> Figures {
-        Figures {
-            gross: self.gross,
-            gross_pct: self.gross_pct,
-            net: self.net,
-            net_pct: self.net_pct,
-            roi: self.roi,
-            emp: self.emp,
-            has_net: self.has_net,
-            buy_eur: self.buy_eur(),
-            bsr: self.bsr,
-            sold: self.sold,
-            drops30: self.drops30,
-            updated_at: self.updated_at,
-        }
+        self.fig
     }
 }
 

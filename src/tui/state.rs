@@ -465,7 +465,7 @@ impl UiState {
                 if d.key == row.key
                     && d.opportunity
                         .as_ref()
-                        .is_none_or(|o| o.updated_at >= row.updated_at) =>
+                        .is_none_or(|o| o.updated_at >= row.fig.updated_at) =>
             {
                 None
             }

@@ -171,7 +171,7 @@ impl UiState {
             if self
                 .refresh_pending
                 .get(&asin)
-                .is_some_and(|asked| r.updated_at >= *asked)
+                .is_some_and(|asked| r.fig.updated_at >= *asked)
                 && !done.contains(&asin)
             {
                 done.push(asin);
@@ -220,7 +220,7 @@ impl UiState {
                     );
                     // Toasts are for routes worth acting on: every gate passed (so the
                     // net profit is positive) and the margin at the threshold.
-                    if r.ranked && r.gross_pct >= self.session.alert_margin_pct {
+                    if r.ranked && r.fig.gross_pct >= self.session.alert_margin_pct {
                         alerts.push(r);
                     }
                 }
@@ -251,11 +251,16 @@ impl UiState {
                         r.sell_price.minor,
                         true,
                     );
-                    diff(Column::Gross, prev.gross.minor, r.gross.minor, true);
-                    diff(Column::Profit, prev.net.minor, r.net.minor, true);
+                    diff(Column::Gross, prev.fig.gross.minor, r.fig.gross.minor, true);
+                    diff(Column::Profit, prev.fig.net.minor, r.fig.net.minor, true);
                     let bp = |v: f64| (v * 10.0).round() as i64;
-                    diff(Column::Roi, bp(prev.roi), bp(r.roi), true);
-                    diff(Column::Margin, bp(prev.gross_pct), bp(r.gross_pct), true);
+                    diff(Column::Roi, bp(prev.fig.roi), bp(r.fig.roi), true);
+                    diff(
+                        Column::Margin,
+                        bp(prev.fig.gross_pct),
+                        bp(r.fig.gross_pct),
+                        true,
+                    );
                     if !cells.is_empty() {
                         self.deltas.insert(
                             r.key,
@@ -294,13 +299,16 @@ impl UiState {
                     one.key.asin,
                     one.key.buy.code(),
                     one.key.sell.code(),
-                    one.gross_pct,
-                    one.net.decimal_string()
+                    one.fig.gross_pct,
+                    one.fig.net.decimal_string()
                 );
                 self.push_toast(text, false, true);
             }
             many => {
-                let best = many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max);
+                let best = many
+                    .iter()
+                    .map(|r| r.fig.gross_pct)
+                    .fold(f64::MIN, f64::max);
                 let text = format!(
                     "{} new ranked opportunities ≥ {:.0} % gross (best {:.1} %)",
                     many.len(),
@@ -367,7 +375,7 @@ impl UiState {
         // The best margin of every loaded row, whatever the sort, the row limit and the `/`
         // filter: the tiles count what the store's filters (margin, markets) let through,
         // beside the Opportunities tile; the table's title counts what `/` matches.
-        self.best_margin = rows.iter().map(|r| r.gross_pct).reduce(f64::max);
+        self.best_margin = rows.iter().map(|r| r.fig.gross_pct).reduce(f64::max);
         self.shown = ROW_LIMITS
             .get(self.limit)
             .copied()
@@ -432,13 +440,13 @@ fn sort_key(r: &Row, c: Column) -> SortKey {
         let b = m.code().as_bytes();
         i64::from(b[0]) << 8 | i64::from(b[1])
     };
-    let unknown = !r.has_net;
+    let unknown = !r.fig.has_net;
     let k = match c {
         Column::Emp => {
             return SortKey {
                 lead: i64::from(r.ranked),
                 unknown,
-                value: [r.emp.minor, f(r.roi), r.net.minor],
+                value: [r.fig.emp.minor, f(r.fig.roi), r.fig.net.minor],
             };
         }
         Column::Asin | Column::Title => 0,
@@ -448,16 +456,16 @@ fn sort_key(r: &Row, c: Column) -> SortKey {
         // gross margin is their difference in EUR, so the UK side's EUR value follows.
         Column::BuyPrice => r.buy_eur().minor,
         Column::SellPrice if r.sell_price.currency == Currency::GBP => {
-            r.buy_price.minor + r.gross.minor
+            r.buy_price.minor + r.fig.gross.minor
         }
         Column::SellPrice => r.sell_price.minor,
-        Column::Gross => r.gross.minor,
-        Column::Margin => f(r.gross_pct),
-        Column::Profit => r.net.minor,
-        Column::Net => f(r.net_pct),
-        Column::Roi => f(r.roi),
+        Column::Gross => r.fig.gross.minor,
+        Column::Margin => f(r.fig.gross_pct),
+        Column::Profit => r.fig.net.minor,
+        Column::Net => f(r.fig.net_pct),
+        Column::Roi => f(r.fig.roi),
         // Age ascending = newest first.
-        Column::Age => -r.updated_at.timestamp_micros(),
+        Column::Age => -r.fig.updated_at.timestamp_micros(),
     };
     SortKey {
         unknown: unknown && matches!(c, Column::Profit | Column::Net | Column::Roi),

@@ -329,7 +329,7 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
     let mut cells = vec![Cell::from(Line::from(vec![mark, state]))];
     for (c, w) in cols {
         let text: std::borrow::Cow<'a, str> = match c {
-            Column::Age => age(s.now, r.updated_at).into(),
+            Column::Age => age(s.now, r.fig.updated_at).into(),
             Column::Title => fit(r.cell(*c), usize::from(*w)),
             // One cell stays free for the change arrow.
             c if numeric(*c) => fit_number(r.cell(*c), usize::from(*w).saturating_sub(1)),
@@ -375,9 +375,9 @@ fn cell_style(c: Column, r: &model::Row, theme: &Theme) -> Style {
         })
     };
     match c {
-        Column::Profit | Column::Net => money(r.net.minor),
-        Column::Roi => money(r.net.minor),
-        Column::Gross | Column::Margin => money(r.gross.minor),
+        Column::Profit | Column::Net => money(r.fig.net.minor),
+        Column::Roi => money(r.fig.net.minor),
+        Column::Gross | Column::Margin => money(r.fig.gross.minor),
         _ => Style::default(),
     }
 }

@@ -37,7 +37,7 @@ fn sort_keys_toggle_direction_and_mark_the_header() {
     let rois: Vec<f64> = s
         .view()
         .iter()
-        .map(|&i| s.feed.rows[i as usize].roi)
+        .map(|&i| s.feed.rows[i as usize].fig.roi)
         .collect();
     assert!(rois.windows(2).all(|w| w[0] >= w[1]));
     keys(&mut s, "R");
@@ -813,7 +813,7 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     let row = s.selected_row().unwrap().clone();
     let mut detail = fixtures::detail(&row);
     if let Some(o) = detail.opportunity.as_mut() {
-        o.updated_at = row.updated_at;
+        o.updated_at = row.fig.updated_at;
         // A P&L longer than the drawer (customs and per-kg lines make it so).
         let more = o.breakdown.lines.clone();
         o.breakdown.lines.extend(more);
@@ -847,7 +847,7 @@ fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     // A refresh that recomputed the row (new prices, a market added) asks for it again.
     let mut feed: Feed = (*s.feed).clone();
     let r = feed.rows.iter_mut().find(|r| r.key == row.key).unwrap();
-    r.updated_at += chrono::Duration::minutes(1);
+    r.fig.updated_at += chrono::Duration::minutes(1);
     s.on_feed(feed);
     assert_eq!(s.wanted_detail(), Some(row.key));
 }
@@ -976,8 +976,8 @@ fn expected_monthly_profit_puts_ranked_rows_first_and_breaks_ties_by_roi_then_pr
         .map(|&(asin, ranked, emp, roi, profit)| {
             let mut r = fixtures::row(asin, "Tie", Market::DE, Market::FR, 20.0, profit);
             r.ranked = ranked;
-            r.emp = arbdesk::domain::Money::eur(emp);
-            r.roi = roi;
+            r.fig.emp = arbdesk::domain::Money::eur(emp);
+            r.fig.roi = roi;
             r
         })
         .collect();
@@ -1018,16 +1018,16 @@ fn rows_without_net_figures_sort_last_on_net_columns_both_ways() {
         .iter()
         .map(|&(asin, profit)| {
             let mut r = fixtures::row(asin, "Net", Market::DE, Market::FR, 20.0, profit);
-            r.roi = profit as f64 / 100.0;
-            r.net_pct = profit as f64 / 50.0;
-            r.emp = arbdesk::domain::Money::eur(profit * 10);
+            r.fig.roi = profit as f64 / 100.0;
+            r.fig.net_pct = profit as f64 / 50.0;
+            r.fig.emp = arbdesk::domain::Money::eur(profit * 10);
             // Ranked rows lead an expected-profit sort; a row without net figures never is.
             r.ranked = false;
             r
         })
         .collect();
     // The third has unknown net figures, shown as zeros.
-    feed.rows[2].has_net = false;
+    feed.rows[2].fig.has_net = false;
     feed.total = feed.rows.len() as u64;
     s.on_feed(feed);
     let order = |s: &UiState| -> Vec<String> {
@@ -1232,7 +1232,7 @@ fn a_refreshed_product_is_reported_when_its_rows_come_back() {
     let feed_at = |s: &UiState, updated| {
         let mut feed = (*s.feed).clone();
         for r in &mut feed.rows {
-            r.updated_at = updated;
+            r.fig.updated_at = updated;
         }
         feed
     };
@@ -1294,7 +1294,7 @@ fn a_filter_narrows_the_store_query() {
 #[test]
 fn an_age_filter_follows_the_clock() {
     let mut s = fixtures::loaded(50, (200, 60));
-    let newest = s.feed.rows.iter().map(|r| r.updated_at).max().unwrap();
+    let newest = s.feed.rows.iter().map(|r| r.fig.updated_at).max().unwrap();
     let age = (s.now - newest).num_seconds() + 60;
     keys(&mut s, &format!("/age<{age}s"));
     key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
