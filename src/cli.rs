@@ -206,7 +206,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "ARBDESK_ES_URL", global = true, value_name = "URL")]
     pub es_url: Option<String>,
 
-    /// Console theme: dark, light, mono, ansi16, auto, or a theme file's name.
+    /// Console theme: dark, light, high-contrast, mono, ansi16, auto, or a theme file's name.
     #[arg(long, env = "ARBDESK_THEME", global = true, value_name = "NAME")]
     pub theme: Option<String>,
 
@@ -287,7 +287,7 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Show the Keepa token balance (costs no tokens).
     Token,
-    /// List the console's key bindings and commands (`--markdown` writes docs/keys.md).
+    /// List the console's key bindings and commands (`--markdown` prints them as docs/keys.md has them).
     Keys(KeysArgs),
     /// Time the console's frames at this terminal's size over generated rows (nothing is
     /// drawn on screen and no store is opened).

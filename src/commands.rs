@@ -36,6 +36,7 @@ macro_rules! note {
 mod bench_render;
 pub mod config_cmd;
 mod console;
+pub mod data_source;
 pub mod export;
 mod import;
 mod info;
@@ -48,7 +49,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, Role};
+use crate::cli::{Cli, Command, Role, WatchCommand};
 use crate::config::Settings;
 use crate::economics::LiveDetector;
 use crate::pipeline::Detect;
@@ -145,6 +146,24 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
 /// Refuses role sets that would run and do nothing: one half of the pipeline on the
 /// in-process queue (the other half, in another process, cannot reach it), or a headless
 /// API-only process with the API off.
+/// `--read-only` (`read_only`, `ARBDESK_READ_ONLY`) holds for every command: those that
+/// change stored data refuse, as the console and the API do.
+fn check_read_only(settings: &Settings, command: Option<&Command>) -> Result<(), BadValue> {
+    let what = match command {
+        Some(Command::Watch(WatchCommand::Add { .. })) => "watch add changes the watchlist",
+        Some(Command::Watch(WatchCommand::Rm { .. })) => "watch rm changes the watchlist",
+        Some(Command::Import(_)) => "import writes products and opportunities",
+        _ => return Ok(()),
+    };
+    if !settings.read_only {
+        return Ok(());
+    }
+    Err(BadValue(format!(
+        "read-only (--read-only, read_only in the config file or ARBDESK_READ_ONLY): {what}; \
+         run it without read-only"
+    )))
+}
+
 fn check_roles(settings: &Settings) -> Result<(), BadValue> {
     let (ingest, process) = (
         settings.has_role(Role::Ingest),
@@ -195,6 +214,7 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
     if cli.command.is_none() {
         check_roles(&settings)?;
     }
+    check_read_only(&settings, cli.command.as_ref())?;
     match &cli.command {
         None if settings.serve => serve::serve(settings).await,
         None => console::console(settings).await,

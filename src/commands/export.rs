@@ -15,6 +15,7 @@ use chrono::{SecondsFormat, Utc};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Settings;
 use crate::domain::{Money, Opportunity};
+use crate::pipeline::Source;
 use crate::store::{OpportunityFilter, OpportunitySort};
 
 /// Quotes a CSV field when it needs it.
@@ -134,16 +135,19 @@ pub fn render_csv(items: &[Opportunity]) -> String {
     s
 }
 
-/// Opportunities as `{meta: {filter, sort, fx_date, fee_table, vat_table, generated_at,
-/// total}, rows: [...]}`, each row with its breakdown (as explained by the caller) and both
-/// product links.
+/// Opportunities as `{meta: {source, filter, sort, fx_date, fee_table, vat_table,
+/// generated_at, total}, rows: [...]}`, each row with its breakdown (as explained by the
+/// caller) and both product links. `source` is `demo` or `live` as the store is marked
+/// (`null` for a store only ever imported into).
 pub fn render_json(
     items: &[Opportunity],
+    source: Option<Source>,
     filter: serde_json::Value,
     sort: &str,
     total: u64,
 ) -> Result<String> {
     let meta = serde_json::json!({
+        "source": source.map(|s| s.label().to_lowercase()),
         "filter": filter,
         "sort": sort,
         "fx_date": items.iter().find_map(|o| o.breakdown.fx_date.clone()),
@@ -242,10 +246,15 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
         "buy": f.buy, "sell": f.sell, "ranked": f.ranked, "filter": args.filter,
     });
+    let source = super::data_source::of(store.as_ref()).await?;
+    if source == Some(Source::Demo) {
+        noteln!("These are demo rows: simulated prices, not Keepa's.");
+    }
     let text = match args.format {
         ExportFormat::Csv => render_csv(&page.items),
         ExportFormat::Json => render_json(
             &page.items,
+            source,
             filter_meta,
             "expected_monthly_profit desc",
             page.total,

@@ -114,6 +114,14 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             },
         )
     };
+    // The process that fetches decides whose prices the store holds: never both.
+    if settings.has_role(Role::Ingest) {
+        let place = match settings.store.local_file(&settings.data_dir) {
+            Some(file) => file.display().to_string(),
+            None => "The Elasticsearch store".to_string(),
+        };
+        super::data_source::claim(store.as_ref(), source, &place).await?;
+    }
     // Every role explains rows (breakdowns for the API and the console); only processing
     // detects.
     let explainer = super::detector(settings);

@@ -407,16 +407,29 @@ async fn export(
             .await
             .context("reading the products to explain the rows failed")?;
     }
+    let source = crate::commands::data_source::of(store.as_ref()).await?;
     let (ext, text) = match format {
         Format::Csv => ("csv", crate::commands::export::render_csv(&items)),
         Format::Json => (
             "json",
-            crate::commands::export::render_json(&items, filter_meta, sort, items.len() as u64)?,
+            crate::commands::export::render_json(
+                &items,
+                source,
+                filter_meta,
+                sort,
+                items.len() as u64,
+            )?,
         ),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Simulated prices say so in the file's name too.
+    let demo = if source == Some(crate::pipeline::Source::Demo) {
+        "demo-"
+    } else {
+        ""
+    };
     let path = dir.join(format!(
-        "arbdesk-opportunities-{}.{ext}",
+        "arbdesk-opportunities-{demo}{}.{ext}",
         Utc::now().format("%Y%m%dT%H%M%SZ")
     ));
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

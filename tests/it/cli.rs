@@ -341,6 +341,48 @@ fn read_only_from_the_environment_takes_one_and_zero() {
     );
 }
 
+/// Read-only holds for the commands too: `watch add`, `watch rm` and `import` refuse with
+/// exit code 2, leaving the store as it was; reading commands run.
+#[test]
+fn read_only_commands_refuse_to_change_stored_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = arbdesk(&["watch", "add", "B0D1XD1ZV3"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = dir.path().join("none.jsonl");
+    std::fs::write(&lines, "").unwrap();
+    let lines = lines.to_string_lossy().to_string();
+    for (args, says) in [
+        (
+            &["--read-only", "watch", "add", "B0D1XD1ZV4"][..],
+            "watch add changes the watchlist",
+        ),
+        (
+            &["--read-only", "watch", "rm", "B0D1XD1ZV3"][..],
+            "watch rm changes the watchlist",
+        ),
+        (
+            &["--read-only", "import", lines.as_str()][..],
+            "import writes",
+        ),
+    ] {
+        let out = arbdesk(args, dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says) && err.contains("--read-only"), "{err}");
+    }
+    let out = arbdesk(&["--read-only", "watch", "ls"], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("B0D1XD1ZV3"),
+        "{text}"
+    );
+    assert!(!text.contains("B0D1XD1ZV4"), "{text}");
+}
+
 /// `fetch` asks for Buy Box data as the pipeline does (`keepa.buybox`, on for demo data),
 /// and says so when it did not ask.
 #[test]
@@ -366,4 +408,57 @@ fn fetch_asks_for_the_buy_box_as_configured() {
     let out = arbdesk(&["fetch", "--no-buybox", "B0D1XD1ZV3"], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BUY BOX was not asked for"), "{err}");
+}
+
+/// A store is marked by the source that first fetches into it; a process fetching from the
+/// other source refuses to start (exit code 2) rather than serve demo rows as live ones,
+/// and exports from a demo store say they are demo rows.
+#[tokio::test]
+async fn a_store_of_demo_prices_is_never_fed_live_ones() {
+    use arbdesk::commands::data_source::{claim, of};
+    use arbdesk::pipeline::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+    assert_eq!(of(&store).await.unwrap(), None, "nothing fetched yet");
+    claim(&store, Source::Demo, "here").await.unwrap();
+    claim(&store, Source::Demo, "here").await.unwrap();
+    assert_eq!(of(&store).await.unwrap(), Some(Source::Demo));
+    let err = claim(&store, Source::Live, "here").await.unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "here holds demo (simulated) prices, and this process would fetch live (Keepa) ones"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        of(&store).await.unwrap(),
+        Some(Source::Demo),
+        "the mark stays"
+    );
+    drop(store);
+
+    let live = [
+        "--serve",
+        "--keepa-key",
+        "k",
+        "--keepa-url",
+        "http://127.0.0.1:9",
+        "--api-addr",
+        "off",
+    ];
+    let out = arbdesk(&live, dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("holds demo (simulated) prices") && err.contains("Use another data dir"),
+        "{err}"
+    );
+
+    let out = arbdesk(&["export", "--format", "json"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("These are demo rows"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["meta"]["source"], "demo");
 }
