@@ -147,7 +147,8 @@ pub struct GlobalArgs {
     #[arg(long, env = "ARBDESK_KEEPA_URL", global = true, value_name = "URL", value_parser = absolute_url)]
     pub keepa_url: Option<url::Url>,
 
-    /// Use the built-in simulator even when a Keepa key is configured.
+    /// Demo data even when a Keepa key is configured: the built-in simulator, or, with
+    /// --keepa-url, that server (e.g. `arbdesk keepa-sim`) with the key `demo`.
     #[arg(long, global = true)]
     pub demo: bool,
 

@@ -322,18 +322,18 @@ pub struct RouteConfig {
     pub from: Market,
     /// Sell market.
     pub to: Market,
-    /// Delivery to the operator.
-    #[serde(default)]
-    pub ship_to_you: Decimal,
+    /// Delivery to the operator; `[route_defaults]`' when not given (as for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to_you: Option<Decimal>,
     /// Prep and labels.
-    #[serde(default)]
-    pub prep: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep: Option<Decimal>,
     /// Inbound to the FBA warehouse.
-    #[serde(default)]
-    pub inbound: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<Decimal>,
     /// Inbound per kg of unit weight.
-    #[serde(default)]
-    pub inbound_per_kg: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_per_kg: Option<Decimal>,
     /// Customs, UK↔EU only; without it such a route is disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customs: Option<CustomsConfig>,

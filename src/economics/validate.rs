@@ -323,7 +323,13 @@ fn routes(c: &EconomicsConfig) -> R<[[Route; 5]; 5]> {
                 "appears twice",
             ));
         }
-        let costs = [r.ship_to_you, r.prep, r.inbound, r.inbound_per_kg];
+        // What the entry leaves out, `[route_defaults]` says.
+        let costs = [
+            r.ship_to_you.unwrap_or(d.ship_to_you),
+            r.prep.unwrap_or(d.prep),
+            r.inbound.unwrap_or(d.inbound),
+            r.inbound_per_kg.unwrap_or(d.inbound_per_kg),
+        ];
         *slot = Some(route_from(
             &ctx,
             r.from,
@@ -361,7 +367,12 @@ fn groups(c: &EconomicsConfig) -> R<HashMap<String, (String, Option<String>)>> {
                 return Err(bad(
                     format!("[product_groups] \"{group}\" referral"),
                     &m.referral,
-                    format!("is not a category of [[referral]] {}", t.effective_from),
+                    format!(
+                        "is not a category of [[referral]] {}; a [[referral]] list replaces \
+                         the shipped one whole: start from the shipped tables as `arbdesk \
+                         config show` prints them and change what differs",
+                        t.effective_from
+                    ),
                 ));
             }
         }
@@ -371,7 +382,12 @@ fn groups(c: &EconomicsConfig) -> R<HashMap<String, (String, Option<String>)>> {
                     return Err(bad(
                         format!("[product_groups] \"{group}\" vat"),
                         class,
-                        format!("is not a reduced class of [[vat]] {}", t.effective_from),
+                        format!(
+                            "is not a reduced class of [[vat]] {}; a [[vat]] list replaces \
+                             the shipped one whole: start from the shipped tables as `arbdesk \
+                             config show` prints them and change what differs",
+                            t.effective_from
+                        ),
                     ));
                 }
             }

@@ -297,3 +297,34 @@ fn the_config_serializes_to_toml_and_reads_back_unchanged() {
     let text = toml::to_string(&shipped).unwrap();
     assert_eq!(EconomicsConfig::from_toml_str(&text).unwrap(), shipped);
 }
+
+/// A `[[route]]` entry gives what differs from `[route_defaults]`; what it leaves out, the
+/// defaults say, so a change there reaches every route (the shipped UK→DE entry too).
+#[test]
+fn route_entries_take_what_they_leave_out_from_the_defaults() {
+    let shipped = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    let prep = |e: &Economics, s, t| e.tables().route(s, t).prep.dec();
+    assert_eq!(prep(&shipped, Market::UK, Market::DE), d("0.50"));
+    let changed =
+        Economics::new(EconomicsConfig::from_toml_str("[route_defaults]\nprep = 1.50\n").unwrap())
+            .unwrap();
+    for (s, t) in [
+        (Market::UK, Market::DE),
+        (Market::IT, Market::DE),
+        (Market::FR, Market::ES),
+    ] {
+        assert_eq!(prep(&changed, s, t), d("1.50"), "{s}→{t}");
+    }
+    let own = Economics::new(
+        EconomicsConfig::from_toml_str(
+            "[route_defaults]\nprep = 1.50\n[[route]]\nfrom = \"IT\"\nto = \"DE\"\nprep = 0.20\n",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(prep(&own, Market::IT, Market::DE), d("0.20"));
+    assert_eq!(
+        own.tables().route(Market::IT, Market::DE).inbound.dec(),
+        d("0.60")
+    );
+}
