@@ -132,7 +132,7 @@ fn set_outside_file(key: &str, a: &GlobalArgs) -> bool {
         "queue" | "queue.brokers" => a.queue.is_some() || a.kafka_brokers.is_some(),
         "store" => a.store.is_some() || a.es_url.is_some(),
         "console.theme" => a.theme.is_some(),
-        "console.clipboard" => std::env::var_os("ARBDESK_CLIPBOARD").is_some(),
+        "console.clipboard (from ARBDESK_CLIPBOARD)" => true,
         _ => false,
     }
 }
@@ -349,7 +349,12 @@ pub fn config_dir(config_file: Option<&Path>) -> PathBuf {
         return PathBuf::from(d);
     }
     if let Some(parent) = config_file.and_then(Path::parent) {
-        return parent.to_path_buf();
+        // `--config vim.toml`: the file is in the working directory, shown as such.
+        return if parent.as_os_str().is_empty() {
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+        } else {
+            parent.to_path_buf()
+        };
     }
     project_dirs().map_or_else(
         || PathBuf::from(".arbdesk"),

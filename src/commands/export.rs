@@ -124,12 +124,17 @@ fn text(t: &Option<std::sync::Arc<str>>) -> String {
     t.as_deref().map(csv_field).unwrap_or_default()
 }
 
-/// Opportunities as CSV with a header line.
-pub fn render_csv(items: &[Opportunity]) -> String {
+/// Opportunities as CSV with a header line; the last column, `source`, is `demo` or `live`.
+pub fn render_csv(items: &[Opportunity], source: Option<Source>) -> String {
     let mut s = String::from(HEADER);
-    s.push('\n');
+    s.push_str(",source\n");
+    // Every row says whose prices it has, so a demo sheet is never taken for a live one
+    // (empty for a store only ever imported into).
+    let source = source.map_or(String::new(), |s| s.label().to_lowercase());
     for o in items {
         s.push_str(&csv_row(o));
+        s.push(',');
+        s.push_str(&source);
         s.push('\n');
     }
     s
@@ -251,7 +256,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         noteln!("These are demo rows: simulated prices, not Keepa's.");
     }
     let text = match args.format {
-        ExportFormat::Csv => render_csv(&page.items),
+        ExportFormat::Csv => render_csv(&page.items, source),
         ExportFormat::Json => render_json(
             &page.items,
             source,

@@ -41,10 +41,18 @@ impl Runtime {
 /// Runs arbdesk headless.
 pub async fn serve(settings: Settings) -> Result<()> {
     let runtime = start(&settings).await?;
+    // What runs: the API role without an address serves nothing.
+    let roles: Vec<Role> = settings
+        .roles
+        .iter()
+        .copied()
+        .filter(|r| *r != Role::Api || runtime.api.is_some())
+        .collect();
     tracing::info!(
         source = runtime.source.label(),
         data_dir = %settings.data_dir.display(),
-        roles = ?settings.roles,
+        roles = ?roles,
+        api = %runtime.api.as_ref().map_or("off".to_string(), |(_, a)| a.to_string()),
         "arbdesk is running; Ctrl-C stops it."
     );
     wait_for_signal().await;

@@ -381,9 +381,15 @@ fn console_settings(
         }
     };
     let keymap = one_of("console.keymap", c.keymap, "default", &["default", "vim"])?;
+    let from_env = std::env::var("ARBDESK_CLIPBOARD").ok();
     let clipboard = one_of(
-        "console.clipboard",
-        std::env::var("ARBDESK_CLIPBOARD").ok().or(c.clipboard),
+        // Named where it came from: the variable wins over the file.
+        if from_env.is_some() {
+            "console.clipboard (from ARBDESK_CLIPBOARD)"
+        } else {
+            "console.clipboard"
+        },
+        from_env.or(c.clipboard),
         "auto",
         &["auto", "osc52", "native", "off"],
     )?;

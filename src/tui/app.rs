@@ -409,7 +409,7 @@ async fn export(
     }
     let source = crate::commands::data_source::of(store.as_ref()).await?;
     let (ext, text) = match format {
-        Format::Csv => ("csv", crate::commands::export::render_csv(&items)),
+        Format::Csv => ("csv", crate::commands::export::render_csv(&items, source)),
         Format::Json => (
             "json",
             crate::commands::export::render_json(

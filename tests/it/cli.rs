@@ -339,6 +339,20 @@ fn read_only_from_the_environment_takes_one_and_zero() {
         err.contains("'maybe'") && err.contains("ARBDESK_READ_ONLY"),
         "{err}"
     );
+    // A bad clipboard mode from the environment names the variable too.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show"])
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env_remove("ARBDESK_CONFIG")
+        .env("ARBDESK_CLIPBOARD", "bogus")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'bogus'") && err.contains("ARBDESK_CLIPBOARD"),
+        "{err}"
+    );
 }
 
 /// Read-only holds for the commands too: `watch add`, `watch rm` and `import` refuse with
@@ -461,4 +475,7 @@ async fn a_store_of_demo_prices_is_never_fed_live_ones() {
     assert!(err.contains("These are demo rows"), "{err}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["meta"]["source"], "demo");
+    let out = arbdesk(&["export", "--format", "csv"], dir.path());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.lines().next().unwrap().ends_with(",source"), "{csv}");
 }

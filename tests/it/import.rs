@@ -428,6 +428,8 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             let v = &f[col(price)];
             assert!(v.is_empty() || v.parse::<f64>().is_ok(), "{price} {v:?}");
         }
+        // A store only ever imported into is marked by no source.
+        assert_eq!(f[col("source")], "", "{f:?}");
         // Where the figures came from: both sides' Keepa times, the rate and the tables.
         for time in ["buy_observed_at", "sell_observed_at"] {
             assert!(

@@ -45,7 +45,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "goto",
         &["opportunities", "health", "logs"],
         G,
-        "Go to a view",
+        "Go to a view (`:logs` and `:health` alone too)",
     ),
     spec("freeze", &[], G, "Freeze or unfreeze the display"),
     spec(
@@ -64,7 +64,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "min-margin",
         &["+1", "-1", "10", "=-5"],
         G,
-        "Change (+1, -1) or set (10, =-5) the minimum margin (%)",
+        "Change (+1, -1) or set (10, =-5) the minimum margin (%); `:min` for short",
     ),
     spec(
         "basis",
@@ -86,7 +86,12 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
     spec("buy", &["uk,de,fr,it,es"], G, "Buy only in these markets"),
     spec("sell", &["uk,de,fr,it,es"], G, "Sell only in these markets"),
-    spec("quit", &[], G, "Quit (back below the top view)"),
+    spec(
+        "quit",
+        &[],
+        G,
+        "Quit (back below the top view); `:q` for short",
+    ),
     spec("suspend", &[], G, "Suspend to the shell (fg resumes)"),
     spec(
         "filter",
@@ -112,7 +117,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "sort",
         &SORT_ARGS,
         T,
-        "Sort by a column (again reverses); next, reverse",
+        "Sort by a column (again reverses; asc or desc after it sets the order); next, reverse",
     ),
     spec(
         "copy",
