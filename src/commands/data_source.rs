@@ -57,6 +57,17 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
         ))
         .into()),
         None => {
+            // Filled before stores kept the mark (or by `import` only): whose prices these
+            // are cannot be told, so say what to check.
+            let held = store.stats().await.map_or(0, |s| s.total_products);
+            if held > 0 {
+                tracing::warn!(
+                    "{place} holds {held} products and no record of their source (an older \
+                     arbdesk filled it, or `import` did); it is marked {} now. If they came \
+                     from the other source, move the store aside or use another data dir.",
+                    word(source)
+                );
+            }
             let mark = Checkpoint {
                 key: KEY.to_string(),
                 offset: code(source),

@@ -11,7 +11,7 @@
 pub enum Error {
     /// HTTP 400 naming the key: the key is wrong.
     #[error(
-        "Keepa rejected the API key (HTTP 400: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key"
+        "Keepa rejected the API key (HTTP 400: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key (with no key, a --keepa-url server is sent the key `demo`, which `arbdesk keepa-sim` accepts)"
     )]
     Auth {
         /// Keepa's message.
