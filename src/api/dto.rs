@@ -13,6 +13,8 @@ mod status;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::pipeline::Source;
+
 pub use opportunity::{BreakdownLineOut, BreakdownOut, OpportunityItem};
 pub use product::{
     ListingStats, MarketDetail, MarketPrices, Prices, ProductDetail, ProductSummary, SeriesOut,
@@ -25,6 +27,9 @@ pub use status::{
 /// One page of opportunities.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpportunityPage {
+    /// `live` Keepa data or `demo` (simulated) data, as `/health` says: a page read on its
+    /// own still says whose prices it holds.
+    pub source: Source,
     /// Matches in all pages.
     pub total: u64,
     /// Page size used.
@@ -38,6 +43,9 @@ pub struct OpportunityPage {
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductPage {
+    /// `live` Keepa data or `demo` (simulated) data, as `/health` says: a page read on its
+    /// own still says whose prices it holds.
+    pub source: Source,
     /// Matches in all pages.
     pub total: u64,
     /// Page size used.

@@ -212,6 +212,7 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
     let detect = state.detector().filter(|_| breakdown);
+    let source = state.status_snapshot().source;
     respond::cached(&state, headers, key, move || async move {
         let mut page = crate::filter::select(store.as_ref(), filter, &grammar, now)
             .await
@@ -222,6 +223,7 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
                 .map_err(|e| ApiError::store(&e))?;
         }
         respond::json(&OpportunityPage {
+            source,
             total: page.total,
             limit,
             offset,

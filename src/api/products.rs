@@ -84,12 +84,14 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
     let key = format!("/products {filter:?}");
     let (limit, offset) = (filter.limit as u64, filter.offset as u64);
     let store = state.store();
+    let source = state.status_snapshot().source;
     respond::cached(&state, headers, key, move || async move {
         let page = store
             .products(filter)
             .await
             .map_err(|e| ApiError::store(&e))?;
         respond::json(&ProductPage {
+            source,
             total: page.total,
             limit,
             offset,

@@ -113,13 +113,17 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         }
         (Some(c), s)
     } else {
+        // Not fetching: the prices are whoever's the store says filled it.
+        let configured = if settings.keepa.is_demo() {
+            Source::Demo
+        } else {
+            Source::Live
+        };
         (
             None,
-            if settings.keepa.is_demo() {
-                Source::Demo
-            } else {
-                Source::Live
-            },
+            super::data_source::of(store.as_ref())
+                .await?
+                .unwrap_or(configured),
         )
     };
     // The process that fetches decides whose prices the store holds: never both.

@@ -105,7 +105,12 @@ async fn products_list_prices_in_each_markets_currency() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
     let page = r.json();
-    assert_eq!(keys(&page), set(&["total", "limit", "offset", "items"]));
+    assert_eq!(
+        keys(&page),
+        set(&["source", "total", "limit", "offset", "items"])
+    );
+    // A page says whose prices it holds, as /health does.
+    assert_eq!(page["source"], "demo");
     assert_eq!(
         (page["total"].as_u64(), page["limit"].as_u64()),
         (Some(2), Some(50))
@@ -238,6 +243,7 @@ async fn opportunities_carry_gross_and_net_figures_and_links() {
     let r = get(&api.app, "/opportunities?min_margin=10").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let page = r.json();
+    assert_eq!(page["source"], "demo", "a page says whose prices it holds");
     assert_eq!(
         page["total"], 2,
         "the 5.26 % lamp route is below min_margin=10"
