@@ -23,7 +23,11 @@ impl Drop for Server {
 
 /// Starts `arbdesk --serve` and waits for the API address in its log.
 fn start(extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), extra)
+}
+
+/// Like [`start`], on the data dir `dir`.
+fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
         .args([
             "--serve",
@@ -555,5 +559,32 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
             matches!(read, Ok(0)),
             "the connection was closed, not left open: {read:?}"
         );
+    }
+}
+
+/// A process that only serves says whose prices the store holds, from the store's mark:
+/// not from its own key, with which it fetches nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_only_process_takes_its_source_from_the_store() {
+    use arbdesk::commands::data_source::claim;
+    use arbdesk::pipeline::Source;
+    for (held, key) in [(Source::Demo, Some("k")), (Source::Live, None)] {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+        claim(&store, held, "here").await.unwrap();
+        drop(store);
+        let mut args = vec!["--role", "api"];
+        args.extend(key.map(|k| ["--keepa-key", k]).into_iter().flatten());
+        let server = start_in(dir, &args);
+        let word = match held {
+            Source::Demo => "demo",
+            Source::Live => "live",
+        };
+        for path in ["/health", "/opportunities", "/products"] {
+            let (status, _, body) = get(&server.base, path).await;
+            assert!(status == 200 || status == 503, "{path}: {status} {body}");
+            assert_eq!(body["source"], word, "{path} with key {key:?}: {body}");
+        }
     }
 }
