@@ -66,6 +66,10 @@ pub trait Detect: Send + Sync {
 /// Runs detection over merged products on the blocking pool (it is CPU work), on every core
 /// for large batches, returning each ASIN with its complete set of opportunities in input
 /// order, ready for `Store::replace_opportunities`.
+///
+/// A product whose detection panics (a defect, never bad input: detection takes any stored
+/// product) is logged with its ASIN and left out, so its stored routes stay as they were
+/// and the rest of the batch goes on; redelivering the batch would only fail again.
 pub async fn detect_all(
     detect: Arc<dyn Detect>,
     products: Vec<Product>,
@@ -76,7 +80,23 @@ pub async fn detect_all(
     tokio::task::spawn_blocking(move || {
         let run = |part: &[Product]| -> Vec<(Asin, Vec<Opportunity>)> {
             part.iter()
-                .map(|p| (p.asin, detect.detect(p, now)))
+                .filter_map(|p| {
+                    let rows = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        detect.detect(p, now)
+                    }));
+                    match rows {
+                        Ok(rows) => Some((p.asin, rows)),
+                        Err(_) => {
+                            tracing::error!(
+                                asin = %p.asin,
+                                "Detection failed on this product (a defect in arbdesk: please \
+                                 report it with `arbdesk export` of the product); its stored \
+                                 opportunities are kept as they were."
+                            );
+                            None
+                        }
+                    }
+                })
                 .collect()
         };
         let threads = std::thread::available_parallelism()

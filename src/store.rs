@@ -378,8 +378,9 @@ pub trait Store: Send + Sync {
     /// Writes listings (identity, snapshot, history) in one transaction, with an optional
     /// import checkpoint; returns the merged product of every ASIN touched, in batch order.
     ///
-    /// Per (ASIN, market) the latest `fetched_at` wins (a stale redelivery does not roll
-    /// prices back) while history is always merged, deduplicated by time. A listing of Keepa
+    /// Per (ASIN, market) the newest Keepa observation (`lastUpdate`) wins, the latest
+    /// `fetched_at` on a tie, so neither a stale redelivery nor an old dump rolls prices
+    /// back, while history is always merged, deduplicated by time. A listing of Keepa
     /// type other than 0 or without a title records the fetch but lists nothing: the product
     /// then has no snapshot for that market. Identity (title, brand, image, package quantity)
     /// comes from the first listed market in display order; EANs are merged in that order.

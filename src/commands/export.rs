@@ -46,7 +46,7 @@ fn opt_money(m: Option<Money>) -> String {
 
 /// One opportunity as a CSV line (no newline).
 pub fn csv_row(o: &Opportunity) -> String {
-    // No table in force: the net fields are empty (unknown), not zero.
+    // Net figures unknown (`Opportunity::has_net`): the fields are empty, not zero.
     let net = o.has_net();
     let net_money = |m: Money| {
         if net {
@@ -168,7 +168,7 @@ pub fn render_json(
             v["buy_url"] = o.buy_url().into();
             v["sell_url"] = o.sell_url().into();
             if !o.has_net() {
-                // Unknown (no table in force), as the API says it.
+                // Unknown (`Opportunity::has_net`), as the API says it.
                 for k in [
                     "net_profit",
                     "net_margin_pct",

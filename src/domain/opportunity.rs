@@ -174,11 +174,26 @@ impl SellFacts {
 }
 
 impl Opportunity {
-    /// Whether the net figures were computed: not when a VAT, referral or storage table
-    /// was missing (`NO_TABLE`), when the row has gross figures only and its net fields
-    /// hold zeros that mean "unknown", which every screen and file shows as such.
+    /// Whether the net figures are known: not when a VAT, referral or storage table was
+    /// missing (`NO_TABLE`: the net fields hold zeros), nor when the FBA fee is unknown
+    /// (`FBA_FEE_UNKNOWN`: the net fields count the fee as 0, which overstates the profit
+    /// by one of the largest costs). Every screen and file shows such a row's net figures
+    /// as unknown; its max buy, target and break-even prices are not computed.
     pub fn has_net(&self) -> bool {
-        !self.flags.contains(super::Flag::NoTable)
+        self.net_unknown().is_none()
+    }
+
+    /// Why the net figures are unknown, in words for a screen, if they are.
+    pub fn net_unknown(&self) -> Option<&'static str> {
+        if self.flags.contains(super::Flag::NoTable) {
+            Some("no fee or VAT table in force (NO_TABLE)")
+        } else if self.flags.contains(super::Flag::FbaFeeUnknown) {
+            Some(
+                "no FBA fee: Keepa gave none and the size-tier table has none for this package (FBA_FEE_UNKNOWN); the lines count it as 0",
+            )
+        } else {
+            None
+        }
     }
 
     /// The row's identity.

@@ -8,6 +8,7 @@
 
 use rust_decimal::Decimal;
 
+use super::config::TierMode;
 use super::fx::FxRate;
 use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
 use super::num::Num;
@@ -200,11 +201,24 @@ pub fn sell_lines<N: Num>(
 }
 
 fn mode_label<N: Num>(terms: &SellTerms<'_, N>, price: N) -> String {
-    match terms.category.flat_rate() {
-        Some(r) => pct_label(r.dec()),
-        None => format!(
+    let category = terms.category;
+    match (category.flat_rate(), category.mode) {
+        (Some(r), _) => pct_label(r.dec()),
+        // Each slice of the price at its own rate: name them all, as no one rate is "the" rate.
+        (None, TierMode::Marginal) => {
+            let slices: Vec<String> = category
+                .tiers
+                .iter()
+                .map(|t| match t.upto {
+                    Some(u) => format!("{} to {}", pct_label(t.rate.dec()), u.dec().normalize()),
+                    None => format!("{} above", pct_label(t.rate.dec())),
+                })
+                .collect();
+            format!("tiered, {}", slices.join(", "))
+        }
+        (None, _) => format!(
             "tiered, {} at this price",
-            pct_label(terms.category.rate_at(price.to_dec()))
+            pct_label(category.rate_at(price.to_dec()))
         ),
     }
 }

@@ -5,7 +5,9 @@
 //! pairs that exist evaluates the net model — the sell side `N` once per sell market, the
 //! purchase side once per buy market (both memoised), the route costs per pair. Gates never
 //! decide existence; they become flags. With no table in force the row still exists, with
-//! its gross figures, zero net figures and `NO_TABLE`, so nothing is invented.
+//! its gross figures, zero net figures and `NO_TABLE`, so nothing is invented; with no FBA
+//! fee known its net figures count the fee as 0 for the breakdown, and it is flagged
+//! `FBA_FEE_UNKNOWN`, which makes them unknown on every screen (`Opportunity::has_net`).
 //!
 //! Detection builds no breakdown lines (their labels and sources are most of a row's cost
 //! and size); `explain` runs the same code for one route with them.
@@ -323,10 +325,12 @@ impl Detector {
             Flag::Roi,
         );
 
-        // Max buy price: closed form unless customs make Add depend on P_S.
+        // Max buy price: closed form unless customs make Add depend on P_S. Not with an
+        // unknown FBA fee: counted as 0, it would raise all three prices.
+        let fee_known = !flags.contains(Flag::FbaFeeUnknown);
         let no_customs = add.ship_to_you + add.prep + add.inbound + add.inbound_weight;
         let budget = fig.max_cost - no_customs;
-        row.max_buy_price = if budget <= N::zero() {
+        row.max_buy_price = if !fee_known || budget <= N::zero() {
             None
         } else {
             let closed = buy.terms.closed_form_price(budget, fx);
@@ -363,6 +367,9 @@ impl Detector {
             }
         };
         let reach = |target: N| -> Option<Money> {
+            if !fee_known {
+                return None;
+            }
             match sell.closed.and_then(|c| c.price(target, fx)) {
                 Some(price) => Some(price.money(t.currency())),
                 None if sell.segments.is_empty() => {

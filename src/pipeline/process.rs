@@ -96,7 +96,8 @@ impl Process {
     }
 
     /// Writes listings, detects, writes opportunities; retries while the store is down.
-    /// Returns false only when cancelled before the writes succeeded.
+    /// Returns false when cancelled before the writes succeeded, or when detection could
+    /// not run at all (the runtime is stopping).
     async fn store_and_detect(&self, listings: Vec<Listing>, cancel: &CancellationToken) -> bool {
         let now = crate::domain::now();
         let n = listings.len() as u64;
@@ -112,16 +113,22 @@ impl Process {
         self.stats.record("store", n, 0, None);
         self.publish(Topic::Enriched, "enriched", &products, |p| p.asin)
             .await;
+        let count = products.len();
         let sets = match super::detect_all(self.detect.clone(), products, now).await {
             Ok(s) => s,
             Err(e) => {
-                self.stats
-                    .record("detect", 0, 1, Some(format!("detection failed: {e}")));
-                return true;
+                // The blocking pool is shutting down: leave the batch unacknowledged.
+                tracing::error!(error = %e, "Detection did not run.");
+                return false;
             }
         };
         let found: usize = sets.iter().map(|(_, v)| v.len()).sum();
-        self.stats.record("detect", sets.len() as u64, 0, None);
+        let failed = (count - sets.len()) as u64;
+        let error = (failed > 0).then(|| {
+            format!("detection failed on {failed} product(s); their stored routes are kept (see the log)")
+        });
+        self.stats
+            .record("detect", sets.len() as u64, failed, error);
         tracing::debug!(products = sets.len(), opportunities = found, "Detected.");
         let crossing = self.crossings(&sets).await;
         if self

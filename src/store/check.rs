@@ -21,6 +21,25 @@ pub(crate) fn listing(l: &Listing) -> Result<(), String> {
     }
 }
 
+/// Whether a listing replaces the stored one of its (ASIN, market). Times are microseconds
+/// since the epoch; an observation time of 0 is unknown (Keepa sent no `lastUpdate`).
+///
+/// The newer Keepa observation wins, so neither a redelivered message nor an old dump
+/// imported after newer fetches rolls prices back; on a tie, or when either observation
+/// time is unknown, the later fetch wins.
+pub(crate) fn replaces(
+    observed: i64,
+    fetched: i64,
+    stored_observed: i64,
+    stored_fetched: i64,
+) -> bool {
+    if observed > 0 && stored_observed > 0 && observed != stored_observed {
+        observed > stored_observed
+    } else {
+        fetched >= stored_fetched
+    }
+}
+
 /// ASINs in first-seen order, and each one's items.
 pub(crate) type Grouped<L> = (Vec<Asin>, HashMap<Asin, Vec<L>>);
 

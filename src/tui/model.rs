@@ -66,7 +66,7 @@ impl Row {
         } else {
             ""
         };
-        // No table in force (`NO_TABLE`): the net figures are unknown, not zero.
+        // Net figures unknown (`NO_TABLE`, `FBA_FEE_UNKNOWN`): shown as such, not as zero.
         let net = |text: String| {
             if o.has_net() {
                 format!("{approx}{text}")
@@ -156,7 +156,7 @@ impl Row {
         self.key.sell.product_url(&self.key.asin)
     }
 
-    /// A net figure as copied: empty when unknown (no table in force), as in a CSV export.
+    /// A net figure as copied: empty when unknown (see `Opportunity::has_net`), as in a CSV export.
     fn net_cell(&self, text: String) -> String {
         if self.fig.has_net {
             text

@@ -28,7 +28,8 @@ pub struct OpportunityItem {
     pub gross_margin_pct: f64,
     /// Profit per unit after VAT, fees, FX and shipping, in EUR. `null` (like the other
     /// net figures) when no VAT, referral or storage table was in force for the row's date
-    /// (flag `NO_TABLE`): the row has gross figures only.
+    /// (flag `NO_TABLE`), or when the FBA fee is unknown (flag `FBA_FEE_UNKNOWN`): the row
+    /// has gross figures only.
     pub net_profit: Option<Money>,
     /// Net profit over net revenue, in percent. Like every percentage here, it is the
     /// ratio of the unrounded figures, rounded once (economics.md §4), so a ratio of the

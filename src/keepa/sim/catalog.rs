@@ -232,7 +232,7 @@ impl Catalog {
             asin: asin.to_string(),
             domain_id: i64::from(market.keepa_domain()),
             product_type: Some(0),
-            last_update: Some(now_keepa - (derive(l.key, 40, now_keepa / 60) % 45) as i64),
+            last_update: Some(last_update(l.key, now_keepa)),
             csv: opts.history.then(|| vec![None; 36]),
             ..Default::default()
         };
@@ -429,4 +429,33 @@ pub fn asin_from(h: u64) -> String {
         x /= 36;
     }
     s
+}
+
+/// When Keepa last updated a listing, as of the Keepa minute `now`: each listing is updated
+/// every 15 to 60 minutes at its own phase, so the time only moves forward, as Keepa's
+/// `lastUpdate` does.
+fn last_update(key: u64, now: i64) -> i64 {
+    let every = 15 + (derive(key, 40, 0) % 46) as i64;
+    let phase = (derive(key, 41, 0) % every as u64) as i64;
+    now - (now - phase).rem_euclid(every)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_update_only_moves_forward_and_stays_within_the_hour() {
+        for key in [1_u64, 42, 0xdead_beef, u64::MAX] {
+            let mut prev = i64::MIN;
+            for now in 7_000_000..7_003_000 {
+                let t = last_update(key, now);
+                assert!(
+                    t >= prev && t <= now && now - t < 60,
+                    "key {key} at {now}: {t}"
+                );
+                prev = t;
+            }
+        }
+    }
 }

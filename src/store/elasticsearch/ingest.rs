@@ -191,8 +191,16 @@ fn apply(
             bulk.index(&es.name(Ix::History), &id, doc);
         }
         let old = stored.rows.get(&m);
-        if old.is_some_and(|r| r.fetched_at > fetched) {
-            continue; // A stale redelivery: its history is merged, its snapshot is not.
+        let observed = micros(l.snapshot.observed_at);
+        if old.is_some_and(|r| {
+            !check::replaces(
+                observed,
+                fetched,
+                micros(r.listing.snapshot.observed_at),
+                r.fetched_at,
+            )
+        }) {
+            continue; // Older data: its history is merged, its snapshot is not.
         }
         l.history = Vec::new();
         let row = Row {

@@ -6,9 +6,10 @@
 //! the product. That is one read, the changed rows and one product write per ASIN, whatever
 //! the number of markets and history kinds; a redelivered batch writes nothing.
 //!
-//! The newest fetch wins: a listing replaces the stored one for its (ASIN, market) unless
-//! the stored one was fetched later (a redelivered old batch cannot roll prices back), while
-//! its history is always merged in, since old points are still true. A listing of Keepa
+//! The newest data wins: a listing replaces the stored one for its (ASIN, market) unless
+//! the stored one is a newer Keepa observation, or the same one fetched later (see
+//! [`check::replaces`]: a redelivered old batch or an old dump cannot roll prices back),
+//! while its history is always merged in, since old points are still true. A listing of Keepa
 //! type other than 0, or without a title, is stored as "fetched, not listed here": it counts
 //! for refresh scheduling but adds no market and no identity to the product.
 //!
@@ -178,7 +179,10 @@ impl Batch {
             let market = e.listing.market;
             let stored = rows.get(&market);
             let history = self.merged_history(&e.listing, stored);
-            let replace = stored.is_none_or(|r| self.fetched >= r.fetched_at);
+            let observed = micros(e.listing.snapshot.observed_at);
+            let replace = stored.is_none_or(|r| {
+                check::replaces(observed, self.fetched, r.observed_at, r.fetched_at)
+            });
             let row = match stored {
                 Some(r) if !replace => Row {
                     history,

@@ -317,6 +317,65 @@ fn each_failed_gate_is_a_flag_and_unranks_the_row() {
     }
 }
 
+/// With no FBA fee known the net figures would count it as 0: they are unknown instead,
+/// and so are the prices derived from them, while the breakdown says what it counted.
+#[test]
+fn an_unknown_fba_fee_leaves_the_net_figures_unknown() {
+    let (it, mut de) = healthy();
+    let known = detect_it_de(it.clone(), de.clone());
+    assert!(known.has_net() && known.max_buy_price.is_some());
+    de.fba_fee = None;
+    de.package.weight_g = Some(30_000);
+    let o = detect_it_de(it, de);
+    assert!(o.flags.contains_name("FBA_FEE_UNKNOWN"), "{:?}", o.flags);
+    assert!(!o.has_net(), "{:?}", o.flags);
+    assert!(o.net_unknown().unwrap().contains("FBA_FEE_UNKNOWN"));
+    assert_eq!(
+        (
+            o.max_buy_price,
+            o.target_sell_price,
+            o.break_even_sell_price
+        ),
+        (None, None, None)
+    );
+    assert!(
+        o.breakdown
+            .lines
+            .iter()
+            .any(|l| l.id == "fba_fee" && l.amount.minor == 0),
+        "{:?}",
+        o.breakdown.lines
+    );
+    assert!(arbdesk::commands::export::csv_row(&o).contains(",,,,,,,"));
+}
+
+/// A marginal schedule charges each slice at its own rate, so the referral line names the
+/// slices: "10 % at this price" would read as 10 % of the whole price.
+#[test]
+fn a_marginal_referral_line_names_its_slices() {
+    let (it, mut de) = healthy();
+    de.product_group = Some("Furniture".into());
+    de.buy_box = Some(Money::eur(30_000));
+    de.buy_box_avg90 = de.buy_box;
+    let o = detect_it_de(it, de);
+    let referral = o
+        .breakdown
+        .lines
+        .iter()
+        .find(|l| l.id == "referral_fee")
+        .unwrap();
+    assert!(
+        referral.label.contains("tiered, 15 % to 200, 10 % above"),
+        "{}",
+        referral.label
+    );
+    assert_eq!(
+        referral.amount,
+        Money::eur(-4_000),
+        "200 · 15 % + 100 · 10 %"
+    );
+}
+
 #[test]
 fn warnings_are_flags_that_do_not_unrank() {
     type Tweak = fn(&mut PriceSnapshot, &mut PriceSnapshot);

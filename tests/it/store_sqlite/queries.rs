@@ -178,7 +178,7 @@ async fn running_totals_match_a_recount() {
             for m in Market::ALL {
                 match next(4) {
                     0 => {}
-                    1 => batch.push(unlisted(*a, m, 4, None)),
+                    1 => batch.push(unlisted(*a, m, 4, None, round)),
                     _ => batch.push(listed(*a, m, "Thing", "Acme", &[], 999, round, vec![])),
                 }
             }

@@ -120,7 +120,7 @@ pub fn listed(
 }
 
 /// A record of `asin` in `m` that does not sell it: Keepa type 4, or type 0 without a title.
-pub fn unlisted(asin: Asin, m: Market, product_type: i64, brand: Option<&str>) -> Listing {
+pub fn unlisted(asin: Asin, m: Market, product_type: i64, brand: Option<&str>, at: i64) -> Listing {
     Listing {
         asin,
         market: m,
@@ -133,7 +133,7 @@ pub fn unlisted(asin: Asin, m: Market, product_type: i64, brand: Option<&str>) -
         root_category: None,
         is_adult: false,
         is_hazmat: false,
-        snapshot: snapshot(m, None, None, 0),
+        snapshot: snapshot(m, None, None, at),
         history: Vec::new(),
     }
 }

@@ -49,9 +49,9 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
         50,
         vec![series(DE, New, &[(10, Some(4999))])],
     );
-    let b_fr = unlisted(b(), FR, 4, None);
+    let b_fr = unlisted(b(), FR, 4, None, 58);
     let d_it = listed(d(), IT, "Orbit Headphones", "Orbit", &[], 8999, 57, vec![]);
-    let d_uk = unlisted(d(), UK, 0, Some("WRONG"));
+    let d_uk = unlisted(d(), UK, 0, Some("WRONG"), 58);
     let e_it = listed(e(), IT, "Acme Desk Fan", "Breeze", &[], 1999, 40, vec![]);
     // The German listing comes first, yet the UK title wins: display order, not batch order.
     let batch1 = vec![
@@ -216,6 +216,14 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
     assert_eq!(got[0].markets[&DE].buy_box, a_de2.snapshot.buy_box);
     assert_eq!(s.history(a()).await.unwrap(), history2);
     assert_eq!(s.stats().await.unwrap().last_update, Some(t(120)));
+    // Nor does an older observation fetched later (an old dump imported after newer
+    // fetches, or a message redelivered after the next fetch).
+    let got = s
+        .upsert_listings(vec![a_de.clone()], t(150), None)
+        .await
+        .unwrap();
+    assert_eq!(got, vec![a2.clone()]);
+    assert_eq!(s.history(a()).await.unwrap(), history2);
 
     // An invalid listing fails the whole batch, checkpoint included.
     let mut e_it2 = e_it.clone();
@@ -244,7 +252,7 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
 pub async fn products(s: &dyn Store, batch1: &[Listing]) {
     // B is delisted in Germany, its only market: it stays known but lists nowhere.
     let got = s
-        .upsert_listings(vec![unlisted(b(), DE, 4, None)], t(180), None)
+        .upsert_listings(vec![unlisted(b(), DE, 4, None, 178)], t(180), None)
         .await
         .unwrap();
     let gone = product_of(b(), &[]);

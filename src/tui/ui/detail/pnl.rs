@@ -63,7 +63,12 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
         styled("Gross ", "header", theme),
         Span::raw(format!("{} ({:.1} %)", o.gross_margin, o.gross_margin_pct)),
     ];
-    let net = if o.has_net() {
+    let net = if let Some(why) = o.net_unknown() {
+        vec![
+            styled("Net ", "header", theme),
+            styled(format!("unknown: {why}"), "warn", theme),
+        ]
+    } else {
         vec![
             styled("Net ", "header", theme),
             Span::styled(
@@ -76,15 +81,6 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
                 } else {
                     "profit_high"
                 }),
-            ),
-        ]
-    } else {
-        vec![
-            styled("Net ", "header", theme),
-            styled(
-                "unknown: no fee or VAT table in force (NO_TABLE)",
-                "warn",
-                theme,
             ),
         ]
     };
