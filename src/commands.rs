@@ -143,9 +143,6 @@ pub fn detector(settings: &Settings) -> Arc<dyn Detect> {
     Arc::new(LiveDetector::new(settings.model.clone()))
 }
 
-/// Refuses role sets that would run and do nothing: one half of the pipeline on the
-/// in-process queue (the other half, in another process, cannot reach it), or a headless
-/// API-only process with the API off.
 /// `--read-only` (`read_only`, `ARBDESK_READ_ONLY`) holds for every command: those that
 /// change stored data refuse, as the console and the API do.
 fn check_read_only(settings: &Settings, command: Option<&Command>) -> Result<(), BadValue> {
@@ -164,6 +161,9 @@ fn check_read_only(settings: &Settings, command: Option<&Command>) -> Result<(),
     )))
 }
 
+/// Refuses role sets that would run and do nothing: one half of the pipeline on the
+/// in-process queue (the other half, in another process, cannot reach it), or a headless
+/// API-only process with the API off.
 fn check_roles(settings: &Settings) -> Result<(), BadValue> {
     let (ingest, process) = (
         settings.has_role(Role::Ingest),

@@ -126,7 +126,7 @@ pub enum Topic {
     RawUpdates,
     /// Enriched products for downstream consumers: `enriched.products`.
     Enriched,
-    /// New or raised opportunities: `alerts`.
+    /// Routes that newly pass every gate (ranked now, not stored as ranked before): `alerts`.
     Alerts,
     /// Raw updates that failed validation: `raw.keepa_updates.dlq`.
     DeadLetter,

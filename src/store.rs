@@ -6,7 +6,7 @@
 //! batch changes nothing. `upsert_listings` returns the merged products it touched, which is
 //! what detection needs; `replace_opportunities` makes an ASIN's set of opportunities exactly
 //! the given one (rows that vanished are retired). The implementation is chosen by config
-//! (`sqlite`, and later `elasticsearch`), built in one place (`build`); nothing else names
+//! (`sqlite` or `elasticsearch`), built in one place (`build`); nothing else names
 //! a concrete backend. `tests/` runs one conformance story against every implementation.
 
 mod check;
@@ -216,9 +216,9 @@ impl Default for OpportunityFilter {
 pub const MAX_FILTER_KEYS: usize = 500;
 
 impl OpportunityFilter {
-    /// The percentage minimums set, as (parameter, field, value); a value that is not a
-    /// finite number is refused, naming the parameter, and so are too many
-    /// [keys](Self::check_keys): every store reads the filter's limits through here.
+    /// The filter checked, and its percentage minimums set, as (field, value): a value that
+    /// is not a finite number is refused, naming the parameter, and so are too many
+    /// [keys](Self::check_keys). Every store reads the filter's limits through here.
     pub(crate) fn pct_minimums(&self) -> Result<Vec<(&'static str, f64)>, String> {
         self.check_keys()?;
         let mut out = Vec::new();
@@ -320,7 +320,7 @@ pub struct WatchEntry {
 /// One run of a scheduled job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRun {
-    /// Job name (`refresh`, `discovery`, `fx`).
+    /// Job name (`discovery`, `fx`).
     pub job: String,
     /// Start.
     pub started_at: DateTime<Utc>,

@@ -9,6 +9,11 @@
 //! reported with its number and skipped; the rest is imported, and the command exits with
 //! code 3 (0: every line imported; 1: nothing could be). A large import runs as the
 //! store's bulk load ([`Store::bulk_load`]), which the store finishes even after a failure.
+//!
+//! It writes as the pipeline's process stage does (listings, then detection with
+//! [`crate::pipeline::detect_all`], then opportunities), without the queue, the alerts and
+//! the retries: a command that ends reports a failed write and is run again. Its threads and
+//! tasks are its own and end with it, the one exception to "only `pipeline.rs` spawns".
 
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::sync::Arc;

@@ -117,8 +117,8 @@ pub(super) fn resolve(
             f.pipeline.demo_refresh_interval_secs,
         ),
     ] {
-        if secs == Some(0) {
-            return Err(invalid(key, 0, "at least 1 second"));
+        if let Some(s) = secs.filter(|s| !(1..=YEAR_SECS).contains(s)) {
+            return Err(invalid(key, s, "1 to 31536000 seconds (a year)"));
         }
     }
     let intervals = RefreshIntervals {
@@ -144,11 +144,11 @@ pub(super) fn resolve(
         ));
     }
     let hours = f.discovery.interval_hours.unwrap_or(2.0);
-    if !(hours.is_finite() && hours > 0.0) {
+    if !(hours.is_finite() && hours > 0.0 && hours <= 8760.0) {
         return Err(invalid(
             "discovery.interval_hours",
             hours,
-            "a positive number of hours",
+            "a positive number of hours up to 8760 (a year)",
         ));
     }
     let discovery = match f.discovery.categories {
@@ -360,9 +360,25 @@ fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig
                 .map_err(|why| invalid("store", "elasticsearch", &why))?;
             StoreConfig::Elasticsearch(e)
         }
+        StoreConfig::Sqlite {
+            history_days: Some(d),
+            ..
+        } if !(1..=MAX_HISTORY_DAYS).contains(&d) => {
+            return Err(invalid(
+                "store.history_days",
+                d,
+                "1 to 36500 days of price history",
+            ));
+        }
         sqlite => sqlite,
     })
 }
+
+/// The longest interval the pipeline takes: a year, in seconds.
+const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// The most days of price history a store keeps (a century).
+const MAX_HISTORY_DAYS: u32 = 36_500;
 
 fn console_settings(
     c: ConsoleSection,

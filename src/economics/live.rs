@@ -3,8 +3,9 @@
 //! The rate is the configured override, else the latest ECB rate fetched (by this process,
 //! or elsewhere: the pipeline takes back the rate the store's latest `fx` job run fetched
 //! or kept, see [`crate::pipeline::restore_fx`]), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
-//! older than `fx.max_age_days`). The pipeline calls `refresh_fx` once per working day in
-//! live mode; offline (demo, tests) no fetch is made.
+//! older than `fx.max_age_days`). The pipeline calls `refresh_fx` at start and every six
+//! hours in live mode (`pipeline::fx_job`; the ECB publishes once per working day);
+//! offline (demo, tests) no fetch is made.
 
 use std::sync::{Arc, PoisonError, RwLock};
 

@@ -73,8 +73,11 @@ impl Bucket {
         if self.left >= need {
             return self.seen;
         }
-        let k = (need - self.left + self.rate - 1) / self.rate;
-        self.seen + self.refill_in + MINUTE * (k.max(1) as u32 - 1) + Duration::from_secs(1)
+        // Refills to wait for; a balance a server reports deeper than a day of refills in
+        // debt waits a day, then the bucket is observed again.
+        let k = need.saturating_sub(self.left).saturating_add(self.rate - 1) / self.rate;
+        let minutes = k.clamp(1, 24 * 60) as u32 - 1;
+        self.seen + self.refill_in + MINUTE * minutes + Duration::from_secs(1)
     }
 
     /// Moves the observation to `now`, applying refills that happened in between.
@@ -133,6 +136,20 @@ mod tests {
         );
         let rich = Bucket::from_envelope(&env(1183, 42_817, 20), now).unwrap();
         assert_eq!(rich.ready_at(3), now);
+    }
+
+    /// A server may report any balance: the extremes wait at most a day, never overflow.
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_balance_waits_a_day_at_most() {
+        let now = Instant::now();
+        for (left, rate) in [(i64::MIN, 20), (i64::MIN, i64::MAX), (-1_000_000_000, 1)] {
+            let b = Bucket::from_envelope(&env(left, 1_000, rate), now).unwrap();
+            let at = b.ready_at(i64::MAX);
+            assert!(
+                at > now && at <= now + Duration::from_secs(24 * 3600 + 2),
+                "{left} {rate}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -70,20 +70,24 @@ pub enum CsvError {
         stride: usize,
     },
     /// A time is outside Keepa's range or goes backwards.
-    #[error("time {minute} at position {pos} is out of order or out of range")]
+    #[error("time {minute} at position {pos} {why}")]
     Time {
         /// Offending Keepa minute.
         minute: i64,
         /// Position in the array.
         pos: usize,
+        /// What is wrong with it.
+        why: &'static str,
     },
     /// A value is implausible (e.g. a price of more than 1,000,000.00 or below −2).
-    #[error("value {value} at position {pos} is out of range")]
+    #[error("value {value} at position {pos} is outside -2 to {max} (-1 and -2 mean no data)")]
     Value {
         /// Offending value.
         value: i64,
         /// Position in the array.
         pos: usize,
+        /// The largest plausible value of this kind.
+        max: i64,
     },
 }
 
@@ -109,8 +113,13 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
     for (k, chunk) in raw.chunks_exact(stride).enumerate() {
         let pos = k * stride;
         let minute = chunk[0];
-        if !(0..=MAX_KEEPA_MINUTE).contains(&minute) || minute < last {
-            return Err(CsvError::Time { minute, pos });
+        if !(0..=MAX_KEEPA_MINUTE).contains(&minute) {
+            let why = "is outside Keepa's minutes (0 to 40000000)";
+            return Err(CsvError::Time { minute, pos, why });
+        }
+        if minute < last {
+            let why = "is before the time at the previous point";
+            return Err(CsvError::Time { minute, pos, why });
         }
         last = minute;
         let v = chunk[1];
@@ -118,6 +127,7 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
             return Err(CsvError::Value {
                 value: v,
                 pos: pos + 1,
+                max,
             });
         }
         let value = match chunk.get(2) {
@@ -126,6 +136,7 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
                     return Err(CsvError::Value {
                         value: ship,
                         pos: pos + 2,
+                        max,
                     });
                 }
                 (v >= 0).then(|| v + ship.max(0))

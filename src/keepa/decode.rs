@@ -268,7 +268,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
             Some(&v) if v < 0 => Ok(None),
             Some(&v) if v > max => Err((
                 format!("stats.{name}[{i}]"),
-                format!("value {v} is out of range"),
+                format!("value {v} is above the plausible {max}"),
             )),
             Some(&v) => Ok(Some(v)),
         }
@@ -307,7 +307,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         Some(v) => {
             return Err((
                 "fbaFees.pickAndPackFee".into(),
-                format!("value {v} is out of range"),
+                format!("value {v} is above the plausible {price_max} (in cents)"),
             ));
         }
         None => None,

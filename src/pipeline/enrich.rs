@@ -14,6 +14,10 @@ pub enum EnrichError {
     /// The payload is not a `RawUpdate`.
     #[error("payload is not a raw Keepa update: {0}")]
     Envelope(String),
+    /// Ingest could not read the Keepa product and published it raw with the reason
+    /// (`{"error": …, "raw": …}`), for the dead-letter topic to keep.
+    #[error("ingest could not read this Keepa product: {0}")]
+    Unreadable(String),
     /// The Keepa product inside is malformed.
     #[error("{0}")]
     Product(String),
@@ -34,8 +38,16 @@ pub struct Enricher;
 impl Enricher {
     /// Validates and decodes one message payload.
     pub fn enrich(&self, payload: &[u8]) -> Result<Listing, EnrichError> {
-        let raw: RawUpdate =
-            serde_json::from_slice(payload).map_err(|e| EnrichError::Envelope(e.to_string()))?;
+        let raw: RawUpdate = serde_json::from_slice(payload).map_err(|e| {
+            #[derive(serde::Deserialize)]
+            struct Unreadable {
+                error: String,
+            }
+            match serde_json::from_slice::<Unreadable>(payload) {
+                Ok(u) => EnrichError::Unreadable(u.error),
+                Err(_) => EnrichError::Envelope(e.to_string()),
+            }
+        })?;
         let listing =
             decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
         if listing.asin != raw.asin || listing.market != raw.market {
@@ -54,6 +66,17 @@ mod tests {
 
     fn payload(asin: &str, market: &str, product: &str) -> Vec<u8> {
         format!(r#"{{"asin":"{asin}","market":"{market}","fetched_at":"2026-11-25T06:00:00Z","product":{product}}}"#).into_bytes()
+    }
+
+    #[test]
+    fn a_product_ingest_could_not_read_keeps_its_reason() {
+        let payload = br#"{"error":"invalid ASIN 'B0X': 10 characters expected","raw":"{}"}"#;
+        assert_eq!(
+            Enricher.enrich(payload).unwrap_err().to_string(),
+            "ingest could not read this Keepa product: invalid ASIN 'B0X': 10 characters expected"
+        );
+        let err = Enricher.enrich(br#"{"nothing":1}"#).unwrap_err();
+        assert!(matches!(err, EnrichError::Envelope(_)), "{err}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::stats::Stats;
 use super::{Command, REFRESH_AGAIN_AFTER};
 use crate::config::PipelineSettings;
 use crate::domain::{Asin, Market};
+use crate::keepa::client::MAX_ASINS_PER_REQUEST;
 use crate::keepa::{KeepaClient, ProductQuery};
 use crate::queue::{Message, Queue, RawUpdate, Topic};
 use crate::store::{JobRun, Store, WatchSource};
@@ -39,6 +40,19 @@ pub struct Ingest {
 const IDLE_MIN: Duration = Duration::from_secs(1);
 const IDLE_MAX: Duration = Duration::from_secs(5);
 
+/// When each (ASIN, market) is next due for a scheduled refresh.
+type DueAt = HashMap<(Asin, Market), Instant>;
+
+/// How soon products whose fetch failed are due again: soon, rather than a refresh
+/// interval later, but not at once (the client has already retried with backoff).
+const RETRY_FAILED: Duration = Duration::from_secs(60);
+
+/// Makes `failed` products of `market` due again after [`RETRY_FAILED`].
+fn retry_soon(due_at: &mut DueAt, market: Market, failed: Vec<Asin>) {
+    let at = Instant::now() + RETRY_FAILED;
+    due_at.extend(failed.into_iter().map(|a| ((a, market), at)));
+}
+
 /// How long a refresh on command is remembered, to skip requests made before it finished
 /// or soon after. Requests wait in the command queue behind at most a few fetches, far
 /// less than this.
@@ -46,7 +60,9 @@ const REFRESHED_KEPT: Duration = Duration::from_secs(600);
 
 impl Ingest {
     pub async fn run(self, mut commands: mpsc::Receiver<Command>, cancel: CancellationToken) {
-        let mut fetched: HashMap<(Asin, Market), Instant> = HashMap::new();
+        // When each (ASIN, market) is next due: a refresh interval after its last fetch,
+        // or `RETRY_FAILED` after a fetch that failed.
+        let mut due_at: DueAt = HashMap::new();
         // When each ASIN's latest refresh on command finished (entries older than
         // `REFRESHED_KEPT` are dropped).
         let mut refreshed: HashMap<Asin, Instant> = HashMap::new();
@@ -64,7 +80,7 @@ impl Ingest {
                     Command::Discover => next_discovery = Instant::now(),
                     cmd => {
                         if !self
-                            .refresh(cmd, &mut fetched, &mut refreshed, &cancel)
+                            .refresh(cmd, &mut due_at, &mut refreshed, &cancel)
                             .await
                         {
                             return;
@@ -90,7 +106,7 @@ impl Ingest {
                 }
                 for cmd in refreshes {
                     if !self
-                        .refresh(cmd, &mut fetched, &mut refreshed, &cancel)
+                        .refresh(cmd, &mut due_at, &mut refreshed, &cancel)
                         .await
                     {
                         return;
@@ -99,18 +115,16 @@ impl Ingest {
             }
             let mut did_work = false;
             for &m in &self.markets {
-                let due = self.due(m, &fetched).await;
+                let due = self.due(m, &due_at).await;
                 if due.is_empty() {
                     continue;
                 }
                 did_work = true;
-                let now = Instant::now();
-                for a in &due {
-                    fetched.insert((*a, m), now);
-                }
+                let next = Instant::now() + self.settings.refresh_interval;
+                due_at.extend(due.iter().map(|a| ((*a, m), next)));
                 tokio::select! {
                     _ = cancel.cancelled() => return,
-                    _ = self.fetch(m, due) => {}
+                    failed = self.fetch(m, due) => retry_soon(&mut due_at, m, failed),
                 }
             }
             if did_work {
@@ -122,7 +136,7 @@ impl Ingest {
                     cmd = commands.recv() => match cmd {
                         Some(Command::Discover) => next_discovery = Instant::now(),
                         Some(cmd) => {
-                            if !self.refresh(cmd, &mut fetched, &mut refreshed, &cancel).await {
+                            if !self.refresh(cmd, &mut due_at, &mut refreshed, &cancel).await {
                                 break;
                             }
                         }
@@ -141,7 +155,7 @@ impl Ingest {
     async fn refresh(
         &self,
         cmd: Command,
-        fetched: &mut HashMap<(Asin, Market), Instant>,
+        due_at: &mut DueAt,
         refreshed: &mut HashMap<Asin, Instant>,
         cancel: &CancellationToken,
     ) -> bool {
@@ -158,7 +172,7 @@ impl Ingest {
                 }
             },
         };
-        self.refresh_now(asins, asked, fetched, refreshed, cancel)
+        self.refresh_now(asins, asked, due_at, refreshed, cancel)
             .await
     }
 
@@ -170,7 +184,7 @@ impl Ingest {
         &self,
         asins: Vec<Asin>,
         asked: Instant,
-        fetched: &mut HashMap<(Asin, Market), Instant>,
+        due_at: &mut DueAt,
         refreshed: &mut HashMap<Asin, Instant>,
         cancel: &CancellationToken,
     ) -> bool {
@@ -186,7 +200,8 @@ impl Ingest {
         if !done.is_empty() {
             tracing::info!(
                 asins = %crate::domain::text::list_first(&done, 3),
-                "Refresh skipped: these products were refreshed on command in the last 30 s."
+                "Refresh skipped: these products were refreshed on command in the last {}.",
+                crate::domain::text::span(REFRESH_AGAIN_AFTER.as_secs() as i64)
             );
         }
         if todo.is_empty() {
@@ -194,11 +209,11 @@ impl Ingest {
         }
         for &m in &self.markets {
             // Not due again on schedule until the refresh interval has passed.
-            let started = Instant::now();
-            fetched.extend(todo.iter().map(|a| ((*a, m), started)));
+            let next = Instant::now() + self.settings.refresh_interval;
+            due_at.extend(todo.iter().map(|a| ((*a, m), next)));
             tokio::select! {
                 _ = cancel.cancelled() => return false,
-                _ = self.fetch(m, todo.clone()) => {}
+                failed = self.fetch(m, todo.clone()) => retry_soon(due_at, m, failed),
             }
         }
         let now = Instant::now();
@@ -208,7 +223,7 @@ impl Ingest {
     }
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.
-    async fn due(&self, market: Market, fetched: &HashMap<(Asin, Market), Instant>) -> Vec<Asin> {
+    async fn due(&self, market: Market, due_at: &DueAt) -> Vec<Asin> {
         let limit = self.settings.fetch_batch * 4;
         let candidates = match self.store.refresh_candidates(market, limit).await {
             Ok(c) => c,
@@ -225,30 +240,31 @@ impl Ingest {
         let now = Instant::now();
         candidates
             .into_iter()
-            .filter(|a| {
-                fetched
-                    .get(&(*a, market))
-                    .is_none_or(|t| now - *t >= self.settings.refresh_interval)
-            })
+            .filter(|a| due_at.get(&(*a, market)).is_none_or(|t| now >= *t))
             .take(self.settings.fetch_batch)
             .collect()
     }
 
-    /// Fetches one batch and publishes every product it returns.
-    async fn fetch(&self, market: Market, asins: Vec<Asin>) {
+    /// Fetches one batch and publishes every product it returns; returns the ASINs of the
+    /// requests that failed.
+    async fn fetch(&self, market: Market, asins: Vec<Asin>) -> Vec<Asin> {
+        let mut failed = Vec::new();
         if asins.is_empty() {
-            return;
+            return failed;
         }
-        let n = asins.len();
         let mut q = ProductQuery::new(market, asins);
         q.buybox = self.buybox;
         let results = self.client.products_chunked(&q).await;
-        for batch in results {
+        for (batch, asked) in results
+            .into_iter()
+            .zip(q.asins.chunks(MAX_ASINS_PER_REQUEST))
+        {
             let batch = match batch {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::warn!(%market, asins = n, error = %e, "Fetching a batch from Keepa failed; it is retried next cycle.");
+                    tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
                     self.stats.record("ingest", 0, 1, Some(e.to_string()));
+                    failed.extend_from_slice(asked);
                     continue;
                 }
             };
@@ -256,8 +272,8 @@ impl Ingest {
             for raw in batch.products {
                 match to_message(&raw, market, batch.fetched_at) {
                     Ok(m) => messages.push(m),
-                    // The product is published raw; processing sends it to the dead-letter
-                    // topic with the reason. Here only unparseable JSON can fail.
+                    // Unparseable JSON, or no valid `asin`: the product is published raw with
+                    // the reason, which processing gives the dead-letter topic.
                     Err(e) => messages.push(Message {
                         key: "unknown".into(),
                         payload: serde_json::json!({ "error": e, "raw": raw })
@@ -271,10 +287,12 @@ impl Ingest {
                 Ok(()) => self.stats.record("ingest", count, 0, None),
                 Err(e) => {
                     self.stats
-                        .record("ingest", 0, count, Some(format!("publishing failed: {e}")))
+                        .record("ingest", 0, count, Some(format!("publishing failed: {e}")));
+                    failed.extend_from_slice(asked);
                 }
             }
         }
+        failed
     }
 
     async fn discover(&self) {

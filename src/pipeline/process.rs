@@ -4,7 +4,10 @@
 //! store's writes are idempotent, so a redelivered batch is harmless). A message that fails
 //! enrichment goes to the dead-letter topic with its reason. When the store is down the
 //! batch is kept and retried with backoff — nothing accepted is dropped — until the store
-//! answers or the process is told to stop.
+//! answers or the process is told to stop. When the store refuses a batch for what is in it
+//! (an invalid listing, or a stored product it cannot read), asking again would never end:
+//! its listings are written one at a time and only those refused go to the dead-letter
+//! topic, with the store's reason.
 //!
 //! Two topics carry results to whoever listens, keyed by ASIN, as JSON: `enriched.products`
 //! gets every product a batch stored, merged across its markets; `alerts` gets every route
@@ -40,17 +43,28 @@ pub struct Process {
 
 impl Process {
     pub async fn run(self, cancel: CancellationToken) {
+        // Backoff while the queue cannot be read (a broker that is down).
+        let mut wait = Duration::from_secs(1);
         loop {
             let batch = match self
                 .queue
                 .consume(self.batch, Duration::from_millis(250))
                 .await
             {
-                Ok(b) => b,
+                Ok(b) => {
+                    wait = Duration::from_secs(1);
+                    b
+                }
                 Err(QueueError::Closed) => break,
                 Err(e) => {
-                    self.stats.record("enrich", 0, 0, Some(e.to_string()));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "Reading the queue failed; retrying.");
+                    self.stats
+                        .record("enrich", 0, 0, Some(format!("reading the queue: {e}")));
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(30));
                     continue;
                 }
             };
@@ -58,20 +72,18 @@ impl Process {
                 continue;
             }
             let mut listings = Vec::with_capacity(batch.len());
-            let mut tags = Vec::with_capacity(batch.len());
+            let mut accepted = Vec::with_capacity(batch.len());
             let mut rejected = 0;
             for d in batch {
                 match Enricher.enrich(&d.message.payload) {
                     Ok(l) => {
                         listings.push(l);
-                        tags.push(d.tag);
+                        accepted.push(d);
                     }
                     Err(e) => {
                         rejected += 1;
                         self.stats.record("enrich", 0, 1, Some(e.to_string()));
-                        if let Err(q) = self.queue.dead_letter(d, e.to_string()).await {
-                            tracing::error!(error = %q, "Could not dead-letter a rejected update.");
-                        }
+                        self.dead_letter(d, e.to_string()).await;
                     }
                 }
             }
@@ -79,12 +91,22 @@ impl Process {
             if listings.is_empty() {
                 continue;
             }
-            if !self.store_and_detect(listings, &cancel).await {
+            let Some(refused) = self.store_and_detect(listings, &cancel).await else {
                 tracing::error!(
-                    updates = tags.len(),
+                    updates = accepted.len(),
                     "Stopping with updates not stored; they were not acknowledged."
                 );
                 break;
+            };
+            // Updates the store refused one by one go to the dead-letter topic with the
+            // store's reason; the rest are acknowledged.
+            let mut tags = Vec::with_capacity(accepted.len());
+            let mut refused = refused.into_iter().peekable();
+            for (i, d) in accepted.into_iter().enumerate() {
+                match refused.next_if(|(j, _)| *j == i) {
+                    Some((_, reason)) => self.dead_letter(d, reason).await,
+                    None => tags.push(d.tag),
+                }
             }
             if let Err(e) = self.queue.ack(tags).await {
                 tracing::warn!(error = %e, "Acknowledging a stored batch failed; it may be redelivered (harmless).");
@@ -95,22 +117,24 @@ impl Process {
         tracing::info!("Processing stopped.");
     }
 
+    /// Sends a delivery to the dead-letter topic with `reason` (which acknowledges it).
+    async fn dead_letter(&self, d: crate::queue::Delivery, reason: String) {
+        if let Err(q) = self.queue.dead_letter(d, reason).await {
+            tracing::error!(error = %q, "Could not dead-letter a rejected update.");
+        }
+    }
+
     /// Writes listings, detects, writes opportunities; retries while the store is down.
-    /// Returns false when cancelled before the writes succeeded, or when detection could
-    /// not run at all (the runtime is stopping).
-    async fn store_and_detect(&self, listings: Vec<Listing>, cancel: &CancellationToken) -> bool {
+    /// Returns the listings the store refused (by index, with the reason), or `None` when
+    /// cancelled before the writes succeeded, or when detection could not run at all (the
+    /// runtime is stopping).
+    async fn store_and_detect(
+        &self,
+        listings: Vec<Listing>,
+        cancel: &CancellationToken,
+    ) -> Option<Vec<(usize, String)>> {
         let now = crate::domain::now();
-        let n = listings.len() as u64;
-        let products = match self
-            .retry("store", cancel, || {
-                self.store.upsert_listings(listings.clone(), now, None)
-            })
-            .await
-        {
-            Some(p) => p,
-            None => return false,
-        };
-        self.stats.record("store", n, 0, None);
+        let (products, refused) = self.store_listings(listings, now, cancel).await?;
         self.publish(Topic::Enriched, "enriched", &products, |p| p.asin)
             .await;
         let count = products.len();
@@ -119,7 +143,7 @@ impl Process {
             Err(e) => {
                 // The blocking pool is shutting down: leave the batch unacknowledged.
                 tracing::error!(error = %e, "Detection did not run.");
-                return false;
+                return None;
             }
         };
         let found: usize = sets.iter().map(|(_, v)| v.len()).sum();
@@ -131,18 +155,94 @@ impl Process {
             .record("detect", sets.len() as u64, failed, error);
         tracing::debug!(products = sets.len(), opportunities = found, "Detected.");
         let crossing = self.crossings(&sets).await;
-        if self
+        let refused_sets = match self
             .retry("store", cancel, || {
                 self.store.replace_opportunities(sets.clone())
             })
-            .await
-            .is_none()
+            .await?
         {
-            return false;
-        }
+            Ok(()) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "The store refused a batch of opportunities; writing them product by product.");
+                let mut refused = Vec::new();
+                for set in sets {
+                    let asin = set.0;
+                    let one = vec![set];
+                    let write = self.retry("store", cancel, || {
+                        self.store.replace_opportunities(one.clone())
+                    });
+                    if let Err(e) = write.await? {
+                        tracing::error!(%asin, error = %e, "The store refused this product's opportunities; its stored ones are kept.");
+                        refused.push(asin);
+                    }
+                }
+                refused
+            }
+        };
+        let crossing: Vec<Opportunity> = crossing
+            .into_iter()
+            .filter(|o| !refused_sets.contains(&o.asin))
+            .collect();
         self.publish(Topic::Alerts, "alerts", &crossing, |o| o.asin)
             .await;
-        true
+        Some(refused)
+    }
+
+    /// Writes the listings in one transaction, retried while the store is down. When the
+    /// store refuses the batch for what is in it (an invalid listing, or stored data of one
+    /// of its products it cannot read), retrying would never end: the listings are then
+    /// written one at a time, and those refused are returned by index with the reason,
+    /// the rest stored. Returns the stored products, one per ASIN in first-seen order.
+    async fn store_listings(
+        &self,
+        listings: Vec<Listing>,
+        now: chrono::DateTime<chrono::Utc>,
+        cancel: &CancellationToken,
+    ) -> Option<(Vec<crate::domain::Product>, Vec<(usize, String)>)> {
+        let n = listings.len() as u64;
+        let whole = self
+            .retry("store", cancel, || {
+                self.store.upsert_listings(listings.clone(), now, None)
+            })
+            .await?;
+        let e = match whole {
+            Ok(products) => {
+                self.stats.record("store", n, 0, None);
+                return Some((products, Vec::new()));
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(error = %e, "The store refused a batch of listings; writing them one by one to set aside those it refuses.");
+        let mut products: Vec<crate::domain::Product> = Vec::new();
+        let mut refused = Vec::new();
+        for (i, l) in listings.into_iter().enumerate() {
+            let (asin, market) = (l.asin, l.market);
+            let one = vec![l];
+            match self
+                .retry("store", cancel, || {
+                    self.store.upsert_listings(one.clone(), now, None)
+                })
+                .await?
+            {
+                Ok(got) => {
+                    // A later write of the same ASIN returns its product merged further.
+                    for p in got {
+                        match products.iter_mut().find(|q| q.asin == p.asin) {
+                            Some(q) => *q = p,
+                            None => products.push(p),
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(%asin, %market, error = %e, "The store refused this update; it goes to the dead-letter topic.");
+                    refused.push((i, format!("the store refused {asin}:{market}: {e}")));
+                }
+            }
+        }
+        let failed = refused.len() as u64;
+        let error = refused.last().map(|(_, r)| r.clone());
+        self.stats.record("store", n - failed, failed, error);
+        Some((products, refused))
     }
 
     /// The routes of `sets` that pass every gate but are not stored as passing: read before
@@ -224,12 +324,15 @@ impl Process {
         }
     }
 
+    /// Runs a store write until it succeeds or the store refuses it for what it holds
+    /// (`Invalid`, `Corrupt`: returned, since asking again gets the same answer), waiting
+    /// with backoff while the store is unavailable. `None` when cancelled meanwhile.
     async fn retry<T, F, Fut>(
         &self,
         stage: &'static str,
         cancel: &CancellationToken,
         mut op: F,
-    ) -> Option<T>
+    ) -> Option<Result<T, StoreError>>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -237,7 +340,8 @@ impl Process {
         let mut wait = Duration::from_millis(250);
         loop {
             match op().await {
-                Ok(v) => return Some(v),
+                Ok(v) => return Some(Ok(v)),
+                Err(e @ (StoreError::Invalid(_) | StoreError::Corrupt(_))) => return Some(Err(e)),
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "The store refused a write; retrying.");
                     self.stats.record(stage, 0, 1, Some(e.to_string()));

@@ -160,6 +160,11 @@ pub async fn publish(
     let mut n: u64 = 0;
     let mut fx_was_stale = false;
     let mut tables_were_missing = false;
+    // The queue's health: asked every second while answering is quick (the in-process
+    // queue), every 10 s when it takes a round trip (a broker's metadata and watermarks),
+    // so a slow broker does not hold back every snapshot.
+    let mut queue_health = None;
+    let mut probe_slow = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -184,10 +189,13 @@ pub async fn publish(
             }
         }
         n += 1;
-        let queue_health = match &queue {
-            Some(q) => Some(q.health().await),
-            None => None,
-        };
+        if let Some(q) = &queue
+            && (!probe_slow || n.is_multiple_of(10))
+        {
+            let asked = std::time::Instant::now();
+            queue_health = Some(q.health().await);
+            probe_slow = asked.elapsed() > Duration::from_millis(20);
+        }
         let fx = detect.as_ref().and_then(|d| d.fx());
         let tables = detect.as_ref().and_then(|d| d.tables());
         let missing = tables.as_ref().is_some_and(|t| !t.missing().is_empty());
@@ -220,7 +228,7 @@ pub async fn publish(
             s.dead_letters = stages.get("enrich").map_or(0, |e| e.errors);
             s.stages = stages;
             s.queue_depth = queue.as_ref().map_or(0, |q| q.depth());
-            s.queue = queue_health;
+            s.queue = queue_health.clone();
             s.jobs = jobs;
             if let Some(c) = &client {
                 s.keepa = c.status();

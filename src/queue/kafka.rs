@@ -199,7 +199,16 @@ impl KafkaQueue {
         let results = admin
             .create_topics(topics.iter(), &opts)
             .await
-            .map_err(|e| unavailable("creating Kafka topics", e))?;
+            .map_err(|e| {
+                unavailable(
+                    &format!(
+                        "creating Kafka topics on {} (check --kafka-brokers or brokers in \
+                         [queue], or set create_topics = false where topics are made by hand)",
+                        self.settings.brokers
+                    ),
+                    e,
+                )
+            })?;
         for r in results {
             match r {
                 Ok(name) => tracing::info!(topic = %name, "Created the Kafka topic."),
@@ -229,9 +238,10 @@ impl KafkaQueue {
                 .set("partition.assignment.strategy", "cooperative-sticky")
                 .create_with_context(ctx)
                 .map_err(|e| format!("creating the Kafka consumer: {e}"))?;
+            let topic = self.topic(Topic::RawUpdates);
             consumer
-                .subscribe(&[&self.topic(Topic::RawUpdates)])
-                .map_err(|e| format!("subscribing to {}: {e}", Topic::RawUpdates.name()))?;
+                .subscribe(&[&topic])
+                .map_err(|e| format!("subscribing to {topic}: {e}"))?;
             Ok(Arc::new(consumer))
         });
         c.as_ref()
@@ -420,6 +430,7 @@ impl Queue for KafkaQueue {
             tracing::warn!(key = %delivery.message.key, reason = %reason, "Sent a raw update to the dead-letter topic.");
             let partition = delivery.tag.partition.to_string();
             let offset = delivery.tag.offset.to_string();
+            let source = self.topic(Topic::RawUpdates);
             let headers = OwnedHeaders::new()
                 .insert(Header {
                     key: "error",
@@ -427,7 +438,7 @@ impl Queue for KafkaQueue {
                 })
                 .insert(Header {
                     key: "source.topic",
-                    value: Some(Topic::RawUpdates.name()),
+                    value: Some(source.as_str()),
                 })
                 .insert(Header {
                     key: "source.partition",

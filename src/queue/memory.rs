@@ -3,7 +3,8 @@
 //! Backpressure is the channel's: `publish` waits while it is full. Deliveries stay counted
 //! as in flight until acknowledged. The dead-letter topic keeps the last 1,000 rejected
 //! messages with their reasons (and counts all of them); alerts and enriched products are
-//! broadcast to whoever subscribes (the console's toasts), and dropped when nobody does.
+//! broadcast to whoever subscribes in process (nothing does in the binary: the console's
+//! toasts come from its own queries), and not even encoded when nobody does.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -101,8 +101,10 @@ impl EsSettings {
                 self.refresh
             ));
         }
-        if self.history_days == Some(0) {
-            return Err("history_days is 0: keep at least 1 day of price history".into());
+        if let Some(d) = self.history_days.filter(|d| !(1..=36_500).contains(d)) {
+            return Err(format!(
+                "history_days is {d}: keep 1 to 36500 days of price history"
+            ));
         }
         if self.username.is_some() != self.password.is_some() {
             return Err("set both username and password for basic authentication".into());

@@ -511,3 +511,59 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     assert!(top[1..].iter().all(|a| watched.contains(a)), "{watched:?}");
     pipeline.shutdown().await;
 }
+
+/// A product whose stored data the store cannot read refuses every write that merges into
+/// it: its update goes to the dead-letter topic with the store's reason, and the rest of
+/// the batch is stored and acknowledged, instead of the batch being retried for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_the_store_refuses_is_dead_lettered_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.sqlite");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let few: Vec<Message> = updates().into_iter().take(20 * 5).collect();
+    let (asins, _) = run(store.clone(), few.clone(), "").await;
+    assert_eq!(asins.len(), 20);
+    // Damage one product's stored UK listing; then only its other markets are updated.
+    let damaged = asin_from(3);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let n = c
+        .execute(
+            "UPDATE listings SET snapshot = '{not json' WHERE asin = ?1 AND market = 2",
+            [&damaged],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let not_uk: Vec<Message> = few
+        .into_iter()
+        .filter(|m| {
+            let u: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            u["market"] != "UK"
+        })
+        .collect();
+    assert_eq!(not_uk.len(), 20 * 4);
+
+    let queue = Arc::new(MemoryQueue::new(1_000));
+    let q: Arc<dyn Queue> = queue.clone();
+    let economics = Arc::new(Economics::shipped().unwrap());
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(economics));
+    let pipeline = Pipeline::start(deps(store.clone(), Some(q.clone()), Some(detect)));
+    q.publish(Topic::RawUpdates, not_uk).await.unwrap();
+    pipeline.shutdown().await;
+    let dead = queue.dead_letters();
+    assert_eq!(dead.len(), 4, "the damaged product's four updates");
+    for d in &dead {
+        assert_eq!(d.message.key, damaged);
+        assert!(
+            d.reason.contains(&damaged) && d.reason.contains("the store refused"),
+            "{}",
+            d.reason
+        );
+    }
+    // The other products took their updates.
+    let other = store
+        .product(asin_from(4).parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.markets.len(), 5);
+}
