@@ -7,8 +7,9 @@
 //! - `ui` renders a frame as a pure function of the state, the theme and the keymap;
 //! - `action`, `keymap` and `theme` are the vocabulary and the user's files;
 //! - `model` holds rows formatted once per refresh; `clipboard` copies (OSC 52 or the
-//!   platform's tool); `fixtures` are the sample rows of tests and benchmarks. The `/`
-//! grammar is `crate::filter`, shared with the API's `q`.
+//!   platform's tool); `fixtures` are the sample rows of tests and benchmarks.
+//!
+//! The `/` grammar is `crate::filter`, shared with the API's `q`.
 
 pub mod action;
 pub mod app;
