@@ -561,6 +561,45 @@ mod tests {
             let e = load(&args).err().unwrap().to_string();
             assert!(e.contains(&format!("pipeline.{key}")), "{e}");
         }
+        // Values that would overflow a clock later are refused now, with their range.
+        for (toml, says) in [
+            (
+                "[pipeline]\nrefresh_interval_secs = 99999999999\n",
+                "1 to 31536000 seconds",
+            ),
+            ("[discovery]\ninterval_hours = 1e12\n", "up to 8760"),
+            ("[store]\nhistory_days = 0\n", "store.history_days"),
+            ("[store]\nhistory_days = 4000000000\n", "1 to 36500 days"),
+        ] {
+            std::fs::write(&file, toml).unwrap();
+            let e = load(&args).err().unwrap().to_string();
+            assert!(e.contains(says), "{toml}: {e}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_kept_as_browsers_send_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[api]\ncors_origins = [\"HTTPS://Dash.Example:443\", \"http://x.example:80\", \"http://x.example:8080\", \"*\"]\n",
+        )
+        .unwrap();
+        let s = load(&GlobalArgs {
+            config: Some(file),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.api.cors_origins,
+            [
+                "https://dash.example",
+                "http://x.example",
+                "http://x.example:8080",
+                "*"
+            ]
+        );
     }
 
     #[test]

@@ -264,6 +264,13 @@ impl Filter {
                 Some(rest) if !rest.is_empty() => (true, rest),
                 _ => (false, tok.as_str()),
             };
+            if negate && body.starts_with('!') {
+                return Err(format!(
+                    "'{tok}': one ! negates a term, and a second would undo it: write {} or !{}",
+                    body.trim_start_matches('!'),
+                    body.trim_start_matches('!')
+                ));
+            }
             if let Some((op, _)) = OPS.iter().find(|(s, _)| body.starts_with(s)) {
                 return Err(if body == *op {
                     format!(
@@ -283,7 +290,12 @@ impl Filter {
                         .map(|(s, op)| (i, s.len(), *op))
                 })
                 .filter(|(i, _, _)| {
-                    *i > 0 && body[..*i].chars().all(|c| c.is_ascii_alphanumeric())
+                    // A field name, or what looks like a mistyped one (`net_profit>5`, which
+                    // is refused below rather than searched for as a word).
+                    *i > 0
+                        && body[..*i]
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 });
             let kind = match split {
                 None => {
@@ -551,11 +563,12 @@ impl Term {
                     StrField::Flags => row.flags().to_lowercase().into(),
                     StrField::Brand => row.brand().unwrap_or_default(),
                 };
-                match op {
-                    Op::Eq if *f == StrField::Flags => hay.split(' ').any(|x| x == v),
-                    Op::Eq => hay == v.as_str(),
-                    _ => hay != v.as_str(),
-                }
+                // `flags` holds a set: `=` is "has the flag", `!=` "has not".
+                let hit = match f {
+                    StrField::Flags => hay.split(' ').any(|x| x == v),
+                    _ => hay == v.as_str(),
+                };
+                hit == (*op == Op::Eq)
             }
             TermKind::Matches(f, Pattern(re)) => match f {
                 StrField::Asin => re.is_match(row.key().asin.as_str()),

@@ -57,9 +57,15 @@ impl Params {
         Ok(Params { pairs })
     }
 
-    /// The one value of `name`, trimmed; `None` when absent or empty.
+    /// The one value of `name`, trimmed; `None` when absent or empty. An empty value is
+    /// no value (as an empty form field sends it), so `limit=&limit=5` gives it once.
     fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self.pairs.iter().filter(|(k, _)| k == name);
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty());
         let first = values.next();
         if values.next().is_some() {
             return Err(ApiError::bad_parameter(
@@ -69,7 +75,7 @@ impl Params {
                 Vec::new(),
             ));
         }
-        Ok(first.map(|(_, v)| v.trim()).filter(|v| !v.is_empty()))
+        Ok(first)
     }
 
     /// A whole number in `range`, or `default` when absent.

@@ -271,7 +271,22 @@ fn cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
             )
         })?;
     }
-    Ok(origins)
+    // As a browser sends them: scheme and host in lower case, no default port.
+    Ok(origins
+        .into_iter()
+        .map(|o| {
+            let o = o.to_ascii_lowercase();
+            let default_port = if o.starts_with("https://") {
+                ":443"
+            } else {
+                ":80"
+            };
+            match o.strip_suffix(default_port) {
+                Some(bare) if o.starts_with("http") => bare.to_string(),
+                _ => o,
+            }
+        })
+        .collect())
 }
 
 /// `api.allowed_hosts`: host names as a `Host` header carries them, without a port

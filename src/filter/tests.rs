@@ -39,6 +39,8 @@ fn words_fields_and_negation() {
     assert!(!ok(r"title~\bkopf\b"));
     assert!(ok(r"title~wh-\d+"));
     assert!(ok("!flags~hazmat"));
+    // `flags` is a set: `!=` is "has not", as `!flags=` is.
+    assert!(!ok("flags!=fx_stale") && ok("flags!=roi") && ok("!flags=roi"));
 }
 
 #[test]
@@ -149,6 +151,13 @@ fn errors_name_the_term() {
         (
             "flags=prfit",
             "no flag 'prfit' (did you mean profit?); flags are",
+        ),
+        // A mistyped field name is not a word to search for.
+        ("net_profit>5", "unknown field 'net_profit'"),
+        ("!sales-rank<100", "unknown field 'sales-rank'"),
+        (
+            "!!roi>10",
+            "a second would undo it: write roi>10 or !roi>10",
         ),
     ] {
         let e = Filter::parse(q).unwrap_err();

@@ -155,7 +155,11 @@ fn malformed_products_are_errors_naming_asin_and_field_and_do_not_poison_the_bat
     assert!(e.reason.contains("expected 2 (UK), 3 (DE)"), "{e}");
 
     let e = err(6);
-    assert!(e.reason.contains("is before the time at the previous point"), "{e}");
+    assert!(
+        e.reason
+            .contains("is before the time at the previous point"),
+        "{e}"
+    );
 }
 
 /// A line that is not a product object at all (an array, a string, text, a truncated

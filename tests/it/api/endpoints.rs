@@ -422,6 +422,11 @@ async fn opportunity_filters_sorts_and_pages() {
         .await
         .json();
     assert_eq!(empty_values["total"], 3, "empty values mean not given");
+    // So an empty value beside a real one is not a second value.
+    let page = get(&api.app, "/opportunities?limit=&limit=1&min_margin=")
+        .await
+        .json();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
 }
 
 #[tokio::test]
