@@ -228,7 +228,7 @@ pub async fn serve(
         auth = state.settings().bearer_token.is_some(),
         "Serving the REST API."
     );
-    if !addr.ip().is_loopback() && state.settings().bearer_token.is_none() {
+    if !settings::is_loopback(addr) && state.settings().bearer_token.is_none() {
         tracing::warn!(
             %addr,
             "The API is open to the network without a token (--insecure-no-auth): anyone who \

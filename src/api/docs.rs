@@ -138,7 +138,7 @@ impl Modify for BearerAuth {
         KeepaOut, JobOut, JobRunOut, FxOut, SortOrder, OpportunitySort, Market, Money, Currency,
         Asin, SeriesKind, PricePoint, HealthStatus, Source, super::actions::ActionList,
         super::actions::ActionOut, super::actions::KeyOut, super::actions::ActionRequest,
-        super::actions::ActionDone,
+        super::actions::ActionDone, super::jobs::JobAnswer,
     )),
     modifiers(&BearerAuth),
     tags(

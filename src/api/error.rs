@@ -145,7 +145,18 @@ impl ApiError {
         )
     }
 
-    /// A missing or wrong bearer token (401).
+    /// A bearer token that is not the server's (401, `error="invalid_token"` as RFC 6750
+    /// §3.1 says).
+    pub fn invalid_token(detail: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            INVALID_TOKEN,
+            detail.into(),
+        )
+    }
+
+    /// A missing bearer token (401).
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -255,7 +266,11 @@ impl IntoResponse for ApiError {
         if self.0.status == StatusCode::UNAUTHORIZED {
             h.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"arbdesk\""),
+                HeaderValue::from_static(if self.0.title == INVALID_TOKEN {
+                    "Bearer realm=\"arbdesk\", error=\"invalid_token\""
+                } else {
+                    "Bearer realm=\"arbdesk\""
+                }),
             );
         }
         if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
@@ -264,6 +279,9 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+/// The title of a 401 for a token presented but wrong.
+const INVALID_TOKEN: &str = "Invalid bearer token";
 
 /// A client-supplied value made safe to echo: control characters escaped, at most 80
 /// characters.

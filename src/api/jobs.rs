@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::{ApiError, Problem};
-use crate::pipeline::Command;
+use crate::domain::text::span;
+use crate::pipeline::{Command, REFRESH_AGAIN_AFTER};
 
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
@@ -52,6 +53,22 @@ pub(crate) fn check_origin(
     ))
 }
 
+/// What `POST /jobs/{name}` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct JobAnswer {
+    /// The job.
+    job: String,
+    /// `queued`, `running` (a run in progress answers for the request) or `done` (a run
+    /// finished moments ago answers for it).
+    status: String,
+    /// When the run that answers finished (`done` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// In words (`running` and `done`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
 /// Queues a job.
 #[utoipa::path(
     post,
@@ -59,7 +76,8 @@ pub(crate) fn check_origin(
     path = "/jobs/{name}",
     params(("name" = String, Path, description = "The job: `discovery`", example = "discovery")),
     responses(
-        (status = 202, description = "Queued; `/stats` shows the run when it is done"),
+        (status = 200, description = "Not queued: a run is in progress (`status` `running`, the request joins it) or finished less than 30 s ago (`done`, with `finished_at`)", body = JobAnswer),
+        (status = 202, description = "Queued (requests made while it is queued join it); `/stats` shows the run when it is done", body = JobAnswer),
         (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", body = Problem, content_type = "application/problem+json"),
@@ -97,15 +115,51 @@ pub(crate) async fn run(
             "this process does not run jobs (it has no ingest role, --role); send the request to the process that ingests",
         ));
     };
+    // A run in progress, or one just finished, answers for this request: another would
+    // spend the same tokens on the same lists.
+    let status = state.status_snapshot();
+    if let Some(job) = status.jobs.iter().find(|j| j.name == name) {
+        let again_after = chrono::Duration::from_std(REFRESH_AGAIN_AFTER).unwrap_or_default();
+        let recent = job
+            .last_run
+            .as_ref()
+            .filter(|r| chrono::Utc::now() - r.finished_at < again_after);
+        let answer = if job.running {
+            Some(JobAnswer {
+                job: name.clone(),
+                status: "running".into(),
+                finished_at: None,
+                detail: Some(
+                    "a run is in progress; this request joins it (no tokens spent)".into(),
+                ),
+            })
+        } else {
+            recent.map(|r| JobAnswer {
+                job: name.clone(),
+                status: "done".into(),
+                finished_at: Some(r.finished_at),
+                detail: Some(format!(
+                    "a run finished {} ago; not run again within {} (no tokens spent)",
+                    span((chrono::Utc::now() - r.finished_at).num_seconds().max(0)),
+                    span(REFRESH_AGAIN_AFTER.as_secs() as i64)
+                )),
+            })
+        };
+        if let Some(answer) = answer {
+            return Ok((StatusCode::OK, Json(answer)).into_response());
+        }
+    }
     commands.try_send(command).map_err(|_| {
         ApiError::from_status(
             StatusCode::SERVICE_UNAVAILABLE,
             "the job queue is full or stopped; try again shortly",
         )
     })?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "job": name, "status": "queued" })),
-    )
-        .into_response())
+    let queued = JobAnswer {
+        job: name,
+        status: "queued".into(),
+        finished_at: None,
+        detail: None,
+    };
+    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }

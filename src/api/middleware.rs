@@ -14,6 +14,8 @@
 //! and timeout here rather than with tower-http's layers keeps their errors problem+json.
 
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -128,7 +130,7 @@ where
                 .into_response();
             }
             Some(presented) if !token.matches(presented) => {
-                return ApiError::unauthorized("the bearer token is not this server's token")
+                return ApiError::invalid_token("the bearer token is not this server's token")
                     .into_response();
             }
             Some(_) => {}
@@ -168,9 +170,35 @@ where
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let timeout = state.settings().request_timeout;
+    // Whether the client sent its whole body: a timeout while it is still arriving is the
+    // client's (408), not the server's (503).
+    let has_body = content_length(req.headers()).is_some_and(|n| n > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let received = Arc::new(AtomicBool::new(false));
+    let req = if has_body {
+        req.map(|body| {
+            Body::new(Watched {
+                inner: body,
+                received: received.clone(),
+            })
+        })
+    } else {
+        req
+    };
     let res = match tokio::time::timeout(timeout, inner.call(req)).await {
         Ok(Ok(res)) => res.into_response(),
         Ok(Err(never)) => match never {},
+        Err(_) if has_body && !received.load(Ordering::Relaxed) => {
+            tracing::warn!(%method, path, timeout_s = timeout.as_secs_f64(), "An API request's body did not arrive in time.");
+            return ApiError::from_status(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {:.1} s; send it whole with the request",
+                    timeout.as_secs_f64()
+                ),
+            )
+            .into_response();
+        }
         Err(_) => {
             tracing::warn!(%method, path, timeout_s = timeout.as_secs_f64(), "API request timed out.");
             return ApiError::from_status(
@@ -188,6 +216,36 @@ where
         return res;
     }
     problemize(res, &method, &path).await
+}
+
+/// A request body that records when it has been read to its end.
+struct Watched {
+    inner: Body,
+    received: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Watched {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) {
+            self.received.store(true, Ordering::Relaxed);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The media type a path answers in (`None`: the docs, which serve pages and assets of

@@ -155,6 +155,16 @@ impl ApiSettings {
     }
 }
 
+/// The shortest token accepted on an address other machines reach: guessing it must take
+/// longer than anyone will try.
+const MIN_NETWORK_TOKEN: usize = 16;
+
+/// Whether only this machine can reach `addr` (127.0.0.0/8, ::1, and IPv4 loopback
+/// written as IPv6, `::ffff:127.0.0.1`).
+pub(crate) fn is_loopback(addr: SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
 /// Refuses to listen on a non-loopback address without a bearer token, unless
 /// `insecure_no_auth` says so explicitly.
 pub fn check_bind(settings: &ApiSettings) -> Result<(), String> {
@@ -163,7 +173,22 @@ pub fn check_bind(settings: &ApiSettings) -> Result<(), String> {
 
 /// `check_bind` for an address other than the configured one (the bound socket's).
 pub(crate) fn check_addr(addr: SocketAddr, settings: &ApiSettings) -> Result<(), String> {
-    if addr.ip().is_loopback() || settings.bearer_token.is_some() || settings.insecure_no_auth {
+    if is_loopback(addr) {
+        return Ok(());
+    }
+    if let Some(token) = &settings.bearer_token {
+        let n = token.expose().len();
+        if n < MIN_NETWORK_TOKEN && !settings.insecure_no_auth {
+            return Err(format!(
+                "refusing to serve the API on {addr} with a token of {n} characters: a token \
+                 that guards an address other machines reach needs at least {MIN_NETWORK_TOKEN} \
+                 (`openssl rand -hex 32` makes one). Set a longer api.token / \
+                 ARBDESK_API_TOKEN, or bind 127.0.0.1"
+            ));
+        }
+        return Ok(());
+    }
+    if settings.insecure_no_auth {
         return Ok(());
     }
     Err(format!(

@@ -50,7 +50,7 @@ pub struct StageStatus {
 /// A scheduled job's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct JobStatus {
-    /// Job name (`refresh`, `discovery`, `fx`).
+    /// Job name (`discovery`, `fx`).
     pub name: String,
     /// Whether it is running now.
     pub running: bool,

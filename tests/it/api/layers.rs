@@ -44,6 +44,10 @@ async fn a_configured_token_is_required_except_on_health_and_docs() {
     );
     let r = send(&api.app, with_token("/opportunities", "s3cret-tokem")).await;
     r.problem(401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"arbdesk\", error=\"invalid_token\"")
+    );
     let r = send(
         &api.app,
         Request::get("/stats")
@@ -323,6 +327,46 @@ async fn bodies_are_gzipped_when_asked() {
     assert_eq!(plain.header("vary"), Some("accept-encoding"));
 }
 
+/// A body that stops arriving is the client's doing: 408, not the server's 503.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_a_request_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ApiSettings {
+        request_timeout: Duration::from_millis(100),
+        ..ApiSettings::default()
+    };
+    let api = api_over(seeded_store(&dir).await, settings);
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let app = arbdesk::api::router(api.state.clone().with_commands(tx));
+    // Part of a body, then nothing (the sender is kept, so the stream never ends).
+    let (chunks, body) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+    chunks
+        .send(Ok(axum::body::Bytes::from_static(b"{\"args\":")))
+        .await
+        .unwrap();
+    let stream = futures_util::stream::unfold(body, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let r = send(
+        &app,
+        Request::post("/actions/watch")
+            .header("content-type", "application/json")
+            .header("content-length", "100")
+            .body(Body::from_stream(stream))
+            .unwrap(),
+    )
+    .await;
+    let p = r.problem(408);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("request body did not arrive"),
+        "{p}"
+    );
+    drop(chunks);
+}
+
 #[tokio::test]
 async fn a_slow_store_is_cut_off_by_the_request_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -352,6 +396,11 @@ async fn binding_beyond_loopback_needs_a_token() {
     let mut s = ApiSettings::default();
     assert_eq!(s.addr.to_string(), "127.0.0.1:8000");
     assert!(check_bind(&s).is_ok());
+    // Loopback written as IPv6 is loopback; IPv4 mapped beyond it is not.
+    s.addr = "[::ffff:127.0.0.1]:8000".parse().unwrap();
+    assert!(check_bind(&s).is_ok());
+    s.addr = "[::ffff:10.0.0.1]:8000".parse().unwrap();
+    assert!(check_bind(&s).is_err());
     s.addr = "0.0.0.0:8000".parse().unwrap();
     let msg = check_bind(&s).unwrap_err();
     for part in [
@@ -363,6 +412,12 @@ async fn binding_beyond_loopback_needs_a_token() {
         assert!(msg.contains(part), "{msg:?} lacks {part}");
     }
     s.bearer_token = Some(BearerToken::new("tok").unwrap());
+    let msg = check_bind(&s).unwrap_err();
+    assert!(
+        msg.contains("a token of 3 characters") && msg.contains("at least 16"),
+        "{msg}"
+    );
+    s.bearer_token = Some(BearerToken::new("0123456789abcdef").unwrap());
     assert!(check_bind(&s).is_ok());
     s.bearer_token = None;
     s.insecure_no_auth = true;
@@ -377,4 +432,61 @@ async fn binding_beyond_loopback_needs_a_token() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
     assert!(err.to_string().contains("--insecure-no-auth"));
+}
+
+/// A discovery in progress, or one just finished, answers a request to run it: another
+/// run would spend the same tokens on the same lists.
+#[tokio::test]
+async fn a_job_running_or_just_run_is_not_queued_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let app = arbdesk::api::router(api.state.clone().with_commands(tx));
+    let post = || {
+        Request::post("/jobs/discovery")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let set = |running: bool, finished_secs_ago: Option<i64>| {
+        api.status.send_modify(|s| {
+            s.jobs.retain(|j| j.name != "discovery");
+            s.jobs.push(arbdesk::pipeline::JobStatus {
+                name: "discovery".into(),
+                running,
+                last_run: finished_secs_ago.map(|ago| {
+                    let end = chrono::Utc::now() - chrono::Duration::seconds(ago);
+                    arbdesk::store::JobRun {
+                        job: "discovery".into(),
+                        started_at: end - chrono::Duration::seconds(3),
+                        finished_at: end,
+                        result: "ok".into(),
+                        detail: "found 10 ASINs, 2 new".into(),
+                    }
+                }),
+                next_run: None,
+            });
+        });
+    };
+    set(true, Some(3_600));
+    let r = send(&app, post()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "running");
+    set(false, Some(5));
+    let r = send(&app, post()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let done = r.json();
+    assert_eq!(done["status"], "done");
+    assert!(
+        done["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not run again within 30s"),
+        "{done}"
+    );
+    assert!(rx.try_recv().is_err(), "nothing queued");
+    set(false, Some(31));
+    let r = send(&app, post()).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.json()["status"], "queued");
+    assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
 }
