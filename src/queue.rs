@@ -210,6 +210,8 @@ pub trait Queue: Send + Sync {
     }
     /// Messages waiting or in flight (consumer lag on Kafka).
     fn depth(&self) -> u64;
+    /// Messages this process has sent to the dead-letter topic since it started.
+    fn dead_lettered(&self) -> u64;
     /// Stops accepting messages; consumers drain what is left.
     fn close(&self);
     /// Reports health.

@@ -261,7 +261,9 @@ impl OpportunityFilter {
 /// Filters and page of a product query.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductFilter {
-    /// Case-insensitive substring of the title, brand or ASIN.
+    /// Words, each a case-insensitive substring of the title, brand or ASIN, all of which a
+    /// product must hold (a "quoted phrase" is one word), as the opportunities' `q` takes
+    /// plain words.
     pub text: Option<String>,
     /// Only products listed in at least one of these markets (empty = any market).
     pub markets: Vec<Market>,

@@ -162,11 +162,12 @@ pub(crate) async fn list() -> Json<ActionList> {
 )]
 pub(crate) async fn run(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let id = super::error::path_text(id, "id")?;
     let Some(spec) = REGISTRY.iter().find(|s| s.id == id) else {
         return Err(ApiError::not_found(match parse(&id) {
             Err(e) if e.0.contains("did you mean") => format!("{} GET /actions lists them", e.0),

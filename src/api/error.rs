@@ -280,6 +280,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A path segment as text: one that is not UTF-8 once decoded (`/products/%FF`) is a 400
+/// naming `name`, in words rather than the router's.
+pub(crate) fn path_text(
+    segment: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    name: &str,
+) -> Result<String, ApiError> {
+    segment.map(|p| p.0).map_err(|_| {
+        ApiError::bad_path(
+            name,
+            "(not UTF-8)",
+            format!("the {name} in the path is not UTF-8 text once decoded; percent-encode UTF-8 bytes only"),
+        )
+    })
+}
+
 /// The title of a 401 for a token presented but wrong.
 const INVALID_TOKEN: &str = "Invalid bearer token";
 

@@ -5,7 +5,7 @@
 //! and `/stats` shows its result when it has run.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -79,6 +79,7 @@ pub(crate) struct JobAnswer {
         (status = 200, description = "Not queued: a run is in progress (`status` `running`, the request joins it) or finished less than 30 s ago (`done`, with `finished_at`)", body = JobAnswer),
         (status = 202, description = "Queued (requests made while it is queued join it); `/stats` shows the run when it is done", body = JobAnswer),
         (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A query parameter or a body was sent: a job takes neither", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The job queue is full or stopped; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
@@ -87,18 +88,12 @@ pub(crate) struct JobAnswer {
 )]
 pub(crate) async fn run(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    // Discovery adds to the watchlist: stored data a read-only server does not change.
-    if state.settings().read_only {
-        return Err(ApiError::from_status(
-            StatusCode::FORBIDDEN,
-            "this server is read-only (--read-only): jobs that change stored data are off; \
-             run them on a process started without it",
-        ));
-    }
-    check_origin(&headers, state.settings(), "a job")?;
+    let name = super::error::path_text(name, "name")?;
     let command = match name.as_str() {
         "discovery" => Command::Discover,
         other => {
@@ -109,6 +104,32 @@ pub(crate) async fn run(
             )));
         }
     };
+    // A job takes nothing: a parameter or a body would be ignored, so neither is taken.
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        let names: Vec<String> = query
+            .split('&')
+            .map(|p| p.split('=').next().unwrap_or("").to_string())
+            .collect();
+        return Err(ApiError::unknown_parameters(&names, &[], ""));
+    }
+    let sent_body = !axum::body::to_bytes(body, state.settings().body_limit)
+        .await
+        .map_or(true, |b| b.is_empty());
+    if sent_body {
+        return Err(ApiError::from_status(
+            StatusCode::BAD_REQUEST,
+            format!("POST /jobs/{name} takes no body: send the request without one"),
+        ));
+    }
+    // Discovery adds to the watchlist: stored data a read-only server does not change.
+    if state.settings().read_only {
+        return Err(ApiError::from_status(
+            StatusCode::FORBIDDEN,
+            "this server is read-only (--read-only): jobs that change stored data are off; \
+             run them on a process started without it",
+        ));
+    }
+    check_origin(&headers, state.settings(), "a job")?;
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
             StatusCode::CONFLICT,

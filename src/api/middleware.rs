@@ -167,6 +167,19 @@ where
         )
         .into_response();
     }
+    if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        let encoding = super::error::shorten(&String::from_utf8_lossy(encoding.as_bytes()));
+        return ApiError::from_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "a request body with Content-Encoding: {encoding} is not read here: send it \
+                 uncompressed, without Content-Encoding"
+            ),
+        )
+        .into_response();
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let timeout = state.settings().request_timeout;

@@ -23,7 +23,8 @@ use crate::store::ProductFilter;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the query; the handler parses it strictly with `Params`.
 pub(crate) struct ProductQuery {
-    /// Case-insensitive substring of the title, brand or ASIN (at most 200 characters).
+    /// Words, each a case-insensitive substring of the title, brand or ASIN, all of which a
+    /// product holds (`kestrel ssd`); a "quoted phrase" is one word. At most 200 characters.
     q: Option<String>,
     /// Only products listed in at least one of these markets, comma-separated (`DE,IT`) or
     /// repeated; default all.
@@ -121,9 +122,13 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
 )]
 pub(crate) async fn detail(
     State(state): State<ApiState>,
-    Path(raw): Path<String>,
+    raw: Result<Path<String>, axum::extract::rejection::PathRejection>,
     req: Request,
 ) -> Response {
+    let raw = match super::error::path_text(raw, "asin") {
+        Ok(raw) => raw,
+        Err(e) => return e.into_response(),
+    };
     let (query, headers) = (req.uri().query(), req.headers());
     // A path is exact: spaces around an ASIN (`%20`) are a malformed path, not the ASIN.
     let asin = if raw.trim() == raw {

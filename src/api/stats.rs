@@ -26,7 +26,6 @@ use crate::store::StoreError;
     tag = "stats",
     responses(
         (status = 200, description = "Current totals and pipeline state.", body = Stats),
-        (status = 304, description = "Not modified: `If-None-Match` holds the current ETag."),
         (status = 400, description = "A query parameter was given (there are none).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store cannot answer.", body = Problem, content_type = "application/problem+json"),
     )

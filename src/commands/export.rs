@@ -252,8 +252,14 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         "buy": f.buy, "sell": f.sell, "ranked": f.ranked, "filter": args.filter,
     });
     let source = super::data_source::of(store.as_ref()).await?;
-    if source == Some(Source::Demo) {
-        noteln!("These are demo rows: simulated prices, not Keepa's.");
+    match source {
+        Some(Source::Demo) => noteln!("These are demo rows: simulated prices, not Keepa's."),
+        Some(Source::Live) => {}
+        None if !page.items.is_empty() => noteln!(
+            "The store has no record of whose prices these are (it was filled by `import` \
+             only): the source is left empty."
+        ),
+        None => {}
     }
     let text = match args.format {
         ExportFormat::Csv => render_csv(&page.items, source),

@@ -225,7 +225,7 @@ pub async fn publish(
             .cloned()
             .collect();
         stats.tx.send_modify(|s| {
-            s.dead_letters = stages.get("enrich").map_or(0, |e| e.errors);
+            s.dead_letters = queue.as_ref().map_or(0, |q| q.dead_lettered());
             s.stages = stages;
             s.queue_depth = queue.as_ref().map_or(0, |q| q.depth());
             s.queue = queue_health.clone();

@@ -287,11 +287,6 @@ impl KafkaQueue {
         Ok(())
     }
 
-    /// Dead letters sent since start.
-    pub fn dead_letter_total(&self) -> u64 {
-        self.dead_total.load(Ordering::Relaxed)
-    }
-
     /// Commits synchronously (on a blocking thread): `ack` returns once Kafka has the offsets.
     async fn commit(&self, offsets: &[(i32, i64)]) -> Result<(), QueueError> {
         if offsets.is_empty() {
@@ -457,6 +452,10 @@ impl Queue for KafkaQueue {
             self.dead_total.fetch_add(1, Ordering::Relaxed);
             self.ack(vec![delivery.tag]).await
         })
+    }
+
+    fn dead_lettered(&self) -> u64 {
+        self.dead_total.load(Ordering::Relaxed)
     }
 
     fn depth(&self) -> u64 {

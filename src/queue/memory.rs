@@ -77,11 +77,6 @@ impl MemoryQueue {
             .collect()
     }
 
-    /// Dead letters ever received.
-    pub fn dead_letter_total(&self) -> u64 {
-        self.dead_total.load(Ordering::Relaxed)
-    }
-
     fn sender(&self) -> Option<mpsc::Sender<Message>> {
         self.tx
             .lock()
@@ -198,6 +193,10 @@ impl Queue for MemoryQueue {
 
     fn depth(&self) -> u64 {
         self.queued() + self.in_flight.load(Ordering::Relaxed)
+    }
+
+    fn dead_lettered(&self) -> u64 {
+        self.dead_total.load(Ordering::Relaxed)
     }
 
     fn close(&self) {

@@ -162,9 +162,40 @@ pub(crate) fn search_query(text: Option<&str>) -> Option<String> {
     (!q.is_empty()).then_some(q)
 }
 
+/// A product search as words: each a case-insensitive substring the product must hold
+/// (all of them, in any order); a "quoted phrase" is one word, an unclosed quote runs to
+/// the end.
+pub(crate) fn search_words(text: Option<&str>) -> Vec<String> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => words.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    words.push(cur);
+    words.iter().filter_map(|w| search_query(Some(w))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_search_is_words_and_quoted_phrases() {
+        assert_eq!(
+            search_words(Some(" Kestrel  SSD \"usb c\" \"open")),
+            ["kestrel", "ssd", "usb c", "open"]
+        );
+        assert!(search_words(Some("  ")).is_empty());
+        assert!(search_words(None).is_empty());
+    }
 
     #[test]
     fn search_text_is_lower_case_and_queries_are_normalised() {

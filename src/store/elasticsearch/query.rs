@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Es;
 use super::docs::{self, Ix, fetched_field, listing_id, substring};
 use crate::domain::{Asin, Market, Opportunity, PriceSeries, Product};
-use crate::store::check::search_query;
+use crate::store::check::{search_query, search_words};
 use crate::store::{
     JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, StoreError, StoreResult,
     StoreStats, WatchEntry, history,
@@ -71,8 +71,8 @@ pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Pro
         let codes: Vec<&str> = f.markets.iter().map(|m| m.code()).collect();
         filter.push(json!({"terms": {"markets": codes}}));
     }
-    if let Some(q) = search_query(f.text.as_deref()) {
-        filter.push(substring(&q));
+    for w in search_words(f.text.as_deref()) {
+        filter.push(substring(&w));
     }
     let query = json!({"bool": {"filter": filter}});
     let sort = json!([{"asin": "asc"}]);

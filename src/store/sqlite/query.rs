@@ -18,7 +18,7 @@ use super::codec::{
 use super::read::load_product;
 use super::schema;
 use crate::domain::{Asin, Market, Opportunity, Product};
-use crate::store::check::search_query;
+use crate::store::check::{search_query, search_words};
 use crate::store::{OpportunityFilter, OpportunitySort, Page, ProductFilter};
 
 /// Matches per page row above which walking the sort index beats sorting the matches.
@@ -175,9 +175,9 @@ pub(super) fn products(c: &Connection, f: &ProductFilter) -> Res<Page<Product>> 
         let mask: i64 = f.markets.iter().map(|m| market_bit(*m)).sum();
         conds.push(format!("(markets & {mask}) != 0"));
     }
-    if let Some(q) = search_query(f.text.as_deref()) {
+    for w in search_words(f.text.as_deref()) {
         conds.push("instr(search, ?) > 0".into());
-        params.push(Value::Text(q));
+        params.push(Value::Text(w));
     }
     let where_sql = conds.join(" AND ");
     let total: i64 = c

@@ -490,3 +490,63 @@ async fn a_job_running_or_just_run_is_not_queued_again() {
     assert_eq!(r.json()["status"], "queued");
     assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
 }
+
+/// What a request carries that the server would not read is refused, not ignored: a
+/// compressed body, a job's parameters or body, a path segment that is not text.
+#[tokio::test]
+async fn what_the_server_would_not_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let app = arbdesk::api::router(api.state.clone().with_commands(tx));
+    let r = send(
+        &app,
+        Request::post("/actions/watch")
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(Body::from(r#"{"args":["add","B0D1XD1ZV3"]}"#))
+            .unwrap(),
+    )
+    .await;
+    let p = r.problem(415);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Encoding: gzip"),
+        "{p}"
+    );
+    let p = send(
+        &app,
+        Request::post("/jobs/discovery?x=1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .problem(400);
+    assert_eq!(p["parameter"], "x", "{p}");
+    let p = send(
+        &app,
+        Request::post("/jobs/discovery")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"x":1}"#))
+            .unwrap(),
+    )
+    .await
+    .problem(400);
+    assert!(
+        p["detail"].as_str().unwrap().contains("takes no body"),
+        "{p}"
+    );
+    assert!(rx.try_recv().is_err(), "nothing queued");
+    for (path, name) in [("/products/%FF", "asin"), ("/jobs/%FF", "name")] {
+        let r = if path.starts_with("/jobs") {
+            send(&app, Request::post(path).body(Body::empty()).unwrap()).await
+        } else {
+            get(&app, path).await
+        };
+        let p = r.problem(400);
+        assert_eq!(p["parameter"], name, "{path}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("not UTF-8"), "{p}");
+    }
+}

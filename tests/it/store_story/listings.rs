@@ -295,6 +295,11 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
         (Some("b0story0e"), None, vec!["E"]),
         (Some("headphonesorbit"), None, vec![]),
         (Some("%"), None, vec![]),
+        // Words, each anywhere, as the opportunities' `q` takes them; a phrase in quotes.
+        (Some("fan acme"), None, vec!["E"]),
+        (Some("\"desk fan\""), None, vec!["E"]),
+        (Some("\"fan desk\""), None, vec![]),
+        (Some("acme orbit"), None, vec![]),
     ];
     for (text, market, want) in cases {
         let p = q(text, market, 0, 10).await;
