@@ -347,12 +347,14 @@ pub struct MarketFreshness {
     pub stale: u64,
 }
 
-/// Progress of a resumable import, committed with the data it covers.
+/// A named number the store keeps: an import's progress (the bytes of its file fully
+/// imported, committed with the data they cover), its line counts, or the mark of which
+/// source fills the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// Identifies the import (e.g. the canonical file path and size).
+    /// Its name (for an import, e.g. the canonical file path and size).
     pub key: String,
-    /// Bytes of the file fully imported.
+    /// Its value.
     pub offset: u64,
 }
 
@@ -399,6 +401,14 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, StoreResult<()>>;
     /// The last checkpoint committed for an import key.
     fn checkpoint(&self, key: String) -> BoxFuture<'_, StoreResult<Option<u64>>>;
+    /// Commits a checkpoint on its own (with no listings).
+    fn set_checkpoint(&self, checkpoint: Checkpoint) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            self.upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
+                .await
+                .map(drop)
+        })
+    }
     /// Starts (`true`) or ends (`false`) a bulk load: many writes, few reads. A store may
     /// defer upkeep until the end, as long as every read stays correct meanwhile and a load
     /// that never ends (the process was killed) is finished when the store is next opened.

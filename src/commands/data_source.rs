@@ -7,8 +7,6 @@
 //! start and says what to do. Stores filled before the mark existed take the mark of the
 //! first process that fetches into them.
 
-use chrono::Utc;
-
 use crate::pipeline::Source;
 use crate::store::{Checkpoint, Store};
 
@@ -73,7 +71,7 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                 offset: code(source),
             };
             store
-                .upsert_listings(Vec::new(), Utc::now(), Some(mark))
+                .set_checkpoint(mark)
                 .await
                 .map_err(|e| anyhow::anyhow!("Marking the store's source failed: {e}"))?;
             Ok(())

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
 
 use super::Partial;
 use crate::cli::ImportArgs;
@@ -359,7 +358,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                 offset: n,
             };
             store
-                .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
+                .set_checkpoint(checkpoint)
                 .await
                 .context("Recording the import's outcome failed")?;
         }
@@ -490,7 +489,7 @@ async fn finish_batch(
     // this line makes the next run redo the batch, which is idempotent.
     if let Some(checkpoint) = checkpoint {
         store
-            .upsert_listings(Vec::new(), Utc::now(), Some(checkpoint))
+            .set_checkpoint(checkpoint)
             .await
             .context("Writing the import checkpoint failed")?;
     }
