@@ -227,27 +227,10 @@ pub fn settled(input: &str) -> &str {
 }
 
 fn tokens(input: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in input.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
+    match crate::domain::text::words(input) {
+        (_, true) => Err("a \"quoted phrase\" is not closed".into()),
+        (words, false) => Ok(words),
     }
-    if quoted {
-        return Err("a \"quoted phrase\" is not closed".into());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
 }
 
 impl Filter {

@@ -69,6 +69,29 @@ pub fn span(secs: i64) -> String {
     }
 }
 
+/// `input` split into words at whitespace, a "quoted phrase" kept as one word (quotes
+/// removed); and whether a quote was left open (its phrase then runs to the end).
+pub fn words(input: &str) -> (Vec<String>, bool) {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in input.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    (out, quoted)
+}
+
 /// Removes ANSI/OSC/DCS escape sequences and control characters; collapses whitespace runs
 /// (tabs and newlines included) to one space and trims the ends.
 pub fn sanitize(input: &str) -> String {

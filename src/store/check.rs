@@ -166,20 +166,7 @@ pub(crate) fn search_query(text: Option<&str>) -> Option<String> {
 /// (all of them, in any order); a "quoted phrase" is one word, an unclosed quote runs to
 /// the end.
 pub(crate) fn search_words(text: Option<&str>) -> Vec<String> {
-    let Some(text) = text else {
-        return Vec::new();
-    };
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => words.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    words.push(cur);
+    let (words, _) = crate::domain::text::words(text.unwrap_or_default());
     words.iter().filter_map(|w| search_query(Some(w))).collect()
 }
 
