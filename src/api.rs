@@ -74,6 +74,8 @@ struct Inner {
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
+    /// Wrong bearer tokens since the last warning about them, and when that was.
+    bad_tokens: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
 }
 
 impl ApiState {
@@ -100,6 +102,7 @@ impl ApiState {
                 commands: std::sync::OnceLock::new(),
                 detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
+                bad_tokens: std::sync::Mutex::new((0, None)),
             }),
         }
     }
@@ -163,6 +166,29 @@ impl ApiState {
         self.inner
             .store_down
             .store(down, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts a request with a wrong bearer token, and warns at most once a minute with
+    /// how many there were: someone may be guessing.
+    fn bad_token(&self) {
+        let mut seen = self
+            .inner
+            .bad_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.0 += 1;
+        let due = seen
+            .1
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60));
+        if due {
+            tracing::warn!(
+                requests = seen.0,
+                "API requests with a wrong bearer token (since the last such warning); if they \
+                 are not yours, someone may be guessing it: keep the API on loopback or behind \
+                 a firewall, and use a long token."
+            );
+            *seen = (0, Some(std::time::Instant::now()));
+        }
     }
 
     fn generation(&self) -> u64 {

@@ -130,6 +130,7 @@ where
                 .into_response();
             }
             Some(presented) if !token.matches(presented) => {
+                state.bad_token();
                 return ApiError::invalid_token("the bearer token is not this server's token")
                     .into_response();
             }

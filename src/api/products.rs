@@ -25,6 +25,7 @@ use crate::store::ProductFilter;
 pub(crate) struct ProductQuery {
     /// Words, each a case-insensitive substring of the title, brand or ASIN, all of which a
     /// product holds (`kestrel ssd`); a "quoted phrase" is one word. At most 200 characters.
+    #[param(max_length = 200)]
     q: Option<String>,
     /// Only products listed in at least one of these markets, comma-separated (`DE,IT`) or
     /// repeated; default all.
