@@ -49,32 +49,7 @@ impl UiState {
                 Vec::new()
             }
             Action::Filter(Some(text)) => self.set_filter(text),
-            Action::Back => {
-                // In the log view a search is cleared before the view is left, as the
-                // empty search result says.
-                if self.view_kind == View::Logs && !self.log_search.is_empty() {
-                    self.search_log(String::new());
-                } else if self.view_kind != View::Opportunities {
-                    self.view_kind = View::Opportunities;
-                } else if self.detail_open {
-                    self.detail_open = false;
-                    self.detail_scroll = 0;
-                } else if self.zoom {
-                    self.zoom = false;
-                } else if self.focus != Focus::Table {
-                    // Leaving the detail: its preview beside the table starts at the top.
-                    self.detail_scroll = 0;
-                    self.focus = Focus::Table;
-                } else if !self.filter_text.is_empty() {
-                    return self.set_filter(String::new());
-                } else if !self.marked.is_empty() {
-                    let n = self.marked.len();
-                    self.marked.clear();
-                    let s = if n == 1 { "" } else { "s" };
-                    self.toast(format!("{n} mark{s} cleared"), false);
-                }
-                Vec::new()
-            }
+            Action::Back => self.back(),
             Action::Goto(v) => {
                 self.view_kind = v;
                 self.detail_open = false;
@@ -191,33 +166,7 @@ impl UiState {
                 Vec::new()
             }
             Action::Move(m) => {
-                match self.context() {
-                    Context::Sidebar => self.move_sidebar(m),
-                    Context::Logs => self.move_logs(m),
-                    Context::Health => {
-                        let page = self.page.max(1);
-                        self.health_scroll = match m {
-                            Motion::By(d) => self.health_scroll.saturating_add_signed(d as isize),
-                            Motion::Pages(p) => self
-                                .health_scroll
-                                .saturating_add_signed(p as isize * page as isize),
-                            Motion::Top => 0,
-                            Motion::Bottom => usize::MAX,
-                        }
-                        // Past the last page a key back would seem to do nothing.
-                        .min(super::super::ui::health_scroll_limit(self));
-                    }
-                    // The drawer covers the table: keys scroll it. Beside the table, rows
-                    // move the selection and the detail follows; pages, top and bottom
-                    // scroll the P&L.
-                    Context::Detail
-                        if self.detail_open
-                            || matches!(m, Motion::Pages(_) | Motion::Top | Motion::Bottom) =>
-                    {
-                        self.move_detail(m)
-                    }
-                    _ => self.move_table(m),
-                }
+                self.move_by(m);
                 Vec::new()
             }
             Action::Open => {
@@ -268,30 +217,7 @@ impl UiState {
                 self.pin_to_top();
                 self.requery()
             }
-            Action::Copy(CopyTarget::Breakdown) => {
-                let Some(row) = self.selected_row() else {
-                    self.toast("Nothing selected to copy", true);
-                    return Vec::new();
-                };
-                let key = row.key;
-                match &self.detail {
-                    Some(d) if d.key == key && d.opportunity.is_some() => vec![Effect::Copy {
-                        text: crate::tui::ui::pnl_text(d),
-                        what: "P&L",
-                    }],
-                    _ if !self.detail_visible() => {
-                        self.toast(
-                            "The P&L loads with the detail: Enter opens it, then copy breakdown",
-                            true,
-                        );
-                        Vec::new()
-                    }
-                    _ => {
-                        self.toast("The P&L is still loading; try again in a moment", true);
-                        Vec::new()
-                    }
-                }
-            }
+            Action::Copy(CopyTarget::Breakdown) => self.copy_breakdown(),
             // Right after an export, `y` copies where it went (tui-conventions §1.10).
             Action::Copy(CopyTarget::Link) if self.toast_copy().is_some() => {
                 vec![Effect::Copy {
@@ -300,56 +226,7 @@ impl UiState {
                 }]
             }
             // The row targets (`Breakdown` is answered above; it only shares their arms).
-            Action::Copy(target) => {
-                let one = |row: &crate::tui::model::Row| match target {
-                    CopyTarget::Link => row.sell_url(),
-                    CopyTarget::Asin => row.key.asin.to_string(),
-                    CopyTarget::Row | CopyTarget::Breakdown => row.tsv(),
-                };
-                // With rows marked (Space), every marked row that is shown, one a line, in
-                // the table's order; otherwise, and always in the detail (it shows one
-                // product), the selected row.
-                if !self.marked.is_empty() && self.context() != Context::Detail {
-                    let mut lines: Vec<String> = self.marked_rows().map(one).collect();
-                    if !lines.is_empty() {
-                        if matches!(target, CopyTarget::Link | CopyTarget::Asin) {
-                            // Two routes of one product are one ASIN (and one sell link
-                            // when they sell in one market): each once, in order.
-                            let mut seen = std::collections::HashSet::new();
-                            lines.retain(|l| seen.insert(l.clone()));
-                        }
-                        let what = match target {
-                            CopyTarget::Link => "sell links of the marked rows",
-                            CopyTarget::Asin => "ASINs of the marked rows",
-                            CopyTarget::Row | CopyTarget::Breakdown => {
-                                // Several rows are a table: named columns, as an export's.
-                                lines.insert(0, crate::tui::model::Row::TSV_HEADER.to_string());
-                                "marked rows, with a header line"
-                            }
-                        };
-                        return vec![Effect::Copy {
-                            text: lines.join("\n"),
-                            what,
-                        }];
-                    }
-                    // As an export does: the marks are what was meant, not the selection.
-                    self.toast_marks_hidden("copied");
-                    return Vec::new();
-                }
-                let Some(row) = self.selected_row() else {
-                    self.toast("Nothing selected to copy", true);
-                    return Vec::new();
-                };
-                let what = match target {
-                    CopyTarget::Link => "sell link",
-                    CopyTarget::Asin => "ASIN",
-                    CopyTarget::Row | CopyTarget::Breakdown => "row",
-                };
-                vec![Effect::Copy {
-                    text: one(row),
-                    what,
-                }]
-            }
+            Action::Copy(target) => self.copy_rows(target),
             Action::Export(f) => vec![Effect::Export(f)],
             Action::RefreshAll => vec![Effect::RefreshAll],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
@@ -502,5 +379,148 @@ impl UiState {
                 self.requery()
             }
         }
+    }
+}
+
+/// The larger arms of [`UiState::apply`], so that it reads as a dispatch table.
+impl UiState {
+    /// Back: one step out of whatever is open, in the order the conventions give (a log
+    /// search, another view, the drawer, zoom, the detail's focus, the filter, the marks).
+    fn back(&mut self) -> Vec<Effect> {
+        // In the log view a search is cleared before the view is left, as the
+        // empty search result says.
+        if self.view_kind == View::Logs && !self.log_search.is_empty() {
+            self.search_log(String::new());
+        } else if self.view_kind != View::Opportunities {
+            self.view_kind = View::Opportunities;
+        } else if self.detail_open {
+            self.detail_open = false;
+            self.detail_scroll = 0;
+        } else if self.zoom {
+            self.zoom = false;
+        } else if self.focus != Focus::Table {
+            // Leaving the detail: its preview beside the table starts at the top.
+            self.detail_scroll = 0;
+            self.focus = Focus::Table;
+        } else if !self.filter_text.is_empty() {
+            return self.set_filter(String::new());
+        } else if !self.marked.is_empty() {
+            let n = self.marked.len();
+            self.marked.clear();
+            let s = if n == 1 { "" } else { "s" };
+            self.toast(format!("{n} mark{s} cleared"), false);
+        }
+        Vec::new()
+    }
+
+    /// Moves in whatever has the keys: the sidebar, the logs, the health view, the detail
+    /// or the table.
+    fn move_by(&mut self, m: Motion) {
+        match self.context() {
+            Context::Sidebar => self.move_sidebar(m),
+            Context::Logs => self.move_logs(m),
+            Context::Health => {
+                let page = self.page.max(1);
+                self.health_scroll = match m {
+                    Motion::By(d) => self.health_scroll.saturating_add_signed(d as isize),
+                    Motion::Pages(p) => self
+                        .health_scroll
+                        .saturating_add_signed(p as isize * page as isize),
+                    Motion::Top => 0,
+                    Motion::Bottom => usize::MAX,
+                }
+                // Past the last page a key back would seem to do nothing.
+                .min(super::super::ui::health_scroll_limit(self));
+            }
+            // The drawer covers the table: keys scroll it. Beside the table, rows
+            // move the selection and the detail follows; pages, top and bottom
+            // scroll the P&L.
+            Context::Detail
+                if self.detail_open
+                    || matches!(m, Motion::Pages(_) | Motion::Top | Motion::Bottom) =>
+            {
+                self.move_detail(m)
+            }
+            _ => self.move_table(m),
+        }
+    }
+
+    /// `copy breakdown`: the selected row's P&L as text, once the detail has loaded it.
+    fn copy_breakdown(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            self.toast("Nothing selected to copy", true);
+            return Vec::new();
+        };
+        let key = row.key;
+        match &self.detail {
+            Some(d) if d.key == key && d.opportunity.is_some() => vec![Effect::Copy {
+                text: crate::tui::ui::pnl_text(d),
+                what: "P&L",
+            }],
+            _ if !self.detail_visible() => {
+                self.toast(
+                    "The P&L loads with the detail: Enter opens it, then copy breakdown",
+                    true,
+                );
+                Vec::new()
+            }
+            _ => {
+                self.toast("The P&L is still loading; try again in a moment", true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Copies the marked rows that are shown (each once for ASINs and links, with a header
+    /// line for rows), or else the selected row, as `target` says.
+    fn copy_rows(&mut self, target: CopyTarget) -> Vec<Effect> {
+        let one = |row: &crate::tui::model::Row| match target {
+            CopyTarget::Link => row.sell_url(),
+            CopyTarget::Asin => row.key.asin.to_string(),
+            CopyTarget::Row | CopyTarget::Breakdown => row.tsv(),
+        };
+        // With rows marked (Space), every marked row that is shown, one a line, in
+        // the table's order; otherwise, and always in the detail (it shows one
+        // product), the selected row.
+        if !self.marked.is_empty() && self.context() != Context::Detail {
+            let mut lines: Vec<String> = self.marked_rows().map(one).collect();
+            if !lines.is_empty() {
+                if matches!(target, CopyTarget::Link | CopyTarget::Asin) {
+                    // Two routes of one product are one ASIN (and one sell link
+                    // when they sell in one market): each once, in order.
+                    let mut seen = std::collections::HashSet::new();
+                    lines.retain(|l| seen.insert(l.clone()));
+                }
+                let what = match target {
+                    CopyTarget::Link => "sell links of the marked rows",
+                    CopyTarget::Asin => "ASINs of the marked rows",
+                    CopyTarget::Row | CopyTarget::Breakdown => {
+                        // Several rows are a table: named columns, as an export's.
+                        lines.insert(0, crate::tui::model::Row::TSV_HEADER.to_string());
+                        "marked rows, with a header line"
+                    }
+                };
+                return vec![Effect::Copy {
+                    text: lines.join("\n"),
+                    what,
+                }];
+            }
+            // As an export does: the marks are what was meant, not the selection.
+            self.toast_marks_hidden("copied");
+            return Vec::new();
+        }
+        let Some(row) = self.selected_row() else {
+            self.toast("Nothing selected to copy", true);
+            return Vec::new();
+        };
+        let what = match target {
+            CopyTarget::Link => "sell link",
+            CopyTarget::Asin => "ASIN",
+            CopyTarget::Row | CopyTarget::Breakdown => "row",
+        };
+        vec![Effect::Copy {
+            text: one(row),
+            what,
+        }]
     }
 }
