@@ -398,6 +398,76 @@ impl KeepaClient {
         });
     }
 
+    /// After a 429: the bucket is observed again, and without an envelope to say when
+    /// tokens come, the client waits for the last known refill + 1 s (or a minute).
+    async fn wait_after_429(&self, endpoint: &str, env: Option<&Envelope>) {
+        let wait = match env {
+            Some(env) => {
+                self.observe(env).await;
+                None
+            }
+            None => {
+                let mut g = self.inner.bucket.lock().await;
+                let now = Instant::now();
+                let wait = g.as_ref().map_or(Duration::from_secs(60), |b| {
+                    b.refill_in + Duration::from_secs(1)
+                });
+                if let Some(b) = g.as_mut() {
+                    b.left = b.left.min(0);
+                    b.seen = now;
+                }
+                Some(wait)
+            }
+        };
+        tracing::info!(
+            endpoint,
+            "Keepa token balance exhausted (HTTP 429); waiting for a refill."
+        );
+        if let Some(w) = wait {
+            tokio::time::sleep(w).await;
+        }
+    }
+
+    /// The error of a request Keepa refused (400, 402, 404, 405): no retry changes it.
+    async fn refused(
+        &self,
+        endpoint: &str,
+        status: u16,
+        env: Option<&Envelope>,
+        body: &[u8],
+    ) -> Error {
+        let (kind, message) = env
+            .and_then(|e| e.error.as_ref())
+            .map(|e| {
+                (
+                    e.kind.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_else(|| (String::new(), String::from_utf8_lossy(body).into_owned()));
+        if let Some(env) = env {
+            self.observe(env).await;
+        }
+        let message = self.redact(&message);
+        match status {
+            402 => Error::Payment,
+            404 => Error::NotFound {
+                endpoint: endpoint.to_string(),
+            },
+            400 if endpoint == "token"
+                || kind.to_ascii_lowercase().contains("key")
+                || message.to_ascii_lowercase().contains("key") =>
+            {
+                Error::Auth { message }
+            }
+            status => Error::BadRequest {
+                endpoint: endpoint.to_string(),
+                status,
+                message,
+            },
+        }
+    }
+
     /// Sends one request with budgeting and retries; returns the envelope and raw body.
     async fn call(
         &self,
@@ -461,76 +531,18 @@ impl KeepaClient {
                                 let e = self.unavailable(
                                     endpoint,
                                     attempts,
-                                    format!("{limited} consecutive HTTP 429 answers"),
+                                    format!("{limited} HTTP 429 answers to one request"),
                                 );
                                 self.fail(&e);
                                 return Err(e);
                             }
-                            let wait = match &env {
-                                Some(env) => {
-                                    self.observe(env).await;
-                                    None
-                                }
-                                None => {
-                                    // No envelope: last known refill + 1 s, or a minute.
-                                    let mut g = self.inner.bucket.lock().await;
-                                    let now = Instant::now();
-                                    let wait = g.as_ref().map_or(Duration::from_secs(60), |b| {
-                                        b.refill_in + Duration::from_secs(1)
-                                    });
-                                    if let Some(b) = g.as_mut() {
-                                        b.left = b.left.min(0);
-                                        b.seen = now;
-                                    }
-                                    Some(wait)
-                                }
-                            };
-                            tracing::info!(
-                                endpoint,
-                                "Keepa token balance exhausted (HTTP 429); waiting for a refill."
-                            );
-                            if let Some(w) = wait {
-                                tokio::time::sleep(w).await;
-                            }
+                            self.wait_after_429(endpoint, env.as_ref()).await;
                             continue;
                         }
                         400 | 402 | 404 | 405 => {
-                            let (kind, message) = env
-                                .as_ref()
-                                .and_then(|e| e.error.as_ref())
-                                .map(|e| {
-                                    (
-                                        e.kind.clone().unwrap_or_default(),
-                                        e.message.clone().unwrap_or_default(),
-                                    )
-                                })
-                                .unwrap_or_else(|| {
-                                    (
-                                        String::new(),
-                                        String::from_utf8_lossy(&resp.body).into_owned(),
-                                    )
-                                });
-                            if let Some(env) = &env {
-                                self.observe(env).await;
-                            }
-                            let message = self.redact(&message);
-                            let err = match resp.status {
-                                402 => Error::Payment,
-                                404 => Error::NotFound {
-                                    endpoint: endpoint.to_string(),
-                                },
-                                400 if endpoint == "token"
-                                    || kind.to_ascii_lowercase().contains("key")
-                                    || message.to_ascii_lowercase().contains("key") =>
-                                {
-                                    Error::Auth { message }
-                                }
-                                status => Error::BadRequest {
-                                    endpoint: endpoint.to_string(),
-                                    status,
-                                    message,
-                                },
-                            };
+                            let err = self
+                                .refused(endpoint, resp.status, env.as_ref(), &resp.body)
+                                .await;
                             self.fail(&err);
                             return Err(err);
                         }

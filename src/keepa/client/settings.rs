@@ -48,7 +48,7 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// Jitter, as a fraction of the backoff (0.2 = ±20 %).
     pub jitter: f64,
-    /// Most consecutive 429s before the request is given up.
+    /// Most 429s one request may get (between any other answers) before it is given up.
     pub max_rate_limited: u32,
 }
 
