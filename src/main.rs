@@ -56,8 +56,23 @@ async fn main() -> ExitCode {
             );
             return ExitCode::FAILURE;
         }
-        let (writer, guard) =
-            tracing_appender::non_blocking(tracing_appender::rolling::daily(&dir, "arbdesk.log"));
+        let file = tracing_appender::rolling::RollingFileAppender::builder()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("arbdesk.log")
+            .build(&dir);
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                let why = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+                error!(
+                    "error: could not open the console's log file in {}: {why}. Make the \
+                     directory writable, or give another data dir (--data-dir DIR)",
+                    dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let (writer, guard) = tracing_appender::non_blocking(file);
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(false)

@@ -479,3 +479,24 @@ async fn a_store_of_demo_prices_is_never_fed_live_ones() {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.lines().next().unwrap().ends_with(",source"), "{csv}");
 }
+
+/// The console logs to a file in the data dir; one it cannot open is an error that says
+/// where and what to do, not a panic.
+#[test]
+fn a_console_log_file_that_cannot_be_opened_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    // Today's file (and tomorrow's, should the day turn meanwhile) is a directory.
+    let today = chrono::Utc::now().date_naive();
+    for day in [today, today.succ_opt().unwrap()] {
+        std::fs::create_dir_all(logs.join(format!("arbdesk.log.{day}"))).unwrap();
+    }
+    let out = arbdesk(&["--api-addr", "off"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("could not open the console's log file") && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -43,10 +43,16 @@ pub(super) fn run_effect(
                 &mut out,
             );
             match outcome {
-                Outcome::SentOsc52 => state.toast(format!("{what} sent via OSC 52: {text}"), false),
-                Outcome::Native(tool) => {
-                    state.toast(format!("{what} copied ({tool}): {text}"), false)
-                }
+                // The toast (and so the log) shows what was copied, not all of it: a P&L or
+                // marked rows run to many lines.
+                Outcome::SentOsc52 => state.toast(
+                    format!("Copied the {what} via OSC 52: {}", preview(&text)),
+                    false,
+                ),
+                Outcome::Native(tool) => state.toast(
+                    format!("Copied the {what} ({tool}): {}", preview(&text)),
+                    false,
+                ),
                 Outcome::Failed(why) => {
                     state.toast(format!("Could not copy the {what}: {why}"), true)
                 }
@@ -495,4 +501,39 @@ pub(super) fn spawn_logs(data_dir: PathBuf, tx: mpsc::Sender<Msg>) {
         let lines = read_log_tail(&data_dir.join("logs"));
         let _ = tx.blocking_send(Msg::Logs(lines));
     });
+}
+
+/// A copied text as a toast shows it: one short line whole; else its first line, cut,
+/// and how many lines there are.
+fn preview(text: &str) -> String {
+    const SHOWN: usize = 60;
+    let lines = text.lines().count();
+    let first = text.lines().next().unwrap_or_default();
+    let cut: String = first.chars().take(SHOWN).collect();
+    let cut = if cut.len() < first.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    };
+    if lines > 1 {
+        format!("{cut} ({lines} lines)")
+    } else {
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview;
+
+    #[test]
+    fn a_copy_toast_shows_a_line_not_the_whole_text() {
+        assert_eq!(preview("B0D1XD1ZV3"), "B0D1XD1ZV3");
+        let long = "x".repeat(80);
+        assert_eq!(preview(&long), format!("{}…", "x".repeat(60)));
+        assert_eq!(
+            preview("asin\ttitle\nB0D1XD1ZV3\tKettle\n"),
+            "asin\ttitle (2 lines)"
+        );
+    }
 }

@@ -303,14 +303,17 @@ impl UiState {
     }
 
     fn move_logs(&mut self, m: Motion) {
-        let n = self.logs.len();
-        let page = self.page.max(1);
+        // The log view's own height (`page` is the table's).
+        let page = super::super::ui::table_rows(self).max(1);
+        // Up to where the oldest lines fill the pane (a page of them, as near as the
+        // wrapping of long lines lets it be known here), not past it into an empty pane.
+        let top = self.logs.len().saturating_sub(page);
         self.log_scroll = match m {
-            Motion::By(d) if d < 0 => (self.log_scroll + d.unsigned_abs() as usize).min(n),
+            Motion::By(d) if d < 0 => (self.log_scroll + d.unsigned_abs() as usize).min(top),
             Motion::By(d) => self.log_scroll.saturating_sub(d as usize),
-            Motion::Pages(p) if p < 0 => (self.log_scroll + page).min(n),
+            Motion::Pages(p) if p < 0 => (self.log_scroll + page).min(top),
             Motion::Pages(_) => self.log_scroll.saturating_sub(page),
-            Motion::Top => n,
+            Motion::Top => top,
             Motion::Bottom => 0,
         };
     }

@@ -238,10 +238,10 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                 at_level.len()
             )
         },
-        if s.log_scroll == 0 {
-            "following".to_string()
-        } else {
-            format!("{} lines up", s.log_scroll)
+        match s.log_scroll {
+            0 => "following".to_string(),
+            1 => "1 line up".to_string(),
+            n => format!("{n} lines up"),
         }
     );
     let b = block(title, true, theme);
@@ -284,7 +284,21 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     // Long lines wrap (continuation rows indented); the newest line sits at the bottom
     // and the rows above fill from older lines back.
     let (h, w) = (usize::from(inner.height), usize::from(inner.width));
-    let end = lines.len().saturating_sub(s.log_scroll.min(lines.len()));
+    // Never scrolled past the oldest page: the pane shows it whole.
+    let mut fill = (0, 0);
+    for l in &lines {
+        if fill.0 >= h {
+            break;
+        }
+        fill = (
+            fill.0 + super::wrap_words(l, w.saturating_sub(2)).len(),
+            fill.1 + 1,
+        );
+    }
+    let end = lines
+        .len()
+        .saturating_sub(s.log_scroll.min(lines.len()))
+        .max(fill.1);
     let mut rows: Vec<Line<'_>> = Vec::with_capacity(h);
     for l in lines[..end].iter().rev() {
         if rows.len() >= h {

@@ -272,6 +272,32 @@ fn log_view() {
     insta::assert_snapshot!(text(&s));
 }
 
+/// Scrolled to the top, the log view shows its oldest page whole (not an empty pane), and
+/// a line down from there moves the view.
+#[test]
+fn the_top_of_the_log_is_its_oldest_page() {
+    let mut s = fixtures::loaded(30, (100, 20));
+    s.logs = (0..200)
+        .map(|i| format!("2026-03-02T14:29:00Z INFO arbdesk::pipeline: line {i}"))
+        .collect();
+    s.apply(Action::Goto(View::Logs));
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Top));
+    let screen = text(&s);
+    assert!(
+        screen.contains("line 0\n") || screen.contains("line 0 "),
+        "{screen}"
+    );
+    assert!(!screen.contains("line 199"), "{screen}");
+    s.apply(Action::Move(arbdesk::tui::action::Motion::By(1)));
+    let screen = text(&s);
+    assert!(
+        !screen.contains("line 0 ") && screen.contains("line 1 "),
+        "{screen}"
+    );
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
+    assert!(text(&s).contains("line 199"));
+}
+
 /// A line wider than the view wraps under itself instead of being cut; a level the file
 /// does not record says so in the title.
 #[test]
