@@ -42,7 +42,11 @@ pub async fn console(settings: Settings) -> Result<()> {
         settings: settings.console.clone(),
         data_dir: settings.data_dir.clone(),
     };
-    let result = app::run(deps).await;
+    let result = app::run(deps).await.map(|notes| {
+        for n in notes {
+            noteln!("{n}");
+        }
+    });
     noteln!("arbdesk: stopping, draining in-flight updates…");
     runtime.stop().await;
     result

@@ -179,8 +179,9 @@ fn suspend(terminal: ratatui::DefaultTerminal) -> Result<ratatui::DefaultTermina
     Ok(terminal)
 }
 
-/// Runs the console until the operator quits or a signal arrives.
-pub async fn run(deps: ConsoleDeps) -> Result<()> {
+/// Runs the console until the operator quits or a signal arrives; returns what to tell the
+/// operator once the terminal is restored (a state that could not be saved).
+pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let env = TermEnv::from_env();
     let choice = theme::choose(deps.settings.theme.as_deref(), deps.settings.no_color, &env);
     let (mut theme, mut theme_warnings, loaded) =
@@ -361,8 +362,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<()> {
             }
         }
     }
-    save_ui_state(&deps.data_dir, &state);
-    Ok(())
+    Ok(save_ui_state(&deps.data_dir, &state).into_iter().collect())
 }
 
 /// The rows an export writes: those of `keys`, in that order, read with `query`; without

@@ -224,7 +224,13 @@ pub(super) fn run_effect(
                 .open(&path)
                 .and_then(|mut f| writeln!(f, "{line}"));
             if let Err(e) = result {
-                tracing::warn!(path = %path.display(), error = %e, "Could not save the command history.");
+                state.toast(
+                    format!(
+                        "Could not save the command history to {}: {e}",
+                        path.display()
+                    ),
+                    true,
+                );
             }
         }
     }
@@ -259,8 +265,9 @@ pub(super) fn restore_ui_state(data_dir: &Path, state: &mut UiState) -> Vec<Stri
     }
 }
 
-/// Saves the sort and filters for the next start.
-pub(super) fn save_ui_state(data_dir: &Path, state: &UiState) {
+/// Saves the sort and filters for the next start; on failure, what to tell the operator
+/// once the terminal is theirs again.
+pub(super) fn save_ui_state(data_dir: &Path, state: &UiState) -> Option<String> {
     let path = data_dir.join(UI_STATE);
     let saved = SavedUi {
         commands: state.saved_commands(),
@@ -271,9 +278,14 @@ pub(super) fn save_ui_state(data_dir: &Path, state: &UiState) {
     let result = text
         .map_err(std::io::Error::other)
         .and_then(|t| std::fs::write(&path, t));
-    if let Err(e) = result {
+    result.err().map(|e| {
         tracing::warn!(path = %path.display(), error = %e, "Could not save the console state.");
-    }
+        format!(
+            "arbdesk: could not save the console's sort and filters to {}: {e}; the next \
+             start begins without them",
+            path.display()
+        )
+    })
 }
 
 pub(super) fn load_history(data_dir: &Path) -> Vec<String> {

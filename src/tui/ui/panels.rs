@@ -98,23 +98,39 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);
     // Below 120 columns each tile is ~13 cells wide: short labels and values.
     let wide = area.width >= 120;
-    let pick = |long: &'static str, short: &'static str| if wide { long } else { short };
     let tile = usize::from(area.width / 6).saturating_sub(2);
+    // The short label below 120 columns, and a shorter one where even that would be cut
+    // (a title takes its label and a space either side).
+    let pick = |long: &'static str, short: &'static str, tiny: &'static str| {
+        if wide {
+            long
+        } else if short.chars().count() + 2 <= tile {
+            short
+        } else {
+            tiny
+        }
+    };
     let items: [(&str, String); 6] = [
-        (pick("Products", "Products"), thousands(st.total_products)),
-        (pick("Opportunities", "Opps"), thousands(s.feed.total)),
         (
-            pick("Markets", "Markets"),
+            pick("Products", "Products", "ASINs"),
+            thousands(st.total_products),
+        ),
+        (
+            pick("Opportunities", "Opps", "Opps"),
+            thousands(s.feed.total),
+        ),
+        (
+            pick("Markets", "Markets", "Mkts"),
             format!("{markets_with_data}/{}", s.session.markets.len()),
         ),
         (
             // Gross, whatever the basis: the figure /stats reports as best_gross_margin_pct.
             // (Below 120 columns a tile's title has 11 cells, padding included.)
-            pick("Best gross", "Top gross"),
+            pick("Best gross", "Top gross", "Best"),
             best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
         ),
         (
-            pick("Keepa tokens", "Tokens"),
+            pick("Keepa tokens", "Tokens", "Tokens"),
             match (k.tokens_left, k.refill_rate) {
                 (Some(t), Some(r))
                     if format!("{} (+{}/min)", signed_thousands(t), signed_thousands(r))
@@ -129,7 +145,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             },
         ),
         (
-            pick("Throughput", "Rate"),
+            pick("Throughput", "Rate", "Rate"),
             // Keepa updates (one product in one market) enriched a second over the last
             // minute (since start in the first), saying so where the tile has room.
             {

@@ -275,6 +275,19 @@ fn empty_message(s: &UiState) -> String {
         return "Loading…".into();
     }
     if s.feed.stats.total_products == 0 {
+        // Say why nothing comes when Keepa is the reason, rather than "fetching".
+        let k = &s.status.keepa;
+        if let Some(why) = &k.stopped {
+            return format!(
+                "No products yet: Keepa requests are stopped: {why}. g h shows the health."
+            );
+        }
+        if k.last_success.is_none() && k.errors > 0 {
+            return format!(
+                "No products yet: Keepa has not answered ({}); the client keeps retrying. g h shows the health.",
+                k.last_error.as_deref().unwrap_or("no answer")
+            );
+        }
         return format!(
             "No products yet: the pipeline is fetching the watchlist ({} ASINs).",
             s.feed.stats.watchlist

@@ -272,6 +272,44 @@ fn log_view() {
     insta::assert_snapshot!(text(&s));
 }
 
+/// Tile titles take shorter labels where the short ones would be cut mid-word.
+#[test]
+fn narrow_tiles_take_labels_that_fit() {
+    let screen = text(&fixtures::loaded(30, (60, 20)));
+    let top: String = screen.lines().take(3).collect();
+    for label in ["ASINs", "Opps", "Mkts", "Best", "Tokens", "Rate"] {
+        assert!(top.contains(&format!(" {label} ")), "{label}: {screen}");
+    }
+    assert!(
+        !top.contains("Product") && !top.contains("Top gro"),
+        "{screen}"
+    );
+}
+
+/// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
+#[test]
+fn an_empty_store_says_when_keepa_is_why() {
+    let mut s = fixtures::empty((100, 24));
+    s.on_feed(Feed {
+        at: Some(fixtures::now()),
+        ..Feed::default()
+    });
+    assert!(text(&s).contains("fetching the watchlist"), "{}", text(&s));
+    s.status.keepa.errors = 3;
+    s.status.keepa.last_error = Some("/product: connection refused".into());
+    let screen = text(&s);
+    assert!(
+        screen.contains("Keepa has not answered (/product: connection refused)"),
+        "{screen}"
+    );
+    s.status.keepa.stopped = Some("Keepa rejected the API key".into());
+    let screen = text(&s);
+    assert!(
+        screen.contains("Keepa requests are stopped: Keepa rejected the API key"),
+        "{screen}"
+    );
+}
+
 /// Scrolled to the top, the log view shows its oldest page whole (not an empty pane), and
 /// a line down from there moves the view.
 #[test]
