@@ -43,8 +43,12 @@ pub struct Process {
 
 impl Process {
     pub async fn run(self, cancel: CancellationToken) {
-        // Backoff while the queue cannot be read (a broker that is down).
-        let mut wait = Duration::from_secs(1);
+        // Failed reads in a row. A client may hold a backlog of errors from an outage
+        // that is already over (librdkafka returns them one a read): the first reads of a
+        // streak are retried at once, so the backlog drains, and only a streak that goes
+        // on waits a second between reads. It is logged when it starts, every 30 failed
+        // reads, and when reading works again.
+        let mut failed: u64 = 0;
         loop {
             let batch = match self
                 .queue
@@ -52,19 +56,26 @@ impl Process {
                 .await
             {
                 Ok(b) => {
-                    wait = Duration::from_secs(1);
+                    if failed > 0 {
+                        tracing::info!(failed, "Reading the queue works again.");
+                        failed = 0;
+                    }
                     b
                 }
                 Err(QueueError::Closed) => break,
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "Reading the queue failed; retrying.");
-                    self.stats
-                        .record("enrich", 0, 0, Some(format!("reading the queue: {e}")));
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(wait) => {}
+                    failed += 1;
+                    if failed == 1 || failed.is_multiple_of(30) {
+                        tracing::warn!(error = %e, failed, "Reading the queue failed; retrying.");
                     }
-                    wait = (wait * 2).min(Duration::from_secs(30));
+                    self.stats
+                        .record("enrich", 0, 1, Some(format!("reading the queue: {e}")));
+                    if failed > 20 {
+                        tokio::select! {
+                            _ = cancel.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
                     continue;
                 }
             };
