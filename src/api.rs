@@ -74,6 +74,8 @@ struct Inner {
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
+    /// The last store probe did not answer within its deadline.
+    store_slow: std::sync::atomic::AtomicBool,
     /// Wrong bearer tokens since the last warning about them, and when that was.
     bad_tokens: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
 }
@@ -102,6 +104,7 @@ impl ApiState {
                 commands: std::sync::OnceLock::new(),
                 detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
+                store_slow: std::sync::atomic::AtomicBool::new(false),
                 bad_tokens: std::sync::Mutex::new((0, None)),
             }),
         }
@@ -160,6 +163,14 @@ impl ApiState {
         self.inner
             .store_down
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the store's probe ran past its deadline; returns whether the one
+    /// before did.
+    fn swap_store_slow(&self, slow: bool) -> bool {
+        self.inner
+            .store_slow
+            .swap(slow, std::sync::atomic::Ordering::Relaxed)
     }
 
     fn set_store_down(&self, down: bool) {

@@ -527,6 +527,50 @@ mod tests {
     }
 
     #[test]
+    fn kafka_brokers_topic_prefix_and_group_are_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let args = GlobalArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let load_with = |queue: &str| {
+            std::fs::write(&file, format!("[queue]\ntype = \"kafka\"\n{queue}")).unwrap();
+            load(&args).map(|_| ()).map_err(|e| e.to_string())
+        };
+        for good in [
+            "brokers = \"kafka:9092\"",
+            "brokers = \"kafka-1:9092, kafka-2:9092\"",
+            "brokers = \"kafka\"",
+            "brokers = \"SSL://kafka:9093\"",
+            "brokers = \"[::1]:9092\"",
+            "brokers = \"k:9092\"\ntopic_prefix = \"staging.v2_a-\"",
+        ] {
+            assert_eq!(load_with(good), Ok(()), "{good}");
+        }
+        for (bad, names) in [
+            ("brokers = \"http://kafka:9092\"", "not HTTP URLs"),
+            ("brokers = \"kafka:90x2\"", "'kafka:90x2'"),
+            ("brokers = \"kafka:0\"", "'kafka:0'"),
+            ("brokers = \"kafka:9092,,k2:9092\"", "''"),
+            ("brokers = \"  \"", "queue.brokers"),
+            (
+                "brokers = \"k:9092\"\ntopic_prefix = \"my topics/\"",
+                "queue.topic_prefix",
+            ),
+            ("brokers = \"k:9092\"\ngroup = \"\"", "queue.group"),
+        ] {
+            let e = load_with(bad).expect_err(bad);
+            assert!(e.contains(names), "{bad}: {e}");
+        }
+        let long = format!(
+            "brokers = \"k:9092\"\ntopic_prefix = \"{}\"",
+            "p".repeat(229)
+        );
+        assert!(load_with(&long).unwrap_err().contains("at most 228"));
+    }
+
+    #[test]
     fn queue_and_store_sections_default_their_type_and_intervals_are_checked_both() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");

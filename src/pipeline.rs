@@ -297,6 +297,11 @@ async fn watch_store(
     }
 }
 
+/// What ingest waits for before its first fetch: `Ok` to go on, `Err(why)` to fetch nothing
+/// (the ingest status then says why). Start-up uses it when the store cannot say yet which
+/// source filled it.
+pub type IngestGate = BoxFuture<'static, Result<(), String>>;
+
 /// What the pipeline is built from.
 pub struct PipelineDeps {
     /// Where data comes from (`None` when this process does not ingest).
@@ -319,6 +324,8 @@ pub struct PipelineDeps {
     pub settings: PipelineSettings,
     /// Ask Keepa for Buy Box data.
     pub buybox: bool,
+    /// What ingest waits for first, if anything.
+    pub ingest_gate: Option<IngestGate>,
 }
 
 /// A running pipeline.
@@ -374,7 +381,7 @@ impl Pipeline {
                 interval_secs: deps.settings.refresh_interval.as_secs(),
             };
             stats.set_refresh_plan(plan);
-            ingest.spawn(stage.run(cmd_rx, cancel.clone()));
+            ingest.spawn(stage.run(deps.ingest_gate, cmd_rx, cancel.clone()));
         }
         if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
             // Live, the first batch is computed with the last rate fetched, not the shipped

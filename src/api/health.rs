@@ -22,22 +22,28 @@ use crate::pipeline::health::{
     fx_health, keepa_component, pipeline_health, queue_health, tables_health,
 };
 
-/// Longest the store's health probe may take before it counts as down.
+/// Longest the store's health probe may take before it counts as slow.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
-/// The store's health, within `STORE_PROBE_DEADLINE`, timed.
+/// The store's health, within `STORE_PROBE_DEADLINE`, timed. A probe past the deadline is
+/// `degraded` (a store busy with a large write is slow, not gone: a 503 would take this
+/// instance out of a load balancer for nothing), and `down` when the probe before it was
+/// past the deadline too, so a store that hangs is down from its second probe on.
 pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
     let started = Instant::now();
-    let mut store = match tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().health()).await {
-        Ok(h) => h,
-        Err(_) => ComponentHealth::down(
-            "store",
-            format!(
-                "the store did not answer its health probe within {} s",
-                STORE_PROBE_DEADLINE.as_secs()
-            ),
-        ),
-    };
+    let answer = tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().health()).await;
+    let slow_before = state.swap_store_slow(answer.is_err());
+    let mut store = answer.unwrap_or_else(|_| {
+        let detail = format!(
+            "the store did not answer its health probe within {} s",
+            STORE_PROBE_DEADLINE.as_secs()
+        );
+        if slow_before {
+            ComponentHealth::down("store", format!("{detail}, nor the probe before"))
+        } else {
+            ComponentHealth::degraded("store", format!("{detail} (busy?)"))
+        }
+    });
     if store.latency_ms.is_none() {
         store.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -64,7 +64,14 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
     // decides, as for /health and the cached endpoints, so they never disagree.
     state.set_store_down(health.status == HealthStatus::Down);
     if health.status == HealthStatus::Down {
-        return Err(ApiError::store(&StoreError::Unavailable(health.detail)));
+        // The probe's detail is the store's error as it says it: not prefixed again.
+        let detail = health
+            .detail
+            .strip_prefix("the store is unavailable: ")
+            .unwrap_or(&health.detail);
+        return Err(ApiError::store(&StoreError::Unavailable(
+            detail.to_string(),
+        )));
     }
     let totals = totals.map_err(|e| ApiError::store(&e))?;
     let jobs = jobs.map_err(|e| ApiError::store(&e))?;

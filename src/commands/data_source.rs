@@ -6,9 +6,17 @@
 //! an import's progress is kept); a later process fetching from the other source refuses to
 //! start and says what to do. Stores filled before the mark existed take the mark of the
 //! first process that fetches into them.
+//!
+//! A store that cannot be reached at start-up (an Elasticsearch cluster still coming up)
+//! does not stop a process: it waits to claim the store before fetching (see
+//! [`claim_when_reachable`]), and the rest of it runs meanwhile.
 
-use crate::pipeline::Source;
-use crate::store::{Checkpoint, Store};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::pipeline::{IngestGate, Source};
+use crate::store::{Checkpoint, Store, StoreError};
 
 /// The store's key for the mark.
 pub const KEY: &str = "arbdesk:data-source";
@@ -32,7 +40,7 @@ pub async fn of(store: &dyn Store) -> anyhow::Result<Option<Source>> {
     let mark = store
         .checkpoint(KEY.to_string())
         .await
-        .map_err(|e| anyhow::anyhow!("Reading which source filled the store failed: {e}"))?;
+        .context("Reading which source filled the store failed")?;
     Ok(match mark {
         Some(1) => Some(Source::Demo),
         Some(2) => Some(Source::Live),
@@ -73,8 +81,60 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
             store
                 .set_checkpoint(mark)
                 .await
-                .map_err(|e| anyhow::anyhow!("Marking the store's source failed: {e}"))?;
+                .context("Marking the store's source failed")?;
             Ok(())
         }
     }
+}
+
+/// Whether `e` says only that the store could not be reached (retry later), rather than
+/// what it holds.
+pub fn unreachable(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<StoreError>(),
+        Some(StoreError::Unavailable(_))
+    )
+}
+
+/// How often a process waiting for its store tries again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Claims `store` for `source` once it answers: what ingest waits for when the store was
+/// unreachable at start-up. Tries every 5 s (logging the wait once, then every minute)
+/// until the claim is made (`Ok`) or refused; a refusal is logged, sent on `refused` so the
+/// process can stop with it, and returned as the reason ingest does not run. Ingest drops
+/// the wait when the process stops.
+pub fn claim_when_reachable(
+    store: std::sync::Arc<dyn Store>,
+    source: Source,
+    place: String,
+    refused: tokio::sync::oneshot::Sender<anyhow::Error>,
+) -> IngestGate {
+    Box::pin(async move {
+        let mut tries = 0u32;
+        loop {
+            tokio::time::sleep(RETRY).await;
+            match claim(store.as_ref(), source, &place).await {
+                Ok(()) => {
+                    tracing::info!("The store answers; fetching starts.");
+                    return Ok(());
+                }
+                Err(e) if unreachable(&e) => {
+                    tries += 1;
+                    if tries.is_multiple_of(12) {
+                        tracing::warn!(
+                            "Still waiting for the store before fetching ({} s): {e:#}",
+                            u64::from(tries) * RETRY.as_secs()
+                        );
+                    }
+                }
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    tracing::error!("Not fetching: {why}");
+                    let _ = refused.send(e);
+                    return Err(why);
+                }
+            }
+        }
+    })
 }

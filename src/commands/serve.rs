@@ -26,9 +26,24 @@ pub struct Runtime {
     /// The API's state and address, when it is served.
     pub api: Option<(ApiState, std::net::SocketAddr)>,
     api_task: Option<tokio::task::JoinHandle<()>>,
+    /// Why the store was not claimed, when start-up had to wait for it and it then said it
+    /// holds the other source's prices.
+    refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 }
 
 impl Runtime {
+    /// Waits until the store, claimed late, refuses this process (never when the claim
+    /// was made at start-up, or is made later).
+    pub async fn refused(&mut self) -> anyhow::Error {
+        match self.refused.as_mut() {
+            Some(rx) => match rx.await {
+                Ok(e) => e,
+                Err(_) => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+
     /// Stops the API, drains the pipeline.
     pub async fn stop(self) {
         self.pipeline.shutdown().await;
@@ -40,7 +55,7 @@ impl Runtime {
 
 /// Runs arbdesk headless.
 pub async fn serve(settings: Settings) -> Result<()> {
-    let runtime = start(&settings).await?;
+    let mut runtime = start(&settings).await?;
     // What runs: the API role without an address serves nothing.
     let roles: Vec<Role> = settings
         .roles
@@ -55,10 +70,13 @@ pub async fn serve(settings: Settings) -> Result<()> {
         api = %runtime.api.as_ref().map_or("off".to_string(), |(_, a)| a.to_string()),
         "arbdesk is running; Ctrl-C stops it."
     );
-    wait_for_signal().await;
+    let outcome = tokio::select! {
+        _ = wait_for_signal() => Ok(()),
+        e = runtime.refused() => Err(e),
+    };
     tracing::info!("Stopping: draining in-flight updates.");
     runtime.stop().await;
-    Ok(())
+    outcome
 }
 
 /// The API this process serves, if its roles and address say it serves one; refuses a
@@ -113,26 +131,52 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         }
         (Some(c), s)
     } else {
-        // Not fetching: the prices are whoever's the store says filled it.
+        // Not fetching: the prices are whoever's the store says filled it (as configured
+        // while it cannot say).
         let configured = if settings.keepa.is_demo() {
             Source::Demo
         } else {
             Source::Live
         };
-        (
-            None,
-            super::data_source::of(store.as_ref())
-                .await?
-                .unwrap_or(configured),
-        )
+        let held = match super::data_source::of(store.as_ref()).await {
+            Ok(held) => held.unwrap_or(configured),
+            Err(e) if super::data_source::unreachable(&e) => {
+                tracing::warn!(
+                    "{e:#}. Taking the prices for {} ones, as configured; the store is \
+                     used when it answers.",
+                    configured.label()
+                );
+                configured
+            }
+            Err(e) => return Err(e),
+        };
+        (None, held)
     };
-    // The process that fetches decides whose prices the store holds: never both.
+    // The process that fetches decides whose prices the store holds: never both. A store
+    // that cannot say yet is claimed when it answers, and nothing is fetched before.
+    let (mut ingest_gate, mut refused) = (None, None);
     if settings.has_role(Role::Ingest) {
         let place = match settings.store.local_file(&settings.data_dir) {
             Some(file) => file.display().to_string(),
             None => "The Elasticsearch store".to_string(),
         };
-        super::data_source::claim(store.as_ref(), source, &place).await?;
+        match super::data_source::claim(store.as_ref(), source, &place).await {
+            Ok(()) => {}
+            Err(e) if super::data_source::unreachable(&e) => {
+                tracing::warn!(
+                    "{e:#}. Fetching starts when the store answers; the rest runs meanwhile."
+                );
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                ingest_gate = Some(super::data_source::claim_when_reachable(
+                    store.clone(),
+                    source,
+                    place,
+                    tx,
+                ));
+                refused = Some(rx);
+            }
+            Err(e) => return Err(e),
+        }
     }
     // Every role explains rows (breakdowns for the API and the console); only processing
     // detects.
@@ -158,6 +202,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         markets: settings.markets.clone(),
         settings: settings.pipeline.clone(),
         buybox: settings.keepa.buybox,
+        ingest_gate,
     });
     let cancel = pipeline.cancel_token();
 
@@ -197,6 +242,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         source,
         api,
         api_task,
+        refused,
     })
 }
 

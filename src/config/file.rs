@@ -180,6 +180,19 @@ pub(super) fn resolve(
             "one or more of ingest, process, api",
         ));
     }
+    // An address given on the command line to a process that serves no API is a mistake
+    // to say, not a flag to drop.
+    if let (Some(ApiAddr::On(addr)), false) = (&a.api_addr, roles.contains(&Role::Api)) {
+        let roles: Vec<String> = roles
+            .iter()
+            .map(|r| format!("{r:?}").to_lowercase())
+            .collect();
+        return Err(invalid(
+            "api.addr",
+            format!("'{addr}' with --role {}", roles.join(",")),
+            "this process serves no API: add api to --role, or leave out --api-addr",
+        ));
+    }
     let mut markets = a
         .markets
         .clone()
@@ -331,8 +344,10 @@ fn queue_config(file: Option<QueueConfig>, a: &GlobalArgs) -> Result<QueueConfig
             if let Some(b) = &a.kafka_brokers {
                 k.brokers = b.clone();
             }
-            if k.brokers.trim().is_empty() {
-                return Err(invalid("queue.brokers", "''", "HOST:PORT[,HOST:PORT…]"));
+            check_brokers(&k.brokers)?;
+            check_topic_prefix(&k.topic_prefix)?;
+            if k.group.trim().is_empty() {
+                return Err(invalid("queue.group", "''", "a consumer group name"));
             }
             if !(1..=10_000).contains(&k.partitions) || !(1..=10).contains(&k.replication) {
                 return Err(invalid(
@@ -345,6 +360,59 @@ fn queue_config(file: Option<QueueConfig>, a: &GlobalArgs) -> Result<QueueConfig
         }
         memory => memory,
     })
+}
+
+/// A bootstrap list as librdkafka takes it: `HOST[:PORT]` entries (port 9092 when left
+/// out), comma-separated, optionally with a Kafka listener name (`SSL://host:9093`). An
+/// `http://` URL or a bad port would only show as a minute of silence and a timeout later.
+fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
+    const EXPECTED: &str = "HOST:PORT[,HOST:PORT…], e.g. kafka-1:9092,kafka-2:9092";
+    if brokers.trim().is_empty() {
+        return Err(invalid("queue.brokers", "''", EXPECTED));
+    }
+    for entry in brokers.split(',').map(str::trim) {
+        let shown = || format!("'{}' in '{}'", entry.escape_debug(), brokers.escape_debug());
+        let lower = entry.to_ascii_lowercase();
+        let bare = match lower.split_once("://") {
+            Some(("http" | "https", _)) => {
+                return Err(invalid(
+                    "queue.brokers",
+                    shown(),
+                    "Kafka broker addresses (HOST:PORT), not HTTP URLs",
+                ));
+            }
+            Some((_, rest)) => rest,
+            None => lower.as_str(),
+        };
+        let port = match bare.rsplit_once(':') {
+            // A bracketed IPv6 address without a port ends in ']'.
+            Some((host, port)) if !port.ends_with(']') => Some((host, port)),
+            _ => None,
+        };
+        let (host, port_ok) = match port {
+            Some((host, port)) => (host, port.parse::<u16>().is_ok_and(|p| p > 0)),
+            None => (bare, true),
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) || !port_ok {
+            return Err(invalid("queue.brokers", shown(), EXPECTED));
+        }
+    }
+    Ok(())
+}
+
+/// Kafka topic names take ASCII letters, digits, `.`, `_` and `-`, up to 249 characters;
+/// the prefix goes before each of arbdesk's (the longest is `raw.keepa_updates.dlq`).
+fn check_topic_prefix(prefix: &str) -> Result<(), ConfigError> {
+    let longest = crate::queue::Topic::DeadLetter.name().len();
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if !prefix.chars().all(legal) || prefix.len() + longest > 249 {
+        return Err(invalid(
+            "queue.topic_prefix",
+            format!("'{}'", prefix.escape_debug()),
+            "ASCII letters, digits, '.', '_' and '-', at most 228 characters (e.g. 'staging.')",
+        ));
+    }
+    Ok(())
 }
 
 /// `[store]` with `--store` and `--es-url` over it.

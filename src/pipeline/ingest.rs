@@ -59,7 +59,22 @@ fn retry_soon(due_at: &mut DueAt, market: Market, failed: Vec<Asin>) {
 const REFRESHED_KEPT: Duration = Duration::from_secs(600);
 
 impl Ingest {
-    pub async fn run(self, mut commands: mpsc::Receiver<Command>, cancel: CancellationToken) {
+    /// Runs until `cancel`, once `gate` (if any) lets it.
+    pub async fn run(
+        self,
+        gate: Option<super::IngestGate>,
+        mut commands: mpsc::Receiver<Command>,
+        cancel: CancellationToken,
+    ) {
+        if let Some(gate) = gate {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                passed = gate => if let Err(why) = passed {
+                    self.stats.record("ingest", 0, 0, Some(why));
+                    return;
+                }
+            }
+        }
         // When each (ASIN, market) is next due: a refresh interval after its last fetch,
         // or `RETRY_FAILED` after a fetch that failed.
         let mut due_at: DueAt = HashMap::new();

@@ -225,7 +225,8 @@ fn one_market_is_refused_where_routes_are_detected() {
 
 /// Role sets that would run and do nothing are refused with exit code 2: half a pipeline on
 /// the in-process queue (no other process can reach it, and ingest would spend Keepa tokens
-/// for nothing), and a headless API-only process with the API off.
+/// for nothing), a headless API-only process with the API off, and an API address given
+/// to a process that serves none.
 #[test]
 fn role_sets_that_would_do_nothing_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,6 +242,20 @@ fn role_sets_that_would_do_nothing_are_refused() {
         (
             &["--serve", "--role", "api", "--api-addr", "off"][..],
             "--role api with --api-addr off",
+        ),
+        (
+            &[
+                "--serve",
+                "--role",
+                "process",
+                "--queue",
+                "kafka",
+                "--kafka-brokers",
+                "127.0.0.1:9",
+                "--api-addr",
+                "127.0.0.1:0",
+            ][..],
+            "'127.0.0.1:0' with --role process: this process serves no API",
         ),
     ] {
         let out = arbdesk(args, dir.path());

@@ -202,3 +202,68 @@ categories = []
     );
     assert_eq!(stats["total_products"].as_u64(), Some(ASINS as u64));
 }
+
+#[test]
+fn a_cluster_down_at_start_up_stops_nothing_and_fetching_waits_for_it() {
+    let Ok(exe) = std::env::var("ARBDESK_TEST_NOIDA") else {
+        eprintln!("skipped: set ARBDESK_TEST_NOIDA to the noida-db executable to run this test");
+        return;
+    };
+    const WATCHED: usize = 40;
+    let es = Server::start(Path::new(&exe));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\ntype = \"elasticsearch\"\nurl = \"{}\"\ntimeout_secs = 3\n\n[discovery]\ncategories = []\n",
+            es.url
+        ),
+    )
+    .unwrap();
+    let asins: Vec<String> = (0..WATCHED).map(|i| format!("B0LATE{i:04}")).collect();
+    watch(dir.path(), &config, &asins);
+    es.run(&["stop", "elasticsearch"]);
+    es.wait_until(false);
+
+    // The cluster is down: arbdesk starts anyway, serves the API and says the store is down.
+    let (_arbdesk, log) = spawn(
+        dir.path(),
+        &config,
+        &["--serve", "--api-addr", "127.0.0.1:0"],
+    );
+    let base = api_base(&log);
+    let start = Instant::now();
+    loop {
+        let (code, _, health) = answer(&base, "/health");
+        if code == 503 && health["components"]["store"]["status"] == "down" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "/health did not say the store is down: {code} {health}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, ctype, _) = answer(&base, "/opportunities?limit=5");
+    assert_eq!((code, ctype.as_str()), (503, "application/problem+json"));
+
+    // When it comes up, the store is claimed and every watched product is fetched into it.
+    es.run(&["start", "elasticsearch"]);
+    es.wait_until(true);
+    let back = Instant::now();
+    loop {
+        let (code, _, stats) = answer(&base, "/stats");
+        if code == 200 && stats["total_products"].as_u64() == Some(WATCHED as u64) {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(90),
+            "the watched products did not arrive once the store answered: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (_, _, health) = answer(&base, "/health");
+    assert_eq!(health["source"], "demo", "{health}");
+    assert_eq!(health["components"]["store"]["status"], "ok", "{health}");
+}

@@ -82,6 +82,7 @@ fn deps(
         markets: Market::ALL.to_vec(),
         settings: settings(),
         buybox: true,
+        ingest_gate: None,
     }
 }
 

@@ -69,7 +69,11 @@ pub fn api_base(log: &Receiver<String>) -> String {
         let line = log
             .recv_timeout(Duration::from_secs(60))
             .expect("the API process logs its address");
-        if let Some(i) = line.find("http://") {
+        // The line saying where the API listens (others may name a store's URL).
+        if let Some(i) = line
+            .find("listening on http://")
+            .map(|i| i + "listening on ".len())
+        {
             return line[i..]
                 .chars()
                 .take_while(|c| !c.is_whitespace() && *c != '"')

@@ -351,6 +351,31 @@ async fn stats_and_metrics_agree_with_health_about_a_damaged_store() {
     assert!(m.text().contains("arbdesk_store_up 0\n"), "{}", m.text());
 }
 
+/// A store slow to answer its health probe (busy with a large write) is `degraded`, not
+/// down: a 503 would take the instance out of a load balancer for nothing. A second slow
+/// probe in a row is a store that hangs: down, 503.
+#[tokio::test(start_paused = true)]
+async fn a_slow_health_probe_is_degraded_and_two_in_a_row_are_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = Arc::new(SqliteStore::open(&dir.path().join("slow.sqlite")).unwrap());
+    let store = Arc::new(Double::new(inner, Duration::from_secs(3)));
+    let api = api_over(store, ApiSettings::default());
+    let first = get(&api.app, "/health").await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let h = first.json();
+    assert_eq!(h["components"]["store"]["status"], "degraded", "{h}");
+    assert!(
+        h["components"]["store"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("within 2 s"),
+        "{h}"
+    );
+    let second = get(&api.app, "/health").await;
+    assert_eq!(second.status, 503, "{}", second.text());
+    assert_eq!(second.json()["components"]["store"]["status"], "down");
+}
+
 /// A client that cannot take JSON is told so (406), not sent it; browsers and `*/*` are
 /// served, and `/metrics` answers Prometheus in text.
 #[tokio::test]
