@@ -319,15 +319,15 @@ pub struct KeysArgs {
 pub enum WatchCommand {
     /// Add ASINs to the watchlist.
     Add {
-        /// ASINs (10 letters or digits each).
-        #[arg(required = true)]
+        /// ASINs (10 letters or digits each), or Amazon product links.
+        #[arg(required = true, value_parser = Asin::parse_or_link)]
         asins: Vec<Asin>,
     },
     /// Remove ASINs from the watchlist (their data stays).
     #[command(alias = "remove")]
     Rm {
-        /// ASINs.
-        #[arg(required = true)]
+        /// ASINs, or Amazon product links.
+        #[arg(required = true, value_parser = Asin::parse_or_link)]
         asins: Vec<Asin>,
     },
     /// List the watchlist.

@@ -387,6 +387,21 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
+/// What is wrong in a TOML file of the console's (keymap, theme) and where: `line 3:
+/// invalid string …`, in plain words.
+pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = plain_words(e.message());
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(1, |before| before.matches('\n').count() + 1);
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
 /// A TOML/serde message in words a config file's reader uses: `expected f64` is "a
 /// number", a `Decimal` is "a number such as 0.15 or 4.00", and so on.
 pub fn plain_words(message: &str) -> String {

@@ -373,15 +373,16 @@ async fn refresh(
     .map_err(|_| full())?;
     let (sent, repeats) = match answer {
         Refresh::Repeat { repeats, ago } => {
+            // Asked for, not done: the fetch may have failed or still wait for tokens.
             let what = if whole {
-                "the whole watchlist was refreshed".to_string()
+                "the whole watchlist".to_string()
             } else {
-                format!("{} refreshed", list_first(&repeats, 10))
+                list_first(&repeats, 10)
             };
             return done(
                 action,
                 format!(
-                    "{what} on request {}: not fetched again within {} (no tokens spent)",
+                    "a refresh of {what} was asked for {}: not fetched again within {} (no tokens spent)",
                     Refresh::ago(ago),
                     span(REFRESH_AGAIN_AFTER.as_secs() as i64)
                 ),
@@ -393,7 +394,7 @@ async fn refresh(
         String::new()
     } else {
         format!(
-            " ({} refreshed moments ago left out: {})",
+            " ({} asked for moments ago left out: {})",
             crate::domain::text::count(repeats.len() as u64, "product"),
             list_first(&repeats, 10)
         )

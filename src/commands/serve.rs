@@ -29,6 +29,8 @@ pub struct Runtime {
     /// Why the store was not claimed, when start-up had to wait for it and it then said it
     /// holds the other source's prices.
     refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
+    /// This process fetches into the local store: no other may.
+    _fetch_lock: Option<super::fetch_lock::FetchLock>,
 }
 
 impl Runtime {
@@ -114,6 +116,11 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         super::open_store(settings)?
     } else {
         super::open_existing_store(settings)?
+    };
+    // One process fetches into a local store (see `fetch_lock`), held until this one ends.
+    let fetch_lock = match settings.store.local_file(&settings.data_dir) {
+        Some(db) if settings.has_role(Role::Ingest) => super::fetch_lock::take(&db)?,
+        _ => None,
     };
     let queue = if settings.runs_pipeline() {
         Some(
@@ -243,6 +250,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         api,
         api_task,
         refused,
+        _fetch_lock: fetch_lock,
     })
 }
 

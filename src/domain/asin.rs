@@ -55,6 +55,36 @@ impl Asin {
     }
 }
 
+impl Asin {
+    /// An ASIN, or the ASIN of an Amazon product link as a browser's address bar or a
+    /// share button gives it (`https://www.amazon.de/dp/B0D1XD1ZV3?th=1`,
+    /// `…/Some-Title/dp/B0D1XD1ZV3/ref=…`, `…/gp/product/B0D1XD1ZV3`); what is neither is
+    /// refused as [`FromStr`] refuses it.
+    pub fn parse_or_link(s: &str) -> Result<Asin, ParseAsinError> {
+        let refused = match s.parse() {
+            Ok(a) => return Ok(a),
+            Err(e) => e,
+        };
+        let t = s.trim();
+        let lower = t.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://"))
+            || !lower.contains("amazon.")
+        {
+            return Err(refused);
+        }
+        let path = t.split(['?', '#']).next().unwrap_or_default();
+        let segments: Vec<&str> = path.split('/').collect();
+        segments
+            .windows(2)
+            .find_map(|w| {
+                let marker = w[0].to_ascii_lowercase();
+                let after = matches!(marker.as_str(), "dp" | "product" | "d" | "asin");
+                after.then(|| w[1].parse().ok()).flatten()
+            })
+            .ok_or(refused)
+    }
+}
+
 impl FromStr for Asin {
     type Err = ParseAsinError;
 
@@ -140,9 +170,42 @@ mod tests {
             "{cyrillic}"
         );
         let dash = "B0-BAD".parse::<Asin>().unwrap_err().to_string();
+        // Links are taken where a person types or pastes ASINs, not by `parse`.
+        assert!(
+            "https://www.amazon.de/dp/B0D1XD1ZV3"
+                .parse::<Asin>()
+                .is_err()
+        );
         assert_eq!(
             dash,
             "invalid ASIN 'B0-BAD': expected 10 letters or digits, such as B0DEMO1234"
         );
+    }
+
+    #[test]
+    fn product_links_give_their_asin() {
+        for link in [
+            "https://www.amazon.de/dp/B0D1XD1ZV3",
+            "https://www.amazon.co.uk/Zentro-Skillet-28-cm/dp/b0d1xd1zv3/ref=sr_1_1?th=1",
+            "https://amazon.fr/gp/product/B0D1XD1ZV3?psc=1",
+            "http://www.amazon.it/gp/aw/d/B0D1XD1ZV3#reviews",
+            " https://www.amazon.es/exec/obidos/ASIN/B0D1XD1ZV3/ ",
+            "B0D1XD1ZV3",
+        ] {
+            assert_eq!(
+                Asin::parse_or_link(link).map(|a| a.to_string()),
+                Ok("B0D1XD1ZV3".to_string()),
+                "{link}"
+            );
+        }
+        for not in [
+            "https://www.amazon.de/s?k=B0D1XD1ZV3",
+            "https://example.com/dp/B0D1XD1ZV3",
+            "https://www.amazon.de/dp/",
+            "amazon.de/dp/B0D1XD1ZV3x",
+        ] {
+            let e = Asin::parse_or_link(not).unwrap_err().to_string();
+            assert!(e.contains("expected 10 letters or digits"), "{not}: {e}");
+        }
     }
 }

@@ -154,17 +154,26 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// The Levenshtein distance between `a` and `b`, in characters.
+/// The edit distance between `a` and `b`, in characters, where swapping two neighbours is
+/// one edit as an insertion, a deletion or a change is (optimal string alignment): `sotr`
+/// is one edit from `sort`, and so nearer to it than to `goto`.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // Three rows of the table: two back (for swaps), the last, this one.
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for i in 0..a.len() {
         let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        for j in 0..b.len() {
+            let sub = prev[j] + usize::from(a[i] != b[j]);
+            let mut d = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d;
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -197,6 +206,11 @@ mod tests {
         assert_eq!(edit_distance("", "sort"), 4);
         assert_eq!(edit_distance("grösse", "grosse"), 1);
         assert_eq!(edit_distance("roi", "roi"), 0);
+        // A swap of neighbours is one edit.
+        assert_eq!(edit_distance("sotr", "sort"), 1);
+        assert_eq!(edit_distance("sotr", "goto"), 2);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("abc", "ca"), 3);
     }
 
     #[test]

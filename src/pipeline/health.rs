@@ -301,6 +301,12 @@ pub fn refresh_estimate(
         .saturating_mul(markets as i64)
         .saturating_mul(per);
     let cost_text = format!("{} Keepa tokens", signed_thousands(cost));
+    // A balance seen before Keepa stopped answering promises nothing.
+    if let Some(reason) = &k.stopped {
+        return format!(
+            "{cost_text}, but Keepa requests are stopped ({reason}): nothing is fetched until that is fixed"
+        );
+    }
     // Requests already wait for tokens (work queued before this one spent them): this
     // refresh waits at least as long.
     if let Some(until) = k.waiting_until.filter(|u| *u > now) {
@@ -513,6 +519,12 @@ mod tests {
         assert_eq!(
             refresh_estimate(&k, Some(&plan), 2, 5, now),
             "30 Keepa tokens; Keepa requests are waiting 39s for tokens, so it is fetched after that"
+        );
+        // Stopped requests fetch nothing, whatever balance was seen before.
+        k.stopped = Some("the key was refused (HTTP 401)".into());
+        assert_eq!(
+            refresh_estimate(&k, Some(&plan), 2, 5, now),
+            "30 Keepa tokens, but Keepa requests are stopped (the key was refused (HTTP 401)): nothing is fetched until that is fixed"
         );
     }
 

@@ -460,9 +460,18 @@ mod tests {
             parse("srot roi").unwrap_err().0,
             "unknown action 'srot'; did you mean 'sort'?"
         );
+        // A swap of neighbours is one edit: nearer 'sort' than 'goto'.
+        assert_eq!(
+            parse("sotr roi").unwrap_err().0,
+            "unknown action 'sotr'; did you mean 'sort'?"
+        );
         assert!(parse("sort colour").unwrap_err().0.contains("'colour'"));
         assert!(parse("min lots").unwrap_err().0.contains("'lots'"));
         assert!(parse("watch add nope").is_err());
+        assert!(matches!(
+            parse("watch add https://www.amazon.de/Pan/dp/B0D1XD1ZV3/ref=sr_1_1?th=1"),
+            Ok(Action::WatchAdd(v)) if v.len() == 1 && v[0].as_str() == "B0D1XD1ZV3"
+        ));
         assert!(parse("markets xx").unwrap_err().0.contains("xx"));
     }
 

@@ -259,7 +259,7 @@ impl Keymap {
             Err(e) => {
                 self.warnings.push(format!(
                     "{origin}: not valid TOML ({}); its bindings are ignored",
-                    e.message()
+                    crate::config::toml_problem(text, &e)
                 ));
                 return;
             }
@@ -409,6 +409,18 @@ mod tests {
             assert!(k.warnings.is_empty(), "{preset}: {:?}", k.warnings);
             assert!(k.bindings(Context::Table).len() > 10);
         }
+    }
+
+    #[test]
+    fn a_keymap_file_that_is_not_toml_says_the_line() {
+        let broken = "[global]\nbind = [\n  { on = \"Q\", run = \"quit\" },\n  { on = \"x\" run = \"help\" },\n]\n";
+        let k = Keymap::load("default", Some((broken, "keymap.toml")));
+        assert_eq!(k.warnings.len(), 1, "{:?}", k.warnings);
+        assert!(
+            k.warnings[0].starts_with("keymap.toml: not valid TOML (line 4: "),
+            "{:?}",
+            k.warnings
+        );
     }
 
     #[test]

@@ -129,7 +129,10 @@ impl Theme {
         let file: ThemeFile = match toml::from_str(text) {
             Ok(f) => f,
             Err(e) => {
-                warnings.push(format!("not a valid theme file: {}", e.message()));
+                warnings.push(format!(
+                    "not a valid theme file: {}",
+                    crate::config::toml_problem(text, &e)
+                ));
                 let fallback = base.cloned().unwrap_or_else(|| Theme::builtin("dark"));
                 return (fallback, warnings);
             }

@@ -112,6 +112,82 @@ fn arbdesk(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+/// One process fetches into a data dir: a second `--serve` (or console) that would fetch
+/// too is refused with exit code 2, naming the first by its process id and what to do;
+/// once the first has stopped, a new one starts.
+#[test]
+fn a_second_process_fetching_into_one_data_dir_is_refused() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(["--serve", "--api-addr", "off", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("ARBDESK_CONFIG")
+            .env_remove("KEEPA_API_KEY")
+            .env_remove("ARBDESK_MARKETS")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let running = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("arbdesk is running"));
+        assert!(running, "the first process did not start");
+        // Keep reading its log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        child
+    };
+    let stop = |mut child: std::process::Child| {
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        child.wait().unwrap();
+    };
+    let first = start();
+    let out = arbdesk(&["--serve", "--api-addr", "off"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("(pid {}) is fetching into", first.id()))
+            && err.contains("arbdesk.sqlite")
+            && err.contains("--role api"),
+        "{err}"
+    );
+    stop(first);
+    stop(start());
+}
+
+/// `watch add` takes Amazon product links as a browser gives them, as well as ASINs.
+#[test]
+fn watch_add_takes_product_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = arbdesk(
+        &[
+            "watch",
+            "add",
+            "https://www.amazon.de/Zentro-Skillet/dp/B0D1XD1ZV3/ref=sr_1_1?th=1",
+            "b07xj8c8f5",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&arbdesk(&["watch", "ls"], dir.path()).stdout).to_string();
+    assert!(
+        listed.contains("B0D1XD1ZV3") && listed.contains("B07XJ8C8F5"),
+        "{listed}"
+    );
+    let out = arbdesk(
+        &["watch", "add", "https://www.amazon.de/s?k=pan"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected 10 letters or digits"));
+}
+
 /// Commands that read the store refuse a data dir without one, naming where they looked,
 /// instead of creating an empty store that looks like an empty catalogue.
 #[test]

@@ -224,9 +224,7 @@ fn asins(id: &str, args: &[&str]) -> Result<Vec<Asin>, ParseError> {
         .flat_map(|a| a.split(','))
         .filter(|a| !a.is_empty())
     {
-        let asin = a
-            .parse::<Asin>()
-            .map_err(|e| ParseError(format!("{id}: {e}")))?;
+        let asin = Asin::parse_or_link(a).map_err(|e| ParseError(format!("{id}: {e}")))?;
         if !out.contains(&asin) {
             out.push(asin);
         }

@@ -136,7 +136,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         id: "watch",
         args: &["add", "remove"],
         contexts: T,
-        desc: "Add ASINs to or remove the selected one (the marked ones, if any) from the watchlist",
+        desc: "Add ASINs (or Amazon product links) to or remove the selected one (the marked ones, if any) from the watchlist",
         dangerous: true,
     },
     spec(

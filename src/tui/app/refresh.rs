@@ -21,7 +21,7 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
     match commands.refresh(asins) {
         Ok(Refresh::Repeat { repeats, ago }) => state.toast(
             format!(
-                "{} refreshed {}: not fetched again within {} (no tokens spent)",
+                "A refresh of {} was asked for {}: not sent again within {} (no tokens spent)",
                 names_of(&repeats),
                 Refresh::ago(ago),
                 window()
@@ -32,7 +32,7 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
             let mut names = names_of(&sent);
             if !repeats.is_empty() {
                 names.push_str(&format!(
-                    " ({} refreshed moments ago left out)",
+                    " ({} asked for moments ago left out)",
                     count(repeats.len() as u64, "product")
                 ));
             }
@@ -54,7 +54,7 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
     match commands.refresh_all() {
         Ok(Refresh::Repeat { ago, .. }) => state.toast(
             format!(
-                "The whole watchlist was refreshed {}: not fetched again within {} (no tokens spent)",
+                "A refresh of the whole watchlist was asked for {}: not sent again within {} (no tokens spent)",
                 Refresh::ago(ago),
                 window()
             ),

@@ -267,7 +267,7 @@ impl UiState {
                     // Typed without ASINs it would only reopen this prompt.
                     Ok(Action::WatchAdd(asins)) if asins.is_empty() => self.keep_prompt(
                         p,
-                        "watch add needs one or more ASINs, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
+                        "watch add needs one or more ASINs or product links, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
                             .into(),
                     ),
                     Ok(a) => {

@@ -90,7 +90,7 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
         r.json()["detail"]
             .as_str()
             .unwrap()
-            .starts_with("B0D1XD1ZV3 refreshed on request moments ago"),
+            .starts_with("a refresh of B0D1XD1ZV3 was asked for moments ago"),
         "{}",
         r.text()
     );
@@ -103,7 +103,7 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
     assert_eq!(r.status, 202, "{}", r.text());
     assert!(
         r.json()["detail"].as_str().unwrap().starts_with(
-            "1 product in 0 markets (1 product refreshed moments ago left out: B0D1XD1ZV4)"
+            "1 product in 0 markets (1 product asked for moments ago left out: B0D1XD1ZV4)"
         ),
         "{}",
         r.text()
