@@ -57,6 +57,11 @@ pub struct KafkaSettings {
     /// Prefix of every topic name (e.g. `staging.`).
     #[serde(default)]
     pub topic_prefix: String,
+    /// Ingest holds its raw updates while the consumer group is this many messages behind
+    /// (0: never), as the in-process queue holds them when full: with no worker running, a
+    /// Keepa key would otherwise spend its tokens on fetches that nothing stores.
+    #[serde(default = "default_max_lag")]
+    pub max_lag: u64,
     /// librdkafka properties for real clusters: `security.protocol`, `sasl.mechanism`,
     /// `sasl.username`, `ssl.ca.location`, …
     #[serde(default)]
@@ -73,6 +78,7 @@ impl KafkaSettings {
             replication: default_replication(),
             create_topics: true,
             topic_prefix: String::new(),
+            max_lag: default_max_lag(),
             options: std::collections::BTreeMap::new(),
         }
     }
@@ -92,6 +98,10 @@ fn default_replication() -> i32 {
 
 fn default_true() -> bool {
     true
+}
+
+fn default_max_lag() -> u64 {
+    10_000
 }
 
 fn default_capacity() -> usize {

@@ -81,6 +81,10 @@ pub async fn serve(settings: Settings) -> Result<()> {
     outcome
 }
 
+/// The token `docker-compose.yml` falls back to when `ARBDESK_API_TOKEN` is unset: public,
+/// so a process guarded by it says so.
+pub const COMPOSE_FALLBACK_TOKEN: &str = "change-me-before-going-live";
+
 /// The API this process serves, if its roles and address say it serves one; refuses a
 /// listener the settings do not allow (a non-loopback address without a token).
 pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
@@ -92,6 +96,16 @@ pub fn api_settings(settings: &Settings) -> Result<Option<api::ApiSettings>> {
         Some(t) => Some(api::BearerToken::new(t.expose()).map_err(super::BadValue)?),
         None => None,
     };
+    if c.token
+        .as_ref()
+        .is_some_and(|t| t.expose() == COMPOSE_FALLBACK_TOKEN)
+    {
+        tracing::warn!(
+            "The API token is docker-compose.yml's fallback, which anyone who has read that \
+             file knows: set ARBDESK_API_TOKEN (e.g. to the output of `openssl rand -hex 16`) \
+             before this API is reachable from other machines."
+        );
+    }
     let s = api::ApiSettings {
         addr,
         bearer_token: token,

@@ -12,13 +12,17 @@
 //!   headers, and is then acknowledged: never dropped silently, never blocking its partition.
 //! - On a rebalance, offsets in flight on revoked partitions are forgotten: the new owner
 //!   gets them again from the last commit.
-//! - Consumer lag (high watermark − committed, over the assigned partitions) is measured by
-//!   `health` and reported by `depth`.
+//! - Consumer lag is the group's: high watermark − committed offset over every partition of
+//!   the raw topic (a partition nobody holds counts in full), measured by `health` through a
+//!   consumer that never joins the group, and reported by `depth`.
+//! - Backpressure: publishing raw updates waits while the group is `max_lag` or more behind
+//!   (measured at most every 5 s, every 2 s while waiting), as the in-process queue waits when
+//!   full, so an ingest with no worker running stops fetching instead of spending tokens.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rdkafka::ClientContext;
@@ -131,9 +135,20 @@ pub struct KafkaQueue {
     consumer: Arc<OnceLock<Result<Arc<StreamConsumer<Context>>, String>>>,
     in_flight: Arc<Mutex<InFlight>>,
     closed: AtomicBool,
+    /// The group's lag as last measured, and when.
     lag: AtomicU64,
+    lag_at: Mutex<Option<Instant>>,
+    /// Reads committed offsets and watermarks for the lag; never joins the group.
+    lag_probe: OnceLock<Result<Arc<BaseConsumer>, String>>,
+    /// Publishing raw updates waits for the group to catch up.
+    held: AtomicBool,
     dead_total: AtomicU64,
 }
+
+/// How old a lag measurement may be when publishing raw updates, and how often it is
+/// measured again while they wait.
+const LAG_FRESH: Duration = Duration::from_secs(5);
+const LAG_RECHECK: Duration = Duration::from_secs(2);
 
 fn client_config(s: &KafkaSettings) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -165,6 +180,9 @@ impl KafkaQueue {
             in_flight: Arc::new(Mutex::new(InFlight::default())),
             closed: AtomicBool::new(false),
             lag: AtomicU64::new(0),
+            lag_at: Mutex::new(None),
+            lag_probe: OnceLock::new(),
+            held: AtomicBool::new(false),
             dead_total: AtomicU64::new(0),
             settings,
         };
@@ -182,6 +200,23 @@ impl KafkaQueue {
         let admin: AdminClient<DefaultClientContext> = client_config(&self.settings)
             .create()
             .map_err(|e| unavailable("creating the Kafka admin client", e))?;
+        // A broker that does not answer is said as that, within seconds, not as a topic
+        // creation that timed out a minute later.
+        let producer = self.producer.clone();
+        let reached = tokio::task::spawn_blocking(move || {
+            rdkafka::producer::Producer::client(&producer)
+                .fetch_metadata(None, Timeout::After(Duration::from_secs(10)))
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| unavailable("asking Kafka for its metadata", e))?;
+        if let Err(e) = reached {
+            return Err(QueueError::Unavailable(format!(
+                "no Kafka broker at {} answered within 10 s ({e}); check --kafka-brokers or \
+                 brokers in [queue], and that the cluster is up and reachable from here",
+                self.settings.brokers
+            )));
+        }
         let names: Vec<(String, i32)> = [
             (Topic::RawUpdates, self.settings.partitions),
             (Topic::Enriched, self.settings.partitions),
@@ -308,32 +343,108 @@ impl KafkaQueue {
             .map_err(|e| unavailable("committing Kafka offsets", e))
     }
 
-    /// Lag of the group over its assigned partitions (blocking calls: run off the runtime).
-    fn measure_lag(consumer: Option<&StreamConsumer<Context>>) -> Result<u64, String> {
-        let Some(consumer) = consumer else {
-            return Ok(0);
-        };
-        let timeout = Timeout::After(Duration::from_secs(5));
-        let assigned = consumer.assignment().map_err(|e| e.to_string())?;
-        if assigned.count() == 0 {
-            return Ok(0);
-        }
-        let committed = consumer
-            .committed_offsets(assigned.clone(), timeout)
-            .map_err(|e| e.to_string())?;
-        let mut lag = 0u64;
-        for e in committed.elements() {
-            let (low, high) = consumer
-                .fetch_watermarks(e.topic(), e.partition(), timeout)
-                .map_err(|e| e.to_string())?;
-            let at = match e.offset() {
-                Offset::Offset(o) => o,
-                _ => low,
-            };
-            lag += u64::try_from(high - at).unwrap_or(0);
-        }
+    /// The consumer that reads the group's committed offsets (created on first use).
+    fn lag_probe(&self) -> Result<Arc<BaseConsumer>, String> {
+        self.lag_probe
+            .get_or_init(|| {
+                client_config(&self.settings)
+                    .set("group.id", &self.settings.group)
+                    .set("enable.auto.commit", "false")
+                    .create::<BaseConsumer>()
+                    .map(Arc::new)
+                    .map_err(|e| format!("creating the Kafka lag probe: {e}"))
+            })
+            .clone()
+    }
+
+    /// Measures the group's lag over every partition of the raw topic and records it.
+    async fn measure_lag(&self) -> Result<u64, String> {
+        let probe = self.lag_probe()?;
+        let topic = self.topic(Topic::RawUpdates);
+        // Metadata, offset and watermark calls block: keep them off the async workers.
+        let lag = tokio::task::spawn_blocking(move || group_lag(&probe, &topic))
+            .await
+            .unwrap_or_else(|e| Err(format!("the lag probe failed: {e}")))?;
+        self.lag.store(lag, Ordering::Relaxed);
+        *self.lag_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         Ok(lag)
     }
+
+    /// Waits while the group is `max_lag` or more behind; logs when that starts and ends.
+    /// A lag that cannot be measured holds nothing (the queue's health says why).
+    async fn hold_while_behind(&self) -> Result<(), QueueError> {
+        let max = self.settings.max_lag;
+        if max == 0 {
+            return Ok(());
+        }
+        loop {
+            let at = *self.lag_at.lock().unwrap_or_else(PoisonError::into_inner);
+            let fresh = if self.held.load(Ordering::Relaxed) {
+                LAG_RECHECK
+            } else {
+                LAG_FRESH
+            };
+            let lag = match at.filter(|t| t.elapsed() < fresh) {
+                Some(_) => self.lag.load(Ordering::Relaxed),
+                None => match self.measure_lag().await {
+                    Ok(lag) => lag,
+                    Err(_) => return Ok(()),
+                },
+            };
+            if lag < max {
+                if self.held.swap(false, Ordering::Relaxed) {
+                    tracing::info!(lag, "The consumer group caught up; ingest goes on.");
+                }
+                return Ok(());
+            }
+            if !self.held.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    lag,
+                    max_lag = max,
+                    group = %self.settings.group,
+                    "Holding raw updates: the consumer group is {lag} messages behind \
+                     (max_lag {max}). Is a --role process worker running?"
+                );
+            }
+            if self.closed.load(Ordering::Relaxed) {
+                return Err(QueueError::Closed);
+            }
+            tokio::time::sleep(LAG_RECHECK).await;
+        }
+    }
+}
+
+/// The lag of `probe`'s group on `topic`: over every partition, the high watermark minus
+/// the committed offset (the low watermark where nothing is committed). Blocking.
+fn group_lag(probe: &BaseConsumer, topic: &str) -> Result<u64, String> {
+    let timeout = Timeout::After(Duration::from_secs(5));
+    let meta = probe
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|e| e.to_string())?;
+    let mut partitions = TopicPartitionList::new();
+    for t in meta.topics().iter().filter(|t| t.name() == topic) {
+        for p in t.partitions() {
+            partitions.add_partition(topic, p.id());
+        }
+    }
+    if partitions.count() == 0 {
+        return Ok(0);
+    }
+    let committed = probe
+        .committed_offsets(partitions, timeout)
+        .map_err(|e| e.to_string())?;
+    let mut lag = 0u64;
+    for e in committed.elements() {
+        let (low, high) = probe
+            .fetch_watermarks(e.topic(), e.partition(), timeout)
+            .map_err(|e| e.to_string())?;
+        let at = match e.offset() {
+            Offset::Offset(o) => o,
+            _ => low,
+        };
+        lag += u64::try_from(high - at).unwrap_or(0);
+    }
+    Ok(lag)
 }
 
 fn delivered<E>(
@@ -351,8 +462,11 @@ impl Queue for KafkaQueue {
         Box::pin(async move {
             // Closing stops new raw updates; processing still drains what it holds, and
             // publishes its results and dead letters, as on the in-process queue.
-            if topic == Topic::RawUpdates && self.closed.load(Ordering::Relaxed) {
-                return Err(QueueError::Closed);
+            if topic == Topic::RawUpdates {
+                if self.closed.load(Ordering::Relaxed) {
+                    return Err(QueueError::Closed);
+                }
+                self.hold_while_behind().await?;
             }
             self.produce(&self.topic(topic), batch, None).await
         })
@@ -480,29 +594,39 @@ impl Queue for KafkaQueue {
             if self.closed.load(Ordering::Relaxed) {
                 return ComponentHealth::down("kafka", "closed");
             }
-            let started = std::time::Instant::now();
-            // Metadata and watermark calls block: keep them off the async workers.
+            let started = Instant::now();
+            // The metadata call blocks: keep it off the async workers.
             let producer = self.producer.clone();
-            let consumer = self.consumer.get().and_then(|c| c.as_ref().ok()).cloned();
-            let probe = tokio::task::spawn_blocking(move || {
-                let meta = rdkafka::producer::Producer::client(&producer)
+            let brokers = tokio::task::spawn_blocking(move || {
+                rdkafka::producer::Producer::client(&producer)
                     .fetch_metadata(None, Timeout::After(Duration::from_secs(3)))
-                    .map_err(|e| e.to_string())?;
-                let lag = KafkaQueue::measure_lag(consumer.as_deref())?;
-                Ok::<_, String>((meta.brokers().len(), lag))
+                    .map(|meta| meta.brokers().len())
+                    .map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(format!("the probe failed: {e}")));
+            let probe = match brokers {
+                Ok(n) => self.measure_lag().await.map(|lag| (n, lag)),
+                Err(e) => Err(e),
+            };
             let mut h = match probe {
                 Ok((brokers, lag)) => {
-                    self.lag.store(lag, Ordering::Relaxed);
-                    ComponentHealth::ok(
-                        "kafka",
-                        format!(
-                            "{brokers} broker(s) at {}; consumer lag {lag}",
-                            self.settings.brokers
-                        ),
-                    )
+                    let detail = format!(
+                        "{brokers} broker(s) at {}; consumer lag {lag}",
+                        self.settings.brokers
+                    );
+                    if self.held.load(Ordering::Relaxed) {
+                        ComponentHealth::degraded(
+                            "kafka",
+                            format!(
+                                "{detail}: raw updates held until the group {} is under \
+                                 max_lag {} (is a --role process worker running?)",
+                                self.settings.group, self.settings.max_lag
+                            ),
+                        )
+                    } else {
+                        ComponentHealth::ok("kafka", detail)
+                    }
                 }
                 Err(e) => ComponentHealth::down(
                     "kafka",

@@ -126,6 +126,15 @@ fn every_arbdesk_service_command_is_accepted_by_the_cli() {
 fn the_topology_is_kafka_kraft_elasticsearch_8_and_three_workers() {
     let c = compose();
     let s = &c["services"];
+    // The fallback token is the one a process warns about.
+    let token = s["arbdesk-api"]["environment"]["ARBDESK_API_TOKEN"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        expand(token),
+        arbdesk::commands::serve::COMPOSE_FALLBACK_TOKEN,
+        "{token}"
+    );
     assert!(s.get("zookeeper").is_none(), "KRaft needs no ZooKeeper");
     let kafka_roles = s["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
         .as_str()

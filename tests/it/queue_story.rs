@@ -222,6 +222,67 @@ mod kafka {
         full_story(&cluster.bootstrap_servers(), "mock").await;
     }
 
+    /// Raw updates wait while the consumer group is `max_lag` behind, counting partitions
+    /// no worker holds (here: no worker at all), and go on once a worker catches up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn publishing_waits_while_the_group_is_max_lag_behind() {
+        let cluster = mock_cluster(1, "mockheld");
+        let brokers = cluster.bootstrap_servers();
+        let mut s = settings(&brokers, "mockheld");
+        s.max_lag = 6;
+        let ingest = std::sync::Arc::new(KafkaQueue::connect(s.clone()).await.unwrap());
+        ingest
+            .publish(Topic::RawUpdates, batch("mockheld", 3, 2))
+            .await
+            .unwrap();
+        let h = ingest.health().await;
+        assert!(h.detail.contains("consumer lag 6"), "{}", h.detail);
+        // Six behind: the next batch waits (no worker has read anything).
+        let next = tokio::spawn({
+            let ingest = ingest.clone();
+            async move {
+                ingest
+                    .publish(Topic::RawUpdates, batch("mockheld", 1, 1))
+                    .await
+            }
+        });
+        let start = std::time::Instant::now();
+        let held = loop {
+            let h = ingest.health().await;
+            if h.status == arbdesk::component::HealthStatus::Degraded {
+                break h;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the queue never said it holds: {}",
+                h.detail
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(held.detail.contains("max_lag 6"), "{}", held.detail);
+        assert!(!next.is_finished(), "published while the group was behind");
+        // A worker reads and stores the six: the held batch goes out.
+        let worker = KafkaQueue::connect(s).await.unwrap();
+        let got = take(&worker, 6, Duration::from_secs(60)).await;
+        assert_eq!(got.len(), 6);
+        worker
+            .ack(got.iter().map(|d| d.tag).collect())
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), next)
+            .await
+            .expect("the held batch went out once the group caught up")
+            .unwrap()
+            .unwrap();
+        let h = ingest.health().await;
+        assert_eq!(
+            h.status,
+            arbdesk::component::HealthStatus::Ok,
+            "{}",
+            h.detail
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn kafka_queue_story_on_an_external_broker() {
         let Ok(brokers) = std::env::var("ARBDESK_TEST_KAFKA") else {
@@ -240,9 +301,17 @@ mod kafka {
         s.create_topics = false;
         s.options
             .insert("socket.connection.setup.timeout.ms".into(), "1000".into());
-        let q = KafkaQueue::connect(s).await.unwrap();
+        let q = KafkaQueue::connect(s.clone()).await.unwrap();
         let h = q.health().await;
         assert_eq!(h.status, arbdesk::component::HealthStatus::Down);
         assert!(h.detail.contains("127.0.0.1:1"), "{}", h.detail);
+        // Creating topics there fails as a broker that does not answer, not as a timeout of
+        // the topic creation.
+        s.create_topics = true;
+        let e = KafkaQueue::connect(s).await.err().unwrap().to_string();
+        assert!(
+            e.contains("no Kafka broker at 127.0.0.1:1 answered within 10 s"),
+            "{e}"
+        );
     }
 }

@@ -30,6 +30,16 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         parts.push((0, Span::raw(" ")));
         parts.push((0, styled(" READ-ONLY ", "badge_demo", theme)));
     }
+    // A store that cannot be reached shows on every screen, not only in the health panel:
+    // nothing fetched meanwhile is stored.
+    let store_down = s
+        .store_health
+        .as_ref()
+        .is_some_and(|h| h.status == crate::component::HealthStatus::Down);
+    if store_down {
+        parts.push((0, Span::raw(" ")));
+        parts.push((0, styled(" STORE DOWN · g h ", "bad", theme)));
+    }
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
     parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
     let k = &s.status.keepa;

@@ -286,6 +286,19 @@ fn narrow_tiles_take_labels_that_fit() {
     );
 }
 
+/// A store that is down shows in the header of every screen, not only in the health panel.
+#[test]
+fn a_store_that_is_down_shows_in_the_header() {
+    let mut s = fixtures::loaded(30, (100, 24));
+    assert!(!text(&s).contains("STORE DOWN"));
+    s.store_health = Some(arbdesk::component::ComponentHealth::down(
+        "sqlite",
+        "disk I/O error",
+    ));
+    let top: String = text(&s).lines().take(1).collect();
+    assert!(top.contains(" STORE DOWN · g h "), "{top}");
+}
+
 /// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
 #[test]
 fn an_empty_store_says_when_keepa_is_why() {
