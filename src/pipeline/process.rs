@@ -103,9 +103,12 @@ impl Process {
                 continue;
             }
             let Some(refused) = self.store_and_detect(listings, &cancel).await else {
-                tracing::error!(
+                // Not lost: unacknowledged, they go to the next worker on Kafka, and on the
+                // in-process queue their products are still due and fetched again.
+                tracing::warn!(
                     updates = accepted.len(),
-                    "Stopping with updates not stored; they were not acknowledged."
+                    "Stopping with updates not stored (the store did not take them): they \
+                     were not acknowledged, so they are delivered or fetched again."
                 );
                 break;
             };

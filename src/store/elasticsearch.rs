@@ -1,8 +1,9 @@
 //! The Elasticsearch store: the same `Store` contract as SQLite, on an Elasticsearch 8
 //! cluster, for when several processes share one store.
 //!
-//! This file is the only one that names the `elasticsearch` crate: `Es` wraps the client
-//! (connection pool, credentials, TLS, timeouts) behind a handful of JSON requests — search,
+//! This file is the only one that names the `elasticsearch` crate: `Es` wraps a client per
+//! node given (credentials, TLS, timeouts; requests go round the nodes, passing over for
+//! 30 s one that did not answer) behind a handful of JSON requests — search,
 //! count, multi-get and bulk — and turns every failure into a `StoreError` that says what to
 //! do. The submodules work in JSON documents only: `bulk` (building bulk requests, their
 //! per-item results), `docs` (index names, explicit mappings, document ids and shapes), `ingest` (listings, history and the merged products), `write`
@@ -22,7 +23,7 @@ mod ingest;
 mod query;
 mod write;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,13 +32,12 @@ use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::cluster::ClusterHealthParts;
 use elasticsearch::http::response::Response;
-use elasticsearch::http::transport::{
-    MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
-};
+use elasticsearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
 use elasticsearch::indices::{IndicesCreateParts, IndicesPutMappingParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch, MgetParts, SearchParts};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::{
     Checkpoint, EsSettings, JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, Store,
@@ -218,7 +218,9 @@ impl Store for EsStore {
 
 /// The connection and the requests the store makes.
 pub(crate) struct Es {
-    client: Elasticsearch,
+    /// One client per node given; requests go round the nodes that answer.
+    nodes: Vec<Node>,
+    next: AtomicUsize,
     url: String,
     prefix: String,
     refresh: Refresh,
@@ -228,16 +230,58 @@ pub(crate) struct Es {
     last_write_error: Mutex<Option<String>>,
 }
 
+/// What an Elasticsearch `error` says: its `reason`, or the error itself when it is only a
+/// string (as proxies and some failures give it).
+fn reason_of(error: &Value) -> String {
+    match (error.as_str(), error["reason"].as_str()) {
+        (Some(text), _) | (None, Some(text)) => text.to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// One node of the cluster, as given in `url`.
+struct Node {
+    url: String,
+    client: Elasticsearch,
+    /// Not sent requests until then: it did not answer the last one.
+    resting_until: Mutex<Option<Instant>>,
+}
+
+/// How long a node that did not answer is passed over while others answer.
+const NODE_REST: Duration = Duration::from_secs(30);
+
 impl Es {
     fn connect(s: &EsSettings) -> Result<Es, StoreError> {
-        let invalid = StoreError::Invalid;
-        let mut urls = s.urls().map_err(invalid)?;
-        let builder = if urls.len() == 1 {
-            TransportBuilder::new(SingleNodeConnectionPool::new(urls.remove(0)))
-        } else {
-            TransportBuilder::new(MultiNodeConnectionPool::round_robin(urls, None))
+        let urls = s.urls().map_err(StoreError::Invalid)?;
+        let nodes = urls
+            .into_iter()
+            .map(|url| {
+                Ok(Node {
+                    url: url.as_str().trim_end_matches('/').to_string(),
+                    client: Elasticsearch::new(Self::transport(s, url)?),
+                    resting_until: Mutex::new(None),
+                })
+            })
+            .collect::<Result<Vec<Node>, StoreError>>()?;
+        let refresh = match s.refresh.as_str() {
+            "false" => Refresh::False,
+            "wait_for" => Refresh::WaitFor,
+            _ => Refresh::True,
         };
-        let mut builder = builder
+        Ok(Es {
+            nodes,
+            next: AtomicUsize::new(0),
+            url: s.url.clone(),
+            prefix: s.index_prefix.clone(),
+            refresh,
+            ready: AtomicBool::new(false),
+            last_write_error: Mutex::new(None),
+        })
+    }
+
+    /// The transport to one node, with the settings' credentials, TLS and timeout.
+    fn transport(s: &EsSettings, url: Url) -> Result<Transport, StoreError> {
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .timeout(Duration::from_secs(s.timeout_secs))
             .disable_proxy();
         if let (Some(user), Some(pass)) = (&s.username, &s.password) {
@@ -265,22 +309,26 @@ impl Es {
             }
             (None, true) => CertificateValidation::Default,
         };
-        let transport = builder.cert_validation(validation).build().map_err(|e| {
+        builder.cert_validation(validation).build().map_err(|e| {
             StoreError::Invalid(format!("cannot set up the Elasticsearch client: {e}"))
-        })?;
-        let refresh = match s.refresh.as_str() {
-            "false" => Refresh::False,
-            "wait_for" => Refresh::WaitFor,
-            _ => Refresh::True,
-        };
-        Ok(Es {
-            client: Elasticsearch::new(transport),
-            url: s.url.clone(),
-            prefix: s.index_prefix.clone(),
-            refresh,
-            ready: AtomicBool::new(false),
-            last_write_error: Mutex::new(None),
         })
+    }
+
+    /// The node for the next request: the next in turn that is not resting after failing
+    /// to answer (the next in turn when all are).
+    fn node(&self) -> &Node {
+        let n = self.nodes.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        (0..n)
+            .map(|i| &self.nodes[(start + i) % n])
+            .find(|node| {
+                node.resting_until
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_none_or(|t| t <= now)
+            })
+            .unwrap_or(&self.nodes[start % n])
     }
 
     /// The full name of an index.
@@ -288,11 +336,21 @@ impl Es {
         format!("{}{}", self.prefix, ix.suffix())
     }
 
-    fn unreachable(&self, what: &str, e: impl std::fmt::Display) -> StoreError {
+    /// `node` did not answer: it rests while others answer, and the error says so.
+    fn unreachable(&self, node: &Node, what: &str, e: impl std::fmt::Display) -> StoreError {
+        let others = if self.nodes.len() > 1 {
+            *node
+                .resting_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + NODE_REST);
+            "; requests go to the other nodes for 30 s"
+        } else {
+            ""
+        };
         StoreError::Unavailable(format!(
             "Elasticsearch at {} did not answer while {what}: {e}; check that it is running \
-             and reachable, and the store's url",
-            self.url
+             and reachable, and the store's url{others}",
+            node.url
         ))
     }
 
@@ -300,14 +358,18 @@ impl Es {
     /// `accept` are answers too.
     async fn answer(
         &self,
+        node: &Node,
         what: &str,
         sent: impl Future<Output = Result<Response, elasticsearch::Error>>,
         accept: &[u16],
     ) -> StoreResult<(u16, Value)> {
         let started = Instant::now();
-        let resp = sent.await.map_err(|e| self.unreachable(what, e))?;
+        let resp = sent.await.map_err(|e| self.unreachable(node, what, e))?;
         let status = resp.status_code().as_u16();
-        let text = resp.text().await.map_err(|e| self.unreachable(what, e))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| self.unreachable(node, what, e))?;
         tracing::debug!(
             what,
             status,
@@ -320,10 +382,10 @@ impl Es {
             return Ok((status, body));
         }
         let kind = body["error"]["type"].as_str().unwrap_or("");
-        let reason = body["error"]["reason"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| text.chars().take(300).collect());
+        let reason = match &body["error"] {
+            Value::Null => text.chars().take(300).collect(),
+            e => reason_of(e),
+        };
         if kind == "index_not_found_exception" {
             self.ready.store(false, Ordering::Relaxed);
         }
@@ -355,18 +417,19 @@ impl Es {
         }
         for ix in Ix::ALL {
             let name = self.name(ix);
-            let indices = self.client.indices();
+            let node = self.node();
+            let indices = node.client.indices();
             let sent = indices
                 .create(IndicesCreateParts::Index(&name))
                 .body(docs::mapping(ix))
                 .send();
             let what = format!("creating the index {name}");
-            let (status, body) = self.answer(&what, sent, &[400]).await?;
+            let (status, body) = self.answer(node, &what, sent, &[400]).await?;
             if status == 400 && body["error"]["type"] != "resource_already_exists_exception" {
                 return Err(StoreError::Invalid(format!(
                     "Elasticsearch refused the index {name}: {}; check index_prefix and the \
                      cluster's index templates",
-                    body["error"]["reason"]
+                    reason_of(&body["error"])
                 )));
             }
             if status == 400 {
@@ -378,12 +441,12 @@ impl Es {
                     .body(docs::mapping(ix)["mappings"].clone())
                     .send();
                 let what = format!("updating the mapping of {name}");
-                let (status, body) = self.answer(&what, sent, &[400]).await?;
+                let (status, body) = self.answer(node, &what, sent, &[400]).await?;
                 if status == 400 {
                     return Err(StoreError::Invalid(format!(
                         "Elasticsearch refused the mapping of {name}: {}; an index made by \
                          another program under this index_prefix? Use another prefix",
-                        body["error"]["reason"]
+                        reason_of(&body["error"])
                     )));
                 }
             }
@@ -402,16 +465,36 @@ impl Es {
 
     async fn health(&self) -> ComponentHealth {
         let started = Instant::now();
-        let cluster = self.client.cluster();
+        let node = self.node();
+        let cluster = node.client.cluster();
         let sent = cluster.health(ClusterHealthParts::None).send();
-        let probe = self.answer("checking cluster health", sent, &[]).await;
+        let probe = self
+            .answer(node, "checking cluster health", sent, &[])
+            .await;
         let latency = started.elapsed().as_secs_f64() * 1000.0;
         let (_, body) = match probe {
             Ok(v) => v,
             Err(e) => return ComponentHealth::down("elasticsearch", e.to_string()),
         };
         let status = body["status"].as_str().unwrap_or("unknown");
-        let summary = format!("{} (cluster {status}, indices {}*)", self.url, self.prefix);
+        let resting = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                n.resting_until
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_some_and(|t| t > Instant::now())
+            })
+            .map(|n| n.url.as_str())
+            .collect::<Vec<_>>();
+        let mut summary = format!("{} (cluster {status}, indices {}*)", self.url, self.prefix);
+        if !resting.is_empty() {
+            summary.push_str(&format!(
+                "; not answering, passed over: {}",
+                resting.join(", ")
+            ));
+        }
         let last = self
             .last_write_error
             .lock()
@@ -438,12 +521,15 @@ impl Es {
     pub async fn search(&self, ix: Ix, body: Value) -> StoreResult<Value> {
         let name = self.name(ix);
         let names = [name.as_str()];
-        let sent = self
+        let node = self.node();
+        let sent = node
             .client
             .search(SearchParts::Index(&names))
             .body(body)
             .send();
-        let (_, v) = self.answer(&format!("searching {name}"), sent, &[]).await?;
+        let (_, v) = self
+            .answer(node, &format!("searching {name}"), sent, &[])
+            .await?;
         Ok(v)
     }
 
@@ -451,12 +537,15 @@ impl Es {
     pub async fn count(&self, ix: Ix, query: Value) -> StoreResult<u64> {
         let name = self.name(ix);
         let names = [name.as_str()];
-        let sent = self
+        let node = self.node();
+        let sent = node
             .client
             .count(CountParts::Index(&names))
             .body(json!({ "query": query }))
             .send();
-        let (_, v) = self.answer(&format!("counting {name}"), sent, &[]).await?;
+        let (_, v) = self
+            .answer(node, &format!("counting {name}"), sent, &[])
+            .await?;
         v["count"].as_u64().ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "Elasticsearch answered a count of {name} without one"
@@ -488,12 +577,13 @@ impl Es {
                 d
             })
             .collect();
-        let sent = self
+        let node = self.node();
+        let sent = node
             .client
             .mget(MgetParts::None)
             .body(json!({ "docs": docs }))
             .send();
-        let (_, v) = self.answer("reading documents", sent, &[]).await?;
+        let (_, v) = self.answer(node, "reading documents", sent, &[]).await?;
         let found = v["docs"].as_array().cloned().unwrap_or_default();
         if found.len() != ids.len() {
             return Err(StoreError::Corrupt(format!(
@@ -510,7 +600,8 @@ impl Es {
                 }
                 return Err(StoreError::Unavailable(format!(
                     "reading document {} failed: {}",
-                    d["_id"], err["reason"]
+                    d["_id"],
+                    reason_of(err)
                 )));
             }
             out.push(match d["found"].as_bool() {
@@ -531,13 +622,14 @@ impl Es {
             return Ok(Vec::new());
         }
         let Bulk { lines, what } = bulk;
-        let sent = self
+        let node = self.node();
+        let sent = node
             .client
             .bulk(BulkParts::None)
             .body(lines)
             .refresh(self.refresh)
             .send();
-        let (_, v) = self.answer("writing a batch", sent, &[]).await?;
+        let (_, v) = self.answer(node, "writing a batch", sent, &[]).await?;
         let raw = v["items"].as_array().cloned().unwrap_or_default();
         if raw.len() != what.len() {
             return Err(StoreError::Unavailable(format!(
@@ -554,8 +646,11 @@ impl Es {
             let item = Item {
                 status: body["status"].as_u64().unwrap_or(0) as u16,
                 result: body["result"].as_str().map(str::to_string),
-                error: body["error"]["type"].as_str().map(str::to_string),
-                reason: body["error"]["reason"].as_str().map(str::to_string),
+                error: match &body["error"] {
+                    Value::Null => None,
+                    e => Some(e["type"].as_str().unwrap_or("error").to_string()),
+                },
+                reason: (!body["error"].is_null()).then(|| reason_of(&body["error"])),
             };
             let ok = item.error.is_none() && (200..300).contains(&item.status)
                 || item.result.as_deref() == Some("not_found")

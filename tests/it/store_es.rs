@@ -80,3 +80,41 @@ fn bad_settings_are_refused_before_connecting() {
         "{err:?}"
     );
 }
+
+/// With several nodes given, one that does not answer is passed over: after one failed
+/// request, which names the node and says so, requests go to the node that answers, and
+/// the health names the node passed over.
+#[tokio::test]
+async fn a_node_that_does_not_answer_is_passed_over() {
+    let Some(url) = es_url() else { return };
+    let dead = "http://127.0.0.1:9";
+    let store = EsStore::connect(&fresh_settings(&format!("{dead},{url}"))).unwrap();
+    let asin: arbdesk::domain::Asin = "B0NODE0001".parse().unwrap();
+    let mut failures = Vec::new();
+    for _ in 0..6 {
+        if let Err(e) = store
+            .watch_add(vec![asin], arbdesk::store::WatchSource::User)
+            .await
+        {
+            failures.push(e.to_string());
+        }
+    }
+    assert!(failures.len() <= 1, "{failures:?}");
+    for e in &failures {
+        assert!(
+            e.contains("at http://127.0.0.1:9 did not answer")
+                && e.contains("requests go to the other nodes for 30 s"),
+            "{e}"
+        );
+    }
+    assert_eq!(store.watchlist().await.unwrap().len(), 1);
+    let h = store.health().await;
+    assert_eq!(h.status, HealthStatus::Ok, "{}", h.detail);
+    if !failures.is_empty() {
+        assert!(
+            h.detail.contains("passed over: http://127.0.0.1:9"),
+            "{}",
+            h.detail
+        );
+    }
+}
