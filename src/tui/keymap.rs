@@ -352,6 +352,42 @@ impl Keymap {
                 });
             }
         }
+        if user {
+            self.warn_shadowed_globals(origin);
+        }
+    }
+
+    /// A key bound in `[global]` that starts a chord of another context (`g` against the
+    /// table's `g g`) never reaches the global binding there: the context's keys come
+    /// first, and its chord waits for the second key. Said, as a binding that starts a
+    /// chord of its own context is.
+    fn warn_shadowed_globals(&mut self, origin: &str) {
+        let globals: Vec<Key> = self
+            .bindings(Context::Global)
+            .iter()
+            .filter(|b| b.user && b.keys.len() == 1)
+            .map(|b| b.keys[0])
+            .collect();
+        for key in globals {
+            for ctx in Context::ALL.into_iter().filter(|c| *c != Context::Global) {
+                let chord = self
+                    .bindings(ctx)
+                    .iter()
+                    .find(|b| b.keys.len() == 2 && b.keys[0] == key);
+                if let Some(chord) = chord {
+                    self.warnings.push(format!(
+                        "{origin} [global] {key}: in [{}] {} ({}) comes first, so {key} does \
+                         not reach this binding there; bind {key} in [{}] too, or unbind {} \
+                         there",
+                        ctx.name(),
+                        show_keys(&chord.keys),
+                        chord.run,
+                        ctx.name(),
+                        show_keys(&chord.keys),
+                    ));
+                }
+            }
+        }
     }
 
     /// What `keys` (pending chord keys plus the one just pressed) means in `ctx`.
@@ -409,6 +445,27 @@ mod tests {
             assert!(k.warnings.is_empty(), "{preset}: {:?}", k.warnings);
             assert!(k.bindings(Context::Table).len() > 10);
         }
+    }
+
+    #[test]
+    fn a_global_key_that_starts_a_chord_of_a_view_is_warned_about() {
+        let user = "[global]\nbind = [ { on = \"g\", run = \"goto health\" } ]\n";
+        let k = Keymap::load("default", Some((user, "keymap.toml")));
+        assert!(
+            k.warnings
+                .iter()
+                .any(|w| w.starts_with("keymap.toml [global] g: in [table] g g")
+                    && w.contains("bind g in [table] too")),
+            "{:?}",
+            k.warnings
+        );
+        // A key no view uses for a chord is not.
+        let user = "[global]\nbind = [ { on = \"Q\", run = \"quit\" } ]\n";
+        assert!(
+            Keymap::load("default", Some((user, "keymap.toml")))
+                .warnings
+                .is_empty()
+        );
     }
 
     #[test]

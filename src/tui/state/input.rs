@@ -4,6 +4,10 @@ use crossterm::event::KeyEvent;
 
 use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, Prompt, PromptKind, UiState};
 
+/// How a `/` filter is kept in the command history: as the command that sets it, so `:`
+/// recalls it too and the `/` prompt's Up and Down walk those lines.
+const FILTER_LINE: &str = "filter ";
+
 impl UiState {
     /// A key from the terminal. Prompts and overlays take keys first.
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
@@ -146,8 +150,22 @@ impl UiState {
                             p.cycle = (options.len() > 1).then_some((options, 0));
                         }
                     },
-                    KeyCode::Up | KeyCode::Down if p.kind == PromptKind::Command => {
-                        let n = self.history.len();
+                    // The command history; in the `/` prompt, its `filter …` lines (each
+                    // filter set with Enter is kept as one).
+                    KeyCode::Up | KeyCode::Down if p.kind != PromptKind::LogSearch => {
+                        let filters = p.kind == PromptKind::Filter;
+                        let entries: Vec<&str> = self
+                            .history
+                            .iter()
+                            .filter_map(|h| {
+                                if filters {
+                                    h.strip_prefix(FILTER_LINE)
+                                } else {
+                                    Some(h.as_str())
+                                }
+                            })
+                            .collect();
+                        let n = entries.len();
                         if n > 0 {
                             let pos = match (p.history_pos, ev.code) {
                                 (None, KeyCode::Up) => Some(n - 1),
@@ -158,8 +176,7 @@ impl UiState {
                             if p.history_pos.is_none() {
                                 p.draft = p.input.clone();
                             }
-                            p.input =
-                                pos.map_or_else(|| p.draft.clone(), |i| self.history[i].clone());
+                            p.input = pos.map_or_else(|| p.draft.clone(), |i| entries[i].into());
                             p.history_pos = pos;
                         }
                     }
@@ -255,7 +272,15 @@ impl UiState {
                 Vec::new()
             }
             PromptKind::Filter => match Filter::parse(&p.input) {
-                Ok(_) => self.set_filter(p.input),
+                Ok(_) => {
+                    let text = p.input.trim();
+                    let mut fx = Vec::new();
+                    if !text.is_empty() {
+                        fx.push(self.remember(format!("{FILTER_LINE}{text}")));
+                    }
+                    fx.extend(self.set_filter(p.input));
+                    fx
+                }
                 Err(e) => self.keep_prompt(p, e),
             },
             PromptKind::Command => {
@@ -271,11 +296,7 @@ impl UiState {
                             .into(),
                     ),
                     Ok(a) => {
-                        self.history.retain(|h| h != &line);
-                        self.history.push(line.clone());
-                        let excess = self.history.len().saturating_sub(500);
-                        self.history.drain(..excess);
-                        let mut fx = vec![Effect::SaveHistory(line)];
+                        let mut fx = vec![self.remember(line)];
                         fx.extend(self.apply(a));
                         fx
                     }
@@ -283,6 +304,16 @@ impl UiState {
                 }
             }
         }
+    }
+
+    /// Puts `line` last in the command history (once: an earlier copy goes), keeping the
+    /// newest 500, and returns the effect that appends it to the history file.
+    fn remember(&mut self, line: String) -> Effect {
+        self.history.retain(|h| h != &line);
+        self.history.push(line.clone());
+        let excess = self.history.len().saturating_sub(500);
+        self.history.drain(..excess);
+        Effect::SaveHistory(line)
     }
 
     fn set_filter_keep_prompt(&mut self, text: String) -> Vec<Effect> {

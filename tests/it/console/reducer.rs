@@ -1205,6 +1205,46 @@ fn command_history_keeps_the_typed_draft() {
     assert_eq!(input(&s), "sor", "the draft is back");
 }
 
+/// A filter set with Enter is kept in the command history as the command that sets it;
+/// the `/` prompt's Up and Down walk those (applying each as it shows), and `:` recalls
+/// them as commands.
+#[test]
+fn filters_are_kept_in_the_history_and_recalled_in_the_filter_prompt() {
+    let mut s = fixtures::loaded(50, (160, 45));
+    s.history = vec!["sort roi".into()];
+    for filter in ["Sony", "roi>5"] {
+        // `/` opens on the filter in force: Ctrl-U clears it.
+        keys(&mut s, "/");
+        key(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+        keys(&mut s, filter);
+        let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        assert!(
+            fx.contains(&Effect::SaveHistory(format!("filter {filter}"))),
+            "{fx:?}"
+        );
+    }
+    assert_eq!(s.history, ["sort roi", "filter Sony", "filter roi>5"]);
+    let input = |s: &UiState| match &s.overlay {
+        Some(Overlay::Prompt(p)) => p.input.clone(),
+        other => panic!("no prompt: {other:?}"),
+    };
+    keys(&mut s, "/");
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "roi>5");
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "Sony");
+    assert_eq!(
+        s.filter_text, "Sony",
+        "a recalled filter applies as it shows"
+    );
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "Sony", "commands are not filters");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, ":");
+    key(&mut s, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(input(&s), "filter roi>5");
+}
+
 /// Clearing a `/` filter keeps the row the operator was on; a new filter starts at its
 /// best match.
 #[test]
