@@ -348,8 +348,8 @@ impl Pipeline {
         let stats = Arc::new(stats::Stats::new(
             deps.source,
             deps.markets.clone(),
-            deps.client.is_some() || deps.detect.is_some(),
             deps.client.is_some(),
+            deps.detect.is_some(),
         ));
         let (gen_tx, generation) = watch::channel(0u64);
         let gen_tx = Arc::new(gen_tx);

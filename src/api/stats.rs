@@ -97,6 +97,15 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         last_update: totals.last_update,
         source: status.source,
         pipeline: PipelineOut {
+            // The API role is this answer's own.
+            roles: [
+                (status.keepa_client, "ingest"),
+                (status.processing, "process"),
+                (true, "api"),
+            ]
+            .into_iter()
+            .filter_map(|(runs, role)| runs.then_some(role))
+            .collect(),
             running: status.running,
             started_at: status.started_at,
             stages: status

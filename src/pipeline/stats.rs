@@ -40,12 +40,16 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new(source: Source, markets: Vec<Market>, running: bool, keepa_client: bool) -> Self {
+    /// Counters for a pipeline over `markets` from `source`, running the ingest stage (with
+    /// a Keepa client) and the process stage as said.
+    pub fn new(source: Source, markets: Vec<Market>, keepa_client: bool, processing: bool) -> Self {
+        let running = keepa_client || processing;
         let status = PipelineStatus {
             source,
             markets,
             running,
             keepa_client,
+            processing,
             started_at: running.then(Utc::now),
             ..Default::default()
         };
@@ -268,7 +272,7 @@ mod tests {
     /// are in the rate, not lost in the baseline.
     #[test]
     fn the_first_batch_counts_in_the_rate() {
-        let mut stats = Stats::new(Source::Demo, Vec::new(), true, false);
+        let mut stats = Stats::new(Source::Demo, Vec::new(), false, true);
         stats.started -= Duration::from_secs(10);
         stats.record("enrich", 400, 0, None);
         let rate = stats.stage_snapshot()["enrich"].rate_per_s;

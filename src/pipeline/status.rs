@@ -141,6 +141,8 @@ pub struct PipelineStatus {
     pub keepa: ClientStatus,
     /// This process runs a Keepa client (the ingest role); without one, `keepa` means nothing.
     pub keepa_client: bool,
+    /// This process enriches, stores and detects (the process role).
+    pub processing: bool,
     /// Scheduled jobs.
     pub jobs: Vec<JobStatus>,
     /// FX rate in use.

@@ -284,6 +284,7 @@ pub fn status() -> PipelineStatus {
         queue: Some(ComponentHealth::ok("memory", "bounded in-process channel")),
         dead_letters: 0,
         keepa_client: true,
+        processing: true,
         keepa: ClientStatus {
             tokens_left: Some(187),
             refill_rate: Some(20),

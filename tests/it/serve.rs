@@ -201,6 +201,11 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
     let (status, _, stats) = get(&base, "/stats").await;
     assert_eq!(status, 200);
     assert!(stats["total_products"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(
+        stats["pipeline"]["roles"],
+        serde_json::json!(["ingest", "process", "api"]),
+        "{stats}"
+    );
 
     let (status, _, metrics) = get(&base, "/metrics").await;
     assert_eq!(status, 200);

@@ -108,6 +108,8 @@ impl From<&StageStatus> for StageOut {
 /// The pipeline's state.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PipelineOut {
+    /// What this process runs (`--role`): `ingest`, `process` and `api`, in that order.
+    pub roles: Vec<&'static str>,
     /// Whether the pipeline runs in this process.
     pub running: bool,
     /// When it started.

@@ -474,6 +474,7 @@ async fn stats_combine_store_totals_and_pipeline_state() {
     assert_eq!(
         keys(&s["pipeline"]),
         set(&[
+            "roles",
             "running",
             "started_at",
             "stages",
@@ -481,6 +482,8 @@ async fn stats_combine_store_totals_and_pipeline_state() {
             "dead_letters"
         ])
     );
+    // The fixture's pipeline has a Keepa client and no detector: ingest, and the API.
+    assert_eq!(s["pipeline"]["roles"], serde_json::json!(["ingest", "api"]));
     assert_eq!(s["pipeline"]["stages"]["enrich"]["rate_per_s"], 14.5);
     assert_eq!(s["keepa"]["tokens_left"], 1180);
     assert_eq!(s["fx"]["eur_per_gbp"], 1.17);
