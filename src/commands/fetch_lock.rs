@@ -6,14 +6,25 @@
 //! `<database>.ingest` beside the database, with its process id written in it, for as long
 //! as it runs (the operating system drops the lock when the process ends, however it ends).
 //! Another process that would fetch into the same file is refused at start-up, naming that
-//! process. An Elasticsearch store is shared across machines, where a file lock proves
-//! nothing; its operators run one `--role ingest`, as the README says.
+//! process.
+//!
+//! An Elasticsearch store is shared across machines, where a file lock proves nothing: the
+//! process that fetches keeps a lease in the store instead (a named position, as an import's
+//! progress is kept: when it ends and which process holds it), renewed every 20 s for a
+//! minute. A process that finds another's lease alive is refused as above; two that started
+//! at the same moment find each other at the next renewal and say so in their logs. A clean
+//! stop gives the lease back, so a restart need not wait for it to lapse.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Checkpoint, Store};
 
 /// The lock, held while the value lives.
 #[derive(Debug)]
@@ -82,5 +93,144 @@ pub fn take(db: &Path) -> Result<Option<FetchLock>> {
             );
             Ok(None)
         }
+    }
+}
+
+/// The store's key for the lease.
+const LEASE_KEY: &str = "arbdesk:ingest-lease";
+/// How long a lease lasts unless renewed, and how often it is renewed.
+const LEASE_SECS: u64 = 60;
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// A lease on fetching into a shared store, renewed until [`release`](Self::release).
+pub struct FetchLease {
+    store: Arc<dyn Store>,
+    holder: u32,
+    renewal: CancellationToken,
+}
+
+/// A lease as the store keeps it: when it lapses (Unix seconds) and its holder (24 bits).
+fn lease_value(lapses: u64, holder: u32) -> u64 {
+    (lapses << 24) | u64::from(holder & 0xFF_FFFF)
+}
+
+fn lease_parts(value: u64) -> (u64, u32) {
+    (value >> 24, (value & 0xFF_FFFF) as u32)
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+/// Another holder's lease that has not lapsed: how many seconds ago it was renewed.
+fn live_other(value: Option<u64>, holder: u32, now: u64) -> Option<u64> {
+    let (lapses, by) = lease_parts(value?);
+    (lapses > now && by != holder).then(|| LEASE_SECS.saturating_sub(lapses - now))
+}
+
+async fn write_lease(store: &dyn Store, holder: u32) -> crate::store::StoreResult<()> {
+    store
+        .set_checkpoint(Checkpoint {
+            key: LEASE_KEY.to_string(),
+            offset: lease_value(unix_now() + LEASE_SECS, holder),
+        })
+        .await
+}
+
+/// Takes the lease on fetching into `store` (named `place` in messages), or says that
+/// another process holds it. A store that cannot be read now is leased once it answers.
+pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
+    // Which process this is, among those that share the store (24 bits: the lease keeps
+    // the time beside it).
+    let holder = (std::process::id() ^ chrono::Utc::now().timestamp_subsec_nanos()) & 0xFF_FFFF;
+    match store.checkpoint(LEASE_KEY.to_string()).await {
+        Ok(value) => {
+            if let Some(ago) = live_other(value, holder, unix_now()) {
+                return Err(super::BadValue(format!(
+                    "Another arbdesk process is fetching into {place} (it renewed its lease on \
+                     fetching {ago} s ago): a second one would ask Keepa again for the same \
+                     products and spend the tokens twice. Stop it first (a lease it cannot \
+                     give back lapses {LEASE_SECS} s after its last renewal), or run this one \
+                     with --role process or api"
+                ))
+                .into());
+            }
+            write_lease(store.as_ref(), holder)
+                .await
+                .context("Taking the lease on fetching into the store failed")?;
+        }
+        // Not readable now: the renewals take it when the store answers.
+        Err(crate::store::StoreError::Unavailable(_)) => {}
+        Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
+    }
+    let renewal = CancellationToken::new();
+    tokio::spawn(renew(
+        store.clone(),
+        holder,
+        place.to_string(),
+        renewal.clone(),
+    ));
+    Ok(FetchLease {
+        store,
+        holder,
+        renewal,
+    })
+}
+
+/// Renews the lease every 20 s until cancelled, saying in the log when another process
+/// holds it too (both started at once, or one waited out a store outage).
+async fn renew(store: Arc<dyn Store>, holder: u32, place: String, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(RENEW_EVERY) => {}
+        }
+        if let Ok(value) = store.checkpoint(LEASE_KEY.to_string()).await
+            && live_other(value, holder, unix_now()).is_some()
+        {
+            tracing::error!(
+                "Another arbdesk process is fetching into {place} too: each asks Keepa for \
+                 the same products and the tokens are spent twice. Stop one of them."
+            );
+        }
+        if let Err(e) = write_lease(store.as_ref(), holder).await {
+            tracing::debug!(error = %e, "Could not renew the lease on fetching.");
+        }
+    }
+}
+
+impl FetchLease {
+    /// Stops renewing and gives the lease back (if it is still this process's), so the
+    /// next process need not wait for it to lapse.
+    pub async fn release(self) {
+        self.renewal.cancel();
+        if let Ok(Some(value)) = self.store.checkpoint(LEASE_KEY.to_string()).await
+            && lease_parts(value).1 == self.holder
+        {
+            let gone = Checkpoint {
+                key: LEASE_KEY.to_string(),
+                offset: 0,
+            };
+            if let Err(e) = self.store.set_checkpoint(gone).await {
+                tracing::warn!(error = %e, "Could not give back the lease on fetching; it lapses in a minute.");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_another_holders_until_it_lapses() {
+        let now = 1_800_000_000;
+        let theirs = Some(lease_value(now + 45, 7));
+        assert_eq!(live_other(theirs, 8, now), Some(15));
+        assert_eq!(live_other(theirs, 7, now), None, "one's own");
+        assert_eq!(live_other(theirs, 8, now + 45), None, "lapsed");
+        assert_eq!(live_other(Some(0), 8, now), None, "given back");
+        assert_eq!(live_other(None, 8, now), None);
+        assert_eq!(lease_parts(lease_value(now, 0x12_3456)), (now, 0x12_3456));
     }
 }

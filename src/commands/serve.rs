@@ -31,6 +31,8 @@ pub struct Runtime {
     refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
     /// This process fetches into the local store: no other may.
     _fetch_lock: Option<super::fetch_lock::FetchLock>,
+    /// This process fetches into the shared store: given back at the stop.
+    fetch_lease: Option<super::fetch_lock::FetchLease>,
 }
 
 impl Runtime {
@@ -46,11 +48,14 @@ impl Runtime {
         }
     }
 
-    /// Stops the API, drains the pipeline.
+    /// Stops the API, drains the pipeline, gives back the lease on fetching.
     pub async fn stop(self) {
         self.pipeline.shutdown().await;
         if let Some(t) = self.api_task {
             let _ = t.await;
+        }
+        if let Some(lease) = self.fetch_lease {
+            lease.release().await;
         }
     }
 }
@@ -131,10 +136,15 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     } else {
         super::open_existing_store(settings)?
     };
-    // One process fetches into a local store (see `fetch_lock`), held until this one ends.
-    let fetch_lock = match settings.store.local_file(&settings.data_dir) {
-        Some(db) if settings.has_role(Role::Ingest) => super::fetch_lock::take(&db)?,
-        _ => None,
+    // One process fetches into a store (see `fetch_lock`): a lock beside a local file, a
+    // lease in a shared store, held until this process ends.
+    let (fetch_lock, fetch_lease) = match settings.store.local_file(&settings.data_dir) {
+        _ if !settings.has_role(Role::Ingest) => (None, None),
+        Some(db) => (super::fetch_lock::take(&db)?, None),
+        None => (
+            None,
+            Some(super::fetch_lock::lease(store.clone(), "the Elasticsearch store").await?),
+        ),
     };
     let queue = if settings.runs_pipeline() {
         Some(
@@ -265,6 +275,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         api_task,
         refused,
         _fetch_lock: fetch_lock,
+        fetch_lease,
     })
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::procs::{answer, api_base, get, spawn, watch};
+use super::procs::{answer, api_base, get, poll, spawn, watch};
 
 const ASINS: usize = 300;
 const OUTAGE: Duration = Duration::from_secs(20);
@@ -233,36 +233,28 @@ fn a_cluster_down_at_start_up_stops_nothing_and_fetching_waits_for_it() {
         &["--serve", "--api-addr", "127.0.0.1:0"],
     );
     let base = api_base(&log);
-    let start = Instant::now();
-    loop {
-        let (code, _, health) = answer(&base, "/health");
-        if code == 503 && health["components"]["store"]["status"] == "down" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "/health did not say the store is down: {code} {health}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    poll(
+        Duration::from_secs(20),
+        "/health did not say the store is down",
+        || match answer(&base, "/health") {
+            (503, _, h) if h["components"]["store"]["status"] == "down" => Ok(()),
+            (code, _, h) => Err(format!("{code} {h}")),
+        },
+    );
     let (code, ctype, _) = answer(&base, "/opportunities?limit=5");
     assert_eq!((code, ctype.as_str()), (503, "application/problem+json"));
 
     // When it comes up, the store is claimed and every watched product is fetched into it.
     es.run(&["start", "elasticsearch"]);
     es.wait_until(true);
-    let back = Instant::now();
-    loop {
-        let (code, _, stats) = answer(&base, "/stats");
-        if code == 200 && stats["total_products"].as_u64() == Some(WATCHED as u64) {
-            break;
-        }
-        assert!(
-            back.elapsed() < Duration::from_secs(90),
-            "the watched products did not arrive once the store answered: {stats}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    poll(
+        Duration::from_secs(90),
+        "the watched products did not arrive once the store answered",
+        || match answer(&base, "/stats") {
+            (200, _, stats) if stats["total_products"].as_u64() == Some(WATCHED as u64) => Ok(()),
+            (code, _, stats) => Err(format!("{code} {stats}")),
+        },
+    );
     let (_, _, health) = answer(&base, "/health");
     assert_eq!(health["source"], "demo", "{health}");
     assert_eq!(health["components"]["store"]["status"], "ok", "{health}");

@@ -104,3 +104,16 @@ pub fn answer(base: &str, path: &str) -> (u16, String, serde_json::Value) {
     let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
     (status, ctype.trim().to_string(), json)
 }
+
+/// Asks `probe` every 200 ms until it answers `Ok`, and returns that; fails after `within`
+/// saying `what` did not happen, with the last answer's `Err`.
+pub fn poll<T>(within: Duration, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(last) => assert!(start.elapsed() < within, "{what}: {last}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

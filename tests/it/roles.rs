@@ -101,6 +101,48 @@ fn es_store(url: &str) -> String {
     )
 }
 
+/// On Elasticsearch (shared across machines, where no file lock reaches) one process fetches
+/// into the store: a second that would fetch is refused with exit code 2 while the first
+/// holds its lease, and starts once the first has stopped (a clean stop gives it back).
+#[cfg(feature = "elasticsearch")]
+#[test]
+fn a_second_process_fetching_into_one_elasticsearch_store_is_refused() {
+    let Some(url) = super::store_es::es_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let body = format!("{}\n[discovery]\ncategories = []\n", es_store(&url));
+    std::fs::write(&config, body).unwrap();
+    let running = |log: &std::sync::mpsc::Receiver<String>| loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the process says it runs");
+        if line.contains("arbdesk is running") {
+            return;
+        }
+    };
+    let (first, log) = spawn(dir.path(), &config, &["--serve", "--api-addr", "off"]);
+    running(&log);
+    let out = super::procs::arbdesk(dir.path(), &config, &["--serve", "--api-addr", "off"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Another arbdesk process is fetching into the Elasticsearch store"),
+        "{err}"
+    );
+    // A clean stop (SIGTERM) gives the lease back: the next one starts at once.
+    let _ = std::process::Command::new("kill")
+        .arg(first.0.id().to_string())
+        .status();
+    let mut first = first;
+    first.0.wait().unwrap();
+    let (_second, log) = spawn(dir.path(), &config, &["--serve", "--api-addr", "off"]);
+    running(&log);
+}
+
 /// Watches 300 ASINs, runs ingest, two workers and an API as separate processes on the
 /// given `[queue]` and `[store]` (SQLite in `dir` when `store` is empty), optionally kills
 /// one worker once products arrive, and checks what the store holds.
