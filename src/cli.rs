@@ -123,8 +123,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub insecure_no_auth: bool,
 
-    /// Refuse what changes stored data from the console and the API (the watchlist, jobs);
-    /// the pipeline keeps running.
+    /// Refuse what changes stored data from the console, the API and the CLI (the watchlist,
+    /// jobs, `watch add|rm`, `import`); the pipeline keeps running.
     #[arg(
         long,
         env = "ARBDESK_READ_ONLY",

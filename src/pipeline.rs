@@ -379,6 +379,7 @@ impl Pipeline {
                 }
                 .cost_per_product(),
                 interval_secs: deps.settings.refresh_interval.as_secs(),
+                discovery: !deps.settings.discovery.is_empty(),
             };
             stats.set_refresh_plan(plan);
             ingest.spawn(stage.run(deps.ingest_gate, cmd_rx, cancel.clone()));

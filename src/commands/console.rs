@@ -28,7 +28,10 @@ pub async fn console(settings: Settings) -> Result<()> {
         explainer: Some(runtime.explainer.clone()),
         status: runtime.pipeline.status(),
         generation: runtime.pipeline.generation(),
-        commands: Some(runtime.pipeline.commands()),
+        // Refreshes go to this process's ingest stage: without one there is none to ask.
+        commands: settings
+            .has_role(crate::cli::Role::Ingest)
+            .then(|| runtime.pipeline.commands()),
         api_activity,
         session: Session {
             source: runtime.source,

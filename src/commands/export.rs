@@ -252,7 +252,8 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         "buy": f.buy, "sell": f.sell, "ranked": f.ranked, "filter": args.filter,
     });
     let source = super::data_source::of(store.as_ref()).await?;
-    match source {
+    // Said once the rows are on their way: not before a file that cannot be created.
+    let say_source = || match source {
         Some(Source::Demo) => noteln!("These are demo rows: simulated prices, not Keepa's."),
         Some(Source::Live) => {}
         None if !page.items.is_empty() => noteln!(
@@ -260,7 +261,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
              only): the source is left empty."
         ),
         None => {}
-    }
+    };
     let text = match args.format {
         ExportFormat::Csv => render_csv(&page.items, source),
         ExportFormat::Json => render_json(
@@ -277,6 +278,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
                 .with_context(|| format!("Could not create {}", path.display()))?;
             f.write_all(text.as_bytes())
                 .with_context(|| format!("Could not write {}", path.display()))?;
+            say_source();
             noteln!(
                 "Wrote {} of {} opportunities to {}.",
                 crate::domain::text::thousands(page.items.len() as u64),
@@ -285,6 +287,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
             );
         }
         None => {
+            say_source();
             out!("{text}");
             // Standard output holds only the rows; a cut is said on standard error.
             if (page.items.len() as u64) < page.total {

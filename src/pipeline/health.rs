@@ -434,6 +434,7 @@ mod tests {
         let plan = RefreshPlan {
             tokens_per_product: 1,
             interval_secs: 1800,
+            discovery: true,
         };
         let w = Watched {
             asins: 400,
@@ -496,6 +497,7 @@ mod tests {
         let plan = RefreshPlan {
             tokens_per_product: 3,
             interval_secs: 60,
+            discovery: true,
         };
         let now = Utc::now();
         assert_eq!(

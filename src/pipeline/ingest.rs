@@ -66,6 +66,17 @@ impl Ingest {
         mut commands: mpsc::Receiver<Command>,
         cancel: CancellationToken,
     ) {
+        if self.settings.discovery.is_empty()
+            && let Ok(stats) = self.store.stats().await
+            && stats.watchlist == 0
+        {
+            tracing::warn!(
+                "The watchlist is empty and discovery is off ([discovery] categories = []): \
+                 nothing will be fetched. Add ASINs (a in the console, `arbdesk watch add \
+                 ASIN…`, or POST /actions/watch), or name best-seller lists in [discovery] \
+                 categories."
+            );
+        }
         if let Some(gate) = gate {
             tokio::select! {
                 _ = cancel.cancelled() => return,

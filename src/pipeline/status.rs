@@ -116,6 +116,8 @@ pub struct RefreshPlan {
     pub tokens_per_product: i64,
     /// Each product is refreshed at most once in this many seconds.
     pub interval_secs: u64,
+    /// Best-seller discovery adds ASINs (`[discovery] categories` names lists).
+    pub discovery: bool,
 }
 
 /// Everything the pipeline reports.

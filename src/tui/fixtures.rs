@@ -337,6 +337,7 @@ pub fn status() -> PipelineStatus {
         refresh: Some(RefreshPlan {
             tokens_per_product: 1,
             interval_secs: 1800,
+            discovery: true,
         }),
     }
 }

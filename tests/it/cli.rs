@@ -157,6 +157,20 @@ fn a_second_process_fetching_into_one_data_dir_is_refused() {
     stop(start());
 }
 
+/// An import file that is not there is a bad argument: exit code 2, saying what to give.
+#[test]
+fn importing_a_file_that_is_not_there_is_a_bad_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let out = arbdesk(&["import", missing.to_str().unwrap()], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Cannot open") && err.contains("missing.jsonl") && err.contains("JSON-lines"),
+        "{err}"
+    );
+}
+
 /// `watch add` takes Amazon product links as a browser gives them, as well as ASINs.
 #[test]
 fn watch_add_takes_product_links() {

@@ -45,16 +45,23 @@ impl Input {
                 modified_ns: 0,
             });
         }
-        let file =
-            std::fs::File::open(arg).with_context(|| format!("Cannot open {}", arg.display()))?;
+        // A file that is not there is a bad argument (exit code 2), as the help says.
+        let file = std::fs::File::open(arg).map_err(|e| {
+            crate::commands::BadValue(format!(
+                "Cannot open {}: {e}; give a JSON-lines file of Keepa products, or - for \
+                 standard input",
+                arg.display()
+            ))
+        })?;
         let meta = file
             .metadata()
             .with_context(|| format!("Cannot read {}", arg.display()))?;
         if meta.is_dir() {
-            anyhow::bail!(
+            return Err(crate::commands::BadValue(format!(
                 "{} is a directory: give a JSON-lines file, or - for standard input",
                 arg.display()
-            );
+            ))
+            .into());
         }
         if !meta.is_file() {
             // A pipe or device (`<(zcat …)`, /dev/stdin): read once, from the start.

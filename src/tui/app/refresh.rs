@@ -73,7 +73,8 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
 fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Commands> {
     if deps.commands.is_none() {
         state.toast(
-            "This process does not ingest (--role); nothing to refresh",
+            "This console does not fetch (its --role has no ingest): refresh from the process \
+             that does (r there, or POST /actions/refresh on its API)",
             true,
         );
     }

@@ -288,6 +288,14 @@ fn empty_message(s: &UiState) -> String {
                 k.last_error.as_deref().unwrap_or("no answer")
             );
         }
+        // Nothing to fetch, and nothing that would find some: say what to do.
+        let discovers = s.status.refresh.as_ref().is_some_and(|p| p.discovery);
+        if s.feed.stats.watchlist == 0 && s.status.refresh.is_some() && !discovers {
+            return "No products yet: the watchlist is empty and discovery is off. Add ASINs \
+                    or product links with a (or arbdesk watch add), or name best-seller lists \
+                    in [discovery] categories."
+                .into();
+        }
         return format!(
             "No products yet: the pipeline is fetching the watchlist ({} ASINs).",
             s.feed.stats.watchlist

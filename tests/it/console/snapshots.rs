@@ -286,6 +286,30 @@ fn narrow_tiles_take_labels_that_fit() {
     );
 }
 
+/// A live start with an empty watchlist and discovery off fetches nothing: the table says
+/// so and what to do, instead of "fetching".
+#[test]
+fn an_empty_watchlist_without_discovery_says_what_to_do() {
+    let mut s = fixtures::empty((100, 24));
+    s.on_feed(Feed {
+        at: Some(fixtures::now()),
+        ..Feed::default()
+    });
+    let plan = |discovery| arbdesk::pipeline::RefreshPlan {
+        tokens_per_product: 1,
+        interval_secs: 3600,
+        discovery,
+    };
+    s.status.refresh = Some(plan(true));
+    assert!(text(&s).contains("fetching the watchlist"), "{}", text(&s));
+    s.status.refresh = Some(plan(false));
+    let screen = text(&s);
+    assert!(
+        screen.contains("the watchlist is empty and discovery is off"),
+        "{screen}"
+    );
+}
+
 /// A store that is down shows in the header of every screen, not only in the health panel.
 #[test]
 fn a_store_that_is_down_shows_in_the_header() {
