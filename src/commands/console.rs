@@ -13,6 +13,10 @@ use crate::tui::state::Session;
 /// Runs the console until the operator quits, then drains the pipeline.
 pub async fn console(settings: Settings) -> Result<()> {
     use std::io::IsTerminal;
+    // A theme that is not there is a typo to say now, not another theme and a warning.
+    if let Some(theme) = &settings.console.theme {
+        app::check_theme(theme, &settings.console.config_dir).map_err(super::BadValue)?;
+    }
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "the console needs a terminal, and stdin or stdout is not one; run `arbdesk --serve` for the headless pipeline and API"

@@ -518,6 +518,7 @@ fn console_settings(
             "a theme name (letters, digits, - and _): dark, light, mono, ansi16, auto or a file in <config>/themes",
         ));
     }
+    let config_dir = super::config_dir(config_file);
     Ok(ConsoleSettings {
         theme,
         no_color: a.no_color,
@@ -525,6 +526,6 @@ fn console_settings(
         clipboard,
         hyperlinks,
         alert_margin_pct: alert,
-        config_dir: super::config_dir(config_file),
+        config_dir,
     })
 }

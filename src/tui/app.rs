@@ -73,6 +73,21 @@ pub fn load_keymap(settings: &crate::config::ConsoleSettings) -> Keymap {
     }
 }
 
+/// Whether `name` names a theme: `auto`, a shipped one, or a file in `<config>/themes`;
+/// otherwise what exists, for an error that names the setting.
+pub fn check_theme(name: &str, config_dir: &Path) -> Result<(), String> {
+    let file = config_dir.join("themes").join(format!("{name}.toml"));
+    if name == "auto" || theme::BUILTIN.iter().any(|(n, _)| *n == name) || file.is_file() {
+        return Ok(());
+    }
+    Err(format!(
+        "invalid console.theme = '{name}': expected auto, a shipped theme ({}) or a theme file \
+         (there is no {})",
+        Theme::builtin_names().collect::<Vec<_>>().join(", "),
+        file.display()
+    ))
+}
+
 /// A theme by name: shipped, or `<config>/themes/NAME.toml`, with warnings and whether it
 /// loaded (a file that is missing or not TOML gives `dark` and `false`; a file with bad
 /// entries loads, with a warning for each).

@@ -157,6 +157,20 @@ fn a_second_process_fetching_into_one_data_dir_is_refused() {
     stop(start());
 }
 
+/// A console theme that is neither shipped nor a file is a bad value (exit code 2, naming
+/// what exists), said before the console needs a terminal.
+#[test]
+fn a_console_theme_that_does_not_exist_is_a_bad_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = arbdesk(&["--theme", "darkk"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("console.theme = 'darkk'") && err.contains("dark, light"),
+        "{err}"
+    );
+}
+
 /// An import file that is not there is a bad argument: exit code 2, saying what to give.
 #[test]
 fn importing_a_file_that_is_not_there_is_a_bad_argument() {
