@@ -143,7 +143,8 @@ fn the_topology_is_kafka_kraft_elasticsearch_8_and_three_workers() {
     let es_image = s["elasticsearch"]["image"].as_str().unwrap();
     assert!(es_image.contains(":8."), "{es_image}");
     assert_eq!(s["arbdesk-worker"]["deploy"]["replicas"].as_u64(), Some(3));
-    assert_eq!(strings(&s["arbdesk-api"]["ports"]), ["8000:8000"]);
+    // On the host's loopback unless told otherwise: the fallback token is public.
+    assert_eq!(strings(&s["arbdesk-api"]["ports"]), ["127.0.0.1:8000:8000"]);
     for svc in ["arbdesk-ingest", "arbdesk-worker", "arbdesk-api"] {
         for dep in ["kafka", "elasticsearch"] {
             assert_eq!(
