@@ -25,6 +25,18 @@ struct Server {
 }
 
 impl Server {
+    /// A server of the noida-db named by `ARBDESK_TEST_NOIDA`, or `None` (and a note that the
+    /// test is skipped) without it.
+    fn start_if_configured() -> Option<Server> {
+        let Ok(exe) = std::env::var("ARBDESK_TEST_NOIDA") else {
+            eprintln!(
+                "skipped: set ARBDESK_TEST_NOIDA to the noida-db executable to run this test"
+            );
+            return None;
+        };
+        Some(Server::start(Path::new(&exe)))
+    }
+
     fn start(exe: &Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -98,11 +110,9 @@ fn processed(stats: &serde_json::Value, stage: &str) -> u64 {
 
 #[test]
 fn elasticsearch_stopped_for_20_seconds_loses_nothing() {
-    let Ok(exe) = std::env::var("ARBDESK_TEST_NOIDA") else {
-        eprintln!("skipped: set ARBDESK_TEST_NOIDA to the noida-db executable to run this test");
+    let Some(es) = Server::start_if_configured() else {
         return;
     };
-    let es = Server::start(Path::new(&exe));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(
@@ -205,12 +215,10 @@ categories = []
 
 #[test]
 fn a_cluster_down_at_start_up_stops_nothing_and_fetching_waits_for_it() {
-    let Ok(exe) = std::env::var("ARBDESK_TEST_NOIDA") else {
-        eprintln!("skipped: set ARBDESK_TEST_NOIDA to the noida-db executable to run this test");
+    const WATCHED: usize = 40;
+    let Some(es) = Server::start_if_configured() else {
         return;
     };
-    const WATCHED: usize = 40;
-    let es = Server::start(Path::new(&exe));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(
