@@ -332,10 +332,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     detail_in_flight = None;
                     state.on_detail(*d);
                 }
-                Msg::StoreHealth(h) => {
-                    state.store_health = Some(h);
-                    state.dirty = true;
-                }
+                Msg::StoreHealth(h) => state.on_store_health(h),
                 Msg::Freshness(f) => {
                     state.freshness = f;
                     state.dirty = true;

@@ -91,6 +91,9 @@ pub struct Toast {
     pub copy: Option<String>,
 }
 
+/// What the console's store probe says when the store did not answer within its deadline.
+pub const STORE_PROBE_TIMEOUT: &str = "no answer to its health probe within 2 s";
+
 /// Prompts at the bottom of the screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PromptKind {
@@ -494,6 +497,17 @@ impl UiState {
             self.offset = 0;
         }
         self.clamp();
+        self.dirty = true;
+    }
+
+    /// The console's store probe. One probe past its deadline is a busy store (degraded),
+    /// not a dead one: down from the second in a row, as the API's `/health` says.
+    pub fn on_store_health(&mut self, mut h: ComponentHealth) {
+        let slow = |h: &ComponentHealth| h.detail == STORE_PROBE_TIMEOUT;
+        if slow(&h) && !self.store_health.as_ref().is_some_and(slow) {
+            h.status = crate::component::HealthStatus::Degraded;
+        }
+        self.store_health = Some(h);
         self.dirty = true;
     }
 

@@ -465,7 +465,7 @@ pub(super) fn spawn_store_health(
         let started = Instant::now();
         let mut h = match tokio::time::timeout(Duration::from_secs(2), store.health()).await {
             Ok(h) => h,
-            Err(_) => ComponentHealth::down("store", "no answer to its health probe within 2 s"),
+            Err(_) => ComponentHealth::down("store", crate::tui::state::STORE_PROBE_TIMEOUT),
         };
         if h.latency_ms.is_none() {
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);

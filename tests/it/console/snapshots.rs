@@ -321,6 +321,15 @@ fn a_store_that_is_down_shows_in_the_header() {
     ));
     let top: String = text(&s).lines().take(1).collect();
     assert!(top.contains(" STORE DOWN · g h "), "{top}");
+    // One probe past its deadline is a busy store; two in a row, a dead one.
+    let slow = || {
+        arbdesk::component::ComponentHealth::down("store", arbdesk::tui::state::STORE_PROBE_TIMEOUT)
+    };
+    s.on_store_health(arbdesk::component::ComponentHealth::ok("sqlite", "WAL"));
+    s.on_store_health(slow());
+    assert!(!text(&s).contains("STORE DOWN"), "{}", text(&s));
+    s.on_store_health(slow());
+    assert!(text(&s).contains("STORE DOWN"), "{}", text(&s));
 }
 
 /// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
