@@ -247,6 +247,24 @@ struct Node {
     resting_until: Mutex<Option<Instant>>,
 }
 
+impl Node {
+    /// Whether the node is passed over at `now`.
+    fn resting(&self, now: Instant) -> bool {
+        self.resting_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|t| t > now)
+    }
+
+    /// Passes the node over for `NODE_REST`: it did not answer.
+    fn rest(&self) {
+        *self
+            .resting_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + NODE_REST);
+    }
+}
+
 /// How long a node that did not answer is passed over while others answer.
 const NODE_REST: Duration = Duration::from_secs(30);
 
@@ -322,12 +340,7 @@ impl Es {
         let now = Instant::now();
         (0..n)
             .map(|i| &self.nodes[(start + i) % n])
-            .find(|node| {
-                node.resting_until
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .is_none_or(|t| t <= now)
-            })
+            .find(|node| !node.resting(now))
             .unwrap_or(&self.nodes[start % n])
     }
 
@@ -339,10 +352,7 @@ impl Es {
     /// `node` did not answer: it rests while others answer, and the error says so.
     fn unreachable(&self, node: &Node, what: &str, e: impl std::fmt::Display) -> StoreError {
         let others = if self.nodes.len() > 1 {
-            *node
-                .resting_until
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + NODE_REST);
+            node.rest();
             "; requests go to the other nodes for 30 s"
         } else {
             ""
@@ -480,12 +490,7 @@ impl Es {
         let resting = self
             .nodes
             .iter()
-            .filter(|n| {
-                n.resting_until
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .is_some_and(|t| t > Instant::now())
-            })
+            .filter(|n| n.resting(Instant::now()))
             .map(|n| n.url.as_str())
             .collect::<Vec<_>>();
         let mut summary = format!("{} (cluster {status}, indices {}*)", self.url, self.prefix);
