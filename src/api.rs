@@ -15,6 +15,7 @@ mod dto;
 mod error;
 mod health;
 mod jobs;
+mod lockout;
 mod metrics;
 mod middleware;
 mod opportunities;
@@ -78,6 +79,8 @@ struct Inner {
     store_slow: std::sync::atomic::AtomicBool,
     /// Wrong bearer tokens since the last warning about them, and when that was.
     bad_tokens: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
+    /// Wrong bearer tokens per client address, and who is locked out for them.
+    lockout: lockout::Lockout,
 }
 
 impl ApiState {
@@ -106,6 +109,7 @@ impl ApiState {
                 store_down: std::sync::atomic::AtomicBool::new(false),
                 store_slow: std::sync::atomic::AtomicBool::new(false),
                 bad_tokens: std::sync::Mutex::new((0, None)),
+                lockout: lockout::Lockout::default(),
             }),
         }
     }
@@ -179,9 +183,19 @@ impl ApiState {
             .store(down, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Counts a request with a wrong bearer token, and warns at most once a minute with
-    /// how many there were: someone may be guessing.
-    fn bad_token(&self) {
+    /// Counts a request with a wrong bearer token from `client` at `now`: towards its
+    /// lockout, and in a warning at most once a minute with how many there were.
+    fn bad_token(&self, client: Option<std::net::IpAddr>, now: std::time::Instant) {
+        if self.inner.lockout.strike(client, now) == lockout::Strike::Locked {
+            tracing::warn!(
+                client = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+                lock_s = lockout::LOCK.as_secs(),
+                "An API client sent {} wrong bearer tokens within {} s: its requests with a \
+                 token are refused (429) until the lock ends.",
+                lockout::MAX_WRONG,
+                lockout::WINDOW.as_secs(),
+            );
+        }
         let mut seen = self
             .inner
             .bad_tokens
@@ -190,7 +204,7 @@ impl ApiState {
         seen.0 += 1;
         let due = seen
             .1
-            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60));
+            .is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(60));
         if due {
             tracing::warn!(
                 requests = seen.0,
@@ -198,8 +212,12 @@ impl ApiState {
                  are not yours, someone may be guessing it: keep the API on loopback or behind \
                  a firewall, and use a long token."
             );
-            *seen = (0, Some(std::time::Instant::now()));
+            *seen = (0, Some(now));
         }
+    }
+
+    fn lockout(&self) -> &lockout::Lockout {
+        &self.inner.lockout
     }
 
     fn generation(&self) -> u64 {

@@ -74,6 +74,12 @@ impl Modify for BearerAuth {
                              or sent another.",
                         )
                     });
+                    r.entry("429".to_string()).or_insert_with(|| {
+                        problem(
+                            "This client address sent 10 wrong bearer tokens within a minute: \
+                             its requests with a token are refused for a minute (Retry-After).",
+                        )
+                    });
                 }
                 // What the middleware answers on every path: a Host it does not serve
                 // (without a token), and an Accept header that takes nothing the path

@@ -54,6 +54,8 @@ struct Details {
     accepted: Vec<String>,
     /// Logged, never sent.
     internal: Option<String>,
+    /// Seconds for a `Retry-After` header (429s).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -67,6 +69,7 @@ impl ApiError {
             value: None,
             accepted: Vec::new(),
             internal: None,
+            retry_after: None,
         }))
     }
 
@@ -154,6 +157,25 @@ impl ApiError {
             INVALID_TOKEN,
             detail.into(),
         )
+    }
+
+    /// A client locked out for sending wrong bearer tokens (429), for `left` more.
+    pub fn too_many_attempts(left: std::time::Duration) -> Self {
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many wrong tokens",
+            format!(
+                "this address sent {} wrong bearer tokens within {} s, so requests from it that \
+                 carry a token are refused for another {secs} s. Check the token (the server's \
+                 api.token / ARBDESK_API_TOKEN) and retry after that",
+                super::lockout::MAX_WRONG,
+                super::lockout::WINDOW.as_secs(),
+            ),
+        );
+        e.0.retry_after = Some(secs);
+        e
     }
 
     /// A missing bearer token (401).
@@ -273,7 +295,9 @@ impl IntoResponse for ApiError {
                 }),
             );
         }
-        if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.0.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.0.status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         res

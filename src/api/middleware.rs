@@ -14,13 +14,14 @@
 //! and timeout here rather than with tower-http's layers keeps their errors problem+json.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
@@ -129,12 +130,21 @@ where
                 )
                 .into_response();
             }
-            Some(presented) if !token.matches(presented) => {
-                state.bad_token();
-                return ApiError::invalid_token("the bearer token is not this server's token")
-                    .into_response();
+            Some(presented) => {
+                let client = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                let now = Instant::now();
+                if let Some(left) = state.lockout().locked(client, now) {
+                    return ApiError::too_many_attempts(left).into_response();
+                }
+                if !token.matches(presented) {
+                    state.bad_token(client, now);
+                    return ApiError::invalid_token("the bearer token is not this server's token")
+                        .into_response();
+                }
             }
-            Some(_) => {}
         }
     }
     if let Some(accept) = req.headers().get(header::ACCEPT) {

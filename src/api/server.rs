@@ -14,10 +14,15 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tower::ServiceExt;
+use tower::util::MapRequest;
 
 /// How long a client may take to send a request head (and to start one on a new or idle
 /// connection).
@@ -35,9 +40,9 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait instead of spinning.
                     tracing::warn!(error = %e, "Accepting an API connection failed.");
@@ -50,7 +55,12 @@ pub async fn run(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "Could not set TCP_NODELAY on an API connection.");
         }
-        let service = TowerToHyperService::new(app.clone());
+        // The client's address goes with each request (the wrong-token lockout counts by it).
+        let service =
+            TowerToHyperService::new(app.clone().map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            }));
         tokio::spawn(connection(stream, service, stop_rx.clone()));
     }
     drop(stop_rx);
@@ -61,11 +71,13 @@ pub async fn run(
 
 /// One connection: HTTP/1.1 until the client closes, a request head is late, or the server
 /// stops (then the request being served is finished first).
-async fn connection(
+async fn connection<F>(
     stream: TcpStream,
-    service: TowerToHyperService<Router>,
+    service: TowerToHyperService<MapRequest<Router, F>>,
     mut stop: watch::Receiver<()>,
-) {
+) where
+    F: FnMut(Request<Incoming>) -> Request<Incoming> + Clone + Send + 'static,
+{
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)

@@ -1,7 +1,7 @@
 //! End to end over a real socket: `serve` on an ephemeral loopback port, a real HTTP client,
 //! graceful shutdown.
 
-use arbdesk::api::{ApiSettings, serve};
+use arbdesk::api::{ApiSettings, BearerToken, serve};
 use tokio::net::TcpListener;
 
 use super::fixture::{api_over, seeded_store};
@@ -54,4 +54,57 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
         .await
         .expect("the server stops after the shutdown signal");
     done.unwrap().unwrap();
+}
+
+/// Someone guessing the token from one address is stopped after ten wrong tokens in a
+/// minute: every request of theirs that carries a token, the right one included, is 429
+/// with `Retry-After` for a minute. Open paths stay open.
+#[tokio::test]
+async fn ten_wrong_tokens_from_one_address_lock_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ApiSettings {
+        bearer_token: Some(BearerToken::new("s3cret-token").unwrap()),
+        ..ApiSettings::default()
+    };
+    let api = api_over(seeded_store(&dir).await, settings);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve(api.state, listener, std::future::pending()));
+    let client = reqwest::Client::new();
+    let get = |token: &str| {
+        client
+            .get(format!("{base}/stats"))
+            .bearer_auth(token)
+            .send()
+    };
+
+    assert_eq!(get("s3cret-token").await.unwrap().status(), 200);
+    for i in 0..10 {
+        let r = get(&format!("guess-{i}")).await.unwrap();
+        assert_eq!(r.status(), 401, "guess {i}");
+    }
+    let r = get("s3cret-token").await.unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((59..=60).contains(&retry), "Retry-After: {retry}");
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let p: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(p["type"], "/docs#problem-too-many-attempts");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("10 wrong bearer tokens"),
+        "{p}"
+    );
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.abort();
 }
