@@ -220,7 +220,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             .context("Starting a bulk load failed")?;
     }
     let began = Instant::now();
-    let (mut imported, mut bad_total, mut unlisted) = (0u64, 0u64, 0u64);
+    let mut tally = Tally::default();
     let mut last_report = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let batch = args.batch.max(1);
@@ -246,19 +246,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             let mut next_offset = 0;
             let write_next = match next {
                 Some(d) => {
-                    for (n, e) in &d.bad {
-                        if bad_total < SHOWN_ERRORS as u64 {
-                            noteln!("line {n}: {e}; skipped");
-                        }
-                        bad_total += 1;
-                    }
-                    imported += d.listings.len() as u64;
-                    // Stored for refresh scheduling, but no product anywhere.
-                    unlisted += d
-                        .listings
-                        .iter()
-                        .filter(|l| l.product_type != 0 || l.title.is_none())
-                        .count() as u64;
+                    tally.add(&d);
                     if args.watch {
                         next_asins = d.listings.iter().map(|l| l.asin).collect();
                     }
@@ -303,18 +291,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
                 stored = Some((products, next_asins, next_offset));
             }
             if progress && last_report.elapsed().as_millis() > 300 {
-                let pct = if size > 0 {
-                    format!(" · {:.0} %", read_to as f64 * 100.0 / size as f64)
-                } else {
-                    String::new()
-                };
-                let rate = imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-                note!(
-                    "\rimported {} lines · {} bad{pct} · {} lines/s   ",
-                    thousands(imported),
-                    thousands(bad_total),
-                    thousands(rate as u64)
-                );
+                tally.show_progress(read_to, size, began);
                 last_report = Instant::now();
             }
             if done {
@@ -343,78 +320,138 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     if progress {
         noteln!();
     }
-    if bad_total > SHOWN_ERRORS as u64 {
-        noteln!(
-            "… and {} more (the first {SHOWN_ERRORS} are shown).",
-            count(bad_total - SHOWN_ERRORS as u64, "bad line")
-        );
-    }
-    if let Some(key) = &key {
-        // What this run found, for a later run that finds nothing left to do.
-        let outcome = [(OUTCOME_IMPORTED, imported), (OUTCOME_BAD, bad_total)];
-        for (what, n) in outcome {
-            let checkpoint = Checkpoint {
-                key: format!("{key}:{what}"),
-                offset: n,
-            };
-            store
-                .set_checkpoint(checkpoint)
-                .await
-                .context("Recording the import's outcome failed")?;
+    tally.report(&*store, key.as_deref(), &name, began).await
+}
+
+/// What a run has read so far.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Lines decoded into listings.
+    imported: u64,
+    /// Lines skipped as bad (the first [`SHOWN_ERRORS`] are shown as they come).
+    bad: u64,
+    /// Listings of what Keepa marks as no standard product: stored, with no product.
+    unlisted: u64,
+}
+
+impl Tally {
+    /// Counts a decoded batch, showing its bad lines while fewer than [`SHOWN_ERRORS`] were.
+    fn add(&mut self, d: &Decoded) {
+        for (n, e) in &d.bad {
+            if self.bad < SHOWN_ERRORS as u64 {
+                noteln!("line {n}: {e}; skipped");
+            }
+            self.bad += 1;
         }
+        self.imported += d.listings.len() as u64;
+        // Stored for refresh scheduling, but no product anywhere.
+        self.unlisted += d
+            .listings
+            .iter()
+            .filter(|l| l.product_type != 0 || l.title.is_none())
+            .count() as u64;
     }
-    if imported == 0 && bad_total > 0 {
-        anyhow::bail!(
-            "no line of {name} could be imported: {} (see above)",
-            if bad_total == 1 {
-                "its one line is bad".to_string()
-            } else {
-                format!("all {} are bad", thousands(bad_total))
-            }
-        );
-    }
-    let secs = began.elapsed().as_secs_f64();
-    outln!(
-        "Imported {} from {name} in {secs:.1} s ({} lines/s); {} skipped.",
-        count(imported, "product line"),
-        thousands((imported as f64 / secs.max(1e-3)) as u64),
-        count(bad_total, "bad line")
-    );
-    if unlisted > 0 {
-        // Said whole: this goes to stderr, after the bad lines, and may be read without
-        // the summary line above it (stdout).
-        noteln!(
-            "Of the {} imported, {} that Keepa marks as no standard product (productType \
-             other than 0, or no title): stored, so not fetched again at once, but with no \
-             product and no opportunities.",
-            count(imported, "product line"),
-            if unlisted == 1 {
-                "1 is a listing".to_string()
-            } else {
-                format!("{} are listings", thousands(unlisted))
-            }
-        );
-    }
-    if bad_total > 0 {
-        let listed = if bad_total > SHOWN_ERRORS as u64 {
-            format!("the first {SHOWN_ERRORS} listed above")
+
+    /// The progress line, rewritten in place: lines so far, bad ones, how far into a file
+    /// of `size` bytes (`0`: a stream) and the rate since `began`.
+    fn show_progress(&self, read_to: u64, size: u64, began: Instant) {
+        let pct = if size > 0 {
+            format!(" · {:.0} %", read_to as f64 * 100.0 / size as f64)
         } else {
-            "listed above".to_string()
+            String::new()
         };
-        return Err(Partial(format!(
-            "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
-             again (every write is idempotent)",
-            count(bad_total, "bad line"),
-            if bad_total == 1 { "it" } else { "them" },
-            if key.is_some() {
-                "the file"
-            } else {
-                "the input"
-            }
-        ))
-        .into());
+        let rate = self.imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
+        note!(
+            "\rimported {} lines · {} bad{pct} · {} lines/s   ",
+            thousands(self.imported),
+            thousands(self.bad),
+            thousands(rate as u64)
+        );
     }
-    Ok(())
+
+    /// Ends a run that read `name` to its end: records its outcome under the checkpoint
+    /// `key` (a file; `None`: a stream), prints the summary, and fails when every line was
+    /// bad, or partly (exit 3) when some were.
+    async fn report(
+        &self,
+        store: &dyn Store,
+        key: Option<&str>,
+        name: &str,
+        began: Instant,
+    ) -> Result<()> {
+        if self.bad > SHOWN_ERRORS as u64 {
+            noteln!(
+                "… and {} more (the first {SHOWN_ERRORS} are shown).",
+                count(self.bad - SHOWN_ERRORS as u64, "bad line")
+            );
+        }
+        if let Some(key) = key {
+            // What this run found, for a later run that finds nothing left to do.
+            let outcome = [(OUTCOME_IMPORTED, self.imported), (OUTCOME_BAD, self.bad)];
+            for (what, n) in outcome {
+                let checkpoint = Checkpoint {
+                    key: format!("{key}:{what}"),
+                    offset: n,
+                };
+                store
+                    .set_checkpoint(checkpoint)
+                    .await
+                    .context("Recording the import's outcome failed")?;
+            }
+        }
+        if self.imported == 0 && self.bad > 0 {
+            anyhow::bail!(
+                "no line of {name} could be imported: {} (see above)",
+                if self.bad == 1 {
+                    "its one line is bad".to_string()
+                } else {
+                    format!("all {} are bad", thousands(self.bad))
+                }
+            );
+        }
+        let secs = began.elapsed().as_secs_f64();
+        outln!(
+            "Imported {} from {name} in {secs:.1} s ({} lines/s); {} skipped.",
+            count(self.imported, "product line"),
+            thousands((self.imported as f64 / secs.max(1e-3)) as u64),
+            count(self.bad, "bad line")
+        );
+        if self.unlisted > 0 {
+            // Said whole: this goes to stderr, after the bad lines, and may be read without
+            // the summary line above it (stdout).
+            noteln!(
+                "Of the {} imported, {} that Keepa marks as no standard product (productType \
+                 other than 0, or no title): stored, so not fetched again at once, but with no \
+                 product and no opportunities.",
+                count(self.imported, "product line"),
+                if self.unlisted == 1 {
+                    "1 is a listing".to_string()
+                } else {
+                    format!("{} are listings", thousands(self.unlisted))
+                }
+            );
+        }
+        if self.bad > 0 {
+            let listed = if self.bad > SHOWN_ERRORS as u64 {
+                format!("the first {SHOWN_ERRORS} listed above")
+            } else {
+                "listed above".to_string()
+            };
+            return Err(Partial(format!(
+                "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
+                 again (every write is idempotent)",
+                count(self.bad, "bad line"),
+                if self.bad == 1 { "it" } else { "them" },
+                if key.is_some() {
+                    "the file"
+                } else {
+                    "the input"
+                }
+            ))
+            .into());
+        }
+        Ok(())
+    }
 }
 
 /// Checkpoint suffixes under which a run records how many lines it imported and skipped.

@@ -301,28 +301,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         .and_then(|s| s.get(amazon_seller_id(market)))
         .map(|s| s.percentage_won)
         .filter(|v| v.is_finite() && (0.0..=100.0).contains(v));
-    let fba_fee = match p.fba_fees.as_ref().and_then(|f| f.pick_and_pack_fee) {
-        Some(v) if (0..=price_max).contains(&v) => Some(money(v)),
-        Some(v) if v < 0 => None,
-        Some(v) => {
-            return Err((
-                "fbaFees.pickAndPackFee".into(),
-                format!("value {v} is above the plausible {price_max} (in cents)"),
-            ));
-        }
-        None => None,
-    };
-    let referral = match p.referral_fee_percentage {
-        Some(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Some(v),
-        Some(v) if v < 0.0 => None,
-        Some(v) => {
-            return Err((
-                "referralFeePercentage".into(),
-                format!("{v} is not a percentage"),
-            ));
-        }
-        None => None,
-    };
+    let (fba_fee, referral) = fees_of(p, market)?;
     let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
     // Keepa writes 0 or −1 for an unknown size; a side over 10 m is not a parcel.
     let dim = |v: Option<i64>| v.filter(|x| (1..=10_000_000).contains(x));
@@ -379,6 +358,58 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         observed_at,
     };
 
+    let history = history_of(&decoded, market);
+    let image_url = image_of(p);
+
+    Ok(Listing {
+        asin,
+        market,
+        product_type: p.product_type.unwrap_or(0),
+        title,
+        brand: p.brand.as_deref().map(text_field).filter(|s| !s.is_empty()),
+        image_url,
+        eans,
+        package_quantity: positive(p.package_quantity),
+        root_category: p.root_category,
+        is_adult: p.is_adult_product.unwrap_or(false),
+        is_hazmat,
+        snapshot,
+        history,
+    })
+}
+
+/// The FBA pick-and-pack fee and the referral fee percentage Keepa gives, when plausible
+/// (a negative one is "unknown"; one above the plausible is an error naming the field).
+fn fees_of(p: &Product, market: Market) -> Result<(Option<Money>, Option<f64>), FieldError> {
+    let price_max = csv::MAX_PRICE_MINOR;
+    let fba_fee = match p.fba_fees.as_ref().and_then(|f| f.pick_and_pack_fee) {
+        Some(v) if (0..=price_max).contains(&v) => Some(Money::new(v, market.currency())),
+        Some(v) if v < 0 => None,
+        Some(v) => {
+            return Err((
+                "fbaFees.pickAndPackFee".into(),
+                format!("value {v} is above the plausible {price_max} (in cents)"),
+            ));
+        }
+        None => None,
+    };
+    let referral = match p.referral_fee_percentage {
+        Some(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Some(v),
+        Some(v) if v < 0.0 => None,
+        Some(v) => {
+            return Err((
+                "referralFeePercentage".into(),
+                format!("{v} is not a percentage"),
+            ));
+        }
+        None => None,
+    };
+    Ok((fba_fee, referral))
+}
+
+/// The series a listing keeps (Amazon, new, sales rank, Buy Box) from the decoded `csv`
+/// arrays, points at minutes that are not a time left out.
+fn history_of(decoded: &[Option<Vec<Point>>], market: Market) -> Vec<PriceSeries> {
     let mut history = Vec::new();
     for (i, kind) in [
         (csv::AMAZON, SeriesKind::Amazon),
@@ -403,9 +434,13 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
             });
         }
     }
+    history
+}
 
-    let image_url = p
-        .images
+/// The product's first image (large, else medium; else the first of `imagesCSV`) as a
+/// URL, when its file name is one (no path, no query, nothing to escape).
+fn image_of(p: &Product) -> Option<String> {
+    p.images
         .as_ref()
         .and_then(|imgs| imgs.first())
         .and_then(|i| i.l.as_deref().or(i.m.as_deref()))
@@ -416,23 +451,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
                 && f.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-+%".contains(c))
         })
-        .map(|f| image_url(&f));
-
-    Ok(Listing {
-        asin,
-        market,
-        product_type: p.product_type.unwrap_or(0),
-        title,
-        brand: p.brand.as_deref().map(text_field).filter(|s| !s.is_empty()),
-        image_url,
-        eans,
-        package_quantity: positive(p.package_quantity),
-        root_category: p.root_category,
-        is_adult: p.is_adult_product.unwrap_or(false),
-        is_hazmat,
-        snapshot,
-        history,
-    })
+        .map(|f| image_url(&f))
 }
 
 /// The envelope and the per-product results of a `/product` response body.

@@ -1,4 +1,4 @@
-//! The Kafka queue (rdkafka): the only file that names rdkafka.
+//! The Kafka queue (rdkafka): with its `offsets` submodule, the only code that names rdkafka.
 //!
 //! - Producer: `acks=all`, idempotence on, key = ASIN (one product stays on one partition).
 //! - Topics `raw.keepa_updates` (3 partitions by default), `enriched.products`, `alerts` and
@@ -19,19 +19,17 @@
 //!   (measured at most every 5 s, every 2 s while waiting), as the in-process queue waits when
 //!   full, so an ingest with no worker running stops fetching instead of spending tokens.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod offsets;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -40,93 +38,7 @@ use rdkafka::util::Timeout;
 
 use super::{Delivery, DeliveryTag, KafkaSettings, Message, Queue, QueueError, Topic};
 use crate::component::{BoxFuture, ComponentHealth};
-
-/// Offsets handed out and not yet acknowledged, per partition of the raw topic.
-#[derive(Default)]
-struct InFlight {
-    /// Partition → offsets delivered and not acknowledged.
-    pending: BTreeMap<i32, BTreeSet<i64>>,
-    /// Partition → highest offset delivered.
-    highest: BTreeMap<i32, i64>,
-}
-
-impl InFlight {
-    fn delivered(&mut self, partition: i32, offset: i64) {
-        self.pending.entry(partition).or_default().insert(offset);
-        let h = self.highest.entry(partition).or_insert(offset);
-        *h = (*h).max(offset);
-    }
-
-    /// Marks offsets done; returns `(partition, next offset to commit)` for each partition
-    /// touched: the lowest offset still pending, or one past the highest delivered.
-    fn acked(&mut self, tags: &[DeliveryTag]) -> Vec<(i32, i64)> {
-        let mut touched = BTreeSet::new();
-        for t in tags {
-            if let Some(p) = self.pending.get_mut(&t.partition) {
-                p.remove(&t.offset);
-                touched.insert(t.partition);
-            }
-        }
-        touched
-            .into_iter()
-            .filter_map(|p| {
-                let next = match self.pending.get(&p).and_then(|s| s.first()) {
-                    Some(lowest) => *lowest,
-                    None => self.highest.get(&p)? + 1,
-                };
-                Some((p, next))
-            })
-            .collect()
-    }
-
-    fn revoke(&mut self, partition: i32) {
-        self.pending.remove(&partition);
-        self.highest.remove(&partition);
-    }
-
-    fn count(&self) -> u64 {
-        self.pending.values().map(|s| s.len() as u64).sum()
-    }
-}
-
-/// Forgets in-flight offsets of revoked partitions.
-struct Context {
-    in_flight: Arc<Mutex<InFlight>>,
-    topic: String,
-}
-
-impl ClientContext for Context {}
-
-impl ConsumerContext for Context {
-    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(list) = rebalance {
-            let mut f = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            for e in list.elements_for_topic(&self.topic) {
-                f.revoke(e.partition());
-            }
-            tracing::info!(
-                partitions = list.count(),
-                "Kafka rebalance: partitions revoked."
-            );
-        }
-    }
-
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(list) => {
-                tracing::info!(
-                    partitions = list.count(),
-                    "Kafka rebalance: partitions assigned."
-                )
-            }
-            Rebalance::Error(e) => tracing::warn!(error = %e, "Kafka rebalance failed."),
-            Rebalance::Revoke(_) => {}
-        }
-    }
-}
+use offsets::{Context, InFlight};
 
 /// A queue on a Kafka cluster.
 pub struct KafkaQueue {
@@ -639,32 +551,5 @@ impl Queue for KafkaQueue {
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             h
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commits_stop_at_the_lowest_offset_in_flight() {
-        let mut f = InFlight::default();
-        for o in 10..15 {
-            f.delivered(0, o);
-        }
-        f.delivered(1, 3);
-        let tag = |partition, offset| DeliveryTag { partition, offset };
-        // 11 and 12 done, 10 still out: nothing past 10 may be committed.
-        assert_eq!(f.acked(&[tag(0, 11), tag(0, 12)]), vec![(0, 10)]);
-        assert_eq!(f.acked(&[tag(0, 10)]), vec![(0, 13)]);
-        assert_eq!(
-            f.acked(&[tag(0, 13), tag(0, 14), tag(1, 3)]),
-            vec![(0, 15), (1, 4)]
-        );
-        assert_eq!(f.count(), 0);
-        // Revoked partitions are forgotten; late acks for them commit nothing.
-        f.delivered(2, 7);
-        f.revoke(2);
-        assert!(f.acked(&[tag(2, 7)]).is_empty());
     }
 }

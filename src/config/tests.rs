@@ -1,0 +1,212 @@
+//! Loading, layering and checking the configuration.
+
+use super::*;
+
+#[test]
+fn serde_jargon_becomes_plain_words() {
+    assert_eq!(
+        plain_words("invalid type: string \"ten\", expected f64"),
+        "invalid type: string \"ten\", expected a number"
+    );
+    assert_eq!(
+        plain_words("expected u32 at line 3; expected u32x"),
+        "expected a whole number at line 3; expected u32x"
+    );
+    assert!(
+        plain_words("expected a Decimal type representing a fixed-point number")
+            .ends_with("a number such as 0.15 or 4.00")
+    );
+}
+
+#[test]
+fn a_bad_value_names_the_file_it_came_from_but_not_a_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "[api]\nrequest_timeout_secs = 0\n[keepa]\nurl = \"ftp://keepa.example\"\n",
+    )
+    .unwrap();
+    let args = GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    };
+    let e = load(&args).err().unwrap().to_string();
+    assert!(e.contains("keepa.url") && e.contains("config.toml"), "{e}");
+    // The flag's value overrides the file's: the error is the flag's, without the file.
+    let e = load(&GlobalArgs {
+        keepa_url: Some("ftp://flag.example".parse().unwrap()),
+        ..args.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("flag.example") && !e.contains("config.toml"),
+        "{e}"
+    );
+    std::fs::write(&file, "[api]\nrequest_timeout_secs = 0\n").unwrap();
+    let e = load(&args).err().unwrap().to_string();
+    assert!(
+        e.contains("api.request_timeout_secs") && e.contains("(in ") && e.contains("config.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kafka_brokers_topic_prefix_and_group_are_checked_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let args = GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    };
+    let load_with = |queue: &str| {
+        std::fs::write(&file, format!("[queue]\ntype = \"kafka\"\n{queue}")).unwrap();
+        load(&args).map(|_| ()).map_err(|e| e.to_string())
+    };
+    for good in [
+        "brokers = \"kafka:9092\"",
+        "brokers = \"kafka-1:9092, kafka-2:9092\"",
+        "brokers = \"kafka\"",
+        "brokers = \"SSL://kafka:9093\"",
+        "brokers = \"[::1]:9092\"",
+        "brokers = \"k:9092\"\ntopic_prefix = \"staging.v2_a-\"",
+    ] {
+        assert_eq!(load_with(good), Ok(()), "{good}");
+    }
+    for (bad, names) in [
+        ("brokers = \"http://kafka:9092\"", "not HTTP URLs"),
+        ("brokers = \"kafka:90x2\"", "'kafka:90x2'"),
+        ("brokers = \"kafka:0\"", "'kafka:0'"),
+        ("brokers = \"kafka:9092,,k2:9092\"", "''"),
+        ("brokers = \"  \"", "queue.brokers"),
+        (
+            "brokers = \"k:9092\"\ntopic_prefix = \"my topics/\"",
+            "queue.topic_prefix",
+        ),
+        ("brokers = \"k:9092\"\ngroup = \"\"", "queue.group"),
+    ] {
+        let e = load_with(bad).expect_err(bad);
+        assert!(e.contains(names), "{bad}: {e}");
+    }
+    let long = format!(
+        "brokers = \"k:9092\"\ntopic_prefix = \"{}\"",
+        "p".repeat(229)
+    );
+    assert!(load_with(&long).unwrap_err().contains("at most 228"));
+}
+
+#[test]
+fn queue_and_store_sections_default_their_type_and_intervals_are_checked_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let args = GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    };
+    std::fs::write(
+        &file,
+        "[queue]\ncapacity = 5000\n[store]\nhistory_days = 30\n",
+    )
+    .unwrap();
+    let s = load(&args).unwrap();
+    assert_eq!(
+        s.queue,
+        crate::queue::QueueConfig::Memory { capacity: 5000 }
+    );
+    assert!(matches!(
+        s.store,
+        crate::store::StoreConfig::Sqlite {
+            history_days: Some(30),
+            ..
+        }
+    ));
+    // A mistyped key in a section without `type` is still named.
+    std::fs::write(&file, "[queue]\ncapacty = 5000\n").unwrap();
+    let e = load(&args).err().unwrap().to_string();
+    assert!(e.contains("capacty"), "{e}");
+    // The live interval is checked in demo mode too, under its own name.
+    for key in ["refresh_interval_secs", "demo_refresh_interval_secs"] {
+        std::fs::write(&file, format!("[pipeline]\n{key} = 0\n")).unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains(&format!("pipeline.{key}")), "{e}");
+    }
+    // Values that would overflow a clock later are refused now, with their range.
+    for (toml, says) in [
+        (
+            "[pipeline]\nrefresh_interval_secs = 99999999999\n",
+            "1 to 31536000 seconds",
+        ),
+        ("[discovery]\ninterval_hours = 1e12\n", "up to 8760"),
+        ("[store]\nhistory_days = 0\n", "store.history_days"),
+        ("[store]\nhistory_days = 4000000000\n", "1 to 36500 days"),
+    ] {
+        std::fs::write(&file, toml).unwrap();
+        let e = load(&args).err().unwrap().to_string();
+        assert!(e.contains(says), "{toml}: {e}");
+    }
+}
+
+#[test]
+fn cors_origins_are_kept_as_browsers_send_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "[api]\ncors_origins = [\"HTTPS://Dash.Example:443\", \"http://x.example:80\", \"http://x.example:8080\", \"*\"]\n",
+    )
+    .unwrap();
+    let s = load(&GlobalArgs {
+        config: Some(file),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        s.api.cors_origins,
+        [
+            "https://dash.example",
+            "http://x.example",
+            "http://x.example:8080",
+            "*"
+        ]
+    );
+}
+
+#[test]
+fn a_bad_economics_value_is_one_line_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "# mine\n[economics]\nreturn_rate = \"3%\"\n").unwrap();
+    let e = load(&GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(!e.contains('\n'), "{e}");
+    assert!(
+        e.contains("return_rate") && e.contains("a number such as 0.15 or 4.00"),
+        "{e}"
+    );
+    assert!(e.contains("config.toml, line 3)"), "{e}");
+    // A value the model refuses (not its type) names the line too, as does a setting.
+    std::fs::write(&file, "[economics.gates]\n\nmin_roi = -1\n").unwrap();
+    let args = GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    };
+    let e = load(&args).err().unwrap().to_string();
+    assert!(e.contains("min_roi") && e.contains(", line 3)"), "{e}");
+    // A percentage written where a ratio goes is refused, saying what it would mean.
+    std::fs::write(&file, "[economics.gates]\nmin_roi = 20\n").unwrap();
+    let e = load(&args).err().unwrap().to_string();
+    assert!(
+        e.contains("min_roi") && e.contains("20 would be an ROI of 2000 %"),
+        "{e}"
+    );
+    std::fs::write(&file, "[api]\naddr = \"1.2.3.4\"\n").unwrap();
+    let e = load(&args).err().unwrap().to_string();
+    assert!(e.contains("api.addr") && e.contains(", line 2)"), "{e}");
+}
