@@ -298,6 +298,12 @@ impl Filter {
                 Some((i, len, op)) => {
                     let field = body[..i].to_ascii_lowercase();
                     let raw = &body[i + len..];
+                    if raw.is_empty() && FIELD_NAMES.contains(&field.as_str()) {
+                        return Err(format!(
+                            "'{tok}' has no value: write one after the operator, e.g. src=uk, \
+                             brand=anker or roi>=25"
+                        ));
+                    }
                     let value = raw.trim_end_matches(['%', '€']);
                     let unit = raw[value.len()..].chars().next();
                     let kind = field_term(

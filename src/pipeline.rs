@@ -354,6 +354,7 @@ impl Pipeline {
         let (gen_tx, generation) = watch::channel(0u64);
         let gen_tx = Arc::new(gen_tx);
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let commands = Commands::from(cmd_tx);
         let mut ingest = JoinSet::new();
         let mut process = JoinSet::new();
         let mut background = JoinSet::new();
@@ -371,6 +372,7 @@ impl Pipeline {
                 settings: deps.settings.clone(),
                 buybox: deps.buybox,
                 stats: stats.clone(),
+                ledger: commands.ledger(),
             };
             let plan = RefreshPlan {
                 tokens_per_product: crate::keepa::ProductQuery {
@@ -435,7 +437,7 @@ impl Pipeline {
         Pipeline {
             status,
             generation,
-            commands: cmd_tx.into(),
+            commands,
             cancel,
             queue: deps.queue,
             ingest,
@@ -464,8 +466,15 @@ impl Pipeline {
         self.cancel.clone()
     }
 
+    /// Whether this process runs a stage (ingest or processing): one that runs none (an
+    /// API or a console beside the processes that do) has nothing in flight to drain.
+    pub fn runs_stages(&self) -> bool {
+        !self.ingest.is_empty() || !self.process.is_empty()
+    }
+
     /// Stops ingest, lets processing drain what was published, then stops the rest.
     pub async fn shutdown(mut self) {
+        let staged = self.runs_stages();
         self.cancel.cancel();
         while self.ingest.join_next().await.is_some() {}
         if let Some(queue) = &self.queue {
@@ -473,6 +482,8 @@ impl Pipeline {
         }
         while self.process.join_next().await.is_some() {}
         while self.background.join_next().await.is_some() {}
-        tracing::info!("Pipeline stopped; in-flight updates were drained.");
+        if staged {
+            tracing::info!("Pipeline stopped; in-flight updates were drained.");
+        }
     }
 }

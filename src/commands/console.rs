@@ -54,7 +54,9 @@ pub async fn console(settings: Settings) -> Result<()> {
             noteln!("{n}");
         }
     });
-    noteln!("arbdesk: stopping, draining in-flight updates…");
+    if runtime.pipeline.runs_stages() {
+        noteln!("arbdesk: stopping, draining in-flight updates…");
+    }
     runtime.stop().await;
     result
 }

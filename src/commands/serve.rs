@@ -81,7 +81,11 @@ pub async fn serve(settings: Settings) -> Result<()> {
         _ = wait_for_signal() => Ok(()),
         e = runtime.refused() => Err(e),
     };
-    tracing::info!("Stopping: draining in-flight updates.");
+    if runtime.pipeline.runs_stages() {
+        tracing::info!("Stopping: draining in-flight updates.");
+    } else {
+        tracing::info!("Stopping.");
+    }
     runtime.stop().await;
     outcome
 }

@@ -58,7 +58,8 @@ impl Asin {
 impl Asin {
     /// An ASIN, or the ASIN of an Amazon product link as a browser's address bar or a
     /// share button gives it (`https://www.amazon.de/dp/B0D1XD1ZV3?th=1`,
-    /// `…/Some-Title/dp/B0D1XD1ZV3/ref=…`, `…/gp/product/B0D1XD1ZV3`); what is neither is
+    /// `…/Some-Title/dp/B0D1XD1ZV3/ref=…`, `…/gp/product/B0D1XD1ZV3`, with or without the
+    /// `https://`); what is neither is
     /// refused as [`FromStr`] refuses it.
     pub fn parse_or_link(s: &str) -> Result<Asin, ParseAsinError> {
         let refused = match s.parse() {
@@ -66,10 +67,14 @@ impl Asin {
             Err(e) => e,
         };
         let t = s.trim();
+        // With or without its scheme (`www.amazon.de/dp/…`, as the console shows links).
         let lower = t.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://"))
-            || !lower.contains("amazon.")
-        {
+        let rest = ["https://", "http://"]
+            .iter()
+            .find_map(|scheme| lower.strip_prefix(scheme))
+            .unwrap_or(&lower);
+        let host = rest.split('/').next().unwrap_or_default();
+        if !(host.starts_with("amazon.") || host.contains(".amazon.")) {
             return Err(refused);
         }
         let path = t.split(['?', '#']).next().unwrap_or_default();
@@ -190,6 +195,8 @@ mod tests {
             "https://amazon.fr/gp/product/B0D1XD1ZV3?psc=1",
             "http://www.amazon.it/gp/aw/d/B0D1XD1ZV3#reviews",
             " https://www.amazon.es/exec/obidos/ASIN/B0D1XD1ZV3/ ",
+            "www.amazon.fr/dp/B0D1XD1ZV3",
+            "amazon.co.uk/gp/product/B0D1XD1ZV3",
             "B0D1XD1ZV3",
         ] {
             assert_eq!(
@@ -201,6 +208,8 @@ mod tests {
         for not in [
             "https://www.amazon.de/s?k=B0D1XD1ZV3",
             "https://example.com/dp/B0D1XD1ZV3",
+            "https://example.com/www.amazon.de/dp/B0D1XD1ZV3",
+            "notamazon.de/dp/B0D1XD1ZV3",
             "https://www.amazon.de/dp/",
             "amazon.de/dp/B0D1XD1ZV3x",
         ] {

@@ -136,6 +136,11 @@ fn errors_name_the_term() {
     assert!(Filter::parse("src>uk").unwrap_err().contains("src"));
     assert!(Filter::parse("src=xx").unwrap_err().contains("xx"));
     assert!(Filter::parse("\"open").is_err());
+    // A field with nothing after its operator would match nothing, silently.
+    for q in ["src=", "brand=", "roi>=", "!title="] {
+        let e = Filter::parse(q).unwrap_err();
+        assert!(e.contains(q) && e.contains("has no value"), "{q}: {e}");
+    }
     let e = Filter::parse("kettle ROI!").unwrap_err();
     assert!(
         e.contains("'ROI!' is half a term") && e.contains("roi!="),

@@ -4,7 +4,10 @@
 //! (Keepa would answer the same for the same tokens). Everything that asks for refreshes
 //! (the console, the API) holds a clone of one [`Commands`], so a repeat is answered as
 //! one, without a token estimate for a fetch that will not happen, whoever asked first.
-//! (A console refresh followed by the same one over the API is a repeat.)
+//! (A console refresh followed by the same one over the API is a repeat.) A refresh of the
+//! whole watchlist covers a product named later only once the ingest stage has read the
+//! watchlist and entered its products in the ledger ([`Ledger::covered`]): a product that
+//! is not watched is not in it, and is sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,8 +24,12 @@ use crate::domain::Asin;
 #[derive(Clone, Debug)]
 pub struct Commands {
     tx: mpsc::Sender<Command>,
-    sent: Arc<Mutex<Sent>>,
+    ledger: Ledger,
 }
+
+/// The refreshes sent, shared by every [`Commands`] clone and the ingest stage.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ledger(Arc<Mutex<Sent>>);
 
 /// When refreshes were last sent (entries past the window are dropped as it is read).
 #[derive(Debug, Default)]
@@ -35,7 +42,7 @@ impl From<mpsc::Sender<Command>> for Commands {
     fn from(tx: mpsc::Sender<Command>) -> Self {
         Commands {
             tx,
-            sent: Arc::default(),
+            ledger: Ledger::default(),
         }
     }
 }
@@ -83,24 +90,23 @@ impl Commands {
         self.tx.send(cmd).await
     }
 
+    /// The ledger these commands share with the ingest stage.
+    pub(crate) fn ledger(&self) -> Ledger {
+        self.ledger.clone()
+    }
+
     fn sent(&self) -> std::sync::MutexGuard<'_, Sent> {
-        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        let fresh = |t: &Instant| now.duration_since(*t) < REFRESH_AGAIN_AFTER;
-        sent.asins.retain(|_, t| fresh(t));
-        sent.all = sent.all.filter(fresh);
-        sent
+        self.ledger.sent()
     }
 
     /// Refreshes `asins` (each once, in order) except those sent within
-    /// [`REFRESH_AGAIN_AFTER`], by themselves or with the whole watchlist (whose refresh
-    /// the ingest stage counts for each watched product; a product named that is not
-    /// watched is fetched once the window has passed).
+    /// [`REFRESH_AGAIN_AFTER`], by themselves or with the whole watchlist (once the ingest
+    /// stage has entered the watched products; a product that is not watched is sent).
     pub fn refresh(&self, asins: Vec<Asin>) -> Result<Refresh, TrySendError<Command>> {
         let mut sent = self.sent();
         let mut seen = std::collections::HashSet::new();
         let asins: Vec<Asin> = asins.into_iter().filter(|a| seen.insert(*a)).collect();
-        let since = |a: &Asin| sent.asins.get(a).copied().max(sent.all);
+        let since = |a: &Asin| sent.asins.get(a).copied();
         let (todo, repeats): (Vec<Asin>, Vec<Asin>) =
             asins.iter().partition(|a| since(a).is_none());
         if todo.is_empty() {
@@ -138,6 +144,30 @@ impl Commands {
             sent: Vec::new(),
             repeats: Vec::new(),
         })
+    }
+}
+
+impl Ledger {
+    fn sent(&self) -> std::sync::MutexGuard<'_, Sent> {
+        let mut sent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let fresh = |t: &Instant| now.duration_since(*t) < REFRESH_AGAIN_AFTER;
+        sent.asins.retain(|_, t| fresh(t));
+        sent.all = sent.all.filter(fresh);
+        sent
+    }
+
+    /// Enters `asins`, the watchlist a refresh of it asked for at `asked` covers (the
+    /// ingest stage calls this once it has read the watchlist).
+    pub(crate) fn covered(&self, asins: &[Asin], asked: Instant) {
+        if Instant::now().duration_since(asked) >= REFRESH_AGAIN_AFTER {
+            return;
+        }
+        let mut sent = self.sent();
+        for a in asins {
+            let t = sent.asins.entry(*a).or_insert(asked);
+            *t = (*t).max(asked);
+        }
     }
 }
 
@@ -203,12 +233,24 @@ mod tests {
                 ago: Duration::from_secs(5)
             }
         );
-        let a = asin("B0D1XD1ZV3");
+        // Once the ingest stage has read the watchlist, its products are repeats; a
+        // product that is not watched is not, and is sent.
+        let (watched, other) = (asin("B0D1XD1ZV3"), asin("B0D1XD1ZV4"));
+        c.ledger()
+            .covered(&[watched], Instant::now() - Duration::from_secs(5));
         assert!(matches!(
-            c.refresh(vec![a]).unwrap(),
+            c.refresh(vec![watched]).unwrap(),
             Refresh::Repeat { .. }
         ));
         assert!(rx.try_recv().is_err(), "nothing sent for repeats");
+        assert_eq!(
+            c.refresh(vec![watched, other]).unwrap(),
+            Refresh::Queued {
+                sent: vec![other],
+                repeats: vec![watched]
+            }
+        );
+        assert!(matches!(rx.try_recv(), Ok(Command::Refresh { asins, .. }) if asins == [other]));
     }
 
     #[test]

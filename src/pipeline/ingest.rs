@@ -34,6 +34,9 @@ pub struct Ingest {
     pub settings: PipelineSettings,
     pub buybox: bool,
     pub stats: Arc<Stats>,
+    /// The refreshes the console and the API sent: a refresh of the whole watchlist enters
+    /// its products here once they are read.
+    pub ledger: super::commands::Ledger,
 }
 
 /// Shortest and longest wait of an idle ingest loop before it looks for due ASINs again.
@@ -189,7 +192,11 @@ impl Ingest {
             Command::Discover => return true,
             Command::Refresh { asins, asked } => (asins, asked),
             Command::RefreshAll { asked } => match self.store.watchlist().await {
-                Ok(list) => (list.into_iter().map(|w| w.asin).collect(), asked),
+                Ok(list) => {
+                    let asins: Vec<Asin> = list.into_iter().map(|w| w.asin).collect();
+                    self.ledger.covered(&asins, asked);
+                    (asins, asked)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "Could not read the watchlist to refresh it; nothing was fetched. Retry once the store answers.");
                     self.stats

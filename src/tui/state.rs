@@ -85,10 +85,23 @@ pub struct Toast {
     pub error: bool,
     /// When it goes away.
     pub until: DateTime<Utc>,
-    /// New-opportunity alert (a newer alert replaces it).
+    /// New-opportunity alert (a newer alert replaces it, counting the routes of both).
     pub alert: bool,
+    /// The routes a new-opportunity alert announces.
+    pub alerted: Vec<Alerted>,
     /// What `y` copies while this toast shows (an export's path), instead of a sell link.
     pub copy: Option<String>,
+}
+
+/// A route a new-opportunity alert announces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alerted {
+    /// The route.
+    pub key: crate::domain::OpportunityKey,
+    /// Its gross margin, in percent.
+    pub gross_pct: f64,
+    /// Its net profit.
+    pub net: crate::domain::Money,
 }
 
 /// What the console's store probe says when the store did not answer within its deadline.

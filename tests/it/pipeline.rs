@@ -430,6 +430,16 @@ async fn refreshes_on_command_spend_tokens_once() {
     commands.send(Command::RefreshAll { asked }).await.unwrap();
     run(vec![], asked, e).await;
     assert_eq!(sim.requests(), 1 + 7 * markets);
+    // Having read the watchlist, the ingest stage entered its products in the ledger the
+    // console and the API share: naming a watched one now is answered as a repeat, while
+    // one that is not watched (C) is sent.
+    assert_eq!(
+        commands.refresh(vec![a, c]).unwrap(),
+        arbdesk::pipeline::Refresh::Queued {
+            sent: vec![c],
+            repeats: vec![a]
+        }
+    );
     pipeline.shutdown().await;
 }
 

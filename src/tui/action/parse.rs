@@ -245,6 +245,8 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
     if !value.is_finite() || value.abs() > 1000.0 {
         return Err(bad(id, arg, "a percentage between -1000 and 1000"));
     }
+    // `-0` is 0 (and would show as `-0.0 %`).
+    let value = value + 0.0;
     Ok(if set {
         MarginChange::To(value)
     } else {

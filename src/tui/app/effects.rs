@@ -45,8 +45,12 @@ pub(super) fn run_effect(
             match outcome {
                 // The toast (and so the log) shows what was copied, not all of it: a P&L or
                 // marked rows run to many lines.
+                // Sent, not "copied": a terminal never says whether it took it.
                 Outcome::SentOsc52 => state.toast(
-                    format!("Copied the {what} via OSC 52: {}", preview(&text)),
+                    format!(
+                        "Sent the {what} via OSC 52 (terminals do not confirm): {}",
+                        preview(&text)
+                    ),
                     false,
                 ),
                 Outcome::Native(tool) => state.toast(

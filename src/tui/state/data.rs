@@ -291,33 +291,15 @@ impl UiState {
                 }
             };
         }
-        match alerts.as_slice() {
-            [] => {}
-            [one] => {
-                let text = format!(
-                    "New: {} {}→{} {:.1} % gross · net €{}",
-                    one.key.asin,
-                    one.key.buy.code(),
-                    one.key.sell.code(),
-                    one.fig.gross_pct,
-                    one.fig.net.decimal_string()
-                );
-                self.push_toast(text, false, true);
-            }
-            many => {
-                let best = many
-                    .iter()
-                    .map(|r| r.fig.gross_pct)
-                    .fold(f64::MIN, f64::max);
-                let text = format!(
-                    "{} new ranked opportunities ≥ {:.0} % gross (best {:.1} %)",
-                    many.len(),
-                    self.session.alert_margin_pct,
-                    best
-                );
-                self.push_toast(text, false, true);
-            }
-        }
+        let alerts = alerts
+            .into_iter()
+            .map(|r| super::Alerted {
+                key: r.key,
+                gross_pct: r.fig.gross_pct,
+                net: r.fig.net,
+            })
+            .collect();
+        self.toast_alerts(alerts);
     }
 
     /// A new sort or filter: the selection goes to the first row and stays there as the

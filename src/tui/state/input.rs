@@ -113,7 +113,9 @@ impl UiState {
             Overlay::Prompt(mut p) => {
                 let cycle = p.cycle.take().filter(|_| ev.code == KeyCode::Tab);
                 match ev.code {
-                    KeyCode::Esc => return self.cancel_prompt(p.kind),
+                    // Esc cancels the edit: back to what was in force when `/` opened (a
+                    // second Esc, with the prompt closed, clears that).
+                    KeyCode::Esc => return self.cancel_prompt(p.kind, p.opened_with),
                     KeyCode::Enter => return self.submit(p),
                     // Tab completes as far as the candidates agree and lists them; each
                     // further Tab takes the next candidate in turn.
@@ -182,7 +184,7 @@ impl UiState {
                     }
                     KeyCode::Backspace => {
                         if p.input.is_empty() {
-                            return self.cancel_prompt(p.kind);
+                            return self.cancel_prompt(p.kind, String::new());
                         }
                         p.input.pop();
                         p.error = None;
@@ -215,6 +217,13 @@ impl UiState {
             return Vec::new();
         }
         let text = crate::filter::settled(&p.input).to_string();
+        // A term still being written (`src=uk,` on its way to `src=uk,de`) leaves the
+        // filter in force as it is until it is whole.
+        if p.kind == PromptKind::Filter && half_typed(&text) {
+            self.overlay = Some(Overlay::Prompt(p));
+            self.dirty = true;
+            return Vec::new();
+        }
         let live = (p.kind == PromptKind::Filter).then(|| Filter::parse(&text));
         match live {
             Some(Ok(_)) => {
@@ -222,9 +231,7 @@ impl UiState {
                 self.set_filter_keep_prompt(text)
             }
             Some(Err(e)) => {
-                if !half_typed(&text) {
-                    p.error = Some(e);
-                }
+                p.error = Some(e);
                 self.overlay = Some(Overlay::Prompt(p));
                 // The last word is the one being typed: meanwhile the terms before it
                 // apply, so a word that parsed on its way (`foo` of `foo=bar`) does not
@@ -370,13 +377,18 @@ impl UiState {
         Vec::new()
     }
 
-    /// Closes a prompt by Esc (or Backspace on an empty line), clearing what it edits
-    /// live: the table filter or the log search.
-    fn cancel_prompt(&mut self, kind: PromptKind) -> Vec<Effect> {
+    /// Closes a prompt without submitting it, leaving what it edits live (the table filter
+    /// or the log search) at `text`: what was in force when it opened (Esc), or nothing
+    /// (Backspace on an empty line).
+    fn cancel_prompt(&mut self, kind: PromptKind, text: String) -> Vec<Effect> {
         match kind {
-            PromptKind::Filter => self.set_filter(String::new()),
+            PromptKind::Filter if self.filter_text == text.trim() => {
+                self.dirty = true;
+                Vec::new()
+            }
+            PromptKind::Filter => self.set_filter(text),
             PromptKind::LogSearch => {
-                self.search_log(String::new());
+                self.search_log(text);
                 Vec::new()
             }
             PromptKind::Command => Vec::new(),

@@ -1,7 +1,7 @@
 //! Toasts (short messages in the corner, each also logged whole) and the marked rows that
 //! export and copy take.
 
-use super::{TOAST_TTL, TOASTS, Toast, UiState};
+use super::{Alerted, TOAST_TTL, TOASTS, Toast, UiState};
 
 impl UiState {
     /// Adds a toast.
@@ -31,12 +31,47 @@ impl UiState {
             error,
             until: self.now + TOAST_TTL,
             alert,
+            alerted: Vec::new(),
             copy: None,
         });
         while self.toasts.len() > TOASTS {
             self.toasts.pop_front();
         }
         self.dirty = true;
+    }
+
+    /// Announces new ranked routes. While an earlier alert still shows, the new toast
+    /// counts its routes too: answers a fraction of a second apart (the store writes a
+    /// refresh in batches) make one announcement, not one that hides the other.
+    pub(super) fn toast_alerts(&mut self, mut routes: Vec<Alerted>) {
+        if let Some(live) = self.toasts.iter().find(|t| t.alert && t.until > self.now) {
+            for a in &live.alerted {
+                if !routes.iter().any(|r| r.key == a.key) {
+                    routes.push(a.clone());
+                }
+            }
+        }
+        let text = match routes.as_slice() {
+            [] => return,
+            [one] => format!(
+                "New: {} {}→{} {:.1} % gross · net €{}",
+                one.key.asin,
+                one.key.buy.code(),
+                one.key.sell.code(),
+                one.gross_pct,
+                one.net.decimal_string()
+            ),
+            many => format!(
+                "{} new ranked opportunities ≥ {:.0} % gross (best {:.1} %)",
+                many.len(),
+                self.session.alert_margin_pct,
+                many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max)
+            ),
+        };
+        self.push_toast(text, false, true);
+        if let Some(t) = self.toasts.back_mut() {
+            t.alerted = routes;
+        }
     }
 
     /// Says where an export went; while the toast shows, `y` copies the path

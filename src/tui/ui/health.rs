@@ -97,17 +97,26 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
             errors: "–".into(),
         });
     }
-    let p = pipeline_health(st);
+    let mut p = pipeline_health(st);
     let errors: u64 = st.stages.values().map(|x| x.errors).sum();
+    let mut last = st.stages.values().filter_map(|x| x.last_at).max();
+    // A console of `--role api`: what it can tell of the processes that fetch is when
+    // they last wrote to the store.
+    if !st.running
+        && st.started_at.is_none()
+        && let Some(t) = s.feed.stats.last_update
+    {
+        p.detail = format!(
+            "{}; the store was last written {} ago",
+            p.detail,
+            crate::domain::text::span((s.now - t).num_seconds().max(0))
+        );
+        last = Some(t);
+    }
     rows.push(HealthRow {
         name: "pipeline".into(),
         health: p,
-        last: st
-            .stages
-            .values()
-            .filter_map(|x| x.last_at)
-            .max()
-            .map_or_else(String::new, |t| age(s.now, t)),
+        last: last.map_or_else(String::new, |t| age(s.now, t)),
         errors: errors.to_string(),
     });
     for job in &st.jobs {

@@ -232,13 +232,17 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             help(f, area, s, theme, keymap, filter, *selected)
         }
         Some(Overlay::Confirm(c)) => {
+            // Wrapped on a narrow screen: the `y/N` at its end must show.
             let w = (c.question.chars().count() as u16 + 4).min(area.width);
-            let r = centered(area, w, 3);
+            let lines = super::wrap_words(&c.question, usize::from(w.saturating_sub(4)));
+            let h = (lines.len() as u16 + 2).min(area.height);
+            let r = centered(area, w, h);
             super::clear(f, r, theme);
             let b = block(" Confirm ", true, theme);
             let inner = b.inner(r);
             f.render_widget(b, r);
-            f.render_widget(Paragraph::new(c.question.clone()), inner);
+            let text: Vec<Line<'_>> = lines.into_iter().map(Line::from).collect();
+            f.render_widget(Paragraph::new(text), inner);
         }
         _ => {}
     }

@@ -161,6 +161,24 @@ fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
         !alerts.iter().any(|t| t.contains("new opportunities")),
         "{alerts:?}"
     );
+    // The next answer, a moment later, brings another new ranked route while the first
+    // toast shows: one toast counts both rather than hiding the first.
+    let mut next: Feed = (*s.feed).clone();
+    let mut also = row_net("B0NEWROW03", Some(before + Duration::seconds(70)), 1200);
+    also.fig.gross_pct = 52.5;
+    next.rows.push(also);
+    next.at = Some(before + Duration::seconds(61));
+    s.on_feed(next);
+    let alerts: Vec<_> = s
+        .toasts
+        .iter()
+        .filter(|t| t.alert)
+        .map(|t| t.text.as_str())
+        .collect();
+    assert_eq!(
+        alerts,
+        ["2 new ranked opportunities ≥ 30 % gross (best 52.5 %)"]
+    );
 }
 
 #[test]
@@ -211,7 +229,20 @@ fn the_filter_applies_as_typed_and_esc_clears_it() {
     // The filter survives a refresh.
     let feed: Feed = (*s.feed).clone();
     s.on_feed(feed);
-    assert!(s.view().len() < all);
+    let filtered = s.view().len();
+    assert!(filtered < all);
+    // Reopening the prompt and leaving it with Esc keeps the filter in force, whatever
+    // was typed meanwhile; Esc with the prompt closed clears it.
+    keys(&mut s, "/");
+    // `src=uk,` is on its way to `src=uk,de`: the filter in force stays meanwhile.
+    keys(&mut s, ",");
+    assert_eq!(s.filter_text, "src=uk");
+    assert_eq!(s.view().len(), filtered);
+    keys(&mut s, "de");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.overlay.is_none());
+    assert_eq!(s.filter_text, "src=uk");
+    assert_eq!(s.view().len(), filtered);
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert_eq!(s.filter_text, "");
     assert_eq!(s.view().len(), all);

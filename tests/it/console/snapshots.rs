@@ -737,3 +737,17 @@ fn a_filter_in_flight_has_no_count_yet() {
     assert!(screen.contains("… matching /zzzz"), "{screen}");
     assert!(!screen.contains("0 matching"), "{screen}");
 }
+
+/// A confirmation on a narrow screen wraps: its `y/N` shows, not cut off at the edge.
+#[test]
+fn a_confirmation_wraps_on_a_narrow_screen() {
+    let mut s = fixtures::loaded(20, (60, 15));
+    let keymap = Keymap::load("default", None);
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('d')),
+        &keymap,
+    );
+    let frame = text(&s);
+    assert!(frame.contains("Confirm"), "{frame}");
+    assert!(frame.contains("y/N"), "{frame}");
+}
