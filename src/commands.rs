@@ -38,7 +38,7 @@ pub mod config_cmd;
 mod console;
 pub mod data_source;
 pub mod export;
-mod fetch_lock;
+pub mod fetch_lock;
 mod import;
 mod info;
 pub mod keepa;

@@ -330,6 +330,8 @@ pub struct PipelineDeps {
 
 /// A running pipeline.
 pub struct Pipeline {
+    /// Processing stopped with updates the store did not take.
+    left_behind: Arc<std::sync::atomic::AtomicBool>,
     status: watch::Receiver<PipelineStatus>,
     generation: watch::Receiver<u64>,
     commands: Commands,
@@ -359,6 +361,7 @@ impl Pipeline {
         let mut process = JoinSet::new();
         let mut background = JoinSet::new();
         let restored = Restored::default();
+        let left_behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
         if deps.queue.is_none() && (deps.client.is_some() || deps.detect.is_some()) {
             tracing::error!("Ingest and processing need a queue; neither stage runs.");
@@ -373,6 +376,7 @@ impl Pipeline {
                 buybox: deps.buybox,
                 stats: stats.clone(),
                 ledger: commands.ledger(),
+                failing: ingest::Failing::default(),
             };
             let plan = RefreshPlan {
                 tokens_per_product: crate::keepa::ProductQuery {
@@ -398,6 +402,7 @@ impl Pipeline {
                 batch: deps.settings.process_batch,
                 stats: stats.clone(),
                 generation: gen_tx.clone(),
+                left_behind: left_behind.clone(),
             };
             let cancel = cancel.clone();
             process.spawn(async move {
@@ -435,6 +440,7 @@ impl Pipeline {
             cancel.clone(),
         ));
         Pipeline {
+            left_behind,
             status,
             generation,
             commands,
@@ -482,7 +488,12 @@ impl Pipeline {
         }
         while self.process.join_next().await.is_some() {}
         while self.background.join_next().await.is_some() {}
-        if staged {
+        if self.left_behind.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(
+                "Pipeline stopped; the updates the store did not take (see above) are delivered \
+                 or fetched again."
+            );
+        } else if staged {
             tracing::info!("Pipeline stopped; in-flight updates were drained.");
         }
     }

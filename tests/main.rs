@@ -15,6 +15,7 @@ mod it {
     mod decode;
     mod economics;
     mod es_outage;
+    mod fetch_lease;
     mod import;
     mod pipeline;
     #[cfg(any(feature = "kafka", feature = "elasticsearch"))]

@@ -101,20 +101,42 @@ const RETRY: Duration = Duration::from_secs(5);
 
 /// Claims `store` for `source` once it answers: what ingest waits for when the store was
 /// unreachable at start-up. Tries every 5 s (logging the wait once, then every minute)
-/// until the claim is made (`Ok`) or refused; a refusal is logged, sent on `refused` so the
+/// until the claim is made (`Ok`) and, given `lease`, the lease on fetching taken, or either
+/// is refused; a refusal is logged, sent on `refused` so the
 /// process can stop with it, and returned as the reason ingest does not run. Ingest drops
 /// the wait when the process stops.
 pub fn claim_when_reachable(
     store: std::sync::Arc<dyn Store>,
     source: Source,
     place: String,
+    lease: Option<super::fetch_lock::LeaseClaim>,
     refused: tokio::sync::oneshot::Sender<anyhow::Error>,
 ) -> IngestGate {
     Box::pin(async move {
         let mut tries = 0u32;
+        let mut claimed = false;
         loop {
             tokio::time::sleep(RETRY).await;
-            match claim(store.as_ref(), source, &place).await {
+            let outcome = match claimed {
+                true => Ok(()),
+                false => claim(store.as_ref(), source, &place).await,
+            };
+            // The lease on fetching, when the store could not be read for it at start-up:
+            // another process may have taken it meanwhile.
+            let outcome = match (outcome, &lease) {
+                (Ok(()), Some(lease)) => {
+                    claimed = true;
+                    match lease.take().await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(anyhow::Error::new(StoreError::Unavailable(
+                            "the lease on fetching could not be read or written".into(),
+                        ))),
+                        Err(e) => Err(e),
+                    }
+                }
+                (outcome, _) => outcome,
+            };
+            match outcome {
                 Ok(()) => {
                     tracing::info!("The store answers; fetching starts.");
                     return Ok(());

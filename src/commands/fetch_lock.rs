@@ -104,9 +104,18 @@ const RENEW_EVERY: Duration = Duration::from_secs(20);
 
 /// A lease on fetching into a shared store, renewed until [`release`](Self::release).
 pub struct FetchLease {
+    claim: LeaseClaim,
+    renewal: CancellationToken,
+    /// The store could not be read when the lease was asked for: not taken yet.
+    pending: bool,
+}
+
+/// What taking the lease needs: the store, this process's holder id, the store's name.
+#[derive(Clone)]
+pub struct LeaseClaim {
     store: Arc<dyn Store>,
     holder: u32,
-    renewal: CancellationToken,
+    place: String,
 }
 
 /// A lease as the store keeps it: when it lapses (Unix seconds) and its holder (24 bits).
@@ -138,43 +147,59 @@ async fn write_lease(store: &dyn Store, holder: u32) -> crate::store::StoreResul
 }
 
 /// Takes the lease on fetching into `store` (named `place` in messages), or says that
-/// another process holds it. A store that cannot be read now is leased once it answers.
+/// another process holds it. A store that cannot be read now gives a lease that is not
+/// taken yet ([`FetchLease::pending`]): fetching waits until [`FetchLease::take`] has it.
 pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
     // Which process this is, among those that share the store (24 bits: the lease keeps
     // the time beside it).
     let holder = (std::process::id() ^ chrono::Utc::now().timestamp_subsec_nanos()) & 0xFF_FFFF;
-    match store.checkpoint(LEASE_KEY.to_string()).await {
-        Ok(value) => {
-            if let Some(ago) = live_other(value, holder, unix_now()) {
-                return Err(super::BadValue(format!(
-                    "Another arbdesk process is fetching into {place} (it renewed its lease on \
-                     fetching {ago} s ago): a second one would ask Keepa again for the same \
-                     products and spend the tokens twice. Stop it first (a lease it cannot \
-                     give back lapses {LEASE_SECS} s after its last renewal), or run this one \
-                     with --role process or api"
-                ))
-                .into());
-            }
-            write_lease(store.as_ref(), holder)
-                .await
-                .context("Taking the lease on fetching into the store failed")?;
-        }
-        // Not readable now: the renewals take it when the store answers.
-        Err(crate::store::StoreError::Unavailable(_)) => {}
-        Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
-    }
+    let claim = LeaseClaim {
+        store,
+        holder,
+        place: place.to_string(),
+    };
+    let pending = !claim.take().await?;
     let renewal = CancellationToken::new();
     tokio::spawn(renew(
-        store.clone(),
+        claim.store.clone(),
         holder,
-        place.to_string(),
+        claim.place.clone(),
         renewal.clone(),
     ));
     Ok(FetchLease {
-        store,
-        holder,
+        claim,
         renewal,
+        pending,
     })
+}
+
+impl LeaseClaim {
+    /// Takes the lease: `true` once taken, `false` while the store cannot be read, an
+    /// error (exit 2) when another process holds it.
+    pub async fn take(&self) -> Result<bool> {
+        let place = &self.place;
+        match self.store.checkpoint(LEASE_KEY.to_string()).await {
+            Ok(value) => {
+                if let Some(ago) = live_other(value, self.holder, unix_now()) {
+                    return Err(super::BadValue(format!(
+                        "Another arbdesk process is fetching into {place} (it renewed its \
+                         lease on fetching {ago} s ago): a second one would ask Keepa again for \
+                         the same products and spend the tokens twice. Stop it first (a lease \
+                         it cannot give back lapses {LEASE_SECS} s after its last renewal), or \
+                         run this one with --role process or api"
+                    ))
+                    .into());
+                }
+                match write_lease(self.store.as_ref(), self.holder).await {
+                    Ok(()) => Ok(true),
+                    Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
+                    Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
+                }
+            }
+            Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
+            Err(e) => Err(e).context("Reading the store's lease on fetching failed"),
+        }
+    }
 }
 
 /// Renews the lease every 20 s until cancelled, saying in the log when another process
@@ -188,10 +213,14 @@ async fn renew(store: Arc<dyn Store>, holder: u32, place: String, stop: Cancella
         if let Ok(value) = store.checkpoint(LEASE_KEY.to_string()).await
             && live_other(value, holder, unix_now()).is_some()
         {
+            // Two that started at the same moment: the lease stays the other's (writing
+            // over it would hand it back and forth), and this one says so.
             tracing::error!(
-                "Another arbdesk process is fetching into {place} too: each asks Keepa for \
-                 the same products and the tokens are spent twice. Stop one of them."
+                "Another arbdesk process holds the lease on fetching into {place}, and this \
+                 one fetches too: each asks Keepa for the same products and the tokens are \
+                 spent twice. Stop this one, or run it with --role process or api."
             );
+            continue;
         }
         if let Err(e) = write_lease(store.as_ref(), holder).await {
             tracing::debug!(error = %e, "Could not renew the lease on fetching.");
@@ -200,18 +229,25 @@ async fn renew(store: Arc<dyn Store>, holder: u32, place: String, stop: Cancella
 }
 
 impl FetchLease {
+    /// What takes the lease when the store answers, if it could not be read at start-up
+    /// (fetching waits for it).
+    pub fn pending(&self) -> Option<LeaseClaim> {
+        self.pending.then(|| self.claim.clone())
+    }
+
     /// Stops renewing and gives the lease back (if it is still this process's), so the
     /// next process need not wait for it to lapse.
     pub async fn release(self) {
         self.renewal.cancel();
-        if let Ok(Some(value)) = self.store.checkpoint(LEASE_KEY.to_string()).await
-            && lease_parts(value).1 == self.holder
+        let LeaseClaim { store, holder, .. } = &self.claim;
+        if let Ok(Some(value)) = store.checkpoint(LEASE_KEY.to_string()).await
+            && lease_parts(value).1 == *holder
         {
             let gone = Checkpoint {
                 key: LEASE_KEY.to_string(),
                 offset: 0,
             };
-            if let Err(e) = self.store.set_checkpoint(gone).await {
+            if let Err(e) = store.set_checkpoint(gone).await {
                 tracing::warn!(error = %e, "Could not give back the lease on fetching; it lapses in a minute.");
             }
         }

@@ -195,22 +195,27 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             Some(file) => file.display().to_string(),
             None => "The Elasticsearch store".to_string(),
         };
-        match super::data_source::claim(store.as_ref(), source, &place).await {
-            Ok(()) => {}
+        let lease = fetch_lease.as_ref().and_then(|l| l.pending());
+        let wait = match super::data_source::claim(store.as_ref(), source, &place).await {
+            Ok(()) => lease.is_some(),
             Err(e) if super::data_source::unreachable(&e) => {
                 tracing::warn!(
                     "{e:#}. Fetching starts when the store answers; the rest runs meanwhile."
                 );
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                ingest_gate = Some(super::data_source::claim_when_reachable(
-                    store.clone(),
-                    source,
-                    place,
-                    tx,
-                ));
-                refused = Some(rx);
+                true
             }
             Err(e) => return Err(e),
+        };
+        if wait {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            ingest_gate = Some(super::data_source::claim_when_reachable(
+                store.clone(),
+                source,
+                place,
+                lease,
+                tx,
+            ));
+            refused = Some(rx);
         }
     }
     // Every role explains rows (breakdowns for the API and the console); only processing

@@ -37,6 +37,53 @@ pub struct Ingest {
     /// The refreshes the console and the API sent: a refresh of the whole watchlist enters
     /// its products here once they are read.
     pub ledger: super::commands::Ledger,
+    /// Whether reading the store and publishing to the queue are failing: logged when a
+    /// streak starts and when it ends (the stage's counters hold every failure).
+    pub failing: Failing,
+}
+
+/// Failure streaks of what ingest depends on besides Keepa (whose client logs its own).
+#[derive(Debug, Default)]
+pub struct Failing {
+    store: std::sync::atomic::AtomicBool,
+    queue: std::sync::atomic::AtomicBool,
+}
+
+impl Failing {
+    /// Records the outcome of reading the store; logs a change.
+    fn store<E: std::fmt::Display>(&self, outcome: Result<(), &E>) {
+        Self::note(&self.store, outcome, "the store", "reading what to fetch");
+    }
+
+    /// Records the outcome of publishing to the queue; logs a change.
+    fn queue<E: std::fmt::Display>(&self, outcome: Result<(), &E>) {
+        Self::note(
+            &self.queue,
+            outcome,
+            "the queue",
+            "publishing fetched products",
+        );
+    }
+
+    fn note<E: std::fmt::Display>(
+        flag: &std::sync::atomic::AtomicBool,
+        outcome: Result<(), &E>,
+        what: &str,
+        doing: &str,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match outcome {
+            Err(e) if !flag.swap(true, Relaxed) => tracing::warn!(
+                error = %e,
+                "Ingest: {doing} failed; fetching goes on as {what} answers (failures are \
+                 counted in /stats and the health view; this is said again when it works)."
+            ),
+            Ok(()) if flag.swap(false, Relaxed) => {
+                tracing::info!("Ingest: {doing} works again.");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Shortest and longest wait of an idle ingest loop before it looks for due ASINs again.
@@ -259,8 +306,12 @@ impl Ingest {
     async fn due(&self, market: Market, due_at: &DueAt) -> Vec<Asin> {
         let limit = self.settings.fetch_batch * 4;
         let candidates = match self.store.refresh_candidates(market, limit).await {
-            Ok(c) => c,
+            Ok(c) => {
+                self.failing.store::<crate::store::StoreError>(Ok(()));
+                c
+            }
             Err(e) => {
+                self.failing.store(Err(&e));
                 self.stats.record(
                     "ingest",
                     0,
@@ -317,8 +368,12 @@ impl Ingest {
             }
             let count = messages.len() as u64;
             match self.queue.publish(Topic::RawUpdates, messages).await {
-                Ok(()) => self.stats.record("ingest", count, 0, None),
+                Ok(()) => {
+                    self.failing.queue::<crate::queue::QueueError>(Ok(()));
+                    self.stats.record("ingest", count, 0, None);
+                }
                 Err(e) => {
+                    self.failing.queue(Err(&e));
                     self.stats
                         .record("ingest", 0, count, Some(format!("publishing failed: {e}")));
                     failed.extend_from_slice(asked);

@@ -39,6 +39,8 @@ pub struct Process {
     pub batch: usize,
     pub stats: Arc<Stats>,
     pub generation: Arc<watch::Sender<u64>>,
+    /// Set when the stage stops with updates the store did not take.
+    pub left_behind: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Process {
@@ -105,6 +107,8 @@ impl Process {
             let Some(refused) = self.store_and_detect(listings, &cancel).await else {
                 // Not lost: unacknowledged, they go to the next worker on Kafka, and on the
                 // in-process queue their products are still due and fetched again.
+                self.left_behind
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(
                     updates = accepted.len(),
                     "Stopping with updates not stored (the store did not take them): they \
@@ -352,12 +356,19 @@ impl Process {
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
         let mut wait = Duration::from_millis(250);
+        let mut failed = 0u32;
         loop {
             match op().await {
-                Ok(v) => return Some(Ok(v)),
+                Ok(v) => {
+                    if failed > 0 {
+                        tracing::info!(failed, "The store takes writes again.");
+                    }
+                    return Some(Ok(v));
+                }
                 Err(e @ (StoreError::Invalid(_) | StoreError::Corrupt(_))) => return Some(Err(e)),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "The store refused a write; retrying.");
+                    failed += 1;
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "A store write failed (the store is unavailable); retrying.");
                     self.stats.record(stage, 0, 1, Some(e.to_string()));
                     tokio::select! {
                         _ = cancel.cancelled() => return None,

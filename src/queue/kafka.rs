@@ -54,8 +54,16 @@ pub struct KafkaQueue {
     lag_probe: OnceLock<Result<Arc<BaseConsumer>, String>>,
     /// Publishing raw updates waits for the group to catch up.
     held: AtomicBool,
+    /// Since when this consumer has had no partition, and when that was last logged.
+    unassigned: Mutex<(Option<Instant>, Option<Instant>)>,
     dead_total: AtomicU64,
 }
+
+/// How long a consumer may wait for partitions before it says so (then every minute).
+const UNASSIGNED_SAID_AFTER: Duration = Duration::from_secs(30);
+
+/// Queued consumer errors taken by one read at most.
+const ERRORS_TAKEN_AT_ONCE: u32 = 10_000;
 
 /// How old a lag measurement may be when publishing raw updates, and how often it is
 /// measured again while they wait.
@@ -95,6 +103,7 @@ impl KafkaQueue {
             lag_at: Mutex::new(None),
             lag_probe: OnceLock::new(),
             held: AtomicBool::new(false),
+            unassigned: Mutex::new((None, None)),
             dead_total: AtomicU64::new(0),
             settings,
         };
@@ -235,6 +244,39 @@ impl KafkaQueue {
     }
 
     /// Commits synchronously (on a blocking thread): `ack` returns once Kafka has the offsets.
+    /// After an empty read: says when this consumer has waited long for the group to give
+    /// it partitions (a worker that reads nothing and says nothing could be stuck).
+    fn note_assignment(&self, consumer: &StreamConsumer<Context>) {
+        let assigned = consumer.assignment().is_ok_and(|l| l.count() > 0);
+        let mut u = self
+            .unassigned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if assigned {
+            *u = (None, None);
+            return;
+        }
+        let now = Instant::now();
+        let since = *u.0.get_or_insert(now);
+        let waited = now.duration_since(since);
+        let due = match u.1 {
+            None => waited >= UNASSIGNED_SAID_AFTER,
+            Some(said) => now.duration_since(said) >= Duration::from_secs(60),
+        };
+        if due {
+            u.1 = Some(now);
+            tracing::warn!(
+                waited_s = waited.as_secs(),
+                group = %self.settings.group,
+                topic = %self.topic(Topic::RawUpdates),
+                "No partition of the raw topic is assigned to this worker yet: the group gives \
+                 them out when it rebalances. If this goes on, the other members hold them all \
+                 (more workers than partitions), or the broker still counts a member that was \
+                 killed until its session times out."
+            );
+        }
+    }
+
     async fn commit(&self, offsets: &[(i32, i64)]) -> Result<(), QueueError> {
         if offsets.is_empty() {
             return Ok(());
@@ -396,14 +438,25 @@ impl Queue for KafkaQueue {
             let consumer = self.consumer()?;
             let mut out = Vec::new();
             let mut budget = wait;
+            // Errors queued while the cluster was away come one a read: every one already
+            // there is taken now, so a backlog left by an outage that is over does not
+            // hold up the messages behind it (the caller waits between failed reads).
+            let mut error = None;
+            let mut errors = 0u32;
             while out.len() < max.max(1) {
                 let next = match tokio::time::timeout(budget, consumer.recv()).await {
                     Err(_) => break,
                     Ok(Err(e)) => {
-                        if out.is_empty() {
-                            return Err(unavailable("consuming from Kafka", e));
+                        if !out.is_empty() {
+                            break;
                         }
-                        break;
+                        error = Some(e);
+                        errors += 1;
+                        if errors >= ERRORS_TAKEN_AT_ONCE {
+                            break;
+                        }
+                        budget = Duration::from_millis(1);
+                        continue;
                     }
                     Ok(Ok(m)) => m,
                 };
@@ -427,7 +480,13 @@ impl Queue for KafkaQueue {
                 // After the first message, take only what is already there.
                 budget = Duration::from_millis(5);
             }
-            Ok(out)
+            if out.is_empty() && error.is_none() {
+                self.note_assignment(consumer);
+            }
+            match error {
+                Some(e) if out.is_empty() => Err(unavailable("consuming from Kafka", e)),
+                _ => Ok(out),
+            }
         })
     }
 

@@ -3,7 +3,7 @@
 //! (problem+json naming the parameter), and how the layers around the handlers behave
 //! (auth, CORS, gzip, the response cache, timeouts, a real socket).
 
-mod fixture;
+pub(super) mod fixture;
 
 mod actions;
 mod cache;

@@ -202,15 +202,24 @@ fn render_head(
         .as_ref()
         .is_some_and(|o| o.flags.contains(Flag::Stale));
     let mut shown_urls = Vec::with_capacity(2);
-    for ((label, url), m) in links.iter().zip([key.buy, key.sell]) {
+    let seens: Vec<Option<String>> = [key.buy, key.sell]
+        .iter()
+        .map(|m| {
+            p.and_then(|p| p.markets.get(m))
+                .map(|snap| format!(" · Keepa {} ago", super::age(s.now, snap.observed_at)))
+        })
+        .collect();
+    let width_of = |seen: &Option<String>| seen.as_ref().map_or(0, |t| t.chars().count());
+    // Where a whole URL and its age do not fit, both URLs are shown without their scheme,
+    // so the two lines read alike (the link and `y` keep it whole).
+    let bare = links
+        .iter()
+        .zip(&seens)
+        .any(|((label, url), seen)| url.len() + width_of(seen) > w.saturating_sub(label.len()));
+    for ((label, url), seen) in links.iter().zip(seens) {
         let room = w.saturating_sub(label.len());
-        let seen = p
-            .and_then(|p| p.markets.get(&m))
-            .map(|snap| format!(" · Keepa {} ago", super::age(s.now, snap.observed_at)));
-        let seen_w = seen.as_ref().map_or(0, |t| t.chars().count());
-        // Where the whole URL and the age do not fit, the URL is shown without its
-        // scheme (the link and `y` keep it whole).
-        let shown = if url.len() + seen_w > room {
+        let seen_w = width_of(&seen);
+        let shown = if bare {
             url.trim_start_matches("https://")
         } else {
             url.as_str()

@@ -1,0 +1,98 @@
+//! The lease on fetching into a shared store when the store does not answer at start-up:
+//! fetching waits until the lease is taken, and a process that finds another's lease
+//! once the store answers is refused, as it would have been at start-up.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use arbdesk::commands::data_source::claim_when_reachable;
+use arbdesk::commands::fetch_lock;
+use arbdesk::pipeline::Source;
+use arbdesk::store::sqlite::SqliteStore;
+use arbdesk::store::{Checkpoint, Store};
+
+use super::api::fixture::Double;
+
+const LEASE_KEY: &str = "arbdesk:ingest-lease";
+
+fn store_down() -> (tempfile::TempDir, Arc<dyn Store>, Arc<Double>) {
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let double = Arc::new(Double::new(inner.clone(), Duration::ZERO));
+    double.down.store(true, Ordering::SeqCst);
+    (dir, inner, double)
+}
+
+#[tokio::test]
+async fn a_lease_taken_by_another_while_the_store_was_down_refuses_fetching() {
+    let (_dir, inner, double) = store_down();
+    let lease = fetch_lock::lease(double.clone(), "the test store")
+        .await
+        .unwrap();
+    let claim = lease
+        .pending()
+        .expect("the store did not answer: not taken yet");
+    // Meanwhile another process took it (it lapses a minute from now).
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    inner
+        .set_checkpoint(Checkpoint {
+            key: LEASE_KEY.into(),
+            offset: ((now + 60) << 24) | 7,
+        })
+        .await
+        .unwrap();
+    double.down.store(false, Ordering::SeqCst);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gate = claim_when_reachable(
+        double.clone(),
+        Source::Demo,
+        "the test store".into(),
+        Some(claim),
+        tx,
+    );
+    let why = tokio::time::timeout(Duration::from_secs(30), gate)
+        .await
+        .expect("the gate answers once the store does")
+        .unwrap_err();
+    assert!(why.contains("Another arbdesk process is fetching"), "{why}");
+    let refused = rx.await.unwrap();
+    assert!(
+        refused
+            .downcast_ref::<arbdesk::commands::BadValue>()
+            .is_some(),
+        "exit 2: {refused:#}"
+    );
+    // The other's lease stands.
+    let held = inner.checkpoint(LEASE_KEY.into()).await.unwrap().unwrap();
+    assert_eq!(held & 0xFF_FFFF, 7);
+}
+
+#[tokio::test]
+async fn a_lease_nobody_holds_is_taken_before_fetching_starts() {
+    let (_dir, inner, double) = store_down();
+    let lease = fetch_lock::lease(double.clone(), "the test store")
+        .await
+        .unwrap();
+    let claim = lease.pending().expect("not taken yet");
+    double.down.store(false, Ordering::SeqCst);
+    let (tx, _rx) = tokio::sync::oneshot::channel();
+    let gate = claim_when_reachable(
+        double.clone(),
+        Source::Demo,
+        "the test store".into(),
+        Some(claim),
+        tx,
+    );
+    tokio::time::timeout(Duration::from_secs(30), gate)
+        .await
+        .expect("the gate opens once the store answers")
+        .unwrap();
+    let held = inner.checkpoint(LEASE_KEY.into()).await.unwrap().unwrap();
+    let lapses = held >> 24;
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    assert!(lapses > now, "a live lease: {held:#x}");
+    lease.release().await;
+    assert_eq!(inner.checkpoint(LEASE_KEY.into()).await.unwrap(), Some(0));
+}
