@@ -296,15 +296,16 @@ pub async fn serve(
 }
 
 /// Probes the store every few seconds while the API's state lives, so that queries answer
-/// 503 while it is down even when a cached body would do (a cached body is only as good as
-/// the store behind it) and resume as soon as it is back.
+/// 503 while it says it is down even when a cached body would do (a cached body is only as
+/// good as the store behind it) and resume as soon as it is back. (A store that is only
+/// slow to answer the probe is asked by each query.)
 async fn watch_store(state: std::sync::Weak<Inner>) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
     loop {
         let Some(inner) = state.upgrade() else { return };
         let state = ApiState { inner };
-        let health = health::probe_store(&state).await;
-        state.set_store_down(health.status == crate::component::HealthStatus::Down);
+        // The probe records what it found.
+        health::probe_store(&state).await;
         drop(state);
         tokio::time::sleep(EVERY).await;
     }

@@ -29,10 +29,11 @@ const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
 /// `degraded` (a store busy with a large write is slow, not gone: a 503 would take this
 /// instance out of a load balancer for nothing), and `down` when the probe before it was
 /// past the deadline too, so a store that hangs is down from its second probe on.
-pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
+pub(crate) async fn probe_store(state: &ApiState) -> StoreProbe {
     let started = Instant::now();
     let answer = tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().health()).await;
-    let slow_before = state.swap_store_slow(answer.is_err());
+    let answered = answer.is_ok();
+    let slow_before = state.swap_store_slow(!answered);
     let mut store = answer.unwrap_or_else(|_| {
         let detail = format!(
             "the store did not answer its health probe within {} s",
@@ -47,7 +48,27 @@ pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
     if store.latency_ms.is_none() {
         store.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }
-    store
+    let probe = StoreProbe {
+        health: store,
+        answered,
+    };
+    state.set_store_down(probe.answered_down());
+    probe
+}
+
+/// A store health probe: what it found, and whether the store answered it in time.
+pub(crate) struct StoreProbe {
+    pub health: ComponentHealth,
+    pub answered: bool,
+}
+
+impl StoreProbe {
+    /// The store answered that it is down. (A store down for not answering two probes in
+    /// time is down to `/health` and load balancers, but the data endpoints still ask it:
+    /// a slow store that answers their queries serves them.)
+    pub fn answered_down(&self) -> bool {
+        self.answered && self.health.status == HealthStatus::Down
+    }
 }
 
 /// Overall and per-component health; 503 when the store is down.
@@ -61,8 +82,7 @@ pub(crate) async fn probe_store(state: &ApiState) -> ComponentHealth {
     )
 )]
 pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let store = probe_store(&state).await;
-    state.set_store_down(store.status == HealthStatus::Down);
+    let store = probe_store(&state).await.health;
     let status = state.status_snapshot();
     let now = Utc::now();
     let components = Components {

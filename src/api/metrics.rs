@@ -13,7 +13,6 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
-use crate::component::HealthStatus;
 use crate::domain::Market;
 
 mod http;
@@ -132,9 +131,8 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
         tokio::time::timeout(Duration::from_secs(2), store.stats()),
         super::health::probe_store(&state)
     );
-    state.set_store_down(health.status == HealthStatus::Down);
     match totals {
-        Ok(Ok(t)) if health.status != HealthStatus::Down => {
+        Ok(Ok(t)) if !health.answered_down() => {
             singles(
                 &mut out,
                 &[

@@ -15,7 +15,6 @@ use super::dto::{FxOut, KeepaOut, PipelineOut, StageOut, Stats};
 use super::error::{ApiError, Problem};
 use super::params::Params;
 use super::{ApiState, respond};
-use crate::component::HealthStatus;
 use crate::domain::Market;
 use crate::store::StoreError;
 
@@ -60,10 +59,10 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         store.jobs(),
         super::health::probe_store(state)
     );
-    // Totals can still come from pages a damaged database has not lost: the health probe
-    // decides, as for /health and the cached endpoints, so they never disagree.
-    state.set_store_down(health.status == HealthStatus::Down);
-    if health.status == HealthStatus::Down {
+    // Totals can still come from pages a damaged database has not lost: a probe that
+    // answered "down" decides, as for the cached endpoints, so they never disagree.
+    if health.answered_down() {
+        let health = health.health;
         // The probe's detail is the store's error as it says it: not prefixed again.
         let detail = health
             .detail

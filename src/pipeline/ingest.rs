@@ -304,29 +304,54 @@ impl Ingest {
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.
     async fn due(&self, market: Market, due_at: &DueAt) -> Vec<Asin> {
-        let limit = self.settings.fetch_batch * 4;
-        let candidates = match self.store.refresh_candidates(market, limit).await {
-            Ok(c) => {
-                self.failing.store::<crate::store::StoreError>(Ok(()));
-                c
+        let batch = self.settings.fetch_batch;
+        let mut limit = batch * 4;
+        let mut most = None;
+        loop {
+            let candidates = match self.store.refresh_candidates(market, limit).await {
+                Ok(c) => {
+                    self.failing.store::<crate::store::StoreError>(Ok(()));
+                    c
+                }
+                Err(e) => {
+                    self.failing.store(Err(&e));
+                    self.stats.record(
+                        "ingest",
+                        0,
+                        1,
+                        Some(format!("reading the watchlist failed: {e}")),
+                    );
+                    return Vec::new();
+                }
+            };
+            let now = Instant::now();
+            let full = candidates.len() >= limit;
+            let due: Vec<Asin> = candidates
+                .into_iter()
+                .filter(|a| due_at.get(&(*a, market)).is_none_or(|t| now >= *t))
+                .take(batch)
+                .collect();
+            // A window of products all fetched moments ago while their updates still wait
+            // in the queue: the store has not caught up with the fetches (no worker, or a
+            // slow one), so its stalest are the ones just fetched. The products behind them
+            // come next, rather than the same ones again once they are due (until the
+            // queue's `max_lag` holds fetching). At most as far as there are products
+            // fetched and not due: past those, everything is due.
+            if !due.is_empty() || !full || self.queue.depth() == 0 {
+                return due;
             }
-            Err(e) => {
-                self.failing.store(Err(&e));
-                self.stats.record(
-                    "ingest",
-                    0,
-                    1,
-                    Some(format!("reading the watchlist failed: {e}")),
-                );
-                return Vec::new();
+            let most = *most.get_or_insert_with(|| {
+                batch
+                    + due_at
+                        .iter()
+                        .filter(|((_, m), t)| *m == market && **t > now)
+                        .count()
+            });
+            if limit >= most {
+                return due;
             }
-        };
-        let now = Instant::now();
-        candidates
-            .into_iter()
-            .filter(|a| due_at.get(&(*a, market)).is_none_or(|t| now >= *t))
-            .take(self.settings.fetch_batch)
-            .collect()
+            limit = (limit * 4).min(most);
+        }
     }
 
     /// Fetches one batch and publishes every product it returns; returns the ASINs of the

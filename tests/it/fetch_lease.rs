@@ -25,6 +25,29 @@ fn store_down() -> (tempfile::TempDir, Arc<dyn Store>, Arc<Double>) {
     (dir, inner, double)
 }
 
+/// What a fetching process waits on: the store claimed and the lease taken, within 30 s
+/// of the store answering; the refusal, if any, as the process would get it.
+async fn gate(
+    double: Arc<Double>,
+    claim: fetch_lock::LeaseClaim,
+) -> (
+    Result<(), String>,
+    tokio::sync::oneshot::Receiver<anyhow::Error>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gate = claim_when_reachable(
+        double,
+        Source::Demo,
+        "the test store".into(),
+        Some(claim),
+        tx,
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(30), gate)
+        .await
+        .expect("the gate answers once the store does");
+    (outcome, rx)
+}
+
 #[tokio::test]
 async fn a_lease_taken_by_another_while_the_store_was_down_refuses_fetching() {
     let (_dir, inner, double) = store_down();
@@ -44,18 +67,8 @@ async fn a_lease_taken_by_another_while_the_store_was_down_refuses_fetching() {
         .await
         .unwrap();
     double.down.store(false, Ordering::SeqCst);
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let gate = claim_when_reachable(
-        double.clone(),
-        Source::Demo,
-        "the test store".into(),
-        Some(claim),
-        tx,
-    );
-    let why = tokio::time::timeout(Duration::from_secs(30), gate)
-        .await
-        .expect("the gate answers once the store does")
-        .unwrap_err();
+    let (outcome, rx) = gate(double.clone(), claim).await;
+    let why = outcome.unwrap_err();
     assert!(why.contains("Another arbdesk process is fetching"), "{why}");
     let refused = rx.await.unwrap();
     assert!(
@@ -77,18 +90,7 @@ async fn a_lease_nobody_holds_is_taken_before_fetching_starts() {
         .unwrap();
     let claim = lease.pending().expect("not taken yet");
     double.down.store(false, Ordering::SeqCst);
-    let (tx, _rx) = tokio::sync::oneshot::channel();
-    let gate = claim_when_reachable(
-        double.clone(),
-        Source::Demo,
-        "the test store".into(),
-        Some(claim),
-        tx,
-    );
-    tokio::time::timeout(Duration::from_secs(30), gate)
-        .await
-        .expect("the gate opens once the store answers")
-        .unwrap();
+    gate(double.clone(), claim).await.0.unwrap();
     let held = inner.checkpoint(LEASE_KEY.into()).await.unwrap().unwrap();
     let lapses = held >> 24;
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();

@@ -443,6 +443,46 @@ async fn refreshes_on_command_spend_tokens_once() {
     pipeline.shutdown().await;
 }
 
+/// Ingest with no worker storing what it fetches (the store never catches up): it goes on
+/// through the watchlist, instead of fetching the same first products again each time they
+/// fall due while the rest are never fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let watched: Vec<Asin> = (0..60).map(|i| asin_from(i).parse().unwrap()).collect();
+    store
+        .watch_add(watched, arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let sim = Simulator::new(SimConfig::default());
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(10_000));
+    // One market, five ASINs a request: the candidate window is 20 of the 60 watched.
+    let mut d = deps(store.clone(), Some(q.clone()), None);
+    d.client = Some(sim_client(&sim));
+    d.markets = vec![Market::DE];
+    d.settings.fetch_batch = 5;
+    let pipeline = Pipeline::start(d);
+    // The client asks `/token` once; then one request per five products: twelve.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while sim.requests() < 1 + 12 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "all 60 watched products are fetched; {} requests made",
+            sim.requests()
+        )
+    });
+    assert_eq!(q.depth(), 60, "each fetched once");
+    pipeline.shutdown().await;
+}
+
 /// Discovery adds the top of each best-seller list, but not a product already stored: one
 /// taken off the watchlist stays off it (the next discovery run put it back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -353,7 +353,8 @@ async fn stats_and_metrics_agree_with_health_about_a_damaged_store() {
 
 /// A store slow to answer its health probe (busy with a large write) is `degraded`, not
 /// down: a 503 would take the instance out of a load balancer for nothing. A second slow
-/// probe in a row is a store that hangs: down, 503.
+/// probe in a row is a store that hangs: down, 503 — to `/health`; the data endpoints
+/// still serve what the store answers.
 #[tokio::test(start_paused = true)]
 async fn a_slow_health_probe_is_degraded_and_two_in_a_row_are_down() {
     let dir = tempfile::tempdir().unwrap();
@@ -374,6 +375,11 @@ async fn a_slow_health_probe_is_degraded_and_two_in_a_row_are_down() {
     let second = get(&api.app, "/health").await;
     assert_eq!(second.status, 503, "{}", second.text());
     assert_eq!(second.json()["components"]["store"]["status"], "down");
+    // The data endpoints still ask a store that is only slow, and serve what it answers.
+    let stats = get(&api.app, "/stats").await;
+    assert_eq!(stats.status, 200, "{}", stats.text());
+    let page = get(&api.app, "/opportunities").await;
+    assert_eq!(page.status, 200, "{}", page.text());
 }
 
 /// A client that cannot take JSON is told so (406), not sent it; browsers and `*/*` are
