@@ -108,6 +108,8 @@ pub struct FetchLease {
     renewal: CancellationToken,
     /// The store could not be read when the lease was asked for: not taken yet.
     pending: bool,
+    /// Why this process lost the lease to another (both took it at the same moment).
+    lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 }
 
 /// What taking the lease needs: the store, this process's holder id, the store's name.
@@ -160,16 +162,13 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
     };
     let pending = !claim.take().await?;
     let renewal = CancellationToken::new();
-    tokio::spawn(renew(
-        claim.store.clone(),
-        holder,
-        claim.place.clone(),
-        renewal.clone(),
-    ));
+    let (lost_tx, lost) = tokio::sync::oneshot::channel();
+    tokio::spawn(renew(claim.clone(), renewal.clone(), lost_tx));
     Ok(FetchLease {
         claim,
         renewal,
         pending,
+        lost: Some(lost),
     })
 }
 
@@ -202,25 +201,37 @@ impl LeaseClaim {
     }
 }
 
-/// Renews the lease every 20 s until cancelled, saying in the log when another process
-/// holds it too (both started at once, or one waited out a store outage).
-async fn renew(store: Arc<dyn Store>, holder: u32, place: String, stop: CancellationToken) {
+/// Renews the lease every 20 s until cancelled. Finding another process's live lease
+/// means both took it at the same moment (or this one waited out a store outage while the
+/// other took it): the lease stays the other's, renewing stops, and the reason goes on
+/// `lost` (`--serve` then stops with it, exit 2, as it would have at start-up).
+async fn renew(
+    claim: LeaseClaim,
+    stop: CancellationToken,
+    lost: tokio::sync::oneshot::Sender<anyhow::Error>,
+) {
+    let LeaseClaim {
+        store,
+        holder,
+        place,
+    } = claim;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(RENEW_EVERY) => {}
         }
         if let Ok(value) = store.checkpoint(LEASE_KEY.to_string()).await
-            && live_other(value, holder, unix_now()).is_some()
+            && let Some(ago) = live_other(value, holder, unix_now())
         {
-            // Two that started at the same moment: the lease stays the other's (writing
-            // over it would hand it back and forth), and this one says so.
-            tracing::error!(
-                "Another arbdesk process holds the lease on fetching into {place}, and this \
-                 one fetches too: each asks Keepa for the same products and the tokens are \
-                 spent twice. Stop this one, or run it with --role process or api."
+            let why = format!(
+                "Another arbdesk process holds the lease on fetching into {place} (renewed \
+                 {ago} s ago) and this one fetched too: each asks Keepa for the same products \
+                 and spends the tokens twice. This one stops fetching; run it with --role \
+                 process or api beside the other"
             );
-            continue;
+            tracing::error!("{why}");
+            let _ = lost.send(super::BadValue(why).into());
+            return;
         }
         if let Err(e) = write_lease(store.as_ref(), holder).await {
             tracing::debug!(error = %e, "Could not renew the lease on fetching.");
@@ -233,6 +244,11 @@ impl FetchLease {
     /// (fetching waits for it).
     pub fn pending(&self) -> Option<LeaseClaim> {
         self.pending.then(|| self.claim.clone())
+    }
+
+    /// Why this process lost the lease to another, once it has (taken once).
+    pub fn lost(&mut self) -> Option<tokio::sync::oneshot::Receiver<anyhow::Error>> {
+        self.lost.take()
     }
 
     /// Stops renewing and gives the lease back (if it is still this process's), so the

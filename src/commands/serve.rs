@@ -33,18 +33,29 @@ pub struct Runtime {
     _fetch_lock: Option<super::fetch_lock::FetchLock>,
     /// This process fetches into the shared store: given back at the stop.
     fetch_lease: Option<super::fetch_lock::FetchLease>,
+    /// Why this process lost the lease on fetching to another.
+    lease_lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 }
 
 impl Runtime {
     /// Waits until the store, claimed late, refuses this process (never when the claim
-    /// was made at start-up, or is made later).
+    /// was made at start-up, or is made later), or another process turns out to hold the
+    /// lease on fetching.
     pub async fn refused(&mut self) -> anyhow::Error {
-        match self.refused.as_mut() {
-            Some(rx) => match rx.await {
-                Ok(e) => e,
-                Err(_) => std::future::pending().await,
-            },
-            None => std::future::pending().await,
+        async fn reason(
+            rx: Option<&mut tokio::sync::oneshot::Receiver<anyhow::Error>>,
+        ) -> anyhow::Error {
+            match rx {
+                Some(rx) => match rx.await {
+                    Ok(e) => e,
+                    Err(_) => std::future::pending().await,
+                },
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            e = reason(self.refused.as_mut()) => e,
+            e = reason(self.lease_lost.as_mut()) => e,
         }
     }
 
@@ -275,6 +286,8 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             }
         })
     });
+    let mut fetch_lease = fetch_lease;
+    let lease_lost = fetch_lease.as_mut().and_then(|l| l.lost());
     Ok(Runtime {
         pipeline,
         store,
@@ -285,6 +298,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         refused,
         _fetch_lock: fetch_lock,
         fetch_lease,
+        lease_lost,
     })
 }
 

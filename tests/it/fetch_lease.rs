@@ -98,3 +98,41 @@ async fn a_lease_nobody_holds_is_taken_before_fetching_starts() {
     lease.release().await;
     assert_eq!(inner.checkpoint(LEASE_KEY.into()).await.unwrap(), Some(0));
 }
+
+/// Two processes that took the lease at the same moment: at its next renewal the one whose
+/// write was overwritten finds the other's lease, leaves it, and is told to stop fetching.
+#[tokio::test(start_paused = true)]
+async fn the_process_that_lost_a_simultaneous_take_is_told_to_stop() {
+    let (_dir, inner, double) = store_down();
+    double.down.store(false, Ordering::SeqCst);
+    let mut lease = fetch_lock::lease(double.clone(), "the test store")
+        .await
+        .unwrap();
+    assert!(lease.pending().is_none(), "taken at once");
+    let lost = lease.lost().expect("the renewal's verdict");
+    // The other process's write lands just after this one's.
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let theirs = ((now + 60) << 24) | 7;
+    inner
+        .set_checkpoint(Checkpoint {
+            key: LEASE_KEY.into(),
+            offset: theirs,
+        })
+        .await
+        .unwrap();
+    let why = tokio::time::timeout(Duration::from_secs(60), lost)
+        .await
+        .expect("told at the next renewal")
+        .unwrap();
+    assert!(
+        why.downcast_ref::<arbdesk::commands::BadValue>().is_some(),
+        "exit 2: {why:#}"
+    );
+    assert!(format!("{why:#}").contains("stops fetching"), "{why:#}");
+    // The other's lease stands, also after this one gives its own back.
+    lease.release().await;
+    assert_eq!(
+        inner.checkpoint(LEASE_KEY.into()).await.unwrap(),
+        Some(theirs)
+    );
+}
