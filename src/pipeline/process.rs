@@ -43,6 +43,39 @@ pub struct Process {
     pub left_behind: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// How long reads must go without a failure (and without a message) before reading the
+/// queue is said to work again.
+const QUIET_AFTER_FAILURES: Duration = Duration::from_secs(15);
+
+/// Failed reads of the queue in a row, and when the last one was.
+#[derive(Debug, Default)]
+struct ReadStreak {
+    failed: u64,
+    last: Option<std::time::Instant>,
+}
+
+impl ReadStreak {
+    /// Counts a failed read at `now`; returns the streak's length.
+    fn failed(&mut self, now: std::time::Instant) -> u64 {
+        self.failed += 1;
+        self.last = Some(now);
+        self.failed
+    }
+
+    /// A read that did not fail at `now`, with or without messages: ends a streak (and
+    /// returns its length) once a message arrives or reads have gone without a failure for
+    /// [`QUIET_AFTER_FAILURES`]. Between the errors of an outage, reads come back empty.
+    fn read(&mut self, messages: bool, now: std::time::Instant) -> Option<u64> {
+        let quiet = self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= QUIET_AFTER_FAILURES);
+        if self.failed == 0 || !(messages || quiet) {
+            return None;
+        }
+        Some(std::mem::take(&mut self.failed))
+    }
+}
+
 impl Process {
     pub async fn run(self, cancel: CancellationToken) {
         // Failed reads in a row. A client may hold a backlog of errors from an outage
@@ -50,7 +83,7 @@ impl Process {
         // streak are retried at once, so the backlog drains, and only a streak that goes
         // on waits a second between reads. It is logged when it starts, every 30 failed
         // reads, and when reading works again.
-        let mut failed: u64 = 0;
+        let mut streak = ReadStreak::default();
         loop {
             let batch = match self
                 .queue
@@ -58,15 +91,14 @@ impl Process {
                 .await
             {
                 Ok(b) => {
-                    if failed > 0 {
+                    if let Some(failed) = streak.read(!b.is_empty(), std::time::Instant::now()) {
                         tracing::info!(failed, "Reading the queue works again.");
-                        failed = 0;
                     }
                     b
                 }
                 Err(QueueError::Closed) => break,
                 Err(e) => {
-                    failed += 1;
+                    let failed = streak.failed(std::time::Instant::now());
                     if failed == 1 || failed.is_multiple_of(30) {
                         tracing::warn!(error = %e, failed, "Reading the queue failed; retrying.");
                     }
@@ -378,5 +410,29 @@ impl Process {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_works_again_on_a_message_or_after_a_quiet_while_not_between_errors() {
+        let t0 = std::time::Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut streak = ReadStreak::default();
+        assert_eq!(streak.read(false, at(0)), None, "no streak");
+        assert_eq!(streak.failed(at(1)), 1);
+        // An outage: empty reads between its errors are not a recovery.
+        assert_eq!(streak.read(false, at(2)), None);
+        assert_eq!(streak.failed(at(3)), 2);
+        assert_eq!(streak.read(false, at(10)), None);
+        // Quiet for 15 s: it works again, and says how many reads failed.
+        assert_eq!(streak.read(false, at(18)), Some(2));
+        assert_eq!(streak.read(false, at(19)), None, "said once");
+        // A message ends a streak at once.
+        streak.failed(at(20));
+        assert_eq!(streak.read(true, at(20)), Some(1));
     }
 }

@@ -466,20 +466,23 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
     d.markets = vec![Market::DE];
     d.settings.fetch_batch = 5;
     let pipeline = Pipeline::start(d);
-    // The client asks `/token` once; then one request per five products: twelve.
+    // Every product published once: one request per five products (twelve), after the
+    // client's one `/token`.
     tokio::time::timeout(Duration::from_secs(60), async {
-        while sim.requests() < 1 + 12 {
+        while q.depth() < 60 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await
     .unwrap_or_else(|_| {
         panic!(
-            "all 60 watched products are fetched; {} requests made",
+            "all 60 watched products are fetched; {} published in {} requests",
+            q.depth(),
             sim.requests()
         )
     });
     assert_eq!(q.depth(), 60, "each fetched once");
+    assert_eq!(sim.requests(), 1 + 12);
     pipeline.shutdown().await;
 }
 
