@@ -338,8 +338,11 @@ pub struct Pipeline {
     cancel: CancellationToken,
     queue: Option<Arc<dyn Queue>>,
     ingest: JoinSet<()>,
+    /// Stops ingest alone (a child of `cancel`).
+    ingest_cancel: CancellationToken,
     process: JoinSet<()>,
     background: JoinSet<()>,
+    stats: Arc<stats::Stats>,
 }
 
 impl Pipeline {
@@ -358,6 +361,7 @@ impl Pipeline {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let commands = Commands::from(cmd_tx);
         let mut ingest = JoinSet::new();
+        let ingest_cancel = cancel.child_token();
         let mut process = JoinSet::new();
         let mut background = JoinSet::new();
         let restored = Restored::default();
@@ -388,7 +392,7 @@ impl Pipeline {
                 discovery: !deps.settings.discovery.is_empty(),
             };
             stats.set_refresh_plan(plan);
-            ingest.spawn(stage.run(deps.ingest_gate, cmd_rx, cancel.clone()));
+            ingest.spawn(stage.run(deps.ingest_gate, cmd_rx, ingest_cancel.clone()));
         }
         if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
             // Live, the first batch is computed with the last rate fetched, not the shipped
@@ -428,7 +432,7 @@ impl Pipeline {
         }
         let status = stats.subscribe();
         background.spawn(stats::publish(
-            stats,
+            stats.clone(),
             deps.client,
             deps.queue.clone(),
             deps.store.clone(),
@@ -447,9 +451,33 @@ impl Pipeline {
             cancel,
             queue: deps.queue,
             ingest,
+            ingest_cancel,
             process,
             background,
+            stats,
         }
+    }
+
+    /// Stops ingest for good once `why` resolves (this process lost the right to fetch),
+    /// with the reason in its status; processing, the API and the console go on.
+    pub fn stop_ingest_when(&mut self, why: BoxFuture<'static, String>) {
+        if self.ingest.is_empty() {
+            return;
+        }
+        let (stop, stats, cancel) = (
+            self.ingest_cancel.clone(),
+            self.stats.clone(),
+            self.cancel.clone(),
+        );
+        self.background.spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                why = why => {
+                    stop.cancel();
+                    stats.stop("ingest", why);
+                }
+            }
+        });
     }
 
     /// The status snapshot channel.

@@ -22,7 +22,9 @@ pub async fn console(settings: Settings) -> Result<()> {
             "the console needs a terminal, and stdin or stdout is not one; run `arbdesk --serve` for the headless pipeline and API"
         );
     }
-    let runtime = serve::start(&settings).await?;
+    let mut runtime = serve::start(&settings).await?;
+    // Refused by the store or the lease, the console stops fetching and stays open.
+    runtime.stop_fetching_when_refused();
     let api_activity = runtime.api.as_ref().map(|(state, _)| {
         let state = state.clone();
         Arc::new(move || state.activity()) as Arc<dyn Fn() -> ApiActivity + Send + Sync>

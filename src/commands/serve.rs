@@ -42,20 +42,18 @@ impl Runtime {
     /// was made at start-up, or is made later), or another process turns out to hold the
     /// lease on fetching.
     pub async fn refused(&mut self) -> anyhow::Error {
-        async fn reason(
-            rx: Option<&mut tokio::sync::oneshot::Receiver<anyhow::Error>>,
-        ) -> anyhow::Error {
-            match rx {
-                Some(rx) => match rx.await {
-                    Ok(e) => e,
-                    Err(_) => std::future::pending().await,
-                },
-                None => std::future::pending().await,
-            }
-        }
-        tokio::select! {
-            e = reason(self.refused.as_mut()) => e,
-            e = reason(self.lease_lost.as_mut()) => e,
+        refusal(self.refused.take(), self.lease_lost.take()).await
+    }
+
+    /// For a process that goes on without fetching (the console): when the store or the
+    /// lease refuses this process, its ingest stops with the reason in its status, and the
+    /// rest runs on.
+    pub fn stop_fetching_when_refused(&mut self) {
+        let (refused, lost) = (self.refused.take(), self.lease_lost.take());
+        if refused.is_some() || lost.is_some() {
+            let why = refusal(refused, lost);
+            self.pipeline
+                .stop_ingest_when(Box::pin(async move { format!("{:#}", why.await) }));
         }
     }
 
@@ -68,6 +66,26 @@ impl Runtime {
         if let Some(lease) = self.fetch_lease {
             lease.release().await;
         }
+    }
+}
+
+/// The first of the two refusals to come (never, for those not given).
+async fn refusal(
+    refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
+    lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
+) -> anyhow::Error {
+    async fn reason(rx: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>) -> anyhow::Error {
+        match rx {
+            Some(rx) => match rx.await {
+                Ok(e) => e,
+                Err(_) => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+    tokio::select! {
+        e = reason(refused) => e,
+        e = reason(lost) => e,
     }
 }
 

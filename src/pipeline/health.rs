@@ -113,6 +113,14 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
             None => ComponentHealth::ok("pipeline", "not running in this process"),
         };
     }
+    let stopped: Vec<String> = s
+        .stages
+        .iter()
+        .filter_map(|(name, st)| Some(format!("{name} stopped: {}", st.stopped.as_deref()?)))
+        .collect();
+    if !stopped.is_empty() {
+        return ComponentHealth::degraded("pipeline", stopped.join("; "));
+    }
     let failing: Vec<String> = s
         .stages
         .iter()
@@ -579,6 +587,17 @@ mod tests {
         let h = pipeline_health(&s);
         assert_eq!(h.status, HealthStatus::Degraded);
         assert!(h.detail.starts_with("enrich: 30 errors"));
+        // A stage stopped for good says so first, whatever its counters.
+        s.stages.insert(
+            "ingest".into(),
+            StageStatus {
+                stopped: Some("another process holds the lease".into()),
+                ..StageStatus::default()
+            },
+        );
+        let h = pipeline_health(&s);
+        assert_eq!(h.status, HealthStatus::Degraded);
+        assert_eq!(h.detail, "ingest stopped: another process holds the lease");
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl Ingest {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 passed = gate => if let Err(why) = passed {
-                    self.stats.record("ingest", 0, 0, Some(why));
+                    self.stats.stop("ingest", why);
                     return;
                 }
             }

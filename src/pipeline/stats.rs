@@ -91,6 +91,15 @@ impl Stats {
         s.status.last_at = Some(Utc::now());
     }
 
+    /// Records that `stage` stopped for good, and why (the rest of the pipeline runs on).
+    pub fn stop(&self, stage: &'static str, why: String) {
+        self.record(stage, 0, 0, Some(why.clone()));
+        let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = stages.get_mut(stage) {
+            s.status.stopped = Some(why);
+        }
+    }
+
     /// Applies `f` to the status of job `name`, creating it on first use.
     fn with_job(&self, name: &str, f: impl FnOnce(&mut JobStatus)) {
         let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);

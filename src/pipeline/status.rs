@@ -45,6 +45,9 @@ pub struct StageStatus {
     pub last_error: Option<String>,
     /// When the stage last handled an item.
     pub last_at: Option<DateTime<Utc>>,
+    /// Why the stage stopped for good while the rest runs on (ingest refused the store or
+    /// the lease on fetching).
+    pub stopped: Option<String>,
 }
 
 /// A scheduled job's state.

@@ -270,6 +270,7 @@ pub fn status() -> PipelineStatus {
                 errors: 0,
                 rate_per_s: rate,
                 last_error: None,
+                stopped: None,
                 last_at: Some(t - Duration::seconds(2)),
             },
         );

@@ -486,6 +486,69 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
     pipeline.shutdown().await;
 }
 
+/// A process that lost the lease on fetching (the console goes on without it): ingest
+/// stops, its status says why, and nothing more is fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_told_to_stop_fetching_stops_and_says_why() {
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let watched: Vec<Asin> = (0..60).map(|i| asin_from(i).parse().unwrap()).collect();
+    store
+        .watch_add(watched, arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let sim = Simulator::new(SimConfig::default());
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(10_000));
+    let mut d = deps(store.clone(), Some(q.clone()), None);
+    d.client = Some(sim_client(&sim));
+    d.markets = vec![Market::DE];
+    d.settings.fetch_batch = 5;
+    // Ingest waits for the lost lease before its first fetch, so what it fetches after it
+    // is all it fetches.
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<String>();
+    let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
+    d.ingest_gate = Some(Box::pin(async move {
+        let _ = gate_rx.await;
+        Ok(())
+    }));
+    let mut pipeline = Pipeline::start(d);
+    pipeline.stop_ingest_when(Box::pin(async move { lost_rx.await.unwrap() }));
+    lost_tx
+        .send("another process holds the lease".into())
+        .unwrap();
+    let mut status = pipeline.status();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let said = status
+                .borrow_and_update()
+                .stages
+                .get("ingest")
+                .and_then(|s| s.stopped.clone());
+            if said.is_some() {
+                return said;
+            }
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the status says why ingest stopped")
+    .filter(|e| e.contains("another process holds the lease"))
+    .expect("the reason given");
+    // The gate opens: a stage still running would now fetch all 60 (see the test above).
+    let _ = gate_tx.send(());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(q.depth(), 0, "nothing fetched after the stop");
+    assert!(
+        sim.requests() <= 1,
+        "no product request: {}",
+        sim.requests()
+    );
+    pipeline.shutdown().await;
+}
+
 /// Discovery adds the top of each best-seller list, but not a product already stored: one
 /// taken off the watchlist stays off it (the next discovery run put it back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

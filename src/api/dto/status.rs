@@ -91,6 +91,10 @@ pub struct StageOut {
     pub last_error: Option<String>,
     /// When the stage last handled an item.
     pub last_at: Option<DateTime<Utc>>,
+    /// Why the stage stopped for good while the rest runs on (ingest refused the store or
+    /// the lease on fetching); absent while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl From<&StageStatus> for StageOut {
@@ -101,6 +105,7 @@ impl From<&StageStatus> for StageOut {
             rate_per_s: s.rate_per_s,
             last_error: s.last_error.clone(),
             last_at: s.last_at,
+            stopped: s.stopped.clone(),
         }
     }
 }

@@ -227,6 +227,7 @@ pub fn status() -> PipelineStatus {
             rate_per_s: 14.5,
             last_error: Some("malformed csv".into()),
             last_at: Some(at()),
+            stopped: None,
         },
     );
     s.keepa.tokens_left = Some(1180);
