@@ -10,6 +10,7 @@
 //! `totals` (the running counts behind `stats`),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).
 
+mod binary;
 mod checkpointer;
 mod codec;
 mod ingest;

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
+use super::binary::{decode_bytes, doc_bytes, encode_snapshot};
 use super::codec::{
     Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, to_json,
 };
@@ -32,11 +33,12 @@ use crate::store::Checkpoint;
 use crate::store::check::{self, Identity, search_text};
 use crate::store::history;
 
-/// A listing with the JSON its row stores.
+/// A listing with the documents its row stores (the EANs as JSON, the snapshot in the
+/// binary form of [`super::binary`]).
 pub(super) struct Encoded {
     listing: Listing,
     eans: String,
-    snapshot: String,
+    snapshot: Vec<u8>,
 }
 
 impl Borrow<Listing> for Encoded {
@@ -54,7 +56,7 @@ pub(super) fn encode(listings: Vec<Listing>) -> Res<Vec<Encoded>> {
             let what = || format!("listing {}:{}", listing.asin, listing.market);
             Ok(Encoded {
                 eans: to_json(&listing.eans, &what)?,
-                snapshot: to_json(&listing.snapshot, &what)?,
+                snapshot: encode_snapshot(&listing.snapshot),
                 listing,
             })
         })
@@ -125,7 +127,7 @@ struct Row {
     root_category: Option<i64>,
     fetched_at: i64,
     observed_at: i64,
-    snapshot: String,
+    snapshot: Vec<u8>,
     history: Vec<u8>,
 }
 
@@ -276,7 +278,9 @@ fn read_rows(c: &Connection, asin: Asin) -> Res<BTreeMap<Market, Row>> {
                     root_category: r.get(8)?,
                     fetched_at: r.get(9)?,
                     observed_at: r.get(10)?,
-                    snapshot: r.get(11)?,
+                    snapshot: r
+                        .get_ref(11)
+                        .map(|v| doc_bytes(v).unwrap_or_default().to_vec())?,
                     history: r.get(12)?,
                 },
             ))
@@ -341,7 +345,7 @@ fn merge_product(
         let what = || format!("listing {asin}:{market}");
         let snapshot = match fresh.get(market) {
             Some(s) => (*s).clone(),
-            None => from_json(&row.snapshot, &what)?,
+            None => decode_bytes(&row.snapshot, &what)?,
         };
         let eans: Vec<String> = from_json(&row.eans, &what)?;
         listed.push((*market, row, eans, snapshot));

@@ -12,9 +12,8 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::codec::{
-    Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_id,
-};
+use super::binary::decode_doc;
+use super::codec::{Doing, Fail, Res, count_from, count_param, from_micros, market_bit, market_id};
 use super::read::load_product;
 use super::schema;
 use crate::domain::{Asin, Market, Opportunity, Product};
@@ -90,12 +89,8 @@ pub(super) fn opportunities(c: &Connection, f: &OpportunityFilter) -> Res<Page<O
                 what()
             )));
         };
-        // Decoded where SQLite holds it: no copy of the text first.
-        let body = r
-            .get_ref(0)
-            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-            .doing(doing)?;
-        let mut o: Opportunity = from_json(body, &what)?;
+        // Decoded where SQLite holds it: no copy first.
+        let mut o: Opportunity = decode_doc(r.get_ref(0).doing(doing)?, &what)?;
         let first_seen: Option<i64> = r.get(1).doing(doing)?;
         o.first_seen = first_seen.map(|v| from_micros(v, &what)).transpose()?;
         items.push(o);

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::binary::decode_doc;
 use super::codec::{
     Doing, Fail, Res, count_from, count_param, from_json, from_micros, market_bit, market_from,
     market_id, micros,
@@ -51,16 +52,14 @@ pub(super) fn load_product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
              ORDER BY market",
         )
         .doing("preparing the snapshot read")?;
-    let rows = st
-        .query_map([asin.as_str()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-        .doing("reading snapshots")?;
+    let mut rows = st.query([asin.as_str()]).doing("reading snapshots")?;
     let mut markets = BTreeMap::new();
-    for row in rows {
-        let (id, json) = row.doing("reading snapshots")?;
-        let market = market_from(id, &what)?;
-        let snapshot: PriceSnapshot = from_json(&json, &|| format!("listing {asin}:{market}"))?;
+    while let Some(r) = rows.next().doing("reading snapshots")? {
+        let market = market_from(r.get(0).doing("reading snapshots")?, &what)?;
+        let snapshot: PriceSnapshot =
+            decode_doc(r.get_ref(1).doing("reading snapshots")?, &|| {
+                format!("listing {asin}:{market}")
+            })?;
         markets.insert(market, snapshot);
     }
     Ok(Some(Product {

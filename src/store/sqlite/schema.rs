@@ -7,8 +7,9 @@
 //!
 //! Shape of the data, and why:
 //! - `listings` holds one row per (ASIN, market) with the identity columns the product merge
-//!   reads, the whole snapshot as JSON and the price history of every kind as one compact
-//!   blob (`history.rs`); `listed` marks rows whose market really sells the product (Keepa
+//!   reads, the whole snapshot (in the binary form of `binary.rs`; JSON in files written
+//!   before, still read) and the price history of every kind as one compact blob
+//!   (`history.rs`); `listed` marks rows whose market really sells the product (Keepa
 //!   type 0 with a title), the others only record that the market was fetched.
 //! - `products` holds the merged identity, a bit set of listed markets and a lower-cased
 //!   search column; snapshots are read from `listings`. `listings_fetched` orders each
@@ -18,8 +19,10 @@
 //! - `watchlist` keeps, per ASIN, the bit set of markets it was ever fetched in, so "never
 //!   fetched in this market" is a scan of one small covering index.
 //! - `opportunities` is narrow (every filter and sort column, and `first_seen`, which an
-//!   update leaves alone); the full row as JSON lives in `opportunity_docs`, so new fields
-//!   need no migration and scans stay small. Only the keys the console and the API lead
+//!   update leaves alone); the full row lives in `opportunity_docs` (in the binary form of
+//!   `binary.rs`, ~250 bytes against ~1.1 KB as JSON, which files written before hold and
+//!   which is still read; a row rewritten is stored in the binary form), so new fields need
+//!   a new format version there, not a migration, and scans stay small. Only the keys the console and the API lead
 //!   with are indexed (`key DESC, asin, buy, sell`, so a sorted page is an index walk):
 //!   expected monthly profit (the default order), gross margin (the API's `min_margin`) and
 //!   net margin (the console's default basis). Every index is paid for on every detection

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros, to_json};
+use super::binary::{doc_bytes, encode_opportunity};
+use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros};
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Market, Opportunity};
 use crate::store::check::{self, search_text};
@@ -96,10 +97,10 @@ pub(super) fn record_job(c: &Connection, run: &JobRun) -> Res<()> {
     Ok(())
 }
 
-/// One wanted row, validated, with its document and search text.
+/// One wanted row, validated, with its document (see [`super::binary`]) and search text.
 pub(super) struct Wanted {
     o: Opportunity,
-    body: String,
+    body: Vec<u8>,
     search: String,
 }
 
@@ -118,7 +119,7 @@ pub(super) fn prepare(sets: Vec<(Asin, Vec<Opportunity>)>) -> Res<Prepared> {
         let mut wanted = BTreeMap::new();
         for o in opps {
             check::opportunity(asin, &o).map_err(Fail::Invalid)?;
-            let body = to_json(&o, &|| format!("opportunity {}", o.key()))?;
+            let body = encode_opportunity(&o);
             let search = search_text(
                 [o.title.as_deref(), Some(o.asin.as_str())]
                     .into_iter()
@@ -198,7 +199,7 @@ fn retire_and_compare(
                 ),
                 r.get::<_, i64>(3)?,
                 r.get::<_, f64>(4)?,
-                r.get::<_, Option<String>>(5)?,
+                r.get_ref(5).map(|v| doc_bytes(v).map(<[u8]>::to_vec))?,
             ))
         })
         .doing("reading opportunities")?
@@ -227,7 +228,7 @@ fn retire_and_compare(
                 totals.add(totals::GROSS_MICROS, -gross);
             }
             Some((r, want)) => {
-                let unchanged = body.as_deref() == Some(want.body.as_str());
+                let unchanged = body.as_deref() == Some(want.body.as_slice());
                 stored.insert(
                     *r,
                     Stored {
@@ -248,7 +249,7 @@ fn retire_and_compare(
 /// since whether the row exists is known: an upsert would make SQLite journal every page it
 /// touches in case the statement had to be undone halfway.
 fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
-    let (o, body, search) = (&w.o, w.body.as_str(), w.search.as_str());
+    let (o, body, search) = (&w.o, w.body.as_slice(), w.search.as_str());
     // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
     let net = o.has_net();
     let columns = params![
