@@ -17,6 +17,9 @@ mod input;
 mod meters;
 mod toasts;
 
+pub use input::{Prompt, PromptKind};
+pub use toasts::{Alerted, Toast};
+
 use super::action::{
     Action, Basis, Column, Context, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion,
     ROW_LIMITS, Side, SortBy, View, limit_label,
@@ -33,13 +36,9 @@ use crate::store::OpportunitySort;
 
 /// How long a changed cell keeps its arrow.
 pub const CHANGE_TTL: Duration = Duration::seconds(60);
-/// How long a toast stays.
-const TOAST_TTL: Duration = Duration::seconds(6);
 /// How long a refresh asked for here is watched for in the rows: a product without a
 /// route in view never shows, and is forgotten after this.
 pub const REFRESH_SEEN_WITHIN: Duration = Duration::minutes(5);
-/// Toasts kept at once.
-const TOASTS: usize = 4;
 
 /// Panels that take the focus, in `Tab` order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,68 +75,8 @@ pub struct RowDelta {
     pub at: DateTime<Utc>,
 }
 
-/// A short message in the corner.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Toast {
-    /// Text.
-    pub text: String,
-    /// Shown as an error.
-    pub error: bool,
-    /// When it goes away.
-    pub until: DateTime<Utc>,
-    /// New-opportunity alert (a newer alert replaces it, counting the routes of both).
-    pub alert: bool,
-    /// The routes a new-opportunity alert announces.
-    pub alerted: Vec<Alerted>,
-    /// What `y` copies while this toast shows (an export's path), instead of a sell link.
-    pub copy: Option<String>,
-}
-
-/// A route a new-opportunity alert announces.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Alerted {
-    /// The route.
-    pub key: crate::domain::OpportunityKey,
-    /// Its gross margin, in percent.
-    pub gross_pct: f64,
-    /// Its net profit.
-    pub net: crate::domain::Money,
-}
-
 /// What the console's store probe says when the store did not answer within its deadline.
 pub const STORE_PROBE_TIMEOUT: &str = "no answer to its health probe within 2 s";
-
-/// Prompts at the bottom of the screen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PromptKind {
-    /// `:` command line.
-    Command,
-    /// `/` filter.
-    Filter,
-    /// `/` in the log view: a case-insensitive search of the log lines.
-    LogSearch,
-}
-
-/// A line being typed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Prompt {
-    /// Which prompt.
-    pub kind: PromptKind,
-    /// The text so far.
-    pub input: String,
-    /// Inline error under the prompt.
-    pub error: Option<String>,
-    /// Position in the history while walking it.
-    pub history_pos: Option<usize>,
-    /// What was typed before the history walk began: Down past the newest entry gives it
-    /// back, as a shell does.
-    pub draft: String,
-    /// Tab completion's candidates and the one the next Tab takes (after Tab listed them).
-    pub cycle: Option<(Vec<String>, usize)>,
-    /// The text it opened with: for `/`, the filter in force before typing began, which
-    /// is what is saved if the console quits while the filter is still being typed.
-    pub opened_with: String,
-}
 
 /// A yes/no question.
 #[derive(Clone, Debug, PartialEq)]

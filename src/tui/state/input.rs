@@ -2,7 +2,39 @@
 
 use crossterm::event::KeyEvent;
 
-use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, Prompt, PromptKind, UiState};
+use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, UiState};
+
+/// Prompts at the bottom of the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `:` command line.
+    Command,
+    /// `/` filter.
+    Filter,
+    /// `/` in the log view: a case-insensitive search of the log lines.
+    LogSearch,
+}
+
+/// A line being typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    /// Which prompt.
+    pub kind: PromptKind,
+    /// The text so far.
+    pub input: String,
+    /// Inline error under the prompt.
+    pub error: Option<String>,
+    /// Position in the history while walking it.
+    pub history_pos: Option<usize>,
+    /// What was typed before the history walk began: Down past the newest entry gives it
+    /// back, as a shell does.
+    pub draft: String,
+    /// Tab completion's candidates and the one the next Tab takes (after Tab listed them).
+    pub cycle: Option<(Vec<String>, usize)>,
+    /// The text it opened with: for `/`, the filter in force before typing began, which
+    /// is what is saved if the console quits while the filter is still being typed.
+    pub opened_with: String,
+}
 
 /// How a `/` filter is kept in the command history: as the command that sets it, so `:`
 /// recalls it too and the `/` prompt's Up and Down walk those lines.

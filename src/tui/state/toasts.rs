@@ -1,7 +1,42 @@
 //! Toasts (short messages in the corner, each also logged whole) and the marked rows that
 //! export and copy take.
 
-use super::{Alerted, TOAST_TTL, TOASTS, Toast, UiState};
+use chrono::{DateTime, Duration, Utc};
+
+use super::UiState;
+
+/// How long a toast stays.
+pub(super) const TOAST_TTL: Duration = Duration::seconds(6);
+/// Toasts kept at once.
+pub(super) const TOASTS: usize = 4;
+
+/// A short message in the corner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    /// Text.
+    pub text: String,
+    /// Shown as an error.
+    pub error: bool,
+    /// When it goes away.
+    pub until: DateTime<Utc>,
+    /// New-opportunity alert (a newer alert replaces it, counting the routes of both).
+    pub alert: bool,
+    /// The routes a new-opportunity alert announces.
+    pub alerted: Vec<Alerted>,
+    /// What `y` copies while this toast shows (an export's path), instead of a sell link.
+    pub copy: Option<String>,
+}
+
+/// A route a new-opportunity alert announces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alerted {
+    /// The route.
+    pub key: crate::domain::OpportunityKey,
+    /// Its gross margin, in percent.
+    pub gross_pct: f64,
+    /// Its net profit.
+    pub net: crate::domain::Money,
+}
 
 impl UiState {
     /// Adds a toast.
