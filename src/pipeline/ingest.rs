@@ -50,35 +50,35 @@ pub struct Failing {
 }
 
 impl Failing {
-    /// Records the outcome of reading the store; logs a change.
-    fn store<E: std::fmt::Display>(&self, outcome: Result<(), &E>) {
-        Self::note(&self.store, outcome, "the store", "reading what to fetch");
+    /// Records how reading the store went (`None`: it worked); logs a change.
+    fn store(&self, error: Option<&dyn std::fmt::Display>) {
+        Self::note(&self.store, error, "the store", "reading what to fetch");
     }
 
-    /// Records the outcome of publishing to the queue; logs a change.
-    fn queue<E: std::fmt::Display>(&self, outcome: Result<(), &E>) {
+    /// Records how publishing to the queue went (`None`: it worked); logs a change.
+    fn queue(&self, error: Option<&dyn std::fmt::Display>) {
         Self::note(
             &self.queue,
-            outcome,
+            error,
             "the queue",
             "publishing fetched products",
         );
     }
 
-    fn note<E: std::fmt::Display>(
+    fn note(
         flag: &std::sync::atomic::AtomicBool,
-        outcome: Result<(), &E>,
+        error: Option<&dyn std::fmt::Display>,
         what: &str,
         doing: &str,
     ) {
         use std::sync::atomic::Ordering::Relaxed;
-        match outcome {
-            Err(e) if !flag.swap(true, Relaxed) => tracing::warn!(
+        match error {
+            Some(e) if !flag.swap(true, Relaxed) => tracing::warn!(
                 error = %e,
                 "Ingest: {doing} failed; fetching goes on as {what} answers (failures are \
                  counted in /stats and the health view; this is said again when it works)."
             ),
-            Ok(()) if flag.swap(false, Relaxed) => {
+            None if flag.swap(false, Relaxed) => {
                 tracing::info!("Ingest: {doing} works again.");
             }
             _ => {}
@@ -310,11 +310,11 @@ impl Ingest {
         loop {
             let candidates = match self.store.refresh_candidates(market, limit).await {
                 Ok(c) => {
-                    self.failing.store::<crate::store::StoreError>(Ok(()));
+                    self.failing.store(None);
                     c
                 }
                 Err(e) => {
-                    self.failing.store(Err(&e));
+                    self.failing.store(Some(&e));
                     self.stats.record(
                         "ingest",
                         0,
@@ -394,11 +394,11 @@ impl Ingest {
             let count = messages.len() as u64;
             match self.queue.publish(Topic::RawUpdates, messages).await {
                 Ok(()) => {
-                    self.failing.queue::<crate::queue::QueueError>(Ok(()));
+                    self.failing.queue(None);
                     self.stats.record("ingest", count, 0, None);
                 }
                 Err(e) => {
-                    self.failing.queue(Err(&e));
+                    self.failing.queue(Some(&e));
                     self.stats
                         .record("ingest", 0, count, Some(format!("publishing failed: {e}")));
                     failed.extend_from_slice(asked);
