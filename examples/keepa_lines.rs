@@ -3,7 +3,7 @@
 //!     cargo run --release --example keepa_lines -- 100000 > products.jsonl
 //!
 //! Each line is one product in one market (ASINs spread over the five markets), with
-//! `stats` and the 30-day history Keepa returns with `days=30`, about 1–2 KB a line.
+//! `stats=90` and the 7-day history Keepa returns with `days=7`, about 2.5 KB a line.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};

@@ -443,11 +443,15 @@ async fn refreshes_on_command_spend_tokens_once() {
     pipeline.shutdown().await;
 }
 
-/// Ingest with no worker storing what it fetches (the store never catches up): it goes on
-/// through the watchlist, instead of fetching the same first products again each time they
-/// fall due while the rest are never fetched.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
+/// Ingest alone (no processing) over 60 watched ASINs in one market, five a request (the
+/// candidate window is 20 of them), fetching from a simulator; the store's directory, the
+/// simulator, the queue and the pipeline's parts.
+async fn watching_60() -> (
+    tempfile::TempDir,
+    arbdesk::keepa::sim::Simulator,
+    Arc<dyn Queue>,
+    PipelineDeps,
+) {
     use arbdesk::keepa::sim::{SimConfig, Simulator};
 
     let dir = tempfile::tempdir().unwrap();
@@ -460,11 +464,19 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
         .unwrap();
     let sim = Simulator::new(SimConfig::default());
     let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(10_000));
-    // One market, five ASINs a request: the candidate window is 20 of the 60 watched.
-    let mut d = deps(store.clone(), Some(q.clone()), None);
+    let mut d = deps(store, Some(q.clone()), None);
     d.client = Some(sim_client(&sim));
     d.markets = vec![Market::DE];
     d.settings.fetch_batch = 5;
+    (dir, sim, q, d)
+}
+
+/// Ingest with no worker storing what it fetches (the store never catches up): it goes on
+/// through the watchlist, instead of fetching the same first products again each time they
+/// fall due while the rest are never fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
+    let (_dir, sim, q, d) = watching_60().await;
     let pipeline = Pipeline::start(d);
     // Every product published once: one request per five products (twelve), after the
     // client's one `/token`.
@@ -490,22 +502,7 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
 /// stops, its status says why, and nothing more is fetched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_told_to_stop_fetching_stops_and_says_why() {
-    use arbdesk::keepa::sim::{SimConfig, Simulator};
-
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
-    let watched: Vec<Asin> = (0..60).map(|i| asin_from(i).parse().unwrap()).collect();
-    store
-        .watch_add(watched, arbdesk::store::WatchSource::User)
-        .await
-        .unwrap();
-    let sim = Simulator::new(SimConfig::default());
-    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(10_000));
-    let mut d = deps(store.clone(), Some(q.clone()), None);
-    d.client = Some(sim_client(&sim));
-    d.markets = vec![Market::DE];
-    d.settings.fetch_batch = 5;
+    let (_dir, sim, q, mut d) = watching_60().await;
     // Ingest waits for the lost lease before its first fetch, so what it fetches after it
     // is all it fetches.
     let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<String>();
