@@ -17,7 +17,8 @@ use crate::pipeline::Source;
 
 pub use opportunity::{BreakdownLineOut, BreakdownOut, OpportunityItem};
 pub use product::{
-    ListingStats, MarketDetail, MarketPrices, Prices, ProductDetail, ProductSummary, SeriesOut,
+    ListingStats, MarketDetail, MarketPrices, PackageOut, Prices, ProductDetail, ProductSummary,
+    SeriesOut,
 };
 pub use status::{
     ComponentOut, Components, FxOut, Health, JobOut, JobRunOut, KeepaOut, PipelineOut, StageOut,

@@ -17,7 +17,7 @@ use crate::store::{EsSettings, StoreConfig};
 
 mod sections;
 
-use sections::ConsoleSection;
+use sections::{ApiSection, ConsoleSection, DiscoverySection, KeepaSection, PipelineSection};
 pub use sections::{DiscoveryCategory, FileConfig};
 
 /// A commented config file with the defaults, written by `arbdesk config init`.
@@ -42,177 +42,11 @@ pub(super) fn resolve(
     a: &GlobalArgs,
     used: Option<PathBuf>,
 ) -> Result<Settings, ConfigError> {
-    let key = match (a.demo, a.keepa_key.clone().or(f.keepa.key)) {
-        (true, _) => None,
-        (false, Some(k)) if k.trim().is_empty() => None,
-        (false, Some(k)) => {
-            if k.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(invalid(
-                    "keepa.key",
-                    "***",
-                    "a Keepa key has no spaces or control characters",
-                ));
-            }
-            Some(Secret::new(k))
-        }
-        (false, None) => None,
-    };
-    let url = match a.keepa_url.clone().or(f.keepa.url) {
-        Some(u) if !matches!(u.scheme(), "http" | "https") => {
-            return Err(invalid("keepa.url", u, "an http:// or https:// URL"));
-        }
-        Some(u) => u,
-        None => url::Url::parse("https://api.keepa.com")
-            .map_err(|e| invalid("keepa.url", e, "a URL"))?,
-    };
-    let on_simulator = key.is_none();
-    let keepa = KeepaSettings {
-        key,
-        url,
-        demo_seed: a.demo_seed.or(f.keepa.demo_seed).unwrap_or(42),
-        buybox: f.keepa.buybox.unwrap_or(on_simulator),
-        buybox_set: f.keepa.buybox,
-    };
-
-    let addr = match a.api_addr {
-        Some(ApiAddr::Off) => None,
-        Some(ApiAddr::On(addr)) => Some(addr),
-        None => {
-            let raw = f.api.addr.unwrap_or_else(|| DEFAULT_API.to_string());
-            crate::cli::parse_api_addr(&raw)
-                .map_err(|problem| invalid("api.addr", format!("'{raw}'"), &problem))?
-        }
-    };
-    let timeout = f.api.request_timeout_secs.unwrap_or(10.0);
-    if !(0.1..=600.0).contains(&timeout) {
-        return Err(invalid(
-            "api.request_timeout_secs",
-            timeout,
-            "between 0.1 and 600 seconds",
-        ));
-    }
-    let api = ApiSettings {
-        addr,
-        token: a
-            .api_token
-            .clone()
-            .or(f.api.token)
-            .filter(|t| !t.is_empty())
-            .map(Secret::new),
-        cors_origins: cors_origins(f.api.cors_origins.unwrap_or_default())?,
-        allowed_hosts: allowed_hosts(f.api.allowed_hosts.unwrap_or_default())?,
-        insecure_no_auth: a.insecure_no_auth || f.api.insecure_no_auth.unwrap_or(false),
-        request_timeout: Duration::from_secs_f64(timeout),
-        body_limit: f.api.body_limit_bytes.unwrap_or(64 * 1024),
-    };
-
-    // Both intervals are checked whichever is in use, so a bad one is found before it is.
-    for (key, secs) in [
-        (
-            "pipeline.refresh_interval_secs",
-            f.pipeline.refresh_interval_secs,
-        ),
-        (
-            "pipeline.demo_refresh_interval_secs",
-            f.pipeline.demo_refresh_interval_secs,
-        ),
-    ] {
-        if let Some(s) = secs.filter(|s| !(1..=YEAR_SECS).contains(s)) {
-            return Err(invalid(key, s, "1 to 31536000 seconds (a year)"));
-        }
-    }
-    let intervals = RefreshIntervals {
-        live: Duration::from_secs(f.pipeline.refresh_interval_secs.unwrap_or(30 * 60)),
-        demo: Duration::from_secs(f.pipeline.demo_refresh_interval_secs.unwrap_or(60)),
-    };
-    let demo = keepa.is_demo();
-    let refresh = if demo { intervals.demo } else { intervals.live };
-    let fetch_batch = f.pipeline.fetch_batch.unwrap_or(100);
-    if !(1..=100).contains(&fetch_batch) {
-        return Err(invalid(
-            "pipeline.fetch_batch",
-            fetch_batch,
-            "1 to 100 (Keepa's limit per request)",
-        ));
-    }
-    let process_batch = f.pipeline.process_batch.unwrap_or(500);
-    if !(1..=100_000).contains(&process_batch) {
-        return Err(invalid(
-            "pipeline.process_batch",
-            process_batch,
-            "1 to 100000",
-        ));
-    }
-    let hours = f.discovery.interval_hours.unwrap_or(2.0);
-    if !(hours.is_finite() && hours > 0.0 && hours <= 8760.0) {
-        return Err(invalid(
-            "discovery.interval_hours",
-            hours,
-            "a positive number of hours up to 8760 (a year)",
-        ));
-    }
-    let discovery = match f.discovery.categories {
-        Some(c) => c,
-        None if demo => demo_categories(),
-        None => Vec::new(),
-    };
-    let pipeline = PipelineSettings {
-        refresh_interval: refresh,
-        intervals,
-        fetch_batch,
-        process_batch,
-        discovery,
-        discovery_interval: Duration::from_secs_f64(hours * 3600.0),
-        discovery_take: f.discovery.take.unwrap_or(100),
-    };
-
-    let mut roles = a
-        .role
-        .clone()
-        .or(f.roles)
-        .unwrap_or_else(|| vec![Role::Ingest, Role::Process, Role::Api]);
-    roles.sort();
-    roles.dedup();
-    if roles.is_empty() {
-        return Err(invalid(
-            "roles",
-            "[]",
-            "one or more of ingest, process, api",
-        ));
-    }
-    // An address given on the command line to a process that serves no API is a mistake
-    // to say, not a flag to drop.
-    if let (Some(ApiAddr::On(addr)), false) = (&a.api_addr, roles.contains(&Role::Api)) {
-        let roles: Vec<String> = roles
-            .iter()
-            .map(|r| format!("{r:?}").to_lowercase())
-            .collect();
-        return Err(invalid(
-            "api.addr",
-            format!("'{addr}' with --role {}", roles.join(",")),
-            "this process serves no API: add api to --role, or leave out --api-addr",
-        ));
-    }
-    let mut markets = a
-        .markets
-        .clone()
-        .or(f.markets)
-        .unwrap_or_else(|| Market::ALL.to_vec());
-    // `de,DE` is one market.
-    let mut seen = Vec::with_capacity(markets.len());
-    markets.retain(|m| {
-        let new = !seen.contains(m);
-        seen.push(*m);
-        new
-    });
-    if markets.is_empty() {
-        return Err(invalid(
-            "markets",
-            "[]",
-            "one or more of UK, DE, FR, IT, ES",
-        ));
-    }
-
+    let keepa = keepa_settings(f.keepa, a)?;
+    let api = api_settings(f.api, a)?;
+    let pipeline = pipeline_settings(f.pipeline, f.discovery, keepa.is_demo())?;
+    let roles = roles(f.roles, a)?;
+    let markets = markets(f.markets, a)?;
     let mut economics = toml::Table::new();
     for (k, v) in [
         ("economics", f.economics),
@@ -270,6 +104,196 @@ pub(super) fn resolve(
         economics,
         model,
     })
+}
+
+/// `[keepa]` and its flags: no key (or `--demo`) means the simulator.
+fn keepa_settings(f: KeepaSection, a: &GlobalArgs) -> Result<KeepaSettings, ConfigError> {
+    let key = match (a.demo, a.keepa_key.clone().or(f.key)) {
+        (true, _) => None,
+        (false, Some(k)) if k.trim().is_empty() => None,
+        (false, Some(k)) => {
+            if k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    "keepa.key",
+                    "***",
+                    "a Keepa key has no spaces or control characters",
+                ));
+            }
+            Some(Secret::new(k))
+        }
+        (false, None) => None,
+    };
+    let url = match a.keepa_url.clone().or(f.url) {
+        Some(u) if !matches!(u.scheme(), "http" | "https") => {
+            return Err(invalid("keepa.url", u, "an http:// or https:// URL"));
+        }
+        Some(u) => u,
+        None => url::Url::parse("https://api.keepa.com")
+            .map_err(|e| invalid("keepa.url", e, "a URL"))?,
+    };
+    let on_simulator = key.is_none();
+    Ok(KeepaSettings {
+        key,
+        url,
+        demo_seed: a.demo_seed.or(f.demo_seed).unwrap_or(42),
+        buybox: f.buybox.unwrap_or(on_simulator),
+        buybox_set: f.buybox,
+    })
+}
+
+/// `[api]` and its flags.
+fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiSettings, ConfigError> {
+    let addr = match a.api_addr {
+        Some(ApiAddr::Off) => None,
+        Some(ApiAddr::On(addr)) => Some(addr),
+        None => {
+            let raw = f.addr.unwrap_or_else(|| DEFAULT_API.to_string());
+            crate::cli::parse_api_addr(&raw)
+                .map_err(|problem| invalid("api.addr", format!("'{raw}'"), &problem))?
+        }
+    };
+    let timeout = f.request_timeout_secs.unwrap_or(10.0);
+    if !(0.1..=600.0).contains(&timeout) {
+        return Err(invalid(
+            "api.request_timeout_secs",
+            timeout,
+            "between 0.1 and 600 seconds",
+        ));
+    }
+    Ok(ApiSettings {
+        addr,
+        token: a
+            .api_token
+            .clone()
+            .or(f.token)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        cors_origins: cors_origins(f.cors_origins.unwrap_or_default())?,
+        allowed_hosts: allowed_hosts(f.allowed_hosts.unwrap_or_default())?,
+        insecure_no_auth: a.insecure_no_auth || f.insecure_no_auth.unwrap_or(false),
+        request_timeout: Duration::from_secs_f64(timeout),
+        body_limit: f.body_limit_bytes.unwrap_or(64 * 1024),
+    })
+}
+
+/// `[pipeline]` and `[discovery]`; `demo` picks the refresh interval and the default
+/// discovery categories.
+fn pipeline_settings(
+    f: PipelineSection,
+    d: DiscoverySection,
+    demo: bool,
+) -> Result<PipelineSettings, ConfigError> {
+    // Both intervals are checked whichever is in use, so a bad one is found before it is.
+    for (key, secs) in [
+        ("pipeline.refresh_interval_secs", f.refresh_interval_secs),
+        (
+            "pipeline.demo_refresh_interval_secs",
+            f.demo_refresh_interval_secs,
+        ),
+    ] {
+        if let Some(s) = secs.filter(|s| !(1..=YEAR_SECS).contains(s)) {
+            return Err(invalid(key, s, "1 to 31536000 seconds (a year)"));
+        }
+    }
+    let intervals = RefreshIntervals {
+        live: Duration::from_secs(f.refresh_interval_secs.unwrap_or(30 * 60)),
+        demo: Duration::from_secs(f.demo_refresh_interval_secs.unwrap_or(60)),
+    };
+    let refresh = if demo { intervals.demo } else { intervals.live };
+    let fetch_batch = f.fetch_batch.unwrap_or(100);
+    if !(1..=100).contains(&fetch_batch) {
+        return Err(invalid(
+            "pipeline.fetch_batch",
+            fetch_batch,
+            "1 to 100 (Keepa's limit per request)",
+        ));
+    }
+    let process_batch = f.process_batch.unwrap_or(500);
+    if !(1..=100_000).contains(&process_batch) {
+        return Err(invalid(
+            "pipeline.process_batch",
+            process_batch,
+            "1 to 100000",
+        ));
+    }
+    let hours = d.interval_hours.unwrap_or(2.0);
+    if !(hours.is_finite() && hours > 0.0 && hours <= 8760.0) {
+        return Err(invalid(
+            "discovery.interval_hours",
+            hours,
+            "a positive number of hours up to 8760 (a year)",
+        ));
+    }
+    let discovery = match d.categories {
+        Some(c) => c,
+        None if demo => demo_categories(),
+        None => Vec::new(),
+    };
+    Ok(PipelineSettings {
+        refresh_interval: refresh,
+        intervals,
+        fetch_batch,
+        process_batch,
+        discovery,
+        discovery_interval: Duration::from_secs_f64(hours * 3600.0),
+        discovery_take: d.take.unwrap_or(100),
+    })
+}
+
+/// The roles this process runs (`--role`, `roles`): all three by default.
+fn roles(file: Option<Vec<Role>>, a: &GlobalArgs) -> Result<Vec<Role>, ConfigError> {
+    let mut roles = a
+        .role
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| vec![Role::Ingest, Role::Process, Role::Api]);
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(invalid(
+            "roles",
+            "[]",
+            "one or more of ingest, process, api",
+        ));
+    }
+    // An address given on the command line to a process that serves no API is a mistake
+    // to say, not a flag to drop.
+    if let (Some(ApiAddr::On(addr)), false) = (&a.api_addr, roles.contains(&Role::Api)) {
+        let roles: Vec<String> = roles
+            .iter()
+            .map(|r| format!("{r:?}").to_lowercase())
+            .collect();
+        return Err(invalid(
+            "api.addr",
+            format!("'{addr}' with --role {}", roles.join(",")),
+            "this process serves no API: add api to --role, or leave out --api-addr",
+        ));
+    }
+    Ok(roles)
+}
+
+/// The markets to watch (`--markets`, `markets`): all five by default, each once.
+fn markets(file: Option<Vec<Market>>, a: &GlobalArgs) -> Result<Vec<Market>, ConfigError> {
+    let mut markets = a
+        .markets
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| Market::ALL.to_vec());
+    // `de,DE` is one market.
+    let mut seen = Vec::with_capacity(markets.len());
+    markets.retain(|m| {
+        let new = !seen.contains(m);
+        seen.push(*m);
+        new
+    });
+    if markets.is_empty() {
+        return Err(invalid(
+            "markets",
+            "[]",
+            "one or more of UK, DE, FR, IT, ES",
+        ));
+    }
+    Ok(markets)
 }
 
 /// `api.cors_origins`, each `*` or a bare `scheme://host[:port]`.

@@ -128,6 +128,15 @@ pub struct MarketDetail {
     pub stats: ListingStats,
     /// Keepa product group, e.g. `Kitchen`.
     pub product_group: Option<String>,
+    /// EAN codes as this market lists them: routes between markets that share none are
+    /// flagged `IDENTITY`.
+    pub eans: Vec<String>,
+    /// Units per package as this market lists them (a route between markets that differ is
+    /// flagged `IDENTITY`).
+    pub package_quantity: Option<i64>,
+    /// Package size and weight as this market lists them: the FBA size tier, storage and
+    /// inbound weight come from them.
+    pub package: PackageOut,
     /// Adult product.
     pub is_adult: bool,
     /// Hazardous material records present.
@@ -167,11 +176,32 @@ impl MarketDetail {
                 fba_fee: s.fba_fee,
             },
             product_group: s.product_group.clone(),
+            eans: s.eans.clone(),
+            package_quantity: s.package_quantity,
+            package: PackageOut {
+                length_mm: s.package.length_mm,
+                width_mm: s.package.width_mm,
+                height_mm: s.package.height_mm,
+                weight_g: s.package.weight_g,
+            },
             is_adult: s.is_adult,
             is_hazmat: s.is_hazmat,
             observed_at: s.observed_at,
         }
     }
+}
+
+/// A package's size and weight; absent = Keepa gave none.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PackageOut {
+    /// Length, millimetres.
+    pub length_mm: Option<i64>,
+    /// Width, millimetres.
+    pub width_mm: Option<i64>,
+    /// Height, millimetres.
+    pub height_mm: Option<i64>,
+    /// Weight, grams.
+    pub weight_g: Option<i64>,
 }
 
 /// One history series: a step function, each value holding until the next point.
@@ -213,9 +243,11 @@ pub struct ProductDetail {
     pub brand: Option<String>,
     /// Image URL on Amazon's media host.
     pub image_url: Option<String>,
-    /// EAN codes, primary first.
+    /// EAN codes of all its markets, primary first (each market's own are under
+    /// `markets`).
     pub eans: Vec<String>,
-    /// Units per package.
+    /// Units per package, as the first market in display order that gives one lists it
+    /// (each market's own is under `markets`: they can differ).
     pub package_quantity: Option<i64>,
     /// Latest observation across its markets.
     pub updated_at: Option<DateTime<Utc>>,

@@ -204,12 +204,22 @@ async fn one_product_has_prices_stats_urls_and_history_on_request() {
             "avg90",
             "stats",
             "product_group",
+            "eans",
+            "package_quantity",
+            "package",
             "is_adult",
             "is_hazmat",
             "observed_at"
         ])
     );
     assert_eq!(uk["currency"], "GBP");
+    // The identity facts as this market lists them (the IDENTITY flag compares them).
+    assert_eq!(uk["eans"], serde_json::json!(["4006381333931"]));
+    assert_eq!(uk["package_quantity"], 1);
+    assert_eq!(
+        uk["package"],
+        serde_json::json!({"length_mm": null, "width_mm": null, "height_mm": null, "weight_g": null})
+    );
     assert_eq!(
         uk["prices"]["buy_box"],
         serde_json::json!({"amount": 1849, "currency": "GBP"})
