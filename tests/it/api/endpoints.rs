@@ -539,6 +539,7 @@ async fn metrics_are_prometheus_text_with_every_family() {
         "arbdesk_store_market_products{market=\"DE\"} 2\n",
         "arbdesk_pipeline_processed_total{stage=\"enrich\"} 900\n",
         "arbdesk_pipeline_errors_total{stage=\"enrich\"} 2\n",
+        "arbdesk_pipeline_stage_stopped{stage=\"enrich\"} 0\n",
         "arbdesk_queue_depth 12\n",
         "arbdesk_dead_letters_total 2\n",
         "arbdesk_keepa_tokens_left 1180\n",
