@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use commands::{Commands, Refresh};
+pub use commands::{Commands, Refresh, not_taken};
 pub use enrich::{EnrichError, Enricher};
 pub use status::{
     FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,

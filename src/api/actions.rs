@@ -359,18 +359,17 @@ async fn refresh(
              refresh to the process that ingests",
         ));
     };
-    let full = || {
-        ApiError::from_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the command queue is full or stopped; try again shortly",
-        )
-    };
     let whole = asins.is_none();
     let answer = match asins {
         Some(asins) => commands.refresh(asins),
         None => commands.refresh_all(),
     }
-    .map_err(|_| full())?;
+    .map_err(|e| {
+        ApiError::from_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::pipeline::not_taken(&e),
+        )
+    })?;
     let (sent, repeats) = match answer {
         Refresh::Repeat { repeats, ago } => {
             // Asked for, not done: the fetch may have failed or still wait for tokens.

@@ -170,10 +170,10 @@ pub(crate) async fn run(
             return Ok((StatusCode::OK, Json(answer)).into_response());
         }
     }
-    commands.try_send(command).map_err(|_| {
+    commands.try_send(command).map_err(|e| {
         ApiError::from_status(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the job queue is full or stopped; try again shortly",
+            crate::pipeline::not_taken(&e),
         )
     })?;
     let queued = JobAnswer {

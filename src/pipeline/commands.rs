@@ -78,6 +78,19 @@ impl Refresh {
     }
 }
 
+/// Why the ingest stage did not take a command, in words for an operator.
+pub fn not_taken(e: &TrySendError<Command>) -> &'static str {
+    match e {
+        TrySendError::Full(_) => {
+            "the ingest stage has a full queue of commands waiting; try again in a moment"
+        }
+        TrySendError::Closed(_) => {
+            "fetching has stopped in this process (its pipeline status says why: the health \
+             view, /stats); send it to the process that fetches"
+        }
+    }
+}
+
 impl Commands {
     /// Queues `cmd` without waiting; fails when the queue is full or the stage stopped.
     pub fn try_send(&self, cmd: Command) -> Result<(), TrySendError<Command>> {
@@ -265,8 +278,18 @@ mod tests {
         let c = Commands::from(tx);
         c.try_send(Command::Discover).unwrap();
         let a = asin("B0D1XD1ZV3");
-        assert!(c.refresh(vec![a]).is_err());
+        let full = c.refresh(vec![a]).unwrap_err();
+        assert!(not_taken(&full).contains("try again in a moment"));
         assert!(c.refresh_all().is_err());
         assert!(c.sent().asins.is_empty() && c.sent().all.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stopped_stage_is_said_to_be_stopped_not_busy() {
+        let (tx, rx) = mpsc::channel(4);
+        drop(rx);
+        let c = Commands::from(tx);
+        let stopped = c.refresh_all().unwrap_err();
+        assert!(not_taken(&stopped).starts_with("fetching has stopped in this process"));
     }
 }

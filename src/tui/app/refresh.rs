@@ -5,7 +5,7 @@
 use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
 use crate::domain::text::{count, list, span, thousands};
-use crate::pipeline::{Commands, REFRESH_AGAIN_AFTER, Refresh};
+use crate::pipeline::{Commands, REFRESH_AGAIN_AFTER, Refresh, not_taken};
 
 /// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
 fn window() -> String {
@@ -42,7 +42,10 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
                 .refresh_pending
                 .extend(sent.into_iter().map(|a| (a, now)));
         }
-        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+        Err(e) => state.toast(
+            format!("Could not queue the refresh: {}", not_taken(&e)),
+            true,
+        ),
     }
 }
 
@@ -65,7 +68,10 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
             let names = format!("the whole watchlist ({})", count(n, "ASIN"));
             queued(state, names, n as usize);
         }
-        Err(e) => state.toast(format!("Could not queue the refresh: {e}"), true),
+        Err(e) => state.toast(
+            format!("Could not queue the refresh: {}", not_taken(&e)),
+            true,
+        ),
     }
 }
 
