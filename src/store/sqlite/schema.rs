@@ -201,6 +201,13 @@ SET net_margin_pct = NULL, net_profit = NULL, roi_pct = NULL, expected_monthly_p
 WHERE id IN (SELECT id FROM opportunity_docs WHERE instr(body, '"NO_TABLE"') > 0);
 "#,
     },
+    // Nothing to change in the file: rows are rewritten in the binary form as they change,
+    // and the JSON ones are still read. The version says that an arbdesk from before, which
+    // reads JSON only, must not open the file (it would call the binary rows corrupt).
+    Migration {
+        name: "documents and snapshots in the binary form of binary.rs",
+        sql: "UPDATE meta SET value = value WHERE 0;",
+    },
 ];
 
 /// The schema version this binary writes.
@@ -354,9 +361,11 @@ pub(super) fn migrate(conn: &mut Connection, steps: &[Migration]) -> Res<()> {
 
 fn check_version(found: i64, latest: i64) -> Res<()> {
     if found > latest {
-        return Err(Fail::Corrupt(format!(
+        // Not damage: nothing is to be restored or moved aside.
+        return Err(Fail::Unavailable(format!(
             "schema version {found} is newer than this arbdesk understands (it knows up to \
-             {latest}): upgrade arbdesk, or point the store at another file"
+             {latest}): a newer arbdesk wrote it; upgrade arbdesk, or point the store at \
+             another file"
         )));
     }
     if found < 0 {
@@ -420,7 +429,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         let err = migrate(&mut conn, MIGRATIONS).unwrap_err();
-        assert!(matches!(&err, Fail::Corrupt(m) if m.contains("schema version 99 is newer")));
+        assert!(matches!(&err, Fail::Unavailable(m) if m.contains("schema version 99 is newer")));
         conn.pragma_update(None, "user_version", -1).unwrap();
         assert!(matches!(
             migrate(&mut conn, MIGRATIONS),
