@@ -45,15 +45,15 @@ impl Runtime {
         refusal(self.refused.take(), self.lease_lost.take()).await
     }
 
-    /// For a process that goes on without fetching (the console): when the store or the
-    /// lease refuses this process, its ingest stops with the reason in its status, and the
-    /// rest runs on.
+    /// For a process that goes on without fetching (the console): when another process
+    /// turns out to hold the lease, its ingest stops with the reason in its status, and the
+    /// rest runs on. (A store claimed late that refuses this process already stops ingest
+    /// through its gate, with the same reason.)
     pub fn stop_fetching_when_refused(&mut self) {
-        let (refused, lost) = (self.refused.take(), self.lease_lost.take());
-        if refused.is_some() || lost.is_some() {
-            let why = refusal(refused, lost);
-            self.pipeline
-                .stop_ingest_when(Box::pin(async move { format!("{:#}", why.await) }));
+        if let Some(lost) = self.lease_lost.take() {
+            self.pipeline.stop_ingest_when(Box::pin(async move {
+                format!("{:#}", reason(Some(lost)).await)
+            }));
         }
     }
 
@@ -69,20 +69,22 @@ impl Runtime {
     }
 }
 
+/// A refusal, once it comes (never, when none is given or its sender is gone).
+async fn reason(rx: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>) -> anyhow::Error {
+    match rx {
+        Some(rx) => match rx.await {
+            Ok(e) => e,
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 /// The first of the two refusals to come (never, for those not given).
 async fn refusal(
     refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
     lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 ) -> anyhow::Error {
-    async fn reason(rx: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>) -> anyhow::Error {
-        match rx {
-            Some(rx) => match rx.await {
-                Ok(e) => e,
-                Err(_) => std::future::pending().await,
-            },
-            None => std::future::pending().await,
-        }
-    }
     tokio::select! {
         e = reason(refused) => e,
         e = reason(lost) => e,

@@ -72,6 +72,25 @@ impl Stats {
 
     /// Counts `ok` items handled and `failed` failures of `stage`.
     pub fn record(&self, stage: &'static str, ok: u64, failed: u64, error: Option<String>) {
+        self.with_stage(stage, |s| {
+            s.processed += ok;
+            s.errors += failed;
+            if error.is_some() {
+                s.last_error = error;
+            }
+        });
+    }
+
+    /// Records that `stage` stopped for good, and why (the rest of the pipeline runs on).
+    pub fn stop(&self, stage: &'static str, why: String) {
+        self.with_stage(stage, |s| {
+            s.last_error = Some(why.clone());
+            s.stopped = Some(why);
+        });
+    }
+
+    /// Applies `f` to the status of `stage` (created on first use) and marks it as seen now.
+    fn with_stage(&self, stage: &'static str, f: impl FnOnce(&mut StageStatus)) {
         let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
         let s = stages.entry(stage).or_insert_with(|| {
             let now = Instant::now();
@@ -83,21 +102,8 @@ impl Stats {
                 ..Stage::default()
             }
         });
-        s.status.processed += ok;
-        s.status.errors += failed;
-        if error.is_some() {
-            s.status.last_error = error;
-        }
+        f(&mut s.status);
         s.status.last_at = Some(Utc::now());
-    }
-
-    /// Records that `stage` stopped for good, and why (the rest of the pipeline runs on).
-    pub fn stop(&self, stage: &'static str, why: String) {
-        self.record(stage, 0, 0, Some(why.clone()));
-        let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = stages.get_mut(stage) {
-            s.status.stopped = Some(why);
-        }
     }
 
     /// Applies `f` to the status of job `name`, creating it on first use.

@@ -13,16 +13,15 @@
 //! Decoding checks every length and tag: a damaged document is an error naming the row,
 //! never a panic.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 
 use super::codec::{Fail, Res, from_json};
 use crate::domain::{
-    Breakdown, BreakdownLine, Currency, Flag, FlagSet, Market, Money, Opportunity, PackageDims,
-    PriceSnapshot, SellFacts,
+    Breakdown, BreakdownLine, Flag, FlagSet, Opportunity, PackageDims, PriceSnapshot, SellFacts,
 };
+use wire::{Reader, Writer};
+
+mod wire;
 
 /// The format version, the first byte of every binary document.
 const VERSION: u8 = 1;
@@ -301,13 +300,7 @@ impl Doc for PriceSnapshot {
 pub(super) fn decode_doc<T: Doc>(value: ValueRef<'_>, what: &dyn Fn() -> String) -> Res<T> {
     match value {
         // Text is JSON (SQLite also turns a number written here into text).
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(json) => from_json(json, what),
-            Err(e) => Err(Fail::Corrupt(format!(
-                "{}: stored document is not UTF-8 text: {e}",
-                what()
-            ))),
-        },
+        ValueRef::Text(t) => json_doc(t, what),
         ValueRef::Blob(b) => decode_bytes(b, what),
         _ => Err(Fail::Corrupt(format!(
             "{}: stored document is {:?}, not a document",
@@ -320,15 +313,20 @@ pub(super) fn decode_doc<T: Doc>(value: ValueRef<'_>, what: &dyn Fn() -> String)
 /// A document's bytes back: JSON starts with `{`, the binary form with [`VERSION`].
 pub(super) fn decode_bytes<T: Doc>(b: &[u8], what: &dyn Fn() -> String) -> Res<T> {
     if b.first() == Some(&b'{') {
-        let json = std::str::from_utf8(b).map_err(|e| {
-            Fail::Corrupt(format!(
-                "{}: stored document is not UTF-8 text: {e}",
-                what()
-            ))
-        })?;
-        from_json(json, what)
+        json_doc(b, what)
     } else {
         T::decode(b).map_err(|e| Fail::Corrupt(format!("{}: stored document {e}", what())))
+    }
+}
+
+/// A JSON document (as stores written before the binary form hold them) back.
+fn json_doc<T: Doc>(b: &[u8], what: &dyn Fn() -> String) -> Res<T> {
+    match std::str::from_utf8(b) {
+        Ok(json) => from_json(json, what),
+        Err(e) => Err(Fail::Corrupt(format!(
+            "{}: stored document is not UTF-8 text: {e}",
+            what()
+        ))),
     }
 }
 
@@ -423,411 +421,5 @@ fn decode_opportunity(b: &[u8]) -> Result<Opportunity, String> {
     })
 }
 
-/// Appends values to a document.
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn byte(&mut self, v: u8) {
-        self.0.push(v);
-    }
-
-    /// LEB128: seven bits a byte, low first.
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-
-    /// Zigzag, so small negative numbers are short too.
-    fn int(&mut self, v: i64) {
-        self.varint(((v << 1) ^ (v >> 63)) as u64);
-    }
-
-    fn f64(&mut self, v: f64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn str(&mut self, s: &str) {
-        self.varint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
-    /// A tag (0 absent, 1 present), then the value.
-    fn opt<T: ?Sized>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
-        match v {
-            None => self.byte(0),
-            Some(v) => {
-                self.byte(1);
-                f(self, v);
-            }
-        }
-    }
-
-    fn opt_str(&mut self, s: Option<&str>) {
-        self.opt(s, |w, s| w.str(s));
-    }
-
-    fn market(&mut self, m: Market) {
-        self.byte(m.keepa_domain());
-    }
-
-    fn money(&mut self, m: Money) {
-        self.int(m.minor);
-        self.byte(match m.currency {
-            Currency::EUR => 0,
-            Currency::GBP => 1,
-        });
-    }
-
-    fn time(&mut self, t: DateTime<Utc>) {
-        self.int(t.timestamp());
-        self.varint(u64::from(t.timestamp_subsec_nanos()));
-    }
-}
-
-/// Reads values back, checking each against what is left.
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    /// A reader past the version byte, which must be [`VERSION`].
-    fn open(b: &'a [u8]) -> Result<Self, String> {
-        let mut r = Reader { b, at: 0 };
-        let version = r.byte()?;
-        if version != VERSION {
-            return Err(format!(
-                "has format version {version}, which this arbdesk does not know (it writes \
-                 {VERSION}); run the arbdesk that wrote it, or a newer one"
-            ));
-        }
-        Ok(r)
-    }
-
-    /// Checks that nothing is left.
-    fn end(&self) -> Result<(), String> {
-        match self.b.len().saturating_sub(self.at) {
-            0 => Ok(()),
-            n => Err(format!("goes on past its end ({n} bytes more)")),
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|end| *end <= self.b.len())
-            .ok_or_else(|| format!("ends early (at byte {} of {})", self.at, self.b.len()))?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-
-    fn byte(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn varint(&mut self) -> Result<u64, String> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(format!("has an over-long number at byte {}", self.at))
-    }
-
-    fn int(&mut self) -> Result<i64, String> {
-        let v = self.varint()?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
-    }
-
-    /// A count of items or bytes, at most what is left (every item takes a byte or more).
-    fn len(&mut self) -> Result<usize, String> {
-        let n = self.varint()?;
-        usize::try_from(n)
-            .ok()
-            .filter(|n| *n <= self.b.len() - self.at)
-            .ok_or_else(|| format!("has a length {n} past its end at byte {}", self.at))
-    }
-
-    fn bool(&mut self) -> Result<bool, String> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            t => Err(format!(
-                "has {t} where a yes/no goes at byte {}",
-                self.at - 1
-            )),
-        }
-    }
-
-    fn f64(&mut self) -> Result<f64, String> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(f64::from_le_bytes(a))
-    }
-
-    fn str(&mut self) -> Result<&'a str, String> {
-        let n = self.len()?;
-        let at = self.at;
-        std::str::from_utf8(self.take(n)?).map_err(|e| format!("has bad text at byte {at}: {e}"))
-    }
-
-    fn opt<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<T, String>,
-    ) -> Result<Option<T>, String> {
-        if self.bool()? {
-            f(self).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn opt_str(&mut self) -> Result<Option<Arc<str>>, String> {
-        self.opt(|r| r.str().map(Arc::from))
-    }
-
-    fn opt_string(&mut self) -> Result<Option<String>, String> {
-        self.opt(|r| r.str().map(str::to_string))
-    }
-
-    fn market(&mut self) -> Result<Market, String> {
-        let id = self.byte()?;
-        Market::from_keepa_domain(i64::from(id))
-            .ok_or_else(|| format!("has an unknown market id {id}"))
-    }
-
-    fn money(&mut self) -> Result<Money, String> {
-        let minor = self.int()?;
-        let currency = match self.byte()? {
-            0 => Currency::EUR,
-            1 => Currency::GBP,
-            c => return Err(format!("has an unknown currency code {c}")),
-        };
-        Ok(Money::new(minor, currency))
-    }
-
-    fn time(&mut self) -> Result<DateTime<Utc>, String> {
-        let secs = self.int()?;
-        let nanos = self.varint()?;
-        u32::try_from(nanos)
-            .ok()
-            .and_then(|n| DateTime::from_timestamp(secs, n))
-            .ok_or_else(|| format!("has a time out of range ({secs} s, {nanos} ns)"))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row() -> Opportunity {
-        let t = |s: i64, n: u32| DateTime::from_timestamp(s, n).unwrap();
-        let mut flags = FlagSet::default();
-        flags.insert(Flag::Profit);
-        flags.insert(Flag::FxStale);
-        Opportunity {
-            asin: "B0DEMO1234".parse().unwrap(),
-            title: Some("Zentro Cast Iron Skillet 28 cm — Ø, «Silver»".into()),
-            buy_market: Market::UK,
-            sell_market: Market::DE,
-            buy_price: Money::new(3749, Currency::GBP),
-            sell_price: Money::eur(5999),
-            gross_margin: Money::eur(1_666),
-            gross_margin_pct: 38.517_3,
-            net_profit: Money::eur(-1889),
-            net_margin_pct: -58.9,
-            roi_pct: f64::MIN_POSITIVE,
-            expected_monthly_profit: Money::eur(i64::MIN),
-            max_buy_price: Some(Money::new(1144, Currency::GBP)),
-            target_sell_price: None,
-            break_even_sell_price: Some(Money::eur(i64::MAX)),
-            ranked: true,
-            flags,
-            breakdown: Breakdown {
-                lines: vec![BreakdownLine {
-                    id: "fba_fee".into(),
-                    label: "FBA fee".into(),
-                    amount: Money::eur(-343),
-                    source: "keepa".into(),
-                }],
-                fx_eur_per_gbp: Some(1.1556),
-                fx_date: Some("2026-06-09".into()),
-                fx_rate: Some("ecb 2026-06-09: 1 EUR = 0.8653 GBP".into()),
-                vat_table: None,
-                fee_table: Some("2025-02-01".into()),
-                buy_observed_at: Some(t(1_795_586_400, 0)),
-                sell_observed_at: None,
-            },
-            updated_at: t(1_795_586_400, 762_402_123),
-            first_seen: Some(t(-5, 1)),
-            sell_facts: SellFacts {
-                brand: Some("Zentro".into()),
-                sales_rank: Some(14_387),
-                monthly_sold: None,
-                rank_drops30: Some(-1),
-            },
-        }
-    }
-
-    #[test]
-    fn a_row_round_trips_exactly_in_a_quarter_of_its_json() {
-        let o = row();
-        let b = encode_opportunity(&o);
-        assert_eq!(decode_opportunity(&b).unwrap(), o);
-        let json = serde_json::to_string(&o).unwrap();
-        assert!(
-            b.len() * 4 < json.len(),
-            "{} bytes against {}",
-            b.len(),
-            json.len()
-        );
-        // The same row, the same bytes: an unchanged row is found unchanged.
-        assert_eq!(encode_opportunity(&o.clone()), b);
-        // Every field absent.
-        let bare = Opportunity {
-            title: None,
-            max_buy_price: None,
-            break_even_sell_price: None,
-            flags: FlagSet::default(),
-            breakdown: Breakdown::default(),
-            first_seen: None,
-            sell_facts: SellFacts::default(),
-            ..o
-        };
-        assert_eq!(
-            decode_opportunity(&encode_opportunity(&bare)).unwrap(),
-            bare
-        );
-    }
-
-    fn snapshot() -> PriceSnapshot {
-        let m = |v| Some(Money::new(v, Currency::GBP));
-        PriceSnapshot {
-            market: Market::UK,
-            title: Some("Maribel Smart Plug, 4-Pack".into()),
-            amazon: m(5999),
-            new: m(5999),
-            buy_box: None,
-            amazon_avg90: m(5942),
-            new_avg90: m(-1),
-            buy_box_avg90: None,
-            sales_rank: Some(944),
-            rank_drops30: Some(0),
-            monthly_sold: Some(6684),
-            offers_new: Some(9),
-            offers_new_fba: None,
-            offers_new_fbm: Some(3),
-            buy_box_is_amazon: Some(false),
-            amazon_buy_box_share_pct: Some(37.5),
-            referral_fee_pct: Some(7.0),
-            fba_fee: m(343),
-            out_of_stock_pct90: None,
-            eans: vec!["4026863157817".into(), "0123456789012".into()],
-            package_quantity: Some(1),
-            package: PackageDims {
-                length_mm: Some(171),
-                width_mm: None,
-                height_mm: Some(47),
-                weight_g: Some(i64::MAX),
-            },
-            product_group: Some("Consumer Electronics".into()),
-            is_adult: false,
-            is_hazmat: true,
-            observed_at: DateTime::from_timestamp(1_795_586_460, 0).unwrap(),
-        }
-    }
-
-    #[test]
-    fn a_snapshot_round_trips_exactly_in_a_quarter_of_its_json() {
-        let s = snapshot();
-        let b = encode_snapshot(&s);
-        let what = || "listing B0DEMO1234:UK".to_string();
-        assert_eq!(decode_bytes::<PriceSnapshot>(&b, &what).unwrap(), s);
-        let json = serde_json::to_string(&s).unwrap();
-        assert!(
-            b.len() * 4 < json.len(),
-            "{} bytes against {}",
-            b.len(),
-            json.len()
-        );
-        assert_eq!(
-            decode_bytes::<PriceSnapshot>(json.as_bytes(), &what).unwrap(),
-            s
-        );
-        let bare = PriceSnapshot {
-            title: None,
-            eans: Vec::new(),
-            package: PackageDims::default(),
-            product_group: None,
-            buy_box_is_amazon: None,
-            ..s
-        };
-        assert_eq!(decode_snapshot(&encode_snapshot(&bare)).unwrap(), bare);
-        for end in 0..b.len() {
-            let e = decode_bytes::<PriceSnapshot>(&b[..end], &what).unwrap_err();
-            assert!(
-                matches!(&e, Fail::Corrupt(m) if m.starts_with("listing B0DEMO1234:UK: stored document")),
-                "{e:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn json_documents_written_before_are_read() {
-        let o = row();
-        let json = serde_json::to_string(&o).unwrap();
-        let what = || "opportunity row 7".to_string();
-        assert_eq!(
-            decode_doc::<Opportunity>(ValueRef::Text(json.as_bytes()), &what).unwrap(),
-            o
-        );
-        let b = encode_opportunity(&o);
-        assert_eq!(
-            decode_doc::<Opportunity>(ValueRef::Blob(&b), &what).unwrap(),
-            o
-        );
-    }
-
-    #[test]
-    fn a_damaged_document_is_an_error_naming_the_row_never_a_panic() {
-        let b = encode_opportunity(&row());
-        let what = || "opportunity row 7".to_string();
-        // Cut anywhere, or with any byte changed: an error or another valid row.
-        for end in 0..b.len() {
-            let e = decode_doc::<Opportunity>(ValueRef::Blob(&b[..end]), &what).unwrap_err();
-            assert!(
-                matches!(&e, Fail::Corrupt(m) if m.starts_with("opportunity row 7: stored document")),
-                "{e:?}"
-            );
-        }
-        for i in 0..b.len() {
-            for v in [0u8, 1, 0x7F, 0x80, 0xFF] {
-                let mut d = b.clone();
-                d[i] = v;
-                let _ = decode_opportunity(&d);
-            }
-        }
-        let mut newer = b.clone();
-        newer[0] = VERSION + 1;
-        let e = decode_opportunity(&newer).unwrap_err();
-        assert!(e.contains("format version 2"), "{e}");
-        let mut longer = b;
-        longer.push(0);
-        assert_eq!(
-            decode_opportunity(&longer).unwrap_err(),
-            "goes on past its end (1 bytes more)"
-        );
-        assert!(matches!(
-            decode_doc::<Opportunity>(ValueRef::Integer(3), &what),
-            Err(Fail::Corrupt(m)) if m.contains("Integer")
-        ));
-    }
-}
+mod tests;

@@ -2,10 +2,12 @@
 //! stage, what the toast says it costs, and the repeats answered without spending tokens
 //! (the ledger is shared with the API: see [`crate::pipeline::Commands`]).
 
+use tokio::sync::mpsc::error::TrySendError;
+
 use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
 use crate::domain::text::{count, list, span, thousands};
-use crate::pipeline::{Commands, REFRESH_AGAIN_AFTER, Refresh, not_taken};
+use crate::pipeline::{Command, Commands, REFRESH_AGAIN_AFTER, Refresh, not_taken};
 
 /// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
 fn window() -> String {
@@ -42,10 +44,7 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
                 .refresh_pending
                 .extend(sent.into_iter().map(|a| (a, now)));
         }
-        Err(e) => state.toast(
-            format!("Could not queue the refresh: {}", not_taken(&e)),
-            true,
-        ),
+        Err(e) => not_queued(state, &e),
     }
 }
 
@@ -68,11 +67,16 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
             let names = format!("the whole watchlist ({})", count(n, "ASIN"));
             queued(state, names, n as usize);
         }
-        Err(e) => state.toast(
-            format!("Could not queue the refresh: {}", not_taken(&e)),
-            true,
-        ),
+        Err(e) => not_queued(state, &e),
     }
+}
+
+/// The toast for a refresh the ingest stage did not take.
+fn not_queued(state: &mut UiState, e: &TrySendError<Command>) {
+    state.toast(
+        format!("Could not queue the refresh: {}", not_taken(e)),
+        true,
+    );
 }
 
 /// The command channel, or a toast saying this process has none.

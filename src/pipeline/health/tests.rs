@@ -1,0 +1,236 @@
+use super::*;
+use crate::component::HealthStatus;
+use crate::pipeline::StageStatus;
+
+/// The ECB's direction as written first, then a pound in euros (what the console
+/// shows); an override written per pound is said once.
+#[test]
+fn the_rate_reads_as_written_and_per_pound() {
+    let mut s = PipelineStatus {
+        fx: Some(crate::pipeline::FxStatus {
+            eur_per_gbp: 1.0 / 0.88,
+            date: "2025-11-21".into(),
+            source: "default".into(),
+            stale: false,
+            record: "default 2025-11-21: 1 EUR = 0.88 GBP".into(),
+        }),
+        ..PipelineStatus::default()
+    };
+    let h = fx_health(&s).unwrap();
+    assert_eq!(
+        h.detail,
+        "1 EUR = 0.88 GBP (1 GBP = 1.1364 EUR), rate of 2025-11-21"
+    );
+    if let Some(fx) = s.fx.as_mut() {
+        fx.eur_per_gbp = 1.15;
+        fx.record = "config 2025-11-21: 1 GBP = 1.15 EUR".into();
+    }
+    assert_eq!(
+        fx_health(&s).unwrap().detail,
+        "1 GBP = 1.1500 EUR, rate of 2025-11-21"
+    );
+}
+
+#[test]
+fn keepa_rules() {
+    let now = Utc::now();
+    let mut k = ClientStatus::default();
+    assert_eq!(keepa_health(&k, Source::Demo, now).status, HealthStatus::Ok);
+    k.errors = 2;
+    k.last_error = Some("/product: HTTP 502".into());
+    let h = keepa_health(&k, Source::Live, now);
+    assert_eq!(
+        (h.status, h.kind.as_str()),
+        (HealthStatus::Degraded, "keepa")
+    );
+    assert!(h.detail.contains("HTTP 502"));
+    k.last_success = Some(now - chrono::Duration::minutes(1));
+    assert_eq!(keepa_health(&k, Source::Live, now).status, HealthStatus::Ok);
+    k.last_success = Some(now - chrono::Duration::minutes(30));
+    assert_eq!(
+        keepa_health(&k, Source::Live, now).status,
+        HealthStatus::Degraded
+    );
+    k.stopped = Some("invalid API key".into());
+    assert_eq!(
+        keepa_health(&k, Source::Live, now).status,
+        HealthStatus::Down
+    );
+}
+
+#[test]
+fn token_rules() {
+    let now = Utc::now();
+    let mut k = ClientStatus::default();
+    let plan = RefreshPlan {
+        tokens_per_product: 1,
+        interval_secs: 1800,
+        discovery: true,
+    };
+    let w = Watched {
+        asins: 400,
+        markets: 5,
+    };
+    let h = token_health(&k, Some(&plan), w, now);
+    assert!(h.detail.contains("not seen yet"), "{}", h.detail);
+    k.tokens_left = Some(300);
+    k.refill_rate = Some(20);
+    // Refilled 50 s ago (seen 70 s ago, 20 s before that refill): the next is in 10 s.
+    k.tokens_seen_at = Some(now - chrono::Duration::seconds(70));
+    k.refill_in_ms = Some(20_000);
+    let h = token_health(&k, Some(&plan), w, now);
+    assert!(h.detail.contains("next refill in 10s"), "{}", h.detail);
+    // 2,000 tokens a refresh at 20/min: 100 min, longer than the 30 min interval; 300
+    // tokens cover the 46/min that are missing for 6 minutes.
+    assert!(
+        h.detail
+            .contains("a full refresh costs 2,000 (400 ASINs × 5 markets × 1)"),
+        "{}",
+        h.detail
+    );
+    assert!(h.detail.contains("at least 1h 40m at the refill rate, longer than the 30m refresh interval; the balance covers the difference for about 6m"), "{}", h.detail);
+    assert_eq!(h.status, HealthStatus::Ok);
+    k.tokens_left = Some(10);
+    let h = token_health(&k, Some(&plan), w, now);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(h.detail.contains("refreshed less often"), "{}", h.detail);
+    // A watchlist the refill keeps up with: no warning.
+    let small = Watched {
+        asins: 100,
+        markets: 5,
+    };
+    let h = token_health(&k, Some(&plan), small, now);
+    assert_eq!(h.status, HealthStatus::Ok);
+    assert!(
+        h.detail.contains("at least 25m at the refill rate · "),
+        "{}",
+        h.detail
+    );
+    k.tokens_left = Some(-100);
+    k.estimator_drift = 12;
+    let h = token_health(&k, Some(&plan), small, now);
+    assert!(h.detail.contains("requests wait about 5m"), "{}", h.detail);
+    assert!(
+        h.detail.ends_with("cost estimates off by 12 tokens in all"),
+        "{}",
+        h.detail
+    );
+    k.stopped = Some("invalid API key".into());
+    assert_eq!(
+        token_health(&k, None, small, now).status,
+        HealthStatus::Down
+    );
+}
+
+#[test]
+fn refresh_estimates() {
+    let mut k = ClientStatus::default();
+    let plan = RefreshPlan {
+        tokens_per_product: 3,
+        interval_secs: 60,
+        discovery: true,
+    };
+    let now = Utc::now();
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens"
+    );
+    k.tokens_left = Some(1_200);
+    k.refill_rate = Some(20);
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens of 1,200: fetched within seconds"
+    );
+    k.tokens_left = Some(-10);
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens, balance -10: fetched in about 2m as tokens refill"
+    );
+    // Other work already waits for tokens: the balance does not say "within seconds".
+    k.tokens_left = Some(220);
+    k.waiting_until = Some(now + chrono::Duration::seconds(39));
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens; Keepa requests are waiting 39s for tokens, so it is fetched after that"
+    );
+    // Stopped requests fetch nothing, whatever balance was seen before.
+    k.stopped = Some("the key was refused (HTTP 401)".into());
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens, but Keepa requests are stopped (the key was refused (HTTP 401)): nothing is fetched until that is fixed"
+    );
+}
+
+#[test]
+fn tables_rules() {
+    let mut s = PipelineStatus::default();
+    assert_eq!(tables_health(&s), None);
+    s.tables = Some(crate::pipeline::TablesStatus {
+        date: "2026-12-03".into(),
+        vat: Some("2025-01-01".into()),
+        referral: Some("2025-02-01".into()),
+        fba: None,
+        storage: Some("2025-03-01".into()),
+    });
+    let h = tables_health(&s).unwrap_or_else(|| ComponentHealth::down("x", "none"));
+    assert_eq!(h.status, HealthStatus::Ok);
+    assert_eq!(
+        h.detail,
+        "in force on 2026-12-03: VAT of 2025-01-01, referral fees of 2025-02-01, no FBA fee table (Keepa's fee only), storage of 2025-03-01"
+    );
+    if let Some(t) = s.tables.as_mut() {
+        t.vat = None;
+    }
+    let h = tables_health(&s).unwrap_or_else(|| ComponentHealth::ok("x", "none"));
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(
+        h.detail.starts_with("no VAT table in force"),
+        "{}",
+        h.detail
+    );
+}
+
+#[test]
+fn pipeline_rules() {
+    let mut s = PipelineStatus::default();
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+    s.started_at = Some(Utc::now());
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Down);
+    s.running = true;
+    let stage = StageStatus {
+        processed: 100,
+        errors: 3,
+        ..StageStatus::default()
+    };
+    s.stages.insert("enrich".into(), stage);
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+    if let Some(st) = s.stages.get_mut("enrich") {
+        st.errors = 30;
+    }
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(h.detail.starts_with("enrich: 30 errors"));
+    // A stage stopped for good says so first, whatever its counters.
+    s.stages.insert(
+        "ingest".into(),
+        StageStatus {
+            stopped: Some("another process holds the lease".into()),
+            ..StageStatus::default()
+        },
+    );
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert_eq!(h.detail, "ingest stopped: another process holds the lease");
+}
+
+#[test]
+fn queue_rules() {
+    let mut s = PipelineStatus::default();
+    assert_eq!(queue_health(&s).status, HealthStatus::Ok);
+    s.running = true;
+    assert_eq!(queue_health(&s).status, HealthStatus::Degraded);
+    s.queue = Some(ComponentHealth::ok("memory", "bounded channels"));
+    s.queue_depth = 7;
+    let h = queue_health(&s);
+    assert_eq!(h.detail, "bounded channels; depth 7, 0 dead letters");
+}
