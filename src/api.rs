@@ -365,10 +365,27 @@ fn allowed_methods(path: &str) -> &'static str {
     }
 }
 
+/// Whether `path` is one `pattern` routes, a `{name}` segment matching any one segment.
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b || (a.starts_with('{') && !b.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
 async fn not_found(req: Request) -> Response {
     let path = req.uri().path();
     let trimmed = path.trim_end_matches('/');
-    let hint = if trimmed != path && !trimmed.is_empty() && ENDPOINTS.contains(&trimmed) {
+    let routed = ["/jobs/{name}", "/actions/{id}"];
+    let known = ENDPOINTS
+        .iter()
+        .chain(&routed)
+        .any(|pattern| route_matches(pattern, trimmed));
+    let hint = if trimmed != path && !trimmed.is_empty() && known {
         format!(" (did you mean '{trimmed}', without the trailing slash?)")
     } else {
         String::new()

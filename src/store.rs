@@ -294,6 +294,27 @@ pub struct StoreStats {
     pub watchlist: u64,
 }
 
+/// What a watchlist change did, as the API and the CLI say it: `2 added to the watchlist`,
+/// `1 of 2 removed from the watchlist (the other was not on it)`, or for one ASIN that did
+/// not change, `B0… was on the watchlist already: the watchlist is unchanged`. `changed` of
+/// the `asked` ASINs (`one` is the first of them) were added (`add`) or removed.
+pub fn watch_change(add: bool, changed: usize, asked: usize, one: Asin) -> String {
+    let (verb, others) = if add {
+        ("added to", "on it already")
+    } else {
+        ("removed from", "not on it")
+    };
+    match (asked, asked.saturating_sub(changed)) {
+        (_, 0) => format!("{changed} {verb} the watchlist"),
+        (1, _) => format!(
+            "{one} was {}: the watchlist is unchanged",
+            others.replacen("it", "the watchlist", 1)
+        ),
+        (_, 1) => format!("{changed} of {asked} {verb} the watchlist (the other was {others})"),
+        _ => format!("{changed} of {asked} {verb} the watchlist (the others were {others})"),
+    }
+}
+
 /// Where a watchlist entry came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

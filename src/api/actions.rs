@@ -294,11 +294,7 @@ fn bad_args(detail: &str) -> ApiError {
 
 /// Adds `asins` to the watchlist (`add`) or removes them (at least one).
 async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response, ApiError> {
-    let (verb, state_of_others) = if add {
-        ("add", "on it already")
-    } else {
-        ("remove", "not on it")
-    };
+    let verb = if add { "add" } else { "remove" };
     let line = format!("watch {verb} {}", list_first(&asins, 10));
     let Some(&one) = asins.first() else {
         return Err(bad_args(
@@ -313,23 +309,7 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
         store.watch_remove(asins).await
     }
     .map_err(|e| ApiError::store(&e))?;
-    let did = if add { "added to" } else { "removed from" };
-    done(line, changed(changed_n, n, one, did, state_of_others))
-}
-
-/// `2 added to the watchlist`, `1 of 2 added to the watchlist (the other was on it
-/// already)`, or for one ASIN that did not change, `B0… was on the watchlist already: the
-/// watchlist is unchanged`.
-fn changed(done: usize, asked: usize, one: Asin, verb: &str, state: &str) -> String {
-    match (asked, asked.saturating_sub(done)) {
-        (_, 0) => format!("{done} {verb} the watchlist"),
-        (1, _) => format!(
-            "{one} was {}: the watchlist is unchanged",
-            state.replacen("it", "the watchlist", 1)
-        ),
-        (_, 1) => format!("{done} of {asked} {verb} the watchlist (the other was {state})"),
-        _ => format!("{done} of {asked} {verb} the watchlist (the others were {state})"),
-    }
+    done(line, crate::store::watch_change(add, changed_n, n, one))
 }
 
 fn done(action: String, detail: String) -> Result<Response, ApiError> {

@@ -174,7 +174,11 @@ where
     {
         return ApiError::from_status(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is {len} bytes, above the limit of {limit} bytes"),
+            format!(
+                "the request body is {len} bytes, above the limit of {limit} bytes; send a \
+                 smaller one (the server's limit is `body_limit_bytes` in its config file's \
+                 [api] section)"
+            ),
         )
         .into_response();
     }

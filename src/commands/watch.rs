@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use crate::cli::WatchCommand;
 use crate::config::Settings;
 use crate::domain::Asin;
-use crate::store::WatchSource;
+use crate::store::{WatchSource, watch_change};
 
 /// `asins` without repeats, in the order given: an ASIN named twice is one ASIN.
 pub(crate) fn distinct(asins: &[Asin]) -> Vec<Asin> {
@@ -26,10 +26,9 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .watch_add(asins.clone(), WatchSource::User)
                 .await
                 .context("Adding to the watchlist failed")?;
-            outln!(
-                "Added {n} ASIN(s) to the watchlist ({} already watched).",
-                asins.len().saturating_sub(n)
-            );
+            if let Some(&one) = asins.first() {
+                outln!("{}.", watch_change(true, n, asins.len(), one));
+            }
         }
         WatchCommand::Rm { asins } => {
             let asins = &distinct(asins);
@@ -37,15 +36,14 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .watch_remove(asins.clone())
                 .await
                 .context("Removing from the watchlist failed")?;
-            let missing = asins.len().saturating_sub(n);
-            outln!(
-                "Removed {n} ASIN(s) from the watchlist{}; their data stays in the store.",
-                if missing > 0 {
-                    format!(" ({missing} of them not watched)")
+            if let Some(&one) = asins.first() {
+                let what = watch_change(false, n, asins.len(), one);
+                if n > 0 {
+                    outln!("{what}; their data stays in the store.");
                 } else {
-                    String::new()
+                    outln!("{what}.");
                 }
-            );
+            }
         }
         WatchCommand::Ls => {
             let list = store

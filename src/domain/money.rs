@@ -80,9 +80,10 @@ pub struct Money {
     pub currency: Currency,
 }
 
-/// Parses a finite number of percent (`10`, `12.5`, `-5`). The error says what is wrong
-/// with the value, for the caller to put after its name.
+/// Parses a finite number of percent (`10`, `12.5`, `-5`, and `10%` as people write it).
+/// The error says what is wrong with the value, for the caller to put after its name.
 pub fn parse_percent(v: &str) -> Result<f64, &'static str> {
+    let v = v.strip_suffix('%').unwrap_or(v);
     match v.parse::<f64>() {
         Ok(x) if x.is_finite() && v.bytes().any(|b| b.is_ascii_digit()) => Ok(x),
         Ok(x) if x.is_infinite() && v.bytes().any(|b| b.is_ascii_digit()) => {
@@ -197,6 +198,16 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percentage_may_carry_its_sign() {
+        assert_eq!(parse_percent("10"), Ok(10.0));
+        assert_eq!(parse_percent("12.5%"), Ok(12.5));
+        assert_eq!(parse_percent("-5%"), Ok(-5.0));
+        for bad in ["%", "10%%", "ten%", "% 10", ""] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn arithmetic_is_checked() {

@@ -97,6 +97,11 @@ impl Commands {
         self.tx.try_send(cmd)
     }
 
+    /// Commands queued and not yet taken by the ingest stage.
+    pub fn pending(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Queues `cmd`, waiting for room; fails when the stage stopped. (Refreshes sent this
     /// way bypass the ledger: the ingest stage still skips repeats.)
     pub async fn send(&self, cmd: Command) -> Result<(), mpsc::error::SendError<Command>> {

@@ -143,6 +143,8 @@ impl Ingest {
         // `REFRESHED_KEPT` are dropped).
         let mut refreshed: HashMap<Asin, Instant> = HashMap::new();
         let mut next_discovery = Instant::now();
+        // When the latest discovery run finished.
+        let mut discovered: Option<Instant> = None;
         // How long to wait when nothing is due: doubling from 1 s to 5 s while idle, so an
         // idle pipeline asks the store for candidates (three queries per market) about once
         // every 5 s, and a newly watched ASIN is fetched within that.
@@ -153,7 +155,7 @@ impl Ingest {
             }
             while let Ok(cmd) = commands.try_recv() {
                 match cmd {
-                    Command::Discover => next_discovery = Instant::now(),
+                    Command::Discover => discovery_asked(&mut next_discovery, discovered),
                     cmd => {
                         if !self
                             .refresh(cmd, &mut due_at, &mut refreshed, &cancel)
@@ -169,6 +171,7 @@ impl Ingest {
                     _ = cancel.cancelled() => break,
                     _ = self.discover() => {}
                 }
+                discovered = Some(Instant::now());
                 next_discovery = Instant::now() + self.settings.discovery_interval;
                 self.stats
                     .job_scheduled("discovery", Utc::now() + self.settings.discovery_interval);
@@ -210,7 +213,9 @@ impl Ingest {
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     cmd = commands.recv() => match cmd {
-                        Some(Command::Discover) => next_discovery = Instant::now(),
+                        Some(Command::Discover) => {
+                            discovery_asked(&mut next_discovery, discovered);
+                        }
                         Some(cmd) => {
                             if !self.refresh(cmd, &mut due_at, &mut refreshed, &cancel).await {
                                 break;
@@ -495,4 +500,15 @@ fn to_message(
     }
     .to_message()
     .map_err(|e| e.to_string())
+}
+
+/// A discovery asked for by hand runs at once, unless one finished less than
+/// [`REFRESH_AGAIN_AFTER`] ago: that run answers for it, as `POST /jobs/discovery` says
+/// (`done`). The API decides from a status published once a second, so a request made
+/// just as a run ends can still be queued; it joins that run here instead of spending the
+/// same tokens on the same lists again.
+fn discovery_asked(next: &mut Instant, finished: Option<Instant>) {
+    if finished.is_none_or(|t| t.elapsed() >= REFRESH_AGAIN_AFTER) {
+        *next = Instant::now();
+    }
 }

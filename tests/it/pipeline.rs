@@ -626,6 +626,64 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     pipeline.shutdown().await;
 }
 
+/// A discovery asked for just after one finished joins that run, however the request got
+/// through: the API decides from a status published once a second, so two requests made
+/// as a run ends can both be queued. Only one run may spend the tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_asked_for_just_after_one_ran_joins_it() {
+    use arbdesk::config::DiscoveryCategory;
+    use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
+    use arbdesk::pipeline::Command;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let sim = Simulator::new(SimConfig::default());
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: Some(sim_client(&sim)),
+        settings: PipelineSettings {
+            discovery: vec![DiscoveryCategory {
+                market: Market::DE,
+                category: ROOTS[0].0.to_string(),
+            }],
+            ..settings()
+        },
+        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
+    });
+    // When the latest discovery run started.
+    let latest = || async {
+        let jobs = store.jobs().await.unwrap();
+        jobs.into_iter()
+            .find(|j| j.job == "discovery")
+            .map(|j| j.started_at)
+    };
+    let first = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Some(t) = latest().await {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("discovery runs at start-up");
+    let commands = pipeline.commands();
+    commands.send(Command::Discover).await.unwrap();
+    commands.send(Command::Discover).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while commands.pending() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("ingest takes the commands");
+    // A run asked for starts as soon as the command is taken, and takes milliseconds
+    // against the simulator: half a second is long enough for one to show.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(latest().await, Some(first), "the lists were fetched again");
+    pipeline.shutdown().await;
+}
+
 /// A product whose stored data the store cannot read refuses every write that merges into
 /// it: its update goes to the dead-letter topic with the store's reason, and the rest of
 /// the batch is stored and acknowledged, instead of the batch being retried for ever.

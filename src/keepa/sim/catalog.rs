@@ -311,7 +311,14 @@ impl Catalog {
                         (p.buy_box, p.buy_box_ship) != (cur.buy_box, cur.buy_box_ship)
                     })
                 {
-                    hist[18].extend([t, cur.buy_box, cur.buy_box_ship]);
+                    // Keepa's triples hold the item price and the shipping apart; the
+                    // landed price is their sum (`buy_box` here is landed).
+                    let price = if cur.buy_box >= 0 {
+                        cur.buy_box - cur.buy_box_ship.max(0)
+                    } else {
+                        -1
+                    };
+                    hist[18].extend([t, price, cur.buy_box_ship]);
                 }
             }
             prev = Some(cur);
@@ -443,6 +450,54 @@ fn last_update(key: u64, now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Buy Box history ends where the current landed price is, for every product with
+    /// shipping on its Buy Box and without: a triple's price excludes the shipping.
+    #[test]
+    fn buy_box_history_ends_at_the_current_landed_price() {
+        let cat = Catalog::new(42);
+        let opts = Options {
+            history: true,
+            days: 7,
+            stats_days: Some(90),
+            buybox: true,
+        };
+        let now = 1_795_586_400_000;
+        let (mut shipped, mut checked) = (0, 0);
+        for i in 0..300 {
+            let asin: Asin = asin_from(i).parse().unwrap();
+            for market in Market::ALL {
+                let p = cat.product(&asin, market, now, opts);
+                let (Some(csv), Some(stats)) = (p.csv.as_ref(), p.stats.as_ref()) else {
+                    continue;
+                };
+                let Some(Some(series)) = csv.get(18) else {
+                    continue;
+                };
+                let last = &series[series.len() - 3..];
+                let landed = if last[1] >= 0 {
+                    last[1] + last[2].max(0)
+                } else {
+                    -1
+                };
+                let current = stats.current.as_ref().and_then(|c| c.get(18).copied());
+                assert_eq!(Some(landed), current, "{asin} in {market}: {last:?}");
+                if last[1] >= 0 {
+                    assert_eq!(
+                        stats.buy_box_price,
+                        Some(last[1]),
+                        "{asin} in {market}: {last:?}"
+                    );
+                }
+                checked += 1;
+                shipped += usize::from(last[2] > 0);
+            }
+        }
+        assert!(
+            checked > 1000 && shipped > 50,
+            "{checked} checked, {shipped} shipped"
+        );
+    }
 
     #[test]
     fn last_update_only_moves_forward_and_stays_within_the_hour() {

@@ -254,13 +254,20 @@ async fn unknown_paths_and_methods_are_problems_too() {
         p["detail"].as_str().unwrap().contains("/opportunities"),
         "lists the endpoints"
     );
-    let p = get(&api.app, "/opportunities/").await.problem(404);
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap()
-            .contains("without the trailing slash")
-    );
+    for path in ["/opportunities/", "/products/B0D1XD1ZV3/"] {
+        let p = get(&api.app, path).await.problem(404);
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("did you mean '{}'", path.trim_end_matches('/')))
+                && detail.contains("without the trailing slash"),
+            "{path}: {detail}"
+        );
+    }
+    // Not a route with its slash taken off: no such hint.
+    let p = get(&api.app, "/products/B0D1XD1ZV3/history/")
+        .await
+        .problem(404);
+    assert!(!p["detail"].as_str().unwrap().contains("trailing slash"));
     let r = send(
         &api.app,
         Request::post("/opportunities").body(Body::empty()).unwrap(),
