@@ -11,7 +11,7 @@
 mod actions;
 mod cache;
 mod docs;
-mod dto;
+pub(crate) mod dto;
 mod error;
 mod health;
 mod jobs;

@@ -12,6 +12,7 @@ use std::io::Write as _;
 use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 
+use crate::api::dto::OpportunityItem;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Settings;
 use crate::domain::{Money, Opportunity};
@@ -141,9 +142,10 @@ pub fn render_csv(items: &[Opportunity], source: Option<Source>) -> String {
 }
 
 /// Opportunities as `{meta: {source, filter, sort, fx_date, fee_table, vat_table,
-/// generated_at, total}, rows: [...]}`, each row with its breakdown (as explained by the
-/// caller) and both product links. `source` is `demo` or `live` as the store is marked
-/// (`null` for a store only ever imported into).
+/// generated_at, total}, rows: [...]}`, each row exactly as `/opportunities?breakdown=true`
+/// returns it (so one parser reads both), with its breakdown as explained by the caller.
+/// `source` is `demo` or `live` as the store is marked (`null` for a store only ever
+/// imported into).
 pub fn render_json(
     items: &[Opportunity],
     source: Option<Source>,
@@ -161,25 +163,9 @@ pub fn render_json(
         "generated_at": Utc::now().to_rfc3339(),
         "total": total,
     });
-    let rows: Vec<serde_json::Value> = items
+    let rows: Vec<OpportunityItem> = items
         .iter()
-        .map(|o| {
-            let mut v = serde_json::to_value(o).unwrap_or_default();
-            v["buy_url"] = o.buy_url().into();
-            v["sell_url"] = o.sell_url().into();
-            if !o.has_net() {
-                // Unknown (`Opportunity::has_net`), as the API says it.
-                for k in [
-                    "net_profit",
-                    "net_margin_pct",
-                    "roi_pct",
-                    "expected_monthly_profit",
-                ] {
-                    v[k] = serde_json::Value::Null;
-                }
-            }
-            v
-        })
+        .map(|o| OpportunityItem::from_domain(o, true))
         .collect();
     Ok(serde_json::to_string_pretty(&serde_json::json!({ "meta": meta, "rows": rows }))? + "\n")
 }
@@ -246,11 +232,15 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
             );
         }
     }
-    let filter_meta = serde_json::json!({
+    // As the options were given (`min_profit` in euros), the ones not given left out.
+    let mut filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
-        "min_profit_cents": f.min_profit_cents, "min_roi": f.min_roi_pct,
+        "min_profit": f.min_profit_cents.map(|c| c as f64 / 100.0), "min_roi": f.min_roi_pct,
         "buy": f.buy, "sell": f.sell, "ranked": f.ranked, "filter": args.filter,
     });
+    if let Some(m) = filter_meta.as_object_mut() {
+        m.retain(|_, v| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)));
+    }
     let source = super::data_source::of(store.as_ref()).await?;
     // Said once the rows are on their way: not before a file that cannot be created.
     let say_source = || match source {

@@ -428,6 +428,10 @@ mod tests {
         );
         assert_eq!(parse(":q".trim_start_matches(':')), Ok(Action::Quit));
         assert_eq!(parse("logs"), Ok(Action::Goto(View::Logs)));
+        assert_eq!(
+            parse("opportunities"),
+            Ok(Action::Goto(View::Opportunities))
+        );
         // `all` and `selected` in any case, as ASINs are.
         assert_eq!(parse("refresh ALL"), Ok(Action::RefreshAll));
         assert_eq!(parse("refresh Selected"), Ok(Action::Refresh));

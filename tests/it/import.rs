@@ -511,7 +511,29 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             "{r}"
         );
         assert!(r["net_profit"]["amount"].as_i64().unwrap() >= -50, "{r}");
+        // Shaped as the API's items, breakdown included.
+        let o = r.as_object().unwrap();
+        for key in [
+            "brand",
+            "sales_rank",
+            "buy_url",
+            "sell_url",
+            "flags",
+            "breakdown",
+        ] {
+            assert!(o.contains_key(key), "{key}: {r}");
+        }
+        assert!(!o.contains_key("sell_facts"), "{r}");
+        assert!(
+            !r["breakdown"]["lines"].as_array().unwrap().is_empty(),
+            "{r}"
+        );
     }
+    // The filter as it was given: euros, and nothing that was not asked for.
+    assert_eq!(
+        doc["meta"]["filter"],
+        serde_json::json!({"min_margin": -5.0, "min_profit": -0.5, "buy": ["DE", "IT"]})
+    );
     // The same rows explained as stored: no warning. With a config whose VAT differs from
     // the one the rows were computed with, the figures move, and the export says so.
     assert!(

@@ -47,7 +47,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         "command" => Action::Command(rest.to_string()),
         "back" => Action::Back,
         "filter" => Action::Filter((!rest.is_empty()).then(|| rest.to_string())),
-        "goto" | "logs" | "health" => {
+        "goto" | "opportunities" | "logs" | "health" => {
             let target = if id == "goto" { first } else { id };
             Action::Goto(match target {
                 "opportunities" | "o" | "" => View::Opportunities,

@@ -45,7 +45,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "goto",
         &["opportunities", "health", "logs"],
         G,
-        "Go to a view (`:logs` and `:health` alone too)",
+        "Go to a view (`:opportunities`, `:health` and `:logs` alone too)",
     ),
     spec("freeze", &[], G, "Freeze or unfreeze the display"),
     spec(

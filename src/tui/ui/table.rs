@@ -191,7 +191,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.
-        title.push(styled(format!("· ↑{} above ", s.offset), "muted", theme));
+        title.push(styled(format!("· ↑{} above ", n(s.offset)), "muted", theme));
     }
     if s.dropped > 0 {
         title.push(styled(format!("· −{} left ", s.dropped), "muted", theme));
@@ -202,9 +202,20 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
     }
-    // Without the sidebar on screen, the minimum margin that shapes the rows is said here
-    // (last: cut first when the title is too long).
+    // Without the sidebar on screen, the markets and the minimum margin that shape the rows
+    // are said here (last: cut first when the title is too long).
     if super::layout(s).sidebar.is_none() {
+        for (side, on) in [("buy", &s.buy), ("sell", &s.sell)] {
+            if on.len() < s.session.markets.len() {
+                let names: Vec<&str> = on.iter().map(|m| m.code()).collect();
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(",")
+                };
+                title.push(styled(format!("· {side} {names} "), "muted", theme));
+            }
+        }
         title.push(styled(
             format!("· ≥{:.1} % {} ", s.min_margin, s.basis.id()),
             "muted",

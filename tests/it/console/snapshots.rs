@@ -286,6 +286,31 @@ fn narrow_tiles_take_labels_that_fit() {
     );
 }
 
+/// Without the sidebar, markets switched off (restored from a saved session, say) show in
+/// the table's title beside the minimum margin; with all of them on, nothing is said.
+#[test]
+fn narrow_screens_say_which_markets_are_off() {
+    use arbdesk::domain::Market::{DE, IT};
+    let mut s = fixtures::loaded(30, (80, 24));
+    let title = |s: &arbdesk::tui::state::UiState| {
+        let screen = text(s);
+        let line = screen.lines().find(|l| l.contains(" Opportunities "));
+        line.unwrap_or_default().to_string()
+    };
+    assert!(
+        !title(&s).contains("· buy") && !title(&s).contains("· sell"),
+        "{}",
+        text(&s)
+    );
+    s.buy = vec![DE, IT];
+    let t = title(&s);
+    assert!(
+        t.contains("· buy DE,IT") && !t.contains("· sell"),
+        "{}",
+        text(&s)
+    );
+}
+
 /// A live start with an empty watchlist and discovery off fetches nothing: the table says
 /// so and what to do, instead of "fetching".
 #[test]
