@@ -205,7 +205,21 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
             Source::Live
         };
         let held = match super::data_source::of(store.as_ref()).await {
-            Ok(held) => held.unwrap_or(configured),
+            Ok(Some(held)) => held,
+            Ok(None) => {
+                tracing::warn!(
+                    "The store has no record of whose prices it holds (it was filled by \
+                     `import` only, or by nothing yet): they are served as {} ones, as this \
+                     process is configured ({}).",
+                    configured.label().to_lowercase(),
+                    if configured == Source::Demo {
+                        "no Keepa key"
+                    } else {
+                        "a Keepa key"
+                    }
+                );
+                configured
+            }
             Err(e) if super::data_source::unreachable(&e) => {
                 tracing::warn!(
                     "{e:#}. Taking the prices for {} ones, as configured; the store is \

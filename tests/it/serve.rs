@@ -578,16 +578,24 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
 }
 
 /// A process that only serves says whose prices the store holds, from the store's mark:
-/// not from its own key, with which it fetches nothing.
+/// not from its own key, with which it fetches nothing (unless the store has no mark).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_only_process_takes_its_source_from_the_store() {
     use arbdesk::commands::data_source::claim;
     use arbdesk::pipeline::Source;
-    for (held, key) in [(Source::Demo, Some("k")), (Source::Live, None)] {
+    // A store with no mark (only ever imported into) cannot say: its own key decides.
+    for (mark, key, held) in [
+        (Some(Source::Demo), Some("k"), Source::Demo),
+        (Some(Source::Live), None, Source::Live),
+        (None, Some("k"), Source::Live),
+        (None, None, Source::Demo),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let store =
             arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
-        claim(&store, held, "here").await.unwrap();
+        if let Some(mark) = mark {
+            claim(&store, mark, "here").await.unwrap();
+        }
         drop(store);
         let mut args = vec!["--role", "api"];
         args.extend(key.map(|k| ["--keepa-key", k]).into_iter().flatten());

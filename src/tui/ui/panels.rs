@@ -159,7 +159,12 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             // Keepa updates (one product in one market) enriched a second over the last
             // minute (since start in the first), saying so where the tile has room.
             {
-                let long = format!("{rate:.1} updates/s, 1 min");
+                let young = s
+                    .status
+                    .started_at
+                    .is_some_and(|t| s.now - t < chrono::Duration::seconds(60));
+                let span = if young { "since start" } else { "1 min" };
+                let long = format!("{rate:.1} updates/s, {span}");
                 if long.chars().count() <= tile {
                     long
                 } else if wide {

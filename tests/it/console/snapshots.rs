@@ -286,6 +286,19 @@ fn narrow_tiles_take_labels_that_fit() {
     );
 }
 
+/// The throughput tile says over what span its rate runs: since start in the first minute
+/// (a start-up burst over a second is no per-minute rate), the last minute after that.
+#[test]
+fn the_rate_tile_says_its_span() {
+    let mut s = fixtures::loaded(30, (200, 40));
+    s.status.started_at = Some(s.now - chrono::Duration::seconds(5));
+    let screen = text(&s);
+    assert!(screen.contains("updates/s, since start"), "{screen}");
+    s.status.started_at = Some(s.now - chrono::Duration::seconds(61));
+    let screen = text(&s);
+    assert!(screen.contains("updates/s, 1 min"), "{screen}");
+}
+
 /// Without the sidebar, markets switched off (restored from a saved session, say) show in
 /// the table's title beside the minimum margin; with all of them on, nothing is said.
 #[test]
