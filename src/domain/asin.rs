@@ -21,10 +21,31 @@ pub struct ParseAsinError {
     /// The first control or non-ASCII character, if any: a NUL or a Cyrillic `В` does not
     /// show for what it is in the input as printed.
     pub stray: Option<char>,
+    /// For a product link to an Amazon store outside the five markets (`amazon.com`), that
+    /// store: its ASIN may name another product, or none, in the markets watched.
+    pub store: Option<String>,
 }
+
+/// The Amazon stores of the five markets, as their links name them.
+const STORES: [&str; 5] = [
+    "amazon.co.uk",
+    "amazon.de",
+    "amazon.fr",
+    "amazon.it",
+    "amazon.es",
+];
 
 impl fmt::Display for ParseAsinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(store) = &self.store {
+            return write!(
+                f,
+                "'{}' is a link to {store}, not to one of the stores watched ({}): give the \
+                 product's link or ASIN in one of those",
+                self.input,
+                STORES.join(", ")
+            );
+        }
         if self.input.is_empty() && self.stray.is_none() {
             f.write_str("empty ASIN")?;
         } else {
@@ -73,9 +94,16 @@ impl Asin {
             .iter()
             .find_map(|scheme| lower.strip_prefix(scheme))
             .unwrap_or(&lower);
-        let host = rest.split('/').next().unwrap_or_default();
+        let host = rest.split(['/', ':']).next().unwrap_or_default();
         if !(host.starts_with("amazon.") || host.contains(".amazon.")) {
             return Err(refused);
+        }
+        let store = host.find("amazon.").map_or(host, |at| &host[at..]);
+        if !STORES.contains(&store) {
+            return Err(ParseAsinError {
+                store: Some(store.to_string()),
+                ..refused
+            });
         }
         let path = t.split(['?', '#']).next().unwrap_or_default();
         let segments: Vec<&str> = path.split('/').collect();
@@ -105,7 +133,11 @@ impl FromStr for Asin {
             // Named only when it does not show as itself: a control character, or a letter
             // that looks like an ASCII one.
             let stray = t.chars().find(|c| c.is_control() || !c.is_ascii());
-            return Err(ParseAsinError { input, stray });
+            return Err(ParseAsinError {
+                input,
+                stray,
+                store: None,
+            });
         }
         let mut out = [0u8; 10];
         for (o, b) in out.iter_mut().zip(bytes) {
@@ -216,5 +248,23 @@ mod tests {
             let e = Asin::parse_or_link(not).unwrap_err().to_string();
             assert!(e.contains("expected 10 letters or digits"), "{not}: {e}");
         }
+        // Another Amazon store's product: its ASIN may name another product here.
+        for (other, store) in [
+            ("https://www.amazon.com/dp/B0D1XD1ZV3", "amazon.com"),
+            ("smile.amazon.co.jp/gp/product/B0D1XD1ZV3", "amazon.co.jp"),
+            (
+                "https://www.amazon.nl/Some-Title/dp/B0D1XD1ZV3",
+                "amazon.nl",
+            ),
+        ] {
+            let e = Asin::parse_or_link(other).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "a link to {store}, not to one of the stores watched"
+                )),
+                "{other}: {e}"
+            );
+        }
+        assert!(Asin::parse_or_link("https://smile.amazon.de/dp/B0D1XD1ZV3").is_ok());
     }
 }
