@@ -15,6 +15,9 @@ use crate::keepa::ClientStatus;
 const KEEPA_STALE_AFTER_MIN: i64 = 10;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
+/// A process that processes, with messages waiting and none taken for this long (the span
+/// of the stage rates), is stalled.
+const STALLED_AFTER_SECS: i64 = 60;
 
 /// Keepa as a process reports it: its client's health, or that it has none (no ingest role).
 pub fn keepa_component(s: &PipelineStatus, now: DateTime<Utc>) -> ComponentHealth {
@@ -136,6 +139,23 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
         .collect();
     if !failing.is_empty() {
         return ComponentHealth::degraded("pipeline", failing.join("; "));
+    }
+    // Messages waiting and none taken over the rates' whole span: nothing else may say so
+    // (a Kafka worker left without a partition is as quiet as an idle one).
+    let enriching = s.stages.get("enrich").map_or(0.0, |st| st.rate_per_s);
+    let settled = s
+        .started_at
+        .is_some_and(|t| Utc::now() - t >= chrono::Duration::seconds(STALLED_AFTER_SECS));
+    if s.processing && settled && s.queue_depth > 0 && enriching == 0.0 {
+        return ComponentHealth::degraded(
+            "pipeline",
+            format!(
+                "stalled: {} message(s) waiting and none taken in the last minute; see the \
+                 queue's health and this process's log (a Kafka worker may have no partition \
+                 assigned)",
+                thousands(s.queue_depth)
+            ),
+        );
     }
     let rates: Vec<String> = s
         .stages

@@ -223,6 +223,50 @@ fn pipeline_rules() {
     assert_eq!(h.detail, "ingest stopped: another process holds the lease");
 }
 
+/// A process that processes, with messages waiting and none taken for a minute, is
+/// stalled; a young one, a busy one, an idle one and one that only fetches are not.
+#[test]
+fn a_stalled_consumer_is_degraded() {
+    let stage = |rate: f64| StageStatus {
+        processed: 2_000,
+        rate_per_s: rate,
+        ..StageStatus::default()
+    };
+    let mut s = PipelineStatus {
+        running: true,
+        processing: true,
+        started_at: Some(Utc::now() - chrono::Duration::minutes(10)),
+        queue_depth: 10_000,
+        ..PipelineStatus::default()
+    };
+    s.stages.insert("enrich".into(), stage(0.0));
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
+    assert!(
+        h.detail.starts_with("stalled: 10,000 message(s) waiting"),
+        "{}",
+        h.detail
+    );
+    // Never processed anything at all (no partition from the start): stalled too.
+    s.stages.clear();
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Degraded);
+    s.stages.insert("enrich".into(), stage(3.5));
+    assert_eq!(
+        pipeline_health(&s).status,
+        HealthStatus::Ok,
+        "taking messages"
+    );
+    s.stages.insert("enrich".into(), stage(0.0));
+    s.queue_depth = 0;
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok, "idle");
+    s.queue_depth = 10_000;
+    s.started_at = Some(Utc::now() - chrono::Duration::seconds(20));
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok, "just started");
+    s.started_at = Some(Utc::now() - chrono::Duration::minutes(10));
+    s.processing = false;
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok, "fetches only");
+}
+
 #[test]
 fn queue_rules() {
     let mut s = PipelineStatus::default();
