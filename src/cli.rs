@@ -185,7 +185,7 @@ pub struct GlobalArgs {
     )]
     pub queue: Option<QueueKind>,
 
-    /// Kafka bootstrap servers, comma-separated (with --queue kafka).
+    /// Kafka bootstrap servers, comma-separated (alone, they choose --queue kafka).
     #[arg(
         long,
         env = "ARBDESK_KAFKA_BROKERS",
@@ -203,7 +203,7 @@ pub struct GlobalArgs {
     )]
     pub store: Option<StoreKind>,
 
-    /// Elasticsearch node URLs, comma-separated (with --store elasticsearch).
+    /// Elasticsearch node URLs, comma-separated (alone, they choose --store elasticsearch).
     #[arg(long, env = "ARBDESK_ES_URL", global = true, value_name = "URL")]
     pub es_url: Option<String>,
 

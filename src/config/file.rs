@@ -361,8 +361,30 @@ fn queue_config(file: Option<QueueConfig>, a: &GlobalArgs) -> Result<QueueConfig
             }
         },
         (None, Some(q)) => q,
-        (None, None) => QueueConfig::default(),
+        // Brokers alone say which queue.
+        (None, None) => match &a.kafka_brokers {
+            Some(b) => QueueConfig::Kafka(KafkaSettings::new(b.clone())),
+            None => QueueConfig::default(),
+        },
     };
+    if let (QueueConfig::Memory { .. }, Some(b)) = (&q, &a.kafka_brokers) {
+        // The in-process queue would leave the named cluster unused without a word.
+        let chosen = if a.queue.is_some() {
+            "--queue memory (or ARBDESK_QUEUE)"
+        } else {
+            "[queue] in the config file (its type is not \"kafka\")"
+        };
+        return Err(invalid(
+            "queue",
+            "memory",
+            &format!(
+                "{chosen} chose the in-process queue, but --kafka-brokers (or \
+                 ARBDESK_KAFKA_BROKERS) names Kafka brokers ('{}'): add --queue kafka to use \
+                 them, or drop the brokers",
+                b.escape_debug()
+            ),
+        ));
+    }
     Ok(match q {
         QueueConfig::Kafka(mut k) => {
             if let Some(b) = &a.kafka_brokers {
@@ -456,8 +478,30 @@ fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig
             }
         },
         (None, Some(s)) => s,
-        (None, None) => StoreConfig::default(),
+        // A cluster's address alone says which store.
+        (None, None) => match &a.es_url {
+            Some(u) => StoreConfig::Elasticsearch(EsSettings::new(u.clone())),
+            None => StoreConfig::default(),
+        },
     };
+    if let (StoreConfig::Sqlite { .. }, Some(u)) = (&s, &a.es_url) {
+        // The SQLite file would take the writes meant for the named cluster.
+        let chosen = if a.store.is_some() {
+            "--store sqlite (or ARBDESK_STORE)"
+        } else {
+            "[store] in the config file (its type is not \"elasticsearch\")"
+        };
+        return Err(invalid(
+            "store",
+            "sqlite",
+            &format!(
+                "{chosen} chose the SQLite file, but --es-url (or ARBDESK_ES_URL) names \
+                 Elasticsearch nodes ('{}'): add --store elasticsearch to use them, or drop \
+                 the URL",
+                u.escape_debug()
+            ),
+        ));
+    }
     Ok(match s {
         StoreConfig::Elasticsearch(mut e) => {
             if let Some(u) = &a.es_url {

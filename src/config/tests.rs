@@ -210,3 +210,77 @@ fn a_bad_economics_value_is_one_line_in_plain_words() {
     let e = load(&args).err().unwrap().to_string();
     assert!(e.contains("api.addr") && e.contains(", line 2)"), "{e}");
 }
+
+#[test]
+fn brokers_or_a_cluster_url_alone_choose_kafka_or_elasticsearch_and_contradicting_them_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "").unwrap();
+    let args = GlobalArgs {
+        config: Some(file.clone()),
+        kafka_brokers: Some("kafka:9092".into()),
+        es_url: Some("http://es:9200".into()),
+        ..Default::default()
+    };
+    let s = load(&args).unwrap();
+    assert!(
+        matches!(&s.queue, crate::queue::QueueConfig::Kafka(k) if k.brokers == "kafka:9092"),
+        "{:?}",
+        s.queue
+    );
+    assert!(
+        matches!(&s.store, crate::store::StoreConfig::Elasticsearch(e) if e.url == "http://es:9200"),
+        "{:?}",
+        s.store
+    );
+    // An explicit in-process queue or SQLite file beside them is a contradiction, named.
+    let e = load(&GlobalArgs {
+        queue: Some(crate::cli::QueueKind::Memory),
+        ..args.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("--queue memory") && e.contains("'kafka:9092'") && e.contains("--queue kafka"),
+        "{e}"
+    );
+    let e = load(&GlobalArgs {
+        store: Some(crate::cli::StoreKind::Sqlite),
+        ..args.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("--store sqlite") && e.contains("'http://es:9200'"),
+        "{e}"
+    );
+    std::fs::write(
+        &file,
+        "[queue]\ncapacity = 100\n[store]\nhistory_days = 30\n",
+    )
+    .unwrap();
+    let e = load(&args).err().unwrap().to_string();
+    assert!(e.contains("[queue] in the config file"), "{e}");
+    let e = load(&GlobalArgs {
+        kafka_brokers: None,
+        ..args.clone()
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("[store] in the config file") && e.contains("--es-url"),
+        "{e}"
+    );
+    // Without them, the defaults stand.
+    std::fs::write(&file, "").unwrap();
+    let s = load(&GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(matches!(s.queue, crate::queue::QueueConfig::Memory { .. }));
+    assert!(matches!(s.store, crate::store::StoreConfig::Sqlite { .. }));
+}

@@ -12,7 +12,8 @@
 //! - A message that fails validation goes to the DLQ with the reason and its origin in
 //!   headers, and is then acknowledged: never dropped silently, never blocking its partition.
 //! - On a rebalance, offsets in flight on revoked partitions are forgotten: the new owner
-//!   gets them again from the last commit.
+//!   gets them again from the last commit. A commit is waited for 5 s at most, so a worker
+//!   whose commit waits on a rebalance goes back to polling, which the rebalance needs.
 //! - Consumer lag is the group's: high watermark − committed offset over every partition of
 //!   the raw topic (a partition nobody holds counts in full), measured by `health` through a
 //!   consumer that never joins the group, and reported by `depth`.
@@ -20,6 +21,7 @@
 //!   (measured at most every 5 s, every 2 s while waiting), as the in-process queue waits when
 //!   full, so an ingest with no worker running stops fetching instead of spending tokens.
 
+mod bounded;
 mod lag;
 mod offsets;
 
@@ -40,6 +42,7 @@ use rdkafka::util::Timeout;
 
 use super::{Delivery, DeliveryTag, KafkaSettings, Message, Queue, QueueError, Topic};
 use crate::component::{BoxFuture, ComponentHealth};
+use bounded::{Bounded, Unfinished};
 use offsets::{Context, InFlight};
 
 /// A queue on a Kafka cluster.
@@ -59,6 +62,8 @@ pub struct KafkaQueue {
     /// Since when this consumer has had no partition, and when that was last logged.
     unassigned: Mutex<(Option<Instant>, Option<Instant>)>,
     dead_total: AtomicU64,
+    /// Commits: one at a time, each waited for [`COMMIT_WAIT`] at most.
+    commits: Bounded,
 }
 
 /// How long a consumer may wait for partitions before it says so (then every minute).
@@ -66,6 +71,9 @@ const UNASSIGNED_SAID_AFTER: Duration = Duration::from_secs(30);
 
 /// Queued consumer errors taken by one read at most.
 const ERRORS_TAKEN_AT_ONCE: u32 = 10_000;
+
+/// How long `ack` waits for Kafka to take a commit (see [`bounded`]).
+const COMMIT_WAIT: Duration = Duration::from_secs(5);
 
 fn client_config(s: &KafkaSettings) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -102,6 +110,7 @@ impl KafkaQueue {
             held: AtomicBool::new(false),
             unassigned: Mutex::new((None, None)),
             dead_total: AtomicU64::new(0),
+            commits: Bounded::new(COMMIT_WAIT),
             settings,
         };
         if queue.settings.create_topics {
@@ -183,12 +192,14 @@ impl KafkaQueue {
                 in_flight: self.in_flight.clone(),
                 topic: self.topic(Topic::RawUpdates),
             };
+            // Partitions are shared out by librdkafka's default, eager strategies (`range`,
+            // `roundrobin`), which every Kafka-compatible broker implements; `[queue]
+            // options` can name `cooperative-sticky`, which moves fewer partitions.
             let consumer: StreamConsumer<Context> = client_config(&self.settings)
                 .set("group.id", &self.settings.group)
                 .set("enable.auto.commit", "false")
                 .set("enable.auto.offset.store", "false")
                 .set("auto.offset.reset", "earliest")
-                .set("partition.assignment.strategy", "cooperative-sticky")
                 .create_with_context(ctx)
                 .map_err(|e| format!("creating the Kafka consumer: {e}"))?;
             let topic = self.topic(Topic::RawUpdates);
@@ -240,7 +251,6 @@ impl KafkaQueue {
         Ok(())
     }
 
-    /// Commits synchronously (on a blocking thread): `ack` returns once Kafka has the offsets.
     /// After an empty read: says when this consumer has waited long for the group to give
     /// it partitions (a worker that reads nothing and says nothing could be stuck).
     fn note_assignment(&self, consumer: &StreamConsumer<Context>) {
@@ -274,6 +284,8 @@ impl KafkaQueue {
         }
     }
 
+    /// Commits synchronously on a blocking thread: `ack` returns once Kafka has the offsets,
+    /// or after [`COMMIT_WAIT`] with an error saying it has not yet (see [`bounded`]).
     async fn commit(&self, offsets: &[(i32, i64)]) -> Result<(), QueueError> {
         if offsets.is_empty() {
             return Ok(());
@@ -288,10 +300,29 @@ impl KafkaQueue {
             tpl.add_partition_offset(&topic, *p, Offset::Offset(*o))
                 .map_err(|e| unavailable("building the commit", e))?;
         }
-        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
+        let wait = self.commits.wait().as_secs();
+        match self
+            .commits
+            .run(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
-            .map_err(|e| unavailable("committing Kafka offsets", e))?
-            .map_err(|e| unavailable("committing Kafka offsets", e))
+        {
+            Ok(done) => done.map_err(|e| unavailable("committing Kafka offsets", e)),
+            Err(Unfinished::TimedOut) => Err(unavailable(
+                "committing Kafka offsets",
+                format!(
+                    "Kafka did not take the commit within {wait} s (the group may be \
+                     rebalancing); it goes on in the background"
+                ),
+            )),
+            Err(Unfinished::Busy) => Err(unavailable(
+                "committing Kafka offsets",
+                format!(
+                    "the previous commit has not finished after {wait} s (the group may be \
+                     rebalancing); a later batch commits these partitions"
+                ),
+            )),
+            Err(Unfinished::Lost(e)) => Err(unavailable("committing Kafka offsets", e)),
+        }
     }
 }
 

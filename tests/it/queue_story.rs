@@ -216,6 +216,89 @@ mod kafka {
         );
     }
 
+    /// A second worker joins while the first is working: the group shares the partitions
+    /// out again, every message is still taken (a redelivery after the move is allowed),
+    /// and afterwards both workers take messages: neither is left holding nothing.
+    async fn a_worker_joining_shares_the_work(brokers: &str, prefix: &str) {
+        let a = KafkaQueue::connect(settings(brokers, prefix))
+            .await
+            .unwrap();
+        let first = batch(prefix, 30, 2);
+        a.publish(Topic::RawUpdates, first.clone()).await.unwrap();
+        let got = take(&a, 10, Duration::from_secs(60)).await;
+        assert_eq!(got.len(), 10);
+        a.ack(got.iter().map(|d| d.tag).collect()).await.unwrap();
+        let mut seen: std::collections::BTreeSet<_> =
+            got.iter().map(|d| d.message.payload.clone()).collect();
+
+        let b = KafkaQueue::connect(settings(brokers, prefix))
+            .await
+            .unwrap();
+        let second = batch(&format!("{prefix}x"), 30, 2);
+        let (mut by_a, mut by_b) = (0, 0);
+        let mut published = false;
+        let start = std::time::Instant::now();
+        while seen.len() < first.len() + second.len() || by_a == 0 || by_b == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "after a worker joined, {} of {} messages were taken (after the join: {by_a} \
+                 by the first worker, {by_b} by the second)",
+                seen.len(),
+                first.len() + second.len(),
+            );
+            // Once the first batch is in, a second one shows who holds what now.
+            if !published && seen.len() >= first.len() {
+                a.publish(Topic::RawUpdates, second.clone()).await.unwrap();
+                published = true;
+            }
+            for (q, count) in [(&a, &mut by_a), (&b, &mut by_b)] {
+                let got = q.consume(20, Duration::from_millis(200)).await.unwrap();
+                if published {
+                    *count += got
+                        .iter()
+                        .filter(|d| {
+                            d.message
+                                .payload
+                                .starts_with(format!("{prefix}x").as_bytes())
+                        })
+                        .count();
+                }
+                seen.extend(got.iter().map(|d| d.message.payload.clone()));
+                if !got.is_empty() {
+                    // Storing the batch takes a moment, in which the group may rebalance.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                // A commit while the group rebalances is refused; what it would have
+                // committed is redelivered, as after a crash (the pipeline logs it).
+                if let Err(e) = q.ack(got.iter().map(|d| d.tag).collect()).await {
+                    let e = e.to_string();
+                    assert!(
+                        e.contains("RebalanceInProgress") || e.contains("IllegalGeneration"),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_joining_on_the_mock_cluster_shares_the_work() {
+        let cluster = mock_cluster(3, "mockjoin");
+        a_worker_joining_shares_the_work(&cluster.bootstrap_servers(), "mockjoin").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_joining_on_an_external_broker_shares_the_work() {
+        let Ok(brokers) = std::env::var("ARBDESK_TEST_KAFKA") else {
+            eprintln!(
+                "skipped: set ARBDESK_TEST_KAFKA=HOST:PORT to run the Kafka story on a broker"
+            );
+            return;
+        };
+        let prefix = format!("j{}", std::process::id());
+        a_worker_joining_shares_the_work(&brokers, &prefix).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn kafka_queue_story_on_the_mock_cluster() {
         let cluster = mock_cluster(3, "mock");
