@@ -13,6 +13,7 @@ mod commands;
 pub mod enrich;
 pub mod health;
 mod ingest;
+pub mod peers;
 mod process;
 mod stats;
 pub mod status;

@@ -379,6 +379,18 @@ pub struct Checkpoint {
     pub offset: u64,
 }
 
+/// What a process that runs a pipeline stage reported last: its status snapshot, so a
+/// process that runs none (an API or a console beside the workers) can show the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessReport {
+    /// Which process (`host:pid`).
+    pub id: String,
+    /// When it reported.
+    pub updated_at: DateTime<Utc>,
+    /// Its status snapshot as JSON (the pipeline's `PipelineStatus`).
+    pub body: String,
+}
+
 /// Where products, opportunities, the watchlist and job runs live.
 pub trait Store: Send + Sync {
     /// Probes the store (a cheap round trip) and reports.
@@ -469,4 +481,16 @@ pub trait Store: Send + Sync {
     fn record_job(&self, run: JobRun) -> BoxFuture<'_, StoreResult<()>>;
     /// The latest run (by start) of each job, ordered by job name.
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>>;
+
+    /// Records a process's report in place of its previous one, and forgets reports not
+    /// renewed for a day (processes that ended).
+    fn report_process(&self, report: ProcessReport) -> BoxFuture<'_, StoreResult<()>>;
+    /// The reports made at or after `since`, ordered by process id.
+    fn process_reports(
+        &self,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<ProcessReport>>>;
 }
+
+/// How long a process's report is kept without being renewed.
+pub const REPORTS_KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::days(1);

@@ -20,8 +20,8 @@ use super::ApiState;
 use super::dto::{
     BreakdownLineOut, BreakdownOut, ComponentOut, Components, FxOut, Health, JobOut, JobRunOut,
     KeepaOut, ListingStats, MarketDetail, MarketPrices, OpportunityItem, OpportunityPage,
-    PackageOut, PipelineOut, Prices, ProductDetail, ProductPage, ProductSummary, SeriesOut,
-    StageOut, Stats,
+    PackageOut, PipelineOut, Prices, ProductDetail, ProductPage, ProductSummary, ReporterOut,
+    SeriesOut, StageOut, Stats,
 };
 use super::error::{PROBLEM_JSON, Problem};
 use super::middleware::OPEN_PATHS;
@@ -141,7 +141,7 @@ impl Modify for BearerAuth {
     components(schemas(
         Problem, Health, Components, ComponentOut, ProductPage, ProductSummary, MarketPrices,
         ProductDetail, MarketDetail, Prices, ListingStats, PackageOut, SeriesOut, OpportunityPage,
-        OpportunityItem, BreakdownOut, BreakdownLineOut, Stats, PipelineOut, StageOut,
+        OpportunityItem, BreakdownOut, BreakdownLineOut, Stats, PipelineOut, ReporterOut, StageOut,
         KeepaOut, JobOut, JobRunOut, FxOut, SortOrder, OpportunitySort, Market, Money, Currency,
         Asin, SeriesKind, PricePoint, HealthStatus, Source, super::actions::ActionList,
         super::actions::ActionOut, super::actions::KeyOut, super::actions::ActionRequest,

@@ -21,8 +21,8 @@ pub use product::{
     SeriesOut,
 };
 pub use status::{
-    ComponentOut, Components, FxOut, Health, JobOut, JobRunOut, KeepaOut, PipelineOut, StageOut,
-    Stats, merge_jobs,
+    ComponentOut, Components, FxOut, Health, JobOut, JobRunOut, KeepaOut, PipelineOut, ReporterOut,
+    StageOut, Stats, merge_jobs,
 };
 
 /// One page of opportunities.

@@ -11,7 +11,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::dto::{FxOut, KeepaOut, PipelineOut, StageOut, Stats};
+use super::dto::{FxOut, KeepaOut, PipelineOut, ReporterOut, StageOut, Stats};
 use super::error::{ApiError, Problem};
 use super::params::Params;
 use super::{ApiState, respond};
@@ -75,6 +75,7 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
     let totals = totals.map_err(|e| ApiError::store(&e))?;
     let jobs = jobs.map_err(|e| ApiError::store(&e))?;
     let status = state.status_snapshot();
+    let own = status.peers.is_empty();
     let mut per_market: BTreeMap<Market, u64> = Market::ALL.iter().map(|m| (*m, 0)).collect();
     per_market.extend(totals.products_per_market.iter().map(|(m, n)| (*m, *n)));
     Ok(Stats {
@@ -96,10 +97,11 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         last_update: totals.last_update,
         source: status.source,
         pipeline: PipelineOut {
-            // The API role is this answer's own.
+            // The API role is this answer's own; the stages are other processes' when
+            // their reports are shown.
             roles: [
-                (status.keepa_client, "ingest"),
-                (status.processing, "process"),
+                (own && status.keepa_client, "ingest"),
+                (own && status.processing, "process"),
                 (true, "api"),
             ]
             .into_iter()
@@ -114,6 +116,15 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
                 .collect(),
             queue_depth: status.queue_depth,
             dead_letters: status.dead_letters,
+            reported_by: status
+                .peers
+                .iter()
+                .map(|p| ReporterOut {
+                    id: p.id.clone(),
+                    roles: p.roles.clone(),
+                    updated_at: p.updated_at,
+                })
+                .collect(),
         },
         keepa: KeepaOut::from(&status.keepa),
         jobs: super::dto::merge_jobs(&status.jobs, &jobs),

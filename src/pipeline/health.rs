@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::peers::Peer;
 use super::{PipelineStatus, RefreshPlan, Source};
 use crate::component::ComponentHealth;
 use crate::domain::text::{count, signed_thousands, span, thousands};
@@ -22,7 +23,13 @@ const STALLED_AFTER_SECS: i64 = 60;
 /// Keepa as a process reports it: its client's health, or that it has none (no ingest role).
 pub fn keepa_component(s: &PipelineStatus, now: DateTime<Utc>) -> ComponentHealth {
     if s.keepa_client {
-        keepa_health(&s.keepa, s.source, now)
+        let mut h = keepa_health(&s.keepa, s.source, now);
+        // Shown from another process's report: say whose.
+        if let Some(ingest) = s.peers.iter().find(|p| p.roles.contains("ingest")) {
+            h.detail
+                .push_str(&format!(" (as {} reports it)", ingest.id));
+        }
+        h
     } else {
         ComponentHealth::ok("none", "no Keepa client in this process (no ingest role)")
     }
@@ -94,6 +101,10 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
             } else {
                 format!("{}; {counts}", q.detail)
             };
+            if let Some(latest) = s.peers.iter().find(|p| p.roles.contains("process")) {
+                q.detail
+                    .push_str(&format!(" (as {} reports it)", latest.id));
+            }
             q
         }
         (None, false) => ComponentHealth::ok("none", "no queue in this process"),
@@ -105,8 +116,38 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
 }
 
 /// The pipeline: stopped after starting is down; a stage failing more than 5 % of its
-/// items is degraded.
+/// items is degraded. In a process that runs no stage, as the processes that do report it,
+/// named.
 pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
+    let mut h = judge_pipeline(s);
+    if !s.peers.is_empty() {
+        h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
+    }
+    h
+}
+
+/// `as reported by 2 processes: w-1:7 (process), i-1:9 (ingest)`, at most four named.
+fn reported_by(peers: &[Peer]) -> String {
+    const NAMED: usize = 4;
+    let mut names: Vec<String> = peers
+        .iter()
+        .take(NAMED)
+        .map(|p| format!("{} ({})", p.id, p.roles))
+        .collect();
+    if peers.len() > NAMED {
+        names.push(format!("{} more", peers.len() - NAMED));
+    }
+    format!(
+        "as reported by {}: {}",
+        match peers.len() {
+            1 => "1 process".to_string(),
+            n => format!("{n} processes"),
+        },
+        names.join(", ")
+    )
+}
+
+fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
     if !s.running {
         return match s.started_at {
             Some(t) => ComponentHealth::down(

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
 use crate::domain::Market;
-use crate::keepa::KeepaClient;
+use crate::keepa::{ClientStatus, KeepaClient};
 use crate::queue::Queue;
 use crate::store::{JobRun, Store};
 
@@ -184,6 +184,12 @@ pub async fn publish(
     // so a slow broker does not hold back every snapshot.
     let mut queue_health = None;
     let mut probe_slow = false;
+    // A process that runs a stage reports to the store; one that runs none shows the
+    // reports of those that do (`peers.rs`).
+    let id = super::peers::process_id();
+    let runs_stages = stats.tx.borrow().running;
+    let mut peer_view = Vec::new();
+    let mut unreadable_said = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -205,6 +211,33 @@ pub async fn publish(
                 {
                     j.last_run = Some(run);
                 }
+            }
+        }
+        if n % super::peers::REPORT_EVERY_SECS == 5 {
+            let now = Utc::now();
+            if runs_stages {
+                let status = stats.tx.borrow().clone();
+                if let Some(r) = super::peers::report(&id, &status, now)
+                    && let Err(e) = store.report_process(r).await
+                {
+                    tracing::debug!(error = %e, "Could not record this process's report in the store.");
+                }
+            } else {
+                peer_view = match store.process_reports(now - super::peers::FRESH_FOR).await {
+                    Ok(reports) => {
+                        let (view, unreadable) = super::peers::read(reports, &id);
+                        if !unreadable.is_empty() && !unreadable_said {
+                            tracing::warn!(
+                                reports = %unreadable.join("; "),
+                                "Some processes' reports cannot be read (written by another \
+                                 version of arbdesk?); the pipeline is shown without them."
+                            );
+                            unreadable_said = true;
+                        }
+                        view
+                    }
+                    Err(_) => Vec::new(),
+                };
             }
         }
         n += 1;
@@ -255,6 +288,17 @@ pub async fn publish(
             if detect.is_some() {
                 s.fx = fx;
                 s.tables = tables;
+            }
+            if !runs_stages {
+                // This process's own state, then the other processes' reports over it.
+                s.running = false;
+                s.processing = false;
+                s.keepa_client = false;
+                s.started_at = None;
+                s.keepa = ClientStatus::default();
+                s.refresh = None;
+                s.peers.clear();
+                super::peers::merge(s, &peer_view);
             }
         });
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::component::ComponentHealth;
 use crate::domain::Market;
@@ -12,7 +12,7 @@ use crate::keepa::ClientStatus;
 use crate::store::JobRun;
 
 /// Where Keepa data comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// The real Keepa API (or a proxy of it).
@@ -33,7 +33,8 @@ impl Source {
 }
 
 /// Counters of one stage (`ingest`, `enrich`, `detect`, `store`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StageStatus {
     /// Items handled since start.
     pub processed: u64,
@@ -51,7 +52,8 @@ pub struct StageStatus {
 }
 
 /// A scheduled job's state.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JobStatus {
     /// Job name (`discovery`, `fx`).
     pub name: String,
@@ -64,7 +66,8 @@ pub struct JobStatus {
 }
 
 /// The FX rate in use.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FxStatus {
     /// EUR per GBP.
     pub eur_per_gbp: f64,
@@ -81,7 +84,8 @@ pub struct FxStatus {
 
 /// The `effective_from` date of each economics table in force today (`None`: no table of
 /// that kind applies).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TablesStatus {
     /// The date the tables were looked up for.
     pub date: String,
@@ -113,7 +117,8 @@ impl TablesStatus {
 
 /// What refreshing the watchlist costs, as the ingest stage runs it: the console's token
 /// row multiplies it by the watchlist and the markets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RefreshPlan {
     /// Tokens one product costs in one market (1, plus 2 with Buy Box data).
     pub tokens_per_product: i64,
@@ -124,7 +129,8 @@ pub struct RefreshPlan {
 }
 
 /// Everything the pipeline reports.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PipelineStatus {
     /// Live or demo data.
     pub source: Source,
@@ -156,4 +162,7 @@ pub struct PipelineStatus {
     pub tables: Option<TablesStatus>,
     /// How the watchlist is refreshed (with an ingest stage in this process).
     pub refresh: Option<RefreshPlan>,
+    /// In a process that runs no stage: the processes whose reports this status shows
+    /// (latest first); see `pipeline::peers`.
+    pub peers: Vec<super::peers::Peer>,
 }

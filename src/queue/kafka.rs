@@ -72,6 +72,9 @@ const UNASSIGNED_SAID_AFTER: Duration = Duration::from_secs(30);
 /// Queued consumer errors taken by one read at most.
 const ERRORS_TAKEN_AT_ONCE: u32 = 10_000;
 
+/// The librdkafka property naming how a group's partitions are shared out.
+const STRATEGY: &str = "partition.assignment.strategy";
+
 /// How long `ack` waits for Kafka to take a commit (see [`bounded`]).
 const COMMIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -192,10 +195,15 @@ impl KafkaQueue {
                 in_flight: self.in_flight.clone(),
                 topic: self.topic(Topic::RawUpdates),
             };
-            // Partitions are shared out by librdkafka's default, eager strategies (`range`,
-            // `roundrobin`), which every Kafka-compatible broker implements; `[queue]
-            // options` can name `cooperative-sticky`, which moves fewer partitions.
-            let consumer: StreamConsumer<Context> = client_config(&self.settings)
+            let mut config = client_config(&self.settings);
+            // Cooperative rebalancing: a worker joining or leaving moves only the partitions
+            // that change hands, and the others keep working meanwhile. `[queue] options`
+            // can name another strategy (`range`, for a broker whose cooperative protocol
+            // misbehaves).
+            if !self.settings.options.contains_key(STRATEGY) {
+                config.set(STRATEGY, "cooperative-sticky");
+            }
+            let consumer: StreamConsumer<Context> = config
                 .set("group.id", &self.settings.group)
                 .set("enable.auto.commit", "false")
                 .set("enable.auto.offset.store", "false")

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Checkpoint, EsSettings, JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, Store,
-    StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
+    Checkpoint, EsSettings, JobRun, MarketFreshness, OpportunityFilter, Page, ProcessReport,
+    ProductFilter, Store, StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
 };
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
@@ -202,5 +202,20 @@ impl Store for EsStore {
 
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>> {
         Box::pin(self.run(false, |es| async move { query::jobs(&es).await }))
+    }
+
+    fn report_process(&self, report: ProcessReport) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.run(true, move |es| async move {
+            write::report_process(&es, report).await
+        }))
+    }
+
+    fn process_reports(
+        &self,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<ProcessReport>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::process_reports(&es, since).await
+        }))
     }
 }

@@ -29,8 +29,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::{
-    Checkpoint, JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, Store, StoreError,
-    StoreResult, StoreStats, WatchEntry, WatchSource,
+    Checkpoint, JobRun, MarketFreshness, OpportunityFilter, Page, ProcessReport, ProductFilter,
+    Store, StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
 };
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
@@ -272,6 +272,17 @@ impl Store for SqliteStore {
 
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>> {
         self.read(read::jobs)
+    }
+
+    fn report_process(&self, report: ProcessReport) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(move |c, _| write::report_process(c, &report))
+    }
+
+    fn process_reports(
+        &self,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<ProcessReport>>> {
+        self.read(move |c| read::process_reports(c, since))
     }
 
     /// Drops the opportunity sort indexes at the start and builds them at the end: one

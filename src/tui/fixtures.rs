@@ -340,6 +340,7 @@ pub fn status() -> PipelineStatus {
             interval_secs: 1800,
             discovery: true,
         }),
+        peers: Vec::new(),
     }
 }
 

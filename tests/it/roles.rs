@@ -234,18 +234,48 @@ categories = []
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    // Settled: health turns ok (a busy test server may answer a probe late for a while).
+    // Settled: health turns ok (a busy test server may answer a probe late for a while),
+    // and the API process shows the pipeline as the processes that run it report it: it
+    // runs no stage and opens no queue of its own.
     let settled = Instant::now();
     loop {
         let health = get(&base, "/health");
-        if health["status"] == "ok" {
-            // The API-only process opens no queue of its own.
-            assert_eq!(health["components"]["queue"]["kind"], "none", "{health}");
+        let stats = get(&base, "/stats");
+        let pipeline = &stats["pipeline"];
+        let reporters = pipeline["reported_by"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let roles: BTreeSet<&str> = reporters
+            .iter()
+            .filter_map(|r| r["roles"].as_str())
+            .collect();
+        if health["status"] == "ok" && roles.contains("ingest") && roles.contains("process") {
+            assert_eq!(pipeline["roles"], serde_json::json!(["api"]), "{stats}");
+            assert_eq!(pipeline["running"], true, "{stats}");
+            for stage in ["ingest", "enrich", "store"] {
+                // (A killed worker's counts leave the sum once its report is stale.)
+                assert!(
+                    pipeline["stages"][stage]["processed"].as_u64() > Some(0),
+                    "{stage}: {stats}"
+                );
+            }
+            assert!(stats["keepa"]["requests"].as_u64() > Some(0), "{stats}");
+            let detail = health["components"]["pipeline"]["detail"].as_str().unwrap();
+            assert!(detail.contains("as reported by"), "{health}");
+            assert_eq!(health["components"]["queue"]["kind"], "kafka", "{health}");
+            assert!(
+                health["components"]["queue"]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("reports it"),
+                "{health}"
+            );
             break;
         }
         assert!(
-            settled.elapsed() < Duration::from_secs(60),
-            "health did not turn ok: {health}"
+            settled.elapsed() < Duration::from_secs(90),
+            "health did not turn ok with the processes' reports: {health} {stats}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }

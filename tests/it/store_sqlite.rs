@@ -204,7 +204,7 @@ async fn a_newer_schema_and_a_non_database_are_refused_clearly() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "a fresh file is at the latest schema");
+    assert_eq!(version, 7, "a fresh file is at the latest schema");
     c.pragma_update(None, "user_version", 42).unwrap();
     drop(c);
     // Not damage: the message sends nobody to a backup.

@@ -26,7 +26,8 @@ use std::time::Duration;
 use arbdesk::component::HealthStatus;
 use arbdesk::domain::{Asin, Listing, Market, Product};
 use arbdesk::store::{
-    Checkpoint, JobRun, OpportunityFilter, ProductFilter, Store, StoreStats, WatchSource,
+    Checkpoint, JobRun, OpportunityFilter, ProcessReport, ProductFilter, Store, StoreStats,
+    WatchSource,
 };
 
 use Market::DE;
@@ -217,6 +218,36 @@ async fn bookkeeping(s: &dyn Store) {
         Some(300)
     );
     assert_eq!(s.stats().await.unwrap().last_update, Some(t(180)));
+
+    // Process reports: one per process, each replacing its last, read from a time on.
+    let report = |id: &str, at: i64, body: &str| ProcessReport {
+        id: id.into(),
+        updated_at: t(at),
+        body: body.into(),
+    };
+    assert!(s.process_reports(t(0)).await.unwrap().is_empty());
+    let first = report("ingest-1:7", 100, r#"{"running":true,"stages":{}}"#);
+    let worker = report("worker-2:9", 110, r#"{"processing":true}"#);
+    let again = report(
+        "ingest-1:7",
+        130,
+        r#"{"running":true,"stages":{"ingest":{}}}"#,
+    );
+    for r in [&first, &worker, &again] {
+        s.report_process(r.clone()).await.unwrap();
+    }
+    assert_eq!(
+        s.process_reports(t(105)).await.unwrap(),
+        vec![again.clone(), worker.clone()]
+    );
+    assert_eq!(
+        s.process_reports(t(120)).await.unwrap(),
+        vec![again.clone()]
+    );
+    // A report not renewed for a day is forgotten (its process ended).
+    let later = report("worker-2:9", 131 + 24 * 60, r#"{"processing":false}"#);
+    s.report_process(later.clone()).await.unwrap();
+    assert_eq!(s.process_reports(t(0)).await.unwrap(), vec![later]);
 
     // Unwatching keeps the data.
     assert_eq!(s.watch_remove(vec![a(), c(), c()]).await.unwrap(), 2);

@@ -115,7 +115,7 @@ impl From<&StageStatus> for StageOut {
 pub struct PipelineOut {
     /// What this process runs (`--role`): `ingest`, `process` and `api`, in that order.
     pub roles: Vec<&'static str>,
-    /// Whether the pipeline runs in this process.
+    /// Whether the pipeline runs: in this process, or in the processes of `reported_by`.
     pub running: bool,
     /// When it started.
     pub started_at: Option<DateTime<Utc>>,
@@ -125,6 +125,21 @@ pub struct PipelineOut {
     pub queue_depth: u64,
     /// Messages sent to the dead-letter topic.
     pub dead_letters: u64,
+    /// In a process that runs no stage (`--role api`): the processes whose reports these
+    /// figures merge (stage counters and rates summed, Keepa from the ingest process),
+    /// latest report first. Empty when the figures are this process's own.
+    pub reported_by: Vec<ReporterOut>,
+}
+
+/// A process whose report `/stats` shows.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReporterOut {
+    /// `host:pid`.
+    pub id: String,
+    /// The stages it runs: `ingest`, `process` or `ingest,process`.
+    pub roles: String,
+    /// When it reported (every 10 s; reports older than 30 s are left out).
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// The Keepa token budget and request counters.

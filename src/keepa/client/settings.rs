@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// A Keepa API key. Its `Debug` and `Display` never show it.
@@ -87,7 +87,8 @@ fn random_u64() -> u64 {
 }
 
 /// What the console and `/health` show about Keepa.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClientStatus {
     /// Last known token balance.
     pub tokens_left: Option<i64>,

@@ -32,10 +32,12 @@ pub(crate) enum Ix {
     Jobs,
     /// One document per import key.
     Checkpoints,
+    /// One document per process running a pipeline stage: its last report.
+    Processes,
 }
 
 impl Ix {
-    pub const ALL: [Ix; 7] = [
+    pub const ALL: [Ix; 8] = [
         Ix::Products,
         Ix::Listings,
         Ix::History,
@@ -43,6 +45,7 @@ impl Ix {
         Ix::Watchlist,
         Ix::Jobs,
         Ix::Checkpoints,
+        Ix::Processes,
     ];
 
     pub fn suffix(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Ix {
             Ix::Watchlist => "watchlist",
             Ix::Jobs => "jobs",
             Ix::Checkpoints => "checkpoints",
+            Ix::Processes => "processes",
         }
     }
 }
@@ -123,6 +127,11 @@ pub(crate) fn mapping(ix: Ix) -> Value {
             put("key", &json!({"type": "keyword", "index": false}));
             put("offset", &long);
             put("updated_at", &long);
+        }
+        Ix::Processes => {
+            put("id", &keyword);
+            put("updated_at", &long);
+            put("doc", &stored);
         }
     }
     json!({"mappings": {"dynamic": "strict", "properties": p}})

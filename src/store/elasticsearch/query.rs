@@ -14,8 +14,8 @@ use super::docs::{self, Ix, fetched_field, listing_id, substring};
 use crate::domain::{Asin, Market, Opportunity, PriceSeries, Product};
 use crate::store::check::{search_query, search_words};
 use crate::store::{
-    JobRun, MarketFreshness, OpportunityFilter, Page, ProductFilter, StoreError, StoreResult,
-    StoreStats, WatchEntry, history,
+    JobRun, MarketFreshness, OpportunityFilter, Page, ProcessReport, ProductFilter, StoreError,
+    StoreResult, StoreStats, WatchEntry, history,
 };
 
 /// Opportunities matching `f`.
@@ -324,6 +324,34 @@ pub(super) async fn jobs(es: &Es) -> StoreResult<Vec<JobRun>> {
     let (_, hits) = page(es, Ix::Jobs, json!({"match_all": {}}), sort, 0, usize::MAX).await?;
     hits.iter()
         .map(|h| docs::value(&h["doc"], &|| format!("job {}", h["job"])))
+        .collect()
+}
+
+/// The process reports made at or after `since`, by id.
+pub(super) async fn process_reports(
+    es: &Es,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<ProcessReport>> {
+    let query = json!({"range": {"updated_at": {"gte": docs::micros(since)}}});
+    let sort = json!([{"id": "asc"}]);
+    let (_, hits) = page(es, Ix::Processes, query, sort, 0, WINDOW).await?;
+    hits.iter()
+        .map(|h| {
+            let id = h["id"].as_str().unwrap_or_default().to_string();
+            let what = || format!("report of process '{id}'");
+            let at = h["updated_at"]
+                .as_i64()
+                .and_then(DateTime::from_timestamp_micros)
+                .ok_or_else(|| docs::corrupt(what(), "no time"))?;
+            if !h["doc"].is_object() {
+                return Err(docs::corrupt(what(), "no status"));
+            }
+            Ok(ProcessReport {
+                updated_at: at,
+                body: h["doc"].to_string(),
+                id,
+            })
+        })
         .collect()
 }
 

@@ -16,7 +16,7 @@ use super::docs::{self, Ix, fetched_field, listing_id, micros, opportunity_id, r
 use super::{Bulk, Es};
 use crate::domain::{Asin, Market, Opportunity};
 use crate::store::check::{self, search_text};
-use crate::store::{JobRun, StoreError, StoreResult, WatchSource};
+use crate::store::{JobRun, ProcessReport, REPORTS_KEPT_FOR, StoreError, StoreResult, WatchSource};
 
 /// Adds ASINs to the watchlist; returns how many were new.
 pub(super) async fn watch_add(
@@ -208,6 +208,37 @@ pub(super) async fn record_job(es: &Es, run: JobRun) -> StoreResult<()> {
     let mut bulk = Bulk::default();
     bulk.index_versioned(&es.name(Ix::Jobs), &run.job, started, doc);
     es.bulk(bulk, |i| i.status == 409).await?;
+    Ok(())
+}
+
+/// Records a process's report in place of its previous one, and deletes reports not
+/// renewed for [`REPORTS_KEPT_FOR`].
+pub(super) async fn report_process(es: &Es, r: ProcessReport) -> StoreResult<()> {
+    let doc: Value = serde_json::from_str(&r.body).map_err(|e| {
+        StoreError::Invalid(format!("the report of process {} is not JSON: {e}", r.id))
+    })?;
+    let index = es.name(Ix::Processes);
+    let mut bulk = Bulk::default();
+    bulk.index(
+        &index,
+        &r.id,
+        json!({"id": r.id, "updated_at": micros(r.updated_at), "doc": doc}),
+    );
+    let cutoff = micros(r.updated_at - REPORTS_KEPT_FOR);
+    let old = es
+        .search(
+            Ix::Processes,
+            json!({"query": {"range": {"updated_at": {"lt": cutoff}}}, "size": 100,
+                   "_source": false}),
+        )
+        .await?;
+    for hit in old["hits"]["hits"].as_array().into_iter().flatten() {
+        // (This process's own old report is the one just replaced.)
+        if let Some(id) = hit["_id"].as_str().filter(|id| *id != r.id) {
+            bulk.delete(&index, id);
+        }
+    }
+    es.bulk(bulk, |_| false).await?;
     Ok(())
 }
 

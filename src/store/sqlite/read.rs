@@ -19,7 +19,7 @@ use super::totals;
 use super::write::source_name;
 use crate::domain::{Asin, Market, PriceSeries, PriceSnapshot, Product};
 use crate::store::history;
-use crate::store::{JobRun, MarketFreshness, StoreStats, WatchEntry, WatchSource};
+use crate::store::{JobRun, MarketFreshness, ProcessReport, StoreStats, WatchEntry, WatchSource};
 
 /// The product of `asin` if it was ever fetched: identity and the snapshots of the markets
 /// that list it.
@@ -195,6 +195,35 @@ pub(super) fn jobs(c: &Connection) -> Res<Vec<JobRun>> {
             job,
             result,
             detail,
+        });
+    }
+    Ok(out)
+}
+
+/// The process reports made at or after `since`, by id.
+pub(super) fn process_reports(c: &Connection, since: DateTime<Utc>) -> Res<Vec<ProcessReport>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT id, updated_at, body FROM process_reports WHERE updated_at >= ?1 ORDER BY id",
+        )
+        .doing("preparing the process reports read")?;
+    let rows = st
+        .query_map(params![micros(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .doing("reading process reports")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, at, body) = row.doing("reading process reports")?;
+        let updated_at = from_micros(at, &|| format!("report of process '{id}'"))?;
+        out.push(ProcessReport {
+            id,
+            updated_at,
+            body,
         });
     }
     Ok(out)

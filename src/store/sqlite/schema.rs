@@ -31,7 +31,8 @@
 //!   a row without net figures (`NO_TABLE`), so net filters never match it.
 //! - `meta` holds the running totals behind `stats` (kept in step by every write, so stats
 //!   never scan) and the last update; `job_runs` keeps the last runs of each job;
-//!   `checkpoints` maps import keys to offsets.
+//!   `checkpoints` maps import keys to offsets; `process_reports` keeps what each process
+//!   running a pipeline stage reported last.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -207,6 +208,18 @@ WHERE id IN (SELECT id FROM opportunity_docs WHERE instr(body, '"NO_TABLE"') > 0
     Migration {
         name: "documents and snapshots in the binary form of binary.rs",
         sql: "UPDATE meta SET value = value WHERE 0;",
+    },
+    // What each process that runs a pipeline stage reported last (its status snapshot as
+    // JSON), for processes that run none.
+    Migration {
+        name: "process reports",
+        sql: r#"
+CREATE TABLE process_reports (
+    id         TEXT PRIMARY KEY,
+    updated_at INTEGER NOT NULL,
+    body       TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
     },
 ];
 

@@ -18,7 +18,7 @@ use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros};
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Market, Opportunity};
 use crate::store::check::{self, search_text};
-use crate::store::{JobRun, WatchSource};
+use crate::store::{JobRun, ProcessReport, REPORTS_KEPT_FOR, WatchSource};
 
 /// Runs kept per job; older ones are deleted as new ones are recorded.
 const RUNS_KEPT: i64 = 50;
@@ -94,6 +94,21 @@ pub(super) fn record_job(c: &Connection, run: &JobRun) -> Res<()> {
     )
     .and_then(|mut st| st.execute(params![run.job, RUNS_KEPT]))
     .doing("forgetting old job runs")?;
+    Ok(())
+}
+
+/// Records a process's report in place of its previous one; forgets reports not renewed
+/// for [`REPORTS_KEPT_FOR`].
+pub(super) fn report_process(c: &Connection, r: &ProcessReport) -> Res<()> {
+    c.prepare_cached(
+        "INSERT INTO process_reports (id, updated_at, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, body = excluded.body",
+    )
+    .and_then(|mut st| st.execute(params![r.id, micros(r.updated_at), r.body]))
+    .doing("recording a process report")?;
+    c.prepare_cached("DELETE FROM process_reports WHERE updated_at < ?1")
+        .and_then(|mut st| st.execute(params![micros(r.updated_at - REPORTS_KEPT_FOR)]))
+        .doing("forgetting old process reports")?;
     Ok(())
 }
 

@@ -489,11 +489,30 @@ async fn stats_combine_store_totals_and_pipeline_state() {
             "started_at",
             "stages",
             "queue_depth",
-            "dead_letters"
+            "dead_letters",
+            "reported_by"
         ])
     );
     // The fixture's pipeline has a Keepa client and no detector: ingest, and the API.
     assert_eq!(s["pipeline"]["roles"], serde_json::json!(["ingest", "api"]));
+    assert_eq!(s["pipeline"]["reported_by"], serde_json::json!([]));
+    // Figures shown from other processes' reports (`--role api` beside the workers) are
+    // theirs: this process's role is the API alone, and the reports are named.
+    api.status.send_modify(|st| {
+        st.peers = vec![arbdesk::pipeline::peers::Peer {
+            id: "worker-1:7".into(),
+            roles: "ingest,process".into(),
+            updated_at: Some(chrono::Utc::now()),
+        }]
+    });
+    let shown = get(&api.app, "/stats").await.json();
+    assert_eq!(shown["pipeline"]["roles"], serde_json::json!(["api"]));
+    assert_eq!(shown["pipeline"]["reported_by"][0]["id"], "worker-1:7");
+    assert_eq!(
+        shown["pipeline"]["reported_by"][0]["roles"],
+        "ingest,process"
+    );
+    api.status.send_modify(|st| st.peers.clear());
     assert_eq!(s["pipeline"]["stages"]["enrich"]["rate_per_s"], 14.5);
     assert_eq!(s["keepa"]["tokens_left"], 1180);
     assert_eq!(s["fx"]["eur_per_gbp"], 1.17);

@@ -497,6 +497,21 @@ impl Store for Double {
             self.inner.jobs().await
         })
     }
+    fn report_process(&self, r: arbdesk::store::ProcessReport) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            self.gate().await?;
+            self.inner.report_process(r).await
+        })
+    }
+    fn process_reports(
+        &self,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<Vec<arbdesk::store::ProcessReport>>> {
+        Box::pin(async move {
+            self.gate().await?;
+            self.inner.process_reports(since).await
+        })
+    }
 }
 
 /// A store that is down, over an empty temp-dir store.

@@ -1,0 +1,258 @@
+//! The pipeline as the processes that run it report it.
+//!
+//! Scaled out, the process an operator asks (`--role api`, or a console beside the
+//! workers) runs no stage: its own counters say nothing. Every process that runs a stage
+//! writes its status snapshot into the store every [`REPORT_EVERY_SECS`]; one that runs
+//! none reads the fresh reports and shows their merge: stage counters and rates summed,
+//! Keepa's state from the ingest process, the queue from the latest report. The reports it
+//! shows are named in [`PipelineStatus::peers`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::PipelineStatus;
+use crate::store::ProcessReport;
+
+/// How often a process that runs a stage reports.
+pub const REPORT_EVERY_SECS: u64 = 10;
+
+/// A report older than this is not shown: its process stopped, or cannot reach the store.
+pub const FRESH_FOR: TimeDelta = TimeDelta::seconds(3 * REPORT_EVERY_SECS as i64);
+
+/// A process whose report a status shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Peer {
+    /// `host:pid`.
+    pub id: String,
+    /// The stages it runs: `ingest`, `process` or `ingest,process`.
+    pub roles: String,
+    /// When it reported.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// This process's id in reports: `host:pid`.
+pub fn process_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
+/// This process's report of `status`.
+pub fn report(id: &str, status: &PipelineStatus, now: DateTime<Utc>) -> Option<ProcessReport> {
+    let body = serde_json::to_string(status).ok()?;
+    Some(ProcessReport {
+        id: id.to_string(),
+        updated_at: now,
+        body,
+    })
+}
+
+/// The reports of other processes (not `own`) that run a stage, read; a report that
+/// cannot be read is left out, with the reason.
+pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatus)>, Vec<String>) {
+    let mut peers = Vec::new();
+    let mut unreadable = Vec::new();
+    for r in reports.into_iter().filter(|r| r.id != own) {
+        match serde_json::from_str::<PipelineStatus>(&r.body) {
+            Ok(s) if s.running => {
+                let roles = [("ingest", s.keepa_client), ("process", s.processing)]
+                    .into_iter()
+                    .filter_map(|(name, on)| on.then_some(name))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let peer = Peer {
+                    id: r.id,
+                    roles,
+                    updated_at: Some(r.updated_at),
+                };
+                peers.push((peer, s));
+            }
+            Ok(_) => {}
+            Err(e) => unreadable.push(format!("the report of process {}: {e}", r.id)),
+        }
+    }
+    (peers, unreadable)
+}
+
+/// Shows in `s` (the status of a process that runs no stage) the pipeline as `peers`
+/// report it. With no peer, `s` is left as it is.
+pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)]) {
+    if peers.is_empty() {
+        return;
+    }
+    // Latest report first: its queue, Keepa and refresh plan are the ones shown.
+    let mut by_age: Vec<&(Peer, PipelineStatus)> = peers.iter().collect();
+    by_age.sort_by_key(|(peer, _)| std::cmp::Reverse(peer.updated_at));
+    s.running = true;
+    s.started_at = peers.iter().filter_map(|(_, p)| p.started_at).min();
+    s.processing = peers.iter().any(|(_, p)| p.processing);
+    s.stages.clear();
+    // Per stage, the last error of the process that handled an item last among those
+    // with one.
+    let mut error_at: BTreeMap<&str, Option<DateTime<Utc>>> = BTreeMap::new();
+    for (_, p) in &by_age {
+        for (name, st) in &p.stages {
+            let sum = s.stages.entry(name.clone()).or_default();
+            sum.processed += st.processed;
+            sum.errors += st.errors;
+            sum.rate_per_s += st.rate_per_s;
+            sum.last_at = sum.last_at.max(st.last_at);
+            if st.last_error.is_some() {
+                let at = error_at.entry(name).or_insert(None);
+                if sum.last_error.is_none() || st.last_at > *at {
+                    sum.last_error = st.last_error.clone();
+                    *at = st.last_at;
+                }
+            }
+            if sum.stopped.is_none() {
+                sum.stopped = st.stopped.clone();
+            }
+        }
+    }
+    // Consumer lag is the group's: every process sees the same; take the largest.
+    s.queue_depth = peers.iter().map(|(_, p)| p.queue_depth).max().unwrap_or(0);
+    // The queue as the latest report of a processing process has it (their view of the
+    // group), else the ingest process's.
+    s.queue = by_age
+        .iter()
+        .filter(|(_, p)| p.processing)
+        .chain(by_age.iter().filter(|(_, p)| !p.processing))
+        .find_map(|(_, p)| p.queue.clone());
+    s.dead_letters = peers.iter().map(|(_, p)| p.dead_letters).sum();
+    if let Some((_, ingest)) = by_age.iter().find(|(_, p)| p.keepa_client) {
+        s.keepa_client = true;
+        s.keepa = ingest.keepa.clone();
+        s.refresh = ingest.refresh;
+    }
+    for (_, p) in &by_age {
+        for job in &p.jobs {
+            match s.jobs.iter_mut().find(|j| j.name == job.name) {
+                Some(j) => {
+                    j.running |= job.running;
+                    if j.next_run.is_none() {
+                        j.next_run = job.next_run;
+                    }
+                }
+                None => s.jobs.push(job.clone()),
+            }
+        }
+    }
+    s.peers = by_age.iter().map(|(peer, _)| peer.clone()).collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::status::{JobStatus, StageStatus};
+
+    fn stage(processed: u64, rate: f64, last_error: Option<&str>, at: i64) -> StageStatus {
+        StageStatus {
+            processed,
+            errors: u64::from(last_error.is_some()),
+            rate_per_s: rate,
+            last_error: last_error.map(str::to_string),
+            last_at: DateTime::from_timestamp(at, 0),
+            stopped: None,
+        }
+    }
+
+    fn reported(id: &str, at: i64, s: &PipelineStatus) -> ProcessReport {
+        report(id, s, DateTime::from_timestamp(at, 0).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_process_without_stages_shows_the_workers_summed_and_the_ingest_processs_keepa() {
+        let mut ingest = PipelineStatus {
+            running: true,
+            keepa_client: true,
+            started_at: DateTime::from_timestamp(1_000, 0),
+            queue_depth: 40,
+            ..Default::default()
+        };
+        ingest
+            .stages
+            .insert("ingest".into(), stage(500, 8.0, None, 1_090));
+        ingest.keepa.tokens_left = Some(1_234);
+        ingest.jobs.push(JobStatus {
+            name: "discovery".into(),
+            running: true,
+            last_run: None,
+            next_run: DateTime::from_timestamp(5_000, 0),
+        });
+        let worker = |enriched: u64, rate: f64, error: Option<&str>, at: i64| {
+            let mut w = PipelineStatus {
+                running: true,
+                processing: true,
+                started_at: DateTime::from_timestamp(900, 0),
+                queue_depth: 55,
+                dead_letters: 1,
+                ..Default::default()
+            };
+            w.stages
+                .insert("enrich".into(), stage(enriched, rate, error, at));
+            w
+        };
+        let idle_api = PipelineStatus::default();
+        let reports = vec![
+            reported("ingest-1:1", 1_100, &ingest),
+            reported("worker-1:1", 1_101, &worker(200, 3.0, None, 1_095)),
+            reported(
+                "worker-2:1",
+                1_102,
+                &worker(100, 2.5, Some("bad line"), 1_096),
+            ),
+            reported("api-1:1", 1_102, &idle_api),
+            reported("me:1", 1_102, &worker(1, 1.0, None, 1_000)),
+            ProcessReport {
+                id: "odd:1".into(),
+                updated_at: DateTime::from_timestamp(1_100, 0).unwrap(),
+                body: "not json".into(),
+            },
+        ];
+        let (peers, unreadable) = read(reports, "me:1");
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        assert!(unreadable[0].contains("odd:1"), "{unreadable:?}");
+        let ids: Vec<&str> = peers.iter().map(|(p, _)| p.id.as_str()).collect();
+        assert_eq!(ids, ["ingest-1:1", "worker-1:1", "worker-2:1"]);
+
+        let mut s = PipelineStatus::default();
+        merge(&mut s, &peers);
+        assert!(s.running && s.processing && s.keepa_client);
+        assert_eq!(s.started_at, DateTime::from_timestamp(900, 0));
+        let enrich = &s.stages["enrich"];
+        assert_eq!((enrich.processed, enrich.errors), (300, 1));
+        assert!((enrich.rate_per_s - 5.5).abs() < 1e-9);
+        assert_eq!(enrich.last_error.as_deref(), Some("bad line"));
+        assert_eq!(s.stages["ingest"].processed, 500);
+        assert_eq!(s.keepa.tokens_left, Some(1_234));
+        assert_eq!((s.queue_depth, s.dead_letters), (55, 2));
+        assert!(s.jobs[0].running);
+        assert_eq!(s.jobs[0].next_run, DateTime::from_timestamp(5_000, 0));
+        let shown: Vec<(&str, &str)> = s
+            .peers
+            .iter()
+            .map(|p| (p.id.as_str(), p.roles.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("worker-2:1", "process"),
+                ("worker-1:1", "process"),
+                ("ingest-1:1", "ingest")
+            ]
+        );
+
+        // With no report, the process's own status stands.
+        let mut alone = PipelineStatus::default();
+        merge(&mut alone, &[]);
+        assert_eq!(alone, PipelineStatus::default());
+    }
+}
