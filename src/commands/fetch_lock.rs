@@ -180,8 +180,9 @@ impl LeaseClaim {
         match self.store.checkpoint(LEASE_KEY.to_string()).await {
             Ok(value) => {
                 if let Some(ago) = live_other(value, self.holder, unix_now()) {
+                    let who = fetching_processes(self.store.as_ref()).await;
                     return Err(super::BadValue(format!(
-                        "Another arbdesk process is fetching into {place} (it renewed its \
+                        "Another arbdesk process{who} is fetching into {place} (it renewed its \
                          lease on fetching {ago} s ago): a second one would ask Keepa again for \
                          the same products and spend the tokens twice. Stop it first (a lease \
                          it cannot give back lapses {LEASE_SECS} s after its last renewal), or \
@@ -198,6 +199,27 @@ impl LeaseClaim {
             Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
             Err(e) => Err(e).context("Reading the store's lease on fetching failed"),
         }
+    }
+}
+
+/// ` (host-a:17)`: the processes that report fetching into `store` now (see
+/// `pipeline::peers`), for a refusal to name; empty when none does (or it cannot be read).
+async fn fetching_processes(store: &dyn Store) -> String {
+    use crate::pipeline::peers;
+    let since = chrono::Utc::now() - peers::FRESH_FOR;
+    let Ok(reports) = store.process_reports(since).await else {
+        return String::new();
+    };
+    let (reporting, _) = peers::read(reports, &peers::process_id());
+    let ids: Vec<&str> = reporting
+        .iter()
+        .filter(|(_, status)| status.keepa_client)
+        .map(|(peer, _)| peer.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", ids.join(", "))
     }
 }
 

@@ -213,18 +213,29 @@ pub async fn publish(
                 }
             }
         }
-        if n % super::peers::REPORT_EVERY_SECS == 5 {
+        // A second after start, then every 10 s.
+        if n % super::peers::REPORT_EVERY_SECS == 1 {
             let now = Utc::now();
+            // Bounded: a store that answers slowly must not hold back this process's own
+            // snapshot (a report missed is made again 10 s later).
+            const STORE_WAIT: Duration = Duration::from_secs(2);
             if runs_stages {
                 let status = stats.tx.borrow().clone();
-                if let Some(r) = super::peers::report(&id, &status, now)
-                    && let Err(e) = store.report_process(r).await
-                {
-                    tracing::debug!(error = %e, "Could not record this process's report in the store.");
+                if let Some(r) = super::peers::report(&id, &status, now) {
+                    match tokio::time::timeout(STORE_WAIT, store.report_process(r)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "Could not record this process's report in the store.")
+                        }
+                        Err(_) => {
+                            tracing::debug!("Recording this process's report took over 2 s; left.")
+                        }
+                    }
                 }
             } else {
-                peer_view = match store.process_reports(now - super::peers::FRESH_FOR).await {
-                    Ok(reports) => {
+                let asked = store.process_reports(now - super::peers::FRESH_FOR);
+                peer_view = match tokio::time::timeout(STORE_WAIT, asked).await {
+                    Ok(Ok(reports)) => {
                         let (view, unreadable) = super::peers::read(reports, &id);
                         if !unreadable.is_empty() && !unreadable_said {
                             tracing::warn!(
@@ -236,7 +247,15 @@ pub async fn publish(
                         }
                         view
                     }
-                    Err(_) => Vec::new(),
+                    // Unanswered: the reports read before, while they are fresh.
+                    Ok(Err(_)) | Err(_) => {
+                        let mut kept = std::mem::take(&mut peer_view);
+                        kept.retain(|(p, _)| {
+                            p.updated_at
+                                .is_some_and(|t| now - t < super::peers::FRESH_FOR)
+                        });
+                        kept
+                    }
                 };
             }
         }

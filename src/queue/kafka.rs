@@ -535,7 +535,7 @@ impl Queue for KafkaQueue {
                 Err(e) => ComponentHealth::down(
                     "kafka",
                     format!(
-                        "brokers {} unreachable: {e}; ingest waits and retries",
+                        "brokers {} unreachable: {e}; publishing and reading wait and retry",
                         self.settings.brokers
                     ),
                 ),

@@ -124,13 +124,19 @@ fn a_second_process_fetching_into_one_elasticsearch_store_is_refused() {
     };
     let (first, log) = spawn(dir.path(), &config, &["--serve", "--api-addr", "off"]);
     running(&log);
+    // Its first report (a second after start) names it in the refusal.
+    std::thread::sleep(Duration::from_secs(3));
     let out = super::procs::arbdesk(dir.path(), &config, &["--serve", "--api-addr", "off"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("Another arbdesk process is fetching into the Elasticsearch store"),
+        err.contains("Another arbdesk process (")
+            && err.contains(&format!(
+                ":{}) is fetching into the Elasticsearch store",
+                first.0.id()
+            )),
         "{err}"
     );
     // A clean stop (SIGTERM) gives the lease back: the next one starts at once.
