@@ -16,8 +16,28 @@ macro_rules! error {
     }};
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            error!(
+                "error: cannot start the async runtime: {e}; the system is out of threads or memory"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // Everything that writes has finished by now. A blocking call that never returns (a
+    // Kafka commit the cluster leaves unanswered, see `queue/kafka/bounded.rs`) must not
+    // keep the process from exiting: blocking threads get a moment, then are left.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse_or_exit();
     // `config path` and `config init` work on the file itself, which may not exist yet.
     if let Some(Command::Config(c @ (ConfigCommand::Path | ConfigCommand::Init { .. }))) =
