@@ -15,7 +15,10 @@ use crate::domain::{Asin, Market};
 mod parse;
 
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
-use parse::{absolute_url, batch_lines, euro_cents, filter_terms, parse_rate, percent, row_limit};
+use parse::{
+    MarketParser, absolute_url, batch_lines, euro_cents, filter_terms, parse_rate, percent,
+    row_limit,
+};
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
 ///
@@ -162,7 +165,8 @@ pub struct GlobalArgs {
         env = "ARBDESK_MARKETS",
         global = true,
         value_delimiter = ',',
-        value_name = "LIST"
+        value_name = "LIST",
+        value_parser = MarketParser
     )]
     pub markets: Option<Vec<Market>>,
 
@@ -389,10 +393,10 @@ pub struct ExportArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = percent)]
     pub min_roi: Option<f64>,
     /// Buy markets, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = MarketParser)]
     pub buy: Vec<Market>,
     /// Sell markets, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = MarketParser)]
     pub sell: Vec<Market>,
     /// Only rows that pass every gate.
     #[arg(long)]

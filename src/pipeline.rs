@@ -432,6 +432,15 @@ impl Pipeline {
             ));
         }
         let status = stats.subscribe();
+        // Processes that run a stage report to the store; one that runs none shows them.
+        let (peers_tx, peers_rx) = watch::channel(Vec::new());
+        background.spawn(peers::run(
+            deps.store.clone(),
+            status.clone(),
+            deps.client.is_some() || deps.detect.is_some(),
+            peers_tx,
+            cancel.clone(),
+        ));
         background.spawn(stats::publish(
             stats.clone(),
             deps.client,
@@ -442,6 +451,7 @@ impl Pipeline {
             // the shipped rate).
             deps.detect.is_none() && deps.source == Source::Live,
             deps.detect.or(deps.explain),
+            peers_rx,
             cancel.clone(),
         ));
         Pipeline {

@@ -128,3 +128,33 @@ pub(super) fn parse_rate(s: &str) -> Result<f64, String> {
         Err(format!("'{s}' is not between 0.0 and 1.0"))
     }
 }
+
+/// A market code in any case (`de`, `UK`), as [`Market`]'s `FromStr` reads it; shell
+/// completions and `--help` offer the five codes.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MarketParser;
+
+impl clap::builder::TypedValueParser for MarketParser {
+    type Value = crate::domain::Market;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        clap::builder::StringValueParser::new()
+            .try_map(|s| s.parse::<crate::domain::Market>())
+            .parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::domain::Market::ALL
+                .into_iter()
+                .map(|m| clap::builder::PossibleValue::new(m.code())),
+        ))
+    }
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::peers::Peer;
 use super::{PipelineStatus, RefreshPlan, Source};
-use crate::component::ComponentHealth;
+use crate::component::{ComponentHealth, HealthStatus};
 use crate::domain::text::{count, signed_thousands, span, thousands};
 use crate::keepa::ClientStatus;
 
@@ -120,9 +120,24 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
 /// named.
 pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     let mut h = judge_pipeline(s);
-    if !s.peers.is_empty() {
-        h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
+    if s.peers.is_empty() {
+        return h;
     }
+    // The sums can hide one process's fault (a stalled worker among busy ones): each
+    // reporting process's own verdict counts too.
+    let faults: Vec<String> = s
+        .peers
+        .iter()
+        .filter_map(|p| {
+            let own = p.pipeline.as_ref()?;
+            (own.status != HealthStatus::Ok).then(|| format!("{}: {}", p.id, own.detail))
+        })
+        .collect();
+    if !faults.is_empty() && h.status == HealthStatus::Ok {
+        h.status = HealthStatus::Degraded;
+        h.detail = format!("{}; {}", faults.join("; "), h.detail);
+    }
+    h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
     h
 }
 

@@ -8,12 +8,17 @@
 //! shows are named in [`PipelineStatus::peers`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::PipelineStatus;
-use crate::store::ProcessReport;
+use crate::component::ComponentHealth;
+use crate::store::{ProcessReport, Store};
 
 /// How often a process that runs a stage reports.
 pub const REPORT_EVERY_SECS: u64 = 10;
@@ -31,6 +36,8 @@ pub struct Peer {
     pub roles: String,
     /// When it reported.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Its pipeline as its own `/health` judges it (a stalled worker among busy ones).
+    pub pipeline: Option<ComponentHealth>,
 }
 
 /// This process's id in reports: `host:pid`.
@@ -72,6 +79,7 @@ pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatu
                     id: r.id,
                     roles,
                     updated_at: Some(r.updated_at),
+                    pipeline: Some(super::health::pipeline_health(&s)),
                 };
                 peers.push((peer, s));
             }
@@ -80,6 +88,68 @@ pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatu
         }
     }
     (peers, unreadable)
+}
+
+/// The reports of `view` made within [`FRESH_FOR`] of `now`.
+pub fn fresh(view: &[(Peer, PipelineStatus)], now: DateTime<Utc>) -> Vec<(Peer, PipelineStatus)> {
+    view.iter()
+        .filter(|(p, _)| p.updated_at.is_some_and(|t| now - t < FRESH_FOR))
+        .cloned()
+        .collect()
+}
+
+/// Reports this process's `status` to the store (when it runs a stage), or reads the
+/// others' reports into `view` (when it runs none): a second after start, then every
+/// [`REPORT_EVERY_SECS`], until cancelled. A task of its own, so a store that answers
+/// slowly delays reports, never the status snapshots.
+pub async fn run(
+    store: Arc<dyn Store>,
+    status: watch::Receiver<PipelineStatus>,
+    runs_stages: bool,
+    view: watch::Sender<Vec<(Peer, PipelineStatus)>>,
+    cancel: CancellationToken,
+) {
+    // A request the store never answers is given up after a report's interval and more.
+    const WAIT: Duration = Duration::from_secs(3 * REPORT_EVERY_SECS);
+    let id = process_id();
+    let mut unreadable_said = false;
+    let mut next = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        next += Duration::from_secs(REPORT_EVERY_SECS);
+        let now = Utc::now();
+        if runs_stages {
+            let snapshot = status.borrow().clone();
+            let Some(r) = report(&id, &snapshot, now) else {
+                continue;
+            };
+            match tokio::time::timeout(WAIT, store.report_process(r)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "Could not record this process's report in the store.")
+                }
+                Err(_) => tracing::debug!("The store did not take this process's report in time."),
+            }
+            continue;
+        }
+        let asked = store.process_reports(now - FRESH_FOR);
+        // Unanswered: the reports read before stay, while they are fresh (see `fresh`).
+        if let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await {
+            let (read, unreadable) = read(reports, &id);
+            if !unreadable.is_empty() && !unreadable_said {
+                tracing::warn!(
+                    reports = %unreadable.join("; "),
+                    "Some processes' reports cannot be read (written by another version of \
+                     arbdesk?); the pipeline is shown without them."
+                );
+                unreadable_said = true;
+            }
+            view.send_replace(read);
+        }
+    }
 }
 
 /// Shows in `s` (the status of a process that runs no stage) the pipeline as `peers`
@@ -249,6 +319,24 @@ mod tests {
                 ("ingest-1:1", "ingest")
             ]
         );
+
+        let h = crate::pipeline::health::pipeline_health(&s);
+        assert_eq!(h.status, crate::component::HealthStatus::Ok, "{h:?}");
+        assert!(h.detail.contains("as reported by 3 processes"), "{h:?}");
+
+        // One worker stalled among busy ones: the sums hide it, its own verdict does not.
+        let mut stalled = worker(100, 0.0, None, 1_096);
+        stalled.started_at = Some(Utc::now() - TimeDelta::minutes(5));
+        let reports = vec![
+            reported("worker-1:1", 1_101, &worker(200, 3.0, None, 1_095)),
+            reported("worker-3:1", 1_102, &stalled),
+        ];
+        let (peers, _) = read(reports, "me:1");
+        let mut s = PipelineStatus::default();
+        merge(&mut s, &peers);
+        let h = crate::pipeline::health::pipeline_health(&s);
+        assert_eq!(h.status, crate::component::HealthStatus::Degraded, "{h:?}");
+        assert!(h.detail.starts_with("worker-3:1: stalled"), "{h:?}");
 
         // With no report, the process's own status stands.
         let mut alone = PipelineStatus::default();

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::peers::Peer;
 use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
 use crate::domain::Market;
 use crate::keepa::{ClientStatus, KeepaClient};
@@ -165,7 +166,9 @@ fn job_entry<'a>(jobs: &'a mut BTreeMap<String, JobStatus>, name: &str) -> &'a m
 }
 
 /// Publishes a fresh snapshot every second until cancelled. With `follow_fx`, `detect`
-/// takes the FX rate another process records in the store, read with the job history.
+/// takes the FX rate another process records in the store, read with the job history. In
+/// a process that runs no stage, the snapshot shows the fresh reports of `peers`.
+#[allow(clippy::too_many_arguments)] // what a snapshot is made of, each from its own part
 pub async fn publish(
     stats: Arc<Stats>,
     client: Option<KeepaClient>,
@@ -173,6 +176,7 @@ pub async fn publish(
     store: Arc<dyn Store>,
     follow_fx: bool,
     detect: Option<Arc<dyn Detect>>,
+    peers: watch::Receiver<Vec<(Peer, PipelineStatus)>>,
     cancel: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -184,12 +188,8 @@ pub async fn publish(
     // so a slow broker does not hold back every snapshot.
     let mut queue_health = None;
     let mut probe_slow = false;
-    // A process that runs a stage reports to the store; one that runs none shows the
-    // reports of those that do (`peers.rs`).
-    let id = super::peers::process_id();
+    // A process that runs no stage shows the reports of those that do (`peers.rs`).
     let runs_stages = stats.tx.borrow().running;
-    let mut peer_view = Vec::new();
-    let mut unreadable_said = false;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -211,52 +211,6 @@ pub async fn publish(
                 {
                     j.last_run = Some(run);
                 }
-            }
-        }
-        // A second after start, then every 10 s.
-        if n % super::peers::REPORT_EVERY_SECS == 1 {
-            let now = Utc::now();
-            // Bounded: a store that answers slowly must not hold back this process's own
-            // snapshot (a report missed is made again 10 s later).
-            const STORE_WAIT: Duration = Duration::from_secs(2);
-            if runs_stages {
-                let status = stats.tx.borrow().clone();
-                if let Some(r) = super::peers::report(&id, &status, now) {
-                    match tokio::time::timeout(STORE_WAIT, store.report_process(r)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "Could not record this process's report in the store.")
-                        }
-                        Err(_) => {
-                            tracing::debug!("Recording this process's report took over 2 s; left.")
-                        }
-                    }
-                }
-            } else {
-                let asked = store.process_reports(now - super::peers::FRESH_FOR);
-                peer_view = match tokio::time::timeout(STORE_WAIT, asked).await {
-                    Ok(Ok(reports)) => {
-                        let (view, unreadable) = super::peers::read(reports, &id);
-                        if !unreadable.is_empty() && !unreadable_said {
-                            tracing::warn!(
-                                reports = %unreadable.join("; "),
-                                "Some processes' reports cannot be read (written by another \
-                                 version of arbdesk?); the pipeline is shown without them."
-                            );
-                            unreadable_said = true;
-                        }
-                        view
-                    }
-                    // Unanswered: the reports read before, while they are fresh.
-                    Ok(Err(_)) | Err(_) => {
-                        let mut kept = std::mem::take(&mut peer_view);
-                        kept.retain(|(p, _)| {
-                            p.updated_at
-                                .is_some_and(|t| now - t < super::peers::FRESH_FOR)
-                        });
-                        kept
-                    }
-                };
             }
         }
         n += 1;
@@ -317,7 +271,7 @@ pub async fn publish(
                 s.keepa = ClientStatus::default();
                 s.refresh = None;
                 s.peers.clear();
-                super::peers::merge(s, &peer_view);
+                super::peers::merge(s, &super::peers::fresh(&peers.borrow(), Utc::now()));
             }
         });
     }

@@ -100,6 +100,28 @@ fn a_bad_market_is_a_clear_error() {
     );
 }
 
+/// Shell completions offer the market codes for the market lists, not file names (any
+/// case still parses: `fetch_prints_demo_prices_without_a_key` gives `de,uk`).
+#[test]
+fn completions_offer_the_markets() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--markets", "--buy", "--sell"] {
+        let case = script
+            .split(&format!("{flag})"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no completion for {flag}"));
+        let reply = case.lines().nth(1).unwrap_or_default();
+        assert!(
+            reply.contains(r#"compgen -W "UK DE FR IT ES""#),
+            "{flag}: {reply}"
+        );
+    }
+}
+
 fn arbdesk(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_arbdesk"))
         .args(args)

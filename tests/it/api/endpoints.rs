@@ -503,6 +503,7 @@ async fn stats_combine_store_totals_and_pipeline_state() {
             id: "worker-1:7".into(),
             roles: "ingest,process".into(),
             updated_at: Some(chrono::Utc::now()),
+            pipeline: None,
         }]
     });
     let shown = get(&api.app, "/stats").await.json();
