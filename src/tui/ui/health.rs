@@ -119,6 +119,27 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         last: last.map_or_else(String::new, |t| age(s.now, t)),
         errors: errors.to_string(),
     });
+    // A console beside the workers: a row per process whose report the pipeline row
+    // merges, with its own verdict (every one in the health view, a faulty one in the
+    // dashboard's panel too).
+    for peer in &st.peers {
+        let health = peer.pipeline.clone().unwrap_or_else(|| {
+            ComponentHealth::ok("pipeline", "reported, not judged (an older arbdesk)")
+        });
+        if !in_view && health.status == HealthStatus::Ok {
+            continue;
+        }
+        rows.push(HealthRow {
+            // `host:pid`; its kind column says the stages it runs.
+            name: peer.id.clone(),
+            health: ComponentHealth {
+                kind: peer.roles.clone(),
+                ..health
+            },
+            last: peer.updated_at.map_or_else(String::new, |t| age(s.now, t)),
+            errors: "–".into(),
+        });
+    }
     for job in &st.jobs {
         let result = job.last_run.as_ref().map(|r| r.result.clone());
         let status = match result.as_deref() {

@@ -149,6 +149,59 @@ fn the_health_view_says_how_current_each_market_is() {
     assert!(row("ES").contains("nothing listed yet"), "{}", row("ES"));
 }
 
+/// A console beside the workers (`--role api`) shows a row per process whose report its
+/// pipeline row merges, with that process's own verdict: a stalled one is degraded, and
+/// the dashboard's panel shows it too (healthy ones only in the health view).
+#[test]
+fn the_health_view_has_a_row_per_reporting_process() {
+    use arbdesk::component::ComponentHealth;
+    use arbdesk::pipeline::peers::Peer;
+    let mut s = fixtures::loaded(300, (160, 45));
+    let now = fixtures::now();
+    let peer = |id: &str, roles: &str, health: ComponentHealth| Peer {
+        id: id.into(),
+        roles: roles.into(),
+        updated_at: Some(now - chrono::Duration::seconds(4)),
+        pipeline: Some(health),
+    };
+    s.status.peers = vec![
+        peer(
+            "ingest-1:7",
+            "ingest",
+            ComponentHealth::ok("pipeline", "running; ingest 8.0/s"),
+        ),
+        peer(
+            "worker-2:9",
+            "process",
+            ComponentHealth::degraded("pipeline", "stalled: 40 message(s) waiting"),
+        ),
+    ];
+    // A process's row starts with its id (other rows may name it in their detail).
+    let row_of = |screen: &str, id: &str| {
+        screen
+            .lines()
+            .find(|l| l.split(['│', '┃']).any(|cell| cell.starts_with(id)))
+            .map(str::to_string)
+    };
+    let dashboard = text(&s);
+    assert!(row_of(&dashboard, "worker-2:9").is_some(), "{dashboard}");
+    assert!(row_of(&dashboard, "ingest-1:7").is_none(), "{dashboard}");
+    s.apply(Action::Goto(View::Health));
+    let screen = text(&s);
+    let row =
+        |id: &str| row_of(&screen, id).unwrap_or_else(|| panic!("no row for {id}:\n{screen}"));
+    assert!(
+        row("worker-2:9").contains("degraded") && row("worker-2:9").contains("stalled: 40"),
+        "{}",
+        row("worker-2:9")
+    );
+    assert!(
+        row("ingest-1:7").contains(" ok ") && row("ingest-1:7").contains("ingest"),
+        "{}",
+        row("ingest-1:7")
+    );
+}
+
 /// A health view taller than the terminal scrolls, and its title says what is above and
 /// below; the dashboard's panel says where to see the rest.
 #[test]
