@@ -84,6 +84,8 @@ impl Process {
         // on waits a second between reads. It is logged when it starts, every 30 failed
         // reads, and when reading works again.
         let mut streak = ReadStreak::default();
+        // Failed acknowledgements in a row.
+        let mut ack_failures: u64 = 0;
         loop {
             let batch = match self
                 .queue
@@ -158,8 +160,20 @@ impl Process {
                     None => tags.push(d.tag),
                 }
             }
-            if let Err(e) = self.queue.ack(tags).await {
-                tracing::warn!(error = %e, "Acknowledging a stored batch failed; it may be redelivered (harmless).");
+            // Logged when a run of failures starts and every 30th after (a commit the
+            // cluster leaves unanswered fails every batch until it answers).
+            match self.queue.ack(tags).await {
+                Ok(()) if ack_failures > 0 => {
+                    tracing::info!(failed = ack_failures, "Acknowledging batches works again.");
+                    ack_failures = 0;
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    ack_failures += 1;
+                    if ack_failures == 1 || ack_failures.is_multiple_of(30) {
+                        tracing::warn!(error = %e, failed = ack_failures, "Acknowledging a stored batch failed; it may be redelivered (harmless).");
+                    }
+                }
             }
             self.generation.send_modify(|g| *g += 1);
             tracing::debug!(rejected, "Processed a batch.");
