@@ -297,8 +297,14 @@ fn pipeline(out: &mut String, s: &PipelineStatus) {
             (
                 "arbdesk_pipeline_running",
                 "gauge",
-                "1 when the pipeline runs in this process.",
+                "1 when the pipeline runs in this process, or (in a process that runs no stage) in the processes that report to the store.",
                 flag(s.running),
+            ),
+            (
+                "arbdesk_reporting_processes",
+                "gauge",
+                "In a process that runs no stage: the processes whose reports of the last 30 s the pipeline figures merge (0 elsewhere).",
+                s.peers.len() as f64,
             ),
             (
                 "arbdesk_queue_depth",

@@ -561,6 +561,7 @@ async fn metrics_are_prometheus_text_with_every_family() {
         "arbdesk_pipeline_errors_total{stage=\"enrich\"} 2\n",
         "arbdesk_pipeline_stage_stopped{stage=\"enrich\"} 0\n",
         "arbdesk_queue_depth 12\n",
+        "arbdesk_reporting_processes 0\n",
         "arbdesk_dead_letters_total 2\n",
         "arbdesk_keepa_tokens_left 1180\n",
         "arbdesk_keepa_requests_total 31\n",
