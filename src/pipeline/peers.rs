@@ -4,8 +4,9 @@
 //! workers) runs no stage: its own counters say nothing. Every process that runs a stage
 //! writes its status snapshot into the store every [`REPORT_EVERY_SECS`]; one that runs
 //! none reads the fresh reports and shows their merge: stage counters and rates summed,
-//! Keepa's state from the ingest process, the queue from the latest report. The reports it
-//! shows are named in [`PipelineStatus::peers`].
+//! Keepa's state from the ingest process, the queue from the latest worker's report, and
+//! each process's own verdict beside them. The reports it shows are named in
+//! [`PipelineStatus::peers`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
