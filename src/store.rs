@@ -483,7 +483,7 @@ pub trait Store: Send + Sync {
     fn jobs(&self) -> BoxFuture<'_, StoreResult<Vec<JobRun>>>;
 
     /// Records a process's report in place of its previous one, and forgets reports not
-    /// renewed for a day (processes that ended).
+    /// renewed for a day (processes that ended; a store may look for them only hourly).
     fn report_process(&self, report: ProcessReport) -> BoxFuture<'_, StoreResult<()>>;
     /// The reports made at or after `since`, ordered by process id.
     fn process_reports(

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::PipelineStatus;
 use crate::component::ComponentHealth;
+use crate::keepa::ClientStatus;
 use crate::store::{ProcessReport, Store};
 
 /// How often a process that runs a stage reports.
@@ -91,14 +92,6 @@ pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatu
     (peers, unreadable)
 }
 
-/// The reports of `view` made within [`FRESH_FOR`] of `now`.
-pub fn fresh(view: &[(Peer, PipelineStatus)], now: DateTime<Utc>) -> Vec<(Peer, PipelineStatus)> {
-    view.iter()
-        .filter(|(p, _)| p.updated_at.is_some_and(|t| now - t < FRESH_FOR))
-        .cloned()
-        .collect()
-}
-
 /// Reports this process's `status` to the store (when it runs a stage), or reads the
 /// others' reports into `view` (when it runs none): a second after start, then every
 /// [`REPORT_EVERY_SECS`], until cancelled. A task of its own, so a store that answers
@@ -137,7 +130,7 @@ pub async fn run(
             continue;
         }
         let asked = store.process_reports(now - FRESH_FOR);
-        // Unanswered: the reports read before stay, while they are fresh (see `fresh`).
+        // Unanswered: the reports read before stay, while they are fresh (see `merge`).
         if let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await {
             let (read, unreadable) = read(reports, &id);
             if !unreadable.is_empty() && !unreadable_said {
@@ -153,18 +146,30 @@ pub async fn run(
     }
 }
 
-/// Shows in `s` (the status of a process that runs no stage) the pipeline as `peers`
-/// report it. With no peer, `s` is left as it is.
-pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)]) {
-    if peers.is_empty() {
+/// Shows in `s` (the status of a process that runs no stage, published anew every
+/// second) the pipeline as the reports of `peers` made within [`FRESH_FOR`] of `now` have
+/// it. With none, `s` says that no pipeline runs in this process.
+pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: DateTime<Utc>) {
+    // This process's own state (it runs no stage), then the reports over it.
+    s.running = false;
+    s.processing = false;
+    s.keepa_client = false;
+    s.started_at = None;
+    s.keepa = ClientStatus::default();
+    s.refresh = None;
+    s.peers.clear();
+    // Latest report first: its queue, Keepa and refresh plan are the ones shown.
+    let mut by_age: Vec<&(Peer, PipelineStatus)> = peers
+        .iter()
+        .filter(|(peer, _)| peer.updated_at.is_some_and(|t| now - t < FRESH_FOR))
+        .collect();
+    if by_age.is_empty() {
         return;
     }
-    // Latest report first: its queue, Keepa and refresh plan are the ones shown.
-    let mut by_age: Vec<&(Peer, PipelineStatus)> = peers.iter().collect();
     by_age.sort_by_key(|(peer, _)| std::cmp::Reverse(peer.updated_at));
     s.running = true;
-    s.started_at = peers.iter().filter_map(|(_, p)| p.started_at).min();
-    s.processing = peers.iter().any(|(_, p)| p.processing);
+    s.started_at = by_age.iter().filter_map(|(_, p)| p.started_at).min();
+    s.processing = by_age.iter().any(|(_, p)| p.processing);
     s.stages.clear();
     // Per stage, the last error of the process that handled an item last among those
     // with one.
@@ -189,7 +194,7 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)]) {
         }
     }
     // Consumer lag is the group's: every process sees the same; take the largest.
-    s.queue_depth = peers.iter().map(|(_, p)| p.queue_depth).max().unwrap_or(0);
+    s.queue_depth = by_age.iter().map(|(_, p)| p.queue_depth).max().unwrap_or(0);
     // The queue as the latest report of a processing process has it (their view of the
     // group), else the ingest process's.
     s.queue = by_age
@@ -197,7 +202,7 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)]) {
         .filter(|(_, p)| p.processing)
         .chain(by_age.iter().filter(|(_, p)| !p.processing))
         .find_map(|(_, p)| p.queue.clone());
-    s.dead_letters = peers.iter().map(|(_, p)| p.dead_letters).sum();
+    s.dead_letters = by_age.iter().map(|(_, p)| p.dead_letters).sum();
     if let Some((_, ingest)) = by_age.iter().find(|(_, p)| p.keepa_client) {
         s.keepa_client = true;
         s.keepa = ingest.keepa.clone();
@@ -289,13 +294,15 @@ mod tests {
             },
         ];
         let (peers, unreadable) = read(reports, "me:1");
+        // Read a few seconds after the last report.
+        let read_at = DateTime::from_timestamp(1_105, 0).unwrap();
         assert_eq!(unreadable.len(), 1, "{unreadable:?}");
         assert!(unreadable[0].contains("odd:1"), "{unreadable:?}");
         let ids: Vec<&str> = peers.iter().map(|(p, _)| p.id.as_str()).collect();
         assert_eq!(ids, ["ingest-1:1", "worker-1:1", "worker-2:1"]);
 
         let mut s = PipelineStatus::default();
-        merge(&mut s, &peers);
+        merge(&mut s, &peers, read_at);
         assert!(s.running && s.processing && s.keepa_client);
         assert_eq!(s.started_at, DateTime::from_timestamp(900, 0));
         let enrich = &s.stages["enrich"];
@@ -334,14 +341,14 @@ mod tests {
         ];
         let (peers, _) = read(reports, "me:1");
         let mut s = PipelineStatus::default();
-        merge(&mut s, &peers);
+        merge(&mut s, &peers, read_at);
         let h = crate::pipeline::health::pipeline_health(&s);
         assert_eq!(h.status, crate::component::HealthStatus::Degraded, "{h:?}");
         assert!(h.detail.starts_with("worker-3:1: stalled"), "{h:?}");
 
         // With no report, the process's own status stands.
         let mut alone = PipelineStatus::default();
-        merge(&mut alone, &[]);
+        merge(&mut alone, &[], read_at);
         assert_eq!(alone, PipelineStatus::default());
     }
 }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::peers::Peer;
 use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
 use crate::domain::Market;
-use crate::keepa::{ClientStatus, KeepaClient};
+use crate::keepa::KeepaClient;
 use crate::queue::Queue;
 use crate::store::{JobRun, Store};
 
@@ -263,15 +263,7 @@ pub async fn publish(
                 s.tables = tables;
             }
             if !runs_stages {
-                // This process's own state, then the other processes' reports over it.
-                s.running = false;
-                s.processing = false;
-                s.keepa_client = false;
-                s.started_at = None;
-                s.keepa = ClientStatus::default();
-                s.refresh = None;
-                s.peers.clear();
-                super::peers::merge(s, &super::peers::fresh(&peers.borrow(), Utc::now()));
+                super::peers::merge(s, &peers.borrow(), Utc::now());
             }
         });
     }

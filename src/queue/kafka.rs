@@ -308,7 +308,7 @@ impl KafkaQueue {
             tpl.add_partition_offset(&topic, *p, Offset::Offset(*o))
                 .map_err(|e| unavailable("building the commit", e))?;
         }
-        let wait = self.commits.wait().as_secs();
+        let wait = COMMIT_WAIT.as_secs();
         match self
             .commits
             .run(move || consumer.commit(&tpl, CommitMode::Sync))

@@ -39,11 +39,6 @@ impl Bounded {
         }
     }
 
-    /// How long a call is waited for.
-    pub(super) fn wait(&self) -> Duration {
-        self.wait
-    }
-
     /// Runs `f` on a blocking thread and waits for it at most `wait` (counting the wait
     /// for a previous call to finish).
     pub(super) async fn run<T: Send + 'static>(

@@ -4,7 +4,7 @@
 //! and bulk — with every failure turned into a `StoreError` that says what to do. This is
 //! the only file that names the `elasticsearch` crate.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,8 @@ pub(crate) struct Es {
     ready: AtomicBool,
     /// The last write's error, cleared by a successful write.
     last_write_error: Mutex<Option<String>>,
+    /// When (microseconds, a report's time) lapsed process reports were last looked for.
+    pub(super) reports_swept: AtomicI64,
 }
 
 /// What an Elasticsearch `error` says: its `reason`, or the error itself when it is only a
@@ -102,6 +104,7 @@ impl Es {
             refresh,
             ready: AtomicBool::new(false),
             last_write_error: Mutex::new(None),
+            reports_swept: AtomicI64::new(i64::MIN),
         })
     }
 

@@ -8,6 +8,7 @@
 //! an opportunity), kept current by the writes that change them.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -211,8 +212,12 @@ pub(super) async fn record_job(es: &Es, run: JobRun) -> StoreResult<()> {
     Ok(())
 }
 
+/// How often (in report time) lapsed process reports are looked for: an hour.
+const SWEEP_EVERY_MICROS: i64 = 3_600_000_000;
+
 /// Records a process's report in place of its previous one, and deletes reports not
-/// renewed for [`REPORTS_KEPT_FOR`].
+/// renewed for [`REPORTS_KEPT_FOR`], looked for at most once an hour (of report time) per
+/// process: a search on every report would be one more request every 10 s.
 pub(super) async fn report_process(es: &Es, r: ProcessReport) -> StoreResult<()> {
     let doc: Value = serde_json::from_str(&r.body).map_err(|e| {
         StoreError::Invalid(format!("the report of process {} is not JSON: {e}", r.id))
@@ -224,21 +229,28 @@ pub(super) async fn report_process(es: &Es, r: ProcessReport) -> StoreResult<()>
         &r.id,
         json!({"id": r.id, "updated_at": micros(r.updated_at), "doc": doc}),
     );
-    let cutoff = micros(r.updated_at - REPORTS_KEPT_FOR);
-    let old = es
-        .search(
-            Ix::Processes,
-            json!({"query": {"range": {"updated_at": {"lt": cutoff}}}, "size": 100,
-                   "_source": false}),
-        )
-        .await?;
-    for hit in old["hits"]["hits"].as_array().into_iter().flatten() {
-        // (This process's own old report is the one just replaced.)
-        if let Some(id) = hit["_id"].as_str().filter(|id| *id != r.id) {
-            bulk.delete(&index, id);
+    let at = micros(r.updated_at);
+    let sweep = at.saturating_sub(es.reports_swept.load(Ordering::Relaxed)) >= SWEEP_EVERY_MICROS;
+    if sweep {
+        let cutoff = micros(r.updated_at - REPORTS_KEPT_FOR);
+        let old = es
+            .search(
+                Ix::Processes,
+                json!({"query": {"range": {"updated_at": {"lt": cutoff}}}, "size": 100,
+                       "_source": false}),
+            )
+            .await?;
+        for hit in old["hits"]["hits"].as_array().into_iter().flatten() {
+            // (This process's own old report is the one just replaced.)
+            if let Some(id) = hit["_id"].as_str().filter(|id| *id != r.id) {
+                bulk.delete(&index, id);
+            }
         }
     }
     es.bulk(bulk, |_| false).await?;
+    if sweep {
+        es.reports_swept.fetch_max(at, Ordering::Relaxed);
+    }
     Ok(())
 }
 
