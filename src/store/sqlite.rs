@@ -142,6 +142,9 @@ impl SqliteStore {
     }
 }
 
+/// Listings in a batch from which its leftovers are freed on a thread of their own.
+const LARGE_BATCH: usize = 1_000;
+
 /// Runs blocking store work off the async runtime.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> StoreResult<T> + Send + 'static,
@@ -207,12 +210,21 @@ impl Store for SqliteStore {
         fetched_at: DateTime<Utc>,
         checkpoint: Option<Checkpoint>,
     ) -> BoxFuture<'_, StoreResult<Vec<Product>>> {
-        self.write_prepared(
-            move || ingest::encode(listings),
-            move |c, o, encoded| {
-                ingest::upsert_listings(c, o.history_days, encoded, fetched_at, checkpoint)
-            },
-        )
+        let days = self.db.options.history_days;
+        let large = listings.len() >= LARGE_BATCH;
+        let written = self.write_prepared(
+            move || ingest::prepare(listings, fetched_at, days),
+            move |c, _, prepared| ingest::upsert_listings(c, prepared, checkpoint),
+        );
+        Box::pin(async move {
+            let (products, leftovers) = written.await?;
+            // Freeing a large batch's listings takes milliseconds of a core: not on the
+            // writer's thread or the runtime's.
+            if large {
+                std::thread::spawn(move || drop(leftovers));
+            }
+            Ok(products)
+        })
     }
 
     fn replace_opportunities(

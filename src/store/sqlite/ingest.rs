@@ -21,7 +21,7 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{CachedStatement, Connection, params};
 
 use super::binary::{decode_bytes, doc_bytes, encode_snapshot};
 use super::codec::{
@@ -34,11 +34,14 @@ use crate::store::check::{self, Identity, search_text};
 use crate::store::history;
 
 /// A listing with the documents its row stores (the EANs as JSON, the snapshot in the
-/// binary form of [`super::binary`]).
+/// binary form of [`super::binary`]) and the history blob of a row stored for the first time.
 pub(super) struct Encoded {
     listing: Listing,
     eans: String,
     snapshot: Vec<u8>,
+    /// The listing's history merged into nothing and trimmed: the blob of a new row, which
+    /// is what most listings of a large import are. Taken when used.
+    new_history: Option<Vec<u8>>,
 }
 
 impl Borrow<Listing> for Encoded {
@@ -47,32 +50,65 @@ impl Borrow<Listing> for Encoded {
     }
 }
 
-/// Encodes `listings` for [`upsert_listings`]. Pure CPU work, done before the writer
-/// connection is taken, so it overlaps another batch's write.
-pub(super) fn encode(listings: Vec<Listing>) -> Res<Vec<Encoded>> {
-    listings
+/// A batch ready for [`upsert_listings`]: checked, grouped by ASIN, encoded.
+pub(super) struct Prepared {
+    /// The ASINs in the order they first appear.
+    order: Vec<Asin>,
+    /// Each ASIN's listings in batch order.
+    by_asin: HashMap<Asin, Vec<Encoded>>,
+    fetched_at: DateTime<Utc>,
+    history_days: u32,
+}
+
+/// What is left of a written batch: its listings, to be freed.
+pub(super) type Leftovers = HashMap<Asin, Vec<Encoded>>;
+
+/// Checks, groups and encodes `listings` fetched at `fetched_at` for [`upsert_listings`].
+/// Pure CPU work, done before the writer connection is taken, so it overlaps another
+/// batch's write: everything that does not depend on what is stored is done here.
+pub(super) fn prepare(
+    listings: Vec<Listing>,
+    fetched_at: DateTime<Utc>,
+    history_days: u32,
+) -> Res<Prepared> {
+    let encoded = listings
         .into_iter()
         .map(|listing| {
             let what = || format!("listing {}:{}", listing.asin, listing.market);
+            let (new_history, _) =
+                history::merge_blob(None, &listing.history, fetched_at, history_days);
             Ok(Encoded {
                 eans: to_json(&listing.eans, &what)?,
                 snapshot: encode_snapshot(&listing.snapshot),
+                new_history: Some(new_history),
                 listing,
             })
         })
-        .collect()
+        .collect::<Res<Vec<_>>>()?;
+    let (order, by_asin) = check::by_asin(encoded).map_err(Fail::Invalid)?;
+    Ok(Prepared {
+        order,
+        by_asin,
+        fetched_at,
+        history_days,
+    })
 }
 
-/// Writes `listings` fetched at `fetched_at` and the checkpoint; returns the merged products.
+/// Writes a prepared batch and the checkpoint; returns the merged products, and the
+/// batch's leftovers for the caller to drop once the writer is free again (freeing a
+/// large batch's listings takes a while).
 pub(super) fn upsert_listings(
     c: &Connection,
-    history_days: u32,
-    listings: Vec<Encoded>,
-    fetched_at: DateTime<Utc>,
+    prepared: Prepared,
     checkpoint: Option<Checkpoint>,
-) -> Res<Vec<Product>> {
-    let any = !listings.is_empty();
-    let (order, mut by_asin) = check::by_asin(listings).map_err(Fail::Invalid)?;
+) -> Res<(Vec<Product>, Leftovers)> {
+    let Prepared {
+        order,
+        mut by_asin,
+        fetched_at,
+        history_days,
+    } = prepared;
+    let any = !order.is_empty();
     let batch = Batch {
         fetched: micros(fetched_at),
         now: fetched_at,
@@ -80,13 +116,15 @@ pub(super) fn upsert_listings(
     };
     let mut products = Vec::with_capacity(order.len());
     let mut totals = Totals::default();
+    let mut st = Statements::prepare(c)?;
     for asin in order {
         let group = by_asin
             .get_mut(&asin)
             .map(Vec::as_mut_slice)
             .unwrap_or_default();
-        products.push(batch.apply(c, asin, group, &mut totals)?);
+        products.push(batch.apply(&mut st, asin, group, &mut totals)?);
     }
+    drop(st);
     totals.flush(c)?;
     if any {
         c.prepare_cached(
@@ -111,7 +149,7 @@ pub(super) fn upsert_listings(
         .and_then(|mut st| st.execute(params![cp.key, offset, batch.fetched]))
         .doing("writing the import checkpoint")?;
     }
-    Ok(products)
+    Ok((products, by_asin))
 }
 
 /// One stored listing row.
@@ -132,23 +170,22 @@ struct Row {
 }
 
 impl Row {
-    /// The row of a listing, its encoded JSON moved in (not copied).
+    /// The row of a listing, its encoded documents and text moved in (not copied): the
+    /// listing is not read again.
     fn from_listing(e: &mut Encoded, fetched_at: i64, history: Vec<u8>) -> Row {
-        let eans = std::mem::take(&mut e.eans);
-        let snapshot = std::mem::take(&mut e.snapshot);
-        let l = &e.listing;
+        let l = &mut e.listing;
         Row {
             listed: l.product_type == 0 && l.title.is_some(),
             product_type: l.product_type,
-            title: l.title.clone(),
-            brand: l.brand.clone(),
-            image_url: l.image_url.clone(),
-            eans,
+            title: l.title.take(),
+            brand: l.brand.take(),
+            image_url: l.image_url.take(),
+            eans: std::mem::take(&mut e.eans),
             package_quantity: l.package_quantity,
             root_category: l.root_category,
             fetched_at,
             observed_at: micros(l.snapshot.observed_at),
-            snapshot,
+            snapshot: std::mem::take(&mut e.snapshot),
             history,
         }
     }
@@ -165,12 +202,12 @@ impl Batch {
     /// Applies one ASIN's listings and returns its merged product.
     fn apply(
         &self,
-        c: &Connection,
+        st: &mut Statements<'_>,
         asin: Asin,
         listings: &mut [Encoded],
         totals: &mut Totals,
     ) -> Res<Product> {
-        let mut rows = read_rows(c, asin)?;
+        let mut rows = read_rows(st, asin)?;
         // A product row exists exactly when a listing row does.
         let was_empty = rows.is_empty();
         let was_listed: Vec<Market> = listed(&rows);
@@ -180,7 +217,10 @@ impl Batch {
         for (i, e) in listings.iter_mut().enumerate() {
             let market = e.listing.market;
             let stored = rows.get(&market);
-            let history = self.merged_history(&e.listing, stored);
+            let history = match (stored, e.new_history.take()) {
+                (None, Some(blob)) => blob,
+                _ => self.merged_history(&e.listing, stored),
+            };
             let observed = micros(e.listing.snapshot.observed_at);
             let replace = stored.is_none_or(|r| {
                 check::replaces(observed, self.fetched, r.observed_at, r.fetched_at)
@@ -196,19 +236,20 @@ impl Batch {
                 replacing.push(i);
             }
             if stored != Some(&row) {
-                write_row(c, asin, market, &row, stored.is_some())?;
+                write_row(st, asin, market, &row, stored.is_some())?;
                 rows.insert(market, row);
                 changed = true;
             }
         }
         // A later listing of a market wins, as in the loop.
-        let fresh: HashMap<Market, &PriceSnapshot> = replacing
-            .iter()
-            .map(|&i| (listings[i].listing.market, &listings[i].listing.snapshot))
-            .collect();
-        let product = merge_product(asin, &rows, &fresh)?;
+        let mut fresh: HashMap<Market, PriceSnapshot> = HashMap::new();
+        for &i in &replacing {
+            let s = &mut listings[i].listing.snapshot;
+            fresh.insert(s.market, take_snapshot(s));
+        }
+        let product = merge_product(asin, &rows, fresh)?;
         if changed {
-            write_product(c, &product, &rows, !was_empty)?;
+            write_product(st, &product, &rows, !was_empty)?;
             let now_listed = listed(&rows);
             for m in Market::ALL {
                 let delta = i64::from(now_listed.contains(&m)) - i64::from(was_listed.contains(&m));
@@ -217,7 +258,7 @@ impl Batch {
             let delta = i64::from(!now_listed.is_empty()) - i64::from(!was_listed.is_empty());
             totals.add(totals::PRODUCTS_LISTED, delta);
         }
-        mark_fetched(c, asin, &rows)?;
+        mark_fetched(st, asin, &rows)?;
         Ok(product)
     }
 
@@ -244,25 +285,86 @@ fn listed(rows: &BTreeMap<Market, Row>) -> Vec<Market> {
 }
 
 /// Records on the watchlist entry, if any, every market the ASIN was fetched in.
-fn mark_fetched(c: &Connection, asin: Asin, rows: &BTreeMap<Market, Row>) -> Res<()> {
+fn mark_fetched(st: &mut Statements<'_>, asin: Asin, rows: &BTreeMap<Market, Row>) -> Res<()> {
     let mask = rows.keys().fold(0, |acc, m| acc | market_bit(*m));
-    c.prepare_cached(
-        "UPDATE watchlist SET fetched = fetched | ?2 WHERE asin = ?1 AND (fetched & ?2) != ?2",
-    )
-    .and_then(|mut st| st.execute(params![asin.as_str(), mask]))
-    .doing("recording fetched markets on the watchlist")?;
+    st.mark_fetched
+        .execute(params![asin.as_str(), mask])
+        .doing("recording fetched markets on the watchlist")?;
     Ok(())
 }
 
+/// The statements of a batch, prepared once for all its ASINs.
+struct Statements<'c> {
+    read_rows: CachedStatement<'c>,
+    insert_row: CachedStatement<'c>,
+    update_row: CachedStatement<'c>,
+    insert_product: CachedStatement<'c>,
+    update_product: CachedStatement<'c>,
+    mark_fetched: CachedStatement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(c: &'c Connection) -> Res<Self> {
+        let prepare = |sql: &str, what: &'static str| c.prepare_cached(sql).doing(what);
+        Ok(Statements {
+            read_rows: prepare(
+                "SELECT market, listed, product_type, title, brand, image_url, eans,
+                        package_quantity, root_category, fetched_at, observed_at, snapshot,
+                        history
+                 FROM listings WHERE asin = ?1",
+                "preparing the listing read",
+            )?,
+            insert_row: prepare(
+                "INSERT INTO listings (asin, market, listed, product_type, title, brand,
+                     image_url, eans, package_quantity, root_category, fetched_at,
+                     observed_at, snapshot, history)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "preparing the listing insert",
+            )?,
+            update_row: prepare(
+                "UPDATE listings SET listed = ?3, product_type = ?4, title = ?5,
+                     brand = ?6, image_url = ?7, eans = ?8, package_quantity = ?9,
+                     root_category = ?10, fetched_at = ?11, observed_at = ?12,
+                     snapshot = ?13, history = ?14
+                 WHERE asin = ?1 AND market = ?2",
+                "preparing the listing update",
+            )?,
+            insert_product: prepare(
+                "INSERT INTO products (asin, title, brand, image_url, eans,
+                     package_quantity, markets, search, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "preparing the product insert",
+            )?,
+            update_product: prepare(
+                "UPDATE products SET title = ?2, brand = ?3, image_url = ?4,
+                     eans = ?5, package_quantity = ?6, markets = ?7, search = ?8,
+                     updated_at = ?9
+                 WHERE asin = ?1",
+                "preparing the product update",
+            )?,
+            mark_fetched: prepare(
+                "UPDATE watchlist SET fetched = fetched | ?2
+                 WHERE asin = ?1 AND (fetched & ?2) != ?2",
+                "preparing the watchlist update",
+            )?,
+        })
+    }
+}
+
+/// Moves a snapshot out of `s`, leaving its text fields empty: the batch's listing is not
+/// read again, and a copy would cost as much as the move saves.
+fn take_snapshot(s: &mut PriceSnapshot) -> PriceSnapshot {
+    PriceSnapshot {
+        title: s.title.take(),
+        eans: std::mem::take(&mut s.eans),
+        product_group: s.product_group.take(),
+        ..*s
+    }
+}
+
 /// The stored listing rows of `asin`, by market.
-fn read_rows(c: &Connection, asin: Asin) -> Res<BTreeMap<Market, Row>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT market, listed, product_type, title, brand, image_url, eans,
-                    package_quantity, root_category, fetched_at, observed_at, snapshot, history
-             FROM listings WHERE asin = ?1",
-        )
-        .doing("preparing the listing read")?;
+fn read_rows(st: &mut Statements<'_>, asin: Asin) -> Res<BTreeMap<Market, Row>> {
+    let st = &mut st.read_rows;
     let raw = st
         .query_map([asin.as_str()], |r| {
             Ok((
@@ -298,38 +400,34 @@ fn read_rows(c: &Connection, asin: Asin) -> Res<BTreeMap<Market, Row>> {
 /// Writes a listing row. Plain `INSERT` or `UPDATE`, since whether the row exists is known:
 /// an upsert statement would make SQLite journal every page it touches, in case the
 /// statement had to be undone halfway.
-fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row, exists: bool) -> Res<()> {
-    const UPDATE: &str = "UPDATE listings SET listed = ?3, product_type = ?4, title = ?5,
-             brand = ?6, image_url = ?7, eans = ?8, package_quantity = ?9, root_category = ?10,
-             fetched_at = ?11, observed_at = ?12, snapshot = ?13, history = ?14
-         WHERE asin = ?1 AND market = ?2";
-    const INSERT: &str = "INSERT INTO listings (asin, market, listed, product_type, title,
-             brand, image_url, eans, package_quantity, root_category, fetched_at, observed_at,
-             snapshot, history)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-    let run = |sql: &str| {
-        c.prepare_cached(sql).and_then(|mut st| {
-            st.execute(params![
-                asin.as_str(),
-                market_id(market),
-                r.listed,
-                r.product_type,
-                r.title,
-                r.brand,
-                r.image_url,
-                r.eans,
-                r.package_quantity,
-                r.root_category,
-                r.fetched_at,
-                r.observed_at,
-                r.snapshot,
-                r.history,
-            ])
-        })
-    };
+fn write_row(
+    st: &mut Statements<'_>,
+    asin: Asin,
+    market: Market,
+    r: &Row,
+    exists: bool,
+) -> Res<()> {
+    let columns = params![
+        asin.as_str(),
+        market_id(market),
+        r.listed,
+        r.product_type,
+        r.title,
+        r.brand,
+        r.image_url,
+        r.eans,
+        r.package_quantity,
+        r.root_category,
+        r.fetched_at,
+        r.observed_at,
+        r.snapshot,
+        r.history,
+    ];
     // An update that finds no row (the file was edited by hand) falls back to an insert.
-    if !exists || run(UPDATE).doing("updating a listing")? == 0 {
-        run(INSERT).doing("inserting a listing")?;
+    if !exists || st.update_row.execute(columns).doing("updating a listing")? == 0 {
+        st.insert_row
+            .execute(columns)
+            .doing("inserting a listing")?;
     }
     Ok(())
 }
@@ -338,36 +436,40 @@ fn write_row(c: &Connection, asin: Asin, market: Market, r: &Row, exists: bool) 
 fn merge_product(
     asin: Asin,
     rows: &BTreeMap<Market, Row>,
-    fresh: &HashMap<Market, &PriceSnapshot>,
+    mut fresh: HashMap<Market, PriceSnapshot>,
 ) -> Res<Product> {
     let mut listed = Vec::new();
+    let mut eans = Vec::new();
     for (market, row) in rows.iter().filter(|(_, r)| r.listed) {
         let what = || format!("listing {asin}:{market}");
-        let snapshot = match fresh.get(market) {
-            Some(s) => (*s).clone(),
+        let snapshot = match fresh.remove(market) {
+            Some(s) => s,
             None => decode_bytes(&row.snapshot, &what)?,
         };
-        let eans: Vec<String> = from_json(&row.eans, &what)?;
-        listed.push((*market, row, eans, snapshot));
+        eans.push(from_json::<Vec<String>>(&row.eans, &what)?);
+        listed.push((*market, row, snapshot));
     }
     Ok(check::merged_product(
         asin,
-        listed.iter().map(|(market, row, eans, snapshot)| {
-            let id = Identity {
-                title: row.title.as_ref(),
-                brand: row.brand.as_ref(),
-                image_url: row.image_url.as_ref(),
-                package_quantity: row.package_quantity,
-                eans,
-            };
-            (*market, id, snapshot.clone())
-        }),
+        listed
+            .into_iter()
+            .zip(&eans)
+            .map(|((market, row, snapshot), eans)| {
+                let id = Identity {
+                    title: row.title.as_ref(),
+                    brand: row.brand.as_ref(),
+                    image_url: row.image_url.as_ref(),
+                    package_quantity: row.package_quantity,
+                    eans,
+                };
+                (market, id, snapshot)
+            }),
     ))
 }
 
 /// Stores the identity of a merged product, its listed markets and its search text.
 fn write_product(
-    c: &Connection,
+    st: &mut Statements<'_>,
     p: &Product,
     rows: &BTreeMap<Market, Row>,
     exists: bool,
@@ -381,29 +483,27 @@ fn write_product(
             .flatten(),
     );
     let eans = to_json(&p.eans, &|| format!("product {asin}"))?;
-    const UPDATE: &str = "UPDATE products SET title = ?2, brand = ?3, image_url = ?4,
-             eans = ?5, package_quantity = ?6, markets = ?7, search = ?8, updated_at = ?9
-         WHERE asin = ?1";
-    const INSERT: &str = "INSERT INTO products (asin, title, brand, image_url, eans,
-             package_quantity, markets, search, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-    let run = |sql: &str| {
-        c.prepare_cached(sql).and_then(|mut st| {
-            st.execute(params![
-                asin.as_str(),
-                p.title,
-                p.brand,
-                p.image_url,
-                eans,
-                p.package_quantity,
-                mask,
-                search,
-                updated,
-            ])
-        })
-    };
-    if !exists || run(UPDATE).doing("updating a product")? == 0 {
-        run(INSERT).doing("inserting a product")?;
+    let columns = params![
+        asin.as_str(),
+        p.title,
+        p.brand,
+        p.image_url,
+        eans,
+        p.package_quantity,
+        mask,
+        search,
+        updated,
+    ];
+    if !exists
+        || st
+            .update_product
+            .execute(columns)
+            .doing("updating a product")?
+            == 0
+    {
+        st.insert_product
+            .execute(columns)
+            .doing("inserting a product")?;
     }
     Ok(())
 }

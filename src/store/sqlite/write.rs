@@ -9,9 +9,10 @@
 //! wrongly forever, so it is refused with the row's key.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{CachedStatement, Connection, params};
 
 use super::binary::{doc_bytes, encode_opportunity};
 use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros};
@@ -132,14 +133,20 @@ pub(super) fn prepare(sets: Vec<(Asin, Vec<Opportunity>)>) -> Res<Prepared> {
     let mut at: HashMap<Asin, usize> = HashMap::with_capacity(sets.len());
     for (asin, opps) in sets {
         let mut wanted = BTreeMap::new();
+        // The rows of an ASIN share its title, and so their search text.
+        let mut last: Option<(Option<Arc<str>>, String)> = None;
         for o in opps {
             check::opportunity(asin, &o).map_err(Fail::Invalid)?;
             let body = encode_opportunity(&o);
-            let search = search_text(
-                [o.title.as_deref(), Some(o.asin.as_str())]
-                    .into_iter()
-                    .flatten(),
-            );
+            let search = match &last {
+                Some((t, text)) if *t == o.title => text.clone(),
+                _ => {
+                    let title = o.title.as_deref();
+                    let text = search_text([title, Some(asin.as_str())].into_iter().flatten());
+                    last = Some((o.title.clone(), text.clone()));
+                    text
+                }
+            };
             wanted.insert((o.buy_market, o.sell_market), Wanted { o, body, search });
         }
         match at.get(&asin) {
@@ -157,15 +164,16 @@ pub(super) fn prepare(sets: Vec<(Asin, Vec<Opportunity>)>) -> Res<Prepared> {
 /// given twice, and the last row for a route given twice).
 pub(super) fn replace_opportunities(c: &Connection, sets: &Prepared) -> Res<()> {
     let mut totals = Totals::default();
+    let mut st = Statements::prepare(c)?;
     for (asin, wanted) in sets {
-        let stored = retire_and_compare(c, *asin, wanted, &mut totals)?;
+        let stored = retire_and_compare(&mut st, *asin, wanted, &mut totals)?;
         for (route, w) in wanted {
             let before = stored.get(route);
             if before.is_some_and(|s| s.unchanged) {
                 continue;
             }
             let o = &w.o;
-            write(c, w, before.map(|s| s.id))?;
+            write(&mut st, w, before.map(|s| s.id))?;
             let (count, ranked, gross) = before.map_or((0, 0, 0), |s| (1, s.ranked, s.gross));
             totals.add(totals::OPPORTUNITIES, 1 - count);
             totals.add(totals::RANKED, i64::from(o.ranked) - ranked);
@@ -175,7 +183,63 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &Prepared) -> Res<()> 
             );
         }
     }
+    drop(st);
     totals.flush(c)
+}
+
+/// The statements of a call, prepared once for all its ASINs.
+struct Statements<'c> {
+    read: CachedStatement<'c>,
+    delete: CachedStatement<'c>,
+    delete_doc: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    update: CachedStatement<'c>,
+    insert_doc: CachedStatement<'c>,
+    update_doc: CachedStatement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(c: &'c Connection) -> Res<Self> {
+        let prepare = |sql: &str, what: &'static str| c.prepare_cached(sql).doing(what);
+        Ok(Statements {
+            read: prepare(
+                "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body
+                 FROM opportunities o LEFT JOIN opportunity_docs d ON d.id = o.id
+                 WHERE o.asin = ?1",
+                "preparing the opportunity read",
+            )?,
+            delete: prepare(
+                "DELETE FROM opportunities WHERE id = ?1",
+                "preparing the opportunity delete",
+            )?,
+            delete_doc: prepare(
+                "DELETE FROM opportunity_docs WHERE id = ?1",
+                "preparing the opportunity document delete",
+            )?,
+            insert: prepare(
+                "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct,
+                     net_margin_pct, net_profit, roi_pct, expected_monthly_profit, ranked,
+                     updated_at, search, first_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "preparing the opportunity insert",
+            )?,
+            update: prepare(
+                "UPDATE opportunities SET gross_margin_pct = ?4, net_margin_pct = ?5,
+                     net_profit = ?6, roi_pct = ?7, expected_monthly_profit = ?8,
+                     ranked = ?9, updated_at = ?10, search = ?11
+                 WHERE id = ?12 AND asin = ?1 AND buy = ?2 AND sell = ?3",
+                "preparing the opportunity update",
+            )?,
+            insert_doc: prepare(
+                "INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)",
+                "preparing the opportunity document insert",
+            )?,
+            update_doc: prepare(
+                "UPDATE opportunity_docs SET body = ?2 WHERE id = ?1",
+                "preparing the opportunity document update",
+            )?,
+        })
+    }
 }
 
 /// What is stored for a wanted route.
@@ -192,19 +256,13 @@ struct Stored {
 
 /// Deletes the ASIN's rows that are not wanted; returns what is stored for wanted routes.
 fn retire_and_compare(
-    c: &Connection,
+    st: &mut Statements<'_>,
     asin: Asin,
     wanted: &BTreeMap<(Market, Market), Wanted>,
     totals: &mut Totals,
 ) -> Res<HashMap<(Market, Market), Stored>> {
-    let mut st = c
-        .prepare_cached(
-            "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body
-             FROM opportunities o LEFT JOIN opportunity_docs d ON d.id = o.id
-             WHERE o.asin = ?1",
-        )
-        .doing("preparing the opportunity read")?;
     let rows = st
+        .read
         .query_map([asin.as_str()], |r| {
             Ok((
                 (
@@ -220,12 +278,6 @@ fn retire_and_compare(
         .doing("reading opportunities")?
         .collect::<Result<Vec<_>, _>>()
         .doing("reading opportunities")?;
-    let mut delete = c
-        .prepare_cached("DELETE FROM opportunities WHERE id = ?1")
-        .doing("preparing the opportunity delete")?;
-    let mut delete_doc = c
-        .prepare_cached("DELETE FROM opportunity_docs WHERE id = ?1")
-        .doing("preparing the opportunity document delete")?;
     let mut stored = HashMap::new();
     for ((id, buy, sell), ranked, gross, body) in rows {
         let gross = totals::gross_micros(gross);
@@ -234,8 +286,8 @@ fn retire_and_compare(
             .find(|((b, s), _)| market_id(*b) == buy && market_id(*s) == sell);
         match route {
             None => {
-                delete.execute([id]).doing("retiring an opportunity")?;
-                delete_doc
+                st.delete.execute([id]).doing("retiring an opportunity")?;
+                st.delete_doc
                     .execute([id])
                     .doing("retiring an opportunity document")?;
                 totals.add(totals::OPPORTUNITIES, -1);
@@ -263,37 +315,33 @@ fn retire_and_compare(
 /// `first_seen`), or an insert. Plain statements,
 /// since whether the row exists is known: an upsert would make SQLite journal every page it
 /// touches in case the statement had to be undone halfway.
-fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
+fn write(st: &mut Statements<'_>, w: &Wanted, id: Option<i64>) -> Res<()> {
     let (o, body, search) = (&w.o, w.body.as_slice(), w.search.as_str());
     // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
     let net = o.has_net();
-    let columns = params![
-        o.asin.as_str(),
-        market_id(o.buy_market),
-        market_id(o.sell_market),
-        o.gross_margin_pct,
-        net.then_some(o.net_margin_pct),
-        net.then_some(o.net_profit.minor),
-        net.then_some(o.roi_pct),
-        net.then_some(o.expected_monthly_profit.minor),
-        o.ranked,
-        micros(o.updated_at),
-        search,
-    ];
+    // ?12: the row id of an update; the first seen time of an insert (a new route is
+    // first seen now, unless the row says otherwise).
+    let columns = |twelfth: i64| {
+        (
+            o.asin.as_str(),
+            market_id(o.buy_market),
+            market_id(o.sell_market),
+            o.gross_margin_pct,
+            net.then_some(o.net_margin_pct),
+            net.then_some(o.net_profit.minor),
+            net.then_some(o.roi_pct),
+            net.then_some(o.expected_monthly_profit.minor),
+            o.ranked,
+            micros(o.updated_at),
+            search,
+            twelfth,
+        )
+    };
     let updated = match id {
         Some(id) => {
-            let n = c
-                .prepare_cached(
-                    "UPDATE opportunities SET gross_margin_pct = ?4, net_margin_pct = ?5,
-                         net_profit = ?6, roi_pct = ?7, expected_monthly_profit = ?8,
-                         ranked = ?9, updated_at = ?10, search = ?11
-                     WHERE id = ?12 AND asin = ?1 AND buy = ?2 AND sell = ?3",
-                )
-                .and_then(|mut st| {
-                    let mut p: Vec<&dyn rusqlite::ToSql> = columns.to_vec();
-                    p.push(&id);
-                    st.execute(p.as_slice())
-                })
+            let n = st
+                .update
+                .execute(columns(id))
                 .doing("updating an opportunity")?;
             (n > 0).then_some(id)
         }
@@ -302,35 +350,24 @@ fn write(c: &Connection, w: &Wanted, id: Option<i64>) -> Res<()> {
     let (id, new_doc) = match updated {
         Some(id) => (id, false),
         None => {
-            let id = c
-                .prepare_cached(
-                    "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct,
-                         net_margin_pct, net_profit, roi_pct, expected_monthly_profit, ranked,
-                         updated_at, search, first_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .and_then(|mut st| {
-                    // A new route is first seen now, unless the row says otherwise.
-                    let first_seen = micros(o.first_seen.unwrap_or(o.updated_at));
-                    let mut p: Vec<&dyn rusqlite::ToSql> = columns.to_vec();
-                    p.push(&first_seen);
-                    st.insert(p.as_slice())
-                })
+            let first_seen = micros(o.first_seen.unwrap_or(o.updated_at));
+            let id = st
+                .insert
+                .insert(columns(first_seen))
                 .doing("inserting an opportunity")?;
             (id, true)
         }
     };
-    let doc = |sql: &str| {
-        c.prepare_cached(sql)
-            .and_then(|mut st| st.execute(params![id, body]))
-    };
     // A document missing beside an existing row (the file was edited by hand) is inserted.
     if new_doc
-        || doc("UPDATE opportunity_docs SET body = ?2 WHERE id = ?1")
+        || st
+            .update_doc
+            .execute(params![id, body])
             .doing("updating an opportunity document")?
             == 0
     {
-        doc("INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)")
+        st.insert_doc
+            .execute(params![id, body])
             .doing("inserting an opportunity document")?;
     }
     Ok(())
