@@ -219,9 +219,12 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let (products, leftovers) = written.await?;
             // Freeing a large batch's listings takes milliseconds of a core: not on the
-            // writer's thread or the runtime's.
+            // runtime's threads, nor before this returns (the caller's next write waits).
+            // A thread of its own (which, if it cannot be started, frees them here).
             if large {
-                std::thread::spawn(move || drop(leftovers));
+                let _ = std::thread::Builder::new()
+                    .name("arbdesk-free".into())
+                    .spawn(move || drop(leftovers));
             }
             Ok(products)
         })

@@ -40,7 +40,8 @@ pub(super) struct Encoded {
     eans: String,
     snapshot: Vec<u8>,
     /// The listing's history merged into nothing and trimmed: the blob of a new row, which
-    /// is what most listings of a large import are. Taken when used.
+    /// is what most listings of a large import are. Taken when used; a listing whose row
+    /// exists merges its history into the stored one instead.
     new_history: Option<Vec<u8>>,
 }
 
