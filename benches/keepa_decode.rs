@@ -1,10 +1,18 @@
 //! Decoding throughput: a Keepa `/product` line with 90 days of history, the lines the
-//! import benchmark reads, and the simulator's product generation.
+//! import benchmark reads, and the simulator's product generation; and the process stage's
+//! CPU work without the store: enrich (queue payload to listing) and detect, per product.
 #![allow(clippy::unwrap_used)]
 
-use arbdesk::domain::Market;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arbdesk::domain::{Asin, Listing, Market, Product};
+use arbdesk::economics::{Economics, EconomicsConfig, LiveDetector};
 use arbdesk::keepa::decode_product;
 use arbdesk::keepa::sim::{Catalog, Options, asin_from};
+use arbdesk::pipeline::{Detect, Enricher};
+use arbdesk::queue::RawUpdate;
+use chrono::DateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const NOW_MS: i64 = 1_795_586_400_000;
@@ -57,6 +65,61 @@ fn bench(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
+    g.finish();
+
+    // The process stage without the store: 100 products, each fetched in all five markets
+    // as `RawUpdate` payloads (the import lines' shape), enriched, put together per ASIN
+    // (identity from the first listed market, as the store merges it) and detected.
+    let now = DateTime::from_timestamp_millis(NOW_MS).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..500)
+        .map(|i| {
+            let asin: Asin = asin_from(i / 5).parse().unwrap();
+            let market = Market::ALL[i as usize % 5];
+            let p = cat.product(&asin, market, NOW_MS, import_opts);
+            let raw = RawUpdate {
+                asin,
+                market,
+                fetched_at: now,
+                product: serde_json::value::to_raw_value(&p).unwrap(),
+            };
+            serde_json::to_vec(&raw).unwrap()
+        })
+        .collect();
+    let econ = Arc::new(Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap());
+    let detect = LiveDetector::new(econ);
+    let pass = || {
+        let listings: Vec<Listing> = payloads
+            .iter()
+            .map(|p| Enricher.enrich(p).unwrap())
+            .collect();
+        let mut products: BTreeMap<Asin, Product> = BTreeMap::new();
+        for l in listings {
+            if l.product_type != 0 || l.title.is_none() {
+                continue;
+            }
+            let p = products.entry(l.asin).or_insert_with(|| Product {
+                asin: l.asin,
+                title: l.title.clone(),
+                brand: l.brand.clone(),
+                image_url: l.image_url.clone(),
+                eans: l.eans.clone(),
+                package_quantity: l.package_quantity,
+                markets: BTreeMap::new(),
+            });
+            p.markets.insert(l.market, l.snapshot);
+        }
+        products
+            .values()
+            .map(|p| detect.detect(p, now).len())
+            .sum::<usize>()
+    };
+    let rows = pass();
+    let mut g = c.benchmark_group("process");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function(
+        format!("enrich + detect 100 products (500 payloads, {rows} rows)"),
+        |b| b.iter(pass),
+    );
     g.finish();
 }
 
