@@ -129,8 +129,9 @@ pub fn image_url(file: &str) -> String {
     format!("https://m.media-amazon.com/images/I/{file}")
 }
 
-/// A product as decoding reads it.
-type Product = wire::Product<wire::StatsRead>;
+/// A product as decoding reads it: what a document that carries one (a queue message)
+/// parses its product into, in the same pass, before [`decode_parsed`].
+pub type Product = wire::Product<wire::StatsRead>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -148,7 +149,13 @@ pub fn decode_product(raw: &str) -> Result<Listing, DecodeError> {
         Ok(p) => p,
         Err(plain) => return Err(parse_error(raw, plain)),
     };
-    decode_wire(&p).map_err(|(field, reason)| DecodeError {
+    decode_parsed(&p)
+}
+
+/// Decodes a product already parsed from JSON; the same listing and errors as
+/// [`decode_product`] of its text, except for JSON-level failures, which parsing reported.
+pub fn decode_parsed(p: &Product) -> Result<Listing, DecodeError> {
+    decode_wire(p).map_err(|(field, reason)| DecodeError {
         asin: sanitize(&p.asin).chars().take(20).collect(),
         domain: p.domain_id.to_string(),
         field,

@@ -4,7 +4,10 @@
 //! agrees with the envelope (same ASIN and market); anything else is an `EnrichError` whose
 //! text is the dead-letter reason, so a poison message is explained, never dropped silently.
 
-use crate::domain::Listing;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Asin, Listing, Market};
+use crate::keepa::decode::{Product, decode_parsed};
 use crate::keepa::decode_product;
 use crate::queue::RawUpdate;
 
@@ -38,6 +41,13 @@ pub struct Enricher;
 impl Enricher {
     /// Validates and decodes one message payload.
     pub fn enrich(&self, payload: &[u8]) -> Result<Listing, EnrichError> {
+        // One pass over the payload, its product parsed with the envelope. Anything that
+        // does not parse so is read again the plain way, whose errors say what is wrong.
+        if let Ok(update) = serde_json::from_slice::<ParsedUpdate>(payload) {
+            let listing =
+                decode_parsed(&update.product).map_err(|e| EnrichError::Product(e.to_string()))?;
+            return matching(listing, update.asin, update.market);
+        }
         let raw: RawUpdate = serde_json::from_slice(payload).map_err(|e| {
             #[derive(serde::Deserialize)]
             struct Unreadable {
@@ -50,14 +60,31 @@ impl Enricher {
         })?;
         let listing =
             decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
-        if listing.asin != raw.asin || listing.market != raw.market {
-            return Err(EnrichError::Mismatch {
-                expected: format!("{}:{}", raw.asin, raw.market),
-                found: format!("{}:{}", listing.asin, listing.market),
-            });
-        }
-        Ok(listing)
+        matching(listing, raw.asin, raw.market)
     }
+}
+
+/// A `RawUpdate` as enrich reads it: the product parsed, not kept verbatim (keeping it
+/// costs a scan of its own before decoding parses it again).
+#[derive(serde::Deserialize)]
+struct ParsedUpdate {
+    asin: Asin,
+    market: Market,
+    // Read so that an envelope without a valid time is refused on both paths.
+    #[serde(rename = "fetched_at")]
+    _fetched_at: DateTime<Utc>,
+    product: Product,
+}
+
+/// `listing` if it is the product the envelope names.
+fn matching(listing: Listing, asin: Asin, market: Market) -> Result<Listing, EnrichError> {
+    if listing.asin != asin || listing.market != market {
+        return Err(EnrichError::Mismatch {
+            expected: format!("{asin}:{market}"),
+            found: format!("{}:{}", listing.asin, listing.market),
+        });
+    }
+    Ok(listing)
 }
 
 #[cfg(test)]
@@ -77,6 +104,40 @@ mod tests {
         );
         let err = Enricher.enrich(br#"{"nothing":1}"#).unwrap_err();
         assert!(matches!(err, EnrichError::Envelope(_)), "{err}");
+    }
+
+    /// The plain way: the envelope with its product kept verbatim, then the product.
+    fn two_pass(payload: &[u8]) -> Result<Listing, String> {
+        let raw: RawUpdate = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        let listing = decode_product(raw.product.get()).map_err(|e| e.to_string())?;
+        matching(listing, raw.asin, raw.market).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn one_pass_reads_what_two_passes_read() {
+        use crate::keepa::sim::{Catalog, Options, asin_from};
+        let cat = Catalog::new(7);
+        let now = 1_795_586_400_000;
+        let mut compared = 0;
+        for buybox in [false, true] {
+            let opts = Options {
+                history: true,
+                days: 7,
+                stats_days: Some(90),
+                buybox,
+            };
+            for i in 0..60 {
+                let asin: Asin = asin_from(i / 5).parse().unwrap();
+                let market = Market::ALL[i as usize % 5];
+                let product =
+                    serde_json::to_string(&cat.product(&asin, market, now, opts)).unwrap();
+                let p = payload(asin.as_str(), &market.to_string(), &product);
+                let one = Enricher.enrich(&p).map_err(|e| e.to_string());
+                assert_eq!(one, two_pass(&p), "{asin}:{market}");
+                compared += usize::from(one.is_ok());
+            }
+        }
+        assert!(compared > 100, "only {compared} payloads decoded");
     }
 
     #[test]
