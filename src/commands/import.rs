@@ -15,8 +15,7 @@
 //! the retries: a command that ends reports a failed write and is run again. Its threads and
 //! tasks are its own and end with it, the one exception to "only `pipeline.rs` spawns".
 
-use std::io::{BufRead, BufReader, IsTerminal, Read};
-use std::ops::Range;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,147 +25,15 @@ use super::Partial;
 use crate::cli::ImportArgs;
 use crate::config::Settings;
 use crate::domain::text::{count, thousands};
-use crate::domain::{Asin, Listing, Product};
-use crate::keepa::decode_product;
+use crate::domain::{Asin, Product};
 use crate::store::{Checkpoint, Store, WatchSource};
+use batches::{Decoded, read_batches};
 use input::Input;
 
+mod batches;
 mod input;
 
 const SHOWN_ERRORS: usize = 20;
-
-/// Lines in the first batch, when batches are larger.
-const FIRST_BATCH: usize = 1_000;
-
-/// A batch of lines as read: their text end to end in one buffer (one allocation a batch,
-/// not one a line) and, per line, its number and its place in the buffer, or why it is not
-/// text.
-#[derive(Default)]
-struct Lines {
-    text: String,
-    lines: Vec<(u64, Result<Range<usize>, String>)>,
-}
-
-/// Decodes lines on all cores; returns listings and `(line number, error)` pairs.
-fn decode_all(batch: &Lines) -> (Vec<Listing>, Vec<(u64, String)>) {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let chunk = batch.lines.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<(u64, Result<Listing, String>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = batch
-            .lines
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(number, line)| {
-                            let decoded = match line {
-                                Ok(range) => decode_product(&batch.text[range.clone()])
-                                    .map_err(|e| e.to_string()),
-                                Err(e) => Err(e.clone()),
-                            };
-                            (*number, decoded)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut ok = Vec::with_capacity(batch.lines.len());
-    let mut bad = Vec::new();
-    for (n, r) in results.into_iter().flatten() {
-        match r {
-            Ok(l) => ok.push(l),
-            Err(e) => bad.push((n, e)),
-        }
-    }
-    (ok, bad)
-}
-
-/// One batch of the file, read and decoded.
-struct Decoded {
-    listings: Vec<Listing>,
-    bad: Vec<(u64, String)>,
-    /// Byte offset just after the batch's last line.
-    offset: u64,
-}
-
-/// Reads and decodes batches of `lines` lines ahead of the writer, until the end of the file
-/// or until the writer stops listening. Runs on a blocking thread.
-fn read_batches(
-    mut reader: BufReader<Box<dyn Read + Send>>,
-    lines: usize,
-    mut line_no: u64,
-    mut offset: u64,
-    name: String,
-    tx: tokio::sync::mpsc::Sender<Result<Decoded>>,
-) {
-    let mut buf = Vec::new();
-    // The first batch is small, so that writing starts after a fraction of a batch's
-    // decoding rather than a whole one.
-    let mut want = lines.min(FIRST_BATCH);
-    // Reused: a new buffer of a batch's size would be faulted in page by page each time.
-    let mut batch = Lines::default();
-    loop {
-        batch.text.clear();
-        batch.lines.clear();
-        while batch.lines.len() < want {
-            buf.clear();
-            let at_start = offset == 0;
-            let n = match reader.read_until(b'\n', &mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let e = anyhow::Error::new(e)
-                        .context(format!("Reading {name} failed after line {line_no}"));
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            offset += n as u64;
-            line_no += 1;
-            // A byte-order mark (editors on Windows write one) is not part of the first line.
-            let line = match buf.strip_prefix(b"\xEF\xBB\xBF") {
-                Some(rest) if at_start => rest,
-                _ => &buf[..],
-            };
-            let bytes = line.trim_ascii();
-            if !bytes.is_empty() {
-                // A line that is not UTF-8 is a bad line like any other, not the end.
-                let text = match std::str::from_utf8(bytes) {
-                    Ok(text) => {
-                        let at = batch.text.len();
-                        batch.text.push_str(text);
-                        Ok(at..batch.text.len())
-                    }
-                    Err(e) => Err(format!(
-                        "not UTF-8 text (invalid byte at column {}); save the file as UTF-8",
-                        e.valid_up_to() + 1
-                    )),
-                };
-                batch.lines.push((line_no, text));
-            }
-        }
-        want = lines;
-        let end = batch.lines.is_empty();
-        let (listings, bad) = decode_all(&batch);
-        let sent = tx.blocking_send(Ok(Decoded {
-            listings,
-            bad,
-            offset,
-        }));
-        if end || sent.is_err() {
-            return;
-        }
-    }
-}
 
 /// Runs `arbdesk import`.
 ///
@@ -553,78 +420,7 @@ async fn finish_batch(
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufReader, Read};
-
-    use super::{Decoded, FIRST_BATCH, bulk_worthwhile, read_batches};
-
-    /// The batches `read_batches` sends for `input` read in batches of `lines`.
-    fn batches(input: Vec<u8>, lines: usize) -> Vec<Decoded> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(input));
-        let reading = std::thread::spawn(move || {
-            read_batches(BufReader::new(reader), lines, 0, 0, "input".into(), tx);
-        });
-        let mut out = Vec::new();
-        while let Some(d) = rx.blocking_recv() {
-            out.push(d.expect("reading from memory"));
-        }
-        reading.join().expect("the reader ends");
-        out
-    }
-
-    #[test]
-    fn the_first_batch_is_small_and_every_line_keeps_its_number_and_offset() {
-        // Lines that are not Keepa products: each one is a bad line with its number.
-        let mut input = b"\xEF\xBB\xBF{}\n".to_vec();
-        let mut ends = vec![input.len() as u64];
-        for i in 2..=2_500 {
-            match i {
-                7 => input.extend_from_slice(b"\n"),
-                9 => input.extend_from_slice(b"caf\xE9\n"),
-                _ => input.extend_from_slice(format!("[{i}]\n").as_bytes()),
-            }
-            ends.push(input.len() as u64);
-        }
-        let got = batches(input, 2_000);
-        // 2,499 lines that are not blank: a first batch of FIRST_BATCH (not 2,000), then the
-        // rest, then the empty end.
-        let sizes: Vec<usize> = got.iter().map(|d| d.bad.len()).collect();
-        assert_eq!(FIRST_BATCH, 1_000);
-        assert_eq!(sizes, [1_000, 1_499, 0]);
-        assert!(got.iter().all(|d| d.listings.is_empty()));
-        // Offsets are just after each batch's last line (line 7 is blank, so the first
-        // batch of 1,000 lines ends at line 1,001).
-        assert_eq!(got[0].offset, ends[1_000]);
-        assert_eq!(got[1].offset, ends[2_499]);
-        let bad: Vec<&(u64, String)> = got.iter().flat_map(|d| &d.bad).collect();
-        assert_eq!(bad[0].0, 1);
-        assert!(
-            !bad[0].1.contains("UTF-8"),
-            "the byte-order mark is not part of line 1"
-        );
-        assert!(bad.iter().all(|(n, _)| *n != 7), "a blank line is no line");
-        let latin1 = bad
-            .iter()
-            .find(|(n, _)| *n == 9)
-            .expect("line 9 is reported");
-        assert!(
-            latin1
-                .1
-                .contains("not UTF-8 text (invalid byte at column 4)"),
-            "{}",
-            latin1.1
-        );
-        assert_eq!(bad.last().map(|(n, _)| *n), Some(2_500));
-    }
-
-    #[test]
-    fn batches_smaller_than_the_first_are_all_that_size() {
-        let input: Vec<u8> = (1..=5)
-            .flat_map(|i| format!("[{i}]\n").into_bytes())
-            .collect();
-        let sizes: Vec<usize> = batches(input, 2).iter().map(|d| d.bad.len()).collect();
-        assert_eq!(sizes, [2, 2, 1, 0]);
-    }
+    use super::bulk_worthwhile;
 
     #[test]
     fn a_bulk_load_pays_when_the_file_adds_a_quarter_of_the_rows() {
