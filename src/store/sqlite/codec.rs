@@ -90,6 +90,16 @@ impl Fail {
     }
 }
 
+/// `sql` prepared (from the connection's cache) for a batch of executions; `what` names it
+/// in an error.
+pub(super) fn statement<'c>(
+    c: &'c rusqlite::Connection,
+    sql: &str,
+    what: &'static str,
+) -> Res<rusqlite::CachedStatement<'c>> {
+    c.prepare_cached(sql).doing(what)
+}
+
 /// A time as stored: microseconds since the Unix epoch.
 pub(super) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()

@@ -25,7 +25,7 @@ use rusqlite::{CachedStatement, Connection, params};
 
 use super::binary::{decode_bytes, doc_bytes, encode_snapshot};
 use super::codec::{
-    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, to_json,
+    Doing, Fail, Res, from_json, market_bit, market_from, market_id, micros, statement, to_json,
 };
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Listing, Market, PriceSnapshot, Product};
@@ -57,8 +57,7 @@ pub(super) struct Prepared {
     order: Vec<Asin>,
     /// Each ASIN's listings in batch order.
     by_asin: HashMap<Asin, Vec<Encoded>>,
-    fetched_at: DateTime<Utc>,
-    history_days: u32,
+    batch: Batch,
 }
 
 /// What is left of a written batch: its listings, to be freed.
@@ -90,8 +89,11 @@ pub(super) fn prepare(
     Ok(Prepared {
         order,
         by_asin,
-        fetched_at,
-        history_days,
+        batch: Batch {
+            fetched: micros(fetched_at),
+            now: fetched_at,
+            history_days,
+        },
     })
 }
 
@@ -106,15 +108,9 @@ pub(super) fn upsert_listings(
     let Prepared {
         order,
         mut by_asin,
-        fetched_at,
-        history_days,
+        batch,
     } = prepared;
     let any = !order.is_empty();
-    let batch = Batch {
-        fetched: micros(fetched_at),
-        now: fetched_at,
-        history_days,
-    };
     let mut products = Vec::with_capacity(order.len());
     let mut totals = Totals::default();
     let mut st = Statements::prepare(c)?;
@@ -306,23 +302,25 @@ struct Statements<'c> {
 
 impl<'c> Statements<'c> {
     fn prepare(c: &'c Connection) -> Res<Self> {
-        let prepare = |sql: &str, what: &'static str| c.prepare_cached(sql).doing(what);
         Ok(Statements {
-            read_rows: prepare(
+            read_rows: statement(
+                c,
                 "SELECT market, listed, product_type, title, brand, image_url, eans,
                         package_quantity, root_category, fetched_at, observed_at, snapshot,
                         history
                  FROM listings WHERE asin = ?1",
                 "preparing the listing read",
             )?,
-            insert_row: prepare(
+            insert_row: statement(
+                c,
                 "INSERT INTO listings (asin, market, listed, product_type, title, brand,
                      image_url, eans, package_quantity, root_category, fetched_at,
                      observed_at, snapshot, history)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 "preparing the listing insert",
             )?,
-            update_row: prepare(
+            update_row: statement(
+                c,
                 "UPDATE listings SET listed = ?3, product_type = ?4, title = ?5,
                      brand = ?6, image_url = ?7, eans = ?8, package_quantity = ?9,
                      root_category = ?10, fetched_at = ?11, observed_at = ?12,
@@ -330,20 +328,23 @@ impl<'c> Statements<'c> {
                  WHERE asin = ?1 AND market = ?2",
                 "preparing the listing update",
             )?,
-            insert_product: prepare(
+            insert_product: statement(
+                c,
                 "INSERT INTO products (asin, title, brand, image_url, eans,
                      package_quantity, markets, search, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 "preparing the product insert",
             )?,
-            update_product: prepare(
+            update_product: statement(
+                c,
                 "UPDATE products SET title = ?2, brand = ?3, image_url = ?4,
                      eans = ?5, package_quantity = ?6, markets = ?7, search = ?8,
                      updated_at = ?9
                  WHERE asin = ?1",
                 "preparing the product update",
             )?,
-            mark_fetched: prepare(
+            mark_fetched: statement(
+                c,
                 "UPDATE watchlist SET fetched = fetched | ?2
                  WHERE asin = ?1 AND (fetched & ?2) != ?2",
                 "preparing the watchlist update",

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{CachedStatement, Connection, params};
 
 use super::binary::{doc_bytes, encode_opportunity};
-use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros};
+use super::codec::{Doing, Fail, Res, market_bit_sql, market_id, micros, statement};
 use super::totals::{self, Totals};
 use crate::domain::{Asin, Market, Opportunity};
 use crate::store::check::{self, search_text};
@@ -200,41 +200,47 @@ struct Statements<'c> {
 
 impl<'c> Statements<'c> {
     fn prepare(c: &'c Connection) -> Res<Self> {
-        let prepare = |sql: &str, what: &'static str| c.prepare_cached(sql).doing(what);
         Ok(Statements {
-            read: prepare(
+            read: statement(
+                c,
                 "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body
                  FROM opportunities o LEFT JOIN opportunity_docs d ON d.id = o.id
                  WHERE o.asin = ?1",
                 "preparing the opportunity read",
             )?,
-            delete: prepare(
+            delete: statement(
+                c,
                 "DELETE FROM opportunities WHERE id = ?1",
                 "preparing the opportunity delete",
             )?,
-            delete_doc: prepare(
+            delete_doc: statement(
+                c,
                 "DELETE FROM opportunity_docs WHERE id = ?1",
                 "preparing the opportunity document delete",
             )?,
-            insert: prepare(
+            insert: statement(
+                c,
                 "INSERT INTO opportunities (asin, buy, sell, gross_margin_pct,
                      net_margin_pct, net_profit, roi_pct, expected_monthly_profit, ranked,
                      updated_at, search, first_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 "preparing the opportunity insert",
             )?,
-            update: prepare(
+            update: statement(
+                c,
                 "UPDATE opportunities SET gross_margin_pct = ?4, net_margin_pct = ?5,
                      net_profit = ?6, roi_pct = ?7, expected_monthly_profit = ?8,
                      ranked = ?9, updated_at = ?10, search = ?11
                  WHERE id = ?12 AND asin = ?1 AND buy = ?2 AND sell = ?3",
                 "preparing the opportunity update",
             )?,
-            insert_doc: prepare(
+            insert_doc: statement(
+                c,
                 "INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)",
                 "preparing the opportunity document insert",
             )?,
-            update_doc: prepare(
+            update_doc: statement(
+                c,
                 "UPDATE opportunity_docs SET body = ?2 WHERE id = ?1",
                 "preparing the opportunity document update",
             )?,
