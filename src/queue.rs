@@ -228,17 +228,19 @@ pub trait Queue: Send + Sync {
     fn health(&self) -> BoxFuture<'_, ComponentHealth>;
 }
 
-/// The payload of `raw.keepa_updates`: one Keepa product as fetched.
+/// The payload of `raw.keepa_updates`: one Keepa product as fetched. `P` is the product
+/// as ingest sends it, verbatim; enrich reads it parsed (`P` a decoded Keepa product) in the
+/// same pass as the rest.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RawUpdate {
+pub struct RawUpdate<P = Box<RawValue>> {
     /// The ASIN (also the message key).
     pub asin: Asin,
     /// The market asked.
     pub market: Market,
     /// When it was fetched.
     pub fetched_at: DateTime<Utc>,
-    /// The Keepa product object, verbatim.
-    pub product: Box<RawValue>,
+    /// The Keepa product object.
+    pub product: P,
 }
 
 impl RawUpdate {

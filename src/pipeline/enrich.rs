@@ -4,8 +4,6 @@
 //! agrees with the envelope (same ASIN and market); anything else is an `EnrichError` whose
 //! text is the dead-letter reason, so a poison message is explained, never dropped silently.
 
-use chrono::{DateTime, Utc};
-
 use crate::domain::{Asin, Listing, Market};
 use crate::keepa::decode::{Product, decode_parsed};
 use crate::keepa::decode_product;
@@ -43,7 +41,7 @@ impl Enricher {
     pub fn enrich(&self, payload: &[u8]) -> Result<Listing, EnrichError> {
         // One pass over the payload, its product parsed with the envelope. Anything that
         // does not parse so is read again the plain way, whose errors say what is wrong.
-        if let Ok(update) = serde_json::from_slice::<ParsedUpdate>(payload) {
+        if let Ok(update) = serde_json::from_slice::<RawUpdate<Product>>(payload) {
             let listing =
                 decode_parsed(&update.product).map_err(|e| EnrichError::Product(e.to_string()))?;
             return matching(listing, update.asin, update.market);
@@ -62,18 +60,6 @@ impl Enricher {
             decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
         matching(listing, raw.asin, raw.market)
     }
-}
-
-/// A `RawUpdate` as enrich reads it: the product parsed, not kept verbatim (keeping it
-/// costs a scan of its own before decoding parses it again).
-#[derive(serde::Deserialize)]
-struct ParsedUpdate {
-    asin: Asin,
-    market: Market,
-    // Read so that an envelope without a valid time is refused on both paths.
-    #[serde(rename = "fetched_at")]
-    _fetched_at: DateTime<Utc>,
-    product: Product,
 }
 
 /// `listing` if it is the product the envelope names.
