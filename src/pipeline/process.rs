@@ -47,15 +47,16 @@ pub struct Process {
 /// queue is said to work again.
 const QUIET_AFTER_FAILURES: Duration = Duration::from_secs(15);
 
-/// Failed reads of the queue in a row, and when the last one was.
+/// Failures in a row of one operation (reading the queue, acknowledging), and when the
+/// last one was.
 #[derive(Debug, Default)]
-struct ReadStreak {
+struct FailStreak {
     failed: u64,
     last: Option<std::time::Instant>,
 }
 
-impl ReadStreak {
-    /// Counts a failed read at `now`; returns the streak's length.
+impl FailStreak {
+    /// Counts a failure at `now`; returns the streak's length.
     fn failed(&mut self, now: std::time::Instant) -> u64 {
         self.failed += 1;
         self.last = Some(now);
@@ -83,9 +84,9 @@ impl Process {
         // streak are retried at once, so the backlog drains, and only a streak that goes
         // on waits a second between reads. It is logged when it starts, every 30 failed
         // reads, and when reading works again.
-        let mut streak = ReadStreak::default();
-        // Failed acknowledgements in a row.
-        let mut ack_failures: u64 = 0;
+        let mut streak = FailStreak::default();
+        // Failed acknowledgements in a row, logged the same way; one that works ends them.
+        let mut ack_streak = FailStreak::default();
         loop {
             let batch = match self
                 .queue
@@ -163,15 +164,15 @@ impl Process {
             // Logged when a run of failures starts and every 30th after (a commit the
             // cluster leaves unanswered fails every batch until it answers).
             match self.queue.ack(tags).await {
-                Ok(()) if ack_failures > 0 => {
-                    tracing::info!(failed = ack_failures, "Acknowledging batches works again.");
-                    ack_failures = 0;
+                Ok(()) => {
+                    if let Some(failed) = ack_streak.read(true, std::time::Instant::now()) {
+                        tracing::info!(failed, "Acknowledging batches works again.");
+                    }
                 }
-                Ok(()) => {}
                 Err(e) => {
-                    ack_failures += 1;
-                    if ack_failures == 1 || ack_failures.is_multiple_of(30) {
-                        tracing::warn!(error = %e, failed = ack_failures, "Acknowledging a stored batch failed; it may be redelivered (harmless).");
+                    let failed = ack_streak.failed(std::time::Instant::now());
+                    if failed == 1 || failed.is_multiple_of(30) {
+                        tracing::warn!(error = %e, failed, "Acknowledging a stored batch failed; it may be redelivered (harmless).");
                     }
                 }
             }
@@ -435,7 +436,7 @@ mod tests {
     fn reading_works_again_on_a_message_or_after_a_quiet_while_not_between_errors() {
         let t0 = std::time::Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
-        let mut streak = ReadStreak::default();
+        let mut streak = FailStreak::default();
         assert_eq!(streak.read(false, at(0)), None, "no streak");
         assert_eq!(streak.failed(at(1)), 1);
         // An outage: empty reads between its errors are not a recovery.
