@@ -309,28 +309,24 @@ impl KafkaQueue {
                 .map_err(|e| unavailable("building the commit", e))?;
         }
         let wait = COMMIT_WAIT.as_secs();
-        match self
+        let reason = match self
             .commits
             .run(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
         {
-            Ok(done) => done.map_err(|e| unavailable("committing Kafka offsets", e)),
-            Err(Unfinished::TimedOut) => Err(unavailable(
-                "committing Kafka offsets",
-                format!(
-                    "Kafka did not take the commit within {wait} s (the group may be \
-                     rebalancing); it goes on in the background"
-                ),
-            )),
-            Err(Unfinished::Busy) => Err(unavailable(
-                "committing Kafka offsets",
-                format!(
-                    "the previous commit has not finished after {wait} s (the group may be \
-                     rebalancing); a later batch commits these partitions"
-                ),
-            )),
-            Err(Unfinished::Lost(e)) => Err(unavailable("committing Kafka offsets", e)),
-        }
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(Unfinished::TimedOut) => format!(
+                "Kafka did not take the commit within {wait} s (the group may be \
+                 rebalancing); it goes on in the background"
+            ),
+            Err(Unfinished::Busy) => format!(
+                "the previous commit has not finished after {wait} s (the group may be \
+                 rebalancing); a later batch commits these partitions"
+            ),
+            Err(Unfinished::Lost(e)) => e,
+        };
+        Err(unavailable("committing Kafka offsets", reason))
     }
 }
 

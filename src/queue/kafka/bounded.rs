@@ -25,7 +25,7 @@ pub(super) enum Unfinished {
 }
 
 /// One blocking call at a time, each waited for at most `wait`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Bounded {
     gate: Arc<Semaphore>,
     wait: Duration,
