@@ -437,7 +437,9 @@ impl Pipeline {
         background.spawn(peers::run(
             deps.store.clone(),
             status.clone(),
-            deps.client.is_some() || deps.detect.is_some(),
+            // As the status says from the start (and `stats::publish` reads it); the reports'
+            // merge later sets `running` in a process that runs no stage.
+            status.borrow().running,
             peers_tx,
             cancel.clone(),
         ));
