@@ -122,7 +122,7 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
                 .map(|p| ReporterOut {
                     id: p.id.clone(),
                     roles: p.roles.clone(),
-                    updated_at: p.updated_at,
+                    updated_at: Some(p.updated_at),
                 })
                 .collect(),
         },

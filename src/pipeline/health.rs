@@ -128,10 +128,8 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     let faults: Vec<String> = s
         .peers
         .iter()
-        .filter_map(|p| {
-            let own = p.pipeline.as_ref()?;
-            (own.status != HealthStatus::Ok).then(|| format!("{}: {}", p.id, own.detail))
-        })
+        .filter(|p| p.pipeline.status != HealthStatus::Ok)
+        .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
         .collect();
     if !faults.is_empty() && h.status == HealthStatus::Ok {
         h.status = HealthStatus::Degraded;

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -29,17 +28,16 @@ pub const REPORT_EVERY_SECS: u64 = 10;
 pub const FRESH_FOR: TimeDelta = TimeDelta::seconds(3 * REPORT_EVERY_SECS as i64);
 
 /// A process whose report a status shows.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Peer {
     /// `host:pid`.
     pub id: String,
     /// The stages it runs: `ingest`, `process` or `ingest,process`.
     pub roles: String,
     /// When it reported.
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
     /// Its pipeline as its own `/health` judges it (a stalled worker among busy ones).
-    pub pipeline: Option<ComponentHealth>,
+    pub pipeline: ComponentHealth,
 }
 
 /// This process's id in reports: `host:pid`.
@@ -80,8 +78,8 @@ pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatu
                 let peer = Peer {
                     id: r.id,
                     roles,
-                    updated_at: Some(r.updated_at),
-                    pipeline: Some(super::health::pipeline_health(&s)),
+                    updated_at: r.updated_at,
+                    pipeline: super::health::pipeline_health(&s),
                 };
                 peers.push((peer, s));
             }
@@ -161,7 +159,7 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
     // Latest report first: its queue, Keepa and refresh plan are the ones shown.
     let mut by_age: Vec<&(Peer, PipelineStatus)> = peers
         .iter()
-        .filter(|(peer, _)| peer.updated_at.is_some_and(|t| now - t < FRESH_FOR))
+        .filter(|(peer, _)| now - peer.updated_at < FRESH_FOR)
         .collect();
     if by_age.is_empty() {
         return;

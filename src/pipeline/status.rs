@@ -163,6 +163,8 @@ pub struct PipelineStatus {
     /// How the watchlist is refreshed (with an ingest stage in this process).
     pub refresh: Option<RefreshPlan>,
     /// In a process that runs no stage: the processes whose reports this status shows
-    /// (latest first); see `pipeline::peers`.
+    /// (latest first); see `pipeline::peers`. Not part of a report (only processes that
+    /// run a stage report, and theirs is always empty).
+    #[serde(skip)]
     pub peers: Vec<super::peers::Peer>,
 }

@@ -123,9 +123,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
     // merges, with its own verdict (every one in the health view, a faulty one in the
     // dashboard's panel too).
     for peer in &st.peers {
-        let health = peer.pipeline.clone().unwrap_or_else(|| {
-            ComponentHealth::ok("pipeline", "reported, not judged (an older arbdesk)")
-        });
+        let health = peer.pipeline.clone();
         if !in_view && health.status == HealthStatus::Ok {
             continue;
         }
@@ -136,7 +134,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
                 kind: peer.roles.clone(),
                 ..health
             },
-            last: peer.updated_at.map_or_else(String::new, |t| age(s.now, t)),
+            last: age(s.now, peer.updated_at),
             errors: "–".into(),
         });
     }

@@ -502,8 +502,8 @@ async fn stats_combine_store_totals_and_pipeline_state() {
         st.peers = vec![arbdesk::pipeline::peers::Peer {
             id: "worker-1:7".into(),
             roles: "ingest,process".into(),
-            updated_at: Some(chrono::Utc::now()),
-            pipeline: None,
+            updated_at: chrono::Utc::now(),
+            pipeline: arbdesk::component::ComponentHealth::ok("pipeline", "busy"),
         }]
     });
     let shown = get(&api.app, "/stats").await.json();

@@ -161,8 +161,8 @@ fn the_health_view_has_a_row_per_reporting_process() {
     let peer = |id: &str, roles: &str, health: ComponentHealth| Peer {
         id: id.into(),
         roles: roles.into(),
-        updated_at: Some(now - chrono::Duration::seconds(4)),
-        pipeline: Some(health),
+        updated_at: now - chrono::Duration::seconds(4),
+        pipeline: health,
     };
     s.status.peers = vec![
         peer(
