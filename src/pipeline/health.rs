@@ -25,9 +25,8 @@ pub fn keepa_component(s: &PipelineStatus, now: DateTime<Utc>) -> ComponentHealt
     if s.keepa_client {
         let mut h = keepa_health(&s.keepa, s.source, now);
         // Shown from another process's report: say whose.
-        if let Some(ingest) = s.peers.iter().find(|p| p.roles.contains("ingest")) {
-            h.detail
-                .push_str(&format!(" (as {} reports it)", ingest.id));
+        if let Some(ingest) = &s.shown_from.keepa {
+            h.detail.push_str(&format!(" (as {ingest} reports it)"));
         }
         h
     } else {
@@ -101,9 +100,8 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
             } else {
                 format!("{}; {counts}", q.detail)
             };
-            if let Some(latest) = s.peers.iter().find(|p| p.roles.contains("process")) {
-                q.detail
-                    .push_str(&format!(" (as {} reports it)", latest.id));
+            if let Some(from) = &s.shown_from.queue {
+                q.detail.push_str(&format!(" (as {from} reports it)"));
             }
             q
         }

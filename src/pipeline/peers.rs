@@ -40,6 +40,15 @@ pub struct Peer {
     pub pipeline: ComponentHealth,
 }
 
+/// The processes (`host:pid`) whose reports a merged status took Keepa and the queue from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShownFrom {
+    /// The ingest process whose Keepa client is shown.
+    pub keepa: Option<String>,
+    /// The process whose view of the queue is shown.
+    pub queue: Option<String>,
+}
+
 /// This process's id in reports: `host:pid`.
 pub fn process_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -156,6 +165,7 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
     s.keepa = ClientStatus::default();
     s.refresh = None;
     s.peers.clear();
+    s.shown_from = ShownFrom::default();
     // Latest report first: its queue, Keepa and refresh plan are the ones shown.
     let mut by_age: Vec<&(Peer, PipelineStatus)> = peers
         .iter()
@@ -195,13 +205,15 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
     s.queue_depth = by_age.iter().map(|(_, p)| p.queue_depth).max().unwrap_or(0);
     // The queue as the latest report of a processing process has it (their view of the
     // group), else the ingest process's.
-    s.queue = by_age
+    let queue = by_age
         .iter()
         .filter(|(_, p)| p.processing)
         .chain(by_age.iter().filter(|(_, p)| !p.processing))
-        .find_map(|(_, p)| p.queue.clone());
+        .find_map(|(peer, p)| Some((&peer.id, p.queue.clone()?)));
+    (s.shown_from.queue, s.queue) = queue.map(|(id, q)| (id.clone(), q)).unzip();
     s.dead_letters = by_age.iter().map(|(_, p)| p.dead_letters).sum();
-    if let Some((_, ingest)) = by_age.iter().find(|(_, p)| p.keepa_client) {
+    if let Some((peer, ingest)) = by_age.iter().find(|(_, p)| p.keepa_client) {
+        s.shown_from.keepa = Some(peer.id.clone());
         s.keepa_client = true;
         s.keepa = ingest.keepa.clone();
         s.refresh = ingest.refresh;

@@ -167,4 +167,7 @@ pub struct PipelineStatus {
     /// run a stage report, and theirs is always empty).
     #[serde(skip)]
     pub peers: Vec<super::peers::Peer>,
+    /// In a process that runs no stage: whose reports `keepa` and `queue` are taken from.
+    #[serde(skip)]
+    pub shown_from: super::peers::ShownFrom,
 }

@@ -341,6 +341,7 @@ pub fn status() -> PipelineStatus {
             discovery: true,
         }),
         peers: Vec::new(),
+        shown_from: Default::default(),
     }
 }
 
