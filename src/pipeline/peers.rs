@@ -324,6 +324,14 @@ mod tests {
         assert_eq!((s.queue_depth, s.dead_letters), (55, 2));
         assert!(s.jobs[0].running);
         assert_eq!(s.jobs[0].next_run, DateTime::from_timestamp(5_000, 0));
+        // Keepa is the ingest process's; no report carried the queue's health.
+        assert_eq!(
+            s.shown_from,
+            ShownFrom {
+                keepa: Some("ingest-1:1".into()),
+                queue: None
+            }
+        );
         let shown: Vec<(&str, &str)> = s
             .peers
             .iter()
@@ -355,6 +363,27 @@ mod tests {
         let h = crate::pipeline::health::pipeline_health(&s);
         assert_eq!(h.status, crate::component::HealthStatus::Degraded, "{h:?}");
         assert!(h.detail.starts_with("worker-3:1: stalled"), "{h:?}");
+
+        // The queue as the latest processing worker sees it, named by health.
+        let with_queue = |at: i64, detail: &str| {
+            let mut w = worker(10, 1.0, None, at);
+            w.queue = Some(crate::component::ComponentHealth::ok("kafka", detail));
+            w
+        };
+        let mut ingest_with_queue = ingest.clone();
+        ingest_with_queue.queue = Some(crate::component::ComponentHealth::ok("kafka", "ingest"));
+        let reports = vec![
+            reported("ingest-1:1", 1_103, &ingest_with_queue),
+            reported("worker-1:1", 1_101, &with_queue(1_095, "older")),
+            reported("worker-2:1", 1_102, &with_queue(1_096, "newer")),
+        ];
+        let (peers, _) = read(reports, "me:1");
+        let mut s = PipelineStatus::default();
+        merge(&mut s, &peers, read_at);
+        assert_eq!(s.shown_from.queue.as_deref(), Some("worker-2:1"));
+        let q = crate::pipeline::health::queue_health(&s);
+        assert!(q.detail.starts_with("newer;"), "{q:?}");
+        assert!(q.detail.ends_with("(as worker-2:1 reports it)"), "{q:?}");
 
         // With no report, the process's own status stands.
         let mut alone = PipelineStatus::default();
