@@ -148,6 +148,7 @@ impl Detector {
         // Referral category and VAT class per market: one lookup per distinct Keepa group
         // (a product's markets nearly always share one).
         let mut groups: [(&str, Option<&str>); 5] = [("default", None); 5];
+        let tables = self.econ.tables.at(date).ok();
         let mut last_group: Option<(&str, (&str, Option<&str>))> = None;
         for (m, s) in &product.markets {
             if s.market != *m || !s.in_stock() || (m.currency() == Currency::GBP && !fx.is_usable())
@@ -168,7 +169,6 @@ impl Detector {
             sells[i] = sell_quote(s, p.sell_price, fx);
             buys[i] = buy_quote(s, fx);
         }
-        let tables = self.econ.tables.at(date).ok();
         let package = Package::of(product);
         let labels = Labels::of(fx, date, p.fx_max_age_days, tables.as_ref());
         let Labels {
@@ -184,6 +184,7 @@ impl Detector {
         let brand: Option<Arc<str>> = product.brand.as_deref().map(Arc::from);
         let mut sell_calc: [Option<SellCalc<'_, N>>; 5] = Default::default();
         let mut buy_calc: [Option<BuyCalc<N>>; 5] = Default::default();
+        let mut last_category = None;
 
         // The routes that exist: both sides priced and a positive gross gap, counted first
         // so the rows take one allocation.
@@ -274,9 +275,24 @@ impl Detector {
             row.breakdown.vat_table = Some(vat_v.clone());
             row.breakdown.fee_table = Some(fee_v.clone());
             let sell = sell_calc[ti].get_or_insert_with(|| {
-                let group = groups[ti];
+                let (id, vat_class) = groups[ti];
+                // One lookup by id per product (its markets nearly always share one).
+                let category = match last_category {
+                    Some((seen, c)) if seen == id => c,
+                    _ => tab.referral.table.category(id),
+                };
+                last_category = Some((id, category));
                 self.sell_side(
-                    t_snap, &sq, group, &tab, &package, fx, fx_src, now, date, explain,
+                    t_snap,
+                    &sq,
+                    (category, vat_class),
+                    &tab,
+                    &package,
+                    fx,
+                    fx_src,
+                    now,
+                    date,
+                    explain,
                 )
             });
             let buy = buy_calc[si].get_or_insert_with(|| {

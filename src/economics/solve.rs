@@ -16,6 +16,7 @@ use super::config::TierMode;
 use super::fx::FxRate;
 use super::model::SellTerms;
 use super::num::{Const, Num};
+use super::tables::Category;
 use crate::keepa::csv::MAX_PRICE_MINOR;
 
 /// The highest price searched, in minor units (Keepa's own plausibility bound).
@@ -110,7 +111,7 @@ impl<N: Num> Segments<N> {
     /// The segments of `terms` at `fx`.
     pub fn of(terms: &SellTerms<'_, N>, fx: &FxRate) -> Self {
         let net = |c: i64| terms.evaluate(N::from_cents(c), fx).net_eur;
-        let points = breakpoints(terms);
+        let points = terms.category.breakpoints(terms.currency);
         Segments(
             points
                 .iter()
@@ -188,9 +189,9 @@ fn first_reaching<N: Num>(
     above
 }
 
-/// First cents of the segments on which `N` is affine, ascending, starting at 1.
-fn breakpoints<N>(terms: &SellTerms<'_, N>) -> Vec<i64> {
-    let min_fee = terms.schedule.min_fee(terms.currency).dec();
+/// First cents of the segments on which `N` is affine for `cat` with minimum fee `min_fee`,
+/// ascending, starting at 1 (worked out once per table, see [`Category::breakpoints`]).
+pub(super) fn breakpoints(cat: &Category, min_fee: Decimal) -> Vec<i64> {
     let to_cent_after = |d: Decimal| -> Option<i64> {
         d.checked_mul(Decimal::ONE_HUNDRED)?
             .floor()
@@ -198,7 +199,6 @@ fn breakpoints<N>(terms: &SellTerms<'_, N>) -> Vec<i64> {
             .checked_add(1)
     };
     let mut points = vec![1];
-    let cat = terms.category;
     let mut lower = Decimal::ZERO;
     for t in &cat.tiers {
         if !t.rate.is_zero() {

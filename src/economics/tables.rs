@@ -71,9 +71,29 @@ pub struct Category {
     pub mode: TierMode,
     /// Ascending tiers; the last is open.
     pub tiers: Vec<Tier>,
+    /// First cents of the price ranges on which the fee is affine, in EUR and in GBP
+    /// markets (they depend on the schedule's minimum fees): set by
+    /// [`ReferralSchedule::new`], so searches need not work them out per product.
+    breakpoints: [Vec<i64>; 2],
 }
 
 impl Category {
+    /// A category with `tiers` applied as `mode`.
+    pub fn new(id: String, mode: TierMode, tiers: Vec<Tier>) -> Self {
+        Category {
+            id,
+            mode,
+            tiers,
+            breakpoints: Default::default(),
+        }
+    }
+
+    /// First cents of the price ranges on which the referral fee (with the minimum fee) is
+    /// affine in `currency`, ascending from 1.
+    pub fn breakpoints(&self, currency: Currency) -> &[i64] {
+        &self.breakpoints[usize::from(currency == Currency::GBP)]
+    }
+
     /// The fee before the minimum: Σ rate·slice (marginal) or rate(P)·P (flat, threshold).
     pub fn fee_before_min<N: Num>(&self, price: N) -> N {
         match self.mode {
@@ -150,6 +170,29 @@ pub struct ReferralSchedule {
 }
 
 impl ReferralSchedule {
+    /// A schedule of `default` and `categories` with these minimum fees and surcharges.
+    pub fn new(
+        (min_fee_eur, min_fee_gbp): (Const, Const),
+        default: Category,
+        categories: Vec<Category>,
+        dsf: [Dsf; 5],
+    ) -> Self {
+        let mut s = ReferralSchedule {
+            min_fee_eur,
+            min_fee_gbp,
+            default,
+            categories,
+            dsf,
+        };
+        for c in std::iter::once(&mut s.default).chain(&mut s.categories) {
+            c.breakpoints = [
+                super::solve::breakpoints(c, min_fee_eur.dec()),
+                super::solve::breakpoints(c, min_fee_gbp.dec()),
+            ];
+        }
+        s
+    }
+
     /// The category with `id`, else `default`.
     pub fn category(&self, id: &str) -> &Category {
         self.categories

@@ -13,7 +13,7 @@ use super::super::gates::{self, Flag, FlagSet};
 use super::super::model::{BuySide, BuyTerms, ClosedForm, SellSide, SellTerms};
 use super::super::num::Num;
 use super::super::solve::Segments;
-use super::super::tables::{TablesAt, market_index};
+use super::super::tables::{Category, TablesAt, market_index};
 use super::super::{SellPriceRule, VatScheme};
 use super::Detector;
 use crate::domain::{BreakdownLine, Currency, Money, PriceSnapshot, Product};
@@ -183,7 +183,7 @@ impl Detector {
         &self,
         snap: &PriceSnapshot,
         q: &SellQuote<N>,
-        (group, vat_class): (&str, Option<&str>),
+        (category, vat_class): (&'a Category, Option<&str>),
         tab: &TablesAt<'a>,
         package: &Package,
         fx: &FxRate,
@@ -198,7 +198,6 @@ impl Detector {
         let cur = t.currency();
         let mut flags = FlagSet::default();
         let schedule = &tab.referral.table;
-        let category = schedule.category(group);
 
         let (fba_fee, fba_origin) = match snap
             .fba_fee

@@ -115,13 +115,8 @@ const POW10: [f64; 23] = [
 fn round_away(x: f64) -> i64 {
     let t = x as i64; // truncates toward zero
     let frac = x - t as f64; // exact
-    if frac >= 0.5 {
-        t + 1
-    } else if frac <= -0.5 {
-        t - 1
-    } else {
-        t
-    }
+    // Without branches: which way a price rounds is a coin toss a predictor cannot learn.
+    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 impl Add for Bound {

@@ -96,11 +96,7 @@ fn category(ctx: &str, c: &CategoryConfig) -> R<Category> {
             rate: Const::new(t.rate),
         });
     }
-    Ok(Category {
-        id: c.id.clone(),
-        mode: c.mode,
-        tiers,
-    })
+    Ok(Category::new(c.id.clone(), c.mode, tiers))
 }
 
 pub(super) fn referral_table(t: &ReferralTable) -> R<Dated<ReferralSchedule>> {
@@ -153,13 +149,15 @@ pub(super) fn referral_table(t: &ReferralTable) -> R<Dated<ReferralSchedule>> {
     }
     Ok(Dated {
         from,
-        table: ReferralSchedule {
-            min_fee_eur: min_fee(Currency::EUR)?.into(),
-            min_fee_gbp: min_fee(Currency::GBP)?.into(),
+        table: ReferralSchedule::new(
+            (
+                min_fee(Currency::EUR)?.into(),
+                min_fee(Currency::GBP)?.into(),
+            ),
             default,
             categories,
             dsf,
-        },
+        ),
     })
 }
 
