@@ -188,7 +188,7 @@ impl Detector {
 
         // The routes that exist: both sides priced and a positive gross gap, counted first
         // so the rows take one allocation.
-        let mut pairs = [(Market::UK, Market::UK, N::zero(), 0.0); 20];
+        let mut pairs = [(Market::UK, Market::UK, 0, 0.0); 20];
         let mut n = 0;
         for s in Market::ALL {
             let Some(bq) = buys[market_index(s)] else {
@@ -198,19 +198,16 @@ impl Detector {
                 let Some(sq) = sells[market_index(t)] else {
                     continue;
                 };
-                // Between EUR markets the gap is whole cents: exact in any `N`.
-                let cents = (sq.money.currency == bq.money.currency)
-                    .then(|| sq.money.minor - bq.money.minor);
-                let gross = cents.map_or_else(|| sq.eur - bq.eur, N::from_cents);
+                if s == t || only.is_some_and(|o| o != (s, t)) {
+                    continue;
+                }
+                let (gross, pct) = gross_exact(bq.money, sq.money, fx).unwrap_or_else(|| {
+                    let gross = sq.eur - bq.eur;
+                    (gross.money(Currency::EUR).minor, (gross / bq.eur).pct())
+                });
                 // Positive as the row shows it: a GBP gap of a fraction of a cent rounds
                 // to a gross margin of 0.00, which is no margin.
-                let positive =
-                    gross > N::zero() && (cents.is_some() || gross.money(Currency::EUR).minor > 0);
-                if s != t && positive && only.is_none_or(|o| o == (s, t)) {
-                    let pct = match cents {
-                        Some(c) => num::ratio_pct(c, bq.money.minor),
-                        None => (gross / bq.eur).pct(),
-                    };
+                if gross > 0 {
                     pairs[n] = (s, t, gross, pct);
                     n += 1;
                 }
@@ -236,7 +233,7 @@ impl Detector {
                 sell_market: t,
                 buy_price: bq.money,
                 sell_price: sq.money,
-                gross_margin: gross.money(Currency::EUR),
+                gross_margin: Money::eur(gross),
                 gross_margin_pct: gross_pct,
                 net_profit: Money::eur(0),
                 net_margin_pct: 0.0,
@@ -434,6 +431,23 @@ impl Detector {
     }
 }
 
+/// A route's gross margin in EUR cents (rounded half away from zero) and its gross margin %
+/// (2 places), from its buy and sell prices, computed exactly: between EUR markets the gap
+/// is whole cents; across currencies both sides are exact fractions over one denominator
+/// ([`FxRate::eur_cents_exact`]). Rounding them as converted decimals instead leaves exact
+/// half cents, common with a short rate such as 0.88, to a tie the checked floats cannot
+/// settle. `None` when the numbers do not fit (then the model's own arithmetic answers).
+fn gross_exact(buy: Money, sell: Money, fx: &FxRate) -> Option<(i64, f64)> {
+    if buy.currency == sell.currency {
+        let cents = sell.minor.checked_sub(buy.minor)?;
+        return Some((cents, num::ratio_pct(cents, buy.minor)));
+    }
+    let (b, den) = fx.eur_cents_exact(buy)?;
+    let (s, _) = fx.eur_cents_exact(sell)?;
+    let gross = s.checked_sub(b)?;
+    Some((num::div_round(gross, den)?, num::ratio_pct_exact(gross, b)?))
+}
+
 /// What every row computed with one FX rate, on one day, with one set of tables shares:
 /// the rate's labels and the table versions. Rather than format them (five strings) for
 /// every product, each thread keeps the last set and reuses it while its inputs are the
@@ -504,5 +518,71 @@ impl Labels {
             *cached = Some(labels.clone());
             labels
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn rate(quote: GbpQuote) -> FxRate {
+        let mut fx = FxRate::ecb(Decimal::ONE, NaiveDate::from_ymd_opt(2026, 6, 9).unwrap());
+        fx.gbp = quote;
+        fx
+    }
+
+    #[test]
+    fn gross_margins_across_currencies_are_exact_cents_and_percentages() {
+        let gbp = |c| Money::new(c, Currency::GBP);
+        let at_088 = rate(GbpQuote::GbpPerEur(Decimal::new(88, 2).into()));
+        // 0.11 GBP at 1 EUR = 0.88 GBP is exactly 0.125 EUR: half a cent, rounded away
+        // from zero, as the decimal model rounds it.
+        assert_eq!(
+            gross_exact(gbp(11), Money::eur(100), &at_088),
+            Some((88, 700.0))
+        );
+        // 0.99 GBP is 1.125 EUR: 0.125 over 1.00, 12.5 %.
+        assert_eq!(
+            gross_exact(Money::eur(100), gbp(99), &at_088),
+            Some((13, 12.5))
+        );
+        // Against exact decimals, both ways of quoting: each EUR amount as a fraction
+        // `num / den` of exact decimals, so each figure is one division, exact or clear of
+        // any rounding tie. (Converting each side first, as decimals would, can miss a tie
+        // by the 28th digit: 0.64 GBP at 0.88 against 3.97 EUR is exactly 445.875 %, which
+        // that computes as 445.87.)
+        for quote in [
+            GbpQuote::GbpPerEur(Decimal::new(8653, 4).into()),
+            GbpQuote::GbpPerEur(Decimal::new(88, 2).into()),
+            GbpQuote::EurPerGbp(Decimal::new(11628, 4).into()),
+            GbpQuote::EurPerGbp(Decimal::new(1175, 3).into()),
+        ] {
+            let fx = rate(quote);
+            for c in (1..20_000).step_by(7) {
+                for (buy, sell) in [(gbp(c), Money::eur(c + 333)), (Money::eur(c), gbp(c + 91))] {
+                    let eur = |m: Money| {
+                        let v = Decimal::new(m.minor, 2);
+                        match (m.currency, fx.gbp) {
+                            (Currency::GBP, GbpQuote::GbpPerEur(x)) => (v, x.dec()),
+                            (Currency::GBP, GbpQuote::EurPerGbp(y)) => (v * y.dec(), Decimal::ONE),
+                            (Currency::EUR, _) => (v, Decimal::ONE),
+                        }
+                    };
+                    let ((sn, sd), (bn, bd)) = (eur(sell), eur(buy));
+                    let gap = sn * bd - bn * sd;
+                    let want = (
+                        (gap / (sd * bd)).money(Currency::EUR).minor,
+                        (gap / (bn * sd)).pct(),
+                    );
+                    assert_eq!(
+                        gross_exact(buy, sell, &fx),
+                        Some(want),
+                        "{buy:?} → {sell:?} at {quote:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ use rust_decimal::prelude::ToPrimitive;
 pub use schedule::FetchSchedule;
 
 use super::num::{Const, Num};
-use crate::domain::Currency;
+use crate::domain::{Currency, Money};
 use crate::pipeline::FxStatus;
 
 /// A GBP rate in the direction it was written.
@@ -112,6 +112,31 @@ impl FxRate {
             GbpQuote::GbpPerEur(v) | GbpQuote::EurPerGbp(v) => v,
         };
         v.dec() > Decimal::new(1, 2) && v.dec() < Decimal::ONE_HUNDRED
+    }
+
+    /// `amount` in EUR cents, exactly, as a multiple of `1 / D`: the numerator, where `D`
+    /// depends only on the rate (so two amounts' numerators subtract), with `D`. `None` if
+    /// the rate is not [usable](Self::is_usable) or the numbers do not fit.
+    ///
+    /// With `1 EUR = x GBP` and `x = m / 10^s`, GBP cents `c` are `c · 10^s / m` EUR cents
+    /// (`D = m`); with `1 GBP = y EUR`, `y = m / 10^s`, they are `c · m / 10^s` (`D = 10^s`).
+    pub fn eur_cents_exact(&self, amount: Money) -> Option<(i128, i128)> {
+        if !self.is_usable() {
+            return None;
+        }
+        let (per_eur, rate) = match self.gbp {
+            GbpQuote::GbpPerEur(x) => (true, x.dec()),
+            GbpQuote::EurPerGbp(y) => (false, y.dec()),
+        };
+        let (m, pow) = (rate.mantissa(), 10i128.checked_pow(rate.scale())?);
+        let den = if per_eur { m } else { pow };
+        let c = i128::from(amount.minor);
+        let num = match (amount.currency, per_eur) {
+            (Currency::EUR, _) => c.checked_mul(den)?,
+            (Currency::GBP, true) => c.checked_mul(pow)?,
+            (Currency::GBP, false) => c.checked_mul(m)?,
+        };
+        Some((num, den))
     }
 
     /// `amount` of `currency` in EUR (zero if the rate is not [usable](Self::is_usable)).

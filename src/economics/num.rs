@@ -213,8 +213,24 @@ impl std::fmt::Display for Const {
 /// is never within decimal precision of a rounding tie it is not on). `den` must be
 /// positive.
 pub fn ratio_pct(num: i64, den: i64) -> f64 {
-    let (n, d) = (i128::from(num) * 10_000, i128::from(den));
-    let q = (2 * n.abs() + d) / (2 * d);
-    let q = if num < 0 { -q } else { q };
-    q as f64 / 100.0
+    ratio_pct_exact(i128::from(num), i128::from(den)).unwrap_or(0.0)
+}
+
+/// `num / den` as a percentage rounded to 2 places, half away from zero, for exact
+/// fractions over one denominator; `None` if it does not fit. `den` must be positive.
+pub fn ratio_pct_exact(num: i128, den: i128) -> Option<f64> {
+    let q = div_round(num.checked_mul(10_000)?, den)?;
+    Some(q as f64 / 100.0)
+}
+
+/// `num / den` rounded half away from zero, exactly; `None` if it does not fit an `i64`.
+/// `den` must be positive.
+pub fn div_round(num: i128, den: i128) -> Option<i64> {
+    let q = num
+        .unsigned_abs()
+        .checked_mul(2)?
+        .checked_add(den.unsigned_abs())?
+        / den.unsigned_abs().checked_mul(2)?;
+    let q = i64::try_from(q).ok()?;
+    Some(if num < 0 { -q } else { q })
 }
