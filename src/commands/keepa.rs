@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{FetchArgs, SimArgs};
 use crate::config::Settings;
-use crate::domain::{Asin, Listing, Market, Money};
+use crate::domain::{Asin, Listing, Market, Money, text};
 use crate::keepa::client::ClientConfig;
 use crate::keepa::sim::{Faults, SimConfig, Simulator};
 use crate::keepa::{ApiKey, KeepaClient, ProductQuery, decode_product};
@@ -126,21 +126,15 @@ pub fn listings_table(listings: &[Listing]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
-        "ASIN", "MK", "AMAZON", "NEW", "BUY BOX", "RANK", "TITLE"
+        "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  TITLE",
+        "ASIN", "MK", "AMAZON", "NEW", "BUY BOX", "RANK"
     );
     for l in listings {
         let snap = &l.snapshot;
-        let title: String = l
-            .title
-            .as_deref()
-            .unwrap_or("(not listed)")
-            .chars()
-            .take(40)
-            .collect();
+        let title = text::fit(l.title.as_deref().unwrap_or("(not listed)"), 40);
         let _ = writeln!(
             s,
-            "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {:<40}",
+            "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {}",
             l.asin.as_str(),
             l.market.code(),
             price(snap.amazon),
@@ -187,7 +181,11 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
 fn print_tokens(client: &KeepaClient) {
     let st = client.status();
     if let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) {
-        noteln!("Keepa tokens: {left} left, refill {rate}/min.");
+        noteln!(
+            "Keepa tokens: {} left, refill {}/min.",
+            text::signed_thousands(left),
+            text::signed_thousands(rate)
+        );
     }
 }
 
@@ -201,8 +199,8 @@ pub async fn token(settings: &Settings) -> Result<()> {
     outln!(
         "{}: {} tokens left, refill {} per minute, next refill in {:.1} s.",
         source.label(),
-        env.tokens_left,
-        env.refill_rate,
+        text::signed_thousands(env.tokens_left),
+        text::signed_thousands(env.refill_rate),
         env.refill_in as f64 / 1000.0
     );
     Ok(())

@@ -51,7 +51,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .await
                 .context("Reading the watchlist failed")?;
             outln!(
-                "{:<10}  {:<9}  {:<20}  {:<20}",
+                "{:<10}  {:<9}  {:<20}  {}",
                 "ASIN",
                 "SOURCE",
                 "ADDED",
@@ -67,7 +67,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 outln!(
-                    "{:<10}  {:<9}  {:<20}  {:<20}",
+                    "{:<10}  {:<9}  {:<20}  {}",
                     w.asin.as_str(),
                     source,
                     w.added_at.format("%Y-%m-%d %H:%M"),
@@ -75,8 +75,8 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 );
             }
             outln!(
-                "{} ASIN(s) watched.",
-                crate::domain::text::thousands(list.len() as u64)
+                "{} watched.",
+                crate::domain::text::count(list.len() as u64, "ASIN")
             );
         }
     }

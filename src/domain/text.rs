@@ -6,7 +6,7 @@
 //! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
 //! `edit_distance` ranks "did you mean" suggestions for mistyped names.
 //! `thousands` writes counts the way every screen and message shows them (`12,345`), `span`
-//! a time span (`1h 59m`).
+//! a time span (`1h 59m`), `fit` cuts a text to a width with `…`.
 
 /// `12345` → `12,345`.
 pub fn thousands(n: u64) -> String {
@@ -19,6 +19,29 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `text` cut to `width` terminal columns, ending in `…` when it had to be cut.
+pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar;
+    // Measured per character, as it is cut, so a text is cut exactly when it is too wide.
+    if text.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>() <= width {
+        return text.into();
+    }
+    let mut out = String::with_capacity(width + 3);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out.into()
 }
 
 /// `n` with its noun, plural unless one: `1 bad line`, `2,980 bad lines`, `5 markets`.

@@ -372,28 +372,7 @@ fn styled<'a>(text: impl Into<std::borrow::Cow<'a, str>>, role: &str, theme: &Th
     Span::styled(text, theme.style(role))
 }
 
-/// `text` cut to `width` terminal columns, ending in `…` when it had to be cut.
-pub(super) fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
-    use unicode_width::UnicodeWidthChar;
-    // Measured per character, as it is cut, so a text is cut exactly when it is too wide.
-    if text.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>() <= width {
-        return text.into();
-    }
-    let mut out = String::with_capacity(width + 3);
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out.into()
-}
+pub(super) use crate::domain::text::fit;
 
 /// Formats a duration since `then` compactly: `12s`, `5m`, `3h`, `2d`.
 pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {

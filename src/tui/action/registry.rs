@@ -40,7 +40,12 @@ const MOVES: &[Context] = &[
 pub const REGISTRY: &[ActionSpec] = &[
     spec("help", &[], G, "Show every action and its keys"),
     spec("command", &[], G, "Open the command line"),
-    spec("back", &[], G, "Back, or clear the filter or prompt"),
+    spec(
+        "back",
+        &[],
+        G,
+        "Back, or clear the prompt, the filter, then the marks",
+    ),
     spec(
         "goto",
         &["opportunities", "health", "logs"],
