@@ -548,6 +548,16 @@ mod tests {
             gross_exact(Money::eur(100), gbp(99), &at_088),
             Some((13, 12.5))
         );
+        // 3.97 EUR over 0.64 GBP is exactly 445.875 %: rounded away from zero.
+        assert_eq!(
+            gross_exact(gbp(64), Money::eur(397), &at_088),
+            Some((324, 445.88))
+        );
+        // A loss rounds away from zero too (no route is kept for it).
+        assert_eq!(
+            gross_exact(gbp(11), Money::eur(12), &at_088),
+            Some((-1, -4.0))
+        );
         // Against exact decimals, both ways of quoting: each EUR amount as a fraction
         // `num / den` of exact decimals, so each figure is one division, exact or clear of
         // any rounding tie. (Converting each side first, as decimals would, can miss a tie

@@ -114,12 +114,14 @@ impl FxRate {
         v.dec() > Decimal::new(1, 2) && v.dec() < Decimal::ONE_HUNDRED
     }
 
-    /// `amount` in EUR cents, exactly, as a multiple of `1 / D`: the numerator, where `D`
-    /// depends only on the rate (so two amounts' numerators subtract), with `D`. `None` if
-    /// the rate is not [usable](Self::is_usable) or the numbers do not fit.
+    /// `amount` in EUR cents, exactly, as a fraction `(n, D)` meaning `n / D`, where the
+    /// denominator `D` depends only on the rate, so the numerators of two amounts subtract
+    /// and compare directly. `None` if the rate is not [usable](Self::is_usable) or the
+    /// numbers do not fit.
     ///
-    /// With `1 EUR = x GBP` and `x = m / 10^s`, GBP cents `c` are `c · 10^s / m` EUR cents
-    /// (`D = m`); with `1 GBP = y EUR`, `y = m / 10^s`, they are `c · m / 10^s` (`D = 10^s`).
+    /// The rate is a decimal `m / 10^s` (`m` its mantissa, `s` its scale). With
+    /// `1 EUR = x GBP`, GBP cents `c` are `c · 10^s / m` EUR cents (`D = m`); with
+    /// `1 GBP = y EUR`, they are `c · m / 10^s` (`D = 10^s`). EUR cents `c` are `c · D / D`.
     pub fn eur_cents_exact(&self, amount: Money) -> Option<(i128, i128)> {
         if !self.is_usable() {
             return None;

@@ -1,5 +1,6 @@
 //! The numbers the model computes with: exact decimals, or a fast enclosure that knows when
-//! it cannot be trusted.
+//! it cannot be trusted. (A route's gross margin and its percentage are exact fractions in
+//! integers instead, whatever the number type: see [`div_round`] and [`ratio_pct_exact`].)
 //!
 //! §4 is written once, generic over [`Num`]. [`Decimal`] is the reference: every figure the
 //! model defines, in 28-digit decimal arithmetic. [`Bound`] runs the same code in machine
@@ -210,8 +211,8 @@ impl std::fmt::Display for Const {
 
 /// `num / den` as a percentage rounded to 2 places, half away from zero, in integers: what
 /// [`Num::pct`] gives for the decimal quotient of two whole-cent amounts (the quotient
-/// is never within decimal precision of a rounding tie it is not on). `den` must be
-/// positive.
+/// is never within decimal precision of a rounding tie it is not on); 0 if it does not fit,
+/// as `pct` says. `den` must be positive.
 pub fn ratio_pct(num: i64, den: i64) -> f64 {
     ratio_pct_exact(i128::from(num), i128::from(den)).unwrap_or(0.0)
 }
@@ -233,4 +234,26 @@ pub fn div_round(num: i128, den: i128) -> Option<i64> {
         / den.unsigned_abs().checked_mul(2)?;
     let q = i64::try_from(q).ok()?;
     Some(if num < 0 { -q } else { q })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_fractions_round_half_away_from_zero() {
+        assert_eq!(div_round(3, 2), Some(2));
+        assert_eq!(div_round(-3, 2), Some(-2));
+        assert_eq!(div_round(-1, 4), Some(0));
+        assert_eq!(div_round(-5, 10), Some(-1));
+        assert_eq!(div_round(7, 7), Some(1));
+        assert_eq!(
+            div_round(i128::from(i64::MAX) * 4, 2),
+            None,
+            "beyond an i64"
+        );
+        assert_eq!(ratio_pct_exact(1, 8), Some(12.5));
+        assert_eq!(ratio_pct_exact(-1, 20_000), Some(-0.01), "-0.005 %, a tie");
+        assert_eq!(ratio_pct_exact(i128::MAX, 1), None);
+    }
 }

@@ -111,7 +111,9 @@ impl<N: Num> Segments<N> {
     /// The segments of `terms` at `fx`.
     pub fn of(terms: &SellTerms<'_, N>, fx: &FxRate) -> Self {
         let net = |c: i64| terms.evaluate(N::from_cents(c), fx).net_eur;
-        let points = terms.category.breakpoints(terms.currency);
+        let points = terms
+            .category
+            .breakpoints(terms.currency, terms.schedule.min_fee(terms.currency));
         Segments(
             points
                 .iter()

@@ -6,9 +6,11 @@
 //! none (`NO_TABLE`). Per-market values are arrays indexed by [`market_index`], so the hot
 //! path never hashes a market.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 
 use super::config::TierMode;
 use super::num::{Const, Num};
@@ -72,13 +74,14 @@ pub struct Category {
     /// Ascending tiers; the last is open.
     pub tiers: Vec<Tier>,
     /// First cents of the price ranges on which the fee is affine, in EUR and in GBP
-    /// markets (they depend on the schedule's minimum fees): set by
+    /// markets, each with the minimum fee they were worked out for: set by
     /// [`ReferralSchedule::new`], so searches need not work them out per product.
-    breakpoints: [Vec<i64>; 2],
+    breakpoints: [(Decimal, Vec<i64>); 2],
 }
 
 impl Category {
-    /// A category with `tiers` applied as `mode`.
+    /// A category with `tiers` applied as `mode` (its search breakpoints are worked out
+    /// when it goes into a [`ReferralSchedule`]).
     pub fn new(id: String, mode: TierMode, tiers: Vec<Tier>) -> Self {
         Category {
             id,
@@ -88,10 +91,14 @@ impl Category {
         }
     }
 
-    /// First cents of the price ranges on which the referral fee (with the minimum fee) is
-    /// affine in `currency`, ascending from 1.
-    pub fn breakpoints(&self, currency: Currency) -> &[i64] {
-        &self.breakpoints[usize::from(currency == Currency::GBP)]
+    /// First cents of the price ranges on which the referral fee with minimum `min_fee` is
+    /// affine in `currency`, ascending from 1: those worked out with the schedule when they
+    /// are for this minimum fee, else worked out now (a category used outside its schedule).
+    pub fn breakpoints(&self, currency: Currency, min_fee: Const) -> Cow<'_, [i64]> {
+        match &self.breakpoints[usize::from(currency == Currency::GBP)] {
+            (fee, points) if *fee == min_fee.dec() && !points.is_empty() => Cow::Borrowed(points),
+            _ => Cow::Owned(super::solve::breakpoints(self, min_fee.dec())),
+        }
     }
 
     /// The fee before the minimum: Σ rate·slice (marginal) or rate(P)·P (flat, threshold).
@@ -185,10 +192,8 @@ impl ReferralSchedule {
             dsf,
         };
         for c in std::iter::once(&mut s.default).chain(&mut s.categories) {
-            c.breakpoints = [
-                super::solve::breakpoints(c, min_fee_eur.dec()),
-                super::solve::breakpoints(c, min_fee_gbp.dec()),
-            ];
+            c.breakpoints = [min_fee_eur.dec(), min_fee_gbp.dec()]
+                .map(|fee| (fee, super::solve::breakpoints(c, fee)));
         }
         s
     }
@@ -369,5 +374,51 @@ impl Tables {
             Some((id, vat)) => (id.as_str(), vat.as_deref()),
             None => ("default", None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Const {
+        Const::new(s.parse().unwrap_or_default())
+    }
+
+    #[test]
+    fn breakpoints_are_those_of_the_minimum_fee_asked_for() {
+        let tiers = vec![
+            Tier {
+                upto: Some(c("10.00")),
+                rate: c("0.08"),
+            },
+            Tier {
+                upto: None,
+                rate: c("0.15"),
+            },
+        ];
+        let loose = Category::new("beauty".into(), TierMode::Threshold, tiers);
+        let s = ReferralSchedule::new(
+            (c("0.30"), c("0.25")),
+            loose.clone(),
+            Vec::new(),
+            Default::default(),
+        );
+        let held = &s.default;
+        // Where each tier's fee line meets the 0.30 minimum (2.00, 3.75), and the bound.
+        let at_030 = [1, 201, 376, 1001];
+        assert!(
+            matches!(held.breakpoints(Currency::EUR, c("0.30")), Cow::Borrowed(p) if p == at_030)
+        );
+        // Outside its schedule, or with another minimum fee, they are worked out anew.
+        assert_eq!(*loose.breakpoints(Currency::EUR, c("0.30")), at_030);
+        assert_eq!(
+            *held.breakpoints(Currency::GBP, c("0.25")),
+            [1, 167, 313, 1001]
+        );
+        assert_eq!(
+            *held.breakpoints(Currency::EUR, c("1.00")),
+            [1, 667, 1001, 1251]
+        );
     }
 }

@@ -121,7 +121,8 @@ proptest! {
     fn fast_detection_gives_the_exact_rows(
         p in arb_product(),
         quote in 0u8..2,
-        // Short rates too: with 0.88 or 0.875 many GBP prices convert to exact half cents.
+        // Short rates too (0.88, 0.875, 0.80; quoted the other way, 0.3 more: 1.18, …):
+        // many GBP prices then convert to exact half cents.
         rate in prop_oneof![8000u32..9000, Just(8800), Just(8750), Just(8000)],
         edge in any::<bool>(),
     ) {
