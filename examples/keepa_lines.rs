@@ -1,9 +1,11 @@
 //! Writes simulated Keepa `/product` objects as JSON lines, for `arbdesk import` benchmarks.
 //!
 //!     cargo run --release --example keepa_lines -- 100000 > products.jsonl
+//!     cargo run --release --example keepa_lines -- 100000 lean > products.jsonl
 //!
-//! Each line is one product in one market (ASINs spread over the five markets), with
-//! `stats=90` and the 7-day history Keepa returns with `days=7`, about 2.5 KB a line.
+//! Each line is one product in one market (ASINs spread over the five markets), with the
+//! 7-day history Keepa returns with `days=7`, and by default `stats=90`: about 2.5 KB a
+//! line. `lean` leaves the stats out: about 1.2 KB a line.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
@@ -16,11 +18,19 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
+    let stats_days = match std::env::args().nth(2).as_deref() {
+        None => Some(90),
+        Some("lean") => None,
+        Some(other) => {
+            eprintln!("unknown shape {other:?}: leave it out (stats=90) or say lean (no stats)");
+            std::process::exit(2);
+        }
+    };
     let cat = Catalog::new(42);
     let opts = Options {
         history: true,
         days: 7,
-        stats_days: Some(90),
+        stats_days,
         buybox: false,
     };
     let now = 1_795_586_400_000;
