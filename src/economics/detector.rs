@@ -28,7 +28,7 @@ use rust_decimal::Decimal;
 
 use super::Economics;
 use super::breakdown::{self, pct_label};
-use super::fx::{FxRate, FxSource, GbpQuote};
+use super::fx::{ExactRate, FxRate, FxSource, GbpQuote};
 use super::gates::{self, Flag, FlagSet};
 use super::model::{self, RouteCost};
 use super::num::{self, Bound, Num};
@@ -166,8 +166,8 @@ impl Detector {
                     g
                 }
             };
-            sells[i] = sell_quote(s, p.sell_price, fx);
-            buys[i] = buy_quote(s, fx);
+            sells[i] = sell_quote(s, p.sell_price);
+            buys[i] = buy_quote(s);
         }
         let package = Package::of(product);
         let labels = Labels::of(fx, date, p.fx_max_age_days, tables.as_ref());
@@ -188,6 +188,7 @@ impl Detector {
 
         // The routes that exist: both sides priced and a positive gross gap, counted first
         // so the rows take one allocation.
+        let exact = fx.exact();
         let mut pairs = [(Market::UK, Market::UK, 0, 0.0); 20];
         let mut n = 0;
         for s in Market::ALL {
@@ -201,9 +202,10 @@ impl Detector {
                 if s == t || only.is_some_and(|o| o != (s, t)) {
                     continue;
                 }
-                let (gross, pct) = gross_exact(bq.money, sq.money, fx).unwrap_or_else(|| {
-                    let gross = sq.eur - bq.eur;
-                    (gross.money(Currency::EUR).minor, (gross / bq.eur).pct())
+                let (gross, pct) = gross_exact(bq.money, sq.money, exact).unwrap_or_else(|| {
+                    let buy_eur = fx.to_eur(bq.price, s.currency());
+                    let gross = fx.to_eur(sq.price, t.currency()) - buy_eur;
+                    (gross.money(Currency::EUR).minor, (gross / buy_eur).pct())
                 });
                 // Positive as the row shows it: a GBP gap of a fraction of a cent rounds
                 // to a gross margin of 0.00, which is no margin.
@@ -434,18 +436,21 @@ impl Detector {
 /// A route's gross margin in EUR cents (rounded half away from zero) and its gross margin %
 /// (2 places), from its buy and sell prices, computed exactly: between EUR markets the gap
 /// is whole cents; across currencies both sides are exact fractions over one denominator
-/// ([`FxRate::eur_cents_exact`]). Rounding them as converted decimals instead leaves exact
+/// ([`ExactRate`], `None` when the rate has none). Rounding them as converted decimals instead leaves exact
 /// half cents, common with a short rate such as 0.88, to a tie the checked floats cannot
 /// settle. `None` when the numbers do not fit (then the model's own arithmetic answers).
-fn gross_exact(buy: Money, sell: Money, fx: &FxRate) -> Option<(i64, f64)> {
+fn gross_exact(buy: Money, sell: Money, rate: Option<ExactRate>) -> Option<(i64, f64)> {
     if buy.currency == sell.currency {
         let cents = sell.minor.checked_sub(buy.minor)?;
         return Some((cents, num::ratio_pct(cents, buy.minor)));
     }
-    let (b, den) = fx.eur_cents_exact(buy)?;
-    let (s, _) = fx.eur_cents_exact(sell)?;
-    let gross = s.checked_sub(b)?;
-    Some((num::div_round(gross, den)?, num::ratio_pct_exact(gross, b)?))
+    let rate = rate?;
+    let b = rate.numerator(buy)?;
+    let gross = rate.numerator(sell)?.checked_sub(b)?;
+    Some((
+        num::div_round(gross, rate.den())?,
+        num::ratio_pct_exact(gross, b)?,
+    ))
 }
 
 /// What every row computed with one FX rate, on one day, with one set of tables shares:
@@ -540,22 +545,22 @@ mod tests {
         // 0.11 GBP at 1 EUR = 0.88 GBP is exactly 0.125 EUR: half a cent, rounded away
         // from zero, as the decimal model rounds it.
         assert_eq!(
-            gross_exact(gbp(11), Money::eur(100), &at_088),
+            gross_exact(gbp(11), Money::eur(100), at_088.exact()),
             Some((88, 700.0))
         );
         // 0.99 GBP is 1.125 EUR: 0.125 over 1.00, 12.5 %.
         assert_eq!(
-            gross_exact(Money::eur(100), gbp(99), &at_088),
+            gross_exact(Money::eur(100), gbp(99), at_088.exact()),
             Some((13, 12.5))
         );
         // 3.97 EUR over 0.64 GBP is exactly 445.875 %: rounded away from zero.
         assert_eq!(
-            gross_exact(gbp(64), Money::eur(397), &at_088),
+            gross_exact(gbp(64), Money::eur(397), at_088.exact()),
             Some((324, 445.88))
         );
         // A loss rounds away from zero too (no route is kept for it).
         assert_eq!(
-            gross_exact(gbp(11), Money::eur(12), &at_088),
+            gross_exact(gbp(11), Money::eur(12), at_088.exact()),
             Some((-1, -4.0))
         );
         // Against exact decimals, both ways of quoting: each EUR amount as a fraction
@@ -587,7 +592,7 @@ mod tests {
                         (gap / (bn * sd)).pct(),
                     );
                     assert_eq!(
-                        gross_exact(buy, sell, &fx),
+                        gross_exact(buy, sell, fx.exact()),
                         Some(want),
                         "{buy:?} → {sell:?} at {quote:?}"
                     );

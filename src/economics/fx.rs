@@ -31,6 +31,36 @@ pub enum GbpQuote {
     EurPerGbp(Const),
 }
 
+/// A rate as exact integers: an amount of `c` minor units is `c · scale / den` EUR cents,
+/// with its currency's scale and one denominator for both currencies, so the numerators of
+/// two amounts subtract and compare directly.
+///
+/// The rate is a decimal `m / 10^s` (`m` its mantissa, `s` its scale). With `1 EUR = x GBP`,
+/// GBP cents `c` are `c · 10^s / m` EUR cents (`den = m`); with `1 GBP = y EUR`, they are
+/// `c · m / 10^s` (`den = 10^s`). EUR cents `c` are `c · den / den`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactRate {
+    eur: i128,
+    gbp: i128,
+    den: i128,
+}
+
+impl ExactRate {
+    /// `amount` in EUR cents times [`den`](Self::den); `None` if it does not fit.
+    pub fn numerator(self, amount: Money) -> Option<i128> {
+        let scale = match amount.currency {
+            Currency::EUR => self.eur,
+            Currency::GBP => self.gbp,
+        };
+        i128::from(amount.minor).checked_mul(scale)
+    }
+
+    /// The denominator every numerator is over (positive).
+    pub fn den(self) -> i128 {
+        self.den
+    }
+}
+
 /// Where a rate came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FxSource {
@@ -114,15 +144,9 @@ impl FxRate {
         v.dec() > Decimal::new(1, 2) && v.dec() < Decimal::ONE_HUNDRED
     }
 
-    /// `amount` in EUR cents, exactly, as a fraction `(n, D)` meaning `n / D`, where the
-    /// denominator `D` depends only on the rate, so the numerators of two amounts subtract
-    /// and compare directly. `None` if the rate is not [usable](Self::is_usable) or the
-    /// numbers do not fit.
-    ///
-    /// The rate is a decimal `m / 10^s` (`m` its mantissa, `s` its scale). With
-    /// `1 EUR = x GBP`, GBP cents `c` are `c · 10^s / m` EUR cents (`D = m`); with
-    /// `1 GBP = y EUR`, they are `c · m / 10^s` (`D = 10^s`). EUR cents `c` are `c · D / D`.
-    pub fn eur_cents_exact(&self, amount: Money) -> Option<(i128, i128)> {
+    /// The rate as exact integers (see [`ExactRate`]); `None` if it is not
+    /// [usable](Self::is_usable) or its scale does not fit.
+    pub fn exact(&self) -> Option<ExactRate> {
         if !self.is_usable() {
             return None;
         }
@@ -131,14 +155,19 @@ impl FxRate {
             GbpQuote::EurPerGbp(y) => (false, y.dec()),
         };
         let (m, pow) = (rate.mantissa(), 10i128.checked_pow(rate.scale())?);
-        let den = if per_eur { m } else { pow };
-        let c = i128::from(amount.minor);
-        let num = match (amount.currency, per_eur) {
-            (Currency::EUR, _) => c.checked_mul(den)?,
-            (Currency::GBP, true) => c.checked_mul(pow)?,
-            (Currency::GBP, false) => c.checked_mul(m)?,
-        };
-        Some((num, den))
+        Some(if per_eur {
+            ExactRate {
+                eur: m,
+                gbp: pow,
+                den: m,
+            }
+        } else {
+            ExactRate {
+                eur: pow,
+                gbp: m,
+                den: pow,
+            }
+        })
     }
 
     /// `amount` of `currency` in EUR (zero if the rate is not [usable](Self::is_usable)).

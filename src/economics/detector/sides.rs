@@ -35,7 +35,6 @@ enum Basis {
 pub(super) struct SellQuote<N> {
     pub(super) money: Money,
     pub(super) price: N,
-    pub(super) eur: N,
     basis: Basis,
     pub(super) now: Option<Money>,
     pub(super) avg: Option<Money>,
@@ -46,7 +45,6 @@ pub(super) struct SellQuote<N> {
 pub(super) struct BuyQuote<N> {
     pub(super) money: Money,
     pub(super) price: N,
-    pub(super) eur: N,
 }
 
 /// Where the FBA fee of a sell side came from; a label only when a breakdown is asked for.
@@ -102,11 +100,7 @@ fn num<N: Num>(m: Money) -> N {
     N::from_cents(m.minor)
 }
 
-pub(super) fn sell_quote<N: Num>(
-    s: &PriceSnapshot,
-    rule: SellPriceRule,
-    fx: &FxRate,
-) -> Option<SellQuote<N>> {
+pub(super) fn sell_quote<N: Num>(s: &PriceSnapshot, rule: SellPriceRule) -> Option<SellQuote<N>> {
     let cur = s.market.currency();
     let (bb, bb90) = (valid(s.buy_box, cur), valid(s.buy_box_avg90, cur));
     let picked = match rule {
@@ -125,29 +119,25 @@ pub(super) fn sell_quote<N: Num>(
             (None, None) => return None,
         },
     };
-    let price = num(money);
     Some(SellQuote {
         money,
-        price,
-        eur: fx.to_eur(price, cur),
+        price: num(money),
         basis,
         now,
         avg,
     })
 }
 
-pub(super) fn buy_quote<N: Num>(s: &PriceSnapshot, fx: &FxRate) -> Option<BuyQuote<N>> {
+pub(super) fn buy_quote<N: Num>(s: &PriceSnapshot) -> Option<BuyQuote<N>> {
     let cur = s.market.currency();
     let money =
         valid(s.buy_box, cur).or_else(|| match (valid(s.amazon, cur), valid(s.new, cur)) {
             (Some(a), Some(n)) => Some(if n.minor < a.minor { n } else { a }),
             (a, n) => a.or(n),
         })?;
-    let price = num(money);
     Some(BuyQuote {
         money,
-        price,
-        eur: fx.to_eur(price, cur),
+        price: num(money),
     })
 }
 
