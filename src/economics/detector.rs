@@ -433,24 +433,34 @@ impl Detector {
     }
 }
 
-/// A route's gross margin in EUR cents (rounded half away from zero) and its gross margin %
-/// (2 places), from its buy and sell prices, computed exactly: between EUR markets the gap
-/// is whole cents; across currencies both sides are exact fractions over one denominator
-/// ([`ExactRate`], `None` when the rate has none). Rounding them as converted decimals instead leaves exact
-/// half cents, common with a short rate such as 0.88, to a tie the checked floats cannot
-/// settle. `None` when the numbers do not fit (then the model's own arithmetic answers).
+/// A route's gross margin in EUR cents (rounded half away from zero) and, when that is
+/// positive (the only routes that become rows), its gross margin % (2 places; otherwise 0),
+/// from its buy and sell prices, computed exactly: between EUR markets the gap is whole
+/// cents; across currencies both sides are exact fractions over one denominator
+/// ([`ExactRate`], `None` when the rate has none). Rounding them as converted decimals
+/// instead leaves exact half cents, common with a short rate such as 0.88, to a tie the
+/// checked floats cannot settle. `None` when the numbers do not fit (then the model's own
+/// arithmetic answers).
 fn gross_exact(buy: Money, sell: Money, rate: Option<ExactRate>) -> Option<(i64, f64)> {
     if buy.currency == sell.currency {
         let cents = sell.minor.checked_sub(buy.minor)?;
-        return Some((cents, num::ratio_pct(cents, buy.minor)));
+        let pct = if cents > 0 {
+            num::ratio_pct(cents, buy.minor)
+        } else {
+            0.0
+        };
+        return Some((cents, pct));
     }
     let rate = rate?;
     let b = rate.numerator(buy)?;
     let gross = rate.numerator(sell)?.checked_sub(b)?;
-    Some((
-        num::div_round(gross, rate.den())?,
-        num::ratio_pct_exact(gross, b)?,
-    ))
+    let cents = num::div_round(gross, rate.den())?;
+    let pct = if cents > 0 {
+        num::ratio_pct_exact(gross, b)?
+    } else {
+        0.0
+    };
+    Some((cents, pct))
 }
 
 /// What every row computed with one FX rate, on one day, with one set of tables shares:
@@ -558,10 +568,11 @@ mod tests {
             gross_exact(gbp(64), Money::eur(397), at_088.exact()),
             Some((324, 445.88))
         );
-        // A loss rounds away from zero too (no route is kept for it).
+        // A loss rounds away from zero too; no route is kept for it, so it has no
+        // percentage.
         assert_eq!(
             gross_exact(gbp(11), Money::eur(12), at_088.exact()),
-            Some((-1, -4.0))
+            Some((-1, 0.0))
         );
         // Against exact decimals, both ways of quoting: each EUR amount as a fraction
         // `num / den` of exact decimals, so each figure is one division, exact or clear of
@@ -587,10 +598,13 @@ mod tests {
                     };
                     let ((sn, sd), (bn, bd)) = (eur(sell), eur(buy));
                     let gap = sn * bd - bn * sd;
-                    let want = (
-                        (gap / (sd * bd)).money(Currency::EUR).minor,
-                        (gap / (bn * sd)).pct(),
-                    );
+                    let cents = (gap / (sd * bd)).money(Currency::EUR).minor;
+                    let pct = if cents > 0 {
+                        (gap / (bn * sd)).pct()
+                    } else {
+                        0.0
+                    };
+                    let want = (cents, pct);
                     assert_eq!(
                         gross_exact(buy, sell, fx.exact()),
                         Some(want),
