@@ -366,8 +366,8 @@ impl Detector {
                         .map(|b| buy.terms.closed_form_price(b, fx) * N::from_i64(100))
                         .and_then(N::ceil_hint)
                         .map(|c| c - 1);
-                    solve::largest_passing_near(hint, hi, |c| {
-                        let side = buy.terms.evaluate(N::from_cents(c), fx);
+                    let passes = |price: N| {
+                        let side = buy.terms.evaluate(price, fx);
                         let add =
                             RouteCost::of(route, side.purchase_eur, sell.terms.vat, weight_kg);
                         model::passes_money_gates(
@@ -376,8 +376,10 @@ impl Detector {
                             min_roi,
                             min_profit,
                         )
-                    })
-                    .map(|c| Money::new(c, s.currency()))
+                    };
+                    solve::largest_passing_near(hint, hi, |c| passes(N::from_cents(c)))
+                        .map(|c| solve::shown_max_buy(c, hi, passes))
+                        .map(|c| Money::new(c, s.currency()))
                 }
             }
         };
@@ -385,17 +387,15 @@ impl Detector {
             if !fee_known {
                 return None;
             }
-            match sell.closed.and_then(|c| c.price(target, fx)) {
-                Some(price) => Some(price.money(t.currency())),
+            let searched = match sell.closed.and_then(|c| c.price(target, fx)) {
+                Some(price) => return Some(price.money(t.currency())),
                 None if sell.segments.is_empty() => {
                     solve::smallest_sell_price(&sell.terms, fx, target)
-                        .map(|c| Money::new(c, t.currency()))
                 }
-                None => sell
-                    .segments
-                    .smallest_sell_price(&sell.terms, fx, target)
-                    .map(|c| Money::new(c, t.currency())),
-            }
+                None => sell.segments.smallest_sell_price(&sell.terms, fx, target),
+            };
+            let net = |price: N| sell.terms.evaluate(price, fx).net_eur;
+            searched.map(|c| Money::new(solve::shown_sell_price(c, target, net), t.currency()))
         };
         row.target_sell_price = reach(landed * (N::one() + min_roi));
         row.break_even_sell_price = reach(landed);

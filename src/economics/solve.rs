@@ -8,6 +8,10 @@
 //! the target. `N` is not monotone across a threshold tier (the rate jumps), but between
 //! consecutive breakpoints — tier bounds and the prices where the minimum fee stops binding —
 //! it is affine in `P_T`, so each segment is settled by its ends and one bisection.
+//!
+//! The searches find whole cents (the largest that passes, the smallest that reaches); the
+//! prices shown are the exact thresholds rounded to the cent like every other figure
+//! ([`shown_max_buy`], [`shown_sell_price`]), which is what the closed forms give.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -59,6 +63,39 @@ pub fn largest_passing_near(
         }
     }
     largest_passing(hi, passes)
+}
+
+/// `c` cents plus `halves` half cents, as a price.
+fn half_cents<N: Num>(c: i64, halves: i64) -> N {
+    N::from_dec(Decimal::new((2 * c + halves) * 5, 3))
+}
+
+/// A target or break-even price as shown: the exact threshold price rounded to the cent,
+/// half away from zero, as every shown figure is (economics.md §3) and as the closed form
+/// gives it for flat rates, so flat and tiered schedules show one kind of figure. `c` is
+/// the smallest cent whose net proceeds (`net` of a price) reach `target`: the threshold
+/// lies in `(c − 1, c]`, where `N` is continuous and increasing (tier bounds are whole cents
+/// and belong to the tier below them), so it rounds down to `c − 1` exactly when `N` half a
+/// cent below `c` is already above the target. At the shown price the target can be missed
+/// by less than half a cent's worth, as at the rounded closed form.
+pub fn shown_sell_price<N: Num>(c: i64, target: N, net: impl Fn(N) -> N) -> i64 {
+    if c > 1 && net(half_cents(c, -1)) > target {
+        c - 1
+    } else {
+        c
+    }
+}
+
+/// A max buy price found by search as shown: the exact highest passing price rounded to the
+/// cent, half away from zero, as the closed form's is. `c` is the largest passing cent
+/// (below `hi`, the search's bound), so the threshold lies in `[c, c + 1)` and rounds up to
+/// `c + 1` exactly when the price half a cent above `c` still passes.
+pub fn shown_max_buy<N: Num>(c: i64, hi: i64, passes: impl Fn(N) -> bool) -> i64 {
+    if c < hi.min(PRICE_CAP) && passes(half_cents(c, 1)) {
+        c + 1
+    } else {
+        c
+    }
 }
 
 /// The smallest cent price in T's currency whose net proceeds `N` reach `target_eur`.

@@ -302,12 +302,18 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     };
     let observed_at: DateTime<Utc> = last_update.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 
-    let amazon_share = stats
-        .buy_box_stats
-        .as_ref()
-        .and_then(|s| s.get(amazon_seller_id(market)))
-        .map(|s| s.percentage_won)
-        .filter(|v| v.is_finite() && (0.0..=100.0).contains(v));
+    // Amazon's share of the Buy Box (economics.md §4.1): its `percentageWon` in
+    // `buyBoxStats`, and 0 when the stats name only other sellers. Without stats (or with
+    // an implausible share) it is unknown, and demand falls back to `buyBoxIsAmazon`.
+    let amazon_share = match stats.buy_box_stats.as_ref().filter(|s| !s.is_empty()) {
+        Some(sellers) => match sellers.get(amazon_seller_id(market)) {
+            Some(amazon) => {
+                Some(amazon.percentage_won).filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+            }
+            None => Some(0.0),
+        },
+        None => None,
+    };
     let (fba_fee, referral) = fees_of(p, market)?;
     let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
     // Keepa writes 0 or −1 for an unknown size; a side over 10 m is not a parcel.

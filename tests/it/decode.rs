@@ -333,3 +333,27 @@ fn integers_out_of_range_read_plainly() {
         assert!(!text.contains("floating point"), "{text}");
     }
 }
+
+#[test]
+fn amazon_buy_box_share_is_zero_when_the_stats_name_only_other_sellers() {
+    // economics.md §4.1: the share is Amazon's `percentageWon` in `buyBoxStats`; only
+    // without `buyBoxStats` does `buyBoxIsAmazon` stand in for it.
+    let body = &products("product_de.json")[0];
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
+        edit(&mut v["stats"]);
+        decode_product(&v.to_string()).unwrap().snapshot
+    };
+    let amazon = "A3JWKAKR8XB7XF";
+    let others_only = with(&|stats| {
+        stats["buyBoxStats"].as_object_mut().unwrap().remove(amazon);
+    });
+    assert_eq!(others_only.buy_box_is_amazon, Some(true));
+    assert_eq!(others_only.amazon_buy_box_share_pct, Some(0.0));
+    let no_stats = with(&|stats| {
+        stats.as_object_mut().unwrap().remove("buyBoxStats");
+    });
+    assert_eq!(no_stats.amazon_buy_box_share_pct, None);
+    let empty = with(&|stats| stats["buyBoxStats"] = serde_json::json!({}));
+    assert_eq!(empty.amazon_buy_box_share_pct, None);
+}

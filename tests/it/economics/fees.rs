@@ -4,7 +4,8 @@
 use arbdesk::domain::{Currency, Market};
 use arbdesk::economics::model::SellTerms;
 use arbdesk::economics::solve::{
-    Segments, largest_passing, largest_passing_near, smallest_sell_price,
+    Segments, largest_passing, largest_passing_near, shown_max_buy, shown_sell_price,
+    smallest_sell_price,
 };
 use arbdesk::economics::tables::{Dsf, market_index};
 use arbdesk::economics::{Economics, round_cents};
@@ -151,11 +152,16 @@ fn search_agrees_with_the_closed_form_where_the_closed_form_applies() {
                     let searched = smallest_sell_price(&t, &fx, target).unwrap();
                     let ceil: i64 = (closed * Decimal::ONE_HUNDRED).ceil().try_into().unwrap();
                     assert_eq!(searched, ceil, "{cat} {currency} L={landed} ROI={roi}");
-                    // The closed form, shown, is within a cent of the searched price.
+                    // Shown, both are the threshold rounded to the cent: the same figure.
                     let shown: i64 = (round_cents(closed) * Decimal::ONE_HUNDRED)
                         .try_into()
                         .unwrap();
-                    assert!(searched - shown == 0 || searched - shown == 1);
+                    let net = |p: Decimal| t.evaluate(p, &fx).net_eur;
+                    assert_eq!(
+                        shown_sell_price(searched, target, net),
+                        shown,
+                        "{cat} {currency} L={landed} ROI={roi}"
+                    );
                 }
             }
         }
@@ -185,6 +191,62 @@ fn search_finds_the_cheapest_price_across_a_threshold_jump() {
             "a cheaper price reaches {target}"
         );
     }
+}
+
+#[test]
+fn shown_prices_are_the_thresholds_rounded_to_the_cent() {
+    let half = |c: i64, halves: i64| Decimal::new((2 * c + halves) * 5, 3);
+    // Max buy: the highest passing price rounded half away from zero, as §6's closed forms
+    // are (€35.767487 shows as €35.77, case B's €29.317612 as €29.32).
+    for (threshold, largest_passing_cent, shown) in [
+        ("35.767487", 3_576, 3_577),
+        ("29.317612", 2_931, 2_932),
+        ("12.345", 1_234, 1_235),
+        ("12.3449", 1_234, 1_234),
+    ] {
+        let passes = |p: Decimal| p <= d(threshold);
+        assert_eq!(
+            largest_passing(100_000, |c| passes(Decimal::new(c, 2))),
+            Some(largest_passing_cent)
+        );
+        assert_eq!(
+            shown_max_buy(largest_passing_cent, 100_000, passes),
+            shown,
+            "{threshold}"
+        );
+    }
+    // At the search's bound nothing beyond it is claimed.
+    assert_eq!(shown_max_buy(500, 500, |_: Decimal| true), 500);
+
+    // Target and break-even on a threshold-tiered schedule: the smallest price reaching the
+    // target, rounded. N is increasing within a tier, so the rounded threshold `s` has N
+    // above the target half a cent above it and at most the target half a cent below it
+    // (unless the threshold is a tier's first price, where N jumps).
+    let econ = shipped();
+    let fx = ecb_fx();
+    let t = terms(&econ, "beauty_health_grocery", Currency::EUR);
+    let n = |p: Decimal| t.evaluate(p, &fx).net_eur;
+    let (mut rounded_up, mut rounded_down) = (0, 0);
+    for (i, cents) in (100..40_000).step_by(37).enumerate() {
+        // Thresholds a little below a cent: by under half a cent, or by over half.
+        let below = ["0.001", "0.006"][i % 2];
+        let target = n(Decimal::new(cents, 2)) - d(below);
+        let found = smallest_sell_price(&t, &fx, target).unwrap();
+        let s = shown_sell_price(found, target, n);
+        assert!(s == found || s == found - 1);
+        rounded_down += usize::from(s < found);
+        rounded_up += usize::from(s == found);
+        assert!(n(half(s, 1)) > target, "target {target}: {s}");
+        let tier_start = [1_001].contains(&s) || [1_001].contains(&found);
+        assert!(
+            tier_start || n(half(s, -1)) <= target,
+            "target {target}: {s}"
+        );
+    }
+    assert!(
+        rounded_down > 100 && rounded_up > 100,
+        "{rounded_down} / {rounded_up}"
+    );
 }
 
 #[test]

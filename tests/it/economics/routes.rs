@@ -239,7 +239,9 @@ fn customs_add_duty_broker_and_import_vat_and_max_buy_is_found_by_search() {
     let landed = c + duty + import_vat + d("0.70") + d("1.10");
     assert_eq!(line(o, "landed_cost"), eur(-landed));
 
-    // The max buy price is the largest pence price that passes; a penny more fails.
+    // The max buy price is the highest passing price, found by search, rounded to the penny
+    // half away from zero as every shown figure is: half a penny below it passes, half a
+    // penny above it fails.
     let max = o.max_buy_price.unwrap();
     assert_eq!(max.currency, Currency::GBP);
     let tab = econ.tables().at(now().date_naive()).unwrap();
@@ -264,19 +266,19 @@ fn customs_add_duty_broker_and_import_vat_and_max_buy_is_found_by_search() {
         spread: d("0.015"),
     };
     let route = econ.tables().route(Market::UK, Market::DE);
-    let landed_at = |pence: i64| {
-        let side = buy.evaluate(Decimal::new(pence, 2), &fx);
+    let landed_at = |half_pence: i64| {
+        let side = buy.evaluate(Decimal::new(half_pence * 5, 3), &fx);
         side.purchase_eur + RouteCost::of(route, side.purchase_eur, d("0.19"), d("0.6")).total
     };
     assert!(model::passes_money_gates(
         n,
-        landed_at(max.minor),
+        landed_at(2 * max.minor - 1),
         d("0.20"),
         d("3.00")
     ));
     assert!(!model::passes_money_gates(
         n,
-        landed_at(max.minor + 1),
+        landed_at(2 * max.minor + 1),
         d("0.20"),
         d("3.00")
     ));
