@@ -45,10 +45,19 @@ impl Cli {
             Ok(cli) => return cli,
             Err(e) => e,
         };
-        let argv: Vec<String> = std::env::args().collect();
-        let Some(note) = env_note(&e, &argv, |v| std::env::var_os(v).is_some()) else {
-            e.exit()
-        };
+        // Lossy: an argument that is not UTF-8 (a file name, say) only has to be compared
+        // with flag names here, and `std::env::args` would panic on it.
+        let argv: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let note = env_note(&e, &argv, |v| std::env::var_os(v).is_some()).or_else(|| {
+            // clap names no argument when a value is not UTF-8; from the environment, say
+            // which variable it is.
+            (e.kind() == clap::error::ErrorKind::InvalidUtf8).then(|| {
+                non_utf8_env_note(|v| std::env::var_os(v).is_some_and(|x| x.to_str().is_none()))
+            })?
+        });
+        let Some(note) = note else { e.exit() };
         let text = e.render().to_string();
         match text.split_once("\nFor more information") {
             Some((head, tail)) => eprint!("{head}\n{note}\n\nFor more information{tail}"),
@@ -87,6 +96,34 @@ fn env_note(e: &clap::Error, argv: &[String], is_set: impl Fn(&str) -> bool) -> 
     (!given && is_set(&var)).then(|| {
         format!(
             "  note: this value comes from the environment variable {var}, not the command line: correct it, or `unset {var}`"
+        )
+    })
+}
+
+/// For a value that is not UTF-8, the environment variables that hold one (`is_bad` tells
+/// whether a variable is set to such a value).
+fn non_utf8_env_note(is_bad: impl Fn(&str) -> bool) -> Option<String> {
+    fn vars(cmd: &clap::Command, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(v) = a.get_env().and_then(|v| v.to_str())
+                && !out.iter().any(|o| o == v)
+            {
+                out.push(v.to_string());
+            }
+        }
+        for c in cmd.get_subcommands() {
+            vars(c, out);
+        }
+    }
+    let mut all = Vec::new();
+    vars(&Cli::command(), &mut all);
+    let bad: Vec<String> = all.into_iter().filter(|v| is_bad(v)).collect();
+    (!bad.is_empty()).then(|| {
+        let unset = bad.join(" ");
+        format!(
+            "  note: the environment variable {} {} not valid UTF-8: correct it, or `unset {unset}`",
+            bad.join(", "),
+            if bad.len() == 1 { "is" } else { "are" }
         )
     })
 }
@@ -536,6 +573,24 @@ mod tests {
         // Not a value error: no note.
         let e = Cli::try_parse_from(["arbdesk", "--nope"]).unwrap_err();
         assert!(env_note(&e, &argv(&["arbdesk"]), |_| true).is_none());
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_in_the_environment_names_its_variable() {
+        let note = non_utf8_env_note(|v| v == "ARBDESK_MARKETS").unwrap();
+        assert!(
+            note.contains("ARBDESK_MARKETS is not valid UTF-8")
+                && note.contains("unset ARBDESK_MARKETS"),
+            "{note}"
+        );
+        let note = non_utf8_env_note(|v| v == "ARBDESK_LOG" || v == "KEEPA_API_KEY").unwrap();
+        assert!(
+            note.contains("ARBDESK_LOG")
+                && note.contains("KEEPA_API_KEY")
+                && note.contains(" are not valid UTF-8"),
+            "{note}"
+        );
+        assert!(non_utf8_env_note(|_| false).is_none());
     }
 
     #[test]

@@ -269,14 +269,26 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// The body as an [`ActionRequest`]; an empty body is no arguments.
 async fn read_request(body: Body) -> Result<ActionRequest, ApiError> {
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::from_status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body is over {} KB; send fewer ASINs at a time",
-                BODY_LIMIT / 1024
-            ),
-        )
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            ApiError::from_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is over {} KB; send fewer ASINs at a time",
+                    BODY_LIMIT / 1024
+                ),
+            )
+        } else {
+            // Malformed chunked framing, or a connection that broke off mid-body.
+            bad_args(&format!(
+                "the body could not be read ({}); send it whole, as JSON such as {{\"args\": [\"all\"]}}",
+                shorten(&inner.to_string())
+            ))
+        }
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionRequest::default());
@@ -308,7 +320,7 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
     } else {
         store.watch_remove(asins).await
     }
-    .map_err(|e| ApiError::store(&e))?;
+    .map_err(|e| ApiError::store_write(&e))?;
     done(line, crate::store::watch_change(add, changed_n, n, one))
 }
 

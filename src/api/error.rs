@@ -209,6 +209,20 @@ impl ApiError {
         e
     }
 
+    /// A write the store refused (503): nothing was changed. The internal message is
+    /// logged, not sent.
+    pub fn store_write(err: &StoreError) -> Self {
+        let detail = match err {
+            StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
+                "the store cannot take writes right now, so nothing was changed. Retry later; if it persists, check the server log and /health"
+            }
+            StoreError::Invalid(_) => "the store rejected this change; see the server log",
+        };
+        let mut e = ApiError::store(err);
+        e.0.detail = detail.to_string();
+        e
+    }
+
     /// A failure that is the server's own fault (500); the message is logged, not sent.
     pub fn internal(what: impl Into<String>) -> Self {
         let mut e = ApiError::new(

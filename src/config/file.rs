@@ -172,7 +172,16 @@ fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiSettings, ConfigErro
         allowed_hosts: allowed_hosts(f.allowed_hosts.unwrap_or_default())?,
         insecure_no_auth: a.insecure_no_auth || f.insecure_no_auth.unwrap_or(false),
         request_timeout: Duration::from_secs_f64(timeout),
-        body_limit: f.body_limit_bytes.unwrap_or(64 * 1024),
+        body_limit: match f.body_limit_bytes.unwrap_or(64 * 1024) {
+            n @ 1_024..=MAX_BODY_LIMIT => n,
+            n => {
+                return Err(invalid(
+                    "api.body_limit_bytes",
+                    n,
+                    "1024 to 67108864 bytes (64 MiB); the default is 65536",
+                ));
+            }
+        },
     })
 }
 
@@ -224,6 +233,29 @@ fn pipeline_settings(
             "a positive number of hours up to 8760 (a year)",
         ));
     }
+    let take = d.take.unwrap_or(100);
+    if !(1..=10_000).contains(&take) {
+        return Err(invalid(
+            "discovery.take",
+            take,
+            "1 to 10000 ASINs from the top of each list",
+        ));
+    }
+    if let Some(c) = d
+        .categories
+        .iter()
+        .flatten()
+        .find(|c| c.category.trim().is_empty())
+    {
+        return Err(invalid(
+            "discovery.categories",
+            format!(
+                "{{ market = \"{}\", category = \"{}\" }}",
+                c.market, c.category
+            ),
+            "a category: a Keepa category node id (e.g. \"3167641\") or a product group",
+        ));
+    }
     let discovery = match d.categories {
         Some(c) => c,
         None if demo => demo_categories(),
@@ -236,7 +268,7 @@ fn pipeline_settings(
         process_batch,
         discovery,
         discovery_interval: Duration::from_secs_f64(hours * 3600.0),
-        discovery_take: d.take.unwrap_or(100),
+        discovery_take: take,
     })
 }
 
@@ -511,6 +543,16 @@ fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig
                 .map_err(|why| invalid("store", "elasticsearch", &why))?;
             StoreConfig::Elasticsearch(e)
         }
+        StoreConfig::Sqlite { path: Some(p), .. }
+            if p.as_os_str().is_empty() || p.file_name().is_none() =>
+        {
+            return Err(invalid(
+                "store.path",
+                format!("'{}'", p.display()),
+                "a file name (e.g. \"arbdesk.sqlite\", inside the data dir) or a path to a file; \
+                 remove the line for the default",
+            ));
+        }
         StoreConfig::Sqlite {
             history_days: Some(d),
             ..
@@ -527,6 +569,9 @@ fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig
 
 /// The longest interval the pipeline takes: a year, in seconds.
 const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// The largest request body the API can be set to take: 64 MiB.
+const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The most days of price history a store keeps (a century).
 const MAX_HISTORY_DAYS: u32 = 36_500;

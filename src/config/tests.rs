@@ -141,6 +141,14 @@ fn queue_and_store_sections_default_their_type_and_intervals_are_checked_both() 
         ("[discovery]\ninterval_hours = 1e12\n", "up to 8760"),
         ("[store]\nhistory_days = 0\n", "store.history_days"),
         ("[store]\nhistory_days = 4000000000\n", "1 to 36500 days"),
+        // Values that would break the server or pipeline quietly are refused by name.
+        ("[api]\nbody_limit_bytes = 0\n", "api.body_limit_bytes"),
+        ("[store]\npath = \"\"\n", "store.path"),
+        ("[discovery]\ntake = 0\n", "discovery.take"),
+        (
+            "[discovery]\ncategories = [{ market = \"DE\", category = \" \" }]\n",
+            "discovery.categories",
+        ),
     ] {
         std::fs::write(&file, toml).unwrap();
         let e = load(&args).err().unwrap().to_string();

@@ -305,6 +305,11 @@ fn route_from(
 fn routes(c: &EconomicsConfig) -> R<[[Route; 5]; 5]> {
     let d = &c.route_defaults;
     let default_costs = [d.ship_to_you, d.prep, d.inbound, d.inbound_per_kg];
+    // Checked first, under their own name: a `[[route]]` that leaves one out inherits it.
+    let names = ["ship_to_you", "prep", "inbound", "inbound_per_kg"];
+    for (n, v) in names.iter().zip(default_costs) {
+        amount(&format!("[route_defaults] {n}"), v)?;
+    }
     let mut out: [[Option<Route>; 5]; 5] = Default::default();
     for r in &c.route {
         let ctx = format!("[[route]] {}→{}", r.from, r.to);
@@ -398,6 +403,17 @@ fn groups(c: &EconomicsConfig) -> R<HashMap<String, (String, Option<String>)>> {
 }
 
 fn fx(c: &EconomicsConfig) -> R<(FxRate, Option<FxRate>)> {
+    let web = url::Url::parse(&c.fx.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if web.is_none() {
+        return Err(bad(
+            "[fx] url",
+            &c.fx.url,
+            "is not an http:// or https:// URL (the ECB's daily file is \
+             https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml)",
+        ));
+    }
     if FetchSchedule::parse(&c.fx.fetch_after).is_none() {
         return Err(bad(
             "[fx] fetch_after",

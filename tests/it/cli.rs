@@ -641,3 +641,31 @@ fn a_console_log_file_that_cannot_be_opened_is_an_error_not_a_panic() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn an_argument_that_is_not_utf8_gets_a_usage_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.jsonl");
+    // A usage error elsewhere on a command line holding a Latin-1 file name.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .arg("import")
+        .arg(name)
+        .args(["--bach", "10"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--bach") && !err.contains("panicked"), "{err}");
+    // A value that is not UTF-8 in the environment is named.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show"])
+        .env("ARBDESK_MARKETS", std::ffi::OsStr::from_bytes(b"de,\xff"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ARBDESK_MARKETS is not valid UTF-8") && !err.contains("panicked"),
+        "{err}"
+    );
+}

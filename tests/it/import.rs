@@ -292,7 +292,7 @@ fn a_gzip_file_is_refused_with_how_to_read_it() {
     std::fs::write(&file, gz.finish().unwrap()).unwrap();
     let out = import(&file, &dir.path().join("data")).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "a bad argument: {err}");
     assert!(
         err.contains("is gzip-compressed") && err.contains("products.jsonl.gz' | arbdesk import -"),
         "the path is quoted for the shell: {err}"

@@ -306,6 +306,114 @@ async fn a_vanished_file_is_reported_down() {
     );
 }
 
+/// A write that failed as unavailable, naming `what`.
+fn unavailable<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    match r {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains(what), "{m}"),
+        other => panic!("expected Unavailable naming {what:?}, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_file_deleted_or_replaced_under_a_running_store_takes_no_writes() {
+    use arbdesk::store::WatchSource;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let asin: Asin = "B0KEPTONE1".parse().unwrap();
+    assert_eq!(store.watch_add(vec![asin], WatchSource::User).await, Ok(1));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    // Written into the deleted file, it would vanish with it.
+    let other: Asin = "B0LOSTONE1".parse().unwrap();
+    unavailable(
+        store.watch_add(vec![other], WatchSource::User).await,
+        "gone",
+    );
+    unavailable(store.watchlist().await, "gone");
+    // Another process starts a new store at the path: this one is not that store.
+    let newer = SqliteStore::open(&path).unwrap();
+    unavailable(
+        store.watch_add(vec![other], WatchSource::User).await,
+        "replaced",
+    );
+    unavailable(store.watchlist().await, "replaced");
+    let h = store.health().await;
+    assert_eq!(h.status, HealthStatus::Down, "{h:?}");
+    assert!(h.detail.contains("replaced"), "{}", h.detail);
+    assert_eq!(newer.health().await.status, HealthStatus::Ok);
+    assert_eq!(newer.watchlist().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_down_and_takes_no_writes() {
+    use arbdesk::store::{ProductFilter, WatchSource};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.sqlite");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .upsert_listings(sim_listings(0, 60), now(), None)
+            .await
+            .unwrap();
+    }
+    // Every page after the first (the schema's) overwritten with noise.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 10 * 16_384, "{}", bytes.len());
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for b in &mut bytes[16_384..] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let store = SqliteStore::open(&path).unwrap();
+    match store.products(ProductFilter::default()).await {
+        Err(StoreError::Corrupt(m)) => assert!(m.contains("malformed"), "{m}"),
+        other => panic!("expected the damage reported, got {other:?}"),
+    }
+    // From then on the store is down, and a write is refused (held by the pipeline) rather
+    // than given up on or written into a damaged file.
+    let h = store.health().await;
+    assert_eq!(h.status, HealthStatus::Down, "{h:?}");
+    assert!(
+        h.detail.contains("damaged") && h.detail.contains("restore a backup"),
+        "{}",
+        h.detail
+    );
+    let asin: Asin = "B0KEPTONE1".parse().unwrap();
+    unavailable(
+        store.watch_add(vec![asin], WatchSource::User).await,
+        "damaged",
+    );
+}
+
+#[tokio::test]
+async fn a_file_overwritten_in_place_is_down_and_takes_no_writes() {
+    use arbdesk::store::WatchSource;
+    use std::io::{Seek, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let asin: Asin = "B0KEPTONE1".parse().unwrap();
+    assert_eq!(store.watch_add(vec![asin], WatchSource::User).await, Ok(1));
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.seek(std::io::SeekFrom::Start(0)).unwrap();
+    f.write_all(&[0xA5; 4096]).unwrap();
+    drop(f);
+    unavailable(
+        store.watch_add(vec![asin], WatchSource::User).await,
+        "header",
+    );
+    let h = store.health().await;
+    assert_eq!(h.status, HealthStatus::Down, "{h:?}");
+    assert!(h.detail.contains("damaged"), "{}", h.detail);
+}
+
 fn dbg<T: std::fmt::Debug>(r: Result<T, StoreError>) -> Result<String, StoreError> {
     r.map(|v| format!("{v:?}"))
 }

@@ -11,6 +11,32 @@ use crate::keepa::decode_product;
 /// Lines in the first batch, when batches are larger.
 const FIRST_BATCH: usize = 1_000;
 
+/// The longest line read: a Keepa product object with years of history is a few MB.
+const MAX_LINE: usize = 64 << 20;
+
+/// Reads past the rest of a line (to its newline or the end), keeping none of it; returns
+/// the bytes passed.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
+    let mut passed = 0;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(passed);
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(passed + i as u64 + 1);
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+                passed += n as u64;
+            }
+        }
+    }
+}
+
 /// A batch of lines as read: their text end to end in one buffer (one allocation a batch,
 /// not one a line) and, per line, its number and its place in the buffer, or why it is not
 /// text.
@@ -92,8 +118,18 @@ pub(super) fn read_batches(
         while batch.lines.len() < want {
             buf.clear();
             let at_start = offset == 0;
-            let n = match reader.read_until(b'\n', &mut buf) {
-                Ok(n) => n,
+            // At most MAX_LINE bytes and the newline: a file that is not JSON lines (a
+            // binary dump, say) must not be read into memory whole as one line.
+            let read = (&mut reader)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .and_then(|n| {
+                    let cut = n > MAX_LINE && buf.last() != Some(&b'\n');
+                    let rest = if cut { skip_line(&mut reader)? } else { 0 };
+                    Ok((n as u64 + rest, cut))
+                });
+            let (n, cut) = match read {
+                Ok(read) => read,
                 Err(e) => {
                     let e = anyhow::Error::new(e)
                         .context(format!("Reading {name} failed after line {line_no}"));
@@ -104,8 +140,19 @@ pub(super) fn read_batches(
             if n == 0 {
                 break;
             }
-            offset += n as u64;
+            offset += n;
             line_no += 1;
+            if cut {
+                batch.lines.push((
+                    line_no,
+                    Err(format!(
+                        "longer than {} MiB ({n} bytes): not a Keepa product line; is this the \
+                         right file?",
+                        MAX_LINE >> 20
+                    )),
+                ));
+                continue;
+            }
             // A byte-order mark (editors on Windows write one) is not part of the first line.
             let line = match buf.strip_prefix(b"\xEF\xBB\xBF") {
                 Some(rest) if at_start => rest,
@@ -206,6 +253,20 @@ mod tests {
             latin1.1
         );
         assert_eq!(bad.last().map(|(n, _)| *n), Some(2_500));
+    }
+
+    #[test]
+    fn a_line_too_long_to_be_a_product_is_skipped_as_bad_and_the_next_one_read() {
+        let mut input = b"[1]\n".to_vec();
+        input.resize(input.len() + super::MAX_LINE + 10, b'x');
+        input.extend_from_slice(b"\n[3]\n");
+        let total = input.len() as u64;
+        let got = batches(input, 10);
+        let bad: Vec<&(u64, String)> = got.iter().flat_map(|d| &d.bad).collect();
+        assert_eq!(bad.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(bad[1].1.contains("longer than 64 MiB"), "{}", bad[1].1);
+        assert!(!bad[2].1.contains("longer"), "{}", bad[2].1);
+        assert_eq!(got[0].offset, total, "every byte is counted");
     }
 
     #[test]

@@ -76,13 +76,15 @@ impl Input {
         let mut magic = [0u8; 2];
         let mut f = &file;
         if f.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC {
-            anyhow::bail!(
+            // The file named is the wrong kind: a bad argument (exit code 2).
+            return Err(crate::commands::BadValue(format!(
                 "{} is gzip-compressed: decompress it first (`gunzip` it, or \
                  `zcat {} | arbdesk import -` with the same options; standard input is read \
                  whole, without resuming)",
                 arg.display(),
                 shell_quoted(&arg.display().to_string())
-            );
+            ))
+            .into());
         }
         std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
             .with_context(|| format!("Cannot read {}", arg.display()))?;

@@ -13,6 +13,14 @@
 //! After each commit the writer nudges the checkpoint thread (`checkpointer.rs`). All of
 //! this is blocking; `sqlite.rs` runs it on tokio's blocking pool.
 //!
+//! The store keeps to the file it opened. Before each write (and each read, and the health
+//! probe) it checks that the path still names that file: deleted, or replaced by another
+//! (a second process creating a new store at the path), it is refused as unavailable,
+//! since writes to a deleted file vanish with it and a replaced one is another store. Once
+//! SQLite reports the file damaged, or its header is found overwritten, the store is down
+//! until it is restored and arbdesk restarted: writes are refused as unavailable (the
+//! pipeline holds them rather than dead-letter them), and health says so.
+//!
 //! A bulk load (`import`) drops the sort indexes and builds them at its end. While it runs
 //! it holds an exclusive lock on a marker file beside the database (`<db>.bulk-load`), so
 //! a store opened meanwhile by another process (a console, `export`) leaves the indexes
@@ -24,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::SqliteOptions;
 use super::checkpointer::Checkpointer;
@@ -40,6 +48,11 @@ pub(super) struct Db {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     last_write_error: Mutex<Option<String>>,
+    /// Which file the path named at open (device and inode), to notice it deleted or
+    /// replaced.
+    file: FileId,
+    /// Why the file is known to be damaged, once it is.
+    damaged: Mutex<Option<String>>,
     checkpointer: Checkpointer,
     /// The locked bulk-load marker while this store runs a bulk load.
     bulk_marker: Mutex<Option<File>>,
@@ -55,12 +68,16 @@ impl Db {
         restore_sort_indexes(&mut writer, path)?;
         let checkpoints = Connection::open_with_flags(path, existing_file())
             .doing("opening the checkpoint connection")?;
+        let file = FileId::of(path)
+            .map_err(|e| Fail::Unavailable(format!("the database file cannot be read: {e}")))?;
         let db = Db {
             path: path.to_path_buf(),
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             last_write_error: Mutex::new(None),
+            file,
+            damaged: Mutex::new(None),
             checkpointer: Checkpointer::start(checkpoints)?,
             bulk_marker: Mutex::new(None),
         };
@@ -88,8 +105,76 @@ impl Db {
         }
     }
 
+    /// Whether the path still names the file this store opened.
+    fn check_file(&self) -> Res<()> {
+        match FileId::of(&self.path) {
+            Ok(id) if id == self.file => Ok(()),
+            Ok(_) => Err(Fail::Unavailable(
+                "the database file was replaced by another file since arbdesk opened it; \
+                 restart arbdesk to use the file now there (what this process wrote since \
+                 went to the file it replaced)"
+                    .into(),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Fail::Unavailable(
+                "the database file is gone; restore it, or restart arbdesk to start a new one"
+                    .into(),
+            )),
+            Err(e) => Err(Fail::Unavailable(format!(
+                "the database file cannot be read: {e}; check its permissions and the disk"
+            ))),
+        }
+    }
+
+    /// The damage found so far, as an error.
+    fn check_damage(&self) -> Res<()> {
+        match &*self.damaged.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(why) => Err(Fail::Unavailable(format!(
+                "the database is damaged ({why}); restore a backup or move the file aside, \
+                 then restart arbdesk"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Records damage that SQLite reported (or an overwritten header), for every later
+    /// write and the health probe.
+    fn note_damage<T>(&self, result: &Res<T>) {
+        if let Err(Fail::Db { doing, err }) = result
+            && matches!(
+                err.sqlite_error_code(),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            )
+        {
+            self.damaged
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(|| format!("{doing}: {err}"));
+        }
+    }
+
+    /// The file's header still says SQLite: a file overwritten in place keeps its inode.
+    fn check_header(&self) -> Res<()> {
+        use std::io::Read;
+        let mut head = [0u8; 16];
+        let read = File::open(&self.path).and_then(|mut f| f.read_exact(&mut head));
+        match read {
+            Ok(()) if &head == b"SQLite format 3\0" => Ok(()),
+            Ok(()) => {
+                self.damaged
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert_with(|| "its header is no longer SQLite's".into());
+                self.check_damage()
+            }
+            Err(e) => Err(Fail::Unavailable(format!(
+                "the database file cannot be read: {e}; check its permissions and the disk"
+            ))),
+        }
+    }
+
     /// Runs `f` on a reader, inside one read transaction.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
+        self.check_file()?;
         let pooled = self
             .readers
             .lock()
@@ -103,6 +188,7 @@ impl Db {
             .transaction()
             .doing("starting a read")
             .and_then(|tx| f(&tx));
+        self.note_damage(&result);
         if !matches!(result, Err(Fail::Db { .. })) {
             self.give_back(conn);
         }
@@ -110,17 +196,32 @@ impl Db {
     }
 
     /// Runs `f` on the writer inside one `IMMEDIATE` transaction, committed if `f` succeeds.
+    ///
+    /// Refused as unavailable, without touching the file, while the path no longer names
+    /// the file opened or the file is known to be damaged; a write that finds it damaged is
+    /// refused the same way.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .doing("starting a write")
+        let result = self
+            .check_file()
+            .and_then(|()| self.check_damage())
+            .and_then(|()| self.check_header())
+            .and_then(|()| {
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)
+                    .doing("starting a write")
+            })
             .and_then(|tx| {
                 let out = f(&tx)?;
                 tx.commit().doing("committing a write")?;
                 Ok(out)
             });
         drop(conn);
+        self.note_damage(&result);
+        // Damage is a store that is down, not a write to give up on.
+        let result = match result {
+            Err(e @ Fail::Db { .. }) => Err(self.check_damage().err().unwrap_or(e)),
+            other => other,
+        };
         if result.is_ok() {
             self.checkpointer.kick();
         }
@@ -166,12 +267,9 @@ impl Db {
     /// the round trip in milliseconds and the last write error, if the last write failed.
     pub fn probe(&self) -> Res<(f64, Option<String>)> {
         let started = Instant::now();
-        if !self.path.is_file() {
-            return Err(Fail::Unavailable(
-                "the database file is gone; restore it or restart arbdesk to start a new one"
-                    .into(),
-            ));
-        }
+        self.check_file()?;
+        self.check_damage()?;
+        self.check_header()?;
         let conn = self.open_reader()?;
         let one: i64 = conn
             .query_row("SELECT 1 FROM sqlite_schema LIMIT 1", [], |r| r.get(0))
@@ -273,6 +371,27 @@ fn marker_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".bulk-load");
     PathBuf::from(name)
+}
+
+/// Which file a path names: device and inode where the platform has them (elsewhere every
+/// existing file compares equal, and only a deleted one is noticed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+impl FileId {
+    fn of(path: &Path) -> std::io::Result<FileId> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(FileId(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Ok(FileId(0, 0))
+        }
+    }
 }
 
 /// Open flags for connections after the first: the file must exist (a vanished file is an

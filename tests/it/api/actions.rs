@@ -306,3 +306,33 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
     assert!(p["detail"].as_str().unwrap().contains("read-only"), "{p}");
     assert_eq!(ro_store.watchlist().await.unwrap().len(), before);
 }
+
+/// A body sent without a length: too long is 413, broken off or malformed is 400, both
+/// saying what to do.
+#[tokio::test]
+async fn a_streamed_body_too_long_or_broken_gets_the_right_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api_over(seeded_store(&dir).await, ApiSettings::default());
+    let streamed = |chunks: Vec<Result<&'static [u8], std::io::Error>>| {
+        Request::post("/actions/watch")
+            .header("content-type", "application/json")
+            .body(Body::from_stream(futures_util::stream::iter(chunks)))
+            .unwrap()
+    };
+    let big: &'static [u8] = Box::leak(vec![b' '; 70 * 1024].into_boxed_slice());
+    let r = send(
+        &api.app,
+        streamed(vec![Ok(b"{\"args\":[\"add\","), Ok(big)]),
+    )
+    .await;
+    let p = r.problem(413);
+    assert!(p["detail"].as_str().unwrap().contains("over 64 KB"), "{p}");
+    let broken = std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid chunk size");
+    let r = send(&api.app, streamed(vec![Ok(b"{\"args\":"), Err(broken)])).await;
+    let p = r.problem(400);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("could not be read") && detail.contains("invalid chunk size"),
+        "{p}"
+    );
+}

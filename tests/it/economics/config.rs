@@ -178,6 +178,19 @@ fn invalid_values_are_rejected_naming_the_value() {
             "[[route]] UK→FR customs.units_per_shipment '0' must be at least 1",
         ),
         (
+            // The shipped routes inherit it, but it is the defaults' value that is wrong.
+            "[route_defaults]\nprep = -0.5",
+            "[route_defaults] prep '-0.5'",
+        ),
+        (
+            "[fx]\nurl = \"not a url\"",
+            "[fx] url 'not a url' is not an http:// or https:// URL",
+        ),
+        (
+            "[fx]\nurl = \"file:///etc/passwd\"",
+            "[fx] url 'file:///etc/passwd' is not an http:// or https:// URL",
+        ),
+        (
             "[fx]\nfetch_after = \"4pm Europe/Berlin\"",
             "[fx] fetch_after '4pm Europe/Berlin' is not 'HH:MM Zone'",
         ),
