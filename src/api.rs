@@ -4,7 +4,9 @@
 //! not know this module exists. Handlers are thin — parse the query strictly, ask the store,
 //! shape the answer — and the hot list endpoints answer from a cache of pre-serialized
 //! bodies that the pipeline's generation counter invalidates after every store write. One
-//! `ApiError` answers every failure as problem+json. Layers, outermost first: tracing, CORS
+//! `ApiError` answers every failure that reaches the router as problem+json (the HTTP layer
+//! itself answers a malformed or oversized request line or headers with an empty 400, 414
+//! or 431). Layers, outermost first: tracing, CORS
 //! (allow-list; none configured = no CORS headers), gzip, then one `Front` layer for
 //! request metrics, bearer auth, body limit, request timeout and error shaping.
 

@@ -91,6 +91,30 @@ pub struct BadValue(pub String);
 #[error("{0}")]
 pub struct Partial(pub String);
 
+/// Why listening on `addr` (for `what`) failed, with what to do: the OS's reason decides the
+/// hint, and `other` says how to pick another address.
+pub fn listen_failed(
+    addr: std::net::SocketAddr,
+    what: &str,
+    other: &str,
+    e: std::io::Error,
+) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let hint = match e.kind() {
+        ErrorKind::AddrInUse => "another process is using it",
+        ErrorKind::AddrNotAvailable => {
+            "the address is not one of this machine's: use 127.0.0.1, 0.0.0.0 (every \
+             interface) or an address of this machine"
+        }
+        ErrorKind::PermissionDenied => {
+            "this user may not listen there (ports below 1024 need privileges): pick a port \
+             above 1024"
+        }
+        _ => "check the address",
+    };
+    anyhow::Error::new(e).context(format!("Could not listen on {addr}{what}: {hint}; {other}"))
+}
+
 /// Opens the configured store, creating the data dir.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     check_data_dir(&settings.data_dir)?;
@@ -236,6 +260,33 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
             clap_complete::generate(args.shell, &mut Cli::command(), "arbdesk", &mut script);
             out!("{}", String::from_utf8_lossy(&script));
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_failed;
+
+    #[test]
+    fn a_failed_listen_says_why_from_the_os_reason() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let e = std::net::TcpListener::bind(addr).unwrap_err();
+        let text = format!(
+            "{:#}",
+            listen_failed(addr, " for the REST API", "pick another", e)
+        );
+        assert!(
+            text.contains(&format!("Could not listen on {addr} for the REST API"))
+                && text.contains("another process is using it; pick another"),
+            "{text}"
+        );
+        // An address that is not this machine's (TEST-NET-1, never assigned).
+        let foreign: std::net::SocketAddr = "192.0.2.1:18999".parse().unwrap();
+        if let Err(e) = std::net::TcpListener::bind(foreign) {
+            let text = format!("{:#}", listen_failed(foreign, "", "pick another", e));
+            assert!(text.contains("not one of this machine's"), "{text}");
         }
     }
 }

@@ -8,9 +8,10 @@
 //! §4 (sell side `N`, buy side `L`, route costs `Add`, closed forms), written once over the
 //! number types of `num`: exact decimals, and the checked floats detection tries first;
 //! `solve` finds cent prices by search where no closed form applies; `gates` is §4.1 (gates,
-//! expected monthly profit, the ranking order); `detector` assembles `Opportunity` rows with
-//! their breakdown (`breakdown`). Everything here is pure and synchronous except
-//! [`fx::fetch_ecb`].
+//! expected monthly profit, the ranking order); `detector` assembles `Opportunity` rows, and
+//! their breakdown lines (`breakdown`) when a row is explained. All of that is pure and
+//! synchronous except [`fx::fetch_ecb`]. `live` is the stateful part: [`LiveDetector`], the
+//! pipeline's `Detect`, holds the FX rate in force and fetches new ones.
 
 mod breakdown;
 pub mod config;

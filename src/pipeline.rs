@@ -1,6 +1,7 @@
 //! The pipeline: ingest → queue → enrich → store → detect → store.
 //!
-//! This module is the only place that spawns tasks and wires the stages together. The
+//! This module is the only place that spawns the pipeline's stages and wires them together
+//! (the API server, the console and the store run tasks of their own). The
 //! stages themselves are plain values (`Enricher`, and a `Detect` implementation from the
 //! economics model) tested on their own. One `CancellationToken` stops everything: ingest
 //! stops fetching, the queue is closed, processing drains what was already published, and
@@ -62,6 +63,9 @@ pub trait Detect: Send + Sync {
         &'a self,
         client: &'a reqwest::Client,
     ) -> Option<BoxFuture<'a, Result<String, String>>>;
+    /// When the next fetch is due after one attempted at `last_attempt` (`[fx]
+    /// fetch_after`: the next working day's publication); `None` when there is no schedule.
+    fn fx_next_fetch(&self, last_attempt: DateTime<Utc>) -> Option<DateTime<Utc>>;
 }
 
 /// Runs detection over merged products on the blocking pool (it is CPU work), on every core
@@ -211,10 +215,11 @@ pub fn restore_fx_from(runs: &[crate::store::JobRun], detect: &dyn Detect) {
 /// asks first; the other waits for it.
 type Restored = Arc<tokio::sync::OnceCell<()>>;
 
-/// Refreshes the FX rate at start and then every six hours (the ECB publishes once per
-/// working day, around 16:00 CET), recording each run as the `fx` job. The last recorded
-/// rate is taken back first (as the process stage does before its first batch), so a
-/// failed first fetch keeps, and records, that rate.
+/// Refreshes the FX rate at start and then once per working day, when `[fx] fetch_after`
+/// says the ECB has published (around 16:00 CET), recording each run as the `fx` job; a
+/// failed fetch is tried again within the hour. The last recorded rate is taken back first
+/// (as the process stage does before its first batch), so a failed first fetch keeps, and
+/// records, that rate.
 async fn fx_job(
     detect: Arc<dyn Detect>,
     stats: Arc<stats::Stats>,
@@ -222,7 +227,9 @@ async fn fx_job(
     restored: Restored,
     cancel: CancellationToken,
 ) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    // Without a schedule, the publication's rhythm; after a failure, sooner.
+    const EVERY: chrono::Duration = chrono::Duration::hours(6);
+    const RETRY: chrono::Duration = chrono::Duration::hours(1);
     restored.get_or_init(|| restore_fx(&*store, &*detect)).await;
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
@@ -244,14 +251,19 @@ async fn fx_job(
             _ = cancel.cancelled() => return,
             r = fetch => r,
         };
-        let (result, detail) = match outcome {
-            Ok(d) => ("ok".to_string(), d),
+        let next = detect.fx_next_fetch(started).unwrap_or(started + EVERY);
+        let (result, detail, next) = match outcome {
+            Ok(d) => ("ok".to_string(), d, next),
             Err(e) => {
                 tracing::warn!(error = %e, "Fetching ECB rates failed; keeping the last rate (rows are flagged when it is stale).");
                 let kept = detect
                     .fx()
                     .map_or_else(|| "the last rate".to_string(), |fx| fx.record);
-                (format!("error: {e}"), format!("{FX_KEPT}{kept}"))
+                (
+                    format!("error: {e}"),
+                    format!("{FX_KEPT}{kept}"),
+                    next.min(started + RETRY),
+                )
             }
         };
         let run = crate::store::JobRun {
@@ -264,10 +276,11 @@ async fn fx_job(
         if let Err(e) = store.record_job(run.clone()).await {
             tracing::warn!(error = %e, "Could not record the FX run.");
         }
-        stats.job_finished(run, Some(Utc::now() + EVERY));
+        stats.job_finished(run, Some(next));
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(EVERY) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }

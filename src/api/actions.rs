@@ -26,9 +26,6 @@ use crate::store::WatchSource;
 use crate::tui::action::{Action, Context, REFRESH_WORDS, REGISTRY, parse};
 use crate::tui::keymap::{Keymap, show_keys};
 
-/// The largest request body read: a few thousand ASINs.
-const BODY_LIMIT: usize = 64 * 1024;
-
 /// The actions `POST /actions/{id}` runs.
 const RUNNABLE: [&str; 2] = ["refresh", "watch"];
 
@@ -198,7 +195,7 @@ pub(crate) async fn run(
         ));
     }
     check_content_type(&headers)?;
-    let request = read_request(body).await?;
+    let request = read_request(body, state.settings().body_limit).await?;
     if spec.id == "watch" && request.args.is_empty() {
         return Err(bad_args(
             "watch: say add or remove and name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
@@ -267,9 +264,10 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     ))
 }
 
-/// The body as an [`ActionRequest`]; an empty body is no arguments.
-async fn read_request(body: Body) -> Result<ActionRequest, ApiError> {
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+/// The body as an [`ActionRequest`], read up to `limit` bytes (`[api] body_limit_bytes`;
+/// the default, 64 KiB, holds a few thousand ASINs); an empty body is no arguments.
+async fn read_request(body: Body, limit: usize) -> Result<ActionRequest, ApiError> {
+    let bytes = to_bytes(body, limit).await.map_err(|e| {
         let inner = e.into_inner();
         if inner
             .downcast_ref::<http_body_util::LengthLimitError>()
@@ -278,8 +276,9 @@ async fn read_request(body: Body) -> Result<ActionRequest, ApiError> {
             ApiError::from_status(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
-                    "the body is over {} KB; send fewer ASINs at a time",
-                    BODY_LIMIT / 1024
+                    "the body is over {} KB; send fewer ASINs at a time (the server's limit \
+                     is `body_limit_bytes` in its config file's [api] section)",
+                    limit / 1024
                 ),
             )
         } else {

@@ -7,8 +7,9 @@
 //! router give (401s and timeouts included; CORS preflights, answered by the CORS layer,
 //! are not) under the matched route. It checks the bearer token in constant time
 //! (`/health`, `/docs` and `/openapi.json` stay open so probes and readers need no secret),
-//! refuses bodies above the limit by their `Content-Length` (no handler reads a body, so a
-//! chunked one is never buffered), bounds the handler's time with the request timeout
+//! refuses bodies above the limit by their `Content-Length` (the two handlers that read a
+//! body, `POST /actions/{id}` and `POST /jobs/{name}`, stop a chunked one at the same
+//! limit), bounds the handler's time with the request timeout
 //! (503), and rewrites any error that did not come from `ApiError` — 405 from the router,
 //! extractor rejections — into a problem document that says what to do. Doing the limit
 //! and timeout here rather than with tower-http's layers keeps their errors problem+json.

@@ -13,7 +13,7 @@
 //! It writes as the pipeline's process stage does (listings, then detection with
 //! [`crate::pipeline::detect_all`], then opportunities), without the queue, the alerts and
 //! the retries: a command that ends reports a failed write and is run again. Its threads and
-//! tasks are its own and end with it, the one exception to "only `pipeline.rs` spawns".
+//! tasks are its own and end with it.
 
 use std::io::IsTerminal;
 use std::sync::Arc;

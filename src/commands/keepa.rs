@@ -68,12 +68,7 @@ pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
     });
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| {
-            format!(
-                "Could not listen on {}: is another process using it?",
-                args.addr
-            )
-        })?;
+        .map_err(|e| super::listen_failed(args.addr, "", "pick another with --addr", e))?;
     let addr = listener.local_addr()?;
     noteln!(
         "Keepa simulator listening on http://{addr} (seed {}, {} tokens/min). Try:\n  curl 'http://{addr}/product?key=demo&domain=3&asin=B0D1XD1ZV3&stats=90'",

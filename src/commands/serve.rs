@@ -5,7 +5,7 @@
 //! message. On a signal, the API stops accepting, ingest stops, processing drains what was
 //! already fetched, and the process exits.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::api::{self, ApiState};
 use crate::cli::Role;
@@ -269,11 +269,14 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     let detect = settings.has_role(Role::Process).then(|| explainer.clone());
 
     let listener = match &api_settings {
-        Some(s) => Some(
-            tokio::net::TcpListener::bind(s.addr)
-                .await
-                .with_context(|| format!("Could not listen on {} for the REST API: is another process using it? Pick another with --api-addr, or --api-addr off", s.addr))?,
-        ),
+        Some(s) => Some(tokio::net::TcpListener::bind(s.addr).await.map_err(|e| {
+            super::listen_failed(
+                s.addr,
+                " for the REST API",
+                "pick another with --api-addr, or --api-addr off",
+                e,
+            )
+        })?),
         None => None,
     };
 

@@ -292,3 +292,39 @@ fn brokers_or_a_cluster_url_alone_choose_kafka_or_elasticsearch_and_contradictin
     assert!(matches!(s.queue, crate::queue::QueueConfig::Memory { .. }));
     assert!(matches!(s.store, crate::store::StoreConfig::Sqlite { .. }));
 }
+
+#[test]
+fn the_file_config_init_writes_is_the_defaults_and_leaves_the_shortcuts_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, TEMPLATE).unwrap();
+    let plain = load(&GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        matches!(plain.queue, QueueConfig::Memory { .. }),
+        "{:?}",
+        plain.queue
+    );
+    assert_eq!(plain.store, StoreConfig::default());
+    // `--kafka-brokers` and `--es-url` alone choose Kafka and Elasticsearch, as without it.
+    let scaled = load(&GlobalArgs {
+        config: Some(file),
+        kafka_brokers: Some("kafka-1:9092".into()),
+        es_url: Some("http://es-1:9200".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        matches!(scaled.queue, QueueConfig::Kafka(_)),
+        "{:?}",
+        scaled.queue
+    );
+    assert!(
+        matches!(scaled.store, StoreConfig::Elasticsearch(_)),
+        "{:?}",
+        scaled.store
+    );
+}

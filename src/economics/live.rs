@@ -3,9 +3,10 @@
 //! The rate is the configured override, else the latest ECB rate fetched (by this process,
 //! or elsewhere: the pipeline takes back the rate the store's latest `fx` job run fetched
 //! or kept, see [`crate::pipeline::restore_fx`]), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
-//! older than `fx.max_age_days`). The pipeline calls `refresh_fx` at start and every six
-//! hours in live mode (`pipeline::fx_job`; the ECB publishes once per working day);
-//! offline (demo, tests) no fetch is made.
+//! older than `fx.max_age_days`). The pipeline calls `refresh_fx` at start and then once per
+//! working day after `[fx] fetch_after` in live mode (`pipeline::fx_job`, timed by
+//! `fx_next_fetch`; a failed fetch is tried again within the hour); offline (demo, tests)
+//! no fetch is made.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -112,5 +113,12 @@ impl Detect for LiveDetector {
             *self.fetched.write().unwrap_or_else(PoisonError::into_inner) = Some(rate);
             Ok(record)
         }))
+    }
+
+    fn fx_next_fetch(&self, last_attempt: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.detector
+            .economics()
+            .fx_schedule()
+            .map(|s| s.next_due(last_attempt))
     }
 }

@@ -222,6 +222,16 @@ fn params(c: &EconomicsConfig) -> R<Params> {
     if c.fx.max_age_days < 0 {
         return Err(bad("[fx] max_age_days", c.fx.max_age_days, "must be ≥ 0"));
     }
+    // §5: without a VAT number the seller reclaims no VAT on Amazon's fees, so φ is the
+    // rate Amazon charges on them; 0 would understate every fee.
+    if e.vat_scheme == VatScheme::NotRegistered && e.fee_vat_rate.is_zero() {
+        return Err(bad(
+            "[economics] fee_vat_rate",
+            e.fee_vat_rate,
+            "is 0 with vat_scheme = \"not_registered\": without a VAT number the VAT Amazon \
+             adds to its fees is a cost; set the rate Amazon's fee invoices show (e.g. 0.19)",
+        ));
+    }
     Ok(Params {
         fee_vat: rate("[economics] fee_vat_rate", e.fee_vat_rate)?.into(),
         purchase_spread: rate("[economics] purchase_fx_spread", e.purchase_fx_spread)?.into(),

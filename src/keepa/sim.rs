@@ -4,8 +4,9 @@
 //! parameters, same JSON, gzip on request, the token envelope on every response, 429 when the
 //! bucket is empty), for a deterministic catalogue in which every well-formed ASIN exists
 //! (`catalog`). Fault knobs (`Faults`) inject server errors, latency, truncated bodies and
-//! malformed products. It runs on a socket (`arbdesk keepa-sim`, demo mode) or in process
-//! (`Simulator::transport`), where tests drive the real client through it on a paused clock.
+//! malformed products. It runs on a socket (`arbdesk keepa-sim`) or in process
+//! (`Simulator::transport`: demo mode, and tests that drive the real client through it on
+//! a paused clock).
 //!
 //! This is a server, so unlike the rest of `keepa` it is built on axum.
 

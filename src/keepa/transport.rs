@@ -2,7 +2,7 @@
 //!
 //! The client's logic (token budget, retries, error typing) is independent of HTTP
 //! plumbing, so it sits behind `Transport`. Production uses `ReqwestTransport` (rustls,
-//! gzip, Keepa's own timeouts of 30 s to connect and 120 s in all). The simulator offers an
+//! gzip; 10 s to connect, 30 s of silence and 120 s in all, see `client::settings`). The simulator offers an
 //! in-process transport, which lets tests run the real client against the real simulator on
 //! tokio's paused clock.
 

@@ -5,7 +5,8 @@
 //! reader connections (`pool`), so readers never block the writer and the async runtime is
 //! never blocked by disk I/O. The submodules own one concern each: `schema` (tables, indexes,
 //! migrations), `pool` (connections), `checkpointer` (WAL checkpoints off the writer's
-//! thread), `codec` (columns and errors),
+//! thread), `codec` (columns and errors), `binary` (the compact encoding of stored documents and
+//! snapshots),
 //! `ingest` (listings and the merged products), `write` (opportunities, watchlist, jobs),
 //! `totals` (the running counts behind `stats`),
 //! `query` (filtered, sorted, paged opportunities and products) and `read` (the rest).

@@ -84,6 +84,33 @@ impl FetchSchedule {
     }
 }
 
+impl FetchSchedule {
+    /// The first time after `last_attempt` at which a fetch is due: the configured time on
+    /// the next weekday (today's, if `last_attempt` was before it).
+    pub fn next_due(&self, last_attempt: DateTime<Utc>) -> DateTime<Utc> {
+        let from = self.local(last_attempt).date();
+        for days in 0..8 {
+            let day = from + Duration::days(days);
+            if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                continue;
+            }
+            let local = day.and_time(self.after);
+            // The offset in force then: the standard one, plus an hour in EU summer time
+            // (judged at the standard-time instant; the switches are at 01:00 UTC on
+            // Sundays, far from any working-day fetch time).
+            let standard =
+                Utc.from_utc_datetime(&(local - Duration::hours(self.standard_offset_h)));
+            let summer = self.summer_time && in_eu_summer_time(standard);
+            let at = standard - Duration::hours(i64::from(summer));
+            if at > last_attempt {
+                return at;
+            }
+        }
+        // Unreachable with a week of candidates; a day later is a safe answer anyway.
+        last_attempt + Duration::days(1)
+    }
+}
+
 /// EU summer time: from the last Sunday of March to the last Sunday of October, 01:00 UTC.
 fn in_eu_summer_time(now: DateTime<Utc>) -> bool {
     let year = now.year();
@@ -122,6 +149,53 @@ mod tests {
         assert!(s.due(at("2026-11-25T15:40:00Z"), Some(at("2026-11-24T15:40:00Z"))));
         // Saturday: never.
         assert!(!s.due(at("2026-11-28T17:00:00Z"), None));
+    }
+
+    #[test]
+    fn the_next_fetch_is_the_configured_time_of_the_next_working_day() {
+        let s = FetchSchedule::parse("16:30 Europe/Berlin").unwrap();
+        // Tuesday before publication: today, 16:30 CET = 15:30 UTC.
+        assert_eq!(
+            s.next_due(at("2026-11-24T09:00:00Z")),
+            at("2026-11-24T15:30:00Z")
+        );
+        // Tuesday after it: Wednesday.
+        assert_eq!(
+            s.next_due(at("2026-11-24T15:40:00Z")),
+            at("2026-11-25T15:30:00Z")
+        );
+        // Friday evening and Saturday: Monday.
+        assert_eq!(
+            s.next_due(at("2026-11-27T18:00:00Z")),
+            at("2026-11-30T15:30:00Z")
+        );
+        assert_eq!(
+            s.next_due(at("2026-11-28T12:00:00Z")),
+            at("2026-11-30T15:30:00Z")
+        );
+        // Summer: 16:30 CEST = 14:30 UTC.
+        assert_eq!(
+            s.next_due(at("2026-07-14T08:00:00Z")),
+            at("2026-07-14T14:30:00Z")
+        );
+        // Every answer is due, and nothing before it since the attempt is.
+        for last in [
+            "2026-03-27T16:00:00Z",
+            "2026-10-23T16:00:00Z",
+            "2026-12-31T23:59:00Z",
+        ] {
+            let next = s.next_due(at(last));
+            assert!(s.due(next, Some(at(last))), "{last} → {next}");
+            assert!(
+                !s.due(next - Duration::minutes(1), Some(at(last))),
+                "{last} → {next}"
+            );
+        }
+        let utc = FetchSchedule::parse("17:00 UTC").unwrap();
+        assert_eq!(
+            utc.next_due(at("2026-07-14T17:00:00Z")),
+            at("2026-07-15T17:00:00Z")
+        );
     }
 
     #[test]

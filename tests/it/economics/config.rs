@@ -178,6 +178,10 @@ fn invalid_values_are_rejected_naming_the_value() {
             "[[route]] UK→FR customs.units_per_shipment '0' must be at least 1",
         ),
         (
+            "[economics]\nvat_scheme = \"not_registered\"",
+            "[economics] fee_vat_rate '0' is 0 with vat_scheme = \"not_registered\"",
+        ),
+        (
             // The shipped routes inherit it, but it is the defaults' value that is wrong.
             "[route_defaults]\nprep = -0.5",
             "[route_defaults] prep '-0.5'",
