@@ -293,7 +293,7 @@ pub async fn serve(
              tokens. Set api.token / ARBDESK_API_TOKEN to require one."
         );
     }
-    tokio::spawn(watch_store(Arc::downgrade(&state.inner)));
+    tokio::spawn(probe_store_loop(Arc::downgrade(&state.inner)));
     server::run(listener, router(state), shutdown).await
 }
 
@@ -301,7 +301,7 @@ pub async fn serve(
 /// 503 while it says it is down even when a cached body would do (a cached body is only as
 /// good as the store behind it) and resume as soon as it is back. (A store that is only
 /// slow to answer the probe is asked by each query.)
-async fn watch_store(state: std::sync::Weak<Inner>) {
+async fn probe_store_loop(state: std::sync::Weak<Inner>) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(2);
     loop {
         let Some(inner) = state.upgrade() else { return };

@@ -287,7 +287,7 @@ async fn fx_job(
 
 /// Bumps the data generation when another process has written the store (its latest
 /// update moved), so an API-only or console-only process drops stale cached answers.
-async fn watch_store(
+async fn follow_other_writers(
     store: Arc<dyn Store>,
     generation: Arc<watch::Sender<u64>>,
     cancel: CancellationToken,
@@ -431,7 +431,11 @@ impl Pipeline {
             });
         } else {
             // Other processes write the store (roles across processes): notice their writes.
-            background.spawn(watch_store(deps.store.clone(), gen_tx, cancel.clone()));
+            background.spawn(follow_other_writers(
+                deps.store.clone(),
+                gen_tx,
+                cancel.clone(),
+            ));
         }
         if deps.source == Source::Live
             && let Some(detect) = deps.detect.clone()
