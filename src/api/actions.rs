@@ -91,7 +91,7 @@ pub struct ActionDone {
     /// `queued` (a refresh: `/stats` and the products show when it ran) or `done` (a
     /// watchlist change; a refresh of what was refreshed on request in the last 30 s, which
     /// is not fetched again).
-    #[schema(example = "queued")]
+    #[schema(example = "queued", value_type = String, pattern = "^(queued|done)$")]
     pub status: &'static str,
     /// What it did or will cost, in words (a refresh: the Keepa tokens and when the balance
     /// allows them).
@@ -145,7 +145,7 @@ pub(crate) async fn list() -> Json<ActionList> {
     params(("id" = String, Path, description = "The action: `refresh` or `watch` (`GET /actions` lists every id)", example = "refresh")),
     request_body(content = Option<ActionRequest>, description = "The arguments; no body is no arguments", content_type = "application/json"),
     responses(
-        (status = 200, description = "Done (`watch`)", body = ActionDone),
+        (status = 200, description = "Done (`watch`; or a `refresh` of what was refreshed on request in the last 30 s, not fetched again)", body = ActionDone),
         (status = 202, description = "Queued (`refresh`): `/stats` shows the pipeline's progress", body = ActionDone),
         (status = 400, description = "The body or the arguments cannot be used, or a query parameter was sent (the arguments go in the body); the detail says what the action takes", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The server is read-only and the action changes stored data, or a web page whose origin is not in `api.cors_origins` sent it", body = Problem, content_type = "application/problem+json"),
@@ -292,11 +292,14 @@ async fn read_request(body: Body, limit: usize) -> Result<ActionRequest, ApiErro
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionRequest::default());
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        bad_args(&format!(
-            "the body is not an action request ({e}); send JSON such as {{\"args\": [\"all\"]}}"
-        ))
-    })
+    // `null`, like no body, is no arguments (the document allows either).
+    serde_json::from_slice::<Option<ActionRequest>>(&bytes)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
+            bad_args(&format!(
+                "the body is not an action request ({e}); send JSON such as {{\"args\": [\"all\"]}}"
+            ))
+        })
 }
 
 fn bad_args(detail: &str) -> ApiError {

@@ -60,12 +60,17 @@ impl Modify for BearerAuth {
                 &mut item.delete,
                 &mut item.patch,
             ];
-            for op in ops.into_iter().flatten() {
+            for (i, op) in ops.into_iter().enumerate() {
+                let Some(op) = op else { continue };
+                // `i == 0` is GET: a request body there is refused like any other.
+                let reads_body = i != 0;
                 if guarded {
-                    op.security = Some(vec![SecurityRequirement::new(
-                        "bearer",
-                        Vec::<String>::new(),
-                    )]);
+                    // The token is needed only when the server has one: the empty
+                    // requirement says a client may call without it.
+                    op.security = Some(vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::default(),
+                    ]);
                 }
                 let r = &mut op.responses.responses;
                 if guarded {
@@ -99,6 +104,32 @@ impl Modify for BearerAuth {
                         )
                     });
                 }
+                // The request layer, on every path: a body over `api.body_limit_bytes` by
+                // its Content-Length, a compressed body, the request timeout, and a failure
+                // of the server's own.
+                r.entry("413".to_string()).or_insert_with(|| {
+                    problem(
+                        "The request body is over the server's limit (api.body_limit_bytes, \
+                         64 KiB by default).",
+                    )
+                });
+                r.entry("415".to_string()).or_insert_with(|| {
+                    problem("A request body with a Content-Encoding: send it uncompressed.")
+                });
+                if reads_body {
+                    r.entry("408".to_string()).or_insert_with(|| {
+                        problem("The request body did not arrive within the request timeout.")
+                    });
+                }
+                r.entry("503".to_string()).or_insert_with(|| {
+                    problem(
+                        "The store is unavailable, or the answer took longer than the request \
+                         timeout (api.request_timeout_secs); retry later.",
+                    )
+                });
+                r.entry("500".to_string()).or_insert_with(|| {
+                    problem("The server failed to build the answer; see its log.")
+                });
             }
         }
         let components = openapi.components.get_or_insert_with(Default::default);

@@ -60,6 +60,7 @@ pub(crate) struct JobAnswer {
     job: String,
     /// `queued`, `running` (a run in progress answers for the request) or `done` (a run
     /// finished moments ago answers for it).
+    #[schema(pattern = "^(queued|running|done)$")]
     status: String,
     /// When the run that answers finished (`done` only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -54,6 +54,7 @@ pub(crate) struct OpportunityQuery {
     /// Minimum net margin (net profit over net revenue) in percent.
     min_net_margin: Option<f64>,
     /// Minimum net profit per unit in euros, up to 2 decimals, e.g. `3.5`.
+    #[param(minimum = -1_000_000_000.0, maximum = 1_000_000_000.0, multiple_of = 0.01)]
     min_profit: Option<f64>,
     /// Minimum ROI (net profit over landed cost) in percent.
     min_roi: Option<f64>,

@@ -119,7 +119,8 @@ pub struct PipelineOut {
     pub running: bool,
     /// When it started.
     pub started_at: Option<DateTime<Utc>>,
-    /// Per-stage counters and rates (`ingest`, `enrich`, `detect`, `store`).
+    /// Per-stage counters and rates: `ingest`, `enrich`, `store`, `detect`, and the
+    /// publications `enriched` (to `enriched.products`) and `alerts` (to `alerts`).
     pub stages: BTreeMap<String, StageOut>,
     /// Messages queued or in flight.
     pub queue_depth: u64,

@@ -132,6 +132,15 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
         assert!(detail.contains(says), "{body}: {p}");
         assert!(!detail.contains("'selected'"), "{body}: {p}");
     }
+    // A JSON `null` body, as the document allows, is no arguments, like no body at all.
+    let p = send(&app, post("watch", "null")).await.problem(400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("watch: say add or remove"),
+        "{p}"
+    );
     // The arguments go in the body; a query parameter is refused, not ignored.
     let r = send(
         &app,

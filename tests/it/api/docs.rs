@@ -89,6 +89,26 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
     );
     let item = &schemas["OpportunityItem"]["properties"];
     assert_eq!(item["buy_price"]["$ref"], "#/components/schemas/Money");
+
+    // What the request layer answers on any path is declared on every operation, and the
+    // token is optional where it guards (a server without one takes calls without it).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let statuses = op["responses"].as_object().unwrap();
+            for code in ["403", "413", "415", "500", "503"] {
+                assert!(statuses.contains_key(code), "{method} {path} lacks {code}");
+            }
+            if let Some(security) = op.get("security") {
+                let alternatives = security.as_array().unwrap();
+                assert!(
+                    alternatives
+                        .iter()
+                        .any(|a| a.as_object().unwrap().is_empty()),
+                    "{method} {path}: {security}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
