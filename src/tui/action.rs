@@ -204,6 +204,8 @@ pub enum Motion {
 pub enum CopyTarget {
     /// The sell market's product page.
     Link,
+    /// The buy market's product page: where the operator buys.
+    BuyLink,
     /// The ASIN.
     Asin,
     /// The row as tab-separated values.

@@ -156,6 +156,11 @@ impl Row {
         self.key.sell.product_url(&self.key.asin)
     }
 
+    /// The buy market's product page.
+    pub fn buy_url(&self) -> String {
+        self.key.buy.product_url(&self.key.asin)
+    }
+
     /// A net figure as copied: empty when unknown (see `Opportunity::has_net`), as in a CSV export.
     fn net_cell(&self, text: String) -> String {
         if self.fig.has_net {

@@ -135,10 +135,11 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         }),
         "copy" => Action::Copy(match first {
             "" | "link" => CopyTarget::Link,
+            "buy-link" | "buy" => CopyTarget::BuyLink,
             "asin" => CopyTarget::Asin,
             "row" => CopyTarget::Row,
             "breakdown" => CopyTarget::Breakdown,
-            other => return Err(bad(id, other, "link, asin, row or breakdown")),
+            other => return Err(bad(id, other, "link, buy-link, asin, row or breakdown")),
         }),
         "export" => Action::Export(match first {
             "" | "csv" => Format::Csv,

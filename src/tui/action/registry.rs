@@ -126,7 +126,7 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
     spec(
         "copy",
-        &["link", "asin", "row", "breakdown"],
+        &["link", "buy-link", "asin", "row", "breakdown"],
         TD,
         "Copy to the clipboard (the marked rows when rows are marked)",
     ),

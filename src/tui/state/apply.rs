@@ -7,8 +7,20 @@ use super::{
 };
 
 impl UiState {
-    /// Runs an action.
+    /// Runs an action, then keeps the selected row in view of the table as the action left
+    /// the layout (opening the detail, say, takes rows from the table).
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.act(action);
+        let page = super::super::ui::table_rows(self).max(1);
+        if page != self.page {
+            self.page = page;
+            self.clamp();
+        }
+        effects
+    }
+
+    /// What `action` does.
+    fn act(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
         if self.session.read_only && action.changes_stored_data() {
             self.toast(
@@ -479,6 +491,7 @@ impl UiState {
     fn copy_rows(&mut self, target: CopyTarget) -> Vec<Effect> {
         let one = |row: &crate::tui::model::Row| match target {
             CopyTarget::Link => row.sell_url(),
+            CopyTarget::BuyLink => row.buy_url(),
             CopyTarget::Asin => row.key.asin.to_string(),
             CopyTarget::Row | CopyTarget::Breakdown => row.tsv(),
         };
@@ -488,7 +501,10 @@ impl UiState {
         if !self.marked.is_empty() && self.context() != Context::Detail {
             let mut lines: Vec<String> = self.marked_rows().map(one).collect();
             if !lines.is_empty() {
-                if matches!(target, CopyTarget::Link | CopyTarget::Asin) {
+                if matches!(
+                    target,
+                    CopyTarget::Link | CopyTarget::BuyLink | CopyTarget::Asin
+                ) {
                     // Two routes of one product are one ASIN (and one sell link
                     // when they sell in one market): each once, in order.
                     let mut seen = std::collections::HashSet::new();
@@ -496,6 +512,7 @@ impl UiState {
                 }
                 let what = match target {
                     CopyTarget::Link => "sell links of the marked rows",
+                    CopyTarget::BuyLink => "buy links of the marked rows",
                     CopyTarget::Asin => "ASINs of the marked rows",
                     CopyTarget::Row | CopyTarget::Breakdown => {
                         // Several rows are a table: named columns, as an export's.
@@ -518,6 +535,7 @@ impl UiState {
         };
         let what = match target {
             CopyTarget::Link => "sell link",
+            CopyTarget::BuyLink => "buy link",
             CopyTarget::Asin => "ASIN",
             CopyTarget::Row | CopyTarget::Breakdown => "row",
         };

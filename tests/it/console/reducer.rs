@@ -3,7 +3,7 @@
 use arbdesk::domain::Market;
 use arbdesk::store::OpportunitySort;
 use arbdesk::tui::action::Basis;
-use arbdesk::tui::action::{Action, Column, SortBy, View};
+use arbdesk::tui::action::{Action, Column, CopyTarget, SortBy, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
 use arbdesk::tui::model::{Feed, Query, Row};
@@ -444,6 +444,14 @@ fn copy_export_refresh_and_watch_become_effects() {
             what: "sell link"
         }]
     );
+    // Where to buy it: `B` (and `:copy buy-link`).
+    let buy = Effect::Copy {
+        text: row.key.buy.product_url(&row.key.asin),
+        what: "buy link",
+    };
+    assert_ne!(row.key.buy, row.key.sell);
+    assert_eq!(keys(&mut s, "B"), vec![buy.clone()]);
+    assert_eq!(s.apply(Action::Copy(CopyTarget::BuyLink)), vec![buy]);
     let fx = keys(&mut s, "Y");
     assert!(matches!(&fx[..], [Effect::Copy { text, .. }] if *text == row.key.asin.to_string()));
     // `copy row`: one tab-separated line of raw numbers, as a spreadsheet reads them.

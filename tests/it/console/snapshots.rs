@@ -584,6 +584,44 @@ fn every_theme_draws_and_the_selection_stays_visible() {
     }
 }
 
+/// Opening the detail takes rows from the table: the table scrolls so that the row the
+/// detail shows is still the highlighted one, at every size.
+#[test]
+fn opening_the_detail_keeps_the_selected_row_in_view() {
+    use arbdesk::tui::action::Motion;
+    for size in [(120, 40), (200, 50), (80, 24), (100, 30)] {
+        let mut s = fixtures::loaded(100, size);
+        let before = ui::table_rows(&s);
+        s.apply(Action::Move(Motion::By(before as i64 - 1)));
+        s.apply(Action::Open);
+        let page = ui::table_rows(&s);
+        assert!(
+            s.offset <= s.selected && s.selected < s.offset + page,
+            "{size:?}: offset {} selected {} page {page}",
+            s.offset,
+            s.selected
+        );
+        if let Some(a) = ui::layout(&s).table {
+            let buf = draw(&s, "dark");
+            let row_y = a.y + 2 + (s.selected - s.offset) as u16;
+            let cell = &buf[(a.x + 3, row_y)];
+            assert!(
+                cell.modifier.contains(Modifier::REVERSED),
+                "{size:?}: the selected row is not the highlighted one ({cell:?})"
+            );
+            let asin: String = (0..10)
+                .map(|i| buf[(a.x + 4 + i, row_y)].symbol().to_string())
+                .collect();
+            assert_eq!(
+                asin,
+                s.selected_row().unwrap().key.asin.as_str(),
+                "{size:?}"
+            );
+        }
+        s.apply(Action::Back);
+    }
+}
+
 /// High contrast paints every cell: the dashboard, the detail's chart, and what is drawn
 /// over them (help, the prompt's box, toasts) — none is left to the terminal's background.
 #[test]
@@ -643,6 +681,42 @@ fn titles_with_escape_sequences_render_inert() {
     assert!(screen.contains("Evil title red next"), "{screen}");
 }
 
+/// Why a row is not ranked is on the detail's first lines, pinned under the figures, with
+/// what makes the two sides different items; its net is not green.
+#[test]
+fn the_detail_says_why_a_row_is_not_ranked_without_scrolling() {
+    let mut s = fixtures::loaded(3, (80, 24));
+    s.apply(Action::Open);
+    let mut d = s.detail.clone().expect("the fixture shows a detail");
+    let o = d.opportunity.as_mut().expect("with its opportunity");
+    let (buy, sell) = (o.buy_market, o.sell_market);
+    o.flags.insert(arbdesk::domain::Flag::Identity);
+    o.ranked = false;
+    o.net_profit = arbdesk::domain::Money::eur(500);
+    let p = d.product.as_mut().expect("with its product");
+    p.markets.get_mut(&buy).unwrap().package_quantity = Some(1);
+    p.markets.get_mut(&sell).unwrap().package_quantity = Some(2);
+    s.on_detail(d);
+    let screen = text(&s);
+    assert!(
+        screen.contains("Not ranked: failed")
+            && screen.contains(&format!("IDENTITY (pack of 1 in {buy}, 2 in {sell})")),
+        "{screen}"
+    );
+    // Net in the status colour of a row that fails a gate, as in the table.
+    let buf = draw(&s, "dark");
+    let theme = Theme::builtin("dark");
+    let a = ui::layout(&s).detail.expect("the detail is open");
+    let figure = (a.y..a.y + a.height)
+        .find_map(|y| {
+            let row: Vec<&str> = (a.x..a.x + a.width).map(|x| buf[(x, y)].symbol()).collect();
+            let at = row.windows(4).position(|w| w.concat() == "Net ")?;
+            Some(buf[(a.x + at as u16 + 4, y)].clone())
+        })
+        .expect("the Net figure is in the detail");
+    assert_eq!(Some(figure.fg), theme.style("profit_low").fg, "{figure:?}");
+}
+
 /// A UK↔EU row without customs in the config says in the detail what its net leaves out.
 #[test]
 fn a_route_without_customs_says_what_its_net_leaves_out() {
@@ -654,7 +728,8 @@ fn a_route_without_customs_says_what_its_net_leaves_out() {
     s.on_detail(d);
     let screen = text(&s);
     assert!(
-        screen.contains("UK↔EU without customs in the config"),
+        screen.contains("UK↔EU without")
+            && screen.contains("customs in the config: the net leaves out"),
         "{screen}"
     );
     // The table says so too: its net cells are marked approximate.
@@ -753,7 +828,7 @@ fn an_open_detail_under_the_table_gets_the_room() {
     assert!(d1.height >= d0.height + 10, "{d0:?} → {d1:?}");
     let screen = text(&s);
     assert!(
-        screen.contains("Landed cost") && screen.contains("not ranked: failed"),
+        screen.contains("Landed cost") && screen.contains("Not ranked: failed"),
         "{screen}"
     );
     // Leaving the detail gives the health panel back.

@@ -76,10 +76,13 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
                     "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
                     o.net_profit, o.net_margin_pct, o.roi_pct
                 ),
+                // As the row's figures in the table: a route that fails a gate is not green.
                 theme.style(if o.net_profit.minor < 0 {
                     "profit_negative"
-                } else {
+                } else if o.ranked {
                     "profit_high"
+                } else {
+                    "profit_low"
                 }),
             ),
         ]
@@ -94,6 +97,60 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
     } else {
         vec![Line::from(gross), Line::from(net)]
     };
+    // Why the row is not ranked, and its warnings: pinned with the summary, so the answer
+    // to "why is this row amber?" needs no scrolling.
+    let gbp = [o.buy_market, o.sell_market]
+        .iter()
+        .any(|m| m.currency() == crate::domain::Currency::GBP);
+    let mut verdict = Vec::new();
+    if !o.ranked {
+        let failed: Vec<String> = o
+            .flags
+            .failed_gates(gbp)
+            .iter()
+            .map(|g| match (g, identity_why(d, o)) {
+                (Flag::Identity, Some(why)) => format!("IDENTITY ({why})"),
+                (g, _) => g.name().to_string(),
+            })
+            .collect();
+        verdict.push(styled(
+            format!("Not ranked: failed {}", failed.join(", ")),
+            "warn",
+            theme,
+        ));
+    }
+    let warnings = o.flags.warnings(gbp);
+    if !warnings.is_empty() {
+        if !verdict.is_empty() {
+            verdict.push(Span::raw(" · "));
+        }
+        verdict.push(styled(
+            format!("warnings: {}", warnings.join(", ")),
+            "muted",
+            theme,
+        ));
+    }
+    if o.flags.contains(Flag::RouteDisabled) {
+        if !verdict.is_empty() {
+            verdict.push(Span::raw(" · "));
+        }
+        verdict.push(styled(
+            "≈: UK↔EU without customs in the config: the net leaves out duty, broker and \
+             import VAT (give this [[route]] a customs entry)",
+            "muted",
+            theme,
+        ));
+    }
+    if !verdict.is_empty() {
+        let text: String = verdict.iter().map(|s| s.content.as_ref()).collect();
+        if text.chars().count() <= usize::from(width) {
+            lines.push(Line::from(verdict));
+        } else {
+            for part in wrap_words(&text, usize::from(width)) {
+                lines.push(Line::from(styled(part, "warn", theme)));
+            }
+        }
+    }
     let summary = lines.len();
     let label_width = usize::from(width.saturating_sub(14));
     for l in &o.breakdown.lines {
@@ -127,33 +184,43 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
     if let (Some(rate), Some(date)) = (o.breakdown.fx_eur_per_gbp, &o.breakdown.fx_date) {
         tables.push(format!("FX 1 GBP = {rate:.4} EUR ({date})"));
     }
-    // The failed gates first, by name: they are why the row is not ranked.
-    let gbp = [o.buy_market, o.sell_market]
-        .iter()
-        .any(|m| m.currency() == crate::domain::Currency::GBP);
-    if !o.ranked {
-        tables.push(format!(
-            "not ranked: failed {}",
-            o.flags.failed_gates(gbp).join(", ")
-        ));
-    }
-    if o.flags.contains(crate::domain::Flag::RouteDisabled) {
-        tables.push(
-            "UK↔EU without customs in the config: the net leaves out duty, broker and import \
-             VAT (give this [[route]] a customs entry)"
-                .into(),
-        );
-    }
-    let warnings = o.flags.warnings(gbp);
-    if !warnings.is_empty() {
-        tables.push(format!("warnings: {}", warnings.join(", ")));
-    }
     for part in wrap_words(&tables.join(" · "), usize::from(width)) {
         if !part.is_empty() {
             lines.push(Line::from(styled(part, "muted", theme)));
         }
     }
     (lines, summary)
+}
+
+/// What makes the two sides different items (`IDENTITY`), from the product's snapshots:
+/// no EAN in common, or another pack quantity.
+fn identity_why(d: &Detail, o: &crate::domain::Opportunity) -> Option<String> {
+    let p = d.product.as_ref()?;
+    let (s, t) = (
+        p.markets.get(&o.buy_market)?,
+        p.markets.get(&o.sell_market)?,
+    );
+    if s.package_quantity != t.package_quantity {
+        let q = |v: Option<i64>| v.map_or_else(|| "unknown".to_string(), |n| n.to_string());
+        return Some(format!(
+            "pack of {} in {}, {} in {}",
+            q(s.package_quantity),
+            o.buy_market,
+            q(t.package_quantity),
+            o.sell_market
+        ));
+    }
+    if !s.eans.iter().any(|e| t.eans.contains(e)) {
+        return Some(if s.eans.is_empty() || t.eans.is_empty() {
+            "no EAN to compare on one side".to_string()
+        } else {
+            format!(
+                "no EAN in common between {} and {}",
+                o.buy_market, o.sell_market
+            )
+        });
+    }
+    None
 }
 
 /// Renders the P&L `lines` into `area`. Too long for it, they are scrolled by the state's
