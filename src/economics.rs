@@ -34,7 +34,7 @@ pub use breakdown::money;
 pub use config::{EconomicsConfig, EconomicsOverlay, SellPriceRule, VatScheme};
 pub use detector::Detector;
 pub use fx::{FxError, FxRate, FxSource, GbpQuote, fetch_ecb, parse_ecb_daily};
-pub use gates::{Flag, FlagSet, cmp_rank, expected_monthly_profit, flag, monthly_units};
+pub use gates::{Demand, Flag, FlagSet, cmp_rank, expected_monthly_profit, flag, monthly_units};
 pub use live::LiveDetector;
 pub use num::Const;
 pub use tables::Tables;

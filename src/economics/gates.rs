@@ -23,22 +23,49 @@ pub fn monthly_units(t: &PriceSnapshot) -> Decimal {
 
 /// [`monthly_units`] computed in `N`.
 pub fn monthly_units_in<N: Num>(t: &PriceSnapshot) -> N {
-    let sales = match (t.monthly_sold, t.rank_drops30) {
-        (Some(m), _) if m > 0 => m,
-        (_, Some(d)) if d > 0 => d,
-        _ => 0,
-    };
-    let amazon_share = match t.amazon_buy_box_share_pct {
-        Some(p) if p.is_finite() => {
-            N::from_float(p.clamp(0.0, 100.0)).map_or(N::zero(), |p| p / N::from_i64(100))
+    let d = Demand::of(t);
+    let amazon_share =
+        N::from_float(d.amazon_share_pct).map_or(N::zero(), |p| p / N::from_i64(100));
+    N::from_i64(d.sales) * (N::one() - amazon_share) / (N::from_i64(d.rivals) + N::one())
+}
+
+/// What `q_T` rests on (§4.1), read from the sell market's snapshot: the console shows it
+/// beside expected monthly profit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Demand {
+    /// Sales a month: `monthlySold` when set, else the rank drops of 30 days, else 0.
+    pub sales: i64,
+    /// Whether `sales` are rank drops (a lower bound) rather than `monthlySold`.
+    pub from_rank_drops: bool,
+    /// Amazon's share of the Buy Box, 0–100: from `buyBoxStats`, else 100 or 0 by
+    /// `buyBoxIsAmazon`.
+    pub amazon_share_pct: f64,
+    /// FBA offers other than Amazon's (`n_FBA`).
+    pub rivals: i64,
+}
+
+impl Demand {
+    /// The demand facts of sell-side snapshot `t`.
+    pub fn of(t: &PriceSnapshot) -> Demand {
+        let (sales, from_rank_drops) = match (t.monthly_sold, t.rank_drops30) {
+            (Some(m), _) if m > 0 => (m, false),
+            (_, Some(d)) if d > 0 => (d, true),
+            _ => (0, false),
+        };
+        let amazon_share_pct = match t.amazon_buy_box_share_pct {
+            Some(p) if p.is_finite() => p.clamp(0.0, 100.0),
+            _ if t.buy_box_is_amazon == Some(true) => 100.0,
+            _ => 0.0,
+        };
+        let amazon_offer = i64::from(t.amazon.is_some());
+        let offers = t.offers_new_fba.or(t.offers_new).unwrap_or(0);
+        Demand {
+            sales,
+            from_rank_drops,
+            amazon_share_pct,
+            rivals: offers.saturating_sub(amazon_offer).max(0),
         }
-        _ if t.buy_box_is_amazon == Some(true) => N::one(),
-        _ => N::zero(),
-    };
-    let amazon_offer = i64::from(t.amazon.is_some());
-    let offers = t.offers_new_fba.or(t.offers_new).unwrap_or(0);
-    let competitors = offers.saturating_sub(amazon_offer).max(0);
-    N::from_i64(sales) * (N::one() - amazon_share) / (N::from_i64(competitors) + N::one())
+    }
 }
 
 /// `E = π · min(Q_buy, q_T)`.

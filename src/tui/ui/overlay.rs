@@ -204,7 +204,14 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         Some(fixed) => fixed.iter().map(|(k, l)| hint(k.to_string(), l)).collect(),
         None => hint_runs(ctx)
             .iter()
-            .filter_map(|run| Some(hint(keymap.keys_for(ctx, run)?, hint_label(run, ctx))))
+            .filter_map(|run| {
+                let label = match *run {
+                    // The same key thaws the view: say so while it is frozen.
+                    "freeze" if s.frozen.is_some() => "unfreeze",
+                    run => hint_label(run, ctx),
+                };
+                Some(hint(keymap.keys_for(ctx, run)?, label))
+            })
             .collect(),
     };
     let width = |h: &[(Span<'_>, Span<'_>)]| -> usize {

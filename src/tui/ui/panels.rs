@@ -5,7 +5,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{age, block, styled};
+use super::{block, styled};
 use crate::domain::text::{signed_thousands, thousands};
 use crate::pipeline::Source;
 use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, limit_label};
@@ -67,7 +67,7 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             styled(
                 format!(
                     " FROZEN {} · {} newer ",
-                    age(s.now, since),
+                    frozen_for(s.now, since),
                     s.frozen_pending
                 ),
                 "badge_readonly",
@@ -230,6 +230,15 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
 fn log_line_level(line: &str) -> Option<usize> {
     const MARKS: [&str; 5] = [" ERROR ", " WARN ", " INFO ", " DEBUG ", " TRACE "];
     MARKS.iter().position(|m| line.contains(m))
+}
+
+/// How long the view has been frozen, as a clock: `02:14`, `1:02:14` past an hour.
+fn frozen_for(now: chrono::DateTime<chrono::Utc>, since: chrono::DateTime<chrono::Utc>) -> String {
+    let s = (now - since).num_seconds().max(0);
+    match s {
+        0..3600 => format!("{:02}:{:02}", s / 60, s % 60),
+        _ => format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+    }
 }
 
 /// Whether a log line is at `level` (index into `LOG_LEVELS`) or more severe.

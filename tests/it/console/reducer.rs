@@ -772,9 +772,22 @@ fn freeze_holds_new_data_until_unfrozen() {
     s.on_feed(feed);
     assert_eq!(s.view().len(), 50);
     assert_eq!(s.frozen_pending, 2);
+    // The banner counts the time frozen as a clock; the hint bar offers to thaw it.
+    let now = s.now;
+    s.on_tick(now + Duration::seconds(74));
+    let screen = super::snapshots::draw(&s, "mono");
+    let text: String = screen.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("FROZEN 01:14 · 2 newer"), "{text}");
+    assert!(text.contains("f unfreeze"), "{text}");
     keys(&mut s, "f");
     assert_eq!(s.view().len(), 10);
     assert!(s.frozen.is_none());
+    let screen = super::snapshots::draw(&s, "mono");
+    let text: String = screen.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        text.contains("f freeze") && !text.contains("FROZEN"),
+        "{text}"
+    );
 }
 
 #[test]

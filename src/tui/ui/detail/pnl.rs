@@ -171,8 +171,9 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
     // Derived from the same net, so as approximate as it is.
     let price = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| format!("{approx}{m}"));
     let targets = format!(
-        "Expected {approx}{}/month · max buy {} · target sell {} · break-even {}",
+        "Expected {approx}{}/month{} · max buy {} · target sell {} · break-even {}",
         o.expected_monthly_profit,
+        demand_words(d, o),
         price(o.max_buy_price),
         price(o.target_sell_price),
         price(o.break_even_sell_price),
@@ -190,6 +191,42 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
         }
     }
     (lines, summary)
+}
+
+/// What expected monthly profit rests on (economics.md §4.1): the units a month it counts,
+/// `q = sales × (1 − Amazon's Buy Box share) / (FBA rivals + 1)`, and whether the monthly
+/// cap (`max_units_per_month`) bound it instead.
+fn demand_words(d: &Detail, o: &crate::domain::Opportunity) -> String {
+    let Some(t) = d
+        .product
+        .as_ref()
+        .and_then(|p| p.markets.get(&o.sell_market))
+    else {
+        return String::new();
+    };
+    let demand = crate::economics::Demand::of(t);
+    let q = rust_decimal::prelude::ToPrimitive::to_f64(&crate::economics::monthly_units(t))
+        .unwrap_or(0.0);
+    let sales = match (demand.sales, demand.from_rank_drops) {
+        (0, _) => "no sales data".to_string(),
+        (n, true) => format!("{n} rank drops/30d"),
+        (n, false) => format!("{n} sold/mo"),
+    };
+    let facts = format!(
+        "{sales}, Amazon {:.0} % of the Buy Box, {} FBA rival{}",
+        demand.amazon_share_pct,
+        demand.rivals,
+        if demand.rivals == 1 { "" } else { "s" }
+    );
+    // E = π · min(cap, q): the units it counts are E / π.
+    let (e, p) = (o.expected_monthly_profit.minor, o.net_profit.minor);
+    let counted = (p > 0).then(|| e as f64 / p as f64);
+    match counted {
+        Some(u) if u + 0.05 < q => {
+            format!(" ({u:.0} units, the monthly cap; demand {q:.1}: {facts})")
+        }
+        _ => format!(" ({q:.1} units: {facts})"),
+    }
 }
 
 /// What makes the two sides different items (`IDENTITY`), from the product's snapshots:
