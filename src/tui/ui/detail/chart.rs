@@ -98,12 +98,24 @@ pub(super) fn render(
         .fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let pad = ((hi - lo) * 0.1).max(0.5);
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    // The route's two lines are drawn in glyphs of their own, so they stay apart where
+    // colours do not (a mono theme, two markets in one colour): buy `•`, sell `▄`, the
+    // other markets in thin braille lines.
+    let look = |m: Market| -> (Marker, &str) {
+        if m == buy {
+            (Marker::Dot, "•")
+        } else if m == sell {
+            (Marker::Bar, "▄")
+        } else {
+            (Marker::Braille, "⠒")
+        }
+    };
     let datasets = series
         .iter()
         .map(|(m, pts)| {
             Dataset::default()
                 .name(m.code())
-                .marker(Marker::Braille)
+                .marker(look(*m).0)
                 .graph_type(GraphType::Line)
                 .style(theme.style(market_role(*m)))
                 .data(pts)
@@ -121,7 +133,7 @@ pub(super) fn render(
             ""
         };
         title.push(styled(
-            format!("━ {}{role} ", m.code()),
+            format!("{} {}{role} ", look(*m).1, m.code()),
             market_role(*m),
             theme,
         ));
