@@ -486,5 +486,23 @@ mod tests {
         assert_eq!(complete("so"), vec!["sort".to_string()]);
         assert!(complete("sort r").contains(&"sort roi".to_string()));
         assert!(complete("theme ").contains(&"theme mono".to_string()));
+        // The order after a sort column, as the help says it takes one.
+        assert_eq!(complete("sort roi "), ["sort roi asc", "sort roi desc"]);
+        assert_eq!(complete("sort roi d"), ["sort roi desc"]);
+        assert!(complete("sort next ").is_empty());
+        // Market codes, one at a time, leaving out those in the list already.
+        assert_eq!(complete("markets d"), ["markets de"]);
+        assert_eq!(
+            complete("buy it,"),
+            ["buy it,uk", "buy it,de", "buy it,fr", "buy it,es"]
+        );
+        assert_eq!(complete("sell uk,de,fr,it,e"), ["sell uk,de,fr,it,es"]);
+        // Every completion parses.
+        for line in complete("markets ")
+            .into_iter()
+            .chain(complete("sort margin "))
+        {
+            assert!(parse(&line).is_ok(), "{line}");
+        }
     }
 }

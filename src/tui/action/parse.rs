@@ -273,22 +273,52 @@ pub fn nearest_id(s: &str) -> Option<&'static str> {
         .map(|(_, id)| id)
 }
 
-/// Completions of a partly typed command line: ids, then the first argument's hints.
+/// Completions of a partly typed command line: ids, then the first argument's hints, the
+/// order after a sort column (`asc`, `desc`), and market codes in a market list.
 pub fn complete(input: &str) -> Vec<String> {
+    const MARKET_LISTS: [&str; 3] = ["markets", "buy", "sell"];
     match input.split_once(' ') {
         None => REGISTRY
             .iter()
             .filter(|s| s.id.starts_with(input) && s.id != "none")
             .map(|s| s.id.to_string())
             .collect(),
-        Some((id, arg)) => spec_of(id)
-            .map(|s| {
-                s.args
+        // A market list: the codes not in it yet, after the last comma.
+        Some((id, arg)) if MARKET_LISTS.contains(&id) => {
+            let arg = arg.trim_start().to_ascii_lowercase();
+            let (done, part) = arg.rsplit_once(',').unwrap_or(("", arg.as_str()));
+            let taken: Vec<&str> = done.split(',').map(str::trim).collect();
+            let prefix = if done.is_empty() {
+                String::new()
+            } else {
+                format!("{done},")
+            };
+            ["uk", "de", "fr", "it", "es"]
+                .iter()
+                .filter(|m| m.starts_with(part.trim()) && !taken.contains(m))
+                .map(|m| format!("{id} {prefix}{m}"))
+                .collect()
+        }
+        Some((id, arg)) => {
+            let Some(spec) = spec_of(id) else {
+                return Vec::new();
+            };
+            let words: Vec<&str> = arg.split_whitespace().collect();
+            let second = words.len() == 2 || (words.len() == 1 && arg.ends_with(' '));
+            if id == "sort" && second && spec.args.contains(&words[0]) {
+                let typed = if words.len() == 2 { words[1] } else { "" };
+                let col = words[0];
+                return ["asc", "desc"]
                     .iter()
-                    .filter(|a| a.starts_with(arg.trim_start()))
-                    .map(|a| format!("{id} {a}"))
-                    .collect()
-            })
-            .unwrap_or_default(),
+                    .filter(|o| o.starts_with(typed) && !matches!(col, "next" | "reverse"))
+                    .map(|o| format!("sort {col} {o}"))
+                    .collect();
+            }
+            spec.args
+                .iter()
+                .filter(|a| a.starts_with(arg.trim_start()))
+                .map(|a| format!("{id} {a}"))
+                .collect()
+        }
     }
 }

@@ -688,10 +688,17 @@ fn copy_breakdown_copies_the_loaded_pnl() {
             .is_empty()
     );
     assert!(s.toasts.back().unwrap().text.contains("still loading"));
-    let d = fixtures::detail(&row);
+    let mut d = fixtures::detail(&row);
     let first_label = d.opportunity.as_ref().unwrap().breakdown.lines[0]
         .label
         .clone();
+    // A label longer than a pane is wide, as customs notes are.
+    d.opportunity.as_mut().unwrap().breakdown.lines.push(arbdesk::domain::BreakdownLine {
+        id: "note".into(),
+        label: "Customs not configured for this UK↔EU route: no duty, broker or import VAT counted (ROUTE_DISABLED)".into(),
+        amount: arbdesk::domain::Money::eur(0),
+        source: "config".into(),
+    });
     s.on_detail(d);
     let fx = s.apply(Action::Copy(arbdesk::tui::action::CopyTarget::Breakdown));
     let [Effect::Copy { text, what }] = fx.as_slice() else {
@@ -713,6 +720,23 @@ fn copy_breakdown_copies_the_loaded_pnl() {
     );
     assert!(text.contains("max buy"), "{text}");
     assert!(!text.lines().any(|l| l.ends_with(' ')), "{text}");
+    // Each label whole on its line, as pasted.
+    for l in &s
+        .detail
+        .as_ref()
+        .unwrap()
+        .opportunity
+        .as_ref()
+        .unwrap()
+        .breakdown
+        .lines
+    {
+        assert!(
+            text.lines().any(|t| t.contains(l.label.as_str())),
+            "{}: {text}",
+            l.label
+        );
+    }
 }
 
 /// `--read-only`: watchlist changes are refused with a toast, by key and by command, and

@@ -30,7 +30,9 @@ pub fn pnl_text(d: &Detail) -> String {
     for (side, m) in [("buy ", k.buy), ("sell", k.sell)] {
         out.push_str(&format!("\n{side} {} {}", m.code(), m.product_url(&k.asin)));
     }
-    for line in pnl_lines(d, 72, &Theme::builtin("mono")).0 {
+    // Wide enough that a label is one line when pasted (a pane's wrapping would break
+    // sentences in the middle).
+    for line in pnl_lines(d, 160, &Theme::builtin("mono")).0 {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         out.push('\n');
         out.push_str(text.trim_end());
