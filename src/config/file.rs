@@ -152,14 +152,12 @@ fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiSettings, ConfigErro
                 .map_err(|problem| invalid("api.addr", format!("'{raw}'"), &problem))?
         }
     };
-    let timeout = f.request_timeout_secs.unwrap_or(10.0);
-    if !(0.1..=600.0).contains(&timeout) {
-        return Err(invalid(
-            "api.request_timeout_secs",
-            timeout,
-            "between 0.1 and 600 seconds",
-        ));
-    }
+    let timeout = within(
+        "api.request_timeout_secs",
+        f.request_timeout_secs.unwrap_or(10.0),
+        0.1..=600.0,
+        "between 0.1 and 600 seconds",
+    )?;
     Ok(ApiSettings {
         addr,
         token: a
@@ -209,22 +207,18 @@ fn pipeline_settings(
         demo: Duration::from_secs(f.demo_refresh_interval_secs.unwrap_or(60)),
     };
     let refresh = if demo { intervals.demo } else { intervals.live };
-    let fetch_batch = f.fetch_batch.unwrap_or(100);
-    if !(1..=100).contains(&fetch_batch) {
-        return Err(invalid(
-            "pipeline.fetch_batch",
-            fetch_batch,
-            "1 to 100 (Keepa's limit per request)",
-        ));
-    }
-    let process_batch = f.process_batch.unwrap_or(500);
-    if !(1..=100_000).contains(&process_batch) {
-        return Err(invalid(
-            "pipeline.process_batch",
-            process_batch,
-            "1 to 100000",
-        ));
-    }
+    let fetch_batch = within(
+        "pipeline.fetch_batch",
+        f.fetch_batch.unwrap_or(100),
+        1..=100,
+        "1 to 100 (Keepa's limit per request)",
+    )?;
+    let process_batch = within(
+        "pipeline.process_batch",
+        f.process_batch.unwrap_or(500),
+        1..=100_000,
+        "1 to 100000",
+    )?;
     let hours = d.interval_hours.unwrap_or(2.0);
     if !(hours.is_finite() && hours > 0.0 && hours <= 8760.0) {
         return Err(invalid(
@@ -233,14 +227,12 @@ fn pipeline_settings(
             "a positive number of hours up to 8760 (a year)",
         ));
     }
-    let take = d.take.unwrap_or(100);
-    if !(1..=10_000).contains(&take) {
-        return Err(invalid(
-            "discovery.take",
-            take,
-            "1 to 10000 ASINs from the top of each list",
-        ));
-    }
+    let take = within(
+        "discovery.take",
+        d.take.unwrap_or(100),
+        1..=10_000,
+        "1 to 10000 ASINs from the top of each list",
+    )?;
     if let Some(c) = d
         .categories
         .iter()
@@ -570,6 +562,20 @@ fn store_config(file: Option<StoreConfig>, a: &GlobalArgs) -> Result<StoreConfig
 /// The longest interval the pipeline takes: a year, in seconds.
 const YEAR_SECS: u64 = 365 * 24 * 3600;
 
+/// `value` of `key` if it is in `range`, else the error saying what `expected` is.
+fn within<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(key, value, expected))
+    }
+}
+
 /// The largest request body the API can be set to take: 64 MiB.
 const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
@@ -611,14 +617,12 @@ fn console_settings(
         "auto",
         &["auto", "on", "off"],
     )?;
-    let alert = c.alert_margin_pct.unwrap_or(30.0);
-    if !(0.0..=10_000.0).contains(&alert) {
-        return Err(invalid(
-            "console.alert_margin_pct",
-            alert,
-            "a percentage between 0 and 10000",
-        ));
-    }
+    let alert = within(
+        "console.alert_margin_pct",
+        c.alert_margin_pct.unwrap_or(30.0),
+        0.0..=10_000.0,
+        "a percentage between 0 and 10000",
+    )?;
     let theme = a.theme.clone().or(c.theme).filter(|t| !t.trim().is_empty());
     if let Some(t) = &theme
         && !t

@@ -314,15 +314,24 @@ fn unavailable<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
     }
 }
 
+/// A store in `dir` that has taken a write (B0KEPTONE1 on the watchlist), and its file.
+async fn watching_store(dir: &Path) -> (SqliteStore, PathBuf) {
+    let path = dir.join("arbdesk.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let asin: Asin = "B0KEPTONE1".parse().unwrap();
+    let added = store
+        .watch_add(vec![asin], arbdesk::store::WatchSource::User)
+        .await;
+    assert_eq!(added, Ok(1));
+    (store, path)
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_file_deleted_or_replaced_under_a_running_store_takes_no_writes() {
     use arbdesk::store::WatchSource;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("arbdesk.sqlite");
-    let store = SqliteStore::open(&path).unwrap();
-    let asin: Asin = "B0KEPTONE1".parse().unwrap();
-    assert_eq!(store.watch_add(vec![asin], WatchSource::User).await, Ok(1));
+    let (store, path) = watching_store(dir.path()).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
@@ -397,10 +406,8 @@ async fn a_file_overwritten_in_place_is_down_and_takes_no_writes() {
     use arbdesk::store::WatchSource;
     use std::io::{Seek, Write};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("arbdesk.sqlite");
-    let store = SqliteStore::open(&path).unwrap();
+    let (store, path) = watching_store(dir.path()).await;
     let asin: Asin = "B0KEPTONE1".parse().unwrap();
-    assert_eq!(store.watch_add(vec![asin], WatchSource::User).await, Ok(1));
     let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     f.seek(std::io::SeekFrom::Start(0)).unwrap();
     f.write_all(&[0xA5; 4096]).unwrap();

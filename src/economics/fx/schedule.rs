@@ -154,30 +154,19 @@ mod tests {
     #[test]
     fn the_next_fetch_is_the_configured_time_of_the_next_working_day() {
         let s = FetchSchedule::parse("16:30 Europe/Berlin").unwrap();
-        // Tuesday before publication: today, 16:30 CET = 15:30 UTC.
-        assert_eq!(
-            s.next_due(at("2026-11-24T09:00:00Z")),
-            at("2026-11-24T15:30:00Z")
-        );
-        // Tuesday after it: Wednesday.
-        assert_eq!(
-            s.next_due(at("2026-11-24T15:40:00Z")),
-            at("2026-11-25T15:30:00Z")
-        );
-        // Friday evening and Saturday: Monday.
-        assert_eq!(
-            s.next_due(at("2026-11-27T18:00:00Z")),
-            at("2026-11-30T15:30:00Z")
-        );
-        assert_eq!(
-            s.next_due(at("2026-11-28T12:00:00Z")),
-            at("2026-11-30T15:30:00Z")
-        );
-        // Summer: 16:30 CEST = 14:30 UTC.
-        assert_eq!(
-            s.next_due(at("2026-07-14T08:00:00Z")),
-            at("2026-07-14T14:30:00Z")
-        );
+        for (last, next) in [
+            // Tuesday before publication: today, 16:30 CET = 15:30 UTC.
+            ("2026-11-24T09:00:00Z", "2026-11-24T15:30:00Z"),
+            // Tuesday after it: Wednesday.
+            ("2026-11-24T15:40:00Z", "2026-11-25T15:30:00Z"),
+            // Friday evening and Saturday: Monday.
+            ("2026-11-27T18:00:00Z", "2026-11-30T15:30:00Z"),
+            ("2026-11-28T12:00:00Z", "2026-11-30T15:30:00Z"),
+            // Summer: 16:30 CEST = 14:30 UTC.
+            ("2026-07-14T08:00:00Z", "2026-07-14T14:30:00Z"),
+        ] {
+            assert_eq!(s.next_due(at(last)), at(next), "after {last}");
+        }
         // Every answer is due, and nothing before it since the attempt is.
         for last in [
             "2026-03-27T16:00:00Z",
