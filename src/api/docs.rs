@@ -12,8 +12,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::ApiState;
@@ -49,6 +51,15 @@ fn problem(text: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
+/// The answers served from the response cache: they carry an `ETag`, and a request that
+/// sends it back in `If-None-Match` gets a 304 while it holds.
+const CACHED_PATHS: [&str; 3] = ["/opportunities", "/products", "/products/{asin}"];
+
+/// A response header described by `text`.
+fn response_header(text: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new().description(Some(text)).build()
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -72,6 +83,40 @@ impl Modify for BearerAuth {
                         SecurityRequirement::default(),
                     ]);
                 }
+                if i == 0 && CACHED_PATHS.contains(&path.as_str()) {
+                    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
+                        ParameterBuilder::new()
+                            .name("If-None-Match")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .schema(Some(utoipa::openapi::schema::Object::with_type(
+                                utoipa::openapi::schema::Type::String,
+                            )))
+                            .description(Some(
+                                "The ETag of an earlier answer: 304, without a body, while \
+                                 it is still the answer.",
+                            ))
+                            .build(),
+                    ));
+                    let etag = || {
+                        response_header(
+                            "A weak tag of this answer (the same for its gzipped form); send \
+                             it back in If-None-Match.",
+                        )
+                    };
+                    let r = &mut op.responses.responses;
+                    if let Some(RefOr::T(ok)) = r.get_mut("200") {
+                        ok.headers.insert("ETag".into(), RefOr::T(etag()));
+                    }
+                    r.entry("304".to_string()).or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description("Not modified: the If-None-Match tag still holds.")
+                                .header("ETag", etag())
+                                .build(),
+                        )
+                    });
+                }
                 let r = &mut op.responses.responses;
                 if guarded {
                     r.entry("401".to_string()).or_insert_with(|| {
@@ -81,10 +126,17 @@ impl Modify for BearerAuth {
                         )
                     });
                     r.entry("429".to_string()).or_insert_with(|| {
-                        problem(
+                        let mut p = problem(
                             "This client address sent 10 wrong bearer tokens within a minute: \
                              its requests with a token are refused for a minute (Retry-After).",
-                        )
+                        );
+                        if let RefOr::T(p) = &mut p {
+                            p.headers.insert(
+                                "Retry-After".into(),
+                                RefOr::T(response_header("Seconds until it may try again.")),
+                            );
+                        }
+                        p
                     });
                 }
                 // What the middleware answers on every path: a Host it does not serve

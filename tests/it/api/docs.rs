@@ -98,6 +98,23 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
             for code in ["403", "413", "415", "500", "503"] {
                 assert!(statuses.contains_key(code), "{method} {path} lacks {code}");
             }
+            // Cached answers say how to ask again cheaply.
+            if method == "get"
+                && ["/opportunities", "/products", "/products/{asin}"].contains(&path.as_str())
+            {
+                assert!(statuses.contains_key("304"), "{method} {path} lacks 304");
+                assert!(
+                    op["responses"]["200"]["headers"]["ETag"].is_object(),
+                    "{path}"
+                );
+                let params = op["parameters"].as_array().unwrap();
+                assert!(
+                    params
+                        .iter()
+                        .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+                    "{path}"
+                );
+            }
             if let Some(security) = op.get("security") {
                 let alternatives = security.as_array().unwrap();
                 assert!(
