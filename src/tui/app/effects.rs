@@ -162,6 +162,14 @@ pub(super) fn run_effect(
             tokio::spawn(async move {
                 let names = crate::domain::text::list_first(&asins, 3);
                 let asked = asins.len();
+                // How to undo it, while the ASINs are few enough to type back.
+                let undo = if asked <= 3 {
+                    let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
+                    let them = if asked == 1 { "it" } else { "them" };
+                    format!("; `:watch add {}` puts {them} back", words.join(" "))
+                } else {
+                    String::new()
+                };
                 let msg = match store.watch_remove(asins).await {
                     Ok(0) if asked == 1 => {
                         Msg::Toast(format!("{names} was not on the watchlist"), true)
@@ -170,7 +178,7 @@ pub(super) fn run_effect(
                     Ok(n) if n == asked => Msg::Toast(
                         format!(
                             "Removed {names} from the watchlist: not refreshed any more; \
-                             stored rows stay with their last prices"
+                             stored rows stay with their last prices{undo}"
                         ),
                         false,
                     ),
