@@ -302,6 +302,9 @@ const LEGEND: [(&str, &str); 7] = [
     ),
 ];
 
+/// The widest the help's keys column gets (a quarter of the overlay, at most this).
+pub(crate) const HELP_KEYS_MAX: usize = 22;
+
 /// Help entries for the current context: every binding valid here, then every action as
 /// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
 /// finds how to type it too.
@@ -329,14 +332,23 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         if spec.id == "none" || hidden(spec.dangerous) {
             continue;
         }
+        // The arguments beside the id while they fit the keys column; a longer list goes
+        // into the description, which wraps, so none is cut off.
+        let args = spec.args.join("|");
+        let (keys, desc) = match args.as_str() {
+            "" => (format!(":{}", spec.id), spec.desc.to_string()),
+            a if spec.id.len() + a.len() + 2 <= HELP_KEYS_MAX => {
+                (format!(":{} {a}", spec.id), spec.desc.to_string())
+            }
+            _ => (
+                format!(":{} …", spec.id),
+                format!("{}: {}", spec.desc, spec.args.join(", ")),
+            ),
+        };
         out.push(HelpEntry {
-            keys: if spec.args.is_empty() {
-                format!(":{}", spec.id)
-            } else {
-                format!(":{} {}", spec.id, spec.args.join("|"))
-            },
+            keys,
             run: spec.id.to_string(),
-            desc: spec.desc.to_string(),
+            desc,
             user: false,
             context: "command",
         });

@@ -353,7 +353,7 @@ fn help(
         let w = entries.iter().map(w).max().unwrap_or(lo).clamp(lo, hi);
         u16::try_from(w).unwrap_or(u16::MAX)
     };
-    let keys_hi = usize::from(inner.width / 4).clamp(12, 22);
+    let keys_hi = usize::from(inner.width / 4).clamp(12, super::HELP_KEYS_MAX);
     let keys_w = widest(&|e| e.keys.width() + if e.user { 2 } else { 0 }, 4, keys_hi);
     let run_w = widest(&|e| e.run.width(), 7, 32);
     let where_w = widest(&|e| e.context.width(), 5, 12);

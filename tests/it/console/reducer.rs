@@ -1257,6 +1257,25 @@ fn help_has_a_legend_of_row_markers_and_filter_terms() {
     assert!(found("new").contains(&"+ (row)".to_string()));
     assert!(found("operator").contains(&"/roi>=25".to_string()));
     assert!(found("negates").iter().any(|k| k.starts_with("/!")));
+    // A command's arguments are all in the help: beside it when they fit the keys column,
+    // else in its description, never cut off.
+    for e in arbdesk::tui::ui::help_entries(&s, &keymap, "") {
+        let Some(spec) = arbdesk::tui::action::REGISTRY
+            .iter()
+            .find(|r| e.context == "command" && r.id == e.run)
+        else {
+            continue;
+        };
+        assert!(e.keys.chars().count() <= 22, "{}", e.keys);
+        for arg in spec.args {
+            assert!(
+                e.keys.contains(arg) || e.desc.contains(arg),
+                "{}: {arg} ({})",
+                e.run,
+                e.desc
+            );
+        }
+    }
 }
 
 /// The command line walks its history with Up and Down, and Down past the newest entry
