@@ -163,15 +163,21 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
                     .status
                     .started_at
                     .is_some_and(|t| s.now - t < chrono::Duration::seconds(60));
-                let span = if young { "since start" } else { "1 min" };
-                let long = format!("{rate:.1} updates/s, {span}");
-                if long.chars().count() <= tile {
-                    long
-                } else if wide {
-                    format!("{rate:.1} updates/s")
+                let (span, short) = if young {
+                    ("since start", "avg")
                 } else {
-                    format!("{rate:.1}/s")
-                }
+                    ("1 min", "1m")
+                };
+                // The span is kept as long as anything of it fits: a rate since start
+                // falls as the start-up burst ages, and must not read as the current one.
+                [
+                    format!("{rate:.1} updates/s, {span}"),
+                    format!("{rate:.1}/s, {span}"),
+                    format!("{rate:.1}/s {short}"),
+                ]
+                .into_iter()
+                .find(|v| v.chars().count() <= tile)
+                .unwrap_or_else(|| format!("{rate:.1}/s"))
             },
         ),
     ];

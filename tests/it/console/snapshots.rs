@@ -350,6 +350,13 @@ fn the_rate_tile_says_its_span() {
     s.status.started_at = Some(s.now - chrono::Duration::seconds(61));
     let screen = text(&s);
     assert!(screen.contains("updates/s, 1 min"), "{screen}");
+    // Narrow tiles keep the span in short.
+    s.on_resize(80, 24);
+    let screen = text(&s);
+    assert!(screen.contains("/s 1m"), "{screen}");
+    s.status.started_at = Some(s.now - chrono::Duration::seconds(5));
+    let screen = text(&s);
+    assert!(screen.contains("/s avg"), "{screen}");
 }
 
 /// Without the sidebar, markets switched off (restored from a saved session, say) show in
