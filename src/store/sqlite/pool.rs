@@ -68,8 +68,7 @@ impl Db {
         restore_sort_indexes(&mut writer, path)?;
         let checkpoints = Connection::open_with_flags(path, existing_file())
             .doing("opening the checkpoint connection")?;
-        let file = FileId::of(path)
-            .map_err(|e| Fail::Unavailable(format!("the database file cannot be read: {e}")))?;
+        let file = FileId::of(path).map_err(unreadable)?;
         let db = Db {
             path: path.to_path_buf(),
             options,
@@ -105,6 +104,14 @@ impl Db {
         }
     }
 
+    /// Whether the store may use its file: the path still names the file it opened, no
+    /// damage is known, and the header still says SQLite.
+    fn check_usable(&self) -> Res<()> {
+        self.check_file()?;
+        self.check_damage()?;
+        self.check_header()
+    }
+
     /// Whether the path still names the file this store opened.
     fn check_file(&self) -> Res<()> {
         match FileId::of(&self.path) {
@@ -119,9 +126,7 @@ impl Db {
                 "the database file is gone; restore it, or restart arbdesk to start a new one"
                     .into(),
             )),
-            Err(e) => Err(Fail::Unavailable(format!(
-                "the database file cannot be read: {e}; check its permissions and the disk"
-            ))),
+            Err(e) => Err(unreadable(e)),
         }
     }
 
@@ -136,8 +141,15 @@ impl Db {
         }
     }
 
-    /// Records damage that SQLite reported (or an overwritten header), for every later
-    /// write and the health probe.
+    /// Records the first damage found, for every later write and the health probe.
+    fn mark_damaged(&self, why: impl FnOnce() -> String) {
+        self.damaged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(why);
+    }
+
+    /// Records damage that SQLite reported.
     fn note_damage<T>(&self, result: &Res<T>) {
         if let Err(Fail::Db { doing, err }) = result
             && matches!(
@@ -145,10 +157,7 @@ impl Db {
                 Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
             )
         {
-            self.damaged
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get_or_insert_with(|| format!("{doing}: {err}"));
+            self.mark_damaged(|| format!("{doing}: {err}"));
         }
     }
 
@@ -160,15 +169,10 @@ impl Db {
         match read {
             Ok(()) if &head == b"SQLite format 3\0" => Ok(()),
             Ok(()) => {
-                self.damaged
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get_or_insert_with(|| "its header is no longer SQLite's".into());
+                self.mark_damaged(|| "its header is no longer SQLite's".into());
                 self.check_damage()
             }
-            Err(e) => Err(Fail::Unavailable(format!(
-                "the database file cannot be read: {e}; check its permissions and the disk"
-            ))),
+            Err(e) => Err(unreadable(e)),
         }
     }
 
@@ -203,9 +207,7 @@ impl Db {
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let result = self
-            .check_file()
-            .and_then(|()| self.check_damage())
-            .and_then(|()| self.check_header())
+            .check_usable()
             .and_then(|()| {
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)
                     .doing("starting a write")
@@ -267,9 +269,7 @@ impl Db {
     /// the round trip in milliseconds and the last write error, if the last write failed.
     pub fn probe(&self) -> Res<(f64, Option<String>)> {
         let started = Instant::now();
-        self.check_file()?;
-        self.check_damage()?;
-        self.check_header()?;
+        self.check_usable()?;
         let conn = self.open_reader()?;
         let one: i64 = conn
             .query_row("SELECT 1 FROM sqlite_schema LIMIT 1", [], |r| r.get(0))
@@ -371,6 +371,13 @@ fn marker_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".bulk-load");
     PathBuf::from(name)
+}
+
+/// The database file could not be stat'ed or read.
+fn unreadable(e: std::io::Error) -> Fail {
+    Fail::Unavailable(format!(
+        "the database file cannot be read: {e}; check its permissions and the disk"
+    ))
 }
 
 /// Which file a path names: device and inode where the platform has them (elsewhere every
