@@ -93,10 +93,20 @@ pub enum CsvError {
 
 /// Decodes csv type `index` into points, validating layout, times and values.
 pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
-    let stride = match layout(index) {
-        Layout::Pairs => 2,
-        Layout::Triples => 3,
-    };
+    let mut out = Vec::with_capacity(raw.len() / stride(index));
+    visit(index, raw, |p| out.push(p))?;
+    Ok(out)
+}
+
+/// Validates csv type `index` as [`decode`] does, handing each point to `each` instead of
+/// collecting them; returns the last point. Arrays a listing keeps nothing of but their
+/// last value are checked this way without a copy.
+pub fn visit(
+    index: usize,
+    raw: &[i64],
+    mut each: impl FnMut(Point),
+) -> Result<Option<Point>, CsvError> {
+    let stride = stride(index);
     if !raw.len().is_multiple_of(stride) {
         return Err(CsvError::Length {
             len: raw.len(),
@@ -108,8 +118,8 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
     } else {
         MAX_RANK
     };
-    let mut out = Vec::with_capacity(raw.len() / stride);
-    let mut last = i64::MIN;
+    let mut last = None;
+    let mut last_minute = i64::MIN;
     for (k, chunk) in raw.chunks_exact(stride).enumerate() {
         let pos = k * stride;
         let minute = chunk[0];
@@ -117,11 +127,11 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
             let why = "is outside Keepa's minutes (0 to 40000000)";
             return Err(CsvError::Time { minute, pos, why });
         }
-        if minute < last {
+        if minute < last_minute {
             let why = "is before the time at the previous point";
             return Err(CsvError::Time { minute, pos, why });
         }
-        last = minute;
+        last_minute = minute;
         let v = chunk[1];
         if !(-2..=max).contains(&v) {
             return Err(CsvError::Value {
@@ -143,9 +153,19 @@ pub fn decode(index: usize, raw: &[i64]) -> Result<Vec<Point>, CsvError> {
             }
             None => (v >= 0).then_some(v),
         };
-        out.push(Point { minute, value });
+        let point = Point { minute, value };
+        each(point);
+        last = Some(point);
     }
-    Ok(out)
+    Ok(last)
+}
+
+/// Values per point of csv type `index`.
+const fn stride(index: usize) -> usize {
+    match layout(index) {
+        Layout::Pairs => 2,
+        Layout::Triples => 3,
+    }
 }
 
 #[cfg(test)]

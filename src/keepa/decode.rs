@@ -242,26 +242,42 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     let currency = market.currency();
     let money = |v: i64| Money::new(v, currency);
 
-    // Validate and decode every history array present.
-    let mut decoded: Vec<Option<Vec<Point>>> = Vec::new();
+    // Validate every history array present; the series a listing keeps are decoded into
+    // it as they are read, the rest only leave their last point.
+    let mut last = [None::<Point>; 36];
+    let mut history = Vec::new();
     if let Some(csv_arrays) = &p.csv {
         for (i, a) in csv_arrays.iter().enumerate() {
-            let d = match a {
-                Some(a) => {
-                    Some(csv::decode(i, a).map_err(|e| (format!("csv[{i}]"), e.to_string()))?)
+            let Some(a) = a else { continue };
+            let field = |e: csv::CsvError| (format!("csv[{i}]"), e.to_string());
+            let end = match series_kind(i) {
+                Some(kind) => {
+                    let mut points = Vec::with_capacity(a.len() / 2);
+                    let end = csv::visit(i, a, |pt| {
+                        if let Some(at) = keepa_to_utc(pt.minute) {
+                            points.push(PricePoint {
+                                at,
+                                value: pt.value,
+                            });
+                        }
+                    })
+                    .map_err(field)?;
+                    history.push(PriceSeries {
+                        market,
+                        kind,
+                        points,
+                    });
+                    end
                 }
-                None => None,
+                None => csv::visit(i, a, |_| {}).map_err(field)?,
             };
-            decoded.push(d);
+            if let Some(slot) = last.get_mut(i) {
+                *slot = end;
+            }
         }
     }
-    let last_of = |i: usize| -> Option<i64> {
-        decoded
-            .get(i)
-            .and_then(|s| s.as_ref())
-            .and_then(|s| s.last())
-            .and_then(|pt| pt.value)
-    };
+    let last_of =
+        |i: usize| -> Option<i64> { last.get(i).copied().flatten().and_then(|pt| pt.value) };
 
     let no_stats = wire::StatsRead::default();
     let stats = p.stats.as_ref().unwrap_or(&no_stats);
@@ -371,7 +387,6 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         observed_at,
     };
 
-    let history = history_of(&decoded, market);
     let image_url = image_of(p);
 
     Ok(Listing {
@@ -420,34 +435,16 @@ fn fees_of(p: &Product, market: Market) -> Result<(Option<Money>, Option<f64>), 
     Ok((fba_fee, referral))
 }
 
-/// The series a listing keeps (Amazon, new, sales rank, Buy Box) from the decoded `csv`
-/// arrays, points at minutes that are not a time left out.
-fn history_of(decoded: &[Option<Vec<Point>>], market: Market) -> Vec<PriceSeries> {
-    let mut history = Vec::new();
-    for (i, kind) in [
-        (csv::AMAZON, SeriesKind::Amazon),
-        (csv::NEW, SeriesKind::New),
-        (csv::SALES, SeriesKind::SalesRank),
-        (csv::BUY_BOX_SHIPPING, SeriesKind::BuyBox),
-    ] {
-        if let Some(Some(points)) = decoded.get(i) {
-            let points = points
-                .iter()
-                .filter_map(|pt| {
-                    Some(PricePoint {
-                        at: keepa_to_utc(pt.minute)?,
-                        value: pt.value,
-                    })
-                })
-                .collect();
-            history.push(PriceSeries {
-                market,
-                kind,
-                points,
-            });
-        }
+/// The history series a listing keeps of csv type `index`: Amazon, New, sales rank and
+/// Buy Box; the other types are validated and read for their last value only.
+fn series_kind(index: usize) -> Option<SeriesKind> {
+    match index {
+        csv::AMAZON => Some(SeriesKind::Amazon),
+        csv::NEW => Some(SeriesKind::New),
+        csv::SALES => Some(SeriesKind::SalesRank),
+        csv::BUY_BOX_SHIPPING => Some(SeriesKind::BuyBox),
+        _ => None,
     }
-    history
 }
 
 /// The product's first image (large, else medium; else the first of `imagesCSV`) as a
