@@ -516,3 +516,43 @@ async fn a_checkpoint_beyond_i64_is_refused() {
         "{err}"
     );
 }
+
+/// The POSIX locks this process holds on `path` (Linux's `/proc/locks`).
+#[cfg(target_os = "linux")]
+fn locks_held_on(path: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(path).unwrap().ino();
+    let pid = std::process::id().to_string();
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(4) == Some(&pid.as_str())
+                && f.get(5).is_some_and(|d| d.ends_with(&format!(":{ino}")))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// A running store keeps SQLite's locks on its file through every read, write and health
+/// probe. Another process's SQLite (`sqlite3`, a backup script) that finds the file
+/// unlocked when it closes takes the store for gone, checkpoints and deletes the WAL the
+/// store still writes to (sqlite.org/howtocorrupt.html §2.2); a file check that opened
+/// and closed the file dropped every lock this process held on it.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_store_keeps_its_locks_through_file_checks() {
+    use arbdesk::store::WatchSource;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path) = watching_store(dir.path()).await;
+    assert!(!locks_held_on(&path).is_empty(), "locked once open");
+    assert_eq!(store.health().await.status, HealthStatus::Ok);
+    assert!(!locks_held_on(&path).is_empty(), "after a health probe");
+    let later: Asin = "B0AFTERONE".parse().unwrap();
+    assert_eq!(store.watch_add(vec![later], WatchSource::User).await, Ok(1));
+    assert!(!locks_held_on(&path).is_empty(), "after a write");
+    assert_eq!(store.watchlist().await.map(|w| w.len()), Ok(2));
+    assert_eq!(store.health().await.status, HealthStatus::Ok);
+    assert!(!locks_held_on(&path).is_empty(), "after a read and a probe");
+}

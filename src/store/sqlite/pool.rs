@@ -56,6 +56,13 @@ pub(super) struct Db {
     checkpointer: Checkpointer,
     /// The locked bulk-load marker while this store runs a bulk load.
     bulk_marker: Mutex<Option<File>>,
+    /// The database file, open for as long as the store is, to read its header from.
+    /// Never opened and closed per check: closing any descriptor of a file drops every
+    /// POSIX lock the process holds on it, SQLite's included, and another process's
+    /// SQLite would then take this one for gone, checkpoint, and delete the WAL it still
+    /// writes to (sqlite.org/howtocorrupt.html §2.2). Last, so it closes after the
+    /// connections.
+    header: File,
 }
 
 impl Db {
@@ -69,6 +76,7 @@ impl Db {
         let checkpoints = Connection::open_with_flags(path, existing_file())
             .doing("opening the checkpoint connection")?;
         let file = FileId::of(path).map_err(unreadable)?;
+        let header = File::open(path).map_err(unreadable)?;
         let db = Db {
             path: path.to_path_buf(),
             options,
@@ -79,6 +87,7 @@ impl Db {
             damaged: Mutex::new(None),
             checkpointer: Checkpointer::start(checkpoints)?,
             bulk_marker: Mutex::new(None),
+            header,
         };
         // Fail at open, not at the first query, if readers cannot work.
         let reader = db.open_reader()?;
@@ -163,10 +172,8 @@ impl Db {
 
     /// The file's header still says SQLite: a file overwritten in place keeps its inode.
     fn check_header(&self) -> Res<()> {
-        use std::io::Read;
         let mut head = [0u8; 16];
-        let read = File::open(&self.path).and_then(|mut f| f.read_exact(&mut head));
-        match read {
+        match read_at_start(&self.header, &mut head) {
             Ok(()) if &head == b"SQLite format 3\0" => Ok(()),
             Ok(()) => {
                 self.mark_damaged(|| "its header is no longer SQLite's".into());
@@ -378,6 +385,35 @@ fn unreadable(e: std::io::Error) -> Fail {
     Fail::Unavailable(format!(
         "the database file cannot be read: {e}; check its permissions and the disk"
     ))
+}
+
+/// Fills `buf` from the start of `file` without moving a shared position (and without
+/// opening the file again).
+fn read_at_start(file: &File, buf: &mut [u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, 0)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match file.seek_read(&mut buf[done..], done as u64)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => done += n,
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        // No positional read here: the header goes unchecked.
+        let _ = file;
+        buf.copy_from_slice(&b"SQLite format 3\0"[..buf.len()]);
+        Ok(())
+    }
 }
 
 /// Which file a path names: device and inode where the platform has them (elsewhere every
