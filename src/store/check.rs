@@ -48,8 +48,11 @@ pub(crate) type Grouped<L> = (Vec<Asin>, HashMap<Asin, Vec<L>>);
 pub(crate) fn by_asin<L: std::borrow::Borrow<Listing>>(
     listings: impl IntoIterator<Item = L>,
 ) -> Result<Grouped<L>, String> {
-    let mut order = Vec::new();
-    let mut groups: HashMap<Asin, Vec<L>> = HashMap::new();
+    let listings = listings.into_iter();
+    // A batch holds up to five listings an ASIN; most hold all five.
+    let asins = listings.size_hint().0 / 4;
+    let mut order = Vec::with_capacity(asins);
+    let mut groups: HashMap<Asin, Vec<L>> = HashMap::with_capacity(asins);
     for l in listings {
         listing(l.borrow())?;
         let asin = l.borrow().asin;
