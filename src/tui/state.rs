@@ -85,6 +85,8 @@ pub struct Confirm {
     pub question: String,
     /// What `y` does.
     pub action: Effect,
+    /// What any other key says it left as it was.
+    pub declined: String,
 }
 
 /// Modal layers over the screen.
@@ -443,6 +445,13 @@ impl UiState {
     /// A resize: keep the selection visible.
     pub fn on_resize(&mut self, w: u16, h: u16) {
         self.size = (w, h);
+        // A drawer opened on a small screen becomes the detail in focus once the screen
+        // has room for it beside the table: the keys then do what they do at that size
+        // when the detail is opened there.
+        if self.detail_open && super::ui::shows_detail_beside(self.size) {
+            self.detail_open = false;
+            self.focus = Focus::Detail;
+        }
         self.page = super::ui::table_rows(self).max(1);
         // A scroll forced by a smaller screen is undone when the first page fits again.
         if self.selected < self.page {

@@ -77,7 +77,20 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             "all" => None,
             n => match n.parse::<usize>() {
                 Ok(n) if n > 0 => Some(n),
-                _ => return Err(bad(id, n, "a number of rows such as 50, or all")),
+                _ => {
+                    let offered: Vec<String> = super::ROW_LIMITS
+                        .iter()
+                        .map(|l| l.map_or("all".to_string(), |l| l.to_string()))
+                        .collect();
+                    return Err(bad(
+                        id,
+                        n,
+                        &format!(
+                            "a row limit: {} (another number takes the next of these)",
+                            offered.join(", ")
+                        ),
+                    ));
+                }
             },
         }),
         "markets" | "buy" | "sell" => {

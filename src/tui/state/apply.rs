@@ -157,6 +157,19 @@ impl UiState {
                     self.toast("None of those markets is tracked", true);
                     return Vec::new();
                 }
+                // Said, since the sidebar that shows it is not on every screen.
+                let codes: Vec<&str> = list.iter().map(|m| m.code()).collect();
+                let sides = match side {
+                    Side::Buy => "Buying in",
+                    Side::Sell => "Selling in",
+                    Side::Both => "Buying and selling in",
+                };
+                let all = if list.len() == self.session.markets.len() {
+                    " (all tracked)"
+                } else {
+                    ""
+                };
+                self.toast(format!("{sides} {}{all}", codes.join(" ")), false);
                 if matches!(side, Side::Buy | Side::Both) {
                     self.buy = list.clone();
                 }
@@ -266,6 +279,7 @@ impl UiState {
                         "Remove {names} from the watchlist (no more refreshes; rows stay)? y/N"
                     ),
                     action: Effect::WatchRemove(asins),
+                    declined: format!("Cancelled: {names} stay on the watchlist"),
                 }));
                 Vec::new()
             }

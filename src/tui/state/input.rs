@@ -94,7 +94,7 @@ impl UiState {
             Overlay::Confirm(c) => match ev.code {
                 KeyCode::Char('y' | 'Y') => vec![c.action],
                 _ => {
-                    self.toast("Cancelled", false);
+                    self.toast(c.declined, false);
                     Vec::new()
                 }
             },

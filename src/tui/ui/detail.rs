@@ -319,8 +319,12 @@ fn render_prices(
         (cells, "", "muted")
     });
     let mut rows: Vec<([String; 7], &str, &str)> = listed.chain(unlisted).collect();
-    // Short of room, the route's two markets stay and the others go from the end.
-    let room = usize::from(area.height.saturating_sub(1));
+    // Short of room, the route's two markets stay and the others go from the end; with
+    // room for no more than the route's rows, the column header goes first (each row
+    // still says which side it is).
+    let route_rows = rows.iter().filter(|r| !r.1.is_empty()).count();
+    let header = usize::from(area.height) > route_rows;
+    let room = usize::from(area.height) - usize::from(header);
     let mut i = rows.len();
     while rows.len() > room && i > 0 {
         i -= 1;
@@ -340,7 +344,7 @@ fn render_prices(
     // Two cells between columns where they fit, one where they do not.
     let used: u16 = widths.iter().sum();
     let spacing = if used + 2 * 6 <= area.width { 2 } else { 1 };
-    let t = Table::new(
+    let mut t = Table::new(
         rows.into_iter().map(|([code, rest @ ..], role, style)| {
             let mut cells = vec![Cell::from(styled(code, role, theme))];
             cells.extend(rest.into_iter().map(Cell::from));
@@ -348,8 +352,10 @@ fn render_prices(
         }),
         widths.map(Constraint::Length),
     )
-    .header(Row::new(HEADER).style(theme.style("header")))
     .column_spacing(spacing);
+    if header {
+        t = t.header(Row::new(HEADER).style(theme.style("header")));
+    }
     f.render_widget(t, area);
 }
 

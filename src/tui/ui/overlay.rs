@@ -234,6 +234,9 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
 }
 
 pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, keymap: &Keymap) {
+    // Toasts first: what waits for a key (help, a confirmation, the keys that may follow
+    // a chord's first) is drawn over them.
+    toasts(f, area, s, theme);
     match &s.overlay {
         Some(Overlay::Help { filter, selected }) => {
             help(f, area, s, theme, keymap, filter, *selected)
@@ -280,7 +283,6 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             f.render_widget(Paragraph::new(lines), inner);
         }
     }
-    toasts(f, area, s, theme);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

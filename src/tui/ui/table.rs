@@ -93,21 +93,32 @@ pub fn columns(avail: u16, sort: Column) -> Vec<(Column, u16)> {
     };
     let mut used: u16 = 3; // gutter (mark, then state) + its spacing
     let mut chosen = Vec::new();
+    // The sorted column comes in right after the ASIN, then everything in priority order
+    // (the sorted column's own place is then taken already).
     let order = PRIORITY[..1]
         .iter()
         .chain(std::iter::once(&sort))
         .chain(&PRIORITY[1..])
-        .copied();
-    // The title, once it fits, keeps room to recognise the product by before the columns
-    // after it in priority take any.
+        .copied()
+        .enumerate();
+    // The title, at its place in priority, keeps room to recognise the product by before
+    // the columns after it take any. Sorted by title, it comes in early at its narrowest
+    // and widens at that place, so the money columns before it keep theirs.
     const TITLE_ROOM: u16 = 24;
     let mut title_w = width(Column::Title);
-    for c in order {
+    for (i, c) in order {
+        let at_sort_slot = i == 1;
+        if c == Column::Title && chosen.contains(&c) && !at_sort_slot {
+            let wider = (avail - used + title_w).min(TITLE_ROOM).max(title_w);
+            used += wider - title_w;
+            title_w = wider;
+            continue;
+        }
         let need = width(c) + 1;
         if chosen.contains(&c) || used + need > avail {
             continue;
         }
-        if c == Column::Title {
+        if c == Column::Title && !at_sort_slot {
             title_w = (avail - used - 1).min(TITLE_ROOM).max(title_w);
             used += title_w + 1;
         } else {
@@ -425,6 +436,31 @@ mod tests {
         for c in [Column::Asin, Column::Buy, Column::Sell, Column::Emp] {
             assert!(cols.contains(&c), "{c:?} missing from {cols:?}");
         }
+    }
+
+    /// Sorted by title, the title comes in at its narrowest and the money columns that
+    /// rank before it keep their place; the title still takes what is left at the end.
+    #[test]
+    fn sorting_by_title_does_not_push_out_profit_or_roi() {
+        for avail in [58, 77, 100] {
+            let by_title = columns(avail, Column::Title);
+            let cols: Vec<Column> = by_title.iter().map(|c| c.0).collect();
+            for c in [
+                Column::Asin,
+                Column::Buy,
+                Column::Sell,
+                Column::Profit,
+                Column::Roi,
+            ] {
+                assert!(cols.contains(&c), "{c:?} missing from {cols:?} at {avail}");
+            }
+            let total = |v: &[(Column, u16)]| v.iter().map(|c| c.1 + 1).sum::<u16>() + 3;
+            // The title takes what the other columns leave: the row is filled exactly.
+            assert_eq!(total(&by_title), avail, "{by_title:?} at {avail}");
+        }
+        // With room for everything the two orders show the same columns.
+        let wide: Vec<Column> = columns(160, Column::Title).iter().map(|c| c.0).collect();
+        assert!(wide.contains(&Column::Emp), "{wide:?}");
     }
 
     /// Beside the detail pane of a 160-column terminal (77 cells inside the table's

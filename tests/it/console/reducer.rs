@@ -720,6 +720,24 @@ fn copy_breakdown_copies_the_loaded_pnl() {
     );
     assert!(text.contains("max buy"), "{text}");
     assert!(!text.lines().any(|l| l.ends_with(' ')), "{text}");
+    // The amounts come right after the longest label, not at the end of a wide line.
+    let labels = &s
+        .detail
+        .as_ref()
+        .unwrap()
+        .opportunity
+        .as_ref()
+        .unwrap()
+        .breakdown
+        .lines;
+    let longest = labels
+        .iter()
+        .map(|l| l.label.chars().count())
+        .max()
+        .unwrap();
+    for t in text.lines().filter(|t| t.starts_with("  ")) {
+        assert!(t.chars().count() <= longest + 13, "{t:?} in\n{text}");
+    }
     // Each label whole on its line, as pasted.
     for l in &s
         .detail
@@ -880,6 +898,25 @@ fn enter_opens_the_detail_drawer_on_small_screens_and_esc_closes_it() {
     assert!(s.detail_open);
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert!(!s.detail_open);
+}
+
+/// A drawer opened on a small screen, then widened: the keys do what they do when the
+/// detail is opened at the wider size (j moves the selection; the detail keeps the focus).
+#[test]
+fn a_drawer_widened_works_as_the_detail_opened_there() {
+    let mut s = fixtures::loaded(50, (80, 24));
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.detail_open);
+    s.on_resize(160, 45);
+    let mut opened_there = fixtures::loaded(50, (160, 45));
+    key(&mut opened_there, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.context(), opened_there.context());
+    let before = s.selected;
+    keys(&mut s, "j");
+    keys(&mut opened_there, "j");
+    assert_eq!(s.selected, opened_there.selected);
+    assert_eq!(s.detail_scroll, opened_there.detail_scroll);
+    assert_ne!(s.selected, before, "j moved the selection");
 }
 
 #[test]
@@ -1436,4 +1473,43 @@ fn an_age_filter_follows_the_clock() {
     assert!(!s.view().is_empty());
     s.on_tick(s.now + Duration::seconds(120));
     assert!(s.view().is_empty(), "two minutes later every row is older");
+}
+
+/// Expected monthly profit multiplies out on screen: the units it counts times the net,
+/// and the net before rounding where the rounded one would not give the figure shown.
+#[test]
+fn expected_monthly_profit_says_what_it_multiplies() {
+    let copied = |net: i64, expected: i64| {
+        let mut s = fixtures::loaded(5, (200, 60));
+        let row = s.selected_row().unwrap().clone();
+        let mut d = fixtures::detail(&row);
+        let sell = row.key.sell;
+        let t = d.product.as_mut().unwrap().markets.get_mut(&sell).unwrap();
+        t.monthly_sold = Some(20);
+        t.amazon = None;
+        t.amazon_buy_box_share_pct = None;
+        t.buy_box_is_amazon = Some(false);
+        t.offers_new_fba = Some(0);
+        let o = d.opportunity.as_mut().unwrap();
+        o.net_profit = arbdesk::domain::Money::eur(net);
+        o.expected_monthly_profit = arbdesk::domain::Money::eur(expected);
+        s.on_detail(d);
+        let fx = s.apply(Action::Copy(arbdesk::tui::action::CopyTarget::Breakdown));
+        let [Effect::Copy { text, .. }] = fx.as_slice() else {
+            panic!("expected a copy, got {fx:?}");
+        };
+        text.clone()
+    };
+    let text = copied(100, 2004);
+    assert!(
+        text.contains(
+            "Expected €20.04/month (20.0 units × €1.002 (the net before rounding): 20 sold/mo"
+        ),
+        "{text}"
+    );
+    let text = copied(100, 2000);
+    assert!(
+        text.contains("Expected €20.00/month (20.0 units × €1.00: 20 sold/mo"),
+        "{text}"
+    );
 }

@@ -924,3 +924,132 @@ fn a_confirmation_wraps_on_a_narrow_screen() {
     assert!(frame.contains("Confirm"), "{frame}");
     assert!(frame.contains("y/N"), "{frame}");
 }
+
+/// Short of room, the detail's price grid keeps the route's two markets (the column
+/// header goes before either of them does).
+#[test]
+fn a_short_detail_keeps_the_buy_and_sell_rows() {
+    let mut short = 0;
+    for (w, h) in (80..160)
+        .step_by(16)
+        .flat_map(|w| (24..=60).map(move |h| (w, h)))
+    {
+        let mut s = fixtures::loaded(30, (w, h));
+        // Listed in all five markets, the route's two last in the grid's order.
+        let mut d = s.detail.clone().expect("the fixture shows a detail");
+        let key = d.key;
+        let p = d.product.as_mut().expect("with its product");
+        let snap = p.markets[&key.buy].clone();
+        for m in Market::ALL {
+            p.markets.entry(m).or_insert_with(|| {
+                let mut other = snap.clone();
+                other.market = m;
+                other
+            });
+        }
+        // A row that fails gates pins why under its figures, which leaves the grid less.
+        let o = d.opportunity.as_mut().expect("with its opportunity");
+        for f in [
+            arbdesk::domain::Flag::Identity,
+            arbdesk::domain::Flag::Roi,
+            arbdesk::domain::Flag::Profit,
+            arbdesk::domain::Flag::RouteDisabled,
+        ] {
+            o.flags.insert(f);
+        }
+        o.ranked = false;
+        s.on_detail(d);
+        let Some(a) = ui::layout(&s).detail else {
+            continue;
+        };
+        let buf = draw(&s, "mono");
+        let lines: Vec<String> = (a.y..a.y + a.height)
+            .map(|y| (a.x..a.x + a.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect();
+        let tagged = |code: &str, tag: &str| {
+            lines.iter().any(|l| {
+                l.starts_with(&format!("│{code} "))
+                    && l.trim_end_matches('│').trim_end().ends_with(tag)
+            })
+        };
+        let header = lines.iter().any(|l| l.starts_with("│Mkt "));
+        short += usize::from(!header);
+        if header || tagged(key.buy.code(), "buy") || tagged(key.sell.code(), "sell") {
+            assert!(
+                tagged(key.buy.code(), "buy") && tagged(key.sell.code(), "sell"),
+                "at {w}×{h}:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+    assert!(short > 0, "no size left the grid without its header");
+}
+
+/// The keys that may follow a chord's first key are drawn over a toast, not under it.
+#[test]
+fn the_chord_popup_is_drawn_over_toasts() {
+    let mut s = fixtures::loaded(30, (160, 45));
+    s.toast(
+        "Exported 13 rows to /tmp/exports/opportunities-20261205.json (y copies the path)",
+        false,
+    );
+    let keymap = Keymap::load("default", None);
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('g')),
+        &keymap,
+    );
+    assert!(!s.pending_keys.is_empty(), "g starts a chord");
+    let screen = text(&s);
+    assert!(
+        ["Top", "Go to opportunities", "Go to health", "Go to logs"]
+            .iter()
+            .all(|k| screen.contains(k)),
+        "the toast covers the pop-up:\n{screen}"
+    );
+}
+
+/// Without colours the chart keeps only lines that can be named: the route's two (in
+/// glyphs of their own), the others left out and counted in its title.
+#[test]
+fn a_mono_chart_draws_only_lines_it_can_name() {
+    let mut s = fixtures::loaded(30, (200, 60));
+    let mut d = s.detail.clone().expect("the fixture shows a detail");
+    let key = d.key;
+    let series = d
+        .history
+        .iter()
+        .find(|h| h.market == key.buy)
+        .expect("history")
+        .clone();
+    for m in Market::ALL {
+        if !d.history.iter().any(|h| h.market == m) {
+            let mut other = series.clone();
+            other.market = m;
+            d.history.push(other);
+        }
+    }
+    s.on_detail(d);
+    let legend = |theme: &str| -> String {
+        let buf = draw(&s, theme);
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .find(|l| l.contains("Lowest New €, 90d"))
+            .expect("the chart's title")
+    };
+    let mono = legend("mono");
+    assert!(mono.contains("• ") && mono.contains("▄ "), "{mono}");
+    assert!(
+        !mono.contains('⠒') && mono.contains("3 others hidden"),
+        "{mono}"
+    );
+    // Every theme with colours gives the five markets five colours.
+    for theme in Theme::builtin_names().filter(|t| *t != "mono") {
+        let title = legend(theme);
+        assert_eq!(title.matches('⠒').count(), 3, "{theme}: {title}");
+        assert!(!title.contains("hidden"), "{theme}: {title}");
+    }
+}

@@ -17,14 +17,15 @@ use crate::tui::theme::Theme;
 /// Days of history in the chart.
 const CHART_DAYS: i64 = 90;
 
-/// Colour role per market for the chart lines.
+/// Colour per market for the chart lines: five of the palette's colours (the text colour
+/// the fifth), so that no two share one in a theme with colours.
 fn market_role(m: Market) -> &'static str {
     match m {
         Market::UK => "accent",
         Market::DE => "good",
         Market::FR => "warn",
         Market::IT => "bad",
-        Market::ES => "title",
+        Market::ES => "fg",
     }
 }
 
@@ -85,6 +86,22 @@ pub(super) fn render(
             }
         }
     }
+    // The markets off the route share one glyph, so only colour tells them apart: where
+    // the theme gives two of them one colour (mono, NO_COLOR), they are left out, and the
+    // title says so, rather than drawn as lines no one can name.
+    let others: Vec<Market> = series
+        .iter()
+        .map(|(m, _)| *m)
+        .filter(|m| *m != buy && *m != sell)
+        .collect();
+    let fg = |m: &Market| theme.style(market_role(*m)).fg;
+    let alike = others
+        .iter()
+        .enumerate()
+        .any(|(i, a)| others[i + 1..].iter().any(|b| fg(a) == fg(b)));
+    if alike {
+        series.retain(|(m, _)| *m == buy || *m == sell);
+    }
     if series.is_empty() {
         f.render_widget(
             Paragraph::new("No price history yet.").style(theme.style("muted")),
@@ -135,6 +152,13 @@ pub(super) fn render(
         title.push(styled(
             format!("{} {}{role} ", look(*m).1, m.code()),
             market_role(*m),
+            theme,
+        ));
+    }
+    if alike {
+        title.push(styled(
+            format!("· {} others hidden (no colour) ", others.len()),
+            "muted",
             theme,
         ));
     }

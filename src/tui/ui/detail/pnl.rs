@@ -31,8 +31,9 @@ pub fn pnl_text(d: &Detail) -> String {
         out.push_str(&format!("\n{side} {} {}", m.code(), m.product_url(&k.asin)));
     }
     // Wide enough that a label is one line when pasted (a pane's wrapping would break
-    // sentences in the middle).
-    for line in pnl_lines(d, 160, &Theme::builtin("mono")).0 {
+    // sentences in the middle), with the amounts right after the longest label rather
+    // than at the end of a line that wide.
+    for line in pnl_lines_in(d, 160, true, &Theme::builtin("mono")).0 {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         out.push('\n');
         out.push_str(text.trim_end());
@@ -47,6 +48,12 @@ pub fn pnl_text(d: &Detail) -> String {
 /// The P&L's lines, and how many of them are its summary (gross, net and ROI: one line, or
 /// two where one does not fit).
 pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<'a>>, usize) {
+    pnl_lines_in(d, width, false, theme)
+}
+
+/// [`pnl_lines`], the breakdown's amounts at the pane's right edge or, `tight`, right after
+/// its longest label.
+fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<Line<'a>>, usize) {
     let Some(o) = &d.opportunity else {
         let none = Line::from(styled(
             "No P&L: the opportunity is no longer listed.",
@@ -154,7 +161,15 @@ pub(super) fn pnl_lines<'a>(d: &Detail, width: u16, theme: &Theme) -> (Vec<Line<
         }
     }
     let summary = lines.len();
-    let label_width = usize::from(width.saturating_sub(14));
+    let mut label_width = usize::from(width.saturating_sub(14));
+    if tight {
+        let longest = o
+            .breakdown
+            .lines
+            .iter()
+            .map(|l| sanitize(&l.label).chars().count());
+        label_width = label_width.min(longest.max().unwrap_or(0));
+    }
     for l in &o.breakdown.lines {
         let label = wrap_words(&sanitize(&l.label), label_width);
         let last = label.len() - 1;
@@ -220,14 +235,27 @@ fn demand_words(d: &Detail, o: &crate::domain::Opportunity) -> String {
         demand.rivals,
         if demand.rivals == 1 { "" } else { "s" }
     );
-    // E = π · min(cap, q): the units it counts are E / π.
+    // E = π · min(cap, q), from the unrounded π: the units it counts are E / π, and the
+    // profit a unit it counts is said to a tenth of a cent where the rounded net alone
+    // would not multiply out to E (€1.00 × 20 shown beside an E of €20.04).
     let (e, p) = (o.expected_monthly_profit.minor, o.net_profit.minor);
     let counted = (p > 0).then(|| e as f64 / p as f64);
-    match counted {
-        Some(u) if u + 0.05 < q => {
-            format!(" ({u:.0} units, the monthly cap; demand {q:.1}: {facts})")
+    let (units, capped) = match counted {
+        Some(u) if u + 0.05 < q => (u.round(), true),
+        _ => (q, false),
+    };
+    let each = match (units > 0.0).then(|| e as f64 / units) {
+        Some(x) if (p as f64 * units - e as f64).abs() >= 0.5 => {
+            let sign = if x < 0.0 { "-" } else { "" };
+            format!(" × {sign}€{:.3} (the net before rounding)", x.abs() / 100.0)
         }
-        _ => format!(" ({q:.1} units: {facts})"),
+        Some(_) => format!(" × {}", o.net_profit),
+        None => String::new(),
+    };
+    if capped {
+        format!(" ({units:.0} units{each}, the monthly cap; demand {q:.1}: {facts})")
+    } else {
+        format!(" ({q:.1} units{each}: {facts})")
     }
 }
 
