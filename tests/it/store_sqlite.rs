@@ -556,3 +556,28 @@ async fn the_store_keeps_its_locks_through_file_checks() {
     assert_eq!(store.health().await.status, HealthStatus::Ok);
     assert!(!locks_held_on(&path).is_empty(), "after a read and a probe");
 }
+
+/// Several commands starting on a new data directory at once (`watch add` twice, a
+/// `--serve` and an `import`) all open the store: the one that creates and switches it to
+/// WAL holds the file for a moment, and the others wait for it instead of failing.
+#[test]
+fn stores_opened_at_once_on_a_new_file_all_open() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("arbdesk.sqlite");
+        let start = Arc::new(std::sync::Barrier::new(4));
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for t in opened {
+            let r = t.join().unwrap();
+            assert!(r.is_ok(), "{r:?}");
+        }
+    }
+}

@@ -292,26 +292,39 @@ pub(super) fn ensure_sort_indexes(conn: &Connection) -> Res<Vec<&'static str>> {
 /// snapshot and history, which fill 4 KiB pages half-empty. Checkpoints normally run on
 /// their own thread (`checkpointer.rs`); the writer's own autocheckpoint is a backstop.
 pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
-    conn.execute_batch("PRAGMA page_size = 16384")
-        .doing("setting the page size")?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .doing("switching to WAL mode")?;
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout = {busy_ms}; PRAGMA page_size = 16384"
+    ))
+    .doing("setting the page size")?;
+    // Processes opening a new store at once all switch it to WAL, which needs the file to
+    // themselves for a moment; SQLite answers that switch "busy" at once rather than wait,
+    // so it is tried again for as long as the busy timeout.
+    let started = std::time::Instant::now();
+    let mode: String = loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed().as_millis() < u128::from(busy_ms) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => break other.doing("switching to WAL mode")?,
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Fail::Unavailable(format!(
             "the database stays in journal mode '{mode}' instead of WAL: put it on a local \
              file system"
         )));
     }
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = {busy_ms};
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;
          PRAGMA journal_size_limit = 67108864;
-         PRAGMA wal_autocheckpoint = 8192;"
-    ))
+         PRAGMA wal_autocheckpoint = 8192;",
+    )
     .doing("configuring the writer")
 }
 
