@@ -25,18 +25,21 @@ pub(crate) fn listing(l: &Listing) -> Result<(), String> {
 /// since the epoch; an observation time of 0 is unknown (Keepa sent no `lastUpdate`).
 ///
 /// The newer Keepa observation wins, so neither a redelivered message nor an old dump
-/// imported after newer fetches rolls prices back; on a tie, or when either observation
-/// time is unknown, the later fetch wins.
+/// imported after newer fetches rolls prices back. An observation of unknown time cannot
+/// be shown newer than a dated one, so it never replaces one (a bare line imported over a
+/// full listing would otherwise wipe its prices), and a dated one always replaces it; on a
+/// tie, or when both times are unknown, the later fetch wins.
 pub(crate) fn replaces(
     observed: i64,
     fetched: i64,
     stored_observed: i64,
     stored_fetched: i64,
 ) -> bool {
-    if observed > 0 && stored_observed > 0 && observed != stored_observed {
-        observed > stored_observed
-    } else {
-        fetched >= stored_fetched
+    match (observed > 0, stored_observed > 0) {
+        (true, true) if observed != stored_observed => observed > stored_observed,
+        (true, false) => true,
+        (false, true) => false,
+        _ => fetched >= stored_fetched,
     }
 }
 

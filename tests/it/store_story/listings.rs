@@ -224,6 +224,17 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
         .unwrap();
     assert_eq!(got, vec![a2.clone()]);
     assert_eq!(s.history(a()).await.unwrap(), history2);
+    // Nor does one of unknown time (a line without `lastUpdate`), fetched later still:
+    // it cannot be shown newer than what is stored.
+    let mut undated = a_de.clone();
+    undated.snapshot.observed_at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    undated.snapshot.buy_box = None;
+    let got = s
+        .upsert_listings(vec![undated], t(160), None)
+        .await
+        .unwrap();
+    assert_eq!(got, vec![a2.clone()]);
+    assert_eq!(s.history(a()).await.unwrap(), history2);
 
     // An invalid listing fails the whole batch, checkpoint included.
     let mut e_it2 = e_it.clone();
