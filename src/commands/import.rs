@@ -77,11 +77,11 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     } else {
         "input from a stream cannot be resumed: import it again from the start"
     };
+    // SIGTERM (a service manager, `kill`) the same, with its own exit status.
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            noteln!("\nInterrupted: {resume}.");
-            std::process::exit(130);
-        }
+        let code = interrupted().await;
+        noteln!("\nInterrupted: {resume}.");
+        std::process::exit(code);
     });
     if start > 0 {
         noteln!("Resuming {name} after line {line_no} (byte {start} of {size}).");
@@ -416,6 +416,28 @@ async fn finish_batch(
             .context("Writing the import checkpoint failed")?;
     }
     Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM; the exit status that says which (128 + the signal).
+async fn interrupted() -> i32 {
+    // Without a Ctrl-C handler only SIGTERM (or nothing) interrupts.
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                () = ctrl_c => 130,
+                _ = term.recv() => 143,
+            };
+        }
+    }
+    ctrl_c.await;
+    130
 }
 
 #[cfg(test)]

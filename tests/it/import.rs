@@ -78,6 +78,37 @@ fn sort_indexes(db: &Path) -> i64 {
     .unwrap()
 }
 
+/// Waits until the import into `data` has committed its first batches of the file `key`
+/// names (of `size` bytes), but not all of them.
+async fn first_batch_committed(data: &Path, key: &str, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        // Read with a bare connection: opening the store would end the bulk load.
+        let db = data.join("arbdesk.sqlite");
+        let mut done = 0;
+        if db.exists()
+            && let Ok(c) = rusqlite::Connection::open(&db)
+        {
+            done = c
+                .query_row(
+                    "SELECT byte_offset FROM checkpoints WHERE key = ?1",
+                    [key],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_or(0, |v| v as u64);
+        }
+        if done > 0 {
+            assert!(
+                done < size,
+                "the import finished before it could be killed; make the file larger"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import made no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn counts(data: &Path) -> (u64, u64, u64) {
     let store = SqliteStore::open(&data.join("arbdesk.sqlite")).unwrap();
     let s = store.stats().await.unwrap();
@@ -137,32 +168,7 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         "import:{}:{size}:{modified}",
         std::fs::canonicalize(&file).unwrap().display()
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        // Read with a bare connection: opening the store would end the bulk load.
-        let db = crashed.join("arbdesk.sqlite");
-        let mut done = 0;
-        if db.exists()
-            && let Ok(c) = rusqlite::Connection::open(&db)
-        {
-            done = c
-                .query_row(
-                    "SELECT byte_offset FROM checkpoints WHERE key = ?1",
-                    [&key],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map_or(0, |v| v as u64);
-        }
-        if done > 0 {
-            assert!(
-                done < size,
-                "the import finished before it could be killed; make the file larger"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "the import made no progress");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    first_batch_committed(&crashed, &key, size).await;
     child.kill().unwrap(); // SIGKILL: no destructors, no rollback.
     child.wait().unwrap();
     assert_eq!(integrity(&crashed.join("arbdesk.sqlite")), "ok");
@@ -205,6 +211,35 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 2,396 product lines"));
     assert_eq!(counts(&crashed).await, expected);
+
+    // Stopped by SIGTERM (a service manager, `kill`): it says how to go on, exits 143,
+    // and the next run resumes to the same store.
+    #[cfg(unix)]
+    {
+        let termed = dir.path().join("termed");
+        let child = import(&file, &termed)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        first_batch_committed(&termed, &key, size).await;
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(143), "{err}");
+        assert!(
+            err.contains("Interrupted: run the same command again to resume"),
+            "{err}"
+        );
+        assert_eq!(integrity(&termed.join("arbdesk.sqlite")), "ok");
+        let out = import(&file, &termed).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Resuming"));
+        assert_eq!(counts(&termed).await, expected);
+    }
 }
 
 /// A bad line fixed in place, the file keeping its length, is imported by the next run: the
