@@ -117,7 +117,19 @@ pub async fn run(
     let mut next = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => {
+                // A clean stop says so, rather than leave a running report to age out:
+                // the others show this process gone at their next read.
+                if runs_stages {
+                    let mut last = status.borrow().clone();
+                    last.running = false;
+                    if let Some(r) = report(&id, &last, Utc::now()) {
+                        let stop_wait = Duration::from_secs(2);
+                        let _ = tokio::time::timeout(stop_wait, store.report_process(r)).await;
+                    }
+                }
+                return;
+            }
             _ = tokio::time::sleep_until(next) => {}
         }
         next += Duration::from_secs(REPORT_EVERY_SECS);
@@ -389,5 +401,44 @@ mod tests {
         let mut alone = PipelineStatus::default();
         merge(&mut alone, &[], read_at);
         assert_eq!(alone, PipelineStatus::default());
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+
+    /// A process stopped cleanly leaves a report that says it stopped: the others show it
+    /// gone at their next read, not once its last running report has aged out.
+    #[tokio::test]
+    async fn a_clean_stop_reports_the_process_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("s.sqlite")).unwrap(),
+        );
+        let (_tx, status) = watch::channel(PipelineStatus {
+            running: true,
+            processing: true,
+            ..PipelineStatus::default()
+        });
+        let (view, _) = watch::channel(Vec::new());
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(store.clone(), status, true, view, cancel.clone()));
+        let since = Utc::now() - FRESH_FOR;
+        let running = |reports: &[ProcessReport]| {
+            let (peers, unreadable) = read(reports.to_vec(), "another process");
+            assert!(unreadable.is_empty(), "{unreadable:?}");
+            peers.len()
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while running(&store.process_reports(since).await.unwrap()) == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "no report");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap();
+        let reports = store.process_reports(since).await.unwrap();
+        assert_eq!(reports.len(), 1, "one report, this process's");
+        assert_eq!(running(&reports), 0, "it says the process stopped");
     }
 }
