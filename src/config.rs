@@ -383,14 +383,29 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: plain_words(&e.to_string()),
+        message: cut_long_lines(&plain_words(&e.to_string())),
     })
+}
+
+/// A parse message with each line cut to 300 characters: TOML's messages quote the line
+/// and the value they refuse, and a huge one (a pasted blob, a number of 300 digits) is
+/// found by its start.
+fn cut_long_lines(message: &str) -> String {
+    const MOST: usize = 300;
+    message
+        .lines()
+        .map(|line| match line.char_indices().nth(MOST) {
+            Some((cut, _)) => format!("{}… (cut)", &line[..cut]),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What is wrong in a TOML file of the console's (keymap, theme) and where: `line 3:
 /// invalid string …`, in plain words.
 pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
-    let message = plain_words(e.message());
+    let message = cut_long_lines(&plain_words(e.message()));
     match e.span() {
         Some(span) => {
             let line = text

@@ -239,7 +239,8 @@ impl ApiError {
     pub fn from_status(status: StatusCode, detail: impl Into<String>) -> Self {
         let (slug, title) = match status.as_u16() {
             405 => ("method-not-allowed", "Method not allowed"),
-            408 | 503 => ("unavailable", "Service unavailable"),
+            408 => ("request-timeout", "Request timeout"),
+            503 => ("unavailable", "Service unavailable"),
             413 => ("payload-too-large", "Request body too large"),
             415 => ("unsupported-media-type", "Unsupported media type"),
             406 => ("not-acceptable", "Not acceptable"),

@@ -328,3 +328,15 @@ fn the_file_config_init_writes_is_the_defaults_and_leaves_the_shortcuts_working(
         scaled.store
     );
 }
+
+/// A config file with a huge line (a pasted blob) is named in an error of a few lines,
+/// not echoed whole.
+#[test]
+fn a_huge_bad_line_is_cut_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.toml");
+    std::fs::write(&path, format!("[api]\naddr = {}\n", "9".repeat(1_000_000))).unwrap();
+    let err = read_file(&path).unwrap_err().to_string();
+    assert!(err.len() < 2_000, "{} bytes: {}", err.len(), &err[..200]);
+    assert!(err.contains("line 2") && err.contains("(cut)"), "{err}");
+}

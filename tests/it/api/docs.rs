@@ -167,6 +167,7 @@ async fn docs_page_is_self_contained() {
         "conflict",
         "store-unavailable",
         "unavailable",
+        "request-timeout",
         "internal",
     ] {
         assert!(html.contains(&format!("id=\"problem-{slug}\"")), "{slug}");

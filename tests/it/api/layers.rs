@@ -357,6 +357,7 @@ async fn a_body_that_never_arrives_is_a_request_timeout() {
     )
     .await;
     let p = r.problem(408);
+    assert_eq!(p["type"], "/docs#problem-request-timeout", "{p}");
     assert!(
         p["detail"]
             .as_str()
