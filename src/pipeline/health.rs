@@ -16,6 +16,10 @@ use crate::keepa::ClientStatus;
 const KEEPA_STALE_AFTER_MIN: i64 = 10;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
+
+/// Failures in a row, with nothing handled between, that make a stage unhealthy whatever
+/// its share of errors since start (a store retried with backoff fails ~3 times in 2 s).
+const FAILING_NOW: u64 = 3;
 /// A process that processes, with messages waiting and none taken for this long (the span
 /// of the stage rates), is stalled.
 const STALLED_AFTER_SECS: i64 = 60;
@@ -179,14 +183,22 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
     let failing: Vec<String> = s
         .stages
         .iter()
-        .filter(|(_, st)| st.errors > 0 && st.errors * 100 > st.processed.max(1) * STAGE_ERROR_PCT)
-        .map(|(name, st)| {
-            format!(
-                "{name}: {} errors in {} items, last: {}",
-                st.errors,
-                st.processed,
-                st.last_error.as_deref().unwrap_or("unknown")
-            )
+        .filter_map(|(name, st)| {
+            let last = st.last_error.as_deref().unwrap_or("unknown");
+            if st.failing >= FAILING_NOW {
+                // Failing now, however much it handled before.
+                Some(format!(
+                    "{name}: the last {} attempts failed and nothing was handled since, last: {last}",
+                    st.failing
+                ))
+            } else if st.errors > 0 && st.errors * 100 > st.processed.max(1) * STAGE_ERROR_PCT {
+                Some(format!(
+                    "{name}: {} errors in {} items, last: {last}",
+                    st.errors, st.processed
+                ))
+            } else {
+                None
+            }
         })
         .collect();
     if !failing.is_empty() {

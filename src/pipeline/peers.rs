@@ -259,6 +259,7 @@ mod tests {
             last_error: last_error.map(str::to_string),
             last_at: DateTime::from_timestamp(at, 0),
             stopped: None,
+            failing: 0,
         }
     }
 

@@ -76,6 +76,7 @@ impl Stats {
         self.with_stage(stage, |s| {
             s.processed += ok;
             s.errors += failed;
+            s.failing = if ok > 0 { failed } else { s.failing + failed };
             if error.is_some() {
                 s.last_error = error;
             }
@@ -291,6 +292,27 @@ fn log_fx_change(fx: &FxStatus, was_stale: bool, source: Source) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Failures count as "failing now" until the stage handles an item again.
+    #[test]
+    fn failures_in_a_row_count_until_an_item_is_handled() {
+        let mut stats = Stats::new(Source::Demo, Vec::new(), false, true);
+        let failing = |stats: &mut Stats| stats.stage_snapshot()["store"].failing;
+        stats.record("store", 100_000, 0, None);
+        assert_eq!(failing(&mut stats), 0);
+        for _ in 0..3 {
+            stats.record("store", 0, 1, Some("the database file is gone".into()));
+        }
+        assert_eq!(failing(&mut stats), 3);
+        stats.record("store", 10, 2, Some("two refused".into()));
+        assert_eq!(
+            failing(&mut stats),
+            2,
+            "a batch with items handled starts anew"
+        );
+        stats.record("store", 500, 0, None);
+        assert_eq!(failing(&mut stats), 0);
+    }
 
     /// The first batch is counted before the first snapshot samples the stage: its items
     /// are in the rate, not lost in the baseline.

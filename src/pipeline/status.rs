@@ -44,6 +44,9 @@ pub struct StageStatus {
     pub rate_per_s: f64,
     /// Last error, if any.
     pub last_error: Option<String>,
+    /// Failures since the stage last handled an item: a stage failing now (a store that
+    /// went away) with many items handled before.
+    pub failing: u64,
     /// When the stage last handled an item.
     pub last_at: Option<DateTime<Utc>>,
     /// Why the stage stopped for good while the rest runs on (ingest refused the store or

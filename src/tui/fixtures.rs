@@ -271,6 +271,7 @@ pub fn status() -> PipelineStatus {
                 rate_per_s: rate,
                 last_error: None,
                 stopped: None,
+                failing: 0,
                 last_at: Some(t - Duration::seconds(2)),
             },
         );

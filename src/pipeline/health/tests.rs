@@ -278,3 +278,37 @@ fn queue_rules() {
     let h = queue_health(&s);
     assert_eq!(h.detail, "bounded channels; depth 7, 0 dead letters");
 }
+
+/// A stage that fails now is unhealthy however much it handled before: a store that went
+/// away after 100,000 writes, retried three times, is a fault, not 0.003 % of errors.
+#[test]
+fn a_stage_failing_now_is_degraded_whatever_it_handled_before() {
+    let judged = |failing: u64| {
+        let mut s = PipelineStatus {
+            running: true,
+            ..PipelineStatus::default()
+        };
+        let stage = StageStatus {
+            processed: 100_000,
+            errors: failing,
+            failing,
+            last_error: Some("the database file is gone".into()),
+            ..StageStatus::default()
+        };
+        s.stages.insert("store".into(), stage);
+        pipeline_health(&s)
+    };
+    assert_eq!(
+        judged(2).status,
+        HealthStatus::Ok,
+        "two failures are a blip"
+    );
+    let h = judged(3);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(
+        h.detail.starts_with("store: the last 3 attempts failed")
+            && h.detail.contains("file is gone"),
+        "{}",
+        h.detail
+    );
+}

@@ -46,7 +46,15 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "quit",
         ],
         // `quit` goes back here ("back below the top view"): the Esc hint says it.
-        Context::Detail => &["copy link", "copy asin", "copy breakdown", "back", "help"],
+        Context::Detail => &[
+            "copy link",
+            "copy buy-link",
+            "copy asin",
+            "copy breakdown",
+            "refresh selected",
+            "back",
+            "help",
+        ],
         Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
         Context::Health => &["faults-only", "move +1", "focus next", "back", "help"],
         Context::Logs => &[
@@ -66,6 +74,8 @@ fn hint_label(run: &str, ctx: Context) -> &str {
         "filter" if ctx == Context::Logs => "search",
         "move +1" if ctx == Context::Health => "scroll",
         "copy link" => "copy link",
+        "copy buy-link" => "buy link",
+        "refresh selected" => "refresh",
         "copy asin" => "copy ASIN",
         "copy breakdown" => "copy P&L",
         "min-margin +1" => "margin",

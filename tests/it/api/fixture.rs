@@ -228,6 +228,7 @@ pub fn status() -> PipelineStatus {
             last_error: Some("malformed csv".into()),
             last_at: Some(at()),
             stopped: None,
+            failing: 0,
         },
     );
     s.keepa.tokens_left = Some(1180);
