@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 mod effects;
 mod refresh;
+pub mod watched;
 
 use super::action::Format;
 use super::clipboard::{self, Mode, Mux, Outcome};

@@ -147,13 +147,36 @@ pub(super) fn run_effect(
         Effect::WatchAdd(asins) => {
             let store = deps.store.clone();
             let tx = tx.clone();
+            let tracked = state.session.markets.clone();
             tokio::spawn(async move {
                 let names = crate::domain::text::list(&asins);
-                let msg = match store.watch_add(asins, WatchSource::User).await {
-                    Ok(n) => Msg::Toast(format!("Watching {names} ({n} new)"), false),
-                    Err(e) => Msg::Toast(format!("Could not add {names}: {e}"), true),
+                let follow = super::watched::worth_following(&*store, &asins).await;
+                let (msg, follow) = match store.watch_add(asins, WatchSource::User).await {
+                    Ok(n) => {
+                        let then = if follow.as_ref().is_some_and(|f| !f.is_empty()) {
+                            "; what the first fetch finds follows"
+                        } else {
+                            ""
+                        };
+                        (
+                            Msg::Toast(format!("Watching {names} ({n} new){then}"), false),
+                            follow,
+                        )
+                    }
+                    Err(e) => (
+                        Msg::Toast(format!("Could not add {names}: {e}"), true),
+                        None,
+                    ),
                 };
                 let _ = tx.send(msg).await;
+                let Some(follow) = follow.filter(|f| !f.is_empty()) else {
+                    return;
+                };
+                let (every, give_up) = (Duration::from_secs(2), Duration::from_secs(600));
+                super::watched::follow_added(store, follow, tracked, every, give_up, |m, bad| {
+                    let _ = tx.try_send(Msg::Toast(m, bad));
+                })
+                .await;
             });
         }
         Effect::WatchRemove(asins) => {

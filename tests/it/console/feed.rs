@@ -77,3 +77,105 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
     assert_eq!(keys(&left), ["B0FEED00B2", "B0FEED00D4"]);
     assert_eq!(left.left, Some(2), "A left the store, C the answer");
 }
+
+/// ASINs just added are followed to their first stored fetch, which the console then
+/// describes: where the product is listed and its best route; an ASIN Keepa never
+/// delivers is named once the console stops waiting.
+#[tokio::test]
+async fn added_asins_are_followed_to_their_first_fetch() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use crate::it::store_story::fixtures::{listed, t};
+    use arbdesk::tui::app::watched::{follow_added, worth_following};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let (kettle, ghost) = (asin("B0FOLLOW01"), asin("B0NEVERCOM"));
+    let said = Arc::new(Mutex::new(Vec::new()));
+    let heard = said.clone();
+    let asked = vec![kettle, ghost];
+    assert_eq!(worth_following(&*store, &asked).await, Some(asked.clone()));
+    let follow = tokio::spawn(follow_added(
+        store.clone(),
+        asked,
+        Market::ALL.to_vec(),
+        Duration::from_millis(20),
+        Duration::from_millis(1_500),
+        move |m, bad| heard.lock().unwrap().push((m, bad)),
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(said.lock().unwrap().is_empty(), "nothing fetched yet");
+    let listings = [Market::DE, Market::IT].map(|m| {
+        listed(
+            kettle,
+            m,
+            "Kettle",
+            "Acme",
+            &["4006381333931"],
+            2_999,
+            10,
+            Vec::new(),
+        )
+    });
+    store
+        .upsert_listings(listings.to_vec(), t(10), None)
+        .await
+        .unwrap();
+    let route = opp(
+        kettle,
+        Market::IT,
+        Market::DE,
+        "Kettle",
+        Figures(20.0, 10.0, 412, 20.0, 5_000, true, 10),
+    );
+    store
+        .replace_opportunities(vec![(kettle, vec![route])])
+        .await
+        .unwrap();
+    follow.await.unwrap();
+    let said = said.lock().unwrap().clone();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(
+        said[0],
+        (
+            "B0FOLLOW01 fetched: listed in DE IT; 1 route, best net €4.12 IT→DE".to_string(),
+            false
+        )
+    );
+    assert!(
+        said[1].1
+            && said[1]
+                .0
+                .starts_with("B0NEVERCOM not fetched yet after 1 s"),
+        "{said:?}"
+    );
+    // A loss is not called the best net; a product listed nowhere says so.
+    use arbdesk::tui::app::watched::found;
+    let loss = opp(
+        kettle,
+        Market::IT,
+        Market::ES,
+        "Kettle",
+        Figures(5.0, -3.0, -1_768, -9.0, 0, false, 10),
+    );
+    assert_eq!(
+        found(
+            kettle,
+            &Market::ALL,
+            &Market::ALL,
+            Some(&[loss.clone(), loss])
+        ),
+        "B0FOLLOW01 fetched: listed in UK DE FR IT ES; 2 routes, none with a net profit \
+         (best -€17.68 IT→ES)"
+    );
+    assert_eq!(
+        found(ghost, &[], &[Market::DE, Market::FR], Some(&[])),
+        "B0NEVERCOM fetched: Keepa lists it in none of DE FR; it stays watched"
+    );
+    // Known already: nothing to follow; too many: a bulk add.
+    assert_eq!(worth_following(&*store, &[kettle]).await, Some(Vec::new()));
+    let many: Vec<Asin> = (0..6).map(|i| asin(&format!("B0MANY000{i}"))).collect();
+    assert_eq!(worth_following(&*store, &many).await, None);
+}
