@@ -739,16 +739,7 @@ fn copy_breakdown_copies_the_loaded_pnl() {
         assert!(t.chars().count() <= longest + 13, "{t:?} in\n{text}");
     }
     // Each label whole on its line, as pasted.
-    for l in &s
-        .detail
-        .as_ref()
-        .unwrap()
-        .opportunity
-        .as_ref()
-        .unwrap()
-        .breakdown
-        .lines
-    {
+    for l in labels {
         assert!(
             text.lines().any(|t| t.contains(l.label.as_str())),
             "{}: {text}",
