@@ -300,6 +300,8 @@ pub struct Settings {
     pub read_only: bool,
     /// Log filter.
     pub log: String,
+    /// Whether the log filter was given (flag, environment or file), not defaulted.
+    pub log_given: bool,
     /// Keepa.
     pub keepa: KeepaSettings,
     /// REST API.

@@ -58,7 +58,16 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = match EnvFilter::try_new(&settings.log) {
+    // A one-shot command (`watch add`, `export`, `import` …) says what it did itself; the
+    // store's and the client's notes on the way are for a server's log. Unless a filter is
+    // given, it logs warnings and errors only.
+    let one_shot = matches!(&cli.command, Some(c) if !matches!(c, Command::KeepaSim(_)));
+    let level = if one_shot && !settings.log_given {
+        "warn"
+    } else {
+        settings.log.as_str()
+    };
+    let filter = match EnvFilter::try_new(level) {
         Ok(f) => f,
         Err(e) => {
             error!("error: invalid log filter '{}': {e}", settings.log);

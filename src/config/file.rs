@@ -91,6 +91,7 @@ pub(super) fn resolve(
         roles,
         serve: a.serve,
         read_only: a.read_only || f.read_only.unwrap_or(false),
+        log_given: a.log.is_some() || f.log.is_some(),
         log: a
             .log
             .clone()

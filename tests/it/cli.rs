@@ -669,3 +669,29 @@ fn an_argument_that_is_not_utf8_gets_a_usage_error_not_a_panic() {
         "{err}"
     );
 }
+
+/// A one-shot command says what it did; the store's notes on the way (a bulk load running
+/// in another process) are for a server's log: shown with `--log info`, not by default.
+#[test]
+fn one_shot_commands_log_warnings_only_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = arbdesk(&["watch", "add", "B0D1XD1ZV3"], dir.path());
+    assert!(out.status.success());
+    // Another process's bulk load, as `import` runs it: sort indexes dropped, marker held.
+    let db = rusqlite::Connection::open(dir.path().join("arbdesk.sqlite")).unwrap();
+    db.execute_batch("DROP INDEX opp_emp; DROP INDEX opp_gross; DROP INDEX opp_net;")
+        .unwrap();
+    drop(db);
+    let marker = std::fs::File::create(dir.path().join("arbdesk.sqlite.bulk-load")).unwrap();
+    marker.try_lock().unwrap();
+    let out = arbdesk(&["watch", "add", "B0DEMO0001"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("INFO"), "{err}");
+    let out = arbdesk(&["watch", "add", "B0DEMO0002", "--log", "info"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("A bulk load is running in another process"),
+        "{err}"
+    );
+}
