@@ -398,7 +398,8 @@ async fn refresh(
             .stats()
             .await
             .map_err(|e| ApiError::store(&e))?
-            .watchlist as usize
+            .watchlist
+            .saturating_sub(repeats.len() as u64) as usize
     } else {
         sent.len()
     };

@@ -158,9 +158,11 @@ impl Commands {
         let asked = Instant::now();
         self.tx.try_send(Command::RefreshAll { asked })?;
         sent.all = Some(asked);
+        // Those refreshed on command moments ago are skipped by the ingest stage: named,
+        // so what the refresh costs leaves them out.
         Ok(Refresh::Queued {
             sent: Vec::new(),
-            repeats: Vec::new(),
+            repeats: sent.asins.keys().copied().collect(),
         })
     }
 }
@@ -235,6 +237,26 @@ mod tests {
             Refresh::Queued { .. }
         ));
         assert!(rx.try_recv().is_ok());
+    }
+
+    /// A refresh of the whole watchlist names the products refreshed on command moments
+    /// ago: the ingest stage skips them, so what it costs leaves them out.
+    #[tokio::test(start_paused = true)]
+    async fn the_whole_watchlist_leaves_out_products_just_refreshed() {
+        let (tx, _rx) = mpsc::channel(8);
+        let c = Commands::from(tx);
+        let just = asin("B0D1XD1ZV3");
+        assert!(matches!(
+            c.refresh(vec![just]).unwrap(),
+            Refresh::Queued { .. }
+        ));
+        assert_eq!(
+            c.refresh_all().unwrap(),
+            Refresh::Queued {
+                sent: vec![],
+                repeats: vec![just]
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]

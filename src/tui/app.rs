@@ -441,12 +441,42 @@ async fn export(
     } else {
         ""
     };
-    let path = dir.join(format!(
-        "arbdesk-opportunities-{demo}{}.{ext}",
+    let stem = format!(
+        "arbdesk-opportunities-{demo}{}",
         Utc::now().format("%Y%m%dT%H%M%SZ")
-    ));
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    );
+    let path = write_new_file(dir, &stem, ext, text.as_bytes())?;
     Ok((path, items.len()))
+}
+
+/// Writes `bytes` to `<dir>/<stem>.<ext>`, or, when that exists (two exports within one
+/// second), to `<stem>-2.<ext>`, `-3` …: an export never replaces another.
+fn write_new_file(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
+    use std::io::Write as _;
+    for n in 1..1000 {
+        let name = match n {
+            1 => format!("{stem}.{ext}"),
+            n => format!("{stem}-{n}.{ext}"),
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    anyhow::bail!(
+        "{} already holds 999 exports named {stem}: move some away",
+        dir.display()
+    )
 }
 
 /// SIGTERM and SIGHUP (the SSH session went away) end the console like `q`.
@@ -510,4 +540,26 @@ fn recorded_level(max: tracing::level_filters::LevelFilter) -> usize {
         tracing::Level::DEBUG => 3,
         tracing::Level::TRACE => 4,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two exports within one second keep both files.
+    #[test]
+    fn an_export_never_replaces_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = "arbdesk-opportunities-20261205T114922Z";
+        let first = write_new_file(dir.path(), stem, "csv", b"35 rows").unwrap();
+        let second = write_new_file(dir.path(), stem, "csv", b"3 rows").unwrap();
+        assert_ne!(first, second);
+        assert!(
+            second.ends_with(format!("{stem}-2.csv")),
+            "{}",
+            second.display()
+        );
+        assert_eq!(std::fs::read(&first).unwrap(), b"35 rows");
+        assert_eq!(std::fs::read(&second).unwrap(), b"3 rows");
+    }
 }

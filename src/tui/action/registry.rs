@@ -55,9 +55,17 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("freeze", &[], G, "Freeze or unfreeze the display"),
     spec(
         "theme",
-        &["next", "dark", "light", "mono", "ansi16", "high-contrast"],
+        &[
+            "next",
+            "auto",
+            "dark",
+            "light",
+            "mono",
+            "ansi16",
+            "high-contrast",
+        ],
         G,
-        "Switch the theme",
+        "Switch the theme (auto: what suits this terminal, as --theme auto)",
     ),
     spec(
         "focus",

@@ -151,12 +151,24 @@ pub(super) fn run_effect(
             tokio::spawn(async move {
                 let names = crate::domain::text::list(&asins);
                 let follow = super::watched::worth_following(&*store, &asins).await;
+                let asked = asins.len();
                 let (msg, follow) = match store.watch_add(asins, WatchSource::User).await {
+                    Ok(0) if asked == 1 => (
+                        Msg::Toast(format!("{names} was already on the watchlist"), false),
+                        None,
+                    ),
+                    Ok(0) => (
+                        Msg::Toast(
+                            format!("All of {names} were already on the watchlist"),
+                            false,
+                        ),
+                        None,
+                    ),
                     Ok(n) => {
-                        let then = if follow.as_ref().is_some_and(|f| !f.is_empty()) {
-                            "; what the first fetch finds follows"
-                        } else {
-                            ""
+                        let then = match &follow {
+                            Some(f) if !f.is_empty() => "; what the first fetch finds follows",
+                            Some(_) => "",
+                            None => "; the table and the health view (g h) show the fetches",
                         };
                         (
                             Msg::Toast(format!("Watching {names} ({n} new){then}"), false),
@@ -227,6 +239,12 @@ pub(super) fn run_effect(
                     .map_or(0, |i| i + 1);
                 names[i % names.len()].clone()
             });
+            // `auto` is what `--theme auto` picks for this terminal: `NO_COLOR`, its depth.
+            let name = if name == "auto" {
+                super::theme::choose(None, false, env).name
+            } else {
+                name
+            };
             let (t, warnings, loaded) = load_theme(&name, &deps.settings.config_dir, env);
             let first = warnings.first().cloned();
             match (loaded, first) {

@@ -62,9 +62,16 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
             ),
             false,
         ),
-        Ok(Refresh::Queued { .. }) => {
-            let n = state.feed.stats.watchlist;
-            let names = format!("the whole watchlist ({})", count(n, "ASIN"));
+        Ok(Refresh::Queued { repeats, .. }) => {
+            let skipped = repeats.len() as u64;
+            let n = state.feed.stats.watchlist.saturating_sub(skipped);
+            let mut names = format!("the whole watchlist ({})", count(n, "ASIN"));
+            if skipped > 0 {
+                names.push_str(&format!(
+                    " ({} asked for moments ago left out)",
+                    count(skipped, "product")
+                ));
+            }
             queued(state, names, n as usize);
         }
         Err(e) => not_queued(state, &e),

@@ -69,6 +69,11 @@ impl UiState {
                     // Going to the opportunities means their table, wherever the focus was.
                     self.focus = Focus::Table;
                 }
+                if v == View::Health {
+                    // From the top: a scroll left from an earlier visit (on another size)
+                    // would hide the rows above it.
+                    self.health_scroll = 0;
+                }
                 if v == View::Logs {
                     self.log_scroll = 0;
                     return vec![Effect::LoadLogs];
@@ -279,17 +284,33 @@ impl UiState {
                         "Remove {names} from the watchlist (no more refreshes; rows stay)? y/N"
                     ),
                     action: Effect::WatchRemove(asins),
-                    declined: format!("Cancelled: {names} stay on the watchlist"),
+                    declined: "Cancelled: nothing removed from the watchlist".into(),
                 }));
                 Vec::new()
             }
             Action::Toggle => self.toggle_sidebar(),
             Action::FaultsOnly => {
                 self.faults_only = !self.faults_only;
+                // Said where the health view is not on screen to show it.
+                if self.view_kind != View::Health {
+                    let what = if self.faults_only {
+                        "faults only"
+                    } else {
+                        "every component"
+                    };
+                    self.toast(format!("The health view (g h) now shows {what}"), false);
+                }
                 Vec::new()
             }
             Action::LogLevel(i) => {
                 self.log_level = i.min(LOG_LEVELS.len() - 1);
+                if self.view_kind != View::Logs {
+                    let level = LOG_LEVELS[self.log_level];
+                    self.toast(
+                        format!("The log view (g l) now shows {level} and above"),
+                        false,
+                    );
+                }
                 Vec::new()
             }
         }
@@ -331,9 +352,8 @@ impl UiState {
     fn move_logs(&mut self, m: Motion) {
         // The log view's own height (`page` is the table's).
         let page = super::super::ui::table_rows(self).max(1);
-        // Up to where the oldest lines fill the pane (a page of them, as near as the
-        // wrapping of long lines lets it be known here), not past it into an empty pane.
-        let top = self.logs.len().saturating_sub(page);
+        // Up to where the oldest lines shown fill the pane, not past it into an empty one.
+        let top = super::super::ui::log_scroll_limit(self);
         self.log_scroll = match m {
             Motion::By(d) if d < 0 => (self.log_scroll + d.unsigned_abs() as usize).min(top),
             Motion::By(d) => self.log_scroll.saturating_sub(d as usize),

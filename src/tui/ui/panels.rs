@@ -252,7 +252,8 @@ pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
     log_line_level(line).is_none_or(|i| i <= level)
 }
 
-pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+/// The log lines at the level shown, and those of them the search keeps.
+fn shown_logs(s: &UiState) -> (Vec<&String>, Vec<&String>) {
     let search = s.log_search.to_lowercase();
     let at_level: Vec<&String> = s
         .logs
@@ -264,6 +265,38 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         .copied()
         .filter(|l| search.is_empty() || l.to_lowercase().contains(&search))
         .collect();
+    (at_level, lines)
+}
+
+/// How many of `lines` (oldest first) fit whole in a pane `h` rows high and `w` wide, long
+/// lines wrapping as the log view wraps them (at least one, cut if it alone is taller).
+fn oldest_page(lines: &[&String], h: usize, w: usize) -> usize {
+    let (mut rows, mut n) = (0, 0);
+    for l in lines {
+        let tall = super::wrap_words(l, w.saturating_sub(2)).len();
+        if n > 0 && rows + tall > h {
+            break;
+        }
+        rows += tall;
+        n += 1;
+    }
+    n
+}
+
+/// The farthest the log view scrolls up: to where its oldest lines fill the pane, wrapped
+/// as drawn (the view's pane: the screen less the header, the footer and the borders).
+pub fn log_scroll_limit(s: &UiState) -> usize {
+    let (_, lines) = shown_logs(s);
+    let (h, w) = (
+        usize::from(s.size.1.saturating_sub(4)),
+        usize::from(s.size.0.saturating_sub(2)),
+    );
+    lines.len().saturating_sub(oldest_page(&lines, h, w))
+}
+
+pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+    let search = s.log_search.to_lowercase();
+    let (at_level, lines) = shown_logs(s);
     let level = LOG_LEVELS.get(s.log_level).copied().unwrap_or("info");
     // A level the file does not record adds nothing: say so, and how to record it.
     let recorded = LOG_LEVELS.get(s.log_recorded).copied().unwrap_or("info");
@@ -331,20 +364,10 @@ pub(super) fn logs(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     // and the rows above fill from older lines back.
     let (h, w) = (usize::from(inner.height), usize::from(inner.width));
     // Never scrolled past the oldest page: the pane shows it whole.
-    let mut fill = (0, 0);
-    for l in &lines {
-        if fill.0 >= h {
-            break;
-        }
-        fill = (
-            fill.0 + super::wrap_words(l, w.saturating_sub(2)).len(),
-            fill.1 + 1,
-        );
-    }
     let end = lines
         .len()
         .saturating_sub(s.log_scroll.min(lines.len()))
-        .max(fill.1);
+        .max(oldest_page(&lines, h, w));
     let mut rows: Vec<Line<'_>> = Vec::with_capacity(h);
     for l in lines[..end].iter().rev() {
         if rows.len() >= h {

@@ -674,6 +674,10 @@ fn the_health_view_stops_at_its_last_page() {
         keys(&mut s, "j");
     }
     assert_eq!(s.health_scroll, limit);
+    // Opened again, it starts at the top.
+    keys(&mut s, "go");
+    keys(&mut s, "gh");
+    assert_eq!(s.health_scroll, 0);
 }
 
 /// `copy breakdown` (`b` in the detail) copies the P&L the detail shows, as text; before it

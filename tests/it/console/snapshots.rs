@@ -478,6 +478,25 @@ fn the_top_of_the_log_is_its_oldest_page() {
     );
     s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
     assert!(text(&s).contains("line 199"));
+
+    // Lines that wrap to two rows and one level hidden: the top is still the first line
+    // shown, and one step down leaves it.
+    let long = "x".repeat(120);
+    s.logs = (0..200)
+        .map(|i| match i % 3 {
+            0 => format!("2026-03-02T14:29:00Z DEBUG arbdesk::pipeline: hidden {i}"),
+            _ => format!("2026-03-02T14:29:00Z INFO arbdesk::pipeline: line {i} {long}"),
+        })
+        .collect();
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Top));
+    let screen = text(&s);
+    assert!(screen.contains("line 1 "), "{screen}");
+    s.apply(Action::Move(arbdesk::tui::action::Motion::By(1)));
+    let screen = text(&s);
+    assert!(
+        !screen.contains("line 1 ") && screen.contains("line 2 "),
+        "{screen}"
+    );
 }
 
 /// A line wider than the view wraps under itself instead of being cut; a level the file
