@@ -191,7 +191,18 @@ impl UiState {
                     crate::domain::text::count(routes as u64, "route")
                 )
             }
-            many => format!("Refreshed {}", crate::domain::text::list_first(many, 3)),
+            many => {
+                let routes = feed
+                    .rows
+                    .iter()
+                    .filter(|r| many.contains(&r.key.asin))
+                    .count();
+                format!(
+                    "Refreshed {}: {} recomputed",
+                    crate::domain::text::list_first(many, 3),
+                    crate::domain::text::count(routes as u64, "route")
+                )
+            }
         };
         self.push_toast(text, false, false);
     }

@@ -338,11 +338,21 @@ fn empty_message(s: &UiState) -> String {
             }
         )
     } else {
+        // `title=` and `brand=` compare the whole text: a word of it is `title~word`, or
+        // the word alone.
+        let whole = s.filter_text.split_whitespace().find_map(|t| {
+            let (field, word) = t.trim_start_matches('!').split_once('=')?;
+            let field = field.to_ascii_lowercase();
+            (matches!(field.as_str(), "title" | "brand") && !word.is_empty()).then(|| {
+                format!(" ({field}= is the whole {field}: {field}~{word} finds a word in it)")
+            })
+        });
         format!(
-            "No opportunities at ≥ {} % {} matching /{}. Esc clears the filter{}",
+            "No opportunities at ≥ {} % {} matching /{}{}. Esc clears the filter{}",
             s.min_margin,
             s.basis.id(),
             super::fit(&s.filter_text, FILTER_ECHO),
+            whole.unwrap_or_default(),
             if lower {
                 "; - or :min 0 lowers the margin."
             } else {

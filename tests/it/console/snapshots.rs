@@ -1072,3 +1072,16 @@ fn a_mono_chart_draws_only_lines_it_can_name() {
         assert!(!title.contains("hidden"), "{theme}: {title}");
     }
 }
+
+/// A `title=` that matches nothing says `=` compares the whole title, and how to find a
+/// word in it.
+#[test]
+fn an_empty_whole_title_filter_says_how_to_find_a_word() {
+    let mut s = fixtures::loaded(30, (120, 40));
+    s.apply(Action::Filter(Some("title=kindle".into())));
+    s.loading = false;
+    let screen = text(&s);
+    assert!(screen.contains("title~kindle"), "{screen}");
+    s.apply(Action::Filter(Some("title~kindle".into())));
+    assert!(!s.view().is_empty(), "a word of the title matches");
+}
