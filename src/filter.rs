@@ -304,7 +304,8 @@ impl Filter {
                              brand=anker or roi>=25"
                         ));
                     }
-                    let value = raw.trim_end_matches(['%', '€']);
+                    // One unit at most: `25%`, not `25%%` or `5€%`.
+                    let value = raw.strip_suffix(['%', '€']).unwrap_or(raw);
                     let unit = raw[value.len()..].chars().next();
                     let kind = field_term(
                         &field,

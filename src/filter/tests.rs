@@ -103,6 +103,9 @@ fn a_value_in_the_other_unit_is_refused_with_the_field_that_takes_it() {
         "'!net<5€': net is net margin in %; for € write profit"
     );
     assert_eq!(err("roi>5€"), "'roi>5€': roi is ROI in %");
+    // One unit, once.
+    assert!(Filter::parse("roi>=25%%").is_err());
+    assert!(Filter::parse("profit>5€€").is_err());
 }
 
 #[test]
