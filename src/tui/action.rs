@@ -424,6 +424,7 @@ mod tests {
             Ok(Action::MinMargin(MarginChange::To(7.5)))
         );
         assert!(parse("min =x").unwrap_err().0.contains("=-5"));
+        assert!(parse("min 12%%").is_err(), "one % at most");
         assert_eq!(
             parse("markets de,it"),
             Ok(Action::Markets(Side::Both, vec![Market::DE, Market::IT]))

@@ -253,7 +253,8 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
         None => (!(arg.starts_with('+') || arg.starts_with('-')), arg),
     };
     let value: f64 = number
-        .trim_end_matches('%')
+        .strip_suffix('%')
+        .unwrap_or(number)
         .parse()
         .map_err(|_| bad(id, arg, "a percentage such as 12, +1, -1 or =-5"))?;
     if !value.is_finite() || value.abs() > 1000.0 {

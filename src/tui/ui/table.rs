@@ -40,7 +40,7 @@ const FILTER_ECHO: usize = 40;
 fn width(c: Column) -> u16 {
     match c {
         Column::Asin => 10,
-        Column::Title => 13,
+        Column::Title => 10,
         Column::Buy | Column::Sell => 4,
         Column::BuyPrice | Column::SellPrice => 10,
         Column::Gross | Column::Profit => 9,
@@ -471,6 +471,18 @@ mod tests {
         // With room for everything the two orders show the same columns.
         let wide: Vec<Column> = columns(160, Column::Title).iter().map(|c| c.0).collect();
         assert!(wide.contains(&Column::Emp), "{wide:?}");
+    }
+
+    /// Sorted by a price, the table beside a 160-column detail (77 cells) or alone at 80
+    /// columns (78) still names its products, however shortly.
+    #[test]
+    fn a_price_sort_keeps_a_short_title() {
+        for (avail, sort) in [(77, Column::SellPrice), (78, Column::BuyPrice)] {
+            let cols: Vec<Column> = columns(avail, sort).into_iter().map(|c| c.0).collect();
+            for c in [Column::Title, Column::Profit, Column::Roi, Column::Emp, sort] {
+                assert!(cols.contains(&c), "{c:?} missing from {cols:?} at {avail}");
+            }
+        }
     }
 
     /// Beside the detail pane of a 160-column terminal (77 cells inside the table's
