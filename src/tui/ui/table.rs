@@ -479,7 +479,13 @@ mod tests {
     fn a_price_sort_keeps_a_short_title() {
         for (avail, sort) in [(77, Column::SellPrice), (78, Column::BuyPrice)] {
             let cols: Vec<Column> = columns(avail, sort).into_iter().map(|c| c.0).collect();
-            for c in [Column::Title, Column::Profit, Column::Roi, Column::Emp, sort] {
+            for c in [
+                Column::Title,
+                Column::Profit,
+                Column::Roi,
+                Column::Emp,
+                sort,
+            ] {
                 assert!(cols.contains(&c), "{c:?} missing from {cols:?} at {avail}");
             }
         }
