@@ -123,10 +123,7 @@ pub async fn run(
                 if runs_stages {
                     let mut last = status.borrow().clone();
                     last.running = false;
-                    if let Some(r) = report(&id, &last, Utc::now()) {
-                        let stop_wait = Duration::from_secs(2);
-                        let _ = tokio::time::timeout(stop_wait, store.report_process(r)).await;
-                    }
+                    send_report(&*store, &id, &last, Duration::from_secs(2)).await;
                 }
                 return;
             }
@@ -136,16 +133,7 @@ pub async fn run(
         let now = Utc::now();
         if runs_stages {
             let snapshot = status.borrow().clone();
-            let Some(r) = report(&id, &snapshot, now) else {
-                continue;
-            };
-            match tokio::time::timeout(WAIT, store.report_process(r)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "Could not record this process's report in the store.")
-                }
-                Err(_) => tracing::debug!("The store did not take this process's report in time."),
-            }
+            send_report(&*store, &id, &snapshot, WAIT).await;
             continue;
         }
         let asked = store.process_reports(now - FRESH_FOR);
@@ -162,6 +150,20 @@ pub async fn run(
             }
             view.send_replace(read);
         }
+    }
+}
+
+/// Records this process's report of `status` in the store, giving up after `wait`.
+async fn send_report(store: &dyn Store, id: &str, status: &PipelineStatus, wait: Duration) {
+    let Some(r) = report(id, status, Utc::now()) else {
+        return;
+    };
+    match tokio::time::timeout(wait, store.report_process(r)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "Could not record this process's report in the store.")
+        }
+        Err(_) => tracing::debug!("The store did not take this process's report in time."),
     }
 }
 

@@ -28,7 +28,7 @@ use super::theme::{self, TermEnv, Theme};
 use crate::component::ComponentHealth;
 use crate::domain::OpportunityKey;
 use crate::pipeline::{Detect, PipelineStatus};
-use crate::store::{OpportunityFilter, Store, WatchSource};
+use crate::store::{OpportunityFilter, Store};
 use effects::{
     ClipboardCtx, load_history, restore_ui_state, run_effect, save_ui_state, spawn_detail,
     spawn_logs, spawn_query, spawn_store_health,

@@ -1,6 +1,6 @@
 //! Effects, run outside the reducer: store queries, product details, health and log
-//! tails on their own tasks, clipboard, exports and watchlist changes; each reports back as
-//! a message. Refreshes have their own module (`refresh.rs`).
+//! tails on their own tasks, clipboard and exports; each reports back as a message.
+//! Refreshes (`refresh.rs`) and watchlist changes (`watched.rs`) have modules of their own.
 
 use std::io::Write as _;
 
@@ -9,7 +9,7 @@ use crate::store::MAX_FILTER_KEYS;
 use super::{
     Arc, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant, Mode, Msg,
     Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows, Store,
-    TermEnv, Theme, UiState, Utc, WatchSource, clipboard, export, load_theme, mpsc, theme_names,
+    TermEnv, Theme, UiState, Utc, clipboard, export, load_theme, mpsc, theme_names,
 };
 
 #[derive(Clone, Copy)]
@@ -145,89 +145,20 @@ pub(super) fn run_effect(
         Effect::Refresh(asins) => super::refresh::refresh(state, deps, asins),
         Effect::RefreshAll => super::refresh::refresh_all(state, deps),
         Effect::WatchAdd(asins) => {
-            let store = deps.store.clone();
-            let tx = tx.clone();
-            let tracked = state.session.markets.clone();
-            tokio::spawn(async move {
-                let names = crate::domain::text::list(&asins);
-                let follow = super::watched::worth_following(&*store, &asins).await;
-                let asked = asins.len();
-                let (msg, follow) = match store.watch_add(asins, WatchSource::User).await {
-                    Ok(0) if asked == 1 => (
-                        Msg::Toast(format!("{names} was already on the watchlist"), false),
-                        None,
-                    ),
-                    Ok(0) => (
-                        Msg::Toast(
-                            format!("All of {names} were already on the watchlist"),
-                            false,
-                        ),
-                        None,
-                    ),
-                    Ok(n) => {
-                        let then = match &follow {
-                            Some(f) if !f.is_empty() => "; what the first fetch finds follows",
-                            Some(_) => "",
-                            None => "; the table and the health view (g h) show the fetches",
-                        };
-                        (
-                            Msg::Toast(format!("Watching {names} ({n} new){then}"), false),
-                            follow,
-                        )
-                    }
-                    Err(e) => (
-                        Msg::Toast(format!("Could not add {names}: {e}"), true),
-                        None,
-                    ),
-                };
-                let _ = tx.send(msg).await;
-                let Some(follow) = follow.filter(|f| !f.is_empty()) else {
-                    return;
-                };
-                let (every, give_up) = (Duration::from_secs(2), Duration::from_secs(600));
-                super::watched::follow_added(store, follow, tracked, every, give_up, |m, bad| {
-                    let _ = tx.try_send(Msg::Toast(m, bad));
-                })
-                .await;
-            });
+            let (store, tx) = (deps.store.clone(), tx.clone());
+            tokio::spawn(super::watched::add(
+                store,
+                asins,
+                state.session.markets.clone(),
+                tx,
+            ));
         }
         Effect::WatchRemove(asins) => {
-            let store = deps.store.clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let names = crate::domain::text::list_first(&asins, 3);
-                let asked = asins.len();
-                // How to undo it, while the ASINs are few enough to type back.
-                let undo = if asked <= 3 {
-                    let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
-                    let them = if asked == 1 { "it" } else { "them" };
-                    format!("; `:watch add {}` puts {them} back", words.join(" "))
-                } else {
-                    String::new()
-                };
-                let msg = match store.watch_remove(asins).await {
-                    Ok(0) if asked == 1 => {
-                        Msg::Toast(format!("{names} was not on the watchlist"), true)
-                    }
-                    Ok(0) => Msg::Toast(format!("None of {names} was on the watchlist"), true),
-                    Ok(n) if n == asked => Msg::Toast(
-                        format!(
-                            "Removed {names} from the watchlist: not refreshed any more; \
-                             stored rows stay with their last prices{undo}"
-                        ),
-                        false,
-                    ),
-                    Ok(n) => Msg::Toast(
-                        format!(
-                            "Removed {n} of {asked} from the watchlist ({} not on it): {names}",
-                            asked - n
-                        ),
-                        false,
-                    ),
-                    Err(e) => Msg::Toast(format!("Could not remove {names}: {e}"), true),
-                };
-                let _ = tx.send(msg).await;
-            });
+            tokio::spawn(super::watched::remove(
+                deps.store.clone(),
+                asins,
+                tx.clone(),
+            ));
         }
         Effect::Theme(name) => {
             let names = theme_names(&deps.settings.config_dir);

@@ -31,13 +31,7 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
             false,
         ),
         Ok(Refresh::Queued { sent, repeats }) => {
-            let mut names = names_of(&sent);
-            if !repeats.is_empty() {
-                names.push_str(&format!(
-                    " ({} asked for moments ago left out)",
-                    count(repeats.len() as u64, "product")
-                ));
-            }
+            let names = format!("{}{}", names_of(&sent), left_out(&repeats));
             queued(state, names, sent.len());
             let now = Utc::now();
             state
@@ -63,15 +57,12 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
             false,
         ),
         Ok(Refresh::Queued { repeats, .. }) => {
-            let skipped = repeats.len() as u64;
-            let n = state.feed.stats.watchlist.saturating_sub(skipped);
-            let mut names = format!("the whole watchlist ({})", count(n, "ASIN"));
-            if skipped > 0 {
-                names.push_str(&format!(
-                    " ({} asked for moments ago left out)",
-                    count(skipped, "product")
-                ));
-            }
+            let n = state.feed.stats.watchlist.saturating_sub(repeats.len() as u64);
+            let names = format!(
+                "the whole watchlist ({}){}",
+                count(n, "ASIN"),
+                left_out(&repeats)
+            );
             queued(state, names, n as usize);
         }
         Err(e) => not_queued(state, &e),
@@ -96,6 +87,17 @@ fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Comma
         );
     }
     deps.commands.as_ref()
+}
+
+/// What a refresh leaves out as asked for moments ago (the ingest stage skips them).
+fn left_out(repeats: &[Asin]) -> String {
+    match repeats.len() {
+        0 => String::new(),
+        n => format!(
+            " ({} asked for moments ago left out)",
+            count(n as u64, "product")
+        ),
+    }
 }
 
 /// The ASINs themselves while they are few, else how many.

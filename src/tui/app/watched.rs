@@ -1,13 +1,86 @@
-//! What became of ASINs just added to the watchlist: the console follows the ones the
-//! store knew nothing of until their first fetch is stored, and says what it found (the
-//! markets that list the product, its routes and the best of them), or, after a while,
-//! that no fetch came and where to look. An add is not a promise the operator has to check.
+//! Watchlist changes from the console, and what became of ASINs just added: the console
+//! follows the ones the store knew nothing of until their first fetch is stored, and says
+//! what it found (the markets that list the product, its routes and the best of them), or,
+//! after a while, that no fetch came and where to look. An add is not a promise the
+//! operator has to check.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
+use super::Msg;
+use crate::domain::text::{list, list_first};
 use crate::domain::{Asin, Market, Opportunity};
-use crate::store::{OpportunityFilter, OpportunitySort, Store};
+use crate::store::{OpportunityFilter, OpportunitySort, Store, WatchSource};
+
+/// `:watch add` (and `a`): adds `asins`, says what changed, then follows those new to the
+/// store to their first fetch in the markets `tracked`.
+pub(super) async fn add(
+    store: Arc<dyn Store>,
+    asins: Vec<Asin>,
+    tracked: Vec<Market>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let (names, asked) = (list(&asins), asins.len());
+    let follow = worth_following(&*store, &asins).await;
+    let added = store.watch_add(asins, WatchSource::User).await;
+    let text = match &added {
+        Ok(0) if asked == 1 => format!("{names} was already on the watchlist"),
+        Ok(0) => format!("All of {names} were already on the watchlist"),
+        Ok(n) => {
+            let then = match &follow {
+                Some(f) if !f.is_empty() => "; what the first fetch finds follows",
+                Some(_) => "",
+                None => "; the table and the health view (g h) show the fetches",
+            };
+            format!("Watching {names} ({n} new){then}")
+        }
+        Err(e) => format!("Could not add {names}: {e}"),
+    };
+    let _ = tx.send(Msg::Toast(text, added.is_err())).await;
+    let Some(follow) = follow.filter(|f| !f.is_empty() && matches!(added, Ok(n) if n > 0)) else {
+        return;
+    };
+    let (every, give_up) = (Duration::from_secs(2), Duration::from_secs(600));
+    follow_added(store, follow, tracked, every, give_up, |m, bad| {
+        let _ = tx.try_send(Msg::Toast(m, bad));
+    })
+    .await;
+}
+
+/// `:watch remove` (and `d`, once confirmed): removes `asins` and says what changed, with
+/// the command that undoes it while the ASINs are few enough to type back.
+pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Sender<Msg>) {
+    let (names, asked) = (list_first(&asins, 3), asins.len());
+    let undo = if asked <= 3 {
+        let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
+        let them = if asked == 1 { "it" } else { "them" };
+        format!("; `:watch add {}` puts {them} back", words.join(" "))
+    } else {
+        String::new()
+    };
+    let (text, bad) = match store.watch_remove(asins).await {
+        Ok(0) if asked == 1 => (format!("{names} was not on the watchlist"), true),
+        Ok(0) => (format!("None of {names} was on the watchlist"), true),
+        Ok(n) if n == asked => (
+            format!(
+                "Removed {names} from the watchlist: not refreshed any more; stored rows stay \
+                 with their last prices{undo}"
+            ),
+            false,
+        ),
+        Ok(n) => (
+            format!(
+                "Removed {n} of {asked} from the watchlist ({} not on it): {names}",
+                asked - n
+            ),
+            false,
+        ),
+        Err(e) => (format!("Could not remove {names}: {e}"), true),
+    };
+    let _ = tx.send(Msg::Toast(text, bad)).await;
+}
 
 /// At most this many added ASINs are followed; a longer list is a bulk add, whose progress
 /// the table and the health view show.
