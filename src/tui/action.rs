@@ -27,17 +27,20 @@ pub enum Context {
     Health,
     /// The log view.
     Logs,
+    /// The products view.
+    Products,
 }
 
 impl Context {
     /// Every context, in keymap file order.
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::Sidebar,
         Context::Table,
         Context::Detail,
         Context::Health,
         Context::Logs,
+        Context::Products,
     ];
 
     /// The section name in a keymap file.
@@ -49,6 +52,7 @@ impl Context {
             Context::Detail => "detail",
             Context::Health => "health",
             Context::Logs => "logs",
+            Context::Products => "products",
         }
     }
 
@@ -184,6 +188,8 @@ pub enum View {
     Health,
     /// The log file's tail.
     Logs,
+    /// Every stored product, its Buy Box per market and whether it is watched.
+    Products,
 }
 
 /// Selection moves.

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 mod effects;
+mod products;
 mod refresh;
 pub mod watched;
 
@@ -34,6 +35,7 @@ use effects::{
     spawn_logs, spawn_query, spawn_store_health,
 };
 pub use effects::{load_feed, read_log_tail};
+pub use products::load_products;
 
 /// Everything the console needs from the running arbdesk.
 pub struct ConsoleDeps {
@@ -162,6 +164,8 @@ enum Msg {
     StoreHealth(ComponentHealth),
     Freshness(Vec<crate::store::MarketFreshness>),
     Logs(Vec<String>),
+    Products(Box<crate::tui::state::ProductsPage>),
+    Watchlist(Vec<crate::store::WatchEntry>),
     Toast(String, bool),
     /// An export's toast and its path, which `y` then copies.
     Exported(String, String),
@@ -261,6 +265,8 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let mut data_changed = false;
     let mut last_query = Instant::now() - Duration::from_secs(10);
     let mut detail_in_flight: Option<OpportunityKey> = None;
+    let mut products_in_flight = false;
+    let mut products_data_changed = false;
     let mut ticks: u64 = 0;
     let mut effects: Vec<Effect> = vec![Effect::Query(state.query())];
 
@@ -302,6 +308,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
             detail_in_flight = Some(key);
             spawn_detail(deps.store.clone(), deps.explainer.clone(), key, tx.clone());
         }
+        if !products_in_flight && let Some(q) = state.wanted_products() {
+            products_in_flight = true;
+            products::spawn_products(deps.store.clone(), q, tx.clone());
+        }
         if state.quit {
             break;
         }
@@ -323,6 +333,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
             Ok(()) = generation.changed() => {
                 generation.borrow_and_update();
                 data_changed = true;
+                products_data_changed = true;
             }
             Some(msg) = rx.recv() => match msg {
                 Msg::Feed(feed) => {
@@ -342,6 +353,11 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     state.logs = lines;
                     state.dirty = true;
                 }
+                Msg::Products(page) => {
+                    products_in_flight = false;
+                    state.on_products(*page);
+                }
+                Msg::Watchlist(entries) => state.on_watchlist(&entries),
                 Msg::Toast(text, error) => state.toast(text, error),
                 Msg::Exported(text, path) => state.toast_exported(text, path),
             },
@@ -358,6 +374,18 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 }
                 if state.view_kind == super::action::View::Logs && ticks.is_multiple_of(2) {
                     spawn_logs(deps.data_dir.clone(), tx.clone());
+                }
+                // The watchlist changes with watch commands from anywhere (the CLI, the
+                // API, discovery), which the store's generation does not count.
+                // Its page is read again at most as often, when new data came or the last
+                // read failed.
+                if state.view_kind == super::action::View::Products && ticks.is_multiple_of(5) {
+                    products::spawn_watchlist(deps.store.clone(), tx.clone());
+                    if std::mem::take(&mut products_data_changed)
+                        || state.products.page.error.is_some()
+                    {
+                        state.products_changed();
+                    }
                 }
             }
             _ = frame.tick(), if state.dirty => {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::model::{Detail, Feed, Row};
-use super::state::{Session, UiState};
+use super::state::{MarketCell, ProductLine, ProductsPage, ProductsQuery, Session, UiState};
 use crate::component::ComponentHealth;
 use crate::domain::{
     Asin, Breakdown, BreakdownLine, Flag, Market, Money, Opportunity, PackageDims, PricePoint,
@@ -16,7 +16,7 @@ use crate::keepa::ClientStatus;
 use crate::pipeline::{
     FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
 };
-use crate::store::{JobRun, StoreStats};
+use crate::store::{JobRun, StoreStats, WatchEntry, WatchSource};
 
 /// The fixed "now" of every fixture.
 pub fn now() -> DateTime<Utc> {
@@ -412,5 +412,60 @@ pub fn empty(size: (u16, u16)) -> UiState {
     let mut s = UiState::new(Session::default(), now());
     s.status.keepa_client = true;
     s.on_resize(size.0, size.1);
+    s
+}
+
+/// Product `i` as the products view lists it: a price in every market but ES (not
+/// listed), out of stock in FR for every third product, Keepa's data `i` minutes old.
+pub fn product_line(i: usize) -> ProductLine {
+    let markets = Market::ALL.map(|m| match m {
+        Market::ES => MarketCell::NotListed,
+        Market::FR if i.is_multiple_of(3) => MarketCell::OutOfStock,
+        m => MarketCell::Price(Money::new(2_000 + (i as i64 % 50) * 137, m.currency())),
+    });
+    ProductLine {
+        asin: asin(i),
+        title: TITLES[i % TITLES.len()].to_string(),
+        markets,
+        updated: Some(now() - Duration::minutes(i as i64)),
+    }
+}
+
+/// The page of `total` products from `offset` that the products view asks for.
+pub fn products_page(total: usize, q: ProductsQuery) -> ProductsPage {
+    ProductsPage {
+        total: total as u64,
+        lines: (q.offset..(q.offset + q.limit).min(total))
+            .map(product_line)
+            .collect(),
+        query: Some(q),
+        error: None,
+    }
+}
+
+/// The products view with `total` products stored, every other one watched (by the
+/// operator or discovery), its first page loaded.
+pub fn products(total: usize, size: (u16, u16)) -> UiState {
+    let mut s = loaded(30, size);
+    let _ = s.apply(crate::tui::action::Action::Goto(
+        crate::tui::action::View::Products,
+    ));
+    let entries: Vec<WatchEntry> = (0..total)
+        .step_by(2)
+        .map(|i| WatchEntry {
+            asin: asin(i),
+            source: if i % 4 == 0 {
+                WatchSource::User
+            } else {
+                WatchSource::Discovery
+            },
+            added_at: now(),
+            oldest_fetch: (i > 0).then(now),
+        })
+        .collect();
+    s.on_watchlist(&entries);
+    if let Some(q) = s.wanted_products() {
+        s.on_products(products_page(total, q));
+    }
     s
 }

@@ -15,9 +15,14 @@ mod apply;
 mod data;
 mod input;
 mod meters;
+mod products;
 mod toasts;
 
 pub use input::{Prompt, PromptKind};
+pub use products::{
+    MarketCell, PRODUCTS_PAGE, ProductLine, ProductsPage, ProductsQuery, ProductsView, Watched,
+    market_pos,
+};
 pub use toasts::{Alerted, Toast};
 
 use super::action::{
@@ -131,6 +136,8 @@ pub enum Effect {
     Theme(Option<String>),
     /// Read the log tail now.
     LoadLogs,
+    /// Read the watchlist for the products view.
+    LoadWatchlist,
     /// Keep this command line in the history file.
     SaveHistory(String),
     /// Give the terminal back and stop until the shell's `fg`.
@@ -277,6 +284,8 @@ pub struct UiState {
     pub health_scroll: usize,
     /// Log view: only lines containing this (any case); empty = every line.
     pub log_search: String,
+    /// The products view.
+    pub products: ProductsView,
     /// Lines the detail drawer's P&L is scrolled down (the drawer of a small terminal).
     pub detail_scroll: u16,
     /// The largest scroll that still shows more of the P&L, as last drawn (the drawing
@@ -361,6 +370,7 @@ impl UiState {
             log_scroll: 0,
             health_scroll: 0,
             log_search: String::new(),
+            products: ProductsView::default(),
             detail_scroll: 0,
             detail_scroll_max: std::cell::Cell::new(0),
             detail_page: std::cell::Cell::new(1),
@@ -380,6 +390,7 @@ impl UiState {
         match self.view_kind {
             View::Logs => Context::Logs,
             View::Health => Context::Health,
+            View::Products => Context::Products,
             View::Opportunities => match self.focus {
                 Focus::Sidebar => Context::Sidebar,
                 Focus::Table if self.detail_open => Context::Detail,

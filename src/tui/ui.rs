@@ -9,6 +9,7 @@ mod detail;
 mod health;
 mod overlay;
 mod panels;
+mod products;
 
 pub use crate::domain::text::thousands;
 mod table;
@@ -240,6 +241,10 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
         View::Logs => {
             let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
             panels::logs(f, body, s, theme);
+        }
+        View::Products => {
+            let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
+            products::render(f, body, s, theme);
         }
     }
     overlay::footer(f, a.footer, s, theme, keymap);

@@ -11,7 +11,9 @@ fn read(rel: &str) -> toml::Table {
 
 #[test]
 fn keymaps_bind_keys_to_actions() {
-    const CONTEXTS: &[&str] = &["global", "table", "detail", "sidebar", "health", "logs"];
+    const CONTEXTS: &[&str] = &[
+        "global", "table", "detail", "sidebar", "health", "logs", "products",
+    ];
     for file in ["keymaps/default.toml", "keymaps/vim.toml"] {
         let t = read(file);
         for (ctx, section) in &t {

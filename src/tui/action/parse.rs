@@ -47,13 +47,16 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         "command" => Action::Command(rest.to_string()),
         "back" => Action::Back,
         "filter" => Action::Filter((!rest.is_empty()).then(|| rest.to_string())),
-        "goto" | "opportunities" | "logs" | "health" => {
+        "goto" | "opportunities" | "logs" | "health" | "products" => {
             let target = if id == "goto" { first } else { id };
             Action::Goto(match target {
                 "opportunities" | "o" | "" => View::Opportunities,
                 "health" | "h" => View::Health,
                 "logs" | "l" => View::Logs,
-                other => return Err(bad(id, other, "opportunities, health or logs")),
+                "products" | "p" => View::Products,
+                other => {
+                    return Err(bad(id, other, "opportunities, products, health or logs"));
+                }
             })
         }
         "freeze" => Action::Freeze,

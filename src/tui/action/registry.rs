@@ -20,12 +20,16 @@ pub struct ActionSpec {
 
 const G: &[Context] = &[Context::Global];
 const T: &[Context] = &[Context::Table];
-const TD: &[Context] = &[Context::Table, Context::Detail];
-const TDSL: &[Context] = &[
+/// Where a product is selected: the table, its detail and the products view.
+const TDP: &[Context] = &[Context::Table, Context::Detail, Context::Products];
+/// The table and the products view.
+const TP: &[Context] = &[Context::Table, Context::Products];
+const TDSLP: &[Context] = &[
     Context::Table,
     Context::Detail,
     Context::Sidebar,
     Context::Logs,
+    Context::Products,
 ];
 /// Where `move` scrolls or moves something: the filter's contexts and the health view.
 const MOVES: &[Context] = &[
@@ -34,6 +38,7 @@ const MOVES: &[Context] = &[
     Context::Sidebar,
     Context::Logs,
     Context::Health,
+    Context::Products,
 ];
 
 /// Every action the console knows.
@@ -48,9 +53,9 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
     spec(
         "goto",
-        &["opportunities", "health", "logs"],
+        &["opportunities", "products", "health", "logs"],
         G,
-        "Go to a view (`:opportunities`, `:health` and `:logs` alone too)",
+        "Go to a view (`:opportunities`, `:products`, `:health` and `:logs` alone too)",
     ),
     spec("freeze", &[], G, "Freeze or unfreeze the display"),
     spec(
@@ -109,8 +114,8 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec(
         "filter",
         &[],
-        TDSL,
-        "Filter by title, ASIN or field (in the log view: search the log)",
+        TDSLP,
+        "Filter by title, ASIN or field (in the log view: search the log; in the products view: search titles, brands and ASINs)",
     ),
     spec(
         "move",
@@ -118,7 +123,12 @@ pub const REGISTRY: &[ActionSpec] = &[
         MOVES,
         "Move the selection (in the detail drawer and the health view: scroll it)",
     ),
-    spec("open", &[], T, "Open the detail of the selected row"),
+    spec(
+        "open",
+        &[],
+        TP,
+        "Open the detail of the selected row (in the products view: the product's routes)",
+    ),
     spec(
         "mark",
         &[],
@@ -135,20 +145,20 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec(
         "copy",
         &["link", "buy-link", "asin", "row", "breakdown"],
-        TD,
+        TDP,
         "Copy to the clipboard (the marked rows when rows are marked)",
     ),
     spec("export", &["csv", "json"], T, "Export the filtered rows"),
     spec(
         "refresh",
         &["selected", "all"],
-        TD,
+        TDP,
         "Refresh the selected product now (the marked ones, if any), the whole watchlist (all) or the ASINs named",
     ),
     ActionSpec {
         id: "watch",
         args: &["add", "remove"],
-        contexts: T,
+        contexts: TP,
         desc: "Add ASINs (or Amazon product links) to or remove the selected one (the marked ones, if any) from the watchlist",
         dangerous: true,
     },

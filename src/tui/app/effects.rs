@@ -200,6 +200,9 @@ pub(super) fn run_effect(
             }
         }
         Effect::LoadLogs => spawn_logs(deps.data_dir.clone(), tx.clone()),
+        Effect::LoadWatchlist => {
+            super::products::spawn_watchlist(deps.store.clone(), tx.clone());
+        }
         Effect::SaveHistory(line) => {
             let path = deps.data_dir.join("history");
             let result = std::fs::OpenOptions::new()

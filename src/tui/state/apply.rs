@@ -51,6 +51,14 @@ impl UiState {
                 self.search_log(text);
                 Vec::new()
             }
+            Action::Filter(None) if self.view_kind == View::Products => {
+                self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
+                Vec::new()
+            }
+            Action::Filter(Some(text)) if self.view_kind == View::Products => {
+                self.search_products(text);
+                Vec::new()
+            }
             Action::Filter(None) => {
                 // From the filters sidebar, the table is what gets filtered: it takes the
                 // focus, so typed letters go to the filter and not to the sidebar's keys.
@@ -77,6 +85,12 @@ impl UiState {
                 if v == View::Logs {
                     self.log_scroll = 0;
                     return vec![Effect::LoadLogs];
+                }
+                if v == View::Products {
+                    // What was stored since the last visit shows at once.
+                    self.products.stale = true;
+                    self.clamp_products();
+                    return vec![Effect::LoadWatchlist];
                 }
                 Vec::new()
             }
@@ -199,6 +213,7 @@ impl UiState {
                 self.move_by(m);
                 Vec::new()
             }
+            Action::Open if self.view_kind == View::Products => self.open_product(),
             Action::Open => {
                 self.detail_scroll = 0;
                 if self.selected_row().is_some() {
@@ -247,6 +262,7 @@ impl UiState {
                 self.pin_to_top();
                 self.requery()
             }
+            Action::Copy(target) if self.view_kind == View::Products => self.copy_product(target),
             Action::Copy(CopyTarget::Breakdown) => self.copy_breakdown(),
             // Right after an export, `y` copies where it went (tui-conventions §1.10).
             Action::Copy(CopyTarget::Link) if self.toast_copy().is_some() => {
@@ -260,6 +276,15 @@ impl UiState {
             Action::Export(f) => vec![Effect::Export(f)],
             Action::RefreshAll => vec![Effect::RefreshAll],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
+            Action::Refresh if self.view_kind == View::Products => {
+                match self.products.selected_line() {
+                    Some(l) => vec![Effect::Refresh(vec![l.asin])],
+                    None => {
+                        self.toast("Nothing selected to refresh", true);
+                        Vec::new()
+                    }
+                }
+            }
             Action::Refresh => match self.acted_on("refreshed", "refresh") {
                 Some(asins) => vec![Effect::Refresh(asins)],
                 None => Vec::new(),
@@ -270,7 +295,16 @@ impl UiState {
             }
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             Action::WatchRemove(asins) => {
-                let asins = if asins.is_empty() {
+                let selected_product = self.products.selected_line().map(|l| l.asin);
+                let asins = if asins.is_empty() && self.view_kind == View::Products {
+                    match selected_product {
+                        Some(a) => vec![a],
+                        None => {
+                            self.toast("Nothing selected to remove", true);
+                            return Vec::new();
+                        }
+                    }
+                } else if asins.is_empty() {
                     match self.acted_on("removed", "remove") {
                         Some(asins) => asins,
                         None => return Vec::new(),
@@ -440,6 +474,8 @@ impl UiState {
         // empty search result says.
         if self.view_kind == View::Logs && !self.log_search.is_empty() {
             self.search_log(String::new());
+        } else if self.view_kind == View::Products && !self.products.search.is_empty() {
+            self.search_products(String::new());
         } else if self.view_kind != View::Opportunities {
             self.view_kind = View::Opportunities;
         } else if self.detail_open {
@@ -468,6 +504,7 @@ impl UiState {
         match self.context() {
             Context::Sidebar => self.move_sidebar(m),
             Context::Logs => self.move_logs(m),
+            Context::Products => self.move_products(m),
             Context::Health => {
                 let page = self.page.max(1);
                 self.health_scroll = match m {

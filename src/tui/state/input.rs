@@ -13,6 +13,8 @@ pub enum PromptKind {
     Filter,
     /// `/` in the log view: a case-insensitive search of the log lines.
     LogSearch,
+    /// `/` in the products view: words the store finds in titles, brands and ASINs.
+    ProductSearch,
 }
 
 /// A line being typed.
@@ -186,7 +188,9 @@ impl UiState {
                     },
                     // The command history; in the `/` prompt, its `filter …` lines (each
                     // filter set with Enter is kept as one).
-                    KeyCode::Up | KeyCode::Down if p.kind != PromptKind::LogSearch => {
+                    KeyCode::Up | KeyCode::Down
+                        if !matches!(p.kind, PromptKind::LogSearch | PromptKind::ProductSearch) =>
+                    {
                         let filters = p.kind == PromptKind::Filter;
                         let entries: Vec<&str> = self
                             .history
@@ -245,6 +249,11 @@ impl UiState {
     fn prompt_edited(&mut self, mut p: Prompt) -> Vec<Effect> {
         if p.kind == PromptKind::LogSearch {
             self.search_log(p.input.clone());
+            self.overlay = Some(Overlay::Prompt(p));
+            return Vec::new();
+        }
+        if p.kind == PromptKind::ProductSearch {
+            self.search_products(p.input.clone());
             self.overlay = Some(Overlay::Prompt(p));
             return Vec::new();
         }
@@ -308,6 +317,10 @@ impl UiState {
         match p.kind {
             PromptKind::LogSearch => {
                 self.search_log(p.input);
+                Vec::new()
+            }
+            PromptKind::ProductSearch => {
+                self.search_products(p.input);
                 Vec::new()
             }
             PromptKind::Filter => match Filter::parse(&p.input) {
@@ -421,6 +434,10 @@ impl UiState {
             PromptKind::Filter => self.set_filter(text),
             PromptKind::LogSearch => {
                 self.search_log(text);
+                Vec::new()
+            }
+            PromptKind::ProductSearch => {
+                self.search_products(text);
                 Vec::new()
             }
             PromptKind::Command => Vec::new(),

@@ -64,6 +64,15 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "move bottom",
             "back",
         ],
+        Context::Products => &[
+            "filter",
+            "open",
+            "copy link",
+            "refresh selected",
+            "watch remove",
+            "back",
+            "help",
+        ],
         Context::Global => &["help", "command", "quit"],
     }
 }
@@ -71,7 +80,9 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
 /// The short name a hint shows for a command in `ctx`.
 fn hint_label(run: &str, ctx: Context) -> &str {
     match run {
-        "filter" if ctx == Context::Logs => "search",
+        "filter" if matches!(ctx, Context::Logs | Context::Products) => "search",
+        "open" if ctx == Context::Products => "routes",
+        "watch remove" => "unwatch",
         "move +1" if ctx == Context::Health => "scroll",
         "copy link" => "copy link",
         "copy buy-link" => "buy link",
@@ -164,7 +175,7 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     if let Some(Overlay::Prompt(p)) = &s.overlay {
         let lead = match p.kind {
             PromptKind::Command => ":",
-            PromptKind::Filter | PromptKind::LogSearch => "/",
+            PromptKind::Filter | PromptKind::LogSearch | PromptKind::ProductSearch => "/",
         };
         // The end of the input, where typing happens, stays in view: a line longer than
         // the footer shows `…` and its last part.

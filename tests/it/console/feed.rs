@@ -179,3 +179,81 @@ async fn added_asins_are_followed_to_their_first_fetch() {
     let many: Vec<Asin> = (0..6).map(|i| asin(&format!("B0MANY000{i}"))).collect();
     assert_eq!(worth_following(&*store, &many).await, None);
 }
+
+/// The products view reads a store's products a page at a time, by ASIN, with each
+/// market's price (or why there is none), and searches titles, brands and ASINs.
+#[tokio::test]
+async fn the_products_view_reads_pages_of_a_real_store() {
+    use crate::it::store_story::fixtures::{listed, t, unlisted};
+    use arbdesk::tui::app::load_products;
+    use arbdesk::tui::state::{MarketCell, ProductsQuery};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+    let mut listings = Vec::new();
+    for i in 0..5 {
+        let a = asin(&format!("B0PRODV00{i}"));
+        let title = if i == 3 { "Glass Kettle" } else { "Desk Lamp" };
+        listings.push(listed(
+            a,
+            Market::DE,
+            title,
+            "Acme",
+            &[],
+            1_000 + i,
+            i,
+            Vec::new(),
+        ));
+        let mut uk = listed(a, Market::UK, title, "Acme", &[], 900, i, Vec::new());
+        if i == 1 {
+            // Listed, no offer at all: out of stock.
+            uk.snapshot.buy_box = None;
+            uk.snapshot.new = None;
+            uk.snapshot.amazon = None;
+        }
+        if i == 2 {
+            // No Buy Box: the lower of Amazon's offer and the lowest New one.
+            uk.snapshot.buy_box = None;
+            uk.snapshot.new = Some(arbdesk::domain::Money::gbp(850));
+            uk.snapshot.amazon = Some(arbdesk::domain::Money::gbp(899));
+        }
+        listings.push(uk);
+        listings.push(unlisted(a, Market::FR, 4, Some("Acme"), i));
+    }
+    store.upsert_listings(listings, t(10), None).await.unwrap();
+
+    let page = |text: Option<&str>, offset, limit| ProductsQuery {
+        text: text.map(str::to_string),
+        offset,
+        limit,
+    };
+    let p = load_products(&store, page(None, 1, 2)).await;
+    assert_eq!(p.error, None);
+    assert_eq!(p.total, 5);
+    let asins: Vec<String> = p.lines.iter().map(|l| l.asin.to_string()).collect();
+    assert_eq!(asins, ["B0PRODV001", "B0PRODV002"]);
+    let [uk, de, fr, ..] = p.lines[0].markets;
+    assert_eq!(uk, MarketCell::OutOfStock);
+    assert_eq!(de, MarketCell::Price(arbdesk::domain::Money::eur(1_001)));
+    assert_eq!(
+        fr,
+        MarketCell::NotListed,
+        "a type-4 record is not a listing"
+    );
+    assert_eq!(p.lines[0].title, "Desk Lamp");
+    assert_eq!(p.lines[1].updated, Some(t(2)));
+    assert_eq!(
+        p.lines[1].markets[0],
+        MarketCell::Price(arbdesk::domain::Money::gbp(850))
+    );
+
+    let found = load_products(&store, page(Some("kettle"), 0, 200)).await;
+    assert_eq!(found.total, 1);
+    assert_eq!(found.lines[0].asin.to_string(), "B0PRODV003");
+    let none = load_products(&store, page(Some("kettle lamp"), 0, 200)).await;
+    assert_eq!(
+        (none.total, none.lines.len()),
+        (0, 0),
+        "every word must match"
+    );
+}

@@ -1508,3 +1508,133 @@ fn expected_monthly_profit_says_what_it_multiplies() {
         "{text}"
     );
 }
+
+/// The products view (`g p`): every stored product by ASIN, loaded a page at a time around
+/// the selection; `/` searches the store; Enter shows the product's routes in the table.
+#[test]
+fn the_products_view_pages_searches_and_opens_a_products_routes() {
+    use arbdesk::tui::state::{PRODUCTS_PAGE, ProductsQuery};
+    let mut s = fixtures::loaded(30, (120, 40));
+    assert_eq!(s.wanted_products(), None, "not asked for off the view");
+    let fx = keys(&mut s, "gp");
+    assert_eq!(s.view_kind, View::Products);
+    assert_eq!(fx, vec![Effect::LoadWatchlist]);
+    let first = ProductsQuery {
+        text: None,
+        offset: 0,
+        limit: PRODUCTS_PAGE,
+    };
+    assert_eq!(s.wanted_products(), Some(first.clone()));
+    s.on_products(fixtures::products_page(1_000, first));
+    assert_eq!(s.wanted_products(), None, "the page holds the screen");
+    assert_eq!(
+        s.products.selected_line().unwrap().asin.to_string(),
+        "B000000000"
+    );
+
+    // Moves stay within the loaded page until the screen passes its end.
+    keys(&mut s, "jj");
+    assert_eq!(s.products.selected, 2);
+    assert_eq!(s.wanted_products(), None);
+    keys(&mut s, "G");
+    assert_eq!(s.products.selected, 999);
+    let q = s.wanted_products().expect("the last page is not loaded");
+    assert!(
+        q.offset <= s.products.offset && q.offset + q.limit >= 1_000,
+        "{q:?}"
+    );
+    assert_eq!(s.products.selected_line(), None, "not loaded yet");
+    s.on_products(fixtures::products_page(1_000, q));
+    assert_eq!(
+        s.products.selected_line().unwrap().asin.to_string(),
+        "B000000999"
+    );
+    assert_eq!(s.wanted_products(), None);
+
+    // New data: the page is read again.
+    s.products_changed();
+    assert!(s.wanted_products().is_some());
+
+    // `/` searches as typed, from the first product; an answer to an older search is
+    // not shown for the new one.
+    keys(&mut s, "/ket");
+    assert_eq!(s.products.search, "ket");
+    assert_eq!((s.products.selected, s.products.offset), (0, 0));
+    let q = s.wanted_products().unwrap();
+    assert_eq!((q.text.as_deref(), q.offset), (Some("ket"), 0));
+    let stale = ProductsQuery {
+        text: Some("ke".into()),
+        ..q.clone()
+    };
+    s.on_products(fixtures::products_page(1_000, stale));
+    assert_eq!(s.wanted_products(), Some(q.clone()));
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    s.on_products(fixtures::products_page(3, q));
+    assert_eq!(s.products.page.total, 3);
+    keys(&mut s, "j");
+    let asin = s.products.selected_line().unwrap().asin;
+
+    // Copy, refresh and unwatch act on the selected product.
+    assert_eq!(
+        keys(&mut s, "Y"),
+        vec![Effect::Copy {
+            text: asin.to_string(),
+            what: "ASIN"
+        }]
+    );
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::Copy {
+            text: Market::UK.product_url(&asin),
+            what: "product link"
+        }]
+    );
+    assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![asin])]);
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(vec![asin])]);
+
+    // Enter: the table filtered to the product.
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.view_kind, View::Opportunities);
+    assert_eq!(s.filter_text, format!("asin={asin}"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Query(_))), "{fx:?}");
+
+    // Back in the view, Esc clears the search first, then leaves.
+    keys(&mut s, "gp");
+    assert_eq!(s.products.search, "ket");
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(
+        (s.view_kind, s.products.search.as_str()),
+        (View::Products, "")
+    );
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.view_kind, View::Opportunities);
+}
+
+/// A product without a page loaded, or in a market that does not list it, is never
+/// acted on by guess.
+#[test]
+fn the_products_view_says_when_nothing_is_selected() {
+    let mut s = fixtures::loaded(30, (120, 40));
+    keys(&mut s, "gp");
+    assert!(keys(&mut s, "r").is_empty());
+    assert!(keys(&mut s, "Y").is_empty());
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(s.overlay.is_none(), "no question about nothing");
+    assert!(
+        s.toasts
+            .iter()
+            .any(|t| t.text == "Nothing selected to remove")
+    );
+    // A route's copy targets have no meaning for a product.
+    let mut s = fixtures::products(10, (120, 40));
+    assert!(s.apply(Action::Copy(CopyTarget::Row)).is_empty());
+    assert!(
+        s.toasts
+            .back()
+            .unwrap()
+            .text
+            .contains("copy link or copy asin")
+    );
+}

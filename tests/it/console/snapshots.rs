@@ -1085,3 +1085,19 @@ fn an_empty_whole_title_filter_says_how_to_find_a_word() {
     s.apply(Action::Filter(Some("title~kindle".into())));
     assert!(!s.view().is_empty(), "a word of the title matches");
 }
+
+#[test]
+fn products_view_narrow_and_medium() {
+    insta::assert_snapshot!("products_80x24", text(&fixtures::products(1_000, (80, 24))));
+    let mut s = fixtures::products(1_000, (120, 40));
+    s.apply(Action::Move(arbdesk::tui::action::Motion::By(3)));
+    insta::assert_snapshot!("products_120x40", text(&s));
+    // Searching, then nothing found.
+    s.apply(Action::Filter(Some("nichts".into())));
+    let q = s.wanted_products().unwrap();
+    s.on_products(fixtures::products_page(0, q));
+    insta::assert_snapshot!("products_none_found_80x24", {
+        s.on_resize(80, 24);
+        text(&s)
+    });
+}

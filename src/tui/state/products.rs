@@ -1,0 +1,308 @@
+//! The products view (`g p`): every stored product by ASIN, its price per market and
+//! whether it is watched, searched by title, brand or ASIN. The store holds as many
+//! products as it is fed (100,000 and more), so the view loads the window around the
+//! selection, a page at a time, and asks again as the selection moves past it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Effect, UiState};
+use crate::domain::{Asin, Market, Money, Product};
+use crate::filter::shown_title;
+use crate::store::{WatchEntry, WatchSource};
+
+/// Products read at once: a few screens, so moving a page rarely waits for the store.
+pub const PRODUCTS_PAGE: usize = 200;
+
+/// What the products view asks the store for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductsQuery {
+    /// Search words (title, brand or ASIN; all must match), as `GET /products?q=` takes them.
+    pub text: Option<String>,
+    /// The first product of the page, by ASIN.
+    pub offset: usize,
+    /// Products on the page.
+    pub limit: usize,
+}
+
+/// A market's cell in the products view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketCell {
+    /// Listed, at this price: the Buy Box, else the lower of Amazon's and the lowest New
+    /// offer (what detection takes as the price to buy at).
+    Price(Money),
+    /// Listed, no current New offer.
+    OutOfStock,
+    /// Not listed there.
+    NotListed,
+}
+
+/// One product as the view lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductLine {
+    /// The ASIN.
+    pub asin: Asin,
+    /// The title as the table shows titles (sanitized, `–` when unknown).
+    pub title: String,
+    /// Per market, in [`Market::ALL`] order.
+    pub markets: [MarketCell; 5],
+    /// Keepa's newest update across its markets.
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl ProductLine {
+    /// The line of `p`.
+    pub fn of(p: &Product) -> ProductLine {
+        let markets = Market::ALL.map(|m| match p.markets.get(&m) {
+            None => MarketCell::NotListed,
+            Some(s) => {
+                let positive = |p: Option<Money>| p.filter(|p| p.minor > 0);
+                let lowest = match (positive(s.amazon), positive(s.new)) {
+                    (Some(a), Some(n)) => Some(if n.minor < a.minor { n } else { a }),
+                    (a, n) => a.or(n),
+                };
+                positive(s.buy_box)
+                    .or(lowest)
+                    .map_or(MarketCell::OutOfStock, MarketCell::Price)
+            }
+        });
+        ProductLine {
+            asin: p.asin,
+            title: shown_title(p.title.as_deref()),
+            markets,
+            updated: p.markets.values().map(|s| s.observed_at).max(),
+        }
+    }
+
+    /// The product page in the first of `markets` that lists it (else the first of them).
+    pub fn link(&self, markets: &[Market]) -> Option<String> {
+        let listed = markets
+            .iter()
+            .find(|m| self.markets[market_pos(**m)] != MarketCell::NotListed);
+        listed
+            .or(markets.first())
+            .map(|m| m.product_url(&self.asin))
+    }
+}
+
+/// `m`'s place in [`Market::ALL`].
+pub fn market_pos(m: Market) -> usize {
+    Market::ALL.iter().position(|x| *x == m).unwrap_or(0)
+}
+
+/// A store answer for the products view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductsPage {
+    /// What it answers.
+    pub query: Option<ProductsQuery>,
+    /// Products matching the search (all pages).
+    pub total: u64,
+    /// The page, from `query.offset`.
+    pub lines: Vec<ProductLine>,
+    /// Why the store did not answer.
+    pub error: Option<String>,
+}
+
+/// The watchlist as the products view shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Watched {
+    /// Where each watched ASIN came from.
+    pub source: HashMap<Asin, WatchSource>,
+    /// Watched ASINs not fetched in any market yet.
+    pub never_fetched: usize,
+}
+
+impl Watched {
+    /// From the store's watchlist.
+    pub fn of(entries: &[WatchEntry]) -> Watched {
+        Watched {
+            source: entries.iter().map(|e| (e.asin, e.source)).collect(),
+            never_fetched: entries.iter().filter(|e| e.oldest_fetch.is_none()).count(),
+        }
+    }
+}
+
+/// The products view's own state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductsView {
+    /// The last page the store answered.
+    pub page: ProductsPage,
+    /// The watchlist, once read.
+    pub watched: Option<Watched>,
+    /// Selected product: its position among every matching product.
+    pub selected: usize,
+    /// First product on screen.
+    pub offset: usize,
+    /// Search words (`/`).
+    pub search: String,
+    /// The page on screen may be out of date (new data arrived, or a watch change).
+    pub stale: bool,
+}
+
+impl ProductsView {
+    /// The selected product, if its page is loaded.
+    pub fn selected_line(&self) -> Option<&ProductLine> {
+        let q = self.page.query.as_ref()?;
+        self.selected
+            .checked_sub(q.offset)
+            .and_then(|i| self.page.lines.get(i))
+    }
+
+    /// The product at position `i`, if its page is loaded.
+    pub fn line(&self, i: usize) -> Option<&ProductLine> {
+        let q = self.page.query.as_ref()?;
+        i.checked_sub(q.offset).and_then(|i| self.page.lines.get(i))
+    }
+
+    fn text(&self) -> Option<String> {
+        let t = self.search.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    }
+}
+
+impl UiState {
+    /// The page the products view needs and does not have (or has out of date): the one
+    /// holding the rows on screen, `None` when it is loaded or the view is not shown.
+    pub fn wanted_products(&self) -> Option<ProductsQuery> {
+        if self.view_kind != super::View::Products {
+            return None;
+        }
+        let p = &self.products;
+        let rows = self.products_rows();
+        let text = p.text();
+        let covers = p.page.query.as_ref().is_some_and(|q| {
+            let end = q.offset + p.page.lines.len();
+            let wanted_end = (p.offset + rows).min(p.page.total as usize);
+            // A failed read covers its window too: it is tried again when the page goes
+            // stale (the console's next check), not on every frame.
+            q.text == text
+                && q.offset <= p.offset
+                && (wanted_end <= end || p.page.lines.len() < q.limit)
+        });
+        if covers && !p.stale {
+            return None;
+        }
+        // The screen's rows with a page's margin above them, so moving up rarely waits.
+        let offset = p.offset.saturating_sub(PRODUCTS_PAGE / 4);
+        Some(ProductsQuery {
+            text,
+            offset,
+            limit: PRODUCTS_PAGE.max(rows + PRODUCTS_PAGE / 4),
+        })
+    }
+
+    /// Product rows that fit the view (set from the terminal's height).
+    pub fn products_rows(&self) -> usize {
+        // Title bar, footer, the view's borders and its header row.
+        usize::from(self.size.1.saturating_sub(5)).max(1)
+    }
+
+    /// A page of products arrived.
+    pub fn on_products(&mut self, page: ProductsPage) {
+        let p = &mut self.products;
+        // An answer to an earlier search is no answer to the one typed since.
+        if page.query.as_ref().is_some_and(|q| q.text != p.text()) {
+            return;
+        }
+        if page.error.is_none() {
+            p.stale = false;
+        }
+        p.page = page;
+        self.clamp_products();
+        self.dirty = true;
+    }
+
+    /// The watchlist arrived.
+    pub fn on_watchlist(&mut self, entries: &[WatchEntry]) {
+        self.products.watched = Some(Watched::of(entries));
+        self.dirty = true;
+    }
+
+    /// New data in the store: the products view reads its page again when next drawn.
+    pub fn products_changed(&mut self) {
+        self.products.stale = true;
+    }
+
+    /// Moves the selection of the products view.
+    pub(super) fn move_products(&mut self, m: super::Motion) {
+        use super::Motion;
+        let total = self.products.page.total as i64;
+        if total == 0 {
+            return;
+        }
+        let rows = self.products_rows() as i64;
+        let cur = self.products.selected as i64;
+        let to = match m {
+            Motion::By(d) => cur + d,
+            Motion::Pages(n) => cur + n * rows,
+            Motion::Top => 0,
+            Motion::Bottom => total - 1,
+        };
+        self.products.selected = to.clamp(0, total - 1) as usize;
+        self.clamp_products();
+    }
+
+    /// Keeps the selection among the matching products and on screen.
+    pub(super) fn clamp_products(&mut self) {
+        let rows = self.products_rows();
+        let p = &mut self.products;
+        let total = p.page.total as usize;
+        p.selected = p.selected.min(total.saturating_sub(1));
+        if p.selected < p.offset {
+            p.offset = p.selected;
+        } else if p.selected >= p.offset + rows {
+            p.offset = p.selected + 1 - rows;
+        }
+        p.offset = p.offset.min(total.saturating_sub(rows));
+    }
+
+    /// The products view's search as typed: applies at once, from the first product.
+    pub(super) fn search_products(&mut self, text: String) {
+        if self.products.search != text {
+            self.products.search = text;
+            self.products.selected = 0;
+            self.products.offset = 0;
+        }
+        self.dirty = true;
+    }
+
+    /// `open` in the products view: the opportunities of the selected product.
+    pub(super) fn open_product(&mut self) -> Vec<Effect> {
+        let Some(asin) = self.products.selected_line().map(|l| l.asin) else {
+            self.toast("Nothing selected to open", true);
+            return Vec::new();
+        };
+        self.view_kind = super::View::Opportunities;
+        self.focus = super::Focus::Table;
+        self.toast(
+            format!("The routes of {asin} (Esc clears the filter)"),
+            false,
+        );
+        self.set_filter(format!("asin={asin}"))
+    }
+
+    /// `copy` in the products view: the selected product's page or ASIN.
+    pub(super) fn copy_product(&mut self, target: super::CopyTarget) -> Vec<Effect> {
+        use super::CopyTarget;
+        let Some(line) = self.products.selected_line() else {
+            self.toast("Nothing selected to copy", true);
+            return Vec::new();
+        };
+        let (text, what) = match target {
+            CopyTarget::Asin => (Some(line.asin.to_string()), "ASIN"),
+            CopyTarget::Link => (line.link(&self.session.markets), "product link"),
+            CopyTarget::BuyLink | CopyTarget::Row | CopyTarget::Breakdown => {
+                self.toast(
+                    "A product has no route here: copy link or copy asin (Enter shows its routes)",
+                    true,
+                );
+                return Vec::new();
+            }
+        };
+        match text {
+            Some(text) => vec![Effect::Copy { text, what }],
+            None => Vec::new(),
+        }
+    }
+}
