@@ -469,6 +469,7 @@ impl UiState {
             self.offset = 0;
         }
         self.clamp();
+        self.clamp_products();
         self.dirty = true;
     }
 

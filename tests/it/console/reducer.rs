@@ -1638,3 +1638,18 @@ fn the_products_view_says_when_nothing_is_selected() {
             .contains("copy link or copy asin")
     );
 }
+
+/// A smaller terminal keeps the selected product on screen.
+#[test]
+fn the_products_view_keeps_the_selection_in_view_across_a_resize() {
+    let mut s = fixtures::products(1_000, (120, 40));
+    keys(&mut s, "jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj");
+    assert_eq!((s.products.selected, s.products.offset), (30, 0));
+    s.on_resize(80, 24);
+    let rows = s.products_rows();
+    assert!(
+        (s.products.offset..s.products.offset + rows).contains(&30),
+        "offset {} with {rows} rows",
+        s.products.offset
+    );
+}
