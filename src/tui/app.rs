@@ -166,6 +166,8 @@ enum Msg {
     Logs(Vec<String>),
     Products(Box<crate::tui::state::ProductsPage>),
     Watchlist(Vec<crate::store::WatchEntry>),
+    /// This console changed the watchlist.
+    WatchChanged,
     Toast(String, bool),
     /// An export's toast and its path, which `y` then copies.
     Exported(String, String),
@@ -358,6 +360,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     state.on_products(*page);
                 }
                 Msg::Watchlist(entries) => state.on_watchlist(&entries),
+                Msg::WatchChanged if state.view_kind == super::action::View::Products => {
+                    products::spawn_watchlist(deps.store.clone(), tx.clone());
+                }
+                Msg::WatchChanged => {}
                 Msg::Toast(text, error) => state.toast(text, error),
                 Msg::Exported(text, path) => state.toast_exported(text, path),
             },
@@ -376,11 +382,15 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     spawn_logs(deps.data_dir.clone(), tx.clone());
                 }
                 // The watchlist changes with watch commands from anywhere (the CLI, the
-                // API, discovery), which the store's generation does not count.
-                // Its page is read again at most as often, when new data came or the last
-                // read failed.
-                if state.view_kind == super::action::View::Products && ticks.is_multiple_of(5) {
+                // API, discovery), which the store's generation does not count: read
+                // every 30 s (20,000 ASINs take ~60 ms to read), and at once after
+                // this console's own changes. The page is read again every 5 s at most,
+                // when new data came or the last read failed.
+                let products_view = state.view_kind == super::action::View::Products;
+                if products_view && ticks.is_multiple_of(30) {
                     products::spawn_watchlist(deps.store.clone(), tx.clone());
+                }
+                if products_view && ticks.is_multiple_of(5) {
                     if std::mem::take(&mut products_data_changed)
                         || state.products.page.error.is_some()
                     {

@@ -39,6 +39,9 @@ pub(super) async fn add(
         Err(e) => format!("Could not add {names}: {e}"),
     };
     let _ = tx.send(Msg::Toast(text, added.is_err())).await;
+    if matches!(added, Ok(n) if n > 0) {
+        let _ = tx.send(Msg::WatchChanged).await;
+    }
     let Some(follow) = follow.filter(|f| !f.is_empty() && matches!(added, Ok(n) if n > 0)) else {
         return;
     };
@@ -60,7 +63,11 @@ pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Se
     } else {
         String::new()
     };
-    let (text, bad) = match store.watch_remove(asins).await {
+    let removed = store.watch_remove(asins).await;
+    if matches!(removed, Ok(n) if n > 0) {
+        let _ = tx.send(Msg::WatchChanged).await;
+    }
+    let (text, bad) = match removed {
         Ok(0) if asked == 1 => (format!("{names} was not on the watchlist"), true),
         Ok(0) => (format!("None of {names} was on the watchlist"), true),
         Ok(n) if n == asked => (
