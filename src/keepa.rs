@@ -7,6 +7,7 @@
 //! server used by demo mode and the tests; it is a server and so, alone in this module, it
 //! is built on axum.
 
+pub mod answer;
 pub mod bucket;
 pub mod client;
 pub mod csv;

@@ -101,9 +101,14 @@ pub async fn fetch_listings(
                     crate::domain::text::count(asins.len() as u64, "ASIN")
                 )
             })?;
+            let asked = &q.asins;
+            let mut answer = crate::keepa::answer::Answer::to(asked);
             for raw in &batch.products {
                 match decode_product(raw) {
-                    Ok(l) => out.push(l),
+                    Ok(l) => match answer.take(l.asin) {
+                        Ok(()) => out.push(l),
+                        Err(e) => tracing::warn!("{e}."),
+                    },
                     Err(e) => tracing::warn!(error = %e, "Skipped a malformed Keepa product."),
                 }
             }

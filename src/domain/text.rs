@@ -129,8 +129,13 @@ pub fn sanitize(input: &str) -> String {
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
             c if c.is_whitespace() => pending_space = !out.is_empty(),
             c if c.is_control() => {}
-            // Bidi overrides can make a title render as something else.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            // Bidi overrides and marks can make a title render as something else (the marks
+            // are invisible anyway).
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => {}
             c => {
                 if pending_space {
                     out.push(' ');
@@ -243,6 +248,11 @@ mod tests {
         let link = "\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\";
         assert_eq!(sanitize(link), "click");
         assert_eq!(sanitize("a\u{9b}2Jb\u{202e}c"), "abc");
+        assert_eq!(
+            sanitize("a\u{200f}b\u{200e}c\u{61c}d"),
+            "abcd",
+            "bidi marks"
+        );
         assert_eq!(sanitize("  Kopfhörer  Über  "), "Kopfhörer Über");
     }
 

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::bucket::Bucket;
-use super::decode::{ProductBody, split_product_body};
+use super::decode::product_list;
 use super::error::Error;
 use super::transport::{ReqwestTransport, Transport, TransportError};
 use super::wire::{self, Envelope};
@@ -198,10 +198,10 @@ impl KeepaClient {
         if let Some(u) = q.update {
             params.push(("update", u.to_string()));
         }
-        let (_, body) = self.call("product", &params, q.estimated_cost()).await?;
+        let (envelope, body) = self.call("product", &params, q.estimated_cost()).await?;
         // `call` has already checked that the body parses.
-        let ProductBody { envelope, products } =
-            split_product_body(&body).map_err(|e| self.unavailable("product", 1, e.to_string()))?;
+        let products =
+            product_list(&body).map_err(|e| self.unavailable("product", 1, e.to_string()))?;
         Ok(ProductBatch {
             market: q.market,
             envelope,
@@ -398,12 +398,63 @@ impl KeepaClient {
         });
     }
 
+    /// The envelope of a 200 whose token fields are missing or not numbers (a proxy or a
+    /// Keepa-like server; Keepa itself always sends them): the answer is kept and the
+    /// fields are named in a warning, with the client's last known token state standing in.
+    /// `None` when the body is not a JSON object at all.
+    fn partial_envelope(&self, endpoint: &str, body: &[u8], cost: i64) -> Option<Envelope> {
+        use serde_json::Value;
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Loose {
+            timestamp: Option<Value>,
+            tokens_left: Option<Value>,
+            refill_in: Option<Value>,
+            refill_rate: Option<Value>,
+            tokens_consumed: Option<Value>,
+        }
+        let loose: Loose = serde_json::from_slice(body).ok()?;
+        let num = |v: &Option<Value>| v.as_ref().and_then(Value::as_i64);
+        let why = serde_json::from_slice::<Envelope>(body)
+            .err()
+            .map_or_else(String::new, |e| e.to_string());
+        let known = self.status();
+        tracing::warn!(
+            endpoint,
+            problem = %self.redact(&why),
+            "Keepa's answer lacks a token field or has one of the wrong type; its payload is kept, and the token balance stays the client's own estimate."
+        );
+        Some(Envelope {
+            timestamp: num(&loose.timestamp).unwrap_or_else(|| Utc::now().timestamp_millis()),
+            tokens_left: num(&loose.tokens_left)
+                .or(known.tokens_left)
+                .unwrap_or_default(),
+            refill_in: num(&loose.refill_in)
+                .or(known.refill_in_ms)
+                .unwrap_or(60_000),
+            refill_rate: num(&loose.refill_rate)
+                .or(known.refill_rate)
+                .unwrap_or_default(),
+            token_flow_reduction: 0.0,
+            tokens_consumed: num(&loose.tokens_consumed).unwrap_or(cost),
+            processing_time_in_ms: 0,
+            error: None,
+        })
+    }
+
     /// After a 429: the bucket is observed again, and without an envelope to say when
     /// tokens come, the client waits for the last known refill + 1 s (or a minute).
     async fn wait_after_429(&self, endpoint: &str, env: Option<&Envelope>) {
         let wait = match env {
             Some(env) => {
-                self.observe(env).await;
+                // A 429 means the balance is spent (keepa-api.md §5), whatever the body
+                // says: a positive `tokensLeft` would make the same request look
+                // affordable at once, and the client would ask again and again.
+                let spent = Envelope {
+                    tokens_left: env.tokens_left.min(0),
+                    ..env.clone()
+                };
+                self.observe(&spent).await;
                 None
             }
             None => {
@@ -458,8 +509,11 @@ impl KeepaClient {
                 || kind.to_ascii_lowercase().contains("key")
                 || message.to_ascii_lowercase().contains("key") =>
             {
-                Error::Auth { message }
+                Error::Auth { status, message }
             }
+            // Not in Keepa's documented codes, but what an HTTP server says of a key it
+            // will not serve: retrying cannot help.
+            401 | 403 => Error::Auth { status, message },
             status => Error::BadRequest {
                 endpoint: endpoint.to_string(),
                 status,
@@ -497,9 +551,16 @@ impl KeepaClient {
                 Ok(resp) => {
                     let env: Option<Envelope> = serde_json::from_slice(&resp.body).ok();
                     match resp.status {
-                        200 => match env {
-                            Some(env) => {
-                                self.observe(&env).await;
+                        200 => match env.map(|e| (e, true)).or_else(|| {
+                            self.partial_envelope(endpoint, &resp.body, cost)
+                                .map(|e| (e, false))
+                        }) {
+                            Some((env, whole)) => {
+                                // An envelope short of its token fields says nothing of
+                                // the balance: the client's own estimate stands.
+                                if whole {
+                                    self.observe(&env).await;
+                                }
                                 let drift = env.tokens_consumed - cost;
                                 if let Some(e) = &env.error {
                                     tracing::warn!(endpoint, kind = ?e.kind, message = ?e.message, "Keepa reported an error on a successful response.");
@@ -519,9 +580,16 @@ impl KeepaClient {
                                 });
                                 return Ok((env, resp.body));
                             }
-                            None => {
-                                format!("unparseable response body ({} bytes)", resp.body.len())
-                            }
+                            None => format!(
+                                "unparseable response body ({} bytes): {}",
+                                resp.body.len(),
+                                serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body)
+                                    .err()
+                                    .map_or_else(
+                                        || "not a JSON object".to_string(),
+                                        |e| e.to_string()
+                                    )
+                            ),
                         },
                         429 => {
                             limited += 1;
@@ -539,7 +607,7 @@ impl KeepaClient {
                             self.wait_after_429(endpoint, env.as_ref()).await;
                             continue;
                         }
-                        400 | 402 | 404 | 405 => {
+                        400..=405 => {
                             let err = self
                                 .refused(endpoint, resp.status, env.as_ref(), &resp.body)
                                 .await;
@@ -548,10 +616,20 @@ impl KeepaClient {
                         }
                         500 | 502 | 503 | 504 => format!("HTTP {}", resp.status),
                         status => {
+                            if let Some(env) = &env {
+                                self.observe(env).await;
+                            }
+                            let said = env
+                                .as_ref()
+                                .and_then(|e| e.error.as_ref())
+                                .and_then(|e| e.message.clone())
+                                .unwrap_or_else(|| {
+                                    String::from_utf8_lossy(&resp.body).into_owned()
+                                });
                             let err = Error::Unexpected {
                                 endpoint: endpoint.to_string(),
                                 status,
-                                message: self.redact(&String::from_utf8_lossy(&resp.body)),
+                                message: self.redact(&said),
                             };
                             self.fail(&err);
                             return Err(err);

@@ -486,3 +486,20 @@ pub fn split_product_body(body: &[u8]) -> Result<ProductBody, serde_json::Error>
             .collect(),
     })
 }
+
+/// The raw product objects of a `/product` body, whatever its envelope holds (the client
+/// reads the envelope on its own, and keeps a payload whose token fields are missing).
+pub fn product_list(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        products: Option<Vec<&'a serde_json::value::RawValue>>,
+    }
+    let parsed: Body<'_> = serde_json::from_slice(body)?;
+    Ok(parsed
+        .products
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.get().to_string())
+        .collect())
+}

@@ -9,16 +9,20 @@
 /// What went wrong talking to Keepa.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// HTTP 400 naming the key: the key is wrong.
+    /// HTTP 400 naming the key, or 401/403: the key is wrong or refused.
     #[error(
-        "Keepa rejected the API key (HTTP 400: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key (with no key, a --keepa-url server is sent the key `demo`, which `arbdesk keepa-sim` accepts)"
+        "Keepa rejected the API key (HTTP {status}: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key, then restart arbdesk (with no key, a --keepa-url server is sent the key `demo`, which `arbdesk keepa-sim` accepts)"
     )]
     Auth {
+        /// The HTTP status.
+        status: u16,
         /// Keepa's message.
         message: String,
     },
     /// HTTP 402: no active subscription.
-    #[error("the Keepa key has no active subscription (HTTP 402); renew the plan at keepa.com")]
+    #[error(
+        "the Keepa key has no active subscription (HTTP 402); renew the plan at keepa.com, then restart arbdesk"
+    )]
     Payment,
     /// HTTP 400/405: the request itself is wrong.
     #[error("Keepa rejected /{endpoint} (HTTP {status}): {message}")]

@@ -76,9 +76,21 @@ pub struct BestSellersList {
     /// Category node id (0 for product-group lists).
     #[serde(default)]
     pub category_id: i64,
-    /// ASINs, best seller first.
-    #[serde(default)]
+    /// ASINs, best seller first. An entry that is not a string (a `null`) is left out
+    /// rather than costing the whole list, which the request has already paid for.
+    #[serde(default, deserialize_with = "strings_only")]
     pub asin_list: Vec<String>,
+}
+
+fn strings_only<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let items: Vec<serde_json::Value> = Deserialize::deserialize(d)?;
+    Ok(items
+        .into_iter()
+        .filter_map(|v| match v {
+            serde_json::Value::String(s) => Some(s),
+            _ => None,
+        })
+        .collect())
 }
 
 /// One category of `/category`.

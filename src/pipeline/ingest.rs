@@ -21,6 +21,7 @@ use super::stats::Stats;
 use super::{Command, REFRESH_AGAIN_AFTER};
 use crate::config::PipelineSettings;
 use crate::domain::{Asin, Market};
+use crate::keepa::answer::Answer;
 use crate::keepa::client::MAX_ASINS_PER_REQUEST;
 use crate::keepa::{KeepaClient, ProductQuery};
 use crate::queue::{Message, Queue, RawUpdate, Topic};
@@ -383,24 +384,45 @@ impl Ingest {
                 }
             };
             let mut messages = Vec::with_capacity(batch.products.len());
+            let mut answer = Answer::to(asked);
+            // Unparseable JSON, no valid `asin`, or a product not asked for (or asked once
+            // and sent twice): published raw with the reason, which processing gives the
+            // dead-letter topic.
+            let dead = |key: String, e: String, raw: &str| Message {
+                key,
+                payload: serde_json::json!({ "error": e, "raw": raw })
+                    .to_string()
+                    .into(),
+            };
             for raw in batch.products {
                 match to_message(&raw, market, batch.fetched_at) {
-                    Ok(m) => messages.push(m),
-                    // Unparseable JSON, or no valid `asin`: the product is published raw with
-                    // the reason, which processing gives the dead-letter topic.
-                    Err(e) => messages.push(Message {
-                        key: "unknown".into(),
-                        payload: serde_json::json!({ "error": e, "raw": raw })
-                            .to_string()
-                            .into(),
-                    }),
+                    Ok((asin, m)) => match answer.take(asin) {
+                        Ok(()) => messages.push(m),
+                        Err(e) => {
+                            tracing::warn!(%market, %asin, "{e}.");
+                            messages.push(dead(asin.to_string(), e, &raw));
+                        }
+                    },
+                    Err(e) => messages.push(dead("unknown".into(), e, &raw)),
                 }
+            }
+            let missing = answer.missing(asked);
+            if !missing.is_empty() {
+                // One object per asked ASIN is what Keepa sends: those left out are asked
+                // again within a minute, not at the next refresh.
+                tracing::warn!(
+                    %market,
+                    left_out = missing.len(),
+                    asins = %crate::domain::text::list_first(&missing, 5),
+                    "Keepa's answer left out products it was asked for; they are asked again in a minute."
+                );
             }
             let count = messages.len() as u64;
             match self.queue.publish(Topic::RawUpdates, messages).await {
                 Ok(()) => {
                     self.failing.queue(None);
                     self.stats.record("ingest", count, 0, None);
+                    failed.extend(missing);
                 }
                 Err(e) => {
                     self.failing.queue(Some(&e));
@@ -480,7 +502,7 @@ fn to_message(
     raw: &str,
     market: Market,
     fetched_at: chrono::DateTime<Utc>,
-) -> Result<Message, String> {
+) -> Result<(Asin, Message), String> {
     #[derive(serde::Deserialize)]
     struct Key {
         asin: String,
@@ -492,14 +514,15 @@ fn to_message(
         .map_err(|e: crate::domain::ParseAsinError| e.to_string())?;
     let product =
         serde_json::value::RawValue::from_string(raw.to_string()).map_err(|e| e.to_string())?;
-    RawUpdate {
+    let message = RawUpdate {
         asin,
         market,
         fetched_at,
         product,
     }
     .to_message()
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    Ok((asin, message))
 }
 
 /// A discovery asked for by hand runs at once, unless one finished less than

@@ -390,12 +390,12 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 if products_view && ticks.is_multiple_of(30) {
                     products::spawn_watchlist(deps.store.clone(), tx.clone());
                 }
-                if products_view && ticks.is_multiple_of(5) {
-                    if std::mem::take(&mut products_data_changed)
-                        || state.products.page.error.is_some()
-                    {
-                        state.products_changed();
-                    }
+                if products_view
+                    && ticks.is_multiple_of(5)
+                    && (std::mem::take(&mut products_data_changed)
+                        || state.products.page.error.is_some())
+                {
+                    state.products_changed();
                 }
             }
             _ = frame.tick(), if state.dirty => {

@@ -295,3 +295,105 @@ async fn the_client_is_shareable_across_tasks() {
         assert_eq!(t.await.unwrap().unwrap().products.len(), 1);
     }
 }
+
+/// A 429 is a spent balance whatever its body says (keepa-api.md §5): one that reports
+/// tokens left is waited out like any other, not asked again at once.
+#[tokio::test(start_paused = true)]
+async fn a_429_that_reports_tokens_left_still_waits_for_the_refill() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(429, envelope(500, 20_000, 20, "")),
+        Step::Http(
+            200,
+            envelope(19, 60_000, 20, &product_payload("B0TEST0000")),
+        ),
+    ]);
+    let batch = client.products(&query(1)).await.unwrap();
+    assert_eq!(batch.products.len(), 1);
+    let times = t.times();
+    assert_eq!(t.paths().len(), 3);
+    // The balance taken as 0, one token comes at the next refill: 20 s away.
+    assert!(
+        times[2] - times[1] >= Duration::from_secs(20),
+        "asked again after {:?}",
+        times[2] - times[1]
+    );
+}
+
+/// A 200 whose token fields are missing (or not numbers) keeps its products: the answer
+/// is used, the token balance stays the client's own estimate.
+#[tokio::test(start_paused = true)]
+async fn an_answer_without_token_fields_keeps_its_products() {
+    let products = product_payload("B0TEST0000");
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(
+            200,
+            format!(r#"{{"timestamp":1795586403000,"refillRate":"20",{products}}}"#),
+        ),
+    ]);
+    let batch = client.products(&query(1)).await.unwrap();
+    assert_eq!(batch.products.len(), 1);
+    assert_eq!(t.paths().len(), 2, "not retried");
+    let st = client.status();
+    assert_eq!(st.errors, 0);
+    assert_eq!(
+        st.tokens_left,
+        Some(99),
+        "the estimate after spending one token"
+    );
+    assert_eq!(st.refill_rate, Some(20));
+    // Not JSON at all is still a failure, and says where it broke.
+    let (client, _) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(200, "<html>proxy error</html>".into()),
+        Step::Http(200, "<html>proxy error</html>".into()),
+        Step::Http(200, "<html>proxy error</html>".into()),
+        Step::Http(200, "<html>proxy error</html>".into()),
+        Step::Http(200, "<html>proxy error</html>".into()),
+    ]);
+    let err = client.products(&query(1)).await.unwrap_err().to_string();
+    assert!(
+        err.contains("unparseable response body") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+/// 401 and 403 refuse the key: not retried, traffic stops, and the message says what to
+/// do (Keepa's own message, not its JSON).
+#[tokio::test(start_paused = true)]
+async fn a_forbidden_answer_stops_traffic_with_keepas_message() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(
+            403,
+            envelope(
+                100,
+                1_000,
+                20,
+                r#""error":{"type":"forbidden","message":"Access denied for this key"}"#,
+            ),
+        ),
+    ]);
+    let err = client.products(&query(1)).await.unwrap_err();
+    assert!(matches!(err, Error::Auth { status: 403, .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("Access denied for this key"), "{text}");
+    assert!(!text.contains("tokensLeft"), "{text}");
+    assert!(text.contains("restart"), "{text}");
+    assert_eq!(t.paths().len(), 2, "not retried");
+    assert!(client.status().stopped.is_some());
+}
+
+/// A `null` among the best sellers costs that entry, not the list the request paid for.
+#[tokio::test(start_paused = true)]
+async fn a_null_in_a_best_seller_list_is_left_out() {
+    let list = r#""bestSellersList":{"domainId":3,"lastUpdate":8362380,"categoryId":562066,"asinList":["B0TEST0001",null,"B0TEST0002",7]}"#;
+    let (client, _) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(200, envelope(50, 1_000, 20, list)),
+    ]);
+    let found = client.bestsellers(Market::DE, "562066", 0).await.unwrap();
+    let asins: Vec<String> = found.asins.iter().map(ToString::to_string).collect();
+    assert_eq!(asins, ["B0TEST0001", "B0TEST0002"]);
+}
