@@ -18,6 +18,7 @@ pub mod peers;
 mod process;
 mod stats;
 pub mod status;
+pub mod sweep;
 
 use std::sync::Arc;
 
@@ -422,6 +423,12 @@ impl Pipeline {
                 generation: gen_tx.clone(),
                 left_behind: left_behind.clone(),
             };
+            background.spawn(sweep::run(
+                deps.store.clone(),
+                detect.clone(),
+                gen_tx.clone(),
+                cancel.clone(),
+            ));
             let cancel = cancel.clone();
             process.spawn(async move {
                 if let Some((store, restored)) = restore {

@@ -614,7 +614,13 @@ impl KeepaClient {
                             self.fail(&err);
                             return Err(err);
                         }
-                        500 | 502 | 503 | 504 => format!("HTTP {}", resp.status),
+                        500 | 502 | 503 | 504 => {
+                            // Its token state counts like any other answer's (§5.1).
+                            if let Some(env) = &env {
+                                self.observe(env).await;
+                            }
+                            format!("HTTP {}", resp.status)
+                        }
                         status => {
                             if let Some(env) = &env {
                                 self.observe(env).await;

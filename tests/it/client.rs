@@ -397,3 +397,19 @@ async fn a_null_in_a_best_seller_list_is_left_out() {
     let asins: Vec<String> = found.asins.iter().map(ToString::to_string).collect();
     assert_eq!(asins, ["B0TEST0001", "B0TEST0002"]);
 }
+
+/// A server error's body, when it is an envelope, still says what the balance is.
+#[tokio::test(start_paused = true)]
+async fn a_server_errors_envelope_updates_the_token_state() {
+    let mut steps = vec![Step::Http(200, envelope(100, 1_000, 20, ""))];
+    steps.extend((0..5).map(|_| Step::Http(503, envelope(859, 1_000, 20, ""))));
+    let (client, t) = scripted_client(steps);
+    let q = query(1);
+    assert!(client.products(&q).await.is_err());
+    assert_eq!(t.paths().len(), 6, "five attempts");
+    assert_eq!(
+        client.status().tokens_left,
+        Some(859),
+        "the server's count, not 95"
+    );
+}

@@ -739,3 +739,56 @@ async fn an_update_the_store_refuses_is_dead_lettered_and_the_rest_go_on() {
         .unwrap();
     assert_eq!(other.markets.len(), 5);
 }
+
+/// Routes ranked on Keepa data that has since gone stale leave the ranking when the sweep
+/// computes their products again; routes computed within the hour are not read, and a
+/// product whose ranking holds is not written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_takes_routes_on_data_gone_stale_out_of_the_ranking() {
+    use arbdesk::pipeline::sweep::sweep;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let economics = "[economics.gates]\nmin_roi = 0\nmin_profit = 0\n";
+    run(store.clone(), updates(), economics).await;
+    let ranked = stored_ranked(&*store).await;
+    assert!(!ranked.is_empty(), "the simulator has ranked routes");
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(
+        Economics::new(EconomicsConfig::from_toml_str(economics).unwrap()).unwrap(),
+    )));
+    let now = Utc::now();
+    let later = |d: chrono::TimeDelta| now + d;
+
+    // Computed half an hour before: being refreshed, so not read at all.
+    let n = sweep(
+        &*store,
+        detect.clone(),
+        later(chrono::TimeDelta::minutes(30)),
+    );
+    assert_eq!(n.await.unwrap(), 0);
+    // Two hours on, the data is still fresh enough: computed again, nothing written.
+    let n = sweep(&*store, detect.clone(), later(chrono::TimeDelta::hours(2)));
+    assert_eq!(n.await.unwrap(), 0);
+    assert_eq!(stored_ranked(&*store).await, ranked);
+
+    // Three days on, Keepa's data is older than the freshness gate allows.
+    let n = sweep(&*store, detect.clone(), later(chrono::TimeDelta::days(3)));
+    assert!(n.await.unwrap() > 0);
+    assert!(stored_ranked(&*store).await.is_empty());
+    let rows = store
+        .opportunities(OpportunityFilter {
+            keys: ranked.iter().copied().collect(),
+            limit: ranked.len(),
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.items.len(), ranked.len(), "the routes stay, unranked");
+    for o in &rows.items {
+        assert!(!o.ranked, "{}", o.key());
+        assert!(o.flags.contains_name("STALE"), "{}: {:?}", o.key(), o.flags);
+    }
+    // Nothing ranked is left to check.
+    let n = sweep(&*store, detect, later(chrono::TimeDelta::days(3)));
+    assert_eq!(n.await.unwrap(), 0);
+}
