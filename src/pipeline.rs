@@ -67,6 +67,10 @@ pub trait Detect: Send + Sync {
     /// When the next fetch is due after one attempted at `last_attempt` (`[fx]
     /// fetch_after`: the next working day's publication); `None` when there is no schedule.
     fn fx_next_fetch(&self, last_attempt: DateTime<Utc>) -> Option<DateTime<Utc>>;
+    /// What the rows this detector computes depend on besides the product, the time and
+    /// the fetched rate (the economics settings and the program's version), as an id:
+    /// rows stored under another id are out of date.
+    fn settings_id(&self) -> &str;
 }
 
 /// Runs detection over merged products on the blocking pool (it is CPU work), on every core

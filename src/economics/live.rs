@@ -21,14 +21,17 @@ use crate::pipeline::{Detect, FxStatus, TablesStatus};
 pub struct LiveDetector {
     detector: Detector,
     fetched: RwLock<Option<FxRate>>,
+    settings: String,
 }
 
 impl LiveDetector {
     /// A detector over validated economics.
     pub fn new(economics: Arc<Economics>) -> Self {
+        let settings = settings_id(&economics);
         LiveDetector {
             detector: Detector::new(economics),
             fetched: RwLock::new(None),
+            settings,
         }
     }
 
@@ -121,4 +124,22 @@ impl Detect for LiveDetector {
             .fx_schedule()
             .map(|s| s.next_due(last_attempt))
     }
+
+    fn settings_id(&self) -> &str {
+        &self.settings
+    }
+}
+
+/// What rows computed with `economics` by this version of arbdesk depend on, as 16 hex
+/// digits: the version and every economics setting (parameters, gates, dated tables,
+/// routes, the configured rate), hashed with FNV-1a, which is the same on every machine
+/// and every build.
+fn settings_id(economics: &Economics) -> String {
+    let config = serde_json::to_vec(&economics.config).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in env!("CARGO_PKG_VERSION").bytes().chain([0]).chain(config) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

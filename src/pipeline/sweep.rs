@@ -9,6 +9,11 @@
 //! (more than an hour ago: newer ones belong to products being refreshed), computes their
 //! products again from the store at the current time, and writes the products whose
 //! ranked routes changed. Nothing is written for a product whose ranking holds.
+//!
+//! Stored rows are also out of date when the economics settings change (an edited config,
+//! a new version of arbdesk): at start the process stage compares the settings' id
+//! ([`Detect::settings_id`]) with the one the store's last `recompute` job run recorded,
+//! and when they differ computes every stored product again and records the new id.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -20,7 +25,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Detect, detect_all};
 use crate::domain::{Asin, OpportunityKey};
-use crate::store::{OpportunityFilter, OpportunitySort, Store, StoreError};
+use crate::store::{JobRun, OpportunityFilter, OpportunitySort, ProductFilter, Store, StoreError};
+
+/// The job run that records which settings the stored rows were computed with.
+pub const RECOMPUTE_JOB: &str = "recompute";
 
 /// How often the ranking is checked against the clock.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -92,14 +100,97 @@ pub async fn sweep(
     Ok(n)
 }
 
-/// Sweeps every [`SWEEP_EVERY`] until `cancel`; a sweep that changed anything counts as
-/// new data for whoever watches `generation` (the console, the API's cache).
+/// The settings id the stored rows were computed with, as the last `recompute` run that
+/// finished recorded it (`settings <id>: …`).
+fn recorded_settings(runs: &[JobRun]) -> Option<&str> {
+    let run = runs
+        .iter()
+        .find(|r| r.job == RECOMPUTE_JOB && r.result == "ok")?;
+    run.detail.strip_prefix("settings ")?.split(':').next()
+}
+
+/// When the stored rows were computed under other settings than `detect`'s (or under
+/// none recorded), computes every stored product again at `now`, writes its rows and
+/// records the settings; returns how many products, `None` when the rows are current.
+pub async fn recompute_if_settings_changed(
+    store: &dyn Store,
+    detect: Arc<dyn Detect>,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, StoreError> {
+    let id = detect.settings_id().to_string();
+    let runs = store.jobs().await?;
+    let before = recorded_settings(&runs).map(str::to_string);
+    if before.as_deref() == Some(id.as_str()) {
+        return Ok(None);
+    }
+    let started_at = crate::domain::now();
+    let mut done = 0;
+    loop {
+        // By ASIN, a page at a time: products stored meanwhile are computed with these
+        // settings by the stage that stores them.
+        let page = store
+            .products(ProductFilter {
+                text: None,
+                markets: Vec::new(),
+                limit: PAGE,
+                offset: done,
+            })
+            .await?;
+        let n = page.items.len();
+        if n > 0 {
+            let sets = detect_all(detect.clone(), page.items, now)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("detection did not run: {e}")))?;
+            store.replace_opportunities(sets).await?;
+        }
+        done += n;
+        if n < PAGE {
+            break;
+        }
+    }
+    let was = before.map_or_else(
+        || "no settings were recorded before".to_string(),
+        |b| format!("the rows were computed under settings {b}"),
+    );
+    store
+        .record_job(JobRun {
+            job: RECOMPUTE_JOB.into(),
+            started_at,
+            finished_at: crate::domain::now(),
+            result: "ok".into(),
+            detail: format!(
+                "settings {id}: {} computed again ({was})",
+                crate::domain::text::count(done as u64, "product")
+            ),
+        })
+        .await?;
+    Ok(Some(done))
+}
+
+/// At start, brings the stored rows up to the settings in force; then sweeps every
+/// [`SWEEP_EVERY`] until `cancel`. Either counts as new data for whoever watches
+/// `generation` (the console, the API's cache) when it changed anything.
 pub(super) async fn run(
     store: Arc<dyn Store>,
     detect: Arc<dyn Detect>,
     generation: Arc<watch::Sender<u64>>,
     cancel: CancellationToken,
 ) {
+    let first = recompute_if_settings_changed(&*store, detect.clone(), crate::domain::now());
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        done = first => match done {
+            Ok(Some(0) | None) => {}
+            Ok(Some(n)) => {
+                tracing::info!(
+                    products = n,
+                    "The economics settings changed since the stored rows were computed: every product was computed again."
+                );
+                generation.send_modify(|g| *g += 1);
+            }
+            Err(e) => tracing::warn!(error = %e, "Computing the stored products again under the current economics settings failed; rows computed under the old ones stay until their products are refreshed."),
+        }
+    }
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,

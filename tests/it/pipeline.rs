@@ -792,3 +792,54 @@ async fn the_sweep_takes_routes_on_data_gone_stale_out_of_the_ranking() {
     let n = sweep(&*store, detect, later(chrono::TimeDelta::days(3)));
     assert_eq!(n.await.unwrap(), 0);
 }
+
+/// Rows computed under other economics settings (an edited config) are computed again
+/// when the process stage starts, once: the settings are recorded with the store's jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_economics_settings_compute_the_stored_products_again() {
+    use arbdesk::pipeline::sweep::{RECOMPUTE_JOB, recompute_if_settings_changed};
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let open = "[economics.gates]\nmin_roi = 0\nmin_profit = 0\n";
+    run(store.clone(), updates(), open).await;
+    let ranked = stored_ranked(&*store).await;
+    assert!(!ranked.is_empty());
+    let detector = |toml: &str| -> Arc<dyn Detect> {
+        Arc::new(LiveDetector::new(Arc::new(
+            Economics::new(EconomicsConfig::from_toml_str(toml).unwrap()).unwrap(),
+        )))
+    };
+    // No settings recorded yet (this pipeline stopped before its start-up check): the
+    // products are computed again once, under the same settings, and nothing changes.
+    let now = Utc::now();
+    let first = recompute_if_settings_changed(&*store, detector(open), now);
+    assert_eq!(first.await.unwrap(), Some(PRODUCTS as usize));
+    assert_eq!(stored_ranked(&*store).await, ranked);
+    let same = recompute_if_settings_changed(&*store, detector(open), now);
+    assert_eq!(same.await.unwrap(), None, "nothing to do");
+
+    // An ROI floor of 1,000 %: nothing passes any more.
+    let strict = "[economics.gates]\nmin_roi = 10\n";
+    let done = recompute_if_settings_changed(&*store, detector(strict), now);
+    assert_eq!(done.await.unwrap(), Some(PRODUCTS as usize));
+    assert!(stored_ranked(&*store).await.is_empty());
+    let jobs = store.jobs().await.unwrap();
+    let run = jobs.iter().find(|j| j.job == RECOMPUTE_JOB).unwrap();
+    assert_eq!(run.result, "ok");
+    assert!(
+        run.detail.starts_with(&format!(
+            "settings {}: 400 products computed again",
+            detector(strict).settings_id()
+        )),
+        "{}",
+        run.detail
+    );
+    let again = recompute_if_settings_changed(&*store, detector(strict), now);
+    assert_eq!(again.await.unwrap(), None);
+
+    // Back to the first settings: the same routes rank again.
+    let back = recompute_if_settings_changed(&*store, detector(open), now);
+    assert_eq!(back.await.unwrap(), Some(PRODUCTS as usize));
+    assert_eq!(stored_ranked(&*store).await, ranked);
+}
