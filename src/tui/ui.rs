@@ -307,6 +307,28 @@ const LEGEND: [(&str, &str); 7] = [
     ),
 ];
 
+/// The products view's legend: its cells and its search.
+const PRODUCTS_LEGEND: [(&str, &str); 6] = [
+    (
+        "€12.99 (market)",
+        "the price now: the Buy Box, else the lower of Amazon's and the lowest New offer",
+    ),
+    ("out (market)", "listed there, with no offer now"),
+    ("· (market)", "not listed there"),
+    (
+        "Keepa",
+        "how old Keepa's data is (its last update of the product)",
+    ),
+    (
+        "Watched",
+        "why the pipeline refreshes it: you (added by hand), found (discovery), import; – not watched",
+    ),
+    (
+        "/word",
+        "search: words the title, brand or ASIN hold, all of them, in any case (no fields)",
+    ),
+];
+
 /// The widest the help's keys column gets (a quarter of the overlay, at most this).
 pub(crate) const HELP_KEYS_MAX: usize = 22;
 
@@ -363,9 +385,20 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         "filter fields: {}; a route is written it>de",
         crate::filter::FIELDS
     );
-    let legend = LEGEND.iter().map(|&(k, d)| (k, d.to_string()));
     let numbers = crate::filter::NUMBER_FIELDS.to_string();
-    for (keys, desc) in legend.chain([("/src=uk,de", fields), ("/profit>5 roi>=25", numbers)]) {
+    let legend: Vec<(&str, String)> = if ctx == Context::Products {
+        PRODUCTS_LEGEND
+            .iter()
+            .map(|&(k, d)| (k, d.to_string()))
+            .collect()
+    } else {
+        LEGEND
+            .iter()
+            .map(|&(k, d)| (k, d.to_string()))
+            .chain([("/src=uk,de", fields), ("/profit>5 roi>=25", numbers)])
+            .collect()
+    };
+    for (keys, desc) in legend {
         out.push(HelpEntry {
             keys: keys.to_string(),
             run: String::new(),

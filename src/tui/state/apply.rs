@@ -71,6 +71,14 @@ impl UiState {
             Action::Filter(Some(text)) => self.set_filter(text),
             Action::Back => self.back(),
             Action::Goto(v) => {
+                // Leaving a product's routes for another view ends them: the filter
+                // before them is back.
+                let mut restored = Vec::new();
+                if v != View::Opportunities
+                    && let Some(before) = self.products.return_filter.take()
+                {
+                    restored = self.set_filter(before);
+                }
                 self.view_kind = v;
                 self.detail_open = false;
                 if v == View::Opportunities {
@@ -90,9 +98,9 @@ impl UiState {
                     // What was stored since the last visit shows at once.
                     self.products.stale = true;
                     self.clamp_products();
-                    return vec![Effect::LoadWatchlist];
+                    restored.push(Effect::LoadWatchlist);
                 }
-                Vec::new()
+                restored
             }
             Action::Freeze => {
                 match self.frozen.take() {
@@ -137,6 +145,16 @@ impl UiState {
                     MarginChange::To(v) => v,
                 };
                 self.min_margin = (v * 10.0).round() / 10.0;
+                if self.view_kind != View::Opportunities {
+                    self.toast(
+                        format!(
+                            "Opportunities: minimum margin {} % {}",
+                            self.min_margin,
+                            self.basis.id()
+                        ),
+                        false,
+                    );
+                }
                 self.requery()
             }
             Action::Basis(b) => {
@@ -203,6 +221,7 @@ impl UiState {
                 if self.view_kind != View::Opportunities
                     || self.detail_open
                     || self.focus == Focus::Detail
+                    || self.products.return_filter.is_some()
                 {
                     return self.apply(Action::Back);
                 }
@@ -290,12 +309,27 @@ impl UiState {
                 None => Vec::new(),
             },
             Action::WatchAdd(asins) if asins.is_empty() => {
-                self.open_prompt(PromptKind::Command, "watch add ".into());
+                // In the products view, the selected product when it is not watched.
+                let line = match self
+                    .selected_unwatched()
+                    .filter(|_| self.view_kind == View::Products)
+                {
+                    Some(asin) => format!("watch add {asin}"),
+                    None => "watch add ".into(),
+                };
+                self.open_prompt(PromptKind::Command, line);
                 Vec::new()
             }
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             Action::WatchRemove(asins) => {
                 let selected_product = self.products.selected_line().map(|l| l.asin);
+                if asins.is_empty()
+                    && self.view_kind == View::Products
+                    && let Some(asin) = self.selected_unwatched()
+                {
+                    self.toast(format!("{asin} is not on the watchlist (a adds it)"), false);
+                    return Vec::new();
+                }
                 let asins = if asins.is_empty() && self.view_kind == View::Products {
                     match selected_product {
                         Some(a) => vec![a],
@@ -472,6 +506,13 @@ impl UiState {
     fn back(&mut self) -> Vec<Effect> {
         // In the log view a search is cleared before the view is left, as the
         // empty search result says.
+        let routes_of_a_product = self.view_kind == View::Opportunities
+            && !self.detail_open
+            && !self.zoom
+            && self.focus != Focus::Detail;
+        if routes_of_a_product && let Some(effects) = self.return_to_products() {
+            return effects;
+        }
         if self.view_kind == View::Logs && !self.log_search.is_empty() {
             self.search_log(String::new());
         } else if self.view_kind == View::Products && !self.products.search.is_empty() {

@@ -378,6 +378,9 @@ impl UiState {
     }
 
     pub(super) fn set_filter(&mut self, text: String) -> Vec<Effect> {
+        // A filter of the operator's own ends a product's routes opened from the products
+        // view: `Esc` then clears it, as any filter.
+        self.products.return_filter = None;
         match Filter::parse(&text) {
             Ok(f) => {
                 self.filter = f;

@@ -132,6 +132,12 @@ pub struct ProductsView {
     pub watched: Option<Watched>,
     /// Selected product: its position among every matching product.
     pub selected: usize,
+    /// The selected product, once its page is loaded: a product stored above it moves it
+    /// down a row, and the selection follows it there.
+    pub selected_asin: Option<Asin>,
+    /// The opportunities filter in force before `Enter` showed a product's routes: `Esc`
+    /// (or `q`) there puts it back and returns to this view.
+    pub return_filter: Option<String>,
     /// First product on screen.
     pub offset: usize,
     /// Search words (`/`).
@@ -208,7 +214,18 @@ impl UiState {
         if page.error.is_none() {
             p.stale = false;
         }
+        // The selected product where the new page has it: a product stored above it (or
+        // one gone) moves it, and the selection and the screen follow.
+        let moved = p.selected_asin.and_then(|a| {
+            let q = page.query.as_ref()?;
+            let i = page.lines.iter().position(|l| l.asin == a)?;
+            Some(q.offset + i)
+        });
         p.page = page;
+        if let Some(at) = moved.filter(|at| *at != p.selected) {
+            p.offset = (p.offset + at).saturating_sub(p.selected);
+            p.selected = at;
+        }
         self.clamp_products();
         self.dirty = true;
     }
@@ -255,6 +272,7 @@ impl UiState {
             p.offset = p.selected + 1 - rows;
         }
         p.offset = p.offset.min(total.saturating_sub(rows));
+        p.selected_asin = p.line(p.selected).map(|l| l.asin);
     }
 
     /// The products view's search as typed: applies at once, from the first product.
@@ -263,6 +281,7 @@ impl UiState {
             self.products.search = text;
             self.products.selected = 0;
             self.products.offset = 0;
+            self.products.selected_asin = None;
         }
         self.dirty = true;
     }
@@ -275,11 +294,30 @@ impl UiState {
         };
         self.view_kind = super::View::Opportunities;
         self.focus = super::Focus::Table;
+        self.detail_open = false;
+        self.zoom = false;
         self.toast(
-            format!("The routes of {asin} (Esc clears the filter)"),
+            format!("The routes of {asin} (Esc goes back to the products)"),
             false,
         );
-        self.set_filter(format!("asin={asin}"))
+        let before = self.filter_text.clone();
+        let effects = self.set_filter(format!("asin={asin}"));
+        self.products.return_filter = Some(before);
+        effects
+    }
+
+    /// `back` from a product's routes: the filter before them, and the products view.
+    pub(super) fn return_to_products(&mut self) -> Option<Vec<Effect>> {
+        let before = self.products.return_filter.take()?;
+        self.view_kind = super::View::Products;
+        Some(self.set_filter(before))
+    }
+
+    /// The selected product, if the watchlist is read and does not hold it.
+    pub(super) fn selected_unwatched(&self) -> Option<Asin> {
+        let asin = self.products.selected_line()?.asin;
+        let watched = self.products.watched.as_ref()?;
+        (!watched.source.contains_key(&asin)).then_some(asin)
     }
 
     /// `copy` in the products view: the selected product's page or ASIN.

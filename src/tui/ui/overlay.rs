@@ -226,6 +226,12 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         None => hint_runs(ctx)
             .iter()
             .filter_map(|run| {
+                // Read-only hides what changes stored data, as help does.
+                if s.session.read_only
+                    && crate::tui::action::parse(run).is_ok_and(|a| a.changes_stored_data())
+                {
+                    return None;
+                }
                 let label = match *run {
                     // The same key thaws the view: say so while it is frozen.
                     "freeze" if s.frozen.is_some() => "unfreeze",

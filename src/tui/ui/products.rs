@@ -35,13 +35,19 @@ fn source_word(s: Option<WatchSource>) -> &'static str {
 /// in `width`.
 fn title(s: &UiState, width: usize) -> String {
     let p = &s.products;
-    let mut t = format!(
-        " Products · {} stored",
-        match p.page.query {
-            Some(_) => thousands(p.page.total),
-            None => "…".to_string(),
-        }
-    );
+    let search = p.search.trim();
+    let mut t = match p.page.query {
+        None => " Products · …".to_string(),
+        Some(_) if search.is_empty() => format!(" Products · {} stored", thousands(p.page.total)),
+        Some(_) => format!(" Products · {} matching /{search}", thousands(p.page.total)),
+    };
+    if p.page.total > 0 {
+        t.push_str(&format!(
+            " · {}/{}",
+            thousands(p.selected as u64 + 1),
+            thousands(p.page.total)
+        ));
+    }
     if let Some(w) = &p.watched {
         t.push_str(&format!(" · {} watched", thousands(w.source.len() as u64)));
         if w.never_fetched > 0 {
@@ -50,9 +56,6 @@ fn title(s: &UiState, width: usize) -> String {
                 thousands(w.never_fetched as u64)
             ));
         }
-    }
-    if !p.search.trim().is_empty() {
-        t.push_str(&format!(" · /{}", p.search.trim()));
     }
     const NOTE: &str = " · price now: Buy Box, else lowest offer";
     if t.width() + NOTE.width() + 3 <= width {
@@ -65,8 +68,8 @@ fn title(s: &UiState, width: usize) -> String {
 pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let b = block(title(s, usize::from(area.width)), true, theme);
     let inner = b.inner(area);
-    f.render_widget(b, area);
     if inner.height == 0 || inner.width == 0 {
+        f.render_widget(b, area);
         return;
     }
     let p = &s.products;
@@ -78,8 +81,13 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         )),
         _ if p.page.total == 0 && !p.search.trim().is_empty() => Some((
             format!(
-                "No stored product has '{}' in its title, brand or ASIN. Esc clears the search.",
-                p.search.trim()
+                "No stored product has '{}' in its title, brand or ASIN. {}",
+                p.search.trim(),
+                if s.overlay.is_some() {
+                    "Backspace edits the search; Esc puts back the one before."
+                } else {
+                    "Esc clears the search."
+                }
             ),
             "muted",
         )),
@@ -92,6 +100,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         _ => None,
     };
     if let Some((text, role)) = why {
+        f.render_widget(b, area);
         f.render_widget(
             Paragraph::new(text)
                 .style(theme.style(role))
@@ -129,20 +138,62 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         })
         .collect();
     const ASIN: usize = 10;
-    const AGE: usize = 4;
+    const AGE: usize = 5;
     const WATCHED: usize = 7;
+    /// The title's narrowest and widest: past this, room goes to nothing.
+    const TITLE: (usize, usize) = (10, 64);
     let width = usize::from(inner.width);
-    let fixed = ASIN + mw.iter().map(|w| w + 1).sum::<usize>() + 1 + AGE + 1 + WATCHED + 1;
-    let title_w = width.saturating_sub(fixed).max(10);
+    // Short of room, the watch column goes first, then Keepa's age, then markets from
+    // the last: no cell is ever cut inside a price.
+    let (mut show_watched, mut show_age, mut markets_shown) = (true, true, markets.len());
+    let fixed = |watched: bool, age: bool, shown: usize| {
+        ASIN + 1
+            + mw[..shown].iter().map(|w| w + 1).sum::<usize>()
+            + if age { AGE + 1 } else { 0 }
+            + if watched { WATCHED + 1 } else { 0 }
+    };
+    while fixed(show_watched, show_age, markets_shown) + TITLE.0 > width {
+        if show_watched {
+            show_watched = false;
+        } else if show_age {
+            show_age = false;
+        } else if markets_shown > 1 {
+            markets_shown -= 1;
+        } else {
+            break;
+        }
+    }
+    let title_w = width
+        .saturating_sub(fixed(show_watched, show_age, markets_shown))
+        .clamp(TITLE.0, TITLE.1);
+    // Markets left out are named where the view's title says what it shows.
+    let b = match &markets[markets_shown..] {
+        [] => b,
+        hidden => {
+            let codes: Vec<&str> = hidden.iter().map(|m| m.code()).collect();
+            b.title_bottom(format!(
+                " {} not shown: a wider terminal shows them ",
+                codes.join(" ")
+            ))
+        }
+    };
+    f.render_widget(b, area);
 
     let line = |asin: &str, title: &str, mkts: Vec<Span<'static>>, age: &str, watched: &str| {
+        let title = fit(title, title_w);
+        // Padded to its width in columns (a wide character takes two).
+        let pad = " ".repeat(title_w.saturating_sub(title.width()));
         let mut spans = vec![
             Span::raw(format!("{:<ASIN$} ", fit(asin, ASIN))),
-            Span::raw(format!("{:<title_w$}", fit(title, title_w))),
+            Span::raw(format!("{title}{pad}")),
         ];
-        spans.extend(mkts);
-        spans.push(Span::raw(format!(" {:>AGE$}", fit(age, AGE))));
-        spans.push(Span::raw(format!(" {:<WATCHED$}", fit(watched, WATCHED))));
+        spans.extend(mkts.into_iter().take(markets_shown));
+        if show_age {
+            spans.push(Span::raw(format!(" {:>AGE$}", fit(age, AGE))));
+        }
+        if show_watched {
+            spans.push(Span::raw(format!(" {:<WATCHED$}", fit(watched, WATCHED))));
+        }
         spans
     };
     let head_mkts = markets
@@ -151,7 +202,8 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .map(|(m, w)| Span::raw(format!(" {:>w$}", m.code())))
         .collect();
     let mut out: Vec<Line<'_>> = vec![
-        Line::from(line("ASIN", "Title", head_mkts, "Age", "Watched")).style(theme.style("header")),
+        Line::from(line("ASIN", "Title", head_mkts, "Keepa", "Watched"))
+            .style(theme.style("header")),
     ];
     for (n, (l, c)) in visible.iter().zip(cells).enumerate() {
         let at = p.offset + n;

@@ -1653,3 +1653,95 @@ fn the_products_view_keeps_the_selection_in_view_across_a_resize() {
         s.products.offset
     );
 }
+
+/// The selection is a product, not a row: one stored above it moves it down a row, and
+/// the selection (and the screen) go with it.
+#[test]
+fn the_products_view_selection_follows_its_product() {
+    use arbdesk::tui::state::{ProductsPage, ProductsQuery};
+    let mut s = fixtures::products(1_000, (120, 40));
+    keys(&mut s, "jj");
+    let chosen = s.products.selected_line().unwrap().asin;
+    assert_eq!(chosen.to_string(), "B000000002");
+    // A product sorting first is stored: the page read again has everything a row lower.
+    let q = ProductsQuery {
+        text: None,
+        offset: 0,
+        limit: 200,
+    };
+    let mut lines = vec![fixtures::product_line(0)];
+    lines[0].asin = "0000000001".parse().unwrap(); // an ISBN sorts before every B0…
+    lines.extend((0..199).map(fixtures::product_line));
+    lines.sort_by_key(|l| l.asin);
+    s.on_products(ProductsPage {
+        query: Some(q),
+        total: 1_001,
+        lines,
+        error: None,
+    });
+    assert_eq!(s.products.selected_line().unwrap().asin, chosen);
+    assert_eq!(s.products.selected, 3);
+}
+
+/// Enter shows a product's routes with the table filtered to it; Esc (or q) goes back to
+/// the products view and puts back the filter that was in force.
+#[test]
+fn a_products_routes_go_back_to_the_products_view_with_the_filter_before() {
+    let mut s = fixtures::products(100, (120, 40));
+    // The table's own filter, set in the opportunities view.
+    keys(&mut s, "go");
+    s.apply(Action::Filter(Some("roi>=30".into())));
+    keys(&mut s, "gp");
+    let asin = s.products.selected_line().unwrap().asin;
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(
+        (s.view_kind, s.filter_text.clone()),
+        (View::Opportunities, format!("asin={asin}"))
+    );
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(
+        (s.view_kind, s.filter_text.as_str()),
+        (View::Products, "roi>=30")
+    );
+    // `q` does the same: below the top view it goes back, it does not quit.
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    keys(&mut s, "q");
+    assert!(!s.quit);
+    assert_eq!(
+        (s.view_kind, s.filter_text.as_str()),
+        (View::Products, "roi>=30")
+    );
+    // A filter of the operator's own ends the detour: Esc then clears it, as any filter.
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    s.apply(Action::Filter(Some("profit>5".into())));
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(
+        (s.view_kind, s.filter_text.as_str()),
+        (View::Opportunities, "")
+    );
+}
+
+/// `d` on a product that is not watched says so instead of asking; `a` offers it.
+#[test]
+fn the_products_view_unwatches_only_watched_products_and_offers_the_others() {
+    let mut s = fixtures::products(100, (120, 40));
+    keys(&mut s, "j"); // B000000001: odd, not watched
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(s.overlay.is_none(), "nothing to ask");
+    assert!(
+        s.toasts
+            .back()
+            .unwrap()
+            .text
+            .contains("is not on the watchlist")
+    );
+    keys(&mut s, "a");
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => assert_eq!(p.input, "watch add B000000001"),
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "k"); // B000000000: watched
+    keys(&mut s, "d");
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+}

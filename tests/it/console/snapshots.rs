@@ -1101,3 +1101,22 @@ fn products_view_narrow_and_medium() {
         text(&s)
     });
 }
+
+/// At the smallest size the console draws, markets are left out whole (and named), never
+/// cut inside a price; read-only hides unwatch from the hints; help explains this view.
+#[test]
+fn products_view_small_read_only_and_its_help() {
+    let mut s = fixtures::products(1_000, (60, 15));
+    s.session.read_only = true;
+    insta::assert_snapshot!("products_60x15_read_only", text(&s));
+    let keymap = Keymap::load("default", None);
+    let help: Vec<String> = ui::help_entries(&s, &keymap, "")
+        .into_iter()
+        .map(|e| e.desc)
+        .collect();
+    assert!(help.iter().any(|d| d == "not listed there"), "{help:?}");
+    assert!(
+        !help.iter().any(|d| d.contains("negates")),
+        "the table's filter grammar: {help:?}"
+    );
+}
