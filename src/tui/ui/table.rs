@@ -347,6 +347,20 @@ fn empty_message(s: &UiState) -> String {
                 format!(" ({field}= is the whole {field}: {field}~{word} finds a word in it)")
             })
         });
+        // A product's routes, opened from the products view.
+        if s.products.return_filter.is_some() {
+            let gross = if s.basis == crate::tui::action::Basis::Net {
+                "; :basis gross shows the routes with a gross margin only"
+            } else {
+                ""
+            };
+            return format!(
+                "No routes of this product at ≥ {} % {} (/{}){gross}. Esc goes back to the products.",
+                s.min_margin,
+                s.basis.id(),
+                super::fit(&s.filter_text, FILTER_ECHO),
+            );
+        }
         format!(
             "No opportunities at ≥ {} % {} matching /{}{}. Esc clears the filter{}",
             s.min_margin,

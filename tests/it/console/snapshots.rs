@@ -1120,3 +1120,25 @@ fn products_view_small_read_only_and_its_help() {
         "the table's filter grammar: {help:?}"
     );
 }
+
+/// A product's routes opened from the products view say how to go back, and how to see
+/// routes the net margin floor hides.
+#[test]
+fn a_products_routes_say_how_to_go_back() {
+    let mut s = fixtures::products(1_000, (120, 40));
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
+    let q = s.wanted_products().unwrap();
+    s.on_products(fixtures::products_page(1_000, q));
+    s.apply(Action::Open);
+    // The last product has no row among the fixture's: the store answers none.
+    s.on_feed(Feed {
+        query: Some(s.query()),
+        at: Some(fixtures::now()),
+        stats: s.feed.stats.clone(),
+        ..Feed::default()
+    });
+    let screen = text(&s);
+    assert!(screen.contains("No routes of this product"), "{screen}");
+    assert!(screen.contains("Esc goes back to the products"), "{screen}");
+    assert!(screen.contains(":basis gross"), "{screen}");
+}
