@@ -177,6 +177,18 @@ impl Ledger {
         sent
     }
 
+    /// Forgets that `asins` were sent: their refresh failed, so a request for them is not
+    /// a repeat of one that fetched them.
+    pub(crate) fn forget(&self, asins: &[Asin]) {
+        if asins.is_empty() {
+            return;
+        }
+        let mut sent = self.sent();
+        for a in asins {
+            sent.asins.remove(a);
+        }
+    }
+
     /// Enters `asins`, the watchlist a refresh of it asked for at `asked` covers (the
     /// ingest stage calls this once it has read the watchlist).
     pub(crate) fn covered(&self, asins: &[Asin], asked: Instant) {
@@ -237,6 +249,28 @@ mod tests {
             Refresh::Queued { .. }
         ));
         assert!(rx.try_recv().is_ok());
+    }
+
+    /// A refresh that failed is forgotten: asking again at once sends it again.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_refresh_is_no_repeat() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let c = Commands::from(tx);
+        let (a, b) = (asin("B0D1XD1ZV3"), asin("B0D1XD1ZV4"));
+        assert!(matches!(
+            c.refresh(vec![a, b]).unwrap(),
+            Refresh::Queued { .. }
+        ));
+        assert!(rx.try_recv().is_ok());
+        // The ingest stage could not fetch `a`.
+        c.ledger().forget(&[a]);
+        assert_eq!(
+            c.refresh(vec![a, b]).unwrap(),
+            Refresh::Queued {
+                sent: vec![a],
+                repeats: vec![b]
+            }
+        );
     }
 
     /// A refresh of the whole watchlist names the products refreshed on command moments

@@ -293,18 +293,30 @@ impl Ingest {
         if todo.is_empty() {
             return true;
         }
+        // A product whose fetch failed in any market was not refreshed: asking again
+        // soon is asking for what it did not get, not a repeat.
+        let mut failed_any = std::collections::HashSet::new();
         for &m in &self.markets {
             // Not due again on schedule until the refresh interval has passed.
             let next = Instant::now() + self.settings.refresh_interval;
             due_at.extend(todo.iter().map(|a| ((*a, m), next)));
             tokio::select! {
                 _ = cancel.cancelled() => return false,
-                failed = self.fetch(m, todo.clone()) => retry_soon(due_at, m, failed),
+                failed = self.fetch(m, todo.clone()) => {
+                    failed_any.extend(failed.iter().copied());
+                    retry_soon(due_at, m, failed);
+                }
             }
         }
         let now = Instant::now();
         refreshed.retain(|_, t| now.duration_since(*t) < REFRESHED_KEPT);
-        refreshed.extend(todo.into_iter().map(|a| (a, now)));
+        refreshed.extend(
+            todo.into_iter()
+                .filter(|a| !failed_any.contains(a))
+                .map(|a| (a, now)),
+        );
+        let failed: Vec<Asin> = failed_any.into_iter().collect();
+        self.ledger.forget(&failed);
         true
     }
 

@@ -52,6 +52,8 @@ impl UiState {
                 Vec::new()
             }
             Action::Filter(None) if self.view_kind == View::Products => {
+                let p = &mut self.products;
+                p.search_origin = Some((p.search.clone(), p.selected, p.offset));
                 self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
                 Vec::new()
             }

@@ -138,6 +138,9 @@ pub struct ProductsView {
     /// The opportunities filter in force before `Enter` showed a product's routes: `Esc`
     /// (or `q`) there puts it back and returns to this view.
     pub return_filter: Option<String>,
+    /// The search and the place in it when `/` opened: the same search typed back (or put
+    /// back by `Esc`) returns to that place, not to the first product.
+    pub search_origin: Option<(String, usize, usize)>,
     /// First product on screen.
     pub offset: usize,
     /// Search words (`/`).
@@ -277,11 +280,16 @@ impl UiState {
 
     /// The products view's search as typed: applies at once, from the first product.
     pub(super) fn search_products(&mut self, text: String) {
-        if self.products.search != text {
-            self.products.search = text;
-            self.products.selected = 0;
-            self.products.offset = 0;
-            self.products.selected_asin = None;
+        let p = &mut self.products;
+        if p.search != text {
+            let (selected, offset) = match &p.search_origin {
+                Some((origin, selected, offset)) if *origin == text => (*selected, *offset),
+                _ => (0, 0),
+            };
+            p.search = text;
+            p.selected = selected;
+            p.offset = offset;
+            p.selected_asin = None;
         }
         self.dirty = true;
     }

@@ -1745,3 +1745,19 @@ fn the_products_view_unwatches_only_watched_products_and_offers_the_others() {
     keys(&mut s, "d");
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
 }
+
+/// A search edited and then put back with Esc returns to the product that was selected.
+#[test]
+fn the_products_view_returns_to_its_place_when_a_search_is_put_back() {
+    let mut s = fixtures::products(1_000, (120, 40));
+    keys(&mut s, "jjjjj");
+    let before = s.products.selected_line().unwrap().asin;
+    keys(&mut s, "/ket");
+    assert_eq!(s.products.selected, 0);
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.products.search, "");
+    assert_eq!(s.products.selected, 5);
+    // The page of the search before is still the one loaded: nothing to read.
+    assert_eq!(s.wanted_products(), None);
+    assert_eq!(s.products.selected_line().unwrap().asin, before);
+}
