@@ -9,6 +9,10 @@
 //!
 //! Status is published on a `watch` channel (`PipelineStatus`) and a data generation
 //! counter is bumped after every store write, which the API uses to invalidate its cache.
+//!
+//! Beside the process stage runs `sweep`: stored rows computed under other economics
+//! settings, or ranked on data the freshness gates have since come to refuse, are
+//! computed again from their stored products.
 
 mod commands;
 pub mod enrich;
