@@ -414,13 +414,20 @@ impl Detector {
         let mut lines = Vec::with_capacity(sell.lines.len() + buy.lines.len() + 8);
         lines.extend_from_slice(&sell.lines);
         lines.extend_from_slice(&buy.lines);
-        let profit_label = format!(
-            "Profit π: {} % of net revenue, {} % of gross; ROI {} % (target {})",
-            row.net_margin_pct,
-            fig.margin_gross.pct(),
-            row.roi_pct,
-            pct_label(p.min_roi.dec())
-        );
+        // With no FBA fee known the figures count it as 0: the row shows no net figures,
+        // and the line that would read as its profit says what it leaves out.
+        let profit_label = if fee_known {
+            format!(
+                "Profit π: {} % of net revenue, {} % of gross; ROI {} % (target {})",
+                row.net_margin_pct,
+                fig.margin_gross.pct(),
+                row.roi_pct,
+                pct_label(p.min_roi.dec())
+            )
+        } else {
+            "Profit π before the FBA fee, which is unknown (FBA_FEE_UNKNOWN): not a profit"
+                .to_string()
+        };
         breakdown::route_lines(
             &mut lines,
             route.disabled,

@@ -348,6 +348,12 @@ fn an_unknown_fba_fee_leaves_the_net_figures_unknown() {
         "{:?}",
         o.breakdown.lines
     );
+    // The line that reads as the profit says it is none.
+    let profit = o.breakdown.lines.last().unwrap();
+    assert!(
+        profit.label.contains("not a profit") && !profit.label.contains("ROI"),
+        "{profit:?}"
+    );
     assert!(arbdesk::commands::export::csv_row(&o).contains(",,,,,,,"));
 }
 
