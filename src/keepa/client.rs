@@ -404,6 +404,10 @@ impl KeepaClient {
     /// `None` when the body is not a JSON object at all.
     fn partial_envelope(&self, endpoint: &str, body: &[u8], cost: i64) -> Option<Envelope> {
         use serde_json::Value;
+        // `/token` is asked for nothing but the token state: without it, it is no answer.
+        if endpoint == "token" {
+            return None;
+        }
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Loose {
@@ -450,8 +454,15 @@ impl KeepaClient {
                 // A 429 means the balance is spent (keepa-api.md §5), whatever the body
                 // says: a positive `tokensLeft` would make the same request look
                 // affordable at once, and the client would ask again and again.
+                // A refill "now" or in the past would let the request go again at once
+                // against a spent balance: Keepa refills once a minute.
                 let spent = Envelope {
                     tokens_left: env.tokens_left.min(0),
+                    refill_in: if env.refill_in > 0 {
+                        env.refill_in
+                    } else {
+                        60_000
+                    },
                     ..env.clone()
                 };
                 self.observe(&spent).await;
@@ -583,10 +594,10 @@ impl KeepaClient {
                             None => format!(
                                 "unparseable response body ({} bytes): {}",
                                 resp.body.len(),
-                                serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body)
+                                serde_json::from_slice::<Envelope>(&resp.body)
                                     .err()
                                     .map_or_else(
-                                        || "not a JSON object".to_string(),
+                                        || "not a Keepa answer".to_string(),
                                         |e| e.to_string()
                                     )
                             ),
@@ -598,7 +609,7 @@ impl KeepaClient {
                             if limited > policy.max_rate_limited {
                                 let e = self.unavailable(
                                     endpoint,
-                                    attempts,
+                                    attempts + limited,
                                     format!("{limited} HTTP 429 answers to one request"),
                                 );
                                 self.fail(&e);

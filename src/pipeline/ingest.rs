@@ -420,13 +420,14 @@ impl Ingest {
             }
             let missing = answer.missing(asked);
             if !missing.is_empty() {
-                // One object per asked ASIN is what Keepa sends: those left out are asked
-                // again within a minute, not at the next refresh.
+                // One object per asked ASIN is what Keepa sends. Asking again at once would
+                // spend tokens every minute on an ASIN Keepa keeps leaving out: they are
+                // asked again at the next refresh, and named each time.
                 tracing::warn!(
                     %market,
                     left_out = missing.len(),
                     asins = %crate::domain::text::list_first(&missing, 5),
-                    "Keepa's answer left out products it was asked for; they are asked again in a minute."
+                    "Keepa's answer left out products it was asked for; they are asked again at the next refresh."
                 );
             }
             let count = messages.len() as u64;
@@ -434,7 +435,6 @@ impl Ingest {
                 Ok(()) => {
                     self.failing.queue(None);
                     self.stats.record("ingest", count, 0, None);
-                    failed.extend(missing);
                 }
                 Err(e) => {
                     self.failing.queue(Some(&e));

@@ -413,3 +413,38 @@ async fn a_server_errors_envelope_updates_the_token_state() {
         "the server's count, not 95"
     );
 }
+
+/// `/token` is asked for the token state only: an answer without it is a failure that
+/// names what is missing, not a plan that refills nothing.
+#[tokio::test(start_paused = true)]
+async fn a_token_answer_without_token_fields_is_a_failure() {
+    let steps = (0..5)
+        .map(|_| Step::Http(200, r#"{"timestamp":1795586403000}"#.into()))
+        .collect();
+    let (client, t) = scripted_client(steps);
+    let err = client.token().await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("tokensLeft"), "{err}");
+    assert_eq!(t.paths().len(), 5, "retried as an unparseable answer");
+}
+
+/// A 429 announcing a refill "now" (or in the past) waits a minute, Keepa's refill period,
+/// rather than asking again at once against a spent balance.
+#[tokio::test(start_paused = true)]
+async fn a_429_without_a_future_refill_waits_a_minute() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(429, envelope(0, 0, 20, "")),
+        Step::Http(
+            200,
+            envelope(19, 60_000, 20, &product_payload("B0TEST0000")),
+        ),
+    ]);
+    client.products(&query(1)).await.unwrap();
+    let times = t.times();
+    assert!(
+        times[2] - times[1] >= Duration::from_secs(60),
+        "asked again after {:?}",
+        times[2] - times[1]
+    );
+}
