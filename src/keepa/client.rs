@@ -422,11 +422,22 @@ impl KeepaClient {
         let why = serde_json::from_slice::<Envelope>(body)
             .err()
             .map_or_else(String::new, |e| e.to_string());
+        // Every token field that is missing or not a whole number, by name.
+        let unusable: Vec<&str> = [
+            ("tokensLeft", &loose.tokens_left),
+            ("refillIn", &loose.refill_in),
+            ("refillRate", &loose.refill_rate),
+        ]
+        .into_iter()
+        .filter(|(_, v)| num(v).is_none())
+        .map(|(name, _)| name)
+        .collect();
         let known = self.status();
         tracing::warn!(
             endpoint,
+            fields = %unusable.join(", "),
             problem = %self.redact(&why),
-            "Keepa's answer lacks a token field or has one of the wrong type; its payload is kept, and the token balance stays the client's own estimate."
+            "Keepa's answer lacks these token fields or has them of the wrong type; its payload is kept, and the token balance stays the client's own estimate."
         );
         Some(Envelope {
             timestamp: num(&loose.timestamp).unwrap_or_else(|| Utc::now().timestamp_millis()),
