@@ -10,10 +10,10 @@
 //! `watch` channel for the console and `/health`.
 
 mod settings;
+mod tokens;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -322,70 +322,6 @@ impl KeepaClient {
         }
     }
 
-    /// Waits until the bucket can pay `cost`, then reserves it. Seeds the bucket from
-    /// `/token` the first time.
-    async fn reserve(&self, cost: i64) -> Result<(), Error> {
-        if cost <= 0 {
-            return Ok(());
-        }
-        if self.inner.bucket.lock().await.is_none() {
-            // Boxed: `token` goes through `call`, which comes back here with cost 0.
-            Box::pin(self.token()).await?;
-        }
-        let mut guard = self.inner.bucket.lock().await;
-        loop {
-            let now = Instant::now();
-            let Some(bucket) = guard.as_mut() else {
-                let rate = self.inner.status.borrow().refill_rate.unwrap_or(0);
-                return Err(Error::NoRefill { rate });
-            };
-            let at = bucket.ready_at(cost);
-            if at <= now {
-                bucket.reserve(cost, now);
-                let left = bucket.left;
-                self.inner.status.send_modify(|s| {
-                    s.tokens_left = Some(left);
-                    s.waiting_until = None;
-                });
-                return Ok(());
-            }
-            let wait = at - now;
-            self.inner
-                .status
-                .send_modify(|s| s.waiting_until = Some(Utc::now() + wait));
-            tracing::debug!(
-                cost,
-                wait_ms = wait.as_millis() as u64,
-                "Waiting for Keepa tokens."
-            );
-            tokio::time::sleep_until(at).await;
-            let now = Instant::now();
-            if let Some(b) = guard.as_mut() {
-                b.advance(now);
-            }
-        }
-    }
-
-    /// Records an envelope: replaces the bucket and publishes the token state. A plan that
-    /// never refills leaves no bucket, and requests that cost tokens then fail with `NoRefill`.
-    async fn observe(&self, env: &Envelope) {
-        let now = Instant::now();
-        let bucket = Bucket::from_envelope(env, now);
-        *self.inner.bucket.lock().await = bucket;
-        self.inner.status.send_modify(|s| {
-            s.tokens_left = Some(env.tokens_left);
-            s.refill_rate = Some(env.refill_rate);
-            s.refill_in_ms = Some(env.refill_in);
-            s.tokens_seen_at = Some(Utc::now());
-        });
-        if bucket.is_none() {
-            tracing::error!(
-                refill_rate = env.refill_rate,
-                "The Keepa plan refills no tokens; requests that cost tokens cannot run."
-            );
-        }
-    }
-
     fn fail(&self, err: &Error) {
         let msg = err.to_string();
         let fatal = err.is_fatal();
@@ -396,109 +332,6 @@ impl KeepaClient {
                 s.stopped = Some(msg);
             }
         });
-    }
-
-    /// The envelope of a 200 whose token fields are missing or not numbers (a proxy or a
-    /// Keepa-like server; Keepa itself always sends them): the answer is kept and the
-    /// fields are named in a warning, with the client's last known token state standing in.
-    /// `None` when the body is not a JSON object at all.
-    fn partial_envelope(&self, endpoint: &str, body: &[u8], cost: i64) -> Option<Envelope> {
-        use serde_json::Value;
-        // `/token` is asked for nothing but the token state: without it, it is no answer.
-        if endpoint == "token" {
-            return None;
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Loose {
-            timestamp: Option<Value>,
-            tokens_left: Option<Value>,
-            refill_in: Option<Value>,
-            refill_rate: Option<Value>,
-            tokens_consumed: Option<Value>,
-        }
-        let loose: Loose = serde_json::from_slice(body).ok()?;
-        let num = |v: &Option<Value>| v.as_ref().and_then(Value::as_i64);
-        let why = serde_json::from_slice::<Envelope>(body)
-            .err()
-            .map_or_else(String::new, |e| e.to_string());
-        // Every token field that is missing or not a whole number, by name.
-        let unusable: Vec<&str> = [
-            ("tokensLeft", &loose.tokens_left),
-            ("refillIn", &loose.refill_in),
-            ("refillRate", &loose.refill_rate),
-        ]
-        .into_iter()
-        .filter(|(_, v)| num(v).is_none())
-        .map(|(name, _)| name)
-        .collect();
-        let known = self.status();
-        tracing::warn!(
-            endpoint,
-            fields = %unusable.join(", "),
-            problem = %self.redact(&why),
-            "Keepa's answer lacks these token fields or has them of the wrong type; its payload is kept, and the token balance stays the client's own estimate."
-        );
-        Some(Envelope {
-            timestamp: num(&loose.timestamp).unwrap_or_else(|| Utc::now().timestamp_millis()),
-            tokens_left: num(&loose.tokens_left)
-                .or(known.tokens_left)
-                .unwrap_or_default(),
-            refill_in: num(&loose.refill_in)
-                .or(known.refill_in_ms)
-                .unwrap_or(60_000),
-            refill_rate: num(&loose.refill_rate)
-                .or(known.refill_rate)
-                .unwrap_or_default(),
-            token_flow_reduction: 0.0,
-            tokens_consumed: num(&loose.tokens_consumed).unwrap_or(cost),
-            processing_time_in_ms: 0,
-            error: None,
-        })
-    }
-
-    /// After a 429: the bucket is observed again, and without an envelope to say when
-    /// tokens come, the client waits for the last known refill + 1 s (or a minute).
-    async fn wait_after_429(&self, endpoint: &str, env: Option<&Envelope>) {
-        let wait = match env {
-            Some(env) => {
-                // A 429 means the balance is spent (keepa-api.md §5), whatever the body
-                // says: a positive `tokensLeft` would make the same request look
-                // affordable at once, and the client would ask again and again.
-                // A refill "now" or in the past would let the request go again at once
-                // against a spent balance: Keepa refills once a minute.
-                let spent = Envelope {
-                    tokens_left: env.tokens_left.min(0),
-                    refill_in: if env.refill_in > 0 {
-                        env.refill_in
-                    } else {
-                        60_000
-                    },
-                    ..env.clone()
-                };
-                self.observe(&spent).await;
-                None
-            }
-            None => {
-                let mut g = self.inner.bucket.lock().await;
-                let now = Instant::now();
-                let wait = g.as_ref().map_or(Duration::from_secs(60), |b| {
-                    b.refill_in + Duration::from_secs(1)
-                });
-                if let Some(b) = g.as_mut() {
-                    b.left = b.left.min(0);
-                    b.seen = now;
-                }
-                Some(wait)
-            }
-        };
-        tracing::info!(
-            endpoint,
-            "Keepa token balance exhausted (HTTP 429); waiting for a refill."
-        );
-        if let Some(w) = wait {
-            tokio::time::sleep(w).await;
-        }
     }
 
     /// The error of a request Keepa refused (400, 402, 404, 405): no retry changes it.

@@ -41,6 +41,17 @@ const RECENT: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 const PAGE: usize = 1_000;
 const MOST: usize = 20_000;
 
+/// [`detect_all`], its failure (the blocking pool shutting down) as the store's kind.
+async fn compute(
+    detect: Arc<dyn Detect>,
+    products: Vec<crate::domain::Product>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Asin, Vec<crate::domain::Opportunity>)>, StoreError> {
+    detect_all(detect, products, now)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("detection did not run: {e}")))
+}
+
 /// Computes again, at `now`, the products of ranked routes computed more than an hour
 /// before `now`, and writes those whose ranked routes changed; returns how many.
 pub async fn sweep(
@@ -82,9 +93,7 @@ pub async fn sweep(
         .into_iter()
         .flatten()
         .collect();
-    let sets = detect_all(detect, products, now)
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("detection did not run: {e}")))?;
+    let sets = compute(detect, products, now).await?;
     let changed: Vec<_> = sets
         .into_iter()
         .filter(|(asin, rows)| {
@@ -138,9 +147,7 @@ pub async fn recompute_if_settings_changed(
             .await?;
         let n = page.items.len();
         if n > 0 {
-            let sets = detect_all(detect.clone(), page.items, now)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("detection did not run: {e}")))?;
+            let sets = compute(detect.clone(), page.items, now).await?;
             store.replace_opportunities(sets).await?;
         }
         done += n;

@@ -381,27 +381,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 if state.view_kind == super::action::View::Logs && ticks.is_multiple_of(2) {
                     spawn_logs(deps.data_dir.clone(), tx.clone());
                 }
-                // The watchlist changes with watch commands from anywhere (the CLI, the
-                // API, discovery), which the store's generation does not count: read
-                // every 30 s (20,000 ASINs take ~60 ms to read), at once after this
-                // console's own changes, and with new data while some watched ASINs
-                // are not fetched yet (the title counts them). The page is read again
-                // every 5 s at most, when new data came or the last read failed.
-                let products_view = state.view_kind == super::action::View::Products;
-                let unfetched = state
-                    .products
-                    .watched
-                    .as_ref()
-                    .is_some_and(|w| w.never_fetched > 0);
-                if products_view && ticks.is_multiple_of(5) {
-                    let new_data = std::mem::take(&mut products_data_changed);
-                    if ticks.is_multiple_of(30) || (new_data && unfetched) {
-                        products::spawn_watchlist(deps.store.clone(), tx.clone());
-                    }
-                    if new_data || state.products.page.error.is_some() {
-                        state.products_changed();
-                    }
-                }
+                products::on_tick(&mut state, &deps, &tx, ticks, &mut products_data_changed);
             }
             _ = frame.tick(), if state.dirty => {
                 let started = Instant::now();

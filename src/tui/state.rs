@@ -21,7 +21,6 @@ mod toasts;
 pub use input::{Prompt, PromptKind};
 pub use products::{
     MarketCell, PRODUCTS_PAGE, ProductLine, ProductsPage, ProductsQuery, ProductsView, Watched,
-    market_pos,
 };
 pub use toasts::{Alerted, Toast};
 

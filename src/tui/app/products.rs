@@ -1,6 +1,6 @@
 //! The products view's store reads: a page of products by ASIN, and the watchlist.
 
-use super::{Arc, Msg, Store, mpsc};
+use super::{Arc, ConsoleDeps, Msg, Store, UiState, mpsc};
 use crate::store::ProductFilter;
 use crate::tui::state::{ProductLine, ProductsPage, ProductsQuery};
 
@@ -24,6 +24,36 @@ pub async fn load_products(store: &dyn Store, q: ProductsQuery) -> ProductsPage 
             error: Some(e.to_string()),
             ..ProductsPage::default()
         },
+    }
+}
+
+/// The products view's share of the console's 1 Hz tick. The watchlist changes with
+/// watch commands from anywhere (the CLI, the API, discovery), which the store's
+/// generation does not count: it is read every 30 s (20,000 ASINs take ~60 ms to read),
+/// at once after this console's own changes (`Msg::WatchChanged`), and with new data
+/// while some watched ASINs are not fetched yet (the title counts them). The page is read
+/// again every 5 s at most, when new data came (`new_data`) or the last read failed.
+pub(super) fn on_tick(
+    state: &mut UiState,
+    deps: &ConsoleDeps,
+    tx: &mpsc::Sender<Msg>,
+    ticks: u64,
+    new_data: &mut bool,
+) {
+    if state.view_kind != crate::tui::action::View::Products || !ticks.is_multiple_of(5) {
+        return;
+    }
+    let new_data = std::mem::take(new_data);
+    let unfetched = state
+        .products
+        .watched
+        .as_ref()
+        .is_some_and(|w| w.never_fetched > 0);
+    if ticks.is_multiple_of(30) || (new_data && unfetched) {
+        spawn_watchlist(deps.store.clone(), tx.clone());
+    }
+    if new_data || state.products.page.error.is_some() {
+        state.products_changed();
     }
 }
 

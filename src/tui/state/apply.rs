@@ -30,6 +30,13 @@ impl UiState {
             );
             return Vec::new();
         }
+        let action = match self.view_kind {
+            View::Products => match self.act_on_product(action) {
+                Ok(effects) => return effects,
+                Err(other) => other,
+            },
+            _ => action,
+        };
         match action {
             Action::None => Vec::new(),
             Action::Help => {
@@ -49,16 +56,6 @@ impl UiState {
             }
             Action::Filter(Some(text)) if self.view_kind == View::Logs => {
                 self.search_log(text);
-                Vec::new()
-            }
-            Action::Filter(None) if self.view_kind == View::Products => {
-                let p = &mut self.products;
-                p.search_origin = Some((p.search.clone(), p.selected, p.offset));
-                self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
-                Vec::new()
-            }
-            Action::Filter(Some(text)) if self.view_kind == View::Products => {
-                self.search_products(text);
                 Vec::new()
             }
             Action::Filter(None) => {
@@ -234,7 +231,6 @@ impl UiState {
                 self.move_by(m);
                 Vec::new()
             }
-            Action::Open if self.view_kind == View::Products => self.open_product(),
             Action::Open => {
                 self.detail_scroll = 0;
                 if self.selected_row().is_some() {
@@ -283,7 +279,6 @@ impl UiState {
                 self.pin_to_top();
                 self.requery()
             }
-            Action::Copy(target) if self.view_kind == View::Products => self.copy_product(target),
             Action::Copy(CopyTarget::Breakdown) => self.copy_breakdown(),
             // Right after an export, `y` copies where it went (tui-conventions §1.10).
             Action::Copy(CopyTarget::Link) if self.toast_copy().is_some() => {
@@ -297,50 +292,17 @@ impl UiState {
             Action::Export(f) => vec![Effect::Export(f)],
             Action::RefreshAll => vec![Effect::RefreshAll],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
-            Action::Refresh if self.view_kind == View::Products => {
-                match self.products.selected_line() {
-                    Some(l) => vec![Effect::Refresh(vec![l.asin])],
-                    None => {
-                        self.toast("Nothing selected to refresh", true);
-                        Vec::new()
-                    }
-                }
-            }
             Action::Refresh => match self.acted_on("refreshed", "refresh") {
                 Some(asins) => vec![Effect::Refresh(asins)],
                 None => Vec::new(),
             },
             Action::WatchAdd(asins) if asins.is_empty() => {
-                // In the products view, the selected product when it is not watched.
-                let line = match self
-                    .selected_unwatched()
-                    .filter(|_| self.view_kind == View::Products)
-                {
-                    Some(asin) => format!("watch add {asin}"),
-                    None => "watch add ".into(),
-                };
-                self.open_prompt(PromptKind::Command, line);
+                self.open_prompt(PromptKind::Command, "watch add ".into());
                 Vec::new()
             }
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             Action::WatchRemove(asins) => {
-                let selected_product = self.products.selected_line().map(|l| l.asin);
-                if asins.is_empty()
-                    && self.view_kind == View::Products
-                    && let Some(asin) = self.selected_unwatched()
-                {
-                    self.toast(format!("{asin} is not on the watchlist (a adds it)"), false);
-                    return Vec::new();
-                }
-                let asins = if asins.is_empty() && self.view_kind == View::Products {
-                    match selected_product {
-                        Some(a) => vec![a],
-                        None => {
-                            self.toast("Nothing selected to remove", true);
-                            return Vec::new();
-                        }
-                    }
-                } else if asins.is_empty() {
+                let asins = if asins.is_empty() {
                     match self.acted_on("removed", "remove") {
                         Some(asins) => asins,
                         None => return Vec::new(),
@@ -348,15 +310,7 @@ impl UiState {
                 } else {
                     asins
                 };
-                let names = crate::domain::text::list_first(&asins, 3);
-                self.overlay = Some(Overlay::Confirm(Confirm {
-                    question: format!(
-                        "Remove {names} from the watchlist (no more refreshes; rows stay)? y/N"
-                    ),
-                    action: Effect::WatchRemove(asins),
-                    declined: "Cancelled: nothing removed from the watchlist".into(),
-                }));
-                Vec::new()
+                self.confirm_removal(asins)
             }
             Action::Toggle => self.toggle_sidebar(),
             Action::FaultsOnly => {
@@ -538,6 +492,19 @@ impl UiState {
             let s = if n == 1 { "" } else { "s" };
             self.toast(format!("{n} mark{s} cleared"), false);
         }
+        Vec::new()
+    }
+
+    /// Asks before `asins` leave the watchlist.
+    pub(super) fn confirm_removal(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<Effect> {
+        let names = crate::domain::text::list_first(&asins, 3);
+        self.overlay = Some(Overlay::Confirm(Confirm {
+            question: format!(
+                "Remove {names} from the watchlist (no more refreshes; rows stay)? y/N"
+            ),
+            action: Effect::WatchRemove(asins),
+            declined: "Cancelled: nothing removed from the watchlist".into(),
+        }));
         Vec::new()
     }
 

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Effect, UiState};
+use super::{Action, Effect, PromptKind, UiState};
 use crate::domain::{Asin, Market, Money, Product};
+use crate::economics::tables::market_index;
 use crate::filter::shown_title;
 use crate::store::{WatchEntry, WatchSource};
 
@@ -79,16 +80,11 @@ impl ProductLine {
     pub fn link(&self, markets: &[Market]) -> Option<String> {
         let listed = markets
             .iter()
-            .find(|m| self.markets[market_pos(**m)] != MarketCell::NotListed);
+            .find(|m| self.markets[market_index(**m)] != MarketCell::NotListed);
         listed
             .or(markets.first())
             .map(|m| m.product_url(&self.asin))
     }
-}
-
-/// `m`'s place in [`Market::ALL`].
-pub fn market_pos(m: Market) -> usize {
-    Market::ALL.iter().position(|x| *x == m).unwrap_or(0)
 }
 
 /// A store answer for the products view.
@@ -152,10 +148,7 @@ pub struct ProductsView {
 impl ProductsView {
     /// The selected product, if its page is loaded.
     pub fn selected_line(&self) -> Option<&ProductLine> {
-        let q = self.page.query.as_ref()?;
-        self.selected
-            .checked_sub(q.offset)
-            .and_then(|i| self.page.lines.get(i))
+        self.line(self.selected)
     }
 
     /// The product at position `i`, if its page is loaded.
@@ -292,6 +285,56 @@ impl UiState {
             p.selected_asin = None;
         }
         self.dirty = true;
+    }
+
+    /// What the products view does itself: its search, and the actions on the selected
+    /// product (without ASINs named). Any other action comes back as `Err`, for the
+    /// reducer to run as anywhere else.
+    pub(super) fn act_on_product(&mut self, action: Action) -> Result<Vec<Effect>, Action> {
+        Ok(match action {
+            Action::Filter(None) => {
+                let p = &mut self.products;
+                p.search_origin = Some((p.search.clone(), p.selected, p.offset));
+                self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
+                Vec::new()
+            }
+            Action::Filter(Some(text)) => {
+                self.search_products(text);
+                Vec::new()
+            }
+            Action::Open => self.open_product(),
+            Action::Copy(target) => self.copy_product(target),
+            Action::Refresh => match self.products.selected_line() {
+                Some(l) => vec![Effect::Refresh(vec![l.asin])],
+                None => {
+                    self.toast("Nothing selected to refresh", true);
+                    Vec::new()
+                }
+            },
+            // The selected product is offered when it is not watched.
+            Action::WatchAdd(asins) if asins.is_empty() => {
+                let line = match self.selected_unwatched() {
+                    Some(asin) => format!("watch add {asin}"),
+                    None => "watch add ".into(),
+                };
+                self.open_prompt(PromptKind::Command, line);
+                Vec::new()
+            }
+            Action::WatchRemove(asins) if asins.is_empty() => {
+                if let Some(asin) = self.selected_unwatched() {
+                    self.toast(format!("{asin} is not on the watchlist (a adds it)"), false);
+                    return Ok(Vec::new());
+                }
+                match self.products.selected_line() {
+                    Some(l) => self.confirm_removal(vec![l.asin]),
+                    None => {
+                        self.toast("Nothing selected to remove", true);
+                        Vec::new()
+                    }
+                }
+            }
+            other => return Err(other),
+        })
     }
 
     /// `open` in the products view: the opportunities of the selected product.

@@ -8,8 +8,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::{age, block, fit, styled, thousands};
+use crate::economics::tables::market_index;
 use crate::store::WatchSource;
-use crate::tui::state::{MarketCell, ProductLine, UiState, market_pos};
+use crate::tui::state::{MarketCell, ProductLine, UiState};
 use crate::tui::theme::Theme;
 
 /// A market's cell as text, with its role.
@@ -121,7 +122,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .map(|l| match l {
             Some(l) => markets
                 .iter()
-                .map(|m| market_cell(l.markets[market_pos(*m)]))
+                .map(|m| market_cell(l.markets[market_index(*m)]))
                 .collect(),
             None => Vec::new(),
         })
