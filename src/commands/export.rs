@@ -204,31 +204,24 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         .context("Reading opportunities failed")?;
     if args.format == ExportFormat::Json {
         let detect = super::detector(settings);
-        let stored: Vec<(Money, f64)> = page
-            .items
-            .iter()
-            .map(|o| (o.net_profit, o.roi_pct))
-            .collect();
         page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
             .await
             .context("Reading the products to explain the rows failed")?;
-        // A breakdown is rebuilt with this process's tables: when they are not the ones the
-        // rows were computed with, the figures move, and the file would not match the
-        // server's answer.
-        let moved = page
+        // A breakdown is rebuilt with this process's tables: a row stored under others (or
+        // on older prices) keeps its figures and gets no lines, and the file says why.
+        let unexplained = page
             .items
             .iter()
-            .zip(&stored)
-            .filter(|(o, (profit, roi))| o.net_profit != *profit || o.roi_pct != *roi)
+            .filter(|o| o.breakdown.unexplained.is_some())
             .count();
-        if moved > 0 {
+        if unexplained > 0 {
             noteln!(
-                "warning: recomputing the breakdowns changed the figures of {} of {} rows: \
-                 they were stored with other economics tables (or older prices) than this \
-                 command's config has; run export with the --config the pipeline runs with \
-                 (the exported figures are the recomputed ones)",
-                crate::domain::text::thousands(moved as u64),
-                crate::domain::text::thousands(stored.len() as u64)
+                "warning: {} of {} rows are exported without breakdown lines: computed again \
+                 with this command's config they give other figures than the stored ones \
+                 (other economics tables, or older prices), and each says which in \
+                 `breakdown.unexplained`; run export with the --config the pipeline runs with",
+                crate::domain::text::thousands(unexplained as u64),
+                crate::domain::text::thousands(page.items.len() as u64)
             );
         }
     }

@@ -364,16 +364,21 @@ pub async fn wait_for_signal() {
 
 /// Asks Keepa for the token balance once at start (`/token` costs nothing; Keepa asks
 /// clients not to poll it), so a wrong URL or key is in the log at once rather than when
-/// the first product is due, which with an empty watchlist may be never.
+/// the first product is due, which with an empty watchlist may be never. The pipeline's
+/// first refresh needs the same answer and shares it (one request, not two).
 async fn check_keepa(client: crate::keepa::KeepaClient) {
-    match client.token().await {
-        Ok(env) => tracing::info!(
-            tokens_left = env.tokens_left,
-            refill_per_min = env.refill_rate,
-            "Keepa answered: {} tokens left, refill {} per minute.",
-            env.tokens_left,
-            env.refill_rate
-        ),
+    match client.seed().await {
+        Ok(()) => {
+            let s = client.status();
+            let known = |v: Option<i64>| v.map_or_else(|| "unknown".to_string(), |v| v.to_string());
+            tracing::info!(
+                tokens_left = s.tokens_left,
+                refill_per_min = s.refill_rate,
+                "Keepa answered: {} tokens left, refill {} per minute.",
+                known(s.tokens_left),
+                known(s.refill_rate)
+            )
+        }
         Err(e) => tracing::warn!(
             "Keepa did not answer the start-up token check: {e}. Check keepa.url, keepa.key \
              (KEEPA_API_KEY) and the network; the pipeline keeps trying."

@@ -90,6 +90,12 @@ pub struct Breakdown {
     pub buy_observed_at: Option<DateTime<Utc>>,
     /// Keepa `lastUpdate` of the sell side.
     pub sell_observed_at: Option<DateTime<Utc>>,
+    /// Why a row someone asked to explain has no lines: computed again now, the route
+    /// gives other figures than the row (the product's data or the economics settings
+    /// changed since), and lines that do not add up to the row's figures would mislead.
+    /// Set by `Detect::explain`, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unexplained: Option<String>,
 }
 
 /// One directed route for one product, with its gross and net economics.

@@ -257,6 +257,7 @@ impl Detector {
                     fee_table: None,
                     buy_observed_at: Some(s_snap.observed_at),
                     sell_observed_at: Some(t_snap.observed_at),
+                    unexplained: None,
                 },
                 updated_at: now,
                 first_seen: None,

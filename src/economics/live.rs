@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Detector, Economics, FxRate, FxSource, fetch_ecb};
 use crate::component::BoxFuture;
-use crate::domain::{Opportunity, Product};
+use crate::domain::{FlagSet, Money, Opportunity, Product};
 use crate::pipeline::{Detect, FxStatus, TablesStatus};
 
 /// `Detect` for the pipeline.
@@ -54,15 +54,38 @@ impl Detect for LiveDetector {
             .as_deref()
             .and_then(FxRate::from_record)
             .unwrap_or_else(|| self.rate());
-        let mut explained = self.detector.explain(
+        let explained = self.detector.explain(
             product,
             &fx,
             row.updated_at,
             row.buy_market,
             row.sell_market,
-        )?;
-        explained.first_seen = row.first_seen;
-        Some(explained)
+        );
+        // Lines are only shown for the figures they add up to: a row computed under other
+        // settings (another config, another version, a `--role api` process configured
+        // differently from the one that detects) or on data stored since is shown as
+        // stored, with why it has none.
+        let differs = match &explained {
+            None => {
+                Some("the route has no positive gross margin on the data stored now".to_string())
+            }
+            Some(now) => first_difference(row, now),
+        };
+        if let Some(why) = differs {
+            let mut kept = row.clone();
+            kept.breakdown.lines.clear();
+            kept.breakdown.unexplained = Some(format!(
+                "Not explained: computed again here, {why}. The product's data or the \
+                 economics settings (config file, arbdesk version) changed since the row was \
+                 computed; the process stage computes it again at the product's next \
+                 refresh, or at its start after a settings change."
+            ));
+            return Some(kept);
+        }
+        explained.map(|mut o| {
+            o.first_seen = row.first_seen;
+            o
+        })
     }
 
     fn fx(&self) -> Option<FxStatus> {
@@ -128,6 +151,77 @@ impl Detect for LiveDetector {
     fn settings_id(&self) -> &str {
         &self.settings
     }
+}
+
+/// The first figure in which `now` (the route computed again) differs from the stored
+/// `row`, in words, if any.
+fn first_difference(row: &Opportunity, now: &Opportunity) -> Option<String> {
+    let money = |name: &str, a: Money, b: Money| {
+        (a != b).then(|| format!("its {name} is {b} where the row has {a}"))
+    };
+    let price = |name: &str, a: Option<Money>, b: Option<Money>| {
+        let shown = |m: Option<Money>| m.map_or_else(|| "none".to_string(), |m| m.to_string());
+        (a != b).then(|| format!("its {name} is {} where the row has {}", shown(b), shown(a)))
+    };
+    let pct = |name: &str, a: f64, b: f64| {
+        (a != b).then(|| format!("its {name} is {b:.2} % where the row has {a:.2} %"))
+    };
+    let flags = |f: FlagSet| {
+        let names: Vec<&str> = f.names().collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(" ")
+        }
+    };
+    money("buy price", row.buy_price, now.buy_price)
+        .or_else(|| money("sell price", row.sell_price, now.sell_price))
+        .or_else(|| money("net profit", row.net_profit, now.net_profit))
+        .or_else(|| pct("ROI", row.roi_pct, now.roi_pct))
+        .or_else(|| pct("net margin", row.net_margin_pct, now.net_margin_pct))
+        .or_else(|| money("gross margin", row.gross_margin, now.gross_margin))
+        .or_else(|| pct("gross margin", row.gross_margin_pct, now.gross_margin_pct))
+        .or_else(|| {
+            money(
+                "expected monthly profit",
+                row.expected_monthly_profit,
+                now.expected_monthly_profit,
+            )
+        })
+        .or_else(|| price("max buy price", row.max_buy_price, now.max_buy_price))
+        .or_else(|| {
+            price(
+                "target sell price",
+                row.target_sell_price,
+                now.target_sell_price,
+            )
+        })
+        .or_else(|| {
+            price(
+                "break-even price",
+                row.break_even_sell_price,
+                now.break_even_sell_price,
+            )
+        })
+        .or_else(|| {
+            (row.flags != now.flags).then(|| {
+                format!(
+                    "its flags are {} where the row has {}",
+                    flags(now.flags),
+                    flags(row.flags)
+                )
+            })
+        })
+        .or_else(|| {
+            (row.ranked != now.ranked).then(|| {
+                let word = |r: bool| if r { "ranked" } else { "not ranked" };
+                format!(
+                    "it is {} where the row is {}",
+                    word(now.ranked),
+                    word(row.ranked)
+                )
+            })
+        })
 }
 
 /// What rows computed with `economics` by this version of arbdesk depend on, as 16 hex

@@ -111,6 +111,9 @@ struct Inner {
     config: ClientConfig,
     transport: Arc<dyn Transport>,
     bucket: Mutex<Option<Bucket>>,
+    /// Held while `/token` seeds the bucket, so that callers at the same time (the start-up
+    /// check and the first refresh) share one request.
+    seeding: Mutex<()>,
     status: watch::Sender<ClientStatus>,
 }
 
@@ -139,6 +142,7 @@ impl KeepaClient {
                 config,
                 transport,
                 bucket: Mutex::new(None),
+                seeding: Mutex::new(()),
                 status,
             }),
         }

@@ -114,6 +114,7 @@ pub fn opportunity(
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(updated_at),
             sell_observed_at: Some(updated_at),
+            unexplained: None,
         },
         updated_at,
         first_seen: Some(updated_at),

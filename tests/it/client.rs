@@ -448,3 +448,40 @@ async fn a_429_without_a_future_refill_waits_a_minute() {
         times[2] - times[1]
     );
 }
+
+/// A transport that answers a tenth of a second late, so that requests overlap.
+struct Slow(Scripted);
+
+impl arbdesk::keepa::transport::Transport for Slow {
+    fn get<'a>(&'a self, url: &'a url::Url) -> arbdesk::keepa::transport::TransportFuture<'a> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.get(url).await
+        })
+    }
+}
+
+/// The start-up check and the first refresh both need the token balance: asked at the same
+/// time, they share one `/token` request.
+#[tokio::test(start_paused = true)]
+async fn the_token_balance_asked_twice_at_once_is_one_request() {
+    let t = Scripted::new(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(
+            200,
+            envelope(99, 60_000, 20, &product_payload("B0TEST0000")),
+        ),
+    ]);
+    let client = KeepaClient::with_transport(
+        config("https://api.keepa.com"),
+        std::sync::Arc::new(Slow(t.clone())),
+    );
+    let q = query(1);
+    let (seeded, batch) = tokio::join!(client.seed(), client.products(&q));
+    seeded.unwrap();
+    assert_eq!(batch.unwrap().products.len(), 1);
+    assert_eq!(t.paths(), ["/token", "/product"]);
+    // Seeded already: asking again sends nothing.
+    client.seed().await.unwrap();
+    assert_eq!(t.paths().len(), 2);
+}

@@ -152,6 +152,11 @@ pub struct BreakdownOut {
     pub buy_observed_at: Option<DateTime<Utc>>,
     /// Keepa `lastUpdate` of the sell side.
     pub sell_observed_at: Option<DateTime<Utc>>,
+    /// Why `lines` is empty, when it is: computed again now the route gives other figures
+    /// than the row (the product's data or the economics settings changed since it was
+    /// computed), and lines that do not add up to the row's figures are not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unexplained: Option<String>,
 }
 
 impl From<&BreakdownLine> for BreakdownLineOut {
@@ -176,6 +181,7 @@ impl From<&Breakdown> for BreakdownOut {
             fee_table: b.fee_table.as_deref().map(str::to_string),
             buy_observed_at: b.buy_observed_at,
             sell_observed_at: b.sell_observed_at,
+            unexplained: b.unexplained.clone(),
         }
     }
 }

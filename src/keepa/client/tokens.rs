@@ -16,10 +16,7 @@ impl KeepaClient {
         if cost <= 0 {
             return Ok(());
         }
-        if self.inner.bucket.lock().await.is_none() {
-            // Boxed: `token` goes through `call`, which comes back here with cost 0.
-            Box::pin(self.token()).await?;
-        }
+        self.seed().await?;
         let mut guard = self.inner.bucket.lock().await;
         loop {
             let now = Instant::now();
@@ -52,6 +49,18 @@ impl KeepaClient {
                 b.advance(now);
             }
         }
+    }
+
+    /// Asks `/token` unless an answer has already seeded the bucket. Callers at the same
+    /// time share one request: the second waits for the first and finds the bucket seeded.
+    /// A plan that never refills leaves no bucket, so it is asked again at the next call.
+    pub async fn seed(&self) -> Result<(), Error> {
+        let _one_at_a_time = self.inner.seeding.lock().await;
+        if self.inner.bucket.lock().await.is_some() {
+            return Ok(());
+        }
+        // Boxed: `token` goes through `call`, which comes back to `reserve` with cost 0.
+        Box::pin(self.token()).await.map(drop)
     }
 
     /// Records an envelope: replaces the bucket and publishes the token state. A plan that

@@ -60,6 +60,8 @@ pub(super) fn encode_opportunity(o: &Opportunity) -> Vec<u8> {
         fee_table,
         buy_observed_at,
         sell_observed_at,
+        // Set when a row is explained, never stored.
+        unexplained: _,
     } = breakdown;
     let SellFacts {
         brand,
@@ -386,6 +388,7 @@ fn decode_opportunity(b: &[u8]) -> Result<Opportunity, String> {
         fee_table: r.opt_str()?,
         buy_observed_at: r.opt(Reader::time)?,
         sell_observed_at: r.opt(Reader::time)?,
+        unexplained: None,
     };
     let updated_at = r.time()?;
     let first_seen = r.opt(Reader::time)?;

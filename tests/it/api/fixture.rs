@@ -149,6 +149,7 @@ pub fn opportunity(a: &str, buy: Market, sell: Market, gross_pct: f64, profit: i
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(at()),
             sell_observed_at: Some(at()),
+            unexplained: None,
         },
         updated_at: at() + Days::minutes(5),
         first_seen: Some(at()),

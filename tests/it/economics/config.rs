@@ -5,7 +5,7 @@ use arbdesk::domain::Market;
 use arbdesk::economics::{Detector, Economics, EconomicsConfig, EconomicsError, FxSource};
 use chrono::NaiveDate;
 
-use super::{d, detect_explained, ecb_fx, now, product, snap};
+use super::{d, detect_explained, ecb_fx, econ, now, product, row, snap};
 
 #[test]
 fn the_shipped_defaults_validate_and_reproduce_section_5() {
@@ -344,4 +344,39 @@ fn route_entries_take_what_they_leave_out_from_the_defaults() {
         own.tables().route(Market::IT, Market::DE).inbound.dec(),
         d("0.60")
     );
+}
+
+/// Breakdown lines are given only for the figures they add up to. A row explained by a
+/// process whose economics settings differ from those it was computed with (another config
+/// file, another version, a `--role api` process configured apart from the detecting one)
+/// keeps its stored figures and says why it has no lines; so does a route the product's
+/// data stored now no longer has.
+#[test]
+fn a_row_computed_under_other_settings_is_shown_as_stored_without_lines() {
+    use arbdesk::economics::LiveDetector;
+    use arbdesk::pipeline::Detect;
+    let p = product(vec![snap(Market::DE, 2999), snap(Market::FR, 5999)]);
+    let computing = LiveDetector::new(econ(""));
+    let stored = row(&computing.detect(&p, now()), Market::DE, Market::FR).clone();
+
+    let same = computing.explain(&p, &stored).unwrap();
+    assert!(!same.breakdown.lines.is_empty(), "explained where computed");
+    assert_eq!(same.breakdown.unexplained, None);
+
+    let other = LiveDetector::new(econ("[[route]]\nfrom = \"DE\"\nto = \"FR\"\nprep = 1.5\n"));
+    let kept = other.explain(&p, &stored).unwrap();
+    assert!(kept.breakdown.lines.is_empty());
+    let why = kept.breakdown.unexplained.clone().unwrap();
+    assert!(
+        why.contains("its net profit is") && why.contains(&stored.net_profit.to_string()),
+        "{why}"
+    );
+    let mut bare = kept;
+    bare.breakdown.unexplained = None;
+    assert_eq!(bare, stored, "the row's own figures are shown");
+
+    let reversed = product(vec![snap(Market::DE, 5999), snap(Market::FR, 2999)]);
+    let gone = computing.explain(&reversed, &stored).unwrap();
+    let why = gone.breakdown.unexplained.unwrap();
+    assert!(why.contains("no positive gross margin"), "{why}");
 }

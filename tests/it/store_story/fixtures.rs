@@ -189,6 +189,7 @@ pub fn opp(asin: Asin, buy: Market, sell: Market, title: &str, f: Figures) -> Op
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(t(updated - 5)),
             sell_observed_at: Some(t(updated - 3)),
+            unexplained: None,
         },
         updated_at: t(updated),
         first_seen: None,

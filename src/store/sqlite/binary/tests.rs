@@ -40,6 +40,7 @@ fn row() -> Opportunity {
             fee_table: Some("2025-02-01".into()),
             buy_observed_at: Some(t(1_795_586_400, 0)),
             sell_observed_at: None,
+            unexplained: None,
         },
         updated_at: t(1_795_586_400, 762_402_123),
         first_seen: Some(t(-5, 1)),

@@ -170,6 +170,11 @@ fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<
             .map(|l| sanitize(&l.label).chars().count());
         label_width = label_width.min(longest.max().unwrap_or(0));
     }
+    if let Some(why) = &o.breakdown.unexplained {
+        for part in wrap_words(&sanitize(why), usize::from(width)) {
+            lines.push(Line::from(styled(part, "warn", theme)));
+        }
+    }
     for l in &o.breakdown.lines {
         let label = wrap_words(&sanitize(&l.label), label_width);
         let last = label.len() - 1;
