@@ -61,10 +61,13 @@ impl Cli {
         });
         let Some(note) = note else { e.exit() };
         let text = e.render().to_string();
-        match text.split_once("\nFor more information") {
-            Some((head, tail)) => eprint!("{head}\n{note}\n\nFor more information{tail}"),
-            None => eprintln!("{text}{note}"),
-        }
+        let text = match text.split_once("\nFor more information") {
+            Some((head, tail)) => format!("{head}\n{note}\n\nFor more information{tail}"),
+            None => format!("{text}{note}\n"),
+        };
+        // A closed stderr (`2>&1 | head -1`) loses the message, not the exit code.
+        use std::io::Write as _;
+        let _ = std::io::stderr().write_all(text.as_bytes());
         std::process::exit(e.exit_code());
     }
 }

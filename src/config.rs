@@ -381,7 +381,14 @@ pub fn config_path(args: &GlobalArgs) -> (Option<PathBuf>, bool) {
 pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "{e}; `arbdesk config init --config {}` creates it with the defaults, or \
+                 name another file (--config, ARBDESK_CONFIG)",
+                path.display()
+            ),
+            _ => e.to_string(),
+        },
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),

@@ -295,7 +295,8 @@ async fn fx_job(
 }
 
 /// Bumps the data generation when another process has written the store (its latest
-/// update moved), so an API-only or console-only process drops stale cached answers.
+/// update or its counts moved), so cached answers built before are dropped. In a process
+/// that writes itself, its own writes move them too: one more rebuild of a cached answer.
 async fn follow_other_writers(
     store: Arc<dyn Store>,
     generation: Arc<watch::Sender<u64>>,
@@ -444,14 +445,14 @@ impl Pipeline {
                 }
                 stage.run(cancel).await;
             });
-        } else {
-            // Other processes write the store (roles across processes): notice their writes.
-            background.spawn(follow_other_writers(
-                deps.store.clone(),
-                gen_tx,
-                cancel.clone(),
-            ));
         }
+        // Other processes write the store too (roles across processes, an `import`, `watch
+        // add` from the command line): their writes drop cached answers here as well.
+        background.spawn(follow_other_writers(
+            deps.store.clone(),
+            gen_tx,
+            cancel.clone(),
+        ));
         if deps.source == Source::Live
             && let Some(detect) = deps.detect.clone()
         {

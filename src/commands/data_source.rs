@@ -87,6 +87,31 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
     }
 }
 
+/// The store named for messages: its file, or the Elasticsearch store.
+pub fn place(settings: &crate::config::Settings) -> String {
+    match settings.store.local_file(&settings.data_dir) {
+        Some(file) => file.display().to_string(),
+        None => "The Elasticsearch store".to_string(),
+    }
+}
+
+/// Refuses (a [`super::BadValue`]) to import into a store of demo prices: imported lines
+/// are Keepa's product objects, and would be shown beside the simulator's, as simulated.
+/// A store only ever imported into, or fed by Keepa, takes them.
+pub async fn check_import(store: &dyn Store, place: &str) -> anyhow::Result<()> {
+    if of(store).await? == Some(Source::Demo) {
+        return Err(super::BadValue(format!(
+            "{place} holds {} prices, and the imported lines are Keepa product objects: they \
+             would be shown beside the simulator's, as simulated ones. Import into another \
+             data dir (--data-dir DIR, or data_dir in the config file), or move this one \
+             aside to start afresh",
+            word(Source::Demo)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Whether `e` says only that the store could not be reached (retry later), rather than
 /// what it holds.
 pub fn unreachable(e: &anyhow::Error) -> bool {

@@ -43,6 +43,7 @@ const SHOWN_ERRORS: usize = 20;
 /// harmless: a run resumed after N writes N+1 again, and every write is idempotent.
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let store = super::open_store(settings)?;
+    super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;
     let detect = super::detector(settings);
     // The rate the live pipeline last fetched, as its own rows use.
     crate::pipeline::restore_fx(&*store, &*detect).await;

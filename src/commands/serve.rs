@@ -236,10 +236,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     // that cannot say yet is claimed when it answers, and nothing is fetched before.
     let (mut ingest_gate, mut refused) = (None, None);
     if settings.has_role(Role::Ingest) {
-        let place = match settings.store.local_file(&settings.data_dir) {
-            Some(file) => file.display().to_string(),
-            None => "The Elasticsearch store".to_string(),
-        };
+        let place = super::data_source::place(settings);
         let lease = fetch_lease.as_ref().and_then(|l| l.pending());
         let wait = match super::data_source::claim(store.as_ref(), source, &place).await {
             Ok(()) => lease.is_some(),

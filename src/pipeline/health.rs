@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::peers::Peer;
 use super::{PipelineStatus, RefreshPlan, Source};
 use crate::component::{ComponentHealth, HealthStatus};
+use crate::domain::Currency;
 use crate::domain::text::{count, signed_thousands, span, thousands};
 use crate::keepa::ClientStatus;
 
@@ -236,7 +237,8 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
 
 /// The GBP rate in use, once the pipeline has one. A stale rate is degraded: GBP routes
 /// are not ranked until a current one arrives. Demo data runs offline on the shipped rate,
-/// so there the detail says how to give it a current one.
+/// so there the detail says how to give it a current one. Without a market in GBP the
+/// rate is used by nothing, and its age harms nothing.
 pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     let fx = s.fx.as_ref()?;
     // The rate as written first (the ECB publishes `1 EUR = x GBP`, as the log and the
@@ -248,6 +250,11 @@ pub fn fx_health(s: &PipelineStatus) -> Option<ComponentHealth> {
     };
     let mut detail = format!("{rate}, rate of {}", fx.date);
     if !fx.stale {
+        return Some(ComponentHealth::ok(&fx.source, detail));
+    }
+    if !s.markets.is_empty() && !s.markets.iter().any(|m| m.currency() == Currency::GBP) {
+        // No market in GBP: no route converts with it, no row is flagged for it.
+        detail.push_str(" (stale, but unused: no market in GBP is tracked)");
         return Some(ComponentHealth::ok(&fx.source, detail));
     }
     detail.push_str(" (stale: rows flagged FX_STALE, GBP routes not ranked");

@@ -721,3 +721,40 @@ async fn a_filter_selects_exactly_the_rows_that_match_it() {
         }
     }
 }
+
+/// A store of demo prices takes no imported lines (Keepa's product objects would be shown
+/// beside the simulator's, as simulated); a store fed by Keepa, or only imported into,
+/// takes them.
+#[tokio::test]
+async fn a_store_of_demo_prices_refuses_an_import() {
+    use arbdesk::commands::data_source::claim;
+    use arbdesk::pipeline::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 40);
+    for (mark, imported) in [
+        (Some(Source::Demo), false),
+        (Some(Source::Live), true),
+        (None, true),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&data.path().join("arbdesk.sqlite")).unwrap();
+        if let Some(mark) = mark {
+            claim(&store, mark, "here").await.unwrap();
+        }
+        drop(store);
+        let out = import(&file, data.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if imported {
+            // The file has a bad line on purpose: code 3, the rest imported.
+            assert_eq!(out.status.code(), Some(3), "{mark:?}: {err}");
+            assert!(counts(data.path()).await.0 > 0);
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(
+                err.contains("holds demo (simulated) prices") && err.contains("--data-dir"),
+                "{err}"
+            );
+            assert_eq!(counts(data.path()).await.0, 0, "nothing imported");
+        }
+    }
+}

@@ -845,3 +845,42 @@ async fn changed_economics_settings_compute_the_stored_products_again() {
     assert_eq!(back.await.unwrap(), Some(PRODUCTS as usize));
     assert_eq!(stored_ranked(&*store).await, ranked);
 }
+
+/// A process that detects notices what others write to its store (an `import`, a process
+/// of another role on the same file) as a process that only serves does: the data
+/// generation moves, and the API's cached answers built before are dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detecting_process_notices_what_others_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arbdesk.sqlite");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(
+        Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap(),
+    )));
+    let queue: Arc<dyn Queue> = Arc::new(MemoryQueue::new(100));
+    let pipeline = Pipeline::start(deps(store.clone(), Some(queue), Some(detect)));
+    // Its start-up settings check (on an empty store) is done before the other writes.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !store
+            .jobs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|j| j.job == arbdesk::pipeline::sweep::RECOMPUTE_JOB)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the start-up settings check finishes");
+    let mut generation = pipeline.generation();
+    generation.borrow_and_update();
+
+    let other: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    run(other, updates(), "").await;
+    tokio::time::timeout(Duration::from_secs(60), generation.changed())
+        .await
+        .expect("the other process's writes are noticed")
+        .unwrap();
+    pipeline.shutdown().await;
+}

@@ -349,6 +349,19 @@ fn a_bad_config_file_is_a_clear_error() {
         err.contains("data_dir") && err.contains("a directory path"),
         "{err}"
     );
+
+    // A file named that does not exist: what creates it.
+    let missing = dir.path().join("missing.toml");
+    let out = config_show(&missing);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "`arbdesk config init --config {}`",
+            missing.display()
+        )),
+        "{err}"
+    );
 }
 
 fn config_show(cfg: &std::path::Path) -> std::process::Output {

@@ -31,6 +31,35 @@ fn the_rate_reads_as_written_and_per_pound() {
     );
 }
 
+/// A stale rate degrades health only where something converts with it: a market in GBP.
+#[test]
+fn a_stale_rate_matters_only_with_a_market_in_gbp() {
+    use crate::domain::Market;
+    let stale = |markets: Vec<Market>| PipelineStatus {
+        markets,
+        fx: Some(crate::pipeline::FxStatus {
+            eur_per_gbp: 1.0 / 0.88,
+            date: "2025-11-21".into(),
+            source: "default".into(),
+            stale: true,
+            record: "default 2025-11-21: 1 EUR = 0.88 GBP".into(),
+        }),
+        ..PipelineStatus::default()
+    };
+    let h = fx_health(&stale(vec![Market::UK, Market::DE])).unwrap();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(h.detail.contains("GBP routes not ranked"), "{}", h.detail);
+    let h = fx_health(&stale(vec![Market::DE, Market::FR])).unwrap();
+    assert_eq!(h.status, HealthStatus::Ok);
+    assert!(
+        h.detail
+            .ends_with("(stale, but unused: no market in GBP is tracked)")
+    );
+    // Markets not known (a process that reports none): as if GBP were tracked.
+    let h = fx_health(&stale(Vec::new())).unwrap();
+    assert_eq!(h.status, HealthStatus::Degraded);
+}
+
 #[test]
 fn keepa_rules() {
     let now = Utc::now();
