@@ -317,7 +317,7 @@ const PRODUCTS_LEGEND: [(&str, &str); 6] = [
     ("· (market)", "not listed there"),
     (
         "Keepa",
-        "how old Keepa's data is (its last update of the product)",
+        "how old Keepa's newest data of the product is (its latest update in any market; the detail gives each side's)",
     ),
     (
         "Watched",

@@ -31,7 +31,10 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
             false,
         ),
         Ok(Refresh::Queued { sent, repeats }) => {
-            let names = format!("{}{}", names_of(&sent), left_out(&repeats));
+            let names = match left_out(&repeats) {
+                None => names_of(&sent),
+                Some(left) => format!("{} ({left})", names_of(&sent)),
+            };
             queued(state, names, sent.len());
             let now = Utc::now();
             state
@@ -58,11 +61,11 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
         ),
         Ok(Refresh::Queued { repeats, .. }) => {
             let n = state.feed.stats.watchlist.saturating_sub(repeats.len() as u64);
-            let names = format!(
-                "the whole watchlist ({}){}",
-                count(n, "ASIN"),
-                left_out(&repeats)
-            );
+            let asins = count(n, "ASIN");
+            let names = match left_out(&repeats) {
+                None => format!("the whole watchlist ({asins})"),
+                Some(left) => format!("the whole watchlist ({asins}; {left})"),
+            };
             queued(state, names, n as usize);
         }
         Err(e) => not_queued(state, &e),
@@ -90,13 +93,13 @@ fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Comma
 }
 
 /// What a refresh leaves out as asked for moments ago (the ingest stage skips them).
-fn left_out(repeats: &[Asin]) -> String {
+fn left_out(repeats: &[Asin]) -> Option<String> {
     match repeats.len() {
-        0 => String::new(),
-        n => format!(
-            " ({} asked for moments ago left out)",
+        0 => None,
+        n => Some(format!(
+            "{} asked for moments ago left out",
             count(n as u64, "product")
-        ),
+        )),
     }
 }
 

@@ -119,6 +119,9 @@ impl UiState {
                 Vec::new()
             }
             Action::Theme(name) => vec![Effect::Theme(name)],
+            // The panels are the dashboard's: a view of one panel (products, health, logs)
+            // keeps the operator where they are.
+            Action::Focus(_) if self.view_kind != View::Opportunities => Vec::new(),
             Action::Focus(next) => {
                 let i = FOCUS_ORDER
                     .iter()

@@ -112,9 +112,20 @@ impl UiState {
                     }
                     KeyCode::Enter => {
                         let entries = crate::tui::ui::help_entries(self, keymap, &filter);
-                        if let Some(e) = entries.get(selected)
-                            && let Ok(a) = crate::tui::action::parse(&e.run)
-                        {
+                        let Some(e) = entries.get(selected) else {
+                            return Vec::new();
+                        };
+                        // A command that takes arguments opens on the `:` line to be
+                        // completed: run bare, `:markets` would clear the market filters
+                        // and `:theme` switch the theme, unasked.
+                        let takes_arguments = e.context == "command"
+                            && crate::tui::action::spec_of(&e.run)
+                                .is_some_and(|spec| !spec.args.is_empty());
+                        if takes_arguments {
+                            self.open_prompt(PromptKind::Command, format!("{} ", e.run));
+                            return Vec::new();
+                        }
+                        if let Ok(a) = crate::tui::action::parse(&e.run) {
                             return self.apply(a);
                         }
                         return Vec::new();

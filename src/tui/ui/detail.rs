@@ -34,10 +34,14 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         return;
     }
     let Some(row) = s.selected_row() else {
-        f.render_widget(
-            Paragraph::new("Select a row to see its product.").style(theme.style("muted")),
-            inner,
-        );
+        let text = if s.feed.at.is_none() || s.loading {
+            ""
+        } else if s.view().is_empty() {
+            "No row to show: the table is empty."
+        } else {
+            "Select a row to see its product."
+        };
+        f.render_widget(Paragraph::new(text).style(theme.style("muted")), inner);
         return;
     };
     let detail = s.detail.as_ref().filter(|d| d.key == row.key);
@@ -326,17 +330,24 @@ fn render_prices(
     let header = usize::from(area.height) > route_rows;
     let room = usize::from(area.height) - usize::from(header);
     let mut i = rows.len();
+    let mut left_out = Vec::new();
     while rows.len() > room && i > 0 {
         i -= 1;
         if rows[i].1.is_empty() {
-            rows.remove(i);
+            left_out.push(rows.remove(i).0[0].clone());
         }
+    }
+    // The header says which markets are left out (the opened detail has room for them).
+    left_out.reverse();
+    let mut header_cells = HEADER.map(str::to_string);
+    if !left_out.is_empty() {
+        header_cells[6] = format!("{} not shown", left_out.join(" "));
     }
     let widths: [u16; 7] = std::array::from_fn(|i| {
         let widest = rows
             .iter()
             .map(|(cells, _, _)| cells[i].chars().count())
-            .chain([HEADER[i].chars().count()])
+            .chain([header_cells[i].chars().count()])
             .max()
             .unwrap_or(0);
         u16::try_from(widest).unwrap_or(u16::MAX)
@@ -354,7 +365,7 @@ fn render_prices(
     )
     .column_spacing(spacing);
     if header {
-        t = t.header(Row::new(HEADER).style(theme.style("header")));
+        t = t.header(Row::new(header_cells).style(theme.style("header")));
     }
     f.render_widget(t, area);
 }

@@ -24,7 +24,9 @@ struct HealthRow {
     errors: String,
 }
 
-fn health_rows(s: &UiState) -> Vec<HealthRow> {
+/// The health rows: all of them for the health view (`in_view`), else the dashboard
+/// panel's summary (rows that are fine only where they say something the header does not).
+fn health_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
     let st = &s.status;
     let k = &st.keepa;
     let mut rows = vec![HealthRow {
@@ -37,7 +39,6 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
     }];
     // The token bucket and the tables have their own rows in the health view; the
     // dashboard's panel shows them only when at fault (the header shows the balance).
-    let in_view = s.view_kind == View::Health;
     if st.keepa_client {
         let watched = Watched {
             asins: s.feed.stats.watchlist,
@@ -184,7 +185,7 @@ fn health_rows(s: &UiState) -> Vec<HealthRow> {
         } else {
             HealthStatus::Ok
         };
-        if status == HealthStatus::Ok && s.view_kind != View::Health {
+        if status == HealthStatus::Ok && !in_view {
             continue;
         }
         let detail = match f.oldest {
@@ -295,6 +296,15 @@ fn api_row(s: &UiState) -> HealthRow {
     }
 }
 
+/// The health rows of the view or the panel, as `x` (faults only) leaves them.
+fn shown_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
+    let mut rows = health_rows(s, in_view);
+    if s.faults_only {
+        rows.retain(|r| r.health.status != HealthStatus::Ok);
+    }
+    rows
+}
+
 /// The health rows as drawn in an area: worst first, with their heights and how far the
 /// view can scroll.
 struct Plan {
@@ -310,10 +320,7 @@ struct Plan {
 
 impl Plan {
     fn of(s: &UiState, area: Rect) -> Plan {
-        let mut rows = health_rows(s);
-        if s.faults_only {
-            rows.retain(|r| r.health.status != HealthStatus::Ok);
-        }
+        let mut rows = shown_rows(s, s.view_kind == View::Health);
         // Faults first (down, then degraded: `HealthStatus` orders by severity), so a short
         // panel never hides one below its edge.
         rows.sort_by_key(|r| std::cmp::Reverse(r.health.status));
@@ -417,9 +424,17 @@ pub(super) fn health(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
     if start > 0 {
         title.push_str(&format!("· ↑{start} above "));
     }
-    if below > 0 {
-        let how = if wrap { "j/k scroll" } else { "g h shows all" };
-        title.push_str(&format!("· ↓{below} more ({how}) "));
+    if wrap && below > 0 {
+        title.push_str(&format!("· ↓{below} more (j/k scroll) "));
+    }
+    // The panel is a summary: what the health view adds to it counts as not shown.
+    let hidden = if wrap {
+        0
+    } else {
+        shown_rows(s, true).len().saturating_sub(shown)
+    };
+    if hidden > 0 {
+        title.push_str(&format!("· {hidden} more (g h shows all) "));
     }
     let rows: Vec<HealthRow> = plan.rows.into_iter().skip(start).collect();
     let b = block(title, focused, theme);

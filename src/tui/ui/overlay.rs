@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, 
 use unicode_width::UnicodeWidthStr;
 
 use super::{block, fit, styled};
-use crate::tui::action::Context;
+use crate::tui::action::{Context, View};
 use crate::tui::keymap::{Keymap, show_keys};
 use crate::tui::state::{Overlay, PromptKind, UiState};
 use crate::tui::theme::Theme;
@@ -229,6 +229,14 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
                 // Read-only hides what changes stored data, as help does.
                 if s.session.read_only
                     && crate::tui::action::parse(run).is_ok_and(|a| a.changes_stored_data())
+                {
+                    return None;
+                }
+                // Tab moves between the dashboard's panels, and only its health view
+                // scrolls (the panel is a summary).
+                let dashboard = s.view_kind == View::Opportunities;
+                if (*run == "focus next" && !dashboard)
+                    || (*run == "move +1" && ctx == Context::Health && dashboard)
                 {
                     return None;
                 }

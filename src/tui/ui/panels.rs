@@ -137,7 +137,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             // Gross, whatever the basis: the figure /stats reports as best_gross_margin_pct.
             // (Below 120 columns a tile's title has 11 cells, padding included.)
             pick("Best gross", "Top gross", "Best"),
-            best.map_or_else(|| "–".into(), |b| format!("{b:.1} %")),
+            best.map_or_else(|| "–".into(), |b| format!("{b:.2} %")),
         ),
         (
             pick("Keepa tokens", "Tokens", "Tokens"),

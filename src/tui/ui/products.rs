@@ -167,16 +167,20 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let title_w = width
         .saturating_sub(fixed(show_watched, show_age, markets_shown))
         .clamp(TITLE.0, TITLE.1);
-    // Markets left out are named where the view's title says what it shows.
-    let b = match &markets[markets_shown..] {
-        [] => b,
-        hidden => {
-            let codes: Vec<&str> = hidden.iter().map(|m| m.code()).collect();
-            b.title_bottom(format!(
-                " {} not shown: a wider terminal shows them ",
-                codes.join(" ")
-            ))
-        }
+    // Columns left out (markets, Keepa's age, why watched) are named under the view.
+    let hidden: Vec<&str> = markets[markets_shown..]
+        .iter()
+        .map(|m| m.code())
+        .chain((!show_age).then_some("Keepa"))
+        .chain((!show_watched).then_some("Watched"))
+        .collect();
+    let b = match hidden.len() {
+        0 => b,
+        n => b.title_bottom(format!(
+            " {} not shown: a wider terminal shows {} ",
+            hidden.join(" "),
+            if n == 1 { "it" } else { "them" }
+        )),
     };
     f.render_widget(b, area);
 

@@ -328,7 +328,7 @@ fn empty_message(s: &UiState) -> String {
     let lower = s.min_margin > 0.0;
     if s.filter_text.is_empty() {
         format!(
-            "No opportunities at ≥ {} % {}.{}",
+            "No opportunities at ≥{:.1} % {}.{}",
             s.min_margin,
             s.basis.id(),
             if lower {
@@ -355,14 +355,14 @@ fn empty_message(s: &UiState) -> String {
                 ""
             };
             return format!(
-                "No routes of this product at ≥ {} % {} (/{}){gross}. Esc goes back to the products.",
+                "No routes of this product at ≥{:.1} % {} (/{}){gross}. Esc goes back to the products.",
                 s.min_margin,
                 s.basis.id(),
                 super::fit(&s.filter_text, FILTER_ECHO),
             );
         }
         format!(
-            "No opportunities at ≥ {} % {} matching /{}{}. Esc clears the filter{}",
+            "No opportunities at ≥{:.1} % {} matching /{}{}. Esc clears the filter{}",
             s.min_margin,
             s.basis.id(),
             super::fit(&s.filter_text, FILTER_ECHO),

@@ -650,7 +650,7 @@ async fn a_row_without_net_figures_says_unknown_everywhere() {
     for c in [Column::Profit, Column::Net, Column::Roi, Column::Emp] {
         assert_eq!(row.cell(c), "–", "{c:?}");
     }
-    assert_eq!(row.cell(Column::Margin), "33.4");
+    assert_eq!(row.cell(Column::Margin), "33.36");
     let tsv = row.tsv();
     let cells: Vec<&str> = tsv.split('\t').collect();
     assert_eq!(&cells[9..14], ["33.36", "", "", "", ""], "{tsv}");

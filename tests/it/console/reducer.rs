@@ -361,6 +361,53 @@ fn ctrl_u_clears_the_help_filter() {
     assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter.is_empty()));
 }
 
+/// Enter on a command that takes arguments opens it on the `:` line to be completed;
+/// run bare, `:markets` would have cleared the market filters unasked.
+#[test]
+fn enter_in_help_on_a_command_with_arguments_opens_the_command_line() {
+    let mut s = fixtures::loaded(50, (120, 40));
+    s.apply(Action::Markets(
+        arbdesk::tui::action::Side::Both,
+        vec![Market::DE, Market::IT],
+    ));
+    keys(&mut s, "?:markets");
+    let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(fx.is_empty(), "{fx:?}");
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => {
+            assert_eq!(p.kind, PromptKind::Command);
+            assert_eq!(p.input, "markets ");
+        }
+        other => panic!("expected the command line, got {other:?}"),
+    }
+    assert_eq!(s.buy, vec![Market::DE, Market::IT], "the filters stay");
+    // A command without arguments runs.
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    keys(&mut s, "?:freeze");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.overlay.is_none() && s.frozen.is_some());
+}
+
+/// Tab moves between the dashboard's panels; a view of one panel keeps the operator where
+/// they are.
+#[test]
+fn tab_stays_in_a_view_of_one_panel() {
+    let mut s = fixtures::loaded(50, (120, 40));
+    for view in [View::Products, View::Health, View::Logs] {
+        s.apply(Action::Goto(view));
+        key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+        key(&mut s, KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(s.view_kind, view);
+    }
+    s.apply(Action::Goto(View::Opportunities));
+    let before = s.focus;
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_ne!(
+        s.focus, before,
+        "the dashboard's panels take the focus in turn"
+    );
+}
+
 #[test]
 fn help_pages_by_what_the_screen_shows() {
     let mut s = fixtures::loaded(20, (120, 40));

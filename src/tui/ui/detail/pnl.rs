@@ -70,7 +70,7 @@ fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<
     };
     let gross = vec![
         styled("Gross ", "header", theme),
-        Span::raw(format!("{} ({:.1} %)", o.gross_margin, o.gross_margin_pct)),
+        Span::raw(format!("{} ({:.2} %)", o.gross_margin, o.gross_margin_pct)),
     ];
     let net = if let Some(why) = o.net_unknown() {
         vec![
@@ -82,7 +82,7 @@ fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<
             styled("Net ", "header", theme),
             Span::styled(
                 format!(
-                    "{approx}{} ({approx}{:.1} %) · ROI {approx}{:.1} %",
+                    "{approx}{} ({approx}{:.2} %) · ROI {approx}{:.2} %",
                     o.net_profit, o.net_margin_pct, o.roi_pct
                 ),
                 // As the row's figures in the table: a route that fails a gate is not green.
