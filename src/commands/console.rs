@@ -47,6 +47,7 @@ pub async fn console(settings: Settings) -> Result<()> {
             hyperlinks: false,
             read_only: settings.read_only,
             stale_after_hours: settings.model.params().max_keepa_age_hours,
+            fetches: settings.has_role(crate::cli::Role::Ingest),
         },
         settings: settings.console.clone(),
         data_dir: settings.data_dir.clone(),

@@ -362,6 +362,15 @@ impl Action {
     pub fn changes_stored_data(&self) -> bool {
         matches!(self, Action::WatchAdd(_) | Action::WatchRemove(_))
     }
+
+    /// Asks Keepa for data now: what a console whose process does not ingest (`--role
+    /// api`) hides, having no ingest stage to ask.
+    pub fn fetches(&self) -> bool {
+        matches!(
+            self,
+            Action::Refresh | Action::RefreshAll | Action::RefreshAsins(_)
+        )
+    }
 }
 
 #[cfg(test)]

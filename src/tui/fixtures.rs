@@ -358,6 +358,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
             hyperlinks: false,
             read_only: false,
             stale_after_hours: 24,
+            fetches: true,
         },
         now(),
     );

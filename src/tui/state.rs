@@ -160,6 +160,9 @@ pub struct Session {
     pub read_only: bool,
     /// Keepa data older than this many hours is stale (the STALE gate's limit).
     pub stale_after_hours: i64,
+    /// This process ingests: a refresh has a stage to go to (not with `--role api`,
+    /// where the refresh actions are hidden as read-only hides the watchlist's).
+    pub fetches: bool,
 }
 
 impl Default for Session {
@@ -172,6 +175,7 @@ impl Default for Session {
             hyperlinks: false,
             read_only: false,
             stale_after_hours: 24,
+            fetches: true,
         }
     }
 }

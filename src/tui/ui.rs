@@ -343,6 +343,7 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         for b in keymap.bindings(c) {
             if out.iter().any(|e| e.keys == show_keys(&b.keys))
                 || hidden(b.action.changes_stored_data())
+                || (!s.session.fetches && b.action.fetches())
             {
                 continue;
             }
@@ -356,7 +357,10 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         }
     }
     for spec in REGISTRY {
-        if spec.id == "none" || hidden(spec.dangerous) {
+        if spec.id == "none"
+            || hidden(spec.dangerous)
+            || (!s.session.fetches && spec.id == "refresh")
+        {
             continue;
         }
         // The arguments beside the id while they fit the keys column; a longer list goes

@@ -227,8 +227,9 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             .iter()
             .filter_map(|run| {
                 // Read-only hides what changes stored data, as help does.
-                if s.session.read_only
-                    && crate::tui::action::parse(run).is_ok_and(|a| a.changes_stored_data())
+                let parsed = crate::tui::action::parse(run);
+                if (s.session.read_only && parsed.as_ref().is_ok_and(|a| a.changes_stored_data()))
+                    || (!s.session.fetches && parsed.as_ref().is_ok_and(|a| a.fetches()))
                 {
                     return None;
                 }

@@ -835,6 +835,27 @@ fn read_only_refuses_and_hides_watchlist_changes() {
     assert!(header.contains("READ-ONLY"), "{header}");
 }
 
+/// A console whose process does not ingest (`--role api`) has no stage to ask for a
+/// refresh: neither help nor the hint bar offers one.
+#[test]
+fn a_console_that_does_not_fetch_offers_no_refresh() {
+    let keymap = Keymap::load("default", None);
+    let offered = |s: &UiState| {
+        let help = arbdesk::tui::ui::help_entries(s, &keymap, "refresh");
+        let screen = super::snapshots::draw(s, "mono");
+        let footer: String = (0..200).map(|x| screen[(x, 59)].symbol()).collect();
+        (
+            help.iter().any(|e| e.run.starts_with("refresh")),
+            footer.contains("refresh"),
+        )
+    };
+    let mut s = fixtures::loaded(50, (200, 60));
+    s.apply(Action::Goto(View::Products));
+    assert_eq!(offered(&s), (true, true));
+    s.session.fetches = false;
+    assert_eq!(offered(&s), (false, false));
+}
+
 /// Marked rows are counted in the table's title, which says what `e` does with them.
 #[test]
 fn marks_are_counted_in_the_title() {
