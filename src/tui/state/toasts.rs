@@ -89,7 +89,7 @@ impl UiState {
         let text = match routes.as_slice() {
             [] => return,
             [one] => format!(
-                "New: {} {}→{} {:.1} % gross · net €{}",
+                "New: {} {}→{} {:.2} % gross · net €{}",
                 one.key.asin,
                 one.key.buy.code(),
                 one.key.sell.code(),
@@ -97,7 +97,7 @@ impl UiState {
                 one.net.decimal_string()
             ),
             many => format!(
-                "{} new ranked opportunities ≥ {:.0} % gross (best {:.1} %)",
+                "{} new ranked opportunities ≥ {:.0} % gross (best {:.2} %)",
                 many.len(),
                 self.session.alert_margin_pct,
                 many.iter().map(|r| r.gross_pct).fold(f64::MIN, f64::max)

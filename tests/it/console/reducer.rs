@@ -177,7 +177,7 @@ fn rows_are_new_when_first_recorded_not_when_they_enter_the_window() {
         .collect();
     assert_eq!(
         alerts,
-        ["2 new ranked opportunities ≥ 30 % gross (best 52.5 %)"]
+        ["2 new ranked opportunities ≥ 30 % gross (best 52.50 %)"]
     );
 }
 
