@@ -15,6 +15,7 @@ mod apply;
 mod data;
 mod input;
 mod meters;
+mod motion;
 mod products;
 mod toasts;
 
