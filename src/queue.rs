@@ -190,6 +190,10 @@ pub enum QueueError {
     /// The broker cannot be reached; retry later.
     #[error("the queue is unavailable: {0}")]
     Unavailable(String),
+    /// The queue's settings are refused by its client (an unknown librdkafka property, a
+    /// bad value): a mistake in the config, which retrying will not mend.
+    #[error("the queue's settings are refused: {0}")]
+    Config(String),
 }
 
 /// Moves messages between pipeline stages.

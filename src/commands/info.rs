@@ -37,7 +37,17 @@ pub fn info(settings: &Settings) -> Result<()> {
     let choice = theme::choose(c.theme.as_deref(), c.no_color, &env);
     let (t, theme_warnings, _) = load_theme(&choice.name, &c.config_dir, &env);
     outln!("\n[console]");
-    outln!("theme         {} ({})", t.name, choice.reason);
+    if t.name == choice.name {
+        outln!("theme         {} ({})", t.name, choice.reason);
+    } else {
+        // The one asked for could not be loaded (the warnings below say why).
+        outln!(
+            "theme         {} (the {} '{}' could not be loaded, see below)",
+            t.name,
+            choice.reason,
+            choice.name
+        );
+    }
     outln!("colour depth  {:?}", env.depth());
     outln!("keymap        {}", c.keymap);
     let mode = c.clipboard.as_str();

@@ -182,11 +182,14 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         ),
     };
     let queue = if settings.runs_pipeline() {
-        Some(
-            queue::build(&settings.queue)
-                .await
-                .map_err(|e| anyhow::anyhow!("Could not open the queue: {e}"))?,
-        )
+        Some(queue::build(&settings.queue).await.map_err(|e| match e {
+            // A mistake in the config: exit 2, not the outage's 1 that a supervisor
+            // retries for ever.
+            queue::QueueError::Config(_) => {
+                anyhow::Error::new(super::BadValue(format!("Could not open the queue: {e}")))
+            }
+            e => anyhow::anyhow!("Could not open the queue: {e}"),
+        })?)
     } else {
         None
     };

@@ -70,6 +70,7 @@ fn kafka_brokers_topic_prefix_and_group_are_checked_at_load() {
         "brokers = \"kafka-1:9092, kafka-2:9092\"",
         "brokers = \"kafka\"",
         "brokers = \"SSL://kafka:9093\"",
+        "brokers = \"sasl_ssl://kafka:9093\"",
         "brokers = \"[::1]:9092\"",
         "brokers = \"k:9092\"\ntopic_prefix = \"staging.v2_a-\"",
     ] {
@@ -79,6 +80,7 @@ fn kafka_brokers_topic_prefix_and_group_are_checked_at_load() {
         ("brokers = \"http://kafka:9092\"", "not HTTP URLs"),
         ("brokers = \"kafka:90x2\"", "'kafka:90x2'"),
         ("brokers = \"kafka:0\"", "'kafka:0'"),
+        ("brokers = \"kafka://k:9092\"", "SASL_SSL://"),
         ("brokers = \"kafka:9092,,k2:9092\"", "''"),
         ("brokers = \"  \"", "queue.brokers"),
         (

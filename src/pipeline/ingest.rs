@@ -143,9 +143,9 @@ impl Ingest {
         // When each ASIN's latest refresh on command finished (entries older than
         // `REFRESHED_KEPT` are dropped).
         let mut refreshed: HashMap<Asin, Instant> = HashMap::new();
-        let mut next_discovery = Instant::now();
-        // When the latest discovery run finished.
-        let mut discovered: Option<Instant> = None;
+        // When the next discovery is due, and when the latest one finished: as the store
+        // recorded them, so a restart does not spend the lists' tokens again early.
+        let (mut next_discovery, mut discovered) = self.discovery_schedule().await;
         // How long to wait when nothing is due: doubling from 1 s to 5 s while idle, so an
         // idle pipeline asks the store for candidates (three queries per market) about once
         // every 5 s, and a newly watched ASIN is fetched within that.
@@ -445,6 +445,43 @@ impl Ingest {
             }
         }
         failed
+    }
+
+    /// When the next discovery is due after a start, going by the last run that finished
+    /// well in the store (a crash loop or a redeploy every few minutes would otherwise run
+    /// every list again each time), and when that run finished. Due now without one.
+    async fn discovery_schedule(&self) -> (Instant, Option<Instant>) {
+        let now = Instant::now();
+        if self.settings.discovery.is_empty() {
+            return (now, None);
+        }
+        let last = match self.store.jobs().await {
+            Ok(runs) => runs
+                .into_iter()
+                .filter(|r| r.job == "discovery" && r.result == "ok")
+                .map(|r| r.finished_at)
+                .max(),
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read when discovery last ran; it runs now.");
+                None
+            }
+        };
+        let Some(at) = last else {
+            return (now, None);
+        };
+        // A run recorded in the future (a clock set back) counts as just finished.
+        let ago = (Utc::now() - at).to_std().unwrap_or_default();
+        let wait = self.settings.discovery_interval.saturating_sub(ago);
+        if !wait.is_zero() {
+            tracing::info!(
+                next_in_s = wait.as_secs(),
+                "Discovery ran {} ago: the next run is due in {}.",
+                crate::domain::text::span(ago.as_secs() as i64),
+                crate::domain::text::span(wait.as_secs() as i64)
+            );
+            self.stats.job_scheduled("discovery", Utc::now() + wait);
+        }
+        (now + wait, now.checked_sub(ago))
     }
 
     async fn discover(&self) {

@@ -101,7 +101,13 @@ impl KafkaQueue {
             .set("linger.ms", "5")
             .set("compression.type", "lz4")
             .create()
-            .map_err(|e| unavailable("creating the Kafka producer", e))?;
+            .map_err(|e| match e {
+                rdkafka::error::KafkaError::ClientConfig(..) => QueueError::Config(format!(
+                    "{e}; check options in [queue]: they are librdkafka's properties \
+                     (https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md)"
+                )),
+                e => unavailable("creating the Kafka producer", e),
+            })?;
         let queue = KafkaQueue {
             producer,
             consumer: Arc::new(OnceLock::new()),

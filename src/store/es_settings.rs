@@ -126,7 +126,10 @@ impl EsSettings {
                     .ok()
                     .filter(|p| ["http", "https"].contains(&p.scheme()))
                     .ok_or_else(|| {
-                        format!("'{u}' is not an Elasticsearch URL: use http(s)://HOST:9200")
+                        format!(
+                            "url '{u}' (--es-url, ARBDESK_ES_URL) is not an Elasticsearch URL: \
+                             use http(s)://HOST:9200"
+                        )
                     })
             })
             .collect();
@@ -154,6 +157,7 @@ mod tests {
             s.validate().unwrap_err()
         };
         assert!(bad(|s| s.url = "127.0.0.1:9200".into()).contains("http(s)://"));
+        assert!(bad(|s| s.url = "htp://es:9200".into()).contains("--es-url"));
         assert!(bad(|s| s.url = " , ".into()).contains("no Elasticsearch URL"));
         assert!(bad(|s| s.index_prefix = "Arb-".into()).contains("'A'"));
         assert!(bad(|s| s.index_prefix = "_arb".into()).contains("starts with"));

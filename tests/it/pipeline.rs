@@ -884,3 +884,78 @@ async fn a_detecting_process_notices_what_others_write() {
         .unwrap();
     pipeline.shutdown().await;
 }
+
+/// A restart does not run discovery again before it is due: the last run the store
+/// recorded sets the schedule (a crash loop would otherwise spend the lists' tokens each
+/// time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_discovery_schedule() {
+    use arbdesk::config::DiscoveryCategory;
+    use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
+    use arbdesk::store::{JobRun, WatchSource};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let sim = Simulator::new(SimConfig::default());
+    let ran = Utc::now() - chrono::Duration::minutes(10);
+    store
+        .record_job(JobRun {
+            job: "discovery".into(),
+            started_at: ran,
+            finished_at: ran,
+            result: "ok".into(),
+            detail: "1 lists, 10 ASINs, 10 new".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .watch_add(vec![asin_from(1).parse().unwrap()], WatchSource::User)
+        .await
+        .unwrap();
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: Some(sim_client(&sim)),
+        settings: PipelineSettings {
+            discovery: vec![DiscoveryCategory {
+                market: Market::DE,
+                category: ROOTS[0].0.to_string(),
+            }],
+            ..settings()
+        },
+        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
+    });
+    // The watched product is fetched: ingest went past the point where a discovery due
+    // now would have run.
+    let mut status = pipeline.status();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while status
+            .borrow()
+            .stages
+            .get("ingest")
+            .is_none_or(|s| s.processed == 0)
+        {
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("ingest fetches the watchlist");
+    let due = status
+        .borrow()
+        .jobs
+        .iter()
+        .find(|j| j.name == "discovery")
+        .and_then(|j| j.next_run);
+    pipeline.shutdown().await;
+    let runs: Vec<JobRun> = store
+        .jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.job == "discovery")
+        .collect();
+    assert_eq!(runs.len(), 1, "no discovery at start: {runs:?}");
+    assert_eq!(store.watchlist().await.unwrap().len(), 1);
+    let due = due.expect("the next run is scheduled");
+    let interval = chrono::Duration::from_std(settings().discovery_interval).unwrap();
+    assert!((due - (ran + interval)).num_seconds().abs() <= 5, "{due}");
+}

@@ -95,7 +95,15 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
                     "Kafka broker addresses (HOST:PORT), not HTTP URLs",
                 ));
             }
-            Some((_, rest)) => rest,
+            Some(("plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl", rest)) => rest,
+            Some(_) => {
+                return Err(invalid(
+                    "queue.brokers",
+                    shown(),
+                    "HOST:PORT, optionally after a listener's security protocol \
+                     (PLAINTEXT://, SSL://, SASL_PLAINTEXT://, SASL_SSL://)",
+                ));
+            }
             None => lower.as_str(),
         };
         let port = match bare.rsplit_once(':') {

@@ -34,6 +34,18 @@ fn store_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreC
     typed_section(d, "sqlite")
 }
 
+/// A URL, or an error that says what one looks like (the `url` crate's own says only
+/// "relative URL without a base").
+fn http_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<url::Url>, D::Error> {
+    let text = String::deserialize(d)?;
+    url::Url::parse(text.trim()).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "'{text}' is not a URL ({e}): give an absolute http:// or https:// URL, such as \
+             https://api.keepa.com"
+        ))
+    })
+}
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +108,7 @@ pub struct KeepaSection {
     /// API key (prefer `KEEPA_API_KEY`).
     pub key: Option<String>,
     /// Base URL.
+    #[serde(default, deserialize_with = "http_url")]
     pub url: Option<url::Url>,
     /// Simulator seed.
     pub demo_seed: Option<u64>,
