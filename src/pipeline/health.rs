@@ -126,6 +126,13 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     if s.peers.is_empty() {
         return h;
     }
+    // Each process judges only itself: a stage no live process runs is seen here alone.
+    if let Some(missing) = missing_stage(&s.peers, s.queue_depth) {
+        if h.status == HealthStatus::Ok {
+            h.status = HealthStatus::Degraded;
+        }
+        h.detail = format!("{missing}; {}", h.detail);
+    }
     // The sums can hide one process's fault (a stalled worker among busy ones): each
     // reporting process's own verdict counts too.
     let faults: Vec<String> = s
@@ -134,12 +141,33 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
         .filter(|p| p.pipeline.status != HealthStatus::Ok)
         .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
         .collect();
-    if !faults.is_empty() && h.status == HealthStatus::Ok {
-        h.status = HealthStatus::Degraded;
+    if !faults.is_empty() {
+        if h.status == HealthStatus::Ok {
+            h.status = HealthStatus::Degraded;
+        }
         h.detail = format!("{}; {}", faults.join("; "), h.detail);
     }
     h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
     h
+}
+
+/// What is missing when the live reports run ingest but not the process stage, or the
+/// other way round: one half of the pipeline with nothing to hand to, or nothing to take.
+fn missing_stage(peers: &[Peer], waiting: u64) -> Option<String> {
+    let runs = |stage: &str| peers.iter().any(|p| p.roles.split(',').any(|r| r == stage));
+    match (runs("ingest"), runs("process")) {
+        (true, false) => Some(format!(
+            "no process runs the process stage: fetched updates wait in the queue ({} \
+             waiting) and nothing is stored; start a process with --role process",
+            thousands(waiting)
+        )),
+        (false, true) => Some(
+            "no process runs ingest: nothing is fetched from Keepa and stored prices age; \
+             start a process with --role ingest"
+                .to_string(),
+        ),
+        _ => None,
+    }
 }
 
 /// `as reported by 2 processes: w-1:7 (process), i-1:9 (ingest)`, at most four named.

@@ -64,6 +64,13 @@ impl EsStore {
         })
     }
 
+    /// Whether anything was ever stored under this index prefix (its products index
+    /// exists), asked without creating an index: what a process that only serves checks
+    /// before it serves, as it checks that a SQLite file exists.
+    pub async fn holds_a_store(&self) -> StoreResult<bool> {
+        self.es.has_products_index().await
+    }
+
     /// Runs `f` once the indices exist, recording the outcome of writes for `health`.
     async fn run<T, F, Fut>(&self, write: bool, f: F) -> StoreResult<T>
     where

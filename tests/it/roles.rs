@@ -149,6 +149,48 @@ fn a_second_process_fetching_into_one_elasticsearch_store_is_refused() {
     running(&log);
 }
 
+/// A process that only serves refuses an index prefix under which nothing was stored (a
+/// typo would serve an empty catalogue as healthy), and creates no index there.
+#[cfg(feature = "elasticsearch")]
+#[test]
+fn an_api_process_refuses_an_elasticsearch_prefix_with_no_store() {
+    let Some(url) = super::store_es::es_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let store = es_store(&url);
+    std::fs::write(&config, &store).unwrap();
+    let out = super::procs::arbdesk(
+        dir.path(),
+        &config,
+        &["--serve", "--role", "api", "--api-addr", "127.0.0.1:0"],
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("No arbdesk store on Elasticsearch at") && err.contains("index_prefix"),
+        "{err}"
+    );
+    let prefix = store
+        .lines()
+        .find_map(|l| l.strip_prefix("index_prefix = "))
+        .unwrap()
+        .trim_matches('"');
+    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let index = format!("{}/{prefix}products", url.trim_end_matches('/'));
+        reqwest::Client::new()
+            .head(index)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 404, "no index was created");
+}
+
 /// Watches 300 ASINs, runs ingest, two workers and an API as separate processes on the
 /// given `[queue]` and `[store]` (SQLite in `dir` when `store` is empty), optionally kills
 /// one worker once products arrive, and checks what the store holds.

@@ -122,7 +122,8 @@ pub struct PipelineOut {
     /// Per-stage counters and rates: `ingest`, `enrich`, `store`, `detect`, and the
     /// publications `enriched` (to `enriched.products`) and `alerts` (to `alerts`).
     pub stages: BTreeMap<String, StageOut>,
-    /// Messages queued or in flight.
+    /// Messages queued or in flight; on Kafka the consumer group's lag over the raw
+    /// topic, or the messages this process holds, whichever is larger.
     pub queue_depth: u64,
     /// Messages sent to the dead-letter topic.
     pub dead_letters: u64,

@@ -60,6 +60,46 @@ fn a_stale_rate_matters_only_with_a_market_in_gbp() {
     assert_eq!(h.status, HealthStatus::Degraded);
 }
 
+/// Reports from processes that run only one half of the pipeline: the merged view says
+/// which half no live process runs.
+#[test]
+fn a_stage_no_live_process_runs_is_degraded() {
+    let peer = |id: &str, roles: &str| Peer {
+        id: id.into(),
+        roles: roles.into(),
+        updated_at: Utc::now(),
+        pipeline: ComponentHealth::ok("pipeline", "running"),
+    };
+    let mut s = PipelineStatus {
+        running: true,
+        started_at: Some(Utc::now() - chrono::Duration::minutes(10)),
+        queue_depth: 4_000,
+        peers: vec![peer("i:1", "ingest")],
+        ..PipelineStatus::default()
+    };
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
+    assert!(
+        h.detail.starts_with(
+            "no process runs the process stage: fetched updates wait in the queue (4,000 waiting)"
+        ),
+        "{}",
+        h.detail
+    );
+    s.peers = vec![peer("w:2", "process")];
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
+    assert!(
+        h.detail.starts_with("no process runs ingest"),
+        "{}",
+        h.detail
+    );
+    s.peers = vec![peer("i:1", "ingest"), peer("w:2", "process")];
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+    s.peers = vec![peer("a:3", "ingest,process")];
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+}
+
 #[test]
 fn keepa_rules() {
     let now = Utc::now();

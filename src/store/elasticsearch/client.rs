@@ -13,7 +13,7 @@ use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::cluster::ClusterHealthParts;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
-use elasticsearch::indices::{IndicesCreateParts, IndicesPutMappingParts};
+use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesPutMappingParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch, MgetParts, SearchParts};
 use serde_json::{Value, json};
@@ -229,6 +229,19 @@ impl Es {
                 "Elasticsearch refused a request while {what} (HTTP {status}, {kind}: {reason})"
             )),
         })
+    }
+
+    /// Whether the products index exists (asked without creating it): a store something
+    /// has written to.
+    pub(super) async fn has_products_index(&self) -> StoreResult<bool> {
+        let name = self.name(Ix::Products);
+        let node = self.node();
+        let names = [name.as_str()];
+        let indices = node.client.indices();
+        let sent = indices.exists(IndicesExistsParts::Index(&names)).send();
+        let what = format!("asking whether the index {name} exists");
+        let (status, _) = self.answer(node, &what, sent, &[404]).await?;
+        Ok(status < 300)
     }
 
     /// Creates the indices that are missing, with their mappings.
