@@ -180,13 +180,31 @@ impl LeaseClaim {
         match self.store.checkpoint(LEASE_KEY.to_string()).await {
             Ok(value) => {
                 if let Some(ago) = live_other(value, self.holder, unix_now()) {
-                    let who = fetching_processes(self.store.as_ref()).await;
+                    let ids = fetching_processes(self.store.as_ref()).await;
+                    let left = LEASE_SECS.saturating_sub(ago);
+                    // Killed on this host (a crash, `kill -9`): nothing to stop, only the
+                    // lease to wait out.
+                    if !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
+                        return Err(super::BadValue(format!(
+                            "The arbdesk process that fetched into {place} ({}) is no longer \
+                             running, but its lease on fetching (renewed {ago} s ago) was not \
+                             given back, as after a kill or a crash: it lapses in {left} s, \
+                             then this one can start",
+                            ids.join(", ")
+                        ))
+                        .into());
+                    }
+                    let who = if ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", ids.join(", "))
+                    };
                     return Err(super::BadValue(format!(
                         "Another arbdesk process{who} is fetching into {place} (it renewed its \
                          lease on fetching {ago} s ago): a second one would ask Keepa again for \
                          the same products and spend the tokens twice. Stop it first (a lease \
-                         it cannot give back lapses {LEASE_SECS} s after its last renewal), or \
-                         run this one with --role process or api"
+                         it cannot give back lapses {LEASE_SECS} s after its last renewal, in \
+                         {left} s if it is gone), or run this one with --role process or api"
                     ))
                     .into());
                 }
@@ -202,24 +220,40 @@ impl LeaseClaim {
     }
 }
 
-/// ` (host-a:17)`: the processes that report fetching into `store` now (see
-/// `pipeline::peers`), for a refusal to name; empty when none does (or it cannot be read).
-async fn fetching_processes(store: &dyn Store) -> String {
+/// The processes (`host:pid`) that report fetching into `store` now (see
+/// `pipeline::peers`), for a refusal to name; none when none does (or it cannot be read).
+async fn fetching_processes(store: &dyn Store) -> Vec<String> {
     use crate::pipeline::peers;
     let since = chrono::Utc::now() - peers::FRESH_FOR;
     let Ok(reports) = store.process_reports(since).await else {
-        return String::new();
+        return Vec::new();
     };
     let (reporting, _) = peers::read(reports, &peers::process_id());
-    let ids: Vec<&str> = reporting
-        .iter()
+    reporting
+        .into_iter()
         .filter(|(_, status)| status.keepa_client)
-        .map(|(peer, _)| peer.id.as_str())
-        .collect();
-    if ids.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", ids.join(", "))
+        .map(|(peer, _)| peer.id)
+        .collect()
+}
+
+/// Whether the process `host:pid` ran on this host and runs no more (where `/proc` can
+/// tell; elsewhere, and for other hosts, it cannot be known, and this says no).
+fn gone_from_this_host(id: &str) -> bool {
+    let own = crate::pipeline::peers::process_id();
+    let (Some((host, pid)), Some((own_host, _))) = (id.rsplit_once(':'), own.rsplit_once(':'))
+    else {
+        return false;
+    };
+    let proc = std::path::Path::new("/proc");
+    if host != own_host || pid.parse::<u32>().is_err() || !proc.join("self").exists() {
+        return false;
+    }
+    // Gone, or a zombie its parent has not reaped yet (state `Z` after the command).
+    match std::fs::read_to_string(proc.join(pid).join("stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
     }
 }
 
@@ -295,6 +329,18 @@ impl FetchLease {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A holder killed on this host is told apart from one that runs, or runs elsewhere.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_gone_from_this_host_is_known_as_such() {
+        let own = crate::pipeline::peers::process_id();
+        let host = own.rsplit_once(':').unwrap().0;
+        assert!(!gone_from_this_host(&own), "this process runs");
+        assert!(gone_from_this_host(&format!("{host}:999999999")));
+        assert!(!gone_from_this_host("another-host.example:999999999"));
+        assert!(!gone_from_this_host("no pid here"));
+    }
 
     #[test]
     fn a_lease_is_another_holders_until_it_lapses() {
