@@ -419,7 +419,7 @@ impl Detector {
         // and the line that would read as its profit says what it leaves out.
         let profit_label = if fee_known {
             format!(
-                "Profit π: {} % of net revenue, {} % of gross; ROI {} % (target {})",
+                "Profit π: {:.2} % of net revenue, {:.2} % of gross; ROI {:.2} % (target {})",
                 row.net_margin_pct,
                 fig.margin_gross.pct(),
                 row.roi_pct,

@@ -46,18 +46,6 @@ pub struct Row {
     pub brand: Option<Box<str>>,
 }
 
-/// An estimate in whole units of its currency, rounded half away from zero: expected
-/// monthly profit is units a month times a profit, and its cents say nothing (they also
-/// took a digit from an approximate loss of four figures, `≈-1426.98`, in its column).
-fn whole(m: Money) -> String {
-    let units = (m.minor.unsigned_abs() + 50) / 100;
-    if m.minor < 0 && units > 0 {
-        format!("-{units}")
-    } else {
-        units.to_string()
-    }
-}
-
 /// A stored percentage as stored: to the hundredth. One place fewer would round a rounded
 /// figure again (41.948 % is stored as 41.95 and would show as 42.0, not 41.9).
 fn pct(v: f64) -> String {
@@ -100,7 +88,7 @@ impl Row {
             net(o.net_profit.decimal_string()),
             net(pct(o.net_margin_pct)),
             net(pct(o.roi_pct)),
-            net(whole(o.expected_monthly_profit)),
+            net(o.expected_monthly_profit.decimal_string()),
         ];
         let mut text = String::with_capacity(cells.iter().map(String::len).sum());
         let mut ends = [0u16; CELLS];

@@ -19,7 +19,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::action::{Context, REGISTRY, View};
+use super::action::{Action, Context, REGISTRY, View};
 use super::keymap::{Keymap, show_keys};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
@@ -335,6 +335,18 @@ pub(crate) const HELP_KEYS_MAX: usize = 22;
 /// Help entries for the current context: every binding valid here, then every action as
 /// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
 /// finds how to type it too.
+/// Whether `a` does nothing where the keys go now: Tab in a view of one panel (the panels
+/// are the dashboard's), scrolling the dashboard's health panel (a summary; the health
+/// view scrolls). Help and the hint bar leave such actions out.
+pub(super) fn idle_here(s: &UiState, ctx: Context, a: &Action) -> bool {
+    let dashboard = s.view_kind == View::Opportunities;
+    match a {
+        Action::Focus(_) => !dashboard,
+        Action::Move(_) => ctx == Context::Health && dashboard,
+        _ => false,
+    }
+}
+
 pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry> {
     let ctx = s.context();
     let mut out: Vec<HelpEntry> = Vec::new();
@@ -344,6 +356,7 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
             if out.iter().any(|e| e.keys == show_keys(&b.keys))
                 || hidden(b.action.changes_stored_data())
                 || (!s.session.fetches && b.action.fetches())
+                || idle_here(s, ctx, &b.action)
             {
                 continue;
             }
@@ -357,8 +370,10 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         }
     }
     for spec in REGISTRY {
+        let idle = spec.id == "focus" && s.view_kind != View::Opportunities;
         if spec.id == "none"
             || hidden(spec.dangerous)
+            || idle
             || (!s.session.fetches && spec.id == "refresh")
         {
             continue;

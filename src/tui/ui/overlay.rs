@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, 
 use unicode_width::UnicodeWidthStr;
 
 use super::{block, fit, styled};
-use crate::tui::action::{Context, View};
+use crate::tui::action::Context;
 use crate::tui::keymap::{Keymap, show_keys};
 use crate::tui::state::{Overlay, PromptKind, UiState};
 use crate::tui::theme::Theme;
@@ -233,12 +233,7 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
                 {
                     return None;
                 }
-                // Tab moves between the dashboard's panels, and only its health view
-                // scrolls (the panel is a summary).
-                let dashboard = s.view_kind == View::Opportunities;
-                if (*run == "focus next" && !dashboard)
-                    || (*run == "move +1" && ctx == Context::Health && dashboard)
-                {
+                if parsed.as_ref().is_ok_and(|a| super::idle_here(s, ctx, a)) {
                     return None;
                 }
                 let label = match *run {
@@ -349,10 +344,16 @@ fn help(
     );
     super::clear(f, r, theme);
     let title = if filter.is_empty() {
-        format!(
+        let long = format!(
             " Help · {} · type to filter, Enter runs, Esc closes ",
             s.context().name()
-        )
+        );
+        // Whole or short, never cut mid-word by the border.
+        if long.width() + 2 <= usize::from(r.width) {
+            long
+        } else {
+            format!(" Help · {} ", s.context().name())
+        }
     } else {
         format!(" Help · /{filter} ")
     };
@@ -393,19 +394,38 @@ fn help(
     };
     let keys_hi = usize::from(inner.width / 4).clamp(12, super::HELP_KEYS_MAX);
     let keys_w = widest(&|e| e.keys.width() + if e.user { 2 } else { 0 }, 4, keys_hi);
-    let run_w = widest(&|e| e.run.width(), 7, 32);
-    let where_w = widest(&|e| e.context.width(), 5, 12);
+    let mut run_w = widest(&|e| e.run.width(), 7, 32);
+    let mut where_w = widest(&|e| e.context.width(), 5, 12);
+    // Short of room the Where column goes first, then the command column narrows: cells
+    // are cut with `…` to the widths drawn, never mid-word by the table.
+    const DESC_MIN: u16 = 20;
+    if keys_w + run_w + where_w + 3 + DESC_MIN > inner.width {
+        where_w = 0;
+    }
+    if keys_w + run_w + where_w + 3 + DESC_MIN > inner.width {
+        run_w = inner.width.saturating_sub(keys_w + 3 + DESC_MIN).max(7);
+    }
     let desc_w = inner
         .width
         .saturating_sub(keys_w + run_w + where_w + 3)
-        .max(20);
+        .max(DESC_MIN);
+    // A row taller than the list would not be drawn at all: its description is cut.
+    let max_h = usize::from(inner.height.saturating_sub(1).max(1));
     let rows = entries.iter().map(|e| {
         let keys = if e.user {
             format!("{} *", e.keys)
         } else {
             e.keys.clone()
         };
-        let desc: Vec<Line<'_>> = super::wrap_words(&e.desc, usize::from(desc_w))
+        let mut wrapped = super::wrap_words(&e.desc, usize::from(desc_w));
+        if wrapped.len() > max_h {
+            wrapped.truncate(max_h);
+            if let Some(last) = wrapped.last_mut() {
+                let room = usize::from(desc_w).saturating_sub(1);
+                *last = format!("{}…", fit(last, room).trim_end_matches('…'));
+            }
+        }
+        let desc: Vec<Line<'_>> = wrapped
             .into_iter()
             .map(|l| Line::from(Span::styled(l, theme.style("muted"))))
             .collect();
@@ -418,7 +438,7 @@ fn help(
             )),
             Cell::from(fit(&e.run, usize::from(run_w)).into_owned()),
             Cell::from(desc),
-            Cell::from(e.context),
+            Cell::from(if where_w > 0 { e.context } else { "" }),
         ])
         .height(height)
     });
@@ -427,11 +447,19 @@ fn help(
         [
             Constraint::Length(keys_w),
             Constraint::Length(run_w),
-            Constraint::Min(20),
+            Constraint::Min(DESC_MIN),
             Constraint::Length(where_w),
         ],
     )
-    .header(Row::new(["Keys", "Command", "What it does", "Where"]).style(theme.style("header")))
+    .header(
+        Row::new([
+            "Keys",
+            "Command",
+            "What it does",
+            if where_w > 0 { "Where" } else { "" },
+        ])
+        .style(theme.style("header")),
+    )
     .column_spacing(1)
     .row_highlight_style(theme.style("selection"));
     let mut ts = TableState::default().with_selected(Some(selected));

@@ -399,6 +399,10 @@ fn tab_stays_in_a_view_of_one_panel() {
         key(&mut s, KeyCode::BackTab, KeyModifiers::SHIFT);
         assert_eq!(s.view_kind, view);
     }
+    // Help offers there what works there.
+    let keymap = Keymap::load("default", None);
+    let help = arbdesk::tui::ui::help_entries(&s, &keymap, "");
+    assert!(help.iter().all(|e| !e.run.starts_with("focus")), "{help:?}");
     s.apply(Action::Goto(View::Opportunities));
     let before = s.focus;
     key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
@@ -406,6 +410,27 @@ fn tab_stays_in_a_view_of_one_panel() {
         s.focus, before,
         "the dashboard's panels take the focus in turn"
     );
+    let help = arbdesk::tui::ui::help_entries(&s, &keymap, "");
+    assert!(help.iter().any(|e| e.run.starts_with("focus")));
+}
+
+/// Help at the smallest size shows every entry it pages to, the tallest one cut to fit.
+#[test]
+fn help_at_60x15_draws_every_entry() {
+    let mut s = fixtures::loaded(20, (60, 15));
+    keys(&mut s, "?");
+    let keymap = Keymap::load("default", None);
+    let n = arbdesk::tui::ui::help_entries(&s, &keymap, "").len();
+    for at in [0, n / 2, n - 1] {
+        s.overlay = Some(Overlay::Help {
+            filter: String::new(),
+            selected: at,
+        });
+        let screen = super::snapshots::draw(&s, "mono");
+        // The line under the header holds an entry, not blanks.
+        let row: String = (4..56).map(|x| screen[(x, 3)].symbol()).collect();
+        assert!(!row.trim().is_empty(), "entry {at} of {n}: blank");
+    }
 }
 
 #[test]
@@ -1566,7 +1591,7 @@ fn expected_monthly_profit_says_what_it_multiplies() {
     let text = copied(100, 2004);
     assert!(
         text.contains(
-            "Expected €20.04/month (20.0 units × €1.002 (the net before rounding): 20 sold/mo"
+            "Expected €20.04/month (20.0 units × €1.0020 (the net before rounding): 20 sold/mo"
         ),
         "{text}"
     );

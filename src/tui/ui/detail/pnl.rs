@@ -241,8 +241,9 @@ fn demand_words(d: &Detail, o: &crate::domain::Opportunity) -> String {
         if demand.rivals == 1 { "" } else { "s" }
     );
     // E = π · min(cap, q), from the unrounded π: the units it counts are E / π, and the
-    // profit a unit it counts is said to a tenth of a cent where the rounded net alone
-    // would not multiply out to E (€1.00 × 20 shown beside an E of €20.04).
+    // profit a unit it counts is said to a hundredth of a cent where the rounded net alone
+    // would not multiply out to E (€1.00 × 20 shown beside an E of €20.04): to four places
+    // it multiplies back to E (20 × €57.3895 is €1,147.79; to three, 20 × €57.389 was not).
     let (e, p) = (o.expected_monthly_profit.minor, o.net_profit.minor);
     let counted = (p > 0).then(|| e as f64 / p as f64);
     let (units, capped) = match counted {
@@ -252,7 +253,7 @@ fn demand_words(d: &Detail, o: &crate::domain::Opportunity) -> String {
     let each = match (units > 0.0).then(|| e as f64 / units) {
         Some(x) if (p as f64 * units - e as f64).abs() >= 0.5 => {
             let sign = if x < 0.0 { "-" } else { "" };
-            format!(" × {sign}€{:.3} (the net before rounding)", x.abs() / 100.0)
+            format!(" × {sign}€{:.4} (the net before rounding)", x.abs() / 100.0)
         }
         Some(_) => format!(" × {}", o.net_profit),
         None => String::new(),
