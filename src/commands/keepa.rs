@@ -203,5 +203,12 @@ pub async fn token(settings: &Settings) -> Result<()> {
         text::signed_thousands(env.refill_rate),
         env.refill_in as f64 / 1000.0
     );
+    if source == crate::pipeline::Source::Demo {
+        // Each process runs a simulator of its own: this one was started for the command.
+        outln!(
+            "(This command's own simulator, started afresh: a running arbdesk shows its \
+             balance in its header, /stats and the health view.)"
+        );
+    }
     Ok(())
 }

@@ -185,7 +185,18 @@ impl UiState {
                             p.cycle = Some((options, (next + 1) % n));
                         }
                         None => {
-                            let options = crate::tui::action::complete(&p.input);
+                            let mut options = crate::tui::action::complete(&p.input);
+                            // What help and the hint bar hide here is not offered either.
+                            let (read_only, fetches) =
+                                (self.session.read_only, self.session.fetches);
+                            options.retain(|o| {
+                                let id = o.split(' ').next().unwrap_or("");
+                                let dangerous =
+                                    crate::tui::action::spec_of(id).is_some_and(|s| s.dangerous);
+                                let hidden =
+                                    (read_only && dangerous) || (!fetches && id == "refresh");
+                                !hidden
+                            });
                             if let Some(first) = options.first() {
                                 p.input = if options.len() == 1 {
                                     format!("{first} ")

@@ -1854,3 +1854,24 @@ fn the_products_view_returns_to_its_place_when_a_search_is_put_back() {
     assert_eq!(s.wanted_products(), None);
     assert_eq!(s.products.selected_line().unwrap().asin, before);
 }
+
+/// Tab on the `:` line completes only what this console offers: no refresh where nothing
+/// fetches, no watchlist change where it is read-only.
+#[test]
+fn completion_offers_only_what_this_console_does() {
+    let typed = |fetches: bool, read_only: bool, text: &str| {
+        let mut s = fixtures::loaded(20, (120, 40));
+        s.session.fetches = fetches;
+        s.session.read_only = read_only;
+        keys(&mut s, &format!(":{text}"));
+        key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+        match &s.overlay {
+            Some(Overlay::Prompt(p)) => p.input.clone(),
+            other => panic!("no prompt: {other:?}"),
+        }
+    };
+    assert_eq!(typed(true, false, "refr"), "refresh ");
+    assert_eq!(typed(false, false, "refr"), "refr");
+    assert_eq!(typed(true, false, "watc"), "watch ");
+    assert_eq!(typed(true, true, "watc"), "watc");
+}
