@@ -131,6 +131,22 @@ async fn run(
     (reader.await.unwrap(), alerted)
 }
 
+/// Ingest on `sim` (no process stage) with discovery of one best-seller list, DE's first
+/// root category (what `category` in the first discovery test is).
+fn discovering(store: Arc<dyn Store>, sim: &arbdesk::keepa::sim::Simulator) -> PipelineDeps {
+    PipelineDeps {
+        client: Some(sim_client(sim)),
+        settings: PipelineSettings {
+            discovery: vec![arbdesk::config::DiscoveryCategory {
+                market: Market::DE,
+                category: arbdesk::keepa::sim::ROOTS[0].0.to_string(),
+            }],
+            ..settings()
+        },
+        ..deps(store, Some(Arc::new(MemoryQueue::new(1_000))), None)
+    }
+}
+
 /// A Keepa client answered in process by `sim`.
 fn sim_client(sim: &arbdesk::keepa::sim::Simulator) -> arbdesk::keepa::KeepaClient {
     use arbdesk::keepa::client::ClientConfig;
@@ -550,7 +566,6 @@ async fn ingest_told_to_stop_fetching_stops_and_says_why() {
 /// taken off the watchlist stays off it (the next discovery run put it back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_leaves_out_products_taken_off_the_watchlist() {
-    use arbdesk::config::DiscoveryCategory;
     use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
     use arbdesk::pipeline::Command;
     use arbdesk::store::WatchSource;
@@ -597,17 +612,7 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
         .unwrap();
     store.watch_remove(vec![removed]).await.unwrap();
 
-    let pipeline = Pipeline::start(PipelineDeps {
-        client: Some(client()),
-        settings: PipelineSettings {
-            discovery: vec![DiscoveryCategory {
-                market: Market::DE,
-                category,
-            }],
-            ..settings()
-        },
-        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
-    });
+    let pipeline = Pipeline::start(discovering(store.clone(), &sim));
     pipeline.commands().send(Command::Discover).await.unwrap();
     let watched = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
@@ -631,25 +636,14 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
 /// as a run ends can both be queued. Only one run may spend the tokens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discovery_asked_for_just_after_one_ran_joins_it() {
-    use arbdesk::config::DiscoveryCategory;
-    use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
     use arbdesk::pipeline::Command;
 
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
     let sim = Simulator::new(SimConfig::default());
-    let pipeline = Pipeline::start(PipelineDeps {
-        client: Some(sim_client(&sim)),
-        settings: PipelineSettings {
-            discovery: vec![DiscoveryCategory {
-                market: Market::DE,
-                category: ROOTS[0].0.to_string(),
-            }],
-            ..settings()
-        },
-        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
-    });
+    let pipeline = Pipeline::start(discovering(store.clone(), &sim));
     // When the latest discovery run started.
     let latest = || async {
         let jobs = store.jobs().await.unwrap();
@@ -890,8 +884,7 @@ async fn a_detecting_process_notices_what_others_write() {
 /// time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_the_discovery_schedule() {
-    use arbdesk::config::DiscoveryCategory;
-    use arbdesk::keepa::sim::{ROOTS, SimConfig, Simulator};
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
     use arbdesk::store::{JobRun, WatchSource};
 
     let dir = tempfile::tempdir().unwrap();
@@ -913,17 +906,7 @@ async fn a_restart_keeps_the_discovery_schedule() {
         .watch_add(vec![asin_from(1).parse().unwrap()], WatchSource::User)
         .await
         .unwrap();
-    let pipeline = Pipeline::start(PipelineDeps {
-        client: Some(sim_client(&sim)),
-        settings: PipelineSettings {
-            discovery: vec![DiscoveryCategory {
-                market: Market::DE,
-                category: ROOTS[0].0.to_string(),
-            }],
-            ..settings()
-        },
-        ..deps(store.clone(), Some(Arc::new(MemoryQueue::new(1_000))), None)
-    });
+    let pipeline = Pipeline::start(discovering(store.clone(), &sim));
     // The watched product is fetched: ingest went past the point where a discovery due
     // now would have run.
     let mut status = pipeline.status();

@@ -2,6 +2,12 @@ use super::*;
 use crate::component::HealthStatus;
 use crate::pipeline::StageStatus;
 
+/// `h` is degraded, its detail starting with `start`.
+fn degraded_saying(h: &ComponentHealth, start: &str) {
+    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
+    assert!(h.detail.starts_with(start), "{}", h.detail);
+}
+
 /// The ECB's direction as written first, then a pound in euros (what the console
 /// shows); an override written per pound is said once.
 #[test]
@@ -77,23 +83,12 @@ fn a_stage_no_live_process_runs_is_degraded() {
         peers: vec![peer("i:1", "ingest")],
         ..PipelineStatus::default()
     };
-    let h = pipeline_health(&s);
-    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
-    assert!(
-        h.detail.starts_with(
-            "no process runs the process stage: fetched updates wait in the queue (4,000 waiting)"
-        ),
-        "{}",
-        h.detail
+    degraded_saying(
+        &pipeline_health(&s),
+        "no process runs the process stage: fetched updates wait in the queue (4,000 waiting)",
     );
     s.peers = vec![peer("w:2", "process")];
-    let h = pipeline_health(&s);
-    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
-    assert!(
-        h.detail.starts_with("no process runs ingest"),
-        "{}",
-        h.detail
-    );
+    degraded_saying(&pipeline_health(&s), "no process runs ingest");
     s.peers = vec![peer("i:1", "ingest"), peer("w:2", "process")];
     assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
     s.peers = vec![peer("a:3", "ingest,process")];
@@ -309,13 +304,7 @@ fn a_stalled_consumer_is_degraded() {
         ..PipelineStatus::default()
     };
     s.stages.insert("enrich".into(), stage(0.0));
-    let h = pipeline_health(&s);
-    assert_eq!(h.status, HealthStatus::Degraded, "{}", h.detail);
-    assert!(
-        h.detail.starts_with("stalled: 10,000 message(s) waiting"),
-        "{}",
-        h.detail
-    );
+    degraded_saying(&pipeline_health(&s), "stalled: 10,000 message(s) waiting");
     // Never processed anything at all (no partition from the start): stalled too.
     s.stages.clear();
     assert_eq!(pipeline_health(&s).status, HealthStatus::Degraded);
