@@ -1875,3 +1875,28 @@ fn completion_offers_only_what_this_console_does() {
     assert_eq!(typed(true, false, "watc"), "watch ");
     assert_eq!(typed(true, true, "watc"), "watc");
 }
+
+/// A row that could not be explained (computed under other settings than this process
+/// has) shows why in the detail, and its lines are not made up.
+#[test]
+fn an_unexplained_row_says_why_in_the_detail() {
+    let mut s = fixtures::loaded(5, (200, 60));
+    let row = s.selected_row().unwrap().clone();
+    let mut d = fixtures::detail(&row);
+    let o = d.opportunity.as_mut().unwrap();
+    o.breakdown.lines.clear();
+    o.breakdown.unexplained = Some(
+        "Not explained: computed again here, its net profit is €3.80 where the row has €4.12."
+            .into(),
+    );
+    s.on_detail(d);
+    let fx = s.apply(Action::Copy(CopyTarget::Breakdown));
+    let [Effect::Copy { text, .. }] = fx.as_slice() else {
+        panic!("expected a copy, got {fx:?}");
+    };
+    assert!(
+        text.contains("Not explained: computed again here, its net profit is €3.80"),
+        "{text}"
+    );
+    assert!(!text.contains("Output VAT"), "{text}");
+}
