@@ -151,7 +151,10 @@ pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     // A unit or a closing part stays with the number before it: `15 %)`, `1 month(s)`.
     let mut words: Vec<String> = Vec::new();
     for word in text.split(' ') {
-        let sticks = word.starts_with(['%', '€', '£', ')']) || word.starts_with("month");
+        let unit = word.trim_end_matches([',', ';', '.', ')']);
+        let sticks = word.starts_with(['%', '€', '£', ')'])
+            || word.starts_with("month")
+            || matches!(unit, "ms" | "s" | "min");
         match words.last_mut() {
             Some(prev) if sticks && prev.ends_with(|c: char| c.is_ascii_digit()) => {
                 prev.push(' ');
@@ -482,6 +485,10 @@ mod tests {
         assert_eq!(
             wrap_words("Storage 36.00/m³·month × 0.0696 m³ × 1 month(s)", 44),
             vec!["Storage 36.00/m³·month × 0.0696 m³ ×", "1 month(s)"]
+        );
+        assert_eq!(
+            wrap_words("store ok · probe 0.4 ms", 20),
+            vec!["store ok · probe", "0.4 ms"]
         );
     }
 

@@ -55,7 +55,14 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "back",
             "help",
         ],
-        Context::Sidebar => &["toggle", "move +1", "min-margin +1", "focus next", "back"],
+        Context::Sidebar => &[
+            "toggle",
+            "move +1",
+            "min-margin +1",
+            "focus next",
+            "back",
+            "help",
+        ],
         Context::Health => &["faults-only", "move +1", "focus next", "back", "help"],
         Context::Logs => &[
             "filter",
@@ -63,6 +70,7 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "move top",
             "move bottom",
             "back",
+            "help",
         ],
         Context::Products => &[
             "filter",
