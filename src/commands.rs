@@ -134,8 +134,9 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
 
 /// Opens the configured store for a command that only reads it (or changes what is there):
 /// a SQLite file that does not exist is an error naming where it was looked for, not a new
-/// empty store — a mistyped `--data-dir` should not look like an empty catalogue.
-pub fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+/// empty store — a mistyped `--data-dir` should not look like an empty catalogue — and so is
+/// an Elasticsearch index prefix that holds nothing.
+pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     check_data_dir(&settings.data_dir)?;
     if let Some(file) = settings.store.local_file(&settings.data_dir)
         && !file.exists()
@@ -147,7 +148,42 @@ pub fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
             file.display()
         );
     }
+    #[cfg(feature = "elasticsearch")]
+    check_es_store_exists(settings).await?;
     open_store(settings)
+}
+
+/// An Elasticsearch index prefix under which nothing was ever stored is refused as a data
+/// dir without a SQLite file is (a typo in `index_prefix` would otherwise create empty
+/// indices and serve an empty catalogue as healthy). A cluster that does not answer yet is
+/// not refused: the store's health says so.
+#[cfg(feature = "elasticsearch")]
+async fn check_es_store_exists(settings: &Settings) -> Result<()> {
+    let crate::store::StoreConfig::Elasticsearch(es) = &settings.store else {
+        return Ok(());
+    };
+    let probe = crate::store::elasticsearch::EsStore::connect(es)?;
+    let asked = tokio::time::timeout(std::time::Duration::from_secs(10), probe.holds_a_store());
+    match asked.await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => anyhow::bail!(
+            "No arbdesk store on Elasticsearch at {} under the index prefix '{}': nothing has \
+             been stored there yet. Check index_prefix and url in [store] (or --es-url), or \
+             start the processes that fill it (--role ingest and --role process)",
+            es.url,
+            es.index_prefix
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Could not check that the Elasticsearch store exists; serving it as it is.");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(
+                "Elasticsearch did not answer within 10 s whether the store exists; serving it as it is."
+            );
+            Ok(())
+        }
+    }
 }
 
 /// A data dir that exists but is not a directory is named as such, before any advice that

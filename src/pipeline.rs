@@ -446,8 +446,8 @@ impl Pipeline {
                 stage.run(cancel).await;
             });
         }
-        // Other processes write the store too (roles across processes, an `import`, `watch
-        // add` from the command line): their writes drop cached answers here as well.
+        // Other processes write the store too (roles across processes, an `import`): their
+        // writes drop cached answers here as well.
         background.spawn(follow_other_writers(
             deps.store.clone(),
             gen_tx,

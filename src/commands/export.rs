@@ -193,7 +193,7 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 
 /// Runs `arbdesk export`.
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
-    let store = super::open_existing_store(settings)?;
+    let store = super::open_existing_store(settings).await?;
     let f = filter(args)?;
     let terms = match args.filter.as_deref() {
         Some(t) => crate::filter::Filter::parse(t).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,

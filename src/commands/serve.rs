@@ -169,9 +169,7 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     let store = if settings.runs_pipeline() {
         super::open_store(settings)?
     } else {
-        #[cfg(feature = "elasticsearch")]
-        check_es_store_exists(settings).await?;
-        super::open_existing_store(settings)?
+        super::open_existing_store(settings).await?
     };
     // One process fetches into a store (see `fetch_lock`): a lock beside a local file, a
     // lease in a shared store, held until this process ends.
@@ -339,39 +337,6 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         fetch_lease,
         lease_lost,
     })
-}
-
-/// A process that only serves an Elasticsearch store refuses an index prefix under which
-/// nothing was ever stored (a typo in `index_prefix` would otherwise create empty indices
-/// and serve an empty catalogue as healthy), as it refuses a data dir without a SQLite
-/// file. A cluster that does not answer yet is not refused: the store's health says so.
-#[cfg(feature = "elasticsearch")]
-async fn check_es_store_exists(settings: &Settings) -> Result<()> {
-    let crate::store::StoreConfig::Elasticsearch(es) = &settings.store else {
-        return Ok(());
-    };
-    let probe = crate::store::elasticsearch::EsStore::connect(es)?;
-    let asked = tokio::time::timeout(std::time::Duration::from_secs(10), probe.holds_a_store());
-    match asked.await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => anyhow::bail!(
-            "No arbdesk store on Elasticsearch at {} under the index prefix '{}': nothing has \
-             been stored there yet. Check index_prefix and url in [store] (or --es-url), or \
-             start the processes that fill it (--role ingest and --role process)",
-            es.url,
-            es.index_prefix
-        ),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "Could not check that the Elasticsearch store exists; serving it as it is.");
-            Ok(())
-        }
-        Err(_) => {
-            tracing::warn!(
-                "Elasticsearch did not answer within 10 s whether the store exists; serving it as it is."
-            );
-            Ok(())
-        }
-    }
 }
 
 /// Waits for Ctrl-C or SIGTERM.

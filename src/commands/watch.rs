@@ -17,7 +17,7 @@ pub(crate) fn distinct(asins: &[Asin]) -> Vec<Asin> {
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     let store = match cmd {
         WatchCommand::Add { .. } => super::open_store(settings)?,
-        WatchCommand::Rm { .. } | WatchCommand::Ls => super::open_existing_store(settings)?,
+        WatchCommand::Rm { .. } | WatchCommand::Ls => super::open_existing_store(settings).await?,
     };
     match cmd {
         WatchCommand::Add { asins } => {

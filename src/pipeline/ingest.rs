@@ -27,6 +27,9 @@ use crate::keepa::{KeepaClient, ProductQuery};
 use crate::queue::{Message, Queue, RawUpdate, Topic};
 use crate::store::{JobRun, Store, WatchSource};
 
+/// The job name of best-seller discovery in job runs and the status.
+pub const DISCOVERY_JOB: &str = "discovery";
+
 pub struct Ingest {
     pub client: KeepaClient,
     pub queue: Arc<dyn Queue>,
@@ -175,7 +178,7 @@ impl Ingest {
                 discovered = Some(Instant::now());
                 next_discovery = Instant::now() + self.settings.discovery_interval;
                 self.stats
-                    .job_scheduled("discovery", Utc::now() + self.settings.discovery_interval);
+                    .job_scheduled(DISCOVERY_JOB, Utc::now() + self.settings.discovery_interval);
                 // Requests for a discovery made while this one ran joined it: each would
                 // spend the same tokens again for the same lists.
                 let mut refreshes = Vec::new();
@@ -456,11 +459,11 @@ impl Ingest {
             return (now, None);
         }
         let last = match self.store.jobs().await {
+            // The store keeps the latest run of each job.
             Ok(runs) => runs
                 .into_iter()
-                .filter(|r| r.job == "discovery" && r.result == "ok")
-                .map(|r| r.finished_at)
-                .max(),
+                .find(|r| r.job == DISCOVERY_JOB && r.result == "ok")
+                .map(|r| r.finished_at),
             Err(e) => {
                 tracing::warn!(error = %e, "Could not read when discovery last ran; it runs now.");
                 None
@@ -479,14 +482,14 @@ impl Ingest {
                 crate::domain::text::span(ago.as_secs() as i64),
                 crate::domain::text::span(wait.as_secs() as i64)
             );
-            self.stats.job_scheduled("discovery", Utc::now() + wait);
+            self.stats.job_scheduled(DISCOVERY_JOB, Utc::now() + wait);
         }
         (now + wait, now.checked_sub(ago))
     }
 
     async fn discover(&self) {
         let started = Utc::now();
-        self.stats.job_started("discovery");
+        self.stats.job_started(DISCOVERY_JOB);
         let mut found = 0usize;
         let mut added = 0usize;
         let mut errors = Vec::new();
@@ -528,7 +531,7 @@ impl Ingest {
             format!("error: {}", errors.join("; "))
         };
         let run = JobRun {
-            job: "discovery".into(),
+            job: DISCOVERY_JOB.into(),
             started_at: started,
             finished_at: Utc::now(),
             result,

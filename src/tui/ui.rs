@@ -19,7 +19,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use super::action::{Action, Context, REGISTRY, View};
+use super::action::{Action, ActionSpec, Context, REGISTRY, View};
 use super::keymap::{Keymap, show_keys};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
@@ -335,13 +335,10 @@ const PRODUCTS_LEGEND: [(&str, &str); 6] = [
 /// The widest the help's keys column gets (a quarter of the overlay, at most this).
 pub(crate) const HELP_KEYS_MAX: usize = 22;
 
-/// Help entries for the current context: every binding valid here, then every action as
-/// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
-/// finds how to type it too.
 /// Whether `a` does nothing where the keys go now: Tab in a view of one panel (the panels
 /// are the dashboard's), scrolling the dashboard's health panel (a summary; the health
-/// view scrolls). Help and the hint bar leave such actions out.
-pub(super) fn idle_here(s: &UiState, ctx: Context, a: &Action) -> bool {
+/// view scrolls).
+fn idle_here(s: &UiState, ctx: Context, a: &Action) -> bool {
     let dashboard = s.view_kind == View::Opportunities;
     match a {
         Action::Focus(_) => !dashboard,
@@ -350,17 +347,32 @@ pub(super) fn idle_here(s: &UiState, ctx: Context, a: &Action) -> bool {
     }
 }
 
+/// Whether help and the hint bar offer `a` in context `ctx`: not what this console may not
+/// do (change the watchlist read-only, refresh where nothing fetches), nor what does
+/// nothing here.
+pub(super) fn offered(s: &UiState, ctx: Context, a: &Action) -> bool {
+    let forbidden =
+        (s.session.read_only && a.changes_stored_data()) || (!s.session.fetches && a.fetches());
+    !forbidden && !idle_here(s, ctx, a)
+}
+
+/// Whether this console may run the command `spec` at all: what help lists and `:` Tab
+/// completes (the same rules as [`offered`], by the registry's `dangerous` and ids).
+pub fn command_allowed(s: &UiState, spec: &ActionSpec) -> bool {
+    let forbidden =
+        (s.session.read_only && spec.dangerous) || (!s.session.fetches && spec.id == "refresh");
+    spec.id != "none" && !forbidden
+}
+
+/// Help entries for the current context: every binding valid here, then every action as
+/// a command with its arguments (`:theme next|dark|…`), keyed or not, so `?` then a word
+/// finds how to type it too.
 pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry> {
     let ctx = s.context();
     let mut out: Vec<HelpEntry> = Vec::new();
-    let hidden = |changes: bool| s.session.read_only && changes;
     for c in [ctx, Context::Global] {
         for b in keymap.bindings(c) {
-            if out.iter().any(|e| e.keys == show_keys(&b.keys))
-                || hidden(b.action.changes_stored_data())
-                || (!s.session.fetches && b.action.fetches())
-                || idle_here(s, ctx, &b.action)
-            {
+            if out.iter().any(|e| e.keys == show_keys(&b.keys)) || !offered(s, ctx, &b.action) {
                 continue;
             }
             out.push(HelpEntry {
@@ -374,11 +386,7 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
     }
     for spec in REGISTRY {
         let idle = spec.id == "focus" && s.view_kind != View::Opportunities;
-        if spec.id == "none"
-            || hidden(spec.dangerous)
-            || idle
-            || (!s.session.fetches && spec.id == "refresh")
-        {
+        if !command_allowed(s, spec) || idle {
             continue;
         }
         // The arguments beside the id while they fit the keys column; a longer list goes

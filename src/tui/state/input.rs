@@ -186,16 +186,11 @@ impl UiState {
                         }
                         None => {
                             let mut options = crate::tui::action::complete(&p.input);
-                            // What help and the hint bar hide here is not offered either.
-                            let (read_only, fetches) =
-                                (self.session.read_only, self.session.fetches);
+                            // What this console may not run is not offered.
                             options.retain(|o| {
                                 let id = o.split(' ').next().unwrap_or("");
-                                let dangerous =
-                                    crate::tui::action::spec_of(id).is_some_and(|s| s.dangerous);
-                                let hidden =
-                                    (read_only && dangerous) || (!fetches && id == "refresh");
-                                !hidden
+                                crate::tui::action::spec_of(id)
+                                    .is_none_or(|spec| crate::tui::ui::command_allowed(self, spec))
                             });
                             if let Some(first) = options.first() {
                                 p.input = if options.len() == 1 {

@@ -234,14 +234,8 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
         None => hint_runs(ctx)
             .iter()
             .filter_map(|run| {
-                // Read-only hides what changes stored data, as help does.
-                let parsed = crate::tui::action::parse(run);
-                if (s.session.read_only && parsed.as_ref().is_ok_and(|a| a.changes_stored_data()))
-                    || (!s.session.fetches && parsed.as_ref().is_ok_and(|a| a.fetches()))
-                {
-                    return None;
-                }
-                if parsed.as_ref().is_ok_and(|a| super::idle_here(s, ctx, a)) {
+                // What help leaves out, the hint bar does too.
+                if crate::tui::action::parse(run).is_ok_and(|a| !super::offered(s, ctx, &a)) {
                     return None;
                 }
                 let label = match *run {
