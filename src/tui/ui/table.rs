@@ -83,12 +83,18 @@ fn numeric(c: Column) -> bool {
     !matches!(c, Column::Asin | Column::Title | Column::Buy | Column::Sell)
 }
 
+/// Whether a column's cells keep their last cell free for the change arrow: the figures
+/// do, the age does not (it never changes by a refresh).
+fn keeps_arrow_cell(c: Column) -> bool {
+    numeric(c) && c != Column::Age
+}
+
 /// The columns that fit in `avail` cells, in table order, with their widths. The column
 /// the table is sorted by comes right after the ASIN, whatever its priority, with room for
 /// its arrow: the order on screen is always visible.
 pub fn columns(avail: u16, sort: Column) -> Vec<(Column, u16)> {
     let width = |c: Column| {
-        let arrow = (c.label().chars().count() as u16 + 2).saturating_sub(width(c));
+        let arrow = header_width(c, true).saturating_sub(width(c));
         width(c) + if c == sort { arrow } else { 0 }
     };
     let mut used: u16 = 3; // gutter (mark, then state) + its spacing
@@ -252,22 +258,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     let cols = columns(inner.width, s.sort);
     let header = Row::new(
-        std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| {
-            let mut spans = vec![Span::raw(c.label())];
-            if *c == s.sort {
-                spans.push(styled(
-                    if s.descending { " ▼" } else { " ▲" },
-                    "sort_indicator",
-                    theme,
-                ));
-            }
-            let line = Line::from(spans);
-            Cell::from(if numeric(*c) {
-                line.alignment(Alignment::Right)
-            } else {
-                line
-            })
-        })),
+        std::iter::once(Cell::from("")).chain(cols.iter().map(|(c, _)| header_cell(*c, s, theme))),
     )
     .style(theme.style("header"));
     let h = usize::from(inner.height.saturating_sub(1));
@@ -285,6 +276,39 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .row_highlight_style(theme.style("selection"));
     let mut ts = TableState::default().with_selected(s.selected.checked_sub(start));
     f.render_stateful_widget(table, inner, &mut ts);
+}
+
+/// A column's header. A number column's label ends where its figures do, over the cell
+/// they keep free for the change arrow, and the sort arrow goes before it; a text column's
+/// label starts where its text does, the sort arrow after it.
+fn header_cell<'a>(c: Column, s: &UiState, theme: &Theme) -> Cell<'a> {
+    let arrow = (c == s.sort).then(|| {
+        let glyph = if s.descending { "▼" } else { "▲" };
+        styled(glyph, "sort_indicator", theme)
+    });
+    let label = Span::raw(c.label());
+    let line = if numeric(c) {
+        let mut spans: Vec<Span<'a>> = arrow
+            .into_iter()
+            .flat_map(|a| [a, Span::raw(" ")])
+            .collect();
+        spans.push(label);
+        if keeps_arrow_cell(c) {
+            spans.push(Span::raw(" "));
+        }
+        Line::from(spans).alignment(Alignment::Right)
+    } else {
+        let mut spans = vec![label];
+        spans.extend(arrow.into_iter().flat_map(|a| [Span::raw(" "), a]));
+        Line::from(spans)
+    };
+    Cell::from(line)
+}
+
+/// The cells a column's header takes, sorted (with its arrow) or not.
+fn header_width(c: Column, sorted: bool) -> u16 {
+    let label = c.label().chars().count() as u16;
+    label + u16::from(keeps_arrow_cell(c)) + if sorted { 2 } else { 0 }
 }
 
 fn empty_message(s: &UiState) -> String {
@@ -410,7 +434,7 @@ fn row<'a>(r: &'a model::Row, cols: &[(Column, u16)], s: &UiState, theme: &Theme
                 if ch.1.good { "delta_good" } else { "delta_bad" },
                 theme,
             ));
-        } else if numeric(*c) && *c != Column::Age {
+        } else if keeps_arrow_cell(*c) {
             spans.push(Span::raw(" "));
         }
         let line = Line::from(spans);

@@ -1142,3 +1142,64 @@ fn a_products_routes_say_how_to_go_back() {
     assert!(screen.contains("Esc goes back to the products"), "{screen}");
     assert!(screen.contains(":basis gross"), "{screen}");
 }
+
+/// A number column's label ends where its figures end (the cell after them is kept for
+/// the change arrow), whatever the column sorted by and the width: an operator reads a
+/// figure off by the label above it.
+#[test]
+fn number_labels_end_over_their_figures() {
+    let numbers = [
+        Column::BuyPrice,
+        Column::SellPrice,
+        Column::Gross,
+        Column::Margin,
+        Column::Profit,
+        Column::Net,
+        Column::Roi,
+        Column::Emp,
+        Column::Age,
+    ];
+    for width in [80, 120, 160, 200] {
+        for sort in [
+            Column::Emp,
+            Column::Roi,
+            Column::Gross,
+            Column::Age,
+            Column::Title,
+        ] {
+            let mut s = fixtures::loaded(300, (width, 40));
+            s.apply(Action::Sort(SortBy::Column(sort, Some(true))));
+            let screen = text(&s);
+            let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+            let at = lines
+                .iter()
+                .position(|l| l.iter().collect::<String>().contains("ASIN"))
+                .expect("a header row");
+            let (header, first): (String, &Vec<char>) =
+                (lines[at].iter().collect(), &lines[at + 1]);
+            let mut checked = 0;
+            for c in numbers {
+                let Some(byte) = header.find(&format!(" {}", c.label())) else {
+                    continue;
+                };
+                let start = header[..byte].chars().count() + 1;
+                let end = start + c.label().chars().count() - 1;
+                let under = first[end];
+                let after = first.get(end + 1).copied().unwrap_or(' ');
+                assert!(
+                    under.is_ascii_alphanumeric() && !after.is_ascii_alphanumeric(),
+                    "{width} columns sorted by {sort:?}: {:?} ends at cell {end}, over {under:?} \
+                     followed by {after:?}:\n{}\n{}",
+                    c.label(),
+                    header,
+                    first.iter().collect::<String>()
+                );
+                checked += 1;
+            }
+            assert!(
+                checked >= 3,
+                "{width} columns: only {checked} number columns in {header}"
+            );
+        }
+    }
+}
