@@ -25,6 +25,14 @@ pub const TEMPLATE: &str = include_str!("template.toml");
 
 const DEFAULT_API: &str = "127.0.0.1:8000";
 
+/// How often demo data refreshes a product by default: the discovered watchlist (four
+/// lists of 100) in five markets with the Buy Box costs 6,000 tokens a round, which the
+/// simulator's 3,000 a minute refill pays for every two minutes. Every 150 s leaves a fifth
+/// of the refill spare (discovery, products found later), so the demo keeps its pace
+/// however long it runs instead of slowing to the refill once the first hour's tokens are
+/// spent.
+pub(super) const DEMO_REFRESH_SECS: u64 = 150;
+
 /// The simulator's root categories, followed by discovery in demo mode.
 fn demo_categories() -> Vec<DiscoveryCategory> {
     crate::keepa::sim::ROOTS
@@ -205,7 +213,7 @@ fn pipeline_settings(
     }
     let intervals = RefreshIntervals {
         live: Duration::from_secs(f.refresh_interval_secs.unwrap_or(30 * 60)),
-        demo: Duration::from_secs(f.demo_refresh_interval_secs.unwrap_or(60)),
+        demo: Duration::from_secs(f.demo_refresh_interval_secs.unwrap_or(DEMO_REFRESH_SECS)),
     };
     let refresh = if demo { intervals.demo } else { intervals.live };
     let fetch_batch = within(

@@ -342,3 +342,34 @@ fn a_huge_bad_line_is_cut_in_the_error() {
     assert!(err.len() < 2_000, "{} bytes: {}", err.len(), &err[..200]);
     assert!(err.contains("line 2") && err.contains("(cut)"), "{err}");
 }
+
+/// The demo's defaults refresh no faster than the simulator's refill pays for: a round of
+/// the discovered watchlist in every market, at Keepa's prices, fits in the refill of one
+/// refresh interval with room to spare.
+#[test]
+fn the_default_demo_spends_less_than_the_simulator_refills() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "").unwrap();
+    let s = load(&GlobalArgs {
+        config: Some(file),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(s.keepa.is_demo());
+    let watched = s.pipeline.discovery.len() * s.pipeline.discovery_take;
+    // As the ingest stage asks.
+    let mut query = crate::keepa::ProductQuery::new(crate::domain::Market::DE, Vec::new());
+    query.buybox = s.keepa.buybox;
+    let round = (watched * s.markets.len()) as i64 * query.cost_per_product();
+    let minutes = s.pipeline.refresh_interval.as_secs_f64() / 60.0;
+    let refill = crate::keepa::sim::SimConfig::default().refill_rate as f64 * minutes;
+    assert!(
+        watched >= 100 && round > 0,
+        "{watched} ASINs, {round} tokens a round"
+    );
+    assert!(
+        (round as f64) <= 0.9 * refill,
+        "a round costs {round} tokens every {minutes} min; the refill is {refill}"
+    );
+}

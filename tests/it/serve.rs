@@ -486,7 +486,7 @@ min_profit = 4.5
         // On demo data both intervals keep their own names: saved and given a Keepa key,
         // the file must not refresh live data at the demo's pace.
         "refresh_interval_secs = 1800\n",
-        "demo_refresh_interval_secs = 60\n",
+        "demo_refresh_interval_secs = 150\n",
     ] {
         assert!(
             first.contains(shown_value),

@@ -42,7 +42,9 @@ fn width(c: Column) -> u16 {
         Column::Asin => 10,
         Column::Title => 10,
         Column::Buy | Column::Sell => 4,
-        Column::BuyPrice | Column::SellPrice => 10,
+        Column::BuyPrice => 10,
+        // Its label and the change arrow's cell.
+        Column::SellPrice => 11,
         Column::Gross | Column::Profit => 9,
         Column::Margin => 9,
         Column::Net | Column::Roi => 8,
@@ -278,28 +280,33 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     f.render_stateful_widget(table, inner, &mut ts);
 }
 
-/// A column's header. A number column's label ends where its figures do, over the cell
-/// they keep free for the change arrow, and the sort arrow goes before it; a text column's
+/// A column's header. A figure's label ends where its figures do, and the cell after them,
+/// kept on the rows for the change arrow, holds the sort arrow (`EMP €▼`): sorting widens
+/// nothing. The age's label ends at its edge, the sort arrow before it; a text column's
 /// label starts where its text does, the sort arrow after it.
 fn header_cell<'a>(c: Column, s: &UiState, theme: &Theme) -> Cell<'a> {
-    let arrow = (c == s.sort).then(|| {
+    let sorted = c == s.sort;
+    let arrow = || {
         let glyph = if s.descending { "▼" } else { "▲" };
         styled(glyph, "sort_indicator", theme)
-    });
+    };
     let label = Span::raw(c.label());
-    let line = if numeric(c) {
-        let mut spans: Vec<Span<'a>> = arrow
-            .into_iter()
-            .flat_map(|a| [a, Span::raw(" ")])
-            .collect();
+    let line = if keeps_arrow_cell(c) {
+        let last = if sorted { arrow() } else { Span::raw(" ") };
+        Line::from(vec![label, last]).alignment(Alignment::Right)
+    } else if numeric(c) {
+        let mut spans = if sorted {
+            vec![arrow(), Span::raw(" ")]
+        } else {
+            Vec::new()
+        };
         spans.push(label);
-        if keeps_arrow_cell(c) {
-            spans.push(Span::raw(" "));
-        }
         Line::from(spans).alignment(Alignment::Right)
     } else {
         let mut spans = vec![label];
-        spans.extend(arrow.into_iter().flat_map(|a| [Span::raw(" "), a]));
+        if sorted {
+            spans.extend([Span::raw(" "), arrow()]);
+        }
         Line::from(spans)
     };
     Cell::from(line)
@@ -308,7 +315,11 @@ fn header_cell<'a>(c: Column, s: &UiState, theme: &Theme) -> Cell<'a> {
 /// The cells a column's header takes, sorted (with its arrow) or not.
 fn header_width(c: Column, sorted: bool) -> u16 {
     let label = c.label().chars().count() as u16;
-    label + u16::from(keeps_arrow_cell(c)) + if sorted { 2 } else { 0 }
+    if keeps_arrow_cell(c) {
+        label + 1
+    } else {
+        label + if sorted { 2 } else { 0 }
+    }
 }
 
 fn empty_message(s: &UiState) -> String {
@@ -509,6 +520,18 @@ mod tests {
         // With room for everything the two orders show the same columns.
         let wide: Vec<Column> = columns(160, Column::Title).iter().map(|c| c.0).collect();
         assert!(wide.contains(&Column::Emp), "{wide:?}");
+    }
+
+    /// Every header fits its column unsorted, and a figure's sorted header too: sorting
+    /// one by a figure moves no other column off the screen.
+    #[test]
+    fn headers_fit_their_columns() {
+        for c in Column::ALL {
+            assert!(header_width(c, false) <= width(c), "{c:?}");
+            if keeps_arrow_cell(c) {
+                assert!(header_width(c, true) <= width(c), "{c:?} sorted");
+            }
+        }
     }
 
     /// Sorted by a price, the table beside a 160-column detail (77 cells) or alone at 80

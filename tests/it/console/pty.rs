@@ -153,7 +153,7 @@ fn demo_console_in_a_pseudo_terminal() {
     c.send("R");
     let s = c.wait_for(
         "ROI sort",
-        |s| s.contains("▼ ROI %") && !rows(s).is_empty(),
+        |s| s.contains("ROI %▼") && !rows(s).is_empty(),
         limit,
     );
 
