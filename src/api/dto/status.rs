@@ -125,7 +125,9 @@ pub struct PipelineOut {
     /// Messages queued or in flight; on Kafka the consumer group's lag over the raw
     /// topic, or the messages this process holds, whichever is larger.
     pub queue_depth: u64,
-    /// Messages sent to the dead-letter topic.
+    /// Messages this process sent to the dead-letter topic since it started (in a process
+    /// that runs no stage, the sum of what the reporting processes sent since theirs); the
+    /// topic keeps them all.
     pub dead_letters: u64,
     /// In a process that runs no stage (`--role api`): the processes whose reports these
     /// figures merge (stage counters and rates summed, Keepa from the ingest process),
