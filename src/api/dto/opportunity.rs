@@ -56,7 +56,8 @@ pub struct OpportunityItem {
     /// Failed gates and data warnings, in canonical order. Gates (the row is not ranked):
     /// `PROFIT` and `ROI` (below the minimums), `SPIKE` (sell price far from its 90-day
     /// average), `NO_HISTORY`, `DEMAND` (below the demand floor), `STALE` (Keepa data too
-    /// old), `FX_STALE` (a gate on routes with a GBP side, a warning elsewhere), `IDENTITY`
+    /// old), `FX_STALE` (the EUR/GBP rate is stale: only routes with a GBP side use it and
+    /// carry it), `IDENTITY`
     /// (the two listings may not be one item), `BLOCKED` (hazmat or adult), `NO_TABLE`,
     /// `ROUTE_DISABLED` (a UK↔EU route without customs configured: its net figures leave
     /// out duty, broker and import VAT, so they are approximate), `FBA_FEE_UNKNOWN`,
