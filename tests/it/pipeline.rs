@@ -942,3 +942,42 @@ async fn a_restart_keeps_the_discovery_schedule() {
     let interval = chrono::Duration::from_std(settings().discovery_interval).unwrap();
     assert!((due - (ran + interval)).num_seconds().abs() <= 5, "{due}");
 }
+
+/// Updates published in bursts a moment apart, one market's at a time as ingest publishes a
+/// Keepa request's products, are written as one batch: each product is stored, and
+/// published, once with all its markets, not once a market (each burst a transaction that
+/// rewrote the same pages of the store). On tokio's paused clock the bursts come 10 ms
+/// apart, well inside the stage's wait for more.
+#[tokio::test(start_paused = true)]
+async fn updates_arriving_in_bursts_are_written_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let queue = Arc::new(MemoryQueue::new(1_000));
+    let mut enriched = queue.subscribe_enriched();
+    let q: Arc<dyn Queue> = queue.clone();
+    let detect: Arc<dyn Detect> =
+        Arc::new(LiveDetector::new(Arc::new(Economics::shipped().unwrap())));
+    let pipeline = Pipeline::start(deps(store, Some(q.clone()), Some(detect)));
+    let few: Vec<Message> = updates().into_iter().take(20 * 5).collect();
+    for market in Market::ALL {
+        let burst: Vec<Message> = few
+            .iter()
+            .filter(|m| {
+                let u: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                u["market"] == market.code()
+            })
+            .cloned()
+            .collect();
+        assert_eq!(burst.len(), 20);
+        q.publish(Topic::RawUpdates, burst).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pipeline.shutdown().await;
+    let mut published: std::collections::BTreeMap<String, usize> = Default::default();
+    while let Ok(m) = enriched.try_recv() {
+        *published.entry(m.key).or_default() += 1;
+    }
+    assert_eq!(published.len(), 20);
+    assert!(published.values().all(|n| *n == 1), "{published:?}");
+}
