@@ -173,7 +173,7 @@ pub(super) fn replace_opportunities(c: &Connection, sets: &Prepared) -> Res<()> 
                 continue;
             }
             let o = &w.o;
-            write(&mut st, w, before.map(|s| s.id))?;
+            write(&mut st, w, before)?;
             let (count, ranked, gross) = before.map_or((0, 0, 0), |s| (1, s.ranked, s.gross));
             totals.add(totals::OPPORTUNITIES, 1 - count);
             totals.add(totals::RANKED, i64::from(o.ranked) - ranked);
@@ -194,6 +194,11 @@ struct Statements<'c> {
     delete_doc: CachedStatement<'c>,
     insert: CachedStatement<'c>,
     update: CachedStatement<'c>,
+    /// An update of the time alone, for a row whose indexed columns are as stored: SQLite
+    /// then leaves the three sort indexes alone (an update that names their columns
+    /// rewrites their entries even when the values are the same, at three random places
+    /// of the file for every route of every refresh).
+    touch: CachedStatement<'c>,
     insert_doc: CachedStatement<'c>,
     update_doc: CachedStatement<'c>,
 }
@@ -203,7 +208,9 @@ impl<'c> Statements<'c> {
         Ok(Statements {
             read: statement(
                 c,
-                "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body
+                "SELECT o.id, o.buy, o.sell, o.ranked, o.gross_margin_pct, d.body,
+                        o.net_margin_pct, o.net_profit, o.roi_pct, o.expected_monthly_profit,
+                        o.search
                  FROM opportunities o LEFT JOIN opportunity_docs d ON d.id = o.id
                  WHERE o.asin = ?1",
                 "preparing the opportunity read",
@@ -234,6 +241,11 @@ impl<'c> Statements<'c> {
                  WHERE id = ?12 AND asin = ?1 AND buy = ?2 AND sell = ?3",
                 "preparing the opportunity update",
             )?,
+            touch: statement(
+                c,
+                "UPDATE opportunities SET updated_at = ?2 WHERE id = ?1",
+                "preparing the opportunity time update",
+            )?,
             insert_doc: statement(
                 c,
                 "INSERT INTO opportunity_docs (id, body) VALUES (?1, ?2)",
@@ -258,6 +270,37 @@ struct Stored {
     ranked: i64,
     /// Stored gross margin in millionths of a percent.
     gross: i64,
+    /// The stored row's columns other than the time are the wanted row's: an update need
+    /// only set the time (and the document).
+    same_columns: bool,
+}
+
+/// The columns of an `opportunities` row that its indexes and filters read, as stored.
+struct Columns {
+    ranked: bool,
+    gross_margin_pct: f64,
+    net_margin_pct: Option<f64>,
+    net_profit: Option<i64>,
+    roi_pct: Option<f64>,
+    expected_monthly_profit: Option<i64>,
+    search: String,
+}
+
+impl Columns {
+    /// Whether `w` stores exactly these columns (floats compared as stored: SQLite keeps a
+    /// REAL's bits).
+    fn are_those_of(&self, w: &Wanted) -> bool {
+        let o = &w.o;
+        // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
+        let net = o.has_net();
+        self.ranked == o.ranked
+            && self.gross_margin_pct == o.gross_margin_pct
+            && self.net_margin_pct == net.then_some(o.net_margin_pct)
+            && self.net_profit == net.then_some(o.net_profit.minor)
+            && self.roi_pct == net.then_some(o.roi_pct)
+            && self.expected_monthly_profit == net.then_some(o.expected_monthly_profit.minor)
+            && self.search == w.search
+    }
 }
 
 /// Deletes the ASIN's rows that are not wanted; returns what is stored for wanted routes.
@@ -276,17 +319,25 @@ fn retire_and_compare(
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                 ),
-                r.get::<_, i64>(3)?,
-                r.get::<_, f64>(4)?,
                 r.get_ref(5).map(|v| doc_bytes(v).map(<[u8]>::to_vec))?,
+                Columns {
+                    ranked: r.get(3)?,
+                    gross_margin_pct: r.get(4)?,
+                    net_margin_pct: r.get(6)?,
+                    net_profit: r.get(7)?,
+                    roi_pct: r.get(8)?,
+                    expected_monthly_profit: r.get(9)?,
+                    search: r.get(10)?,
+                },
             ))
         })
         .doing("reading opportunities")?
         .collect::<Result<Vec<_>, _>>()
         .doing("reading opportunities")?;
     let mut stored = HashMap::new();
-    for ((id, buy, sell), ranked, gross, body) in rows {
-        let gross = totals::gross_micros(gross);
+    for ((id, buy, sell), body, columns) in rows {
+        let ranked = i64::from(columns.ranked);
+        let gross = totals::gross_micros(columns.gross_margin_pct);
         let route = wanted
             .iter()
             .find(|((b, s), _)| market_id(*b) == buy && market_id(*s) == sell);
@@ -309,6 +360,7 @@ fn retire_and_compare(
                         unchanged,
                         ranked,
                         gross,
+                        same_columns: columns.are_those_of(want),
                     },
                 );
             }
@@ -321,7 +373,7 @@ fn retire_and_compare(
 /// `first_seen`), or an insert. Plain statements,
 /// since whether the row exists is known: an upsert would make SQLite journal every page it
 /// touches in case the statement had to be undone halfway.
-fn write(st: &mut Statements<'_>, w: &Wanted, id: Option<i64>) -> Res<()> {
+fn write(st: &mut Statements<'_>, w: &Wanted, stored: Option<&Stored>) -> Res<()> {
     let (o, body, search) = (&w.o, w.body.as_slice(), w.search.as_str());
     // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
     let net = o.has_net();
@@ -343,13 +395,21 @@ fn write(st: &mut Statements<'_>, w: &Wanted, id: Option<i64>) -> Res<()> {
             twelfth,
         )
     };
-    let updated = match id {
-        Some(id) => {
+    let updated = match stored {
+        // Read in this transaction, under the same key: only the time changes.
+        Some(s) if s.same_columns => {
+            let n = st
+                .touch
+                .execute(params![s.id, micros(o.updated_at)])
+                .doing("updating an opportunity's time")?;
+            (n > 0).then_some(s.id)
+        }
+        Some(s) => {
             let n = st
                 .update
-                .execute(columns(id))
+                .execute(columns(s.id))
                 .doing("updating an opportunity")?;
-            (n > 0).then_some(id)
+            (n > 0).then_some(s.id)
         }
         None => None,
     };

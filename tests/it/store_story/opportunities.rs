@@ -499,6 +499,27 @@ pub async fn first_seen(s: &dyn Store) {
         ],
         "a stored route keeps its first time"
     );
+    // Written again with the same figures and a later time (a refresh where nothing moved):
+    // the time is the new one, in the row and in what the time sort reads.
+    s.replace_opportunities(vec![(g, vec![row(DE, 310), row(IT, 315)])])
+        .await
+        .unwrap();
+    let by_time = s
+        .opportunities(OpportunityFilter {
+            text: Some("firstseen".into()),
+            sort: OpportunitySort::UpdatedAt,
+            ..OpportunityFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_time.items), ["G:IT:FR", "G:DE:FR"]);
+    assert_eq!(
+        by_time.items[0],
+        Opportunity {
+            first_seen: at(310),
+            ..row(IT, 315)
+        }
+    );
     s.replace_opportunities(vec![(g, vec![row(IT, 320)])])
         .await
         .unwrap();
