@@ -275,14 +275,26 @@ struct Stored {
     same_columns: bool,
 }
 
+/// A row's figures as its columns hold them: gross margin %, then net margin %, net
+/// profit, ROI % and expected monthly profit, which are NULL when unknown (`NO_TABLE`), so
+/// no net filter matches them.
+type Figures = (f64, Option<f64>, Option<i64>, Option<f64>, Option<i64>);
+
+fn figures(o: &Opportunity) -> Figures {
+    let net = o.has_net();
+    (
+        o.gross_margin_pct,
+        net.then_some(o.net_margin_pct),
+        net.then_some(o.net_profit.minor),
+        net.then_some(o.roi_pct),
+        net.then_some(o.expected_monthly_profit.minor),
+    )
+}
+
 /// The columns of an `opportunities` row that its indexes and filters read, as stored.
 struct Columns {
     ranked: bool,
-    gross_margin_pct: f64,
-    net_margin_pct: Option<f64>,
-    net_profit: Option<i64>,
-    roi_pct: Option<f64>,
-    expected_monthly_profit: Option<i64>,
+    figures: Figures,
     search: String,
 }
 
@@ -290,16 +302,7 @@ impl Columns {
     /// Whether `w` stores exactly these columns (floats compared as stored: SQLite keeps a
     /// REAL's bits).
     fn are_those_of(&self, w: &Wanted) -> bool {
-        let o = &w.o;
-        // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
-        let net = o.has_net();
-        self.ranked == o.ranked
-            && self.gross_margin_pct == o.gross_margin_pct
-            && self.net_margin_pct == net.then_some(o.net_margin_pct)
-            && self.net_profit == net.then_some(o.net_profit.minor)
-            && self.roi_pct == net.then_some(o.roi_pct)
-            && self.expected_monthly_profit == net.then_some(o.expected_monthly_profit.minor)
-            && self.search == w.search
+        self.ranked == w.o.ranked && self.figures == figures(&w.o) && self.search == w.search
     }
 }
 
@@ -322,11 +325,7 @@ fn retire_and_compare(
                 r.get_ref(5).map(|v| doc_bytes(v).map(<[u8]>::to_vec))?,
                 Columns {
                     ranked: r.get(3)?,
-                    gross_margin_pct: r.get(4)?,
-                    net_margin_pct: r.get(6)?,
-                    net_profit: r.get(7)?,
-                    roi_pct: r.get(8)?,
-                    expected_monthly_profit: r.get(9)?,
+                    figures: (r.get(4)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
                     search: r.get(10)?,
                 },
             ))
@@ -337,7 +336,7 @@ fn retire_and_compare(
     let mut stored = HashMap::new();
     for ((id, buy, sell), body, columns) in rows {
         let ranked = i64::from(columns.ranked);
-        let gross = totals::gross_micros(columns.gross_margin_pct);
+        let gross = totals::gross_micros(columns.figures.0);
         let route = wanted
             .iter()
             .find(|((b, s), _)| market_id(*b) == buy && market_id(*s) == sell);
@@ -375,8 +374,7 @@ fn retire_and_compare(
 /// touches in case the statement had to be undone halfway.
 fn write(st: &mut Statements<'_>, w: &Wanted, stored: Option<&Stored>) -> Res<()> {
     let (o, body, search) = (&w.o, w.body.as_slice(), w.search.as_str());
-    // Unknown net figures (`NO_TABLE`) are NULL: no net filter matches them.
-    let net = o.has_net();
+    let (gross, net_margin, net_profit, roi, emp) = figures(o);
     // ?12: the row id of an update; the first seen time of an insert (a new route is
     // first seen now, unless the row says otherwise).
     let columns = |twelfth: i64| {
@@ -384,11 +382,11 @@ fn write(st: &mut Statements<'_>, w: &Wanted, stored: Option<&Stored>) -> Res<()
             o.asin.as_str(),
             market_id(o.buy_market),
             market_id(o.sell_market),
-            o.gross_margin_pct,
-            net.then_some(o.net_margin_pct),
-            net.then_some(o.net_profit.minor),
-            net.then_some(o.roi_pct),
-            net.then_some(o.expected_monthly_profit.minor),
+            gross,
+            net_margin,
+            net_profit,
+            roi,
+            emp,
             o.ranked,
             micros(o.updated_at),
             search,
