@@ -385,7 +385,8 @@ pub fn help_entries(s: &UiState, keymap: &Keymap, filter: &str) -> Vec<HelpEntry
         }
     }
     for spec in REGISTRY {
-        let idle = spec.id == "focus" && s.view_kind != View::Opportunities;
+        // `:focus` does what Tab does, so it is idle where Tab is.
+        let idle = spec.id == "focus" && idle_here(s, ctx, &Action::Focus(true));
         if !command_allowed(s, spec) || idle {
             continue;
         }
