@@ -213,6 +213,7 @@ impl Db {
     /// refused the same way.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let changes_before = conn.total_changes();
         let result = self
             .check_usable()
             .and_then(|()| {
@@ -224,6 +225,7 @@ impl Db {
                 tx.commit().doing("committing a write")?;
                 Ok(out)
             });
+        let changed = conn.total_changes().saturating_sub(changes_before);
         drop(conn);
         self.note_damage(&result);
         // Damage is a store that is down, not a write to give up on.
@@ -232,7 +234,7 @@ impl Db {
             other => other,
         };
         if result.is_ok() {
-            self.checkpointer.kick();
+            self.checkpointer.kick(changed);
         }
         let mut last = self
             .last_write_error
