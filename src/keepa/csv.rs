@@ -13,6 +13,9 @@ pub const NEW: usize = 1;
 pub const SALES: usize = 3;
 /// Index of the New offer count history.
 pub const COUNT_NEW: usize = 11;
+/// Updates of the extra offer information; negative when more offers existed than were
+/// fetched (keepa-api.md §10), so the one type whose values go below −2.
+pub const EXTRA_INFO_UPDATES: usize = 15;
 /// Index of the New Buy Box history, landed (triples).
 pub const BUY_BOX_SHIPPING: usize = 18;
 /// Index of the New FBA offer count (Amazon's offer included).
@@ -80,12 +83,14 @@ pub enum CsvError {
         why: &'static str,
     },
     /// A value is implausible (e.g. a price of more than 1,000,000.00 or below −2).
-    #[error("value {value} at position {pos} is outside -2 to {max} (-1 and -2 mean no data)")]
+    #[error("value {value} at position {pos} is outside {min} to {max} (-1 and -2 mean no data)")]
     Value {
         /// Offending value.
         value: i64,
         /// Position in the array.
         pos: usize,
+        /// The smallest plausible value of this kind.
+        min: i64,
         /// The largest plausible value of this kind.
         max: i64,
     },
@@ -118,6 +123,11 @@ pub fn visit(
     } else {
         MAX_RANK
     };
+    let min = if index == EXTRA_INFO_UPDATES {
+        -max
+    } else {
+        -2
+    };
     let mut last = None;
     let mut last_minute = i64::MIN;
     for (k, chunk) in raw.chunks_exact(stride).enumerate() {
@@ -133,10 +143,11 @@ pub fn visit(
         }
         last_minute = minute;
         let v = chunk[1];
-        if !(-2..=max).contains(&v) {
+        if !(min..=max).contains(&v) {
             return Err(CsvError::Value {
                 value: v,
                 pos: pos + 1,
+                min,
                 max,
             });
         }
@@ -146,6 +157,7 @@ pub fn visit(
                     return Err(CsvError::Value {
                         value: ship,
                         pos: pos + 2,
+                        min: -2,
                         max,
                     });
                 }
@@ -218,5 +230,18 @@ mod tests {
             Err(CsvError::Value { .. })
         ));
         assert!(decode(SALES, &[5, 900_000]).is_ok());
+    }
+
+    #[test]
+    fn extra_info_updates_may_be_negative() {
+        // More offers existed than were fetched (keepa-api.md §10): a product with such an
+        // array decodes; a negative value is no value, as everywhere.
+        let points = decode(EXTRA_INFO_UPDATES, &[5, -7, 6, 3]).unwrap();
+        assert_eq!(points[0].value, None);
+        assert_eq!(points[1].value, Some(3));
+        assert_eq!(
+            decode(COUNT_NEW, &[5, -7]).unwrap_err().to_string(),
+            "value -7 at position 1 is outside -2 to 1000000000 (-1 and -2 mean no data)"
+        );
     }
 }

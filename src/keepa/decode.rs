@@ -321,8 +321,14 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     // Amazon's share of the Buy Box (economics.md §4.1): its `percentageWon` in
     // `buyBoxStats`, and 0 when the stats name only other sellers. Without stats (or with
     // an implausible share) it is unknown, and demand falls back to `buyBoxIsAmazon`.
+    // Amazon's seller id is Keepa's own word where it says Amazon holds the Buy Box now
+    // (the holder's id), else the community convention (keepa-api.md §10).
+    let amazon_id = match (stats.buy_box_is_amazon, stats.buy_box_seller_id.as_deref()) {
+        (Some(true), Some(holder)) if !holder.is_empty() => holder,
+        _ => amazon_seller_id(market),
+    };
     let amazon_share = match stats.buy_box_stats.as_ref().filter(|s| !s.is_empty()) {
-        Some(sellers) => match sellers.get(amazon_seller_id(market)) {
+        Some(sellers) => match sellers.get(amazon_id) {
             Some(amazon) => {
                 Some(amazon.percentage_won).filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
             }

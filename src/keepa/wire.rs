@@ -247,6 +247,9 @@ pub struct StatsRead {
     /// Sales-rank drops in 30 days (−1 = unknown).
     #[serde(default)]
     pub sales_rank_drops30: Option<i64>,
+    /// The seller holding the Buy Box.
+    #[serde(default)]
+    pub buy_box_seller_id: Option<String>,
     /// Whether Amazon holds the Buy Box.
     #[serde(default)]
     pub buy_box_is_amazon: Option<bool>,

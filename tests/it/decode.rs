@@ -362,3 +362,23 @@ fn amazon_buy_box_share_is_zero_when_the_stats_name_only_other_sellers() {
     let empty = with(&|stats| stats["buyBoxStats"] = serde_json::json!({}));
     assert_eq!(empty.amazon_buy_box_share_pct, None);
 }
+
+#[test]
+fn amazon_holding_the_buy_box_names_its_own_seller_id() {
+    // Amazon's seller ids are a convention (keepa-api.md §10): where Keepa says Amazon
+    // holds the Buy Box, the holder's id is Amazon's, whatever the convention says.
+    let body = &products("product_de.json")[0];
+    let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let stats = &mut v["stats"];
+    let sellers = stats["buyBoxStats"].as_object_mut().unwrap();
+    let amazon = sellers.remove("A3JWKAKR8XB7XF").unwrap();
+    sellers.insert("AMAZONOTHERID".into(), amazon);
+    stats["buyBoxSellerId"] = "AMAZONOTHERID".into();
+    stats["buyBoxIsAmazon"] = true.into();
+    let s = decode_product(&v.to_string()).unwrap().snapshot;
+    assert_eq!(s.amazon_buy_box_share_pct, Some(96.0));
+    // A third-party holder's id is not Amazon's: the convention's id is looked up.
+    v["stats"]["buyBoxIsAmazon"] = false.into();
+    let s = decode_product(&v.to_string()).unwrap().snapshot;
+    assert_eq!(s.amazon_buy_box_share_pct, Some(0.0));
+}

@@ -631,6 +631,43 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     pipeline.shutdown().await;
 }
 
+/// A category Keepa has no best-seller list for (most likely a wrong id in the config) is
+/// named in the discovery run, not passed over as a list that found nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_category_without_a_list_is_named_in_the_discovery_run() {
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let sim = Simulator::new(SimConfig::default());
+    let mut deps = discovering(store.clone(), &sim);
+    deps.settings
+        .discovery
+        .push(arbdesk::config::DiscoveryCategory {
+            market: Market::FR,
+            category: "562066".into(),
+        });
+    let pipeline = Pipeline::start(deps);
+    let run = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let jobs = store.jobs().await.unwrap();
+            if let Some(j) = jobs.into_iter().find(|j| j.job == "discovery") {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("discovery runs at start-up");
+    pipeline.shutdown().await;
+    assert_eq!(run.result, "ok");
+    assert_eq!(
+        run.detail,
+        "2 lists, 10 ASINs, 10 new; Keepa has no list for FR 562066"
+    );
+}
+
 /// A discovery asked for just after one finished joins that run, however the request got
 /// through: the API decides from a status published once a second, so two requests made
 /// as a run ends can both be queued. Only one run may spend the tokens.

@@ -255,6 +255,14 @@ async fn bad_parameters_are_keepa_style_400s() {
             "buybox",
         ),
         ("bestsellers?key=good&domain=3&category=1&range=7", "range"),
+        (
+            "bestsellers?key=good&domain=3&category=340843031&range=30&month=10&year=2026",
+            "month",
+        ),
+        (
+            "product?key=good&domain=3&asin=B0D1XD1ZV3&stats=1795000000000,1796500000000",
+            "stats",
+        ),
         ("product?key=bad&domain=3&asin=B0D1XD1ZV3", "access key"),
     ] {
         let (status, _, body) = get_json(&format!("http://{addr}/{q}"), false).await;
@@ -316,4 +324,105 @@ async fn payment_fault_and_latency() {
     let err = client.token().await.unwrap_err();
     assert_eq!(err, arbdesk::keepa::Error::Payment);
     assert!(started.elapsed() >= Duration::from_millis(30));
+}
+
+/// What a client reads of Keepa's answers beyond their shape (keepa-api.md §2.1, §2.3,
+/// §10): a trimmed history still says each series' value at its start, `update=0` fetches
+/// now, a category without a list costs nothing, and the Buy Box stats agree with the
+/// Buy Box.
+#[tokio::test]
+async fn answers_hold_what_keepa_says_they_hold() {
+    let sim = Simulator::new(SimConfig::default());
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let keepa_minute = |unix_ms: i64| unix_ms / 60_000 - 21_564_000;
+    let list = asins(40)
+        .iter()
+        .map(Asin::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+
+    // One day of history: every series starts with its value at the window's start.
+    let url = format!("http://{addr}/product?key=k&domain=3&asin={list}&days=1&stats=1&buybox=1");
+    let (status, _, body) = get_json(&url, false).await;
+    assert_eq!(status, 200);
+    let window_start = keepa_minute(body["timestamp"].as_i64().unwrap()) - 24 * 60;
+    let mut listed = 0;
+    for p in body["products"].as_array().unwrap() {
+        if p["productType"] != 0 {
+            continue;
+        }
+        listed += 1;
+        for i in [1, 3, 11, 18, 34, 35] {
+            let series = p["csv"][i].as_array().unwrap_or_else(|| {
+                panic!("{}: csv[{i}] is empty with days=1", p["asin"]);
+            });
+            let first = series[0].as_i64().unwrap();
+            assert!(
+                first <= window_start + 60,
+                "{}: csv[{i}] starts at {first}",
+                p["asin"]
+            );
+            let stride = if i == 18 { 3 } else { 2 };
+            let last = series[series.len() - stride + 1].as_i64().unwrap();
+            let current = p["stats"]["current"][i].as_i64().unwrap();
+            if i == 18 {
+                let ship = series[series.len() - 1].as_i64().unwrap().max(0);
+                assert_eq!(
+                    if last < 0 { -1 } else { last + ship },
+                    current,
+                    "{}",
+                    p["asin"]
+                );
+            } else {
+                assert_eq!(last, current, "{}: csv[{i}]", p["asin"]);
+            }
+        }
+        // The Buy Box stats agree with the Buy Box.
+        let stats = &p["stats"];
+        if let Some(holder) = stats["buyBoxSellerId"].as_str() {
+            let held = &stats["buyBoxStats"][holder];
+            assert_eq!(held["isFBA"], stats["buyBoxIsFBA"], "{}", p["asin"]);
+        }
+        for (seller, s) in stats["buyBoxStats"].as_object().unwrap() {
+            assert!(
+                s["avgPrice"].as_i64().unwrap() > 0,
+                "{}: {seller}",
+                p["asin"]
+            );
+            assert!(
+                s["lastSeen"].as_i64().unwrap() > window_start,
+                "{}: {seller}",
+                p["asin"]
+            );
+        }
+    }
+    assert!(listed > 20, "only {listed} of 40 listed in DE");
+
+    // `update=0` fetches the product now (and costs one more token).
+    let url = format!("http://{addr}/product?key=k&domain=3&asin=B0D1XD1ZV3&update=0");
+    let (_, _, body) = get_json(&url, false).await;
+    let now = keepa_minute(body["timestamp"].as_i64().unwrap());
+    assert_eq!(body["products"][0]["lastUpdate"].as_i64(), Some(now));
+    assert_eq!(body["tokensConsumed"], 2);
+
+    // A category with a list costs 50; one without answers with none, at no cost.
+    for (category, list, cost, id) in [
+        ("340843031", true, 50, 340_843_031),
+        ("Consumer Electronics", true, 50, 0),
+        ("562066", false, 0, 0),
+        ("no such group", false, 0, 0),
+    ] {
+        let url = format!("http://{addr}/bestsellers?key=k&domain=3&category={category}");
+        let (status, _, body) = get_json(&url, false).await;
+        assert_eq!(status, 200, "{category}");
+        assert_eq!(body["tokensConsumed"], cost, "{category}");
+        assert_eq!(body.get("bestSellersList").is_some(), list, "{category}");
+        if list {
+            assert_eq!(body["bestSellersList"]["categoryId"], id, "{category}");
+        }
+    }
 }

@@ -28,6 +28,11 @@ const OPPORTUNITY_SHARE: f64 = 0.05;
 /// GBP per EUR used to price the UK store (close to the 2025–26 ECB rate).
 const GBP_PER_EUR: f64 = 0.86;
 
+/// The product groups (`productGroup`) of the catalogue's products.
+pub fn product_groups() -> impl Iterator<Item = &'static str> {
+    ARCHETYPES.iter().map(|a| a.group)
+}
+
 /// The simulated catalogue for one seed.
 #[derive(Clone, Copy, Debug)]
 pub struct Catalog {
@@ -288,38 +293,51 @@ impl Catalog {
         let mut acc = Accumulators::new(now_h, stats_days);
         let mut prev: Option<Hour> = None;
         let mut last = None;
+        // Each series' value, as Keepa lists it: from when it took that value. A trimmed
+        // history (`days`) starts with every series' value at the window's start, at the
+        // time it took it, which may predate the window, as Keepa's does.
+        type Field = fn(&Hour) -> i64;
+        const SERIES: [(usize, Field); 6] = [
+            (0, |x| x.amazon),
+            (1, |x| x.new),
+            (3, |x| x.rank),
+            (11, |x| x.count_new),
+            (34, |x| x.count_fba),
+            (35, |x| x.count_fbm),
+        ];
+        let mut since = [0_i64; SERIES.len()];
+        let mut box_since = 0_i64;
         for h in start_h..=now_h {
             let cur = self.hour(&id, &l, h, &mut ev);
             acc.add(h, &cur);
-            if h >= trim_h && opts.history && prev != Some(cur) {
-                let t = (h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN).max(0);
-                let changed = |f: fn(&Hour) -> i64| prev.is_none_or(|p| f(&p) != f(&cur));
-                for (i, f) in [
-                    (0usize, (|x: &Hour| x.amazon) as fn(&Hour) -> i64),
-                    (1, |x: &Hour| x.new),
-                    (3, |x: &Hour| x.rank),
-                    (11, |x: &Hour| x.count_new),
-                    (34, |x: &Hour| x.count_fba),
-                    (35, |x: &Hour| x.count_fbm),
-                ] {
-                    if changed(f) {
-                        hist[i].extend([t, f(&cur)]);
-                    }
+            if prev == Some(cur) && h != trim_h {
+                continue;
+            }
+            let t = (h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN).max(0);
+            let listed = opts.history && h >= trim_h;
+            for (k, (i, f)) in SERIES.iter().enumerate() {
+                let changed = prev.is_none_or(|p| f(&p) != f(&cur));
+                if changed {
+                    since[k] = t;
                 }
-                if opts.buybox
-                    && prev.is_none_or(|p| {
-                        (p.buy_box, p.buy_box_ship) != (cur.buy_box, cur.buy_box_ship)
-                    })
-                {
-                    // Keepa's triples hold the item price and the shipping apart; the
-                    // landed price is their sum (`buy_box` here is landed).
-                    let price = if cur.buy_box >= 0 {
-                        cur.buy_box - cur.buy_box_ship.max(0)
-                    } else {
-                        -1
-                    };
-                    hist[18].extend([t, price, cur.buy_box_ship]);
+                if listed && (changed || h == trim_h) {
+                    hist[*i].extend([since[k], f(&cur)]);
                 }
+            }
+            let box_changed =
+                prev.is_none_or(|p| (p.buy_box, p.buy_box_ship) != (cur.buy_box, cur.buy_box_ship));
+            if box_changed {
+                box_since = t;
+            }
+            if opts.buybox && listed && (box_changed || h == trim_h) {
+                // Keepa's triples hold the item price and the shipping apart; the
+                // landed price is their sum (`buy_box` here is landed).
+                let price = if cur.buy_box >= 0 {
+                    cur.buy_box - cur.buy_box_ship.max(0)
+                } else {
+                    -1
+                };
+                hist[18].extend([box_since, price, cur.buy_box_ship]);
             }
             prev = Some(cur);
             last = Some(cur);
@@ -334,7 +352,7 @@ impl Catalog {
         if let Some(cur) = last {
             p.last_price_change = Some(now_keepa - (derive(l.key, 41, now_h) % 600) as i64);
             if opts.stats_days.is_some() {
-                p.stats = Some(acc.stats(&cur, opts.buybox, market));
+                p.stats = Some(acc.stats(&cur, opts.buybox, market, l.fbm_shipping == 0));
             }
         }
         p

@@ -281,8 +281,13 @@ fn product(state: &State, params: &Params) -> Answer {
         }
         let stats_days = match params.get("stats") {
             None => None,
-            // `start,end` ranges are answered with the 90-day statistics.
-            Some(s) if s.contains(',') => Some(90),
+            // Refused rather than answered with other days' figures.
+            Some(s) if s.contains(',') => {
+                return Err(bad_param(
+                    "stats",
+                    format!("'{s}': start,end intervals are not simulated; send a number of days"),
+                ));
+            }
             Some(s) => Some(
                 s.parse::<i64>()
                     .map_err(|_| bad_param("stats", format!("'{s}' is not a number of days")))?,
@@ -305,8 +310,12 @@ fn product(state: &State, params: &Params) -> Answer {
         let products: Vec<Value> = asins
             .iter()
             .map(|a| {
-                serde_json::to_value(state.catalog.product(a, market, now, opts))
-                    .unwrap_or(Value::Null)
+                let mut p = state.catalog.product(a, market, now, opts);
+                // `update=0` has Keepa fetch the product from Amazon now.
+                if update == Some(0) {
+                    p.last_update = Some(crate::keepa::time::unix_ms_to_keepa(now));
+                }
+                serde_json::to_value(p).unwrap_or(Value::Null)
             })
             .collect();
         let mut payload = Map::new();
@@ -327,10 +336,36 @@ fn bestsellers(state: &State, params: &Params) -> Answer {
             .get("category")
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| bad_param("category", "missing"))?;
-        match int(params, "range")? {
+        let range = int(params, "range")?;
+        match range {
             None | Some(0 | 30 | 90 | 180) => {}
             Some(r) => return Err(bad_param("range", format!("{r} is not 0, 30, 90 or 180"))),
         }
+        let month = int(params, "month")?;
+        let year = int(params, "year")?;
+        if (month.is_some() || year.is_some()) && range.is_some_and(|r| r != 0) {
+            return Err(bad_param(
+                "month",
+                "a past list (month, year) takes no range",
+            ));
+        }
+        if month.is_some() != year.is_some() {
+            return Err(bad_param("month", "month and year go together"));
+        }
+        if month.is_some_and(|m| !(1..=12).contains(&m)) {
+            return Err(bad_param("month", "1 to 12"));
+        }
+        for f in ["variations", "sublist"] {
+            flag(params, f)?;
+        }
+        // Keepa answers a category it has no list for with none, at no cost.
+        let Some(category_id) = known_category(category) else {
+            return Ok(Answer {
+                status: StatusCode::OK,
+                consumed: 0,
+                payload: Map::new(),
+            });
+        };
         charge(state, 50)?;
         let asins = state
             .catalog
@@ -341,7 +376,7 @@ fn bestsellers(state: &State, params: &Params) -> Answer {
             json!({
                 "domainId": market.keepa_domain(),
                 "lastUpdate": crate::keepa::time::unix_ms_to_keepa(state.now_ms()) / 60 * 60,
-                "categoryId": category.parse::<i64>().unwrap_or(0),
+                "categoryId": category_id,
                 "asinList": asins,
             }),
         );
@@ -396,6 +431,18 @@ fn category(state: &State, params: &Params) -> Answer {
         })
     };
     run().unwrap_or_else(|a| a)
+}
+
+/// The `categoryId` of the list for `category`: a node of [`tree`], or `0` for one of the
+/// catalogue's product groups (Keepa takes those too); `None` when there is no such list.
+fn known_category(category: &str) -> Option<i64> {
+    let category = category.trim();
+    if let Ok(id) = category.parse::<i64>() {
+        return tree().iter().any(|c| c.cat_id == id).then_some(id);
+    }
+    super::catalog::product_groups()
+        .any(|g| g.eq_ignore_ascii_case(category))
+        .then_some(0)
 }
 
 /// Root categories and seven children each (ids `root × 10 + k`, as the catalogue uses).

@@ -9,6 +9,9 @@ use crate::domain::Market;
 use crate::keepa::decode::amazon_seller_id;
 use crate::keepa::wire::{BuyBoxStat, Stats};
 
+/// The seller id of the one third-party seller the simulator knows.
+const THIRD_SELLER: &str = "A1SIMSELLER0EU";
+
 /// Running sums for the `stats` object.
 pub(super) struct Accumulators {
     now_h: i64,
@@ -20,8 +23,17 @@ pub(super) struct Accumulators {
     max: [Option<(i64, i64)>; 4],
     drops: [i64; 2],
     prev_rank: Option<i64>,
-    amazon_box_hours: i64,
     box_hours: i64,
+    /// Per Buy Box holder (0 = Amazon, 1 = the third-party seller) in the interval: hours
+    /// won, the landed prices summed over them, and the last hour won.
+    won: [Won; 2],
+}
+
+#[derive(Clone, Copy, Default)]
+struct Won {
+    hours: i64,
+    price_sum: i64,
+    last_h: Option<i64>,
 }
 
 /// Windows: 0 = interval (`stats=N`), 1 = 30 days, 2 = 90 days. Series: Amazon, New,
@@ -38,8 +50,8 @@ impl Accumulators {
             max: [None; 4],
             drops: [0; 2],
             prev_rank: None,
-            amazon_box_hours: 0,
             box_hours: 0,
+            won: [Won::default(); 2],
         }
     }
 
@@ -74,7 +86,10 @@ impl Accumulators {
             }
             if x.buy_box >= 0 {
                 self.box_hours += 1;
-                self.amazon_box_hours += i64::from(x.amazon_has_box);
+                let w = &mut self.won[usize::from(!x.amazon_has_box)];
+                w.hours += 1;
+                w.price_sum += x.buy_box;
+                w.last_h = Some(h);
             }
         }
         if let Some(p) = self.prev_rank
@@ -90,7 +105,15 @@ impl Accumulators {
         self.prev_rank = Some(x.rank);
     }
 
-    pub(super) fn stats(&self, cur: &Hour, buybox: bool, market: Market) -> Stats {
+    /// The `stats` object at the hour `cur`; `third_is_fba` says whether the third-party
+    /// seller ships by FBA (Amazon's own offer is not FBA, as Keepa reports it).
+    pub(super) fn stats(
+        &self,
+        cur: &Hour,
+        buybox: bool,
+        market: Market,
+        third_is_fba: bool,
+    ) -> Stats {
         const IDX: [usize; 4] = [0, 1, 3, 18];
         let avg = |w: usize| {
             let mut a = vec![-1i64; 36];
@@ -154,7 +177,7 @@ impl Accumulators {
             let seller = if cur.amazon_has_box {
                 amazon_seller_id(market)
             } else {
-                "A1SIMSELLER0EU"
+                THIRD_SELLER
             };
             stats.buy_box_price = Some(if cur.buy_box >= 0 {
                 cur.buy_box - cur.buy_box_ship.max(0)
@@ -166,36 +189,27 @@ impl Accumulators {
             } else {
                 -2
             });
-            stats.buy_box_seller_id = Some(seller.to_string());
+            stats.buy_box_seller_id = (cur.buy_box >= 0).then(|| seller.to_string());
             stats.buy_box_is_amazon = Some(cur.amazon_has_box);
-            stats.buy_box_is_fba = Some(cur.amazon_has_box || cur.buy_box_ship == 0);
-            let share = if self.box_hours > 0 {
-                self.amazon_box_hours as f64 * 100.0 / self.box_hours as f64
-            } else {
-                0.0
-            };
+            stats.buy_box_is_fba = Some(!cur.amazon_has_box && cur.buy_box >= 0 && third_is_fba);
             let mut m = BTreeMap::new();
-            if share > 0.0 {
+            let sellers = [
+                (amazon_seller_id(market), false),
+                (THIRD_SELLER, third_is_fba),
+            ];
+            for (w, (id, is_fba)) in self.won.iter().zip(sellers) {
+                let Some(last_h) = w.last_h.filter(|_| self.box_hours > 0) else {
+                    continue;
+                };
+                let share = w.hours as f64 * 100.0 / self.box_hours as f64;
                 m.insert(
-                    amazon_seller_id(market).to_string(),
+                    id.to_string(),
                     BuyBoxStat {
                         percentage_won: (share * 10.0).round() / 10.0,
-                        avg_price: 0,
+                        avg_price: (w.price_sum as f64 / w.hours as f64).round() as i64,
                         avg_new_offer_count: cur.count_new,
-                        is_fba: false,
-                        last_seen: 0,
-                    },
-                );
-            }
-            if share < 100.0 {
-                m.insert(
-                    "A1SIMSELLER0EU".to_string(),
-                    BuyBoxStat {
-                        percentage_won: ((100.0 - share) * 10.0).round() / 10.0,
-                        avg_price: 0,
-                        avg_new_offer_count: cur.count_new,
-                        is_fba: true,
-                        last_seen: 0,
+                        is_fba,
+                        last_seen: last_h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN,
                     },
                 );
             }
