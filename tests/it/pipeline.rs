@@ -631,6 +631,21 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
     pipeline.shutdown().await;
 }
 
+/// The first discovery run recorded in `store`, waited for up to 60 s.
+async fn first_discovery_run(store: &dyn Store) -> arbdesk::store::JobRun {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let jobs = store.jobs().await.unwrap();
+            if let Some(j) = jobs.into_iter().find(|j| j.job == "discovery") {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("discovery runs at start-up")
+}
+
 /// A category Keepa has no best-seller list for (most likely a wrong id in the config) is
 /// named in the discovery run, not passed over as a list that found nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -649,17 +664,7 @@ async fn a_category_without_a_list_is_named_in_the_discovery_run() {
             category: "562066".into(),
         });
     let pipeline = Pipeline::start(deps);
-    let run = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let jobs = store.jobs().await.unwrap();
-            if let Some(j) = jobs.into_iter().find(|j| j.job == "discovery") {
-                return j;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("discovery runs at start-up");
+    let run = first_discovery_run(store.as_ref()).await;
     pipeline.shutdown().await;
     assert_eq!(run.result, "ok");
     assert_eq!(
@@ -688,16 +693,7 @@ async fn a_discovery_asked_for_just_after_one_ran_joins_it() {
             .find(|j| j.job == "discovery")
             .map(|j| j.started_at)
     };
-    let first = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            if let Some(t) = latest().await {
-                return t;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("discovery runs at start-up");
+    let first = first_discovery_run(store.as_ref()).await.started_at;
     let commands = pipeline.commands();
     commands.send(Command::Discover).await.unwrap();
     commands.send(Command::Discover).await.unwrap();
