@@ -420,7 +420,14 @@ impl KeepaClient {
                                 if whole {
                                     self.observe(&env).await;
                                 }
-                                let drift = env.tokens_consumed - cost;
+                                // A category without a best-seller list costs nothing
+                                // (keepa-api.md §2.3): as Keepa says, not a misestimate.
+                                let drift = if endpoint == "bestsellers" && env.tokens_consumed == 0
+                                {
+                                    0
+                                } else {
+                                    env.tokens_consumed - cost
+                                };
                                 if let Some(e) = &env.error {
                                     tracing::warn!(endpoint, kind = ?e.kind, message = ?e.message, "Keepa reported an error on a successful response.");
                                 }

@@ -435,11 +435,19 @@ pub fn refresh_estimate(
         );
     }
     // Requests already wait for tokens (work queued before this one spent them): this
-    // refresh waits at least as long.
+    // refresh waits at least as long, and at least as long as the refill of its own cost.
     if let Some(until) = k.waiting_until.filter(|u| *u > now) {
+        let wait = (until - now).num_seconds().max(1);
+        let refill = match (k.tokens_left, k.refill_rate) {
+            (Some(left), Some(rate)) if rate > 0 => {
+                cost.saturating_sub(left.max(0)).max(0).saturating_mul(60) / rate
+            }
+            _ => 0,
+        };
         return format!(
-            "{cost_text}; Keepa requests are waiting {} for tokens, so it is fetched after that",
-            span((until - now).num_seconds().max(1))
+            "{cost_text}; Keepa requests are already waiting {} for tokens: fetched in {} at the earliest",
+            span(wait),
+            span(wait.max(refill))
         );
     }
     match (k.tokens_left, k.refill_rate) {

@@ -493,14 +493,17 @@ impl Ingest {
         let mut found = 0usize;
         let mut added = 0usize;
         let mut errors = Vec::new();
-        // Categories Keepa has no list for: most likely a wrong id in the config.
-        let mut no_list = Vec::new();
         for cat in &self.settings.discovery {
             match self.client.bestsellers(cat.market, &cat.category, 0).await {
+                // Most likely a wrong id in the config: a fault to show, not a list that
+                // found nothing.
                 Ok(list) if list.asins.is_empty() => {
                     tracing::warn!(market = %cat.market, category = %cat.category,
                         "Keepa has no best-seller list for this category: check its id in [discovery] categories.");
-                    no_list.push(format!("{} {}", cat.market, cat.category));
+                    errors.push(format!(
+                        "{} {}: Keepa has no best-seller list for it (check its id in [discovery] categories)",
+                        cat.market, cat.category
+                    ));
                 }
                 Ok(list) => {
                     let top: Vec<Asin> = list
@@ -543,13 +546,8 @@ impl Ingest {
             finished_at: Utc::now(),
             result,
             detail: format!(
-                "{} lists, {found} ASINs, {added} new{}",
-                self.settings.discovery.len(),
-                if no_list.is_empty() {
-                    String::new()
-                } else {
-                    format!("; Keepa has no list for {}", no_list.join(", "))
-                }
+                "{} lists, {found} ASINs, {added} new",
+                self.settings.discovery.len()
             ),
         };
         tracing::info!(found, added, errors = errors.len(), "Discovery finished.");

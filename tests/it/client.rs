@@ -398,6 +398,23 @@ async fn a_null_in_a_best_seller_list_is_left_out() {
     assert_eq!(asins, ["B0TEST0001", "B0TEST0002"]);
 }
 
+/// A category without a best-seller list answers with none, at no cost (keepa-api.md
+/// §2.3): an empty list, and not counted as a token estimate that was off.
+#[tokio::test(start_paused = true)]
+async fn a_category_without_a_list_costs_nothing_and_is_no_misestimate() {
+    let none = r#"{"timestamp":1795586403000,"tokensLeft":100,"refillIn":1000,"refillRate":20,"tokenFlowReduction":0.0,"tokensConsumed":0,"processingTimeInMs":5}"#;
+    let (client, _) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(200, none.to_string()),
+    ]);
+    client.token().await.unwrap();
+    let drift = client.status().estimator_drift;
+    let found = client.bestsellers(Market::DE, "562066", 0).await.unwrap();
+    assert!(found.asins.is_empty());
+    assert_eq!(client.status().estimator_drift, drift);
+    assert_eq!(client.status().tokens_left, Some(100));
+}
+
 /// A server error's body, when it is an envelope, still says what the balance is.
 #[tokio::test(start_paused = true)]
 async fn a_server_errors_envelope_updates_the_token_state() {

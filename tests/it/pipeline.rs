@@ -647,7 +647,7 @@ async fn first_discovery_run(store: &dyn Store) -> arbdesk::store::JobRun {
 }
 
 /// A category Keepa has no best-seller list for (most likely a wrong id in the config) is
-/// named in the discovery run, not passed over as a list that found nothing.
+/// a fault of the discovery run that names it, not a list that found nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_category_without_a_list_is_named_in_the_discovery_run() {
     use arbdesk::keepa::sim::{SimConfig, Simulator};
@@ -666,11 +666,11 @@ async fn a_category_without_a_list_is_named_in_the_discovery_run() {
     let pipeline = Pipeline::start(deps);
     let run = first_discovery_run(store.as_ref()).await;
     pipeline.shutdown().await;
-    assert_eq!(run.result, "ok");
     assert_eq!(
-        run.detail,
-        "2 lists, 10 ASINs, 10 new; Keepa has no list for FR 562066"
+        run.result,
+        "error: FR 562066: Keepa has no best-seller list for it (check its id in [discovery] categories)"
     );
+    assert_eq!(run.detail, "2 lists, 10 ASINs, 10 new");
 }
 
 /// A discovery asked for just after one finished joins that run, however the request got

@@ -215,8 +215,19 @@ fn refresh_estimates() {
     k.waiting_until = Some(now + chrono::Duration::seconds(39));
     assert_eq!(
         refresh_estimate(&k, Some(&plan), 2, 5, now),
-        "30 Keepa tokens; Keepa requests are waiting 39s for tokens, so it is fetched after that"
+        "30 Keepa tokens; Keepa requests are already waiting 39s for tokens: fetched in 39s at the earliest"
     );
+    // A refresh that costs more than the balance waits for the refill of its cost too:
+    // 2,525 tokens at 100 a minute with 44 left is ~25 minutes, not the 32 s queued work
+    // waits.
+    k.tokens_left = Some(44);
+    k.refill_rate = Some(100);
+    k.waiting_until = Some(now + chrono::Duration::seconds(32));
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 505, 5, now),
+        "7,575 Keepa tokens; Keepa requests are already waiting 32s for tokens: fetched in 1h 15m at the earliest"
+    );
+    k.refill_rate = Some(20);
     // Stopped requests fetch nothing, whatever balance was seen before.
     k.stopped = Some("the key was refused (HTTP 401)".into());
     assert_eq!(
