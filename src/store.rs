@@ -338,6 +338,9 @@ pub struct WatchEntry {
     pub added_at: DateTime<Utc>,
     /// Oldest fetch across its markets (`None` = never fetched anywhere).
     pub oldest_fetch: Option<DateTime<Utc>>,
+    /// The markets it was fetched in (listed there or not), in display order: one tracked
+    /// but missing here is not fetched there yet.
+    pub fetched: Vec<Market>,
 }
 
 /// One run of a scheduled job.

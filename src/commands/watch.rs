@@ -58,10 +58,18 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 "OLDEST FETCH"
             );
             for w in &list {
-                let fetched = w.oldest_fetch.map_or_else(
-                    || "never".to_string(),
-                    |t| t.format("%Y-%m-%d %H:%M").to_string(),
-                );
+                // A tracked market not fetched yet is the oldest fetch: never.
+                let missing: Vec<&str> = settings
+                    .markets
+                    .iter()
+                    .filter(|m| !w.fetched.contains(m))
+                    .map(|m| m.code())
+                    .collect();
+                let fetched = match w.oldest_fetch {
+                    Some(_) if !missing.is_empty() => format!("never in {}", missing.join(", ")),
+                    Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+                    None => "never".to_string(),
+                };
                 let source = serde_json::to_value(w.source)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))

@@ -149,6 +149,10 @@ pub struct Product {
     pub package_quantity: Option<i64>,
     /// Current snapshot per market.
     pub markets: BTreeMap<Market, PriceSnapshot>,
+    /// Markets Keepa was asked about where the product is not listed. A market in neither
+    /// this nor `markets` has not been fetched yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_listed: Vec<Market>,
 }
 
 /// One market's view of one product, decoded.

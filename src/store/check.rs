@@ -114,10 +114,12 @@ pub(crate) struct Identity<'a> {
 }
 
 /// The product of `asin` from its listed markets, given in display order: each identity
-/// field from the first market that has it, EANs merged in that order.
+/// field from the first market that has it, EANs merged in that order; and the markets
+/// where Keepa says it is not listed.
 pub(crate) fn merged_product<'a>(
     asin: Asin,
     listed: impl IntoIterator<Item = (Market, Identity<'a>, PriceSnapshot)>,
+    not_listed: impl IntoIterator<Item = Market>,
 ) -> Product {
     let mut p = Product {
         asin,
@@ -127,6 +129,7 @@ pub(crate) fn merged_product<'a>(
         eans: Vec::new(),
         package_quantity: None,
         markets: BTreeMap::new(),
+        not_listed: not_listed.into_iter().collect(),
     };
     for (market, id, snapshot) in listed {
         p.title = p.title.or_else(|| id.title.cloned());

@@ -238,6 +238,11 @@ pub fn detail(r: &Row) -> Detail {
             )),
             eans: vec!["4548736132610".into()],
             package_quantity: Some(1),
+            // Keepa answered for the markets it is missing from.
+            not_listed: Market::ALL
+                .into_iter()
+                .filter(|m| !markets.contains_key(m))
+                .collect(),
             markets,
         }),
         history,
@@ -463,6 +468,11 @@ pub fn products(total: usize, size: (u16, u16)) -> UiState {
             },
             added_at: now(),
             oldest_fetch: (i > 0).then(now),
+            fetched: if i > 0 {
+                Market::ALL.to_vec()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
     s.on_watchlist(&entries);

@@ -311,13 +311,14 @@ const LEGEND: [(&str, &str); 7] = [
 ];
 
 /// The products view's legend: its cells and its search.
-const PRODUCTS_LEGEND: [(&str, &str); 6] = [
+const PRODUCTS_LEGEND: [(&str, &str); 7] = [
     (
         "€12.99 (market)",
         "the price now: the Buy Box, else the lower of Amazon's and the lowest New offer",
     ),
     ("out (market)", "listed there, with no offer now"),
     ("· (market)", "not listed there"),
+    ("… (market)", "not fetched there yet"),
     (
         "Keepa",
         "how old Keepa's newest data of the product is (its latest update in any market; the detail gives each side's)",

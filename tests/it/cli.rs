@@ -238,6 +238,34 @@ fn watch_add_takes_product_links() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected 10 letters or digits"));
 }
 
+/// A watched product fetched in some tracked markets only is not "fetched": `watch ls`
+/// names the markets it has never been fetched in.
+#[test]
+fn watch_ls_names_the_markets_not_fetched_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = super::util::fixture("product_de.json");
+    let product = &arbdesk::keepa::decode::split_product_body(body.as_bytes())
+        .unwrap()
+        .products[0];
+    let lines = dir.path().join("one.jsonl");
+    let line: serde_json::Value = serde_json::from_str(product).unwrap();
+    std::fs::write(&lines, format!("{line}\n")).unwrap();
+    let out = arbdesk(
+        &["import", lines.to_str().unwrap(), "--watch", "--quiet"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&arbdesk(&["watch", "ls"], dir.path()).stdout).to_string();
+    assert!(listed.contains("never in UK, FR, IT, ES"), "{listed}");
+    let only_de = arbdesk(&["--markets", "DE", "watch", "ls"], dir.path());
+    let listed = String::from_utf8_lossy(&only_de.stdout).to_string();
+    assert!(!listed.contains("never"), "{listed}");
+}
+
 /// Commands that read the store refuse a data dir without one, naming where they looked,
 /// instead of creating an empty store that looks like an empty catalogue.
 #[test]

@@ -55,8 +55,9 @@ fn per_market(counts: [u64; 5]) -> BTreeMap<Market, u64> {
 }
 
 /// The expected product of listings in one ASIN: identity from the first listed market in
-/// display order, EANs merged in that order.
-fn product_of(asin: Asin, listings: &[&Listing]) -> Product {
+/// display order, EANs merged in that order; `not_listed` the markets fetched where it is
+/// not listed, in display order.
+fn product_of(asin: Asin, listings: &[&Listing], not_listed: &[Market]) -> Product {
     let mut sorted: Vec<&Listing> = listings.to_vec();
     sorted.sort_by_key(|l| l.market);
     let mut eans: Vec<String> = Vec::new();
@@ -77,6 +78,7 @@ fn product_of(asin: Asin, listings: &[&Listing]) -> Product {
             .iter()
             .map(|l| (l.market, l.snapshot.clone()))
             .collect(),
+        not_listed: not_listed.to_vec(),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct ProductSummary {
     pub image_url: Option<String>,
     /// Current prices per market where it is listed.
     pub markets: BTreeMap<Market, MarketPrices>,
+    /// Markets Keepa was asked about where it is not listed; a market in neither this nor
+    /// `markets` has not been fetched yet.
+    pub not_listed: Vec<Market>,
     /// Latest observation across its markets.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -73,6 +76,7 @@ impl From<&Product> for ProductSummary {
                     (*m, prices)
                 })
                 .collect(),
+            not_listed: p.not_listed.clone(),
             updated_at: latest(p),
         }
     }
@@ -255,6 +259,9 @@ pub struct ProductDetail {
     pub urls: BTreeMap<Market, String>,
     /// Full view per market where it is listed.
     pub markets: BTreeMap<Market, MarketDetail>,
+    /// Markets Keepa was asked about where it is not listed; a market in neither this nor
+    /// `markets` has not been fetched yet.
+    pub not_listed: Vec<Market>,
     /// Price and rank history per market; present only with `history=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<SeriesOut>>,
@@ -281,6 +288,7 @@ impl ProductDetail {
                 .iter()
                 .map(|(m, s)| (*m, MarketDetail::new(&p.asin, s)))
                 .collect(),
+            not_listed: p.not_listed.clone(),
             history: history.map(|h| h.iter().map(SeriesOut::from).collect()),
         }
     }

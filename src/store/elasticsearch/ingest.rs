@@ -273,5 +273,6 @@ fn merge_product(asin: Asin, rows: &BTreeMap<Market, Row>) -> Product {
         };
         (*m, id, l.snapshot.clone())
     });
-    check::merged_product(asin, listed)
+    let not_listed = rows.iter().filter(|(_, r)| !r.listed()).map(|(m, _)| *m);
+    check::merged_product(asin, listed, not_listed)
 }

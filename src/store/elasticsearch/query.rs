@@ -251,11 +251,16 @@ pub(super) async fn watchlist(es: &Es) -> StoreResult<Vec<WatchEntry>> {
                 .iter()
                 .filter_map(|m| h[fetched_field(*m)].as_i64())
                 .min();
+            let fetched = Market::ALL
+                .into_iter()
+                .filter(|m| h[fetched_field(*m)].as_i64().is_some())
+                .collect();
             Ok(WatchEntry {
                 asin: docs::asin(&h["asin"], &what)?,
                 source: docs::value(&h["source"], &what)?,
                 added_at: docs::time(&h["added_at"], &what)?,
                 oldest_fetch: oldest.map(|t| docs::time(&json!(t), &what)).transpose()?,
+                fetched,
             })
         })
         .collect()

@@ -466,6 +466,7 @@ fn merge_product(
                 };
                 (market, id, snapshot)
             }),
+        rows.iter().filter(|(_, r)| !r.listed).map(|(m, _)| *m),
     ))
 }
 

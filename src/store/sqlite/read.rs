@@ -48,16 +48,20 @@ pub(super) fn load_product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
     };
     let mut st = c
         .prepare_cached(
-            "SELECT market, snapshot FROM listings WHERE asin = ?1 AND listed = 1
-             ORDER BY market",
+            "SELECT market, listed, snapshot FROM listings WHERE asin = ?1 ORDER BY market",
         )
         .doing("preparing the snapshot read")?;
     let mut rows = st.query([asin.as_str()]).doing("reading snapshots")?;
     let mut markets = BTreeMap::new();
+    let mut not_listed = Vec::new();
     while let Some(r) = rows.next().doing("reading snapshots")? {
         let market = market_from(r.get(0).doing("reading snapshots")?, &what)?;
+        if !r.get::<_, bool>(1).doing("reading snapshots")? {
+            not_listed.push(market);
+            continue;
+        }
         let snapshot: PriceSnapshot =
-            decode_doc(r.get_ref(1).doing("reading snapshots")?, &|| {
+            decode_doc(r.get_ref(2).doing("reading snapshots")?, &|| {
                 format!("listing {asin}:{market}")
             })?;
         markets.insert(market, snapshot);
@@ -70,6 +74,11 @@ pub(super) fn load_product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
         eans: from_json(&eans, &what)?,
         package_quantity,
         markets,
+        // In display order, as the maps are.
+        not_listed: {
+            not_listed.sort();
+            not_listed
+        },
     }))
 }
 
@@ -245,7 +254,8 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
     let mut st = c
         .prepare_cached(
             "SELECT w.asin, w.source, w.added_at,
-                    (SELECT min(l.fetched_at) FROM listings l WHERE l.asin = w.asin)
+                    (SELECT min(l.fetched_at) FROM listings l WHERE l.asin = w.asin),
+                    (SELECT group_concat(l.market) FROM listings l WHERE l.asin = w.asin)
              FROM watchlist w ORDER BY w.added_at, w.asin",
         )
         .doing("preparing the watchlist read")?;
@@ -256,13 +266,27 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .doing("reading the watchlist")?;
     let mut out = Vec::new();
     for row in rows {
-        let (asin, source, added, oldest) = row.doing("reading the watchlist")?;
+        let (asin, source, added, oldest, markets) = row.doing("reading the watchlist")?;
         let what = || format!("watchlist entry {asin}");
+        let mut fetched = markets
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| {
+                let id = m.parse::<i64>().map_err(|_| {
+                    Fail::Corrupt(format!("{}: market '{m}' is not a number", what()))
+                })?;
+                market_from(id, &what)
+            })
+            .collect::<Res<Vec<Market>>>()?;
+        fetched.sort();
         out.push(WatchEntry {
             asin: asin
                 .parse()
@@ -270,6 +294,7 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
             source: source_from(&source, &asin)?,
             added_at: from_micros(added, &what)?,
             oldest_fetch: oldest.map(|v| from_micros(v, &what)).transpose()?,
+            fetched,
         });
     }
     Ok(out)

@@ -37,6 +37,8 @@ pub enum MarketCell {
     OutOfStock,
     /// Not listed there.
     NotListed,
+    /// Not fetched there yet.
+    NotFetched,
 }
 
 /// One product as the view lists it.
@@ -56,7 +58,8 @@ impl ProductLine {
     /// The line of `p`.
     pub fn of(p: &Product) -> ProductLine {
         let markets = Market::ALL.map(|m| match p.markets.get(&m) {
-            None => MarketCell::NotListed,
+            None if p.not_listed.contains(&m) => MarketCell::NotListed,
+            None => MarketCell::NotFetched,
             Some(s) => {
                 let positive = |p: Option<Money>| p.filter(|p| p.minor > 0);
                 let lowest = match (positive(s.amazon), positive(s.new)) {
@@ -78,9 +81,12 @@ impl ProductLine {
 
     /// The product page in the first of `markets` that lists it (else the first of them).
     pub fn link(&self, markets: &[Market]) -> Option<String> {
-        let listed = markets
-            .iter()
-            .find(|m| self.markets[market_index(**m)] != MarketCell::NotListed);
+        let listed = markets.iter().find(|m| {
+            matches!(
+                self.markets[market_index(**m)],
+                MarketCell::Price(_) | MarketCell::OutOfStock
+            )
+        });
         listed
             .or(markets.first())
             .map(|m| m.product_url(&self.asin))
@@ -105,16 +111,19 @@ pub struct ProductsPage {
 pub struct Watched {
     /// Where each watched ASIN came from.
     pub source: HashMap<Asin, WatchSource>,
-    /// Watched ASINs not fetched in any market yet.
+    /// Watched ASINs not fetched yet in some of the tracked markets.
     pub never_fetched: usize,
 }
 
 impl Watched {
-    /// From the store's watchlist.
-    pub fn of(entries: &[WatchEntry]) -> Watched {
+    /// From the store's watchlist, for the tracked `markets`.
+    pub fn of(entries: &[WatchEntry], markets: &[Market]) -> Watched {
         Watched {
             source: entries.iter().map(|e| (e.asin, e.source)).collect(),
-            never_fetched: entries.iter().filter(|e| e.oldest_fetch.is_none()).count(),
+            never_fetched: entries
+                .iter()
+                .filter(|e| markets.iter().any(|m| !e.fetched.contains(m)))
+                .count(),
         }
     }
 }
@@ -228,7 +237,7 @@ impl UiState {
 
     /// The watchlist arrived.
     pub fn on_watchlist(&mut self, entries: &[WatchEntry]) {
-        self.products.watched = Some(Watched::of(entries));
+        self.products.watched = Some(Watched::of(entries, &self.session.markets));
         self.dirty = true;
     }
 

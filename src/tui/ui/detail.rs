@@ -66,7 +66,8 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             .as_ref()
             .and_then(|o| o.breakdown.fx_eur_per_gbp)
     });
-    // Listed markets, and the watched ones where the product is not listed (a row each).
+    // Listed markets, and the watched ones where the product is not listed or not fetched
+    // yet (a row each).
     let markets = d.product.as_ref().map_or(0, |p| {
         (p.markets.len() + unlisted(p, &s.session.markets).count()) as u16
     });
@@ -244,12 +245,17 @@ fn render_head(
     }
 }
 
-/// The watched markets where `p` is not listed.
-fn unlisted<'a>(p: &'a Product, watched: &'a [Market]) -> impl Iterator<Item = Market> + 'a {
+/// The watched markets where `p` is not listed, and whether Keepa said so (else the market
+/// is not fetched yet).
+fn unlisted<'a>(
+    p: &'a Product,
+    watched: &'a [Market],
+) -> impl Iterator<Item = (Market, bool)> + 'a {
     watched
         .iter()
         .copied()
         .filter(|m| !p.markets.contains_key(m))
+        .map(|m| (m, p.not_listed.contains(&m)))
 }
 
 pub(super) fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {
@@ -316,10 +322,15 @@ fn render_prices(
         ];
         (cells, role, "")
     });
-    let unlisted = unlisted(p, watched).map(|m| {
+    let unlisted = unlisted(p, watched).map(|(m, said)| {
         let mut cells: [String; 7] = std::array::from_fn(|_| "–".to_string());
         cells[0] = m.code().to_string();
-        cells[6] = "not listed".to_string();
+        cells[6] = if said {
+            "not listed"
+        } else {
+            "not fetched yet"
+        }
+        .to_string();
         (cells, "", "muted")
     });
     let mut rows: Vec<([String; 7], &str, &str)> = listed.chain(unlisted).collect();

@@ -19,6 +19,7 @@ fn market_cell(c: MarketCell) -> (String, &'static str) {
         MarketCell::Price(m) => (m.to_string(), ""),
         MarketCell::OutOfStock => ("out".into(), "muted"),
         MarketCell::NotListed => ("·".into(), "muted"),
+        MarketCell::NotFetched => ("…".into(), "muted"),
     }
 }
 

@@ -124,6 +124,7 @@ async fn products_list_prices_in_each_markets_currency() {
             "brand",
             "image_url",
             "markets",
+            "not_listed",
             "updated_at"
         ])
     );
@@ -180,7 +181,8 @@ async fn one_product_has_prices_stats_urls_and_history_on_request() {
             "package_quantity",
             "updated_at",
             "urls",
-            "markets"
+            "markets",
+            "not_listed"
         ])
     );
     assert_eq!(p["asin"], KETTLE);

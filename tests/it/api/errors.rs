@@ -244,6 +244,22 @@ async fn asins_malformed_are_400_and_unknown_are_404() {
         set(&["type", "title", "status", "detail"]),
         "no parameter fields on a 404"
     );
+    // Listed in one market and not in another: the product says which market Keepa has
+    // no listing in, so that one in neither list reads as not fetched yet.
+    let listed = super::fixture::listing(
+        "B0TYPE4001",
+        arbdesk::domain::Market::UK,
+        "Back",
+        "Acme",
+        999,
+    );
+    store
+        .upsert_listings(vec![listed], chrono::Utc::now(), None)
+        .await
+        .unwrap();
+    let body = get(&api.app, "/products/B0TYPE4001").await.json();
+    assert_eq!(body["not_listed"], serde_json::json!(["DE"]), "{body}");
+    assert!(body["markets"]["UK"].is_object(), "{body}");
 }
 
 #[tokio::test]

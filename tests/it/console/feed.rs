@@ -240,6 +240,11 @@ async fn the_products_view_reads_pages_of_a_real_store() {
         MarketCell::NotListed,
         "a type-4 record is not a listing"
     );
+    assert_eq!(
+        p.lines[0].markets[3],
+        MarketCell::NotFetched,
+        "Italy was never asked about"
+    );
     assert_eq!(p.lines[0].title, "Desk Lamp");
     assert_eq!(p.lines[1].updated, Some(t(2)));
     assert_eq!(

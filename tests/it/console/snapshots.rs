@@ -286,25 +286,38 @@ fn the_health_view_shows_the_token_balance_of_the_last_hour() {
     );
 }
 
-/// A watched market where the product is not listed has its row in the detail's market
-/// table, and the route's links say how old Keepa's data is.
+/// A watched market where the product is not listed, and one not fetched yet, have their
+/// rows in the detail's market table, told apart; the route's links say how old Keepa's
+/// data is.
 #[test]
 fn the_detail_lists_unlisted_markets_and_the_age_of_keepa_data() {
     let mut s = fixtures::loaded(30, (200, 60));
     let mut d = s.detail.clone().unwrap();
     let key = d.key;
-    let gone = arbdesk::domain::Market::ALL
+    let mut others = arbdesk::domain::Market::ALL
         .into_iter()
-        .find(|m| *m != key.buy && *m != key.sell)
-        .unwrap();
-    d.product.as_mut().unwrap().markets.remove(&gone);
+        .filter(|m| *m != key.buy && *m != key.sell);
+    let (gone, pending) = (others.next().unwrap(), others.next().unwrap());
+    let p = d.product.as_mut().unwrap();
+    p.markets.remove(&gone);
+    p.markets.remove(&pending);
+    p.not_listed = vec![gone];
     s.on_detail(d);
     let screen = text(&s);
-    let row = screen
-        .lines()
-        .find(|l| l.contains("not listed"))
-        .unwrap_or_else(|| panic!("no 'not listed' row:\n{screen}"));
-    assert!(row.contains(&format!("│{} ", gone.code())), "{row}");
+    let row = |what: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no '{what}' row:\n{screen}"))
+    };
+    assert!(
+        row("not listed").contains(&format!("│{} ", gone.code())),
+        "{screen}"
+    );
+    assert!(
+        row("not fetched yet").contains(&format!("│{} ", pending.code())),
+        "{screen}"
+    );
     assert!(screen.contains("· Keepa 0s ago"), "{screen}");
 }
 

@@ -74,10 +74,10 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
         .await
         .unwrap();
     let want = vec![
-        product_of(a(), &[&a_de, &a_uk]),
-        product_of(b(), &[&b_de]),
-        product_of(d(), &[&d_it]),
-        product_of(e(), &[&e_it]),
+        product_of(a(), &[&a_de, &a_uk], &[]),
+        product_of(b(), &[&b_de], &[FR]),
+        product_of(d(), &[&d_it], &[UK]),
+        product_of(e(), &[&e_it], &[]),
     ];
     assert_eq!(got, want);
     assert_eq!(want[0].title.as_deref(), Some("Acme Kettle 1.7L"));
@@ -148,6 +148,12 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
     let w = s.watchlist().await.unwrap();
     let oldest: Vec<_> = w.iter().map(|x| x.oldest_fetch).collect();
     assert_eq!(oldest, [Some(t(60)), Some(t(60)), None]);
+    let fetched: Vec<_> = w.iter().map(|x| x.fetched.clone()).collect();
+    assert_eq!(
+        fetched,
+        [vec![UK, DE], vec![DE, FR], vec![]],
+        "an unlisted record counts as fetched; display order"
+    );
 
     // A second fetch: France appears, Germany moves, history merges without duplicates.
     let a_fr = listed(
@@ -188,8 +194,8 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
         )
         .await
         .unwrap();
-    let a2 = product_of(a(), &[&a_uk, &a_de2, &a_fr]);
-    assert_eq!(got, vec![a2.clone(), product_of(d(), &[&d_it2])]);
+    let a2 = product_of(a(), &[&a_uk, &a_de2, &a_fr], &[]);
+    assert_eq!(got, vec![a2.clone(), product_of(d(), &[&d_it2], &[UK])]);
     let history2 = vec![
         series(UK, SalesRank, &[(0, Some(1500))]),
         series(UK, BuyBox, &[(0, Some(2599)), (30, Some(2499))]),
@@ -251,7 +257,7 @@ pub async fn ingest(s: &dyn Store) -> Vec<Listing> {
     );
     assert_eq!(
         s.product(e()).await.unwrap(),
-        Some(product_of(e(), &[&e_it]))
+        Some(product_of(e(), &[&e_it], &[]))
     );
     assert_eq!(
         s.checkpoint("story-import".into()).await.unwrap(),
@@ -266,7 +272,7 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
         .upsert_listings(vec![unlisted(b(), DE, 4, None, 178)], t(180), None)
         .await
         .unwrap();
-    let gone = product_of(b(), &[]);
+    let gone = product_of(b(), &[], &[DE, FR]);
     assert_eq!(got, vec![gone.clone()]);
     assert!(gone.markets.is_empty() && gone.title.is_none());
     assert_eq!(s.product(b()).await.unwrap(), Some(gone));
@@ -278,7 +284,7 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
     );
     let d_now = s.product(d()).await.unwrap().unwrap();
     let e_now = s.product(e()).await.unwrap().unwrap();
-    assert_eq!(e_now, product_of(e(), &[&batch1[6]]));
+    assert_eq!(e_now, product_of(e(), &[&batch1[6]], &[]));
 
     let q = |text: Option<&str>, market: Option<Market>, offset, limit| {
         let filter = ProductFilter {
