@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::{ApiError, Problem};
-use crate::domain::text::span;
-use crate::pipeline::{Command, REFRESH_AGAIN_AFTER};
+use crate::pipeline::{Command, RunInHand};
 
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
@@ -139,37 +138,19 @@ pub(crate) async fn run(
     };
     // A run in progress, or one just finished, answers for this request: another would
     // spend the same tokens on the same lists.
-    let status = state.status_snapshot();
-    if let Some(job) = status.jobs.iter().find(|j| j.name == name) {
-        let again_after = chrono::Duration::from_std(REFRESH_AGAIN_AFTER).unwrap_or_default();
-        let recent = job
-            .last_run
-            .as_ref()
-            .filter(|r| chrono::Utc::now() - r.finished_at < again_after);
-        let answer = if job.running {
-            Some(JobAnswer {
-                job: name.clone(),
-                status: "running".into(),
-                finished_at: None,
-                detail: Some(
-                    "a run is in progress; this request joins it (no tokens spent)".into(),
-                ),
-            })
-        } else {
-            recent.map(|r| JobAnswer {
-                job: name.clone(),
-                status: "done".into(),
-                finished_at: Some(r.finished_at),
-                detail: Some(format!(
-                    "a run finished {} ago; not run again within {} (no tokens spent)",
-                    span((chrono::Utc::now() - r.finished_at).num_seconds().max(0)),
-                    span(REFRESH_AGAIN_AFTER.as_secs() as i64)
-                )),
-            })
+    let now = chrono::Utc::now();
+    if let Some(run) = RunInHand::of(&state.status_snapshot(), &name, now) {
+        let (status, finished_at) = match run {
+            RunInHand::Running => ("running", None),
+            RunInHand::Done { finished_at } => ("done", Some(finished_at)),
         };
-        if let Some(answer) = answer {
-            return Ok((StatusCode::OK, Json(answer)).into_response());
-        }
+        let answer = JobAnswer {
+            job: name.clone(),
+            status: status.into(),
+            finished_at,
+            detail: Some(run.detail(now)),
+        };
+        return Ok((StatusCode::OK, Json(answer)).into_response());
     }
     commands.try_send(command).map_err(|e| {
         ApiError::from_status(

@@ -342,6 +342,8 @@ pub enum Action {
     RefreshAll,
     /// Refresh these products now.
     RefreshAsins(Vec<Asin>),
+    /// Run discovery now (Keepa's best-seller lists of the configured categories).
+    Discover,
     /// Add ASINs to the watchlist; with none, open a prompt for them.
     WatchAdd(Vec<Asin>),
     /// Remove ASINs (none = the selected one) from the watchlist.
@@ -360,7 +362,10 @@ impl Action {
     /// Changes stored data: what `--read-only` hides and refuses (the registry's
     /// `dangerous` actions).
     pub fn changes_stored_data(&self) -> bool {
-        matches!(self, Action::WatchAdd(_) | Action::WatchRemove(_))
+        matches!(
+            self,
+            Action::WatchAdd(_) | Action::WatchRemove(_) | Action::Discover
+        )
     }
 
     /// Asks Keepa for data now: what a console whose process does not ingest (`--role
@@ -368,7 +373,7 @@ impl Action {
     pub fn fetches(&self) -> bool {
         matches!(
             self,
-            Action::Refresh | Action::RefreshAll | Action::RefreshAsins(_)
+            Action::Refresh | Action::RefreshAll | Action::RefreshAsins(_) | Action::Discover
         )
     }
 }

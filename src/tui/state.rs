@@ -128,6 +128,8 @@ pub enum Effect {
     Refresh(Vec<Asin>),
     /// Refresh the whole watchlist now.
     RefreshAll,
+    /// Run discovery now.
+    Discover,
     /// Add to the watchlist.
     WatchAdd(Vec<Asin>),
     /// Remove from the watchlist.

@@ -360,8 +360,8 @@ pub(super) fn offered(s: &UiState, ctx: Context, a: &Action) -> bool {
 /// Whether this console may run the command `spec` at all: what help lists and `:` Tab
 /// completes (the same rules as [`offered`], by the registry's `dangerous` and ids).
 pub fn command_allowed(s: &UiState, spec: &ActionSpec) -> bool {
-    let forbidden =
-        (s.session.read_only && spec.dangerous) || (!s.session.fetches && spec.id == "refresh");
+    let forbidden = (s.session.read_only && spec.dangerous)
+        || (!s.session.fetches && matches!(spec.id, "refresh" | "discover"));
     spec.id != "none" && !forbidden
 }
 

@@ -124,6 +124,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             },
         }),
         "open" => Action::Open,
+        "discover" => Action::Discover,
         "mark" => Action::Mark,
         "zoom" => Action::Zoom,
         "sort" => Action::Sort(match first {

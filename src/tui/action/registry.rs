@@ -156,6 +156,13 @@ pub const REGISTRY: &[ActionSpec] = &[
         "Refresh the selected product now (the marked ones, if any), the whole watchlist (all) or the ASINs named",
     ),
     ActionSpec {
+        id: "discover",
+        args: &[],
+        contexts: G,
+        desc: "Run discovery now: add the best sellers of the configured categories to the watchlist",
+        dangerous: true,
+    },
+    ActionSpec {
         id: "watch",
         args: &["add", "remove"],
         contexts: TP,

@@ -7,7 +7,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
 use crate::domain::text::{count, list, span, thousands};
-use crate::pipeline::{Command, Commands, REFRESH_AGAIN_AFTER, Refresh, not_taken};
+use crate::pipeline::{Command, Commands, REFRESH_AGAIN_AFTER, Refresh, RunInHand, not_taken};
 
 /// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
 fn window() -> String {
@@ -72,6 +72,30 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
     }
 }
 
+/// Runs discovery now, unless a run in progress or one just finished answers for it (as
+/// `POST /jobs/discovery` does).
+pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
+    let Some(commands) = ingesting(state, deps) else {
+        return;
+    };
+    let now = Utc::now();
+    if let Some(run) = RunInHand::of(&state.status, "discovery", now) {
+        state.toast(format!("Discovery not queued: {}", run.detail(now)), false);
+        return;
+    }
+    match commands.try_send(Command::Discover) {
+        Ok(()) => state.toast(
+            "Discovery queued: the best-seller lists of [discovery] categories, 50 Keepa tokens \
+             each; its run shows in the health view (g h)",
+            false,
+        ),
+        Err(e) => state.toast(
+            format!("Could not queue discovery: {}", not_taken(&e)),
+            true,
+        ),
+    }
+}
+
 /// The toast for a refresh the ingest stage did not take.
 fn not_queued(state: &mut UiState, e: &TrySendError<Command>) {
     state.toast(
@@ -84,8 +108,9 @@ fn not_queued(state: &mut UiState, e: &TrySendError<Command>) {
 fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Commands> {
     if deps.commands.is_none() {
         state.toast(
-            "This console does not fetch (its --role has no ingest): refresh from the process \
-             that does (r there, or POST /actions/refresh on its API)",
+            "This console does not fetch (its --role has no ingest): ask the process that does \
+             (r or :discover in its console, or POST /actions/refresh or /jobs/discovery on its \
+             API)",
             true,
         );
     }

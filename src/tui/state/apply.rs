@@ -295,6 +295,7 @@ impl UiState {
             Action::Copy(target) => self.copy_rows(target),
             Action::Export(f) => vec![Effect::Export(f)],
             Action::RefreshAll => vec![Effect::RefreshAll],
+            Action::Discover => vec![Effect::Discover],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
             Action::Refresh => match self.acted_on("refreshed", "refresh") {
                 Some(asins) => vec![Effect::Refresh(asins)],

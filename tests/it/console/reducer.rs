@@ -867,18 +867,25 @@ fn a_console_that_does_not_fetch_offers_no_refresh() {
     let keymap = Keymap::load("default", None);
     let offered = |s: &UiState| {
         let help = arbdesk::tui::ui::help_entries(s, &keymap, "refresh");
+        let discover = arbdesk::tui::ui::help_entries(s, &keymap, "discover");
         let screen = super::snapshots::draw(s, "mono");
         let footer: String = (0..200).map(|x| screen[(x, 59)].symbol()).collect();
         (
             help.iter().any(|e| e.run.starts_with("refresh")),
             footer.contains("refresh"),
+            discover.iter().any(|e| e.run == "discover"),
         )
     };
     let mut s = fixtures::loaded(50, (200, 60));
     s.apply(Action::Goto(View::Products));
-    assert_eq!(offered(&s), (true, true));
+    assert_eq!(offered(&s), (true, true, true));
+    assert_eq!(s.apply(Action::Discover), vec![Effect::Discover]);
+    assert_eq!(
+        arbdesk::tui::action::parse("discover"),
+        Ok(Action::Discover)
+    );
     s.session.fetches = false;
-    assert_eq!(offered(&s), (false, false));
+    assert_eq!(offered(&s), (false, false, false));
 }
 
 /// Marked rows are counted in the table's title, which says what `e` does with them.

@@ -443,6 +443,22 @@ fn a_store_that_is_down_shows_in_the_header() {
     assert!(text(&s).contains("STORE DOWN"), "{}", text(&s));
 }
 
+/// Keepa requests waiting for tokens show in the header on every screen, not only in the
+/// health panel.
+#[test]
+fn requests_waiting_for_tokens_show_in_the_header() {
+    let mut s = fixtures::loaded(30, (120, 24));
+    s.status.keepa.tokens_left = Some(44);
+    let top: String = text(&s).lines().take(1).collect();
+    assert!(
+        top.contains("tokens 44 ") && !top.contains("waiting"),
+        "{top}"
+    );
+    s.status.keepa.waiting_until = Some(s.now + chrono::Duration::seconds(32));
+    let top: String = text(&s).lines().take(1).collect();
+    assert!(top.contains("tokens 44 · waiting 32s"), "{top}");
+}
+
 /// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
 #[test]
 fn an_empty_store_says_when_keepa_is_why() {
