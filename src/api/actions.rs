@@ -5,7 +5,7 @@
 //! means the same thing everywhere. `GET /actions` lists it with the default keys. `POST`
 //! runs the actions that act on the pipeline or the store rather than on a console's view:
 //! `refresh` (ASINs, or `all`) and `watch add|remove ASIN…`, with the arguments the `:` line
-//! takes, parsed by the same parser. The others (sort, zoom, theme …) answer 409: there is
+//! takes, parsed by the same parser (`discover` is `POST /jobs/discovery`). The others (sort, zoom, theme …) answer 409: there is
 //! no console view here to act on. Actions marked `dangerous` are refused (403) on a
 //! read-only server, and like jobs, a web page may run one only from an allowed origin.
 
@@ -180,6 +180,13 @@ pub(crate) async fn run(
             &names,
             &[],
             "; the arguments go in the JSON body, {\"args\": [...]}",
+        ));
+    }
+    // The console's `discover` is a job over the API.
+    if spec.id == "discover" {
+        return Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            "'discover' is a job over the API: POST /jobs/discovery runs it",
         ));
     }
     // An action on a console's view is refused whatever its arguments.

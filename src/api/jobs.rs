@@ -130,6 +130,12 @@ pub(crate) async fn run(
         ));
     }
     check_origin(&headers, state.settings(), "a job")?;
+    queue(&state, name, command)
+}
+
+/// Queues job `name` as `command` for the ingest stage, unless a run in progress or one
+/// just finished answers for it (200); 202 once queued.
+fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, ApiError> {
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
             StatusCode::CONFLICT,

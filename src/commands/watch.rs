@@ -50,12 +50,13 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .watchlist()
                 .await
                 .context("Reading the watchlist failed")?;
+            // Times are UTC, as every time arbdesk prints.
             outln!(
                 "{:<10}  {:<9}  {:<20}  {}",
                 "ASIN",
                 "SOURCE",
-                "ADDED",
-                "OLDEST FETCH"
+                "ADDED (UTC)",
+                "OLDEST FETCH (UTC)"
             );
             for w in &list {
                 // A tracked market not fetched yet is the oldest fetch: never.

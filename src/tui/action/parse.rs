@@ -124,7 +124,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             },
         }),
         "open" => Action::Open,
-        "discover" => Action::Discover,
+        "discover" if first.is_empty() => Action::Discover,
+        "discover" => return Err(bad(id, first, "nothing: discover takes no arguments")),
         "mark" => Action::Mark,
         "zoom" => Action::Zoom,
         "sort" => Action::Sort(match first {

@@ -292,6 +292,15 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
         let p = send(&api.app, post("sort", body)).await.problem(409);
         assert!(p["detail"].as_str().unwrap().contains("console"), "{p}");
     }
+    // The console's `discover` is a job here, and says where it is.
+    let p = send(&api.app, post("discover", "")).await.problem(409);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("POST /jobs/discovery"),
+        "{p}"
+    );
     let p = send(&api.app, post("refersh", "")).await.problem(404);
     assert_eq!(
         p["detail"],
