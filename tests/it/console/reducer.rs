@@ -884,6 +884,7 @@ fn a_console_that_does_not_fetch_offers_no_refresh() {
         arbdesk::tui::action::parse("discover"),
         Ok(Action::Discover)
     );
+    assert!(arbdesk::tui::action::parse("discover now").is_err());
     s.session.fetches = false;
     assert_eq!(offered(&s), (false, false, false));
 }
