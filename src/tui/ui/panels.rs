@@ -43,29 +43,27 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
     parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
     let k = &s.status.keepa;
-    // Requests waiting for tokens show on every screen: refreshes are slower meanwhile.
-    let waiting = k
-        .waiting_until
-        .filter(|u| *u > s.now)
-        .map(|u| (u - s.now).num_seconds().max(1));
-    let (tokens, role) = match (k.tokens_left, waiting) {
-        (Some(t), Some(w)) => (
-            format!(
-                "  tokens {} · waiting {}",
-                signed_thousands(t),
-                crate::domain::text::span(w)
-            ),
-            "warn",
+    parts.push((
+        2,
+        styled(
+            match k.tokens_left {
+                Some(t) => format!("  tokens {}", signed_thousands(t)),
+                None => "  tokens –".to_string(),
+            },
+            "muted",
+            theme,
         ),
-        (Some(t), None) => (format!("  tokens {}", signed_thousands(t)), "muted"),
-        (None, _) => ("  tokens –".to_string(), "muted"),
-    };
-    parts.push((2, styled(tokens, role, theme)));
+    ));
     if let Some(r) = k.refill_rate {
         parts.push((
             4,
             styled(format!(" +{}/min", signed_thousands(r)), "muted", theme),
         ));
+    }
+    // Requests waiting for tokens show on every screen: refreshes are slower meanwhile.
+    if let Some(until) = k.waiting_until.filter(|u| *u > s.now) {
+        let wait = crate::domain::text::span((until - s.now).num_seconds().max(1));
+        parts.push((2, styled(format!(" · waiting {wait}"), "warn", theme)));
     }
     if let Some(since) = s.frozen {
         parts.push((1, Span::raw("  ")));

@@ -456,7 +456,10 @@ fn requests_waiting_for_tokens_show_in_the_header() {
     );
     s.status.keepa.waiting_until = Some(s.now + chrono::Duration::seconds(32));
     let top: String = text(&s).lines().take(1).collect();
-    assert!(top.contains("tokens 44 · waiting 32s"), "{top}");
+    assert!(
+        top.contains("tokens 44 ") && top.contains(" · waiting 32s"),
+        "{top}"
+    );
 }
 
 /// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
