@@ -134,6 +134,17 @@ fn arbdesk(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+/// What `arbdesk args` prints on `data_dir`, which must succeed.
+fn stdout_of(args: &[&str], data_dir: &std::path::Path) -> String {
+    let out = arbdesk(args, data_dir);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// One process fetches into a data dir: a second `--serve` (or console) that would fetch
 /// too is refused with exit code 2, naming the first by its process id and what to do;
 /// once the first has stopped, a new one starts.
@@ -225,7 +236,7 @@ fn watch_add_takes_product_links() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let listed = String::from_utf8_lossy(&arbdesk(&["watch", "ls"], dir.path()).stdout).to_string();
+    let listed = stdout_of(&["watch", "ls"], dir.path());
     assert!(
         listed.contains("B0D1XD1ZV3") && listed.contains("B07XJ8C8F5"),
         "{listed}"
@@ -250,19 +261,13 @@ fn watch_ls_names_the_markets_not_fetched_yet() {
     let lines = dir.path().join("one.jsonl");
     let line: serde_json::Value = serde_json::from_str(product).unwrap();
     std::fs::write(&lines, format!("{line}\n")).unwrap();
-    let out = arbdesk(
+    stdout_of(
         &["import", lines.to_str().unwrap(), "--watch", "--quiet"],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed = String::from_utf8_lossy(&arbdesk(&["watch", "ls"], dir.path()).stdout).to_string();
+    let listed = stdout_of(&["watch", "ls"], dir.path());
     assert!(listed.contains("never in UK, FR, IT, ES"), "{listed}");
-    let only_de = arbdesk(&["--markets", "DE", "watch", "ls"], dir.path());
-    let listed = String::from_utf8_lossy(&only_de.stdout).to_string();
+    let listed = stdout_of(&["--markets", "DE", "watch", "ls"], dir.path());
     assert!(!listed.contains("never"), "{listed}");
 }
 
