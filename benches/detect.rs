@@ -103,7 +103,7 @@ fn products(now: DateTime<Utc>) -> Vec<Product> {
                 eans: vec![ean],
                 package_quantity: Some(1),
                 markets,
-                not_listed: Vec::new(),
+                not_listed: Some(Vec::new()),
             }
         })
         .collect()

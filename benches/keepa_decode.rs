@@ -105,7 +105,7 @@ fn bench(c: &mut Criterion) {
                 eans: l.eans.clone(),
                 package_quantity: l.package_quantity,
                 markets: BTreeMap::new(),
-                not_listed: Vec::new(),
+                not_listed: Some(Vec::new()),
             });
             p.markets.insert(l.market, l.snapshot);
         }

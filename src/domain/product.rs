@@ -150,9 +150,18 @@ pub struct Product {
     /// Current snapshot per market.
     pub markets: BTreeMap<Market, PriceSnapshot>,
     /// Markets Keepa was asked about where the product is not listed. A market in neither
-    /// this nor `markets` has not been fetched yet.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_listed: Vec<Market>,
+    /// this nor `markets` has not been fetched yet. `None` when the store cannot tell: a
+    /// product an Elasticsearch store saved before it kept this (until its next refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_listed: Option<Vec<Market>>,
+}
+
+impl Product {
+    /// Whether Keepa said the product is not listed in `m`: `Some(false)` when `m` was not
+    /// fetched yet, `None` when the store cannot tell the two apart (see `not_listed`).
+    pub fn said_not_listed(&self, m: Market) -> Option<bool> {
+        self.not_listed.as_ref().map(|l| l.contains(&m))
+    }
 }
 
 /// One market's view of one product, decoded.

@@ -99,6 +99,9 @@ pub struct BestSellers {
     pub category_id: i64,
     /// Well-formed ASINs, best seller first.
     pub asins: Vec<Asin>,
+    /// Whether Keepa has a list for the category at all (it answers none, at no cost,
+    /// for a category it does not know).
+    pub listed: bool,
 }
 
 /// The Keepa client. Cheap to clone; clones share the bucket and status.
@@ -251,6 +254,7 @@ impl KeepaClient {
         let list = parsed.best_sellers_list;
         Ok(BestSellers {
             market,
+            listed: list.is_some(),
             category_id: list.as_ref().map_or(0, |l| l.category_id),
             asins: list
                 .map(|l| l.asin_list.iter().filter_map(|a| a.parse().ok()).collect())

@@ -497,7 +497,7 @@ impl Ingest {
             match self.client.bestsellers(cat.market, &cat.category, 0).await {
                 // Most likely a wrong id in the config: a fault to show, not a list that
                 // found nothing.
-                Ok(list) if list.asins.is_empty() => {
+                Ok(list) if !list.listed => {
                     tracing::warn!(market = %cat.market, category = %cat.category,
                         "Keepa has no best-seller list for this category: check its id in [discovery] categories.");
                     errors.push(format!(

@@ -129,7 +129,7 @@ pub(crate) fn merged_product<'a>(
         eans: Vec::new(),
         package_quantity: None,
         markets: BTreeMap::new(),
-        not_listed: not_listed.into_iter().collect(),
+        not_listed: Some(not_listed.into_iter().collect()),
     };
     for (market, id, snapshot) in listed {
         p.title = p.title.or_else(|| id.title.cloned());

@@ -239,10 +239,12 @@ pub fn detail(r: &Row) -> Detail {
             eans: vec!["4548736132610".into()],
             package_quantity: Some(1),
             // Keepa answered for the markets it is missing from.
-            not_listed: Market::ALL
-                .into_iter()
-                .filter(|m| !markets.contains_key(m))
-                .collect(),
+            not_listed: Some(
+                Market::ALL
+                    .into_iter()
+                    .filter(|m| !markets.contains_key(m))
+                    .collect(),
+            ),
             markets,
         }),
         history,

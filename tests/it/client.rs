@@ -410,7 +410,7 @@ async fn a_category_without_a_list_costs_nothing_and_is_no_misestimate() {
     client.token().await.unwrap();
     let drift = client.status().estimator_drift;
     let found = client.bestsellers(Market::DE, "562066", 0).await.unwrap();
-    assert!(found.asins.is_empty());
+    assert!(found.asins.is_empty() && !found.listed);
     assert_eq!(client.status().estimator_drift, drift);
     assert_eq!(client.status().tokens_left, Some(100));
 }

@@ -96,7 +96,7 @@ pub fn product(snaps: Vec<PriceSnapshot>) -> Product {
         eans: vec!["4006381333931".into()],
         package_quantity: Some(1),
         markets,
-        not_listed: Vec::new(),
+        not_listed: Some(Vec::new()),
     }
 }
 

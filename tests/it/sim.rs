@@ -260,6 +260,10 @@ async fn bad_parameters_are_keepa_style_400s() {
             "month",
         ),
         (
+            "bestsellers?key=good&domain=3&category=340843031&month=10&year=2026",
+            "past lists",
+        ),
+        (
             "product?key=good&domain=3&asin=B0D1XD1ZV3&stats=1795000000000,1796500000000",
             "stats",
         ),

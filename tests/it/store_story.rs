@@ -78,7 +78,7 @@ fn product_of(asin: Asin, listings: &[&Listing], not_listed: &[Market]) -> Produ
             .iter()
             .map(|l| (l.market, l.snapshot.clone()))
             .collect(),
-        not_listed: not_listed.to_vec(),
+        not_listed: Some(not_listed.to_vec()),
     }
 }
 

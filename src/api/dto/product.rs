@@ -50,8 +50,9 @@ pub struct ProductSummary {
     /// Current prices per market where it is listed.
     pub markets: BTreeMap<Market, MarketPrices>,
     /// Markets Keepa was asked about where it is not listed; a market in neither this nor
-    /// `markets` has not been fetched yet.
-    pub not_listed: Vec<Market>,
+    /// `markets` has not been fetched yet. `null` when the store cannot tell (a product an
+    /// Elasticsearch store saved before it kept this, until its next refresh).
+    pub not_listed: Option<Vec<Market>>,
     /// Latest observation across its markets.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -260,8 +261,9 @@ pub struct ProductDetail {
     /// Full view per market where it is listed.
     pub markets: BTreeMap<Market, MarketDetail>,
     /// Markets Keepa was asked about where it is not listed; a market in neither this nor
-    /// `markets` has not been fetched yet.
-    pub not_listed: Vec<Market>,
+    /// `markets` has not been fetched yet. `null` when the store cannot tell (a product an
+    /// Elasticsearch store saved before it kept this, until its next refresh).
+    pub not_listed: Option<Vec<Market>>,
     /// Price and rank history per market; present only with `history=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<SeriesOut>>,

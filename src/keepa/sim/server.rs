@@ -355,6 +355,10 @@ fn bestsellers(state: &State, params: &Params) -> Answer {
         if month.is_some_and(|m| !(1..=12).contains(&m)) {
             return Err(bad_param("month", "1 to 12"));
         }
+        // Refused rather than answered with today's list.
+        if month.is_some() {
+            return Err(bad_param("month", "past lists are not simulated"));
+        }
         for f in ["variations", "sublist"] {
             flag(params, f)?;
         }

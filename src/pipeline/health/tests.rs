@@ -218,8 +218,7 @@ fn refresh_estimates() {
         "30 Keepa tokens; Keepa requests are already waiting 39s for tokens: fetched in 39s at the earliest"
     );
     // A refresh that costs more than the balance waits for the refill of its cost too:
-    // 2,525 tokens at 100 a minute with 44 left is ~25 minutes, not the 32 s queued work
-    // waits.
+    // 7,575 tokens at 100 a minute with 44 left is 1h 15m, not the 32 s queued work waits.
     k.tokens_left = Some(44);
     k.refill_rate = Some(100);
     k.waiting_until = Some(now + chrono::Duration::seconds(32));

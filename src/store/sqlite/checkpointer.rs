@@ -6,14 +6,15 @@
 //! the writer only nudges (`kick`, which never blocks) after each commit, saying how many
 //! rows it changed, and a thread with its own connection runs a `PASSIVE` checkpoint (it
 //! never waits for readers or the writer) once the waiting commits changed
-//! `COPY_AFTER_ROWS` rows, or `COPY_AFTER` after the first of them ([`due`]). A page that
+//! `COPY_AFTER_ROWS` rows, or `COPY_AFTER` (a minute) after the first of them ([`due`]). A page that
 //! several commits changed is then copied once: a live refresh rewrites most pages of the
 //! opportunities' sort indexes in every commit, so copying each commit's pages (as a 100 ms
 //! gathering did) wrote those pages again and again. A bulk write (`import`) changes that
 //! many rows in every batch, so its pages are still copied batch by batch, on the other core.
 //! If the thread ever falls behind, the writer's own `wal_autocheckpoint` still bounds the
-//! WAL. Dropping the `Checkpointer` stops the thread and waits for it; the last connection
-//! to close copies what is left.
+//! WAL. Dropping the `Checkpointer` stops the thread, which copies what is waiting first
+//! (closing the last connection would too, but not while another process has the file
+//! open), and waits for it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,9 +31,12 @@ use super::codec::{Fail, Res};
 /// an `import` batch of 10,000 lines ~40,000.
 const COPY_AFTER_ROWS: u64 = 20_000;
 
-/// The longest a commit waits to be copied. Meanwhile the WAL holds it (a live refresh's
-/// five minutes are ~6,000 pages, inside the writer's own bound of 8,192).
-const COPY_AFTER: Duration = Duration::from_secs(300);
+/// The longest a commit waits to be copied. Meanwhile the WAL holds it, and with
+/// `synchronous = NORMAL` a power cut (not a crash of the process) may lose it: a minute
+/// bounds that, and keeps a live refresh's WAL (~1,000 pages a commit of opportunities,
+/// about two a minute) well inside the writer's own bound of 8,192 pages, so the copy runs
+/// here and not on the writer.
+const COPY_AFTER: Duration = Duration::from_secs(60);
 
 /// Whether the commits waiting since `first` with `rows` changed rows are to be copied.
 fn due(rows: u64, first: Instant, now: Instant) -> bool {
@@ -91,26 +95,38 @@ impl Drop for Checkpointer {
 
 fn run(conn: &Connection, rx: &Receiver<()>, rows: &AtomicU64) {
     while rx.recv().is_ok() {
-        // Gather commits until a copy is due, but stop at once on shutdown.
+        // Gather commits until a copy is due; on shutdown, copy what is waiting at once.
         let first = Instant::now();
         while !due(rows.load(Ordering::Relaxed), first, Instant::now()) {
             match rx.recv_timeout((first + COPY_AFTER).saturating_duration_since(Instant::now())) {
                 Ok(()) => {}
                 Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    checkpoint(conn, rows);
+                    return;
+                }
             }
         }
-        rows.store(0, Ordering::Relaxed);
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
-        match done {
-            Ok((log, copied)) => {
-                tracing::trace!(log, copied, "Checkpointed the WAL.");
-            }
-            Err(err) => {
-                tracing::warn!(%err, "A WAL checkpoint failed; the writer's own checkpoints take over.");
-            }
+        checkpoint(conn, rows);
+    }
+    // Stopped between copies: anything counted since the last one is copied now.
+    if rows.load(Ordering::Relaxed) > 0 {
+        checkpoint(conn, rows);
+    }
+}
+
+/// Copies the WAL into the database file as far as readers allow (`PASSIVE`).
+fn checkpoint(conn: &Connection, rows: &AtomicU64) {
+    rows.swap(0, Ordering::Relaxed);
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    });
+    match done {
+        Ok((log, copied)) => {
+            tracing::trace!(log, copied, "Checkpointed the WAL.");
+        }
+        Err(err) => {
+            tracing::warn!(%err, "A WAL checkpoint failed; the writer's own checkpoints take over.");
         }
     }
 }

@@ -77,7 +77,7 @@ pub(super) fn load_product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
         // In display order, as the maps are.
         not_listed: {
             not_listed.sort();
-            not_listed
+            Some(not_listed)
         },
     }))
 }
@@ -255,7 +255,7 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
         .prepare_cached(
             "SELECT w.asin, w.source, w.added_at,
                     (SELECT min(l.fetched_at) FROM listings l WHERE l.asin = w.asin),
-                    (SELECT group_concat(l.market) FROM listings l WHERE l.asin = w.asin)
+                    w.fetched
              FROM watchlist w ORDER BY w.added_at, w.asin",
         )
         .doing("preparing the watchlist read")?;
@@ -266,27 +266,19 @@ pub(super) fn watchlist(c: &Connection) -> Res<Vec<WatchEntry>> {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(4)?,
             ))
         })
         .doing("reading the watchlist")?;
     let mut out = Vec::new();
     for row in rows {
-        let (asin, source, added, oldest, markets) = row.doing("reading the watchlist")?;
+        let (asin, source, added, oldest, bits) = row.doing("reading the watchlist")?;
         let what = || format!("watchlist entry {asin}");
-        let mut fetched = markets
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|m| !m.is_empty())
-            .map(|m| {
-                let id = m.parse::<i64>().map_err(|_| {
-                    Fail::Corrupt(format!("{}: market '{m}' is not a number", what()))
-                })?;
-                market_from(id, &what)
-            })
-            .collect::<Res<Vec<Market>>>()?;
-        fetched.sort();
+        // The bit set of markets it was ever fetched in, kept with the entry.
+        let fetched = Market::ALL
+            .into_iter()
+            .filter(|m| bits & market_bit(*m) != 0)
+            .collect();
         out.push(WatchEntry {
             asin: asin
                 .parse()

@@ -58,7 +58,7 @@ impl ProductLine {
     /// The line of `p`.
     pub fn of(p: &Product) -> ProductLine {
         let markets = Market::ALL.map(|m| match p.markets.get(&m) {
-            None if p.not_listed.contains(&m) => MarketCell::NotListed,
+            None if p.said_not_listed(m).unwrap_or(true) => MarketCell::NotListed,
             None => MarketCell::NotFetched,
             Some(s) => {
                 let positive = |p: Option<Money>| p.filter(|p| p.minor > 0);

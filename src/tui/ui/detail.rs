@@ -255,7 +255,8 @@ fn unlisted<'a>(
         .iter()
         .copied()
         .filter(|m| !p.markets.contains_key(m))
-        .map(|m| (m, p.not_listed.contains(&m)))
+        // A store that cannot tell says "not listed", as it always did.
+        .map(|m| (m, p.said_not_listed(m).unwrap_or(true)))
 }
 
 pub(super) fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {

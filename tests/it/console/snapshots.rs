@@ -301,7 +301,7 @@ fn the_detail_lists_unlisted_markets_and_the_age_of_keepa_data() {
     let p = d.product.as_mut().unwrap();
     p.markets.remove(&gone);
     p.markets.remove(&pending);
-    p.not_listed = vec![gone];
+    p.not_listed = Some(vec![gone]);
     s.on_detail(d);
     let screen = text(&s);
     let row = |what: &str| {
@@ -319,6 +319,14 @@ fn the_detail_lists_unlisted_markets_and_the_age_of_keepa_data() {
         "{screen}"
     );
     assert!(screen.contains("· Keepa 0s ago"), "{screen}");
+    // A store that cannot tell the two apart (an older Elasticsearch document) says
+    // "not listed" for both, as before.
+    let mut d = s.detail.clone().unwrap();
+    d.product.as_mut().unwrap().not_listed = None;
+    s.on_detail(d);
+    let older = text(&s);
+    assert!(!older.contains("not fetched yet"), "{older}");
+    assert_eq!(older.matches("not listed").count(), 2, "{older}");
 }
 
 #[test]
