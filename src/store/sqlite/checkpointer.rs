@@ -12,9 +12,9 @@
 //! gathering did) wrote those pages again and again. A bulk write (`import`) changes that
 //! many rows in every batch, so its pages are still copied batch by batch, on the other core.
 //! If the thread ever falls behind, the writer's own `wal_autocheckpoint` still bounds the
-//! WAL. Dropping the `Checkpointer` stops the thread, which copies what is waiting first
-//! (closing the last connection would too, but not while another process has the file
-//! open), and waits for it.
+//! WAL. Dropping the `Checkpointer` stops the thread and waits for it; the last connection
+//! to close copies what is left (while another process has the file open, the WAL waits
+//! for the next checkpoint of any process: nothing in it is lost).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,22 +95,16 @@ impl Drop for Checkpointer {
 
 fn run(conn: &Connection, rx: &Receiver<()>, rows: &AtomicU64) {
     while rx.recv().is_ok() {
-        // Gather commits until a copy is due; on shutdown, copy what is waiting at once.
+        // Gather commits until a copy is due, but stop at once on shutdown (closing the
+        // last connection copies what is left).
         let first = Instant::now();
         while !due(rows.load(Ordering::Relaxed), first, Instant::now()) {
             match rx.recv_timeout((first + COPY_AFTER).saturating_duration_since(Instant::now())) {
                 Ok(()) => {}
                 Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
-                    checkpoint(conn, rows);
-                    return;
-                }
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-        checkpoint(conn, rows);
-    }
-    // Stopped between copies: anything counted since the last one is copied now.
-    if rows.load(Ordering::Relaxed) > 0 {
         checkpoint(conn, rows);
     }
 }
