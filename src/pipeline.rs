@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use commands::{Commands, Refresh, not_taken};
+pub use commands::{Commands, Refresh, RunInHand, not_taken};
 pub use enrich::{EnrichError, Enricher};
 pub use status::{
     FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
@@ -167,51 +167,6 @@ pub async fn explain_all(
 /// that refresh finished: asking twice (`r` pressed twice, a script retrying) spends the
 /// Keepa tokens once.
 pub const REFRESH_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// A run of a job that answers for a request to run it now, rather than another run that
-/// would spend the same tokens on the same lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunInHand {
-    /// A run is in progress: the request joins it.
-    Running,
-    /// A run finished less than [`REFRESH_AGAIN_AFTER`] ago.
-    Done {
-        /// When it finished.
-        finished_at: DateTime<Utc>,
-    },
-}
-
-impl RunInHand {
-    /// The run of job `name` in `status` that answers for a request made at `now`, if any
-    /// (else queue one).
-    pub fn of(status: &PipelineStatus, name: &str, now: DateTime<Utc>) -> Option<RunInHand> {
-        let job = status.jobs.iter().find(|j| j.name == name)?;
-        if job.running {
-            return Some(RunInHand::Running);
-        }
-        let again_after = chrono::Duration::from_std(REFRESH_AGAIN_AFTER).unwrap_or_default();
-        job.last_run
-            .as_ref()
-            .filter(|r| now - r.finished_at < again_after)
-            .map(|r| RunInHand::Done {
-                finished_at: r.finished_at,
-            })
-    }
-
-    /// In words, as of `now`.
-    pub fn detail(self, now: DateTime<Utc>) -> String {
-        match self {
-            RunInHand::Running => {
-                "a run is in progress; this request joins it (no tokens spent)".into()
-            }
-            RunInHand::Done { finished_at } => format!(
-                "a run finished {} ago; not run again within {} (no tokens spent)",
-                crate::domain::text::span((now - finished_at).num_seconds().max(0)),
-                crate::domain::text::span(REFRESH_AGAIN_AFTER.as_secs() as i64)
-            ),
-        }
-    }
-}
 
 /// Something to do now rather than on schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]

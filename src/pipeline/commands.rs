@@ -16,7 +16,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 
-use super::{Command, REFRESH_AGAIN_AFTER};
+use chrono::{DateTime, Utc};
+
+use super::{Command, PipelineStatus, REFRESH_AGAIN_AFTER};
 use crate::domain::Asin;
 
 /// Sends commands to the ingest stage and remembers the refreshes it sent. Cheap to clone;
@@ -199,6 +201,51 @@ impl Ledger {
         for a in asins {
             let t = sent.asins.entry(*a).or_insert(asked);
             *t = (*t).max(asked);
+        }
+    }
+}
+
+/// A run of a job that answers for a request to run it now, rather than another run that
+/// would spend the same tokens on the same lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunInHand {
+    /// A run is in progress: the request joins it.
+    Running,
+    /// A run finished less than [`REFRESH_AGAIN_AFTER`] ago.
+    Done {
+        /// When it finished.
+        finished_at: DateTime<Utc>,
+    },
+}
+
+impl RunInHand {
+    /// The run of job `name` in `status` that answers for a request made at `now`, if any
+    /// (else queue one).
+    pub fn of(status: &PipelineStatus, name: &str, now: DateTime<Utc>) -> Option<RunInHand> {
+        let job = status.jobs.iter().find(|j| j.name == name)?;
+        if job.running {
+            return Some(RunInHand::Running);
+        }
+        let again_after = chrono::Duration::from_std(REFRESH_AGAIN_AFTER).unwrap_or_default();
+        job.last_run
+            .as_ref()
+            .filter(|r| now - r.finished_at < again_after)
+            .map(|r| RunInHand::Done {
+                finished_at: r.finished_at,
+            })
+    }
+
+    /// In words, as of `now`.
+    pub fn detail(self, now: DateTime<Utc>) -> String {
+        match self {
+            RunInHand::Running => {
+                "a run is in progress; this request joins it (no tokens spent)".into()
+            }
+            RunInHand::Done { finished_at } => format!(
+                "a run finished {} ago; not run again within {} (no tokens spent)",
+                crate::domain::text::span((now - finished_at).num_seconds().max(0)),
+                crate::domain::text::span(REFRESH_AGAIN_AFTER.as_secs() as i64)
+            ),
         }
     }
 }
