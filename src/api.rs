@@ -28,6 +28,7 @@ mod schema;
 mod server;
 mod settings;
 mod stats;
+mod watchlist;
 
 use std::future::Future;
 use std::io;
@@ -259,6 +260,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/products/{asin}", get(products::detail))
         .route("/opportunities", get(opportunities::list))
         .route("/stats", get(stats::stats))
+        .route("/watchlist", get(watchlist::list))
         .route("/jobs/{name}", axum::routing::post(jobs::run))
         .route("/actions", get(actions::list))
         .route("/actions/{id}", axum::routing::post(actions::run))

@@ -25,6 +25,23 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
         .map_err(|e| ApiError::internal(format!("serializing a response failed: {e}")))
 }
 
+/// `value` as a JSON response that is built for each request (not cached, so no ETag).
+pub(crate) fn fresh<T: Serialize>(value: &T) -> Response {
+    match json(value) {
+        Ok(body) => {
+            let mut res = Response::new(Body::from(body));
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// The body for `key` from the cache, or built by `build` and cached.
 pub(crate) async fn cached<F, Fut>(
     state: &ApiState,

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::dto::{FxOut, KeepaOut, PipelineOut, ReporterOut, StageOut, Stats};
@@ -31,22 +30,7 @@ use crate::store::StoreError;
 )]
 pub(crate) async fn stats(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Response {
     match build(&state, query.as_deref()).await {
-        Ok(stats) => match respond::json(&stats) {
-            Ok(body) => {
-                let mut res = (
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )],
-                    body,
-                )
-                    .into_response();
-                res.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                res
-            }
-            Err(e) => e.into_response(),
-        },
+        Ok(stats) => respond::fresh(&stats),
         Err(e) => e.into_response(),
     }
 }

@@ -207,6 +207,18 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         "{stats}"
     );
 
+    // Demo data watches what it shows: each entry's markets are fetched or still to come.
+    let (status, _, watched) = get(&base, "/watchlist?limit=5").await;
+    assert_eq!(status, 200, "{watched}");
+    assert!(watched["total"].as_u64().unwrap() > 0, "{watched}");
+    for w in watched["items"].as_array().unwrap() {
+        let n = |k: &str| w[k].as_array().unwrap().len();
+        assert_eq!(n("fetched") + n("not_fetched"), 5, "{w}");
+        assert_eq!(w["source"], "discovery", "{w}");
+    }
+    let (status, _, bad) = get(&base, "/watchlist?source=someone").await;
+    assert_eq!(status, 400, "{bad}");
+
     let (status, _, metrics) = get(&base, "/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.as_str().unwrap().contains("arbdesk_"), "{metrics}");

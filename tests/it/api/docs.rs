@@ -23,6 +23,7 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
         "/products/{asin}",
         "/opportunities",
         "/stats",
+        "/watchlist",
         "/metrics",
         "/openapi.json",
         "/docs",

@@ -716,3 +716,107 @@ async fn a_filter_scan_pages_the_same_whatever_the_chunk() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_watchlist_pages_with_sources_and_what_is_not_fetched_yet() {
+    use arbdesk::store::{Store, WatchSource};
+    let (_dir, store, api) = seeded_api().await;
+    let empty = get(&api.app, "/watchlist").await;
+    assert_eq!(empty.status, 200, "{}", empty.text());
+    assert_eq!(empty.header("cache-control"), Some("no-cache"));
+    let e = empty.json();
+    assert_eq!(
+        keys(&e),
+        set(&["source", "markets", "total", "limit", "offset", "items"])
+    );
+    assert_eq!(e["total"], 0);
+    assert_eq!(e["items"], serde_json::json!([]));
+
+    let never = "B0DEMO0009";
+    let a = |s: &str| s.parse().unwrap();
+    store
+        .watch_add(vec![a(KETTLE), a(LAMP)], WatchSource::Discovery)
+        .await
+        .unwrap();
+    store
+        .watch_add(vec![a(never)], WatchSource::User)
+        .await
+        .unwrap();
+    // The kettle fetched again in UK, DE and IT now that it is watched.
+    let listings = [Market::UK, Market::DE, Market::IT]
+        .map(|m| super::fixture::listing(KETTLE, m, "Steel Kettle 1.7L", "Brewmaster", 1749));
+    store
+        .upsert_listings(listings.to_vec(), super::fixture::at(), None)
+        .await
+        .unwrap();
+
+    let all = get(&api.app, "/watchlist").await.json();
+    assert_eq!(all["total"], 3, "{all}");
+    assert_eq!(all["limit"], 50);
+    assert_eq!(
+        all["markets"],
+        serde_json::json!(["UK", "DE", "FR", "IT", "ES"])
+    );
+    let items = all["items"].as_array().unwrap();
+    let kettle = items.iter().find(|i| i["asin"] == KETTLE).unwrap();
+    assert_eq!(
+        keys(kettle),
+        set(&[
+            "asin",
+            "source",
+            "added_at",
+            "oldest_fetch",
+            "fetched",
+            "not_fetched"
+        ])
+    );
+    assert_eq!(kettle["source"], "discovery");
+    assert_eq!(kettle["fetched"], serde_json::json!(["UK", "DE", "IT"]));
+    assert_eq!(kettle["not_fetched"], serde_json::json!(["FR", "ES"]));
+    assert!(DateTime::parse_from_rfc3339(kettle["added_at"].as_str().unwrap()).is_ok());
+    assert!(DateTime::parse_from_rfc3339(kettle["oldest_fetch"].as_str().unwrap()).is_ok());
+    let new = items.iter().find(|i| i["asin"] == never).unwrap();
+    assert_eq!(new["source"], "user");
+    assert_eq!(new["oldest_fetch"], serde_json::Value::Null);
+    assert_eq!(new["fetched"], serde_json::json!([]));
+    assert_eq!(
+        new["not_fetched"],
+        serde_json::json!(["UK", "DE", "FR", "IT", "ES"])
+    );
+
+    // Filters and pages.
+    let users = get(&api.app, "/watchlist?source=USER").await.json();
+    assert_eq!(users["total"], 1);
+    assert_eq!(users["items"][0]["asin"], never);
+    let page = get(&api.app, "/watchlist?limit=1&offset=1").await.json();
+    assert_eq!(
+        (page["total"].clone(), page["limit"].clone()),
+        (3.into(), 1.into())
+    );
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["items"][0]["asin"], items[1]["asin"]);
+    // Counted against the markets the process tracks: with DE and IT only, the kettle is done.
+    api.status
+        .send_modify(|st| st.markets = vec![Market::DE, Market::IT]);
+    let done = get(&api.app, "/watchlist?pending=false").await.json();
+    assert_eq!(done["total"], 1, "{done}");
+    assert_eq!(done["items"][0]["asin"], KETTLE);
+    assert_eq!(done["items"][0]["not_fetched"], serde_json::json!([]));
+    let waiting = get(&api.app, "/watchlist?pending=true").await.json();
+    assert_eq!(waiting["total"], 2, "{waiting}");
+    assert_eq!(waiting["markets"], serde_json::json!(["DE", "IT"]));
+
+    // Bad parameters name themselves and what they accept.
+    let p = get(&api.app, "/watchlist?source=robot").await.problem(400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("user, discovery, import"),
+        "{p}"
+    );
+    get(&api.app, "/watchlist?limit=0").await.problem(400);
+    get(&api.app, "/watchlist?pending=maybe").await.problem(400);
+    let p = get(&api.app, "/watchlist?sort=asin").await.problem(400);
+    assert!(p["detail"].as_str().unwrap().contains("pending"), "{p}");
+}
