@@ -360,10 +360,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     state.on_products(*page);
                 }
                 Msg::Watchlist(entries) => state.on_watchlist(&entries),
-                Msg::WatchChanged if state.view_kind == super::action::View::Products => {
-                    products::spawn_watchlist(deps.store.clone(), tx.clone());
-                }
-                Msg::WatchChanged => {}
+                // Read again in every view: `d` on a row of a product just removed says
+                // so instead of asking.
+                Msg::WatchChanged => products::spawn_watchlist(deps.store.clone(), tx.clone()),
                 Msg::Toast(text, error) => state.toast(text, error),
                 Msg::Exported(text, path) => state.toast_exported(text, path),
             },

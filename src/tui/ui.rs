@@ -321,7 +321,7 @@ const PRODUCTS_LEGEND: [(&str, &str); 7] = [
     ("… (market)", "not fetched there yet"),
     (
         "Keepa",
-        "how old Keepa's newest data of the product is (its latest update in any market; the detail gives each side's)",
+        "how old Keepa's oldest data of the product is (its stalest market: no price on the line is older; a route's detail gives each side's)",
     ),
     (
         "Watched",

@@ -309,12 +309,15 @@ impl UiState {
             Action::WatchRemove(asins) => {
                 let asins = if asins.is_empty() {
                     match self.acted_on("removed", "remove") {
-                        Some(asins) => asins,
+                        Some(asins) => self.drop_unwatched(asins),
                         None => return Vec::new(),
                     }
                 } else {
                     asins
                 };
+                if asins.is_empty() {
+                    return Vec::new();
+                }
                 self.confirm_removal(asins)
             }
             Action::Toggle => self.toggle_sidebar(),
@@ -384,6 +387,31 @@ impl UiState {
             self.toast(format!("{n} mark{s} cleared"), false);
         }
         Vec::new()
+    }
+
+    /// `asins` without those a recent read of the watchlist (30 s at most) does not hold:
+    /// asking to remove what is not watched (a row of a product just removed) would only
+    /// end in "not on the watchlist". Says so when none is left.
+    fn drop_unwatched(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<crate::domain::Asin> {
+        let Some(w) = self
+            .products
+            .watched
+            .as_ref()
+            .filter(|w| self.now - w.read_at <= chrono::TimeDelta::seconds(30))
+        else {
+            return asins;
+        };
+        let (watched, not): (Vec<_>, Vec<_>) =
+            asins.into_iter().partition(|a| w.source.contains_key(a));
+        if watched.is_empty() {
+            let names = crate::domain::text::list_first(&not, 3);
+            let verb = if not.len() == 1 { "is" } else { "are" };
+            self.toast(
+                format!("{names} {verb} not on the watchlist (`:watch add` adds it again)"),
+                false,
+            );
+        }
+        watched
     }
 
     /// Asks before `asins` leave the watchlist.

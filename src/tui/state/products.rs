@@ -50,7 +50,8 @@ pub struct ProductLine {
     pub title: String,
     /// Per market, in [`Market::ALL`] order.
     pub markets: [MarketCell; 5],
-    /// Keepa's newest update across its markets.
+    /// Keepa's oldest update across the markets that list it: no price on the line is
+    /// older (a route's detail gives each side's own).
     pub updated: Option<DateTime<Utc>>,
 }
 
@@ -75,7 +76,7 @@ impl ProductLine {
             asin: p.asin,
             title: shown_title(p.title.as_deref()),
             markets,
-            updated: p.markets.values().map(|s| s.observed_at).max(),
+            updated: p.markets.values().map(|s| s.observed_at).min(),
         }
     }
 
@@ -113,12 +114,15 @@ pub struct Watched {
     pub source: HashMap<Asin, WatchSource>,
     /// Watched ASINs not fetched yet in some of the tracked markets.
     pub never_fetched: usize,
+    /// When the console read it (its clock's last tick).
+    pub read_at: DateTime<Utc>,
 }
 
 impl Watched {
-    /// From the store's watchlist, for the tracked `markets`.
-    pub fn of(entries: &[WatchEntry], markets: &[Market]) -> Watched {
+    /// From the store's watchlist, for the tracked `markets`, read at `read_at`.
+    pub fn of(entries: &[WatchEntry], markets: &[Market], read_at: DateTime<Utc>) -> Watched {
         Watched {
+            read_at,
             source: entries.iter().map(|e| (e.asin, e.source)).collect(),
             never_fetched: entries
                 .iter()
@@ -237,7 +241,7 @@ impl UiState {
 
     /// The watchlist arrived.
     pub fn on_watchlist(&mut self, entries: &[WatchEntry]) {
-        self.products.watched = Some(Watched::of(entries, &self.session.markets));
+        self.products.watched = Some(Watched::of(entries, &self.session.markets, self.now));
         self.dirty = true;
     }
 

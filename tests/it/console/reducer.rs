@@ -1908,3 +1908,39 @@ fn an_unexplained_row_says_why_in_the_detail() {
     );
     assert!(!text.contains("Output VAT"), "{text}");
 }
+
+/// `d` on a row of a product the watchlist (read in the last 30 s) does not hold says so
+/// instead of asking: the row of a product just removed stays in the table.
+#[test]
+fn removing_a_product_just_removed_says_so_instead_of_asking() {
+    use arbdesk::store::{WatchEntry, WatchSource};
+    let mut s = fixtures::loaded(50, (200, 60));
+    let asin = s.selected_row().unwrap().key.asin;
+    let entry = |a| WatchEntry {
+        asin: a,
+        source: WatchSource::User,
+        added_at: s.now,
+        oldest_fetch: Some(s.now),
+        fetched: Market::ALL.to_vec(),
+    };
+    let watched = entry(asin);
+    // Read with the product on it: `d` asks.
+    s.on_watchlist(std::slice::from_ref(&watched));
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(vec![asin])]);
+    // The removal read the watchlist again: without it, nothing to ask.
+    s.on_watchlist(&[]);
+    assert!(keys(&mut s, "d").is_empty());
+    assert!(s.overlay.is_none(), "nothing to ask");
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(
+        toast.contains(&format!("{asin} is not on the watchlist")),
+        "{toast}"
+    );
+    // A read older than 30 s decides nothing: another process may have added it since.
+    let later = s.now + Duration::seconds(31);
+    s.on_tick(later);
+    keys(&mut s, "d");
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+}
