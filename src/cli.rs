@@ -460,7 +460,8 @@ pub struct FetchArgs {
     /// Do not ask for Buy Box data, whatever `keepa.buybox` says.
     #[arg(long)]
     pub no_buybox: bool,
-    /// Print the decoded listings as JSON lines instead of a table.
+    /// Print the decoded listings as JSON lines instead of a table (arbdesk's own form, not
+    /// Keepa's product objects, which is what `import` reads).
     #[arg(long)]
     pub json: bool,
 }

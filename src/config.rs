@@ -429,18 +429,31 @@ pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
 /// A TOML/serde message in words a config file's reader uses: `expected f64` is "a
 /// number", a `Decimal` is "a number such as 0.15 or 4.00", and so on.
 pub fn plain_words(message: &str) -> String {
-    let mut out = message.replace(
-        "a Decimal type representing a fixed-point number",
-        "a number such as 0.15 or 4.00",
-    );
+    let mut out = message
+        .replace(
+            "a Decimal type representing a fixed-point number",
+            "a number such as 0.15 or 4.00",
+        )
+        .replace(
+            "expected struct DiscoveryCategory",
+            "expected a table such as { market = \"DE\", category = \"562066\" }",
+        );
+    // Any other table named by its Rust type.
+    while let Some(at) = out.find("expected struct ") {
+        let name_at = at + "expected struct ".len();
+        let end = out[name_at..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(out.len(), |i| name_at + i);
+        out.replace_range(at..end, "expected a table { key = value, … }");
+    }
     for (rust, words) in [
         ("expected f64", "expected a number"),
         ("expected f32", "expected a number"),
-        ("expected u8", "expected a whole number"),
-        ("expected u16", "expected a whole number"),
-        ("expected u32", "expected a whole number"),
-        ("expected u64", "expected a whole number"),
-        ("expected usize", "expected a whole number"),
+        ("expected u8", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
         ("expected i32", "expected a whole number"),
         ("expected i64", "expected a whole number"),
     ] {

@@ -330,7 +330,15 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
         store.watch_remove(asins).await
     }
     .map_err(|e| ApiError::store_write(&e))?;
-    done(line, crate::store::watch_change(add, changed_n, n, one))
+    let mut detail = crate::store::watch_change(add, changed_n, n, one);
+    // Added here, fetched elsewhere: an API-only process has no Keepa client.
+    if add && changed_n > 0 && !state.status_snapshot().keepa_client {
+        detail.push_str(
+            "; this process does not fetch (no ingest role): the process that runs ingest on \
+             this store fetches new ASINs first",
+        );
+    }
+    done(line, detail)
 }
 
 fn done(action: String, detail: String) -> Result<Response, ApiError> {

@@ -10,7 +10,15 @@ fn serde_jargon_becomes_plain_words() {
     );
     assert_eq!(
         plain_words("expected u32 at line 3; expected u32x"),
-        "expected a whole number at line 3; expected u32x"
+        "expected a whole number, 0 or more at line 3; expected u32x"
+    );
+    assert_eq!(
+        plain_words("invalid type: string \"abc\", expected struct DiscoveryCategory"),
+        "invalid type: string \"abc\", expected a table such as { market = \"DE\", category = \"562066\" }"
+    );
+    assert_eq!(
+        plain_words("invalid type: integer `1`, expected struct RouteSpec and more"),
+        "invalid type: integer `1`, expected a table { key = value, … } and more"
     );
     assert!(
         plain_words("expected a Decimal type representing a fixed-point number")

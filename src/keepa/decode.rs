@@ -194,6 +194,9 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
     if plain.is_syntax() {
         return not_product("not valid JSON", json_reason(&plain));
     }
+    if let Some(what) = other_object(raw) {
+        return not_product(what.0, what.1.to_string());
+    }
     // Read the identity leniently, so the error can still name the product.
     let ident: Option<Ident> = serde_json::from_str(raw).ok();
     let show = |v: Option<&serde_json::Value>| match v {
@@ -220,6 +223,30 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
         field,
         reason,
     }
+}
+
+/// What a JSON object that failed as a product is instead, when it is one of the two
+/// things people put in such a file by mistake: a whole Keepa answer (its products inside
+/// it), or arbdesk's own decoded listing (`arbdesk fetch --json`).
+fn other_object(raw: &str) -> Option<(&'static str, &'static str)> {
+    let serde_json::Value::Object(o) = serde_json::from_str(raw).ok()? else {
+        return None;
+    };
+    if o.get("products").is_some_and(serde_json::Value::is_array) {
+        return Some((
+            "a whole Keepa answer, not one product",
+            "put each object of its `products` array on a line of its own \
+             (`jq -c '.products[]' answer.json > products.jsonl`)",
+        ));
+    }
+    if o.contains_key("market") && o.contains_key("snapshot") && !o.contains_key("domainId") {
+        return Some((
+            "arbdesk's own listing (what `arbdesk fetch --json` prints), not a Keepa product",
+            "import reads Keepa's product objects as the API sends them, each with its \
+             `domainId`",
+        ));
+    }
+    None
 }
 
 type FieldError = (String, String);

@@ -175,6 +175,16 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
             "{\"asin\": \"B0D1XD1ZV3\", \"domainId\": 3, \"csv\": [",
             "ends early",
         ),
+        // The two objects put in such a file by mistake: a whole answer, and the CLI's
+        // own listings.
+        (
+            r#"{"timestamp":1,"tokensLeft":5,"products":[{"asin":"B0D1XD1ZV3","domainId":3}]}"#,
+            "a whole Keepa answer, not one product: put each object of its `products` array on a line of its own",
+        ),
+        (
+            r#"{"asin":"B0D1XD1ZV3","market":"DE","snapshot":{"buy_box":null}}"#,
+            "arbdesk's own listing (what `arbdesk fetch --json` prints), not a Keepa product",
+        ),
         // Broken JSON says so, at a column of the line (the caller names the line).
         (
             "{a:1}",

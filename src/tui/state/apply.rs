@@ -301,20 +301,21 @@ impl UiState {
                 Some(asins) => vec![Effect::Refresh(asins)],
                 None => Vec::new(),
             },
-            Action::WatchAdd(asins) if asins.is_empty() => {
-                self.open_prompt(PromptKind::Command, "watch add ".into());
-                Vec::new()
-            }
+            Action::WatchAdd(asins) if asins.is_empty() => self.offer_to_watch(),
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
-            Action::WatchRemove(asins) => {
-                let asins = if asins.is_empty() {
-                    match self.acted_on("removed", "remove") {
-                        Some(asins) => self.drop_unwatched(asins),
-                        None => return Vec::new(),
-                    }
-                } else {
-                    asins
+            // Named on the command line: asked as named.
+            Action::WatchRemove(asins) if !asins.is_empty() => self.confirm_removal(asins),
+            Action::WatchRemove(_) => {
+                let Some(asins) = self.acted_on("removed", "remove") else {
+                    return Vec::new();
                 };
+                if self.fresh_watchlist().is_none() {
+                    // Asked now; the read that follows takes back what it does not hold.
+                    let mut effects = self.confirm_removal(asins);
+                    effects.push(Effect::LoadWatchlist);
+                    return effects;
+                }
+                let asins = self.drop_unwatched(asins);
                 if asins.is_empty() {
                     return Vec::new();
                 }
@@ -389,16 +390,73 @@ impl UiState {
         Vec::new()
     }
 
+    /// The watchlist as read in the last 30 s: what `a` and `d` on rows go by (the
+    /// products view reads it every 30 s; the other views after the console's own changes
+    /// and when `d` asks).
+    pub(super) fn fresh_watchlist(&self) -> Option<&super::products::Watched> {
+        self.products
+            .watched
+            .as_ref()
+            .filter(|w| self.now - w.read_at <= chrono::TimeDelta::seconds(30))
+    }
+
+    /// `a` on rows: the command line offers the marked rows' products (else the selected
+    /// row's) that a recent read of the watchlist does not hold.
+    fn offer_to_watch(&mut self) -> Vec<Effect> {
+        let mut asins: Vec<crate::domain::Asin> = Vec::new();
+        if !self.marked.is_empty() && self.context() != super::Context::Detail {
+            for r in self.marked_rows() {
+                if !asins.contains(&r.key.asin) {
+                    asins.push(r.key.asin);
+                }
+            }
+        } else if let Some(r) = self.selected_row() {
+            asins.push(r.key.asin);
+        }
+        if let Some(w) = self.fresh_watchlist() {
+            let (watched, new): (Vec<_>, Vec<_>) =
+                asins.into_iter().partition(|a| w.source.contains_key(a));
+            if new.is_empty() && !watched.is_empty() {
+                let names = crate::domain::text::list_first(&watched, 3);
+                let verb = if watched.len() == 1 { "is" } else { "are" };
+                self.toast(format!("{names} {verb} on the watchlist already"), false);
+                return Vec::new();
+            }
+            asins = new;
+        }
+        let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
+        self.open_prompt(
+            PromptKind::Command,
+            format!("watch add {}", words.join(" ")),
+        );
+        Vec::new()
+    }
+
+    /// A watchlist read came while `d` asks: the question keeps only the products it holds,
+    /// and goes when it holds none of them.
+    pub(super) fn recheck_removal(&mut self) {
+        let Some(Overlay::Confirm(Confirm {
+            action: Effect::WatchRemove(asins),
+            ..
+        })) = &self.overlay
+        else {
+            return;
+        };
+        let asins = asins.clone();
+        let kept = self.drop_unwatched(asins.clone());
+        if kept.is_empty() {
+            self.overlay = None;
+        } else if kept.len() < asins.len() {
+            self.confirm_removal(kept);
+        }
+        self.dirty = true;
+    }
+
     /// `asins` without those a recent read of the watchlist (30 s at most) does not hold:
     /// asking to remove what is not watched (a row of a product just removed) would only
     /// end in "not on the watchlist". Says so when none is left.
     fn drop_unwatched(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<crate::domain::Asin> {
-        let Some(w) = self
-            .products
-            .watched
-            .as_ref()
-            .filter(|w| self.now - w.read_at <= chrono::TimeDelta::seconds(30))
-        else {
+        let Some(w) = self.fresh_watchlist() else {
             return asins;
         };
         let (watched, not): (Vec<_>, Vec<_>) =
@@ -407,7 +465,7 @@ impl UiState {
             let names = crate::domain::text::list_first(&not, 3);
             let verb = if not.len() == 1 { "is" } else { "are" };
             self.toast(
-                format!("{names} {verb} not on the watchlist (`:watch add` adds it again)"),
+                format!("{names} {verb} not on the watchlist (a adds it)"),
                 false,
             );
         }

@@ -242,6 +242,7 @@ impl UiState {
     /// The watchlist arrived.
     pub fn on_watchlist(&mut self, entries: &[WatchEntry]) {
         self.products.watched = Some(Watched::of(entries, &self.session.markets, self.now));
+        self.recheck_removal();
         self.dirty = true;
     }
 

@@ -208,6 +208,19 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
     assert_eq!(r.json()["status"], "done");
     assert_eq!(r.json()["detail"], "2 added to the watchlist");
     assert_eq!(store.watchlist().await.unwrap().len(), before + 2);
+    // A process that does not fetch says who will.
+    api.status.send_modify(|s| s.keepa_client = false);
+    let r = send(&api.app, post("watch", r#"{"args":["add","B0NEWNEW04"]}"#)).await;
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.starts_with("1 added to the watchlist; this process does not fetch"),
+        "{detail}"
+    );
+    api.status.send_modify(|s| s.keepa_client = true);
+    store
+        .watch_remove(vec!["B0NEWNEW04".parse().unwrap()])
+        .await
+        .unwrap();
     let r = send(
         &api.app,
         post("watch", r#"{"args":["remove","B0NEWNEW01","B0NEWNEW09"]}"#),

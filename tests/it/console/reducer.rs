@@ -543,8 +543,9 @@ fn copy_export_refresh_and_watch_become_effects() {
         vec![Effect::Export(arbdesk::tui::action::Format::Csv)]
     );
     assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![row.key.asin])]);
-    // `d` asks first; `y` confirms. The footer says so while it asks.
-    assert!(keys(&mut s, "d").is_empty());
+    // `d` asks first (and reads the watchlist, to take back what it does not hold); `y`
+    // confirms. The footer says so while it asks.
+    assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
     let screen = super::snapshots::draw(&s, "mono");
     let footer: String = (0..200).map(|x| screen[(x, 59)].symbol()).collect();
@@ -553,11 +554,18 @@ fn copy_export_refresh_and_watch_become_effects() {
         keys(&mut s, "y"),
         vec![Effect::WatchRemove(vec![row.key.asin])]
     );
-    // `a` opens the command line pre-filled.
+    // `a` opens the command line with the row's product.
     keys(&mut s, "a");
-    keys(&mut s, "B0D1XD1ZV3");
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => assert_eq!(p.input, format!("watch add {}", row.key.asin)),
+        other => panic!("{other:?}"),
+    }
+    keys(&mut s, " B0D1XD1ZV3");
     let fx = key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
-    assert!(fx.contains(&Effect::WatchAdd(vec!["B0D1XD1ZV3".parse().unwrap()])));
+    assert!(fx.contains(&Effect::WatchAdd(vec![
+        row.key.asin,
+        "B0D1XD1ZV3".parse().unwrap()
+    ])));
 }
 
 /// With rows marked, copy takes every marked row, one a line, in the table's order,
@@ -710,7 +718,7 @@ fn watch_remove_takes_the_marked_rows() {
         keys(&mut s, "j");
     }
     let selected = s.selected_row().unwrap().key.asin;
-    assert!(keys(&mut s, "d").is_empty());
+    assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
     let Some(Overlay::Confirm(c)) = &s.overlay else {
         panic!("d asks first: {:?}", s.overlay);
     };
@@ -1924,8 +1932,12 @@ fn removing_a_product_just_removed_says_so_instead_of_asking() {
         fetched: Market::ALL.to_vec(),
     };
     let watched = entry(asin);
-    // Read with the product on it: `d` asks.
+    // Read with the product on it: `d` asks, and `a` says it is watched.
     s.on_watchlist(std::slice::from_ref(&watched));
+    keys(&mut s, "a");
+    assert!(s.overlay.is_none());
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(toast.contains("on the watchlist already"), "{toast}");
     assert!(keys(&mut s, "d").is_empty());
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
     assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(vec![asin])]);
@@ -1938,9 +1950,22 @@ fn removing_a_product_just_removed_says_so_instead_of_asking() {
         toast.contains(&format!("{asin} is not on the watchlist")),
         "{toast}"
     );
-    // A read older than 30 s decides nothing: another process may have added it since.
+    // A read older than 30 s decides nothing (another process may have added it since):
+    // `d` asks and reads it again, and the read takes the question back.
     let later = s.now + Duration::seconds(31);
     s.on_tick(later);
+    assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    s.on_watchlist(&[]);
+    assert!(s.overlay.is_none(), "nothing left to ask");
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(
+        toast.contains("is not on the watchlist (a adds it)"),
+        "{toast}"
+    );
+    // Read with it on again: the question stands.
+    s.on_tick(later + Duration::seconds(31));
     keys(&mut s, "d");
+    s.on_watchlist(std::slice::from_ref(&watched));
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
 }
