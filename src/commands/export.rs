@@ -272,8 +272,11 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         None => {
             say_source();
             out!("{text}");
-            // Standard output holds only the rows; a cut is said on standard error.
-            if (page.items.len() as u64) < page.total {
+            // Standard output holds only the rows; a cut, or nothing, is said on standard
+            // error.
+            if page.total == 0 {
+                noteln!("No opportunities match these filters.");
+            } else if (page.items.len() as u64) < page.total {
                 noteln!(
                     "Wrote {} of {} opportunities (--limit {}).",
                     crate::domain::text::thousands(page.items.len() as u64),

@@ -652,6 +652,15 @@ async fn a_store_of_demo_prices_is_never_fed_live_ones() {
     let out = arbdesk(&["export", "--format", "csv"], dir.path());
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.lines().next().unwrap().ends_with(",source"), "{csv}");
+    // Nothing matching: the header alone on standard output, and a word on standard error.
+    let out = arbdesk(&["export", "--min-roi", "100000"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("No opportunities match these filters."),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
 
 /// The console logs to a file in the data dir; one it cannot open is an error that says

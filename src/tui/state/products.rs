@@ -361,10 +361,23 @@ impl UiState {
         self.focus = super::Focus::Table;
         self.detail_open = false;
         self.zoom = false;
-        self.toast(
-            format!("The routes of {asin} (Esc goes back to the products)"),
-            false,
-        );
+        // The minimum margin holds here too: said, with what lifts it, since a product's
+        // routes read as all of them.
+        let all = match (self.basis, self.min_margin > 0.0) {
+            (super::Basis::Net, true) => Some(":basis gross and :min 0 show every route"),
+            (super::Basis::Net, false) => Some(":basis gross shows every route"),
+            (super::Basis::Gross, true) => Some(":min 0 shows every route"),
+            (super::Basis::Gross, false) => None,
+        };
+        let text = match all {
+            Some(all) => format!(
+                "The routes of {asin} at ≥{:.1} % {} ({all}); Esc goes back to the products",
+                self.min_margin,
+                self.basis.id()
+            ),
+            None => format!("The routes of {asin} (Esc goes back to the products)"),
+        };
+        self.toast(text, false);
         let before = self.filter_text.clone();
         let effects = self.set_filter(format!("asin={asin}"));
         self.products.return_filter = Some(before);

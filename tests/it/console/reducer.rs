@@ -1807,6 +1807,14 @@ fn a_products_routes_go_back_to_the_products_view_with_the_filter_before() {
         (s.view_kind, s.filter_text.clone()),
         (View::Opportunities, format!("asin={asin}"))
     );
+    // The minimum margin still holds, and the toast says what shows every route.
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(
+        toast.contains(&format!(
+            "The routes of {asin} at ≥0.0 % net (:basis gross shows every route)"
+        )),
+        "{toast}"
+    );
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     assert_eq!(
         (s.view_kind, s.filter_text.as_str()),
