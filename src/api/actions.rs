@@ -331,14 +331,27 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
     }
     .map_err(|e| ApiError::store_write(&e))?;
     let mut detail = crate::store::watch_change(add, changed_n, n, one);
-    // Added here, fetched elsewhere: an API-only process has no Keepa client.
-    if add && changed_n > 0 && !state.status_snapshot().keepa_client {
-        detail.push_str(
-            "; this process does not fetch (no ingest role): the process that runs ingest on \
-             this store fetches new ASINs first",
-        );
+    if add && changed_n > 0 {
+        detail.push_str(who_fetches(&state.status_snapshot()));
     }
     done(line, detail)
+}
+
+/// Who fetches what was just added, when not this process: an API-only process has no
+/// Keepa client (a status merged from other processes' reports shows theirs).
+fn who_fetches(status: &crate::pipeline::PipelineStatus) -> &'static str {
+    if status.peers.is_empty() && status.keepa_client {
+        ""
+    } else if status
+        .peers
+        .iter()
+        .any(|p| p.roles.split(',').any(|r| r == "ingest"))
+    {
+        "; the process that runs ingest on this store fetches it (new ASINs first)"
+    } else {
+        "; no process reports fetching for this store (the ingest role): it is fetched once \
+         one runs (`arbdesk --serve` or `--role ingest` on this data)"
+    }
 }
 
 fn done(action: String, detail: String) -> Result<Response, ApiError> {

@@ -230,7 +230,7 @@ impl Modify for BearerAuth {
         Asin, SeriesKind, PricePoint, HealthStatus, Source, super::actions::ActionList,
         super::actions::ActionOut, super::actions::KeyOut, super::actions::ActionRequest,
         super::actions::ActionDone, super::jobs::JobAnswer, super::watchlist::WatchPage,
-        super::watchlist::WatchItem,
+        super::watchlist::WatchItem, super::watchlist::WatchOrigin,
     )),
     modifiers(&BearerAuth),
     tags(

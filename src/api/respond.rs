@@ -42,6 +42,16 @@ pub(crate) fn fresh<T: Serialize>(value: &T) -> Response {
     }
 }
 
+/// The store error to answer with while the last store probe found the store down: no
+/// answer is built from (or served of) what a damaged store may still read.
+pub(crate) fn store_up(state: &ApiState) -> Result<(), ApiError> {
+    if state.store_down() {
+        let down = StoreError::Unavailable("the last store probe found it down".into());
+        return Err(ApiError::store(&down));
+    }
+    Ok(())
+}
+
 /// The body for `key` from the cache, or built by `build` and cached.
 pub(crate) async fn cached<F, Fut>(
     state: &ApiState,
@@ -53,9 +63,8 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Bytes, ApiError>>,
 {
-    if state.store_down() {
-        let down = StoreError::Unavailable("the last store probe found it down".into());
-        return ApiError::store(&down).into_response();
+    if let Err(e) = store_up(state) {
+        return e.into_response();
     }
     let generation = state.generation();
     match state.cache().get_or_build(key, generation, build).await {

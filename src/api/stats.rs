@@ -66,11 +66,7 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
         total_products: totals.total_products,
         opportunities: totals.opportunities,
         ranked_opportunities: totals.ranked_opportunities,
-        markets: if status.markets.is_empty() {
-            Market::ALL.to_vec()
-        } else {
-            status.markets.clone()
-        },
+        markets: status.tracked_markets(),
         best_gross_margin_pct: totals.best_gross_margin_pct,
         // Shown like every percentage of a row: two decimals.
         avg_gross_margin_pct: totals

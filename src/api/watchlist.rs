@@ -21,7 +21,7 @@ use super::params::Params;
 use super::{ApiState, respond};
 use crate::domain::{Asin, Market};
 use crate::pipeline::Source;
-use crate::store::{StoreError, WatchEntry, WatchSource};
+use crate::store::{WatchEntry, WatchSource};
 
 /// Query parameters of `GET /watchlist`. Empty values count as absent.
 #[derive(IntoParams)]
@@ -30,7 +30,7 @@ use crate::store::{StoreError, WatchEntry, WatchSource};
 pub(crate) struct WatchQuery {
     /// Only entries from this source: `user` (console, CLI, API), `discovery` (best-seller
     /// lists) or `import`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<WatchOrigin>)]
     source: Option<WatchSource>,
     /// `true`: only entries not yet fetched in every tracked market (`false`: only those
     /// fetched in all of them).
@@ -68,9 +68,8 @@ pub struct WatchItem {
     /// The ASIN.
     #[schema(value_type = String, example = "B0DEMO1234")]
     pub asin: Asin,
-    /// Where it came from: `user`, `discovery` or `import`.
-    #[schema(value_type = String, example = "user")]
-    pub source: WatchSource,
+    /// Where it came from.
+    pub source: WatchOrigin,
     /// When it was added (RFC 3339, UTC).
     pub added_at: DateTime<Utc>,
     /// The oldest fetch among the markets it was fetched in; `null` = never fetched.
@@ -79,6 +78,29 @@ pub struct WatchItem {
     pub fetched: Vec<Market>,
     /// Tracked markets it was not fetched in yet.
     pub not_fetched: Vec<Market>,
+}
+
+/// Where a watched ASIN came from: `user` (the console, the CLI, the API), `discovery`
+/// (a best-seller list) or `import`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchOrigin {
+    /// Added by a person.
+    User,
+    /// Found by best-seller discovery.
+    Discovery,
+    /// Brought in by `arbdesk import --watch`.
+    Import,
+}
+
+impl From<WatchSource> for WatchOrigin {
+    fn from(s: WatchSource) -> Self {
+        match s {
+            WatchSource::User => WatchOrigin::User,
+            WatchSource::Discovery => WatchOrigin::Discovery,
+            WatchSource::Import => WatchOrigin::Import,
+        }
+    }
 }
 
 impl WatchItem {
@@ -90,7 +112,7 @@ impl WatchItem {
             .collect();
         WatchItem {
             asin: w.asin,
-            source: w.source,
+            source: w.source.into(),
             added_at: w.added_at,
             oldest_fetch: w.oldest_fetch,
             fetched: w.fetched,
@@ -145,16 +167,9 @@ pub(crate) async fn list(State(state): State<ApiState>, RawQuery(query): RawQuer
 
 async fn page(state: &ApiState, query: Option<&str>) -> Result<WatchPage, ApiError> {
     let filter = parse(query)?;
-    if state.store_down() {
-        let down = StoreError::Unavailable("the last store probe found it down".into());
-        return Err(ApiError::store(&down));
-    }
+    respond::store_up(state)?;
     let status = state.status_snapshot();
-    let markets = if status.markets.is_empty() {
-        Market::ALL.to_vec()
-    } else {
-        status.markets.clone()
-    };
+    let markets = status.tracked_markets();
     let entries = state
         .store()
         .watchlist()

@@ -174,3 +174,15 @@ pub struct PipelineStatus {
     #[serde(skip)]
     pub shown_from: super::peers::ShownFrom,
 }
+
+impl PipelineStatus {
+    /// The markets this process tracks; all of them when it does not say (a status built
+    /// before the pipeline started, or by a test).
+    pub fn tracked_markets(&self) -> Vec<Market> {
+        if self.markets.is_empty() {
+            Market::ALL.to_vec()
+        } else {
+            self.markets.clone()
+        }
+    }
+}

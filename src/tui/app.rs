@@ -165,7 +165,8 @@ enum Msg {
     Freshness(Vec<crate::store::MarketFreshness>),
     Logs(Vec<String>),
     Products(Box<crate::tui::state::ProductsPage>),
-    Watchlist(Vec<crate::store::WatchEntry>),
+    /// The watchlist, and when its read started.
+    Watchlist(Vec<crate::store::WatchEntry>, chrono::DateTime<Utc>),
     /// This console changed the watchlist.
     WatchChanged,
     Toast(String, bool),
@@ -359,7 +360,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     products_in_flight = false;
                     state.on_products(*page);
                 }
-                Msg::Watchlist(entries) => state.on_watchlist(&entries),
+                Msg::Watchlist(entries, at) => state.on_watchlist(&entries, at),
                 // Read again in every view: `d` on a row of a product just removed says
                 // so instead of asking.
                 Msg::WatchChanged => products::spawn_watchlist(deps.store.clone(), tx.clone()),

@@ -477,7 +477,8 @@ pub fn products(total: usize, size: (u16, u16)) -> UiState {
             },
         })
         .collect();
-    s.on_watchlist(&entries);
+    let at = s.now;
+    s.on_watchlist(&entries, at);
     if let Some(q) = s.wanted_products() {
         s.on_products(products_page(total, q));
     }

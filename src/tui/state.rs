@@ -92,6 +92,9 @@ pub struct Confirm {
     pub action: Effect,
     /// What any other key says it left as it was.
     pub declined: String,
+    /// Asked about rows (`d`), not about ASINs named on the command line: a watchlist
+    /// read that comes meanwhile narrows it to the products it holds.
+    pub from_rows: bool,
 }
 
 /// Modal layers over the screen.

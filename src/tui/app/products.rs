@@ -66,8 +66,9 @@ pub(super) fn spawn_products(store: Arc<dyn Store>, q: ProductsQuery, tx: mpsc::
 
 pub(super) fn spawn_watchlist(store: Arc<dyn Store>, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
+        let started = chrono::Utc::now();
         let msg = match store.watchlist().await {
-            Ok(entries) => Msg::Watchlist(entries),
+            Ok(entries) => Msg::Watchlist(entries, started),
             Err(e) => Msg::Toast(format!("Could not read the watchlist: {e}"), true),
         };
         let _ = tx.send(msg).await;

@@ -304,22 +304,20 @@ impl UiState {
             Action::WatchAdd(asins) if asins.is_empty() => self.offer_to_watch(),
             Action::WatchAdd(asins) => vec![Effect::WatchAdd(asins)],
             // Named on the command line: asked as named.
-            Action::WatchRemove(asins) if !asins.is_empty() => self.confirm_removal(asins),
+            Action::WatchRemove(asins) if !asins.is_empty() => self.confirm_removal(asins, false),
             Action::WatchRemove(_) => {
                 let Some(asins) = self.acted_on("removed", "remove") else {
                     return Vec::new();
                 };
-                if self.fresh_watchlist().is_none() {
-                    // Asked now; the read that follows takes back what it does not hold.
-                    let mut effects = self.confirm_removal(asins);
-                    effects.push(Effect::LoadWatchlist);
-                    return effects;
-                }
+                // What a read of the last 30 s does not hold is not asked about; the read
+                // that follows the question narrows it again.
                 let asins = self.drop_unwatched(asins);
                 if asins.is_empty() {
                     return Vec::new();
                 }
-                self.confirm_removal(asins)
+                let mut effects = self.confirm_removal(asins, true);
+                effects.push(Effect::LoadWatchlist);
+                effects
             }
             Action::Toggle => self.toggle_sidebar(),
             Action::FaultsOnly => {
@@ -401,18 +399,20 @@ impl UiState {
     }
 
     /// `a` on rows: the command line offers the marked rows' products (else the selected
-    /// row's) that a recent read of the watchlist does not hold.
+    /// row's), without those a read of the watchlist in the last 30 s holds.
     fn offer_to_watch(&mut self) -> Vec<Effect> {
-        let mut asins: Vec<crate::domain::Asin> = Vec::new();
-        if !self.marked.is_empty() && self.context() != super::Context::Detail {
-            for r in self.marked_rows() {
-                if !asins.contains(&r.key.asin) {
-                    asins.push(r.key.asin);
-                }
+        let mut asins = match self.marked_asins() {
+            Some(asins) if asins.is_empty() => {
+                self.toast_marks_hidden("offered");
+                return Vec::new();
             }
-        } else if let Some(r) = self.selected_row() {
-            asins.push(r.key.asin);
-        }
+            Some(asins) => asins,
+            None => self
+                .selected_row()
+                .map(|r| r.key.asin)
+                .into_iter()
+                .collect(),
+        };
         if let Some(w) = self.fresh_watchlist() {
             let (watched, new): (Vec<_>, Vec<_>) =
                 asins.into_iter().partition(|a| w.source.contains_key(a));
@@ -432,11 +432,12 @@ impl UiState {
         Vec::new()
     }
 
-    /// A watchlist read came while `d` asks: the question keeps only the products it holds,
-    /// and goes when it holds none of them.
+    /// A watchlist read came while `d` asks about rows: the question keeps only the
+    /// products it holds, and goes when it holds none of them.
     pub(super) fn recheck_removal(&mut self) {
         let Some(Overlay::Confirm(Confirm {
             action: Effect::WatchRemove(asins),
+            from_rows: true,
             ..
         })) = &self.overlay
         else {
@@ -447,7 +448,7 @@ impl UiState {
         if kept.is_empty() {
             self.overlay = None;
         } else if kept.len() < asins.len() {
-            self.confirm_removal(kept);
+            self.confirm_removal(kept, true);
         }
         self.dirty = true;
     }
@@ -463,17 +464,26 @@ impl UiState {
             asins.into_iter().partition(|a| w.source.contains_key(a));
         if watched.is_empty() {
             let names = crate::domain::text::list_first(&not, 3);
-            let verb = if not.len() == 1 { "is" } else { "are" };
+            let (verb, it) = if not.len() == 1 {
+                ("is", "it")
+            } else {
+                ("are", "them")
+            };
             self.toast(
-                format!("{names} {verb} not on the watchlist (a adds it)"),
+                format!("{names} {verb} not on the watchlist (a adds {it})"),
                 false,
             );
         }
         watched
     }
 
-    /// Asks before `asins` leave the watchlist.
-    pub(super) fn confirm_removal(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<Effect> {
+    /// Asks before `asins` leave the watchlist; `from_rows` when they are the rows' (see
+    /// [`Confirm::from_rows`]).
+    pub(super) fn confirm_removal(
+        &mut self,
+        asins: Vec<crate::domain::Asin>,
+        from_rows: bool,
+    ) -> Vec<Effect> {
         let names = crate::domain::text::list_first(&asins, 3);
         self.overlay = Some(Overlay::Confirm(Confirm {
             question: format!(
@@ -481,6 +491,7 @@ impl UiState {
             ),
             action: Effect::WatchRemove(asins),
             declined: "Cancelled: nothing removed from the watchlist".into(),
+            from_rows,
         }));
         Vec::new()
     }

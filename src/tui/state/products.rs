@@ -239,9 +239,18 @@ impl UiState {
         self.dirty = true;
     }
 
-    /// The watchlist arrived.
-    pub fn on_watchlist(&mut self, entries: &[WatchEntry]) {
-        self.products.watched = Some(Watched::of(entries, &self.session.markets, self.now));
+    /// The watchlist arrived; `read_at` is when its read started: one started before the last answer's is older
+    /// than what is shown (an add or remove may lie between) and is dropped.
+    pub fn on_watchlist(&mut self, entries: &[WatchEntry], read_at: DateTime<Utc>) {
+        if self
+            .products
+            .watched
+            .as_ref()
+            .is_some_and(|w| w.read_at > read_at)
+        {
+            return;
+        }
+        self.products.watched = Some(Watched::of(entries, &self.session.markets, read_at));
         self.recheck_removal();
         self.dirty = true;
     }
@@ -340,7 +349,7 @@ impl UiState {
                     return Ok(Vec::new());
                 }
                 match self.products.selected_line() {
-                    Some(l) => self.confirm_removal(vec![l.asin]),
+                    Some(l) => self.confirm_removal(vec![l.asin], true),
                     None => {
                         self.toast("Nothing selected to remove", true);
                         Vec::new()
@@ -361,21 +370,23 @@ impl UiState {
         self.focus = super::Focus::Table;
         self.detail_open = false;
         self.zoom = false;
-        // The minimum margin holds here too: said, with what lifts it, since a product's
+        // The table's minimum margin and markets hold here too: said, since a product's
         // routes read as all of them.
-        let all = match (self.basis, self.min_margin > 0.0) {
-            (super::Basis::Net, true) => Some(":basis gross and :min 0 show every route"),
-            (super::Basis::Net, false) => Some(":basis gross shows every route"),
-            (super::Basis::Gross, true) => Some(":min 0 shows every route"),
-            (super::Basis::Gross, false) => None,
-        };
-        let text = match all {
-            Some(all) => format!(
-                "The routes of {asin} at ≥{:.1} % {} ({all}); Esc goes back to the products",
-                self.min_margin,
-                self.basis.id()
-            ),
-            None => format!("The routes of {asin} (Esc goes back to the products)"),
+        let mut held = Vec::new();
+        if self.basis == super::Basis::Net || self.min_margin > 0.0 {
+            held.push(format!("≥{:.1} % {}", self.min_margin, self.basis.id()));
+        }
+        let all = self.session.markets.len();
+        if self.buy.len() < all || self.sell.len() < all {
+            held.push("the sidebar's markets".to_string());
+        }
+        let text = if held.is_empty() {
+            format!("The routes of {asin} (Esc goes back to the products)")
+        } else {
+            format!(
+                "The routes of {asin} within the table's {} (Esc goes back to the products)",
+                held.join(" and ")
+            )
         };
         self.toast(text, false);
         let before = self.filter_text.clone();

@@ -146,13 +146,7 @@ impl UiState {
     /// as copy and export take the marks; otherwise the selected row's. `None`, with a
     /// toast saying why, when there is none (`done`: `refreshed`; `verb`: `refresh`).
     pub(super) fn acted_on(&mut self, done: &str, verb: &str) -> Option<Vec<crate::domain::Asin>> {
-        if !self.marked.is_empty() && self.context() != super::Context::Detail {
-            let mut asins: Vec<crate::domain::Asin> = Vec::new();
-            for r in self.marked_rows() {
-                if !asins.contains(&r.key.asin) {
-                    asins.push(r.key.asin);
-                }
-            }
+        if let Some(asins) = self.marked_asins() {
             if asins.is_empty() {
                 self.toast_marks_hidden(done);
                 return None;
@@ -166,6 +160,22 @@ impl UiState {
                 None
             }
         }
+    }
+
+    /// The products of the marked rows that pass the filters, each once, in the table's
+    /// order; `None` when no row is marked or the detail has the focus (the marks are then
+    /// not what a key acts on).
+    pub(super) fn marked_asins(&self) -> Option<Vec<crate::domain::Asin>> {
+        if self.marked.is_empty() || self.context() == super::Context::Detail {
+            return None;
+        }
+        let mut asins: Vec<crate::domain::Asin> = Vec::new();
+        for r in self.marked_rows() {
+            if !asins.contains(&r.key.asin) {
+                asins.push(r.key.asin);
+            }
+        }
+        Some(asins)
     }
 
     /// The marked rows that pass the filters, in the table's order (the others are

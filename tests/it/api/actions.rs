@@ -208,17 +208,38 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
     assert_eq!(r.json()["status"], "done");
     assert_eq!(r.json()["detail"], "2 added to the watchlist");
     assert_eq!(store.watchlist().await.unwrap().len(), before + 2);
-    // A process that does not fetch says who will.
+    // A process that does not fetch says who will: the ingest process that reports, or
+    // none yet.
+    let add = |asin: &str| post("watch", &format!(r#"{{"args":["add","{asin}"]}}"#));
     api.status.send_modify(|s| s.keepa_client = false);
-    let r = send(&api.app, post("watch", r#"{"args":["add","B0NEWNEW04"]}"#)).await;
+    let r = send(&api.app, add("B0NEWNEW04")).await;
     let detail = r.json()["detail"].as_str().unwrap().to_string();
     assert!(
-        detail.starts_with("1 added to the watchlist; this process does not fetch"),
+        detail.starts_with("1 added to the watchlist; no process reports fetching"),
         "{detail}"
     );
-    api.status.send_modify(|s| s.keepa_client = true);
+    api.status.send_modify(|s| {
+        // Merged from a worker's report: its Keepa client is the one shown.
+        s.keepa_client = true;
+        s.peers = vec![arbdesk::pipeline::peers::Peer {
+            id: "host:42".into(),
+            roles: "ingest,process".into(),
+            updated_at: chrono::Utc::now(),
+            pipeline: arbdesk::component::ComponentHealth::ok("pipeline", "busy"),
+        }];
+    });
+    let r = send(&api.app, add("B0NEWNEW05")).await;
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.starts_with("1 added to the watchlist; the process that runs ingest"),
+        "{detail}"
+    );
+    api.status.send_modify(|s| s.peers.clear());
     store
-        .watch_remove(vec!["B0NEWNEW04".parse().unwrap()])
+        .watch_remove(vec![
+            "B0NEWNEW04".parse().unwrap(),
+            "B0NEWNEW05".parse().unwrap(),
+        ])
         .await
         .unwrap();
     let r = send(

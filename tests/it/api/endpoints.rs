@@ -742,11 +742,23 @@ async fn the_watchlist_pages_with_sources_and_what_is_not_fetched_yet() {
         .watch_add(vec![a(never)], WatchSource::User)
         .await
         .unwrap();
-    // The kettle fetched again in UK, DE and IT now that it is watched.
-    let listings = [Market::UK, Market::DE, Market::IT]
-        .map(|m| super::fixture::listing(KETTLE, m, "Steel Kettle 1.7L", "Brewmaster", 1749));
+    // Watching a product copies the markets it was fetched in (the kettle: UK, DE, IT).
+    let never_before = get(&api.app, "/watchlist?source=user").await.json();
+    assert_eq!(never_before["items"][0]["fetched"], serde_json::json!([]));
+    // The new one fetched in FR: it moves from `not_fetched` to `fetched`.
+    let fetched_at = super::fixture::at() + chrono::Duration::hours(2);
     store
-        .upsert_listings(listings.to_vec(), super::fixture::at(), None)
+        .upsert_listings(
+            vec![super::fixture::listing(
+                never,
+                Market::FR,
+                "Tea Cup",
+                "Brewmaster",
+                999,
+            )],
+            fetched_at,
+            None,
+        )
         .await
         .unwrap();
 
@@ -775,13 +787,24 @@ async fn the_watchlist_pages_with_sources_and_what_is_not_fetched_yet() {
     assert_eq!(kettle["not_fetched"], serde_json::json!(["FR", "ES"]));
     assert!(DateTime::parse_from_rfc3339(kettle["added_at"].as_str().unwrap()).is_ok());
     assert!(DateTime::parse_from_rfc3339(kettle["oldest_fetch"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        kettle["oldest_fetch"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(super::fixture::at())
+    );
     let new = items.iter().find(|i| i["asin"] == never).unwrap();
     assert_eq!(new["source"], "user");
-    assert_eq!(new["oldest_fetch"], serde_json::Value::Null);
-    assert_eq!(new["fetched"], serde_json::json!([]));
+    assert_eq!(new["fetched"], serde_json::json!(["FR"]));
     assert_eq!(
         new["not_fetched"],
-        serde_json::json!(["UK", "DE", "FR", "IT", "ES"])
+        serde_json::json!(["UK", "DE", "IT", "ES"])
+    );
+    assert_eq!(
+        new["oldest_fetch"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(fetched_at)
     );
 
     // Filters and pages.
@@ -795,6 +818,11 @@ async fn the_watchlist_pages_with_sources_and_what_is_not_fetched_yet() {
     );
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(page["items"][0]["asin"], items[1]["asin"]);
+    let past = get(&api.app, "/watchlist?offset=5").await.json();
+    assert_eq!(
+        (past["total"].clone(), past["items"].clone()),
+        (3.into(), serde_json::json!([]))
+    );
     // Counted against the markets the process tracks: with DE and IT only, the kettle is done.
     api.status
         .send_modify(|st| st.markets = vec![Market::DE, Market::IT]);

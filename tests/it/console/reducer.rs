@@ -1807,11 +1807,11 @@ fn a_products_routes_go_back_to_the_products_view_with_the_filter_before() {
         (s.view_kind, s.filter_text.clone()),
         (View::Opportunities, format!("asin={asin}"))
     );
-    // The minimum margin still holds, and the toast says what shows every route.
+    // The minimum margin still holds, and the toast says so.
     let toast = &s.toasts.back().unwrap().text;
     assert!(
         toast.contains(&format!(
-            "The routes of {asin} at ≥0.0 % net (:basis gross shows every route)"
+            "The routes of {asin} within the table's ≥0.0 % net ("
         )),
         "{toast}"
     );
@@ -1941,16 +1941,18 @@ fn removing_a_product_just_removed_says_so_instead_of_asking() {
     };
     let watched = entry(asin);
     // Read with the product on it: `d` asks, and `a` says it is watched.
-    s.on_watchlist(std::slice::from_ref(&watched));
+    let at = s.now;
+    s.on_watchlist(std::slice::from_ref(&watched), at);
     keys(&mut s, "a");
     assert!(s.overlay.is_none());
     let toast = &s.toasts.back().unwrap().text;
     assert!(toast.contains("on the watchlist already"), "{toast}");
-    assert!(keys(&mut s, "d").is_empty());
+    assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
     assert_eq!(keys(&mut s, "y"), vec![Effect::WatchRemove(vec![asin])]);
     // The removal read the watchlist again: without it, nothing to ask.
-    s.on_watchlist(&[]);
+    let at = s.now;
+    s.on_watchlist(&[], at);
     assert!(keys(&mut s, "d").is_empty());
     assert!(s.overlay.is_none(), "nothing to ask");
     let toast = &s.toasts.back().unwrap().text;
@@ -1964,7 +1966,8 @@ fn removing_a_product_just_removed_says_so_instead_of_asking() {
     s.on_tick(later);
     assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
-    s.on_watchlist(&[]);
+    let at = s.now;
+    s.on_watchlist(&[], at);
     assert!(s.overlay.is_none(), "nothing left to ask");
     let toast = &s.toasts.back().unwrap().text;
     assert!(
@@ -1974,6 +1977,68 @@ fn removing_a_product_just_removed_says_so_instead_of_asking() {
     // Read with it on again: the question stands.
     s.on_tick(later + Duration::seconds(31));
     keys(&mut s, "d");
-    s.on_watchlist(std::slice::from_ref(&watched));
+    let at = s.now;
+    s.on_watchlist(std::slice::from_ref(&watched), at);
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    // A read that started before the one shown is older than it: dropped.
+    s.on_watchlist(&[], at - Duration::seconds(1));
+    assert!(
+        matches!(s.overlay, Some(Overlay::Confirm(_))),
+        "an older read"
+    );
+    keys(&mut s, "n");
+    // ASINs named on the command line are asked about as named, whatever a read says.
+    s.apply(Action::WatchRemove(vec![asin]));
+    s.on_watchlist(&[], at);
+    match &s.overlay {
+        Some(Overlay::Confirm(c)) => assert!(c.question.contains(&asin.to_string())),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// With rows marked, `d` asks about their products and a read narrows the question to
+/// those watched; `a` offers those not watched, and says so when every mark is hidden.
+#[test]
+fn marked_rows_are_asked_about_and_offered_by_what_the_watchlist_holds() {
+    use arbdesk::store::{WatchEntry, WatchSource};
+    let mut s = fixtures::loaded(50, (200, 60));
+    let marked = mark_first_and_third(&mut s);
+    assert_eq!(marked.len(), 2, "two products marked");
+    let entry = WatchEntry {
+        asin: marked[1],
+        source: WatchSource::User,
+        added_at: s.now,
+        oldest_fetch: Some(s.now),
+        fetched: Market::ALL.to_vec(),
+    };
+    assert_eq!(keys(&mut s, "d"), vec![Effect::LoadWatchlist]);
+    let at = s.now;
+    s.on_watchlist(std::slice::from_ref(&entry), at);
+    let Some(Overlay::Confirm(c)) = &s.overlay else {
+        panic!("{:?}", s.overlay);
+    };
+    assert!(
+        c.question.contains(&marked[1].to_string()) && !c.question.contains(&marked[0].to_string()),
+        "{}",
+        c.question
+    );
+    assert_eq!(
+        keys(&mut s, "y"),
+        vec![Effect::WatchRemove(vec![marked[1]])]
+    );
+    keys(&mut s, "a");
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => assert_eq!(p.input, format!("watch add {}", marked[0])),
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    // Every marked row hidden by a filter: nothing is offered.
+    s.apply(Action::Filter(Some("asin=B0NOTHERE0".into())));
+    keys(&mut s, "a");
+    assert!(s.overlay.is_none());
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(
+        toast.starts_with("Nothing offered: the 2 marked rows are hidden"),
+        "{toast}"
+    );
 }
