@@ -482,6 +482,26 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     if text_w < 8 || area.height < 6 {
         return;
     }
+    // The detail drawer fills the body (a small screen, the detail opened): the newest
+    // toast goes over the tiles on one line, so the P&L being read stays in view.
+    let areas = super::layout(s);
+    if let (true, Some(tiles), Some(newest)) = (
+        s.detail_open && !super::shows_detail_beside(s.size),
+        areas.tiles,
+        s.toasts.back(),
+    ) && tiles.height >= 3
+    {
+        let text = crate::domain::text::sanitize(&newest.text);
+        let r = Rect::new(tiles.x, tiles.y, tiles.width, 3);
+        draw_toast(
+            f,
+            r,
+            vec![fit(&text, usize::from(r.width).saturating_sub(4)).into_owned()],
+            newest.error,
+            theme,
+        );
+        return;
+    }
     // Newest lowest, above the footer; but when the selected row would be under them,
     // they stack from the top of the table down instead, clear of it.
     let mut boxes: Vec<(Vec<String>, bool)> = Vec::new();
@@ -503,7 +523,7 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         boxes.push((lines, t.error));
     }
     let bottom = area.bottom().saturating_sub(3);
-    let selected_y = super::layout(s)
+    let selected_y = areas
         .table
         .filter(|_| s.view_kind == crate::tui::action::View::Opportunities)
         .map(|t| t.y + 2 + s.selected.saturating_sub(s.offset) as u16);
@@ -523,26 +543,31 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         let w = inner_w as u16 + 4;
         let r = Rect::new(area.right().saturating_sub(w + 1), y, w, h);
         y += h;
-        super::clear(f, r, theme);
-        // A rounded box around a solid badge: it reads apart from the panel it covers in
-        // any theme, and in a plain-text capture too.
-        let style = theme.style(if error { "toast_err" } else { "toast_ok" });
-        let frame = Block::default()
-            .borders(Borders::ALL)
-            .border_type(BorderType::Rounded)
-            .border_style(style);
-        let inside = frame.inner(r);
-        f.render_widget(frame, r);
-        let body: Vec<Line<'_>> = lines
-            .into_iter()
-            .map(|l| {
-                let pad = inner_w - l.width();
-                Line::from(format!(" {l}{} ", " ".repeat(pad)))
-            })
-            .collect();
-        f.render_widget(
-            Paragraph::new(body).style(style.add_modifier(Modifier::REVERSED)),
-            inside,
-        );
+        draw_toast(f, r, lines, error, theme);
     }
+}
+
+/// One toast in `r`: a rounded box around a solid badge, so it reads apart from the panel
+/// it covers in any theme, and in a plain-text capture too.
+fn draw_toast(f: &mut Frame<'_>, r: Rect, lines: Vec<String>, error: bool, theme: &Theme) {
+    super::clear(f, r, theme);
+    let style = theme.style(if error { "toast_err" } else { "toast_ok" });
+    let frame = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(style);
+    let inside = frame.inner(r);
+    f.render_widget(frame, r);
+    let inner_w = usize::from(inside.width.saturating_sub(2));
+    let body: Vec<Line<'_>> = lines
+        .into_iter()
+        .map(|l| {
+            let pad = inner_w.saturating_sub(l.width());
+            Line::from(format!(" {l}{} ", " ".repeat(pad)))
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(body).style(style.add_modifier(Modifier::REVERSED)),
+        inside,
+    );
 }

@@ -86,6 +86,29 @@ fn detail_drawer_narrow() {
     insta::assert_snapshot!(text(&s));
 }
 
+/// A toast over the open drawer goes over the tiles, on one line: the P&L being read stays
+/// in view.
+#[test]
+fn toasts_over_the_detail_drawer_leave_it_in_view() {
+    let mut s = fixtures::loaded(300, (80, 24));
+    s.apply(Action::Open);
+    let before = text(&s);
+    s.toast(
+        "Refreshed B0D1XD1ZV3: 3 routes recomputed, and a word that is far too long for one line",
+        false,
+    );
+    let after = text(&s);
+    let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
+    let (b, a) = (lines(&before), lines(&after));
+    // Rows 1–3 (the tiles) hold the toast; every row under them is as it was.
+    assert!(
+        a[2].contains("Refreshed B0D1XD1ZV3: 3 routes recomputed"),
+        "{after}"
+    );
+    assert!(a[2].contains('…'), "cut to one line: {after}");
+    assert_eq!(a[4..], b[4..], "{after}");
+}
+
 #[test]
 fn sidebar_focused_narrow() {
     let mut s = fixtures::loaded(300, (80, 24));
