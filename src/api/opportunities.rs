@@ -97,9 +97,6 @@ pub(crate) fn accepted() -> &'static [&'static str] {
     &ACCEPTED
 }
 
-/// Largest offset accepted: deep enough for any catalogue, small enough for every store.
-pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
-
 /// A parsed query: the store's filter, the `q` filter on top of it, and `breakdown`.
 #[derive(Debug)]
 struct Parsed {
@@ -116,7 +113,7 @@ fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
             &[("asc", SortOrder::Asc), ("desc", SortOrder::Desc)],
         )?
         .is_none_or(|o| o == SortOrder::Desc);
-    let filter = OpportunityFilter {
+    let mut filter = OpportunityFilter {
         min_gross_margin_pct: p.percent("min_margin")?,
         min_net_margin_pct: p.percent("min_net_margin")?,
         min_profit_cents: p.euros("min_profit")?,
@@ -128,9 +125,10 @@ fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
         keys: Vec::new(),
         sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
         descending,
-        limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
-        offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
+        limit: 0,
+        offset: 0,
     };
+    (filter.limit, filter.offset) = p.page()?;
     let q = p.text("q", 200)?;
     let grammar = match q.as_deref().map(Filter::parse).transpose() {
         Ok(f) => f.unwrap_or_default(),

@@ -17,6 +17,9 @@ use crate::domain::Market;
 use crate::domain::text::edit_distance;
 
 /// The query string of one request, checked against the endpoint's accepted names.
+/// Largest offset accepted: deep enough for any catalogue, small enough for every store.
+pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
+
 #[derive(Debug)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,
@@ -76,6 +79,14 @@ impl Params {
             ));
         }
         Ok(first)
+    }
+
+    /// A list endpoint's page: `limit` (1 to 1000, default 50) and `offset` (default 0, at
+    /// most [`MAX_OFFSET`]).
+    pub fn page(&self) -> Result<(usize, usize), ApiError> {
+        let limit = usize::try_from(self.whole("limit", 50, 1..=1000)?).unwrap_or(50);
+        let offset = usize::try_from(self.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0);
+        Ok((limit, offset))
     }
 
     /// A whole number in `range`, or `default` when absent.

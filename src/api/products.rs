@@ -12,7 +12,6 @@ use utoipa::IntoParams;
 
 use super::dto::{ProductDetail, ProductPage, ProductSummary};
 use super::error::{ApiError, Problem};
-use super::opportunities::MAX_OFFSET;
 use super::params::Params;
 use super::{ApiState, respond};
 use crate::domain::{Asin, Market};
@@ -55,11 +54,13 @@ static DETAIL_ACCEPTED: LazyLock<Vec<&'static str>> =
 
 fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     let p = Params::parse(raw, &LIST_ACCEPTED)?;
+    let (text, markets) = (p.text("q", 200)?, p.markets("market")?);
+    let (limit, offset) = p.page()?;
     Ok(ProductFilter {
-        text: p.text("q", 200)?,
-        markets: p.markets("market")?,
-        limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
-        offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
+        text,
+        markets,
+        limit,
+        offset,
     })
 }
 

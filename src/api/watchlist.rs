@@ -16,7 +16,6 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Problem};
-use super::opportunities::MAX_OFFSET;
 use super::params::Params;
 use super::{ApiState, respond};
 use crate::domain::{Asin, Market};
@@ -130,18 +129,21 @@ struct Filter {
 
 fn parse(raw: Option<&str>) -> Result<Filter, ApiError> {
     let p = Params::parse(raw, &ACCEPTED)?;
+    let source = p.choice(
+        "source",
+        &[
+            ("user", WatchSource::User),
+            ("discovery", WatchSource::Discovery),
+            ("import", WatchSource::Import),
+        ],
+    )?;
+    let pending = p.boolean("pending")?;
+    let (limit, offset) = p.page()?;
     Ok(Filter {
-        source: p.choice(
-            "source",
-            &[
-                ("user", WatchSource::User),
-                ("discovery", WatchSource::Discovery),
-                ("import", WatchSource::Import),
-            ],
-        )?,
-        pending: p.boolean("pending")?,
-        limit: usize::try_from(p.whole("limit", 50, 1..=1000)?).unwrap_or(50),
-        offset: usize::try_from(p.whole("offset", 0, 0..=MAX_OFFSET)?).unwrap_or(0),
+        source,
+        pending,
+        limit,
+        offset,
     })
 }
 

@@ -362,8 +362,12 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 }
                 Msg::Watchlist(entries, at) => state.on_watchlist(&entries, at),
                 // Read again in every view: `d` on a row of a product just removed says
-                // so instead of asking.
-                Msg::WatchChanged => products::spawn_watchlist(deps.store.clone(), tx.clone()),
+                // so instead of asking. The store's totals count the watchlist too (the
+                // health view's refresh cost): read with the rows.
+                Msg::WatchChanged => {
+                    products::spawn_watchlist(deps.store.clone(), tx.clone());
+                    data_changed = true;
+                }
                 Msg::Toast(text, error) => state.toast(text, error),
                 Msg::Exported(text, path) => state.toast_exported(text, path),
             },
