@@ -455,14 +455,15 @@ impl UiState {
 
     /// `asins` without those a recent read of the watchlist (30 s at most) does not hold:
     /// asking to remove what is not watched (a row of a product just removed) would only
-    /// end in "not on the watchlist". Says so when none is left.
+    /// end in "not on the watchlist". Says which it leaves out.
     fn drop_unwatched(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<crate::domain::Asin> {
         let Some(w) = self.fresh_watchlist() else {
             return asins;
         };
         let (watched, not): (Vec<_>, Vec<_>) =
             asins.into_iter().partition(|a| w.source.contains_key(a));
-        if watched.is_empty() {
+        // Each left out is named, whether the question goes on about others or not.
+        if !not.is_empty() {
             let names = crate::domain::text::list_first(&not, 3);
             let (verb, it) = if not.len() == 1 {
                 ("is", "it")

@@ -378,7 +378,7 @@ impl UiState {
         }
         let all = self.session.markets.len();
         if self.buy.len() < all || self.sell.len() < all {
-            held.push("the sidebar's markets".to_string());
+            held.push("buy/sell markets".to_string());
         }
         let text = if held.is_empty() {
             format!("The routes of {asin} (Esc goes back to the products)")

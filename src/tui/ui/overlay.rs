@@ -491,15 +491,23 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         s.toasts.back(),
     ) && tiles.height >= 3
     {
+        // One line boxed; a longer one takes the three rows, between side borders only.
         let text = crate::domain::text::sanitize(&newest.text);
+        let w = usize::from(tiles.width).saturating_sub(4);
+        let mut lines = super::wrap_words(&text, w);
+        let borders = if lines.len() == 1 {
+            Borders::ALL
+        } else {
+            if lines.len() > 3 {
+                lines.truncate(3);
+                if let Some(last) = lines.last_mut() {
+                    *last = format!("{}…", fit(last, w.saturating_sub(1)).trim_end_matches('…'));
+                }
+            }
+            Borders::LEFT | Borders::RIGHT
+        };
         let r = Rect::new(tiles.x, tiles.y, tiles.width, 3);
-        draw_toast(
-            f,
-            r,
-            vec![fit(&text, usize::from(r.width).saturating_sub(4)).into_owned()],
-            newest.error,
-            theme,
-        );
+        draw_toast(f, r, lines, newest.error, borders, theme);
         return;
     }
     // Newest lowest, above the footer; but when the selected row would be under them,
@@ -543,17 +551,24 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         let w = inner_w as u16 + 4;
         let r = Rect::new(area.right().saturating_sub(w + 1), y, w, h);
         y += h;
-        draw_toast(f, r, lines, error, theme);
+        draw_toast(f, r, lines, error, Borders::ALL, theme);
     }
 }
 
 /// One toast in `r`: a rounded box around a solid badge, so it reads apart from the panel
 /// it covers in any theme, and in a plain-text capture too.
-fn draw_toast(f: &mut Frame<'_>, r: Rect, lines: Vec<String>, error: bool, theme: &Theme) {
+fn draw_toast(
+    f: &mut Frame<'_>,
+    r: Rect,
+    lines: Vec<String>,
+    error: bool,
+    borders: Borders,
+    theme: &Theme,
+) {
     super::clear(f, r, theme);
     let style = theme.style(if error { "toast_err" } else { "toast_ok" });
     let frame = Block::default()
-        .borders(Borders::ALL)
+        .borders(borders)
         .border_type(BorderType::Rounded)
         .border_style(style);
     let inside = frame.inner(r);

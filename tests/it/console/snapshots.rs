@@ -86,27 +86,35 @@ fn detail_drawer_narrow() {
     insta::assert_snapshot!(text(&s));
 }
 
-/// A toast over the open drawer goes over the tiles, on one line: the P&L being read stays
-/// in view.
+/// A toast over the open drawer goes over the tiles (three rows, so three lines at most):
+/// the P&L being read stays in view.
 #[test]
 fn toasts_over_the_detail_drawer_leave_it_in_view() {
     let mut s = fixtures::loaded(300, (80, 24));
     s.apply(Action::Open);
     let before = text(&s);
-    s.toast(
-        "Refreshed B0D1XD1ZV3: 3 routes recomputed, and a word that is far too long for one line",
-        false,
-    );
-    let after = text(&s);
     let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
-    let (b, a) = (lines(&before), lines(&after));
-    // Rows 1–3 (the tiles) hold the toast; every row under them is as it was.
+    s.toast("Refreshed B0D1XD1ZV3: 3 routes recomputed", false);
+    let one = text(&s);
+    let (b, a) = (lines(&before), lines(&one));
     assert!(
         a[2].contains("Refreshed B0D1XD1ZV3: 3 routes recomputed"),
-        "{after}"
+        "{one}"
     );
-    assert!(a[2].contains('…'), "cut to one line: {after}");
-    assert_eq!(a[4..], b[4..], "{after}");
+    assert_eq!(a[4..], b[4..], "every row under the tiles as it was: {one}");
+    // A long one wraps onto the three rows, cut at the third.
+    s.toast(
+        format!(
+            "Could not copy the P&L: {}",
+            "the terminal drops it; ".repeat(12)
+        ),
+        true,
+    );
+    let long = text(&s);
+    let a = lines(&long);
+    assert!(a[1].contains("Could not copy the P&L:"), "{long}");
+    assert!(a[3].contains('…'), "cut at the third line: {long}");
+    assert_eq!(a[4..], b[4..], "{long}");
 }
 
 #[test]
