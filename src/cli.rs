@@ -315,9 +315,37 @@ pub enum WatchCommand {
         #[arg(required = true, value_parser = Asin::parse_or_link)]
         asins: Vec<Asin>,
     },
-    /// List the watchlist.
+    /// List the watchlist, oldest entry first (as `GET /watchlist`).
     #[command(alias = "list")]
-    Ls,
+    Ls {
+        /// Only entries from this source.
+        #[arg(long, value_enum)]
+        source: Option<WatchSourceArg>,
+        /// Only entries not fetched yet in every tracked market (`--markets`).
+        #[arg(long)]
+        pending: bool,
+    },
+}
+
+/// Where a watchlist entry came from, as `watch ls --source` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WatchSourceArg {
+    /// Added by a person (console, CLI, API).
+    User,
+    /// Found by best-seller discovery.
+    Discovery,
+    /// Brought in by `import --watch`.
+    Import,
+}
+
+impl From<WatchSourceArg> for crate::store::WatchSource {
+    fn from(s: WatchSourceArg) -> Self {
+        match s {
+            WatchSourceArg::User => Self::User,
+            WatchSourceArg::Discovery => Self::Discovery,
+            WatchSourceArg::Import => Self::Import,
+        }
+    }
 }
 
 /// `arbdesk import`.

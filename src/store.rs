@@ -343,6 +343,22 @@ pub struct WatchEntry {
     pub fetched: Vec<Market>,
 }
 
+impl WatchEntry {
+    /// The markets of `tracked` it was not fetched in yet, in their order.
+    pub fn not_fetched(&self, tracked: &[Market]) -> Vec<Market> {
+        tracked
+            .iter()
+            .copied()
+            .filter(|m| !self.fetched.contains(m))
+            .collect()
+    }
+
+    /// Whether some market of `tracked` still waits for its first fetch.
+    pub fn pending(&self, tracked: &[Market]) -> bool {
+        tracked.iter().any(|m| !self.fetched.contains(m))
+    }
+}
+
 /// One run of a scheduled job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRun {

@@ -104,11 +104,7 @@ impl From<WatchSource> for WatchOrigin {
 
 impl WatchItem {
     fn new(w: WatchEntry, tracked: &[Market]) -> Self {
-        let not_fetched = tracked
-            .iter()
-            .copied()
-            .filter(|m| !w.fetched.contains(m))
-            .collect();
+        let not_fetched = w.not_fetched(tracked);
         WatchItem {
             asin: w.asin,
             source: w.source.into(),
@@ -180,12 +176,7 @@ async fn page(state: &ApiState, query: Option<&str>) -> Result<WatchPage, ApiErr
     let matching = entries
         .into_iter()
         .filter(|w| filter.source.is_none_or(|s| w.source == s))
-        .filter(|w| {
-            filter.pending.is_none_or(|pending| {
-                let waiting = markets.iter().any(|m| !w.fetched.contains(m));
-                waiting == pending
-            })
-        });
+        .filter(|w| filter.pending.is_none_or(|p| w.pending(&markets) == p));
     let mut total = 0u64;
     let mut items = Vec::with_capacity(filter.limit);
     for (i, w) in matching.enumerate() {

@@ -17,7 +17,9 @@ pub(crate) fn distinct(asins: &[Asin]) -> Vec<Asin> {
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     let store = match cmd {
         WatchCommand::Add { .. } => super::open_store(settings)?,
-        WatchCommand::Rm { .. } | WatchCommand::Ls => super::open_existing_store(settings).await?,
+        WatchCommand::Rm { .. } | WatchCommand::Ls { .. } => {
+            super::open_existing_store(settings).await?
+        }
     };
     match cmd {
         WatchCommand::Add { asins } => {
@@ -45,11 +47,18 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 }
             }
         }
-        WatchCommand::Ls => {
-            let list = store
+        WatchCommand::Ls { source, pending } => {
+            let all = store
                 .watchlist()
                 .await
                 .context("Reading the watchlist failed")?;
+            let tracked = &settings.markets;
+            let listed = all.len();
+            let list: Vec<_> = all
+                .into_iter()
+                .filter(|w| source.is_none_or(|s| w.source == s.into()))
+                .filter(|w| !*pending || w.pending(tracked))
+                .collect();
             // Times are UTC, as every time arbdesk prints.
             outln!(
                 "{:<10}  {:<9}  {:<20}  {}",
@@ -60,12 +69,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             );
             for w in &list {
                 // A tracked market not fetched yet is the oldest fetch: never.
-                let missing: Vec<&str> = settings
-                    .markets
-                    .iter()
-                    .filter(|m| !w.fetched.contains(m))
-                    .map(|m| m.code())
-                    .collect();
+                let missing: Vec<&str> = w.not_fetched(tracked).iter().map(|m| m.code()).collect();
                 let fetched = match w.oldest_fetch {
                     Some(_) if !missing.is_empty() => format!("never in {}", missing.join(", ")),
                     Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
@@ -83,10 +87,15 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                     fetched
                 );
             }
-            outln!(
-                "{} watched.",
-                crate::domain::text::count(list.len() as u64, "ASIN")
-            );
+            let shown = crate::domain::text::count(list.len() as u64, "ASIN");
+            if list.len() == listed {
+                outln!("{shown} watched.");
+            } else {
+                outln!(
+                    "{shown} of {} watched.",
+                    crate::domain::text::thousands(listed as u64)
+                );
+            }
         }
     }
     Ok(())

@@ -269,6 +269,38 @@ fn watch_ls_names_the_markets_not_fetched_yet() {
     assert!(listed.contains("never in UK, FR, IT, ES"), "{listed}");
     let listed = stdout_of(&["--markets", "DE", "watch", "ls"], dir.path());
     assert!(!listed.contains("never"), "{listed}");
+    // Filters as `GET /watchlist` takes them; the count says how many of all.
+    let asin = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    stdout_of(&["watch", "add", "B0NEWNEW01"], dir.path());
+    let pending = stdout_of(
+        &["--markets", "DE,FR", "watch", "ls", "--pending"],
+        dir.path(),
+    );
+    assert!(
+        pending.contains(&asin) && pending.contains("B0NEWNEW01"),
+        "{pending}"
+    );
+    assert!(pending.contains("2 ASINs watched."), "{pending}");
+    let done = stdout_of(&["--markets", "DE", "watch", "ls", "--pending"], dir.path());
+    assert!(
+        !done.contains(&asin) && done.contains("1 ASIN of 2 watched."),
+        "{done}"
+    );
+    let users = stdout_of(&["watch", "ls", "--source", "user"], dir.path());
+    assert!(
+        users.contains("B0NEWNEW01") && !users.contains(&asin),
+        "{users}"
+    );
+    let out = arbdesk(&["watch", "ls", "--source", "robot"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user, discovery, import"));
 }
 
 /// Commands that read the store refuse a data dir without one, naming where they looked,

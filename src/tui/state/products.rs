@@ -124,10 +124,7 @@ impl Watched {
         Watched {
             read_at,
             source: entries.iter().map(|e| (e.asin, e.source)).collect(),
-            never_fetched: entries
-                .iter()
-                .filter(|e| markets.iter().any(|m| !e.fetched.contains(m)))
-                .count(),
+            never_fetched: entries.iter().filter(|e| e.pending(markets)).count(),
         }
     }
 }
