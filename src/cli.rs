@@ -318,34 +318,22 @@ pub enum WatchCommand {
     /// List the watchlist, oldest entry first (as `GET /watchlist`).
     #[command(alias = "list")]
     Ls {
-        /// Only entries from this source.
-        #[arg(long, value_enum)]
-        source: Option<WatchSourceArg>,
+        /// Only entries from this source: user (console, CLI, API), discovery or import.
+        #[arg(long, value_parser = watch_source)]
+        source: Option<crate::store::WatchSource>,
         /// Only entries not fetched yet in every tracked market (`--markets`).
         #[arg(long)]
         pending: bool,
     },
 }
 
-/// Where a watchlist entry came from, as `watch ls --source` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WatchSourceArg {
-    /// Added by a person (console, CLI, API).
-    User,
-    /// Found by best-seller discovery.
-    Discovery,
-    /// Brought in by `import --watch`.
-    Import,
-}
-
-impl From<WatchSourceArg> for crate::store::WatchSource {
-    fn from(s: WatchSourceArg) -> Self {
-        match s {
-            WatchSourceArg::User => Self::User,
-            WatchSourceArg::Discovery => Self::Discovery,
-            WatchSourceArg::Import => Self::Import,
-        }
-    }
+/// `watch ls --source`: a watch source by its name.
+fn watch_source(name: &str) -> Result<crate::store::WatchSource, String> {
+    use crate::store::WatchSource;
+    WatchSource::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = WatchSource::ALL.iter().map(|s| s.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 /// `arbdesk import`.

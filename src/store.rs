@@ -327,6 +327,29 @@ pub enum WatchSource {
     Import,
 }
 
+impl WatchSource {
+    /// Every source, in the order names are listed.
+    pub const ALL: [WatchSource; 3] = [
+        WatchSource::User,
+        WatchSource::Discovery,
+        WatchSource::Import,
+    ];
+
+    /// Its name, as stored, serialized, printed and taken by `--source` and `?source=`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WatchSource::User => "user",
+            WatchSource::Discovery => "discovery",
+            WatchSource::Import => "import",
+        }
+    }
+
+    /// The source named `name` (exactly, as [`name`](Self::name) gives it).
+    pub fn from_name(name: &str) -> Option<WatchSource> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
 /// One watched ASIN.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WatchEntry {

@@ -340,13 +340,9 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
 /// Who fetches what was just added, when not this process: an API-only process has no
 /// Keepa client (a status merged from other processes' reports shows theirs).
 fn who_fetches(status: &crate::pipeline::PipelineStatus) -> &'static str {
-    if status.peers.is_empty() && status.keepa_client {
+    if status.fetches_here() {
         ""
-    } else if status
-        .peers
-        .iter()
-        .any(|p| p.roles.split(',').any(|r| r == "ingest"))
-    {
+    } else if status.peers.iter().any(|p| p.runs("ingest")) {
         "; the process that runs ingest on this store fetches it (new ASINs first)"
     } else {
         "; no process reports fetching for this store (the ingest role): it is fetched once \

@@ -80,7 +80,7 @@ async fn build(state: &ApiState, query: Option<&str>) -> Result<Stats, ApiError>
             // The API role is this answer's own; the stages are other processes' when
             // their reports are shown.
             roles: [
-                (own && status.keepa_client, "ingest"),
+                (status.fetches_here(), "ingest"),
                 (own && status.processing, "process"),
                 (true, "api"),
             ]

@@ -125,14 +125,7 @@ struct Filter {
 
 fn parse(raw: Option<&str>) -> Result<Filter, ApiError> {
     let p = Params::parse(raw, &ACCEPTED)?;
-    let source = p.choice(
-        "source",
-        &[
-            ("user", WatchSource::User),
-            ("discovery", WatchSource::Discovery),
-            ("import", WatchSource::Import),
-        ],
-    )?;
+    let source = p.choice("source", &WatchSource::ALL.map(|s| (s.name(), s)))?;
     let pending = p.boolean("pending")?;
     let (limit, offset) = p.page()?;
     Ok(Filter {

@@ -56,7 +56,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             let listed = all.len();
             let list: Vec<_> = all
                 .into_iter()
-                .filter(|w| source.is_none_or(|s| w.source == s.into()))
+                .filter(|w| source.is_none_or(|s| w.source == s))
                 .filter(|w| !*pending || w.pending(tracked))
                 .collect();
             // Times are UTC, as every time arbdesk prints.
@@ -75,10 +75,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                     Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
                     None => "never".to_string(),
                 };
-                let source = serde_json::to_value(w.source)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let source = w.source.name();
                 outln!(
                     "{:<10}  {:<9}  {:<20}  {}",
                     w.asin.as_str(),

@@ -154,7 +154,7 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
 /// What is missing when the live reports run ingest but not the process stage, or the
 /// other way round: one half of the pipeline with nothing to hand to, or nothing to take.
 fn missing_stage(peers: &[Peer], waiting: u64) -> Option<String> {
-    let runs = |stage: &str| peers.iter().any(|p| p.roles.split(',').any(|r| r == stage));
+    let runs = |stage: &str| peers.iter().any(|p| p.runs(stage));
     match (runs("ingest"), runs("process")) {
         (true, false) => Some(format!(
             "no process runs the process stage: fetched updates wait in the queue ({} \

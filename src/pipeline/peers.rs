@@ -40,6 +40,13 @@ pub struct Peer {
     pub pipeline: ComponentHealth,
 }
 
+impl Peer {
+    /// Whether it runs `stage` (`ingest` or `process`).
+    pub fn runs(&self, stage: &str) -> bool {
+        self.roles.split(',').any(|r| r == stage)
+    }
+}
+
 /// The processes (`host:pid`) whose reports a merged status took Keepa and the queue from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShownFrom {

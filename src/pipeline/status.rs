@@ -176,6 +176,12 @@ pub struct PipelineStatus {
 }
 
 impl PipelineStatus {
+    /// This process fetches from Keepa itself (its status is its own, not one merged from
+    /// other processes' reports, and it runs a Keepa client).
+    pub fn fetches_here(&self) -> bool {
+        self.peers.is_empty() && self.keepa_client
+    }
+
     /// The markets this process tracks; all of them when it does not say (a status built
     /// before the pipeline started, or by a test).
     pub fn tracked_markets(&self) -> Vec<Market> {

@@ -16,7 +16,6 @@ use super::codec::{
     market_id, micros,
 };
 use super::totals;
-use super::write::source_name;
 use crate::domain::{Asin, Market, PriceSeries, PriceSnapshot, Product};
 use crate::store::history;
 use crate::store::{JobRun, MarketFreshness, ProcessReport, StoreStats, WatchEntry, WatchSource};
@@ -239,14 +238,8 @@ pub(super) fn process_reports(c: &Connection, since: DateTime<Utc>) -> Res<Vec<P
 }
 
 fn source_from(s: &str, asin: &str) -> Res<WatchSource> {
-    [
-        WatchSource::User,
-        WatchSource::Discovery,
-        WatchSource::Import,
-    ]
-    .into_iter()
-    .find(|w| source_name(*w) == s)
-    .ok_or_else(|| Fail::Corrupt(format!("watchlist entry {asin}: source '{s}' is unknown")))
+    WatchSource::from_name(s)
+        .ok_or_else(|| Fail::Corrupt(format!("watchlist entry {asin}: source '{s}' is unknown")))
 }
 
 /// The watchlist, oldest addition first (ties by ASIN), with each entry's oldest fetch.

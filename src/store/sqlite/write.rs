@@ -24,15 +24,6 @@ use crate::store::{JobRun, ProcessReport, REPORTS_KEPT_FOR, WatchSource};
 /// Runs kept per job; older ones are deleted as new ones are recorded.
 const RUNS_KEPT: i64 = 50;
 
-/// The stored name of a watch source.
-pub(super) fn source_name(s: WatchSource) -> &'static str {
-    match s {
-        WatchSource::User => "user",
-        WatchSource::Discovery => "discovery",
-        WatchSource::Import => "import",
-    }
-}
-
 /// Adds ASINs not yet watched; returns how many were new. A new entry starts with the
 /// markets it was already fetched in.
 pub(super) fn watch_add(
@@ -52,7 +43,7 @@ pub(super) fn watch_add(
     let mut added = 0;
     for a in asins {
         added += st
-            .execute(params![a.as_str(), source_name(source), micros(now)])
+            .execute(params![a.as_str(), source.name(), micros(now)])
             .doing("adding to the watchlist")?;
     }
     Ok(added)

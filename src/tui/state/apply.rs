@@ -398,6 +398,16 @@ impl UiState {
             .filter(|w| self.now - w.read_at <= chrono::TimeDelta::seconds(30))
     }
 
+    /// `asins` split into those the watchlist as read in the last 30 s holds and those it
+    /// does not; `None` without such a read.
+    fn split_by_watchlist(
+        &self,
+        asins: &[crate::domain::Asin],
+    ) -> Option<(Vec<crate::domain::Asin>, Vec<crate::domain::Asin>)> {
+        let w = self.fresh_watchlist()?;
+        Some(asins.iter().partition(|a| w.source.contains_key(a)))
+    }
+
     /// `a` on rows: the command line offers the marked rows' products (else the selected
     /// row's), without those a read of the watchlist in the last 30 s holds.
     fn offer_to_watch(&mut self) -> Vec<Effect> {
@@ -413,9 +423,7 @@ impl UiState {
                 .into_iter()
                 .collect(),
         };
-        if let Some(w) = self.fresh_watchlist() {
-            let (watched, new): (Vec<_>, Vec<_>) =
-                asins.into_iter().partition(|a| w.source.contains_key(a));
+        if let Some((watched, new)) = self.split_by_watchlist(&asins) {
             if new.is_empty() && !watched.is_empty() {
                 let names = crate::domain::text::list_first(&watched, 3);
                 let verb = if watched.len() == 1 { "is" } else { "are" };
@@ -457,11 +465,9 @@ impl UiState {
     /// asking to remove what is not watched (a row of a product just removed) would only
     /// end in "not on the watchlist". Says which it leaves out.
     fn drop_unwatched(&mut self, asins: Vec<crate::domain::Asin>) -> Vec<crate::domain::Asin> {
-        let Some(w) = self.fresh_watchlist() else {
+        let Some((watched, not)) = self.split_by_watchlist(&asins) else {
             return asins;
         };
-        let (watched, not): (Vec<_>, Vec<_>) =
-            asins.into_iter().partition(|a| w.source.contains_key(a));
         // Each left out is named, whether the question goes on about others or not.
         if !not.is_empty() {
             let names = crate::domain::text::list_first(&not, 3);
