@@ -157,10 +157,11 @@ pub struct Product {
 }
 
 impl Product {
-    /// Whether Keepa said the product is not listed in `m`: `Some(false)` when `m` was not
-    /// fetched yet, `None` when the store cannot tell the two apart (see `not_listed`).
-    pub fn said_not_listed(&self, m: Market) -> Option<bool> {
-        self.not_listed.as_ref().map(|l| l.contains(&m))
+    /// Whether `m`, where the product has no listing, was not fetched yet (rather than
+    /// fetched and not listed there). A store that cannot tell the two apart (`not_listed`
+    /// is `None`) says not listed, as before it could.
+    pub fn not_fetched(&self, m: Market) -> bool {
+        self.not_listed.as_ref().is_some_and(|l| !l.contains(&m))
     }
 }
 

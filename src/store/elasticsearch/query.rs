@@ -247,14 +247,13 @@ pub(super) async fn watchlist(es: &Es) -> StoreResult<Vec<WatchEntry>> {
     hits.iter()
         .map(|h| {
             let what = || format!("watchlist entry {}", h["asin"]);
-            let oldest = Market::ALL
-                .iter()
-                .filter_map(|m| h[fetched_field(*m)].as_i64())
-                .min();
-            let fetched = Market::ALL
+            // Each market's last fetch, where there was one.
+            let times: Vec<(Market, i64)> = Market::ALL
                 .into_iter()
-                .filter(|m| h[fetched_field(*m)].as_i64().is_some())
+                .filter_map(|m| Some((m, h[fetched_field(m)].as_i64()?)))
                 .collect();
+            let oldest = times.iter().map(|(_, t)| *t).min();
+            let fetched = times.iter().map(|(m, _)| *m).collect();
             Ok(WatchEntry {
                 asin: docs::asin(&h["asin"], &what)?,
                 source: docs::value(&h["source"], &what)?,

@@ -73,11 +73,9 @@ pub(super) fn load_product(c: &Connection, asin: Asin) -> Res<Option<Product>> {
         eans: from_json(&eans, &what)?,
         package_quantity,
         markets,
-        // In display order, as the maps are.
-        not_listed: {
-            not_listed.sort();
-            Some(not_listed)
-        },
+        // In display order, as the maps are: markets are stored by Keepa domain id,
+        // which sorts as they do.
+        not_listed: Some(not_listed),
     }))
 }
 

@@ -59,8 +59,8 @@ impl ProductLine {
     /// The line of `p`.
     pub fn of(p: &Product) -> ProductLine {
         let markets = Market::ALL.map(|m| match p.markets.get(&m) {
-            None if p.said_not_listed(m).unwrap_or(true) => MarketCell::NotListed,
-            None => MarketCell::NotFetched,
+            None if p.not_fetched(m) => MarketCell::NotFetched,
+            None => MarketCell::NotListed,
             Some(s) => {
                 let positive = |p: Option<Money>| p.filter(|p| p.minor > 0);
                 let lowest = match (positive(s.amazon), positive(s.new)) {

@@ -256,7 +256,7 @@ fn unlisted<'a>(
         .copied()
         .filter(|m| !p.markets.contains_key(m))
         // A store that cannot tell says "not listed", as it always did.
-        .map(|m| (m, p.said_not_listed(m).unwrap_or(true)))
+        .map(|m| (m, !p.not_fetched(m)))
 }
 
 pub(super) fn eur(m: Money, eur_per_gbp: Option<f64>) -> Option<Money> {

@@ -33,7 +33,8 @@ pub(super) struct Accumulators {
 struct Won {
     hours: i64,
     price_sum: i64,
-    last_h: Option<i64>,
+    /// The last hour won, in Keepa minutes.
+    last_seen: Option<i64>,
 }
 
 /// Windows: 0 = interval (`stats=N`), 1 = 30 days, 2 = 90 days. Series: Amazon, New,
@@ -89,7 +90,7 @@ impl Accumulators {
                 let w = &mut self.won[usize::from(!x.amazon_has_box)];
                 w.hours += 1;
                 w.price_sum += x.buy_box;
-                w.last_h = Some(h);
+                w.last_seen = Some(t);
             }
         }
         if let Some(p) = self.prev_rank
@@ -198,7 +199,7 @@ impl Accumulators {
                 (THIRD_SELLER, third_is_fba),
             ];
             for (w, (id, is_fba)) in self.won.iter().zip(sellers) {
-                let Some(last_h) = w.last_h.filter(|_| self.box_hours > 0) else {
+                let Some(last_seen) = w.last_seen else {
                     continue;
                 };
                 let share = w.hours as f64 * 100.0 / self.box_hours as f64;
@@ -209,7 +210,7 @@ impl Accumulators {
                         avg_price: (w.price_sum as f64 / w.hours as f64).round() as i64,
                         avg_new_offer_count: cur.count_new,
                         is_fba,
-                        last_seen: last_h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN,
+                        last_seen,
                     },
                 );
             }
