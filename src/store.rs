@@ -295,23 +295,33 @@ pub struct StoreStats {
 }
 
 /// What a watchlist change did, as the API and the CLI say it: `2 added to the watchlist`,
-/// `1 of 2 removed from the watchlist (the other was not on it)`, or for one ASIN that did
-/// not change, `B0… was on the watchlist already: the watchlist is unchanged`. `changed` of
-/// the `asked` ASINs (`one` is the first of them) were added (`add`) or removed.
-pub fn watch_change(add: bool, changed: usize, asked: usize, one: Asin) -> String {
+/// `1 of 2 removed from the watchlist (B0… was not on it)`, or for one ASIN that did not
+/// change, `B0… was on the watchlist already: the watchlist is unchanged`. Of the `asked`
+/// ASINs (distinct), `changed` were added (`add`) or removed; the others are named, the
+/// first few of them when there are many.
+pub fn watch_change(add: bool, changed: &[Asin], asked: &[Asin]) -> String {
     let (verb, others) = if add {
         ("added to", "on it already")
     } else {
         ("removed from", "not on it")
     };
-    match (asked, asked.saturating_sub(changed)) {
-        (_, 0) => format!("{changed} {verb} the watchlist"),
-        (1, _) => format!(
+    let unchanged: Vec<Asin> = asked
+        .iter()
+        .filter(|a| !changed.contains(a))
+        .copied()
+        .collect();
+    let (n, of) = (changed.len(), asked.len());
+    match unchanged.as_slice() {
+        [] => format!("{n} {verb} the watchlist"),
+        [one] if of == 1 => format!(
             "{one} was {}: the watchlist is unchanged",
             others.replacen("it", "the watchlist", 1)
         ),
-        (_, 1) => format!("{changed} of {asked} {verb} the watchlist (the other was {others})"),
-        _ => format!("{changed} of {asked} {verb} the watchlist (the others were {others})"),
+        [one] => format!("{n} of {of} {verb} the watchlist ({one} was {others})"),
+        _ => format!(
+            "{n} of {of} {verb} the watchlist ({} were {others})",
+            crate::domain::text::list_first(&unchanged, 5)
+        ),
     }
 }
 
@@ -438,11 +448,16 @@ pub trait Store: Send + Sync {
     /// Probes the store (a cheap round trip) and reports.
     fn health(&self) -> BoxFuture<'_, ComponentHealth>;
 
-    /// Adds ASINs to the watchlist; returns how many were new.
-    fn watch_add(&self, asins: Vec<Asin>, source: WatchSource)
-    -> BoxFuture<'_, StoreResult<usize>>;
-    /// Removes ASINs from the watchlist (their data stays); returns how many were removed.
-    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>>;
+    /// Adds ASINs to the watchlist; returns those that were new, in the order given (an
+    /// ASIN named twice once).
+    fn watch_add(
+        &self,
+        asins: Vec<Asin>,
+        source: WatchSource,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
+    /// Removes ASINs from the watchlist (their data stays); returns those that were on it,
+    /// in the order given (an ASIN named twice once).
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
     /// The whole watchlist, oldest addition first (ties by ASIN).
     fn watchlist(&self) -> BoxFuture<'_, StoreResult<Vec<WatchEntry>>>;
     /// Up to `limit` watched ASINs to refresh in `market`: never fetched there first (oldest
@@ -536,3 +551,43 @@ pub trait Store: Send + Sync {
 
 /// How long a process's report is kept without being renewed.
 pub const REPORTS_KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asins(names: &[&str]) -> Vec<Asin> {
+        names.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_watchlist_change_names_what_did_not_change() {
+        let asked = asins(&["B0AAAAAAA1", "B0AAAAAAA2"]);
+        assert_eq!(
+            watch_change(true, &asked, &asked),
+            "2 added to the watchlist"
+        );
+        assert_eq!(
+            watch_change(false, &asked[1..], &asked),
+            "1 of 2 removed from the watchlist (B0AAAAAAA1 was not on it)"
+        );
+        assert_eq!(
+            watch_change(true, &[], &asked[..1]),
+            "B0AAAAAAA1 was on the watchlist already: the watchlist is unchanged"
+        );
+        let many = asins(&[
+            "B0AAAAAAA1",
+            "B0AAAAAAA2",
+            "B0AAAAAAA3",
+            "B0AAAAAAA4",
+            "B0AAAAAAA5",
+            "B0AAAAAAA6",
+            "B0AAAAAAA7",
+        ]);
+        assert_eq!(
+            watch_change(true, &many[..1], &many),
+            "1 of 7 added to the watchlist (B0AAAAAAA2, B0AAAAAAA3, B0AAAAAAA4, B0AAAAAAA5, \
+             B0AAAAAAA6 and 1 more were on it already)"
+        );
+    }
+}

@@ -317,21 +317,21 @@ fn bad_args(detail: &str) -> ApiError {
 async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response, ApiError> {
     let verb = if add { "add" } else { "remove" };
     let line = format!("watch {verb} {}", list_first(&asins, 10));
-    let Some(&one) = asins.first() else {
+    if asins.is_empty() {
         return Err(bad_args(
             "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
         ));
-    };
-    let n = asins.len();
+    }
+    let asked = Asin::distinct(&asins);
     let store = state.store();
-    let changed_n = if add {
-        store.watch_add(asins, WatchSource::User).await
+    let changed = if add {
+        store.watch_add(asked.clone(), WatchSource::User).await
     } else {
-        store.watch_remove(asins).await
+        store.watch_remove(asked.clone()).await
     }
     .map_err(|e| ApiError::store_write(&e))?;
-    let mut detail = crate::store::watch_change(add, changed_n, n, one);
-    if add && changed_n > 0 {
+    let mut detail = crate::store::watch_change(add, &changed, &asked);
+    if add && !changed.is_empty() {
         detail.push_str(who_fetches(&state.status_snapshot()));
     }
     done(line, detail)

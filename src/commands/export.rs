@@ -255,43 +255,59 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
             page.total,
         )?,
     };
-    match &args.output {
+    let to = match &args.output {
         Some(path) => {
             let mut f = std::fs::File::create(path)
                 .with_context(|| format!("Could not create {}", path.display()))?;
             f.write_all(text.as_bytes())
                 .with_context(|| format!("Could not write {}", path.display()))?;
             say_source();
-            noteln!(
-                "Wrote {} of {} opportunities to {}.",
-                crate::domain::text::thousands(page.items.len() as u64),
-                crate::domain::text::thousands(page.total),
-                path.display()
-            );
+            Some(path)
         }
         None => {
             say_source();
             out!("{text}");
-            // Standard output holds only the rows; a cut, or nothing, is said on standard
-            // error.
-            if page.total == 0 {
-                noteln!("No opportunities match these filters.");
-            } else if (page.items.len() as u64) < page.total {
-                noteln!(
-                    "Wrote {} of {} opportunities (--limit {}).",
-                    crate::domain::text::thousands(page.items.len() as u64),
-                    crate::domain::text::thousands(page.total),
-                    crate::domain::text::thousands(args.limit as u64)
-                );
-            }
+            None
         }
+    };
+    // Standard output holds only the rows: what was written, and a cut, is said on standard
+    // error.
+    if let Some(note) = written(page.items.len() as u64, page.total, args.limit, to) {
+        noteln!("{note}");
     }
     Ok(())
 }
 
+/// What an export wrote, as said on standard error: `None` for all the rows on standard
+/// output (nothing to add to them). A cut by `--limit` says how to get the rest.
+fn written(rows: u64, total: u64, limit: usize, to: Option<&std::path::PathBuf>) -> Option<String> {
+    use crate::domain::text::thousands;
+    let to_file = to
+        .map(|p| format!(" to {}", p.display()))
+        .unwrap_or_default();
+    if total == 0 {
+        return Some(format!(
+            "No opportunities match these filters{}.",
+            to.map(|p| format!(": {} has no rows", p.display()))
+                .unwrap_or_default()
+        ));
+    }
+    if rows < total {
+        return Some(format!(
+            "Wrote {} of {} opportunities{to_file}: the first by expected monthly profit \
+             (--limit {}); --limit {} exports them all.",
+            thousands(rows),
+            thousands(total),
+            thousands(limit as u64),
+            total
+        ));
+    }
+    to.map(|_| format!("Wrote {} opportunities{to_file}.", thousands(rows)))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{csv_field, csv_text};
+    use super::{csv_field, csv_text, written};
 
     #[test]
     fn titles_a_spreadsheet_would_run_are_shown_as_text() {
@@ -305,5 +321,24 @@ mod tests {
         // Ordinary titles, and numbers in their own columns, are left as they are.
         assert_eq!(csv_text("Kettle 1.7 L, steel"), "\"Kettle 1.7 L, steel\"");
         assert_eq!(csv_field("-5.25"), "-5.25");
+    }
+
+    #[test]
+    fn a_cut_export_says_how_to_get_every_row() {
+        let file = std::path::PathBuf::from("all.csv");
+        assert_eq!(
+            written(100_000, 111_600, 100_000, Some(&file)).unwrap(),
+            "Wrote 100,000 of 111,600 opportunities to all.csv: the first by expected monthly \
+             profit (--limit 100,000); --limit 111600 exports them all."
+        );
+        assert_eq!(
+            written(5, 5, 100_000, Some(&file)).unwrap(),
+            "Wrote 5 opportunities to all.csv."
+        );
+        assert_eq!(written(5, 5, 100_000, None), None);
+        assert_eq!(
+            written(0, 0, 100_000, Some(&file)).unwrap(),
+            "No opportunities match these filters: all.csv has no rows."
+        );
     }
 }

@@ -151,9 +151,10 @@ pub fn listings_table(listings: &[Listing]) -> String {
 /// `arbdesk fetch`.
 pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     let (client, source) = keepa_source(settings, true)?;
-    let asins = super::watch::distinct(&args.asins);
+    let asins = Asin::distinct(&args.asins);
     // As the pipeline asks: `keepa.buybox`, unless a flag says otherwise.
     let buybox = (args.buybox || settings.keepa.buybox) && !args.no_buybox;
+    say_token_wait(&client, &asins, &settings.markets, buybox).await?;
     let listings = fetch_listings(&client, &asins, &settings.markets, buybox).await?;
     if args.json {
         for l in &listings {
@@ -176,6 +177,45 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     }
     print_tokens(&client);
     Ok(())
+}
+
+/// Says up front when a fetch costs more tokens than Keepa has: it then waits for refills,
+/// minutes on a small plan, and would look hung.
+async fn say_token_wait(
+    client: &KeepaClient,
+    asins: &[Asin],
+    markets: &[Market],
+    buybox: bool,
+) -> Result<()> {
+    client
+        .seed()
+        .await
+        .context("Asking Keepa for the token balance failed")?;
+    let st = client.status();
+    let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) else {
+        return Ok(());
+    };
+    let mut q = ProductQuery::new(Market::DE, asins.to_vec());
+    q.buybox = buybox;
+    let cost = q.estimated_cost().saturating_mul(markets.len() as i64);
+    if let Some(wait) = token_wait_minutes(cost, left, rate) {
+        noteln!(
+            "This fetch costs {} tokens and Keepa has {}, refilling {} a minute: it waits \
+             about {} for tokens (Ctrl-C stops it; fewer ASINs or markets cost less).",
+            text::thousands(cost as u64),
+            text::signed_thousands(left),
+            text::thousands(rate.max(0) as u64),
+            text::count(wait, "minute")
+        );
+    }
+    Ok(())
+}
+
+/// Whole minutes of refills before `cost` tokens are paid from a balance of `left`, `None`
+/// when no wait is needed (or the plan does not refill: the fetch then says why it fails).
+fn token_wait_minutes(cost: i64, left: i64, rate: i64) -> Option<u64> {
+    let short = cost.saturating_sub(left);
+    (short > 0 && rate > 0).then(|| (short.saturating_add(rate - 1) / rate) as u64)
 }
 
 fn print_tokens(client: &KeepaClient) {
@@ -211,4 +251,30 @@ pub async fn token(settings: &Settings) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_wait_minutes;
+
+    #[test]
+    fn a_fetch_beyond_the_balance_waits_whole_minutes_of_refills() {
+        assert_eq!(token_wait_minutes(300, 600, 10), None, "paid at once");
+        assert_eq!(token_wait_minutes(4_500, 600, 10), Some(390));
+        assert_eq!(
+            token_wait_minutes(601, 600, 10),
+            Some(1),
+            "a part of a minute"
+        );
+        assert_eq!(
+            token_wait_minutes(100, -50, 20),
+            Some(8),
+            "a debt is paid first"
+        );
+        assert_eq!(
+            token_wait_minutes(100, 0, 0),
+            None,
+            "a plan that does not refill"
+        );
+    }
 }

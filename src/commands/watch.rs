@@ -7,12 +7,6 @@ use crate::config::Settings;
 use crate::domain::Asin;
 use crate::store::{WatchSource, watch_change};
 
-/// `asins` without repeats, in the order given: an ASIN named twice is one ASIN.
-pub(crate) fn distinct(asins: &[Asin]) -> Vec<Asin> {
-    let mut seen = std::collections::HashSet::with_capacity(asins.len());
-    asins.iter().copied().filter(|a| seen.insert(*a)).collect()
-}
-
 /// Runs a watch subcommand.
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     let store = match cmd {
@@ -23,24 +17,24 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     };
     match cmd {
         WatchCommand::Add { asins } => {
-            let asins = &distinct(asins);
-            let n = store
+            let asins = &Asin::distinct(asins);
+            let added = store
                 .watch_add(asins.clone(), WatchSource::User)
                 .await
                 .context("Adding to the watchlist failed")?;
-            if let Some(&one) = asins.first() {
-                outln!("{}.", watch_change(true, n, asins.len(), one));
+            if !asins.is_empty() {
+                outln!("{}.", watch_change(true, &added, asins));
             }
         }
         WatchCommand::Rm { asins } => {
-            let asins = &distinct(asins);
-            let n = store
+            let asins = &Asin::distinct(asins);
+            let removed = store
                 .watch_remove(asins.clone())
                 .await
                 .context("Removing from the watchlist failed")?;
-            if let Some(&one) = asins.first() {
-                let what = watch_change(false, n, asins.len(), one);
-                if n > 0 {
+            if !asins.is_empty() {
+                let what = watch_change(false, &removed, asins);
+                if !removed.is_empty() {
                     outln!("{what}; their data stays in the store.");
                 } else {
                     outln!("{what}.");

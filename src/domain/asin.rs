@@ -69,6 +69,12 @@ impl fmt::Display for ParseAsinError {
 }
 
 impl Asin {
+    /// `asins` without repeats, in the order given: an ASIN named twice is one ASIN.
+    pub fn distinct(asins: &[Asin]) -> Vec<Asin> {
+        let mut seen = std::collections::HashSet::with_capacity(asins.len());
+        asins.iter().copied().filter(|a| seen.insert(*a)).collect()
+    }
+
     /// The ASIN as a string slice.
     pub fn as_str(&self) -> &str {
         // Only ASCII alphanumerics are ever stored, so this cannot fail.

@@ -528,7 +528,7 @@ impl Ingest {
                         .filter_map(|(a, p)| p.is_none().then_some(a))
                         .collect();
                     match self.store.watch_add(top, WatchSource::Discovery).await {
-                        Ok(n) => added += n,
+                        Ok(new) => added += new.len(),
                         Err(e) => errors.push(format!("{} {}: {e}", cat.market, cat.category)),
                     }
                 }

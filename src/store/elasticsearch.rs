@@ -95,14 +95,14 @@ impl Store for EsStore {
         &self,
         asins: Vec<Asin>,
         source: WatchSource,
-    ) -> BoxFuture<'_, StoreResult<usize>> {
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         let now = Utc::now();
         Box::pin(self.run(true, move |es| async move {
             write::watch_add(&es, asins, source, now).await
         }))
     }
 
-    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>> {
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         Box::pin(self.run(true, move |es| async move {
             write::watch_remove(&es, asins).await
         }))

@@ -184,12 +184,12 @@ impl Store for SqliteStore {
         &self,
         asins: Vec<Asin>,
         source: WatchSource,
-    ) -> BoxFuture<'_, StoreResult<usize>> {
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         let now = Utc::now();
         self.write(move |c, _| write::watch_add(c, &asins, source, now))
     }
 
-    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>> {
+    fn watch_remove(&self, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         self.write(move |c, _| write::watch_remove(c, &asins))
     }
 

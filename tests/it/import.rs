@@ -506,7 +506,8 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!(
-            "Wrote 2 of {} opportunities (--limit 2).",
+            "Wrote 2 of {} opportunities: the first by expected monthly profit (--limit 2); \
+             --limit {rows} exports them all.",
             arbdesk::domain::text::thousands(rows)
         )),
         "{}",

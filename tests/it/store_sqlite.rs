@@ -322,7 +322,7 @@ async fn watching_store(dir: &Path) -> (SqliteStore, PathBuf) {
     let added = store
         .watch_add(vec![asin], arbdesk::store::WatchSource::User)
         .await;
-    assert_eq!(added, Ok(1));
+    assert_eq!(added, Ok(vec![asin]));
     (store, path)
 }
 
@@ -550,7 +550,10 @@ async fn the_store_keeps_its_locks_through_file_checks() {
     assert_eq!(store.health().await.status, HealthStatus::Ok);
     assert!(!locks_held_on(&path).is_empty(), "after a health probe");
     let later: Asin = "B0AFTERONE".parse().unwrap();
-    assert_eq!(store.watch_add(vec![later], WatchSource::User).await, Ok(1));
+    assert_eq!(
+        store.watch_add(vec![later], WatchSource::User).await,
+        Ok(vec![later])
+    );
     assert!(!locks_held_on(&path).is_empty(), "after a write");
     assert_eq!(store.watchlist().await.map(|w| w.len()), Ok(2));
     assert_eq!(store.health().await.status, HealthStatus::Ok);

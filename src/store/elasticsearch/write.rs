@@ -19,14 +19,14 @@ use crate::domain::{Asin, Market, Opportunity};
 use crate::store::check::{self, search_text};
 use crate::store::{JobRun, ProcessReport, REPORTS_KEPT_FOR, StoreError, StoreResult, WatchSource};
 
-/// Adds ASINs to the watchlist; returns how many were new.
+/// Adds ASINs to the watchlist; returns those that were new.
 pub(super) async fn watch_add(
     es: &Es,
     asins: Vec<Asin>,
     source: WatchSource,
     now: DateTime<Utc>,
-) -> StoreResult<usize> {
-    let asins = distinct(asins);
+) -> StoreResult<Vec<Asin>> {
+    let asins = Asin::distinct(&asins);
     // What scheduling needs of ASINs fetched before they were watched.
     let mut ids = Vec::new();
     for a in &asins {
@@ -54,21 +54,30 @@ pub(super) async fn watch_add(
         );
         bulk.create(&es.name(Ix::Watchlist), a.as_str(), Value::Object(doc));
     }
+    // The bulk answer has an item per write, in the order written.
     let items = es.bulk(bulk, |i| i.status == 409).await?;
-    Ok(items.iter().filter(|i| i.status == 201).count())
+    Ok(asins
+        .into_iter()
+        .zip(&items)
+        .filter(|(_, i)| i.status == 201)
+        .map(|(a, _)| a)
+        .collect())
 }
 
-/// Removes ASINs from the watchlist; returns how many were there.
-pub(super) async fn watch_remove(es: &Es, asins: Vec<Asin>) -> StoreResult<usize> {
+/// Removes ASINs from the watchlist; returns those that were there.
+pub(super) async fn watch_remove(es: &Es, asins: Vec<Asin>) -> StoreResult<Vec<Asin>> {
+    let asins = Asin::distinct(&asins);
     let mut bulk = Bulk::default();
-    for a in distinct(asins) {
+    for a in &asins {
         bulk.delete(&es.name(Ix::Watchlist), a.as_str());
     }
     let items = es.bulk(bulk, |_| false).await?;
-    Ok(items
-        .iter()
-        .filter(|i| i.result.as_deref() == Some("deleted"))
-        .count())
+    Ok(asins
+        .into_iter()
+        .zip(&items)
+        .filter(|(_, i)| i.result.as_deref() == Some("deleted"))
+        .map(|(a, _)| a)
+        .collect())
 }
 
 /// Makes each ASIN's opportunities exactly the given set.
@@ -277,10 +286,4 @@ fn strings(v: Option<&Value>) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// ASINs without repeats, in first-seen order.
-fn distinct(asins: Vec<Asin>) -> Vec<Asin> {
-    let mut seen = BTreeSet::new();
-    asins.into_iter().filter(|a| seen.insert(*a)).collect()
 }

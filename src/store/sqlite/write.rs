@@ -24,14 +24,14 @@ use crate::store::{JobRun, ProcessReport, REPORTS_KEPT_FOR, WatchSource};
 /// Runs kept per job; older ones are deleted as new ones are recorded.
 const RUNS_KEPT: i64 = 50;
 
-/// Adds ASINs not yet watched; returns how many were new. A new entry starts with the
+/// Adds ASINs not yet watched; returns those that were new. A new entry starts with the
 /// markets it was already fetched in.
 pub(super) fn watch_add(
     c: &Connection,
     asins: &[Asin],
     source: WatchSource,
     now: DateTime<Utc>,
-) -> Res<usize> {
+) -> Res<Vec<Asin>> {
     let mut st = c
         .prepare_cached(&format!(
             "INSERT INTO watchlist (asin, source, added_at, fetched) VALUES (?1, ?2, ?3,
@@ -40,25 +40,31 @@ pub(super) fn watch_add(
             market_bit_sql("market")
         ))
         .doing("preparing the watchlist insert")?;
-    let mut added = 0;
+    let mut added = Vec::new();
     for a in asins {
-        added += st
+        let n = st
             .execute(params![a.as_str(), source.name(), micros(now)])
             .doing("adding to the watchlist")?;
+        if n > 0 {
+            added.push(*a);
+        }
     }
     Ok(added)
 }
 
-/// Removes ASINs from the watchlist; returns how many were there.
-pub(super) fn watch_remove(c: &Connection, asins: &[Asin]) -> Res<usize> {
+/// Removes ASINs from the watchlist; returns those that were there.
+pub(super) fn watch_remove(c: &Connection, asins: &[Asin]) -> Res<Vec<Asin>> {
     let mut st = c
         .prepare_cached("DELETE FROM watchlist WHERE asin = ?1")
         .doing("preparing the watchlist delete")?;
-    let mut removed = 0;
+    let mut removed = Vec::new();
     for a in asins {
-        removed += st
+        let n = st
             .execute([a.as_str()])
             .doing("removing from the watchlist")?;
+        if n > 0 {
+            removed.push(*a);
+        }
     }
     Ok(removed)
 }

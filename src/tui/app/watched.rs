@@ -22,27 +22,30 @@ pub(super) async fn add(
     tracked: Vec<Market>,
     tx: mpsc::Sender<Msg>,
 ) {
+    let asins = Asin::distinct(&asins);
     let (names, asked) = (list(&asins), asins.len());
     let follow = worth_following(&*store, &asins).await;
     let added = store.watch_add(asins, WatchSource::User).await;
     let text = match &added {
-        Ok(0) if asked == 1 => format!("{names} was already on the watchlist"),
-        Ok(0) => format!("All of {names} were already on the watchlist"),
-        Ok(n) => {
+        Ok(new) if new.is_empty() && asked == 1 => format!("{names} was already on the watchlist"),
+        Ok(new) if new.is_empty() => format!("All of {names} were already on the watchlist"),
+        Ok(new) => {
             let then = match &follow {
                 Some(f) if !f.is_empty() => "; what the first fetch finds follows",
                 Some(_) => "",
                 None => "; the table and the health view (g h) show the fetches",
             };
-            format!("Watching {names} ({n} new){then}")
+            format!("Watching {names} ({} new){then}", new.len())
         }
         Err(e) => format!("Could not add {names}: {e}"),
     };
     let _ = tx.send(Msg::Toast(text, added.is_err())).await;
-    if matches!(added, Ok(n) if n > 0) {
-        let _ = tx.send(Msg::WatchChanged).await;
+    let new = added.unwrap_or_default();
+    if new.is_empty() {
+        return;
     }
-    let Some(follow) = follow.filter(|f| !f.is_empty() && matches!(added, Ok(n) if n > 0)) else {
+    let _ = tx.send(Msg::WatchChanged).await;
+    let Some(follow) = follow.filter(|f| !f.is_empty()) else {
         return;
     };
     let (every, give_up) = (Duration::from_secs(2), Duration::from_secs(600));
@@ -52,39 +55,57 @@ pub(super) async fn add(
     .await;
 }
 
-/// `:watch remove` (and `d`, once confirmed): removes `asins` and says what changed, with
-/// the command that undoes it while the ASINs are few enough to type back.
+/// `:watch remove` (and `d`, once confirmed): removes `asins` and says what changed, naming
+/// those that were not on the watchlist, with the command that undoes it while the ASINs
+/// removed are few enough to type back.
 pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Sender<Msg>) {
+    let asins = Asin::distinct(&asins);
     let (names, asked) = (list_first(&asins, 3), asins.len());
-    let undo = if asked <= 3 {
-        let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
-        let them = if asked == 1 { "it" } else { "them" };
-        format!("; `:watch add {}` puts {them} back", words.join(" "))
-    } else {
-        String::new()
+    let removed = match store.watch_remove(asins.clone()).await {
+        Ok(removed) => removed,
+        Err(e) => {
+            let _ = tx
+                .send(Msg::Toast(format!("Could not remove {names}: {e}"), true))
+                .await;
+            return;
+        }
     };
-    let removed = store.watch_remove(asins).await;
-    if matches!(removed, Ok(n) if n > 0) {
+    if !removed.is_empty() {
         let _ = tx.send(Msg::WatchChanged).await;
     }
-    let (text, bad) = match removed {
-        Ok(0) if asked == 1 => (format!("{names} was not on the watchlist"), true),
-        Ok(0) => (format!("None of {names} was on the watchlist"), true),
-        Ok(n) if n == asked => (
+    let undo = match removed.len() {
+        0 => String::new(),
+        n @ 1..=3 => {
+            let words: Vec<String> = removed.iter().map(ToString::to_string).collect();
+            let them = if n == 1 { "it" } else { "them" };
+            format!("; `:watch add {}` puts {them} back", words.join(" "))
+        }
+        _ => String::new(),
+    };
+    let missing: Vec<Asin> = asins
+        .iter()
+        .filter(|a| !removed.contains(a))
+        .copied()
+        .collect();
+    let (text, bad) = match (removed.len(), missing.len()) {
+        (0, 1) => (format!("{names} was not on the watchlist"), true),
+        (0, _) => (format!("None of {names} was on the watchlist"), true),
+        (_, 0) => (
             format!(
                 "Removed {names} from the watchlist: not refreshed any more; stored rows stay \
                  with their last prices{undo}"
             ),
             false,
         ),
-        Ok(n) => (
+        (n, m) => (
             format!(
-                "Removed {n} of {asked} from the watchlist ({} not on it): {names}",
-                asked - n
+                "Removed {n} of {asked} from the watchlist ({}); {} {} not on it{undo}",
+                list_first(&removed, 3),
+                list_first(&missing, 3),
+                if m == 1 { "was" } else { "were" },
             ),
             false,
         ),
-        Err(e) => (format!("Could not remove {names}: {e}"), true),
     };
     let _ = tx.send(Msg::Toast(text, bad)).await;
 }
@@ -210,5 +231,55 @@ fn minutes(d: Duration) -> String {
     match d.as_secs() {
         s if s < 120 => format!("{s} s"),
         s => format!("{} min", s / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    async fn toast(rx: &mut mpsc::Receiver<Msg>) -> (String, bool) {
+        loop {
+            match rx.recv().await {
+                Some(Msg::Toast(text, bad)) => return (text, bad),
+                Some(_) => {}
+                None => panic!("no toast"),
+            }
+        }
+    }
+
+    /// A removal that finds some of the ASINs not watched names them, and offers back only
+    /// those it removed.
+    #[tokio::test]
+    async fn a_removal_names_the_asins_that_were_not_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("s.sqlite")).unwrap());
+        let [on, off]: [Asin; 2] = ["B0WATCHED1", "B0NOTWATCH"].map(|a| a.parse().unwrap());
+        store.watch_add(vec![on], WatchSource::User).await.unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        remove(store.clone(), vec![on, off, on], tx.clone()).await;
+        assert!(matches!(rx.recv().await, Some(Msg::WatchChanged)));
+        assert_eq!(
+            toast(&mut rx).await,
+            (
+                "Removed 1 of 2 from the watchlist (B0WATCHED1); B0NOTWATCH was not on it; \
+                 `:watch add B0WATCHED1` puts it back"
+                    .to_string(),
+                false
+            )
+        );
+        remove(store.clone(), vec![off], tx.clone()).await;
+        assert_eq!(
+            toast(&mut rx).await,
+            ("B0NOTWATCH was not on the watchlist".to_string(), true)
+        );
+        // It then follows the new ASIN to its first fetch, which never comes here.
+        let adding = tokio::spawn(add(store.clone(), vec![off, off], Vec::new(), tx));
+        let (text, bad) = toast(&mut rx).await;
+        adding.abort();
+        assert!(text.starts_with("Watching B0NOTWATCH (1 new)"), "{text}");
+        assert!(!bad);
     }
 }

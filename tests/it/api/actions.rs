@@ -250,7 +250,7 @@ async fn watch_changes_the_watchlist_and_view_actions_are_refused() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.json()["detail"],
-        "1 of 2 removed from the watchlist (the other was not on it)"
+        "1 of 2 removed from the watchlist (B0NEWNEW09 was not on it)"
     );
     assert_eq!(store.watchlist().await.unwrap().len(), before + 1);
     let r = send(

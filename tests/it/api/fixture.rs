@@ -391,13 +391,13 @@ impl Store for Double {
             }
         })
     }
-    fn watch_add(&self, a: Vec<Asin>, s: WatchSource) -> BoxFuture<'_, StoreResult<usize>> {
+    fn watch_add(&self, a: Vec<Asin>, s: WatchSource) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         Box::pin(async move {
             self.gate().await?;
             self.inner.watch_add(a, s).await
         })
     }
-    fn watch_remove(&self, a: Vec<Asin>) -> BoxFuture<'_, StoreResult<usize>> {
+    fn watch_remove(&self, a: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         Box::pin(async move {
             self.gate().await?;
             self.inner.watch_remove(a).await

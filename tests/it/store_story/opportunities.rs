@@ -31,7 +31,7 @@ pub async fn query(s: &dyn Store) -> Rows {
         s.watch_add(vec![d(), e()], WatchSource::Discovery)
             .await
             .unwrap(),
-        2
+        [d(), e()]
     );
     let kettle = "Acme Kettle 1.7L";
     let rows = vec![
