@@ -18,7 +18,7 @@ mod parse;
 use env::{env_note, non_utf8_env_note};
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
 use parse::{
-    MarketParser, absolute_url, batch_lines, euro_cents, filter_terms, parse_rate, percent,
+    MarketParser, absolute_url, batch_lines, euro_cents, filter_terms, on_off, parse_rate, percent,
     row_limit,
 };
 
@@ -113,7 +113,7 @@ pub struct GlobalArgs {
         long,
         env = "ARBDESK_READ_ONLY",
         global = true,
-        value_parser = clap::builder::BoolishValueParser::new()
+        value_parser = on_off
     )]
     pub read_only: bool,
 

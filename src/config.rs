@@ -132,6 +132,7 @@ fn set_outside_file(key: &str, a: &GlobalArgs) -> bool {
         "queue" | "queue.brokers" => a.queue.is_some() || a.kafka_brokers.is_some(),
         "store" => a.store.is_some() || a.es_url.is_some(),
         "console.theme" => a.theme.is_some(),
+        "log" => a.log.is_some(),
         "console.clipboard (from ARBDESK_CLIPBOARD)" => true,
         _ => false,
     }
@@ -438,6 +439,25 @@ pub fn plain_words(message: &str) -> String {
             "expected struct DiscoveryCategory",
             "expected a table such as { market = \"DE\", category = \"562066\" }",
         );
+    // A list written as one string (`markets = "UK,DE"`): the list it was meant to be.
+    if out.contains("expected a sequence") {
+        let list = out
+            .split_once("invalid type: string \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(text, _)| {
+                let items: Vec<String> = text
+                    .split([',', ' '])
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!("\"{t}\""))
+                    .collect();
+                format!("[{}]", items.join(", "))
+            });
+        let words = match list {
+            Some(l) if l != "[]" => format!("expected a list in brackets: {l}"),
+            _ => "expected a list in brackets, e.g. [\"DE\", \"FR\"]".to_string(),
+        };
+        out = out.replace("expected a sequence", &words);
+    }
     // Any other table named by its Rust type.
     while let Some(at) = out.find("expected struct ") {
         let name_at = at + "expected struct ".len();

@@ -318,9 +318,10 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
     let verb = if add { "add" } else { "remove" };
     let line = format!("watch {verb} {}", list_first(&asins, 10));
     if asins.is_empty() {
-        return Err(bad_args(
-            "watch: name the products, e.g. \"args\": [\"add\", \"B0D1XD1ZV3\"]",
-        ));
+        // The console's `:watch remove` alone takes its selected rows; here there are none.
+        return Err(bad_args(&format!(
+            "watch {verb}: name the products, e.g. \"args\": [\"{verb}\", \"B0D1XD1ZV3\"]"
+        )));
     }
     let asked = Asin::distinct(&asins);
     let store = state.store();

@@ -111,6 +111,17 @@ pub(super) fn absolute_url(v: &str) -> Result<url::Url, String> {
 
 /// A most-rows limit: a whole number ≥ 1 (0 rows is no export; the API's `limit` refuses
 /// it too).
+/// On or off, as a flag's environment variable gives it (`ARBDESK_READ_ONLY=1`).
+pub(super) fn on_off(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        _ => Err(format!(
+            "'{v}' is neither on nor off: expected 1, true, yes or on (or 0, false, no, off)"
+        )),
+    }
+}
+
 pub(super) fn row_limit(v: &str) -> Result<usize, String> {
     match v.trim().parse() {
         Ok(n) if n >= 1 => Ok(n),

@@ -70,6 +70,9 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     {
         return already_imported(&*store, key, &name, args.watch).await;
     }
+    if let Some(key) = &key {
+        say_if_changed(&*store, key, &name, start, args.restart).await?;
+    }
     let (reader, line_no) = input.skip_to(start)?;
     // Ctrl-C stops at once, as a kill would (every batch is written whole or not at all),
     // and says how to go on.
@@ -338,6 +341,49 @@ impl Tally {
         }
         Ok(())
     }
+}
+
+/// Says why a file imported before is read from its start again: it changed since (its
+/// size or modification time), which keys its checkpoint. Then records this version as the
+/// last one seen of the file, under a checkpoint named by the file alone.
+async fn say_if_changed(
+    store: &dyn Store,
+    key: &str,
+    name: &str,
+    start: u64,
+    restart: bool,
+) -> Result<()> {
+    let last = format!("import:{name}:last");
+    let this = fingerprint(key);
+    let before = store
+        .checkpoint(last.clone())
+        .await
+        .context("Reading the import checkpoint failed")?;
+    if start == 0 && !restart && before.is_some_and(|b| b != this) {
+        noteln!(
+            "{name} has changed since it was last imported (its size or modification time): \
+             it is imported from the start; lines imported before are written again, not \
+             duplicated."
+        );
+    }
+    if before != Some(this) {
+        store
+            .set_checkpoint(Checkpoint {
+                key: last,
+                offset: this,
+            })
+            .await
+            .context("Writing the import checkpoint failed")?;
+    }
+    Ok(())
+}
+
+/// A file version's checkpoint key as a number (FNV-1a, 63 bits: stores keep it signed).
+fn fingerprint(key: &str) -> u64 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    hash & (i64::MAX as u64)
 }
 
 /// Checkpoint suffixes under which a run records how many lines it imported and skipped.

@@ -16,12 +16,11 @@ pub fn info(settings: &Settings) -> Result<()> {
     outln!("\n[paths]");
     outln!(
         "config file   {}",
-        settings
-            .config_file
-            .as_ref()
-            .map_or("(none)".into(), |p| p.display().to_string())
+        settings.config_file.as_ref().map_or(
+            "(none: `arbdesk config path` says where one is read from)".into(),
+            |p| p.display().to_string()
+        )
     );
-    outln!("config dir    {}", c.config_dir.display());
     outln!(
         "keymap file   {}",
         c.config_dir.join("keymap.toml").display()

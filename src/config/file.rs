@@ -100,11 +100,7 @@ pub(super) fn resolve(
         serve: a.serve,
         read_only: a.read_only || f.read_only.unwrap_or(false),
         log_given: a.log.is_some() || f.log.is_some(),
-        log: a
-            .log
-            .clone()
-            .or(f.log)
-            .unwrap_or_else(|| "info".to_string()),
+        log: log_filter(a.log.clone().or(f.log))?,
         keepa,
         api,
         queue: queue_config(f.queue, a)?,
@@ -303,6 +299,21 @@ fn roles(file: Option<Vec<Role>>, a: &GlobalArgs) -> Result<Vec<Role>, ConfigErr
         ));
     }
     Ok(roles)
+}
+
+/// The log filter (`--log`, `ARBDESK_LOG`, `log`): `info` unless given, checked here so
+/// that a bad one is named with where it came from, like any other value.
+fn log_filter(given: Option<String>) -> Result<String, ConfigError> {
+    let log = given.unwrap_or_else(|| "info".to_string());
+    match tracing_subscriber::EnvFilter::try_new(&log) {
+        Ok(_) => Ok(log),
+        Err(e) => Err(invalid(
+            "log",
+            format!("'{}' ({e})", log.escape_debug()),
+            "a log filter such as info, warn or arbdesk=debug: a level, or TARGET=LEVEL \
+             entries separated by commas",
+        )),
+    }
 }
 
 /// The markets to watch (`--markets`, `markets`): all five by default, each once.

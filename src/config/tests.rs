@@ -20,6 +20,14 @@ fn serde_jargon_becomes_plain_words() {
         plain_words("invalid type: integer `1`, expected struct RouteSpec and more"),
         "invalid type: integer `1`, expected a table { key = value, … } and more"
     );
+    assert_eq!(
+        plain_words("invalid type: string \"UK,DE\", expected a sequence"),
+        "invalid type: string \"UK,DE\", expected a list in brackets: [\"UK\", \"DE\"]"
+    );
+    assert_eq!(
+        plain_words("invalid type: integer `3`, expected a sequence"),
+        "invalid type: integer `3`, expected a list in brackets, e.g. [\"DE\", \"FR\"]"
+    );
     assert!(
         plain_words("expected a Decimal type representing a fixed-point number")
             .ends_with("a number such as 0.15 or 4.00")
@@ -155,6 +163,8 @@ fn queue_and_store_sections_default_their_type_and_intervals_are_checked_both() 
         ("[api]\nbody_limit_bytes = 0\n", "api.body_limit_bytes"),
         ("[store]\npath = \"\"\n", "store.path"),
         ("[discovery]\ntake = 0\n", "discovery.take"),
+        ("[queue]\ncapacity = 0\n", "queue.capacity"),
+        ("log = \"arbdesk=loud\"\n", "invalid log = 'arbdesk=loud'"),
         (
             "[discovery]\ncategories = [{ market = \"DE\", category = \" \" }]\n",
             "discovery.categories",

@@ -216,6 +216,14 @@ pub struct Keymap {
 struct FileSection {
     #[serde(default)]
     bind: Vec<toml::Value>,
+    /// Anything else in the section: not a binding, each one a warning.
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+/// `s` as a TOML string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
 #[derive(Deserialize)]
@@ -271,6 +279,17 @@ impl Keymap {
                 ));
                 continue;
             };
+            for (key, value) in &body.other {
+                // `"x" = "help"` reads like a binding: show the one it would be.
+                let like = match value.as_str() {
+                    Some(run) => format!("{{ on = {}, run = {} }}", toml_str(key), toml_str(run)),
+                    None => "{ on = \"x\", run = \"help\" }".to_string(),
+                };
+                self.warnings.push(format!(
+                    "{origin} [{section}]: `{key}` is not a binding and is ignored; bindings go in \
+                     the section's list, e.g. bind = [{like}]"
+                ));
+            }
             let mut seen: Vec<Vec<Key>> = Vec::new();
             for (i, raw) in body.bind.into_iter().enumerate() {
                 let entry: RawBinding = match raw.try_into() {
@@ -538,6 +557,28 @@ bind = []
             Lookup::Run(Action::Goto(crate::tui::action::View::Health))
         );
         assert!(!k.continuations(Context::Table, g).is_empty());
+    }
+
+    #[test]
+    fn entries_outside_the_bind_list_are_warned_about() {
+        let k = Keymap::load(
+            "default",
+            Some(("[global]\n\"x\" = \"help\"\nfoo = 1\n", "keymap.toml")),
+        );
+        assert_eq!(
+            k.warnings,
+            [
+                "keymap.toml [global]: `foo` is not a binding and is ignored; bindings go in the \
+                 section's list, e.g. bind = [{ on = \"x\", run = \"help\" }]",
+                "keymap.toml [global]: `x` is not a binding and is ignored; bindings go in the \
+                 section's list, e.g. bind = [{ on = \"x\", run = \"help\" }]",
+            ]
+        );
+        assert_eq!(
+            k.lookup(Context::Global, &[Key::char('?')]),
+            Keymap::load("default", None).lookup(Context::Global, &[Key::char('?')]),
+            "the defaults stay"
+        );
     }
 
     #[test]

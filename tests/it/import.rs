@@ -273,6 +273,10 @@ async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
     assert!(stdout.contains("Imported 1 product line"), "{stdout}");
+    assert!(
+        err.contains("fix.jsonl has changed since it was last imported"),
+        "it says why it starts over: {err}"
+    );
     assert_eq!(counts(&data).await.1, 1, "the listing is stored");
 
     // A listing Keepa marks as no standard product (productType 4: an invalid ASIN) is

@@ -72,6 +72,13 @@ pub(super) fn queue_config(
             }
             QueueConfig::Kafka(k)
         }
+        QueueConfig::Memory { capacity: 0 } => {
+            return Err(invalid(
+                "queue.capacity",
+                "0",
+                "at least 1 raw update held before ingest waits (the default is 10000)",
+            ));
+        }
         memory => memory,
     })
 }
