@@ -64,7 +64,8 @@ pub(crate) struct JobAnswer {
     /// When the run that answers finished (`done` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// In words (`running` and `done`).
+    /// In words (`running`, `done`, and `queued` when the request joined a run queued
+    /// before it).
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
@@ -158,7 +159,11 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
         };
         return Ok((StatusCode::OK, Json(answer)).into_response());
     }
-    commands.try_send(command).map_err(|e| {
+    let sent = match command {
+        Command::Discover => commands.discover(&state.status_snapshot(), now),
+        other => commands.try_send(other).map(|()| None),
+    };
+    let joined = sent.map_err(|e| {
         ApiError::from_status(
             StatusCode::SERVICE_UNAVAILABLE,
             crate::pipeline::not_taken(&e),
@@ -168,7 +173,13 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
         job: name,
         status: "queued".into(),
         finished_at: None,
-        detail: None,
+        detail: joined.map(|at| {
+            format!(
+                "queued at {} UTC by an earlier request and not started yet: this request \
+                 joins it",
+                at.format("%H:%M:%S")
+            )
+        }),
     };
     Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }

@@ -33,6 +33,9 @@ pub use settings::{ApiKey, ClientConfig, ClientStatus, RetryPolicy};
 /// Most ASINs Keepa takes in one `/product` request.
 pub const MAX_ASINS_PER_REQUEST: usize = 100;
 
+/// The log target of a request that failed for good (its error goes to the caller too).
+pub const FAILED_TARGET: &str = "arbdesk::keepa::failed";
+
 /// A `/product` request for one market.
 #[derive(Clone, Debug)]
 pub struct ProductQuery {
@@ -333,7 +336,8 @@ impl KeepaClient {
     fn fail(&self, err: &Error) {
         let msg = err.to_string();
         let fatal = err.is_fatal();
-        tracing::error!(error = %msg, "Keepa request failed.");
+        // Its own target: a one-shot command returns the error and says it itself.
+        tracing::error!(target: FAILED_TARGET, error = %msg, "Keepa request failed.");
         self.inner.status.send_modify(|s| {
             s.last_error = Some(msg.clone());
             if fatal {

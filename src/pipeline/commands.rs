@@ -38,7 +38,13 @@ pub(crate) struct Ledger(Arc<Mutex<Sent>>);
 struct Sent {
     all: Option<Instant>,
     asins: HashMap<Asin, Instant>,
+    /// When a discovery run was last queued (the wall clock, as job runs are dated).
+    discover: Option<DateTime<Utc>>,
 }
+
+/// A discovery queued this long ago that has still not started is queued again: the
+/// ingest stage may have dropped it (it merges repeats anyway).
+const DISCOVERY_JOINS_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 impl From<mpsc::Sender<Command>> for Commands {
     fn from(tx: mpsc::Sender<Command>) -> Self {
@@ -146,6 +152,35 @@ impl Commands {
             sent: todo,
             repeats,
         })
+    }
+
+    /// Queues a discovery run, unless one queued through these commands has not started
+    /// yet (`status` shows no run of it begun since): the request then joins that one, and
+    /// `Ok(Some(when))` says when it was queued. (A run in progress or just finished is
+    /// [`RunInHand`]'s to answer for.)
+    pub fn discover(
+        &self,
+        status: &PipelineStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, TrySendError<Command>> {
+        let mut sent = self.sent();
+        if let Some(at) = sent.discover
+            && now - at < DISCOVERY_JOINS_FOR
+        {
+            let begun = status
+                .jobs
+                .iter()
+                .find(|j| j.name == super::ingest::DISCOVERY_JOB)
+                .is_some_and(|j| {
+                    j.running || j.last_run.as_ref().is_some_and(|r| r.started_at >= at)
+                });
+            if !begun {
+                return Ok(Some(at));
+            }
+        }
+        self.tx.try_send(Command::Discover)?;
+        sent.discover = Some(now);
+        Ok(None)
     }
 
     /// Refreshes the whole watchlist unless it was sent within [`REFRESH_AGAIN_AFTER`].
@@ -372,6 +407,43 @@ mod tests {
             }
         );
         assert!(matches!(rx.try_recv(), Ok(Command::Refresh { asins, .. }) if asins == [other]));
+    }
+
+    #[test]
+    fn a_discovery_asked_again_before_it_starts_joins_the_one_queued() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let c = Commands::from(tx);
+        let t0 = Utc::now();
+        let mut status = PipelineStatus::default();
+        assert_eq!(c.discover(&status, t0).unwrap(), None);
+        let later = t0 + chrono::TimeDelta::seconds(3);
+        assert_eq!(c.discover(&status, later).unwrap(), Some(t0), "joins it");
+        assert!(matches!(rx.try_recv(), Ok(Command::Discover)));
+        assert!(rx.try_recv().is_err(), "sent once");
+        // Once a run of it has begun, a request is a new one (a run in progress or just
+        // finished answers for it before this is asked).
+        status.jobs.push(super::super::JobStatus {
+            name: "discovery".into(),
+            running: false,
+            last_run: Some(crate::store::JobRun {
+                job: "discovery".into(),
+                started_at: later,
+                finished_at: later,
+                result: "ok".into(),
+                detail: String::new(),
+            }),
+            next_run: None,
+        });
+        assert_eq!(c.discover(&status, later).unwrap(), None);
+        // One never begun is queued again after a while.
+        let (tx, _rx) = mpsc::channel(8);
+        let c = Commands::from(tx);
+        c.discover(&PipelineStatus::default(), t0).unwrap();
+        let long_after = t0 + DISCOVERY_JOINS_FOR;
+        assert_eq!(
+            c.discover(&PipelineStatus::default(), long_after).unwrap(),
+            None
+        );
     }
 
     #[test]

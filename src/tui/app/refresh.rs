@@ -83,10 +83,17 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
         state.toast(format!("Discovery not queued: {}", run.detail(now)), false);
         return;
     }
-    match commands.try_send(Command::Discover) {
-        Ok(()) => state.toast(
+    match commands.discover(&state.status, now) {
+        Ok(None) => state.toast(
             "Discovery queued: the best-seller lists of [discovery] categories, 50 Keepa tokens \
              each; its run shows in the health view (g h)",
+            false,
+        ),
+        Ok(Some(at)) => state.toast(
+            format!(
+                "Discovery was queued at {} UTC and has not started yet: not queued again",
+                at.format("%H:%M:%S")
+            ),
             false,
         ),
         Err(e) => state.toast(

@@ -245,14 +245,25 @@ async fn jobs_start_from_allowed_origins_only() {
         }
         r.body(Body::empty()).unwrap()
     };
-    for origin in [
+    for (i, origin) in [
         None,
         Some("https://dash.example.com"),
         Some("http://127.0.0.1:8000"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let r = send(&app, post(origin)).await;
         assert_eq!(r.status, 202, "{origin:?}: {}", r.text());
-        assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
+        assert_eq!(r.json()["status"], "queued");
+        if i == 0 {
+            assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
+        } else {
+            // The run queued first has not started: a request joins it, and says so.
+            let detail = r.json()["detail"].as_str().unwrap_or_default().to_string();
+            assert!(detail.ends_with("this request joins it"), "{detail}");
+            assert!(rx.try_recv().is_err(), "queued once");
+        }
     }
     let r = send(&app, post(Some("https://evil.example"))).await;
     let p = r.problem(403);
