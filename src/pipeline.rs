@@ -295,8 +295,9 @@ async fn fx_job(
 }
 
 /// Bumps the data generation when another process has written the store (its latest
-/// update or its counts moved), so cached answers built before are dropped. In a process
-/// that writes itself, its own writes move them too: one more rebuild of a cached answer.
+/// update or its counts moved, the watchlist's included: what a refresh round costs
+/// follows it), so cached answers built before are dropped. In a process that writes
+/// itself, its own writes move them too: one more rebuild of a cached answer.
 async fn follow_other_writers(
     store: Arc<dyn Store>,
     generation: Arc<watch::Sender<u64>>,
@@ -306,7 +307,12 @@ async fn follow_other_writers(
     let mut last = None;
     loop {
         if let Ok(s) = store.stats().await {
-            let marker = (s.last_update, s.opportunities, s.total_products);
+            let marker = (
+                s.last_update,
+                s.opportunities,
+                s.total_products,
+                s.watchlist,
+            );
             if last.as_ref() != Some(&marker) {
                 if last.is_some() {
                     generation.send_modify(|g| *g += 1);

@@ -267,6 +267,9 @@ pub struct ProductFilter {
     pub text: Option<String>,
     /// Only products listed in at least one of these markets (empty = any market).
     pub markets: Vec<Market>,
+    /// Only products whose ASIN sorts before this one: with a `limit` of 0, `total` is its
+    /// position among the others (where a list by ASIN has it, or would).
+    pub before: Option<Asin>,
     /// Page size.
     pub limit: usize,
     /// Rows to skip.

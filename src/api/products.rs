@@ -59,6 +59,7 @@ fn parse_list(raw: Option<&str>) -> Result<ProductFilter, ApiError> {
     Ok(ProductFilter {
         text,
         markets,
+        before: None,
         limit,
         offset,
     })

@@ -10,6 +10,14 @@ pub fn config(args: &GlobalArgs, settings: &Settings, cmd: &ConfigCommand) -> Re
     match cmd {
         ConfigCommand::Show => {
             out!("{}", config::render(settings));
+            // Valid for a command (fetch, watch, export), but the pipeline refuses it.
+            if settings.markets.len() < 2 {
+                noteln!(
+                    "note: one market is enough for fetch, watch and export, but the pipeline \
+                     (arbdesk, --serve) needs two or more: a route buys in one and sells in \
+                     another"
+                );
+            }
             Ok(())
         }
         _ => file_command(args, cmd),

@@ -141,6 +141,7 @@ pub async fn recompute_if_settings_changed(
             .products(ProductFilter {
                 text: None,
                 markets: Vec::new(),
+                before: None,
                 limit: PAGE,
                 offset: done,
             })

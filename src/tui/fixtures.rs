@@ -36,7 +36,8 @@ const TITLES: [&str; 8] = [
     "De'Longhi Magnifica S ECAM 22.110.B",
 ];
 
-fn asin(i: usize) -> Asin {
+/// The fixtures' ASIN number `i` (`B000000007`): they sort as their numbers do.
+pub fn asin(i: usize) -> Asin {
     format!("B0{:08}", i)
         .parse()
         .unwrap_or_else(|_| "B000000000".parse().unwrap_or_else(|_| unreachable!()))
@@ -442,6 +443,12 @@ pub fn product_line(i: usize) -> ProductLine {
 
 /// The page of `total` products from `offset` that the products view asks for.
 pub fn products_page(total: usize, q: ProductsQuery) -> ProductsPage {
+    // Products are `asin(i)` in order: one sought is at its own index.
+    let mut q = q;
+    let found = q.seek.and_then(|a| (0..total).find(|i| asin(*i) == a));
+    if let Some(at) = found {
+        q.offset = at.saturating_sub(crate::tui::state::PRODUCTS_PAGE / 4);
+    }
     ProductsPage {
         total: total as u64,
         lines: (q.offset..(q.offset + q.limit).min(total))
@@ -449,6 +456,7 @@ pub fn products_page(total: usize, q: ProductsQuery) -> ProductsPage {
             .collect(),
         query: Some(q),
         error: None,
+        found,
     }
 }
 

@@ -74,6 +74,9 @@ pub(super) async fn products(es: &Es, f: &ProductFilter) -> StoreResult<Page<Pro
     for w in search_words(f.text.as_deref()) {
         filter.push(substring(&w));
     }
+    if let Some(before) = f.before {
+        filter.push(json!({"range": {"asin": {"lt": before.as_str()}}}));
+    }
     let query = json!({"bool": {"filter": filter}});
     let sort = json!([{"asin": "asc"}]);
     let (total, hits) = page(es, Ix::Products, query, sort, f.offset, f.limit).await?;

@@ -174,6 +174,10 @@ pub(super) fn products(c: &Connection, f: &ProductFilter) -> Res<Page<Product>> 
         conds.push("instr(search, ?) > 0".into());
         params.push(Value::Text(w));
     }
+    if let Some(before) = f.before {
+        conds.push("asin < ?".into());
+        params.push(Value::Text(before.as_str().to_string()));
+    }
     let where_sql = conds.join(" AND ");
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM products WHERE {where_sql}"))

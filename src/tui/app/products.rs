@@ -2,13 +2,37 @@
 
 use super::{Arc, ConsoleDeps, Msg, Store, UiState, mpsc};
 use crate::store::ProductFilter;
-use crate::tui::state::{ProductLine, ProductsPage, ProductsQuery};
+use crate::tui::state::{PRODUCTS_PAGE, ProductLine, ProductsPage, ProductsQuery};
 
-/// Reads the page `q` asks for: the products' lines, or why the store did not answer.
-pub async fn load_products(store: &dyn Store, q: ProductsQuery) -> ProductsPage {
+/// Reads the page `q` asks for: the products' lines, or why the store did not answer. A
+/// query that seeks a product reads first how many products sort before it, and the page
+/// that holds it.
+pub async fn load_products(store: &dyn Store, mut q: ProductsQuery) -> ProductsPage {
+    let failed = |q: ProductsQuery, e: crate::store::StoreError| ProductsPage {
+        query: Some(q),
+        error: Some(e.to_string()),
+        ..ProductsPage::default()
+    };
+    let mut found = None;
+    if let Some(asin) = q.seek {
+        let before = ProductFilter {
+            text: q.text.clone(),
+            before: Some(asin),
+            ..ProductFilter::default()
+        };
+        match store.products(before).await {
+            Ok(page) => {
+                let at = usize::try_from(page.total).unwrap_or(usize::MAX);
+                found = Some(at);
+                q.offset = at.saturating_sub(PRODUCTS_PAGE / 4);
+            }
+            Err(e) => return failed(q, e),
+        }
+    }
     let filter = ProductFilter {
         text: q.text.clone(),
         markets: Vec::new(),
+        before: None,
         limit: q.limit,
         offset: q.offset,
     };
@@ -18,12 +42,9 @@ pub async fn load_products(store: &dyn Store, q: ProductsQuery) -> ProductsPage 
             lines: page.items.iter().map(ProductLine::of).collect(),
             query: Some(q),
             error: None,
+            found,
         },
-        Err(e) => ProductsPage {
-            query: Some(q),
-            error: Some(e.to_string()),
-            ..ProductsPage::default()
-        },
+        Err(e) => failed(q, e),
     }
 }
 

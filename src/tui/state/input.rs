@@ -338,6 +338,9 @@ impl UiState {
             }
             PromptKind::ProductSearch => {
                 self.search_products(p.input);
+                // Kept: clearing it later keeps the product then selected (the place
+                // before it is put back only while the prompt is open).
+                self.products.search_origin = None;
                 Vec::new()
             }
             PromptKind::Filter => match Filter::parse(&p.input) {

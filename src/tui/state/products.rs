@@ -25,6 +25,9 @@ pub struct ProductsQuery {
     pub offset: usize,
     /// Products on the page.
     pub limit: usize,
+    /// A product to find: the page is the one that holds it (or would), `offset` is
+    /// worked out by the store, and the answer says where it is ([`ProductsPage::found`]).
+    pub seek: Option<Asin>,
 }
 
 /// A market's cell in the products view.
@@ -105,6 +108,8 @@ pub struct ProductsPage {
     pub lines: Vec<ProductLine>,
     /// Why the store did not answer.
     pub error: Option<String>,
+    /// For a query that seeks a product: its position (or where it would be).
+    pub found: Option<usize>,
 }
 
 /// The watchlist as the products view shows it.
@@ -151,6 +156,9 @@ pub struct ProductsView {
     pub offset: usize,
     /// Search words (`/`).
     pub search: String,
+    /// The product to select once the page holding it is read: the one selected in a
+    /// search just cleared, at its place in the whole list.
+    pub seek: Option<Asin>,
     /// The page on screen may be out of date (new data arrived, or a watch change).
     pub stale: bool,
 }
@@ -183,6 +191,15 @@ impl UiState {
         let p = &self.products;
         let rows = self.products_rows();
         let text = p.text();
+        let limit = PRODUCTS_PAGE.max(rows + PRODUCTS_PAGE / 4);
+        if let Some(asin) = p.seek {
+            return Some(ProductsQuery {
+                text,
+                offset: 0,
+                limit,
+                seek: Some(asin),
+            });
+        }
         let covers = p.page.query.as_ref().is_some_and(|q| {
             let end = q.offset + p.page.lines.len();
             let wanted_end = (p.offset + rows).min(p.page.total as usize);
@@ -200,7 +217,8 @@ impl UiState {
         Some(ProductsQuery {
             text,
             offset,
-            limit: PRODUCTS_PAGE.max(rows + PRODUCTS_PAGE / 4),
+            limit,
+            seek: None,
         })
     }
 
@@ -212,6 +230,7 @@ impl UiState {
 
     /// A page of products arrived.
     pub fn on_products(&mut self, page: ProductsPage) {
+        let rows = self.products_rows();
         let p = &mut self.products;
         // An answer to an earlier search is no answer to the one typed since.
         if page.query.as_ref().is_some_and(|q| q.text != p.text()) {
@@ -219,6 +238,20 @@ impl UiState {
         }
         if page.error.is_none() {
             p.stale = false;
+        }
+        // The product sought, where the whole list has it, a third of the way down the
+        // screen. (A failed read leaves the selection at the top.)
+        let sought = page.query.as_ref().and_then(|q| q.seek);
+        if sought.is_some() && sought == p.seek {
+            p.seek = None;
+            if let Some(at) = page.found {
+                p.selected = at;
+                p.offset = at.saturating_sub(rows / 3);
+            }
+            p.page = page;
+            self.clamp_products();
+            self.dirty = true;
+            return;
         }
         // The selected product where the new page has it: a product stored above it (or
         // one gone) moves it, and the selection and the screen follow.
@@ -295,14 +328,17 @@ impl UiState {
     pub(super) fn search_products(&mut self, text: String) {
         let p = &mut self.products;
         if p.search != text {
-            let (selected, offset) = match &p.search_origin {
-                Some((origin, selected, offset)) if *origin == text => (*selected, *offset),
-                _ => (0, 0),
+            let (selected, offset, seek) = match &p.search_origin {
+                Some((origin, selected, offset)) if *origin == text => (*selected, *offset, None),
+                // Cleared: the product selected in the search, where the whole list has it.
+                _ if text.trim().is_empty() => (0, 0, p.selected_asin),
+                _ => (0, 0, None),
             };
             p.search = text;
             p.selected = selected;
             p.offset = offset;
             p.selected_asin = None;
+            p.seek = seek;
         }
         self.dirty = true;
     }

@@ -226,6 +226,7 @@ async fn the_products_view_reads_pages_of_a_real_store() {
         text: text.map(str::to_string),
         offset,
         limit,
+        seek: None,
     };
     let p = load_products(&store, page(None, 1, 2)).await;
     assert_eq!(p.error, None);
@@ -261,4 +262,13 @@ async fn the_products_view_reads_pages_of_a_real_store() {
         (0, 0),
         "every word must match"
     );
+    // Sought: the page that holds the product, and its place.
+    let sought = ProductsQuery {
+        seek: Some("B0PRODV003".parse().unwrap()),
+        ..page(None, 0, 200)
+    };
+    let p = load_products(&store, sought).await;
+    assert_eq!(p.found, Some(3));
+    assert_eq!(p.query.unwrap().offset, 0, "a page's margin above it");
+    assert_eq!(p.lines[3].asin.to_string(), "B0PRODV003");
 }

@@ -1632,6 +1632,7 @@ fn the_products_view_pages_searches_and_opens_a_products_routes() {
         text: None,
         offset: 0,
         limit: PRODUCTS_PAGE,
+        seek: None,
     };
     assert_eq!(s.wanted_products(), Some(first.clone()));
     s.on_products(fixtures::products_page(1_000, first));
@@ -1777,6 +1778,7 @@ fn the_products_view_selection_follows_its_product() {
         text: None,
         offset: 0,
         limit: 200,
+        seek: None,
     };
     let mut lines = vec![fixtures::product_line(0)];
     lines[0].asin = "0000000001".parse().unwrap(); // an ISBN sorts before every B0…
@@ -1787,6 +1789,7 @@ fn the_products_view_selection_follows_its_product() {
         total: 1_001,
         lines,
         error: None,
+        found: None,
     });
     assert_eq!(s.products.selected_line().unwrap().asin, chosen);
     assert_eq!(s.products.selected, 3);
@@ -1877,6 +1880,43 @@ fn the_products_view_returns_to_its_place_when_a_search_is_put_back() {
     // The page of the search before is still the one loaded: nothing to read.
     assert_eq!(s.wanted_products(), None);
     assert_eq!(s.products.selected_line().unwrap().asin, before);
+}
+
+/// A search kept (Enter) and then cleared keeps the product selected in it, at its place
+/// among all the products; one put back while it is typed returns to the place before.
+#[test]
+fn clearing_a_kept_search_keeps_the_product_found() {
+    let mut s = fixtures::products(1_000, (120, 40));
+    keys(&mut s, "jj");
+    // The search's page: the products stored as `asin(700)` on (the fixture's products
+    // sort by their number).
+    keys(&mut s, "/ket");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let q = s.wanted_products().unwrap();
+    assert_eq!(q.text.as_deref(), Some("ket"));
+    let mut page = fixtures::products_page(1_000, q);
+    page.total = 300;
+    page.lines = (700..900).map(fixtures::product_line).collect();
+    s.on_products(page);
+    keys(&mut s, "jjj");
+    let found = s.products.selected_line().unwrap().asin;
+    assert_eq!(found, fixtures::asin(703));
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.products.search, "");
+    let q = s.wanted_products().unwrap();
+    assert_eq!(
+        q.seek,
+        Some(found),
+        "the whole list is read where it holds the product"
+    );
+    s.on_products(fixtures::products_page(1_000, q));
+    assert_eq!(s.products.selected, 703);
+    assert_eq!(s.products.selected_line().unwrap().asin, found);
+    assert!(
+        s.products.offset <= 703 && 703 < s.products.offset + s.products_rows(),
+        "on screen"
+    );
+    assert_eq!(s.wanted_products(), None, "read once");
 }
 
 /// Tab on the `:` line completes only what this console offers: no refresh where nothing

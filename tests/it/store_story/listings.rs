@@ -1,7 +1,7 @@
 //! Chapters of the story about listings: batches of fetches (redelivered, stale, invalid)
 //! merging into products and history, refresh order, and browsing products.
 
-use arbdesk::domain::{Listing, Market, SeriesKind};
+use arbdesk::domain::{Asin, Listing, Market, SeriesKind};
 use arbdesk::store::{Checkpoint, ProductFilter, Store, StoreError, StoreStats};
 
 use super::fixtures::{self, a, asins, b, c, d, e, listed, series, snapshot, t, unlisted};
@@ -290,6 +290,7 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
         let filter = ProductFilter {
             text: text.map(str::to_string),
             markets: market.into_iter().collect(),
+            before: None,
             limit,
             offset,
         };
@@ -336,6 +337,32 @@ pub async fn products(s: &dyn Store, batch1: &[Listing]) {
     for (offset, limit) in [(0, 0), (5, 2)] {
         let p = q(None, None, offset, limit).await;
         assert_eq!((p.total, p.items.len()), (3, 0));
+    }
+    // A product's position in a list by ASIN: how many of those listed sort before it,
+    // with the search in force (B, listed nowhere, counts in no list).
+    let position = |text: Option<&str>, before: Asin| {
+        let filter = ProductFilter {
+            text: text.map(str::to_string),
+            before: Some(before),
+            ..ProductFilter::default()
+        };
+        async move { s.products(filter).await.unwrap() }
+    };
+    for (text, before, at) in [
+        (None, a(), 0),
+        (None, d(), 1),
+        (None, e(), 2),
+        (None, c(), 1),
+        (Some("acme"), e(), 1),
+        (Some("orbit"), e(), 1),
+        (Some("orbit"), d(), 0),
+    ] {
+        let p = position(text, before).await;
+        assert_eq!(
+            (p.total, p.items.len()),
+            (at, 0),
+            "{text:?} before {before}"
+        );
     }
 
     let stats = s.stats().await.unwrap();
