@@ -156,9 +156,10 @@ pub async fn recompute_if_settings_changed(
             break;
         }
     }
+    // After the id (which the next start reads back), in words: why it ran.
     let was = before.map_or_else(
-        || "no settings were recorded before".to_string(),
-        |b| format!("the rows were computed under settings {b}"),
+        || "the first economics settings this store records".to_string(),
+        |b| format!("the economics settings changed since the rows were computed (under {b})"),
     );
     store
         .record_job(JobRun {

@@ -557,12 +557,32 @@ impl UiState {
         out
     }
 
+    /// Whether the markets of `side` are `list` (as tracked markets) already.
+    fn markets_already(&self, side: super::action::Side, list: &[Market]) -> bool {
+        use super::action::Side;
+        let tracked: Vec<Market> = self
+            .session
+            .markets
+            .iter()
+            .copied()
+            .filter(|m| list.contains(m))
+            .collect();
+        match side {
+            Side::Buy => self.buy == tracked,
+            Side::Sell => self.sell == tracked,
+            Side::Both => self.buy == tracked && self.sell == tracked,
+        }
+    }
+
     /// Runs saved command lines; only sort and filter commands are taken. Returns what
     /// was refused, one message per line, for a warning.
     pub fn restore(&mut self, commands: &[String]) -> Vec<String> {
         let mut refused = Vec::new();
         for line in commands {
             match super::action::parse(line) {
+                // Markets as they are already (all tracked, at start) change nothing, and
+                // are not said: a toast at every start would be noise.
+                Ok(Action::Markets(side, list)) if self.markets_already(side, &list) => {}
                 Ok(
                     a @ (Action::Sort(_)
                     | Action::MinMargin(_)

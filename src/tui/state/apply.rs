@@ -319,6 +319,15 @@ impl UiState {
                 effects.push(Effect::LoadWatchlist);
                 effects
             }
+            // The item under the sidebar's cursor: from elsewhere (`:toggle` typed over the
+            // table), the operator does not see which one.
+            Action::Toggle if self.context() != Context::Sidebar => {
+                self.toast(
+                    "toggle works on the sidebar's item under its cursor: Tab focuses the sidebar",
+                    true,
+                );
+                Vec::new()
+            }
             Action::Toggle => self.toggle_sidebar(),
             Action::FaultsOnly => {
                 self.faults_only = !self.faults_only;

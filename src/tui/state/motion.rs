@@ -105,15 +105,25 @@ impl UiState {
     pub(super) fn toggle_sidebar(&mut self) -> Vec<Effect> {
         let k = self.session.markets.len();
         let c = self.sidebar_cursor;
+        // False when `m` is the last market of the list: a side keeps one.
         let flip = |list: &mut Vec<Market>, m: Market, all: &[Market]| {
             if let Some(i) = list.iter().position(|x| *x == m) {
-                if list.len() > 1 {
-                    list.remove(i);
+                if list.len() == 1 {
+                    return false;
                 }
+                list.remove(i);
             } else {
                 list.push(m);
                 list.sort_by_key(|x| all.iter().position(|a| a == x));
             }
+            true
+        };
+        let kept = |s: &mut UiState, m: Market, side: &str| {
+            s.toast(
+                format!("{m} is the last market to {side} in: check another one first"),
+                false,
+            );
+            Vec::new()
         };
         match c {
             0 => {
@@ -134,13 +144,17 @@ impl UiState {
             c if c < 2 + k => {
                 let m = self.session.markets[c - 2];
                 let all = self.session.markets.clone();
-                flip(&mut self.buy, m, &all);
+                if !flip(&mut self.buy, m, &all) {
+                    return kept(self, m, "buy");
+                }
                 self.requery()
             }
             c if c < 2 + 2 * k => {
                 let m = self.session.markets[c - 2 - k];
                 let all = self.session.markets.clone();
-                flip(&mut self.sell, m, &all);
+                if !flip(&mut self.sell, m, &all) {
+                    return kept(self, m, "sell");
+                }
                 self.requery()
             }
             _ => {

@@ -103,6 +103,8 @@ fn hint_label(run: &str, ctx: Context) -> &str {
         "move bottom" => "follow",
         "log-level warn" => "warn+",
         "faults-only" => "faults",
+        // A market or the basis flips, the limit steps, the margin opens its prompt.
+        "toggle" => "change",
         other => other.split(' ').next().unwrap_or(other),
     }
 }

@@ -231,7 +231,7 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
     lines.push(line(2 + 2 * k, format!("Rows       {limit:>8}")));
     if focused {
         // Two short lines: the sidebar is ~20 columns wide.
-        lines.push(Line::from(styled("Space toggles", "muted", theme)));
+        lines.push(Line::from(styled("Space changes", "muted", theme)));
         lines.push(Line::from(styled("+/- margin", "muted", theme)));
     }
     f.render_widget(Paragraph::new(lines), inner);

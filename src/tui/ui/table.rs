@@ -358,6 +358,15 @@ fn empty_message(s: &UiState) -> String {
             s.feed.stats.watchlist
         );
     }
+    // One market to buy and sell in: no route can be, whatever the margin.
+    if let ([b], [t]) = (s.buy.as_slice(), s.sell.as_slice())
+        && b == t
+    {
+        return format!(
+            "No route buys and sells in {b} alone: a route sells in another market than it \
+             buys in. Add one with :sell (or :markets), or in the sidebar (Tab)."
+        );
+    }
     // Lowering the margin is advice only while it is above zero (`:min 0` would raise
     // a negative one).
     let lower = s.min_margin > 0.0;

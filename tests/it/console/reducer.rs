@@ -2082,3 +2082,42 @@ fn marked_rows_are_asked_about_and_offered_by_what_the_watchlist_holds() {
         "{toast}"
     );
 }
+
+/// `:toggle` away from the sidebar says where it works, instead of changing an item the
+/// operator does not see; in the sidebar a side keeps one market, and says so.
+#[test]
+fn toggle_works_in_the_sidebar_only_and_a_side_keeps_a_market() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    let before = (s.basis, s.buy.clone(), s.sell.clone(), s.limit);
+    assert!(s.apply(Action::Toggle).is_empty());
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(toast.contains("Tab focuses the sidebar"), "{toast}");
+    assert_eq!((s.basis, s.buy.clone(), s.sell.clone(), s.limit), before);
+
+    let _ = s.apply(Action::Markets(
+        arbdesk::tui::action::Side::Buy,
+        vec![Market::DE],
+    ));
+    s.focus = Focus::Sidebar;
+    // The sidebar: margin, basis, then the buy markets in the tracked order.
+    s.sidebar_cursor = 2 + Market::ALL.iter().position(|m| *m == Market::DE).unwrap();
+    let _ = s.apply(Action::Toggle);
+    assert_eq!(s.buy, [Market::DE], "kept");
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(toast.contains("DE is the last market to buy in"), "{toast}");
+}
+
+/// Saved markets that are what a start has anyway (all tracked) are restored without a
+/// word; others are said, since they narrow the table.
+#[test]
+fn restored_markets_are_said_only_when_they_narrow_the_table() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    let toasts = s.toasts.len();
+    let refused = s.restore(&["buy uk,de,fr,it,es".into(), "sell uk,de,fr,it,es".into()]);
+    assert!(refused.is_empty());
+    assert_eq!(s.toasts.len(), toasts, "nothing said");
+    let _ = s.restore(&["sell de".into()]);
+    assert_eq!(s.sell, [Market::DE]);
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(toast.contains("Selling in DE"), "{toast}");
+}

@@ -1268,3 +1268,24 @@ fn number_labels_end_over_their_figures() {
         }
     }
 }
+
+/// With one market to buy and sell in, no route can be: the empty table says so, rather
+/// than blaming the minimum margin.
+#[test]
+fn one_market_on_both_sides_is_why_the_table_is_empty() {
+    let mut s = fixtures::loaded(20, (120, 35));
+    let _ = s.apply(Action::Markets(
+        arbdesk::tui::action::Side::Both,
+        vec![Market::DE],
+    ));
+    let stats = s.feed.stats.clone();
+    s.on_feed(Feed {
+        query: Some(s.query()),
+        stats,
+        at: Some(fixtures::now()),
+        ..Feed::default()
+    });
+    let t = text(&s);
+    assert!(t.contains("No route buys and sells in DE alone"), "{t}");
+    assert!(!t.contains("No opportunities at"), "{t}");
+}

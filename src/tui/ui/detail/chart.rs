@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use super::super::styled;
@@ -140,27 +140,44 @@ pub(super) fn render(
         .collect();
     // The legend is the title: each market in its line's colour, the route's two named
     // (a legend box inside the plot would cover the lines it explains).
-    let mut title = vec![styled(" Lowest New €, 90d: ", "muted", theme)];
-    for (m, _) in &series {
-        let role = if *m == buy {
-            " buy"
-        } else if *m == sell {
-            " sell"
-        } else {
-            ""
-        };
-        title.push(styled(
-            format!("{} {}{role} ", look(*m).1, m.code()),
-            market_role(*m),
-            theme,
-        ));
-    }
-    if alike {
-        title.push(styled(
-            format!("· {} others hidden (no colour) ", others.len()),
-            "muted",
-            theme,
-        ));
+    // Shorter words where the full legend does not fit, so that none is cut mid-word.
+    let legend = |head: &'static str, hidden: String| {
+        let mut title = vec![styled(head, "muted", theme)];
+        for (m, _) in &series {
+            let role = if *m == buy {
+                " buy"
+            } else if *m == sell {
+                " sell"
+            } else {
+                ""
+            };
+            title.push(styled(
+                format!("{} {}{role} ", look(*m).1, m.code()),
+                market_role(*m),
+                theme,
+            ));
+        }
+        if alike {
+            title.push(styled(hidden, "muted", theme));
+        }
+        title
+    };
+    let n = others.len();
+    let fits =
+        |t: &Vec<Span<'_>>| t.iter().map(Span::width).sum::<usize>() <= usize::from(area.width);
+    let mut title = legend(
+        " Lowest New €, 90d: ",
+        format!("· {n} others hidden (no colour) "),
+    );
+    for (head, hidden) in [
+        (" Lowest New €, 90d: ", format!("· {n} hidden ")),
+        (" 90d: ", format!("· {n} hidden ")),
+        (" 90d: ", String::new()),
+    ] {
+        if fits(&title) {
+            break;
+        }
+        title = legend(head, hidden);
     }
     let chart = Chart::new(datasets)
         .block(ratatui::widgets::Block::default().title(Line::from(title)))
