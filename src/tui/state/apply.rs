@@ -432,21 +432,59 @@ impl UiState {
                 .into_iter()
                 .collect(),
         };
-        if let Some((watched, new)) = self.split_by_watchlist(&asins) {
-            if new.is_empty() && !watched.is_empty() {
-                let names = crate::domain::text::list_first(&watched, 3);
-                let verb = if watched.len() == 1 { "is" } else { "are" };
-                self.toast(format!("{names} {verb} on the watchlist already"), false);
-                return Vec::new();
+        // Without a recent read, one is made as the line opens, and narrows it when it
+        // comes (`recheck_offer`).
+        let effects = match self.split_by_watchlist(&asins) {
+            Some((watched, new)) => {
+                if new.is_empty() && !watched.is_empty() {
+                    self.toast_watched_already(&watched);
+                    return Vec::new();
+                }
+                asins = new;
+                Vec::new()
             }
-            asins = new;
+            None => vec![Effect::LoadWatchlist],
+        };
+        self.open_prompt(PromptKind::Command, watch_add_line(&asins));
+        effects
+    }
+
+    fn toast_watched_already(&mut self, watched: &[crate::domain::Asin]) {
+        let names = crate::domain::text::list_first(watched, 3);
+        let verb = if watched.len() == 1 { "is" } else { "are" };
+        self.toast(format!("{names} {verb} on the watchlist already"), false);
+    }
+
+    /// A watchlist read came while the command line offers ASINs to watch, as `a` opened
+    /// it and untouched since: the offer keeps only those the watchlist does not hold, and
+    /// goes (saying so) when it holds them all.
+    pub(super) fn recheck_offer(&mut self) {
+        let Some(Overlay::Prompt(p)) = &self.overlay else {
+            return;
+        };
+        if p.kind != PromptKind::Command || p.input != p.opened_with {
+            return;
         }
-        let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
-        self.open_prompt(
-            PromptKind::Command,
-            format!("watch add {}", words.join(" ")),
-        );
-        Vec::new()
+        let Some(Ok(Action::WatchAdd(asins))) = p
+            .input
+            .starts_with("watch add ")
+            .then(|| super::super::action::parse(&p.input))
+        else {
+            return;
+        };
+        let Some((watched, new)) = self.split_by_watchlist(&asins) else {
+            return;
+        };
+        if watched.is_empty() {
+            return;
+        }
+        if new.is_empty() {
+            self.overlay = None;
+            self.toast_watched_already(&watched);
+        } else {
+            self.open_prompt(PromptKind::Command, watch_add_line(&new));
+        }
+        self.dirty = true;
     }
 
     /// A watchlist read came while `d` asks about rows: the question keeps only the
@@ -596,4 +634,10 @@ impl UiState {
             what,
         }]
     }
+}
+
+/// The command line that offers `asins` to watch.
+fn watch_add_line(asins: &[crate::domain::Asin]) -> String {
+    let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
+    format!("watch add {}", words.join(" "))
 }

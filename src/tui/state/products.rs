@@ -282,6 +282,7 @@ impl UiState {
         }
         self.products.watched = Some(Watched::of(entries, &self.session.markets, read_at));
         self.recheck_removal();
+        self.recheck_offer();
         self.dirty = true;
     }
 

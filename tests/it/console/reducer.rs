@@ -2121,3 +2121,36 @@ fn restored_markets_are_said_only_when_they_narrow_the_table() {
     let toast = &s.toasts.back().unwrap().text;
     assert!(toast.contains("Selling in DE"), "{toast}");
 }
+
+/// `a` with no recent read of the watchlist offers the row's product and reads the
+/// watchlist; the read narrows the offer while it is untouched, and takes it back when
+/// the product is watched already.
+#[test]
+fn a_without_a_recent_watchlist_read_reads_it_and_narrows_the_offer() {
+    use arbdesk::store::{WatchEntry, WatchSource};
+    let mut s = fixtures::loaded(50, (200, 60));
+    let asin = s.selected_row().unwrap().key.asin;
+    assert_eq!(keys(&mut s, "a"), vec![Effect::LoadWatchlist]);
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.input == format!("watch add {asin}"))
+    );
+    let at = s.now;
+    let watched = WatchEntry {
+        asin,
+        source: WatchSource::User,
+        added_at: at,
+        oldest_fetch: Some(at),
+        fetched: Market::ALL.to_vec(),
+    };
+    s.on_watchlist(std::slice::from_ref(&watched), at);
+    assert!(s.overlay.is_none(), "nothing left to offer");
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(toast.contains("on the watchlist already"), "{toast}");
+
+    // A line edited since it opened is the operator's: a read leaves it alone.
+    let mut s = fixtures::loaded(50, (200, 60));
+    keys(&mut s, "a");
+    keys(&mut s, "x");
+    s.on_watchlist(std::slice::from_ref(&watched), at);
+    assert!(matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.input.ends_with('x')));
+}
