@@ -35,7 +35,8 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             if !asins.is_empty() {
                 let what = watch_change(false, &removed, asins);
                 if !removed.is_empty() {
-                    outln!("{what}; their data stays in the store.");
+                    let whose = if removed.len() == 1 { "its" } else { "their" };
+                    outln!("{what}; {whose} data stays in the store.");
                 } else {
                     outln!("{what}.");
                 }
