@@ -439,22 +439,34 @@ pub fn plain_words(message: &str) -> String {
             "expected struct DiscoveryCategory",
             "expected a table such as { market = \"DE\", category = \"562066\" }",
         );
-    // A list written as one string (`markets = "UK,DE"`): the list it was meant to be.
+    // A list of names written as one string (`markets = "UK,DE"`): the list it was meant
+    // to be. Other lists (of tables, of URLs) are only said to be lists.
     if out.contains("expected a sequence") {
         let list = out
             .split_once("invalid type: string \"")
             .and_then(|(_, rest)| rest.split_once('"'))
             .map(|(text, _)| {
-                let items: Vec<String> = text
-                    .split([',', ' '])
+                text.split([',', ' '])
                     .filter(|t| !t.is_empty())
-                    .map(|t| format!("\"{t}\""))
-                    .collect();
-                format!("[{}]", items.join(", "))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|items| {
+                !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|t| t.chars().all(|c| c.is_ascii_alphabetic()))
             });
         let words = match list {
-            Some(l) if l != "[]" => format!("expected a list in brackets: {l}"),
-            _ => "expected a list in brackets, e.g. [\"DE\", \"FR\"]".to_string(),
+            Some(items) => format!(
+                "expected a list in brackets: [{}]",
+                items
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "expected a list in brackets [ … ]".to_string(),
         };
         out = out.replace("expected a sequence", &words);
     }

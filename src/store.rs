@@ -297,6 +297,15 @@ pub struct StoreStats {
     pub watchlist: u64,
 }
 
+/// The `asked` ASINs a watchlist change left as they were (not among `changed`).
+pub fn unchanged(changed: &[Asin], asked: &[Asin]) -> Vec<Asin> {
+    asked
+        .iter()
+        .filter(|a| !changed.contains(a))
+        .copied()
+        .collect()
+}
+
 /// What a watchlist change did, as the API and the CLI say it: `2 added to the watchlist`,
 /// `1 of 2 removed from the watchlist (B0… was not on it)`, or for one ASIN that did not
 /// change, `B0… was on the watchlist already: the watchlist is unchanged`. Of the `asked`
@@ -308,11 +317,7 @@ pub fn watch_change(add: bool, changed: &[Asin], asked: &[Asin]) -> String {
     } else {
         ("removed from", "not on it")
     };
-    let unchanged: Vec<Asin> = asked
-        .iter()
-        .filter(|a| !changed.contains(a))
-        .copied()
-        .collect();
+    let unchanged = unchanged(changed, asked);
     let (n, of) = (changed.len(), asked.len());
     match unchanged.as_slice() {
         [] => format!("{n} {verb} the watchlist"),

@@ -109,8 +109,6 @@ pub(super) fn absolute_url(v: &str) -> Result<url::Url, String> {
     }
 }
 
-/// A most-rows limit: a whole number ≥ 1 (0 rows is no export; the API's `limit` refuses
-/// it too).
 /// On or off, as a flag's environment variable gives it (`ARBDESK_READ_ONLY=1`).
 pub(super) fn on_off(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -122,6 +120,8 @@ pub(super) fn on_off(v: &str) -> Result<bool, String> {
     }
 }
 
+/// A most-rows limit: a whole number ≥ 1 (0 rows is no export; the API's `limit` refuses
+/// it too).
 pub(super) fn row_limit(v: &str) -> Result<usize, String> {
     match v.trim().parse() {
         Ok(n) if n >= 1 => Ok(n),

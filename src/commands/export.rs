@@ -302,7 +302,12 @@ fn written(rows: u64, total: u64, limit: usize, to: Option<&std::path::PathBuf>)
             total
         ));
     }
-    to.map(|_| format!("Wrote {} opportunities{to_file}.", thousands(rows)))
+    let noun = if rows == 1 {
+        "opportunity"
+    } else {
+        "opportunities"
+    };
+    to.map(|_| format!("Wrote {} {noun}{to_file}.", thousands(rows)))
 }
 
 #[cfg(test)]
@@ -336,6 +341,10 @@ mod tests {
             "Wrote 5 opportunities to all.csv."
         );
         assert_eq!(written(5, 5, 100_000, None), None);
+        assert_eq!(
+            written(1, 1, 100_000, Some(&file)).unwrap(),
+            "Wrote 1 opportunity to all.csv."
+        );
         assert_eq!(
             written(0, 0, 100_000, Some(&file)).unwrap(),
             "No opportunities match these filters: all.csv has no rows."

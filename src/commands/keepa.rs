@@ -190,7 +190,7 @@ async fn say_token_wait(
     client
         .seed()
         .await
-        .context("Could not reach Keepa (a fetch asks for the token balance first)")?;
+        .context("Asking Keepa for the token balance failed (a fetch asks for it first)")?;
     let st = client.status();
     let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) else {
         return Ok(());

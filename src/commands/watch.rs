@@ -35,8 +35,13 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
             if !asins.is_empty() {
                 let what = watch_change(false, &removed, asins);
                 if !removed.is_empty() {
-                    let whose = if removed.len() == 1 { "its" } else { "their" };
-                    outln!("{what}; {whose} data stays in the store.");
+                    // Whose: the removed products', not those that were not watched.
+                    let whose = match (removed.len(), asins.len()) {
+                        (1, 1) => "its data stays",
+                        (1, _) => "the removed product's data stays",
+                        _ => "their data stays",
+                    };
+                    outln!("{what}; {whose} in the store.");
                 } else {
                     outln!("{what}.");
                 }

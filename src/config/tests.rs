@@ -26,7 +26,12 @@ fn serde_jargon_becomes_plain_words() {
     );
     assert_eq!(
         plain_words("invalid type: integer `3`, expected a sequence"),
-        "invalid type: integer `3`, expected a list in brackets, e.g. [\"DE\", \"FR\"]"
+        "invalid type: integer `3`, expected a list in brackets [ … ]"
+    );
+    // A list of tables or URLs is not a list of those words.
+    assert_eq!(
+        plain_words("invalid type: string \"562066\", expected a sequence"),
+        "invalid type: string \"562066\", expected a list in brackets [ … ]"
     );
     assert!(
         plain_words("expected a Decimal type representing a fixed-point number")

@@ -154,10 +154,12 @@ impl Commands {
         })
     }
 
-    /// Queues a discovery run, unless one queued through these commands has not started
-    /// yet (`status` shows no run of it begun since): the request then joins that one, and
-    /// `Ok(Some(when))` says when it was queued. (A run in progress or just finished is
-    /// [`RunInHand`]'s to answer for.)
+    /// Queues a discovery run, unless one queued through these commands is still waiting
+    /// for the ingest stage to take it: the request then joins that one, and
+    /// `Ok(Some(when))` says when it was queued. Once taken, the stage runs it or drops it
+    /// (a run just finished answers for it, or no categories are configured), so a later
+    /// request is sent again. (A run in progress or just finished is [`RunInHand`]'s to
+    /// answer for.)
     pub fn discover(
         &self,
         status: &PipelineStatus,
@@ -166,15 +168,17 @@ impl Commands {
         let mut sent = self.sent();
         if let Some(at) = sent.discover
             && now - at < DISCOVERY_JOINS_FOR
+            && self.pending() > 0
         {
-            let begun = status
+            // Any run that ended after it was queued took it, or dropped it.
+            let taken = status
                 .jobs
                 .iter()
                 .find(|j| j.name == super::ingest::DISCOVERY_JOB)
                 .is_some_and(|j| {
-                    j.running || j.last_run.as_ref().is_some_and(|r| r.started_at >= at)
+                    j.running || j.last_run.as_ref().is_some_and(|r| r.finished_at >= at)
                 });
-            if !begun {
+            if !taken {
                 return Ok(Some(at));
             }
         }
@@ -420,8 +424,16 @@ mod tests {
         assert_eq!(c.discover(&status, later).unwrap(), Some(t0), "joins it");
         assert!(matches!(rx.try_recv(), Ok(Command::Discover)));
         assert!(rx.try_recv().is_err(), "sent once");
-        // Once a run of it has begun, a request is a new one (a run in progress or just
-        // finished answers for it before this is asked).
+        // Taken by the ingest stage, which may drop it (a run just finished, or no
+        // categories): a request is sent again.
+        assert_eq!(c.discover(&status, later).unwrap(), None);
+        assert_eq!(
+            c.discover(&status, later).unwrap(),
+            Some(later),
+            "waiting again"
+        );
+        // Once a run has ended since it was queued, a request is a new one (a run in
+        // progress or just finished answers for it before this is asked).
         status.jobs.push(super::super::JobStatus {
             name: "discovery".into(),
             running: false,

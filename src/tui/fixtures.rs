@@ -447,7 +447,7 @@ pub fn products_page(total: usize, q: ProductsQuery) -> ProductsPage {
     let mut q = q;
     let found = q.seek.and_then(|a| (0..total).find(|i| asin(*i) == a));
     if let Some(at) = found {
-        q.offset = at.saturating_sub(crate::tui::state::PRODUCTS_PAGE / 4);
+        q.offset = crate::tui::state::seek_page_offset(at);
     }
     ProductsPage {
         total: total as u64,

@@ -563,15 +563,15 @@ bind = []
     fn entries_outside_the_bind_list_are_warned_about() {
         let k = Keymap::load(
             "default",
-            Some(("[global]\n\"x\" = \"help\"\nfoo = 1\n", "keymap.toml")),
+            Some(("[global]\n\"g\" = \"quit\"\nfoo = 1\n", "keymap.toml")),
         );
         assert_eq!(
             k.warnings,
             [
                 "keymap.toml [global]: `foo` is not a binding and is ignored; bindings go in the \
                  section's list, e.g. bind = [{ on = \"x\", run = \"help\" }]",
-                "keymap.toml [global]: `x` is not a binding and is ignored; bindings go in the \
-                 section's list, e.g. bind = [{ on = \"x\", run = \"help\" }]",
+                "keymap.toml [global]: `g` is not a binding and is ignored; bindings go in the \
+                 section's list, e.g. bind = [{ on = \"g\", run = \"quit\" }]",
             ]
         );
         assert_eq!(

@@ -22,6 +22,7 @@ mod toasts;
 pub use input::{Prompt, PromptKind};
 pub use products::{
     MarketCell, PRODUCTS_PAGE, ProductLine, ProductsPage, ProductsQuery, ProductsView, Watched,
+    seek_page_offset,
 };
 pub use toasts::{Alerted, Toast};
 
@@ -557,16 +558,20 @@ impl UiState {
         out
     }
 
-    /// Whether the markets of `side` are `list` (as tracked markets) already.
-    fn markets_already(&self, side: super::action::Side, list: &[Market]) -> bool {
-        use super::action::Side;
-        let tracked: Vec<Market> = self
-            .session
+    /// The tracked markets among `list`, in the tracked order.
+    fn tracked_of(&self, list: &[Market]) -> Vec<Market> {
+        self.session
             .markets
             .iter()
             .copied()
             .filter(|m| list.contains(m))
-            .collect();
+            .collect()
+    }
+
+    /// Whether the markets of `side` are `list` (as tracked markets) already.
+    fn markets_already(&self, side: super::action::Side, list: &[Market]) -> bool {
+        use super::action::Side;
+        let tracked = self.tracked_of(list);
         match side {
             Side::Buy => self.buy == tracked,
             Side::Sell => self.sell == tracked,

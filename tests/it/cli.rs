@@ -345,7 +345,7 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     let out = arbdesk(&["watch", "rm", "B0D1XD1ZV3", "B0D1XD1ZV4"], &empty);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(
-            "1 of 2 removed from the watchlist (B0D1XD1ZV4 was not on it); its data stays"
+            "1 of 2 removed from the watchlist (B0D1XD1ZV4 was not on it); the removed product's data stays"
         ),
         "{}",
         String::from_utf8_lossy(&out.stdout)

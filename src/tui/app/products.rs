@@ -2,7 +2,7 @@
 
 use super::{Arc, ConsoleDeps, Msg, Store, UiState, mpsc};
 use crate::store::ProductFilter;
-use crate::tui::state::{PRODUCTS_PAGE, ProductLine, ProductsPage, ProductsQuery};
+use crate::tui::state::{ProductLine, ProductsPage, ProductsQuery, seek_page_offset};
 
 /// Reads the page `q` asks for: the products' lines, or why the store did not answer. A
 /// query that seeks a product reads first how many products sort before it, and the page
@@ -24,7 +24,7 @@ pub async fn load_products(store: &dyn Store, mut q: ProductsQuery) -> ProductsP
             Ok(page) => {
                 let at = usize::try_from(page.total).unwrap_or(usize::MAX);
                 found = Some(at);
-                q.offset = at.saturating_sub(PRODUCTS_PAGE / 4);
+                q.offset = seek_page_offset(at);
             }
             Err(e) => return failed(q, e),
         }

@@ -25,7 +25,7 @@ pub(super) async fn add(
     let asins = Asin::distinct(&asins);
     let (names, asked) = (list(&asins), asins.len());
     let follow = worth_following(&*store, &asins).await;
-    let added = store.watch_add(asins, WatchSource::User).await;
+    let added = store.watch_add(asins.clone(), WatchSource::User).await;
     let text = match &added {
         Ok(new) if new.is_empty() && asked == 1 => format!("{names} was already on the watchlist"),
         Ok(new) if new.is_empty() => format!("All of {names} were already on the watchlist"),
@@ -35,7 +35,17 @@ pub(super) async fn add(
                 Some(_) => "",
                 None => "; the table and the health view (g h) show the fetches",
             };
-            format!("Watching {names} ({} new){then}", new.len())
+            let already = crate::store::unchanged(new, &asins);
+            let of = match already.len() {
+                0 => format!("{} new", new.len()),
+                n => format!(
+                    "{} new; {} {} on it already",
+                    new.len(),
+                    list_first(&already, 3),
+                    if n == 1 { "was" } else { "were" }
+                ),
+            };
+            format!("Watching {names} ({of}){then}")
         }
         Err(e) => format!("Could not add {names}: {e}"),
     };
@@ -82,11 +92,7 @@ pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Se
         }
         _ => String::new(),
     };
-    let missing: Vec<Asin> = asins
-        .iter()
-        .filter(|a| !removed.contains(a))
-        .copied()
-        .collect();
+    let missing = crate::store::unchanged(&removed, &asins);
     let (text, bad) = match (removed.len(), missing.len()) {
         (0, 1) => (format!("{names} was not on the watchlist"), true),
         (0, _) => (format!("None of {names} was on the watchlist"), true),

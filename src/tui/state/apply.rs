@@ -3,7 +3,7 @@
 
 use super::{
     Action, Column, Confirm, Context, CopyTarget, Effect, FOCUS_ORDER, Focus, LOG_LEVELS,
-    MarginChange, Market, Motion, Overlay, PromptKind, ROW_LIMITS, Side, SortBy, UiState, View,
+    MarginChange, Motion, Overlay, PromptKind, ROW_LIMITS, Side, SortBy, UiState, View,
     limit_label,
 };
 
@@ -186,13 +186,7 @@ impl UiState {
                 self.requery()
             }
             Action::Markets(side, list) => {
-                let list: Vec<Market> = self
-                    .session
-                    .markets
-                    .iter()
-                    .copied()
-                    .filter(|m| list.contains(m))
-                    .collect();
+                let list = self.tracked_of(&list);
                 if list.is_empty() {
                     self.toast("None of those markets is tracked", true);
                     return Vec::new();
@@ -636,8 +630,8 @@ impl UiState {
     }
 }
 
-/// The command line that offers `asins` to watch.
-fn watch_add_line(asins: &[crate::domain::Asin]) -> String {
+/// The command line that offers `asins` to watch (`watch add ` with none).
+pub(super) fn watch_add_line(asins: &[crate::domain::Asin]) -> String {
     let words: Vec<String> = asins.iter().map(ToString::to_string).collect();
     format!("watch add {}", words.join(" "))
 }

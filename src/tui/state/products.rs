@@ -16,6 +16,12 @@ use crate::store::{WatchEntry, WatchSource};
 /// Products read at once: a few screens, so moving a page rarely waits for the store.
 pub const PRODUCTS_PAGE: usize = 200;
 
+/// Where the page read for a product found at position `at` starts: a quarter page above
+/// it (the screen shows it a third of the way down).
+pub fn seek_page_offset(at: usize) -> usize {
+    at.saturating_sub(PRODUCTS_PAGE / 4)
+}
+
 /// What the products view asks the store for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProductsQuery {
@@ -149,9 +155,10 @@ pub struct ProductsView {
     /// The opportunities filter in force before `Enter` showed a product's routes: `Esc`
     /// (or `q`) there puts it back and returns to this view.
     pub return_filter: Option<String>,
-    /// The search and the place in it when `/` opened: the same search typed back (or put
-    /// back by `Esc`) returns to that place, not to the first product.
-    pub search_origin: Option<(String, usize, usize)>,
+    /// The search, the place in it and the product selected when `/` opened: the same
+    /// search typed back (or put back by `Esc`) returns to that place, not to the first
+    /// product; emptied, it keeps that product (found by the search kept before).
+    pub search_origin: Option<(String, usize, usize, Option<Asin>)>,
     /// First product on screen.
     pub offset: usize,
     /// Search words (`/`).
@@ -329,9 +336,16 @@ impl UiState {
     pub(super) fn search_products(&mut self, text: String) {
         let p = &mut self.products;
         if p.search != text {
+            // Cleared: the product selected in the search (the one selected when `/`
+            // opened, not the first hit of a word being deleted), where the whole list
+            // has it.
             let (selected, offset, seek) = match &p.search_origin {
-                Some((origin, selected, offset)) if *origin == text => (*selected, *offset, None),
-                // Cleared: the product selected in the search, where the whole list has it.
+                Some((origin, selected, offset, _)) if *origin == text => {
+                    (*selected, *offset, None)
+                }
+                Some((_, _, _, found)) if text.trim().is_empty() => {
+                    (0, 0, found.or(p.selected_asin))
+                }
                 _ if text.trim().is_empty() => (0, 0, p.selected_asin),
                 _ => (0, 0, None),
             };
@@ -351,7 +365,7 @@ impl UiState {
         Ok(match action {
             Action::Filter(None) => {
                 let p = &mut self.products;
-                p.search_origin = Some((p.search.clone(), p.selected, p.offset));
+                p.search_origin = Some((p.search.clone(), p.selected, p.offset, p.selected_asin));
                 self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
                 Vec::new()
             }
@@ -370,10 +384,7 @@ impl UiState {
             },
             // The selected product is offered when it is not watched.
             Action::WatchAdd(asins) if asins.is_empty() => {
-                let line = match self.selected_unwatched() {
-                    Some(asin) => format!("watch add {asin}"),
-                    None => "watch add ".into(),
-                };
+                let line = super::apply::watch_add_line(self.selected_unwatched().as_slice());
                 self.open_prompt(PromptKind::Command, line);
                 Vec::new()
             }

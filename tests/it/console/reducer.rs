@@ -1917,6 +1917,29 @@ fn clearing_a_kept_search_keeps_the_product_found() {
         "on screen"
     );
     assert_eq!(s.wanted_products(), None, "read once");
+
+    // Emptied in the prompt instead, letter by letter: the product selected when `/`
+    // opened is kept, not the first hit of what is left of the word.
+    keys(&mut s, "/ket");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let mut page = fixtures::products_page(1_000, s.wanted_products().unwrap());
+    page.total = 300;
+    page.lines = (700..900).map(fixtures::product_line).collect();
+    s.on_products(page);
+    keys(&mut s, "jjjjj");
+    let found = s.products.selected_line().unwrap().asin;
+    keys(&mut s, "/");
+    for _ in 0..2 {
+        key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
+        // Each shorter word's page, its first hit selected meanwhile.
+        let q = s.wanted_products().unwrap();
+        s.on_products(fixtures::products_page(1_000, q));
+        assert_ne!(s.products.selected_line().unwrap().asin, found);
+    }
+    key(&mut s, KeyCode::Backspace, KeyModifiers::NONE);
+    assert_eq!(s.products.search, "");
+    let q = s.wanted_products().unwrap();
+    assert_eq!(q.seek, Some(found));
 }
 
 /// Tab on the `:` line completes only what this console offers: no refresh where nothing
@@ -2150,7 +2173,11 @@ fn a_without_a_recent_watchlist_read_reads_it_and_narrows_the_offer() {
     // A line edited since it opened is the operator's: a read leaves it alone.
     let mut s = fixtures::loaded(50, (200, 60));
     keys(&mut s, "a");
-    keys(&mut s, "x");
+    keys(&mut s, " B0ZZZZZZZ1");
     s.on_watchlist(std::slice::from_ref(&watched), at);
-    assert!(matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.input.ends_with('x')));
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Prompt(p)) if p.input == format!("watch add {asin} B0ZZZZZZZ1")),
+        "{:?}",
+        s.overlay
+    );
 }
