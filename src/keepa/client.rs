@@ -33,8 +33,9 @@ pub use settings::{ApiKey, ClientConfig, ClientStatus, RetryPolicy};
 /// Most ASINs Keepa takes in one `/product` request.
 pub const MAX_ASINS_PER_REQUEST: usize = 100;
 
-/// The log target of a request that failed for good (its error goes to the caller too).
-pub const FAILED_TARGET: &str = "arbdesk::keepa::failed";
+/// The log target of a request that failed for good (its error goes to the caller too):
+/// under the client's own, so a filter on `arbdesk::keepa::client` still takes it.
+pub const FAILED_TARGET: &str = "arbdesk::keepa::client::failed";
 
 /// A `/product` request for one market.
 #[derive(Clone, Debug)]
