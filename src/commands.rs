@@ -138,15 +138,17 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
 /// an Elasticsearch index prefix that holds nothing.
 pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     check_data_dir(&settings.data_dir)?;
+    // A data dir (or index prefix) that holds no store is a bad value: exit code 2.
     if let Some(file) = settings.store.local_file(&settings.data_dir)
         && !file.exists()
     {
-        anyhow::bail!(
+        return Err(BadValue(format!(
             "No arbdesk store at {}: nothing has been stored in this data dir yet. Pass the \
              --data-dir (or ARBDESK_DATA_DIR) that holds arbdesk.sqlite, or fill this one with \
              `arbdesk`, `arbdesk --serve`, `arbdesk import FILE` or `arbdesk watch add ASIN`",
             file.display()
-        );
+        ))
+        .into());
     }
     #[cfg(feature = "elasticsearch")]
     check_es_store_exists(settings).await?;
@@ -166,13 +168,13 @@ async fn check_es_store_exists(settings: &Settings) -> Result<()> {
     let asked = tokio::time::timeout(std::time::Duration::from_secs(10), probe.holds_a_store());
     match asked.await {
         Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => anyhow::bail!(
+        Ok(Ok(false)) => Err(BadValue(format!(
             "No arbdesk store on Elasticsearch at {} under the index prefix '{}': nothing has \
              been stored there yet. Check index_prefix and url in [store] (or --es-url), or \
              start the processes that fill it (--role ingest and --role process)",
-            es.url,
-            es.index_prefix
-        ),
+            es.url, es.index_prefix
+        ))
+        .into()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "Could not check that the Elasticsearch store exists; serving it as it is.");
             Ok(())

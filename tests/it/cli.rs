@@ -317,7 +317,7 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     ] {
         let out = arbdesk(args, &empty);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "a bad value: {args:?}: {err}");
         assert!(
             err.contains("No arbdesk store at") && err.contains("typo"),
             "{args:?}: {err}"

@@ -169,7 +169,7 @@ fn an_api_process_refuses_an_elasticsearch_prefix_with_no_store() {
     .output()
     .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "a bad value: {err}");
     assert!(
         err.contains("No arbdesk store on Elasticsearch at") && err.contains("index_prefix"),
         "{err}"
