@@ -325,10 +325,9 @@ pub fn watch_change(add: bool, changed: &[Asin], asked: &[Asin]) -> String {
             "{one} was {}: the watchlist is unchanged",
             others.replacen("it", "the watchlist", 1)
         ),
-        [one] => format!("{n} of {of} {verb} the watchlist ({one} was {others})"),
         _ => format!(
-            "{n} of {of} {verb} the watchlist ({} were {others})",
-            crate::domain::text::list_first(&unchanged, 5)
+            "{n} of {of} {verb} the watchlist ({} {others})",
+            crate::domain::text::subject(&unchanged, 5, "was", "were")
         ),
     }
 }

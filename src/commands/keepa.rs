@@ -83,6 +83,18 @@ pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
     Ok(())
 }
 
+/// The queries that fetch `asins` in every market of `markets`.
+fn fetch_queries(asins: &[Asin], markets: &[Market], buybox: bool) -> Vec<ProductQuery> {
+    markets
+        .iter()
+        .map(|&m| {
+            let mut q = ProductQuery::new(m, asins.to_vec());
+            q.buybox = buybox;
+            q
+        })
+        .collect()
+}
+
 /// Fetches `asins` in every market of `markets`, decoding each product.
 pub async fn fetch_listings(
     client: &KeepaClient,
@@ -91,9 +103,8 @@ pub async fn fetch_listings(
     buybox: bool,
 ) -> Result<Vec<Listing>> {
     let mut out = Vec::new();
-    for &m in markets {
-        let mut q = ProductQuery::new(m, asins.to_vec());
-        q.buybox = buybox;
+    for q in fetch_queries(asins, markets, buybox) {
+        let m = q.market;
         for batch in client.products_chunked(&q).await {
             let batch = batch.with_context(|| {
                 format!(
@@ -195,9 +206,10 @@ async fn say_token_wait(
     let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) else {
         return Ok(());
     };
-    let mut q = ProductQuery::new(Market::DE, asins.to_vec());
-    q.buybox = buybox;
-    let cost = q.estimated_cost().saturating_mul(markets.len() as i64);
+    let cost: i64 = fetch_queries(asins, markets, buybox)
+        .iter()
+        .map(ProductQuery::estimated_cost)
+        .sum();
     if let Some(wait) = token_wait_minutes(cost, left, rate) {
         noteln!(
             "This fetch costs {} tokens and Keepa has {}, refilling {} a minute: it waits \

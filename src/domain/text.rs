@@ -73,6 +73,13 @@ pub fn list_first<T: std::fmt::Display>(items: &[T], max: usize) -> String {
     }
 }
 
+/// The first `max` items as the subject of a verb, singular for one item and plural for
+/// more: `subject(&[a], 3, "was", "were")` is `B0A was`, for three `B0A, B0B, B0C were`.
+pub fn subject<T: std::fmt::Display>(items: &[T], max: usize, one: &str, many: &str) -> String {
+    let verb = if items.len() == 1 { one } else { many };
+    format!("{} {verb}", list_first(items, max))
+}
+
 /// A count that may go below zero (a Keepa token balance) with thousands separators.
 pub fn signed_thousands(n: i64) -> String {
     let digits = thousands(n.unsigned_abs());

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Msg;
-use crate::domain::text::{list, list_first};
+use crate::domain::text::{list, list_first, subject};
 use crate::domain::{Asin, Market, Opportunity};
 use crate::store::{OpportunityFilter, OpportunitySort, Store, WatchSource};
 
@@ -36,14 +36,14 @@ pub(super) async fn add(
                 None => "; the table and the health view (g h) show the fetches",
             };
             let already = crate::store::unchanged(new, &asins);
-            let of = match already.len() {
-                0 => format!("{} new", new.len()),
-                n => format!(
-                    "{} new; {} {} on it already",
+            let of = if already.is_empty() {
+                format!("{} new", new.len())
+            } else {
+                format!(
+                    "{} new; {} on it already",
                     new.len(),
-                    list_first(&already, 3),
-                    if n == 1 { "was" } else { "were" }
-                ),
+                    subject(&already, 3, "was", "were")
+                )
             };
             format!("Watching {names} ({of}){then}")
         }
@@ -84,7 +84,6 @@ pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Se
         let _ = tx.send(Msg::WatchChanged).await;
     }
     let undo = match removed.len() {
-        0 => String::new(),
         n @ 1..=3 => {
             let words: Vec<String> = removed.iter().map(ToString::to_string).collect();
             let them = if n == 1 { "it" } else { "them" };
@@ -103,12 +102,11 @@ pub(super) async fn remove(store: Arc<dyn Store>, asins: Vec<Asin>, tx: mpsc::Se
             ),
             false,
         ),
-        (n, m) => (
+        (n, _) => (
             format!(
-                "Removed {n} of {asked} from the watchlist ({}); {} {} not on it{undo}",
+                "Removed {n} of {asked} from the watchlist ({}); {} not on it{undo}",
                 list_first(&removed, 3),
-                list_first(&missing, 3),
-                if m == 1 { "was" } else { "were" },
+                subject(&missing, 3, "was", "were"),
             ),
             false,
         ),

@@ -140,6 +140,19 @@ impl Watched {
     }
 }
 
+/// The products view as `/` opened on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchOrigin {
+    /// The search in force.
+    pub search: String,
+    /// The selected position.
+    pub selected: usize,
+    /// The first product on screen.
+    pub offset: usize,
+    /// The selected product.
+    pub asin: Option<Asin>,
+}
+
 /// The products view's own state.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProductsView {
@@ -155,10 +168,10 @@ pub struct ProductsView {
     /// The opportunities filter in force before `Enter` showed a product's routes: `Esc`
     /// (or `q`) there puts it back and returns to this view.
     pub return_filter: Option<String>,
-    /// The search, the place in it and the product selected when `/` opened: the same
-    /// search typed back (or put back by `Esc`) returns to that place, not to the first
-    /// product; emptied, it keeps that product (found by the search kept before).
-    pub search_origin: Option<(String, usize, usize, Option<Asin>)>,
+    /// Where `/` opened: the same search typed back (or put back by `Esc`) returns to
+    /// that place, not to the first product; emptied, it keeps the product then selected
+    /// (found by the search kept before).
+    pub search_origin: Option<SearchOrigin>,
     /// First product on screen.
     pub offset: usize,
     /// Search words (`/`).
@@ -339,14 +352,12 @@ impl UiState {
             // Cleared: the product selected in the search (the one selected when `/`
             // opened, not the first hit of a word being deleted), where the whole list
             // has it.
-            let (selected, offset, seek) = match &p.search_origin {
-                Some((origin, selected, offset, _)) if *origin == text => {
-                    (*selected, *offset, None)
+            let origin = p.search_origin.as_ref();
+            let (selected, offset, seek) = match origin {
+                Some(o) if o.search == text => (o.selected, o.offset, None),
+                _ if text.trim().is_empty() => {
+                    (0, 0, origin.and_then(|o| o.asin).or(p.selected_asin))
                 }
-                Some((_, _, _, found)) if text.trim().is_empty() => {
-                    (0, 0, found.or(p.selected_asin))
-                }
-                _ if text.trim().is_empty() => (0, 0, p.selected_asin),
                 _ => (0, 0, None),
             };
             p.search = text;
@@ -365,7 +376,12 @@ impl UiState {
         Ok(match action {
             Action::Filter(None) => {
                 let p = &mut self.products;
-                p.search_origin = Some((p.search.clone(), p.selected, p.offset, p.selected_asin));
+                p.search_origin = Some(SearchOrigin {
+                    search: p.search.clone(),
+                    selected: p.selected,
+                    offset: p.offset,
+                    asin: p.selected_asin,
+                });
                 self.open_prompt(PromptKind::ProductSearch, self.products.search.clone());
                 Vec::new()
             }
@@ -384,7 +400,7 @@ impl UiState {
             },
             // The selected product is offered when it is not watched.
             Action::WatchAdd(asins) if asins.is_empty() => {
-                let line = super::apply::watch_add_line(self.selected_unwatched().as_slice());
+                let line = super::watching::watch_add_line(self.selected_unwatched().as_slice());
                 self.open_prompt(PromptKind::Command, line);
                 Vec::new()
             }
