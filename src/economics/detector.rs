@@ -33,7 +33,7 @@ use super::fx::{FxRate, FxSource, GbpQuote};
 use super::gates::{self, Flag, FlagSet};
 use super::model::{self, RouteCost};
 use super::num::{self, Bound, Num};
-use super::solve;
+use super::solve::{self, Segments};
 use super::tables::{TablesAt, market_index};
 use crate::domain::{
     Breakdown, Currency, Market, Money, Opportunity, PriceSnapshot, Product, SellFacts,
@@ -218,6 +218,8 @@ impl Detector {
             }
         }
         out.reserve(n);
+        // Identity is symmetric: each unordered pair of markets is compared once.
+        let mut same_item = [[None::<bool>; 5]; 5];
         for &(s, t, gross, gross_pct) in &pairs[..n] {
             let (si, ti) = (market_index(s), market_index(t));
             let (Some(bq), Some(s_snap), Some(sq), Some(t_snap)) =
@@ -229,7 +231,9 @@ impl Detector {
             let mut flags = FlagSet::default();
             // A stale rate says nothing about a route between euro markets: no FX in it.
             flags.insert_if(fx_stale && gbp_route, Flag::FxStale);
-            flags.insert_if(!gates::same_item(s_snap, t_snap), Flag::Identity);
+            let same = *same_item[si][ti].get_or_insert_with(|| gates::same_item(s_snap, t_snap));
+            same_item[ti][si] = Some(same);
+            flags.insert_if(!same, Flag::Identity);
             let mut row = Opportunity {
                 asin: product.asin,
                 title: title.clone(),
@@ -390,15 +394,15 @@ impl Detector {
             if !fee_known {
                 return None;
             }
-            let searched = match sell.closed.and_then(|c| c.price(target, fx)) {
-                Some(price) => return Some(price.money(t.currency())),
-                None if sell.segments.is_empty() => {
-                    solve::smallest_sell_price(&sell.terms, fx, target)
-                }
-                None => sell.segments.smallest_sell_price(&sell.terms, fx, target),
+            if let Some(price) = sell.closed.and_then(|c| c.price(target, fx)) {
+                return Some(price.money(t.currency()));
+            }
+            let found = if sell.segments.is_empty() {
+                Segments::of(&sell.terms, fx).shown_sell_price(&sell.terms, fx, target)
+            } else {
+                sell.segments.shown_sell_price(&sell.terms, fx, target)
             };
-            let net = |price: N| sell.terms.evaluate(price, fx).net_eur;
-            searched.map(|c| Money::new(solve::shown_sell_price(c, target, net), t.currency()))
+            found.map(|c| Money::new(c, t.currency()))
         };
         row.target_sell_price = reach(landed * (N::one() + min_roi));
         row.break_even_sell_price = reach(landed);

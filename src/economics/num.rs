@@ -74,6 +74,13 @@ pub trait Num:
     /// check their answer anyway: exact for `Decimal`; `Bound` gives its midpoint's ceiling
     /// and is never unsure here.
     fn ceil_hint(self) -> Option<i64>;
+    /// The value at `halves` half cents of the affine function that is `y0` at cent `c0`
+    /// and `y1` at cent `c1` (`c0 < c1`, `2·c0 ≤ halves ≤ 2·c1`), when this number type can
+    /// enclose from the two ends alone what the model itself would compute there; `None`
+    /// means evaluate the model (as decimals always do: they are the reference).
+    fn affine_at(_c0: i64, _y0: Self, _c1: i64, _y1: Self, _halves: i64) -> Option<Self> {
+        None
+    }
     /// The decimal value, for breakdown lines (exact for `Decimal`, which is the only
     /// number lines are built from).
     fn to_dec(self) -> Decimal;

@@ -123,12 +123,20 @@ impl<N: Num> Segment<N> {
             Some(self.lo)
         } else if self.n_hi >= target {
             // Affine, below the target at lo and reaching it at hi: increasing.
+            let at = |c: i64| self.at(2 * c).unwrap_or_else(|| net(c));
             Some(first_reaching(
-                self.lo, self.n_lo, self.hi, self.n_hi, target, net,
+                self.lo, self.n_lo, self.hi, self.n_hi, target, &at,
             ))
         } else {
             None
         }
+    }
+
+    /// `N` at `halves` half cents from the segment's ends, where the number type can
+    /// enclose the model's value that way (see [`Num::affine_at`]) and the price is in the
+    /// segment.
+    fn at(&self, halves: i64) -> Option<N> {
+        N::affine_at(self.lo, self.n_lo, self.hi, self.n_hi, halves)
     }
 }
 
@@ -184,6 +192,22 @@ impl<N: Num> Segments<N> {
         self.0
             .iter()
             .find_map(|seg| seg.first_reaching(target_eur, &net))
+    }
+
+    /// The price [`shown_sell_price`] shows for the one [`smallest_sell_price`] finds.
+    pub fn shown_sell_price(
+        &self,
+        terms: &SellTerms<'_, N>,
+        fx: &FxRate,
+        target_eur: N,
+    ) -> Option<i64> {
+        let c = self.smallest_sell_price(terms, fx, target_eur)?;
+        Some(shown_sell_price(c, target_eur, |price: N| {
+            // Half a cent below `c`: inside `c`'s segment unless `c` begins it.
+            let seg = self.0.iter().find(|s| s.lo < c && c <= s.hi);
+            seg.and_then(|s| s.at(2 * c - 1))
+                .unwrap_or_else(|| terms.evaluate(price, fx).net_eur)
+        }))
     }
 }
 

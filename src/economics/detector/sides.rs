@@ -152,16 +152,21 @@ impl Package {
         // A size or weight that is not positive is unknown, whoever built the snapshot.
         let weight = |s: &PriceSnapshot| s.package.weight_g.filter(|g| *g > 0);
         let volume = |s: &PriceSnapshot| s.package.volume_mm3().filter(|v| *v > 0);
-        let any_weight = product.markets.values().find_map(weight);
-        let any_volume = product.markets.values().find_map(volume);
         let mut p = Package {
-            weight_g: [any_weight; 5],
-            volume_mm3: [any_volume; 5],
+            weight_g: [None; 5],
+            volume_mm3: [None; 5],
         };
+        let (mut any_weight, mut any_volume) = (None, None);
         for (m, s) in &product.markets {
             let i = market_index(*m);
-            p.weight_g[i] = weight(s).or(any_weight);
-            p.volume_mm3[i] = volume(s).or(any_volume);
+            p.weight_g[i] = weight(s);
+            p.volume_mm3[i] = volume(s);
+            any_weight = any_weight.or(p.weight_g[i]);
+            any_volume = any_volume.or(p.volume_mm3[i]);
+        }
+        for i in 0..5 {
+            p.weight_g[i] = p.weight_g[i].or(any_weight);
+            p.volume_mm3[i] = p.volume_mm3[i].or(any_volume);
         }
         p
     }

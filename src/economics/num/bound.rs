@@ -299,6 +299,25 @@ impl Num for Bound {
             }
         }
     }
+    fn affine_at(c0: i64, y0: Bound, c1: i64, y1: Bound, halves: i64) -> Option<Bound> {
+        let (span, off) = (2 * (c1 - c0), halves - 2 * c0);
+        if span <= 0 || !(0..=span).contains(&off) {
+            return None;
+        }
+        // Both integers exact, so the quotient is enclosed; the line through the ends then
+        // encloses the real value of the affine function there.
+        let v = y0 + (y1 - y0) * (Bound::from_i64(off) / Bound::from_i64(span));
+        // The decimal model rounds at 28 digits, so its value lies within ~1e-20 of its
+        // magnitude of the real one: a margin far wider than that, and far below a cent.
+        let scale = [v, y0, y1]
+            .iter()
+            .fold(1.0, |m: f64, b| m.max(b.lo.abs()).max(b.hi.abs()));
+        let pad = scale * 1e-16;
+        Some(Bound {
+            lo: v.lo - pad,
+            hi: v.hi + pad,
+        })
+    }
     fn checked_mul(self, o: Bound) -> Option<Bound> {
         // Overflow shows as an infinite end, which rounding reports as unsure.
         Some(self * o)

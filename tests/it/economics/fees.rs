@@ -3,6 +3,7 @@
 
 use arbdesk::domain::{Currency, Market};
 use arbdesk::economics::model::SellTerms;
+use arbdesk::economics::num::{Bound, Num, take_unsure};
 use arbdesk::economics::solve::{
     Segments, largest_passing, largest_passing_near, shown_max_buy, shown_sell_price,
     smallest_sell_price,
@@ -287,6 +288,66 @@ fn stored_segment_ends_answer_every_search_as_the_search_does() {
             }
         }
     }
+}
+
+/// `t` in checked floats.
+fn in_bound<'a>(t: &SellTerms<'a>) -> SellTerms<'a, Bound> {
+    let b = |x: Decimal| Bound::from_dec(x);
+    SellTerms {
+        currency: t.currency,
+        vat: b(t.vat),
+        category: t.category,
+        schedule: t.schedule,
+        dsf: Dsf {
+            referral: b(t.dsf.referral),
+            fba: b(t.dsf.fba),
+        },
+        fee_vat: b(t.fee_vat),
+        fba_fee: b(t.fba_fee),
+        storage: b(t.storage),
+        returns: b(t.returns),
+        payout_fee: b(t.payout_fee),
+    }
+}
+
+#[test]
+fn checked_floats_read_net_proceeds_inside_a_segment_from_its_ends() {
+    // Within a segment N is affine, so the fast path takes N between its ends from the
+    // line through them instead of evaluating the model: its shown target prices are the
+    // decimal ones wherever it settles them, and it settles nearly all.
+    let econ = shipped();
+    let fx = ecb_fx();
+    let (mut settled, mut all) = (0, 0);
+    for currency in [Currency::EUR, Currency::GBP] {
+        for cat in [
+            "beauty_health_grocery",
+            "furniture",
+            "jewellery",
+            "car_motorbike",
+            "clothing_shoes_bags",
+        ] {
+            let t = terms(&econ, cat, currency);
+            let exact = Segments::of(&t, &fx);
+            let tb = in_bound(&t);
+            let _ = take_unsure();
+            let fast = Segments::of(&tb, &fx);
+            assert!(!take_unsure(), "{cat} {currency}: segment ends");
+            for cents in (50..60_000).step_by(53) {
+                // Targets on, just above and just below the net proceeds of a cent price.
+                let on = t.evaluate(Decimal::new(cents, 2), &fx).net_eur;
+                for target in [on, on + d("0.0001"), on - d("0.004"), on - d("0.006")] {
+                    let want = exact.shown_sell_price(&t, &fx, target);
+                    let got = fast.shown_sell_price(&tb, &fx, Bound::from_dec(target));
+                    all += 1;
+                    if !take_unsure() {
+                        settled += 1;
+                        assert_eq!(got, want, "{cat} {currency} target {target}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(settled * 10 >= all * 7, "{settled} of {all} settled");
 }
 
 #[test]
