@@ -296,7 +296,9 @@ pub async fn serve(
         );
     }
     tokio::spawn(probe_store_loop(Arc::downgrade(&state.inner)));
-    server::run(listener, router(state), shutdown).await
+    // Open requests get as long to finish as one request may take.
+    let drain = state.settings().request_timeout;
+    server::run(listener, router(state), shutdown, drain).await
 }
 
 /// Probes the store every few seconds while the API's state lives, so that queries answer
@@ -348,17 +350,31 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-const ENDPOINTS: [&str; 9] = [
+/// The GET endpoints, as a 404 lists them (the test below checks them against the OpenAPI
+/// document).
+const ENDPOINTS: [&str; 10] = [
     "/health",
     "/actions",
     "/products",
     "/products/{asin}",
     "/opportunities",
     "/stats",
+    "/watchlist",
     "/metrics",
     "/openapi.json",
     "/docs",
 ];
+
+/// The POST endpoints.
+const POST_ENDPOINTS: [&str; 2] = ["/jobs/{name}", "/actions/{id}"];
+
+/// Whether `path` is one of the endpoints (a route pattern's `{…}` matches one segment).
+fn is_endpoint(path: &str) -> bool {
+    ENDPOINTS
+        .iter()
+        .chain(&POST_ENDPOINTS)
+        .any(|pattern| route_matches(pattern, path))
+}
 
 /// The methods `path` takes, as an `Allow` value (the routes of [`router`]).
 fn allowed_methods(path: &str) -> &'static str {
@@ -384,11 +400,7 @@ fn route_matches(pattern: &str, path: &str) -> bool {
 async fn not_found(req: Request) -> Response {
     let path = req.uri().path();
     let trimmed = path.trim_end_matches('/');
-    let routed = ["/jobs/{name}", "/actions/{id}"];
-    let known = ENDPOINTS
-        .iter()
-        .chain(&routed)
-        .any(|pattern| route_matches(pattern, trimmed));
+    let known = is_endpoint(trimmed);
     let hint = if trimmed != path && !trimmed.is_empty() && known {
         format!(" (did you mean '{trimmed}', without the trailing slash?)")
     } else {
@@ -401,4 +413,30 @@ async fn not_found(req: Request) -> Response {
         ENDPOINTS.join(", ")
     ))
     .into_response()
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::{ENDPOINTS, POST_ENDPOINTS, docs};
+
+    #[test]
+    fn the_404_lists_every_documented_endpoint() {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&docs::openapi_bytes("test")).expect("OpenAPI JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            if item.get("get").is_some() {
+                assert!(ENDPOINTS.contains(&path.as_str()), "GET {path} not listed");
+            }
+            if item.get("post").is_some() {
+                assert!(
+                    POST_ENDPOINTS.contains(&path.as_str()),
+                    "POST {path} not listed"
+                );
+            }
+        }
+        for path in ENDPOINTS.iter().chain(&POST_ENDPOINTS) {
+            assert!(paths.contains_key(*path), "{path} is not documented");
+        }
+    }
 }

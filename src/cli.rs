@@ -319,7 +319,7 @@ pub enum WatchCommand {
     #[command(alias = "list")]
     Ls {
         /// Only entries from this source: user (console, CLI, API), discovery or import.
-        #[arg(long, value_parser = watch_source)]
+        #[arg(long, value_enum)]
         source: Option<crate::store::WatchSource>,
         /// Only entries not fetched yet in every tracked market (`--markets`).
         #[arg(long)]
@@ -327,13 +327,14 @@ pub enum WatchCommand {
     },
 }
 
-/// `watch ls --source`: a watch source by its name.
-fn watch_source(name: &str) -> Result<crate::store::WatchSource, String> {
-    use crate::store::WatchSource;
-    WatchSource::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = WatchSource::ALL.iter().map(|s| s.name()).collect();
-        format!("expected one of {}", names.join(", "))
-    })
+/// `watch ls --source`: the sources by their names (which shell completions offer).
+impl ValueEnum for crate::store::WatchSource {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
 }
 
 /// `arbdesk import`.

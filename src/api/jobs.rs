@@ -160,7 +160,7 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
         return Ok((StatusCode::OK, Json(answer)).into_response());
     }
     let sent = match command {
-        Command::Discover => commands.discover(&state.status_snapshot(), now),
+        Command::Discover => commands.discover(now),
         other => commands.try_send(other).map(|()| None),
     };
     let joined = sent.map_err(|e| {

@@ -277,12 +277,14 @@ impl http_body::Body for Watched {
     }
 }
 
-/// The media type a path answers in (`None`: the docs, which serve pages and assets of
-/// several types, and are not checked).
+/// The media type a path answers in (`None`, not checked: no endpoint, whose 404 answers
+/// whatever the client accepts, or the docs' assets).
 fn served_type(path: &str) -> Option<&'static str> {
     match path {
         "/metrics" => Some("text/plain"),
-        p if p == "/docs" || p.starts_with("/docs/") => None,
+        "/docs" => Some("text/html"),
+        // No endpoint: its 404 says so, whatever the client accepts.
+        p if !super::is_endpoint(p) => None,
         _ => Some("application/json"),
     }
 }
@@ -438,6 +440,9 @@ mod tests {
         assert!(acceptable(prom.as_bytes(), "text/plain"));
         assert!(!acceptable(b"application/json", "text/plain"));
         assert_eq!(served_type("/docs/swagger-ui.css"), None);
+        assert_eq!(served_type("/docs"), Some("text/html"));
+        assert_eq!(served_type("/nope"), None, "a 404, not a 406");
+        assert_eq!(served_type("/products/B0DEMO1234"), Some(json));
         assert_eq!(served_type("/opportunities"), Some(json));
     }
 

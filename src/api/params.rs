@@ -70,12 +70,17 @@ impl Params {
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty());
         let first = values.next();
-        if values.next().is_some() {
+        if let (Some(a), Some(b)) = (first, values.next()) {
+            let given = format!("{a}, {b}");
             return Err(ApiError::bad_parameter(
                 name,
-                None,
+                Some(&given),
                 format!("{name} is given more than once; give it once"),
-                Vec::new(),
+                vec![format!(
+                    "one value: {name}={} or {name}={}",
+                    shorten(a),
+                    shorten(b)
+                )],
             ));
         }
         Ok(first)

@@ -28,12 +28,15 @@ use tower::util::MapRequest;
 /// connection).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets each
-/// connection finish the request it is serving, and returns when all are closed.
+/// Serves `app` on `listener` until `shutdown` completes; then closes the listener (new
+/// connections are refused, not left waiting), lets each connection finish the request it
+/// is serving, and returns when all are closed or after `drain`, whichever comes first: a
+/// client that stops reading its answer does not hold the process for ever.
 pub async fn run(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
 ) -> io::Result<()> {
     // Each connection holds a receiver: a send tells them to stop, and the channel closes
     // when the last one is done.
@@ -63,9 +66,17 @@ pub async fn run(
             }));
         tokio::spawn(connection(stream, service, stop_rx.clone()));
     }
+    drop(listener);
     drop(stop_rx);
     stop_tx.send_replace(());
-    stop_tx.closed().await;
+    if tokio::time::timeout(drain, stop_tx.closed()).await.is_err() {
+        tracing::warn!(
+            open = stop_tx.receiver_count(),
+            "API connections still busy {:.0} s after the stop (clients not reading their \
+             answers): closing them.",
+            drain.as_secs_f64()
+        );
+    }
     Ok(())
 }
 

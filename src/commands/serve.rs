@@ -112,6 +112,14 @@ pub async fn serve(settings: Settings) -> Result<()> {
         _ = wait_for_signal() => Ok(()),
         e = runtime.refused() => Err(e),
     };
+    // Asked again while stopping: stop at once (what is committed is in the store).
+    tokio::spawn(async {
+        wait_for_signal().await;
+        tracing::warn!(
+            "Stopping at once (a second signal): updates not yet stored are fetched again next run."
+        );
+        std::process::exit(130);
+    });
     if runtime.pipeline.runs_stages() {
         tracing::info!("Stopping: draining in-flight updates.");
     } else {

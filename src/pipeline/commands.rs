@@ -40,6 +40,8 @@ struct Sent {
     asins: HashMap<Asin, Instant>,
     /// When a discovery run was last queued (the wall clock, as job runs are dated).
     discover: Option<DateTime<Utc>>,
+    /// When the ingest stage last finished with a discovery request: ran it, or dropped it.
+    discover_settled: Option<DateTime<Utc>>,
 }
 
 /// A discovery queued this long ago that has still not started is queued again: the
@@ -154,33 +156,22 @@ impl Commands {
         })
     }
 
-    /// Queues a discovery run, unless one queued through these commands is still waiting
-    /// for the ingest stage to take it: the request then joins that one, and
-    /// `Ok(Some(when))` says when it was queued. Once taken, the stage runs it or drops it
-    /// (a run just finished answers for it, or no categories are configured), so a later
-    /// request is sent again. (A run in progress or just finished is [`RunInHand`]'s to
-    /// answer for.)
+    /// Queues a discovery run, unless one queued through these commands is not settled
+    /// yet (waiting on the channel, or taken by the ingest stage and about to run or
+    /// running): the request then joins that one, and `Ok(Some(when))` says when it was
+    /// queued. Once the stage has run it, or dropped it (a run just finished answers for
+    /// it, or no categories are configured), a request is sent again. (A run in progress
+    /// or just finished is [`RunInHand`]'s to answer for, from the published status.)
     pub fn discover(
         &self,
-        status: &PipelineStatus,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, TrySendError<Command>> {
         let mut sent = self.sent();
         if let Some(at) = sent.discover
             && now - at < DISCOVERY_JOINS_FOR
-            && self.pending() > 0
+            && sent.discover_settled.is_none_or(|done| done < at)
         {
-            // Any run that ended after it was queued took it, or dropped it.
-            let taken = status
-                .jobs
-                .iter()
-                .find(|j| j.name == super::ingest::DISCOVERY_JOB)
-                .is_some_and(|j| {
-                    j.running || j.last_run.as_ref().is_some_and(|r| r.finished_at >= at)
-                });
-            if !taken {
-                return Ok(Some(at));
-            }
+            return Ok(Some(at));
         }
         self.tx.try_send(Command::Discover)?;
         sent.discover = Some(now);
@@ -216,6 +207,12 @@ impl Ledger {
         sent.asins.retain(|_, t| fresh(t));
         sent.all = sent.all.filter(fresh);
         sent
+    }
+
+    /// The ingest stage is done with the discovery requests it took: it ran one, or
+    /// dropped them. A request after this is a new one.
+    pub(crate) fn discovery_settled(&self) {
+        self.sent().discover_settled = Some(Utc::now());
     }
 
     /// Forgets that `asins` were sent: their refresh failed, so a request for them is not
@@ -414,48 +411,30 @@ mod tests {
     }
 
     #[test]
-    fn a_discovery_asked_again_before_it_starts_joins_the_one_queued() {
+    fn a_discovery_asked_again_before_it_is_settled_joins_the_one_queued() {
         let (tx, mut rx) = mpsc::channel(8);
         let c = Commands::from(tx);
         let t0 = Utc::now();
-        let mut status = PipelineStatus::default();
-        assert_eq!(c.discover(&status, t0).unwrap(), None);
+        assert_eq!(c.discover(t0).unwrap(), None);
         let later = t0 + chrono::TimeDelta::seconds(3);
-        assert_eq!(c.discover(&status, later).unwrap(), Some(t0), "joins it");
+        assert_eq!(c.discover(later).unwrap(), Some(t0), "joins it");
         assert!(matches!(rx.try_recv(), Ok(Command::Discover)));
         assert!(rx.try_recv().is_err(), "sent once");
-        // Taken by the ingest stage, which may drop it (a run just finished, or no
-        // categories): a request is sent again.
-        assert_eq!(c.discover(&status, later).unwrap(), None);
-        assert_eq!(
-            c.discover(&status, later).unwrap(),
-            Some(later),
-            "waiting again"
-        );
-        // Once a run has ended since it was queued, a request is a new one (a run in
-        // progress or just finished answers for it before this is asked).
-        status.jobs.push(super::super::JobStatus {
-            name: "discovery".into(),
-            running: false,
-            last_run: Some(crate::store::JobRun {
-                job: "discovery".into(),
-                started_at: later,
-                finished_at: later,
-                result: "ok".into(),
-                detail: String::new(),
-            }),
-            next_run: None,
-        });
-        assert_eq!(c.discover(&status, later).unwrap(), None);
-        // One never begun is queued again after a while.
+        // Taken by the ingest stage, not yet run: still joins it.
+        assert_eq!(c.discover(later).unwrap(), Some(t0), "taken, joins it");
+        assert!(rx.try_recv().is_err(), "still sent once");
+        // Run or dropped by the stage (a run just finished, or no categories): a request
+        // is sent again, and the next joins that one.
+        c.ledger().discovery_settled();
+        assert_eq!(c.discover(later).unwrap(), None);
+        assert!(matches!(rx.try_recv(), Ok(Command::Discover)));
+        assert_eq!(c.discover(later).unwrap(), Some(later), "waiting again");
+        // One never settled is queued again after a while.
         let (tx, _rx) = mpsc::channel(8);
         let c = Commands::from(tx);
-        c.discover(&PipelineStatus::default(), t0).unwrap();
+        c.discover(t0).unwrap();
         let long_after = t0 + DISCOVERY_JOINS_FOR;
-        assert_eq!(
-            c.discover(&PipelineStatus::default(), long_after).unwrap(),
-            None
-        );
+        assert_eq!(c.discover(long_after).unwrap(), None);
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl Ingest {
             }
             while let Ok(cmd) = commands.try_recv() {
                 match cmd {
-                    Command::Discover => discovery_asked(&mut next_discovery, discovered),
+                    Command::Discover => self.discovery_asked(&mut next_discovery, discovered),
                     cmd => {
                         if !self
                             .refresh(cmd, &mut due_at, &mut refreshed, &cancel)
@@ -187,6 +187,7 @@ impl Ingest {
                         refreshes.push(cmd);
                     }
                 }
+                self.ledger.discovery_settled();
                 for cmd in refreshes {
                     if !self
                         .refresh(cmd, &mut due_at, &mut refreshed, &cancel)
@@ -218,7 +219,7 @@ impl Ingest {
                     _ = cancel.cancelled() => break,
                     cmd = commands.recv() => match cmd {
                         Some(Command::Discover) => {
-                            discovery_asked(&mut next_discovery, discovered);
+                            self.discovery_asked(&mut next_discovery, discovered);
                         }
                         Some(cmd) => {
                             if !self.refresh(cmd, &mut due_at, &mut refreshed, &cancel).await {
@@ -487,6 +488,16 @@ impl Ingest {
         (now + wait, now.checked_sub(ago))
     }
 
+    /// A discovery asked for by hand: due at once if it runs ([`discovery_runs`] and
+    /// categories to list); otherwise the request is settled here.
+    fn discovery_asked(&self, next: &mut Instant, finished: Option<Instant>) {
+        if discovery_runs(finished) && !self.settings.discovery.is_empty() {
+            *next = Instant::now();
+        } else {
+            self.ledger.discovery_settled();
+        }
+    }
+
     async fn discover(&self) {
         let started = Utc::now();
         self.stats.job_started(DISCOVERY_JOB);
@@ -587,13 +598,11 @@ fn to_message(
     Ok((asin, message))
 }
 
-/// A discovery asked for by hand runs at once, unless one finished less than
-/// [`REFRESH_AGAIN_AFTER`] ago: that run answers for it, as `POST /jobs/discovery` says
+/// Whether a discovery asked for by hand runs (at once): not when one finished less than
+/// [`REFRESH_AGAIN_AFTER`] ago, which answers for it, as `POST /jobs/discovery` says
 /// (`done`). The API decides from a status published once a second, so a request made
 /// just as a run ends can still be queued; it joins that run here instead of spending the
 /// same tokens on the same lists again.
-fn discovery_asked(next: &mut Instant, finished: Option<Instant>) {
-    if finished.is_none_or(|t| t.elapsed() >= REFRESH_AGAIN_AFTER) {
-        *next = Instant::now();
-    }
+fn discovery_runs(finished: Option<Instant>) -> bool {
+    finished.is_none_or(|t| t.elapsed() >= REFRESH_AGAIN_AFTER)
 }

@@ -9,7 +9,7 @@ mod registry;
 
 use crate::domain::{Asin, Market};
 
-pub use parse::{ParseError, REFRESH_WORDS, complete, nearest_id, parse};
+pub use parse::{MAX_MIN_MARGIN, ParseError, REFRESH_WORDS, complete, nearest_id, parse};
 pub use registry::{ActionSpec, REGISTRY, spec_of};
 
 /// Where an action applies. Lookup goes from the focused context to `Global`.

@@ -471,9 +471,14 @@ impl UiState {
         // A drawer opened on a small screen becomes the detail in focus once the screen
         // has room for it beside the table: the keys then do what they do at that size
         // when the detail is opened there.
-        if self.detail_open && super::ui::shows_detail_beside(self.size) {
+        let beside = super::ui::shows_detail_beside(self.size);
+        if self.detail_open && beside {
             self.detail_open = false;
             self.focus = Focus::Detail;
+        } else if self.focus == Focus::Detail && !beside {
+            // And back: the detail in focus, with no room beside the table, is the drawer.
+            self.focus = Focus::Table;
+            self.detail_open = true;
         }
         self.page = super::ui::table_rows(self).max(1);
         // A scroll forced by a smaller screen is undone when the first page fits again.

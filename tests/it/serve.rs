@@ -602,6 +602,62 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     }
 }
 
+/// A client that asks for large answers and stops reading them does not hold a stopping
+/// process for ever: the listener closes at the signal, and open connections get the
+/// request timeout to finish.
+#[test]
+fn a_client_that_stops_reading_does_not_hold_the_stop() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[api]\nrequest_timeout_secs = 1\n").unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let mut server = start_in(dir, &["--config", &cfg]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Wait for enough rows that the answers below fill every buffer between the two.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (_, _, body) = rt.block_on(get(&server.base, "/opportunities?limit=1"));
+        if body["total"].as_u64().unwrap_or(0) >= 1_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no opportunities: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // 40 pipelined requests for ~3 MB each, never read.
+    let mut client = std::net::TcpStream::connect(&addr).unwrap();
+    let request =
+        "GET /opportunities?limit=1000&breakdown=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    client.write_all(request.repeat(40).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Generous: the process stops ~1 s after the signal; the test fails only if it never does.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "arbdesk did not stop while a client held an unread answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit status {status}");
+    drop(client);
+}
+
 /// A process that only serves says whose prices the store holds, from the store's mark:
 /// not from its own key, with which it fetches nothing (unless the store has no mark).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

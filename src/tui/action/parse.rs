@@ -22,8 +22,14 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 fn bad(id: &str, arg: &str, expected: &str) -> ParseError {
+    if arg.is_empty() {
+        return ParseError(format!("{id} needs a value: {expected}"));
+    }
     ParseError(format!("{id}: '{arg}' is not valid; expected {expected}"))
 }
+
+/// The largest minimum margin, either way (a percentage).
+pub const MAX_MIN_MARGIN: f64 = 1000.0;
 
 /// What a refresh takes besides ASINs, as the console's parse error names it.
 pub const REFRESH_WORDS: &str = "; or 'selected' or 'all'";
@@ -80,6 +86,8 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             "all" => None,
             n => match n.parse::<usize>() {
                 Ok(n) if n > 0 => Some(n),
+                // More rows than a machine holds: all of them.
+                Err(_) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => None,
                 _ => {
                     let offered: Vec<String> = super::ROW_LIMITS
                         .iter()
@@ -257,12 +265,16 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
         Some(rest) => (true, rest),
         None => (!(arg.starts_with('+') || arg.starts_with('-')), arg),
     };
+    let example = "a percentage such as 12, +1, -1 or =-5";
     let value: f64 = number
         .strip_suffix('%')
         .unwrap_or(number)
         .parse()
-        .map_err(|_| bad(id, arg, "a percentage such as 12, +1, -1 or =-5"))?;
-    if !value.is_finite() || value.abs() > 1000.0 {
+        .map_err(|_| bad(id, arg, example))?;
+    if !value.is_finite() {
+        return Err(bad(id, arg, example));
+    }
+    if value.abs() > MAX_MIN_MARGIN {
         return Err(bad(id, arg, "a percentage between -1000 and 1000"));
     }
     // `-0` is 0 (and would show as `-0.0 %`).

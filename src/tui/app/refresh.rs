@@ -83,7 +83,7 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
         state.toast(format!("Discovery not queued: {}", run.detail(now)), false);
         return;
     }
-    match commands.discover(&state.status, now) {
+    match commands.discover(now) {
         Ok(None) => state.toast(
             "Discovery queued: the best-seller lists of [discovery] categories, 50 Keepa tokens \
              each; its run shows in the health view (g h)",

@@ -146,7 +146,15 @@ impl UiState {
                     MarginChange::By(d) => self.min_margin + d,
                     MarginChange::To(v) => v,
                 };
-                self.min_margin = (v * 10.0).round() / 10.0;
+                // Steps stop at the range a typed value must keep to (and a restart reads).
+                let max = crate::tui::action::MAX_MIN_MARGIN;
+                if v.abs() > max {
+                    self.toast(
+                        format!("The minimum margin goes from -{max} % to {max} %"),
+                        false,
+                    );
+                }
+                self.min_margin = (v.clamp(-max, max) * 10.0).round() / 10.0;
                 if self.view_kind != View::Opportunities {
                     self.toast(
                         format!(

@@ -463,6 +463,13 @@ impl UiState {
         Some(self.set_filter(before))
     }
 
+    /// Whether the selected product is on the watchlist, once the watchlist is read.
+    pub fn selected_product_watched(&self) -> Option<bool> {
+        let asin = self.products.selected_line()?.asin;
+        let watched = self.products.watched.as_ref()?;
+        Some(watched.source.contains_key(&asin))
+    }
+
     /// The selected product, if the watchlist is read and does not hold it.
     pub(super) fn selected_unwatched(&self) -> Option<Asin> {
         let asin = self.products.selected_line()?.asin;

@@ -77,6 +77,8 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "open",
             "copy link",
             "refresh selected",
+            // One of the two, by whether the selected product is watched (see `footer`).
+            "watch add",
             "watch remove",
             "back",
             "help",
@@ -91,6 +93,7 @@ fn hint_label(run: &str, ctx: Context) -> &str {
         "filter" if matches!(ctx, Context::Logs | Context::Products) => "search",
         "open" if ctx == Context::Products => "routes",
         "watch remove" => "unwatch",
+        "watch add" => "watch",
         "move +1" if ctx == Context::Health => "scroll",
         "copy link" => "copy link",
         "copy buy-link" => "buy link",
@@ -240,6 +243,13 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
                 if crate::tui::action::parse(run).is_ok_and(|a| !super::offered(s, ctx, &a)) {
                     return None;
                 }
+                // Not yet known (the watchlist unread): as before it was, unwatch.
+                if ctx == Context::Products
+                    && run.starts_with("watch ")
+                    && (*run == "watch add") == s.selected_product_watched().unwrap_or(true)
+                {
+                    return None;
+                }
                 let label = match *run {
                     // The same key thaws the view: say so while it is frozen.
                     "freeze" if s.frozen.is_some() => "unfreeze",
@@ -249,6 +259,14 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             })
             .collect(),
     };
+    // While frozen, the way out is the last middle hint to give way.
+    if s.frozen.is_some()
+        && let Some(i) = hints.iter().position(|(_, l)| l.content == " unfreeze")
+        && i > 1
+    {
+        let h = hints.remove(i);
+        hints.insert(1, h);
+    }
     let width = |h: &[(Span<'_>, Span<'_>)]| -> usize {
         h.iter().map(|(k, l)| k.width() + l.width()).sum::<usize>() + 2 * h.len().saturating_sub(1)
     };

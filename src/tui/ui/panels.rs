@@ -47,7 +47,15 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         2,
         styled(
             match k.tokens_left {
-                Some(t) => format!("  tokens {}", signed_thousands(t)),
+                // Keepa tells the balance with each answer: an old figure says how old.
+                Some(t) => match k.tokens_seen_at.map(|at| (s.now - at).num_seconds()) {
+                    Some(age) if age >= 120 => format!(
+                        "  tokens {} ({} ago)",
+                        signed_thousands(t),
+                        crate::domain::text::span(age)
+                    ),
+                    _ => format!("  tokens {}", signed_thousands(t)),
+                },
                 None => "  tokens –".to_string(),
             },
             "muted",
@@ -234,7 +242,19 @@ pub(super) fn sidebar(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme)
         lines.push(Line::from(styled("Space changes", "muted", theme)));
         lines.push(Line::from(styled("+/- margin", "muted", theme)));
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    // On a short screen the list scrolls to keep the cursor in view (the market lists
+    // come after their headings).
+    let c = s.sidebar_cursor;
+    let cursor_line = c + usize::from(c >= 2) + usize::from(c >= 2 + k);
+    let scroll = if focused {
+        (cursor_line + 1).saturating_sub(usize::from(inner.height))
+    } else {
+        0
+    };
+    f.render_widget(
+        Paragraph::new(lines).scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        inner,
+    );
 }
 
 /// A log line's level (index into `LOG_LEVELS`), if it names one.

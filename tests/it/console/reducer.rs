@@ -1023,6 +1023,26 @@ fn a_drawer_widened_works_as_the_detail_opened_there() {
     assert_ne!(s.selected, before, "j moved the selection");
 }
 
+/// And narrowed again: the detail is the drawer once more, whose keys scroll it, and it
+/// loads the row it shows.
+#[test]
+fn a_drawer_widened_and_narrowed_again_is_the_drawer() {
+    let mut s = fixtures::loaded(50, (80, 24));
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let drawer = s.context();
+    s.on_resize(250, 60);
+    s.on_resize(80, 24);
+    assert!(s.detail_open);
+    assert_eq!(s.context(), drawer);
+    assert!(s.detail_visible(), "so the detail of its row is loaded");
+    let before = s.selected;
+    keys(&mut s, "j");
+    assert_eq!(
+        s.selected, before,
+        "j scrolls the drawer, not the table under it"
+    );
+}
+
 #[test]
 fn the_drawer_scrolls_and_a_recomputed_row_loads_its_detail_again() {
     let mut s = fixtures::loaded(50, (80, 24));

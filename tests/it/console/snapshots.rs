@@ -124,6 +124,39 @@ fn sidebar_focused_narrow() {
     insta::assert_snapshot!(text(&s));
 }
 
+/// On a short screen the sidebar scrolls to keep its cursor in view: the last entry
+/// (Rows) is on screen, selected, when the cursor is on it.
+#[test]
+fn sidebar_cursor_stays_in_view_on_a_short_screen() {
+    let mut s = fixtures::loaded(300, (60, 20));
+    s.apply(Action::Focus(false));
+    assert_eq!(s.focus, arbdesk::tui::state::Focus::Sidebar);
+    let before = text(&s);
+    assert!(
+        !before.contains("Rows"),
+        "Rows starts below the edge: {before}"
+    );
+    for _ in 0..20 {
+        s.apply(Action::Move(arbdesk::tui::action::Motion::By(1)));
+    }
+    let buf = draw(&s, "mono");
+    let row = (0..buf.area.height)
+        .find(|&y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .contains("Rows")
+        })
+        .expect("Rows is on screen");
+    let x = (0..buf.area.width)
+        .find(|&x| buf[(x, row)].symbol() == "R")
+        .unwrap();
+    assert!(
+        buf[(x, row)].modifier.contains(Modifier::REVERSED),
+        "Rows is the selected line"
+    );
+}
+
 #[test]
 fn help_overlay() {
     let mut s = fixtures::loaded(300, (120, 40));
