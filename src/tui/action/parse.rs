@@ -139,16 +139,9 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         "sort" => Action::Sort(match first {
             "next" => SortBy::Next,
             "reverse" => SortBy::Reverse,
-            "" => {
-                return Err(bad(
-                    id,
-                    "",
-                    "a column such as profit, roi, margin, asin or age",
-                ));
-            }
             col => {
                 let c = Column::parse(col).ok_or_else(|| {
-                    bad(id, col, "profit, roi, margin, net, gross, emp, asin, title, buy, sell, buy-price, sell-price, age, next or reverse")
+                    bad(id, col, "profit, roi, margin, net, gross, emp, asin, title, buy, sell, buy-price, sell-price, age, next or reverse (asc or desc after a column)")
                 })?;
                 let dir = match args.get(1).copied() {
                     None => None,
