@@ -284,6 +284,13 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
 
     // SIGTERM: drains and exits successfully.
     let mut server = server;
+    let status = terminate(&mut server, "after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+}
+
+/// Sends SIGTERM and waits for the process to end (generous: a test fails only if it never
+/// does, `when` saying in what situation).
+fn terminate(server: &mut Server, when: &str) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -293,17 +300,13 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
             .success()
     );
     let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
+    loop {
         if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
+            return s;
         }
-        assert!(
-            Instant::now() < deadline,
-            "arbdesk did not stop after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(status.success(), "exit status {status}");
+        assert!(Instant::now() < deadline, "arbdesk did not stop {when}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -634,26 +637,8 @@ fn a_client_that_stops_reading_does_not_hold_the_stop() {
         "GET /opportunities?limit=1000&breakdown=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     client.write_all(request.repeat(40).as_bytes()).unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Generous: the process stops ~1 s after the signal; the test fails only if it never does.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "arbdesk did not stop while a client held an unread answer"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    // The process stops ~1 s after the signal.
+    let status = terminate(&mut server, "while a client held an unread answer");
     assert!(status.success(), "exit status {status}");
     drop(client);
 }

@@ -250,6 +250,15 @@ fn shown_prices_are_the_thresholds_rounded_to_the_cent() {
     );
 }
 
+/// Categories whose referral fee has tiers, a minimum fee that binds, or both.
+const TIERED: [&str; 5] = [
+    "beauty_health_grocery",
+    "furniture",
+    "jewellery",
+    "car_motorbike",
+    "clothing_shoes_bags",
+];
+
 #[test]
 fn stored_segment_ends_answer_every_search_as_the_search_does() {
     // A detector keeps each sell market's segments with N at their ends and answers the
@@ -257,14 +266,7 @@ fn stored_segment_ends_answer_every_search_as_the_search_does() {
     let econ = shipped();
     let fx = ecb_fx();
     for currency in [Currency::EUR, Currency::GBP] {
-        for cat in [
-            "beauty_health_grocery",
-            "furniture",
-            "jewellery",
-            "car_motorbike",
-            "clothing_shoes_bags",
-            "default",
-        ] {
+        for cat in TIERED.into_iter().chain(["default"]) {
             let t = terms(&econ, cat, currency);
             let segments = Segments::of(&t, &fx);
             for target in [
@@ -319,13 +321,7 @@ fn checked_floats_read_net_proceeds_inside_a_segment_from_its_ends() {
     let fx = ecb_fx();
     let (mut settled, mut all) = (0, 0);
     for currency in [Currency::EUR, Currency::GBP] {
-        for cat in [
-            "beauty_health_grocery",
-            "furniture",
-            "jewellery",
-            "car_motorbike",
-            "clothing_shoes_bags",
-        ] {
+        for cat in TIERED {
             let t = terms(&econ, cat, currency);
             let exact = Segments::of(&t, &fx);
             let tb = in_bound(&t);
