@@ -378,7 +378,7 @@ fn is_endpoint(path: &str) -> bool {
 
 /// The methods `path` takes, as an `Allow` value (the routes of [`router`]).
 fn allowed_methods(path: &str) -> &'static str {
-    if path.starts_with("/jobs/") || path.starts_with("/actions/") {
+    if POST_ENDPOINTS.iter().any(|p| route_matches(p, path)) {
         "POST"
     } else {
         "GET, HEAD"
@@ -406,11 +406,12 @@ async fn not_found(req: Request) -> Response {
     } else {
         String::new()
     };
+    let post: Vec<String> = POST_ENDPOINTS.iter().map(|p| format!("POST {p}")).collect();
     ApiError::not_found(format!(
-        "no endpoint at '{}'{hint}; the endpoints are {}, POST /jobs/{{name}} and POST \
-         /actions/{{id}}",
+        "no endpoint at '{}'{hint}; the endpoints are {}, {}",
         error::shorten(path),
-        ENDPOINTS.join(", ")
+        ENDPOINTS.join(", "),
+        post.join(" and ")
     ))
     .into_response()
 }

@@ -217,9 +217,10 @@ impl KeepaSettings {
     }
 }
 
-/// REST API settings.
+/// REST API settings as configured (the API runs with `api::ApiSettings`, made from these
+/// at start-up).
 #[derive(Clone, Debug)]
-pub struct ApiSettings {
+pub struct ApiConfig {
     /// Where to listen; `None` = off.
     pub addr: Option<SocketAddr>,
     /// Bearer token.
@@ -306,7 +307,7 @@ pub struct Settings {
     /// Keepa.
     pub keepa: KeepaSettings,
     /// REST API.
-    pub api: ApiSettings,
+    pub api: ApiConfig,
     /// Queue backend.
     pub queue: QueueConfig,
     /// Store backend.

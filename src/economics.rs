@@ -25,7 +25,6 @@ pub mod solve;
 pub mod tables;
 mod validate;
 
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -144,11 +143,6 @@ impl Economics {
         Self::new(EconomicsConfig::default())
     }
 
-    /// Wraps `self` for sharing with the detector.
-    pub fn into_shared(self) -> Arc<Self> {
-        Arc::new(self)
-    }
-
     /// The configuration this was built from.
     pub fn config(&self) -> &EconomicsConfig {
         &self.config
@@ -183,11 +177,6 @@ impl Economics {
     /// The ECB daily file URL.
     pub fn fx_url(&self) -> &str {
         &self.config.fx.url
-    }
-
-    /// The pipeline's view of `rate` on `today` (stale per `[fx] max_age_days`).
-    pub fn fx_status(&self, rate: &FxRate, today: NaiveDate) -> crate::pipeline::FxStatus {
-        rate.status(today, self.params.fx_max_age_days)
     }
 
     /// The `effective_from` of each table in force on `today`.

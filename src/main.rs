@@ -72,7 +72,7 @@ async fn run() -> ExitCode {
     let filter = match EnvFilter::try_new(level) {
         Ok(f) => f,
         Err(e) => {
-            error!("error: invalid log filter '{}': {e}", settings.log);
+            error!("error: invalid log filter '{level}': {e}");
             return ExitCode::from(2);
         }
     };

@@ -50,7 +50,9 @@ pub trait Detect: Send + Sync {
     fn detect(&self, product: &Product, now: DateTime<Utc>) -> Vec<Opportunity>;
     /// `row` with its breakdown lines, recomputed from `product` at the row's own time and
     /// FX rate (so its figures are the stored ones while the product is unchanged), keeping
-    /// the row's `first_seen`; `None` when the product no longer has that route.
+    /// the row's `first_seen`. When that gives other figures, or no route (the product or
+    /// the settings changed since), the stored row without lines and with
+    /// `breakdown.unexplained` saying why; `None` only where no explanation is possible.
     fn explain(&self, product: &Product, row: &Opportunity) -> Option<Opportunity>;
     /// The FX rate in use, for the status snapshot.
     fn fx(&self) -> Option<FxStatus>;
@@ -136,8 +138,10 @@ pub async fn detect_all(
 }
 
 /// `rows` with their breakdown lines, each explained from its product as stored now (one
-/// store read for all their products). A row whose product is gone, or no longer has its
-/// route, is returned as it is, without lines; a store error is returned as such.
+/// store read for all their products). A row whose product is gone is returned as it is,
+/// without lines; one whose product no longer gives its figures, without lines and with
+/// `breakdown.unexplained` saying why ([`Detect::explain`]); a store error is returned as
+/// such.
 pub async fn explain_all(
     store: &dyn Store,
     detect: &dyn Detect,
@@ -413,11 +417,8 @@ impl Pipeline {
                 failing: ingest::Failing::default(),
             };
             let plan = RefreshPlan {
-                tokens_per_product: crate::keepa::ProductQuery {
-                    buybox: deps.buybox,
-                    ..crate::keepa::ProductQuery::new(Market::UK, vec![])
-                }
-                .cost_per_product(),
+                // The refresh's query (`ingest::Ingest::fetch`): no `update`.
+                tokens_per_product: crate::keepa::ProductQuery::product_cost(deps.buybox, None),
                 interval_secs: deps.settings.refresh_interval.as_secs(),
                 discovery: !deps.settings.discovery.is_empty(),
             };

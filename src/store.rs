@@ -59,21 +59,22 @@ impl StoreConfig {
     /// The database file of the SQLite store in `data_dir` (`None` for a remote store).
     pub fn local_file(&self, data_dir: &Path) -> Option<PathBuf> {
         match self {
-            StoreConfig::Sqlite { path, .. } => {
-                Some(data_dir.join(path.as_deref().unwrap_or(Path::new("arbdesk.sqlite"))))
-            }
+            StoreConfig::Sqlite { path, .. } => Some(sqlite_file(data_dir, path.as_deref())),
             StoreConfig::Elasticsearch(_) => None,
         }
     }
 }
 
+/// The SQLite database file: `path` (relative to `data_dir`), else `arbdesk.sqlite` there.
+fn sqlite_file(data_dir: &Path, path: Option<&Path>) -> PathBuf {
+    data_dir.join(path.unwrap_or(Path::new("arbdesk.sqlite")))
+}
+
 /// Opens the configured store; `data_dir` holds its files unless the config says otherwise.
 pub fn build(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     match config {
-        StoreConfig::Sqlite { history_days, .. } => {
-            let path = config
-                .local_file(data_dir)
-                .unwrap_or_else(|| data_dir.join("arbdesk.sqlite"));
+        StoreConfig::Sqlite { history_days, path } => {
+            let path = sqlite_file(data_dir, path.as_deref());
             let mut options = sqlite::SqliteOptions::default();
             if let Some(days) = history_days {
                 options.history_days = *days;
@@ -402,7 +403,7 @@ impl WatchEntry {
 /// One run of a scheduled job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRun {
-    /// Job name (`discovery`, `fx`).
+    /// Job name (`discovery`, `fx`, `recompute`).
     pub job: String,
     /// Start.
     pub started_at: DateTime<Utc>,

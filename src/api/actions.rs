@@ -225,7 +225,7 @@ pub(crate) async fn run(
             ),
         ));
     }
-    super::jobs::check_origin(&headers, state.settings(), "an action")?;
+    super::middleware::refuse_cross_site(&headers, state.settings(), "an action")?;
     match action {
         Action::RefreshAll => refresh(&state, "refresh all".into(), None).await,
         Action::RefreshAsins(asins) => {

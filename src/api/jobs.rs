@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
@@ -15,42 +15,6 @@ use crate::pipeline::{Command, RunInHand};
 
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
-
-/// Refuses a request sent by a web page from an origin that is neither this server nor in
-/// `api.cors_origins`. Jobs and actions spend Keepa tokens or change the watchlist, and
-/// browsers send any page's form POST to a loopback server without asking; but they always
-/// say where it came from, so only the command line, other programs and the configured
-/// origins may send `what`.
-pub(crate) fn check_origin(
-    headers: &HeaderMap,
-    settings: &super::ApiSettings,
-    what: &str,
-) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("(not text)");
-    let same_origin = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|host| {
-            origin
-                .strip_prefix("http://")
-                .or(origin.strip_prefix("https://"))
-                == Some(host)
-        });
-    if same_origin || settings.allows_origin(origin) {
-        return Ok(());
-    }
-    Err(ApiError::from_status(
-        StatusCode::FORBIDDEN,
-        format!(
-            "{what} cannot be started from a web page at {}: add the origin to \
-             api.cors_origins to allow it",
-            super::error::shorten(origin)
-        ),
-    ))
-}
 
 /// What `POST /jobs/{name}` answers.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -130,7 +94,7 @@ pub(crate) async fn run(
              run them on a process started without it",
         ));
     }
-    check_origin(&headers, state.settings(), "a job")?;
+    super::middleware::refuse_cross_site(&headers, state.settings(), "a job")?;
     queue(&state, name, command)
 }
 

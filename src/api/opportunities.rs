@@ -151,35 +151,21 @@ fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
     })
 }
 
-/// The normalized query as a cache key: every field of the filter, compactly. A `q` that
-/// compares `age` also holds the second, so its answer follows the clock.
+/// The normalized query as a cache key: every field of the filter (its `Debug` form, so a
+/// field added later is in the key too). A `q` that compares `age` also holds the second,
+/// so its answer follows the clock.
 fn cache_key(parsed: &Parsed, now: DateTime<Utc>) -> String {
     let Parsed {
-        query: f,
+        query,
         filter,
         breakdown,
     } = parsed;
-    let minute = if filter.uses_clock() {
+    let second = if filter.uses_clock() {
         now.timestamp().to_string()
     } else {
         String::new()
     };
-    format!(
-        "opp|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{breakdown}|{filter:?}|{minute}",
-        f.min_gross_margin_pct,
-        f.min_net_margin_pct,
-        f.min_profit_cents,
-        f.min_roi_pct,
-        f.buy,
-        f.sell,
-        f.text,
-        f.ranked,
-        f.keys,
-        f.sort,
-        f.descending,
-        f.limit,
-        f.offset,
-    )
+    format!("opp|{query:?}|{breakdown}|{filter:?}|{second}")
 }
 
 /// Ranked arbitrage opportunities with gross and net figures.

@@ -1,7 +1,8 @@
 //! The API's settings and the one safety rule about where it may listen.
 //!
-//! `ApiSettings` is the validated, typed form the config layer produces; nothing in the API
-//! re-checks it at request time. The bearer token is a secret: `BearerToken`'s `Debug` and
+//! `ApiSettings` is what the API runs with: `serve` builds it from the config layer's
+//! `config::ApiConfig` and checks it once ([`ApiSettings::validate`]) before it listens;
+//! nothing in the API re-checks it at request time. The bearer token is a secret: `BearerToken`'s `Debug` and
 //! `Display` never show it, and comparing a presented token takes the same time wherever
 //! the first differing byte is. `check_bind` is the rule that keeps an unauthenticated API
 //! off the network: a non-loopback address needs a token or an explicit
@@ -142,7 +143,7 @@ impl ApiSettings {
     }
 
     /// Checks everything `router` and `serve` rely on: the bind rule, the CORS origins, a
-    /// non-zero timeout. The config layer calls this once.
+    /// non-zero timeout. Start-up (`commands::serve::api_settings`) calls this once.
     pub fn validate(&self) -> Result<(), String> {
         check_bind(self)?;
         for origin in &self.cors_origins {

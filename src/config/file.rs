@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    ApiSettings, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, RefreshIntervals,
+    ApiConfig, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, RefreshIntervals,
     Secret, Settings, default_data_dir, invalid,
 };
 use crate::cli::{ApiAddr, GlobalArgs, Role};
@@ -147,7 +147,7 @@ fn keepa_settings(f: KeepaSection, a: &GlobalArgs) -> Result<KeepaSettings, Conf
 }
 
 /// `[api]` and its flags.
-fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiSettings, ConfigError> {
+fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiConfig, ConfigError> {
     let addr = match a.api_addr {
         Some(ApiAddr::Off) => None,
         Some(ApiAddr::On(addr)) => Some(addr),
@@ -163,7 +163,7 @@ fn api_settings(f: ApiSection, a: &GlobalArgs) -> Result<ApiSettings, ConfigErro
         0.1..=600.0,
         "between 0.1 and 600 seconds",
     )?;
-    Ok(ApiSettings {
+    Ok(ApiConfig {
         addr,
         token: a
             .api_token

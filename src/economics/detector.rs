@@ -463,15 +463,20 @@ struct Labels {
 
 /// What the labels depend on. The rate is compared as written (`0.8653` and `0.86530` are
 /// one number, but two records), so its decimal is kept with its scale.
-type LabelsKey = (
-    bool,
-    [u8; 16],
-    FxSource,
-    NaiveDate,
-    NaiveDate,
-    i64,
-    Option<(NaiveDate, NaiveDate)>,
-);
+#[derive(PartialEq)]
+struct LabelsKey {
+    /// Quoted as GBP per EUR (else EUR per GBP).
+    gbp_per_eur: bool,
+    /// The rate's decimal, serialized (with its scale).
+    rate: [u8; 16],
+    source: FxSource,
+    fx_date: NaiveDate,
+    /// The day the rows are computed on.
+    date: NaiveDate,
+    fx_max_age_days: i64,
+    /// The VAT and fee tables' `effective_from`, when tables are in force.
+    tables: Option<(NaiveDate, NaiveDate)>,
+}
 
 thread_local! {
     static LABELS: RefCell<Option<Rc<Labels>>> = const { RefCell::new(None) };
@@ -489,15 +494,15 @@ impl Labels {
             GbpQuote::GbpPerEur(x) => (true, x),
             GbpQuote::EurPerGbp(y) => (false, y),
         };
-        let key = (
-            per_eur,
-            rate.dec().serialize(),
-            fx.source,
-            fx.date,
+        let key = LabelsKey {
+            gbp_per_eur: per_eur,
+            rate: rate.dec().serialize(),
+            source: fx.source,
+            fx_date: fx.date,
             date,
             fx_max_age_days,
-            tables.map(|t| (t.vat.from, t.referral.from)),
-        );
+            tables: tables.map(|t| (t.vat.from, t.referral.from)),
+        };
         LABELS.with(|cell| {
             let mut cached = cell.borrow_mut();
             if let Some(l) = cached.as_ref().filter(|l| l.key == key) {
@@ -510,7 +515,7 @@ impl Labels {
                 fx_date: fx.date.to_string().into(),
                 fx_shown: fx.eur_per_gbp_display(),
                 versions: key
-                    .6
+                    .tables
                     .map(|(vat, fee)| (vat.to_string().into(), fee.to_string().into())),
                 key,
             });

@@ -77,7 +77,12 @@ impl ProductQuery {
 
     /// Token cost of one product in this query.
     pub fn cost_per_product(&self) -> i64 {
-        1 + if self.buybox { 2 } else { 0 } + i64::from(self.update == Some(0))
+        Self::product_cost(self.buybox, self.update)
+    }
+
+    /// Token cost of one product in a query with these `buybox` and `update` parameters.
+    pub fn product_cost(buybox: bool, update: Option<i32>) -> i64 {
+        1 + if buybox { 2 } else { 0 } + i64::from(update == Some(0))
     }
 }
 

@@ -5,13 +5,14 @@
 //! the clock; one it no longer refreshes (taken off the watchlist, or Keepa out of reach
 //! for a day) would keep its routes ranked for ever on data the gates now refuse.
 //!
-//! So every ten minutes the process stage reads the ranked routes computed longest ago
+//! So every ten minutes a task of its own, beside the process stage, reads the ranked
+//! routes computed longest ago
 //! (more than an hour ago: newer ones belong to products being refreshed), computes their
 //! products again from the store at the current time, and writes the products whose
 //! ranked routes changed. Nothing is written for a product whose ranking holds.
 //!
 //! Stored rows are also out of date when the economics settings change (an edited config,
-//! a new version of arbdesk): at start the process stage compares the settings' id
+//! a new version of arbdesk): at start the same task compares the settings' id
 //! ([`Detect::settings_id`]) with the one the store's last `recompute` job run recorded,
 //! and when they differ computes every stored product again and records the new id.
 

@@ -238,12 +238,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     }
     let problems = keymap.warnings.len() + theme_warnings.len() + ui_warnings.len();
     if problems > 0 {
-        state.toast(
-            format!(
-                "{problems} keymap/theme/state warning(s): see `arbdesk info` or the log (g l)"
-            ),
-            true,
-        );
+        state.toast_error(format!(
+            "{problems} keymap/theme/state warning(s): see `arbdesk info` or the log (g l)"
+        ));
     }
 
     let mut terminal = ratatui::try_init().context("Could not set up the terminal")?;

@@ -46,24 +46,20 @@ pub(super) fn run_effect(
                 // The toast (and so the log) shows what was copied, not all of it: a P&L or
                 // marked rows run to many lines.
                 // Sent, not "copied": a terminal never says whether it took it.
-                Outcome::SentOsc52 => state.toast(
-                    format!(
-                        "Sent the {what} via OSC 52 (terminals do not confirm): {}",
-                        preview(&text)
-                    ),
-                    false,
-                ),
-                Outcome::Native(tool) => state.toast(
-                    format!("Copied the {what} ({tool}): {}", preview(&text)),
-                    false,
-                ),
+                Outcome::SentOsc52 => state.toast_info(format!(
+                    "Sent the {what} via OSC 52 (terminals do not confirm): {}",
+                    preview(&text)
+                )),
+                Outcome::Native(tool) => {
+                    state.toast_info(format!("Copied the {what} ({tool}): {}", preview(&text)))
+                }
                 Outcome::Failed(why) => {
-                    state.toast(format!("Could not copy the {what}: {why}"), true)
+                    state.toast_error(format!("Could not copy the {what}: {why}"))
                 }
             }
         }
         Effect::Export(format) => {
-            // Every row that passes the filters (tui-conventions §1.10). The store's order
+            // Every row that passes the filters, not just the screenful. The store's order
             // is the console's unless a `/` filter or an in-memory sort (or the age
             // column's own direction) decides which rows match or how they go; then the
             // matching loaded rows are written, in order.
@@ -186,14 +182,12 @@ pub(super) fn run_effect(
                     format!("theme {name}"),
                     w.unwrap_or_else(|| format!("theme '{name}' could not be loaded")),
                 ),
-                (false, w) => state.toast(
-                    w.unwrap_or_else(|| format!("Theme {name} could not be loaded")),
-                    true,
-                ),
+                (false, w) => state
+                    .toast_error(w.unwrap_or_else(|| format!("Theme {name} could not be loaded"))),
                 (true, w) => {
                     match w {
-                        Some(w) => state.toast(format!("Theme {name}: {w}"), true),
-                        None => state.toast(format!("Theme {name}"), false),
+                        Some(w) => state.toast_error(format!("Theme {name}: {w}")),
+                        None => state.toast_info(format!("Theme {name}")),
                     }
                     *theme = t;
                     state.theme = name;
@@ -212,13 +206,10 @@ pub(super) fn run_effect(
                 .open(&path)
                 .and_then(|mut f| writeln!(f, "{line}"));
             if let Err(e) = result {
-                state.toast(
-                    format!(
-                        "Could not save the command history to {}: {e}",
-                        path.display()
-                    ),
-                    true,
-                );
+                state.toast_error(format!(
+                    "Could not save the command history to {}: {e}",
+                    path.display()
+                ));
             }
         }
     }

@@ -21,15 +21,12 @@ pub(super) fn refresh(state: &mut UiState, deps: &ConsoleDeps, asins: Vec<Asin>)
         return;
     };
     match commands.refresh(asins) {
-        Ok(Refresh::Repeat { repeats, ago }) => state.toast(
-            format!(
-                "A refresh of {} was asked for {}: not sent again within {} (no tokens spent)",
-                names_of(&repeats),
-                Refresh::ago(ago),
-                window()
-            ),
-            false,
-        ),
+        Ok(Refresh::Repeat { repeats, ago }) => state.toast_info(format!(
+            "A refresh of {} was asked for {}: not sent again within {} (no tokens spent)",
+            names_of(&repeats),
+            Refresh::ago(ago),
+            window()
+        )),
         Ok(Refresh::Queued { sent, repeats }) => {
             let names = match left_out(&repeats) {
                 None => names_of(&sent),
@@ -51,14 +48,11 @@ pub(super) fn refresh_all(state: &mut UiState, deps: &ConsoleDeps) {
         return;
     };
     match commands.refresh_all() {
-        Ok(Refresh::Repeat { ago, .. }) => state.toast(
-            format!(
+        Ok(Refresh::Repeat { ago, .. }) => state.toast_info(format!(
                 "A refresh of the whole watchlist was asked for {}: not sent again within {} (no tokens spent)",
                 Refresh::ago(ago),
                 window()
-            ),
-            false,
-        ),
+            )),
         Ok(Refresh::Queued { repeats, .. }) => {
             let n = state.feed.stats.watchlist.saturating_sub(repeats.len() as u64);
             let asins = count(n, "ASIN");
@@ -80,45 +74,34 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
     };
     let now = Utc::now();
     if let Some(run) = RunInHand::of(&state.status, "discovery", now) {
-        state.toast(format!("Discovery not queued: {}", run.detail(now)), false);
+        state.toast_info(format!("Discovery not queued: {}", run.detail(now)));
         return;
     }
     match commands.discover(now) {
-        Ok(None) => state.toast(
+        Ok(None) => state.toast_info(
             "Discovery queued: the best-seller lists of [discovery] categories, 50 Keepa tokens \
              each; its run shows in the health view (g h)",
-            false,
         ),
-        Ok(Some(at)) => state.toast(
-            format!(
-                "Discovery was queued at {} UTC and has not started yet: not queued again",
-                at.format("%H:%M:%S")
-            ),
-            false,
-        ),
-        Err(e) => state.toast(
-            format!("Could not queue discovery: {}", not_taken(&e)),
-            true,
-        ),
+        Ok(Some(at)) => state.toast_info(format!(
+            "Discovery was queued at {} UTC and has not started yet: not queued again",
+            at.format("%H:%M:%S")
+        )),
+        Err(e) => state.toast_error(format!("Could not queue discovery: {}", not_taken(&e))),
     }
 }
 
 /// The toast for a refresh the ingest stage did not take.
 fn not_queued(state: &mut UiState, e: &TrySendError<Command>) {
-    state.toast(
-        format!("Could not queue the refresh: {}", not_taken(e)),
-        true,
-    );
+    state.toast_error(format!("Could not queue the refresh: {}", not_taken(e)));
 }
 
 /// The command channel, or a toast saying this process has none.
 fn ingesting<'a>(state: &mut UiState, deps: &'a ConsoleDeps) -> Option<&'a Commands> {
     if deps.commands.is_none() {
-        state.toast(
+        state.toast_error(
             "This console does not fetch (its --role has no ingest): ask the process that does \
              (r or :discover in its console, or POST /actions/refresh or /jobs/discovery on its \
              API)",
-            true,
         );
     }
     deps.commands.as_ref()
@@ -153,11 +136,8 @@ fn queued(state: &mut UiState, names: String, n: usize) {
         markets,
         Utc::now(),
     );
-    state.toast(
-        format!(
-            "Refresh queued for {names} in {}: {estimate}",
-            count(markets as u64, "market")
-        ),
-        false,
-    );
+    state.toast_info(format!(
+        "Refresh queued for {names} in {}: {estimate}",
+        count(markets as u64, "market")
+    ));
 }

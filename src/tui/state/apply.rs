@@ -23,10 +23,10 @@ impl UiState {
     fn act(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
         if self.session.read_only && action.changes_stored_data() {
-            self.toast(
-                "read-only: the watchlist cannot be changed here (started with --read-only)"
+            self.toast_error(
+                "read-only: the watchlist and jobs cannot be changed or started here (started \
+                 with --read-only)"
                     .to_string(),
-                true,
             );
             return Vec::new();
         }
@@ -108,7 +108,7 @@ impl UiState {
                         if let Some(f) = self.pending.take() {
                             self.swap_in(f);
                         }
-                        self.toast("Live again", false);
+                        self.toast_info("Live again");
                     }
                     None => {
                         // Frozen again: "Live again" no longer holds.
@@ -149,21 +149,15 @@ impl UiState {
                 // Steps stop at the range a typed value must keep to (and a restart reads).
                 let max = crate::tui::action::MAX_MIN_MARGIN;
                 if v.abs() > max {
-                    self.toast(
-                        format!("The minimum margin goes from -{max} % to {max} %"),
-                        false,
-                    );
+                    self.toast_info(format!("The minimum margin goes from -{max} % to {max} %"));
                 }
                 self.min_margin = (v.clamp(-max, max) * 10.0).round() / 10.0;
                 if self.view_kind != View::Opportunities {
-                    self.toast(
-                        format!(
-                            "Opportunities: minimum margin {} % {}",
-                            self.min_margin,
-                            self.basis.id()
-                        ),
-                        false,
-                    );
+                    self.toast_info(format!(
+                        "Opportunities: minimum margin {} % {}",
+                        self.min_margin,
+                        self.basis.id()
+                    ));
                 }
                 self.requery()
             }
@@ -179,14 +173,11 @@ impl UiState {
                         .position(|l| l.is_none_or(|l| Some(l) >= n))
                         .unwrap_or(ROW_LIMITS.len() - 1);
                     let offered: Vec<String> = ROW_LIMITS.map(limit_label).to_vec();
-                    self.toast(
-                        format!(
-                            "Rows {}: the row limits are {}",
-                            limit_label(ROW_LIMITS[at]),
-                            offered.join(", ")
-                        ),
-                        false,
-                    );
+                    self.toast_info(format!(
+                        "Rows {}: the row limits are {}",
+                        limit_label(ROW_LIMITS[at]),
+                        offered.join(", ")
+                    ));
                     at
                 });
                 self.rebuild_view();
@@ -195,7 +186,7 @@ impl UiState {
             Action::Markets(side, list) => {
                 let list = self.tracked_of(&list);
                 if list.is_empty() {
-                    self.toast("None of those markets is tracked", true);
+                    self.toast_error("None of those markets is tracked");
                     return Vec::new();
                 }
                 // Said, since the sidebar that shows it is not on every screen.
@@ -210,7 +201,7 @@ impl UiState {
                 } else {
                     ""
                 };
-                self.toast(format!("{sides} {}{all}", codes.join(" ")), false);
+                self.toast_info(format!("{sides} {}{all}", codes.join(" ")));
                 if matches!(side, Side::Buy | Side::Both) {
                     self.buy = list.clone();
                 }
@@ -285,7 +276,7 @@ impl UiState {
                 self.requery()
             }
             Action::Copy(CopyTarget::Breakdown) => self.copy_breakdown(),
-            // Right after an export, `y` copies where it went (tui-conventions §1.10).
+            // Right after an export, `y` copies where it went.
             Action::Copy(CopyTarget::Link) if self.toast_copy().is_some() => {
                 vec![Effect::Copy {
                     text: self.toast_copy().unwrap_or_default().to_string(),
@@ -323,9 +314,8 @@ impl UiState {
             // The item under the sidebar's cursor: from elsewhere (`:toggle` typed over the
             // table), the operator does not see which one.
             Action::Toggle if self.context() != Context::Sidebar => {
-                self.toast(
+                self.toast_error(
                     "toggle works on the sidebar's item under its cursor: Tab focuses the sidebar",
-                    true,
                 );
                 Vec::new()
             }
@@ -339,7 +329,7 @@ impl UiState {
                     } else {
                         "every component"
                     };
-                    self.toast(format!("The health view (g h) now shows {what}"), false);
+                    self.toast_info(format!("The health view (g h) now shows {what}"));
                 }
                 Vec::new()
             }
@@ -347,10 +337,7 @@ impl UiState {
                 self.log_level = i.min(LOG_LEVELS.len() - 1);
                 if self.view_kind != View::Logs {
                     let level = LOG_LEVELS[self.log_level];
-                    self.toast(
-                        format!("The log view (g l) now shows {level} and above"),
-                        false,
-                    );
+                    self.toast_info(format!("The log view (g l) now shows {level} and above"));
                 }
                 Vec::new()
             }
@@ -393,7 +380,7 @@ impl UiState {
             let n = self.marked.len();
             self.marked.clear();
             let s = if n == 1 { "" } else { "s" };
-            self.toast(format!("{n} mark{s} cleared"), false);
+            self.toast_info(format!("{n} mark{s} cleared"));
         }
         Vec::new()
     }
@@ -401,7 +388,7 @@ impl UiState {
     /// `copy breakdown`: the selected row's P&L as text, once the detail has loaded it.
     fn copy_breakdown(&mut self) -> Vec<Effect> {
         let Some(row) = self.selected_row() else {
-            self.toast("Nothing selected to copy", true);
+            self.toast_error("Nothing selected to copy");
             return Vec::new();
         };
         let key = row.key;
@@ -411,14 +398,13 @@ impl UiState {
                 what: "P&L",
             }],
             _ if !self.detail_visible() => {
-                self.toast(
+                self.toast_error(
                     "The P&L loads with the detail: Enter opens it, then copy breakdown",
-                    true,
                 );
                 Vec::new()
             }
             _ => {
-                self.toast("The P&L is still loading; try again in a moment", true);
+                self.toast_error("The P&L is still loading; try again in a moment");
                 Vec::new()
             }
         }
@@ -468,7 +454,7 @@ impl UiState {
             return Vec::new();
         }
         let Some(row) = self.selected_row() else {
-            self.toast("Nothing selected to copy", true);
+            self.toast_error("Nothing selected to copy");
             return Vec::new();
         };
         let what = match target {

@@ -96,7 +96,7 @@ impl UiState {
             Overlay::Confirm(c) => match ev.code {
                 KeyCode::Char('y' | 'Y') => vec![c.action],
                 _ => {
-                    self.toast(c.declined, false);
+                    self.toast_info(c.declined);
                     Vec::new()
                 }
             },
@@ -416,7 +416,7 @@ impl UiState {
                 self.requery()
             }
             Err(e) => {
-                self.toast(format!("Filter: {e}"), true);
+                self.toast_error(format!("Filter: {e}"));
                 Vec::new()
             }
         }

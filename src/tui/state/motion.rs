@@ -119,10 +119,9 @@ impl UiState {
             true
         };
         let kept = |s: &mut UiState, m: Market, side: &str| {
-            s.toast(
-                format!("{m} is the last market to {side} in: check another one first"),
-                false,
-            );
+            s.toast_info(format!(
+                "{m} is the last market to {side} in: check another one first"
+            ));
             Vec::new()
         };
         match c {

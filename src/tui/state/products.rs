@@ -394,7 +394,7 @@ impl UiState {
             Action::Refresh => match self.products.selected_line() {
                 Some(l) => vec![Effect::Refresh(vec![l.asin])],
                 None => {
-                    self.toast("Nothing selected to refresh", true);
+                    self.toast_error("Nothing selected to refresh");
                     Vec::new()
                 }
             },
@@ -406,13 +406,13 @@ impl UiState {
             }
             Action::WatchRemove(asins) if asins.is_empty() => {
                 if let Some(asin) = self.selected_unwatched() {
-                    self.toast(format!("{asin} is not on the watchlist (a adds it)"), false);
+                    self.toast_info(format!("{asin} is not on the watchlist (a adds it)"));
                     return Ok(Vec::new());
                 }
                 match self.products.selected_line() {
                     Some(l) => self.confirm_removal(vec![l.asin], true),
                     None => {
-                        self.toast("Nothing selected to remove", true);
+                        self.toast_error("Nothing selected to remove");
                         Vec::new()
                     }
                 }
@@ -424,7 +424,7 @@ impl UiState {
     /// `open` in the products view: the opportunities of the selected product.
     pub(super) fn open_product(&mut self) -> Vec<Effect> {
         let Some(asin) = self.products.selected_line().map(|l| l.asin) else {
-            self.toast("Nothing selected to open", true);
+            self.toast_error("Nothing selected to open");
             return Vec::new();
         };
         self.view_kind = super::View::Opportunities;
@@ -449,7 +449,7 @@ impl UiState {
                 held.join(" and ")
             )
         };
-        self.toast(text, false);
+        self.toast_info(text);
         let before = self.filter_text.clone();
         let effects = self.set_filter(format!("asin={asin}"));
         self.products.return_filter = Some(before);
@@ -481,16 +481,15 @@ impl UiState {
     pub(super) fn copy_product(&mut self, target: super::CopyTarget) -> Vec<Effect> {
         use super::CopyTarget;
         let Some(line) = self.products.selected_line() else {
-            self.toast("Nothing selected to copy", true);
+            self.toast_error("Nothing selected to copy");
             return Vec::new();
         };
         let (text, what) = match target {
             CopyTarget::Asin => (Some(line.asin.to_string()), "ASIN"),
             CopyTarget::Link => (line.link(&self.session.markets), "product link"),
             CopyTarget::BuyLink | CopyTarget::Row | CopyTarget::Breakdown => {
-                self.toast(
+                self.toast_error(
                     "A product has no route here: copy link or copy asin (Enter shows its routes)",
-                    true,
                 );
                 return Vec::new();
             }

@@ -39,7 +39,17 @@ pub struct Alerted {
 }
 
 impl UiState {
-    /// Adds a toast.
+    /// Adds a toast saying what happened.
+    pub fn toast_info(&mut self, text: impl Into<String>) {
+        self.toast(text, false);
+    }
+
+    /// Adds a toast saying what went wrong (or was refused).
+    pub fn toast_error(&mut self, text: impl Into<String>) {
+        self.toast(text, true);
+    }
+
+    /// Adds a toast, an error one if `error`.
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
         let text = text.into();
         // Whole in the log: a toast fades, and a narrow one is cut.
@@ -109,10 +119,9 @@ impl UiState {
         }
     }
 
-    /// Says where an export went; while the toast shows, `y` copies the path
-    /// (tui-conventions §1.10).
+    /// Says where an export went; while the toast shows, `y` copies the path.
     pub fn toast_exported(&mut self, text: String, path: String) {
-        self.toast(format!("{text} · y copies the path"), false);
+        self.toast_info(format!("{text} · y copies the path"));
         if let Some(t) = self.toasts.back_mut() {
             t.copy = Some(path);
         }
@@ -132,13 +141,10 @@ impl UiState {
     pub fn toast_marks_hidden(&mut self, done: &str) {
         let n = self.marked.len();
         let rows = if n == 1 { "row is" } else { "rows are" };
-        self.toast(
-            format!(
-                "Nothing {done}: the {n} marked {rows} hidden by the filters; Esc clears the / \
+        self.toast_error(format!(
+            "Nothing {done}: the {n} marked {rows} hidden by the filters; Esc clears the / \
                  filter, and then the marks"
-            ),
-            true,
-        );
+        ));
     }
 
     /// The products an action on "the selected row" takes: with rows marked (outside the
@@ -156,7 +162,7 @@ impl UiState {
         match self.selected_row() {
             Some(r) => Some(vec![r.key.asin]),
             None => {
-                self.toast(format!("Nothing selected to {verb}"), true);
+                self.toast_error(format!("Nothing selected to {verb}"));
                 None
             }
         }

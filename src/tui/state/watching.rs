@@ -58,7 +58,7 @@ impl UiState {
 
     fn toast_watched_already(&mut self, watched: &[crate::domain::Asin]) {
         let they = crate::domain::text::subject(watched, 3, "is", "are");
-        self.toast(format!("{they} on the watchlist already"), false);
+        self.toast_info(format!("{they} on the watchlist already"));
     }
 
     /// A watchlist read came while the command line offers ASINs to watch, as `a` opened
@@ -128,7 +128,7 @@ impl UiState {
         if !not.is_empty() {
             let they = crate::domain::text::subject(&not, 3, "is", "are");
             let it = if not.len() == 1 { "it" } else { "them" };
-            self.toast(format!("{they} not on the watchlist (a adds {it})"), false);
+            self.toast_info(format!("{they} not on the watchlist (a adds {it})"));
         }
         watched
     }

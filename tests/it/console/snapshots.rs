@@ -94,7 +94,7 @@ fn toasts_over_the_detail_drawer_leave_it_in_view() {
     s.apply(Action::Open);
     let before = text(&s);
     let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
-    s.toast("Refreshed B0D1XD1ZV3: 3 routes recomputed", false);
+    s.toast_info("Refreshed B0D1XD1ZV3: 3 routes recomputed");
     let one = text(&s);
     let (b, a) = (lines(&before), lines(&one));
     assert!(
@@ -103,13 +103,10 @@ fn toasts_over_the_detail_drawer_leave_it_in_view() {
     );
     assert_eq!(a[4..], b[4..], "every row under the tiles as it was: {one}");
     // A long one wraps onto the three rows, cut at the third.
-    s.toast(
-        format!(
-            "Could not copy the P&L: {}",
-            "the terminal drops it; ".repeat(12)
-        ),
-        true,
-    );
+    s.toast_error(format!(
+        "Could not copy the P&L: {}",
+        "the terminal drops it; ".repeat(12)
+    ));
     let long = text(&s);
     let a = lines(&long);
     assert!(a[1].contains("Could not copy the P&L:"), "{long}");
@@ -759,7 +756,7 @@ fn high_contrast_leaves_no_cell_on_the_terminal_background() {
     use ratatui::style::Color;
     let keymap = Keymap::load("default", None);
     let mut s = fixtures::loaded(100, (200, 60));
-    s.toast("Theme high-contrast", false);
+    s.toast_info("Theme high-contrast");
     let unpainted = |buf: &Buffer| {
         buf.content()
             .iter()
@@ -1112,9 +1109,8 @@ fn a_short_detail_keeps_the_buy_and_sell_rows() {
 #[test]
 fn the_chord_popup_is_drawn_over_toasts() {
     let mut s = fixtures::loaded(30, (160, 45));
-    s.toast(
+    s.toast_info(
         "Exported 13 rows to /tmp/exports/opportunities-20261205.json (y copies the path)",
-        false,
     );
     let keymap = Keymap::load("default", None);
     s.on_key(
