@@ -25,7 +25,6 @@ pub mod solve;
 pub mod tables;
 mod validate;
 
-
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 

@@ -4,7 +4,7 @@
 //! or elsewhere: the pipeline takes back the rate the store's latest `fx` job run fetched
 //! or kept, see [`crate::pipeline::restore_fx`]), else the shipped dated rate (rows carry `FX_STALE` once the rate in use is
 //! older than `fx.max_age_days`). The pipeline calls `refresh_fx` at start and then once per
-//! working day after `[fx] fetch_after` in live mode (`pipeline::fx_job`, timed by
+//! working day after `[fx] fetch_after` in live mode (the pipeline's fx job, timed by
 //! `fx_next_fetch`; a failed fetch is tried again within the hour); offline (demo, tests)
 //! no fetch is made.
 

@@ -18,8 +18,34 @@ use tokio::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{Command, PipelineStatus, REFRESH_AGAIN_AFTER};
+use super::PipelineStatus;
 use crate::domain::Asin;
+
+/// A product refreshed on command is not fetched again on command until this long after
+/// that refresh finished: asking twice (`r` pressed twice, a script retrying) spends the
+/// Keepa tokens once.
+pub const REFRESH_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Something to do now rather than on schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run best-seller discovery now.
+    Discover,
+    /// Refresh these ASINs in every market now; an ASIN refreshed on command within
+    /// [`REFRESH_AGAIN_AFTER`] of `asked` is not fetched again.
+    Refresh {
+        /// The products.
+        asins: Vec<Asin>,
+        /// When the refresh was asked for.
+        asked: tokio::time::Instant,
+    },
+    /// Refresh the whole watchlist in every market now (skipping, as `Refresh` does, what
+    /// was refreshed on command within [`REFRESH_AGAIN_AFTER`] of `asked`).
+    RefreshAll {
+        /// When the refresh was asked for.
+        asked: tokio::time::Instant,
+    },
+}
 
 /// Sends commands to the ingest stage and remembers the refreshes it sent. Cheap to clone;
 /// clones share the ledger.

@@ -201,7 +201,7 @@ pub async fn publish(
             && let Ok(runs) = store.jobs().await
         {
             if follow_fx && let Some(d) = &detect {
-                super::restore_fx_from(&runs, &**d);
+                super::fx::restore_fx_from(&runs, &**d);
             }
             let mut jobs = stats.jobs.lock().unwrap_or_else(PoisonError::into_inner);
             for run in runs {
