@@ -3,7 +3,11 @@
 //!
 //! `file` holds the raw shape of the config file (unknown keys are errors, so a typo is
 //! caught instead of silently ignored). `load` merges the layers and checks every value once;
-//! after that nothing re-validates. Secrets (the Keepa key, the API token) live in
+//! after that nothing re-validates a value. What depends on the command being run is
+//! checked by that command at start-up, still before anything runs: the pipeline's two
+//! markets and the roles that go together (`commands`), `--read-only` against the command,
+//! and the API's bind rule and token (`commands::serve::api_settings`, as
+//! `api::ApiSettings::validate`). Secrets (the Keepa key, the API token) live in
 //! `Secret`, whose `Debug` and `Display` never show them; `render` prints the effective
 //! configuration with secrets redacted for `arbdesk config show`.
 

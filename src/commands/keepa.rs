@@ -95,37 +95,73 @@ fn fetch_queries(asins: &[Asin], markets: &[Market], buybox: bool) -> Vec<Produc
         .collect()
 }
 
-/// Fetches `asins` in every market of `markets`, decoding each product.
+/// What a fetch got: the listings decoded, and what it did not get.
+pub struct Fetched {
+    /// The listings, in the order asked.
+    pub listings: Vec<Listing>,
+    /// Markets whose request failed for good, with why (the other markets still count).
+    pub failed: Vec<(Market, anyhow::Error)>,
+    /// Products Keepa's answers left out or that did not decode (each logged as it came).
+    pub skipped: usize,
+}
+
+/// Fetches `asins` in every market of `markets`, decoding each product. A market whose
+/// request fails does not lose the others' listings, already paid for.
 pub async fn fetch_listings(
     client: &KeepaClient,
     asins: &[Asin],
     markets: &[Market],
     buybox: bool,
-) -> Result<Vec<Listing>> {
-    let mut out = Vec::new();
+) -> Fetched {
+    let mut got = Fetched {
+        listings: Vec::new(),
+        failed: Vec::new(),
+        skipped: 0,
+    };
     for q in fetch_queries(asins, markets, buybox) {
         let m = q.market;
-        for batch in client.products_chunked(&q).await {
-            let batch = batch.with_context(|| {
-                format!(
-                    "Fetching {} from Keepa in {m} failed",
-                    crate::domain::text::count(asins.len() as u64, "ASIN")
-                )
-            })?;
-            let asked = &q.asins;
+        for (batch, asked) in client
+            .products_chunked(&q)
+            .await
+            .into_iter()
+            .zip(q.asins.chunks(crate::keepa::client::MAX_ASINS_PER_REQUEST))
+        {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    let e = anyhow::Error::new(e).context(format!(
+                        "Fetching {} from Keepa in {m} failed",
+                        crate::domain::text::count(asked.len() as u64, "ASIN")
+                    ));
+                    got.failed.push((m, e));
+                    continue;
+                }
+            };
             let mut answer = crate::keepa::answer::Answer::to(asked);
             for raw in &batch.products {
                 match decode_product(raw) {
                     Ok(l) => match answer.take(l.asin) {
-                        Ok(()) => out.push(l),
-                        Err(e) => tracing::warn!("{e}."),
+                        Ok(()) => got.listings.push(l),
+                        Err(e) => {
+                            got.skipped += 1;
+                            tracing::warn!("{e}.");
+                        }
                     },
-                    Err(e) => tracing::warn!(error = %e, "Skipped a malformed Keepa product."),
+                    Err(e) => {
+                        got.skipped += 1;
+                        tracing::warn!(error = %e, "Skipped a malformed Keepa product.");
+                    }
                 }
+            }
+            let missing = answer.missing(asked);
+            if !missing.is_empty() {
+                got.skipped += missing.len();
+                let names: Vec<&str> = missing.iter().map(Asin::as_str).collect();
+                tracing::warn!("Keepa's answer in {m} left out {}.", names.join(", "));
             }
         }
     }
-    Ok(out)
+    got
 }
 
 fn price(m: Option<Money>) -> String {
@@ -166,7 +202,11 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     // As the pipeline asks: `keepa.buybox`, unless a flag says otherwise.
     let buybox = (args.buybox || settings.keepa.buybox) && !args.no_buybox;
     say_token_wait(&client, &asins, &settings.markets, buybox).await?;
-    let listings = fetch_listings(&client, &asins, &settings.markets, buybox).await?;
+    let Fetched {
+        listings,
+        failed,
+        skipped,
+    } = fetch_listings(&client, &asins, &settings.markets, buybox).await;
     if args.json {
         for l in &listings {
             let line = serde_json::json!({
@@ -187,6 +227,25 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
         }
     }
     print_tokens(&client);
+    // What arrived is shown; what did not is the outcome: a failed market is a failure
+    // (exit 1), products left out or unreadable a partial result (exit 3), as `import`.
+    let mut failed = failed.into_iter();
+    if let Some((_, first)) = failed.next() {
+        let others: Vec<&str> = failed.map(|(m, _)| m.code()).collect();
+        return Err(if others.is_empty() {
+            first
+        } else {
+            first.context(format!("also failed in {}", others.join(", ")))
+        });
+    }
+    if skipped > 0 {
+        return Err(super::Partial(format!(
+            "{} of the products asked for did not come back usable (the warnings above say \
+             which and why); the rest are shown",
+            text::count(skipped as u64, "listing")
+        ))
+        .into());
+    }
     Ok(())
 }
 

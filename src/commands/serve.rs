@@ -387,6 +387,12 @@ async fn check_keepa(client: crate::keepa::KeepaClient) {
                 known(s.refill_rate)
             )
         }
+        // Refused: traffic stops until a restart with another key or plan.
+        Err(e) if e.is_fatal() => tracing::error!(
+            "Keepa refused the start-up token check: {e}. Nothing is fetched until arbdesk \
+             is restarted with a working keepa.key (KEEPA_API_KEY); stored data is still \
+             served."
+        ),
         Err(e) => tracing::warn!(
             "Keepa did not answer the start-up token check: {e}. Check keepa.url, keepa.key \
              (KEEPA_API_KEY) and the network; the pipeline keeps trying."

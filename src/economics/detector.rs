@@ -144,33 +144,13 @@ impl Detector {
         let explain = only.is_some();
         let p = &self.econ.params;
         let date = now.date_naive();
-        let mut sells: [Option<SellQuote<N>>; 5] = [None; 5];
-        let mut buys: [Option<BuyQuote<N>>; 5] = [None; 5];
-        let mut snaps: [Option<&PriceSnapshot>; 5] = [None; 5];
-        // Referral category and VAT class per market: one lookup per distinct Keepa group
-        // (a product's markets nearly always share one).
-        let mut groups: [(&str, Option<&str>); 5] = [("default", None); 5];
         let tables = self.econ.tables.at(date).ok();
-        let mut last_group: Option<(&str, (&str, Option<&str>))> = None;
-        for (m, s) in &product.markets {
-            if s.market != *m || !s.in_stock() || (m.currency() == Currency::GBP && !fx.is_usable())
-            {
-                continue;
-            }
-            let i = market_index(*m);
-            snaps[i] = Some(s);
-            let name = s.product_group.as_deref();
-            groups[i] = match (name, last_group) {
-                (Some(n), Some((seen, g))) if n == seen => g,
-                _ => {
-                    let g = self.econ.tables.group(name);
-                    last_group = name.map(|n| (n, g));
-                    g
-                }
-            };
-            sells[i] = sell_quote(s, p.sell_price);
-            buys[i] = buy_quote(s);
-        }
+        let Quotes {
+            sells,
+            buys,
+            snaps,
+            groups,
+        } = self.quotes::<N>(product, fx);
         let package = Package::of(product);
         let labels = Labels::of(fx, date, p.fx_max_age_days, tables.as_ref());
         let Labels {
@@ -188,35 +168,7 @@ impl Detector {
         let mut buy_calc: [Option<BuyCalc<N>>; 5] = Default::default();
         let mut last_category = None;
 
-        // The routes that exist: both sides priced and a positive gross gap, counted first
-        // so the rows take one allocation.
-        let exact = fx.exact();
-        let mut pairs = [(Market::UK, Market::UK, 0, 0.0); 20];
-        let mut n = 0;
-        for s in Market::ALL {
-            let Some(bq) = buys[market_index(s)] else {
-                continue;
-            };
-            for t in Market::ALL {
-                let Some(sq) = sells[market_index(t)] else {
-                    continue;
-                };
-                if s == t || only.is_some_and(|o| o != (s, t)) {
-                    continue;
-                }
-                let (gross, pct) = gross_exact(bq.money, sq.money, exact).unwrap_or_else(|| {
-                    let buy_eur = fx.to_eur(bq.price, s.currency());
-                    let gross = fx.to_eur(sq.price, t.currency()) - buy_eur;
-                    (gross.money(Currency::EUR).minor, (gross / buy_eur).pct())
-                });
-                // Positive as the row shows it: a GBP gap of a fraction of a cent rounds
-                // to a gross margin of 0.00, which is no margin.
-                if gross > 0 {
-                    pairs[n] = (s, t, gross, pct);
-                    n += 1;
-                }
-            }
-        }
+        let (pairs, n) = routes(&buys, &sells, fx, only);
         out.reserve(n);
         // Identity is symmetric: each unordered pair of markets is compared once.
         let mut same_item = [[None::<bool>; 5]; 5];
@@ -309,6 +261,40 @@ impl Detector {
             row.ranked = flags.ranked(gbp_route);
             out.push(row);
         }
+    }
+
+    /// Each market's quotes of `product`: the markets that are in no pair (out of stock, a
+    /// GBP market without a usable rate) have none.
+    fn quotes<'a, N: Num>(&'a self, product: &'a Product, fx: &FxRate) -> Quotes<'a, N> {
+        let mut q = Quotes {
+            sells: [None; 5],
+            buys: [None; 5],
+            snaps: [None; 5],
+            groups: [("default", None); 5],
+        };
+        // One group lookup per distinct Keepa group (a product's markets nearly always
+        // share one).
+        let mut last_group: Option<(&str, (&str, Option<&str>))> = None;
+        for (m, s) in &product.markets {
+            if s.market != *m || !s.in_stock() || (m.currency() == Currency::GBP && !fx.is_usable())
+            {
+                continue;
+            }
+            let i = market_index(*m);
+            q.snaps[i] = Some(s);
+            let name = s.product_group.as_deref();
+            q.groups[i] = match (name, last_group) {
+                (Some(n), Some((seen, g))) if n == seen => g,
+                _ => {
+                    let g = self.econ.tables.group(name);
+                    last_group = name.map(|n| (n, g));
+                    g
+                }
+            };
+            q.sells[i] = sell_quote(s, self.econ.params.sell_price);
+            q.buys[i] = buy_quote(s);
+        }
+        q
     }
 
     /// Fills the net figures of `row` from the two sides and the route (and its breakdown
@@ -445,6 +431,56 @@ impl Detector {
         breakdown::reconcile(&mut lines);
         row.breakdown.lines = lines;
     }
+}
+
+/// A product's quotes per market (by [`market_index`]).
+struct Quotes<'a, N> {
+    sells: [Option<SellQuote<N>>; 5],
+    buys: [Option<BuyQuote<N>>; 5],
+    snaps: [Option<&'a PriceSnapshot>; 5],
+    /// Referral category and VAT class.
+    groups: [(&'a str, Option<&'a str>); 5],
+}
+
+/// A route that exists: buy and sell market, gross margin in EUR cents and percent.
+type Route = (Market, Market, i64, f64);
+
+/// The routes that exist (both sides priced and a positive gross gap; only `only` if
+/// given) and how many, counted first so the rows take one allocation.
+fn routes<N: Num>(
+    buys: &[Option<BuyQuote<N>>; 5],
+    sells: &[Option<SellQuote<N>>; 5],
+    fx: &FxRate,
+    only: Option<(Market, Market)>,
+) -> ([Route; 20], usize) {
+    let exact = fx.exact();
+    let mut pairs = [(Market::UK, Market::UK, 0, 0.0); 20];
+    let mut n = 0;
+    for s in Market::ALL {
+        let Some(bq) = buys[market_index(s)] else {
+            continue;
+        };
+        for t in Market::ALL {
+            let Some(sq) = sells[market_index(t)] else {
+                continue;
+            };
+            if s == t || only.is_some_and(|o| o != (s, t)) {
+                continue;
+            }
+            let (gross, pct) = gross_exact(bq.money, sq.money, exact).unwrap_or_else(|| {
+                let buy_eur = fx.to_eur(bq.price, s.currency());
+                let gross = fx.to_eur(sq.price, t.currency()) - buy_eur;
+                (gross.money(Currency::EUR).minor, (gross / buy_eur).pct())
+            });
+            // Positive as the row shows it: a GBP gap of a fraction of a cent rounds to a
+            // gross margin of 0.00, which is no margin.
+            if gross > 0 {
+                pairs[n] = (s, t, gross, pct);
+                n += 1;
+            }
+        }
+    }
+    (pairs, n)
 }
 
 /// What every row computed with one FX rate, on one day, with one set of tables shares:

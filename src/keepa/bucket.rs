@@ -102,6 +102,12 @@ impl Bucket {
         self.advance(now);
         self.left = self.left.saturating_sub(cost);
     }
+
+    /// Takes back a reservation of `cost` for a request that was never sent.
+    pub fn give_back(&mut self, cost: i64, now: Instant) {
+        self.advance(now);
+        self.left = self.left.saturating_add(cost);
+    }
 }
 
 #[cfg(test)]

@@ -305,10 +305,14 @@ impl KeepaClient {
     }
 
     fn url(&self, endpoint: &str, params: &[(&str, String)]) -> Result<Url, Error> {
-        let mut url = self
-            .inner
-            .config
-            .base_url
+        // The endpoint goes under the base's path (a proxy's `/keepa`), with or without
+        // its trailing slash: a plain join would replace the path's last segment.
+        let base = &self.inner.config.base_url;
+        let mut dir = base.clone();
+        if !base.path().ends_with('/') {
+            dir.set_path(&format!("{}/", base.path()));
+        }
+        let mut url = dir
             .join(endpoint)
             .map_err(|e| Error::InvalidRequest(format!("bad Keepa base URL: {e}")))?;
         {
@@ -339,12 +343,16 @@ impl KeepaClient {
         }
     }
 
-    fn fail(&self, err: &Error) {
+    /// A request failed for good: logged, and published as the last error (counted as one
+    /// unless `counted`, as a retried failure already is).
+    fn fail(&self, err: &Error, counted: bool) {
         let msg = err.to_string();
         let fatal = err.is_fatal();
         // Its own target: a one-shot command returns the error and says it itself.
         tracing::error!(target: FAILED_TARGET, error = %msg, "Keepa request failed.");
         self.inner.status.send_modify(|s| {
+            s.errors += u64::from(!counted);
+            s.failing_since.get_or_insert_with(Utc::now);
             s.last_error = Some(msg.clone());
             if fatal {
                 s.stopped = Some(msg);
@@ -416,11 +424,14 @@ impl KeepaClient {
             let started = Instant::now();
             let result = self.inner.transport.get(&url).await;
             let failure: String = match result {
-                Err(
-                    e @ (TransportError::Timeout
-                    | TransportError::Connect(_)
-                    | TransportError::Body(_)),
-                ) => e.to_string(),
+                // Never sent: Keepa charged nothing, so the reservation goes back (a small
+                // plan would otherwise wait minutes for tokens it still has).
+                Err(e @ TransportError::Connect(_)) => {
+                    self.give_back(cost).await;
+                    e.to_string()
+                }
+                // Sent: the server may have charged for it.
+                Err(e @ (TransportError::Timeout | TransportError::Body(_))) => e.to_string(),
                 Ok(resp) => {
                     let env: Option<Envelope> = serde_json::from_slice(&resp.body).ok();
                     match resp.status {
@@ -455,6 +466,7 @@ impl KeepaClient {
                                 );
                                 self.inner.status.send_modify(|s| {
                                     s.last_success = Some(Utc::now());
+                                    s.failing_since = None;
                                     s.tokens_consumed += env.tokens_consumed;
                                     s.estimator_drift += drift;
                                 });
@@ -481,7 +493,7 @@ impl KeepaClient {
                                     attempts + limited,
                                     format!("{limited} HTTP 429 answers to one request"),
                                 );
-                                self.fail(&e);
+                                self.fail(&e, false);
                                 return Err(e);
                             }
                             self.wait_after_429(endpoint, env.as_ref()).await;
@@ -491,7 +503,7 @@ impl KeepaClient {
                             let err = self
                                 .refused(endpoint, resp.status, env.as_ref(), &resp.body)
                                 .await;
-                            self.fail(&err);
+                            self.fail(&err, false);
                             return Err(err);
                         }
                         500 | 502 | 503 | 504 => {
@@ -517,22 +529,23 @@ impl KeepaClient {
                                 status,
                                 message: self.redact(&said),
                             };
-                            self.fail(&err);
+                            self.fail(&err, false);
                             return Err(err);
                         }
                     }
                 }
             };
-            // A retryable failure: give the reserved tokens back is not possible to know
-            // (the server may have charged them), so the bucket keeps the reservation.
+            // Otherwise a retryable failure keeps its reservation: whether the server
+            // charged for it cannot be known.
             let failure = self.redact(&failure);
             self.inner.status.send_modify(|s| {
                 s.errors += 1;
+                s.failing_since.get_or_insert_with(Utc::now);
                 s.last_error = Some(format!("/{endpoint}: {failure}"));
             });
             if attempts >= policy.max_attempts {
                 let e = self.unavailable(endpoint, attempts, failure);
-                self.fail(&e);
+                self.fail(&e, true);
                 return Err(e);
             }
             let wait = policy.jittered(attempts);

@@ -15,6 +15,10 @@ use crate::keepa::ClientStatus;
 
 /// Without a successful Keepa request for this long, failures make Keepa degraded.
 const KEEPA_STALE_AFTER_MIN: i64 = 10;
+
+/// Keepa requests failing, none succeeding, this long is degraded (a blip of a few failed
+/// attempts that a retry gets through is not).
+const KEEPA_FAILING_AFTER_SECS: i64 = 60;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
 
@@ -50,6 +54,18 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
         return ComponentHealth::down(kind, format!("requests are stopped: {reason}"));
     }
     let last_error = k.last_error.as_deref().unwrap_or("unknown");
+    // Failing for a minute and more, nothing succeeding: an outage, a wrong URL.
+    if let Some(since) = k.failing_since
+        && (now - since).num_seconds() >= KEEPA_FAILING_AFTER_SECS
+    {
+        return ComponentHealth::degraded(
+            kind,
+            format!(
+                "requests failing for {}; last error: {last_error}",
+                span((now - since).num_seconds())
+            ),
+        );
+    }
     if k.errors > 0 {
         match k.last_success {
             None => {

@@ -393,7 +393,13 @@ impl Ingest {
             let batch = match batch {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
+                    // Stopped traffic (a refused key, no plan) was said once, as an error,
+                    // when it stopped; the batches it holds back are not news each minute.
+                    if matches!(e, crate::keepa::Error::Stopped { .. }) {
+                        tracing::debug!(%market, asins = asked.len(), error = %e, "Keepa traffic is stopped; the batch waits.");
+                    } else {
+                        tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
+                    }
                     self.stats.record("ingest", 0, 1, Some(e.to_string()));
                     failed.extend_from_slice(asked);
                     continue;

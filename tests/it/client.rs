@@ -154,6 +154,64 @@ async fn retries_are_capped_at_five_attempts() {
     assert!(err.to_string().contains("connection reset"), "{err}");
 }
 
+/// A request that never reached Keepa (no connection) cost nothing: its reserved tokens
+/// go back, so a small plan does not wait for tokens it still has.
+#[tokio::test(start_paused = true)]
+async fn a_request_never_sent_gives_its_tokens_back() {
+    let (client, t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 60_000, 20, "")),
+        Step::Fail(TransportError::Connect("connection refused".into())),
+        Step::Fail(TransportError::Connect("connection refused".into())),
+        Step::Http(
+            200,
+            envelope(60, 60_000, 20, &product_payload("B0TEST0000")),
+        ),
+    ]);
+    let before = client.status();
+    client.products(&query(40)).await.unwrap();
+    assert_eq!(t.paths().len(), 4);
+    // 100 tokens, 40 a request: three reservations of 40 would have waited for a refill
+    // (a minute away) before the third attempt.
+    let times = t.times();
+    assert!(
+        times[3] - times[1] < Duration::from_secs(10),
+        "no wait for tokens: {:?}",
+        times[3] - times[1]
+    );
+    let st = client.status();
+    assert_eq!((before.errors, st.errors), (0, 2));
+    assert!(st.failing_since.is_none(), "a success ends the failing");
+}
+
+/// A request Keepa refuses (a 4xx) is an error in the counts `/health` reads, not only
+/// the last error's text.
+#[tokio::test(start_paused = true)]
+async fn a_refused_request_counts_as_an_error() {
+    let (client, _t) = scripted_client(vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(404, "<html>not found</html>".into()),
+    ]);
+    client.products(&query(1)).await.unwrap_err();
+    let st = client.status();
+    assert_eq!(st.errors, 1);
+    assert!(st.failing_since.is_some());
+    assert!(st.last_success.is_some(), "the /token answer succeeded");
+}
+
+/// A base URL with a path (a proxy's prefix) keeps it, with or without its trailing slash.
+#[tokio::test(start_paused = true)]
+async fn a_base_url_path_is_kept() {
+    for base in [
+        "https://proxy.example/keepa",
+        "https://proxy.example/keepa/",
+    ] {
+        let t = Scripted::new(vec![Step::Http(200, envelope(100, 1_000, 20, ""))]);
+        let client = KeepaClient::with_transport(config(base), std::sync::Arc::new(t.clone()));
+        client.token().await.unwrap();
+        assert_eq!(t.paths(), ["/keepa/token"], "{base}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_truncated_body_is_retried_and_never_updates_the_token_state() {
     let good = envelope(42, 1_000, 20, &product_payload("B0TEST0000"));

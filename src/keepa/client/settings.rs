@@ -100,7 +100,7 @@ pub struct ClientStatus {
     pub tokens_seen_at: Option<DateTime<Utc>>,
     /// Requests sent.
     pub requests: u64,
-    /// Failed attempts (5xx, transport, unparseable).
+    /// Failed attempts (5xx, transport, unparseable) and requests refused (4xx).
     pub errors: u64,
     /// 429 answers.
     pub rate_limited: u64,
@@ -112,6 +112,8 @@ pub struct ClientStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// Last error, without the key.
     pub last_error: Option<String>,
+    /// Since when requests fail, none having succeeded since (cleared by a success).
+    pub failing_since: Option<DateTime<Utc>>,
     /// Waiting until this time (token budget or backoff).
     pub waiting_until: Option<DateTime<Utc>>,
     /// Why traffic is stopped (bad key, no subscription), if it is.

@@ -51,6 +51,21 @@ impl KeepaClient {
         }
     }
 
+    /// Gives back `cost` tokens reserved for a request that was never sent.
+    pub(super) async fn give_back(&self, cost: i64) {
+        if cost <= 0 {
+            return;
+        }
+        let mut guard = self.inner.bucket.lock().await;
+        if let Some(bucket) = guard.as_mut() {
+            bucket.give_back(cost, Instant::now());
+            let left = bucket.left;
+            self.inner
+                .status
+                .send_modify(|s| s.tokens_left = Some(left));
+        }
+    }
+
     /// Asks `/token` unless an answer has already seeded the bucket. Callers at the same
     /// time share one request: the second waits for the first and finds the bucket seeded.
     /// A plan that never refills leaves no bucket, so it is asked again at the next call.

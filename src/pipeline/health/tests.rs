@@ -110,6 +110,14 @@ fn keepa_rules() {
     assert!(h.detail.contains("HTTP 502"));
     k.last_success = Some(now - chrono::Duration::minutes(1));
     assert_eq!(keepa_health(&k, Source::Live, now).status, HealthStatus::Ok);
+    // Failing since the success: a blip is ok, a minute of nothing but failures is not.
+    k.failing_since = Some(now - chrono::Duration::seconds(20));
+    assert_eq!(keepa_health(&k, Source::Live, now).status, HealthStatus::Ok);
+    k.failing_since = Some(now - chrono::Duration::seconds(90));
+    let h = keepa_health(&k, Source::Live, now);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(h.detail.contains("failing for 1m"), "{}", h.detail);
+    k.failing_since = None;
     k.last_success = Some(now - chrono::Duration::minutes(30));
     assert_eq!(
         keepa_health(&k, Source::Live, now).status,
