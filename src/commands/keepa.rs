@@ -150,6 +150,10 @@ pub async fn fetch_listings(
                     Err(e) => {
                         got.skipped += 1;
                         tracing::warn!(error = %e, "Skipped a malformed Keepa product.");
+                        // Answered, if unusable: not also "left out".
+                        if let Ok(asin) = e.asin.parse::<Asin>() {
+                            let _ = answer.take(asin);
+                        }
                     }
                 }
             }

@@ -21,6 +21,9 @@ const KEEPA_STALE_AFTER_MIN: i64 = 10;
 const KEEPA_FAILING_AFTER_SECS: i64 = 60;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
+/// ... until its last failure is this old, items handled since (an outage at start-up,
+/// over: a small watchlist would take hours to dilute its errors below the share).
+const STAGE_ERRORS_FORGOTTEN_MIN: i64 = 10;
 
 /// Failures in a row, with nothing handled between, that make a stage unhealthy whatever
 /// its share of errors since start (a store retried with backoff fails ~3 times in 2 s).
@@ -208,6 +211,7 @@ fn reported_by(peers: &[Peer]) -> String {
 }
 
 fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
+    let now = Utc::now();
     if !s.running {
         return match s.started_at {
             Some(t) => ComponentHealth::down(
@@ -236,7 +240,12 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
                     "{name}: the last {} attempts failed and nothing was handled since, last: {last}",
                     st.failing
                 ))
-            } else if st.errors > 0 && st.errors * 100 > st.processed.max(1) * STAGE_ERROR_PCT {
+            } else if st.errors > 0
+                && st.errors * 100 > st.processed.max(1) * STAGE_ERROR_PCT
+                && st
+                    .last_error_at
+                    .is_none_or(|t| (now - t).num_minutes() < STAGE_ERRORS_FORGOTTEN_MIN)
+            {
                 Some(format!(
                     "{name}: {} errors in {} items, last: {last}",
                     st.errors, st.processed

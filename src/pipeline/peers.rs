@@ -210,6 +210,7 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
             sum.errors += st.errors;
             sum.rate_per_s += st.rate_per_s;
             sum.last_at = sum.last_at.max(st.last_at);
+            sum.last_error_at = sum.last_error_at.max(st.last_error_at);
             if st.last_error.is_some() {
                 let at = error_at.entry(name).or_insert(None);
                 if sum.last_error.is_none() || st.last_at > *at {
@@ -266,6 +267,7 @@ mod tests {
             errors: u64::from(last_error.is_some()),
             rate_per_s: rate,
             last_error: last_error.map(str::to_string),
+            last_error_at: last_error.and(DateTime::from_timestamp(at, 0)),
             last_at: DateTime::from_timestamp(at, 0),
             stopped: None,
             failing: 0,

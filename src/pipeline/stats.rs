@@ -80,6 +80,9 @@ impl Stats {
             if error.is_some() {
                 s.last_error = error;
             }
+            if failed > 0 {
+                s.last_error_at = Some(Utc::now());
+            }
         });
     }
 

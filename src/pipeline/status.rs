@@ -44,6 +44,8 @@ pub struct StageStatus {
     pub rate_per_s: f64,
     /// Last error, if any.
     pub last_error: Option<String>,
+    /// When the last item failed.
+    pub last_error_at: Option<DateTime<Utc>>,
     /// Failures since the stage last handled an item: a stage failing now (a store that
     /// went away) with many items handled before.
     pub failing: u64,

@@ -279,6 +279,7 @@ pub fn status() -> PipelineStatus {
                 errors: 0,
                 rate_per_s: rate,
                 last_error: None,
+                last_error_at: None,
                 stopped: None,
                 failing: 0,
                 last_at: Some(t - Duration::seconds(2)),

@@ -41,6 +41,52 @@ fn help_documents_every_flag_of_every_command() {
     assert!(checked > 10);
 }
 
+/// A fetch shows what arrived: products that come back unusable are a partial result
+/// (exit 3); the rest is printed. (A market that fails: `client::a_failed_market_...`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_shows_what_arrived_and_says_what_did_not() {
+    use arbdesk::keepa::sim::{Faults, SimConfig, Simulator};
+    let sim = Simulator::new(SimConfig::default());
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let fetch = |markets: &'static str| {
+        let url = format!("http://{addr}/");
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+                .args(["fetch", "B0E0000004", "B0E0000005", "--markets", markets])
+                .args(["--keepa-url", &url, "--keepa-key", "K"])
+                .env_remove("KEEPA_API_KEY")
+                .env_remove("ARBDESK_CONFIG")
+                .output()
+                .unwrap()
+        })
+    };
+    sim.set_faults(Faults {
+        malformed_product_rate: 1.0,
+        ..Faults::default()
+    });
+    let out = fetch("de,fr").await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("4 listings of the products"), "{err}");
+    assert!(
+        !err.contains("left out"),
+        "malformed is not also left out: {err}"
+    );
+    sim.set_faults(Faults::default());
+    let out = fetch("de,fr").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("B0E0000005  FR"), "{text}");
+}
+
 #[test]
 fn fetch_prints_demo_prices_without_a_key() {
     let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))

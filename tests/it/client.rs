@@ -183,6 +183,29 @@ async fn a_request_never_sent_gives_its_tokens_back() {
     assert!(st.failing_since.is_none(), "a success ends the failing");
 }
 
+/// A fetch keeps what arrived when a market's request fails for good, and names the market.
+#[tokio::test(start_paused = true)]
+async fn a_failed_market_keeps_the_listings_of_the_others() {
+    use arbdesk::commands::keepa::fetch_listings;
+    let mut steps = vec![
+        Step::Http(200, envelope(100, 1_000, 20, "")),
+        Step::Http(200, envelope(99, 1_000, 20, &product_payload("B0TEST0000"))),
+    ];
+    steps.extend((0..5).map(|_| Step::Http(503, "busy".into())));
+    let (client, _t) = scripted_client(steps);
+    let asins: Vec<Asin> = vec!["B0TEST0000".parse().unwrap()];
+    let got = fetch_listings(&client, &asins, &[Market::DE, Market::FR], false).await;
+    assert_eq!(got.listings.len(), 1);
+    assert_eq!(got.listings[0].asin, asins[0]);
+    assert_eq!(got.failed.len(), 1);
+    assert_eq!(got.failed[0].0, Market::FR);
+    assert!(
+        format!("{:#}", got.failed[0].1).contains("in FR failed"),
+        "{:#}",
+        got.failed[0].1
+    );
+}
+
 /// A request Keepa refuses (a 4xx) is an error in the counts `/health` reads, not only
 /// the last error's text.
 #[tokio::test(start_paused = true)]

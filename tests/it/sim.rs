@@ -41,17 +41,52 @@ fn the_catalogue_is_deterministic_for_a_seed() {
     let pc = serde_json::to_string(&c.product(&asin, Market::DE, T0, opts())).unwrap();
     assert_ne!(pa, pc, "another seed gives another product");
     assert_eq!(
-        a.bestsellers(Market::DE, "562066", 50),
-        b.bestsellers(Market::DE, "562066", 50)
+        a.bestsellers(Market::DE, "64187031", 50),
+        b.bestsellers(Market::DE, "64187031", 50)
     );
     assert_ne!(
-        a.bestsellers(Market::DE, "562066", 50),
+        a.bestsellers(Market::DE, "64187031", 50),
         a.bestsellers(Market::DE, "3167641", 50)
     );
     assert_ne!(
-        a.bestsellers(Market::DE, "562066", 50),
-        a.bestsellers(Market::IT, "562066", 50)
+        a.bestsellers(Market::DE, "64187031", 50),
+        a.bestsellers(Market::IT, "64187031", 50)
     );
+}
+
+/// A best-seller list holds the category's products listed in the market, best sales rank
+/// first, as Keepa's: a root node, a child node or a product group.
+#[test]
+fn a_best_seller_list_is_the_categorys_listed_products_best_first() {
+    let cat = Catalog::new(42);
+    for (category, root) in [("64187031", 64_187_031), ("31676412", 3_167_641)] {
+        let list = cat.bestsellers(Market::DE, category, 40);
+        assert_eq!(list.len(), 40, "{category}");
+        let ranks: Vec<i64> = list
+            .iter()
+            .map(|a| {
+                let p = cat.product(&a.parse().unwrap(), Market::DE, T0, opts());
+                assert_eq!(p.product_type, Some(0), "{a} is listed in DE");
+                assert_eq!(p.root_category, Some(root), "{a} is in {category}");
+                if category.len() > 8 {
+                    assert_eq!(p.categories.as_deref(), Some(&[31_676_412][..]));
+                }
+                p.stats
+                    .and_then(|s| s.current)
+                    .and_then(|c| c.get(3).copied())
+                    .unwrap_or(0)
+            })
+            .collect();
+        // Ranks drift around each product's base: the list is in the order of the bases,
+        // so the current ranks run upwards overall.
+        let (first, last) = (&ranks[..10], &ranks[30..]);
+        assert!(
+            first.iter().sum::<i64>() < last.iter().sum::<i64>(),
+            "{category}: {ranks:?}"
+        );
+    }
+    let group = cat.bestsellers(Market::DE, "Health and Beauty", 20);
+    assert_eq!(group.len(), 20);
 }
 
 #[test]

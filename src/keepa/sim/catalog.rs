@@ -255,7 +255,7 @@ impl Catalog {
             m: Some(format!("{}M.jpg", id.image)),
         }]);
         p.root_category = Some(id.arch.root);
-        p.categories = Some(vec![id.arch.root * 10 + (id.key % 7) as i64]);
+        p.categories = Some(vec![child_category(&id)]);
         p.availability_amazon = Some(if l.amazon_sells { 0 } else { -1 });
         p.package_weight = Some(id.weight_g);
         p.package_length = Some(150 + (id.weight_g / 20).min(450));
@@ -358,7 +358,9 @@ impl Catalog {
         p
     }
 
-    /// A deterministic best-seller list for `(market, category)`.
+    /// A deterministic best-seller list for `(market, category)`, as Keepa's: products of
+    /// that category (a root or child node id, or a product group's name) listed in the
+    /// market, best sales rank first, at most `len` of them.
     pub fn bestsellers(&self, market: Market, category: &str, len: usize) -> Vec<String> {
         let key = hash(
             self.seed,
@@ -368,10 +370,29 @@ impl Catalog {
                 category.as_bytes(),
             ],
         );
-        (0..len as i64)
+        let node = category.trim().parse::<i64>().ok();
+        let belongs = |id: &Identity| match node {
+            Some(n) => n == id.arch.root || n == child_category(id),
+            None => id.arch.group.eq_ignore_ascii_case(category.trim()),
+        };
+        // Candidates from one stream per list; a child node holds ~1 product in 60.
+        let mut found: Vec<(f64, String)> = (0..(len as i64).saturating_mul(100))
             .map(|i| asin_from(derive(key, 50, i)))
-            .collect()
+            .filter_map(|asin| {
+                let parsed: Asin = asin.parse().ok()?;
+                let id = self.identity(&parsed);
+                (belongs(&id) && self.listing(&id, market).present).then_some((id.rank_base, asin))
+            })
+            .take(len)
+            .collect();
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        found.into_iter().map(|(_, asin)| asin).collect()
     }
+}
+
+/// The child node a product is listed under (`root × 10 + k`, as `/category` lists them).
+fn child_category(id: &Identity) -> i64 {
+    id.arch.root * 10 + (id.key % 7) as i64
 }
 
 /// Remembers the last price-change event per series, so each hour costs one hash.

@@ -292,6 +292,15 @@ fn pipeline_rules() {
     let h = pipeline_health(&s);
     assert_eq!(h.status, HealthStatus::Degraded);
     assert!(h.detail.starts_with("enrich: 30 errors"));
+    // Errors long past, items handled since (an outage at start-up, over): ok again.
+    if let Some(st) = s.stages.get_mut("enrich") {
+        st.last_error_at = Some(Utc::now() - chrono::Duration::minutes(11));
+    }
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+    if let Some(st) = s.stages.get_mut("enrich") {
+        st.last_error_at = Some(Utc::now() - chrono::Duration::minutes(2));
+    }
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Degraded);
     // A stage stopped for good says so first, whatever its counters.
     s.stages.insert(
         "ingest".into(),

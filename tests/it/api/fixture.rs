@@ -227,6 +227,7 @@ pub fn status() -> PipelineStatus {
             errors: 2,
             rate_per_s: 14.5,
             last_error: Some("malformed csv".into()),
+            last_error_at: Some(at()),
             last_at: Some(at()),
             stopped: None,
             failing: 0,
