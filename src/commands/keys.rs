@@ -112,7 +112,7 @@ pub fn markdown(keymap: &Keymap) -> String {
         }
     }
     s.push_str(
-        "\n## Commands\n\nTyped after `:` (Tab completes), or bound in a keymap's `run =`. \
+        "\n## Commands\n\nTyped after `:` (Tab completes, Shift-Tab goes back), or bound in a keymap's `run =`. \
          `goto`, `theme`, `focus`, `copy`, `export`, `refresh`, `markets`, `buy` and `sell` \
          alone take the first argument listed (`:export` is `:export csv`, `:sell` sells in \
          every market); the others need one. `move` also takes a number of rows (`+5`, \

@@ -464,6 +464,16 @@ impl KeepaClient {
                                     ms = started.elapsed().as_millis() as u64,
                                     "Keepa request done."
                                 );
+                                if let Some(since) = self.inner.status.borrow().failing_since
+                                    && Utc::now() - since >= chrono::Duration::minutes(1)
+                                {
+                                    tracing::info!(
+                                        "Keepa answers again, after failing for {}.",
+                                        crate::domain::text::span(
+                                            (Utc::now() - since).num_seconds()
+                                        )
+                                    );
+                                }
                                 self.inner.status.send_modify(|s| {
                                     s.last_success = Some(Utc::now());
                                     s.failing_since = None;

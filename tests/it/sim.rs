@@ -269,6 +269,32 @@ async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
     assert_eq!(status, 200);
 }
 
+/// Every body is JSON, errors included: no endpoint at a path, a method other than GET.
+#[tokio::test]
+async fn paths_and_methods_it_does_not_serve_answer_in_json() {
+    let sim = Simulator::new(SimConfig::default());
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    for (req, status, kind) in [
+        (client.get(format!("http://{addr}/")), 404, "notFound"),
+        (client.get(format!("http://{addr}/a/b")), 404, "notFound"),
+        (
+            client.post(format!("http://{addr}/product")),
+            405,
+            "methodNotAllowed",
+        ),
+    ] {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["type"], kind, "{body}");
+    }
+}
+
 #[tokio::test]
 async fn bad_parameters_are_keepa_style_400s() {
     let sim = Simulator::new(SimConfig {

@@ -38,11 +38,22 @@ impl KeepaClient {
             self.inner
                 .status
                 .send_modify(|s| s.waiting_until = Some(Utc::now() + wait));
-            tracing::debug!(
-                cost,
-                wait_ms = wait.as_millis() as u64,
-                "Waiting for Keepa tokens."
-            );
+            // A minute or more is worth a line: the refresh is visibly slower meanwhile.
+            if wait >= std::time::Duration::from_secs(60) {
+                tracing::info!(
+                    cost,
+                    left = bucket.left,
+                    "Waiting {} for Keepa tokens (a request costs {cost}, {} left).",
+                    crate::domain::text::span(wait.as_secs() as i64),
+                    bucket.left
+                );
+            } else {
+                tracing::debug!(
+                    cost,
+                    wait_ms = wait.as_millis() as u64,
+                    "Waiting for Keepa tokens."
+                );
+            }
             tokio::time::sleep_until(at).await;
             let now = Instant::now();
             if let Some(b) = guard.as_mut() {

@@ -28,10 +28,38 @@ type Params = HashMap<String, String>;
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
-        .route("/{endpoint}", get(handle))
-        .route("/{endpoint}/", get(handle))
+        .route("/{endpoint}", get(handle).fallback(wrong_method))
+        .route("/{endpoint}/", get(handle).fallback(wrong_method))
+        .fallback(no_endpoint)
         .with_state(state)
         .layer(CompressionLayer::new())
+}
+
+/// Every body is JSON, errors included (keepa-api.md): a path with no endpoint.
+async fn no_endpoint(uri: axum::http::Uri) -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "notFound",
+        format!("no endpoint at {}", uri.path()),
+    )
+}
+
+/// ... and a method other than GET.
+async fn wrong_method(method: axum::http::Method) -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "methodNotAllowed",
+        format!("{method} is not supported: Keepa's endpoints take GET"),
+    )
+}
+
+fn json_error(status: StatusCode, kind: &str, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        json!({ "error": { "type": kind, "message": message } }).to_string(),
+    )
+        .into_response()
 }
 
 /// An answer before serialization: status, cost charged, payload fields.

@@ -156,16 +156,29 @@ impl UiState {
                 Vec::new()
             }
             Overlay::Prompt(mut p) => {
-                let cycle = p.cycle.take().filter(|_| ev.code == KeyCode::Tab);
+                let cycle = p
+                    .cycle
+                    .take()
+                    .filter(|_| matches!(ev.code, KeyCode::Tab | KeyCode::BackTab));
                 match ev.code {
                     // Esc cancels the edit: back to what was in force when `/` opened (a
                     // second Esc, with the prompt closed, clears that).
                     KeyCode::Esc => return self.cancel_prompt(p.kind, p.opened_with),
                     KeyCode::Enter => return self.submit(p),
                     // Tab completes as far as the candidates agree and lists them; each
-                    // further Tab takes the next candidate in turn.
-                    KeyCode::Tab if p.kind == PromptKind::Command => match cycle {
+                    // further Tab takes the next candidate in turn, Shift-Tab the one before.
+                    KeyCode::Tab | KeyCode::BackTab if p.kind == PromptKind::Command => match cycle
+                    {
                         Some((options, next)) => {
+                            let n = options.len();
+                            let current = (next + n - 1) % n;
+                            let next = match ev.code {
+                                KeyCode::BackTab if p.input == options[current] => {
+                                    (current + n - 1) % n
+                                }
+                                KeyCode::BackTab => n - 1,
+                                _ => next,
+                            };
                             p.input = options[next].clone();
                             p.error = Some(
                                 options
@@ -181,7 +194,6 @@ impl UiState {
                                     .collect::<Vec<_>>()
                                     .join("  "),
                             );
-                            let n = options.len();
                             p.cycle = Some((options, (next + 1) % n));
                         }
                         None => {

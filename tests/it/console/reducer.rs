@@ -1395,6 +1395,11 @@ fn tab_lists_the_candidates_then_takes_each_in_turn() {
     assert_eq!(input(&s), "sort profit");
     key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
     assert_eq!(input(&s), "sort roi");
+    // Shift-Tab goes back one.
+    key(&mut s, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(input(&s), "sort profit");
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "sort roi");
     // Typing ends the cycle: Tab completes from what is typed again.
     keys(&mut s, "x");
     assert_eq!(input(&s), "sort roix");
