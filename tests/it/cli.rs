@@ -45,13 +45,9 @@ fn help_documents_every_flag_of_every_command() {
 /// (exit 3); the rest is printed. (A market that fails: `client::a_failed_market_...`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_shows_what_arrived_and_says_what_did_not() {
-    use arbdesk::keepa::sim::{Faults, SimConfig, Simulator};
-    let sim = Simulator::new(SimConfig::default());
-    let addr = sim
-        .clone()
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    use super::util::spawn_sim;
+    use arbdesk::keepa::sim::{Faults, SimConfig};
+    let (sim, addr) = spawn_sim(SimConfig::default()).await;
     let fetch = |markets: &'static str| {
         let url = format!("http://{addr}/");
         tokio::task::spawn_blocking(move || {

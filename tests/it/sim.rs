@@ -7,7 +7,7 @@ use arbdesk::keepa::sim::{Catalog, Faults, Options, SimConfig, Simulator, asin_f
 use arbdesk::keepa::{KeepaClient, ProductQuery, decode_product};
 use serde_json::Value;
 
-use super::util::config;
+use super::util::{config, spawn_sim};
 
 const T0: i64 = 1_795_586_400_000; // 2026-11-25T06:00:00Z
 
@@ -214,15 +214,11 @@ async fn get_json(url: &str, gzip: bool) -> (u16, Option<String>, Value) {
 
 #[tokio::test]
 async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
-    let sim = Simulator::new(SimConfig {
+    let (_sim, addr) = spawn_sim(SimConfig {
         refill_rate: 1,
         ..SimConfig::default()
-    });
-    let addr = sim
-        .clone()
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    })
+    .await;
     let url = format!("http://{addr}/product?key=k&domain=3&asin=B0D1XD1ZV3&stats=90");
     let (status, enc, body) = get_json(&url, true).await;
     assert_eq!(status, 200);
@@ -272,12 +268,7 @@ async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
 /// Every body is JSON, errors included: no endpoint at a path, a method other than GET.
 #[tokio::test]
 async fn paths_and_methods_it_does_not_serve_answer_in_json() {
-    let sim = Simulator::new(SimConfig::default());
-    let addr = sim
-        .clone()
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (_sim, addr) = spawn_sim(SimConfig::default()).await;
     let client = reqwest::Client::new();
     for (req, status, kind) in [
         (client.get(format!("http://{addr}/")), 404, "notFound"),
@@ -297,15 +288,11 @@ async fn paths_and_methods_it_does_not_serve_answer_in_json() {
 
 #[tokio::test]
 async fn bad_parameters_are_keepa_style_400s() {
-    let sim = Simulator::new(SimConfig {
+    let (_sim, addr) = spawn_sim(SimConfig {
         accepted_keys: Some(vec!["good".into()]),
         ..SimConfig::default()
-    });
-    let addr = sim
-        .clone()
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    })
+    .await;
     for (q, needle) in [
         ("product?key=good&domain=de&asin=B0D1XD1ZV3", "domain"),
         ("product?key=good&domain=7&asin=B0D1XD1ZV3", "domain"),
@@ -397,12 +384,7 @@ async fn payment_fault_and_latency() {
 /// Buy Box.
 #[tokio::test]
 async fn answers_hold_what_keepa_says_they_hold() {
-    let sim = Simulator::new(SimConfig::default());
-    let addr = sim
-        .clone()
-        .spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (_sim, addr) = spawn_sim(SimConfig::default()).await;
     let keepa_minute = |unix_ms: i64| unix_ms / 60_000 - 21_564_000;
     let list = asins(40)
         .iter()

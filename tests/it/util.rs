@@ -164,3 +164,16 @@ pub fn mock_cluster(
     }
     cluster
 }
+
+/// A Keepa simulator with `config` serving on an ephemeral loopback port.
+pub async fn spawn_sim(
+    config: arbdesk::keepa::sim::SimConfig,
+) -> (arbdesk::keepa::sim::Simulator, std::net::SocketAddr) {
+    let sim = arbdesk::keepa::sim::Simulator::new(config);
+    let addr = sim
+        .clone()
+        .spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (sim, addr)
+}
