@@ -385,6 +385,13 @@ impl KeepaClient {
             402 => Error::Payment,
             404 => Error::NotFound {
                 endpoint: endpoint.to_string(),
+                url: self.url(endpoint, &[]).map_or_else(
+                    |_| format!("/{endpoint}"),
+                    |mut u| {
+                        u.set_query(None);
+                        u.to_string()
+                    },
+                ),
             },
             400 if endpoint == "token"
                 || kind.to_ascii_lowercase().contains("key")

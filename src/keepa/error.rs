@@ -35,10 +35,12 @@ pub enum Error {
         message: String,
     },
     /// HTTP 404: unknown path.
-    #[error("Keepa has no endpoint /{endpoint} (HTTP 404); check --keepa-url")]
+    #[error("Keepa has no endpoint /{endpoint}: {url} answered HTTP 404; check --keepa-url")]
     NotFound {
         /// Endpoint path.
         endpoint: String,
+        /// The URL asked, without its query (which holds the key).
+        url: String,
     },
     /// Retries exhausted on server errors, timeouts, resets or unparseable bodies.
     #[error("Keepa /{endpoint} failed after {attempts} attempts; last error: {last}")]

@@ -214,7 +214,13 @@ async fn a_refused_request_counts_as_an_error() {
         Step::Http(200, envelope(100, 1_000, 20, "")),
         Step::Http(404, "<html>not found</html>".into()),
     ]);
-    client.products(&query(1)).await.unwrap_err();
+    let err = client.products(&query(1)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("https://api.keepa.com/product answered HTTP 404"),
+        "the URL asked, without the key: {err}"
+    );
+    assert_no_key(&err.to_string());
     let st = client.status();
     assert_eq!(st.errors, 1);
     assert!(st.failing_since.is_some());

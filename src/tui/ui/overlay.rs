@@ -408,6 +408,11 @@ fn help(
         );
         return;
     }
+    // A column of space before the right border, as the left one has the key column's.
+    let inner = Rect {
+        width: inner.width.saturating_sub(1),
+        ..inner
+    };
     // Key, command and context columns as wide as their longest entry (within limits);
     // what a description does not fit on one line it continues on the next.
     let widest = |w: &dyn Fn(&HelpEntry) -> usize, lo: usize, hi: usize| {
