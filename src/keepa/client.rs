@@ -343,16 +343,30 @@ impl KeepaClient {
         }
     }
 
-    /// A request failed for good: logged, and published as the last error (counted as one
-    /// unless `counted`, as a retried failure already is).
-    fn fail(&self, err: &Error, counted: bool) {
+    /// One failed attempt, in the counts `/health` reads.
+    fn count_failure(&self, last_error: String) {
+        self.inner.status.send_modify(|s| {
+            s.errors += 1;
+            s.failing_since.get_or_insert_with(Utc::now);
+            s.last_error = Some(last_error);
+        });
+    }
+
+    /// A request that failed without retries (refused, or too many 429s): counted, then
+    /// reported.
+    fn fail(&self, err: &Error) {
+        self.count_failure(err.to_string());
+        self.report(err);
+    }
+
+    /// A request failed for good: logged, and published as the last error (and as why
+    /// traffic stops, when it must).
+    fn report(&self, err: &Error) {
         let msg = err.to_string();
         let fatal = err.is_fatal();
         // Its own target: a one-shot command returns the error and says it itself.
         tracing::error!(target: FAILED_TARGET, error = %msg, "Keepa request failed.");
         self.inner.status.send_modify(|s| {
-            s.errors += u64::from(!counted);
-            s.failing_since.get_or_insert_with(Utc::now);
             s.last_error = Some(msg.clone());
             if fatal {
                 s.stopped = Some(msg);
@@ -510,7 +524,7 @@ impl KeepaClient {
                                     attempts + limited,
                                     format!("{limited} HTTP 429 answers to one request"),
                                 );
-                                self.fail(&e, false);
+                                self.fail(&e);
                                 return Err(e);
                             }
                             self.wait_after_429(endpoint, env.as_ref()).await;
@@ -520,7 +534,7 @@ impl KeepaClient {
                             let err = self
                                 .refused(endpoint, resp.status, env.as_ref(), &resp.body)
                                 .await;
-                            self.fail(&err, false);
+                            self.fail(&err);
                             return Err(err);
                         }
                         500 | 502 | 503 | 504 => {
@@ -546,7 +560,7 @@ impl KeepaClient {
                                 status,
                                 message: self.redact(&said),
                             };
-                            self.fail(&err, false);
+                            self.fail(&err);
                             return Err(err);
                         }
                     }
@@ -555,14 +569,10 @@ impl KeepaClient {
             // Otherwise a retryable failure keeps its reservation: whether the server
             // charged for it cannot be known.
             let failure = self.redact(&failure);
-            self.inner.status.send_modify(|s| {
-                s.errors += 1;
-                s.failing_since.get_or_insert_with(Utc::now);
-                s.last_error = Some(format!("/{endpoint}: {failure}"));
-            });
+            self.count_failure(format!("/{endpoint}: {failure}"));
             if attempts >= policy.max_attempts {
                 let e = self.unavailable(endpoint, attempts, failure);
-                self.fail(&e, true);
+                self.report(&e);
                 return Err(e);
             }
             let wait = policy.jittered(attempts);

@@ -6,6 +6,7 @@
 //! skipped, so any terminal size, down to 1×1, draws without a panic.
 
 mod detail;
+mod footer;
 mod health;
 mod overlay;
 mod panels;
@@ -250,7 +251,7 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
             products::render(f, body, s, theme);
         }
     }
-    overlay::footer(f, a.footer, s, theme, keymap);
+    footer::footer(f, a.footer, s, theme, keymap);
     overlay::render(f, area, s, theme, keymap);
 }
 
@@ -338,12 +339,17 @@ pub(crate) const HELP_KEYS_MAX: usize = 22;
 
 /// Whether `a` does nothing where the keys go now: Tab in a view of one panel (the panels
 /// are the dashboard's), scrolling the dashboard's health panel (a summary; the health
-/// view scrolls).
+/// view scrolls), watching a watched product or unwatching an unwatched one.
 fn idle_here(s: &UiState, ctx: Context, a: &Action) -> bool {
     let dashboard = s.view_kind == View::Opportunities;
+    // In the products view `a` and `d` act on the selected product: one of them has
+    // nothing to do (the watchlist not yet read: as if watched, the list's usual case).
+    let watched = || s.selected_product_watched().unwrap_or(true);
     match a {
         Action::Focus(_) => !dashboard,
         Action::Move(_) => ctx == Context::Health && dashboard,
+        Action::WatchAdd(asins) => ctx == Context::Products && asins.is_empty() && watched(),
+        Action::WatchRemove(asins) => ctx == Context::Products && asins.is_empty() && !watched(),
         _ => false,
     }
 }
