@@ -34,14 +34,16 @@ fn bench(c: &mut Criterion) {
         days: 90,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     // Lines as `examples/keepa_lines.rs` writes them for the import benchmark: a week of
-    // history and 90-day stats, ~2.5 KB each, most of it `stats`.
+    // history and 90-day stats, ~4.5 KB each, most of it `stats`.
     let import_opts = Options {
         history: true,
         days: 7,
         stats_days: Some(90),
         buybox: false,
+        rating: false,
     };
     let mut g = c.benchmark_group("keepa");
     for (what, lines) in [

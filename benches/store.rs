@@ -46,6 +46,7 @@ fn simulate(first: u64, n: u64, at_ms: i64) -> Vec<Listing> {
         days: 90,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     let mut out = Vec::with_capacity(n as usize * 5);
     for i in first..first + n {

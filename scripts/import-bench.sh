@@ -4,7 +4,7 @@
 #
 #   scripts/import-bench.sh [LINES] [lean]   e.g. scripts/import-bench.sh 100000
 #
-# Lines carry 7 days of history and 90-day stats (~2.5 KB); with `lean`, no stats (~1.2 KB).
+# Lines carry 7 days of history and 90-day stats (~4.5 KB); with `lean`, no stats (~1.6 KB).
 #
 # Target (the pipeline issue): >= 100k product lines/s on a 2-core machine.
 set -euo pipefail

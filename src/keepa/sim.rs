@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-pub use catalog::{Catalog, HISTORY_DAYS, Options, ROOTS, asin_from};
+pub use catalog::{Catalog, CategoryRef, HISTORY_DAYS, Options, ROOTS, SimProduct, asin_from};
 pub use tokens::TokenBucket;
 
 use super::transport::{HttpResponse, Transport, TransportError, TransportFuture};

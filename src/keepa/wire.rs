@@ -224,6 +224,75 @@ pub struct Stats {
     /// Total offers (only with `offers`, else −2).
     #[serde(default)]
     pub total_offer_count: Option<i64>,
+    /// 365-day average (Keepa shortens the window to the history it has).
+    #[serde(default)]
+    pub avg365: Option<Vec<i64>>,
+    /// Each value at the start of the interval.
+    #[serde(default)]
+    pub at_interval_start: Option<Vec<i64>>,
+    /// All-time minimum, `[keepaTime, value]` or null.
+    #[serde(default)]
+    pub min: Option<Vec<Option<Vec<i64>>>>,
+    /// All-time maximum, `[keepaTime, value]` or null.
+    #[serde(default)]
+    pub max: Option<Vec<Option<Vec<i64>>>>,
+    /// Whether the current value is the all-time lowest.
+    #[serde(default)]
+    pub is_lowest: Option<Vec<bool>>,
+    /// Whether the current value is the lowest of 90 days.
+    #[serde(default)]
+    pub is_lowest90: Option<Vec<bool>>,
+    /// Out-of-stock share over the interval, percent (−1 for non-price types).
+    #[serde(default)]
+    pub out_of_stock_percentage_in_interval: Option<Vec<i64>>,
+    /// Times Amazon went out of stock in 30 days.
+    #[serde(default)]
+    pub out_of_stock_count_amazon30: Option<i64>,
+    /// Times Amazon went out of stock in 90 days.
+    #[serde(default)]
+    pub out_of_stock_count_amazon90: Option<i64>,
+    /// Sales-rank drops in 180 days.
+    #[serde(default)]
+    pub sales_rank_drops180: Option<i64>,
+    /// Sales-rank drops in 365 days.
+    #[serde(default)]
+    pub sales_rank_drops365: Option<i64>,
+    /// Change of `monthlySold` over 90 days, percent.
+    #[serde(default, rename = "deltaPercent90_monthlySold")]
+    pub delta_percent90_monthly_sold: Option<i64>,
+    /// When the Buy Box was last updated, Keepa minutes (with `buybox`).
+    #[serde(default)]
+    pub last_buy_box_update: Option<i64>,
+    /// Whether the Buy Box offer is unqualified (with `buybox`).
+    #[serde(default)]
+    pub buy_box_is_unqualified: Option<bool>,
+    /// Whether the Buy Box offer is a preorder (with `buybox`).
+    #[serde(default)]
+    pub buy_box_is_preorder: Option<bool>,
+    /// Whether the Buy Box offer is back-ordered (with `buybox`).
+    #[serde(default)]
+    pub buy_box_is_backorder: Option<bool>,
+    /// Amazon's availability message for the Buy Box offer (with `buybox`).
+    #[serde(default)]
+    pub buy_box_availability_message: Option<String>,
+    /// FBA offers (only with `offers`, else −2).
+    #[serde(default, rename = "offerCountFBA")]
+    pub offer_count_fba: Option<i64>,
+    /// FBM offers (only with `offers`, else −2).
+    #[serde(default, rename = "offerCountFBM")]
+    pub offer_count_fbm: Option<i64>,
+    /// Offers retrieved (only with `offers`, else −2).
+    #[serde(default)]
+    pub retrieved_offer_count: Option<i64>,
+    /// Amazon's stock (only with `offers` and `stock`).
+    #[serde(default)]
+    pub stock_amazon: Option<i64>,
+    /// The Buy Box seller's stock (only with `offers` and `stock`).
+    #[serde(default)]
+    pub stock_buy_box: Option<i64>,
+    /// When offers were last fetched, Keepa minutes (−1 = never: no `offers`).
+    #[serde(default)]
+    pub last_offers_update: Option<i64>,
 }
 
 /// What decoding reads of `stats`: the fields a listing is built from. The other arrays

@@ -111,6 +111,7 @@ mod tests {
                 days: 7,
                 stats_days: Some(90),
                 buybox,
+                rating: false,
             };
             for i in 0..60 {
                 let asin: Asin = asin_from(i / 5).parse().unwrap();

@@ -22,6 +22,7 @@ fn write_file(dir: &Path, lines: u64) -> PathBuf {
         days: 0,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     let path = dir.join("products.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -253,6 +254,7 @@ async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
         days: 0,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     let asin = asin_from(1).parse().unwrap();
     let good =

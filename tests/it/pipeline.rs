@@ -31,6 +31,7 @@ fn updates() -> Vec<Message> {
         days: 7,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     (0..PRODUCTS)
         .flat_map(|i| Market::ALL.map(move |m| (i, m)))
@@ -412,9 +413,11 @@ async fn refreshes_on_command_spend_tokens_once() {
                     days: 0,
                     stats_days: None,
                     buybox: false,
+                    rating: false,
                 };
                 sim.catalog()
                     .product(asin, m, sim.now_ms(), opts)
+                    .product
                     .product_type
                     == Some(0)
             })
@@ -597,6 +600,7 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
                 days: 0,
                 stats_days: None,
                 buybox: true,
+                rating: false,
             },
         ))
         .unwrap(),

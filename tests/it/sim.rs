@@ -17,6 +17,7 @@ fn opts() -> Options {
         days: 90,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     }
 }
 
@@ -66,12 +67,13 @@ fn a_best_seller_list_is_the_categorys_listed_products_best_first() {
             .iter()
             .map(|a| {
                 let p = cat.product(&a.parse().unwrap(), Market::DE, T0, opts());
-                assert_eq!(p.product_type, Some(0), "{a} is listed in DE");
-                assert_eq!(p.root_category, Some(root), "{a} is in {category}");
+                assert_eq!(p.product.product_type, Some(0), "{a} is listed in DE");
+                assert_eq!(p.product.root_category, Some(root), "{a} is in {category}");
                 if category.len() > 8 {
-                    assert_eq!(p.categories.as_deref(), Some(&[31_676_412][..]));
+                    assert_eq!(p.product.categories.as_deref(), Some(&[31_676_412][..]));
                 }
-                p.stats
+                p.product
+                    .stats
                     .and_then(|s| s.current)
                     .and_then(|c| c.get(3).copied())
                     .unwrap_or(0)
@@ -316,6 +318,16 @@ async fn bad_parameters_are_keepa_style_400s() {
             "stats",
         ),
         ("product?key=bad&domain=3&asin=B0D1XD1ZV3", "access key"),
+        (
+            "product?key=good&domain=3&asin=B0D1XD1ZV3&stats=-5",
+            "stats",
+        ),
+        ("product?key=good&domain=3&asin=B0D1XD1ZV3&stats=0", "stats"),
+        (
+            "product?key=good&domain=3&asin=B0D1XD1ZV3&rating=yes",
+            "rating",
+        ),
+        ("category?key=good&domain=3&category=0&parents=2", "parents"),
     ] {
         let (status, _, body) = get_json(&format!("http://{addr}/{q}"), false).await;
         assert_eq!(status, 400, "{q}");
@@ -472,4 +484,221 @@ async fn answers_hold_what_keepa_says_they_hold() {
             assert_eq!(body["bestSellersList"]["categoryId"], id, "{category}");
         }
     }
+}
+
+/// A product carries the fields Keepa sends beside the ones arbdesk reads (keepa-api.md §7,
+/// §10): its category tree and sales ranks, the Buy Box sellers' history with `buybox=1`,
+/// the rating histories with `rating=1` (one token more), and every `stats` field.
+#[tokio::test]
+async fn products_carry_the_fields_keepa_sends() {
+    let (_sim, addr) = spawn_sim(SimConfig::default()).await;
+    let list = asins(30)
+        .iter()
+        .map(Asin::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let url = format!(
+        "http://{addr}/product?key=k&domain=4&asin={list}&days=30&stats=30&buybox=1&rating=1"
+    );
+    let (status, _, body) = get_json(&url, false).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["tokensConsumed"],
+        30 * 4,
+        "1 + 2 for the Buy Box + 1 for the rating"
+    );
+    let mut listed = 0;
+    for p in body["products"].as_array().unwrap() {
+        if p["productType"] != 0 {
+            continue;
+        }
+        listed += 1;
+        let asin = &p["asin"];
+        let root = p["rootCategory"].as_i64().unwrap();
+        let tree = p["categoryTree"].as_array().unwrap();
+        assert_eq!(tree[0]["catId"].as_i64(), Some(root), "{asin}");
+        assert_eq!(tree[1]["catId"], p["categories"][0], "{asin}");
+        assert_eq!(p["salesRankReference"].as_i64(), Some(root), "{asin}");
+        assert_eq!(p["salesRanks"][root.to_string()], p["csv"][3], "{asin}");
+        assert!(
+            p["listedSince"].as_i64() <= p["trackingSince"].as_i64(),
+            "{asin}"
+        );
+
+        // Times and seller ids alternate, all strings; the last holder is the current one.
+        let sellers: Vec<&str> = p["buyBoxSellerIdHistory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            sellers.len() >= 2 && sellers.len().is_multiple_of(2),
+            "{asin}"
+        );
+        for pair in sellers.chunks(2) {
+            assert!(pair[0].parse::<i64>().is_ok(), "{asin}: {pair:?}");
+        }
+        let stats = &p["stats"];
+        let holder = stats["buyBoxSellerId"].as_str().unwrap_or("-1");
+        assert_eq!(sellers[sellers.len() - 1], holder, "{asin}");
+
+        // Rating 0–50 and a review count that never falls, both current in `stats`.
+        for (i, range) in [(16, 0..=50), (17, 0..=i64::MAX)] {
+            let series: Vec<i64> = p["csv"][i]
+                .as_array()
+                .unwrap_or_else(|| panic!("{asin}: csv[{i}] is empty with rating=1"))
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect();
+            let values: Vec<i64> = series.iter().skip(1).step_by(2).copied().collect();
+            assert!(
+                values.iter().all(|v| range.contains(v)),
+                "{asin}: {values:?}"
+            );
+            assert_eq!(Some(values[values.len() - 1]), stats["current"][i].as_i64());
+            if i == 17 {
+                assert!(
+                    values.windows(2).all(|w| w[0] <= w[1]),
+                    "{asin}: {values:?}"
+                );
+            }
+        }
+
+        for field in [
+            "current",
+            "avg",
+            "avg30",
+            "avg90",
+            "avg180",
+            "avg365",
+            "atIntervalStart",
+            "min",
+            "max",
+            "minInInterval",
+            "maxInInterval",
+            "isLowest",
+            "isLowest90",
+            "outOfStockPercentageInInterval",
+            "outOfStockPercentage30",
+            "outOfStockPercentage90",
+        ] {
+            assert_eq!(
+                stats[field].as_array().map(Vec::len),
+                Some(36),
+                "{asin}: {field}"
+            );
+        }
+        for field in [
+            "outOfStockCountAmazon30",
+            "outOfStockCountAmazon90",
+            "salesRankDrops30",
+            "salesRankDrops90",
+            "salesRankDrops180",
+            "salesRankDrops365",
+            "lastBuyBoxUpdate",
+            "totalOfferCount",
+            "offerCountFBA",
+            "offerCountFBM",
+            "lastOffersUpdate",
+        ] {
+            assert!(stats[field].is_i64(), "{asin}: {field} = {}", stats[field]);
+        }
+        // A value is the lowest exactly when it equals the all-time minimum.
+        for i in [0, 1, 18] {
+            let current = stats["current"][i].as_i64().unwrap();
+            let lowest = stats["min"][i].get(1).and_then(Value::as_i64);
+            assert_eq!(
+                stats["isLowest"][i].as_bool(),
+                Some(current >= 0 && Some(current) <= lowest),
+                "{asin}: csv[{i}]"
+            );
+        }
+        let drops = |f: &str| stats[f].as_i64().unwrap();
+        assert!(
+            drops("salesRankDrops30") <= drops("salesRankDrops90"),
+            "{asin}"
+        );
+        assert!(
+            drops("outOfStockCountAmazon30") <= drops("outOfStockCountAmazon90"),
+            "{asin}"
+        );
+    }
+    assert!(listed > 15, "only {listed} of 30 listed in FR");
+
+    // Without `history`, no sales ranks either; without `buybox`, no sellers' history.
+    let url = format!("http://{addr}/product?key=k&domain=4&asin={list}&history=0");
+    let (_, _, body) = get_json(&url, false).await;
+    for p in body["products"].as_array().unwrap() {
+        assert!(
+            p["csv"].is_null() && p["salesRanks"].is_null(),
+            "{}",
+            p["asin"]
+        );
+        assert!(p.get("buyBoxSellerIdHistory").is_none(), "{}", p["asin"]);
+    }
+}
+
+/// `/category` with `parents=1` adds every node above the asked ones (`categoryParents`).
+#[tokio::test]
+async fn category_parents_are_listed_on_request() {
+    let (_sim, addr) = spawn_sim(SimConfig::default()).await;
+    let (root, name) = arbdesk::keepa::sim::ROOTS[1];
+    let child = root * 10 + 3;
+    let url = format!("http://{addr}/category?key=k&domain=3&category={child},{root}&parents=1");
+    let (status, _, body) = get_json(&url, false).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["tokensConsumed"], 1);
+    let categories = body["categories"].as_object().unwrap();
+    assert_eq!(categories.len(), 2, "{body}");
+    assert_eq!(
+        categories[&child.to_string()]["parent"].as_i64(),
+        Some(root)
+    );
+    let parents = body["categoryParents"].as_object().unwrap();
+    assert_eq!(parents.keys().collect::<Vec<_>>(), [&root.to_string()]);
+    assert_eq!(parents[&root.to_string()]["name"], name);
+    let url = format!("http://{addr}/category?key=k&domain=3&category={child}");
+    let (_, _, body) = get_json(&url, false).await;
+    assert!(body.get("categoryParents").is_none(), "{body}");
+}
+
+/// Keepa's own server errors are JSON with the envelope (keepa-api.md §4); a proxy's 502 is
+/// not.
+#[tokio::test]
+async fn server_errors_carry_the_envelope() {
+    let (sim, addr) = spawn_sim(SimConfig::default()).await;
+    sim.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let client = reqwest::Client::new();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let resp = client
+            .get(format!("http://{addr}/token?key=k"))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        if status == 502 {
+            assert!(text.contains("Bad Gateway"), "{text}");
+        } else {
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert!(body["error"]["type"].is_string(), "{body}");
+            for f in [
+                "timestamp",
+                "tokensLeft",
+                "refillIn",
+                "refillRate",
+                "tokensConsumed",
+            ] {
+                assert!(body.get(f).is_some(), "{status}: {f} missing from {body}");
+            }
+        }
+        seen.push(status);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [500, 502, 503]);
 }

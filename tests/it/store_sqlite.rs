@@ -35,6 +35,7 @@ fn sim_listings(first: u64, n: u64) -> Vec<Listing> {
         days: 90,
         stats_days: Some(90),
         buybox: true,
+        rating: false,
     };
     let mut out = Vec::new();
     for i in first..first + n {

@@ -11,9 +11,13 @@
 mod data;
 mod stats;
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
 pub use data::ROOTS;
 use data::{ARCHETYPES, Archetype, BRANDS, VARIANTS};
-use stats::Accumulators;
+use stats::{Accumulators, Facts, THIRD_SELLER};
 
 use super::rng::{derive, hash, signed, smooth, unit};
 use crate::domain::{Asin, Market};
@@ -27,6 +31,9 @@ const HOURS: i64 = HISTORY_DAYS * 24;
 const OPPORTUNITY_SHARE: f64 = 0.05;
 /// GBP per EUR used to price the UK store (close to the 2025–26 ECB rate).
 const GBP_PER_EUR: f64 = 0.86;
+/// Listings appeared between 2016-01-01 (Unix hours) and about nine and a half years later.
+const LISTED_FROM_H: i64 = 1_451_606_400 / 3600;
+const LISTED_SPAN_H: u64 = 83_220;
 
 /// The product groups (`productGroup`) of the catalogue's products.
 pub fn product_groups() -> impl Iterator<Item = &'static str> {
@@ -50,6 +57,43 @@ pub struct Options {
     pub stats_days: Option<i64>,
     /// Include Buy Box history and stats.
     pub buybox: bool,
+    /// Include the rating and review-count histories (`rating=1`).
+    pub rating: bool,
+}
+
+/// A simulated product object: the fields arbdesk reads ([`wire::Product`]) and the other
+/// ones Keepa sends that it does not (keepa-api.md §7), so that a client is tried on the
+/// objects Keepa really sends.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimProduct {
+    /// The fields arbdesk reads.
+    #[serde(flatten)]
+    pub product: wire::Product,
+    /// The root category and the node the product is listed under.
+    pub category_tree: Option<Vec<CategoryRef>>,
+    /// The category of `csv[3]` (the root).
+    pub sales_rank_reference: Option<i64>,
+    /// Sales-rank histories by category id (the root's is `csv[3]`); null with `history=0`.
+    pub sales_ranks: Option<BTreeMap<String, Vec<i64>>>,
+    /// When Keepa started tracking the listing, Keepa minutes.
+    pub tracking_since: Option<i64>,
+    /// When the listing first appeared, Keepa minutes.
+    pub listed_since: Option<i64>,
+    /// With `buybox=1`: times and Buy Box seller ids alternating, all strings (`-1`: no
+    /// one qualified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buy_box_seller_id_history: Option<Vec<String>>,
+}
+
+/// An entry of `categoryTree`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryRef {
+    /// Node id.
+    pub cat_id: i64,
+    /// Display name.
+    pub name: String,
 }
 
 /// Market-independent facts about a product.
@@ -79,6 +123,11 @@ struct Listing {
     offers_base: f64,
     minor_per_eur_cent: f64,
     package_quantity: i64,
+    /// When the listing appeared, Unix hours.
+    listed_h: i64,
+    /// Its rating's resting value, stars × 10.
+    rating_base: i64,
+    reviews_per_day: f64,
 }
 
 /// One hour of one listing.
@@ -93,6 +142,9 @@ struct Hour {
     buy_box: i64,
     buy_box_ship: i64,
     amazon_has_box: bool,
+    /// Stars × 10 (0–50).
+    rating: i64,
+    reviews: i64,
 }
 
 impl Catalog {
@@ -168,6 +220,9 @@ impl Catalog {
             offers_base: 2.0 + 18.0 * r(6),
             minor_per_eur_cent,
             package_quantity: if r(7) < 0.02 { 2 } else { 1 },
+            listed_h: LISTED_FROM_H + (derive(key, 9, 0) % LISTED_SPAN_H) as i64,
+            rating_base: 32 + (derive(key, 60, 0) % 17) as i64,
+            reviews_per_day: 0.05 + 2.0 * r(62),
         }
     }
 
@@ -209,9 +264,15 @@ impl Catalog {
         } else {
             0
         };
+        // A rating moves up a notch now and then; reviews accumulate day by day.
+        let rating =
+            (l.rating_base + i64::from(unit(derive(l.key, 61, day.div_euclid(14))) < 0.3)).min(50);
+        let days_listed = (day - l.listed_h.div_euclid(24)).max(0);
         Hour {
             amazon,
             new,
+            rating,
+            reviews: (days_listed as f64 * l.reviews_per_day) as i64,
             rank: (id.rank_base * (0.6 * rank_walk).exp()).round() as i64,
             count_new,
             count_fba,
@@ -223,13 +284,7 @@ impl Catalog {
     }
 
     /// The Keepa product object for `asin` in `market` at `now_ms` (Unix ms).
-    pub fn product(
-        &self,
-        asin: &Asin,
-        market: Market,
-        now_ms: i64,
-        opts: Options,
-    ) -> wire::Product {
+    pub fn product(&self, asin: &Asin, market: Market, now_ms: i64, opts: Options) -> SimProduct {
         let id = self.identity(asin);
         let l = self.listing(&id, market);
         let now_keepa = unix_ms_to_keepa(now_ms);
@@ -241,11 +296,41 @@ impl Catalog {
             csv: opts.history.then(|| vec![None; 36]),
             ..Default::default()
         };
+        let mut sim = SimProduct {
+            product: wire::Product::default(),
+            category_tree: None,
+            sales_rank_reference: None,
+            sales_ranks: None,
+            tracking_since: None,
+            listed_since: None,
+            buy_box_seller_id_history: None,
+        };
         if !l.present {
             // Not listed here: Keepa knows the ASIN but has nothing for this store.
             p.product_type = Some(4);
-            return p;
+            sim.product = p;
+            return sim;
         }
+        let root = id.arch.root;
+        let child = child_category(&id);
+        let root_name = ROOTS
+            .iter()
+            .find(|(r, _)| *r == root)
+            .map_or("", |(_, name)| *name);
+        sim.category_tree = Some(vec![
+            CategoryRef {
+                cat_id: root,
+                name: root_name.to_string(),
+            },
+            CategoryRef {
+                cat_id: child,
+                name: child_name(root_name, child),
+            },
+        ]);
+        sim.sales_rank_reference = Some(root);
+        let listed_since = (l.listed_h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN).max(0);
+        sim.listed_since = Some(listed_since);
+        sim.tracking_since = Some(listed_since + (derive(l.key, 63, 0) % (30 * 24 * 60)) as i64);
         p.title = Some(id.title.clone());
         p.brand = Some(id.brand.to_string());
         p.product_group = Some(id.arch.group.to_string());
@@ -297,16 +382,22 @@ impl Catalog {
         // history (`days`) starts with every series' value at the window's start, at the
         // time it took it, which may predate the window, as Keepa's does.
         type Field = fn(&Hour) -> i64;
-        const SERIES: [(usize, Field); 6] = [
+        const SERIES: [(usize, Field); 8] = [
             (0, |x| x.amazon),
             (1, |x| x.new),
             (3, |x| x.rank),
             (11, |x| x.count_new),
+            (16, |x| x.rating),
+            (17, |x| x.reviews),
             (34, |x| x.count_fba),
             (35, |x| x.count_fbm),
         ];
+        // The rating and review count come with `rating=1` only.
+        let sent = |i: usize| opts.rating || !matches!(i, 16 | 17);
         let mut since = [0_i64; SERIES.len()];
         let mut box_since = 0_i64;
+        let mut seller_since = 0_i64;
+        let mut sellers: Vec<String> = Vec::new();
         for h in start_h..=now_h {
             let cur = self.hour(&id, &l, h, &mut ev);
             acc.add(h, &cur);
@@ -320,9 +411,20 @@ impl Catalog {
                 if changed {
                     since[k] = t;
                 }
-                if listed && (changed || h == trim_h) {
+                if listed && sent(*i) && (changed || h == trim_h) {
                     hist[*i].extend([since[k], f(&cur)]);
                 }
+            }
+            let seller_changed =
+                prev.is_none_or(|p| box_seller(&p, market) != box_seller(&cur, market));
+            if seller_changed {
+                seller_since = t;
+            }
+            if opts.buybox && listed && (seller_changed || h == trim_h) {
+                sellers.extend([
+                    seller_since.to_string(),
+                    box_seller(&cur, market).to_string(),
+                ]);
             }
             let box_changed =
                 prev.is_none_or(|p| (p.buy_box, p.buy_box_ship) != (cur.buy_box, cur.buy_box_ship));
@@ -342,6 +444,12 @@ impl Catalog {
             prev = Some(cur);
             last = Some(cur);
         }
+        if opts.history {
+            sim.sales_ranks = Some(BTreeMap::from([(root.to_string(), hist[3].clone())]));
+        }
+        if opts.buybox {
+            sim.buy_box_seller_id_history = Some(sellers);
+        }
         if let Some(csv) = p.csv.as_mut() {
             for (slot, series) in csv.iter_mut().zip(hist) {
                 if !series.is_empty() {
@@ -352,10 +460,15 @@ impl Catalog {
         if let Some(cur) = last {
             p.last_price_change = Some(now_keepa - (derive(l.key, 41, now_h) % 600) as i64);
             if opts.stats_days.is_some() {
-                p.stats = Some(acc.stats(&cur, opts.buybox, market, l.fbm_shipping == 0));
+                let facts = Facts {
+                    monthly_sold: p.monthly_sold,
+                    last_update: p.last_update.unwrap_or(now_keepa),
+                };
+                p.stats = Some(acc.stats(&cur, opts, market, l.fbm_shipping == 0, facts));
             }
         }
-        p
+        sim.product = p;
+        sim
     }
 
     /// A deterministic best-seller list for `(market, category)`, as Keepa's: products of
@@ -393,6 +506,22 @@ impl Catalog {
 /// The child node a product is listed under (`root × 10 + k`, as `/category` lists them).
 fn child_category(id: &Identity) -> i64 {
     id.arch.root * 10 + (id.key % 7) as i64
+}
+
+/// The name of the child node `child` of the root named `root_name`.
+pub(super) fn child_name(root_name: &str, child: i64) -> String {
+    format!("{root_name} {}", child % 10 + 1)
+}
+
+/// Who holds the Buy Box in an hour, as `buyBoxSellerIdHistory` names it (`-1`: no one).
+fn box_seller(x: &Hour, market: Market) -> &'static str {
+    if x.buy_box < 0 {
+        "-1"
+    } else if x.amazon_has_box {
+        crate::keepa::decode::amazon_seller_id(market)
+    } else {
+        THIRD_SELLER
+    }
 }
 
 /// Remembers the last price-change event per series, so each hour costs one hash.
@@ -500,6 +629,7 @@ mod tests {
             days: 7,
             stats_days: Some(90),
             buybox: true,
+            rating: false,
         };
         let now = 1_795_586_400_000;
         let (mut shipped, mut checked) = (0, 0);
@@ -507,7 +637,8 @@ mod tests {
             let asin: Asin = asin_from(i).parse().unwrap();
             for market in Market::ALL {
                 let p = cat.product(&asin, market, now, opts);
-                let (Some(csv), Some(stats)) = (p.csv.as_ref(), p.stats.as_ref()) else {
+                let (Some(csv), Some(stats)) = (p.product.csv.as_ref(), p.product.stats.as_ref())
+                else {
                     continue;
                 };
                 let Some(Some(series)) = csv.get(18) else {

@@ -102,28 +102,30 @@ async fn handle(
         tokio::time::sleep(faults.latency).await;
     }
     let roll = |tag: &[u8]| unit(hash(state.config.seed, &[tag, &n.to_le_bytes()]));
-    if faults.error_rate > 0.0 && roll(b"error") < faults.error_rate {
-        return match n % 3 {
-            0 => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "{\"error\":\"internal\"}",
-            )
-                .into_response(),
-            1 => (
+    let fail = faults.error_rate > 0.0 && roll(b"error") < faults.error_rate;
+    let answer = match n % 3 {
+        // A proxy in front of Keepa answers in HTML, without the envelope.
+        1 if fail => {
+            return (
                 StatusCode::BAD_GATEWAY,
                 [(header::CONTENT_TYPE, "text/html")],
                 "<html><body>502 Bad Gateway</body></html>",
             )
-                .into_response(),
-            _ => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "{\"error\":\"unavailable\"}",
-            )
-                .into_response(),
-        };
-    }
-
-    let answer = answer(&state, &endpoint, &params, faults.payment_required);
+                .into_response();
+        }
+        // Keepa's own errors are JSON with the envelope, as every answer of it is.
+        0 if fail => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internalError",
+            "An internal error occurred. Please try again.",
+        ),
+        _ if fail => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceUnavailable",
+            "The service is temporarily unavailable. Please try again.",
+        ),
+        _ => answer(&state, &endpoint, &params, faults.payment_required),
+    };
     let now = Instant::now();
     let (left, refill_in, rate) = {
         let mut b = state.bucket.lock().unwrap_or_else(PoisonError::into_inner);
@@ -316,16 +318,24 @@ fn product(state: &State, params: &Params) -> Answer {
                     format!("'{s}': start,end intervals are not simulated; send a number of days"),
                 ));
             }
-            Some(s) => Some(
-                s.parse::<i64>()
-                    .map_err(|_| bad_param("stats", format!("'{s}' is not a number of days")))?,
-            ),
+            Some(s) => match s.parse::<i64>() {
+                Ok(days) if days >= 1 => Some(days),
+                _ => {
+                    return Err(bad_param(
+                        "stats",
+                        format!("'{s}' is not a number of days (1 or more)"),
+                    ));
+                }
+            },
         };
         let update = int(params, "update")?;
-        for f in ["rating", "stock", "videos", "aplus", "only-live-offers"] {
+        let rating = flag(params, "rating")?;
+        for f in ["stock", "videos", "aplus", "only-live-offers"] {
             flag(params, f)?;
         }
-        let per = 1 + if buybox { 2 } else { 0 } + i64::from(update == Some(0));
+        // The rating costs a token when its data is under 14 days old, as the simulator's
+        // always is.
+        let per = 1 + if buybox { 2 } else { 0 } + i64::from(update == Some(0)) + i64::from(rating);
         let cost = per * asins.len() as i64;
         charge(state, cost)?;
         let now = state.now_ms();
@@ -334,6 +344,7 @@ fn product(state: &State, params: &Params) -> Answer {
             days,
             stats_days,
             buybox,
+            rating,
         };
         let products: Vec<Value> = asins
             .iter()
@@ -341,7 +352,7 @@ fn product(state: &State, params: &Params) -> Answer {
                 let mut p = state.catalog.product(a, market, now, opts);
                 // `update=0` has Keepa fetch the product from Amazon now.
                 if update == Some(0) {
-                    p.last_update = Some(crate::keepa::time::unix_ms_to_keepa(now));
+                    p.product.last_update = Some(crate::keepa::time::unix_ms_to_keepa(now));
                 }
                 serde_json::to_value(p).unwrap_or(Value::Null)
             })
@@ -426,24 +437,40 @@ fn category(state: &State, params: &Params) -> Answer {
         if ids.is_empty() || ids.len() > 10 {
             return Err(bad_param("category", "1 to 10 ids"));
         }
+        let parents = flag(params, "parents")?;
         charge(state, 1)?;
         let all = tree();
+        let by_id = |id: i64| all.iter().find(|c| c.cat_id == id);
+        let entry = |c: &Category| {
+            (
+                c.cat_id.to_string(),
+                serde_json::to_value(c).unwrap_or(Value::Null),
+            )
+        };
         let mut out = Map::new();
+        let mut up = Map::new();
         for id in ids {
             let found: Vec<&Category> = if id == 0 {
                 all.iter().filter(|c| c.parent == 0).collect()
             } else {
-                all.iter().filter(|c| c.cat_id == id).collect()
+                by_id(id).into_iter().collect()
             };
             for c in found {
-                out.insert(
-                    c.cat_id.to_string(),
-                    serde_json::to_value(c).unwrap_or(Value::Null),
-                );
+                // Every node above it, up to its root.
+                let mut parent = c.parent;
+                while parents && parent != 0 {
+                    let Some(p) = by_id(parent) else { break };
+                    up.extend([entry(p)]);
+                    parent = p.parent;
+                }
+                out.extend([entry(c)]);
             }
         }
         let mut payload = Map::new();
         payload.insert("categories".into(), Value::Object(out));
+        if parents {
+            payload.insert("categoryParents".into(), Value::Object(up));
+        }
         Ok(Answer {
             status: StatusCode::OK,
             consumed: 1,
@@ -473,7 +500,7 @@ fn tree() -> Vec<Category> {
         for &c in &children {
             out.push(Category {
                 cat_id: c,
-                name: format!("{name} {}", c % 10 + 1),
+                name: super::catalog::child_name(name, c),
                 context_free_name: None,
                 children: vec![],
                 parent: id,

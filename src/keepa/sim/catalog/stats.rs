@@ -1,16 +1,20 @@
 //! The `stats` object of a simulated product, accumulated while its 90 days are walked:
-//! averages over the interval, 30 and 90 days, minima and maxima, out-of-stock shares,
+//! averages over the interval, 30 and 90 days, values at the interval's start, minima and
+//! maxima (in the interval and over the whole history), out-of-stock shares and counts,
 //! sales-rank drops and the Buy Box shares (Amazon's and one third-party seller's).
+//!
+//! The simulator keeps 90 days of history, so the 180- and 365-day figures are those of
+//! the history there is, as Keepa's are for a product it has tracked for less time.
 
 use std::collections::BTreeMap;
 
-use super::Hour;
+use super::{Hour, Options};
 use crate::domain::Market;
 use crate::keepa::decode::amazon_seller_id;
 use crate::keepa::wire::{BuyBoxStat, Stats};
 
 /// The seller id of the one third-party seller the simulator knows.
-const THIRD_SELLER: &str = "A1SIMSELLER0EU";
+pub(super) const THIRD_SELLER: &str = "A1SIMSELLER0EU";
 
 /// Running sums for the `stats` object.
 pub(super) struct Accumulators {
@@ -18,11 +22,20 @@ pub(super) struct Accumulators {
     stats_days: i64,
     sum: [[i64; 4]; 3],
     n: [[i64; 4]; 3],
-    oos: [[i64; 4]; 2],
-    min: [Option<(i64, i64)>; 4],
-    max: [Option<(i64, i64)>; 4],
-    drops: [i64; 2],
+    oos: [[i64; 4]; 3],
+    /// In the interval, then over the whole history.
+    min: [[Option<(i64, i64)>; 4]; 2],
+    max: [[Option<(i64, i64)>; 4]; 2],
+    /// The lowest value of 90 days.
+    min90: [Option<i64>; 4],
+    /// Each value at the first hour of the interval.
+    start: Option<[i64; 4]>,
+    /// Sales-rank drops in 30 days, 90 days and the whole history.
+    drops: [i64; 3],
     prev_rank: Option<i64>,
+    /// Times Amazon's offer went out of stock in 30 and 90 days.
+    amazon_gone: [i64; 2],
+    prev_amazon: Option<i64>,
     box_hours: i64,
     /// Per Buy Box holder (0 = Amazon, 1 = the third-party seller) in the interval: hours
     /// won, the landed prices summed over them, and the last hour won.
@@ -46,11 +59,15 @@ impl Accumulators {
             stats_days,
             sum: [[0; 4]; 3],
             n: [[0; 4]; 3],
-            oos: [[0; 4]; 2],
-            min: [None; 4],
-            max: [None; 4],
-            drops: [0; 2],
+            oos: [[0; 4]; 3],
+            min: [[None; 4]; 2],
+            max: [[None; 4]; 2],
+            min90: [None; 4],
+            start: None,
+            drops: [0; 3],
             prev_rank: None,
+            amazon_gone: [0; 2],
+            prev_amazon: None,
             box_hours: 0,
             won: [Won::default(); 2],
         }
@@ -68,23 +85,30 @@ impl Accumulators {
                 if *v >= 0 {
                     self.sum[w][s] += v;
                     self.n[w][s] += 1;
-                } else if w >= 1 {
-                    self.oos[w - 1][s] += 1;
+                } else {
+                    self.oos[w][s] += 1;
                 }
             }
         }
-        if in_window[0] {
-            let t = h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN;
-            for (s, v) in vals.iter().enumerate() {
-                if *v >= 0 {
-                    if self.min[s].is_none_or(|(_, m)| *v < m) {
-                        self.min[s] = Some((t, *v));
-                    }
-                    if self.max[s].is_none_or(|(_, m)| *v > m) {
-                        self.max[s] = Some((t, *v));
-                    }
+        let t = h * 60 - crate::keepa::time::KEEPA_EPOCH_OFFSET_MIN;
+        for (s, &v) in vals.iter().enumerate() {
+            if v < 0 {
+                continue;
+            }
+            for (e, inside) in [in_window[0], true].into_iter().enumerate() {
+                if inside && self.min[e][s].is_none_or(|(_, m)| v < m) {
+                    self.min[e][s] = Some((t, v));
+                }
+                if inside && self.max[e][s].is_none_or(|(_, m)| v > m) {
+                    self.max[e][s] = Some((t, v));
                 }
             }
+            if in_window[2] && self.min90[s].is_none_or(|m| v < m) {
+                self.min90[s] = Some(v);
+            }
+        }
+        if in_window[0] {
+            self.start.get_or_insert(vals);
             if x.buy_box >= 0 {
                 self.box_hours += 1;
                 let w = &mut self.won[usize::from(!x.amazon_has_box)];
@@ -96,56 +120,77 @@ impl Accumulators {
         if let Some(p) = self.prev_rank
             && x.rank < p
         {
-            if in_window[1] {
-                self.drops[0] += 1;
-            }
-            if in_window[2] {
-                self.drops[1] += 1;
+            for (d, inside) in [in_window[1], in_window[2], true].into_iter().enumerate() {
+                self.drops[d] += i64::from(inside);
             }
         }
         self.prev_rank = Some(x.rank);
+        if self.prev_amazon.is_some_and(|a| a >= 0) && x.amazon < 0 {
+            for (d, inside) in [in_window[1], in_window[2]].into_iter().enumerate() {
+                self.amazon_gone[d] += i64::from(inside);
+            }
+        }
+        self.prev_amazon = Some(x.amazon);
     }
 
-    /// The `stats` object at the hour `cur`; `third_is_fba` says whether the third-party
-    /// seller ships by FBA (Amazon's own offer is not FBA, as Keepa reports it).
+    /// The `stats` object at the hour `cur` of a product last updated at `last_update`
+    /// (Keepa minutes); `third_is_fba` says whether the third-party seller ships by FBA
+    /// (Amazon's own offer is not FBA, as Keepa reports it).
     pub(super) fn stats(
         &self,
         cur: &Hour,
-        buybox: bool,
+        opts: Options,
         market: Market,
         third_is_fba: bool,
+        facts: Facts,
     ) -> Stats {
         const IDX: [usize; 4] = [0, 1, 3, 18];
-        let avg = |w: usize| {
+        let buybox = opts.buybox;
+        // The series this answer carries: the Buy Box only with `buybox`.
+        let series = || {
+            IDX.iter()
+                .enumerate()
+                .filter(move |(_, i)| **i != 18 || buybox)
+        };
+        let per_series = |f: &dyn Fn(usize) -> i64| {
             let mut a = vec![-1i64; 36];
-            for (s, &i) in IDX.iter().enumerate() {
-                if i == 18 && !buybox {
-                    continue;
-                }
-                if self.n[w][s] > 0 {
-                    a[i] = (self.sum[w][s] as f64 / self.n[w][s] as f64).round() as i64;
-                }
+            for (s, &i) in series() {
+                a[i] = f(s);
             }
             a
         };
-        let oos = |w: usize| {
-            let mut a = vec![-1i64; 36];
-            let hours = if w == 0 { 30 * 24 } else { 90 * 24 };
-            for (s, &i) in IDX.iter().enumerate() {
-                if s == 2 || (i == 18 && !buybox) {
-                    continue;
+        let avg = |w: usize| {
+            per_series(&|s| {
+                if self.n[w][s] > 0 {
+                    (self.sum[w][s] as f64 / self.n[w][s] as f64).round() as i64
+                } else {
+                    -1
                 }
-                a[i] = self.oos[w][s] * 100 / hours;
-            }
-            a
+            })
+        };
+        // Out-of-stock shares are of price types only: the rank has none.
+        let oos = |w: usize| {
+            let hours = [self.stats_days * 24, 30 * 24, 90 * 24][w];
+            per_series(&|s| {
+                if s == 2 {
+                    -1
+                } else {
+                    self.oos[w][s] * 100 / hours
+                }
+            })
         };
         let extreme = |e: &[Option<(i64, i64)>; 4]| {
             let mut a: Vec<Option<Vec<i64>>> = vec![None; 36];
-            for (s, &i) in IDX.iter().enumerate() {
-                if i == 18 && !buybox {
-                    continue;
-                }
+            for (s, &i) in series() {
                 a[i] = e[s].map(|(t, v)| vec![t, v]);
+            }
+            a
+        };
+        let vals = [cur.amazon, cur.new, cur.rank, cur.buy_box];
+        let lowest = |min: &dyn Fn(usize) -> Option<i64>| {
+            let mut a = vec![false; 36];
+            for (s, &i) in series() {
+                a[i] = vals[s] >= 0 && min(s).is_some_and(|m| vals[s] <= m);
             }
             a
         };
@@ -159,19 +204,41 @@ impl Accumulators {
         if buybox {
             current[18] = cur.buy_box;
         }
+        if opts.rating {
+            current[16] = cur.rating;
+            current[17] = cur.reviews;
+        }
         let mut stats = Stats {
             current: Some(current),
             avg: Some(avg(0)),
             avg30: Some(avg(1)),
             avg90: Some(avg(2)),
             avg180: Some(avg(2)),
-            min_in_interval: Some(extreme(&self.min)),
-            max_in_interval: Some(extreme(&self.max)),
-            out_of_stock_percentage30: Some(oos(0)),
-            out_of_stock_percentage90: Some(oos(1)),
+            avg365: Some(avg(2)),
+            at_interval_start: Some(per_series(&|s| self.start.map_or(-1, |v| v[s]))),
+            min_in_interval: Some(extreme(&self.min[0])),
+            max_in_interval: Some(extreme(&self.max[0])),
+            min: Some(extreme(&self.min[1])),
+            max: Some(extreme(&self.max[1])),
+            is_lowest: Some(lowest(&|s| self.min[1][s].map(|(_, v)| v))),
+            is_lowest90: Some(lowest(&|s| self.min90[s])),
+            out_of_stock_percentage_in_interval: Some(oos(0)),
+            out_of_stock_percentage30: Some(oos(1)),
+            out_of_stock_percentage90: Some(oos(2)),
+            out_of_stock_count_amazon30: Some(self.amazon_gone[0]),
+            out_of_stock_count_amazon90: Some(self.amazon_gone[1]),
             sales_rank_drops30: Some(self.drops[0]),
             sales_rank_drops90: Some(self.drops[1]),
+            sales_rank_drops180: Some(self.drops[2]),
+            sales_rank_drops365: Some(self.drops[2]),
+            // The simulated demand does not drift: no change, where there is a figure.
+            delta_percent90_monthly_sold: facts.monthly_sold.map(|_| 0),
+            // Offer figures come only with `offers`, which the simulator does not serve.
             total_offer_count: Some(-2),
+            offer_count_fba: Some(-2),
+            offer_count_fbm: Some(-2),
+            retrieved_offer_count: Some(-2),
+            last_offers_update: Some(-1),
             ..Default::default()
         };
         if buybox {
@@ -193,6 +260,17 @@ impl Accumulators {
             stats.buy_box_seller_id = (cur.buy_box >= 0).then(|| seller.to_string());
             stats.buy_box_is_amazon = Some(cur.amazon_has_box);
             stats.buy_box_is_fba = Some(!cur.amazon_has_box && cur.buy_box >= 0 && third_is_fba);
+            stats.buy_box_is_unqualified = Some(false);
+            stats.buy_box_is_preorder = Some(false);
+            stats.buy_box_is_backorder = Some(false);
+            stats.buy_box_availability_message = (cur.buy_box >= 0).then(|| {
+                if cur.amazon_has_box {
+                    "In stock".to_string()
+                } else {
+                    "Usually dispatched within 2 to 3 days".to_string()
+                }
+            });
+            stats.last_buy_box_update = Some(facts.last_update);
             let mut m = BTreeMap::new();
             let sellers = [
                 (amazon_seller_id(market), false),
@@ -218,4 +296,13 @@ impl Accumulators {
         }
         stats
     }
+}
+
+/// What the `stats` object reports of the product beyond its hours.
+#[derive(Clone, Copy)]
+pub(super) struct Facts {
+    /// `monthlySold`, if the product has it.
+    pub monthly_sold: Option<i64>,
+    /// `lastUpdate`, Keepa minutes.
+    pub last_update: i64,
 }
