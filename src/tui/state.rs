@@ -224,6 +224,8 @@ pub struct UiState {
     shown: usize,
     /// The best gross margin % of the loaded rows (computed with `matching`, not per frame).
     pub best_margin: Option<f64>,
+    /// The best gross margin % of the rows the `/` filter matches.
+    pub best_matching: Option<f64>,
     /// Keys of `feed.rows`, contiguous for fast lookups.
     keys: Vec<OpportunityKey>,
     /// Each row's rank in (ASIN, route) order: the sort's final tie-breaker.
@@ -311,6 +313,9 @@ pub struct UiState {
     pub history: Vec<String>,
     /// Rows of the table that fit (set from the layout).
     pub page: usize,
+    /// The table's scroll and page before an action took rows from it (the drawer opened
+    /// on a small screen), put back when they return.
+    scroll_before: Option<(usize, usize)>,
     /// Terminal size.
     pub size: (u16, u16),
     /// The last query sent.
@@ -346,6 +351,7 @@ impl UiState {
             matching: Vec::new(),
             shown: 0,
             best_margin: None,
+            best_matching: None,
             keys: Vec::new(),
             key_rank: Vec::new(),
             deltas: HashMap::new(),
@@ -389,6 +395,7 @@ impl UiState {
             theme: "dark".into(),
             history: Vec::new(),
             page: 10,
+            scroll_before: None,
             size: (80, 24),
             last_query: None,
             loading: false,
@@ -481,6 +488,7 @@ impl UiState {
             self.detail_open = true;
         }
         self.page = super::ui::table_rows(self).max(1);
+        self.scroll_before = None;
         // A scroll forced by a smaller screen is undone when the first page fits again.
         if self.selected < self.page {
             self.offset = 0;

@@ -395,6 +395,12 @@ impl Detector {
         if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
             flags.insert(Flag::Blocked);
         }
+        // UK input VAT is recovered only with a UK VAT number (§1.6), which an EU seller
+        // seldom holds: with no `vat_registered_in` to say so, the row recovers it but
+        // says that it needs one (§5: conservative, flagged).
+        if terms.recoverable && s == crate::domain::Market::UK && p.vat_registered_in.is_none() {
+            flags.insert(Flag::VatRegistration);
+        }
         let lines = if explain {
             let vat_src = format!("config:vat {}", tab.vat.from);
             // Why input VAT is cost here, when it is.

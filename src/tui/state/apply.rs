@@ -13,6 +13,17 @@ impl UiState {
         let effects = self.act(action);
         let page = super::super::ui::table_rows(self).max(1);
         if page != self.page {
+            if page < self.page {
+                self.scroll_before.get_or_insert((self.offset, self.page));
+            } else if let Some((offset, before)) = self.scroll_before
+                && page >= before
+            {
+                // The rows are back: so is the scroll, if the selected row shows there.
+                self.scroll_before = None;
+                if (offset..offset + page).contains(&self.selected) {
+                    self.offset = offset;
+                }
+            }
             self.page = page;
             self.clamp();
         }

@@ -365,10 +365,13 @@ impl UiState {
             keyed.sort_unstable();
             keyed.into_iter().map(|(_, _, i)| i).collect()
         };
-        // The best margin of every loaded row, whatever the sort, the row limit and the `/`
-        // filter: the tiles count what the store's filters (margin, markets) let through,
-        // beside the Opportunities tile; the table's title counts what `/` matches.
+        // The best margin of every loaded row, whatever the sort and the row limit, and of
+        // those the `/` filter matches: the tiles describe the rows the table can show.
         self.best_margin = rows.iter().map(|r| r.fig.gross_pct).reduce(f64::max);
+        self.best_matching = view
+            .iter()
+            .map(|&i| rows[i as usize].fig.gross_pct)
+            .reduce(f64::max);
         self.shown = ROW_LIMITS
             .get(self.limit)
             .copied()

@@ -398,10 +398,18 @@ impl UiState {
                     Vec::new()
                 }
             },
-            // The selected product is offered when it is not watched.
+            // The selected product is offered when it is not watched; one the watchlist
+            // holds is said to be there, as on the opportunities table.
             Action::WatchAdd(asins) if asins.is_empty() => {
-                let line = super::watching::watch_add_line(self.selected_unwatched().as_slice());
-                self.open_prompt(PromptKind::Command, line);
+                let selected = self.products.selected_line().map(|l| l.asin);
+                let known = self.products.watched.is_some();
+                match (selected, self.selected_unwatched()) {
+                    (Some(asin), None) if known => self.toast_watched_already(&[asin]),
+                    (_, unwatched) => {
+                        let line = super::watching::watch_add_line(unwatched.as_slice());
+                        self.open_prompt(PromptKind::Command, line);
+                    }
+                }
                 Vec::new()
             }
             Action::WatchRemove(asins) if asins.is_empty() => {

@@ -56,7 +56,7 @@ impl UiState {
         effects
     }
 
-    fn toast_watched_already(&mut self, watched: &[crate::domain::Asin]) {
+    pub(super) fn toast_watched_already(&mut self, watched: &[crate::domain::Asin]) {
         let they = crate::domain::text::subject(watched, 3, "is", "are");
         self.toast_info(format!("{they} on the watchlist already"));
     }

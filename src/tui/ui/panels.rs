@@ -109,12 +109,22 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 
 pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let st = &s.feed.stats;
-    // Over the loaded rows when all are loaded; otherwise the loaded ones are only the top
-    // of the current sort, and the store's best is the honest figure.
-    let best = if s.feed.total <= s.feed.rows.len() as u64 {
+    // Under a `/` filter, the rows it matches, as the table's title counts them (a lower
+    // bound while the store answers it). Otherwise over the loaded rows when all are
+    // loaded; else the loaded ones are only the top of the current sort, and the store's
+    // best is the honest figure.
+    let filtered = !s.filter_text.is_empty();
+    let best = if filtered {
+        s.best_matching
+    } else if s.feed.total <= s.feed.rows.len() as u64 {
         s.best_margin
     } else {
         st.best_gross_margin_pct.or(s.best_margin)
+    };
+    let opportunities = match (filtered, s.loading) {
+        (true, true) => format!("{}+", thousands(s.matching.len() as u64)),
+        (true, false) => thousands(s.matching.len() as u64),
+        (false, _) => thousands(s.feed.total),
     };
     let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
     let k = &s.status.keepa;
@@ -138,10 +148,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             pick("Products", "Products", "ASINs"),
             thousands(st.total_products),
         ),
-        (
-            pick("Opportunities", "Opps", "Opps"),
-            thousands(s.feed.total),
-        ),
+        (pick("Opportunities", "Opps", "Opps"), opportunities),
         (
             pick("Markets", "Markets", "Mkts"),
             format!("{markets_with_data}/{}", s.session.markets.len()),

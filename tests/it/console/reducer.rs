@@ -1004,6 +1004,31 @@ fn enter_opens_the_detail_drawer_on_small_screens_and_esc_closes_it() {
     assert!(!s.detail_open);
 }
 
+/// Closing the drawer gives the table back as it was: the rows above the selected one
+/// are not scrolled away (the drawer's few table rows scrolled it), also after a move
+/// in the drawer's row that stays in view.
+#[test]
+fn the_table_scrolls_back_when_the_drawer_closes() {
+    for inside in ["", "j"] {
+        let mut s = fixtures::loaded(50, (80, 24));
+        keys(&mut s, "jj");
+        assert_eq!((s.selected, s.offset), (2, 0));
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        keys(&mut s, inside);
+        key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+        assert!(!s.detail_open);
+        assert_eq!(s.offset, 0, "after Enter, {inside:?}, Esc");
+    }
+    // A row further down than the first page keeps its scroll.
+    let mut s = fixtures::loaded(50, (80, 24));
+    keys(&mut s, &"j".repeat(30));
+    let before = s.offset;
+    assert!(before > 0);
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.offset, before);
+}
+
 /// A drawer opened on a small screen, then widened: the keys do what they do when the
 /// detail is opened at the wider size (j moves the selection; the detail keeps the focus).
 #[test]
@@ -1887,6 +1912,14 @@ fn the_products_view_unwatches_only_watched_products_and_offers_the_others() {
     }
     key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     keys(&mut s, "k"); // B000000000: watched
+    // `a` on it says so, as on the opportunities table, rather than open an empty line.
+    assert!(keys(&mut s, "a").is_empty());
+    assert!(s.overlay.is_none(), "{:?}", s.overlay);
+    let toast = &s.toasts.back().unwrap().text;
+    assert!(
+        toast.contains("B000000000 is on the watchlist already"),
+        "{toast}"
+    );
     keys(&mut s, "d");
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
 }

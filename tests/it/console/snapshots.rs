@@ -7,7 +7,7 @@ use arbdesk::tui::action::{Action, Column, SortBy, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
 use arbdesk::tui::model::Feed;
-use arbdesk::tui::state::UiState;
+use arbdesk::tui::state::{Effect, UiState};
 use arbdesk::tui::theme::Theme;
 use arbdesk::tui::ui;
 use ratatui::Terminal;
@@ -84,6 +84,44 @@ fn detail_drawer_narrow() {
     let mut s = fixtures::loaded(300, (80, 24));
     s.apply(Action::Open);
     insta::assert_snapshot!(text(&s));
+}
+
+/// Under a `/` filter the Opportunities and Best gross tiles describe the rows it matches,
+/// whichever kind of term matched them (a field term is matched in the console, a word
+/// goes to the store too): the same rows, the same tiles.
+#[test]
+fn tiles_describe_the_rows_a_filter_matches() {
+    let tiles = |s: &UiState| -> Vec<String> {
+        let t = text(s);
+        let line = t.lines().nth(2).unwrap().to_string();
+        // A line of the text form is quoted.
+        line.split('│')
+            .map(|v| v.trim_matches(|c: char| c == '"' || c.is_whitespace()))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut s = fixtures::loaded(50, (160, 45));
+    assert_eq!(tiles(&s)[1], "50");
+    // Rows 0 to 2 are the first product's routes, 5.00, 8.70 and 12.40 % gross.
+    let asin = s.feed.rows[0].key.asin;
+    let query = match s
+        .apply(Action::Filter(Some(format!("asin={asin}"))))
+        .as_slice()
+    {
+        [Effect::Query(q)] => q.clone(),
+        other => panic!("expected a query, got {other:?}"),
+    };
+    // While the store answers, the loaded rows give a lower bound, as the title says.
+    assert_eq!(tiles(&s)[1], "3+");
+    let mut answer: Feed = (*s.feed).clone();
+    answer.query = Some(query);
+    s.on_feed(answer);
+    let filtered = tiles(&s);
+    assert_eq!(filtered[1], "3", "{filtered:?}");
+    assert_eq!(filtered[3], "12.40 %", "{filtered:?}");
+    s.apply(Action::Filter(Some(String::new())));
+    assert_eq!(tiles(&s)[1], "50");
 }
 
 /// A toast over the open drawer goes over the tiles (three rows, so three lines at most):

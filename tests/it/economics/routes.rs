@@ -655,19 +655,33 @@ fn input_vat_is_recovered_only_where_a_vat_number_reclaims_it() {
         snap(Market::IT, 3000),
         snap(Market::DE, 5990),
     ]);
-    let input_vat = |registered: &str, buy: Market| {
+    let detect = |registered: &str| {
         let det = Detector::new(econ(&format!(
             "[economics]\n{registered}\n[[route]]\nfrom = \"UK\"\nto = \"DE\"\n\
              customs = {{ duty_rate = 0.0, import_vat_recoverable = true, \
              broker_per_shipment = 0.0, units_per_shipment = 1 }}\n"
         )));
-        let rows = detect_explained(&det, &p, &ecb_fx(), now());
-        line(row(&rows, buy, Market::DE), "input_vat")
+        detect_explained(&det, &p, &ecb_fx(), now())
+    };
+    let input_vat = |registered: &str, buy: Market| {
+        line(row(&detect(registered), buy, Market::DE), "input_vat")
     };
     let none = Money::new(0, Currency::GBP);
     // £25.00 with 20 % VAT: £4.17 of it is VAT.
     let uk_vat = Money::new(417, Currency::GBP);
     assert_eq!(input_vat("", Market::UK), uk_vat, "not listed: recovered");
+    // ... and said to need a UK VAT number (a warning: the ranking is the gates'), which
+    // a UK number listed, or UK VAT not recovered, does not need.
+    let flagged = |registered: &str, buy: Market| {
+        flags(row(&detect(registered), buy, Market::DE)).contains(&"VAT_REGISTRATION")
+    };
+    assert!(flagged("", Market::UK));
+    assert!(!flagged("", Market::IT), "intra-EU B2B needs any EU number");
+    assert!(!flagged("vat_registered_in = [\"DE\", \"UK\"]", Market::UK));
+    assert!(!flagged(
+        "vat_registered_in = [\"DE\"]\npurchase_vat_invoice = false",
+        Market::UK
+    ));
     assert_eq!(
         input_vat("vat_registered_in = [\"DE\"]", Market::UK),
         none,
