@@ -171,7 +171,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         theme,
     ));
     // At the last row the limit lets through, say that the limit is why the table ends
-    // (before the filter's echo, which may be long and is cut first).
+    // (after the filter's echo, which the count reads with: "25 of 191 matching /kettle").
     let beyond = if !s.filter_text.is_empty() {
         (!s.loading).then(|| matching.saturating_sub(shown))
     } else {
@@ -181,18 +181,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let limited = crate::tui::action::ROW_LIMITS
         .get(s.limit)
         .is_some_and(Option::is_some);
-    if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
-        title.push(styled(
-            format!("· :limit all shows {} more ", n(more)),
-            "muted",
-            theme,
-        ));
-    }
     if !s.filter_text.is_empty() {
         // A long filter is shown by its start: the title keeps room for what follows.
         title.push(styled(
             format!("/{} ", super::fit(&s.filter_text, FILTER_ECHO)),
             "filter_active",
+            theme,
+        ));
+    }
+    if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
+        title.push(styled(
+            format!("· :limit all shows {} more ", n(more)),
+            "muted",
             theme,
         ));
     }

@@ -124,6 +124,28 @@ fn tiles_describe_the_rows_a_filter_matches() {
     assert_eq!(tiles(&s)[1], "50");
 }
 
+/// With a row limit and a filter, the title reads as a sentence: the count, the filter it
+/// counts, then (at the last row) what the limit holds back.
+#[test]
+fn the_title_says_the_filter_before_what_the_limit_holds_back() {
+    let mut s = fixtures::loaded(300, (160, 45));
+    s.apply(Action::Limit(Some(50)));
+    let query = match s.apply(Action::Filter(Some("src=uk".into()))).as_slice() {
+        [Effect::Query(q)] => q.clone(),
+        other => panic!("expected a query, got {other:?}"),
+    };
+    let mut answer: Feed = (*s.feed).clone();
+    answer.query = Some(query);
+    s.on_feed(answer);
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
+    let t = text(&s);
+    let title = t.lines().nth(4).unwrap();
+    assert!(
+        title.contains("matching /src=uk · :limit all shows"),
+        "{title}"
+    );
+}
+
 /// A toast over the open drawer goes over the tiles (three rows, so three lines at most):
 /// the P&L being read stays in view.
 #[test]
