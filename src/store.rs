@@ -18,7 +18,7 @@ pub mod sqlite;
 mod watchlist;
 
 pub use es_settings::EsSettings;
-pub use watchlist::{WatchEntry, WatchSource, unchanged, watch_change};
+pub use watchlist::{WatchEdit, WatchEntry, WatchSource, unchanged, watch_change};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,6 +121,15 @@ pub enum StoreError {
 
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The two ends of a bulk load ([`Store::bulk_load`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkLoad {
+    /// Many writes follow.
+    Begin,
+    /// They are done: upkeep deferred until now is due.
+    End,
+}
 
 /// How opportunities are sorted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,12 +416,12 @@ pub trait Store: Send + Sync {
                 .map(drop)
         })
     }
-    /// Starts (`true`) or ends (`false`) a bulk load: many writes, few reads. A store may
-    /// defer upkeep until the end, as long as every read stays correct meanwhile and a load
-    /// that never ends (the process was killed) is finished when the store is next opened.
-    /// The default does nothing.
-    fn bulk_load(&self, on: bool) -> BoxFuture<'_, StoreResult<()>> {
-        let _ = on;
+    /// Starts or ends a bulk load: many writes, few reads. A store may defer upkeep until
+    /// the end, as long as every read stays correct meanwhile and a load that never ends
+    /// (the process was killed) is finished when the store is next opened. The default
+    /// does nothing.
+    fn bulk_load(&self, phase: BulkLoad) -> BoxFuture<'_, StoreResult<()>> {
+        let _ = phase;
         Box::pin(async { Ok(()) })
     }
 
@@ -472,15 +481,15 @@ mod tests {
     fn a_watchlist_change_names_what_did_not_change() {
         let asked = asins(&["B0AAAAAAA1", "B0AAAAAAA2"]);
         assert_eq!(
-            watch_change(true, &asked, &asked),
+            watch_change(WatchEdit::Add, &asked, &asked),
             "2 added to the watchlist"
         );
         assert_eq!(
-            watch_change(false, &asked[1..], &asked),
+            watch_change(WatchEdit::Remove, &asked[1..], &asked),
             "1 of 2 removed from the watchlist (B0AAAAAAA1 was not on it)"
         );
         assert_eq!(
-            watch_change(true, &[], &asked[..1]),
+            watch_change(WatchEdit::Add, &[], &asked[..1]),
             "B0AAAAAAA1 was on the watchlist already: the watchlist is unchanged"
         );
         let many = asins(&[
@@ -493,7 +502,7 @@ mod tests {
             "B0AAAAAAA7",
         ]);
         assert_eq!(
-            watch_change(true, &many[..1], &many),
+            watch_change(WatchEdit::Add, &many[..1], &many),
             "1 of 7 added to the watchlist (B0AAAAAAA2, B0AAAAAAA3, B0AAAAAAA4, B0AAAAAAA5, \
              B0AAAAAAA6 and 1 more were on it already)"
         );

@@ -22,7 +22,7 @@ use super::error::{ApiError, Problem, shorten};
 use crate::domain::Asin;
 use crate::domain::text::{list_first, span};
 use crate::pipeline::{REFRESH_AGAIN_AFTER, Refresh};
-use crate::store::WatchSource;
+use crate::store::{WatchEdit, WatchSource};
 use crate::tui::action::{Action, Context, REFRESH_WORDS, REGISTRY, parse};
 use crate::tui::keymap::{Keymap, show_keys};
 
@@ -236,8 +236,8 @@ pub(crate) async fn run(
             "refresh: name the products (\"args\": [\"B0D1XD1ZV3\"]) or the whole watchlist \
              (\"args\": [\"all\"]); there is no selected row over the API",
         )),
-        Action::WatchAdd(asins) => watch(&state, true, asins).await,
-        Action::WatchRemove(asins) => watch(&state, false, asins).await,
+        Action::WatchAdd(asins) => watch(&state, WatchEdit::Add, asins).await,
+        Action::WatchRemove(asins) => watch(&state, WatchEdit::Remove, asins).await,
         // Parsed from `refresh` or `watch`: nothing else gets here.
         other => Err(ApiError::internal(format!("unexpected action {other:?}"))),
     }
@@ -313,9 +313,9 @@ fn bad_args(detail: &str) -> ApiError {
     ApiError::from_status(StatusCode::BAD_REQUEST, detail.to_string())
 }
 
-/// Adds `asins` to the watchlist (`add`) or removes them (at least one).
-async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response, ApiError> {
-    let verb = if add { "add" } else { "remove" };
+/// Adds `asins` to the watchlist or removes them (at least one), as `edit` says.
+async fn watch(state: &ApiState, edit: WatchEdit, asins: Vec<Asin>) -> Result<Response, ApiError> {
+    let verb = edit.verb();
     let line = format!("watch {verb} {}", list_first(&asins, 10));
     if asins.is_empty() {
         // The console's `:watch remove` alone takes its selected rows; here there are none.
@@ -325,14 +325,13 @@ async fn watch(state: &ApiState, add: bool, asins: Vec<Asin>) -> Result<Response
     }
     let asked = Asin::distinct(&asins);
     let store = state.store();
-    let changed = if add {
-        store.watch_add(asked.clone(), WatchSource::User).await
-    } else {
-        store.watch_remove(asked.clone()).await
+    let changed = match edit {
+        WatchEdit::Add => store.watch_add(asked.clone(), WatchSource::User).await,
+        WatchEdit::Remove => store.watch_remove(asked.clone()).await,
     }
     .map_err(|e| ApiError::store_write(&e))?;
-    let mut detail = crate::store::watch_change(add, &changed, &asked);
-    if add && !changed.is_empty() {
+    let mut detail = crate::store::watch_change(edit, &changed, &asked);
+    if edit == WatchEdit::Add && !changed.is_empty() {
         detail.push_str(who_fetches(&state.status_snapshot()));
     }
     done(line, detail)

@@ -26,7 +26,7 @@ use crate::cli::ImportArgs;
 use crate::config::Settings;
 use crate::domain::text::{count, thousands};
 use crate::domain::{Asin, Product};
-use crate::store::{Checkpoint, Store, WatchSource};
+use crate::store::{BulkLoad, Checkpoint, Store, WatchSource};
 use batches::{Decoded, read_batches};
 use input::Input;
 
@@ -104,7 +104,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     };
     if bulk {
         store
-            .bulk_load(true)
+            .bulk_load(BulkLoad::Begin)
             .await
             .context("Starting a bulk load failed")?;
     }
@@ -196,7 +196,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         }
         // Built even after a failed batch: everything committed so far is sorted at once.
         let built = store
-            .bulk_load(false)
+            .bulk_load(BulkLoad::End)
             .await
             .context("Building the sort indexes after the import failed");
         loaded?;

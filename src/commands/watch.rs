@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use crate::cli::WatchCommand;
 use crate::config::Settings;
 use crate::domain::Asin;
-use crate::store::{WatchSource, watch_change};
+use crate::store::{WatchEdit, WatchSource, watch_change};
 
 /// Runs a watch subcommand.
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
@@ -23,7 +23,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .await
                 .context("Adding to the watchlist failed")?;
             if !asins.is_empty() {
-                outln!("{}.", watch_change(true, &added, asins));
+                outln!("{}.", watch_change(WatchEdit::Add, &added, asins));
             }
         }
         WatchCommand::Rm { asins } => {
@@ -33,7 +33,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .await
                 .context("Removing from the watchlist failed")?;
             if !asins.is_empty() {
-                let what = watch_change(false, &removed, asins);
+                let what = watch_change(WatchEdit::Remove, &removed, asins);
                 if !removed.is_empty() {
                     // Whose: the removed products', not those that were not watched.
                     let whose = match (removed.len(), asins.len()) {

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::{
-    Checkpoint, JobRun, MarketFreshness, OpportunityFilter, Page, ProcessReport, ProductFilter,
-    Store, StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
+    BulkLoad, Checkpoint, JobRun, MarketFreshness, OpportunityFilter, Page, ProcessReport,
+    ProductFilter, Store, StoreError, StoreResult, StoreStats, WatchEntry, WatchSource,
 };
 use crate::component::{BoxFuture, ComponentHealth};
 use crate::domain::{Asin, Listing, Market, Opportunity, PriceSeries, Product};
@@ -306,13 +306,12 @@ impl Store for SqliteStore {
     /// meanwhile are still right, only slower (see `query.rs`). A marker file locked for
     /// the duration keeps stores opened by other processes from building them early
     /// (`pool.rs`).
-    fn bulk_load(&self, on: bool) -> BoxFuture<'_, StoreResult<()>> {
+    fn bulk_load(&self, phase: BulkLoad) -> BoxFuture<'_, StoreResult<()>> {
         let db = Arc::clone(&self.db);
         Box::pin(blocking(move || {
-            if on {
-                db.begin_bulk_load()
-            } else {
-                db.end_bulk_load()
+            match phase {
+                BulkLoad::Begin => db.begin_bulk_load(),
+                BulkLoad::End => db.end_bulk_load(),
             }
             .map_err(|e| e.into_store(&db.path))
         }))

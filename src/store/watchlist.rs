@@ -14,16 +14,34 @@ pub fn unchanged(changed: &[Asin], asked: &[Asin]) -> Vec<Asin> {
         .collect()
 }
 
+/// A change asked of the watchlist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchEdit {
+    /// Watch the products.
+    Add,
+    /// Stop watching them.
+    Remove,
+}
+
+impl WatchEdit {
+    /// The word of the `watch` command: `add` or `remove`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            WatchEdit::Add => "add",
+            WatchEdit::Remove => "remove",
+        }
+    }
+}
+
 /// What a watchlist change did, as the API and the CLI say it: `2 added to the watchlist`,
 /// `1 of 2 removed from the watchlist (B0… was not on it)`, or for one ASIN that did not
 /// change, `B0… was on the watchlist already: the watchlist is unchanged`. Of the `asked`
-/// ASINs (distinct), `changed` were added (`add`) or removed; the others are named, the
-/// first few of them when there are many.
-pub fn watch_change(add: bool, changed: &[Asin], asked: &[Asin]) -> String {
-    let (verb, others) = if add {
-        ("added to", "on it already")
-    } else {
-        ("removed from", "not on it")
+/// ASINs (distinct), `changed` were added or removed, as `edit` says; the others are
+/// named, the first few of them when there are many.
+pub fn watch_change(edit: WatchEdit, changed: &[Asin], asked: &[Asin]) -> String {
+    let (verb, others) = match edit {
+        WatchEdit::Add => ("added to", "on it already"),
+        WatchEdit::Remove => ("removed from", "not on it"),
     };
     let unchanged = unchanged(changed, asked);
     let (n, of) = (changed.len(), asked.len());

@@ -4,7 +4,7 @@
 use arbdesk::domain::{Asin, Market, Opportunity};
 use arbdesk::keepa::sim::asin_from;
 use arbdesk::store::sqlite::SqliteStore;
-use arbdesk::store::{OpportunityFilter, OpportunitySort, Store};
+use arbdesk::store::{BulkLoad, OpportunityFilter, OpportunitySort, Store};
 use rusqlite::Connection;
 
 use crate::it::store_story::fixtures::{Figures, listed, opp, t, unlisted};
@@ -88,7 +88,7 @@ async fn both_query_plans_agree_with_a_reference_sort() {
     ];
     for phase in ["indexed", "bulk load"] {
         if phase == "bulk load" {
-            store.bulk_load(true).await.unwrap();
+            store.bulk_load(BulkLoad::Begin).await.unwrap();
             assert_eq!(sort_indexes(&path), 0);
         }
         for sort in sorts {
@@ -132,7 +132,7 @@ async fn both_query_plans_agree_with_a_reference_sort() {
         ..OpportunityFilter::default()
     };
     let during = other.opportunities(first.clone()).await.unwrap();
-    store.bulk_load(false).await.unwrap();
+    store.bulk_load(BulkLoad::End).await.unwrap();
     assert_eq!(sort_indexes(&path), 3);
     let after = other.opportunities(first).await.unwrap();
     let keys = |p: &arbdesk::store::Page<Opportunity>| -> Vec<_> {
@@ -141,7 +141,7 @@ async fn both_query_plans_agree_with_a_reference_sort() {
     assert_eq!(keys(&during), keys(&after));
     drop(other);
     // A bulk load that never ended is ended when the store is opened.
-    store.bulk_load(true).await.unwrap();
+    store.bulk_load(BulkLoad::Begin).await.unwrap();
     drop(store);
     assert_eq!(sort_indexes(&path), 0);
     let store = SqliteStore::open(&path).unwrap();
