@@ -285,6 +285,16 @@ async fn paths_and_methods_it_does_not_serve_answer_in_json() {
         assert_eq!(resp.status().as_u16(), status);
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"]["type"], kind, "{body}");
+        // With the envelope, as every Keepa answer (keepa-api.md §13.4).
+        for f in [
+            "timestamp",
+            "tokensLeft",
+            "refillIn",
+            "refillRate",
+            "tokensConsumed",
+        ] {
+            assert!(body.get(f).is_some(), "{f} missing from {body}");
+        }
     }
 }
 
@@ -603,6 +613,40 @@ async fn products_carry_the_fields_keepa_sends() {
             "lastOffersUpdate",
         ] {
             assert!(stats[field].is_i64(), "{asin}: {field} = {}", stats[field]);
+        }
+        // Every series with a history has its figures: offer counts, the rating and the
+        // review count as well as prices and the rank.
+        for i in [0, 1, 3, 11, 16, 17, 18, 34, 35] {
+            // Values at 1, 3, … of pairs; 1, 4, … of the Buy Box's triples.
+            let stride = if i == 18 { 3 } else { 2 };
+            let has_data = p["csv"][i].as_array().is_some_and(|a| {
+                a.iter()
+                    .skip(1)
+                    .step_by(stride)
+                    .any(|v| v.as_i64() >= Some(0))
+            });
+            if !has_data {
+                continue;
+            }
+            // (A price may be out of stock, −1, at the interval's start.)
+            let start = !matches!(i, 0 | 1 | 18);
+            for field in ["avg", "avg30", "avg90", "atIntervalStart"]
+                .into_iter()
+                .filter(|f| start || *f != "atIntervalStart")
+            {
+                assert!(
+                    stats[field][i].as_i64() >= Some(0),
+                    "{asin}: {field}[{i}] = {}",
+                    stats[field][i]
+                );
+            }
+            for field in ["min", "max", "minInInterval", "maxInInterval"] {
+                assert!(stats[field][i].is_array(), "{asin}: {field}[{i}]");
+            }
+        }
+        // Out-of-stock shares are of prices only.
+        for i in [3, 11, 16, 17, 34, 35] {
+            assert_eq!(stats["outOfStockPercentage90"][i], -1, "{asin}: [{i}]");
         }
         // A value is the lowest exactly when it equals the all-time minimum.
         for i in [0, 1, 18] {

@@ -35,29 +35,32 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .layer(CompressionLayer::new())
 }
 
-/// Every body is JSON, errors included (keepa-api.md): a path with no endpoint.
-async fn no_endpoint(uri: axum::http::Uri) -> Response {
-    json_error(
+/// Every body is JSON with the envelope, errors included (keepa-api.md §4): a path with no
+/// endpoint.
+async fn no_endpoint(AxState(state): AxState<Arc<State>>, uri: axum::http::Uri) -> Response {
+    let answer = error(
         StatusCode::NOT_FOUND,
         "notFound",
         format!("no endpoint at {}", uri.path()),
-    )
+    );
+    json_response(answer.status, with_envelope(&state, Instant::now(), answer))
 }
 
 /// ... and a method other than GET.
-async fn wrong_method(method: axum::http::Method) -> Response {
-    json_error(
+async fn wrong_method(AxState(state): AxState<Arc<State>>, method: axum::http::Method) -> Response {
+    let answer = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "methodNotAllowed",
         format!("{method} is not supported: Keepa's endpoints take GET"),
-    )
+    );
+    json_response(answer.status, with_envelope(&state, Instant::now(), answer))
 }
 
-fn json_error(status: StatusCode, kind: &str, message: String) -> Response {
+fn json_response(status: StatusCode, text: String) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        json!({ "error": { "type": kind, "message": message } }).to_string(),
+        text,
     )
         .into_response()
 }
@@ -126,6 +129,27 @@ async fn handle(
         ),
         _ => answer(&state, &endpoint, &params, faults.payment_required),
     };
+    let status = answer.status;
+    let mut text = with_envelope(&state, started, answer);
+    if status == StatusCode::OK
+        && faults.malformed_body_rate > 0.0
+        && roll(b"body") < faults.malformed_body_rate
+    {
+        let mut cut = text.len() / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    if faults.malformed_product_rate > 0.0 && endpoint == "product" {
+        // Applied after the envelope so the rest of the batch stays intact.
+        text = corrupt_products(&state, n, &text, faults.malformed_product_rate);
+    }
+    json_response(status, text)
+}
+
+/// The answer's body: the token envelope as the bucket stands now, then its payload.
+fn with_envelope(state: &State, started: Instant, answer: Answer) -> String {
     let now = Instant::now();
     let (left, refill_in, rate) = {
         let mut b = state.bucket.lock().unwrap_or_else(PoisonError::into_inner);
@@ -146,27 +170,7 @@ async fn handle(
         _ => Map::new(),
     };
     body.extend(answer.payload);
-    let mut text = Value::Object(body).to_string();
-    if answer.status == StatusCode::OK
-        && faults.malformed_body_rate > 0.0
-        && roll(b"body") < faults.malformed_body_rate
-    {
-        let mut cut = text.len() / 2;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
-    if faults.malformed_product_rate > 0.0 && endpoint == "product" {
-        // Applied after the envelope so the rest of the batch stays intact.
-        text = corrupt_products(&state, n, &text, faults.malformed_product_rate);
-    }
-    (
-        answer.status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        text,
-    )
-        .into_response()
+    Value::Object(body).to_string()
 }
 
 fn corrupt_products(state: &State, n: u64, text: &str, rate: f64) -> String {

@@ -16,20 +16,39 @@ use crate::keepa::wire::{BuyBoxStat, Stats};
 /// The seller id of the one third-party seller the simulator knows.
 pub(super) const THIRD_SELLER: &str = "A1SIMSELLER0EU";
 
+/// The `csv` types the simulator has histories of, in the order of the accumulators'
+/// arrays, and each one's value in an hour.
+const SERIES: [usize; 9] = [0, 1, 3, 11, 16, 17, 18, 34, 35];
+const N: usize = SERIES.len();
+
+fn values(x: &Hour) -> [i64; N] {
+    [
+        x.amazon,
+        x.new,
+        x.rank,
+        x.count_new,
+        x.rating,
+        x.reviews,
+        x.buy_box,
+        x.count_fba,
+        x.count_fbm,
+    ]
+}
+
 /// Running sums for the `stats` object.
 pub(super) struct Accumulators {
     now_h: i64,
     stats_days: i64,
-    sum: [[i64; 4]; 3],
-    n: [[i64; 4]; 3],
-    oos: [[i64; 4]; 3],
+    sum: [[i64; N]; 3],
+    n: [[i64; N]; 3],
+    oos: [[i64; N]; 3],
     /// In the interval, then over the whole history.
-    min: [[Option<(i64, i64)>; 4]; 2],
-    max: [[Option<(i64, i64)>; 4]; 2],
+    min: [[Option<(i64, i64)>; N]; 2],
+    max: [[Option<(i64, i64)>; N]; 2],
     /// The lowest value of 90 days.
-    min90: [Option<i64>; 4],
+    min90: [Option<i64>; N],
     /// Each value at the first hour of the interval.
-    start: Option<[i64; 4]>,
+    start: Option<[i64; N]>,
     /// Sales-rank drops in 30 days, 90 days and the whole history.
     drops: [i64; 3],
     prev_rank: Option<i64>,
@@ -57,12 +76,12 @@ impl Accumulators {
         Accumulators {
             now_h,
             stats_days,
-            sum: [[0; 4]; 3],
-            n: [[0; 4]; 3],
-            oos: [[0; 4]; 3],
-            min: [[None; 4]; 2],
-            max: [[None; 4]; 2],
-            min90: [None; 4],
+            sum: [[0; N]; 3],
+            n: [[0; N]; 3],
+            oos: [[0; N]; 3],
+            min: [[None; N]; 2],
+            max: [[None; N]; 2],
+            min90: [None; N],
             start: None,
             drops: [0; 3],
             prev_rank: None,
@@ -76,7 +95,7 @@ impl Accumulators {
     pub(super) fn add(&mut self, h: i64, x: &Hour) {
         let age = self.now_h - h;
         let in_window = [age < self.stats_days * 24, age < 30 * 24, age < 90 * 24];
-        let vals = [x.amazon, x.new, x.rank, x.buy_box];
+        let vals = values(x);
         for (w, inside) in in_window.iter().enumerate() {
             if !inside {
                 continue;
@@ -144,13 +163,14 @@ impl Accumulators {
         third_is_fba: bool,
         facts: Facts,
     ) -> Stats {
-        const IDX: [usize; 4] = [0, 1, 3, 18];
-        let buybox = opts.buybox;
-        // The series this answer carries: the Buy Box only with `buybox`.
+        // The series this answer carries: the Buy Box only with `buybox`, the rating and
+        // review count only with `rating`.
         let series = || {
-            IDX.iter()
-                .enumerate()
-                .filter(move |(_, i)| **i != 18 || buybox)
+            SERIES.iter().enumerate().filter(move |(_, i)| match i {
+                18 => opts.buybox,
+                16 | 17 => opts.rating,
+                _ => true,
+            })
         };
         let per_series = |f: &dyn Fn(usize) -> i64| {
             let mut a = vec![-1i64; 36];
@@ -168,25 +188,25 @@ impl Accumulators {
                 }
             })
         };
-        // Out-of-stock shares are of price types only: the rank has none.
+        // Out-of-stock shares are of price types only (−1 for the others).
         let oos = |w: usize| {
             let hours = [self.stats_days * 24, 30 * 24, 90 * 24][w];
             per_series(&|s| {
-                if s == 2 {
-                    -1
-                } else {
+                if matches!(SERIES[s], 0 | 1 | 18) {
                     self.oos[w][s] * 100 / hours
+                } else {
+                    -1
                 }
             })
         };
-        let extreme = |e: &[Option<(i64, i64)>; 4]| {
+        let extreme = |e: &[Option<(i64, i64)>; N]| {
             let mut a: Vec<Option<Vec<i64>>> = vec![None; 36];
             for (s, &i) in series() {
                 a[i] = e[s].map(|(t, v)| vec![t, v]);
             }
             a
         };
-        let vals = [cur.amazon, cur.new, cur.rank, cur.buy_box];
+        let vals = values(cur);
         let lowest = |min: &dyn Fn(usize) -> Option<i64>| {
             let mut a = vec![false; 36];
             for (s, &i) in series() {
@@ -194,22 +214,8 @@ impl Accumulators {
             }
             a
         };
-        let mut current = vec![-1i64; 36];
-        current[0] = cur.amazon;
-        current[1] = cur.new;
-        current[3] = cur.rank;
-        current[11] = cur.count_new;
-        current[34] = cur.count_fba;
-        current[35] = cur.count_fbm;
-        if buybox {
-            current[18] = cur.buy_box;
-        }
-        if opts.rating {
-            current[16] = cur.rating;
-            current[17] = cur.reviews;
-        }
         let mut stats = Stats {
-            current: Some(current),
+            current: Some(per_series(&|s| vals[s])),
             avg: Some(avg(0)),
             avg30: Some(avg(1)),
             avg90: Some(avg(2)),
@@ -241,7 +247,7 @@ impl Accumulators {
             last_offers_update: Some(-1),
             ..Default::default()
         };
-        if buybox {
+        if opts.buybox {
             let seller = if cur.amazon_has_box {
                 amazon_seller_id(market)
             } else {
