@@ -214,6 +214,24 @@ async fn get_json(url: &str, gzip: bool) -> (u16, Option<String>, Value) {
     (status, enc, serde_json::from_str(&text).unwrap())
 }
 
+/// Every field of the token envelope (keepa-api.md §4) is in `body`.
+fn assert_envelope(body: &Value) {
+    for f in [
+        "timestamp",
+        "tokensLeft",
+        "refillIn",
+        "refillRate",
+        "tokenFlowReduction",
+        "tokensConsumed",
+        "processingTimeInMs",
+    ] {
+        assert!(
+            body.get(f).is_some(),
+            "envelope field {f} missing from {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
     let (_sim, addr) = spawn_sim(SimConfig {
@@ -225,17 +243,7 @@ async fn over_a_socket_it_answers_like_keepa_and_429s_when_empty() {
     let (status, enc, body) = get_json(&url, true).await;
     assert_eq!(status, 200);
     assert_eq!(enc.as_deref(), Some("gzip"));
-    for f in [
-        "timestamp",
-        "tokensLeft",
-        "refillIn",
-        "refillRate",
-        "tokenFlowReduction",
-        "tokensConsumed",
-        "processingTimeInMs",
-    ] {
-        assert!(body.get(f).is_some(), "envelope field {f} missing");
-    }
+    assert_envelope(&body);
     let p = &body["products"][0];
     assert_eq!(p["domainId"], 3);
     assert_eq!(p["asin"], "B0D1XD1ZV3");
@@ -286,15 +294,7 @@ async fn paths_and_methods_it_does_not_serve_answer_in_json() {
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"]["type"], kind, "{body}");
         // With the envelope, as every Keepa answer (keepa-api.md §13.4).
-        for f in [
-            "timestamp",
-            "tokensLeft",
-            "refillIn",
-            "refillRate",
-            "tokensConsumed",
-        ] {
-            assert!(body.get(f).is_some(), "{f} missing from {body}");
-        }
+        assert_envelope(&body);
     }
 }
 
@@ -343,10 +343,8 @@ async fn bad_parameters_are_keepa_style_400s() {
         assert_eq!(status, 400, "{q}");
         let msg = body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(needle), "{q}: {msg}");
-        assert!(
-            body.get("tokensLeft").is_some(),
-            "errors carry the envelope too"
-        );
+        // Errors carry the envelope too.
+        assert_envelope(&body);
     }
     let (status, _, _) = get_json(&format!("http://{addr}/nothing?key=good"), false).await;
     assert_eq!(status, 404);
@@ -731,15 +729,7 @@ async fn server_errors_carry_the_envelope() {
         } else {
             let body: Value = serde_json::from_str(&text).unwrap();
             assert!(body["error"]["type"].is_string(), "{body}");
-            for f in [
-                "timestamp",
-                "tokensLeft",
-                "refillIn",
-                "refillRate",
-                "tokensConsumed",
-            ] {
-                assert!(body.get(f).is_some(), "{status}: {f} missing from {body}");
-            }
+            assert_envelope(&body);
         }
         seen.push(status);
     }
