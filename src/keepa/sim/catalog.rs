@@ -9,6 +9,8 @@
 //! its current price. Everything is computed on demand from `(seed, ASIN, market, hour)`.
 
 mod data;
+mod events;
+mod ids;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -17,6 +19,9 @@ use serde::Serialize;
 
 pub use data::ROOTS;
 use data::{ARCHETYPES, Archetype, BRANDS, VARIANTS};
+use events::Events;
+pub use ids::asin_from;
+use ids::{ean13, image_name};
 use stats::{Accumulators, Facts, THIRD_SELLER};
 
 use super::rng::{derive, hash, signed, smooth, unit};
@@ -61,10 +66,39 @@ pub struct Options {
     pub rating: bool,
 }
 
+impl Options {
+    /// Whether an answer carries the `csv` type `i`: the Buy Box only with `buybox`, the
+    /// rating and review count only with `rating`.
+    fn carries(self, i: usize) -> bool {
+        match i {
+            18 => self.buybox,
+            16 | 17 => self.rating,
+            _ => true,
+        }
+    }
+}
+
+/// A value of an hour, by `csv` type.
+type Field = fn(&Hour) -> i64;
+
+/// The `csv` types the simulator has histories of, and each one's value in an hour (the
+/// Buy Box's landed price; its history is written as triples apart).
+const SERIES: [(usize, Field); 9] = [
+    (0, |x| x.amazon),
+    (1, |x| x.new),
+    (3, |x| x.rank),
+    (11, |x| x.count_new),
+    (16, |x| x.rating),
+    (17, |x| x.reviews),
+    (18, |x| x.buy_box),
+    (34, |x| x.count_fba),
+    (35, |x| x.count_fbm),
+];
+
 /// A simulated product object: the fields arbdesk reads ([`wire::Product`]) and the other
 /// ones Keepa sends that it does not (keepa-api.md §7), so that a client is tried on the
 /// objects Keepa really sends.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SimProduct {
     /// The fields arbdesk reads.
@@ -296,21 +330,15 @@ impl Catalog {
             csv: opts.history.then(|| vec![None; 36]),
             ..Default::default()
         };
-        let mut sim = SimProduct {
-            product: wire::Product::default(),
-            category_tree: None,
-            sales_rank_reference: None,
-            sales_ranks: None,
-            tracking_since: None,
-            listed_since: None,
-            buy_box_seller_id_history: None,
-        };
         if !l.present {
             // Not listed here: Keepa knows the ASIN but has nothing for this store.
             p.product_type = Some(4);
-            sim.product = p;
-            return sim;
+            return SimProduct {
+                product: p,
+                ..SimProduct::default()
+            };
         }
+        let mut sim = SimProduct::default();
         let root = id.arch.root;
         let child = child_category(&id);
         let root_name = ROOTS
@@ -381,19 +409,6 @@ impl Catalog {
         // Each series' value, as Keepa lists it: from when it took that value. A trimmed
         // history (`days`) starts with every series' value at the window's start, at the
         // time it took it, which may predate the window, as Keepa's does.
-        type Field = fn(&Hour) -> i64;
-        const SERIES: [(usize, Field); 8] = [
-            (0, |x| x.amazon),
-            (1, |x| x.new),
-            (3, |x| x.rank),
-            (11, |x| x.count_new),
-            (16, |x| x.rating),
-            (17, |x| x.reviews),
-            (34, |x| x.count_fba),
-            (35, |x| x.count_fbm),
-        ];
-        // The rating and review count come with `rating=1` only.
-        let sent = |i: usize| opts.rating || !matches!(i, 16 | 17);
         let mut since = [0_i64; SERIES.len()];
         let mut box_since = 0_i64;
         let mut seller_since = 0_i64;
@@ -411,7 +426,8 @@ impl Catalog {
                 if changed {
                     since[k] = t;
                 }
-                if listed && sent(*i) && (changed || h == trim_h) {
+                // The Buy Box's history is its triples, below.
+                if listed && *i != 18 && opts.carries(*i) && (changed || h == trim_h) {
                     hist[*i].extend([since[k], f(&cur)]);
                 }
             }
@@ -524,86 +540,10 @@ fn box_seller(x: &Hour, market: Market) -> &'static str {
     }
 }
 
-/// Remembers the last price-change event per series, so each hour costs one hash.
-#[derive(Default)]
-struct Events {
-    amazon: EventTrack,
-    third: EventTrack,
-    rank: EventTrack,
-    offers: EventTrack,
-}
-
-#[derive(Default)]
-struct EventTrack {
-    last_hour: Option<i64>,
-    last_event: i64,
-}
-
-impl EventTrack {
-    /// The hour of the latest event at or before `h` (events happen with probability `p`
-    /// per hour; a 4-day lattice bounds the look-back).
-    fn at(&mut self, key: u64, tag: u64, h: i64, p: f64) -> i64 {
-        let is_event = |x: i64| x.rem_euclid(96) == 0 || unit(derive(key, tag, x)) < p;
-        if self.last_hour == Some(h - 1) {
-            if is_event(h) {
-                self.last_event = h;
-            }
-        } else {
-            let mut x = h;
-            while !is_event(x) {
-                x -= 1;
-            }
-            self.last_event = x;
-        }
-        self.last_hour = Some(h);
-        self.last_event
-    }
-}
-
 /// Rounds to a shelf price ending in .49 or .99 (minor units), at least 0.99.
 fn quantize(minor: f64) -> i64 {
     let v = minor.round() as i64;
     ((v + 25) / 50 * 50 - 1).max(99)
-}
-
-/// A valid EAN-13 with the GS1 check digit.
-fn ean13(h: u64) -> String {
-    let mut digits: Vec<u32> = format!("40{:010}", h % 10_000_000_000)
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .collect();
-    let sum: u32 = digits
-        .iter()
-        .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
-        .sum();
-    digits.push((10 - sum % 10) % 10);
-    digits.iter().map(|d| char::from(b'0' + *d as u8)).collect()
-}
-
-const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-/// An Amazon-style image file stem, e.g. `71Ab3xYzQ9`.
-fn image_name(h: u64) -> String {
-    const CHARS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut s = String::from("71");
-    let mut x = h;
-    for _ in 0..8 {
-        s.push(CHARS[(x % 62) as usize] as char);
-        x /= 62;
-    }
-    s
-}
-
-/// A `B0…` ASIN from 64 bits.
-pub fn asin_from(h: u64) -> String {
-    let mut s = String::from("B0");
-    let mut x = h;
-    for _ in 0..8 {
-        s.push(ALNUM[(x % 36) as usize] as char);
-        x /= 36;
-    }
-    s
 }
 
 /// When Keepa last updated a listing, as of the Keepa minute `now`: each listing is updated
@@ -616,71 +556,4 @@ fn last_update(key: u64, now: i64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The Buy Box history ends where the current landed price is, for every product with
-    /// shipping on its Buy Box and without: a triple's price excludes the shipping.
-    #[test]
-    fn buy_box_history_ends_at_the_current_landed_price() {
-        let cat = Catalog::new(42);
-        let opts = Options {
-            history: true,
-            days: 7,
-            stats_days: Some(90),
-            buybox: true,
-            rating: false,
-        };
-        let now = 1_795_586_400_000;
-        let (mut shipped, mut checked) = (0, 0);
-        for i in 0..300 {
-            let asin: Asin = asin_from(i).parse().unwrap();
-            for market in Market::ALL {
-                let p = cat.product(&asin, market, now, opts);
-                let (Some(csv), Some(stats)) = (p.product.csv.as_ref(), p.product.stats.as_ref())
-                else {
-                    continue;
-                };
-                let Some(Some(series)) = csv.get(18) else {
-                    continue;
-                };
-                let last = &series[series.len() - 3..];
-                let landed = if last[1] >= 0 {
-                    last[1] + last[2].max(0)
-                } else {
-                    -1
-                };
-                let current = stats.current.as_ref().and_then(|c| c.get(18).copied());
-                assert_eq!(Some(landed), current, "{asin} in {market}: {last:?}");
-                if last[1] >= 0 {
-                    assert_eq!(
-                        stats.buy_box_price,
-                        Some(last[1]),
-                        "{asin} in {market}: {last:?}"
-                    );
-                }
-                checked += 1;
-                shipped += usize::from(last[2] > 0);
-            }
-        }
-        assert!(
-            checked > 1000 && shipped > 50,
-            "{checked} checked, {shipped} shipped"
-        );
-    }
-
-    #[test]
-    fn last_update_only_moves_forward_and_stays_within_the_hour() {
-        for key in [1_u64, 42, 0xdead_beef, u64::MAX] {
-            let mut prev = i64::MIN;
-            for now in 7_000_000..7_003_000 {
-                let t = last_update(key, now);
-                assert!(
-                    t >= prev && t <= now && now - t < 60,
-                    "key {key} at {now}: {t}"
-                );
-                prev = t;
-            }
-        }
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Hour, Options};
+use super::{Hour, Options, SERIES};
 use crate::domain::Market;
 use crate::keepa::decode::amazon_seller_id;
 use crate::keepa::wire::{BuyBoxStat, Stats};
@@ -16,23 +16,11 @@ use crate::keepa::wire::{BuyBoxStat, Stats};
 /// The seller id of the one third-party seller the simulator knows.
 pub(super) const THIRD_SELLER: &str = "A1SIMSELLER0EU";
 
-/// The `csv` types the simulator has histories of, in the order of the accumulators'
-/// arrays, and each one's value in an hour.
-const SERIES: [usize; 9] = [0, 1, 3, 11, 16, 17, 18, 34, 35];
 const N: usize = SERIES.len();
 
+/// Each series' value in an hour, in [`SERIES`] order.
 fn values(x: &Hour) -> [i64; N] {
-    [
-        x.amazon,
-        x.new,
-        x.rank,
-        x.count_new,
-        x.rating,
-        x.reviews,
-        x.buy_box,
-        x.count_fba,
-        x.count_fbm,
-    ]
+    SERIES.map(|(_, f)| f(x))
 }
 
 /// Running sums for the `stats` object.
@@ -163,14 +151,13 @@ impl Accumulators {
         third_is_fba: bool,
         facts: Facts,
     ) -> Stats {
-        // The series this answer carries: the Buy Box only with `buybox`, the rating and
-        // review count only with `rating`.
+        // The series this answer carries (`Options::carries`).
         let series = || {
-            SERIES.iter().enumerate().filter(move |(_, i)| match i {
-                18 => opts.buybox,
-                16 | 17 => opts.rating,
-                _ => true,
-            })
+            SERIES
+                .iter()
+                .map(|(i, _)| i)
+                .enumerate()
+                .filter(move |(_, i)| opts.carries(**i))
         };
         let per_series = |f: &dyn Fn(usize) -> i64| {
             let mut a = vec![-1i64; 36];
@@ -192,7 +179,7 @@ impl Accumulators {
         let oos = |w: usize| {
             let hours = [self.stats_days * 24, 30 * 24, 90 * 24][w];
             per_series(&|s| {
-                if matches!(SERIES[s], 0 | 1 | 18) {
+                if matches!(SERIES[s].0, 0 | 1 | 18) {
                     self.oos[w][s] * 100 / hours
                 } else {
                     -1
@@ -214,13 +201,15 @@ impl Accumulators {
             }
             a
         };
+        // The 180- and 365-day figures are the 90 days' (the history there is).
+        let avg90 = avg(2);
         let mut stats = Stats {
             current: Some(per_series(&|s| vals[s])),
             avg: Some(avg(0)),
             avg30: Some(avg(1)),
-            avg90: Some(avg(2)),
-            avg180: Some(avg(2)),
-            avg365: Some(avg(2)),
+            avg180: Some(avg90.clone()),
+            avg365: Some(avg90.clone()),
+            avg90: Some(avg90),
             at_interval_start: Some(per_series(&|s| self.start.map_or(-1, |v| v[s]))),
             min_in_interval: Some(extreme(&self.min[0])),
             max_in_interval: Some(extreme(&self.max[0])),
