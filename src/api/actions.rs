@@ -365,6 +365,23 @@ fn done(action: String, detail: String) -> Result<Response, ApiError> {
 /// Refreshes `asins` (`None`: the watchlist) through the ingest stage: 202 with the token
 /// cost, or 200 saying nothing was fetched again when every one was refreshed on request
 /// moments ago (by this API or by a console of this process).
+/// Refuses a fetch while the store is down: what Keepa sent would have nowhere to go, and
+/// its tokens would be spent for nothing.
+pub(crate) async fn store_answers(state: &ApiState) -> Result<(), ApiError> {
+    let probe = super::health::probe_store(state).await;
+    if probe.answered_down() {
+        return Err(ApiError::from_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the store is down ({}): nothing fetched could be stored, so nothing is \
+                 fetched and no Keepa tokens are spent; GET /health says what is wrong",
+                probe.health.detail
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn refresh(
     state: &ApiState,
     action: String,
@@ -377,6 +394,7 @@ async fn refresh(
              refresh to the process that ingests",
         ));
     };
+    store_answers(state).await?;
     let whole = asins.is_none();
     let answer = match asins {
         Some(asins) => commands.refresh(asins),

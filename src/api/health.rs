@@ -19,7 +19,7 @@ use super::dto::{Components, Health};
 use super::middleware::authorized;
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::health::{
-    fx_health, keepa_component, pipeline_health, queue_health, tables_health,
+    fx_health, keepa_component, pipeline_health, queue_health, store_component, tables_health,
 };
 
 /// Longest the store's health probe may take before it counts as slow.
@@ -89,7 +89,7 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         keepa: keepa_component(&status, now).into(),
         queue: queue_health(&status).into(),
         pipeline: pipeline_health(&status).into(),
-        store: store.into(),
+        store: store_component(store, &status).into(),
         fx: fx_health(&status).map(Into::into),
         tables: tables_health(&status).map(Into::into),
     };

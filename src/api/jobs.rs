@@ -47,7 +47,7 @@ pub(crate) struct JobAnswer {
         (status = 400, description = "A query parameter or a body was sent: a job takes neither", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The job queue is full or stopped; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The job queue is full or stopped (retry after `Retry-After` seconds), or the store is down", body = Problem, content_type = "application/problem+json"),
     ),
     tag = "jobs"
 )]
@@ -95,6 +95,7 @@ pub(crate) async fn run(
         ));
     }
     super::middleware::refuse_cross_site(&headers, state.settings(), "a job")?;
+    super::actions::store_answers(&state).await?;
     queue(&state, name, command)
 }
 

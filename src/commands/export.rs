@@ -191,8 +191,40 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
     })
 }
 
+/// Refuses an output file that is the SQLite store or one of its companions (`-wal`,
+/// `-shm`, `-journal`): creating it would truncate the store.
+fn refuse_store_file(settings: &Settings, output: &std::path::Path) -> Result<()> {
+    let Some(db) = settings.store.local_file(&settings.data_dir) else {
+        return Ok(());
+    };
+    // Only a file that exists can be the store's; compared as the kernel resolves them.
+    let Ok(out) = std::fs::canonicalize(output) else {
+        return Ok(());
+    };
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        if std::fs::canonicalize(&name).is_ok_and(|f| f == out) {
+            anyhow::bail!(
+                "{} is the store's database file{}: exporting there would destroy the \
+                 store; give -o another file name",
+                output.display(),
+                if suffix.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({suffix} companion)")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs `arbdesk export`.
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
+    if let Some(path) = &args.output {
+        refuse_store_file(settings, path)?;
+    }
     let store = super::open_existing_store(settings).await?;
     let f = filter(args)?;
     let terms = match args.filter.as_deref() {

@@ -51,12 +51,13 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     let name = input.name.clone();
     // A regular file is resumable: its checkpoint is keyed by its path, size and
     // modification time, so a file edited in place (a bad line fixed, same length) is
-    // imported again rather than taken for the one already read.
+    // imported again rather than taken for the one already read; its first 64 KiB are
+    // compared too (`same_head`).
     let key = input
         .size
         .map(|size| format!("import:{name}:{size}:{}", input.modified_ns));
     let size = input.size.unwrap_or(0);
-    let start = match &key {
+    let mut start = match &key {
         Some(key) if !args.restart => store
             .checkpoint(key.clone())
             .await
@@ -64,6 +65,17 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             .unwrap_or(0),
         _ => 0,
     };
+    if let Some(key) = &key
+        && !same_head(&*store, key, &input.head).await?
+        && start > 0
+    {
+        noteln!(
+            "{name} starts with other lines than when it was last imported, though its size \
+             and modification time are the same: it is imported from the start; lines \
+             imported before are written again, not duplicated."
+        );
+        start = 0;
+    }
     if let Some(key) = &key
         && size > 0
         && start >= size
@@ -378,12 +390,40 @@ async fn say_if_changed(
     Ok(())
 }
 
-/// A file version's checkpoint key as a number (FNV-1a, 63 bits: stores keep it signed).
+/// A file version's checkpoint key as a number.
 fn fingerprint(key: &str) -> u64 {
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    digest(key.as_bytes())
+}
+
+/// FNV-1a of `bytes`, 63 bits (stores keep checkpoints signed).
+fn digest(bytes: &[u8]) -> u64 {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     hash & (i64::MAX as u64)
+}
+
+/// Whether the file version `key` starts with `head` as it did when a run last read it
+/// (or no run recorded it: a store written before this check), recording `head` for it.
+/// A file rewritten with other lines of the same length and its time set back (`touch -r`)
+/// keeps its size and modification time, and its checkpoint would skip lines it never read.
+async fn same_head(store: &dyn Store, key: &str, head: &[u8]) -> Result<bool> {
+    let head_key = format!("{key}:head");
+    let this = digest(head);
+    let before = store
+        .checkpoint(head_key.clone())
+        .await
+        .context("Reading the import checkpoint failed")?;
+    if before != Some(this) {
+        store
+            .set_checkpoint(Checkpoint {
+                key: head_key,
+                offset: this,
+            })
+            .await
+            .context("Writing the import checkpoint failed")?;
+    }
+    Ok(before.is_none_or(|b| b == this))
 }
 
 /// Checkpoint suffixes under which a run records how many lines it imported and skipped.

@@ -32,6 +32,28 @@ const FAILING_NOW: u64 = 3;
 /// of the stage rates), is stalled.
 const STALLED_AFTER_SECS: i64 = 60;
 
+/// The store as its probe found it, degraded when the pipeline's writes to it fail now
+/// although it answers (a full disk refuses a batch of listings while a probe, or a small
+/// write in between, still succeeds).
+pub fn store_component(probe: ComponentHealth, s: &PipelineStatus) -> ComponentHealth {
+    let Some(st) = s.stages.get("store") else {
+        return probe;
+    };
+    if probe.status != HealthStatus::Ok || st.failing < FAILING_NOW {
+        return probe;
+    }
+    ComponentHealth {
+        status: HealthStatus::Degraded,
+        detail: format!(
+            "{}: the pipeline's last {} writes failed, last: {}",
+            probe.detail,
+            st.failing,
+            st.last_error.as_deref().unwrap_or("unknown")
+        ),
+        ..probe
+    }
+}
+
 /// Keepa as a process reports it: its client's health, or that it has none (no ingest role).
 pub fn keepa_component(s: &PipelineStatus, now: DateTime<Utc>) -> ComponentHealth {
     if s.keepa_client {

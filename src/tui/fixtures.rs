@@ -390,6 +390,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
     }
     let mut feed = Feed {
         total: rows.len() as u64,
+        best_gross: rows.iter().map(|r| r.fig.gross_pct).reduce(f64::max),
         stats: StoreStats {
             total_products: (n as u64).div_ceil(3),
             opportunities: rows.len() as u64,

@@ -326,6 +326,8 @@ pub struct Feed {
     /// Each row's position in title order, computed where the feed is loaded (off the
     /// key path), so sorting by title is as fast as sorting by a number.
     pub title_rank: Vec<u32>,
+    /// The best gross margin % of every row the query matches (loaded or not).
+    pub best_gross: Option<f64>,
 }
 
 impl Feed {

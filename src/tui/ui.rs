@@ -198,12 +198,18 @@ pub fn table_rows(s: &UiState) -> usize {
     }
 }
 
+/// Whether a terminal of `(width, height)` is below [`MIN_SIZE`]: then the console only
+/// says so, and keys other than Ctrl-C and Ctrl-Z do nothing.
+pub fn too_small((w, h): (u16, u16)) -> bool {
+    w < MIN_SIZE.0 || h < MIN_SIZE.1
+}
+
 /// Draws a frame.
 pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
     let area = f.area();
-    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+    if too_small((area.width, area.height)) {
         let text = format!(
-            "terminal too small: {}×{} (min {}×{})",
+            "terminal too small: {}×{} (min {}×{}); keys wait until it is larger, Ctrl-C quits",
             area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
         );
         f.render_widget(

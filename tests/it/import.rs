@@ -243,6 +243,58 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     }
 }
 
+/// A file rewritten with other lines of the same length and its modification time set
+/// back (`touch -r`) is no longer the file its checkpoint was for: its first bytes differ,
+/// so it is imported from the start instead of taken as read.
+#[tokio::test]
+async fn a_file_rewritten_with_its_time_set_back_is_imported_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, data) = (dir.path().join("same.jsonl"), dir.path().join("data"));
+    let opts = Options {
+        history: false,
+        days: 0,
+        stats_days: Some(90),
+        buybox: true,
+        rating: false,
+    };
+    let asin = asin_from(1).parse().unwrap();
+    let first =
+        serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts)).unwrap();
+    // Another product's line of the same length.
+    let second = first.replace(&asin_from(1), &asin_from(2));
+    assert_eq!(first.len(), second.len());
+    std::fs::write(&file, format!("{first}\n")).unwrap();
+    let out = import(&file, &data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::fs::write(&file, format!("{second}\n")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = import(&file, &data).output().unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(
+        err.contains("same.jsonl starts with other lines than when it was last imported"),
+        "{err}"
+    );
+    assert!(stdout.contains("Imported 1 product line"), "{stdout}");
+    assert_eq!(counts(&data).await.1, 2, "both listings are stored");
+    // Run again unchanged, it is the file just read.
+    let out = import(&file, &data).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("other lines"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A bad line fixed in place, the file keeping its length, is imported by the next run: the
 /// file changed, so it is not the one the checkpoint says was read to its end.
 #[tokio::test]
@@ -423,6 +475,48 @@ fn export(data: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("ARBDESK_CONFIG")
         .output()
         .unwrap()
+}
+
+/// `export -o` refuses the store's own files (the database, its WAL), which creating the
+/// output would have truncated, and the store stays whole.
+#[tokio::test]
+async fn export_refuses_to_overwrite_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 100);
+    let data = dir.path().join("data");
+    import(&file, &data).output().unwrap();
+    let before = counts(&data).await;
+    assert!(before.2 > 0);
+    let db = data.join("arbdesk.sqlite");
+    // The same file by another spelling, too.
+    let other = data.join(".").join("arbdesk.sqlite");
+    for target in [&db, &other] {
+        let out = export(&data, &["--format", "csv", "-o", target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("is the store's database file") && err.contains("give -o another"),
+            "{err}"
+        );
+    }
+    assert_eq!(counts(&data).await, before, "the store is untouched");
+    // Any other existing file is overwritten as asked.
+    let elsewhere = dir.path().join("rows.csv");
+    std::fs::write(&elsewhere, "old").unwrap();
+    let out = export(
+        &data,
+        &["--format", "csv", "-o", elsewhere.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&elsewhere)
+            .unwrap()
+            .starts_with("asin,")
+    );
 }
 
 /// `export` writes every stored row as CSV (prices in their market's currency) or JSON,

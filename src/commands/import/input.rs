@@ -15,7 +15,13 @@ pub(super) struct Input {
     pub(super) size: Option<u64>,
     /// A regular file's modification time, in nanoseconds since 1970 (0 when unknown).
     pub(super) modified_ns: u128,
+    /// A regular file's first [`HEAD_BYTES`] bytes (0 for a stream), which with its size
+    /// and modification time tell a file that changed from the one a checkpoint is for.
+    pub(super) head: Vec<u8>,
 }
+
+/// How much of a file's start identifies its content, with its size and modification time.
+const HEAD_BYTES: usize = 64 * 1024;
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -43,6 +49,7 @@ impl Input {
                 name: "standard input".to_string(),
                 size: None,
                 modified_ns: 0,
+                head: Vec::new(),
             });
         }
         // A file that is not there is a bad argument (exit code 2), as the help says.
@@ -70,6 +77,7 @@ impl Input {
                 name: arg.display().to_string(),
                 size: None,
                 modified_ns: 0,
+                head: Vec::new(),
             });
         }
         // A compressed file would read as thousands of bad lines; say what it is instead.
@@ -88,6 +96,12 @@ impl Input {
         }
         std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
             .with_context(|| format!("Cannot read {}", arg.display()))?;
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        f.take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .with_context(|| format!("Cannot read {}", arg.display()))?;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
+            .with_context(|| format!("Cannot read {}", arg.display()))?;
         let name = std::fs::canonicalize(arg)
             .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
         let modified_ns = meta
@@ -100,6 +114,7 @@ impl Input {
             name,
             size: Some(meta.len()),
             modified_ns,
+            head,
         })
     }
 

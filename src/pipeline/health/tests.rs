@@ -367,6 +367,43 @@ fn queue_rules() {
 /// A stage that fails now is unhealthy however much it handled before: a store that went
 /// away after 100,000 writes, retried three times, is a fault, not 0.003 % of errors.
 #[test]
+fn the_store_is_degraded_while_the_pipelines_writes_fail_though_it_answers() {
+    let judged = |failing: u64, probe: ComponentHealth| {
+        let mut s = PipelineStatus {
+            running: true,
+            ..PipelineStatus::default()
+        };
+        let stage = StageStatus {
+            processed: 500,
+            errors: failing,
+            failing,
+            last_error: Some("writing listings: database or disk is full".into()),
+            ..StageStatus::default()
+        };
+        s.stages.insert("store".into(), stage);
+        store_component(probe, &s)
+    };
+    let ok = || ComponentHealth::ok("sqlite", "/data/arbdesk.sqlite");
+    assert_eq!(judged(2, ok()).status, HealthStatus::Ok, "a blip");
+    degraded_saying(
+        &judged(3, ok()),
+        "/data/arbdesk.sqlite: the pipeline's last 3 writes failed, last: writing listings: \
+         database or disk is full",
+    );
+    // What the probe found itself stands.
+    let down = judged(5, ComponentHealth::down("sqlite", "the file is gone"));
+    assert_eq!(
+        (down.status, down.detail.as_str()),
+        (HealthStatus::Down, "the file is gone")
+    );
+    // A process without the process stage has no writes of its own to judge.
+    assert_eq!(
+        store_component(ok(), &PipelineStatus::default()).status,
+        HealthStatus::Ok
+    );
+}
+
+#[test]
 fn a_stage_failing_now_is_degraded_whatever_it_handled_before() {
     let judged = |failing: u64| {
         let mut s = PipelineStatus {

@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 
-use crate::store::MAX_FILTER_KEYS;
+use crate::store::{MAX_FILTER_KEYS, OpportunitySort};
 
 use super::{
     Arc, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant, Mode, Msg,
@@ -337,6 +337,24 @@ pub async fn load_feed(
         }
         filter.offset += n;
     }
+    // The best gross margin of every row the query matches, for its tile: the loaded rows
+    // when they are all of them, else the store's first in gross margin order (the
+    // store-wide best ignores the table's markets and minimum).
+    let best_gross = if total <= rows.len() as u64 {
+        rows.iter().map(|r| r.fig.gross_pct).reduce(f64::max)
+    } else {
+        let top = OpportunityFilter {
+            sort: OpportunitySort::GrossMarginPct,
+            descending: true,
+            limit: 1,
+            offset: 0,
+            ..q.filter()
+        };
+        match store.opportunities(top).await {
+            Ok(p) => p.items.first().map(|o| o.gross_margin_pct),
+            Err(e) => return failed(q, e),
+        }
+    };
     let missing: Vec<OpportunityKey> = previous
         .iter()
         .filter(|k| !seen.contains(*k))
@@ -365,6 +383,7 @@ pub async fn load_feed(
         left: (!previous.is_empty()).then(|| missing.len().saturating_sub(still)),
         left_of: previous_at,
         title_rank: Vec::new(),
+        best_gross,
     };
     feed.rank_titles();
     feed

@@ -48,6 +48,22 @@ impl UiState {
             },
             _ => action,
         };
+        // The table's own actions, given as commands in another view, would change the
+        // hidden table unseen.
+        if self.view_kind != View::Opportunities
+            && let Some(what) = match action {
+                Action::Mark => Some("mark"),
+                Action::Zoom => Some("zoom"),
+                Action::Sort(_) => Some("sort"),
+                Action::Open => Some("open"),
+                _ => None,
+            }
+        {
+            self.toast_error(format!(
+                "{what} works on the opportunities table: g o goes there"
+            ));
+            return Vec::new();
+        }
         match action {
             Action::None => Vec::new(),
             Action::Help => {
@@ -223,9 +239,11 @@ impl UiState {
             }
             Action::Suspend => vec![Effect::Suspend],
             Action::Quit => {
-                // The detail is below the table, whether a drawer or the focused pane beside it.
+                // The detail is below the table, whether a drawer or the focused pane beside
+                // it, and the zoomed table is the table's own view.
                 if self.view_kind != View::Opportunities
                     || self.detail_open
+                    || self.zoom
                     || self.focus == Focus::Detail
                     || self.products.return_filter.is_some()
                 {

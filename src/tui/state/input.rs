@@ -46,6 +46,21 @@ impl UiState {
     /// A key from the terminal. Prompts and overlays take keys first.
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         self.dirty = true;
+        // Nothing shows but the size: a key would act unseen (a confirmation answered blind,
+        // a filter typed into the void). Only Ctrl-C and Ctrl-Z act, as the screen says.
+        if crate::tui::ui::too_small(self.size) {
+            use crossterm::event::{KeyCode, KeyModifiers};
+            return match ev.code {
+                KeyCode::Char('c') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.quit = true;
+                    Vec::new()
+                }
+                KeyCode::Char('z') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    vec![Effect::Suspend]
+                }
+                _ => Vec::new(),
+            };
+        }
         if self.overlay.is_some() {
             return self.overlay_key(ev, keymap);
         }
@@ -105,11 +120,10 @@ impl UiState {
                 mut selected,
             } => {
                 match ev.code {
-                    KeyCode::Esc | KeyCode::Char('?')
-                        if filter.is_empty() || ev.code == KeyCode::Esc =>
-                    {
-                        return Vec::new();
-                    }
+                    // `?` toggles the help, as it opened it; `q` closes it as it closes the
+                    // other views, unless a filter is being typed (then it is a letter).
+                    KeyCode::Esc | KeyCode::Char('?') => return Vec::new(),
+                    KeyCode::Char('q') if filter.is_empty() => return Vec::new(),
                     KeyCode::Enter => {
                         let entries = crate::tui::ui::help_entries(self, keymap, &filter);
                         let Some(e) = entries.get(selected) else {

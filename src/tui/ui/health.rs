@@ -60,12 +60,15 @@ fn health_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
         last: String::new(),
         errors: st.dead_letters.to_string(),
     });
-    let mut store = s.store_health.clone().unwrap_or_else(|| ComponentHealth {
-        status: HealthStatus::Degraded,
-        kind: "store".into(),
-        detail: "not probed yet".into(),
-        latency_ms: None,
-    });
+    let mut store = s.store_health.clone().map_or_else(
+        || ComponentHealth {
+            status: HealthStatus::Degraded,
+            kind: "store".into(),
+            detail: "not probed yet".into(),
+            latency_ms: None,
+        },
+        |h| crate::pipeline::health::store_component(h, st),
+    );
     // "Last" is an age on every row; the probe's latency belongs with the detail.
     if let Some(ms) = store.latency_ms {
         store.detail = format!("{} · probe {ms:.1} ms", store.detail);

@@ -110,7 +110,7 @@ fn help(
     super::clear(f, r, theme);
     let title = if filter.is_empty() {
         let long = format!(
-            " Help · {} · type to filter, Enter runs, Esc closes ",
+            " Help · {} · type to filter, Enter runs, Esc ? q close ",
             s.context().name()
         );
         // Whole or short, never cut mid-word by the border.

@@ -110,16 +110,13 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let st = &s.feed.stats;
     // Under a `/` filter, the rows it matches, as the table's title counts them (a lower
-    // bound while the store answers it). Otherwise over the loaded rows when all are
-    // loaded; else the loaded ones are only the top of the current sort, and the store's
-    // best is the honest figure.
+    // bound while the store answers it). Otherwise every row of the table's query (its
+    // markets and minimum margin), loaded or not, as the store answered it.
     let filtered = !s.filter_text.is_empty();
     let best = if filtered {
         s.best_matching
-    } else if s.feed.total <= s.feed.rows.len() as u64 {
-        s.best_margin
     } else {
-        st.best_gross_margin_pct.or(s.best_margin)
+        s.feed.best_gross.or(s.best_margin)
     };
     let opportunities = match (filtered, s.loading) {
         (true, true) => format!("{}+", thousands(s.matching.len() as u64)),

@@ -282,7 +282,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
 
 /// A column's header. A figure's label ends where its figures do, and the cell after them,
 /// kept on the rows for the change arrow, holds the sort arrow (`EMP €▼`): sorting widens
-/// nothing. The age's label ends at its edge, the sort arrow before it; a text column's
+/// nothing. The age's label ends at its edge, the sort arrow right before it; a text column's
 /// label starts where its text does, the sort arrow after it.
 fn header_cell<'a>(c: Column, s: &UiState, theme: &Theme) -> Cell<'a> {
     let sorted = c == s.sort;
@@ -295,11 +295,9 @@ fn header_cell<'a>(c: Column, s: &UiState, theme: &Theme) -> Cell<'a> {
         let last = if sorted { arrow() } else { Span::raw(" ") };
         Line::from(vec![label, last]).alignment(Alignment::Right)
     } else if numeric(c) {
-        let mut spans = if sorted {
-            vec![arrow(), Span::raw(" ")]
-        } else {
-            Vec::new()
-        };
+        // Against its label (`▲Age`): with a space between, it read as the arrow of the
+        // column to its left.
+        let mut spans = if sorted { vec![arrow()] } else { Vec::new() };
         spans.push(label);
         Line::from(spans).alignment(Alignment::Right)
     } else {
@@ -317,6 +315,8 @@ fn header_width(c: Column, sorted: bool) -> u16 {
     let label = c.label().chars().count() as u16;
     if keeps_arrow_cell(c) {
         label + 1
+    } else if numeric(c) {
+        label + u16::from(sorted)
     } else {
         label + if sorted { 2 } else { 0 }
     }

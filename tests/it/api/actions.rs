@@ -47,6 +47,41 @@ async fn the_list_is_the_consoles_registry_with_its_keys() {
     assert_eq!(find("sort")["contexts"], serde_json::json!(["table"]));
 }
 
+/// With the store down, a refresh or a discovery run is refused before anything is sent
+/// to Keepa: what it fetched would have nowhere to go.
+#[tokio::test]
+async fn nothing_is_fetched_while_the_store_is_down() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::fixture::down_store(&dir);
+    let api = api_over(store.clone(), ApiSettings::default());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let app = router(api.state.clone().with_commands(tx));
+    for (req, what) in [
+        (post("refresh", r#"{"args":["all"]}"#), "refresh all"),
+        (post("refresh", r#"{"args":["B0D1XD1ZV3"]}"#), "refresh"),
+        (
+            Request::post("/jobs/discovery")
+                .body(Body::empty())
+                .unwrap(),
+            "discovery",
+        ),
+    ] {
+        let p = send(&app, req).await.problem(503);
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("the store is down") && detail.contains("no Keepa tokens"),
+            "{what}: {p}"
+        );
+    }
+    assert!(rx.try_recv().is_err(), "nothing queued");
+    // Back up, the same request is queued.
+    store.down.store(false, Ordering::SeqCst);
+    let r = send(&app, post("refresh", r#"{"args":["B0D1XD1ZV3"]}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert!(rx.try_recv().is_ok());
+}
+
 /// `refresh` queues the named ASINs (or the whole watchlist) with the ingest stage and says
 /// what it costs; without arguments, or on a process that does not ingest, it says what to
 /// do instead.

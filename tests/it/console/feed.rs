@@ -78,6 +78,64 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
     assert_eq!(left.left, Some(2), "A left the store, C the answer");
 }
 
+/// The best gross margin the tile shows is the best of every row the table's query
+/// matches, loaded or not: a market filter leaves out the store's best route.
+#[tokio::test]
+async fn the_best_gross_margin_is_of_the_rows_the_query_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+    let route = |a: &str, buy: Market, gross: f64, emp: i64| {
+        let a = asin(a);
+        (
+            a,
+            vec![opp(
+                a,
+                buy,
+                Market::FR,
+                "Tile Widget",
+                Figures(gross, 10.0, 500, 20.0, emp, true, 100),
+            )],
+        )
+    };
+    store
+        .replace_opportunities(vec![
+            route("B0TILE00A1", Market::IT, 85.0, 100),
+            route("B0TILE00B2", Market::DE, 30.0, 900),
+            route("B0TILE00C3", Market::DE, 40.0, 50),
+            route("B0TILE00D4", Market::DE, 20.0, 800),
+        ])
+        .await
+        .unwrap();
+    let q = |buy: Vec<Market>, limit: usize| Query {
+        min_margin: 10.0,
+        basis: Basis::Gross,
+        buy,
+        sell: vec![],
+        limit,
+        sort: OpportunitySort::ExpectedMonthlyProfit,
+        descending: true,
+        text: None,
+        bounds: Default::default(),
+    };
+    // Every row loaded: the best of them.
+    assert_eq!(
+        load_feed(&store, q(vec![], 10), &[], None).await.best_gross,
+        Some(85.0)
+    );
+    // Buying in DE only, two rows loaded by expected monthly profit (B, D): the best of
+    // the three DE routes is C's, which is not loaded, and not IT's 85 %.
+    let de = load_feed(&store, q(vec![Market::DE], 2), &[], None).await;
+    assert_eq!(keys(&de), ["B0TILE00B2", "B0TILE00D4"]);
+    assert_eq!(de.best_gross, Some(40.0));
+    assert_eq!(
+        de.stats.best_gross_margin_pct,
+        Some(85.0),
+        "the store's best"
+    );
+    let none = load_feed(&store, q(vec![Market::ES], 2), &[], None).await;
+    assert_eq!(none.best_gross, None);
+}
+
 /// ASINs just added are followed to their first stored fetch, which the console then
 /// describes: where the product is listed and its best route; an ASIN Keepa never
 /// delivers is named once the console stops waiting.

@@ -361,6 +361,91 @@ fn ctrl_u_clears_the_help_filter() {
     assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter.is_empty()));
 }
 
+/// `?` closes the help it opened, filter or not; `q` closes it too unless a filter is
+/// being typed, where it is a letter.
+#[test]
+fn question_mark_and_q_close_the_help() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "?");
+    assert!(matches!(s.overlay, Some(Overlay::Help { .. })));
+    keys(&mut s, "q");
+    assert!(s.overlay.is_none() && !s.quit, "q closed the help only");
+    keys(&mut s, "?so?");
+    assert!(s.overlay.is_none(), "? closes with a filter typed");
+    keys(&mut s, "?sq");
+    assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter == "sq"));
+}
+
+/// Below the smallest size the console shows only that it is too small: keys do nothing
+/// (a confirmation is not answered blind), except Ctrl-C, which quits.
+#[test]
+fn keys_wait_while_the_terminal_is_too_small() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "d");
+    assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
+    s.on_resize(50, 12);
+    let fx = keys(&mut s, "y/xyz");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        matches!(s.overlay, Some(Overlay::Confirm(_))),
+        "still asked"
+    );
+    assert!(s.filter_text.is_empty());
+    key(&mut s, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(s.quit);
+    // Back to a usable size, keys act again.
+    let mut s = fixtures::loaded(20, (120, 40));
+    s.on_resize(50, 12);
+    keys(&mut s, "q");
+    assert!(!s.quit);
+    s.on_resize(120, 40);
+    keys(&mut s, "q");
+    assert!(s.quit);
+}
+
+/// `q` in the zoomed table leaves the zoom, as it closes the drawer: it quits only from
+/// the table itself.
+#[test]
+fn q_leaves_the_zoom_before_it_quits() {
+    let mut s = fixtures::loaded(20, (160, 45));
+    keys(&mut s, "z");
+    assert!(s.zoom);
+    keys(&mut s, "q");
+    assert!(!s.zoom && !s.quit);
+    keys(&mut s, "q");
+    assert!(s.quit);
+}
+
+/// The table's own commands (sort, mark, zoom, open) typed in another view are refused
+/// with where to go, rather than changing the hidden table unseen.
+#[test]
+fn table_commands_in_another_view_are_refused() {
+    let mut s = fixtures::loaded(20, (160, 45));
+    let sort = (s.sort, s.descending);
+    for view in ["products", "health", "logs"] {
+        keys(&mut s, &format!(":goto {view}"));
+        key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+        for line in ["sort roi", "mark", "zoom"] {
+            keys(&mut s, &format!(":{line}"));
+            key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+            let toast = s.toasts.back().map(|t| t.text.clone()).unwrap_or_default();
+            let word = line.split(' ').next().unwrap();
+            assert_eq!(
+                toast,
+                format!("{word} works on the opportunities table: g o goes there"),
+                "{view}: {line}"
+            );
+        }
+    }
+    assert_eq!((s.sort, s.descending), sort);
+    assert!(s.marked.is_empty() && !s.zoom);
+    // In the table they act.
+    keys(&mut s, "go");
+    keys(&mut s, ":sort roi");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(s.sort, Column::Roi);
+}
+
 /// Enter on a command that takes arguments opens it on the `:` line to be completed;
 /// run bare, `:markets` would have cleared the market filters unasked.
 #[test]
