@@ -444,23 +444,25 @@ pub struct SimArgs {
     /// Catalogue seed: the same seed gives the same products.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Tokens granted per minute; the bucket holds an hour's worth and starts full.
-    #[arg(long, default_value_t = 3000)]
+    /// Tokens granted per minute (at least 1); the bucket holds an hour's worth and starts
+    /// full.
+    #[arg(long, default_value_t = 3000, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(1..))]
     pub refill_rate: i64,
     /// Only accept this key (repeatable); by default any non-empty key is accepted.
-    #[arg(long = "accept-key")]
+    #[arg(long = "accept-key", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub accept_keys: Vec<String>,
     /// Share of requests answered with HTTP 500/502/503 (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_rate)]
     pub error_rate: f64,
     /// Extra latency added to every response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of responses whose body is truncated (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_rate)]
     pub malformed_rate: f64,
     /// Share of products made malformed inside otherwise good responses (0.0–1.0).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_rate)]
     pub malformed_product_rate: f64,
 }
 

@@ -66,14 +66,6 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
             // Filled before stores kept the mark (or by `import` only): whose prices these
             // are cannot be told, so say what to check.
             let held = store.stats().await.map_or(0, |s| s.total_products);
-            if held > 0 {
-                tracing::warn!(
-                    "{place} holds {held} products and no record of their source (an older \
-                     arbdesk filled it, or `import` did); it is marked {} now. If they came \
-                     from the other source, move the store aside or use another data dir.",
-                    word(source)
-                );
-            }
             let mark = Checkpoint {
                 key: KEY.to_string(),
                 offset: code(source),
@@ -82,6 +74,15 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                 .set_checkpoint(mark)
                 .await
                 .context("Marking the store's source failed")?;
+            // Said once marked: a store that refuses the mark is retried, not marked.
+            if held > 0 {
+                tracing::warn!(
+                    "{place} holds {held} products and no record of their source (an older \
+                     arbdesk filled it, or `import` did); it is marked {} now. If they came \
+                     from the other source, move the store aside or use another data dir.",
+                    word(source)
+                );
+            }
             Ok(())
         }
     }

@@ -289,8 +289,13 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     };
     let to = match &args.output {
         Some(path) => {
-            let mut f = std::fs::File::create(path)
-                .with_context(|| format!("Could not create {}", path.display()))?;
+            let mut f = std::fs::File::create(path).with_context(|| {
+                format!(
+                    "Could not create {}: check that its directory exists and is writable, \
+                     or give -o another path",
+                    path.display()
+                )
+            })?;
             f.write_all(text.as_bytes())
                 .with_context(|| format!("Could not write {}", path.display()))?;
             say_source();

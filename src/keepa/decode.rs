@@ -98,6 +98,9 @@ fn whole_number_words(text: &str) -> String {
 /// row.
 const MAX_TEXT_CHARS: usize = 1000;
 
+/// The most EANs kept of a listing (Keepa lists a handful at most).
+const MAX_EANS: usize = 32;
+
 /// A title or brand as shown: inert (see `sanitize`) and at most `MAX_TEXT_CHARS` long.
 fn text_field(raw: &str) -> String {
     let head = match raw.char_indices().nth(MAX_TEXT_CHARS * 4) {
@@ -177,6 +180,10 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
             Ok(serde_json::Value::String(_)) => "a JSON string",
             Ok(serde_json::Value::Number(_)) => "a JSON number",
             Ok(_) => "a JSON value",
+            // serde_json stops at 128 levels; Keepa's objects nest four deep.
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                "JSON nested too deeply (over 128 levels)"
+            }
             Err(_) => "not JSON",
         };
         return not_product(
@@ -369,12 +376,17 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     let dim = |v: Option<i64>| v.filter(|x| (1..=10_000_000).contains(x));
 
     let title = p.title.as_deref().map(text_field).filter(|s| !s.is_empty());
+    // GTINs only (EAN-8, UPC-A, EAN-13, GTIN-14: 8 to 14 digits), at most `MAX_EANS`:
+    // anything else could not match another market's code, and would be stored and
+    // served as it came.
     let eans: Vec<String> = p
         .ean_list
         .iter()
         .flatten()
-        .map(|e| sanitize(e))
-        .filter(|e| !e.is_empty())
+        .map(|e| e.trim())
+        .filter(|e| (8..=14).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()))
+        .take(MAX_EANS)
+        .map(str::to_string)
         .collect();
     let is_hazmat = matches!(&p.hazardous_materials, Some(v) if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
     let snapshot = PriceSnapshot {

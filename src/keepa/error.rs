@@ -11,7 +11,7 @@
 pub enum Error {
     /// HTTP 400 naming the key, or 401/403: the key is wrong or refused.
     #[error(
-        "Keepa rejected the API key (HTTP {status}: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key, then restart arbdesk (with no key, a --keepa-url server is sent the key `demo`, which `arbdesk keepa-sim` accepts)"
+        "Keepa rejected the API key (HTTP {status}: {message}); set a valid key in KEEPA_API_KEY or with --keepa-key, then start arbdesk again (with no key, a --keepa-url server is sent the key `demo`, which `arbdesk keepa-sim` accepts)"
     )]
     Auth {
         /// The HTTP status.
@@ -21,7 +21,7 @@ pub enum Error {
     },
     /// HTTP 402: no active subscription.
     #[error(
-        "the Keepa key has no active subscription (HTTP 402); renew the plan at keepa.com, then restart arbdesk"
+        "the Keepa key has no active subscription (HTTP 402); renew the plan at keepa.com, then start arbdesk again"
     )]
     Payment,
     /// HTTP 400/405: the request itself is wrong.

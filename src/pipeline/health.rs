@@ -269,8 +269,9 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
                     .is_none_or(|t| (now - t).num_minutes() < STAGE_ERRORS_FORGOTTEN_MIN)
             {
                 Some(format!(
-                    "{name}: {} errors in {} items, last: {last}",
-                    st.errors, st.processed
+                    "{name}: {} of {} items failed, last: {last}",
+                    thousands(st.errors),
+                    thousands(st.errors.saturating_add(st.processed))
                 ))
             } else {
                 None

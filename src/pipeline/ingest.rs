@@ -114,6 +114,10 @@ fn retry_soon(due_at: &mut DueAt, market: Market, failed: Vec<Asin>) {
 /// less than this.
 const REFRESHED_KEPT: Duration = Duration::from_secs(600);
 
+/// How long ingest waits for its store to be claimed before the wait shows in the
+/// pipeline's health (a cluster still starting answers within it).
+const GATE_WAIT_SHOWN: Duration = Duration::from_secs(30);
+
 impl Ingest {
     /// Runs until `cancel`, once `gate` (if any) lets it.
     pub async fn run(
@@ -133,12 +137,35 @@ impl Ingest {
                  categories."
             );
         }
-        if let Some(gate) = gate {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                passed = gate => if let Err(why) = passed {
-                    self.stats.stop("ingest", why);
-                    return;
+        if let Some(mut gate) = gate {
+            // A wait of more than a moment shows in the pipeline's health until it ends.
+            let waiting = tokio::time::sleep(GATE_WAIT_SHOWN);
+            tokio::pin!(waiting);
+            let mut shown = false;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    () = &mut waiting, if !shown => {
+                        shown = true;
+                        self.stats.stop(
+                            "ingest",
+                            "waiting for the store before fetching: the store's health says \
+                             why it cannot be used"
+                                .into(),
+                        );
+                    }
+                    passed = &mut gate => match passed {
+                        Err(why) => {
+                            self.stats.stop("ingest", why);
+                            return;
+                        }
+                        Ok(()) => {
+                            if shown {
+                                self.stats.resume("ingest");
+                            }
+                            break;
+                        }
+                    },
                 }
             }
         }

@@ -94,6 +94,14 @@ impl Stats {
         });
     }
 
+    /// Records that `stage`, shown as stopped while it waited, runs.
+    pub fn resume(&self, stage: &'static str) {
+        self.with_stage(stage, |s| {
+            s.last_error = None;
+            s.stopped = None;
+        });
+    }
+
     /// Applies `f` to the status of `stage` (created on first use) and marks it as seen now.
     fn with_stage(&self, stage: &'static str, f: impl FnOnce(&mut StageStatus)) {
         let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);

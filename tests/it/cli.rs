@@ -142,6 +142,34 @@ fn a_bad_market_is_a_clear_error() {
     );
 }
 
+/// The simulator's fault and bucket options refuse values out of range by name, negative
+/// ones included (read as values, not as flags).
+#[test]
+fn simulator_options_out_of_range_are_named() {
+    for (args, says) in [
+        (
+            &["--error-rate", "-0.1"][..],
+            "'-0.1' is not between 0.0 and 1.0",
+        ),
+        (
+            &["--malformed-rate", "1.5"],
+            "'1.5' is not between 0.0 and 1.0",
+        ),
+        (&["--refill-rate", "0"], "0 is not in 1.."),
+        (&["--refill-rate", "-5"], "-5 is not in 1.."),
+        (&["--accept-key", ""], "--accept-key"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .arg("keepa-sim")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 /// Shell completions offer the market codes for the market lists, not file names (any
 /// case still parses: `fetch_prints_demo_prices_without_a_key` gives `de,uk`).
 #[test]

@@ -467,7 +467,7 @@ async fn a_forbidden_answer_stops_traffic_with_keepas_message() {
     let text = err.to_string();
     assert!(text.contains("Access denied for this key"), "{text}");
     assert!(!text.contains("tokensLeft"), "{text}");
-    assert!(text.contains("restart"), "{text}");
+    assert!(text.contains("start arbdesk again"), "{text}");
     assert_eq!(t.paths().len(), 2, "not retried");
     assert!(client.status().stopped.is_some());
 }

@@ -172,6 +172,10 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
         ("42", "a JSON number, not a JSON object"),
         ("hello", "not JSON, not a JSON object"),
         (
+            &"[".repeat(100_000),
+            "JSON nested too deeply (over 128 levels), not a JSON object",
+        ),
+        (
             "{\"asin\": \"B0D1XD1ZV3\", \"domainId\": 3, \"csv\": [",
             "ends early",
         ),
@@ -213,6 +217,30 @@ fn missing_fields_and_empty_asins_read_plainly() {
         text.starts_with("malformed Keepa product (empty ASIN) (domain 3): field `asin`"),
         "{text}"
     );
+}
+
+/// Only GTINs (8 to 14 digits) are kept of `eanList`, and a handful of them: anything
+/// else could match no other market's code and would be stored and served as it came.
+#[test]
+fn only_gtins_are_kept_of_the_ean_list() {
+    let huge = "7".repeat(100_000);
+    let many: Vec<String> = (0..100).map(|i| format!("40063813{i:05}")).collect();
+    let raw = serde_json::json!({
+        "asin": "B0EANCHECK", "domainId": 3, "csv": null,
+        "eanList": [" 4006381333931 ", huge, "x", "12345", "abcdefghijklm", "0012345678905",
+                    "12345678", "123456789012345"],
+    })
+    .to_string();
+    let l = decode_product(&raw).unwrap();
+    assert_eq!(
+        l.eans,
+        ["4006381333931", "0012345678905", "12345678"].map(String::from)
+    );
+    let raw = serde_json::json!({
+        "asin": "B0EANCHECK", "domainId": 3, "csv": null, "eanList": many,
+    })
+    .to_string();
+    assert_eq!(decode_product(&raw).unwrap().eans.len(), 32);
 }
 
 /// A title of any length is kept to 1,000 characters, marked as cut.

@@ -291,7 +291,11 @@ fn pipeline_rules() {
     }
     let h = pipeline_health(&s);
     assert_eq!(h.status, HealthStatus::Degraded);
-    assert!(h.detail.starts_with("enrich: 30 errors"));
+    assert!(
+        h.detail.starts_with("enrich: 30 of 130 items failed"),
+        "{}",
+        h.detail
+    );
     // Errors long past, items handled since (an outage at start-up, over): ok again.
     if let Some(st) = s.stages.get_mut("enrich") {
         st.last_error_at = Some(Utc::now() - chrono::Duration::minutes(11));

@@ -69,6 +69,11 @@ impl Fail {
                     Some(ErrorCode::DiskFull) => StoreError::Unavailable(format!(
                         "{doing} in {path} failed: {err}; free disk space and retry"
                     )),
+                    Some(ErrorCode::ReadOnly) => StoreError::Unavailable(format!(
+                        "{doing} in {path} failed: {err}; the file (or its directory, which \
+                         holds its -wal and -shm files) is not writable by this user: fix \
+                         its owner or permissions, or run with --read-only"
+                    )),
                     Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                         StoreError::Unavailable(format!(
                             "{doing} in {path} failed: {err}; another process holds the \

@@ -144,7 +144,7 @@ pub(super) fn upsert_listings(
              SET byte_offset = excluded.byte_offset, updated_at = excluded.updated_at",
         )
         .and_then(|mut st| st.execute(params![cp.key, offset, batch.fetched]))
-        .doing("writing the import checkpoint")?;
+        .doing("writing a checkpoint (an import's progress, or the store's source)")?;
     }
     Ok((products, by_asin))
 }

@@ -315,7 +315,30 @@ impl UiState {
             // The row targets (`Breakdown` is answered above; it only shares their arms).
             Action::Copy(target) => self.copy_rows(target),
             Action::Export(f) => vec![Effect::Export(f)],
-            Action::RefreshAll => vec![Effect::RefreshAll],
+            // The whole watchlist can be thousands of tokens: asked first, with its cost,
+            // as a removal is.
+            Action::RefreshAll => {
+                let asins = usize::try_from(self.feed.stats.watchlist).unwrap_or(usize::MAX);
+                let markets = self.status.markets.len();
+                let estimate = crate::pipeline::health::refresh_estimate(
+                    &self.status.keepa,
+                    self.status.refresh.as_ref(),
+                    asins,
+                    markets,
+                    self.now,
+                );
+                self.overlay = Some(Overlay::Confirm(super::Confirm {
+                    question: format!(
+                        "Refresh the whole watchlist, {} in {}: {estimate}? y/N",
+                        crate::domain::text::count(asins as u64, "ASIN"),
+                        crate::domain::text::count(markets as u64, "market"),
+                    ),
+                    action: Effect::RefreshAll,
+                    declined: "Cancelled: nothing refreshed, no tokens spent".into(),
+                    from_rows: false,
+                }));
+                Vec::new()
+            }
             Action::Discover => vec![Effect::Discover],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
             Action::Refresh => match self.acted_on("refreshed", "refresh") {

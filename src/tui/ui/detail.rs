@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::{block, fit, styled};
-use crate::domain::text::sanitize;
+use crate::domain::text::{sanitize, signed_thousands};
 use crate::domain::{Currency, Flag, Market, Money, OpportunityKey, Product};
 use crate::tui::model::Detail;
 use crate::tui::state::{Focus, UiState};
@@ -173,10 +173,10 @@ fn render_head(
     let snap = p.and_then(|p| p.markets.get(&key.sell));
     let sold = snap
         .and_then(|s| s.monthly_sold)
-        .map(|n| format!("{n} sold/mo"));
+        .map(|n| format!("{} sold/mo", signed_thousands(n)));
     let drops = snap
         .and_then(|s| s.rank_drops30)
-        .map(|n| format!("{n} drops/30d"));
+        .map(|n| format!("{} drops/30d", signed_thousands(n)));
     let code = key.sell.code();
     let brand_room = w.saturating_sub(asin.len() + 3);
     let fits = |t: &String| brand.chars().count() + t.chars().count() <= brand_room;

@@ -142,8 +142,9 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     const ASIN: usize = 10;
     const AGE: usize = 5;
     const WATCHED: usize = 7;
-    /// The title's narrowest and widest: past this, room goes to nothing.
-    const TITLE: (usize, usize) = (10, 64);
+    /// The title's narrowest (a few words: narrower, a row names no product) and widest
+    /// (past this, room goes to nothing).
+    const TITLE: (usize, usize) = (16, 64);
     let width = usize::from(inner.width);
     // Short of room, the watch column goes first, then Keepa's age, then markets from
     // the last: no cell is ever cut inside a price.

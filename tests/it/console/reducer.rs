@@ -781,15 +781,28 @@ fn refresh_takes_the_marked_rows() {
     s.marked.clear();
     let selected = s.selected_row().unwrap().key.asin;
     assert_eq!(keys(&mut s, "r"), vec![Effect::Refresh(vec![selected])]);
-    // `:refresh all` asks for the whole watchlist (the ingest stage reads it).
+    // `:refresh all` asks for the whole watchlist (the ingest stage reads it), once the
+    // operator has seen what it costs and said yes.
     keys(&mut s, ":refresh all");
     assert_eq!(
         key(&mut s, KeyCode::Enter, KeyModifiers::NONE),
-        vec![
-            Effect::SaveHistory("refresh all".into()),
-            Effect::RefreshAll
-        ]
+        vec![Effect::SaveHistory("refresh all".into())]
     );
+    let Some(Overlay::Confirm(c)) = &s.overlay else {
+        panic!("asks first: {:?}", s.overlay);
+    };
+    assert!(
+        c.question.starts_with("Refresh the whole watchlist, ")
+            && c.question.contains("Keepa tokens")
+            && c.question.ends_with("? y/N"),
+        "{}",
+        c.question
+    );
+    assert_eq!(keys(&mut s, "y"), vec![Effect::RefreshAll]);
+    keys(&mut s, ":refresh all");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(keys(&mut s, "n").is_empty(), "declined");
+    assert!(s.overlay.is_none());
 }
 
 /// `d` removes the marked rows' products (each once) when rows are marked, after asking,

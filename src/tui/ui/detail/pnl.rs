@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::super::{styled, wrap_words};
-use crate::domain::text::sanitize;
+use crate::domain::text::{sanitize, signed_thousands};
 use crate::domain::{Flag, Money};
 use crate::tui::model::Detail;
 use crate::tui::state::UiState;
@@ -231,8 +231,8 @@ fn demand_words(d: &Detail, o: &crate::domain::Opportunity) -> String {
         .unwrap_or(0.0);
     let sales = match (demand.sales, demand.from_rank_drops) {
         (0, _) => "no sales data".to_string(),
-        (n, true) => format!("{n} rank drops/30d"),
-        (n, false) => format!("{n} sold/mo"),
+        (n, true) => format!("{} rank drops/30d", signed_thousands(n)),
+        (n, false) => format!("{} sold/mo", signed_thousands(n)),
     };
     let facts = format!(
         "{sales}, Amazon {:.0} % of the Buy Box, {} FBA rival{}",
