@@ -141,21 +141,19 @@ impl Modify for BearerAuth {
                 }
                 // What the middleware answers on every path: a Host it does not serve
                 // (without a token), and an Accept header that takes nothing the path
-                // serves (the docs page is HTML for any client).
+                // serves (JSON, the metrics' text, the docs page's HTML).
                 r.entry("403".to_string()).or_insert_with(|| {
                     problem(
                         "Without a bearer token the server answers only a Host that is an IP \
                          address, localhost or a name in api.allowed_hosts.",
                     )
                 });
-                if path != "/docs" {
-                    r.entry("406".to_string()).or_insert_with(|| {
-                        problem(
-                            "The Accept header takes neither what the path serves nor \
-                             application/problem+json.",
-                        )
-                    });
-                }
+                r.entry("406".to_string()).or_insert_with(|| {
+                    problem(
+                        "The Accept header takes neither what the path serves nor \
+                         application/problem+json.",
+                    )
+                });
                 // The request layer, on every path: a body over `api.body_limit_bytes` by
                 // its Content-Length, a compressed body, the request timeout, and a failure
                 // of the server's own.

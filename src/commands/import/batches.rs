@@ -14,11 +14,22 @@ const FIRST_BATCH: usize = 1_000;
 /// The longest line read: a Keepa product object with years of history is a few MB.
 const MAX_LINE: usize = 64 << 20;
 
+/// The longest line skipped before the input is taken for something that is not lines at
+/// all (`/dev/zero`, a disk image): reading stops there with an error rather than forever.
+const MAX_SKIPPED: u64 = 256 << 20;
+
 /// Reads past the rest of a line (to its newline or the end), keeping none of it; returns
 /// the bytes passed.
 fn skip_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
     let mut passed = 0;
     loop {
+        if passed > MAX_SKIPPED {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a line runs on past 256 MiB with no end: this is not a JSON-lines file (a \
+                 device or a binary file?)",
+            ));
+        }
         let chunk = reader.fill_buf()?;
         if chunk.is_empty() {
             return Ok(passed);
@@ -208,6 +219,28 @@ mod tests {
         }
         reading.join().expect("the reader ends");
         out
+    }
+
+    /// An input that never ends its line (`/dev/zero`) stops with an error naming the
+    /// line, rather than being read forever.
+    #[test]
+    fn an_endless_line_stops_reading() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let zeros: Box<dyn Read + Send> = Box::new(std::io::repeat(0));
+        let reading = std::thread::spawn(move || {
+            read_batches(BufReader::new(zeros), 10, 4, 0, "/dev/zero".into(), tx);
+        });
+        let err = rx
+            .blocking_recv()
+            .expect("an answer")
+            .err()
+            .expect("an error");
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with("Reading /dev/zero failed after line 4: a line runs on past 256 MiB"),
+            "{text}"
+        );
+        reading.join().expect("the reader ends");
     }
 
     #[test]

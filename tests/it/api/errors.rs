@@ -440,4 +440,7 @@ async fn an_accept_header_that_refuses_json_is_a_406() {
         200
     );
     assert_eq!(send(&api.app, with("/docs", "text/html")).await.status, 200);
+    send(&api.app, with("/docs", "application/json"))
+        .await
+        .problem(406);
 }
