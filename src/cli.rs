@@ -18,8 +18,8 @@ mod parse;
 use env::{env_note, non_utf8_env_note};
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
 use parse::{
-    MarketParser, absolute_url, batch_lines, euro_cents, filter_terms, on_off, parse_rate, percent,
-    row_limit,
+    MarketParser, RoleParser, absolute_url, batch_lines, euro_cents, filter_terms, on_off,
+    parse_rate, percent, row_limit,
 };
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
@@ -157,7 +157,8 @@ pub struct GlobalArgs {
         env = "ARBDESK_ROLE",
         global = true,
         value_delimiter = ',',
-        value_name = "ROLES"
+        value_name = "ROLES",
+        value_parser = RoleParser
     )]
     pub role: Option<Vec<Role>>,
 
@@ -501,6 +502,16 @@ mod tests {
         assert!(e.to_string().contains("invalid market 'nl'"), "{e}");
         let e = Cli::try_parse_from(["arbdesk", "fetch", "B0-BAD"]).unwrap_err();
         assert!(e.to_string().contains("invalid ASIN 'B0-BAD'"), "{e}");
+        let e = Cli::try_parse_from(["arbdesk", "--role", "api,,process"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("invalid role '': an empty item in the list"),
+            "{e}"
+        );
+        let e = Cli::try_parse_from(["arbdesk", "--role", "api,chef"]).unwrap_err();
+        assert!(e.to_string().contains("chef"), "{e}");
+        let ok = Cli::try_parse_from(["arbdesk", "--role", "ingest,process"]).unwrap();
+        assert_eq!(ok.global.role, Some(vec![Role::Ingest, Role::Process]));
         let e = Cli::try_parse_from(["arbdesk", "keepa-sim", "--addr", ":18777"]).unwrap_err();
         assert!(
             e.to_string()

@@ -140,6 +140,42 @@ pub(super) fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A role, as its `ValueEnum` reads it, with an empty item of the list (`api,,process`)
+/// named as such: clap's own parser calls it a missing value.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RoleParser;
+
+impl clap::builder::TypedValueParser for RoleParser {
+    type Value = super::Role;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        if value.is_empty() {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                "invalid role '': an empty item in the list; expected ingest, process or api, \
+                 comma-separated (e.g. --role ingest,process)\n",
+            )
+            .with_cmd(cmd));
+        }
+        clap::builder::EnumValueParser::<super::Role>::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <super::Role as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// A market code in any case (`de`, `UK`), as [`Market`]'s `FromStr` reads it; shell
 /// completions and `--help` offer the five codes.
 #[derive(Clone, Copy, Debug)]

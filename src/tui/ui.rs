@@ -94,7 +94,7 @@ fn dashboard(area: Rect, s: &UiState) -> Areas {
     let (tiles_h, health_h) = (
         if body.height >= 18 && !s.zoom { 3 } else { 0 },
         if body.height >= HEALTH_MIN_BODY && !s.zoom && !reading {
-            9
+            health::panel_height(s, 9)
         } else {
             0
         },

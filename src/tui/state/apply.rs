@@ -381,7 +381,7 @@ impl UiState {
                     } else {
                         "every component"
                     };
-                    self.toast_info(format!("The health view (g h) now shows {what}"));
+                    self.toast_info(format!("The health view (g h) and panel now show {what}"));
                 }
                 Vec::new()
             }

@@ -308,6 +308,18 @@ fn shown_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
     rows
 }
 
+/// The dashboard panel's height out of `most` rows: with faults only (`x`), no more than
+/// its faults take (a line each, under the column header), so the table gets the rest.
+pub(super) fn panel_height(s: &UiState, most: u16) -> u16 {
+    if !s.faults_only {
+        return most;
+    }
+    let faults = shown_rows(s, false).len();
+    // Borders and the header, or borders and "No faults.".
+    let lines = if faults == 0 { 3 } else { faults + 3 };
+    u16::try_from(lines).unwrap_or(most).min(most)
+}
+
 /// The health rows as drawn in an area: worst first, with their heights and how far the
 /// view can scroll.
 struct Plan {

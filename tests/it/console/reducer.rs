@@ -403,6 +403,25 @@ fn keys_wait_while_the_terminal_is_too_small() {
     assert!(s.quit);
 }
 
+/// With faults only, the dashboard's health panel takes the lines its faults need, and
+/// the table and the detail under it the rest.
+#[test]
+fn faults_only_gives_the_health_panels_spare_lines_to_the_table() {
+    let mut s = fixtures::loaded(200, (120, 40));
+    let before = arbdesk::tui::ui::layout(&s);
+    let main = |a: &arbdesk::tui::ui::Areas| a.table.unwrap().height + a.detail.unwrap().height;
+    let health = before.health.unwrap().height;
+    assert_eq!(health, 9);
+    s.apply(Action::FaultsOnly);
+    let after = arbdesk::tui::ui::layout(&s);
+    let shrunk = after.health.unwrap().height;
+    assert!((3..9).contains(&shrunk), "{shrunk}");
+    assert_eq!(main(&after), main(&before) + (health - shrunk));
+    assert!(after.table.unwrap().height > before.table.unwrap().height);
+    s.apply(Action::FaultsOnly);
+    assert_eq!(arbdesk::tui::ui::layout(&s), before);
+}
+
 /// `q` in the zoomed table leaves the zoom, as it closes the drawer: it quits only from
 /// the table itself.
 #[test]
