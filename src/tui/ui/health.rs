@@ -26,7 +26,9 @@ struct HealthRow {
 
 /// The health rows: all of them for the health view (`in_view`), else the dashboard
 /// panel's summary (rows that are fine only where they say something the header does not).
-fn health_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
+/// The console's own row (always ok) only with `console`: it reads the layout, which the
+/// panel's height with faults only is part of.
+fn health_rows(s: &UiState, in_view: bool, console: bool) -> Vec<HealthRow> {
     let st = &s.status;
     let k = &st.keepa;
     let mut rows = vec![HealthRow {
@@ -80,7 +82,7 @@ fn health_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
         errors: "–".into(),
     });
     rows.push(api_row(s));
-    if let Some((median, slowest)) = s.frames.summary() {
+    if console && let Some((median, slowest)) = s.frames.summary() {
         rows.push(HealthRow {
             name: "console".into(),
             health: ComponentHealth::ok(
@@ -301,7 +303,7 @@ fn api_row(s: &UiState) -> HealthRow {
 
 /// The health rows of the view or the panel, as `x` (faults only) leaves them.
 fn shown_rows(s: &UiState, in_view: bool) -> Vec<HealthRow> {
-    let mut rows = health_rows(s, in_view);
+    let mut rows = health_rows(s, in_view, true);
     if s.faults_only {
         rows.retain(|r| r.health.status != HealthStatus::Ok);
     }
@@ -314,7 +316,10 @@ pub(super) fn panel_height(s: &UiState, most: u16) -> u16 {
     if !s.faults_only {
         return most;
     }
-    let faults = shown_rows(s, false).len();
+    let faults = health_rows(s, false, false)
+        .iter()
+        .filter(|r| r.health.status != HealthStatus::Ok)
+        .count();
     // Borders and the header, or borders and "No faults.".
     let lines = if faults == 0 { 3 } else { faults + 3 };
     u16::try_from(lines).unwrap_or(most).min(most)
