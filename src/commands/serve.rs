@@ -347,20 +347,56 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     })
 }
 
-/// Waits for Ctrl-C or SIGTERM.
+/// Whether this process was started with SIGHUP ignored (`nohup`), from the kernel's
+/// record of ignored signals (Linux `/proc`; elsewhere taken as not ignored).
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        // SIGHUP is signal 1: bit 0.
+        .is_some_and(|mask| mask & 1 == 1)
+}
+
+/// Waits for Ctrl-C, SIGTERM or SIGHUP. A hangup (the terminal or SSH session it ran in
+/// closed) stops it as SIGTERM does, draining what was fetched, where the default action
+/// killed it on the spot; under `nohup` it is left alone.
 pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        let hangup = async {
+            // Under `nohup` (SIGHUP ignored) a handler would undo what the operator asked.
+            let handler = if hangup_ignored() {
+                Err(std::io::Error::other("ignored"))
+            } else {
+                signal(SignalKind::hangup())
+            };
+            match handler {
+                Ok(mut hup) => {
+                    hup.recv().await;
+                    tracing::info!("Hangup (SIGHUP): stopping as for SIGTERM.");
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    () = hangup => {}
                 }
             }
             Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    () = hangup => {}
+                }
             }
         }
     }

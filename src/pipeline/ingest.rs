@@ -170,8 +170,9 @@ impl Ingest {
             }
         }
         // When each (ASIN, market) is next due: a refresh interval after its last fetch,
-        // or `RETRY_FAILED` after a fetch that failed.
-        let mut due_at: DueAt = HashMap::new();
+        // or `RETRY_FAILED` after a fetch that failed. Seeded from the store's fetch
+        // times, so a restart does not fetch the whole watchlist again at once.
+        let mut due_at: DueAt = self.due_from_store().await;
         // When each ASIN's latest refresh on command finished (entries older than
         // `REFRESHED_KEPT` are dropped).
         let mut refreshed: HashMap<Asin, Instant> = HashMap::new();
@@ -351,6 +352,49 @@ impl Ingest {
         let failed: Vec<Asin> = failed_any.into_iter().collect();
         self.ledger.forget(&failed);
         true
+    }
+
+    /// When each watched product is next due by the store's record of its fetches: a
+    /// refresh interval after its oldest fetch (in every market it was fetched in; the
+    /// others are never-fetched and due now). Only those not due yet are entered. A store
+    /// that cannot be read leaves everything due, as before this process knew anything.
+    async fn due_from_store(&self) -> DueAt {
+        let entries = match self.store.watchlist().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(
+                    "Reading when the watchlist was last fetched failed ({e}); every watched \
+                     product counts as due"
+                );
+                return DueAt::new();
+            }
+        };
+        let (now, wall) = (Instant::now(), Utc::now());
+        let interval = chrono::Duration::from_std(self.settings.refresh_interval)
+            .unwrap_or(chrono::Duration::MAX);
+        let mut due = DueAt::new();
+        for e in entries {
+            let Some(left) = e
+                .oldest_fetch
+                .and_then(|t| t.checked_add_signed(interval))
+                .and_then(|at| (at - wall).to_std().ok())
+            else {
+                continue;
+            };
+            for m in e.fetched.iter().filter(|m| self.markets.contains(m)) {
+                due.insert((e.asin, *m), now + left);
+            }
+        }
+        if !due.is_empty() {
+            let asins: std::collections::HashSet<Asin> = due.keys().map(|(a, _)| *a).collect();
+            tracing::info!(
+                "{} watched products were fetched within the refresh interval ({}): they are \
+                 fetched again when it has passed, not at start",
+                asins.len(),
+                crate::domain::text::span(self.settings.refresh_interval.as_secs() as i64)
+            );
+        }
+        due
     }
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.

@@ -490,6 +490,55 @@ async fn watching_60() -> (
     (dir, sim, q, d)
 }
 
+/// A process started on a store another one fetched into takes up its schedule: products
+/// fetched within the refresh interval wait for it to pass, rather than all being fetched
+/// again at once (which spent a whole round of tokens at every restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_fetches_only_what_is_due() {
+    let (_dir, sim, q, d) = watching_60().await;
+    let opts = Options {
+        history: false,
+        days: 0,
+        stats_days: Some(90),
+        buybox: false,
+        rating: false,
+    };
+    let cat = Catalog::new(7);
+    let listing = |i: u64| {
+        let asin = asin_from(i).parse().unwrap();
+        let p = cat.product(&asin, Market::DE, 1_795_586_400_000, opts);
+        arbdesk::keepa::decode_product(&serde_json::to_string(&p).unwrap()).unwrap()
+    };
+    // Of the 60 watched (hourly refreshes): 0–39 fetched 10 minutes ago, 40–49 two hours
+    // ago (due), 50–59 never.
+    let now = Utc::now();
+    let recent: Vec<_> = (0..40).map(listing).collect();
+    let old: Vec<_> = (40..50).map(listing).collect();
+    for (batch, ago) in [(recent, 10), (old, 120)] {
+        d.store
+            .upsert_listings(batch, now - chrono::Duration::minutes(ago), None)
+            .await
+            .unwrap();
+    }
+    let pipeline = Pipeline::start(d);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while q.depth() < 20 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the 20 due are fetched; {} published", q.depth()));
+    // Idle now: what was fetched 10 minutes ago is not due for another 50.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(q.depth(), 20, "only the due products");
+    assert_eq!(
+        sim.requests(),
+        1 + 4,
+        "the token, then four requests of five"
+    );
+    pipeline.shutdown().await;
+}
+
 /// Ingest with no worker storing what it fetches (the store never catches up): it goes on
 /// through the watchlist, instead of fetching the same first products again each time they
 /// fall due while the rest are never fetched.
