@@ -14,16 +14,23 @@ use arbdesk::store::sqlite::SqliteStore;
 const T0: i64 = 1_795_586_400_000;
 const BAD_LINES: [u64; 4] = [7, 500, 900, 1201];
 
+/// The simulated lines here: no history, 90 days of stats, Buy Box data.
+const LINE_OPTIONS: Options = Options {
+    history: false,
+    days: 0,
+    stats_days: Some(90),
+    buybox: true,
+    rating: false,
+};
+
+/// The line of simulated product `n` in `market`, as `write_file` writes it.
+fn product_line(n: u64, market: Market) -> String {
+    let asin = asin_from(n).parse().unwrap();
+    serde_json::to_string(&Catalog::new(7).product(&asin, market, T0, LINE_OPTIONS)).unwrap()
+}
+
 /// A JSON-lines file of simulated Keepa products with four bad lines, one not UTF-8.
 fn write_file(dir: &Path, lines: u64) -> PathBuf {
-    let cat = Catalog::new(7);
-    let opts = Options {
-        history: false,
-        days: 0,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
     let path = dir.join("products.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let markets = [Market::DE, Market::IT, Market::FR, Market::UK];
@@ -39,11 +46,7 @@ fn write_file(dir: &Path, lines: u64) -> PathBuf {
                 r#"{"asin":"B0ODDCSV01","domainId":3,"csv":[[8300000,1999,8300001]]}"#.to_string()
             }
             1201 => "not json at all".to_string(),
-            _ => {
-                let asin = asin_from((n - 1) / 4).parse().unwrap();
-                let m = markets[((n - 1) % 4) as usize];
-                serde_json::to_string(&cat.product(&asin, m, T0, opts)).unwrap()
-            }
+            _ => product_line((n - 1) / 4, markets[((n - 1) % 4) as usize]),
         };
         writeln!(f, "{line}").unwrap();
     }
@@ -250,16 +253,7 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
 async fn a_file_rewritten_with_its_time_set_back_is_imported_again() {
     let dir = tempfile::tempdir().unwrap();
     let (file, data) = (dir.path().join("same.jsonl"), dir.path().join("data"));
-    let opts = Options {
-        history: false,
-        days: 0,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
-    let asin = asin_from(1).parse().unwrap();
-    let first =
-        serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts)).unwrap();
+    let first = product_line(1, Market::DE);
     // Another product's line of the same length.
     let second = first.replace(&asin_from(1), &asin_from(2));
     assert_eq!(first.len(), second.len());
@@ -301,16 +295,7 @@ async fn a_file_rewritten_with_its_time_set_back_is_imported_again() {
 async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let (file, data) = (dir.path().join("fix.jsonl"), dir.path().join("data"));
-    let opts = Options {
-        history: false,
-        days: 0,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
-    let asin = asin_from(1).parse().unwrap();
-    let good =
-        serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts)).unwrap();
+    let good = product_line(1, Market::DE);
     // Domain 3 (DE) mistyped as 6 (Canada), a market arbdesk does not cover: same length.
     let bad = good.replacen("\"domainId\":3", "\"domainId\":6", 1);
     assert!(bad != good && bad.len() == good.len());
@@ -335,10 +320,7 @@ async fn a_line_fixed_in_place_is_imported_by_the_next_run() {
 
     // A listing Keepa marks as no standard product (productType 4: an invalid ASIN) is
     // stored for scheduling, and the summary says it makes no product.
-    let asin = asin_from(2).parse().unwrap();
-    let gone = serde_json::to_string(&Catalog::new(7).product(&asin, Market::DE, T0, opts))
-        .unwrap()
-        .replacen("\"productType\":0", "\"productType\":4", 1);
+    let gone = product_line(2, Market::DE).replacen("\"productType\":0", "\"productType\":4", 1);
     assert!(gone.contains("\"productType\":4"), "{gone}");
     let other = dir.path().join("gone.jsonl");
     std::fs::write(&other, format!("{good}\n{gone}\n")).unwrap();
