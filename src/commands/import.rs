@@ -367,10 +367,7 @@ async fn say_if_changed(
 ) -> Result<()> {
     let last = format!("import:{name}:last");
     let this = fingerprint(key);
-    let before = store
-        .checkpoint(last.clone())
-        .await
-        .context("Reading the import checkpoint failed")?;
+    let before = replace_checkpoint(store, last, this).await?;
     if start == 0 && !restart && before.is_some_and(|b| b != this) {
         noteln!(
             "{name} has changed since it was last imported (its size or modification time): \
@@ -378,16 +375,22 @@ async fn say_if_changed(
              duplicated."
         );
     }
-    if before != Some(this) {
+    Ok(())
+}
+
+/// Records `value` under `key` (written only when it differs) and returns what was there.
+async fn replace_checkpoint(store: &dyn Store, key: String, value: u64) -> Result<Option<u64>> {
+    let before = store
+        .checkpoint(key.clone())
+        .await
+        .context("Reading the import checkpoint failed")?;
+    if before != Some(value) {
         store
-            .set_checkpoint(Checkpoint {
-                key: last,
-                offset: this,
-            })
+            .set_checkpoint(Checkpoint { key, offset: value })
             .await
             .context("Writing the import checkpoint failed")?;
     }
-    Ok(())
+    Ok(before)
 }
 
 /// A file version's checkpoint key as a number.
@@ -408,21 +411,8 @@ fn digest(bytes: &[u8]) -> u64 {
 /// A file rewritten with other lines of the same length and its time set back (`touch -r`)
 /// keeps its size and modification time, and its checkpoint would skip lines it never read.
 async fn same_head(store: &dyn Store, key: &str, head: &[u8]) -> Result<bool> {
-    let head_key = format!("{key}:head");
     let this = digest(head);
-    let before = store
-        .checkpoint(head_key.clone())
-        .await
-        .context("Reading the import checkpoint failed")?;
-    if before != Some(this) {
-        store
-            .set_checkpoint(Checkpoint {
-                key: head_key,
-                offset: this,
-            })
-            .await
-            .context("Writing the import checkpoint failed")?;
-    }
+    let before = replace_checkpoint(store, format!("{key}:head"), this).await?;
     Ok(before.is_none_or(|b| b == this))
 }
 
