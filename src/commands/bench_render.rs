@@ -13,7 +13,7 @@ use ratatui::backend::TestBackend;
 
 use crate::cli::BenchRenderArgs;
 use crate::config::Settings;
-use crate::tui::app::{load_keymap, load_theme};
+use crate::tui::app::{load_keymap, load_theme, saved_theme};
 use crate::tui::fixtures;
 use crate::tui::theme::{self, TermEnv};
 
@@ -28,7 +28,8 @@ pub fn bench_render(settings: &Settings, args: &BenchRenderArgs) -> Result<()> {
         .unwrap_or((200, 60));
     let env = TermEnv::from_env();
     let c = &settings.console;
-    let choice = theme::choose(c.theme.as_deref(), c.no_color, &env);
+    let saved = saved_theme(&settings.data_dir);
+    let choice = theme::choose(c.theme.as_deref(), c.no_color, &env, saved.as_deref());
     let (theme, _, _) = load_theme(&choice.name, &c.config_dir, &env);
     let keymap = load_keymap(c);
     let rows = args.rows as usize;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::config::Settings;
-use crate::tui::app::{hyperlinks_enabled, load_keymap, load_theme};
+use crate::tui::app::{hyperlinks_enabled, load_keymap, load_theme, saved_theme};
 use crate::tui::clipboard::Mux;
 use crate::tui::theme::{self, TermEnv};
 
@@ -33,7 +33,8 @@ pub fn info(settings: &Settings) -> Result<()> {
         settings.data_dir.join("exports").display()
     );
 
-    let choice = theme::choose(c.theme.as_deref(), c.no_color, &env);
+    let saved = saved_theme(&settings.data_dir);
+    let choice = theme::choose(c.theme.as_deref(), c.no_color, &env, saved.as_deref());
     let (t, theme_warnings, _) = load_theme(&choice.name, &c.config_dir, &env);
     outln!("\n[console]");
     if t.name == choice.name {

@@ -31,8 +31,8 @@ use crate::domain::OpportunityKey;
 use crate::pipeline::{Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store};
 use effects::{
-    ClipboardCtx, load_history, restore_ui_state, run_effect, save_ui_state, spawn_detail,
-    spawn_logs, spawn_query, spawn_store_health,
+    ClipboardCtx, load_history, read_ui_state, restore_ui_state, run_effect, save_ui_state,
+    spawn_detail, spawn_logs, spawn_query, spawn_store_health,
 };
 pub use effects::{load_feed, read_log_tail};
 pub use products::load_products;
@@ -202,11 +202,22 @@ fn suspend(terminal: ratatui::DefaultTerminal) -> Result<ratatui::DefaultTermina
     Ok(terminal)
 }
 
+/// The theme last chosen in the console (`T`, `:theme`) with `data_dir`, if one was saved.
+pub fn saved_theme(data_dir: &Path) -> Option<String> {
+    read_ui_state(data_dir).0.theme
+}
+
 /// Runs the console until the operator quits or a signal arrives; returns what to tell the
 /// operator once the terminal is restored (a state that could not be saved).
 pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let env = TermEnv::from_env();
-    let choice = theme::choose(deps.settings.theme.as_deref(), deps.settings.no_color, &env);
+    let (saved, mut ui_warnings) = read_ui_state(&deps.data_dir);
+    let choice = theme::choose(
+        deps.settings.theme.as_deref(),
+        deps.settings.no_color,
+        &env,
+        saved.theme.as_deref(),
+    );
     let (mut theme, mut theme_warnings, loaded) =
         load_theme(&choice.name, &deps.settings.config_dir, &env);
     if !loaded {
@@ -226,8 +237,11 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let mut state = UiState::new(session, Utc::now());
     state.log_recorded = recorded_level(tracing::level_filters::LevelFilter::current());
     state.theme = theme.name.clone();
+    // Kept while the settings choose another (the file says what the console chose last),
+    // dropped when it no longer loads.
+    state.chosen_theme = saved.theme.clone().filter(|t| loaded || *t != choice.name);
     state.history = load_history(&deps.data_dir);
-    let ui_warnings = restore_ui_state(&deps.data_dir, &mut state);
+    ui_warnings.extend(restore_ui_state(&deps.data_dir, &saved, &mut state));
     for w in keymap
         .warnings
         .iter()

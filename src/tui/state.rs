@@ -309,6 +309,9 @@ pub struct UiState {
     pub detail_page: std::cell::Cell<u16>,
     /// Theme name.
     pub theme: String,
+    /// The theme chosen with `T` or `:theme` (this run or a saved one), kept in
+    /// `ui-state.toml`; `None` while the settings and the terminal choose.
+    pub chosen_theme: Option<String>,
     /// Command history, oldest first.
     pub history: Vec<String>,
     /// Rows of the table that fit (set from the layout).
@@ -393,6 +396,7 @@ impl UiState {
             detail_scroll_max: std::cell::Cell::new(0),
             detail_page: std::cell::Cell::new(1),
             theme: "dark".into(),
+            chosen_theme: None,
             history: Vec::new(),
             page: 10,
             scroll_before: None,

@@ -343,8 +343,14 @@ pub struct Choice {
 }
 
 /// Precedence: `--no-color` → mono; an explicit theme (flag or config); `NO_COLOR` → mono;
+/// the theme last chosen in the console (`T`, `:theme`), saved with its sort and filters;
 /// a terminal without 256 colours → ansi16; else dark.
-pub fn choose(explicit: Option<&str>, no_color_flag: bool, env: &TermEnv) -> Choice {
+pub fn choose(
+    explicit: Option<&str>,
+    no_color_flag: bool,
+    env: &TermEnv,
+    saved: Option<&str>,
+) -> Choice {
     let c = |name: &str, reason: &str| Choice {
         name: name.into(),
         reason: reason.into(),
@@ -357,6 +363,9 @@ pub fn choose(explicit: Option<&str>, no_color_flag: bool, env: &TermEnv) -> Cho
     }
     if env.no_color.as_deref().is_some_and(|v| !v.is_empty()) {
         return c("mono", "NO_COLOR is set");
+    }
+    if let Some(name) = saved.filter(|n| *n != "auto") {
+        return c(name, "chosen in the console, kept in ui-state.toml");
     }
     if env.depth() == Depth::Ansi16 {
         return c("ansi16", "the terminal has fewer than 256 colours");
@@ -456,19 +465,31 @@ border = "nosuchcolour"
             colorterm: Some("truecolor".into()),
             ..TermEnv::default()
         };
-        assert_eq!(choose(None, false, &env).name, "mono");
-        assert_eq!(choose(Some("light"), false, &env).name, "light");
-        assert_eq!(choose(Some("light"), true, &env).name, "mono");
+        assert_eq!(choose(None, false, &env, None).name, "mono");
+        assert_eq!(choose(Some("light"), false, &env, None).name, "light");
+        assert_eq!(choose(Some("light"), true, &env, None).name, "mono");
+        // A theme chosen in the console yields to every explicit setting and to NO_COLOR.
+        assert_eq!(choose(None, false, &env, Some("light")).name, "mono");
+        assert_eq!(
+            choose(Some("dark"), false, &env, Some("light")).name,
+            "dark"
+        );
         let plain = TermEnv {
             term: Some("xterm".into()),
             ..TermEnv::default()
         };
-        assert_eq!(choose(None, false, &plain).name, "ansi16");
+        assert_eq!(choose(None, false, &plain, None).name, "ansi16");
+        // … and wins over what the terminal would pick.
+        assert_eq!(choose(None, false, &plain, Some("light")).name, "light");
+        assert_eq!(
+            choose(Some("auto"), false, &plain, Some("light")).name,
+            "light"
+        );
         let rich = TermEnv {
             term: Some("xterm-256color".into()),
             ..TermEnv::default()
         };
-        assert_eq!(choose(Some("auto"), false, &rich).name, "dark");
+        assert_eq!(choose(Some("auto"), false, &rich, None).name, "dark");
     }
 
     #[test]

@@ -167,9 +167,11 @@ pub(super) fn run_effect(
                     .map_or(0, |i| i + 1);
                 names[i % names.len()].clone()
             });
-            // `auto` is what `--theme auto` picks for this terminal: `NO_COLOR`, its depth.
+            // `auto` is what `--theme auto` picks for this terminal: `NO_COLOR`, its depth;
+            // the next start picks again rather than keep this one.
+            let chosen = (name != "auto").then(|| name.clone());
             let name = if name == "auto" {
-                super::theme::choose(None, false, env).name
+                super::theme::choose(None, false, env, None).name
             } else {
                 name
             };
@@ -191,6 +193,7 @@ pub(super) fn run_effect(
                     }
                     *theme = t;
                     state.theme = name;
+                    state.chosen_theme = chosen;
                 }
             }
         }
@@ -215,33 +218,55 @@ pub(super) fn run_effect(
     }
 }
 
-/// `ui-state.toml`: the sort and filters as command lines, restored at the next start.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedUi {
+/// `ui-state.toml`: the sort and filters as command lines, and the theme chosen in the
+/// console, restored at the next start.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedUi {
     commands: Vec<String>,
+    /// Chosen with `T` or `:theme` (none: the settings and the terminal choose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) theme: Option<String>,
 }
 
 const UI_STATE: &str = "ui-state.toml";
 
-/// Restores the sort and filters saved by the last run; returns warnings about the file.
-pub(super) fn restore_ui_state(data_dir: &Path, state: &mut UiState) -> Vec<String> {
+/// What the last run saved (nothing if there is no file), and warnings about the file.
+pub(crate) fn read_ui_state(data_dir: &Path) -> (SavedUi, Vec<String>) {
     let path = data_dir.join(UI_STATE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => return vec![format!("could not read {}: {e}", path.display())],
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Default::default(),
+        Err(e) => {
+            return (
+                SavedUi::default(),
+                vec![format!("could not read {}: {e}", path.display())],
+            );
+        }
     };
     match toml::from_str::<SavedUi>(&text) {
-        Ok(saved) => state
-            .restore(&saved.commands)
-            .into_iter()
-            .map(|e| format!("{}: {e}; skipped", path.display()))
-            .collect(),
-        Err(e) => vec![format!(
-            "{} is not a saved console state ({e}); delete it to start afresh",
-            path.display()
-        )],
+        Ok(saved) => (saved, Vec::new()),
+        Err(e) => (
+            SavedUi::default(),
+            vec![format!(
+                "{} is not a saved console state ({e}); delete it to start afresh",
+                path.display()
+            )],
+        ),
     }
+}
+
+/// Restores the sort and filters of `saved`; returns what was refused, as warnings.
+pub(super) fn restore_ui_state(
+    data_dir: &Path,
+    saved: &SavedUi,
+    state: &mut UiState,
+) -> Vec<String> {
+    let path = data_dir.join(UI_STATE);
+    state
+        .restore(&saved.commands)
+        .into_iter()
+        .map(|e| format!("{}: {e}; skipped", path.display()))
+        .collect()
 }
 
 /// Saves the sort and filters for the next start; on failure, what to tell the operator
@@ -250,9 +275,10 @@ pub(super) fn save_ui_state(data_dir: &Path, state: &UiState) -> Option<String> 
     let path = data_dir.join(UI_STATE);
     let saved = SavedUi {
         commands: state.saved_commands(),
+        theme: state.chosen_theme.clone(),
     };
     let text = toml::to_string(&saved).map(|t| {
-        format!("# The console's sort and filters, restored at start; delete to reset.\n{t}")
+        format!("# The console's sort, filters and theme, restored at start; delete to reset.\n{t}")
     });
     let result = text
         .map_err(std::io::Error::other)
@@ -534,7 +560,42 @@ fn preview(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::preview;
+    use super::{UI_STATE, preview, read_ui_state, save_ui_state};
+
+    #[test]
+    fn the_theme_chosen_in_the_console_is_kept_with_the_sort_and_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let (saved, warnings) = read_ui_state(dir.path());
+        assert_eq!((saved.theme, warnings.len()), (None, 0), "no file yet");
+        let mut s = crate::tui::fixtures::loaded(10, (120, 40));
+        assert_eq!(save_ui_state(dir.path(), &s), None);
+        assert_eq!(
+            read_ui_state(dir.path()).0.theme,
+            None,
+            "none chosen: none kept"
+        );
+        s.chosen_theme = Some("light".into());
+        assert_eq!(save_ui_state(dir.path(), &s), None);
+        let (saved, warnings) = read_ui_state(dir.path());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(saved.theme.as_deref(), Some("light"));
+        assert_eq!(saved.commands, s.saved_commands());
+        // A file written before the theme was kept still reads, with its commands.
+        std::fs::write(
+            dir.path().join(UI_STATE),
+            "commands = [\"sort roi desc\"]\n",
+        )
+        .unwrap();
+        let (saved, warnings) = read_ui_state(dir.path());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!((saved.theme, saved.commands.len()), (None, 1));
+        std::fs::write(dir.path().join(UI_STATE), "theme = 3").unwrap();
+        let (_, warnings) = read_ui_state(dir.path());
+        assert!(
+            warnings[0].contains("is not a saved console state"),
+            "{warnings:?}"
+        );
+    }
 
     #[test]
     fn a_copy_toast_shows_a_line_not_the_whole_text() {
