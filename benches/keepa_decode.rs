@@ -29,22 +29,10 @@ fn products(cat: &Catalog, opts: Options, market: impl Fn(u64) -> Market) -> Vec
 
 fn bench(c: &mut Criterion) {
     let cat = Catalog::new(42);
-    let opts = Options {
-        history: true,
-        days: 90,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
+    let opts = Options::new().with_history(90).with_stats(90).with_buybox();
     // Lines as `examples/keepa_lines.rs` writes them for the import benchmark: a week of
     // history and 90-day stats, ~4.5 KB each, most of it `stats`.
-    let import_opts = Options {
-        history: true,
-        days: 7,
-        stats_days: Some(90),
-        buybox: false,
-        rating: false,
-    };
+    let import_opts = Options::new().with_history(7).with_stats(90);
     let mut g = c.benchmark_group("keepa");
     for (what, lines) in [
         ("products", products(&cat, opts, |_| Market::DE)),

@@ -41,13 +41,7 @@ fn now() -> DateTime<Utc> {
 /// Simulated listings of products `first..first + n` in every market at `at_ms`.
 fn simulate(first: u64, n: u64, at_ms: i64) -> Vec<Listing> {
     let cat = Catalog::new(42);
-    let opts = Options {
-        history: true,
-        days: 90,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
+    let opts = Options::new().with_history(90).with_stats(90).with_buybox();
     let mut out = Vec::with_capacity(n as usize * 5);
     for i in first..first + n {
         let asin: Asin = asin_from(i).parse().unwrap();

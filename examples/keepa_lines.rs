@@ -29,11 +29,8 @@ fn main() {
     };
     let cat = Catalog::new(42);
     let opts = Options {
-        history: true,
-        days: 7,
         stats_days,
-        buybox: false,
-        rating: false,
+        ..Options::new().with_history(7)
     };
     let now = 1_795_586_400_000;
     let mut out = BufWriter::new(std::io::stdout().lock());

@@ -107,11 +107,8 @@ mod tests {
         let mut compared = 0;
         for buybox in [false, true] {
             let opts = Options {
-                history: true,
-                days: 7,
-                stats_days: Some(90),
                 buybox,
-                rating: false,
+                ..Options::new().with_history(7).with_stats(90)
             };
             for i in 0..60 {
                 let asin: Asin = asin_from(i / 5).parse().unwrap();

@@ -23,6 +23,10 @@ use crate::store::{JobRun, Store};
 /// The span a stage's rate is averaged over.
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
+/// How often (in seconds) a process running stages logs what they did, at info: running
+/// steadily it logs nothing else, and the log of a headless run should show that it works.
+const SUMMARY_EVERY: u64 = 600;
+
 #[derive(Default)]
 struct Stage {
     status: StageStatus,
@@ -202,6 +206,7 @@ pub async fn publish(
     let mut probe_slow = false;
     // A process that runs no stage shows the reports of those that do (`peers.rs`).
     let runs_stages = stats.tx.borrow().running;
+    let mut summarized = stats.tx.borrow().clone();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -278,7 +283,61 @@ pub async fn publish(
                 super::peers::merge(s, &peers.borrow(), Utc::now());
             }
         });
+        if runs_stages && n.is_multiple_of(SUMMARY_EVERY) {
+            let now = stats.tx.borrow().clone();
+            tracing::info!("{}", summary(&summarized, &now, SUMMARY_EVERY / 60));
+            summarized = now;
+        }
     }
+}
+
+/// What the stages did between two snapshots `minutes` apart, as one line: items and
+/// failures per stage in pipeline order, then Keepa's requests and tokens, the queue.
+fn summary(before: &PipelineStatus, now: &PipelineStatus, minutes: u64) -> String {
+    use crate::domain::text::thousands;
+    const ORDER: [&str; 4] = ["ingest", "enrich", "store", "detect"];
+    let mut names: Vec<&String> = now.stages.keys().collect();
+    names.sort_by_key(|n| (ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()), *n));
+    let mut parts = Vec::new();
+    let mut failed = 0;
+    for name in names {
+        let (was, is) = (before.stages.get(name), &now.stages[name]);
+        let done = is.processed - was.map_or(0, |w| w.processed.min(is.processed));
+        failed += is.errors - was.map_or(0, |w| w.errors.min(is.errors));
+        parts.push(format!("{name} {}", thousands(done)));
+    }
+    let mut line = format!("Past {minutes} min: ");
+    if parts.is_empty() {
+        line.push_str("no items yet");
+    } else {
+        line.push_str(&parts.join(", "));
+        line.push_str(" items");
+    }
+    if failed > 0 {
+        line.push_str(&format!(" ({} failed)", thousands(failed)));
+    }
+    if now.keepa_client {
+        let (k, was) = (&now.keepa, &before.keepa);
+        line.push_str(&format!(
+            "; Keepa {} requests, {} tokens used",
+            thousands(k.requests.saturating_sub(was.requests)),
+            thousands(u64::try_from(k.tokens_consumed - was.tokens_consumed).unwrap_or(0)),
+        ));
+        if let Some(left) = k.tokens_left {
+            line.push_str(&format!(
+                ", {} left",
+                thousands(u64::try_from(left).unwrap_or(0))
+            ));
+        }
+    }
+    if now.processing || now.keepa_client {
+        line.push_str(&format!("; queue {} waiting", thousands(now.queue_depth)));
+    }
+    let dead = now.dead_letters.saturating_sub(before.dead_letters);
+    if dead > 0 {
+        line.push_str(&format!(", {} dead-lettered", thousands(dead)));
+    }
+    line
 }
 
 /// Says when the FX rate in use turns stale (rows on GBP routes then fail their gate) or
@@ -303,6 +362,47 @@ fn log_fx_change(fx: &FxStatus, was_stale: bool, source: Source) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The periodic summary says what each stage did since the last one, in pipeline
+    /// order, with Keepa's requests and tokens.
+    #[test]
+    fn the_summary_counts_what_happened_since_the_last_one() {
+        let stage = |processed, errors| StageStatus {
+            processed,
+            errors,
+            ..StageStatus::default()
+        };
+        let mut before = PipelineStatus {
+            keepa_client: true,
+            processing: true,
+            ..PipelineStatus::default()
+        };
+        before.stages.insert("store".into(), stage(1_000, 0));
+        before.stages.insert("ingest".into(), stage(200, 1));
+        before.keepa.requests = 10;
+        before.keepa.tokens_consumed = 1_000;
+        let mut now = before.clone();
+        now.stages.insert("store".into(), stage(13_500, 2));
+        now.stages.insert("ingest".into(), stage(2_900, 1));
+        now.stages.insert("detect".into(), stage(2_700, 0));
+        now.keepa.requests = 37;
+        now.keepa.tokens_consumed = 3_700;
+        now.keepa.tokens_left = Some(173_800);
+        now.queue_depth = 4;
+        assert_eq!(
+            summary(&before, &now, 10),
+            "Past 10 min: ingest 2,700, store 12,500, detect 2,700 items (2 failed); Keepa 27 \
+             requests, 2,700 tokens used, 173,800 left; queue 4 waiting"
+        );
+        let quiet = PipelineStatus {
+            processing: true,
+            ..PipelineStatus::default()
+        };
+        assert_eq!(
+            summary(&quiet, &quiet, 10),
+            "Past 10 min: no items yet; queue 0 waiting"
+        );
+    }
 
     /// Failures count as "failing now" until the stage handles an item again.
     #[test]

@@ -462,7 +462,8 @@ fn api_addresses_are_read_or_refused_with_the_reason() {
 }
 
 /// Detection needs two markets: `--markets DE` alone is refused for the pipeline (with the
-/// reason), while `fetch` still looks up one market; `DE,de` is one market.
+/// reason), while `fetch` still looks up one market; `DE,de` is one market; `config show`
+/// says so.
 #[test]
 fn one_market_is_refused_where_routes_are_detected() {
     let dir = tempfile::tempdir().unwrap();
@@ -482,6 +483,18 @@ fn one_market_is_refused_where_routes_are_detected() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // `config show` shows such a setting as it is, and notes that the pipeline refuses it.
+    let out = arbdesk(&["config", "show", "--markets", "de"], dir.path());
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{err}");
+    assert!(text.contains("markets = [\"DE\"]"), "{text}");
+    assert!(err.contains("one market is enough for fetch"), "{err}");
+    let out = arbdesk(&["config", "show", "--markets", "de,it"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("one market"), "{err}");
 }
 
 /// Role sets that would run and do nothing are refused with exit code 2: half a pipeline on

@@ -15,13 +15,7 @@ const T0: i64 = 1_795_586_400_000;
 const BAD_LINES: [u64; 4] = [7, 500, 900, 1201];
 
 /// The simulated lines here: no history, 90 days of stats, Buy Box data.
-const LINE_OPTIONS: Options = Options {
-    history: false,
-    days: 0,
-    stats_days: Some(90),
-    buybox: true,
-    rating: false,
-};
+const LINE_OPTIONS: Options = Options::new().with_stats(90).with_buybox();
 
 /// The line of simulated product `n` in `market`, as `write_file` writes it.
 fn product_line(n: u64, market: Market) -> String {

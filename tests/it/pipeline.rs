@@ -26,13 +26,7 @@ const PRODUCTS: u64 = 400;
 fn updates() -> Vec<Message> {
     let cat = Catalog::new(7);
     let now = Utc::now();
-    let opts = Options {
-        history: true,
-        days: 7,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
+    let opts = Options::new().with_history(7).with_stats(90).with_buybox();
     (0..PRODUCTS)
         .flat_map(|i| Market::ALL.map(move |m| (i, m)))
         .map(|(i, market)| {
@@ -408,13 +402,7 @@ async fn refreshes_on_command_spend_tokens_once() {
         .map(|i| asin_from(i).parse::<Asin>().unwrap())
         .filter(|asin| {
             Market::ALL.iter().all(|&m| {
-                let opts = Options {
-                    history: false,
-                    days: 0,
-                    stats_days: None,
-                    buybox: false,
-                    rating: false,
-                };
+                let opts = Options::new();
                 sim.catalog()
                     .product(asin, m, sim.now_ms(), opts)
                     .product
@@ -496,13 +484,7 @@ async fn watching_60() -> (
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_fetches_only_what_is_due() {
     let (_dir, sim, q, d) = watching_60().await;
-    let opts = Options {
-        history: false,
-        days: 0,
-        stats_days: Some(90),
-        buybox: false,
-        rating: false,
-    };
+    let opts = Options::new().with_stats(90);
     let cat = Catalog::new(7);
     let listing = |i: u64| {
         let asin = asin_from(i).parse().unwrap();
@@ -644,13 +626,7 @@ async fn discovery_leaves_out_products_taken_off_the_watchlist() {
             &removed,
             Market::DE,
             1_795_586_400_000,
-            Options {
-                history: false,
-                days: 0,
-                stats_days: None,
-                buybox: true,
-                rating: false,
-            },
+            Options::new().with_buybox(),
         ))
         .unwrap(),
     )

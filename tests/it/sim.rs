@@ -12,13 +12,7 @@ use super::util::{config, spawn_sim};
 const T0: i64 = 1_795_586_400_000; // 2026-11-25T06:00:00Z
 
 fn opts() -> Options {
-    Options {
-        history: true,
-        days: 90,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    }
+    Options::new().with_history(90).with_stats(90).with_buybox()
 }
 
 fn asins(n: usize) -> Vec<Asin> {

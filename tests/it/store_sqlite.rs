@@ -30,13 +30,7 @@ pub fn now() -> DateTime<Utc> {
 /// Simulated listings of `n` products in every market, with 90 days of history.
 fn sim_listings(first: u64, n: u64) -> Vec<Listing> {
     let cat = Catalog::new(7);
-    let opts = Options {
-        history: true,
-        days: 90,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
+    let opts = Options::new().with_history(90).with_stats(90).with_buybox();
     let mut out = Vec::new();
     for i in first..first + n {
         let asin: Asin = asin_from(i).parse().unwrap();

@@ -51,8 +51,9 @@ pub struct Catalog {
     seed: u64,
 }
 
-/// What the caller asked `/product` for.
-#[derive(Clone, Copy, Debug)]
+/// What the caller asked `/product` for; the default is current data only (no history,
+/// stats, Buy Box or rating).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Include `csv` (history=1).
     pub history: bool,
@@ -67,6 +68,42 @@ pub struct Options {
 }
 
 impl Options {
+    /// Current data only (what [`Default`] gives, for constants).
+    pub const fn new() -> Self {
+        Options {
+            history: false,
+            days: 0,
+            stats_days: None,
+            buybox: false,
+            rating: false,
+        }
+    }
+
+    /// With the `csv` histories, trimmed to `days` (0: all the simulator has).
+    pub const fn with_history(self, days: i64) -> Self {
+        Options {
+            history: true,
+            days,
+            ..self
+        }
+    }
+
+    /// With `stats` over `days`.
+    pub const fn with_stats(self, days: i64) -> Self {
+        Options {
+            stats_days: Some(days),
+            ..self
+        }
+    }
+
+    /// With Buy Box history and stats.
+    pub const fn with_buybox(self) -> Self {
+        Options {
+            buybox: true,
+            ..self
+        }
+    }
+
     /// Whether an answer carries the `csv` type `i`: the Buy Box only with `buybox`, the
     /// rating and review count only with `rating`.
     fn carries(self, i: usize) -> bool {

@@ -6,13 +6,7 @@ use super::*;
 #[test]
 fn buy_box_history_ends_at_the_current_landed_price() {
     let cat = Catalog::new(42);
-    let opts = Options {
-        history: true,
-        days: 7,
-        stats_days: Some(90),
-        buybox: true,
-        rating: false,
-    };
+    let opts = Options::new().with_history(7).with_stats(90).with_buybox();
     let now = 1_795_586_400_000;
     let (mut shipped, mut checked) = (0, 0);
     for i in 0..300 {
