@@ -6,7 +6,9 @@
 //! Each line is one product in one market (ASINs spread over the five markets), with the
 //! 7-day history Keepa returns with `days=7` and the fields Keepa sends beside it (category
 //! tree, sales ranks), and by default `stats=90`: about 4.5 KB a line, most of it `stats`.
-//! `lean` leaves the stats out: about 1.6 KB a line.
+//! `lean` leaves the stats out: about 1.6 KB a line. The lines are as Keepa would send them at
+//! the start of the current hour (the same lines all that hour), so imported rows are fresh:
+//! data older than 24 h fails the STALE gate.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
@@ -32,7 +34,7 @@ fn main() {
         stats_days,
         ..Options::new().with_history(7)
     };
-    let now = 1_795_586_400_000;
+    let now = chrono::Utc::now().timestamp_millis() / 3_600_000 * 3_600_000;
     let mut out = BufWriter::new(std::io::stdout().lock());
     for i in 0..n {
         let asin = asin_from(i / 5).parse().unwrap();

@@ -470,8 +470,8 @@ pub struct SimArgs {
 /// `arbdesk fetch`.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// ASINs to fetch (10 letters or digits each).
-    #[arg(required = true)]
+    /// ASINs to fetch (10 letters or digits each), or Amazon product links.
+    #[arg(required = true, value_parser = Asin::parse_or_link)]
     pub asins: Vec<Asin>,
     /// Ask for Buy Box data (+2 tokens per product and market) whatever `keepa.buybox`
     /// says (it is on for demo data).

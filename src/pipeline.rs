@@ -32,7 +32,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use commands::{Command, Commands, REFRESH_AGAIN_AFTER, Refresh, RunInHand, not_taken};
+pub use commands::{
+    Command, Commands, NO_DISCOVERY, REFRESH_AGAIN_AFTER, Refresh, RunInHand, not_taken,
+};
 pub use enrich::{EnrichError, Enricher};
 use fx::{Restored, fx_job};
 pub use fx::{restore_fx, restore_fx_from};

@@ -46,7 +46,7 @@ pub(crate) struct JobAnswer {
         (status = 403, description = "Sent by a web page whose origin is not in `api.cors_origins`, or the server is read-only", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "A query parameter or a body was sent: a job takes neither", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This process does not run jobs (no ingest role): send it to the ingest process; or, for discovery, `[discovery] categories` is empty", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The job queue is full or stopped (retry after `Retry-After` seconds), or the store is down", body = Problem, content_type = "application/problem+json"),
     ),
     tag = "jobs"
@@ -108,6 +108,16 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
             "this process does not run jobs (it has no ingest role, --role); send the request to the process that ingests",
         ));
     };
+    // Queued, it would be dropped unseen: the stage has no lists to read.
+    if matches!(command, Command::Discover)
+        && let Some(plan) = &state.status_snapshot().refresh
+        && !plan.discovery
+    {
+        return Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            crate::pipeline::NO_DISCOVERY,
+        ));
+    }
     // A run in progress, or one just finished, answers for this request: another would
     // spend the same tokens on the same lists.
     let now = chrono::Utc::now();

@@ -4,8 +4,9 @@
 //! and the simulator's invented ASINs, left on the watchlist, would spend real tokens. The
 //! first process that fetches into a store marks it (a named position the store keeps, as
 //! an import's progress is kept); a later process fetching from the other source refuses to
-//! start and says what to do. Stores filled before the mark existed take the mark of the
-//! first process that fetches into them.
+//! start and says what to do. A store holding products with no mark (only imported into,
+//! or filled before the mark existed) takes the mark of the first process that fetches
+//! into it from Keepa; a demo process refuses it, since imported lines are Keepa's.
 //!
 //! A store that cannot be reached at start-up (an Elasticsearch cluster still coming up)
 //! does not stop a process: it waits to claim the store before fetching (see
@@ -66,6 +67,20 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
             // Filled before stores kept the mark (or by `import` only): whose prices these
             // are cannot be told, so say what to check.
             let held = store.stats().await.map_or(0, |s| s.total_products);
+            if held > 0 && source == Source::Demo {
+                // Imported lines are Keepa's product objects (as `check_import` holds): the
+                // simulator would price the same ASINs beside them, and over them.
+                return Err(super::BadValue(format!(
+                    "{place} holds {held} products and no record of their source (`import` \
+                     put them there, or an older arbdesk did), and with no Keepa key this \
+                     process would fetch simulated prices for them, shown beside theirs and \
+                     over them. Give the Keepa key (KEEPA_API_KEY or --keepa-key) to refresh \
+                     them from Keepa, look at them without fetching (--role api, e.g. \
+                     `arbdesk --role api --api-addr off` for the console), or use another data \
+                     dir for demo data (--data-dir DIR)"
+                ))
+                .into());
+            }
             let mark = Checkpoint {
                 key: KEY.to_string(),
                 offset: code(source),
@@ -79,7 +94,7 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                 tracing::warn!(
                     "{place} holds {held} products and no record of their source (an older \
                      arbdesk filled it, or `import` did); it is marked {} now. If they came \
-                     from the other source, move the store aside or use another data dir.",
+                     from the simulator, move the store aside or use another data dir.",
                     word(source)
                 );
             }

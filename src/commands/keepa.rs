@@ -182,7 +182,13 @@ pub fn listings_table(listings: &[Listing]) -> String {
     );
     for l in listings {
         let snap = &l.snapshot;
-        let title = text::fit(l.title.as_deref().unwrap_or("(not listed)"), 40);
+        // Listed with no offer at all: say so, or its row of dashes reads as missing data.
+        let title = match l.title.as_deref() {
+            None => "(not listed)".to_string(),
+            Some(t) if !snap.in_stock() => format!("(no offer) {t}"),
+            Some(t) => t.to_string(),
+        };
+        let title = text::fit(&title, 40);
         let _ = writeln!(
             s,
             "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {}",
@@ -224,9 +230,14 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
         outln!("Source: {}", source.label());
         out!("{}", listings_table(&listings));
         if !buybox {
+            let why = if args.no_buybox {
+                "--no-buybox"
+            } else {
+                "keepa.buybox is off"
+            };
             noteln!(
-                "BUY BOX was not asked for (keepa.buybox is off); --buybox asks, +2 tokens a \
-                 product and market."
+                "BUY BOX was not asked for ({why}); --buybox asks, +2 tokens a product and \
+                 market."
             );
         }
     }

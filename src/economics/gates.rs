@@ -90,13 +90,45 @@ pub fn cmp_rank(a: &Opportunity, b: &Opportunity) -> Ordering {
         .then(a.sell_market.cmp(&b.sell_market))
 }
 
-/// Whether `observed_at` is older than `max_hours` at `now`.
+/// Whether `observed_at` is older than `max_hours` at `now`, to the instant: Keepa's times
+/// are whole minutes, the clock's are not, and 24 h and 20 s is more than 24 h.
 pub fn is_stale(observed_at: DateTime<Utc>, now: DateTime<Utc>, max_hours: i64) -> bool {
-    (now - observed_at).num_minutes() > max_hours.saturating_mul(60)
+    chrono::TimeDelta::try_hours(max_hours).is_some_and(|max| now - observed_at > max)
 }
 
 /// Identity: the two records share an EAN and their package quantities are equal (both
 /// unknown counts as equal; the EAN is the main evidence).
 pub fn same_item(s: &PriceSnapshot, t: &PriceSnapshot) -> bool {
     s.package_quantity == t.package_quantity && s.eans.iter().any(|e| t.eans.contains(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stale;
+    use chrono::{DateTime, Duration, Utc};
+
+    #[test]
+    fn data_is_stale_past_the_limit_to_the_second() {
+        let seen: DateTime<Utc> = "2026-12-05T12:35:00Z".parse().unwrap();
+        let at = |d: Duration| seen + d;
+        assert!(!is_stale(seen, at(Duration::hours(24)), 24), "24 h exactly");
+        assert!(is_stale(
+            seen,
+            at(Duration::hours(24) + Duration::seconds(20)),
+            24
+        ));
+        assert!(is_stale(
+            seen,
+            at(Duration::hours(24) + Duration::milliseconds(1)),
+            24
+        ));
+        assert!(
+            !is_stale(seen, at(Duration::hours(-3)), 24),
+            "observed after now"
+        );
+        assert!(
+            !is_stale(seen, at(Duration::days(400)), i64::MAX),
+            "no limit to speak of"
+        );
+    }
 }

@@ -114,6 +114,12 @@ impl Refresh {
     }
 }
 
+/// Why discovery asked for by hand is not queued when no best-seller list is configured.
+pub const NO_DISCOVERY: &str = "discovery has no best-seller lists to read: [discovery] \
+     categories is empty (with a Keepa key it is empty until set, since discovery spends \
+     tokens); name lists there, e.g. categories = [{ market = \"DE\", category = \"3167641\" }], \
+     and start arbdesk again";
+
 /// Why the ingest stage did not take a command, in words for an operator.
 pub fn not_taken(e: &TrySendError<Command>) -> &'static str {
     match e {

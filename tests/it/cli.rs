@@ -708,9 +708,20 @@ fn fetch_asks_for_the_buy_box_as_configured() {
     };
     assert!(buy_boxes(&[]) > 0, "demo data asks for the Buy Box");
     assert_eq!(buy_boxes(&["--no-buybox"]), 0);
-    let out = arbdesk(&["fetch", "--no-buybox", "B0D1XD1ZV3"], dir.path());
+    // A product link is taken as `watch add` takes it.
+    let out = arbdesk(
+        &[
+            "fetch",
+            "--no-buybox",
+            "https://www.amazon.de/dp/B0D1XD1ZV3?th=1",
+        ],
+        dir.path(),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("BUY BOX was not asked for"), "{err}");
+    assert!(
+        err.contains("BUY BOX was not asked for (--no-buybox)"),
+        "{err}"
+    );
 }
 
 /// A store is marked by the source that first fetches into it; a process fetching from the

@@ -835,3 +835,43 @@ async fn a_store_of_demo_prices_refuses_an_import() {
         }
     }
 }
+
+/// A store only imported into holds Keepa's lines: a process with no key (the simulator)
+/// refuses to fetch into it, saying what to do instead, and leaves it unmarked; serving it
+/// without fetching works, and a process with a key marks it live.
+#[tokio::test]
+async fn a_store_only_imported_into_is_not_fed_simulated_prices() {
+    use arbdesk::commands::data_source::{claim, of};
+    use arbdesk::pipeline::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 40);
+    let out = import(&file, dir.path()).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = counts(dir.path()).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["--serve", "--api-addr", "off", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("KEEPA_API_KEY")
+        .env_remove("ARBDESK_CONFIG")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no record of their source")
+            && err.contains("KEEPA_API_KEY")
+            && err.contains("--role api"),
+        "{err}"
+    );
+    assert_eq!(counts(dir.path()).await, before, "nothing fetched into it");
+    let store = SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+    assert_eq!(of(&store).await.unwrap(), None, "left unmarked");
+    claim(&store, Source::Live, "here").await.unwrap();
+    assert_eq!(of(&store).await.unwrap(), Some(Source::Live));
+}

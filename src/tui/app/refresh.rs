@@ -72,6 +72,11 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
     let Some(commands) = ingesting(state, deps) else {
         return;
     };
+    if state.status.refresh.as_ref().is_some_and(|p| !p.discovery) {
+        let why = crate::pipeline::NO_DISCOVERY;
+        state.toast_error(format!("Discovery not queued: {why}"));
+        return;
+    }
     let now = Utc::now();
     if let Some(run) = RunInHand::of(&state.status, "discovery", now) {
         state.toast_info(format!("Discovery not queued: {}", run.detail(now)));

@@ -443,7 +443,7 @@ async fn binding_beyond_loopback_needs_a_token() {
 }
 
 /// A discovery in progress, or one just finished, answers a request to run it: another
-/// run would spend the same tokens on the same lists.
+/// run would spend the same tokens on the same lists; with no lists configured, none runs.
 #[tokio::test]
 async fn a_job_running_or_just_run_is_not_queued_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -497,6 +497,23 @@ async fn a_job_running_or_just_run_is_not_queued_again() {
     assert_eq!(r.status, 202, "{}", r.text());
     assert_eq!(r.json()["status"], "queued");
     assert_eq!(rx.try_recv().unwrap(), arbdesk::pipeline::Command::Discover);
+    // With no best-seller list configured, the ingest stage would drop the request unseen:
+    // it is refused, saying what to configure.
+    api.status.send_modify(|s| {
+        s.refresh = Some(arbdesk::pipeline::RefreshPlan {
+            discovery: false,
+            ..Default::default()
+        });
+    });
+    let p = send(&app, post()).await.problem(409);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("[discovery] categories is empty"),
+        "{p}"
+    );
+    assert!(rx.try_recv().is_err(), "nothing queued");
 }
 
 /// What a request carries that the server would not read is refused, not ignored: a
