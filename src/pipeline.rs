@@ -33,7 +33,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use commands::{
-    Command, Commands, NO_DISCOVERY, REFRESH_AGAIN_AFTER, Refresh, RunInHand, not_taken,
+    Command, Commands, DiscoveryAsked, NO_DISCOVERY, REFRESH_AGAIN_AFTER, Refresh, RunInHand,
+    not_taken,
 };
 pub use enrich::{EnrichError, Enricher};
 use fx::{Restored, fx_job};

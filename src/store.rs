@@ -15,6 +15,7 @@ pub mod elasticsearch;
 mod es_settings;
 mod history;
 pub mod sqlite;
+mod varint;
 mod watchlist;
 
 pub use es_settings::EsSettings;

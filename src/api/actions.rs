@@ -171,17 +171,10 @@ pub(crate) async fn run(
             _ => format!("no action '{}'; GET /actions lists them", shorten(&id)),
         }));
     };
-    if let Some(query) = query.filter(|q| !q.is_empty()) {
-        let names: Vec<String> = query
-            .split('&')
-            .map(|p| p.split('=').next().unwrap_or("").to_string())
-            .collect();
-        return Err(ApiError::unknown_parameters(
-            &names,
-            &[],
-            "; the arguments go in the JSON body, {\"args\": [...]}",
-        ));
-    }
+    ApiError::refuse_query(
+        query.as_deref(),
+        "; the arguments go in the JSON body, {\"args\": [...]}",
+    )?;
     // The console's `discover` is a job over the API.
     if spec.id == "discover" {
         return Err(ApiError::from_status(
@@ -216,14 +209,7 @@ pub(crate) async fn run(
     let action = parse(&line)
         .map_err(|e| bad_args(&e.0.replace(REFRESH_WORDS, "; or 'all' for the whole watchlist")))?;
     if spec.dangerous && state.settings().read_only {
-        return Err(ApiError::from_status(
-            StatusCode::FORBIDDEN,
-            format!(
-                "this server is read-only (--read-only): '{}' changes stored data; run it on a \
-                 process started without it",
-                spec.id
-            ),
-        ));
+        return Err(ApiError::read_only(&format!("'{}'", spec.id)));
     }
     super::middleware::refuse_cross_site(&headers, state.settings(), "an action")?;
     match action {
@@ -362,9 +348,6 @@ fn done(action: String, detail: String) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// Refreshes `asins` (`None`: the watchlist) through the ingest stage: 202 with the token
-/// cost, or 200 saying nothing was fetched again when every one was refreshed on request
-/// moments ago (by this API or by a console of this process).
 /// Refuses a fetch while the store is down: what Keepa sent would have nowhere to go, and
 /// its tokens would be spent for nothing.
 pub(crate) async fn store_answers(state: &ApiState) -> Result<(), ApiError> {
@@ -382,6 +365,9 @@ pub(crate) async fn store_answers(state: &ApiState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Refreshes `asins` (`None`: the watchlist) through the ingest stage: 202 with the token
+/// cost, or 200 saying nothing was fetched again when every one was refreshed on request
+/// moments ago (by this API or by a console of this process).
 async fn refresh(
     state: &ApiState,
     action: String,

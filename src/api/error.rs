@@ -92,6 +92,33 @@ impl ApiError {
         e
     }
 
+    /// Refuses a query string on a request that takes none (`POST /jobs/…`, `/actions/…`),
+    /// naming its parameters; `hint` says where arguments go instead, if anywhere.
+    pub fn refuse_query(query: Option<&str>, hint: &str) -> Result<(), Self> {
+        match query.filter(|q| !q.is_empty()) {
+            None => Ok(()),
+            Some(query) => {
+                let names: Vec<String> = query
+                    .split('&')
+                    .map(|p| p.split('=').next().unwrap_or("").to_string())
+                    .collect();
+                Err(ApiError::unknown_parameters(&names, &[], hint))
+            }
+        }
+    }
+
+    /// A request that would change stored data, on a read-only server: `what` is what it
+    /// is (`'watch'`, `discovery`).
+    pub fn read_only(what: &str) -> Self {
+        ApiError::from_status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this server is read-only (--read-only): {what} changes stored data; run it \
+                 on a process started without it"
+            ),
+        )
+    }
+
     /// Query parameters the endpoint does not know (400): a typo must not widen a query.
     pub fn unknown_parameters(unknown: &[String], accepted: &[&str], hint: &str) -> Self {
         // A few names are enough to see the mistake; thousands would only bloat the answer.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::{ApiError, Problem};
-use crate::pipeline::{Command, RunInHand};
+use crate::pipeline::{Command, DiscoveryAsked, RunInHand};
 
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
@@ -70,13 +70,7 @@ pub(crate) async fn run(
         }
     };
     // A job takes nothing: a parameter or a body would be ignored, so neither is taken.
-    if let Some(query) = query.filter(|q| !q.is_empty()) {
-        let names: Vec<String> = query
-            .split('&')
-            .map(|p| p.split('=').next().unwrap_or("").to_string())
-            .collect();
-        return Err(ApiError::unknown_parameters(&names, &[], ""));
-    }
+    ApiError::refuse_query(query.as_deref(), "")?;
     let sent_body = !axum::body::to_bytes(body, state.settings().body_limit)
         .await
         .map_or(true, |b| b.is_empty());
@@ -88,11 +82,9 @@ pub(crate) async fn run(
     }
     // Discovery adds to the watchlist: stored data a read-only server does not change.
     if state.settings().read_only {
-        return Err(ApiError::from_status(
-            StatusCode::FORBIDDEN,
-            "this server is read-only (--read-only): jobs that change stored data are off; \
-             run them on a process started without it",
-        ));
+        return Err(ApiError::read_only(&format!(
+            "'{name}' (it adds to the watchlist)"
+        )));
     }
     super::middleware::refuse_cross_site(&headers, state.settings(), "a job")?;
     super::actions::store_answers(&state).await?;
@@ -108,53 +100,52 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
             "this process does not run jobs (it has no ingest role, --role); send the request to the process that ingests",
         ));
     };
-    // Queued, it would be dropped unseen: the stage has no lists to read.
-    if matches!(command, Command::Discover)
-        && let Some(plan) = &state.status_snapshot().refresh
-        && !plan.discovery
-    {
-        return Err(ApiError::from_status(
-            StatusCode::CONFLICT,
-            crate::pipeline::NO_DISCOVERY,
-        ));
-    }
-    // A run in progress, or one just finished, answers for this request: another would
-    // spend the same tokens on the same lists.
     let now = chrono::Utc::now();
-    if let Some(run) = RunInHand::of(&state.status_snapshot(), &name, now) {
-        let (status, finished_at) = match run {
-            RunInHand::Running => ("running", None),
-            RunInHand::Done { finished_at } => ("done", Some(finished_at)),
-        };
-        let answer = JobAnswer {
-            job: name.clone(),
-            status: status.into(),
-            finished_at,
-            detail: Some(run.detail(now)),
-        };
-        return Ok((StatusCode::OK, Json(answer)).into_response());
-    }
-    let sent = match command {
-        Command::Discover => commands.discover(now),
-        other => commands.try_send(other).map(|()| None),
+    let asked = match command {
+        Command::Discover => commands.ask_discovery(&state.status_snapshot(), now),
+        other => commands.try_send(other).map(|()| DiscoveryAsked::Queued),
     };
-    let joined = sent.map_err(|e| {
+    let asked = asked.map_err(|e| {
         ApiError::from_status(
             StatusCode::SERVICE_UNAVAILABLE,
             crate::pipeline::not_taken(&e),
         )
     })?;
-    let queued = JobAnswer {
-        job: name,
-        status: "queued".into(),
-        finished_at: None,
-        detail: joined.map(|at| {
-            format!(
-                "queued at {} UTC by an earlier request and not started yet: this request \
-                 joins it",
-                at.format("%H:%M:%S")
-            )
-        }),
+    let answer = |status: &str, finished_at, detail| JobAnswer {
+        job: name.clone(),
+        status: status.into(),
+        finished_at,
+        detail,
     };
-    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
+    let (code, body) = match asked {
+        DiscoveryAsked::NoLists => {
+            return Err(ApiError::from_status(
+                StatusCode::CONFLICT,
+                crate::pipeline::NO_DISCOVERY,
+            ));
+        }
+        // Another run would spend the same tokens on the same lists.
+        DiscoveryAsked::InHand(run) => {
+            let detail = Some(run.detail(now));
+            let body = match run {
+                RunInHand::Running => answer("running", None, detail),
+                RunInHand::Done { finished_at } => answer("done", Some(finished_at), detail),
+            };
+            (StatusCode::OK, body)
+        }
+        DiscoveryAsked::Queued => (StatusCode::ACCEPTED, answer("queued", None, None)),
+        DiscoveryAsked::Joined(at) => (
+            StatusCode::ACCEPTED,
+            answer(
+                "queued",
+                None,
+                Some(format!(
+                    "queued at {} UTC by an earlier request and not started yet: this \
+                     request joins it",
+                    at.format("%H:%M:%S")
+                )),
+            ),
+        ),
+    };
+    Ok((code, Json(body)).into_response())
 }

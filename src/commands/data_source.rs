@@ -186,14 +186,14 @@ pub fn claim_when_reachable(
                     tries += 1;
                     if tries.is_multiple_of(12) {
                         tracing::warn!(
-                            "Still waiting for the store before fetching ({} s): {e:#}",
+                            "Still waiting for the store before fetching ({} s): {e:#}.",
                             u64::from(tries) * RETRY.as_secs()
                         );
                     }
                 }
                 Err(e) => {
                     let why = format!("{e:#}");
-                    tracing::error!("Not fetching: {why}");
+                    tracing::error!("Not fetching: {why}.");
                     let _ = refused.send(e);
                     return Err(why);
                 }

@@ -28,15 +28,10 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// A free-text field (a title from Keepa): as [`csv_field`], and one that a spreadsheet
-/// would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) starts with `'`, which shows
-/// the text as written (OWASP's advice on CSV injection).
+/// A free-text field (a title from Keepa): as [`csv_field`], made inert for a spreadsheet
+/// ([`inert_cell`](crate::domain::text::inert_cell)).
 pub fn csv_text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        csv_field(&format!("'{s}"))
-    } else {
-        csv_field(s)
-    }
+    csv_field(&crate::domain::text::inert_cell(s))
 }
 
 const HEADER: &str = "asin,title,buy_market,sell_market,buy_price,buy_currency,sell_price,sell_currency,gross_margin_eur,gross_margin_pct,net_profit_eur,net_margin_pct,roi_pct,expected_monthly_profit_eur,max_buy_price,target_sell_price,break_even_sell_price,ranked,flags,buy_url,sell_url,updated_at,first_seen,buy_observed_at,sell_observed_at,fx_date,fx_rate,vat_table,fee_table,brand,sales_rank,monthly_sold,rank_drops30";

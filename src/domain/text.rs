@@ -6,7 +6,19 @@
 //! and collapses whitespace, so what reaches a screen, a clipboard or a link is inert.
 //! `edit_distance` ranks "did you mean" suggestions for mistyped names.
 //! `thousands` writes counts the way every screen and message shows them (`12,345`), `span`
-//! a time span (`1h 59m`), `fit` cuts a text to a width with `…`.
+//! a time span (`1h 59m`), `fit` cuts a text to a width with `…`. `inert_cell` keeps a
+//! spreadsheet from running a title as a formula.
+
+/// `s` as a spreadsheet cell shows it as written: a text that a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`, tab or CR first) starts with `'` (OWASP's advice on CSV
+/// injection). For every free text in an export or a copied row.
+pub fn inert_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
 
 /// `12345` → `12,345`.
 pub fn thousands(n: u64) -> String {

@@ -452,7 +452,11 @@ impl KeepaClient {
                     e.to_string()
                 }
                 // Sent: the server may have charged for it.
-                Err(e @ (TransportError::Timeout | TransportError::Body(_))) => e.to_string(),
+                Err(
+                    e @ (TransportError::Timeout
+                    | TransportError::Body(_)
+                    | TransportError::Dropped(_)),
+                ) => e.to_string(),
                 Ok(resp) => {
                     let env: Option<Envelope> = serde_json::from_slice(&resp.body).ok();
                     match resp.status {

@@ -136,15 +136,6 @@ impl Simulator {
             .unwrap_or_else(PoisonError::into_inner) = faults;
     }
 
-    /// Sets the token balance.
-    pub fn set_tokens(&self, left: i64) {
-        self.state
-            .bucket
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .set_left(left);
-    }
-
     /// Current token balance.
     pub fn tokens_left(&self) -> i64 {
         self.state

@@ -28,9 +28,13 @@ pub enum TransportError {
     /// Connect or read timeout.
     #[error("request timed out")]
     Timeout,
-    /// Could not connect, or the connection was reset.
+    /// Could not connect: the request was never sent.
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The connection failed once the request was sent (closed or reset before an answer):
+    /// Keepa may have run it, and charged for it.
+    #[error("the connection failed after the request was sent: {0}")]
+    Dropped(String),
     /// The body could not be read or decompressed (truncated, bad gzip).
     #[error("reading the response body failed: {0}")]
     Body(String),
@@ -85,12 +89,15 @@ fn describe(e: reqwest::Error) -> String {
 }
 
 fn classify(e: reqwest::Error, reading_body: bool) -> TransportError {
-    if e.is_timeout() {
+    // A connect error (a connect timeout too) is the only one that says nothing was sent.
+    if e.is_connect() {
+        TransportError::Connect(describe(e))
+    } else if e.is_timeout() {
         TransportError::Timeout
     } else if reading_body || e.is_body() || e.is_decode() {
         TransportError::Body(describe(e))
     } else {
-        TransportError::Connect(describe(e))
+        TransportError::Dropped(describe(e))
     }
 }
 
@@ -107,5 +114,43 @@ impl Transport for ReqwestTransport {
             let body = resp.bytes().await.map_err(|e| classify(e, true))?;
             Ok(HttpResponse { status, body })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn transport() -> ReqwestTransport {
+        let s = Duration::from_secs(5);
+        ReqwestTransport::new(s, s, s).unwrap()
+    }
+
+    /// Only a failure to connect says the request was never sent (its tokens go back); a
+    /// connection closed once the request was sent is a request Keepa may have charged.
+    #[tokio::test]
+    async fn a_connection_closed_after_the_request_is_not_taken_for_one_never_sent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                // Read the request, then hang up without an answer.
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+            }
+        });
+        let url = Url::parse(&format!("http://{addr}/product?key=k")).unwrap();
+        let err = transport().get(&url).await.unwrap_err();
+        assert!(matches!(err, TransportError::Dropped(_)), "{err:?}");
+
+        // Nothing listening: never sent.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let url = Url::parse(&format!("http://{closed}/product?key=k")).unwrap();
+        let err = transport().get(&url).await.unwrap_err();
+        assert!(matches!(err, TransportError::Connect(_)), "{err:?}");
     }
 }

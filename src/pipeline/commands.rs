@@ -210,6 +210,27 @@ impl Commands {
         Ok(None)
     }
 
+    /// A discovery run asked for by hand (the API's `POST /jobs/discovery`, the console's
+    /// `:discover`) at `now`, given the pipeline's `status`: refused when no best-seller
+    /// list is configured (the stage would drop it unseen), answered by a run in progress
+    /// or just finished ([`RunInHand`]), else [queued](Self::discover).
+    pub fn ask_discovery(
+        &self,
+        status: &PipelineStatus,
+        now: DateTime<Utc>,
+    ) -> Result<DiscoveryAsked, TrySendError<Command>> {
+        if status.refresh.as_ref().is_some_and(|p| !p.discovery) {
+            return Ok(DiscoveryAsked::NoLists);
+        }
+        if let Some(run) = RunInHand::of(status, "discovery", now) {
+            return Ok(DiscoveryAsked::InHand(run));
+        }
+        Ok(match self.discover(now)? {
+            None => DiscoveryAsked::Queued,
+            Some(at) => DiscoveryAsked::Joined(at),
+        })
+    }
+
     /// Refreshes the whole watchlist unless it was sent within [`REFRESH_AGAIN_AFTER`].
     pub fn refresh_all(&self) -> Result<Refresh, TrySendError<Command>> {
         let mut sent = self.sent();
@@ -271,6 +292,19 @@ impl Ledger {
             *t = (*t).max(asked);
         }
     }
+}
+
+/// What asking for a discovery run came to ([`Commands::ask_discovery`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscoveryAsked {
+    /// No best-seller list is configured: nothing runs ([`NO_DISCOVERY`] says what to set).
+    NoLists,
+    /// A run in progress, or one just finished, answers for the request.
+    InHand(RunInHand),
+    /// Queued now.
+    Queued,
+    /// Joined a run queued at this time that has not started yet.
+    Joined(DateTime<Utc>),
 }
 
 /// A run of a job that answers for a request to run it now, rather than another run that

@@ -399,7 +399,11 @@ impl Ingest {
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.
     async fn due(&self, market: Market, due_at: &DueAt) -> Vec<Asin> {
-        let batch = self.settings.fetch_batch;
+        let batch = request_size(
+            self.settings.fetch_batch,
+            self.client.status().refill_rate,
+            ProductQuery::product_cost(self.buybox, None),
+        );
         let mut limit = batch * 4;
         let mut most = None;
         loop {
@@ -557,4 +561,41 @@ fn to_message(
     .to_message()
     .map_err(|e| e.to_string())?;
     Ok((asin, message))
+}
+
+/// Products a refresh asks for in one request: `fetch_batch`, but within half the token
+/// bucket (an hour of `refill_rate`) at `per_product` tokens each, as keepa-api.md §3
+/// advises, so a small plan's balance does not sink far below zero; at least one.
+fn request_size(fetch_batch: usize, refill_rate: Option<i64>, per_product: i64) -> usize {
+    match refill_rate {
+        Some(rate) if rate > 0 => {
+            let half_bucket = rate.saturating_mul(30);
+            let fits = usize::try_from(half_bucket / per_product.max(1)).unwrap_or(usize::MAX);
+            fetch_batch.min(fits.max(1))
+        }
+        // Not known yet (before the first answer): the configured size.
+        _ => fetch_batch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_size;
+
+    #[test]
+    fn a_request_stays_within_half_the_token_bucket() {
+        // 20 tokens a minute (the smallest plan): a bucket of 1,200, 100 products of 3.
+        assert_eq!(request_size(100, Some(20), 3), 100);
+        // 5 a minute: half the bucket is 150 tokens, 50 products with the Buy Box.
+        assert_eq!(request_size(100, Some(5), 3), 50);
+        assert_eq!(request_size(100, Some(5), 1), 100);
+        assert_eq!(request_size(100, Some(1), 3), 10);
+        assert_eq!(request_size(100, None, 3), 100, "before the first answer");
+        assert_eq!(
+            request_size(20, Some(3_000), 3),
+            20,
+            "the configured size bounds it"
+        );
+        assert_eq!(request_size(100, Some(0), 3), 100);
+    }
 }

@@ -1,13 +1,16 @@
 //! The process stage: consume → enrich → store → detect → store → acknowledge.
 //!
-//! A batch is acknowledged only after both store writes succeeded (at-least-once; the
+//! A batch is acknowledged only after both store writes were answered (at-least-once; the
 //! store's writes are idempotent, so a redelivered batch is harmless). A message that fails
 //! enrichment goes to the dead-letter topic with its reason. When the store is down the
 //! batch is kept and retried with backoff — nothing accepted is dropped — until the store
 //! answers or the process is told to stop. When the store refuses a batch for what is in it
 //! (an invalid listing, or a stored product it cannot read), asking again would never end:
 //! its listings are written one at a time and only those refused go to the dead-letter
-//! topic, with the store's reason.
+//! topic, with the store's reason. Opportunities are derived from stored listings, so a
+//! product whose routes the store refuses, or whose detection fails (a defect), is logged
+//! and counted in the stage's errors, its stored routes kept as they were, and the batch is
+//! acknowledged: its listings are stored, and the next refresh detects it again.
 //!
 //! Two topics carry results to whoever listens, keyed by ASIN, as JSON: `enriched.products`
 //! gets every product a batch stored, merged across its markets; `alerts` gets every route

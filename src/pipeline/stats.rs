@@ -246,10 +246,10 @@ pub async fn publish(
                 tracing::warn!(
                     "An economics table (VAT, referral fees or storage) has no version in force \
                      today: rows get gross figures only and are flagged NO_TABLE; give the table \
-                     an effective_from on or before today (arbdesk config show lists them)"
+                     an effective_from on or before today (arbdesk config show lists them)."
                 );
             } else {
-                tracing::info!("Every economics table has a version in force again");
+                tracing::info!("Every economics table has a version in force again.");
             }
             tables_were_missing = missing;
         }
@@ -285,7 +285,7 @@ pub async fn publish(
         });
         if runs_stages && n.is_multiple_of(SUMMARY_EVERY) {
             let now = stats.tx.borrow().clone();
-            tracing::info!("{}", summary(&summarized, &now, SUMMARY_EVERY / 60));
+            tracing::info!("{}.", summary(&summarized, &now, SUMMARY_EVERY / 60));
             summarized = now;
         }
     }
@@ -347,14 +347,14 @@ fn log_fx_change(fx: &FxStatus, was_stale: bool, source: Source) {
         (false, true) if source == Source::Live => tracing::warn!(
             "FX rate {} is older than [fx] max_age_days: rows are flagged FX_STALE and GBP \
              routes are not ranked until a newer rate is fetched; check that the ECB daily \
-             file ([fx] url) is reachable, or set [fx.override] to a rate you trust",
+             file ([fx] url) is reachable, or set [fx.override] to a rate you trust.",
             fx.record
         ),
         (false, true) => tracing::info!(
-            "FX rate {} (demo data) is older than [fx] max_age_days: rows are flagged FX_STALE",
+            "FX rate {} (demo data) is older than [fx] max_age_days: rows are flagged FX_STALE.",
             fx.record
         ),
-        (true, false) => tracing::info!("FX rate {} is current again", fx.record),
+        (true, false) => tracing::info!("FX rate {} is current again.", fx.record),
         _ => {}
     }
 }

@@ -20,6 +20,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::varint;
 use crate::domain::{Market, PricePoint, PriceSeries, SeriesKind};
 
 /// One point as the store handles it: Unix milliseconds and the value. Merging, trimming
@@ -145,7 +146,7 @@ pub(crate) fn encode(all: &[Series]) -> Vec<u8> {
     let points: usize = present.iter().map(|(_, s)| s.len()).sum();
     let mut out = Vec::with_capacity(2 + present.len() * 4 + points * 3);
     out.push(VERSION);
-    put_varint(&mut out, present.len() as u64);
+    varint::put(&mut out, present.len() as u64);
     for (kind, steps) in present {
         out.push(kind_code(*kind));
         encode_series(&mut out, steps);
@@ -166,20 +167,20 @@ fn encode_series(out: &mut Vec<u8>, steps: &[Step]) {
 
 fn encode_points<const CODE: u8, const UNIT_MS: i64>(out: &mut Vec<u8>, steps: &[Step]) {
     out.push(CODE);
-    put_varint(out, steps.len() as u64);
+    varint::put(out, steps.len() as u64);
     let (mut prev_t, mut prev_v) = (0i64, 0i64);
     for (i, (t, value)) in steps.iter().enumerate() {
         let t = t / UNIT_MS;
         // Valid timestamps are below 2^53 ms, so the shift never loses a bit.
         let time = if i == 0 {
-            zigzag(t)
+            varint::zigzag(t)
         } else {
             t.wrapping_sub(prev_t) as u64
         };
         prev_t = t;
-        put_varint(out, time << 1 | u64::from(value.is_none()));
+        varint::put(out, time << 1 | u64::from(value.is_none()));
         if let Some(v) = value {
-            put_varint(out, zigzag(v.wrapping_sub(prev_v)));
+            varint::put(out, varint::zigzag(v.wrapping_sub(prev_v)));
             prev_v = *v;
         }
     }
@@ -235,7 +236,7 @@ fn decode_series(r: &mut Reader<'_>) -> Result<Vec<Step>, String> {
         let raw = r.varint()?;
         let (time, none) = (raw >> 1, raw & 1 == 1);
         t = if i == 0 {
-            unzigzag(time)
+            varint::unzigzag(time)
         } else if time == 0 {
             return Err(format!(
                 "history point {i} repeats the time of the previous one"
@@ -251,7 +252,7 @@ fn decode_series(r: &mut Reader<'_>) -> Result<Vec<Step>, String> {
         let value = if none {
             None
         } else {
-            prev_v = prev_v.wrapping_add(unzigzag(r.varint()?));
+            prev_v = prev_v.wrapping_add(varint::unzigzag(r.varint()?));
             Some(prev_v)
         };
         steps.push((ms, value));
@@ -290,22 +291,6 @@ pub(crate) fn trim(steps: &mut Vec<Step>, now: DateTime<Utc>, days: u32) {
     steps.drain(..keep_from);
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 struct Reader<'a> {
     blob: &'a [u8],
     pos: usize,
@@ -323,15 +308,10 @@ impl Reader<'_> {
 
     /// A varint of at most 10 bytes.
     fn varint(&mut self) -> Result<u64, String> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(format!("history varint too long at byte {}", self.pos))
+        varint::read(self.blob, &mut self.pos).map_err(|e| match e {
+            varint::Bad::Truncated => format!("history is truncated at byte {}", self.pos),
+            varint::Bad::TooLong => format!("history varint too long at byte {}", self.pos),
+        })
     }
 }
 

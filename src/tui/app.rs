@@ -194,7 +194,7 @@ fn suspend(terminal: ratatui::DefaultTerminal) -> Result<ratatui::DefaultTermina
     ratatui::restore();
     #[cfg(unix)]
     if let Err(e) = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP) {
-        tracing::warn!(error = %e, "could not suspend");
+        tracing::warn!(error = %e, "Could not suspend.");
     }
     let mut terminal = ratatui::try_init().context("Could not take the terminal back")?;
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
@@ -227,7 +227,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let clipboard_mode: Mode = deps.settings.clipboard.parse().unwrap_or_default();
     let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref()).probe();
     if let Some(why) = mux.blocked_reason() {
-        tracing::warn!("clipboard: {why}");
+        tracing::warn!("Clipboard: {why}.");
     }
     let interactive =
         std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");

@@ -176,13 +176,14 @@ impl Row {
     pub const TSV_HEADER: &'static str = "asin\ttitle\tbuy_market\tsell_market\tbuy_price\tbuy_currency\tsell_price\tsell_currency\tgross_margin_eur\tgross_margin_pct\tnet_profit_eur\tnet_margin_pct\troi_pct\texpected_monthly_profit_eur\tupdated_at";
 
     /// The row as one tab-separated line for a spreadsheet: raw numbers (dot decimal, no
-    /// currency symbols; currencies in their own columns), as exports write them.
+    /// currency symbols; currencies in their own columns), and a title that a spreadsheet
+    /// would run as a formula made inert, as exports write them.
     pub fn tsv(&self) -> String {
         let k = self.key;
         format!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:.2}\t{}\t{}\t{}\t{}\t{}",
             k.asin,
-            self.title().replace('\t', " "),
+            crate::domain::text::inert_cell(&self.title().replace('\t', " ")),
             k.buy,
             k.sell,
             self.buy_price.decimal_string(),

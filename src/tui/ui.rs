@@ -2,7 +2,10 @@
 //!
 //! Nothing here does I/O, takes a lock, sorts, filters or reads the clock ("now" comes from
 //! the state's last tick), so a frame is deterministic and snapshot tests see exactly what
-//! an operator sees. Every area is computed with saturating arithmetic and empty areas are
+//! an operator sees. One exception, by design: the detail drawer records how its P&L
+//! wrapped (`UiState::detail_page`, `detail_scroll_max`, two `Cell`s), since only drawing
+//! knows it and the scroll keys must stop where the text ends; what is drawn never reads
+//! them back. Every area is computed with saturating arithmetic and empty areas are
 //! skipped, so any terminal size, down to 1×1, draws without a panic.
 
 mod detail;

@@ -146,8 +146,11 @@ impl ClientConfig {
             key,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(30),
-            timeout: Duration::from_secs(120),
+            // Keepa refreshes a product whose copy is stale before answering, so a large
+            // `/product` answer can take a while to begin: its Java client reads for 120 s.
+            // An attempt that times out is retried, and Keepa may charge each one.
+            read_timeout: Duration::from_secs(120),
+            timeout: Duration::from_secs(180),
         }
     }
 }

@@ -67,8 +67,9 @@ impl TokenBucket {
         (self.next_refill - now).as_millis() as i64
     }
 
-    /// Sets the balance (tests and fault drills).
-    pub fn set_left(&mut self, left: i64) {
+    /// Sets the balance (tests).
+    #[cfg(test)]
+    fn set_left(&mut self, left: i64) {
         self.left = left;
     }
 }

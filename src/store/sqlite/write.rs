@@ -1,9 +1,9 @@
 //! Writing opportunities, the watchlist and job runs, each call in the caller's one
 //! transaction.
 //!
-//! `replace_opportunities` compares each wanted row's JSON with the stored one and writes
-//! only what changed: re-detecting an unchanged product touches nothing, rows that vanished
-//! are deleted with their documents, and the narrow indexed columns are
+//! `replace_opportunities` compares each wanted row's encoded document with the stored one
+//! and writes only what changed: re-detecting an unchanged product touches nothing, rows
+//! that vanished are deleted with their documents, and the narrow indexed columns are
 //! always derived from the same `Opportunity` as the document, so they cannot disagree. Rows
 //! are validated first: a non-finite percentage or non-EUR profit would sort and filter
 //! wrongly forever, so it is refused with the row's key.

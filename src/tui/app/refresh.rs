@@ -7,7 +7,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
 use crate::domain::text::{count, list, span, thousands};
-use crate::pipeline::{Command, Commands, REFRESH_AGAIN_AFTER, Refresh, RunInHand, not_taken};
+use crate::pipeline::{Command, Commands, DiscoveryAsked, REFRESH_AGAIN_AFTER, Refresh, not_taken};
 
 /// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
 fn window() -> String {
@@ -72,22 +72,20 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
     let Some(commands) = ingesting(state, deps) else {
         return;
     };
-    if state.status.refresh.as_ref().is_some_and(|p| !p.discovery) {
-        let why = crate::pipeline::NO_DISCOVERY;
-        state.toast_error(format!("Discovery not queued: {why}"));
-        return;
-    }
     let now = Utc::now();
-    if let Some(run) = RunInHand::of(&state.status, "discovery", now) {
-        state.toast_info(format!("Discovery not queued: {}", run.detail(now)));
-        return;
-    }
-    match commands.discover(now) {
-        Ok(None) => state.toast_info(
+    match commands.ask_discovery(&state.status, now) {
+        Ok(DiscoveryAsked::NoLists) => state.toast_error(format!(
+            "Discovery not queued: {}",
+            crate::pipeline::NO_DISCOVERY
+        )),
+        Ok(DiscoveryAsked::InHand(run)) => {
+            state.toast_info(format!("Discovery not queued: {}", run.detail(now)));
+        }
+        Ok(DiscoveryAsked::Queued) => state.toast_info(
             "Discovery queued: the best-seller lists of [discovery] categories, 50 Keepa tokens \
              each; its run shows in the health view (g h)",
         ),
-        Ok(Some(at)) => state.toast_info(format!(
+        Ok(DiscoveryAsked::Joined(at)) => state.toast_info(format!(
             "Discovery was queued at {} UTC and has not started yet: not queued again",
             at.format("%H:%M:%S")
         )),

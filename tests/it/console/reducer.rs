@@ -645,6 +645,20 @@ fn copy_export_refresh_and_watch_become_effects() {
     );
     assert!(!line.contains(['€', '£', '≈']), "{line}");
     assert!(cells[14].ends_with('Z') && cells[14].len() == 20, "{line}");
+    // A title a spreadsheet would run as a formula is pasted as text, as exports write it.
+    let line = fixtures::row(
+        "B0D1XD1ZV3",
+        "=HYPERLINK(\"http://evil.example\",\"Kettle\")",
+        Market::IT,
+        Market::DE,
+        20.0,
+        500,
+    )
+    .tsv();
+    assert!(
+        line.split('\t').nth(1).unwrap().starts_with("'=HYPERLINK"),
+        "{line}"
+    );
     assert_eq!(
         keys(&mut s, "e"),
         vec![Effect::Export(arbdesk::tui::action::Format::Csv)]

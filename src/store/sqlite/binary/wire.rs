@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::VERSION;
 use crate::domain::{Currency, Market, Money};
+use crate::store::varint;
 
 /// Appends values to a document.
 pub(super) struct Writer(pub(super) Vec<u8>);
@@ -16,18 +17,12 @@ impl Writer {
         self.0.push(v);
     }
 
-    /// LEB128: seven bits a byte, low first.
-    pub(super) fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
+    pub(super) fn varint(&mut self, v: u64) {
+        varint::put(&mut self.0, v);
     }
 
-    /// Zigzag, so small negative numbers are short too.
     pub(super) fn int(&mut self, v: i64) {
-        self.varint(((v << 1) ^ (v >> 63)) as u64);
+        self.varint(varint::zigzag(v));
     }
 
     pub(super) fn f64(&mut self, v: f64) {
@@ -116,20 +111,17 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn varint(&mut self) -> Result<u64, String> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7F) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
+        let from = self.at;
+        varint::read(self.b, &mut self.at).map_err(|e| match e {
+            varint::Bad::Truncated => {
+                format!("ends early (at byte {} of {})", self.b.len(), self.b.len())
             }
-        }
-        Err(format!("has an over-long number at byte {}", self.at))
+            varint::Bad::TooLong => format!("has an over-long number at byte {from}"),
+        })
     }
 
     pub(super) fn int(&mut self) -> Result<i64, String> {
-        let v = self.varint()?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+        self.varint().map(varint::unzigzag)
     }
 
     /// A count of items or bytes, at most what is left (every item takes a byte or more).
