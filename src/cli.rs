@@ -93,7 +93,8 @@ pub struct GlobalArgs {
     #[arg(long, env = "ARBDESK_API_ADDR", global = true, value_name = "ADDR|off")]
     pub api_addr: Option<ApiAddr>,
 
-    /// Bearer token the REST API requires (needed to bind a non-loopback address).
+    /// Bearer token the REST API requires (needed to bind a non-loopback address). Prefer
+    /// the environment variable or the config file: other users see a command line.
     #[arg(
         long,
         env = "ARBDESK_API_TOKEN",
@@ -118,6 +119,7 @@ pub struct GlobalArgs {
     pub read_only: bool,
 
     /// Keepa API key. Without one, arbdesk runs on its built-in Keepa simulator (demo data).
+    /// Prefer the environment variable or the config file: other users see a command line.
     #[arg(
         long,
         env = "KEEPA_API_KEY",

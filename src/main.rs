@@ -9,10 +9,17 @@ use arbdesk::cli::{Cli, Command, ConfigCommand};
 use arbdesk::{commands, config};
 
 /// `eprintln!` that cannot panic: with stderr closed the message is lost, the exit code not.
+/// Writes a line to stderr with its control characters escaped: an error may quote text
+/// from outside (a server's answer, a file) that must not act on the terminal.
 macro_rules! error {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        let line = format!($($t)*);
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            arbdesk::domain::text::escape_controls(&line)
+        );
     }};
 }
 

@@ -1,28 +1,31 @@
-//! Wrong bearer tokens, counted per client address: a client that sends
-//! [`MAX_WRONG`] wrong tokens within [`WINDOW`] gets 429 for every request carrying a token
-//! for the next [`LOCK`] — the right token included, so that the answers tell a guesser
-//! nothing while it lasts. At ten guesses a minute a 32-character token is out of reach.
+//! Wrong bearer tokens, counted per client: a client that sends [`MAX_WRONG`] wrong tokens
+//! within [`WINDOW`] gets 429 for every request carrying a token for the next [`LOCK`] — the
+//! right token included, so that the answers tell a guesser nothing while it lasts. At ten
+//! guesses a minute a 32-character token is out of reach.
 //!
-//! Clients are told apart by their IP address (behind a reverse proxy that is the proxy's,
-//! so one guesser locks out everyone behind it for a minute: the price of refusing the
-//! guesses). The table is bounded: past [`MAX_TRACKED`] addresses, the ones whose records
-//! ran out are forgotten, and when none did, the new address is not counted.
+//! A client is its IPv4 address, or its IPv6 /64 (one host is usually given a whole /64, so
+//! its addresses are one client); behind a reverse proxy that is the proxy's, so one guesser
+//! locks out everyone behind it for a minute: the price of refusing the guesses. The table
+//! is bounded: past [`MAX_TRACKED`] clients, the records that ran out are forgotten, then the
+//! oldest that holds no lock; when every record holds a lock (tens of thousands of guesses
+//! within the minute), every client not yet tracked is locked out too until the first lock
+//! ends, so filling the table buys no free guesses.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Wrong tokens from one address that lock it out.
+/// Wrong tokens from one client that lock it out.
 pub(crate) const MAX_WRONG: u32 = 10;
 /// The time within which they count.
 pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 /// How long the lock lasts.
 pub(crate) const LOCK: Duration = Duration::from_secs(60);
-/// Addresses tracked at once.
+/// Clients tracked at once.
 const MAX_TRACKED: usize = 4096;
 
-/// One address's record: wrong tokens since `since`, and the end of its lock.
+/// One client's record: wrong tokens since `since`, and the end of its lock.
 #[derive(Debug, Clone, Copy)]
 struct Record {
     since: Instant,
@@ -31,9 +34,14 @@ struct Record {
 }
 
 impl Record {
+    /// Whether it holds a lock at `now`.
+    fn locks(&self, now: Instant) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+
     /// Whether nothing in it counts any more at `now`.
     fn lapsed(&self, now: Instant) -> bool {
-        self.locked_until.is_none_or(|t| t <= now) && now.duration_since(self.since) >= WINDOW
+        !self.locks(now) && now.duration_since(self.since) >= WINDOW
     }
 }
 
@@ -41,7 +49,14 @@ impl Record {
 /// in tests that call the router directly; they share one record).
 #[derive(Debug, Default)]
 pub(crate) struct Lockout {
-    records: Mutex<HashMap<Option<IpAddr>, Record>>,
+    table: Mutex<Table>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    records: HashMap<Option<IpAddr>, Record>,
+    /// Set when the table was full of locks: clients not in it are locked until then.
+    full_until: Option<Instant>,
 }
 
 /// What a wrong token did.
@@ -53,24 +68,57 @@ pub(crate) enum Strike {
     Locked,
 }
 
+/// The client an address belongs to: an IPv4 address (also when written as IPv6), or the
+/// /64 of an IPv6 one.
+fn client_of(ip: Option<IpAddr>) -> Option<IpAddr> {
+    ip.map(|ip| match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    })
+}
+
 impl Lockout {
-    /// How long `client` stays locked out at `now` (`None`: it is not).
-    pub fn locked(&self, client: Option<IpAddr>, now: Instant) -> Option<Duration> {
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        records
-            .get(&client)?
-            .locked_until
-            .filter(|&t| t > now)
-            .map(|t| t - now)
+    /// How long the client of `ip` stays locked out at `now` (`None`: it is not).
+    pub fn locked(&self, ip: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let until = match table.records.get(&client_of(ip)) {
+            Some(r) => r.locked_until,
+            None => table.full_until,
+        };
+        until.filter(|&t| t > now).map(|t| t - now)
     }
 
-    /// Counts a wrong token from `client` at `now`.
-    pub fn strike(&self, client: Option<IpAddr>, now: Instant) -> Strike {
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Counts a wrong token from the client of `ip` at `now`.
+    pub fn strike(&self, ip: Option<IpAddr>, now: Instant) -> Strike {
+        let client = client_of(ip);
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let Table {
+            records,
+            full_until,
+        } = &mut *table;
         if records.len() >= MAX_TRACKED && !records.contains_key(&client) {
             records.retain(|_, r| !r.lapsed(now));
             if records.len() >= MAX_TRACKED {
-                return Strike::Counted;
+                let oldest = records
+                    .iter()
+                    .filter(|(_, r)| !r.locks(now))
+                    .min_by_key(|(_, r)| r.since)
+                    .map(|(k, _)| *k);
+                match oldest {
+                    Some(k) => {
+                        records.remove(&k);
+                    }
+                    None => {
+                        // Every record holds a lock: lock out the untracked until the
+                        // first of them ends, when there is room again.
+                        let first_end = records.values().filter_map(|r| r.locked_until).min();
+                        *full_until = first_end.or(Some(now + LOCK));
+                        return Strike::Locked;
+                    }
+                }
             }
         }
         let fresh = Record {
@@ -151,25 +199,61 @@ mod tests {
     }
 
     #[test]
-    fn the_table_stays_bounded_and_forgets_lapsed_records_first() {
+    fn the_table_stays_bounded_and_filling_it_buys_no_free_guesses() {
         let l = Lockout::default();
         let t0 = Instant::now();
+        let len = |l: &Lockout| l.table.lock().unwrap().records.len();
         for i in 0..MAX_TRACKED {
             let addr = IpAddr::from(std::net::Ipv4Addr::from(i as u32));
             l.strike(Some(addr), t0);
         }
-        // Full of live records: a new address is not counted, the table does not grow.
+        // Full of live records: a new client takes the place of the oldest without a lock,
+        // and is counted: its tenth wrong token locks it.
         let new = ip("203.0.113.200");
-        for _ in 0..MAX_WRONG {
+        for _ in 0..MAX_WRONG - 1 {
             assert_eq!(l.strike(new, t0), Strike::Counted);
         }
-        assert_eq!(l.records.lock().unwrap().len(), MAX_TRACKED);
-        // A minute on, the old records lapsed and make room.
+        assert_eq!(l.strike(new, t0), Strike::Locked);
+        assert_eq!(l.locked(new, t0), Some(LOCK));
+        assert_eq!(len(&l), MAX_TRACKED);
+        // A minute on, the old records lapsed and are forgotten.
         let later = t0 + WINDOW;
-        for _ in 0..MAX_WRONG - 1 {
-            l.strike(new, later);
+        l.strike(ip("198.51.100.9"), later);
+        assert_eq!(len(&l), 1);
+    }
+
+    #[test]
+    fn a_table_full_of_locks_locks_out_every_client_it_cannot_track() {
+        let l = Lockout::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED {
+            let addr = Some(IpAddr::from(std::net::Ipv4Addr::from(i as u32)));
+            for _ in 0..MAX_WRONG {
+                l.strike(addr, t0);
+            }
         }
-        assert_eq!(l.strike(new, later), Strike::Locked);
-        assert_eq!(l.records.lock().unwrap().len(), 1);
+        let new = ip("203.0.113.200");
+        assert_eq!(l.locked(new, t0), None);
+        assert_eq!(l.strike(new, t0), Strike::Locked);
+        assert_eq!(l.locked(ip("203.0.113.201"), t0), Some(LOCK));
+        assert_eq!(l.locked(new, t0 + LOCK), None, "until the first lock ends");
+    }
+
+    #[test]
+    fn an_ipv6_host_is_one_client_across_its_slash_64() {
+        let l = Lockout::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_WRONG {
+            let addr = ip(&format!("2001:db8:1:2::{:x}", i + 1));
+            let strike = l.strike(addr, t0);
+            assert_eq!(strike == Strike::Locked, i == MAX_WRONG - 1, "{i}");
+        }
+        assert_eq!(l.locked(ip("2001:db8:1:2:ffff::1"), t0), Some(LOCK));
+        assert_eq!(l.locked(ip("2001:db8:1:3::1"), t0), None, "another /64");
+        // An IPv4 client seen through an IPv6 socket is the IPv4 one.
+        for _ in 0..MAX_WRONG {
+            l.strike(ip("::ffff:192.0.2.7"), t0);
+        }
+        assert_eq!(l.locked(ip("192.0.2.7"), t0), Some(LOCK));
     }
 }

@@ -46,9 +46,20 @@ impl BearerToken {
         &self.0
     }
 
-    /// Whether `presented` is this token, in time independent of where they differ.
+    /// Whether `presented` is this token, in a time that depends on neither where they
+    /// differ nor the token's length (only on the length of what was sent).
     pub fn matches(&self, presented: &[u8]) -> bool {
-        self.0.as_bytes().ct_eq(presented).into()
+        let token = self.0.as_bytes(); // never empty (`new`)
+        let mut differ = 0u8;
+        let mut j = 0;
+        for &b in presented {
+            differ |= b ^ token[j];
+            // Back to the token's start at its end, without a branch.
+            j += 1;
+            j *= usize::from(j < token.len());
+        }
+        let same_len = (presented.len() as u64).ct_eq(&(token.len() as u64));
+        (differ.ct_eq(&0) & same_len).into()
     }
 }
 
@@ -137,9 +148,15 @@ impl ApiSettings {
             || self.allowed_hosts.contains(&name)
     }
 
-    /// Whether `api.cors_origins` lets a web page at `origin` use the API (`*` lets all).
+    /// Whether `api.cors_origins` lets a web page at `origin` read the API (`*` lets all).
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.cors_origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    /// Whether `api.cors_origins` names `origin` itself: what starting a job or an action
+    /// from a web page takes (`*` lets pages read, never act).
+    pub fn names_origin(&self, origin: &str) -> bool {
+        self.cors_origins.iter().any(|o| o == origin)
     }
 
     /// Checks everything `router` and `serve` rely on: the bind rule, the CORS origins, a
@@ -148,6 +165,14 @@ impl ApiSettings {
         check_bind(self)?;
         for origin in &self.cors_origins {
             check_origin(origin)?;
+        }
+        if self.bearer_token.is_none() && self.cors_origins.iter().any(|o| o == "*") {
+            return Err(
+                "api.cors_origins = [\"*\"] with no api.token lets every web page the \
+                 operator opens read this API: list the origins that may (e.g. \
+                 [\"http://localhost:3000\"]), or set api.token (ARBDESK_API_TOKEN)"
+                    .into(),
+            );
         }
         if self.request_timeout.is_zero() {
             return Err("api.request_timeout is 0: set a positive duration such as 10s".into());
@@ -248,8 +273,29 @@ mod tests {
         assert!(!t.matches(b"abc124"));
         assert!(!t.matches(b"abc12"));
         assert!(!t.matches(b""));
+        assert!(!t.matches(b"abc123abc123"), "the token twice");
+        assert!(!t.matches(b"abc1234"));
         assert!(BearerToken::new("").is_err());
         assert!(BearerToken::new("has space").is_err());
+    }
+
+    #[test]
+    fn any_origin_takes_a_token_and_never_starts_anything() {
+        let mut s = ApiSettings {
+            cors_origins: vec!["*".into()],
+            ..ApiSettings::default()
+        };
+        let err = s.validate().unwrap_err();
+        assert!(
+            err.contains("api.cors_origins") && err.contains("api.token"),
+            "{err}"
+        );
+        s.bearer_token = Some(BearerToken::new("a-long-enough-token").unwrap());
+        assert_eq!(s.validate(), Ok(()));
+        assert!(s.allows_origin("https://evil.example"), "it may read");
+        assert!(!s.names_origin("https://evil.example"), "not act");
+        s.cors_origins = vec!["https://dash.example".into()];
+        assert!(s.names_origin("https://dash.example"));
     }
 
     #[test]

@@ -65,10 +65,32 @@ pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("Could not create {}", dir.display()))?;
             }
-            std::fs::write(&path, config::TEMPLATE)
+            write_private(&path, config::TEMPLATE.as_bytes())
                 .with_context(|| format!("Could not write {}", path.display()))?;
             outln!("Wrote {}", path.display());
         }
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` readable by its owner only: the config file is where the Keepa
+/// key and the API token go.
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file (`--force`) keeps its mode on open: set it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
 }

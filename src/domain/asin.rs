@@ -106,8 +106,10 @@ impl Asin {
         }
         let store = host.find("amazon.").map_or(host, |at| &host[at..]);
         if !STORES.contains(&store) {
+            // Shown in the error: a name, nothing a terminal would act on, not too long.
+            let store: String = store.chars().filter(|c| !c.is_control()).take(40).collect();
             return Err(ParseAsinError {
-                store: Some(store.to_string()),
+                store: Some(store),
                 ..refused
             });
         }
@@ -271,6 +273,11 @@ mod tests {
                 "{other}: {e}"
             );
         }
+        // The store's name is shown: nothing in it acts on a terminal.
+        let e = Asin::parse_or_link("https://www.amazon.x\u{1b}]0;X\u{7}y/dp/B0D1XD1ZV3")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(['\u{1b}', '\u{7}']), "{e:?}");
         assert!(Asin::parse_or_link("https://smile.amazon.de/dp/B0D1XD1ZV3").is_ok());
     }
 }

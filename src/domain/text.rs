@@ -20,6 +20,23 @@ pub fn inert_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `s` safe to print on a terminal with its lines kept: every control character but newline
+/// and tab written out as an escape (`\u{1b}`), so no sequence in it acts. For messages
+/// that may quote outside text whole (an error's chain of causes).
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => c.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// `12345` → `12,345`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
@@ -227,7 +244,22 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, list_first, sanitize, span};
+    use super::{edit_distance, escape_controls, inert_cell, list_first, sanitize, span};
+
+    #[test]
+    fn outside_text_cannot_act_on_a_terminal_or_a_spreadsheet() {
+        assert_eq!(
+            escape_controls("bad key\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J\n  at line 2\t"),
+            "bad key\\u{1b}]52;c;cHduZWQ=\\u{7}\\u{1b}[2J\n  at line 2\t"
+        );
+        assert!(matches!(
+            escape_controls("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(inert_cell("=1+2"), "'=1+2");
+        assert_eq!(inert_cell("-5 °C kettle"), "'-5 °C kettle");
+        assert_eq!(inert_cell("Kettle"), "Kettle");
+    }
 
     #[test]
     fn long_lists_name_the_first_few() {

@@ -326,13 +326,21 @@ impl KeepaClient {
     }
 
     /// Replaces the key in server-provided text, in case a server echoes it.
+    /// Text from a Keepa answer (or about one) fit for a log line, an error or a terminal:
+    /// the key masked (before anything is cut, so no part of it is left), escape sequences
+    /// and control characters removed (a server could otherwise write to the operator's
+    /// terminal or clipboard), at most 300 characters.
     fn redact(&self, text: &str) -> String {
         let key = self.inner.config.key.expose();
-        let mut s: String = text.chars().take(300).collect();
-        if !key.is_empty() {
-            s = s.replace(key, "***");
-        }
-        s
+        let masked = if key.is_empty() {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(text.replace(key, "***"))
+        };
+        crate::domain::text::sanitize(&masked)
+            .chars()
+            .take(300)
+            .collect()
     }
 
     fn unavailable(&self, endpoint: &str, attempts: u32, last: String) -> Error {

@@ -68,6 +68,9 @@ impl ReqwestTransport {
             .read_timeout(read_timeout)
             .timeout(timeout)
             .gzip(true)
+            // Keepa does not redirect; following one would send the key (a query parameter)
+            // to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("arbdesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TransportError::Connect(describe(e)))?;

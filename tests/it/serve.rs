@@ -554,6 +554,13 @@ fn config_init_creates_the_named_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(cfg.is_file());
+    // Where the Keepa key and the API token go: readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&cfg).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let out = run(&["config", "show"]);
     assert!(
         out.status.success(),

@@ -58,7 +58,8 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
 
 /// Someone guessing the token from one address is stopped after ten wrong tokens in a
 /// minute: every request of theirs that carries a token, the right one included, is 429
-/// with `Retry-After` for a minute. Open paths stay open.
+/// with `Retry-After` for a minute. Open paths stay open to requests without a token; a
+/// token sent to one is checked and counted.
 #[tokio::test]
 async fn ten_wrong_tokens_from_one_address_lock_it_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -106,5 +107,44 @@ async fn ten_wrong_tokens_from_one_address_lock_it_out() {
     );
     let health = client.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    // `/health` says more with the right token, so a token sent there is checked and
+    // counted as anywhere: locked out, even the right one is 429 there too.
+    let health = |token: &str| {
+        client
+            .get(format!("{base}/health"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(health("s3cret-token").await.unwrap().status(), 429);
+    server.abort();
+
+    // A fresh server: wrong tokens sent to `/health` alone lock the address out.
+    let api = api_over(
+        seeded_store(&dir).await,
+        ApiSettings {
+            bearer_token: Some(BearerToken::new("s3cret-token").unwrap()),
+            ..ApiSettings::default()
+        },
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve(api.state, listener, std::future::pending()));
+    let health = |token: &str| {
+        client
+            .get(format!("{base}/health"))
+            .bearer_auth(token)
+            .send()
+    };
+    let ok = health("s3cret-token").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&ok.bytes().await.unwrap()).unwrap();
+    assert!(body["components"].is_object(), "{body}");
+    for i in 0..10 {
+        let r = health(&format!("guess-{i}")).await.unwrap();
+        assert_eq!(r.status(), 401, "guess {i} at /health");
+    }
+    assert_eq!(health("s3cret-token").await.unwrap().status(), 429);
+    let plain = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(plain.status(), 200, "without a token it stays open");
     server.abort();
 }
