@@ -391,6 +391,7 @@ pub fn loaded(n: usize, size: (u16, u16)) -> UiState {
     let mut feed = Feed {
         total: rows.len() as u64,
         best_gross: rows.iter().map(|r| r.fig.gross_pct).reduce(f64::max),
+        ranked: Some(rows.iter().filter(|r| r.ranked).count() as u64),
         stats: StoreStats {
             total_products: (n as u64).div_ceil(3),
             opportunities: rows.len() as u64,

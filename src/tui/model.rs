@@ -329,6 +329,8 @@ pub struct Feed {
     pub title_rank: Vec<u32>,
     /// The best gross margin % of every row the query matches (loaded or not).
     pub best_gross: Option<f64>,
+    /// How many of the rows the query matches pass every gate (loaded or not).
+    pub ranked: Option<u64>,
 }
 
 impl Feed {

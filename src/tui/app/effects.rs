@@ -381,6 +381,21 @@ pub async fn load_feed(
             Err(e) => return failed(q, e),
         }
     };
+    // How many of them pass every gate: the rows that compete on expected monthly profit.
+    let ranked = if total <= rows.len() as u64 {
+        rows.iter().filter(|r| r.ranked).count() as u64
+    } else {
+        let count = OpportunityFilter {
+            ranked: Some(true),
+            offset: 0,
+            limit: 0,
+            ..q.filter()
+        };
+        match store.opportunities(count).await {
+            Ok(p) => p.total,
+            Err(e) => return failed(q, e),
+        }
+    };
     let missing: Vec<OpportunityKey> = previous
         .iter()
         .filter(|k| !seen.contains(*k))
@@ -410,6 +425,7 @@ pub async fn load_feed(
         left_of: previous_at,
         title_rank: Vec::new(),
         best_gross,
+        ranked: Some(ranked),
     };
     feed.rank_titles();
     feed

@@ -170,6 +170,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         "muted",
         theme,
     ));
+    // Of them, those that pass every gate (marked `+`; the rest, `!`, fail one): ranked
+    // first in the default order, so a larger figure further down is not a mistake.
+    if s.filter_text.is_empty()
+        && let Some(ranked) = feed.ranked
+        && ranked < feed.total
+    {
+        title.push(styled(
+            format!("· {} ranked ", super::thousands(ranked)),
+            "muted",
+            theme,
+        ));
+    }
     // At the last row the limit lets through, say that the limit is why the table ends
     // (after the filter's echo, which the count reads with: "25 of 191 matching /kettle").
     let beyond = if !s.filter_text.is_empty() {

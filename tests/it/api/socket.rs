@@ -60,31 +60,40 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
 /// minute: every request of theirs that carries a token, the right one included, is 429
 /// with `Retry-After` for a minute. Open paths stay open to requests without a token; a
 /// token sent to one is checked and counted.
-#[tokio::test]
-async fn ten_wrong_tokens_from_one_address_lock_it_out() {
-    let dir = tempfile::tempdir().unwrap();
+/// A server over the seeded store that requires the token `s3cret-token`, on an ephemeral
+/// loopback port: its base URL and its task.
+async fn guarded(dir: &tempfile::TempDir) -> (String, tokio::task::JoinHandle<()>) {
     let settings = ApiSettings {
         bearer_token: Some(BearerToken::new("s3cret-token").unwrap()),
         ..ApiSettings::default()
     };
-    let api = api_over(seeded_store(&dir).await, settings);
+    let api = api_over(seeded_store(dir).await, settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(serve(api.state, listener, std::future::pending()));
+    let server = tokio::spawn(async move {
+        let _ = serve(api.state, listener, std::future::pending()).await;
+    });
+    (base, server)
+}
+
+#[tokio::test]
+async fn ten_wrong_tokens_from_one_address_lock_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, server) = guarded(&dir).await;
     let client = reqwest::Client::new();
-    let get = |token: &str| {
+    let get = |path: &str, token: &str| {
         client
-            .get(format!("{base}/stats"))
+            .get(format!("{base}{path}"))
             .bearer_auth(token)
             .send()
     };
 
-    assert_eq!(get("s3cret-token").await.unwrap().status(), 200);
+    assert_eq!(get("/stats", "s3cret-token").await.unwrap().status(), 200);
     for i in 0..10 {
-        let r = get(&format!("guess-{i}")).await.unwrap();
+        let r = get("/stats", &format!("guess-{i}")).await.unwrap();
         assert_eq!(r.status(), 401, "guess {i}");
     }
-    let r = get("s3cret-token").await.unwrap();
+    let r = get("/stats", "s3cret-token").await.unwrap();
     assert_eq!(r.status(), 429);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -109,26 +118,12 @@ async fn ten_wrong_tokens_from_one_address_lock_it_out() {
     assert_eq!(health.status(), 200);
     // `/health` says more with the right token, so a token sent there is checked and
     // counted as anywhere: locked out, even the right one is 429 there too.
-    let health = |token: &str| {
-        client
-            .get(format!("{base}/health"))
-            .bearer_auth(token)
-            .send()
-    };
-    assert_eq!(health("s3cret-token").await.unwrap().status(), 429);
+    assert_eq!(get("/health", "s3cret-token").await.unwrap().status(), 429);
     server.abort();
 
     // A fresh server: wrong tokens sent to `/health` alone lock the address out.
-    let api = api_over(
-        seeded_store(&dir).await,
-        ApiSettings {
-            bearer_token: Some(BearerToken::new("s3cret-token").unwrap()),
-            ..ApiSettings::default()
-        },
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(serve(api.state, listener, std::future::pending()));
+    let dir = tempfile::tempdir().unwrap();
+    let (base, server) = guarded(&dir).await;
     let health = |token: &str| {
         client
             .get(format!("{base}/health"))

@@ -79,12 +79,13 @@ async fn rows_that_only_move_out_of_the_page_have_not_left() {
 }
 
 /// The best gross margin the tile shows is the best of every row the table's query
-/// matches, loaded or not: a market filter leaves out the store's best route.
+/// matches, loaded or not: a market filter leaves out the store's best route; so is the
+/// count of ranked rows the table's title gives.
 #[tokio::test]
 async fn the_best_gross_margin_is_of_the_rows_the_query_matches() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
-    let route = |a: &str, buy: Market, gross: f64, emp: i64| {
+    let route = |a: &str, buy: Market, gross: f64, emp: i64, ranked: bool| {
         let a = asin(a);
         (
             a,
@@ -93,16 +94,16 @@ async fn the_best_gross_margin_is_of_the_rows_the_query_matches() {
                 buy,
                 Market::FR,
                 "Tile Widget",
-                Figures(gross, 10.0, 500, 20.0, emp, true, 100),
+                Figures(gross, 10.0, 500, 20.0, emp, ranked, 100),
             )],
         )
     };
     store
         .replace_opportunities(vec![
-            route("B0TILE00A1", Market::IT, 85.0, 100),
-            route("B0TILE00B2", Market::DE, 30.0, 900),
-            route("B0TILE00C3", Market::DE, 40.0, 50),
-            route("B0TILE00D4", Market::DE, 20.0, 800),
+            route("B0TILE00A1", Market::IT, 85.0, 100, true),
+            route("B0TILE00B2", Market::DE, 30.0, 900, true),
+            route("B0TILE00C3", Market::DE, 40.0, 50, false),
+            route("B0TILE00D4", Market::DE, 20.0, 800, true),
         ])
         .await
         .unwrap();
@@ -117,16 +118,24 @@ async fn the_best_gross_margin_is_of_the_rows_the_query_matches() {
         text: None,
         bounds: Default::default(),
     };
-    // Every row loaded: the best of them.
-    assert_eq!(
-        load_feed(&store, q(vec![], 10), &[], None).await.best_gross,
-        Some(85.0)
-    );
+    // Every row loaded: the best of them, and the ranked among them.
+    let all = load_feed(&store, q(vec![], 10), &[], None).await;
+    assert_eq!((all.best_gross, all.ranked), (Some(85.0), Some(3)));
     // Buying in DE only, two rows loaded by expected monthly profit (B, D): the best of
     // the three DE routes is C's, which is not loaded, and not IT's 85 %.
     let de = load_feed(&store, q(vec![Market::DE], 2), &[], None).await;
     assert_eq!(keys(&de), ["B0TILE00B2", "B0TILE00D4"]);
     assert_eq!(de.best_gross, Some(40.0));
+    assert_eq!(de.ranked, Some(2), "B and D");
+    // By gross margin, C (not ranked) and B are loaded: the ranked of the three are B and
+    // D, one of them not loaded.
+    let by_gross = Query {
+        sort: OpportunitySort::GrossMarginPct,
+        ..q(vec![Market::DE], 2)
+    };
+    let de = load_feed(&store, by_gross, &[], None).await;
+    assert_eq!(keys(&de), ["B0TILE00C3", "B0TILE00B2"]);
+    assert_eq!(de.ranked, Some(2));
     assert_eq!(
         de.stats.best_gross_margin_pct,
         Some(85.0),
