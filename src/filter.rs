@@ -6,12 +6,14 @@
 //! term  := ['!'] (field op value[,value…] | word | "phrase")
 //! op    := = | != | > | >= | < | <= | ~ (regular expression, any case)
 //! field := asin title brand src dst route profit net margin gross roi emp price
-//!          bsr sold drops30 age flags          (and the bare word amz)
+//!          bsr sold drops30 age flags          (and the bare words amz, ranked)
 //! /roi>=25 route=it>de,es>de !amz   /kopfhörer profit>5   /sold>=50 src=uk   /age<2h
+//! /ranked src=it,es dst=de
 //! /title~^nord  asin~^B0MC  title~(kettle|toaster)$  brand=zentro  bsr<20000
 //! ```
 //! A bare word or phrase matches the ASIN or the title, case-insensitively; `amz` alone
-//! means Amazon sells in the sell market (the `AMAZON` flag). `bsr`, `sold` and `drops30`
+//! means Amazon sells in the sell market (the `AMAZON` flag), `ranked` alone that the row
+//! passes every gate (`!ranked`: it fails one). `bsr`, `sold` and `drops30`
 //! are Keepa's figures for the sell market; a row without one matches no comparison of it.
 //! `age` takes a duration (`90s`, `30m`, `2h`, `1d`; a bare number is minutes). Values may end
 //! in their field's unit, `%` or `€`: `profit`, `gross` and `emp` are euros; `net`, `margin`
@@ -49,6 +51,8 @@ enum TermKind {
     Routes(bool, Vec<(Market, Market)>),
     Str(StrField, Op, String),
     Matches(StrField, Pattern),
+    /// The row passes every gate.
+    Ranked,
 }
 
 /// A compiled `~` pattern; two are equal when they were written the same.
@@ -184,7 +188,7 @@ const OPS: [(&str, Op); 7] = [
 
 /// The fields, as errors and the help name them.
 pub const FIELDS: &str = "asin, title, brand, src, dst, route, profit, net, margin, gross, \
-     roi, emp, price, bsr, sold, drops30, age, flags (and the word amz)";
+     roi, emp, price, bsr, sold, drops30, age, flags (and the words amz, ranked)";
 
 /// What the number fields mean, in the units a filter compares them in.
 pub const NUMBER_FIELDS: &str = "profit = net profit €, net = net margin %, margin = gross \
@@ -193,10 +197,10 @@ pub const NUMBER_FIELDS: &str = "profit = net profit €, net = net margin %, ma
      days (all three where it is sold), age = since computed (30m, 2h, 1d)";
 
 /// Every field name the parser takes, aliases included.
-const FIELD_NAMES: [&str; 24] = [
+const FIELD_NAMES: [&str; 25] = [
     "asin", "title", "brand", "src", "buy", "dst", "sell", "route", "profit", "net", "margin",
     "gross", "roi", "emp", "price", "bsr", "rank", "sold", "drops30", "drops", "age", "flags",
-    "flag", "amz",
+    "flag", "amz", "ranked",
 ];
 
 /// The part of `input` that applies while it is being typed: all of it, except a last word
@@ -215,9 +219,10 @@ pub fn settled(input: &str) -> &str {
     let negating = word
         .strip_suffix('!')
         .is_some_and(|f| FIELD_NAMES.contains(&f));
-    // `amz` is a whole term already: it applies at once.
+    // `amz` and `ranked` are whole terms already: they apply at once.
     let becoming_field = !word.contains('"')
         && word != "amz"
+        && word != "ranked"
         && (negating || FIELD_NAMES.iter().any(|f| f.starts_with(word.as_str())));
     if !last.is_empty() && becoming_field {
         &input[..start]
@@ -292,6 +297,7 @@ impl Filter {
                     match lower.as_str() {
                         // Amazon sells where it is sold: the `AMAZON` flag.
                         "amz" => TermKind::Str(StrField::Flags, Op::Eq, "amazon".into()),
+                        "ranked" => TermKind::Ranked,
                         _ => TermKind::Text(lower),
                     }
                 }
@@ -508,6 +514,7 @@ impl Term {
         let euros = |m: Money| m.minor as f64 / 100.0;
         match &self.kind {
             TermKind::Text(w) => row.search().contains(w.as_str()),
+            TermKind::Ranked => row.ranked(),
             TermKind::Num(f, op, v) => {
                 let net = matches!(
                     f,

@@ -68,7 +68,7 @@ pub(crate) struct OpportunityQuery {
     /// all hold, `!` negating one. A word or `"quoted phrase"` matches the ASIN or title
     /// (case-insensitive); a field term compares `asin title brand src dst route profit net
     /// margin gross roi emp price bsr sold drops30 age flags` with `= != > >= < <= ~`, e.g.
-    /// `roi>=25 route=it>de,es>de !amz`, `sold>=50 src=uk`, `title~^nord`, `age<2h`.
+    /// `roi>=25 route=it>de,es>de !amz`, `sold>=50 src=uk`, `title~^nord`, `age<2h`, `ranked`.
     #[param(max_length = 200)]
     q: Option<String>,
     /// `true` keeps only the rows that pass every gate, `false` only the rows that fail at

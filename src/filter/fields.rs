@@ -20,6 +20,8 @@ pub trait Filterable {
     fn brand(&self) -> Option<Cow<'_, str>>;
     /// Failed gates and warnings by name, space-separated.
     fn flags(&self) -> Cow<'_, str>;
+    /// Whether it passes every gate.
+    fn ranked(&self) -> bool;
     /// The figures the number fields compare.
     fn figures(&self) -> Figures;
 }
@@ -106,6 +108,9 @@ impl Filterable for Opportunity {
     }
     fn flags(&self) -> Cow<'_, str> {
         self.flags.join(" ").into()
+    }
+    fn ranked(&self) -> bool {
+        self.ranked
     }
     fn figures(&self) -> Figures {
         Figures {

@@ -69,6 +69,16 @@ fn demand_brand_price_age_and_amazon() {
     );
     r.flags = "AMAZON".into();
     assert!(ok(&r, "amz"));
+    // `ranked`: passes every gate; applied as soon as it is typed, not while it could
+    // still become `rank`.
+    r.ranked = true;
+    assert!(ok(&r, "ranked") && !ok(&r, "!ranked"));
+    r.ranked = false;
+    assert!(!ok(&r, "ranked") && ok(&r, "!ranked dst=de"));
+    assert_eq!(
+        (settled("src=de ranked"), settled("src=de ranke")),
+        ("src=de ranked", "src=de ")
+    );
     let err = |q: &str| Filter::parse(q).unwrap_err();
     assert_eq!(
         err("bsr<5%"),

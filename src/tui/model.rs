@@ -219,6 +219,9 @@ impl Filterable for Row {
     fn flags(&self) -> Cow<'_, str> {
         Cow::Borrowed(&self.flags)
     }
+    fn ranked(&self) -> bool {
+        self.ranked
+    }
     fn figures(&self) -> Figures {
         self.fig
     }

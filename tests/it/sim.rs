@@ -331,6 +331,10 @@ async fn bad_parameters_are_keepa_style_400s() {
             "product?key=good&domain=3&asin=B0D1XD1ZV3&rating=yes",
             "rating",
         ),
+        (
+            "product?key=good&domain=3&asin=B0D1XD1ZV3&history=2",
+            "history",
+        ),
         ("category?key=good&domain=3&category=0&parents=2", "parents"),
     ] {
         let (status, _, body) = get_json(&format!("http://{addr}/{q}"), false).await;

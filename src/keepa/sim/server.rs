@@ -307,7 +307,12 @@ fn product(state: &State, params: &Params) -> Answer {
                 format!("{} ASINs; 1 to 100 per request", asins.len()),
             ));
         }
-        let history = !matches!(params.get("history").map(String::as_str), Some("0"));
+        // On unless `history=0`, and checked as strictly as the other flags.
+        let history = match params.get("history").map(String::as_str) {
+            None | Some("1") => true,
+            Some("0") => false,
+            Some(v) => return Err(bad_param("history", format!("'{v}' is not 0 or 1"))),
+        };
         let buybox = flag(params, "buybox")?;
         let days = int(params, "days")?.unwrap_or(0);
         if days < 0 {

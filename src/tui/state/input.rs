@@ -80,6 +80,11 @@ impl UiState {
                 self.pending_keys = seq;
                 Vec::new()
             }
+            // Esc after the start of a sequence (`g`) backs out of the sequence only: its own
+            // action (clear the filter, the marks) is not what was meant.
+            Lookup::Unbound if seq.len() > 1 && ev.code == crossterm::event::KeyCode::Esc => {
+                Vec::new()
+            }
             Lookup::Unbound if seq.len() > 1 => match keymap.lookup(self.context(), &[key]) {
                 Lookup::Run(a) => self.apply(a),
                 Lookup::Pending => {
@@ -393,6 +398,12 @@ impl UiState {
                         "watch add needs one or more ASINs or product links, e.g. watch add B0D1XD1ZV3 B07XJ8C8F5"
                             .into(),
                     ),
+                    // `:q` says quit in words: it leaves from any view (the `q` key backs
+                    // out of one first).
+                    Ok(Action::Quit) => {
+                        self.quit = true;
+                        vec![self.remember(line)]
+                    }
                     Ok(a) => {
                         let mut fx = vec![self.remember(line)];
                         fx.extend(self.apply(a));

@@ -170,18 +170,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         "muted",
         theme,
     ));
-    // Of them, those that pass every gate (marked `+`; the rest, `!`, fail one): ranked
-    // first in the default order, so a larger figure further down is not a mistake.
-    if s.filter_text.is_empty()
-        && let Some(ranked) = feed.ranked
-        && ranked < feed.total
-    {
-        title.push(styled(
-            format!("· {} ranked ", super::thousands(ranked)),
-            "muted",
-            theme,
-        ));
-    }
+
     // At the last row the limit lets through, say that the limit is why the table ends
     // (after the filter's echo, which the count reads with: "25 of 191 matching /kettle").
     let beyond = if !s.filter_text.is_empty() {
@@ -198,6 +187,28 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         title.push(styled(
             format!("/{} ", super::fit(&s.filter_text, FILTER_ECHO)),
             "filter_active",
+            theme,
+        ));
+    }
+    // Of them, those that pass every gate (marked `+`; the rest, `!`, fail one): ranked
+    // first in the default order, so a larger figure further down is not a mistake.
+    let ranked = if s.filter_text.is_empty() {
+        feed.ranked.filter(|r| *r < feed.total)
+    } else if !s.loading {
+        let rows = &feed.rows;
+        let r = s
+            .matching
+            .iter()
+            .filter(|&&i| rows.get(i as usize).is_some_and(|r| r.ranked))
+            .count();
+        (r < matching).then_some(r as u64)
+    } else {
+        None
+    };
+    if let Some(ranked) = ranked {
+        title.push(styled(
+            format!("· {} ranked ", super::thousands(ranked)),
+            "muted",
             theme,
         ));
     }
@@ -405,16 +416,30 @@ fn empty_message(s: &UiState) -> String {
         });
         // A product's routes, opened from the products view.
         if s.products.return_filter.is_some() {
-            let gross = if s.basis == crate::tui::action::Basis::Net {
-                "; :basis gross shows the routes with a gross margin only"
+            // The sidebar's markets narrow the routes first: say so before the basis.
+            let all = s.session.markets.len();
+            let codes = |ms: &[crate::domain::Market]| {
+                ms.iter().map(|m| m.code()).collect::<Vec<_>>().join(" ")
+            };
+            let why = if s.buy.len() < all || s.sell.len() < all {
+                format!(
+                    " buying in {} and selling in {} ({}); :markets takes every market",
+                    codes(&s.buy),
+                    codes(&s.sell),
+                    super::fit(&s.filter_text, FILTER_ECHO),
+                )
+            } else if s.basis == crate::tui::action::Basis::Net {
+                format!(
+                    " (/{}); :basis gross shows the routes with a gross margin only",
+                    super::fit(&s.filter_text, FILTER_ECHO),
+                )
             } else {
-                ""
+                format!(" (/{})", super::fit(&s.filter_text, FILTER_ECHO))
             };
             return format!(
-                "No routes of this product at ≥{:.1} % {} (/{}){gross}. Esc goes back to the products.",
+                "No routes of this product at ≥{:.1} % {}{why}. Esc goes back to the products.",
                 s.min_margin,
                 s.basis.id(),
-                super::fit(&s.filter_text, FILTER_ECHO),
             );
         }
         format!(

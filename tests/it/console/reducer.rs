@@ -195,6 +195,28 @@ fn chords_go_to_views_and_q_goes_back_before_quitting() {
     // Ctrl-C leaves from anywhere.
     key(&mut s, KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert!(s.quit);
+    // So does `:q`, the command in words: the key backs out of a view, the command quits.
+    let mut s = fixtures::loaded(20, (120, 40));
+    keys(&mut s, "gh:q");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    assert!(s.quit);
+}
+
+/// Esc after the start of a key sequence (`g`) cancels the sequence only: the filter (what
+/// Esc clears on its own) stays.
+#[test]
+fn esc_cancels_a_pending_sequence_and_nothing_else() {
+    let mut s = fixtures::loaded(20, (120, 40));
+    s.apply(Action::Filter(Some("roi>5".into())));
+    assert_eq!(s.filter_text, "roi>5");
+    keys(&mut s, "g");
+    assert!(!s.pending_keys.is_empty());
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.pending_keys.is_empty());
+    assert_eq!(s.filter_text, "roi>5", "the filter stays");
+    // Esc alone still clears it.
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(s.filter_text, "");
 }
 
 #[test]

@@ -125,7 +125,7 @@ fn tiles_describe_the_rows_a_filter_matches() {
 }
 
 /// With a row limit and a filter, the title reads as a sentence: the count, the filter it
-/// counts, then (at the last row) what the limit holds back.
+/// counts, how many of them are ranked, then (at the last row) what the limit holds back.
 #[test]
 fn the_title_says_the_filter_before_what_the_limit_holds_back() {
     let mut s = fixtures::loaded(300, (160, 45));
@@ -141,7 +141,7 @@ fn the_title_says_the_filter_before_what_the_limit_holds_back() {
     let t = text(&s);
     let title = t.lines().nth(4).unwrap();
     assert!(
-        title.contains("matching /src=uk · :limit all shows"),
+        title.contains("matching /src=uk · 46 ranked · :limit all shows"),
         "{title}"
     );
 }
@@ -1282,7 +1282,7 @@ fn products_view_small_read_only_and_its_help() {
 }
 
 /// A product's routes opened from the products view say how to go back, and how to see
-/// routes the net margin floor hides.
+/// routes the net margin floor, or the sidebar's markets, hide.
 #[test]
 fn a_products_routes_say_how_to_go_back() {
     let mut s = fixtures::products(1_000, (120, 40));
@@ -1301,6 +1301,23 @@ fn a_products_routes_say_how_to_go_back() {
     assert!(screen.contains("No routes of this product"), "{screen}");
     assert!(screen.contains("Esc goes back to the products"), "{screen}");
     assert!(screen.contains(":basis gross"), "{screen}");
+    // With the sidebar's markets narrowed, those are what hide the routes, and it says so.
+    s.apply(Action::Markets(
+        arbdesk::tui::action::Side::Buy,
+        vec![Market::IT, Market::ES],
+    ));
+    s.on_feed(Feed {
+        query: Some(s.query()),
+        at: Some(fixtures::now()),
+        stats: s.feed.stats.clone(),
+        ..Feed::default()
+    });
+    let screen = text(&s);
+    assert!(
+        screen.contains("buying in IT ES and selling in UK DE FR IT ES"),
+        "{screen}"
+    );
+    assert!(screen.contains(":markets takes every market"), "{screen}");
 }
 
 /// A number column's label ends where its figures end (the cell after them is kept for
