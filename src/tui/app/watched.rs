@@ -37,10 +37,10 @@ pub(super) async fn add(
             };
             let already = crate::store::unchanged(new, &asins);
             let of = if already.is_empty() {
-                format!("{} new", new.len())
+                format!("{} added", new.len())
             } else {
                 format!(
-                    "{} new; {} on it already",
+                    "{} added; {} on it already",
                     new.len(),
                     subject(&already, 3, "was", "were")
                 )
@@ -283,7 +283,7 @@ mod tests {
         let adding = tokio::spawn(add(store.clone(), vec![off, off], Vec::new(), tx));
         let (text, bad) = toast(&mut rx).await;
         adding.abort();
-        assert!(text.starts_with("Watching B0NOTWATCH (1 new)"), "{text}");
+        assert!(text.starts_with("Watching B0NOTWATCH (1 added)"), "{text}");
         assert!(!bad);
     }
 }

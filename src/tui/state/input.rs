@@ -230,8 +230,26 @@ impl UiState {
                                     common_prefix(&options)
                                 };
                             }
-                            p.error = (options.len() > 1).then(|| options.join("  "));
-                            p.cycle = (options.len() > 1).then_some((options, 0));
+                            // What they agree on may be a candidate itself (`mar` → `mark`,
+                            // of `markets  mark`): shown as the one taken, and the next Tab
+                            // goes on from it.
+                            let taken = options.iter().position(|o| *o == p.input);
+                            p.error = (options.len() > 1).then(|| {
+                                options
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(j, o)| {
+                                        if Some(j) == taken {
+                                            format!("[{o}]")
+                                        } else {
+                                            o.clone()
+                                        }
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("  ")
+                            });
+                            let next = taken.map_or(0, |j| (j + 1) % options.len().max(1));
+                            p.cycle = (options.len() > 1).then_some((options, next));
                         }
                     },
                     // The command history; in the `/` prompt, its `filter …` lines (each

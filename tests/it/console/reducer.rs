@@ -1586,6 +1586,19 @@ fn tab_lists_the_candidates_then_takes_each_in_turn() {
     assert_eq!(input(&s), "sort roix");
     key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
     assert_eq!(input(&s), "sort roix");
+    // What the candidates agree on is one of them (`mar` → `mark`): the list shows it
+    // taken, and the next Tab goes on to the other.
+    let mut s = fixtures::loaded(20, (160, 45));
+    keys(&mut s, ":mar");
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(input(&s), "mark");
+    let listed = prompt_error(&s).unwrap_or_default();
+    assert!(
+        listed.contains("[mark]") && listed.contains("markets"),
+        "{listed}"
+    );
+    key(&mut s, KeyCode::Tab, KeyModifiers::NONE);
+    assert!(input(&s).starts_with("markets"), "{}", input(&s));
 }
 
 /// The help explains what the screen shows without a key: the row markers and the filter's
