@@ -1291,12 +1291,15 @@ fn a_products_routes_say_how_to_go_back() {
     s.on_products(fixtures::products_page(1_000, q));
     s.apply(Action::Open);
     // The last product has no row among the fixture's: the store answers none.
-    s.on_feed(Feed {
-        query: Some(s.query()),
-        at: Some(fixtures::now()),
-        stats: s.feed.stats.clone(),
-        ..Feed::default()
-    });
+    let answer_none = |s: &mut UiState| {
+        s.on_feed(Feed {
+            query: Some(s.query()),
+            at: Some(fixtures::now()),
+            stats: s.feed.stats.clone(),
+            ..Feed::default()
+        })
+    };
+    answer_none(&mut s);
     let screen = text(&s);
     assert!(screen.contains("No routes of this product"), "{screen}");
     assert!(screen.contains("Esc goes back to the products"), "{screen}");
@@ -1306,12 +1309,7 @@ fn a_products_routes_say_how_to_go_back() {
         arbdesk::tui::action::Side::Buy,
         vec![Market::IT, Market::ES],
     ));
-    s.on_feed(Feed {
-        query: Some(s.query()),
-        at: Some(fixtures::now()),
-        stats: s.feed.stats.clone(),
-        ..Feed::default()
-    });
+    answer_none(&mut s);
     let screen = text(&s);
     assert!(
         screen.contains("buying in IT ES and selling in UK DE FR IT ES"),
