@@ -121,7 +121,9 @@ impl UiState {
 
     /// Says where an export went; while the toast shows, `y` copies the path.
     pub fn toast_exported(&mut self, text: String, path: String) {
-        self.toast_info(format!("{text} · y copies the path"));
+        // The log keeps what happened; the key is for the toast on screen only.
+        tracing::info!(target: "arbdesk::console", "{text}");
+        self.push_toast(format!("{text} · y copies the path"), false, false);
         if let Some(t) = self.toasts.back_mut() {
             t.copy = Some(path);
         }

@@ -219,17 +219,26 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             theme,
         ));
     }
+    // Narrow, the state alone: the keys' hints would push the rest off the title (the
+    // footer and the help say them).
+    let roomy = area.width >= 100;
     if !s.marked.is_empty() {
         let (n, shown) = (s.marked.len(), s.marked_shown());
-        let text = if shown == n {
-            format!("· {n} marked (e exports them) ")
-        } else {
-            format!("· {n} marked, {} hidden by the filters ", n - shown)
+        let text = match (shown == n, roomy) {
+            (true, true) => format!("· {n} marked (e exports them) "),
+            (true, false) => format!("· {n} marked "),
+            (false, true) => format!("· {n} marked, {} hidden by the filters ", n - shown),
+            (false, false) => format!("· {n} marked, {} hidden ", n - shown),
         };
         title.push(styled(text, "muted", theme));
     }
     if s.zoom {
-        title.push(styled("· zoomed (z or Esc returns) ", "muted", theme));
+        let text = if roomy {
+            "· zoomed (z or Esc returns) "
+        } else {
+            "· zoomed "
+        };
+        title.push(styled(text, "muted", theme));
     }
     if s.offset > 0 {
         // Scrolled down: the rows above are not on screen, and the top row is not the best.

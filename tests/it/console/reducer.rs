@@ -1053,7 +1053,8 @@ fn a_console_that_does_not_fetch_offers_no_refresh() {
     assert_eq!(offered(&s), (false, false, false));
 }
 
-/// Marked rows are counted in the table's title, which says what `e` does with them.
+/// Marked rows are counted in the table's title, which says what `e` does with them where
+/// there is room.
 #[test]
 fn marks_are_counted_in_the_title() {
     let mut s = fixtures::loaded(50, (200, 60));
@@ -1062,6 +1063,21 @@ fn marks_are_counted_in_the_title() {
     let screen = super::snapshots::draw(&s, "mono");
     let title: String = (0..200).map(|x| screen[(x, 4)].symbol()).collect();
     assert!(title.contains("2 marked (e exports them)"), "{title}");
+    // At 80 columns the count alone, with zoom, leaves the title its other parts.
+    s.on_resize(80, 24);
+    keys(&mut s, "z");
+    assert!(s.zoom);
+    let screen = super::snapshots::draw(&s, "mono");
+    let title: String = (0..80).map(|x| screen[(x, 0)].symbol()).collect();
+    let title = if title.contains("Opportunities") {
+        title
+    } else {
+        (0..24)
+            .map(|y| (0..80).map(|x| screen[(x, y)].symbol()).collect::<String>())
+            .find(|l| l.contains("Opportunities"))
+            .unwrap_or_default()
+    };
+    assert!(title.contains("· 2 marked · zoomed "), "{title}");
 }
 
 #[test]
