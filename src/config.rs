@@ -398,8 +398,38 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: cut_long_lines(&plain_words(&e.to_string())),
+        message: mask_secrets(&cut_long_lines(&plain_words(&e.to_string()))),
     })
+}
+
+/// A parse message with the values of the secret keys it quotes (`key`, `token`,
+/// `password`, as in `2 | token = "…" x`) masked: the message goes to a terminal, and from
+/// there into logs and pasted bug reports.
+fn mask_secrets(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| {
+            let Some((left, _)) = line.split_once('=') else {
+                return line.to_string();
+            };
+            // The key, after the line-number gutter TOML's messages put before it.
+            let key = left
+                .rsplit('|')
+                .next()
+                .unwrap_or(left)
+                .trim()
+                .to_ascii_lowercase();
+            let secret = ["key", "token", "password"].iter().any(|s| {
+                key == *s || key.ends_with(&format!(".{s}")) || key.ends_with(&format!("_{s}"))
+            });
+            if secret {
+                format!("{left}= *** (a secret's value is not shown)")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A parse message with each line cut to 300 characters: TOML's messages quote the line

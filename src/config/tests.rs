@@ -396,3 +396,25 @@ fn the_default_demo_spends_less_than_the_simulator_refills() {
         "a round costs {round} tokens every {minutes} min; the refill is {refill}"
     );
 }
+
+#[test]
+fn a_parse_error_does_not_quote_a_secret() {
+    let text = "[api]\ntoken = \"TOKSECRET789\" x\n";
+    let e = toml::from_str::<toml::Value>(text).unwrap_err();
+    let shown = mask_secrets(&e.to_string());
+    assert!(!shown.contains("TOKSECRET789"), "{shown}");
+    assert!(shown.contains("not shown"), "{shown}");
+    let text = "[keepa]\nkey = \"KEEPASECRET\"\nbuybox = maybe\n";
+    let e = toml::from_str::<toml::Value>(text).unwrap_err();
+    let shown = mask_secrets(&e.to_string());
+    assert!(!shown.contains("KEEPASECRET"), "{shown}");
+    assert!(
+        shown.contains("buybox = maybe"),
+        "other lines stay: {shown}"
+    );
+    assert_eq!(mask_secrets("route = it>de"), "route = it>de");
+    assert_eq!(
+        mask_secrets("3 | sasl.password = \"pw\""),
+        "3 | sasl.password = *** (a secret's value is not shown)"
+    );
+}
