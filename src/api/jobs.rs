@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use super::error::{ApiError, Problem};
-use crate::pipeline::{Command, DiscoveryAsked, RunInHand};
+use crate::pipeline::{DiscoveryAsked, RunInHand};
 
 /// Jobs that can be run by hand.
 pub(crate) const JOBS: [&str; 1] = ["discovery"];
@@ -59,16 +59,13 @@ pub(crate) async fn run(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let name = super::error::path_text(name, "name")?;
-    let command = match name.as_str() {
-        "discovery" => Command::Discover,
-        other => {
-            return Err(ApiError::not_found(format!(
-                "no job '{}': the jobs that can be run by hand are {}",
-                super::error::shorten(other),
-                JOBS.join(", ")
-            )));
-        }
-    };
+    if name != "discovery" {
+        return Err(ApiError::not_found(format!(
+            "no job '{}': the jobs that can be run by hand are {}",
+            super::error::shorten(&name),
+            JOBS.join(", ")
+        )));
+    }
     // A job takes nothing: a parameter or a body would be ignored, so neither is taken.
     ApiError::refuse_query(query.as_deref(), "")?;
     let sent_body = !axum::body::to_bytes(body, state.settings().body_limit)
@@ -88,12 +85,12 @@ pub(crate) async fn run(
     }
     super::middleware::refuse_cross_site(&headers, state.settings(), "a job")?;
     super::actions::store_answers(&state).await?;
-    queue(&state, name, command)
+    queue_discovery(&state, name)
 }
 
-/// Queues job `name` as `command` for the ingest stage, unless a run in progress or one
-/// just finished answers for it (200); 202 once queued.
-fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, ApiError> {
+/// Queues a discovery run (job `name`) for the ingest stage, unless a run in progress or
+/// one just finished answers for it (200); 202 once queued.
+fn queue_discovery(state: &ApiState, name: String) -> Result<Response, ApiError> {
     let Some(commands) = state.commands() else {
         return Err(ApiError::from_status(
             StatusCode::CONFLICT,
@@ -101,16 +98,14 @@ fn queue(state: &ApiState, name: String, command: Command) -> Result<Response, A
         ));
     };
     let now = chrono::Utc::now();
-    let asked = match command {
-        Command::Discover => commands.ask_discovery(&state.status_snapshot(), now),
-        other => commands.try_send(other).map(|()| DiscoveryAsked::Queued),
-    };
-    let asked = asked.map_err(|e| {
-        ApiError::from_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            crate::pipeline::not_taken(&e),
-        )
-    })?;
+    let asked = commands
+        .ask_discovery(&state.status_snapshot(), now)
+        .map_err(|e| {
+            ApiError::from_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::pipeline::not_taken(&e),
+            )
+        })?;
     let answer = |status: &str, finished_at, detail| JobAnswer {
         job: name.clone(),
         status: status.into(),
