@@ -423,7 +423,7 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
             if op == Op::Matches {
                 return Err(format!("'{tok}': age takes = != > >= < <="));
             }
-            let secs = duration_secs(value)
+            let secs = crate::domain::text::span_secs(value)
                 .filter(|s| s.is_finite())
                 .ok_or_else(|| {
                     format!("'{tok}': '{value}' is not a duration: write 90s, 30m, 2h or 1d")
@@ -482,19 +482,6 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
             "'{tok}': unknown field '{other}'; fields are {FIELDS}"
         )),
     }
-}
-
-/// `90s`, `30m`, `2h`, `1d` (a bare number is minutes) in seconds.
-fn duration_secs(v: &str) -> Option<f64> {
-    let (n, per) = match v.char_indices().last()? {
-        (i, 's') => (&v[..i], 1.0),
-        (i, 'm') => (&v[..i], 60.0),
-        (i, 'h') => (&v[..i], 3_600.0),
-        (i, 'd') => (&v[..i], 86_400.0),
-        _ => (v, 60.0),
-    };
-    let n: f64 = n.parse().ok()?;
-    (n.is_finite() && n >= 0.0).then_some(n * per)
 }
 
 fn cmp(op: Op, a: f64, b: f64) -> bool {

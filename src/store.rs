@@ -17,6 +17,7 @@ mod history;
 pub mod sqlite;
 mod varint;
 mod watchlist;
+mod write_error;
 
 pub use es_settings::EsSettings;
 pub use watchlist::{WatchEdit, WatchEntry, WatchSource, unchanged, watch_change};

@@ -115,6 +115,20 @@ pub fn signed_thousands(n: i64) -> String {
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
+/// `90s`, `30m`, `2h`, `1d` (a bare number is minutes) in seconds, as the console's filter
+/// and `:set refresh` read a span.
+pub fn span_secs(v: &str) -> Option<f64> {
+    let (n, per) = match v.char_indices().last()? {
+        (i, 's') => (&v[..i], 1.0),
+        (i, 'm') => (&v[..i], 60.0),
+        (i, 'h') => (&v[..i], 3_600.0),
+        (i, 'd') => (&v[..i], 86_400.0),
+        _ => (v, 60.0),
+    };
+    let n: f64 = n.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n * per)
+}
+
 /// A time span to the minute, two units at most: `45s`, `59m`, `1h 59m`, `2d 3h`.
 pub fn span(secs: i64) -> String {
     let s = secs.max(0);

@@ -45,6 +45,12 @@ pub enum Command {
         /// When the refresh was asked for.
         asked: tokio::time::Instant,
     },
+    /// Refresh each product once in `interval` from now on, for this run (the console's
+    /// `:set refresh`): what is scheduled moves by the change.
+    SetRefresh {
+        /// The new refresh interval.
+        interval: Duration,
+    },
 }
 
 /// Sends commands to the ingest stage and remembers the refreshes it sent. Cheap to clone;

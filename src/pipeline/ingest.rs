@@ -121,7 +121,7 @@ const GATE_WAIT_SHOWN: Duration = Duration::from_secs(30);
 impl Ingest {
     /// Runs until `cancel`, once `gate` (if any) lets it.
     pub async fn run(
-        self,
+        mut self,
         gate: Option<super::IngestGate>,
         mut commands: mpsc::Receiver<Command>,
         cancel: CancellationToken,
@@ -266,10 +266,10 @@ impl Ingest {
         tracing::info!("Ingest stopped.");
     }
 
-    /// Runs a refresh command (the whole watchlist for `RefreshAll`); false when cancelled
-    /// on the way.
+    /// Runs a refresh command (the whole watchlist for `RefreshAll`; a new interval for
+    /// `SetRefresh`); false when cancelled on the way.
     async fn refresh(
-        &self,
+        &mut self,
         cmd: Command,
         due_at: &mut DueAt,
         refreshed: &mut HashMap<Asin, Instant>,
@@ -277,6 +277,10 @@ impl Ingest {
     ) -> bool {
         let (asins, asked) = match cmd {
             Command::Discover => return true,
+            Command::SetRefresh { interval } => {
+                self.set_interval(interval, due_at);
+                return true;
+            }
             Command::Refresh { asins, asked } => (asins, asked),
             Command::RefreshAll { asked } => match self.store.watchlist().await {
                 Ok(list) => {
@@ -294,6 +298,30 @@ impl Ingest {
         };
         self.refresh_now(asins, asked, due_at, refreshed, cancel)
             .await
+    }
+
+    /// Refreshes each product once in `interval` from now on. What was scheduled a refresh
+    /// interval after its fetch moves by the change (never to before now); retries of failed
+    /// fetches, due within [`RETRY_FAILED`], stay.
+    fn set_interval(&mut self, interval: Duration, due_at: &mut DueAt) {
+        let old = std::mem::replace(&mut self.settings.refresh_interval, interval);
+        let now = Instant::now();
+        let retries_until = now + RETRY_FAILED;
+        for at in due_at.values_mut().filter(|at| **at > retries_until) {
+            *at = if interval >= old {
+                *at + (interval - old)
+            } else {
+                at.checked_sub(old - interval).map_or(now, |t| t.max(now))
+            };
+        }
+        self.stats.set_refresh_interval(interval.as_secs());
+        let span = |d: Duration| crate::domain::text::span(d.as_secs() as i64);
+        tracing::info!(
+            "Refresh interval set to {} (was {}) for this run; the configured one \
+             (pipeline.refresh_interval_secs) applies at the next start.",
+            span(interval),
+            span(old)
+        );
     }
 
     /// Refreshes `asins` in every market now, except repeats and those whose refresh on

@@ -71,6 +71,15 @@ impl Stats {
         self.tx.send_modify(|s| s.refresh = Some(plan));
     }
 
+    /// The refresh plan's interval, changed while the pipeline runs.
+    pub fn set_refresh_interval(&self, secs: u64) {
+        self.tx.send_modify(|s| {
+            if let Some(plan) = &mut s.refresh {
+                plan.interval_secs = secs;
+            }
+        });
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<PipelineStatus> {
         self.tx.subscribe()
     }

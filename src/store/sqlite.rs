@@ -168,12 +168,9 @@ impl Store for SqliteStore {
                     latency_ms: Some(latency),
                     ..ComponentHealth::ok("sqlite", path)
                 },
-                Ok((latency, Some(err))) => ComponentHealth {
+                Ok((latency, Some(failed))) => ComponentHealth {
                     latency_ms: Some(latency),
-                    ..ComponentHealth::degraded(
-                        "sqlite",
-                        format!("{path}: the last write failed: {err}"),
-                    )
+                    ..ComponentHealth::degraded("sqlite", format!("{path}: {failed}"))
                 },
                 Err(e) => ComponentHealth::down("sqlite", e.to_string()),
             }

@@ -344,6 +344,9 @@ pub enum Action {
     RefreshAsins(Vec<Asin>),
     /// Run discovery now (Keepa's best-seller lists of the configured categories).
     Discover,
+    /// Refresh each product once in this many seconds from now on, for this run (`None`:
+    /// say what it is).
+    SetRefresh(Option<u64>),
     /// Add ASINs to the watchlist; with none, open a prompt for them.
     WatchAdd(Vec<Asin>),
     /// Remove ASINs (none = the selected one) from the watchlist.
@@ -479,6 +482,26 @@ mod tests {
         assert!(parse("markets de it").is_ok());
         assert!(parse("watch add B0D1XD1ZV3 B07XJ8C8F5").is_ok());
         assert!(parse("filter roi>5 src=de").is_ok());
+        assert_eq!(parse("set"), Ok(Action::SetRefresh(None)));
+        assert_eq!(parse("set refresh"), Ok(Action::SetRefresh(None)));
+        assert_eq!(parse("set refresh 20m"), Ok(Action::SetRefresh(Some(1200))));
+        assert_eq!(parse("set refresh 90s"), Ok(Action::SetRefresh(Some(90))));
+        assert_eq!(parse("set refresh 45"), Ok(Action::SetRefresh(Some(2700))));
+        for (typed, named) in [
+            ("set refresh 0s", "'0s'"),
+            ("set refresh 400d", "'400d'"),
+            ("set refresh soon", "'soon'"),
+            ("set colour red", "'colour'"),
+        ] {
+            let e = parse(typed).unwrap_err().0;
+            assert!(e.contains(named), "{typed}: {e}");
+        }
+        assert!(
+            parse("set refresh 20m 5")
+                .unwrap_err()
+                .0
+                .contains("one too many")
+        );
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub enum Effect {
     RefreshAll,
     /// Run discovery now.
     Discover,
+    /// Show (`None`) or set the refresh interval, in seconds.
+    SetRefresh(Option<u64>),
     /// Add to the watchlist.
     WatchAdd(Vec<Asin>),
     /// Remove from the watchlist.

@@ -483,7 +483,27 @@ async fn watching_60() -> (
 /// again at once (which spent a whole round of tokens at every restart).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_fetches_only_what_is_due() {
-    let (_dir, sim, q, d) = watching_60().await;
+    let (_dir, sim, q, pipeline) = started_with_20_due().await;
+    // Idle now: what was fetched 10 minutes ago is not due for another 50.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(q.depth(), 20, "only the due products");
+    assert_eq!(
+        sim.requests(),
+        1 + 4,
+        "the token, then four requests of five"
+    );
+    pipeline.shutdown().await;
+}
+
+/// Of 60 watched products (hourly refreshes, DE), 0–39 fetched 10 minutes ago, 40–49 two
+/// hours ago (due), 50–59 never: a pipeline started on them, once it has fetched the 20 due.
+async fn started_with_20_due() -> (
+    tempfile::TempDir,
+    arbdesk::keepa::sim::Simulator,
+    Arc<dyn Queue>,
+    Pipeline,
+) {
+    let (dir, sim, q, d) = watching_60().await;
     let opts = Options::new().with_stats(90);
     let cat = Catalog::new(7);
     let listing = |i: u64| {
@@ -491,8 +511,6 @@ async fn a_restart_fetches_only_what_is_due() {
         let p = cat.product(&asin, Market::DE, 1_795_586_400_000, opts);
         arbdesk::keepa::decode_product(&serde_json::to_string(&p).unwrap()).unwrap()
     };
-    // Of the 60 watched (hourly refreshes): 0–39 fetched 10 minutes ago, 40–49 two hours
-    // ago (due), 50–59 never.
     let now = Utc::now();
     let recent: Vec<_> = (0..40).map(listing).collect();
     let old: Vec<_> = (40..50).map(listing).collect();
@@ -503,21 +521,39 @@ async fn a_restart_fetches_only_what_is_due() {
             .unwrap();
     }
     let pipeline = Pipeline::start(d);
+    wait_for_depth(&q, 20).await;
+    (dir, sim, q, pipeline)
+}
+
+/// Waits (a minute at most) until `q` holds `n` messages.
+async fn wait_for_depth(q: &Arc<dyn Queue>, n: u64) {
     tokio::time::timeout(Duration::from_secs(60), async {
-        while q.depth() < 20 {
+        while q.depth() < n {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("the 20 due are fetched; {} published", q.depth()));
-    // Idle now: what was fetched 10 minutes ago is not due for another 50.
+    .unwrap_or_else(|_| panic!("{n} fetched; {} published", q.depth()));
+}
+
+/// The console's `:set refresh`: a shorter interval set while running makes due what it
+/// reaches at once (fetched 10 minutes ago, due under 5), and what was just fetched moves to
+/// the new interval rather than waiting out the hour; the status shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_interval_set_while_running_moves_the_schedule() {
+    let (_dir, sim, q, pipeline) = started_with_20_due().await;
+    pipeline
+        .commands()
+        .try_send(arbdesk::pipeline::Command::SetRefresh {
+            interval: Duration::from_secs(300),
+        })
+        .unwrap();
+    wait_for_depth(&q, 60).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(q.depth(), 20, "only the due products");
-    assert_eq!(
-        sim.requests(),
-        1 + 4,
-        "the token, then four requests of five"
-    );
+    assert_eq!(q.depth(), 60, "the 40 fetched 10 minutes ago, once");
+    assert_eq!(sim.requests(), 1 + 4 + 8);
+    let plan = pipeline.status().borrow().refresh.unwrap();
+    assert_eq!(plan.interval_secs, 300);
     pipeline.shutdown().await;
 }
 

@@ -22,6 +22,7 @@ use url::Url;
 use super::bulk::{Bulk, Item};
 use super::docs::{self, Ix};
 use crate::component::ComponentHealth;
+use crate::store::write_error::LastWriteError;
 use crate::store::{EsSettings, StoreError, StoreResult};
 
 /// The connection and the requests the store makes.
@@ -35,7 +36,7 @@ pub(crate) struct Es {
     /// The indices exist (checked or created since the last time one was found missing).
     ready: AtomicBool,
     /// The last write's error, cleared by a successful write.
-    last_write_error: Mutex<Option<String>>,
+    last_write_error: LastWriteError,
     /// When (microseconds, a report's time) lapsed process reports were last looked for.
     pub(super) reports_swept: AtomicI64,
 }
@@ -103,7 +104,7 @@ impl Es {
             prefix: s.index_prefix.clone(),
             refresh,
             ready: AtomicBool::new(false),
-            last_write_error: Mutex::new(None),
+            last_write_error: LastWriteError::default(),
             reports_swept: AtomicI64::new(i64::MIN),
         })
     }
@@ -290,11 +291,10 @@ impl Es {
     }
 
     pub(super) fn note_write<T>(&self, out: &StoreResult<T>) {
-        let mut last = self
-            .last_write_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *last = out.as_ref().err().map(ToString::to_string);
+        match out {
+            Ok(_) => self.last_write_error.succeeded(),
+            Err(e) => self.last_write_error.failed(e.to_string()),
+        }
     }
 
     pub(super) async fn health(&self) -> ComponentHealth {
@@ -324,20 +324,14 @@ impl Es {
                 resting.join(", ")
             ));
         }
-        let last = self
-            .last_write_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let health = match (status, last) {
+        let health = match (status, self.last_write_error.describe()) {
             ("red", _) => ComponentHealth::degraded(
                 "elasticsearch",
                 format!("{summary}: some shards are unassigned; writes may fail"),
             ),
-            (_, Some(err)) => ComponentHealth::degraded(
-                "elasticsearch",
-                format!("{summary}: the last write failed: {err}"),
-            ),
+            (_, Some(failed)) => {
+                ComponentHealth::degraded("elasticsearch", format!("{summary}: {failed}"))
+            }
             _ => ComponentHealth::ok("elasticsearch", summary),
         };
         ComponentHealth {

@@ -38,6 +38,7 @@ use super::SqliteOptions;
 use super::checkpointer::Checkpointer;
 use super::codec::{Doing, Fail, Res};
 use super::schema;
+use crate::store::write_error::LastWriteError;
 
 /// The open database.
 pub(super) struct Db {
@@ -47,7 +48,7 @@ pub(super) struct Db {
     pub options: SqliteOptions,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    last_write_error: Mutex<Option<String>>,
+    last_write_error: LastWriteError,
     /// Which file the path named at open (device and inode), to notice it deleted or
     /// replaced.
     file: FileId,
@@ -82,7 +83,7 @@ impl Db {
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            last_write_error: Mutex::new(None),
+            last_write_error: LastWriteError::default(),
             file,
             damaged: Mutex::new(None),
             checkpointer: Checkpointer::start(checkpoints)?,
@@ -236,13 +237,9 @@ impl Db {
         if result.is_ok() {
             self.checkpointer.kick(changed);
         }
-        let mut last = self
-            .last_write_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         match &result {
-            Ok(_) => *last = None,
-            Err(Fail::Db { doing, err }) => *last = Some(format!("{doing}: {err}")),
+            Ok(_) => self.last_write_error.succeeded(),
+            Err(Fail::Db { doing, err }) => self.last_write_error.failed(format!("{doing}: {err}")),
             Err(_) => {}
         }
         result
@@ -275,7 +272,8 @@ impl Db {
 
     /// Probes the file through a fresh connection, so a file that vanished, was replaced or
     /// damaged is seen even while pooled connections still hold the old one open. Returns
-    /// the round trip in milliseconds and the last write error, if the last write failed.
+    /// the round trip in milliseconds and the last write error, while it is held (see
+    /// [`LastWriteError`]).
     pub fn probe(&self) -> Res<(f64, Option<String>)> {
         let started = Instant::now();
         self.check_usable()?;
@@ -291,12 +289,7 @@ impl Db {
             )));
         }
         let latency = started.elapsed().as_secs_f64() * 1000.0;
-        let last = self
-            .last_write_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        Ok((latency, last))
+        Ok((latency, self.last_write_error.describe()))
     }
 }
 

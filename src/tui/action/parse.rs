@@ -34,6 +34,20 @@ pub const MAX_MIN_MARGIN: f64 = 1000.0;
 /// What a refresh takes besides ASINs, as the console's parse error names it.
 pub const REFRESH_WORDS: &str = "; or 'selected' or 'all'";
 
+/// What `:set refresh` takes, as its parse error says.
+const REFRESH_SPAN: &str =
+    "'refresh' and a span from 1s to 365d: 90s, 20m, 2h, 1d (a bare number is minutes)";
+
+/// The seconds of `:set refresh`'s span: whole, from 1 s to a year (as
+/// `pipeline.refresh_interval_secs` takes).
+fn refresh_secs(span: &str) -> Result<u64, ParseError> {
+    crate::domain::text::span_secs(span)
+        .map(f64::round)
+        .filter(|s| (1.0..=365.0 * 86_400.0).contains(s))
+        .map(|s| s as u64)
+        .ok_or_else(|| bad("set refresh", span, REFRESH_SPAN))
+}
+
 /// Parses `id args…` as typed on the command line or written in a keymap's `run`.
 pub fn parse(input: &str) -> Result<Action, ParseError> {
     let input = input.trim();
@@ -132,6 +146,11 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             },
         }),
         "open" => Action::Open,
+        "set" => match (first, args.get(1)) {
+            ("" | "refresh", None) => Action::SetRefresh(None),
+            ("refresh", Some(span)) => Action::SetRefresh(Some(refresh_secs(span)?)),
+            (other, _) => return Err(bad(id, other, "a setting: refresh")),
+        },
         "discover" if first.is_empty() => Action::Discover,
         "discover" => return Err(bad(id, first, "nothing: discover takes no arguments")),
         "mark" => Action::Mark,
@@ -214,7 +233,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         | Action::FaultsOnly
         | Action::None => 0,
         Action::Goto(_) if id != "goto" => 0,
-        Action::Sort(_) => 2,
+        Action::Sort(_) | Action::SetRefresh(_) => 2,
         Action::Command(_)
         | Action::Filter(_)
         | Action::Markets(..)

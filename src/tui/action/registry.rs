@@ -112,6 +112,12 @@ pub const REGISTRY: &[ActionSpec] = &[
     ),
     spec("suspend", &[], G, "Suspend to the shell (fg resumes)"),
     spec(
+        "set",
+        &["refresh"],
+        G,
+        "Show or set the refresh interval for this run (`:set refresh 20m`; 90s, 2h, 1d)",
+    ),
+    spec(
         "filter",
         &[],
         TDSLP,

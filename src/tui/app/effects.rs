@@ -141,6 +141,7 @@ pub(super) fn run_effect(
         Effect::Refresh(asins) => super::refresh::refresh(state, deps, asins),
         Effect::RefreshAll => super::refresh::refresh_all(state, deps),
         Effect::Discover => super::refresh::discover(state, deps),
+        Effect::SetRefresh(secs) => super::refresh::set_interval(state, deps, secs),
         Effect::WatchAdd(asins) => {
             let (store, tx) = (deps.store.clone(), tx.clone());
             tokio::spawn(super::watched::add(

@@ -93,6 +93,41 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
     }
 }
 
+/// Says the refresh interval (`None`) or sets it for this run: the ingest stage takes it
+/// at its next step, and the health view's plan follows.
+pub(super) fn set_interval(state: &mut UiState, deps: &ConsoleDeps, secs: Option<u64>) {
+    let now = state.status.refresh.map(|p| span(p.interval_secs as i64));
+    let Some(secs) = secs else {
+        match now {
+            Some(now) => state.toast_info(format!(
+                "Refresh interval {now}: each watched product is fetched once in {now}, as the \
+                 token budget allows; :set refresh 20m changes it for this run"
+            )),
+            None => state.toast_info(
+                "This process does not fetch (its --role has no ingest): its refresh interval \
+                 is the fetching process's pipeline.refresh_interval_secs",
+            ),
+        }
+        return;
+    };
+    let Some(commands) = ingesting(state, deps) else {
+        return;
+    };
+    let interval = std::time::Duration::from_secs(secs);
+    match commands.try_send(Command::SetRefresh { interval }) {
+        Ok(()) => state.toast_info(format!(
+            "Refresh interval {}{} from now, for this run (pipeline.refresh_interval_secs \
+             sets it at the next start)",
+            span(secs as i64),
+            now.map(|n| format!(" (was {n})")).unwrap_or_default()
+        )),
+        Err(e) => state.toast_error(format!(
+            "Could not set the refresh interval: {}",
+            not_taken(&e)
+        )),
+    }
+}
+
 /// The toast for a refresh the ingest stage did not take.
 fn not_queued(state: &mut UiState, e: &TrySendError<Command>) {
     state.toast_error(format!("Could not queue the refresh: {}", not_taken(e)));

@@ -340,6 +340,7 @@ impl UiState {
                 Vec::new()
             }
             Action::Discover => vec![Effect::Discover],
+            Action::SetRefresh(secs) => vec![Effect::SetRefresh(secs)],
             Action::RefreshAsins(asins) => vec![Effect::Refresh(asins)],
             Action::Refresh => match self.acted_on("refreshed", "refresh") {
                 Some(asins) => vec![Effect::Refresh(asins)],
