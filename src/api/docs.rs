@@ -34,8 +34,9 @@ use crate::pipeline::Source;
 use crate::store::OpportunitySort;
 
 /// The bearer scheme, and on every operation the middleware guards (all but its open
-/// paths) the requirement and its 401, and on every operation the 403 and 406 the
-/// middleware answers, so the document says what the server does.
+/// paths) the requirement, and on every operation the 401 and 429 of a wrong token (a
+/// token sent to an open path is checked too) and the 403 and 406 the middleware answers,
+/// so the document says what the server does.
 struct BearerAuth;
 
 /// A problem+json response described by `text`.
@@ -118,13 +119,18 @@ impl Modify for BearerAuth {
                     });
                 }
                 let r = &mut op.responses.responses;
-                if guarded {
-                    r.entry("401".to_string()).or_insert_with(|| {
-                        problem(
-                            "The server has a bearer token and the request did not send it, \
-                             or sent another.",
-                        )
-                    });
+                // A token sent to an open path is checked too, and a wrong one counts
+                // towards the lockout as anywhere.
+                r.entry("401".to_string()).or_insert_with(|| {
+                    problem(if guarded {
+                        "The server has a bearer token and the request did not send it, or \
+                         sent another."
+                    } else {
+                        "The request sent a bearer token that is not the server's (this path \
+                         needs none: send none or the right one)."
+                    })
+                });
+                {
                     r.entry("429".to_string()).or_insert_with(|| {
                         let mut p = problem(
                             "This client address sent 10 wrong bearer tokens within a minute: \

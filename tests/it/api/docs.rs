@@ -43,6 +43,17 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
     ids.dedup();
     assert_eq!(ids.len(), n, "duplicate operationId among {ids:?}");
     assert!(n >= 9, "{ids:?}");
+    // A wrong token is a 401 and, repeated, a 429 on every path: open ones check a token
+    // sent to them too.
+    for path in ["/health", "/docs", "/opportunities"] {
+        let responses = &doc["paths"][path]["get"]["responses"];
+        for code in ["401", "429"] {
+            assert!(
+                responses[code].is_object(),
+                "{path} lacks {code}: {responses}"
+            );
+        }
+    }
     let params: Vec<&str> = doc["paths"]["/opportunities"]["get"]["parameters"]
         .as_array()
         .unwrap()

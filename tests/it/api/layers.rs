@@ -135,6 +135,17 @@ async fn without_a_token_other_host_names_are_refused() {
     for host in ["127.0.0.1:8000", "localhost:8000", "arbdesk.lan:8000"] {
         assert_eq!(send(&api.app, with_host(host)).await.status, 200, "{host}");
     }
+    // Two Host headers, an allowed one first: no one host, a 400 (RFC 9112 §3.2).
+    let two = Request::get("/opportunities?limit=1")
+        .header("host", "localhost:8000")
+        .header("host", "rebind.evil.example")
+        .body(Body::empty())
+        .unwrap();
+    let p = send(&api.app, two).await.problem(400);
+    assert!(
+        p["detail"].as_str().unwrap().contains("more than one Host"),
+        "{p}"
+    );
 }
 
 #[tokio::test]
