@@ -18,8 +18,8 @@ mod parse;
 use env::{env_note, non_utf8_env_note};
 pub use parse::{API_ADDR_FORMS, ApiAddr, parse_api_addr};
 use parse::{
-    MarketParser, RoleParser, absolute_url, batch_lines, euro_cents, filter_terms, on_off,
-    parse_rate, percent, row_limit,
+    MarketParser, RoleParser, absolute_url, batch_lines, euro_cents, filter_terms, log_filter,
+    on_off, parse_rate, percent, row_limit,
 };
 
 /// arbdesk: find Amazon arbitrage across UK, DE, FR, IT and ES through the Keepa API.
@@ -204,7 +204,7 @@ pub struct GlobalArgs {
     pub no_color: bool,
 
     /// Log filter (tracing syntax, e.g. `info` or `arbdesk=debug`).
-    #[arg(long, env = "ARBDESK_LOG", global = true, value_name = "FILTER")]
+    #[arg(long, env = "ARBDESK_LOG", global = true, value_name = "FILTER", value_parser = log_filter)]
     pub log: Option<String>,
 }
 

@@ -71,12 +71,18 @@ pub fn emit(text: &str, newline: bool) {
         }
     });
     if let Err(e) = r.and_then(|()| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        noteln!("error: writing to stdout failed: {e}");
-        std::process::exit(1);
+        stdout_failed(&e);
     }
+}
+
+/// Ends the process after a failed write to standard output: quietly (0) when the reader
+/// went away (`| head`), else with the error (1).
+pub fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    noteln!("error: writing to stdout failed: {e}");
+    std::process::exit(1);
 }
 
 /// A setting refused once the layers are combined; `main` exits with code 2 for it, as
@@ -292,14 +298,20 @@ pub async fn run(cli: &Cli, settings: Settings) -> Result<()> {
         Some(Command::Import(args)) => import::import(&settings, args).await,
         Some(Command::Export(args)) => export::export(&settings, args).await,
         Some(Command::Completions(args)) => {
-            use clap::CommandFactory;
-            // Written through `emit`, so a closed pipe (`| head`) ends quietly.
-            let mut script = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "arbdesk", &mut script);
-            out!("{}", String::from_utf8_lossy(&script));
+            completions(args);
             Ok(())
         }
     }
+}
+
+/// Prints the shell completion script: it needs no settings, so `main` runs it before
+/// reading them (a broken config file does not stop it).
+pub fn completions(args: &crate::cli::CompletionsArgs) {
+    use clap::CommandFactory;
+    // Written through `emit`, so a closed pipe (`| head`) ends quietly.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "arbdesk", &mut script);
+    out!("{}", String::from_utf8_lossy(&script));
 }
 
 #[cfg(test)]

@@ -58,6 +58,10 @@ async fn run() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Completions(args)) = &cli.command {
+        commands::completions(args);
+        return ExitCode::SUCCESS;
+    }
     let settings = match config::load(&cli.global) {
         Ok(s) => s,
         Err(e) => {

@@ -109,6 +109,19 @@ pub(super) fn absolute_url(v: &str) -> Result<url::Url, String> {
     }
 }
 
+/// A log filter in tracing's syntax, checked here so that a bad one from `ARBDESK_LOG` is
+/// named as coming from there.
+pub(super) fn log_filter(v: &str) -> Result<String, String> {
+    match tracing_subscriber::EnvFilter::try_new(v) {
+        Ok(_) => Ok(v.to_string()),
+        Err(e) => Err(format!(
+            "'{}' is not a log filter ({e}): expected a level such as info, warn or debug, or \
+             TARGET=LEVEL entries separated by commas (arbdesk=debug)",
+            v.escape_debug()
+        )),
+    }
+}
+
 /// On or off, as a flag's environment variable gives it (`ARBDESK_READ_ONLY=1`).
 pub(super) fn on_off(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {

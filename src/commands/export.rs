@@ -120,20 +120,21 @@ fn text(t: &Option<std::sync::Arc<str>>) -> String {
     t.as_deref().map(csv_field).unwrap_or_default()
 }
 
-/// Opportunities as CSV with a header line; the last column, `source`, is `demo` or `live`.
-pub fn render_csv(items: &[Opportunity], source: Option<Source>) -> String {
-    let mut s = String::from(HEADER);
-    s.push_str(",source\n");
+/// Writes opportunities as CSV with a header line; the last column, `source`, is `demo` or
+/// `live`.
+pub fn write_csv(
+    w: &mut dyn std::io::Write,
+    items: &[Opportunity],
+    source: Option<Source>,
+) -> std::io::Result<()> {
+    writeln!(w, "{HEADER},source")?;
     // Every row says whose prices it has, so a demo sheet is never taken for a live one
     // (empty for a store only ever imported into).
     let source = source.map_or(String::new(), |s| s.label().to_lowercase());
     for o in items {
-        s.push_str(&csv_row(o));
-        s.push(',');
-        s.push_str(&source);
-        s.push('\n');
+        writeln!(w, "{},{source}", csv_row(o))?;
     }
-    s
+    Ok(())
 }
 
 /// Opportunities as `{meta: {source, filter, sort, fx_date, fee_table, vat_table,
@@ -141,13 +142,17 @@ pub fn render_csv(items: &[Opportunity], source: Option<Source>) -> String {
 /// returns it (so one parser reads both), with its breakdown as explained by the caller.
 /// `source` is `demo` or `live` as the store is marked (`null` for a store only ever
 /// imported into).
-pub fn render_json(
+///
+/// Written as it is serialized, a row at a time: a document of 100,000 explained rows is
+/// hundreds of megabytes, and is never held whole in memory.
+pub fn write_json(
+    w: &mut dyn std::io::Write,
     items: &[Opportunity],
     source: Option<Source>,
     filter: serde_json::Value,
     sort: &str,
     total: u64,
-) -> Result<String> {
+) -> std::io::Result<()> {
     let meta = serde_json::json!({
         "source": source.map(|s| s.label().to_lowercase()),
         "filter": filter,
@@ -158,11 +163,24 @@ pub fn render_json(
         "generated_at": Utc::now().to_rfc3339(),
         "total": total,
     });
-    let rows: Vec<OpportunityItem> = items
-        .iter()
-        .map(|o| OpportunityItem::from_domain(o, true))
-        .collect();
-    Ok(serde_json::to_string_pretty(&serde_json::json!({ "meta": meta, "rows": rows }))? + "\n")
+    /// The rows, each converted as it is written.
+    struct Rows<'a>(&'a [Opportunity]);
+    impl serde::Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|o| OpportunityItem::from_domain(o, true)))
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        meta: serde_json::Value,
+        rows: Rows<'a>,
+    }
+    let doc = Document {
+        meta,
+        rows: Rows(items),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
 }
 
 /// The filter an export asks for.
@@ -187,27 +205,51 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
 }
 
 /// Refuses an output file that is the SQLite store or one of its companions (`-wal`,
-/// `-shm`, `-journal`): creating it would truncate the store.
+/// `-shm`, `-journal`, and the lock files `.ingest` and `.bulk-load`): creating it would
+/// truncate the store, or be deleted by SQLite as it closes. The same file under another
+/// name (a symbolic or hard link) is the store's too; a companion that does not exist yet
+/// is known by its name.
 fn refuse_store_file(settings: &Settings, output: &std::path::Path) -> Result<()> {
     let Some(db) = settings.store.local_file(&settings.data_dir) else {
         return Ok(());
     };
-    // Only a file that exists can be the store's; compared as the kernel resolves them.
-    let Ok(out) = std::fs::canonicalize(output) else {
-        return Ok(());
+    let same_file = |a: &std::path::Path, b: &std::path::Path| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            match (std::fs::metadata(a), std::fs::metadata(b)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
+        }
     };
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    // Where the output would be created: its directory as the kernel resolves it.
+    let planned = |p: &std::path::Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    for suffix in ["", "-wal", "-shm", "-journal", ".ingest", ".bulk-load"] {
         let mut name = db.clone().into_os_string();
         name.push(suffix);
-        if std::fs::canonicalize(&name).is_ok_and(|f| f == out) {
+        let name = std::path::PathBuf::from(name);
+        let is_it = same_file(&name, output)
+            || (!output.exists() && planned(&name).is_some_and(|n| planned(output) == Some(n)));
+        if is_it {
             anyhow::bail!(
-                "{} is the store's database file{}: exporting there would destroy the \
-                 store; give -o another file name",
+                "{} is the store's {}: exporting there would destroy the store; give -o \
+                 another file name",
                 output.display(),
-                if suffix.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({suffix} companion)")
+                match suffix {
+                    "" => "database file".to_string(),
+                    ".ingest" | ".bulk-load" => format!("lock file ({suffix})"),
+                    _ => format!("database file's {suffix} companion"),
                 }
             );
         }
@@ -272,33 +314,39 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         ),
         None => {}
     };
-    let text = match args.format {
-        ExportFormat::Csv => render_csv(&page.items, source),
-        ExportFormat::Json => render_json(
+    let write = |w: &mut dyn std::io::Write| match args.format {
+        ExportFormat::Csv => write_csv(w, &page.items, source),
+        ExportFormat::Json => write_json(
+            w,
             &page.items,
             source,
-            filter_meta,
+            filter_meta.clone(),
             "expected_monthly_profit desc",
             page.total,
-        )?,
+        ),
     };
     let to = match &args.output {
         Some(path) => {
-            let mut f = std::fs::File::create(path).with_context(|| {
+            let f = std::fs::File::create(path).with_context(|| {
                 format!(
                     "Could not create {}: check that its directory exists and is writable, \
                      or give -o another path",
                     path.display()
                 )
             })?;
-            f.write_all(text.as_bytes())
+            let mut f = std::io::BufWriter::new(f);
+            write(&mut f)
+                .and_then(|()| f.flush())
                 .with_context(|| format!("Could not write {}", path.display()))?;
             say_source();
             Some(path)
         }
         None => {
             say_source();
-            out!("{text}");
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if let Err(e) = write(&mut out).and_then(|()| out.flush()) {
+                super::stdout_failed(&e);
+            }
             None
         }
     };

@@ -122,6 +122,17 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     }
     let began = Instant::now();
     let mut tally = Tally::default();
+    // What an interrupted run read before `start` still counts for the file: its bad lines
+    // and the lines it imported (all of them, when it had no bad line).
+    if let Some(key) = key.as_ref().filter(|_| start > 0) {
+        let before = |what| store.checkpoint(before_key(key, what, start));
+        tally.bad_before = before(OUTCOME_BAD).await?.unwrap_or(0);
+        tally.bad = tally.bad_before;
+        tally.imported_before = match tally.bad_before {
+            0 => line_no,
+            _ => before(OUTCOME_IMPORTED).await?.unwrap_or(0),
+        };
+    }
     let mut last_report = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let batch = args.batch.max(1);
@@ -132,7 +143,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         })
     };
     // Batch N: its listings are stored, its detection is next.
-    let mut stored: Option<(Vec<Product>, Vec<Asin>, u64)> = None;
+    let mut stored: Option<Stored> = None;
     // How far the file has been read, for the progress line.
     let mut read_to = start;
     let loaded: Result<()> = async {
@@ -145,9 +156,11 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             let now = crate::domain::now();
             let mut next_asins = Vec::new();
             let mut next_offset = 0;
+            let mut next_counts = (0, 0);
             let write_next = match next {
                 Some(d) => {
                     tally.add(&d);
+                    next_counts = (tally.bad, tally.imported_before + tally.imported);
                     if args.watch {
                         next_asins = d.listings.iter().map(|l| l.asin).collect();
                     }
@@ -162,15 +175,20 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             let (finished, products) = tokio::join!(
                 async {
                     match stored.take() {
-                        Some((products, asins, offset)) => {
+                        Some(Stored {
+                            products,
+                            asins,
+                            offset,
+                            counts,
+                        }) => {
                             let sets =
                                 crate::pipeline::detect_all(detect.clone(), products, now).await?;
                             let checkpoint = key.as_ref().map(|key| Checkpoint {
                                 key: key.clone(),
                                 offset,
                             });
-                            finish_batch(&store, sets, args.watch.then_some(asins), checkpoint)
-                                .await
+                            let watch = args.watch.then_some(asins);
+                            finish_batch(&store, sets, watch, checkpoint, counts).await
                         }
                         None => Ok(()),
                     }
@@ -189,7 +207,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             );
             if let Some(products) = products {
                 let products = products.context("Writing to the store failed")?;
-                stored = Some((products, next_asins, next_offset));
+                stored = Some(Stored {
+                    products,
+                    asins: next_asins,
+                    offset: next_offset,
+                    counts: next_counts,
+                });
             }
             if progress && last_report.elapsed().as_millis() > 300 {
                 tally.show_progress(read_to, size, began);
@@ -224,13 +247,30 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     tally.report(&*store, key.as_deref(), &name, began).await
 }
 
+/// A batch whose listings are stored, waiting for its detection.
+struct Stored {
+    /// The products its listings made.
+    products: Vec<Product>,
+    /// Its ASINs, to watch (with `--watch`).
+    asins: Vec<Asin>,
+    /// The byte offset after its last line.
+    offset: u64,
+    /// The bad and imported lines of the file up to its end.
+    counts: (u64, u64),
+}
+
 /// What a run has read so far.
 #[derive(Debug, Default)]
 struct Tally {
     /// Lines decoded into listings.
     imported: u64,
-    /// Lines skipped as bad (the first [`SHOWN_ERRORS`] are shown as they come).
+    /// Lines skipped as bad (the first [`SHOWN_ERRORS`] of this run are shown as they come),
+    /// with those of an interrupted run this one resumes.
     bad: u64,
+    /// The bad lines the interrupted run skipped before the point this one resumes at.
+    bad_before: u64,
+    /// The lines it imported before that point.
+    imported_before: u64,
     /// Listings of what Keepa marks as no standard product: stored, with no product.
     unlisted: u64,
 }
@@ -239,7 +279,7 @@ impl Tally {
     /// Counts a decoded batch, showing its bad lines while fewer than [`SHOWN_ERRORS`] were.
     fn add(&mut self, d: &Decoded) {
         for (n, e) in &d.bad {
-            if self.bad < SHOWN_ERRORS as u64 {
+            if self.bad - self.bad_before < SHOWN_ERRORS as u64 {
                 noteln!("line {n}: {e}; skipped");
             }
             self.bad += 1;
@@ -280,15 +320,19 @@ impl Tally {
         name: &str,
         began: Instant,
     ) -> Result<()> {
-        if self.bad > SHOWN_ERRORS as u64 {
+        let bad_here = self.bad - self.bad_before;
+        if bad_here > SHOWN_ERRORS as u64 {
             noteln!(
                 "… and {} more (the first {SHOWN_ERRORS} are shown).",
-                count(self.bad - SHOWN_ERRORS as u64, "bad line")
+                count(bad_here - SHOWN_ERRORS as u64, "bad line")
             );
         }
         if let Some(key) = key {
             // What this run found, for a later run that finds nothing left to do.
-            let outcome = [(OUTCOME_IMPORTED, self.imported), (OUTCOME_BAD, self.bad)];
+            let outcome = [
+                (OUTCOME_IMPORTED, self.imported_before + self.imported),
+                (OUTCOME_BAD, self.bad),
+            ];
             for (what, n) in outcome {
                 let checkpoint = Checkpoint {
                     key: format!("{key}:{what}"),
@@ -300,7 +344,7 @@ impl Tally {
                     .context("Recording the import's outcome failed")?;
             }
         }
-        if self.imported == 0 && self.bad > 0 {
+        if self.imported_before + self.imported == 0 && self.bad > 0 {
             anyhow::bail!(
                 "no line of {name} could be imported: {} (see above)",
                 if self.bad == 1 {
@@ -333,11 +377,22 @@ impl Tally {
             );
         }
         if self.bad > 0 {
-            let listed = if self.bad > SHOWN_ERRORS as u64 {
-                format!("the first {SHOWN_ERRORS} listed above")
-            } else {
-                "listed above".to_string()
-            };
+            let mut listed = Vec::new();
+            match bad_here {
+                0 => {}
+                n if n > SHOWN_ERRORS as u64 => {
+                    listed.push(format!("the first {SHOWN_ERRORS} of this run listed above"));
+                }
+                n if self.bad_before > 0 => listed.push(format!("{n} listed above")),
+                _ => listed.push("listed above".to_string()),
+            }
+            if self.bad_before > 0 {
+                listed.push(format!(
+                    "{} listed by the interrupted run this one resumed",
+                    thousands(self.bad_before)
+                ));
+            }
+            let listed = listed.join(", ");
             return Err(Partial(format!(
                 "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
                  again (every write is idempotent)",
@@ -467,12 +522,20 @@ fn bulk_worthwhile(bytes: u64, rows: u64) -> bool {
     added.saturating_mul(4) >= rows
 }
 
-/// Writes a batch's opportunities (and watchlist entries), then moves the checkpoint past it.
+/// The checkpoint that holds how many lines of a file before `offset` were bad or imported
+/// (`what`), for a run resumed there: written only once some are bad.
+fn before_key(key: &str, what: &str, offset: u64) -> String {
+    format!("{key}:{what}@{offset}")
+}
+
+/// Writes a batch's opportunities (and watchlist entries), then moves the checkpoint past it
+/// (with the bad and imported lines up to there).
 async fn finish_batch(
     store: &Arc<dyn Store>,
     sets: Vec<(Asin, Vec<crate::domain::Opportunity>)>,
     watch: Option<Vec<Asin>>,
     checkpoint: Option<Checkpoint>,
+    (bad, imported): (u64, u64),
 ) -> Result<()> {
     store
         .replace_opportunities(sets)
@@ -485,8 +548,22 @@ async fn finish_batch(
             .context("Adding to the watchlist failed")?;
     }
     // The checkpoint moves only once the whole batch is written: a crash anywhere before
-    // this line makes the next run redo the batch, which is idempotent.
+    // this line makes the next run redo the batch, which is idempotent. The bad lines up to
+    // it are keyed by its offset and written first, so whichever checkpoint a crash leaves
+    // has its count beside it.
     if let Some(checkpoint) = checkpoint {
+        if bad > 0 {
+            for (what, n) in [(OUTCOME_BAD, bad), (OUTCOME_IMPORTED, imported)] {
+                let count = Checkpoint {
+                    key: before_key(&checkpoint.key, what, checkpoint.offset),
+                    offset: n,
+                };
+                store
+                    .set_checkpoint(count)
+                    .await
+                    .context("Writing the import checkpoint failed")?;
+            }
+        }
         store
             .set_checkpoint(checkpoint)
             .await

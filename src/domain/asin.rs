@@ -24,7 +24,13 @@ pub struct ParseAsinError {
     /// For a product link to an Amazon store outside the five markets (`amazon.com`), that
     /// store: its ASIN may name another product, or none, in the markets watched.
     pub store: Option<String>,
+    /// For a link that names no product (a short link, a store's front page), what to give
+    /// instead.
+    pub hint: Option<&'static str>,
 }
+
+/// Amazon's short-link hosts: their links name no product until they are followed.
+const SHORT_HOSTS: [&str; 4] = ["amzn.eu", "amzn.to", "a.co", "amzn.com"];
 
 /// The Amazon stores of the five markets, as their links name them.
 const STORES: [&str; 5] = [
@@ -45,6 +51,9 @@ impl fmt::Display for ParseAsinError {
                 self.input,
                 STORES.join(", ")
             );
+        }
+        if let Some(hint) = self.hint {
+            return write!(f, "'{}' names no product: {hint}", self.input);
         }
         if self.input.is_empty() && self.stray.is_none() {
             f.write_str("empty ASIN")?;
@@ -101,6 +110,15 @@ impl Asin {
             .find_map(|scheme| lower.strip_prefix(scheme))
             .unwrap_or(&lower);
         let host = rest.split(['/', ':']).next().unwrap_or_default();
+        if SHORT_HOSTS.contains(&host.trim_start_matches("www.")) {
+            return Err(ParseAsinError {
+                hint: Some(
+                    "a short link says which product only when it is followed: open it in a \
+                     browser and give the address it lands on (…/dp/ASIN), or the ASIN",
+                ),
+                ..refused
+            });
+        }
         if !(host.starts_with("amazon.") || host.contains(".amazon.")) {
             return Err(refused);
         }
@@ -115,14 +133,21 @@ impl Asin {
         }
         let path = t.split(['?', '#']).next().unwrap_or_default();
         let segments: Vec<&str> = path.split('/').collect();
-        segments
-            .windows(2)
-            .find_map(|w| {
-                let marker = w[0].to_ascii_lowercase();
-                let after = matches!(marker.as_str(), "dp" | "product" | "d" | "asin");
-                after.then(|| w[1].parse().ok()).flatten()
-            })
-            .ok_or(refused)
+        // The segment after a product marker: the ASIN, or what was meant as one.
+        let named = segments.windows(2).find_map(|w| {
+            let marker = w[0].to_ascii_lowercase();
+            matches!(marker.as_str(), "dp" | "product" | "d" | "asin").then_some(w[1])
+        });
+        match named {
+            Some(a) if !a.is_empty() => a.parse(),
+            _ => Err(ParseAsinError {
+                hint: Some(
+                    "it is a link to the store, not to a product page: give a product's \
+                     link (…/dp/ASIN) or its ASIN",
+                ),
+                ..refused
+            }),
+        }
     }
 }
 
@@ -145,6 +170,7 @@ impl FromStr for Asin {
                 input,
                 stray,
                 store: None,
+                hint: None,
             });
         }
         let mut out = [0u8; 10];
@@ -246,15 +272,30 @@ mod tests {
             );
         }
         for not in [
-            "https://www.amazon.de/s?k=B0D1XD1ZV3",
             "https://example.com/dp/B0D1XD1ZV3",
             "https://example.com/www.amazon.de/dp/B0D1XD1ZV3",
             "notamazon.de/dp/B0D1XD1ZV3",
-            "https://www.amazon.de/dp/",
             "amazon.de/dp/B0D1XD1ZV3x",
         ] {
             let e = Asin::parse_or_link(not).unwrap_err().to_string();
             assert!(e.contains("expected 10 letters or digits"), "{not}: {e}");
+        }
+        // Links that name no product say what to give instead.
+        for (link, says) in [
+            (
+                "https://www.amazon.de/s?k=B0D1XD1ZV3",
+                "not to a product page",
+            ),
+            ("https://www.amazon.de/dp/", "not to a product page"),
+            ("https://www.amazon.de/", "not to a product page"),
+            ("https://amzn.eu/d/abc123X", "a short link"),
+            ("a.co/d/5xYz", "a short link"),
+        ] {
+            let e = Asin::parse_or_link(link).unwrap_err().to_string();
+            assert!(
+                e.contains("names no product") && e.contains(says),
+                "{link}: {e}"
+            );
         }
         // Another Amazon store's product: its ASIN may name another product here.
         for (other, store) in [

@@ -459,17 +459,19 @@ async fn export(
             .context("reading the products to explain the rows failed")?;
     }
     let source = crate::commands::data_source::of(store.as_ref()).await?;
-    let (ext, text) = match format {
-        Format::Csv => ("csv", crate::commands::export::render_csv(&items, source)),
-        Format::Json => (
-            "json",
-            crate::commands::export::render_json(
-                &items,
-                source,
-                filter_meta,
-                sort,
-                items.len() as u64,
-            )?,
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Json => "json",
+    };
+    let write = |w: &mut dyn std::io::Write| match format {
+        Format::Csv => crate::commands::export::write_csv(w, &items, source),
+        Format::Json => crate::commands::export::write_json(
+            w,
+            &items,
+            source,
+            filter_meta.clone(),
+            sort,
+            items.len() as u64,
         ),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -483,13 +485,18 @@ async fn export(
         "arbdesk-opportunities-{demo}{}",
         Utc::now().format("%Y%m%dT%H%M%SZ")
     );
-    let path = write_new_file(dir, &stem, ext, text.as_bytes())?;
+    let path = write_new_file(dir, &stem, ext, write)?;
     Ok((path, items.len()))
 }
 
-/// Writes `bytes` to `<dir>/<stem>.<ext>`, or, when that exists (two exports within one
-/// second), to `<stem>-2.<ext>`, `-3` …: an export never replaces another.
-fn write_new_file(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
+/// Writes with `write` to `<dir>/<stem>.<ext>`, or, when that exists (two exports within
+/// one second), to `<stem>-2.<ext>`, `-3` …: an export never replaces another.
+fn write_new_file(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    write: impl Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<PathBuf> {
     use std::io::Write as _;
     for n in 1..1000 {
         let name = match n {
@@ -502,8 +509,10 @@ fn write_new_file(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> Result<Pat
             .create_new(true)
             .open(&path)
         {
-            Ok(mut f) => {
-                f.write_all(bytes)
+            Ok(f) => {
+                let mut f = std::io::BufWriter::new(f);
+                write(&mut f)
+                    .and_then(|()| f.flush())
                     .with_context(|| format!("writing {}", path.display()))?;
                 return Ok(path);
             }
@@ -589,8 +598,8 @@ mod tests {
     fn an_export_never_replaces_another() {
         let dir = tempfile::tempdir().unwrap();
         let stem = "arbdesk-opportunities-20261205T114922Z";
-        let first = write_new_file(dir.path(), stem, "csv", b"35 rows").unwrap();
-        let second = write_new_file(dir.path(), stem, "csv", b"3 rows").unwrap();
+        let first = write_new_file(dir.path(), stem, "csv", |w| w.write_all(b"35 rows")).unwrap();
+        let second = write_new_file(dir.path(), stem, "csv", |w| w.write_all(b"3 rows")).unwrap();
         assert_ne!(first, second);
         assert!(
             second.ends_with(format!("{stem}-2.csv")),

@@ -180,9 +180,18 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Resuming"), "the second run resumes: {err}");
+    // Line 7, bad, was in the batches the killed run committed: the file's bad lines are
+    // still counted whole, and the exit status says so.
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Resuming"),
-        "the second run resumes"
+        String::from_utf8_lossy(&out.stdout).contains("; 4 bad lines skipped."),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        err.contains("by the interrupted run this one resumed"),
+        "{err}"
     );
     assert_eq!(integrity(&crashed.join("arbdesk.sqlite")), "ok");
     assert_eq!(sort_indexes(&crashed.join("arbdesk.sqlite")), 3);
@@ -464,14 +473,25 @@ async fn export_refuses_to_overwrite_the_store() {
     let before = counts(&data).await;
     assert!(before.2 > 0);
     let db = data.join("arbdesk.sqlite");
-    // The same file by another spelling, too.
+    // The same file by another spelling, through a hard link, and the companion WAL
+    // that does not exist while no process has the store open (SQLite would delete the
+    // export with it).
     let other = data.join(".").join("arbdesk.sqlite");
-    for target in [&db, &other] {
+    let linked = dir.path().join("hard.sqlite");
+    std::fs::hard_link(&db, &linked).unwrap();
+    let wal = data.join("arbdesk.sqlite-wal");
+    assert!(!wal.exists());
+    for (target, says) in [
+        (&db, "database file"),
+        (&other, "database file"),
+        (&linked, "database file"),
+        (&wal, "-wal companion"),
+    ] {
         let out = export(&data, &["--format", "csv", "-o", target.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{err}");
         assert!(
-            err.contains("is the store's database file") && err.contains("give -o another"),
+            err.contains(says) && err.contains("give -o another"),
             "{err}"
         );
     }

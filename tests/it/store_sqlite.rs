@@ -211,6 +211,29 @@ async fn a_newer_schema_and_a_non_database_are_refused_clearly() {
         "{err}"
     );
 
+    // Another program's database is left as it was: not migrated, not switched to WAL.
+    let other = dir.path().join("customers.db");
+    let c = Connection::open(&other).unwrap();
+    c.execute_batch("CREATE TABLE customers (id INTEGER, name TEXT)")
+        .unwrap();
+    drop(c);
+    let err = SqliteStore::open(&other).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m)
+            if m.contains("tables of another program (customers)") && m.contains("customers.db")),
+        "{err}"
+    );
+    let c = Connection::open(&other).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    let tables: i64 = c
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1);
+    drop(c);
+
     let junk = dir.path().join("junk.sqlite");
     std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
     let err = SqliteStore::open(&junk).unwrap_err();

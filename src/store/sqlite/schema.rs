@@ -292,10 +292,11 @@ pub(super) fn ensure_sort_indexes(conn: &Connection) -> Res<Vec<&'static str>> {
 /// snapshot and history, which fill 4 KiB pages half-empty. Checkpoints normally run on
 /// their own thread (`checkpointer.rs`); the writer's own autocheckpoint is a backstop.
 pub(super) fn configure_writer(conn: &Connection, busy_ms: u64) -> Res<()> {
-    conn.execute_batch(&format!(
-        "PRAGMA busy_timeout = {busy_ms}; PRAGMA page_size = 16384"
-    ))
-    .doing("setting the page size")?;
+    conn.execute_batch(&format!("PRAGMA busy_timeout = {busy_ms}"))
+        .doing("setting the busy timeout")?;
+    refuse_foreign(conn)?;
+    conn.execute_batch("PRAGMA page_size = 16384")
+        .doing("setting the page size")?;
     // Processes opening a new store at once all switch it to WAL, which needs the file to
     // themselves for a moment; SQLite answers that switch "busy" at once rather than wait,
     // so it is tried again for as long as the busy timeout.
@@ -351,6 +352,32 @@ pub(super) fn configure_reader(conn: &Connection, busy_ms: u64) -> Res<()> {
 pub(super) fn version(conn: &Connection) -> Res<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
         .doing("reading the schema version")
+}
+
+/// Refuses a database of another program: tables, and no arbdesk schema version (every
+/// migration sets one in the transaction that makes its tables). Checked before anything
+/// is changed, the journal mode included.
+fn refuse_foreign(conn: &Connection) -> Res<()> {
+    // One read transaction: another process's first migration, committed between two
+    // reads, would show its tables without its version.
+    let tx = conn
+        .unchecked_transaction()
+        .doing("starting the schema check")?;
+    if version(&tx)? != 0 {
+        return Ok(());
+    }
+    let tables: Vec<String> = tx
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 4")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .doing("reading the tables of the database")?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    Err(Fail::Unavailable(format!(
+        "the file holds tables of another program ({}) and no arbdesk schema; it was left \
+         as it is: point the store at another file (--data-dir, [store] path)",
+        tables.join(", ")
+    )))
 }
 
 /// Brings the file up to the last of `steps`, one transaction per step.
