@@ -7,7 +7,6 @@
 //! in EUR.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
@@ -142,9 +141,6 @@ pub fn write_csv(
 /// returns it (so one parser reads both), with its breakdown as explained by the caller.
 /// `source` is `demo` or `live` as the store is marked (`null` for a store only ever
 /// imported into).
-///
-/// Written as it is serialized, a row at a time: a document of 100,000 explained rows is
-/// hundreds of megabytes, and is never held whole in memory.
 pub fn write_json(
     w: &mut dyn std::io::Write,
     items: &[Opportunity],
@@ -153,34 +149,70 @@ pub fn write_json(
     sort: &str,
     total: u64,
 ) -> std::io::Result<()> {
-    let meta = serde_json::json!({
-        "source": source.map(|s| s.label().to_lowercase()),
-        "filter": filter,
-        "sort": sort,
-        "fx_date": items.iter().find_map(|o| o.breakdown.fx_date.clone()),
-        "fee_table": items.iter().find_map(|o| o.breakdown.fee_table.clone()),
-        "vat_table": items.iter().find_map(|o| o.breakdown.vat_table.clone()),
-        "generated_at": Utc::now().to_rfc3339(),
-        "total": total,
-    });
-    /// The rows, each converted as it is written.
-    struct Rows<'a>(&'a [Opportunity]);
-    impl serde::Serialize for Rows<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|o| OpportunityItem::from_domain(o, true)))
+    let mut json = JsonRows::begin(w, items, source, filter, sort, total)?;
+    json.rows(items)?;
+    json.end()
+}
+
+/// The JSON document of [`write_json`], written a few rows at a time (`rows` as they are
+/// explained), so that a file of 100,000 explained rows, hundreds of megabytes, is never
+/// held whole in memory. The bytes are those of `serde_json`'s pretty printer.
+pub struct JsonRows<'w> {
+    w: &'w mut dyn std::io::Write,
+    rows: u64,
+}
+
+impl<'w> JsonRows<'w> {
+    /// Writes the document's start and `meta` (its FX date and table versions from `items`,
+    /// the rows to come).
+    pub fn begin(
+        w: &'w mut dyn std::io::Write,
+        items: &[Opportunity],
+        source: Option<Source>,
+        filter: serde_json::Value,
+        sort: &str,
+        total: u64,
+    ) -> std::io::Result<Self> {
+        let meta = serde_json::json!({
+            "source": source.map(|s| s.label().to_lowercase()),
+            "filter": filter,
+            "sort": sort,
+            "fx_date": items.iter().find_map(|o| o.breakdown.fx_date.clone()),
+            "fee_table": items.iter().find_map(|o| o.breakdown.fee_table.clone()),
+            "vat_table": items.iter().find_map(|o| o.breakdown.vat_table.clone()),
+            "generated_at": Utc::now().to_rfc3339(),
+            "total": total,
+        });
+        write!(w, "{{\n  \"meta\": {},\n  \"rows\": [", nested(&meta, 1)?)?;
+        Ok(JsonRows { w, rows: 0 })
+    }
+
+    /// Writes `items` as the next rows.
+    pub fn rows(&mut self, items: &[Opportunity]) -> std::io::Result<()> {
+        for o in items {
+            let sep = if self.rows == 0 { "" } else { "," };
+            let row = nested(&OpportunityItem::from_domain(o, true), 2)?;
+            write!(self.w, "{sep}\n    {row}")?;
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the document.
+    pub fn end(self) -> std::io::Result<()> {
+        if self.rows == 0 {
+            writeln!(self.w, "]\n}}")
+        } else {
+            writeln!(self.w, "\n  ]\n}}")
         }
     }
-    #[derive(serde::Serialize)]
-    struct Document<'a> {
-        meta: serde_json::Value,
-        rows: Rows<'a>,
-    }
-    let doc = Document {
-        meta,
-        rows: Rows(items),
-    };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    writeln!(w)
+}
+
+/// `value` pretty-printed as it reads `depth` levels deep in a pretty document: its lines
+/// after the first indented by two spaces a level (a JSON string holds no raw newline).
+fn nested(value: &impl serde::Serialize, depth: usize) -> std::io::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
 }
 
 /// The filter an export asks for.
@@ -268,32 +300,9 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         Some(t) => crate::filter::Filter::parse(t).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,
         None => crate::filter::Filter::default(),
     };
-    let mut page = crate::filter::select(store.as_ref(), f.clone(), &terms, chrono::Utc::now())
+    let page = crate::filter::select(store.as_ref(), f.clone(), &terms, chrono::Utc::now())
         .await
         .context("Reading opportunities failed")?;
-    if args.format == ExportFormat::Json {
-        let detect = super::detector(settings);
-        page.items = crate::pipeline::explain_all(store.as_ref(), detect.as_ref(), page.items)
-            .await
-            .context("Reading the products to explain the rows failed")?;
-        // A breakdown is rebuilt with this process's tables: a row stored under others (or
-        // on older prices) keeps its figures and gets no lines, and the file says why.
-        let unexplained = page
-            .items
-            .iter()
-            .filter(|o| o.breakdown.unexplained.is_some())
-            .count();
-        if unexplained > 0 {
-            noteln!(
-                "warning: {} of {} rows are exported without breakdown lines: computed again \
-                 with this command's config they give other figures than the stored ones \
-                 (other economics tables, or older prices), and each says which in \
-                 `breakdown.unexplained`; run export with the --config the pipeline runs with",
-                crate::domain::text::thousands(unexplained as u64),
-                crate::domain::text::thousands(page.items.len() as u64)
-            );
-        }
-    }
     // As the options were given (`min_profit` in euros), the ones not given left out.
     let mut filter_meta = serde_json::json!({
         "min_margin": f.min_gross_margin_pct, "min_net_margin": f.min_net_margin_pct,
@@ -314,18 +323,15 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         ),
         None => {}
     };
-    let write = |w: &mut dyn std::io::Write| match args.format {
-        ExportFormat::Csv => write_csv(w, &page.items, source),
-        ExportFormat::Json => write_json(
-            w,
-            &page.items,
-            source,
-            filter_meta.clone(),
-            "expected_monthly_profit desc",
-            page.total,
-        ),
+    let rows = Rows {
+        items: &page.items,
+        total: page.total,
+        source,
+        filter: filter_meta,
+        explain: (args.format == ExportFormat::Json)
+            .then(|| (store.as_ref(), super::detector(settings))),
     };
-    let to = match &args.output {
+    let (to, unexplained) = match &args.output {
         Some(path) => {
             let f = std::fs::File::create(path).with_context(|| {
                 format!(
@@ -335,27 +341,101 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
                 )
             })?;
             let mut f = std::io::BufWriter::new(f);
-            write(&mut f)
-                .and_then(|()| f.flush())
-                .with_context(|| format!("Could not write {}", path.display()))?;
+            let unexplained = rows
+                .write(&mut f, args.format)
+                .await
+                .map_err(|e| e.context(format!("Could not write {}", path.display())))?;
             say_source();
-            Some(path)
+            (Some(path), unexplained)
         }
         None => {
             say_source();
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            if let Err(e) = write(&mut out).and_then(|()| out.flush()) {
-                super::stdout_failed(&e);
-            }
-            None
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            let unexplained = match rows.write(&mut out, args.format).await {
+                Ok(n) => n,
+                Err(e) => match e.downcast_ref::<std::io::Error>() {
+                    Some(io) => super::stdout_failed(io),
+                    None => return Err(e),
+                },
+            };
+            (None, unexplained)
         }
     };
+    // A breakdown is rebuilt with this process's tables: a row stored under others (or on
+    // older prices) keeps its figures and gets no lines, and the file says why.
+    if unexplained > 0 {
+        noteln!(
+            "warning: {} of {} rows are exported without breakdown lines: computed again \
+             with this command's config they give other figures than the stored ones (other \
+             economics tables, or older prices), and each says which in \
+             `breakdown.unexplained`; run export with the --config the pipeline runs with",
+            crate::domain::text::thousands(unexplained as u64),
+            crate::domain::text::thousands(page.items.len() as u64)
+        );
+    }
     // Standard output holds only the rows: what was written, and a cut, is said on standard
     // error.
     if let Some(note) = written(page.items.len() as u64, page.total, args.limit, to) {
         noteln!("{note}");
     }
     Ok(())
+}
+
+/// An export's rows and what its file says of them.
+struct Rows<'a> {
+    items: &'a [Opportunity],
+    total: u64,
+    source: Option<Source>,
+    /// The filter as given, for JSON's `meta`.
+    filter: serde_json::Value,
+    /// Where JSON's breakdown lines come from: the stored products, computed again.
+    explain: Option<(
+        &'a dyn crate::store::Store,
+        std::sync::Arc<dyn crate::pipeline::Detect>,
+    )>,
+}
+
+/// Rows explained and written at a time in JSON: their products are read for them, and
+/// their lines held, only until they are written.
+const EXPLAIN_CHUNK: usize = 2_000;
+
+impl Rows<'_> {
+    /// Writes the rows in `format` to `w`; returns how many were written without breakdown
+    /// lines (JSON only: see `Detect::explain`). A failed write is an `io::Error` inside.
+    async fn write(&self, w: &mut dyn std::io::Write, format: ExportFormat) -> Result<usize> {
+        let mut unexplained = 0;
+        match (format, &self.explain) {
+            (ExportFormat::Csv, _) => write_csv(w, self.items, self.source)?,
+            (ExportFormat::Json, explain) => {
+                let mut json = JsonRows::begin(
+                    w,
+                    self.items,
+                    self.source,
+                    self.filter.clone(),
+                    "expected_monthly_profit desc",
+                    self.total,
+                )?;
+                for chunk in self.items.chunks(EXPLAIN_CHUNK) {
+                    let Some((store, detect)) = explain else {
+                        json.rows(chunk)?;
+                        continue;
+                    };
+                    let rows =
+                        crate::pipeline::explain_all(*store, detect.as_ref(), chunk.to_vec())
+                            .await
+                            .context("Reading the products to explain the rows failed")?;
+                    unexplained += rows
+                        .iter()
+                        .filter(|o| o.breakdown.unexplained.is_some())
+                        .count();
+                    json.rows(&rows)?;
+                }
+                json.end()?;
+            }
+        }
+        w.flush()?;
+        Ok(unexplained)
+    }
 }
 
 /// What an export wrote, as said on standard error: `None` for all the rows on standard

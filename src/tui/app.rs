@@ -363,10 +363,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     state.freshness = f;
                     state.dirty = true;
                 }
-                Msg::Logs(lines) => {
-                    state.logs = lines;
-                    state.dirty = true;
-                }
+                Msg::Logs(lines) => state.on_logs(lines),
                 Msg::Products(page) => {
                     products_in_flight = false;
                     state.on_products(*page);

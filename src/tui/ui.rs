@@ -484,7 +484,7 @@ pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Ut
 
 pub use crate::domain::text::span;
 pub use health::scroll_limit as health_scroll_limit;
-pub use panels::log_scroll_limit;
+pub use panels::{log_line_shown, log_scroll_limit};
 
 #[cfg(test)]
 mod tests {

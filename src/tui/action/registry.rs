@@ -108,7 +108,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "quit",
         &[],
         G,
-        "Quit (back below the top view); `:q` for short",
+        "Quit (the key backs out of a view first; `:quit` and `:q` quit from any view)",
     ),
     spec("suspend", &[], G, "Suspend to the shell (fg resumes)"),
     spec(

@@ -22,8 +22,10 @@ const NEW_GRACE: TimeDelta = TimeDelta::seconds(30);
 impl UiState {
     /// The store query the filters and sort ask for.
     pub fn query(&self) -> Query {
+        // A column whose store order is fixed (age: newest first) is sorted in memory in
+        // the table's direction, so it needs the rows a filter would search too.
         let (sort, forced, in_memory) = match store_sort(self.sort) {
-            Some((sort, forced)) => (sort, forced, false),
+            Some((sort, forced)) => (sort, forced, forced.is_some()),
             None => (OpportunitySort::GrossMarginPct, Some(true), true),
         };
         let all = |v: &Vec<Market>| {

@@ -164,3 +164,23 @@ impl UiState {
         }
     }
 }
+
+impl UiState {
+    /// Takes the log file's tail read again. Scrolled up, the view stays on the lines it
+    /// shows: the lines added below them (those it shows) add to how far up it is, since
+    /// that is counted from the newest line.
+    pub fn on_logs(&mut self, lines: Vec<String>) {
+        if self.log_scroll > 0
+            && let Some(last) = self.logs.last()
+            && let Some(at) = lines.iter().rposition(|l| l == last)
+        {
+            let added = lines[at + 1..]
+                .iter()
+                .filter(|l| super::super::ui::log_line_shown(self, l))
+                .count();
+            self.log_scroll += added;
+        }
+        self.logs = lines;
+        self.dirty = true;
+    }
+}

@@ -181,6 +181,20 @@ pub(super) fn footer(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme, 
             Span::raw(tail(&p.input, room)),
             styled("█", "muted", theme),
         ];
+        // A last word that may be a field name on its way (`pro` of `price>5`) is held
+        // back from the table (see `filter::settled`): say so, or the table seems to ignore
+        // it.
+        let held = (p.kind == PromptKind::Filter && p.error.is_none())
+            .then(|| p.input[crate::filter::settled(&p.input).len()..].trim())
+            .filter(|w| !w.is_empty());
+        if let Some(word) = held {
+            let note = format!("'{word}' waits for a field's > = ~ (Space searches for it)");
+            let used: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
+            if note.width() <= usize::from(area.width).saturating_sub(used) {
+                spans.push(Span::raw("  "));
+                spans.push(styled(note, "muted", theme));
+            }
+        }
         if let Some(e) = &p.error {
             let used: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
             let room = usize::from(area.width).saturating_sub(used);

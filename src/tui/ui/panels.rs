@@ -282,6 +282,12 @@ pub(crate) fn log_line_visible(line: &str, level: usize) -> bool {
 }
 
 /// The log lines at the level shown, and those of them the search keeps.
+/// Whether the log view shows `line`: at its level and above, and holding its search.
+pub fn log_line_shown(s: &UiState, line: &str) -> bool {
+    log_line_visible(line, s.log_level)
+        && (s.log_search.is_empty() || line.to_lowercase().contains(&s.log_search.to_lowercase()))
+}
+
 fn shown_logs(s: &UiState) -> (Vec<&String>, Vec<&String>) {
     let search = s.log_search.to_lowercase();
     let at_level: Vec<&String> = s

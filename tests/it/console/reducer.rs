@@ -1801,6 +1801,25 @@ fn a_filter_narrows_the_store_query() {
     assert_eq!(q.bounds, Default::default());
 }
 
+/// Sorted by age, which the store orders newest first only, the table loads the rows a
+/// filter would search, as for any column sorted in memory: with a screenful, the oldest
+/// rows were never loaded, and an export (which writes the loaded rows in table order)
+/// wrote only a screenful.
+#[test]
+fn an_age_sort_loads_the_rows_it_sorts() {
+    let mut s = fixtures::loaded(300, (200, 60));
+    let screenful = s.query().limit;
+    keys(&mut s, ":sort age asc");
+    key(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+    let q = s.query();
+    assert!(
+        q.limit >= arbdesk::tui::model::FILTER_ROWS,
+        "{} of {screenful}",
+        q.limit
+    );
+    assert!(q.descending, "the store's own order for age: newest first");
+}
+
 /// An `age` filter follows the clock: rows drop out as they grow older, without new data.
 #[test]
 fn an_age_filter_follows_the_clock() {
@@ -2423,4 +2442,24 @@ fn a_without_a_recent_watchlist_read_reads_it_and_narrows_the_offer() {
         "{:?}",
         s.overlay
     );
+}
+
+/// Scrolled up in the log view, new lines do not move the text read: the distance from the
+/// newest line grows by the lines added that the view shows (debug lines hidden at info do
+/// not count). Following, it stays at the newest.
+#[test]
+fn the_log_view_scrolled_up_stays_on_its_lines() {
+    let mut s = fixtures::loaded(5, (120, 40));
+    let line = |n: u32, level: &str| format!("2026-12-06T15:00:{n:02}Z {level} arbdesk: line {n}");
+    s.on_logs((0..40).map(|n| line(n, " INFO")).collect());
+    assert_eq!(s.log_scroll, 0);
+    s.log_scroll = 3;
+    let mut more: Vec<String> = (0..40).map(|n| line(n, " INFO")).collect();
+    more.extend([line(40, " INFO"), line(41, " DEBUG"), line(42, " WARN")]);
+    s.on_logs(more.clone());
+    assert_eq!(s.log_scroll, 5, "two of the three shown at info");
+    s.log_scroll = 0;
+    more.push(line(43, " INFO"));
+    s.on_logs(more);
+    assert_eq!(s.log_scroll, 0, "following");
 }

@@ -1393,3 +1393,32 @@ fn one_market_on_both_sides_is_why_the_table_is_empty() {
     assert!(t.contains("No route buys and sells in DE alone"), "{t}");
     assert!(!t.contains("No opportunities at"), "{t}");
 }
+
+/// A last word that may be becoming a field name (`pro` of `profit>5`) is held back from
+/// the table while typed: the prompt line says so, and how to search for it as a word.
+#[test]
+fn a_held_back_filter_word_is_named_under_the_prompt() {
+    let keymap = Keymap::load("default", None);
+    let mut s = fixtures::loaded(30, (120, 30));
+    for c in "/kettle pro".chars() {
+        s.on_key(
+            &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
+            &keymap,
+        );
+    }
+    let screen = text(&s);
+    let prompt = screen.lines().last().unwrap();
+    assert!(
+        prompt.contains("/kettle pro") && prompt.contains("'pro' waits for a field's > = ~"),
+        "{prompt}"
+    );
+    s.on_key(
+        &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(' ')),
+        &keymap,
+    );
+    let screen = text(&s);
+    assert!(
+        !screen.lines().last().unwrap().contains("waits"),
+        "{screen}"
+    );
+}
