@@ -293,6 +293,8 @@ impl Es {
     pub(super) fn note_write<T>(&self, out: &StoreResult<T>) {
         match out {
             Ok(_) => self.last_write_error.succeeded(),
+            // A request refused for what it asked is the caller's error, not the store's.
+            Err(StoreError::Invalid(_)) => {}
             Err(e) => self.last_write_error.failed(e.to_string()),
         }
     }
