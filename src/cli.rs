@@ -361,6 +361,10 @@ pub struct ImportArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Write every bad line's number and why to FILE, `NUMBER<TAB>REASON` a line (standard
+    /// error shows the first 20); a run that resumes an interrupted one appends to it.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// Export formats.

@@ -42,12 +42,13 @@ const SHOWN_ERRORS: usize = 20;
 /// checkpoint are written. The checkpoint of N is written after N+1's listings, which is
 /// harmless: a run resumed after N writes N+1 again, and every write is idempotent.
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
+    // The input first: a file that cannot be read leaves no new store behind.
+    let input = Input::open(&args.file)?;
     let store = super::open_store(settings)?;
     super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;
     let detect = super::detector(settings);
     // The rate the live pipeline last fetched, as its own rows use.
     crate::pipeline::restore_fx(&*store, &*detect).await;
-    let input = Input::open(&args.file)?;
     let name = input.name.clone();
     // A regular file is resumable: its checkpoint is keyed by its path, size and
     // modification time, so a file edited in place (a bad line fixed, same length) is
@@ -121,7 +122,14 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             .context("Starting a bulk load failed")?;
     }
     let began = Instant::now();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        rejects: args
+            .rejects
+            .as_deref()
+            .map(|path| Rejects::open(path, &args.file, start > 0))
+            .transpose()?,
+        ..Tally::default()
+    };
     // What an interrupted run read before `start` still counts for the file: its bad lines
     // and the lines it imported (all of them, when it had no bad line).
     if let Some(key) = key.as_ref().filter(|_| start > 0) {
@@ -159,7 +167,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             let mut next_counts = (0, 0);
             let write_next = match next {
                 Some(d) => {
-                    tally.add(&d);
+                    tally.add(&d)?;
                     next_counts = (tally.bad, tally.imported_before + tally.imported);
                     if args.watch {
                         next_asins = d.listings.iter().map(|l| l.asin).collect();
@@ -247,6 +255,65 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     tally.report(&*store, key.as_deref(), &name, began).await
 }
 
+/// The `--rejects` file: every bad line's number and why.
+#[derive(Debug)]
+struct Rejects {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Rejects {
+    /// Creates `path` (appended to when `resuming`); refuses the input file itself.
+    fn open(path: &std::path::Path, input: &std::path::Path, resuming: bool) -> Result<Rejects> {
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
+        };
+        if same(path, input) {
+            anyhow::bail!(
+                "--rejects {} is the file being imported: give another file name",
+                path.display()
+            );
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resuming)
+            .truncate(!resuming)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "Could not create {} (--rejects): check that its directory exists and is \
+                     writable",
+                    path.display()
+                )
+            })?;
+        Ok(Rejects {
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::new(file),
+        })
+    }
+
+    /// Writes `bad` lines, `NUMBER<TAB>REASON` each (the reason on one line), flushed at
+    /// once: an interrupted run exits without unwinding.
+    fn write(&mut self, bad: &[(u64, String)]) -> Result<()> {
+        use std::io::Write as _;
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let mut out = || -> std::io::Result<()> {
+            for (n, e) in bad {
+                let reason: String = e
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                writeln!(self.file, "{n}\t{reason}")?;
+            }
+            self.file.flush()
+        };
+        out().with_context(|| format!("Could not write {}", self.path.display()))
+    }
+}
+
 /// A batch whose listings are stored, waiting for its detection.
 struct Stored {
     /// The products its listings made.
@@ -271,13 +338,19 @@ struct Tally {
     bad_before: u64,
     /// The lines it imported before that point.
     imported_before: u64,
+    /// Where every bad line is written (`--rejects`).
+    rejects: Option<Rejects>,
     /// Listings of what Keepa marks as no standard product: stored, with no product.
     unlisted: u64,
 }
 
 impl Tally {
-    /// Counts a decoded batch, showing its bad lines while fewer than [`SHOWN_ERRORS`] were.
-    fn add(&mut self, d: &Decoded) {
+    /// Counts a decoded batch, showing its bad lines while fewer than [`SHOWN_ERRORS`] were,
+    /// and writing each to the rejects file.
+    fn add(&mut self, d: &Decoded) -> Result<()> {
+        if let Some(r) = &mut self.rejects {
+            r.write(&d.bad)?;
+        }
         for (n, e) in &d.bad {
             if self.bad - self.bad_before < SHOWN_ERRORS as u64 {
                 noteln!("line {n}: {e}; skipped");
@@ -291,6 +364,7 @@ impl Tally {
             .iter()
             .filter(|l| l.product_type != 0 || l.title.is_none())
             .count() as u64;
+        Ok(())
     }
 
     /// The progress line, rewritten in place: lines so far, bad ones, how far into a file
@@ -323,8 +397,12 @@ impl Tally {
         let bad_here = self.bad - self.bad_before;
         if bad_here > SHOWN_ERRORS as u64 {
             noteln!(
-                "… and {} more (the first {SHOWN_ERRORS} are shown).",
-                count(bad_here - SHOWN_ERRORS as u64, "bad line")
+                "… and {} more (the first {SHOWN_ERRORS} are shown; {}).",
+                count(bad_here - SHOWN_ERRORS as u64, "bad line"),
+                match &self.rejects {
+                    Some(r) => format!("every one is in {}", r.path.display()),
+                    None => "--rejects FILE writes every one to FILE".to_string(),
+                }
             );
         }
         if let Some(key) = key {

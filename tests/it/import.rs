@@ -359,6 +359,60 @@ fn a_file_of_bad_lines_fails() {
     assert!(err.contains("found all 2 bad"), "{err}");
 }
 
+/// Past the first 20 shown on standard error, `--rejects FILE` has every bad line's number
+/// and why; without it, the summary says how to get them.
+#[test]
+fn rejects_has_every_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    let mut text: String = (1..=25).map(|n| format!("not json {n}\n")).collect();
+    text.push_str(&product_line(1, Market::DE));
+    text.push('\n');
+    std::fs::write(&file, text).unwrap();
+    let out = import(&file, &dir.path().join("data")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("… and 5 bad lines more (the first 20 are shown; --rejects FILE"),
+        "{err}"
+    );
+    let rejects = dir.path().join("rejects.tsv");
+    let out = import(&file, &dir.path().join("data2"))
+        .arg("--rejects")
+        .arg(&rejects)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("every one is in"), "{err}");
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    let numbers: Vec<u64> = written
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=25).collect::<Vec<u64>>(), "{written}");
+    assert!(
+        written
+            .lines()
+            .all(|l| l.split('\t').nth(1).is_some_and(|r| !r.is_empty()))
+    );
+    // A file that is not there is a bad argument, and leaves no new store behind.
+    let data = dir.path().join("data4");
+    let out = import(&dir.path().join("missing.jsonl"), &data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!data.join("arbdesk.sqlite").exists());
+    // Never the input itself.
+    let out = import(&file, &dir.path().join("data3"))
+        .arg("--rejects")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is the file being imported"));
+}
+
 /// A gzip file is named as such, not read as thousands of bad lines.
 #[test]
 fn a_gzip_file_is_refused_with_how_to_read_it() {

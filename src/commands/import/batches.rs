@@ -170,6 +170,17 @@ pub(super) fn read_batches(
                 _ => &buf[..],
             };
             let bytes = line.trim_ascii();
+            if !at_start && bytes.starts_with(b"\xEF\xBB\xBF") {
+                batch.lines.push((
+                    line_no,
+                    Err(
+                        "starts with a byte-order mark (U+FEFF), which only a file's first line \
+                         may: were two files joined? Remove it from this line"
+                            .to_string(),
+                    ),
+                ));
+                continue;
+            }
             if !bytes.is_empty() {
                 // A line that is not UTF-8 is a bad line like any other, not the end.
                 let text = match std::str::from_utf8(bytes) {
@@ -252,6 +263,7 @@ mod tests {
             match i {
                 7 => input.extend_from_slice(b"\n"),
                 9 => input.extend_from_slice(b"caf\xE9\n"),
+                11 => input.extend_from_slice(b"\xEF\xBB\xBF[11]\n"),
                 _ => input.extend_from_slice(format!("[{i}]\n").as_bytes()),
             }
             ends.push(input.len() as u64);
@@ -286,6 +298,9 @@ mod tests {
             latin1.1
         );
         assert_eq!(bad.last().map(|(n, _)| *n), Some(2_500));
+        // Past line 1 a byte-order mark is named (two files joined), not taken for JSON.
+        let joined = bad.iter().find(|(n, _)| *n == 11).unwrap();
+        assert!(joined.1.contains("byte-order mark"), "{}", joined.1);
     }
 
     #[test]
