@@ -176,13 +176,25 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .chain((!show_age).then_some("Keepa"))
         .chain((!show_watched).then_some("Watched"))
         .collect();
-    let b = match hidden.len() {
-        0 => b,
-        n => b.title_bottom(format!(
-            " {} not shown: a wider terminal shows {} ",
-            hidden.join(" "),
-            if n == 1 { "it" } else { "them" }
-        )),
+    // Said whole or shorter, never cut mid-word by the border.
+    let room = usize::from(area.width).saturating_sub(2);
+    let note = match hidden.len() {
+        0 => None,
+        n => [
+            format!(
+                " {} not shown: a wider terminal shows {} ",
+                hidden.join(" "),
+                if n == 1 { "it" } else { "them" }
+            ),
+            format!(" {} not shown ", hidden.join(" ")),
+            format!(" {} hidden ", hidden.len()),
+        ]
+        .into_iter()
+        .find(|t| t.width() <= room),
+    };
+    let b = match note {
+        None => b,
+        Some(note) => b.title_bottom(note),
     };
     f.render_widget(b, area);
 
