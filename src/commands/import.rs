@@ -27,12 +27,15 @@ use crate::config::Settings;
 use crate::domain::text::{count, thousands};
 use crate::domain::{Asin, Product};
 use crate::store::{BulkLoad, Checkpoint, Store, WatchSource};
-use batches::{Decoded, read_batches};
+use batches::read_batches;
 use input::Input;
+use tally::{Rejects, Tally};
 
 mod batches;
 mod input;
+mod tally;
 
+/// Bad lines shown on standard error as they come (`--rejects` has every one).
 const SHOWN_ERRORS: usize = 20;
 
 /// Runs `arbdesk import`.
@@ -255,65 +258,6 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     tally.report(&*store, key.as_deref(), &name, began).await
 }
 
-/// The `--rejects` file: every bad line's number and why.
-#[derive(Debug)]
-struct Rejects {
-    path: std::path::PathBuf,
-    file: std::io::BufWriter<std::fs::File>,
-}
-
-impl Rejects {
-    /// Creates `path` (appended to when `resuming`); refuses the input file itself.
-    fn open(path: &std::path::Path, input: &std::path::Path, resuming: bool) -> Result<Rejects> {
-        let same = |a: &std::path::Path, b: &std::path::Path| {
-            std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
-        };
-        if same(path, input) {
-            anyhow::bail!(
-                "--rejects {} is the file being imported: give another file name",
-                path.display()
-            );
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(resuming)
-            .truncate(!resuming)
-            .open(path)
-            .with_context(|| {
-                format!(
-                    "Could not create {} (--rejects): check that its directory exists and is \
-                     writable",
-                    path.display()
-                )
-            })?;
-        Ok(Rejects {
-            path: path.to_path_buf(),
-            file: std::io::BufWriter::new(file),
-        })
-    }
-
-    /// Writes `bad` lines, `NUMBER<TAB>REASON` each (the reason on one line), flushed at
-    /// once: an interrupted run exits without unwinding.
-    fn write(&mut self, bad: &[(u64, String)]) -> Result<()> {
-        use std::io::Write as _;
-        if bad.is_empty() {
-            return Ok(());
-        }
-        let mut out = || -> std::io::Result<()> {
-            for (n, e) in bad {
-                let reason: String = e
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-                writeln!(self.file, "{n}\t{reason}")?;
-            }
-            self.file.flush()
-        };
-        out().with_context(|| format!("Could not write {}", self.path.display()))
-    }
-}
-
 /// A batch whose listings are stored, waiting for its detection.
 struct Stored {
     /// The products its listings made.
@@ -324,168 +268,6 @@ struct Stored {
     offset: u64,
     /// The bad and imported lines of the file up to its end.
     counts: (u64, u64),
-}
-
-/// What a run has read so far.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Lines decoded into listings.
-    imported: u64,
-    /// Lines skipped as bad (the first [`SHOWN_ERRORS`] of this run are shown as they come),
-    /// with those of an interrupted run this one resumes.
-    bad: u64,
-    /// The bad lines the interrupted run skipped before the point this one resumes at.
-    bad_before: u64,
-    /// The lines it imported before that point.
-    imported_before: u64,
-    /// Where every bad line is written (`--rejects`).
-    rejects: Option<Rejects>,
-    /// Listings of what Keepa marks as no standard product: stored, with no product.
-    unlisted: u64,
-}
-
-impl Tally {
-    /// Counts a decoded batch, showing its bad lines while fewer than [`SHOWN_ERRORS`] were,
-    /// and writing each to the rejects file.
-    fn add(&mut self, d: &Decoded) -> Result<()> {
-        if let Some(r) = &mut self.rejects {
-            r.write(&d.bad)?;
-        }
-        for (n, e) in &d.bad {
-            if self.bad - self.bad_before < SHOWN_ERRORS as u64 {
-                noteln!("line {n}: {e}; skipped");
-            }
-            self.bad += 1;
-        }
-        self.imported += d.listings.len() as u64;
-        // Stored for refresh scheduling, but no product anywhere.
-        self.unlisted += d
-            .listings
-            .iter()
-            .filter(|l| l.product_type != 0 || l.title.is_none())
-            .count() as u64;
-        Ok(())
-    }
-
-    /// The progress line, rewritten in place: lines so far, bad ones, how far into a file
-    /// of `size` bytes (`0`: a stream) and the rate since `began`.
-    fn show_progress(&self, read_to: u64, size: u64, began: Instant) {
-        let pct = if size > 0 {
-            format!(" · {:.0} %", read_to as f64 * 100.0 / size as f64)
-        } else {
-            String::new()
-        };
-        let rate = self.imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
-        note!(
-            "\rimported {} lines · {} bad{pct} · {} lines/s   ",
-            thousands(self.imported),
-            thousands(self.bad),
-            thousands(rate as u64)
-        );
-    }
-
-    /// Ends a run that read `name` to its end: records its outcome under the checkpoint
-    /// `key` (a file; `None`: a stream), prints the summary, and fails when every line was
-    /// bad, or partly (exit 3) when some were.
-    async fn report(
-        &self,
-        store: &dyn Store,
-        key: Option<&str>,
-        name: &str,
-        began: Instant,
-    ) -> Result<()> {
-        let bad_here = self.bad - self.bad_before;
-        if bad_here > SHOWN_ERRORS as u64 {
-            noteln!(
-                "… and {} more (the first {SHOWN_ERRORS} are shown; {}).",
-                count(bad_here - SHOWN_ERRORS as u64, "bad line"),
-                match &self.rejects {
-                    Some(r) => format!("every one is in {}", r.path.display()),
-                    None => "--rejects FILE writes every one to FILE".to_string(),
-                }
-            );
-        }
-        if let Some(key) = key {
-            // What this run found, for a later run that finds nothing left to do.
-            let outcome = [
-                (OUTCOME_IMPORTED, self.imported_before + self.imported),
-                (OUTCOME_BAD, self.bad),
-            ];
-            for (what, n) in outcome {
-                let checkpoint = Checkpoint {
-                    key: format!("{key}:{what}"),
-                    offset: n,
-                };
-                store
-                    .set_checkpoint(checkpoint)
-                    .await
-                    .context("Recording the import's outcome failed")?;
-            }
-        }
-        if self.imported_before + self.imported == 0 && self.bad > 0 {
-            anyhow::bail!(
-                "no line of {name} could be imported: {} (see above)",
-                if self.bad == 1 {
-                    "its one line is bad".to_string()
-                } else {
-                    format!("all {} are bad", thousands(self.bad))
-                }
-            );
-        }
-        let secs = began.elapsed().as_secs_f64();
-        outln!(
-            "Imported {} from {name} in {secs:.1} s ({} lines/s); {} skipped.",
-            count(self.imported, "product line"),
-            thousands((self.imported as f64 / secs.max(1e-3)) as u64),
-            count(self.bad, "bad line")
-        );
-        if self.unlisted > 0 {
-            // Said whole: this goes to stderr, after the bad lines, and may be read without
-            // the summary line above it (stdout).
-            noteln!(
-                "Of the {} imported, {} that Keepa marks as no standard product (productType \
-                 other than 0, or no title): stored, so not fetched again at once, but with no \
-                 product and no opportunities.",
-                count(self.imported, "product line"),
-                if self.unlisted == 1 {
-                    "1 is a listing".to_string()
-                } else {
-                    format!("{} are listings", thousands(self.unlisted))
-                }
-            );
-        }
-        if self.bad > 0 {
-            let mut listed = Vec::new();
-            match bad_here {
-                0 => {}
-                n if n > SHOWN_ERRORS as u64 => {
-                    listed.push(format!("the first {SHOWN_ERRORS} of this run listed above"));
-                }
-                n if self.bad_before > 0 => listed.push(format!("{n} listed above")),
-                _ => listed.push("listed above".to_string()),
-            }
-            if self.bad_before > 0 {
-                listed.push(format!(
-                    "{} listed by the interrupted run this one resumed",
-                    thousands(self.bad_before)
-                ));
-            }
-            let listed = listed.join(", ");
-            return Err(Partial(format!(
-                "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
-                 again (every write is idempotent)",
-                count(self.bad, "bad line"),
-                if self.bad == 1 { "it" } else { "them" },
-                if key.is_some() {
-                    "the file"
-                } else {
-                    "the input"
-                }
-            ))
-            .into());
-        }
-        Ok(())
-    }
 }
 
 /// Says why a file imported before is read from its start again: it changed since (its
