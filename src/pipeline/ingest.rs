@@ -99,6 +99,79 @@ const IDLE_MAX: Duration = Duration::from_secs(5);
 /// When each (ASIN, market) is next due for a scheduled refresh.
 type DueAt = HashMap<(Asin, Market), Instant>;
 
+/// Marks `asins` of `market` fetched now: due again a refresh interval after the answer
+/// (those that failed are then set to [`retry_soon`]).
+fn fetched(due_at: &mut DueAt, market: Market, asins: &[Asin], interval: Duration) {
+    let next = Instant::now() + interval;
+    due_at.extend(asins.iter().map(|a| ((*a, market), next)));
+}
+
+/// Of `asins`, those of `market` that no fetch answered after `asked`: one that did is due
+/// a refresh interval after its answer, so no earlier than `asked + interval`.
+fn unanswered_since(
+    due_at: &DueAt,
+    market: Market,
+    asins: &[Asin],
+    asked: Instant,
+    interval: Duration,
+) -> Vec<Asin> {
+    asins
+        .iter()
+        .copied()
+        .filter(|a| {
+            due_at
+                .get(&(*a, market))
+                .is_none_or(|t| *t < asked + interval)
+        })
+        .collect()
+}
+
+/// While Keepa does not answer (every attempt of a request failed), scheduled fetching
+/// waits between tries, from [`OUTAGE_MIN`] doubling to [`OUTAGE_MAX`], rather than going
+/// on at once to the next market's batch (a connection attempt every few seconds and two
+/// log lines each, for as long as the outage lasts). Refreshes on command still try.
+#[derive(Debug, Default)]
+struct Outage {
+    /// Until when, and the wait that set it.
+    paused: Option<(Instant, Duration)>,
+}
+
+const OUTAGE_MIN: Duration = Duration::from_secs(30);
+const OUTAGE_MAX: Duration = Duration::from_secs(300);
+
+impl Outage {
+    /// Whether scheduled fetching waits now.
+    fn holds(&self) -> bool {
+        self.paused.is_some_and(|(until, _)| Instant::now() < until)
+    }
+
+    /// After a scheduled fetch: a success ends the wait; Keepa not answering (every
+    /// attempt of a request failed) starts or doubles it (said once, when it starts: the
+    /// client says when Keepa answers again).
+    fn after_fetch(&mut self, ok: bool, unanswered: bool) {
+        if ok {
+            self.paused = None;
+            return;
+        }
+        if !unanswered {
+            return;
+        }
+        let wait = match self.paused {
+            None => {
+                tracing::warn!(
+                    "Keepa does not answer: scheduled fetching waits {} between tries (up to {}) \
+                     until it does; refreshes on command still try.",
+                    crate::domain::text::span(OUTAGE_MIN.as_secs() as i64),
+                    crate::domain::text::span(OUTAGE_MAX.as_secs() as i64)
+                );
+                OUTAGE_MIN
+            }
+            Some((_, last)) => (last * 2).min(OUTAGE_MAX),
+        };
+        self.paused = Some((Instant::now() + wait, wait));
+    }
+}
+
 /// How soon products whose fetch failed are due again: soon, rather than a refresh
 /// interval later, but not at once (the client has already retried with backoff).
 const RETRY_FAILED: Duration = Duration::from_secs(60);
@@ -183,6 +256,7 @@ impl Ingest {
         // idle pipeline asks the store for candidates (three queries per market) about once
         // every 5 s, and a newly watched ASIN is fetched within that.
         let mut idle = IDLE_MIN;
+        let mut outage = Outage::default();
         loop {
             if cancel.is_cancelled() {
                 break;
@@ -229,16 +303,21 @@ impl Ingest {
             }
             let mut did_work = false;
             for &m in &self.markets {
+                if outage.holds() {
+                    break;
+                }
                 let due = self.due(m, &due_at).await;
                 if due.is_empty() {
                     continue;
                 }
                 did_work = true;
-                let next = Instant::now() + self.settings.refresh_interval;
-                due_at.extend(due.iter().map(|a| ((*a, m), next)));
                 tokio::select! {
                     _ = cancel.cancelled() => return,
-                    failed = self.fetch(m, due) => retry_soon(&mut due_at, m, failed),
+                    (failed, unanswered) = self.fetch(m, due.clone()) => {
+                        fetched(&mut due_at, m, &due, self.settings.refresh_interval);
+                        outage.after_fetch(failed.is_empty(), unanswered);
+                        retry_soon(&mut due_at, m, failed);
+                    }
                 }
             }
             if did_work {
@@ -358,13 +437,21 @@ impl Ingest {
         // A product whose fetch failed in any market was not refreshed: asking again
         // soon is asking for what it did not get, not a repeat.
         let mut failed_any = std::collections::HashSet::new();
+        let interval = self.settings.refresh_interval;
         for &m in &self.markets {
-            // Not due again on schedule until the refresh interval has passed.
-            let next = Instant::now() + self.settings.refresh_interval;
-            due_at.extend(todo.iter().map(|a| ((*a, m), next)));
+            // A scheduled fetch answered after the request was made answers it too (a
+            // refresh of the whole watchlist asked while a pass waited for tokens would
+            // otherwise fetch that pass's products twice): its due time is a refresh
+            // interval after its answer.
+            let todo = unanswered_since(due_at, m, &todo, asked, interval);
+            if todo.is_empty() {
+                continue;
+            }
             tokio::select! {
                 _ = cancel.cancelled() => return false,
-                failed = self.fetch(m, todo.clone()) => {
+                (failed, _) = self.fetch(m, todo.clone()) => {
+                    // Not due again on schedule until the refresh interval has passed.
+                    fetched(due_at, m, &todo, interval);
                     failed_any.extend(failed.iter().copied());
                     retry_soon(due_at, m, failed);
                 }
@@ -482,11 +569,12 @@ impl Ingest {
     }
 
     /// Fetches one batch and publishes every product it returns; returns the ASINs of the
-    /// requests that failed.
-    async fn fetch(&self, market: Market, asins: Vec<Asin>) -> Vec<Asin> {
+    /// requests that failed, and whether Keepa did not answer one (its retries ran out).
+    async fn fetch(&self, market: Market, asins: Vec<Asin>) -> (Vec<Asin>, bool) {
         let mut failed = Vec::new();
+        let mut unanswered = false;
         if asins.is_empty() {
-            return failed;
+            return (failed, unanswered);
         }
         let mut q = ProductQuery::new(market, asins);
         q.buybox = self.buybox;
@@ -502,6 +590,16 @@ impl Ingest {
                     // when it stopped; the batches it holds back are not news each minute.
                     if matches!(e, crate::keepa::Error::Stopped { .. }) {
                         tracing::debug!(%market, asins = asked.len(), error = %e, "Keepa traffic is stopped; the batch waits.");
+                    } else if matches!(
+                        e,
+                        crate::keepa::Error::Auth { .. } | crate::keepa::Error::Payment
+                    ) {
+                        // Traffic stops with it: said as an error by the client, once.
+                        tracing::debug!(%market, asins = asked.len(), error = %e, "Keepa refused the key; the batch waits.");
+                    } else if matches!(e, crate::keepa::Error::Unavailable { .. }) {
+                        // The client logged the failure; the outage is said once.
+                        unanswered = true;
+                        tracing::debug!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried.");
                     } else {
                         tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
                     }
@@ -559,7 +657,7 @@ impl Ingest {
                 }
             }
         }
-        failed
+        (failed, unanswered)
     }
 }
 
@@ -608,7 +706,49 @@ fn request_size(fetch_batch: usize, refill_rate: Option<i64>, per_product: i64) 
 
 #[cfg(test)]
 mod tests {
-    use super::request_size;
+    use super::*;
+
+    #[test]
+    fn a_fetch_answered_after_a_refresh_was_asked_answers_it() {
+        let hour = Duration::from_secs(3600);
+        let (a, b, c): (Asin, Asin, Asin) = (
+            "B0AAAAAAAA".parse().unwrap(),
+            "B0BBBBBBBB".parse().unwrap(),
+            "B0CCCCCCCC".parse().unwrap(),
+        );
+        let mut due_at = DueAt::new();
+        // `a` fetched before the refresh was asked, `b` after; `c` failed after (retried soon).
+        fetched(&mut due_at, Market::DE, &[a], hour);
+        let asked = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        fetched(&mut due_at, Market::DE, &[b, c], hour);
+        retry_soon(&mut due_at, Market::DE, vec![c]);
+        assert_eq!(
+            unanswered_since(&due_at, Market::DE, &[a, b, c], asked, hour),
+            [a, c]
+        );
+        assert_eq!(
+            unanswered_since(&due_at, Market::FR, &[a, b, c], asked, hour),
+            [a, b, c],
+            "fetched in another market only"
+        );
+    }
+
+    #[test]
+    fn scheduled_fetching_waits_while_keepa_does_not_answer() {
+        let mut outage = Outage::default();
+        outage.after_fetch(false, false);
+        assert!(!outage.holds(), "a batch Keepa refused is no outage");
+        outage.after_fetch(false, true);
+        assert!(outage.holds());
+        assert_eq!(outage.paused.map(|(_, w)| w), Some(OUTAGE_MIN));
+        for _ in 0..5 {
+            outage.after_fetch(false, true);
+        }
+        assert_eq!(outage.paused.map(|(_, w)| w), Some(OUTAGE_MAX));
+        outage.after_fetch(true, false);
+        assert!(!outage.holds());
+    }
 
     #[test]
     fn a_request_stays_within_half_the_token_bucket() {

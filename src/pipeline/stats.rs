@@ -263,8 +263,18 @@ pub async fn publish(
             tables_were_missing = missing;
         }
         if let Some(fx) = &fx {
-            let source = stats.tx.borrow().source;
-            log_fx_change(fx, fx_was_stale, source);
+            let (source, gbp) = {
+                let s = stats.tx.borrow();
+                let gbp = s
+                    .markets
+                    .iter()
+                    .any(|m| m.currency() == crate::domain::Currency::GBP);
+                (s.source, gbp)
+            };
+            // No market in GBP tracked: no row uses the rate, and the health says so.
+            if gbp {
+                log_fx_change(fx, fx_was_stale, source);
+            }
             fx_was_stale = fx.stale;
         }
         let stages = stats.stage_snapshot();
@@ -327,16 +337,26 @@ fn summary(before: &PipelineStatus, now: &PipelineStatus, minutes: u64) -> Strin
     }
     if now.keepa_client {
         let (k, was) = (&now.keepa, &before.keepa);
+        let failed = k.errors.saturating_sub(was.errors);
         line.push_str(&format!(
-            "; Keepa {} requests, {} tokens used",
+            "; Keepa {} requests{}, {} tokens used",
             thousands(k.requests.saturating_sub(was.requests)),
+            if failed > 0 {
+                format!(" ({} failed attempts)", thousands(failed))
+            } else {
+                String::new()
+            },
             thousands(u64::try_from(k.tokens_consumed - was.tokens_consumed).unwrap_or(0)),
         ));
+        // The balance may be below zero (Keepa lets a request overdraw it).
         if let Some(left) = k.tokens_left {
             line.push_str(&format!(
                 ", {} left",
-                thousands(u64::try_from(left).unwrap_or(0))
+                crate::domain::text::signed_thousands(left)
             ));
+        }
+        if let Some(why) = &k.stopped {
+            line.push_str(&format!(", stopped: {why}"));
         }
     }
     if now.processing || now.keepa_client {
@@ -402,6 +422,19 @@ mod tests {
             summary(&before, &now, 10),
             "Past 10 min: ingest 2,700, store 12,500, detect 2,700 items (2 failed); Keepa 27 \
              requests, 2,700 tokens used, 173,800 left; queue 4 waiting"
+        );
+        // Failed attempts, an overdrawn balance and stopped traffic are said.
+        let mut worse = now.clone();
+        worse.keepa.errors = 57;
+        worse.keepa.tokens_left = Some(-120);
+        worse.keepa.stopped = Some("Keepa rejected the API key".into());
+        assert!(
+            summary(&before, &worse, 10).contains(
+                "Keepa 27 requests (57 failed attempts), 2,700 tokens used, -120 left, stopped: \
+                 Keepa rejected the API key;"
+            ),
+            "{}",
+            summary(&before, &worse, 10)
         );
         let quiet = PipelineStatus {
             processing: true,
