@@ -152,7 +152,7 @@ pub(crate) async fn list() -> Json<ActionList> {
         (status = 404, description = "No such action", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 64 KB: send fewer ASINs at a time", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is declared as something other than JSON: send `Content-Type: application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The action acts on a console's view, or (`refresh`) this process does not ingest", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The action acts on a console's view, or (`refresh`) this process does not ingest, or its Keepa requests are stopped (a refused key, a lapsed plan)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The command queue is full or stopped, or the store cannot answer; retry", body = Problem, content_type = "application/problem+json"),
     ),
     tag = "actions"
@@ -380,6 +380,16 @@ async fn refresh(
              refresh to the process that ingests",
         ));
     };
+    // A refused key or a lapsed plan stops every request until a restart: queued, the
+    // refresh would wait for nothing.
+    if let Some(why) = state.status_snapshot().keepa.stopped {
+        return Err(ApiError::from_status(
+            StatusCode::CONFLICT,
+            format!(
+                "Keepa requests are stopped ({why}): nothing can be fetched until that is fixed"
+            ),
+        ));
+    }
     store_answers(state).await?;
     let whole = asins.is_none();
     let answer = match asins {

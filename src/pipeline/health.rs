@@ -498,7 +498,8 @@ pub fn refresh_estimate(
             span(wait.max(refill))
         );
     }
-    match (k.tokens_left, k.refill_rate) {
+    // The balance now, with the refills since it was seen (it may be minutes old).
+    match (k.tokens_at(now), k.refill_rate) {
         (Some(left), _) if left >= cost => format!(
             "{cost_text} of {}: fetched within seconds",
             signed_thousands(left)

@@ -488,6 +488,8 @@ impl Ingest {
         let interval = chrono::Duration::from_std(self.settings.refresh_interval)
             .unwrap_or(chrono::Duration::MAX);
         let mut due = DueAt::new();
+        // Of those, how many were never fetched in a market tracked now (`--markets` grew).
+        let mut partly = 0;
         for e in entries {
             let Some(left) = e
                 .oldest_fetch
@@ -499,12 +501,22 @@ impl Ingest {
             for m in e.fetched.iter().filter(|m| self.markets.contains(m)) {
                 due.insert((e.asin, *m), now + left);
             }
+            if self.markets.iter().any(|m| !e.fetched.contains(m)) {
+                partly += 1;
+            }
         }
         if !due.is_empty() {
             let asins: std::collections::HashSet<Asin> = due.keys().map(|(a, _)| *a).collect();
+            let never = match partly {
+                0 => String::new(),
+                n => format!(
+                    " ({n} of them in the tracked markets they were never fetched in, which \
+                     are fetched now)"
+                ),
+            };
             tracing::info!(
                 "{} watched products were fetched within the refresh interval ({}): they are \
-                 fetched again when it has passed, not at start",
+                 fetched again when it has passed, not at start{never}",
                 asins.len(),
                 crate::domain::text::span(self.settings.refresh_interval.as_secs() as i64)
             );

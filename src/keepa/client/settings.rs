@@ -120,6 +120,28 @@ pub struct ClientStatus {
     pub stopped: Option<String>,
 }
 
+impl ClientStatus {
+    /// The balance expected at `now`: the last one seen, plus Keepa's refills since (once a
+    /// minute from the time it gave), at most a full bucket (an hour of refill). `None`
+    /// before the first answer.
+    pub fn tokens_at(&self, now: DateTime<Utc>) -> Option<i64> {
+        let left = self.tokens_left?;
+        let (Some(rate), Some(seen)) = (self.refill_rate.filter(|r| *r > 0), self.tokens_seen_at)
+        else {
+            return Some(left);
+        };
+        let first = seen + chrono::Duration::milliseconds(self.refill_in_ms.unwrap_or(0).max(0));
+        if now < first {
+            return Some(left);
+        }
+        let refills = 1 + (now - first).num_minutes();
+        Some(
+            left.saturating_add(refills.saturating_mul(rate))
+                .min(rate.saturating_mul(60).max(left)),
+        )
+    }
+}
+
 /// Client settings.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {

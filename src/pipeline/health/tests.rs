@@ -218,6 +218,18 @@ fn refresh_estimates() {
         refresh_estimate(&k, Some(&plan), 2, 5, now),
         "30 Keepa tokens, balance -10: fetched in about 2m as tokens refill"
     );
+    // A balance seen 11 minutes ago has had refills since (Keepa's, once a minute from the
+    // time it gave): 60 then, 20 a minute, is 260 now, capped at a full bucket.
+    k.tokens_left = Some(60);
+    k.tokens_seen_at = Some(now - chrono::Duration::minutes(11));
+    k.refill_in_ms = Some(30_000);
+    assert_eq!(k.tokens_at(now), Some(60 + 11 * 20));
+    assert_eq!(k.tokens_at(now + chrono::Duration::hours(5)), Some(1_200));
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens of 280: fetched within seconds"
+    );
+    k.tokens_seen_at = None;
     // Other work already waits for tokens: the balance does not say "within seconds".
     k.tokens_left = Some(220);
     k.waiting_until = Some(now + chrono::Duration::seconds(39));

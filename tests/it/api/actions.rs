@@ -224,6 +224,20 @@ async fn refresh_queues_the_named_products_or_the_watchlist() {
     let r = send(&app, post("refresh", r#"{"args":["B0D1XD1ZV7"]}"#)).await;
     assert_eq!(r.status, 202, "{}", r.text());
     assert!(matches!(rx.try_recv().unwrap(), Command::Refresh { .. }));
+    // Keepa requests stopped (a refused key): nothing would be fetched, so nothing is queued.
+    api.status
+        .send_modify(|s| s.keepa.stopped = Some("Keepa rejected the API key".into()));
+    let p = send(&app, post("refresh", r#"{"args":["B0D1XD1ZV8"]}"#))
+        .await
+        .problem(409);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Keepa requests are stopped"),
+        "{p}"
+    );
+    assert!(rx.try_recv().is_err());
 }
 
 /// `watch add|remove` changes the watchlist (not on a read-only server); actions that act
