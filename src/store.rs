@@ -13,6 +13,7 @@ mod check;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 mod es_settings;
+pub(crate) mod file_id;
 mod history;
 pub mod sqlite;
 mod varint;

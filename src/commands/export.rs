@@ -245,20 +245,7 @@ fn refuse_store_file(settings: &Settings, output: &std::path::Path) -> Result<()
     let Some(db) = settings.store.local_file(&settings.data_dir) else {
         return Ok(());
     };
-    let same_file = |a: &std::path::Path, b: &std::path::Path| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt as _;
-            match (std::fs::metadata(a), std::fs::metadata(b)) {
-                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-                _ => false,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
-        }
-    };
+    use crate::store::file_id::same_file;
     // Where the output would be created: its directory as the kernel resolves it.
     let planned = |p: &std::path::Path| {
         let dir = match p.parent() {

@@ -187,10 +187,7 @@ impl Rejects {
         input: &std::path::Path,
         resuming: bool,
     ) -> Result<Rejects> {
-        let same = |a: &std::path::Path, b: &std::path::Path| {
-            std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
-        };
-        if same(path, input) {
+        if crate::store::file_id::same_file(path, input) {
             anyhow::bail!(
                 "--rejects {} is the file being imported: give another file name",
                 path.display()

@@ -38,6 +38,7 @@ use super::SqliteOptions;
 use super::checkpointer::Checkpointer;
 use super::codec::{Doing, Fail, Res};
 use super::schema;
+use crate::store::file_id::FileId;
 use crate::store::write_error::LastWriteError;
 
 /// The open database.
@@ -408,27 +409,6 @@ fn read_at_start(file: &File, buf: &mut [u8]) -> std::io::Result<()> {
         let _ = file;
         buf.copy_from_slice(&b"SQLite format 3\0"[..buf.len()]);
         Ok(())
-    }
-}
-
-/// Which file a path names: device and inode where the platform has them (elsewhere every
-/// existing file compares equal, and only a deleted one is noticed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-impl FileId {
-    fn of(path: &Path) -> std::io::Result<FileId> {
-        let meta = std::fs::metadata(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Ok(FileId(meta.dev(), meta.ino()))
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = meta;
-            Ok(FileId(0, 0))
-        }
     }
 }
 
