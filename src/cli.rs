@@ -480,7 +480,7 @@ pub struct FetchArgs {
     #[arg(required = true, value_parser = Asin::parse_or_link)]
     pub asins: Vec<Asin>,
     /// Ask for Buy Box data (+2 tokens per product and market) whatever `keepa.buybox`
-    /// says (it is on for demo data).
+    /// says (it is asked unless `keepa.buybox = false`).
     #[arg(long, conflicts_with = "no_buybox")]
     pub buybox: bool,
     /// Do not ask for Buy Box data, whatever `keepa.buybox` says.

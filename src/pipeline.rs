@@ -40,11 +40,12 @@ pub use enrich::{EnrichError, Enricher};
 use fx::{Restored, fx_job};
 pub use fx::{restore_fx, restore_fx_from};
 pub use status::{
-    FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus, TablesStatus,
+    BuyBoxShare, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus,
+    TablesStatus,
 };
 
 use crate::component::BoxFuture;
-use crate::config::PipelineSettings;
+use crate::config::{BuyBox, PipelineSettings};
 use crate::domain::{Asin, Market, Opportunity, Product};
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
@@ -231,8 +232,8 @@ pub struct PipelineDeps {
     pub markets: Vec<Market>,
     /// Intervals and batch sizes.
     pub settings: PipelineSettings,
-    /// Ask Keepa for Buy Box data.
-    pub buybox: bool,
+    /// Which products Keepa is asked Buy Box data for.
+    pub buybox: BuyBox,
     /// What ingest waits for first, if anything.
     pub ingest_gate: Option<IngestGate>,
 }
@@ -293,7 +294,11 @@ impl Pipeline {
             };
             let plan = RefreshPlan {
                 // The refresh's query (`ingest::Ingest::fetch`): no `update`.
-                tokens_per_product: crate::keepa::ProductQuery::product_cost(deps.buybox, None),
+                tokens_per_product: crate::keepa::ProductQuery::product_cost(
+                    deps.buybox == BuyBox::All,
+                    None,
+                ),
+                buybox_by_route: (deps.buybox == BuyBox::Routes).then(Default::default),
                 interval_secs: deps.settings.refresh_interval.as_secs(),
                 discovery: !deps.settings.discovery.is_empty(),
             };

@@ -389,6 +389,15 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
 
+    /// Of `asins`, those with an open opportunity buying or selling in `market`, in the
+    /// order given: the products a refresh asks the Buy Box for when
+    /// `keepa.buybox = "routes"`.
+    fn open_routes(
+        &self,
+        market: Market,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
+
     /// Writes listings (identity, snapshot, history) in one transaction, with an optional
     /// import checkpoint; returns the merged product of every ASIN touched, in batch order.
     ///

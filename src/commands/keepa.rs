@@ -209,8 +209,10 @@ pub fn listings_table(listings: &[Listing]) -> String {
 pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     let (client, source) = keepa_source(settings, true)?;
     let asins = Asin::distinct(&args.asins);
-    // As the pipeline asks: `keepa.buybox`, unless a flag says otherwise.
-    let buybox = (args.buybox || settings.keepa.buybox) && !args.no_buybox;
+    // `keepa.buybox`, unless a flag says otherwise; with "routes", products named here are
+    // routes being checked, so they are asked with it.
+    let buybox =
+        !args.no_buybox && (args.buybox || settings.keepa.buybox != crate::config::BuyBox::Off);
     say_token_wait(&client, &asins, &settings.markets, buybox).await?;
     let Fetched {
         listings,

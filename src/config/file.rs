@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    ApiConfig, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings, RefreshIntervals,
-    Secret, Settings, default_data_dir, invalid,
+    ApiConfig, BuyBox, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings,
+    RefreshIntervals, Secret, Settings, default_data_dir, invalid,
 };
 use crate::cli::{ApiAddr, GlobalArgs, Role};
 use crate::domain::Market;
@@ -141,7 +141,11 @@ fn keepa_settings(f: KeepaSection, a: &GlobalArgs) -> Result<KeepaSettings, Conf
         key,
         url,
         demo_seed: a.demo_seed.or(f.demo_seed).unwrap_or(42),
-        buybox: f.buybox.unwrap_or(on_simulator),
+        buybox: f.buybox.unwrap_or(if on_simulator {
+            BuyBox::All
+        } else {
+            BuyBox::Routes
+        }),
         buybox_set: f.buybox,
     })
 }

@@ -55,11 +55,12 @@ pub(super) fn render(s: &Settings) -> String {
         s.keepa.demo_seed,
     );
     let _ = match s.keepa.buybox_set {
-        Some(on) => writeln!(o, "buybox = {on}"),
+        Some(b) => writeln!(o, "buybox = {}", b.toml()),
         None => writeln!(
             o,
-            "# buybox: not set, so {} (on for demo data, off with a key: +2 tokens a product)",
-            if s.keepa.buybox { "on" } else { "off" }
+            "# buybox: not set, so {} (true for demo data; \"routes\" with a key: +2 tokens a \
+             product and market with an open route; false: none, true: every product)",
+            s.keepa.buybox.toml()
         ),
     };
     let _ = writeln!(

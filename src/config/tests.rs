@@ -383,7 +383,7 @@ fn the_default_demo_spends_less_than_the_simulator_refills() {
     let watched = s.pipeline.discovery.len() * s.pipeline.discovery_take;
     // As the ingest stage asks.
     let mut query = crate::keepa::ProductQuery::new(crate::domain::Market::DE, Vec::new());
-    query.buybox = s.keepa.buybox;
+    query.buybox = s.keepa.buybox.asks(false);
     let round = (watched * s.markets.len()) as i64 * query.cost_per_product();
     let minutes = s.pipeline.refresh_interval.as_secs_f64() / 60.0;
     let refill = crate::keepa::sim::SimConfig::default().refill_rate as f64 * minutes;
@@ -416,5 +416,53 @@ fn a_parse_error_does_not_quote_a_secret() {
     assert_eq!(
         mask_secrets("3 | sasl.password = \"pw\""),
         "3 | sasl.password = *** (a secret's value is not shown)"
+    );
+}
+
+/// `keepa.buybox` is `true`, `false` or `"routes"`; unset, every product for demo data and
+/// by route with a key; anything else is named with the three it takes.
+#[test]
+fn buybox_takes_true_false_or_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let load_with = |text: &str, key: Option<&str>| {
+        std::fs::write(&file, text).unwrap();
+        load(&GlobalArgs {
+            config: Some(file.clone()),
+            keepa_key: key.map(str::to_string),
+            ..Default::default()
+        })
+    };
+    let buybox = |text: &str, key| load_with(text, key).unwrap().keepa.buybox;
+    assert_eq!(buybox("", None), BuyBox::All);
+    assert_eq!(buybox("", Some("K")), BuyBox::Routes);
+    assert_eq!(buybox("[keepa]\nbuybox = true\n", Some("K")), BuyBox::All);
+    assert_eq!(buybox("[keepa]\nbuybox = false\n", None), BuyBox::Off);
+    assert_eq!(
+        buybox("[keepa]\nbuybox = \"routes\"\n", None),
+        BuyBox::Routes
+    );
+    for bad in ["\"some\"", "1"] {
+        let e = load_with(&format!("[keepa]\nbuybox = {bad}\n"), None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains(&format!("keepa.buybox = {bad}")) && e.contains("\"routes\""),
+            "{e}"
+        );
+    }
+    // `config show` writes back what was set, and says what an unset one means.
+    let s = load_with("[keepa]\nbuybox = \"routes\"\n", None).unwrap();
+    assert!(
+        show::render(&s).contains("\nbuybox = \"routes\"\n"),
+        "{}",
+        show::render(&s)
+    );
+    let s = load_with("", Some("K")).unwrap();
+    assert!(
+        show::render(&s).contains("# buybox: not set, so \"routes\""),
+        "{}",
+        show::render(&s)
     );
 }

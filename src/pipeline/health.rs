@@ -401,16 +401,32 @@ pub fn token_health(
     let mut status = crate::component::HealthStatus::Ok;
     if let Some(plan) = plan.filter(|_| watched.asins > 0 && watched.markets > 0) {
         let per = plan.tokens_per_product.max(1);
-        let cost = i64::try_from(watched.asins)
+        let product_markets = i64::try_from(watched.asins)
             .unwrap_or(i64::MAX)
-            .saturating_mul(watched.markets as i64)
-            .saturating_mul(per);
-        parts.push(format!(
-            "a full refresh costs {} ({} ASINs × {} × {per})",
-            signed_thousands(cost),
+            .saturating_mul(watched.markets as i64);
+        // Before a fetch says how many have an open route, the lower bound: no verdict
+        // on a guess.
+        let (cost, high) = plan.cost(product_markets);
+        let size = format!(
+            "{} ASINs × {} × {per}",
             thousands(watched.asins),
             count(watched.markets as u64, "market"),
-        ));
+        );
+        parts.push(match plan.buybox_by_route {
+            None => format!("a full refresh costs {} ({size})", signed_thousands(cost)),
+            Some(share) if share.asked > 0 => format!(
+                "a full refresh costs about {} ({size}, +2 for the Buy Box of the {} % with an \
+                 open route there, as fetched so far)",
+                signed_thousands(cost),
+                (share.with_buybox * 100 + share.asked / 2) / share.asked
+            ),
+            Some(_) => format!(
+                "a full refresh costs {} to {} ({size}, +2 for the Buy Box of each with an open \
+                 route there)",
+                signed_thousands(cost),
+                signed_thousands(high)
+            ),
+        });
         if rate > 0 {
             let cycle_secs = cost.saturating_mul(60) / rate;
             let interval = i64::try_from(plan.interval_secs).unwrap_or(i64::MAX);
@@ -471,11 +487,21 @@ pub fn refresh_estimate(
     markets: usize,
     now: DateTime<Utc>,
 ) -> String {
-    let per = plan.map_or(1, |p| p.tokens_per_product.max(1));
-    let cost = (asins as i64)
-        .saturating_mul(markets as i64)
-        .saturating_mul(per);
-    let cost_text = format!("{} Keepa tokens", signed_thousands(cost));
+    let product_markets = (asins as i64).saturating_mul(markets as i64);
+    let (low, cost) = plan.map_or((product_markets, product_markets), |p| {
+        p.cost(product_markets)
+    });
+    let cost_text = if low == cost {
+        format!("{} Keepa tokens", signed_thousands(cost))
+    } else {
+        // The Buy Box by route, before a fetch says how many have an open route: the
+        // estimate waits for the higher.
+        format!(
+            "{} to {} Keepa tokens",
+            signed_thousands(low),
+            signed_thousands(cost)
+        )
+    };
     // A balance seen before Keepa stopped answering promises nothing.
     if let Some(reason) = &k.stopped {
         return format!(

@@ -8,7 +8,7 @@
 //! the watchlist, except products already stored (a product taken off the watchlist stays
 //! off). Each fetched product is published as one `RawUpdate` keyed by ASIN.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ mod schedule;
 
 use super::stats::Stats;
 use super::{Command, REFRESH_AGAIN_AFTER};
-use crate::config::PipelineSettings;
+use crate::config::{BuyBox, PipelineSettings};
 use crate::domain::{Asin, Market};
 use crate::keepa::answer::Answer;
 use crate::keepa::client::MAX_ASINS_PER_REQUEST;
@@ -40,7 +40,8 @@ pub struct Ingest {
     pub store: Arc<dyn Store>,
     pub markets: Vec<Market>,
     pub settings: PipelineSettings,
-    pub buybox: bool,
+    /// Which products are asked with the Buy Box.
+    pub buybox: BuyBox,
     pub stats: Arc<Stats>,
     /// The refreshes the console and the API sent: a refresh of the whole watchlist enters
     /// its products here once they are read.
@@ -445,7 +446,8 @@ impl Ingest {
         let batch = request_size(
             self.settings.fetch_batch,
             self.client.status().refill_rate,
-            ProductQuery::product_cost(self.buybox, None),
+            // With the Buy Box by route, a request may be all of it.
+            ProductQuery::product_cost(self.buybox != BuyBox::Off, None),
         );
         let mut limit = batch * 4;
         let mut most = None;
@@ -496,6 +498,28 @@ impl Ingest {
         }
     }
 
+    /// Which of `asins` are asked with the Buy Box in `market`, and which without. By
+    /// route, a store that cannot say leaves them all without (a token saved; the next
+    /// refresh asks again).
+    async fn split_by_buybox(&self, market: Market, asins: Vec<Asin>) -> [(Vec<Asin>, bool); 2] {
+        let boxed: HashSet<Asin> = match self.buybox {
+            BuyBox::Off => HashSet::new(),
+            BuyBox::All => return [(asins, true), (Vec::new(), false)],
+            BuyBox::Routes => match self.store.open_routes(market, asins.clone()).await {
+                Ok(open) => {
+                    self.failing.store(None);
+                    open.into_iter().collect()
+                }
+                Err(e) => {
+                    self.failing.store(Some(&e));
+                    HashSet::new()
+                }
+            },
+        };
+        let (with, without) = asins.into_iter().partition(|a| boxed.contains(a));
+        [(with, true), (without, false)]
+    }
+
     /// Fetches one batch and publishes every product it returns; returns the ASINs of the
     /// requests that failed, and whether Keepa did not answer one (its retries ran out).
     async fn fetch(&self, market: Market, asins: Vec<Asin>) -> (Vec<Asin>, bool) {
@@ -504,9 +528,26 @@ impl Ingest {
         if asins.is_empty() {
             return (failed, unanswered);
         }
-        let mut q = ProductQuery::new(market, asins);
-        q.buybox = self.buybox;
-        let results = self.client.products_chunked(&q).await;
+        let queries = self.split_by_buybox(market, asins).await;
+        let with = queries[0].0.len() as u64;
+        self.stats
+            .buybox_asked(with + queries[1].0.len() as u64, with);
+        for (asins, buybox) in queries {
+            if asins.is_empty() {
+                continue;
+            }
+            let mut q = ProductQuery::new(market, asins);
+            q.buybox = buybox;
+            self.fetch_query(&q, &mut failed, &mut unanswered).await;
+        }
+        (failed, unanswered)
+    }
+
+    /// Runs `q` and publishes every product it returns; adds the ASINs of the requests that
+    /// failed to `failed`, and sets `unanswered` when Keepa did not answer one.
+    async fn fetch_query(&self, q: &ProductQuery, failed: &mut Vec<Asin>, unanswered: &mut bool) {
+        let market = q.market;
+        let results = self.client.products_chunked(q).await;
         for (batch, asked) in results
             .into_iter()
             .zip(q.asins.chunks(MAX_ASINS_PER_REQUEST))
@@ -526,7 +567,7 @@ impl Ingest {
                         tracing::debug!(%market, asins = asked.len(), error = %e, "Keepa refused the key; the batch waits.");
                     } else if matches!(e, crate::keepa::Error::Unavailable { .. }) {
                         // The client logged the failure; the outage is said once.
-                        unanswered = true;
+                        *unanswered = true;
                         tracing::debug!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried.");
                     } else {
                         tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
@@ -585,7 +626,6 @@ impl Ingest {
                 }
             }
         }
-        (failed, unanswered)
     }
 }
 

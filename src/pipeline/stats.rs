@@ -71,6 +71,17 @@ impl Stats {
         self.tx.send_modify(|s| s.refresh = Some(plan));
     }
 
+    /// Counts `asked` products fetched, `with_buybox` of them with the Buy Box
+    /// (kept only when the plan asks it by route).
+    pub fn buybox_asked(&self, asked: u64, with_buybox: u64) {
+        self.tx.send_modify(|s| {
+            if let Some(share) = s.refresh.as_mut().and_then(|p| p.buybox_by_route.as_mut()) {
+                share.asked += asked;
+                share.with_buybox += with_buybox;
+            }
+        });
+    }
+
     /// The refresh plan's interval, changed while the pipeline runs.
     pub fn set_refresh_interval(&self, secs: u64) {
         self.tx.send_modify(|s| {

@@ -125,12 +125,61 @@ impl TablesStatus {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RefreshPlan {
-    /// Tokens one product costs in one market (1, plus 2 with Buy Box data).
+    /// Tokens one product costs in one market (1, plus 2 with Buy Box data; with it by
+    /// route, what a product without it costs).
     pub tokens_per_product: i64,
+    /// With Buy Box data by route (`keepa.buybox = "routes"`): how many products were
+    /// fetched in this run, and how many of them with it (2 tokens more each).
+    pub buybox_by_route: Option<BuyBoxShare>,
     /// Each product is refreshed at most once in this many seconds.
     pub interval_secs: u64,
     /// Best-seller discovery adds ASINs (`[discovery] categories` names lists).
     pub discovery: bool,
+}
+
+/// Products fetched, and those asked with the Buy Box among them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BuyBoxShare {
+    /// Products (in one market each) fetched.
+    pub asked: u64,
+    /// Of those, the ones asked with the Buy Box.
+    pub with_buybox: u64,
+}
+
+impl RefreshPlan {
+    /// Tokens a product costs in one market on average: with the Buy Box by route, the
+    /// share asked with it so far (`None` before any fetch: the cost is then between
+    /// `tokens_per_product` and 2 more).
+    pub fn average_cost(&self) -> Option<f64> {
+        let base = self.tokens_per_product.max(1) as f64;
+        match self.buybox_by_route {
+            None => Some(base),
+            Some(s) if s.asked == 0 => None,
+            Some(s) => Some(base + 2.0 * s.with_buybox as f64 / s.asked as f64),
+        }
+    }
+
+    /// What refreshing `product_markets` products (each in one market) costs: the low and
+    /// the high estimate, equal unless the Buy Box by route has no fetch to go by yet.
+    pub fn cost(&self, product_markets: i64) -> (i64, i64) {
+        let base = self.tokens_per_product.max(1);
+        match self.average_cost() {
+            Some(avg) => {
+                let c = (product_markets as f64 * avg).round();
+                let c = if c >= i64::MAX as f64 {
+                    i64::MAX
+                } else {
+                    c as i64
+                };
+                (c, c)
+            }
+            None => (
+                product_markets.saturating_mul(base),
+                product_markets.saturating_mul(base + 2),
+            ),
+        }
+    }
 }
 
 /// Everything the pipeline reports.

@@ -122,6 +122,16 @@ impl Store for EsStore {
         }))
     }
 
+    fn open_routes(
+        &self,
+        market: Market,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+        Box::pin(self.run(false, move |es| async move {
+            query::open_routes(&es, market, asins).await
+        }))
+    }
+
     fn upsert_listings(
         &self,
         listings: Vec<Listing>,

@@ -202,6 +202,14 @@ impl Store for SqliteStore {
         self.read(move |c| read::refresh_candidates(c, market, limit))
     }
 
+    fn open_routes(
+        &self,
+        market: Market,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+        self.read(move |c| read::open_routes(c, market, asins))
+    }
+
     fn upsert_listings(
         &self,
         listings: Vec<Listing>,

@@ -349,6 +349,7 @@ pub fn status() -> PipelineStatus {
         }),
         refresh: Some(RefreshPlan {
             tokens_per_product: 1,
+            buybox_by_route: None,
             interval_secs: 1800,
             discovery: true,
         }),

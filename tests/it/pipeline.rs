@@ -76,7 +76,7 @@ fn deps(
         explain: None,
         markets: Market::ALL.to_vec(),
         settings: settings(),
-        buybox: true,
+        buybox: arbdesk::config::BuyBox::All,
         ingest_gate: None,
     }
 }
@@ -523,6 +523,85 @@ async fn started_with_20_due() -> (
     let pipeline = Pipeline::start(d);
     wait_for_depth(&q, 20).await;
     (dir, sim, q, pipeline)
+}
+
+/// With the Buy Box by route, a refresh asks it (2 tokens more a product) only for the
+/// products with an open route in the market fetched, and the refresh plan counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_buy_box_is_asked_for_products_with_an_open_route() {
+    use crate::it::store_story::fixtures::{Figures, opp};
+    use arbdesk::config::BuyBox;
+    use arbdesk::pipeline::BuyBoxShare;
+
+    let (_dir, sim, q, mut d) = watching_60().await;
+    d.buybox = BuyBox::Routes;
+    // 0–4 fetched two hours ago (due), the rest within the hour.
+    let opts = Options::new().with_stats(90);
+    let cat = Catalog::new(7);
+    let listing = |i: u64| {
+        let asin = asin_from(i).parse().unwrap();
+        let p = cat.product(&asin, Market::DE, 1_795_586_400_000, opts);
+        arbdesk::keepa::decode_product(&serde_json::to_string(&p).unwrap()).unwrap()
+    };
+    let now = Utc::now();
+    for (range, ago) in [(0..5, 120), (5..60, 10)] {
+        d.store
+            .upsert_listings(
+                range.map(listing).collect(),
+                now - chrono::Duration::minutes(ago),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    // 0 sells in DE, 1 buys there, 2 has a route elsewhere only; 3 and 4 have none.
+    let asin = |i: u64| -> Asin { asin_from(i).parse().unwrap() };
+    let f = || Figures(20.0, 8.0, 300, 15.0, 3_000, true, 60);
+    d.store
+        .replace_opportunities(vec![
+            (
+                asin(0),
+                vec![opp(asin(0), Market::IT, Market::DE, "Zero", f())],
+            ),
+            (
+                asin(1),
+                vec![opp(asin(1), Market::DE, Market::FR, "One", f())],
+            ),
+            (
+                asin(2),
+                vec![opp(asin(2), Market::IT, Market::UK, "Two", f())],
+            ),
+        ])
+        .await
+        .unwrap();
+    let pipeline = Pipeline::start(d);
+    wait_for_depth(&q, 5).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(q.depth(), 5, "only the due products");
+    let mut with_buybox = BTreeSet::new();
+    for delivery in q.consume(5, Duration::from_secs(1)).await.unwrap() {
+        let update: serde_json::Value = serde_json::from_slice(&delivery.message.payload).unwrap();
+        if update["product"]["buyBoxSellerIdHistory"].is_array() {
+            with_buybox.insert(update["asin"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        with_buybox,
+        BTreeSet::from([asin(0).to_string(), asin(1).to_string()])
+    );
+    // One request with the Buy Box, one without, after the client's `/token`.
+    assert_eq!(sim.requests(), 1 + 2);
+    let plan = pipeline.status().borrow().refresh.unwrap();
+    assert_eq!(
+        plan.buybox_by_route,
+        Some(BuyBoxShare {
+            asked: 5,
+            with_buybox: 2
+        })
+    );
+    assert_eq!(plan.tokens_per_product, 1);
+    assert_eq!(plan.cost(100), (180, 180), "1 token, and 2 more for 40 %");
+    pipeline.shutdown().await;
 }
 
 /// Waits (a minute at most) until `q` holds `n` messages.

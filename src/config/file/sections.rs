@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::Role;
+use crate::config::BuyBox;
 use crate::domain::Market;
 use crate::queue::QueueConfig;
 use crate::store::StoreConfig;
@@ -32,6 +33,14 @@ fn queue_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<QueueC
 
 fn store_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreConfig>, D::Error> {
     typed_section(d, "sqlite")
+}
+
+/// `keepa.buybox`: `true`, `false` or `"routes"`.
+fn buybox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BuyBox>, D::Error> {
+    let v = toml::Value::deserialize(d)?;
+    BuyBox::from_toml(&v)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A URL, or an error that says what one looks like (the `url` crate's own says only
@@ -112,8 +121,9 @@ pub struct KeepaSection {
     pub url: Option<url::Url>,
     /// Simulator seed.
     pub demo_seed: Option<u64>,
-    /// Ask for Buy Box data.
-    pub buybox: Option<bool>,
+    /// Which products Buy Box data is asked for: `true`, `false` or `"routes"`.
+    #[serde(default, deserialize_with = "buybox")]
+    pub buybox: Option<BuyBox>,
 }
 
 /// `[api]`.

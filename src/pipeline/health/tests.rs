@@ -1,6 +1,6 @@
 use super::*;
 use crate::component::HealthStatus;
-use crate::pipeline::StageStatus;
+use crate::pipeline::{BuyBoxShare, StageStatus};
 
 /// `h` is degraded, its detail starting with `start`.
 fn degraded_saying(h: &ComponentHealth, start: &str) {
@@ -136,6 +136,7 @@ fn token_rules() {
     let mut k = ClientStatus::default();
     let plan = RefreshPlan {
         tokens_per_product: 1,
+        buybox_by_route: None,
         interval_secs: 1800,
         discovery: true,
     };
@@ -199,6 +200,7 @@ fn refresh_estimates() {
     let mut k = ClientStatus::default();
     let plan = RefreshPlan {
         tokens_per_product: 3,
+        buybox_by_route: None,
         interval_secs: 60,
         discovery: true,
     };
@@ -448,5 +450,63 @@ fn a_stage_failing_now_is_degraded_whatever_it_handled_before() {
             && h.detail.contains("file is gone"),
         "{}",
         h.detail
+    );
+}
+
+#[test]
+fn the_buy_box_by_route_costs_what_the_fetches_so_far_say() {
+    let now = Utc::now();
+    let k = ClientStatus {
+        tokens_left: Some(1_000),
+        refill_rate: Some(20),
+        ..Default::default()
+    };
+    let mut plan = RefreshPlan {
+        tokens_per_product: 1,
+        buybox_by_route: Some(BuyBoxShare::default()),
+        interval_secs: 3600,
+        discovery: false,
+    };
+    let w = Watched {
+        asins: 400,
+        markets: 5,
+    };
+    // Before a fetch: between 1 and 3 tokens a product, and no verdict on the higher.
+    let h = token_health(&k, Some(&plan), w, now);
+    assert!(
+        h.detail.contains(
+            "a full refresh costs 2,000 to 6,000 (400 ASINs × 5 markets × 1, +2 for the Buy Box \
+             of each with an open route there)"
+        ),
+        "{}",
+        h.detail
+    );
+    assert_eq!(h.status, HealthStatus::Ok);
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "10 to 30 Keepa tokens of 1,000: fetched within seconds"
+    );
+    // A quarter asked with it: 1.5 tokens a product.
+    plan.buybox_by_route = Some(BuyBoxShare {
+        asked: 200,
+        with_buybox: 50,
+    });
+    let h = token_health(&k, Some(&plan), w, now);
+    assert!(
+        h.detail.contains(
+            "a full refresh costs about 3,000 (400 ASINs × 5 markets × 1, +2 for the Buy Box \
+             of the 25 % with an open route there, as fetched so far)"
+        ),
+        "{}",
+        h.detail
+    );
+    assert!(
+        h.detail.contains("at least 2h 30m at the refill rate"),
+        "{}",
+        h.detail
+    );
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "15 Keepa tokens of 1,000: fetched within seconds"
     );
 }

@@ -310,6 +310,37 @@ pub(super) async fn refresh_candidates(
     Ok(out)
 }
 
+/// Of `asins`, those with an opportunity buying or selling in `market`, in the order
+/// given: read from each product's `routes` (`BUY:SELL` codes), 1,000 products a request.
+pub(super) async fn open_routes(
+    es: &Es,
+    market: Market,
+    asins: Vec<Asin>,
+) -> StoreResult<Vec<Asin>> {
+    let mut out = Vec::new();
+    for chunk in asins.chunks(1_000) {
+        let ids: Vec<(Ix, String)> = chunk
+            .iter()
+            .map(|a| (Ix::Products, a.to_string()))
+            .collect();
+        let found = es.mget_fields(&ids, &[(Ix::Products, &["routes"])]).await?;
+        for (a, doc) in chunk.iter().zip(found) {
+            let open = doc.is_some_and(|d| {
+                d["routes"].as_array().is_some_and(|routes| {
+                    routes
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|r| r.split(':').any(|code| code == market.code()))
+                })
+            });
+            if open {
+                out.push(*a);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The committed offset of an import.
 pub(super) async fn checkpoint(es: &Es, key: &str) -> StoreResult<Option<u64>> {
     if key.len() > 512 {

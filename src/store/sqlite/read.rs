@@ -331,6 +331,28 @@ pub(super) fn refresh_candidates(c: &Connection, market: Market, limit: usize) -
     Ok(out)
 }
 
+/// Of `asins`, those with an opportunity buying or selling in `market`, in the order given
+/// (one look-up of the `(asin, buy, sell)` key each).
+pub(super) fn open_routes(c: &Connection, market: Market, asins: Vec<Asin>) -> Res<Vec<Asin>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM opportunities
+                            WHERE asin = ?1 AND (buy = ?2 OR sell = ?2))",
+        )
+        .doing("preparing the open routes")?;
+    let m = market_id(market);
+    let mut out = Vec::new();
+    for a in asins {
+        let open: bool = st
+            .query_row(params![a.as_str(), m], |r| r.get(0))
+            .doing("reading the open routes")?;
+        if open {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
 /// The committed offset of an import.
 pub(super) fn checkpoint(c: &Connection, key: &str) -> Res<Option<u64>> {
     let v: Option<i64> = c

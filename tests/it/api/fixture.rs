@@ -416,6 +416,12 @@ impl Store for Double {
             self.inner.refresh_candidates(m, n).await
         })
     }
+    fn open_routes(&self, m: Market, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+        Box::pin(async move {
+            self.gate().await?;
+            self.inner.open_routes(m, asins).await
+        })
+    }
     fn upsert_listings(
         &self,
         l: Vec<Listing>,

@@ -539,6 +539,7 @@ fn an_empty_watchlist_without_discovery_says_what_to_do() {
         tokens_per_product: 1,
         interval_secs: 3600,
         discovery,
+        ..Default::default()
     };
     s.status.refresh = Some(plan(true));
     assert!(text(&s).contains("fetching the watchlist"), "{}", text(&s));

@@ -2,12 +2,12 @@
 //! tie-break and page, refresh priority, refused requests, when a route was first seen,
 //! and retiring vanished rows.
 
-use arbdesk::domain::{Market, Money, Opportunity, OpportunityKey};
+use arbdesk::domain::{Asin, Market, Money, Opportunity, OpportunityKey};
 use arbdesk::store::{
     MAX_FILTER_KEYS, OpportunityFilter, OpportunitySort, Page, Store, StoreError, WatchSource,
 };
 
-use super::fixtures::{Figures, a, asin, b, d, e, keys, opp, t};
+use super::fixtures::{Figures, a, asin, b, c, d, e, keys, opp, t};
 use super::{strings, tick};
 use Market::{DE, ES, FR, IT, UK};
 
@@ -336,6 +336,18 @@ pub async fn query(s: &dyn Store) -> Rows {
         strings(s.refresh_candidates(DE, 2).await.unwrap()),
         ["C", "D"]
     );
+    // The products asked with the Buy Box by route: an opportunity buying or selling in
+    // the market, in the order asked; a product never stored has none.
+    let stranger = asin("B0NOTSTORD");
+    let open = |m, asins: Vec<Asin>| async move { strings(s.open_routes(m, asins).await.unwrap()) };
+    assert_eq!(open(IT, vec![a(), b(), c(), d(), e()]).await, ["D"]);
+    assert_eq!(
+        open(DE, vec![stranger, e(), d(), c(), b(), a()]).await,
+        ["E", "D", "B", "A"]
+    );
+    assert_eq!(open(UK, vec![b(), d(), a()]).await, ["D", "A"]);
+    assert_eq!(open(ES, vec![c(), stranger, e()]).await, ["E"]);
+    assert!(open(FR, Vec::new()).await.is_empty());
 
     // Invalid requests are refused and change nothing.
     let mut raised = rows[3].clone();
