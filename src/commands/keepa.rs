@@ -26,8 +26,7 @@ use crate::pipeline::Source;
 /// minute and a half, not several.
 pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClient, Source)> {
     let k = &settings.keepa;
-    let default_url = k.url.as_str().trim_end_matches('/') == "https://api.keepa.com";
-    let (url, key, source) = match (&k.key, default_url) {
+    let (url, key, source) = match (&k.key, keepa_url_is_default(k)) {
         (Some(key), _) => (k.url.clone(), key.expose().to_string(), Source::Live),
         (None, true) => {
             let sim = Simulator::new(SimConfig {
@@ -49,6 +48,12 @@ pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClie
     }
     let client = KeepaClient::new(config).context("Could not build the Keepa HTTP client")?;
     Ok((client, source))
+}
+
+/// Whether the Keepa URL is Keepa's own: without a key, demo data then comes from a
+/// simulator in this process; with another URL, from that server.
+fn keepa_url_is_default(k: &crate::config::KeepaSettings) -> bool {
+    k.url.as_str().trim_end_matches('/') == "https://api.keepa.com"
 }
 
 /// `arbdesk keepa-sim`: serve until Ctrl-C.
@@ -332,11 +337,18 @@ pub async fn token(settings: &Settings) -> Result<()> {
         env.refill_in as f64 / 1000.0
     );
     if source == crate::pipeline::Source::Demo {
-        // Each process runs a simulator of its own: this one was started for the command.
-        outln!(
-            "(This command's own simulator, started afresh: a running arbdesk shows its \
-             balance in its header, /stats and the health view.)"
-        );
+        if keepa_url_is_default(&settings.keepa) {
+            // Each process runs a simulator of its own: this one was started for the command.
+            outln!(
+                "(This command's own simulator, started afresh: a running arbdesk shows its \
+                 balance in its header, /stats and the health view.)"
+            );
+        } else {
+            outln!(
+                "(The simulator at {}, asked with the key `demo`.)",
+                settings.keepa.url
+            );
+        }
     }
     Ok(())
 }

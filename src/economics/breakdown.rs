@@ -350,7 +350,11 @@ pub fn route_lines<N: Num>(
         ));
         out.push(line(
             "import_vat",
-            "Import VAT not recovered".to_string(),
+            if add.import_vat.is_zero() {
+                "Import VAT, recovered: no cost".to_string()
+            } else {
+                "Import VAT not recovered".to_string()
+            },
             -add.import_vat,
             e,
             source,

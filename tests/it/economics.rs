@@ -412,6 +412,18 @@ fn the_sell_price_line_says_when_it_is_the_90_day_average() {
         label,
         "Sell price in DE, Buy Box landed, 90-day average (below today's)"
     );
+    // With no Buy Box today, the average is all there is, and the line says so.
+    let mut de = snap(Market::DE, 5_000);
+    de.buy_box = None;
+    de.buy_box_avg90 = Some(Money::new(4_600, Currency::EUR));
+    let p = product(vec![snap(Market::IT, 3_000), de]);
+    let rows = detect_explained(&det, &p, &ecb_fx(), now());
+    let o = row(&rows, Market::IT, Market::DE);
+    assert_eq!(o.sell_price, Money::new(4_600, Currency::EUR));
+    assert_eq!(
+        o.breakdown.lines[0].label,
+        "Sell price in DE, Buy Box landed, 90-day average (no Buy Box today)"
+    );
     // Today's price, when it is the lower one, is just the Buy Box.
     let p = product(vec![snap(Market::IT, 3_000), snap(Market::DE, 5_000)]);
     let rows = detect_explained(&det, &p, &ecb_fx(), now());

@@ -310,8 +310,11 @@ impl Detector {
         let lines = if explain {
             // The rule may have taken the 90-day average, below today's price: say so,
             // or the line reads as a different price from the one the market shows.
-            let averaged = q.avg == Some(q.money) && q.now.is_some_and(|n| n.minor > q.money.minor);
+            let averaged = q.avg == Some(q.money) && q.now.is_none_or(|n| n.minor > q.money.minor);
             let basis = match q.basis {
+                Basis::BuyBox if averaged && q.now.is_none() => {
+                    "Buy Box landed, 90-day average (no Buy Box today)"
+                }
                 Basis::BuyBox if averaged => "Buy Box landed, 90-day average (below today's)",
                 Basis::BuyBox => "Buy Box landed",
                 Basis::Amazon => "Amazon's offer (no Buy Box data)",

@@ -217,6 +217,31 @@ inbound = 0.60
 customs = { duty_rate = 0.04, import_vat_recoverable = false, broker_per_shipment = 35.00, units_per_shipment = 50 }
 "#;
 
+/// Recoverable import VAT is no cost, and its line says why it is 0.
+#[test]
+fn recoverable_import_vat_is_named_as_no_cost() {
+    let config = CUSTOMS_UK_DE.replace(
+        "import_vat_recoverable = false",
+        "import_vat_recoverable = true",
+    );
+    let det = Detector::new(econ(&config));
+    let rows = detect_explained(
+        &det,
+        &product(vec![snap(Market::UK, 2500), snap(Market::DE, 5990)]),
+        &ecb_fx(),
+        now(),
+    );
+    let o = row(&rows, Market::UK, Market::DE);
+    let vat = o
+        .breakdown
+        .lines
+        .iter()
+        .find(|l| l.id == "import_vat")
+        .unwrap();
+    assert_eq!(vat.amount, Money::eur(0));
+    assert_eq!(vat.label, "Import VAT, recovered: no cost");
+}
+
 #[test]
 fn customs_add_duty_broker_and_import_vat_and_max_buy_is_found_by_search() {
     let econ = econ(CUSTOMS_UK_DE);
