@@ -71,6 +71,7 @@ fn bench(c: &mut Criterion) {
                 market,
                 fetched_at: now,
                 product: serde_json::value::to_raw_value(&p).unwrap(),
+                source: None,
             };
             serde_json::to_vec(&raw).unwrap()
         })
@@ -80,7 +81,7 @@ fn bench(c: &mut Criterion) {
     let pass = || {
         let listings: Vec<Listing> = payloads
             .iter()
-            .map(|p| Enricher.enrich(p).unwrap())
+            .map(|p| Enricher::default().enrich(p).unwrap())
             .collect();
         let mut products: BTreeMap<Asin, Product> = BTreeMap::new();
         for l in listings {

@@ -288,6 +288,7 @@ impl Pipeline {
                 markets: deps.markets.clone(),
                 settings: deps.settings.clone(),
                 buybox: deps.buybox,
+                source: deps.source,
                 stats: stats.clone(),
                 ledger: commands.ledger(),
                 failing: ingest::Failing::default(),

@@ -245,6 +245,12 @@ pub struct RawUpdate<P = Box<RawValue>> {
     pub fetched_at: DateTime<Utc>,
     /// The Keepa product object.
     pub product: P,
+    /// Whose prices these are, as the ingest process that fetched them says: a worker
+    /// refuses an update from another source than its store holds (an ingest process
+    /// with a store of its own, publishing to a shared topic). Absent from updates sent
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::pipeline::Source>,
 }
 
 impl RawUpdate {

@@ -19,34 +19,11 @@ use anyhow::Context;
 use crate::pipeline::{IngestGate, Source};
 use crate::store::{Checkpoint, Store, StoreError};
 
-/// The store's key for the mark.
-pub const KEY: &str = "arbdesk:data-source";
-
-fn code(source: Source) -> u64 {
-    match source {
-        Source::Demo => 1,
-        Source::Live => 2,
-    }
-}
-
-fn word(source: Source) -> &'static str {
-    match source {
-        Source::Demo => "demo (simulated)",
-        Source::Live => "live (Keepa)",
-    }
-}
-
 /// The source whose prices `store` holds, if a process has fetched into it.
 pub async fn of(store: &dyn Store) -> anyhow::Result<Option<Source>> {
-    let mark = store
-        .checkpoint(KEY.to_string())
+    Source::held_by(store)
         .await
-        .context("Reading which source filled the store failed")?;
-    Ok(match mark {
-        Some(1) => Some(Source::Demo),
-        Some(2) => Some(Source::Live),
-        _ => None,
-    })
+        .context("Reading which source filled the store failed")
 }
 
 /// Marks `store` as fed by `source`, or refuses (a [`super::BadValue`]) when another
@@ -58,9 +35,9 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
             "{place} holds {} prices, and this process would fetch {} ones into it: the two \
              would be shown side by side. Use another data dir for {} data (--data-dir DIR, \
              or data_dir in the config file), or move this one aside to start afresh",
-            word(held),
-            word(source),
-            word(source),
+            held.word(),
+            source.word(),
+            source.word(),
         ))
         .into()),
         None => {
@@ -82,8 +59,8 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                 .into());
             }
             let mark = Checkpoint {
-                key: KEY.to_string(),
-                offset: code(source),
+                key: Source::MARK_KEY.to_string(),
+                offset: source.mark(),
             };
             store
                 .set_checkpoint(mark)
@@ -95,7 +72,7 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                     "{place} holds {held} products and no record of their source (an older \
                      arbdesk filled it, or `import` did); it is marked {} now. If they came \
                      from the simulator, move the store aside or use another data dir.",
-                    word(source)
+                    source.word()
                 );
             }
             Ok(())
@@ -121,7 +98,7 @@ pub async fn check_import(store: &dyn Store, place: &str) -> anyhow::Result<()> 
              would be shown beside the simulator's, as simulated ones. Import into another \
              data dir (--data-dir DIR, or data_dir in the config file), or move this one \
              aside to start afresh",
-            word(Source::Demo)
+            Source::Demo.word()
         ))
         .into());
     }

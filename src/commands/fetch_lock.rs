@@ -174,48 +174,51 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
 
 impl LeaseClaim {
     /// Takes the lease: `true` once taken, `false` while the store cannot be read, an
-    /// error (exit 2) when another process holds it.
+    /// error (exit 2) when another process holds it. A lease left by a process killed on
+    /// this host is waited out (a minute at most), not refused: there is nothing to stop.
     pub async fn take(&self) -> Result<bool> {
         let place = &self.place;
-        match self.store.checkpoint(LEASE_KEY.to_string()).await {
-            Ok(value) => {
-                if let Some(ago) = live_other(value, self.holder, unix_now()) {
-                    let ids = fetching_processes(self.store.as_ref()).await;
-                    let left = LEASE_SECS.saturating_sub(ago);
-                    // Killed on this host (a crash, `kill -9`): nothing to stop, only the
-                    // lease to wait out.
-                    if !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
-                        return Err(super::BadValue(format!(
-                            "The arbdesk process that fetched into {place} ({}) is no longer \
-                             running, but its lease on fetching (renewed {ago} s ago) was not \
-                             given back, as after a kill or a crash: it lapses in {left} s, \
-                             then this one can start",
-                            ids.join(", ")
-                        ))
-                        .into());
-                    }
-                    let who = if ids.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", ids.join(", "))
-                    };
-                    return Err(super::BadValue(format!(
-                        "Another arbdesk process{who} is fetching into {place} (it renewed its \
-                         lease on fetching {ago} s ago): a second one would ask Keepa again for \
-                         the same products and spend the tokens twice. Stop it first (a lease \
-                         it cannot give back lapses {LEASE_SECS} s after its last renewal, in \
-                         {left} s if it is gone), or run this one with --role process or api"
-                    ))
-                    .into());
+        loop {
+            let value = match self.store.checkpoint(LEASE_KEY.to_string()).await {
+                Ok(value) => value,
+                Err(crate::store::StoreError::Unavailable(_)) => return Ok(false),
+                Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
+            };
+            if let Some(ago) = live_other(value, self.holder, unix_now()) {
+                let ids = fetching_processes(self.store.as_ref()).await;
+                let left = LEASE_SECS.saturating_sub(ago);
+                // Killed on this host (a crash, `kill -9`): nothing to stop, only the
+                // lease to wait out.
+                if !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
+                    tracing::warn!(
+                        "The arbdesk process that fetched into {place} ({}) is no longer \
+                         running, but its lease on fetching (renewed {ago} s ago) was not \
+                         given back, as after a kill or a crash: this one waits {left} s for \
+                         it to lapse, then fetches.",
+                        ids.join(", ")
+                    );
+                    tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+                    continue;
                 }
-                match write_lease(self.store.as_ref(), self.holder).await {
-                    Ok(()) => Ok(true),
-                    Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
-                    Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
-                }
+                let who = if ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", ids.join(", "))
+                };
+                return Err(super::BadValue(format!(
+                    "Another arbdesk process{who} is fetching into {place} (it renewed its \
+                     lease on fetching {ago} s ago): a second one would ask Keepa again for \
+                     the same products and spend the tokens twice. Stop it first (a lease \
+                     it cannot give back lapses {LEASE_SECS} s after its last renewal, in \
+                     {left} s if it is gone), or run this one with --role process or api"
+                ))
+                .into());
             }
-            Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
-            Err(e) => Err(e).context("Reading the store's lease on fetching failed"),
+            return match write_lease(self.store.as_ref(), self.holder).await {
+                Ok(()) => Ok(true),
+                Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
+                Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
+            };
         }
     }
 }

@@ -9,6 +9,8 @@ use crate::keepa::decode::{Product, decode_parsed};
 use crate::keepa::decode_product;
 use crate::queue::RawUpdate;
 
+use super::Source;
+
 /// Why a raw update was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnrichError {
@@ -22,6 +24,20 @@ pub enum EnrichError {
     /// The Keepa product inside is malformed.
     #[error("{0}")]
     Product(String),
+    /// The update was fetched from another source than the store holds.
+    #[error(
+        "fetched as {} prices, and this store holds {} ones: an ingest process with a store \
+         of its own publishes to this topic; give it this store's settings (--store and \
+         --es-url, or [store]), or a topic prefix of its own ([queue] topic_prefix)",
+        sent.word(),
+        held.word()
+    )]
+    Source {
+        /// What the update says.
+        sent: Source,
+        /// What the store holds.
+        held: Source,
+    },
     /// The product is not the one the envelope names.
     #[error("envelope says {expected} but the product is {found}")]
     Mismatch {
@@ -34,14 +50,24 @@ pub enum EnrichError {
 
 /// Turns raw updates into listings.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Enricher;
+pub struct Enricher {
+    /// Whose prices the store holds, when it says: an update fetched from the other
+    /// source is refused.
+    pub held: Option<Source>,
+}
 
 impl Enricher {
+    /// An enricher for a store holding `held` prices (`None`: not known yet).
+    pub fn holding(held: Option<Source>) -> Self {
+        Enricher { held }
+    }
+
     /// Validates and decodes one message payload.
     pub fn enrich(&self, payload: &[u8]) -> Result<Listing, EnrichError> {
         // One pass over the payload, its product parsed with the envelope. Anything that
         // does not parse so is read again the plain way, whose errors say what is wrong.
         if let Ok(update) = serde_json::from_slice::<RawUpdate<Product>>(payload) {
+            self.same_source(update.source)?;
             let listing =
                 decode_parsed(&update.product).map_err(|e| EnrichError::Product(e.to_string()))?;
             return matching(listing, update.asin, update.market);
@@ -56,9 +82,18 @@ impl Enricher {
                 Err(_) => EnrichError::Envelope(e.to_string()),
             }
         })?;
+        self.same_source(raw.source)?;
         let listing =
             decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
         matching(listing, raw.asin, raw.market)
+    }
+
+    /// Refuses an update whose source is not the one the store holds.
+    fn same_source(&self, sent: Option<Source>) -> Result<(), EnrichError> {
+        match (sent, self.held) {
+            (Some(sent), Some(held)) if sent != held => Err(EnrichError::Source { sent, held }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -85,10 +120,10 @@ mod tests {
     fn a_product_ingest_could_not_read_keeps_its_reason() {
         let payload = br#"{"error":"invalid ASIN 'B0X': 10 characters expected","raw":"{}"}"#;
         assert_eq!(
-            Enricher.enrich(payload).unwrap_err().to_string(),
+            Enricher::default().enrich(payload).unwrap_err().to_string(),
             "ingest could not read this Keepa product: invalid ASIN 'B0X': 10 characters expected"
         );
-        let err = Enricher.enrich(br#"{"nothing":1}"#).unwrap_err();
+        let err = Enricher::default().enrich(br#"{"nothing":1}"#).unwrap_err();
         assert!(matches!(err, EnrichError::Envelope(_)), "{err}");
     }
 
@@ -116,7 +151,7 @@ mod tests {
                 let product =
                     serde_json::to_string(&cat.product(&asin, market, now, opts)).unwrap();
                 let p = payload(asin.as_str(), &market.to_string(), &product);
-                let one = Enricher.enrich(&p).map_err(|e| e.to_string());
+                let one = Enricher::default().enrich(&p).map_err(|e| e.to_string());
                 assert_eq!(one, two_pass(&p), "{asin}:{market}");
                 compared += usize::from(one.is_ok());
             }
@@ -128,18 +163,47 @@ mod tests {
     fn a_good_update_becomes_a_listing() {
         let p =
             r#"{"asin":"B0DEMO1234","domainId":3,"title":"Kettle","csv":[null,[8300000,1999]]}"#;
-        let l = Enricher.enrich(&payload("B0DEMO1234", "DE", p)).unwrap();
+        let l = Enricher::default()
+            .enrich(&payload("B0DEMO1234", "DE", p))
+            .unwrap();
         assert_eq!(l.snapshot.new, Some(crate::domain::Money::eur(1999)));
+    }
+
+    /// An update that says it carries other prices than the store holds is refused; one
+    /// that does not say, or a store that does not, lets it through.
+    #[test]
+    fn an_update_from_the_other_source_is_refused() {
+        let p =
+            r#"{"asin":"B0DEMO1234","domainId":3,"title":"Kettle","csv":[null,[8300000,1999]]}"#;
+        let sent = |source: &str| {
+            let mut v = payload("B0DEMO1234", "DE", p);
+            v.pop();
+            v.extend_from_slice(format!(r#","source":"{source}"}}"#).as_bytes());
+            v
+        };
+        let demo_store = Enricher::holding(Some(Source::Demo));
+        let err = demo_store.enrich(&sent("live")).unwrap_err();
+        assert_eq!(
+            err,
+            EnrichError::Source {
+                sent: Source::Live,
+                held: Source::Demo
+            }
+        );
+        assert!(err.to_string().contains("topic_prefix"), "{err}");
+        assert!(demo_store.enrich(&sent("demo")).is_ok());
+        assert!(demo_store.enrich(&payload("B0DEMO1234", "DE", p)).is_ok());
+        assert!(Enricher::default().enrich(&sent("live")).is_ok());
     }
 
     #[test]
     fn poison_is_explained() {
         assert!(matches!(
-            Enricher.enrich(b"\x00\xffnot json"),
+            Enricher::default().enrich(b"\x00\xffnot json"),
             Err(EnrichError::Envelope(_))
         ));
         let odd = r#"{"asin":"B0DEMO1234","domainId":3,"csv":[[1,2,3]]}"#;
-        let e = Enricher
+        let e = Enricher::default()
             .enrich(&payload("B0DEMO1234", "DE", odd))
             .unwrap_err();
         assert!(
@@ -147,7 +211,7 @@ mod tests {
             "{e}"
         );
         let other = r#"{"asin":"B0OTHER123","domainId":4,"csv":null}"#;
-        let e = Enricher
+        let e = Enricher::default()
             .enrich(&payload("B0DEMO1234", "DE", other))
             .unwrap_err();
         assert_eq!(

@@ -42,6 +42,8 @@ pub struct Ingest {
     pub settings: PipelineSettings,
     /// Which products are asked with the Buy Box.
     pub buybox: BuyBox,
+    /// Whose prices it fetches: each update says so.
+    pub source: super::Source,
     pub stats: Arc<Stats>,
     /// The refreshes the console and the API sent: a refresh of the whole watchlist enters
     /// its products here once they are read.
@@ -589,7 +591,7 @@ impl Ingest {
                     .into(),
             };
             for raw in batch.products {
-                match to_message(&raw, market, batch.fetched_at) {
+                match to_message(&raw, market, batch.fetched_at, self.source) {
                     Ok((asin, m)) => match answer.take(asin) {
                         Ok(()) => messages.push(m),
                         Err(e) => {
@@ -634,6 +636,7 @@ fn to_message(
     raw: &str,
     market: Market,
     fetched_at: chrono::DateTime<Utc>,
+    source: super::Source,
 ) -> Result<(Asin, Message), String> {
     #[derive(serde::Deserialize)]
     struct Key {
@@ -651,6 +654,7 @@ fn to_message(
         market,
         fetched_at,
         product,
+        source: Some(source),
     }
     .to_message()
     .map_err(|e| e.to_string())?;

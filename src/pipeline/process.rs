@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stats::Stats;
-use super::{Detect, Enricher};
+use super::{Detect, Enricher, Source};
 use crate::domain::{Asin, Listing, Opportunity, OpportunityKey};
 use crate::queue::{Message, Queue, QueueError, Topic};
 use crate::store::{MAX_FILTER_KEYS, OpportunityFilter, Store, StoreError};
@@ -44,6 +44,35 @@ pub struct Process {
     pub generation: Arc<watch::Sender<u64>>,
     /// Set when the stage stops with updates the store did not take.
     pub left_behind: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Whose prices the store holds, as its mark says (see `commands::data_source`): read at
+/// the first batch and again at most every [`HELD_READ_EVERY`], so a store marked after
+/// this process started (its ingest process claims it) is found. A store that cannot say
+/// leaves the last answer.
+#[derive(Debug, Default)]
+struct HeldSource {
+    source: Option<Source>,
+    read_at: Option<std::time::Instant>,
+}
+
+/// How often the store's mark is read again.
+const HELD_READ_EVERY: Duration = Duration::from_secs(30);
+
+impl HeldSource {
+    async fn read(&mut self, store: &dyn Store) -> Option<Source> {
+        let now = std::time::Instant::now();
+        if self
+            .read_at
+            .is_none_or(|at| now.duration_since(at) >= HELD_READ_EVERY)
+        {
+            if let Ok(source) = Source::held_by(store).await {
+                self.source = source;
+            }
+            self.read_at = Some(now);
+        }
+        self.source
+    }
 }
 
 /// How long a batch that is not full waits for more messages before it is written.
@@ -118,6 +147,7 @@ impl Process {
         let mut streak = FailStreak::default();
         // Failed acknowledgements in a row, logged the same way; one that works ends them.
         let mut ack_streak = FailStreak::default();
+        let mut held = HeldSource::default();
         loop {
             let batch = match self
                 .queue
@@ -151,11 +181,12 @@ impl Process {
                 continue;
             }
             let batch = self.fill(batch).await;
+            let enricher = Enricher::holding(held.read(self.store.as_ref()).await);
             let mut listings = Vec::with_capacity(batch.len());
             let mut accepted = Vec::with_capacity(batch.len());
             let mut rejected = 0;
             for d in batch {
-                match Enricher.enrich(&d.message.payload) {
+                match enricher.enrich(&d.message.payload) {
                     Ok(l) => {
                         listings.push(l);
                         accepted.push(d);

@@ -23,6 +23,44 @@ pub enum Source {
 }
 
 impl Source {
+    /// The store's key for the mark of whose prices it holds (see `commands::data_source`).
+    pub const MARK_KEY: &'static str = "arbdesk:data-source";
+
+    /// The mark's value for this source.
+    pub fn mark(self) -> u64 {
+        match self {
+            Source::Demo => 1,
+            Source::Live => 2,
+        }
+    }
+
+    /// The source a mark's value names.
+    pub fn from_mark(mark: u64) -> Option<Source> {
+        match mark {
+            1 => Some(Source::Demo),
+            2 => Some(Source::Live),
+            _ => None,
+        }
+    }
+
+    /// The source whose prices `store` holds, if a process has fetched into it.
+    pub async fn held_by(
+        store: &dyn crate::store::Store,
+    ) -> crate::store::StoreResult<Option<Source>> {
+        Ok(store
+            .checkpoint(Self::MARK_KEY.to_string())
+            .await?
+            .and_then(Source::from_mark))
+    }
+
+    /// `demo (simulated)` or `live (Keepa)`, for messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Source::Demo => "demo (simulated)",
+            Source::Live => "live (Keepa)",
+        }
+    }
+
     /// `LIVE` or `DEMO`, as the console's header shows it.
     pub fn label(self) -> &'static str {
         match self {

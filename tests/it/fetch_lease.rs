@@ -1,6 +1,7 @@
 //! The lease on fetching into a shared store when the store does not answer at start-up:
 //! fetching waits until the lease is taken, and a process that finds another's lease
-//! once the store answers is refused, as it would have been at start-up.
+//! once the store answers is refused, as it would have been at start-up; one left by a
+//! process killed on this host is waited out.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -135,4 +136,50 @@ async fn the_process_that_lost_a_simultaneous_take_is_told_to_stop() {
         inner.checkpoint(LEASE_KEY.into()).await.unwrap(),
         Some(theirs)
     );
+}
+
+/// A lease left by a process killed on this host (its report names a pid that is gone) is
+/// waited out, then taken: nothing runs that a refusal would protect.
+#[tokio::test]
+async fn a_lease_left_by_a_process_killed_on_this_host_is_waited_out() {
+    let (_dir, inner, double) = store_down();
+    double.down.store(false, Ordering::SeqCst);
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let own = arbdesk::pipeline::peers::process_id();
+    let host = own.rsplit_once(':').unwrap().0;
+    let status = arbdesk::pipeline::PipelineStatus {
+        keepa_client: true,
+        running: true,
+        ..Default::default()
+    };
+    inner
+        .report_process(arbdesk::store::ProcessReport {
+            id: format!("{host}:{dead}"),
+            updated_at: chrono::Utc::now(),
+            body: serde_json::to_string(&status).unwrap(),
+        })
+        .await
+        .unwrap();
+    // Its lease lapses two seconds from now.
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    inner
+        .set_checkpoint(Checkpoint {
+            key: LEASE_KEY.into(),
+            offset: ((now + 2) << 24) | 7,
+        })
+        .await
+        .unwrap();
+    let lease = tokio::time::timeout(
+        Duration::from_secs(30),
+        fetch_lock::lease(double.clone(), "the test store"),
+    )
+    .await
+    .expect("taken once the lease lapsed")
+    .unwrap();
+    assert!(lease.pending().is_none(), "taken");
+    let held = inner.checkpoint(LEASE_KEY.into()).await.unwrap().unwrap();
+    assert_ne!(held & 0xFF_FFFF, 7, "this process's lease now");
+    lease.release().await;
 }

@@ -37,6 +37,7 @@ fn updates() -> Vec<Message> {
                 market,
                 fetched_at: now,
                 product: RawValue::from_string(serde_json::to_string(&p).unwrap()).unwrap(),
+                source: None,
             }
             .to_message()
             .unwrap()
@@ -909,6 +910,61 @@ async fn an_update_the_store_refuses_is_dead_lettered_and_the_rest_go_on() {
         .unwrap()
         .unwrap();
     assert_eq!(other.markets.len(), 5);
+}
+
+/// An update fetched from another source than the store holds (an ingest process with a
+/// store of its own, publishing to a shared topic) is dead-lettered, saying why; updates
+/// from its own source, or that do not say, are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_from_another_source_than_the_store_holds_is_dead_lettered() {
+    use arbdesk::pipeline::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    store
+        .set_checkpoint(arbdesk::store::Checkpoint {
+            key: Source::MARK_KEY.to_string(),
+            offset: Source::Demo.mark(),
+        })
+        .await
+        .unwrap();
+    // Products 0, 1 and 2 in DE: sent as live, as demo, and without a source.
+    let sent = [Some(Source::Live), Some(Source::Demo), None];
+    let messages: Vec<Message> = updates()
+        .into_iter()
+        .filter(|m| {
+            let u: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            u["market"] == "DE"
+        })
+        .take(3)
+        .zip(sent)
+        .map(|(m, source)| {
+            let mut u: RawUpdate = serde_json::from_slice(&m.payload).unwrap();
+            u.source = source;
+            u.to_message().unwrap()
+        })
+        .collect();
+    let queue = Arc::new(MemoryQueue::new(1_000));
+    let q: Arc<dyn Queue> = queue.clone();
+    let economics = Arc::new(Economics::shipped().unwrap());
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(economics));
+    let pipeline = Pipeline::start(deps(store.clone(), Some(q.clone()), Some(detect)));
+    q.publish(Topic::RawUpdates, messages).await.unwrap();
+    pipeline.shutdown().await;
+    let dead = queue.dead_letters();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].message.key, asin_from(0));
+    assert!(
+        dead[0].reason.starts_with(
+            "fetched as live (Keepa) prices, and this store holds demo (simulated) ones"
+        ),
+        "{}",
+        dead[0].reason
+    );
+    for (i, stored) in [(0, false), (1, true), (2, true)] {
+        let p = store.product(asin_from(i).parse().unwrap()).await.unwrap();
+        assert_eq!(p.is_some(), stored, "product {i}");
+    }
 }
 
 /// Routes ranked on Keepa data that has since gone stale leave the ranking when the sweep
