@@ -208,7 +208,7 @@ pub struct KeepaSettings {
     pub demo_seed: u64,
     /// Which products Buy Box data (+2 tokens per product and market) is asked for:
     /// `keepa.buybox`, else all of them for demo data (its tokens are free, and the
-    /// model's sell price is the Buy Box) and those with an open route with a key.
+    /// model's sell price is the Buy Box) and those with a profitable route with a key.
     pub buybox: BuyBox,
     /// `keepa.buybox` as configured (`config show` writes back only what was set).
     pub buybox_set: Option<BuyBox>,
@@ -221,9 +221,9 @@ pub struct KeepaSettings {
 pub enum BuyBox {
     /// Never (`buybox = false`): 1 token a product and market.
     Off,
-    /// For a product in a market where it has an open opportunity, buying or selling
+    /// For a product in a market where it has a route at a net profit, buying or selling
     /// (`buybox = "routes"`): a cheap pass finds the routes, and the Buy Box then prices
-    /// them. A product whose route closes is refreshed without it again.
+    /// them. A product whose profitable routes there close is refreshed without it again.
     Routes,
     /// For every product (`buybox = true`): 3 tokens a product and market.
     All,
@@ -239,7 +239,7 @@ impl BuyBox {
         }
     }
 
-    /// Whether a product is asked with the Buy Box, given whether it has an open route in
+    /// Whether a product is asked with the Buy Box, given whether it has a profitable route in
     /// the market asked.
     pub fn asks(self, open_route: bool) -> bool {
         match self {
@@ -257,7 +257,7 @@ impl BuyBox {
             toml::Value::String(s) if s.eq_ignore_ascii_case("routes") => Ok(BuyBox::Routes),
             other => Err(format!(
                 "keepa.buybox = {other}: expected true (every product, 3 tokens a product and \
-                 market), \"routes\" (products with an open route, 1 token for the rest) or \
+                 market), \"routes\" (products with a profitable route, 1 token for the rest) or \
                  false (none)"
             )),
         }

@@ -249,8 +249,26 @@ pub struct RawUpdate<P = Box<RawValue>> {
     /// refuses an update from another source than its store holds (an ingest process
     /// with a store of its own, publishing to a shared topic). Absent from updates sent
     /// before it was kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_source"
+    )]
     pub source: Option<crate::pipeline::Source>,
+}
+
+/// A source this version does not know (a later one's) is read as none said, so the update
+/// is not dead-lettered for it.
+fn lenient_source<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::pipeline::Source>, D::Error> {
+    use serde::Deserialize;
+    let said = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(match said.as_deref() {
+        Some("demo") => Some(crate::pipeline::Source::Demo),
+        Some("live") => Some(crate::pipeline::Source::Live),
+        _ => None,
+    })
 }
 
 impl RawUpdate {

@@ -389,9 +389,10 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
 
-    /// Of `asins`, those with an open opportunity buying or selling in `market`, in the
-    /// order given: the products a refresh asks the Buy Box for when
-    /// `keepa.buybox = "routes"`.
+    /// Of `asins`, those with a route buying or selling in `market` at a net profit (a
+    /// known one: not `NO_TABLE`), in the order given: the products a refresh asks the Buy
+    /// Box for when `keepa.buybox = "routes"` (a route with a gross gap only, which nearly
+    /// every product listed at two prices has, is not worth 2 tokens a market).
     fn open_routes(
         &self,
         market: Market,

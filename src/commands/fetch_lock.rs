@@ -175,9 +175,12 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
 impl LeaseClaim {
     /// Takes the lease: `true` once taken, `false` while the store cannot be read, an
     /// error (exit 2) when another process holds it. A lease left by a process killed on
-    /// this host is waited out (a minute at most), not refused: there is nothing to stop.
+    /// this host is waited out once (a minute at most), not refused: there is nothing to
+    /// stop. Renewed meanwhile, its holder runs after all (another PID namespace under the
+    /// same host name), and it is refused.
     pub async fn take(&self) -> Result<bool> {
         let place = &self.place;
+        let mut waited = false;
         loop {
             let value = match self.store.checkpoint(LEASE_KEY.to_string()).await {
                 Ok(value) => value,
@@ -189,7 +192,8 @@ impl LeaseClaim {
                 let left = LEASE_SECS.saturating_sub(ago);
                 // Killed on this host (a crash, `kill -9`): nothing to stop, only the
                 // lease to wait out.
-                if !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
+                if !waited && !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
+                    waited = true;
                     tracing::warn!(
                         "The arbdesk process that fetched into {place} ({}) is no longer \
                          running, but its lease on fetching (renewed {ago} s ago) was not \
@@ -223,11 +227,13 @@ impl LeaseClaim {
     }
 }
 
-/// The processes (`host:pid`) that report fetching into `store` now (see
-/// `pipeline::peers`), for a refusal to name; none when none does (or it cannot be read).
+/// The processes (`host:pid`) that reported fetching into `store` while the lease ran (see
+/// `pipeline::peers`; a killed one's last report is up to a lease old), for a refusal to
+/// name; none when none did (or they cannot be read).
 async fn fetching_processes(store: &dyn Store) -> Vec<String> {
     use crate::pipeline::peers;
-    let since = chrono::Utc::now() - peers::FRESH_FOR;
+    let lease = chrono::Duration::seconds(i64::try_from(LEASE_SECS).unwrap_or(60));
+    let since = chrono::Utc::now() - lease - peers::FRESH_FOR;
     let Ok(reports) = store.process_reports(since).await else {
         return Vec::new();
     };

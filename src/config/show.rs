@@ -59,7 +59,7 @@ pub(super) fn render(s: &Settings) -> String {
         None => writeln!(
             o,
             "# buybox: not set, so {} (true for demo data; \"routes\" with a key: +2 tokens a \
-             product and market with an open route; false: none, true: every product)",
+             product and market with a profitable route; false: none, true: every product)",
             s.keepa.buybox.toml()
         ),
     };

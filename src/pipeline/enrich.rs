@@ -192,6 +192,8 @@ mod tests {
         );
         assert!(err.to_string().contains("topic_prefix"), "{err}");
         assert!(demo_store.enrich(&sent("demo")).is_ok());
+        // A source a later version sends is read as none said.
+        assert!(demo_store.enrich(&sent("mars")).is_ok());
         assert!(demo_store.enrich(&payload("B0DEMO1234", "DE", p)).is_ok());
         assert!(Enricher::default().enrich(&sent("live")).is_ok());
     }

@@ -404,7 +404,7 @@ pub fn token_health(
         let product_markets = i64::try_from(watched.asins)
             .unwrap_or(i64::MAX)
             .saturating_mul(watched.markets as i64);
-        // Before a fetch says how many have an open route, the lower bound: no verdict
+        // Before a fetch says how many have a profitable route, the lower bound: no verdict
         // on a guess.
         let (cost, high) = plan.cost(product_markets);
         let size = format!(
@@ -415,14 +415,14 @@ pub fn token_health(
         parts.push(match plan.buybox_by_route {
             None => format!("a full refresh costs {} ({size})", signed_thousands(cost)),
             Some(share) if share.asked > 0 => format!(
-                "a full refresh costs about {} ({size}, +2 for the Buy Box of the {} % with an \
-                 open route there, as fetched so far)",
+                "a full refresh costs about {} ({size}, +2 for the Buy Box of the {} % with a \
+                 profitable route there, in recent fetches)",
                 signed_thousands(cost),
                 (share.with_buybox * 100 + share.asked / 2) / share.asked
             ),
             Some(_) => format!(
-                "a full refresh costs {} to {} ({size}, +2 for the Buy Box of each with an open \
-                 route there)",
+                "a full refresh costs {} to {} ({size}, +2 for the Buy Box of each with a \
+                 profitable route there)",
                 signed_thousands(cost),
                 signed_thousands(high)
             ),
@@ -488,14 +488,22 @@ pub fn refresh_estimate(
     now: DateTime<Utc>,
 ) -> String {
     let product_markets = (asins as i64).saturating_mul(markets as i64);
-    let (low, cost) = plan.map_or((product_markets, product_markets), |p| {
-        p.cost(product_markets)
-    });
+    let (low, cost) = match plan {
+        None => (product_markets, product_markets),
+        // By route, the products asked for are often the ones on screen, with a route:
+        // the range, and the wait for the higher.
+        Some(p) if p.buybox_by_route.is_some() => {
+            let base = p.tokens_per_product.max(1);
+            (
+                product_markets.saturating_mul(base),
+                product_markets.saturating_mul(base + 2),
+            )
+        }
+        Some(p) => p.cost(product_markets),
+    };
     let cost_text = if low == cost {
         format!("{} Keepa tokens", signed_thousands(cost))
     } else {
-        // The Buy Box by route, before a fetch says how many have an open route: the
-        // estimate waits for the higher.
         format!(
             "{} to {} Keepa tokens",
             signed_thousands(low),

@@ -514,6 +514,12 @@ impl Ingest {
                 }
                 Err(e) => {
                     self.failing.store(Some(&e));
+                    self.stats.record(
+                        "ingest",
+                        0,
+                        1,
+                        Some(format!("reading which products have routes failed: {e}")),
+                    );
                     HashSet::new()
                 }
             },

@@ -47,9 +47,9 @@ pub struct Process {
 }
 
 /// Whose prices the store holds, as its mark says (see `commands::data_source`): read at
-/// the first batch and again at most every [`HELD_READ_EVERY`], so a store marked after
-/// this process started (its ingest process claims it) is found. A store that cannot say
-/// leaves the last answer.
+/// every batch while the store has none (its ingest process claims it at start-up), and
+/// then again at most every [`HELD_READ_EVERY`]. A store that cannot say leaves the last
+/// answer.
 #[derive(Debug, Default)]
 struct HeldSource {
     source: Option<Source>,
@@ -62,9 +62,10 @@ const HELD_READ_EVERY: Duration = Duration::from_secs(30);
 impl HeldSource {
     async fn read(&mut self, store: &dyn Store) -> Option<Source> {
         let now = std::time::Instant::now();
-        if self
-            .read_at
-            .is_none_or(|at| now.duration_since(at) >= HELD_READ_EVERY)
+        if self.source.is_none()
+            || self
+                .read_at
+                .is_none_or(|at| now.duration_since(at) >= HELD_READ_EVERY)
         {
             if let Ok(source) = Source::held_by(store).await {
                 self.source = source;

@@ -33,6 +33,9 @@ struct Stage {
     samples: VecDeque<(Instant, u64)>,
 }
 
+/// About how many fetched products (each in one market) the Buy Box share counts.
+pub const BUYBOX_SHARE_WINDOW: u64 = 20_000;
+
 /// Shared counters.
 pub struct Stats {
     /// When counting began: a stage's first sample is a zero from here (or from a minute
@@ -71,13 +74,20 @@ impl Stats {
         self.tx.send_modify(|s| s.refresh = Some(plan));
     }
 
-    /// Counts `asked` products fetched, `with_buybox` of them with the Buy Box
+    /// Counts `asked` products fetched, `with_buybox` of them with the Buy Box (over about
+    /// the last [`BUYBOX_SHARE_WINDOW`])
     /// (kept only when the plan asks it by route).
     pub fn buybox_asked(&self, asked: u64, with_buybox: u64) {
         self.tx.send_modify(|s| {
             if let Some(share) = s.refresh.as_mut().and_then(|p| p.buybox_by_route.as_mut()) {
                 share.asked += asked;
                 share.with_buybox += with_buybox;
+                // The recent fetches count most: a first pass, which has no routes to go
+                // by, fades rather than weighing on the share for the whole run.
+                if share.asked > BUYBOX_SHARE_WINDOW {
+                    share.asked /= 2;
+                    share.with_buybox /= 2;
+                }
             }
         });
     }

@@ -150,7 +150,7 @@ impl KafkaQueue {
             return Err(QueueError::Unavailable(format!(
                 "no Kafka broker at {} answered within 10 s ({e}); check --kafka-brokers or \
                  brokers in [queue], and that the cluster is up and reachable from here",
-                self.settings.brokers
+                brokers_shown(&self.settings.brokers)
             )));
         }
         let names: Vec<(String, i32)> = [
@@ -538,12 +538,52 @@ impl Queue for KafkaQueue {
                     "kafka",
                     format!(
                         "brokers {} unreachable: {e}; publishing and reading wait and retry",
-                        self.settings.brokers
+                        brokers_shown(&self.settings.brokers)
                     ),
                 ),
             };
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             h
         })
+    }
+}
+
+/// The bootstrap list as messages name it: librdkafka takes port 9092 for an entry that
+/// gives none, which is said, since a broker listening elsewhere then never answers.
+fn brokers_shown(brokers: &str) -> String {
+    let portless = brokers.split(',').map(str::trim).any(|entry| {
+        let bare = entry.rsplit_once("://").map_or(entry, |(_, rest)| rest);
+        match bare.rsplit_once(':') {
+            Some((_, port)) => port.ends_with(']'),
+            None => true,
+        }
+    });
+    if portless {
+        format!("{brokers} (port 9092 where none is given)")
+    } else {
+        brokers.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::brokers_shown;
+
+    #[test]
+    fn a_broker_without_a_port_is_named_with_the_one_librdkafka_takes() {
+        for given in ["kafka", "a:9092,b", "SSL://kafka", "[::1]"] {
+            assert_eq!(
+                brokers_shown(given),
+                format!("{given} (port 9092 where none is given)")
+            );
+        }
+        for given in [
+            "kafka:9093",
+            "a:9092, b:9094",
+            "SASL_SSL://k:9093",
+            "[::1]:9092",
+        ] {
+            assert_eq!(brokers_shown(given), given);
+        }
     }
 }

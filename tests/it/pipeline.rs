@@ -527,9 +527,10 @@ async fn started_with_20_due() -> (
 }
 
 /// With the Buy Box by route, a refresh asks it (2 tokens more a product) only for the
-/// products with an open route in the market fetched, and the refresh plan counts them.
+/// products with a profitable route in the market fetched, and the refresh plan counts
+/// them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_buy_box_is_asked_for_products_with_an_open_route() {
+async fn the_buy_box_is_asked_for_products_with_a_profitable_route() {
     use crate::it::store_story::fixtures::{Figures, opp};
     use arbdesk::config::BuyBox;
     use arbdesk::pipeline::BuyBoxShare;
@@ -555,9 +556,11 @@ async fn the_buy_box_is_asked_for_products_with_an_open_route() {
             .await
             .unwrap();
     }
-    // 0 sells in DE, 1 buys there, 2 has a route elsewhere only; 3 and 4 have none.
+    // 0 sells in DE, 1 buys there, 2 has a route elsewhere only, 3 one in DE at a loss; 4
+    // has none.
     let asin = |i: u64| -> Asin { asin_from(i).parse().unwrap() };
     let f = || Figures(20.0, 8.0, 300, 15.0, 3_000, true, 60);
+    let loss = Figures(4.0, -2.0, -80, -5.0, 0, false, 60);
     d.store
         .replace_opportunities(vec![
             (
@@ -571,6 +574,10 @@ async fn the_buy_box_is_asked_for_products_with_an_open_route() {
             (
                 asin(2),
                 vec![opp(asin(2), Market::IT, Market::UK, "Two", f())],
+            ),
+            (
+                asin(3),
+                vec![opp(asin(3), Market::IT, Market::DE, "Three", loss)],
             ),
         ])
         .await

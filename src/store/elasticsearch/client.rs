@@ -41,6 +41,17 @@ pub(crate) struct Es {
     pub(super) reports_swept: AtomicI64,
 }
 
+/// The paths of the node URLs in `urls` (comma-separated) that have one beyond `/`.
+fn url_paths(urls: &str) -> Option<String> {
+    let paths: Vec<String> = urls
+        .split(',')
+        .filter_map(|u| url::Url::parse(u.trim()).ok())
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!paths.is_empty()).then(|| paths.join(", "))
+}
+
 /// What an Elasticsearch `error` says: its `reason`, or the error itself when it is only a
 /// string (as proxies and some failures give it).
 fn reason_of(error: &Value) -> String {
@@ -261,10 +272,18 @@ impl Es {
             let what = format!("creating the index {name}");
             let (status, body) = self.answer(node, &what, sent, &[400]).await?;
             if status == 400 && body["error"]["type"] != "resource_already_exists_exception" {
+                let reason = reason_of(&body["error"]);
+                // A URL with a path puts it before every request; a server that has no
+                // such endpoint says so ("no handler found for uri").
+                let hint = match url_paths(&self.url) {
+                    Some(paths) if reason.contains("no handler") => format!(
+                        "the URL's path ({paths}) goes before every request: leave it out \
+                         unless a proxy serves the cluster under it"
+                    ),
+                    _ => "check index_prefix and the cluster's index templates".to_string(),
+                };
                 return Err(StoreError::Invalid(format!(
-                    "Elasticsearch refused the index {name}: {}; check index_prefix and the \
-                     cluster's index templates",
-                    reason_of(&body["error"])
+                    "Elasticsearch refused the index {name}: {reason}; {hint}"
                 )));
             }
             if status == 400 {
@@ -512,5 +531,20 @@ impl Es {
         } else {
             StoreError::Invalid(message)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_paths;
+
+    #[test]
+    fn node_urls_with_a_path_are_named() {
+        assert_eq!(url_paths("http://es:9200"), None);
+        assert_eq!(url_paths("http://a:9200/, http://b:9200"), None);
+        assert_eq!(
+            url_paths("http://a:9200/es, http://b:9200/es/"),
+            Some("/es, /es".to_string())
+        );
     }
 }

@@ -310,8 +310,9 @@ pub(super) async fn refresh_candidates(
     Ok(out)
 }
 
-/// Of `asins`, those with an opportunity buying or selling in `market`, in the order
-/// given: read from each product's `routes` (`BUY:SELL` codes), 1,000 products a request.
+/// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
+/// order given: one search of the opportunities a thousand products at a time (each has
+/// at most eight routes through a market).
 pub(super) async fn open_routes(
     es: &Es,
     market: Market,
@@ -319,24 +320,23 @@ pub(super) async fn open_routes(
 ) -> StoreResult<Vec<Asin>> {
     let mut out = Vec::new();
     for chunk in asins.chunks(1_000) {
-        let ids: Vec<(Ix, String)> = chunk
-            .iter()
-            .map(|a| (Ix::Products, a.to_string()))
-            .collect();
-        let found = es.mget_fields(&ids, &[(Ix::Products, &["routes"])]).await?;
-        for (a, doc) in chunk.iter().zip(found) {
-            let open = doc.is_some_and(|d| {
-                d["routes"].as_array().is_some_and(|routes| {
-                    routes
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .any(|r| r.split(':').any(|code| code == market.code()))
-                })
-            });
-            if open {
-                out.push(*a);
-            }
-        }
+        let ids: Vec<&str> = chunk.iter().map(|a| a.as_str()).collect();
+        let query = json!({"bool": {
+            "filter": [
+                {"terms": {"asin": ids}},
+                {"range": {"net_profit": {"gt": 0}}},
+            ],
+            "should": [
+                {"term": {"buy_market": market.code()}},
+                {"term": {"sell_market": market.code()}},
+            ],
+            "minimum_should_match": 1,
+        }});
+        let sort = json!([{"asin": "asc"}, {"buy_rank": "asc"}, {"sell_rank": "asc"}]);
+        let (_, hits) = page(es, Ix::Opportunities, query, sort, 0, chunk.len() * 8).await?;
+        let open: std::collections::HashSet<&str> =
+            hits.iter().filter_map(|h| h["asin"].as_str()).collect();
+        out.extend(chunk.iter().filter(|a| open.contains(a.as_str())));
     }
     Ok(out)
 }

@@ -331,13 +331,14 @@ pub(super) fn refresh_candidates(c: &Connection, market: Market, limit: usize) -
     Ok(out)
 }
 
-/// Of `asins`, those with an opportunity buying or selling in `market`, in the order given
-/// (one look-up of the `(asin, buy, sell)` key each).
+/// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
+/// order given (one look-up of the `(asin, buy, sell)` key each).
 pub(super) fn open_routes(c: &Connection, market: Market, asins: Vec<Asin>) -> Res<Vec<Asin>> {
     let mut st = c
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM opportunities
-                            WHERE asin = ?1 AND (buy = ?2 OR sell = ?2))",
+                            WHERE asin = ?1 AND (buy = ?2 OR sell = ?2)
+                              AND net_profit > 0)",
         )
         .doing("preparing the open routes")?;
     let m = market_id(market);

@@ -336,8 +336,8 @@ pub async fn query(s: &dyn Store) -> Rows {
         strings(s.refresh_candidates(DE, 2).await.unwrap()),
         ["C", "D"]
     );
-    // The products asked with the Buy Box by route: an opportunity buying or selling in
-    // the market, in the order asked; a product never stored has none.
+    // The products asked with the Buy Box by route: a route buying or selling in the
+    // market at a net profit, in the order asked; a product never stored has none.
     let stranger = asin("B0NOTSTORD");
     let open = |m, asins: Vec<Asin>| async move { strings(s.open_routes(m, asins).await.unwrap()) };
     assert_eq!(open(IT, vec![a(), b(), c(), d(), e()]).await, ["D"]);
@@ -348,6 +348,22 @@ pub async fn query(s: &dyn Store) -> Rows {
     assert_eq!(open(UK, vec![b(), d(), a()]).await, ["D", "A"]);
     assert_eq!(open(ES, vec![c(), stranger, e()]).await, ["E"]);
     assert!(open(FR, Vec::new()).await.is_empty());
+    // A route at a loss is not worth the Buy Box's tokens.
+    let loss = opp(
+        c(),
+        ES,
+        FR,
+        "Loss",
+        Figures(5.0, -1.0, -50, -2.0, 0, false, 60),
+    );
+    s.replace_opportunities(vec![(c(), vec![loss])])
+        .await
+        .unwrap();
+    assert!(open(FR, vec![c()]).await.is_empty());
+    assert_eq!(open(FR, vec![c(), b()]).await, ["B"]);
+    s.replace_opportunities(vec![(c(), Vec::new())])
+        .await
+        .unwrap();
 
     // Invalid requests are refused and change nothing.
     let mut raised = rows[3].clone();
