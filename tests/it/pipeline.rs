@@ -505,6 +505,18 @@ async fn started_with_20_due() -> (
     Pipeline,
 ) {
     let (dir, sim, q, d) = watching_60().await;
+    fetched_in_de(d.store.as_ref(), [(0..40, 10), (40..50, 120)]).await;
+    let pipeline = Pipeline::start(d);
+    wait_for_depth(&q, 20).await;
+    (dir, sim, q, pipeline)
+}
+
+/// Stores the DE listings of the simulated products in each range as fetched that many
+/// minutes ago.
+async fn fetched_in_de<const N: usize>(
+    store: &dyn Store,
+    ranges: [(std::ops::Range<u64>, i64); N],
+) {
     let opts = Options::new().with_stats(90);
     let cat = Catalog::new(7);
     let listing = |i: u64| {
@@ -513,17 +525,16 @@ async fn started_with_20_due() -> (
         arbdesk::keepa::decode_product(&serde_json::to_string(&p).unwrap()).unwrap()
     };
     let now = Utc::now();
-    let recent: Vec<_> = (0..40).map(listing).collect();
-    let old: Vec<_> = (40..50).map(listing).collect();
-    for (batch, ago) in [(recent, 10), (old, 120)] {
-        d.store
-            .upsert_listings(batch, now - chrono::Duration::minutes(ago), None)
+    for (range, ago) in ranges {
+        store
+            .upsert_listings(
+                range.map(listing).collect(),
+                now - chrono::Duration::minutes(ago),
+                None,
+            )
             .await
             .unwrap();
     }
-    let pipeline = Pipeline::start(d);
-    wait_for_depth(&q, 20).await;
-    (dir, sim, q, pipeline)
 }
 
 /// With the Buy Box by route, a refresh asks it (2 tokens more a product) only for the
@@ -538,24 +549,7 @@ async fn the_buy_box_is_asked_for_products_with_a_profitable_route() {
     let (_dir, sim, q, mut d) = watching_60().await;
     d.buybox = BuyBox::Routes;
     // 0–4 fetched two hours ago (due), the rest within the hour.
-    let opts = Options::new().with_stats(90);
-    let cat = Catalog::new(7);
-    let listing = |i: u64| {
-        let asin = asin_from(i).parse().unwrap();
-        let p = cat.product(&asin, Market::DE, 1_795_586_400_000, opts);
-        arbdesk::keepa::decode_product(&serde_json::to_string(&p).unwrap()).unwrap()
-    };
-    let now = Utc::now();
-    for (range, ago) in [(0..5, 120), (5..60, 10)] {
-        d.store
-            .upsert_listings(
-                range.map(listing).collect(),
-                now - chrono::Duration::minutes(ago),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    fetched_in_de(d.store.as_ref(), [(0..5, 120), (5..60, 10)]).await;
     // 0 sells in DE, 1 buys there, 2 has a route elsewhere only, 3 one in DE at a loss; 4
     // has none.
     let asin = |i: u64| -> Asin { asin_from(i).parse().unwrap() };
