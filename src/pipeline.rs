@@ -354,7 +354,7 @@ impl Pipeline {
         }
         let status = stats.subscribe();
         // Processes that run a stage report to the store; one that runs none shows them.
-        let (peers_tx, peers_rx) = watch::channel(Vec::new());
+        let (peers_tx, peers_rx) = watch::channel(peers::Reports::default());
         background.spawn(peers::run(
             deps.store.clone(),
             status.clone(),

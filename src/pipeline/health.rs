@@ -167,8 +167,11 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     if s.peers.is_empty() {
         return h;
     }
-    // Each process judges only itself: a stage no live process runs is seen here alone.
-    if let Some(missing) = missing_stage(&s.peers, s.queue_depth) {
+    // Each process judges only itself: a stage no live process runs is seen here alone
+    // (not while the reports cannot be read: those of a stage may have aged out unread).
+    if let Some(missing) =
+        missing_stage(&s.peers, s.queue_depth).filter(|_| s.shown_from.unread_since.is_none())
+    {
         if h.status == HealthStatus::Ok {
             h.status = HealthStatus::Degraded;
         }
@@ -189,6 +192,12 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
         h.detail = format!("{}; {}", faults.join("; "), h.detail);
     }
     h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
+    if let Some(since) = s.shown_from.unread_since {
+        h.detail.push_str(&format!(
+            " (as last read: the reports cannot be read since {}, the store does not answer)",
+            since.format("%H:%M:%S UTC")
+        ));
+    }
     h
 }
 
@@ -234,6 +243,18 @@ fn reported_by(peers: &[Peer]) -> String {
 
 fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
     let now = Utc::now();
+    if !s.running
+        && let Some(since) = s.shown_from.unread_since
+    {
+        return ComponentHealth::degraded(
+            "pipeline",
+            format!(
+                "unknown: the other processes' reports cannot be read since {} (the store \
+                 does not answer); they may be running and holding their work",
+                since.format("%H:%M:%S UTC")
+            ),
+        );
+    }
     if !s.running {
         return match s.started_at {
             Some(t) => ComponentHealth::down(

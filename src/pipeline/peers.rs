@@ -54,6 +54,19 @@ pub struct ShownFrom {
     pub keepa: Option<String>,
     /// The process whose view of the queue is shown.
     pub queue: Option<String>,
+    /// Since when the reports cannot be read (the store does not answer), if they cannot:
+    /// what is shown is then the last read, and what has aged out of it is unknown, not
+    /// stopped.
+    pub unread_since: Option<DateTime<Utc>>,
+}
+
+/// What a process that runs no stage has read of the others' reports.
+#[derive(Clone, Debug, Default)]
+pub struct Reports {
+    /// The reporting processes and their status, as last read.
+    pub peers: Vec<(Peer, PipelineStatus)>,
+    /// Since when reading them fails, if it does.
+    pub unread_since: Option<DateTime<Utc>>,
 }
 
 /// This process's id in reports: `host:pid`.
@@ -114,7 +127,7 @@ pub async fn run(
     store: Arc<dyn Store>,
     status: watch::Receiver<PipelineStatus>,
     runs_stages: bool,
-    view: watch::Sender<Vec<(Peer, PipelineStatus)>>,
+    view: watch::Sender<Reports>,
     cancel: CancellationToken,
 ) {
     // A request the store never answers is given up after a report's interval and more.
@@ -144,8 +157,15 @@ pub async fn run(
             continue;
         }
         let asked = store.process_reports(now - FRESH_FOR);
-        // Unanswered: the reports read before stay, while they are fresh (see `merge`).
-        if let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await {
+        // Unanswered: the reports read before stay, while they are fresh (see `merge`),
+        // and the view says since when they could not be read.
+        let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await else {
+            view.send_modify(|r| {
+                r.unread_since.get_or_insert(now);
+            });
+            continue;
+        };
+        {
             let (read, unreadable) = read(reports, &id);
             if !unreadable.is_empty() && !unreadable_said {
                 tracing::warn!(
@@ -155,7 +175,10 @@ pub async fn run(
                 );
                 unreadable_said = true;
             }
-            view.send_replace(read);
+            view.send_replace(Reports {
+                peers: read,
+                unread_since: None,
+            });
         }
     }
 }
@@ -353,7 +376,8 @@ mod tests {
             s.shown_from,
             ShownFrom {
                 keepa: Some("ingest-1:1".into()),
-                queue: None
+                queue: None,
+                unread_since: None,
             }
         );
         let shown: Vec<(&str, &str)> = s
@@ -433,7 +457,7 @@ mod stop_tests {
             processing: true,
             ..PipelineStatus::default()
         });
-        let (view, _) = watch::channel(Vec::new());
+        let (view, _) = watch::channel(Reports::default());
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run(store.clone(), status, true, view, cancel.clone()));
         let since = Utc::now() - FRESH_FOR;

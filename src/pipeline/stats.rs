@@ -13,7 +13,6 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::peers::Peer;
 use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
 use crate::domain::Market;
 use crate::keepa::KeepaClient;
@@ -222,7 +221,7 @@ pub async fn publish(
     store: Arc<dyn Store>,
     follow_fx: bool,
     detect: Option<Arc<dyn Detect>>,
-    peers: watch::Receiver<Vec<(Peer, PipelineStatus)>>,
+    peers: watch::Receiver<super::peers::Reports>,
     cancel: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -320,7 +319,9 @@ pub async fn publish(
                 s.tables = tables;
             }
             if !runs_stages {
-                super::peers::merge(s, &peers.borrow(), Utc::now());
+                let reports = peers.borrow();
+                super::peers::merge(s, &reports.peers, Utc::now());
+                s.shown_from.unread_since = reports.unread_since;
             }
         });
         if runs_stages && n.is_multiple_of(SUMMARY_EVERY) {

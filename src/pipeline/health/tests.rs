@@ -95,6 +95,43 @@ fn a_stage_no_live_process_runs_is_degraded() {
     assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
 }
 
+/// While the reports cannot be read (the store does not answer), what has aged out of
+/// them is unknown, not stopped: no advice to start a stage that may be running.
+#[test]
+fn reports_that_cannot_be_read_leave_the_pipeline_unknown() {
+    let since = DateTime::parse_from_rfc3339("2026-12-06T10:11:12Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut s = PipelineStatus::default();
+    s.shown_from.unread_since = Some(since);
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(
+        h.detail
+            .starts_with("unknown: the other processes' reports cannot be read since 10:11:12 UTC"),
+        "{}",
+        h.detail
+    );
+    // Some reports still fresh from the last read: shown as such, without the advice.
+    s.running = true;
+    s.started_at = Some(Utc::now() - chrono::Duration::minutes(10));
+    s.queue_depth = 4_000;
+    s.peers = vec![Peer {
+        id: "i:1".into(),
+        roles: "ingest".into(),
+        updated_at: Utc::now(),
+        pipeline: ComponentHealth::ok("pipeline", "running"),
+    }];
+    let h = pipeline_health(&s);
+    assert!(!h.detail.contains("no process runs"), "{}", h.detail);
+    assert!(
+        h.detail
+            .ends_with("(as last read: the reports cannot be read since 10:11:12 UTC, the store does not answer)"),
+        "{}",
+        h.detail
+    );
+}
+
 #[test]
 fn keepa_rules() {
     let now = Utc::now();
