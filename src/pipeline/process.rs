@@ -76,6 +76,9 @@ impl HeldSource {
     }
 }
 
+/// How often a worker waiting for its store to answer asks again.
+const STORE_ASKED_EVERY: Duration = Duration::from_secs(5);
+
 /// How long a batch that is not full waits for more messages before it is written.
 const LINGER: Duration = Duration::from_millis(500);
 
@@ -139,7 +142,52 @@ impl Process {
         batch
     }
 
+    /// Waits until the store answers before taking work from the queue: a worker whose
+    /// store does not (a wrong URL, a cluster still starting) would otherwise join the
+    /// consumer group and hold its share of the partitions unprocessed while the others
+    /// idle, unseen (its reports go to that store). False when cancelled meanwhile.
+    async fn store_answers(&self, cancel: &CancellationToken) -> bool {
+        let mut waiting = false;
+        loop {
+            match Source::held_by(self.store.as_ref()).await {
+                Err(StoreError::Unavailable(e)) => {
+                    if !waiting {
+                        tracing::warn!(
+                            error = %e,
+                            "The store does not answer: this process takes no updates from the \
+                             queue until it does (other workers take them meanwhile)."
+                        );
+                        waiting = true;
+                    }
+                    self.stats.record(
+                        "store",
+                        0,
+                        1,
+                        Some(format!("waiting for the store before taking updates: {e}")),
+                    );
+                }
+                _ => {
+                    if waiting {
+                        tracing::info!("The store answers: taking updates from the queue.");
+                    }
+                    return true;
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                _ = tokio::time::sleep(STORE_ASKED_EVERY) => {}
+            }
+        }
+    }
+
     pub async fn run(self, cancel: CancellationToken) {
+        if !self.store_answers(&cancel).await {
+            // Stopped before the store answered: what waits in the queue is delivered or
+            // fetched again, as when the store does not take a batch.
+            self.left_behind
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         // Failed reads in a row. A client may hold a backlog of errors from an outage
         // that is already over (librdkafka returns them one a read): the first reads of a
         // streak are retried at once, so the backlog drains, and only a streak that goes

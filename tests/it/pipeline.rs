@@ -913,6 +913,44 @@ async fn an_update_the_store_refuses_is_dead_lettered_and_the_rest_go_on() {
     assert_eq!(other.markets.len(), 5);
 }
 
+/// A worker whose store does not answer takes nothing from the queue until it does (on
+/// Kafka its share of the partitions goes to the other workers meanwhile); then it takes
+/// and stores everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_takes_no_updates_until_its_store_answers() {
+    use crate::it::api::fixture::Double;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let double = Arc::new(Double::new(inner.clone(), Duration::ZERO));
+    double.down.store(true, Ordering::SeqCst);
+    let queue = Arc::new(MemoryQueue::new(1_000));
+    let q: Arc<dyn Queue> = queue.clone();
+    let economics = Arc::new(Economics::shipped().unwrap());
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(economics));
+    let pipeline = Pipeline::start(deps(double.clone(), Some(q.clone()), Some(detect)));
+    // Two products in every market.
+    let two: Vec<Message> = updates().into_iter().take(10).collect();
+    q.publish(Topic::RawUpdates, two).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        q.depth(),
+        10,
+        "nothing taken while the store does not answer"
+    );
+    double.down.store(false, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while inner.stats().await.unwrap().total_products < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("both products stored once the store answers");
+    pipeline.shutdown().await;
+    assert!(queue.dead_letters().is_empty());
+}
+
 /// An update fetched from another source than the store holds (an ingest process with a
 /// store of its own, publishing to a shared topic) is dead-lettered, saying why; updates
 /// from its own source, or that do not say, are stored.
