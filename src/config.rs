@@ -11,6 +11,7 @@
 //! `Secret`, whose `Debug` and `Display` never show them; `render` prints the effective
 //! configuration with secrets redacted for `arbdesk config show`.
 
+mod buybox;
 mod file;
 mod locate;
 mod show;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use buybox::BuyBox;
 pub use file::{DiscoveryCategory, FileConfig, TEMPLATE};
 
 use crate::cli::{GlobalArgs, Role};
@@ -197,6 +199,9 @@ fn invalid(key: &str, value: impl std::fmt::Display, expected: &str) -> ConfigEr
     }
 }
 
+/// Keepa's API, the default `keepa.url`.
+pub const KEEPA_URL: &str = "https://api.keepa.com";
+
 /// Keepa settings.
 #[derive(Clone, Debug)]
 pub struct KeepaSettings {
@@ -214,60 +219,16 @@ pub struct KeepaSettings {
     pub buybox_set: Option<BuyBox>,
 }
 
-/// Which products a refresh asks Keepa's Buy Box data for (`buybox=1`, 2 tokens more a
-/// product and market: keepa-api.md §3). The model's sell price is the Buy Box; without it
-/// a row is priced from Amazon's offer or the lowest new offer and flagged `NO_BUYBOX`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BuyBox {
-    /// Never (`buybox = false`): 1 token a product and market.
-    Off,
-    /// For a product in a market where it has a route at a net profit, buying or selling
-    /// (`buybox = "routes"`): a cheap pass finds the routes, and the Buy Box then prices
-    /// them. A product whose profitable routes there close is refreshed without it again.
-    Routes,
-    /// For every product (`buybox = true`): 3 tokens a product and market.
-    All,
-}
-
-impl BuyBox {
-    /// As `config show` writes it: `false`, `"routes"` or `true`.
-    pub fn toml(self) -> &'static str {
-        match self {
-            BuyBox::Off => "false",
-            BuyBox::Routes => "\"routes\"",
-            BuyBox::All => "true",
-        }
-    }
-
-    /// Whether a product is asked with the Buy Box, given whether it has a profitable route in
-    /// the market asked.
-    pub fn asks(self, open_route: bool) -> bool {
-        match self {
-            BuyBox::Off => false,
-            BuyBox::Routes => open_route,
-            BuyBox::All => true,
-        }
-    }
-
-    /// Reads the value of `keepa.buybox`: `true`, `false` or `"routes"`.
-    pub fn from_toml(v: &toml::Value) -> Result<Self, String> {
-        match v {
-            toml::Value::Boolean(true) => Ok(BuyBox::All),
-            toml::Value::Boolean(false) => Ok(BuyBox::Off),
-            toml::Value::String(s) if s.eq_ignore_ascii_case("routes") => Ok(BuyBox::Routes),
-            other => Err(format!(
-                "keepa.buybox = {other}: expected true (every product, 3 tokens a product and \
-                 market), \"routes\" (products with a profitable route, 1 token for the rest) or \
-                 false (none)"
-            )),
-        }
-    }
-}
-
 impl KeepaSettings {
     /// True when data comes from the simulator.
     pub fn is_demo(&self) -> bool {
         self.key.is_none()
+    }
+
+    /// Whether the URL is Keepa's own: without a key, demo data then comes from a
+    /// simulator in this process; with another URL, from that server.
+    pub fn is_keepas_url(&self) -> bool {
+        self.url.as_str().trim_end_matches('/') == KEEPA_URL
     }
 }
 

@@ -296,7 +296,7 @@ impl Pipeline {
             let plan = RefreshPlan {
                 // The refresh's query (`ingest::Ingest::fetch`): no `update`.
                 tokens_per_product: crate::keepa::ProductQuery::product_cost(
-                    deps.buybox == BuyBox::All,
+                    deps.buybox.asks(false),
                     None,
                 ),
                 buybox_by_route: (deps.buybox == BuyBox::Routes).then(Default::default),

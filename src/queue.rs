@@ -257,18 +257,30 @@ pub struct RawUpdate<P = Box<RawValue>> {
     pub source: Option<crate::pipeline::Source>,
 }
 
+/// A Kafka bootstrap entry's host and port, after any listener's `PROTOCOL://`; the port is
+/// `None` when the entry gives none (librdkafka then takes 9092). A bracketed IPv6 address
+/// without a port ends in `]`.
+pub(crate) fn broker_host_port(entry: &str) -> (&str, Option<&str>) {
+    let bare = entry.rsplit_once("://").map_or(entry, |(_, rest)| rest);
+    match bare.rsplit_once(':') {
+        Some((host, port)) if !port.ends_with(']') => (host, Some(port)),
+        _ => (bare, None),
+    }
+}
+
 /// A source this version does not know (a later one's) is read as none said, so the update
 /// is not dead-lettered for it.
 fn lenient_source<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<crate::pipeline::Source>, D::Error> {
     use serde::Deserialize;
+    use serde::de::IntoDeserializer;
     let said = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-    Ok(match said.as_deref() {
-        Some("demo") => Some(crate::pipeline::Source::Demo),
-        Some("live") => Some(crate::pipeline::Source::Live),
-        _ => None,
-    })
+    Ok(said.and_then(|name| {
+        let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            name.as_ref().into_deserializer();
+        crate::pipeline::Source::deserialize(name).ok()
+    }))
 }
 
 impl RawUpdate {

@@ -26,7 +26,7 @@ use crate::pipeline::Source;
 /// minute and a half, not several.
 pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClient, Source)> {
     let k = &settings.keepa;
-    let (url, key, source) = match (&k.key, keepa_url_is_default(k)) {
+    let (url, key, source) = match (&k.key, k.is_keepas_url()) {
         (Some(key), _) => (k.url.clone(), key.expose().to_string(), Source::Live),
         (None, true) => {
             let sim = Simulator::new(SimConfig {
@@ -48,12 +48,6 @@ pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClie
     }
     let client = KeepaClient::new(config).context("Could not build the Keepa HTTP client")?;
     Ok((client, source))
-}
-
-/// Whether the Keepa URL is Keepa's own: without a key, demo data then comes from a
-/// simulator in this process; with another URL, from that server.
-fn keepa_url_is_default(k: &crate::config::KeepaSettings) -> bool {
-    k.url.as_str().trim_end_matches('/') == "https://api.keepa.com"
 }
 
 /// `arbdesk keepa-sim`: serve until Ctrl-C.
@@ -216,8 +210,7 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     let asins = Asin::distinct(&args.asins);
     // `keepa.buybox`, unless a flag says otherwise; with "routes", products named here are
     // routes being checked, so they are asked with it.
-    let buybox =
-        !args.no_buybox && (args.buybox || settings.keepa.buybox != crate::config::BuyBox::Off);
+    let buybox = !args.no_buybox && (args.buybox || settings.keepa.buybox.asks(true));
     say_token_wait(&client, &asins, &settings.markets, buybox).await?;
     let Fetched {
         listings,
@@ -337,7 +330,7 @@ pub async fn token(settings: &Settings) -> Result<()> {
         env.refill_in as f64 / 1000.0
     );
     if source == crate::pipeline::Source::Demo {
-        if keepa_url_is_default(&settings.keepa) {
+        if settings.keepa.is_keepas_url() {
             // Each process runs a simulator of its own: this one was started for the command.
             outln!(
                 "(This command's own simulator, started afresh: a running arbdesk shows its \

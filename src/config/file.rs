@@ -133,8 +133,7 @@ fn keepa_settings(f: KeepaSection, a: &GlobalArgs) -> Result<KeepaSettings, Conf
             return Err(invalid("keepa.url", u, "an http:// or https:// URL"));
         }
         Some(u) => u,
-        None => url::Url::parse("https://api.keepa.com")
-            .map_err(|e| invalid("keepa.url", e, "a URL"))?,
+        None => url::Url::parse(super::KEEPA_URL).map_err(|e| invalid("keepa.url", e, "a URL"))?,
     };
     let on_simulator = key.is_none();
     Ok(KeepaSettings {

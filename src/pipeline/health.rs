@@ -509,19 +509,11 @@ pub fn refresh_estimate(
     now: DateTime<Utc>,
 ) -> String {
     let product_markets = (asins as i64).saturating_mul(markets as i64);
-    let (low, cost) = match plan {
-        None => (product_markets, product_markets),
-        // By route, the products asked for are often the ones on screen, with a route:
-        // the range, and the wait for the higher.
-        Some(p) if p.buybox_by_route.is_some() => {
-            let base = p.tokens_per_product.max(1);
-            (
-                product_markets.saturating_mul(base),
-                product_markets.saturating_mul(base + 2),
-            )
-        }
-        Some(p) => p.cost(product_markets),
-    };
+    // By route, the products asked for are often the ones on screen, with a route: the
+    // range, and the wait for the higher.
+    let (low, cost) = plan.map_or((product_markets, product_markets), |p| {
+        p.bounds(product_markets)
+    });
     let cost_text = if low == cost {
         format!("{} Keepa tokens", signed_thousands(cost))
     } else {

@@ -165,21 +165,19 @@ pub async fn run(
             });
             continue;
         };
-        {
-            let (read, unreadable) = read(reports, &id);
-            if !unreadable.is_empty() && !unreadable_said {
-                tracing::warn!(
-                    reports = %unreadable.join("; "),
-                    "Some processes' reports cannot be read (written by another version of \
-                     arbdesk?); the pipeline is shown without them."
-                );
-                unreadable_said = true;
-            }
-            view.send_replace(Reports {
-                peers: read,
-                unread_since: None,
-            });
+        let (read, unreadable) = read(reports, &id);
+        if !unreadable.is_empty() && !unreadable_said {
+            tracing::warn!(
+                reports = %unreadable.join("; "),
+                "Some processes' reports cannot be read (written by another version of \
+                 arbdesk?); the pipeline is shown without them."
+            );
+            unreadable_said = true;
         }
+        view.send_replace(Reports {
+            peers: read,
+            unread_since: None,
+        });
     }
 }
 

@@ -50,7 +50,7 @@ pub struct Process {
 /// every batch while the store has none (its ingest process claims it at start-up), and
 /// then again at most every [`HELD_READ_EVERY`]. A store that cannot say leaves the last
 /// answer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct HeldSource {
     source: Option<Source>,
     read_at: Option<std::time::Instant>,
@@ -145,10 +145,12 @@ impl Process {
     /// Waits until the store answers before taking work from the queue: a worker whose
     /// store does not (a wrong URL, a cluster still starting) would otherwise join the
     /// consumer group and hold its share of the partitions unprocessed while the others
-    /// idle, unseen (its reports go to that store). False when cancelled meanwhile.
-    async fn store_answers(&self, cancel: &CancellationToken) -> bool {
+    /// idle, unseen (its reports go to that store). Whose prices it holds, as read then;
+    /// `None` when cancelled meanwhile.
+    async fn store_answers(&self, cancel: &CancellationToken) -> Option<HeldSource> {
         let mut waiting = false;
         loop {
+            let asked = std::time::Instant::now();
             match Source::held_by(self.store.as_ref()).await {
                 Err(StoreError::Unavailable(e)) => {
                     if !waiting {
@@ -166,28 +168,31 @@ impl Process {
                         Some(format!("waiting for the store before taking updates: {e}")),
                     );
                 }
-                _ => {
+                answer => {
                     if waiting {
                         tracing::info!("The store answers: taking updates from the queue.");
                     }
-                    return true;
+                    return Some(HeldSource {
+                        source: answer.ok().flatten(),
+                        read_at: Some(asked),
+                    });
                 }
             }
             tokio::select! {
-                _ = cancel.cancelled() => return false,
+                _ = cancel.cancelled() => return None,
                 _ = tokio::time::sleep(STORE_ASKED_EVERY) => {}
             }
         }
     }
 
     pub async fn run(self, cancel: CancellationToken) {
-        if !self.store_answers(&cancel).await {
+        let Some(mut held) = self.store_answers(&cancel).await else {
             // Stopped before the store answered: what waits in the queue is delivered or
             // fetched again, as when the store does not take a batch.
             self.left_behind
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             return;
-        }
+        };
         // Failed reads in a row. A client may hold a backlog of errors from an outage
         // that is already over (librdkafka returns them one a read): the first reads of a
         // streak are retried at once, so the backlog drains, and only a streak that goes
@@ -196,7 +201,6 @@ impl Process {
         let mut streak = FailStreak::default();
         // Failed acknowledgements in a row, logged the same way; one that works ends them.
         let mut ack_streak = FailStreak::default();
-        let mut held = HeldSource::default();
         loop {
             let batch = match self
                 .queue

@@ -73,9 +73,8 @@ impl Stats {
         self.tx.send_modify(|s| s.refresh = Some(plan));
     }
 
-    /// Counts `asked` products fetched, `with_buybox` of them with the Buy Box (over about
-    /// the last [`BUYBOX_SHARE_WINDOW`])
-    /// (kept only when the plan asks it by route).
+    /// Counts `asked` products fetched, `with_buybox` of them with the Buy Box, over about
+    /// the last [`BUYBOX_SHARE_WINDOW`] (kept only when the plan asks it by route).
     pub fn buybox_asked(&self, asked: u64, with_buybox: u64) {
         self.tx.send_modify(|s| {
             if let Some(share) = s.refresh.as_mut().and_then(|p| p.buybox_by_route.as_mut()) {

@@ -201,7 +201,6 @@ impl RefreshPlan {
     /// What refreshing `product_markets` products (each in one market) costs: the low and
     /// the high estimate, equal unless the Buy Box by route has no fetch to go by yet.
     pub fn cost(&self, product_markets: i64) -> (i64, i64) {
-        let base = self.tokens_per_product.max(1);
         match self.average_cost() {
             Some(avg) => {
                 let c = (product_markets as f64 * avg).round();
@@ -212,11 +211,19 @@ impl RefreshPlan {
                 };
                 (c, c)
             }
-            None => (
-                product_markets.saturating_mul(base),
-                product_markets.saturating_mul(base + 2),
-            ),
+            None => self.bounds(product_markets),
         }
+    }
+
+    /// The least and the most refreshing `product_markets` products can cost: none or all
+    /// of them with the Buy Box, by route; the same otherwise.
+    pub fn bounds(&self, product_markets: i64) -> (i64, i64) {
+        let base = self.tokens_per_product.max(1);
+        let most = base + if self.buybox_by_route.is_some() { 2 } else { 0 };
+        (
+            product_markets.saturating_mul(base),
+            product_markets.saturating_mul(most),
+        )
     }
 }
 

@@ -551,13 +551,9 @@ impl Queue for KafkaQueue {
 /// The bootstrap list as messages name it: librdkafka takes port 9092 for an entry that
 /// gives none, which is said, since a broker listening elsewhere then never answers.
 fn brokers_shown(brokers: &str) -> String {
-    let portless = brokers.split(',').map(str::trim).any(|entry| {
-        let bare = entry.rsplit_once("://").map_or(entry, |(_, rest)| rest);
-        match bare.rsplit_once(':') {
-            Some((_, port)) => port.ends_with(']'),
-            None => true,
-        }
-    });
+    let portless = brokers
+        .split(',')
+        .any(|entry| super::broker_host_port(entry.trim()).1.is_none());
     if portless {
         format!("{brokers} (port 9092 where none is given)")
     } else {

@@ -113,15 +113,8 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
             }
             None => lower.as_str(),
         };
-        let port = match bare.rsplit_once(':') {
-            // A bracketed IPv6 address without a port ends in ']'.
-            Some((host, port)) if !port.ends_with(']') => Some((host, port)),
-            _ => None,
-        };
-        let (host, port_ok) = match port {
-            Some((host, port)) => (host, port.parse::<u16>().is_ok_and(|p| p > 0)),
-            None => (bare, true),
-        };
+        let (host, port) = crate::queue::broker_host_port(bare);
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
         if host.is_empty() || host.contains(char::is_whitespace) || !port_ok {
             return Err(invalid("queue.brokers", shown(), EXPECTED));
         }
