@@ -376,6 +376,33 @@ pub enum ExportFormat {
     Json,
 }
 
+/// Sort direction of `export --order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// `export --sort`: the orders by the names the API takes.
+impl ValueEnum for crate::store::OpportunitySort {
+    fn value_variants<'a>() -> &'a [Self] {
+        use crate::store::OpportunitySort as S;
+        &[
+            S::ExpectedMonthlyProfit,
+            S::GrossMarginPct,
+            S::NetMarginPct,
+            S::NetProfit,
+            S::RoiPct,
+            S::UpdatedAt,
+        ]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 /// `arbdesk export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -414,6 +441,12 @@ pub struct ExportArgs {
     /// profit net margin gross roi emp price bsr sold drops30 age flags, and the word amz.
     #[arg(long, value_name = "TERMS", value_parser = filter_terms)]
     pub filter: Option<String>,
+    /// The order of the rows (the API's `sort`), largest first unless `--order asc`.
+    #[arg(long, value_enum, default_value = "expected_monthly_profit")]
+    pub sort: crate::store::OpportunitySort,
+    /// `desc` (largest first) or `asc`, as the API's `order`.
+    #[arg(long, value_enum, default_value = "desc")]
+    pub order: SortOrder,
     /// Most rows to export.
     #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = row_limit)]
     pub limit: usize,

@@ -381,6 +381,18 @@ pub fn config_dir(config_file: Option<&Path>) -> PathBuf {
     )
 }
 
+/// A path as a config file or the environment writes it: a leading `~` is the home
+/// directory (no shell expands it there); `~user` and any other path are left as they are.
+pub fn home_path(p: PathBuf) -> PathBuf {
+    let Ok(rest) = p.strip_prefix("~") else {
+        return p;
+    };
+    match directories::BaseDirs::new() {
+        Some(b) => b.home_dir().join(rest),
+        None => p,
+    }
+}
+
 /// The default data directory.
 pub fn default_data_dir() -> PathBuf {
     project_dirs().map_or_else(|| PathBuf::from(".arbdesk"), |d| d.data_dir().to_path_buf())

@@ -71,10 +71,14 @@ async fn run() -> ExitCode {
     };
     // A one-shot command (`watch add`, `export`, `import` …) says what it did itself; the
     // store's and the client's notes on the way are for a server's log. Unless a filter is
-    // given, it logs warnings and errors only, and not a Keepa request's final failure,
-    // which it reports as its own error.
+    // given, it logs warnings and errors only, and neither a Keepa request's retries nor
+    // its final failure, which it reports as its own error.
     let one_shot = matches!(&cli.command, Some(c) if !matches!(c, Command::KeepaSim(_)));
-    let quiet = format!("warn,{}=off", arbdesk::keepa::client::FAILED_TARGET);
+    let quiet = format!(
+        "warn,{}=off,{}=off",
+        arbdesk::keepa::client::FAILED_TARGET,
+        arbdesk::keepa::client::RETRY_TARGET
+    );
     let level = if one_shot && !settings.log_given {
         quiet.as_str()
     } else {

@@ -155,6 +155,39 @@ pub enum OpportunitySort {
 }
 
 impl OpportunitySort {
+    /// Every order by the name the API's `sort` and `export --sort` take.
+    pub const NAMES: [(&'static str, OpportunitySort); 6] = [
+        ("gross_margin_pct", OpportunitySort::GrossMarginPct),
+        ("net_margin_pct", OpportunitySort::NetMarginPct),
+        ("net_profit", OpportunitySort::NetProfit),
+        ("roi_pct", OpportunitySort::RoiPct),
+        ("updated_at", OpportunitySort::UpdatedAt),
+        (
+            "expected_monthly_profit",
+            OpportunitySort::ExpectedMonthlyProfit,
+        ),
+    ];
+
+    /// The order's name, e.g. `roi_pct`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("expected_monthly_profit", |(n, _)| n)
+    }
+
+    /// The order in words, for a sentence: "ROI", "expected monthly profit".
+    pub fn words(self) -> &'static str {
+        match self {
+            OpportunitySort::GrossMarginPct => "gross margin",
+            OpportunitySort::NetMarginPct => "net margin",
+            OpportunitySort::NetProfit => "net profit",
+            OpportunitySort::RoiPct => "ROI",
+            OpportunitySort::UpdatedAt => "time computed",
+            OpportunitySort::ExpectedMonthlyProfit => "expected monthly profit",
+        }
+    }
+
     /// The row fields this order compares, most significant first, all in the query's
     /// direction (every store names its columns or fields after them). Ties after these
     /// break by ASIN, then buy and sell market, always ascending.

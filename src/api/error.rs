@@ -219,7 +219,7 @@ impl ApiError {
     pub fn store(err: &StoreError) -> Self {
         let detail = match err {
             StoreError::Unavailable(_) => {
-                "the store is unavailable; the data cannot be read right now. Retry later; if it persists, check the server log and /health"
+                "the store is unavailable; the data cannot be read right now. A busy store answers again shortly; if it persists, /health says why (its store component: a file gone or damaged, a full disk, a cluster down) and what to do, and the server log has the error"
             }
             StoreError::Corrupt(_) => {
                 "the store's data cannot be read: the database is damaged or was written by a newer arbdesk; see the server log"
@@ -241,7 +241,7 @@ impl ApiError {
     pub fn store_write(err: &StoreError) -> Self {
         let detail = match err {
             StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
-                "the store cannot take writes right now, so nothing was changed. Retry later; if it persists, check the server log and /health"
+                "the store cannot take writes right now, so nothing was changed. A busy store answers again shortly; if it persists, /health says why (its store component) and what to do, and the server log has the error"
             }
             StoreError::Invalid(_) => "the store rejected this change; see the server log",
         };

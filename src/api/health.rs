@@ -19,7 +19,8 @@ use super::dto::{Components, Health};
 use super::middleware::authorized;
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::pipeline::health::{
-    fx_health, keepa_component, pipeline_health, queue_health, store_component, tables_health,
+    Watched, fx_health, keepa_component, pipeline_health, queue_health, store_component,
+    tables_health, token_health,
 };
 
 /// Longest the store's health probe may take before it counts as slow.
@@ -56,6 +57,19 @@ pub(crate) async fn probe_store(state: &ApiState) -> StoreProbe {
     probe
 }
 
+/// What a full refresh covers, for the token verdict: the watchlist's size (from the
+/// store's counters, within the probe's deadline) and the markets refreshed.
+async fn watched(state: &ApiState, markets: usize) -> Option<Watched> {
+    let stats = tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().stats())
+        .await
+        .ok()?
+        .ok()?;
+    Some(Watched {
+        asins: stats.watchlist,
+        markets,
+    })
+}
+
 /// A store health probe: what it found, and whether the store answered it in time.
 pub(crate) struct StoreProbe {
     pub health: ComponentHealth,
@@ -82,11 +96,19 @@ impl StoreProbe {
     )
 )]
 pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let store = probe_store(&state).await.health;
+    let probe = probe_store(&state).await;
     let status = state.status_snapshot();
     let now = Utc::now();
+    let tokens = match (&status.refresh, status.keepa_client && probe.answered) {
+        (Some(plan), true) => watched(&state, status.markets.len())
+            .await
+            .map(|w| token_health(&status.keepa, Some(plan), w, now)),
+        _ => None,
+    };
+    let store = probe.health;
     let components = Components {
         keepa: keepa_component(&status, now).into(),
+        tokens: tokens.map(Into::into),
         queue: queue_health(&status).into(),
         pipeline: pipeline_health(&status).into(),
         store: store_component(store, &status).into(),
@@ -97,6 +119,7 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         HealthStatus::Down
     } else if [&components.keepa, &components.queue, &components.pipeline]
         .into_iter()
+        .chain(components.tokens.as_ref())
         .chain(components.fx.as_ref())
         .chain(components.tables.as_ref())
         .any(|c| c.status != HealthStatus::Ok)

@@ -21,19 +21,6 @@ use crate::filter::Filter;
 use crate::store::{OpportunityFilter, OpportunitySort};
 use chrono::{DateTime, Utc};
 
-/// Sort keys as the API spells them.
-pub(crate) const SORT_KEYS: [(&str, OpportunitySort); 6] = [
-    ("gross_margin_pct", OpportunitySort::GrossMarginPct),
-    ("net_margin_pct", OpportunitySort::NetMarginPct),
-    ("net_profit", OpportunitySort::NetProfit),
-    ("roi_pct", OpportunitySort::RoiPct),
-    ("updated_at", OpportunitySort::UpdatedAt),
-    (
-        "expected_monthly_profit",
-        OpportunitySort::ExpectedMonthlyProfit,
-    ),
-];
-
 /// Sort direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -123,7 +110,9 @@ fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
         text: None,
         ranked: p.boolean("ranked")?,
         keys: Vec::new(),
-        sort: p.choice("sort", &SORT_KEYS)?.unwrap_or_default(),
+        sort: p
+            .choice("sort", &OpportunitySort::NAMES)?
+            .unwrap_or_default(),
         descending,
         limit: 0,
         offset: 0,

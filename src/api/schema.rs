@@ -166,10 +166,7 @@ impl ToSchema for PricePoint {
 
 impl PartialSchema for OpportunitySort {
     fn schema() -> RefOr<Schema> {
-        let keys: Vec<&str> = super::opportunities::SORT_KEYS
-            .iter()
-            .map(|(k, _)| *k)
-            .collect();
+        let keys: Vec<&str> = OpportunitySort::NAMES.iter().map(|(k, _)| *k).collect();
         string_enum("Sort key of `/opportunities`.", &keys)
     }
 }
@@ -206,7 +203,7 @@ mod tests {
             enum_values(HealthStatus::schema()),
             statuses.iter().map(json).collect::<Vec<_>>()
         );
-        let sorts: Vec<Value> = super::super::opportunities::SORT_KEYS
+        let sorts: Vec<Value> = super::OpportunitySort::NAMES
             .iter()
             .map(|(_, s)| json(s))
             .collect();

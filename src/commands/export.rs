@@ -12,11 +12,11 @@ use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 
 use crate::api::dto::OpportunityItem;
-use crate::cli::{ExportArgs, ExportFormat};
+use crate::cli::{ExportArgs, ExportFormat, SortOrder};
 use crate::config::Settings;
 use crate::domain::{Money, Opportunity};
 use crate::pipeline::Source;
-use crate::store::{OpportunityFilter, OpportunitySort};
+use crate::store::OpportunityFilter;
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
@@ -229,8 +229,8 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
             (_, true) => Some(false),
             _ => None,
         },
-        sort: OpportunitySort::ExpectedMonthlyProfit,
-        descending: true,
+        sort: args.sort,
+        descending: args.order == SortOrder::Desc,
         limit: args.limit,
         ..OpportunityFilter::default()
     })
@@ -315,6 +315,15 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         total: page.total,
         source,
         filter: filter_meta,
+        sort: format!(
+            "{} {}",
+            args.sort.name(),
+            if args.order == SortOrder::Desc {
+                "desc"
+            } else {
+                "asc"
+            }
+        ),
         explain: (args.format == ExportFormat::Json)
             .then(|| (store.as_ref(), super::detector(settings))),
     };
@@ -362,7 +371,11 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     }
     // Standard output holds only the rows: what was written, and a cut, is said on standard
     // error.
-    if let Some(note) = written(page.items.len() as u64, page.total, args.limit, to) {
+    let order = match args.order {
+        SortOrder::Desc => args.sort.words().to_string(),
+        SortOrder::Asc => format!("{}, smallest first", args.sort.words()),
+    };
+    if let Some(note) = written(page.items.len() as u64, page.total, args.limit, &order, to) {
         noteln!("{note}");
     }
     Ok(())
@@ -375,6 +388,8 @@ struct Rows<'a> {
     source: Option<Source>,
     /// The filter as given, for JSON's `meta`.
     filter: serde_json::Value,
+    /// The order, e.g. `roi_pct asc`, for JSON's `meta`.
+    sort: String,
     /// Where JSON's breakdown lines come from: the stored products, computed again.
     explain: Option<(
         &'a dyn crate::store::Store,
@@ -399,7 +414,7 @@ impl Rows<'_> {
                     self.items,
                     self.source,
                     self.filter.clone(),
-                    "expected_monthly_profit desc",
+                    &self.sort,
                     self.total,
                 )?;
                 for chunk in self.items.chunks(EXPLAIN_CHUNK) {
@@ -427,7 +442,13 @@ impl Rows<'_> {
 
 /// What an export wrote, as said on standard error: `None` for all the rows on standard
 /// output (nothing to add to them). A cut by `--limit` says how to get the rest.
-fn written(rows: u64, total: u64, limit: usize, to: Option<&std::path::PathBuf>) -> Option<String> {
+fn written(
+    rows: u64,
+    total: u64,
+    limit: usize,
+    order: &str,
+    to: Option<&std::path::PathBuf>,
+) -> Option<String> {
     use crate::domain::text::thousands;
     let to_file = to
         .map(|p| format!(" to {}", p.display()))
@@ -441,8 +462,8 @@ fn written(rows: u64, total: u64, limit: usize, to: Option<&std::path::PathBuf>)
     }
     if rows < total {
         return Some(format!(
-            "Wrote {} of {} opportunities{to_file}: the first by expected monthly profit \
-             (--limit {}); --limit {} exports them all.",
+            "Wrote {} of {} opportunities{to_file}: the first by {order} (--limit {}); \
+             --limit {} exports them all.",
             thousands(rows),
             thousands(total),
             thousands(limit as u64),
@@ -475,25 +496,32 @@ mod tests {
         assert_eq!(csv_field("-5.25"), "-5.25");
     }
 
+    const EMP: &str = "expected monthly profit";
+
     #[test]
     fn a_cut_export_says_how_to_get_every_row() {
         let file = std::path::PathBuf::from("all.csv");
         assert_eq!(
-            written(100_000, 111_600, 100_000, Some(&file)).unwrap(),
+            written(100_000, 111_600, 100_000, EMP, Some(&file)).unwrap(),
             "Wrote 100,000 of 111,600 opportunities to all.csv: the first by expected monthly \
              profit (--limit 100,000); --limit 111600 exports them all."
         );
         assert_eq!(
-            written(5, 5, 100_000, Some(&file)).unwrap(),
+            written(10, 30, 10, "ROI, smallest first", None).unwrap(),
+            "Wrote 10 of 30 opportunities: the first by ROI, smallest first (--limit 10); \
+             --limit 30 exports them all."
+        );
+        assert_eq!(
+            written(5, 5, 100_000, EMP, Some(&file)).unwrap(),
             "Wrote 5 opportunities to all.csv."
         );
-        assert_eq!(written(5, 5, 100_000, None), None);
+        assert_eq!(written(5, 5, 100_000, EMP, None), None);
         assert_eq!(
-            written(1, 1, 100_000, Some(&file)).unwrap(),
+            written(1, 1, 100_000, EMP, Some(&file)).unwrap(),
             "Wrote 1 opportunity to all.csv."
         );
         assert_eq!(
-            written(0, 0, 100_000, Some(&file)).unwrap(),
+            written(0, 0, 100_000, EMP, Some(&file)).unwrap(),
             "No opportunities match these filters: all.csv has no rows."
         );
     }

@@ -50,6 +50,19 @@ pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClie
     Ok((client, source))
 }
 
+/// A one-shot command's Keepa request that failed: at a URL other than Keepa's where
+/// nothing usable answered, which settings chose that URL.
+fn keepa_failed(settings: &Settings, what: &str, e: crate::keepa::Error) -> anyhow::Error {
+    let hint = match e {
+        crate::keepa::Error::Unavailable { .. } if !settings.keepa.is_keepas_url() => {
+            ". Check --keepa-url (ARBDESK_KEEPA_URL, or url in [keepa]), or start \
+             `arbdesk keepa-sim --addr HOST:PORT` at that address"
+        }
+        _ => "",
+    };
+    anyhow::anyhow!("{what}: {e}{hint}")
+}
+
 /// `arbdesk keepa-sim`: serve until Ctrl-C.
 pub async fn keepa_sim(args: &SimArgs) -> Result<()> {
     let sim = Simulator::new(SimConfig {
@@ -211,7 +224,7 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     // `keepa.buybox`, unless a flag says otherwise; with "routes", products named here are
     // routes being checked, so they are asked with it.
     let buybox = !args.no_buybox && (args.buybox || settings.keepa.buybox.asks(true));
-    say_token_wait(&client, &asins, &settings.markets, buybox).await?;
+    say_token_wait(settings, &client, &asins, buybox).await?;
     let Fetched {
         listings,
         failed,
@@ -267,15 +280,19 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
 /// Says up front when a fetch costs more tokens than Keepa has: it then waits for refills,
 /// minutes on a small plan, and would look hung.
 async fn say_token_wait(
+    settings: &Settings,
     client: &KeepaClient,
     asins: &[Asin],
-    markets: &[Market],
     buybox: bool,
 ) -> Result<()> {
-    client
-        .seed()
-        .await
-        .context("Asking Keepa for the token balance failed (a fetch asks for it first)")?;
+    let markets = &settings.markets;
+    client.seed().await.map_err(|e| {
+        keepa_failed(
+            settings,
+            "Asking Keepa for the token balance failed (a fetch asks for it first)",
+            e,
+        )
+    })?;
     let st = client.status();
     let (Some(left), Some(rate)) = (st.tokens_left, st.refill_rate) else {
         return Ok(());
@@ -321,7 +338,7 @@ pub async fn token(settings: &Settings) -> Result<()> {
     let env = client
         .token()
         .await
-        .context("Asking Keepa for the token balance failed")?;
+        .map_err(|e| keepa_failed(settings, "Asking Keepa for the token balance failed", e))?;
     outln!(
         "{}: {} tokens left, refill {} per minute, next refill in {:.1} s.",
         source.label(),

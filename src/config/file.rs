@@ -3,12 +3,12 @@
 //! Every section rejects unknown keys. Sections the economics model owns (`economics`,
 //! `fx`, `vat`, `referral`, `route`, …) are kept as written and validated by that model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
     ApiConfig, BuyBox, ConfigError, ConsoleSettings, KeepaSettings, PipelineSettings,
-    RefreshIntervals, Secret, Settings, default_data_dir, invalid,
+    RefreshIntervals, Secret, Settings, default_data_dir, home_path, invalid,
 };
 use crate::cli::{ApiAddr, GlobalArgs, Role};
 use crate::domain::Market;
@@ -85,16 +85,25 @@ pub(super) fn resolve(
             ),
         ));
     }
+    let data_dir = match (&a.data_dir, f.data_dir) {
+        (Some(d), _) => home_path(d.clone()),
+        // A relative path in the file is read from the file's directory, not from wherever
+        // arbdesk is started.
+        (None, Some(d)) => {
+            let d = home_path(d);
+            match used.as_deref().and_then(Path::parent) {
+                Some(dir) if d.is_relative() => dir.join(d),
+                _ => d,
+            }
+        }
+        (None, None) => default_data_dir(),
+    };
     let model = std::sync::Arc::new(super::economics_model(&economics, used.as_deref())?);
     let console = console_settings(f.console, a, used.as_deref())?;
     Ok(Settings {
         console,
         config_file: used,
-        data_dir: a
-            .data_dir
-            .clone()
-            .or(f.data_dir)
-            .unwrap_or_else(default_data_dir),
+        data_dir,
         markets,
         roles,
         serve: a.serve,

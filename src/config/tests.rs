@@ -466,3 +466,52 @@ fn buybox_takes_true_false_or_routes() {
         show::render(&s)
     );
 }
+
+#[test]
+fn a_data_dir_in_the_file_is_read_from_the_files_directory_and_home_is_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let load_with = |text: &str, args: GlobalArgs| {
+        std::fs::write(&file, text).unwrap();
+        load(&GlobalArgs {
+            config: Some(file.clone()),
+            ..args
+        })
+        .unwrap()
+    };
+    let s = load_with("data_dir = \"data\"\n", GlobalArgs::default());
+    assert_eq!(s.data_dir, dir.path().join("data"));
+    let home = directories::BaseDirs::new()
+        .unwrap()
+        .home_dir()
+        .to_path_buf();
+    let s = load_with(
+        "data_dir = \"~/arbdesk-data\"\n[store]\npath = \"~/db/a.sqlite\"\n",
+        GlobalArgs::default(),
+    );
+    assert_eq!(s.data_dir, home.join("arbdesk-data"));
+    assert_eq!(
+        s.store.local_file(&s.data_dir),
+        Some(home.join("db/a.sqlite"))
+    );
+    // `~user` is not this user's home: left as written (relative, so in the file's dir).
+    let s = load_with("data_dir = \"~other/x\"\n", GlobalArgs::default());
+    assert_eq!(s.data_dir, dir.path().join("~other/x"));
+    // A flag (or `ARBDESK_DATA_DIR`) is read from the working directory, `~` expanded.
+    let s = load_with(
+        "data_dir = \"data\"\n",
+        GlobalArgs {
+            data_dir: Some("~".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.data_dir, home);
+    let s = load_with(
+        "data_dir = \"data\"\n",
+        GlobalArgs {
+            data_dir: Some("rel".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.data_dir, std::path::PathBuf::from("rel"));
+}

@@ -37,6 +37,10 @@ pub const MAX_ASINS_PER_REQUEST: usize = 100;
 /// under the client's own, so a filter on `arbdesk::keepa::client` still takes it.
 pub const FAILED_TARGET: &str = "arbdesk::keepa::client::failed";
 
+/// The log target of a failed attempt that is tried again: a server's log keeps them, a
+/// one-shot command (which reports the last failure as its error) leaves them out.
+pub const RETRY_TARGET: &str = "arbdesk::keepa::client::retry";
+
 /// A `/product` request for one market.
 #[derive(Clone, Debug)]
 pub struct ProductQuery {
@@ -346,9 +350,21 @@ impl KeepaClient {
     fn unavailable(&self, endpoint: &str, attempts: u32, last: String) -> Error {
         Error::Unavailable {
             endpoint: endpoint.to_string(),
+            url: self.endpoint_url(endpoint),
             attempts,
             last: self.redact(&last),
         }
+    }
+
+    /// The URL of `endpoint` without its query (which holds the key), for an error.
+    fn endpoint_url(&self, endpoint: &str) -> String {
+        self.url(endpoint, &[]).map_or_else(
+            |_| format!("/{endpoint}"),
+            |mut u| {
+                u.set_query(None);
+                u.to_string()
+            },
+        )
     }
 
     /// One failed attempt, in the counts `/health` reads.
@@ -407,13 +423,7 @@ impl KeepaClient {
             402 => Error::Payment,
             404 => Error::NotFound {
                 endpoint: endpoint.to_string(),
-                url: self.url(endpoint, &[]).map_or_else(
-                    |_| format!("/{endpoint}"),
-                    |mut u| {
-                        u.set_query(None);
-                        u.to_string()
-                    },
-                ),
+                url: self.endpoint_url(endpoint),
             },
             400 if endpoint == "token"
                 || kind.to_ascii_lowercase().contains("key")
@@ -588,7 +598,7 @@ impl KeepaClient {
                 return Err(e);
             }
             let wait = policy.jittered(attempts);
-            tracing::warn!(endpoint, attempt = attempts, wait_ms = wait.as_millis() as u64, error = %failure, "Keepa request failed; retrying.");
+            tracing::warn!(target: RETRY_TARGET, endpoint, attempt = attempts, wait_ms = wait.as_millis() as u64, error = %failure, "Keepa request failed; retrying.");
             self.inner
                 .status
                 .send_modify(|s| s.waiting_until = Some(Utc::now() + wait));

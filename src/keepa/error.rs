@@ -43,10 +43,12 @@ pub enum Error {
         url: String,
     },
     /// Retries exhausted on server errors, timeouts, resets or unparseable bodies.
-    #[error("Keepa /{endpoint} failed after {attempts} attempts; last error: {last}")]
+    #[error("Keepa /{endpoint} ({url}) failed after {attempts} attempts; last error: {last}")]
     Unavailable {
         /// Endpoint path.
         endpoint: String,
+        /// The URL asked, without its query (which holds the key).
+        url: String,
         /// Attempts made.
         attempts: u32,
         /// The last failure.

@@ -664,6 +664,54 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // In another order, as the API's `sort` and `order` spell it.
+    let out = export(&data, &["--sort", "roi_pct", "--order", "asc"]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rois: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| csv_fields(l)[col("roi_pct")].clone())
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(rois.len() > 1 && rois.is_sorted(), "{rois:?}");
+    let out = export(
+        &data,
+        &[
+            "--format",
+            "json",
+            "--sort",
+            "gross_margin_pct",
+            "--limit",
+            "3",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["meta"]["sort"], "gross_margin_pct desc");
+    let gross: Vec<f64> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["gross_margin_pct"].as_f64().unwrap())
+        .collect();
+    assert!(
+        gross.len() == 3 && gross.is_sorted_by(|a, b| a >= b),
+        "{gross:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the first by gross margin (--limit 3)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = export(&data, &["--sort", "margin"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("roi_pct") && err.contains("expected_monthly_profit"),
+        "{err}"
+    );
+
     let out = export(
         &data,
         &[

@@ -44,6 +44,11 @@ impl From<ComponentHealth> for ComponentOut {
 pub struct Components {
     /// The Keepa client: tokens, errors, backoff.
     pub keepa: ComponentOut,
+    /// Keepa's token bucket (in a process that fetches): the balance, the next refill, what a
+    /// full refresh of the watchlist costs and whether the refill rate keeps up with the
+    /// refresh interval (`degraded` when it does not and the balance no longer covers it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<ComponentOut>,
     /// The queue between ingest and enrichment.
     pub queue: ComponentOut,
     /// The store the API reads.

@@ -210,6 +210,9 @@ pub(super) fn store_config(
                 "1 to 36500 days of price history",
             ));
         }
-        sqlite => sqlite,
+        StoreConfig::Sqlite { path, history_days } => StoreConfig::Sqlite {
+            path: path.map(super::super::home_path),
+            history_days,
+        },
     })
 }

@@ -10,7 +10,7 @@ const COMPONENT: &[&str] = &["status", "kind", "detail", "latency_ms"];
 
 #[tokio::test]
 async fn health_reports_each_component_and_the_data_source() {
-    let (_dir, _store, api) = seeded_api().await;
+    let (_dir, store, api) = seeded_api().await;
     let r = get(&api.app, "/health").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -85,7 +85,50 @@ async fn health_reports_each_component_and_the_data_source() {
             .contains("rejected")
     );
 
-    // A process without the ingest role has no Keepa client, and says so.
+    // With an ingest stage in the process, Keepa's token bucket as the console's health
+    // view judges it: what a full refresh of the watchlist costs, and whether the refill
+    // keeps up with the refresh interval.
+    api.status.send_modify(|s| {
+        s.keepa.stopped = None;
+        s.markets = vec![Market::DE, Market::IT];
+        s.refresh = Some(arbdesk::pipeline::RefreshPlan {
+            tokens_per_product: 1,
+            buybox_by_route: None,
+            interval_secs: 3600,
+            discovery: false,
+        });
+    });
+    let asins = [KETTLE, LAMP].map(|a| a.parse().unwrap()).to_vec();
+    arbdesk::store::Store::watch_add(store.as_ref(), asins, arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let watched = 2;
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(keys(&h["components"]["tokens"]), set(COMPONENT));
+    let detail = h["components"]["tokens"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "a full refresh costs {} ({watched} ASINs × 2 markets × 1)",
+            2 * watched
+        )),
+        "{detail}"
+    );
+    assert_eq!(h["components"]["tokens"]["status"], "ok", "{detail}");
+    // A refresh of them every minute at 1 token a minute, with no balance to cover the
+    // difference: degraded.
+    api.status.send_modify(|s| {
+        s.keepa.tokens_left = Some(0);
+        s.keepa.refill_rate = Some(1);
+        if let Some(plan) = s.refresh.as_mut() {
+            plan.interval_secs = 60;
+        }
+    });
+    let h = get(&api.app, "/health").await.json();
+    assert_eq!(h["components"]["tokens"]["status"], "degraded", "{h}");
+    assert_eq!(h["status"], "degraded");
+
+    // A process without the ingest role has no Keepa client, and says so (and has no
+    // token bucket).
     api.status.send_modify(|s| s.keepa_client = false);
     let h = get(&api.app, "/health").await.json();
     assert_eq!(h["components"]["keepa"]["status"], "ok");
@@ -96,6 +139,7 @@ async fn health_reports_each_component_and_the_data_source() {
             .unwrap()
             .contains("no ingest role")
     );
+    assert!(h["components"].get("tokens").is_none(), "{h}");
 }
 
 #[tokio::test]
