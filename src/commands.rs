@@ -40,7 +40,7 @@ pub mod data_source;
 pub mod export;
 pub mod fetch_lock;
 mod import;
-mod info;
+pub mod info;
 pub mod keepa;
 pub mod keys;
 pub mod serve;

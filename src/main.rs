@@ -65,6 +65,10 @@ async fn run() -> ExitCode {
     let settings = match config::load(&cli.global) {
         Ok(s) => s,
         Err(e) => {
+            // `info` is where one looks when something is wrong: it still says where.
+            if matches!(&cli.command, Some(Command::Info)) {
+                commands::info::config_failed(&cli.global);
+            }
             error!("error: {e}");
             return ExitCode::from(2);
         }

@@ -204,7 +204,16 @@ impl clap::builder::TypedValueParser for MarketParser {
         value: &std::ffi::OsStr,
     ) -> Result<Self::Value, clap::Error> {
         clap::builder::StringValueParser::new()
-            .try_map(|s| s.parse::<crate::domain::Market>())
+            .try_map(|s| {
+                // The list is split at commas before this sees a part.
+                if s.trim().is_empty() {
+                    return Err("an empty market between commas (or at an end): list codes \
+                                such as DE,IT"
+                        .to_string());
+                }
+                s.parse::<crate::domain::Market>()
+                    .map_err(|e| e.to_string())
+            })
             .parse_ref(cmd, arg, value)
     }
 

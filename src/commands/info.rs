@@ -7,6 +7,28 @@ use crate::tui::app::{hyperlinks_enabled, load_keymap, load_theme, saved_theme};
 use crate::tui::clipboard::Mux;
 use crate::tui::theme::{self, TermEnv};
 
+/// What `info` can say when the configuration does not load: the paths that do not depend
+/// on it (the error follows, from the caller).
+pub fn config_failed(global: &crate::cli::GlobalArgs) {
+    let (file, _) = crate::config::config_path(global);
+    outln!("arbdesk {}", env!("CARGO_PKG_VERSION"));
+    outln!("\n[paths]");
+    outln!(
+        "config file   {} (does not load: the error follows)",
+        file.map_or_else(|| "(none)".into(), |p| p.display().to_string())
+    );
+    match &global.data_dir {
+        Some(d) => outln!(
+            "data dir      {}",
+            crate::config::home_path(d.clone()).display()
+        ),
+        None => outln!(
+            "data dir      {} unless the config file sets data_dir",
+            crate::config::default_data_dir().display()
+        ),
+    }
+}
+
 /// Prints resolved paths, theme choice, keymap warnings and terminal capabilities.
 pub fn info(settings: &Settings) -> Result<()> {
     let env = TermEnv::from_env();

@@ -120,7 +120,15 @@ impl Asin {
             });
         }
         if !(host.starts_with("amazon.") || host.contains(".amazon.")) {
-            return Err(refused);
+            // A link elsewhere (`https://example.com/dp/…`) is not a malformed ASIN.
+            let link = rest.len() < lower.len() || (host.contains('.') && rest.contains('/'));
+            return Err(ParseAsinError {
+                hint: link.then_some(
+                    "it is not a link to Amazon: give the product's link in one of the stores \
+                     watched (amazon.de/dp/ASIN, …) or its ASIN",
+                ),
+                ..refused
+            });
         }
         let store = host.find("amazon.").map_or(host, |at| &host[at..]);
         if !STORES.contains(&store) {
@@ -271,15 +279,24 @@ mod tests {
                 "{link}"
             );
         }
+        // A link elsewhere is said to be one.
         for not in [
             "https://example.com/dp/B0D1XD1ZV3",
             "https://example.com/www.amazon.de/dp/B0D1XD1ZV3",
             "notamazon.de/dp/B0D1XD1ZV3",
-            "amazon.de/dp/B0D1XD1ZV3x",
         ] {
             let e = Asin::parse_or_link(not).unwrap_err().to_string();
-            assert!(e.contains("expected 10 letters or digits"), "{not}: {e}");
+            assert!(
+                e.contains("names no product: it is not a link to Amazon"),
+                "{not}: {e}"
+            );
         }
+        let e = Asin::parse_or_link("amazon.de/dp/B0D1XD1ZV3x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected 10 letters or digits"), "{e}");
+        let e = Asin::parse_or_link("B0D1.XD1").unwrap_err().to_string();
+        assert!(e.contains("expected 10 letters or digits"), "{e}");
         // Links that name no product say what to give instead.
         for (link, says) in [
             (

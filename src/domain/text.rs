@@ -142,6 +142,27 @@ pub fn span(secs: i64) -> String {
     }
 }
 
+/// A time span to the second, every unit it has: `90` is `1m 30s`, `3600` is `1h`. For a
+/// setting, whose value a rounded [`span`] would misstate.
+pub fn span_exact(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs % 86_400 / 3600, "h"),
+        (secs % 3600 / 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if shown.is_empty() {
+        "0s".to_string()
+    } else {
+        shown.join(" ")
+    }
+}
+
 /// `input` split into words at whitespace, a "quoted phrase" kept as one word (quotes
 /// removed); and whether a quote was left open (its phrase then runs to the end).
 pub fn words(input: &str) -> (Vec<String>, bool) {
@@ -258,7 +279,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, escape_controls, inert_cell, list_first, sanitize, span};
+    use super::{
+        edit_distance, escape_controls, inert_cell, list_first, sanitize, span, span_exact,
+    };
 
     #[test]
     fn outside_text_cannot_act_on_a_terminal_or_a_spreadsheet() {
@@ -291,6 +314,11 @@ mod tests {
         assert_eq!(span(7200), "2h");
         assert_eq!(span(86_400 + 3 * 3600 + 5), "1d 3h");
         assert_eq!(span(-5), "0s");
+        assert_eq!(span_exact(90), "1m 30s");
+        assert_eq!(span_exact(150), "2m 30s");
+        assert_eq!(span_exact(3600), "1h");
+        assert_eq!(span_exact(86_400 + 61), "1d 1m 1s");
+        assert_eq!(span_exact(0), "0s");
     }
 
     #[test]

@@ -873,3 +873,27 @@ fn one_shot_commands_log_warnings_only_unless_told() {
         "{err}"
     );
 }
+
+/// `info` is where one looks when something is wrong: with a config file that does not
+/// load, it still says where the file and the data are, then the file's error (exit 2).
+#[test]
+fn info_with_a_broken_config_says_where_things_are_and_why_it_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "refresh = [\n").unwrap();
+    let out = arbdesk(&["--config", cfg.to_str().unwrap(), "info"], dir.path());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stdout.contains(&format!("config file   {} (does not load", cfg.display()))
+            && stdout.contains(&format!("data dir      {}", dir.path().display())),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("invalid config file") && stderr.contains("line 1"),
+        "{stderr}"
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::registry::SORT_ARGS;
 use super::{
     Action, Basis, Column, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion, REGISTRY, Side,
     SortBy, View, spec_of,
@@ -160,7 +161,10 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
             "reverse" => SortBy::Reverse,
             col => {
                 let c = Column::parse(col).ok_or_else(|| {
-                    bad(id, col, "profit, roi, margin, net, gross, emp, asin, title, buy, sell, buy-price, sell-price, age, next or reverse (asc or desc after a column)")
+                    let (last, rest) = SORT_ARGS.split_last().unwrap_or((&"", &[]));
+                    let expected =
+                        format!("{} or {last} (asc or desc after a column)", rest.join(", "));
+                    bad(id, col, &expected)
                 })?;
                 let dir = match args.get(1).copied() {
                     None => None,

@@ -146,7 +146,7 @@ pub const REGISTRY: &[ActionSpec] = &[
         "sort",
         &SORT_ARGS,
         T,
-        "Sort by a column (again reverses; asc or desc after it sets the order); next, reverse",
+        "Sort by a column (the sorted one again reverses it; asc or desc after it sets the order), the next column, or reverse the order",
     ),
     spec(
         "copy",
@@ -196,7 +196,8 @@ pub const REGISTRY: &[ActionSpec] = &[
     spec("none", &[], G, "Nothing (unbinds a key in a keymap)"),
 ];
 
-const SORT_ARGS: [&str; 15] = [
+/// What `:sort` takes: the columns, then `next` and `reverse`.
+pub(super) const SORT_ARGS: [&str; 15] = [
     "profit",
     "roi",
     "margin",

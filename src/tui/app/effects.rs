@@ -84,6 +84,17 @@ pub(super) fn run_effect(
                         .collect()
                 }
             });
+            // No file for nothing: an empty sheet in the exports folder says less than this.
+            let nothing = match &keys {
+                Some(k) => k.is_empty(),
+                None => state.feed.total == 0 && !state.loading,
+            };
+            if nothing {
+                state.toast_info(
+                    "Nothing to export: no row passes the margin and filters (no file written)",
+                );
+                return;
+            }
             let what = if marked { "marked row" } else { "row" };
             let query = state.query();
             let meta = serde_json::json!({

@@ -6,7 +6,7 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use super::{ConsoleDeps, UiState, Utc};
 use crate::domain::Asin;
-use crate::domain::text::{count, list, span, thousands};
+use crate::domain::text::{count, list, span, span_exact, thousands};
 use crate::pipeline::{Command, Commands, DiscoveryAsked, REFRESH_AGAIN_AFTER, Refresh, not_taken};
 
 /// The window of [`REFRESH_AGAIN_AFTER`], as the toasts say it.
@@ -96,7 +96,13 @@ pub(super) fn discover(state: &mut UiState, deps: &ConsoleDeps) {
 /// Says the refresh interval (`None`) or sets it for this run: the ingest stage takes it
 /// at its next step, and the health view's plan follows.
 pub(super) fn set_interval(state: &mut UiState, deps: &ConsoleDeps, secs: Option<u64>) {
-    let now = state.status.refresh.map(|p| span(p.interval_secs as i64));
+    let now = state.status.refresh.map(|p| span_exact(p.interval_secs));
+    // The setting a start reads it from: demo data has its own.
+    let key = if state.status.source == crate::pipeline::Source::Demo {
+        "pipeline.demo_refresh_interval_secs"
+    } else {
+        "pipeline.refresh_interval_secs"
+    };
     let Some(secs) = secs else {
         match now {
             Some(now) => state.toast_info(format!(
@@ -116,9 +122,8 @@ pub(super) fn set_interval(state: &mut UiState, deps: &ConsoleDeps, secs: Option
     let interval = std::time::Duration::from_secs(secs);
     match commands.try_send(Command::SetRefresh { interval }) {
         Ok(()) => state.toast_info(format!(
-            "Refresh interval {}{} from now, for this run (pipeline.refresh_interval_secs \
-             sets it at the next start)",
-            span(secs as i64),
+            "Refresh interval {}{} from now, for this run ({key} sets it at the next start)",
+            span_exact(secs),
             now.map(|n| format!(" (was {n})")).unwrap_or_default()
         )),
         Err(e) => state.toast_error(format!(

@@ -268,7 +268,10 @@ fn api_row(s: &UiState) -> HealthRow {
         };
     };
     let a = &s.api.now;
-    let mut detail = format!("http://{addr} · {} requests", thousands(a.requests));
+    let mut detail = format!(
+        "http://{addr} · {}",
+        crate::domain::text::count(a.requests, "request")
+    );
     if let Some(rate) = s.api.per_minute() {
         detail.push_str(&format!(", {} a minute", thousands(rate.round() as u64)));
     }

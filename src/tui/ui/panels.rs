@@ -43,6 +43,12 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
     parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
     let k = &s.status.keepa;
+    // Requests stopped (a rejected key, no plan): a balance shown as usual would read as
+    // fetching.
+    if k.stopped.is_some() {
+        parts.push((0, Span::raw(" ")));
+        parts.push((0, styled(" KEEPA STOPPED · g h ", "bad", theme)));
+    }
     parts.push((
         2,
         styled(
@@ -159,6 +165,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         (
             pick("Keepa tokens", "Tokens", "Tokens"),
             match (k.tokens_left, k.refill_rate) {
+                _ if k.stopped.is_some() => "stopped".into(),
                 (Some(t), Some(r))
                     if format!("{} (+{}/min)", signed_thousands(t), signed_thousands(r))
                         .chars()

@@ -48,7 +48,7 @@ fn width(c: Column) -> u16 {
         Column::Gross | Column::Profit => 9,
         Column::Margin => 9,
         Column::Net | Column::Roi => 8,
-        Column::Emp => 9,
+        Column::Emp => 10,
         Column::Age => 4,
     }
 }
@@ -193,7 +193,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     // Of them, those that pass every gate (marked `+`; the rest, `!`, fail one): ranked
     // first in the default order, so a larger figure further down is not a mistake.
     let ranked = if s.filter_text.is_empty() {
-        feed.ranked.filter(|r| *r < feed.total)
+        feed.ranked.map(|r| (r, feed.total))
     } else if !s.loading {
         let rows = &feed.rows;
         let r = s
@@ -201,16 +201,22 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             .iter()
             .filter(|&&i| rows.get(i as usize).is_some_and(|r| r.ranked))
             .count();
-        (r < matching).then_some(r as u64)
+        Some((r as u64, matching as u64))
     } else {
         None
     };
-    if let Some(ranked) = ranked {
-        title.push(styled(
-            format!("· {} ranked ", super::thousands(ranked)),
-            "muted",
-            theme,
-        ));
+    match ranked {
+        Some((r, of)) if r >= of && of > 0 => {
+            title.push(styled("· all ranked ", "muted", theme));
+        }
+        Some((r, of)) if of > 0 => {
+            title.push(styled(
+                format!("· {} ranked ", super::thousands(r)),
+                "muted",
+                theme,
+            ));
+        }
+        _ => {}
     }
     if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
         title.push(styled(
@@ -371,19 +377,20 @@ fn empty_message(s: &UiState) -> String {
                 "No products yet: Keepa requests are stopped: {why}. g h shows the health."
             );
         }
-        if k.last_success.is_none() && k.errors > 0 {
-            return format!(
-                "No products yet: Keepa has not answered ({}); the client keeps retrying. g h shows the health.",
-                k.last_error.as_deref().unwrap_or("no answer")
-            );
-        }
-        // Nothing to fetch, and nothing that would find some: say what to do.
+        // Nothing to fetch, and nothing that would find some: say what to do (first:
+        // Keepa answering would not change it).
         let discovers = s.status.refresh.as_ref().is_some_and(|p| p.discovery);
         if s.feed.stats.watchlist == 0 && s.status.refresh.is_some() && !discovers {
             return "No products yet: the watchlist is empty and discovery is off. Add ASINs \
                     or product links with a (or arbdesk watch add), or name best-seller lists \
                     in [discovery] categories."
                 .into();
+        }
+        if k.last_success.is_none() && k.errors > 0 {
+            return format!(
+                "No products yet: Keepa has not answered ({}); the client keeps retrying. g h shows the health.",
+                k.last_error.as_deref().unwrap_or("no answer")
+            );
         }
         return format!(
             "No products yet: the pipeline is fetching the watchlist ({} ASINs).",
@@ -639,5 +646,9 @@ mod tests {
         assert_eq!(fit_number("-12345678.00", 6), "-12.3M");
         assert_eq!(fit_number("-12345678.00", 3), "###");
         assert_eq!(fit_number("n/a", 2), "##");
+        // An approximate monthly loss in four figures keeps its cents beside the change
+        // arrow's cell, as exact rows do.
+        let room = usize::from(width(Column::Emp)) - 1;
+        assert_eq!(fit_number("≈-1659.46", room), "≈-1659.46");
     }
 }

@@ -144,6 +144,17 @@ fn the_title_says_the_filter_before_what_the_limit_holds_back() {
         title.contains("matching /src=uk · 46 ranked · :limit all shows"),
         "{title}"
     );
+    // Every row it matches ranked: said so, not left out (which read as unknown).
+    let query = match s.apply(Action::Filter(Some("ranked".into()))).as_slice() {
+        [Effect::Query(q)] => q.clone(),
+        other => panic!("expected a query, got {other:?}"),
+    };
+    let mut answer: Feed = (*s.feed).clone();
+    answer.query = Some(query);
+    s.on_feed(answer);
+    let t = text(&s);
+    let title = t.lines().nth(4).unwrap();
+    assert!(title.contains("matching /ranked · all ranked"), "{title}");
 }
 
 /// A toast over the open drawer goes over the tiles (three rows, so three lines at most):
