@@ -322,7 +322,7 @@ pub enum WatchCommand {
     #[command(alias = "list")]
     Ls {
         /// Only entries from this source: user (console, CLI, API), discovery or import.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, ignore_case = true)]
         source: Option<crate::store::WatchSource>,
         /// Only entries not fetched yet in every tracked market (`--markets`).
         #[arg(long)]
@@ -407,7 +407,7 @@ impl ValueEnum for crate::store::OpportunitySort {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "csv")]
     pub format: ExportFormat,
     /// Write here instead of stdout.
     #[arg(long, short)]
@@ -442,10 +442,15 @@ pub struct ExportArgs {
     #[arg(long, value_name = "TERMS", value_parser = filter_terms)]
     pub filter: Option<String>,
     /// The order of the rows (the API's `sort`), largest first unless `--order asc`.
-    #[arg(long, value_enum, default_value = "expected_monthly_profit")]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        default_value = "expected_monthly_profit"
+    )]
     pub sort: crate::store::OpportunitySort,
     /// `desc` (largest first) or `asc`, as the API's `order`.
-    #[arg(long, value_enum, default_value = "desc")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "desc")]
     pub order: SortOrder,
     /// Most rows to export.
     #[arg(long, default_value_t = 100_000, allow_negative_numbers = true, value_parser = row_limit)]

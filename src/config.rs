@@ -419,10 +419,43 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
             _ => e.to_string(),
         },
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: mask_secrets(&cut_long_lines(&plain_words(&e.to_string()))),
+    toml::from_str(&text).map_err(|e| {
+        let mut message = e.to_string();
+        if let Some(line) = key_line(&text, &e) {
+            message.truncate(message.trim_end().len());
+            message.push_str(&line);
+        }
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: mask_secrets(&cut_long_lines(&plain_words(&message))),
+        }
     })
+}
+
+/// Where the key an error names is, when TOML's message points at its section's header
+/// instead (a section read by its `type`, such as `[store]`, is checked as a whole): `at
+/// line 3: url = "http://x"`.
+fn key_line(text: &str, e: &toml::de::Error) -> Option<String> {
+    let message = e.message();
+    let key = ["unknown field `", "in `"].iter().find_map(|start| {
+        let at = message.rfind(start)? + start.len();
+        message[at..].split('`').next()
+    })?;
+    let span = e.span()?;
+    let header = text.get(span.clone())?.trim();
+    if !header.starts_with('[') {
+        return None;
+    }
+    let first = text[..span.start].lines().count() + 1;
+    text.lines()
+        .enumerate()
+        .skip(first)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
+        })
+        .map(|(i, l)| format!("\nthe key is at line {}: {}", i + 1, l.trim()))
 }
 
 /// A parse message with the values of the secret keys it quotes (`key`, `token`,

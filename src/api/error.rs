@@ -373,13 +373,30 @@ pub(crate) fn shorten(s: &str) -> String {
             out.push('…');
             break;
         }
-        // A control character is shown as its escape (`\u{0}`, `\n`), so the value named
-        // is the value sent.
+        // A control character is shown as its JSON escape (`\u0000`, `\n`), so the value
+        // named is the value sent.
         if c.is_control() {
-            out.extend(c.escape_default());
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            }
         } else {
             out.push(c);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn an_echoed_value_shows_control_characters_as_json_escapes_and_is_cut() {
+        assert_eq!(shorten("a\u{0}b\nc\u{1b}[1m"), "a\\u0000b\\nc\\u001b[1m");
+        let long = "x".repeat(100);
+        assert_eq!(shorten(&long), format!("{}…", "x".repeat(80)));
+    }
 }

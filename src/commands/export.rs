@@ -299,6 +299,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     if let Some(m) = filter_meta.as_object_mut() {
         m.retain(|_, v| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)));
     }
+    let filtered = filter_meta.as_object().is_some_and(|m| !m.is_empty());
     let source = super::data_source::of(store.as_ref()).await?;
     // Said once the rows are on their way: not before a file that cannot be created.
     let say_source = || match source {
@@ -375,7 +376,15 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         SortOrder::Desc => args.sort.words().to_string(),
         SortOrder::Asc => format!("{}, smallest first", args.sort.words()),
     };
-    if let Some(note) = written(page.items.len() as u64, page.total, args.limit, &order, to) {
+    if page.total == 0 && !filtered {
+        noteln!(
+            "The store has no opportunities yet{}: `arbdesk` (or `arbdesk --serve`) fetches \
+             the watchlist and detects them, `arbdesk import` brings Keepa product lines.",
+            to.map(|p| format!(" ({} has the header only)", p.display()))
+                .unwrap_or_default()
+        );
+    } else if let Some(note) = written(page.items.len() as u64, page.total, args.limit, &order, to)
+    {
         noteln!("{note}");
     }
     Ok(())

@@ -515,3 +515,27 @@ fn a_data_dir_in_the_file_is_read_from_the_files_directory_and_home_is_expanded(
     );
     assert_eq!(s.data_dir, std::path::PathBuf::from("rel"));
 }
+
+#[test]
+fn a_bad_key_in_a_typed_section_is_found_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    for (text, says) in [
+        (
+            "log = \"info\"\n[store]\ntype = \"sqlite\"\nurl = \"http://x\"\n",
+            "the key is at line 4: url = \"http://x\"",
+        ),
+        (
+            "[queue]\ntype = \"rabbit\"\n",
+            "the key is at line 2: type = \"rabbit\"",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let e = read_file(&file).err().unwrap().to_string();
+        assert!(e.contains(says), "{text}: {e}");
+    }
+    // A key TOML finds itself is not named twice.
+    std::fs::write(&file, "[api]\naddr = 5\n").unwrap();
+    let e = read_file(&file).err().unwrap().to_string();
+    assert!(!e.contains("the key is at"), "{e}");
+}

@@ -44,7 +44,10 @@ pub fn watch_change(edit: WatchEdit, changed: &[Asin], asked: &[Asin]) -> String
         WatchEdit::Remove => ("removed from", "not on it"),
     };
     let unchanged = unchanged(changed, asked);
-    let (n, of) = (changed.len(), asked.len());
+    let (n, of) = (
+        crate::domain::text::thousands(changed.len() as u64),
+        asked.len(),
+    );
     match unchanged.as_slice() {
         [] => format!("{n} {verb} the watchlist"),
         [one] if of == 1 => format!(
@@ -52,7 +55,8 @@ pub fn watch_change(edit: WatchEdit, changed: &[Asin], asked: &[Asin]) -> String
             others.replacen("it", "the watchlist", 1)
         ),
         _ => format!(
-            "{n} of {of} {verb} the watchlist ({} {others})",
+            "{n} of {} {verb} the watchlist ({} {others})",
+            crate::domain::text::thousands(of as u64),
             crate::domain::text::subject(&unchanged, 5, "was", "were")
         ),
     }

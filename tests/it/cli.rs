@@ -788,6 +788,9 @@ async fn a_store_of_demo_prices_is_never_fed_live_ones() {
     let out = arbdesk(&["export", "--format", "csv"], dir.path());
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.lines().next().unwrap().ends_with(",source"), "{csv}");
+    // No filter: the store is empty, not the filters too strict.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("The store has no opportunities yet"), "{err}");
     // Nothing matching: the header alone on standard output, and a word on standard error.
     let out = arbdesk(&["export", "--min-roi", "100000"], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -895,5 +898,35 @@ fn info_with_a_broken_config_says_where_things_are_and_why_it_failed() {
     assert!(
         stderr.contains("invalid config file") && stderr.contains("line 1"),
         "{stderr}"
+    );
+}
+
+/// A store path that names a directory is said to be one, with what to give instead.
+#[test]
+fn a_store_path_that_is_a_directory_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    let db = dir.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("[store]\npath = {:?}\n", db.to_str().unwrap()),
+    )
+    .unwrap();
+    let out = arbdesk(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "watch",
+            "add",
+            "B0D1XD1ZV3",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("{} is a directory", db.display())) && err.contains("[store] path"),
+        "{err}"
     );
 }

@@ -71,6 +71,13 @@ impl Db {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path, options: SqliteOptions) -> Res<Db> {
         let busy_ms = u64::try_from(options.busy_timeout.as_millis()).unwrap_or(u64::MAX);
+        if path.is_dir() {
+            return Err(Fail::Invalid(format!(
+                "the store's database file {} is a directory: give [store] path a file name \
+                 (e.g. \"arbdesk.sqlite\", inside the data dir) or a path to a file",
+                path.display()
+            )));
+        }
         let mut writer = Connection::open(path).doing("opening the database")?;
         schema::configure_writer(&writer, busy_ms)?;
         schema::migrate(&mut writer, schema::MIGRATIONS)?;

@@ -85,8 +85,10 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     rest -= prices_h;
     // The P&L gets its first lines, then the chart (if there is history) its minimum, then
     // the P&L the rest of its lines (it scrolls), then the links; whatever is left widens
-    // the chart.
-    let pnl_first = pnl_len.min(PNL_FIRST_LINES).min(rest);
+    // the chart. Focused, the detail is open to read the P&L: it gets all its lines first,
+    // the chart what is left.
+    let first_lines = if focused { u16::MAX } else { PNL_FIRST_LINES };
+    let pnl_first = pnl_len.min(first_lines).min(rest);
     rest -= pnl_first;
     let history = d.history.iter().any(|h| !h.points.is_empty());
     let mut chart_h = if history && rest >= CHART_MIN_HEIGHT {
