@@ -292,6 +292,7 @@ impl Pipeline {
                 stats: stats.clone(),
                 ledger: commands.ledger(),
                 failing: ingest::Failing::default(),
+                buybox_held: Default::default(),
             };
             let plan = RefreshPlan {
                 // The refresh's query (`ingest::Ingest::fetch`): no `update`.

@@ -422,15 +422,16 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
 
-    /// Of `asins`, those with a route buying or selling in `market` at a net profit (a
-    /// known one: not `NO_TABLE`), in the order given: the products a refresh asks the Buy
-    /// Box for when `keepa.buybox = "routes"` (a route with a gross gap only, which nearly
-    /// every product listed at two prices has, is not worth 2 tokens a market).
-    fn open_routes(
+    /// Of `asins`, those with a route (a stored row) buying or selling in `market`, in the
+    /// order given, each with whether one of them is at a net profit (a known one: not
+    /// `NO_TABLE`): what a refresh decides the Buy Box by when `keepa.buybox = "routes"`
+    /// (a route with a gross gap only, which nearly every product listed at two prices has,
+    /// is not worth 2 tokens a market, unless the Buy Box is what closed it).
+    fn routes_in(
         &self,
         market: Market,
         asins: Vec<Asin>,
-    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>>;
+    ) -> BoxFuture<'_, StoreResult<Vec<(Asin, bool)>>>;
 
     /// Writes listings (identity, snapshot, history) in one transaction, with an optional
     /// import checkpoint; returns the merged product of every ASIN touched, in batch order.

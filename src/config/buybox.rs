@@ -25,12 +25,13 @@ impl BuyBox {
         }
     }
 
-    /// Whether a product is asked with the Buy Box, given whether it has a profitable route in
-    /// the market asked.
-    pub fn asks(self, open_route: bool) -> bool {
+    /// Whether a product is asked with the Buy Box, given whether a route of it in the market
+    /// asked is worth it (at a net profit, or asked with it at its last fetch: see
+    /// `pipeline::ingest::Ingest::buybox_held`).
+    pub fn asks(self, route_worth_it: bool) -> bool {
         match self {
             BuyBox::Off => false,
-            BuyBox::Routes => open_route,
+            BuyBox::Routes => route_worth_it,
             BuyBox::All => true,
         }
     }

@@ -436,8 +436,8 @@ pub fn token_health(
         parts.push(match plan.buybox_by_route {
             None => format!("a full refresh costs {} ({size})", signed_thousands(cost)),
             Some(share) if share.asked > 0 => format!(
-                "a full refresh costs about {} ({size}, +2 for the Buy Box of the {} % with a \
-                 profitable route there, in recent fetches)",
+                "a full refresh costs about {} ({size}, +2 for the Buy Box of the {} % asked \
+                 with it in recent fetches: a route there at a profit, or one its price closed)",
                 signed_thousands(cost),
                 (share.with_buybox * 100 + share.asked / 2) / share.asked
             ),

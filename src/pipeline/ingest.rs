@@ -50,6 +50,11 @@ pub struct Ingest {
     /// Whether reading the store and publishing to the queue are failing: logged when a
     /// streak starts and when it ends (the stage's counters hold every failure).
     pub failing: Failing,
+    /// The products (in one market each) asked with the Buy Box at their last fetch here:
+    /// by route, they are asked with it again while they have a route there, profitable
+    /// or not, so a route the Buy Box's price closed is not reopened by the price the
+    /// next fetch falls back to without it (and closed again by the fetch after).
+    pub buybox_held: std::sync::Mutex<std::collections::HashSet<(Market, Asin)>>,
 }
 
 /// Failure streaks of what ingest depends on besides Keepa (whose client logs its own).

@@ -122,13 +122,13 @@ impl Store for EsStore {
         }))
     }
 
-    fn open_routes(
+    fn routes_in(
         &self,
         market: Market,
         asins: Vec<Asin>,
-    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+    ) -> BoxFuture<'_, StoreResult<Vec<(Asin, bool)>>> {
         Box::pin(self.run(false, move |es| async move {
-            query::open_routes(&es, market, asins).await
+            query::routes_in(&es, market, asins).await
         }))
     }
 

@@ -202,12 +202,12 @@ impl Store for SqliteStore {
         self.read(move |c| read::refresh_candidates(c, market, limit))
     }
 
-    fn open_routes(
+    fn routes_in(
         &self,
         market: Market,
         asins: Vec<Asin>,
-    ) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
-        self.read(move |c| read::open_routes(c, market, asins))
+    ) -> BoxFuture<'_, StoreResult<Vec<(Asin, bool)>>> {
+        self.read(move |c| read::routes_in(c, market, asins))
     }
 
     fn upsert_listings(

@@ -532,7 +532,8 @@ fn the_buy_box_by_route_costs_what_the_fetches_so_far_say() {
     assert!(
         h.detail.contains(
             "a full refresh costs about 3,000 (400 ASINs × 5 markets × 1, +2 for the Buy Box \
-             of the 25 % with a profitable route there, in recent fetches)"
+             of the 25 % asked with it in recent fetches: a route there at a profit, or one its \
+             price closed)"
         ),
         "{}",
         h.detail

@@ -1,7 +1,7 @@
 //! Fetching one market's batch: which products are asked with the Buy Box, the requests,
 //! and each answered product published as a raw update.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 
@@ -15,15 +15,16 @@ use crate::queue::{Message, RawUpdate, Topic};
 
 impl Ingest {
     /// Which of `asins` are asked with the Buy Box in `market`, and which without. By
-    /// route, a store that cannot say leaves them all without (a token saved; the next
-    /// refresh asks again).
+    /// route: those with a route there at a net profit, and those asked with it at their
+    /// last fetch that still have a route there (see `Ingest::buybox_held`); a store that
+    /// cannot say leaves them all without (tokens saved; the next refresh asks again).
     async fn split_by_buybox(&self, market: Market, asins: Vec<Asin>) -> [(Vec<Asin>, bool); 2] {
-        let open: HashSet<Asin> = match self.buybox {
-            BuyBox::Off | BuyBox::All => HashSet::new(),
-            BuyBox::Routes => match self.store.open_routes(market, asins.clone()).await {
-                Ok(open) => {
+        let routes: HashMap<Asin, bool> = match self.buybox {
+            BuyBox::Off | BuyBox::All => HashMap::new(),
+            BuyBox::Routes => match self.store.routes_in(market, asins.clone()).await {
+                Ok(routes) => {
                     self.failing.store(None);
-                    open.into_iter().collect()
+                    routes.into_iter().collect()
                 }
                 Err(e) => {
                     self.failing.store(Some(&e));
@@ -33,13 +34,15 @@ impl Ingest {
                         1,
                         Some(format!("reading which products have routes failed: {e}")),
                     );
-                    HashSet::new()
+                    HashMap::new()
                 }
             },
         };
-        let (with, without) = asins
-            .into_iter()
-            .partition(|a| self.buybox.asks(open.contains(a)));
+        let mut held = self
+            .buybox_held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (with, without) = split(self.buybox, market, asins, &routes, &mut held);
         [(with, true), (without, false)]
     }
 
@@ -180,4 +183,68 @@ fn to_message(
     .to_message()
     .map_err(|e| e.to_string())?;
     Ok((asin, message))
+}
+
+/// `asins` split into those asked with the Buy Box in `market` and those asked without,
+/// given their `routes` there (a route at a net profit or not; no entry: none) and the
+/// products asked with it at their last fetch (`held`, brought up to date).
+fn split(
+    buybox: BuyBox,
+    market: Market,
+    asins: Vec<Asin>,
+    routes: &HashMap<Asin, bool>,
+    held: &mut HashSet<(Market, Asin)>,
+) -> (Vec<Asin>, Vec<Asin>) {
+    let (with, without): (Vec<Asin>, Vec<Asin>) = asins.into_iter().partition(|a| {
+        let worth = match routes.get(a) {
+            Some(open) => *open || held.contains(&(market, *a)),
+            None => false,
+        };
+        buybox.asks(worth)
+    });
+    if buybox == BuyBox::Routes {
+        held.extend(with.iter().map(|a| (market, *a)));
+        for a in &without {
+            held.remove(&(market, *a));
+        }
+    }
+    (with, without)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// By route, a product is asked with the Buy Box while its route there is at a net
+    /// profit, and after the Buy Box's price closed it, for as long as it has a route there:
+    /// asked without, the fallback price would reopen it, and the next fetch close it again.
+    #[test]
+    fn a_route_the_buy_box_closed_keeps_being_asked_with_it() {
+        let (p, q): (Asin, Asin) = ("B0HELD0001".parse().unwrap(), "B0HELD0002".parse().unwrap());
+        let mut held = HashSet::new();
+        let mut refresh = |routes: &[(Asin, bool)]| {
+            let routes: HashMap<Asin, bool> = routes.iter().copied().collect();
+            split(BuyBox::Routes, Market::DE, vec![p, q], &routes, &mut held).0
+        };
+        // P at a profit: asked with it; Q's route is at a loss and was never asked with it.
+        assert_eq!(refresh(&[(p, true), (q, false)]), [p]);
+        // The Buy Box's price closed P's route: asked with it again, Q still not.
+        assert_eq!(refresh(&[(p, false), (q, false)]), [p]);
+        assert_eq!(refresh(&[(p, false), (q, false)]), [p]);
+        // No route left there: not asked, and no longer held.
+        assert!(refresh(&[(q, false)]).is_empty());
+        assert!(refresh(&[(p, false), (q, false)]).is_empty());
+        // Held per market: P in DE says nothing of P in FR.
+        refresh(&[(p, true)]);
+        let routes = HashMap::from([(p, false)]);
+        let (with, _) = split(BuyBox::Routes, Market::FR, vec![p], &routes, &mut held);
+        assert!(with.is_empty());
+        // Asked with it always, or never, nothing is held.
+        let mut none = HashSet::new();
+        let routes = HashMap::from([(p, true)]);
+        for b in [BuyBox::All, BuyBox::Off] {
+            split(b, Market::DE, vec![p], &routes, &mut none);
+        }
+        assert!(none.is_empty());
+    }
 }

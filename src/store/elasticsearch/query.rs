@@ -313,19 +313,16 @@ pub(super) async fn refresh_candidates(
 /// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
 /// order given: one search of the opportunities a thousand products at a time (each has
 /// at most eight routes through a market).
-pub(super) async fn open_routes(
+pub(super) async fn routes_in(
     es: &Es,
     market: Market,
     asins: Vec<Asin>,
-) -> StoreResult<Vec<Asin>> {
+) -> StoreResult<Vec<(Asin, bool)>> {
     let mut out = Vec::new();
     for chunk in asins.chunks(1_000) {
         let ids: Vec<&str> = chunk.iter().map(|a| a.as_str()).collect();
         let query = json!({"bool": {
-            "filter": [
-                {"terms": {"asin": ids}},
-                {"range": {"net_profit": {"gt": 0}}},
-            ],
+            "filter": [{"terms": {"asin": ids}}],
             "should": [
                 {"term": {"buy_market": market.code()}},
                 {"term": {"sell_market": market.code()}},
@@ -333,10 +330,22 @@ pub(super) async fn open_routes(
             "minimum_should_match": 1,
         }});
         let sort = json!([{"asin": "asc"}, {"buy_rank": "asc"}, {"sell_rank": "asc"}]);
+        // A product has at most 8 routes through one market: 4 buying there, 4 selling.
         let (_, hits) = page(es, Ix::Opportunities, query, sort, 0, chunk.len() * 8).await?;
-        let open: std::collections::HashSet<&str> =
-            hits.iter().filter_map(|h| h["asin"].as_str()).collect();
-        out.extend(chunk.iter().filter(|a| open.contains(a.as_str())));
+        // Per product: any route, and any at a net profit (a row with no net figures has
+        // no `net_profit`).
+        let mut routes: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        for h in &hits {
+            if let Some(a) = h["asin"].as_str() {
+                let open = h["net_profit"].as_i64().is_some_and(|p| p > 0);
+                *routes.entry(a).or_default() |= open;
+            }
+        }
+        out.extend(
+            chunk
+                .iter()
+                .filter_map(|a| routes.get(a.as_str()).map(|open| (*a, *open))),
+        );
     }
     Ok(out)
 }

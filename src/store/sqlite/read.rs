@@ -333,22 +333,25 @@ pub(super) fn refresh_candidates(c: &Connection, market: Market, limit: usize) -
 
 /// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
 /// order given (one look-up of the `(asin, buy, sell)` key each).
-pub(super) fn open_routes(c: &Connection, market: Market, asins: Vec<Asin>) -> Res<Vec<Asin>> {
+pub(super) fn routes_in(
+    c: &Connection,
+    market: Market,
+    asins: Vec<Asin>,
+) -> Res<Vec<(Asin, bool)>> {
     let mut st = c
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM opportunities
-                            WHERE asin = ?1 AND (buy = ?2 OR sell = ?2)
-                              AND net_profit > 0)",
+            "SELECT count(*), coalesce(max(net_profit > 0), 0) FROM opportunities
+             WHERE asin = ?1 AND (buy = ?2 OR sell = ?2)",
         )
-        .doing("preparing the open routes")?;
+        .doing("preparing the routes in a market")?;
     let m = market_id(market);
     let mut out = Vec::new();
     for a in asins {
-        let open: bool = st
-            .query_row(params![a.as_str(), m], |r| r.get(0))
-            .doing("reading the open routes")?;
-        if open {
-            out.push(a);
+        let (routes, open): (i64, bool) = st
+            .query_row(params![a.as_str(), m], |r| Ok((r.get(0)?, r.get(1)?)))
+            .doing("reading the routes in a market")?;
+        if routes > 0 {
+            out.push((a, open));
         }
     }
     Ok(out)

@@ -416,10 +416,14 @@ impl Store for Double {
             self.inner.refresh_candidates(m, n).await
         })
     }
-    fn open_routes(&self, m: Market, asins: Vec<Asin>) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
+    fn routes_in(
+        &self,
+        m: Market,
+        asins: Vec<Asin>,
+    ) -> BoxFuture<'_, StoreResult<Vec<(Asin, bool)>>> {
         Box::pin(async move {
             self.gate().await?;
-            self.inner.open_routes(m, asins).await
+            self.inner.routes_in(m, asins).await
         })
     }
     fn upsert_listings(

@@ -336,10 +336,15 @@ pub async fn query(s: &dyn Store) -> Rows {
         strings(s.refresh_candidates(DE, 2).await.unwrap()),
         ["C", "D"]
     );
-    // The products asked with the Buy Box by route: a route buying or selling in the
-    // market at a net profit, in the order asked; a product never stored has none.
+    // What the Buy Box is asked by, by route: the products with a route buying or selling
+    // in the market, in the order asked, and whether one is at a net profit; a product
+    // never stored has none.
     let stranger = asin("B0NOTSTORD");
-    let open = |m, asins: Vec<Asin>| async move { strings(s.open_routes(m, asins).await.unwrap()) };
+    let routes = |m, asins: Vec<Asin>| async move { s.routes_in(m, asins).await.unwrap() };
+    let open = |m, asins: Vec<Asin>| async move {
+        let routes = routes(m, asins).await;
+        strings(routes.into_iter().filter(|r| r.1).map(|r| r.0).collect())
+    };
     assert_eq!(open(IT, vec![a(), b(), c(), d(), e()]).await, ["D"]);
     assert_eq!(
         open(DE, vec![stranger, e(), d(), c(), b(), a()]).await,
@@ -361,6 +366,11 @@ pub async fn query(s: &dyn Store) -> Rows {
         .unwrap();
     assert!(open(FR, vec![c()]).await.is_empty());
     assert_eq!(open(FR, vec![c(), b()]).await, ["B"]);
+    // It is a route there all the same (the Buy Box's price may be what closed it).
+    assert_eq!(
+        routes(FR, vec![c(), stranger, b()]).await,
+        [(c(), false), (b(), true)]
+    );
     s.replace_opportunities(vec![(c(), Vec::new())])
         .await
         .unwrap();
