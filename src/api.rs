@@ -84,6 +84,8 @@ struct Inner {
     bad_tokens: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
     /// Wrong bearer tokens per client address, and who is locked out for them.
     lockout: lockout::Lockout,
+    /// The watchlist's size for `/health`'s token verdict, and when it was read.
+    watched: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
 
 impl ApiState {
@@ -113,6 +115,7 @@ impl ApiState {
                 store_slow: std::sync::atomic::AtomicBool::new(false),
                 bad_tokens: std::sync::Mutex::new((0, None)),
                 lockout: lockout::Lockout::default(),
+                watched: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -178,6 +181,14 @@ impl ApiState {
         self.inner
             .store_slow
             .swap(slow, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The watchlist's size as last read, and when.
+    fn watched(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, u64)>> {
+        self.inner
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn set_store_down(&self, down: bool) {

@@ -388,6 +388,7 @@ pub fn home_path(p: PathBuf) -> PathBuf {
         return p;
     };
     match directories::BaseDirs::new() {
+        Some(b) if rest.as_os_str().is_empty() => b.home_dir().to_path_buf(),
         Some(b) => b.home_dir().join(rest),
         None => p,
     }
@@ -446,16 +447,18 @@ fn key_line(text: &str, e: &toml::de::Error) -> Option<String> {
     if !header.starts_with('[') {
         return None;
     }
-    let first = text[..span.start].lines().count() + 1;
+    // The line after the header's (it may be indented).
+    let first = text[..span.start].matches('\n').count() + 1;
     text.lines()
         .enumerate()
         .skip(first)
         .take_while(|(_, l)| !l.trim_start().starts_with('['))
         .find(|(_, l)| {
             l.split_once('=')
-                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
+                .is_some_and(|(k, _)| k.trim().trim_matches(['"', '\'']) == key)
         })
-        .map(|(i, l)| format!("\nthe key is at line {}: {}", i + 1, l.trim()))
+        // Shown as TOML shows a line, which `mask_secrets` reads.
+        .map(|(i, l)| format!("\nthe key is at line {n}:\n{n} | {}", l.trim(), n = i + 1))
 }
 
 /// A parse message with the values of the secret keys it quotes (`key`, `token`,

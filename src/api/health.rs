@@ -2,7 +2,8 @@
 //!
 //! The store is probed on every call (with a short deadline); Keepa, the queue and the
 //! pipeline are judged from the pipeline's status snapshot, so a health check never waits on
-//! them. The answer is 503 exactly when the store is down — the API cannot serve data then —
+//! them. The token verdict also needs the watchlist's size, read from the store at most
+//! once a minute. The answer is 503 exactly when the store is down — the API cannot serve data then —
 //! and `degraded` when anything else has problems. The rules for each component are the
 //! pure functions of `pipeline::health`, shared with the console.
 
@@ -57,17 +58,26 @@ pub(crate) async fn probe_store(state: &ApiState) -> StoreProbe {
     probe
 }
 
-/// What a full refresh covers, for the token verdict: the watchlist's size (from the
-/// store's counters, within the probe's deadline) and the markets refreshed.
+/// How long `/health` reuses the watchlist's size it read.
+const WATCHED_FOR: Duration = Duration::from_secs(60);
+
+/// What a full refresh covers, for the token verdict: the watchlist's size and the markets
+/// refreshed. The size is read from the store's counters at most once a minute (a health
+/// probe stays cheap), within a second; a store that does not answer in time leaves the
+/// size last read, if any.
 async fn watched(state: &ApiState, markets: usize) -> Option<Watched> {
-    let stats = tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().stats())
-        .await
-        .ok()?
-        .ok()?;
-    Some(Watched {
-        asins: stats.watchlist,
-        markets,
-    })
+    let known = *state.watched();
+    let asins = match known {
+        Some((at, n)) if at.elapsed() < WATCHED_FOR => n,
+        _ => match tokio::time::timeout(Duration::from_secs(1), state.store().stats()).await {
+            Ok(Ok(stats)) => {
+                *state.watched() = Some((Instant::now(), stats.watchlist));
+                stats.watchlist
+            }
+            _ => known?.1,
+        },
+    };
+    Some(Watched { asins, markets })
 }
 
 /// A store health probe: what it found, and whether the store answered it in time.
@@ -99,7 +109,12 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
     let probe = probe_store(&state).await;
     let status = state.status_snapshot();
     let now = Utc::now();
-    let tokens = match (&status.refresh, status.keepa_client && probe.answered) {
+    let shown = authorized(&state, &headers);
+    // Only for a caller who sees the components, and only with a store that answers.
+    let tokens = match (
+        &status.refresh,
+        shown && status.keepa_client && probe.answered,
+    ) {
         (Some(plan), true) => watched(&state, status.markets.len())
             .await
             .map(|w| token_health(&status.keepa, Some(plan), w, now)),
@@ -137,7 +152,7 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         status: overall,
         source: status.source,
         version: state.version().to_string(),
-        components: authorized(&state, &headers).then_some(components),
+        components: shown.then_some(components),
     };
     let mut res = (code, Json(body)).into_response();
     res.headers_mut()

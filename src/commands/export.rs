@@ -380,7 +380,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         noteln!(
             "The store has no opportunities yet{}: `arbdesk` (or `arbdesk --serve`) fetches \
              the watchlist and detects them, `arbdesk import` brings Keepa product lines.",
-            to.map(|p| format!(" ({} has the header only)", p.display()))
+            to.map(|p| format!(" ({} has no rows)", p.display()))
                 .unwrap_or_default()
         );
     } else if let Some(note) = written(page.items.len() as u64, page.total, args.limit, &order, to)

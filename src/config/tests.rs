@@ -523,17 +523,29 @@ fn a_bad_key_in_a_typed_section_is_found_on_its_line() {
     for (text, says) in [
         (
             "log = \"info\"\n[store]\ntype = \"sqlite\"\nurl = \"http://x\"\n",
-            "the key is at line 4: url = \"http://x\"",
+            "the key is at line 4:\n4 | url = \"http://x\"",
         ),
         (
             "[queue]\ntype = \"rabbit\"\n",
-            "the key is at line 2: type = \"rabbit\"",
+            "the key is at line 2:\n2 | type = \"rabbit\"",
+        ),
+        (
+            "  [store]\n  'url' = \"http://x\"\n",
+            "the key is at line 2:\n2 | 'url' = \"http://x\"",
         ),
     ] {
         std::fs::write(&file, text).unwrap();
         let e = read_file(&file).err().unwrap().to_string();
         assert!(e.contains(says), "{text}: {e}");
     }
+    // A secret's value is not shown on its line either.
+    std::fs::write(
+        &file,
+        "[store]\ntype = \"sqlite\"\npassword = \"hunter2\"\n",
+    )
+    .unwrap();
+    let e = read_file(&file).err().unwrap().to_string();
+    assert!(e.contains("3 | password") && !e.contains("hunter2"), "{e}");
     // A key TOML finds itself is not named twice.
     std::fs::write(&file, "[api]\naddr = 5\n").unwrap();
     let e = read_file(&file).err().unwrap().to_string();

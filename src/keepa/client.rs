@@ -362,6 +362,9 @@ impl KeepaClient {
             |_| format!("/{endpoint}"),
             |mut u| {
                 u.set_query(None);
+                // A proxy's credentials are no more shown than the key.
+                let _ = u.set_password(None);
+                let _ = u.set_username("");
                 u.to_string()
             },
         )

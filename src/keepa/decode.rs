@@ -179,6 +179,8 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
             Ok(serde_json::Value::Array(_)) => "a JSON array",
             Ok(serde_json::Value::String(_)) => "a JSON string",
             Ok(serde_json::Value::Number(_)) => "a JSON number",
+            Ok(serde_json::Value::Bool(_)) => "a JSON true or false",
+            Ok(serde_json::Value::Null) => "JSON null",
             Ok(_) => "a JSON value",
             // serde_json stops at 128 levels; Keepa's objects nest four deep.
             Err(e) if e.to_string().starts_with("recursion limit exceeded") => {

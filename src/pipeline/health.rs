@@ -10,7 +10,7 @@ use super::peers::Peer;
 use super::{PipelineStatus, RefreshPlan, Source};
 use crate::component::{ComponentHealth, HealthStatus};
 use crate::domain::Currency;
-use crate::domain::text::{count, signed_thousands, span, thousands};
+use crate::domain::text::{count, signed_thousands, span, span_exact, thousands};
 use crate::keepa::ClientStatus;
 
 /// Without a successful Keepa request for this long, failures make Keepa degraded.
@@ -463,14 +463,14 @@ pub fn token_health(
                 if covered >= 1 {
                     cycle.push_str(&format!(
                         ", longer than the {} refresh interval; the balance covers the difference for about {}",
-                        span(interval),
+                        span_exact(plan.interval_secs),
                         span(covered.saturating_mul(60))
                     ));
                 } else {
                     status = crate::component::HealthStatus::Degraded;
                     cycle.push_str(&format!(
                         ", longer than the {} refresh interval: products are refreshed less often than that (a larger Keepa plan, fewer markets or ASINs, or a longer interval fixes it)",
-                        span(interval)
+                        span_exact(plan.interval_secs)
                     ));
                 }
             }

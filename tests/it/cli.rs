@@ -930,3 +930,29 @@ fn a_store_path_that_is_a_directory_is_named_as_one() {
         "{err}"
     );
 }
+
+/// A Keepa URL where nothing answers: a one-shot command names it (without a proxy's
+/// credentials) and the settings that chose it, and leaves out the retries' log lines.
+#[test]
+fn a_keepa_url_where_nothing_answers_is_named_with_what_chose_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: taken, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://user:secret@127.0.0.1:{port}/");
+    let out = arbdesk(&["token", "--keepa-url", &url], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("(http://127.0.0.1:{port}/token)"))
+            && err.contains("Check --keepa-url (ARBDESK_KEEPA_URL, or url in [keepa])"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("secret") && !err.contains("retrying"),
+        "{err}"
+    );
+}

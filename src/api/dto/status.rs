@@ -46,7 +46,8 @@ pub struct Components {
     pub keepa: ComponentOut,
     /// Keepa's token bucket (in a process that fetches): the balance, the next refill, what a
     /// full refresh of the watchlist costs and whether the refill rate keeps up with the
-    /// refresh interval (`degraded` when it does not and the balance no longer covers it).
+    /// refresh interval (`degraded` when it does not and the balance no longer covers it,
+    /// `down` while requests are stopped).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<ComponentOut>,
     /// The queue between ingest and enrichment.

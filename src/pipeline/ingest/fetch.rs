@@ -17,7 +17,8 @@ impl Ingest {
     /// Which of `asins` are asked with the Buy Box in `market`, and which without. By
     /// route: those with a route there at a net profit, and those asked with it at their
     /// last fetch that still have a route there (see `Ingest::buybox_held`); a store that
-    /// cannot say leaves them all without (tokens saved; the next refresh asks again).
+    /// cannot say leaves them all without (tokens saved; the next refresh asks again, the
+    /// products held kept for it).
     async fn split_by_buybox(&self, market: Market, asins: Vec<Asin>) -> [(Vec<Asin>, bool); 2] {
         let routes: HashMap<Asin, bool> = match self.buybox {
             BuyBox::Off | BuyBox::All => HashMap::new(),
@@ -34,7 +35,8 @@ impl Ingest {
                         1,
                         Some(format!("reading which products have routes failed: {e}")),
                     );
-                    HashMap::new()
+                    // Which ones the Buy Box was asked for stays as it was.
+                    return [(Vec::new(), true), (asins, false)];
                 }
             },
         };

@@ -310,9 +310,9 @@ pub(super) async fn refresh_candidates(
     Ok(out)
 }
 
-/// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
-/// order given: one search of the opportunities a thousand products at a time (each has
-/// at most eight routes through a market).
+/// Of `asins`, those with a route buying or selling in `market`, in the order given, each
+/// with whether one is at a net profit: one search of the opportunities a thousand
+/// products at a time (each has at most eight routes through a market).
 pub(super) async fn routes_in(
     es: &Es,
     market: Market,
@@ -329,9 +329,16 @@ pub(super) async fn routes_in(
             ],
             "minimum_should_match": 1,
         }});
-        let sort = json!([{"asin": "asc"}, {"buy_rank": "asc"}, {"sell_rank": "asc"}]);
-        // A product has at most 8 routes through one market: 4 buying there, 4 selling.
-        let (_, hits) = page(es, Ix::Opportunities, query, sort, 0, chunk.len() * 8).await?;
+        // Each product's routes through the market (one buying there and one selling there
+        // for each other market), their ASIN and net profit only.
+        let size = chunk.len() * 2 * (Market::ALL.len() - 1);
+        let v = es
+            .search(
+                Ix::Opportunities,
+                json!({"query": query, "size": size, "_source": ["asin", "net_profit"]}),
+            )
+            .await?;
+        let hits = sources(&v);
         // Per product: any route, and any at a net profit (a row with no net figures has
         // no `net_profit`).
         let mut routes: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();

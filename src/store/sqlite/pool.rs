@@ -73,8 +73,9 @@ impl Db {
         let busy_ms = u64::try_from(options.busy_timeout.as_millis()).unwrap_or(u64::MAX);
         if path.is_dir() {
             return Err(Fail::Invalid(format!(
-                "the store's database file {} is a directory: give [store] path a file name \
-                 (e.g. \"arbdesk.sqlite\", inside the data dir) or a path to a file",
+                "the store's database file {} is a directory: move it aside, or give [store] \
+                 path a file name (e.g. \"arbdesk.sqlite\", inside the data dir) or a path to \
+                 a file",
                 path.display()
             )));
         }

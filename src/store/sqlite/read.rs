@@ -331,8 +331,8 @@ pub(super) fn refresh_candidates(c: &Connection, market: Market, limit: usize) -
     Ok(out)
 }
 
-/// Of `asins`, those with a route buying or selling in `market` at a net profit, in the
-/// order given (one look-up of the `(asin, buy, sell)` key each).
+/// Of `asins`, those with a route buying or selling in `market`, in the order given, each
+/// with whether one is at a net profit (one look-up of the `(asin, buy, sell)` key each).
 pub(super) fn routes_in(
     c: &Connection,
     market: Market,

@@ -28,32 +28,33 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             "focus next",
             "quit",
         ],
-        // `quit` goes back here ("back below the top view"): the Esc hint says it.
+        // `quit` goes back here ("back below the top view"): the Esc hint says it. The
+        // way back is last, so it is never the hint a narrow bar leaves out.
         Context::Detail => &[
             "copy link",
             "copy buy-link",
             "copy asin",
             "copy breakdown",
             "refresh selected",
-            "back",
             "help",
+            "back",
         ],
         Context::Sidebar => &[
             "toggle",
             "move +1",
             "min-margin +1",
             "focus next",
-            "back",
             "help",
+            "back",
         ],
-        Context::Health => &["faults-only", "move +1", "focus next", "back", "help"],
+        Context::Health => &["faults-only", "move +1", "focus next", "help", "back"],
         Context::Logs => &[
             "filter",
             "log-level warn",
             "move top",
             "move bottom",
-            "back",
             "help",
+            "back",
         ],
         Context::Products => &[
             "filter",
@@ -63,8 +64,8 @@ fn hint_runs(ctx: Context) -> &'static [&'static str] {
             // One of the two does nothing, by whether the selected product is watched.
             "watch add",
             "watch remove",
-            "back",
             "help",
+            "back",
         ],
         Context::Global => &["help", "command", "quit"],
     }
