@@ -130,13 +130,17 @@ fn tiles_describe_the_rows_a_filter_matches() {
 fn the_title_says_the_filter_before_what_the_limit_holds_back() {
     let mut s = fixtures::loaded(300, (160, 45));
     s.apply(Action::Limit(Some(50)));
-    let query = match s.apply(Action::Filter(Some("src=uk".into()))).as_slice() {
-        [Effect::Query(q)] => q.clone(),
-        other => panic!("expected a query, got {other:?}"),
+    // The filter, and the store's answer to the query it sends (the rows loaded).
+    let filter = |s: &mut UiState, text: &str| {
+        let query = match s.apply(Action::Filter(Some(text.into()))).as_slice() {
+            [Effect::Query(q)] => q.clone(),
+            other => panic!("expected a query, got {other:?}"),
+        };
+        let mut answer: Feed = (*s.feed).clone();
+        answer.query = Some(query);
+        s.on_feed(answer);
     };
-    let mut answer: Feed = (*s.feed).clone();
-    answer.query = Some(query);
-    s.on_feed(answer);
+    filter(&mut s, "src=uk");
     s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
     let t = text(&s);
     let title = t.lines().nth(4).unwrap();
@@ -145,13 +149,7 @@ fn the_title_says_the_filter_before_what_the_limit_holds_back() {
         "{title}"
     );
     // Every row it matches ranked: said so, not left out (which read as unknown).
-    let query = match s.apply(Action::Filter(Some("ranked".into()))).as_slice() {
-        [Effect::Query(q)] => q.clone(),
-        other => panic!("expected a query, got {other:?}"),
-    };
-    let mut answer: Feed = (*s.feed).clone();
-    answer.query = Some(query);
-    s.on_feed(answer);
+    filter(&mut s, "ranked");
     let t = text(&s);
     let title = t.lines().nth(4).unwrap();
     assert!(title.contains("matching /ranked · all ranked"), "{title}");
