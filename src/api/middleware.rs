@@ -393,8 +393,15 @@ async fn problemize(res: Response, method: &Method, path: &str) -> Response {
             .filter(|v| !v.is_empty())
             // axum adds `Allow` outside this layer; the router knows what each path takes.
             .unwrap_or_else(|| super::allowed_methods(path));
+        // With `api.cors_origins` set, preflights are answered before they get here.
+        let preflight = if method == Method::OPTIONS {
+            " (a browser's CORS preflight is answered only for the origins api.cors_origins \
+             lists: add the page's origin there)"
+        } else {
+            ""
+        };
         format!(
-            "method {method} is not allowed on {}; use {allowed}",
+            "method {method} is not allowed on {}; use {allowed}{preflight}",
             super::error::shorten(path)
         )
     } else {

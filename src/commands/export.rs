@@ -16,7 +16,7 @@ use crate::cli::{ExportArgs, ExportFormat, SortOrder};
 use crate::config::Settings;
 use crate::domain::{Money, Opportunity};
 use crate::pipeline::Source;
-use crate::store::OpportunityFilter;
+use crate::store::{OpportunityFilter, OpportunitySort};
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
@@ -372,9 +372,11 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
     }
     // Standard output holds only the rows: what was written, and a cut, is said on standard
     // error.
-    let order = match args.order {
-        SortOrder::Desc => args.sort.words().to_string(),
-        SortOrder::Asc => format!("{}, smallest first", args.sort.words()),
+    let order = match (args.sort, args.order) {
+        (OpportunitySort::UpdatedAt, SortOrder::Desc) => "time computed, latest first".into(),
+        (OpportunitySort::UpdatedAt, SortOrder::Asc) => "time computed, oldest first".into(),
+        (_, SortOrder::Desc) => args.sort.words().to_string(),
+        (_, SortOrder::Asc) => format!("{}, smallest first", args.sort.words()),
     };
     if page.total == 0 && !filtered {
         noteln!(

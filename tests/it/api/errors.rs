@@ -300,6 +300,18 @@ async fn unknown_paths_and_methods_are_problems_too() {
             .contains("method POST is not allowed")
     );
     assert!(r.header("allow").unwrap().contains("GET"));
+    // A browser's preflight to a server with no CORS origins: says where they are set.
+    let r = send(
+        &api.app,
+        Request::options("/opportunities")
+            .header("origin", "https://dash.example.com")
+            .header("access-control-request-method", "GET")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let detail = r.problem(405)["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("api.cors_origins"), "{detail}");
     let r = send(
         &api.app,
         Request::get("/opportunities")
