@@ -307,6 +307,9 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// Said before anything runs: what in the configuration reads differently than it
+    /// used to (a relative `data_dir` whose old place holds the store).
+    pub notes: Vec<String>,
     /// Markets tracked.
     pub markets: Vec<Market>,
     /// Roles of this process.

@@ -73,6 +73,9 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for note in &settings.notes {
+        error!("warning: {note}");
+    }
     // A one-shot command (`watch add`, `export`, `import` …) says what it did itself; the
     // store's and the client's notes on the way are for a server's log. Unless a filter is
     // given, it logs warnings and errors only, and neither a Keepa request's retries nor
@@ -128,6 +131,10 @@ async fn run() -> ExitCode {
             .with_ansi(false)
             .with_writer(writer)
             .init();
+        // Said on stderr too, which the console covers: its log view has them.
+        for note in &settings.notes {
+            tracing::warn!("{note}");
+        }
         Some(guard)
     } else {
         // Colour only for a terminal: a redirected log stays plain text.

@@ -85,6 +85,7 @@ pub(super) fn resolve(
             ),
         ));
     }
+    let mut notes = Vec::new();
     let data_dir = match (&a.data_dir, f.data_dir) {
         (Some(d), _) => home_path(d.clone()),
         // A relative path in the file is read from the file's directory, not from wherever
@@ -92,7 +93,25 @@ pub(super) fn resolve(
         (None, Some(d)) => {
             let d = home_path(d);
             match used.as_deref().and_then(Path::parent) {
-                Some(dir) if d.is_relative() => dir.join(d),
+                Some(dir) if d.is_relative() && !dir.as_os_str().is_empty() => {
+                    let from_file = dir.join(&d);
+                    // Read from the working directory before: a store left there is named.
+                    let db = |p: &Path| p.join("arbdesk.sqlite").is_file();
+                    if db(&d) && !db(&from_file) {
+                        notes.push(format!(
+                            "data_dir = {:?} in {} is read from the file's directory: {} \
+                             (a relative data_dir was read from the working directory \
+                             before, and {} holds a store). Give data_dir as an absolute \
+                             path, or move that store there.",
+                            d.display().to_string(),
+                            used.as_deref()
+                                .map_or(String::new(), |u| u.display().to_string()),
+                            from_file.display(),
+                            d.display()
+                        ));
+                    }
+                    from_file
+                }
                 _ => d,
             }
         }
@@ -104,6 +123,7 @@ pub(super) fn resolve(
         console,
         config_file: used,
         data_dir,
+        notes,
         markets,
         roles,
         serve: a.serve,

@@ -551,3 +551,48 @@ fn a_bad_key_in_a_typed_section_is_found_on_its_line() {
     let e = read_file(&file).err().unwrap().to_string();
     assert!(!e.contains("the key is at"), "{e}");
 }
+
+#[test]
+fn a_relative_data_dir_whose_old_place_holds_the_store_is_said() {
+    // A store in a directory named relatively to the working directory, as a relative
+    // data_dir was read before.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::write(old.path().join("arbdesk.sqlite"), b"").unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let up = "../".repeat(cwd.components().count() - 1);
+    let relative = format!(
+        "{up}{}",
+        old.path().display().to_string().trim_start_matches('/')
+    );
+    assert!(
+        std::path::Path::new(&relative)
+            .join("arbdesk.sqlite")
+            .is_file()
+    );
+    let cfg = tempfile::tempdir().unwrap();
+    let nested = cfg.path().join("a/b/c");
+    std::fs::create_dir_all(&nested).unwrap();
+    let file = nested.join("config.toml");
+    std::fs::write(&file, format!("data_dir = {relative:?}\n")).unwrap();
+    let s = load(&GlobalArgs {
+        config: Some(file.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(s.data_dir, nested.join(&relative));
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(
+        s.notes[0].contains("is read from the file's directory")
+            && s.notes[0].contains("holds a store"),
+        "{}",
+        s.notes[0]
+    );
+    // Nothing there: nothing to say.
+    std::fs::remove_file(old.path().join("arbdesk.sqlite")).unwrap();
+    let s = load(&GlobalArgs {
+        config: Some(file),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(s.notes.is_empty());
+}
