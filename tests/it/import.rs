@@ -409,7 +409,7 @@ fn rejects_has_every_bad_line() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a bad argument");
     assert!(String::from_utf8_lossy(&out.stderr).contains("is the file being imported"));
 }
 

@@ -188,10 +188,12 @@ impl Rejects {
         resuming: bool,
     ) -> Result<Rejects> {
         if crate::store::file_id::same_file(path, input) {
-            anyhow::bail!(
+            // A bad argument (exit code 2), as `import --help` says.
+            return Err(crate::commands::BadValue(format!(
                 "--rejects {} is the file being imported: give another file name",
                 path.display()
-            );
+            ))
+            .into());
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
