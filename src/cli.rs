@@ -7,10 +7,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{Asin, Market};
+use crate::store::{OpportunitySort, SortOrder};
 
 mod env;
 mod parse;
@@ -376,32 +378,26 @@ pub enum ExportFormat {
     Json,
 }
 
-/// Sort direction of `export --order`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SortOrder {
-    /// Smallest first.
-    Asc,
-    /// Largest first.
-    Desc,
+/// `ValueEnum` for a type whose `NAMES` table (name, value) is also what the API takes, so
+/// the command line and the API accept the same words, listed in the same order.
+macro_rules! value_enum_by_names {
+    ($ty:ty) => {
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                static ALL: LazyLock<Vec<$ty>> =
+                    LazyLock::new(|| <$ty>::NAMES.iter().map(|(_, v)| *v).collect());
+                &ALL
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.name()))
+            }
+        }
+    };
 }
 
-/// `export --sort`: the orders by the names the API takes.
-impl ValueEnum for crate::store::OpportunitySort {
-    fn value_variants<'a>() -> &'a [Self] {
-        use crate::store::OpportunitySort as S;
-        &[
-            S::ExpectedMonthlyProfit,
-            S::GrossMarginPct,
-            S::NetMarginPct,
-            S::NetProfit,
-            S::RoiPct,
-            S::UpdatedAt,
-        ]
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.name()))
-    }
-}
+// `export --order` and `export --sort`.
+value_enum_by_names!(SortOrder);
+value_enum_by_names!(OpportunitySort);
 
 /// `arbdesk export`.
 #[derive(Debug, Args)]
@@ -448,7 +444,7 @@ pub struct ExportArgs {
         ignore_case = true,
         default_value = "expected_monthly_profit"
     )]
-    pub sort: crate::store::OpportunitySort,
+    pub sort: OpportunitySort,
     /// `desc` (largest first) or `asc`, as the API's `order`.
     #[arg(long, value_enum, ignore_case = true, default_value = "desc")]
     pub order: SortOrder,

@@ -205,6 +205,35 @@ impl OpportunitySort {
     }
 }
 
+/// Which way an opportunity order runs: the API's `order` and `export --order`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first (the default).
+    #[default]
+    Desc,
+}
+
+impl SortOrder {
+    /// Both directions by the names the API's `order` and `export --order` take.
+    pub const NAMES: [(&'static str, SortOrder); 2] =
+        [("asc", SortOrder::Asc), ("desc", SortOrder::Desc)];
+
+    /// The direction's name, `asc` or `desc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+
+    /// Whether the largest come first ([`OpportunityFilter::descending`]).
+    pub fn is_descending(self) -> bool {
+        self == SortOrder::Desc
+    }
+}
+
 /// Filters, order and page of an opportunity query. Empty market lists mean all markets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpportunityFilter {

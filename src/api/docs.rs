@@ -27,11 +27,10 @@ use super::dto::{
 };
 use super::error::{PROBLEM_JSON, Problem};
 use super::middleware::OPEN_PATHS;
-use super::opportunities::SortOrder;
 use crate::component::HealthStatus;
 use crate::domain::{Asin, Currency, Market, Money, PricePoint, SeriesKind};
 use crate::pipeline::Source;
-use crate::store::OpportunitySort;
+use crate::store::{OpportunitySort, SortOrder};
 
 /// The bearer scheme, and on every operation the middleware guards (all but its open
 /// paths) the requirement, and on every operation the 401 and 429 of a wrong token (a

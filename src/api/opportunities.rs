@@ -9,8 +9,7 @@ use std::sync::LazyLock;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::dto::{OpportunityItem, OpportunityPage};
 use super::error::{ApiError, Problem};
@@ -18,18 +17,8 @@ use super::params::Params;
 use super::{ApiState, respond};
 use crate::domain::Market;
 use crate::filter::Filter;
-use crate::store::{OpportunityFilter, OpportunitySort};
+use crate::store::{OpportunityFilter, OpportunitySort, SortOrder};
 use chrono::{DateTime, Utc};
-
-/// Sort direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SortOrder {
-    /// Smallest first.
-    Asc,
-    /// Largest first (the default).
-    Desc,
-}
 
 /// Query parameters of `GET /opportunities`. Empty values count as absent.
 #[derive(IntoParams)]
@@ -95,11 +84,9 @@ struct Parsed {
 fn parse(raw: Option<&str>) -> Result<Parsed, ApiError> {
     let p = Params::parse(raw, accepted())?;
     let descending = p
-        .choice(
-            "order",
-            &[("asc", SortOrder::Asc), ("desc", SortOrder::Desc)],
-        )?
-        .is_none_or(|o| o == SortOrder::Desc);
+        .choice("order", &SortOrder::NAMES)?
+        .unwrap_or_default()
+        .is_descending();
     let mut filter = OpportunityFilter {
         min_gross_margin_pct: p.percent("min_margin")?,
         min_net_margin_pct: p.percent("min_net_margin")?,

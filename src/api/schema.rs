@@ -15,7 +15,7 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::component::HealthStatus;
 use crate::domain::{Asin, Currency, Market, Money, PricePoint, SeriesKind};
 use crate::pipeline::Source;
-use crate::store::OpportunitySort;
+use crate::store::{OpportunitySort, SortOrder};
 
 fn string_enum(description: &str, values: &[&str]) -> RefOr<Schema> {
     ObjectBuilder::new()
@@ -173,6 +173,21 @@ impl PartialSchema for OpportunitySort {
 impl ToSchema for OpportunitySort {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("OpportunitySort")
+    }
+}
+
+impl PartialSchema for SortOrder {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<&str> = SortOrder::NAMES.iter().map(|(k, _)| *k).collect();
+        string_enum(
+            "Sort direction of `/opportunities`: `desc` (the default) or `asc`.",
+            &names,
+        )
+    }
+}
+impl ToSchema for SortOrder {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("SortOrder")
     }
 }
 

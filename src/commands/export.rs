@@ -12,11 +12,11 @@ use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 
 use crate::api::dto::OpportunityItem;
-use crate::cli::{ExportArgs, ExportFormat, SortOrder};
+use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Settings;
 use crate::domain::{Money, Opportunity};
 use crate::pipeline::Source;
-use crate::store::{OpportunityFilter, OpportunitySort};
+use crate::store::{OpportunityFilter, OpportunitySort, SortOrder};
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
@@ -230,7 +230,7 @@ pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
             _ => None,
         },
         sort: args.sort,
-        descending: args.order == SortOrder::Desc,
+        descending: args.order.is_descending(),
         limit: args.limit,
         ..OpportunityFilter::default()
     })
@@ -316,15 +316,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         total: page.total,
         source,
         filter: filter_meta,
-        sort: format!(
-            "{} {}",
-            args.sort.name(),
-            if args.order == SortOrder::Desc {
-                "desc"
-            } else {
-                "asc"
-            }
-        ),
+        sort: format!("{} {}", args.sort.name(), args.order.name()),
         explain: (args.format == ExportFormat::Json)
             .then(|| (store.as_ref(), super::detector(settings))),
     };

@@ -104,6 +104,9 @@ pub fn parse_euro_cents(v: &str) -> Result<i64, &'static str> {
     let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {
+        if unsigned.contains(['e', 'E']) && unsigned.parse::<f64>().is_ok_and(f64::is_finite) {
+            return Err("has an exponent: write the amount in digits, such as 3.5 or 1000");
+        }
         return Err("is not an amount of euros such as 3.5");
     }
     if frac.len() > 2 {

@@ -828,7 +828,11 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
         (["--min-margin", "NaN"], "'NaN' is not a number"),
         (["--min-roi", "inf"], "'inf' is not a number"),
         (["--min-profit", "1.234"], "has more than 2 decimals"),
-        (["--min-profit", "1e20"], "is not an amount of euros"),
+        (
+            ["--min-profit", "1e20"],
+            "has an exponent: write the amount in digits",
+        ),
+        (["--min-profit", "3.5x"], "is not an amount of euros"),
     ] {
         let out = export(&data, &args);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -78,6 +78,11 @@ async fn every_bad_parameter_is_a_400_naming_it() {
             "min_profit '3.555' has more than 2 decimals",
         ),
         (
+            "/opportunities?min_profit=-1e3".into(),
+            "min_profit",
+            "min_profit '-1e3' has an exponent: write the amount in digits",
+        ),
+        (
             "/opportunities?min_profit=3,5".into(),
             "min_profit",
             "min_profit '3,5' is not an amount of euros",
