@@ -16,10 +16,10 @@ use super::error::{ApiError, shorten};
 use crate::domain::Market;
 use crate::domain::text::edit_distance;
 
-/// The query string of one request, checked against the endpoint's accepted names.
 /// Largest offset accepted: deep enough for any catalogue, small enough for every store.
 pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
 
+/// The query string of one request, checked against the endpoint's accepted names.
 #[derive(Debug)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,

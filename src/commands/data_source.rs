@@ -5,7 +5,7 @@
 //! first process that fetches into a store marks it (a named position the store keeps, as
 //! an import's progress is kept); a later process fetching from the other source refuses to
 //! start and says what to do. A store holding products with no mark (only imported into,
-//! or filled before the mark existed) takes the mark of the first process that fetches
+//! or filled by a version that did not mark stores) takes the mark of the first process that fetches
 //! into it from Keepa; a demo process refuses it, since imported lines are Keepa's.
 //!
 //! A store that cannot be reached at start-up (an Elasticsearch cluster still coming up)

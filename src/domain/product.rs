@@ -150,8 +150,8 @@ pub struct Product {
     /// Current snapshot per market.
     pub markets: BTreeMap<Market, PriceSnapshot>,
     /// Markets Keepa was asked about where the product is not listed. A market in neither
-    /// this nor `markets` has not been fetched yet. `None` when the store cannot tell: a
-    /// product an Elasticsearch store saved before it kept this (until its next refresh).
+    /// this nor `markets` has not been fetched yet. `None` when the store cannot tell: an
+    /// Elasticsearch document without the field (it is written at each refresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_listed: Option<Vec<Market>>,
 }
@@ -159,7 +159,7 @@ pub struct Product {
 impl Product {
     /// Whether `m`, where the product has no listing, was not fetched yet (rather than
     /// fetched and not listed there). A store that cannot tell the two apart (`not_listed`
-    /// is `None`) says not listed, as before it could.
+    /// is `None`) says not listed.
     pub fn not_fetched(&self, m: Market) -> bool {
         self.not_listed.as_ref().is_some_and(|l| !l.contains(&m))
     }

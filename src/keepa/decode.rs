@@ -511,29 +511,6 @@ fn image_of(p: &Product) -> Option<String> {
         .map(|f| image_url(&f))
 }
 
-/// The envelope and the per-product results of a `/product` response body.
-#[derive(Debug)]
-pub struct ProductBody {
-    /// Token state of the response.
-    pub envelope: wire::Envelope,
-    /// Each product's raw JSON, in response order.
-    pub products: Vec<String>,
-}
-
-/// Splits a `/product` body into its envelope and raw products without decoding them.
-pub fn split_product_body(body: &[u8]) -> Result<ProductBody, serde_json::Error> {
-    let parsed: wire::ProductEnvelope<'_> = serde_json::from_slice(body)?;
-    Ok(ProductBody {
-        envelope: parsed.envelope,
-        products: parsed
-            .products
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| r.get().to_string())
-            .collect(),
-    })
-}
-
 /// The raw product objects of a `/product` body, whatever its envelope holds (the client
 /// reads the envelope on its own, and keeps a payload whose token fields are missing).
 pub fn product_list(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {

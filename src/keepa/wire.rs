@@ -5,13 +5,13 @@
 //! and omits or nulls others without notice. These types are the simulator's output format
 //! too, so both sides of the loopback tests agree by construction.
 //!
-//! `ProductEnvelope::products` keeps each product as raw JSON: one malformed product must
-//! become one decode error, not fail the whole batch (see `decode`).
+//! A `/product` response is read in two passes: its [`Envelope`] on its own, and its
+//! `products` kept as raw JSON, one string each (`decode::product_list`), so that one
+//! malformed product becomes one decode error instead of failing the whole batch.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// The token envelope every JSON response carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,17 +51,6 @@ pub struct ApiError {
     /// Details, sometimes JSON text.
     #[serde(default)]
     pub details: Option<serde_json::Value>,
-}
-
-/// `/product` response: the envelope plus products kept raw for per-product decoding.
-#[derive(Debug, Deserialize)]
-pub struct ProductEnvelope<'a> {
-    /// Token state.
-    #[serde(flatten)]
-    pub envelope: Envelope,
-    /// One raw JSON object per returned product.
-    #[serde(borrow, default)]
-    pub products: Option<Vec<&'a RawValue>>,
 }
 
 /// `/bestsellers` payload.

@@ -250,10 +250,9 @@ pub enum MarginChange {
 }
 
 /// Margin basis of the minimum-margin filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Basis {
     /// Gross margin % (sell − buy over buy, in EUR).
-    #[default]
     Gross,
     /// Net margin % (after VAT, fees, shipping).
     Net,

@@ -335,9 +335,7 @@ fn watch_add_takes_product_links() {
 fn watch_ls_names_the_markets_not_fetched_yet() {
     let dir = tempfile::tempdir().unwrap();
     let body = super::util::fixture("product_de.json");
-    let product = &arbdesk::keepa::decode::split_product_body(body.as_bytes())
-        .unwrap()
-        .products[0];
+    let product = &arbdesk::keepa::decode::product_list(body.as_bytes()).unwrap()[0];
     let lines = dir.path().join("one.jsonl");
     let line: serde_json::Value = serde_json::from_str(product).unwrap();
     std::fs::write(&lines, format!("{line}\n")).unwrap();

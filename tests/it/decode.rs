@@ -1,25 +1,26 @@
 //! Decoding Keepa products: hand-checked fixtures, malformed batches, arbitrary JSON.
 
 use arbdesk::domain::{Market, Money, SeriesKind};
-use arbdesk::keepa::decode::split_product_body;
+use arbdesk::keepa::decode::product_list;
+use arbdesk::keepa::wire::Envelope;
 use arbdesk::keepa::decode_product;
 use proptest::prelude::*;
 
 use super::util::fixture;
 
+/// The raw products of a fixture's `/product` body, read as the client reads them.
 fn products(name: &str) -> Vec<String> {
-    split_product_body(fixture(name).as_bytes())
-        .unwrap()
-        .products
+    product_list(fixture(name).as_bytes()).unwrap()
 }
 
 #[test]
 fn de_product_of_the_reference_decodes_to_the_hand_checked_values() {
-    let body = split_product_body(fixture("product_de.json").as_bytes()).unwrap();
-    assert_eq!(body.envelope.tokens_left, 1183);
-    assert_eq!(body.envelope.refill_in, 42_817);
-    assert_eq!(body.envelope.tokens_consumed, 3);
-    let l = decode_product(&body.products[0]).unwrap();
+    let body = fixture("product_de.json");
+    let envelope: Envelope = serde_json::from_str(&body).unwrap();
+    assert_eq!(envelope.tokens_left, 1183);
+    assert_eq!(envelope.refill_in, 42_817);
+    assert_eq!(envelope.tokens_consumed, 3);
+    let l = decode_product(&products("product_de.json")[0]).unwrap();
     assert_eq!(l.asin.as_str(), "B0DEMO1234");
     assert_eq!(l.market, Market::DE);
     assert_eq!(
@@ -322,7 +323,7 @@ proptest! {
     fn arbitrary_json_never_panics_the_decoder(v in arb_json()) {
         let text = v.to_string();
         let _ = decode_product(&text);
-        let _ = split_product_body(text.as_bytes());
+        let _ = product_list(text.as_bytes());
     }
 
     #[test]

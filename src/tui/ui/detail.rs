@@ -257,7 +257,7 @@ fn unlisted<'a>(
         .iter()
         .copied()
         .filter(|m| !p.markets.contains_key(m))
-        // A store that cannot tell says "not listed", as it always did.
+        // A store that cannot tell says "not listed".
         .map(|m| (m, !p.not_fetched(m)))
 }
 

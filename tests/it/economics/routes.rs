@@ -599,8 +599,8 @@ proptest! {
 #[test]
 fn a_decoded_keepa_listing_feeds_the_detector() {
     let raw = super::super::util::fixture("product_de.json");
-    let body = arbdesk::keepa::decode::split_product_body(raw.as_bytes()).unwrap();
-    let de = arbdesk::keepa::decode_product(&body.products[0])
+    let products = arbdesk::keepa::decode::product_list(raw.as_bytes()).unwrap();
+    let de = arbdesk::keepa::decode_product(&products[0])
         .unwrap()
         .snapshot;
     // Package size and weight come through from Keepa's packageLength/Width/Height/Weight.
