@@ -253,12 +253,41 @@ struct ApiDoc;
 pub(crate) fn openapi_bytes(version: &str) -> Bytes {
     let mut doc = ApiDoc::openapi();
     doc.info.version = version.to_string();
-    match doc.to_json() {
+    match serde_json::to_value(&doc).and_then(|mut v| {
+        lift_ref_descriptions(&mut v);
+        serde_json::to_string(&v)
+    }) {
         Ok(s) => Bytes::from(s),
         Err(e) => {
             tracing::error!(error = %e, "Serializing the OpenAPI document failed.");
             Bytes::from_static(b"{}")
         }
+    }
+}
+
+/// Moves the description of an optional field up to the field itself. utoipa writes
+/// `Option<T>` of a named schema as `oneOf: [{$ref, description}, {type: null}]`, and
+/// documentation viewers (Swagger UI among them) read a property's description only at its
+/// own level, so those fields showed none.
+fn lift_ref_descriptions(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            if !map.contains_key("description")
+                && let Some(Value::Array(alts)) = map.get_mut("oneOf")
+                && let Some(text) = alts.iter_mut().find_map(|alt| {
+                    let alt = alt.as_object_mut()?;
+                    alt.contains_key("$ref")
+                        .then(|| alt.remove("description"))
+                        .flatten()
+                })
+            {
+                map.insert("description".into(), text);
+            }
+            map.values_mut().for_each(lift_ref_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(lift_ref_descriptions),
+        _ => {}
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::{SecondsFormat, Utc};
 use crate::api::dto::OpportunityItem;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Settings;
-use crate::domain::{Money, Opportunity};
+use crate::domain::{Market, Money, Opportunity};
 use crate::pipeline::Source;
 use crate::store::{OpportunityFilter, OpportunitySort, SortOrder};
 
@@ -215,15 +215,45 @@ fn nested(value: &impl serde::Serialize, depth: usize) -> std::io::Result<String
     Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
 }
 
-/// The filter an export asks for.
-pub fn filter(args: &ExportArgs) -> Result<OpportunityFilter> {
+/// The filter an export asks for. The tracked markets (`--markets`) keep the routes
+/// between them, as the console shows them; `--buy`/`--sell` given choose for themselves.
+pub fn filter(args: &ExportArgs, markets: &[Market]) -> Result<OpportunityFilter> {
+    let tracked = |given: &[Market]| -> Vec<Market> {
+        if !given.is_empty() {
+            given.to_vec()
+        } else if Market::ALL.iter().all(|m| markets.contains(m)) {
+            Vec::new()
+        } else {
+            markets.to_vec()
+        }
+    };
+    if let [only] = markets
+        && args.buy.is_empty()
+        && args.sell.is_empty()
+    {
+        return Err(super::BadValue(format!(
+            "--markets names one market ({only}), and a route needs two: name two or more \
+             (e.g. --markets {}) to export the routes between them, or choose with --buy/--sell",
+            [
+                *only,
+                if *only == Market::DE {
+                    Market::FR
+                } else {
+                    Market::DE
+                }
+            ]
+            .map(|m| m.code().to_lowercase())
+            .join(",")
+        ))
+        .into());
+    }
     Ok(OpportunityFilter {
         min_gross_margin_pct: args.min_margin,
         min_net_margin_pct: args.min_net_margin,
         min_profit_cents: args.min_profit,
         min_roi_pct: args.min_roi,
-        buy: args.buy.clone(),
-        sell: args.sell.clone(),
+        buy: tracked(&args.buy),
+        sell: tracked(&args.sell),
         ranked: match (args.ranked, args.unranked) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -282,7 +312,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         refuse_store_file(settings, path)?;
     }
     let store = super::open_existing_store(settings).await?;
-    let f = filter(args)?;
+    let f = filter(args, &settings.markets)?;
     let terms = match args.filter.as_deref() {
         Some(t) => crate::filter::Filter::parse(t).map_err(|e| anyhow::anyhow!("--filter: {e}"))?,
         None => crate::filter::Filter::default(),

@@ -84,7 +84,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         && size > 0
         && start >= size
     {
-        return already_imported(&*store, key, &name, args.watch).await;
+        return already_imported(&*store, key, &name, args).await;
     }
     if let Some(key) = &key {
         say_if_changed(&*store, key, &name, start, args.restart).await?;
@@ -337,7 +337,13 @@ const OUTCOME_BAD: &str = "bad";
 
 /// A file whose checkpoint is at its end: nothing to do, but its last run's verdict stands
 /// (a file of nothing but bad lines still fails, so a retrying script does not pass).
-async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool) -> Result<()> {
+async fn already_imported(
+    store: &dyn Store,
+    key: &str,
+    name: &str,
+    args: &ImportArgs,
+) -> Result<()> {
+    let watch = args.watch;
     let outcome = |what: &str| store.checkpoint(format!("{key}:{what}"));
     let (imported, bad) = (
         outcome(OUTCOME_IMPORTED).await?,
@@ -361,8 +367,17 @@ async fn already_imported(store: &dyn Store, key: &str, name: &str, watch: bool)
             if bad == 1 { "it" } else { "them" }
         ),
         (_, bad) if bad > 0 => {
+            // The lines are not read again, so no rejects file is written.
+            let rejects = match &args.rejects {
+                Some(path) => format!(
+                    " ({} is not written: the lines were not read again)",
+                    path.display()
+                ),
+                None => String::new(),
+            };
             return Err(Partial(format!(
-                "{done}; nothing to do. The last run over it skipped {}: fix {} and {again}",
+                "{done}; nothing to do. The last run over it skipped {}: fix {} and \
+                 {again}{rejects}",
                 count(bad, "bad line"),
                 if bad == 1 { "it" } else { "them" }
             ))

@@ -53,10 +53,18 @@ pub fn keepa_source(settings: &Settings, interactive: bool) -> Result<(KeepaClie
 /// A one-shot command's Keepa request that failed: at a URL other than Keepa's where
 /// nothing usable answered, which settings chose that URL.
 fn keepa_failed(settings: &Settings, what: &str, e: crate::keepa::Error) -> anyhow::Error {
-    let hint = match e {
-        crate::keepa::Error::Unavailable { .. } if !settings.keepa.is_keepas_url() => {
+    let hint = match &e {
+        // Nothing answered there (the request was never sent): the address is wrong, or
+        // the server is not started.
+        crate::keepa::Error::Unavailable { last, .. }
+            if !settings.keepa.is_keepas_url() && last.starts_with("connection failed") =>
+        {
             ". Check --keepa-url (ARBDESK_KEEPA_URL, or url in [keepa]), or start \
              `arbdesk keepa-sim --addr HOST:PORT` at that address"
+        }
+        // Something there answered, with errors or with what is not Keepa's JSON.
+        crate::keepa::Error::Unavailable { .. } if !settings.keepa.is_keepas_url() => {
+            ". The server at --keepa-url answers, but not usably: see its log, or try again"
         }
         _ => "",
     };
@@ -196,6 +204,7 @@ pub fn listings_table(listings: &[Listing]) -> String {
         let snap = &l.snapshot;
         // Listed with no offer at all: say so, or its row of dashes reads as missing data.
         let title = match l.title.as_deref() {
+            Some(t) if !l.is_listed() => format!("(not listed) {t}"),
             None => "(not listed)".to_string(),
             Some(t) if !snap.in_stock() => format!("(no offer) {t}"),
             Some(t) => t.to_string(),
@@ -235,7 +244,7 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
             let line = serde_json::json!({
                 "asin": l.asin, "market": l.market, "title": l.title, "brand": l.brand,
                 "url": l.product_url(), "image_url": l.image_url, "eans": l.eans,
-                "snapshot": l.snapshot, "source": source.label(),
+                "listed": l.is_listed(), "snapshot": l.snapshot, "source": source,
             });
             outln!("{line}");
         }
@@ -267,9 +276,14 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
         });
     }
     if skipped > 0 {
+        let rest = if listings.is_empty() {
+            "none did"
+        } else {
+            "the rest are shown"
+        };
         return Err(super::Partial(format!(
             "{} of the products asked for did not come back usable (the warnings above say \
-             which and why); the rest are shown",
+             which and why); {rest}",
             text::count(skipped as u64, "listing")
         ))
         .into());

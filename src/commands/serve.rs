@@ -205,6 +205,11 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         let (c, s) = super::keepa_source(settings, false)?;
         if s == Source::Live {
             tokio::spawn(check_keepa(c.clone()));
+        } else {
+            // The simulator's balance too is shown from the start, not from the first
+            // product due (after a restart, up to a refresh interval later).
+            let c = c.clone();
+            tokio::spawn(async move { c.seed().await.ok() });
         }
         (Some(c), s)
     } else {

@@ -89,7 +89,7 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 outln!("{shown} watched.");
             } else {
                 outln!(
-                    "{shown} of {} watched.",
+                    "{shown} shown, of {} watched.",
                     crate::domain::text::thousands(listed as u64)
                 );
             }

@@ -197,6 +197,12 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Whether the product is listed in this market: Keepa knows it there as a product with
+    /// prices (type 0) and a title. Otherwise it is stored for refresh scheduling only.
+    pub fn is_listed(&self) -> bool {
+        self.product_type == 0 && self.title.is_some()
+    }
+
     /// The product page in this listing's market.
     pub fn product_url(&self) -> String {
         self.market.product_url(&self.asin)

@@ -441,7 +441,7 @@ impl Ingest {
                 "{} watched products were fetched within the refresh interval ({}): they are \
                  fetched again when it has passed, not at start{never}",
                 asins.len(),
-                crate::domain::text::span(self.settings.refresh_interval.as_secs() as i64)
+                crate::domain::text::span_exact(self.settings.refresh_interval.as_secs())
             );
         }
         due

@@ -368,7 +368,7 @@ fn watch_ls_names_the_markets_not_fetched_yet() {
     assert!(pending.contains("2 ASINs watched."), "{pending}");
     let done = stdout_of(&["--markets", "DE", "watch", "ls", "--pending"], dir.path());
     assert!(
-        !done.contains(&asin) && done.contains("1 ASIN of 2 watched."),
+        !done.contains(&asin) && done.contains("1 ASIN shown, of 2 watched."),
         "{done}"
     );
     let users = stdout_of(&["watch", "ls", "--source", "user"], dir.path());
@@ -708,9 +708,19 @@ fn fetch_asks_for_the_buy_box_as_configured() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout)
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // Each line says its source as the API does, and whether the product is listed.
+        assert!(
+            lines
+                .iter()
+                .all(|v| v["source"] == "demo" && v["listed"].is_boolean()),
+            "{lines:?}"
+        );
+        lines
+            .iter()
             .filter(|v| !v["snapshot"]["buy_box"].is_null())
             .count()
     };
@@ -927,6 +937,34 @@ fn a_store_path_that_is_a_directory_is_named_as_one() {
         err.contains(&format!("{} is a directory", db.display())) && err.contains("[store] path"),
         "{err}"
     );
+}
+
+/// A Keepa URL where a server answers, but only with errors: the hint does not send the
+/// operator to check the address or start a simulator there.
+#[test]
+fn a_keepa_url_answering_errors_is_not_called_unanswered() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = arbdesk(&["token", "--keepa-url", &url], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("HTTP 503") && err.contains("answers, but not usably"),
+        "{err}"
+    );
+    assert!(!err.contains("keepa-sim --addr"), "{err}");
 }
 
 /// A Keepa URL where nothing answers: a one-shot command names it (without a proxy's

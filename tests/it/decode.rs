@@ -2,8 +2,8 @@
 
 use arbdesk::domain::{Market, Money, SeriesKind};
 use arbdesk::keepa::decode::product_list;
-use arbdesk::keepa::wire::Envelope;
 use arbdesk::keepa::decode_product;
+use arbdesk::keepa::wire::Envelope;
 use proptest::prelude::*;
 
 use super::util::fixture;

@@ -806,6 +806,22 @@ async fn export_writes_the_stored_rows_as_csv_and_json() {
             .any(|r| r["breakdown"]["unexplained"].is_string())
     );
 
+    // The tracked markets keep the routes between them, as the console shows them; one
+    // market alone has no route, and says so.
+    let out = export(&data, &["--markets", "de,it,fr"]);
+    let between = String::from_utf8(out.stdout).unwrap().lines().count() - 1;
+    let want = lines
+        .iter()
+        .filter(|f| ["DE", "IT", "FR"].contains(&f[col("buy_market")].as_str()))
+        .filter(|f| ["DE", "IT", "FR"].contains(&f[col("sell_market")].as_str()))
+        .count();
+    assert!(want > 0 && want < lines.len());
+    assert_eq!(between, want);
+    let out = export(&data, &["--markets", "uk"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--markets names one market (UK)"), "{err}");
+
     // --filter takes the console's grammar: the same rows as filtering the full CSV.
     let out = export(&data, &["--filter", "src=de,it !dst=uk margin>5"]);
     assert!(

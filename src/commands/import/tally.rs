@@ -44,11 +44,7 @@ impl Tally {
         }
         self.imported += d.listings.len() as u64;
         // Stored for refresh scheduling, but no product anywhere.
-        self.unlisted += d
-            .listings
-            .iter()
-            .filter(|l| l.product_type != 0 || l.title.is_none())
-            .count() as u64;
+        self.unlisted += d.listings.iter().filter(|l| !l.is_listed()).count() as u64;
         Ok(())
     }
 

@@ -31,7 +31,7 @@ struct Row {
 
 impl Row {
     fn listed(&self) -> bool {
-        self.listing.product_type == 0 && self.listing.title.is_some()
+        self.listing.is_listed()
     }
 }
 

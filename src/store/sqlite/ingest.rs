@@ -172,7 +172,7 @@ impl Row {
     fn from_listing(e: &mut Encoded, fetched_at: i64, history: Vec<u8>) -> Row {
         let l = &mut e.listing;
         Row {
-            listed: l.product_type == 0 && l.title.is_some(),
+            listed: l.is_listed(),
             product_type: l.product_type,
             title: l.title.take(),
             brand: l.brand.take(),

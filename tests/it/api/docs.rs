@@ -16,6 +16,23 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
         doc["openapi"]
     );
     assert_eq!(doc["info"]["version"], VERSION);
+    // Every field of a row is described where documentation viewers look: at the field,
+    // optional ones (`oneOf` a schema or null) too.
+    let item = &doc["components"]["schemas"]["OpportunityItem"]["properties"];
+    for (name, field) in item.as_object().unwrap() {
+        assert!(
+            field["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "OpportunityItem.{name} has no description: {field}"
+        );
+    }
+    assert!(
+        item["max_buy_price"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("buy market's currency"),
+        "{}",
+        item["max_buy_price"]
+    );
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
     for p in [
         "/health",
