@@ -15,6 +15,7 @@ mod buybox;
 mod file;
 mod locate;
 mod show;
+mod toml_error;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ use crate::domain::Market;
 use crate::economics::{Economics, EconomicsConfig, EconomicsOverlay};
 use crate::queue::QueueConfig;
 use crate::store::StoreConfig;
+use toml_error::{cut_long_lines, key_line, mask_secrets};
+pub use toml_error::{plain_words, toml_problem};
 
 /// A secret string: never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -434,175 +437,6 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
             message: mask_secrets(&cut_long_lines(&plain_words(&message))),
         }
     })
-}
-
-/// Where the key an error names is, when TOML's message points at its section's header
-/// instead (a section read by its `type`, such as `[store]`, is checked as a whole): `at
-/// line 3: url = "http://x"`.
-fn key_line(text: &str, e: &toml::de::Error) -> Option<String> {
-    let message = e.message();
-    let key = ["unknown field `", "in `"].iter().find_map(|start| {
-        let at = message.rfind(start)? + start.len();
-        message[at..].split('`').next()
-    })?;
-    let span = e.span()?;
-    let header = text.get(span.clone())?.trim();
-    if !header.starts_with('[') {
-        return None;
-    }
-    // The line after the header's (it may be indented).
-    let first = text[..span.start].matches('\n').count() + 1;
-    text.lines()
-        .enumerate()
-        .skip(first)
-        .take_while(|(_, l)| !l.trim_start().starts_with('['))
-        .find(|(_, l)| {
-            l.split_once('=')
-                .is_some_and(|(k, _)| k.trim().trim_matches(['"', '\'']) == key)
-        })
-        // Shown as TOML shows a line, which `mask_secrets` reads.
-        .map(|(i, l)| format!("\nthe key is at line {n}:\n{n} | {}", l.trim(), n = i + 1))
-}
-
-/// A parse message with the values of the secret keys it quotes (`key`, `token`,
-/// `password`, as in `2 | token = "…" x`) masked: the message goes to a terminal, and from
-/// there into logs and pasted bug reports.
-fn mask_secrets(message: &str) -> String {
-    message
-        .lines()
-        .map(|line| {
-            let Some((left, _)) = line.split_once('=') else {
-                return line.to_string();
-            };
-            // The key, after the line-number gutter TOML's messages put before it.
-            let key = left
-                .rsplit('|')
-                .next()
-                .unwrap_or(left)
-                .trim()
-                .to_ascii_lowercase();
-            let secret = ["key", "token", "password"].iter().any(|s| {
-                key == *s || key.ends_with(&format!(".{s}")) || key.ends_with(&format!("_{s}"))
-            });
-            if secret {
-                format!("{left}= *** (a secret's value is not shown)")
-            } else {
-                line.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A parse message with each line cut to 300 characters: TOML's messages quote the line
-/// and the value they refuse, and a huge one (a pasted blob, a number of 300 digits) is
-/// found by its start.
-fn cut_long_lines(message: &str) -> String {
-    const MOST: usize = 300;
-    message
-        .lines()
-        .map(|line| match line.char_indices().nth(MOST) {
-            Some((cut, _)) => format!("{}… (cut)", &line[..cut]),
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// What is wrong in a TOML file of the console's (keymap, theme) and where: `line 3:
-/// invalid string …`, in plain words.
-pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
-    let message = cut_long_lines(&plain_words(e.message()));
-    match e.span() {
-        Some(span) => {
-            let line = text
-                .get(..span.start)
-                .map_or(1, |before| before.matches('\n').count() + 1);
-            format!("line {line}: {message}")
-        }
-        None => message,
-    }
-}
-
-/// A TOML/serde message in words a config file's reader uses: `expected f64` is "a
-/// number", a `Decimal` is "a number such as 0.15 or 4.00", and so on.
-pub fn plain_words(message: &str) -> String {
-    let mut out = message
-        .replace(
-            "a Decimal type representing a fixed-point number",
-            "a number such as 0.15 or 4.00",
-        )
-        .replace(
-            "expected struct DiscoveryCategory",
-            "expected a table such as { market = \"DE\", category = \"562066\" }",
-        );
-    // A list of names written as one string (`markets = "UK,DE"`): the list it was meant
-    // to be. Other lists (of tables, of URLs) are only said to be lists.
-    if out.contains("expected a sequence") {
-        let list = out
-            .split_once("invalid type: string \"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(text, _)| {
-                text.split([',', ' '])
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|items| {
-                !items.is_empty()
-                    && items
-                        .iter()
-                        .all(|t| t.chars().all(|c| c.is_ascii_alphabetic()))
-            });
-        let words = match list {
-            Some(items) => format!(
-                "expected a list in brackets: [{}]",
-                items
-                    .iter()
-                    .map(|t| format!("\"{t}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => "expected a list in brackets [ … ]".to_string(),
-        };
-        out = out.replace("expected a sequence", &words);
-    }
-    // Any other table named by its Rust type.
-    while let Some(at) = out.find("expected struct ") {
-        let name_at = at + "expected struct ".len();
-        let end = out[name_at..]
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .map_or(out.len(), |i| name_at + i);
-        out.replace_range(at..end, "expected a table { key = value, … }");
-    }
-    for (rust, words) in [
-        ("expected f64", "expected a number"),
-        ("expected f32", "expected a number"),
-        ("expected u8", "expected a whole number, 0 or more"),
-        ("expected u16", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected usize", "expected a whole number, 0 or more"),
-        ("expected i32", "expected a whole number"),
-        ("expected i64", "expected a whole number"),
-    ] {
-        // Only whole words: `expected u32` but not `expected u32x`.
-        let mut from = 0;
-        while let Some(at) = out[from..].find(rust).map(|i| i + from) {
-            let end = at + rust.len();
-            let whole = out[end..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            if whole {
-                out.replace_range(at..end, words);
-                from = at + words.len();
-            } else {
-                from = end;
-            }
-        }
-    }
-    out
 }
 
 /// Merges defaults, the config file, the environment and the flags, and validates.

@@ -5,22 +5,25 @@
 //! message. On a signal, the API stops accepting, ingest stops, processing drains what was
 //! already fetched, and the process exits.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 
 use crate::api::{self, ApiState};
 use crate::cli::Role;
 use crate::config::Settings;
-use crate::pipeline::{Pipeline, PipelineDeps, Source};
+use crate::pipeline::{IngestGate, Pipeline, PipelineDeps, Source};
 use crate::queue;
+use crate::store::Store;
 
 /// The parts of a running arbdesk: the pipeline and, when this process serves it, the API.
 pub struct Runtime {
     /// The running pipeline.
     pub pipeline: Pipeline,
     /// The store everything reads and writes.
-    pub store: std::sync::Arc<dyn crate::store::Store>,
+    pub store: Arc<dyn Store>,
     /// Explains stored rows (their breakdown lines).
-    pub explainer: std::sync::Arc<dyn crate::pipeline::Detect>,
+    pub explainer: Arc<dyn crate::pipeline::Detect>,
     /// Live or demo.
     pub source: Source,
     /// The API's state and address, when it is served.
@@ -28,7 +31,7 @@ pub struct Runtime {
     api_task: Option<tokio::task::JoinHandle<()>>,
     /// Why the store was not claimed, when start-up had to wait for it and it then said it
     /// holds the other source's prices.
-    refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
+    refused: Option<Refused>,
     /// This process fetches into the local store: no other may.
     _fetch_lock: Option<super::fetch_lock::FetchLock>,
     /// This process fetches into the shared store: given back at the stop.
@@ -82,7 +85,7 @@ async fn reason(rx: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>) -> an
 
 /// The first of the two refusals to come (never, for those not given).
 async fn refusal(
-    refused: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
+    refused: Option<Refused>,
     lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 ) -> anyhow::Error {
     tokio::select! {
@@ -201,81 +204,9 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     } else {
         None
     };
-    let (client, source) = if settings.has_role(Role::Ingest) {
-        let (c, s) = super::keepa_source(settings, false)?;
-        if s == Source::Live {
-            tokio::spawn(check_keepa(c.clone()));
-        } else {
-            // The simulator's balance too is shown from the start, not from the first
-            // product due (after a restart, up to a refresh interval later).
-            let c = c.clone();
-            tokio::spawn(async move { c.seed().await.ok() });
-        }
-        (Some(c), s)
-    } else {
-        // Not fetching: the prices are whoever's the store says filled it (as configured
-        // while it cannot say).
-        let configured = if settings.keepa.is_demo() {
-            Source::Demo
-        } else {
-            Source::Live
-        };
-        let held = match super::data_source::of(store.as_ref()).await {
-            Ok(Some(held)) => held,
-            Ok(None) => {
-                tracing::warn!(
-                    "The store has no record of whose prices it holds (it was filled by \
-                     `import` only, or by nothing yet): they are served as {} ones, as this \
-                     process is configured ({}).",
-                    configured.label().to_lowercase(),
-                    if configured == Source::Demo {
-                        "no Keepa key"
-                    } else {
-                        "a Keepa key"
-                    }
-                );
-                configured
-            }
-            Err(e) if super::data_source::unreachable(&e) => {
-                tracing::warn!(
-                    "{e:#}. Taking the prices for {} ones, as configured; the store is \
-                     used when it answers.",
-                    configured.label()
-                );
-                configured
-            }
-            Err(e) => return Err(e),
-        };
-        (None, held)
-    };
-    // The process that fetches decides whose prices the store holds: never both. A store
-    // that cannot say yet is claimed when it answers, and nothing is fetched before.
-    let (mut ingest_gate, mut refused) = (None, None);
-    if settings.has_role(Role::Ingest) {
-        let place = super::data_source::place(settings);
-        let lease = fetch_lease.as_ref().and_then(|l| l.pending());
-        let wait = match super::data_source::claim(store.as_ref(), source, &place).await {
-            Ok(()) => lease.is_some(),
-            Err(e) if super::data_source::unreachable(&e) => {
-                tracing::warn!(
-                    "{e:#}. Fetching starts when the store answers; the rest runs meanwhile."
-                );
-                true
-            }
-            Err(e) => return Err(e),
-        };
-        if wait {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            ingest_gate = Some(super::data_source::claim_when_reachable(
-                store.clone(),
-                source,
-                place,
-                lease,
-                tx,
-            ));
-            refused = Some(rx);
-        }
-    }
+    let (client, source) = price_source(settings, store.as_ref()).await?;
+    let (ingest_gate, refused) =
+        claim_before_ingest(settings, &store, source, fetch_lease.as_ref()).await?;
     // Every role explains rows (breakdowns for the API and the console); only processing
     // detects.
     let explainer = super::detector(settings);
@@ -305,37 +236,21 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         buybox: settings.keepa.buybox,
         ingest_gate,
     });
-    let cancel = pipeline.cancel_token();
 
-    let mut api = None;
-    let api_task = listener.zip(api_settings).map(|(listener, api_settings)| {
-        let mut state = ApiState::new(
-            store.clone(),
-            pipeline.status(),
-            pipeline.generation(),
-            api_settings,
-            env!("CARGO_PKG_VERSION"),
-        )
-        .with_detector(explainer.clone());
-        // Jobs run in the ingest role; without it `POST /jobs/…` says where to send them.
-        if settings.has_role(Role::Ingest) {
-            state = state.with_commands(pipeline.commands());
+    let (api, api_task) = match listener.zip(api_settings) {
+        Some((listener, api_settings)) => {
+            let (api, task) = spawn_api(
+                settings,
+                &store,
+                &pipeline,
+                &explainer,
+                listener,
+                api_settings,
+            );
+            (api, Some(task))
         }
-        let stop = cancel.clone();
-        match listener.local_addr() {
-            Ok(addr) => {
-                tracing::info!("REST API listening on http://{addr}");
-                api = Some((state.clone(), addr));
-            }
-            Err(e) => tracing::warn!(error = %e, "REST API listening; its address is unknown."),
-        }
-        tokio::spawn(async move {
-            if let Err(e) = api::serve(state, listener, async move { stop.cancelled().await }).await
-            {
-                tracing::error!(error = %e, "The REST API stopped.");
-            }
-        })
-    });
+        None => (None, None),
+    };
     let mut fetch_lease = fetch_lease;
     let lease_lost = fetch_lease.as_mut().and_then(|l| l.lost());
     Ok(Runtime {
@@ -350,6 +265,143 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         fetch_lease,
         lease_lost,
     })
+}
+
+/// Serves the REST API on `listener` until the pipeline is cancelled: its state and
+/// address (unknown if the socket cannot say), and the task serving it.
+fn spawn_api(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    pipeline: &Pipeline,
+    explainer: &Arc<dyn crate::pipeline::Detect>,
+    listener: tokio::net::TcpListener,
+    api_settings: api::ApiSettings,
+) -> (
+    Option<(ApiState, std::net::SocketAddr)>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut state = ApiState::new(
+        store.clone(),
+        pipeline.status(),
+        pipeline.generation(),
+        api_settings,
+        env!("CARGO_PKG_VERSION"),
+    )
+    .with_detector(explainer.clone());
+    // Jobs run in the ingest role; without it `POST /jobs/…` says where to send them.
+    if settings.has_role(Role::Ingest) {
+        state = state.with_commands(pipeline.commands());
+    }
+    let api = match listener.local_addr() {
+        Ok(addr) => {
+            tracing::info!("REST API listening on http://{addr}");
+            Some((state.clone(), addr))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "REST API listening; its address is unknown.");
+            None
+        }
+    };
+    let stop = pipeline.cancel_token();
+    let task = tokio::spawn(async move {
+        if let Err(e) = api::serve(state, listener, async move { stop.cancelled().await }).await {
+            tracing::error!(error = %e, "The REST API stopped.");
+        }
+    });
+    (api, task)
+}
+
+/// Where prices come from: with the ingest role, the Keepa client (or the simulator) it
+/// fetches with, whose balance is asked at once; without it, no client, and the source the
+/// store says filled it (as configured while it cannot say).
+async fn price_source(
+    settings: &Settings,
+    store: &dyn Store,
+) -> Result<(Option<crate::keepa::KeepaClient>, Source)> {
+    Ok(if settings.has_role(Role::Ingest) {
+        let (c, s) = super::keepa_source(settings, false)?;
+        if s == Source::Live {
+            tokio::spawn(check_keepa(c.clone()));
+        } else {
+            // The simulator's balance too is shown from the start, not from the first
+            // product due (after a restart, up to a refresh interval later).
+            let c = c.clone();
+            tokio::spawn(async move { c.seed().await.ok() });
+        }
+        (Some(c), s)
+    } else {
+        // Not fetching: the prices are whoever's the store says filled it (as configured
+        // while it cannot say).
+        let configured = if settings.keepa.is_demo() {
+            Source::Demo
+        } else {
+            Source::Live
+        };
+        let held = match super::data_source::of(store).await {
+            Ok(Some(held)) => held,
+            Ok(None) => {
+                tracing::warn!(
+                    "The store has no record of whose prices it holds (it was filled by \
+                     `import` only, or by nothing yet): they are served as {} ones, as this \
+                     process is configured ({}).",
+                    configured.label().to_lowercase(),
+                    if configured == Source::Demo {
+                        "no Keepa key"
+                    } else {
+                        "a Keepa key"
+                    }
+                );
+                configured
+            }
+            Err(e) if super::data_source::unreachable(&e) => {
+                tracing::warn!(
+                    "{e:#}. Taking the prices for {} ones, as configured; the store is \
+                     used when it answers.",
+                    configured.label().to_lowercase()
+                );
+                configured
+            }
+            Err(e) => return Err(e),
+        };
+        (None, held)
+    })
+}
+
+/// The refusal a pending claim sends when the store turns out to hold the other source's
+/// prices.
+type Refused = tokio::sync::oneshot::Receiver<anyhow::Error>;
+
+/// Claims the store for `source` before this process fetches into it: the process that
+/// fetches decides whose prices the store holds, never both. A store that cannot say yet
+/// (or a lease not held yet) is claimed when it answers, and nothing is fetched before:
+/// then the gate the ingest stage waits on, and the receiver told if the claim is refused.
+async fn claim_before_ingest(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    source: Source,
+    fetch_lease: Option<&super::fetch_lock::FetchLease>,
+) -> Result<(Option<IngestGate>, Option<Refused>)> {
+    if !settings.has_role(Role::Ingest) {
+        return Ok((None, None));
+    }
+    let place = super::data_source::place(settings);
+    let lease = fetch_lease.and_then(|l| l.pending());
+    let wait = match super::data_source::claim(store.as_ref(), source, &place).await {
+        Ok(()) => lease.is_some(),
+        Err(e) if super::data_source::unreachable(&e) => {
+            tracing::warn!(
+                "{e:#}. Fetching starts when the store answers; the rest runs meanwhile."
+            );
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    if !wait {
+        return Ok((None, None));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gate = super::data_source::claim_when_reachable(store.clone(), source, place, lease, tx);
+    Ok((Some(gate), Some(rx)))
 }
 
 /// Whether this process was started with SIGHUP ignored (`nohup`), from the kernel's

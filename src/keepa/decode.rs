@@ -278,40 +278,7 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     let currency = market.currency();
     let money = |v: i64| Money::new(v, currency);
 
-    // Validate every history array present; the series a listing keeps are decoded into
-    // it as they are read, the rest only leave their last point.
-    let mut last = [None::<Point>; 36];
-    let mut history = Vec::new();
-    if let Some(csv_arrays) = &p.csv {
-        for (i, a) in csv_arrays.iter().enumerate() {
-            let Some(a) = a else { continue };
-            let field = |e: csv::CsvError| (format!("csv[{i}]"), e.to_string());
-            let end = match series_kind(i) {
-                Some(kind) => {
-                    let mut points = Vec::with_capacity(a.len() / 2);
-                    let end = csv::visit(i, a, |pt| {
-                        if let Some(at) = keepa_to_utc(pt.minute) {
-                            points.push(PricePoint {
-                                at,
-                                value: pt.value,
-                            });
-                        }
-                    })
-                    .map_err(field)?;
-                    history.push(PriceSeries {
-                        market,
-                        kind,
-                        points,
-                    });
-                    end
-                }
-                None => csv::visit(i, a, |_| {}).map_err(field)?,
-            };
-            if let Some(slot) = last.get_mut(i) {
-                *slot = end;
-            }
-        }
-    }
+    let (last, history) = read_history(p, market)?;
     let last_of =
         |i: usize| -> Option<i64> { last.get(i).copied().flatten().and_then(|pt| pt.value) };
 
@@ -354,42 +321,14 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
     };
     let observed_at: DateTime<Utc> = last_update.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 
-    // Amazon's share of the Buy Box (economics.md §4.1): its `percentageWon` in
-    // `buyBoxStats`, and 0 when the stats name only other sellers. Without stats (or with
-    // an implausible share) it is unknown, and demand falls back to `buyBoxIsAmazon`.
-    // Amazon's seller id is Keepa's own word where it says Amazon holds the Buy Box now
-    // (the holder's id), else the community convention (keepa-api.md §10).
-    let amazon_id = match (stats.buy_box_is_amazon, stats.buy_box_seller_id.as_deref()) {
-        (Some(true), Some(holder)) if !holder.is_empty() => holder,
-        _ => amazon_seller_id(market),
-    };
-    let amazon_share = match stats.buy_box_stats.as_ref().filter(|s| !s.is_empty()) {
-        Some(sellers) => match sellers.get(amazon_id) {
-            Some(amazon) => {
-                Some(amazon.percentage_won).filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
-            }
-            None => Some(0.0),
-        },
-        None => None,
-    };
+    let amazon_share = amazon_buy_box_share(stats, market);
     let (fba_fee, referral) = fees_of(p, market)?;
     let positive = |v: Option<i64>| v.filter(|x| *x >= 0);
     // Keepa writes 0 or −1 for an unknown size; a side over 10 m is not a parcel.
     let dim = |v: Option<i64>| v.filter(|x| (1..=10_000_000).contains(x));
 
     let title = p.title.as_deref().map(text_field).filter(|s| !s.is_empty());
-    // GTINs only (EAN-8, UPC-A, EAN-13, GTIN-14: 8 to 14 digits), at most `MAX_EANS`:
-    // anything else could not match another market's code, and would be stored and
-    // served as it came.
-    let eans: Vec<String> = p
-        .ean_list
-        .iter()
-        .flatten()
-        .map(|e| e.trim())
-        .filter(|e| (8..=14).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()))
-        .take(MAX_EANS)
-        .map(str::to_string)
-        .collect();
+    let eans = gtins(p);
     let is_hazmat = matches!(&p.hazardous_materials, Some(v) if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
     let snapshot = PriceSnapshot {
         market,
@@ -451,6 +390,81 @@ fn decode_wire(p: &Product) -> Result<Listing, FieldError> {
         snapshot,
         history,
     })
+}
+
+/// Validates every history array of `p`: the last point of each (by csv index), and the
+/// series a listing keeps, decoded as they are read (the rest only leave their last point).
+fn read_history(
+    p: &Product,
+    market: Market,
+) -> Result<([Option<Point>; 36], Vec<PriceSeries>), FieldError> {
+    let mut last = [None::<Point>; 36];
+    let mut history = Vec::new();
+    let Some(csv_arrays) = &p.csv else {
+        return Ok((last, history));
+    };
+    for (i, a) in csv_arrays.iter().enumerate() {
+        let Some(a) = a else { continue };
+        let field = |e: csv::CsvError| (format!("csv[{i}]"), e.to_string());
+        let end = match series_kind(i) {
+            Some(kind) => {
+                let mut points = Vec::with_capacity(a.len() / 2);
+                let end = csv::visit(i, a, |pt| {
+                    if let Some(at) = keepa_to_utc(pt.minute) {
+                        points.push(PricePoint {
+                            at,
+                            value: pt.value,
+                        });
+                    }
+                })
+                .map_err(field)?;
+                history.push(PriceSeries {
+                    market,
+                    kind,
+                    points,
+                });
+                end
+            }
+            None => csv::visit(i, a, |_| {}).map_err(field)?,
+        };
+        if let Some(slot) = last.get_mut(i) {
+            *slot = end;
+        }
+    }
+    Ok((last, history))
+}
+
+/// Amazon's share of the Buy Box in percent (economics.md §4.1): its `percentageWon` in
+/// `buyBoxStats`, and 0 when the stats name only other sellers. Without stats (or with an
+/// implausible share) it is unknown, and demand falls back to `buyBoxIsAmazon`. Amazon's
+/// seller id is Keepa's own word where it says Amazon holds the Buy Box now (the holder's
+/// id), else the community convention (keepa-api.md §10).
+fn amazon_buy_box_share(stats: &wire::StatsRead, market: Market) -> Option<f64> {
+    let amazon_id = match (stats.buy_box_is_amazon, stats.buy_box_seller_id.as_deref()) {
+        (Some(true), Some(holder)) if !holder.is_empty() => holder,
+        _ => amazon_seller_id(market),
+    };
+    let sellers = stats.buy_box_stats.as_ref().filter(|s| !s.is_empty())?;
+    match sellers.get(amazon_id) {
+        Some(amazon) => {
+            Some(amazon.percentage_won).filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+        }
+        None => Some(0.0),
+    }
+}
+
+/// The product's GTINs (EAN-8, UPC-A, EAN-13, GTIN-14: 8 to 14 digits), at most
+/// `MAX_EANS`: anything else could not match another market's code, and would be stored
+/// and served as it came.
+fn gtins(p: &Product) -> Vec<String> {
+    p.ean_list
+        .iter()
+        .flatten()
+        .map(|e| e.trim())
+        .filter(|e| (8..=14).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()))
+        .take(MAX_EANS)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The FBA pick-and-pack fee and the referral fee percentage Keepa gives, when plausible

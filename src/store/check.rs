@@ -1,6 +1,7 @@
-//! Rules every store applies the same way: what a valid listing and opportunity are, and
-//! how text is searched (one lower-cased search string per row, matched as a literal
-//! substring, never across two fields).
+//! Rules every store applies the same way: what a valid listing and opportunity are; how
+//! listings merge (whether one replaces the stored one, a batch grouped by ASIN, the
+//! product built from an ASIN's listed markets); and how text is searched (one lower-cased
+//! search string per row, matched as a literal substring, never across two fields).
 
 use std::collections::{BTreeMap, HashMap};
 

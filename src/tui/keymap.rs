@@ -21,14 +21,14 @@ pub const VIM: &str = include_str!("../../keymaps/vim.toml");
 /// One key with its modifiers, as the keymap writes it (`P`, `<C-c>`, `<S-Tab>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    code: KeyCode2,
+    code: KeyName,
     ctrl: bool,
     alt: bool,
 }
 
 /// `KeyCode` reduced to what a keymap can name (it is `Ord` for stable maps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum KeyCode2 {
+enum KeyName {
     Char(char),
     Enter,
     Esc,
@@ -51,7 +51,7 @@ impl Key {
     /// A plain character key.
     pub fn char(c: char) -> Key {
         Key {
-            code: KeyCode2::Char(c),
+            code: KeyName::Char(c),
             ctrl: false,
             alt: false,
         }
@@ -60,23 +60,23 @@ impl Key {
     /// The key of a terminal event (`None` for keys a keymap cannot name).
     pub fn from_event(ev: &KeyEvent) -> Option<Key> {
         let code = match ev.code {
-            KeyCode::Char(c) => KeyCode2::Char(c),
-            KeyCode::Enter => KeyCode2::Enter,
-            KeyCode::Esc => KeyCode2::Esc,
-            KeyCode::Tab if ev.modifiers.contains(KeyModifiers::SHIFT) => KeyCode2::BackTab,
-            KeyCode::Tab => KeyCode2::Tab,
-            KeyCode::BackTab => KeyCode2::BackTab,
-            KeyCode::Backspace => KeyCode2::Backspace,
-            KeyCode::Up => KeyCode2::Up,
-            KeyCode::Down => KeyCode2::Down,
-            KeyCode::Left => KeyCode2::Left,
-            KeyCode::Right => KeyCode2::Right,
-            KeyCode::PageUp => KeyCode2::PageUp,
-            KeyCode::PageDown => KeyCode2::PageDown,
-            KeyCode::Home => KeyCode2::Home,
-            KeyCode::End => KeyCode2::End,
-            KeyCode::Delete => KeyCode2::Delete,
-            KeyCode::F(n) => KeyCode2::F(n),
+            KeyCode::Char(c) => KeyName::Char(c),
+            KeyCode::Enter => KeyName::Enter,
+            KeyCode::Esc => KeyName::Esc,
+            KeyCode::Tab if ev.modifiers.contains(KeyModifiers::SHIFT) => KeyName::BackTab,
+            KeyCode::Tab => KeyName::Tab,
+            KeyCode::BackTab => KeyName::BackTab,
+            KeyCode::Backspace => KeyName::Backspace,
+            KeyCode::Up => KeyName::Up,
+            KeyCode::Down => KeyName::Down,
+            KeyCode::Left => KeyName::Left,
+            KeyCode::Right => KeyName::Right,
+            KeyCode::PageUp => KeyName::PageUp,
+            KeyCode::PageDown => KeyName::PageDown,
+            KeyCode::Home => KeyName::Home,
+            KeyCode::End => KeyName::End,
+            KeyCode::Delete => KeyName::Delete,
+            KeyCode::F(n) => KeyName::F(n),
             _ => return None,
         };
         // Shift is part of the character (`P`), so it is not kept for character keys.
@@ -111,30 +111,30 @@ impl Key {
             }
         }
         key.code = match name {
-            "S-Tab" => KeyCode2::BackTab,
-            "Enter" | "CR" => KeyCode2::Enter,
-            "Esc" => KeyCode2::Esc,
-            "Tab" => KeyCode2::Tab,
-            "Space" => KeyCode2::Char(' '),
-            "BS" | "Backspace" => KeyCode2::Backspace,
-            "Up" => KeyCode2::Up,
-            "Down" => KeyCode2::Down,
-            "Left" => KeyCode2::Left,
-            "Right" => KeyCode2::Right,
-            "PgUp" => KeyCode2::PageUp,
-            "PgDn" => KeyCode2::PageDown,
-            "Home" => KeyCode2::Home,
-            "End" => KeyCode2::End,
-            "Del" => KeyCode2::Delete,
-            "lt" => KeyCode2::Char('<'),
+            "S-Tab" => KeyName::BackTab,
+            "Enter" | "CR" => KeyName::Enter,
+            "Esc" => KeyName::Esc,
+            "Tab" => KeyName::Tab,
+            "Space" => KeyName::Char(' '),
+            "BS" | "Backspace" => KeyName::Backspace,
+            "Up" => KeyName::Up,
+            "Down" => KeyName::Down,
+            "Left" => KeyName::Left,
+            "Right" => KeyName::Right,
+            "PgUp" => KeyName::PageUp,
+            "PgDn" => KeyName::PageDown,
+            "Home" => KeyName::Home,
+            "End" => KeyName::End,
+            "Del" => KeyName::Delete,
+            "lt" => KeyName::Char('<'),
             f if f.starts_with('F') && f.len() > 1 => match f[1..].parse::<u8>() {
-                Ok(n @ 1..=12) => KeyCode2::F(n),
+                Ok(n @ 1..=12) => KeyName::F(n),
                 _ => return Err(format!("'{s}': function keys are <F1> to <F12>")),
             },
             n if n.chars().count() == 1 && (key.ctrl || key.alt) => {
                 // Terminals send Ctrl+letter in lower case.
                 let c = n.chars().next().unwrap_or(' ');
-                KeyCode2::Char(if key.ctrl { c.to_ascii_lowercase() } else { c })
+                KeyName::Char(if key.ctrl { c.to_ascii_lowercase() } else { c })
             }
             other => return Err(format!("'{s}': unknown key name '{other}'")),
         };
@@ -145,24 +145,24 @@ impl Key {
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self.code {
-            KeyCode2::Char(' ') => "Space".to_string(),
-            KeyCode2::Char(c) if !self.ctrl && !self.alt => return write!(f, "{c}"),
-            KeyCode2::Char(c) => c.to_string(),
-            KeyCode2::Enter => "Enter".into(),
-            KeyCode2::Esc => "Esc".into(),
-            KeyCode2::Tab => "Tab".into(),
-            KeyCode2::BackTab => "S-Tab".into(),
-            KeyCode2::Backspace => "BS".into(),
-            KeyCode2::Up => "Up".into(),
-            KeyCode2::Down => "Down".into(),
-            KeyCode2::Left => "Left".into(),
-            KeyCode2::Right => "Right".into(),
-            KeyCode2::PageUp => "PgUp".into(),
-            KeyCode2::PageDown => "PgDn".into(),
-            KeyCode2::Home => "Home".into(),
-            KeyCode2::End => "End".into(),
-            KeyCode2::Delete => "Del".into(),
-            KeyCode2::F(n) => format!("F{n}"),
+            KeyName::Char(' ') => "Space".to_string(),
+            KeyName::Char(c) if !self.ctrl && !self.alt => return write!(f, "{c}"),
+            KeyName::Char(c) => c.to_string(),
+            KeyName::Enter => "Enter".into(),
+            KeyName::Esc => "Esc".into(),
+            KeyName::Tab => "Tab".into(),
+            KeyName::BackTab => "S-Tab".into(),
+            KeyName::Backspace => "BS".into(),
+            KeyName::Up => "Up".into(),
+            KeyName::Down => "Down".into(),
+            KeyName::Left => "Left".into(),
+            KeyName::Right => "Right".into(),
+            KeyName::PageUp => "PgUp".into(),
+            KeyName::PageDown => "PgDn".into(),
+            KeyName::Home => "Home".into(),
+            KeyName::End => "End".into(),
+            KeyName::Delete => "Del".into(),
+            KeyName::F(n) => format!("F{n}"),
         };
         let c = if self.ctrl { "C-" } else { "" };
         let a = if self.alt { "A-" } else { "" };
