@@ -444,13 +444,8 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
                     .map(|f| f.name().to_lowercase())
                     .collect();
                 // The likely one first: the whole list is long for a status line.
-                let lower = value.to_lowercase();
-                let hint = names
-                    .iter()
-                    .map(|n| (crate::domain::text::edit_distance(&lower, n), n))
-                    .filter(|(d, _)| *d <= 2)
-                    .min()
-                    .map(|(_, n)| format!(" (did you mean {n}?)"))
+                let hint = crate::domain::text::nearest(value, names.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean {n}?)"))
                     .unwrap_or_default();
                 return Err(format!(
                     "'{tok}': no flag '{value}'{hint}; flags are {}",

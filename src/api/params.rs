@@ -14,7 +14,7 @@ use url::form_urlencoded;
 
 use super::error::{ApiError, shorten};
 use crate::domain::Market;
-use crate::domain::text::edit_distance;
+use crate::domain::text::nearest;
 
 /// Largest offset accepted: deep enough for any catalogue, small enough for every store.
 pub(crate) const MAX_OFFSET: u64 = 1_000_000_000;
@@ -306,24 +306,9 @@ fn parse_market(name: &str, v: &str) -> Result<Market, ApiError> {
     })
 }
 
-/// The closest candidate to `input`: same letters ignoring case, or at most 2 edits away.
+/// The closest candidate to `input` (see [`nearest`]).
 pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = input.to_ascii_lowercase();
-    if let Some(c) = candidates.iter().find(|c| c.eq_ignore_ascii_case(&lower)) {
-        return Some(c);
-    }
-    if lower.chars().count() > 40 {
-        return None;
-    }
-    // Close means a slip of a key or two in a name of some length: "limt" is "limit",
-    // but "x0" is not "q".
-    let len = lower.chars().count();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&lower, c), *c))
-        .filter(|(d, c)| *d <= 2 && *d < len.min(c.chars().count()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    nearest(input, candidates.iter().copied())
 }
 
 #[cfg(test)]

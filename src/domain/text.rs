@@ -253,6 +253,30 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// The candidate a mistyped `word` most likely meant, for "did you mean": the same word in
+/// another case, or a slip of a key or two: at most one edit in a word of up to four
+/// letters, two up to eight, three beyond, and fewer edits than either word has letters
+/// (`limt` is `limit` and `sotr` is `sort`, but `nope` is not `move`, nor `x0` `q`). The
+/// nearest wins, the first listed among equals. A word over 40 letters is no slip.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let len = word.chars().count();
+    if len > 40 {
+        return None;
+    }
+    let limit = match len {
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d == 0 || (*d <= limit && *d < len.min(c.chars().count())))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// The edit distance between `a` and `b`, in characters, where swapping two neighbours is
 /// one edit as an insertion, a deletion or a change is (optimal string alignment): `sotr`
 /// is one edit from `sort`, and so nearer to it than to `goto`.
@@ -280,7 +304,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::{
-        edit_distance, escape_controls, inert_cell, list_first, sanitize, span, span_exact,
+        edit_distance, escape_controls, inert_cell, list_first, nearest, sanitize, span, span_exact,
     };
 
     #[test]
@@ -331,6 +355,25 @@ mod tests {
         assert_eq!(edit_distance("sotr", "sort"), 1);
         assert_eq!(edit_distance("sotr", "goto"), 2);
         assert_eq!(edit_distance("ab", "ba"), 1);
+    }
+
+    #[test]
+    fn the_nearest_word_is_a_slip_of_a_key_or_two() {
+        let ids = [
+            "move", "mark", "limit", "sort", "goto", "quit", "export", "q",
+        ];
+        assert_eq!(nearest("limt", ids), Some("limit"));
+        assert_eq!(nearest("sotr", ids), Some("sort"));
+        assert_eq!(nearest("SORT", ids), Some("sort"));
+        assert_eq!(nearest("exprot", ids), Some("export"));
+        assert_eq!(nearest("nope", ids), None, "two edits in four letters");
+        assert_eq!(nearest("x0", ids), None);
+        assert_eq!(
+            nearest("a", ["q"]),
+            None,
+            "one letter for another is no slip"
+        );
+        assert_eq!(nearest(&"x".repeat(41), ids), None);
         assert_eq!(edit_distance("abc", "ca"), 3);
     }
 

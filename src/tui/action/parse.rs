@@ -7,7 +7,7 @@ use super::{
     Action, Basis, Column, CopyTarget, Format, LOG_LEVELS, MarginChange, Motion, REGISTRY, Side,
     SortBy, View, spec_of,
 };
-use crate::domain::text::edit_distance;
+use crate::domain::text::nearest;
 use crate::domain::{Asin, Market};
 
 /// Why a command did not parse.
@@ -302,22 +302,16 @@ fn parse_margin(id: &str, arg: &str) -> Result<MarginChange, ParseError> {
     })
 }
 
-/// The registry id closest to `s`, for "did you mean": within one edit for words of up to
-/// three letters (`set` is not `sell`), two up to six, three beyond.
+/// The registry id closest to `s`, for "did you mean" (see [`nearest`]).
 pub fn nearest_id(s: &str) -> Option<&'static str> {
-    let limit = match s.chars().count() {
-        0..=3 => 1,
-        4..=6 => 2,
-        _ => 3,
-    };
     // `none` only unbinds a key in a keymap: nobody means it.
-    REGISTRY
-        .iter()
-        .filter(|spec| spec.id != "none")
-        .map(|spec| (edit_distance(s, spec.id), spec.id))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, id)| id)
+    nearest(
+        s,
+        REGISTRY
+            .iter()
+            .map(|spec| spec.id)
+            .filter(|id| *id != "none"),
+    )
 }
 
 /// Completions of a partly typed command line: ids, then the first argument's hints, the
