@@ -40,7 +40,7 @@ pub use enrich::{EnrichError, Enricher};
 use fx::{Restored, fx_job};
 pub use fx::{restore_fx, restore_fx_from};
 pub use status::{
-    BuyBoxShare, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus,
+    BuyBoxShare, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, Stage, StageStatus,
     TablesStatus,
 };
 
@@ -409,7 +409,7 @@ impl Pipeline {
                 _ = cancel.cancelled() => {}
                 why = why => {
                     stop.cancel();
-                    stats.stop("ingest", why);
+                    stats.stop(Stage::Ingest, why);
                 }
             }
         });

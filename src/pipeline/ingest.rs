@@ -22,7 +22,7 @@ mod fetch;
 mod schedule;
 
 use super::stats::Stats;
-use super::{Command, REFRESH_AGAIN_AFTER};
+use super::{Command, REFRESH_AGAIN_AFTER, Stage};
 use crate::config::{BuyBox, PipelineSettings};
 use crate::domain::{Asin, Market};
 use crate::keepa::{KeepaClient, ProductQuery};
@@ -143,8 +143,7 @@ impl Ingest {
                     _ = cancel.cancelled() => return,
                     () = &mut waiting, if !shown => {
                         shown = true;
-                        self.stats.stop(
-                            "ingest",
+                        self.stats.stop(Stage::Ingest,
                             "waiting for the store before fetching: the store's health says \
                              why it cannot be used"
                                 .into(),
@@ -152,12 +151,12 @@ impl Ingest {
                     }
                     passed = &mut gate => match passed {
                         Err(why) => {
-                            self.stats.stop("ingest", why);
+                            self.stats.stop(Stage::Ingest, why);
                             return;
                         }
                         Ok(()) => {
                             if shown {
-                                self.stats.resume("ingest");
+                                self.stats.resume(Stage::Ingest);
                             }
                             break;
                         }
@@ -293,7 +292,7 @@ impl Ingest {
                 Err(e) => {
                     tracing::warn!(error = %e, "Could not read the watchlist to refresh it; nothing was fetched. Retry once the store answers.");
                     self.stats
-                        .record("ingest", 0, 1, Some(format!("refresh all: {e}")));
+                        .record(Stage::Ingest, 0, 1, Some(format!("refresh all: {e}")));
                     return true;
                 }
             },
@@ -466,7 +465,7 @@ impl Ingest {
                 Err(e) => {
                     self.failing.store(Some(&e));
                     self.stats.record(
-                        "ingest",
+                        Stage::Ingest,
                         0,
                         1,
                         Some(format!("reading the watchlist failed: {e}")),

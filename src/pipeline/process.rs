@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stats::Stats;
-use super::{Detect, Enricher, Source};
+use super::{Detect, Enricher, Source, Stage};
 use crate::domain::{Asin, Listing, Opportunity, OpportunityKey};
 use crate::queue::{Message, Queue, QueueError, Topic};
 use crate::store::{MAX_FILTER_KEYS, OpportunityFilter, Store, StoreError};
@@ -134,7 +134,7 @@ impl Process {
                 Ok(_) | Err(QueueError::Closed) => break,
                 Err(e) => {
                     self.stats
-                        .record("enrich", 0, 1, Some(format!("reading the queue: {e}")));
+                        .record(Stage::Enrich, 0, 1, Some(format!("reading the queue: {e}")));
                     break;
                 }
             }
@@ -162,7 +162,7 @@ impl Process {
                         waiting = true;
                     }
                     self.stats.record(
-                        "store",
+                        Stage::Store,
                         0,
                         1,
                         Some(format!("waiting for the store before taking updates: {e}")),
@@ -220,7 +220,7 @@ impl Process {
                         tracing::warn!(error = %e, failed, "Reading the queue failed; retrying.");
                     }
                     self.stats
-                        .record("enrich", 0, 1, Some(format!("reading the queue: {e}")));
+                        .record(Stage::Enrich, 0, 1, Some(format!("reading the queue: {e}")));
                     if failed > 20 {
                         tokio::select! {
                             _ = cancel.cancelled() => break,
@@ -246,12 +246,13 @@ impl Process {
                     }
                     Err(e) => {
                         rejected += 1;
-                        self.stats.record("enrich", 0, 1, Some(e.to_string()));
+                        self.stats.record(Stage::Enrich, 0, 1, Some(e.to_string()));
                         self.dead_letter(d, e.to_string()).await;
                     }
                 }
             }
-            self.stats.record("enrich", listings.len() as u64, 0, None);
+            self.stats
+                .record(Stage::Enrich, listings.len() as u64, 0, None);
             if listings.is_empty() {
                 continue;
             }
@@ -316,7 +317,7 @@ impl Process {
     ) -> Option<Vec<(usize, String)>> {
         let now = crate::domain::now();
         let (products, refused) = self.store_listings(listings, now, cancel).await?;
-        self.publish(Topic::Enriched, "enriched", &products, |p| p.asin)
+        self.publish(Topic::Enriched, Stage::Enriched, &products, |p| p.asin)
             .await;
         let count = products.len();
         let sets = match super::detect_all(self.detect.clone(), products, now).await {
@@ -333,11 +334,11 @@ impl Process {
             format!("detection failed on {failed} product(s); their stored routes are kept (see the log)")
         });
         self.stats
-            .record("detect", sets.len() as u64, failed, error);
+            .record(Stage::Detect, sets.len() as u64, failed, error);
         tracing::debug!(products = sets.len(), opportunities = found, "Detected.");
         let crossing = self.crossings(&sets).await;
         let refused_sets = match self
-            .retry("store", cancel, || {
+            .retry(Stage::Store, cancel, || {
                 self.store.replace_opportunities(sets.clone())
             })
             .await?
@@ -349,7 +350,7 @@ impl Process {
                 for set in sets {
                     let asin = set.0;
                     let one = vec![set];
-                    let write = self.retry("store", cancel, || {
+                    let write = self.retry(Stage::Store, cancel, || {
                         self.store.replace_opportunities(one.clone())
                     });
                     if let Err(e) = write.await? {
@@ -364,7 +365,7 @@ impl Process {
             .into_iter()
             .filter(|o| !refused_sets.contains(&o.asin))
             .collect();
-        self.publish(Topic::Alerts, "alerts", &crossing, |o| o.asin)
+        self.publish(Topic::Alerts, Stage::Alerts, &crossing, |o| o.asin)
             .await;
         Some(refused)
     }
@@ -382,13 +383,13 @@ impl Process {
     ) -> Option<(Vec<crate::domain::Product>, Vec<(usize, String)>)> {
         let n = listings.len() as u64;
         let whole = self
-            .retry("store", cancel, || {
+            .retry(Stage::Store, cancel, || {
                 self.store.upsert_listings(listings.clone(), now, None)
             })
             .await?;
         let e = match whole {
             Ok(products) => {
-                self.stats.record("store", n, 0, None);
+                self.stats.record(Stage::Store, n, 0, None);
                 return Some((products, Vec::new()));
             }
             Err(e) => e,
@@ -400,7 +401,7 @@ impl Process {
             let (asin, market) = (l.asin, l.market);
             let one = vec![l];
             match self
-                .retry("store", cancel, || {
+                .retry(Stage::Store, cancel, || {
                     self.store.upsert_listings(one.clone(), now, None)
                 })
                 .await?
@@ -422,7 +423,7 @@ impl Process {
         }
         let failed = refused.len() as u64;
         let error = refused.last().map(|(_, r)| r.clone());
-        self.stats.record("store", n - failed, failed, error);
+        self.stats.record(Stage::Store, n - failed, failed, error);
         Some((products, refused))
     }
 
@@ -448,7 +449,7 @@ impl Process {
                 Ok(page) => stored.extend(page.items.into_iter().map(|o| (o.key(), o))),
                 Err(e) => {
                     tracing::warn!(error = %e, "Could not read the stored routes; no alerts for this batch.");
-                    self.stats.record("alerts", 0, 1, Some(e.to_string()));
+                    self.stats.record(Stage::Alerts, 0, 1, Some(e.to_string()));
                     return Vec::new();
                 }
             }
@@ -474,7 +475,7 @@ impl Process {
     async fn publish<T: Serialize>(
         &self,
         topic: Topic,
-        stage: &'static str,
+        stage: Stage,
         items: &[T],
         asin: impl Fn(&T) -> Asin,
     ) {
@@ -510,7 +511,7 @@ impl Process {
     /// with backoff while the store is unavailable. `None` when cancelled meanwhile.
     async fn retry<T, F, Fut>(
         &self,
-        stage: &'static str,
+        stage: Stage,
         cancel: &CancellationToken,
         mut op: F,
     ) -> Option<Result<T, StoreError>>

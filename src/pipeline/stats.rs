@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, StageStatus};
+use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, Stage, StageStatus};
 use crate::domain::Market;
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
@@ -26,8 +26,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// steadily it logs nothing else, and the log of a headless run should show that it works.
 const SUMMARY_EVERY: u64 = 600;
 
+/// One stage's counters, with the samples its rate is computed over.
 #[derive(Default)]
-struct Stage {
+struct Counters {
     status: StageStatus,
     samples: VecDeque<(Instant, u64)>,
 }
@@ -42,7 +43,7 @@ pub struct Stats {
     /// in its rate.
     started: Instant,
     tx: watch::Sender<PipelineStatus>,
-    stages: Mutex<BTreeMap<&'static str, Stage>>,
+    stages: Mutex<BTreeMap<&'static str, Counters>>,
     jobs: Mutex<BTreeMap<String, JobStatus>>,
 }
 
@@ -104,7 +105,7 @@ impl Stats {
     }
 
     /// Counts `ok` items handled and `failed` failures of `stage`.
-    pub fn record(&self, stage: &'static str, ok: u64, failed: u64, error: Option<String>) {
+    pub fn record(&self, stage: Stage, ok: u64, failed: u64, error: Option<String>) {
         self.with_stage(stage, |s| {
             s.processed += ok;
             s.errors += failed;
@@ -119,7 +120,7 @@ impl Stats {
     }
 
     /// Records that `stage` stopped for good, and why (the rest of the pipeline runs on).
-    pub fn stop(&self, stage: &'static str, why: String) {
+    pub fn stop(&self, stage: Stage, why: String) {
         self.with_stage(stage, |s| {
             s.last_error = Some(why.clone());
             s.stopped = Some(why);
@@ -127,7 +128,7 @@ impl Stats {
     }
 
     /// Records that `stage`, shown as stopped while it waited, runs.
-    pub fn resume(&self, stage: &'static str) {
+    pub fn resume(&self, stage: Stage) {
         self.with_stage(stage, |s| {
             s.last_error = None;
             s.stopped = None;
@@ -135,16 +136,16 @@ impl Stats {
     }
 
     /// Applies `f` to the status of `stage` (created on first use) and marks it as seen now.
-    fn with_stage(&self, stage: &'static str, f: impl FnOnce(&mut StageStatus)) {
+    fn with_stage(&self, stage: Stage, f: impl FnOnce(&mut StageStatus)) {
         let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
-        let s = stages.entry(stage).or_insert_with(|| {
+        let s = stages.entry(stage.name()).or_insert_with(|| {
             let now = Instant::now();
             let from = now
                 .checked_sub(RATE_WINDOW)
                 .map_or(self.started, |t| t.max(self.started));
-            Stage {
+            Counters {
                 samples: VecDeque::from([(from, 0)]),
-                ..Stage::default()
+                ..Counters::default()
             }
         });
         f(&mut s.status);
@@ -335,9 +336,9 @@ pub async fn publish(
 /// failures per stage in pipeline order, then Keepa's requests and tokens, the queue.
 fn summary(before: &PipelineStatus, now: &PipelineStatus, minutes: u64) -> String {
     use crate::domain::text::thousands;
-    const ORDER: [&str; 4] = ["ingest", "enrich", "store", "detect"];
     let mut names: Vec<&String> = now.stages.keys().collect();
-    names.sort_by_key(|n| (ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()), *n));
+    let order = |n: &str| Stage::ALL.iter().position(|s| s.name() == n);
+    names.sort_by_key(|n| (order(n).unwrap_or(Stage::ALL.len()), *n));
     let mut parts = Vec::new();
     let mut failed = 0;
     for name in names {
@@ -472,19 +473,19 @@ mod tests {
     fn failures_in_a_row_count_until_an_item_is_handled() {
         let mut stats = Stats::new(Source::Demo, Vec::new(), false, true);
         let failing = |stats: &mut Stats| stats.stage_snapshot()["store"].failing;
-        stats.record("store", 100_000, 0, None);
+        stats.record(Stage::Store, 100_000, 0, None);
         assert_eq!(failing(&mut stats), 0);
         for _ in 0..3 {
-            stats.record("store", 0, 1, Some("the database file is gone".into()));
+            stats.record(Stage::Store, 0, 1, Some("the database file is gone".into()));
         }
         assert_eq!(failing(&mut stats), 3);
-        stats.record("store", 10, 2, Some("two refused".into()));
+        stats.record(Stage::Store, 10, 2, Some("two refused".into()));
         assert_eq!(
             failing(&mut stats),
             2,
             "a batch with items handled starts anew"
         );
-        stats.record("store", 500, 0, None);
+        stats.record(Stage::Store, 500, 0, None);
         assert_eq!(failing(&mut stats), 0);
     }
 
@@ -494,12 +495,12 @@ mod tests {
     fn the_first_batch_counts_in_the_rate() {
         let mut stats = Stats::new(Source::Demo, Vec::new(), false, true);
         stats.started -= Duration::from_secs(10);
-        stats.record("enrich", 400, 0, None);
+        stats.record(Stage::Enrich, 400, 0, None);
         let rate = stats.stage_snapshot()["enrich"].rate_per_s;
         assert!(rate > 0.0 && rate <= 40.0, "{rate}");
         // A stage whose first batch comes long after start: over the last minute.
         stats.started -= Duration::from_secs(600);
-        stats.record("alerts", 120, 0, None);
+        stats.record(Stage::Alerts, 120, 0, None);
         let rate = stats.stage_snapshot()["alerts"].rate_per_s;
         assert!(rate > 0.0 && rate <= 2.0, "{rate}");
         // Later snapshots keep that batch in the window until it is a minute old.

@@ -11,6 +11,48 @@ use crate::domain::Market;
 use crate::keepa::ClientStatus;
 use crate::store::JobRun;
 
+/// A stage of the pipeline, by the name its counters are kept and shown under (`/stats`,
+/// the health view, the log's summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Fetching from Keepa and publishing to the queue.
+    Ingest,
+    /// Reading the queue, validating and decoding.
+    Enrich,
+    /// Writing listings and opportunities.
+    Store,
+    /// Computing the routes.
+    Detect,
+    /// Publishing the merged products (`enriched.products`, on Kafka).
+    Enriched,
+    /// Publishing routes that crossed into the ranking (`alerts`, on Kafka).
+    Alerts,
+}
+
+impl Stage {
+    /// The stages in pipeline order.
+    pub const ALL: [Stage; 6] = [
+        Stage::Ingest,
+        Stage::Enrich,
+        Stage::Store,
+        Stage::Detect,
+        Stage::Enriched,
+        Stage::Alerts,
+    ];
+
+    /// The name its counters are kept under, e.g. `enrich`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Enrich => "enrich",
+            Stage::Store => "store",
+            Stage::Detect => "detect",
+            Stage::Enriched => "enriched",
+            Stage::Alerts => "alerts",
+        }
+    }
+}
+
 /// Where Keepa data comes from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

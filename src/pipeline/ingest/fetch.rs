@@ -11,6 +11,7 @@ use crate::domain::{Asin, Market};
 use crate::keepa::ProductQuery;
 use crate::keepa::answer::Answer;
 use crate::keepa::client::MAX_ASINS_PER_REQUEST;
+use crate::pipeline::Stage;
 use crate::queue::{Message, RawUpdate, Topic};
 
 impl Ingest {
@@ -30,7 +31,7 @@ impl Ingest {
                 Err(e) => {
                     self.failing.store(Some(&e));
                     self.stats.record(
-                        "ingest",
+                        Stage::Ingest,
                         0,
                         1,
                         Some(format!("reading which products have routes failed: {e}")),
@@ -100,7 +101,7 @@ impl Ingest {
                     } else {
                         tracing::warn!(%market, asins = asked.len(), error = %e, "Fetching a batch from Keepa failed; it is retried in a minute.");
                     }
-                    self.stats.record("ingest", 0, 1, Some(e.to_string()));
+                    self.stats.record(Stage::Ingest, 0, 1, Some(e.to_string()));
                     failed.extend_from_slice(asked);
                     continue;
                 }
@@ -144,12 +145,16 @@ impl Ingest {
             match self.queue.publish(Topic::RawUpdates, messages).await {
                 Ok(()) => {
                     self.failing.queue(None);
-                    self.stats.record("ingest", count, 0, None);
+                    self.stats.record(Stage::Ingest, count, 0, None);
                 }
                 Err(e) => {
                     self.failing.queue(Some(&e));
-                    self.stats
-                        .record("ingest", 0, count, Some(format!("publishing failed: {e}")));
+                    self.stats.record(
+                        Stage::Ingest,
+                        0,
+                        count,
+                        Some(format!("publishing failed: {e}")),
+                    );
                     failed.extend_from_slice(asked);
                 }
             }

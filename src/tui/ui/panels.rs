@@ -131,7 +131,11 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     };
     let markets_with_data = st.products_per_market.values().filter(|n| **n > 0).count();
     let k = &s.status.keepa;
-    let rate = s.status.stages.get("enrich").map_or(0.0, |x| x.rate_per_s);
+    let rate = s
+        .status
+        .stages
+        .get(crate::pipeline::Stage::Enrich.name())
+        .map_or(0.0, |x| x.rate_per_s);
     // Below 120 columns each tile is ~13 cells wide: short labels and values.
     let wide = area.width >= 120;
     let tile = usize::from(area.width / 6).saturating_sub(2);
