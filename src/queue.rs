@@ -194,6 +194,15 @@ pub enum QueueError {
     /// bad value): a mistake in the config, which retrying will not mend.
     #[error("the queue's settings are refused: {0}")]
     Config(String),
+    /// An acknowledgement came after the batch's partitions moved to another member of the
+    /// group (a rebalance): its messages go to their new owner again, which stores them
+    /// again, to the same effect. Routine, not an outage.
+    #[error(
+        "the group rebalanced before the batch was acknowledged ({0}): its messages are \
+         delivered again to the worker that has their partitions now (stored writes are \
+         idempotent)"
+    )]
+    Moved(String),
 }
 
 /// Moves messages between pipeline stages.

@@ -147,7 +147,9 @@ pub fn claim_when_reachable(
                     match lease.take().await {
                         Ok(true) => Ok(()),
                         Ok(false) => Err(anyhow::Error::new(StoreError::Unavailable(
-                            "the lease on fetching could not be read or written".into(),
+                            "the lease on fetching is not taken yet (the store cannot be \
+                             read or written, or a killed process's lease is lapsing)"
+                                .into(),
                         ))),
                         Err(e) => Err(e),
                     }

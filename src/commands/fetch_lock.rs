@@ -112,12 +112,16 @@ pub struct FetchLease {
     lost: Option<tokio::sync::oneshot::Receiver<anyhow::Error>>,
 }
 
-/// What taking the lease needs: the store, this process's holder id, the store's name.
+/// What taking the lease needs: the store, this process's holder id, the store's name,
+/// and the lease of a killed process being waited out, if any.
 #[derive(Clone)]
 pub struct LeaseClaim {
     store: Arc<dyn Store>,
     holder: u32,
     place: String,
+    lapsing: Arc<std::sync::Mutex<Option<u64>>>,
+    /// Taken once: renewed from then on (not before, when it may still be another's).
+    taken: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A lease as the store keeps it: when it lapses (Unix seconds) and its holder (24 bits).
@@ -159,6 +163,8 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
         store,
         holder,
         place: place.to_string(),
+        lapsing: Arc::default(),
+        taken: Arc::default(),
     };
     let pending = !claim.take().await?;
     let renewal = CancellationToken::new();
@@ -173,56 +179,64 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
 }
 
 impl LeaseClaim {
-    /// Takes the lease: `true` once taken, `false` while the store cannot be read, an
-    /// error (exit 2) when another process holds it. A lease left by a process killed on
-    /// this host is waited out once (a minute at most), not refused: there is nothing to
-    /// stop. Renewed meanwhile, its holder runs after all (another PID namespace under the
-    /// same host name), and it is refused.
+    /// Takes the lease: `true` once taken, `false` while it cannot be yet (the store
+    /// cannot be read, or a killed process's lease is lapsing: ask again later), an error
+    /// (exit 2) when another process holds it. A lease left by a process killed on this
+    /// host is waited out (a minute at most), not refused: there is nothing to stop; the
+    /// process starts meanwhile, its API too, and fetches once it is taken. Renewed
+    /// meanwhile, its holder runs after all (another PID namespace under the same host
+    /// name), and it is refused.
     pub async fn take(&self) -> Result<bool> {
         let place = &self.place;
-        let mut waited = false;
-        loop {
-            let value = match self.store.checkpoint(LEASE_KEY.to_string()).await {
-                Ok(value) => value,
-                Err(crate::store::StoreError::Unavailable(_)) => return Ok(false),
-                Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
-            };
-            if let Some(ago) = live_other(value, self.holder, unix_now()) {
-                let ids = fetching_processes(self.store.as_ref()).await;
-                let left = LEASE_SECS.saturating_sub(ago);
+        let value = match self.store.checkpoint(LEASE_KEY.to_string()).await {
+            Ok(value) => value,
+            Err(crate::store::StoreError::Unavailable(_)) => return Ok(false),
+            Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
+        };
+        if let Some(ago) = live_other(value, self.holder, unix_now()) {
+            let ids = fetching_processes(self.store.as_ref()).await;
+            let left = LEASE_SECS.saturating_sub(ago);
+            let dead_here = !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id));
+            let mut lapsing = self.lapsing.lock().unwrap_or_else(|e| e.into_inner());
+            match *lapsing {
+                // The same lease as before, not renewed: still lapsing.
+                Some(seen) if Some(seen) == value => return Ok(false),
                 // Killed on this host (a crash, `kill -9`): nothing to stop, only the
                 // lease to wait out.
-                if !waited && !ids.is_empty() && ids.iter().all(|id| gone_from_this_host(id)) {
-                    waited = true;
+                None if dead_here => {
+                    *lapsing = value;
                     tracing::warn!(
                         "The arbdesk process that fetched into {place} ({}) is no longer \
-                         running, but its lease on fetching (renewed {ago} s ago) was not \
-                         given back, as after a kill or a crash: this one waits {left} s for \
-                         it to lapse, then fetches.",
+                             running, but its lease on fetching (renewed {ago} s ago) was not \
+                             given back, as after a kill or a crash: this one fetches once it \
+                             lapses, in {left} s; the rest runs meanwhile.",
                         ids.join(", ")
                     );
-                    tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
-                    continue;
+                    return Ok(false);
                 }
-                let who = if ids.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", ids.join(", "))
-                };
-                return Err(super::BadValue(format!(
-                    "Another arbdesk process{who} is fetching into {place} (it renewed its \
+                _ => {}
+            }
+            let who = if ids.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ids.join(", "))
+            };
+            return Err(super::BadValue(format!(
+                "Another arbdesk process{who} is fetching into {place} (it renewed its \
                      lease on fetching {ago} s ago): a second one would ask Keepa again for \
                      the same products and spend the tokens twice. Stop it first (a lease \
                      it cannot give back lapses {LEASE_SECS} s after its last renewal, in \
                      {left} s if it is gone), or run this one with --role process or api"
-                ))
-                .into());
+            ))
+            .into());
+        }
+        match write_lease(self.store.as_ref(), self.holder).await {
+            Ok(()) => {
+                self.taken.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(true)
             }
-            return match write_lease(self.store.as_ref(), self.holder).await {
-                Ok(()) => Ok(true),
-                Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
-                Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
-            };
+            Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
+            Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
         }
     }
 }
@@ -279,11 +293,16 @@ async fn renew(
         store,
         holder,
         place,
+        taken,
+        ..
     } = claim;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(RENEW_EVERY) => {}
+        }
+        if !taken.load(std::sync::atomic::Ordering::SeqCst) {
+            continue;
         }
         if let Ok(value) = store.checkpoint(LEASE_KEY.to_string()).await
             && let Some(ago) = live_other(value, holder, unix_now())

@@ -122,9 +122,15 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
         (Some(left), None) => format!("{} tokens left", signed_thousands(left)),
         _ => "token balance not seen yet".to_string(),
     };
+    // Errors a retry got past leave the client ok: the last one says what they were.
+    let errors = match k.last_error.as_deref().filter(|_| k.errors > 0) {
+        Some(e) => format!("{} (last: {e})", count(k.errors, "error")),
+        None => count(k.errors, "error"),
+    };
     let mut detail = format!(
-        "{tokens}; {} requests, {} errors, {} rate-limited",
-        k.requests, k.errors, k.rate_limited
+        "{tokens}; {}, {errors}, {} rate-limited",
+        count(k.requests, "request"),
+        thousands(k.rate_limited)
     );
     if let Some(until) = k.waiting_until.filter(|u| *u > now) {
         detail.push_str(&format!(
@@ -141,14 +147,22 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
     match (&s.queue, s.running) {
         (Some(q), _) => {
             let mut q = q.clone();
+            // Shown from another process's report: the queue as that one sees it, the
+            // counts summed over every reporting process.
+            if let Some(from) = &s.shown_from.queue
+                && !q.detail.is_empty()
+            {
+                q.detail.push_str(&format!(" (as {from} reports it)"));
+            }
+            let counts = match &s.shown_from.queue {
+                Some(_) => format!("{counts} in all"),
+                None => counts,
+            };
             q.detail = if q.detail.is_empty() {
                 counts
             } else {
                 format!("{}; {counts}", q.detail)
             };
-            if let Some(from) = &s.shown_from.queue {
-                q.detail.push_str(&format!(" (as {from} reports it)"));
-            }
             q
         }
         (None, false) => ComponentHealth::ok("none", "no queue in this process"),
@@ -179,17 +193,31 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     }
     // The sums can hide one process's fault (a stalled worker among busy ones): each
     // reporting process's own verdict counts too.
-    let faults: Vec<String> = s
+    let at_fault: Vec<&Peer> = s
         .peers
         .iter()
         .filter(|p| p.pipeline.status != HealthStatus::Ok)
-        .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
         .collect();
-    if !faults.is_empty() {
+    if !at_fault.is_empty() {
+        let faults: Vec<String> = at_fault
+            .iter()
+            .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
+            .collect();
+        // The sums' own verdict, when it is the same fault (`stalled: …`) the processes
+        // name, is said once, by process.
+        let cause = |d: &str| d.split(':').next().unwrap_or(d).trim().to_string();
+        let same = h.status != HealthStatus::Ok
+            && at_fault
+                .iter()
+                .any(|p| cause(&p.pipeline.detail) == cause(&h.detail));
         if h.status == HealthStatus::Ok {
             h.status = HealthStatus::Degraded;
         }
-        h.detail = format!("{}; {}", faults.join("; "), h.detail);
+        h.detail = if same {
+            faults.join("; ")
+        } else {
+            format!("{}; {}", faults.join("; "), h.detail)
+        };
     }
     h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
     if let Some(since) = s.shown_from.unread_since {

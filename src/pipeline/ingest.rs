@@ -65,19 +65,20 @@ pub struct Failing {
 }
 
 impl Failing {
-    /// Records how reading the store went (`None`: it worked); logs a change.
-    fn store(&self, error: Option<&dyn std::fmt::Display>) {
-        Self::note(&self.store, error, "the store", "reading what to fetch");
+    /// Records how reading the store went (`None`: it worked); logs a change. `true` when
+    /// it works again after failing.
+    fn store(&self, error: Option<&dyn std::fmt::Display>) -> bool {
+        Self::note(&self.store, error, "the store", "reading what to fetch")
     }
 
     /// Records how publishing to the queue went (`None`: it worked); logs a change.
-    fn queue(&self, error: Option<&dyn std::fmt::Display>) {
+    fn queue(&self, error: Option<&dyn std::fmt::Display>) -> bool {
         Self::note(
             &self.queue,
             error,
             "the queue",
             "publishing fetched products",
-        );
+        )
     }
 
     fn note(
@@ -85,7 +86,7 @@ impl Failing {
         error: Option<&dyn std::fmt::Display>,
         what: &str,
         doing: &str,
-    ) {
+    ) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
         match error {
             Some(e) if !flag.swap(true, Relaxed) => tracing::warn!(
@@ -95,9 +96,11 @@ impl Failing {
             ),
             None if flag.swap(false, Relaxed) => {
                 tracing::info!("Ingest: {doing} works again.");
+                return true;
             }
             _ => {}
         }
+        false
     }
 }
 
@@ -459,11 +462,13 @@ impl Ingest {
         loop {
             let candidates = match self.store.refresh_candidates(market, limit).await {
                 Ok(c) => {
-                    self.failing.store(None);
+                    if self.failing.store(None) {
+                        self.stats.recovered(Stage::Ingest);
+                    }
                     c
                 }
                 Err(e) => {
-                    self.failing.store(Some(&e));
+                    let _ = self.failing.store(Some(&e));
                     self.stats.record(
                         Stage::Ingest,
                         0,

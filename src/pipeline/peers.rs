@@ -157,8 +157,8 @@ pub async fn run(
             continue;
         }
         let asked = store.process_reports(now - FRESH_FOR);
-        // Unanswered: the reports read before stay, while they are fresh (see `merge`),
-        // and the view says since when they could not be read.
+        // Unanswered: the reports read before stay, as fresh as they were then (see
+        // `merge`), and the view says since when they could not be read.
         let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await else {
             view.send_modify(|r| {
                 r.unread_since.get_or_insert(now);
@@ -197,7 +197,8 @@ async fn send_report(store: &dyn Store, id: &str, status: &PipelineStatus, wait:
 
 /// Shows in `s` (the status of a process that runs no stage, published anew every
 /// second) the pipeline as the reports of `peers` made within [`FRESH_FOR`] of `now` have
-/// it. With none, `s` says that no pipeline runs in this process.
+/// it (`now` is when they could last be read, while they cannot). With none, `s` says that
+/// no pipeline runs in this process.
 pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: DateTime<Utc>) {
     // This process's own state (it runs no stage), then the reports over it.
     s.running = false;
@@ -428,8 +429,13 @@ mod tests {
         merge(&mut s, &peers, read_at);
         assert_eq!(s.shown_from.queue.as_deref(), Some("worker-2:1"));
         let q = crate::pipeline::health::queue_health(&s);
-        assert!(q.detail.starts_with("newer;"), "{q:?}");
-        assert!(q.detail.ends_with("(as worker-2:1 reports it)"), "{q:?}");
+        // The queue as the newest processing report has it; the counts are everyone's.
+        assert!(
+            q.detail
+                .starts_with("newer (as worker-2:1 reports it); depth"),
+            "{q:?}"
+        );
+        assert!(q.detail.ends_with("dead letters in all"), "{q:?}");
 
         // With no report, the process's own status stands.
         let mut alone = PipelineStatus::default();

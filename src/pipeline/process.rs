@@ -210,6 +210,7 @@ impl Process {
                 Ok(b) => {
                     if let Some(failed) = streak.read(!b.is_empty(), std::time::Instant::now()) {
                         tracing::info!(failed, "Reading the queue works again.");
+                        self.stats.recovered(Stage::Enrich);
                     }
                     b
                 }
@@ -286,6 +287,7 @@ impl Process {
                         tracing::info!(failed, "Acknowledging batches works again.");
                     }
                 }
+                Err(e @ QueueError::Moved(_)) => tracing::info!("{e}."),
                 Err(e) => {
                     let failed = ack_streak.failed(std::time::Instant::now());
                     if failed == 1 || failed.is_multiple_of(30) {

@@ -119,6 +119,12 @@ impl Stats {
         });
     }
 
+    /// Records that what `stage` failed at works again, though it may have had nothing to
+    /// handle since: its failures in a row end (its counts and last error stay).
+    pub fn recovered(&self, stage: Stage) {
+        self.with_stage(stage, |s| s.failing = 0);
+    }
+
     /// Records that `stage` stopped for good, and why (the rest of the pipeline runs on).
     pub fn stop(&self, stage: Stage, why: String) {
         self.with_stage(stage, |s| {
@@ -320,7 +326,10 @@ pub async fn publish(
             }
             if !runs_stages {
                 let reports = peers.borrow();
-                super::peers::merge(s, &reports.peers, Utc::now());
+                // While the reports cannot be read, those last read are shown as they were
+                // then (not dropped as they age: the processes may be running).
+                let as_of = reports.unread_since.unwrap_or_else(Utc::now);
+                super::peers::merge(s, &reports.peers, as_of);
                 s.shown_from.unread_since = reports.unread_since;
             }
         });

@@ -321,7 +321,18 @@ impl KafkaQueue {
             .await
         {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                use rdkafka::types::RDKafkaErrorCode as Code;
+                if matches!(
+                    e.rdkafka_error_code(),
+                    Some(
+                        Code::IllegalGeneration | Code::RebalanceInProgress | Code::UnknownMemberId
+                    )
+                ) {
+                    return Err(QueueError::Moved(e.to_string()));
+                }
+                e.to_string()
+            }
             Err(Unfinished::TimedOut) => format!(
                 "Kafka did not take the commit within {wait} s (the group may be \
                  rebalancing); it goes on in the background"

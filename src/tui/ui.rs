@@ -223,7 +223,8 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
     }
     f.render_widget(Block::default().style(theme.style("screen")), area);
     let a = dashboard(area, s);
-    panels::header(f, a.header, s, theme);
+    let health_shown = a.health.is_some() || s.view_kind == View::Health;
+    panels::header(f, a.header, s, theme, health_shown);
     match s.view_kind {
         View::Opportunities => {
             if let Some(r) = a.tiles {

@@ -25,11 +25,13 @@ impl Ingest {
             BuyBox::Off | BuyBox::All => HashMap::new(),
             BuyBox::Routes => match self.store.routes_in(market, asins.clone()).await {
                 Ok(routes) => {
-                    self.failing.store(None);
+                    if self.failing.store(None) {
+                        self.stats.recovered(Stage::Ingest);
+                    }
                     routes.into_iter().collect()
                 }
                 Err(e) => {
-                    self.failing.store(Some(&e));
+                    let _ = self.failing.store(Some(&e));
                     self.stats.record(
                         Stage::Ingest,
                         0,
@@ -144,11 +146,13 @@ impl Ingest {
             let count = messages.len() as u64;
             match self.queue.publish(Topic::RawUpdates, messages).await {
                 Ok(()) => {
-                    self.failing.queue(None);
+                    if self.failing.queue(None) {
+                        self.stats.recovered(Stage::Ingest);
+                    }
                     self.stats.record(Stage::Ingest, count, 0, None);
                 }
                 Err(e) => {
-                    self.failing.queue(Some(&e));
+                    let _ = self.failing.queue(Some(&e));
                     self.stats.record(
                         Stage::Ingest,
                         0,

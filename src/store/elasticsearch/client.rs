@@ -173,13 +173,37 @@ impl Es {
     }
 
     /// `node` did not answer: it rests while others answer, and the error says so.
-    fn unreachable(&self, node: &Node, what: &str, e: impl std::fmt::Display) -> StoreError {
+    fn unreachable(&self, node: &Node, what: &str, e: impl std::error::Error) -> StoreError {
         let others = if self.nodes.len() > 1 {
             node.rest();
             "; requests go to the other nodes for 30 s"
         } else {
             ""
         };
+        // An `https://` URL at a node that speaks plain HTTP answers, but not in TLS.
+        let mut chain = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        let plain = node.url.starts_with("https:")
+            && [
+                "handshake eof",
+                "wrong version number",
+                "InvalidContentType",
+                "corrupt message",
+            ]
+            .iter()
+            .any(|sign| chain.contains(sign));
+        if plain {
+            return StoreError::Unavailable(format!(
+                "Elasticsearch at {} did not complete the TLS handshake while {what} ({e}): \
+                 a node that speaks plain HTTP there takes an http:// url ([store] url, \
+                 --es-url or ARBDESK_ES_URL){others}",
+                node.url
+            ));
+        }
         StoreError::Unavailable(format!(
             "Elasticsearch at {} did not answer while {what}: {e}; check that it is running \
              and reachable, and the store's url{others}",

@@ -156,7 +156,21 @@ pub async fn follow_added(
                 Ok(Some(p)) if seen.contains(&asin) => {
                     let listed: Vec<Market> = p.markets.keys().copied().collect();
                     let routes = routes_of(&*store, asin).await;
-                    say(found(asin, &listed, &tracked, routes.as_deref()), false);
+                    let mut said = found(asin, &listed, &tracked, routes.as_deref());
+                    // A market whose answer has not come (or did not decode) is not called
+                    // unlisted by leaving it out.
+                    let missing: Vec<&str> = tracked
+                        .iter()
+                        .filter(|m| !p.markets.contains_key(m) && p.not_fetched(**m))
+                        .map(|m| m.code())
+                        .collect();
+                    if !missing.is_empty() {
+                        said.push_str(&format!(
+                            "; nothing usable from {} yet (the log, g l, says why)",
+                            missing.join(" ")
+                        ));
+                    }
+                    say(said, false);
                 }
                 Ok(Some(_)) => {
                     seen.push(asin);

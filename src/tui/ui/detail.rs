@@ -88,9 +88,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     // the chart. Focused, the detail is open to read the P&L: it gets all its lines first,
     // the chart what is left.
     let first_lines = if focused { u16::MAX } else { PNL_FIRST_LINES };
-    let pnl_first = pnl_len.min(first_lines).min(rest);
+    let mut pnl_first = pnl_len.min(first_lines).min(rest);
     rest -= pnl_first;
     let history = d.history.iter().any(|h| !h.points.is_empty());
+    // Focused, a chart that lacks a few lines takes them from the P&L (which then
+    // scrolls) rather than leave them blank, as long as the P&L keeps its first lines.
+    if focused && history && rest > 0 && rest < CHART_MIN_HEIGHT {
+        let short = CHART_MIN_HEIGHT - rest;
+        if pnl_first >= short + PNL_FIRST_LINES {
+            pnl_first -= short;
+            rest += short;
+        }
+    }
     let mut chart_h = if history && rest >= CHART_MIN_HEIGHT {
         CHART_MIN_HEIGHT
     } else {

@@ -237,6 +237,23 @@ fn health_rows(s: &UiState, in_view: bool, console: bool) -> Vec<HealthRow> {
     rows
 }
 
+/// The components at fault, by name, and the worst status among them: what the header
+/// says where no health panel is on screen.
+pub(super) fn faults(s: &UiState) -> Option<(HealthStatus, Vec<String>)> {
+    let rows: Vec<HealthRow> = health_rows(s, false, false)
+        .into_iter()
+        .filter(|r| r.health.status != HealthStatus::Ok)
+        // Not probed yet: known within a second of the start.
+        .filter(|r| !(r.name == "store" && s.store_health.is_none()))
+        .collect();
+    let worst = if rows.iter().any(|r| r.health.status == HealthStatus::Down) {
+        HealthStatus::Down
+    } else {
+        HealthStatus::Degraded
+    };
+    (!rows.is_empty()).then(|| (worst, rows.into_iter().map(|r| r.name).collect()))
+}
+
 /// The table's rows: how many it holds (the row limit's share of what matches) and, on the
 /// opportunities view, how many of them are on screen.
 fn rows_in_view(s: &UiState) -> String {

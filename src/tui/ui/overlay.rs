@@ -280,6 +280,9 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     }
     // Newest lowest, above the footer; but when the selected row would be under them,
     // they stack from the top of the table down instead, clear of it.
+    // At most a third of the screen, so a burst (a few products fetched at once) leaves
+    // the table readable; the newest always shows.
+    let most = (area.height / 3).min(area.height.saturating_sub(4));
     let mut boxes: Vec<(Vec<String>, bool)> = Vec::new();
     let mut height = 0u16;
     for t in s.toasts.iter().rev() {
@@ -292,7 +295,7 @@ fn toasts(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
             }
         }
         let h = lines.len() as u16 + 2;
-        if height + h > area.height.saturating_sub(4) {
+        if height + h > area.height.saturating_sub(4) || (!boxes.is_empty() && height + h > most) {
             break;
         }
         height += h;

@@ -12,7 +12,15 @@ use crate::tui::action::{LOG_LEVELS, ROW_LIMITS, limit_label};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
-pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
+/// The title bar. `health_shown`: a health panel or view is on screen, which shows the
+/// components at fault itself.
+pub(super) fn header(
+    f: &mut Frame<'_>,
+    area: Rect,
+    s: &UiState,
+    theme: &Theme,
+    health_shown: bool,
+) {
     // Segments with their rank (0 = kept longest). What does not fit is dropped whole,
     // lowest rank first, so no number is ever cut short.
     let mut parts: Vec<(u8, Span<'_>)> = vec![
@@ -39,6 +47,24 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if store_down {
         parts.push((0, Span::raw(" ")));
         parts.push((0, styled(" STORE DOWN · g h ", "bad", theme)));
+    }
+    // What the health panel would show at fault, where none is on screen (a small
+    // terminal, another view): named, with where to look.
+    // A store that is down and a Keepa client that stopped have badges of their own.
+    let badged = store_down || s.status.keepa.stopped.is_some();
+    if !health_shown
+        && !badged
+        && let Some((worst, names)) = super::health::faults(s)
+    {
+        let (word, style) = match worst {
+            crate::component::HealthStatus::Down => ("down", "bad"),
+            _ => ("degraded", "warn"),
+        };
+        parts.push((1, Span::raw(" ")));
+        parts.push((
+            1,
+            styled(format!(" {} {word} · g h ", names.join(", ")), style, theme),
+        ));
     }
     let codes: Vec<&str> = s.session.markets.iter().map(|m| m.code()).collect();
     parts.push((3, Span::raw(format!("  {}", codes.join(" ")))));
@@ -96,13 +122,25 @@ pub(super) fn header(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(14)]).areas(area);
-    let width = |parts: &[(u8, Span<'_>)]| parts.iter().map(|(_, sp)| sp.width()).sum::<usize>();
-    while width(&parts) > usize::from(left.width) {
-        let Some(worst) = parts.iter().map(|(r, _)| *r).max().filter(|r| *r > 0) else {
-            break;
-        };
-        parts.retain(|(r, _)| *r != worst);
+    // Rank by rank, best first, each whole group that still fits (rank 0 always): one
+    // that does not fit leaves its room to a lower one that does.
+    let mut ranks: Vec<u8> = parts.iter().map(|(r, _)| *r).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for rank in ranks {
+        let w: usize = parts
+            .iter()
+            .filter(|(r, _)| *r == rank)
+            .map(|(_, sp)| sp.width())
+            .sum();
+        if rank == 0 || used + w <= usize::from(left.width) {
+            kept.push(rank);
+            used += w;
+        }
     }
+    parts.retain(|(r, _)| kept.contains(r));
     let spans: Vec<Span<'_>> = parts.into_iter().map(|(_, sp)| sp).collect();
     f.render_widget(Paragraph::new(Line::from(spans)), left);
     f.render_widget(
