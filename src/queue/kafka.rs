@@ -292,8 +292,9 @@ impl KafkaQueue {
                 topic = %self.topic(Topic::RawUpdates),
                 "No partition of the raw topic is assigned to this worker yet: the group gives \
                  them out when it rebalances. If this goes on, the other members hold them all \
-                 (more workers than partitions), or the broker still counts a member that was \
-                 killed until its session times out."
+                 (more workers than partitions), the broker still counts a member that was \
+                 killed until its session times out, or its cooperative protocol misbehaves \
+                 (the README's Kafka section: the `range` strategy, set in [queue] options)."
             );
         }
     }

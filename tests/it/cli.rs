@@ -943,19 +943,10 @@ fn a_store_path_that_is_a_directory_is_named_as_one() {
 /// operator to check the address or start a simulator there.
 #[test]
 fn a_keepa_url_answering_errors_is_not_called_unanswered() {
-    use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let _ = conn.write_all(
-                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            );
-        }
-    });
+    let port = super::util::answer_every(
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    );
     let url = format!("http://127.0.0.1:{port}/");
     let out = arbdesk(&["token", "--keepa-url", &url], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);

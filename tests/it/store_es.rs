@@ -68,19 +68,10 @@ async fn a_cluster_that_is_not_there_is_down_and_requests_say_so() {
 /// failed and that such a node takes an `http://` URL, not that nothing answered.
 #[tokio::test]
 async fn an_https_url_at_a_plain_http_node_says_so() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        // As a plain HTTP server answers a TLS greeting: a 400, then closed.
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0u8; 1024];
-            let _ = conn.read(&mut buf);
-            let _ = conn.write_all(
-                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            );
-        }
-    });
+    // As a plain HTTP server answers a TLS greeting: a 400, then closed.
+    let port = super::util::answer_every(
+        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    );
     let mut s = EsSettings::new(format!("https://127.0.0.1:{port}"));
     s.timeout_secs = 2;
     let store = EsStore::connect(&s).unwrap();

@@ -134,6 +134,23 @@ pub async fn raw_server(responses: Vec<Vec<u8>>) -> std::net::SocketAddr {
     addr
 }
 
+/// A loopback server (on a thread of its own, for tests with no runtime) that answers
+/// every connection, after one read of whatever the client sent, with `answer` and closes
+/// it: a server that answers, but not as the client hopes. Its port.
+pub fn answer_every(answer: &'static [u8]) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(answer);
+        }
+    });
+    port
+}
+
 pub fn http_response(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status}\r\nconnection: close\r\n").into_bytes();
     for (k, v) in headers {
