@@ -181,6 +181,7 @@ fn help(
         .max(DESC_MIN);
     // A row taller than the list would not be drawn at all: its description is cut.
     let max_h = usize::from(inner.height.saturating_sub(1).max(1));
+    let here = s.context().name();
     let rows = entries.iter().map(|e| {
         let keys = if e.user {
             format!("{} *", e.keys)
@@ -208,7 +209,9 @@ fn help(
             )),
             Cell::from(fit(&e.run, usize::from(run_w)).into_owned()),
             Cell::from(desc),
-            Cell::from(if where_w > 0 { e.context } else { "" }),
+            // Said where it is not here (the title names here): a `table` beside a
+            // description wrapped over two lines read as part of it.
+            Cell::from(if where_w > 0 && e.context != here { e.context } else { "" }),
         ])
         .height(height)
     });
