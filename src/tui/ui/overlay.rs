@@ -211,7 +211,11 @@ fn help(
             Cell::from(desc),
             // Said where it is not here (the title names here): a `table` beside a
             // description wrapped over two lines read as part of it.
-            Cell::from(if where_w > 0 && e.context != here { e.context } else { "" }),
+            Cell::from(if where_w > 0 && e.context != here {
+                e.context
+            } else {
+                ""
+            }),
         ])
         .height(height)
     });
