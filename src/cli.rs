@@ -369,14 +369,7 @@ pub struct ImportArgs {
     pub rejects: Option<PathBuf>,
 }
 
-/// Export formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// Comma-separated values, one row per opportunity.
-    Csv,
-    /// `{meta, rows}` JSON.
-    Json,
-}
+pub use crate::commands::export::ExportFormat;
 
 /// `ValueEnum` for a type whose `NAMES` table (name, value) is also what the API takes, so
 /// the command line and the API accept the same words, listed in the same order.

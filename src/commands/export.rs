@@ -12,11 +12,30 @@ use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 
 use crate::api::dto::OpportunityItem;
-use crate::cli::{ExportArgs, ExportFormat};
+use crate::cli::ExportArgs;
 use crate::config::Settings;
 use crate::domain::{Market, Money, Opportunity};
 use crate::pipeline::Source;
 use crate::store::{OpportunityFilter, OpportunitySort, SortOrder};
+
+/// The formats an export is written in: `export --format` and the console's `e` / `:export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values, one row per opportunity.
+    Csv,
+    /// `{meta, rows}` JSON.
+    Json,
+}
+
+impl ExportFormat {
+    /// The file name extension: `csv`, `json`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        }
+    }
+}
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {

@@ -220,14 +220,8 @@ pub enum CopyTarget {
     Breakdown,
 }
 
-/// Export formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Comma-separated values.
-    Csv,
-    /// `{meta, rows}` JSON.
-    Json,
-}
+/// The formats `e` and `:export` write, as `arbdesk export --format` does.
+pub use crate::commands::export::ExportFormat as Format;
 
 /// How to sort.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -456,10 +456,7 @@ async fn export(
             .context("reading the products to explain the rows failed")?;
     }
     let source = crate::commands::data_source::of(store.as_ref()).await?;
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Json => "json",
-    };
+    let ext = format.extension();
     let write = |w: &mut dyn std::io::Write| match format {
         Format::Csv => crate::commands::export::write_csv(w, &items, source),
         Format::Json => crate::commands::export::write_json(
