@@ -16,11 +16,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 mod effects;
+mod export;
 mod products;
 mod refresh;
 pub mod watched;
 
-use super::action::Format;
 use super::clipboard::{self, Mode, Mux, Outcome};
 use super::keymap::Keymap;
 use super::model::{Detail, Feed, Query, Row};
@@ -35,6 +35,7 @@ use effects::{
     spawn_detail, spawn_logs, spawn_query, spawn_store_health,
 };
 pub use effects::{load_feed, read_log_tail};
+use export::{Rows, export};
 pub use products::load_products;
 
 /// Everything the console needs from the running arbdesk.
@@ -413,113 +414,6 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     Ok(save_ui_state(&deps.data_dir, &state).into_iter().collect())
 }
 
-/// The rows an export writes: those of `keys`, in that order, read with `query`; without
-/// keys, every row `query` matches, in the store's order.
-struct Rows {
-    store: Arc<dyn Store>,
-    explainer: Option<Arc<dyn Detect>>,
-    query: Query,
-    keys: Option<Vec<OpportunityKey>>,
-}
-
-async fn export(
-    Rows {
-        store,
-        explainer,
-        query,
-        keys,
-    }: Rows,
-    format: Format,
-    filter_meta: serde_json::Value,
-    sort: &str,
-    dir: &Path,
-) -> Result<(PathBuf, usize)> {
-    let mut filter = query.filter();
-    filter.limit = keys
-        .as_ref()
-        .map_or(usize::MAX, |k| filter.limit.max(k.len()));
-    let page = store
-        .opportunities(filter)
-        .await
-        .context("reading the opportunities failed")?;
-    let mut items = match keys {
-        None => page.items,
-        Some(keys) => {
-            let mut by_key: std::collections::HashMap<OpportunityKey, _> =
-                page.items.into_iter().map(|o| (o.key(), o)).collect();
-            keys.iter().filter_map(|k| by_key.remove(k)).collect()
-        }
-    };
-    if let (Format::Json, Some(x)) = (format, &explainer) {
-        items = crate::pipeline::explain_all(store.as_ref(), x.as_ref(), items)
-            .await
-            .context("reading the products to explain the rows failed")?;
-    }
-    let source = crate::commands::data_source::of(store.as_ref()).await?;
-    let ext = format.extension();
-    let write = |w: &mut dyn std::io::Write| match format {
-        Format::Csv => crate::commands::export::write_csv(w, &items, source),
-        Format::Json => crate::commands::export::write_json(
-            w,
-            &items,
-            source,
-            filter_meta.clone(),
-            sort,
-            items.len() as u64,
-        ),
-    };
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // Simulated prices say so in the file's name too.
-    let demo = if source == Some(crate::pipeline::Source::Demo) {
-        "demo-"
-    } else {
-        ""
-    };
-    let stem = format!(
-        "arbdesk-opportunities-{demo}{}",
-        Utc::now().format("%Y%m%dT%H%M%SZ")
-    );
-    let path = write_new_file(dir, &stem, ext, write)?;
-    Ok((path, items.len()))
-}
-
-/// Writes with `write` to `<dir>/<stem>.<ext>`, or, when that exists (two exports within
-/// one second), to `<stem>-2.<ext>`, `-3` …: an export never replaces another.
-fn write_new_file(
-    dir: &Path,
-    stem: &str,
-    ext: &str,
-    write: impl Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> Result<PathBuf> {
-    use std::io::Write as _;
-    for n in 1..1000 {
-        let name = match n {
-            1 => format!("{stem}.{ext}"),
-            n => format!("{stem}-{n}.{ext}"),
-        };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => {
-                let mut f = std::io::BufWriter::new(f);
-                write(&mut f)
-                    .and_then(|()| f.flush())
-                    .with_context(|| format!("writing {}", path.display()))?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-        }
-    }
-    anyhow::bail!(
-        "{} already holds 999 exports named {stem}: move some away",
-        dir.display()
-    )
-}
-
 /// SIGTERM and SIGHUP (the SSH session went away) end the console like `q`.
 struct Signals {
     #[cfg(unix)]
@@ -581,26 +475,4 @@ fn recorded_level(max: tracing::level_filters::LevelFilter) -> usize {
         tracing::Level::DEBUG => 3,
         tracing::Level::TRACE => 4,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Two exports within one second keep both files.
-    #[test]
-    fn an_export_never_replaces_another() {
-        let dir = tempfile::tempdir().unwrap();
-        let stem = "arbdesk-opportunities-20261205T114922Z";
-        let first = write_new_file(dir.path(), stem, "csv", |w| w.write_all(b"35 rows")).unwrap();
-        let second = write_new_file(dir.path(), stem, "csv", |w| w.write_all(b"3 rows")).unwrap();
-        assert_ne!(first, second);
-        assert!(
-            second.ends_with(format!("{stem}-2.csv")),
-            "{}",
-            second.display()
-        );
-        assert_eq!(std::fs::read(&first).unwrap(), b"35 rows");
-        assert_eq!(std::fs::read(&second).unwrap(), b"3 rows");
-    }
 }
