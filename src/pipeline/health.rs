@@ -36,7 +36,7 @@ const STALLED_AFTER_SECS: i64 = 60;
 /// although it answers (a full disk refuses a batch of listings while a probe, or a small
 /// write in between, still succeeds).
 pub fn store_component(probe: ComponentHealth, s: &PipelineStatus) -> ComponentHealth {
-    let Some(st) = s.stages.get(super::Stage::Store.name()) else {
+    let Some(st) = s.stage(super::Stage::Store) else {
         return probe;
     };
     if probe.status != HealthStatus::Ok || st.failing < FAILING_NOW {
@@ -333,8 +333,7 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
     // Messages waiting and none taken over the rates' whole span: nothing else may say so
     // (a Kafka worker left without a partition is as quiet as an idle one).
     let enriching = s
-        .stages
-        .get(super::Stage::Enrich.name())
+        .stage(super::Stage::Enrich)
         .map_or(0.0, |st| st.rate_per_s);
     let settled = s
         .started_at

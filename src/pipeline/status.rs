@@ -314,6 +314,11 @@ pub struct PipelineStatus {
 }
 
 impl PipelineStatus {
+    /// The counters of `stage`, once it has counted anything.
+    pub fn stage(&self, stage: Stage) -> Option<&StageStatus> {
+        self.stages.get(stage.name())
+    }
+
     /// This process fetches from Keepa itself (its status is its own, not one merged from
     /// other processes' reports, and it runs a Keepa client).
     pub fn fetches_here(&self) -> bool {

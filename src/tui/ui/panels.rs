@@ -171,8 +171,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
     let k = &s.status.keepa;
     let rate = s
         .status
-        .stages
-        .get(crate::pipeline::Stage::Enrich.name())
+        .stage(crate::pipeline::Stage::Enrich)
         .map_or(0.0, |x| x.rate_per_s);
     // Below 120 columns each tile is ~13 cells wide: short labels and values.
     let wide = area.width >= 120;
