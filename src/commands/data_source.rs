@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::fetch_lock::Take;
 use crate::pipeline::{IngestGate, Source};
 use crate::store::{Checkpoint, Store, StoreError};
 
@@ -145,12 +146,17 @@ pub fn claim_when_reachable(
                 (Ok(()), Some(lease)) => {
                     claimed = true;
                     match lease.take().await {
-                        Ok(true) => Ok(()),
-                        Ok(false) => Err(anyhow::Error::new(StoreError::Unavailable(
-                            "the lease on fetching is not taken yet (the store cannot be \
-                             read or written, or a killed process's lease is lapsing)"
-                                .into(),
-                        ))),
+                        Ok(Take::Taken) => Ok(()),
+                        Ok(Take::StoreUnavailable(why)) => {
+                            Err(anyhow::Error::new(StoreError::Unavailable(format!(
+                                "the lease on fetching cannot be read or written yet: {why}"
+                            ))))
+                        }
+                        Ok(Take::Lapsing(left)) => {
+                            Err(anyhow::Error::new(StoreError::Unavailable(format!(
+                                "a killed process's lease on fetching lapses in {left} s"
+                            ))))
+                        }
                         Err(e) => Err(e),
                     }
                 }

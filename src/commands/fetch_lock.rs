@@ -166,7 +166,7 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
         lapsing: Arc::default(),
         taken: Arc::default(),
     };
-    let pending = !claim.take().await?;
+    let pending = claim.take().await? != Take::Taken;
     let renewal = CancellationToken::new();
     let (lost_tx, lost) = tokio::sync::oneshot::channel();
     tokio::spawn(renew(claim.clone(), renewal.clone(), lost_tx));
@@ -178,19 +178,32 @@ pub async fn lease(store: Arc<dyn Store>, place: &str) -> Result<FetchLease> {
     })
 }
 
+/// How asking for the lease went, when no other live process holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Take {
+    /// This process holds it.
+    Taken,
+    /// The store cannot be read or written now (why): ask again when it answers.
+    StoreUnavailable(String),
+    /// A process killed on this host left it: it lapses in this many seconds.
+    Lapsing(u64),
+}
+
 impl LeaseClaim {
-    /// Takes the lease: `true` once taken, `false` while it cannot be yet (the store
-    /// cannot be read, or a killed process's lease is lapsing: ask again later), an error
+    /// Takes the lease: [`Take::Taken`] once taken, another [`Take`] while it cannot be yet
+    /// (ask again later), an error
     /// (exit 2) when another process holds it. A lease left by a process killed on this
     /// host is waited out (a minute at most), not refused: there is nothing to stop; the
     /// process starts meanwhile, its API too, and fetches once it is taken. Renewed
     /// meanwhile, its holder runs after all (another PID namespace under the same host
     /// name), and it is refused.
-    pub async fn take(&self) -> Result<bool> {
+    pub async fn take(&self) -> Result<Take> {
         let place = &self.place;
         let value = match self.store.checkpoint(LEASE_KEY.to_string()).await {
             Ok(value) => value,
-            Err(crate::store::StoreError::Unavailable(_)) => return Ok(false),
+            Err(crate::store::StoreError::Unavailable(why)) => {
+                return Ok(Take::StoreUnavailable(why));
+            }
             Err(e) => return Err(e).context("Reading the store's lease on fetching failed"),
         };
         if let Some(ago) = live_other(value, self.holder, unix_now()) {
@@ -200,7 +213,7 @@ impl LeaseClaim {
             let mut lapsing = self.lapsing.lock().unwrap_or_else(|e| e.into_inner());
             match *lapsing {
                 // The same lease as before, not renewed: still lapsing.
-                Some(seen) if Some(seen) == value => return Ok(false),
+                Some(seen) if Some(seen) == value => return Ok(Take::Lapsing(left)),
                 // Killed on this host (a crash, `kill -9`): nothing to stop, only the
                 // lease to wait out.
                 None if dead_here => {
@@ -212,7 +225,7 @@ impl LeaseClaim {
                              lapses, in {left} s; the rest runs meanwhile.",
                         ids.join(", ")
                     );
-                    return Ok(false);
+                    return Ok(Take::Lapsing(left));
                 }
                 _ => {}
             }
@@ -233,9 +246,9 @@ impl LeaseClaim {
         match write_lease(self.store.as_ref(), self.holder).await {
             Ok(()) => {
                 self.taken.store(true, std::sync::atomic::Ordering::SeqCst);
-                Ok(true)
+                Ok(Take::Taken)
             }
-            Err(crate::store::StoreError::Unavailable(_)) => Ok(false),
+            Err(crate::store::StoreError::Unavailable(why)) => Ok(Take::StoreUnavailable(why)),
             Err(e) => Err(e).context("Taking the lease on fetching into the store failed"),
         }
     }

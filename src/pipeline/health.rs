@@ -177,47 +177,29 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
 /// items is degraded. In a process that runs no stage, as the processes that do report it,
 /// named.
 pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
-    let mut h = judge_pipeline(s);
     if s.peers.is_empty() {
-        return h;
+        return judge_pipeline(s);
     }
-    // Each process judges only itself: a stage no live process runs is seen here alone
-    // (not while the reports cannot be read: those of a stage may have aged out unread).
-    if let Some(missing) =
-        missing_stage(&s.peers, s.queue_depth).filter(|_| s.shown_from.unread_since.is_none())
-    {
-        if h.status == HealthStatus::Ok {
-            h.status = HealthStatus::Degraded;
-        }
-        h.detail = format!("{missing}; {}", h.detail);
-    }
-    // The sums can hide one process's fault (a stalled worker among busy ones): each
-    // reporting process's own verdict counts too.
-    let at_fault: Vec<&Peer> = s
+    // The sums of several processes judge nothing: a stall or a failing stage is each
+    // process's own verdict (the sums would hide a stalled worker among busy ones, or say
+    // its fault a second time).
+    let mut h = ComponentHealth::ok("pipeline", running_detail(s));
+    let mut faults: Vec<String> = s
         .peers
         .iter()
         .filter(|p| p.pipeline.status != HealthStatus::Ok)
+        .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
         .collect();
-    if !at_fault.is_empty() {
-        let faults: Vec<String> = at_fault
-            .iter()
-            .map(|p| format!("{}: {}", p.id, p.pipeline.detail))
-            .collect();
-        // The sums' own verdict, when it is the same fault (`stalled: …`) the processes
-        // name, is said once, by process.
-        let cause = |d: &str| d.split(':').next().unwrap_or(d).trim().to_string();
-        let same = h.status != HealthStatus::Ok
-            && at_fault
-                .iter()
-                .any(|p| cause(&p.pipeline.detail) == cause(&h.detail));
-        if h.status == HealthStatus::Ok {
-            h.status = HealthStatus::Degraded;
-        }
-        h.detail = if same {
-            faults.join("; ")
-        } else {
-            format!("{}; {}", faults.join("; "), h.detail)
-        };
+    // A stage no live process runs is seen here alone (not while the reports cannot be
+    // read: those of a stage may have aged out unread).
+    if let Some(missing) =
+        missing_stage(&s.peers, s.queue_depth).filter(|_| s.shown_from.unread_since.is_none())
+    {
+        faults.push(missing);
+    }
+    if !faults.is_empty() {
+        h.status = HealthStatus::Degraded;
+        h.detail = format!("{}; {}", faults.join("; "), h.detail);
     }
     h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
     if let Some(since) = s.shown_from.unread_since {
@@ -349,17 +331,21 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
             ),
         );
     }
+    ComponentHealth::ok("pipeline", running_detail(s))
+}
+
+/// "running" and each stage's rate.
+fn running_detail(s: &PipelineStatus) -> String {
     let rates: Vec<String> = s
         .stages
         .iter()
         .map(|(name, st)| format!("{name} {:.1}/s", st.rate_per_s))
         .collect();
-    let detail = if rates.is_empty() {
+    if rates.is_empty() {
         "running".to_string()
     } else {
         format!("running; {}", rates.join(", "))
-    };
-    ComponentHealth::ok("pipeline", detail)
+    }
 }
 
 /// The GBP rate in use, once the pipeline has one. A stale rate is degraded: GBP routes

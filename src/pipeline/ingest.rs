@@ -65,28 +65,36 @@ pub struct Failing {
 }
 
 impl Failing {
-    /// Records how reading the store went (`None`: it worked); logs a change. `true` when
-    /// it works again after failing.
-    fn store(&self, error: Option<&dyn std::fmt::Display>) -> bool {
-        Self::note(&self.store, error, "the store", "reading what to fetch")
+    /// Records how reading the store went (`None`: it worked); logs a change, and ends
+    /// ingest's failure streak in `stats` when it works again after failing.
+    fn store(&self, error: Option<&dyn std::fmt::Display>, stats: &Stats) {
+        Self::note(
+            &self.store,
+            error,
+            stats,
+            "the store",
+            "reading what to fetch",
+        );
     }
 
-    /// Records how publishing to the queue went (`None`: it worked); logs a change.
-    fn queue(&self, error: Option<&dyn std::fmt::Display>) -> bool {
+    /// Records how publishing to the queue went (`None`: it worked), as `store` does.
+    fn queue(&self, error: Option<&dyn std::fmt::Display>, stats: &Stats) {
         Self::note(
             &self.queue,
             error,
+            stats,
             "the queue",
             "publishing fetched products",
-        )
+        );
     }
 
     fn note(
         flag: &std::sync::atomic::AtomicBool,
         error: Option<&dyn std::fmt::Display>,
+        stats: &Stats,
         what: &str,
         doing: &str,
-    ) -> bool {
+    ) {
         use std::sync::atomic::Ordering::Relaxed;
         match error {
             Some(e) if !flag.swap(true, Relaxed) => tracing::warn!(
@@ -96,11 +104,10 @@ impl Failing {
             ),
             None if flag.swap(false, Relaxed) => {
                 tracing::info!("Ingest: {doing} works again.");
-                return true;
+                stats.recovered(Stage::Ingest);
             }
             _ => {}
         }
-        false
     }
 }
 
@@ -462,13 +469,11 @@ impl Ingest {
         loop {
             let candidates = match self.store.refresh_candidates(market, limit).await {
                 Ok(c) => {
-                    if self.failing.store(None) {
-                        self.stats.recovered(Stage::Ingest);
-                    }
+                    self.failing.store(None, &self.stats);
                     c
                 }
                 Err(e) => {
-                    let _ = self.failing.store(Some(&e));
+                    self.failing.store(Some(&e), &self.stats);
                     self.stats.record(
                         Stage::Ingest,
                         0,

@@ -25,13 +25,11 @@ impl Ingest {
             BuyBox::Off | BuyBox::All => HashMap::new(),
             BuyBox::Routes => match self.store.routes_in(market, asins.clone()).await {
                 Ok(routes) => {
-                    if self.failing.store(None) {
-                        self.stats.recovered(Stage::Ingest);
-                    }
+                    self.failing.store(None, &self.stats);
                     routes.into_iter().collect()
                 }
                 Err(e) => {
-                    let _ = self.failing.store(Some(&e));
+                    self.failing.store(Some(&e), &self.stats);
                     self.stats.record(
                         Stage::Ingest,
                         0,
@@ -146,13 +144,11 @@ impl Ingest {
             let count = messages.len() as u64;
             match self.queue.publish(Topic::RawUpdates, messages).await {
                 Ok(()) => {
-                    if self.failing.queue(None) {
-                        self.stats.recovered(Stage::Ingest);
-                    }
+                    self.failing.queue(None, &self.stats);
                     self.stats.record(Stage::Ingest, count, 0, None);
                 }
                 Err(e) => {
-                    let _ = self.failing.queue(Some(&e));
+                    self.failing.queue(Some(&e), &self.stats);
                     self.stats.record(
                         Stage::Ingest,
                         0,
