@@ -42,18 +42,29 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Parses `args`, whose text `argv` is, with flags that it gives never read from their
+    /// environment variables: the command line wins over the environment.
+    pub fn try_parse_for(
+        argv: &[String],
+        args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+    ) -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches as _;
+        let mut matches = env::command_for(argv).try_get_matches_from(args)?;
+        Cli::from_arg_matches_mut(&mut matches)
+    }
+
     /// The command line, or exit with clap's message (code 2). A bad value that came from
     /// an environment variable rather than the command line says which variable.
     pub fn parse_or_exit() -> Cli {
-        let e = match Cli::try_parse() {
-            Ok(cli) => return cli,
-            Err(e) => e,
-        };
         // Lossy: an argument that is not UTF-8 (a file name, say) only has to be compared
         // with flag names here, and `std::env::args` would panic on it.
         let argv: Vec<String> = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
+        let e = match Cli::try_parse_for(&argv, std::env::args_os()) {
+            Ok(cli) => return cli,
+            Err(e) => e,
+        };
         let note = env_note(&e, &argv, |v| std::env::var_os(v).is_some()).or_else(|| {
             // clap names no argument when a value is not UTF-8; from the environment, say
             // which variable it is.
@@ -398,7 +409,7 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, ignore_case = true, default_value = "csv")]
     pub format: ExportFormat,
-    /// Write here instead of stdout.
+    /// Write here instead of stdout (`-`: stdout).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// Minimum gross margin, percent (e.g. 10, 12.5, -5).
@@ -478,10 +489,10 @@ pub struct SimArgs {
     /// Catalogue seed: the same seed gives the same products.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Tokens granted per minute (at least 1); the bucket holds an hour's worth and starts
-    /// full.
+    /// Tokens granted per minute (1 to 1000000); the bucket holds an hour's worth and
+    /// starts full.
     #[arg(long, default_value_t = 3000, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(i64).range(1..))]
+          value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub refill_rate: i64,
     /// Only accept this key (repeatable); by default any non-empty key is accepted.
     #[arg(long = "accept-key", value_parser = clap::builder::NonEmptyStringValueParser::new())]

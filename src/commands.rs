@@ -146,7 +146,13 @@ pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>> 
     check_data_dir(&settings.data_dir)?;
     // A data dir (or index prefix) that holds no store is a bad value: exit code 2.
     if let Some(file) = settings.store.local_file(&settings.data_dir)
-        && !file.exists()
+        && !file.try_exists().with_context(|| {
+            format!(
+                "Could not look for the store at {}: check that this user may read the data \
+                 dir (its permissions and owner)",
+                file.display()
+            )
+        })?
     {
         return Err(BadValue(format!(
             "No arbdesk store at {}: nothing has been stored in this data dir yet. Pass the \
@@ -198,13 +204,55 @@ async fn check_es_store_exists(settings: &Settings) -> Result<()> {
 /// assumes it is one.
 fn check_data_dir(dir: &std::path::Path) -> Result<()> {
     match std::fs::metadata(dir) {
-        Ok(m) if !m.is_dir() => anyhow::bail!(
+        Ok(m) if !m.is_dir() => Err(BadValue(format!(
             "The data dir {} is a file, not a directory: pass a directory with --data-dir (or \
              ARBDESK_DATA_DIR), or move the file aside",
             dir.display()
-        ),
+        ))
+        .into()),
         _ => Ok(()),
     }
+}
+
+/// Refuses an output file (given with `flag`) that is the SQLite store or one of its companions (`-wal`,
+/// `-shm`, `-journal`, and the lock files `.ingest` and `.bulk-load`): creating it would
+/// truncate the store, or be deleted by SQLite as it closes. The same file under another
+/// name (a symbolic or hard link) is the store's too; a companion that does not exist yet
+/// is known by its name.
+pub fn refuse_store_file(settings: &Settings, output: &std::path::Path, flag: &str) -> Result<()> {
+    let Some(db) = settings.store.local_file(&settings.data_dir) else {
+        return Ok(());
+    };
+    use crate::store::file_id::same_file;
+    // Where the output would be created: its directory as the kernel resolves it.
+    let planned = |p: &std::path::Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    for suffix in ["", "-wal", "-shm", "-journal", ".ingest", ".bulk-load"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        let name = std::path::PathBuf::from(name);
+        let is_it = same_file(&name, output)
+            || (!output.exists() && planned(&name).is_some_and(|n| planned(output) == Some(n)));
+        if is_it {
+            return Err(BadValue(format!(
+                "{flag} {} is the store's {}: writing there would destroy the store; give \
+                 {flag} another file name",
+                output.display(),
+                match suffix {
+                    "" => "database file".to_string(),
+                    ".ingest" | ".bulk-load" => format!("lock file ({suffix})"),
+                    _ => format!("database file's {suffix} companion"),
+                }
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The detector the pipeline and `import` use, over the model the settings validated.

@@ -103,14 +103,19 @@ where
     S: Service<Request, Error = Infallible>,
     S::Response: IntoResponse,
 {
-    // Two Host headers name no one host (RFC 9112 §3.2: answer 400); which one a proxy
-    // and this server each took could differ.
-    if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
-        return ApiError::from_status(
-            StatusCode::BAD_REQUEST,
-            "the request has more than one Host header: send one",
-        )
-        .into_response();
+    // Two Host headers name no one host (RFC 9112 §3.2: answer 400), two Authorization
+    // headers no one credential: which one a proxy and this server each took could differ.
+    for (name, shown) in [
+        (header::HOST, "Host"),
+        (header::AUTHORIZATION, "Authorization"),
+    ] {
+        if req.headers().get_all(name).iter().nth(1).is_some() {
+            return ApiError::from_status(
+                StatusCode::BAD_REQUEST,
+                format!("the request has more than one {shown} header: send one"),
+            )
+            .into_response();
+        }
     }
     if let Some(host) = req.headers().get(header::HOST)
         && !state

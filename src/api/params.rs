@@ -25,6 +25,31 @@ pub(crate) struct Params {
     pairs: Vec<(String, String)>,
 }
 
+/// Whether the percent-escapes of a query string decode to UTF-8 text.
+fn decodes_to_utf8(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut bytes = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| b[i] == b'%' && h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                bytes.push(byte);
+                i += 3;
+            }
+            None => {
+                bytes.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&bytes).is_ok()
+}
+
 impl Params {
     /// Decodes `raw` and rejects names outside `accepted`.
     pub fn parse(raw: Option<&str>, accepted: &[&str]) -> Result<Params, ApiError> {
@@ -45,10 +70,12 @@ impl Params {
             return Err(ApiError::unknown_parameters(&unknown, accepted, &hint));
         }
         // What decoding puts where percent-escapes were not UTF-8 (`%E9` for é in Latin-1):
-        // the client meant something else, so no value is read from it.
+        // the client meant something else, so no value is read from it. (A U+FFFD sent on
+        // purpose, `%EF%BF%BD`, is text like any other.)
         if let Some((k, _)) = pairs
             .iter()
             .find(|(_, v)| v.contains(char::REPLACEMENT_CHARACTER))
+            .filter(|_| !decodes_to_utf8(raw.unwrap_or("")))
         {
             return Err(ApiError::bad_parameter(
                 k,
@@ -317,6 +344,19 @@ mod tests {
 
     fn p(q: &str) -> Params {
         Params::parse(Some(q), &["limit", "min_profit", "buy", "sort", "q"]).unwrap()
+    }
+
+    /// Escapes that are not UTF-8 are refused; a replacement character sent as UTF-8 is
+    /// text like any other.
+    #[test]
+    fn only_escapes_that_are_not_utf8_are_refused() {
+        let accepted = &["q"];
+        assert!(Params::parse(Some("q=caf%E9"), accepted).is_err());
+        assert!(Params::parse(Some("q=caf%C3%A9"), accepted).is_ok());
+        let sent = Params::parse(Some("q=%EF%BF%BD"), accepted).unwrap();
+        assert_eq!(sent.pairs[0].1, "\u{FFFD}");
+        assert!(Params::parse(Some("q=%EF%BF%BD%E9"), accepted).is_err());
+        assert!(decodes_to_utf8("q=%+9&r=%zz"));
     }
 
     #[test]

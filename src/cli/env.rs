@@ -30,15 +30,35 @@ pub(super) fn env_note(
             .or_else(|| cmd.get_subcommands().find_map(|c| find(c, long)))
     }
     let var = find(&Cli::command(), long)?.into_string().ok()?;
-    let given = argv
-        .iter()
-        .skip(1)
-        .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|r| r.starts_with('=')));
-    (!given && is_set(&var)).then(|| {
+    (!given(argv, flag) && is_set(&var)).then(|| {
         format!(
             "  note: this value comes from the environment variable {var}, not the command line: correct it, or `unset {var}`"
         )
     })
+}
+
+/// Whether the command line `argv` gives `flag` (`--data-dir X` or `--data-dir=X`).
+fn given(argv: &[String], flag: &str) -> bool {
+    argv.iter()
+        .skip(1)
+        .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|r| r.starts_with('=')))
+}
+
+/// The command line's definition for `argv`: a flag that `argv` gives is not read from
+/// its environment variable at all. (clap reads a global flag's variable at every level of
+/// subcommands, so a bad value there would fail the parse even with the flag given.)
+pub(super) fn command_for(argv: &[String]) -> clap::Command {
+    let mut cmd = Cli::command();
+    let given_ids: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| a.get_env().is_some())
+        .filter(|a| a.get_long().is_some_and(|l| given(argv, &format!("--{l}"))))
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in given_ids {
+        cmd = cmd.mut_arg(id, |a| a.env(None));
+    }
+    cmd
 }
 
 /// For a value that is not UTF-8, the environment variables that hold one (`is_bad` tells

@@ -38,8 +38,16 @@ pub fn parse_api_addr(s: &str) -> Result<Option<SocketAddr>, String> {
     if let Ok(addr) = t.parse::<SocketAddr>() {
         return Ok(Some(addr));
     }
+    // An IP address alone (IPv6 with or without brackets), or a port alone: what to add.
+    let bare = t.trim_start_matches('[').trim_end_matches(']');
     let problem = match t.rsplit_once(':') {
         _ if t.is_empty() => "it is empty".to_string(),
+        _ if bare.parse::<std::net::Ipv6Addr>().is_ok() => {
+            format!("it has no port (e.g. [{bare}]:8000)")
+        }
+        None if t.parse::<u16>().is_ok() => {
+            format!("it has no IP address (e.g. 127.0.0.1:{t})")
+        }
         None => format!("it has no port (e.g. {t}:8000)"),
         Some((host, port)) => match port.parse::<u16>() {
             Err(_) => format!("'{port}' is not a port number (0 to 65535)"),

@@ -48,18 +48,21 @@ pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
         ConfigCommand::Init { force } => {
             let (path, _) = config::config_path(args);
             let path = path.context("No platform config directory; pass --config FILE")?;
+            // Bad arguments (exit code 2): a directory, a file that --force would replace.
             if path.is_dir() {
-                anyhow::bail!(
+                return Err(super::BadValue(format!(
                     "{} is a directory: pass --config with a file name, e.g. {}",
                     path.display(),
                     path.join("config.toml").display()
-                );
+                ))
+                .into());
             }
             if path.exists() && !force {
-                anyhow::bail!(
+                return Err(super::BadValue(format!(
                     "{} already exists; pass --force to overwrite it",
                     path.display()
-                );
+                ))
+                .into());
             }
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)

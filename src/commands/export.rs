@@ -285,50 +285,15 @@ pub fn filter(args: &ExportArgs, markets: &[Market]) -> Result<OpportunityFilter
     })
 }
 
-/// Refuses an output file that is the SQLite store or one of its companions (`-wal`,
-/// `-shm`, `-journal`, and the lock files `.ingest` and `.bulk-load`): creating it would
-/// truncate the store, or be deleted by SQLite as it closes. The same file under another
-/// name (a symbolic or hard link) is the store's too; a companion that does not exist yet
-/// is known by its name.
-fn refuse_store_file(settings: &Settings, output: &std::path::Path) -> Result<()> {
-    let Some(db) = settings.store.local_file(&settings.data_dir) else {
-        return Ok(());
-    };
-    use crate::store::file_id::same_file;
-    // Where the output would be created: its directory as the kernel resolves it.
-    let planned = |p: &std::path::Path| {
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
-    };
-    for suffix in ["", "-wal", "-shm", "-journal", ".ingest", ".bulk-load"] {
-        let mut name = db.clone().into_os_string();
-        name.push(suffix);
-        let name = std::path::PathBuf::from(name);
-        let is_it = same_file(&name, output)
-            || (!output.exists() && planned(&name).is_some_and(|n| planned(output) == Some(n)));
-        if is_it {
-            anyhow::bail!(
-                "{} is the store's {}: exporting there would destroy the store; give -o \
-                 another file name",
-                output.display(),
-                match suffix {
-                    "" => "database file".to_string(),
-                    ".ingest" | ".bulk-load" => format!("lock file ({suffix})"),
-                    _ => format!("database file's {suffix} companion"),
-                }
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Runs `arbdesk export`.
 pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
-    if let Some(path) = &args.output {
-        refuse_store_file(settings, path)?;
+    // `-o -` is standard output, as `import -` is standard input.
+    let output = args
+        .output
+        .as_deref()
+        .filter(|p| *p != std::path::Path::new("-"));
+    if let Some(path) = output {
+        super::refuse_store_file(settings, path, "-o")?;
     }
     let store = super::open_existing_store(settings).await?;
     let f = filter(args, &settings.markets)?;
@@ -369,7 +334,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         explain: (args.format == ExportFormat::Json)
             .then(|| (store.as_ref(), super::detector(settings))),
     };
-    let (to, unexplained) = match &args.output {
+    let (to, unexplained) = match output {
         Some(path) => {
             let f = std::fs::File::create(path).with_context(|| {
                 format!(
@@ -499,7 +464,7 @@ fn written(
     total: u64,
     limit: usize,
     order: &str,
-    to: Option<&std::path::PathBuf>,
+    to: Option<&std::path::Path>,
 ) -> Option<String> {
     use crate::domain::text::thousands;
     let to_file = to
@@ -552,9 +517,9 @@ mod tests {
 
     #[test]
     fn a_cut_export_says_how_to_get_every_row() {
-        let file = std::path::PathBuf::from("all.csv");
+        let file = std::path::Path::new("all.csv");
         assert_eq!(
-            written(100_000, 111_600, 100_000, EMP, Some(&file)).unwrap(),
+            written(100_000, 111_600, 100_000, EMP, Some(file)).unwrap(),
             "Wrote 100,000 of 111,600 opportunities to all.csv: the first by expected monthly \
              profit (--limit 100,000); --limit 111600 exports them all."
         );
@@ -564,16 +529,16 @@ mod tests {
              --limit 30 exports them all."
         );
         assert_eq!(
-            written(5, 5, 100_000, EMP, Some(&file)).unwrap(),
+            written(5, 5, 100_000, EMP, Some(file)).unwrap(),
             "Wrote 5 opportunities to all.csv."
         );
         assert_eq!(written(5, 5, 100_000, EMP, None), None);
         assert_eq!(
-            written(1, 1, 100_000, EMP, Some(&file)).unwrap(),
+            written(1, 1, 100_000, EMP, Some(file)).unwrap(),
             "Wrote 1 opportunity to all.csv."
         );
         assert_eq!(
-            written(0, 0, 100_000, EMP, Some(&file)).unwrap(),
+            written(0, 0, 100_000, EMP, Some(file)).unwrap(),
             "No opportunities match these filters: all.csv has no rows."
         );
     }

@@ -47,6 +47,9 @@ const SHOWN_ERRORS: usize = 20;
 pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     // The input first: a file that cannot be read leaves no new store behind.
     let input = Input::open(&args.file)?;
+    if let Some(path) = &args.rejects {
+        super::refuse_store_file(settings, path, "--rejects")?;
+    }
     let store = super::open_store(settings)?;
     super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;
     let detect = super::detector(settings);
@@ -84,7 +87,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         && size > 0
         && start >= size
     {
-        return already_imported(&*store, key, &name, args).await;
+        return already_imported(&*store, key, start, &name, args).await;
     }
     if let Some(key) = &key {
         say_if_changed(&*store, key, &name, start, args.restart).await?;
@@ -118,6 +121,16 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         // A stream of unknown length: a bulk load into an empty store only.
         None => stored_rows == 0,
     };
+    // Opened before the bulk load begins: a rejects file that cannot be created stops the
+    // run with the store as it was.
+    let mut tally = Tally {
+        rejects: args
+            .rejects
+            .as_deref()
+            .map(|path| Rejects::open(path, &args.file, (start > 0).then_some(line_no)))
+            .transpose()?,
+        ..Tally::default()
+    };
     if bulk {
         store
             .bulk_load(BulkLoad::Begin)
@@ -125,14 +138,6 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
             .context("Starting a bulk load failed")?;
     }
     let began = Instant::now();
-    let mut tally = Tally {
-        rejects: args
-            .rejects
-            .as_deref()
-            .map(|path| Rejects::open(path, &args.file, start > 0))
-            .transpose()?,
-        ..Tally::default()
-    };
     // What an interrupted run read before `start` still counts for the file: its bad lines
     // and the lines it imported (all of them, when it had no bad line).
     if let Some(key) = key.as_ref().filter(|_| start > 0) {
@@ -340,11 +345,19 @@ const OUTCOME_BAD: &str = "bad";
 async fn already_imported(
     store: &dyn Store,
     key: &str,
+    end: u64,
     name: &str,
     args: &ImportArgs,
 ) -> Result<()> {
     let watch = args.watch;
-    let outcome = |what: &str| store.checkpoint(format!("{key}:{what}"));
+    // The run's outcome, or (a run killed after its last batch, before it recorded its
+    // outcome) the counts kept beside its last checkpoint, there once a line was bad.
+    let outcome = |what: &'static str| async move {
+        match store.checkpoint(format!("{key}:{what}")).await? {
+            Some(n) => Ok::<_, crate::store::StoreError>(Some(n)),
+            None => store.checkpoint(before_key(key, what, end)).await,
+        }
+    };
     let (imported, bad) = (
         outcome(OUTCOME_IMPORTED).await?,
         outcome(OUTCOME_BAD).await?,

@@ -266,13 +266,17 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     print_tokens(&client);
     // What arrived is shown; what did not is the outcome: a failed market is a failure
     // (exit 1), products left out or unreadable a partial result (exit 3), as `import`.
-    let mut failed = failed.into_iter();
-    if let Some((_, first)) = failed.next() {
-        let others: Vec<&str> = failed.map(|(m, _)| m.code()).collect();
-        return Err(if others.is_empty() {
+    let markets: Vec<&str> = failed.iter().map(|(m, _)| m.code()).collect();
+    if let Some((first_market, first)) = failed.into_iter().next() {
+        return Err(if markets.len() == 1 {
             first
         } else {
-            first.context(format!("also failed in {}", others.join(", ")))
+            first.context(format!(
+                "{} markets failed ({}); {}'s error follows",
+                markets.len(),
+                markets.join(", "),
+                first_market.code()
+            ))
         });
     }
     if skipped > 0 {

@@ -376,6 +376,7 @@ impl KeepaClient {
             s.errors += 1;
             s.failing_since.get_or_insert_with(Utc::now);
             s.last_error = Some(last_error);
+            s.last_error_at = Some(Utc::now());
         });
     }
 

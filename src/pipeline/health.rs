@@ -19,6 +19,10 @@ const KEEPA_STALE_AFTER_MIN: i64 = 10;
 /// Keepa requests failing, none succeeding, this long is degraded (a blip of a few failed
 /// attempts that a retry gets through is not).
 const KEEPA_FAILING_AFTER_SECS: i64 = 60;
+/// More than this share of Keepa's attempts failing (percent), the last a few minutes ago
+/// at most, is degraded though retries get the data through: late, and something is wrong.
+const KEEPA_ERROR_PCT: u64 = 20;
+const KEEPA_ERRORS_RECENT_MIN: i64 = 5;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
 /// ... until its last failure is this old, items handled since (an outage at start-up,
@@ -110,6 +114,20 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
             }
             Some(_) => {}
         }
+    }
+    if k.errors >= 5
+        && k.errors * 100 > k.requests.max(1) * KEEPA_ERROR_PCT
+        && k.last_error_at
+            .is_some_and(|t| (now - t).num_minutes() < KEEPA_ERRORS_RECENT_MIN)
+    {
+        return ComponentHealth::degraded(
+            kind,
+            format!(
+                "{} of {} failed (last error: {last_error}); retries get the data through, late",
+                thousands(k.errors),
+                count(k.requests, "request")
+            ),
+        );
     }
     let tokens = match (k.tokens_left, k.refill_rate) {
         (Some(left), Some(rate)) => {
@@ -262,6 +280,20 @@ fn judge_pipeline(s: &PipelineStatus) -> ComponentHealth {
                 "unknown: the other processes' reports cannot be read since {} (the store \
                  does not answer); they may be running and holding their work",
                 since.format("%H:%M:%S UTC")
+            ),
+        );
+    }
+    if !s.running
+        && let Some((id, at)) = &s.shown_from.stopped_reporting
+    {
+        return ComponentHealth::down(
+            "pipeline",
+            format!(
+                "no process runs the pipeline: the last report, from {id}, is {} old \
+                 ({}); nothing is fetched or stored until one starts (arbdesk --serve, or \
+                 --role ingest and --role process)",
+                crate::domain::text::span((now - *at).num_seconds()),
+                at.format("%Y-%m-%d %H:%M:%S UTC")
             ),
         );
     }
@@ -543,6 +575,15 @@ pub fn refresh_estimate(
     if let Some(reason) = &k.stopped {
         return format!(
             "{cost_text}, but Keepa requests are stopped ({reason}): nothing is fetched until that is fixed"
+        );
+    }
+    // Requests failing: the wait is a backoff, not tokens, and it lasts as long as Keepa
+    // does not answer.
+    if k.failing_since.is_some() {
+        return format!(
+            "{cost_text}; Keepa requests are failing (last error: {}) and retried after a \
+             backoff: fetched once Keepa answers again (g h shows its health)",
+            k.last_error.as_deref().unwrap_or("unknown")
         );
     }
     // Requests already wait for tokens (work queued before this one spent them): this

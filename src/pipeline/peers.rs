@@ -58,6 +58,8 @@ pub struct ShownFrom {
     /// what is shown is then the last read, and what has aged out of it is unknown, not
     /// stopped.
     pub unread_since: Option<DateTime<Utc>>,
+    /// With no process reporting now: the last that did (within a day), and when.
+    pub stopped_reporting: Option<(String, DateTime<Utc>)>,
 }
 
 /// What a process that runs no stage has read of the others' reports.
@@ -67,6 +69,9 @@ pub struct Reports {
     pub peers: Vec<(Peer, PipelineStatus)>,
     /// Since when reading them fails, if it does.
     pub unread_since: Option<DateTime<Utc>>,
+    /// The latest report read (within [`crate::store::REPORTS_KEPT_FOR`]), fresh or not,
+    /// running or stopped: which process, and when.
+    pub last_report: Option<(String, DateTime<Utc>)>,
 }
 
 /// This process's id in reports: `host:pid`.
@@ -156,7 +161,8 @@ pub async fn run(
             send_report(&*store, &id, &snapshot, WAIT).await;
             continue;
         }
-        let asked = store.process_reports(now - FRESH_FOR);
+        // A day of them: those no longer fresh still say that a pipeline ran here.
+        let asked = store.process_reports(now - crate::store::REPORTS_KEPT_FOR);
         // Unanswered: the reports read before stay, as fresh as they were then (see
         // `merge`), and the view says since when they could not be read.
         let Ok(Ok(reports)) = tokio::time::timeout(WAIT, asked).await else {
@@ -165,6 +171,10 @@ pub async fn run(
             });
             continue;
         };
+        let last_report = reports
+            .iter()
+            .max_by_key(|r| r.updated_at)
+            .map(|r| (r.id.clone(), r.updated_at));
         let (read, unreadable) = read(reports, &id);
         if !unreadable.is_empty() && !unreadable_said {
             tracing::warn!(
@@ -177,6 +187,7 @@ pub async fn run(
         view.send_replace(Reports {
             peers: read,
             unread_since: None,
+            last_report,
         });
     }
 }
@@ -377,6 +388,7 @@ mod tests {
                 keepa: Some("ingest-1:1".into()),
                 queue: None,
                 unread_since: None,
+                stopped_reporting: None,
             }
         );
         let shown: Vec<(&str, &str)> = s

@@ -331,6 +331,9 @@ pub async fn publish(
                 let as_of = reports.unread_since.unwrap_or_else(Utc::now);
                 super::peers::merge(s, &reports.peers, as_of);
                 s.shown_from.unread_since = reports.unread_since;
+                if !s.running {
+                    s.shown_from.stopped_reporting = reports.last_report.clone();
+                }
             }
         });
         if runs_stages && n.is_multiple_of(SUMMARY_EVERY) {

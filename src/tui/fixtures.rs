@@ -309,6 +309,7 @@ pub fn status() -> PipelineStatus {
             estimator_drift: 0,
             last_success: Some(t - Duration::seconds(3)),
             last_error: None,
+            last_error_at: None,
             failing_since: None,
             waiting_until: None,
             stopped: None,

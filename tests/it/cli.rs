@@ -438,6 +438,11 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     ] {
         let out = arbdesk(args, &file);
         let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "a bad argument: {args:?}: {err}"
+        );
         assert!(
             err.contains("is a file, not a directory"),
             "{args:?}: {err}"
@@ -462,6 +467,9 @@ fn api_addresses_are_read_or_refused_with_the_reason() {
         ("127.0.0.1:99999", "'99999' is not a port number"),
         ("example.com:80", "'example.com' is not an IP address"),
         ("127.0.0.1", "has no port"),
+        ("18651", "has no IP address (e.g. 127.0.0.1:18651)"),
+        ("::1", "has no port (e.g. [::1]:8000)"),
+        ("[::1]", "has no port (e.g. [::1]:8000)"),
         ("", "empty"),
     ] {
         let e = parse_api_addr(bad).unwrap_err();
@@ -857,6 +865,41 @@ fn an_argument_that_is_not_utf8_gets_a_usage_error_not_a_panic() {
         err.contains("ARBDESK_MARKETS is not valid UTF-8") && !err.contains("panicked"),
         "{err}"
     );
+}
+
+/// A flag on the command line wins over its environment variable, even a bad one, before
+/// or after the subcommand (clap would read the variable at each level).
+#[test]
+fn a_flag_wins_over_a_bad_environment_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["config", "show", "--api-addr", "127.0.0.1:9"][..],
+        &["--api-addr=127.0.0.1:9", "config", "show"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("ARBDESK_API_ADDR", "bad")
+            .env("ARBDESK_MARKETS", "zz")
+            .args(["--markets", "DE,FR"])
+            .env_remove("ARBDESK_CONFIG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(shown.contains("127.0.0.1:9"), "{shown}");
+    }
+    // Not given: the variable's bad value is named.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["config", "show"])
+        .env("ARBDESK_API_ADDR", "bad")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ARBDESK_API_ADDR"), "{err}");
 }
 
 /// A one-shot command says what it did; the store's notes on the way (a bulk load running

@@ -214,6 +214,21 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A run killed after its last batch, before it recorded its outcome: the counts kept
+    // beside its last checkpoint still say so.
+    let c = rusqlite::Connection::open(crashed.join("arbdesk.sqlite")).unwrap();
+    let removed = c
+        .execute(
+            "DELETE FROM checkpoints WHERE key IN (?1 || ':bad', ?1 || ':imported')",
+            [&key],
+        )
+        .unwrap();
+    assert_eq!(removed, 2);
+    drop(c);
+    let out = import(&file, &crashed).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("skipped 4 bad lines"), "{err}");
     let out = import(&file, &crashed).arg("--restart").output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Imported 2,396 product lines"));
@@ -373,7 +388,7 @@ fn rejects_has_every_bad_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
-        err.contains("… and 5 bad lines more (the first 20 are shown; --rejects FILE"),
+        err.contains("… and 5 bad lines more (the first 20 are shown; --restart --rejects FILE imports it again"),
         "{err}"
     );
     let rejects = dir.path().join("rejects.tsv");
@@ -395,6 +410,33 @@ fn rejects_has_every_bad_line() {
         written
             .lines()
             .all(|l| l.split('\t').nth(1).is_some_and(|r| !r.is_empty()))
+    );
+    // Never the store's own file: refused before anything is written.
+    let data2 = dir.path().join("data2");
+    let db = data2.join("arbdesk.sqlite");
+    let out = import(&file, &data2)
+        .arg("--restart")
+        .arg("--rejects")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a bad argument: {err}");
+    assert!(
+        err.contains("is the store's database file") && err.contains("give --rejects another"),
+        "{err}"
+    );
+    assert_eq!(integrity(&db), "ok");
+    // A rejects file that cannot be created stops the run before its bulk load begins.
+    let out = import(&file, &dir.path().join("data5"))
+        .arg("--rejects")
+        .arg(dir.path().join("no such dir").join("r.tsv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        sort_indexes(&dir.path().join("data5").join("arbdesk.sqlite")),
+        3
     );
     // A file that is not there is a bad argument, and leaves no new store behind.
     let data = dir.path().join("data4");
@@ -543,7 +585,7 @@ async fn export_refuses_to_overwrite_the_store() {
     ] {
         let out = export(&data, &["--format", "csv", "-o", target.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{err}");
+        assert_eq!(out.status.code(), Some(2), "a bad argument: {err}");
         assert!(
             err.contains(says) && err.contains("give -o another"),
             "{err}"
@@ -567,6 +609,17 @@ async fn export_refuses_to_overwrite_the_store() {
             .unwrap()
             .starts_with("asin,")
     );
+    // `-o -` is standard output, not a file named `-`.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["export", "--format", "csv", "-o", "-", "--data-dir"])
+        .arg(&data)
+        .env_remove("ARBDESK_CONFIG")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("asin,"));
+    assert!(!dir.path().join("-").exists());
 }
 
 /// `export` writes every stored row as CSV (prices in their market's currency) or JSON,

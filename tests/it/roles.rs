@@ -329,6 +329,35 @@ categories = []
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // The processes that run the pipeline stop (SIGTERM): the API process says so, rather
+    // than "not running in this process" as if none had ever run.
+    for p in [&ingest, &worker_b] {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &p.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    let stopping = Instant::now();
+    loop {
+        let health = get(&base, "/health");
+        let pipeline = &health["components"]["pipeline"];
+        if pipeline["status"] == "down" {
+            assert!(
+                pipeline["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("no process runs the pipeline: the last report, from "),
+                "{health}"
+            );
+            break;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(90),
+            "the pipeline's processes stopped, its health did not say so: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     drop((ingest, worker_b, api, worker_a));
 
     // Check the store: every product once, and exactly the opportunities detection gives.

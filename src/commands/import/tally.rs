@@ -82,6 +82,11 @@ impl Tally {
                 count(bad_here - SHOWN_ERRORS as u64, "bad line"),
                 match &self.rejects {
                     Some(r) => format!("every one is in {}", r.path.display()),
+                    // The file is done: a run without --restart would not read it again.
+                    None if key.is_some() => {
+                        "--restart --rejects FILE imports it again writing every one to FILE"
+                            .to_string()
+                    }
                     None => "--rejects FILE writes every one to FILE".to_string(),
                 }
             );
@@ -177,11 +182,13 @@ pub(super) struct Rejects {
 }
 
 impl Rejects {
-    /// Creates `path` (appended to when `resuming`); refuses the input file itself.
+    /// Creates `path`, or (resuming after line `resumed_after`) keeps what it says of the
+    /// lines up to there and appends to that: the interrupted run may have written lines
+    /// past its last checkpoint, which this run reads again. Refuses the input file itself.
     pub(super) fn open(
         path: &std::path::Path,
         input: &std::path::Path,
-        resuming: bool,
+        resumed_after: Option<u64>,
     ) -> Result<Rejects> {
         if crate::store::file_id::same_file(path, input) {
             // A bad argument (exit code 2), as `import --help` says.
@@ -191,19 +198,29 @@ impl Rejects {
             ))
             .into());
         }
-        let file = std::fs::OpenOptions::new()
+        let cannot = || {
+            format!(
+                "Could not create {} (--rejects): check that its directory exists and is \
+                 writable",
+                path.display()
+            )
+        };
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
-            .append(resuming)
-            .truncate(!resuming)
+            .read(true)
+            .truncate(false)
             .open(path)
-            .with_context(|| {
-                format!(
-                    "Could not create {} (--rejects): check that its directory exists and is \
-                     writable",
-                    path.display()
-                )
-            })?;
+            .with_context(cannot)?;
+        let keep = match resumed_after {
+            Some(line) => kept_before(&mut file, line)
+                .with_context(|| format!("Could not read {} (--rejects)", path.display()))?,
+            None => 0,
+        };
+        file.set_len(keep).with_context(cannot)?;
+        use std::io::Seek as _;
+        file.seek(std::io::SeekFrom::Start(keep))
+            .with_context(cannot)?;
         Ok(Rejects {
             path: path.to_path_buf(),
             file: std::io::BufWriter::new(file),
@@ -228,5 +245,57 @@ impl Rejects {
             self.file.flush()
         };
         out().with_context(|| format!("Could not write {}", self.path.display()))
+    }
+}
+
+/// How many bytes of a rejects file list lines up to `line` (its lines are in order), so
+/// that those after it, which a resumed run writes again, go.
+fn kept_before(file: &mut std::fs::File, line: u64) -> std::io::Result<u64> {
+    use std::io::BufRead as _;
+    let mut kept = 0;
+    let mut reader = std::io::BufReader::new(file);
+    let mut entry = Vec::new();
+    loop {
+        entry.clear();
+        let n = reader.read_until(b'\n', &mut entry)?;
+        let number = std::str::from_utf8(&entry)
+            .ok()
+            .and_then(|e| e.split('\t').next())
+            .and_then(|n| n.parse::<u64>().ok());
+        match number {
+            Some(number) if number <= line && entry.ends_with(b"\n") => kept += n as u64,
+            _ => return Ok(kept),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_before;
+    use std::io::Write as _;
+
+    /// A resumed run keeps the entries of the lines before its resume point, not those the
+    /// interrupted run wrote past its last checkpoint (read again now), nor a torn last one.
+    #[test]
+    fn a_resumed_rejects_file_keeps_the_lines_up_to_the_resume_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tsv");
+        let text = "7\tbad\n500\tbad too\n900\tnot UTF-8\n1201\tnot j";
+        std::fs::write(&path, text).unwrap();
+        let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
+        assert_eq!(kept_before(&mut f, 6).unwrap(), 0);
+        let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
+        assert_eq!(
+            kept_before(&mut f, 899).unwrap(),
+            "7\tbad\n500\tbad too\n".len() as u64
+        );
+        let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
+        let whole = "7\tbad\n500\tbad too\n900\tnot UTF-8\n".len() as u64;
+        assert_eq!(
+            kept_before(&mut f, 5_000).unwrap(),
+            whole,
+            "a torn entry goes"
+        );
+        let _ = std::fs::File::create(&path).unwrap().write_all(b"");
     }
 }

@@ -95,6 +95,25 @@ fn a_stage_no_live_process_runs_is_degraded() {
     assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
 }
 
+/// A process that runs no stage, where processes ran the pipeline and none reports any
+/// more: down, saying since when, not "not running in this process" as if none ever ran.
+#[test]
+fn a_pipeline_whose_processes_stopped_reporting_is_down() {
+    let mut s = PipelineStatus::default();
+    assert_eq!(pipeline_health(&s).status, HealthStatus::Ok);
+    let at = Utc::now() - chrono::Duration::minutes(3);
+    s.shown_from.stopped_reporting = Some(("worker:42".into(), at));
+    let h = pipeline_health(&s);
+    assert_eq!(h.status, HealthStatus::Down);
+    assert!(
+        h.detail.starts_with(
+            "no process runs the pipeline: the last report, from worker:42, is 3m old"
+        ),
+        "{}",
+        h.detail
+    );
+}
+
 /// While the reports cannot be read (the store does not answer), what has aged out of
 /// them is unknown, not stopped: no advice to start a stage that may be running.
 #[test]
@@ -155,6 +174,27 @@ fn keepa_rules() {
     assert_eq!(h.status, HealthStatus::Degraded);
     assert!(h.detail.contains("failing for 1m"), "{}", h.detail);
     k.failing_since = None;
+    // Many attempts failing, retries getting through: degraded while the errors are recent.
+    k.requests = 44;
+    k.errors = 33;
+    k.last_error_at = Some(now - chrono::Duration::seconds(10));
+    let h = keepa_health(&k, Source::Live, now);
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(
+        h.detail
+            .starts_with("33 of 44 requests failed (last error: /product: HTTP 502)"),
+        "{}",
+        h.detail
+    );
+    k.last_error_at = Some(now - chrono::Duration::minutes(6));
+    assert_eq!(keepa_health(&k, Source::Live, now).status, HealthStatus::Ok);
+    k.requests = 1_000;
+    k.last_error_at = Some(now - chrono::Duration::seconds(10));
+    assert_eq!(
+        keepa_health(&k, Source::Live, now).status,
+        HealthStatus::Ok,
+        "3 % of attempts"
+    );
     k.last_success = Some(now - chrono::Duration::minutes(30));
     assert_eq!(
         keepa_health(&k, Source::Live, now).status,
@@ -285,6 +325,18 @@ fn refresh_estimates() {
         refresh_estimate(&k, Some(&plan), 505, 5, now),
         "7,575 Keepa tokens; Keepa requests are already waiting 32s for tokens: fetched in 1h 15m at the earliest"
     );
+    // Failing requests wait for a backoff, not tokens, however many are left.
+    k.failing_since = Some(now - chrono::Duration::seconds(20));
+    k.last_error = Some("HTTP 503".into());
+    k.tokens_left = Some(179_988);
+    assert_eq!(
+        refresh_estimate(&k, Some(&plan), 2, 5, now),
+        "30 Keepa tokens; Keepa requests are failing (last error: HTTP 503) and retried after \
+         a backoff: fetched once Keepa answers again (g h shows its health)"
+    );
+    k.failing_since = None;
+    k.last_error = None;
+    k.tokens_left = Some(44);
     k.refill_rate = Some(20);
     // Stopped requests fetch nothing, whatever balance was seen before.
     k.stopped = Some("the key was refused (HTTP 401)".into());

@@ -71,8 +71,9 @@ impl Fail {
                     )),
                     Some(ErrorCode::ReadOnly) => StoreError::Unavailable(format!(
                         "{doing} in {path} failed: {err}; the file (or its directory, which \
-                         holds its -wal and -shm files) is not writable by this user: fix \
-                         its owner or permissions, or run with --read-only"
+                         holds its -wal and -shm files) is not writable by this user, which \
+                         even reading needs (--read-only refuses changes, it does not open \
+                         the file read-only): fix its owner or permissions"
                     )),
                     Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                         StoreError::Unavailable(format!(

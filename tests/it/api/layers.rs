@@ -146,6 +146,20 @@ async fn without_a_token_other_host_names_are_refused() {
         p["detail"].as_str().unwrap().contains("more than one Host"),
         "{p}"
     );
+    // Two Authorization headers: no one credential either (whatever the server's token).
+    let two = Request::get("/opportunities?limit=1")
+        .header("authorization", "Bearer right")
+        .header("authorization", "Bearer wrong")
+        .body(Body::empty())
+        .unwrap();
+    let p = send(&api.app, two).await.problem(400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than one Authorization header"),
+        "{p}"
+    );
 }
 
 #[tokio::test]

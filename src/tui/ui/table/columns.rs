@@ -7,7 +7,8 @@ use crate::tui::action::Column;
 /// (buy and sell market) comes right after the ASIN: without it two rows of one product
 /// cannot be told apart. Then what a buying decision rests on, as the conventions rank it
 /// for narrow terminals: net profit, ROI and expected monthly profit; then the title, so a
-/// table beside the detail pane still names its products.
+/// table beside the detail pane still names its products; then the net margin, the figure
+/// the minimum margin is set on, before the gross one.
 const PRIORITY: [Column; 13] = [
     Column::Asin,
     Column::Buy,
@@ -16,8 +17,8 @@ const PRIORITY: [Column; 13] = [
     Column::Roi,
     Column::Emp,
     Column::Title,
-    Column::Margin,
     Column::Net,
+    Column::Margin,
     Column::Age,
     Column::SellPrice,
     Column::BuyPrice,
