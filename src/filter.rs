@@ -239,6 +239,20 @@ fn tokens(input: &str) -> Result<Vec<String>, String> {
 }
 
 impl Filter {
+    /// The filter without its `ranked` terms, if it has any: what the rows it leaves out
+    /// for failing a gate match otherwise.
+    pub fn without_ranked(&self) -> Option<Filter> {
+        let is_ranked = |t: &Term| !t.negate && t.kind == TermKind::Ranked;
+        self.terms.iter().any(is_ranked).then(|| Filter {
+            terms: self
+                .terms
+                .iter()
+                .filter(|t| !is_ranked(t))
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// Parses the filter text; the error names the term and what is accepted.
     pub fn parse(input: &str) -> Result<Filter, String> {
         let mut terms = Vec::new();
@@ -473,6 +487,10 @@ fn field_term(field: &str, op: Op, value: &str, tok: &str) -> Result<TermKind, S
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(TermKind::Routes(eq, routes))
         }
+        // A comparison: what each number field means (`netmargin>15` is `net>15`).
+        other if matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) => Err(format!(
+            "'{tok}': unknown field '{other}'; the number fields are {NUMBER_FIELDS}"
+        )),
         other => Err(format!(
             "'{tok}': unknown field '{other}'; fields are {FIELDS}"
         )),

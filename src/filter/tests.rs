@@ -173,6 +173,11 @@ fn errors_name_the_term() {
         // A mistyped field name is not a word to search for.
         ("net_profit>5", "unknown field 'net_profit'"),
         ("!sales-rank<100", "unknown field 'sales-rank'"),
+        // Compared with a number: what each number field means.
+        (
+            "netmargin>15",
+            "unknown field 'netmargin'; the number fields are profit = net profit €, net = net margin %",
+        ),
         (
             "!!roi>10",
             "a second would undo it: write roi>10 or !roi>10",

@@ -291,6 +291,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 Effect::Query(_) => data_changed = true,
                 Effect::Suspend => {
                     terminal = suspend(terminal)?;
+                    // A resize while stopped sends no event: the size is read again.
+                    if let Ok(size) = terminal.size() {
+                        state.on_resize(size.width, size.height);
+                    }
                     state.dirty = true;
                 }
                 other => run_effect(

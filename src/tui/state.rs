@@ -228,6 +228,10 @@ pub struct UiState {
     pub best_margin: Option<f64>,
     /// The best gross margin % of the rows the `/` filter matches.
     pub best_matching: Option<f64>,
+    /// When a filter with `ranked` matches nothing: how many rows it matches without
+    /// `ranked`, and the gates they fail, most often failed first (computed with
+    /// `matching`, not per frame).
+    pub unranked: Option<(usize, Vec<(&'static str, usize)>)>,
     /// Keys of `feed.rows`, contiguous for fast lookups.
     keys: Vec<OpportunityKey>,
     /// Each row's rank in (ASIN, route) order: the sort's final tie-breaker.
@@ -357,6 +361,7 @@ impl UiState {
             shown: 0,
             best_margin: None,
             best_matching: None,
+            unranked: None,
             keys: Vec::new(),
             key_rank: Vec::new(),
             deltas: HashMap::new(),

@@ -194,11 +194,14 @@ impl Theme {
 
     /// The theme with its colours reduced to `depth`.
     pub fn for_depth(mut self, depth: Depth) -> Theme {
-        if depth == Depth::Indexed256 {
-            for s in self.styles.values_mut() {
-                s.fg = s.fg.map(to_256);
-                s.bg = s.bg.map(to_256);
-            }
+        let reduce: fn(Color) -> Color = match depth {
+            Depth::TrueColor => return self,
+            Depth::Indexed256 => to_256,
+            Depth::Ansi16 => to_16,
+        };
+        for s in self.styles.values_mut() {
+            s.fg = s.fg.map(reduce);
+            s.bg = s.bg.map(reduce);
         }
         self
     }
@@ -280,6 +283,62 @@ fn parse_color(s: &str) -> Option<Color> {
 /// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp). A colour with
 /// a clear hue stays in the cube even where a grey is nearer: a muted green that turned grey
 /// would no longer say "profit".
+/// The nearest of the 16 ANSI colours (as xterm shows them) to a 24-bit or xterm-256
+/// colour, for a terminal that has no more: a theme chosen in the console (`T`) or in the
+/// config may be any.
+fn to_16(c: Color) -> Color {
+    let rgb = match c {
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Indexed(i) if i >= 16 => indexed_rgb(i),
+        other => return other,
+    };
+    const ANSI: [(Color, (u8, u8, u8)); 16] = [
+        (Color::Black, (0, 0, 0)),
+        (Color::Red, (205, 0, 0)),
+        (Color::Green, (0, 205, 0)),
+        (Color::Yellow, (205, 205, 0)),
+        (Color::Blue, (0, 0, 238)),
+        (Color::Magenta, (205, 0, 205)),
+        (Color::Cyan, (0, 205, 205)),
+        (Color::Gray, (229, 229, 229)),
+        (Color::DarkGray, (127, 127, 127)),
+        (Color::LightRed, (255, 0, 0)),
+        (Color::LightGreen, (0, 255, 0)),
+        (Color::LightYellow, (255, 255, 0)),
+        (Color::LightBlue, (92, 92, 255)),
+        (Color::LightMagenta, (255, 0, 255)),
+        (Color::LightCyan, (0, 255, 255)),
+        (Color::White, (255, 255, 255)),
+    ];
+    let dist = |(x, y, z): (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
+        d(x, rgb.0) + d(y, rgb.1) + d(z, rgb.2)
+    };
+    ANSI.iter()
+        .min_by_key(|(_, v)| dist(*v))
+        .map_or(c, |(named, _)| *named)
+}
+
+/// The colour of xterm-256 index `i` (16 and up: the 6×6×6 cube, then 24 greys).
+fn indexed_rgb(i: u8) -> (u8, u8, u8) {
+    const STEPS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    match i {
+        16..=231 => {
+            let c = i - 16;
+            (
+                STEPS[usize::from(c / 36)],
+                STEPS[usize::from(c / 6 % 6)],
+                STEPS[usize::from(c % 6)],
+            )
+        }
+        232..=255 => {
+            let v = 8 + 10 * (i - 232);
+            (v, v, v)
+        }
+        _ => (0, 0, 0),
+    }
+}
+
 fn to_256(c: Color) -> Color {
     let Color::Rgb(r, g, b) = c else {
         return c;
@@ -409,6 +468,26 @@ impl TermEnv {
 
 #[cfg(test)]
 mod tests {
+    /// Every shipped theme reduced to 16 colours uses the 16 ANSI colours only.
+    #[test]
+    fn sixteen_colours_leave_no_24_bit_or_256_colour() {
+        use ratatui::style::Color;
+        for name in super::Theme::builtin_names() {
+            let t = super::Theme::builtin(name).for_depth(super::Depth::Ansi16);
+            for (role, s) in &t.styles {
+                for c in [s.fg, s.bg].into_iter().flatten() {
+                    assert!(
+                        !matches!(c, Color::Rgb(..)) && !matches!(c, Color::Indexed(i) if i >= 16),
+                        "{name}: {role} keeps {c:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(super::to_16(Color::Rgb(250, 40, 40)), Color::LightRed);
+        assert_eq!(super::to_16(Color::Rgb(30, 32, 40)), Color::Black);
+        assert_eq!(super::to_16(Color::Indexed(244)), Color::DarkGray);
+    }
+
     use super::*;
 
     #[test]

@@ -331,7 +331,10 @@ categories = []
     }
     // The processes that run the pipeline stop (SIGTERM): the API process says so, rather
     // than "not running in this process" as if none had ever run.
-    for p in [&ingest, &worker_b] {
+    for p in [Some(&ingest), Some(&worker_b), worker_a.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &p.0.id().to_string()])
             .status()

@@ -110,7 +110,12 @@ pub const REGISTRY: &[ActionSpec] = &[
         G,
         "Quit (the key backs out of a view first; `:quit` and `:q` quit from any view)",
     ),
-    spec("suspend", &[], G, "Suspend to the shell (fg resumes)"),
+    spec(
+        "suspend",
+        &[],
+        G,
+        "Suspend to the shell, the pipeline and the API with it (fg resumes)",
+    ),
     spec(
         "set",
         &["refresh"],

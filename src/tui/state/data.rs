@@ -374,6 +374,11 @@ impl UiState {
             .iter()
             .map(|&i| rows[i as usize].fig.gross_pct)
             .reduce(f64::max);
+        self.unranked = self
+            .filter
+            .without_ranked()
+            .filter(|_| view.is_empty())
+            .map(|f| failed_gates(rows.iter().filter(|r| f.matches(*r, self.now))));
         self.shown = ROW_LIMITS
             .get(self.limit)
             .copied()
@@ -469,4 +474,39 @@ fn sort_key(r: &Row, c: Column) -> SortKey {
         unknown: unknown && matches!(c, Column::Profit | Column::Net | Column::Roi),
         ..SortKey::of(k)
     }
+}
+
+/// How many `rows` there are, and the gates they fail with how many fail each, most often
+/// failed first.
+fn failed_gates<'a>(
+    rows: impl Iterator<Item = &'a crate::tui::model::Row>,
+) -> (usize, Vec<(&'static str, usize)>) {
+    use crate::domain::{Currency, Flag, FlagSet};
+    let mut n = 0;
+    let mut counts = [0usize; Flag::ALL.len()];
+    for r in rows {
+        n += 1;
+        let mut set = FlagSet::default();
+        for name in r.flags.split_whitespace() {
+            if let Some(f) = Flag::from_name(name) {
+                set.insert(f);
+            }
+        }
+        let gbp = [r.key.buy, r.key.sell]
+            .iter()
+            .any(|m| m.currency() == Currency::GBP);
+        for f in set.failed_gates(gbp).iter() {
+            if let Some(i) = Flag::ALL.iter().position(|g| *g == f) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let mut gates: Vec<(&'static str, usize)> = Flag::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(_, c)| *c > 0)
+        .map(|(f, c)| (f.name(), c))
+        .collect();
+    gates.sort_by_key(|g| std::cmp::Reverse(g.1));
+    (n, gates)
 }

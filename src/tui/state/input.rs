@@ -46,6 +46,20 @@ impl UiState {
     /// A key from the terminal. Prompts and overlays take keys first.
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         self.dirty = true;
+        // A terminal set to send ^H for Backspace (PuTTY's option, some vt220 setups)
+        // arrives as Ctrl-H: it is Backspace.
+        let backspace;
+        let ev = if ev.code == crossterm::event::KeyCode::Char('h')
+            && ev.modifiers == crossterm::event::KeyModifiers::CONTROL
+        {
+            backspace = KeyEvent::new(
+                crossterm::event::KeyCode::Backspace,
+                crossterm::event::KeyModifiers::NONE,
+            );
+            &backspace
+        } else {
+            ev
+        };
         // Nothing shows but the size: a key would act unseen (a confirmation answered blind,
         // a filter typed into the void). Only Ctrl-C and Ctrl-Z act, as the screen says.
         if crate::tui::ui::too_small(self.size) {

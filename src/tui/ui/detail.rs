@@ -425,10 +425,13 @@ fn link_rows(buf: &mut Buffer, area: Rect, first: u16, urls: &[(u16, u16, String
     }
 }
 
-/// Wraps the cells of `area` in an OSC 8 link to `url`, two cells per sequence: ratatui
-/// counts the width of a cell's symbol, so each symbol holds its escape codes plus two
-/// visible characters and the second cell is skipped (ratatui's hyperlink example).
+/// Wraps the cells of `area` in an OSC 8 link to `url`, two cells per sequence: each
+/// symbol holds its escape codes plus two visible characters, its width forced to those two
+/// (ratatui would count the escape codes' text, and skip that many cells after it), and the
+/// second cell is skipped.
 fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
+    use ratatui::buffer::CellDiffOption;
+    use std::num::NonZeroU16;
     let mut x = area.x;
     while x < area.right() {
         let first = buf.cell((x, area.y)).map(|c| c.symbol().to_string());
@@ -442,14 +445,39 @@ fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
             first.unwrap_or_default(),
             second.clone().unwrap_or_default()
         );
+        let shown = if second.is_some() {
+            NonZeroU16::MIN.saturating_add(1)
+        } else {
+            NonZeroU16::MIN
+        };
         if let Some(c) = buf.cell_mut((x, area.y)) {
-            c.set_symbol(&format!("\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"));
+            c.set_symbol(&format!("\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"))
+                .set_diff_option(CellDiffOption::ForcedWidth(shown));
         }
         if second.is_some()
             && let Some(c) = buf.cell_mut((x + 1, area.y))
         {
-            c.set_diff_option(ratatui::buffer::CellDiffOption::Skip);
+            c.set_diff_option(CellDiffOption::Skip);
         }
         x += 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hyperlink;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    /// Every pair of a link's cells is written once, at its place: the terminal gets each
+    /// character of the text, whatever the escape codes' own length.
+    #[test]
+    fn a_link_writes_every_cell_of_its_text() {
+        let area = Rect::new(0, 0, 9, 1);
+        let prev = Buffer::empty(area);
+        let mut next = Buffer::with_lines(["buy  ES h"]);
+        hyperlink(&mut next, area, "https://www.amazon.es/dp/B00C1DQP2O");
+        let xs: Vec<u16> = prev.diff(&next).iter().map(|(x, _, _)| *x).collect();
+        assert_eq!(xs, [0, 2, 4, 6, 8]);
     }
 }

@@ -134,6 +134,21 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
     }
+    // The expected monthly profit sorts ranked rows (every gate passed) before the rest:
+    // said, or a high EMP below a lower one reads as a wrong order.
+    // (Only whole, where it fits.)
+    let text = if s.descending {
+        "· ranked rows first "
+    } else {
+        "· unranked rows first "
+    };
+    let used: usize = title.iter().map(Span::width).sum();
+    if s.sort == Column::Emp
+        && !s.view().is_empty()
+        && used + text.len() + 4 <= usize::from(area.width)
+    {
+        title.push(styled(text, "muted", theme));
+    }
     // Without the sidebar on screen, the markets and the minimum margin that shape the rows
     // are said here (last: cut first when the title is too long).
     if super::layout(s).sidebar.is_none() {
@@ -321,8 +336,26 @@ fn empty_message(s: &UiState) -> String {
                 s.basis.id(),
             );
         }
+        // `ranked` left out rows that match the rest: say which gates they fail (a route
+        // without customs, a stale rate), not only that nothing is there.
+        let gates = match &s.unranked {
+            Some((n, gates)) if *n > 0 => {
+                let named: Vec<String> = gates
+                    .iter()
+                    .take(3)
+                    .map(|(name, c)| format!("{name} {}", super::thousands(*c as u64)))
+                    .collect();
+                format!(
+                    ": {} {} without `ranked`, none passing every gate (failed: {})",
+                    super::thousands(*n as u64),
+                    if *n == 1 { "row matches" } else { "rows match" },
+                    named.join(", ")
+                )
+            }
+            _ => String::new(),
+        };
         format!(
-            "No opportunities at ≥{:.1} % {} matching /{}{}. Esc clears the filter{}",
+            "No opportunities at ≥{:.1} % {} matching /{}{}{gates}. Esc clears the filter{}",
             s.min_margin,
             s.basis.id(),
             super::fit(&s.filter_text, FILTER_ECHO),

@@ -1327,6 +1327,18 @@ fn a_bad_command_stays_open_with_the_error() {
     }
 }
 
+/// Backspace sent as ^H (Ctrl-H) deletes in a prompt as Backspace does.
+#[test]
+fn ctrl_h_is_backspace() {
+    let mut s = fixtures::loaded(10, (120, 40));
+    keys(&mut s, ":abc");
+    key(&mut s, KeyCode::Char('h'), KeyModifiers::CONTROL);
+    match &s.overlay {
+        Some(Overlay::Prompt(p)) => assert_eq!(p.input, "ab"),
+        other => panic!("prompt closed: {other:?}"),
+    }
+}
+
 #[test]
 fn sort_and_filters_are_saved_as_commands_and_restored() {
     let mut s = fixtures::loaded(50, (120, 40));

@@ -1383,6 +1383,39 @@ fn number_labels_end_over_their_figures() {
     }
 }
 
+/// A filter with `ranked` that leaves nothing says how many rows it matches without it and
+/// which gates they fail: a route without customs is not "no deals".
+#[test]
+fn an_empty_ranked_filter_names_the_gates_its_rows_fail() {
+    // Zoomed on a wide screen: the message is on one line.
+    let mut s = fixtures::loaded(300, (400, 40));
+    let _ = s.apply(Action::Zoom);
+    let unranked = s.feed.rows.iter().filter(|r| !r.ranked).count();
+    assert!(unranked > 0, "the fixture has unranked rows");
+    let _ = s.apply(Action::Filter(Some("ranked !ranked".into())));
+    // The store's answer to the filter's query: the same rows (`ranked` is not the store's).
+    let mut feed = (*s.feed).clone();
+    feed.query = Some(s.query());
+    s.on_feed(feed);
+    assert!(s.view().is_empty());
+    let (n, gates) = s.unranked.clone().unwrap();
+    assert_eq!(n, unranked);
+    assert!(!gates.is_empty());
+    let t = text(&s);
+    let says = format!(
+        "{n} rows match without `ranked`, none passing every gate (failed: {}",
+        gates[0].0
+    );
+    assert!(t.contains(&says), "{t}");
+    // Without `ranked`, nothing to explain.
+    let _ = s.apply(Action::Filter(Some("asin=B0NOTHERE1".into())));
+    let mut feed = (*s.feed).clone();
+    feed.query = Some(s.query());
+    s.on_feed(feed);
+    assert!(s.view().is_empty());
+    assert_eq!(s.unranked, None);
+}
+
 /// With one market to buy and sell in, no route can be: the empty table says so, rather
 /// than blaming the minimum margin.
 #[test]

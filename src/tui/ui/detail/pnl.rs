@@ -70,7 +70,11 @@ fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<
     };
     let gross = vec![
         styled("Gross ", "header", theme),
-        Span::raw(format!("{} ({:.2} %)", o.gross_margin, o.gross_margin_pct)),
+        // A markup over the buy price, not a margin on revenue as the net one is: said.
+        Span::raw(format!(
+            "{} ({:.2} % of buy)",
+            o.gross_margin, o.gross_margin_pct
+        )),
     ];
     let net = if let Some(why) = o.net_unknown() {
         vec![
