@@ -101,7 +101,7 @@ impl StoreProbe {
     path = "/health",
     tag = "health",
     responses(
-        (status = 200, description = "The store answers; `status` is `ok` or `degraded`. Served without a token; `components` only with it when the server has one.", body = Health),
+        (status = 200, description = "The store answers; `status` is `ok` or `degraded`. Served without a token; when the server has one, the components' details only with it.", body = Health),
         (status = 503, description = "The store is down; `status` is `down`.", body = Health),
     )
 )]
@@ -152,7 +152,11 @@ pub(crate) async fn health(State(state): State<ApiState>, headers: HeaderMap) ->
         status: overall,
         source: status.source,
         version: state.version().to_string(),
-        components: shown.then_some(components),
+        components: if shown {
+            components
+        } else {
+            components.without_details()
+        },
     };
     let mut res = (code, Json(body)).into_response();
     res.headers_mut()

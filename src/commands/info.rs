@@ -98,6 +98,7 @@ pub fn info(settings: &Settings) -> Result<()> {
     outln!("NO_COLOR      {}", show(&env.no_color));
     outln!("TMUX          {}", show(&env.tmux));
     outln!("SSH           {}", show(&env.ssh));
+    outln!("locale        {}", show(&env.locale));
 
     let keymap = load_keymap(c);
     let warnings: Vec<&String> = keymap
@@ -106,9 +107,11 @@ pub fn info(settings: &Settings) -> Result<()> {
         .chain(theme_warnings.iter())
         .collect();
     let clipboard_warning = mux.blocked_reason().map(|why| format!("clipboard: {why}"));
+    let locale_warning = env.locale_warning();
     let warnings: Vec<&String> = warnings
         .into_iter()
         .chain(clipboard_warning.as_ref())
+        .chain(locale_warning.as_ref())
         .collect();
     outln!("\n[warnings]");
     if warnings.is_empty() {

@@ -147,14 +147,18 @@ fn theme_names(config_dir: &Path) -> Vec<String> {
 }
 
 /// Whether OSC 8 links are written: `on`, `off`, or `auto` (off for dumb terminals, GNU
-/// screen and tmux, which drop or mangle them unless configured).
+/// screen and tmux, which drop or mangle them unless configured; tmux is known by `TMUX`,
+/// or by its `TERM` where `TMUX` is not passed on, as over `ssh` from inside it).
 pub fn hyperlinks_enabled(setting: &str, env: &TermEnv) -> bool {
     match setting {
         "on" => true,
         "off" => false,
         _ => {
             let term = env.term.as_deref().unwrap_or("");
-            !(term == "dumb" || term.starts_with("screen") || env.tmux.is_some())
+            !(term == "dumb"
+                || term.starts_with("screen")
+                || term.starts_with("tmux")
+                || env.tmux.is_some())
         }
     }
 }
@@ -250,6 +254,11 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
         .chain(ui_warnings.iter())
     {
         tracing::warn!("{w}");
+    }
+    // Said once at start, over what it garbles: the cure is outside the console.
+    if let Some(w) = env.locale_warning() {
+        tracing::warn!("{w}");
+        state.toast_error(format!("The {}.", w.trim_start_matches("the ")));
     }
     let problems = keymap.warnings.len() + theme_warnings.len() + ui_warnings.len();
     if problems > 0 {

@@ -445,9 +445,25 @@ pub struct TermEnv {
     pub tmux: Option<String>,
     /// `SSH_TTY` or `SSH_CONNECTION`.
     pub ssh: Option<String>,
+    /// The locale of characters: `LC_ALL`, else `LC_CTYPE`, else `LANG` (`NAME=value`).
+    pub locale: Option<String>,
 }
 
 impl TermEnv {
+    /// When the locale is set and is not UTF-8: the console draws with UTF-8 (box lines,
+    /// arrows, €, £), which tmux or screen following such a locale shows as `_`.
+    pub fn locale_warning(&self) -> Option<String> {
+        let locale = self.locale.as_deref()?;
+        let lower = locale.to_ascii_lowercase();
+        (!lower.contains("utf-8") && !lower.contains("utf8")).then(|| {
+            format!(
+                "the locale is not UTF-8 ({locale}): the console draws with UTF-8 (─ ▲ € £), \
+                 which tmux or screen following this locale shows as _; set LANG=C.UTF-8 (or \
+                 another UTF-8 locale) before starting them"
+            )
+        })
+    }
+
     /// Read from the process environment.
     pub fn from_env() -> TermEnv {
         let var = |k: &str| std::env::var(k).ok();
@@ -457,6 +473,9 @@ impl TermEnv {
             no_color: var("NO_COLOR"),
             tmux: var("TMUX"),
             ssh: var("SSH_TTY").or_else(|| var("SSH_CONNECTION")),
+            locale: ["LC_ALL", "LC_CTYPE", "LANG"]
+                .into_iter()
+                .find_map(|k| var(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={v}"))),
         }
     }
 
@@ -535,6 +554,24 @@ border = "nosuchcolour"
             Theme::builtin("light").style("selection")
         );
         assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn a_locale_that_is_not_utf8_is_warned_of() {
+        let env = |l: Option<&str>| TermEnv {
+            locale: l.map(String::from),
+            ..TermEnv::default()
+        };
+        assert!(
+            env(Some("LC_ALL=C"))
+                .locale_warning()
+                .unwrap()
+                .contains("(LC_ALL=C)")
+        );
+        assert!(env(Some("LANG=POSIX")).locale_warning().is_some());
+        assert_eq!(env(Some("LANG=en_US.UTF-8")).locale_warning(), None);
+        assert_eq!(env(Some("LC_ALL=C.utf8")).locale_warning(), None);
+        assert_eq!(env(None).locale_warning(), None);
     }
 
     #[test]

@@ -77,11 +77,30 @@ pub struct Health {
     pub source: Source,
     /// arbdesk's version.
     pub version: String,
-    /// Per-component health (paths, token balance, error counts). Left out when the server
-    /// has a bearer token and the request did not send it: probes get the status, callers
-    /// with the token the details.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub components: Option<Components>,
+    /// Per-component health (paths, token balance, error counts). When the server has a
+    /// bearer token and the request did not send it, each component's status and kind
+    /// only: a probe sees which one is at fault, callers with the token the details.
+    pub components: Components,
+}
+
+impl Components {
+    /// Each component's status and kind, its detail saying that the token shows it.
+    pub fn without_details(self) -> Components {
+        let hide = |c: ComponentOut| ComponentOut {
+            detail: "details need the API token".to_string(),
+            latency_ms: None,
+            ..c
+        };
+        Components {
+            keepa: hide(self.keepa),
+            tokens: self.tokens.map(hide),
+            queue: hide(self.queue),
+            store: hide(self.store),
+            pipeline: hide(self.pipeline),
+            fx: self.fx.map(hide),
+            tables: self.tables.map(hide),
+        }
+    }
 }
 
 /// One pipeline stage's counters.

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::{age, block, fit, styled, thousands};
+use crate::domain::Market;
 use crate::economics::tables::market_index;
 use crate::store::WatchSource;
 use crate::tui::state::{MarketCell, ProductLine, UiState};
@@ -21,6 +22,26 @@ fn market_cell(c: MarketCell) -> (String, &'static str) {
         MarketCell::NotListed => ("·".into(), "muted"),
         MarketCell::NotFetched => ("…".into(), "muted"),
     }
+}
+
+/// The product's price gap across `markets`, in euros: from the cheapest market to the
+/// dearest (`DE→IT 63 %`, the dearer price over the cheaper, as a gross margin is), when two
+/// have a price (a price in pounds needs the rate in use).
+fn gap(l: &ProductLine, markets: &[Market], eur_per_gbp: Option<f64>) -> Option<String> {
+    let priced: Vec<(Market, i64)> = markets
+        .iter()
+        .filter_map(|m| match l.markets[market_index(*m)] {
+            MarketCell::Price(p) => super::detail::eur(p, eur_per_gbp).map(|e| (*m, e.minor)),
+            _ => None,
+        })
+        .filter(|(_, minor)| *minor > 0)
+        .collect();
+    let (lo, lo_p) = *priced.iter().min_by_key(|(_, p)| *p)?;
+    let (hi, hi_p) = *priced.iter().max_by_key(|(_, p)| *p)?;
+    (lo != hi).then(|| {
+        let pct = (hi_p - lo_p) as f64 * 100.0 / lo_p as f64;
+        format!("{}→{} {pct:.0} %", lo.code(), hi.code())
+    })
 }
 
 /// Where a watched product came from, in a word.
@@ -118,6 +139,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .map(|i| p.line(i))
         .collect();
     let markets = &s.session.markets;
+    let eur_per_gbp = s.status.fx.as_ref().map(|fx| fx.eur_per_gbp);
     let cells: Vec<Vec<(String, &str)>> = visible
         .iter()
         .map(|l| match l {
@@ -142,21 +164,27 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     const ASIN: usize = 10;
     const AGE: usize = 5;
     const WATCHED: usize = 7;
+    // `DE→IT 163 %`.
+    const GAP: usize = 12;
     /// The title's narrowest (a few words: narrower, a row names no product) and widest
     /// (past this, room goes to nothing).
     const TITLE: (usize, usize) = (16, 64);
     let width = usize::from(inner.width);
-    // Short of room, the watch column goes first, then Keepa's age, then markets from
-    // the last: no cell is ever cut inside a price.
-    let (mut show_watched, mut show_age, mut markets_shown) = (true, true, markets.len());
-    let fixed = |watched: bool, age: bool, shown: usize| {
+    // Short of room, the gap goes first, then the watch column, then Keepa's age, then
+    // markets from the last: no cell is ever cut inside a price.
+    let (mut show_watched, mut show_gap, mut show_age, mut markets_shown) =
+        (true, true, true, markets.len());
+    let fixed = |watched: bool, gap: bool, age: bool, shown: usize| {
         ASIN + 1
             + mw[..shown].iter().map(|w| w + 1).sum::<usize>()
+            + if gap { GAP + 1 } else { 0 }
             + if age { AGE + 1 } else { 0 }
             + if watched { WATCHED + 1 } else { 0 }
     };
-    while fixed(show_watched, show_age, markets_shown) + TITLE.0 > width {
-        if show_watched {
+    while fixed(show_watched, show_gap, show_age, markets_shown) + TITLE.0 > width {
+        if show_gap {
+            show_gap = false;
+        } else if show_watched {
             show_watched = false;
         } else if show_age {
             show_age = false;
@@ -167,12 +195,13 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         }
     }
     let title_w = width
-        .saturating_sub(fixed(show_watched, show_age, markets_shown))
+        .saturating_sub(fixed(show_watched, show_gap, show_age, markets_shown))
         .clamp(TITLE.0, TITLE.1);
     // Columns left out (markets, Keepa's age, why watched) are named under the view.
     let hidden: Vec<&str> = markets[markets_shown..]
         .iter()
         .map(|m| m.code())
+        .chain((!show_gap).then_some("Gap"))
         .chain((!show_age).then_some("Keepa"))
         .chain((!show_watched).then_some("Watched"))
         .collect();
@@ -198,30 +227,34 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     };
     f.render_widget(b, area);
 
-    let line = |asin: &str, title: &str, mkts: Vec<Span<'static>>, age: &str, watched: &str| {
-        let title = fit(title, title_w);
-        // Padded to its width in columns (a wide character takes two).
-        let pad = " ".repeat(title_w.saturating_sub(title.width()));
-        let mut spans = vec![
-            Span::raw(format!("{:<ASIN$} ", fit(asin, ASIN))),
-            Span::raw(format!("{title}{pad}")),
-        ];
-        spans.extend(mkts.into_iter().take(markets_shown));
-        if show_age {
-            spans.push(Span::raw(format!(" {:>AGE$}", fit(age, AGE))));
-        }
-        if show_watched {
-            spans.push(Span::raw(format!(" {:<WATCHED$}", fit(watched, WATCHED))));
-        }
-        spans
-    };
+    let line =
+        |asin: &str, title: &str, mkts: Vec<Span<'static>>, gap: &str, age: &str, watched: &str| {
+            let title = fit(title, title_w);
+            // Padded to its width in columns (a wide character takes two).
+            let pad = " ".repeat(title_w.saturating_sub(title.width()));
+            let mut spans = vec![
+                Span::raw(format!("{:<ASIN$} ", fit(asin, ASIN))),
+                Span::raw(format!("{title}{pad}")),
+            ];
+            spans.extend(mkts.into_iter().take(markets_shown));
+            if show_gap {
+                spans.push(Span::raw(format!(" {:>GAP$}", fit(gap, GAP))));
+            }
+            if show_age {
+                spans.push(Span::raw(format!(" {:>AGE$}", fit(age, AGE))));
+            }
+            if show_watched {
+                spans.push(Span::raw(format!(" {:<WATCHED$}", fit(watched, WATCHED))));
+            }
+            spans
+        };
     let head_mkts = markets
         .iter()
         .zip(&mw)
         .map(|(m, w)| Span::raw(format!(" {:>w$}", m.code())))
         .collect();
     let mut out: Vec<Line<'_>> = vec![
-        Line::from(line("ASIN", "Title", head_mkts, "Keepa", "Watched"))
+        Line::from(line("ASIN", "Title", head_mkts, "Gap", "Keepa", "Watched"))
             .style(theme.style("header")),
     ];
     for (n, (l, c)) in visible.iter().zip(cells).enumerate() {
@@ -241,11 +274,52 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
                 .and_then(|w| w.source.get(&l.asin).copied()),
         );
         let age = l.updated.map_or_else(|| "–".to_string(), |u| age(s.now, u));
-        let mut row = Line::from(line(&l.asin.to_string(), &l.title, mkts, &age, watched));
+        let gap = gap(l, markets, eur_per_gbp).unwrap_or_else(|| "–".to_string());
+        let mut row = Line::from(line(
+            &l.asin.to_string(),
+            &l.title,
+            mkts,
+            &gap,
+            &age,
+            watched,
+        ));
         if at == p.selected {
             row = row.style(theme.style("selection"));
         }
         out.push(row);
     }
     f.render_widget(Paragraph::new(out), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gap;
+    use crate::domain::{Market, Money};
+    use crate::tui::state::{MarketCell, ProductLine};
+
+    /// From the cheapest market to the dearest in euros; pounds only at a known rate.
+    #[test]
+    fn the_gap_runs_from_the_cheapest_market_to_the_dearest_in_euros() {
+        let line = ProductLine {
+            asin: "B000000001".parse().unwrap(),
+            title: "Kettle".into(),
+            markets: [
+                MarketCell::Price(Money::new(9_000, Market::UK.currency())),
+                MarketCell::Price(Money::eur(10_000)),
+                MarketCell::Price(Money::eur(15_000)),
+                MarketCell::OutOfStock,
+                MarketCell::NotListed,
+            ],
+            updated: None,
+        };
+        let all = Market::ALL;
+        // £90 at 1.20 is €108: DE stays the cheapest.
+        assert_eq!(gap(&line, &all, Some(1.2)).as_deref(), Some("DE→FR 50 %"));
+        // At 1.00 the pound price is the cheapest.
+        assert_eq!(gap(&line, &all, Some(1.0)).as_deref(), Some("UK→FR 67 %"));
+        // No rate: the pound price is left out.
+        assert_eq!(gap(&line, &all, None).as_deref(), Some("DE→FR 50 %"));
+        // One priced market among those tracked: no gap.
+        assert_eq!(gap(&line, &[Market::DE, Market::IT], Some(1.2)), None);
+    }
 }

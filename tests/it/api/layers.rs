@@ -68,7 +68,15 @@ async fn a_configured_token_is_required_except_on_health_and_docs() {
     // Health tells a probe the status; its details (paths, token balance) need the token.
     let open = get(&api.app, "/health").await.json();
     assert_eq!(open["status"], "ok", "{open}");
-    assert!(open.get("components").is_none(), "{open}");
+    assert_eq!(open["components"]["store"]["status"], "ok", "{open}");
+    assert_eq!(
+        open["components"]["store"]["detail"], "details need the API token",
+        "{open}"
+    );
+    assert!(
+        open["components"]["store"]["latency_ms"].is_null(),
+        "{open}"
+    );
     let full = send(&api.app, with_token("/health", "s3cret-token"))
         .await
         .json();

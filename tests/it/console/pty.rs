@@ -38,6 +38,10 @@ impl Console {
             "--demo",
         ]);
         cmd.env("TERM", "xterm-256color");
+        // A UTF-8 locale, as a terminal that draws the console has (else a toast says not).
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("LC_ALL");
+        cmd.env_remove("LC_CTYPE");
         cmd.env("ARBDESK_CLIPBOARD", "osc52");
         cmd.env("ARBDESK_CONFIG_DIR", data_dir.join("config"));
         cmd.env_remove("TMUX");
