@@ -72,13 +72,23 @@ impl Params {
         // What decoding puts where percent-escapes were not UTF-8 (`%E9` for é in Latin-1):
         // the client meant something else, so no value is read from it. (A U+FFFD sent on
         // purpose, `%EF%BF%BD`, is text like any other.)
-        if let Some((k, _)) = pairs
+        let replaced = pairs
             .iter()
-            .find(|(_, v)| v.contains(char::REPLACEMENT_CHARACTER))
-            .filter(|_| !decodes_to_utf8(raw.unwrap_or("")))
+            .any(|(_, v)| v.contains(char::REPLACEMENT_CHARACTER));
+        if replaced
+            && let Some(k) = raw
+                .unwrap_or("")
+                .split('&')
+                .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+                .find(|(_, v)| !decodes_to_utf8(v))
+                .map(|(k, _)| {
+                    form_urlencoded::parse(format!("{k}=").as_bytes())
+                        .next()
+                        .map_or_else(|| k.to_string(), |(k, _)| k.into_owned())
+                })
         {
             return Err(ApiError::bad_parameter(
-                k,
+                &k,
                 None,
                 format!("{k} is not UTF-8 text: percent-encode the UTF-8 bytes (é is %C3%A9)"),
                 vec!["UTF-8 text, percent-encoded".to_string()],
@@ -357,6 +367,9 @@ mod tests {
         assert_eq!(sent.pairs[0].1, "\u{FFFD}");
         assert!(Params::parse(Some("q=%EF%BF%BD%E9"), accepted).is_err());
         assert!(decodes_to_utf8("q=%+9&r=%zz"));
+        // The parameter whose value is not UTF-8 is the one named.
+        let e = Params::parse(Some("q=%EF%BF%BD&sort=%E9"), &["q", "sort"]).unwrap_err();
+        assert!(format!("{e:?}").contains("sort is not UTF-8"), "{e:?}");
     }
 
     #[test]

@@ -131,7 +131,12 @@ struct Inner {
     /// check and the first refresh) share one request.
     seeding: Mutex<()>,
     status: watch::Sender<ClientStatus>,
+    /// The attempts of the last [`RECENT`]: when, and whether each failed.
+    recent: std::sync::Mutex<std::collections::VecDeque<(Instant, bool)>>,
 }
+
+/// The span over which `ClientStatus::recent_attempts` and `recent_errors` count.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl fmt::Debug for KeepaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,6 +165,7 @@ impl KeepaClient {
                 bucket: Mutex::new(None),
                 seeding: Mutex::new(()),
                 status,
+                recent: std::sync::Mutex::default(),
             }),
         }
     }
@@ -376,7 +382,33 @@ impl KeepaClient {
             s.errors += 1;
             s.failing_since.get_or_insert_with(Utc::now);
             s.last_error = Some(last_error);
-            s.last_error_at = Some(Utc::now());
+        });
+        self.note_attempt(true);
+    }
+
+    /// Counts an attempt's outcome among those of the last [`RECENT`].
+    fn note_attempt(&self, failed: bool) {
+        let now = Instant::now();
+        let (attempts, errors) = {
+            let mut recent = self
+                .inner
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            recent.push_back((now, failed));
+            while recent
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > RECENT)
+                || recent.len() > 10_000
+            {
+                recent.pop_front();
+            }
+            let errors = recent.iter().filter(|(_, f)| *f).count();
+            (recent.len() as u64, errors as u64)
+        };
+        self.inner.status.send_modify(|s| {
+            s.recent_attempts = attempts;
+            s.recent_errors = errors;
         });
     }
 
@@ -521,6 +553,7 @@ impl KeepaClient {
                                         )
                                     );
                                 }
+                                self.note_attempt(false);
                                 self.inner.status.send_modify(|s| {
                                     s.last_success = Some(Utc::now());
                                     s.failing_since = None;

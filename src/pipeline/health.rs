@@ -19,10 +19,9 @@ const KEEPA_STALE_AFTER_MIN: i64 = 10;
 /// Keepa requests failing, none succeeding, this long is degraded (a blip of a few failed
 /// attempts that a retry gets through is not).
 const KEEPA_FAILING_AFTER_SECS: i64 = 60;
-/// More than this share of Keepa's attempts failing (percent), the last a few minutes ago
-/// at most, is degraded though retries get the data through: late, and something is wrong.
+/// More than this share of Keepa's attempts of the last five minutes failing (percent) is
+/// degraded though retries get the data through: late, and something is wrong.
 const KEEPA_ERROR_PCT: u64 = 20;
-const KEEPA_ERRORS_RECENT_MIN: i64 = 5;
 /// A stage failing more than this share of its items (percent) is degraded.
 const STAGE_ERROR_PCT: u64 = 5;
 /// ... until its last failure is this old, items handled since (an outage at start-up,
@@ -115,17 +114,14 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
             Some(_) => {}
         }
     }
-    if k.errors >= 5
-        && k.errors * 100 > k.requests.max(1) * KEEPA_ERROR_PCT
-        && k.last_error_at
-            .is_some_and(|t| (now - t).num_minutes() < KEEPA_ERRORS_RECENT_MIN)
-    {
+    if k.recent_errors >= 5 && k.recent_errors * 100 > k.recent_attempts.max(1) * KEEPA_ERROR_PCT {
         return ComponentHealth::degraded(
             kind,
             format!(
-                "{} of {} failed (last error: {last_error}); retries get the data through, late",
-                thousands(k.errors),
-                count(k.requests, "request")
+                "{} of the last 5 minutes' {} failed (last error: {last_error}); retries get \
+                 the data through, late",
+                thousands(k.recent_errors),
+                count(k.recent_attempts, "attempt")
             ),
         );
     }
@@ -579,7 +575,9 @@ pub fn refresh_estimate(
     }
     // Requests failing: the wait is a backoff, not tokens, and it lasts as long as Keepa
     // does not answer.
-    if k.failing_since.is_some() {
+    if k.failing_since
+        .is_some_and(|t| (now - t).num_seconds() >= KEEPA_FAILING_AFTER_SECS)
+    {
         return format!(
             "{cost_text}; Keepa requests are failing (last error: {}) and retried after a \
              backoff: fetched once Keepa answers again (g h shows its health)",

@@ -70,6 +70,7 @@ impl Failing {
     fn store(&self, error: Option<&dyn std::fmt::Display>, stats: &Stats) {
         Self::note(
             &self.store,
+            &self.queue,
             error,
             stats,
             "the store",
@@ -81,6 +82,7 @@ impl Failing {
     fn queue(&self, error: Option<&dyn std::fmt::Display>, stats: &Stats) {
         Self::note(
             &self.queue,
+            &self.store,
             error,
             stats,
             "the queue",
@@ -88,8 +90,11 @@ impl Failing {
         );
     }
 
+    /// Records an outcome in `flag`; the stage's streak ends once neither `flag` nor
+    /// `other` (the other dependency) fails.
     fn note(
         flag: &std::sync::atomic::AtomicBool,
+        other: &std::sync::atomic::AtomicBool,
         error: Option<&dyn std::fmt::Display>,
         stats: &Stats,
         what: &str,
@@ -104,7 +109,9 @@ impl Failing {
             ),
             None if flag.swap(false, Relaxed) => {
                 tracing::info!("Ingest: {doing} works again.");
-                stats.recovered(Stage::Ingest);
+                if !other.load(Relaxed) {
+                    stats.recovered(Stage::Ingest);
+                }
             }
             _ => {}
         }

@@ -139,6 +139,7 @@ pub async fn run(
     const WAIT: Duration = Duration::from_secs(3 * REPORT_EVERY_SECS);
     let id = process_id();
     let mut unreadable_said = false;
+    let mut last_seen: Option<(String, DateTime<Utc>)> = None;
     let mut next = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
         tokio::select! {
@@ -171,10 +172,22 @@ pub async fn run(
             });
             continue;
         };
-        let last_report = reports
+        // The latest report that can be read, kept while this process runs (a day on, the
+        // store forgets it; the pipeline has not come back for that). None while a fresh
+        // report cannot be read: its process may be running.
+        let unread_fresh = reports.iter().any(|r| {
+            now - r.updated_at < FRESH_FOR
+                && serde_json::from_str::<PipelineStatus>(&r.body).is_err()
+        });
+        if let Some(r) = reports
             .iter()
+            .filter(|r| serde_json::from_str::<PipelineStatus>(&r.body).is_ok())
             .max_by_key(|r| r.updated_at)
-            .map(|r| (r.id.clone(), r.updated_at));
+            .filter(|r| last_seen.as_ref().is_none_or(|(_, at)| r.updated_at >= *at))
+        {
+            last_seen = Some((r.id.clone(), r.updated_at));
+        }
+        let last_report = last_seen.clone().filter(|_| !unread_fresh);
         let (read, unreadable) = read(reports, &id);
         if !unreadable.is_empty() && !unreadable_said {
             tracing::warn!(

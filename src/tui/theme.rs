@@ -280,43 +280,48 @@ fn parse_color(s: &str) -> Option<Color> {
     )
 }
 
-/// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp). A colour with
-/// a clear hue stays in the cube even where a grey is nearer: a muted green that turned grey
-/// would no longer say "profit".
-/// The nearest of the 16 ANSI colours (as xterm shows them) to a 24-bit or xterm-256
-/// colour, for a terminal that has no more: a theme chosen in the console (`T`) or in the
-/// config may be any.
+/// One of the 16 ANSI colours for a 24-bit or xterm-256 colour, for a terminal that has no
+/// more: a theme chosen in the console (`T`) or in the config may be any. A colour with a
+/// clear hue keeps it (red, yellow, green, cyan, blue or magenta, bright when light): the
+/// nearest colour by distance alone turns the shipped themes' muted green and red into
+/// one grey, and then a profit no longer reads as one. The rest is a grey by lightness.
 fn to_16(c: Color) -> Color {
-    let rgb = match c {
+    let (r, g, b) = match c {
         Color::Rgb(r, g, b) => (r, g, b),
         Color::Indexed(i) if i >= 16 => indexed_rgb(i),
         other => return other,
     };
-    const ANSI: [(Color, (u8, u8, u8)); 16] = [
-        (Color::Black, (0, 0, 0)),
-        (Color::Red, (205, 0, 0)),
-        (Color::Green, (0, 205, 0)),
-        (Color::Yellow, (205, 205, 0)),
-        (Color::Blue, (0, 0, 238)),
-        (Color::Magenta, (205, 0, 205)),
-        (Color::Cyan, (0, 205, 205)),
-        (Color::Gray, (229, 229, 229)),
-        (Color::DarkGray, (127, 127, 127)),
-        (Color::LightRed, (255, 0, 0)),
-        (Color::LightGreen, (0, 255, 0)),
-        (Color::LightYellow, (255, 255, 0)),
-        (Color::LightBlue, (92, 92, 255)),
-        (Color::LightMagenta, (255, 0, 255)),
-        (Color::LightCyan, (0, 255, 255)),
-        (Color::White, (255, 255, 255)),
-    ];
-    let dist = |(x, y, z): (u8, u8, u8)| {
-        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
-        d(x, rgb.0) + d(y, rgb.1) + d(z, rgb.2)
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    // Greyish: little spread, or little against its lightness (a bluish white text).
+    if max - min < 40 || u16::from(max - min) * 4 < u16::from(max) {
+        let avg = (u16::from(r) + u16::from(g) + u16::from(b)) / 3;
+        return match avg {
+            0..64 => Color::Black,
+            64..160 => Color::DarkGray,
+            160..224 => Color::Gray,
+            _ => Color::White,
+        };
+    }
+    // The hue in degrees (HSV), to the nearest of the six.
+    let (rf, gf, bf) = (f64::from(r), f64::from(g), f64::from(b));
+    let d = f64::from(max - min);
+    let hue = if max == r {
+        60.0 * ((gf - bf) / d).rem_euclid(6.0)
+    } else if max == g {
+        60.0 * ((bf - rf) / d + 2.0)
+    } else {
+        60.0 * ((rf - gf) / d + 4.0)
     };
-    ANSI.iter()
-        .min_by_key(|(_, v)| dist(*v))
-        .map_or(c, |(named, _)| *named)
+    // Yellow narrower than the rest: a yellow-green (a muted "profit") reads as green.
+    let (dark, bright) = match hue {
+        h if !(30.0..330.0).contains(&h) => (Color::Red, Color::LightRed),
+        h if h < 75.0 => (Color::Yellow, Color::LightYellow),
+        h if h < 165.0 => (Color::Green, Color::LightGreen),
+        h if h < 195.0 => (Color::Cyan, Color::LightCyan),
+        h if h < 270.0 => (Color::Blue, Color::LightBlue),
+        _ => (Color::Magenta, Color::LightMagenta),
+    };
+    if max >= 200 { bright } else { dark }
 }
 
 /// The colour of xterm-256 index `i` (16 and up: the 6×6×6 cube, then 24 greys).
@@ -339,6 +344,9 @@ fn indexed_rgb(i: u8) -> (u8, u8, u8) {
     }
 }
 
+/// The nearest xterm-256 colour of an RGB colour (6×6×6 cube or grey ramp). A colour with
+/// a clear hue stays in the cube even where a grey is nearer: a muted green that turned grey
+/// would no longer say "profit".
 fn to_256(c: Color) -> Color {
     let Color::Rgb(r, g, b) = c else {
         return c;
@@ -455,11 +463,12 @@ impl TermEnv {
     pub fn locale_warning(&self) -> Option<String> {
         let locale = self.locale.as_deref()?;
         let lower = locale.to_ascii_lowercase();
+        let var = locale.split_once('=').map_or("LANG", |(k, _)| k);
         (!lower.contains("utf-8") && !lower.contains("utf8")).then(|| {
             format!(
                 "the locale is not UTF-8 ({locale}): the console draws with UTF-8 (─ ▲ € £), \
-                 which tmux or screen following this locale shows as _; set LANG=C.UTF-8 (or \
-                 another UTF-8 locale) before starting them"
+                 which tmux or screen following this locale shows as _; set {var}=C.UTF-8 \
+                 (or another UTF-8 locale) before starting them"
             )
         })
     }
@@ -505,6 +514,25 @@ mod tests {
         assert_eq!(super::to_16(Color::Rgb(250, 40, 40)), Color::LightRed);
         assert_eq!(super::to_16(Color::Rgb(30, 32, 40)), Color::Black);
         assert_eq!(super::to_16(Color::Indexed(244)), Color::DarkGray);
+        // Profit, a low margin and a loss keep three colours, none of them grey.
+        for name in ["dark", "light", "high-contrast"] {
+            let t = super::Theme::builtin(name).for_depth(super::Depth::Ansi16);
+            let fg = |role: &str| t.styles[role].fg.unwrap();
+            let three = [fg("profit_high"), fg("profit_low"), fg("profit_negative")];
+            for c in three {
+                assert!(
+                    !matches!(
+                        c,
+                        Color::Black | Color::DarkGray | Color::Gray | Color::White
+                    ),
+                    "{name}: {three:?}"
+                );
+            }
+            assert!(
+                three[0] != three[1] && three[1] != three[2] && three[0] != three[2],
+                "{name}: {three:?}"
+            );
+        }
     }
 
     use super::*;
@@ -562,11 +590,10 @@ border = "nosuchcolour"
             locale: l.map(String::from),
             ..TermEnv::default()
         };
+        let w = env(Some("LC_ALL=C")).locale_warning().unwrap();
         assert!(
-            env(Some("LC_ALL=C"))
-                .locale_warning()
-                .unwrap()
-                .contains("(LC_ALL=C)")
+            w.contains("(LC_ALL=C)") && w.contains("set LC_ALL=C.UTF-8"),
+            "{w}"
         );
         assert!(env(Some("LANG=POSIX")).locale_warning().is_some());
         assert_eq!(env(Some("LANG=en_US.UTF-8")).locale_warning(), None);

@@ -205,22 +205,24 @@ impl Rejects {
                 path.display()
             )
         };
+        // A regular file resumed is read back; anything else (a new file, a terminal, a
+        // pipe: `/dev/stderr`) is written from the start, as it always was.
+        let resumed = resumed_after.filter(|_| path.metadata().is_ok_and(|m| m.is_file()));
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
-            .read(true)
-            .truncate(false)
+            .read(resumed.is_some())
+            .truncate(resumed.is_none())
             .open(path)
             .with_context(cannot)?;
-        let keep = match resumed_after {
-            Some(line) => kept_before(&mut file, line)
-                .with_context(|| format!("Could not read {} (--rejects)", path.display()))?,
-            None => 0,
-        };
-        file.set_len(keep).with_context(cannot)?;
-        use std::io::Seek as _;
-        file.seek(std::io::SeekFrom::Start(keep))
-            .with_context(cannot)?;
+        if let Some(line) = resumed {
+            let keep = kept_before(&mut file, line)
+                .with_context(|| format!("Could not read {} (--rejects)", path.display()))?;
+            file.set_len(keep).with_context(cannot)?;
+            use std::io::Seek as _;
+            file.seek(std::io::SeekFrom::Start(keep))
+                .with_context(cannot)?;
+        }
         Ok(Rejects {
             path: path.to_path_buf(),
             file: std::io::BufWriter::new(file),
@@ -296,6 +298,23 @@ mod tests {
             whole,
             "a torn entry goes"
         );
-        let _ = std::fs::File::create(&path).unwrap().write_all(b"");
+        // Opened to resume after line 899: what it says of the lines before stays, the
+        // rest goes, and what is written next follows it.
+        let input = dir.path().join("in.jsonl");
+        std::fs::File::create(&input)
+            .unwrap()
+            .write_all(b"{}")
+            .unwrap();
+        let mut r = super::Rejects::open(&path, &input, Some(899)).unwrap();
+        r.write(&[(900, "again".into())]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "7\tbad\n500\tbad too\n900\tagain\n"
+        );
+        // Not resuming: written from the start; and a terminal or pipe can take it.
+        drop(super::Rejects::open(&path, &input, None).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        #[cfg(unix)]
+        drop(super::Rejects::open(std::path::Path::new("/dev/null"), &input, Some(5)).unwrap());
     }
 }

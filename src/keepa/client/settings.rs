@@ -112,8 +112,10 @@ pub struct ClientStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// Last error, without the key.
     pub last_error: Option<String>,
-    /// When it came.
-    pub last_error_at: Option<DateTime<Utc>>,
+    /// Attempts in the last five minutes, and how many of them failed.
+    pub recent_attempts: u64,
+    /// See `recent_attempts`.
+    pub recent_errors: u64,
     /// Since when requests fail, none having succeeded since (cleared by a success).
     pub failing_since: Option<DateTime<Utc>>,
     /// Waiting until this time (token budget or backoff).

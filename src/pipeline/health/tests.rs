@@ -174,27 +174,33 @@ fn keepa_rules() {
     assert_eq!(h.status, HealthStatus::Degraded);
     assert!(h.detail.contains("failing for 1m"), "{}", h.detail);
     k.failing_since = None;
-    // Many attempts failing, retries getting through: degraded while the errors are recent.
-    k.requests = 44;
-    k.errors = 33;
-    k.last_error_at = Some(now - chrono::Duration::seconds(10));
+    // Many of the last minutes' attempts failing, retries getting through: degraded.
+    k.recent_attempts = 44;
+    k.recent_errors = 33;
     let h = keepa_health(&k, Source::Live, now);
     assert_eq!(h.status, HealthStatus::Degraded);
     assert!(
-        h.detail
-            .starts_with("33 of 44 requests failed (last error: /product: HTTP 502)"),
+        h.detail.starts_with(
+            "33 of the last 5 minutes' 44 attempts failed (last error: /product: HTTP 502)"
+        ),
         "{}",
         h.detail
     );
-    k.last_error_at = Some(now - chrono::Duration::minutes(6));
-    assert_eq!(keepa_health(&k, Source::Live, now).status, HealthStatus::Ok);
-    k.requests = 1_000;
-    k.last_error_at = Some(now - chrono::Duration::seconds(10));
+    k.recent_attempts = 1_000;
     assert_eq!(
         keepa_health(&k, Source::Live, now).status,
         HealthStatus::Ok,
         "3 % of attempts"
     );
+    k.recent_attempts = 4;
+    k.recent_errors = 4;
+    assert_eq!(
+        keepa_health(&k, Source::Live, now).status,
+        HealthStatus::Ok,
+        "a blip"
+    );
+    k.recent_attempts = 0;
+    k.recent_errors = 0;
     k.last_success = Some(now - chrono::Duration::minutes(30));
     assert_eq!(
         keepa_health(&k, Source::Live, now).status,
@@ -326,7 +332,7 @@ fn refresh_estimates() {
         "7,575 Keepa tokens; Keepa requests are already waiting 32s for tokens: fetched in 1h 15m at the earliest"
     );
     // Failing requests wait for a backoff, not tokens, however many are left.
-    k.failing_since = Some(now - chrono::Duration::seconds(20));
+    k.failing_since = Some(now - chrono::Duration::seconds(70));
     k.last_error = Some("HTTP 503".into());
     k.tokens_left = Some(179_988);
     assert_eq!(

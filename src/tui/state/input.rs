@@ -47,10 +47,12 @@ impl UiState {
     pub fn on_key(&mut self, ev: &KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         self.dirty = true;
         // A terminal set to send ^H for Backspace (PuTTY's option, some vt220 setups)
-        // arrives as Ctrl-H: it is Backspace.
+        // arrives as Ctrl-H: it is Backspace where text is typed (a prompt, help's filter);
+        // elsewhere the keymap may bind it.
         let backspace;
         let ev = if ev.code == crossterm::event::KeyCode::Char('h')
             && ev.modifiers == crossterm::event::KeyModifiers::CONTROL
+            && self.overlay.is_some()
         {
             backspace = KeyEvent::new(
                 crossterm::event::KeyCode::Backspace,

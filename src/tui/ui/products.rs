@@ -197,7 +197,8 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let title_w = width
         .saturating_sub(fixed(show_watched, show_gap, show_age, markets_shown))
         .clamp(TITLE.0, TITLE.1);
-    // Columns left out (markets, Keepa's age, why watched) are named under the view.
+    // Columns left out (markets, the gap, Keepa's age, why watched) are named under the
+    // view. (The gap runs over every tracked market, shown or not.)
     let hidden: Vec<&str> = markets[markets_shown..]
         .iter()
         .map(|m| m.code())

@@ -145,7 +145,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let used: usize = title.iter().map(Span::width).sum();
     if s.sort == Column::Emp
         && !s.view().is_empty()
-        && used + text.len() + 4 <= usize::from(area.width)
+        && used + unicode_width::UnicodeWidthStr::width(text) + 4 <= usize::from(area.width)
     {
         title.push(styled(text, "muted", theme));
     }
@@ -342,7 +342,6 @@ fn empty_message(s: &UiState) -> String {
             Some((n, gates)) if *n > 0 => {
                 let named: Vec<String> = gates
                     .iter()
-                    .take(3)
                     .map(|(name, c)| format!("{name} {}", super::thousands(*c as u64)))
                     .collect();
                 format!(
