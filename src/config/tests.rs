@@ -5,6 +5,20 @@ use super::*;
 #[test]
 fn serde_jargon_becomes_plain_words() {
     assert_eq!(
+        plain_words(
+            "invalid type: integer `99999999999999999999` as i128, expected a whole number, 0 or more"
+        ),
+        "the number `99999999999999999999` is out of range, expected a whole number, 0 or more"
+    );
+    let huge = format!(
+        "invalid value: floating point `1{}.0`, expected a number",
+        "0".repeat(308)
+    );
+    assert_eq!(
+        plain_words(&huge),
+        "invalid value: floating point `1e308`, expected a number"
+    );
+    assert_eq!(
         plain_words("invalid type: string \"ten\", expected f64"),
         "invalid type: string \"ten\", expected a number"
     );

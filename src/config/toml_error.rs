@@ -133,6 +133,30 @@ pub fn plain_words(message: &str) -> String {
         };
         out = out.replace("expected a sequence", &words);
     }
+    // A whole number past every integer type: out of range, not of another type.
+    const INTEGER: &str = "invalid type: integer `";
+    if let Some(at) = out.find(INTEGER)
+        && let Some(len) = out[at..].find("` as i128")
+        && out[at + INTEGER.len()..at + len]
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-')
+    {
+        let number = out[at + INTEGER.len()..at + len].to_string();
+        out.replace_range(
+            at..at + len + "` as i128".len(),
+            &format!("the number `{number}` is out of range"),
+        );
+    }
+    // A huge float written out in full (`1e308` is 309 digits): in scientific notation.
+    if let Some(at) = out
+        .find("floating point `")
+        .map(|i| i + "floating point `".len())
+        && let Some(len) = out[at..].find('`')
+        && len > 24
+        && let Ok(v) = out[at..at + len].parse::<f64>()
+    {
+        out.replace_range(at..at + len, &format!("{v:e}"));
+    }
     // Any other table named by its Rust type.
     while let Some(at) = out.find("expected struct ") {
         let name_at = at + "expected struct ".len();

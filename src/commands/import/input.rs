@@ -102,6 +102,15 @@ impl Input {
             .with_context(|| format!("Cannot read {}", arg.display()))?;
         std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))
             .with_context(|| format!("Cannot read {}", arg.display()))?;
+        if let Some(what) = not_json_lines(&head) {
+            let quoted = shell_quoted(&arg.display().to_string());
+            return Err(crate::commands::BadValue(format!(
+                "{} {what}",
+                arg.display(),
+                what = what.replace("FILE", &quoted)
+            ))
+            .into());
+        }
         let name = std::fs::canonicalize(arg)
             .map_or_else(|_| arg.display().to_string(), |p| p.display().to_string());
         let modified_ns = meta
@@ -153,5 +162,58 @@ impl Input {
             file.seek(SeekFrom::Start(start))?;
         }
         Ok((BufReader::with_capacity(1 << 20, Box::new(file)), line_no))
+    }
+}
+
+/// What a file starting with `head` is when it is plainly not JSON lines (a line each
+/// would be reported bad, thousands of them): UTF-16 text, a JSON array, or one JSON object
+/// written over many lines. `FILE` stands for the file's name in the advice.
+fn not_json_lines(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Some(
+            "is UTF-16 text (as Windows PowerShell's `>` writes it): save it as UTF-8, e.g. \
+             `iconv -f UTF-16 -t UTF-8 FILE > products.jsonl`",
+        );
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    match first_line.trim_ascii() {
+        [b'[', ..] => Some(
+            "is a JSON array, not JSON lines (one Keepa product object a line): e.g. \
+             `jq -c '.[]' FILE > products.jsonl`, or `.products[]` for a whole Keepa answer",
+        ),
+        b"{" => Some(
+            "holds JSON written over many lines, not JSON lines (one Keepa product object a \
+             line): e.g. `jq -c . FILE > products.jsonl`",
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_json_lines;
+
+    #[test]
+    fn files_that_are_plainly_not_json_lines_are_named() {
+        assert!(not_json_lines(b"\xFF\xFE{\x00").unwrap().contains("UTF-16"));
+        assert!(
+            not_json_lines(b"[\n  {\"asin\": 1}\n]")
+                .unwrap()
+                .contains("JSON array")
+        );
+        assert!(
+            not_json_lines(b"{\n  \"asin\": \"B0\"\n}")
+                .unwrap()
+                .contains("many lines")
+        );
+        assert!(
+            not_json_lines(b"\xEF\xBB\xBF[{}]")
+                .unwrap()
+                .contains("JSON array")
+        );
+        assert_eq!(not_json_lines(b"{\"asin\":\"B000000001\"}\n{}"), None);
+        assert_eq!(not_json_lines(b""), None);
+        assert_eq!(not_json_lines(b"not json\n"), None);
     }
 }
