@@ -99,29 +99,61 @@ pub fn report(id: &str, status: &PipelineStatus, now: DateTime<Utc>) -> Option<P
 /// The reports of other processes (not `own`) that run a stage, read; a report that
 /// cannot be read is left out, with the reason.
 pub fn read(reports: Vec<ProcessReport>, own: &str) -> (Vec<(Peer, PipelineStatus)>, Vec<String>) {
-    let mut peers = Vec::new();
-    let mut unreadable = Vec::new();
+    let r = read_reports(reports, own);
+    (r.peers, r.unreadable)
+}
+
+/// What one reading of the reports found, each report parsed once.
+struct Reading {
+    /// The running processes, as [`read`] gives them.
+    peers: Vec<(Peer, PipelineStatus)>,
+    /// Why each unreadable report cannot be read.
+    unreadable: Vec<String>,
+    /// The latest report that can be read, running or stopped: its process and when.
+    latest: Option<(String, DateTime<Utc>)>,
+    /// When the latest report that cannot be read was made.
+    unreadable_at: Option<DateTime<Utc>>,
+}
+
+fn read_reports(reports: Vec<ProcessReport>, own: &str) -> Reading {
+    let mut out = Reading {
+        peers: Vec::new(),
+        unreadable: Vec::new(),
+        latest: None,
+        unreadable_at: None,
+    };
     for r in reports.into_iter().filter(|r| r.id != own) {
-        match serde_json::from_str::<PipelineStatus>(&r.body) {
-            Ok(s) if s.running => {
-                let roles = [("ingest", s.keepa_client), ("process", s.processing)]
-                    .into_iter()
-                    .filter_map(|(name, on)| on.then_some(name))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let peer = Peer {
-                    id: r.id,
-                    roles,
-                    updated_at: r.updated_at,
-                    pipeline: super::health::pipeline_health(&s),
-                };
-                peers.push((peer, s));
+        let status = match serde_json::from_str::<PipelineStatus>(&r.body) {
+            Ok(s) => s,
+            Err(e) => {
+                out.unreadable
+                    .push(format!("the report of process {}: {e}", r.id));
+                out.unreadable_at = out.unreadable_at.max(Some(r.updated_at));
+                continue;
             }
-            Ok(_) => {}
-            Err(e) => unreadable.push(format!("the report of process {}: {e}", r.id)),
+        };
+        if out.latest.as_ref().is_none_or(|(_, at)| r.updated_at > *at) {
+            out.latest = Some((r.id.clone(), r.updated_at));
+        }
+        if status.running {
+            let roles = [
+                ("ingest", status.keepa_client),
+                ("process", status.processing),
+            ]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect::<Vec<_>>()
+            .join(",");
+            let peer = Peer {
+                id: r.id,
+                roles,
+                updated_at: r.updated_at,
+                pipeline: super::health::pipeline_health(&status),
+            };
+            out.peers.push((peer, status));
         }
     }
-    (peers, unreadable)
+    out
 }
 
 /// Reports this process's `status` to the store (when it runs a stage), or reads the
@@ -175,20 +207,19 @@ pub async fn run(
         // The latest report that can be read, kept while this process runs (a day on, the
         // store forgets it; the pipeline has not come back for that). None while a fresh
         // report cannot be read: its process may be running.
-        let unread_fresh = reports.iter().any(|r| {
-            now - r.updated_at < FRESH_FOR
-                && serde_json::from_str::<PipelineStatus>(&r.body).is_err()
-        });
-        if let Some(r) = reports
-            .iter()
-            .filter(|r| serde_json::from_str::<PipelineStatus>(&r.body).is_ok())
-            .max_by_key(|r| r.updated_at)
-            .filter(|r| last_seen.as_ref().is_none_or(|(_, at)| r.updated_at >= *at))
+        let Reading {
+            peers: read,
+            unreadable,
+            latest,
+            unreadable_at,
+        } = read_reports(reports, &id);
+        if let Some(latest) =
+            latest.filter(|(_, at)| last_seen.as_ref().is_none_or(|(_, seen)| at >= seen))
         {
-            last_seen = Some((r.id.clone(), r.updated_at));
+            last_seen = Some(latest);
         }
+        let unread_fresh = unreadable_at.is_some_and(|t| now - t < FRESH_FOR);
         let last_report = last_seen.clone().filter(|_| !unread_fresh);
-        let (read, unreadable) = read(reports, &id);
         if !unreadable.is_empty() && !unreadable_said {
             tracing::warn!(
                 reports = %unreadable.join("; "),
