@@ -214,12 +214,33 @@ fn check_data_dir(dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Refuses an output file (given with `flag`) that is the SQLite store or one of its companions (`-wal`,
-/// `-shm`, `-journal`, and the lock files `.ingest` and `.bulk-load`): creating it would
-/// truncate the store, or be deleted by SQLite as it closes. The same file under another
-/// name (a symbolic or hard link) is the store's too; a companion that does not exist yet
-/// is known by its name.
-pub fn refuse_store_file(settings: &Settings, output: &std::path::Path, flag: &str) -> Result<()> {
+/// Refuses, as a bad value (exit 2), an output file given with `flag` that cannot be
+/// created where it is asked for: a directory, a file in a directory that does not exist,
+/// or the SQLite store or one of its companions (`-wal`, `-shm`, `-journal`, and the lock
+/// files `.ingest` and `.bulk-load`), which creating it would truncate, or SQLite delete as
+/// it closes. The same file under another name (a symbolic or hard link) is the store's
+/// too; a companion that does not exist yet is known by its name.
+pub fn check_output_file(settings: &Settings, output: &std::path::Path, flag: &str) -> Result<()> {
+    if output.is_dir() {
+        return Err(BadValue(format!(
+            "{flag} {} is a directory: give a file name in it, e.g. {flag} {}",
+            output.display(),
+            output.join("out").display()
+        ))
+        .into());
+    }
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.try_exists().unwrap_or(true)
+    {
+        return Err(BadValue(format!(
+            "{flag} {}: the directory {} does not exist; create it first (mkdir -p {}) or \
+             give a file in an existing one",
+            output.display(),
+            dir.display(),
+            dir.display()
+        ))
+        .into());
+    }
     let Some(db) = settings.store.local_file(&settings.data_dir) else {
         return Ok(());
     };

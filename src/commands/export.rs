@@ -293,7 +293,7 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> Result<()> {
         .as_deref()
         .filter(|p| *p != std::path::Path::new("-"));
     if let Some(path) = output {
-        super::refuse_store_file(settings, path, "-o")?;
+        super::check_output_file(settings, path, "-o")?;
     }
     let store = super::open_existing_store(settings).await?;
     let f = filter(args, &settings.markets)?;

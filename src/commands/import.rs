@@ -48,7 +48,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     // The input first: a file that cannot be read leaves no new store behind.
     let input = Input::open(&args.file)?;
     if let Some(path) = &args.rejects {
-        super::refuse_store_file(settings, path, "--rejects")?;
+        super::check_output_file(settings, path, "--rejects")?;
     }
     let store = super::open_store(settings)?;
     super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;

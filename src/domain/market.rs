@@ -81,6 +81,12 @@ impl Market {
         }
     }
 
+    /// Whether the route `self → sell` converts pounds: the only routes the EUR/GBP rate,
+    /// and so `FX_STALE` as a gate, concerns.
+    pub const fn converts_gbp(self, sell: Market) -> bool {
+        matches!(self.currency(), Currency::GBP) || matches!(sell.currency(), Currency::GBP)
+    }
+
     /// The storefront host.
     pub const fn host(self) -> &'static str {
         match self {

@@ -179,7 +179,7 @@ impl Detector {
             else {
                 continue;
             };
-            let gbp_route = s.currency() == Currency::GBP || t.currency() == Currency::GBP;
+            let gbp_route = s.converts_gbp(t);
             let mut flags = FlagSet::default();
             // A stale rate says nothing about a route between euro markets: no FX in it.
             flags.insert_if(fx_stale && gbp_route, Flag::FxStale);

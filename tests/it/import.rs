@@ -427,10 +427,25 @@ fn rejects_has_every_bad_line() {
         "{err}"
     );
     assert_eq!(integrity(&db), "ok");
-    // A rejects file that cannot be created stops the run before its bulk load begins.
-    let out = import(&file, &dir.path().join("data5"))
+    // A rejects file in a directory that does not exist is a bad argument, said before a
+    // store is made.
+    let out = import(&file, &dir.path().join("data6"))
         .arg("--rejects")
         .arg(dir.path().join("no such dir").join("r.tsv"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no such dir does not exist") && err.contains("mkdir -p"),
+        "{err}"
+    );
+    assert!(!dir.path().join("data6").join("arbdesk.sqlite").exists());
+    // One that cannot be created (its "directory" is a file) stops the run before its bulk
+    // load begins.
+    let out = import(&file, &dir.path().join("data5"))
+        .arg("--rejects")
+        .arg(file.join("r.tsv"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -592,6 +607,17 @@ async fn export_refuses_to_overwrite_the_store() {
         );
     }
     assert_eq!(counts(&data).await, before, "the store is untouched");
+    // A directory, or a file in a directory that is not there, is a bad argument too.
+    let missing = dir.path().join("nowhere").join("rows.csv");
+    for (target, says) in [
+        (dir.path().to_path_buf(), "is a directory"),
+        (missing, "nowhere does not exist"),
+    ] {
+        let out = export(&data, &["--format", "csv", "-o", target.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "a bad argument: {err}");
+        assert!(err.contains(says), "{err}");
+    }
     // Any other existing file is overwritten as asked.
     let elsewhere = dir.path().join("rows.csv");
     std::fs::write(&elsewhere, "old").unwrap();

@@ -481,7 +481,7 @@ fn sort_key(r: &Row, c: Column) -> SortKey {
 fn failed_gates<'a>(
     rows: impl Iterator<Item = &'a crate::tui::model::Row>,
 ) -> (usize, Vec<(&'static str, usize)>) {
-    use crate::domain::{Currency, Flag, FlagSet};
+    use crate::domain::{Flag, FlagSet};
     let mut n = 0;
     let mut counts = [0usize; Flag::ALL.len()];
     for r in rows {
@@ -492,9 +492,7 @@ fn failed_gates<'a>(
                 set.insert(f);
             }
         }
-        let gbp = [r.key.buy, r.key.sell]
-            .iter()
-            .any(|m| m.currency() == Currency::GBP);
+        let gbp = r.key.buy.converts_gbp(r.key.sell);
         for f in set.failed_gates(gbp).iter() {
             if let Some(i) = Flag::ALL.iter().position(|g| *g == f) {
                 counts[i] += 1;

@@ -112,9 +112,7 @@ fn pnl_lines_in<'a>(d: &Detail, width: u16, tight: bool, theme: &Theme) -> (Vec<
     };
     // Why the row is not ranked, and its warnings: pinned with the summary, so the answer
     // to "why is this row amber?" needs no scrolling.
-    let gbp = [o.buy_market, o.sell_market]
-        .iter()
-        .any(|m| m.currency() == crate::domain::Currency::GBP);
+    let gbp = o.buy_market.converts_gbp(o.sell_market);
     let mut verdict = Vec::new();
     if !o.ranked {
         let failed: Vec<String> = o
