@@ -52,10 +52,7 @@ async fn run() -> ExitCode {
     {
         return match commands::config_cmd::file_command(&cli.global, c) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                error!("error: {e:#}");
-                ExitCode::FAILURE
-            }
+            Err(e) => failed(&e),
         };
     }
     if let Some(Command::Completions(args)) = &cli.command {
@@ -152,15 +149,17 @@ async fn run() -> ExitCode {
             error!("warning: {e:#}");
             ExitCode::from(3)
         }
-        Err(e) => {
-            error!("error: {e:#}");
-            // A value refused once the settings are combined (a public address without a
-            // token, one market) is a bad value like any other: exit code 2.
-            if e.downcast_ref::<commands::BadValue>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// Says why a command failed; the exit code is 2 for a bad value (a public address without
+/// a token, one market, a file that would be overwritten without `--force`), 1 otherwise.
+fn failed(e: &anyhow::Error) -> ExitCode {
+    error!("error: {e:#}");
+    if e.downcast_ref::<commands::BadValue>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }

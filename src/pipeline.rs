@@ -223,11 +223,13 @@ pub struct PipelineDeps {
     pub queue: Option<Arc<dyn Queue>>,
     /// The store.
     pub store: Arc<dyn Store>,
-    /// Detection (`None` when this process does not process).
-    pub detect: Option<Arc<dyn Detect>>,
-    /// Where this process does not detect (`--role api`), the detector that explains rows:
-    /// it follows the FX rate the detecting process records, and the status shows it.
-    pub explain: Option<Arc<dyn Detect>>,
+    /// The economics of this process: it computes the routes where this process runs the
+    /// process stage, and everywhere explains rows and holds the FX rate the status shows
+    /// (a process that does not detect follows the rate the detecting one records).
+    pub detector: Arc<dyn Detect>,
+    /// Whether this process runs the process stage (enrich, store, detect): the `process`
+    /// role.
+    pub processes: bool,
     /// Markets to refresh.
     pub markets: Vec<Market>,
     /// Intervals and batch sizes.
@@ -264,7 +266,7 @@ impl Pipeline {
             deps.source,
             deps.markets.clone(),
             deps.client.is_some(),
-            deps.detect.is_some(),
+            deps.processes,
         ));
         let (gen_tx, generation) = watch::channel(0u64);
         let gen_tx = Arc::new(gen_tx);
@@ -277,7 +279,7 @@ impl Pipeline {
         let restored = Restored::default();
         let left_behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
-        if deps.queue.is_none() && (deps.client.is_some() || deps.detect.is_some()) {
+        if deps.queue.is_none() && (deps.client.is_some() || deps.processes) {
             tracing::error!("Ingest and processing need a queue; neither stage runs.");
         }
         if let (Some(client), Some(queue)) = (deps.client.clone(), deps.queue.clone()) {
@@ -307,7 +309,10 @@ impl Pipeline {
             stats.set_refresh_plan(plan);
             ingest.spawn(stage.run(deps.ingest_gate, cmd_rx, ingest_cancel.clone()));
         }
-        if let (Some(detect), Some(queue)) = (deps.detect.clone(), deps.queue.clone()) {
+        if deps.processes
+            && let Some(queue) = deps.queue.clone()
+        {
+            let detect = deps.detector.clone();
             // Live, the first batch is computed with the last rate fetched, not the shipped
             // one: the rate is taken back before the stage starts.
             let restore =
@@ -342,9 +347,8 @@ impl Pipeline {
             gen_tx,
             cancel.clone(),
         ));
-        if deps.source == Source::Live
-            && let Some(detect) = deps.detect.clone()
-        {
+        if deps.source == Source::Live && deps.processes {
+            let detect = deps.detector.clone();
             background.spawn(fx_job(
                 detect,
                 stats.clone(),
@@ -373,8 +377,8 @@ impl Pipeline {
             // A process that does not detect follows the FX rate the detecting one records
             // (live only: that process takes it back only live; demo data is computed with
             // the shipped rate).
-            deps.detect.is_none() && deps.source == Source::Live,
-            deps.detect.or(deps.explain),
+            !deps.processes && deps.source == Source::Live,
+            deps.detector,
             peers_rx,
             cancel.clone(),
         ));

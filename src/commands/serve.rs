@@ -210,7 +210,6 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     // Every role explains rows (breakdowns for the API and the console); only processing
     // detects.
     let explainer = super::detector(settings);
-    let detect = settings.has_role(Role::Process).then(|| explainer.clone());
 
     let listener = match &api_settings {
         Some(s) => Some(tokio::net::TcpListener::bind(s.addr).await.map_err(|e| {
@@ -229,8 +228,8 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         source,
         queue,
         store: store.clone(),
-        explain: detect.is_none().then(|| explainer.clone()),
-        detect,
+        detector: explainer.clone(),
+        processes: settings.has_role(Role::Process),
         markets: settings.markets.clone(),
         settings: settings.pipeline.clone(),
         buybox: settings.keepa.buybox,

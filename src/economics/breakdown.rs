@@ -12,6 +12,7 @@ use super::config::TierMode;
 use super::fx::FxRate;
 use super::model::{BuySide, BuyTerms, RouteCost, SellSide, SellTerms};
 use super::num::Num;
+use super::tables::Route;
 use crate::domain::{BreakdownLine, Currency, Market, Money};
 
 /// `d` rounded once to the cent (half away from zero), as money (saturating far beyond any
@@ -298,14 +299,14 @@ pub fn buy_lines<N: Num>(
 /// The route lines and the subtotal `L`, then the profit line.
 pub fn route_lines<N: Num>(
     out: &mut Vec<BreakdownLine>,
-    disabled: bool,
-    source: &str,
+    route: &Route,
     add: &RouteCost<N>,
     landed: N,
     profit_label: String,
     profit: N,
 ) {
     let e = Currency::EUR;
+    let (disabled, source) = (route.disabled, route.source.as_str());
     for (id, label, amount) in [
         ("ship_to_you", "Shipping to you", add.ship_to_you),
         ("prep", "Prep and labels", add.prep),
@@ -350,8 +351,14 @@ pub fn route_lines<N: Num>(
         ));
         out.push(line(
             "import_vat",
-            if add.import_vat.is_zero() {
+            if route
+                .customs
+                .as_ref()
+                .is_some_and(|c| c.import_vat_recoverable)
+            {
                 "Import VAT, recovered: no cost".to_string()
+            } else if add.import_vat.is_zero() {
+                "Import VAT not recovered, at a 0 % rate here: no cost".to_string()
             } else {
                 "Import VAT not recovered".to_string()
             },
@@ -424,5 +431,58 @@ pub fn reconcile(lines: &mut Vec<BreakdownLine>) {
         }
         i += 1;
         start = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::economics::num::Const;
+    use crate::economics::tables::Customs;
+
+    /// The import VAT line says why it costs nothing: recovered, or a 0 % rate where it is
+    /// not recovered (books into the UK).
+    #[test]
+    fn an_import_vat_of_nothing_says_why() {
+        let label = |recoverable: bool, vat_t: &str| {
+            let route = Route {
+                customs: Some(Customs {
+                    duty_rate: Const::new(Decimal::new(4, 2)),
+                    import_vat_recoverable: recoverable,
+                    broker_per_unit: Const::new(Decimal::new(70, 2)),
+                }),
+                source: "config:route DE→UK".to_string(),
+                ..Route::default()
+            };
+            let vat_t: Decimal = vat_t.parse().unwrap();
+            let add = RouteCost::of(&route, Decimal::new(2000, 2), vat_t, Decimal::ZERO);
+            let mut lines = Vec::new();
+            route_lines(
+                &mut lines,
+                &route,
+                &add,
+                add.total,
+                String::new(),
+                Decimal::ZERO,
+            );
+            let l = lines.iter().find(|l| l.id == "import_vat").unwrap();
+            (l.label.clone(), l.amount)
+        };
+        assert_eq!(
+            label(true, "0.2"),
+            ("Import VAT, recovered: no cost".to_string(), Money::eur(0))
+        );
+        assert_eq!(
+            label(false, "0"),
+            (
+                "Import VAT not recovered, at a 0 % rate here: no cost".to_string(),
+                Money::eur(0)
+            )
+        );
+        // (20.00 + 0.80 duty) × 20 %.
+        assert_eq!(
+            label(false, "0.2"),
+            ("Import VAT not recovered".to_string(), Money::eur(-416))
+        );
     }
 }

@@ -225,7 +225,13 @@ impl Detector {
                 },
             };
             let (Some(tab), Some((vat_v, fee_v))) = (tables, versions) else {
+                // No net figures, but the gates that need no table still say what they
+                // know of the route and its two markets.
                 flags.insert(Flag::NoTable);
+                flags.insert_if(self.econ.tables.route(s, t).disabled, Flag::RouteDisabled);
+                flags = flags
+                    .union(self.sell_market_flags(t_snap, &sq, now))
+                    .union(self.buy_market_flags(s_snap, now));
                 row.flags = flags;
                 out.push(row);
                 continue;
@@ -419,15 +425,7 @@ impl Detector {
             "Profit π before the FBA fee, which is unknown (FBA_FEE_UNKNOWN): not a profit"
                 .to_string()
         };
-        breakdown::route_lines(
-            &mut lines,
-            route.disabled,
-            &route.source,
-            &add,
-            landed,
-            profit_label,
-            fig.profit,
-        );
+        breakdown::route_lines(&mut lines, route, &add, landed, profit_label, fig.profit);
         breakdown::reconcile(&mut lines);
         row.breakdown.lines = lines;
     }

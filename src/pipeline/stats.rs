@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Detect, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, Stage, StageStatus};
-use crate::domain::Market;
+use crate::domain::{Currency, Market};
 use crate::keepa::KeepaClient;
 use crate::queue::Queue;
 use crate::store::{JobRun, Store};
@@ -226,7 +226,7 @@ pub async fn publish(
     queue: Option<Arc<dyn Queue>>,
     store: Arc<dyn Store>,
     follow_fx: bool,
-    detect: Option<Arc<dyn Detect>>,
+    detect: Arc<dyn Detect>,
     peers: watch::Receiver<super::peers::Reports>,
     cancel: CancellationToken,
 ) {
@@ -251,8 +251,8 @@ pub async fn publish(
         if n.is_multiple_of(10)
             && let Ok(runs) = store.jobs().await
         {
-            if follow_fx && let Some(d) = &detect {
-                super::fx::restore_fx_from(&runs, &**d);
+            if follow_fx {
+                super::fx::restore_fx_from(&runs, &*detect);
             }
             let mut jobs = stats.jobs.lock().unwrap_or_else(PoisonError::into_inner);
             for run in runs {
@@ -273,8 +273,8 @@ pub async fn publish(
             queue_health = Some(q.health().await);
             probe_slow = asked.elapsed() > Duration::from_millis(20);
         }
-        let fx = detect.as_ref().and_then(|d| d.fx());
-        let tables = detect.as_ref().and_then(|d| d.tables());
+        let fx = detect.fx();
+        let tables = detect.tables();
         let missing = tables.as_ref().is_some_and(|t| !t.missing().is_empty());
         if missing != tables_were_missing {
             if missing {
@@ -291,10 +291,7 @@ pub async fn publish(
         if let Some(fx) = &fx {
             let (source, gbp) = {
                 let s = stats.tx.borrow();
-                let gbp = s
-                    .markets
-                    .iter()
-                    .any(|m| m.currency() == crate::domain::Currency::GBP);
+                let gbp = s.markets.iter().any(|m| m.currency() == Currency::GBP);
                 (s.source, gbp)
             };
             // No market in GBP tracked: no row uses the rate, and the health says so.
@@ -320,10 +317,8 @@ pub async fn publish(
             if let Some(c) = &client {
                 s.keepa = c.status();
             }
-            if detect.is_some() {
-                s.fx = fx;
-                s.tables = tables;
-            }
+            s.fx = fx;
+            s.tables = tables;
             if !runs_stages {
                 let reports = peers.borrow();
                 // While the reports cannot be read, those last read are shown as they were

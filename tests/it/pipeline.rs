@@ -62,7 +62,8 @@ fn settings() -> PipelineSettings {
 }
 
 /// What every pipeline here starts with: all markets, hourly settings, Buy Box data, no
-/// Keepa client; each test sets what it is about.
+/// Keepa client; each test sets what it is about. With `detect` the process stage runs with
+/// it; without, the shipped economics only explain and show the FX rate.
 fn deps(
     store: Arc<dyn Store>,
     queue: Option<Arc<dyn Queue>>,
@@ -73,8 +74,12 @@ fn deps(
         source: Source::Demo,
         queue,
         store,
-        detect,
-        explain: None,
+        processes: detect.is_some(),
+        detector: detect.unwrap_or_else(|| {
+            Arc::new(LiveDetector::new(Arc::new(
+                Economics::new(EconomicsConfig::default()).unwrap(),
+            )))
+        }),
         markets: Market::ALL.to_vec(),
         settings: settings(),
         buybox: arbdesk::config::BuyBox::All,
@@ -331,7 +336,7 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
     let explain: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
     let pipeline = Pipeline::start(PipelineDeps {
         source: Source::Live,
-        explain: Some(explain),
+        detector: explain,
         ..deps(store, None, None)
     });
     let mut status = pipeline.status();

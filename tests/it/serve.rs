@@ -568,7 +568,7 @@ fn config_init_creates_the_named_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = run(&["config", "init"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a bad value, as elsewhere");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
 }
 

@@ -247,43 +247,8 @@ impl Detector {
         };
         let side = terms.evaluate(q.price, fx);
 
-        // Data warnings and the market-level gates.
-        match q.basis {
-            Basis::BuyBox => {}
-            Basis::Amazon => flags.insert(Flag::NoBuybox),
-            Basis::New => {
-                flags.insert(Flag::NoBuybox);
-                let (y, m, d) = NEW_INCLUDES_SHIPPING_FROM;
-                if NaiveDate::from_ymd_opt(y, m, d)
-                    .is_some_and(|cut| snap.observed_at.date_naive() < cut)
-                {
-                    flags.insert(Flag::NoShipping);
-                }
-            }
-        }
-        match (q.now, q.avg) {
-            (Some(now_p), Some(avg)) => {
-                // The gap is whole cents, exact in any `N` (and zero when nothing moved).
-                let gap = N::from_cents((now_p.minor - avg.minor).abs());
-                if gap > N::of(p.max_dev_avg90) * num(avg) {
-                    flags.insert(Flag::Spike);
-                }
-            }
-            _ => flags.insert(Flag::NoHistory),
-        }
-        let demand = snap
-            .monthly_sold
-            .is_some_and(|m| m > 0 && m >= p.min_monthly_sold)
-            || snap.rank_drops30.is_some_and(|d| d >= p.min_drops30);
-        if !demand {
-            flags.insert(Flag::Demand);
-        }
-        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
-            flags.insert(Flag::Stale);
-        }
-        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
-            flags.insert(Flag::Blocked);
-        }
+        // Data warnings and the market-level gates, then the fee check that needs the table.
+        flags = flags.union(self.sell_market_flags(snap, q, now));
         if let Some(keepa) = snap.referral_fee_pct.and_then(N::from_float) {
             let points = N::of(p.fee_mismatch_points);
             let off = |r: N| (r * N::from_i64(100) - keepa).abs() > points;
@@ -294,16 +259,6 @@ impl Detector {
             if mismatch {
                 flags.insert(Flag::FeeMismatch);
             }
-        }
-        let unregistered = p.scheme == VatScheme::NotRegistered
-            || p.vat_registered_in
-                .as_ref()
-                .is_some_and(|l| !l.contains(&t));
-        if unregistered {
-            flags.insert(Flag::VatRegistration);
-        }
-        if snap.amazon.is_some() || snap.buy_box_is_amazon == Some(true) {
-            flags.insert(Flag::Amazon);
         }
 
         let closed = terms.closed_form();
@@ -365,6 +320,87 @@ impl Detector {
         }
     }
 
+    /// The sell side's data warnings and market-level gates that need no table in force
+    /// (a row with no table still carries them).
+    pub(super) fn sell_market_flags<N: Num>(
+        &self,
+        snap: &PriceSnapshot,
+        q: &SellQuote<N>,
+        now: DateTime<Utc>,
+    ) -> FlagSet {
+        let p = &self.econ.params;
+        let t = snap.market;
+        let mut flags = FlagSet::default();
+        match q.basis {
+            Basis::BuyBox => {}
+            Basis::Amazon => flags.insert(Flag::NoBuybox),
+            Basis::New => {
+                flags.insert(Flag::NoBuybox);
+                let (y, m, d) = NEW_INCLUDES_SHIPPING_FROM;
+                if NaiveDate::from_ymd_opt(y, m, d)
+                    .is_some_and(|cut| snap.observed_at.date_naive() < cut)
+                {
+                    flags.insert(Flag::NoShipping);
+                }
+            }
+        }
+        match (q.now, q.avg) {
+            (Some(now_p), Some(avg)) => {
+                // The gap is whole cents, exact in any `N` (and zero when nothing moved).
+                let gap = N::from_cents((now_p.minor - avg.minor).abs());
+                if gap > N::of(p.max_dev_avg90) * num(avg) {
+                    flags.insert(Flag::Spike);
+                }
+            }
+            _ => flags.insert(Flag::NoHistory),
+        }
+        let demand = snap
+            .monthly_sold
+            .is_some_and(|m| m > 0 && m >= p.min_monthly_sold)
+            || snap.rank_drops30.is_some_and(|d| d >= p.min_drops30);
+        if !demand {
+            flags.insert(Flag::Demand);
+        }
+        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
+            flags.insert(Flag::Stale);
+        }
+        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
+            flags.insert(Flag::Blocked);
+        }
+        let unregistered = p.scheme == VatScheme::NotRegistered
+            || p.vat_registered_in
+                .as_ref()
+                .is_some_and(|l| !l.contains(&t));
+        if unregistered {
+            flags.insert(Flag::VatRegistration);
+        }
+        if snap.amazon.is_some() || snap.buy_box_is_amazon == Some(true) {
+            flags.insert(Flag::Amazon);
+        }
+        flags
+    }
+
+    /// The buy side's market-level gates (stale data, blocked product, UK VAT needing a
+    /// registration), which need no table in force.
+    pub(super) fn buy_market_flags(&self, snap: &PriceSnapshot, now: DateTime<Utc>) -> FlagSet {
+        let p = &self.econ.params;
+        let s = snap.market;
+        let mut flags = FlagSet::default();
+        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
+            flags.insert(Flag::Stale);
+        }
+        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
+            flags.insert(Flag::Blocked);
+        }
+        // UK input VAT is recovered only with a UK VAT number (§1.6), which an EU seller
+        // seldom holds: with no `vat_registered_in` to say so, the row recovers it but
+        // says that it needs one (§5: conservative, flagged).
+        if p.recoverable_in(s) && s == crate::domain::Market::UK && p.vat_registered_in.is_none() {
+            flags.insert(Flag::VatRegistration);
+        }
+        flags
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn buy_side<N: Num>(
         &self,
@@ -391,19 +427,7 @@ impl Detector {
             },
         };
         let side = terms.evaluate(q.price, fx);
-        let mut flags = FlagSet::default();
-        if gates::is_stale(snap.observed_at, now, p.max_keepa_age_hours) {
-            flags.insert(Flag::Stale);
-        }
-        if (p.block_hazmat && snap.is_hazmat) || (p.block_adult && snap.is_adult) {
-            flags.insert(Flag::Blocked);
-        }
-        // UK input VAT is recovered only with a UK VAT number (§1.6), which an EU seller
-        // seldom holds: with no `vat_registered_in` to say so, the row recovers it but
-        // says that it needs one (§5: conservative, flagged).
-        if terms.recoverable && s == crate::domain::Market::UK && p.vat_registered_in.is_none() {
-            flags.insert(Flag::VatRegistration);
-        }
+        let flags = self.buy_market_flags(snap, now);
         let lines = if explain {
             let vat_src = format!("config:vat {}", tab.vat.from);
             // Why input VAT is cost here, when it is.

@@ -293,7 +293,9 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     // A product computed in 2024: the row exists with its gross gap, but nothing net is
     // invented and it is not ranked.
     let det = Detector::new(econ.clone());
-    let p = product(vec![snap(Market::IT, 4000), snap(Market::DE, 5990)]);
+    let mut uk = snap(Market::UK, 9000);
+    uk.amazon = Some(arbdesk::domain::Money::gbp(9000));
+    let p = product(vec![snap(Market::IT, 4000), snap(Market::DE, 5990), uk]);
     let then = now() - chrono::Duration::days(600);
     let mut fresh = p.clone();
     for s in fresh.markets.values_mut() {
@@ -306,6 +308,19 @@ fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     assert!(!o.ranked);
     assert!(o.breakdown.lines.is_empty());
     assert_eq!(o.max_buy_price, None);
+    // The gates that need no table still say what they know: a UK↔EU route without
+    // customs, Amazon selling in the sell market, demand.
+    let de_uk = super::row(&rows, Market::DE, Market::UK);
+    for name in ["NO_TABLE", "ROUTE_DISABLED", "AMAZON"] {
+        assert!(de_uk.flags.contains_name(name), "{name}: {:?}", de_uk.flags);
+    }
+    let mut slow = fresh.clone();
+    for s in slow.markets.values_mut() {
+        (s.monthly_sold, s.rank_drops30) = (Some(0), Some(0));
+    }
+    let rows = detect_explained(&det, &slow, &ecb_fx(), then);
+    let o = super::row(&rows, Market::IT, Market::DE);
+    assert!(o.flags.contains_name("DEMAND"), "{:?}", o.flags);
 }
 
 #[test]
