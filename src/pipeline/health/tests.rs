@@ -1,3 +1,5 @@
+//! Health: each component's verdict from the status snapshot.
+
 use super::*;
 use crate::component::HealthStatus;
 use crate::pipeline::{BuyBoxShare, StageStatus};
