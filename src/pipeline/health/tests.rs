@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::component::HealthStatus;
-use crate::pipeline::{BuyBoxShare, StageStatus};
+use crate::pipeline::{BuyBoxShare, RefreshPlan, StageStatus};
 
 /// `h` is degraded, its detail starting with `start`.
 fn degraded_saying(h: &ComponentHealth, start: &str) {
