@@ -86,6 +86,9 @@ struct Inner {
     lockout: lockout::Lockout,
     /// The watchlist's size for `/health`'s token verdict, and when it was read.
     watched: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
+    /// The last store probe and when it ended; held while a probe runs, so that callers
+    /// arriving meanwhile wait for its answer rather than probe beside it.
+    last_probe: tokio::sync::Mutex<Option<(tokio::time::Instant, health::StoreProbe)>>,
 }
 
 impl ApiState {
@@ -116,6 +119,7 @@ impl ApiState {
                 bad_tokens: std::sync::Mutex::new((0, None)),
                 lockout: lockout::Lockout::default(),
                 watched: std::sync::Mutex::new(None),
+                last_probe: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -181,6 +185,13 @@ impl ApiState {
         self.inner
             .store_slow
             .swap(slow, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last store probe, locked (see [`health::probe_store`]).
+    async fn last_probe(
+        &self,
+    ) -> tokio::sync::MutexGuard<'_, Option<(tokio::time::Instant, health::StoreProbe)>> {
+        self.inner.last_probe.lock().await
     }
 
     /// The watchlist's size as last read, and when.
@@ -264,6 +275,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(TraceLayer::new_for_http().on_failure(()))
         .layer(option_layer(cors))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response(no_sniffing))
         .layer(middleware::FrontLayer::new(state.clone()));
     Router::new()
         .route("/health", get(health::health))
@@ -281,6 +293,16 @@ pub fn router(state: ApiState) -> Router {
         .fallback(not_found)
         .layer(layers)
         .with_state(state)
+}
+
+/// Every answer says its content type is the one to go by: an error's `detail` repeats
+/// what the client sent (JSON-escaped), which a browser must never read as a page.
+async fn no_sniffing(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    res
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains open requests.
@@ -304,6 +326,20 @@ pub async fn serve(
             "The API is open to the network without a token (--insecure-no-auth): anyone who \
              can reach {addr} can read every opportunity and start jobs that spend Keepa \
              tokens. Set api.token / ARBDESK_API_TOKEN to require one."
+        );
+    }
+    if let Some(token) = &state.settings().bearer_token
+        && !settings::is_loopback(addr)
+        && token.expose().len() < settings::MIN_NETWORK_TOKEN
+    {
+        // Allowed only with --insecure-no-auth (see `check_addr`).
+        tracing::warn!(
+            %addr,
+            "The API's token has {} characters, fewer than the {} a token reachable from other \
+             machines needs; served because of --insecure-no-auth. `openssl rand -hex 32` makes \
+             a strong one.",
+            token.expose().len(),
+            settings::MIN_NETWORK_TOKEN
         );
     }
     tokio::spawn(probe_store_loop(Arc::downgrade(&state.inner)));

@@ -318,6 +318,7 @@ impl Pipeline {
             let restore =
                 (deps.source == Source::Live).then(|| (deps.store.clone(), restored.clone()));
             let stage = process::Process {
+                awaits_ingest: deps.client.is_none() && queue.shared(),
                 queue,
                 store: deps.store.clone(),
                 detect: detect.clone(),

@@ -231,6 +231,17 @@ pub trait Queue: Send + Sync {
     fn listened(&self, _topic: Topic) -> bool {
         true
     }
+    /// Whether other processes publish to and consume from this queue too (Kafka): a
+    /// worker on it takes updates that another worker would otherwise store.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// On a shared queue, where raw updates go and who reads them (`topic
+    /// raw.keepa_updates, group arbdesk`): processes that are to work together name the
+    /// same, and a merged status says when they do not.
+    fn route(&self) -> Option<String> {
+        None
+    }
     /// Messages waiting or in flight (consumer lag on Kafka).
     fn depth(&self) -> u64;
     /// Messages this process has sent to the dead-letter topic since it started.

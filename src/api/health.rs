@@ -1,6 +1,7 @@
 //! `GET /health`: is arbdesk usable, and if not, which part is at fault.
 //!
-//! The store is probed on every call (with a short deadline); Keepa, the queue and the
+//! The store is probed on every call (with a short deadline; calls that come while a probe
+//! runs share it); Keepa, the queue and the
 //! pipeline are judged from the pipeline's status snapshot, so a health check never waits on
 //! them. The token verdict also needs the watchlist's size, read from the store at most
 //! once a minute. The answer is 503 exactly when the store is down — the API cannot serve data then —
@@ -27,11 +28,29 @@ use crate::pipeline::health::{
 /// Longest the store's health probe may take before it counts as slow.
 const STORE_PROBE_DEADLINE: Duration = Duration::from_secs(2);
 
+/// The store's health, as [`probe_now`] finds it. One probe runs at a time: callers that
+/// come while it runs take its answer. (Probes side by side would queue on the store's
+/// connections past their deadline under a flood of `/health` requests, and report a store
+/// that serves every query as down.) A caller never takes an answer that was given before
+/// it came.
+pub(crate) async fn probe_store(state: &ApiState) -> StoreProbe {
+    let came = tokio::time::Instant::now();
+    let mut last = state.last_probe().await;
+    if let Some((ended, probe)) = last.as_ref()
+        && *ended > came
+    {
+        return probe.clone();
+    }
+    let probe = probe_now(state).await;
+    *last = Some((tokio::time::Instant::now(), probe.clone()));
+    probe
+}
+
 /// The store's health, within `STORE_PROBE_DEADLINE`, timed. A probe past the deadline is
 /// `degraded` (a store busy with a large write is slow, not gone: a 503 would take this
 /// instance out of a load balancer for nothing), and `down` when the probe before it was
 /// past the deadline too, so a store that hangs is down from its second probe on.
-pub(crate) async fn probe_store(state: &ApiState) -> StoreProbe {
+async fn probe_now(state: &ApiState) -> StoreProbe {
     let started = Instant::now();
     let answer = tokio::time::timeout(STORE_PROBE_DEADLINE, state.store().health()).await;
     let answered = answer.is_ok();
@@ -81,6 +100,7 @@ async fn watched(state: &ApiState, markets: usize) -> Option<Watched> {
 }
 
 /// A store health probe: what it found, and whether the store answered it in time.
+#[derive(Clone)]
 pub(crate) struct StoreProbe {
     pub health: ComponentHealth,
     pub answered: bool,

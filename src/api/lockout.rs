@@ -6,10 +6,11 @@
 //! A client is its IPv4 address, or its IPv6 /64 (one host is usually given a whole /64, so
 //! its addresses are one client); behind a reverse proxy that is the proxy's, so one guesser
 //! locks out everyone behind it for a minute: the price of refusing the guesses. The table
-//! is bounded: past [`MAX_TRACKED`] clients, the records that ran out are forgotten, then the
-//! oldest that holds no lock; when every record holds a lock (tens of thousands of guesses
-//! within the minute), every client not yet tracked is locked out too until the first lock
-//! ends, so filling the table buys no free guesses.
+//! is bounded: past [`MAX_TRACKED`] clients, the records that ran out are forgotten; while
+//! it is still full (thousands of guessers within the minute), the clients it cannot track
+//! share one record, as if they were one client: their tenth wrong token between them locks
+//! out every client not tracked for [`LOCK`]. No record is given up for a newcomer's (its
+//! wrong tokens would be forgotten), so filling the table buys no free guesses.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -55,7 +56,9 @@ pub(crate) struct Lockout {
 #[derive(Debug, Default)]
 struct Table {
     records: HashMap<Option<IpAddr>, Record>,
-    /// Set when the table was full of locks: clients not in it are locked until then.
+    /// The wrong tokens of the clients the full table could not track, as one record.
+    untracked: Option<Record>,
+    /// Set when those locked themselves out: clients not in the table are locked until then.
     full_until: Option<Instant>,
 }
 
@@ -97,50 +100,50 @@ impl Lockout {
         let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         let Table {
             records,
+            untracked,
             full_until,
         } = &mut *table;
         if records.len() >= MAX_TRACKED && !records.contains_key(&client) {
             records.retain(|_, r| !r.lapsed(now));
             if records.len() >= MAX_TRACKED {
-                let oldest = records
-                    .iter()
-                    .filter(|(_, r)| !r.locks(now))
-                    .min_by_key(|(_, r)| r.since)
-                    .map(|(k, _)| *k);
-                match oldest {
-                    Some(k) => {
-                        records.remove(&k);
-                    }
-                    None => {
-                        // Every record holds a lock: lock out the untracked until the
-                        // first of them ends, when there is room again.
-                        let first_end = records.values().filter_map(|r| r.locked_until).min();
-                        *full_until = first_end.or(Some(now + LOCK));
-                        return Strike::Locked;
-                    }
+                // Still full: counted with every other client the table cannot track.
+                let strike = count(untracked.get_or_insert(Record::fresh(now)), now);
+                if strike == Strike::Locked {
+                    *full_until = Some(now + LOCK);
                 }
+                return strike;
             }
         }
-        let fresh = Record {
+        count(records.entry(client).or_insert(Record::fresh(now)), now)
+    }
+}
+
+impl Record {
+    /// No wrong token yet, counting from `now`.
+    fn fresh(now: Instant) -> Self {
+        Record {
             since: now,
             wrong: 0,
             locked_until: None,
-        };
-        let record = records.entry(client).or_insert(fresh);
-        if record.lapsed(now) {
-            *record = fresh;
         }
-        record.wrong += 1;
-        if record.wrong >= MAX_WRONG {
-            // The next lock needs as many wrong tokens again.
-            *record = Record {
-                locked_until: Some(now + LOCK),
-                ..fresh
-            };
-            return Strike::Locked;
-        }
-        Strike::Counted
     }
+}
+
+/// Counts a wrong token at `now` in `record`.
+fn count(record: &mut Record, now: Instant) -> Strike {
+    if record.lapsed(now) {
+        *record = Record::fresh(now);
+    }
+    record.wrong += 1;
+    if record.wrong >= MAX_WRONG {
+        // The next lock needs as many wrong tokens again.
+        *record = Record {
+            locked_until: Some(now + LOCK),
+            ..Record::fresh(now)
+        };
+        return Strike::Locked;
+    }
+    Strike::Counted
 }
 
 #[cfg(test)]
@@ -207,14 +210,18 @@ mod tests {
             let addr = IpAddr::from(std::net::Ipv4Addr::from(i as u32));
             l.strike(Some(addr), t0);
         }
-        // Full of live records: a new client takes the place of the oldest without a lock,
-        // and is counted: its tenth wrong token locks it.
-        let new = ip("203.0.113.200");
-        for _ in 0..MAX_WRONG - 1 {
-            assert_eq!(l.strike(new, t0), Strike::Counted);
+        // Full of live records: the clients it cannot track count as one, so guessers
+        // that each send a few wrong tokens from new addresses are locked out together at
+        // their tenth; the tracked ones keep their own counts.
+        for i in 0..MAX_WRONG - 1 {
+            assert_eq!(l.strike(ip(&format!("203.0.113.{i}")), t0), Strike::Counted);
         }
+        let new = ip("203.0.113.200");
+        assert_eq!(l.locked(new, t0), None);
         assert_eq!(l.strike(new, t0), Strike::Locked);
         assert_eq!(l.locked(new, t0), Some(LOCK));
+        assert_eq!(l.locked(ip("203.0.113.201"), t0), Some(LOCK));
+        assert_eq!(l.locked(ip("0.0.0.1"), t0), None, "a tracked client");
         assert_eq!(len(&l), MAX_TRACKED);
         // A minute on, the old records lapsed and are forgotten.
         let later = t0 + WINDOW;
@@ -234,9 +241,12 @@ mod tests {
         }
         let new = ip("203.0.113.200");
         assert_eq!(l.locked(new, t0), None);
+        for _ in 0..MAX_WRONG - 1 {
+            assert_eq!(l.strike(new, t0), Strike::Counted);
+        }
         assert_eq!(l.strike(new, t0), Strike::Locked);
         assert_eq!(l.locked(ip("203.0.113.201"), t0), Some(LOCK));
-        assert_eq!(l.locked(new, t0 + LOCK), None, "until the first lock ends");
+        assert_eq!(l.locked(new, t0 + LOCK), None, "for a minute");
     }
 
     #[test]

@@ -6,7 +6,12 @@
 //! its task) for ever. Here hyper's timer runs: a connection must bring a whole request
 //! head within [`HEADER_READ_TIMEOUT`] of opening (hyper starts reading, and the timer, at
 //! once), and an idle keep-alive connection is closed by the same rule. Request bodies and
-//! responses are bounded by the router's own timeout.
+//! handlers are bounded by the router's own timeout; writing an answer to a client that
+//! stops reading it, by [`WRITE_STALL`] (see [`StallGuard`]).
+
+mod stall;
+
+use stall::StallGuard;
 
 use std::future::Future;
 use std::io;
@@ -27,6 +32,10 @@ use tower::util::MapRequest;
 /// How long a client may take to send a request head (and to start one on a new or idle
 /// connection).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an answer may wait on a client that reads none of it before the connection is
+/// closed (and the answer's memory freed).
+pub const WRITE_STALL: Duration = Duration::from_secs(20);
 
 /// Serves `app` on `listener` until `shutdown` completes; then closes the listener (new
 /// connections are refused, not left waiting), lets each connection finish the request it
@@ -92,7 +101,7 @@ async fn connection<F>(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(StallGuard::new(stream, WRITE_STALL)), service);
     let mut conn = pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

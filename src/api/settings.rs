@@ -183,7 +183,7 @@ impl ApiSettings {
 
 /// The shortest token accepted on an address other machines reach: guessing it must take
 /// longer than anyone will try.
-const MIN_NETWORK_TOKEN: usize = 16;
+pub(crate) const MIN_NETWORK_TOKEN: usize = 16;
 
 /// Whether only this machine can reach `addr` (127.0.0.0/8, ::1, and IPv4 loopback
 /// written as IPv6, `::ffff:127.0.0.1`).

@@ -134,6 +134,8 @@ pub fn claim_when_reachable(
     Box::pin(async move {
         let mut tries = 0u32;
         let mut claimed = false;
+        // What the last try waited for: the store, or a killed process's lease.
+        let mut lapsing = false;
         loop {
             tokio::time::sleep(RETRY).await;
             let outcome = match claimed {
@@ -153,6 +155,7 @@ pub fn claim_when_reachable(
                             ))))
                         }
                         Ok(Take::Lapsing(left)) => {
+                            lapsing = true;
                             Err(anyhow::Error::new(StoreError::Unavailable(format!(
                                 "a killed process's lease on fetching lapses in {left} s"
                             ))))
@@ -164,7 +167,13 @@ pub fn claim_when_reachable(
             };
             match outcome {
                 Ok(()) => {
-                    tracing::info!("The store answers; fetching starts.");
+                    if lapsing {
+                        tracing::info!(
+                            "The killed process's lease on fetching lapsed; fetching starts."
+                        );
+                    } else {
+                        tracing::info!("The store answers; fetching starts.");
+                    }
                     return Ok(());
                 }
                 Err(e) if unreachable(&e) => {

@@ -114,7 +114,8 @@ fn kafka_brokers_topic_prefix_and_group_are_checked_at_load() {
     for (bad, names) in [
         ("brokers = \"http://kafka:9092\"", "not HTTP URLs"),
         ("brokers = \"kafka:90x2\"", "'kafka:90x2'"),
-        ("brokers = \"kafka:0\"", "'kafka:0'"),
+        ("brokers = \"kafka:0\"", "(0 is out of range)"),
+        ("brokers = \"127.0.0.1:99999\"", "(99999 is out of range)"),
         ("brokers = \"kafka://k:9092\"", "SASL_SSL://"),
         ("brokers = \"kafka:9092,,k2:9092\"", "''"),
         ("brokers = \"  \"", "queue.brokers"),

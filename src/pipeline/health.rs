@@ -177,6 +177,13 @@ pub fn queue_health(s: &PipelineStatus) -> ComponentHealth {
             } else {
                 format!("{}; {counts}", q.detail)
             };
+            // Taken from reports that cannot be read now: unknown since, at best degraded.
+            if let Some(since) = s.shown_from.unread_since
+                && !s.peers.is_empty()
+            {
+                q.status = q.status.max(HealthStatus::Degraded);
+                q.detail.push_str(&as_last_read(since));
+            }
             q
         }
         (None, false) => ComponentHealth::ok("none", "no queue in this process"),
@@ -217,12 +224,19 @@ pub fn pipeline_health(s: &PipelineStatus) -> ComponentHealth {
     }
     h.detail.push_str(&format!("; {}", reported_by(&s.peers)));
     if let Some(since) = s.shown_from.unread_since {
-        h.detail.push_str(&format!(
-            " (as last read: the reports cannot be read since {}, the store does not answer)",
-            since.format("%H:%M:%S UTC")
-        ));
+        // What the processes do now is unknown: at best degraded.
+        h.status = h.status.max(HealthStatus::Degraded);
+        h.detail.push_str(&as_last_read(since));
     }
     h
+}
+
+/// ` (as last read: the reports cannot be read since 06:30:23 UTC, …)`.
+fn as_last_read(since: DateTime<Utc>) -> String {
+    format!(
+        " (as last read: the reports cannot be read since {}, the store does not answer)",
+        since.format("%H:%M:%S UTC")
+    )
 }
 
 /// What is missing when the live reports run ingest but not the process stage, or the

@@ -302,14 +302,26 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
     }
     // Consumer lag is the group's: every process sees the same; take the largest.
     s.queue_depth = by_age.iter().map(|(_, p)| p.queue_depth).max().unwrap_or(0);
-    // The queue as the latest report of a processing process has it (their view of the
-    // group), else the ingest process's.
+    // The queue as the process that judges it worst has it (an ingest whose updates are
+    // held for a group no worker is in, beside workers that see nothing wrong); among
+    // equal verdicts, the latest report of a processing process (their view of the group),
+    // else the ingest process's.
     let queue = by_age
         .iter()
         .filter(|(_, p)| p.processing)
         .chain(by_age.iter().filter(|(_, p)| !p.processing))
-        .find_map(|(peer, p)| Some((&peer.id, p.queue.clone()?)));
+        .filter_map(|(peer, p)| Some((&peer.id, p.queue.clone()?)))
+        .enumerate()
+        .max_by_key(|(i, (_, q))| (q.status, std::cmp::Reverse(*i)))
+        .map(|(_, found)| found);
     (s.shown_from.queue, s.queue) = queue.map(|(id, q)| (id.clone(), q)).unzip();
+    if let Some(split) = split_queue(&by_age) {
+        s.shown_from.queue = None;
+        s.queue = Some(ComponentHealth::degraded(
+            s.queue.as_ref().map_or("kafka", |q| q.kind.as_str()),
+            split,
+        ));
+    }
     s.dead_letters = by_age.iter().map(|(_, p)| p.dead_letters).sum();
     if let Some((peer, ingest)) = by_age.iter().find(|(_, p)| p.keepa_client) {
         s.shown_from.keepa = Some(peer.id.clone());
@@ -331,6 +343,36 @@ pub fn merge(s: &mut PipelineStatus, peers: &[(Peer, PipelineStatus)], now: Date
         }
     }
     s.peers = by_age.iter().map(|(peer, _)| peer.clone()).collect();
+}
+
+/// When the reporting processes do not use one queue (a `topic_prefix` or `group` set
+/// for some of them only), which uses which: updates published where no worker reads them
+/// wait for ever, and each side's own view looks healthy.
+fn split_queue(by_age: &[&(Peer, PipelineStatus)]) -> Option<String> {
+    // Each route with its processes, in the order of their latest reports.
+    let mut routes: Vec<(&str, Vec<String>)> = Vec::new();
+    for (peer, p) in by_age {
+        let Some(route) = p.queue_route.as_deref() else {
+            continue;
+        };
+        let named = format!("{} ({})", peer.id, peer.roles);
+        match routes.iter_mut().find(|(r, _)| *r == route) {
+            Some((_, peers)) => peers.push(named),
+            None => routes.push((route, vec![named])),
+        }
+    }
+    if routes.len() < 2 {
+        return None;
+    }
+    let uses: Vec<String> = routes
+        .iter()
+        .map(|(route, peers)| format!("{} on {route}", peers.join(", ")))
+        .collect();
+    Some(format!(
+        "the processes do not share one queue (give each the same [queue] topic_prefix and \
+         group): {}",
+        uses.join("; ")
+    ))
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub struct Process {
     pub generation: Arc<watch::Sender<u64>>,
     /// Set when the stage stops with updates the store did not take.
     pub left_behind: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether updates wait until an ingest process has claimed the store (a worker on a
+    /// shared queue whose process does not ingest; see [`Process::store_answers`]).
+    pub awaits_ingest: bool,
 }
 
 /// Whose prices the store holds, as its mark says (see `commands::data_source`): read at
@@ -78,6 +81,15 @@ impl HeldSource {
 
 /// How often a worker waiting for its store to answer asks again.
 const STORE_ASKED_EVERY: Duration = Duration::from_secs(5);
+
+/// Why a worker takes no updates from a shared queue while its store was never claimed.
+const UNCLAIMED: &str = "No ingest process has fetched into this store: this worker takes no \
+     updates from the queue until one has. If the ingest process is running, this worker is \
+     on another store than it: check [store] url and index_prefix (or --data-dir) against the \
+     ingest process's config";
+
+/// How often the wait for an ingest process is said again in the log.
+const UNCLAIMED_SAID_EVERY: Duration = Duration::from_secs(300);
 
 /// How long a batch that is not full waits for more messages before it is written.
 const LINGER: Duration = Duration::from_millis(500);
@@ -145,13 +157,28 @@ impl Process {
     /// Waits until the store answers before taking work from the queue: a worker whose
     /// store does not (a wrong URL, a cluster still starting) would otherwise join the
     /// consumer group and hold its share of the partitions unprocessed while the others
-    /// idle, unseen (its reports go to that store). Whose prices it holds, as read then;
-    /// `None` when cancelled meanwhile.
+    /// idle, unseen (its reports go to that store). With [`awaits_ingest`](Self::awaits_ingest)
+    /// it also waits until an ingest process has claimed the store: a worker on another
+    /// store than the ingest's (a mistyped `index_prefix` or data dir) would take its share
+    /// of the updates into a store nobody reads. Whose prices it holds, as read then; `None`
+    /// when cancelled meanwhile.
     async fn store_answers(&self, cancel: &CancellationToken) -> Option<HeldSource> {
         let mut waiting = false;
+        let mut unclaimed_since: Option<std::time::Instant> = None;
         loop {
             let asked = std::time::Instant::now();
             match Source::held_by(self.store.as_ref()).await {
+                Ok(None) if self.awaits_ingest => {
+                    // Said at once, then every few minutes while it lasts.
+                    if unclaimed_since
+                        .is_none_or(|t| asked.duration_since(t) >= UNCLAIMED_SAID_EVERY)
+                    {
+                        tracing::warn!("{UNCLAIMED}");
+                        unclaimed_since = Some(asked);
+                    }
+                    self.stats
+                        .record(Stage::Store, 0, 1, Some(UNCLAIMED.to_string()));
+                }
                 Err(StoreError::Unavailable(e)) => {
                     if !waiting {
                         tracing::warn!(

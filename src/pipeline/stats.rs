@@ -313,6 +313,7 @@ pub async fn publish(
             s.stages = stages;
             s.queue_depth = queue.as_ref().map_or(0, |q| q.depth());
             s.queue = queue_health.clone();
+            s.queue_route = queue.as_ref().and_then(|q| q.route());
             s.jobs = jobs;
             if let Some(c) = &client {
                 s.keepa = c.status();

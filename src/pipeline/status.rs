@@ -287,6 +287,10 @@ pub struct PipelineStatus {
     pub queue_depth: u64,
     /// The queue's own health report, refreshed by the pipeline.
     pub queue: Option<ComponentHealth>,
+    /// On a shared queue, the topic and group this process uses ([`Queue::route`]).
+    ///
+    /// [`Queue::route`]: crate::queue::Queue::route
+    pub queue_route: Option<String>,
     /// Messages sent to the dead-letter topic.
     pub dead_letters: u64,
     /// The Keepa client's state (tokens, errors, backoff).

@@ -490,6 +490,18 @@ impl Queue for KafkaQueue {
         self.dead_total.load(Ordering::Relaxed)
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn route(&self) -> Option<String> {
+        Some(format!(
+            "topic {}, group {}",
+            self.topic(Topic::RawUpdates),
+            self.settings.group
+        ))
+    }
+
     fn depth(&self) -> u64 {
         let in_flight = self
             .in_flight

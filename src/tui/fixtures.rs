@@ -294,6 +294,7 @@ pub fn status() -> PipelineStatus {
         stages,
         queue_depth: 3,
         queue: Some(ComponentHealth::ok("memory", "bounded in-process channel")),
+        queue_route: None,
         dead_letters: 0,
         keepa_client: true,
         processing: true,

@@ -2,7 +2,8 @@
 //! `--role process` workers sharing the partitions, one `--role api`, all on one store
 //! (SQLite, or Elasticsearch when `ARBDESK_TEST_ES_URL` names one). A worker is killed with
 //! SIGKILL mid-run; every product still arrives exactly once, with the opportunities
-//! detection gives for its stored prices.
+//! detection gives for its stored prices; a worker on another store (a mistyped data dir)
+//! takes none of them.
 //!
 //! The kill runs on rdkafka's mock cluster, whose brokers listen on loopback so other
 //! processes can use them. On the external broker (`ARBDESK_TEST_KAFKA`, the noida-db test
@@ -234,6 +235,17 @@ categories = []
         &config,
         &["--serve", "--role", "process", "--api-addr", "off"],
     );
+    // A worker on another store than the ingest's (SQLite: another data dir) takes none of
+    // the updates: it waits for an ingest process to claim its store, and says so.
+    let stray = store.is_empty().then(|| {
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        spawn(
+            &other,
+            &config,
+            &["--serve", "--role", "process", "--api-addr", "off"],
+        )
+    });
     let (ingest, _li) = spawn(
         dir,
         &config,
@@ -362,6 +374,15 @@ categories = []
         std::thread::sleep(Duration::from_millis(500));
     }
     drop((ingest, worker_b, api, worker_a));
+    if let Some((stray, log)) = stray {
+        drop(stray);
+        let said: Vec<String> = log.try_iter().collect();
+        assert!(
+            said.iter()
+                .any(|l| l.contains("No ingest process has fetched into this store")),
+            "{said:?}"
+        );
+    }
 
     // Check the store: every product once, and exactly the opportunities detection gives.
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -114,6 +114,17 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
             None => lower.as_str(),
         };
         let (host, port) = crate::queue::broker_host_port(bare);
+        if let Some(p) = port
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !p.is_empty()
+            && !p.parse::<u16>().is_ok_and(|p| p > 0)
+        {
+            return Err(invalid(
+                "queue.brokers",
+                shown(),
+                &format!("a port from 1 to 65535 ({p} is out of range): {EXPECTED}"),
+            ));
+        }
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
         if host.is_empty() || host.contains(char::is_whitespace) || !port_ok {
             return Err(invalid("queue.brokers", shown(), EXPECTED));

@@ -145,12 +145,19 @@ fn reports_that_cannot_be_read_leave_the_pipeline_unknown() {
     }];
     let h = pipeline_health(&s);
     assert!(!h.detail.contains("no process runs"), "{}", h.detail);
+    assert_eq!(h.status, HealthStatus::Degraded, "what runs now is unknown");
     assert!(
         h.detail
             .ends_with("(as last read: the reports cannot be read since 10:11:12 UTC, the store does not answer)"),
         "{}",
         h.detail
     );
+    // The queue as last read is said as such too.
+    s.queue = Some(ComponentHealth::ok("kafka", "consumer lag 0"));
+    s.shown_from.queue = Some("w:2".into());
+    let q = queue_health(&s);
+    assert_eq!(q.status, HealthStatus::Degraded, "{q:?}");
+    assert!(q.detail.ends_with("the store does not answer)"), "{q:?}");
 }
 
 #[test]

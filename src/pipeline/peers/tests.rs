@@ -158,6 +158,63 @@ fn a_process_without_stages_shows_the_workers_summed_and_the_ingest_processs_kee
     );
     assert!(q.detail.ends_with("dead letters in all"), "{q:?}");
 
+    // The worst verdict wins: an ingest holding updates for a group no worker is in,
+    // beside workers that see nothing wrong.
+    ingest_with_queue.queue = Some(crate::component::ComponentHealth::degraded(
+        "kafka",
+        "raw updates held until the group workers-typo is under max_lag 10000",
+    ));
+    let reports = vec![
+        reported("ingest-1:1", 1_103, &ingest_with_queue),
+        reported("worker-2:1", 1_102, &with_queue(1_096, "newer")),
+    ];
+    let (peers, _) = read(reports, "me:1");
+    let mut s = PipelineStatus::default();
+    merge(&mut s, &peers, read_at);
+    assert_eq!(s.shown_from.queue.as_deref(), Some("ingest-1:1"));
+    let q = crate::pipeline::health::queue_health(&s);
+    assert_eq!(q.status, crate::component::HealthStatus::Degraded, "{q:?}");
+    assert!(q.detail.contains("workers-typo"), "{q:?}");
+
+    // Processes on different topics or groups: degraded, naming which uses which.
+    let on = |route: &str, s: &PipelineStatus| {
+        let mut s = s.clone();
+        s.queue = Some(crate::component::ComponentHealth::ok(
+            "kafka",
+            "consumer lag 0",
+        ));
+        s.queue_route = Some(route.to_string());
+        s
+    };
+    let reports = vec![
+        reported(
+            "ingest-1:1",
+            1_103,
+            &on("topic staging.raw.keepa_updates, group arbdesk", &ingest),
+        ),
+        reported(
+            "worker-2:1",
+            1_102,
+            &on(
+                "topic raw.keepa_updates, group arbdesk",
+                &with_queue(1_096, "x"),
+            ),
+        ),
+    ];
+    let (peers, _) = read(reports, "me:1");
+    let mut s = PipelineStatus::default();
+    merge(&mut s, &peers, read_at);
+    let q = crate::pipeline::health::queue_health(&s);
+    assert_eq!(q.status, crate::component::HealthStatus::Degraded, "{q:?}");
+    assert!(
+        q.detail.starts_with(
+            "the processes do not share one queue (give each the same [queue] topic_prefix \
+             and group): ingest-1:1 (ingest) on topic staging.raw.keepa_updates, group \
+             arbdesk; worker-2:1 (process) on topic raw.keepa_updates, group arbdesk; depth"
+        ),
+        "{q:?}"
+    );
+
     // With no report, the process's own status stands.
     let mut alone = PipelineStatus::default();
     merge(&mut alone, &[], read_at);

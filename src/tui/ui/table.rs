@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{age, block, fit, styled};
 use crate::tui::action::Column;
-use crate::tui::model;
+use crate::tui::model::{self, FILTER_ROWS, MAX_ROWS, store_sort};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
@@ -96,6 +96,22 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     if let Some(more) = beyond.filter(|m| *m > 0 && limited && s.offset + visible >= shown) {
         title.push(styled(
             format!("· :limit all shows {} more ", n(more)),
+            "muted",
+            theme,
+        ));
+    }
+    // "All" loads at most so many rows: said, or the count reads as a limit not applied.
+    if !limited && s.filter_text.is_empty() && feed.total as usize > shown && shown >= MAX_ROWS {
+        title.push(styled(
+            format!("· loads {} at most ", n(MAX_ROWS)),
+            "muted",
+            theme,
+        ));
+    }
+    // A column the store cannot order by is sorted in memory, over the first rows only.
+    if store_sort(s.sort).is_none() && feed.total as usize > FILTER_ROWS {
+        title.push(styled(
+            format!("· sorted within the first {} ", n(FILTER_ROWS)),
             "muted",
             theme,
         ));

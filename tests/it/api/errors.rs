@@ -425,6 +425,32 @@ async fn a_slow_health_probe_is_degraded_and_two_in_a_row_are_down() {
     assert_eq!(page.status, 200, "{}", page.text());
 }
 
+/// Health checks at the same moment share one store probe: a flood of them does not queue
+/// probes on the store's connections past their deadline and report a store that serves
+/// every query as down.
+#[tokio::test(start_paused = true)]
+async fn health_checks_at_once_share_one_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = Arc::new(SqliteStore::open(&dir.path().join("busy.sqlite")).unwrap());
+    let store = Arc::new(Double::new(inner, Duration::from_millis(500)));
+    let api = api_over(store.clone(), ApiSettings::default());
+    let mut asked = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let app = api.app.clone();
+        asked.spawn(async move { get(&app, "/health").await });
+    }
+    let answers = asked.join_all().await;
+    for a in &answers {
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.json()["components"]["store"]["status"], "ok");
+    }
+    assert_eq!(store.probes.load(Ordering::SeqCst), 1);
+    // A check that comes after that probe ended gets a fresh one.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(get(&api.app, "/health").await.status, 200);
+    assert_eq!(store.probes.load(Ordering::SeqCst), 2);
+}
+
 /// A client that cannot take JSON is told so (406), not sent it; browsers and `*/*` are
 /// served, and `/metrics` answers Prometheus in text.
 #[tokio::test]

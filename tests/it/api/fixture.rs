@@ -310,6 +310,8 @@ impl Resp {
             self.header("content-type"),
             Some("application/problem+json")
         );
+        // What the client sent comes back in `detail`: never to be sniffed as a page.
+        assert_eq!(self.header("x-content-type-options"), Some("nosniff"));
         let p = self.json();
         for k in ["type", "title", "status", "detail"] {
             assert!(p.get(k).is_some(), "problem without {k}: {p}");
@@ -355,6 +357,8 @@ pub struct Double {
     pub probe_fails: AtomicBool,
     pub delay: Duration,
     pub opportunity_queries: AtomicUsize,
+    /// Health probes asked.
+    pub probes: AtomicUsize,
 }
 
 impl Double {
@@ -365,6 +369,7 @@ impl Double {
             probe_fails: AtomicBool::new(false),
             delay,
             opportunity_queries: AtomicUsize::new(0),
+            probes: AtomicUsize::new(0),
         }
     }
 
@@ -383,6 +388,7 @@ impl Double {
 impl Store for Double {
     fn health(&self) -> BoxFuture<'_, ComponentHealth> {
         Box::pin(async move {
+            self.probes.fetch_add(1, Ordering::SeqCst);
             match self.gate().await {
                 Ok(()) if self.probe_fails.load(Ordering::SeqCst) => {
                     ComponentHealth::down("double", "database disk image is malformed")
