@@ -211,15 +211,25 @@ impl ApiState {
     /// Counts a request with a wrong bearer token from `client` at `now`: towards its
     /// lockout, and in a warning at most once a minute with how many there were.
     fn bad_token(&self, client: Option<std::net::IpAddr>, now: std::time::Instant) {
-        if self.inner.lockout.strike(client, now) == lockout::Strike::Locked {
-            tracing::warn!(
+        match self.inner.lockout.strike(client, now) {
+            lockout::Strike::Counted => {}
+            lockout::Strike::Locked => tracing::warn!(
                 client = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
                 lock_s = lockout::LOCK.as_secs(),
                 "An API client sent {} wrong bearer tokens within {} s: its requests with a \
                  token are refused (429) until the lock ends.",
                 lockout::MAX_WRONG,
                 lockout::WINDOW.as_secs(),
-            );
+            ),
+            lockout::Strike::LockedUntracked => tracing::warn!(
+                last_client = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+                lock_s = lockout::LOCK.as_secs(),
+                "Wrong bearer tokens from more clients than the lockout tracks: the {} last \
+                 between them lock out every one of them that sent a wrong token (429 for \
+                 requests with a token) until the lock ends. Someone is likely guessing from \
+                 many addresses: keep the API behind a firewall.",
+                lockout::MAX_WRONG,
+            ),
         }
         let mut seen = self
             .inner

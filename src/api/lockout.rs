@@ -9,10 +9,12 @@
 //! is bounded: past [`MAX_TRACKED`] clients, the records that ran out are forgotten; while
 //! it is still full (thousands of guessers within the minute), the clients it cannot track
 //! share one record, as if they were one client: their tenth wrong token between them locks
-//! out every client not tracked for [`LOCK`]. No record is given up for a newcomer's (its
-//! wrong tokens would be forgotten), so filling the table buys no free guesses.
+//! out, for [`LOCK`], every one of them that sent a wrong token meanwhile (a client that
+//! only ever sent the right one is not among them, so keeping the table full does not lock
+//! out the operator). No record is given up for a newcomer's (its wrong tokens would be
+//! forgotten), so filling the table buys no free guesses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -25,6 +27,9 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 pub(crate) const LOCK: Duration = Duration::from_secs(60);
 /// Clients tracked at once.
 const MAX_TRACKED: usize = 4096;
+/// Clients named as having struck while the table was full; past this many, every client
+/// not tracked is taken for one of them.
+const MAX_UNTRACKED_NAMED: usize = 65_536;
 
 /// One client's record: wrong tokens since `since`, and the end of its lock.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +63,11 @@ struct Table {
     records: HashMap<Option<IpAddr>, Record>,
     /// The wrong tokens of the clients the full table could not track, as one record.
     untracked: Option<Record>,
-    /// Set when those locked themselves out: clients not in the table are locked until then.
+    /// Those clients that sent a wrong token (see [`MAX_UNTRACKED_NAMED`]).
+    strikers: HashSet<Option<IpAddr>>,
+    /// More struck than were named: every client not tracked counts as one of them.
+    strikers_overflow: bool,
+    /// Set when they locked themselves out: each of them is locked until then.
     full_until: Option<Instant>,
 }
 
@@ -69,6 +78,9 @@ pub(crate) enum Strike {
     Counted,
     /// It was the last one allowed: the client is locked out for [`LOCK`] from now.
     Locked,
+    /// It was the last one allowed the clients the full table cannot track: every one of
+    /// them that sent a wrong token is locked out for [`LOCK`] from now.
+    LockedUntracked,
 }
 
 /// The client an address belongs to: an IPv4 address (also when written as IPv6), or the
@@ -87,9 +99,11 @@ impl Lockout {
     /// How long the client of `ip` stays locked out at `now` (`None`: it is not).
     pub fn locked(&self, ip: Option<IpAddr>, now: Instant) -> Option<Duration> {
         let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = match table.records.get(&client_of(ip)) {
+        let client = client_of(ip);
+        let until = match table.records.get(&client) {
             Some(r) => r.locked_until,
-            None => table.full_until,
+            None if table.strikers_overflow || table.strikers.contains(&client) => table.full_until,
+            None => None,
         };
         until.filter(|&t| t > now).map(|t| t - now)
     }
@@ -101,17 +115,33 @@ impl Lockout {
         let Table {
             records,
             untracked,
+            strikers,
+            strikers_overflow,
             full_until,
         } = &mut *table;
         if records.len() >= MAX_TRACKED && !records.contains_key(&client) {
             records.retain(|_, r| !r.lapsed(now));
             if records.len() >= MAX_TRACKED {
-                // Still full: counted with every other client the table cannot track.
-                let strike = count(untracked.get_or_insert(Record::fresh(now)), now);
-                if strike == Strike::Locked {
-                    *full_until = Some(now + LOCK);
+                // Still full: counted with every other client the table cannot track, and
+                // named among them. Who struck is forgotten with their count, not while
+                // their lock lasts.
+                let shared = untracked.get_or_insert(Record::fresh(now));
+                if shared.lapsed(now) && full_until.is_none_or(|t| t <= now) {
+                    strikers.clear();
+                    *strikers_overflow = false;
                 }
-                return strike;
+                if strikers.len() < MAX_UNTRACKED_NAMED {
+                    strikers.insert(client);
+                } else if !strikers.contains(&client) {
+                    *strikers_overflow = true;
+                }
+                return match count(shared, now) {
+                    Strike::Locked => {
+                        *full_until = Some(now + LOCK);
+                        Strike::LockedUntracked
+                    }
+                    other => other,
+                };
             }
         }
         count(records.entry(client).or_insert(Record::fresh(now)), now)
@@ -218,9 +248,11 @@ mod tests {
         }
         let new = ip("203.0.113.200");
         assert_eq!(l.locked(new, t0), None);
-        assert_eq!(l.strike(new, t0), Strike::Locked);
+        assert_eq!(l.strike(new, t0), Strike::LockedUntracked);
         assert_eq!(l.locked(new, t0), Some(LOCK));
-        assert_eq!(l.locked(ip("203.0.113.201"), t0), Some(LOCK));
+        assert_eq!(l.locked(ip("203.0.113.3"), t0), Some(LOCK), "one of them");
+        // A client that sent no wrong token is not locked with them, nor a tracked one.
+        assert_eq!(l.locked(ip("203.0.113.201"), t0), None);
         assert_eq!(l.locked(ip("0.0.0.1"), t0), None, "a tracked client");
         assert_eq!(len(&l), MAX_TRACKED);
         // A minute on, the old records lapsed and are forgotten.
@@ -244,8 +276,13 @@ mod tests {
         for _ in 0..MAX_WRONG - 1 {
             assert_eq!(l.strike(new, t0), Strike::Counted);
         }
-        assert_eq!(l.strike(new, t0), Strike::Locked);
-        assert_eq!(l.locked(ip("203.0.113.201"), t0), Some(LOCK));
+        assert_eq!(l.strike(new, t0), Strike::LockedUntracked);
+        assert_eq!(l.locked(new, t0), Some(LOCK));
+        assert_eq!(
+            l.locked(ip("203.0.113.201"), t0),
+            None,
+            "sent no wrong token"
+        );
         assert_eq!(l.locked(new, t0 + LOCK), None, "for a minute");
     }
 

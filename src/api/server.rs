@@ -35,7 +35,10 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long an answer may wait on a client that reads none of it before the connection is
 /// closed (and the answer's memory freed).
-pub const WRITE_STALL: Duration = Duration::from_secs(20);
+/// (A socket reports room again only once a third of its send buffer is free: with a
+/// buffer of megabytes, a client reading at a few hundred kbit/s waits tens of seconds
+/// between writes, which is no stall.)
+pub const WRITE_STALL: Duration = Duration::from_secs(60);
 
 /// Serves `app` on `listener` until `shutdown` completes; then closes the listener (new
 /// connections are refused, not left waiting), lets each connection finish the request it

@@ -176,8 +176,8 @@ impl Process {
                         tracing::warn!("{UNCLAIMED}");
                         unclaimed_since = Some(asked);
                     }
-                    self.stats
-                        .record(Stage::Store, 0, 1, Some(UNCLAIMED.to_string()));
+                    // A wait, not failed items: shown as the stage held, until it runs.
+                    self.stats.stop(Stage::Store, UNCLAIMED.to_string());
                 }
                 Err(StoreError::Unavailable(e)) => {
                     if !waiting {
@@ -198,6 +198,13 @@ impl Process {
                 answer => {
                     if waiting {
                         tracing::info!("The store answers: taking updates from the queue.");
+                    }
+                    if unclaimed_since.is_some() {
+                        tracing::info!(
+                            "An ingest process has fetched into this store: taking updates from \
+                             the queue."
+                        );
+                        self.stats.resume(Stage::Store);
                     }
                     return Some(HeldSource {
                         source: answer.ok().flatten(),

@@ -92,7 +92,13 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
         return Err(invalid("queue.brokers", "''", EXPECTED));
     }
     for entry in brokers.split(',').map(str::trim) {
-        let shown = || format!("'{}' in '{}'", entry.escape_debug(), brokers.escape_debug());
+        let shown = || {
+            if entry == brokers.trim() {
+                format!("'{}'", entry.escape_debug())
+            } else {
+                format!("'{}' in '{}'", entry.escape_debug(), brokers.escape_debug())
+            }
+        };
         let lower = entry.to_ascii_lowercase();
         let bare = match lower.split_once("://") {
             Some(("http" | "https", _)) => {

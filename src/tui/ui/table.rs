@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{age, block, fit, styled};
 use crate::tui::action::Column;
-use crate::tui::model::{self, FILTER_ROWS, MAX_ROWS, store_sort};
+use crate::tui::model::{self, MAX_ROWS, store_sort};
 use crate::tui::state::{Focus, UiState};
 use crate::tui::theme::Theme;
 
@@ -100,18 +100,24 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
             theme,
         ));
     }
+    // A column the store cannot order by (or orders one way only: age) is sorted in
+    // memory, over the rows loaded: with more in the store, said (shorter where the whole
+    // note does not fit: cut, "sorted" alone would read as the opposite).
+    let in_memory = store_sort(s.sort).is_none_or(|(_, forced)| forced.is_some());
+    if in_memory && feed.total as usize > feed.rows.len() {
+        let used: usize = title.iter().map(Span::width).sum();
+        let whole = format!("· sorted within the {} loaded ", n(feed.rows.len()));
+        let text = if used + whole.chars().count() + 2 <= usize::from(area.width) {
+            whole
+        } else {
+            "· partly sorted ".to_string()
+        };
+        title.push(styled(text, "muted", theme));
+    }
     // "All" loads at most so many rows: said, or the count reads as a limit not applied.
     if !limited && s.filter_text.is_empty() && feed.total as usize > shown && shown >= MAX_ROWS {
         title.push(styled(
             format!("· loads {} at most ", n(MAX_ROWS)),
-            "muted",
-            theme,
-        ));
-    }
-    // A column the store cannot order by is sorted in memory, over the first rows only.
-    if store_sort(s.sort).is_none() && feed.total as usize > FILTER_ROWS {
-        title.push(styled(
-            format!("· sorted within the first {} ", n(FILTER_ROWS)),
             "muted",
             theme,
         ));
