@@ -105,22 +105,15 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     // note does not fit: cut, "sorted" alone would read as the opposite).
     let in_memory = store_sort(s.sort).is_none_or(|(_, forced)| forced.is_some());
     if in_memory && feed.total as usize > feed.rows.len() {
-        let used: usize = title.iter().map(Span::width).sum();
         let whole = format!("· sorted within the {} loaded ", n(feed.rows.len()));
-        let text = if used + whole.chars().count() + 2 <= usize::from(area.width) {
-            whole
-        } else {
-            "· partly sorted ".to_string()
-        };
+        let text = whole_or_short(&title, area.width, whole, "· partly sorted ".to_string());
         title.push(styled(text, "muted", theme));
     }
     // "All" loads at most so many rows: said, or the count reads as a limit not applied.
     if !limited && s.filter_text.is_empty() && feed.total as usize > shown && shown >= MAX_ROWS {
-        title.push(styled(
-            format!("· loads {} at most ", n(MAX_ROWS)),
-            "muted",
-            theme,
-        ));
+        let whole = format!("· loads {} at most ", n(MAX_ROWS));
+        let text = whole_or_short(&title, area.width, whole, format!("· max {} ", n(MAX_ROWS)));
+        title.push(styled(text, "muted", theme));
     }
     // Narrow, the state alone: the keys' hints would push the rest off the title (the
     // footer and the help say them).
@@ -228,6 +221,17 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .row_highlight_style(theme.style("selection"));
     let mut ts = TableState::default().with_selected(s.selected.checked_sub(start));
     f.render_stateful_widget(table, inner, &mut ts);
+}
+
+/// `whole` when it fits after `title` on a border `width` wide, else `short`: a note cut
+/// at the border can read as its opposite ("sorted").
+fn whole_or_short(title: &[Span<'_>], width: u16, whole: String, short: String) -> String {
+    let used: usize = title.iter().map(Span::width).sum();
+    if used + unicode_width::UnicodeWidthStr::width(whole.as_str()) + 2 <= usize::from(width) {
+        whole
+    } else {
+        short
+    }
 }
 
 /// A column's header. A figure's label ends where its figures do, and the cell after them,

@@ -155,6 +155,37 @@ fn the_title_says_the_filter_before_what_the_limit_holds_back() {
     assert!(title.contains("matching /ranked · all ranked"), "{title}");
 }
 
+/// A sort the store cannot make covers the rows loaded: with more in the store, the title
+/// says so, whole where it fits and shortened where it does not (cut at the border,
+/// "sorted" would read as its opposite).
+#[test]
+fn a_sort_over_the_loaded_rows_says_so() {
+    for (size, says) in [
+        ((200, 45), "· sorted within the 300 loaded"),
+        ((64, 20), "· partly sorted"),
+    ] {
+        let mut s = fixtures::loaded(300, size);
+        let query = s
+            .apply(Action::Sort(SortBy::Column(Column::Title, None)))
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Query(q) => Some(q),
+                _ => None,
+            })
+            .expect("a sort asks the store");
+        let mut answer: Feed = (*s.feed).clone();
+        answer.query = Some(query);
+        answer.total = 148_448;
+        s.on_feed(answer);
+        let t = text(&s);
+        let title = t
+            .lines()
+            .find(|l| l.contains("Opportunities 300 of 148,448"))
+            .unwrap_or_else(|| panic!("{t}"));
+        assert!(title.contains(says), "{size:?}: {title}");
+    }
+}
+
 /// A toast over the open drawer goes over the tiles (three rows, so three lines at most):
 /// the P&L being read stays in view.
 #[test]
