@@ -157,11 +157,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     } else {
         "· unranked rows first "
     };
-    let used: usize = title.iter().map(Span::width).sum();
-    if s.sort == Column::Emp
-        && !s.view().is_empty()
-        && used + unicode_width::UnicodeWidthStr::width(text) + 4 <= usize::from(area.width)
-    {
+    if s.sort == Column::Emp && !s.view().is_empty() && fits(&title, area.width, text, 4) {
         title.push(styled(text, "muted", theme));
     }
     // Without the sidebar on screen, the markets and the minimum margin that shape the rows
@@ -223,11 +219,16 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     f.render_stateful_widget(table, inner, &mut ts);
 }
 
+/// Whether `text` fits after `title` on a border `width` wide, leaving `room` cells.
+fn fits(title: &[Span<'_>], width: u16, text: &str, room: usize) -> bool {
+    let used: usize = title.iter().map(Span::width).sum();
+    used + unicode_width::UnicodeWidthStr::width(text) + room <= usize::from(width)
+}
+
 /// `whole` when it fits after `title` on a border `width` wide, else `short`: a note cut
 /// at the border can read as its opposite ("sorted").
 fn whole_or_short(title: &[Span<'_>], width: u16, whole: String, short: String) -> String {
-    let used: usize = title.iter().map(Span::width).sum();
-    if used + unicode_width::UnicodeWidthStr::width(whole.as_str()) + 2 <= usize::from(width) {
+    if fits(title, width, &whole, 2) {
         whole
     } else {
         short
