@@ -20,20 +20,19 @@
 //! cost of the data itself. A crash between the write and the publish loses those
 //! messages, since the redelivered batch finds the routes already stored as ranked.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stats::Stats;
 use super::{Detect, Enricher, Source, Stage};
-use crate::domain::{Asin, Listing, Opportunity, OpportunityKey};
-use crate::queue::{Message, Queue, QueueError, Topic};
-use crate::store::{MAX_FILTER_KEYS, OpportunityFilter, Store, StoreError};
+use crate::domain::{Listing, Opportunity};
+use crate::queue::{Queue, QueueError, Topic};
+use crate::store::{Store, StoreError};
+
+mod results;
 
 pub struct Process {
     pub queue: Arc<dyn Queue>,
@@ -463,85 +462,6 @@ impl Process {
         Some((products, refused))
     }
 
-    /// The routes of `sets` that pass every gate but are not stored as passing: read before
-    /// the write, so what is stored is the previous state. Each carries the `first_seen`
-    /// the write keeps: the stored one, or its own time for a route not stored yet. Empty,
-    /// with a warning, when the store cannot answer (the write that follows will say more).
-    async fn crossings(&self, sets: &[(Asin, Vec<Opportunity>)]) -> Vec<Opportunity> {
-        let ranked: Vec<&Opportunity> = sets
-            .iter()
-            .flat_map(|(_, rows)| rows)
-            .filter(|o| o.ranked)
-            .collect();
-        let keys: Vec<OpportunityKey> = ranked.iter().map(|o| o.key()).collect();
-        let mut stored = HashMap::new();
-        for chunk in keys.chunks(MAX_FILTER_KEYS) {
-            let filter = OpportunityFilter {
-                keys: chunk.to_vec(),
-                limit: chunk.len(),
-                ..OpportunityFilter::default()
-            };
-            match self.store.opportunities(filter).await {
-                Ok(page) => stored.extend(page.items.into_iter().map(|o| (o.key(), o))),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Could not read the stored routes; no alerts for this batch.");
-                    self.stats.record(Stage::Alerts, 0, 1, Some(e.to_string()));
-                    return Vec::new();
-                }
-            }
-        }
-        ranked
-            .into_iter()
-            .filter_map(|o| {
-                let before = stored.get(&o.key());
-                if before.is_some_and(|b| b.ranked) {
-                    return None;
-                }
-                Some(Opportunity {
-                    first_seen: before.map_or(Some(o.updated_at), |b| b.first_seen),
-                    ..o.clone()
-                })
-            })
-            .collect()
-    }
-
-    /// Publishes `items` to `topic` as JSON keyed by ASIN, counted as `stage`. Nothing is
-    /// encoded for a topic no one can hear (an in-process queue without subscribers), which
-    /// would drop the messages anyway.
-    async fn publish<T: Serialize>(
-        &self,
-        topic: Topic,
-        stage: Stage,
-        items: &[T],
-        asin: impl Fn(&T) -> Asin,
-    ) {
-        if items.is_empty() {
-            return;
-        }
-        if !self.queue.listened(topic) {
-            self.stats.record(stage, items.len() as u64, 0, None);
-            return;
-        }
-        let mut batch = Vec::with_capacity(items.len());
-        for item in items {
-            match serde_json::to_vec(item) {
-                Ok(json) => batch.push(Message {
-                    key: asin(item).to_string(),
-                    payload: Bytes::from(json),
-                }),
-                Err(e) => self.stats.record(stage, 0, 1, Some(e.to_string())),
-            }
-        }
-        let n = batch.len() as u64;
-        match self.queue.publish(topic, batch).await {
-            Ok(()) => self.stats.record(stage, n, 0, None),
-            Err(e) => {
-                tracing::warn!(error = %e, topic = topic.name(), "Publishing results failed; they are in the store.");
-                self.stats.record(stage, 0, n, Some(e.to_string()));
-            }
-        }
-    }
-
     /// Runs a store write until it succeeds or the store refuses it for what it holds
     /// (`Invalid`, `Corrupt`: returned, since asking again gets the same answer), waiting
     /// with backoff while the store is unavailable. `None` when cancelled meanwhile.
@@ -582,25 +502,4 @@ impl Process {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reading_works_again_on_a_message_or_after_a_quiet_while_not_between_errors() {
-        let t0 = std::time::Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        let mut streak = FailStreak::default();
-        assert_eq!(streak.read(false, at(0)), None, "no streak");
-        assert_eq!(streak.failed(at(1)), 1);
-        // An outage: empty reads between its errors are not a recovery.
-        assert_eq!(streak.read(false, at(2)), None);
-        assert_eq!(streak.failed(at(3)), 2);
-        assert_eq!(streak.read(false, at(10)), None);
-        // Quiet for 15 s: it works again, and says how many reads failed.
-        assert_eq!(streak.read(false, at(18)), Some(2));
-        assert_eq!(streak.read(false, at(19)), None, "said once");
-        // A message ends a streak at once.
-        streak.failed(at(20));
-        assert_eq!(streak.read(true, at(20)), Some(1));
-    }
-}
+mod tests;

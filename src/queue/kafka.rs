@@ -1,5 +1,4 @@
-//! The Kafka queue (rdkafka): with its `offsets` and `lag` submodules, the only code that names
-//! rdkafka.
+//! The Kafka queue (rdkafka): with its submodules, the only code that names rdkafka.
 //!
 //! - Producer: `acks=all`, idempotence on, key = ASIN (one product stays on one partition).
 //! - Topics `raw.keepa_updates` (3 partitions by default), `enriched.products`, `alerts` and
@@ -24,14 +23,13 @@
 mod bounded;
 mod lag;
 mod offsets;
+mod topics;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -44,6 +42,7 @@ use super::{Delivery, DeliveryTag, KafkaSettings, Message, Queue, QueueError, To
 use crate::component::{BoxFuture, ComponentHealth};
 use bounded::{Bounded, Unfinished};
 use offsets::{Context, InFlight};
+use topics::brokers_shown;
 
 /// A queue on a Kafka cluster.
 pub struct KafkaQueue {
@@ -130,69 +129,6 @@ impl KafkaQueue {
 
     fn topic(&self, t: Topic) -> String {
         format!("{}{}", self.settings.topic_prefix, t.name())
-    }
-
-    async fn create_topics(&self) -> Result<(), QueueError> {
-        let admin: AdminClient<DefaultClientContext> = client_config(&self.settings)
-            .create()
-            .map_err(|e| unavailable("creating the Kafka admin client", e))?;
-        // A broker that does not answer is said as that, within seconds, not as a topic
-        // creation that timed out a minute later.
-        let producer = self.producer.clone();
-        let reached = tokio::task::spawn_blocking(move || {
-            rdkafka::producer::Producer::client(&producer)
-                .fetch_metadata(None, Timeout::After(Duration::from_secs(10)))
-                .map(|_| ())
-        })
-        .await
-        .map_err(|e| unavailable("asking Kafka for its metadata", e))?;
-        if let Err(e) = reached {
-            return Err(QueueError::Unavailable(format!(
-                "no Kafka broker at {} answered within 10 s ({e}); check --kafka-brokers or \
-                 brokers in [queue], and that the cluster is up and reachable from here",
-                brokers_shown(&self.settings.brokers)
-            )));
-        }
-        let names: Vec<(String, i32)> = [
-            (Topic::RawUpdates, self.settings.partitions),
-            (Topic::Enriched, self.settings.partitions),
-            (Topic::Alerts, 1),
-            (Topic::DeadLetter, 1),
-        ]
-        .into_iter()
-        .map(|(t, p)| (self.topic(t), p))
-        .collect();
-        let topics: Vec<NewTopic<'_>> = names
-            .iter()
-            .map(|(n, p)| NewTopic::new(n, *p, TopicReplication::Fixed(self.settings.replication)))
-            .collect();
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-        let results = admin
-            .create_topics(topics.iter(), &opts)
-            .await
-            .map_err(|e| {
-                unavailable(
-                    &format!(
-                        "creating Kafka topics on {} (check --kafka-brokers or brokers in \
-                         [queue], or set create_topics = false where topics are made by hand)",
-                        self.settings.brokers
-                    ),
-                    e,
-                )
-            })?;
-        for r in results {
-            match r {
-                Ok(name) => tracing::info!(topic = %name, "Created the Kafka topic."),
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => {
-                    return Err(unavailable(
-                        &format!("creating the Kafka topic {name}"),
-                        code,
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     fn consumer(&self) -> Result<&StreamConsumer<Context>, QueueError> {
@@ -569,41 +505,5 @@ impl Queue for KafkaQueue {
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             h
         })
-    }
-}
-
-/// The bootstrap list as messages name it: librdkafka takes port 9092 for an entry that
-/// gives none, which is said, since a broker listening elsewhere then never answers.
-fn brokers_shown(brokers: &str) -> String {
-    let portless = brokers
-        .split(',')
-        .any(|entry| super::broker_host_port(entry.trim()).1.is_none());
-    if portless {
-        format!("{brokers} (port 9092 where none is given)")
-    } else {
-        brokers.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::brokers_shown;
-
-    #[test]
-    fn a_broker_without_a_port_is_named_with_the_one_librdkafka_takes() {
-        for given in ["kafka", "a:9092,b", "SSL://kafka", "[::1]"] {
-            assert_eq!(
-                brokers_shown(given),
-                format!("{given} (port 9092 where none is given)")
-            );
-        }
-        for given in [
-            "kafka:9093",
-            "a:9092, b:9094",
-            "SASL_SSL://k:9093",
-            "[::1]:9092",
-        ] {
-            assert_eq!(brokers_shown(given), given);
-        }
     }
 }

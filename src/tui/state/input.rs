@@ -4,6 +4,8 @@ use crossterm::event::KeyEvent;
 
 use super::{Action, Effect, Filter, Key, Keymap, Lookup, Overlay, UiState};
 
+mod complete;
+
 /// Prompts at the bottom of the screen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PromptKind {
@@ -202,72 +204,9 @@ impl UiState {
                     KeyCode::Enter => return self.submit(p),
                     // Tab completes as far as the candidates agree and lists them; each
                     // further Tab takes the next candidate in turn, Shift-Tab the one before.
-                    KeyCode::Tab | KeyCode::BackTab if p.kind == PromptKind::Command => match cycle
-                    {
-                        Some((options, next)) => {
-                            let n = options.len();
-                            let current = (next + n - 1) % n;
-                            let next = match ev.code {
-                                KeyCode::BackTab if p.input == options[current] => {
-                                    (current + n - 1) % n
-                                }
-                                KeyCode::BackTab => n - 1,
-                                _ => next,
-                            };
-                            p.input = options[next].clone();
-                            p.error = Some(
-                                options
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(j, o)| {
-                                        if j == next {
-                                            format!("[{o}]")
-                                        } else {
-                                            o.clone()
-                                        }
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join("  "),
-                            );
-                            p.cycle = Some((options, (next + 1) % n));
-                        }
-                        None => {
-                            let mut options = crate::tui::action::complete(&p.input);
-                            // What this console may not run is not offered.
-                            options.retain(|o| {
-                                let id = o.split(' ').next().unwrap_or("");
-                                crate::tui::action::spec_of(id)
-                                    .is_none_or(|spec| crate::tui::ui::command_allowed(self, spec))
-                            });
-                            if let Some(first) = options.first() {
-                                p.input = if options.len() == 1 {
-                                    format!("{first} ")
-                                } else {
-                                    common_prefix(&options)
-                                };
-                            }
-                            // What they agree on may be a candidate itself (`mar` → `mark`,
-                            // of `markets  mark`): shown as the one taken, and the next Tab
-                            // goes on from it.
-                            let taken = options.iter().position(|o| *o == p.input);
-                            p.error = (options.len() > 1).then(|| {
-                                options
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(j, o)| {
-                                        if Some(j) == taken {
-                                            format!("[{o}]")
-                                        } else {
-                                            o.clone()
-                                        }
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join("  ")
-                            });
-                            let next = taken.map_or(0, |j| (j + 1) % options.len().max(1));
-                            p.cycle = (options.len() > 1).then_some((options, next));
-                        }
-                    },
+                    KeyCode::Tab | KeyCode::BackTab if p.kind == PromptKind::Command => {
+                        self.complete(&mut p, cycle, ev.code == KeyCode::BackTab);
+                    }
                     // The command history; in the `/` prompt, its `filter …` lines (each
                     // filter set with Enter is kept as one).
                     KeyCode::Up | KeyCode::Down
@@ -602,22 +541,4 @@ fn half_typed(text: &str) -> bool {
         },
         _ => false,
     }
-}
-
-fn common_prefix(options: &[String]) -> String {
-    let Some(first) = options.first() else {
-        return String::new();
-    };
-    let mut len = first.len();
-    for o in options {
-        len = len.min(
-            first
-                .chars()
-                .zip(o.chars())
-                .take_while(|(a, b)| a == b)
-                .map(|(a, _)| a.len_utf8())
-                .sum(),
-        );
-    }
-    first[..len].to_string()
 }
