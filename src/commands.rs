@@ -131,11 +131,39 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
         )
     })?;
     crate::store::build(&settings.store, &settings.data_dir).with_context(|| {
-        format!(
-            "Could not open the store in {}",
-            settings.data_dir.display()
-        )
+        let dir = settings.data_dir.display();
+        match unwritable(&settings.data_dir) {
+            Some(why) => format!(
+                "Could not open the store in {dir}: the data dir {why}, and SQLite writes \
+                 beside its database even to read it (the WAL's index and lock files); copy \
+                 the data dir to a writable place and pass that with --data-dir"
+            ),
+            None => format!("Could not open the store in {dir}"),
+        }
     })
+}
+
+/// Why `dir` cannot be written in, when that is so (asked after a store failed to open,
+/// with a file made and removed at once).
+fn unwritable(dir: &std::path::Path) -> Option<&'static str> {
+    let probe = dir.join(format!(".arbdesk-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Some("is on a read-only file system")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Some("is not writable by this user")
+        }
+        Err(_) => None,
+    }
 }
 
 /// Opens the configured store for a command that only reads it (or changes what is there):
@@ -210,7 +238,18 @@ fn check_data_dir(dir: &std::path::Path) -> Result<()> {
             dir.display()
         ))
         .into()),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        // Not there yet: it is made, unless a file stands where one of its parents would.
+        Err(_) => match dir.ancestors().skip(1).find(|a| a.exists()) {
+            Some(parent) if !parent.is_dir() => Err(BadValue(format!(
+                "The data dir {} cannot be made: {} is a file, not a directory; pass a data \
+                 dir elsewhere with --data-dir (or ARBDESK_DATA_DIR)",
+                dir.display(),
+                parent.display()
+            ))
+            .into()),
+            _ => Ok(()),
+        },
     }
 }
 

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::EconomicsError;
 use crate::domain::Market;
 
+mod by_market;
+
 /// The shipped defaults, §5 as data.
 pub const DEFAULTS_TOML: &str = include_str!("defaults.toml");
 
@@ -182,9 +184,10 @@ pub struct VatTable {
     /// `YYYY-MM-DD`.
     pub effective_from: String,
     /// Standard rate per market.
+    #[serde(deserialize_with = "by_market::deserialize")]
     pub rates: BTreeMap<Market, Decimal>,
     /// Reduced classes (e.g. `books`) per market.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "by_market::classes")]
     pub reduced: BTreeMap<String, BTreeMap<Market, Decimal>>,
 }
 
@@ -202,7 +205,7 @@ pub struct ReferralTable {
     /// Categories; `default` must exist.
     pub categories: Vec<CategoryConfig>,
     /// Digital Services Fee surcharge per market.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "by_market::deserialize")]
     pub dsf: BTreeMap<Market, DsfRates>,
 }
 
@@ -263,6 +266,7 @@ pub struct FbaTable {
     #[serde(default)]
     pub source: String,
     /// Weight tiers per market, ascending.
+    #[serde(deserialize_with = "by_market::deserialize")]
     pub tiers: BTreeMap<Market, Vec<FbaTier>>,
 }
 
@@ -287,9 +291,10 @@ pub struct StorageTable {
     #[serde(default)]
     pub source: String,
     /// Rate per m³ and month, per market, in its currency.
+    #[serde(deserialize_with = "by_market::deserialize")]
     pub per_m3_month: BTreeMap<Market, Decimal>,
     /// Rate in the peak months, per market.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "by_market::deserialize")]
     pub peak_per_m3_month: BTreeMap<Market, Decimal>,
     /// Months (1–12) charged at the peak rate.
     #[serde(default)]

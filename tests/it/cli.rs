@@ -448,6 +448,14 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
             "{args:?}: {err}"
         );
     }
+    // So is one that would have to be made inside a file.
+    let out = arbdesk(&["watch", "add", "B0D1XD1ZV3"], &file.join("sub/dir"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a bad argument: {err}");
+    assert!(
+        err.contains("cannot be made") && err.contains("not-a-dir is a file, not a directory"),
+        "{err}"
+    );
 }
 
 /// `--api-addr` takes `localhost:PORT`, and says what is wrong with a bad address.

@@ -173,7 +173,14 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     // A fresh store loads in bulk, without its sort indexes until the end.
     assert_eq!(sort_indexes(&crashed.join("arbdesk.sqlite")), 0);
 
-    let out = import(&file, &crashed).output().unwrap();
+    // The killed run had no --rejects: the resumed run's file holds only the bad lines it
+    // read itself, and says which it lacks.
+    let rejects = dir.path().join("resumed-rejects.tsv");
+    let out = import(&file, &crashed)
+        .arg("--rejects")
+        .arg(&rejects)
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -182,6 +189,19 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Resuming"), "the second run resumes: {err}");
+    let listed = std::fs::read_to_string(&rejects).unwrap().lines().count();
+    assert!(listed < 4, "line 7 was read by the killed run: {listed}");
+    assert!(
+        err.contains(&format!(
+            "resumed-rejects.tsv lacks {}",
+            if listed == 3 {
+                "1 bad line".to_string()
+            } else {
+                format!("{} bad lines", 4 - listed)
+            }
+        )) && err.contains("`import --restart --rejects "),
+        "{err}"
+    );
     // Line 7, bad, was in the batches the killed run committed: the file's bad lines are
     // still counted whole, and the exit status says so.
     assert!(
@@ -501,7 +521,7 @@ fn a_gzip_file_is_refused_with_how_to_read_it() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "plainly not JSON lines: {err}");
     assert!(err.contains("standard input is gzip-compressed"), "{err}");
 }
 

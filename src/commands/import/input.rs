@@ -134,11 +134,13 @@ impl Input {
             Source::Stream(r) => {
                 let mut reader = BufReader::with_capacity(1 << 20, r);
                 if reader.fill_buf()?.starts_with(&GZIP_MAGIC) {
-                    anyhow::bail!(
+                    // The wrong kind of input, as a compressed file named is (exit code 2).
+                    return Err(crate::commands::BadValue(format!(
                         "{} is gzip-compressed: decompress it on the way in, e.g. \
                          `zcat FILE | arbdesk import -` with the same options",
                         self.name
-                    );
+                    ))
+                    .into());
                 }
                 return Ok((reader, 0));
             }

@@ -81,6 +81,9 @@ impl Tally {
                 "… and {} more (the first {SHOWN_ERRORS} are shown; {}).",
                 count(bad_here - SHOWN_ERRORS as u64, "bad line"),
                 match &self.rejects {
+                    Some(r) if r.lacks(self.bad_before).is_some() => {
+                        format!("those of this run are in {}", r.path.display())
+                    }
                     Some(r) => format!("every one is in {}", r.path.display()),
                     // The file is done: a run without --restart would not read it again.
                     None if key.is_some() => {
@@ -157,9 +160,14 @@ impl Tally {
                 ));
             }
             let listed = listed.join(", ");
+            let lacks = self
+                .rejects
+                .as_ref()
+                .and_then(|r| r.lacks(self.bad_before))
+                .map_or_else(String::new, |l| format!(" {l}."));
             return Err(Partial(format!(
-                "{} of {name} skipped ({listed}); the rest is imported. Fix {} and import {} \
-                 again (every write is idempotent)",
+                "{} of {name} skipped ({listed}); the rest is imported.{lacks} Fix {} and \
+                 import {} again (every write is idempotent)",
                 count(self.bad, "bad line"),
                 if self.bad == 1 { "it" } else { "them" },
                 if key.is_some() {
@@ -179,6 +187,10 @@ impl Tally {
 pub(super) struct Rejects {
     path: std::path::PathBuf,
     file: std::io::BufWriter<std::fs::File>,
+    /// Resuming: the line the interrupted run's checkpoint ends at, and how many of its
+    /// bad lines up to there this file already held (it may have written them elsewhere,
+    /// or nowhere).
+    resumed: Option<(u64, u64)>,
 }
 
 impl Rejects {
@@ -215,9 +227,11 @@ impl Rejects {
             .truncate(resumed.is_none())
             .open(path)
             .with_context(cannot)?;
+        let mut held = resumed_after.map(|line| (line, 0));
         if let Some(line) = resumed {
-            let keep = kept_before(&mut file, line)
+            let (keep, entries) = kept_before(&mut file, line)
                 .with_context(|| format!("Could not read {} (--rejects)", path.display()))?;
+            held = Some((line, entries));
             file.set_len(keep).with_context(cannot)?;
             use std::io::Seek as _;
             file.seek(std::io::SeekFrom::Start(keep))
@@ -226,7 +240,25 @@ impl Rejects {
         Ok(Rejects {
             path: path.to_path_buf(),
             file: std::io::BufWriter::new(file),
+            resumed: held,
         })
+    }
+
+    /// What this file lacks of the `bad_before` lines an interrupted run skipped before
+    /// the point this run resumed at: those it did not write here (it had no `--rejects`,
+    /// or another one), said with how to get every one.
+    fn lacks(&self, bad_before: u64) -> Option<String> {
+        let (line, held) = self.resumed?;
+        let missing = bad_before.checked_sub(held).filter(|n| *n > 0)?;
+        Some(format!(
+            "{} lacks {} the interrupted run skipped up to line {} (it wrote {} to another \
+             --rejects file, or to none): `import --restart --rejects {}` lists every one",
+            self.path.display(),
+            count(missing, "bad line"),
+            thousands(line),
+            if missing == 1 { "it" } else { "them" },
+            self.path.display()
+        ))
     }
 
     /// Writes `bad` lines, `NUMBER<TAB>REASON` each (the reason on one line), flushed at
@@ -251,10 +283,10 @@ impl Rejects {
 }
 
 /// How many bytes of a rejects file list lines up to `line` (its lines are in order), so
-/// that those after it, which a resumed run writes again, go.
-fn kept_before(file: &mut std::fs::File, line: u64) -> std::io::Result<u64> {
+/// that those after it, which a resumed run writes again, go; and how many entries that is.
+fn kept_before(file: &mut std::fs::File, line: u64) -> std::io::Result<(u64, u64)> {
     use std::io::BufRead as _;
-    let mut kept = 0;
+    let (mut kept, mut entries) = (0, 0);
     let mut reader = std::io::BufReader::new(file);
     let mut entry = Vec::new();
     loop {
@@ -265,8 +297,11 @@ fn kept_before(file: &mut std::fs::File, line: u64) -> std::io::Result<u64> {
             .and_then(|e| e.split('\t').next())
             .and_then(|n| n.parse::<u64>().ok());
         match number {
-            Some(number) if number <= line && entry.ends_with(b"\n") => kept += n as u64,
-            _ => return Ok(kept),
+            Some(number) if number <= line && entry.ends_with(b"\n") => {
+                kept += n as u64;
+                entries += 1;
+            }
+            _ => return Ok((kept, entries)),
         }
     }
 }
@@ -285,17 +320,17 @@ mod tests {
         let text = "7\tbad\n500\tbad too\n900\tnot UTF-8\n1201\tnot j";
         std::fs::write(&path, text).unwrap();
         let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
-        assert_eq!(kept_before(&mut f, 6).unwrap(), 0);
+        assert_eq!(kept_before(&mut f, 6).unwrap(), (0, 0));
         let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
         assert_eq!(
             kept_before(&mut f, 899).unwrap(),
-            "7\tbad\n500\tbad too\n".len() as u64
+            ("7\tbad\n500\tbad too\n".len() as u64, 2)
         );
         let mut f = std::fs::OpenOptions::new().read(true).open(&path).unwrap();
         let whole = "7\tbad\n500\tbad too\n900\tnot UTF-8\n".len() as u64;
         assert_eq!(
             kept_before(&mut f, 5_000).unwrap(),
-            whole,
+            (whole, 3),
             "a torn entry goes"
         );
         // Opened to resume after line 899: what it says of the lines before stays, the

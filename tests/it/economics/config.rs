@@ -256,6 +256,46 @@ fn two_tables_on_one_date_are_rejected() {
 }
 
 #[test]
+fn a_market_given_twice_in_another_case_is_refused_not_replaced() {
+    // Market codes are read without regard to case, so `Uk` is the UK a second time: taking
+    // the last would price every UK route at a rate nobody meant.
+    let cases = [
+        (
+            "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22, ES = 0.21, Uk = 0.1 }\n",
+            ("UK", ["'UK'", "'Uk'"]),
+        ),
+        (
+            "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22, ES = 0.21 }\nreduced = { books = { UK = 0.0, DE = 0.07, de = 0.19, FR = 0.055, IT = 0.04, ES = 0.04 } }\n",
+            ("DE", ["'DE'", "'de'"]),
+        ),
+        (
+            "[[storage]]\neffective_from = \"2025-01-01\"\nper_m3_month = { es = 10, ES = 20 }\n",
+            ("ES", ["'es'", "'ES'"]),
+        ),
+    ];
+    for (toml, (market, spellings)) in cases {
+        let err = EconomicsConfig::from_toml_str(toml)
+            .and_then(Economics::new)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{market} is given twice")),
+            "{toml}: {err}"
+        );
+        for spelling in spellings {
+            assert!(err.contains(spelling), "{toml}: {err}");
+        }
+    }
+    // One spelling each, in any case, is fine.
+    let ok = "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { uk = 0.2, De = 0.19, FR = 0.2, IT = 0.22, ES = 0.21 }\nreduced = { books = { UK = 0.0, DE = 0.07, FR = 0.055, IT = 0.04, ES = 0.04 } }\n";
+    let cfg = EconomicsConfig::from_toml_str(ok).unwrap();
+    assert_eq!(
+        cfg.vat[0].rates[&arbdesk::domain::Market::UK].to_string(),
+        "0.2"
+    );
+}
+
+#[test]
 fn the_latest_table_on_or_before_the_date_applies_and_none_means_no_ranking() {
     // DE's VAT goes to 21 % on 2026-07-01 in this story.
     let econ = super::econ(
