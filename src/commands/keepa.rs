@@ -157,10 +157,10 @@ pub async fn fetch_listings(
                     continue;
                 }
             };
-            let mut answer = crate::keepa::answer::Answer::to(asked);
+            let mut answer = crate::keepa::answer::Answer::to(m, asked);
             for raw in &batch.products {
                 match decode_product(raw) {
-                    Ok(l) => match answer.take(l.asin) {
+                    Ok(l) => match answer.take(l.asin, Some(i64::from(l.market.keepa_domain()))) {
                         Ok(()) => got.listings.push(l),
                         Err(e) => {
                             got.skipped += 1;
@@ -172,7 +172,7 @@ pub async fn fetch_listings(
                         tracing::warn!(error = %e, "Skipped a malformed Keepa product.");
                         // Answered, if unusable: not also "left out".
                         if let Ok(asin) = e.asin.parse::<Asin>() {
-                            let _ = answer.take(asin);
+                            let _ = answer.take(asin, e.domain.parse().ok());
                         }
                     }
                 }
@@ -234,11 +234,13 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
     // routes being checked, so they are asked with it.
     let buybox = !args.no_buybox && (args.buybox || settings.keepa.buybox.asks(true));
     say_token_wait(settings, &client, &asins, buybox).await?;
+    let waits = tokio::spawn(say_waits(client.subscribe()));
     let Fetched {
         listings,
         failed,
         skipped,
     } = fetch_listings(&client, &asins, &settings.markets, buybox).await;
+    waits.abort();
     if args.json {
         for l in &listings {
             let line = serde_json::json!({
@@ -293,6 +295,31 @@ pub async fn fetch(settings: &Settings, args: &FetchArgs) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// Says each wait for tokens of 10 s or more as it begins, with what it waits for: a 429
+/// that reports a deep negative balance (another process spending the same key) can hold
+/// a fetch for many minutes, which would otherwise look hung.
+async fn say_waits(mut status: tokio::sync::watch::Receiver<crate::keepa::ClientStatus>) {
+    let mut said = None;
+    while status.changed().await.is_ok() {
+        let st = status.borrow_and_update().clone();
+        let Some(until) = st.waiting_until.filter(|u| Some(*u) != said) else {
+            continue;
+        };
+        let wait = (until - chrono::Utc::now()).num_seconds();
+        if wait >= 10 {
+            said = Some(until);
+            noteln!(
+                "Waiting {} for Keepa tokens ({} left, {} refilled a minute) …",
+                text::span(wait),
+                st.tokens_left
+                    .map_or_else(|| "none known".to_string(), |l| l.to_string()),
+                st.refill_rate
+                    .map_or_else(|| "?".to_string(), |r| r.to_string())
+            );
+        }
+    }
 }
 
 /// Says up front when a fetch costs more tokens than Keepa has: it then waits for refills,

@@ -31,11 +31,7 @@ impl Bucket {
     /// The bucket an envelope describes, observed at `seen`. `None` when the effective
     /// rate is below one token per minute (the plan never refills).
     pub fn from_envelope(env: &Envelope, seen: Instant) -> Option<Bucket> {
-        let reduction = if env.token_flow_reduction.is_finite() {
-            env.token_flow_reduction.max(0.0).ceil() as i64
-        } else {
-            0
-        };
+        let reduction = held_back(env.token_flow_reduction);
         let rate = env.refill_rate.saturating_sub(reduction);
         if rate < 1 {
             return None;
@@ -107,6 +103,16 @@ impl Bucket {
     pub fn give_back(&mut self, cost: i64, now: Instant) {
         self.advance(now);
         self.left = self.left.saturating_add(cost);
+    }
+}
+
+/// Keepa's `tokenFlowReduction` as whole tokens a minute held back from the refill, rounded
+/// up (a fraction held back is a token not there to spend); 0 when it is not a number.
+pub fn held_back(token_flow_reduction: f64) -> i64 {
+    if token_flow_reduction.is_finite() {
+        token_flow_reduction.max(0.0).ceil() as i64
+    } else {
+        0
     }
 }
 

@@ -512,7 +512,10 @@ impl KeepaClient {
                                 self.fail(&e);
                                 return Err(e);
                             }
-                            self.wait_after_429(endpoint, env.as_ref()).await;
+                            if let Err(e) = self.wait_after_429(endpoint, env.as_ref()).await {
+                                self.fail(&e);
+                                return Err(e);
+                            }
                             continue;
                         }
                         400..=405 => {

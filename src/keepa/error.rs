@@ -72,11 +72,16 @@ pub enum Error {
     },
     /// The plan refills no tokens, so a request with a cost can never run.
     #[error(
-        "the Keepa plan refills {rate} tokens per minute; requests that cost tokens cannot run"
+        "the Keepa plan refills {rate} tokens per minute{}; requests that cost tokens cannot \
+         run",
+        held_back(*.reduction)
     )]
     NoRefill {
-        /// Effective refill rate.
+        /// Keepa's `refillRate`.
         rate: i64,
+        /// Keepa's `tokenFlowReduction` rounded up, as the bucket counts it: tokens a
+        /// minute held back from the refill.
+        reduction: i64,
     },
     /// The caller asked for something invalid before anything was sent.
     #[error("invalid Keepa request: {0}")]
@@ -90,5 +95,15 @@ impl Error {
             self,
             Error::Auth { .. } | Error::Payment | Error::Stopped { .. }
         )
+    }
+}
+
+/// What Keepa holds back of the refill (`tokenFlowReduction`), as the no-refill error says
+/// it: the reason a plan with a refill rate still gets nothing.
+fn held_back(reduction: i64) -> String {
+    if reduction > 0 {
+        format!(", less {reduction} a minute Keepa holds back (tokenFlowReduction), so none")
+    } else {
+        String::new()
     }
 }

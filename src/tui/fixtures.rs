@@ -301,6 +301,7 @@ pub fn status() -> PipelineStatus {
         keepa: ClientStatus {
             tokens_left: Some(187),
             refill_rate: Some(20),
+            token_flow_reduction: None,
             refill_in_ms: Some(12_000),
             tokens_seen_at: Some(t),
             requests: 310,

@@ -990,6 +990,58 @@ fn a_store_path_that_is_a_directory_is_named_as_one() {
     );
 }
 
+/// An object of another domain than the one asked (a proxy or cache mixing markets up) is
+/// left out and named, never printed or stored as the market asked: its prices would be
+/// another market's, in pence where cents were meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_for_another_domain_is_left_out_and_named() {
+    use super::util::{answer_every, http_response, spawn_sim};
+    use arbdesk::keepa::sim::SimConfig;
+    let (_sim, addr) = spawn_sim(SimConfig::default()).await;
+    // What Keepa holds for the ASIN in FR, served to a request in DE.
+    let base = format!("http://{addr}");
+    let fr = tokio::task::spawn_blocking(move || {
+        super::procs::get(&base, "/product?key=K&domain=4&asin=B0E0000004&stats=90")
+    })
+    .await
+    .unwrap();
+    assert_eq!(fr["products"][0]["domainId"], 4, "{fr}");
+    let body = serde_json::to_vec(&fr).unwrap();
+    let answer = http_response(
+        "200 OK",
+        &[
+            ("content-type", "application/json".to_string()),
+            ("content-length", body.len().to_string()),
+        ],
+        &body,
+    );
+    let port = answer_every(Box::leak(answer.into_boxed_slice()));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(["fetch", "B0E0000004", "--markets", "de"])
+            .args(["--keepa-url", &format!("http://127.0.0.1:{port}/")])
+            .args(["--keepa-key", "K"])
+            .env_remove("KEEPA_API_KEY")
+            .env_remove("ARBDESK_CONFIG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}{err}");
+    assert!(
+        err.contains("B0E0000004 for domain 4 (FR) to a request in DE (domain 3)"),
+        "{err}"
+    );
+    assert!(err.contains("left out B0E0000004"), "{err}");
+    assert!(
+        !text.contains("B0E0000004  FR") && !text.contains("B0E0000004  DE"),
+        "{text}"
+    );
+}
+
 /// A Keepa URL where a server answers, but only with errors: the hint does not send the
 /// operator to check the address or start a simulator there.
 #[test]

@@ -553,6 +553,42 @@ async fn a_429_without_a_future_refill_waits_a_minute() {
     );
 }
 
+/// A 429 whose envelope leaves no refill (a rate of 0, or all of it held back) is the
+/// plan's end, said as such: not `/token` and the request again, at once, dozens of times.
+#[tokio::test(start_paused = true)]
+async fn a_429_that_leaves_no_refill_is_no_refill_not_a_loop() {
+    let held_back = envelope(-500, 30_000, 20, "")
+        .replace("\"tokenFlowReduction\":0.0", "\"tokenFlowReduction\":19.5");
+    for (answer, said) in [
+        (
+            envelope(-500, 30_000, 0, ""),
+            "refills 0 tokens per minute;",
+        ),
+        (
+            held_back,
+            "refills 20 tokens per minute, less 20 a minute Keepa holds back (tokenFlowReduction)",
+        ),
+    ] {
+        let (client, t) = scripted_client(vec![
+            Step::Http(200, envelope(1_000, 1_000, 20, "")),
+            Step::Http(429, answer),
+            Step::Http(200, envelope(1_000, 1_000, 20, "")),
+            Step::Http(
+                200,
+                envelope(19, 60_000, 20, &product_payload("B0TEST0000")),
+            ),
+        ]);
+        let err = client.products(&query(1)).await.unwrap_err();
+        assert!(matches!(err, Error::NoRefill { .. }), "{err:?}");
+        assert!(err.to_string().contains(said), "{err}");
+        assert_eq!(
+            t.paths(),
+            ["/token", "/product"],
+            "asked once, then stopped"
+        );
+    }
+}
+
 /// A transport that answers a tenth of a second late, so that requests overlap.
 struct Slow(Scripted);
 

@@ -94,6 +94,8 @@ pub struct ClientStatus {
     pub tokens_left: Option<i64>,
     /// Tokens per minute.
     pub refill_rate: Option<i64>,
+    /// Tokens a minute Keepa holds back from the refill (`tokenFlowReduction`).
+    pub token_flow_reduction: Option<f64>,
     /// Milliseconds to the next refill, as of `tokens_seen_at`.
     pub refill_in_ms: Option<i64>,
     /// When the token state was observed.

@@ -21,8 +21,13 @@ impl KeepaClient {
         loop {
             let now = Instant::now();
             let Some(bucket) = guard.as_mut() else {
-                let rate = self.inner.status.borrow().refill_rate.unwrap_or(0);
-                return Err(Error::NoRefill { rate });
+                let st = self.inner.status.borrow();
+                return Err(Error::NoRefill {
+                    rate: st.refill_rate.unwrap_or(0),
+                    reduction: super::super::bucket::held_back(
+                        st.token_flow_reduction.unwrap_or(0.0),
+                    ),
+                });
             };
             let at = bucket.ready_at(cost);
             if at <= now {
@@ -98,6 +103,7 @@ impl KeepaClient {
         self.inner.status.send_modify(|s| {
             s.tokens_left = Some(env.tokens_left);
             s.refill_rate = Some(env.refill_rate);
+            s.token_flow_reduction = Some(env.token_flow_reduction);
             s.refill_in_ms = Some(env.refill_in);
             s.tokens_seen_at = Some(Utc::now());
         });
@@ -175,7 +181,15 @@ impl KeepaClient {
 
     /// After a 429: the bucket is observed again, and without an envelope to say when
     /// tokens come, the client waits for the last known refill + 1 s (or a minute).
-    pub(super) async fn wait_after_429(&self, endpoint: &str, env: Option<&Envelope>) {
+    ///
+    /// A 429 whose envelope leaves no refill (a `refillRate` of 0, or all of it held back
+    /// by `tokenFlowReduction`) is `NoRefill`: asking `/token` and trying again would only
+    /// meet another 429, at once and over and over.
+    pub(super) async fn wait_after_429(
+        &self,
+        endpoint: &str,
+        env: Option<&Envelope>,
+    ) -> Result<(), Error> {
         let wait = match env {
             Some(env) => {
                 // A 429 means the balance is spent (keepa-api.md §5), whatever the body
@@ -193,6 +207,12 @@ impl KeepaClient {
                     ..env.clone()
                 };
                 self.observe(&spent).await;
+                if self.inner.bucket.lock().await.is_none() {
+                    return Err(Error::NoRefill {
+                        rate: env.refill_rate,
+                        reduction: super::super::bucket::held_back(env.token_flow_reduction),
+                    });
+                }
                 None
             }
             None => {
@@ -215,5 +235,6 @@ impl KeepaClient {
         if let Some(w) = wait {
             tokio::time::sleep(w).await;
         }
+        Ok(())
     }
 }

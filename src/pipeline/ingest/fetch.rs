@@ -107,7 +107,7 @@ impl Ingest {
                 }
             };
             let mut messages = Vec::with_capacity(batch.products.len());
-            let mut answer = Answer::to(asked);
+            let mut answer = Answer::to(market, asked);
             // Unparseable JSON, no valid `asin`, or a product not asked for (or asked once
             // and sent twice): published raw with the reason, which processing gives the
             // dead-letter topic.
@@ -119,7 +119,7 @@ impl Ingest {
             };
             for raw in batch.products {
                 match to_message(&raw, market, batch.fetched_at, self.source) {
-                    Ok((asin, m)) => match answer.take(asin) {
+                    Ok((asin, domain, m)) => match answer.take(asin, domain) {
                         Ok(()) => messages.push(m),
                         Err(e) => {
                             tracing::warn!(%market, %asin, "{e}.");
@@ -168,10 +168,13 @@ fn to_message(
     market: Market,
     fetched_at: chrono::DateTime<Utc>,
     source: crate::pipeline::Source,
-) -> Result<(Asin, Message), String> {
+) -> Result<(Asin, Option<i64>, Message), String> {
     #[derive(serde::Deserialize)]
     struct Key {
         asin: String,
+        /// Read leniently: a `domainId` that is no number is enrichment's to name.
+        #[serde(rename = "domainId", default)]
+        domain_id: Option<serde_json::Value>,
     }
     let key: Key = serde_json::from_str(raw).map_err(|e| e.to_string())?;
     let asin: Asin = key
@@ -189,7 +192,7 @@ fn to_message(
     }
     .to_message()
     .map_err(|e| e.to_string())?;
-    Ok((asin, message))
+    Ok((asin, key.domain_id.and_then(|d| d.as_i64()), message))
 }
 
 /// `asins` split into those asked with the Buy Box in `market` and those asked without,
