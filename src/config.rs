@@ -270,6 +270,9 @@ pub struct ConsoleSettings {
     pub hyperlinks: String,
     /// New opportunities at or above this gross margin % raise a toast.
     pub alert_margin_pct: f64,
+    /// Clicks select rows and sort by headers, the wheel scrolls (off by default: capturing
+    /// the mouse takes the terminal's own text selection).
+    pub mouse: bool,
     /// Directory of `keymap.toml` and `themes/`.
     pub config_dir: PathBuf,
 }

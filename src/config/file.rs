@@ -501,6 +501,7 @@ fn console_settings(
         clipboard,
         hyperlinks,
         alert_margin_pct: alert,
+        mouse: c.mouse.unwrap_or(false),
         config_dir,
     })
 }

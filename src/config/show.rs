@@ -148,12 +148,13 @@ pub(super) fn render(s: &Settings) -> String {
     let c = &s.console;
     let _ = writeln!(
         o,
-        "\n[console]\ntheme = {}\nkeymap = {}\nclipboard = {}\nhyperlinks = {}\nalert_margin_pct = {}",
+        "\n[console]\ntheme = {}\nkeymap = {}\nclipboard = {}\nhyperlinks = {}\nalert_margin_pct = {}\nmouse = {}",
         q(c.theme.as_deref().unwrap_or("auto")),
         q(&c.keymap),
         q(&c.clipboard),
         q(&c.hyperlinks),
-        c.alert_margin_pct
+        c.alert_margin_pct,
+        c.mouse
     );
     let _ = write!(
         o,

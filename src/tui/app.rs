@@ -181,28 +181,45 @@ enum Msg {
 
 /// Restores the terminal on every exit path, panics included (the panic hook of
 /// `ratatui::init` covers panics; this covers errors and normal returns).
-struct TerminalGuard;
+struct TerminalGuard {
+    mouse: bool,
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+        input_modes(false, self.mouse);
         ratatui::restore();
     }
+}
+
+/// Turns on (or off again) what the console asks of the terminal beyond raw mode:
+/// bracketed paste, and the mouse when `mouse = true`.
+fn input_modes(on: bool, mouse: bool) {
+    use crossterm::event::{
+        DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    };
+    let mut out = std::io::stdout();
+    let _ = match (on, mouse) {
+        (true, true) => crossterm::execute!(out, EnableBracketedPaste, EnableMouseCapture),
+        (true, false) => crossterm::execute!(out, EnableBracketedPaste),
+        (false, true) => crossterm::execute!(out, DisableBracketedPaste, DisableMouseCapture),
+        (false, false) => crossterm::execute!(out, DisableBracketedPaste),
+    };
 }
 
 /// Gives the terminal back to the shell and stops the process, as Ctrl-Z does to any
 /// program (in raw mode the key arrives here, not as a signal); once the shell's `fg`
 /// continues it, the console takes the terminal again and redraws.
-fn suspend(terminal: ratatui::DefaultTerminal) -> Result<ratatui::DefaultTerminal> {
+fn suspend(terminal: ratatui::DefaultTerminal, mouse: bool) -> Result<ratatui::DefaultTerminal> {
     drop(terminal);
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+    input_modes(false, mouse);
     ratatui::restore();
     #[cfg(unix)]
     if let Err(e) = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP) {
         tracing::warn!(error = %e, "Could not suspend.");
     }
     let mut terminal = ratatui::try_init().context("Could not take the terminal back")?;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    input_modes(true, mouse);
     terminal.clear()?;
     Ok(terminal)
 }
@@ -268,8 +285,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     }
 
     let mut terminal = ratatui::try_init().context("Could not set up the terminal")?;
-    let _guard = TerminalGuard;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let mouse = deps.settings.mouse;
+    let _guard = TerminalGuard { mouse };
+    input_modes(true, mouse);
     let size = terminal.size().unwrap_or_default();
     state.on_resize(size.width, size.height);
 
@@ -299,7 +317,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
             match effect {
                 Effect::Query(_) => data_changed = true,
                 Effect::Suspend => {
-                    terminal = suspend(terminal)?;
+                    terminal = suspend(terminal, mouse)?;
                     // A resize while stopped sends no event: the size is read again.
                     if let Ok(size) = terminal.size() {
                         state.on_resize(size.width, size.height);
@@ -350,6 +368,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 }
                 Some(Ok(Event::Resize(w, h))) => state.on_resize(w, h),
                 Some(Ok(Event::Paste(text))) => effects = state.on_paste(&text),
+                Some(Ok(Event::Mouse(m))) if mouse => effects = state.on_mouse(&m),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::error!(error = %e, "Reading the terminal failed; leaving the console.");

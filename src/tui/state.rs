@@ -16,6 +16,7 @@ mod data;
 mod input;
 mod meters;
 mod motion;
+mod mouse;
 mod products;
 mod saved;
 mod toasts;

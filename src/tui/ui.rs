@@ -30,6 +30,7 @@ use super::theme::Theme;
 
 pub use detail::pnl_text;
 pub use overlay::HelpEntry;
+pub use table::{TableHit, hit as table_hit};
 
 /// Below this the console only says that the terminal is too small.
 pub const MIN_SIZE: (u16, u16) = (60, 15);

@@ -184,6 +184,8 @@ pub struct ConsoleSection {
     pub hyperlinks: Option<String>,
     /// Toast new opportunities at or above this gross margin %.
     pub alert_margin_pct: Option<f64>,
+    /// Clicks and the wheel (off: capturing the mouse takes the terminal's own selection).
+    pub mouse: Option<bool>,
 }
 
 /// `[discovery]`.

@@ -143,10 +143,9 @@ impl UiState {
                 mut selected,
             } => {
                 match ev.code {
-                    // `?` toggles the help, as it opened it; `q` closes it as it closes the
-                    // other views, unless a filter is being typed (then it is a letter).
+                    // `?` toggles the help, as it opened it. Every letter filters, `q` too:
+                    // closing on the `q` of `quit` would send `uit` to the table behind.
                     KeyCode::Esc | KeyCode::Char('?') => return Vec::new(),
-                    KeyCode::Char('q') if filter.is_empty() => return Vec::new(),
                     KeyCode::Enter => {
                         let entries = crate::tui::ui::help_entries(self, keymap, &filter);
                         let Some(e) = entries.get(selected) else {

@@ -110,7 +110,7 @@ fn help(
     super::clear(f, r, theme);
     let title = if filter.is_empty() {
         let long = format!(
-            " Help · {} · type to filter, Enter runs, Esc ? q close ",
+            " Help · {} · type to filter, Enter runs, Esc or ? closes ",
             s.context().name()
         );
         // Whole or short, never cut mid-word by the border.

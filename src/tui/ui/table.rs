@@ -219,6 +219,38 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     f.render_stateful_widget(table, inner, &mut ts);
 }
 
+/// What a click hits in the opportunities table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableHit {
+    /// A column's header.
+    Header(Column),
+    /// The row at this index of the view.
+    Row(usize),
+}
+
+/// What the cell at (`x`, `y`) is in the table drawn in `area` for `s`, laid out as
+/// [`draw`] lays it out: a border, the header line, the rows from `s.offset`; the gutter,
+/// then the columns, one cell apart.
+pub fn hit(s: &UiState, area: Rect, x: u16, y: u16) -> Option<TableHit> {
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    if !inner.contains(ratatui::layout::Position::new(x, y)) || s.view().is_empty() {
+        return None;
+    }
+    if y > inner.y {
+        let i = s.offset + usize::from(y - inner.y - 1);
+        return (i < s.view().len()).then_some(TableHit::Row(i));
+    }
+    // The gutter is 2 cells and each column is followed by one of spacing.
+    let mut left = inner.x + 3;
+    for (c, w) in columns(inner.width, s.sort) {
+        if x >= left && x < left + w {
+            return Some(TableHit::Header(c));
+        }
+        left += w + 1;
+    }
+    None
+}
+
 /// Whether `text` fits after `title` on a border `width` wide, leaving `room` cells.
 fn fits(title: &[Span<'_>], width: u16, text: &str, room: usize) -> bool {
     let used: usize = title.iter().map(Span::width).sum();

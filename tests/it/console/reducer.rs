@@ -383,15 +383,22 @@ fn ctrl_u_clears_the_help_filter() {
     assert!(matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter.is_empty()));
 }
 
-/// `?` closes the help it opened, filter or not; `q` closes it too unless a filter is
-/// being typed, where it is a letter.
+/// `?` and `Esc` close the help it opened, filter or not. Typing filters the list, from the
+/// first letter: `quit`, the obvious thing to look for, is a filter, not `q` closing the
+/// help and `uit` acting on the table behind it.
 #[test]
-fn question_mark_and_q_close_the_help() {
+fn question_mark_and_esc_close_the_help_and_q_is_a_letter() {
     let mut s = fixtures::loaded(20, (120, 40));
     keys(&mut s, "?");
     assert!(matches!(s.overlay, Some(Overlay::Help { .. })));
-    keys(&mut s, "q");
-    assert!(s.overlay.is_none() && !s.quit, "q closed the help only");
+    keys(&mut s, "quit");
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Help { filter, .. }) if filter == "quit") && !s.quit,
+        "{:?}",
+        s.overlay
+    );
+    key(&mut s, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(s.overlay.is_none() && !s.quit, "Esc closed the help only");
     keys(&mut s, "?so?");
     assert!(s.overlay.is_none(), "? closes with a filter typed");
     keys(&mut s, "?sq");

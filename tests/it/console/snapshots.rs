@@ -1496,3 +1496,66 @@ fn a_held_back_filter_word_is_named_under_the_prompt() {
         "{screen}"
     );
 }
+
+/// With `mouse = true`: a click on a header, where the frame shows it, sorts by that column
+/// (again: the other way); a click on a row, where the frame shows it, selects that row; the
+/// wheel moves three rows a notch. An open overlay takes no clicks.
+#[test]
+fn clicks_sort_by_the_header_and_select_the_row_drawn_there() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let at = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let click = |x, y| at(MouseEventKind::Down(MouseButton::Left), x, y);
+    for size in [(200, 50), (100, 30), (70, 20)] {
+        let mut s = fixtures::loaded(40, size);
+        let frame = draw(&s, "mono");
+        let line = |y: u16| -> String {
+            (0..frame.area.width)
+                .map(|x| frame[(x, y)].symbol().to_string())
+                .collect()
+        };
+        // The table's header line: the first with both ASIN and ROI on it.
+        let header_y = (0..frame.area.height)
+            .find(|&y| line(y).contains(" ASIN") && line(y).contains("ROI %"))
+            .unwrap_or_else(|| panic!("{size:?}: no header in\n{}", text(&s)));
+        let header = line(header_y);
+        let roi_x = header.chars().collect::<Vec<_>>();
+        let roi_x = (0..roi_x.len())
+            .find(|&i| roi_x[i..].iter().collect::<String>().starts_with("ROI %"))
+            .unwrap() as u16;
+        assert_ne!(s.sort, Column::Roi);
+        s.on_mouse(&click(roi_x + 1, header_y));
+        assert_eq!(s.sort, Column::Roi, "{size:?}");
+        let first = s.descending;
+        s.on_mouse(&click(roi_x, header_y));
+        assert_eq!((s.sort, s.descending), (Column::Roi, !first), "{size:?}");
+        // The fifth row drawn, clicked on its title or figures, is the one selected, and it
+        // is the ASIN drawn on that line.
+        let y = header_y + 5;
+        let drawn = draw(&s, "mono");
+        let row_text: String = (0..drawn.area.width)
+            .map(|x| drawn[(x, y)].symbol().to_string())
+            .collect();
+        s.on_mouse(&click(size.0 / 3, y));
+        let asin = s.selected_row().unwrap().key.asin.to_string();
+        assert!(
+            row_text.contains(&asin),
+            "{size:?}: {asin} not on {row_text}"
+        );
+        assert_eq!(s.selected, s.offset + 4);
+        // The wheel.
+        let before = s.selected;
+        s.on_mouse(&at(MouseEventKind::ScrollDown, 5, y));
+        assert_eq!(s.selected, before + 3);
+        s.on_mouse(&at(MouseEventKind::ScrollUp, 5, y));
+        assert_eq!(s.selected, before);
+        // Behind the help, nothing moves.
+        s.apply(Action::Help);
+        s.on_mouse(&click(roi_x, header_y + 2));
+        assert_eq!(s.selected, before);
+    }
+}

@@ -1,0 +1,54 @@
+//! The mouse, with `mouse = true` in `[console]`: a click on a row of the opportunities
+//! table selects it, a click on a column's header sorts by it (again: the other way), and
+//! the wheel moves whatever the arrow keys would move, three rows a notch. Clicks on an
+//! open overlay or prompt do nothing: what is behind it is not what the operator sees.
+
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+
+use super::{Effect, Focus, UiState};
+use crate::tui::action::{Action, Motion, SortBy, View};
+use crate::tui::ui::{MIN_SIZE, TableHit, layout, table_hit};
+
+/// Rows a notch of the wheel moves.
+const WHEEL_ROWS: i64 = 3;
+
+impl UiState {
+    /// Handles a mouse event (only delivered when the mouse is on).
+    pub fn on_mouse(&mut self, ev: &MouseEvent) -> Vec<Effect> {
+        let too_small = self.size.0 < MIN_SIZE.0 || self.size.1 < MIN_SIZE.1;
+        if self.overlay.is_some() || too_small {
+            return Vec::new();
+        }
+        match ev.kind {
+            MouseEventKind::ScrollDown => self.apply(Action::Move(Motion::By(WHEEL_ROWS))),
+            MouseEventKind::ScrollUp => self.apply(Action::Move(Motion::By(-WHEEL_ROWS))),
+            MouseEventKind::Down(MouseButton::Left) => self.click(ev.column, ev.row),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A left click at (`x`, `y`).
+    fn click(&mut self, x: u16, y: u16) -> Vec<Effect> {
+        if self.view_kind != View::Opportunities {
+            return Vec::new();
+        }
+        let Some(area) = layout(self).table else {
+            return Vec::new();
+        };
+        match table_hit(self, area, x, y) {
+            Some(TableHit::Header(c)) => {
+                self.focus = Focus::Table;
+                self.apply(Action::Sort(SortBy::Column(c, None)))
+            }
+            Some(TableHit::Row(i)) => {
+                self.focus = Focus::Table;
+                let by = i as i64 - self.selected as i64;
+                if by == 0 {
+                    return Vec::new();
+                }
+                self.apply(Action::Move(Motion::By(by)))
+            }
+            None => Vec::new(),
+        }
+    }
+}
