@@ -13,6 +13,7 @@ pub mod client;
 pub mod csv;
 pub mod decode;
 pub mod error;
+pub mod html;
 pub mod sim;
 pub mod time;
 pub mod transport;

@@ -3,7 +3,9 @@
 use anyhow::Result;
 
 use crate::config::Settings;
-use crate::tui::app::{hyperlinks_enabled, load_keymap, load_theme, saved_theme};
+use crate::tui::app::{
+    hyperlinks_enabled, load_keymap, load_theme, saved_theme, tmux_passes_links,
+};
 use crate::tui::clipboard::Mux;
 use crate::tui::theme::{self, TermEnv};
 
@@ -85,7 +87,7 @@ pub fn info(settings: &Settings) -> Result<()> {
     outln!("osc52 wrap    {mux:?}");
     outln!(
         "hyperlinks    {} ({})",
-        if hyperlinks_enabled(&c.hyperlinks, &env) {
+        if hyperlinks_enabled(&c.hyperlinks, &env, tmux_passes_links) {
             "on"
         } else {
             "off"

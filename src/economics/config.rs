@@ -412,6 +412,25 @@ impl EconomicsConfig {
         merge(&mut base, "economics", overlay.economics);
         merge(&mut base, "fx", overlay.fx);
         merge(&mut base, "route_defaults", overlay.route_defaults);
+        // An empty list of a table every net figure needs would flag every row NO_TABLE:
+        // more likely a list emptied by mistake than a wish.
+        for (key, list, what) in [
+            ("vat", &overlay.vat, "VAT"),
+            ("referral", &overlay.referral, "referral fee"),
+            ("storage", &overlay.storage, "storage"),
+        ] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                return Err(EconomicsError::Invalid {
+                    field: key.to_string(),
+                    value: "[]".to_string(),
+                    problem: format!(
+                        "leaves no {what} table, and without one no row has net figures \
+                         (every one would be NO_TABLE): leave `{key}` out to use the shipped \
+                         tables, or give at least one [[{key}]] with its effective_from"
+                    ),
+                });
+            }
+        }
         for (key, list) in [
             ("vat", overlay.vat),
             ("referral", overlay.referral),

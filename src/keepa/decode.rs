@@ -101,14 +101,15 @@ const MAX_TEXT_CHARS: usize = 1000;
 /// The most EANs kept of a listing (Keepa lists a handful at most).
 const MAX_EANS: usize = 32;
 
-/// A title or brand as shown: inert (see `sanitize`) and at most `MAX_TEXT_CHARS` long.
+/// A title or brand as shown: its markup read as text (`super::html`), inert (see
+/// `sanitize`) and at most `MAX_TEXT_CHARS` long.
 fn text_field(raw: &str) -> String {
     let head = match raw.char_indices().nth(MAX_TEXT_CHARS * 4) {
         // Escape sequences take room before sanitizing; look at enough of the text.
         Some((cut, _)) => &raw[..cut],
         None => raw,
     };
-    let mut text = sanitize(head);
+    let mut text = sanitize(&super::html::to_text(head));
     if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
         text.truncate(cut);
         text.push('…');

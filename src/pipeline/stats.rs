@@ -275,13 +275,17 @@ pub async fn publish(
         }
         let fx = detect.fx();
         let tables = detect.tables();
-        let missing = tables.as_ref().is_some_and(|t| !t.missing().is_empty());
+        let absent = tables.as_ref().map(|t| t.missing()).unwrap_or_default();
+        let missing = !absent.is_empty();
         if missing != tables_were_missing {
             if missing {
                 tracing::warn!(
-                    "An economics table (VAT, referral fees or storage) has no version in force \
-                     today: rows get gross figures only and are flagged NO_TABLE; give the table \
-                     an effective_from on or before today (arbdesk config show lists them)."
+                    tables = %absent.join(", "),
+                    "The {} table has no version in force today (none listed, or every one \
+                     dated later): rows get gross figures only and are flagged NO_TABLE; give \
+                     it a version with an effective_from on or before today (arbdesk config \
+                     show lists them).",
+                    absent.join(" and ")
                 );
             } else {
                 tracing::info!("Every economics table has a version in force again.");

@@ -146,21 +146,43 @@ fn theme_names(config_dir: &Path) -> Vec<String> {
     names
 }
 
-/// Whether OSC 8 links are written: `on`, `off`, or `auto` (off for dumb terminals, GNU
-/// screen and tmux, which drop or mangle them unless configured; tmux is known by `TMUX`,
-/// or by its `TERM` where `TMUX` is not passed on, as over `ssh` from inside it).
-pub fn hyperlinks_enabled(setting: &str, env: &TermEnv) -> bool {
+/// Whether OSC 8 links are written: `on`, `off`, or `auto`: off for dumb terminals and GNU
+/// screen, which drop or mangle them; in tmux (known by `TMUX`, or by its `TERM` where
+/// `TMUX` is not passed on, as over `ssh` from inside it) only when `tmux_passes_links`
+/// says its user enabled them (tmux 3.4 and later: `set -as terminal-features
+/// '*:hyperlinks'`).
+pub fn hyperlinks_enabled(
+    setting: &str,
+    env: &TermEnv,
+    tmux_passes_links: impl FnOnce() -> bool,
+) -> bool {
     match setting {
         "on" => true,
         "off" => false,
         _ => {
             let term = env.term.as_deref().unwrap_or("");
-            !(term == "dumb"
-                || term.starts_with("screen")
-                || term.starts_with("tmux")
-                || env.tmux.is_some())
+            if term == "dumb" || term.starts_with("screen") {
+                false
+            } else if term.starts_with("tmux") || env.tmux.is_some() {
+                tmux_passes_links()
+            } else {
+                true
+            }
         }
     }
+}
+
+/// Whether the tmux server this runs in has the `hyperlinks` terminal feature on, which it
+/// needs to pass OSC 8 links on (tmux 3.4 and later); `false` when tmux cannot be asked.
+pub fn tmux_passes_links() -> bool {
+    std::process::Command::new("tmux")
+        .args(["show-options", "-sv", "terminal-features"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|out| {
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("hyperlinks")
+        })
 }
 
 enum Msg {
@@ -255,7 +277,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
         std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");
 
     let mut session = deps.session.clone();
-    session.hyperlinks = hyperlinks_enabled(&deps.settings.hyperlinks, &env);
+    session.hyperlinks = hyperlinks_enabled(&deps.settings.hyperlinks, &env, tmux_passes_links);
     let mut state = UiState::new(session, Utc::now());
     state.log_recorded = recorded_level(tracing::level_filters::LevelFilter::current());
     state.theme = theme.name.clone();

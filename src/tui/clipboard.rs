@@ -162,7 +162,9 @@ pub fn copy(
 ) -> Outcome {
     let mut try_osc = || -> Result<Outcome, String> {
         if !interactive {
-            return Err("the output is not a terminal".into());
+            return Err(
+                "the output is not a terminal, or TERM=dumb says it takes no escape codes".into(),
+            );
         }
         let bytes = osc52(text, mux)?;
         terminal

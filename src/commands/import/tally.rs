@@ -121,6 +121,10 @@ impl Tally {
                 }
             );
         }
+        if self.imported_before + self.imported == 0 && self.bad == 0 {
+            // Exit code 0 (no line failed), but an empty file is more often a mistake.
+            noteln!("{name} holds no product line: it is empty, or blank lines only.");
+        }
         let secs = began.elapsed().as_secs_f64();
         outln!(
             "Imported {} from {name} in {secs:.1} s ({} lines/s); {} skipped.",

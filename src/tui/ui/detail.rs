@@ -429,7 +429,7 @@ fn link_rows(buf: &mut Buffer, area: Rect, first: u16, urls: &[(u16, u16, String
 /// symbol holds its escape codes plus two visible characters, its width forced to those two
 /// (ratatui would count the escape codes' text, and skip that many cells after it), and the
 /// second cell is skipped.
-fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
+pub(super) fn hyperlink(buf: &mut Buffer, area: Rect, url: &str) {
     use ratatui::buffer::CellDiffOption;
     use std::num::NonZeroU16;
     let mut x = area.x;

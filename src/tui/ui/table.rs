@@ -148,6 +148,17 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
+    } else if !s.view().is_empty()
+        && s.store_health
+            .as_ref()
+            .is_some_and(|h| h.status == crate::component::HealthStatus::Down)
+    {
+        // The rows were read before the store went down: nothing newer can come.
+        title.push(styled(
+            "· as last read, the store is down ",
+            "toast_err",
+            theme,
+        ));
     }
     // The expected monthly profit sorts ranked rows (every gate passed) before the rest:
     // said, or a high EMP below a lower one reads as a wrong order.
@@ -217,6 +228,18 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
         .row_highlight_style(theme.style("selection"));
     let mut ts = TableState::default().with_selected(s.selected.checked_sub(start));
     f.render_stateful_widget(table, inner, &mut ts);
+    if s.session.hyperlinks {
+        // Each ASIN links to its product page in the sell market, as `y` copies it: after
+        // the 2-cell gutter and its spacing, the first column.
+        let asin_w = cols.first().map_or(0, |(_, w)| *w).min(10);
+        for (i, &r) in s.view()[start..end].iter().enumerate() {
+            let Some(r) = feed.rows.get(r as usize) else {
+                continue;
+            };
+            let cell = Rect::new(inner.x + 3, inner.y + 1 + i as u16, asin_w, 1);
+            super::detail::hyperlink(f.buffer_mut(), cell.intersection(inner), &r.sell_url());
+        }
+    }
 }
 
 /// What a click hits in the opportunities table.

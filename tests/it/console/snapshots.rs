@@ -1559,3 +1559,97 @@ fn clicks_sort_by_the_header_and_select_the_row_drawn_there() {
         assert_eq!(s.selected, before);
     }
 }
+
+/// With hyperlinks on, the ASIN cell of each row is an OSC 8 link to the product's page in
+/// the row's sell market (the page `y` copies); the cells still show the ASIN.
+#[test]
+fn each_asin_in_the_table_links_to_its_sell_market_page() {
+    // No detail pane on screen at this size: its links are the detail's tests'.
+    let mut s = fixtures::loaded(10, (120, 30));
+    s.session.hyperlinks = true;
+    let frame = draw(&s, "mono");
+    let row = s.selected_row().unwrap();
+    let (url, asin) = (row.sell_url(), row.key.asin.to_string());
+    let linked = |y: u16| -> Vec<String> {
+        (0..frame.area.width)
+            .map(|x| frame[(x, y)].symbol().to_string())
+            .filter(|c| c.starts_with("\x1b]8;;"))
+            .collect()
+    };
+    let y = (0..frame.area.height)
+        .find(|&y| linked(y).iter().any(|c| c.contains(&format!("/dp/{asin}"))))
+        .expect("a row links its ASIN");
+    let cells = linked(y);
+    assert_eq!(cells.len(), 5, "ten cells, two a sequence: {cells:?}");
+    let shown: String = cells
+        .iter()
+        .map(|c| {
+            let text = c.trim_start_matches(&format!("\x1b]8;;{url}\x1b\\"));
+            text.trim_end_matches("\x1b]8;;\x1b\\").to_string()
+        })
+        .collect();
+    assert_eq!(shown, asin, "every cell links to {url}: {cells:?}");
+    // Off, nothing is linked.
+    s.session.hyperlinks = false;
+    let plain = draw(&s, "mono");
+    assert!(
+        (0..plain.area.height)
+            .flat_map(|y| (0..plain.area.width).map(move |x| (x, y)))
+            .all(|p| !plain[p].symbol().contains("\x1b]8;;")),
+    );
+}
+
+/// Rows read before the store went down stay on screen, and the table's title says that
+/// they are as last read (the header's badge says the store is down, not which rows are old).
+#[test]
+fn rows_read_before_the_store_went_down_say_so_in_the_title() {
+    let mut s = fixtures::loaded(20, (160, 40));
+    assert!(!text(&s).contains("as last read"));
+    s.store_health = Some(arbdesk::component::ComponentHealth::down(
+        "sqlite",
+        "unable to open database file",
+    ));
+    let shown = text(&s);
+    let title = shown
+        .lines()
+        .find(|l| l.contains("Opportunities 20"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        title.contains("· as last read, the store is down"),
+        "{title}"
+    );
+}
+
+/// `hyperlinks = "auto"`: on, except on a dumb terminal and under screen, and under tmux
+/// only when its user enabled them (tmux asked only then).
+#[test]
+fn auto_hyperlinks_follow_the_terminal_and_asks_tmux_only_under_tmux() {
+    use arbdesk::tui::app::hyperlinks_enabled;
+    use arbdesk::tui::theme::TermEnv;
+    let env = |term: &str, tmux: Option<&str>| TermEnv {
+        term: Some(term.to_string()),
+        tmux: tmux.map(str::to_string),
+        ..TermEnv::default()
+    };
+    let never = || -> bool { panic!("tmux asked outside tmux") };
+    assert!(hyperlinks_enabled(
+        "auto",
+        &env("xterm-256color", None),
+        never
+    ));
+    assert!(!hyperlinks_enabled("auto", &env("dumb", None), never));
+    assert!(!hyperlinks_enabled(
+        "auto",
+        &env("screen-256color", None),
+        never
+    ));
+    for (term, tmux) in [
+        ("tmux-256color", None),
+        ("xterm-256color", Some("/tmp/tmux-0/default,1,0")),
+    ] {
+        assert!(hyperlinks_enabled("auto", &env(term, tmux), || true));
+        assert!(!hyperlinks_enabled("auto", &env(term, tmux), || false));
+    }
+    assert!(hyperlinks_enabled("on", &env("dumb", None), never));
+    assert!(!hyperlinks_enabled("off", &env("xterm", None), never));
+}

@@ -256,6 +256,28 @@ fn two_tables_on_one_date_are_rejected() {
 }
 
 #[test]
+fn an_empty_list_of_a_table_every_net_figure_needs_is_refused() {
+    for key in ["vat", "referral", "storage"] {
+        let err = EconomicsConfig::from_toml_str(&format!("{key} = []\n"))
+            .and_then(Economics::new)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{key} '[]' leaves no"))
+                && err.contains(&format!("leave `{key}` out to use the shipped tables")),
+            "{err}"
+        );
+    }
+    // Routes and FBA tables may be none: every route is then the defaults', and every fee
+    // Keepa's.
+    for key in ["route", "fba"] {
+        EconomicsConfig::from_toml_str(&format!("{key} = []\n"))
+            .and_then(Economics::new)
+            .unwrap();
+    }
+}
+
+#[test]
 fn a_market_given_twice_in_another_case_is_refused_not_replaced() {
     // Market codes are read without regard to case, so `Uk` is the UK a second time: taking
     // the last would price every UK route at a rate nobody meant.
