@@ -51,6 +51,24 @@ fn serde_jargon_becomes_plain_words() {
         plain_words("expected a Decimal type representing a fixed-point number")
             .ends_with("a number such as 0.15 or 4.00")
     );
+    // A number past what a decimal holds is too large, not something else than a number.
+    assert_eq!(
+        plain_words(
+            "invalid value: floating point `1e308`, expected a Decimal type representing a fixed-point number in `economics.purchase_fx_spread`"
+        ),
+        "the number `1e308` is too large, expected a number such as 0.15 or 4.00 in `economics.purchase_fx_spread`"
+    );
+    assert_eq!(
+        plain_words(
+            "invalid value: floating point `NaN`, expected a Decimal type representing a fixed-point number"
+        ),
+        "`NaN` is not a number that can be used, expected a number such as 0.15 or 4.00"
+    );
+    // A bare word TOML takes for the start of `inf` or `true`.
+    assert_eq!(
+        plain_words("invalid float, expected `inf`"),
+        "invalid float, expected `inf`; if it is a word, string values must be quoted: \"…\""
+    );
 }
 
 #[test]

@@ -157,6 +157,35 @@ pub fn plain_words(message: &str) -> String {
     {
         out.replace_range(at..at + len, &format!("{v:e}"));
     }
+    // A number a decimal cannot hold (past 28 digits, or 1e308): its size is the problem,
+    // not its being a number.
+    const FLOAT: &str = "invalid value: floating point `";
+    if out.contains("a number such as 0.15 or 4.00")
+        && let Some(at) = out.find(FLOAT)
+        && let Some(len) = out[at + FLOAT.len()..].find("`, expected")
+    {
+        let number = out[at + FLOAT.len()..at + FLOAT.len() + len].to_string();
+        let what = match number.parse::<f64>() {
+            Ok(v) if v.is_finite() => format!("the number `{number}` is too large"),
+            _ => format!("`{number}` is not a number that can be used"),
+        };
+        out.replace_range(at..at + FLOAT.len() + len + 1, &what);
+    }
+    // A bare word that TOML reads as the start of `inf`, `nan`, `true` or `false` (`log =
+    // info`): said as the unquoted string it is, as TOML says of other words.
+    for bare in [
+        "invalid float, expected `inf`",
+        "invalid float, expected `nan`",
+        "invalid boolean, expected `true`",
+        "invalid boolean, expected `false`",
+    ] {
+        if out.contains(bare) {
+            out = out.replace(
+                bare,
+                &format!("{bare}; if it is a word, string values must be quoted: \"…\""),
+            );
+        }
+    }
     // Any other table named by its Rust type.
     while let Some(at) = out.find("expected struct ") {
         let name_at = at + "expected struct ".len();

@@ -377,16 +377,27 @@ fn routes(c: &EconomicsConfig) -> R<[[Route; 5]; 5]> {
 fn groups(c: &EconomicsConfig) -> R<HashMap<String, (String, Option<String>)>> {
     let mut out = HashMap::new();
     for (group, m) in &c.product_groups {
+        if group.trim().is_empty() {
+            return Err(bad(
+                "[product_groups]",
+                group,
+                "is a group without a name: name it as Keepa's productGroup is written, e.g. \
+                 [product_groups.\"Kitchen\"]",
+            ));
+        }
         for t in &c.referral {
             if m.referral != "default" && !t.categories.iter().any(|cat| cat.id == m.referral) {
+                let ids: Vec<&str> = t.categories.iter().map(|cat| cat.id.as_str()).collect();
                 return Err(bad(
                     format!("[product_groups] \"{group}\" referral"),
                     &m.referral,
                     format!(
-                        "is not a category of [[referral]] {}; a [[referral]] list replaces \
-                         the shipped one whole: start from the shipped tables as `arbdesk \
-                         config show` prints them and change what differs",
-                        t.effective_from
+                        "is not a category of [[referral]] {} (its categories: {}); a \
+                         [[referral]] list given replaces the shipped one whole: start from \
+                         the shipped tables as `arbdesk config show` prints them and change \
+                         what differs",
+                        t.effective_from,
+                        ids.join(", ")
                     ),
                 ));
             }

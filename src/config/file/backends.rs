@@ -58,7 +58,13 @@ pub(super) fn queue_config(
             if let Some(b) = &a.kafka_brokers {
                 k.brokers = b.clone();
             }
-            check_brokers(&k.brokers)?;
+            // Named as the operator gave it: a flag or variable, else the file's key.
+            let field = if a.kafka_brokers.is_some() {
+                "--kafka-brokers (or ARBDESK_KAFKA_BROKERS)"
+            } else {
+                "queue.brokers"
+            };
+            check_brokers(&k.brokers, field)?;
             check_topic_prefix(&k.topic_prefix)?;
             if k.group.trim().is_empty() {
                 return Err(invalid("queue.group", "''", "a consumer group name"));
@@ -86,10 +92,10 @@ pub(super) fn queue_config(
 /// A bootstrap list as librdkafka takes it: `HOST[:PORT]` entries (port 9092 when left
 /// out), comma-separated, optionally with a Kafka listener name (`SSL://host:9093`). An
 /// `http://` URL or a bad port would only show as a minute of silence and a timeout later.
-fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
+fn check_brokers(brokers: &str, field: &str) -> Result<(), ConfigError> {
     const EXPECTED: &str = "HOST:PORT[,HOST:PORT…], e.g. kafka-1:9092,kafka-2:9092";
     if brokers.trim().is_empty() {
-        return Err(invalid("queue.brokers", "''", EXPECTED));
+        return Err(invalid(field, "''", EXPECTED));
     }
     for entry in brokers.split(',').map(str::trim) {
         let shown = || {
@@ -103,7 +109,7 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
         let bare = match lower.split_once("://") {
             Some(("http" | "https", _)) => {
                 return Err(invalid(
-                    "queue.brokers",
+                    field,
                     shown(),
                     "Kafka broker addresses (HOST:PORT), not HTTP URLs",
                 ));
@@ -111,7 +117,7 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
             Some(("plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl", rest)) => rest,
             Some(_) => {
                 return Err(invalid(
-                    "queue.brokers",
+                    field,
                     shown(),
                     "HOST:PORT, optionally after a listener's security protocol \
                      (PLAINTEXT://, SSL://, SASL_PLAINTEXT://, SASL_SSL://)",
@@ -126,14 +132,14 @@ fn check_brokers(brokers: &str) -> Result<(), ConfigError> {
             && !p.parse::<u16>().is_ok_and(|p| p > 0)
         {
             return Err(invalid(
-                "queue.brokers",
+                field,
                 shown(),
                 &format!("a port from 1 to 65535 ({p} is out of range): {EXPECTED}"),
             ));
         }
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
         if host.is_empty() || host.contains(char::is_whitespace) || !port_ok {
-            return Err(invalid("queue.brokers", shown(), EXPECTED));
+            return Err(invalid(field, shown(), EXPECTED));
         }
     }
     Ok(())

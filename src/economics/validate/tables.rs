@@ -26,6 +26,14 @@ pub(super) fn vat_table(t: &VatTable) -> R<Dated<VatRates>> {
     let standard = per_market(&format!("{ctx} rates"), &t.rates)?;
     let mut reduced = HashMap::new();
     for (class, rates) in &t.reduced {
+        if class.trim().is_empty() {
+            return Err(bad(
+                format!("{ctx} reduced"),
+                class,
+                "is a class without a name: name it as [product_groups] vat names it, e.g. \
+                 reduced = { books = { UK = 0.0, DE = 0.07, … } }",
+            ));
+        }
         for (m, v) in rates {
             rate(&format!("{ctx} reduced.{class}.{m}"), *v)?;
         }

@@ -278,6 +278,31 @@ fn an_empty_list_of_a_table_every_net_figure_needs_is_refused() {
 }
 
 #[test]
+fn nameless_classes_and_groups_are_refused_and_unknown_categories_list_the_known() {
+    let vat = "[[vat]]\neffective_from = \"2025-01-01\"\nrates = { UK = 0.2, DE = 0.19, FR = 0.2, IT = 0.22, ES = 0.21 }\nreduced = { \"\" = { UK = 0.0, DE = 0.07, FR = 0.055, IT = 0.04, ES = 0.04 } }\n";
+    let err = EconomicsConfig::from_toml_str(vat)
+        .and_then(Economics::new)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is a class without a name"), "{err}");
+    let err = EconomicsConfig::from_toml_str("[product_groups.\"\"]\nreferral = \"default\"\n")
+        .and_then(Economics::new)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is a group without a name"), "{err}");
+    let err = EconomicsConfig::from_toml_str("[product_groups.Foo]\nreferral = \"nope\"\n")
+        .and_then(Economics::new)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'nope' is not a category of [[referral]]")
+            && err.contains("(its categories: ")
+            && err.contains("default"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_market_given_twice_in_another_case_is_refused_not_replaced() {
     // Market codes are read without regard to case, so `Uk` is the UK a second time: taking
     // the last would price every UK route at a rate nobody meant.
