@@ -202,28 +202,48 @@ pub fn listings_table(listings: &[Listing]) -> String {
     );
     for l in listings {
         let snap = &l.snapshot;
-        // Listed with no offer at all: say so, or its row of dashes reads as missing data.
-        let title = match l.title.as_deref() {
-            Some(t) if !l.is_listed() => format!("(not listed) {t}"),
-            None => "(not listed)".to_string(),
-            Some(t) if !snap.in_stock() => format!("(no offer) {t}"),
-            Some(t) => t.to_string(),
+        // Not listed: why, and no prices (arbdesk uses none of them: Keepa's are only
+        // usable for a standard product). Listed with no offer at all: said, or its row of
+        // dashes reads as missing data.
+        let title = match (not_listed_why(l), l.title.as_deref()) {
+            (Some(why), Some(t)) => format!("(not listed: {why}) {t}"),
+            (Some(why), None) => format!("(not listed: {why})"),
+            (None, Some(t)) if !snap.in_stock() => format!("(no offer) {t}"),
+            (None, t) => t.unwrap_or_default().to_string(),
         };
         let title = text::fit(&title, 40);
+        let shown = |m: Option<Money>| if l.is_listed() { price(m) } else { price(None) };
         let _ = writeln!(
             s,
             "{:<10}  {:<2}  {:>9}  {:>9}  {:>9}  {:>8}  {}",
             l.asin.as_str(),
             l.market.code(),
-            price(snap.amazon),
-            price(snap.new),
-            price(snap.buy_box),
+            shown(snap.amazon),
+            shown(snap.new),
+            shown(snap.buy_box),
             snap.sales_rank
                 .map_or_else(|| "—".into(), |r| r.to_string()),
             title
         );
     }
     s
+}
+
+/// Why a listing is not listed, in Keepa's words for its `productType` (keepa-api.md §7),
+/// or that it has no title; `None` when it is listed.
+fn not_listed_why(l: &Listing) -> Option<&'static str> {
+    if l.is_listed() {
+        return None;
+    }
+    Some(match l.product_type {
+        0 => "no title",
+        1 => "a download",
+        2 => "an ebook",
+        3 => "prices hidden (MAP)",
+        4 => "invalid ASIN",
+        5 => "a variation parent",
+        _ => "not a standard product",
+    })
 }
 
 /// `arbdesk fetch`.
@@ -384,12 +404,21 @@ pub async fn token(settings: &Settings) -> Result<()> {
         .token()
         .await
         .map_err(|e| keepa_failed(settings, "Asking Keepa for the token balance failed", e))?;
+    // Keepa refills once a minute; a wait past that is an answer not to trust, said as such.
+    let next = match env.refill_in {
+        ms @ 0..=60_000 => format!("next refill in {:.1} s", ms as f64 / 1000.0),
+        ms if ms < 0 => format!("next refill due now (Keepa's answer says {ms} ms)"),
+        ms => format!(
+            "next refill in {} s by Keepa's answer, which is not a minute's refill: the \
+             client waits an hour at most",
+            text::thousands(u64::try_from(ms / 1000).unwrap_or(0))
+        ),
+    };
     outln!(
-        "{}: {} tokens left, refill {} per minute, next refill in {:.1} s.",
+        "{}: {} tokens left, refill {} per minute, {next}.",
         source.label(),
         text::signed_thousands(env.tokens_left),
         text::signed_thousands(env.refill_rate),
-        env.refill_in as f64 / 1000.0
     );
     if source == crate::pipeline::Source::Demo {
         if settings.keepa.is_keepas_url() {

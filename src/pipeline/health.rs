@@ -118,10 +118,15 @@ pub fn keepa_health(k: &ClientStatus, source: Source, now: DateTime<Utc>) -> Com
         return ComponentHealth::degraded(
             kind,
             format!(
-                "{} of the last 5 minutes' {} failed (last error: {last_error}); retries get \
-                 the data through, late",
+                "{} of the last 5 minutes' {} failed (last error: {last_error}); {}",
                 thousands(k.recent_errors),
-                count(k.recent_attempts, "attempt")
+                count(k.recent_attempts, "attempt"),
+                // Said only while true: with every attempt failing, nothing gets through.
+                if k.recent_errors >= k.recent_attempts {
+                    "none got through"
+                } else {
+                    "retries get the data through, late"
+                }
             ),
         );
     }

@@ -195,6 +195,15 @@ fn keepa_rules() {
         "{}",
         h.detail
     );
+    assert!(
+        h.detail.ends_with("retries get the data through, late"),
+        "{}",
+        h.detail
+    );
+    // Every one failing: nothing got through, and it does not say otherwise.
+    k.recent_attempts = 33;
+    let h = keepa_health(&k, Source::Live, now);
+    assert!(h.detail.ends_with("none got through"), "{}", h.detail);
     k.recent_attempts = 1_000;
     assert_eq!(
         keepa_health(&k, Source::Live, now).status,
