@@ -132,11 +132,20 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     })?;
     crate::store::build(&settings.store, &settings.data_dir).with_context(|| {
         let dir = settings.data_dir.display();
-        match unwritable(&settings.data_dir) {
-            Some(why) => format!(
-                "Could not open the store in {dir}: the data dir {why}, and SQLite writes \
-                 beside its database even to read it (the WAL's index and lock files); copy \
-                 the data dir to a writable place and pass that with --data-dir"
+        // A SQLite file's directory that cannot be written in is the cause, said as such.
+        let unwritable = settings
+            .store
+            .local_file(&settings.data_dir)
+            .and_then(|file| {
+                let parent = file.parent()?.to_path_buf();
+                unwritable(&parent).map(|why| (parent, why))
+            });
+        match unwritable {
+            Some((parent, why)) => format!(
+                "Could not open the store in {dir}: {} {why}, and SQLite writes beside its \
+                 database even to read it (the WAL's index and lock files); copy the data \
+                 dir to a writable place and pass that with --data-dir",
+                parent.display()
             ),
             None => format!("Could not open the store in {dir}"),
         }

@@ -172,7 +172,8 @@ pub async fn fetch_listings(
                         tracing::warn!(error = %e, "Skipped a malformed Keepa product.");
                         // Answered, if unusable: not also "left out".
                         if let Ok(asin) = e.asin.parse::<Asin>() {
-                            let _ = answer.take(asin, e.domain.parse().ok());
+                            // Whatever its domain: it is named as malformed already.
+                            let _ = answer.take(asin, None);
                         }
                     }
                 }
@@ -335,8 +336,14 @@ async fn say_waits(mut status: tokio::sync::watch::Receiver<crate::keepa::Client
                 text::span(wait),
                 st.tokens_left
                     .map_or_else(|| "none known".to_string(), |l| l.to_string()),
-                st.refill_rate
-                    .map_or_else(|| "?".to_string(), |r| r.to_string())
+                // What is left of the refill after Keepa's reduction, as the client counts.
+                st.refill_rate.map_or_else(
+                    || "?".to_string(),
+                    |r| (r - crate::keepa::bucket::held_back(
+                        st.token_flow_reduction.unwrap_or(0.0)
+                    ))
+                    .to_string()
+                )
             );
         }
     }

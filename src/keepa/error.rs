@@ -74,14 +74,14 @@ pub enum Error {
     #[error(
         "the Keepa plan refills {rate} tokens per minute{}; requests that cost tokens cannot \
          run",
-        held_back(*.reduction)
+        held_back_said(.reduction)
     )]
     NoRefill {
         /// Keepa's `refillRate`.
         rate: i64,
-        /// Keepa's `tokenFlowReduction` rounded up, as the bucket counts it: tokens a
+        /// Keepa's `tokenFlowReduction` as it gave it (`19.5`), empty for none: tokens a
         /// minute held back from the refill.
-        reduction: i64,
+        reduction: String,
     },
     /// The caller asked for something invalid before anything was sent.
     #[error("invalid Keepa request: {0}")]
@@ -99,11 +99,28 @@ impl Error {
 }
 
 /// What Keepa holds back of the refill (`tokenFlowReduction`), as the no-refill error says
-/// it: the reason a plan with a refill rate still gets nothing.
-fn held_back(reduction: i64) -> String {
-    if reduction > 0 {
-        format!(", less {reduction} a minute Keepa holds back (tokenFlowReduction), so none")
-    } else {
+/// it: the reason a plan with a refill rate still gets nothing to spend.
+fn held_back_said(reduction: &str) -> String {
+    if reduction.is_empty() {
         String::new()
+    } else {
+        format!(
+            ", less {reduction} a minute Keepa holds back (tokenFlowReduction), which leaves \
+             less than one"
+        )
+    }
+}
+
+impl Error {
+    /// The plan's `rate` less Keepa's `reduction` leaves no whole token a minute.
+    pub fn no_refill(rate: i64, reduction: f64) -> Self {
+        Error::NoRefill {
+            rate,
+            reduction: if reduction.is_finite() && reduction > 0.0 {
+                reduction.to_string()
+            } else {
+                String::new()
+            },
+        }
     }
 }

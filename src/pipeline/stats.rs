@@ -281,11 +281,15 @@ pub async fn publish(
             if missing {
                 tracing::warn!(
                     tables = %absent.join(", "),
-                    "The {} table has no version in force today (none listed, or every one \
-                     dated later): rows get gross figures only and are flagged NO_TABLE; give \
-                     it a version with an effective_from on or before today (arbdesk config \
-                     show lists them).",
-                    absent.join(" and ")
+                    "{} no version in force today (none listed, or every one dated later): \
+                     rows get gross figures only and are flagged NO_TABLE; give {} a version \
+                     with an effective_from on or before today (arbdesk config show lists \
+                     them).",
+                    match absent.as_slice() {
+                        [one] => format!("The {one} table has"),
+                        more => format!("The {} tables have", more.join(" and ")),
+                    },
+                    if absent.len() == 1 { "it" } else { "each" }
                 );
             } else {
                 tracing::info!("Every economics table has a version in force again.");

@@ -566,7 +566,7 @@ async fn a_429_that_leaves_no_refill_is_no_refill_not_a_loop() {
         ),
         (
             held_back,
-            "refills 20 tokens per minute, less 20 a minute Keepa holds back (tokenFlowReduction)",
+            "refills 20 tokens per minute, less 19.5 a minute Keepa holds back (tokenFlowReduction), which leaves less than one",
         ),
     ] {
         let (client, t) = scripted_client(vec![

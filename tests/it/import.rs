@@ -199,7 +199,8 @@ async fn a_killed_import_resumes_to_the_same_store_as_a_clean_one() {
             } else {
                 format!("{} bad lines", 4 - listed)
             }
-        )) && err.contains("`import --restart --rejects "),
+        )) && err.contains("`arbdesk import /")
+            && err.contains("resumed-rejects.tsv`, with this run's other options"),
         "{err}"
     );
     // Line 7, bad, was in the batches the killed run committed: the file's bad lines are

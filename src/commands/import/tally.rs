@@ -81,9 +81,11 @@ impl Tally {
                 "… and {} more (the first {SHOWN_ERRORS} are shown; {}).",
                 count(bad_here - SHOWN_ERRORS as u64, "bad line"),
                 match &self.rejects {
-                    Some(r) if r.lacks(self.bad_before).is_some() => {
-                        format!("those of this run are in {}", r.path.display())
-                    }
+                    Some(r) if r.lacks(self.bad_before, name).is_some() => format!(
+                        "every one this run read is in {}, which lacks some the interrupted \
+                         run skipped (below)",
+                        r.path.display()
+                    ),
                     Some(r) => format!("every one is in {}", r.path.display()),
                     // The file is done: a run without --restart would not read it again.
                     None if key.is_some() => {
@@ -167,7 +169,7 @@ impl Tally {
             let lacks = self
                 .rejects
                 .as_ref()
-                .and_then(|r| r.lacks(self.bad_before))
+                .and_then(|r| r.lacks(self.bad_before, name))
                 .map_or_else(String::new, |l| format!(" {l}."));
             return Err(Partial(format!(
                 "{} of {name} skipped ({listed}); the rest is imported.{lacks} Fix {} and \
@@ -251,17 +253,19 @@ impl Rejects {
     /// What this file lacks of the `bad_before` lines an interrupted run skipped before
     /// the point this run resumed at: those it did not write here (it had no `--rejects`,
     /// or another one), said with how to get every one.
-    fn lacks(&self, bad_before: u64) -> Option<String> {
+    fn lacks(&self, bad_before: u64, input: &str) -> Option<String> {
         let (line, held) = self.resumed?;
         let missing = bad_before.checked_sub(held).filter(|n| *n > 0)?;
         Some(format!(
             "{} lacks {} the interrupted run skipped up to line {} (it wrote {} to another \
-             --rejects file, or to none): `import --restart --rejects {}` lists every one",
+             --rejects file, or to none): `arbdesk import {} --restart --rejects {}`, with \
+             this run's other options, lists every one",
             self.path.display(),
             count(missing, "bad line"),
             thousands(line),
             if missing == 1 { "it" } else { "them" },
-            self.path.display()
+            super::input::shell_quoted(input),
+            super::input::shell_quoted(&self.path.display().to_string())
         ))
     }
 

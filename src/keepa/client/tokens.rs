@@ -22,12 +22,10 @@ impl KeepaClient {
             let now = Instant::now();
             let Some(bucket) = guard.as_mut() else {
                 let st = self.inner.status.borrow();
-                return Err(Error::NoRefill {
-                    rate: st.refill_rate.unwrap_or(0),
-                    reduction: super::super::bucket::held_back(
-                        st.token_flow_reduction.unwrap_or(0.0),
-                    ),
-                });
+                return Err(Error::no_refill(
+                    st.refill_rate.unwrap_or(0),
+                    st.token_flow_reduction.unwrap_or(0.0),
+                ));
             };
             let at = bucket.ready_at(cost);
             if at <= now {
@@ -110,7 +108,8 @@ impl KeepaClient {
         if bucket.is_none() {
             tracing::error!(
                 refill_rate = env.refill_rate,
-                "The Keepa plan refills no tokens; requests that cost tokens cannot run."
+                token_flow_reduction = env.token_flow_reduction,
+                "The Keepa plan refills no tokens (its refill rate less what Keepa holds back); requests that cost tokens cannot run."
             );
         }
     }
@@ -208,10 +207,7 @@ impl KeepaClient {
                 };
                 self.observe(&spent).await;
                 if self.inner.bucket.lock().await.is_none() {
-                    return Err(Error::NoRefill {
-                        rate: env.refill_rate,
-                        reduction: super::super::bucket::held_back(env.token_flow_reduction),
-                    });
+                    return Err(Error::no_refill(env.refill_rate, env.token_flow_reduction));
                 }
                 None
             }

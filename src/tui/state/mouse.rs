@@ -41,12 +41,10 @@ impl UiState {
                 self.apply(Action::Sort(SortBy::Column(c, None)))
             }
             Some(TableHit::Row(i)) => {
+                // Through `apply` even onto the selected row: the focus moving to the table
+                // changes the layout (a detail in focus takes the table's rows).
                 self.focus = Focus::Table;
-                let by = i as i64 - self.selected as i64;
-                if by == 0 {
-                    return Vec::new();
-                }
-                self.apply(Action::Move(Motion::By(by)))
+                self.apply(Action::Move(Motion::By(i as i64 - self.selected as i64)))
             }
             None => Vec::new(),
         }

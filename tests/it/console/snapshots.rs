@@ -1589,6 +1589,28 @@ fn each_asin_in_the_table_links_to_its_sell_market_page() {
         })
         .collect();
     assert_eq!(shown, asin, "every cell links to {url}: {cells:?}");
+    // Scrolled down, each line drawn links its own row's page: the linked lines, top to
+    // bottom, are the rows from the scroll offset on.
+    let mut s = fixtures::loaded(80, (120, 30));
+    s.session.hyperlinks = true;
+    s.apply(Action::Move(arbdesk::tui::action::Motion::Bottom));
+    assert!(s.offset > 0, "scrolled");
+    let frame = draw(&s, "mono");
+    let urls: Vec<String> = (0..frame.area.height)
+        .filter_map(|y| {
+            let first = (0..frame.area.width)
+                .map(|x| frame[(x, y)].symbol().to_string())
+                .find(|c| c.starts_with("\x1b]8;;"))?;
+            let url = first.trim_start_matches("\x1b]8;;");
+            Some(url[..url.find('\x1b').unwrap()].to_string())
+        })
+        .collect();
+    let expected: Vec<String> = s.view()[s.offset..s.offset + urls.len()]
+        .iter()
+        .map(|&i| s.feed.rows[i as usize].sell_url())
+        .collect();
+    assert!(urls.len() > 5, "{urls:?}");
+    assert_eq!(urls, expected);
     // Off, nothing is linked.
     s.session.hyperlinks = false;
     let plain = draw(&s, "mono");
@@ -1643,13 +1665,69 @@ fn auto_hyperlinks_follow_the_terminal_and_asks_tmux_only_under_tmux() {
         &env("screen-256color", None),
         never
     ));
-    for (term, tmux) in [
-        ("tmux-256color", None),
-        ("xterm-256color", Some("/tmp/tmux-0/default,1,0")),
-    ] {
-        assert!(hyperlinks_enabled("auto", &env(term, tmux), || true));
-        assert!(!hyperlinks_enabled("auto", &env(term, tmux), || false));
+    // Inside tmux, tmux is asked; known only by TERM (ssh from inside it), it cannot be.
+    for term in ["tmux-256color", "xterm-256color"] {
+        let inside = env(term, Some("/tmp/tmux-0/default,1,0"));
+        assert!(hyperlinks_enabled("auto", &inside, || true));
+        assert!(!hyperlinks_enabled("auto", &inside, || false));
     }
+    assert!(!hyperlinks_enabled(
+        "auto",
+        &env("tmux-256color", None),
+        never
+    ));
     assert!(hyperlinks_enabled("on", &env("dumb", None), never));
     assert!(!hyperlinks_enabled("off", &env("xterm", None), never));
+}
+
+/// What tmux answers to `#{version} #{client_termfeatures}`: links pass from 3.4 on, with
+/// the `hyperlinks` feature on for this client.
+#[test]
+fn tmux_passes_links_from_3_4_with_the_feature_on() {
+    use arbdesk::tui::app::tmux_passes_links_by;
+    assert!(tmux_passes_links_by(
+        "3.4 256,RGB,clipboard,hyperlinks,title\n"
+    ));
+    assert!(tmux_passes_links_by("3.5a hyperlinks"));
+    assert!(tmux_passes_links_by("next-3.6 bpaste,hyperlinks"));
+    assert!(
+        !tmux_passes_links_by("3.3a 256,RGB,hyperlinks"),
+        "too old to pass them"
+    );
+    assert!(
+        !tmux_passes_links_by("3.4 256,RGB,clipboard,title"),
+        "not enabled"
+    );
+    assert!(!tmux_passes_links_by(""));
+    assert!(!tmux_passes_links_by("3.4 nohyperlinks"));
+}
+
+/// A click on a row while the detail under the table has the focus (and most of the
+/// table's rows) gives the table the focus back and its rows with it, even on the row
+/// already selected.
+#[test]
+fn a_click_on_the_table_takes_the_focus_from_the_detail_under_it() {
+    use arbdesk::tui::state::Focus;
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut s = fixtures::loaded(40, (120, 40));
+    s.focus = Focus::Detail;
+    s.on_resize(120, 40);
+    let reading = s.page;
+    let frame = draw(&s, "mono");
+    let header_y = (0..frame.area.height)
+        .find(|&y| {
+            let line: String = (0..frame.area.width)
+                .map(|x| frame[(x, y)].symbol().to_string())
+                .collect();
+            line.contains(" ASIN") && line.contains("ROI %")
+        })
+        .unwrap();
+    s.on_mouse(&MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 40,
+        row: header_y + 1,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!((s.focus, s.selected), (Focus::Table, 0));
+    assert!(s.page > reading, "{} rows, {reading} while reading", s.page);
 }
