@@ -1497,6 +1497,24 @@ fn a_held_back_filter_word_is_named_under_the_prompt() {
     );
 }
 
+/// The symbols of line `y` of `frame`, as one string.
+fn line_of(frame: &Buffer, y: u16) -> String {
+    (0..frame.area.width)
+        .map(|x| frame[(x, y)].symbol().to_string())
+        .collect()
+}
+
+/// The line of the opportunities table's header in `frame`: the first with both ASIN and
+/// ROI on it.
+fn table_header(frame: &Buffer) -> u16 {
+    (0..frame.area.height)
+        .find(|&y| {
+            let line = line_of(frame, y);
+            line.contains(" ASIN") && line.contains("ROI %")
+        })
+        .unwrap_or_else(|| panic!("no table header in the frame"))
+}
+
 /// With `mouse = true`: a click on a header, where the frame shows it, sorts by that column
 /// (again: the other way); a click on a row, where the frame shows it, selects that row; the
 /// wheel moves three rows a notch. An open overlay takes no clicks.
@@ -1513,16 +1531,8 @@ fn clicks_sort_by_the_header_and_select_the_row_drawn_there() {
     for size in [(200, 50), (100, 30), (70, 20)] {
         let mut s = fixtures::loaded(40, size);
         let frame = draw(&s, "mono");
-        let line = |y: u16| -> String {
-            (0..frame.area.width)
-                .map(|x| frame[(x, y)].symbol().to_string())
-                .collect()
-        };
-        // The table's header line: the first with both ASIN and ROI on it.
-        let header_y = (0..frame.area.height)
-            .find(|&y| line(y).contains(" ASIN") && line(y).contains("ROI %"))
-            .unwrap_or_else(|| panic!("{size:?}: no header in\n{}", text(&s)));
-        let header = line(header_y);
+        let header_y = table_header(&frame);
+        let header = line_of(&frame, header_y);
         let roi_x = header.chars().collect::<Vec<_>>();
         let roi_x = (0..roi_x.len())
             .find(|&i| roi_x[i..].iter().collect::<String>().starts_with("ROI %"))
@@ -1536,10 +1546,7 @@ fn clicks_sort_by_the_header_and_select_the_row_drawn_there() {
         // The fifth row drawn, clicked on its title or figures, is the one selected, and it
         // is the ASIN drawn on that line.
         let y = header_y + 5;
-        let drawn = draw(&s, "mono");
-        let row_text: String = (0..drawn.area.width)
-            .map(|x| drawn[(x, y)].symbol().to_string())
-            .collect();
+        let row_text = line_of(&draw(&s, "mono"), y);
         s.on_mouse(&click(size.0 / 3, y));
         let asin = s.selected_row().unwrap().key.asin.to_string();
         assert!(
@@ -1713,15 +1720,7 @@ fn a_click_on_the_table_takes_the_focus_from_the_detail_under_it() {
     s.focus = Focus::Detail;
     s.on_resize(120, 40);
     let reading = s.page;
-    let frame = draw(&s, "mono");
-    let header_y = (0..frame.area.height)
-        .find(|&y| {
-            let line: String = (0..frame.area.width)
-                .map(|x| frame[(x, y)].symbol().to_string())
-                .collect();
-            line.contains(" ASIN") && line.contains("ROI %")
-        })
-        .unwrap();
+    let header_y = table_header(&draw(&s, "mono"));
     s.on_mouse(&MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: 40,
