@@ -31,12 +31,13 @@ impl FrameTimes {
         self.drawn += 1;
     }
 
-    /// The median and the slowest of the kept frames, in milliseconds (`None` before the
-    /// first frame).
+    /// The 50th and 99th percentiles of the kept frames (nearest rank), in milliseconds
+    /// (`None` before the first frame).
     pub fn summary(&self) -> Option<(f64, f64)> {
         let mut v: Vec<f64> = self.last.iter().copied().collect();
         v.sort_by(f64::total_cmp);
-        Some((*v.get(v.len() / 2)?, *v.last()?))
+        let rank = |p: f64| ((p * v.len() as f64).ceil() as usize).saturating_sub(1);
+        Some((*v.get(rank(0.50))?, *v.get(rank(0.99))?))
     }
 }
 

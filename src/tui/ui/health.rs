@@ -82,13 +82,13 @@ fn health_rows(s: &UiState, in_view: bool, console: bool) -> Vec<HealthRow> {
         errors: "–".into(),
     });
     rows.push(api_row(s));
-    if console && let Some((median, slowest)) = s.frames.summary() {
+    if console && let Some((p50, p99)) = s.frames.summary() {
         rows.push(HealthRow {
             name: "console".into(),
             health: ComponentHealth::ok(
                 "terminal",
                 format!(
-                    "{}×{} · frame {median:.1} ms median, {slowest:.1} ms max of the last {} · \
+                    "{}×{} · frame time p50 {p50:.1} ms, p99 {p99:.1} ms of the last {} · \
                      {} drawn · {}",
                     s.size.0,
                     s.size.1,

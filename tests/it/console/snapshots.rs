@@ -397,14 +397,33 @@ fn the_health_view_scrolls_on_a_small_terminal() {
 fn the_health_view_shows_frame_times() {
     let mut s = fixtures::loaded(300, (120, 30));
     s.apply(Action::Goto(View::Health));
-    assert!(!text(&s).contains("median"), "no frames drawn yet");
+    assert!(!text(&s).contains("frame time"), "no frames drawn yet");
     for ms in [2, 1, 3, 1, 9] {
         s.frames.record(std::time::Duration::from_millis(ms));
     }
-    let screen = text(&s);
-    let line = screen.lines().find(|l| l.contains("console")).unwrap();
+    let console = |s: &UiState| {
+        let screen = text(s);
+        screen
+            .lines()
+            .find(|l| l.contains("console"))
+            .unwrap()
+            .to_string()
+    };
+    let line = console(&s);
     assert!(
-        line.contains("120×30 · frame 2.0 ms median, 9.0 ms max of the last 5"),
+        line.contains("120×30 · frame time p50 2.0 ms, p99 9.0 ms of the last 5"),
+        "{line}"
+    );
+    // Over the 120 kept, one slow frame is past the 99th percentile.
+    for ms in std::iter::repeat_n(1, 100)
+        .chain(std::iter::repeat_n(2, 19))
+        .chain([50])
+    {
+        s.frames.record(std::time::Duration::from_millis(ms));
+    }
+    let line = console(&s);
+    assert!(
+        line.contains("frame time p50 1.0 ms, p99 2.0 ms of the last 120"),
         "{line}"
     );
 }
