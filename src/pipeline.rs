@@ -207,10 +207,14 @@ async fn follow_other_writers(
     }
 }
 
-/// What ingest waits for before its first fetch: `Ok` to go on, `Err(why)` to fetch nothing
-/// (the ingest status then says why). Start-up uses it when the store cannot say yet which
-/// source filled it.
-pub type IngestGate = BoxFuture<'static, Result<(), String>>;
+/// What ingest waits for before its first fetch. Start-up uses it when the store cannot say
+/// yet which source filled it, or a killed process's lease on fetching is being waited out.
+pub struct IngestGate {
+    /// Ends `Ok` to go on, `Err(why)` to fetch nothing (the ingest status then says why).
+    pub open: BoxFuture<'static, Result<(), String>>,
+    /// What it waits for meanwhile, as the pipeline's health says it.
+    pub waiting_for: tokio::sync::watch::Receiver<String>,
+}
 
 /// What the pipeline is built from.
 pub struct PipelineDeps {

@@ -131,7 +131,24 @@ pub fn claim_when_reachable(
     lease: Option<super::fetch_lock::LeaseClaim>,
     refused: tokio::sync::oneshot::Sender<anyhow::Error>,
 ) -> IngestGate {
-    Box::pin(async move {
+    const FOR_STORE: &str = "waiting for the store before fetching: the store's health says \
+                             why it cannot be used";
+    let for_lease = |left: Option<u64>| {
+        format!(
+            "waiting before fetching for the lease on fetching that a killed process left to \
+             lapse{} (the log names the process); the rest runs",
+            left.map_or_else(
+                || " (a minute at most)".to_string(),
+                |s| format!(", in {s} s")
+            )
+        )
+    };
+    let initial = match &lease {
+        Some(l) if l.lapsing() => for_lease(None),
+        _ => FOR_STORE.to_string(),
+    };
+    let (say, waiting_for) = tokio::sync::watch::channel(initial);
+    let open = Box::pin(async move {
         let mut tries = 0u32;
         let mut claimed = false;
         // What the last try waited for: the store, or a killed process's lease.
@@ -156,6 +173,7 @@ pub fn claim_when_reachable(
                         }
                         Ok(Take::Lapsing(left)) => {
                             lapsing = true;
+                            say.send_replace(for_lease(Some(left)));
                             Err(anyhow::Error::new(StoreError::Unavailable(format!(
                                 "a killed process's lease on fetching lapses in {left} s"
                             ))))
@@ -177,6 +195,9 @@ pub fn claim_when_reachable(
                     return Ok(());
                 }
                 Err(e) if unreachable(&e) => {
+                    if !lapsing {
+                        say.send_replace(FOR_STORE.to_string());
+                    }
                     tries += 1;
                     if tries.is_multiple_of(12) {
                         tracing::warn!(
@@ -193,5 +214,6 @@ pub fn claim_when_reachable(
                 }
             }
         }
-    })
+    });
+    IngestGate { open, waiting_for }
 }

@@ -190,6 +190,14 @@ pub enum Take {
 }
 
 impl LeaseClaim {
+    /// Whether the lease is a killed process's, being waited out (as the last try found).
+    pub fn lapsing(&self) -> bool {
+        self.lapsing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Takes the lease: [`Take::Taken`] once taken, another [`Take`] while it cannot be yet
     /// (ask again later), an error
     /// (exit 2) when another process holds it. A lease left by a process killed on this

@@ -150,8 +150,13 @@ impl Ingest {
                  categories."
             );
         }
-        if let Some(mut gate) = gate {
-            // A wait of more than a moment shows in the pipeline's health until it ends.
+        if let Some(super::IngestGate {
+            open: mut gate,
+            mut waiting_for,
+        }) = gate
+        {
+            // A wait of more than a moment shows in the pipeline's health until it ends, in
+            // the words of what it waits for.
             let waiting = tokio::time::sleep(GATE_WAIT_SHOWN);
             tokio::pin!(waiting);
             let mut shown = false;
@@ -160,11 +165,10 @@ impl Ingest {
                     _ = cancel.cancelled() => return,
                     () = &mut waiting, if !shown => {
                         shown = true;
-                        self.stats.stop(Stage::Ingest,
-                            "waiting for the store before fetching: the store's health says \
-                             why it cannot be used"
-                                .into(),
-                        );
+                        self.stats.stop(Stage::Ingest, waiting_for.borrow_and_update().clone());
+                    }
+                    Ok(()) = waiting_for.changed(), if shown => {
+                        self.stats.stop(Stage::Ingest, waiting_for.borrow_and_update().clone());
                     }
                     passed = &mut gate => match passed {
                         Err(why) => {

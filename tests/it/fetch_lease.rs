@@ -34,6 +34,7 @@ async fn gate(
 ) -> (
     Result<(), String>,
     tokio::sync::oneshot::Receiver<anyhow::Error>,
+    String,
 ) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let gate = claim_when_reachable(
@@ -43,10 +44,12 @@ async fn gate(
         Some(claim),
         tx,
     );
-    let outcome = tokio::time::timeout(Duration::from_secs(30), gate)
+    // What the pipeline's health says while the gate waits.
+    let waiting_for = gate.waiting_for.borrow().clone();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), gate.open)
         .await
         .expect("the gate answers once the store does");
-    (outcome, rx)
+    (outcome, rx, waiting_for)
 }
 
 #[tokio::test]
@@ -68,7 +71,7 @@ async fn a_lease_taken_by_another_while_the_store_was_down_refuses_fetching() {
         .await
         .unwrap();
     double.down.store(false, Ordering::SeqCst);
-    let (outcome, rx) = gate(double.clone(), claim).await;
+    let (outcome, rx, _) = gate(double.clone(), claim).await;
     let why = outcome.unwrap_err();
     assert!(why.contains("Another arbdesk process is fetching"), "{why}");
     let refused = rx.await.unwrap();
@@ -176,8 +179,12 @@ async fn a_lease_left_by_a_process_killed_on_this_host_is_waited_out() {
         .await
         .unwrap();
     let claim = lease.pending().expect("not taken while it lapses");
-    let (outcome, _refused) = gate(double.clone(), claim).await;
+    let (outcome, _refused, waiting_for) = gate(double.clone(), claim).await;
     assert_eq!(outcome, Ok(()), "taken once the lease lapsed");
+    assert!(
+        waiting_for.contains("for the lease on fetching that a killed process left to lapse"),
+        "the health says what ingest waits for, not the store: {waiting_for}"
+    );
     let held = inner.checkpoint(LEASE_KEY.into()).await.unwrap().unwrap();
     assert_ne!(held & 0xFF_FFFF, 7, "this process's lease now");
     lease.release().await;

@@ -679,10 +679,14 @@ async fn ingest_told_to_stop_fetching_stops_and_says_why() {
     // is all it fetches.
     let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<String>();
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
-    d.ingest_gate = Some(Box::pin(async move {
-        let _ = gate_rx.await;
-        Ok(())
-    }));
+    let (_say, waiting_for) = tokio::sync::watch::channel("waiting for the test".to_string());
+    d.ingest_gate = Some(arbdesk::pipeline::IngestGate {
+        open: Box::pin(async move {
+            let _ = gate_rx.await;
+            Ok(())
+        }),
+        waiting_for,
+    });
     let mut pipeline = Pipeline::start(d);
     pipeline.stop_ingest_when(Box::pin(async move { lost_rx.await.unwrap() }));
     lost_tx
