@@ -262,11 +262,19 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
         tracing::warn!("{w}");
         state.toast_error(format!("The {}.", w.trim_start_matches("the ")));
     }
-    let problems = keymap.warnings.len() + theme_warnings.len() + ui_warnings.len();
-    if problems > 0 {
-        state.toast_error(format!(
-            "{problems} keymap/theme/state warning(s): see `arbdesk info` or the log (g l)"
-        ));
+    // The first warning said whole (one is the usual case), with where the rest are.
+    let mut warnings = keymap
+        .warnings
+        .iter()
+        .chain(theme_warnings.iter())
+        .chain(ui_warnings.iter());
+    if let Some(first) = warnings.next() {
+        let more = warnings.count();
+        state.toast_error(if more == 0 {
+            format!("{first} (`arbdesk info` lists the keymap's and theme's warnings)")
+        } else {
+            format!("{first}; and {more} more warning(s): see `arbdesk info` or the log (g l)")
+        });
     }
 
     let mut terminal = ratatui::try_init().context("Could not set up the terminal")?;
