@@ -339,10 +339,8 @@ async fn say_waits(mut status: tokio::sync::watch::Receiver<crate::keepa::Client
                 // What is left of the refill after Keepa's reduction, as the client counts.
                 st.refill_rate.map_or_else(
                     || "?".to_string(),
-                    |r| (r - crate::keepa::bucket::held_back(
-                        st.token_flow_reduction.unwrap_or(0.0)
-                    ))
-                    .to_string()
+                    |r| crate::keepa::bucket::net_refill(r, st.token_flow_reduction.unwrap_or(0.0))
+                        .to_string()
                 )
             );
         }

@@ -223,3 +223,77 @@ pub fn plain_words(message: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::plain_words;
+
+    #[test]
+    fn serde_jargon_becomes_plain_words() {
+        assert_eq!(
+            plain_words(
+                "invalid type: integer `99999999999999999999` as i128, expected a whole number, 0 or more"
+            ),
+            "the number `99999999999999999999` is out of range, expected a whole number, 0 or more"
+        );
+        let huge = format!(
+            "invalid value: floating point `1{}.0`, expected a number",
+            "0".repeat(308)
+        );
+        assert_eq!(
+            plain_words(&huge),
+            "invalid value: floating point `1e308`, expected a number"
+        );
+        assert_eq!(
+            plain_words("invalid type: string \"ten\", expected f64"),
+            "invalid type: string \"ten\", expected a number"
+        );
+        assert_eq!(
+            plain_words("expected u32 at line 3; expected u32x"),
+            "expected a whole number, 0 or more at line 3; expected u32x"
+        );
+        assert_eq!(
+            plain_words("invalid type: string \"abc\", expected struct DiscoveryCategory"),
+            "invalid type: string \"abc\", expected a table such as { market = \"DE\", category = \"562066\" }"
+        );
+        assert_eq!(
+            plain_words("invalid type: integer `1`, expected struct RouteSpec and more"),
+            "invalid type: integer `1`, expected a table { key = value, … } and more"
+        );
+        assert_eq!(
+            plain_words("invalid type: string \"UK,DE\", expected a sequence"),
+            "invalid type: string \"UK,DE\", expected a list in brackets: [\"UK\", \"DE\"]"
+        );
+        assert_eq!(
+            plain_words("invalid type: integer `3`, expected a sequence"),
+            "invalid type: integer `3`, expected a list in brackets [ … ]"
+        );
+        // A list of tables or URLs is not a list of those words.
+        assert_eq!(
+            plain_words("invalid type: string \"562066\", expected a sequence"),
+            "invalid type: string \"562066\", expected a list in brackets [ … ]"
+        );
+        assert!(
+            plain_words("expected a Decimal type representing a fixed-point number")
+                .ends_with("a number such as 0.15 or 4.00")
+        );
+        // A number past what a decimal holds is too large, not something else than a number.
+        assert_eq!(
+            plain_words(
+                "invalid value: floating point `1e308`, expected a Decimal type representing a fixed-point number in `economics.purchase_fx_spread`"
+            ),
+            "the number `1e308` is too large, expected a number such as 0.15 or 4.00 in `economics.purchase_fx_spread`"
+        );
+        assert_eq!(
+            plain_words(
+                "invalid value: floating point `NaN`, expected a Decimal type representing a fixed-point number"
+            ),
+            "`NaN` is not a number that can be used, expected a number such as 0.15 or 4.00"
+        );
+        // A bare word TOML takes for the start of `inf` or `true`.
+        assert_eq!(
+            plain_words("invalid float, expected `inf`"),
+            "invalid float, expected `inf`; if it is a word, string values must be quoted: \"…\""
+        );
+    }
+}

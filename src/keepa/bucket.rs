@@ -31,8 +31,7 @@ impl Bucket {
     /// The bucket an envelope describes, observed at `seen`. `None` when the effective
     /// rate is below one token per minute (the plan never refills).
     pub fn from_envelope(env: &Envelope, seen: Instant) -> Option<Bucket> {
-        let reduction = held_back(env.token_flow_reduction);
-        let rate = env.refill_rate.saturating_sub(reduction);
+        let rate = net_refill(env.refill_rate, env.token_flow_reduction);
         if rate < 1 {
             return None;
         }
@@ -104,6 +103,11 @@ impl Bucket {
         self.advance(now);
         self.left = self.left.saturating_add(cost);
     }
+}
+
+/// Tokens a minute a plan refills once Keepa's `tokenFlowReduction` is held back.
+pub fn net_refill(refill_rate: i64, token_flow_reduction: f64) -> i64 {
+    refill_rate.saturating_sub(held_back(token_flow_reduction))
 }
 
 /// Keepa's `tokenFlowReduction` as whole tokens a minute held back from the refill, rounded

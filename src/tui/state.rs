@@ -438,6 +438,13 @@ impl UiState {
         &self.matching[..self.shown.min(self.matching.len())]
     }
 
+    /// Whether the store was last seen down.
+    pub fn store_down(&self) -> bool {
+        self.store_health
+            .as_ref()
+            .is_some_and(|h| h.status == crate::component::HealthStatus::Down)
+    }
+
     /// The selected row.
     pub fn selected_row(&self) -> Option<&Row> {
         let i = *self.view().get(self.selected)?;

@@ -216,3 +216,6 @@ pub fn refresh_estimate(
         (None, _) => cost_text,
     }
 }
+
+#[cfg(test)]
+mod tests;

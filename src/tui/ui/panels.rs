@@ -40,10 +40,7 @@ pub(super) fn header(
     }
     // A store that cannot be reached shows on every screen, not only in the health panel:
     // nothing fetched meanwhile is stored.
-    let store_down = s
-        .store_health
-        .as_ref()
-        .is_some_and(|h| h.status == crate::component::HealthStatus::Down);
+    let store_down = s.store_down();
     if store_down {
         parts.push((0, Span::raw(" ")));
         parts.push((0, styled(" STORE DOWN · g h ", "bad", theme)));

@@ -148,11 +148,7 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     }
     if let Some(e) = &feed.error {
         title.push(styled(format!("store error: {e} "), "toast_err", theme));
-    } else if !s.view().is_empty()
-        && s.store_health
-            .as_ref()
-            .is_some_and(|h| h.status == crate::component::HealthStatus::Down)
-    {
+    } else if !s.view().is_empty() && s.store_down() {
         // The rows were read before the store went down: nothing newer can come.
         title.push(styled(
             "· as last read, the store is down ",
@@ -229,18 +225,21 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     let mut ts = TableState::default().with_selected(s.selected.checked_sub(start));
     f.render_stateful_widget(table, inner, &mut ts);
     if s.session.hyperlinks {
-        // Each ASIN links to its product page in the sell market, as `y` copies it: after
-        // the 2-cell gutter and its spacing, the first column.
+        // Each ASIN links to its product page in the sell market, as `y` copies it.
         let asin_w = cols.first().map_or(0, |(_, w)| *w).min(10);
         for (i, &r) in s.view()[start..end].iter().enumerate() {
             let Some(r) = feed.rows.get(r as usize) else {
                 continue;
             };
-            let cell = Rect::new(inner.x + 3, inner.y + 1 + i as u16, asin_w, 1);
+            let cell = Rect::new(inner.x + FIRST_COLUMN, inner.y + 1 + i as u16, asin_w, 1);
             super::detail::hyperlink(f.buffer_mut(), cell.intersection(inner), &r.sell_url());
         }
     }
 }
+
+/// Where the first column (the ASIN) starts in a row: after the 2-cell gutter (mark and
+/// state) and its spacing.
+const FIRST_COLUMN: u16 = 3;
 
 /// What a click hits in the opportunities table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,8 +262,8 @@ pub fn hit(s: &UiState, area: Rect, x: u16, y: u16) -> Option<TableHit> {
         let i = s.offset + usize::from(y - inner.y - 1);
         return (i < s.view().len()).then_some(TableHit::Row(i));
     }
-    // The gutter is 2 cells and each column is followed by one of spacing.
-    let mut left = inner.x + 3;
+    // Each column is followed by one cell of spacing.
+    let mut left = inner.x + FIRST_COLUMN;
     for (c, w) in columns(inner.width, s.sort) {
         if x >= left && x < left + w {
             return Some(TableHit::Header(c));
