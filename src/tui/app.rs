@@ -155,6 +155,7 @@ enum Msg {
     Freshness(Vec<crate::store::MarketFreshness>),
     Logs(Vec<String>),
     Products(Box<crate::tui::state::ProductsPage>),
+    ProductDetail(Box<crate::tui::model::ProductDetail>),
     /// The watchlist, and when its read started.
     Watchlist(Vec<crate::store::WatchEntry>, chrono::DateTime<Utc>),
     /// This console changed the watchlist.
@@ -301,6 +302,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let mut last_query = Instant::now() - Duration::from_secs(10);
     let mut detail_in_flight: Option<OpportunityKey> = None;
     let mut products_in_flight = false;
+    let mut product_detail_in_flight: Option<(crate::domain::Asin, u64)> = None;
     let mut products_data_changed = false;
     let mut ticks: u64 = 0;
     let mut effects: Vec<Effect> = vec![Effect::Query(state.query())];
@@ -351,6 +353,12 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
             products_in_flight = true;
             products::spawn_products(deps.store.clone(), q, tx.clone());
         }
+        if product_detail_in_flight.is_none()
+            && let Some(wanted) = state.wanted_product_detail()
+        {
+            product_detail_in_flight = Some(wanted);
+            products::spawn_product_detail(deps.store.clone(), wanted, tx.clone());
+        }
         if state.quit {
             break;
         }
@@ -393,6 +401,10 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 Msg::Products(page) => {
                     products_in_flight = false;
                     state.on_products(*page);
+                }
+                Msg::ProductDetail(d) => {
+                    product_detail_in_flight = None;
+                    state.on_product_detail(*d);
                 }
                 Msg::Watchlist(entries, at) => state.on_watchlist(&entries, at),
                 // Read again in every view: `d` on a row of a product just removed says

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 
 use super::action::{Basis, Column};
-use crate::domain::{Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
+use crate::domain::{Asin, Flag, Money, Opportunity, OpportunityKey, PriceSeries, Product};
 use crate::filter::{Figures, Filterable, brand_key, search_text, shown_title};
 use crate::store::{OpportunityFilter, OpportunitySort, StoreStats};
 
@@ -366,5 +366,25 @@ pub struct Detail {
     /// The opportunity with its breakdown.
     pub opportunity: Option<Opportunity>,
     /// Why it could not be loaded.
+    pub error: Option<String>,
+}
+
+/// The products view's selected product, loaded on demand: the product whole, its
+/// price history and every route stored for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductDetail {
+    /// Which product.
+    pub asin: Asin,
+    /// The store's data changes counted when it was asked for
+    /// ([`crate::tui::state::ProductsView::changes`]): newer data asks again.
+    pub changes: u64,
+    /// The product, when found.
+    pub product: Option<Product>,
+    /// Its price history.
+    pub history: Vec<PriceSeries>,
+    /// Its stored routes, ranked rows first, by expected monthly profit (the table's
+    /// first order).
+    pub routes: Vec<Opportunity>,
+    /// Why it could not be loaded (wholly or in part).
     pub error: Option<String>,
 }

@@ -17,6 +17,7 @@ mod input;
 mod meters;
 mod motion;
 mod mouse;
+mod product_detail;
 mod products;
 mod saved;
 mod toasts;

@@ -60,6 +60,12 @@ pub fn shows_detail_beside((w, h): (u16, u16)) -> bool {
     w >= 160 || (w >= 80 && h >= 36)
 }
 
+/// The width of the products view's detail, beside its table, where the terminal has
+/// room for both: the table keeps its every column with a title of a few words.
+pub fn product_detail_width(w: u16) -> Option<u16> {
+    (w >= 150).then(|| (w - 100).min(80))
+}
+
 /// Body rows (between the title bar and the footer) from which the health panel shows.
 const HEALTH_MIN_BODY: u16 = 38;
 
@@ -259,7 +265,15 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
         }
         View::Products => {
             let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
-            products::render(f, body, s, theme);
+            match product_detail_width(area.width) {
+                Some(w) => {
+                    let [table, detail] =
+                        Layout::horizontal([Constraint::Min(0), Constraint::Length(w)]).areas(body);
+                    products::render(f, table, s, theme);
+                    detail::product::render(f, detail, s, theme);
+                }
+                None => products::render(f, body, s, theme),
+            }
         }
     }
     footer::footer(f, a.footer, s, theme, keymap);

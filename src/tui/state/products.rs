@@ -181,6 +181,10 @@ pub struct ProductsView {
     pub seek: Option<Asin>,
     /// The page on screen may be out of date (new data arrived, or a watch change).
     pub stale: bool,
+    /// Times new data arrived: the detail read before the last one is read again.
+    pub changes: u64,
+    /// The last product detail read (see [`UiState::wanted_product_detail`]).
+    pub detail: Option<crate::tui::model::ProductDetail>,
 }
 
 impl ProductsView {
@@ -309,6 +313,7 @@ impl UiState {
     /// New data in the store: the products view reads its page again when next drawn.
     pub fn products_changed(&mut self) {
         self.products.stale = true;
+        self.products.changes += 1;
     }
 
     /// Moves the selection of the products view.

@@ -15,6 +15,7 @@ use crate::tui::theme::Theme;
 
 mod chart;
 mod pnl;
+pub(super) mod product;
 
 pub use pnl::pnl_text;
 use pnl::{pnl_lines, render_pnl};
@@ -122,8 +123,10 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     ])
     .areas(inner);
     render_head(f, head, d, row.key, s, theme);
-    let route = (row.key.buy, row.key.sell);
-    render_prices(f, prices, d, eur_per_gbp, route, &s.session.markets, theme);
+    let route = Some((row.key.buy, row.key.sell));
+    if let Some(p) = &d.product {
+        render_prices(f, prices, p, eur_per_gbp, route, &s.session.markets, theme);
+    }
     // The drawer takes the scroll keys; beside the table j/k move the selection and the
     // page keys scroll the P&L once the detail has the focus.
     let scroll_hint = if s.detail_open {
@@ -135,18 +138,10 @@ pub(super) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) 
     };
     render_pnl(f, pnl_area, (pnl, summary), s, scroll_hint, theme);
     if chart.height > 0 {
-        chart::render(
-            f,
-            chart,
-            d,
-            eur_per_gbp,
-            (row.key.buy, row.key.sell),
-            s,
-            theme,
-        );
+        chart::render(f, chart, &d.history, eur_per_gbp, route, s, theme);
     }
-    if links.height > 0 {
-        render_links(f, links, d, s.session.hyperlinks, theme);
+    if let Some(p) = d.product.as_ref().filter(|_| links.height > 0) {
+        render_links(f, links, p, s.session.hyperlinks, theme);
     }
 }
 
@@ -281,37 +276,35 @@ fn money_cell(m: Option<Money>) -> String {
     m.map_or_else(|| "–".into(), |m| m.to_string())
 }
 
-/// The product's prices per market, the route's two marked; a market the console watches
+/// The product's prices per market, a route's two marked; a market the console watches
 /// where the product is not listed says so rather than being left out.
 fn render_prices(
     f: &mut Frame<'_>,
     area: Rect,
-    d: &Detail,
+    p: &Product,
     eur_per_gbp: Option<f64>,
-    (buy, sell): (Market, Market),
+    route: Option<(Market, Market)>,
     watched: &[Market],
     theme: &Theme,
 ) {
     if area.height == 0 {
         return;
     }
-    let Some(p) = &d.product else {
-        return;
-    };
+    let (buy, sell) = route.map_or((None, None), |(b, s)| (Some(b), Some(s)));
     const HEADER: [&str; 7] = ["Mkt", "New", "New €", "Buy Box", "Amazon", "Rank", ""];
     // Cells as text first: the columns are as wide as what they hold, so the last one
     // (the route's side, "out", "not listed") keeps its room in a narrow detail.
     let listed = p.markets.iter().map(|(m, snap)| {
-        let role = if *m == buy {
+        let role = if Some(*m) == buy {
             "delta_bad"
-        } else if *m == sell {
+        } else if Some(*m) == sell {
             "delta_good"
         } else {
             ""
         };
-        let tag = if *m == buy {
+        let tag = if Some(*m) == buy {
             "buy"
-        } else if *m == sell {
+        } else if Some(*m) == sell {
             "sell"
         } else {
             ""
@@ -393,10 +386,7 @@ fn render_prices(
     f.render_widget(t, area);
 }
 
-fn render_links(f: &mut Frame<'_>, area: Rect, d: &Detail, hyperlinks: bool, theme: &Theme) {
-    let Some(p) = &d.product else {
-        return;
-    };
+fn render_links(f: &mut Frame<'_>, area: Rect, p: &Product, hyperlinks: bool, theme: &Theme) {
     let mut lines = vec![Line::from(styled("Amazon", "header", theme))];
     let mut urls = Vec::new();
     for m in p.markets.keys() {

@@ -6,7 +6,7 @@ use arbdesk::domain::Market;
 use arbdesk::tui::action::{Action, Column, SortBy, View};
 use arbdesk::tui::fixtures;
 use arbdesk::tui::keymap::Keymap;
-use arbdesk::tui::model::Feed;
+use arbdesk::tui::model::{Feed, ProductDetail};
 use arbdesk::tui::state::{Effect, UiState};
 use arbdesk::tui::theme::Theme;
 use arbdesk::tui::ui;
@@ -1320,6 +1320,66 @@ fn products_view_narrow_and_medium() {
         s.on_resize(80, 24);
         text(&s)
     });
+}
+
+/// From 150 columns the products view shows the selected product whole beside the table:
+/// its prices, its routes with the table's figures (a failed gate named), the chart and
+/// its pages; while it is read, and once it is gone, the pane says so.
+#[test]
+fn products_view_wide_shows_the_product_whole() {
+    let mut s = fixtures::products(1_000, (200, 50));
+    let (asin, changes) = s.wanted_product_detail().expect("asked for at once");
+    assert!(text(&s).contains(&format!("Loading {asin}…")));
+    let title = s.products.selected_line().unwrap().title.clone();
+    let best = fixtures::row(asin.as_str(), &title, Market::DE, Market::IT, 30.0, 1_234);
+    let d = fixtures::detail(&best);
+    let mut weak = fixtures::opportunity(
+        asin,
+        &title,
+        Market::UK,
+        Market::FR,
+        12.0,
+        -250,
+        fixtures::now(),
+    );
+    weak.ranked = false;
+    weak.flags.insert(arbdesk::domain::Flag::Profit);
+    s.on_product_detail(ProductDetail {
+        asin,
+        changes,
+        product: d.product,
+        history: d.history,
+        routes: vec![d.opportunity.unwrap(), weak],
+        error: None,
+    });
+    let screen = text(&s);
+    insta::assert_snapshot!("products_200x50_detail", screen);
+    for part in [
+        "Routes 2",
+        "DE→IT",
+        "UK→FR",
+        "! PROFIT",
+        "sell",
+        "90d",
+        "amazon.it/dp/",
+    ] {
+        assert!(screen.contains(part), "{part}: {screen}");
+    }
+    // New data reads it again; a product no longer stored says so.
+    s.products_changed();
+    let (asin, changes) = s.wanted_product_detail().expect("read again");
+    s.on_product_detail(ProductDetail {
+        asin,
+        changes,
+        product: None,
+        history: Vec::new(),
+        routes: Vec::new(),
+        error: None,
+    });
+    assert!(text(&s).contains("is no longer stored"));
+    // Below 150 columns the table has the width.
+    s.on_resize(149, 50);
+    assert!(!text(&s).contains("Product ─"));
 }
 
 /// At the smallest size the console draws, markets are left out whole (and named), never

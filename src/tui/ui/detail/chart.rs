@@ -10,7 +10,6 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use super::super::styled;
 use super::eur;
 use crate::domain::{Market, Money, PriceSeries, SeriesKind};
-use crate::tui::model::Detail;
 use crate::tui::state::UiState;
 use crate::tui::theme::Theme;
 
@@ -66,16 +65,17 @@ fn points(series: &PriceSeries, eur_per_gbp: Option<f64>, s: &UiState) -> Vec<(f
 pub(super) fn render(
     f: &mut Frame<'_>,
     area: Rect,
-    d: &Detail,
+    history: &[PriceSeries],
     eur_per_gbp: Option<f64>,
-    (buy, sell): (Market, Market),
+    route: Option<(Market, Market)>,
     s: &UiState,
     theme: &Theme,
 ) {
+    let (buy, sell) = route.map_or((None, None), |(b, s)| (Some(b), Some(s)));
     let mut series: Vec<(Market, Vec<(f64, f64)>)> = Vec::new();
     for m in Market::ALL {
         let pick = |k: SeriesKind| {
-            d.history
+            history
                 .iter()
                 .find(|h| h.market == m && h.kind == k && !h.points.is_empty())
         };
@@ -88,19 +88,26 @@ pub(super) fn render(
     }
     // The markets off the route share one glyph, so only colour tells them apart: where
     // the theme gives two of them one colour (mono, NO_COLOR), they are left out, and the
-    // title says so, rather than drawn as lines no one can name.
+    // title says so, rather than drawn as lines no one can name. (With no route, the first
+    // market's line stays.)
+    let on_route = |m: Market| Some(m) == buy || Some(m) == sell;
     let others: Vec<Market> = series
         .iter()
         .map(|(m, _)| *m)
-        .filter(|m| *m != buy && *m != sell)
+        .filter(|m| !on_route(*m))
         .collect();
+    let kept = if route.is_none() {
+        others.first().copied()
+    } else {
+        None
+    };
     let fg = |m: &Market| theme.style(market_role(*m)).fg;
     let alike = others
         .iter()
         .enumerate()
         .any(|(i, a)| others[i + 1..].iter().any(|b| fg(a) == fg(b)));
     if alike {
-        series.retain(|(m, _)| *m == buy || *m == sell);
+        series.retain(|(m, _)| on_route(*m) || Some(*m) == kept);
     }
     if series.is_empty() {
         f.render_widget(
@@ -119,9 +126,9 @@ pub(super) fn render(
     // colours do not (a mono theme, two markets in one colour): buy `•`, sell `▄`, the
     // other markets in thin braille lines.
     let look = |m: Market| -> (Marker, &str) {
-        if m == buy {
+        if Some(m) == buy {
             (Marker::Dot, "•")
-        } else if m == sell {
+        } else if Some(m) == sell {
             (Marker::Bar, "▄")
         } else {
             (Marker::Braille, "⠒")
@@ -144,9 +151,9 @@ pub(super) fn render(
     let legend = |head: &'static str, hidden: String| {
         let mut title = vec![styled(head, "muted", theme)];
         for (m, _) in &series {
-            let role = if *m == buy {
+            let role = if Some(*m) == buy {
                 " buy"
-            } else if *m == sell {
+            } else if Some(*m) == sell {
                 " sell"
             } else {
                 ""
@@ -162,7 +169,7 @@ pub(super) fn render(
         }
         title
     };
-    let n = others.len();
+    let n = others.len() - usize::from(kept.is_some());
     let fits =
         |t: &Vec<Span<'_>>| t.iter().map(Span::width).sum::<usize>() <= usize::from(area.width);
     let mut title = legend(
