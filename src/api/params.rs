@@ -109,15 +109,17 @@ impl Params {
         let first = values.next();
         if let (Some(a), Some(b)) = (first, values.next()) {
             let given = format!("{a}, {b}");
+            // The same value twice (a URL built by appending) is one choice, said as one.
+            let accepted = if a == b {
+                format!("one value: {name}={}", shorten(a))
+            } else {
+                format!("one value: {name}={} or {name}={}", shorten(a), shorten(b))
+            };
             return Err(ApiError::bad_parameter(
                 name,
                 Some(&given),
                 format!("{name} is given more than once; give it once"),
-                vec![format!(
-                    "one value: {name}={} or {name}={}",
-                    shorten(a),
-                    shorten(b)
-                )],
+                vec![accepted],
             ));
         }
         Ok(first)
@@ -353,7 +355,11 @@ mod tests {
     use super::*;
 
     fn p(q: &str) -> Params {
-        Params::parse(Some(q), &["limit", "min_profit", "buy", "sort", "q"]).unwrap()
+        Params::parse(
+            Some(q),
+            &["limit", "offset", "min_profit", "buy", "sort", "q"],
+        )
+        .unwrap()
     }
 
     /// Escapes that are not UTF-8 are refused; a replacement character sent as UTF-8 is
@@ -378,6 +384,20 @@ mod tests {
         let prob = e.problem();
         assert_eq!(prob.status, 400);
         assert!(prob.detail.contains("'limt'") && prob.detail.contains("did you mean 'limit'"));
+    }
+
+    /// A parameter given twice is refused, and what would be accepted names each value
+    /// once (the same value twice is one choice).
+    #[test]
+    fn a_repeated_parameter_is_refused_naming_each_value_once() {
+        let accepted = |q: &str| p(q).one("offset").unwrap_err().problem().accepted;
+        assert_eq!(accepted("offset=1&offset=1"), ["one value: offset=1"]);
+        assert_eq!(
+            accepted("offset=1&offset=2"),
+            ["one value: offset=1 or offset=2"]
+        );
+        // An empty value is no value.
+        assert_eq!(p("offset=&offset=3").one("offset").unwrap(), Some("3"));
     }
 
     #[test]
