@@ -66,6 +66,20 @@ pub fn product_detail_width(w: u16) -> Option<u16> {
     (w >= 150).then(|| (w - 100).min(80))
 }
 
+/// The products view's table and, where it fits, the selected product's detail beside it,
+/// in a screen of `area`.
+pub fn products_areas(area: Rect) -> (Rect, Option<Rect>) {
+    let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
+    match product_detail_width(area.width) {
+        Some(w) => {
+            let [table, detail] =
+                Layout::horizontal([Constraint::Min(0), Constraint::Length(w)]).areas(body);
+            (table, Some(detail))
+        }
+        None => (body, None),
+    }
+}
+
 /// Body rows (between the title bar and the footer) from which the health panel shows.
 const HEALTH_MIN_BODY: u16 = 38;
 
@@ -264,15 +278,10 @@ pub fn render(f: &mut Frame<'_>, s: &UiState, theme: &Theme, keymap: &Keymap) {
             panels::logs(f, body, s, theme);
         }
         View::Products => {
-            let body = Rect::new(0, 1, area.width, area.height.saturating_sub(2));
-            match product_detail_width(area.width) {
-                Some(w) => {
-                    let [table, detail] =
-                        Layout::horizontal([Constraint::Min(0), Constraint::Length(w)]).areas(body);
-                    products::render(f, table, s, theme);
-                    detail::product::render(f, detail, s, theme);
-                }
-                None => products::render(f, body, s, theme),
+            let (table, detail) = products_areas(area);
+            products::render(f, table, s, theme);
+            if let Some(d) = detail {
+                detail::product::render(f, d, s, theme);
             }
         }
     }

@@ -1646,6 +1646,42 @@ fn clicks_sort_by_the_header_and_select_the_row_drawn_there() {
     }
 }
 
+/// With `mouse = true` in the products view: a click on a product's line selects the product
+/// drawn there; a click on the detail beside the table, or on the header, selects nothing.
+#[test]
+fn a_click_selects_the_product_drawn_there() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    for size in [(200, 50), (100, 30)] {
+        let mut s = fixtures::products(1_000, size);
+        let frame = draw(&s, "mono");
+        let header_y = (0..size.1)
+            .find(|y| line_of(&frame, *y).contains("ASIN "))
+            .unwrap();
+        let y = header_y + 6;
+        let drawn = line_of(&frame, y);
+        s.on_mouse(&click(20, y));
+        let asin = s.products.selected_line().unwrap().asin.to_string();
+        assert!(drawn.contains(&asin), "{size:?}: {asin} not on {drawn}");
+        assert_eq!(s.products.selected, s.products.offset + 5, "{size:?}");
+        s.on_mouse(&click(20, header_y));
+        assert_eq!(s.products.selected, s.products.offset + 5, "{size:?}");
+        // The detail (from 150 columns) is not the table.
+        s.on_mouse(&click(size.0 - 3, y + 2));
+        let expected = if size.0 >= 150 { 5 } else { 7 };
+        assert_eq!(
+            s.products.selected,
+            s.products.offset + expected,
+            "{size:?}"
+        );
+    }
+}
+
 /// With hyperlinks on, the ASIN cell of each row is an OSC 8 link to the product's page in
 /// the row's sell market (the page `y` copies); the cells still show the ASIN.
 #[test]
