@@ -16,11 +16,23 @@ use std::io::{BufWriter, Write};
 use arbdesk::domain::Market;
 use arbdesk::keepa::sim::{Catalog, Options, asin_from};
 
+const USAGE: &str = "usage: keepa_lines [LINES] [lean] > products.jsonl\n  \
+    LINES  product lines to write (default 100000)\n  \
+    lean   leave Keepa's stats out (about 1.6 KB a line instead of 4.5 KB)";
+
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let first = std::env::args().nth(1);
+    if matches!(first.as_deref(), Some("-h" | "--help")) {
+        println!("{USAGE}");
+        return;
+    }
+    let n: u64 = match first.as_deref() {
+        None => 100_000,
+        Some(a) => a.parse().unwrap_or_else(|_| {
+            eprintln!("LINES {a:?} is not a whole number of lines\n{USAGE}");
+            std::process::exit(2);
+        }),
+    };
     let stats_days = match std::env::args().nth(2).as_deref() {
         None => Some(90),
         Some("lean") => None,

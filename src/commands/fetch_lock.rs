@@ -265,7 +265,7 @@ impl LeaseClaim {
 /// The processes (`host:pid`) that reported fetching into `store` while the lease ran (see
 /// `pipeline::peers`; a killed one's last report is up to a lease old), for a refusal to
 /// name; none when none did (or they cannot be read).
-async fn fetching_processes(store: &dyn Store) -> Vec<String> {
+pub(super) async fn fetching_processes(store: &dyn Store) -> Vec<String> {
     use crate::pipeline::peers;
     let lease = chrono::Duration::seconds(i64::try_from(LEASE_SECS).unwrap_or(60));
     let since = chrono::Utc::now() - lease - peers::FRESH_FOR;

@@ -241,7 +241,7 @@ fn not_listed_why(l: &Listing) -> Option<&'static str> {
         1 => "a download",
         2 => "an ebook",
         3 => "prices hidden (MAP)",
-        4 => "invalid ASIN",
+        4 => "Keepa knows no such product in this market",
         5 => "a variation parent",
         _ => "not a standard product",
     })

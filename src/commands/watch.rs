@@ -7,6 +7,22 @@ use crate::config::Settings;
 use crate::domain::Asin;
 use crate::store::{WatchEdit, WatchSource, watch_change};
 
+/// Who fetches what was just added: the processes fetching into this store, or that none
+/// does yet.
+async fn who_fetches(store: &dyn crate::store::Store) -> String {
+    let fetching = super::fetch_lock::fetching_processes(store).await;
+    match fetching.as_slice() {
+        [] => "no process fetches for this store now: they are fetched once one runs \
+               (`arbdesk` or `arbdesk --serve` on this data), new ASINs first"
+            .to_string(),
+        [one] => format!("{one}, fetching for this store, fetches them next"),
+        many => format!(
+            "{}, fetching for this store, fetch them next",
+            many.join(", ")
+        ),
+    }
+}
+
 /// Runs a watch subcommand.
 pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
     let store = match cmd {
@@ -23,7 +39,12 @@ pub async fn watch(settings: &Settings, cmd: &WatchCommand) -> Result<()> {
                 .await
                 .context("Adding to the watchlist failed")?;
             if !asins.is_empty() {
-                outln!("{}.", watch_change(WatchEdit::Add, &added, asins));
+                let what = watch_change(WatchEdit::Add, &added, asins);
+                if added.is_empty() {
+                    outln!("{what}.");
+                } else {
+                    outln!("{what}; {}.", who_fetches(store.as_ref()).await);
+                }
             }
         }
         WatchCommand::Rm { asins } => {

@@ -187,10 +187,15 @@ fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
             Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
                 "JSON nested too deeply (over 128 levels)"
             }
-            Err(_) => "not JSON",
+            Err(_) => "",
+        };
+        let what = if kind.is_empty() {
+            "not JSON".to_string()
+        } else {
+            format!("{kind}, not a JSON object")
         };
         return not_product(
-            &format!("{kind}, not a JSON object"),
+            &what,
             "expected one Keepa product object such as {\"asin\": \"B0…\", \"domainId\": 3, …}"
                 .to_string(),
         );

@@ -122,6 +122,10 @@ impl Failing {
 const IDLE_MIN: Duration = Duration::from_secs(1);
 const IDLE_MAX: Duration = Duration::from_secs(5);
 
+/// How long an accepted refresh of the whole watchlist waits for a store that does not
+/// answer before it is given up.
+const REFRESH_ALL_WAIT: Duration = Duration::from_secs(300);
+
 /// How long a refresh on command is remembered, to skip requests made before it finished
 /// or soon after. Requests wait in the command queue behind at most a few fetches, far
 /// less than this.
@@ -304,22 +308,60 @@ impl Ingest {
                 return true;
             }
             Command::Refresh { asins, asked } => (asins, asked),
-            Command::RefreshAll { asked } => match self.store.watchlist().await {
-                Ok(list) => {
+            Command::RefreshAll { asked } => match self.watchlist_to_refresh(cancel).await {
+                Some(list) => {
                     let asins: Vec<Asin> = list.into_iter().map(|w| w.asin).collect();
                     self.ledger.covered(&asins, asked);
                     (asins, asked)
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "Could not read the watchlist to refresh it; nothing was fetched. Retry once the store answers.");
-                    self.stats
-                        .record(Stage::Ingest, 0, 1, Some(format!("refresh all: {e}")));
-                    return true;
-                }
+                None => return !cancel.is_cancelled(),
             },
         };
         self.refresh_now(asins, asked, due_at, refreshed, cancel)
             .await
+    }
+
+    /// The watchlist, for a refresh of all of it: a refresh accepted (the API answered 202)
+    /// waits for a store that does not answer, read again every 5 s for up to
+    /// [`REFRESH_ALL_WAIT`], rather than being dropped. `None` when cancelled, or given up
+    /// (said).
+    async fn watchlist_to_refresh(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Option<Vec<crate::store::WatchEntry>> {
+        let started = Instant::now();
+        let mut waiting = false;
+        loop {
+            let e = match self.store.watchlist().await {
+                Ok(list) => {
+                    if waiting {
+                        tracing::info!(
+                            "The store answers again: refreshing the whole watchlist as asked."
+                        );
+                    }
+                    return Some(list);
+                }
+                Err(e) => e,
+            };
+            if started.elapsed() >= REFRESH_ALL_WAIT {
+                tracing::warn!(error = %e, "Gave up the refresh of the whole watchlist: the store did not answer for {}. Ask again once it does.", crate::domain::text::span(REFRESH_ALL_WAIT.as_secs() as i64));
+                return None;
+            }
+            if !waiting {
+                waiting = true;
+                tracing::warn!(error = %e, "Could not read the watchlist to refresh it; the refresh waits for the store (read again every 5 s).");
+                self.stats.record(
+                    Stage::Ingest,
+                    0,
+                    1,
+                    Some(format!("refresh all waits for the store: {e}")),
+                );
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
     }
 
     /// Refreshes each product once in `interval` from now on. What was scheduled a refresh

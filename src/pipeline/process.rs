@@ -145,7 +145,7 @@ impl Process {
                 Ok(_) | Err(QueueError::Closed) => break,
                 Err(e) => {
                     self.stats
-                        .record(Stage::Enrich, 0, 1, Some(format!("reading the queue: {e}")));
+                        .attempt_failed(Stage::Enrich, format!("reading the queue: {e}"));
                     break;
                 }
             }
@@ -254,7 +254,7 @@ impl Process {
                         tracing::warn!(error = %e, failed, "Reading the queue failed; retrying.");
                     }
                     self.stats
-                        .record(Stage::Enrich, 0, 1, Some(format!("reading the queue: {e}")));
+                        .attempt_failed(Stage::Enrich, format!("reading the queue: {e}"));
                     if failed > 20 {
                         tokio::select! {
                             _ = cancel.cancelled() => break,

@@ -119,6 +119,17 @@ impl Stats {
         });
     }
 
+    /// Counts a failed attempt of `stage` that was no item's (reading the queue failed):
+    /// one more failure in a row, with its error, but no item counted as failed, so the
+    /// stage's share of failed items is its items' alone once the attempts work again.
+    pub fn attempt_failed(&self, stage: Stage, error: String) {
+        self.with_stage(stage, |s| {
+            s.failing += 1;
+            s.last_error = Some(error);
+            s.last_error_at = Some(Utc::now());
+        });
+    }
+
     /// Records that what `stage` failed at works again, though it may have had nothing to
     /// handle since: its failures in a row end (its counts and last error stay).
     pub fn recovered(&self, stage: Stage) {

@@ -63,6 +63,8 @@ pub struct KafkaQueue {
     dead_total: AtomicU64,
     /// Commits: one at a time, each waited for [`COMMIT_WAIT`] at most.
     commits: Bounded,
+    /// Since when commits have failed (none taken since), and the last reason.
+    uncommitted: Mutex<Option<(Instant, String)>>,
 }
 
 /// How long a consumer may wait for partitions before it says so (then every minute).
@@ -73,6 +75,24 @@ const ERRORS_TAKEN_AT_ONCE: u32 = 10_000;
 
 /// The librdkafka property naming how a group's partitions are shared out.
 const STRATEGY: &str = "partition.assignment.strategy";
+
+/// How long commits may fail before the queue's health says so: a rebalance's commits fail
+/// for a few seconds, routinely.
+const COMMIT_STALL_SHOWN: Duration = Duration::from_secs(60);
+
+/// The health's words for commits that have failed for `failing` (`None` below
+/// [`COMMIT_STALL_SHOWN`]), the last because of `reason`.
+fn commit_stall_said(failing: Duration, reason: &str) -> Option<String> {
+    (failing >= COMMIT_STALL_SHOWN).then(|| {
+        format!(
+            "no offset committed for {} (last: {reason}); the batches stored meanwhile are \
+             delivered again after a restart (stored once: harmless), and the lag grows. A \
+             commit the group never answers holds its rebalance: restart this worker (the \
+             README's Kafka section: the `range` strategy in [queue] options)",
+            crate::domain::text::span(failing.as_secs() as i64)
+        )
+    })
+}
 
 /// How long `ack` waits for Kafka to take a commit (see [`bounded`]).
 const COMMIT_WAIT: Duration = Duration::from_secs(5);
@@ -119,6 +139,7 @@ impl KafkaQueue {
             unassigned: Mutex::new((None, None)),
             dead_total: AtomicU64::new(0),
             commits: Bounded::new(COMMIT_WAIT),
+            uncommitted: Mutex::new(None),
             settings,
         };
         if queue.settings.create_topics {
@@ -235,6 +256,18 @@ impl KafkaQueue {
         }
     }
 
+    /// What the health says of commits failing for [`COMMIT_STALL_SHOWN`] or longer at
+    /// `now` (a worker storing batches whose offsets Kafka does not take: its lag grows,
+    /// and a restart delivers them again), `None` while they are taken.
+    fn commit_stall(&self, now: Instant) -> Option<String> {
+        let u = self
+            .uncommitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (since, reason) = u.as_ref()?;
+        commit_stall_said(now.saturating_duration_since(*since), reason)
+    }
+
     /// Commits synchronously on a blocking thread: `ack` returns once Kafka has the offsets,
     /// or after [`COMMIT_WAIT`] with an error saying it has not yet (see [`bounded`]).
     async fn commit(&self, offsets: &[(i32, i64)]) -> Result<(), QueueError> {
@@ -257,7 +290,13 @@ impl KafkaQueue {
             .run(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
         {
-            Ok(Ok(())) => return Ok(()),
+            Ok(Ok(())) => {
+                *self
+                    .uncommitted
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                return Ok(());
+            }
             Ok(Err(e)) => {
                 use rdkafka::types::RDKafkaErrorCode as Code;
                 if matches!(
@@ -280,6 +319,12 @@ impl KafkaQueue {
             ),
             Err(Unfinished::Lost(e)) => e,
         };
+        let mut u = self
+            .uncommitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let since = u.as_ref().map_or_else(Instant::now, |(t, _)| *t);
+        *u = Some((since, reason.clone()));
         Err(unavailable("committing Kafka offsets", reason))
     }
 }
@@ -490,6 +535,8 @@ impl Queue for KafkaQueue {
                                 self.settings.group, self.settings.max_lag
                             ),
                         )
+                    } else if let Some(stall) = self.commit_stall(Instant::now()) {
+                        ComponentHealth::degraded("kafka", format!("{detail}: {stall}"))
                     } else {
                         ComponentHealth::ok("kafka", detail)
                     }
@@ -505,5 +552,24 @@ impl Queue for KafkaQueue {
             h.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             h
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commits failing through a rebalance's few seconds are routine; a minute without one
+    /// is said, with the last reason and what to do.
+    #[test]
+    fn commits_failing_for_a_minute_are_said() {
+        let reason = "Kafka did not take the commit within 5 s";
+        assert_eq!(commit_stall_said(Duration::from_secs(59), reason), None);
+        let said = commit_stall_said(Duration::from_secs(7 * 60), reason).unwrap();
+        assert!(
+            said.starts_with("no offset committed for 7m (last: Kafka did not take"),
+            "{said}"
+        );
+        assert!(said.contains("restart this worker"), "{said}");
     }
 }

@@ -416,7 +416,8 @@ fn reading_a_data_dir_without_a_store_is_an_error_not_a_new_store() {
     // An ASIN named twice is one ASIN.
     let out = arbdesk(&["watch", "add", "B0D1XD1ZV5", "B0D1XD1ZV5"], &empty);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 added to the watchlist."),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("1 added to the watchlist; no process fetches for this store now"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

@@ -171,7 +171,7 @@ fn lines_that_are_not_product_objects_say_what_they_are() {
         ("[1,2,3]", "a JSON array, not a JSON object"),
         ("\"just a string\"", "a JSON string, not a JSON object"),
         ("42", "a JSON number, not a JSON object"),
-        ("hello", "not JSON, not a JSON object"),
+        ("hello", "not JSON: expected one Keepa product object"),
         (
             &"[".repeat(100_000),
             "JSON nested too deeply (over 128 levels), not a JSON object",

@@ -102,6 +102,35 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    // `watch add` beside it names the process that fetches what it added (once that
+    // process has reported, every few seconds).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let said = loop {
+        let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(["watch", "add", "B0D1XD1ZV9", "--data-dir"])
+            .arg(server._dir.path())
+            .env_remove("ARBDESK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        let _ = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+            .args(["watch", "rm", "B0D1XD1ZV9", "--data-dir"])
+            .arg(server._dir.path())
+            .env_remove("ARBDESK_CONFIG")
+            .output();
+        if said.contains("fetching for this store") || Instant::now() > deadline {
+            break said;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        said.contains(&format!(
+            ":{}, fetching for this store, fetches them next",
+            server.child.id()
+        )),
+        "{said}"
+    );
     let first = &opps["items"][0];
     for f in [
         "asin",

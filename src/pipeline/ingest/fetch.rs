@@ -12,7 +12,9 @@ use crate::keepa::ProductQuery;
 use crate::keepa::answer::Answer;
 use crate::keepa::client::MAX_ASINS_PER_REQUEST;
 use crate::pipeline::Stage;
-use crate::queue::{Message, RawUpdate, Topic};
+use crate::queue::{Message, QueueError, RawUpdate, Topic};
+use std::time::Duration;
+use tokio::time::Instant;
 
 impl Ingest {
     /// Which of `asins` are asked with the Buy Box in `market`, and which without. By
@@ -142,7 +144,7 @@ impl Ingest {
                 );
             }
             let count = messages.len() as u64;
-            match self.queue.publish(Topic::RawUpdates, messages).await {
+            match self.publish_held(messages).await {
                 Ok(()) => {
                     self.failing.queue(None, &self.stats);
                     self.stats.record(Stage::Ingest, count, 0, None);
@@ -161,6 +163,54 @@ impl Ingest {
         }
     }
 }
+
+impl Ingest {
+    /// Publishes `messages`, holding them while the queue is unavailable (a broker away, a
+    /// delivery timed out): they cost Keepa tokens, and fetching more that cannot be
+    /// published would spend more. Tried again after 1 s, doubling to 30 s, for up to
+    /// [`PUBLISH_HELD_FOR`]; the stage shows as waiting meanwhile. A closed queue or
+    /// refused settings end it at once; stopping ingest drops them (the products are due
+    /// again at the next start, as the store has no newer fetch of them).
+    async fn publish_held(&self, messages: Vec<Message>) -> Result<(), QueueError> {
+        let started = Instant::now();
+        let mut wait = Duration::from_secs(1);
+        let mut held = false;
+        loop {
+            match self
+                .queue
+                .publish(Topic::RawUpdates, messages.clone())
+                .await
+            {
+                Err(QueueError::Unavailable(e)) if started.elapsed() < PUBLISH_HELD_FOR => {
+                    if !held {
+                        held = true;
+                        self.failing.queue(Some(&e), &self.stats);
+                        self.stats.stop(
+                            Stage::Ingest,
+                            format!(
+                                "holding {} fetched product(s) until the queue takes them \
+                                 (fetching waits meanwhile): {e}",
+                                messages.len()
+                            ),
+                        );
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+                out => {
+                    if held {
+                        self.stats.resume(Stage::Ingest);
+                    }
+                    return out;
+                }
+            }
+        }
+    }
+}
+
+/// How long fetched products are held for a queue that does not take them, before they
+/// are given up (and fetched again a minute later).
+const PUBLISH_HELD_FOR: Duration = Duration::from_secs(600);
 
 /// Wraps one raw Keepa product as a queue message keyed by its ASIN.
 fn to_message(

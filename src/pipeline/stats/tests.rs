@@ -77,6 +77,40 @@ fn failures_in_a_row_count_until_an_item_is_handled() {
     assert_eq!(failing(&mut stats), 0);
 }
 
+/// Failed reads of the queue are failures in a row, which the pipeline's health shows
+/// while they last, but no item's: once reading works again, the stage's share of failed
+/// items is its items' alone (an outage of the broker, over, leaves no "81 of 81 items
+/// failed" behind).
+#[test]
+fn failed_reads_are_attempts_not_items() {
+    let stats = Stats::new(Source::Demo, Vec::new(), false, true);
+    let health = |stats: &Stats| {
+        let mut s = stats.tx.borrow().clone();
+        s.stages = stats.stage_snapshot();
+        crate::pipeline::health::pipeline_health(&s)
+    };
+    stats.record(Stage::Enrich, 40, 0, None);
+    for _ in 0..81 {
+        stats.attempt_failed(Stage::Enrich, "reading the queue: broker down".into());
+    }
+    let snap = stats.stage_snapshot();
+    assert_eq!((snap["enrich"].errors, snap["enrich"].failing), (0, 81));
+    let h = health(&stats);
+    assert_eq!(h.status, crate::component::HealthStatus::Degraded);
+    assert!(
+        h.detail.contains("the last 81 attempts failed"),
+        "{}",
+        h.detail
+    );
+    stats.recovered(Stage::Enrich);
+    assert_eq!(
+        health(&stats).status,
+        crate::component::HealthStatus::Ok,
+        "{}",
+        health(&stats).detail
+    );
+}
+
 /// The first batch is counted before the first snapshot samples the stage: its items
 /// are in the rate, not lost in the baseline.
 #[test]
