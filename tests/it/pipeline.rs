@@ -456,6 +456,83 @@ async fn refreshes_on_command_spend_tokens_once() {
     pipeline.shutdown().await;
 }
 
+/// A refresh of the whole watchlist accepted while the store does not answer waits for it
+/// (the API said it was queued), rather than being dropped: once the store answers, the
+/// watched product is fetched again in every market.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_of_all_waits_for_the_store() {
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+    use arbdesk::pipeline::Command;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let store = Arc::new(super::api::fixture::Double::new(
+        sqlite.clone(),
+        Duration::ZERO,
+    ));
+    let sim = Simulator::new(SimConfig::default());
+    let asin: Asin = (0..)
+        .map(|i| asin_from(i).parse::<Asin>().unwrap())
+        .find(|a| {
+            Market::ALL.iter().all(|&m| {
+                let p = sim.catalog().product(a, m, sim.now_ms(), Options::new());
+                p.product.product_type == Some(0)
+            })
+        })
+        .unwrap();
+    sqlite
+        .watch_add(vec![asin], arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000));
+    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let pipeline = Pipeline::start(PipelineDeps {
+        client: Some(sim_client(&sim)),
+        ..deps(store.clone(), Some(q), Some(detect))
+    });
+    // The scheduled fetch first: the product in every market.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !sqlite
+            .product(asin)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.markets.len() == Market::ALL.len())
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the watched product is fetched");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = sim.requests();
+    store.down.store(true, SeqCst);
+    let asked = tokio::time::Instant::now() + 2 * arbdesk::pipeline::REFRESH_AGAIN_AFTER;
+    pipeline
+        .commands()
+        .send(Command::RefreshAll { asked })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sim.requests(),
+        before,
+        "nothing fetched while the store is down"
+    );
+    store.down.store(false, SeqCst);
+    let markets = Market::ALL.len() as u64;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while sim.requests() < before + markets {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the refresh runs once the store answers");
+    pipeline.shutdown().await;
+}
+
 /// Ingest alone (no processing) over 60 watched ASINs in one market, five a request (the
 /// candidate window is 20 of them), fetching from a simulator; the store's directory, the
 /// simulator, the queue and the pipeline's parts.
@@ -667,6 +744,134 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
     });
     assert_eq!(q.depth(), 60, "each fetched once");
     assert_eq!(sim.requests(), 1 + 12);
+    pipeline.shutdown().await;
+}
+
+/// A queue whose publishing fails as a broker that is away does, while `away` is set.
+struct Away {
+    inner: Arc<dyn Queue>,
+    away: std::sync::atomic::AtomicBool,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+impl Queue for Away {
+    fn publish(
+        &self,
+        topic: Topic,
+        batch: Vec<Message>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), arbdesk::queue::QueueError>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.away.load(SeqCst) {
+            self.refused.fetch_add(1, SeqCst);
+            return Box::pin(async {
+                Err(arbdesk::queue::QueueError::Unavailable(
+                    "Message production error: MessageTimedOut (Local: Message timed out)".into(),
+                ))
+            });
+        }
+        self.inner.publish(topic, batch)
+    }
+    fn consume(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<Vec<arbdesk::queue::Delivery>, arbdesk::queue::QueueError>,
+    > {
+        self.inner.consume(max, wait)
+    }
+    fn ack(
+        &self,
+        tags: Vec<arbdesk::queue::DeliveryTag>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), arbdesk::queue::QueueError>> {
+        self.inner.ack(tags)
+    }
+    fn dead_letter(
+        &self,
+        delivery: arbdesk::queue::Delivery,
+        reason: String,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), arbdesk::queue::QueueError>> {
+        self.inner.dead_letter(delivery, reason)
+    }
+    fn depth(&self) -> u64 {
+        self.inner.depth()
+    }
+    fn dead_lettered(&self) -> u64 {
+        self.inner.dead_lettered()
+    }
+    fn close(&self) {
+        self.inner.close()
+    }
+    fn health(&self) -> futures_util::future::BoxFuture<'_, arbdesk::component::ComponentHealth> {
+        self.inner.health()
+    }
+}
+
+/// A queue that cannot take what ingest fetched (a broker away): the products are held and
+/// published once it can, fetching waits meanwhile (no tokens on products that could not be
+/// published), and the ingest stage says what it holds; nothing is fetched twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_holds_what_it_fetched_while_the_queue_is_away() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_dir, sim, q, mut d) = watching_60().await;
+    let away = Arc::new(Away {
+        inner: q.clone(),
+        away: true.into(),
+        refused: 0.into(),
+    });
+    d.queue = Some(away.clone());
+    let pipeline = Pipeline::start(d);
+    let mut status = pipeline.status();
+    let said = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let said = status
+                .borrow_and_update()
+                .stages
+                .get("ingest")
+                .and_then(|s| s.stopped.clone());
+            if let Some(said) = said {
+                return said;
+            }
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the status says ingest holds what it fetched");
+    assert!(
+        said.starts_with("holding 5 fetched product(s) until the queue takes them"),
+        "{said}"
+    );
+    // Tried again, and no more fetched meanwhile: the token and the first request.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while away.refused.load(SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("publishing is tried again");
+    assert_eq!(sim.requests(), 1 + 1, "fetching waits for the queue");
+    away.away.store(false, SeqCst);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while q.depth() < 60 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("every watched product is published once the queue is back");
+    assert_eq!(q.depth(), 60, "each once");
+    assert_eq!(sim.requests(), 1 + 12, "none fetched twice");
+    // The status is a snapshot a second old at most.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while status.borrow_and_update().stages["ingest"]
+            .stopped
+            .is_some()
+        {
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the hold is over");
     pipeline.shutdown().await;
 }
 
