@@ -62,6 +62,8 @@ pub struct Ingest {
 pub struct Failing {
     store: std::sync::atomic::AtomicBool,
     queue: std::sync::atomic::AtomicBool,
+    /// When publishing began to fail (the queue unavailable), until a publish works.
+    queue_since: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Failing {
@@ -332,12 +334,17 @@ impl Ingest {
         let started = Instant::now();
         let mut waiting = false;
         loop {
-            let e = match self.store.watchlist().await {
+            let read = tokio::select! {
+                _ = cancel.cancelled() => return None,
+                read = self.store.watchlist() => read,
+            };
+            let e = match read {
                 Ok(list) => {
                     if waiting {
                         tracing::info!(
                             "The store answers again: refreshing the whole watchlist as asked."
                         );
+                        self.stats.recovered(Stage::Ingest);
                     }
                     return Some(list);
                 }
@@ -350,11 +357,9 @@ impl Ingest {
             if !waiting {
                 waiting = true;
                 tracing::warn!(error = %e, "Could not read the watchlist to refresh it; the refresh waits for the store (read again every 5 s).");
-                self.stats.record(
+                self.stats.attempt_failed(
                     Stage::Ingest,
-                    0,
-                    1,
-                    Some(format!("refresh all waits for the store: {e}")),
+                    format!("refresh all waits for the store: {e}"),
                 );
             }
             tokio::select! {

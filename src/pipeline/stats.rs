@@ -123,10 +123,11 @@ impl Stats {
     /// one more failure in a row, with its error, but no item counted as failed, so the
     /// stage's share of failed items is its items' alone once the attempts work again.
     pub fn attempt_failed(&self, stage: Stage, error: String) {
+        // Not `last_error_at`: that is when an item last failed, which the share of failed
+        // items is judged by.
         self.with_stage(stage, |s| {
             s.failing += 1;
             s.last_error = Some(error);
-            s.last_error_at = Some(Utc::now());
         });
     }
 

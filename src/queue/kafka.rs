@@ -258,8 +258,15 @@ impl KafkaQueue {
 
     /// What the health says of commits failing for [`COMMIT_STALL_SHOWN`] or longer at
     /// `now` (a worker storing batches whose offsets Kafka does not take: its lag grows,
-    /// and a restart delivers them again), `None` while they are taken.
+    /// and a restart delivers them again), `None` while they are taken, or when this worker
+    /// holds no partition.
     fn commit_stall(&self, now: Instant) -> Option<String> {
+        // A worker holding no partition commits nothing (said as such elsewhere).
+        let assigned = matches!(self.consumer.get(), Some(Ok(c))
+            if c.assignment().is_ok_and(|l| l.count() > 0));
+        if !assigned {
+            return None;
+        }
         let u = self
             .uncommitted
             .lock()
@@ -305,6 +312,12 @@ impl KafkaQueue {
                         Code::IllegalGeneration | Code::RebalanceInProgress | Code::UnknownMemberId
                     )
                 ) {
+                    // The partitions moved: what this worker had to commit is its new
+                    // owner's to commit now.
+                    *self
+                        .uncommitted
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = None;
                     return Err(QueueError::Moved(e.to_string()));
                 }
                 e.to_string()

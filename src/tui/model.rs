@@ -383,8 +383,8 @@ pub struct ProductDetail {
     /// Its price history.
     pub history: Vec<PriceSeries>,
     /// Its stored routes, ranked rows first, by expected monthly profit (the table's
-    /// first order).
-    pub routes: Vec<Opportunity>,
+    /// first order); `None` when they could not be read.
+    pub routes: Option<Vec<Opportunity>>,
     /// Why it could not be loaded (wholly or in part).
     pub error: Option<String>,
 }

@@ -167,23 +167,45 @@ impl Ingest {
 impl Ingest {
     /// Publishes `messages`, holding them while the queue is unavailable (a broker away, a
     /// delivery timed out): they cost Keepa tokens, and fetching more that cannot be
-    /// published would spend more. Tried again after 1 s, doubling to 30 s, for up to
-    /// [`PUBLISH_HELD_FOR`]; the stage shows as waiting meanwhile. A closed queue or
-    /// refused settings end it at once; stopping ingest drops them (the products are due
-    /// again at the next start, as the store has no newer fetch of them).
+    /// published would spend more. Tried again after 1 s, doubling to 30 s, while the
+    /// outage is younger than [`PUBLISH_HELD_FOR`] (counted from its first failure, for
+    /// every batch held in it); the stage shows as waiting meanwhile. A closed queue or
+    /// refused settings end it at once. Stopping ingest drops them, said in the log (the
+    /// products are due again at the next start, as the store has no newer fetch of them).
     async fn publish_held(&self, messages: Vec<Message>) -> Result<(), QueueError> {
-        let started = Instant::now();
         let mut wait = Duration::from_secs(1);
-        let mut held = false;
+        let mut held = Held {
+            products: messages.len(),
+            on: false,
+        };
         loop {
-            match self
+            let out = self
                 .queue
                 .publish(Topic::RawUpdates, messages.clone())
-                .await
-            {
-                Err(QueueError::Unavailable(e)) if started.elapsed() < PUBLISH_HELD_FOR => {
-                    if !held {
-                        held = true;
+                .await;
+            let since = {
+                let mut since = self
+                    .failing
+                    .queue_since
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                match &out {
+                    Err(QueueError::Unavailable(_)) => {
+                        Some(*since.get_or_insert_with(Instant::now))
+                    }
+                    Ok(()) => {
+                        *since = None;
+                        None
+                    }
+                    Err(_) => None,
+                }
+            };
+            match out {
+                Err(QueueError::Unavailable(e))
+                    if since.is_some_and(|t| t.elapsed() < PUBLISH_HELD_FOR) =>
+                {
+                    if !held.on {
+                        held.on = true;
                         self.failing.queue(Some(&e), &self.stats);
                         self.stats.stop(
                             Stage::Ingest,
@@ -198,7 +220,7 @@ impl Ingest {
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }
                 out => {
-                    if held {
+                    if std::mem::take(&mut held.on) {
                         self.stats.resume(Stage::Ingest);
                     }
                     return out;
@@ -208,8 +230,28 @@ impl Ingest {
     }
 }
 
-/// How long fetched products are held for a queue that does not take them, before they
-/// are given up (and fetched again a minute later).
+/// Fetched products held for the queue: said in the log if ingest stops while it holds
+/// them (its future is dropped).
+struct Held {
+    products: usize,
+    on: bool,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.on {
+            tracing::warn!(
+                products = self.products,
+                "Stopping with fetched products the queue did not take: they were not \
+                 published, and are fetched again when due at the next start."
+            );
+        }
+    }
+}
+
+/// How long into an outage of the queue fetched products are held for it; past that, a
+/// batch that cannot be published is given up at once (its products are fetched again a
+/// minute later), until a publish works again.
 const PUBLISH_HELD_FOR: Duration = Duration::from_secs(600);
 
 /// Wraps one raw Keepa product as a queue message keyed by its ASIN.

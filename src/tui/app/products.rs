@@ -4,10 +4,6 @@ use super::{Arc, ConsoleDeps, Msg, Store, UiState, mpsc};
 use crate::domain::Asin;
 use crate::store::{OpportunityFilter, ProductFilter};
 use crate::tui::model::ProductDetail;
-
-/// Routes read for a product's detail: every ordered pair of the five markets, and
-/// room for titles that name its ASIN (their rows are dropped).
-const ROUTES_READ: usize = 40;
 use crate::tui::state::{ProductLine, ProductsPage, ProductsQuery, seek_page_offset};
 
 /// Reads the page `q` asks for: the products' lines, or why the store did not answer. A
@@ -84,6 +80,10 @@ pub(super) fn on_tick(
     }
 }
 
+/// Routes read for a product's detail: every ordered pair of the five markets, and
+/// room for titles that name its ASIN (their rows are dropped).
+const ROUTES_READ: usize = 40;
+
 /// Reads the products view's detail of `asin`: the product, its price history and its
 /// stored routes (ranked first, by expected monthly profit), for the data changes counted
 /// as `changes`. What could not be read is said, the rest shown.
@@ -112,10 +112,10 @@ pub async fn load_product_detail(store: &dyn Store, asin: Asin, changes: u64) ->
     });
     let routes = match routes {
         // The text matches titles too: a title naming this ASIN is another product's.
-        Ok(page) => page.items.into_iter().filter(|o| o.asin == asin).collect(),
+        Ok(page) => Some(page.items.into_iter().filter(|o| o.asin == asin).collect()),
         Err(e) => {
             note(&e);
-            Vec::new()
+            None
         }
     };
     ProductDetail {

@@ -53,7 +53,7 @@ mod tests {
             changes,
             product: None,
             history: Vec::new(),
-            routes: Vec::new(),
+            routes: Some(Vec::new()),
             error: None,
         }
     }

@@ -45,7 +45,7 @@ fn gap(l: &ProductLine, markets: &[Market], eur_per_gbp: Option<f64>) -> Option<
 }
 
 /// Where a watched product came from, in a word.
-fn source_word(s: Option<WatchSource>) -> &'static str {
+pub(super) fn source_word(s: Option<WatchSource>) -> &'static str {
     match s {
         Some(WatchSource::User) => "you",
         Some(WatchSource::Discovery) => "found",

@@ -1349,7 +1349,7 @@ fn products_view_wide_shows_the_product_whole() {
         changes,
         product: d.product,
         history: d.history,
-        routes: vec![d.opportunity.unwrap(), weak],
+        routes: Some(vec![d.opportunity.unwrap(), weak]),
         error: None,
     });
     let screen = text(&s);
@@ -1365,6 +1365,30 @@ fn products_view_wide_shows_the_product_whole() {
     ] {
         assert!(screen.contains(part), "{part}: {screen}");
     }
+    // No size panics with the detail loaded.
+    for w in (150..=230).step_by(8) {
+        for h in (15..=60).step_by(5) {
+            s.on_resize(w, h);
+            let _ = text(&s);
+        }
+    }
+    for (w, h) in [(1, 1), (20, 5), (200, 50)] {
+        s.on_resize(w, h);
+        let _ = text(&s);
+    }
+    // Routes that could not be read say so; what was read shows.
+    let mut partly = s.products.detail.clone().unwrap();
+    partly.routes = None;
+    partly.error = Some("database is locked".into());
+    s.on_product_detail(partly);
+    let screen = text(&s);
+    for part in [
+        "Partly read: database is locked",
+        "Not read: the store did not answer.",
+        "amazon.it/dp/",
+    ] {
+        assert!(screen.contains(part), "{part}: {screen}");
+    }
     // New data reads it again; a product no longer stored says so.
     s.products_changed();
     let (asin, changes) = s.wanted_product_detail().expect("read again");
@@ -1373,7 +1397,7 @@ fn products_view_wide_shows_the_product_whole() {
         changes,
         product: None,
         history: Vec::new(),
-        routes: Vec::new(),
+        routes: None,
         error: None,
     });
     assert!(text(&s).contains("is no longer stored"));

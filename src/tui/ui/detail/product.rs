@@ -8,11 +8,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
+use super::super::products::source_word;
 use super::super::{block, fit, styled};
 use super::{CHART_MIN_HEIGHT, chart, render_links, render_prices, unlisted};
 use crate::domain::text::sanitize;
 use crate::domain::{Opportunity, Product};
-use crate::store::WatchSource;
 use crate::tui::action::Column;
 use crate::tui::model::{ProductDetail, Row as TableRow};
 use crate::tui::state::UiState;
@@ -58,11 +58,12 @@ pub(in crate::tui::ui) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, the
             None => say(f, format!("{asin} is no longer stored."), "muted"),
         };
     };
-    let best = d.routes.first();
+    let routes = d.routes.as_deref().unwrap_or_default();
+    let best = routes.first();
     let route = best.map(|o| (o.buy_market, o.sell_market));
     let markets = (p.markets.len() + unlisted(p, &s.session.markets).count()) as u16;
-    let shown = d.routes.len().min(ROUTES_SHOWN);
-    let more = u16::from(d.routes.len() > shown);
+    let shown = routes.len().min(ROUTES_SHOWN);
+    let more = u16::from(routes.len() > shown);
     // Head, prices, routes (with their header and a line for the rest), then the chart
     // where there is history and room, then the pages; whatever is left widens the chart.
     let mut rest = inner.height;
@@ -88,7 +89,7 @@ pub(in crate::tui::ui) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, the
     if chart_h > 0 {
         chart_h += rest;
     }
-    let [head, prices, routes, chart_area, links] = Layout::vertical([
+    let [head, prices, routes_area, chart_area, links] = Layout::vertical([
         Constraint::Length(head_h),
         Constraint::Length(prices_h),
         Constraint::Length(routes_h),
@@ -104,7 +105,7 @@ pub(in crate::tui::ui) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, the
         .map(|fx| fx.eur_per_gbp)
         .or_else(|| best.and_then(|o| o.breakdown.fx_eur_per_gbp));
     render_prices(f, prices, p, eur_per_gbp, route, &s.session.markets, theme);
-    render_routes(f, routes, &d.routes, theme);
+    render_routes(f, routes_area, d.routes.as_deref(), theme);
     if chart_area.height > 0 {
         chart::render(f, chart_area, &d.history, eur_per_gbp, route, s, theme);
     }
@@ -134,25 +135,20 @@ fn render_head(
         .as_deref()
         .map(sanitize)
         .unwrap_or_else(|| "no brand".into());
+    // In the table's words.
     let watched = s
         .products
         .watched
         .as_ref()
         .map(|w| match w.source.get(&p.asin) {
-            Some(WatchSource::User) => "watched (you)",
-            Some(WatchSource::Discovery) => "watched (found by discovery)",
-            Some(WatchSource::Import) => "watched (import)",
-            None => "not watched",
+            Some(source) => format!("watched ({})", source_word(Some(*source))),
+            None => "not watched".to_string(),
         });
-    let second = [
-        Some(p.asin.to_string()),
-        Some(brand),
-        watched.map(str::to_string),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+    let second = [Some(p.asin.to_string()), Some(brand), watched]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
     let mut lines = vec![
         Line::from(styled(fit(&title, w).into_owned(), "title", theme)),
         Line::from(styled(fit(&second, w).into_owned(), "muted", theme)),
@@ -170,22 +166,28 @@ fn render_head(
 
 /// The product's routes as the opportunities table has them, the best first; a route
 /// that fails a gate says which.
-fn render_routes(f: &mut Frame<'_>, area: Rect, routes: &[Opportunity], theme: &Theme) {
+fn render_routes(f: &mut Frame<'_>, area: Rect, routes: Option<&[Opportunity]>, theme: &Theme) {
     if area.height == 0 {
         return;
     }
-    if routes.is_empty() {
-        let lines = vec![
-            Line::from(styled("Routes", "header", theme)),
-            Line::from(styled(
-                "None: no two markets have prices with a positive gross gap.",
-                "muted",
-                theme,
-            )),
-        ];
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
-        return;
-    }
+    let (text, role) = match routes {
+        Some(routes) if !routes.is_empty() => return render_route_table(f, area, routes, theme),
+        Some(_) => ("None: no positive gross gap between markets.", "muted"),
+        None => ("Not read: the store did not answer.", "toast_err"),
+    };
+    let lines = vec![
+        Line::from(styled("Routes", "header", theme)),
+        Line::from(styled(
+            fit(text, usize::from(area.width)).into_owned(),
+            role,
+            theme,
+        )),
+    ];
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// The routes of [`render_routes`], as a table with the opportunities table's cells.
+fn render_route_table(f: &mut Frame<'_>, area: Rect, routes: &[Opportunity], theme: &Theme) {
     let room = usize::from(area.height.saturating_sub(1));
     let shown = routes.len().min(ROUTES_SHOWN).min(room);
     // The last line says how many are not listed, when some are not.
@@ -274,7 +276,7 @@ fn render_routes(f: &mut Frame<'_>, area: Rect, routes: &[Opportunity], theme: &
     f.render_widget(t, table);
     if shown < routes.len() && more.height > 0 {
         let left = routes.len() - shown;
-        let text = format!("… {left} more: Enter lists every route in the table");
+        let text = format!("… {left} more: Enter lists them (the table's filters apply)");
         let text = fit(&text, usize::from(more.width)).into_owned();
         f.render_widget(Paragraph::new(styled(text, "muted", theme)), more);
     }
