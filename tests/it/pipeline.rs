@@ -747,6 +747,28 @@ async fn ingest_goes_through_the_watchlist_while_the_store_lags() {
     pipeline.shutdown().await;
 }
 
+/// What the ingest stage says it stopped (or waits) for, once the status says it (within
+/// 30 s).
+async fn ingest_stopped_said(
+    status: &mut tokio::sync::watch::Receiver<arbdesk::pipeline::PipelineStatus>,
+) -> String {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let said = status
+                .borrow_and_update()
+                .stages
+                .get("ingest")
+                .and_then(|s| s.stopped.clone());
+            if let Some(said) = said {
+                return said;
+            }
+            status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the status says why ingest stopped or waits")
+}
+
 /// A queue whose publishing fails as a broker that is away does, while `away` is set.
 struct Away {
     inner: Arc<dyn Queue>,
@@ -823,21 +845,7 @@ async fn ingest_holds_what_it_fetched_while_the_queue_is_away() {
     d.queue = Some(away.clone());
     let pipeline = Pipeline::start(d);
     let mut status = pipeline.status();
-    let said = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let said = status
-                .borrow_and_update()
-                .stages
-                .get("ingest")
-                .and_then(|s| s.stopped.clone());
-            if let Some(said) = said {
-                return said;
-            }
-            status.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("the status says ingest holds what it fetched");
+    let said = ingest_stopped_said(&mut status).await;
     assert!(
         said.starts_with("holding 5 fetched product(s) until the queue takes them"),
         "{said}"
@@ -897,24 +905,8 @@ async fn ingest_told_to_stop_fetching_stops_and_says_why() {
     lost_tx
         .send("another process holds the lease".into())
         .unwrap();
-    let mut status = pipeline.status();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let said = status
-                .borrow_and_update()
-                .stages
-                .get("ingest")
-                .and_then(|s| s.stopped.clone());
-            if said.is_some() {
-                return said;
-            }
-            status.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("the status says why ingest stopped")
-    .filter(|e| e.contains("another process holds the lease"))
-    .expect("the reason given");
+    let said = ingest_stopped_said(&mut pipeline.status()).await;
+    assert!(said.contains("another process holds the lease"), "{said}");
     // The gate opens: a stage still running would now fetch all 60 (see the test above).
     let _ = gate_tx.send(());
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -455,6 +455,48 @@ pub(super) fn spawn_detail(
     });
 }
 
+/// A product as a detail pane reads it: the product, its price history and the
+/// opportunities a filter names, each `None` (the history empty) where its read failed,
+/// the first failure said.
+pub(super) struct ProductParts {
+    pub(super) product: Option<crate::domain::Product>,
+    pub(super) history: Vec<crate::domain::PriceSeries>,
+    pub(super) opportunities: Option<Vec<crate::domain::Opportunity>>,
+    pub(super) error: Option<String>,
+}
+
+/// Reads `asin`'s [`ProductParts`], the opportunities those `filter` names, at once.
+pub(super) async fn read_product(
+    store: &dyn Store,
+    asin: crate::domain::Asin,
+    filter: OpportunityFilter,
+) -> ProductParts {
+    let (product, history, opps) = tokio::join!(
+        store.product(asin),
+        store.history(asin),
+        store.opportunities(filter)
+    );
+    let mut error = None;
+    let mut note = |e: &crate::store::StoreError| {
+        error.get_or_insert_with(|| e.to_string());
+    };
+    let product = product.unwrap_or_else(|e| {
+        note(&e);
+        None
+    });
+    let history = history.unwrap_or_else(|e| {
+        note(&e);
+        Vec::new()
+    });
+    let opportunities = opps.map(|p| p.items).map_err(|e| note(&e)).ok();
+    ProductParts {
+        product,
+        history,
+        opportunities,
+        error,
+    }
+}
+
 /// Loads the product, history and opportunity behind a row, the opportunity explained
 /// (with its breakdown lines) from that product.
 pub async fn load_detail(
@@ -469,30 +511,13 @@ pub async fn load_detail(
         limit: 5,
         ..OpportunityFilter::default()
     };
-    let (product, history, opps) = tokio::join!(
-        store.product(key.asin),
-        store.history(key.asin),
-        store.opportunities(filter)
-    );
-    let mut error = None;
-    let mut note = |e: &dyn std::fmt::Display| {
-        error.get_or_insert_with(|| e.to_string());
-    };
-    let product = product.unwrap_or_else(|e| {
-        note(&e);
-        None
-    });
-    let history = history.unwrap_or_else(|e| {
-        note(&e);
-        Vec::new()
-    });
-    let opportunity = match opps {
-        Ok(p) => p.items.into_iter().find(|o| o.key() == key),
-        Err(e) => {
-            note(&e);
-            None
-        }
-    };
+    let ProductParts {
+        product,
+        history,
+        opportunities,
+        error,
+    } = read_product(store, key.asin, filter).await;
+    let opportunity = opportunities.and_then(|o| o.into_iter().find(|o| o.key() == key));
     let opportunity = match (opportunity, &product, explainer) {
         (Some(o), Some(p), Some(x)) => Some(x.explain(p, &o).unwrap_or(o)),
         (o, _, _) => o,

@@ -93,31 +93,12 @@ pub async fn load_product_detail(store: &dyn Store, asin: Asin, changes: u64) ->
         limit: ROUTES_READ,
         ..OpportunityFilter::default()
     };
-    let (product, history, routes) = tokio::join!(
-        store.product(asin),
-        store.history(asin),
-        store.opportunities(routes)
-    );
-    let mut error = None;
-    let mut note = |e: &crate::store::StoreError| {
-        error.get_or_insert_with(|| e.to_string());
-    };
-    let product = product.unwrap_or_else(|e| {
-        note(&e);
-        None
-    });
-    let history = history.unwrap_or_else(|e| {
-        note(&e);
-        Vec::new()
-    });
-    let routes = match routes {
-        // The text matches titles too: a title naming this ASIN is another product's.
-        Ok(page) => Some(page.items.into_iter().filter(|o| o.asin == asin).collect()),
-        Err(e) => {
-            note(&e);
-            None
-        }
-    };
+    let parts = super::effects::read_product(store, asin, routes).await;
+    // The text matches titles too: a title naming this ASIN is another product's.
+    let routes = parts
+        .opportunities
+        .map(|o| o.into_iter().filter(|o| o.asin == asin).collect());
+    let (product, history, error) = (parts.product, parts.history, parts.error);
     ProductDetail {
         asin,
         changes,
