@@ -81,8 +81,10 @@ pub(in crate::tui::ui) fn render(f: &mut Frame<'_>, area: Rect, s: &UiState, the
     } else {
         0
     };
-    let links_h = if rest > markets {
-        take(markets + 1, &mut rest)
+    // A page a market that lists it (the others have none to link).
+    let listed = p.markets.len() as u16;
+    let links_h = if rest > listed {
+        take(listed + 1, &mut rest)
     } else {
         0
     };
