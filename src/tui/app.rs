@@ -15,6 +15,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
+mod detail;
 mod effects;
 mod export;
 mod links;
@@ -31,9 +32,10 @@ use crate::component::ComponentHealth;
 use crate::domain::OpportunityKey;
 use crate::pipeline::{Detect, PipelineStatus};
 use crate::store::{OpportunityFilter, Store};
+use detail::{spawn_detail, spawn_product_detail};
 use effects::{
     ClipboardCtx, load_history, read_ui_state, restore_ui_state, run_effect, save_ui_state,
-    spawn_detail, spawn_logs, spawn_query, spawn_store_health,
+    spawn_logs, spawn_query, spawn_store_health,
 };
 pub use effects::{load_feed, read_log_tail};
 use export::{Rows, export};
@@ -302,7 +304,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     let mut last_query = Instant::now() - Duration::from_secs(10);
     let mut detail_in_flight: Option<OpportunityKey> = None;
     let mut products_in_flight = false;
-    let mut product_detail_in_flight: Option<(crate::domain::Asin, u64)> = None;
+    let mut product_detail_in_flight = false;
     let mut products_data_changed = false;
     let mut ticks: u64 = 0;
     let mut effects: Vec<Effect> = vec![Effect::Query(state.query())];
@@ -353,11 +355,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
             products_in_flight = true;
             products::spawn_products(deps.store.clone(), q, tx.clone());
         }
-        if product_detail_in_flight.is_none()
-            && let Some(wanted) = state.wanted_product_detail()
-        {
-            product_detail_in_flight = Some(wanted);
-            products::spawn_product_detail(deps.store.clone(), wanted, tx.clone());
+        if !product_detail_in_flight && let Some(wanted) = state.wanted_product_detail() {
+            product_detail_in_flight = true;
+            spawn_product_detail(deps.store.clone(), wanted, tx.clone());
         }
         if state.quit {
             break;
@@ -403,7 +403,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     state.on_products(*page);
                 }
                 Msg::ProductDetail(d) => {
-                    product_detail_in_flight = None;
+                    product_detail_in_flight = false;
                     state.on_product_detail(*d);
                 }
                 Msg::Watchlist(entries, at) => state.on_watchlist(&entries, at),

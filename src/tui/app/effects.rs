@@ -1,15 +1,16 @@
-//! Effects, run outside the reducer: store queries, product details, health and log
-//! tails on their own tasks, clipboard and exports; each reports back as a message.
-//! Refreshes (`refresh.rs`) and watchlist changes (`watched.rs`) have modules of their own.
+//! Effects, run outside the reducer: store queries, health and log tails on their own
+//! tasks, clipboard and exports; each reports back as a message. The detail panes' reads
+//! (`detail.rs`), refreshes (`refresh.rs`) and watchlist changes (`watched.rs`) have
+//! modules of their own.
 
 use std::io::Write as _;
 
 use crate::store::{MAX_FILTER_KEYS, OpportunitySort};
 
 use super::{
-    Arc, ComponentHealth, ConsoleDeps, Detail, Detect, Duration, Effect, Feed, Instant, Mode, Msg,
-    Mux, OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows, Store,
-    TermEnv, Theme, UiState, Utc, clipboard, export, load_theme, mpsc, theme_names,
+    Arc, ComponentHealth, ConsoleDeps, Duration, Effect, Feed, Instant, Mode, Msg, Mux,
+    OpportunityFilter, OpportunityKey, Outcome, Path, PathBuf, Query, Row, Rows, Store, TermEnv,
+    Theme, UiState, Utc, clipboard, export, load_theme, mpsc, theme_names,
 };
 
 #[derive(Clone, Copy)]
@@ -441,94 +442,6 @@ pub async fn load_feed(
     };
     feed.rank_titles();
     feed
-}
-
-pub(super) fn spawn_detail(
-    store: Arc<dyn Store>,
-    explainer: Option<Arc<dyn Detect>>,
-    key: OpportunityKey,
-    tx: mpsc::Sender<Msg>,
-) {
-    tokio::spawn(async move {
-        let d = load_detail(store.as_ref(), explainer.as_deref(), key).await;
-        let _ = tx.send(Msg::Detail(Box::new(d))).await;
-    });
-}
-
-/// A product as a detail pane reads it: the product, its price history and the
-/// opportunities a filter names, each `None` (the history empty) where its read failed,
-/// the first failure said.
-pub(super) struct ProductParts {
-    pub(super) product: Option<crate::domain::Product>,
-    pub(super) history: Vec<crate::domain::PriceSeries>,
-    pub(super) opportunities: Option<Vec<crate::domain::Opportunity>>,
-    pub(super) error: Option<String>,
-}
-
-/// Reads `asin`'s [`ProductParts`], the opportunities those `filter` names, at once.
-pub(super) async fn read_product(
-    store: &dyn Store,
-    asin: crate::domain::Asin,
-    filter: OpportunityFilter,
-) -> ProductParts {
-    let (product, history, opps) = tokio::join!(
-        store.product(asin),
-        store.history(asin),
-        store.opportunities(filter)
-    );
-    let mut error = None;
-    let mut note = |e: &crate::store::StoreError| {
-        error.get_or_insert_with(|| e.to_string());
-    };
-    let product = product.unwrap_or_else(|e| {
-        note(&e);
-        None
-    });
-    let history = history.unwrap_or_else(|e| {
-        note(&e);
-        Vec::new()
-    });
-    let opportunities = opps.map(|p| p.items).map_err(|e| note(&e)).ok();
-    ProductParts {
-        product,
-        history,
-        opportunities,
-        error,
-    }
-}
-
-/// Loads the product, history and opportunity behind a row, the opportunity explained
-/// (with its breakdown lines) from that product.
-pub async fn load_detail(
-    store: &dyn Store,
-    explainer: Option<&dyn Detect>,
-    key: OpportunityKey,
-) -> Detail {
-    let filter = OpportunityFilter {
-        text: Some(key.asin.to_string()),
-        buy: vec![key.buy],
-        sell: vec![key.sell],
-        limit: 5,
-        ..OpportunityFilter::default()
-    };
-    let ProductParts {
-        product,
-        history,
-        opportunities,
-        error,
-    } = read_product(store, key.asin, filter).await;
-    let opportunity = opportunities.and_then(|o| o.into_iter().find(|o| o.key() == key));
-    let opportunity = match (opportunity, &product, explainer) {
-        (Some(o), Some(p), Some(x)) => Some(x.explain(p, &o).unwrap_or(o)),
-        (o, _, _) => o,
-    };
-    Detail {
-        key,
-        product,
-        history,
-        opportunity,
-        error,
-    }
 }
 
 /// Probes the store, then reads how current each market's data is (a failed read keeps

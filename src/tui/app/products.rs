@@ -1,9 +1,7 @@
 //! The products view's store reads: a page of products by ASIN, and the watchlist.
 
 use super::{Arc, ConsoleDeps, Msg, Store, UiState, mpsc};
-use crate::domain::Asin;
-use crate::store::{OpportunityFilter, ProductFilter};
-use crate::tui::model::ProductDetail;
+use crate::store::ProductFilter;
 use crate::tui::state::{ProductLine, ProductsPage, ProductsQuery, seek_page_offset};
 
 /// Reads the page `q` asks for: the products' lines, or why the store did not answer. A
@@ -78,46 +76,6 @@ pub(super) fn on_tick(
     if new_data || state.products.page.error.is_some() {
         state.products_changed();
     }
-}
-
-/// Routes read for a product's detail: every ordered pair of the five markets, and
-/// room for titles that name its ASIN (their rows are dropped).
-const ROUTES_READ: usize = 40;
-
-/// Reads the products view's detail of `asin`: the product, its price history and its
-/// stored routes (ranked first, by expected monthly profit), for the data changes counted
-/// as `changes`. What could not be read is said, the rest shown.
-pub async fn load_product_detail(store: &dyn Store, asin: Asin, changes: u64) -> ProductDetail {
-    let routes = OpportunityFilter {
-        text: Some(asin.to_string()),
-        limit: ROUTES_READ,
-        ..OpportunityFilter::default()
-    };
-    let parts = super::effects::read_product(store, asin, routes).await;
-    // The text matches titles too: a title naming this ASIN is another product's.
-    let routes = parts
-        .opportunities
-        .map(|o| o.into_iter().filter(|o| o.asin == asin).collect());
-    let (product, history, error) = (parts.product, parts.history, parts.error);
-    ProductDetail {
-        asin,
-        changes,
-        product,
-        history,
-        routes,
-        error,
-    }
-}
-
-pub(super) fn spawn_product_detail(
-    store: Arc<dyn Store>,
-    (asin, changes): (Asin, u64),
-    tx: mpsc::Sender<Msg>,
-) {
-    tokio::spawn(async move {
-        let d = load_product_detail(store.as_ref(), asin, changes).await;
-        let _ = tx.send(Msg::ProductDetail(Box::new(d))).await;
-    });
 }
 
 pub(super) fn spawn_products(store: Arc<dyn Store>, q: ProductsQuery, tx: mpsc::Sender<Msg>) {
