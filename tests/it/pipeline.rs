@@ -542,12 +542,24 @@ async fn watching_60() -> (
     Arc<dyn Queue>,
     PipelineDeps,
 ) {
+    watching(60).await
+}
+
+/// `n` watched products, DE only, five to a request, a memory queue nothing consumes.
+async fn watching(
+    n: u64,
+) -> (
+    tempfile::TempDir,
+    arbdesk::keepa::sim::Simulator,
+    Arc<dyn Queue>,
+    PipelineDeps,
+) {
     use arbdesk::keepa::sim::{SimConfig, Simulator};
 
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
-    let watched: Vec<Asin> = (0..60).map(|i| asin_from(i).parse().unwrap()).collect();
+    let watched: Vec<Asin> = (0..n).map(|i| asin_from(i).parse().unwrap()).collect();
     store
         .watch_add(watched, arbdesk::store::WatchSource::User)
         .await
@@ -880,6 +892,67 @@ async fn ingest_holds_what_it_fetched_while_the_queue_is_away() {
     })
     .await
     .expect("the hold is over");
+    pipeline.shutdown().await;
+}
+
+/// A refresh of the whole watchlist publishes what each Keepa request returns before it
+/// makes the next: the store gets a large watchlist's updates as its tokens allow, and a
+/// queue gone away meanwhile costs one request's tokens, the rest being asked once it is
+/// back (each product published once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_of_all_publishes_each_request_before_the_next() {
+    use arbdesk::pipeline::Command;
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_dir, sim, q, mut d) = watching(250).await;
+    d.settings.fetch_batch = 100;
+    let away = Arc::new(Away {
+        inner: q.clone(),
+        away: false.into(),
+        refused: 0.into(),
+    });
+    d.queue = Some(away.clone());
+    let pipeline = Pipeline::start(d);
+    // The scheduled pass first: the token, then three requests (100, 100, 50).
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while q.depth() < 250 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the scheduled pass fetches every watched product");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = sim.requests();
+    assert_eq!(before, 1 + 3);
+    away.away.store(true, SeqCst);
+    let asked = tokio::time::Instant::now() + 2 * arbdesk::pipeline::REFRESH_AGAIN_AFTER;
+    pipeline
+        .commands()
+        .send(Command::RefreshAll { asked })
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while away.refused.load(SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("publishing is tried again");
+    assert_eq!(
+        sim.requests(),
+        before + 1,
+        "the next request waits for the queue to take the first one's products"
+    );
+    away.away.store(false, SeqCst);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while q.depth() < 500 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the refresh goes on once the queue is back");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(q.depth(), 500, "each product published once more");
+    assert_eq!(sim.requests(), before + 3, "none asked twice");
     pipeline.shutdown().await;
 }
 

@@ -63,27 +63,43 @@ impl Ingest {
         let with = queries[0].0.len() as u64;
         self.stats
             .buybox_asked(with + queries[1].0.len() as u64, with);
+        let mut published = true;
         for (asins, buybox) in queries {
             if asins.is_empty() {
                 continue;
             }
+            if !published {
+                // The queue did not take the last batch: no tokens spent on more.
+                failed.extend(asins);
+                continue;
+            }
             let mut q = ProductQuery::new(market, asins);
             q.buybox = buybox;
-            self.fetch_query(&q, &mut failed, &mut unanswered).await;
+            published = self.fetch_query(&q, &mut failed, &mut unanswered).await;
         }
         (failed, unanswered)
     }
 
-    /// Runs `q` and publishes every product it returns; adds the ASINs of the requests that
-    /// failed to `failed`, and sets `unanswered` when Keepa did not answer one.
-    async fn fetch_query(&self, q: &ProductQuery, failed: &mut Vec<Asin>, unanswered: &mut bool) {
+    /// Runs `q`, one request of at most 100 ASINs at a time, and publishes what each returns
+    /// before the next is made: a refresh of the whole watchlist streams into the store as
+    /// its tokens allow, and a queue that goes away costs one request's tokens, not a
+    /// market's. Adds the ASINs of the requests that failed (or were not made) to `failed`
+    /// and sets `unanswered` when Keepa did not answer one; false when the queue did not
+    /// take a batch (the requests left are then not made: asked again in a minute).
+    async fn fetch_query(
+        &self,
+        q: &ProductQuery,
+        failed: &mut Vec<Asin>,
+        unanswered: &mut bool,
+    ) -> bool {
         let market = q.market;
-        let results = self.client.products_chunked(q).await;
-        for (batch, asked) in results
-            .into_iter()
-            .zip(q.asins.chunks(MAX_ASINS_PER_REQUEST))
-        {
-            let batch = match batch {
+        let mut chunks = q.asins.chunks(MAX_ASINS_PER_REQUEST);
+        while let Some(asked) = chunks.next() {
+            let sub = ProductQuery {
+                asins: asked.to_vec(),
+                ..q.clone()
+            };
+            let batch = match self.client.products(&sub).await {
                 Ok(b) => b,
                 Err(e) => {
                     // Stopped traffic (a refused key, no plan) was said once, as an error,
@@ -158,9 +174,12 @@ impl Ingest {
                         Some(format!("publishing failed: {e}")),
                     );
                     failed.extend_from_slice(asked);
+                    failed.extend(chunks.flatten());
+                    return false;
                 }
             }
         }
+        true
     }
 }
 
