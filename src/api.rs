@@ -72,7 +72,9 @@ struct Inner {
     version: &'static str,
     cache: cache::ResponseCache,
     metrics: metrics::HttpMetrics,
-    openapi: Bytes,
+    /// `/openapi.json` and `/docs`, built once (they change with the binary only).
+    openapi: Arc<cache::Entry>,
+    docs: Arc<cache::Entry>,
     commands: std::sync::OnceLock<crate::pipeline::Commands>,
     /// Explains rows for `breakdown=true` (without one, rows come without lines).
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
@@ -109,7 +111,11 @@ impl ApiState {
                 generation,
                 cache,
                 metrics: metrics::HttpMetrics::new(),
-                openapi: docs::openapi_bytes(version),
+                openapi: Arc::new(cache::Entry::new(docs::openapi_bytes(version), 0)),
+                docs: Arc::new(cache::Entry::new(
+                    Bytes::from_static(docs::PAGE.as_bytes()),
+                    0,
+                )),
                 settings,
                 version,
                 commands: std::sync::OnceLock::new(),
@@ -271,8 +277,12 @@ impl ApiState {
         &self.inner.metrics
     }
 
-    fn openapi(&self) -> Bytes {
-        self.inner.openapi.clone()
+    fn openapi(&self) -> &cache::Entry {
+        &self.inner.openapi
+    }
+
+    fn docs(&self) -> &cache::Entry {
+        &self.inner.docs
     }
 }
 

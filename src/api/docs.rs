@@ -9,8 +9,8 @@
 //! It also documents each problem type, which the `type` of every error body links to.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use bytes::Bytes;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -51,9 +51,15 @@ fn problem(text: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
-/// The answers served from the response cache: they carry an `ETag`, and a request that
-/// sends it back in `If-None-Match` gets a 304 while it holds.
-const CACHED_PATHS: [&str; 3] = ["/opportunities", "/products", "/products/{asin}"];
+/// The answers served from the response cache, and the two built once: they carry an
+/// `ETag`, and a request that sends it back in `If-None-Match` gets a 304 while it holds.
+const CACHED_PATHS: [&str; 5] = [
+    "/opportunities",
+    "/products",
+    "/products/{asin}",
+    "/openapi.json",
+    "/docs",
+];
 
 /// A response header described by `text`.
 fn response_header(text: &str) -> utoipa::openapi::header::Header {
@@ -298,18 +304,12 @@ fn lift_ref_descriptions(v: &mut serde_json::Value) {
     tag = "docs",
     responses((status = 200, description = "OpenAPI 3.1 document.", content_type = "application/json", body = Object))
 )]
-pub(crate) async fn openapi_json(State(state): State<ApiState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        state.openapi(),
-    )
-        .into_response()
+pub(crate) async fn openapi_json(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    super::respond::from_entry(state.openapi(), &headers, "application/json")
 }
 
-const PAGE: &str = include_str!("docs.html");
+/// The page of `/docs`.
+pub(crate) const PAGE: &str = include_str!("docs.html");
 
 /// Interactive documentation, self-contained (works offline).
 #[utoipa::path(
@@ -318,22 +318,14 @@ const PAGE: &str = include_str!("docs.html");
     tag = "docs",
     responses((status = 200, description = "HTML page rendering /openapi.json.", content_type = "text/html", body = String))
 )]
-pub(crate) async fn docs_page() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
-                ),
-            ),
-        ],
-        PAGE,
-    )
-        .into_response()
+pub(crate) async fn docs_page(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let mut res = super::respond::from_entry(state.docs(), &headers, "text/html; charset=utf-8");
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    res
 }

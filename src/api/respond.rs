@@ -68,12 +68,18 @@ where
     }
     let generation = state.generation();
     match state.cache().get_or_build(key, generation, build).await {
-        Ok(entry) => from_entry(&entry, headers),
+        Ok(entry) => from_entry(&entry, headers, "application/json"),
         Err(e) => e.into_response(),
     }
 }
 
-fn from_entry(entry: &Entry, headers: &HeaderMap) -> Response {
+/// `entry` as the answer to a request with `headers`: 304 when `If-None-Match` holds its
+/// ETag, else its body (gzipped when the client takes gzip) as `content_type`.
+pub(crate) fn from_entry(
+    entry: &Entry,
+    headers: &HeaderMap,
+    content_type: &'static str,
+) -> Response {
     let not_modified = not_modified(headers, &entry.etag);
     let gz = if !not_modified && accepts_gzip(headers) {
         entry.gzip()
@@ -94,10 +100,7 @@ fn from_entry(entry: &Entry, headers: &HeaderMap) -> Response {
         *res.status_mut() = StatusCode::NOT_MODIFIED;
         return res;
     }
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if gz.is_some() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }

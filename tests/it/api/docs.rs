@@ -1,7 +1,9 @@
 //! The contract and its documentation: `/openapi.json` generated from the code, `/docs`
 //! usable with no network.
 
-use super::fixture::{VERSION, get, seeded_api};
+use super::fixture::{VERSION, get, seeded_api, send};
+use axum::body::Body;
+use axum::http::Request;
 
 #[tokio::test]
 async fn openapi_lists_every_endpoint_and_its_parameters() {
@@ -129,7 +131,14 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
             }
             // Cached answers say how to ask again cheaply.
             if method == "get"
-                && ["/opportunities", "/products", "/products/{asin}"].contains(&path.as_str())
+                && [
+                    "/opportunities",
+                    "/products",
+                    "/products/{asin}",
+                    "/openapi.json",
+                    "/docs",
+                ]
+                .contains(&path.as_str())
             {
                 assert!(statuses.contains_key("304"), "{method} {path} lacks 304");
                 assert!(
@@ -200,5 +209,43 @@ async fn docs_page_is_self_contained() {
         "internal",
     ] {
         assert!(html.contains(&format!("id=\"problem-{slug}\"")), "{slug}");
+    }
+}
+
+/// The contract and its page change with the binary only: each carries an `ETag`, and a
+/// client that sends it back gets a 304 without a body (the page keeps its CSP), gzip on
+/// request as any answer.
+#[tokio::test]
+async fn docs_and_contract_revalidate() {
+    let (_dir, _store, api) = seeded_api().await;
+    for (path, kind) in [
+        ("/openapi.json", "application/json"),
+        ("/docs", "text/html; charset=utf-8"),
+    ] {
+        let first = get(&api.app, path).await;
+        assert_eq!(first.status, 200, "{path}");
+        assert_eq!(first.header("content-type"), Some(kind), "{path}");
+        let tag = first.header("etag").expect("an ETag").to_string();
+        assert_eq!(get(&api.app, path).await.header("etag"), Some(tag.as_str()));
+        let again = |tag: &str, encoding: &str| {
+            Request::get(path)
+                .header("if-none-match", tag)
+                .header("accept-encoding", encoding)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let r = send(&api.app, again(&tag, "identity")).await;
+        assert_eq!(r.status, 304, "{path}");
+        assert!(r.body.is_empty(), "{path}");
+        if path == "/docs" {
+            assert!(r.header("content-security-policy").is_some());
+        }
+        let r = send(&api.app, again("W/\"0-0\"", "gzip")).await;
+        assert_eq!(r.status, 200, "{path}: another tag gets the body");
+        assert_eq!(r.header("content-encoding"), Some("gzip"), "{path}");
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut body)
+            .unwrap();
+        assert_eq!(body, first.body, "{path}: the same bytes, gzipped");
     }
 }
