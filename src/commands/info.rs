@@ -33,8 +33,16 @@ pub fn config_failed(global: &crate::cli::GlobalArgs) {
 
 /// Prints resolved paths, theme choice, keymap warnings and terminal capabilities.
 pub fn info(settings: &Settings) -> Result<()> {
-    let env = TermEnv::from_env();
+    let mut env = TermEnv::from_env();
     let c = &settings.console;
+    // Asked as the console asks it, when it can decide the theme and there is a terminal.
+    let decides = theme::asks_background(c.theme.as_deref(), c.no_color, &env);
+    let terminal =
+        std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");
+    let asked = decides && terminal;
+    if asked {
+        env.background = theme::background::ask();
+    }
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
     outln!("arbdesk {}", env!("CARGO_PKG_VERSION"));
     outln!("\n[paths]");
@@ -73,6 +81,15 @@ pub fn info(settings: &Settings) -> Result<()> {
         );
     }
     outln!("colour depth  {:?}", env.depth());
+    outln!(
+        "background    {}",
+        match (env.background, decides, terminal) {
+            (Some(b), ..) => format!("{} (the terminal's answer to OSC 11)", b.word()),
+            (None, false, _) => "not asked (the theme does not depend on it)".to_string(),
+            (None, true, false) => "not asked (no terminal on stdout)".to_string(),
+            (None, true, true) => "unknown (the terminal did not answer OSC 11)".to_string(),
+        }
+    );
     outln!("keymap        {}", c.keymap);
     let mode = c.clipboard.as_str();
     let mux = Mux::detect(env.tmux.as_deref(), env.term.as_deref()).probe();

@@ -220,7 +220,14 @@ pub fn saved_theme(data_dir: &Path) -> Option<String> {
 /// Runs the console until the operator quits or a signal arrives; returns what to tell the
 /// operator once the terminal is restored (a state that could not be saved).
 pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
-    let env = TermEnv::from_env();
+    let mut env = TermEnv::from_env();
+    let interactive =
+        std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");
+    if interactive
+        && theme::asks_background(deps.settings.theme.as_deref(), deps.settings.no_color, &env)
+    {
+        env.background = theme::background::ask();
+    }
     let (saved, mut ui_warnings) = read_ui_state(&deps.data_dir);
     let choice = theme::choose(
         deps.settings.theme.as_deref(),
@@ -239,8 +246,6 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
     if let Some(why) = mux.blocked_reason() {
         tracing::warn!("Clipboard: {why}.");
     }
-    let interactive =
-        std::io::IsTerminal::is_terminal(&std::io::stdout()) && env.term.as_deref() != Some("dumb");
 
     let mut session = deps.session.clone();
     session.hyperlinks = hyperlinks_enabled(&deps.settings.hyperlinks, &env, tmux_passes_links);

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+pub mod background;
+
+pub use background::Background;
+
 /// Shipped themes: (name, TOML).
 pub const BUILTIN: [(&str, &str); 5] = [
     ("dark", include_str!("../../themes/dark.toml")),
@@ -411,7 +415,8 @@ pub struct Choice {
 
 /// Precedence: `--no-color` → mono; an explicit theme (flag or config); `NO_COLOR` → mono;
 /// the theme last chosen in the console (`T`, `:theme`), saved with its sort and filters;
-/// a terminal without 256 colours → ansi16; else dark.
+/// a terminal without 256 colours → ansi16; a light background (asked at start, see
+/// [`background`]) → light; else dark.
 pub fn choose(
     explicit: Option<&str>,
     no_color_flag: bool,
@@ -422,14 +427,8 @@ pub fn choose(
         name: name.into(),
         reason: reason.into(),
     };
-    if no_color_flag {
-        return c("mono", "--no-color");
-    }
-    if let Some(name) = explicit.filter(|n| *n != "auto") {
-        return c(name, "theme setting");
-    }
-    if env.no_color.as_deref().is_some_and(|v| !v.is_empty()) {
-        return c("mono", "NO_COLOR is set");
+    if let Some(settled) = settled(explicit, no_color_flag, env) {
+        return settled;
     }
     if let Some(name) = saved.filter(|n| *n != "auto") {
         return c(name, "chosen in the console, kept in ui-state.toml");
@@ -437,7 +436,35 @@ pub fn choose(
     if env.depth() == Depth::Ansi16 {
         return c("ansi16", "the terminal has fewer than 256 colours");
     }
-    c("dark", "default")
+    match env.background {
+        Some(Background::Light) => c("light", "the terminal's background is light (OSC 11)"),
+        Some(Background::Dark) => c("dark", "the terminal's background is dark (OSC 11)"),
+        None => c("dark", "default"),
+    }
+}
+
+/// The choice the settings and the environment make whatever else holds, if they make one.
+fn settled(explicit: Option<&str>, no_color_flag: bool, env: &TermEnv) -> Option<Choice> {
+    let c = |name: &str, reason: &str| Choice {
+        name: name.into(),
+        reason: reason.into(),
+    };
+    if no_color_flag {
+        return Some(c("mono", "--no-color"));
+    }
+    if let Some(name) = explicit.filter(|n| *n != "auto") {
+        return Some(c(name, "theme setting"));
+    }
+    if env.no_color.as_deref().is_some_and(|v| !v.is_empty()) {
+        return Some(c("mono", "NO_COLOR is set"));
+    }
+    None
+}
+
+/// Whether the terminal's background can decide the theme, now or at a later `:theme
+/// auto` (a theme saved from the console does not settle that): then it is worth asking.
+pub fn asks_background(explicit: Option<&str>, no_color_flag: bool, env: &TermEnv) -> bool {
+    settled(explicit, no_color_flag, env).is_none() && env.depth() != Depth::Ansi16
 }
 
 /// The terminal environment the console adapts to.
@@ -455,6 +482,8 @@ pub struct TermEnv {
     pub ssh: Option<String>,
     /// The locale of characters: `LC_ALL`, else `LC_CTYPE`, else `LANG` (`NAME=value`).
     pub locale: Option<String>,
+    /// The background, when the terminal was asked and said ([`background::ask`]).
+    pub background: Option<Background>,
 }
 
 impl TermEnv {
@@ -485,6 +514,7 @@ impl TermEnv {
             locale: ["LC_ALL", "LC_CTYPE", "LANG"]
                 .into_iter()
                 .find_map(|k| var(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={v}"))),
+            background: None,
         }
     }
 

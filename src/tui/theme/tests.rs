@@ -140,6 +140,52 @@ fn choice_follows_the_precedence() {
 }
 
 #[test]
+fn a_light_background_picks_light_where_nothing_else_decides() {
+    let light = TermEnv {
+        term: Some("xterm-256color".into()),
+        background: Some(Background::Light),
+        ..TermEnv::default()
+    };
+    let c = choose(None, false, &light, None);
+    assert_eq!(
+        (c.name.as_str(), c.reason.as_str()),
+        ("light", "the terminal's background is light (OSC 11)")
+    );
+    assert_eq!(choose(Some("auto"), false, &light, None).name, "light");
+    let dark = TermEnv {
+        background: Some(Background::Dark),
+        ..light.clone()
+    };
+    assert_eq!(choose(None, false, &dark, None).name, "dark");
+    // Everything before it still wins: a theme set, NO_COLOR, one chosen in the console.
+    assert_eq!(choose(Some("dark"), false, &light, None).name, "dark");
+    assert_eq!(choose(None, true, &light, None).name, "mono");
+    let no_color = TermEnv {
+        no_color: Some("1".into()),
+        ..light.clone()
+    };
+    assert_eq!(choose(None, false, &no_color, None).name, "mono");
+    assert_eq!(
+        choose(None, false, &light, Some("high-contrast")).name,
+        "high-contrast"
+    );
+    // Asked only where it can decide (a saved theme leaves `:theme auto` to it).
+    assert!(asks_background(None, false, &light));
+    assert!(asks_background(Some("auto"), false, &light));
+    assert!(!asks_background(Some("dark"), false, &light));
+    assert!(!asks_background(None, true, &light));
+    assert!(!asks_background(None, false, &no_color));
+    let plain = TermEnv {
+        term: Some("xterm".into()),
+        ..TermEnv::default()
+    };
+    assert!(
+        !asks_background(None, false, &plain),
+        "ansi16 reads on either"
+    );
+}
+
+#[test]
 fn rgb_maps_to_the_nearest_256_colour() {
     assert_eq!(to_256(Color::Rgb(255, 0, 0)), Color::Indexed(196));
     assert_eq!(to_256(Color::Rgb(0, 0, 0)), Color::Indexed(16));

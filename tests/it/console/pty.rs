@@ -14,12 +14,53 @@ const ROWS: u16 = 30;
 struct Console {
     raw: Arc<Mutex<Vec<u8>>>,
     screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+/// A terminal's answers to what a program asks it: the device attributes (DA1) always, as
+/// terminals do, and the background colour (OSC 11) when it has one to tell.
+struct Answers {
+    background: Option<&'static str>,
+    /// The last bytes read, for a question split across two reads.
+    tail: Vec<u8>,
+}
+
+impl Answers {
+    /// What to send back for `chunk`, the bytes just read.
+    fn to(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let seen = self.tail.len();
+        self.tail.extend_from_slice(chunk);
+        let asked = |q: &[u8]| {
+            self.tail
+                .windows(q.len())
+                .enumerate()
+                .filter(|(i, w)| *w == q && i + q.len() > seen)
+                .count()
+        };
+        let mut out = Vec::new();
+        for _ in 0..asked(b"\x1b]11;?") {
+            if let Some(rgb) = self.background {
+                out.extend_from_slice(format!("\x1b]11;{rgb}\x1b\\").as_bytes());
+            }
+        }
+        for _ in 0..asked(b"\x1b[c") {
+            out.extend_from_slice(b"\x1b[?62;22c");
+        }
+        let keep = self.tail.len().saturating_sub(8);
+        self.tail.drain(..keep);
+        out
+    }
 }
 
 impl Console {
     fn start(data_dir: &std::path::Path) -> Console {
+        Console::start_on(data_dir, None)
+    }
+
+    /// Started in a terminal whose background is `background` (`rgb:RRRR/GGGG/BBBB`, as
+    /// OSC 11 answers; `None`: a terminal that does not say).
+    fn start_on(data_dir: &std::path::Path, background: Option<&'static str>) -> Console {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -50,14 +91,18 @@ impl Console {
         let child = pair.slave.spawn_command(cmd).expect("arbdesk starts");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = pair.master.take_writer().unwrap();
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().unwrap()));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let screen = Arc::new(Mutex::new(vt100::Parser::new(
             std::num::NonZeroU16::new(ROWS).unwrap(),
             std::num::NonZeroU16::new(COLS).unwrap(),
             0,
         )));
-        let (r, s) = (raw.clone(), screen.clone());
+        let (r, s, w) = (raw.clone(), screen.clone(), writer.clone());
+        let mut answers = Answers {
+            background,
+            tail: Vec::new(),
+        };
         std::thread::spawn(move || {
             // Keeps the master open for as long as the reader runs.
             let _master = pair.master;
@@ -68,6 +113,12 @@ impl Console {
                 }
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
                 s.lock().unwrap().process(&buf[..n]);
+                let answer = answers.to(&buf[..n]);
+                if !answer.is_empty() {
+                    let mut w = w.lock().unwrap();
+                    let _ = w.write_all(&answer);
+                    let _ = w.flush();
+                }
             }
         });
         Console {
@@ -113,8 +164,10 @@ impl Console {
     }
 
     fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
+        let mut w = self.writer.lock().unwrap();
+        w.write_all(keys.as_bytes()).unwrap();
+        w.flush().unwrap();
+        drop(w);
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -274,4 +327,53 @@ fn demo_console_in_a_pseudo_terminal() {
         !screen.screen().alternate_screen(),
         "still on the alternate screen"
     );
+}
+
+/// The colour of the first cell of `text` on the screen (the title's, say).
+fn colour_of(c: &Console, text: &str) -> vt100::Color {
+    let parser = c.screen.lock().unwrap();
+    let screen = parser.screen();
+    for row in 0..ROWS {
+        let line = screen.contents_between(row, 0, row, COLS);
+        if let Some(at) = line.find(text) {
+            let col = line[..at].chars().count() as u16;
+            return screen.cell(row, col).unwrap().fgcolor();
+        }
+    }
+    panic!("{text} is not on the screen:\n{}", screen.contents());
+}
+
+/// With the default `theme = "auto"`, a terminal whose background is light gets the light
+/// theme: the console asks it at start (OSC 11, then DA1 so that no answer comes late and
+/// is read as keys), and a key typed after it starts still does what it says.
+#[test]
+fn a_light_terminal_gets_the_light_theme() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start_on(dir.path(), Some("rgb:ffff/ffff/ffff"));
+    let limit = Duration::from_secs(120);
+    c.wait_for("opportunities", |s| !rows(s).is_empty(), limit);
+    let asked = String::from_utf8_lossy(&c.raw.lock().unwrap()).to_string();
+    let question = asked.find("\x1b]11;?").expect("the background was asked");
+    let screen = asked.find("\x1b[?1049h").expect("the alternate screen");
+    assert!(question < screen, "asked before the console draws");
+    let at_start = colour_of(&c, "arbdesk");
+    c.send(":theme dark\r");
+    c.wait_for("the dark theme", |s| !s.contains(":theme dark"), limit);
+    std::thread::sleep(Duration::from_millis(300));
+    let dark = colour_of(&c, "arbdesk");
+    assert_ne!(at_start, dark, "the start theme was not dark");
+    c.send(":theme light\r");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(colour_of(&c, "arbdesk"), at_start, "it was light");
+    // `auto` picks by the answer given at start.
+    c.send(":theme dark\r");
+    c.send(":theme auto\r");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(colour_of(&c, "arbdesk"), at_start, "auto is light here");
+    c.send("q");
+    let start = Instant::now();
+    while c.child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no exit after q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
