@@ -124,7 +124,7 @@ pub fn listen_failed(
 /// Opens the configured store, creating the data dir.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     check_data_dir(&settings.data_dir)?;
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    crate::config::create_private_dir(&settings.data_dir).with_context(|| {
         format!(
             "Could not create the data dir {}",
             settings.data_dir.display()

@@ -24,6 +24,18 @@ use std::time::Duration;
 
 pub use buybox::BuyBox;
 pub use file::{DiscoveryCategory, FileConfig, TEMPLATE};
+pub(crate) use show::redact_url;
+
+/// Creates `dir` and its missing parents readable by their owner only (0700 on Unix): the
+/// data dir holds the store, the logs and exports, which other users of the machine have
+/// no business reading. A directory that exists keeps its permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
 
 use crate::cli::{GlobalArgs, Role};
 use crate::domain::Market;

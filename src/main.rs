@@ -99,7 +99,7 @@ async fn run() -> ExitCode {
     // log view (g l) shows. Everything else logs to stderr.
     let _log_guard = if cli.command.is_none() && !settings.serve {
         let dir = settings.data_dir.join("logs");
-        if let Err(e) = std::fs::create_dir_all(&dir) {
+        if let Err(e) = arbdesk::config::create_private_dir(&dir) {
             error!(
                 "error: could not create the log directory {}: {e}",
                 dir.display()

@@ -68,9 +68,10 @@ pub(crate) async fn run(
     }
     // A job takes nothing: a parameter or a body would be ignored, so neither is taken.
     ApiError::refuse_query(query.as_deref(), "")?;
-    let sent_body = !axum::body::to_bytes(body, state.settings().body_limit)
+    // A body too large to read (or cut off) was sent all the same.
+    let sent_body = axum::body::to_bytes(body, state.settings().body_limit)
         .await
-        .map_or(true, |b| b.is_empty());
+        .map_or(true, |b| !b.is_empty());
     if sent_body {
         return Err(ApiError::from_status(
             StatusCode::BAD_REQUEST,

@@ -11,10 +11,13 @@
 //! share one record, as if they were one client: their tenth wrong token between them locks
 //! out, for [`LOCK`], every one of them that sent a wrong token meanwhile (a client that
 //! only ever sent the right one is not among them, so keeping the table full does not lock
-//! out the operator). No record is given up for a newcomer's (its wrong tokens would be
+//! out the operator). Who they are is kept in fixed memory ([`Strikers`], 1 MiB), which
+//! may take a client for one of them that is not, about once in 50 at a million of them,
+//! never the reverse. No record is given up for a newcomer's (its wrong tokens would be
 //! forgotten), so filling the table buys no free guesses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,9 +30,8 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 pub(crate) const LOCK: Duration = Duration::from_secs(60);
 /// Clients tracked at once.
 const MAX_TRACKED: usize = 4096;
-/// Clients named as having struck while the table was full; past this many, every client
-/// not tracked is taken for one of them.
-const MAX_UNTRACKED_NAMED: usize = 65_536;
+/// Bits of [`Strikers`]: 1 MiB.
+const STRIKER_BITS: usize = 1 << 23;
 
 /// One client's record: wrong tokens since `since`, and the end of its lock.
 #[derive(Debug, Clone, Copy)]
@@ -63,12 +65,57 @@ struct Table {
     records: HashMap<Option<IpAddr>, Record>,
     /// The wrong tokens of the clients the full table could not track, as one record.
     untracked: Option<Record>,
-    /// Those clients that sent a wrong token (see [`MAX_UNTRACKED_NAMED`]).
-    strikers: HashSet<Option<IpAddr>>,
-    /// More struck than were named: every client not tracked counts as one of them.
-    strikers_overflow: bool,
+    /// Those clients that sent a wrong token (made when the table first fills).
+    strikers: Option<Strikers>,
     /// Set when they locked themselves out: each of them is locked until then.
     full_until: Option<Instant>,
+}
+
+/// A set of clients in fixed memory (a Bloom filter: four bits a client, at places a hash
+/// keyed at random picks, so no one can choose addresses that share them). It may take a
+/// client for a member that is not — about 1 in 400 at 65,536 members, 1 in 50 at a
+/// million — never a member for one that is not.
+struct Strikers {
+    bits: Vec<u64>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl std::fmt::Debug for Strikers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Strikers").finish_non_exhaustive()
+    }
+}
+
+impl Strikers {
+    fn new() -> Self {
+        Strikers {
+            bits: vec![0; STRIKER_BITS / 64],
+            hasher: Default::default(),
+        }
+    }
+
+    /// The four bits of `client`.
+    fn places(&self, client: &Option<IpAddr>) -> [usize; 4] {
+        let h = self.hasher.hash_one(client);
+        let (a, b) = (h as usize, (h >> 32) as usize | 1);
+        std::array::from_fn(|i| a.wrapping_add(i.wrapping_mul(b)) % STRIKER_BITS)
+    }
+
+    fn insert(&mut self, client: &Option<IpAddr>) {
+        for p in self.places(client) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+    }
+
+    fn contains(&self, client: &Option<IpAddr>) -> bool {
+        self.places(client)
+            .iter()
+            .all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+
+    fn clear(&mut self) {
+        self.bits.fill(0);
+    }
 }
 
 /// What a wrong token did.
@@ -102,7 +149,9 @@ impl Lockout {
         let client = client_of(ip);
         let until = match table.records.get(&client) {
             Some(r) => r.locked_until,
-            None if table.strikers_overflow || table.strikers.contains(&client) => table.full_until,
+            None if table.strikers.as_ref().is_some_and(|s| s.contains(&client)) => {
+                table.full_until
+            }
             None => None,
         };
         until.filter(|&t| t > now).map(|t| t - now)
@@ -116,7 +165,6 @@ impl Lockout {
             records,
             untracked,
             strikers,
-            strikers_overflow,
             full_until,
         } = &mut *table;
         if records.len() >= MAX_TRACKED && !records.contains_key(&client) {
@@ -126,15 +174,11 @@ impl Lockout {
                 // named among them. Who struck is forgotten with their count, not while
                 // their lock lasts.
                 let shared = untracked.get_or_insert(Record::fresh(now));
+                let strikers = strikers.get_or_insert_with(Strikers::new);
                 if shared.lapsed(now) && full_until.is_none_or(|t| t <= now) {
                     strikers.clear();
-                    *strikers_overflow = false;
                 }
-                if strikers.len() < MAX_UNTRACKED_NAMED {
-                    strikers.insert(client);
-                } else if !strikers.contains(&client) {
-                    *strikers_overflow = true;
-                }
+                strikers.insert(&client);
                 return match count(shared, now) {
                     Strike::Locked => {
                         *full_until = Some(now + LOCK);
@@ -284,6 +328,28 @@ mod tests {
             "sent no wrong token"
         );
         assert_eq!(l.locked(new, t0 + LOCK), None, "for a minute");
+    }
+
+    #[test]
+    fn a_flood_of_guessers_from_many_addresses_does_not_lock_out_the_operator() {
+        let l = Lockout::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED {
+            l.strike(Some(IpAddr::from(std::net::Ipv4Addr::from(i as u32))), t0);
+        }
+        // 70,000 more guessers (past what a set of addresses would hold in bounded memory),
+        // one wrong token each: locked out together.
+        let guesser = |i: u32| Some(IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+        for i in 0..70_000 {
+            l.strike(guesser(i), t0);
+        }
+        assert!((0..70_000).all(|i| l.locked(guesser(i), t0) == Some(LOCK)));
+        // Of 10,000 clients that sent no wrong token, nearly all are let in.
+        let operator = |i: u32| Some(IpAddr::from(std::net::Ipv4Addr::from(0xc000_0000 + i)));
+        let shut_out = (0..10_000)
+            .filter(|&i| l.locked(operator(i), t0).is_some())
+            .count();
+        assert!(shut_out < 50, "{shut_out} of 10,000 locked out");
     }
 
     #[test]

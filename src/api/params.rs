@@ -58,8 +58,9 @@ impl Params {
             .filter(|(k, v)| !(k.is_empty() && v.is_empty()))
             .collect();
         let mut unknown: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (k, _) in &pairs {
-            if !accepted.contains(&k.as_str()) && !unknown.contains(k) {
+            if !accepted.contains(&k.as_str()) && seen.insert(k.as_str()) {
                 unknown.push(k.clone());
             }
         }

@@ -65,7 +65,7 @@ pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
                 .into());
             }
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
+                crate::config::create_private_dir(dir)
                     .with_context(|| format!("Could not create {}", dir.display()))?;
             }
             write_private(&path, config::TEMPLATE.as_bytes())

@@ -225,7 +225,7 @@ fn secret_option(key: &str) -> bool {
 /// `urls` (one URL, or several separated by commas) with every password, and any query
 /// value that looks like a credential, redacted. A URL with no secret in it is shown exactly
 /// as written.
-fn redact_url(urls: &str) -> String {
+pub(crate) fn redact_url(urls: &str) -> String {
     urls.split(',')
         .map(redact_one)
         .collect::<Vec<_>>()

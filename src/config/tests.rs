@@ -381,6 +381,23 @@ fn a_parse_error_does_not_quote_a_secret() {
         mask_secrets("3 | sasl.password = \"pw\""),
         "3 | sasl.password = *** (a secret's value is not shown)"
     );
+    // In an inline table, under a quoted key, in a URL's query.
+    for text in [
+        "api = { token = \"SECRET1234567890abcdef\", bogus = }\n",
+        "[api]\n\"token\" = \"SECRET1234567890abcdef\" x\n",
+        "[api]\n'token' = \"SECRET1234567890abcdef\" x\n",
+        "[keepa]\nurl = \"https://proxy/?key=SECRET1234567890abcdef\" x\n",
+    ] {
+        let e = toml::from_str::<toml::Value>(text).unwrap_err();
+        let shown = mask_secrets(&e.to_string());
+        assert!(!shown.contains("SECRET1234567890abcdef"), "{text}: {shown}");
+    }
+    assert_eq!(
+        mask_secrets("1 | api = { token = \"x\", bogus = 1 }"),
+        "1 | api = { token = *** (a secret's value is not shown)"
+    );
+    // A key that only ends in the word is no secret.
+    assert_eq!(mask_secrets("2 | monkey = 1"), "2 | monkey = 1");
 }
 
 /// `keepa.buybox` is `true`, `false` or `"routes"`; unset, every product for demo data and

@@ -33,27 +33,35 @@ pub(super) fn key_line(text: &str, e: &toml::de::Error) -> Option<String> {
 /// A parse message with the values of the secret keys it quotes (`key`, `token`,
 /// `password`, as in `2 | token = "…" x`) masked: the message goes to a terminal, and from
 /// there into logs and pasted bug reports.
+///
+/// Every `=` of a line is looked at, so a secret in an inline table (`api = { token =
+/// "…" }`), under a quoted key (`"token" = "…"`) or in a URL's query (`?key=…`) is masked
+/// too: the line is shown up to the secret's `=`.
 pub(super) fn mask_secrets(message: &str) -> String {
     message
         .lines()
         .map(|line| {
-            let Some((left, _)) = line.split_once('=') else {
-                return line.to_string();
-            };
-            // The key, after the line-number gutter TOML's messages put before it.
-            let key = left
-                .rsplit('|')
-                .next()
-                .unwrap_or(left)
-                .trim()
-                .to_ascii_lowercase();
-            let secret = ["key", "token", "password"].iter().any(|s| {
-                key == *s || key.ends_with(&format!(".{s}")) || key.ends_with(&format!("_{s}"))
+            let secret_at = line.match_indices('=').find_map(|(at, _)| {
+                // The key just before this `=`: its last word, quotes and spaces left out.
+                let key: String = line[..at]
+                    .trim_end()
+                    .trim_end_matches(['"', '\''])
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                let secret = ["key", "token", "password"].iter().any(|s| {
+                    key == *s || key.ends_with(&format!(".{s}")) || key.ends_with(&format!("_{s}"))
+                });
+                secret.then_some(at)
             });
-            if secret {
-                format!("{left}= *** (a secret's value is not shown)")
-            } else {
-                line.to_string()
+            match secret_at {
+                Some(at) => format!("{}= *** (a secret's value is not shown)", &line[..at]),
+                None => line.to_string(),
             }
         })
         .collect::<Vec<_>>()

@@ -459,7 +459,7 @@ impl KeepaClient {
                                     env.tokens_consumed - cost
                                 };
                                 if let Some(e) = &env.error {
-                                    tracing::warn!(endpoint, kind = ?e.kind, message = ?e.message, "Keepa reported an error on a successful response.");
+                                    tracing::warn!(endpoint, kind = ?e.kind, message = %self.redact(e.message.as_deref().unwrap_or("")), "Keepa reported an error on a successful response.");
                                 }
                                 tracing::debug!(
                                     endpoint,

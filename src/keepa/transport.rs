@@ -114,10 +114,31 @@ impl Transport for ReqwestTransport {
                 .await
                 .map_err(|e| classify(e, false))?;
             let status = resp.status().as_u16();
-            let body = resp.bytes().await.map_err(|e| classify(e, true))?;
+            let body = read_body(resp, MAX_BODY).await?;
             Ok(HttpResponse { status, body })
         })
     }
+}
+
+/// The most of an answer read, decompressed: 100 products with 90 days of history are a
+/// few MiB; past this it is no Keepa answer (a gzip bomb from a proxy, say), and reading
+/// on would only fill memory.
+const MAX_BODY: usize = 128 << 20;
+
+/// `resp`'s body, decompressed, refused past `max` bytes.
+async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Bytes, TransportError> {
+    let mut body = Vec::with_capacity(resp.content_length().map_or(0, |n| (n as usize).min(max)));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| classify(e, true))? {
+        if body.len() + chunk.len() > max {
+            return Err(TransportError::Body(format!(
+                "the answer is over {} MiB once decompressed, more than Keepa sends for a \
+                 request: not read further (is the Keepa URL a Keepa endpoint?)",
+                max >> 20
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 #[cfg(test)]
@@ -132,6 +153,41 @@ mod tests {
 
     /// Only a failure to connect says the request was never sent (its tokens go back); a
     /// connection closed once the request was sent is a request Keepa may have charged.
+    /// A gzip bomb (here 1 MiB of zeros in ~1 KB) is read only up to the limit.
+    #[tokio::test]
+    async fn an_answer_past_the_limit_is_refused_once_decompressed() {
+        use std::io::Write;
+        use tokio::io::AsyncWriteExt;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'0'; 1 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                    bomb.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&bomb).await;
+            }
+        });
+        let url = Url::parse(&format!("http://{addr}/product?key=k")).unwrap();
+        let resp = transport().client.get(url.clone()).send().await.unwrap();
+        let err = read_body(resp, 512 << 10).await.unwrap_err();
+        assert!(
+            matches!(&err, TransportError::Body(m) if m.contains("over 0 MiB once decompressed")),
+            "{err:?}"
+        );
+        // Under the limit it is read whole.
+        let resp = transport().client.get(url).send().await.unwrap();
+        assert_eq!(read_body(resp, 2 << 20).await.unwrap().len(), 1 << 20);
+    }
+
     #[tokio::test]
     async fn a_connection_closed_after_the_request_is_not_taken_for_one_never_sent() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -88,7 +88,7 @@ impl SqliteStore {
             ));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::config::create_private_dir(dir).map_err(|e| {
                 StoreError::Unavailable(format!(
                     "cannot create the directory {} for the store: {e}; check its permissions \
                      or set the store path",

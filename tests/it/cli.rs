@@ -298,6 +298,25 @@ fn importing_a_file_that_is_not_there_is_a_bad_argument() {
     );
 }
 
+/// A data dir arbdesk creates is its owner's only (it holds the store, logs and exports);
+/// one that exists keeps its permissions.
+#[cfg(unix)]
+#[test]
+fn a_new_data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    stdout_of(&["watch", "add", "B07XJ8C8F5"], &data);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750)).unwrap();
+    stdout_of(&["watch", "add", "B07XJ8C8F5"], &shared);
+    assert_eq!(mode(&shared), 0o750);
+}
+
 /// `watch add` takes Amazon product links as a browser gives them, as well as ASINs.
 #[test]
 fn watch_add_takes_product_links() {

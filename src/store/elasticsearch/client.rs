@@ -22,6 +22,7 @@ use url::Url;
 use super::bulk::{Bulk, Item};
 use super::docs::{self, Ix};
 use crate::component::ComponentHealth;
+use crate::config::redact_url;
 use crate::store::write_error::LastWriteError;
 use crate::store::{EsSettings, StoreError, StoreResult};
 
@@ -97,7 +98,8 @@ impl Es {
             .into_iter()
             .map(|url| {
                 Ok(Node {
-                    url: url.as_str().trim_end_matches('/').to_string(),
+                    // As messages and the health show it: a password in it redacted.
+                    url: redact_url(url.as_str()).trim_end_matches('/').to_string(),
                     client: Elasticsearch::new(Self::transport(s, url)?),
                     resting_until: Mutex::new(None),
                 })
@@ -111,7 +113,7 @@ impl Es {
         Ok(Es {
             nodes,
             next: AtomicUsize::new(0),
-            url: s.url.clone(),
+            url: redact_url(&s.url),
             prefix: s.index_prefix.clone(),
             refresh,
             ready: AtomicBool::new(false),
@@ -560,7 +562,34 @@ impl Es {
 
 #[cfg(test)]
 mod tests {
-    use super::url_paths;
+    use super::{Es, url_paths};
+    use crate::store::EsSettings;
+
+    /// A password given in the URL is never shown: not in the health, not in messages.
+    #[tokio::test]
+    async fn a_password_in_the_url_is_not_shown() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut s = EsSettings::new(format!(
+            "http://esuser:S3CRETPASS@{closed},http://other:PASS2@{closed}/"
+        ));
+        s.timeout_secs = 2;
+        let es = Es::connect(&s).unwrap();
+        let health = es.health().await;
+        assert!(health.detail.contains("esuser:***@"), "{}", health.detail);
+        for shown in [
+            &health.detail,
+            &es.url,
+            &format!("{:?}", es.nodes.iter().map(|n| &n.url).collect::<Vec<_>>()),
+        ] {
+            assert!(
+                !shown.contains("S3CRETPASS") && !shown.contains("PASS2"),
+                "{shown}"
+            );
+        }
+    }
 
     #[test]
     fn node_urls_with_a_path_are_named() {

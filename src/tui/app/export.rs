@@ -68,7 +68,8 @@ pub(super) async fn export(
             items.len() as u64,
         ),
     };
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::config::create_private_dir(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
     // Simulated prices say so in the file's name too.
     let demo = if source == Some(crate::pipeline::Source::Demo) {
         "demo-"

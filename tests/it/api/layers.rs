@@ -596,6 +596,20 @@ async fn what_the_server_would_not_read_is_refused() {
         p["detail"].as_str().unwrap().contains("takes no body"),
         "{p}"
     );
+    // A body past the limit with no length said (chunked) is a body all the same.
+    let chunks = (0..40).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 4096]));
+    let r = send(
+        &app,
+        Request::post("/jobs/discovery")
+            .body(Body::from_stream(futures_util::stream::iter(chunks)))
+            .unwrap(),
+    )
+    .await
+    .problem(400);
+    assert!(
+        r["detail"].as_str().unwrap().contains("takes no body"),
+        "{r}"
+    );
     assert!(rx.try_recv().is_err(), "nothing queued");
     for (path, name) in [("/products/%FF", "asin"), ("/jobs/%FF", "name")] {
         let r = if path.starts_with("/jobs") {
