@@ -167,6 +167,36 @@ pub fn decode_parsed(p: &Product) -> Result<Listing, DecodeError> {
     })
 }
 
+/// How far past the time a product was fetched (or read) Keepa's `lastUpdate` may lie:
+/// clocks differ by minutes, not by a day.
+const UPDATED_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// `listing`, unless Keepa's `lastUpdate` lies more than a day after `seen`, when it was
+/// `how` (`fetched`, `read`): Keepa cannot have updated it later, and a price dated in the
+/// future would count as current for ever. A corrupted value, or a clock far off.
+pub fn updated_by(
+    listing: Listing,
+    seen: DateTime<Utc>,
+    how: &str,
+) -> Result<Listing, DecodeError> {
+    let at = listing.snapshot.observed_at;
+    if at <= seen + UPDATED_AHEAD {
+        return Ok(listing);
+    }
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    Err(DecodeError {
+        asin: listing.asin.to_string(),
+        domain: listing.market.keepa_domain().to_string(),
+        field: "lastUpdate".to_string(),
+        reason: format!(
+            "{} is after the product was {how} ({}): Keepa cannot have updated it later \
+             (a corrupted value, or this machine's clock is far off)",
+            time(at),
+            time(seen)
+        ),
+    })
+}
+
 /// Names the product and the field of a JSON-level failure.
 fn parse_error(raw: &str, plain: serde_json::Error) -> DecodeError {
     let not_product = |what: &str, reason: String| DecodeError {

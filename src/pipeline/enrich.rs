@@ -5,7 +5,7 @@
 //! text is the dead-letter reason, so a poison message is explained, never dropped silently.
 
 use crate::domain::{Asin, Listing, Market};
-use crate::keepa::decode::{Product, decode_parsed};
+use crate::keepa::decode::{Product, decode_parsed, updated_by};
 use crate::keepa::decode_product;
 use crate::queue::RawUpdate;
 
@@ -68,8 +68,9 @@ impl Enricher {
         // does not parse so is read again the plain way, whose errors say what is wrong.
         if let Ok(update) = serde_json::from_slice::<RawUpdate<Product>>(payload) {
             self.same_source(update.source)?;
-            let listing =
-                decode_parsed(&update.product).map_err(|e| EnrichError::Product(e.to_string()))?;
+            let listing = decode_parsed(&update.product)
+                .and_then(|l| updated_by(l, update.fetched_at, "fetched"))
+                .map_err(|e| EnrichError::Product(e.to_string()))?;
             return matching(listing, update.asin, update.market);
         }
         let raw: RawUpdate = serde_json::from_slice(payload).map_err(|e| {
@@ -83,8 +84,9 @@ impl Enricher {
             }
         })?;
         self.same_source(raw.source)?;
-        let listing =
-            decode_product(raw.product.get()).map_err(|e| EnrichError::Product(e.to_string()))?;
+        let listing = decode_product(raw.product.get())
+            .and_then(|l| updated_by(l, raw.fetched_at, "fetched"))
+            .map_err(|e| EnrichError::Product(e.to_string()))?;
         matching(listing, raw.asin, raw.market)
     }
 
@@ -196,6 +198,36 @@ mod tests {
         assert!(demo_store.enrich(&sent("mars")).is_ok());
         assert!(demo_store.enrich(&payload("B0DEMO1234", "DE", p)).is_ok());
         assert!(Enricher::default().enrich(&sent("live")).is_ok());
+    }
+
+    /// A product Keepa says it updated after it was fetched (by more than a day, which
+    /// clocks do not differ by) is refused, naming the field and both times: its prices
+    /// would count as current for ever.
+    #[test]
+    fn an_update_from_the_future_is_refused() {
+        let at = |minute: i64| {
+            format!(
+                r#"{{"asin":"B0DEMO1234","domainId":3,"title":"Kettle","lastUpdate":{minute},"csv":[null,[8300000,1999]]}}"#
+            )
+        };
+        // 2028-02-11, fetched 2026-11-25 06:00.
+        let e = Enricher::default()
+            .enrich(&payload("B0DEMO1234", "DE", &at(9_000_000)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("lastUpdate")
+                && e.contains(
+                    "2028-02-11 00:00 UTC is after the product was fetched (2026-11-25 06:00 UTC)"
+                ),
+            "{e}"
+        );
+        // 23 hours ahead: a clock off, taken.
+        let ahead = 8_362_440 + 23 * 60;
+        let l = Enricher::default()
+            .enrich(&payload("B0DEMO1234", "DE", &at(ahead)))
+            .unwrap();
+        assert_eq!(l.snapshot.new, Some(crate::domain::Money::eur(1999)));
     }
 
     #[test]

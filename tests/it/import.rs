@@ -491,6 +491,32 @@ fn rejects_has_every_bad_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is the file being imported"));
 }
 
+/// A line whose `lastUpdate` lies days after the import reads it is a bad line, named with
+/// its number and the field; the others are imported.
+#[test]
+fn a_line_updated_in_the_future_is_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("future.jsonl");
+    let mut future: serde_json::Value = serde_json::from_str(&product_line(2, Market::DE)).unwrap();
+    // 2030-01-05 in Keepa minutes.
+    future["lastUpdate"] = serde_json::json!(10_000_000);
+    let text = format!(
+        "{}\n{future}\n{}\n",
+        product_line(1, Market::DE),
+        product_line(3, Market::DE)
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = import(&file, &dir.path().join("data")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("line 2")
+            && err.contains("lastUpdate")
+            && err.contains("is after the product was read"),
+        "{err}"
+    );
+}
+
 /// A gzip file is named as such, not read as thousands of bad lines.
 #[test]
 fn a_gzip_file_is_refused_with_how_to_read_it() {

@@ -6,6 +6,7 @@ use std::ops::Range;
 use anyhow::Result;
 
 use crate::domain::Listing;
+use crate::keepa::decode::updated_by;
 use crate::keepa::decode_product;
 
 /// Lines in the first batch, when batches are larger.
@@ -59,6 +60,7 @@ struct Lines {
 
 /// Decodes lines on all cores; returns listings and `(line number, error)` pairs.
 fn decode_all(batch: &Lines) -> (Vec<Listing>, Vec<(u64, String)>) {
+    let read_at = chrono::Utc::now();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -73,6 +75,7 @@ fn decode_all(batch: &Lines) -> (Vec<Listing>, Vec<(u64, String)>) {
                         .map(|(number, line)| {
                             let decoded = match line {
                                 Ok(range) => decode_product(&batch.text[range.clone()])
+                                    .and_then(|l| updated_by(l, read_at, "read"))
                                     .map_err(|e| e.to_string()),
                                 Err(e) => Err(e.clone()),
                             };
