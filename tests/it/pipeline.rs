@@ -573,6 +573,17 @@ async fn watching(
     (dir, sim, q, d)
 }
 
+/// Waits up to `limit` for `done`, checking every 50 ms; fails naming `what` otherwise.
+async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(limit, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
+}
+
 /// A process started on a store another one fetched into takes up its schedule: products
 /// fetched within the refresh interval wait for it to pass, rather than all being fetched
 /// again at once (which spent a whole round of tokens at every restart).
@@ -863,22 +874,18 @@ async fn ingest_holds_what_it_fetched_while_the_queue_is_away() {
         "{said}"
     );
     // Tried again, and no more fetched meanwhile: the token and the first request.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while away.refused.load(SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    until("publishing is tried again", Duration::from_secs(10), || {
+        away.refused.load(SeqCst) >= 3
     })
-    .await
-    .expect("publishing is tried again");
+    .await;
     assert_eq!(sim.requests(), 1 + 1, "fetching waits for the queue");
     away.away.store(false, SeqCst);
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while q.depth() < 60 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("every watched product is published once the queue is back");
+    until(
+        "every watched product is published once the queue is back",
+        Duration::from_secs(60),
+        || q.depth() >= 60,
+    )
+    .await;
     assert_eq!(q.depth(), 60, "each once");
     assert_eq!(sim.requests(), 1 + 12, "none fetched twice");
     // The status is a snapshot a second old at most.
@@ -913,13 +920,12 @@ async fn a_refresh_of_all_publishes_each_request_before_the_next() {
     d.queue = Some(away.clone());
     let pipeline = Pipeline::start(d);
     // The scheduled pass first: the token, then three requests (100, 100, 50).
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while q.depth() < 250 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the scheduled pass fetches every watched product");
+    until(
+        "the scheduled pass fetches every watched product",
+        Duration::from_secs(60),
+        || q.depth() >= 250,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = sim.requests();
     assert_eq!(before, 1 + 3);
@@ -930,26 +936,22 @@ async fn a_refresh_of_all_publishes_each_request_before_the_next() {
         .send(Command::RefreshAll { asked })
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while away.refused.load(SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    until("publishing is tried again", Duration::from_secs(10), || {
+        away.refused.load(SeqCst) >= 3
     })
-    .await
-    .expect("publishing is tried again");
+    .await;
     assert_eq!(
         sim.requests(),
         before + 1,
         "the next request waits for the queue to take the first one's products"
     );
     away.away.store(false, SeqCst);
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while q.depth() < 500 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the refresh goes on once the queue is back");
+    until(
+        "the refresh goes on once the queue is back",
+        Duration::from_secs(60),
+        || q.depth() >= 500,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(q.depth(), 500, "each product published once more");
     assert_eq!(sim.requests(), before + 3, "none asked twice");
