@@ -73,8 +73,8 @@ struct Table {
 
 /// A set of clients in fixed memory (a Bloom filter: four bits a client, at places a hash
 /// keyed at random picks, so no one can choose addresses that share them). It may take a
-/// client for a member that is not — about 1 in 400 at 65,536 members, 1 in 50 at a
-/// million — never a member for one that is not.
+/// client for a member that is not — about 1 in a million at 65,536 members, 1 in 50 at a
+/// million — and never misses one that is.
 struct Strikers {
     bits: Vec<u64>,
     hasher: std::collections::hash_map::RandomState,
