@@ -11,9 +11,9 @@
 //! share one record, as if they were one client: their tenth wrong token between them locks
 //! out, for [`LOCK`], every one of them that sent a wrong token meanwhile (a client that
 //! only ever sent the right one is not among them, so keeping the table full does not lock
-//! out the operator). Who they are is kept in fixed memory ([`Strikers`], 1 MiB), which
-//! may take a client for one of them that is not, about once in 50 at a million of them,
-//! never the reverse. No record is given up for a newcomer's (its wrong tokens would be
+//! out the operator). Who they are is kept in fixed memory ([`Strikers`], 2 MiB), which
+//! may take a client for one of them that is not (about once in 25 at worst, however long
+//! the flood), never the reverse. No record is given up for a newcomer's (its wrong tokens would be
 //! forgotten), so filling the table buys no free guesses.
 
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 pub(crate) const LOCK: Duration = Duration::from_secs(60);
 /// Clients tracked at once.
 const MAX_TRACKED: usize = 4096;
-/// Bits of [`Strikers`]: 1 MiB.
+/// Bits of each of the two filters of [`Strikers`]: 1 MiB.
 const STRIKER_BITS: usize = 1 << 23;
 
 /// One client's record: wrong tokens since `since`, and the end of its lock.
@@ -71,14 +71,23 @@ struct Table {
     full_until: Option<Instant>,
 }
 
-/// A set of clients in fixed memory (a Bloom filter: four bits a client, at places a hash
-/// keyed at random picks, so no one can choose addresses that share them). It may take a
-/// client for a member that is not — about 1 in a million at 65,536 members, 1 in 50 at a
-/// million — and never misses one that is.
+/// A set of clients in fixed memory: two Bloom filters of [`STRIKER_BITS`] bits (four bits
+/// a client, at places a hash keyed at random picks, so no one can choose addresses that
+/// share them), the one filled now and the one filled before it. It may take a client for
+/// a member that is not — about 1 in a million at 65,536 members, at most about 1 in 25
+/// however many — and never misses one of the last [`STRIKERS_KEPT`] or more. Past that
+/// many the older filter is given up for a new one (a flood that long outlives the
+/// strikes it forgets).
 struct Strikers {
-    bits: Vec<u64>,
+    now: Vec<u64>,
+    before: Vec<u64>,
+    /// Clients put into `now`.
+    in_now: usize,
     hasher: std::collections::hash_map::RandomState,
 }
+
+/// Clients a filter takes before a new one is begun: 1 in 50 taken for one at most.
+const STRIKERS_KEPT: usize = 1 << 20;
 
 impl std::fmt::Debug for Strikers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +98,9 @@ impl std::fmt::Debug for Strikers {
 impl Strikers {
     fn new() -> Self {
         Strikers {
-            bits: vec![0; STRIKER_BITS / 64],
+            now: vec![0; STRIKER_BITS / 64],
+            before: vec![0; STRIKER_BITS / 64],
+            in_now: 0,
             hasher: Default::default(),
         }
     }
@@ -102,19 +113,27 @@ impl Strikers {
     }
 
     fn insert(&mut self, client: &Option<IpAddr>) {
-        for p in self.places(client) {
-            self.bits[p / 64] |= 1 << (p % 64);
+        if self.in_now >= STRIKERS_KEPT {
+            std::mem::swap(&mut self.now, &mut self.before);
+            self.now.fill(0);
+            self.in_now = 0;
         }
+        for p in self.places(client) {
+            self.now[p / 64] |= 1 << (p % 64);
+        }
+        self.in_now += 1;
     }
 
     fn contains(&self, client: &Option<IpAddr>) -> bool {
-        self.places(client)
-            .iter()
-            .all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+        let places = self.places(client);
+        let has = |bits: &[u64]| places.iter().all(|p| bits[p / 64] & (1 << (p % 64)) != 0);
+        has(&self.now) || has(&self.before)
     }
 
     fn clear(&mut self) {
-        self.bits.fill(0);
+        self.now.fill(0);
+        self.before.fill(0);
+        self.in_now = 0;
     }
 }
 
@@ -350,6 +369,35 @@ mod tests {
             .filter(|&i| l.locked(operator(i), t0).is_some())
             .count();
         assert!(shut_out < 50, "{shut_out} of 10,000 locked out");
+    }
+
+    /// A flood longer than one filter holds: the last million strikers or more are kept,
+    /// and the older ones given up, so the share of others taken for them stays bounded.
+    #[test]
+    fn the_strikers_set_stays_bounded_over_a_long_flood() {
+        let mut s = Strikers::new();
+        let client = |i: usize| Some(IpAddr::from(std::net::Ipv4Addr::from(i as u32)));
+        for i in 0..STRIKERS_KEPT + 1000 {
+            s.insert(&client(i));
+        }
+        assert!(
+            (0..1000).all(|i| s.contains(&client(i))),
+            "kept a filter longer"
+        );
+        for i in STRIKERS_KEPT + 1000..2 * STRIKERS_KEPT + 2000 {
+            s.insert(&client(i));
+        }
+        let last = STRIKERS_KEPT + 1000..2 * STRIKERS_KEPT + 2000;
+        assert!(last.step_by(997).all(|i| s.contains(&client(i))));
+        let others = (0..10_000)
+            .filter(|i| s.contains(&client(0x8000_0000 + i)))
+            .count();
+        assert!(
+            others < 1_000,
+            "{others} of 10,000 others taken for strikers"
+        );
+        let first = (0..1000).filter(|&i| s.contains(&client(i))).count();
+        assert!(first < 100, "{first} of the first 1,000 still held");
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub fn info(settings: &Settings) -> Result<()> {
             (Some(b), ..) => format!("{} (the terminal's answer to OSC 11)", b.word()),
             (None, false, _) => "not asked (the theme does not depend on it)".to_string(),
             (None, true, false) => "not asked (no terminal on stdout)".to_string(),
-            (None, true, true) => "unknown (the terminal did not answer OSC 11)".to_string(),
+            (None, true, true) =>
+                "unknown (no answer to OSC 11, or not run in the foreground)".to_string(),
         }
     );
     outln!("keymap        {}", c.keymap);

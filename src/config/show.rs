@@ -213,7 +213,7 @@ fn decimals_as_numbers(v: &mut toml::Value) {
 
 /// Whether a Kafka (librdkafka) option holds a credential: passwords, secrets, tokens,
 /// keys, and `sasl.oauthbearer.config`, whose value is a list of secrets.
-fn secret_option(key: &str) -> bool {
+pub(super) fn secret_option(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["password", "secret", "token", "key", "credential"]
         .iter()

@@ -387,6 +387,8 @@ fn a_parse_error_does_not_quote_a_secret() {
         "[api]\n\"token\" = \"SECRET1234567890abcdef\" x\n",
         "[api]\n'token' = \"SECRET1234567890abcdef\" x\n",
         "[keepa]\nurl = \"https://proxy/?key=SECRET1234567890abcdef\" x\n",
+        "[queue]\noptions = { \"sasl.oauthbearer.client.secret\" = \"SECRET1234567890abcdef\", x = }\n",
+        "[queue]\noptions = { \"ssl.key.pem\" = \"SECRET1234567890abcdef\" x }\n",
     ] {
         let e = toml::from_str::<toml::Value>(text).unwrap_err();
         let shown = mask_secrets(&e.to_string());

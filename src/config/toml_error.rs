@@ -57,7 +57,10 @@ pub(super) fn mask_secrets(message: &str) -> String {
                 let secret = ["key", "token", "password"].iter().any(|s| {
                     key == *s || key.ends_with(&format!(".{s}")) || key.ends_with(&format!("_{s}"))
                 });
-                secret.then_some(at)
+                // A librdkafka option (`"sasl.oauthbearer.client.secret"`, `"ssl.key.pem"`)
+                // as `config show` reads them.
+                let option = key.contains('.') && super::show::secret_option(&key);
+                (secret || option).then_some(at)
             });
             match secret_at {
                 Some(at) => format!("{}= *** (a secret's value is not shown)", &line[..at]),

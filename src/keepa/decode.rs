@@ -180,7 +180,8 @@ pub fn updated_by(
     how: &str,
 ) -> Result<Listing, DecodeError> {
     let at = listing.snapshot.observed_at;
-    if at <= seen + UPDATED_AHEAD {
+    // A difference, not `seen + a day`: a `seen` at the end of time must not overflow.
+    if at.signed_duration_since(seen) <= UPDATED_AHEAD {
         return Ok(listing);
     }
     let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();

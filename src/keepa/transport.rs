@@ -151,8 +151,6 @@ mod tests {
         ReqwestTransport::new(s, s, s).unwrap()
     }
 
-    /// Only a failure to connect says the request was never sent (its tokens go back); a
-    /// connection closed once the request was sent is a request Keepa may have charged.
     /// A gzip bomb (here 1 MiB of zeros in ~1 KB) is read only up to the limit.
     #[tokio::test]
     async fn an_answer_past_the_limit_is_refused_once_decompressed() {
@@ -188,6 +186,8 @@ mod tests {
         assert_eq!(read_body(resp, 2 << 20).await.unwrap().len(), 1 << 20);
     }
 
+    /// Only a failure to connect says the request was never sent (its tokens go back); a
+    /// connection closed once the request was sent is a request Keepa may have charged.
     #[tokio::test]
     async fn a_connection_closed_after_the_request_is_not_taken_for_one_never_sent() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -498,8 +498,9 @@ fn a_line_updated_in_the_future_is_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("future.jsonl");
     let mut future: serde_json::Value = serde_json::from_str(&product_line(2, Market::DE)).unwrap();
-    // 2030-01-05 in Keepa minutes.
-    future["lastUpdate"] = serde_json::json!(10_000_000);
+    // Three days from now, in Keepa minutes.
+    let minute = chrono::Utc::now().timestamp() / 60 + 3 * 24 * 60 - 21_564_000;
+    future["lastUpdate"] = serde_json::json!(minute);
     let text = format!(
         "{}\n{future}\n{}\n",
         product_line(1, Market::DE),

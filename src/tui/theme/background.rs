@@ -5,13 +5,20 @@
 //! `CSI c`), which terminals answer in order and nearly all answer: once that answer is
 //! in, so is any answer to the colour question, and nothing arrives afterwards to be read
 //! as keys (over a slow SSH link an answer read too late would be: `r`, `g`, `b` …). A
-//! terminal that answers neither within [`ANSWER_WAIT`] is taken as dark. Keys typed
-//! while the question is out are read with the answer and dropped.
+//! terminal that answers nothing within [`ANSWER_WAIT`] is taken as dark (an answer later
+//! than that would arrive as keys: on such a link set the theme); one that has begun to
+//! answer is waited for up to [`ANSWER_MOST`]. Keys typed while the question is out are
+//! read with the answer and dropped.
 
 use std::time::Duration;
 
-/// How long to wait for the terminal's answers: one round trip on any link worth using.
-pub const ANSWER_WAIT: Duration = Duration::from_secs(1);
+/// How long to wait for the terminal to begin answering: one round trip on any link worth
+/// using. A terminal that says nothing by then is taken as one that answers nothing.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a terminal that has begun answering is waited for until its DA1 answer is in
+/// (and with it everything before it), so that no part of it arrives later as keys.
+pub const ANSWER_MOST: Duration = Duration::from_secs(5);
 
 /// What the terminal said of its background.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,18 +102,21 @@ fn has_device_attributes(reply: &[u8]) -> bool {
     false
 }
 
-/// Asks the terminal on `/dev/tty` (the console's) for its background; `None` when there
-/// is no terminal to ask or it did not say within [`ANSWER_WAIT`]. Its settings are put
-/// back as they were, whatever happens.
+/// Asks the terminal the console runs in (standard input and output) for its background;
+/// `None` when there is no terminal to ask, the process is not in the foreground (the
+/// terminal would stop it for asking), or it did not say. Its settings are put back as
+/// they were, whatever happens; echo, line editing and signal keys are off meanwhile, so
+/// Ctrl-C or Ctrl-Z typed then are read with the answer and dropped.
 #[cfg(unix)]
 pub fn ask() -> Option<Background> {
     use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex};
-    use std::io::{Read, Write};
+    use std::io::{IsTerminal, Write};
+    use std::os::fd::{AsFd, BorrowedFd};
     use std::time::Instant;
 
     /// Puts the terminal's settings back when dropped.
     struct Restore<'a> {
-        tty: &'a std::fs::File,
+        tty: BorrowedFd<'a>,
         saved: termios::Termios,
     }
     impl Drop for Restore<'_> {
@@ -115,38 +125,47 @@ pub fn ask() -> Option<Background> {
         }
     }
 
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
-    let saved = termios::tcgetattr(&tty).ok()?;
+    let (input, output) = (std::io::stdin(), std::io::stdout());
+    if !input.is_terminal() || !output.is_terminal() {
+        return None;
+    }
+    let tty = input.as_fd();
+    if termios::tcgetpgrp(tty).ok()? != rustix::process::getpgrp() {
+        return None;
+    }
+    let saved = termios::tcgetattr(tty).ok()?;
     let mut quiet = saved.clone();
-    // No echo, no line editing; a read returns what came, or nothing after 0.1 s.
+    // No echo, no line editing, no signal keys; a read returns what came, or nothing
+    // after 0.1 s.
     quiet
         .local_modes
-        .remove(LocalModes::ICANON | LocalModes::ECHO);
+        .remove(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG);
     quiet.special_codes[SpecialCodeIndex::VMIN] = 0;
     quiet.special_codes[SpecialCodeIndex::VTIME] = 1;
-    termios::tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
-    let _restore = Restore { tty: &tty, saved };
-    (&tty).write_all(QUESTION).ok()?;
-    (&tty).flush().ok()?;
+    termios::tcsetattr(tty, OptionalActions::Now, &quiet).ok()?;
+    let _restore = Restore { tty, saved };
+    {
+        let mut out = output.lock();
+        out.write_all(QUESTION).ok()?;
+        out.flush().ok()?;
+    }
     let start = Instant::now();
     let mut reply = Vec::new();
     let mut buf = [0u8; 256];
     loop {
-        match (&tty).read(&mut buf) {
+        match rustix::io::read(tty, &mut buf) {
             Ok(n) => reply.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(rustix::io::Errno::INTR) => {}
             Err(_) => return None,
         }
         let (colour, done) = read_reply(&reply);
-        if done {
+        let waited = start.elapsed();
+        if done
+            || (reply.is_empty() && waited >= ANSWER_WAIT)
+            || waited >= ANSWER_MOST
+            || reply.len() > 4096
+        {
             return colour.map(Background::of);
-        }
-        if start.elapsed() >= ANSWER_WAIT || reply.len() > 4096 {
-            return None;
         }
     }
 }
