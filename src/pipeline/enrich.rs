@@ -228,6 +228,13 @@ mod tests {
             .enrich(&payload("B0DEMO1234", "DE", &at(ahead)))
             .unwrap();
         assert_eq!(l.snapshot.new, Some(crate::domain::Money::eur(1999)));
+        // A fetch time at the end of time (RFC 3339 takes years past 9999) is no panic.
+        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        let l = decode_product(&at(9_000_000)).unwrap();
+        assert!(updated_by(l, end, "fetched").is_ok());
+        let min = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+        let l = decode_product(&at(9_000_000)).unwrap();
+        assert!(updated_by(l, min, "fetched").is_err());
     }
 
     #[test]
