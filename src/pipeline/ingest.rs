@@ -255,7 +255,7 @@ impl Ingest {
                 if outage.holds() {
                     break;
                 }
-                let due = self.due(m, &due_at).await;
+                let due = self.due(m, &mut due_at).await;
                 if due.is_empty() {
                     continue;
                 }
@@ -515,7 +515,7 @@ impl Ingest {
     }
 
     /// Watched ASINs of `market` not refreshed within the interval, at most one request's worth.
-    async fn due(&self, market: Market, due_at: &DueAt) -> Vec<Asin> {
+    async fn due(&self, market: Market, due_at: &mut DueAt) -> Vec<Asin> {
         let batch = request_size(
             self.settings.fetch_batch,
             self.client.status().refill_rate,
@@ -548,13 +548,24 @@ impl Ingest {
                 .filter(|a| due_at.get(&(*a, market)).is_none_or(|t| now >= *t))
                 .take(batch)
                 .collect();
-            // A window of products all fetched moments ago while their updates still wait
-            // in the queue: the store has not caught up with the fetches (no worker, or a
-            // slow one), so its stalest are the ones just fetched. The products behind them
-            // come next, rather than the same ones again once they are due (until the
-            // queue's `max_lag` holds fetching). At most as far as there are products
-            // fetched and not due: past those, everything is due.
-            if !due.is_empty() || !full || self.queue.depth() == 0 {
+            // A window of products none of which is due: the products behind it come next.
+            // Either the store has not caught up with the fetches (their updates still wait
+            // in the queue: no worker, or a slow one), so its stalest are the ones just
+            // fetched; or the window is all products with a route in the market (listed
+            // first), fetched this round, while others this process fetched are due behind
+            // them (those would otherwise wait a whole interval for the routes' next
+            // round). At most as far as there are products fetched and not due: past those,
+            // everything is due.
+            if !due.is_empty() || !full {
+                if due.is_empty() && !full {
+                    // Every candidate was read and none is due: a product this process
+                    // knows as due is off the watchlist now, and forgotten.
+                    due_at.retain(|(_, m), t| *m != market || *t > now);
+                }
+                return due;
+            }
+            let known_due = || due_at.iter().any(|((_, m), t)| *m == market && *t <= now);
+            if self.queue.depth() == 0 && !known_due() {
                 return due;
             }
             let most = *most.get_or_insert_with(|| {

@@ -797,6 +797,8 @@ struct Away {
     inner: Arc<dyn Queue>,
     away: std::sync::atomic::AtomicBool,
     refused: std::sync::atomic::AtomicU64,
+    /// The keys (ASINs) of the raw updates it took, in order.
+    keys: std::sync::Mutex<Vec<String>>,
 }
 
 impl Queue for Away {
@@ -813,6 +815,12 @@ impl Queue for Away {
                     "Message production error: MessageTimedOut (Local: Message timed out)".into(),
                 ))
             });
+        }
+        if topic == Topic::RawUpdates {
+            self.keys
+                .lock()
+                .unwrap()
+                .extend(batch.iter().map(|m| m.key.clone()));
         }
         self.inner.publish(topic, batch)
     }
@@ -864,6 +872,7 @@ async fn ingest_holds_what_it_fetched_while_the_queue_is_away() {
         inner: q.clone(),
         away: true.into(),
         refused: 0.into(),
+        keys: Default::default(),
     });
     d.queue = Some(away.clone());
     let pipeline = Pipeline::start(d);
@@ -916,6 +925,7 @@ async fn a_refresh_of_all_publishes_each_request_before_the_next() {
         inner: q.clone(),
         away: false.into(),
         refused: 0.into(),
+        keys: Default::default(),
     });
     d.queue = Some(away.clone());
     let pipeline = Pipeline::start(d);
@@ -955,6 +965,92 @@ async fn a_refresh_of_all_publishes_each_request_before_the_next() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(q.depth(), 500, "each product published once more");
     assert_eq!(sim.requests(), before + 3, "none asked twice");
+    pipeline.shutdown().await;
+}
+
+/// Products with a route in a market are listed first for refreshing there. One without a
+/// route that falls due while every routed one was fetched moments ago, and nothing waits in
+/// the queue, is fetched then: it used to wait behind the routed ones' next round, a whole
+/// refresh interval late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_without_a_route_is_refreshed_when_due() {
+    use arbdesk::keepa::sim::{SimConfig, Simulator};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let store = Arc::new(super::api::fixture::Double::new(
+        sqlite.clone(),
+        Duration::ZERO,
+    ));
+    // More routed products than the first window of candidates (4 requests of 5).
+    let routed: Vec<Asin> = (0..30).map(|i| asin_from(i).parse().unwrap()).collect();
+    let lone: Asin = asin_from(100).parse().unwrap();
+    *store.routed.lock().unwrap() = routed.clone();
+    sqlite
+        .watch_add(routed.clone(), arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    let sim = Simulator::new(SimConfig::default());
+    let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(10_000));
+    let taken = Arc::new(Away {
+        inner: q,
+        away: false.into(),
+        refused: 0.into(),
+        keys: Default::default(),
+    });
+    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let mut d = PipelineDeps {
+        client: Some(sim_client(&sim)),
+        ..deps(store.clone(), Some(taken.clone()), Some(detect))
+    };
+    d.markets = vec![Market::DE];
+    d.settings.fetch_batch = 5;
+    d.settings.refresh_interval = Duration::from_secs(8);
+    let pipeline = Pipeline::start(d);
+    let times = |a: &Asin| {
+        let key = a.to_string();
+        taken
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| **k == key)
+            .count()
+    };
+    until(
+        "the routed products' first round",
+        Duration::from_secs(60),
+        || times(&routed[29]) >= 1,
+    )
+    .await;
+    // Added a moment later, so it falls due after the routed ones' next round.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlite
+        .watch_add(vec![lone], arbdesk::store::WatchSource::User)
+        .await
+        .unwrap();
+    until(
+        "the routed products' third round",
+        Duration::from_secs(90),
+        || times(&routed[0]) >= 3,
+    )
+    .await;
+    let keys = taken.keys.lock().unwrap().clone();
+    let first = routed[0].to_string();
+    let third = keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| **k == first)
+        .nth(2)
+        .map(|(i, _)| i)
+        .unwrap();
+    let lone_key = lone.to_string();
+    assert_eq!(
+        keys[..third].iter().filter(|k| **k == lone_key).count(),
+        2,
+        "the lone product is refreshed when due, before the routed ones' next round: {keys:?}"
+    );
     pipeline.shutdown().await;
 }
 

@@ -359,6 +359,9 @@ pub struct Double {
     pub opportunity_queries: AtomicUsize,
     /// Health probes asked.
     pub probes: AtomicUsize,
+    /// Products listed for refreshing as if they had a route in every market: after those
+    /// never fetched in the market and before the others, as the SQLite store lists them.
+    pub routed: std::sync::Mutex<Vec<Asin>>,
 }
 
 impl Double {
@@ -370,6 +373,7 @@ impl Double {
             delay,
             opportunity_queries: AtomicUsize::new(0),
             probes: AtomicUsize::new(0),
+            routed: Default::default(),
         }
     }
 
@@ -419,7 +423,28 @@ impl Store for Double {
     fn refresh_candidates(&self, m: Market, n: usize) -> BoxFuture<'_, StoreResult<Vec<Asin>>> {
         Box::pin(async move {
             self.gate().await?;
-            self.inner.refresh_candidates(m, n).await
+            let routed = self.routed.lock().unwrap().clone();
+            if routed.is_empty() {
+                return self.inner.refresh_candidates(m, n).await;
+            }
+            let all = self.inner.refresh_candidates(m, n + routed.len()).await?;
+            let fetched: std::collections::HashSet<Asin> = self
+                .inner
+                .watchlist()
+                .await?
+                .into_iter()
+                .filter(|e| e.fetched.contains(&m))
+                .map(|e| e.asin)
+                .collect();
+            let tier = |a: &Asin| match (fetched.contains(a), routed.contains(a)) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => 2,
+            };
+            let mut listed = all;
+            listed.sort_by_key(tier);
+            listed.truncate(n);
+            Ok(listed)
         })
     }
     fn routes_in(
