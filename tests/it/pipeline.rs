@@ -332,8 +332,7 @@ async fn an_api_only_process_shows_the_rate_the_detecting_process_recorded() {
         })
         .await
         .unwrap();
-    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
-    let explain: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let explain = shipped_detect();
     let pipeline = Pipeline::start(PipelineDeps {
         source: Source::Live,
         detector: explain,
@@ -368,8 +367,7 @@ async fn refreshes_on_command_spend_tokens_once() {
         Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
     let sim = Simulator::new(SimConfig::default());
     let client = sim_client(&sim);
-    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
-    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let detect = shipped_detect();
     let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000));
     // The watchlist is empty: only the commands fetch.
     let pipeline = Pipeline::start(PipelineDeps {
@@ -466,12 +464,7 @@ async fn a_refresh_of_all_waits_for_the_store() {
     use std::sync::atomic::Ordering::SeqCst;
 
     let dir = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
-    let store = Arc::new(super::api::fixture::Double::new(
-        sqlite.clone(),
-        Duration::ZERO,
-    ));
+    let (sqlite, store) = sqlite_behind_a_double(&dir);
     let sim = Simulator::new(SimConfig::default());
     let asin: Asin = (0..)
         .map(|i| asin_from(i).parse::<Asin>().unwrap())
@@ -487,8 +480,7 @@ async fn a_refresh_of_all_waits_for_the_store() {
         .await
         .unwrap();
     let q: Arc<dyn Queue> = Arc::new(MemoryQueue::new(1_000));
-    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
-    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let detect = shipped_detect();
     let pipeline = Pipeline::start(PipelineDeps {
         client: Some(sim_client(&sim)),
         ..deps(store.clone(), Some(q), Some(detect))
@@ -571,6 +563,26 @@ async fn watching(
     d.markets = vec![Market::DE];
     d.settings.fetch_batch = 5;
     (dir, sim, q, d)
+}
+
+/// The shipped economics as the pipeline detects with them.
+fn shipped_detect() -> Arc<dyn Detect> {
+    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
+    Arc::new(LiveDetector::new(Arc::new(economics)))
+}
+
+/// A SQLite store in `dir`, and a double in front of it that a test can take down or
+/// have list routed products first.
+fn sqlite_behind_a_double(
+    dir: &tempfile::TempDir,
+) -> (Arc<dyn Store>, Arc<super::api::fixture::Double>) {
+    let sqlite: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    let store = Arc::new(super::api::fixture::Double::new(
+        sqlite.clone(),
+        Duration::ZERO,
+    ));
+    (sqlite, store)
 }
 
 /// Waits up to `limit` for `done`, checking every 50 ms; fails naming `what` otherwise.
@@ -976,12 +988,7 @@ async fn a_refresh_of_all_publishes_each_request_before_the_next() {
 async fn a_product_without_a_route_is_refreshed_when_due() {
     use arbdesk::keepa::sim::{SimConfig, Simulator};
     let dir = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
-    let store = Arc::new(super::api::fixture::Double::new(
-        sqlite.clone(),
-        Duration::ZERO,
-    ));
+    let (sqlite, store) = sqlite_behind_a_double(&dir);
     // More routed products than the first window of candidates (4 requests of 5).
     let routed: Vec<Asin> = (0..30).map(|i| asin_from(i).parse().unwrap()).collect();
     let lone: Asin = asin_from(100).parse().unwrap();
@@ -998,8 +1005,7 @@ async fn a_product_without_a_route_is_refreshed_when_due() {
         refused: 0.into(),
         keys: Default::default(),
     });
-    let economics = Economics::new(EconomicsConfig::from_toml_str("").unwrap()).unwrap();
-    let detect: Arc<dyn Detect> = Arc::new(LiveDetector::new(Arc::new(economics)));
+    let detect = shipped_detect();
     let mut d = PipelineDeps {
         client: Some(sim_client(&sim)),
         ..deps(store.clone(), Some(taken.clone()), Some(detect))
