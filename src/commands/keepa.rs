@@ -144,8 +144,9 @@ pub async fn fetch_listings(
             .products_chunked(&q)
             .await
             .into_iter()
-            .zip(q.asins.chunks(crate::keepa::client::MAX_ASINS_PER_REQUEST))
+            .zip(q.requests())
         {
+            let asked = &asked.asins[..];
             let batch = match batch {
                 Ok(b) => b,
                 Err(e) => {

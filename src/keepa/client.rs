@@ -165,11 +165,7 @@ impl KeepaClient {
     /// `/product` for any number of ASINs: one request per 100, one result per request.
     pub async fn products_chunked(&self, q: &ProductQuery) -> Vec<Result<ProductBatch, Error>> {
         let mut out = Vec::new();
-        for chunk in q.asins.chunks(MAX_ASINS_PER_REQUEST) {
-            let sub = ProductQuery {
-                asins: chunk.to_vec(),
-                ..q.clone()
-            };
+        for sub in q.requests() {
             out.push(self.products(&sub).await);
         }
         out

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::super::wire::Envelope;
+use super::MAX_ASINS_PER_REQUEST;
 use crate::domain::{Asin, Market};
 
 /// A `/product` request for one market.
@@ -37,6 +38,17 @@ impl ProductQuery {
             buybox: false,
             update: None,
         }
+    }
+
+    /// The requests this query is made as: one per [`MAX_ASINS_PER_REQUEST`] ASINs, in
+    /// order, each with the query's parameters.
+    pub fn requests(&self) -> impl Iterator<Item = ProductQuery> + '_ {
+        self.asins
+            .chunks(MAX_ASINS_PER_REQUEST)
+            .map(|asins| ProductQuery {
+                asins: asins.to_vec(),
+                ..self.clone()
+            })
     }
 
     /// Token cost Keepa will charge, as far as it is documented.
@@ -80,4 +92,33 @@ pub struct BestSellers {
     /// Whether Keepa has a list for the category at all (it answers none, at no cost,
     /// for a category it does not know).
     pub listed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_made_as_requests_of_at_most_a_hundred() {
+        let asins: Vec<Asin> = (0..250)
+            .map(|i| format!("B0{i:08}").parse().unwrap())
+            .collect();
+        let mut q = ProductQuery::new(Market::FR, asins.clone());
+        q.buybox = true;
+        q.update = Some(0);
+        let requests: Vec<ProductQuery> = q.requests().collect();
+        let sizes: Vec<usize> = requests.iter().map(|r| r.asins.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let again: Vec<Asin> = requests.iter().flat_map(|r| r.asins.clone()).collect();
+        assert_eq!(again, asins, "every ASIN once, in order");
+        assert!(requests.iter().all(|r| r.market == Market::FR
+            && r.buybox
+            && r.update == Some(0)
+            && r.stats_days == Some(90)));
+        assert_eq!(
+            ProductQuery::new(Market::UK, Vec::new()).requests().count(),
+            0,
+            "no ASINs, no request"
+        );
+    }
 }

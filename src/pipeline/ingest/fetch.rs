@@ -10,7 +10,6 @@ use crate::config::BuyBox;
 use crate::domain::{Asin, Market};
 use crate::keepa::ProductQuery;
 use crate::keepa::answer::Answer;
-use crate::keepa::client::MAX_ASINS_PER_REQUEST;
 use crate::pipeline::Stage;
 use crate::queue::{Message, QueueError, RawUpdate, Topic};
 use std::time::Duration;
@@ -93,12 +92,9 @@ impl Ingest {
         unanswered: &mut bool,
     ) -> bool {
         let market = q.market;
-        let mut chunks = q.asins.chunks(MAX_ASINS_PER_REQUEST);
-        while let Some(asked) = chunks.next() {
-            let sub = ProductQuery {
-                asins: asked.to_vec(),
-                ..q.clone()
-            };
+        let mut requests = q.requests();
+        while let Some(sub) = requests.next() {
+            let asked = &sub.asins[..];
             let batch = match self.client.products(&sub).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -174,7 +170,7 @@ impl Ingest {
                         Some(format!("publishing failed: {e}")),
                     );
                     failed.extend_from_slice(asked);
-                    failed.extend(chunks.flatten());
+                    failed.extend(requests.flat_map(|r| r.asins));
                     return false;
                 }
             }
