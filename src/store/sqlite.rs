@@ -19,6 +19,7 @@ mod pool;
 mod query;
 mod read;
 mod schema;
+mod sidecars;
 mod totals;
 mod write;
 

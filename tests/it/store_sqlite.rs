@@ -5,6 +5,7 @@
 
 mod crash;
 mod queries;
+mod restore;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -38,6 +38,7 @@ use super::SqliteOptions;
 use super::checkpointer::Checkpointer;
 use super::codec::{Doing, Fail, Res};
 use super::schema;
+use super::sidecars::Sidecars;
 use crate::store::file_id::FileId;
 use crate::store::write_error::LastWriteError;
 
@@ -55,6 +56,9 @@ pub(super) struct Db {
     file: FileId,
     /// Why the file is known to be damaged, once it is.
     damaged: Mutex<Option<String>>,
+    /// The WAL and shared-memory files of the file opened, let go of once it is gone or
+    /// replaced.
+    sidecars: Sidecars,
     checkpointer: Checkpointer,
     /// The locked bulk-load marker while this store runs a bulk load.
     bulk_marker: Mutex<Option<File>>,
@@ -95,6 +99,7 @@ impl Db {
             last_write_error: LastWriteError::default(),
             file,
             damaged: Mutex::new(None),
+            sidecars: Sidecars::of(path),
             checkpointer: Checkpointer::start(checkpoints)?,
             bulk_marker: Mutex::new(None),
             header,
@@ -131,22 +136,32 @@ impl Db {
         self.check_header()
     }
 
-    /// Whether the path still names the file this store opened.
+    /// Whether the path still names the file this store opened. Once it does not, the
+    /// store lets go of its WAL and shared-memory files (see `sidecars.rs`) and is
+    /// refused from then on, even if the file comes back.
     fn check_file(&self) -> Res<()> {
-        match FileId::of(&self.path) {
-            Ok(id) if id == self.file => Ok(()),
-            Ok(_) => Err(Fail::Unavailable(
+        let (why, lost) = match FileId::of(&self.path) {
+            Ok(id) if id == self.file && !self.sidecars.let_go() => return Ok(()),
+            Ok(id) if id == self.file => (
+                "moved away",
+                "the database file was moved away under arbdesk and back; restart arbdesk \
+                 to use it",
+            ),
+            Ok(_) => (
+                "replaced",
                 "the database file was replaced by another file since arbdesk opened it; \
                  restart arbdesk to use the file now there (what this process wrote since \
-                 went to the file it replaced)"
-                    .into(),
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Fail::Unavailable(
-                "the database file is gone; restore it, or restart arbdesk to start a new one"
-                    .into(),
-            )),
-            Err(e) => Err(unreadable(e)),
-        }
+                 went to the file it replaced)",
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                "deleted",
+                "the database file is gone; restore it and restart arbdesk, or restart \
+                 arbdesk to start a new one",
+            ),
+            Err(e) => return Err(unreadable(e)),
+        };
+        self.sidecars.release(&self.path, why);
+        Err(Fail::Unavailable(lost.into()))
     }
 
     /// The damage found so far, as an error.
@@ -385,6 +400,14 @@ fn marker_path(path: &Path) -> PathBuf {
 }
 
 /// The database file could not be stat'ed or read.
+impl Drop for Db {
+    /// A store whose file went away while it ran lets go of its WAL and shared-memory
+    /// files before its connections close (SQLite leaves them for the next process).
+    fn drop(&mut self) {
+        let _ = self.check_file();
+    }
+}
+
 fn unreadable(e: std::io::Error) -> Fail {
     Fail::Unavailable(format!(
         "the database file cannot be read: {e}; check its permissions and the disk"
