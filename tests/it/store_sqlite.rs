@@ -6,6 +6,7 @@
 mod crash;
 mod queries;
 mod restore;
+mod unwritable;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -83,6 +83,7 @@ impl Db {
                 path.display()
             )));
         }
+        refuse_unwritable(path)?;
         let mut writer = Connection::open(path).doing("opening the database")?;
         schema::configure_writer(&writer, busy_ms)?;
         schema::migrate(&mut writer, schema::MIGRATIONS)?;
@@ -406,6 +407,26 @@ impl Drop for Db {
     fn drop(&mut self) {
         let _ = self.check_file();
     }
+}
+
+/// A database file this user cannot write is refused at open: SQLite would open it read-only
+/// without a word, and every write (and, in WAL mode, many reads) would then fail for as
+/// long as the process runs.
+fn refuse_unwritable(path: &Path) -> Res<()> {
+    let why = match OpenOptions::new().read(true).write(true).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            "is not writable by this user"
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            "is on a read-only file system"
+        }
+        _ => return Ok(()),
+    };
+    Err(Fail::Unavailable(format!(
+        "the database file {why}, and SQLite writes to it even to read it (its WAL): fix its \
+         owner or permissions (it must be writable by the user arbdesk runs as), or copy the \
+         data dir to a writable place and pass that with --data-dir"
+    )))
 }
 
 fn unreadable(e: std::io::Error) -> Fail {
