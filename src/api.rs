@@ -80,6 +80,7 @@ struct Inner {
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
+    store_down_detail: std::sync::Mutex<String>,
     /// The last store probe did not answer within its deadline.
     store_slow: std::sync::atomic::AtomicBool,
     /// Wrong bearer tokens since the last warning about them, and when that was.
@@ -121,6 +122,7 @@ impl ApiState {
                 commands: std::sync::OnceLock::new(),
                 detect: std::sync::OnceLock::new(),
                 store_down: std::sync::atomic::AtomicBool::new(false),
+                store_down_detail: std::sync::Mutex::new(String::new()),
                 store_slow: std::sync::atomic::AtomicBool::new(false),
                 bad_tokens: std::sync::Mutex::new((0, None)),
                 lockout: lockout::Lockout::default(),
@@ -208,10 +210,40 @@ impl ApiState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn set_store_down(&self, down: bool) {
+    /// Why the last store probe found it down (while it is).
+    fn store_down_detail(&self) -> String {
         self.inner
+            .store_down_detail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records what a store probe found: down (with why) or not. Going down is logged as
+    /// an error with its reason, coming back as news: a store found damaged at start is
+    /// otherwise only in `/health`.
+    fn set_store_down(&self, down: Option<&str>) {
+        if let Some(why) = down {
+            why.clone_into(
+                &mut self
+                    .inner
+                    .store_down_detail
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+        }
+        let was = self
+            .inner
             .store_down
-            .store(down, std::sync::atomic::Ordering::Relaxed);
+            .swap(down.is_some(), std::sync::atomic::Ordering::Relaxed);
+        match (was, down) {
+            (false, Some(why)) => tracing::error!(
+                "The store is down: {why}. The API answers 503 to what needs it until it is \
+                 back."
+            ),
+            (true, None) => tracing::info!("The store answers again."),
+            _ => {}
+        }
     }
 
     /// Counts a request with a wrong bearer token from `client` at `now`: towards its

@@ -73,7 +73,11 @@ async fn probe_now(state: &ApiState) -> StoreProbe {
         health: store,
         answered,
     };
-    state.set_store_down(probe.answered_down());
+    state.set_store_down(
+        probe
+            .answered_down()
+            .then_some(probe.health.detail.as_str()),
+    );
     probe
 }
 

@@ -46,7 +46,10 @@ pub(crate) fn fresh<T: Serialize>(value: &T) -> Response {
 /// answer is built from (or served of) what a damaged store may still read.
 pub(crate) fn store_up(state: &ApiState) -> Result<(), ApiError> {
     if state.store_down() {
-        let down = StoreError::Unavailable("the last store probe found it down".into());
+        let down = StoreError::Unavailable(format!(
+            "the last store probe found it down: {}",
+            state.store_down_detail()
+        ));
         return Err(ApiError::store(&down));
     }
     Ok(())

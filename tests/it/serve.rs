@@ -11,6 +11,8 @@ use serde_json::Value;
 struct Server {
     child: Child,
     base: String,
+    /// Its log (stderr) so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -49,8 +51,14 @@ fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = log.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut all = kept.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+            drop(all);
             if let Some(i) = line.find("http://") {
                 let url: String = line[i..]
                     .chars()
@@ -66,6 +74,7 @@ fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
     Server {
         child,
         base: base.trim_end_matches('/').to_string(),
+        log,
         _dir: dir,
     }
 }
@@ -712,4 +721,41 @@ async fn an_api_only_process_takes_its_source_from_the_store() {
             assert_eq!(body["source"], word, "{path} with key {key:?}: {body}");
         }
     }
+}
+
+/// A store found damaged while serving (here its header overwritten in place) is down in
+/// `/health` and said in the log as an error with why, once, not only in `/health`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_found_down_is_said_in_the_log_with_why() {
+    use std::io::{Seek, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("arbdesk.sqlite");
+    let server = start_in(dir, &[]);
+    let (status, _, _) = get(&server.base, "/health").await;
+    assert!(status == 200, "healthy at first: {status}");
+    let mut f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.seek(std::io::SeekFrom::Start(0)).unwrap();
+    f.write_all(b"not a database!!").unwrap();
+    drop(f);
+    let (status, _, body) = get(&server.base, "/health").await;
+    assert_eq!(status, 503, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let said = loop {
+        let log = server.log.lock().unwrap().clone();
+        if let Some(line) = log.lines().find(|l| l.contains("The store is down")) {
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "not in the log:\n{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        said.contains("ERROR") && said.contains("header is no longer SQLite's"),
+        "{said}"
+    );
+    // Said once, however often it is probed.
+    for _ in 0..3 {
+        get(&server.base, "/health").await;
+    }
+    let log = server.log.lock().unwrap().clone();
+    assert_eq!(log.matches("The store is down").count(), 1, "{log}");
 }
