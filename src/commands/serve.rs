@@ -204,13 +204,8 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
     } else {
         None
     };
-    let (client, source) = price_source(settings, store.as_ref()).await?;
-    let (ingest_gate, refused) =
-        claim_before_ingest(settings, &store, source, fetch_lease.as_ref()).await?;
-    // Every role explains rows (breakdowns for the API and the console); only processing
-    // detects.
-    let explainer = super::detector(settings);
-
+    // Bound before the store is claimed for a source: a start that fails here has fetched
+    // nothing, and leaves the store as it found it.
     let listener = match &api_settings {
         Some(s) => Some(tokio::net::TcpListener::bind(s.addr).await.map_err(|e| {
             super::listen_failed(
@@ -222,6 +217,13 @@ pub async fn start(settings: &Settings) -> Result<Runtime> {
         })?),
         None => None,
     };
+
+    let (client, source) = price_source(settings, store.as_ref()).await?;
+    let (ingest_gate, refused) =
+        claim_before_ingest(settings, &store, source, fetch_lease.as_ref()).await?;
+    // Every role explains rows (breakdowns for the API and the console); only processing
+    // detects.
+    let explainer = super::detector(settings);
 
     let pipeline = Pipeline::start(PipelineDeps {
         client,

@@ -759,3 +759,34 @@ async fn a_store_found_down_is_said_in_the_log_with_why() {
     let log = server.log.lock().unwrap().clone();
     assert_eq!(log.matches("The store is down").count(), 1, "{log}");
 }
+
+/// A start refused for its API address (taken) has fetched nothing, and leaves the data dir
+/// unclaimed: `import` (or a live process) may still fill it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refused_for_a_taken_port_leaves_the_store_unclaimed() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbdesk"))
+        .args(["--serve", "--api-addr", &addr, "--data-dir"])
+        .arg(dir.path())
+        .env_remove("KEEPA_API_KEY")
+        .env_remove("ARBDESK_KEEPA_URL")
+        .env_remove("ARBDESK_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Could not listen on {addr}")),
+        "{stderr}"
+    );
+    let store =
+        arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
+    assert_eq!(
+        arbdesk::commands::data_source::of(&store).await.unwrap(),
+        None,
+        "the store is left as no source's"
+    );
+    drop(taken);
+}
