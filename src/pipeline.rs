@@ -39,6 +39,7 @@ pub use commands::{
 pub use enrich::{EnrichError, Enricher};
 use fx::{Restored, fx_job};
 pub use fx::{restore_fx, restore_fx_from};
+pub use process::DETECT_PENDING;
 pub use status::{
     BuyBoxShare, FxStatus, JobStatus, PipelineStatus, RefreshPlan, Source, Stage, StageStatus,
     TablesStatus,

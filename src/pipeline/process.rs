@@ -11,6 +11,9 @@
 //! product whose routes the store refuses, or whose detection fails (a defect), is logged
 //! and counted in the stage's errors, its stored routes kept as they were, and the batch is
 //! acknowledged: its listings are stored, and the next refresh detects it again.
+//! A process killed between a batch's two writes leaves a mark written with the listings
+//! ([`DETECT_PENDING`]): the next start computes every stored product's routes again
+//! before it takes updates, since none of those products is due for a refresh soon.
 //!
 //! Two topics carry results to whoever listens, keyed by ASIN, as JSON: `enriched.products`
 //! gets every product a batch stored, merged across its markets; `alerts` gets every route
@@ -30,7 +33,7 @@ use super::stats::Stats;
 use super::{Detect, Enricher, Source, Stage};
 use crate::domain::{Listing, Opportunity};
 use crate::queue::{Queue, QueueError, Topic};
-use crate::store::{Store, StoreError};
+use crate::store::{Checkpoint, Store, StoreError};
 
 mod results;
 
@@ -56,6 +59,21 @@ pub struct Process {
 struct HeldSource {
     source: Option<Source>,
     read_at: Option<std::time::Instant>,
+}
+
+/// The checkpoint each batch's listings are written with (the batch's time, in
+/// microseconds), cleared once its routes are written. Found set at start, the last run
+/// stopped between the two writes (killed, or its machine went down): some stored products
+/// have no routes, or old ones, and none of them is due for a refresh that would compute
+/// them (they were just fetched), so every stored product is computed again first.
+pub const DETECT_PENDING: &str = "pipeline:detect-pending";
+
+/// The [`DETECT_PENDING`] checkpoint at `value` (0: cleared).
+fn detect_pending(value: u64) -> Checkpoint {
+    Checkpoint {
+        key: DETECT_PENDING.to_string(),
+        offset: value,
+    }
 }
 
 /// How often the store's mark is read again.
@@ -226,6 +244,9 @@ impl Process {
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             return;
         };
+        if !self.catch_up(&cancel).await {
+            return;
+        }
         // Failed reads in a row. A client may hold a backlog of errors from an outage
         // that is already over (librdkafka returns them one a read): the first reads of a
         // streak are retried at once, so the backlog drains, and only a streak that goes
@@ -334,6 +355,51 @@ impl Process {
         tracing::info!("Processing stopped.");
     }
 
+    /// Computes every stored product's routes again when the last run stopped between a
+    /// batch's two writes ([`DETECT_PENDING`]), then clears the mark; a store that cannot
+    /// do it leaves the mark for the next start (the products' next refresh computes them
+    /// meanwhile). `false` when cancelled meanwhile.
+    async fn catch_up(&self, cancel: &CancellationToken) -> bool {
+        let pending = match self.store.checkpoint(DETECT_PENDING.to_string()).await {
+            Ok(p) => p.unwrap_or(0),
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read whether the last run stored every batch's routes; going on.");
+                return true;
+            }
+        };
+        if pending == 0 {
+            return true;
+        }
+        tracing::warn!(
+            "The last run stopped between storing a batch of products and their routes: \
+             computing every stored product's routes again before taking updates."
+        );
+        let run = super::sweep::recompute_all(
+            self.store.as_ref(),
+            self.detect.clone(),
+            crate::domain::now(),
+        );
+        let done = tokio::select! {
+            _ = cancel.cancelled() => return false,
+            done = run => done,
+        };
+        let cleared = match done {
+            Ok(n) => {
+                tracing::info!(
+                    products = n,
+                    "Every stored product's routes were computed again."
+                );
+                self.generation.send_modify(|g| *g += 1);
+                self.store.set_checkpoint(detect_pending(0)).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = cleared {
+            tracing::warn!(error = %e, "Computing the stored products' routes again failed; it is tried at the next start, and each product's next refresh computes it meanwhile.");
+        }
+        true
+    }
+
     /// Sends a delivery to the dead-letter topic with `reason` (which acknowledges it).
     async fn dead_letter(&self, d: crate::queue::Delivery, reason: String) {
         if let Err(q) = self.queue.dead_letter(d, reason).await {
@@ -402,6 +468,10 @@ impl Process {
             .collect();
         self.publish(Topic::Alerts, Stage::Alerts, &crossing, |o| o.asin)
             .await;
+        // Not retried: a mark left set costs a recomputation at the next start, no more.
+        if let Err(e) = self.store.set_checkpoint(detect_pending(0)).await {
+            tracing::debug!(error = %e, "Clearing the pending-routes mark failed.");
+        }
         Some(refused)
     }
 
@@ -417,9 +487,12 @@ impl Process {
         cancel: &CancellationToken,
     ) -> Option<(Vec<crate::domain::Product>, Vec<(usize, String)>)> {
         let n = listings.len() as u64;
+        // Written with the listings: set until the batch's routes are.
+        let pending = detect_pending(u64::try_from(now.timestamp_micros()).unwrap_or(1).max(1));
         let whole = self
             .retry(Stage::Store, cancel, || {
-                self.store.upsert_listings(listings.clone(), now, None)
+                self.store
+                    .upsert_listings(listings.clone(), now, Some(pending.clone()))
             })
             .await?;
         let e = match whole {
@@ -437,7 +510,8 @@ impl Process {
             let one = vec![l];
             match self
                 .retry(Stage::Store, cancel, || {
-                    self.store.upsert_listings(one.clone(), now, None)
+                    self.store
+                        .upsert_listings(one.clone(), now, Some(pending.clone()))
                 })
                 .await?
             {

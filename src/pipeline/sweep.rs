@@ -119,25 +119,16 @@ fn recorded_settings(runs: &[JobRun]) -> Option<&str> {
     run.detail.strip_prefix("settings ")?.split(':').next()
 }
 
-/// When the stored rows were computed under other settings than `detect`'s (or under
-/// none recorded), computes every stored product again at `now`, writes its rows and
-/// records the settings; returns how many products, `None` when the rows are current.
-pub async fn recompute_if_settings_changed(
+/// Computes every stored product again at `now` and writes its rows; returns how many.
+/// By ASIN, a page at a time: products stored meanwhile are computed by the stage that
+/// stores them.
+pub async fn recompute_all(
     store: &dyn Store,
     detect: Arc<dyn Detect>,
     now: DateTime<Utc>,
-) -> Result<Option<usize>, StoreError> {
-    let id = detect.settings_id().to_string();
-    let runs = store.jobs().await?;
-    let before = recorded_settings(&runs).map(str::to_string);
-    if before.as_deref() == Some(id.as_str()) {
-        return Ok(None);
-    }
-    let started_at = crate::domain::now();
+) -> Result<usize, StoreError> {
     let mut done = 0;
     loop {
-        // By ASIN, a page at a time: products stored meanwhile are computed with these
-        // settings by the stage that stores them.
         let page = store
             .products(ProductFilter {
                 text: None,
@@ -154,9 +145,27 @@ pub async fn recompute_if_settings_changed(
         }
         done += n;
         if n < PAGE {
-            break;
+            return Ok(done);
         }
     }
+}
+
+/// When the stored rows were computed under other settings than `detect`'s (or under
+/// none recorded), computes every stored product again at `now`, writes its rows and
+/// records the settings; returns how many products, `None` when the rows are current.
+pub async fn recompute_if_settings_changed(
+    store: &dyn Store,
+    detect: Arc<dyn Detect>,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, StoreError> {
+    let id = detect.settings_id().to_string();
+    let runs = store.jobs().await?;
+    let before = recorded_settings(&runs).map(str::to_string);
+    if before.as_deref() == Some(id.as_str()) {
+        return Ok(None);
+    }
+    let started_at = crate::domain::now();
+    let done = recompute_all(store, detect, now).await?;
     // After the id (which the next start reads back), in words: why it ran.
     let was = before.map_or_else(
         || "the first economics settings this store records".to_string(),

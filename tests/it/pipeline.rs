@@ -1636,3 +1636,63 @@ async fn updates_arriving_in_bursts_are_written_together() {
     assert_eq!(published.len(), 20);
     assert!(published.values().all(|n| *n == 1), "{published:?}");
 }
+
+/// A run killed between storing a batch's products and their routes left the mark it
+/// writes with the products: the next start computes every stored product's routes again
+/// before it takes updates (no refresh is due to: the products were just fetched), and
+/// clears the mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_after_a_run_killed_between_its_two_writes_computes_the_routes() {
+    use arbdesk::pipeline::DETECT_PENDING;
+    use arbdesk::pipeline::sweep::recompute_if_settings_changed;
+    use arbdesk::store::Checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap());
+    run(store.clone(), updates(), "").await;
+    // The settings are recorded, so a start computes nothing again for them.
+    recompute_if_settings_changed(&*store, shipped_detect(), Utc::now())
+        .await
+        .unwrap();
+    let routes = store.stats().await.unwrap().opportunities;
+    assert!(routes > 0);
+    assert_eq!(
+        store.checkpoint(DETECT_PENDING.into()).await.unwrap(),
+        Some(0),
+        "cleared after each batch"
+    );
+    // As a kill between the two writes leaves it: products without their routes, and the
+    // mark set.
+    let asins: Vec<_> = store
+        .products(arbdesk::store::ProductFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| (p.asin, Vec::new()))
+        .collect();
+    store.replace_opportunities(asins).await.unwrap();
+    store
+        .set_checkpoint(Checkpoint {
+            key: DETECT_PENDING.into(),
+            offset: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.stats().await.unwrap().opportunities, 0);
+
+    let queue: Arc<dyn Queue> = Arc::new(MemoryQueue::new(100));
+    let pipeline = Pipeline::start(deps(store.clone(), Some(queue), Some(shipped_detect())));
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while store.checkpoint(DETECT_PENDING.into()).await.unwrap() != Some(0) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the routes are computed again and the mark cleared within 60 s");
+    pipeline.shutdown().await;
+    assert_eq!(store.stats().await.unwrap().opportunities, routes);
+}
