@@ -141,7 +141,14 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
                 unwritable(&parent).map(|why| (parent, why))
             });
         match unwritable {
-            Some((parent, why)) => format!(
+            Some((parent, Unwritable::Full)) => format!(
+                "Could not open the store in {dir}: the disk holding {} is full, and SQLite \
+                 writes beside its database even to read it (the WAL's index and lock \
+                 files); free disk space there (or copy the data dir elsewhere and pass \
+                 that with --data-dir)",
+                parent.display()
+            ),
+            Some((parent, Unwritable::Refused(why))) => format!(
                 "Could not open the store in {dir}: {} {why}, and SQLite writes beside its \
                  database even to read it (the WAL's index and lock files); copy the data \
                  dir to a writable place and pass that with --data-dir",
@@ -152,24 +159,39 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     })
 }
 
+/// Why a directory cannot be written in.
+enum Unwritable {
+    /// Its disk has no space left.
+    Full,
+    /// The system refuses: why, in words after the directory's name.
+    Refused(&'static str),
+}
+
 /// Why `dir` cannot be written in, when that is so (asked after a store failed to open,
-/// with a file made and removed at once).
-fn unwritable(dir: &std::path::Path) -> Option<&'static str> {
+/// with a file made, written to as SQLite's index of the WAL would be, and removed at
+/// once).
+fn unwritable(dir: &std::path::Path) -> Option<Unwritable> {
+    use std::io::{ErrorKind, Write};
     let probe = dir.join(format!(".arbdesk-write-check-{}", std::process::id()));
-    match std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&probe)
-    {
-        Ok(_) => {
+        .and_then(|mut f| {
+            let wrote = f.write_all(&[0; 32 * 1024]).and_then(|()| f.sync_all());
             let _ = std::fs::remove_file(&probe);
-            None
+            wrote
+        });
+    match written {
+        Ok(()) => None,
+        Err(e) if e.kind() == ErrorKind::StorageFull || e.kind() == ErrorKind::QuotaExceeded => {
+            Some(Unwritable::Full)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
-            Some("is on a read-only file system")
+        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => {
+            Some(Unwritable::Refused("is on a read-only file system"))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            Some("is not writable by this user")
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            Some(Unwritable::Refused("is not writable by this user"))
         }
         Err(_) => None,
     }
