@@ -48,7 +48,8 @@ impl Tally {
         Ok(())
     }
 
-    /// The progress line, rewritten in place: lines so far, bad ones, how far into a file
+    /// The progress line, rewritten in place: lines read so far (the store takes them a batch
+    /// behind, so it says read, not imported), bad ones, how far into a file
     /// of `size` bytes (`0`: a stream) and the rate since `began`.
     pub(super) fn show_progress(&self, read_to: u64, size: u64, began: Instant) {
         let pct = if size > 0 {
@@ -58,7 +59,7 @@ impl Tally {
         };
         let rate = self.imported as f64 / began.elapsed().as_secs_f64().max(1e-3);
         note!(
-            "\rimported {} lines · {} bad{pct} · {} lines/s   ",
+            "\rread {} good lines · {} bad{pct} · {} lines/s   ",
             thousands(self.imported),
             thousands(self.bad),
             thousands(rate as u64)
