@@ -11,9 +11,10 @@
 //! product whose routes the store refuses, or whose detection fails (a defect), is logged
 //! and counted in the stage's errors, its stored routes kept as they were, and the batch is
 //! acknowledged: its listings are stored, and the next refresh detects it again.
-//! A process killed between a batch's two writes leaves a mark written with the listings
-//! ([`DETECT_PENDING`]): the next start computes every stored product's routes again
-//! before it takes updates, since none of those products is due for a refresh soon.
+//! On the in-process queue, a process killed between a batch's two writes leaves a mark
+//! written with the listings ([`DETECT_PENDING`]): the next start computes every stored
+//! product's routes again before it takes updates, since none of those products is due for
+//! a refresh soon (on Kafka the batch is delivered again).
 //!
 //! Two topics carry results to whoever listens, keyed by ASIN, as JSON: `enriched.products`
 //! gets every product a batch stored, merged across its markets; `alerts` gets every route
@@ -65,7 +66,10 @@ struct HeldSource {
 /// microseconds), cleared once its routes are written. Found set at start, the last run
 /// stopped between the two writes (killed, or its machine went down): some stored products
 /// have no routes, or old ones, and none of them is due for a refresh that would compute
-/// them (they were just fetched), so every stored product is computed again first.
+/// them (they were just fetched), so every stored product is computed again first. Only on
+/// the in-process queue, which loses what was in flight: on Kafka the batch, never
+/// acknowledged, is delivered again (and workers beside this one set and clear the mark
+/// all the time).
 pub const DETECT_PENDING: &str = "pipeline:detect-pending";
 
 /// The [`DETECT_PENDING`] checkpoint at `value` (0: cleared).
@@ -360,6 +364,9 @@ impl Process {
     /// do it leaves the mark for the next start (the products' next refresh computes them
     /// meanwhile). `false` when cancelled meanwhile.
     async fn catch_up(&self, cancel: &CancellationToken) -> bool {
+        if self.queue.shared() {
+            return true;
+        }
         let pending = match self.store.checkpoint(DETECT_PENDING.to_string()).await {
             Ok(p) => p.unwrap_or(0),
             Err(e) => {
@@ -469,7 +476,9 @@ impl Process {
         self.publish(Topic::Alerts, Stage::Alerts, &crossing, |o| o.asin)
             .await;
         // Not retried: a mark left set costs a recomputation at the next start, no more.
-        if let Err(e) = self.store.set_checkpoint(detect_pending(0)).await {
+        if !self.queue.shared()
+            && let Err(e) = self.store.set_checkpoint(detect_pending(0)).await
+        {
             tracing::debug!(error = %e, "Clearing the pending-routes mark failed.");
         }
         Some(refused)
@@ -488,11 +497,12 @@ impl Process {
     ) -> Option<(Vec<crate::domain::Product>, Vec<(usize, String)>)> {
         let n = listings.len() as u64;
         // Written with the listings: set until the batch's routes are.
-        let pending = detect_pending(u64::try_from(now.timestamp_micros()).unwrap_or(1).max(1));
+        let pending = (!self.queue.shared())
+            .then(|| detect_pending(u64::try_from(now.timestamp_micros()).unwrap_or(1).max(1)));
         let whole = self
             .retry(Stage::Store, cancel, || {
                 self.store
-                    .upsert_listings(listings.clone(), now, Some(pending.clone()))
+                    .upsert_listings(listings.clone(), now, pending.clone())
             })
             .await?;
         let e = match whole {
@@ -511,7 +521,7 @@ impl Process {
             match self
                 .retry(Stage::Store, cancel, || {
                     self.store
-                        .upsert_listings(one.clone(), now, Some(pending.clone()))
+                        .upsert_listings(one.clone(), now, pending.clone())
                 })
                 .await?
             {
