@@ -80,6 +80,7 @@ struct Inner {
     detect: std::sync::OnceLock<Arc<dyn Detect>>,
     /// The last store probe found the store down: cached bodies are not served then.
     store_down: std::sync::atomic::AtomicBool,
+    /// Why, as the last probe that found it down said.
     store_down_detail: std::sync::Mutex<String>,
     /// The last store probe did not answer within its deadline.
     store_slow: std::sync::atomic::AtomicBool,

@@ -29,6 +29,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,8 @@ pub(super) struct Db {
     /// The WAL and shared-memory files of the file opened, let go of once it is gone or
     /// replaced.
     sidecars: Sidecars,
+    /// A write was refused for a full disk, and the WAL has not been cut since.
+    disk_was_full: AtomicBool,
     checkpointer: Checkpointer,
     /// The locked bulk-load marker while this store runs a bulk load.
     bulk_marker: Mutex<Option<File>>,
@@ -101,6 +104,7 @@ impl Db {
             file,
             damaged: Mutex::new(None),
             sidecars: Sidecars::of(path),
+            disk_was_full: AtomicBool::new(false),
             checkpointer: Checkpointer::start(checkpoints)?,
             bulk_marker: Mutex::new(None),
             header,
@@ -239,6 +243,20 @@ impl Db {
     /// refused the same way.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.disk_was_full.load(Ordering::Relaxed) && self.check_usable().is_ok() {
+            // After a write refused for a full disk, the WAL is copied into the database
+            // and cut to nothing before the next write: what it holds is committed, and it
+            // gives its space back. Otherwise SQLite keeps the WAL at its size and the write
+            // retried on a disk freed by a little appends to it, filling the disk again.
+            // Done once it completes (a checkpoint that needs space the disk does not have
+            // yet fails, and is tried again at the next write).
+            let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            if done.is_ok_and(|busy| busy == 0) {
+                self.disk_was_full.store(false, Ordering::Relaxed);
+            }
+        }
         let changes_before = conn.total_changes();
         let result = self
             .check_usable()
@@ -252,6 +270,11 @@ impl Db {
                 Ok(out)
             });
         let changed = conn.total_changes().saturating_sub(changes_before);
+        if let Err(Fail::Db { err, .. }) = &result
+            && err.sqlite_error_code() == Some(ErrorCode::DiskFull)
+        {
+            self.disk_was_full.store(true, Ordering::Relaxed);
+        }
         drop(conn);
         self.note_damage(&result);
         // Damage is a store that is down, not a write to give up on.
