@@ -187,13 +187,7 @@ fn unwritable(dir: &std::path::Path) -> Option<Unwritable> {
         Err(e) if e.kind() == ErrorKind::StorageFull || e.kind() == ErrorKind::QuotaExceeded => {
             Some(Unwritable::Full)
         }
-        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => {
-            Some(Unwritable::Refused("is on a read-only file system"))
-        }
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-            Some(Unwritable::Refused("is not writable by this user"))
-        }
-        Err(_) => None,
+        Err(e) => crate::store::file_id::write_refused(&e).map(Unwritable::Refused),
     }
 }
 

@@ -35,3 +35,13 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
         std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
     }
 }
+
+/// Why the system refused to write a file or in a directory, in words after its name, when
+/// that was the refusal (not a missing file, a full disk, …).
+pub(crate) fn write_refused(e: &std::io::Error) -> Option<&'static str> {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Some("is not writable by this user"),
+        std::io::ErrorKind::ReadOnlyFilesystem => Some("is on a read-only file system"),
+        _ => None,
+    }
+}

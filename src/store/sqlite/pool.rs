@@ -243,24 +243,11 @@ impl Db {
     /// refused the same way.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.disk_was_full.load(Ordering::Relaxed) && self.check_usable().is_ok() {
-            // After a write refused for a full disk, the WAL is copied into the database
-            // and cut to nothing before the next write: what it holds is committed, and it
-            // gives its space back. Otherwise SQLite keeps the WAL at its size and the write
-            // retried on a disk freed by a little appends to it, filling the disk again.
-            // Done once it completes (a checkpoint that needs space the disk does not have
-            // yet fails, and is tried again at the next write).
-            let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                r.get::<_, i64>(0)
-            });
-            if done.is_ok_and(|busy| busy == 0) {
-                self.disk_was_full.store(false, Ordering::Relaxed);
-            }
-        }
         let changes_before = conn.total_changes();
         let result = self
             .check_usable()
             .and_then(|()| {
+                self.cut_wal_after_full_disk(&conn);
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)
                     .doing("starting a write")
             })
@@ -291,6 +278,24 @@ impl Db {
             Err(_) => {}
         }
         result
+    }
+
+    /// After a write refused for a full disk, copies the WAL into the database and cuts it
+    /// to nothing before the next write: what it holds is committed, and it gives its space
+    /// back. Otherwise SQLite keeps the WAL at its size and the write retried on a disk
+    /// freed by a little appends to it, filling the disk again. Done once it completes (a
+    /// checkpoint that needs space the disk does not have yet fails, and is tried again at
+    /// the next write).
+    fn cut_wal_after_full_disk(&self, conn: &Connection) {
+        if !self.disk_was_full.load(Ordering::Relaxed) {
+            return;
+        }
+        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if done.is_ok_and(|busy| busy == 0) {
+            self.disk_was_full.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Starts a bulk load: locks the marker, then drops the sort indexes. When another
@@ -423,7 +428,6 @@ fn marker_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The database file could not be stat'ed or read.
 impl Drop for Db {
     /// A store whose file went away while it ran lets go of its WAL and shared-memory
     /// files before its connections close (SQLite leaves them for the next process).
@@ -436,14 +440,14 @@ impl Drop for Db {
 /// without a word, and every write (and, in WAL mode, many reads) would then fail for as
 /// long as the process runs.
 fn refuse_unwritable(path: &Path) -> Res<()> {
-    let why = match OpenOptions::new().read(true).write(true).open(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            "is not writable by this user"
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
-            "is on a read-only file system"
-        }
-        _ => return Ok(()),
+    let Some(why) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .err()
+        .and_then(|e| crate::store::file_id::write_refused(&e))
+    else {
+        return Ok(());
     };
     Err(Fail::Unavailable(format!(
         "the database file {why}, and SQLite writes to it even to read it (its WAL): fix its \
@@ -452,6 +456,7 @@ fn refuse_unwritable(path: &Path) -> Res<()> {
     )))
 }
 
+/// The database file could not be stat'ed or read.
 fn unreadable(e: std::io::Error) -> Fail {
     Fail::Unavailable(format!(
         "the database file cannot be read: {e}; check its permissions and the disk"
