@@ -3,10 +3,12 @@
 //! `Detector::detect` tries each product in checked floats first and falls back to decimals
 //! when a cent, a percentage or a gate is too close to call. These stories feed it the
 //! inputs most likely to land on such a boundary — whole-cent prices in every market and
-//! referral mode, both ways of quoting the pound, customs routes, minimum fees — and compare
-//! with `Detector::detect_exact`, which computes in decimals only.
+//! referral mode, both ways of quoting the pound, customs routes, minimum fees — then
+//! listings that differ in every fact detection reads, under settings that change the
+//! price rule, the VAT scheme, the fees and the gates, and compare with
+//! `Detector::detect_exact`, which computes in decimals only.
 
-use arbdesk::domain::{Market, Money, Product};
+use arbdesk::domain::{Currency, Market, Money, PriceSnapshot, Product};
 use arbdesk::economics::{Detector, FxRate, GbpQuote};
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -104,6 +106,15 @@ fn arb_product() -> impl Strategy<Value = Product> {
         .prop_map(|(a, b, c, d, e)| product(vec![a, b, c, d, e]))
 }
 
+/// Cases per property: `default`, or `FAST_CASES` for a deeper run by hand (400,000 of each
+/// agree).
+fn cases(default: u32) -> u32 {
+    std::env::var("FAST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn fx(quote: u8, rate: u32) -> FxRate {
     let date = NaiveDate::from_ymd_opt(2026, 6, 9).unwrap();
     let x = rust_decimal::Decimal::new(i64::from(rate), 4);
@@ -115,7 +126,7 @@ fn fx(quote: u8, rate: u32) -> FxRate {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn fast_detection_gives_the_exact_rows(
@@ -179,4 +190,124 @@ fn settles_nearly_all(fx: FxRate) {
         "only {settled} of {n} settled in floats at {:?}",
         fx.gbp
     );
+}
+
+/// Settings that change which price is picked, what VAT is recovered and what the fees
+/// and gates are: each a TOML overlay on the shipped defaults.
+const SETTINGS: [&str; 6] = [
+    "",
+    "[economics]\nsell_price = \"current\"\nfee_vat_rate = 0.2\npayout_fx_fee = 0.02\n",
+    "[economics]\nsell_price = \"avg90\"\nvat_scheme = \"not_registered\"\nfee_vat_rate = 0.19\n",
+    "[economics]\npurchase_vat_invoice = false\nvat_registered_in = [\"DE\", \"UK\"]\npurchase_fx_spread = 0.0\n[economics.gates]\nmin_profit = 0.0\nmin_roi = 0.0\n",
+    "[economics]\nreturn_rate = 0.0\nmonths_to_sell = 2.5\n[economics.gates]\nmin_profit = 10.0\nmin_roi = 0.5\nmax_keepa_age_hours = 2\n",
+    "[economics]\nmax_units_per_month = 1\nloss_per_return = 0.01\nvat_registered_in = [\"FR\"]\n",
+];
+
+/// Keepa groups across every referral mode, a reduced VAT class and none at all.
+const MORE_GROUPS: [Option<&str>; 8] = [
+    Some("Kitchen"),
+    Some("Consumer Electronics"),
+    Some("Health and Beauty"),
+    Some("Furniture"),
+    Some("Watch"),
+    Some("Book"),
+    Some("No such group"),
+    None,
+];
+
+/// A listing whose every price, fee, fact and age varies on its own.
+fn arb_listing(m: Market) -> impl Strategy<Value = PriceSnapshot> {
+    let price = || prop::option::of(1i64..80_000);
+    (
+        (price(), price(), price(), price(), price(), price()),
+        (
+            prop::option::of(0i64..2_000),
+            any::<bool>(),
+            0usize..MORE_GROUPS.len(),
+            prop::option::of(1i64..40_000),
+            prop::option::of((1i64..900, 1i64..900, 1i64..900)),
+        ),
+        (
+            prop::option::of(1i64..2_000_000),
+            prop::option::of(0i64..300),
+            prop::option::of(0i64..2_000),
+            prop::option::of(any::<bool>()),
+            (any::<bool>(), any::<bool>(), 0i64..(72 * 60), any::<bool>()),
+            prop::option::of(0.0..40.0f64),
+        ),
+    )
+        .prop_map(
+            move |(
+                (amazon, new, bb, amazon90, new90, bb90),
+                (fba, fba_other_currency, group, weight, dims),
+                (rank, drops, sold, bb_amazon, (adult, hazmat, age_min, other_ean), referral),
+            )| {
+                let mut s = snap(m, 1000);
+                let money = |v: i64| Money::new(v, m.currency());
+                let (amazon, new, bb) = (amazon.map(money), new.map(money), bb.map(money));
+                s.amazon = amazon;
+                s.new = new;
+                s.buy_box = bb;
+                s.amazon_avg90 = amazon90.map(money);
+                s.new_avg90 = new90.map(money);
+                s.buy_box_avg90 = bb90.map(money);
+                s.fba_fee = fba.map(|f| {
+                    if fba_other_currency {
+                        let other = match m.currency() {
+                            Currency::EUR => Currency::GBP,
+                            _ => Currency::EUR,
+                        };
+                        Money::new(f, other)
+                    } else {
+                        money(f)
+                    }
+                });
+                s.product_group = MORE_GROUPS[group].map(str::to_string);
+                s.package.weight_g = weight;
+                (s.package.length_mm, s.package.width_mm, s.package.height_mm) = match dims {
+                    Some((l, w, h)) => (Some(l), Some(w), Some(h)),
+                    None => (None, None, None),
+                };
+                s.sales_rank = rank;
+                s.rank_drops30 = drops;
+                s.monthly_sold = sold;
+                s.buy_box_is_amazon = bb_amazon;
+                s.is_adult = adult;
+                s.is_hazmat = hazmat;
+                s.observed_at = now() - chrono::Duration::minutes(age_min);
+                if other_ean {
+                    s.eans = vec!["5012345678900".into()];
+                }
+                s.referral_fee_pct = referral;
+                s
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
+
+    /// The same agreement on listings that differ in every fact detection reads, under
+    /// settings that change the sell price rule, the VAT scheme, the fees and the gates.
+    #[test]
+    fn fast_detection_gives_the_exact_rows_on_varied_listings_and_settings(
+        listings in (
+            prop::option::of(arb_listing(Market::UK)),
+            prop::option::of(arb_listing(Market::DE)),
+            prop::option::of(arb_listing(Market::FR)),
+            prop::option::of(arb_listing(Market::IT)),
+            prop::option::of(arb_listing(Market::ES)),
+        ),
+        settings in 0usize..SETTINGS.len(),
+        quote in 0u8..2,
+        rate in prop_oneof![8000u32..9000, Just(8800)],
+    ) {
+        let (a, b, c, d, e) = listings;
+        let p = product([a, b, c, d, e].into_iter().flatten().collect());
+        let det = Detector::new(econ(&format!("{}{ROUTES}", SETTINGS[settings])));
+        let fx = fx(quote, rate);
+        let mut exact = Vec::new();
+        det.detect_exact(&p, &fx, now(), &mut exact);
+        prop_assert_eq!(det.detect(&p, &fx, now()), exact);
+    }
 }
