@@ -32,18 +32,12 @@ pub struct FetchLock {
     _file: File,
 }
 
-/// `<database>.ingest`, beside the database.
-fn lock_path(db: &Path) -> PathBuf {
+/// `<database><suffix>` beside the database, opened to be locked (created if needed).
+pub(super) fn open_beside(db: &Path, suffix: &str) -> Result<(PathBuf, File)> {
     let mut name = db.as_os_str().to_owned();
-    name.push(".ingest");
-    PathBuf::from(name)
-}
-
-/// Takes the fetch lock of the database at `db`, or says which process holds it. A file
-/// system without locks gives no lock and no refusal (a warning in the log).
-pub fn take(db: &Path) -> Result<Option<FetchLock>> {
-    let path = lock_path(db);
-    let mut file = OpenOptions::new()
+    name.push(suffix);
+    let path = PathBuf::from(name);
+    let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
@@ -55,17 +49,29 @@ pub fn take(db: &Path) -> Result<Option<FetchLock>> {
                 path.display()
             )
         })?;
+    Ok((path, file))
+}
+
+/// Writes `holder` (this process's id, and what it does) into a lock file it holds, for
+/// the message another process gives.
+pub(super) fn write_holder(file: &mut File, holder: &str) {
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(holder.as_bytes()));
+    if let Err(e) = written {
+        tracing::debug!(error = %e, "Could not write the process id into a lock file.");
+    }
+}
+
+/// Takes the fetch lock of the database at `db` (`<database>.ingest`), or says which
+/// process holds it. A file system without locks gives no lock and no refusal (a warning
+/// in the log).
+pub fn take(db: &Path) -> Result<Option<FetchLock>> {
+    let (path, mut file) = open_beside(db, ".ingest")?;
     match file.try_lock() {
         Ok(()) => {
-            // Who holds it, for the message another process gives.
-            let pid = std::process::id().to_string();
-            let written = file
-                .set_len(0)
-                .and_then(|()| file.rewind())
-                .and_then(|()| file.write_all(pid.as_bytes()));
-            if let Err(e) = written {
-                tracing::debug!(error = %e, "Could not write the process id into the fetch lock.");
-            }
+            write_holder(&mut file, &std::process::id().to_string());
             Ok(Some(FetchLock { _file: file }))
         }
         Err(TryLockError::WouldBlock) => {

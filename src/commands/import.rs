@@ -33,6 +33,7 @@ use tally::{Rejects, Tally};
 
 mod batches;
 mod input;
+mod lock;
 mod tally;
 
 /// Bad lines shown on standard error as they come (`--rejects` has every one).
@@ -56,6 +57,12 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
     // The rate the live pipeline last fetched, as its own rows use.
     crate::pipeline::restore_fx(&*store, &*detect).await;
     let name = input.name.clone();
+    // One import into a local store at a time: another waits here, then reads the
+    // checkpoint this one leaves (see `lock`).
+    let _lock = match settings.store.local_file(&settings.data_dir) {
+        Some(db) => lock::take(&db, &name).await?,
+        None => None,
+    };
     // A regular file is resumable: its checkpoint is keyed by its path, size and
     // modification time, so a file edited in place (a bad line fixed, same length) is
     // imported again rather than taken for the one already read; its first 64 KiB are

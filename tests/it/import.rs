@@ -1144,3 +1144,93 @@ async fn a_store_only_imported_into_is_not_fed_simulated_prices() {
     claim(&store, Source::Live, "here").await.unwrap();
     assert_eq!(of(&store).await.unwrap(), Some(Source::Live));
 }
+
+/// Two imports of one file into one store at once: the one that comes second waits for the
+/// first, naming it, and then finds the file imported rather than importing it again. The
+/// test holds the store's import lock first, as a running import would, until both have
+/// said they wait; which of the two goes first is then theirs to settle.
+#[test]
+fn a_second_import_into_a_store_waits_for_the_first_and_does_not_do_its_work_again() {
+    use std::io::BufRead;
+    use std::os::unix::fs::DirBuilderExt;
+    use std::sync::mpsc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 1_200);
+    let data = dir.path().join("data");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&data)
+        .unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("arbdesk.sqlite.import"))
+        .unwrap();
+    held.try_lock().unwrap();
+    (&held).write_all(b"4242 earlier.jsonl").unwrap();
+
+    // Each import's standard error, line by line, as it comes.
+    let start = || {
+        let mut child = import(&file, &data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        (child, rx)
+    };
+    let waits = |rx: &mpsc::Receiver<String>| -> String {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the import said nothing while the lock was held");
+        assert!(line.contains("is importing into"), "{line}");
+        line
+    };
+    let (mut a, a_err) = start();
+    let said = waits(&a_err);
+    assert!(
+        said.contains("Another arbdesk import (pid 4242, of earlier.jsonl)"),
+        "{said}"
+    );
+    let (mut b, b_err) = start();
+    waits(&b_err);
+    assert!(a.try_wait().unwrap().is_none() && b.try_wait().unwrap().is_none());
+    drop(held);
+
+    // Exit status, then standard output and the rest of standard error.
+    let rest = |child: &mut std::process::Child, rx: mpsc::Receiver<String>| {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        let status = child.wait().unwrap();
+        let err = rx.iter().collect::<Vec<_>>().join("\n");
+        (status.code(), format!("{out}\n{err}"))
+    };
+    let (a, b) = (rest(&mut a, a_err), rest(&mut b, b_err));
+    let (first, second) = if a.1.contains("was imported completely before") {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    // One imported the file (exit 3: it has bad lines); the other, which had waited too,
+    // read the checkpoint that one left and found nothing left to do.
+    assert_eq!(first.0, Some(3), "{}", first.1);
+    assert!(
+        first.1.contains("Imported 1,197 product lines"),
+        "{}",
+        first.1
+    );
+    assert!(
+        second.1.contains("was imported completely before"),
+        "{}",
+        second.1
+    );
+    assert!(!second.1.contains("Imported 1,197"), "{}", second.1);
+}
