@@ -68,14 +68,12 @@ pub(super) async fn take(db: &Path, name: &str) -> Result<Option<ImportLock>> {
 
 /// The holder as written in the lock (`<pid> <file>`), in words.
 fn describe(holder: &str) -> String {
-    match holder.trim().split_once(' ') {
-        Some((pid, file)) if pid.parse::<u32>().is_ok() && !file.is_empty() => {
-            format!("Another arbdesk import (pid {pid}, of {file})")
-        }
-        _ => match holder.trim().parse::<u32>() {
-            Ok(pid) => format!("Another arbdesk import (pid {pid})"),
-            Err(_) => "Another arbdesk import".to_string(),
-        },
+    let holder = holder.trim();
+    let (pid, file) = holder.split_once(' ').unwrap_or((holder, ""));
+    match (pid.parse::<u32>(), file) {
+        (Err(_), _) => "Another arbdesk import".to_string(),
+        (Ok(pid), "") => format!("Another arbdesk import (pid {pid})"),
+        (Ok(pid), file) => format!("Another arbdesk import (pid {pid}, of {file})"),
     }
 }
 
