@@ -15,9 +15,11 @@ async fn who_fetches(store: &dyn crate::store::Store) -> String {
         [] => "no process fetches for this store now: they are fetched once one runs \
                (`arbdesk` or `arbdesk --serve` on this data), new ASINs first"
             .to_string(),
-        [one] => format!("{one}, fetching for this store, fetches them next"),
+        [one] => format!(
+            "the arbdesk process fetching for this store (host:pid {one}) fetches them next"
+        ),
         many => format!(
-            "{}, fetching for this store, fetch them next",
+            "the arbdesk processes fetching for this store (host:pid {}) fetch them next",
             many.join(", ")
         ),
     }

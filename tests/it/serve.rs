@@ -134,10 +134,7 @@ async fn serve_on_the_simulator_answers_every_endpoint_and_stops_cleanly() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert!(
-        said.contains(&format!(
-            ":{}, fetching for this store, fetches them next",
-            server.child.id()
-        )),
+        said.contains(&format!(":{}) fetches them next", server.child.id())),
         "{said}"
     );
     let first = &opps["items"][0];
