@@ -117,6 +117,18 @@ pub(super) fn render(s: &Settings) -> String {
         }
     }
     let _ = write!(o, "\n{}", section("store", &store));
+    // What the SQLite store's unset keys come to, as the README's table gives them.
+    if let StoreConfig::Sqlite { path, history_days } = &s.store {
+        if path.is_none()
+            && let Some(file) = s.store.local_file(&s.data_dir)
+        {
+            let _ = writeln!(o, "# path: not set, so {}", q(&file.display().to_string()));
+        }
+        if history_days.is_none() {
+            let days = crate::store::sqlite::SqliteOptions::default().history_days;
+            let _ = writeln!(o, "# history_days: not set, so {days}");
+        }
+    }
     let p = &s.pipeline;
     let _ = writeln!(
         o,
@@ -166,6 +178,15 @@ pub(super) fn render(s: &Settings) -> String {
         },
         economics(&s.model.config)
     );
+    if s.model.config.economics.vat_registered_in.is_none() {
+        // Said beside the scheme it qualifies.
+        o = o.replacen(
+            "\nvat_scheme = ",
+            "\n# vat_registered_in: not set, so not checked (a VAT number is assumed in every \
+             market; a UK purchase's recovered input VAT is flagged VAT_REGISTRATION)\nvat_scheme = ",
+            1,
+        );
+    }
     o
 }
 

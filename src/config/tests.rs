@@ -448,6 +448,28 @@ fn buybox_takes_true_false_or_routes() {
         "{}",
         show::render(&s)
     );
+    // The SQLite store's file and history, and the VAT numbers, when not set.
+    let shown = show::render(&s);
+    let file = s.data_dir.join("arbdesk.sqlite");
+    assert!(
+        shown.contains(&format!("# path: not set, so \"{}\"", file.display()))
+            && shown.contains("# history_days: not set, so 90")
+            && shown.contains("# vat_registered_in: not set, so not checked"),
+        "{shown}"
+    );
+    let s = load_with(
+        "[store]\npath = \"x.sqlite\"\nhistory_days = 30\n[economics]\nvat_registered_in = [\"DE\"]\n",
+        None,
+    )
+    .unwrap();
+    let shown = show::render(&s);
+    assert!(
+        shown.contains("path = \"x.sqlite\"")
+            && !shown.contains("# path: not set")
+            && !shown.contains("# history_days: not set")
+            && !shown.contains("# vat_registered_in: not set"),
+        "{shown}"
+    );
 }
 
 #[test]
