@@ -75,11 +75,12 @@ pub(super) fn header(
     parts.push((
         2,
         styled(
-            match k.tokens_left {
-                // Keepa tells the balance with each answer: an old figure says how old.
+            // The balance now: Keepa tells it with each answer, and it refills by the
+            // minute since (as a refresh's estimate counts it). Seen long ago, it says so.
+            match k.tokens_at(s.now) {
                 Some(t) => match k.tokens_seen_at.map(|at| (s.now - at).num_seconds()) {
                     Some(age) if age >= 120 => format!(
-                        "  tokens {} ({} ago)",
+                        "  tokens ~{} (seen {} ago)",
                         signed_thousands(t),
                         crate::domain::text::span(age)
                     ),
@@ -202,7 +203,7 @@ pub(super) fn tiles(f: &mut Frame<'_>, area: Rect, s: &UiState, theme: &Theme) {
         ),
         (
             pick("Keepa tokens", "Tokens", "Tokens"),
-            match (k.tokens_left, k.refill_rate) {
+            match (k.tokens_at(s.now), k.refill_rate) {
                 _ if k.stopped.is_some() => "stopped".into(),
                 (Some(t), Some(r))
                     if format!("{} (+{}/min)", signed_thousands(t), signed_thousands(r))

@@ -651,6 +651,25 @@ fn requests_waiting_for_tokens_show_in_the_header() {
     );
 }
 
+/// The header's balance is the one a refresh's confirmation counts: refilled by the minute
+/// since Keepa last told it, and marked as reckoned once that was long ago.
+#[test]
+fn the_header_counts_the_token_refills_since_the_balance_was_seen() {
+    let mut s = fixtures::loaded(30, (120, 24));
+    let k = &mut s.status.keepa;
+    k.tokens_left = Some(44);
+    k.refill_rate = Some(20);
+    k.refill_in_ms = Some(0);
+    k.tokens_seen_at = Some(s.now - chrono::Duration::seconds(30));
+    let expected = k.tokens_at(s.now);
+    assert_eq!(expected, Some(64), "one refill since");
+    let top: String = text(&s).lines().take(1).collect();
+    assert!(top.contains("tokens 64 "), "{top}");
+    s.status.keepa.tokens_seen_at = Some(s.now - chrono::Duration::minutes(5));
+    let top: String = text(&s).lines().take(1).collect();
+    assert!(top.contains("tokens ~164 (seen 5m ago)"), "{top}");
+}
+
 /// An empty store says why when Keepa is the reason nothing comes, instead of "fetching".
 #[test]
 fn an_empty_store_says_when_keepa_is_why() {
