@@ -31,15 +31,21 @@ pub fn file_command(args: &GlobalArgs, cmd: &ConfigCommand) -> Result<()> {
     match cmd {
         ConfigCommand::Show => anyhow::bail!("`config show` needs the loaded settings"),
         ConfigCommand::Path => {
-            let (path, _) = config::config_path(args);
+            let (path, named) = config::config_path(args);
             match path {
                 Some(p) => outln!(
                     "{}{}",
                     p.display(),
-                    if p.exists() {
-                        ""
-                    } else {
-                        " (does not exist yet; `arbdesk config init` creates it)"
+                    match (p.exists(), named) {
+                        (true, _) => String::new(),
+                        // Named by --config or ARBDESK_CONFIG: `config init` alone would
+                        // write the default file, not this one.
+                        (false, true) => format!(
+                            " (does not exist yet; `arbdesk config init --config {}` creates it)",
+                            p.display()
+                        ),
+                        (false, false) =>
+                            " (does not exist yet; `arbdesk config init` creates it)".to_string(),
                     }
                 ),
                 None => outln!("no platform config directory; pass --config FILE"),

@@ -12,6 +12,7 @@
 //! does not stop a process: it waits to claim the store before fetching (see
 //! [`claim_when_reachable`]), and the rest of it runs meanwhile.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,9 +28,21 @@ pub async fn of(store: &dyn Store) -> anyhow::Result<Option<Source>> {
         .context("Reading which source filled the store failed")
 }
 
+/// What a demo process refused a store of Keepa's products can do instead.
+const KEEPA_PRODUCTS_INSTEAD: &str = "Give the Keepa key (KEEPA_API_KEY or --keepa-key) to \
+     refresh them from Keepa, look at them without fetching (--role api, e.g. `arbdesk --role \
+     api --api-addr off` for the console), or use another data dir for demo data (--data-dir DIR)";
+
 /// Marks `store` as fed by `source`, or refuses (a [`super::BadValue`]) when another
-/// source filled it. `place` names the store for the message (its data dir).
-pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Result<()> {
+/// source filled it. `place` names the store for the message (its data dir); `db` is its
+/// database file when it is local, whose import lock a demo process holds while it marks
+/// a new store (an import takes that lock before it reads the mark).
+pub async fn claim(
+    store: &dyn Store,
+    source: Source,
+    place: &str,
+    db: Option<&Path>,
+) -> anyhow::Result<()> {
     match of(store).await? {
         Some(held) if held == source => Ok(()),
         Some(held) => Err(super::BadValue(format!(
@@ -42,6 +55,23 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
         ))
         .into()),
         None => {
+            // An import running now writes Keepa's product objects, unmarked: held until
+            // the mark is written, so an import starting meanwhile waits and then finds it.
+            let _import = match (source, db) {
+                (Source::Demo, Some(db)) => match super::import::lock::hold_if_free(db)? {
+                    Ok(lock) => lock,
+                    Err(holder) => {
+                        return Err(super::BadValue(format!(
+                            "{holder} is importing Keepa's product lines into {place}, and \
+                             with no Keepa key this process would fetch simulated prices for \
+                             them, shown beside theirs and over them. \
+                             {KEEPA_PRODUCTS_INSTEAD}"
+                        ))
+                        .into());
+                    }
+                },
+                _ => None,
+            };
             // Filled before stores kept the mark (or by `import` only): whose prices these
             // are cannot be told, so say what to check.
             let held = store.stats().await.map_or(0, |s| s.total_products);
@@ -52,10 +82,7 @@ pub async fn claim(store: &dyn Store, source: Source, place: &str) -> anyhow::Re
                     "{place} holds {held} products and no record of their source (`import` \
                      put them there, or an older arbdesk did), and with no Keepa key this \
                      process would fetch simulated prices for them, shown beside theirs and \
-                     over them. Give the Keepa key (KEEPA_API_KEY or --keepa-key) to refresh \
-                     them from Keepa, look at them without fetching (--role api, e.g. \
-                     `arbdesk --role api --api-addr off` for the console), or use another data \
-                     dir for demo data (--data-dir DIR)"
+                     over them. {KEEPA_PRODUCTS_INSTEAD}"
                 ))
                 .into());
             }
@@ -128,6 +155,7 @@ pub fn claim_when_reachable(
     store: std::sync::Arc<dyn Store>,
     source: Source,
     place: String,
+    db: Option<PathBuf>,
     lease: Option<super::fetch_lock::LeaseClaim>,
     refused: tokio::sync::oneshot::Sender<anyhow::Error>,
 ) -> IngestGate {
@@ -157,7 +185,7 @@ pub fn claim_when_reachable(
             tokio::time::sleep(RETRY).await;
             let outcome = match claimed {
                 true => Ok(()),
-                false => claim(store.as_ref(), source, &place).await,
+                false => claim(store.as_ref(), source, &place, db.as_deref()).await,
             };
             // The lease on fetching, when the store could not be read for it at start-up:
             // another process may have taken it meanwhile.

@@ -288,7 +288,7 @@ pub(super) async fn fetching_processes(store: &dyn Store) -> Vec<String> {
 
 /// Whether the process `host:pid` ran on this host and runs no more (where `/proc` can
 /// tell; elsewhere, and for other hosts, it cannot be known, and this says no).
-fn gone_from_this_host(id: &str) -> bool {
+pub(super) fn gone_from_this_host(id: &str) -> bool {
     let own = crate::pipeline::peers::process_id();
     let (Some((host, pid)), Some((own_host, _))) = (id.rsplit_once(':'), own.rsplit_once(':'))
     else {

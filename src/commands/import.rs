@@ -33,7 +33,7 @@ use tally::{Rejects, Tally};
 
 mod batches;
 mod input;
-mod lock;
+pub(super) mod lock;
 mod tally;
 
 /// Bad lines shown on standard error as they come (`--rejects` has every one).
@@ -52,17 +52,19 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<()> {
         super::check_output_file(settings, path, "--rejects")?;
     }
     let store = super::open_store(settings)?;
-    super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;
-    let detect = super::detector(settings);
-    // The rate the live pipeline last fetched, as its own rows use.
-    crate::pipeline::restore_fx(&*store, &*detect).await;
     let name = input.name.clone();
     // One import into a local store at a time: another waits here, then reads the
-    // checkpoint this one leaves (see `lock`).
+    // checkpoint this one leaves (see `lock`). Taken before the store's source is read: a
+    // demo process marks a new store while it holds this lock, so the two cannot both
+    // find it unmarked.
     let _lock = match settings.store.local_file(&settings.data_dir) {
         Some(db) => lock::take(&db, &name).await?,
         None => None,
     };
+    super::data_source::check_import(&*store, &super::data_source::place(settings)).await?;
+    let detect = super::detector(settings);
+    // The rate the live pipeline last fetched, as its own rows use.
+    crate::pipeline::restore_fx(&*store, &*detect).await;
     // A regular file is resumable: its checkpoint is keyed by its path, size and
     // modification time, so a file edited in place (a bad line fixed, same length) is
     // imported again rather than taken for the one already read; its first 64 KiB are

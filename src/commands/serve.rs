@@ -386,8 +386,10 @@ async fn claim_before_ingest(
         return Ok((None, None));
     }
     let place = super::data_source::place(settings);
+    let db = settings.store.local_file(&settings.data_dir);
     let lease = fetch_lease.and_then(|l| l.pending());
-    let wait = match super::data_source::claim(store.as_ref(), source, &place).await {
+    let wait = match super::data_source::claim(store.as_ref(), source, &place, db.as_deref()).await
+    {
         Ok(()) => lease.is_some(),
         Err(e) if super::data_source::unreachable(&e) => {
             tracing::warn!(
@@ -401,7 +403,8 @@ async fn claim_before_ingest(
         return Ok((None, None));
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let gate = super::data_source::claim_when_reachable(store.clone(), source, place, lease, tx);
+    let gate =
+        super::data_source::claim_when_reachable(store.clone(), source, place, db, lease, tx);
     Ok((Some(gate), Some(rx)))
 }
 

@@ -10,10 +10,14 @@ use crate::store::{WatchEdit, WatchSource, watch_change};
 /// Who fetches what was just added: the processes fetching into this store, or that none
 /// does yet.
 async fn who_fetches(store: &dyn crate::store::Store) -> String {
-    let fetching = super::fetch_lock::fetching_processes(store).await;
+    // A process killed on this host reports no more, but its last report stays fresh for
+    // a while: it fetches nothing.
+    let mut fetching = super::fetch_lock::fetching_processes(store).await;
+    fetching.retain(|id| !super::fetch_lock::gone_from_this_host(id));
     match fetching.as_slice() {
         [] => "no process fetches for this store now: they are fetched once one runs \
-               (`arbdesk` or `arbdesk --serve` on this data), new ASINs first"
+               (`arbdesk` or `arbdesk --serve` on this data, with the Keepa key for a store \
+               of imported or live prices), new ASINs first"
             .to_string(),
         [one] => format!(
             "the arbdesk process fetching for this store (host:pid {one}) fetches them next"

@@ -338,6 +338,20 @@ fn routes(c: &EconomicsConfig) -> R<[[Route; 5]; 5]> {
                 "appears twice",
             ));
         }
+        // Import VAT is recovered on a VAT return (postponed accounting included): a seller
+        // with no VAT number pays it as a cost (economics.md §5, customs).
+        if let Some(customs) = &r.customs
+            && customs.import_vat_recoverable
+            && c.economics.vat_scheme == VatScheme::NotRegistered
+        {
+            return Err(bad(
+                format!("{ctx} customs.import_vat_recoverable"),
+                true,
+                "with vat_scheme = \"not_registered\": import VAT is recovered only on a VAT \
+                 return, so without a VAT number it is a cost; set import_vat_recoverable = \
+                 false, or vat_scheme = \"standard\" if the business is VAT-registered",
+            ));
+        }
         // What the entry leaves out, `[route_defaults]` says.
         let costs = [
             r.ship_to_you.unwrap_or(d.ship_to_you),

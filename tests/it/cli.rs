@@ -789,10 +789,10 @@ async fn a_store_of_demo_prices_is_never_fed_live_ones() {
     let store =
         arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
     assert_eq!(of(&store).await.unwrap(), None, "nothing fetched yet");
-    claim(&store, Source::Demo, "here").await.unwrap();
-    claim(&store, Source::Demo, "here").await.unwrap();
+    claim(&store, Source::Demo, "here", None).await.unwrap();
+    claim(&store, Source::Demo, "here", None).await.unwrap();
     assert_eq!(of(&store).await.unwrap(), Some(Source::Demo));
-    let err = claim(&store, Source::Live, "here").await.unwrap_err();
+    let err = claim(&store, Source::Live, "here", None).await.unwrap_err();
     assert!(
         err.to_string().starts_with(
             "here holds demo (simulated) prices, and this process would fetch live (Keepa) ones"

@@ -41,6 +41,7 @@ async fn gate(
         double,
         Source::Demo,
         "the test store".into(),
+        None,
         Some(claim),
         tx,
     );

@@ -1085,7 +1085,7 @@ async fn a_store_of_demo_prices_refuses_an_import() {
         let data = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&data.path().join("arbdesk.sqlite")).unwrap();
         if let Some(mark) = mark {
-            claim(&store, mark, "here").await.unwrap();
+            claim(&store, mark, "here", None).await.unwrap();
         }
         drop(store);
         let out = import(&file, data.path()).output().unwrap();
@@ -1141,8 +1141,93 @@ async fn a_store_only_imported_into_is_not_fed_simulated_prices() {
     assert_eq!(counts(dir.path()).await, before, "nothing fetched into it");
     let store = SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
     assert_eq!(of(&store).await.unwrap(), None, "left unmarked");
-    claim(&store, Source::Live, "here").await.unwrap();
+    claim(&store, Source::Live, "here", None).await.unwrap();
     assert_eq!(of(&store).await.unwrap(), Some(Source::Live));
+}
+
+/// Holds the import lock of the store in `data`, as a running import would, naming
+/// `holder` in it.
+fn hold_import_lock(data: &Path, holder: &str) -> std::fs::File {
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("arbdesk.sqlite.import"))
+        .unwrap();
+    held.try_lock().unwrap();
+    (&held).write_all(holder.as_bytes()).unwrap();
+    held
+}
+
+/// A process with no Keepa key refuses a new store that an import is writing Keepa's lines
+/// into (it would price the same ASINs beside them), and marks it demo once none is.
+#[tokio::test]
+async fn a_demo_process_does_not_claim_a_store_an_import_is_writing() {
+    use arbdesk::commands::data_source::{claim, of};
+    use arbdesk::pipeline::Source;
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("arbdesk.sqlite");
+    let store = SqliteStore::open(&db).unwrap();
+    let held = hold_import_lock(data.path(), "4242 keepa.jsonl");
+    let refused = claim(&store, Source::Demo, "here", Some(&db))
+        .await
+        .expect_err("an import is writing")
+        .to_string();
+    assert!(
+        refused.contains(
+            "Another arbdesk import (pid 4242, of keepa.jsonl) is importing Keepa's product \
+             lines into here"
+        ) && refused.contains("--data-dir"),
+        "{refused}"
+    );
+    assert_eq!(of(&store).await.unwrap(), None, "left unmarked");
+    // A process with a key takes imported lines: an import is no reason to refuse it.
+    claim(&store, Source::Live, "here", Some(&db))
+        .await
+        .unwrap();
+    drop(held);
+    let fresh = tempfile::tempdir().unwrap();
+    let db = fresh.path().join("arbdesk.sqlite");
+    let store = SqliteStore::open(&db).unwrap();
+    claim(&store, Source::Demo, "here", Some(&db))
+        .await
+        .unwrap();
+    assert_eq!(of(&store).await.unwrap(), Some(Source::Demo));
+}
+
+/// An import reads the store's source only once it holds the import lock, which a demo
+/// process holds while it marks a new store: an import that waited for the lock meanwhile
+/// then finds the store demo, and imports nothing into it.
+#[tokio::test]
+async fn an_import_that_waited_for_a_demo_process_finds_its_mark() {
+    use arbdesk::commands::data_source::claim;
+    use arbdesk::pipeline::Source;
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(dir.path(), 40);
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("arbdesk.sqlite");
+    drop(SqliteStore::open(&db).unwrap());
+    let held = hold_import_lock(data.path(), "4243 (a demo process marking the store)");
+    let mut child = import(&file, data.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("is importing into"), "{first}");
+    // The demo process marks the store while the import waits, then lets go.
+    let store = SqliteStore::open(&db).unwrap();
+    claim(&store, Source::Demo, "here", None).await.unwrap();
+    drop(store);
+    drop(held);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{rest}");
+    assert!(rest.contains("holds demo (simulated) prices"), "{rest}");
+    assert_eq!(counts(data.path()).await.0, 0, "nothing imported");
 }
 
 /// Two imports of one file into one store at once: the one that comes second waits for the

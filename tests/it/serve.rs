@@ -702,7 +702,7 @@ async fn an_api_only_process_takes_its_source_from_the_store() {
         let store =
             arbdesk::store::sqlite::SqliteStore::open(&dir.path().join("arbdesk.sqlite")).unwrap();
         if let Some(mark) = mark {
-            claim(&store, mark, "here").await.unwrap();
+            claim(&store, mark, "here", None).await.unwrap();
         }
         drop(store);
         let mut args = vec!["--role", "api"];

@@ -8,7 +8,10 @@
 //! lock when the process ends, however it ends). Another import into the same store says
 //! which one runs and waits for it: then it reads the checkpoint that one left, so the same
 //! file is found imported (or resumed where the other stopped) and another file follows.
-//! `--serve` and the console are not held up: they write beside an import as before.
+//! `--serve` and the console are not held up: they write beside an import as before,
+//! except that a demo process holds the lock for the moment it marks a new store as demo
+//! (see [`hold_if_free`]): an import and a demo process started together on a new store
+//! then meet here, and one of them refuses, rather than both filling it.
 
 use std::fs::{File, TryLockError};
 use std::io::Read;
@@ -20,8 +23,26 @@ use super::super::fetch_lock::{open_beside, write_holder};
 
 /// The lock, held while the value lives.
 #[derive(Debug)]
-pub(super) struct ImportLock {
+pub(in crate::commands) struct ImportLock {
     _file: File,
+}
+
+/// The import lock of the database at `db` if no import holds it (`Ok(Ok(lock))`), else
+/// who does, in words (`Ok(Err(..))`). A file system without locks gives `Ok(Ok(None))`.
+pub(in crate::commands) fn hold_if_free(db: &Path) -> Result<Result<Option<ImportLock>, String>> {
+    let (path, mut file) = open_beside(db, ".import")?;
+    match file.try_lock() {
+        Ok(()) => Ok(Ok(Some(ImportLock { _file: file }))),
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Ok(Err(describe(&holder)))
+        }
+        Err(TryLockError::Error(e)) => {
+            tracing::debug!(lock = %path.display(), error = %e, "Cannot lock the import lock.");
+            Ok(Ok(None))
+        }
+    }
 }
 
 /// Takes the import lock of the database at `db` for an import of `name`, waiting (and

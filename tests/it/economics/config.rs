@@ -73,7 +73,7 @@ fn a_user_file_overlays_key_by_key_and_replaces_lists_whole() {
         to = "DE"
         prep = 0.40
         inbound = 0.90
-        customs = { duty_rate = 0.04, import_vat_recoverable = true, broker_per_shipment = 35.00, units_per_shipment = 50 }
+        customs = { duty_rate = 0.04, import_vat_recoverable = false, broker_per_shipment = 35.00, units_per_shipment = 50 }
         "#,
     )
     .unwrap();
@@ -176,6 +176,11 @@ fn invalid_values_are_rejected_naming_the_value() {
         (
             "[[route]]\nfrom = \"UK\"\nto = \"FR\"\ncustoms = { duty_rate = 0.04, import_vat_recoverable = false, broker_per_shipment = 35.0, units_per_shipment = 0 }",
             "[[route]] UK→FR customs.units_per_shipment '0' must be at least 1",
+        ),
+        (
+            // Import VAT is recovered on a VAT return: not without a VAT number.
+            "[economics]\nvat_scheme = \"not_registered\"\nfee_vat_rate = 0.19\n[[route]]\nfrom = \"DE\"\nto = \"UK\"\ncustoms = { duty_rate = 0.0, import_vat_recoverable = true, broker_per_shipment = 0.0, units_per_shipment = 1 }",
+            "[[route]] DE→UK customs.import_vat_recoverable 'true' with vat_scheme = \"not_registered\": import VAT is recovered only on a VAT return",
         ),
         (
             "[economics]\nvat_scheme = \"not_registered\"",
