@@ -114,26 +114,42 @@ impl Modify for BearerAuth {
                     if let Some(RefOr::T(ok)) = r.get_mut("200") {
                         ok.headers.insert("ETag".into(), RefOr::T(etag()));
                     }
-                    r.entry("304".to_string()).or_insert_with(|| {
+                    let not_modified = r.entry("304".to_string()).or_insert_with(|| {
                         RefOr::T(
                             ResponseBuilder::new()
                                 .description("Not modified: the If-None-Match tag still holds.")
-                                .header("ETag", etag())
                                 .build(),
                         )
                     });
+                    // A 304 the operation declares itself carries the tag too.
+                    if let RefOr::T(not_modified) = not_modified {
+                        not_modified
+                            .headers
+                            .entry("ETag".into())
+                            .or_insert_with(|| RefOr::T(etag()));
+                    }
                 }
                 let r = &mut op.responses.responses;
                 // A token sent to an open path is checked too, and a wrong one counts
                 // towards the lockout as anywhere.
                 r.entry("401".to_string()).or_insert_with(|| {
-                    problem(if guarded {
+                    let mut p = problem(if guarded {
                         "The server has a bearer token and the request did not send it, or \
                          sent another."
                     } else {
                         "The request sent a bearer token that is not the server's (this path \
                          needs none: send none or the right one)."
-                    })
+                    });
+                    if let RefOr::T(p) = &mut p {
+                        p.headers.insert(
+                            "WWW-Authenticate".into(),
+                            RefOr::T(response_header(
+                                "`Bearer realm=\"arbdesk\"`, with `error=\"invalid_token\"` \
+                                 when a token was sent.",
+                            )),
+                        );
+                    }
+                    p
                 });
                 {
                     r.entry("429".to_string()).or_insert_with(|| {
@@ -153,12 +169,31 @@ impl Modify for BearerAuth {
                 // What the middleware answers on every path: a Host it does not serve
                 // (without a token), and an Accept header that takes nothing the path
                 // serves (JSON, the metrics' text, the docs page's HTML).
-                r.entry("403".to_string()).or_insert_with(|| {
-                    problem(
-                        "Without a bearer token the server answers only a Host that is an IP \
-                         address, localhost or a name in api.allowed_hosts.",
-                    )
-                });
+                const HOST_403: &str = "Without a bearer token the server answers only a \
+                                        Host that is an IP address, localhost or a name in \
+                                        api.allowed_hosts.";
+                match r
+                    .entry("403".to_string())
+                    .or_insert_with(|| problem(HOST_403))
+                {
+                    // An operation's own 403 (read-only, Origin) is answered beside it.
+                    RefOr::T(own) if !own.description.contains(HOST_403) => {
+                        own.description = format!("{} {HOST_403}", own.description);
+                    }
+                    _ => {}
+                }
+                // Every path refuses a request with two Host headers; an operation's own
+                // 400 names its parameters.
+                match r
+                    .entry("400".to_string())
+                    .or_insert_with(|| problem("The request has more than one Host header."))
+                {
+                    RefOr::T(own) if !own.description.contains("Host header") => {
+                        own.description =
+                            format!("{} Also: more than one Host header.", own.description);
+                    }
+                    _ => {}
+                }
                 r.entry("406".to_string()).or_insert_with(|| {
                     problem(
                         "The Accept header takes neither what the path serves nor \

@@ -126,9 +126,18 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let statuses = op["responses"].as_object().unwrap();
-            for code in ["403", "413", "415", "500", "503"] {
+            for code in ["400", "403", "413", "415", "500", "503"] {
                 assert!(statuses.contains_key(code), "{method} {path} lacks {code}");
             }
+            // Every path refuses two Host headers, and without a token a Host it does not
+            // serve, whatever else its own 400 and 403 say.
+            let said = |code: &str| statuses[code]["description"].as_str().unwrap_or("");
+            assert!(said("400").contains("Host header"), "{method} {path}");
+            assert!(said("403").contains("api.allowed_hosts"), "{method} {path}");
+            assert!(
+                op["responses"]["401"]["headers"]["WWW-Authenticate"].is_object(),
+                "{method} {path}"
+            );
             // Cached answers say how to ask again cheaply.
             if method == "get"
                 && [
@@ -141,6 +150,10 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
                 .contains(&path.as_str())
             {
                 assert!(statuses.contains_key("304"), "{method} {path} lacks 304");
+                assert!(
+                    op["responses"]["304"]["headers"]["ETag"].is_object(),
+                    "{path}: a 304 carries the tag"
+                );
                 assert!(
                     op["responses"]["200"]["headers"]["ETag"].is_object(),
                     "{path}"
