@@ -294,6 +294,16 @@ fn demo_console_in_a_pseudo_terminal() {
     c.send("\x1b");
     c.wait_for("the prompt closed", |s| !s.contains(":theme nope"), limit);
 
+    // Ctrl-Z in a terminal with no job-control shell (the console leads its own session
+    // here): nothing could resume it, so it says so and keeps the screen.
+    c.send("\x1a");
+    c.wait_for(
+        "the console saying it cannot be suspended",
+        |s| s.contains("Not suspended") && s.contains("q quits"),
+        limit,
+    );
+    assert!(c.child.try_wait().unwrap().is_none(), "still running");
+
     // Quit: the process ends and the terminal is restored.
     c.send("q");
     let start = Instant::now();
