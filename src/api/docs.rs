@@ -51,6 +51,32 @@ fn problem(text: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
+/// A problem+json response described by `text` that carries the header `name`.
+fn problem_with_header(text: &str, name: &str, header: &str) -> RefOr<utoipa::openapi::Response> {
+    let mut p = problem(text);
+    if let RefOr::T(p) = &mut p {
+        p.headers
+            .insert(name.into(), RefOr::T(response_header(header)));
+    }
+    p
+}
+
+/// Declares `code` as a problem described by `text`, or, where the operation declares its
+/// own (its parameters, read-only), adds `text` to that description: the middleware
+/// answers it on every path.
+fn also_answers(
+    r: &mut std::collections::BTreeMap<String, RefOr<utoipa::openapi::Response>>,
+    code: &str,
+    text: &str,
+) {
+    match r.entry(code.to_string()).or_insert_with(|| problem(text)) {
+        RefOr::T(own) if !own.description.contains(text) => {
+            own.description = format!("{} {text}", own.description);
+        }
+        _ => {}
+    }
+}
+
 /// The answers served from the response cache, and the two built once: they carry an
 /// `ETag`, and a request that sends it back in `If-None-Match` gets a 304 while it holds.
 const CACHED_PATHS: [&str; 5] = [
@@ -133,67 +159,39 @@ impl Modify for BearerAuth {
                 // A token sent to an open path is checked too, and a wrong one counts
                 // towards the lockout as anywhere.
                 r.entry("401".to_string()).or_insert_with(|| {
-                    let mut p = problem(if guarded {
-                        "The server has a bearer token and the request did not send it, or \
-                         sent another."
-                    } else {
-                        "The request sent a bearer token that is not the server's (this path \
-                         needs none: send none or the right one)."
-                    });
-                    if let RefOr::T(p) = &mut p {
-                        p.headers.insert(
-                            "WWW-Authenticate".into(),
-                            RefOr::T(response_header(
-                                "`Bearer realm=\"arbdesk\"`, with `error=\"invalid_token\"` \
-                                 when a token was sent.",
-                            )),
-                        );
-                    }
-                    p
+                    problem_with_header(
+                        if guarded {
+                            "The server has a bearer token and the request did not send it, \
+                             or sent another."
+                        } else {
+                            "The request sent a bearer token that is not the server's (this \
+                             path needs none: send none or the right one)."
+                        },
+                        "WWW-Authenticate",
+                        "`Bearer realm=\"arbdesk\"`, with `error=\"invalid_token\"` when a \
+                         token was sent.",
+                    )
                 });
-                {
-                    r.entry("429".to_string()).or_insert_with(|| {
-                        let mut p = problem(
-                            "This client address sent 10 wrong bearer tokens within a minute: \
-                             its requests with a token are refused for a minute (Retry-After).",
-                        );
-                        if let RefOr::T(p) = &mut p {
-                            p.headers.insert(
-                                "Retry-After".into(),
-                                RefOr::T(response_header("Seconds until it may try again.")),
-                            );
-                        }
-                        p
-                    });
-                }
+                r.entry("429".to_string()).or_insert_with(|| {
+                    problem_with_header(
+                        "This client address sent 10 wrong bearer tokens within a minute: its \
+                         requests with a token are refused for a minute (Retry-After).",
+                        "Retry-After",
+                        "Seconds until it may try again.",
+                    )
+                });
                 // What the middleware answers on every path: a Host it does not serve
                 // (without a token), and an Accept header that takes nothing the path
                 // serves (JSON, the metrics' text, the docs page's HTML).
-                const HOST_403: &str = "Without a bearer token the server answers only a \
-                                        Host that is an IP address, localhost or a name in \
-                                        api.allowed_hosts.";
-                match r
-                    .entry("403".to_string())
-                    .or_insert_with(|| problem(HOST_403))
-                {
-                    // An operation's own 403 (read-only, Origin) is answered beside it.
-                    RefOr::T(own) if !own.description.contains(HOST_403) => {
-                        own.description = format!("{} {HOST_403}", own.description);
-                    }
-                    _ => {}
-                }
-                // Every path refuses a request with two Host headers; an operation's own
-                // 400 names its parameters.
-                match r
-                    .entry("400".to_string())
-                    .or_insert_with(|| problem("The request has more than one Host header."))
-                {
-                    RefOr::T(own) if !own.description.contains("Host header") => {
-                        own.description =
-                            format!("{} Also: more than one Host header.", own.description);
-                    }
-                    _ => {}
-                }
+                also_answers(
+                    r,
+                    "403",
+                    "Without a bearer token the server answers only a Host that is an IP \
+                     address, localhost or a name in api.allowed_hosts.",
+                );
+                // And a request with two Host headers; an operation's own 400 names its
+                // parameters.
+                also_answers(r, "400", "The request has more than one Host header.");
                 r.entry("406".to_string()).or_insert_with(|| {
                     problem(
                         "The Accept header takes neither what the path serves nor \

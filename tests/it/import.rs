@@ -1247,14 +1247,7 @@ fn a_second_import_into_a_store_waits_for_the_first_and_does_not_do_its_work_aga
         .mode(0o700)
         .create(&data)
         .unwrap();
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data.join("arbdesk.sqlite.import"))
-        .unwrap();
-    held.try_lock().unwrap();
-    (&held).write_all(b"4242 earlier.jsonl").unwrap();
+    let held = hold_import_lock(&data, "4242 earlier.jsonl");
 
     // Each import's standard error, line by line, as it comes.
     let start = || {

@@ -15,7 +15,7 @@
 
 use std::fs::{File, TryLockError};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -27,22 +27,40 @@ pub(in crate::commands) struct ImportLock {
     _file: File,
 }
 
-/// The import lock of the database at `db` if no import holds it (`Ok(Ok(lock))`), else
-/// who does, in words (`Ok(Err(..))`). A file system without locks gives `Ok(Ok(None))`.
-pub(in crate::commands) fn hold_if_free(db: &Path) -> Result<Result<Option<ImportLock>, String>> {
+/// One try at the lock beside `db`, without waiting.
+enum Attempt {
+    /// Taken.
+    Held(File),
+    /// An import holds it: the file (to wait on) and the holder, in words.
+    Busy(File, String),
+    /// The file system cannot lock it (the lock file and why).
+    NoLocks(PathBuf, std::io::Error),
+}
+
+fn attempt(db: &Path) -> Result<Attempt> {
     let (path, mut file) = open_beside(db, ".import")?;
-    match file.try_lock() {
-        Ok(()) => Ok(Ok(Some(ImportLock { _file: file }))),
+    Ok(match file.try_lock() {
+        Ok(()) => Attempt::Held(file),
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            Ok(Err(describe(&holder)))
+            Attempt::Busy(file, describe(&holder))
         }
-        Err(TryLockError::Error(e)) => {
+        Err(TryLockError::Error(e)) => Attempt::NoLocks(path, e),
+    })
+}
+
+/// The import lock of the database at `db` if no import holds it (`Ok(Ok(lock))`), else
+/// who does, in words (`Ok(Err(..))`). A file system without locks gives `Ok(Ok(None))`.
+pub(in crate::commands) fn hold_if_free(db: &Path) -> Result<Result<Option<ImportLock>, String>> {
+    Ok(match attempt(db)? {
+        Attempt::Held(file) => Ok(Some(ImportLock { _file: file })),
+        Attempt::Busy(_, holder) => Err(holder),
+        Attempt::NoLocks(path, e) => {
             tracing::debug!(lock = %path.display(), error = %e, "Cannot lock the import lock.");
-            Ok(Ok(None))
+            Ok(None)
         }
-    }
+    })
 }
 
 /// Takes the import lock of the database at `db` for an import of `name`, waiting (and
@@ -50,30 +68,26 @@ pub(in crate::commands) fn hold_if_free(db: &Path) -> Result<Result<Option<Impor
 /// waits, the process ends with the interruption's exit status. A file system without
 /// locks gives no lock (a warning in the log) and no wait.
 pub(super) async fn take(db: &Path, name: &str) -> Result<Option<ImportLock>> {
-    let (path, mut file) = open_beside(db, ".import")?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+    let mut file = match attempt(db)? {
+        Attempt::Held(file) => file,
+        Attempt::Busy(file, holder) => {
             noteln!(
-                "{} is importing into {}: waiting for it to end, then going on from what it \
-                 imported (Ctrl-C stops waiting).",
-                describe(&holder),
+                "{holder} is importing into {}: waiting for it to end, then going on from what \
+                 it imported (Ctrl-C stops waiting).",
                 db.display()
             );
             let waiting = tokio::task::spawn_blocking(move || file.lock().map(|()| file));
-            file = tokio::select! {
+            tokio::select! {
                 code = super::interrupted() => {
                     noteln!("\nInterrupted while waiting: nothing was imported.");
                     std::process::exit(code);
                 }
                 locked = waiting => locked
                     .context("Waiting for the other import stopped")?
-                    .with_context(|| format!("Could not lock {}", path.display()))?,
-            };
+                    .with_context(|| format!("Could not lock {}.import", db.display()))?,
+            }
         }
-        Err(TryLockError::Error(e)) => {
+        Attempt::NoLocks(path, e) => {
             tracing::warn!(
                 lock = %path.display(),
                 error = %e,
@@ -82,7 +96,7 @@ pub(super) async fn take(db: &Path, name: &str) -> Result<Option<ImportLock>> {
             );
             return Ok(None);
         }
-    }
+    };
     write_holder(&mut file, &format!("{} {name}", std::process::id()));
     Ok(Some(ImportLock { _file: file }))
 }
