@@ -198,11 +198,16 @@ fn input_modes(on: bool, mouse: bool) {
 /// Whether stopping this process hands the terminal to a shell that can resume it: its
 /// process group is not orphaned (its parent is in the same session, in another group, as
 /// a job-control shell is). The kernel discards a stop signal to an orphaned group, so the
-/// console would only blink. Where it cannot be told, it is tried.
+/// console would only blink. A console leading its own session (started by tmux or on a
+/// pseudo-terminal of its own) is never a shell's job, which is told from this process
+/// alone; otherwise the parent is asked, and where it cannot be told, it is tried.
 fn stops_on_suspend() -> bool {
     #[cfg(unix)]
     {
-        use rustix::process::{getpgid, getpgrp, getppid, getsid};
+        use rustix::process::{getpgid, getpgrp, getpid, getppid, getsid};
+        if getsid(None).is_ok_and(|own| own == getpid()) {
+            return false;
+        }
         let Some(parent) = getppid() else {
             return false;
         };
