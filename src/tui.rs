@@ -7,7 +7,8 @@
 //! - `ui` renders a frame as a pure function of the state, the theme and the keymap;
 //! - `action`, `keymap` and `theme` are the vocabulary and the user's files;
 //! - `model` holds rows formatted once per refresh; `clipboard` copies (OSC 52 or the
-//!   platform's tool); `fixtures` are the sample rows of tests and benchmarks.
+//!   platform's tool); `job` is the console as a shell's job (may Ctrl-Z stop it);
+//!   `fixtures` are the sample rows of tests and benchmarks.
 //!
 //! The `/` grammar is `crate::filter`, shared with the API's `q`.
 
@@ -15,6 +16,7 @@ pub mod action;
 pub mod app;
 pub mod clipboard;
 pub mod fixtures;
+pub mod job;
 pub mod keymap;
 pub mod model;
 pub mod state;

@@ -78,7 +78,7 @@ pub struct ActionRequest {
     /// The arguments as the `:` line takes them: `["all"]` or ASINs for `refresh`,
     /// `["add", "B0…"]` or `["remove", "B0…"]` for `watch`.
     #[serde(default)]
-    #[schema(example = json!(["B0D1XD1ZV3"]))]
+    #[schema(example = json!(["B0V97D4503"]))]
     pub args: Vec<String>,
 }
 
@@ -86,7 +86,7 @@ pub struct ActionRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionDone {
     /// The action and its arguments, as the `:` line writes them.
-    #[schema(example = "refresh B0D1XD1ZV3")]
+    #[schema(example = "refresh B0V97D4503")]
     pub action: String,
     /// `queued` (a refresh: `/stats` and the products show when it ran) or `done` (a
     /// watchlist change; a refresh of what was refreshed on request in the last 30 s, which

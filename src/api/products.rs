@@ -112,7 +112,7 @@ pub(crate) async fn list(State(state): State<ApiState>, req: Request) -> Respons
     operation_id = "getProduct",
     tag = "products",
     params(
-        ("asin" = String, Path, description = "The ASIN: 10 letters or digits, any case.", example = "B0DEMO1234"),
+        ("asin" = String, Path, description = "The ASIN: 10 letters or digits, any case.", example = "B0V97D4503"),
         ProductDetailQuery
     ),
     responses(

@@ -82,7 +82,7 @@ impl PartialSchema for Asin {
             .schema_type(Type::String)
             .description(Some("Amazon Standard Identification Number, upper case."))
             .pattern(Some("^[A-Z0-9]{10}$"))
-            .examples(["B0DEMO1234"])
+            .examples(["B0V97D4503"])
             .into()
     }
 }

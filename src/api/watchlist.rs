@@ -65,7 +65,7 @@ pub struct WatchPage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WatchItem {
     /// The ASIN.
-    #[schema(value_type = String, example = "B0DEMO1234")]
+    #[schema(value_type = String, example = "B0V97D4503")]
     pub asin: Asin,
     /// Where it came from.
     pub source: WatchOrigin,

@@ -195,35 +195,6 @@ fn input_modes(on: bool, mouse: bool) {
     };
 }
 
-/// Whether stopping this process hands the terminal to a shell that can resume it: its
-/// process group is not orphaned (its parent is in the same session, in another group, as
-/// a job-control shell is). The kernel discards a stop signal to an orphaned group, so the
-/// console would only blink. A console leading its own session (started by tmux or on a
-/// pseudo-terminal of its own) is never a shell's job, which is told from this process
-/// alone; otherwise the parent is asked, and where it cannot be told, it is tried.
-fn stops_on_suspend() -> bool {
-    #[cfg(unix)]
-    {
-        use rustix::process::{getpgid, getpgrp, getpid, getppid, getsid};
-        if getsid(None).is_ok_and(|own| own == getpid()) {
-            return false;
-        }
-        let Some(parent) = getppid() else {
-            return false;
-        };
-        match (getsid(Some(parent)), getsid(None), getpgid(Some(parent))) {
-            (Ok(parent_sid), Ok(own_sid), Ok(parent_pgid)) => {
-                parent_sid == own_sid && parent_pgid != getpgrp()
-            }
-            _ => true,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
-}
-
 /// Gives the terminal back to the shell and stops the process, as Ctrl-Z does to any
 /// program (in raw mode the key arrives here, not as a signal); once the shell's `fg`
 /// continues it, the console takes the terminal again and redraws.
@@ -347,7 +318,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Query(_) => data_changed = true,
-                Effect::Suspend if !stops_on_suspend() => {
+                Effect::Suspend if !super::job::stops_on_suspend() => {
                     state.toast_info(
                         "Not suspended: no shell's job control can resume this console (it \
                          was started without one, as by `tmux new-session arbdesk`), so \

@@ -130,7 +130,9 @@ pub fn ask() -> Option<Background> {
         return None;
     }
     let tty = input.as_fd();
-    if termios::tcgetpgrp(tty).ok()? != rustix::process::getpgrp() {
+    if i64::from(termios::tcgetpgrp(tty).ok()?.as_raw_nonzero().get())
+        != crate::tui::job::own_group()
+    {
         return None;
     }
     let saved = termios::tcgetattr(tty).ok()?;

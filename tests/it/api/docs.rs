@@ -179,6 +179,63 @@ async fn openapi_lists_every_endpoint_and_its_parameters() {
     }
 }
 
+/// The ASIN the spec offers as an example (`/docs` fills it in for "Try it out") is one
+/// the demo watches: its discovery lists, from the simulator's catalogue, hold it, so trying
+/// it against `arbdesk --serve` with no key finds a product rather than a 404.
+#[tokio::test]
+async fn the_example_asin_is_one_the_demo_watches() {
+    use arbdesk::keepa::sim::{Catalog, SimConfig};
+
+    let (dir, _store, api) = seeded_api().await;
+    let doc = get(&api.app, "/openapi.json").await.json();
+    fn asins(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s)
+                if s.len() == 10
+                    && s.starts_with("B0")
+                    && s.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
+            {
+                out.push(s.clone())
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| asins(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| asins(v, out)),
+            _ => {}
+        }
+    }
+    let mut examples = Vec::new();
+    asins(&doc, &mut examples);
+    assert!(!examples.is_empty(), "the spec gives no example ASIN");
+
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let demo = arbdesk::config::load(&arbdesk::cli::GlobalArgs {
+        config: Some(empty),
+        demo: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let catalog = Catalog::new(demo.keepa.demo_seed);
+    let watched: Vec<String> = demo
+        .pipeline
+        .discovery
+        .iter()
+        .flat_map(|c| {
+            let mut list =
+                catalog.bestsellers(c.market, &c.category, SimConfig::default().bestseller_len);
+            list.truncate(demo.pipeline.discovery_take);
+            list
+        })
+        .collect();
+    for asin in &examples {
+        assert!(
+            watched.contains(asin),
+            "{asin} is not on the demo's watchlist; one that is: {}",
+            watched[0]
+        );
+    }
+}
+
 #[tokio::test]
 async fn docs_page_is_self_contained() {
     let (_dir, _store, api) = seeded_api().await;
