@@ -195,20 +195,23 @@ fn input_modes(on: bool, mouse: bool) {
     };
 }
 
-/// Gives the terminal back to the shell and stops the process, as Ctrl-Z does to any
-/// program (in raw mode the key arrives here, not as a signal); once the shell's `fg`
-/// continues it, the console takes the terminal again and redraws.
+/// Gives the terminal back to the shell and stops the process group, as Ctrl-Z does to any
+/// program (in raw mode the key arrives here, not as a signal): the whole group, so a
+/// script that started the console stops with it and its shell sees the job stopped. Once
+/// the shell's `fg` continues it, the console takes the terminal again and redraws.
 fn suspend(terminal: ratatui::DefaultTerminal, mouse: bool) -> Result<ratatui::DefaultTerminal> {
     drop(terminal);
     input_modes(false, mouse);
     ratatui::restore();
     #[cfg(unix)]
-    if let Err(e) = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP) {
+    if let Err(e) = rustix::process::kill_current_process_group(rustix::process::Signal::TSTP) {
         tracing::warn!(error = %e, "Could not suspend.");
     }
     let mut terminal = ratatui::try_init().context("Could not take the terminal back")?;
     input_modes(true, mouse);
-    terminal.clear()?;
+    // The whole screen, without `Terminal::clear`'s question for the cursor position, which
+    // a terminal that does not answer within 2 s (a slow link) would make an error.
+    ratatui::backend::Backend::clear(terminal.backend_mut())?;
     Ok(terminal)
 }
 

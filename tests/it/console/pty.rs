@@ -61,6 +61,18 @@ impl Console {
     /// Started in a terminal whose background is `background` (`rgb:RRRR/GGGG/BBBB`, as
     /// OSC 11 answers; `None`: a terminal that does not say).
     fn start_on(data_dir: &std::path::Path, background: Option<&'static str>) -> Console {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_arbdesk"));
+        cmd.args(arbdesk_args(data_dir));
+        Console::spawn(cmd, data_dir, background)
+    }
+
+    /// `cmd` in a new pseudo-terminal, with the environment of a terminal that draws the
+    /// console and arbdesk's own settings kept to `data_dir`.
+    fn spawn(
+        mut cmd: CommandBuilder,
+        data_dir: &std::path::Path,
+        background: Option<&'static str>,
+    ) -> Console {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -70,14 +82,6 @@ impl Console {
                 pixel_height: 0,
             })
             .expect("a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_arbdesk"));
-        cmd.args([
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--api-addr",
-            "127.0.0.1:0",
-            "--demo",
-        ]);
         cmd.env("TERM", "xterm-256color");
         // A UTF-8 locale, as a terminal that draws the console has (else a toast says not).
         cmd.env("LANG", "C.UTF-8");
@@ -170,6 +174,17 @@ impl Console {
         drop(w);
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// arbdesk's arguments in these stories: demo data in `data_dir`, the API on a free port.
+fn arbdesk_args(data_dir: &std::path::Path) -> [&str; 5] {
+    [
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--api-addr",
+        "127.0.0.1:0",
+        "--demo",
+    ]
 }
 
 /// The table's data rows on screen: `(asin, buy, sell)`.
@@ -384,6 +399,55 @@ fn a_light_terminal_gets_the_light_theme() {
     let start = Instant::now();
     while c.child.try_wait().unwrap().is_none() {
         assert!(start.elapsed() < Duration::from_secs(60), "no exit after q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Ctrl-Z in a console a script started from an interactive shell stops the whole job (the
+/// script with the console, as the terminal's own Ctrl-Z would), the shell says so and
+/// takes the terminal, and `fg` brings the console back to quit as usual.
+#[test]
+fn ctrl_z_stops_the_job_a_shell_started_and_fg_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shell = CommandBuilder::new("bash");
+    shell.args(["--norc", "--noprofile", "-i"]);
+    shell.env("PS1", "$ ");
+    let mut c = Console::spawn(shell, dir.path(), None);
+    let limit = Duration::from_secs(120);
+    c.wait_for("the shell's prompt", |s| s.contains('$'), limit);
+    let script = format!(
+        "bash -c '{} {}; echo console ended $?'\r",
+        env!("CARGO_BIN_EXE_arbdesk"),
+        arbdesk_args(dir.path()).join(" ")
+    );
+    c.send(&script);
+    c.wait_for("opportunities", |s| !rows(s).is_empty(), limit);
+
+    c.send("\x1a");
+    c.wait_for(
+        "the shell telling the job stopped",
+        |s| s.contains("Stopped"),
+        limit,
+    );
+    assert!(
+        !c.screen.lock().unwrap().screen().alternate_screen(),
+        "the console kept the alternate screen while stopped"
+    );
+    c.send("fg\r");
+    c.wait_for("the console back", |s| !rows(s).is_empty(), limit);
+    c.send("q");
+    c.wait_for(
+        "the script going on after the console",
+        |s| s.contains("console ended 0"),
+        limit,
+    );
+    c.send("exit\r");
+    let start = Instant::now();
+    while c.child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the shell did not exit"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
