@@ -323,9 +323,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 Effect::Query(_) => data_changed = true,
                 Effect::Suspend if !super::job::stops_on_suspend() => {
                     state.toast_info(
-                        "Not suspended: no shell's job control can resume this console (it \
-                         was started without one, as by `tmux new-session arbdesk`), so \
-                         Ctrl-Z would stop nothing; q quits",
+                        "Not suspended: no job-control shell started this console (as when \
+                         `tmux new-session arbdesk` or a container runs it), so nothing could \
+                         resume it; q quits",
                     );
                 }
                 Effect::Suspend => {

@@ -167,6 +167,18 @@ impl Console {
         })
     }
 
+    /// How the process in the terminal ended, waited for up to a minute (`who` names it).
+    fn exit_status(&mut self, who: &str) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "no end of {who}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn send(&mut self, keys: &str) {
         let mut w = self.writer.lock().unwrap();
         w.write_all(keys.as_bytes()).unwrap();
@@ -321,17 +333,7 @@ fn demo_console_in_a_pseudo_terminal() {
 
     // Quit: the process ends and the terminal is restored.
     c.send("q");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = c.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "arbdesk did not exit after q"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = c.exit_status("arbdesk after q");
     assert!(status.success(), "exit status {status:?}");
     std::thread::sleep(Duration::from_millis(300));
     let raw = String::from_utf8_lossy(&c.raw.lock().unwrap()).to_string();
@@ -396,11 +398,7 @@ fn a_light_terminal_gets_the_light_theme() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(colour_of(&c, "arbdesk"), at_start, "auto is light here");
     c.send("q");
-    let start = Instant::now();
-    while c.child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no exit after q");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    c.exit_status("arbdesk after q");
 }
 
 /// Ctrl-Z in a console a script started from an interactive shell stops the whole job (the
@@ -442,12 +440,5 @@ fn ctrl_z_stops_the_job_a_shell_started_and_fg_resumes_it() {
         limit,
     );
     c.send("exit\r");
-    let start = Instant::now();
-    while c.child.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the shell did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    c.exit_status("the shell after exit");
 }
