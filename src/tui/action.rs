@@ -315,6 +315,8 @@ pub enum Action {
     Quit,
     /// Stop the process as a shell's Ctrl-Z does; `fg` resumes it.
     Suspend,
+    /// Paint the whole screen afresh, as Ctrl-L does in other terminal programs.
+    Redraw,
     /// Move the selection.
     Move(Motion),
     /// Open the detail.

@@ -198,7 +198,7 @@ fn input_modes(on: bool, mouse: bool) {
 /// Gives the terminal back to the shell and stops the process group, as Ctrl-Z does to any
 /// program (in raw mode the key arrives here, not as a signal): the whole group, so a
 /// script that started the console stops with it and its shell sees the job stopped. Once
-/// the shell's `fg` continues it, the console takes the terminal again and redraws.
+/// the shell's `fg` continues it, the console takes the terminal again (to be repainted).
 fn suspend(terminal: ratatui::DefaultTerminal, mouse: bool) -> Result<ratatui::DefaultTerminal> {
     drop(terminal);
     input_modes(false, mouse);
@@ -207,12 +207,40 @@ fn suspend(terminal: ratatui::DefaultTerminal, mouse: bool) -> Result<ratatui::D
     if let Err(e) = rustix::process::kill_current_process_group(rustix::process::Signal::TSTP) {
         tracing::warn!(error = %e, "Could not suspend.");
     }
-    let mut terminal = ratatui::try_init().context("Could not take the terminal back")?;
+    let terminal = ratatui::try_init().context("Could not take the terminal back")?;
     input_modes(true, mouse);
-    // The whole screen, without `Terminal::clear`'s question for the cursor position, which
-    // a terminal that does not answer within 2 s (a slow link) would make an error.
-    ratatui::backend::Backend::clear(terminal.backend_mut())?;
     Ok(terminal)
+}
+
+/// Takes the terminal again after the process was stopped and continued by something other
+/// than its own Ctrl-Z (`kill -STOP`, a debugger): the shell may have set its own modes
+/// and drawn its prompt meanwhile.
+fn retake(mouse: bool) -> Result<()> {
+    // Raw mode as set now, not as remembered: the shell's own modes (line editing, echo)
+    // may be back, and enabling alone does nothing once enabled.
+    let _ = crossterm::terminal::disable_raw_mode();
+    crossterm::terminal::enable_raw_mode().context("Could not take the terminal back")?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+        .context("Could not take the terminal back")?;
+    input_modes(true, mouse);
+    Ok(())
+}
+
+/// Paints the whole screen afresh on the next frame: cleared, and nothing taken as already
+/// on it. The size is read again, as a resize while stopped sends no event.
+fn repaint(terminal: &mut ratatui::DefaultTerminal, state: &mut UiState) -> Result<()> {
+    let size = terminal
+        .size()
+        .context("Reading the terminal's size failed")?;
+    state.on_resize(size.width, size.height);
+    // `resize` clears the screen and forgets the last frame, without `Terminal::clear`'s
+    // question for the cursor position, which a terminal that does not answer within 2 s
+    // (a slow link) would make an error.
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .context("Clearing the screen failed")?;
+    state.dirty = true;
+    Ok(())
 }
 
 /// The theme last chosen in the console (`T`, `:theme`) with `data_dir`, if one was saved.
@@ -330,12 +358,9 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 }
                 Effect::Suspend => {
                     terminal = suspend(terminal, mouse)?;
-                    // A resize while stopped sends no event: the size is read again.
-                    if let Ok(size) = terminal.size() {
-                        state.on_resize(size.width, size.height);
-                    }
-                    state.dirty = true;
+                    repaint(&mut terminal, &mut state)?;
                 }
+                Effect::Redraw => repaint(&mut terminal, &mut state)?,
                 other => run_effect(
                     other,
                     &mut state,
@@ -457,21 +482,36 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                 state.frames.record(started.elapsed());
                 state.dirty = false;
             }
-            _ = signals.recv() => {
-                tracing::info!("Signal received; leaving the console.");
-                break;
-            }
+            signalled = signals.recv() => match signalled {
+                Signalled::Leave => {
+                    tracing::info!("Signal received; leaving the console.");
+                    break;
+                }
+                Signalled::Continued => {
+                    retake(mouse)?;
+                    repaint(&mut terminal, &mut state)?;
+                }
+            },
         }
     }
     Ok(save_ui_state(&deps.data_dir, &state).into_iter().collect())
 }
 
-/// SIGTERM and SIGHUP (the SSH session went away) end the console like `q`.
+/// SIGTERM and SIGHUP (the SSH session went away) end the console like `q`; SIGCONT (the
+/// process continued after a stop) has it take the terminal again and repaint.
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    cont: Option<tokio::signal::unix::Signal>,
+}
+
+/// What a signal asks of the console.
+enum Signalled {
+    Leave,
+    Continued,
 }
 
 impl Signals {
@@ -482,38 +522,33 @@ impl Signals {
             Signals {
                 term: signal(SignalKind::terminate()).ok(),
                 hup: signal(SignalKind::hangup()).ok(),
+                cont: signal(SignalKind::from_raw(rustix::process::Signal::CONT.as_raw())).ok(),
             }
         }
         #[cfg(not(unix))]
         Signals {}
     }
 
-    async fn recv(&mut self) {
+    async fn recv(&mut self) -> Signalled {
         #[cfg(unix)]
         {
-            let term = async {
-                match &mut self.term {
+            /// The next of `signal`, or never when it could not be listened for.
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
                     Some(s) => {
                         s.recv().await;
                     }
                     None => std::future::pending::<()>().await,
                 }
-            };
-            let hup = async {
-                match &mut self.hup {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
+            }
             tokio::select! {
-                _ = term => {}
-                _ = hup => {}
+                _ = next(&mut self.term) => Signalled::Leave,
+                _ = next(&mut self.hup) => Signalled::Leave,
+                _ = next(&mut self.cont) => Signalled::Continued,
             }
         }
         #[cfg(not(unix))]
-        std::future::pending::<()>().await
+        std::future::pending::<Signalled>().await
     }
 }
 

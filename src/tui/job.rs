@@ -8,11 +8,11 @@
 /// A process's own, parent, group and session ids, as the PID namespace of the `/proc`
 /// read numbers them (0 for one begun outside it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ids {
-    pub pid: i64,
-    pub parent: i64,
-    pub group: i64,
-    pub session: i64,
+struct Ids {
+    pid: i64,
+    parent: i64,
+    group: i64,
+    session: i64,
 }
 
 impl Ids {

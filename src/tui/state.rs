@@ -154,6 +154,8 @@ pub enum Effect {
     SaveHistory(String),
     /// Give the terminal back and stop until the shell's `fg`.
     Suspend,
+    /// Paint the whole screen afresh, not only what changed since the last frame.
+    Redraw,
 }
 
 /// Fixed facts about this console session.

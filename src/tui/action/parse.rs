@@ -136,6 +136,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         }
         "quit" | "q" | "q!" => Action::Quit,
         "suspend" => Action::Suspend,
+        "redraw" => Action::Redraw,
         "move" => Action::Move(match first {
             "top" => Motion::Top,
             "bottom" => Motion::Bottom,
@@ -229,6 +230,7 @@ pub fn parse(input: &str) -> Result<Action, ParseError> {
         | Action::Back
         | Action::Quit
         | Action::Suspend
+        | Action::Redraw
         | Action::Open
         | Action::Mark
         | Action::Zoom

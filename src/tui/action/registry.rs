@@ -117,6 +117,12 @@ pub const REGISTRY: &[ActionSpec] = &[
         "Suspend to the shell, the pipeline and the API with it (fg resumes)",
     ),
     spec(
+        "redraw",
+        &[],
+        G,
+        "Paint the whole screen afresh (after another program wrote over it)",
+    ),
+    spec(
         "set",
         &["refresh"],
         G,

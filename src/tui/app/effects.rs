@@ -31,8 +31,9 @@ pub(super) fn run_effect(
     clip: ClipboardCtx,
 ) {
     match effect {
-        // The loop runs these: a query when one is due, a suspend with the terminal.
-        Effect::Query(_) | Effect::Suspend => {}
+        // The loop runs these: a query when one is due, a suspend or redraw with the
+        // terminal.
+        Effect::Query(_) | Effect::Suspend | Effect::Redraw => {}
         Effect::Copy { text, what } => {
             let mut out = std::io::stdout();
             let outcome = clipboard::copy(

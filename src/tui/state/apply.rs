@@ -112,6 +112,7 @@ impl UiState {
             Action::Limit(n) => self.set_limit(n),
             Action::Markets(side, list) => self.set_markets(side, list),
             Action::Suspend => vec![Effect::Suspend],
+            Action::Redraw => vec![Effect::Redraw],
             Action::Quit => self.quit_or_back(),
             Action::Move(m) => {
                 self.move_by(m);

@@ -199,6 +199,23 @@ fn arbdesk_args(data_dir: &std::path::Path) -> [&str; 5] {
     ]
 }
 
+/// The process group of the arbdesk process started with `data_dir`, from `/proc`.
+fn group_of_console(data_dir: &std::path::Path) -> String {
+    let dir = data_dir.to_str().unwrap();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let ours =
+            args.first().is_some_and(|a| a.ends_with(b"arbdesk")) && args.contains(&dir.as_bytes());
+        if ours {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap();
+            let after_name = stat.rsplit_once(')').unwrap().1;
+            return after_name.split_whitespace().nth(2).unwrap().to_string();
+        }
+    }
+    panic!("no arbdesk process with {dir}");
+}
+
 /// The table's data rows on screen: `(asin, buy, sell)`.
 fn rows(screen: &str) -> Vec<(String, String, String)> {
     screen
@@ -433,6 +450,27 @@ fn ctrl_z_stops_the_job_a_shell_started_and_fg_resumes_it() {
     );
     c.send("fg\r");
     c.wait_for("the console back", |s| !rows(s).is_empty(), limit);
+
+    // Stopped from outside (`kill -STOP %1`): the shell draws over the console and puts its
+    // own terminal modes back; on `fg` the console takes raw mode again (else `q` would
+    // wait for Enter) and paints the whole screen.
+    let group = group_of_console(dir.path());
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", "--", &format!("-{group}")])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    c.wait_for(
+        "the shell telling the job stopped",
+        |s| s.contains("Stopped"),
+        limit,
+    );
+    c.send("fg\r");
+    c.wait_for(
+        "the console back, painted afresh",
+        |s| !s.contains("Stopped") && !rows(s).is_empty(),
+        limit,
+    );
     c.send("q");
     c.wait_for(
         "the script going on after the console",
@@ -441,4 +479,46 @@ fn ctrl_z_stops_the_job_a_shell_started_and_fg_resumes_it() {
     );
     c.send("exit\r");
     c.exit_status("the shell after exit");
+}
+
+/// Another program's output over the console (a `wall` message, a background job's line)
+/// stays until something paints the whole screen: Ctrl-L does, and so does continuing after
+/// a stop the console did not ask for (`kill -STOP`, then `-CONT`).
+#[test]
+fn ctrl_l_and_a_continue_after_a_stop_paint_the_whole_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start(dir.path());
+    let limit = Duration::from_secs(120);
+    c.wait_for("opportunities", |s| !rows(s).is_empty(), limit);
+    // Written over the hint bar, whose text does not change by itself.
+    let scribble = |c: &Console| {
+        let over = format!("\x1b[{ROWS};1HSCRIBBLED-OVER");
+        c.screen.lock().unwrap().process(over.as_bytes());
+        assert!(c.contents().contains("SCRIBBLED-OVER"));
+    };
+    let repainted = |s: &str| !s.contains("SCRIBBLED-OVER") && !rows(s).is_empty();
+    scribble(&c);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        c.contents().contains("SCRIBBLED-OVER"),
+        "painted over without being asked: the test shows nothing"
+    );
+    c.send("\x0c");
+    c.wait_for("the screen painted afresh after Ctrl-L", repainted, limit);
+
+    let pid = c.child.process_id().expect("a process id").to_string();
+    let kill = |signal: &str| {
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    };
+    kill("-STOP");
+    scribble(&c);
+    kill("-CONT");
+    c.wait_for("the screen painted afresh on continuing", repainted, limit);
+    c.send("q");
+    let status = c.exit_status("arbdesk after q");
+    assert!(status.success(), "exit status {status:?}");
 }
