@@ -199,21 +199,19 @@ fn input_modes(on: bool, mouse: bool) {
 /// program (in raw mode the key arrives here, not as a signal): the whole group, so a
 /// script that started the console stops with it and its shell sees the job stopped. Once
 /// the shell's `fg` continues it, the console takes the terminal again (to be repainted).
-fn suspend(terminal: ratatui::DefaultTerminal, mouse: bool) -> Result<ratatui::DefaultTerminal> {
-    drop(terminal);
+fn suspend(terminal: &mut ratatui::DefaultTerminal, mouse: bool) -> Result<()> {
+    let _ = terminal.show_cursor();
     input_modes(false, mouse);
     ratatui::restore();
     #[cfg(unix)]
     if let Err(e) = rustix::process::kill_current_process_group(rustix::process::Signal::TSTP) {
         tracing::warn!(error = %e, "Could not suspend.");
     }
-    let terminal = ratatui::try_init().context("Could not take the terminal back")?;
-    input_modes(true, mouse);
-    Ok(terminal)
+    retake(mouse)
 }
 
-/// Takes the terminal again after the process was stopped and continued by something other
-/// than its own Ctrl-Z (`kill -STOP`, a debugger): the shell may have set its own modes
+/// Takes the terminal again after the process was stopped and continued, by its own Ctrl-Z
+/// or by something else (`kill -STOP`, a debugger): the shell may have set its own modes
 /// and drawn its prompt meanwhile.
 fn retake(mouse: bool) -> Result<()> {
     // Raw mode as set now, not as remembered: the shell's own modes (line editing, echo)
@@ -357,7 +355,7 @@ pub async fn run(deps: ConsoleDeps) -> Result<Vec<String>> {
                     );
                 }
                 Effect::Suspend => {
-                    terminal = suspend(terminal, mouse)?;
+                    suspend(&mut terminal, mouse)?;
                     repaint(&mut terminal, &mut state)?;
                 }
                 Effect::Redraw => repaint(&mut terminal, &mut state)?,

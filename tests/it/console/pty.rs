@@ -199,6 +199,15 @@ fn arbdesk_args(data_dir: &std::path::Path) -> [&str; 5] {
     ]
 }
 
+/// Sends `signal` (`-STOP`) to `target`: a process id, or `-GROUP` for a process group.
+fn kill(signal: &str, target: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, "--", target])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {target}");
+}
+
 /// The process group of the arbdesk process started with `data_dir`, from `/proc`.
 fn group_of_console(data_dir: &std::path::Path) -> String {
     let dir = data_dir.to_str().unwrap();
@@ -454,12 +463,7 @@ fn ctrl_z_stops_the_job_a_shell_started_and_fg_resumes_it() {
     // Stopped from outside (`kill -STOP %1`): the shell draws over the console and puts its
     // own terminal modes back; on `fg` the console takes raw mode again (else `q` would
     // wait for Enter) and paints the whole screen.
-    let group = group_of_console(dir.path());
-    let stopped = std::process::Command::new("kill")
-        .args(["-STOP", "--", &format!("-{group}")])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
+    kill("-STOP", &format!("-{}", group_of_console(dir.path())));
     c.wait_for(
         "the shell telling the job stopped",
         |s| s.contains("Stopped"),
@@ -507,16 +511,9 @@ fn ctrl_l_and_a_continue_after_a_stop_paint_the_whole_screen() {
     c.wait_for("the screen painted afresh after Ctrl-L", repainted, limit);
 
     let pid = c.child.process_id().expect("a process id").to_string();
-    let kill = |signal: &str| {
-        let status = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill {signal} {pid}");
-    };
-    kill("-STOP");
+    kill("-STOP", &pid);
     scribble(&c);
-    kill("-CONT");
+    kill("-CONT", &pid);
     c.wait_for("the screen painted afresh on continuing", repainted, limit);
     c.send("q");
     let status = c.exit_status("arbdesk after q");
